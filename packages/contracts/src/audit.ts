@@ -1,0 +1,82 @@
+import * as v from "valibot";
+import { type HealthReport, type JsonValue, Principal, type Result, ServiceName } from "./common";
+
+/** An event a worker asks the audit chain to record. `type` is dotted, e.g. `risk.decision`. */
+export const AuditEventInput = v.object({
+  type: v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/, "must be a dotted lower-case event type")),
+  service: ServiceName,
+  actor: Principal,
+  payload: v.custom<JsonValue>(() => true),
+});
+/** An event to append to the audit chain. */
+export type AuditEventInput = v.InferOutput<typeof AuditEventInput>;
+
+/** One stored entry of the chain; `hash` covers every other field (see packages/audit-chain). */
+export interface AuditEntry {
+  seq: number;
+  ts: string;
+  type: string;
+  service: ServiceName;
+  actor: Principal;
+  payload: JsonValue;
+  prevHash: string;
+  hash: string;
+}
+
+/** Proof that an append is durable. */
+export interface AuditReceipt {
+  seq: number;
+  hash: string;
+}
+
+/** One anchor row in D1_ANCHOR: a checkpoint of the chain head. */
+export interface AuditAnchor {
+  anchorNo: number;
+  toSeq: number;
+  headHash: string;
+  prevAnchorHash: string;
+  anchoredAt: string;
+  r2ManifestHash: string;
+  /** Hash of this anchor row's canonical form; the next anchor's `prevAnchorHash`. */
+  anchorHash: string;
+}
+
+/** The result of a verification run. */
+export interface AuditVerification {
+  mode: "incremental" | "full";
+  ok: boolean;
+  fromSeq: number;
+  toSeq: number;
+  checkedEntries: number;
+  checkedAnchors: number;
+  /** First broken sequence number, when not ok. */
+  brokenSeq?: number;
+  reason?: string;
+  verifiedAt: string;
+}
+
+/** What `GET /admin/audit/status` shows. */
+export interface AuditStatus {
+  headSeq: number;
+  headHash: string;
+  entryCount: number;
+  lastAnchor: AuditAnchor | null;
+  lastAnchorAgeSeconds: number | null;
+  unanchoredEntries: number;
+  r2MirrorLag: number;
+  lastVerification: AuditVerification | null;
+  integrity: "ok" | "broken" | "unknown";
+}
+
+/** RPC surface of the `audit` worker. */
+export interface AuditRpc {
+  health(): Promise<HealthReport>;
+  append(event: AuditEventInput): Promise<Result<AuditReceipt>>;
+  appendMany(events: AuditEventInput[]): Promise<Result<AuditReceipt[]>>;
+  status(): Promise<Result<AuditStatus>>;
+  verify(options: { mode: "incremental" | "full"; actor: Principal }): Promise<Result<AuditVerification>>;
+  /** Anchor now (after a critical event); idempotent when nothing new was appended. */
+  anchorNow(actor: Principal): Promise<Result<AuditAnchor | null>>;
+  /** NDJSON of every entry then every anchor, as `{ "kind": "entry" | "anchor", ... }` lines. */
+  exportNdjson(): Promise<ReadableStream<Uint8Array>>;
+}

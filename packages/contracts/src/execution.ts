@@ -1,0 +1,6 @@
+import type { HealthReport, Result } from "./common";
+
+/** RPC surface of the `execution` worker. */
+export interface ExecutionRpc {
+  health(): Promise<HealthReport>;
+}

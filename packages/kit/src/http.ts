@@ -1,0 +1,101 @@
+import { type ApiError, ErrorCode, HTTP_STATUS_FOR_CODE, type Result } from "@paulp/contracts";
+import * as v from "valibot";
+
+/** An error that carries its HTTP status and envelope code; thrown inside handlers, mapped by `errorResponse`. */
+export class HttpError extends Error {
+  override name = "HttpError";
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+  }
+}
+
+/** A JSON response with no-store caching (admin data must never be cached by an edge). */
+export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...headers },
+  });
+}
+
+/** The error envelope `{ "error": { "code", "message" } }`. */
+export function errorJson(status: number, error: ApiError, headers: Record<string, string> = {}): Response {
+  return json({ error }, status, headers);
+}
+
+/** Maps anything thrown in a handler to the envelope; unknown errors become a 500 without internals. */
+export function errorResponse(error: unknown): Response {
+  if (error instanceof HttpError) {
+    const body: ApiError = { code: error.code, message: error.message };
+    if (error.details !== undefined) body.details = error.details;
+    return errorJson(error.status, body, error.headers);
+  }
+  return errorJson(500, { code: ErrorCode.internal, message: "internal error" });
+}
+
+/** The HTTP status for an RPC failure's code; upstream 5xx become 502. */
+export function statusForError(error: ApiError): number {
+  return HTTP_STATUS_FOR_CODE[error.code] ?? 500;
+}
+
+/** Turn an RPC result into a response: the value on success, the envelope with a mapped status otherwise. */
+export function resultResponse<T>(result: Result<T>, successStatus = 200): Response {
+  if (result.ok) return json(result.value, successStatus);
+  return errorJson(statusForError(result.error), result.error);
+}
+
+/** Unwrap a result or throw it as an HttpError (for handler code). */
+export function unwrap<T>(result: Result<T>): T {
+  if (result.ok) return result.value;
+  throw new HttpError(statusForError(result.error), result.error.code, result.error.message, result.error.details);
+}
+
+/** Describe valibot issues as `field: message` for a 400, naming the field at fault. */
+export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): { field: string; message: string }[] {
+  return issues.map((issue) => ({ field: v.getDotPath(issue) ?? "(body)", message: issue.message }));
+}
+
+/** Validate a value against a schema, throwing a 400 `validation_failed` naming the fields at fault. */
+export function parseOr400<const S extends v.GenericSchema>(schema: S, value: unknown): v.InferOutput<S> {
+  const parsed = v.safeParse(schema, value);
+  if (parsed.success) return parsed.output;
+  const issues = describeIssues(parsed.issues);
+  const first = issues[0]!;
+  throw new HttpError(400, ErrorCode.validationFailed, `${first.field}: ${first.message}`, { issues });
+}
+
+/** Read a JSON body (bounded in size) and validate it; bad JSON → 400 `invalid_json`. */
+export async function readJsonBody<const S extends v.GenericSchema>(
+  request: Request,
+  schema: S,
+  maxBytes = 256 * 1024,
+): Promise<v.InferOutput<S>> {
+  const text = await request.text();
+  if (text.length > maxBytes) throw new HttpError(413, ErrorCode.badRequest, `body exceeds ${maxBytes} bytes`);
+  let value: unknown;
+  try {
+    value = text.length === 0 ? undefined : JSON.parse(text);
+  } catch {
+    throw new HttpError(400, ErrorCode.invalidJson, "body is not valid JSON");
+  }
+  return parseOr400(schema, value);
+}
+
+/** Validate an RPC input; returns a failure result instead of throwing across the binding. */
+export function parseInput<const S extends v.GenericSchema>(
+  schema: S,
+  value: unknown,
+): Result<v.InferOutput<S>> {
+  const parsed = v.safeParse(schema, value);
+  if (parsed.success) return { ok: true, value: parsed.output };
+  const issues = describeIssues(parsed.issues);
+  return {
+    ok: false,
+    error: { code: ErrorCode.validationFailed, message: `${issues[0]!.field}: ${issues[0]!.message}`, details: { issues } },
+  };
+}

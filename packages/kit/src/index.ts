@@ -1,0 +1,7 @@
+export * from "./audit-client";
+export * from "./canonical-json";
+export * from "./crypto";
+export * from "./egress";
+export * from "./http";
+export * from "./timeout";
+export * from "./health";

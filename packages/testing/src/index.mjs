@@ -1,0 +1,37 @@
+// Node-side helpers for vitest configs (plain ESM: vitest loads configs with Node, which cannot import .ts
+// from a workspace package). Runs the real workers of the mesh as auxiliary workers, each built from its
+// own wrangler.jsonc and prebuilt bundle (turbo builds every worker before any test runs).
+import { existsSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { unstable_getMiniflareWorkerOptions } from "wrangler";
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+
+export function workerConfigPath(name) {
+  return path.join(REPO_ROOT, "workers", name, "wrangler.jsonc");
+}
+
+export function auxWorker(name, overrides = {}) {
+  const dist = path.join(REPO_ROOT, "workers", name, "dist");
+  if (!existsSync(path.join(dist, "index.js"))) {
+    throw new Error(`workers/${name}/dist/index.js is missing: run \`pnpm build\` (turbo builds it before tests)`);
+  }
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(workerConfigPath(name));
+  const modules = readdirSync(dist)
+    .filter((f) => f.endsWith(".js") || f.endsWith(".mjs"))
+    .map((f) => ({ type: "ESModule", path: path.join(dist, f) }));
+  return {
+    ...workerOptions,
+    name: name === "venue-sim" ? "paulp-venue-sim" : `paulp-${name}`,
+    modulesRoot: dist,
+    modules,
+    ...overrides,
+    bindings: { ...(workerOptions.bindings ?? {}), ...(overrides.bindings ?? {}) },
+  };
+}
+
+export function workerMigrations(name, dir = "migrations") {
+  return readD1Migrations(path.join(REPO_ROOT, "workers", name, dir));
+}

@@ -1,0 +1,73 @@
+import { type EgressFetch } from "@paulp/kit";
+import { createRemoteJWKSet, customFetch, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
+
+/** Cloudflare Access settings of the gateway. */
+export interface AccessConfig {
+  teamDomain: string;
+  aud: string;
+}
+
+/** What a verified Access token tells us. */
+export interface AccessIdentity {
+  subject: string;
+  email: string;
+}
+
+/** Seconds of clock skew tolerated on exp/nbf/iat. */
+export const ACCESS_CLOCK_TOLERANCE_SECONDS = 30;
+
+// One JWKS cache per isolate per URL: jose refetches on unknown `kid` and respects its cooldown.
+const jwksCache = new Map<string, JWTVerifyGetKey>();
+
+/** The JWKS URL Cloudflare publishes for a team domain. */
+export function jwksUrlFor(teamDomain: string): string {
+  return `https://${teamDomain}/cdn-cgi/access/certs`;
+}
+
+export function accessJwks(teamDomain: string, fetchVia: EgressFetch): JWTVerifyGetKey {
+  const url = jwksUrlFor(teamDomain);
+  let set = jwksCache.get(url);
+  if (!set) {
+    set = createRemoteJWKSet(new URL(url), {
+      timeoutDuration: 3_000,
+      cooldownDuration: 30_000,
+      // Every outbound call goes through the egress allowlist, including the JWKS fetch.
+      [customFetch]: (input: string | URL | Request, init?: RequestInit) =>
+        fetchVia(typeof input === "string" || input instanceof URL ? input : input.url, init),
+    });
+    jwksCache.set(url, set);
+  }
+  return set;
+}
+
+export class AccessRejected extends Error {
+  override name = "AccessRejected";
+}
+
+/**
+ * Verify a `Cf-Access-Jwt-Assertion`: RS256 only, `aud` and `iss` pinned, `exp` required. Any failure,
+ * including an unreachable JWKS, rejects: Access is never bypassed.
+ */
+export async function verifyAccessJwt(token: string, config: AccessConfig, keys: JWTVerifyGetKey): Promise<AccessIdentity> {
+  try {
+    const { payload } = await jwtVerify(token, keys, {
+      algorithms: ["RS256"],
+      audience: config.aud,
+      issuer: `https://${config.teamDomain}`,
+      requiredClaims: ["exp", "sub"],
+      clockTolerance: ACCESS_CLOCK_TOLERANCE_SECONDS,
+    });
+    const email = typeof payload.email === "string" ? payload.email : "";
+    if (!email) throw new AccessRejected("Access token has no email claim");
+    return { subject: String(payload.sub), email: email.toLowerCase() };
+  } catch (error) {
+    if (error instanceof AccessRejected) throw error;
+    if (error instanceof errors.JWTExpired) throw new AccessRejected("Access token expired");
+    if (error instanceof errors.JWTClaimValidationFailed) throw new AccessRejected(`Access token claim ${error.claim} is invalid`);
+    if (error instanceof errors.JWKSNoMatchingKey) throw new AccessRejected("Access token signed by an unknown key");
+    if (error instanceof errors.JOSEAlgNotAllowed) throw new AccessRejected("Access token algorithm is not allowed");
+    if (error instanceof errors.JWKSTimeout) throw new AccessRejected("Access keys could not be fetched in time");
+    if (error instanceof errors.JOSEError) throw new AccessRejected(`Access token rejected: ${error.code}`);
+    throw new AccessRejected(`Access keys unavailable: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,12 @@
+import { WorkerEntrypoint } from "cloudflare:workers";
+import type { Env } from "./env";
+import { buildRouter } from "./router";
+
+const router = buildRouter();
+
+/** The gateway: HTTP only (no other worker binds it). */
+export default class Gateway extends WorkerEntrypoint<Env> {
+  override fetch(request: Request): Promise<Response> {
+    return router.fetch(request, this.env, this.ctx);
+  }
+}

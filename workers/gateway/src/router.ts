@@ -1,0 +1,40 @@
+import { ErrorCode } from "@paulp/contracts";
+import { errorJson, errorResponse, json } from "@paulp/kit";
+import { AutoRouter } from "itty-router";
+import type { GatewayArgs, GatewayRequest } from "./context";
+import { withAdminAuth, withAdminRequestAudit, withRequestId } from "./middleware";
+import { registerAuditRoutes } from "./routes/audit";
+import { registerExecutionRoutes } from "./routes/execution";
+import { registerGovernanceRoutes } from "./routes/governance";
+import { registerIngestionRoutes } from "./routes/ingestion";
+import { registerRiskRoutes } from "./routes/risk";
+import { registerStatusRoutes } from "./routes/status";
+
+export type GatewayRouter = ReturnType<typeof buildRouter>;
+
+/** The gateway's HTTP surface. Handlers are thin: validate, call a service over RPC, map its result. */
+export function buildRouter() {
+  const router = AutoRouter<GatewayRequest, GatewayArgs>({
+    before: [withRequestId()],
+    catch: (error) => {
+      const response = errorResponse(error);
+      if (response.status >= 500 && !(error as { code?: string })?.code) console.error("gateway error", error);
+      return response;
+    },
+    finally: [withAdminRequestAudit()],
+    missing: (request) =>
+      errorJson(404, { code: ErrorCode.notFound, message: `no route for ${request.method} ${new URL(request.url).pathname}` }),
+  });
+
+  router.get("/health", () => json({ status: "ok", service: "gateway" }));
+  router.all("/admin/*", withAdminAuth());
+  router.get("/admin/whoami", (request) => json({ principal: request.principal }));
+
+  registerStatusRoutes(router);
+  registerAuditRoutes(router);
+  registerRiskRoutes(router);
+  registerIngestionRoutes(router);
+  registerGovernanceRoutes(router);
+  registerExecutionRoutes(router);
+  return router;
+}

@@ -1,0 +1,2 @@
+-- Governance state (filled in by the governance issue).
+CREATE TABLE IF NOT EXISTS schema_info (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -1,0 +1,15 @@
+import type { AuditService } from "@paulp/contracts";
+import type { ApprovalDesk } from "./approval-desk";
+
+/** The governance worker's own bindings. */
+export interface Env {
+  APPROVAL_DESK: DurableObjectNamespace<ApprovalDesk>;
+  D1_GOVERNANCE: D1Database;
+  AUDIT: AuditService;
+  ANTHROPIC_API_KEY?: string;
+  ANTHROPIC_MODEL: string;
+  APPROVAL_TTL_SECONDS: string;
+  EXECUTE_WINDOW_SECONDS: string;
+  /** Dev/test only. */
+  VENUE_SIM?: Fetcher;
+}

@@ -1,0 +1,4 @@
+import type { SimHandler } from "../context";
+
+/** Simulated kalshi/trading endpoints (filled in by its issue). */
+export const handleKalshiTrading: SimHandler = async () => null;
