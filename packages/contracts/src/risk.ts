@@ -116,6 +116,37 @@ export interface BreakerStatus {
   thresholds: Record<string, number>;
 }
 
+/** A percentage as a decimal string, e.g. "5" or "2.5". */
+export const PercentString = v.pipe(v.string(), v.regex(/^\d{1,3}(\.\d{1,4})?$/, "must be a percentage like 5 or 2.5"));
+
+/**
+ * The Risk Governor's limits (the specification's defaults: 5/10/15/30/3/10 %) plus pre-trade basics.
+ * Raising any of them is a capital-allocation increase and needs two-person approval.
+ */
+export const RiskLimits = v.object({
+  maxPositionPct: PercentString,
+  maxConcentrationPct: PercentString,
+  maxMarketExposurePct: PercentString,
+  maxCategoryExposurePct: PercentString,
+  maxDailyLossPct: PercentString,
+  maxDrawdownPct: PercentString,
+  maxOrderQuantity: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  maxOrderNotional: DecimalString,
+  maxOrdersPerMinute: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  maxMarkAgeSeconds: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  correlationGroups: v.record(v.string(), v.array(v.string())),
+});
+/** The Risk Governor's limits. */
+export type RiskLimits = v.InferOutput<typeof RiskLimits>;
+
+/** Limits with their version. */
+export interface RiskLimitsView {
+  version: number;
+  limits: RiskLimits;
+  updatedAt: string;
+  updatedBy: string;
+}
+
 /** RPC surface of the `risk` worker. */
 export interface RiskRpc {
   health(): Promise<HealthReport>;
@@ -130,7 +161,16 @@ export interface RiskRpc {
   reportFailure(kind: FailureKind, detail: string, actor: Principal): Promise<Result<BreakerStatus>>;
   reportSuccess(kind: FailureKind): Promise<Result<BreakerStatus>>;
   getBreaker(): Promise<Result<BreakerStatus>>;
-  /** `receipt` is the governance desk's receipt, required for RECOVERY → NORMAL. */
+  getLimits(): Promise<Result<RiskLimitsView>>;
+  /**
+   * Lowering applies at once; raising any limit answers `approval_required` unless `receipt` redeems a
+   * `risk.limits_increase` approval whose payload is exactly `{ limits }`.
+   */
+  updateLimits(limits: RiskLimits, actor: Principal, receipt?: ApprovalReceiptRef): Promise<Result<RiskLimitsView>>;
+  /**
+   * `receipt` is the governance desk's receipt, required for RECOVERY → NORMAL; it must redeem a
+   * `breaker.recovery_to_normal` approval whose payload is exactly the `request`.
+   */
   transitionBreaker(
     request: BreakerTransitionRequest,
     actor: Principal,

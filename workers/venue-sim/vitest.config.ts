@@ -1,0 +1,8 @@
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+// The simulator's own tests: requests go to `exports.default.fetch` with the real venues' URLs.
+export default defineConfig({
+  plugins: [cloudflareTest({ main: "./src/index.ts", wrangler: { configPath: "./wrangler.jsonc" } })],
+  test: { testTimeout: 20_000 },
+});
