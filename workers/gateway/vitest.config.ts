@@ -1,11 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
-import { auxWorker } from "@paulp/testing";
+import { auxWorker, workerMigrations } from "@paulp/testing";
 import { defineConfig } from "vitest/config";
 
 // Integration: the gateway runs as the test's main worker; every other worker is the real, prebuilt one,
 // reached through the gateway's real service bindings. The admin token is generated per run.
-export default defineConfig({
+// The pool cannot migrate an auxiliary worker's D1, so the runner binds the same database ids and
+// migrates them in test/setup.ts.
+export default defineConfig(async () => ({
   plugins: [
     cloudflareTest({
       main: "./src/index.ts",
@@ -15,6 +17,14 @@ export default defineConfig({
           ADMIN_TOKEN: randomBytes(32).toString("base64url"),
           ACCESS_TEAM_DOMAIN: "paulp-test.cloudflareaccess.com",
           ACCESS_AUD: "paulp-test-aud",
+          MIGRATIONS_ANCHOR: await workerMigrations("audit"),
+          MIGRATIONS_GOVERNANCE: await workerMigrations("governance"),
+          MIGRATIONS_MARKETS: await workerMigrations("ingestion"),
+        },
+        d1Databases: {
+          TEST_D1_ANCHOR: "local-paulp-anchor",
+          TEST_D1_GOVERNANCE: "local-paulp-governance",
+          TEST_D1_MARKETS: "local-paulp-markets",
         },
         workers: [
           auxWorker("audit"),
@@ -27,5 +37,5 @@ export default defineConfig({
       },
     }),
   ],
-  test: { testTimeout: 20_000 },
-});
+  test: { testTimeout: 20_000, setupFiles: ["./test/setup.ts"] },
+}));

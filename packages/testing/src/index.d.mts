@@ -1,4 +1,5 @@
 import type { D1Migration } from "@cloudflare/vitest-pool-workers";
+import type { WorkerOptions } from "miniflare";
 
 /** The repository root. */
 export declare const REPO_ROOT: string;
@@ -10,6 +11,6 @@ export declare function workerConfigPath(name: WorkerName): string;
  * Miniflare options for a real, prebuilt worker running beside the test runner, with its own bindings
  * (Durable Objects, D1, R2, services) from its wrangler.jsonc; `overrides.bindings` are merged in.
  */
-export declare function auxWorker(name: WorkerName, overrides?: Record<string, unknown>): Record<string, unknown>;
+export declare function auxWorker(name: WorkerName, overrides?: Partial<WorkerOptions>): WorkerOptions & { name: string };
 /** A worker's D1 migrations, to apply from the test runner (the pool cannot migrate an auxiliary's D1). */
 export declare function workerMigrations(name: WorkerName, dir?: string): Promise<D1Migration[]>;

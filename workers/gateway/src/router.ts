@@ -4,6 +4,7 @@ import { AutoRouter } from "itty-router";
 import type { GatewayArgs, GatewayRequest } from "./context";
 import { withAdminAuth, withAdminRequestAudit, withRequestId } from "./middleware";
 import { registerAuditRoutes } from "./routes/audit";
+import { registerDevRoutes } from "./routes/dev";
 import { registerExecutionRoutes } from "./routes/execution";
 import { registerGovernanceRoutes } from "./routes/governance";
 import { registerIngestionRoutes } from "./routes/ingestion";
@@ -30,6 +31,7 @@ export function buildRouter() {
   router.all("/admin/*", withAdminAuth());
   router.get("/admin/whoami", (request) => json({ principal: request.principal }));
 
+  registerDevRoutes(router);
   registerStatusRoutes(router);
   registerAuditRoutes(router);
   registerRiskRoutes(router);

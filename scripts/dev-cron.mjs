@@ -1,0 +1,33 @@
+// Local stand-in for Cron Triggers, which `wrangler dev` does not fire on its own. Each schedule below
+// mirrors a `triggers.crons` entry and calls the admin route that runs the same domain code as that
+// worker's scheduled handler, authenticated with the local ADMIN_TOKEN. Dev only.
+export const DEV_SCHEDULES = [
+  { name: "ingestion pull", cron: "*/2 * * * *", everyMs: 120_000, firstAfterMs: 3_000, method: "POST", path: "/admin/ingestion/run" },
+  { name: "pair assessment", cron: "*/10 * * * *", everyMs: 600_000, firstAfterMs: 45_000, method: "POST", path: "/admin/pairs/assess-pending" },
+  { name: "trading loop", cron: "* * * * *", everyMs: 60_000, firstAfterMs: 60_000, method: "POST", path: "/admin/execution/run" },
+  { name: "reconciliation", cron: "*/15 * * * *", everyMs: 900_000, firstAfterMs: 120_000, method: "POST", path: "/admin/reconcile" },
+  { name: "audit anchor", cron: "0 * * * *", everyMs: 3_600_000, firstAfterMs: 90_000, method: "POST", path: "/admin/audit/anchor" },
+];
+
+export function startDevCron({ port, adminToken, schedules = DEV_SCHEDULES, log = console.log }) {
+  const timers = [];
+  for (const s of schedules) {
+    const run = async () => {
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}${s.path}`, {
+          method: s.method,
+          headers: { authorization: `Bearer ${adminToken}`, "x-request-id": `devcron-${Date.now()}` },
+        });
+        const text = await res.text();
+        log(`[dev-cron] ${s.name} (${s.cron}): ${res.status} ${text.slice(0, 160)}`);
+      } catch (error) {
+        log(`[dev-cron] ${s.name}: ${error.message}`);
+      }
+    };
+    timers.push(setTimeout(() => {
+      run();
+      timers.push(setInterval(run, s.everyMs));
+    }, s.firstAfterMs));
+  }
+  return () => timers.forEach((t) => clearTimeout(t) || clearInterval(t));
+}

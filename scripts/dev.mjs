@@ -1,0 +1,150 @@
+// `pnpm dev`: the whole mesh in one local process, in paper mode, against the venue simulators.
+// 1. writes local-only secrets (.dev.vars) where none exist: a random ADMIN_TOKEN, a fresh Kalshi RSA key
+//    pair whose public half the simulator trusts, a dev Anthropic key the simulator accepts;
+// 2. applies every D1 migration to the local state folder;
+// 3. runs `wrangler dev` with every worker's config (real service bindings, local D1/R2/Durable Objects
+//    under one --persist-to), gateway first so it gets http://127.0.0.1:8787;
+// 4. drives the Cron Triggers, which `wrangler dev` does not fire by itself, through each worker's
+//    scheduled handler (see scripts/dev-cron.mjs).
+import { spawn, spawnSync } from "node:child_process";
+import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
+const persistTo = path.join(root, ".wrangler", "state");
+const port = Number(process.env.PORT ?? 8787);
+const env = {
+  ...process.env,
+  WRANGLER_SEND_METRICS: "false",
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME ?? path.join(root, ".xdg"),
+};
+const wrangler = path.join(root, "node_modules", ".bin", "wrangler");
+// Order matters only for the first entry (the one served on the port and whose folder keeps state).
+const WORKERS = ["gateway", "audit", "governance", "risk", "ingestion", "execution", "venue-sim"];
+const D1 = [
+  ["audit", "D1_ANCHOR"],
+  ["governance", "D1_GOVERNANCE"],
+  ["ingestion", "D1_MARKETS"],
+];
+export const DEV_ACCESS_TEAM = "paulp-dev.cloudflareaccess.com";
+export const DEV_ACCESS_AUD = "paulp-dev-aud";
+
+function devVarsPath(worker) {
+  return path.join(root, "workers", worker, ".dev.vars");
+}
+
+function readDevVars(worker) {
+  const file = devVarsPath(worker);
+  if (!existsSync(file)) return {};
+  const out = {};
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line);
+    if (m) out[m[1]] = m[2];
+  }
+  return out;
+}
+
+/** Adds only the keys that are missing, so an operator's own values are never overwritten. */
+function ensureDevVars(worker, values, header) {
+  const existing = readDevVars(worker);
+  const missing = Object.entries(values).filter(([k]) => !(k in existing));
+  if (missing.length === 0) return existing;
+  const file = devVarsPath(worker);
+  const prefix = existsSync(file) ? readFileSync(file, "utf8").replace(/\n?$/, "\n") : `# ${header}\n# Local only: never commit (ignored by git).\n`;
+  const lines = missing.map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+  writeFileSync(file, `${prefix}${lines.join("\n")}\n`, { mode: 0o600 });
+  return readDevVars(worker);
+}
+
+function setUpSecrets() {
+  const gatewayVars = ensureDevVars(
+    "gateway",
+    {
+      // 32 random bytes in base64url: 43 characters.
+      ADMIN_TOKEN: randomBytes(32).toString("base64url"),
+      ACCESS_TEAM_DOMAIN: DEV_ACCESS_TEAM,
+      ACCESS_AUD: DEV_ACCESS_AUD,
+    },
+    "gateway dev secrets, written by pnpm dev",
+  );
+  const execVars = readDevVars("execution");
+  if (!("KALSHI_PRIVATE_KEY" in execVars)) {
+    const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const keyId = randomUUID();
+    ensureDevVars(
+      "execution",
+      {
+        KALSHI_API_KEY: keyId,
+        KALSHI_PRIVATE_KEY: privateKey.export({ type: "pkcs8", format: "pem" }),
+        IBKR_USERNAME: "paper-dev-user",
+        IBKR_PASSWORD: randomBytes(18).toString("base64url"),
+        IBKR_GATEWAY_URL: "https://ibkr-gateway.paulp.local/v1/api",
+        IBKR_ACCOUNT_ID: "DU1234567",
+      },
+      "execution dev secrets, written by pnpm dev (a fresh Kalshi key pair for the simulator)",
+    );
+    ensureDevVars(
+      "venue-sim",
+      { SIM_KALSHI_PUBLIC_KEYS: JSON.stringify({ [keyId]: publicKey.export({ type: "spki", format: "pem" }) }) },
+      "venue simulator dev config, written by pnpm dev",
+    );
+  }
+  const simVars = readDevVars("venue-sim");
+  const anthropicKey = readDevVars("governance").ANTHROPIC_API_KEY ?? `sk-sim-${randomBytes(24).toString("base64url")}`;
+  ensureDevVars("governance", { ANTHROPIC_API_KEY: anthropicKey }, "governance dev secrets, written by pnpm dev");
+  if (!("SIM_ANTHROPIC_KEYS" in simVars)) ensureDevVars("venue-sim", { SIM_ANTHROPIC_KEYS: JSON.stringify([anthropicKey]) }, "");
+  return JSON.parse(gatewayVars.ADMIN_TOKEN);
+}
+
+function migrate() {
+  mkdirSync(persistTo, { recursive: true });
+  for (const [worker, binding] of D1) {
+    const result = spawnSync(
+      wrangler,
+      ["d1", "migrations", "apply", binding, "--local", "--persist-to", persistTo, "-c", path.join("workers", worker, "wrangler.jsonc")],
+      { cwd: root, env, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" },
+    );
+    if (result.status !== 0) {
+      console.error(result.stdout, result.stderr);
+      throw new Error(`D1 migrations failed for ${worker}/${binding}`);
+    }
+  }
+  console.log("local D1 migrations applied");
+}
+
+async function waitForHealth(timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/health`);
+      if (res.ok) return true;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return false;
+}
+
+const adminToken = setUpSecrets();
+migrate();
+const args = ["dev", ...WORKERS.flatMap((w) => ["-c", path.join("workers", w, "wrangler.jsonc")])];
+args.push("--persist-to", persistTo, "--ip", "127.0.0.1", "--port", String(port), "--test-scheduled", "--show-interactive-dev-session=false");
+const dev = spawn(wrangler, args, { cwd: root, env, stdio: ["ignore", "inherit", "inherit"] });
+const stop = () => dev.kill("SIGINT");
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);
+dev.on("exit", (code) => process.exit(code ?? 0));
+
+if (await waitForHealth(90_000)) {
+  console.log(`
+Paul P is running (paper mode, venue simulators) at http://127.0.0.1:${port}
+  Admin token: workers/gateway/.dev.vars (ADMIN_TOKEN)
+  curl -H "Authorization: Bearer $(node scripts/dev-token.mjs)" http://127.0.0.1:${port}/admin/status
+  Console: http://127.0.0.1:${port}/console
+`);
+  const { startDevCron } = await import("./dev-cron.mjs");
+  startDevCron({ port, adminToken });
+} else {
+  console.error("the gateway did not answer /health within 90 s");
+}

@@ -1,0 +1,32 @@
+import { ErrorCode } from "@paulp/contracts";
+import { errorJson, json, parseOr400 } from "@paulp/kit";
+import * as v from "valibot";
+import type { GatewayRouter } from "../router";
+
+const DevLogin = v.object({ email: v.pipe(v.string(), v.email()) });
+
+/**
+ * Local sign-in for `pnpm dev`: asks the Cloudflare Access double in the simulator for a token. Exists only
+ * where the VENUE_SIM binding exists (the top-level dev config); staging and production never bind it, so
+ * there the route answers 404 like any unknown route.
+ */
+export function registerDevRoutes(router: GatewayRouter): void {
+  router.post("/dev/access-token", async (request, env) => {
+    if (!env.VENUE_SIM || !env.ACCESS_TEAM_DOMAIN || !env.ACCESS_AUD) {
+      return errorJson(404, { code: ErrorCode.notFound, message: "no route for POST /dev/access-token" });
+    }
+    let body: unknown;
+    try {
+      body = await request.json();
+    } catch {
+      return errorJson(400, { code: ErrorCode.invalidJson, message: "body is not valid JSON" });
+    }
+    const { email } = parseOr400(DevLogin, body);
+    const res = await env.VENUE_SIM.fetch(`https://${env.ACCESS_TEAM_DOMAIN}/__sim/access/token`, {
+      method: "POST",
+      body: JSON.stringify({ email, aud: env.ACCESS_AUD }),
+    });
+    if (!res.ok) return errorJson(502, { code: ErrorCode.upstreamError, message: `Access double answered ${res.status}` });
+    return json(await res.json());
+  });
+}

@@ -1,0 +1,184 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Env } from "../src/env";
+import { buildRouter } from "../src/router";
+import { accessToken, asPerson, AUD, gateway, newSigner, type TestSigner, TEAM } from "./helpers";
+
+const status = (headers: Record<string, string> = {}) => gateway().fetch("https://gw.test/admin/status", { headers });
+
+async function expectUnauthorized(res: Response, messagePart?: string) {
+  expect(res.status).toBe(401);
+  expect(res.headers.get("www-authenticate")).toMatch(/^Bearer/);
+  const body = (await res.json()) as { error: { code: string; message: string } };
+  expect(body.error.code).toBe("unauthorized");
+  if (messagePart) expect(body.error.message).toContain(messagePart);
+}
+
+/** Run the gateway router against a modified environment (a broken binding, a bad token). */
+async function withEnv(overrides: Partial<Env>, path = "/admin/status", headers: Record<string, string> = {}) {
+  const ctx = createExecutionContext();
+  const res = await buildRouter().fetch(new Request(`https://gw.test${path}`, { headers }), { ...env, ...overrides } as Env, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+describe("bearer token", () => {
+  it("refuses a request with no credentials, with a challenge and the JSON envelope", async () => {
+    await expectUnauthorized(await status(), "missing credentials");
+  });
+
+  it("refuses a wrong token of the right length", async () => {
+    const wrong = env.ADMIN_TOKEN.split("").reverse().join("");
+    expect(wrong).toHaveLength(env.ADMIN_TOKEN.length);
+    await expectUnauthorized(await status({ authorization: `Bearer ${wrong}` }), "invalid admin token");
+  });
+
+  it("refuses another auth scheme", async () => {
+    await expectUnauthorized(await status({ authorization: `Basic ${btoa(`admin:${env.ADMIN_TOKEN}`)}` }));
+  });
+
+  it("accepts the right token as the single admin-token principal", async () => {
+    const res = await gateway().fetch("https://gw.test/admin/whoami", {
+      headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` },
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ principal: { method: "token", subject: "admin-token" } });
+  });
+
+  it.each([
+    ["unset", undefined, "not set"],
+    ["shorter than 32 characters", "Zx9-kQ2_mW7pL4", "shorter than 32"],
+    ["made of few distinct characters", "ab".repeat(24), "too few distinct"],
+  ])("closes every admin route with 503 when ADMIN_TOKEN is %s", async (_label, token, reason) => {
+    for (const path of ["/admin/status", "/admin/whoami", "/admin/no-such-route"]) {
+      const res = await withEnv({ ADMIN_TOKEN: token }, path, { authorization: `Bearer ${token ?? "x"}` });
+      expect(res.status).toBe(503);
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe("admin_auth_misconfigured");
+      expect(body.error.message).toContain(reason);
+    }
+  });
+
+  it("runs nothing after the auth step when authentication fails", async () => {
+    let healthCalls = 0;
+    const spy = { health: async () => ((healthCalls += 1), { service: "risk" as const, ok: true, checks: [] }) };
+    const res = await withEnv({ RISK: spy as unknown as Env["RISK"] }, "/admin/status", { authorization: "Bearer nope" });
+    expect(res.status).toBe(401);
+    expect(healthCalls).toBe(0);
+  });
+});
+
+describe("Cloudflare Access", () => {
+  let trusted: TestSigner;
+  let stranger: TestSigner;
+  beforeAll(async () => {
+    trusted = await newSigner(true);
+    stranger = await newSigner(false);
+  });
+
+  it("accepts a valid JWT from the team JWKS and names the person", async () => {
+    const token = await accessToken(trusted, "Alice@Example.com");
+    const res = await gateway().fetch("https://gw.test/admin/whoami", { headers: asPerson(token, "alice@example.com") });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      principal: { method: "access", subject: "sub-Alice@Example.com", email: "alice@example.com" },
+    });
+    expect((await status(asPerson(token))).status).toBe(200);
+  });
+
+  it("never authenticates on the email header alone", async () => {
+    await expectUnauthorized(await status({ "cf-access-authenticated-user-email": "alice@example.com" }), "email header alone");
+  });
+
+  it("refuses an email header that does not match the verified token", async () => {
+    const token = await accessToken(trusted, "alice@example.com");
+    await expectUnauthorized(await status(asPerson(token, "mallory@example.com")), "does not match");
+  });
+
+  it("refuses a JWT signed by an unknown key", async () => {
+    const token = await accessToken(stranger, "alice@example.com");
+    await expectUnauthorized(await status(asPerson(token)), "unknown key");
+  });
+
+  it("refuses a JWT for another audience", async () => {
+    const token = await trusted.sign({ email: "alice@example.com", aud: "someone-else" });
+    await expectUnauthorized(await status(asPerson(token)), "aud");
+  });
+
+  it("refuses an expired JWT", async () => {
+    const token = await trusted.sign({ email: "alice@example.com" }, { expiresIn: Math.floor(Date.now() / 1000) - 120 });
+    await expectUnauthorized(await status(asPerson(token)), "expired");
+  });
+
+  it("refuses alg none", async () => {
+    const enc = (o: object) => btoa(JSON.stringify(o)).replaceAll("=", "").replaceAll("+", "-").replaceAll("/", "_");
+    const now = Math.floor(Date.now() / 1000);
+    const token = `${enc({ alg: "none", typ: "JWT" })}.${enc({ iss: `https://${TEAM}`, aud: AUD, sub: "x", email: "alice@example.com", exp: now + 600 })}.`;
+    await expectUnauthorized(await status(asPerson(token)));
+  });
+
+  it("refuses, never bypasses, when the JWKS is unreachable", async () => {
+    const token = await accessToken(trusted, "alice@example.com");
+    const down = { fetch: async () => new Response("bad gateway", { status: 502 }) } as unknown as Fetcher;
+    const res = await withEnv({ VENUE_SIM: down, ACCESS_TEAM_DOMAIN: "unreachable.cloudflareaccess.com" }, "/admin/status", asPerson(token));
+    await expectUnauthorized(res);
+  });
+
+  it("refuses a JWT when Access is not configured", async () => {
+    const token = await accessToken(trusted, "alice@example.com");
+    const res = await withEnv({ ACCESS_TEAM_DOMAIN: "", ACCESS_AUD: "" }, "/admin/status", asPerson(token));
+    await expectUnauthorized(res, "not configured");
+  });
+});
+
+describe("routing", () => {
+  it("answers /health publicly", async () => {
+    const res = await gateway().fetch("https://gw.test/health");
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: "ok", service: "gateway" });
+  });
+
+  it("answers an unknown route with a 404 envelope", async () => {
+    const res = await gateway().fetch("https://gw.test/nope");
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("not_found");
+  });
+
+  it("authenticates before revealing whether an admin route exists", async () => {
+    expect((await gateway().fetch("https://gw.test/admin/nope")).status).toBe(401);
+  });
+});
+
+describe("Cloudflare Access issuer", () => {
+  it("refuses a JWT issued by another team", async () => {
+    const signer = await newSigner(true);
+    const token = await signer.sign({ email: "alice@example.com", iss: "https://other-team.cloudflareaccess.com" });
+    const res = await gateway().fetch("https://gw.test/admin/status", { headers: asPerson(token) });
+    expect(res.status).toBe(401);
+  });
+});
+
+describe("dev sign-in", () => {
+  it("mints a token the gateway accepts when the dev-only simulator binding exists", async () => {
+    const res = await gateway().fetch("https://gw.test/dev/access-token", {
+      method: "POST",
+      body: JSON.stringify({ email: "bob@example.com" }),
+    });
+    expect(res.status).toBe(200);
+    const { token } = (await res.json()) as { token: string };
+    const who = await gateway().fetch("https://gw.test/admin/whoami", { headers: asPerson(token, "bob@example.com") });
+    expect(((await who.json()) as { principal: { email: string } }).principal.email).toBe("bob@example.com");
+  });
+
+  it("does not exist where VENUE_SIM is not bound (every deployed environment)", async () => {
+    const ctx = createExecutionContext();
+    const res = await buildRouter().fetch(
+      new Request("https://gw.test/dev/access-token", { method: "POST", body: JSON.stringify({ email: "bob@example.com" }) }),
+      { ...env, VENUE_SIM: undefined } as Env,
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(404);
+  });
+});
