@@ -5,12 +5,25 @@ import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
-const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", XDG_CONFIG_HOME: path.join(root, ".xdg") };
+const env = {
+  ...process.env,
+  WRANGLER_SEND_METRICS: "false",
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  XDG_CONFIG_HOME: path.join(root, ".xdg"),
+};
 const only = process.argv.slice(2);
-const build = spawnSync("node", ["scripts/with-env.mjs", "turbo", "run", "build", "--output-logs=errors-only"], { cwd: root, stdio: "inherit", env });
+const build = spawnSync(
+  "node",
+  ["scripts/with-env.mjs", "turbo", "run", "build", "--output-logs=errors-only"],
+  { cwd: root, stdio: "inherit", env },
+);
 if (build.status !== 0) process.exit(build.status ?? 1);
 const dir = path.join(root, "scripts", "bench");
-const benches = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".mjs") && !f.startsWith("_")).sort() : [];
+const benches = existsSync(dir)
+  ? readdirSync(dir)
+      .filter((f) => f.endsWith(".mjs") && !f.startsWith("_"))
+      .sort()
+  : [];
 let failed = 0;
 for (const file of benches) {
   if (only.length > 0 && !only.some((o) => file.includes(o))) continue;

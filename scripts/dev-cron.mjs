@@ -2,11 +2,46 @@
 // mirrors a `triggers.crons` entry and calls the admin route that runs the same domain code as that
 // worker's scheduled handler, authenticated with the local ADMIN_TOKEN. Dev only.
 export const DEV_SCHEDULES = [
-  { name: "ingestion pull", cron: "*/2 * * * *", everyMs: 120_000, firstAfterMs: 3_000, method: "POST", path: "/admin/ingestion/run" },
-  { name: "pair assessment", cron: "*/10 * * * *", everyMs: 600_000, firstAfterMs: 45_000, method: "POST", path: "/admin/pairs/assess-pending" },
-  { name: "trading loop", cron: "* * * * *", everyMs: 60_000, firstAfterMs: 60_000, method: "POST", path: "/admin/execution/run" },
-  { name: "reconciliation", cron: "*/15 * * * *", everyMs: 900_000, firstAfterMs: 120_000, method: "POST", path: "/admin/reconcile" },
-  { name: "audit anchor", cron: "0 * * * *", everyMs: 3_600_000, firstAfterMs: 90_000, method: "POST", path: "/admin/audit/anchor" },
+  {
+    name: "ingestion pull",
+    cron: "*/2 * * * *",
+    everyMs: 120_000,
+    firstAfterMs: 3_000,
+    method: "POST",
+    path: "/admin/ingestion/run",
+  },
+  {
+    name: "pair assessment",
+    cron: "*/10 * * * *",
+    everyMs: 600_000,
+    firstAfterMs: 45_000,
+    method: "POST",
+    path: "/admin/pairs/assess-pending",
+  },
+  {
+    name: "trading loop",
+    cron: "* * * * *",
+    everyMs: 60_000,
+    firstAfterMs: 60_000,
+    method: "POST",
+    path: "/admin/execution/run",
+  },
+  {
+    name: "reconciliation",
+    cron: "*/15 * * * *",
+    everyMs: 900_000,
+    firstAfterMs: 120_000,
+    method: "POST",
+    path: "/admin/reconcile",
+  },
+  {
+    name: "audit anchor",
+    cron: "0 * * * *",
+    everyMs: 3_600_000,
+    firstAfterMs: 90_000,
+    method: "POST",
+    path: "/admin/audit/anchor",
+  },
 ];
 
 export function startDevCron({ port, adminToken, schedules = DEV_SCHEDULES, log = console.log }) {
@@ -24,10 +59,17 @@ export function startDevCron({ port, adminToken, schedules = DEV_SCHEDULES, log 
         log(`[dev-cron] ${s.name}: ${error.message}`);
       }
     };
-    timers.push(setTimeout(() => {
-      run();
-      timers.push(setInterval(run, s.everyMs));
-    }, s.firstAfterMs));
+    timers.push(
+      setTimeout(() => {
+        run();
+        timers.push(setInterval(run, s.everyMs));
+      }, s.firstAfterMs),
+    );
   }
-  return () => timers.forEach((t) => clearTimeout(t) || clearInterval(t));
+  return () => {
+    for (const t of timers) {
+      clearTimeout(t);
+      clearInterval(t);
+    }
+  };
 }

@@ -13,7 +13,9 @@ const res = await fetch(`http://127.0.0.1:${port}/dev/access-token`, {
   body: JSON.stringify({ email }),
 }).catch(() => null);
 if (!res?.ok) {
-  console.error(`could not mint a dev Access token (is \`pnpm dev\` running?) ${res ? await res.text() : ""}`);
+  console.error(
+    `could not mint a dev Access token (is \`pnpm dev\` running?) ${res ? await res.text() : ""}`,
+  );
   process.exit(1);
 }
 process.stdout.write((await res.json()).token);

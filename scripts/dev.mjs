@@ -52,7 +52,9 @@ function ensureDevVars(worker, values, header) {
   const missing = Object.entries(values).filter(([k]) => !(k in existing));
   if (missing.length === 0) return existing;
   const file = devVarsPath(worker);
-  const prefix = existsSync(file) ? readFileSync(file, "utf8").replace(/\n?$/, "\n") : `# ${header}\n# Local only: never commit (ignored by git).\n`;
+  const prefix = existsSync(file)
+    ? readFileSync(file, "utf8").replace(/\n?$/, "\n")
+    : `# ${header}\n# Local only: never commit (ignored by git).\n`;
   const lines = missing.map(([k, v]) => `${k}=${JSON.stringify(v)}`);
   writeFileSync(file, `${prefix}${lines.join("\n")}\n`, { mode: 0o600 });
   return readDevVars(worker);
@@ -87,14 +89,24 @@ function setUpSecrets() {
     );
     ensureDevVars(
       "venue-sim",
-      { SIM_KALSHI_PUBLIC_KEYS: JSON.stringify({ [keyId]: publicKey.export({ type: "spki", format: "pem" }) }) },
+      {
+        SIM_KALSHI_PUBLIC_KEYS: JSON.stringify({
+          [keyId]: publicKey.export({ type: "spki", format: "pem" }),
+        }),
+      },
       "venue simulator dev config, written by pnpm dev",
     );
   }
   const simVars = readDevVars("venue-sim");
-  const anthropicKey = readDevVars("governance").ANTHROPIC_API_KEY ?? `sk-sim-${randomBytes(24).toString("base64url")}`;
-  ensureDevVars("governance", { ANTHROPIC_API_KEY: anthropicKey }, "governance dev secrets, written by pnpm dev");
-  if (!("SIM_ANTHROPIC_KEYS" in simVars)) ensureDevVars("venue-sim", { SIM_ANTHROPIC_KEYS: JSON.stringify([anthropicKey]) }, "");
+  const anthropicKey =
+    readDevVars("governance").ANTHROPIC_API_KEY ?? `sk-sim-${randomBytes(24).toString("base64url")}`;
+  ensureDevVars(
+    "governance",
+    { ANTHROPIC_API_KEY: anthropicKey },
+    "governance dev secrets, written by pnpm dev",
+  );
+  if (!("SIM_ANTHROPIC_KEYS" in simVars))
+    ensureDevVars("venue-sim", { SIM_ANTHROPIC_KEYS: JSON.stringify([anthropicKey]) }, "");
   return JSON.parse(gatewayVars.ADMIN_TOKEN);
 }
 
@@ -103,7 +115,17 @@ function migrate() {
   for (const [worker, binding] of D1) {
     const result = spawnSync(
       wrangler,
-      ["d1", "migrations", "apply", binding, "--local", "--persist-to", persistTo, "-c", path.join("workers", worker, "wrangler.jsonc")],
+      [
+        "d1",
+        "migrations",
+        "apply",
+        binding,
+        "--local",
+        "--persist-to",
+        persistTo,
+        "-c",
+        path.join("workers", worker, "wrangler.jsonc"),
+      ],
       { cwd: root, env, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" },
     );
     if (result.status !== 0) {
@@ -129,7 +151,16 @@ async function waitForHealth(timeoutMs) {
 const adminToken = setUpSecrets();
 migrate();
 const args = ["dev", ...WORKERS.flatMap((w) => ["-c", path.join("workers", w, "wrangler.jsonc")])];
-args.push("--persist-to", persistTo, "--ip", "127.0.0.1", "--port", String(port), "--test-scheduled", "--show-interactive-dev-session=false");
+args.push(
+  "--persist-to",
+  persistTo,
+  "--ip",
+  "127.0.0.1",
+  "--port",
+  String(port),
+  "--test-scheduled",
+  "--show-interactive-dev-session=false",
+);
 const dev = spawn(wrangler, args, { cwd: root, env, stdio: ["ignore", "inherit", "inherit"] });
 const stop = () => dev.kill("SIGINT");
 process.on("SIGINT", stop);

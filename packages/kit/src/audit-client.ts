@@ -1,4 +1,10 @@
-import { type AuditEventInput, type AuditReceipt, type AuditService, ErrorCode, type Result } from "@paulp/contracts";
+import {
+  type AuditEventInput,
+  type AuditReceipt,
+  type AuditService,
+  ErrorCode,
+  type Result,
+} from "@paulp/contracts";
 import { withTimeout } from "./timeout";
 
 /**
@@ -16,7 +22,10 @@ export async function auditAppend(
   } catch (error) {
     return {
       ok: false,
-      error: { code: ErrorCode.auditUnavailable, message: `audit append failed: ${(error as Error).message}` },
+      error: {
+        code: ErrorCode.auditUnavailable,
+        message: `audit append failed: ${(error as Error).message}`,
+      },
     };
   }
 }

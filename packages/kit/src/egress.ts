@@ -33,7 +33,9 @@ export interface EgressOptions {
 export type EgressFetch = (input: string | URL, init?: RequestInit) => Promise<Response>;
 
 export function createEgressFetch(options: EgressOptions = {}): EgressFetch {
-  const allowed = new Set<string>([...SPEC_EGRESS_HOSTS, ...(options.extraHosts ?? [])].map((h) => h.toLowerCase()));
+  const allowed = new Set<string>(
+    [...SPEC_EGRESS_HOSTS, ...(options.extraHosts ?? [])].map((h) => h.toLowerCase()),
+  );
   const timeoutMs = options.timeoutMs ?? 10_000;
   return async function egressFetch(input, init) {
     const url = new URL(typeof input === "string" ? input : input.href);

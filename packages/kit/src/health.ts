@@ -4,7 +4,7 @@ import { withTimeout } from "./timeout";
 /** Run named checks concurrently, each bounded by `timeoutMs`; any throw or timeout is a failing check. */
 export async function runHealthChecks(
   service: ServiceName,
-  checks: Record<string, () => Promise<string | undefined | void>>,
+  checks: Record<string, () => Promise<string | undefined>>,
   timeoutMs = 2_000,
 ): Promise<HealthReport> {
   const results: HealthCheck[] = await Promise.all(

@@ -52,11 +52,18 @@ export function resultResponse<T>(result: Result<T>, successStatus = 200): Respo
 /** Unwrap a result or throw it as an HttpError (for handler code). */
 export function unwrap<T>(result: Result<T>): T {
   if (result.ok) return result.value;
-  throw new HttpError(statusForError(result.error), result.error.code, result.error.message, result.error.details);
+  throw new HttpError(
+    statusForError(result.error),
+    result.error.code,
+    result.error.message,
+    result.error.details,
+  );
 }
 
 /** Describe valibot issues as `field: message` for a 400, naming the field at fault. */
-export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): { field: string; message: string }[] {
+export function describeIssues(
+  issues: readonly v.BaseIssue<unknown>[],
+): { field: string; message: string }[] {
   return issues.map((issue) => ({ field: v.getDotPath(issue) ?? "(body)", message: issue.message }));
 }
 
@@ -76,7 +83,8 @@ export async function readJsonBody<const S extends v.GenericSchema>(
   maxBytes = 256 * 1024,
 ): Promise<v.InferOutput<S>> {
   const text = await request.text();
-  if (text.length > maxBytes) throw new HttpError(413, ErrorCode.badRequest, `body exceeds ${maxBytes} bytes`);
+  if (text.length > maxBytes)
+    throw new HttpError(413, ErrorCode.badRequest, `body exceeds ${maxBytes} bytes`);
   let value: unknown;
   try {
     value = text.length === 0 ? undefined : JSON.parse(text);
@@ -96,6 +104,10 @@ export function parseInput<const S extends v.GenericSchema>(
   const issues = describeIssues(parsed.issues);
   return {
     ok: false,
-    error: { code: ErrorCode.validationFailed, message: `${issues[0]!.field}: ${issues[0]!.message}`, details: { issues } },
+    error: {
+      code: ErrorCode.validationFailed,
+      message: `${issues[0]!.field}: ${issues[0]!.message}`,
+      details: { issues },
+    },
   };
 }

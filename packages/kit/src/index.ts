@@ -2,6 +2,6 @@ export * from "./audit-client";
 export * from "./canonical-json";
 export * from "./crypto";
 export * from "./egress";
+export * from "./health";
 export * from "./http";
 export * from "./timeout";
-export * from "./health";

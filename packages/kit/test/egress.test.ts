@@ -3,7 +3,12 @@ import { createEgressFetch, EgressDeniedError, SPEC_EGRESS_HOSTS } from "../src/
 
 function recordingSimulator() {
   const seen: string[] = [];
-  const fetcher = { fetch: async (url: string) => (seen.push(url), new Response("ok")) } as unknown as Fetcher;
+  const fetcher = {
+    fetch: async (url: string) => {
+      seen.push(url);
+      return new Response("ok");
+    },
+  } as unknown as Fetcher;
   return { seen, fetcher };
 }
 
@@ -34,7 +39,10 @@ describe("createEgressFetch", () => {
   ])("refuses %s before any network I/O and counts it", async (_label, url) => {
     const sim = recordingSimulator();
     const errors: string[] = [];
-    const egress = createEgressFetch({ simulator: sim.fetcher, onError: (kind, host) => errors.push(`${kind}:${host}`) });
+    const egress = createEgressFetch({
+      simulator: sim.fetcher,
+      onError: (kind, host) => errors.push(`${kind}:${host}`),
+    });
     await expect(egress(url)).rejects.toBeInstanceOf(EgressDeniedError);
     expect(sim.seen).toEqual([]);
     expect(errors).toHaveLength(1);
@@ -45,13 +53,19 @@ describe("createEgressFetch", () => {
     const sim = recordingSimulator();
     const egress = createEgressFetch({ simulator: sim.fetcher, extraHosts: ["ibkr-gw.example.net"] });
     await egress("https://ibkr-gw.example.net/v1/api/tickle");
-    await expect(egress("https://other-gw.example.net/v1/api/tickle")).rejects.toThrow(/not on the allowlist/);
+    await expect(egress("https://other-gw.example.net/v1/api/tickle")).rejects.toThrow(
+      /not on the allowlist/,
+    );
     expect(sim.seen).toEqual(["https://ibkr-gw.example.net/v1/api/tickle"]);
   });
 
   it("counts a failing upstream as a network error and rethrows", async () => {
     const errors: string[] = [];
-    const broken = { fetch: async () => { throw new Error("connection reset"); } } as unknown as Fetcher;
+    const broken = {
+      fetch: async () => {
+        throw new Error("connection reset");
+      },
+    } as unknown as Fetcher;
     const egress = createEgressFetch({ simulator: broken, onError: (kind) => errors.push(kind) });
     await expect(egress("https://clob.polymarket.com/book?token_id=1")).rejects.toThrow("connection reset");
     expect(errors).toEqual(["network"]);

@@ -2,7 +2,10 @@ import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { errorResponse, HttpError, parseInput, readJsonBody, resultResponse } from "../src/http";
 
-const Body = v.object({ targetState: v.picklist(["HALT", "NORMAL"]), reason: v.pipe(v.string(), v.minLength(1)) });
+const Body = v.object({
+  targetState: v.picklist(["HALT", "NORMAL"]),
+  reason: v.pipe(v.string(), v.minLength(1)),
+});
 const post = (body: string) => new Request("https://x/", { method: "POST", body });
 
 async function thrown(p: Promise<unknown>): Promise<HttpError> {
@@ -34,9 +37,10 @@ describe("readJsonBody", () => {
     expect(error.message).toMatch(/^targetState: /);
     const res = errorResponse(error);
     expect(res.status).toBe(400);
-    expect(((await res.json()) as { error: { details: { issues: { field: string }[] } } }).error.details.issues[0]!.field).toBe(
-      "targetState",
-    );
+    expect(
+      ((await res.json()) as { error: { details: { issues: { field: string }[] } } }).error.details.issues[0]!
+        .field,
+    ).toBe("targetState");
   });
 
   it("refuses an oversized body", async () => {
@@ -47,7 +51,9 @@ describe("readJsonBody", () => {
 
 describe("results", () => {
   it("maps error codes to statuses and never leaks internals of unknown errors", async () => {
-    expect(resultResponse({ ok: false, error: { code: "approval_required", message: "m" } }).status).toBe(403);
+    expect(resultResponse({ ok: false, error: { code: "approval_required", message: "m" } }).status).toBe(
+      403,
+    );
     expect(resultResponse({ ok: false, error: { code: "upstream_error", message: "m" } }).status).toBe(502);
     const res = errorResponse(new Error("secret internals"));
     expect(res.status).toBe(500);

@@ -25,7 +25,10 @@ export function withAdminAuth() {
   return async function adminAuth(request: GatewayRequest, env: GatewayArgs[0]): Promise<void> {
     const teamDomain = env.ACCESS_TEAM_DOMAIN?.trim() ?? "";
     const aud = env.ACCESS_AUD?.trim() ?? "";
-    const egress = createEgressFetch({ extraHosts: teamDomain ? [teamDomain] : [], simulator: env.VENUE_SIM });
+    const egress = createEgressFetch({
+      extraHosts: teamDomain ? [teamDomain] : [],
+      simulator: env.VENUE_SIM,
+    });
     request.principal = await authenticateAdmin(request, {
       adminToken: env.ADMIN_TOKEN,
       access: teamDomain && aud ? { teamDomain, aud } : null,
@@ -40,7 +43,12 @@ export function withAdminAuth() {
  * the actions themselves are audited fail-closed by the workers that perform them.
  */
 export function withAdminRequestAudit() {
-  return function adminRequestAudit(response: Response | undefined, request: GatewayRequest, env: GatewayArgs[0], ctx: GatewayArgs[1]) {
+  return function adminRequestAudit(
+    response: Response | undefined,
+    request: GatewayRequest,
+    env: GatewayArgs[0],
+    ctx: GatewayArgs[1],
+  ) {
     const url = new URL(request.url);
     if (!url.pathname.startsWith("/admin")) return response;
     const status = response?.status ?? 500;

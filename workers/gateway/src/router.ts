@@ -4,6 +4,7 @@ import { AutoRouter } from "itty-router";
 import type { GatewayArgs, GatewayRequest } from "./context";
 import { withAdminAuth, withAdminRequestAudit, withRequestId } from "./middleware";
 import { registerAuditRoutes } from "./routes/audit";
+import { registerConsoleRoutes } from "./routes/console";
 import { registerDevRoutes } from "./routes/dev";
 import { registerExecutionRoutes } from "./routes/execution";
 import { registerGovernanceRoutes } from "./routes/governance";
@@ -19,15 +20,20 @@ export function buildRouter() {
     before: [withRequestId()],
     catch: (error) => {
       const response = errorResponse(error);
-      if (response.status >= 500 && !(error as { code?: string })?.code) console.error("gateway error", error);
+      if (response.status >= 500 && !(error as { code?: string })?.code)
+        console.error("gateway error", error);
       return response;
     },
     finally: [withAdminRequestAudit()],
     missing: (request) =>
-      errorJson(404, { code: ErrorCode.notFound, message: `no route for ${request.method} ${new URL(request.url).pathname}` }),
+      errorJson(404, {
+        code: ErrorCode.notFound,
+        message: `no route for ${request.method} ${new URL(request.url).pathname}`,
+      }),
   });
 
   router.get("/health", () => json({ status: "ok", service: "gateway" }));
+  registerConsoleRoutes(router);
   router.all("/admin/*", withAdminAuth());
   router.get("/admin/whoami", (request) => json({ principal: request.principal }));
 

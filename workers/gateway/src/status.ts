@@ -8,7 +8,10 @@ export interface HealthTarget {
 
 export interface MeshStatus {
   status: "ok" | "degraded";
-  services: Record<string, { ok: boolean; latencyMs: number; checks?: HealthReport["checks"]; error?: string }>;
+  services: Record<
+    string,
+    { ok: boolean; latencyMs: number; checks?: HealthReport["checks"]; error?: string }
+  >;
   failing: string[];
   checkedAt: string;
 }
@@ -39,11 +42,19 @@ export async function meshStatus(
           },
         ] as const;
       } catch (error) {
-        return [name, { ok: false, latencyMs: now() - started, error: (error as Error).message || String(error) }] as const;
+        return [
+          name,
+          { ok: false, latencyMs: now() - started, error: (error as Error).message || String(error) },
+        ] as const;
       }
     }),
   );
   const services = Object.fromEntries(entries);
   const failing = entries.filter(([, s]) => !s.ok).map(([name]) => name);
-  return { status: failing.length === 0 ? "ok" : "degraded", services, failing, checkedAt: new Date(now()).toISOString() };
+  return {
+    status: failing.length === 0 ? "ok" : "degraded",
+    services,
+    failing,
+    checkedAt: new Date(now()).toISOString(),
+  };
 }

@@ -3,9 +3,10 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Env } from "../src/env";
 import { buildRouter } from "../src/router";
-import { accessToken, asPerson, AUD, gateway, newSigner, type TestSigner, TEAM } from "./helpers";
+import { AUD, accessToken, asPerson, gateway, newSigner, TEAM, type TestSigner } from "./helpers";
 
-const status = (headers: Record<string, string> = {}) => gateway().fetch("https://gw.test/admin/status", { headers });
+const status = (headers: Record<string, string> = {}) =>
+  gateway().fetch("https://gw.test/admin/status", { headers });
 
 async function expectUnauthorized(res: Response, messagePart?: string) {
   expect(res.status).toBe(401);
@@ -16,9 +17,17 @@ async function expectUnauthorized(res: Response, messagePart?: string) {
 }
 
 /** Run the gateway router against a modified environment (a broken binding, a bad token). */
-async function withEnv(overrides: Partial<Env>, path = "/admin/status", headers: Record<string, string> = {}) {
+async function withEnv(
+  overrides: Partial<Env>,
+  path = "/admin/status",
+  headers: Record<string, string> = {},
+) {
   const ctx = createExecutionContext();
-  const res = await buildRouter().fetch(new Request(`https://gw.test${path}`, { headers }), { ...env, ...overrides } as Env, ctx);
+  const res = await buildRouter().fetch(
+    new Request(`https://gw.test${path}`, { headers }),
+    { ...env, ...overrides } as Env,
+    ctx,
+  );
   await waitOnExecutionContext(ctx);
   return res;
 }
@@ -62,8 +71,15 @@ describe("bearer token", () => {
 
   it("runs nothing after the auth step when authentication fails", async () => {
     let healthCalls = 0;
-    const spy = { health: async () => ((healthCalls += 1), { service: "risk" as const, ok: true, checks: [] }) };
-    const res = await withEnv({ RISK: spy as unknown as Env["RISK"] }, "/admin/status", { authorization: "Bearer nope" });
+    const spy = {
+      health: async () => {
+        healthCalls += 1;
+        return { service: "risk" as const, ok: true, checks: [] };
+      },
+    };
+    const res = await withEnv({ RISK: spy as unknown as Env["RISK"] }, "/admin/status", {
+      authorization: "Bearer nope",
+    });
     expect(res.status).toBe(401);
     expect(healthCalls).toBe(0);
   });
@@ -79,7 +95,9 @@ describe("Cloudflare Access", () => {
 
   it("accepts a valid JWT from the team JWKS and names the person", async () => {
     const token = await accessToken(trusted, "Alice@Example.com");
-    const res = await gateway().fetch("https://gw.test/admin/whoami", { headers: asPerson(token, "alice@example.com") });
+    const res = await gateway().fetch("https://gw.test/admin/whoami", {
+      headers: asPerson(token, "alice@example.com"),
+    });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({
       principal: { method: "access", subject: "sub-Alice@Example.com", email: "alice@example.com" },
@@ -88,7 +106,10 @@ describe("Cloudflare Access", () => {
   });
 
   it("never authenticates on the email header alone", async () => {
-    await expectUnauthorized(await status({ "cf-access-authenticated-user-email": "alice@example.com" }), "email header alone");
+    await expectUnauthorized(
+      await status({ "cf-access-authenticated-user-email": "alice@example.com" }),
+      "email header alone",
+    );
   });
 
   it("refuses an email header that does not match the verified token", async () => {
@@ -107,12 +128,16 @@ describe("Cloudflare Access", () => {
   });
 
   it("refuses an expired JWT", async () => {
-    const token = await trusted.sign({ email: "alice@example.com" }, { expiresIn: Math.floor(Date.now() / 1000) - 120 });
+    const token = await trusted.sign(
+      { email: "alice@example.com" },
+      { expiresIn: Math.floor(Date.now() / 1000) - 120 },
+    );
     await expectUnauthorized(await status(asPerson(token)), "expired");
   });
 
   it("refuses alg none", async () => {
-    const enc = (o: object) => btoa(JSON.stringify(o)).replaceAll("=", "").replaceAll("+", "-").replaceAll("/", "_");
+    const enc = (o: object) =>
+      btoa(JSON.stringify(o)).replaceAll("=", "").replaceAll("+", "-").replaceAll("/", "_");
     const now = Math.floor(Date.now() / 1000);
     const token = `${enc({ alg: "none", typ: "JWT" })}.${enc({ iss: `https://${TEAM}`, aud: AUD, sub: "x", email: "alice@example.com", exp: now + 600 })}.`;
     await expectUnauthorized(await status(asPerson(token)));
@@ -121,7 +146,11 @@ describe("Cloudflare Access", () => {
   it("refuses, never bypasses, when the JWKS is unreachable", async () => {
     const token = await accessToken(trusted, "alice@example.com");
     const down = { fetch: async () => new Response("bad gateway", { status: 502 }) } as unknown as Fetcher;
-    const res = await withEnv({ VENUE_SIM: down, ACCESS_TEAM_DOMAIN: "unreachable.cloudflareaccess.com" }, "/admin/status", asPerson(token));
+    const res = await withEnv(
+      { VENUE_SIM: down, ACCESS_TEAM_DOMAIN: "unreachable.cloudflareaccess.com" },
+      "/admin/status",
+      asPerson(token),
+    );
     await expectUnauthorized(res);
   });
 
@@ -153,7 +182,10 @@ describe("routing", () => {
 describe("Cloudflare Access issuer", () => {
   it("refuses a JWT issued by another team", async () => {
     const signer = await newSigner(true);
-    const token = await signer.sign({ email: "alice@example.com", iss: "https://other-team.cloudflareaccess.com" });
+    const token = await signer.sign({
+      email: "alice@example.com",
+      iss: "https://other-team.cloudflareaccess.com",
+    });
     const res = await gateway().fetch("https://gw.test/admin/status", { headers: asPerson(token) });
     expect(res.status).toBe(401);
   });
@@ -167,14 +199,19 @@ describe("dev sign-in", () => {
     });
     expect(res.status).toBe(200);
     const { token } = (await res.json()) as { token: string };
-    const who = await gateway().fetch("https://gw.test/admin/whoami", { headers: asPerson(token, "bob@example.com") });
+    const who = await gateway().fetch("https://gw.test/admin/whoami", {
+      headers: asPerson(token, "bob@example.com"),
+    });
     expect(((await who.json()) as { principal: { email: string } }).principal.email).toBe("bob@example.com");
   });
 
   it("does not exist where VENUE_SIM is not bound (every deployed environment)", async () => {
     const ctx = createExecutionContext();
     const res = await buildRouter().fetch(
-      new Request("https://gw.test/dev/access-token", { method: "POST", body: JSON.stringify({ email: "bob@example.com" }) }),
+      new Request("https://gw.test/dev/access-token", {
+        method: "POST",
+        body: JSON.stringify({ email: "bob@example.com" }),
+      }),
       { ...env, VENUE_SIM: undefined } as Env,
       ctx,
     );

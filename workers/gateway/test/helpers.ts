@@ -18,7 +18,10 @@ export function adminFetch(path: string, init: RequestInit = {}): Promise<Respon
 
 export interface TestSigner {
   kid: string;
-  sign(claims: JWTPayload, options?: { expiresIn?: string | number; header?: Record<string, unknown> }): Promise<string>;
+  sign(
+    claims: JWTPayload,
+    options?: { expiresIn?: string | number; header?: Record<string, unknown> },
+  ): Promise<string>;
 }
 
 /** A fresh RS256 key pair generated in the test; `register` publishes its public half on the team JWKS. */
@@ -47,11 +50,17 @@ export async function newSigner(register: boolean): Promise<TestSigner> {
 }
 
 /** A signed Access token for `email` from a registered signer. */
-export async function accessToken(signer: TestSigner, email: string, extra: JWTPayload = {}): Promise<string> {
+export async function accessToken(
+  signer: TestSigner,
+  email: string,
+  extra: JWTPayload = {},
+): Promise<string> {
   return signer.sign({ email, sub: `sub-${email}`, ...extra });
 }
 
 /** Headers of a request authenticated as a person through Cloudflare Access. */
 export function asPerson(token: string, email?: string): Record<string, string> {
-  return email ? { "cf-access-jwt-assertion": token, "cf-access-authenticated-user-email": email } : { "cf-access-jwt-assertion": token };
+  return email
+    ? { "cf-access-jwt-assertion": token, "cf-access-authenticated-user-email": email }
+    : { "cf-access-jwt-assertion": token };
 }

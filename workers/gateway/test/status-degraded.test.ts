@@ -12,12 +12,23 @@ async function statusWith(overrides: Partial<Env>) {
     ctx,
   );
   await waitOnExecutionContext(ctx);
-  return { res, body: (await res.json()) as { status: string; failing: string[]; services: Record<string, { ok: boolean; error?: string }> } };
+  return {
+    res,
+    body: (await res.json()) as {
+      status: string;
+      failing: string[];
+      services: Record<string, { ok: boolean; error?: string }>;
+    },
+  };
 }
 
 describe("/admin/status when a service is down", () => {
   it("answers 503 degraded naming a service whose binding throws", async () => {
-    const broken = { health: async () => { throw new Error("binding unavailable"); } };
+    const broken = {
+      health: async () => {
+        throw new Error("binding unavailable");
+      },
+    };
     const { res, body } = await statusWith({ RISK: broken as unknown as Env["RISK"] });
     expect(res.status).toBe(503);
     expect(body.status).toBe("degraded");
@@ -27,7 +38,13 @@ describe("/admin/status when a service is down", () => {
   });
 
   it("names a service that reports a failing check", async () => {
-    const sick = { health: async () => ({ service: "ingestion", ok: false, checks: [{ name: "d1_markets", ok: false, detail: "D1 down" }] }) };
+    const sick = {
+      health: async () => ({
+        service: "ingestion",
+        ok: false,
+        checks: [{ name: "d1_markets", ok: false, detail: "D1 down" }],
+      }),
+    };
     const { res, body } = await statusWith({ INGESTION: sick as unknown as Env["INGESTION"] });
     expect(res.status).toBe(503);
     expect(body.failing).toEqual(["ingestion"]);

@@ -11,6 +11,13 @@ describe("/admin/status", () => {
     const body = (await res.json()) as { status: string; services: Record<string, { ok: boolean }> };
     expect(body.status).toBe("ok");
     expect(res.status).toBe(200);
-    expect(Object.keys(body.services).sort()).toEqual(["audit", "execution", "gateway", "governance", "ingestion", "risk"]);
+    expect(Object.keys(body.services).sort()).toEqual([
+      "audit",
+      "execution",
+      "gateway",
+      "governance",
+      "ingestion",
+      "risk",
+    ]);
   });
 });

@@ -14,22 +14,32 @@ export const handleAccess: SimHandler = async (request, url, sim) => {
   if (request.method === "GET" && url.pathname === "/cdn-cgi/access/certs") {
     const own = await ownKey(sim);
     const registered = (await sim.storage.get<JsonWebKey[]>(`access:${team}:keys`)) ?? [];
-    return Response.json({ keys: [own.publicJwk, ...registered], public_cert: { kid: own.publicJwk.kid }, public_certs: [] });
+    return Response.json({
+      keys: [own.publicJwk, ...registered],
+      public_cert: { kid: own.publicJwk.kid },
+      public_certs: [],
+    });
   }
   if (request.method === "POST" && url.pathname === "/__sim/access/keys") {
     const body = (await request.json().catch(() => null)) as { jwk?: JsonWebKey & { kid?: string } } | null;
     const jwk = body?.jwk;
-    if (!jwk || jwk.kty !== "RSA" || !jwk.n || !jwk.e || !jwk.kid || "d" in jwk) {
+    if (jwk?.kty !== "RSA" || !jwk.n || !jwk.e || !jwk.kid || "d" in jwk) {
       return Response.json({ error: "jwk must be a public RSA JWK with a kid" }, { status: 400 });
     }
     const key = `access:${team}:keys`;
-    const keys = ((await sim.storage.get<JsonWebKey[]>(key)) ?? []).filter((k) => (k as { kid?: string }).kid !== jwk.kid);
+    const keys = ((await sim.storage.get<JsonWebKey[]>(key)) ?? []).filter(
+      (k) => (k as { kid?: string }).kid !== jwk.kid,
+    );
     keys.push({ kty: "RSA", n: jwk.n, e: jwk.e, kid: jwk.kid, alg: "RS256", use: "sig" } as JsonWebKey);
     await sim.storage.put(key, keys);
     return Response.json({ registered: jwk.kid }, { status: 201 });
   }
   if (request.method === "POST" && url.pathname === "/__sim/access/token") {
-    const body = (await request.json().catch(() => null)) as { email?: string; aud?: string; ttlSeconds?: number } | null;
+    const body = (await request.json().catch(() => null)) as {
+      email?: string;
+      aud?: string;
+      ttlSeconds?: number;
+    } | null;
     if (!body?.email || !/^[^@\s]+@[^@\s]+$/.test(body.email) || !body.aud) {
       return Response.json({ error: "email and aud are required" }, { status: 400 });
     }
@@ -58,7 +68,9 @@ interface OwnKey {
 }
 
 async function ownKey(sim: SimContext): Promise<OwnKey> {
-  const stored = await sim.storage.get<{ privateJwk: JsonWebKey; publicJwk: JsonWebKey & { kid: string } }>("access:own-key");
+  const stored = await sim.storage.get<{ privateJwk: JsonWebKey; publicJwk: JsonWebKey & { kid: string } }>(
+    "access:own-key",
+  );
   if (stored) {
     const privateKey = await crypto.subtle.importKey(
       "jwk",
@@ -70,15 +82,29 @@ async function ownKey(sim: SimContext): Promise<OwnKey> {
     return { privateKey, publicJwk: stored.publicJwk };
   }
   const pair = (await crypto.subtle.generateKey(
-    { name: "RSASSA-PKCS1-v1_5", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" },
+    {
+      name: "RSASSA-PKCS1-v1_5",
+      modulusLength: 2048,
+      publicExponent: new Uint8Array([1, 0, 1]),
+      hash: "SHA-256",
+    },
     true,
     ["sign", "verify"],
   )) as CryptoKeyPair;
   const privateJwk = (await crypto.subtle.exportKey("jwk", pair.privateKey)) as JsonWebKey;
   const pub = (await crypto.subtle.exportKey("jwk", pair.publicKey)) as JsonWebKey;
-  const publicJwk = { kty: "RSA", n: pub.n, e: pub.e, alg: "RS256", use: "sig", kid: `sim-${crypto.randomUUID()}` };
+  const publicJwk = {
+    kty: "RSA",
+    n: pub.n,
+    e: pub.e,
+    alg: "RS256",
+    use: "sig",
+    kid: `sim-${crypto.randomUUID()}`,
+  };
   // A concurrent first use may have stored a key meanwhile: keep the first one written.
-  const again = await sim.storage.get<{ privateJwk: JsonWebKey; publicJwk: JsonWebKey & { kid: string } }>("access:own-key");
+  const again = await sim.storage.get<{ privateJwk: JsonWebKey; publicJwk: JsonWebKey & { kid: string } }>(
+    "access:own-key",
+  );
   if (again) return ownKey(sim);
   await sim.storage.put("access:own-key", { privateJwk, publicJwk });
   return { privateKey: pair.privateKey, publicJwk };

@@ -1,5 +1,5 @@
-import { type EgressFetch } from "@paulp/kit";
-import { createRemoteJWKSet, customFetch, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
+import type { EgressFetch } from "@paulp/kit";
+import { createRemoteJWKSet, customFetch, errors, type JWTVerifyGetKey, jwtVerify } from "jose";
 
 /** Cloudflare Access settings of the gateway. */
 export interface AccessConfig {
@@ -48,7 +48,11 @@ export class AccessRejected extends Error {
  * Verify a `Cf-Access-Jwt-Assertion`: RS256 only, `aud` and `iss` pinned, `exp` required. Any failure,
  * including an unreachable JWKS, rejects: Access is never bypassed.
  */
-export async function verifyAccessJwt(token: string, config: AccessConfig, keys: JWTVerifyGetKey): Promise<AccessIdentity> {
+export async function verifyAccessJwt(
+  token: string,
+  config: AccessConfig,
+  keys: JWTVerifyGetKey,
+): Promise<AccessIdentity> {
   try {
     const { payload } = await jwtVerify(token, keys, {
       algorithms: ["RS256"],
@@ -63,10 +67,14 @@ export async function verifyAccessJwt(token: string, config: AccessConfig, keys:
   } catch (error) {
     if (error instanceof AccessRejected) throw error;
     if (error instanceof errors.JWTExpired) throw new AccessRejected("Access token expired");
-    if (error instanceof errors.JWTClaimValidationFailed) throw new AccessRejected(`Access token claim ${error.claim} is invalid`);
-    if (error instanceof errors.JWKSNoMatchingKey) throw new AccessRejected("Access token signed by an unknown key");
-    if (error instanceof errors.JOSEAlgNotAllowed) throw new AccessRejected("Access token algorithm is not allowed");
-    if (error instanceof errors.JWKSTimeout) throw new AccessRejected("Access keys could not be fetched in time");
+    if (error instanceof errors.JWTClaimValidationFailed)
+      throw new AccessRejected(`Access token claim ${error.claim} is invalid`);
+    if (error instanceof errors.JWKSNoMatchingKey)
+      throw new AccessRejected("Access token signed by an unknown key");
+    if (error instanceof errors.JOSEAlgNotAllowed)
+      throw new AccessRejected("Access token algorithm is not allowed");
+    if (error instanceof errors.JWKSTimeout)
+      throw new AccessRejected("Access keys could not be fetched in time");
     if (error instanceof errors.JOSEError) throw new AccessRejected(`Access token rejected: ${error.code}`);
     throw new AccessRejected(`Access keys unavailable: ${(error as Error).message}`);
   }

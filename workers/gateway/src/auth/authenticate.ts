@@ -1,8 +1,14 @@
-import { ACCESS_EMAIL_HEADER, ACCESS_JWT_HEADER, ADMIN_TOKEN_PRINCIPAL, ErrorCode, type Principal } from "@paulp/contracts";
+import {
+  ACCESS_EMAIL_HEADER,
+  ACCESS_JWT_HEADER,
+  ADMIN_TOKEN_PRINCIPAL,
+  ErrorCode,
+  type Principal,
+} from "@paulp/contracts";
 import { HttpError } from "@paulp/kit";
 import type { JWTVerifyGetKey } from "jose";
-import { adminTokenProblem, bearerMatches, parseBearer } from "./admin-token";
 import { AccessRejected, verifyAccessJwt } from "./access";
+import { adminTokenProblem, bearerMatches, parseBearer } from "./admin-token";
 
 /** What `authenticateAdmin` needs from the environment. */
 export interface AdminAuthOptions {
@@ -26,7 +32,11 @@ function unauthorized(message: string): HttpError {
 export async function authenticateAdmin(request: Request, options: AdminAuthOptions): Promise<Principal> {
   const problem = adminTokenProblem(options.adminToken);
   if (problem) {
-    throw new HttpError(503, ErrorCode.adminAuthMisconfigured, `admin authentication is misconfigured: ${problem}`);
+    throw new HttpError(
+      503,
+      ErrorCode.adminAuthMisconfigured,
+      `admin authentication is misconfigured: ${problem}`,
+    );
   }
 
   const jwt = request.headers.get(ACCESS_JWT_HEADER);

@@ -26,7 +26,11 @@ export function registerDevRoutes(router: GatewayRouter): void {
       method: "POST",
       body: JSON.stringify({ email, aud: env.ACCESS_AUD }),
     });
-    if (!res.ok) return errorJson(502, { code: ErrorCode.upstreamError, message: `Access double answered ${res.status}` });
+    if (!res.ok)
+      return errorJson(502, {
+        code: ErrorCode.upstreamError,
+        message: `Access double answered ${res.status}`,
+      });
     return json(await res.json());
   });
 }
