@@ -78,7 +78,9 @@ export function ok<T>(value: T): Result<T> {
 
 /** Build a failure result. */
 export function err<T = never>(code: ApiError["code"], message: string, details?: unknown): Result<T> {
-  return details === undefined ? { ok: false, error: { code, message } } : { ok: false, error: { code, message, details } };
+  return details === undefined
+    ? { ok: false, error: { code, message } }
+    : { ok: false, error: { code, message, details } };
 }
 
 /** The HTTP status each error code maps to at the gateway. */

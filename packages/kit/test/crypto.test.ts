@@ -14,7 +14,7 @@ describe("constantTimeEqual", () => {
   });
 
   it("tells apart strings that differ only in the last character or in length", async () => {
-    const token = "k".repeat(10) + "0123456789abcdefghijklmnopqrstuv";
+    const token = `${"k".repeat(10)}0123456789abcdefghijklmnopqrstuv`;
     expect(await constantTimeEqual(token, `${token.slice(0, -1)}w`)).toBe(false);
     expect(await constantTimeEqual(token, `${token}x`)).toBe(false);
   });

@@ -4,13 +4,23 @@ import type { WorkerOptions } from "miniflare";
 /** The repository root. */
 export declare const REPO_ROOT: string;
 /** Worker folders, by short name. */
-export type WorkerName = "audit" | "governance" | "risk" | "ingestion" | "execution" | "gateway" | "venue-sim";
+export type WorkerName =
+  | "audit"
+  | "governance"
+  | "risk"
+  | "ingestion"
+  | "execution"
+  | "gateway"
+  | "venue-sim";
 /** Path to a worker's wrangler.jsonc. */
 export declare function workerConfigPath(name: WorkerName): string;
 /**
  * Miniflare options for a real, prebuilt worker running beside the test runner, with its own bindings
  * (Durable Objects, D1, R2, services) from its wrangler.jsonc; `overrides.bindings` are merged in.
  */
-export declare function auxWorker(name: WorkerName, overrides?: Partial<WorkerOptions>): WorkerOptions & { name: string };
+export declare function auxWorker(
+  name: WorkerName,
+  overrides?: Partial<WorkerOptions>,
+): WorkerOptions & { name: string };
 /** A worker's D1 migrations, to apply from the test runner (the pool cannot migrate an auxiliary's D1). */
 export declare function workerMigrations(name: WorkerName, dir?: string): Promise<D1Migration[]>;

@@ -16,7 +16,9 @@ export function workerConfigPath(name) {
 export function auxWorker(name, overrides = {}) {
   const dist = path.join(REPO_ROOT, "workers", name, "dist");
   if (!existsSync(path.join(dist, "index.js"))) {
-    throw new Error(`workers/${name}/dist/index.js is missing: run \`pnpm build\` (turbo builds it before tests)`);
+    throw new Error(
+      `workers/${name}/dist/index.js is missing: run \`pnpm build\` (turbo builds it before tests)`,
+    );
   }
   const { workerOptions } = unstable_getMiniflareWorkerOptions(workerConfigPath(name));
   const modules = readdirSync(dist)

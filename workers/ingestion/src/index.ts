@@ -1,6 +1,6 @@
+import { WorkerEntrypoint } from "cloudflare:workers";
 import type { HealthReport } from "@paulp/contracts";
 import { checkD1, checkR2, runHealthChecks } from "@paulp/kit";
-import { WorkerEntrypoint } from "cloudflare:workers";
 import type { Env } from "./env";
 
 export class IngestionEntrypoint extends WorkerEntrypoint<Env> {

@@ -15,8 +15,13 @@ export interface Env {
 
 /** Which handlers serve which real host. The egress wrapper forwards the original production URL. */
 export function handlersFor(host: string): SimHandler[] {
-  if (host === "api.elections.kalshi.com" || host === "demo-api.kalshi.co") return [handleKalshiTrading, handleKalshiMarkets];
-  if (host === "gamma-api.polymarket.com" || host === "clob.polymarket.com" || host === "data-api.polymarket.com")
+  if (host === "api.elections.kalshi.com" || host === "demo-api.kalshi.co")
+    return [handleKalshiTrading, handleKalshiMarkets];
+  if (
+    host === "gamma-api.polymarket.com" ||
+    host === "clob.polymarket.com" ||
+    host === "data-api.polymarket.com"
+  )
     return [handlePolymarket];
   if (host === "api.anthropic.com") return [handleAnthropic];
   if (host.endsWith(".cloudflareaccess.com")) return [handleAccess];
@@ -29,7 +34,11 @@ export function handlersFor(host: string): SimHandler[] {
 export class VenueState extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
-    const sim: SimContext = { storage: this.ctx.storage, seed: Number(this.env.SIM_SEED) || 1, now: Date.now };
+    const sim: SimContext = {
+      storage: this.ctx.storage,
+      seed: Number(this.env.SIM_SEED) || 1,
+      now: Date.now,
+    };
     const admin = await handleFaultAdmin(request, url, sim);
     if (admin) return admin;
     const fault = await interceptFault(request, url, sim);
@@ -38,7 +47,10 @@ export class VenueState extends DurableObject<Env> {
       const response = await handler(request, url, sim);
       if (response) return response;
     }
-    return Response.json({ error: `venue-sim: no route for ${request.method} ${url.host}${url.pathname}` }, { status: 404 });
+    return Response.json(
+      { error: `venue-sim: no route for ${request.method} ${url.host}${url.pathname}` },
+      { status: 404 },
+    );
   }
 }
 
