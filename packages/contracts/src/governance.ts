@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import type { HealthReport, Principal, Result } from "./common";
+import type { HealthReport, JsonValue, Principal, Result } from "./common";
 
 /** The actions that need two-person approval (the specification's list, plus the breaker's exit from RECOVERY). */
 export const ApprovalAction = v.picklist([
@@ -77,7 +77,7 @@ export interface TradablePair {
 }
 
 /** RPC surface of the `governance` worker. */
-export interface GovernanceRpc {
+export interface GovernanceRpc extends GovernanceAdminRpc {
   health(): Promise<HealthReport>;
   /**
    * Verifies and consumes a desk receipt for exactly this action and payload (re-hashed here):
@@ -90,9 +90,206 @@ export interface GovernanceRpc {
     actor: Principal,
   ): Promise<Result<VerifiedApproval>>;
   /** Ingestion proposes candidates; a changed termsHash on either leg lapses an existing approval. */
-  proposePairs(candidates: PairCandidate[], actor: Principal): Promise<Result<{ created: number; lapsed: number }>>;
+  proposePairs(
+    candidates: PairCandidate[],
+    actor: Principal,
+  ): Promise<Result<{ created: number; lapsed: number }>>;
   /** Pairs a signal may use right now. */
   tradablePairs(): Promise<Result<TradablePair[]>>;
   /** Strategies in paper or live for the trading loop. */
   activeStrategies(): Promise<Result<StrategySummary[]>>;
+}
+
+/** Lifecycle states of an approval request on the desk. */
+export type ApprovalStatus = "pending" | "approved" | "rejected" | "expired" | "executed";
+
+/** What an operator asks the desk to approve: one action and its exact payload. */
+export const ApprovalRequestInput = v.object({
+  action: ApprovalAction,
+  payload: v.custom<JsonValue>((value) => value !== undefined, "payload is required"),
+});
+/** What an operator asks the desk to approve. */
+export type ApprovalRequestInput = v.InferOutput<typeof ApprovalRequestInput>;
+
+/** One approval request as the desk shows it (never the receipt token). */
+export interface ApprovalView {
+  requestId: string;
+  action: ApprovalAction;
+  payload: JsonValue;
+  payloadHash: string;
+  policyVersion: number;
+  requiredApprovals: number;
+  status: ApprovalStatus;
+  requestedBy: string;
+  requestedAt: string;
+  expiresAt: string;
+  approvals: { approver: string; at: string }[];
+  rejection: { by: string; at: string; reason: string } | null;
+  approvedAt: string | null;
+  /** End of the window in which the approved action must be executed. */
+  executeBy: string | null;
+  executedAt: string | null;
+  expiredReason: "approval_ttl" | "execute_window" | null;
+}
+
+/** What an approval answers: the request and, when this approval reached the threshold, the receipt. */
+export interface ApprovalDecision {
+  request: ApprovalView;
+  receipt: ApprovalReceiptRef | null;
+}
+
+/** Strategy lifecycle states. */
+export const StrategyState = v.picklist(["draft", "paper", "pending_live", "live", "paused", "retired"]);
+/** A strategy lifecycle state. */
+export type StrategyState = v.InferOutput<typeof StrategyState>;
+
+/** A dollar amount as a decimal string with at most two decimals, e.g. "2500" or "2500.50". */
+export const AllocationString = v.pipe(
+  v.string(),
+  v.regex(/^\d{1,12}(\.\d{1,2})?$/, "must be dollars like 2500 or 2500.50"),
+);
+
+/** Body of `POST /admin/strategies`. */
+export const StrategyCreateInput = v.object({
+  name: v.pipe(v.string(), v.minLength(1), v.maxLength(120)),
+  kind: v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_]{0,63}$/, "must be a lower-case identifier")),
+  allocation: AllocationString,
+  venues: v.pipe(v.array(v.picklist(["kalshi", "polymarket", "ibkr"])), v.minLength(1), v.maxLength(3)),
+  params: v.optional(
+    v.record(
+      v.string(),
+      v.custom<JsonValue>(() => true),
+    ),
+    {},
+  ),
+});
+/** Body of `POST /admin/strategies`. */
+export type StrategyCreateInput = v.InferOutput<typeof StrategyCreateInput>;
+
+/** A strategy with its bookkeeping, as the admin API shows it. */
+export interface StrategyView extends StrategySummary {
+  version: number;
+  createdAt: string;
+  createdBy: string;
+  updatedAt: string;
+  updatedBy: string;
+  /** The open go-live or allocation request, if any. */
+  pendingRequestId: string | null;
+}
+
+/** Payload of a `strategy.go_live` request: exactly the configuration that goes live. */
+export interface StrategyGoLivePayload {
+  strategyId: string;
+  version: number;
+  allocation: string;
+  venues: string[];
+}
+
+/** Payload of a `strategy.allocation_increase` request. */
+export const StrategyAllocationPayload = v.object({
+  strategyId: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
+  allocation: AllocationString,
+});
+/** Payload of a `strategy.allocation_increase` request. */
+export type StrategyAllocationPayload = v.InferOutput<typeof StrategyAllocationPayload>;
+
+/** The grades an equivalence assessment can give. */
+export const PairGrade = v.picklist(["identical", "near_equivalent", "not_equivalent", "uncertain"]);
+/** An equivalence grade. */
+export type PairGrade = v.InferOutput<typeof PairGrade>;
+
+/** The LLM's verdict on a pair (anything it could not give is `uncertain`). */
+export interface PairVerdict {
+  grade: PairGrade;
+  yesMapsTo: "YES" | "NO" | null;
+  reasons: string[];
+}
+
+/** A pair as the admin API shows it. */
+export interface PairView {
+  pairId: string;
+  kalshi: PairLeg;
+  polymarket: PairLeg;
+  similarity: number;
+  grade: PairGrade | null;
+  yesMapsTo: "YES" | "NO" | null;
+  reasons: string[];
+  assessmentId: string | null;
+  assessedAt: string | null;
+  review: "pending" | "approved" | "rejected";
+  reviewedBy: string | null;
+  reviewedAt: string | null;
+  /** True when a signal may use it now. */
+  tradable: boolean;
+}
+
+/** One kept LLM assessment: prompt, model, verdict and the evidence of both markets. */
+export interface PairAssessment {
+  assessmentId: string;
+  pairId: string;
+  model: string;
+  promptHash: string;
+  verdict: PairVerdict;
+  /** `verdict` when the model answered with a valid tool call; otherwise why it became uncertain. */
+  outcome: "verdict" | "refusal" | "error" | "timeout" | "malformed";
+  detail: string | null;
+  kalshiEvidenceHash: string;
+  polymarketEvidenceHash: string;
+  auditSeq: number;
+  assessedAt: string;
+}
+
+/** Body of `POST /admin/pairs/:id/review`. */
+export const PairReviewInput = v.object({
+  decision: v.picklist(["approve", "reject"]),
+  note: v.optional(v.pipe(v.string(), v.maxLength(1000)), ""),
+});
+/** A human review of a pair. */
+export type PairReviewInput = v.InferOutput<typeof PairReviewInput>;
+
+/**
+ * Governance RPC methods used by the gateway's admin routes (desk, strategies, pairs). Every method
+ * that changes state takes the acting principal; only verified persons may request, approve or review.
+ */
+export interface GovernanceAdminRpc {
+  /** Open a two-person request for exactly this action and payload (persons only). */
+  requestApproval(input: ApprovalRequestInput, actor: Principal): Promise<Result<ApprovalView>>;
+  /** Approve as a distinct person; the approval that reaches the threshold gets the receipt. */
+  approve(requestId: string, actor: Principal): Promise<Result<ApprovalDecision>>;
+  /** Reject (final). */
+  reject(requestId: string, reason: string, actor: Principal): Promise<Result<ApprovalView>>;
+  /** Requests, newest first, optionally of one status. */
+  listApprovals(filter: { status?: ApprovalStatus }): Promise<Result<ApprovalView[]>>;
+  /** One request. */
+  getApproval(requestId: string): Promise<Result<ApprovalView>>;
+  /** A fresh receipt for an approved, not yet executed request within its execute window (the old one dies). */
+  reissueReceipt(requestId: string, actor: Principal): Promise<Result<ApprovalDecision>>;
+  /** Apply `strategy.go_live` or `strategy.allocation_increase` by redeeming its receipt. */
+  applyStrategyApproval(
+    receipt: ApprovalReceiptRef,
+    action: "strategy.go_live" | "strategy.allocation_increase",
+    payload: unknown,
+    actor: Principal,
+  ): Promise<Result<StrategyView>>;
+  createStrategy(input: StrategyCreateInput, actor: Principal): Promise<Result<StrategyView>>;
+  listStrategies(): Promise<Result<StrategyView[]>>;
+  /** Direct lifecycle moves that need no approval (paper, paused, retired). */
+  transitionStrategy(
+    strategyId: string,
+    to: "paper" | "paused" | "retired",
+    actor: Principal,
+  ): Promise<Result<StrategyView>>;
+  /** Move to pending_live and open the `strategy.go_live` request (persons only). */
+  requestGoLive(
+    strategyId: string,
+    actor: Principal,
+  ): Promise<Result<{ strategy: StrategyView; request: ApprovalView }>>;
+  listPairs(filter: { review?: "pending" | "approved" | "rejected" }): Promise<Result<PairView[]>>;
+  /** Run the LLM assessment now. */
+  assessPair(
+    pairId: string,
+    actor: Principal,
+  ): Promise<Result<{ pair: PairView; assessment: PairAssessment }>>;
+  /** A person approves or rejects a graded pair. */
+  reviewPair(pairId: string, review: PairReviewInput, actor: Principal): Promise<Result<PairView>>;
 }

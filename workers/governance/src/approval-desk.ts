@@ -1,9 +1,221 @@
 import { DurableObject } from "cloudflare:workers";
+import {
+  type ApiError,
+  type ApprovalAction,
+  type ApprovalView,
+  ErrorCode,
+  err,
+  type JsonValue,
+  ok,
+  type Principal,
+  type Result,
+  systemPrincipal,
+} from "@paulp/contracts";
+import { auditAppend } from "@paulp/kit";
+import { deskConfig } from "./config";
+import {
+  type DeskStep,
+  decideApprove,
+  decideRedeem,
+  decideReissue,
+  decideReject,
+  expiryDue,
+  openRequest,
+  personOf,
+  type RequestRecord,
+  toView,
+} from "./desk";
 import type { Env } from "./env";
 
-/** Serialises two-person approvals (filled in by the governance issue). */
+const KEY = (id: string) => `req:${id}`;
+const DESK_ACTOR = systemPrincipal("governance:desk");
+
+/**
+ * Serialises two-person approvals. Every mutation runs inside `blockConcurrencyWhile`: read the record,
+ * decide (pure, see desk.ts), append to the audit chain, then write. The audit append is an RPC await,
+ * so the input gate alone would let a second approval interleave; blocking concurrency for the whole
+ * step is what makes two approvals racing at the threshold mint exactly one receipt. Hashes (payload,
+ * receipt token) are computed by the caller before it gets here.
+ */
 export class ApprovalDesk extends DurableObject<Env> {
   async ping(): Promise<string> {
     return "pong";
+  }
+
+  async open(
+    input: {
+      requestId: string;
+      action: ApprovalAction;
+      payload: JsonValue;
+      payloadHash: string;
+      requester: Principal;
+    },
+    now: number,
+  ): Promise<Result<ApprovalView>> {
+    const config = deskConfig(this.env);
+    if (!config)
+      return err(
+        ErrorCode.serviceUnavailable,
+        "desk misconfigured: APPROVAL_TTL_SECONDS / EXECUTE_WINDOW_SECONDS",
+      );
+    const requester = personOf(input.requester);
+    if (!requester)
+      return err(
+        ErrorCode.forbidden,
+        "only a verified person (Cloudflare Access) can request a two-person action",
+      );
+    return this.serial(async () => {
+      if (await this.ctx.storage.get(KEY(input.requestId)))
+        return err(ErrorCode.conflict, "request id already used");
+      const step = openRequest({ ...input, requester, now, ttlMs: config.ttlMs });
+      return this.commit(step, input.requester);
+    });
+  }
+
+  async approve(
+    requestId: string,
+    actor: Principal,
+    now: number,
+    tokenHash: string,
+  ): Promise<Result<{ view: ApprovalView; receiptIssued: boolean }>> {
+    const config = deskConfig(this.env);
+    if (!config)
+      return err(
+        ErrorCode.serviceUnavailable,
+        "desk misconfigured: APPROVAL_TTL_SECONDS / EXECUTE_WINDOW_SECONDS",
+      );
+    return this.serial(async () => {
+      const record = await this.load(requestId);
+      if (!record) return err(ErrorCode.notFound, `no approval request ${requestId}`);
+      const decision = decideApprove(record, actor, now, config.executeWindowMs, tokenHash);
+      if (!decision.ok) return this.refuse(decision.error, decision.expired);
+      const committed = await this.commit(decision.step, actor);
+      if (!committed.ok) return committed;
+      return ok({ view: committed.value, receiptIssued: decision.receiptIssued === true });
+    });
+  }
+
+  async reject(
+    requestId: string,
+    actor: Principal,
+    reason: string,
+    now: number,
+  ): Promise<Result<ApprovalView>> {
+    return this.serial(async () => {
+      const record = await this.load(requestId);
+      if (!record) return err(ErrorCode.notFound, `no approval request ${requestId}`);
+      const decision = decideReject(record, actor, reason, now);
+      if (!decision.ok) return this.refuse(decision.error, decision.expired);
+      return this.commit(decision.step, actor);
+    });
+  }
+
+  async reissue(
+    requestId: string,
+    actor: Principal,
+    now: number,
+    tokenHash: string,
+  ): Promise<Result<ApprovalView>> {
+    return this.serial(async () => {
+      const record = await this.load(requestId);
+      if (!record) return err(ErrorCode.notFound, `no approval request ${requestId}`);
+      const decision = decideReissue(record, actor, now, tokenHash);
+      if (!decision.ok) return this.refuse(decision.error, decision.expired);
+      return this.commit(decision.step, actor);
+    });
+  }
+
+  async redeem(
+    requestId: string,
+    claim: { tokenHash: string; action: ApprovalAction; payloadHash: string; actor: Principal },
+    now: number,
+  ): Promise<Result<{ view: ApprovalView; approvers: string[]; requestedBy: string }>> {
+    return this.serial(async () => {
+      const record = await this.load(requestId);
+      if (!record) return err(ErrorCode.approvalRequired, "receipt refused: unknown request");
+      const decision = decideRedeem(record, claim, now);
+      if (!decision.ok) return this.refuse(decision.error, decision.expired);
+      const committed = await this.commit(decision.step, claim.actor);
+      if (!committed.ok) return committed;
+      return ok({
+        view: committed.value,
+        approvers: record.approvals.map((a) => a.approver.email),
+        requestedBy: record.requestedBy.email,
+      });
+    });
+  }
+
+  /** A request as it stands now (an overdue expiry shows as expired even before the alarm records it). */
+  async get(requestId: string, now: number): Promise<Result<ApprovalView>> {
+    const record = await this.load(requestId);
+    if (!record) return err(ErrorCode.notFound, `no approval request ${requestId}`);
+    return ok(toView(expiryDue(record, now)?.next ?? record));
+  }
+
+  async list(status: ApprovalView["status"] | undefined, now: number): Promise<Result<ApprovalView[]>> {
+    const rows = await this.ctx.storage.list<RequestRecord>({ prefix: "req:" });
+    const views = [...rows.values()]
+      .map((r) => toView(expiryDue(r, now)?.next ?? r))
+      .filter((v) => !status || v.status === status)
+      .sort((a, b) => (a.requestedAt < b.requestedAt ? 1 : -1));
+    return ok(views);
+  }
+
+  /** Records overdue expiries in the audit chain (lazy expiry on touch covers the gap before it runs). */
+  override async alarm(): Promise<void> {
+    await this.serial(async () => {
+      const now = Date.now();
+      const rows = await this.ctx.storage.list<RequestRecord>({ prefix: "req:" });
+      for (const record of rows.values()) {
+        const step = expiryDue(record, now);
+        // A failed audit leaves the record as it was; the next touch or alarm retries the expiry.
+        if (step) await this.commit(step, DESK_ACTOR);
+        else await this.scheduleAlarm(record);
+      }
+      return ok(null);
+    });
+  }
+
+  private async load(requestId: string): Promise<RequestRecord | undefined> {
+    return this.ctx.storage.get<RequestRecord>(KEY(requestId));
+  }
+
+  /** Audit first; only an acknowledged append lets the step be stored (fail closed). */
+  private async commit(step: DeskStep, actor: Principal): Promise<Result<ApprovalView>> {
+    const audited = await auditAppend(this.env.AUDIT, {
+      type: step.event.type,
+      service: "governance",
+      actor,
+      payload: step.event.payload,
+    });
+    if (!audited.ok) return err(ErrorCode.auditUnavailable, `step not taken: ${audited.error.message}`);
+    await this.ctx.storage.put(KEY(step.next.requestId), step.next);
+    await this.scheduleAlarm(step.next);
+    return ok(toView(step.next));
+  }
+
+  /** A refused step; if the refusal is because the request ran out of time, the expiry is recorded too. */
+  private async refuse<T>(error: ApiError, expired: DeskStep | undefined): Promise<Result<T>> {
+    if (expired) await this.commit(expired, DESK_ACTOR);
+    return { ok: false, error };
+  }
+
+  private async scheduleAlarm(record: RequestRecord): Promise<void> {
+    const due =
+      record.status === "pending" ? record.expiresAt : record.status === "approved" ? record.executeBy : null;
+    if (due === null) return;
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || due < current) await this.ctx.storage.setAlarm(due);
+  }
+
+  private serial<T>(fn: () => Promise<Result<T>>): Promise<Result<T>> {
+    // A throw inside blockConcurrencyWhile resets the object; turn it into a failed result instead.
+    return this.ctx.blockConcurrencyWhile(async () => {
+      try {
+        return await fn();
+      } catch (error) {
+        return err<T>(ErrorCode.internal, `desk step failed: ${(error as Error).message}`);
+      }
+    });
   }
 }

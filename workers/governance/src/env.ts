@@ -10,6 +10,8 @@ export interface Env {
   ANTHROPIC_MODEL: string;
   APPROVAL_TTL_SECONDS: string;
   EXECUTE_WINDOW_SECONDS: string;
+  /** Optional: milliseconds to wait for the Messages API (default 30000). */
+  ANTHROPIC_TIMEOUT_MS?: string;
   /** Dev/test only. */
   VENUE_SIM?: Fetcher;
 }

@@ -1,17 +1,175 @@
-import type { HealthReport } from "@paulp/contracts";
-import { checkD1, requireConfig, runHealthChecks } from "@paulp/kit";
 import { WorkerEntrypoint } from "cloudflare:workers";
+import {
+  type ApprovalAction,
+  type ApprovalDecision,
+  type ApprovalReceiptRef,
+  type ApprovalRequestInput,
+  type ApprovalStatus,
+  type ApprovalView,
+  ErrorCode,
+  err,
+  type GovernanceRpc,
+  type HealthReport,
+  ok,
+  type PairAssessment,
+  type PairCandidate,
+  type PairReviewInput,
+  type PairView,
+  type Principal,
+  type Result,
+  type StrategyCreateInput,
+  type StrategySummary,
+  type StrategyView,
+  systemPrincipal,
+  type TradablePair,
+  type VerifiedApproval,
+} from "@paulp/contracts";
+import { checkD1, requireConfig, runHealthChecks } from "@paulp/kit";
+import { deskConfig } from "./config";
 import type { Env } from "./env";
+import * as pairs from "./pairs";
+import * as svc from "./service";
+import * as strategies from "./strategies";
 
 export { ApprovalDesk } from "./approval-desk";
 
-export class GovernanceEntrypoint extends WorkerEntrypoint<Env> {
+/** Anything thrown below the entrypoint becomes a failed result: nothing is thrown across a binding. */
+async function guard<T>(what: string, fn: () => Promise<Result<T>>): Promise<Result<T>> {
+  try {
+    return await fn();
+  } catch (error) {
+    console.error(`governance ${what} failed`, (error as Error)?.message);
+    return err(ErrorCode.internal, `${what} failed`);
+  }
+}
+
+/** The governance worker's RPC surface: thin wrappers over service.ts with the real clock. */
+export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements GovernanceRpc {
   async health(): Promise<HealthReport> {
     return runHealthChecks("governance", {
       d1_governance: () => checkD1(this.env.D1_GOVERNANCE),
       approval_desk: async () => this.env.APPROVAL_DESK.get(this.env.APPROVAL_DESK.idFromName("desk")).ping(),
       config: requireConfig({ ANTHROPIC_MODEL: this.env.ANTHROPIC_MODEL }),
+      desk_timing: async () => {
+        if (!deskConfig(this.env)) throw new Error("APPROVAL_TTL_SECONDS / EXECUTE_WINDOW_SECONDS invalid");
+        return "valid";
+      },
     });
+  }
+
+  async redeemReceipt(
+    receipt: ApprovalReceiptRef,
+    action: ApprovalAction,
+    payload: unknown,
+    actor: Principal,
+  ): Promise<Result<VerifiedApproval>> {
+    return guard("redeemReceipt", () =>
+      svc.redeemReceipt(this.env, receipt, action, payload, actor, Date.now()),
+    );
+  }
+
+  async proposePairs(
+    candidates: PairCandidate[],
+    actor: Principal,
+  ): Promise<Result<{ created: number; lapsed: number }>> {
+    return guard("proposePairs", () => svc.proposePairs(this.env, candidates, actor, Date.now()));
+  }
+
+  async tradablePairs(): Promise<Result<TradablePair[]>> {
+    return guard("tradablePairs", async () => ok(await pairs.tradablePairs(this.env.D1_GOVERNANCE)));
+  }
+
+  async activeStrategies(): Promise<Result<StrategySummary[]>> {
+    return guard("activeStrategies", async () =>
+      ok(await strategies.activeStrategies(this.env.D1_GOVERNANCE)),
+    );
+  }
+
+  async requestApproval(input: ApprovalRequestInput, actor: Principal): Promise<Result<ApprovalView>> {
+    return guard("requestApproval", () => svc.requestApproval(this.env, input, actor, Date.now()));
+  }
+
+  async approve(requestId: string, actor: Principal): Promise<Result<ApprovalDecision>> {
+    return guard("approve", () => svc.approve(this.env, requestId, actor, Date.now()));
+  }
+
+  async reject(requestId: string, reason: string, actor: Principal): Promise<Result<ApprovalView>> {
+    return guard("reject", () => svc.reject(this.env, requestId, reason, actor, Date.now()));
+  }
+
+  async listApprovals(filter: { status?: ApprovalStatus }): Promise<Result<ApprovalView[]>> {
+    return guard("listApprovals", () => svc.listApprovals(this.env, filter, Date.now()));
+  }
+
+  async getApproval(requestId: string): Promise<Result<ApprovalView>> {
+    return guard("getApproval", () => svc.getApproval(this.env, requestId, Date.now()));
+  }
+
+  async reissueReceipt(requestId: string, actor: Principal): Promise<Result<ApprovalDecision>> {
+    return guard("reissueReceipt", () => svc.reissueReceipt(this.env, requestId, actor, Date.now()));
+  }
+
+  async applyStrategyApproval(
+    receipt: ApprovalReceiptRef,
+    action: "strategy.go_live" | "strategy.allocation_increase",
+    payload: unknown,
+    actor: Principal,
+  ): Promise<Result<StrategyView>> {
+    return guard("applyStrategyApproval", () =>
+      svc.applyStrategyApproval(this.env, receipt, action, payload, actor, Date.now()),
+    );
+  }
+
+  async createStrategy(input: StrategyCreateInput, actor: Principal): Promise<Result<StrategyView>> {
+    return guard("createStrategy", () => svc.createStrategy(this.env, input, actor, Date.now()));
+  }
+
+  async listStrategies(): Promise<Result<StrategyView[]>> {
+    return guard("listStrategies", async () => ok(await strategies.listStrategies(this.env.D1_GOVERNANCE)));
+  }
+
+  async transitionStrategy(
+    strategyId: string,
+    to: "paper" | "paused" | "retired",
+    actor: Principal,
+  ): Promise<Result<StrategyView>> {
+    return guard("transitionStrategy", () =>
+      svc.transitionStrategy(this.env, strategyId, to, actor, Date.now()),
+    );
+  }
+
+  async requestGoLive(
+    strategyId: string,
+    actor: Principal,
+  ): Promise<Result<{ strategy: StrategyView; request: ApprovalView }>> {
+    return guard("requestGoLive", () => svc.requestGoLive(this.env, strategyId, actor, Date.now()));
+  }
+
+  async listPairs(filter: { review?: "pending" | "approved" | "rejected" }): Promise<Result<PairView[]>> {
+    return guard("listPairs", async () => {
+      const review = filter?.review;
+      if (review !== undefined && review !== "pending" && review !== "approved" && review !== "rejected") {
+        return err(ErrorCode.validationFailed, "review: must be pending, approved or rejected");
+      }
+      return ok(await pairs.listPairs(this.env.D1_GOVERNANCE, review));
+    });
+  }
+
+  async assessPair(
+    pairId: string,
+    actor: Principal,
+  ): Promise<Result<{ pair: PairView; assessment: PairAssessment }>> {
+    return guard("assessPair", () => svc.assessPair(this.env, pairId, actor, Date.now));
+  }
+
+  async reviewPair(pairId: string, review: PairReviewInput, actor: Principal): Promise<Result<PairView>> {
+    return guard("reviewPair", () => svc.reviewPair(this.env, pairId, review, actor, Date.now()));
+  }
+
+  /** Every ten minutes: assess a few candidates nobody has assessed yet. */
+  override async scheduled(_controller: ScheduledController): Promise<void> {
+    const done = await svc.assessPending(this.env, systemPrincipal("cron:governance"), Date.now);
+    if (done > 0) console.log(`governance cron assessed ${done} pair(s)`);
   }
 }
 

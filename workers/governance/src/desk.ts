@@ -1,0 +1,327 @@
+// The two-person approval rules as plain functions over values: no storage, no clock, no crypto.
+// The ApprovalDesk Durable Object feeds them the stored record, the time and pre-computed hashes.
+import {
+  type ApiError,
+  type ApprovalAction,
+  type ApprovalView,
+  ErrorCode,
+  isPerson,
+  type JsonValue,
+  type Principal,
+} from "@paulp/contracts";
+
+/** The desk's rules; bumping the version makes requests opened under older rules unredeemable. */
+export const DESK_POLICY = { version: 1, requiredApprovals: 2 } as const;
+
+/** What the desk stores per request. Times are epoch milliseconds. */
+export interface RequestRecord {
+  requestId: string;
+  action: ApprovalAction;
+  payload: JsonValue;
+  payloadHash: string;
+  policyVersion: number;
+  requiredApprovals: number;
+  status: ApprovalView["status"];
+  requestedBy: PersonRef;
+  requestedAt: number;
+  expiresAt: number;
+  approvals: { approver: PersonRef; at: number }[];
+  rejection: { by: PersonRef; at: number; reason: string } | null;
+  approvedAt: number | null;
+  executeBy: number | null;
+  executedAt: number | null;
+  executedBy: string | null;
+  expiredReason: ApprovalView["expiredReason"];
+  /** SHA-256 of the live receipt token; the token itself is never stored. */
+  receiptTokenHash: string | null;
+}
+
+/** A verified person as the desk records them. */
+export interface PersonRef {
+  subject: string;
+  email: string;
+}
+
+/** An audit event the caller must append (fail closed) before storing `next`. */
+export interface DeskEvent {
+  type: string;
+  payload: JsonValue;
+}
+
+/** A decided step: the record to store and the event to audit first. */
+export interface DeskStep {
+  next: RequestRecord;
+  event: DeskEvent;
+}
+
+type Decision = { ok: true; step: DeskStep } | { ok: false; error: ApiError; expired?: DeskStep };
+
+const deny = (code: string, message: string, expired?: DeskStep): Decision =>
+  expired ? { ok: false, error: { code, message }, expired } : { ok: false, error: { code, message } };
+
+/** The person behind a principal, or null for the admin token, system actors and unverified identities. */
+export function personOf(actor: Principal): PersonRef | null {
+  if (!isPerson(actor)) return null;
+  return { subject: actor.subject, email: (actor.email ?? "").toLowerCase() };
+}
+
+/** Same person when either the Access subject or the (case-insensitive) email matches. */
+export function samePerson(a: PersonRef, b: PersonRef): boolean {
+  return a.subject === b.subject || a.email === b.email;
+}
+
+/** Who the audit and the views name: the verified email. */
+export function personLabel(p: PersonRef): string {
+  return p.email;
+}
+
+/** A new pending request. */
+export function openRequest(input: {
+  requestId: string;
+  action: ApprovalAction;
+  payload: JsonValue;
+  payloadHash: string;
+  requester: PersonRef;
+  now: number;
+  ttlMs: number;
+}): DeskStep {
+  const next: RequestRecord = {
+    requestId: input.requestId,
+    action: input.action,
+    payload: input.payload,
+    payloadHash: input.payloadHash,
+    policyVersion: DESK_POLICY.version,
+    requiredApprovals: DESK_POLICY.requiredApprovals,
+    status: "pending",
+    requestedBy: input.requester,
+    requestedAt: input.now,
+    expiresAt: input.now + input.ttlMs,
+    approvals: [],
+    rejection: null,
+    approvedAt: null,
+    executeBy: null,
+    executedAt: null,
+    executedBy: null,
+    expiredReason: null,
+    receiptTokenHash: null,
+  };
+  return {
+    next,
+    event: { type: "governance.approval_requested", payload: eventBody(next, input.requester) },
+  };
+}
+
+/** If the record's approval TTL or execute window has passed, the expiry step; otherwise null. */
+export function expiryDue(record: RequestRecord, now: number): DeskStep | null {
+  let reason: RequestRecord["expiredReason"] = null;
+  if (record.status === "pending" && now >= record.expiresAt) reason = "approval_ttl";
+  if (record.status === "approved" && record.executeBy !== null && now >= record.executeBy)
+    reason = "execute_window";
+  if (!reason) return null;
+  const next: RequestRecord = { ...record, status: "expired", expiredReason: reason, receiptTokenHash: null };
+  return {
+    next,
+    event: { type: "governance.approval_expired", payload: { ...eventBody(next, null), reason } },
+  };
+}
+
+/**
+ * One approval. `receiptTokenHash` is the hash of a token minted by the caller beforehand; it is kept
+ * only if this approval reaches the threshold (then `receiptIssued` is true and the caller hands the
+ * token out). A repeat approval by someone who already approved changes nothing and is refused.
+ */
+export function decideApprove(
+  record: RequestRecord,
+  actor: Principal,
+  now: number,
+  executeWindowMs: number,
+  receiptTokenHash: string,
+): Decision & { receiptIssued?: boolean } {
+  const approver = personOf(actor);
+  if (!approver)
+    return deny(
+      ErrorCode.forbidden,
+      "only a verified person (Cloudflare Access) can approve; the admin token cannot",
+    );
+  const expired = expiryDue(record, now);
+  if (expired) return deny(ErrorCode.conflict, `request expired (${expired.next.expiredReason})`, expired);
+  if (record.status !== "pending")
+    return deny(ErrorCode.conflict, `request is ${record.status}, not pending`);
+  if (record.policyVersion !== DESK_POLICY.version)
+    return deny(ErrorCode.conflict, "request was opened under an older desk policy");
+  if (samePerson(approver, record.requestedBy))
+    return deny(ErrorCode.forbidden, "the requester cannot approve their own request");
+  if (record.approvals.some((a) => samePerson(a.approver, approver))) {
+    return deny(ErrorCode.conflict, "this person has already approved; a person counts once");
+  }
+  const approvals = [...record.approvals, { approver, at: now }];
+  const reached = approvals.length >= record.requiredApprovals;
+  const next: RequestRecord = reached
+    ? {
+        ...record,
+        approvals,
+        status: "approved",
+        approvedAt: now,
+        executeBy: now + executeWindowMs,
+        receiptTokenHash,
+      }
+    : { ...record, approvals };
+  const type = reached ? "governance.approval_granted" : "governance.approval_recorded";
+  return {
+    ok: true,
+    receiptIssued: reached,
+    step: { next, event: { type, payload: { ...eventBody(next, approver), approvals: approvals.length } } },
+  };
+}
+
+/** A rejection by a person; final. The requester may withdraw their own request this way. */
+export function decideReject(record: RequestRecord, actor: Principal, reason: string, now: number): Decision {
+  const person = personOf(actor);
+  if (!person)
+    return deny(
+      ErrorCode.forbidden,
+      "only a verified person (Cloudflare Access) can reject; the admin token cannot",
+    );
+  const expired = expiryDue(record, now);
+  if (expired) return deny(ErrorCode.conflict, `request expired (${expired.next.expiredReason})`, expired);
+  if (record.status !== "pending" && record.status !== "approved") {
+    return deny(ErrorCode.conflict, `request is ${record.status}; it can no longer be rejected`);
+  }
+  const next: RequestRecord = {
+    ...record,
+    status: "rejected",
+    rejection: { by: person, at: now, reason },
+    receiptTokenHash: null,
+  };
+  return {
+    ok: true,
+    step: {
+      next,
+      event: { type: "governance.approval_rejected", payload: { ...eventBody(next, person), reason } },
+    },
+  };
+}
+
+/** A new receipt for an approved request whose apply step did not complete (the old token dies). */
+export function decideReissue(
+  record: RequestRecord,
+  actor: Principal,
+  now: number,
+  receiptTokenHash: string,
+): Decision {
+  const person = personOf(actor);
+  if (!person)
+    return deny(ErrorCode.forbidden, "only a verified person (Cloudflare Access) can execute an approval");
+  const expired = expiryDue(record, now);
+  if (expired) return deny(ErrorCode.conflict, `request expired (${expired.next.expiredReason})`, expired);
+  if (record.status !== "approved")
+    return deny(ErrorCode.conflict, `request is ${record.status}, not approved`);
+  const next: RequestRecord = { ...record, receiptTokenHash };
+  return {
+    ok: true,
+    step: { next, event: { type: "governance.receipt_reissued", payload: eventBody(next, person) } },
+  };
+}
+
+/**
+ * Redeem a receipt (single use). Every input is already hashed by the caller, so this is pure and the
+ * Durable Object can run it between a read and a write with nothing awaited in between.
+ */
+export function decideRedeem(
+  record: RequestRecord,
+  claim: { tokenHash: string; action: ApprovalAction; payloadHash: string; actor: Principal },
+  now: number,
+): Decision {
+  const expired = expiryDue(record, now);
+  if (expired)
+    return deny(
+      ErrorCode.approvalRequired,
+      `receipt refused: request expired (${expired.next.expiredReason})`,
+      expired,
+    );
+  if (record.status === "executed")
+    return deny(ErrorCode.approvalRequired, "receipt refused: already executed (single use)");
+  if (record.status !== "approved")
+    return deny(ErrorCode.approvalRequired, `receipt refused: request is ${record.status}`);
+  if (!record.receiptTokenHash || !equalHex(record.receiptTokenHash, claim.tokenHash)) {
+    return deny(ErrorCode.approvalRequired, "receipt refused: unknown receipt token");
+  }
+  if (record.policyVersion !== DESK_POLICY.version)
+    return deny(ErrorCode.approvalRequired, "receipt refused: policy version changed");
+  if (record.action !== claim.action) {
+    return deny(
+      ErrorCode.approvalRequired,
+      `receipt refused: approved for ${record.action}, not ${claim.action}`,
+    );
+  }
+  if (!equalHex(record.payloadHash, claim.payloadHash)) {
+    return deny(ErrorCode.approvalRequired, "receipt refused: payload differs from the approved payload");
+  }
+  const executedBy = `${claim.actor.method}:${claim.actor.subject}`;
+  const next: RequestRecord = {
+    ...record,
+    status: "executed",
+    executedAt: now,
+    executedBy,
+    receiptTokenHash: null,
+  };
+  return {
+    ok: true,
+    step: {
+      next,
+      event: { type: "governance.approval_executed", payload: { ...eventBody(next, null), executedBy } },
+    },
+  };
+}
+
+/** The public view (no receipt hash). */
+export function toView(r: RequestRecord): ApprovalView {
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+  return {
+    requestId: r.requestId,
+    action: r.action,
+    payload: r.payload,
+    payloadHash: r.payloadHash,
+    policyVersion: r.policyVersion,
+    requiredApprovals: r.requiredApprovals,
+    status: r.status,
+    requestedBy: personLabel(r.requestedBy),
+    requestedAt: new Date(r.requestedAt).toISOString(),
+    expiresAt: new Date(r.expiresAt).toISOString(),
+    approvals: r.approvals.map((a) => ({
+      approver: personLabel(a.approver),
+      at: new Date(a.at).toISOString(),
+    })),
+    rejection: r.rejection
+      ? {
+          by: personLabel(r.rejection.by),
+          at: new Date(r.rejection.at).toISOString(),
+          reason: r.rejection.reason,
+        }
+      : null,
+    approvedAt: iso(r.approvedAt),
+    executeBy: iso(r.executeBy),
+    executedAt: iso(r.executedAt),
+    expiredReason: r.expiredReason,
+  };
+}
+
+function eventBody(r: RequestRecord, by: PersonRef | null): { [key: string]: JsonValue } {
+  return {
+    requestId: r.requestId,
+    action: r.action,
+    payloadHash: r.payloadHash,
+    policyVersion: r.policyVersion,
+    status: r.status,
+    requestedBy: personLabel(r.requestedBy),
+    by: by ? personLabel(by) : null,
+  };
+}
+
+// Both sides are hex digests of secrets, so comparing them leaks nothing useful; still, avoid early exit.
+function equalHex(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}

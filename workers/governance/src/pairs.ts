@@ -1,0 +1,301 @@
+// Cross-venue pair rows in D1. A pair is tradable only while its grade passes, a person approved it,
+// and the terms and assessment that person saw are still the current ones (checked in SQL and again here).
+import type {
+  PairAssessment,
+  PairCandidate,
+  PairGrade,
+  PairLeg,
+  PairView,
+  TradablePair,
+} from "@paulp/contracts";
+
+interface PairRow {
+  pair_id: string;
+  kalshi_leg: string;
+  polymarket_leg: string;
+  kalshi_terms_hash: string;
+  polymarket_terms_hash: string;
+  similarity: number;
+  grade: PairGrade | null;
+  yes_maps_to: "YES" | "NO" | null;
+  reasons: string;
+  assessment_id: string | null;
+  assessed_at: string | null;
+  review: "pending" | "approved" | "rejected";
+  reviewed_by: string | null;
+  reviewed_at: string | null;
+  reviewed_kalshi_terms_hash: string | null;
+  reviewed_polymarket_terms_hash: string | null;
+  reviewed_assessment_id: string | null;
+}
+
+/** The one rule for "a signal may use this pair". */
+export function isTradable(r: PairRow): boolean {
+  return (
+    (r.grade === "identical" || r.grade === "near_equivalent") &&
+    r.yes_maps_to !== null &&
+    r.review === "approved" &&
+    r.assessment_id !== null &&
+    r.reviewed_assessment_id === r.assessment_id &&
+    r.reviewed_kalshi_terms_hash === r.kalshi_terms_hash &&
+    r.reviewed_polymarket_terms_hash === r.polymarket_terms_hash
+  );
+}
+
+function toView(r: PairRow): PairView {
+  return {
+    pairId: r.pair_id,
+    kalshi: JSON.parse(r.kalshi_leg) as PairLeg,
+    polymarket: JSON.parse(r.polymarket_leg) as PairLeg,
+    similarity: r.similarity,
+    grade: r.grade,
+    yesMapsTo: r.yes_maps_to,
+    reasons: JSON.parse(r.reasons) as string[],
+    assessmentId: r.assessment_id,
+    assessedAt: r.assessed_at,
+    review: r.review,
+    reviewedBy: r.reviewed_by,
+    reviewedAt: r.reviewed_at,
+    tradable: isTradable(r),
+  };
+}
+
+/** One pair, or null. */
+export async function getPair(db: D1Database, pairId: string): Promise<PairView | null> {
+  const row = await db.prepare("SELECT * FROM pairs WHERE pair_id = ?").bind(pairId).first<PairRow>();
+  return row ? toView(row) : null;
+}
+
+/** Pairs, optionally by review state. */
+export async function listPairs(db: D1Database, review?: PairView["review"]): Promise<PairView[]> {
+  const stmt = review
+    ? db.prepare("SELECT * FROM pairs WHERE review = ? ORDER BY created_at DESC, pair_id").bind(review)
+    : db.prepare("SELECT * FROM pairs ORDER BY created_at DESC, pair_id");
+  return (await stmt.all<PairRow>()).results.map(toView);
+}
+
+/** Pairs never assessed (for the cron), oldest first. */
+export async function unassessedPairIds(db: D1Database, limit: number): Promise<string[]> {
+  const { results } = await db
+    .prepare("SELECT pair_id FROM pairs WHERE assessment_id IS NULL ORDER BY created_at, pair_id LIMIT ?")
+    .bind(limit)
+    .all<{ pair_id: string }>();
+  return results.map((r) => r.pair_id);
+}
+
+/** The pairs a cross-venue signal may use right now. */
+export async function tradablePairs(db: D1Database): Promise<TradablePair[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT * FROM pairs WHERE grade IN ('identical','near_equivalent') AND review = 'approved'
+         AND yes_maps_to IS NOT NULL AND assessment_id IS NOT NULL AND reviewed_assessment_id = assessment_id
+         AND reviewed_kalshi_terms_hash = kalshi_terms_hash AND reviewed_polymarket_terms_hash = polymarket_terms_hash
+       ORDER BY pair_id`,
+    )
+    .all<PairRow>();
+  return results.filter(isTradable).map((r) => ({
+    pairId: r.pair_id,
+    kalshi: JSON.parse(r.kalshi_leg) as PairLeg,
+    polymarket: JSON.parse(r.polymarket_leg) as PairLeg,
+    grade: r.grade as "identical" | "near_equivalent",
+    yesMapsTo: r.yes_maps_to as "YES" | "NO",
+    approvedBy: r.reviewed_by ?? "",
+    approvedAt: r.reviewed_at ?? "",
+  }));
+}
+
+/** What proposing a batch will do, decided from the current rows before anything is written. */
+export interface ProposalPlan {
+  inserts: { pairId: string; candidate: PairCandidate }[];
+  lapses: { pairId: string; candidate: PairCandidate; old: { kalshi: string; polymarket: string } }[];
+  refreshes: { pairId: string; candidate: PairCandidate }[];
+}
+
+/** Compare candidates with stored pairs: new ones, ones whose terms changed (lapse), unchanged ones. */
+export async function planProposal(
+  db: D1Database,
+  candidates: { pairId: string; candidate: PairCandidate }[],
+): Promise<ProposalPlan> {
+  const plan: ProposalPlan = { inserts: [], lapses: [], refreshes: [] };
+  for (const item of candidates) {
+    const row = await db
+      .prepare("SELECT kalshi_terms_hash, polymarket_terms_hash FROM pairs WHERE pair_id = ?")
+      .bind(item.pairId)
+      .first<{ kalshi_terms_hash: string; polymarket_terms_hash: string }>();
+    if (!row) plan.inserts.push(item);
+    else if (
+      row.kalshi_terms_hash !== item.candidate.kalshi.termsHash ||
+      row.polymarket_terms_hash !== item.candidate.polymarket.termsHash
+    ) {
+      plan.lapses.push({
+        ...item,
+        old: { kalshi: row.kalshi_terms_hash, polymarket: row.polymarket_terms_hash },
+      });
+    } else plan.refreshes.push(item);
+  }
+  return plan;
+}
+
+/** Apply a plan in one batch. A lapse clears the grade and the human review: both were about old terms. */
+export async function applyProposal(db: D1Database, plan: ProposalPlan, now: string): Promise<void> {
+  const stmts: D1PreparedStatement[] = [];
+  for (const { pairId, candidate: c } of plan.inserts) {
+    stmts.push(
+      db
+        .prepare(
+          `INSERT INTO pairs (pair_id, kalshi_market, polymarket_market, kalshi_leg, polymarket_leg, kalshi_terms_hash, polymarket_terms_hash, similarity, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (pair_id) DO NOTHING`,
+        )
+        .bind(
+          pairId,
+          c.kalshi.marketId,
+          c.polymarket.marketId,
+          JSON.stringify(c.kalshi),
+          JSON.stringify(c.polymarket),
+          c.kalshi.termsHash,
+          c.polymarket.termsHash,
+          c.similarity,
+          now,
+          now,
+        ),
+    );
+  }
+  for (const { pairId, candidate: c } of plan.lapses) {
+    stmts.push(
+      db
+        .prepare(
+          `UPDATE pairs SET kalshi_leg = ?, polymarket_leg = ?, kalshi_terms_hash = ?, polymarket_terms_hash = ?, similarity = ?,
+             grade = NULL, yes_maps_to = NULL, reasons = '[]', assessment_id = NULL, assessed_at = NULL,
+             review = 'pending', reviewed_by = NULL, reviewed_at = NULL, reviewed_kalshi_terms_hash = NULL,
+             reviewed_polymarket_terms_hash = NULL, reviewed_assessment_id = NULL, updated_at = ?
+           WHERE pair_id = ?`,
+        )
+        .bind(
+          JSON.stringify(c.kalshi),
+          JSON.stringify(c.polymarket),
+          c.kalshi.termsHash,
+          c.polymarket.termsHash,
+          c.similarity,
+          now,
+          pairId,
+        ),
+    );
+  }
+  for (const { pairId, candidate: c } of plan.refreshes) {
+    // Same terms: keep grade and review; only the descriptive fields and similarity may move.
+    stmts.push(
+      db
+        .prepare(
+          "UPDATE pairs SET kalshi_leg = ?, polymarket_leg = ?, similarity = ?, updated_at = ? WHERE pair_id = ? AND kalshi_terms_hash = ? AND polymarket_terms_hash = ?",
+        )
+        .bind(
+          JSON.stringify(c.kalshi),
+          JSON.stringify(c.polymarket),
+          c.similarity,
+          now,
+          pairId,
+          c.kalshi.termsHash,
+          c.polymarket.termsHash,
+        ),
+    );
+  }
+  if (stmts.length > 0) await db.batch(stmts);
+}
+
+/**
+ * Store an assessment and make it the pair's current grade, only if the terms it judged are still the
+ * pair's terms. A changed verdict resets the human review (the person approved a different verdict).
+ */
+export async function recordAssessment(
+  db: D1Database,
+  a: PairAssessment & { prompt: string; kalshiTermsHash: string; polymarketTermsHash: string },
+): Promise<boolean> {
+  const [insert, update] = await db.batch([
+    db
+      .prepare(
+        `INSERT INTO pair_assessments (assessment_id, pair_id, model, prompt, prompt_hash, verdict, outcome, detail, kalshi_evidence_hash, polymarket_evidence_hash, kalshi_terms_hash, polymarket_terms_hash, audit_seq, assessed_at)
+         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM pairs WHERE pair_id = ? AND kalshi_terms_hash = ? AND polymarket_terms_hash = ?)`,
+      )
+      .bind(
+        a.assessmentId,
+        a.pairId,
+        a.model,
+        a.prompt,
+        a.promptHash,
+        JSON.stringify(a.verdict),
+        a.outcome,
+        a.detail,
+        a.kalshiEvidenceHash,
+        a.polymarketEvidenceHash,
+        a.kalshiTermsHash,
+        a.polymarketTermsHash,
+        a.auditSeq,
+        a.assessedAt,
+        a.pairId,
+        a.kalshiTermsHash,
+        a.polymarketTermsHash,
+      ),
+    db
+      .prepare(
+        `UPDATE pairs SET
+           review = CASE WHEN grade IS ? AND yes_maps_to IS ? THEN review ELSE 'pending' END,
+           reviewed_by = CASE WHEN grade IS ? AND yes_maps_to IS ? THEN reviewed_by ELSE NULL END,
+           reviewed_at = CASE WHEN grade IS ? AND yes_maps_to IS ? THEN reviewed_at ELSE NULL END,
+           reviewed_assessment_id = CASE WHEN grade IS ? AND yes_maps_to IS ? AND review = 'approved' THEN ? ELSE NULL END,
+           grade = ?, yes_maps_to = ?, reasons = ?, assessment_id = ?, assessed_at = ?, updated_at = ?
+         WHERE pair_id = ? AND kalshi_terms_hash = ? AND polymarket_terms_hash = ?`,
+      )
+      .bind(
+        a.verdict.grade,
+        a.verdict.yesMapsTo,
+        a.verdict.grade,
+        a.verdict.yesMapsTo,
+        a.verdict.grade,
+        a.verdict.yesMapsTo,
+        a.verdict.grade,
+        a.verdict.yesMapsTo,
+        a.assessmentId,
+        a.verdict.grade,
+        a.verdict.yesMapsTo,
+        JSON.stringify(a.verdict.reasons),
+        a.assessmentId,
+        a.assessedAt,
+        a.assessedAt,
+        a.pairId,
+        a.kalshiTermsHash,
+        a.polymarketTermsHash,
+      ),
+  ]);
+  return (insert?.meta.changes ?? 0) === 1 && (update?.meta.changes ?? 0) === 1;
+}
+
+/** Record a person's review of exactly the terms and assessment they saw. */
+export async function recordReview(
+  db: D1Database,
+  pair: PairView,
+  decision: "approved" | "rejected",
+  by: string,
+  now: string,
+): Promise<boolean> {
+  const result = await db
+    .prepare(
+      `UPDATE pairs SET review = ?, reviewed_by = ?, reviewed_at = ?, reviewed_kalshi_terms_hash = ?, reviewed_polymarket_terms_hash = ?,
+         reviewed_assessment_id = ?, updated_at = ?
+       WHERE pair_id = ? AND assessment_id IS ? AND kalshi_terms_hash = ? AND polymarket_terms_hash = ?`,
+    )
+    .bind(
+      decision,
+      by,
+      now,
+      pair.kalshi.termsHash,
+      pair.polymarket.termsHash,
+      pair.assessmentId,
+      now,
+      pair.pairId,
+      pair.assessmentId,
+      pair.kalshi.termsHash,
+      pair.polymarket.termsHash,
+    )
+    .run();
+  return result.meta.changes === 1;
+}

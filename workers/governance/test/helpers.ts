@@ -1,0 +1,34 @@
+import { env, exports } from "cloudflare:workers";
+import type { AuditEventInput, Principal } from "@paulp/contracts";
+import type { GovernanceEntrypoint } from "../src/index";
+
+/** The governance entrypoint under test, called like any other worker calls it over RPC. */
+export const gov = () => (exports as unknown as { default: GovernanceEntrypoint }).default;
+
+/** The audit double's test hooks. */
+export const auditDouble = () =>
+  env.AUDIT as unknown as {
+    __events(): Promise<AuditEventInput[]>;
+    __reset(): Promise<void>;
+    __fail(on: boolean): Promise<void>;
+    __delay(ms: number): Promise<void>;
+  };
+
+/** A verified person (Cloudflare Access). */
+export const person = (name: string): Principal => ({
+  method: "access",
+  subject: `sub-${name}`,
+  email: `${name}@example.com`,
+});
+/** The shared admin token: never a person. */
+export const TOKEN: Principal = { method: "token", subject: "admin-token" };
+
+export const alice = person("alice");
+export const bob = person("bob");
+export const carol = person("carol");
+export const dave = person("dave");
+
+/** Event types the audit double recorded since the last reset. */
+export async function auditTypes(): Promise<string[]> {
+  return (await auditDouble().__events()).map((e) => e.type);
+}

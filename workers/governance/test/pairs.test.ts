@@ -1,0 +1,247 @@
+import { env } from "cloudflare:workers";
+import type { PairCandidate, PairLeg } from "@paulp/contracts";
+import { sha256Hex } from "@paulp/kit";
+import { beforeEach, describe, expect, it } from "vitest";
+import { alice, auditDouble, auditTypes, bob, gov, TOKEN } from "./helpers";
+
+// Legs shaped like the simulator's seeded universe: a true pair, a look-alike with another threshold,
+// and an inverted one ("at or below" on Polymarket).
+const CLOSE = "2027-03-15T14:00:00.000Z";
+const terms = (threshold: string, op = "above") =>
+  `If CPI year-over-year inflation for March 2027, as first published by the Bureau of Labor Statistics, is ${op} ${threshold}, the market resolves to Yes. Otherwise it resolves to No. Close: ${CLOSE}.`;
+
+let counter = 0;
+async function leg(
+  venue: "kalshi" | "polymarket",
+  title: string,
+  rules: string,
+  source: string,
+  closeTime = CLOSE,
+): Promise<PairLeg> {
+  const marketId = `${venue}-${++counter}-${crypto.randomUUID().slice(0, 8)}`;
+  return {
+    venue,
+    marketId,
+    title,
+    rules,
+    resolutionSource: source,
+    closeTime,
+    evidenceHash: await sha256Hex(`evidence:${marketId}`),
+    termsHash: await sha256Hex(`terms:${rules}|${closeTime}|${source}`),
+  };
+}
+
+async function candidate(kind: "true" | "threshold" | "inverted"): Promise<PairCandidate> {
+  const kalshi = await leg(
+    "kalshi",
+    "Will CPI year-over-year inflation in March 2027 be above 2.6%?",
+    terms("2.6%"),
+    "Source: Bureau of Labor Statistics.",
+  );
+  const polyThreshold = kind === "threshold" ? "2.7%" : "2.6%";
+  const op = kind === "inverted" ? "at or below" : "above";
+  const polymarket = await leg(
+    "polymarket",
+    `CPI year-over-year inflation ${op} ${polyThreshold} in March 2027?`,
+    terms(polyThreshold, op),
+    "https://www.bureauoflaborstatistics.gov",
+  );
+  return { kalshi, polymarket, similarity: 0.91 };
+}
+
+async function propose(c: PairCandidate): Promise<string> {
+  const res = await gov().proposePairs([c], { method: "system", subject: "cron:ingestion" });
+  if (!res.ok) throw new Error(res.error.message);
+  const list = await gov().listPairs({});
+  if (!list.ok) throw new Error();
+  return list.value.find((p) => p.kalshi.marketId === c.kalshi.marketId)!.pairId;
+}
+
+async function queueFault(fault: string) {
+  const res = await env.VENUE_SIM.fetch("https://api.anthropic.com/__sim/anthropic/faults", {
+    method: "POST",
+    body: JSON.stringify({ fault, count: 1 }),
+  });
+  expect(res.status).toBe(201);
+}
+
+async function tradableIds(): Promise<string[]> {
+  const res = await gov().tradablePairs();
+  if (!res.ok) throw new Error(res.error.message);
+  return res.value.map((p) => p.pairId);
+}
+
+beforeEach(async () => {
+  await auditDouble().__reset();
+  await env.VENUE_SIM.fetch("https://api.anthropic.com/__sim/anthropic/faults", { method: "DELETE" });
+});
+
+describe("proposing pairs", () => {
+  it("creates candidates once, audits the batch, and validates input", async () => {
+    const c = await candidate("true");
+    const first = await gov().proposePairs([c], TOKEN);
+    expect(first.ok && first.value).toEqual({ created: 1, lapsed: 0 });
+    const again = await gov().proposePairs([c], TOKEN);
+    expect(again.ok && again.value).toEqual({ created: 0, lapsed: 0 });
+    expect(await auditTypes()).toEqual(["governance.pairs_proposed"]);
+    const bad = await gov().proposePairs([{ ...c, kalshi: { ...c.kalshi, termsHash: "nope" } }], TOKEN);
+    expect(!bad.ok && bad.error.code).toBe("validation_failed");
+  });
+
+  it("stores nothing when the audit append fails", async () => {
+    const c = await candidate("true");
+    await auditDouble().__fail(true);
+    const res = await gov().proposePairs([c], TOKEN);
+    expect(!res.ok && res.error.code).toBe("audit_unavailable");
+    await auditDouble().__fail(false);
+    const list = await gov().listPairs({});
+    expect(list.ok && list.value.some((p) => p.kalshi.marketId === c.kalshi.marketId)).toBe(false);
+  });
+});
+
+describe("LLM assessment and human review", () => {
+  it("a true pair is graded identical, then tradable only after a person approves it", async () => {
+    const c = await candidate("true");
+    const pairId = await propose(c);
+    await auditDouble().__reset();
+    const assessed = await gov().assessPair(pairId, TOKEN);
+    if (!assessed.ok) throw new Error(assessed.error.message);
+    expect(assessed.value.assessment.verdict.grade).toBe("identical");
+    expect(assessed.value.assessment.verdict.yesMapsTo).toBe("YES");
+    expect(assessed.value.assessment.outcome).toBe("verdict");
+    expect(assessed.value.assessment.kalshiEvidenceHash).toBe(c.kalshi.evidenceHash);
+    expect(assessed.value.assessment.polymarketEvidenceHash).toBe(c.polymarket.evidenceHash);
+    const [event] = await auditDouble().__events();
+    expect(event?.type).toBe("governance.pair_assessed");
+    const audited = event?.payload as Record<string, unknown>;
+    expect(audited.model).toBe(env.ANTHROPIC_MODEL);
+    expect((audited.prompt as { tool_choice: unknown }).tool_choice).toEqual({
+      type: "tool",
+      name: "record_equivalence",
+    });
+    expect(JSON.stringify(audited)).not.toContain(env.ANTHROPIC_API_KEY);
+
+    expect(await tradableIds()).not.toContain(pairId);
+    const byToken = await gov().reviewPair(pairId, { decision: "approve", note: "" }, TOKEN);
+    expect(!byToken.ok && byToken.error.code).toBe("forbidden");
+    expect(await tradableIds()).not.toContain(pairId);
+
+    const reviewed = await gov().reviewPair(
+      pairId,
+      { decision: "approve", note: "checked the BLS release" },
+      alice,
+    );
+    expect(reviewed.ok && reviewed.value.review).toBe("approved");
+    const tradable = await gov().tradablePairs();
+    const mine = tradable.ok ? tradable.value.find((p) => p.pairId === pairId) : undefined;
+    expect(mine).toMatchObject({ grade: "identical", yesMapsTo: "YES", approvedBy: "alice@example.com" });
+  });
+
+  it.each([
+    ["threshold", "not_equivalent"],
+    ["inverted", "not_equivalent"],
+  ] as const)("a look-alike (%s) is %s and a person cannot approve it", async (kind, grade) => {
+    const pairId = await propose(await candidate(kind));
+    const assessed = await gov().assessPair(pairId, TOKEN);
+    expect(assessed.ok && assessed.value.assessment.verdict.grade).toBe(grade);
+    const review = await gov().reviewPair(pairId, { decision: "approve", note: "" }, alice);
+    expect(!review.ok && review.error.code).toBe("conflict");
+    expect(!review.ok && review.error.message).toMatch(/graded not_equivalent/);
+    expect(await tradableIds()).not.toContain(pairId);
+  });
+
+  it("an unassessed pair cannot be reviewed", async () => {
+    const pairId = await propose(await candidate("true"));
+    const review = await gov().reviewPair(pairId, { decision: "approve", note: "" }, alice);
+    expect(!review.ok && review.error.message).toMatch(/no assessment yet/);
+  });
+
+  it.each([
+    ["529", "error", /overloaded_error/],
+    ["429", "error", /rate_limit_error.*retry-after 30/],
+    ["500", "error", /api_error/],
+    ["401", "error", /authentication_error/],
+    ["refusal", "refusal", /refused/],
+    ["malformed", "malformed", /tool input invalid/],
+    ["garbage", "malformed", /not JSON/],
+    ["timeout", "timeout", /no answer within/],
+  ])("an LLM %s yields uncertain (%s), never a pass", async (fault, outcome, detail) => {
+    const pairId = await propose(await candidate("true"));
+    await queueFault(fault);
+    const assessed = await gov().assessPair(pairId, TOKEN);
+    if (!assessed.ok) throw new Error(assessed.error.message);
+    expect(assessed.value.assessment.verdict.grade).toBe("uncertain");
+    expect(assessed.value.assessment.outcome).toBe(outcome);
+    expect(assessed.value.assessment.detail).toMatch(detail);
+    expect(assessed.value.pair.grade).toBe("uncertain");
+    const review = await gov().reviewPair(pairId, { decision: "approve", note: "" }, alice);
+    expect(!review.ok && review.error.code).toBe("conflict");
+    expect(await tradableIds()).not.toContain(pairId);
+  });
+
+  it("an approved pair whose terms change lapses: no signal until re-assessed and re-approved", async () => {
+    const c = await candidate("true");
+    const pairId = await propose(c);
+    await gov().assessPair(pairId, TOKEN);
+    await gov().reviewPair(pairId, { decision: "approve", note: "" }, alice);
+    expect(await tradableIds()).toContain(pairId);
+
+    const changed = {
+      ...c,
+      kalshi: {
+        ...c.kalshi,
+        rules: `${c.kalshi.rules} Revised.`,
+        termsHash: await sha256Hex("revised terms"),
+      },
+    };
+    const res = await gov().proposePairs([changed], { method: "system", subject: "cron:ingestion" });
+    expect(res.ok && res.value).toEqual({ created: 0, lapsed: 1 });
+    expect(await tradableIds()).not.toContain(pairId);
+    const list = await gov().listPairs({});
+    const pair = list.ok ? list.value.find((p) => p.pairId === pairId) : undefined;
+    expect(pair).toMatchObject({ grade: null, review: "pending", reviewedBy: null, tradable: false });
+  });
+
+  it("a re-assessment that fails lapses an approval", async () => {
+    const pairId = await propose(await candidate("true"));
+    await gov().assessPair(pairId, TOKEN);
+    await gov().reviewPair(pairId, { decision: "approve", note: "" }, bob);
+    expect(await tradableIds()).toContain(pairId);
+    await queueFault("529");
+    await gov().assessPair(pairId, TOKEN);
+    expect(await tradableIds()).not.toContain(pairId);
+  });
+
+  it("a rejected pair is not tradable", async () => {
+    const pairId = await propose(await candidate("true"));
+    await gov().assessPair(pairId, TOKEN);
+    const rejected = await gov().reviewPair(
+      pairId,
+      { decision: "reject", note: "different fine print" },
+      alice,
+    );
+    expect(rejected.ok && rejected.value.review).toBe("rejected");
+    expect(await tradableIds()).not.toContain(pairId);
+  });
+
+  it("keeps no grade when the assessment's audit append fails", async () => {
+    const pairId = await propose(await candidate("true"));
+    await auditDouble().__fail(true);
+    const res = await gov().assessPair(pairId, TOKEN);
+    expect(!res.ok && res.error.code).toBe("audit_unavailable");
+    await auditDouble().__fail(false);
+    const list = await gov().listPairs({});
+    expect(list.ok && list.value.find((p) => p.pairId === pairId)?.grade).toBe(null);
+  });
+
+  it("the cron assesses unassessed candidates", async () => {
+    const pairId = await propose(await candidate("true"));
+    const { exports } = await import("cloudflare:workers");
+    await (exports as unknown as { default: { scheduled(c: unknown): Promise<void> } }).default.scheduled({
+      cron: "*/10 * * * *",
+      scheduledTime: Date.now(),
+    });
+    const list = await gov().listPairs({});
+    expect(list.ok && list.value.find((p) => p.pairId === pairId)?.grade).toBe("identical");
+  });
+});

@@ -1,0 +1,230 @@
+import type { StrategyState } from "@paulp/contracts";
+import fc from "fast-check";
+import { beforeEach, describe, expect, it } from "vitest";
+import { checkTransition, compareDollars, STRATEGY_TRANSITIONS } from "../src/strategy-lifecycle";
+import { alice, auditDouble, auditTypes, bob, carol, gov, TOKEN } from "./helpers";
+
+const STATES: StrategyState[] = ["draft", "paper", "pending_live", "live", "paused", "retired"];
+
+async function paperStrategy(allocation = "1000") {
+  const created = await gov().createStrategy(
+    {
+      name: "Fed spread",
+      kind: "cross_venue_arb",
+      allocation,
+      venues: ["kalshi", "polymarket"],
+      params: { edgeBp: 150 },
+    },
+    TOKEN,
+  );
+  if (!created.ok) throw new Error(created.error.message);
+  const paper = await gov().transitionStrategy(created.value.id, "paper", TOKEN);
+  if (!paper.ok) throw new Error(paper.error.message);
+  return paper.value;
+}
+
+async function twoApprovals(requestId: string) {
+  await gov().approve(requestId, bob);
+  const second = await gov().approve(requestId, carol);
+  if (!second.ok || !second.value.receipt) throw new Error("no receipt");
+  return second.value;
+}
+
+beforeEach(async () => {
+  await auditDouble().__reset();
+});
+
+describe("strategy lifecycle table", () => {
+  it("allows exactly the moves in the table; live only with a receipt; retired is terminal", () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...STATES), fc.constantFrom(...STATES), (from, to) => {
+        const result = checkTransition(from, to);
+        expect(result.ok).toBe(STRATEGY_TRANSITIONS[from][to] !== undefined);
+        if (to === "live" && result.ok) expect(result.via).toBe("receipt");
+        if (from === "retired") expect(result.ok).toBe(false);
+        if (!result.ok) expect(result.message).toContain(`strategy is ${from}`);
+      }),
+    );
+  });
+
+  it("compares dollar strings exactly", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 10 ** 9 }), fc.integer({ min: 0, max: 10 ** 9 }), (a, b) => {
+        const s = (c: number) => `${Math.floor(c / 100)}.${String(c % 100).padStart(2, "0")}`;
+        expect(compareDollars(s(a), s(b))).toBe(Math.sign(a - b));
+      }),
+    );
+    expect(compareDollars("2500", "2500.00")).toBe(0);
+    expect(compareDollars("2500.5", "2500.49")).toBe(1);
+  });
+});
+
+describe("strategies", () => {
+  it("creates a draft, validates input, and lists it", async () => {
+    const bad = await gov().createStrategy(
+      { name: "", kind: "X", allocation: "1.234", venues: [], params: {} },
+      TOKEN,
+    );
+    expect(!bad.ok && bad.error.code).toBe("validation_failed");
+    expect(await auditTypes()).toEqual([]);
+    const created = await gov().createStrategy(
+      { name: "A", kind: "mm", allocation: "250.50", venues: ["kalshi"], params: {} },
+      TOKEN,
+    );
+    expect(created.ok && created.value.state).toBe("draft");
+    expect(created.ok && created.value.createdBy).toBe("token:admin-token");
+    const list = await gov().listStrategies();
+    expect(list.ok && list.value.some((s) => created.ok && s.id === created.value.id)).toBe(true);
+    expect(await auditTypes()).toEqual(["governance.strategy_created"]);
+  });
+
+  it("refuses moves outside the table, naming the current state", async () => {
+    const created = await gov().createStrategy(
+      { name: "B", kind: "mm", allocation: "100", venues: ["kalshi"], params: {} },
+      TOKEN,
+    );
+    if (!created.ok) throw new Error();
+    const goLive = await gov().requestGoLive(created.value.id, alice);
+    expect(!goLive.ok && goLive.error.message).toMatch(/strategy is draft; draft → pending_live/);
+    expect((await gov().transitionStrategy(created.value.id, "retired", TOKEN)).ok).toBe(true);
+    const revive = await gov().transitionStrategy(created.value.id, "paper", TOKEN);
+    expect(!revive.ok && revive.error.code).toBe("conflict");
+    expect(!revive.ok && revive.error.message).toMatch(/strategy is retired/);
+    const active = await gov().activeStrategies();
+    expect(active.ok && active.value.some((s) => s.id === created.value.id)).toBe(false);
+  });
+
+  it("go-live walks request → first approval → second approval → live, each step audited", async () => {
+    const s = await paperStrategy();
+    await auditDouble().__reset();
+    const requested = await gov().requestGoLive(s.id, alice);
+    if (!requested.ok) throw new Error(requested.error.message);
+    expect(requested.value.strategy.state).toBe("pending_live");
+    expect(requested.value.request.action).toBe("strategy.go_live");
+    expect(requested.value.request.payload).toEqual({
+      strategyId: s.id,
+      version: s.version + 1,
+      allocation: "1000",
+      venues: ["kalshi", "polymarket"],
+    });
+    const decision = await twoApprovals(requested.value.request.requestId);
+    const live = await gov().applyStrategyApproval(
+      decision.receipt!,
+      "strategy.go_live",
+      decision.request.payload,
+      carol,
+    );
+    if (!live.ok) throw new Error(live.error.message);
+    expect(live.value.state).toBe("live");
+    const active = await gov().activeStrategies();
+    expect(active.ok && active.value.find((x) => x.id === s.id)?.state).toBe("live");
+    expect(await auditTypes()).toEqual([
+      "governance.approval_requested",
+      "governance.strategy_changed",
+      "governance.approval_recorded",
+      "governance.approval_granted",
+      "governance.approval_executed",
+      "governance.strategy_changed",
+    ]);
+  });
+
+  it("the admin token cannot request go-live", async () => {
+    const s = await paperStrategy();
+    await auditDouble().__reset();
+    const res = await gov().requestGoLive(s.id, TOKEN);
+    expect(!res.ok && res.error.code).toBe("forbidden");
+    const list = await gov().listStrategies();
+    expect(list.ok && list.value.find((x) => x.id === s.id)?.state).toBe("paper");
+    expect(await auditTypes()).toEqual([]);
+  });
+
+  it("go-live is refused without a valid receipt, and with a receipt for something else", async () => {
+    const s = await paperStrategy();
+    const requested = await gov().requestGoLive(s.id, alice);
+    if (!requested.ok) throw new Error();
+    const payload = requested.value.request.payload;
+    const none = await gov().applyStrategyApproval(
+      { requestId: requested.value.request.requestId, receiptToken: "x".repeat(43) },
+      "strategy.go_live",
+      payload,
+      carol,
+    );
+    expect(!none.ok && none.error.code).toBe("approval_required");
+    // An approved allocation increase does not take another strategy live.
+    const other = await paperStrategy("10");
+    const inc = await gov().requestApproval(
+      { action: "strategy.allocation_increase", payload: { strategyId: other.id, allocation: "20" } },
+      alice,
+    );
+    if (!inc.ok) throw new Error(inc.error.message);
+    const incDecision = await twoApprovals(inc.value.requestId);
+    const wrong = await gov().applyStrategyApproval(incDecision.receipt!, "strategy.go_live", payload, carol);
+    expect(!wrong.ok && wrong.error.code).toBe("approval_required");
+    const list = await gov().listStrategies();
+    expect(list.ok && list.value.find((x) => x.id === s.id)?.state).toBe("pending_live");
+  });
+
+  it("a strategy changed after the request cannot go live on the old approval", async () => {
+    const s = await paperStrategy();
+    const requested = await gov().requestGoLive(s.id, alice);
+    if (!requested.ok) throw new Error();
+    const decision = await twoApprovals(requested.value.request.requestId);
+    // Back to paper, then a fresh pending_live: the version moved on.
+    await gov().transitionStrategy(s.id, "paper", TOKEN);
+    const again = await gov().requestGoLive(s.id, alice);
+    if (!again.ok) throw new Error();
+    const stale = await gov().applyStrategyApproval(
+      decision.receipt!,
+      "strategy.go_live",
+      decision.request.payload,
+      carol,
+    );
+    expect(!stale.ok && stale.error.code).toBe("conflict");
+    expect(!stale.ok && stale.error.message).toMatch(/changed since go-live was requested/);
+    const list = await gov().listStrategies();
+    expect(list.ok && list.value.find((x) => x.id === s.id)?.state).toBe("pending_live");
+  });
+
+  it("allocation increases need an increase, two approvals and the receipt", async () => {
+    const s = await paperStrategy("1000");
+    const lower = await gov().requestApproval(
+      { action: "strategy.allocation_increase", payload: { strategyId: s.id, allocation: "900" } },
+      alice,
+    );
+    expect(!lower.ok && lower.error.message).toMatch(/not an increase/);
+    const req = await gov().requestApproval(
+      { action: "strategy.allocation_increase", payload: { strategyId: s.id, allocation: "1500" } },
+      alice,
+    );
+    if (!req.ok) throw new Error(req.error.message);
+    const decision = await twoApprovals(req.value.requestId);
+    const tampered = await gov().applyStrategyApproval(
+      decision.receipt!,
+      "strategy.allocation_increase",
+      { strategyId: s.id, allocation: "15000" },
+      carol,
+    );
+    expect(!tampered.ok && tampered.error.message).toMatch(/payload differs/);
+    const applied = await gov().applyStrategyApproval(
+      decision.receipt!,
+      "strategy.allocation_increase",
+      { strategyId: s.id, allocation: "1500" },
+      carol,
+    );
+    expect(applied.ok && applied.value.allocation).toBe("1500");
+  });
+
+  it("pause and retire need no approval; resuming live does", async () => {
+    const s = await paperStrategy();
+    const requested = await gov().requestGoLive(s.id, alice);
+    if (!requested.ok) throw new Error();
+    const decision = await twoApprovals(requested.value.request.requestId);
+    await gov().applyStrategyApproval(decision.receipt!, "strategy.go_live", decision.request.payload, carol);
+    const paused = await gov().transitionStrategy(s.id, "paused", TOKEN);
+    expect(paused.ok && paused.value.state).toBe("paused");
+    const resume = await gov().requestGoLive(s.id, alice);
+    expect(resume.ok && resume.value.strategy.state).toBe("pending_live");
+    const retired = await gov().transitionStrategy(s.id, "retired", TOKEN);
+    expect(retired.ok && retired.value.state).toBe("retired");
+  });
+});

@@ -1,0 +1,52 @@
+import { randomBytes } from "node:crypto";
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { auxWorker, workerMigrations } from "@paulp/testing";
+import { defineConfig } from "vitest/config";
+
+// Governance runs as the test's main worker (its Durable Object and D1 live here); the venue simulator
+// is the real prebuilt worker. AUDIT is an inline double that records appends and can be told to fail or to answer slowly (to widen race windows),
+// so the fail-closed paths are testable (swap in auxWorker("audit") once its append exists).
+const auditDouble = {
+  name: "paulp-audit",
+  modules: true,
+  compatibilityDate: "2026-04-20",
+  script: `
+    import { WorkerEntrypoint } from "cloudflare:workers";
+    let events = [];
+    let failing = false;
+    let delayMs = 0;
+    export default class AuditDouble extends WorkerEntrypoint {
+      async append(event) {
+        if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+        if (failing) return { ok: false, error: { code: "audit_unavailable", message: "audit double told to fail" } };
+        events.push(event);
+        return { ok: true, value: { seq: events.length, hash: "0".repeat(64) } };
+      }
+      async health() { return { service: "audit", ok: true, checks: [] }; }
+      async __events() { return events; }
+      async __reset() { events = []; failing = false; delayMs = 0; }
+      async __delay(ms) { delayMs = ms; }
+      async __fail(on) { failing = on; }
+    }
+  `,
+};
+
+export default defineConfig(async () => ({
+  plugins: [
+    cloudflareTest({
+      main: "./src/index.ts",
+      wrangler: { configPath: "./wrangler.jsonc" },
+      miniflare: {
+        bindings: {
+          // A generated key the simulator accepts (its prefix); never a real key.
+          ANTHROPIC_API_KEY: `sk-sim-${randomBytes(24).toString("base64url")}`,
+          ANTHROPIC_TIMEOUT_MS: "1500",
+          TEST_MIGRATIONS: await workerMigrations("governance"),
+        },
+        workers: [auditDouble, auxWorker("venue-sim")],
+      },
+    }),
+  ],
+  // One file at a time: the audit double's record is shared by every file, and tests assert on it exactly.
+  test: { testTimeout: 20_000, setupFiles: ["./test/setup.ts"], fileParallelism: false },
+}));

@@ -1,0 +1,172 @@
+import { exports } from "cloudflare:workers";
+import { beforeEach, describe, expect, it } from "vitest";
+import { judge, SIM_KEY_PREFIX } from "../src/anthropic";
+import { plantedPairs, universe } from "../src/data/universe";
+
+const sim = () => (exports as unknown as { default: Fetcher }).default;
+const SEED = 20261124;
+const KEY = `${SIM_KEY_PREFIX}${crypto.randomUUID()}`;
+const URL_ = "https://api.anthropic.com/v1/messages";
+
+function prompt(i: number): string {
+  const u = universe(SEED);
+  const k = u.kalshi[i]!;
+  const p = u.poly[i]!;
+  const kalshi = {
+    title: k.title,
+    rules: `${k.rules_primary} ${k.rules_secondary}`,
+    resolutionSource: k.rules_secondary,
+    closeTime: k.close_time,
+  };
+  const poly = {
+    title: p.question,
+    rules: p.description,
+    resolutionSource: p.resolutionSource,
+    closeTime: p.endDate,
+  };
+  return `Compare.\n\n<kalshi_market>\n${JSON.stringify(kalshi)}\n</kalshi_market>\n\n<polymarket_market>\n${JSON.stringify(poly)}\n</polymarket_market>`;
+}
+
+function body(text: string) {
+  return {
+    model: "claude-sonnet-4-5",
+    max_tokens: 512,
+    messages: [{ role: "user", content: text }],
+    tools: [{ name: "record_equivalence", description: "verdict", input_schema: { type: "object" } }],
+    tool_choice: { type: "tool", name: "record_equivalence" },
+  };
+}
+
+function post(payload: unknown, headers: Record<string, string> = {}) {
+  return sim().fetch(URL_, {
+    method: "POST",
+    headers: {
+      "x-api-key": KEY,
+      "anthropic-version": "2023-06-01",
+      "content-type": "application/json",
+      ...headers,
+    },
+    body: JSON.stringify(payload),
+  });
+}
+
+beforeEach(async () => {
+  await sim().fetch("https://api.anthropic.com/__sim/anthropic/faults", { method: "DELETE" });
+});
+
+describe("Anthropic Messages API double", () => {
+  it("answers a forced tool call with a tool_use block and stop_reason tool_use", async () => {
+    const res = await post(body(prompt(0)));
+    expect(res.status).toBe(200);
+    expect(res.headers.get("request-id")).toMatch(/^req_sim_/);
+    const msg = (await res.json()) as {
+      type: string;
+      role: string;
+      stop_reason: string;
+      content: { type: string; name: string; input: { grade: string } }[];
+    };
+    expect(msg.type).toBe("message");
+    expect(msg.role).toBe("assistant");
+    expect(msg.stop_reason).toBe("tool_use");
+    expect(msg.content).toHaveLength(1);
+    expect(msg.content[0]!.type).toBe("tool_use");
+    expect(msg.content[0]!.name).toBe("record_equivalence");
+  });
+
+  it("grades the seeded true pairs identical and every look-alike not_equivalent", () => {
+    for (const [i, pair] of plantedPairs(SEED).entries()) {
+      const verdict = judge(prompt(i));
+      if (pair.kind === "identical") {
+        expect({ i, grade: verdict.grade, yes: verdict.yesMapsTo }).toEqual({
+          i,
+          grade: "identical",
+          yes: "YES",
+        });
+      } else {
+        expect({ i, kind: pair.kind, grade: verdict.grade }).toEqual({
+          i,
+          kind: pair.kind,
+          grade: "not_equivalent",
+        });
+      }
+    }
+  });
+
+  it("flags an inverted pair's orientation", () => {
+    const inverted = plantedPairs(SEED).findIndex((p) => p.kind === "inverted");
+    const verdict = judge(prompt(inverted));
+    expect(verdict.yesMapsTo).toBe("NO");
+    expect(verdict.reasons.join(" ")).toMatch(/inverted/);
+  });
+
+  it("is uncertain when the prompt does not carry both markets", () => {
+    expect(judge("no markets here").grade).toBe("uncertain");
+  });
+
+  it("refuses a missing or wrong key with 401 authentication_error", async () => {
+    for (const key of ["", "sk-ant-real-looking-key"]) {
+      const res = await post(body(prompt(0)), { "x-api-key": key });
+      expect(res.status).toBe(401);
+      const err = (await res.json()) as { type: string; error: { type: string }; request_id: string };
+      expect(err.type).toBe("error");
+      expect(err.error.type).toBe("authentication_error");
+      expect(err.request_id).toMatch(/^req_sim_/);
+    }
+  });
+
+  it("requires anthropic-version and a valid body (400 invalid_request_error)", async () => {
+    const noVersion = await post(body(prompt(0)), { "anthropic-version": "" });
+    expect(noVersion.status).toBe(400);
+    expect(((await noVersion.json()) as { error: { type: string } }).error.type).toBe(
+      "invalid_request_error",
+    );
+    const noModel = await post({ ...body(prompt(0)), model: undefined });
+    expect(noModel.status).toBe(400);
+    const unknownTool = await post({ ...body(prompt(0)), tool_choice: { type: "tool", name: "other" } });
+    expect(unknownTool.status).toBe(400);
+  });
+
+  it.each([
+    ["429", 429, "rate_limit_error"],
+    ["529", 529, "overloaded_error"],
+    ["500", 500, "api_error"],
+    ["400", 400, "invalid_request_error"],
+  ])("x-sim-fault %s answers %i %s", async (fault, status, type) => {
+    const res = await post(body(prompt(0)), { "x-sim-fault": fault });
+    expect(res.status).toBe(status);
+    expect(((await res.json()) as { error: { type: string } }).error.type).toBe(type);
+    if (status === 429) expect(res.headers.get("retry-after")).toBe("30");
+  });
+
+  it("queued faults answer that many requests, then normal answers resume", async () => {
+    const queued = await sim().fetch("https://api.anthropic.com/__sim/anthropic/faults", {
+      method: "POST",
+      body: JSON.stringify({ fault: "529", count: 2 }),
+    });
+    expect(queued.status).toBe(201);
+    expect((await post(body(prompt(0)))).status).toBe(529);
+    expect((await post(body(prompt(0)))).status).toBe(529);
+    expect((await post(body(prompt(0)))).status).toBe(200);
+  });
+
+  it("refusal and malformed faults keep the 200 message shape", async () => {
+    const refusal = (await (await post(body(prompt(0)), { "x-sim-fault": "refusal" })).json()) as {
+      stop_reason: string;
+      content: unknown[];
+    };
+    expect(refusal.stop_reason).toBe("refusal");
+    expect(refusal.content).toEqual([]);
+    const malformed = (await (await post(body(prompt(0)), { "x-sim-fault": "malformed" })).json()) as {
+      content: { input: Record<string, unknown> }[];
+    };
+    expect(malformed.content[0]!.input).not.toHaveProperty("grade");
+  });
+
+  it("rejects an unknown fault kind", async () => {
+    const res = await sim().fetch("https://api.anthropic.com/__sim/anthropic/faults", {
+      method: "POST",
+      body: JSON.stringify({ fault: "explode" }),
+    });
+    expect(res.status).toBe(400);
+  });
+});
