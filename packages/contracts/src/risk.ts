@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { type HealthReport, Principal, type Result, Sha256Hex, Venue } from "./common";
+import { type HealthReport, type Principal, type Result, Sha256Hex, Venue } from "./common";
 import type { ApprovalReceiptRef } from "./governance";
 
 /** Why an order is placed, relative to the current position. */
@@ -8,11 +8,16 @@ export const PositionEffect = v.picklist(["open", "increase", "reduce", "close"]
 export type PositionEffect = v.InferOutput<typeof PositionEffect>;
 
 /** A decimal string of at most 4 decimals, e.g. "0.5600" (prices are never floats in storage or hashes). */
-export const DecimalString = v.pipe(v.string(), v.regex(/^-?\d{1,12}(\.\d{1,4})?$/, "must be a decimal string"));
+export const DecimalString = v.pipe(
+  v.string(),
+  v.regex(/^-?\d{1,12}(\.\d{1,4})?$/, "must be a decimal string"),
+);
 
 /**
  * What a strategy wants to trade. Prices are per-contract decimal strings in dollars (Kalshi: 0.01–0.99);
  * quantity is whole contracts/shares. `side`: buy or sell YES on prediction markets, BUY/SELL on IBKR.
+ * Its hash, which a decision binds to and execution recomputes, is `canonicalHash("paulp.intent.v1", intent)`
+ * from @paulp/kit over exactly these fields (the parsed intent, no extra keys).
  */
 export const OrderIntent = v.object({
   strategyId: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
@@ -27,6 +32,37 @@ export const OrderIntent = v.object({
 });
 /** What a strategy wants to trade. */
 export type OrderIntent = v.InferOutput<typeof OrderIntent>;
+
+/** The domain prefix of the intent hash: `canonicalHash(INTENT_HASH_DOMAIN, intent)`. */
+export const INTENT_HASH_DOMAIN = "paulp.intent.v1";
+
+/** Every reason code a risk denial can carry (see docs/risk.md for the arithmetic of each). */
+export const RiskReasonCode = {
+  breakerHalted: "BREAKER_HALTED",
+  recoveryProbeTooLarge: "RECOVERY_PROBE_TOO_LARGE",
+  priceOutOfRange: "PRICE_OUT_OF_RANGE",
+  priceOffTick: "PRICE_OFF_TICK",
+  quantityLimitExceeded: "QUANTITY_LIMIT_EXCEEDED",
+  notionalLimitExceeded: "NOTIONAL_LIMIT_EXCEEDED",
+  rateLimitExceeded: "RATE_LIMIT_EXCEEDED",
+  duplicateClientOrderId: "DUPLICATE_CLIENT_ORDER_ID",
+  unknownMarket: "UNKNOWN_MARKET",
+  noMarkPrice: "NO_MARK_PRICE",
+  staleMark: "STALE_MARK",
+  markFromFuture: "MARK_FROM_FUTURE",
+  noCategory: "NO_CATEGORY",
+  noEquity: "NO_EQUITY",
+  nonFiniteInput: "NON_FINITE_INPUT",
+  effectMismatch: "EFFECT_MISMATCH",
+  positionLimitExceeded: "POSITION_LIMIT_EXCEEDED",
+  concentrationLimitExceeded: "CONCENTRATION_LIMIT_EXCEEDED",
+  marketExposureLimitExceeded: "MARKET_EXPOSURE_LIMIT_EXCEEDED",
+  categoryExposureLimitExceeded: "CATEGORY_EXPOSURE_LIMIT_EXCEEDED",
+  dailyLossLimitExceeded: "DAILY_LOSS_LIMIT_EXCEEDED",
+  drawdownLimitExceeded: "DRAWDOWN_LIMIT_EXCEEDED",
+} as const;
+/** One risk denial reason code. */
+export type RiskReasonCode = (typeof RiskReasonCode)[keyof typeof RiskReasonCode];
 
 /** A typed reason for a risk denial, with the number observed and the limit it broke. */
 export interface RiskReason {
@@ -54,19 +90,31 @@ export interface RiskDecision {
   auditSeq: number;
 }
 
-/** A fill reported by execution to the portfolio. */
-export interface FillReport {
-  fillId: string;
-  strategyId: string;
-  venue: Venue;
-  market: string;
-  side: "buy" | "sell";
-  quantity: number;
-  price: string;
-  fee: string;
-  clientOrderId: string;
-  ts: string;
+/** What `evaluateOnly` answers: the same checks as `evaluateOrder`, but nothing is recorded and nothing can be consumed. */
+export interface RiskDryRun {
+  dryRun: true;
+  approved: boolean;
+  reasons: RiskReason[];
+  limitsVersion: number;
+  breakerState: BreakerState;
+  intentHash: string;
 }
+
+/** A fill reported by execution to the portfolio (`fillId` is the idempotency key). */
+export const FillReport = v.object({
+  fillId: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
+  strategyId: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
+  venue: Venue,
+  market: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
+  side: v.picklist(["buy", "sell"]),
+  quantity: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  price: DecimalString,
+  fee: DecimalString,
+  clientOrderId: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
+  ts: v.pipe(v.string(), v.isoTimestamp()),
+});
+/** A fill reported by execution to the portfolio. */
+export type FillReport = v.InferOutput<typeof FillReport>;
 
 /** A venue's own view of positions, for reconciliation and drift alerts. */
 export interface VenuePosition {
@@ -76,15 +124,20 @@ export interface VenuePosition {
   position: number;
 }
 
+/**
+ * A mark price pushed by ingestion. `price: null` makes the market known without a price (orders on it are
+ * denied `NO_MARK_PRICE`); `category: null` denies `NO_CATEGORY`. A mark older than the stored one is ignored.
+ */
+export const MarkUpdate = v.object({
+  venue: Venue,
+  market: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
+  price: v.nullable(DecimalString),
+  category: v.nullable(v.pipe(v.string(), v.minLength(1), v.maxLength(64))),
+  evidenceHash: Sha256Hex,
+  observedAt: v.pipe(v.string(), v.isoTimestamp()),
+});
 /** A mark price pushed by ingestion. */
-export interface MarkUpdate {
-  venue: Venue;
-  market: string;
-  price: string;
-  category: string | null;
-  evidenceHash: string;
-  observedAt: string;
-}
+export type MarkUpdate = v.InferOutput<typeof MarkUpdate>;
 
 /** Failure sources the breaker counts. */
 export const FailureKind = v.picklist([
@@ -106,18 +159,52 @@ export const BreakerTransitionRequest = v.object({
 /** A requested breaker transition. */
 export type BreakerTransitionRequest = v.InferOutput<typeof BreakerTransitionRequest>;
 
-/** The breaker's current state. */
+/** The breaker's current state. `thresholds` are the consecutive failures per kind that send it to HALT. */
 export interface BreakerStatus {
   state: BreakerState;
   version: number;
   since: string;
   reason: string;
+  /** Who made the last transition (`system:risk` for automatic ones). */
+  changedBy: string;
   consecutiveFailures: Record<string, number>;
   thresholds: Record<string, number>;
+  /** Consecutive failures per kind that send NORMAL to CAUTION. */
+  cautionThresholds: Record<string, number>;
+}
+
+/** One limit's current use: the worst observed value against the limit, both in %. */
+export interface LimitUse {
+  limit: string;
+  observedPct: string;
+  limitPct: string;
+  /** observed / limit, in % (100 = exactly at the limit). */
+  usedPct: string;
+  /** The position, market, group or category at that worst value. */
+  at: string | null;
+}
+
+/** What `GET /admin/risk/exposure` shows. Money is decimal strings in dollars. */
+export interface RiskExposure {
+  equity: string | null;
+  dayStartEquity: string | null;
+  highWaterMark: string | null;
+  realisedPnl: string;
+  unrealisedPnl: string | null;
+  openPositions: number;
+  breakerState: BreakerState;
+  limitsVersion: number;
+  /** Effective limits (CAUTION and RECOVERY halve the exposure limits). */
+  limits: LimitUse[];
+  /** Positions whose market has no fresh mark (their value is doubtful). */
+  unmarkedPositions: string[];
 }
 
 /** A percentage as a decimal string, e.g. "5" or "2.5". */
-export const PercentString = v.pipe(v.string(), v.regex(/^\d{1,3}(\.\d{1,4})?$/, "must be a percentage like 5 or 2.5"));
+export const PercentString = v.pipe(
+  v.string(),
+  v.regex(/^\d{1,3}(\.\d{1,4})?$/, "must be a percentage like 5 or 2.5"),
+);
 
 /**
  * The Risk Governor's limits (the specification's defaults: 5/10/15/30/3/10 %) plus pre-trade basics.
@@ -134,7 +221,10 @@ export const RiskLimits = v.object({
   maxOrderNotional: DecimalString,
   maxOrdersPerMinute: v.pipe(v.number(), v.integer(), v.minValue(1)),
   maxMarkAgeSeconds: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  /** Groups of correlated markets, each market named `venue:market`; a market's exposure counts its groups' markets. */
   correlationGroups: v.record(v.string(), v.array(v.string())),
+  /** Largest order notional (dollars) allowed in RECOVERY; default a tenth of `maxOrderNotional`. */
+  recoveryProbeNotional: v.optional(DecimalString),
 });
 /** The Risk Governor's limits. */
 export type RiskLimits = v.InferOutput<typeof RiskLimits>;
@@ -150,7 +240,12 @@ export interface RiskLimitsView {
 /** RPC surface of the `risk` worker. */
 export interface RiskRpc {
   health(): Promise<HealthReport>;
+  /** Evaluates, appends the decision to the audit chain, then returns it; an audit failure is `audit_unavailable`. */
   evaluateOrder(intent: OrderIntent, actor: Principal): Promise<Result<RiskDecision>>;
+  /** The same checks without acting: nothing is recorded, reserved or consumable. */
+  evaluateOnly(intent: OrderIntent, actor: Principal): Promise<Result<RiskDryRun>>;
+  /** Each limit's current use, equity and P&L. */
+  exposure(): Promise<Result<RiskExposure>>;
   /**
    * Marks an approved decision used, once: refuses unknown, denied, expired, already-used decisions and
    * any whose intent hash differs from `intentHash`.
@@ -166,10 +261,15 @@ export interface RiskRpc {
    * Lowering applies at once; raising any limit answers `approval_required` unless `receipt` redeems a
    * `risk.limits_increase` approval whose payload is exactly `{ limits }`.
    */
-  updateLimits(limits: RiskLimits, actor: Principal, receipt?: ApprovalReceiptRef): Promise<Result<RiskLimitsView>>;
+  updateLimits(
+    limits: RiskLimits,
+    actor: Principal,
+    receipt?: ApprovalReceiptRef,
+  ): Promise<Result<RiskLimitsView>>;
   /**
    * `receipt` is the governance desk's receipt, required for RECOVERY → NORMAL; it must redeem a
-   * `breaker.recovery_to_normal` approval whose payload is exactly the `request`.
+   * `breaker.recovery_to_normal` approval whose payload is exactly the `request`: `{ targetState, reason }`
+   * (plus `expectedVersion` when sent). HALT is always allowed; otherwise a stale `expectedVersion` loses.
    */
   transitionBreaker(
     request: BreakerTransitionRequest,

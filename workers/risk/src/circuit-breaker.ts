@@ -1,9 +1,211 @@
 import { DurableObject } from "cloudflare:workers";
+import {
+  type ApprovalReceiptRef,
+  type AuditEventInput,
+  type BreakerState,
+  type BreakerStatus,
+  type BreakerTransitionRequest,
+  ErrorCode,
+  err,
+  type FailureKind,
+  type JsonValue,
+  ok,
+  type Principal,
+  type Result,
+  type VerifiedApproval,
+} from "@paulp/contracts";
+import { auditAppend } from "@paulp/kit";
+import {
+  applyTransition,
+  type BreakerRecord,
+  checkTransition,
+  countFailure,
+  countSuccess,
+  initialBreaker,
+  parseThresholds,
+  type Thresholds,
+} from "./breaker";
 import type { Env } from "./env";
+import { SerialQueue } from "./serial";
 
-/** NORMAL → CAUTION → HALT → RECOVERY (filled in by the risk issue). */
+const TIGHTENING: ReadonlySet<BreakerState> = new Set(["CAUTION", "HALT"]);
+
+function principalName(p: Principal): string {
+  return `${p.method}:${p.subject}`;
+}
+
+/**
+ * NORMAL → CAUTION → HALT → RECOVERY → NORMAL, one instance ("breaker") for the whole system.
+ * Every change runs through one queue, so concurrent transitions end in one consistent, audited state.
+ * Tightening (→ CAUTION, → HALT) is applied even when the audit append fails (safety first) and its audit
+ * record is kept in an outbox retried on the next operation; loosening is audited before it is applied.
+ */
 export class CircuitBreaker extends DurableObject<Env> {
+  private record!: BreakerRecord;
+  private outbox: AuditEventInput[] = [];
+  private readonly queue = new SerialQueue();
+  private readonly thresholds: Thresholds;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.thresholds = parseThresholds(env.BREAKER_THRESHOLDS);
+    ctx.blockConcurrencyWhile(async () => {
+      this.record =
+        (await ctx.storage.get<BreakerRecord>("breaker")) ?? initialBreaker(new Date().toISOString());
+      this.outbox = (await ctx.storage.get<AuditEventInput[]>("outbox")) ?? [];
+    });
+  }
+
   async ping(): Promise<string> {
-    return "pong";
+    return this.record.state;
+  }
+
+  /** The current status. */
+  async status(): Promise<BreakerStatus> {
+    return this.view();
+  }
+
+  /** An operator's (or the system's) requested transition. */
+  async transition(
+    request: BreakerTransitionRequest,
+    actor: Principal,
+    receipt?: ApprovalReceiptRef,
+  ): Promise<Result<BreakerStatus>> {
+    return this.queue.run(async () => {
+      await this.flushOutbox();
+      const current = this.record;
+      const target = request.targetState;
+      // The approval's payload is exactly the transition request filed with the desk.
+      const payload: Record<string, JsonValue> = { targetState: request.targetState, reason: request.reason };
+      if (request.expectedVersion !== undefined) payload.expectedVersion = request.expectedVersion;
+      const refusal = checkTransition(current, target, actor, {
+        expectedVersion: request.expectedVersion,
+        hasApproval: receipt !== undefined,
+      });
+      if (refusal) {
+        const details: Record<string, JsonValue> = { state: current.state, version: current.version };
+        if (refusal.code === "approval_required")
+          Object.assign(details, { action: "breaker.recovery_to_normal", payload });
+        return err(refusal.code, refusal.message, details);
+      }
+      let approval: JsonValue = null;
+      if (current.state === "RECOVERY" && target === "NORMAL") {
+        let redeemed: Result<VerifiedApproval>;
+        try {
+          redeemed = (await this.env.GOVERNANCE.redeemReceipt(
+            receipt!,
+            "breaker.recovery_to_normal",
+            payload,
+            actor,
+          )) as Result<VerifiedApproval>;
+        } catch (error) {
+          return err(ErrorCode.serviceUnavailable, `governance unreachable: ${(error as Error).message}`);
+        }
+        if (!redeemed.ok) return err(redeemed.error.code, redeemed.error.message);
+        approval = { requestId: redeemed.value.requestId, approvers: redeemed.value.approvers };
+      }
+      return this.apply(target, request.reason, actor, "operator", approval);
+    });
+  }
+
+  /** Count a failure; reaching a threshold (or any failure in RECOVERY) moves the breaker. */
+  async reportFailure(kind: FailureKind, detail: string, actor: Principal): Promise<Result<BreakerStatus>> {
+    return this.queue.run(async () => {
+      await this.flushOutbox();
+      const { record, target } = countFailure(this.record, kind, this.thresholds);
+      this.record = record;
+      await this.ctx.storage.put("breaker", record);
+      if (!target) return ok(this.view());
+      const count = record.consecutiveFailures[kind] ?? 0;
+      return this.apply(target, `${kind} x${count}: ${detail}`.slice(0, 500), actor, `failure:${kind}`, null);
+    });
+  }
+
+  /** A success resets that kind's consecutive count. */
+  async reportSuccess(kind: FailureKind): Promise<Result<BreakerStatus>> {
+    return this.queue.run(async () => {
+      this.record = countSuccess(this.record, kind);
+      await this.ctx.storage.put("breaker", this.record);
+      return ok(this.view());
+    });
+  }
+
+  /** HALT on a loss-limit breach found by the governor; a no-op when already halted. */
+  async haltFor(reason: string, actor: Principal): Promise<Result<BreakerStatus>> {
+    return this.queue.run(async () => {
+      await this.flushOutbox();
+      if (this.record.state === "HALT") return ok(this.view());
+      return this.apply("HALT", reason, actor, "loss_limit", null);
+    });
+  }
+
+  private async apply(
+    target: BreakerState,
+    reason: string,
+    actor: Principal,
+    trigger: string,
+    approval: JsonValue,
+  ): Promise<Result<BreakerStatus>> {
+    const from = this.record;
+    const next = applyTransition(from, target, reason, principalName(actor), new Date().toISOString());
+    const event: AuditEventInput = {
+      type: "risk.breaker_transition",
+      service: "risk",
+      actor,
+      payload: {
+        from: from.state,
+        to: next.state,
+        version: next.version,
+        reason,
+        trigger,
+        counts: from.consecutiveFailures as Record<string, number>,
+        approval,
+      },
+    };
+    if (TIGHTENING.has(target)) {
+      this.record = next;
+      await this.ctx.storage.put("breaker", next);
+      const appended = await auditAppend(this.env.AUDIT, event);
+      if (!appended.ok) {
+        this.outbox.push(event);
+        await this.ctx.storage.put("outbox", this.outbox);
+      }
+      return ok(this.view());
+    }
+    const appended = await auditAppend(this.env.AUDIT, event);
+    if (!appended.ok)
+      return err(ErrorCode.auditUnavailable, `transition not applied: ${appended.error.message}`);
+    this.record = next;
+    await this.ctx.storage.put("breaker", next);
+    return ok(this.view());
+  }
+
+  private async flushOutbox(): Promise<void> {
+    while (this.outbox.length > 0) {
+      const appended = await auditAppend(this.env.AUDIT, this.outbox[0]!);
+      if (!appended.ok) return;
+      this.outbox.shift();
+      await this.ctx.storage.put("outbox", this.outbox);
+    }
+  }
+
+  private view(): BreakerStatus {
+    const r = this.record;
+    const thresholds: Record<string, number> = {};
+    const cautionThresholds: Record<string, number> = {};
+    for (const [kind, t] of Object.entries(this.thresholds)) {
+      thresholds[kind] = t.halt;
+      cautionThresholds[kind] = t.caution;
+    }
+    return {
+      state: r.state,
+      version: r.version,
+      since: r.since,
+      reason: r.reason,
+      changedBy: r.changedBy,
+      consecutiveFailures: { ...r.consecutiveFailures } as Record<string, number>,
+      thresholds,
+      cautionThresholds,
+    };
   }
 }

@@ -1,18 +1,198 @@
-import type { HealthReport } from "@paulp/contracts";
-import { runHealthChecks } from "@paulp/kit";
 import { WorkerEntrypoint } from "cloudflare:workers";
+import {
+  type ApprovalReceiptRef,
+  type BreakerStatus,
+  BreakerTransitionRequest,
+  ErrorCode,
+  err,
+  FailureKind,
+  FillReport,
+  type HealthReport,
+  MarkUpdate,
+  OrderIntent,
+  ok,
+  Principal,
+  type Result,
+  type RiskDecision,
+  type RiskDryRun,
+  type RiskExposure,
+  RiskLimits,
+  type RiskLimitsView,
+  type RiskRpc,
+  systemPrincipal,
+} from "@paulp/contracts";
+import { parseInput, runHealthChecks } from "@paulp/kit";
+import * as v from "valibot";
 import type { Env } from "./env";
+import type { StateChange } from "./risk-governor";
 
 export { CircuitBreaker } from "./circuit-breaker";
 export { RiskGovernor } from "./risk-governor";
 
-export class RiskEntrypoint extends WorkerEntrypoint<Env> {
+const RISK_ACTOR = systemPrincipal("risk");
+const ReceiptRef = v.optional(
+  v.object({
+    requestId: v.pipe(v.string(), v.minLength(1)),
+    receiptToken: v.pipe(v.string(), v.minLength(1)),
+  }),
+);
+const Marks = v.pipe(v.array(MarkUpdate), v.maxLength(5000));
+const DecisionId = v.pipe(v.string(), v.regex(/^rd_[A-Za-z0-9_-]{10,40}$/, "not a decision id"));
+const IntentHash = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, "must be a lowercase hex SHA-256"));
+const Detail = v.pipe(v.string(), v.maxLength(500));
+
+/** Turn a thrown error (a Durable Object reset, an unreachable binding) into a failure result. */
+async function guarded<T>(what: string, fn: () => Promise<Result<T>>): Promise<Result<T>> {
+  try {
+    return await fn();
+  } catch (error) {
+    return err(ErrorCode.serviceUnavailable, `${what} failed: ${(error as Error).message}`);
+  }
+}
+
+/** The risk worker's RPC surface: thin; the Durable Objects and the plain modules do the work. */
+export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
+  private governor() {
+    return this.env.RISK_GOVERNOR.getByName("portfolio");
+  }
+
+  private breaker() {
+    return this.env.CIRCUIT_BREAKER.getByName("breaker");
+  }
+
   async health(): Promise<HealthReport> {
     return runHealthChecks("risk", {
-      risk_governor: async () => this.env.RISK_GOVERNOR.get(this.env.RISK_GOVERNOR.idFromName("portfolio")).ping(),
-      circuit_breaker: async () =>
-        this.env.CIRCUIT_BREAKER.get(this.env.CIRCUIT_BREAKER.idFromName("breaker")).ping(),
+      risk_governor: async () => this.governor().ping(),
+      circuit_breaker: async () => this.breaker().ping(),
     });
+  }
+
+  /** A loss-limit breach found by the governor sends the breaker to HALT before the answer goes back. */
+  private async settle<T>(result: Result<StateChange<T>>): Promise<Result<T>> {
+    if (!result.ok) return result;
+    if (result.value.breach) {
+      const halted = (await this.breaker().haltFor(
+        `${result.value.breach} limit breached`,
+        RISK_ACTOR,
+      )) as Result<BreakerStatus>;
+      if (!halted.ok)
+        return err(halted.error.code, `loss limit breached but HALT failed: ${halted.error.message}`);
+    }
+    return ok(result.value.value);
+  }
+
+  async evaluateOrder(intent: OrderIntent, actor: Principal): Promise<Result<RiskDecision>> {
+    const i = parseInput(OrderIntent, intent);
+    if (!i.ok) return i;
+    const a = parseInput(Principal, actor);
+    if (!a.ok) return a;
+    return guarded("evaluateOrder", async () => {
+      const breaker = await this.breaker().status();
+      const result = (await this.governor().evaluate(i.value, a.value, breaker.state, false)) as Result<
+        StateChange<RiskDecision>
+      >;
+      if (!result.ok && result.error.code === ErrorCode.auditUnavailable) {
+        await this.breaker().reportFailure("audit_failure", result.error.message, RISK_ACTOR);
+      }
+      return this.settle(result);
+    });
+  }
+
+  async evaluateOnly(intent: OrderIntent, actor: Principal): Promise<Result<RiskDryRun>> {
+    const i = parseInput(OrderIntent, intent);
+    if (!i.ok) return i;
+    const a = parseInput(Principal, actor);
+    if (!a.ok) return a;
+    return guarded("evaluateOnly", async () => {
+      const breaker = await this.breaker().status();
+      // A dry run does not act, not even on a breach it sees (fills and marks already sent the breaker to HALT).
+      const result = (await this.governor().evaluate(i.value, a.value, breaker.state, true)) as Result<
+        StateChange<RiskDryRun>
+      >;
+      return result.ok ? ok(result.value.value) : result;
+    });
+  }
+
+  async consumeDecision(decisionId: string, intentHash: string): Promise<Result<RiskDecision>> {
+    const d = parseInput(DecisionId, decisionId);
+    if (!d.ok) return d;
+    const h = parseInput(IntentHash, intentHash);
+    if (!h.ok) return h;
+    return guarded("consumeDecision", async () => {
+      const breaker = await this.breaker().status();
+      return this.governor().consume(d.value, h.value, breaker.state);
+    });
+  }
+
+  async recordFill(fill: FillReport): Promise<Result<{ applied: boolean }>> {
+    const f = parseInput(FillReport, fill);
+    if (!f.ok) return f;
+    return guarded("recordFill", async () => this.settle(await this.governor().recordFill(f.value)));
+  }
+
+  async recordMarks(marks: MarkUpdate[]): Promise<Result<{ applied: number }>> {
+    const m = parseInput(Marks, marks);
+    if (!m.ok) return m;
+    return guarded("recordMarks", async () => this.settle(await this.governor().recordMarks(m.value)));
+  }
+
+  async exposure(): Promise<Result<RiskExposure>> {
+    return guarded("exposure", async () => {
+      const breaker = await this.breaker().status();
+      return this.governor().exposure(breaker.state);
+    });
+  }
+
+  async reportFailure(kind: FailureKind, detail: string, actor: Principal): Promise<Result<BreakerStatus>> {
+    const k = parseInput(FailureKind, kind);
+    if (!k.ok) return k;
+    const d = parseInput(Detail, detail);
+    if (!d.ok) return d;
+    const a = parseInput(Principal, actor);
+    if (!a.ok) return a;
+    return guarded("reportFailure", async () => this.breaker().reportFailure(k.value, d.value, a.value));
+  }
+
+  async reportSuccess(kind: FailureKind): Promise<Result<BreakerStatus>> {
+    const k = parseInput(FailureKind, kind);
+    if (!k.ok) return k;
+    return guarded("reportSuccess", async () => this.breaker().reportSuccess(k.value));
+  }
+
+  async getBreaker(): Promise<Result<BreakerStatus>> {
+    return guarded("getBreaker", async () => ok(await this.breaker().status()));
+  }
+
+  async transitionBreaker(
+    request: BreakerTransitionRequest,
+    actor: Principal,
+    receipt?: ApprovalReceiptRef,
+  ): Promise<Result<BreakerStatus>> {
+    const r = parseInput(BreakerTransitionRequest, request);
+    if (!r.ok) return r;
+    const a = parseInput(Principal, actor);
+    if (!a.ok) return a;
+    const rc = parseInput(ReceiptRef, receipt);
+    if (!rc.ok) return rc;
+    return guarded("transitionBreaker", async () => this.breaker().transition(r.value, a.value, rc.value));
+  }
+
+  async getLimits(): Promise<Result<RiskLimitsView>> {
+    return guarded("getLimits", async () => ok(await this.governor().getLimits()));
+  }
+
+  async updateLimits(
+    limits: RiskLimits,
+    actor: Principal,
+    receipt?: ApprovalReceiptRef,
+  ): Promise<Result<RiskLimitsView>> {
+    const l = parseInput(RiskLimits, limits);
+    if (!l.ok) return l;
+    const a = parseInput(Principal, actor);
+    if (!a.ok) return a;
+    const rc = parseInput(ReceiptRef, receipt);
+    if (!rc.ok) return rc;
+    return guarded("updateLimits", async () => this.governor().updateLimits(l.value, a.value, rc.value));
   }
 }
 

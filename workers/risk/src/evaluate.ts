@@ -1,0 +1,540 @@
+import {
+  type BreakerState,
+  type OrderIntent,
+  RiskReasonCode as R,
+  type RiskLimits,
+  type RiskReason,
+  type Venue,
+} from "@paulp/contracts";
+import {
+  formatMoney,
+  formatPct,
+  MONEY_SCALE,
+  parsePct,
+  parseUnits,
+  ratioPctUnits,
+  withinPct,
+} from "./decimal";
+import {
+  exposureUnits,
+  type Mark,
+  marketKey,
+  type PortfolioState,
+  positionKey,
+  valuation,
+} from "./portfolio";
+
+// The pure pre-trade check: values in, a decision out. No clock, no I/O: the caller passes `nowMs`, the
+// portfolio view, the limits and the breaker state. Every missing or doubtful input denies.
+
+/** An approved, not yet filled or expired, opening/increasing order: counted as if filled. */
+export interface Reservation {
+  posKey: string;
+  venue: Venue;
+  market: string;
+  /** Signed contracts. */
+  qty: number;
+  clientOrderId: string;
+  expiresAtMs: number;
+}
+
+/** Aggregates of the portfolio that one evaluation reads (built once per change, O(positions)). */
+export interface RiskView {
+  equity: number | null;
+  dayStartEquity: number | null;
+  highWaterMark: number | null;
+  filledQty: Map<string, number>;
+  /** Filled plus reserved. */
+  effectiveQty: Map<string, number>;
+  /** Gross exposure per market (Σ over strategies), reservations included. */
+  marketExposure: Map<string, number>;
+  categoryExposure: Map<string, number>;
+  marks: Record<string, Mark>;
+  /** Positions (filled or reserved) whose market has no mark price: equity is then unknown. */
+  unmarked: string[];
+}
+
+/** Limits parsed into integer units once per version. */
+export interface ParsedLimits {
+  version: number;
+  positionPct: number;
+  concentrationPct: number;
+  marketPct: number;
+  categoryPct: number;
+  dailyLossPct: number;
+  drawdownPct: number;
+  maxOrderQuantity: number;
+  maxOrderNotional: number;
+  maxOrdersPerMinute: number;
+  maxMarkAgeMs: number;
+  probeNotional: number;
+  /** For each market in a correlation group: every market it is correlated with, itself included. */
+  correlated: Map<string, string[]>;
+}
+
+/** The outcome of one evaluation. */
+export interface Evaluation {
+  approved: boolean;
+  reasons: RiskReason[];
+  /** A loss limit already broken by the portfolio itself (not by this order): the breaker must go to HALT. */
+  breach: "daily_loss" | "drawdown" | null;
+  posKey: string;
+  /** Signed contracts this order adds to its position. */
+  delta: number;
+  opensRisk: boolean;
+}
+
+/** Everything one evaluation reads. */
+export interface EvaluationInput {
+  intent: OrderIntent;
+  view: RiskView;
+  limits: ParsedLimits;
+  breakerState: BreakerState;
+  nowMs: number;
+  approvalsLastMinute: number;
+  clientOrderIdUsed: boolean;
+}
+
+const UNCATEGORISED = "(uncategorised)";
+/** Clock skew tolerated on a mark's observedAt before it counts as "from the future". */
+export const MARK_FUTURE_SKEW_MS = 5_000;
+
+/** Price range and tick per venue, in money units. */
+export const VENUE_PRICE_RULES: Record<Venue, { min: number; max: number; tick: number }> = {
+  kalshi: { min: 100, max: 9_900, tick: 100 },
+  polymarket: { min: 10, max: 9_990, tick: 10 },
+  ibkr: { min: 100, max: 100_000_000, tick: 100 },
+};
+
+/** Parse limits into units; null if any figure is malformed (the caller fails closed). */
+export function parseLimits(limits: RiskLimits, version: number): ParsedLimits | null {
+  const pcts = [
+    limits.maxPositionPct,
+    limits.maxConcentrationPct,
+    limits.maxMarketExposurePct,
+    limits.maxCategoryExposurePct,
+    limits.maxDailyLossPct,
+    limits.maxDrawdownPct,
+  ].map(parsePct);
+  const notional = parseUnits(limits.maxOrderNotional);
+  const probe = limits.recoveryProbeNotional === undefined ? null : parseUnits(limits.recoveryProbeNotional);
+  if (pcts.some((p) => p === null || p < 0) || notional === null || notional <= 0) return null;
+  if (limits.recoveryProbeNotional !== undefined && (probe === null || probe < 0)) return null;
+  const correlated = new Map<string, string[]>();
+  for (const members of Object.values(limits.correlationGroups)) {
+    for (const m of members) {
+      const set = new Set(correlated.get(m) ?? [m]);
+      for (const other of members) set.add(other);
+      correlated.set(m, [...set]);
+    }
+  }
+  const [positionPct, concentrationPct, marketPct, categoryPct, dailyLossPct, drawdownPct] = pcts as number[];
+  return {
+    version,
+    positionPct: positionPct!,
+    concentrationPct: concentrationPct!,
+    marketPct: marketPct!,
+    categoryPct: categoryPct!,
+    dailyLossPct: dailyLossPct!,
+    drawdownPct: drawdownPct!,
+    maxOrderQuantity: limits.maxOrderQuantity,
+    maxOrderNotional: notional,
+    maxOrdersPerMinute: limits.maxOrdersPerMinute,
+    maxMarkAgeMs: limits.maxMarkAgeSeconds * 1000,
+    probeNotional: probe ?? Math.floor(notional / 10),
+    correlated,
+  };
+}
+
+/**
+ * Limits in force in a breaker state: CAUTION and RECOVERY halve the exposure limits, order size, order
+ * notional and submit rate (loss limits stay: they send the breaker to HALT).
+ */
+export function effectiveLimits(limits: ParsedLimits, state: BreakerState): ParsedLimits {
+  if (state !== "CAUTION" && state !== "RECOVERY") return limits;
+  const half = (n: number) => Math.floor(n / 2);
+  return {
+    ...limits,
+    positionPct: half(limits.positionPct),
+    concentrationPct: half(limits.concentrationPct),
+    marketPct: half(limits.marketPct),
+    categoryPct: half(limits.categoryPct),
+    maxOrderQuantity: Math.max(1, half(limits.maxOrderQuantity)),
+    maxOrderNotional: half(limits.maxOrderNotional),
+    maxOrdersPerMinute: Math.max(1, half(limits.maxOrdersPerMinute)),
+  };
+}
+
+/** Build the aggregates evaluation reads. */
+export function buildView(state: PortfolioState, reservations: Iterable<Reservation>): RiskView {
+  const filledQty = new Map<string, number>();
+  const effectiveQty = new Map<string, number>();
+  const where = new Map<string, { venue: Venue; market: string }>();
+  for (const [key, pos] of Object.entries(state.positions)) {
+    filledQty.set(key, pos.qty);
+    effectiveQty.set(key, pos.qty);
+    where.set(key, pos);
+  }
+  for (const r of reservations) {
+    effectiveQty.set(r.posKey, (effectiveQty.get(r.posKey) ?? 0) + r.qty);
+    where.set(r.posKey, r);
+  }
+  const marketExposure = new Map<string, number>();
+  const categoryExposure = new Map<string, number>();
+  const unmarked: string[] = [];
+  for (const [key, qty] of effectiveQty) {
+    if (qty === 0) continue;
+    const { venue, market } = where.get(key)!;
+    const mk = marketKey(venue, market);
+    const mark = state.marks[mk];
+    if (!mark || mark.price === null) {
+      unmarked.push(key);
+      continue;
+    }
+    const exp = exposureUnits(venue, qty, mark.price);
+    marketExposure.set(mk, (marketExposure.get(mk) ?? 0) + exp);
+    const cat = mark.category ?? UNCATEGORISED;
+    categoryExposure.set(cat, (categoryExposure.get(cat) ?? 0) + exp);
+  }
+  const { equity } = valuation(state);
+  return {
+    equity: unmarked.length > 0 ? null : equity,
+    dayStartEquity: state.dayStartEquity,
+    highWaterMark: state.highWaterMark,
+    filledQty,
+    effectiveQty,
+    marketExposure,
+    categoryExposure,
+    marks: state.marks,
+    unmarked,
+  };
+}
+
+function reason(code: string, message: string, observed?: string, limit?: string): RiskReason {
+  const r: RiskReason = { code, message };
+  if (observed !== undefined) r.observed = observed;
+  if (limit !== undefined) r.limit = limit;
+  return r;
+}
+
+function pctReason(
+  code: string,
+  what: string,
+  part: number,
+  whole: number,
+  limitPct: number,
+  at: string,
+): RiskReason {
+  const observed = formatPct(ratioPctUnits(part, whole) ?? 0n);
+  const limit = formatPct(limitPct);
+  return reason(code, `${code}: ${what}=${observed}% limit=${limit}% at ${at}`, `${observed}%`, `${limit}%`);
+}
+
+/** A loss limit the portfolio breaks on its own (drives the breaker to HALT). */
+export function lossBreach(view: RiskView, limits: ParsedLimits): Evaluation["breach"] {
+  const e = view.equity;
+  if (e === null) return null;
+  if (view.dayStartEquity !== null && view.dayStartEquity > 0 && e < view.dayStartEquity) {
+    if (!withinPct(view.dayStartEquity - e, limits.dailyLossPct, view.dayStartEquity)) return "daily_loss";
+  }
+  if (view.highWaterMark !== null && view.highWaterMark > 0 && e < view.highWaterMark) {
+    if (!withinPct(view.highWaterMark - e, limits.drawdownPct, view.highWaterMark)) return "drawdown";
+  }
+  return null;
+}
+
+function effectMatches(effect: OrderIntent["effect"], q: number, after: number): boolean {
+  switch (effect) {
+    case "open":
+      return q === 0 && after !== 0;
+    case "increase":
+      return q !== 0 && Math.sign(after) === Math.sign(q) && Math.abs(after) > Math.abs(q);
+    case "reduce":
+      return q !== 0 && Math.sign(after) === Math.sign(q) && Math.abs(after) < Math.abs(q);
+    case "close":
+      return q !== 0 && after === 0;
+  }
+}
+
+/** Evaluate one intent. Collects every reason that applies (not only the first). */
+export function evaluateIntent(input: EvaluationInput): Evaluation {
+  const { intent, view, breakerState, nowMs } = input;
+  const limits = effectiveLimits(input.limits, breakerState);
+  const reasons: RiskReason[] = [];
+  const opensRisk = intent.effect === "open" || intent.effect === "increase";
+  const posKey = positionKey(intent.strategyId, intent.venue, intent.market);
+  const mk = marketKey(intent.venue, intent.market);
+  const qty = intent.quantity;
+  const delta = intent.side === "buy" ? qty : -qty;
+  const out = (breach: Evaluation["breach"]): Evaluation => ({
+    approved: reasons.length === 0,
+    reasons,
+    breach,
+    posKey,
+    delta,
+    opensRisk,
+  });
+
+  if (!Number.isSafeInteger(qty) || qty <= 0 || !Number.isFinite(nowMs)) {
+    reasons.push(reason(R.nonFiniteInput, `${R.nonFiniteInput}: quantity=${qty}`, String(qty)));
+    return out(null);
+  }
+  if (breakerState === "HALT" && opensRisk) {
+    reasons.push(
+      reason(
+        R.breakerHalted,
+        `${R.breakerHalted}: the breaker is HALT; only reduce and close orders pass`,
+        "HALT",
+      ),
+    );
+  }
+
+  // Pre-trade basics.
+  const price = parseUnits(intent.limitPrice);
+  const rules = VENUE_PRICE_RULES[intent.venue];
+  if (price === null || price < rules.min || price > rules.max) {
+    reasons.push(
+      reason(
+        R.priceOutOfRange,
+        `${R.priceOutOfRange}: price=${intent.limitPrice} range=${formatMoney(rules.min)}..${formatMoney(rules.max)}`,
+        intent.limitPrice,
+        `${formatMoney(rules.min)}..${formatMoney(rules.max)}`,
+      ),
+    );
+  } else if (price % rules.tick !== 0) {
+    reasons.push(
+      reason(
+        R.priceOffTick,
+        `${R.priceOffTick}: price=${intent.limitPrice} tick=${rules.tick / MONEY_SCALE}`,
+        intent.limitPrice,
+        String(rules.tick / MONEY_SCALE),
+      ),
+    );
+  }
+  if (qty > limits.maxOrderQuantity) {
+    reasons.push(
+      reason(
+        R.quantityLimitExceeded,
+        `${R.quantityLimitExceeded}: quantity=${qty} limit=${limits.maxOrderQuantity}`,
+        String(qty),
+        String(limits.maxOrderQuantity),
+      ),
+    );
+  }
+  const notional = price === null ? null : qty * price;
+  if (notional !== null) {
+    if (notional > limits.maxOrderNotional) {
+      reasons.push(
+        reason(
+          R.notionalLimitExceeded,
+          `${R.notionalLimitExceeded}: notional=${formatMoney(notional)} limit=${formatMoney(limits.maxOrderNotional)}`,
+          formatMoney(notional),
+          formatMoney(limits.maxOrderNotional),
+        ),
+      );
+    }
+    if (breakerState === "RECOVERY" && opensRisk && notional > limits.probeNotional) {
+      reasons.push(
+        reason(
+          R.recoveryProbeTooLarge,
+          `${R.recoveryProbeTooLarge}: notional=${formatMoney(notional)} probe limit=${formatMoney(limits.probeNotional)}`,
+          formatMoney(notional),
+          formatMoney(limits.probeNotional),
+        ),
+      );
+    }
+  }
+  if (input.approvalsLastMinute + 1 > limits.maxOrdersPerMinute) {
+    reasons.push(
+      reason(
+        R.rateLimitExceeded,
+        `${R.rateLimitExceeded}: orders in the last minute=${input.approvalsLastMinute + 1} limit=${limits.maxOrdersPerMinute}`,
+        String(input.approvalsLastMinute + 1),
+        String(limits.maxOrdersPerMinute),
+      ),
+    );
+  }
+  if (input.clientOrderIdUsed) {
+    reasons.push(
+      reason(
+        R.duplicateClientOrderId,
+        `${R.duplicateClientOrderId}: ${intent.clientOrderId} was already approved`,
+        intent.clientOrderId,
+      ),
+    );
+  }
+
+  // The mark: fail closed on every missing or doubtful part.
+  const mark = view.marks[mk];
+  let markPrice: number | null = null;
+  let category: string | null = null;
+  if (!mark) {
+    reasons.push(reason(R.unknownMarket, `${R.unknownMarket}: no market ${mk} is known to risk`, mk));
+  } else {
+    if (mark.price === null)
+      reasons.push(reason(R.noMarkPrice, `${R.noMarkPrice}: ${mk} has no mark price`, mk));
+    if (!Number.isFinite(mark.observedAtMs) || mark.observedAtMs > nowMs + MARK_FUTURE_SKEW_MS) {
+      reasons.push(
+        reason(
+          R.markFromFuture,
+          `${R.markFromFuture}: mark of ${mk} observed after now`,
+          String(mark.observedAtMs),
+        ),
+      );
+    } else if (nowMs - mark.observedAtMs > limits.maxMarkAgeMs) {
+      const age = Math.floor((nowMs - mark.observedAtMs) / 1000);
+      reasons.push(
+        reason(
+          R.staleMark,
+          `${R.staleMark}: mark age=${age}s limit=${limits.maxMarkAgeMs / 1000}s`,
+          `${age}s`,
+          `${limits.maxMarkAgeMs / 1000}s`,
+        ),
+      );
+    }
+    if (mark.category === null)
+      reasons.push(reason(R.noCategory, `${R.noCategory}: ${mk} has no category`, mk));
+    else category = mark.category;
+    if (mark.price !== null) markPrice = mark.price;
+  }
+
+  // The effect must match the filled position, so a "reduce" cannot open risk while HALT lets it through.
+  const q = view.filledQty.get(posKey) ?? 0;
+  if (!effectMatches(intent.effect, q, q + delta)) {
+    reasons.push(
+      reason(
+        R.effectMismatch,
+        `${R.effectMismatch}: ${intent.effect} with position=${q} gives ${q + delta}`,
+        `position=${q} after=${q + delta}`,
+        intent.effect,
+      ),
+    );
+  }
+
+  const breach = lossBreach(view, input.limits);
+  if (!opensRisk) return out(breach);
+
+  // Exposure limits, on the post-trade portfolio with the worst fill (at the limit price).
+  const e = view.equity;
+  if (e === null || view.dayStartEquity === null || view.highWaterMark === null) {
+    reasons.push(
+      reason(
+        R.noEquity,
+        `${R.noEquity}: no equity figure${view.unmarked.length ? ` (unmarked: ${view.unmarked.slice(0, 3).join(", ")})` : ""}`,
+      ),
+    );
+    return out(breach);
+  }
+  if (markPrice === null || price === null) return out(breach);
+  const slippage =
+    intent.side === "buy" ? Math.max(0, price - markPrice) * qty : Math.max(0, markPrice - price) * qty;
+  const eAfter = e - slippage;
+  if (eAfter <= 0) {
+    reasons.push(
+      reason(
+        R.noEquity,
+        `${R.noEquity}: equity after the worst fill is ${formatMoney(eAfter)}`,
+        formatMoney(eAfter),
+      ),
+    );
+    return out(breach);
+  }
+  const qe = view.effectiveQty.get(posKey) ?? 0;
+  const posBefore = exposureUnits(intent.venue, qe, markPrice);
+  const posAfter = exposureUnits(intent.venue, qe + delta, markPrice);
+  const grow = posAfter - posBefore;
+  const marketAfter = (view.marketExposure.get(mk) ?? 0) + grow;
+  let groupAfter = grow;
+  for (const k of limits.correlated.get(mk) ?? [mk]) groupAfter += view.marketExposure.get(k) ?? 0;
+  const catAfter = (view.categoryExposure.get(category ?? UNCATEGORISED) ?? 0) + grow;
+  const figures = [
+    e,
+    eAfter,
+    posAfter,
+    marketAfter,
+    groupAfter,
+    catAfter,
+    view.dayStartEquity,
+    view.highWaterMark,
+  ];
+  if (!figures.every(Number.isSafeInteger)) {
+    reasons.push(reason(R.nonFiniteInput, `${R.nonFiniteInput}: a portfolio figure is not a finite integer`));
+    return out(breach);
+  }
+  if (!withinPct(posAfter, limits.positionPct, eAfter)) {
+    reasons.push(
+      pctReason(R.positionLimitExceeded, "position", posAfter, eAfter, limits.positionPct, posKey),
+    );
+  }
+  if (!withinPct(marketAfter, limits.concentrationPct, eAfter)) {
+    reasons.push(
+      pctReason(
+        R.concentrationLimitExceeded,
+        "concentration",
+        marketAfter,
+        eAfter,
+        limits.concentrationPct,
+        mk,
+      ),
+    );
+  }
+  if (!withinPct(groupAfter, limits.marketPct, eAfter)) {
+    reasons.push(
+      pctReason(
+        R.marketExposureLimitExceeded,
+        "market exposure incl. correlated",
+        groupAfter,
+        eAfter,
+        limits.marketPct,
+        mk,
+      ),
+    );
+  }
+  if (!withinPct(catAfter, limits.categoryPct, eAfter)) {
+    reasons.push(
+      pctReason(
+        R.categoryExposureLimitExceeded,
+        "category exposure",
+        catAfter,
+        eAfter,
+        limits.categoryPct,
+        category ?? UNCATEGORISED,
+      ),
+    );
+  }
+  const dayStart = view.dayStartEquity;
+  if (eAfter < dayStart && !withinPct(dayStart - eAfter, limits.dailyLossPct, dayStart)) {
+    reasons.push(
+      pctReason(
+        R.dailyLossLimitExceeded,
+        "daily loss",
+        dayStart - eAfter,
+        dayStart,
+        limits.dailyLossPct,
+        "portfolio",
+      ),
+    );
+  }
+  const hwm = view.highWaterMark;
+  if (eAfter < hwm && !withinPct(hwm - eAfter, limits.drawdownPct, hwm)) {
+    reasons.push(
+      pctReason(R.drawdownLimitExceeded, "drawdown", hwm - eAfter, hwm, limits.drawdownPct, "portfolio"),
+    );
+  }
+  return out(breach);
+}
+
+/** Apply an approved opening order to a view in place, as a reservation (used between rebuilds). */
+export function reserveInView(view: RiskView, intent: OrderIntent, delta: number): void {
+  const posKey = positionKey(intent.strategyId, intent.venue, intent.market);
+  const mk = marketKey(intent.venue, intent.market);
+  const mark = view.marks[mk];
+  const qe = view.effectiveQty.get(posKey) ?? 0;
+  view.effectiveQty.set(posKey, qe + delta);
+  if (!mark || mark.price === null) return;
+  const grow =
+    exposureUnits(intent.venue, qe + delta, mark.price) - exposureUnits(intent.venue, qe, mark.price);
+  view.marketExposure.set(mk, (view.marketExposure.get(mk) ?? 0) + grow);
+  const cat = mark.category ?? UNCATEGORISED;
+  view.categoryExposure.set(cat, (view.categoryExposure.get(cat) ?? 0) + grow);
+}

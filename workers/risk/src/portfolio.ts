@@ -1,0 +1,181 @@
+import type { FillReport, MarkUpdate, Venue } from "@paulp/contracts";
+import { MONEY_SCALE, parseUnits } from "./decimal";
+
+// Portfolio state and its valuation. Money is integer units of 1/10,000 dollar (see decimal.ts).
+// Equity = cash + Σ quantity × mark over open positions (linear mark-to-market; a short YES is a negative
+// quantity). The state is owned by the RiskGovernor Durable Object and updated in place for speed.
+
+/** One strategy's position in one market. */
+export interface Position {
+  strategyId: string;
+  venue: Venue;
+  market: string;
+  /** Signed contracts (negative = short). */
+  qty: number;
+  /** Cost basis of the open quantity, signed like `qty`, in money units. */
+  cost: number;
+}
+
+/** The latest mark of a market. */
+export interface Mark {
+  venue: Venue;
+  market: string;
+  price: number | null;
+  category: string | null;
+  evidenceHash: string;
+  observedAtMs: number;
+}
+
+/** The whole portfolio, as persisted. */
+export interface PortfolioState {
+  startingEquity: number | null;
+  cash: number;
+  realised: number;
+  positions: Record<string, Position>;
+  marks: Record<string, Mark>;
+  /** UTC day (YYYY-MM-DD) of `dayStartEquity`. */
+  day: string | null;
+  dayStartEquity: number | null;
+  highWaterMark: number | null;
+  /** Applied fill ids with their time, to refuse duplicates. */
+  fillIds: Record<string, number>;
+}
+
+/** `venue:market`, the key of marks, exposures and correlation groups. */
+export function marketKey(venue: string, market: string): string {
+  return `${venue}:${market}`;
+}
+
+/** `strategy|venue:market`, the key of a position. */
+export function positionKey(strategyId: string, venue: string, market: string): string {
+  return `${strategyId}|${venue}:${market}`;
+}
+
+/** A fresh portfolio; `startingEquity` null means "no equity figure" (every opening order is denied). */
+export function emptyPortfolio(startingEquity: number | null): PortfolioState {
+  return {
+    startingEquity,
+    cash: startingEquity ?? 0,
+    realised: 0,
+    positions: {},
+    marks: {},
+    day: null,
+    dayStartEquity: null,
+    highWaterMark: startingEquity,
+    fillIds: {},
+  };
+}
+
+/**
+ * Money at risk of a position at `price`: a long pays `price` per contract; a short YES on a prediction
+ * market can lose `1 - price` per contract; elsewhere a short is valued at `price` too.
+ */
+export function exposureUnits(venue: Venue, qty: number, price: number): number {
+  if (qty >= 0) return qty * price;
+  return venue === "ibkr" ? -qty * price : -qty * (MONEY_SCALE - price);
+}
+
+/** Apply a mark; an older observation than the stored one is ignored. Returns whether it changed state. */
+export function applyMark(state: PortfolioState, mark: MarkUpdate): { applied: boolean; error?: string } {
+  const observedAtMs = Date.parse(mark.observedAt);
+  if (!Number.isFinite(observedAtMs)) return { applied: false, error: "observedAt is not a time" };
+  let price: number | null = null;
+  if (mark.price !== null) {
+    price = parseUnits(mark.price);
+    if (price === null || price <= 0)
+      return { applied: false, error: `price ${mark.price} is not a positive decimal` };
+  }
+  const key = marketKey(mark.venue, mark.market);
+  const prev = state.marks[key];
+  if (prev && prev.observedAtMs > observedAtMs) return { applied: false };
+  state.marks[key] = {
+    venue: mark.venue,
+    market: mark.market,
+    price,
+    category: mark.category,
+    evidenceHash: mark.evidenceHash,
+    observedAtMs,
+  };
+  return { applied: true };
+}
+
+/** Apply a fill: cash, position, cost basis and realised P&L. A fill id already applied is ignored. */
+export function applyFill(state: PortfolioState, fill: FillReport): { applied: boolean; error?: string } {
+  if (state.fillIds[fill.fillId] !== undefined) return { applied: false };
+  const price = parseUnits(fill.price);
+  const fee = parseUnits(fill.fee);
+  if (price === null || price <= 0 || fee === null || fee < 0)
+    return { applied: false, error: "price or fee malformed" };
+  const delta = fill.side === "buy" ? fill.quantity : -fill.quantity;
+  const key = positionKey(fill.strategyId, fill.venue, fill.market);
+  const pos = state.positions[key] ?? {
+    strategyId: fill.strategyId,
+    venue: fill.venue,
+    market: fill.market,
+    qty: 0,
+    cost: 0,
+  };
+  state.cash += -delta * price - fee;
+  state.realised -= fee;
+  if (pos.qty === 0 || Math.sign(pos.qty) === Math.sign(delta)) {
+    pos.qty += delta;
+    pos.cost += delta * price;
+  } else {
+    // Reducing (and maybe flipping): realise P&L on the closed part at its average cost (floored).
+    const closed = Math.min(Math.abs(delta), Math.abs(pos.qty));
+    const closedCost = Number((BigInt(pos.cost) * BigInt(closed)) / BigInt(Math.abs(pos.qty)));
+    const proceeds = Math.sign(pos.qty) * closed * price;
+    state.realised += proceeds - closedCost;
+    pos.cost -= closedCost;
+    pos.qty += delta;
+    if (pos.qty === 0) pos.cost = 0;
+    else if (Math.sign(pos.qty) === Math.sign(delta)) pos.cost = pos.qty * price; // flipped: new basis
+  }
+  if (!Number.isSafeInteger(state.cash) || !Number.isSafeInteger(pos.cost))
+    return { applied: false, error: "overflow" };
+  if (pos.qty === 0) delete state.positions[key];
+  else state.positions[key] = pos;
+  state.fillIds[fill.fillId] = Date.parse(fill.ts) || 0;
+  return { applied: true };
+}
+
+/** Equity and unrealised P&L; equity is null without a starting equity or when an open position has no mark price. */
+export function valuation(state: PortfolioState): {
+  equity: number | null;
+  unrealised: number | null;
+  unmarked: string[];
+} {
+  if (state.startingEquity === null) return { equity: null, unrealised: null, unmarked: [] };
+  let value = 0;
+  let unrealised = 0;
+  const unmarked: string[] = [];
+  for (const [key, pos] of Object.entries(state.positions)) {
+    const price = state.marks[marketKey(pos.venue, pos.market)]?.price ?? null;
+    if (price === null) {
+      unmarked.push(key);
+      continue;
+    }
+    value += pos.qty * price;
+    unrealised += pos.qty * price - pos.cost;
+  }
+  const equity = state.cash + value;
+  if (unmarked.length > 0 || !Number.isSafeInteger(equity))
+    return { equity: null, unrealised: null, unmarked };
+  return { equity, unrealised, unmarked };
+}
+
+/** UTC day of a time. */
+export function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+/** Roll the day's starting equity at UTC midnight and raise the high-water mark; call after every change. */
+export function updateWatermarks(state: PortfolioState, equity: number | null, nowMs: number): void {
+  if (equity === null) return;
+  const today = utcDay(nowMs);
+  if (state.day !== today || state.dayStartEquity === null) {
+    state.day = today;
+    state.dayStartEquity = equity;
+  }
+  if (state.highWaterMark === null || equity > state.highWaterMark) state.highWaterMark = equity;
+}

@@ -1,0 +1,488 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { buildView, lossBreach } from "../src/evaluate";
+import { exposureUnits, marketKey, positionKey } from "../src/portfolio";
+import {
+  codes,
+  evaluate,
+  fill,
+  intent,
+  isolatedLimits,
+  mark,
+  NOW,
+  parsed,
+  portfolio,
+  settle,
+} from "./helpers";
+
+describe("each limit at exactly the limit and one tick over", () => {
+  it("max position 5 %: $5,000 of $100,000 passes, one more contract does not", () => {
+    const s = portfolio();
+    mark(s, "MKT-A", "0.50");
+    settle(s);
+    const limits = isolatedLimits({ maxPositionPct: "5" });
+    expect(evaluate(s, intent({ quantity: 10_000 }), limits).approved).toBe(true);
+    const over = evaluate(s, intent({ quantity: 10_001 }), limits);
+    expect(over.approved).toBe(false);
+    expect(over.reasons).toEqual([
+      expect.objectContaining({ code: "POSITION_LIMIT_EXCEEDED", observed: "5.0005%", limit: "5.0000%" }),
+    ]);
+  });
+
+  it("max concentration 10 % counts every strategy in the market", () => {
+    const s = portfolio();
+    mark(s, "MKT-A", "0.50");
+    fill(s, "s2", "MKT-A", "buy", 10_000, "0.50");
+    settle(s);
+    const limits = isolatedLimits({ maxConcentrationPct: "10" });
+    expect(evaluate(s, intent({ quantity: 10_000 }), limits).approved).toBe(true);
+    const over = evaluate(s, intent({ quantity: 10_001 }), limits);
+    expect(codes(over)).toEqual(["CONCENTRATION_LIMIT_EXCEEDED"]);
+    expect(over.reasons[0]!.observed).toBe("10.0005%");
+  });
+
+  it("max market exposure 15 % includes correlated markets, and only those", () => {
+    const s = portfolio();
+    mark(s, "MKT-A", "0.50");
+    mark(s, "MKT-B", "0.50");
+    mark(s, "MKT-C", "0.50");
+    fill(s, "s2", "MKT-A", "buy", 20_000, "0.50"); // 10 %, correlated with B
+    fill(s, "s2", "MKT-C", "buy", 20_000, "0.50"); // 10 %, not correlated
+    settle(s);
+    const limits = isolatedLimits({
+      maxMarketExposurePct: "15",
+      correlationGroups: { election: ["kalshi:MKT-A", "kalshi:MKT-B"] },
+    });
+    expect(evaluate(s, intent({ market: "MKT-B", quantity: 10_000 }), limits).approved).toBe(true);
+    const over = evaluate(s, intent({ market: "MKT-B", quantity: 10_001 }), limits);
+    expect(codes(over)).toEqual(["MARKET_EXPOSURE_LIMIT_EXCEEDED"]);
+    expect(over.reasons[0]!.observed).toBe("15.0005%");
+    // Without the group, B stands alone at 5 %.
+    expect(
+      evaluate(s, intent({ market: "MKT-B", quantity: 10_001 }), { ...limits, correlationGroups: {} })
+        .approved,
+    ).toBe(true);
+  });
+
+  it("max category exposure 30 % sums the category's markets", () => {
+    const s = portfolio();
+    mark(s, "MKT-A", "0.50", { category: "politics" });
+    mark(s, "MKT-B", "0.50", { category: "politics" });
+    mark(s, "MKT-S", "0.50", { category: "sports" });
+    fill(s, "s2", "MKT-A", "buy", 50_000, "0.50"); // 25 % politics
+    fill(s, "s2", "MKT-S", "buy", 50_000, "0.50"); // 25 % sports
+    settle(s);
+    const limits = isolatedLimits({ maxCategoryExposurePct: "30" });
+    expect(evaluate(s, intent({ market: "MKT-B", quantity: 10_000 }), limits).approved).toBe(true);
+    const over = evaluate(s, intent({ market: "MKT-B", quantity: 10_001 }), limits);
+    expect(codes(over)).toEqual(["CATEGORY_EXPOSURE_LIMIT_EXCEEDED"]);
+    expect(over.reasons[0]).toMatchObject({ observed: "30.0005%", limit: "30.0000%" });
+  });
+
+  it("max daily loss 3 %: a loss of exactly 3 % still trades; $0.20 more is a breach that asks for HALT", () => {
+    const s = portfolio();
+    mark(s, "MKT-A", "0.50", { observedAtMs: NOW - 5000 });
+    mark(s, "MKT-B", "0.50");
+    fill(s, "s2", "MKT-A", "buy", 20_000, "0.50");
+    settle(s);
+    mark(s, "MKT-A", "0.35", { observedAtMs: NOW - 4000 }); // -$3,000
+    settle(s);
+    const limits = isolatedLimits({ maxDailyLossPct: "3" });
+    const at = evaluate(s, intent({ market: "MKT-B" }), limits);
+    expect(at.approved).toBe(true);
+    expect(at.breach).toBeNull();
+    mark(s, "MKT-A", "0.3499", { observedAtMs: NOW - 3000 }); // -$3,002
+    settle(s);
+    const over = evaluate(s, intent({ market: "MKT-B" }), limits);
+    expect(over.approved).toBe(false);
+    expect(over.breach).toBe("daily_loss");
+    expect(over.reasons[0]).toMatchObject({
+      code: "DAILY_LOSS_LIMIT_EXCEEDED",
+      observed: "3.0020%",
+      limit: "3.0000%",
+    });
+  });
+
+  it("max drawdown 10 % from the high-water mark: exactly 10 % trades, one tick lower is a breach", () => {
+    const s = portfolio();
+    mark(s, "MKT-A", "0.50", { observedAtMs: NOW - 5000 });
+    mark(s, "MKT-B", "0.50");
+    fill(s, "s2", "MKT-A", "buy", 100_000, "0.50");
+    settle(s);
+    mark(s, "MKT-A", "0.40", { observedAtMs: NOW - 4000 }); // equity 90,000: drawdown exactly 10 %
+    settle(s);
+    const limits = isolatedLimits({ maxDrawdownPct: "10" });
+    expect(evaluate(s, intent({ market: "MKT-B" }), limits)).toMatchObject({ approved: true, breach: null });
+    mark(s, "MKT-A", "0.3999", { observedAtMs: NOW - 3000 });
+    settle(s);
+    const over = evaluate(s, intent({ market: "MKT-B" }), limits);
+    expect(over).toMatchObject({ approved: false, breach: "drawdown" });
+    expect(codes(over)).toEqual(["DRAWDOWN_LIMIT_EXCEEDED"]);
+  });
+
+  it("a loss breach does not block a reducing order (but is still reported for HALT)", () => {
+    const s = portfolio();
+    mark(s, "MKT-A", "0.50", { observedAtMs: NOW - 5000 });
+    fill(s, "s1", "MKT-A", "buy", 20_000, "0.50");
+    settle(s);
+    mark(s, "MKT-A", "0.30", { observedAtMs: NOW - 4000 });
+    settle(s);
+    const r = evaluate(
+      s,
+      intent({ side: "sell", effect: "reduce", quantity: 5_000, limitPrice: "0.30" }),
+      isolatedLimits({ maxDailyLossPct: "3" }),
+    );
+    expect(r).toMatchObject({ approved: true, breach: "daily_loss" });
+  });
+
+  it("order quantity: the maximum passes, one more does not", () => {
+    const s = portfolio();
+    mark(s, "MKT-A", "0.50");
+    settle(s);
+    const limits = isolatedLimits({ maxOrderQuantity: 500 });
+    expect(evaluate(s, intent({ quantity: 500 }), limits).approved).toBe(true);
+    expect(evaluate(s, intent({ quantity: 501 }), limits).reasons).toEqual([
+      expect.objectContaining({ code: "QUANTITY_LIMIT_EXCEEDED", observed: "501", limit: "500" }),
+    ]);
+  });
+
+  it("order notional: exactly $50.00 passes, one price tick over does not", () => {
+    const s = portfolio();
+    mark(s, "MKT-A", "0.50");
+    settle(s);
+    const limits = isolatedLimits({ maxOrderNotional: "50.00" });
+    expect(evaluate(s, intent({ quantity: 100, limitPrice: "0.50" }), limits).approved).toBe(true);
+    const over = evaluate(s, intent({ quantity: 100, limitPrice: "0.51" }), limits);
+    expect(over.reasons).toEqual([
+      expect.objectContaining({ code: "NOTIONAL_LIMIT_EXCEEDED", observed: "51.00", limit: "50.00" }),
+    ]);
+  });
+
+  it("submit rate: the Nth order in a minute passes, the N+1th does not", () => {
+    const s = portfolio();
+    mark(s, "MKT-A", "0.50");
+    settle(s);
+    const limits = isolatedLimits({ maxOrdersPerMinute: 5 });
+    expect(evaluate(s, intent(), limits, { recent: 4 }).approved).toBe(true);
+    expect(codes(evaluate(s, intent(), limits, { recent: 5 }))).toEqual(["RATE_LIMIT_EXCEEDED"]);
+  });
+
+  it("a client order id already approved is a duplicate", () => {
+    const s = portfolio();
+    mark(s, "MKT-A", "0.50");
+    settle(s);
+    expect(codes(evaluate(s, intent(), isolatedLimits(), { used: true }))).toEqual([
+      "DUPLICATE_CLIENT_ORDER_ID",
+    ]);
+  });
+
+  it("price within the venue's range and on its tick", () => {
+    const s = portfolio();
+    mark(s, "MKT-A", "0.50");
+    mark(s, "PM-A", "0.50", { venue: "polymarket" });
+    settle(s);
+    const l = isolatedLimits();
+    expect(evaluate(s, intent({ limitPrice: "0.01" }), l).approved).toBe(true);
+    expect(evaluate(s, intent({ limitPrice: "0.99" }), l).approved).toBe(true);
+    expect(codes(evaluate(s, intent({ limitPrice: "0.00" }), l))).toEqual(["PRICE_OUT_OF_RANGE"]);
+    expect(codes(evaluate(s, intent({ limitPrice: "1.00" }), l))).toEqual(["PRICE_OUT_OF_RANGE"]);
+    expect(codes(evaluate(s, intent({ limitPrice: "0.555" }), l))).toEqual(["PRICE_OFF_TICK"]);
+    expect(
+      evaluate(s, intent({ venue: "polymarket", market: "PM-A", limitPrice: "0.555" }), l).approved,
+    ).toBe(true);
+    expect(
+      codes(evaluate(s, intent({ venue: "polymarket", market: "PM-A", limitPrice: "0.5555" }), l)),
+    ).toEqual(["PRICE_OFF_TICK"]);
+  });
+});
+
+describe("day start and high-water mark", () => {
+  it("the day's loss counts from the first change of each UTC day; the high-water mark keeps the peak", () => {
+    const s = portfolio();
+    mark(s, "MKT-A", "0.50", { observedAtMs: NOW - 5000 });
+    fill(s, "s1", "MKT-A", "buy", 20_000, "0.50");
+    settle(s);
+    mark(s, "MKT-A", "0.30", { observedAtMs: NOW - 4000 }); // -$4,000 today: a 4 % daily loss
+    settle(s);
+    const limits = parsed(isolatedLimits({ maxDailyLossPct: "3", maxDrawdownPct: "10" }));
+    expect(lossBreach(buildView(s, []), limits)).toBe("daily_loss");
+    settle(s, NOW + 24 * 3600_000); // next UTC day: the day starts at 96,000
+    expect(s.dayStartEquity).toBe(96_000 * 10_000);
+    expect(s.highWaterMark).toBe(100_000 * 10_000);
+    expect(lossBreach(buildView(s, []), limits)).toBeNull();
+  });
+});
+
+describe("fail closed on every missing or doubtful input", () => {
+  const l = isolatedLimits({ maxMarkAgeSeconds: 60 });
+
+  it("unknown market", () => {
+    const s = portfolio();
+    settle(s);
+    expect(codes(evaluate(s, intent(), l))).toEqual(["UNKNOWN_MARKET"]);
+  });
+
+  it("no mark price", () => {
+    const s = portfolio();
+    mark(s, "MKT-A", null);
+    settle(s);
+    expect(codes(evaluate(s, intent(), l))).toEqual(["NO_MARK_PRICE"]);
+  });
+
+  it("a mark exactly maxMarkAgeSeconds old passes; one millisecond older is stale", () => {
+    const s = portfolio();
+    mark(s, "MKT-A", "0.50", { observedAtMs: NOW - 60_000 });
+    settle(s);
+    expect(evaluate(s, intent(), l).approved).toBe(true);
+    expect(evaluate(s, intent(), l, { nowMs: NOW + 1 }).reasons).toEqual([
+      expect.objectContaining({ code: "STALE_MARK", limit: "60s" }),
+    ]);
+  });
+
+  it("a mark from the future", () => {
+    const s = portfolio();
+    mark(s, "MKT-A", "0.50", { observedAtMs: NOW + 60_000 });
+    settle(s);
+    expect(codes(evaluate(s, intent(), l))).toEqual(["MARK_FROM_FUTURE"]);
+  });
+
+  it("no category", () => {
+    const s = portfolio();
+    mark(s, "MKT-A", "0.50", { category: null });
+    settle(s);
+    expect(codes(evaluate(s, intent(), l))).toEqual(["NO_CATEGORY"]);
+  });
+
+  it("no equity figure (no starting equity)", () => {
+    const s = portfolio(null);
+    mark(s, "MKT-A", "0.50");
+    settle(s);
+    expect(codes(evaluate(s, intent(), l))).toEqual(["NO_EQUITY"]);
+  });
+
+  it("no equity figure (an open position lost its mark price)", () => {
+    const s = portfolio();
+    mark(s, "MKT-A", "0.50");
+    mark(s, "MKT-B", "0.50");
+    fill(s, "s2", "MKT-B", "buy", 10, "0.50");
+    settle(s);
+    mark(s, "MKT-B", null, { observedAtMs: NOW });
+    expect(codes(evaluate(s, intent(), l))).toEqual(["NO_EQUITY"]);
+  });
+
+  it("NaN quantity and NaN portfolio figures", () => {
+    const s = portfolio();
+    mark(s, "MKT-A", "0.50");
+    settle(s);
+    expect(codes(evaluate(s, intent({ quantity: Number.NaN }), l))).toEqual(["NON_FINITE_INPUT"]);
+    expect(codes(evaluate(s, intent(), l, { view: (v) => (v.equity = Number.NaN) }))).toEqual([
+      "NON_FINITE_INPUT",
+    ]);
+    expect(
+      codes(evaluate(s, intent(), l, { view: (v) => v.marketExposure.set("kalshi:MKT-A", Number.NaN) })),
+    ).toEqual(["NON_FINITE_INPUT"]);
+  });
+});
+
+describe("breaker states", () => {
+  it("HALT denies an opening order and lets a reducing one through", () => {
+    const s = portfolio();
+    mark(s, "MKT-A", "0.50");
+    fill(s, "s1", "MKT-A", "buy", 100, "0.50");
+    settle(s);
+    const l = isolatedLimits();
+    expect(evaluate(s, intent({ effect: "increase" }), l, { breaker: "HALT" }).reasons).toEqual([
+      expect.objectContaining({ code: "BREAKER_HALTED" }),
+    ]);
+    expect(codes(evaluate(s, intent({ market: "MKT-A", strategyId: "s9" }), l, { breaker: "HALT" }))).toEqual(
+      ["BREAKER_HALTED"],
+    );
+    expect(
+      evaluate(s, intent({ side: "sell", effect: "reduce", quantity: 50 }), l, { breaker: "HALT" }).approved,
+    ).toBe(true);
+    expect(
+      evaluate(s, intent({ side: "sell", effect: "close", quantity: 100 }), l, { breaker: "HALT" }).approved,
+    ).toBe(true);
+  });
+
+  it("an order mislabelled as reducing cannot slip through HALT", () => {
+    const s = portfolio();
+    mark(s, "MKT-A", "0.50");
+    fill(s, "s1", "MKT-A", "buy", 100, "0.50");
+    settle(s);
+    const l = isolatedLimits();
+    expect(
+      codes(evaluate(s, intent({ side: "buy", effect: "reduce", quantity: 50 }), l, { breaker: "HALT" })),
+    ).toEqual(["EFFECT_MISMATCH"]);
+    expect(
+      codes(evaluate(s, intent({ side: "sell", effect: "reduce", quantity: 150 }), l, { breaker: "HALT" })),
+    ).toEqual(["EFFECT_MISMATCH"]);
+    expect(
+      codes(evaluate(s, intent({ side: "sell", effect: "close", quantity: 99 }), l, { breaker: "HALT" })),
+    ).toEqual(["EFFECT_MISMATCH"]);
+  });
+
+  it("CAUTION halves the exposure limits", () => {
+    const s = portfolio();
+    mark(s, "MKT-A", "0.50");
+    settle(s);
+    const l = isolatedLimits({ maxPositionPct: "5" });
+    expect(evaluate(s, intent({ quantity: 5_000 }), l, { breaker: "CAUTION" }).approved).toBe(true);
+    expect(evaluate(s, intent({ quantity: 5_001 }), l, { breaker: "CAUTION" }).reasons[0]).toMatchObject({
+      code: "POSITION_LIMIT_EXCEEDED",
+      limit: "2.5000%",
+    });
+    expect(evaluate(s, intent({ quantity: 5_001 }), l, { breaker: "NORMAL" }).approved).toBe(true);
+  });
+
+  it("RECOVERY allows probe orders only", () => {
+    const s = portfolio();
+    mark(s, "MKT-A", "0.50");
+    settle(s);
+    const l = isolatedLimits({ maxOrderNotional: "1000.00" }); // probe = $100
+    expect(evaluate(s, intent({ quantity: 200 }), l, { breaker: "RECOVERY" }).approved).toBe(true);
+    expect(codes(evaluate(s, intent({ quantity: 201 }), l, { breaker: "RECOVERY" }))).toEqual([
+      "RECOVERY_PROBE_TOO_LARGE",
+    ]);
+  });
+});
+
+describe("properties", () => {
+  it("at the position limit exactly: floor(limit/price) contracts pass and one more fails, for any equity, limit and price", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1_000, max: 10_000_000 }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer({ min: 1, max: 99 }),
+        (dollars, pct, cents) => {
+          const s = portfolio(`${dollars}.00`);
+          const price = `0.${String(cents).padStart(2, "0")}`;
+          mark(s, "MKT-A", price);
+          settle(s);
+          const l = isolatedLimits({
+            maxPositionPct: String(pct),
+            maxOrderQuantity: 1_000_000_000,
+            maxOrderNotional: "100000000.00",
+          });
+          const max = Math.floor((dollars * pct) / cents); // contracts: dollars*pct/100 / (cents/100)
+          if (max >= 1)
+            expect(evaluate(s, intent({ quantity: max, limitPrice: price }), l).approved).toBe(true);
+          expect(codes(evaluate(s, intent({ quantity: max + 1, limitPrice: price }), l))).toContain(
+            "POSITION_LIMIT_EXCEEDED",
+          );
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  const markets = ["M0", "M1", "M2", "M3", "M4"];
+  const arbitrary = fc.record({
+    prices: fc.array(fc.integer({ min: 1, max: 99 }), { minLength: 5, maxLength: 5 }),
+    cats: fc.array(fc.constantFrom("c0", "c1"), { minLength: 5, maxLength: 5 }),
+    group: fc.subarray(markets),
+    fills: fc.array(
+      fc.record({
+        s: fc.constantFrom("s0", "s1", "s2"),
+        m: fc.nat(4),
+        side: fc.constantFrom("buy" as const, "sell" as const),
+        q: fc.integer({ min: 1, max: 20_000 }),
+      }),
+      { maxLength: 12 },
+    ),
+    moves: fc.array(fc.integer({ min: 1, max: 99 }), { minLength: 5, maxLength: 5 }),
+    pcts: fc.array(fc.integer({ min: 1, max: 100 }), { minLength: 6, maxLength: 6 }),
+    order: fc.record({
+      s: fc.constantFrom("s0", "s1", "s2"),
+      m: fc.nat(4),
+      side: fc.constantFrom("buy" as const, "sell" as const),
+      effect: fc.constantFrom("open" as const, "increase" as const, "reduce" as const, "close" as const),
+      q: fc.integer({ min: 1, max: 10_000 }),
+      cents: fc.integer({ min: 1, max: 99 }),
+    }),
+  });
+
+  it("no approved order ever leaves a limit it touches exceeded (random portfolios, fill at the limit price)", () => {
+    let approvedOpens = 0;
+    fc.assert(
+      fc.property(arbitrary, (g) => {
+        const s = portfolio();
+        for (const [i, m] of markets.entries()) {
+          mark(s, m, `0.${String(g.prices[i]).padStart(2, "0")}`, {
+            category: g.cats[i]!,
+            observedAtMs: NOW - 5000,
+          });
+        }
+        for (const f of g.fills)
+          fill(s, f.s, markets[f.m]!, f.side, f.q, `0.${String(g.prices[f.m]).padStart(2, "0")}`);
+        settle(s);
+        for (const [i, m] of markets.entries()) {
+          mark(s, m, `0.${String(g.moves[i]).padStart(2, "0")}`, {
+            category: g.cats[i]!,
+            observedAtMs: NOW - 1000,
+          });
+        }
+        settle(s);
+        const [p0, p1, p2, p3, p4, p5] = g.pcts.map(String) as [
+          string,
+          string,
+          string,
+          string,
+          string,
+          string,
+        ];
+        const limits = isolatedLimits({
+          maxPositionPct: p0,
+          maxConcentrationPct: p1,
+          maxMarketExposurePct: p2,
+          maxCategoryExposurePct: p3,
+          maxDailyLossPct: p4,
+          maxDrawdownPct: p5,
+          correlationGroups: { g: g.group.map((m) => `kalshi:${m}`) },
+        });
+        const o = g.order;
+        const market = markets[o.m]!;
+        const price = `0.${String(o.cents).padStart(2, "0")}`;
+        const r = evaluate(
+          s,
+          intent({
+            strategyId: o.s,
+            market,
+            side: o.side,
+            effect: o.effect,
+            quantity: o.q,
+            limitPrice: price,
+          }),
+          limits,
+        );
+        if (!r.approved || !r.opensRisk) return;
+        approvedOpens++;
+        fill(s, o.s, market, o.side, o.q, price);
+        settle(s);
+        const v = buildView(s, []);
+        const p = parsed(limits);
+        const e = v.equity!;
+        const within = (part: number, pct: number, whole: number) =>
+          BigInt(part) * 1_000_000n <= BigInt(pct) * BigInt(whole);
+        const mk = marketKey("kalshi", market);
+        const markPrice = s.marks[mk]!.price!;
+        expect(
+          within(
+            exposureUnits("kalshi", v.filledQty.get(positionKey(o.s, "kalshi", market)) ?? 0, markPrice),
+            p.positionPct,
+            e,
+          ),
+        ).toBe(true);
+        expect(within(v.marketExposure.get(mk) ?? 0, p.concentrationPct, e)).toBe(true);
+        let group = 0;
+        for (const k of p.correlated.get(mk) ?? [mk]) group += v.marketExposure.get(k) ?? 0;
+        expect(within(group, p.marketPct, e)).toBe(true);
+        expect(within(v.categoryExposure.get(s.marks[mk]!.category!) ?? 0, p.categoryPct, e)).toBe(true);
+        expect(lossBreach(v, p)).toBeNull();
+      }),
+      { numRuns: 1000 },
+    );
+    // Not vacuous: a fair share of the random orders were approved openings (typically 70–100 of 1,000).
+    expect(approvedOpens).toBeGreaterThan(25);
+  });
+});

@@ -1,0 +1,288 @@
+import type { BreakerState, BreakerStatus, OrderIntent, Result } from "@paulp/contracts";
+import { beforeEach, describe, expect, it } from "vitest";
+import {
+  approval,
+  audit,
+  entriesOf,
+  freshMark,
+  governance,
+  HASH,
+  operator,
+  risk,
+  strategyActor,
+} from "./worker-helpers";
+
+const person = { method: "access" as const, subject: "p1", email: "p1@example.com" };
+let seq = 0;
+function intent(overrides: Partial<OrderIntent> = {}): OrderIntent {
+  return {
+    strategyId: "s1",
+    venue: "kalshi",
+    market: "MKT-A",
+    side: "buy",
+    effect: "open",
+    quantity: 100,
+    limitPrice: "0.50",
+    clientOrderId: `brk-${Date.now()}-${++seq}`,
+    evidenceHashes: [HASH],
+    ...overrides,
+  };
+}
+
+async function state(): Promise<BreakerStatus> {
+  const r = await risk().getBreaker();
+  if (!r.ok) throw new Error(r.error.message);
+  return r.value;
+}
+
+async function toState(target: BreakerState): Promise<void> {
+  // Walk the table to `target` from wherever the breaker is (HALT is always reachable).
+  await risk().transitionBreaker({ targetState: "HALT", reason: "reset" }, operator);
+  if (target === "HALT") return;
+  await risk().transitionBreaker({ targetState: "RECOVERY", reason: "reset" }, operator);
+  if (target === "RECOVERY") return;
+  await governance().stubAnswer({ ok: true, value: approval("breaker.recovery_to_normal") });
+  await risk().transitionBreaker({ targetState: "NORMAL", reason: "reset" }, person, {
+    requestId: "req-1",
+    receiptToken: "tok",
+  });
+  await governance().stubReset();
+  if (target === "CAUTION")
+    await risk().transitionBreaker({ targetState: "CAUTION", reason: "reset" }, operator);
+}
+
+beforeEach(async () => {
+  await audit().stubReset();
+  await governance().stubReset();
+});
+
+describe("the breaker over RPC", () => {
+  it("the specification's halt: { targetState: HALT, reason } from NORMAL, audited with principal, reason and counts", async () => {
+    const before = await state();
+    expect(before.state).toBe("NORMAL");
+    const r = await risk().transitionBreaker({ targetState: "HALT", reason: "Emergency halt" }, operator);
+    expect(r).toMatchObject({
+      ok: true,
+      value: {
+        state: "HALT",
+        version: before.version + 1,
+        reason: "Emergency halt",
+        changedBy: "token:admin-token",
+      },
+    });
+    const [t] = await entriesOf("risk.breaker_transition");
+    expect(t).toMatchObject({
+      actor: operator,
+      payload: {
+        from: "NORMAL",
+        to: "HALT",
+        reason: "Emergency halt",
+        version: before.version + 1,
+        counts: {},
+      },
+    });
+    // HALT is always allowed, even from HALT.
+    expect(await risk().transitionBreaker({ targetState: "HALT", reason: "again" }, operator)).toMatchObject({
+      ok: true,
+      value: { state: "HALT" },
+    });
+  });
+
+  it("refuses pairs outside the table naming the current state, and RECOVERY by a non-operator", async () => {
+    await toState("HALT");
+    await audit().stubReset();
+    expect(await risk().transitionBreaker({ targetState: "NORMAL", reason: "x" }, operator)).toMatchObject({
+      ok: false,
+      error: { code: "conflict", message: expect.stringContaining("current state HALT") },
+    });
+    expect(await risk().transitionBreaker({ targetState: "CAUTION", reason: "x" }, operator)).toMatchObject({
+      ok: false,
+      error: { code: "conflict" },
+    });
+    expect(
+      await risk().transitionBreaker({ targetState: "RECOVERY", reason: "x" }, strategyActor),
+    ).toMatchObject({ ok: false, error: { code: "forbidden" } });
+    expect((await state()).state).toBe("HALT");
+    expect(await entriesOf("risk.breaker_transition")).toEqual([]);
+  });
+
+  it("RECOVERY → NORMAL needs a redeemed breaker.recovery_to_normal receipt for exactly { targetState, reason }", async () => {
+    await toState("RECOVERY");
+    await audit().stubReset();
+    const request = { targetState: "NORMAL" as const, reason: "all clear" };
+    expect(await risk().transitionBreaker(request, person)).toMatchObject({
+      ok: false,
+      error: { code: "approval_required" },
+    });
+    expect(await governance().stubCalls()).toEqual([]);
+    // Governance refuses the receipt: nothing changes.
+    await governance().stubAnswer({
+      ok: false,
+      error: { code: "conflict", message: "receipt already executed" },
+    });
+    expect(
+      await risk().transitionBreaker(request, person, { requestId: "req-1", receiptToken: "tok" }),
+    ).toMatchObject({ ok: false, error: { code: "conflict" } });
+    expect((await state()).state).toBe("RECOVERY");
+    expect(await entriesOf("risk.breaker_transition")).toEqual([]);
+    // Governance redeems it: NORMAL, audited with the approvers.
+    await governance().stubAnswer({ ok: true, value: approval("breaker.recovery_to_normal") });
+    expect(
+      await risk().transitionBreaker(request, person, { requestId: "req-1", receiptToken: "tok" }),
+    ).toMatchObject({ ok: true, value: { state: "NORMAL" } });
+    const calls = await governance().stubCalls();
+    expect(calls.at(-1)).toMatchObject({
+      action: "breaker.recovery_to_normal",
+      payload: request,
+      receipt: { requestId: "req-1", receiptToken: "tok" },
+    });
+    const [t] = await entriesOf("risk.breaker_transition");
+    expect(t!.payload).toMatchObject({
+      from: "RECOVERY",
+      to: "NORMAL",
+      approval: { requestId: "req-1", approvers: ["a@example.com", "b@example.com"] },
+    });
+  });
+
+  it("loosening is not applied when its audit fails; tightening is applied and audited later", async () => {
+    await toState("HALT");
+    await audit().stubFail(true);
+    expect(
+      await risk().transitionBreaker({ targetState: "RECOVERY", reason: "try" }, operator),
+    ).toMatchObject({ ok: false, error: { code: "audit_unavailable" } });
+    expect((await state()).state).toBe("HALT");
+    await audit().stubFail(false);
+    await toState("NORMAL");
+    await audit().stubReset();
+    await audit().stubFail(true);
+    expect(
+      await risk().transitionBreaker({ targetState: "HALT", reason: "audit down, halt anyway" }, operator),
+    ).toMatchObject({ ok: true, value: { state: "HALT" } });
+    await audit().stubFail(false);
+    await risk().transitionBreaker({ targetState: "RECOVERY", reason: "next" }, operator);
+    const to = (await entriesOf("risk.breaker_transition")).map((e) => (e.payload as { to: string }).to);
+    expect(to).toEqual(["HALT", "RECOVERY"]);
+  });
+
+  it("consecutive failures: venue errors move NORMAL → CAUTION at 3, a success resets; any failure in RECOVERY → HALT", async () => {
+    await toState("NORMAL");
+    await risk().reportSuccess("venue_api_error");
+    await risk().reportFailure("venue_api_error", "500 from kalshi", strategyActor);
+    await risk().reportFailure("venue_api_error", "500 from kalshi", strategyActor);
+    await risk().reportSuccess("venue_api_error");
+    await risk().reportFailure("venue_api_error", "500 from kalshi", strategyActor);
+    await risk().reportFailure("venue_api_error", "500 from kalshi", strategyActor);
+    expect((await state()).state).toBe("NORMAL");
+    const third = await risk().reportFailure("venue_api_error", "500 from kalshi", strategyActor);
+    expect(third).toMatchObject({
+      ok: true,
+      value: { state: "CAUTION", consecutiveFailures: { venue_api_error: 3 } },
+    });
+    const [t] = (await entriesOf("risk.breaker_transition")).filter(
+      (e) => (e.payload as { to: string }).to === "CAUTION",
+    );
+    expect(t).toMatchObject({
+      actor: strategyActor,
+      payload: { trigger: "failure:venue_api_error", counts: { venue_api_error: 3 } },
+    });
+    await toState("RECOVERY");
+    expect(await risk().reportFailure("venue_api_error", "one more", strategyActor)).toMatchObject({
+      ok: true,
+      value: { state: "HALT" },
+    });
+    expect(await risk().reportFailure("bogus" as never, "x", strategyActor)).toMatchObject({
+      ok: false,
+      error: { code: "validation_failed" },
+    });
+  });
+
+  it("a race of concurrent transitions ends in one consistent, audited state", async () => {
+    await toState("HALT");
+    await audit().stubReset();
+    const start = await state();
+    // Ten operators at once, all believing the version they saw: RECOVERY attempts race HALTs.
+    const requests = Array.from({ length: 10 }, (_, k) =>
+      risk().transitionBreaker(
+        { targetState: k % 2 === 0 ? "RECOVERY" : "HALT", reason: `op ${k}`, expectedVersion: start.version },
+        { method: "access", subject: `op${k}`, email: `op${k}@example.com` },
+      ),
+    );
+    const results: Result<BreakerStatus>[] = await Promise.all(requests);
+    const won = results.filter((r) => r.ok);
+    const end = await state();
+    expect(end.version).toBe(start.version + won.length);
+    // Every applied transition was audited, with consecutive versions, ending in the final state.
+    const audited = (await entriesOf("risk.breaker_transition")).map(
+      (e) => e.payload as { to: string; version: number },
+    );
+    expect(audited.map((a) => a.version)).toEqual(
+      Array.from({ length: won.length }, (_, k) => start.version + 1 + k),
+    );
+    expect(audited.at(-1)!.to).toBe(end.state);
+    // At most one RECOVERY attempt can win: after the first change the others' expectedVersion is stale.
+    const recoveries = results.filter((r, k) => k % 2 === 0 && r.ok);
+    expect(recoveries.length).toBeLessThanOrEqual(1);
+    for (const [k, r] of results.entries()) if (!r.ok) expect(k % 2).toBe(0);
+  });
+});
+
+describe("HALT and the loss limits over RPC", () => {
+  it("a daily-loss breach reported by marks sends the breaker to HALT; HALT denies opening, allows reducing", async () => {
+    await toState("NORMAL");
+    await risk().recordMarks([freshMark("MKT-L", "0.50"), freshMark("MKT-O", "0.50")]);
+    await risk().recordFill({
+      fillId: "loss-1",
+      strategyId: "s1",
+      venue: "kalshi",
+      market: "MKT-L",
+      side: "buy",
+      quantity: 10_000,
+      price: "0.50",
+      fee: "0",
+      clientOrderId: "x",
+      ts: new Date().toISOString(),
+    });
+    // $5,000 of contracts at 0.50 fall to 0.10: a $4,000 loss = 4 % of the day's $100,000.
+    await audit().stubReset();
+    expect(await risk().recordMarks([freshMark("MKT-L", "0.10")])).toEqual({
+      ok: true,
+      value: { applied: 1 },
+    });
+    const halted = await state();
+    expect(halted).toMatchObject({
+      state: "HALT",
+      changedBy: "system:risk",
+      reason: "daily_loss limit breached",
+    });
+    expect((await entriesOf("risk.breaker_transition"))[0]).toMatchObject({
+      payload: { to: "HALT", trigger: "loss_limit" },
+    });
+
+    const opening = await risk().evaluateOrder(intent({ market: "MKT-O" }), strategyActor);
+    expect(opening.ok && opening.value.approved).toBe(false);
+    expect(opening.ok && opening.value.reasons.map((r) => r.code)).toEqual([
+      "BREAKER_HALTED",
+      "DAILY_LOSS_LIMIT_EXCEEDED",
+    ]);
+    expect(
+      await risk().consumeDecision(
+        opening.ok ? opening.value.decisionId : "",
+        opening.ok ? opening.value.intentHash : "",
+      ),
+    ).toMatchObject({ ok: false, error: { code: "risk_denied" } });
+    const reducing = await risk().evaluateOrder(
+      intent({ market: "MKT-L", side: "sell", effect: "reduce", quantity: 1_000, limitPrice: "0.10" }),
+      strategyActor,
+    );
+    expect(reducing).toMatchObject({ ok: true, value: { approved: true, breakerState: "HALT" } });
+    if (reducing.ok)
+      expect(
+        await risk().consumeDecision(reducing.value.decisionId, reducing.value.intentHash),
+      ).toMatchObject({ ok: true });
+    const x = await risk().exposure();
+    expect(x.ok && x.value.limits.find((l) => l.limit === "maxDailyLossPct")).toMatchObject({
+      observedPct: "4.0000",
+      limitPct: "3.0000",
+    });
+  });
+});

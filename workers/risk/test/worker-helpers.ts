@@ -1,0 +1,55 @@
+import { env, exports } from "cloudflare:workers";
+import type { AuditEventInput, MarkUpdate, Principal, RiskRpc, VerifiedApproval } from "@paulp/contracts";
+import type { Env } from "../src/env";
+
+/** The risk worker under test, over its real RPC entrypoint. */
+export const risk = () => (exports as unknown as { default: RiskRpc }).default;
+
+interface AuditStub {
+  stubEntries(): Promise<AuditEventInput[]>;
+  stubFail(value: boolean): Promise<void>;
+  stubReset(): Promise<void>;
+}
+interface GovernanceStub {
+  stubCalls(): Promise<{ receipt: unknown; action: string; payload: unknown; actor: Principal }[]>;
+  stubAnswer(
+    value: { ok: true; value: VerifiedApproval } | { ok: false; error: { code: string; message: string } },
+  ): Promise<void>;
+  stubReset(): Promise<void>;
+}
+
+export const testEnv = env as unknown as Env;
+export const audit = () => testEnv.AUDIT as unknown as AuditStub;
+export const governance = () => testEnv.GOVERNANCE as unknown as GovernanceStub;
+
+export const operator: Principal = { method: "token", subject: "admin-token" };
+export const strategyActor: Principal = { method: "system", subject: "execution" };
+export const HASH = "b".repeat(64);
+
+export async function entriesOf(type: string): Promise<AuditEventInput[]> {
+  return (await audit().stubEntries()).filter((e) => e.type === type);
+}
+
+export function freshMark(
+  market: string,
+  price: string | null,
+  opts: { category?: string | null; agoMs?: number } = {},
+): MarkUpdate {
+  return {
+    venue: "kalshi",
+    market,
+    price,
+    category: opts.category === undefined ? "politics" : opts.category,
+    evidenceHash: HASH,
+    observedAt: new Date(Date.now() - (opts.agoMs ?? 0)).toISOString(),
+  };
+}
+
+export const approval = (action: VerifiedApproval["action"]): VerifiedApproval => ({
+  requestId: "req-1",
+  action,
+  payloadHash: "c".repeat(64),
+  policyVersion: 1,
+  approvers: ["a@example.com", "b@example.com"],
+  requestedBy: "a@example.com",
+});

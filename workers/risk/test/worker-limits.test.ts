@@ -1,0 +1,162 @@
+import type { RiskLimits } from "@paulp/contracts";
+import { beforeEach, describe, expect, it } from "vitest";
+import { DEFAULT_LIMITS } from "../src/limits";
+import {
+  approval,
+  audit,
+  entriesOf,
+  freshMark,
+  governance,
+  HASH,
+  operator,
+  risk,
+  strategyActor,
+} from "./worker-helpers";
+
+const receipt = { requestId: "req-1", receiptToken: "tok" };
+
+async function current() {
+  const r = await risk().getLimits();
+  if (!r.ok) throw new Error(r.error.message);
+  return r.value;
+}
+
+beforeEach(async () => {
+  await audit().stubReset();
+  await governance().stubReset();
+});
+
+describe("limits", () => {
+  it("start at the specification's defaults, version 1", async () => {
+    expect(await current()).toMatchObject({ version: 1, limits: DEFAULT_LIMITS });
+  });
+
+  it("lowering applies at once, versioned and audited with who made it", async () => {
+    const lower: RiskLimits = { ...DEFAULT_LIMITS, maxPositionPct: "4" };
+    const r = await risk().updateLimits(lower, operator);
+    expect(r).toMatchObject({
+      ok: true,
+      value: { version: 2, limits: lower, updatedBy: "token:admin-token" },
+    });
+    const [e] = await entriesOf("risk.limits_changed");
+    expect(e).toMatchObject({
+      actor: operator,
+      payload: { fromVersion: 1, toVersion: 2, raised: [], approval: null },
+    });
+    expect(await governance().stubCalls()).toEqual([]);
+    // Decisions now carry the new version and enforce 4 %.
+    await risk().recordMarks([freshMark("MKT-A", "0.50")]);
+    const d = await risk().evaluateOnly(
+      {
+        strategyId: "s1",
+        venue: "kalshi",
+        market: "MKT-A",
+        side: "buy",
+        effect: "open",
+        quantity: 5_000,
+        limitPrice: "0.50",
+        clientOrderId: "lim-0001",
+        evidenceHashes: [HASH],
+      },
+      strategyActor,
+    );
+    expect(d).toMatchObject({ ok: true, value: { approved: true, limitsVersion: 2 } });
+  });
+
+  it("raising answers approval_required naming the action and the exact payload; nothing changes", async () => {
+    const before = await current();
+    const raise: RiskLimits = { ...before.limits, maxPositionPct: "6" };
+    const r = await risk().updateLimits(raise, operator);
+    expect(r).toMatchObject({
+      ok: false,
+      error: {
+        code: "approval_required",
+        details: { action: "risk.limits_increase", payload: { limits: raise }, raised: ["maxPositionPct"] },
+      },
+    });
+    expect(await current()).toEqual(before);
+    expect(await audit().stubEntries()).toEqual([]);
+  });
+
+  it("taking a market out of a correlation group is a raise too", async () => {
+    const before = await current();
+    const grouped: RiskLimits = { ...before.limits, correlationGroups: { g: ["kalshi:A", "kalshi:B"] } };
+    expect(await risk().updateLimits(grouped, operator)).toMatchObject({ ok: true });
+    const ungrouped: RiskLimits = { ...grouped, correlationGroups: { g: ["kalshi:A"] } };
+    expect(await risk().updateLimits(ungrouped, operator)).toMatchObject({
+      ok: false,
+      error: { code: "approval_required", details: { raised: ["correlationGroups"] } },
+    });
+  });
+
+  it("a raise with a receipt governance refuses changes nothing; with a redeemed one it applies", async () => {
+    const before = await current();
+    const raise: RiskLimits = { ...before.limits, maxPositionPct: "6" };
+    await governance().stubAnswer({ ok: false, error: { code: "conflict", message: "payload mismatch" } });
+    expect(await risk().updateLimits(raise, operator, receipt)).toMatchObject({
+      ok: false,
+      error: { code: "conflict", message: "payload mismatch" },
+    });
+    expect(await current()).toEqual(before);
+    await governance().stubAnswer({ ok: true, value: approval("risk.limits_increase") });
+    const r = await risk().updateLimits(raise, operator, receipt);
+    expect(r).toMatchObject({ ok: true, value: { version: before.version + 1, limits: raise } });
+    expect((await governance().stubCalls()).at(-1)).toMatchObject({
+      receipt,
+      action: "risk.limits_increase",
+      payload: { limits: raise },
+      actor: operator,
+    });
+    expect((await entriesOf("risk.limits_changed")).at(-1)).toMatchObject({
+      payload: { raised: ["maxPositionPct"], approval: { requestId: "req-1" } },
+    });
+  });
+
+  it("an audit failure refuses the change; malformed limits are a validation error", async () => {
+    const before = await current();
+    await audit().stubFail(true);
+    expect(await risk().updateLimits({ ...before.limits, maxPositionPct: "1" }, operator)).toMatchObject({
+      ok: false,
+      error: { code: "audit_unavailable" },
+    });
+    await audit().stubFail(false);
+    expect(await current()).toEqual(before);
+    expect(await risk().updateLimits({ ...before.limits, maxPositionPct: "five" }, operator)).toMatchObject({
+      ok: false,
+      error: { code: "validation_failed" },
+    });
+    expect(
+      await risk().updateLimits({ ...before.limits, maxOrderQuantity: Number.NaN }, operator),
+    ).toMatchObject({ ok: false, error: { code: "validation_failed" } });
+    expect(await current()).toEqual(before);
+  });
+
+  it("a drawdown breach sends the breaker to HALT", async () => {
+    const before = await current();
+    // Lower drawdown to 2 % (below daily loss) so the drawdown limit is the one that trips.
+    expect(await risk().updateLimits({ ...before.limits, maxDrawdownPct: "2" }, operator)).toMatchObject({
+      ok: true,
+    });
+    await risk().recordMarks([freshMark("MKT-D", "0.50")]);
+    await risk().recordFill({
+      fillId: "dd-1",
+      strategyId: "s1",
+      venue: "kalshi",
+      market: "MKT-D",
+      side: "buy",
+      quantity: 10_000,
+      price: "0.50",
+      fee: "0",
+      clientOrderId: "dd",
+      ts: new Date().toISOString(),
+    });
+    expect((await risk().getBreaker()).ok && (await risk().getBreaker())).toMatchObject({
+      value: { state: "NORMAL" },
+    });
+    await risk().recordMarks([freshMark("MKT-D", "0.25")]); // -$2,500 = 2.5 % from the high-water mark
+    expect(await risk().getBreaker()).toMatchObject({
+      ok: true,
+      value: { state: "HALT", reason: "drawdown limit breached" },
+    });
+  });
+});

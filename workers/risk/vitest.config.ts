@@ -1,0 +1,58 @@
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+// The risk worker runs as the test's main worker with its own Durable Objects. AUDIT and GOVERNANCE are
+// inline stubs the tests control (record appends, fail on demand, answer receipts), so every fail-closed
+// path can be driven. Files run one at a time because the stubs keep their state in module globals.
+const auditStub = `
+import { WorkerEntrypoint } from "cloudflare:workers";
+let entries = [];
+let failing = false;
+export default class extends WorkerEntrypoint {
+  async health() { return { service: "audit", ok: true, checks: [] }; }
+  async append(event) {
+    if (failing) return { ok: false, error: { code: "audit_unavailable", message: "stub told to fail" } };
+    entries.push(event);
+    return { ok: true, value: { seq: entries.length, hash: "0".repeat(64) } };
+  }
+  async stubEntries() { return entries; }
+  async stubFail(value) { failing = value; }
+  async stubReset() { entries = []; failing = false; }
+}`;
+
+const governanceStub = `
+import { WorkerEntrypoint } from "cloudflare:workers";
+let calls = [];
+let answer = { ok: false, error: { code: "not_found", message: "unknown receipt" } };
+export default class extends WorkerEntrypoint {
+  async health() { return { service: "governance", ok: true, checks: [] }; }
+  async redeemReceipt(receipt, action, payload, actor) {
+    calls.push({ receipt, action, payload, actor });
+    return answer;
+  }
+  async stubCalls() { return calls; }
+  async stubAnswer(value) { answer = value; }
+  async stubReset() { calls = []; answer = { ok: false, error: { code: "not_found", message: "unknown receipt" } }; }
+}`;
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest({
+      main: "./src/index.ts",
+      wrangler: { configPath: "./wrangler.jsonc" },
+      miniflare: {
+        bindings: { STARTING_EQUITY: "100000.00" },
+        workers: [
+          { name: "paulp-audit", modules: true, script: auditStub, compatibilityDate: "2026-04-20" },
+          {
+            name: "paulp-governance",
+            modules: true,
+            script: governanceStub,
+            compatibilityDate: "2026-04-20",
+          },
+        ],
+      },
+    }),
+  ],
+  test: { testTimeout: 20_000, fileParallelism: false },
+});
