@@ -1,4 +1,10 @@
-import type { HealthReport, Result, Venue } from "./common";
+import * as v from "valibot";
+import type { HealthReport, Principal, Result, Venue } from "./common";
+
+/** The two venues ingestion reads market data from. */
+export const MarketVenue = v.picklist(["kalshi", "polymarket"]);
+/** A venue ingestion reads. */
+export type MarketVenue = v.InferOutput<typeof MarketVenue>;
 
 /** A stored market, with the evidence it came from. */
 export interface MarketRecord {
@@ -32,7 +38,7 @@ export interface BookLevel {
   size: string;
 }
 
-/** The latest stored order book of a market (YES side view: bids and asks for YES). */
+/** The latest stored order book of a market (YES side view: bids and asks for YES, best first). */
 export interface OrderBookSnapshot {
   venue: Extract<Venue, "kalshi" | "polymarket">;
   marketId: string;
@@ -54,11 +60,95 @@ export interface MarkPrice {
 }
 
 /** Query for `listMarkets`. */
-export interface MarketQuery {
-  venue?: "kalshi" | "polymarket";
-  status?: string;
-  limit?: number;
-  cursor?: string;
+export const MarketQuery = v.object({
+  venue: v.optional(MarketVenue),
+  status: v.optional(v.pipe(v.string(), v.maxLength(32))),
+  limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000))),
+  cursor: v.optional(v.pipe(v.string(), v.maxLength(512))),
+});
+/** Query for `listMarkets`. */
+export type MarketQuery = v.InferOutput<typeof MarketQuery>;
+
+/**
+ * One compliance rule. `venue` blocks a whole venue; `category` an exact category (case-insensitive);
+ * `pattern` a series/event/ticker glob (`*` any run of characters, case-insensitive); `keyword` a word or
+ * phrase found in the title or rules (case-insensitive). `venues` narrows a rule to some venues.
+ */
+export const ComplianceRule = v.object({
+  id: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]{1,64}$/, "1–64 of [A-Za-z0-9_.-]")),
+  kind: v.picklist(["venue", "category", "pattern", "keyword"]),
+  value: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
+  venues: v.optional(v.array(MarketVenue)),
+  reason: v.pipe(v.string(), v.minLength(1), v.maxLength(500)),
+});
+/** One compliance rule. */
+export type ComplianceRule = v.InferOutput<typeof ComplianceRule>;
+
+/** The body of `PUT /admin/compliance/rules`: the whole rule set, replacing the current one. */
+export const ComplianceRuleSet = v.pipe(
+  v.object({
+    rules: v.pipe(v.array(ComplianceRule), v.maxLength(500)),
+    /** Optimistic concurrency: refuse when the stored version differs. */
+    expectedVersion: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  }),
+  v.check((s) => new Set(s.rules.map((r) => r.id)).size === s.rules.length, "rule ids must be unique"),
+);
+/** A replacement rule set. */
+export type ComplianceRuleSet = v.InferOutput<typeof ComplianceRuleSet>;
+
+/** The stored rule set with its version and who last changed it. */
+export interface ComplianceRulesView {
+  version: number;
+  rules: ComplianceRule[];
+  updatedAt: string | null;
+  updatedBy: string | null;
+}
+
+/** Options of a manual or scheduled run. */
+export const IngestionRunRequest = v.object({
+  venues: v.optional(v.pipe(v.array(MarketVenue), v.minLength(1))),
+  /** Pages per venue in this run (default 5). */
+  maxPages: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(20))),
+  /** Markets per page (default: Kalshi 1000, Polymarket 500). */
+  pageSize: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000))),
+});
+/** Options of a run. */
+export type IngestionRunRequest = v.InferOutput<typeof IngestionRunRequest>;
+
+/** What one run did for one venue. */
+export interface VenueRunReport {
+  venue: MarketVenue;
+  startedAt: string;
+  finishedAt: string;
+  outcome: "ok" | "partial" | "failed";
+  pages: number;
+  fetched: number;
+  stored: number;
+  rejected: number;
+  blocked: number;
+  /** Error counts by kind, e.g. `http_429`, `schema`, `evidence_write`, `gate_error`. */
+  errors: Record<string, number>;
+  passCompleted: boolean;
+}
+
+/** What `GET /admin/ingestion/status` shows. */
+export interface IngestionStatus {
+  venues: Record<
+    MarketVenue,
+    {
+      lastRun: VenueRunReport | null;
+      consecutiveFailures: number;
+      lastOkAt: string | null;
+      passesCompleted: number;
+      cursor: string | null;
+      storedMarkets: number;
+      /** Error counts by kind over the last 50 runs. */
+      errorsRecent: Record<string, number>;
+    }
+  >;
+  evidenceCount: number;
+  rejectedEvidence: number;
+  rulesVersion: number;
 }
 
 /** RPC surface of the `ingestion` worker. */
@@ -74,5 +164,14 @@ export interface IngestionRpc {
   ): Promise<Result<OrderBookSnapshot>>;
   getMark(venue: "kalshi" | "polymarket", marketId: string): Promise<Result<MarkPrice>>;
   /** The raw evidence bytes, re-hashed on read; a mismatch is an `integrity_broken` error. */
-  getEvidence(hash: string): Promise<Result<{ bytes: Uint8Array; contentType: string; venue: string; url: string }>>;
+  getEvidence(
+    hash: string,
+  ): Promise<Result<{ bytes: Uint8Array; contentType: string; venue: string; url: string }>>;
+  /** Run an ingestion pass now (the cron does the same every two minutes). */
+  runNow(request: IngestionRunRequest, actor: Principal): Promise<Result<VenueRunReport[]>>;
+  /** Last run per venue, counts and errors by kind. */
+  status(): Promise<Result<IngestionStatus>>;
+  getComplianceRules(): Promise<Result<ComplianceRulesView>>;
+  /** Replace the rule set; audited with `actor` before it applies (fail closed). */
+  putComplianceRules(ruleSet: ComplianceRuleSet, actor: Principal): Promise<Result<ComplianceRulesView>>;
 }

@@ -1,14 +1,246 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import type { HealthReport } from "@paulp/contracts";
-import { checkD1, checkR2, runHealthChecks } from "@paulp/kit";
+import {
+  ComplianceRuleSet,
+  type ComplianceRulesView,
+  ErrorCode,
+  err,
+  type HealthReport,
+  type IngestionRpc,
+  IngestionRunRequest,
+  type IngestionStatus,
+  MarketQuery,
+  type MarketRecord,
+  MarketVenue,
+  type MarkPrice,
+  type OrderBookSnapshot,
+  ok,
+  Principal,
+  type Result,
+  Sha256Hex,
+  systemPrincipal,
+  type VenueRunReport,
+} from "@paulp/contracts";
+import { auditAppend, canonicalHash, checkD1, checkR2, parseInput, runHealthChecks } from "@paulp/kit";
+import * as v from "valibot";
+import { fetchFreshBook } from "./books";
+import { ComplianceAgent, loadRules, replaceRulesStatements } from "./compliance";
 import type { Env } from "./env";
+import { readEvidence } from "./evidence";
+import { runIngestion } from "./pipeline";
+import { CRON_ACTOR, CRON_MAX_PAGES, depsFromEnv } from "./runtime";
+import { ingestionStatus } from "./status";
+import { getBookRow, getMarketRow, getMarkRow, listMarketRows } from "./store";
 
-export class IngestionEntrypoint extends WorkerEntrypoint<Env> {
+const VenueAndId = v.tuple([MarketVenue, v.pipe(v.string(), v.minLength(1), v.maxLength(128))]);
+const MaxAge = v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(86_400)), 10);
+
+function internal<T>(what: string, error: unknown): Result<T> {
+  console.error(`ingestion ${what} failed`, error);
+  return err(ErrorCode.internal, `${what} failed`);
+}
+
+/** The ingestion worker's RPC surface. Thin: validate, delegate to plain modules, return a Result. */
+export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements IngestionRpc {
   async health(): Promise<HealthReport> {
     return runHealthChecks("ingestion", {
       d1_markets: () => checkD1(this.env.D1_MARKETS),
       r2_evidence: () => checkR2(this.env.R2_EVIDENCE),
+      compliance_rules: async () => `version ${(await loadRules(this.env.D1_MARKETS)).version}`,
     });
+  }
+
+  async listMarkets(query: MarketQuery): Promise<Result<{ markets: MarketRecord[]; cursor: string | null }>> {
+    const q = parseInput(MarketQuery, query ?? {});
+    if (!q.ok) return q;
+    let after: { venue: string; marketId: string } | undefined;
+    if (q.value.cursor) {
+      try {
+        const decoded = JSON.parse(atob(q.value.cursor)) as unknown;
+        after = v.parse(v.object({ venue: v.string(), marketId: v.string() }), decoded);
+      } catch {
+        return err(ErrorCode.validationFailed, "cursor: invalid");
+      }
+    }
+    try {
+      const page = await listMarketRows(
+        this.env.D1_MARKETS,
+        { venue: q.value.venue, status: q.value.status, limit: q.value.limit ?? 100, after },
+        Date.now(),
+      );
+      return ok({ markets: page.markets, cursor: page.next ? btoa(JSON.stringify(page.next)) : null });
+    } catch (error) {
+      return internal("listMarkets", error);
+    }
+  }
+
+  async getMarket(venue: "kalshi" | "polymarket", marketId: string): Promise<Result<MarketRecord>> {
+    const input = parseInput(VenueAndId, [venue, marketId]);
+    if (!input.ok) return input;
+    try {
+      const row = await getMarketRow(this.env.D1_MARKETS, input.value[0], input.value[1], Date.now());
+      if (!row) return err(ErrorCode.notFound, `no stored market ${venue}:${marketId}`);
+      const gate = await this.gateStored(row);
+      return gate.ok ? ok(row) : gate;
+    } catch (error) {
+      return internal("getMarket", error);
+    }
+  }
+
+  async getOrderBook(
+    venue: "kalshi" | "polymarket",
+    marketId: string,
+    maxAgeSeconds?: number,
+  ): Promise<Result<OrderBookSnapshot>> {
+    const input = parseInput(VenueAndId, [venue, marketId]);
+    if (!input.ok) return input;
+    const maxAge = parseInput(MaxAge, maxAgeSeconds);
+    if (!maxAge.ok) return maxAge;
+    try {
+      const now = Date.now();
+      const market = await getMarketRow(this.env.D1_MARKETS, input.value[0], input.value[1], now);
+      if (!market) return err(ErrorCode.notFound, `no stored market ${venue}:${marketId}`);
+      const gate = await this.gateStored(market);
+      if (!gate.ok) return gate;
+      const stored = await getBookRow(this.env.D1_MARKETS, input.value[0], input.value[1], now);
+      if (stored && stored.ageSeconds < maxAge.value) return ok(stored);
+      return await fetchFreshBook(depsFromEnv(this.env, systemPrincipal("ingestion:rpc")), market);
+    } catch (error) {
+      return internal("getOrderBook", error);
+    }
+  }
+
+  async getMark(venue: "kalshi" | "polymarket", marketId: string): Promise<Result<MarkPrice>> {
+    const input = parseInput(VenueAndId, [venue, marketId]);
+    if (!input.ok) return input;
+    try {
+      const now = Date.now();
+      const market = await getMarketRow(this.env.D1_MARKETS, input.value[0], input.value[1], now);
+      if (!market) return err(ErrorCode.notFound, `no stored market ${venue}:${marketId}`);
+      const gate = await this.gateStored(market);
+      if (!gate.ok) return gate;
+      const mark = await getMarkRow(this.env.D1_MARKETS, input.value[0], input.value[1], now);
+      return mark ? ok(mark) : err(ErrorCode.notFound, `no mark for ${venue}:${marketId}`);
+    } catch (error) {
+      return internal("getMark", error);
+    }
+  }
+
+  async getEvidence(
+    hash: string,
+  ): Promise<Result<{ bytes: Uint8Array; contentType: string; venue: string; url: string }>> {
+    const input = parseInput(Sha256Hex, hash);
+    if (!input.ok) return input;
+    try {
+      const r = await readEvidence({ bucket: this.env.R2_EVIDENCE, db: this.env.D1_MARKETS }, input.value);
+      if (!r.ok)
+        return err(r.code === "not_found" ? ErrorCode.notFound : ErrorCode.integrityBroken, r.message);
+      return ok({ bytes: r.bytes, contentType: r.contentType, venue: r.venue, url: r.url });
+    } catch (error) {
+      return internal("getEvidence", error);
+    }
+  }
+
+  async runNow(request: IngestionRunRequest, actor: Principal): Promise<Result<VenueRunReport[]>> {
+    const req = parseInput(IngestionRunRequest, request ?? {});
+    if (!req.ok) return req;
+    const who = parseInput(Principal, actor);
+    if (!who.ok) return who;
+    try {
+      const deps = {
+        ...depsFromEnv(this.env, who.value),
+        defer: (p: Promise<unknown>) => this.ctx.waitUntil(p),
+      };
+      const reports = await runIngestion(deps, {
+        venues: req.value.venues ?? ["kalshi", "polymarket"],
+        maxPages: req.value.maxPages ?? CRON_MAX_PAGES,
+        pageSize: req.value.pageSize,
+      });
+      return ok(reports);
+    } catch (error) {
+      return internal("runNow", error);
+    }
+  }
+
+  async status(): Promise<Result<IngestionStatus>> {
+    try {
+      return ok(await ingestionStatus(this.env.D1_MARKETS));
+    } catch (error) {
+      return internal("status", error);
+    }
+  }
+
+  async getComplianceRules(): Promise<Result<ComplianceRulesView>> {
+    try {
+      return ok(await loadRules(this.env.D1_MARKETS));
+    } catch (error) {
+      return internal("getComplianceRules", error);
+    }
+  }
+
+  async putComplianceRules(
+    ruleSet: ComplianceRuleSet,
+    actor: Principal,
+  ): Promise<Result<ComplianceRulesView>> {
+    const input = parseInput(ComplianceRuleSet, ruleSet);
+    if (!input.ok) return input;
+    const who = parseInput(Principal, actor);
+    if (!who.ok) return who;
+    try {
+      const current = await loadRules(this.env.D1_MARKETS);
+      if (input.value.expectedVersion !== undefined && input.value.expectedVersion !== current.version) {
+        return err(
+          ErrorCode.conflict,
+          `rules are at version ${current.version}, not ${input.value.expectedVersion}`,
+        );
+      }
+      const version = current.version + 1;
+      const at = new Date().toISOString();
+      // Audited before it applies: no audit, no change.
+      const audited = await auditAppend(this.env.AUDIT, {
+        type: "compliance.rules_updated",
+        service: "ingestion",
+        actor: who.value,
+        payload: {
+          fromVersion: current.version,
+          version,
+          rulesHash: await canonicalHash("paulp.compliance-rules.v1", input.value.rules),
+          ruleIds: input.value.rules.map((r) => r.id),
+          // Full rules when they fit the audit payload limit; the hash always binds them.
+          rules: (input.value.rules.length <= 40 ? input.value.rules : null) as never,
+        },
+      });
+      if (!audited.ok) return err(ErrorCode.auditUnavailable, `rules not changed: ${audited.error.message}`);
+      await this.env.D1_MARKETS.batch(
+        replaceRulesStatements(this.env.D1_MARKETS, input.value.rules, version, at, who.value.subject),
+      );
+      return ok(await loadRules(this.env.D1_MARKETS));
+    } catch (error) {
+      return internal("putComplianceRules", error);
+    }
+  }
+
+  override async scheduled(_controller: ScheduledController): Promise<void> {
+    const deps = {
+      ...depsFromEnv(this.env, CRON_ACTOR),
+      defer: (p: Promise<unknown>) => this.ctx.waitUntil(p),
+    };
+    const reports = await runIngestion(deps, { venues: ["kalshi", "polymarket"], maxPages: CRON_MAX_PAGES });
+    for (const r of reports) {
+      console.log(
+        `ingestion ${r.venue}: ${r.outcome} pages=${r.pages} stored=${r.stored} blocked=${r.blocked} rejected=${r.rejected}`,
+      );
+    }
+  }
+
+  /** A stored market is re-checked against the current rules on read: a later block hides it at once. */
+  private async gateStored(market: MarketRecord): Promise<Result<true>> {
+    const agent = new ComplianceAgent();
+    await agent.prepare(async () => (await loadRules(this.env.D1_MARKETS)).rules);
+    const d = agent.check(market);
+    if (d.decision === "allow") return ok(true);
+    return d.decision === "block"
+      ? err(ErrorCode.complianceBlocked, `blocked by compliance rule ${d.rule.id}`)
+      : err(ErrorCode.complianceBlocked, `compliance gate denied: ${d.reason}`);
   }
 }
 

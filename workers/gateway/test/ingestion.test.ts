@@ -1,0 +1,125 @@
+import { env } from "cloudflare:workers";
+import { sha256Hex } from "@paulp/kit";
+import { describe, expect, it } from "vitest";
+import { adminFetch, gateway } from "./helpers";
+
+interface Status {
+  venues: Record<
+    string,
+    {
+      storedMarkets: number;
+      lastRun: { outcome: string; stored: number; errors: Record<string, number> } | null;
+    }
+  >;
+}
+
+const json = (body: unknown): RequestInit => ({
+  body: JSON.stringify(body),
+  headers: { "content-type": "application/json" },
+});
+
+describe("ingestion admin routes", () => {
+  it("refuses every route without credentials, and nothing runs", async () => {
+    for (const [method, path] of [
+      ["GET", "/admin/ingestion/status"],
+      ["POST", "/admin/ingestion/run"],
+      ["GET", "/admin/compliance/rules"],
+      ["PUT", "/admin/compliance/rules"],
+      ["GET", `/admin/evidence/${"0".repeat(64)}`],
+    ] as const) {
+      const res = await gateway().fetch(`https://gw.test${path}`, { method });
+      expect(res.status, path).toBe(401);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("unauthorized");
+    }
+    expect(await env.TEST_D1_MARKETS.prepare("SELECT COUNT(*) AS n FROM ingest_runs").first("n")).toBe(0);
+  });
+
+  it("runs, shows the status, and serves evidence re-hashed", async () => {
+    const run = await adminFetch("/admin/ingestion/run", {
+      method: "POST",
+      ...json({ maxPages: 1, pageSize: 40 }),
+    });
+    expect(run.status).toBe(200);
+    const reports = (await run.json()) as { venue: string; outcome: string; stored: number }[];
+    expect(reports.map((r) => [r.venue, r.outcome, r.stored])).toEqual([
+      ["kalshi", "ok", 40],
+      ["polymarket", "ok", 40],
+    ]);
+    const status = (await (await adminFetch("/admin/ingestion/status")).json()) as Status;
+    expect(status.venues.kalshi!.storedMarkets).toBe(40);
+    expect(status.venues.polymarket!.lastRun).toMatchObject({ outcome: "ok", stored: 40 });
+
+    const row = await env.TEST_D1_MARKETS.prepare("SELECT evidence_hash FROM markets LIMIT 1").first<{
+      evidence_hash: string;
+    }>();
+    const res = await adminFetch(`/admin/evidence/${row!.evidence_hash}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/octet-stream");
+    expect(await sha256Hex(new Uint8Array(await res.arrayBuffer()))).toBe(row!.evidence_hash);
+  });
+
+  it("evidence: a bad hash is a 400, an unknown one 404", async () => {
+    expect((await adminFetch("/admin/evidence/not-a-hash")).status).toBe(400);
+    const missing = await adminFetch(`/admin/evidence/${"a".repeat(64)}`);
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe("not_found");
+  });
+
+  it("rules: PUT validates, applies, is visible with who changed it; bad bodies are 400", async () => {
+    const bad = await adminFetch("/admin/compliance/rules", {
+      method: "PUT",
+      ...json({ rules: [{ id: "x", kind: "nope" }] }),
+    });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe("validation_failed");
+    const notJson = await adminFetch("/admin/compliance/rules", { method: "PUT", body: "{" });
+    expect(notJson.status).toBe(400);
+    const before = (await (await adminFetch("/admin/compliance/rules")).json()) as { version: number };
+    const put = await adminFetch("/admin/compliance/rules", {
+      method: "PUT",
+      ...json({
+        rules: [{ id: "no-politics", kind: "category", value: "Politics", reason: "policy" }],
+        expectedVersion: before.version,
+      }),
+    });
+    expect(put.status).toBe(200);
+    const view = (await put.json()) as { version: number; updatedBy: string; rules: { id: string }[] };
+    expect(view).toMatchObject({
+      version: before.version + 1,
+      updatedBy: "admin-token",
+      rules: [{ id: "no-politics" }],
+    });
+    // The change is in the real audit chain with who made it.
+    const ndjson = await new Response(await env.AUDIT.exportNdjson()).text();
+    const entry = ndjson
+      .split("\n")
+      .filter(Boolean)
+      .map(
+        (l) =>
+          JSON.parse(l) as { type?: string; actor?: { subject: string }; payload?: { version?: number } },
+      )
+      .find((e) => e.type === "compliance.rules_updated" && e.payload?.version === view.version);
+    expect(entry?.actor?.subject).toBe("admin-token");
+    const stale = await adminFetch("/admin/compliance/rules", {
+      method: "PUT",
+      ...json({ rules: [], expectedVersion: before.version }),
+    });
+    expect(stale.status).toBe(409);
+    const run = await adminFetch("/admin/ingestion/run", {
+      method: "POST",
+      ...json({ venues: ["kalshi"], maxPages: 1, pageSize: 10 }),
+    });
+    expect(run.status).toBe(200);
+  });
+
+  it("run: a bad body is a 400 and nothing runs", async () => {
+    const before = await env.TEST_D1_MARKETS.prepare("SELECT COUNT(*) AS n FROM ingest_runs").first<number>(
+      "n",
+    );
+    const res = await adminFetch("/admin/ingestion/run", { method: "POST", ...json({ maxPages: 500 }) });
+    expect(res.status).toBe(400);
+    expect(
+      await env.TEST_D1_MARKETS.prepare("SELECT COUNT(*) AS n FROM ingest_runs").first<number>("n"),
+    ).toBe(before);
+  });
+});

@@ -1,0 +1,68 @@
+import { ErrorCode, err, type MarketRecord, type OrderBookSnapshot, ok, type Result } from "@paulp/contracts";
+import { markEvidence } from "./evidence";
+import { fetchVenue, type PipelineDeps } from "./pipeline";
+import { putBookStatement } from "./store";
+import { KalshiOrderbook, kalshiOrderbookUrl, kalshiYesBook } from "./venues/kalshi";
+import { parseBody } from "./venues/parse";
+import { ClobBook, clobBookUrl, clobYesBook } from "./venues/polymarket";
+import type { YesBook } from "./venues/types";
+
+/** Fetch a market's book through evidence storage, validate it, store it and answer it (YES view, best first). */
+export async function fetchFreshBook(
+  deps: PipelineDeps,
+  market: MarketRecord,
+): Promise<Result<OrderBookSnapshot>> {
+  const yesToken = market.outcomeTokens?.[0];
+  if (market.venue === "polymarket" && !yesToken) return err(ErrorCode.notFound, "market has no YES token");
+  const url = market.venue === "kalshi" ? kalshiOrderbookUrl(market.marketId) : clobBookUrl(yesToken!);
+  const outcome = await fetchVenue(deps, market.venue, url);
+  if (!outcome.ok) {
+    if (outcome.evidenceHash)
+      await markEvidence(deps.db, outcome.evidenceHash, "rejected", outcome.kind)
+        .run()
+        .catch(() => {});
+    const code =
+      outcome.kind === "rate_limited"
+        ? ErrorCode.rateLimited
+        : outcome.kind === "timeout"
+          ? ErrorCode.upstreamTimeout
+          : ErrorCode.upstreamError;
+    return err(code, `order book fetch failed: ${outcome.kind} ${outcome.detail}`);
+  }
+  let book: YesBook;
+  if (market.venue === "kalshi") {
+    const p = parseBody(KalshiOrderbook, outcome.response.bytes);
+    if (!p.ok) return reject(deps, outcome.evidenceHash, p);
+    book = kalshiYesBook(p.value);
+  } else {
+    const p = parseBody(ClobBook, outcome.response.bytes);
+    if (!p.ok) return reject(deps, outcome.evidenceHash, p);
+    if (p.value.asset_id !== yesToken)
+      return reject(deps, outcome.evidenceHash, { kind: "schema", detail: "book is for another token" });
+    book = clobYesBook(p.value);
+  }
+  const snapshot = {
+    venue: market.venue,
+    marketId: market.marketId,
+    bids: book.bids,
+    asks: book.asks,
+    evidenceHash: outcome.evidenceHash,
+    fetchedAt: new Date(deps.now()).toISOString(),
+  };
+  await deps.db.batch([
+    putBookStatement(deps.db, snapshot),
+    markEvidence(deps.db, outcome.evidenceHash, "accepted", null),
+  ]);
+  return ok({ ...snapshot, ageSeconds: 0 });
+}
+
+async function reject(
+  deps: PipelineDeps,
+  hash: string,
+  p: { kind: string; detail: string },
+): Promise<Result<never>> {
+  await markEvidence(deps.db, hash, "rejected", `${p.kind}: ${p.detail}`)
+    .run()
+    .catch(() => {});
+  return err(ErrorCode.upstreamError, `order book rejected (${p.kind}): ${p.detail}`, { evidenceHash: hash });
+}

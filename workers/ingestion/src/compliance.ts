@@ -1,0 +1,166 @@
+import { ComplianceRule, type ComplianceRulesView, type MarketVenue } from "@paulp/contracts";
+import { withTimeout } from "@paulp/kit";
+import * as v from "valibot";
+
+/** What the gate looks at: an entity about to enter the market store. */
+export interface ComplianceEntity {
+  venue: MarketVenue;
+  marketId: string;
+  eventId: string | null;
+  seriesId: string | null;
+  title: string;
+  category: string | null;
+  rules: string | null;
+}
+
+/** The gate's answer. Anything but `allow` keeps the entity out of the store. */
+export type GateDecision =
+  | { decision: "allow" }
+  | { decision: "block"; rule: ComplianceRule }
+  | { decision: "deny"; reason: string };
+
+/** An evaluator: returns "allow", or the blocking rule. Replaceable in tests to prove the gate fails closed. */
+export type Evaluator = (rules: CompiledRule[], entity: ComplianceEntity) => unknown;
+
+/** A rule with its matcher built once. */
+export interface CompiledRule {
+  rule: ComplianceRule;
+  test: (e: ComplianceEntity) => boolean;
+}
+
+function globToRegExp(glob: string): RegExp {
+  const escaped = glob.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*");
+  return new RegExp(`^${escaped}$`, "i");
+}
+
+/** Build each rule's matcher. */
+export function compileRules(rules: ComplianceRule[]): CompiledRule[] {
+  return rules.map((rule) => {
+    const applies = (e: ComplianceEntity) => !rule.venues || rule.venues.includes(e.venue);
+    const value = rule.value.toLowerCase();
+    switch (rule.kind) {
+      case "venue":
+        return { rule, test: (e) => applies(e) && e.venue === value };
+      case "category":
+        return { rule, test: (e) => applies(e) && (e.category ?? "").toLowerCase() === value };
+      case "pattern": {
+        const re = globToRegExp(rule.value);
+        return {
+          rule,
+          test: (e) =>
+            applies(e) && [e.marketId, e.eventId, e.seriesId].some((id) => id !== null && re.test(id)),
+        };
+      }
+      case "keyword":
+        return {
+          rule,
+          test: (e) =>
+            applies(e) &&
+            (e.title.toLowerCase().includes(value) || (e.rules ?? "").toLowerCase().includes(value)),
+        };
+      default:
+        // A kind this code does not know cannot be evaluated: it blocks all it applies to (fail closed).
+        return { rule, test: applies };
+    }
+  });
+}
+
+/** The default evaluator: the first matching rule blocks. */
+export const evaluateRules: Evaluator = (rules, entity) => {
+  for (const r of rules) if (r.test(entity)) return r.rule;
+  return "allow";
+};
+
+/**
+ * ComplianceAgent: every entity is checked before it enters the market store. Fail closed: rules that do not
+ * load or validate, an evaluator that throws or answers anything but "allow" or a known rule, or a gate that
+ * takes too long all deny.
+ */
+export class ComplianceAgent {
+  private compiled: CompiledRule[] | null = null;
+  private loadError: string | null = null;
+  private ruleIds = new Set<string>();
+
+  constructor(
+    private readonly evaluator: Evaluator = evaluateRules,
+    private readonly budgetMs = 2_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Load the current rules (bounded in time); afterwards `check` answers from them. */
+  async prepare(load: () => Promise<ComplianceRule[]>): Promise<void> {
+    try {
+      const rules = await withTimeout(load(), this.budgetMs, "compliance rules load");
+      this.compiled = compileRules(rules);
+      this.ruleIds = new Set(rules.map((r) => r.id));
+      this.loadError = null;
+    } catch (error) {
+      this.compiled = null;
+      this.loadError = `rules unavailable: ${(error as Error)?.message ?? String(error)}`;
+    }
+  }
+
+  /** Decide one entity. Never throws; never allows on doubt. */
+  check(entity: ComplianceEntity): GateDecision {
+    if (!this.compiled) return { decision: "deny", reason: this.loadError ?? "rules not loaded" };
+    const started = this.now();
+    let verdict: unknown;
+    try {
+      verdict = this.evaluator(this.compiled, entity);
+    } catch (error) {
+      return { decision: "deny", reason: `gate error: ${(error as Error)?.message ?? String(error)}` };
+    }
+    if (this.now() - started > this.budgetMs) return { decision: "deny", reason: "gate timeout" };
+    if (verdict === "allow") return { decision: "allow" };
+    const parsed = v.safeParse(ComplianceRule, verdict);
+    if (parsed.success && this.ruleIds.has(parsed.output.id))
+      return { decision: "block", rule: parsed.output };
+    return { decision: "deny", reason: "unknown verdict" };
+  }
+}
+
+/** Read the stored rule set, validating every row (a bad row fails the load, which denies everything). */
+export async function loadRules(db: D1Database): Promise<ComplianceRulesView> {
+  const [rows, meta] = await db.batch([
+    db.prepare("SELECT id, rule FROM compliance_rules ORDER BY position"),
+    db.prepare("SELECT version, updated_at, updated_by FROM compliance_meta WHERE singleton = 1"),
+  ]);
+  const rules = (rows!.results as { id: string; rule: string }[]).map((row) => {
+    const parsed = v.safeParse(ComplianceRule, JSON.parse(row.rule));
+    if (!parsed.success || parsed.output.id !== row.id)
+      throw new Error(`compliance rule ${row.id} is invalid`);
+    return parsed.output;
+  });
+  const m = (meta!.results as { version: number; updated_at: string; updated_by: string }[])[0];
+  return {
+    version: m?.version ?? 0,
+    rules,
+    updatedAt: m?.updated_at ?? null,
+    updatedBy: m?.updated_by ?? null,
+  };
+}
+
+/** Statements that replace the rule set with `rules` at `version`. */
+export function replaceRulesStatements(
+  db: D1Database,
+  rules: ComplianceRule[],
+  version: number,
+  at: string,
+  by: string,
+): D1PreparedStatement[] {
+  return [
+    db.prepare("DELETE FROM compliance_rules"),
+    ...rules.map((r, i) =>
+      db
+        .prepare("INSERT INTO compliance_rules (id, position, rule) VALUES (?1, ?2, ?3)")
+        .bind(r.id, i, JSON.stringify(r)),
+    ),
+    db
+      .prepare(
+        `INSERT INTO compliance_meta (singleton, version, updated_at, updated_by) VALUES (1, ?1, ?2, ?3)
+         ON CONFLICT (singleton) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at,
+         updated_by = excluded.updated_by`,
+      )
+      .bind(version, at, by),
+  ];
+}

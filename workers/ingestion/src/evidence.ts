@@ -1,0 +1,96 @@
+import { sha256Hex } from "@paulp/kit";
+import type { RawResponse } from "./client";
+
+/** Where evidence lives. */
+export interface EvidenceStore {
+  bucket: R2Bucket;
+  db: D1Database;
+}
+
+/**
+ * Store a response's raw bytes under their SHA-256, create-only, with R2 checking the hash on upload, then
+ * record it in D1. Throws on any failure: the caller must then parse and store nothing.
+ */
+export async function storeEvidence(
+  store: EvidenceStore,
+  venue: string,
+  raw: RawResponse,
+  fetchedAt: string,
+): Promise<string> {
+  const hash = await sha256Hex(raw.bytes);
+  const ok = raw.status >= 200 && raw.status < 300;
+  // Content-addressed: an existing object under this key already holds exactly these bytes.
+  const existing = await store.bucket.head(hash);
+  if (!existing) {
+    const put = await store.bucket.put(hash, raw.bytes, {
+      sha256: hash,
+      onlyIf: { etagDoesNotMatch: "*" },
+      httpMetadata: { contentType: raw.contentType },
+      customMetadata: { venue, url: raw.url, status: String(raw.status), fetchedAt },
+    });
+    // null = the precondition failed because a concurrent writer created it first; confirm it is there.
+    if (!put && !(await store.bucket.head(hash))) throw new Error("evidence object was not created");
+  }
+  await store.db
+    .prepare(
+      `INSERT INTO evidence (hash, venue, url, status, size, content_type, fetched_at, last_seen_at, parse_status, reject_reason)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9)
+       ON CONFLICT (hash) DO UPDATE SET last_seen_at = excluded.last_seen_at`,
+    )
+    // A non-2xx answer is kept as evidence but never parsed as data.
+    .bind(
+      hash,
+      venue,
+      raw.url,
+      raw.status,
+      raw.bytes.byteLength,
+      raw.contentType,
+      fetchedAt,
+      ok ? "pending" : "rejected",
+      ok ? null : `http_${raw.status}`,
+    )
+    .run();
+  return hash;
+}
+
+/** Record what parsing made of a piece of evidence. */
+export function markEvidence(
+  db: D1Database,
+  hash: string,
+  status: "accepted" | "rejected",
+  reason: string | null,
+): D1PreparedStatement {
+  return db
+    .prepare("UPDATE evidence SET parse_status = ?2, reject_reason = ?3 WHERE hash = ?1")
+    .bind(hash, status, reason === null ? null : reason.slice(0, 500));
+}
+
+/** Evidence as read back, re-hashed. */
+export type EvidenceRead =
+  | { ok: true; bytes: Uint8Array; contentType: string; venue: string; url: string }
+  | { ok: false; code: "not_found" | "integrity_broken"; message: string };
+
+/** Read evidence bytes and re-hash them: a mismatch is an integrity error, never data. */
+export async function readEvidence(store: EvidenceStore, hash: string): Promise<EvidenceRead> {
+  const row = await store.db
+    .prepare("SELECT venue, url, content_type FROM evidence WHERE hash = ?1")
+    .bind(hash)
+    .first<{ venue: string; url: string; content_type: string }>();
+  const object = await store.bucket.get(hash);
+  if (!object) {
+    return row
+      ? {
+          ok: false,
+          code: "integrity_broken",
+          message: `evidence ${hash} is recorded but its bytes are missing`,
+        }
+      : { ok: false, code: "not_found", message: `no evidence ${hash}` };
+  }
+  const bytes = new Uint8Array(await object.arrayBuffer());
+  const actual = await sha256Hex(bytes);
+  if (actual !== hash)
+    return { ok: false, code: "integrity_broken", message: `evidence ${hash} re-hashes to ${actual}` };
+  if (!row)
+    return { ok: false, code: "integrity_broken", message: `evidence ${hash} has bytes but no record` };
+  return { ok: true, bytes, contentType: row.content_type, venue: row.venue, url: row.url };
+}

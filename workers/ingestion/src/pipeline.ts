@@ -1,0 +1,592 @@
+import type {
+  AuditService,
+  GovernanceService,
+  MarketVenue,
+  MarkUpdate,
+  Principal,
+  RiskService,
+  VenueRunReport,
+} from "@paulp/contracts";
+import { auditAppend, type EgressFetch, withTimeout } from "@paulp/kit";
+import { type ClientOptions, type FetchOutcome, fetchWithEvidence, TokenBucket } from "./client";
+import { ComplianceAgent, type ComplianceEntity, loadRules } from "./compliance";
+import { markFrom } from "./decimal";
+import { markEvidence, storeEvidence } from "./evidence";
+import { matchCandidates } from "./matching";
+import { runBatches, upsertMarketStatements } from "./store";
+import { termsHash } from "./terms";
+import { KalshiMarketsPage, kalshiMarketsUrl, kalshiPage } from "./venues/kalshi";
+import { parseBody } from "./venues/parse";
+import { GammaMarketsPage, gammaMarketsUrl, gammaPage } from "./venues/polymarket";
+import type { StoredMarketRow } from "./venues/types";
+
+/** Everything a run needs, passed in (bindings, clock, randomness) so the pipeline is testable as values. */
+export interface PipelineDeps {
+  db: D1Database;
+  bucket: R2Bucket;
+  audit: AuditService;
+  risk?: RiskService | undefined;
+  governance?: GovernanceService | undefined;
+  fetch: EgressFetch;
+  buckets: Map<MarketVenue, TokenBucket>;
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+  random: () => number;
+  actor: Principal;
+  agent?: ComplianceAgent;
+  client?: Partial<Pick<ClientOptions, "maxAttempts" | "baseDelayMs" | "maxRetryAfterMs" | "maxBodyBytes">>;
+  /** Runs follow-up work after the answer (ctx.waitUntil); absent → awaited inline. */
+  defer?: (work: Promise<unknown>) => void;
+  /** How long a call to risk or governance may take before it is logged as failed. */
+  peerTimeoutMs?: number;
+}
+
+/** Per-venue client limits, under the venues' published read limits. */
+export const VENUE_RATE: Record<MarketVenue, { capacity: number; refillPerSecond: number }> = {
+  kalshi: { capacity: 10, refillPerSecond: 10 },
+  polymarket: { capacity: 20, refillPerSecond: 20 },
+};
+
+/** Page sizes: Kalshi allows up to 1000, gamma 500. */
+export const DEFAULT_PAGE_SIZE: Record<MarketVenue, number> = { kalshi: 1000, polymarket: 500 };
+
+/** Consecutive failed runs of a venue before the risk breaker hears about it. */
+export const FAILURES_BEFORE_REPORT = 2;
+
+/** A fresh bucket set for one isolate. */
+export function venueBuckets(now: number): Map<MarketVenue, TokenBucket> {
+  return new Map(
+    (Object.keys(VENUE_RATE) as MarketVenue[]).map((v) => [
+      v,
+      new TokenBucket(VENUE_RATE[v].capacity, VENUE_RATE[v].refillPerSecond, now),
+    ]),
+  );
+}
+
+class Tally {
+  errors: Record<string, number> = {};
+  add(kind: string, n = 1): void {
+    this.errors[kind] = (this.errors[kind] ?? 0) + n;
+  }
+}
+
+async function audit(
+  deps: PipelineDeps,
+  tally: Tally,
+  type: string,
+  payload: Record<string, unknown>,
+): Promise<boolean> {
+  const r = await auditAppend(deps.audit, {
+    type,
+    service: "ingestion",
+    actor: deps.actor,
+    payload: payload as never,
+  });
+  if (!r.ok) {
+    tally.add("audit_failed");
+    console.warn(`ingestion: audit ${type} failed: ${r.error.code}`);
+  }
+  return r.ok;
+}
+
+/** Fetch a URL for a venue with evidence capture; the evidence write happens before anything parses. */
+export function fetchVenue(deps: PipelineDeps, venue: MarketVenue, url: string): Promise<FetchOutcome> {
+  let bucket = deps.buckets.get(venue);
+  if (!bucket) {
+    bucket = new TokenBucket(VENUE_RATE[venue].capacity, VENUE_RATE[venue].refillPerSecond, deps.now());
+    deps.buckets.set(venue, bucket);
+  }
+  return fetchWithEvidence(url, {
+    fetch: deps.fetch,
+    bucket,
+    capture: (raw) =>
+      storeEvidence({ bucket: deps.bucket, db: deps.db }, venue, raw, new Date(deps.now()).toISOString()),
+    now: deps.now,
+    sleep: deps.sleep,
+    random: deps.random,
+    ...deps.client,
+  });
+}
+
+/** A page fetched, stored as evidence, parsed and gated, ready to commit; or why not. */
+type Prepared =
+  | { ok: false; rejected: number }
+  | { ok: true; next: string | null; commit: () => Promise<PageResult> };
+
+/** What one page did. */
+interface PageResult {
+  ok: boolean;
+  next: string | null;
+  fetched: number;
+  stored: number;
+  blocked: number;
+  rejected: number;
+  storedRows: StoredMarketRow[];
+}
+
+async function preparePage(
+  deps: PipelineDeps,
+  agent: ComplianceAgent,
+  rulesVersion: number,
+  alreadyBlocked: Set<string>,
+  venue: MarketVenue,
+  cursor: string | null,
+  pageSize: number,
+  tally: Tally,
+): Promise<Prepared> {
+  const fail = (rejected: number): Prepared => ({ ok: false, rejected });
+  const url =
+    venue === "kalshi" ? kalshiMarketsUrl(cursor, pageSize) : gammaMarketsUrl(Number(cursor ?? 0), pageSize);
+  const outcome = await fetchVenue(deps, venue, url);
+  if (!outcome.ok) {
+    const kind =
+      outcome.kind === "http_error" || outcome.kind === "server_error"
+        ? `http_${outcome.status}`
+        : outcome.kind;
+    tally.add(kind);
+    if (outcome.evidenceHash)
+      await markEvidence(deps.db, outcome.evidenceHash, "rejected", kind)
+        .run()
+        .catch(() => tally.add("d1_error"));
+    await audit(
+      deps,
+      tally,
+      outcome.kind === "evidence_write" ? "ingestion.evidence_failed" : "ingestion.response_rejected",
+      {
+        venue,
+        url,
+        kind,
+        status: outcome.status ?? null,
+        evidenceHash: outcome.evidenceHash ?? null,
+        attempts: outcome.attempts,
+        detail: outcome.detail.slice(0, 300),
+      },
+    );
+    return fail(outcome.evidenceHash ? 1 : 0);
+  }
+  const { evidenceHash, response } = outcome;
+  const fetchedAt = new Date(deps.now()).toISOString();
+  const offset = Number(cursor ?? 0);
+  const parsed =
+    venue === "kalshi"
+      ? mapParsed(parseBody(KalshiMarketsPage, response.bytes), kalshiPage)
+      : mapParsed(parseBody(GammaMarketsPage, response.bytes), (v) => gammaPage(v, offset, pageSize));
+  if (!parsed.ok) {
+    // Kept as evidence, marked rejected, not used; counted and audited.
+    tally.add(parsed.kind);
+    await markEvidence(deps.db, evidenceHash, "rejected", `${parsed.kind}: ${parsed.detail}`)
+      .run()
+      .catch(() => tally.add("d1_error"));
+    await audit(deps, tally, "ingestion.response_rejected", {
+      venue,
+      url,
+      kind: parsed.kind,
+      status: response.status,
+      evidenceHash,
+      detail: parsed.detail,
+    });
+    return fail(1);
+  }
+  const page = parsed.value;
+  const allowed: StoredMarketRow[] = [];
+  const blockedEvents: Record<string, unknown>[] = [];
+  const blockedIds: string[] = [];
+  const denied: { marketId: string; reason: string }[] = [];
+  for (const row of page.rows) {
+    const entity: ComplianceEntity = row;
+    const decision = agent.check(entity);
+    if (decision.decision === "allow") {
+      allowed.push({ ...row, evidenceHash, termsHash: await termsHash(row), fetchedAt });
+    } else if (decision.decision === "block") {
+      blockedIds.push(row.marketId);
+      const key = `${row.marketId}|${decision.rule.id}`;
+      if (!alreadyBlocked.has(key)) {
+        blockedEvents.push({
+          venue,
+          marketId: row.marketId,
+          title: row.title.slice(0, 200),
+          rule: decision.rule,
+          rulesVersion,
+          evidenceHash,
+        });
+      }
+    } else {
+      denied.push({ marketId: row.marketId, reason: decision.reason });
+    }
+  }
+  const marks = new Map<string, string>();
+  for (const r of allowed) {
+    const m = markFrom(r.yesBid, r.yesAsk, r.lastPrice);
+    if (m !== null) marks.set(r.marketId, m);
+  }
+  // Phase two runs while the next page is fetched: D1 writes, audits and marks overlap the next request.
+  const commit = async (): Promise<PageResult> => {
+    const statements = upsertMarketStatements(deps.db, allowed, marks);
+    // A market blocked now leaves the store even if an earlier rule set let it in.
+    for (const id of blockedIds) {
+      for (const table of ["markets", "marks", "order_books"]) {
+        statements.push(
+          deps.db.prepare(`DELETE FROM ${table} WHERE venue = ?1 AND market_id = ?2`).bind(venue, id),
+        );
+      }
+    }
+    statements.push(markEvidence(deps.db, evidenceHash, "accepted", null));
+    try {
+      await runBatches(deps.db, statements);
+    } catch (error) {
+      tally.add("d1_error");
+      await audit(deps, tally, "ingestion.store_failed", {
+        venue,
+        url,
+        evidenceHash,
+        detail: String((error as Error)?.message).slice(0, 300),
+      });
+      return { ok: false, rejected: 0, next: cursor, fetched: 0, stored: 0, blocked: 0, storedRows: [] };
+    }
+    if (blockedEvents.length > 0) {
+      const r = await auditMany(deps, blockedEvents);
+      if (r) {
+        await runBatches(
+          deps.db,
+          blockedEvents.map((e) =>
+            deps.db
+              .prepare(
+                "INSERT OR IGNORE INTO compliance_blocks (venue, market_id, rule_id, rules_version, evidence_hash, blocked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+              )
+              .bind(
+                venue,
+                e.marketId as string,
+                (e.rule as { id: string }).id,
+                rulesVersion,
+                evidenceHash,
+                fetchedAt,
+              ),
+          ),
+        ).catch(() => tally.add("d1_error"));
+        for (const e of blockedEvents) alreadyBlocked.add(`${e.marketId}|${(e.rule as { id: string }).id}`);
+      } else {
+        tally.add("audit_failed");
+      }
+    }
+    if (denied.length > 0) {
+      tally.add("gate_denied", denied.length);
+      await audit(deps, tally, "compliance.denied", {
+        venue,
+        evidenceHash,
+        count: denied.length,
+        reason: denied[0]!.reason.slice(0, 300),
+        marketIds: denied.slice(0, 50).map((d) => d.marketId),
+      });
+    }
+    await pushMarks(deps, tally, allowed, marks);
+    return {
+      ok: true,
+      next: page.next,
+      fetched: page.rows.length + page.skipped,
+      stored: allowed.length,
+      blocked: blockedIds.length,
+      rejected: denied.length,
+      storedRows: allowed,
+    };
+  };
+  return { ok: true, next: page.next, commit };
+}
+
+function mapParsed<T, U>(
+  r: { ok: true; value: T } | { ok: false; kind: string; detail: string },
+  f: (v: T) => U,
+): { ok: true; value: U } | { ok: false; kind: string; detail: string } {
+  return r.ok ? { ok: true, value: f(r.value) } : r;
+}
+
+/** Audit each block as `compliance.blocked` (one event per entity, appended together). */
+async function auditMany(deps: PipelineDeps, payloads: Record<string, unknown>[]): Promise<boolean> {
+  try {
+    const events = payloads.map((p) => ({
+      type: "compliance.blocked",
+      service: "ingestion" as const,
+      actor: deps.actor,
+      payload: p as never,
+    }));
+    // The audit worker takes at most 500 events per append.
+    for (let i = 0; i < events.length; i += 500) {
+      const r = await withTimeout(
+        deps.audit.appendMany(events.slice(i, i + 500)),
+        10_000,
+        "audit appendMany",
+      );
+      if ((r as { ok: boolean }).ok !== true) return false;
+    }
+    return true;
+  } catch (error) {
+    console.warn(`ingestion: compliance.blocked audit failed: ${(error as Error)?.message}`);
+    return false;
+  }
+}
+
+/** Push marks to the risk worker; its failure is logged and counted, never fatal to ingestion. */
+async function pushMarks(
+  deps: PipelineDeps,
+  tally: Tally,
+  rows: StoredMarketRow[],
+  marks: Map<string, string>,
+): Promise<void> {
+  if (!deps.risk || marks.size === 0) return;
+  const updates: MarkUpdate[] = rows
+    .filter((r) => marks.has(r.marketId))
+    .map((r) => ({
+      venue: r.venue,
+      market: r.marketId,
+      price: marks.get(r.marketId)!,
+      category: r.category,
+      evidenceHash: r.evidenceHash,
+      observedAt: r.fetchedAt,
+    }));
+  try {
+    const r = await withTimeout(
+      deps.risk.recordMarks(updates),
+      deps.peerTimeoutMs ?? 5_000,
+      "risk.recordMarks",
+    );
+    if (!(r as { ok: boolean }).ok)
+      throw new Error((r as { error?: { code?: string } }).error?.code ?? "refused");
+  } catch (error) {
+    tally.add("risk_marks_failed");
+    console.warn(`ingestion: risk.recordMarks failed: ${(error as Error)?.message}`);
+  }
+}
+
+interface StateRow {
+  cursor: string | null;
+  consecutive_failures: number;
+  passes_completed: number;
+}
+
+/** Ingest up to `maxPages` pages of one venue, continuing from the stored cursor. */
+export async function runVenue(
+  deps: PipelineDeps,
+  venue: MarketVenue,
+  opts: { maxPages: number; pageSize?: number },
+): Promise<{ report: VenueRunReport; consecutiveFailures: number }> {
+  const tally = new Tally();
+  const startedAt = new Date(deps.now()).toISOString();
+  const state = await deps.db
+    .prepare("SELECT cursor, consecutive_failures, passes_completed FROM ingest_state WHERE venue = ?1")
+    .bind(venue)
+    .first<StateRow>();
+  const agent = deps.agent ?? new ComplianceAgent();
+  let rulesVersion = -1;
+  await agent.prepare(async () => {
+    const view = await loadRules(deps.db);
+    rulesVersion = view.version;
+    return view.rules;
+  });
+  const alreadyBlocked = new Set<string>();
+  if (rulesVersion >= 0) {
+    const rows = await deps.db
+      .prepare("SELECT market_id, rule_id FROM compliance_blocks WHERE venue = ?1 AND rules_version = ?2")
+      .bind(venue, rulesVersion)
+      .all<{ market_id: string; rule_id: string }>();
+    for (const r of rows.results) alreadyBlocked.add(`${r.market_id}|${r.rule_id}`);
+  }
+  const pageSize = opts.pageSize ?? DEFAULT_PAGE_SIZE[venue];
+  let cursor = state?.cursor ?? null;
+  let pages = 0;
+  let fetched = 0;
+  let stored = 0;
+  let blocked = 0;
+  let rejected = 0;
+  let failed = false;
+  let passCompleted = false;
+  // One commit in flight while the next page is fetched; the cursor only moves past committed pages.
+  let inflight: { cursorBefore: string | null; done: Promise<PageResult> } | null = null;
+  const settle = async (): Promise<boolean> => {
+    if (!inflight) return true;
+    const { cursorBefore, done } = inflight;
+    inflight = null;
+    const r = await done;
+    if (!r.ok) {
+      rejected += r.rejected;
+      failed = true;
+      cursor = cursorBefore;
+      passCompleted = false;
+      return false;
+    }
+    pages++;
+    fetched += r.fetched;
+    stored += r.stored;
+    blocked += r.blocked;
+    rejected += r.rejected;
+    return true;
+  };
+  for (let i = 0; i < opts.maxPages; i++) {
+    const prep = await preparePage(deps, agent, rulesVersion, alreadyBlocked, venue, cursor, pageSize, tally);
+    if (!(await settle())) break;
+    if (!prep.ok) {
+      rejected += prep.rejected;
+      failed = true;
+      break;
+    }
+    inflight = { cursorBefore: cursor, done: prep.commit() };
+    cursor = prep.next;
+    if (cursor === null) {
+      passCompleted = true;
+      break;
+    }
+  }
+  await settle();
+  const outcome: VenueRunReport["outcome"] = !failed ? "ok" : pages > 0 ? "partial" : "failed";
+  const consecutiveFailures = outcome === "failed" ? (state?.consecutive_failures ?? 0) + 1 : 0;
+  const finishedAt = new Date(deps.now()).toISOString();
+  const report: VenueRunReport = {
+    venue,
+    startedAt,
+    finishedAt,
+    outcome,
+    pages,
+    fetched,
+    stored,
+    rejected,
+    blocked,
+    errors: tally.errors,
+    passCompleted,
+  };
+  await deps.db.batch([
+    deps.db
+      .prepare(
+        `INSERT INTO ingest_state (venue, cursor, pass_started_at, passes_completed, consecutive_failures, last_ok_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (venue) DO UPDATE SET cursor = excluded.cursor, passes_completed = excluded.passes_completed,
+           consecutive_failures = excluded.consecutive_failures,
+           last_ok_at = COALESCE(excluded.last_ok_at, ingest_state.last_ok_at),
+           pass_started_at = CASE WHEN ingest_state.cursor IS NULL THEN excluded.pass_started_at ELSE ingest_state.pass_started_at END`,
+      )
+      .bind(
+        venue,
+        cursor,
+        startedAt,
+        (state?.passes_completed ?? 0) + (passCompleted ? 1 : 0),
+        consecutiveFailures,
+        outcome === "failed" ? null : finishedAt,
+      ),
+    deps.db
+      .prepare(
+        `INSERT INTO ingest_runs (venue, started_at, finished_at, outcome, pages, fetched, stored, rejected, blocked, errors, pass_completed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)`,
+      )
+      .bind(
+        venue,
+        startedAt,
+        finishedAt,
+        outcome,
+        pages,
+        fetched,
+        stored,
+        rejected,
+        blocked,
+        JSON.stringify(tally.errors),
+        passCompleted ? 1 : 0,
+      ),
+  ]);
+  return { report, consecutiveFailures };
+}
+
+/** A full run: each venue in turn, breaker reports, and pair candidates after a completed pass. */
+export async function runIngestion(
+  deps: PipelineDeps,
+  opts: { venues: MarketVenue[]; maxPages: number; pageSize?: number },
+): Promise<VenueRunReport[]> {
+  const reports: VenueRunReport[] = [];
+  for (const venue of opts.venues) {
+    const { report, consecutiveFailures } = await runVenue(deps, venue, opts);
+    reports.push(report);
+    if (consecutiveFailures >= FAILURES_BEFORE_REPORT) {
+      const detail = `${venue}: ${consecutiveFailures} consecutive failed runs (${Object.entries(
+        report.errors,
+      )
+        .map(([k, n]) => `${k}=${n}`)
+        .join(", ")})`;
+      await callPeer(
+        deps,
+        "risk.reportFailure",
+        () => deps.risk!.reportFailure("venue_api_error", detail, deps.actor),
+        !!deps.risk,
+      );
+    }
+  }
+  if (reports.every((r) => r.outcome === "ok")) {
+    await callPeer(
+      deps,
+      "risk.reportSuccess",
+      () => deps.risk!.reportSuccess("venue_api_error"),
+      !!deps.risk,
+    );
+  }
+  if (reports.some((r) => r.passCompleted)) {
+    // Pairing reads every active market: it runs after the answer when the caller can wait for it.
+    const proposing = proposePairs(deps).catch((error) =>
+      console.warn(`ingestion: pair proposal failed: ${(error as Error)?.message}`),
+    );
+    if (deps.defer) deps.defer(proposing);
+    else await proposing;
+  }
+  return reports;
+}
+
+async function callPeer(
+  deps: PipelineDeps,
+  what: string,
+  call: () => Promise<unknown>,
+  bound: boolean,
+): Promise<boolean> {
+  if (!bound) return false;
+  try {
+    const r = (await withTimeout(call(), deps.peerTimeoutMs ?? 5_000, what)) as {
+      ok?: boolean;
+      error?: { code?: string };
+    };
+    if (r?.ok !== true) throw new Error(r?.error?.code ?? "refused");
+    return true;
+  } catch (error) {
+    console.warn(`ingestion: ${what} failed (logged, not fatal): ${(error as Error)?.message}`);
+    return false;
+  }
+}
+
+/** Text-match active Kalshi and Polymarket markets and hand the candidates to governance. */
+export async function proposePairs(deps: PipelineDeps): Promise<number> {
+  if (!deps.governance) return 0;
+  const load = async (venue: MarketVenue): Promise<StoredMarketRow[]> => {
+    const rows = await deps.db
+      .prepare(
+        "SELECT venue, market_id, title, close_time, rules, resolution_source, evidence_hash, terms_hash, outcome_tokens, fetched_at FROM markets WHERE venue = ?1 AND status = 'active'",
+      )
+      .bind(venue)
+      .all<Record<string, string | null>>();
+    return rows.results.map((r) => ({
+      venue,
+      marketId: r.market_id!,
+      eventId: null,
+      seriesId: null,
+      title: r.title!,
+      category: null,
+      status: "active",
+      closeTime: r.close_time ?? null,
+      rules: r.rules ?? null,
+      resolutionSource: r.resolution_source ?? null,
+      yesBid: null,
+      yesAsk: null,
+      lastPrice: null,
+      outcomeTokens: r.outcome_tokens ? (JSON.parse(r.outcome_tokens) as string[]) : null,
+      evidenceHash: r.evidence_hash!,
+      termsHash: r.terms_hash!,
+      fetchedAt: r.fetched_at!,
+    }));
+  };
+  const [kalshi, poly] = [await load("kalshi"), await load("polymarket")];
+  const candidates = matchCandidates(kalshi, poly);
+  if (candidates.length === 0) return 0;
+  const gov = deps.governance;
+  await callPeer(deps, "governance.proposePairs", () => gov.proposePairs(candidates, deps.actor), true);
+  return candidates.length;
+}

@@ -1,0 +1,245 @@
+import type { BookLevel, MarketRecord, MarketVenue, MarkPrice, OrderBookSnapshot } from "@paulp/contracts";
+import type { StoredMarketRow } from "./venues/types";
+
+/** D1 allows a bounded number of statements per batch; write in chunks. */
+const BATCH = 200;
+
+interface MarketDbRow {
+  venue: MarketVenue;
+  market_id: string;
+  event_id: string | null;
+  series_id: string | null;
+  title: string;
+  category: string | null;
+  status: string;
+  close_time: string | null;
+  rules: string | null;
+  resolution_source: string | null;
+  yes_bid: string | null;
+  yes_ask: string | null;
+  last_price: string | null;
+  outcome_tokens: string | null;
+  evidence_hash: string;
+  terms_hash: string;
+  fetched_at: string;
+}
+
+/** Rows per upsert statement: one JSON parameter per chunk keeps each statement well under D1's 2 MB value limit. */
+const ROWS_PER_STATEMENT = 200;
+
+const MARKET_COLUMNS = [
+  "venue",
+  "market_id",
+  "event_id",
+  "series_id",
+  "title",
+  "category",
+  "status",
+  "close_time",
+  "rules",
+  "resolution_source",
+  "yes_bid",
+  "yes_ask",
+  "last_price",
+  "outcome_tokens",
+  "evidence_hash",
+  "terms_hash",
+  "fetched_at",
+] as const;
+
+/**
+ * Statements that upsert markets and their marks. Rows travel as one JSON array per statement, expanded by
+ * SQLite's json_each: D1 binds at most 100 parameters per statement, and one statement per row is slow.
+ */
+export function upsertMarketStatements(
+  db: D1Database,
+  rows: StoredMarketRow[],
+  marks: Map<string, string>,
+): D1PreparedStatement[] {
+  const out: D1PreparedStatement[] = [];
+  const cols = MARKET_COLUMNS.join(", ");
+  const select = MARKET_COLUMNS.map((_, i) => `value ->> '$[${i}]'`).join(", ");
+  const updates = MARKET_COLUMNS.slice(2)
+    .map((c) => `${c} = excluded.${c}`)
+    .join(", ");
+  const marketSql = `INSERT INTO markets (${cols}) SELECT ${select} FROM json_each(?1) WHERE true
+     ON CONFLICT (venue, market_id) DO UPDATE SET ${updates}`;
+  const markSql = `INSERT INTO marks (venue, market_id, price, evidence_hash, observed_at)
+     SELECT value ->> '$[0]', value ->> '$[1]', value ->> '$[2]', value ->> '$[3]', value ->> '$[4]' FROM json_each(?1) WHERE true
+     ON CONFLICT (venue, market_id) DO UPDATE SET price = excluded.price, evidence_hash = excluded.evidence_hash,
+       observed_at = excluded.observed_at`;
+  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+    const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
+    const marketRows = chunk.map((r) => [
+      r.venue,
+      r.marketId,
+      r.eventId,
+      r.seriesId,
+      r.title,
+      r.category,
+      r.status,
+      r.closeTime,
+      r.rules,
+      r.resolutionSource,
+      r.yesBid,
+      r.yesAsk,
+      r.lastPrice,
+      r.outcomeTokens ? JSON.stringify(r.outcomeTokens) : null,
+      r.evidenceHash,
+      r.termsHash,
+      r.fetchedAt,
+    ]);
+    out.push(db.prepare(marketSql).bind(JSON.stringify(marketRows)));
+    const markRows = chunk
+      .filter((r) => marks.has(r.marketId))
+      .map((r) => [r.venue, r.marketId, marks.get(r.marketId)!, r.evidenceHash, r.fetchedAt]);
+    if (markRows.length > 0) out.push(db.prepare(markSql).bind(JSON.stringify(markRows)));
+  }
+  return out;
+}
+
+/** Run statements in D1 batches (each batch is atomic). */
+export async function runBatches(db: D1Database, statements: D1PreparedStatement[]): Promise<void> {
+  for (let i = 0; i < statements.length; i += BATCH) await db.batch(statements.slice(i, i + BATCH));
+}
+
+function ageSeconds(at: string, now: number): number {
+  return Math.max(0, Math.floor((now - Date.parse(at)) / 1000));
+}
+
+/** A stored market row as the RPC answers it. */
+export function toRecord(r: MarketDbRow, now: number): MarketRecord {
+  return {
+    venue: r.venue,
+    marketId: r.market_id,
+    eventId: r.event_id,
+    seriesId: r.series_id,
+    title: r.title,
+    category: r.category,
+    status: r.status,
+    closeTime: r.close_time,
+    rules: r.rules,
+    resolutionSource: r.resolution_source,
+    yesBid: r.yes_bid,
+    yesAsk: r.yes_ask,
+    lastPrice: r.last_price,
+    outcomeTokens: r.outcome_tokens ? (JSON.parse(r.outcome_tokens) as string[]) : null,
+    evidenceHash: r.evidence_hash,
+    termsHash: r.terms_hash,
+    fetchedAt: r.fetched_at,
+    ageSeconds: ageSeconds(r.fetched_at, now),
+  };
+}
+
+/** One stored market. */
+export async function getMarketRow(
+  db: D1Database,
+  venue: MarketVenue,
+  marketId: string,
+  now: number,
+): Promise<MarketRecord | null> {
+  const row = await db
+    .prepare("SELECT * FROM markets WHERE venue = ?1 AND market_id = ?2")
+    .bind(venue, marketId)
+    .first<MarketDbRow>();
+  return row ? toRecord(row, now) : null;
+}
+
+/** A page of stored markets ordered by (venue, market id); the cursor is the last key seen. */
+export async function listMarketRows(
+  db: D1Database,
+  q: { venue?: MarketVenue; status?: string; limit: number; after?: { venue: string; marketId: string } },
+  now: number,
+): Promise<{ markets: MarketRecord[]; next: { venue: string; marketId: string } | null }> {
+  const where: string[] = [];
+  const binds: unknown[] = [];
+  if (q.venue) {
+    binds.push(q.venue);
+    where.push(`venue = ?${binds.length}`);
+  }
+  if (q.status) {
+    binds.push(q.status);
+    where.push(`status = ?${binds.length}`);
+  }
+  if (q.after) {
+    binds.push(q.after.venue, q.after.marketId);
+    where.push(`(venue, market_id) > (?${binds.length - 1}, ?${binds.length})`);
+  }
+  binds.push(q.limit + 1);
+  const sql = `SELECT * FROM markets ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY venue, market_id LIMIT ?${binds.length}`;
+  const rows = (
+    await db
+      .prepare(sql)
+      .bind(...binds)
+      .all<MarketDbRow>()
+  ).results;
+  const page = rows.slice(0, q.limit);
+  const last = page.at(-1);
+  return {
+    markets: page.map((r) => toRecord(r, now)),
+    next: rows.length > q.limit && last ? { venue: last.venue, marketId: last.market_id } : null,
+  };
+}
+
+/** The stored mark of a market. */
+export async function getMarkRow(
+  db: D1Database,
+  venue: MarketVenue,
+  marketId: string,
+  now: number,
+): Promise<MarkPrice | null> {
+  const row = await db
+    .prepare("SELECT price, evidence_hash, observed_at FROM marks WHERE venue = ?1 AND market_id = ?2")
+    .bind(venue, marketId)
+    .first<{ price: string; evidence_hash: string; observed_at: string }>();
+  return row
+    ? {
+        venue,
+        marketId,
+        price: row.price,
+        evidenceHash: row.evidence_hash,
+        observedAt: row.observed_at,
+        ageSeconds: ageSeconds(row.observed_at, now),
+      }
+    : null;
+}
+
+/** The stored book of a market. */
+export async function getBookRow(
+  db: D1Database,
+  venue: MarketVenue,
+  marketId: string,
+  now: number,
+): Promise<OrderBookSnapshot | null> {
+  const row = await db
+    .prepare(
+      "SELECT bids, asks, evidence_hash, fetched_at FROM order_books WHERE venue = ?1 AND market_id = ?2",
+    )
+    .bind(venue, marketId)
+    .first<{ bids: string; asks: string; evidence_hash: string; fetched_at: string }>();
+  return row
+    ? {
+        venue,
+        marketId,
+        bids: JSON.parse(row.bids) as BookLevel[],
+        asks: JSON.parse(row.asks) as BookLevel[],
+        evidenceHash: row.evidence_hash,
+        fetchedAt: row.fetched_at,
+        ageSeconds: ageSeconds(row.fetched_at, now),
+      }
+    : null;
+}
+
+/** Store a book. */
+export function putBookStatement(
+  db: D1Database,
+  b: Omit<OrderBookSnapshot, "ageSeconds">,
+): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO order_books (venue, market_id, bids, asks, evidence_hash, fetched_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+       ON CONFLICT (venue, market_id) DO UPDATE SET bids = excluded.bids, asks = excluded.asks,
+       evidence_hash = excluded.evidence_hash, fetched_at = excluded.fetched_at`,
+    )
+    .bind(b.venue, b.marketId, JSON.stringify(b.bids), JSON.stringify(b.asks), b.evidenceHash, b.fetchedAt);
+}

@@ -1,0 +1,91 @@
+import * as v from "valibot";
+import { complement, normDecimal } from "../decimal";
+import { DollarString, IsoTime } from "./parse";
+import type { MarketPage, MarketRow, YesBook } from "./types";
+
+/** Kalshi's production base URL (docs.kalshi.com); in dev and tests the simulator serves it. */
+export const KALSHI_BASE = "https://api.elections.kalshi.com/trade-api/v2";
+
+const Opt = <S extends v.GenericSchema>(s: S) => v.optional(v.nullable(s));
+
+/** A Kalshi market as listed by `GET /markets` (fixed-point `*_dollars` fields). */
+export const KalshiMarket = v.object({
+  ticker: v.pipe(v.string(), v.regex(/^[A-Za-z0-9._-]{1,128}$/, "must be a ticker")),
+  event_ticker: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
+  series_ticker: Opt(v.string()),
+  title: v.pipe(v.string(), v.minLength(1), v.maxLength(1000)),
+  category: Opt(v.string()),
+  status: v.pipe(v.string(), v.minLength(1), v.maxLength(32)),
+  close_time: Opt(IsoTime),
+  rules_primary: Opt(v.pipe(v.string(), v.maxLength(20_000))),
+  rules_secondary: Opt(v.pipe(v.string(), v.maxLength(20_000))),
+  yes_bid_dollars: Opt(DollarString),
+  yes_ask_dollars: Opt(DollarString),
+  last_price_dollars: Opt(DollarString),
+});
+
+/** `GET /markets` → `{ markets, cursor }`; an empty cursor means the last page. */
+export const KalshiMarketsPage = v.object({
+  markets: v.array(KalshiMarket),
+  cursor: v.optional(v.nullable(v.string()), ""),
+});
+
+/** `GET /markets/{ticker}/orderbook` → `{ orderbook_fp: { yes_dollars, no_dollars } }`, bids only, best last. */
+export const KalshiOrderbook = v.object({
+  orderbook_fp: v.object({
+    yes_dollars: v.optional(v.nullable(v.array(v.tuple([DollarString, DollarString]))), []),
+    no_dollars: v.optional(v.nullable(v.array(v.tuple([DollarString, DollarString]))), []),
+  }),
+});
+
+/** The URL of one page of the market list. */
+export function kalshiMarketsUrl(cursor: string | null, limit: number): string {
+  const u = new URL(`${KALSHI_BASE}/markets`);
+  u.searchParams.set("limit", String(limit));
+  if (cursor) u.searchParams.set("cursor", cursor);
+  return u.href;
+}
+
+/** The URL of one market's order book. */
+export function kalshiOrderbookUrl(ticker: string): string {
+  return `${KALSHI_BASE}/markets/${encodeURIComponent(ticker)}/orderbook`;
+}
+
+/** Normalise a validated page. */
+export function kalshiPage(page: v.InferOutput<typeof KalshiMarketsPage>): MarketPage {
+  const rows: MarketRow[] = page.markets.map((m) => ({
+    venue: "kalshi",
+    marketId: m.ticker,
+    eventId: m.event_ticker,
+    seriesId: m.series_ticker ?? m.event_ticker.split("-")[0] ?? null,
+    title: m.title,
+    category: m.category ?? null,
+    status: m.status,
+    closeTime: m.close_time ? new Date(m.close_time).toISOString() : null,
+    rules: [m.rules_primary, m.rules_secondary].filter((r): r is string => !!r).join("\n\n") || null,
+    resolutionSource: null,
+    yesBid: normDecimal(m.yes_bid_dollars),
+    yesAsk: normDecimal(m.yes_ask_dollars),
+    lastPrice: normDecimal(m.last_price_dollars),
+    outcomeTokens: null,
+  }));
+  return { rows, next: page.cursor ? page.cursor : null, skipped: 0 };
+}
+
+/** Kalshi lists bids only: YES bids as they are, YES asks at 1 − each NO bid. Best first. */
+export function kalshiYesBook(book: v.InferOutput<typeof KalshiOrderbook>): YesBook {
+  const yes = book.orderbook_fp.yes_dollars ?? [];
+  const no = book.orderbook_fp.no_dollars ?? [];
+  const bids = yes
+    .map(([p, s]) => ({ price: normDecimal(p)!, size: s }))
+    .sort((a, b) => cmp(b.price, a.price));
+  const asks = no
+    .map(([p, s]) => ({ price: complement(p), size: s }))
+    .filter((l): l is { price: string; size: string } => l.price !== null)
+    .sort((a, b) => cmp(a.price, b.price));
+  return { bids, asks };
+}
+
+function cmp(a: string, b: string): number {
+  return Number(a) - Number(b);
+}

@@ -1,0 +1,212 @@
+import type { ComplianceRule } from "@paulp/contracts";
+import { beforeEach, describe, expect, it } from "vitest";
+import { ComplianceAgent, type ComplianceEntity, compileRules, evaluateRules } from "../src/compliance";
+import { runVenue } from "../src/pipeline";
+import { ACTOR, auditEvents, count, resetAll, tenv, testDeps, worker } from "./helpers";
+
+beforeEach(resetAll);
+
+const entity: ComplianceEntity = {
+  venue: "kalshi",
+  marketId: "KXHIGHAUS-27JAN05-B80N7",
+  eventId: "KXHIGHAUS-27JAN05",
+  seriesId: "KXHIGHAUS",
+  title: "Highest temperature in Austin",
+  category: "Climate and Weather",
+  rules: "per the National Weather Service",
+};
+const rule = (r: Partial<ComplianceRule> & Pick<ComplianceRule, "kind" | "value">): ComplianceRule => ({
+  id: `r-${r.kind}`,
+  reason: "test",
+  ...r,
+});
+
+describe("ComplianceAgent (unit)", () => {
+  it("blocks by venue, category, pattern and keyword (title or rules), and scopes by venues", () => {
+    const cases: [ComplianceRule, boolean][] = [
+      [rule({ kind: "venue", value: "kalshi" }), true],
+      [rule({ kind: "venue", value: "polymarket" }), false],
+      [rule({ kind: "category", value: "climate and weather" }), true],
+      [rule({ kind: "pattern", value: "KXHIGH*" }), true],
+      [rule({ kind: "pattern", value: "kxhighaus-27jan05" }), true],
+      [rule({ kind: "pattern", value: "KXCPI*" }), false],
+      [rule({ kind: "keyword", value: "austin" }), true],
+      [rule({ kind: "keyword", value: "weather service" }), true],
+      [rule({ kind: "keyword", value: "election" }), false],
+      [rule({ kind: "keyword", value: "austin", venues: ["polymarket"] }), false],
+    ];
+    for (const [r, blocked] of cases) {
+      const verdict = evaluateRules(compileRules([r]), entity);
+      expect(verdict, `${r.kind}=${r.value}`).toEqual(blocked ? r : "allow");
+    }
+  });
+
+  it("a pattern's regex metacharacters are literal", () => {
+    expect(evaluateRules(compileRules([rule({ kind: "pattern", value: "KX.*" })]), entity)).toBe("allow");
+  });
+
+  it("fails closed: rules that do not load, an evaluator that throws, an unknown verdict, a slow gate", async () => {
+    const good = async () => [rule({ kind: "keyword", value: "nothing-matches" })];
+    const unloaded = new ComplianceAgent();
+    expect(unloaded.check(entity)).toMatchObject({ decision: "deny" });
+    const failingLoad = new ComplianceAgent();
+    await failingLoad.prepare(async () => {
+      throw new Error("d1 down");
+    });
+    expect(failingLoad.check(entity)).toEqual({ decision: "deny", reason: "rules unavailable: d1 down" });
+    const slowLoad = new ComplianceAgent(undefined, 20);
+    await slowLoad.prepare(() => new Promise((r) => setTimeout(() => r([]), 200)));
+    expect(slowLoad.check(entity)).toMatchObject({
+      decision: "deny",
+      reason: expect.stringContaining("timed out"),
+    });
+    const throwing = new ComplianceAgent(() => {
+      throw new Error("boom");
+    });
+    await throwing.prepare(good);
+    expect(throwing.check(entity)).toEqual({ decision: "deny", reason: "gate error: boom" });
+    for (const weird of [
+      undefined,
+      null,
+      "block",
+      1,
+      { id: "not-a-rule" },
+      rule({ kind: "venue", value: "x", id: "unknown-id" }),
+    ]) {
+      const agent = new ComplianceAgent(() => weird);
+      await agent.prepare(good);
+      expect(agent.check(entity), JSON.stringify(weird)).toEqual({
+        decision: "deny",
+        reason: "unknown verdict",
+      });
+    }
+    let t = 0;
+    const slow = new ComplianceAgent(
+      () => "allow",
+      100,
+      () => (t += 150),
+    );
+    await slow.prepare(good);
+    expect(slow.check(entity)).toEqual({ decision: "deny", reason: "gate timeout" });
+  });
+});
+
+describe("compliance gate in the pipeline", () => {
+  it("blocked entities are not stored, audited once as compliance.blocked with the rule and evidence hash", async () => {
+    const put = await worker().putComplianceRules(
+      { rules: [{ id: "no-weather-austin", kind: "pattern", value: "KXHIGHAUS*", reason: "test block" }] },
+      ACTOR,
+    );
+    expect(put.ok).toBe(true);
+    const { report } = await runVenue(testDeps(), "kalshi", { maxPages: 1, pageSize: 300 });
+    expect(report.blocked).toBeGreaterThan(0);
+    expect(report.stored + report.blocked).toBe(300);
+    expect(await count("markets", "market_id LIKE 'KXHIGHAUS%'")).toBe(0);
+    expect(await count("markets")).toBe(report.stored);
+    const blocked = (await auditEvents()).filter((e) => e.type === "compliance.blocked");
+    expect(blocked).toHaveLength(report.blocked);
+    expect(blocked[0]!.payload).toMatchObject({
+      venue: "kalshi",
+      rule: { id: "no-weather-austin" },
+      rulesVersion: 1,
+    });
+    const hash = blocked[0]!.payload.evidenceHash as string;
+    expect(await tenv.R2_EVIDENCE.head(hash)).not.toBeNull();
+    // Blocked marks never reach risk.
+    const marks = (await tenv.RISK.__calls()).flatMap((c) => c.args[0] as { market: string }[]);
+    expect(marks.some((m) => m.market.startsWith("KXHIGHAUS"))).toBe(false);
+    // The next pass over the same markets does not audit them again under the same rules.
+    await tenv.D1_MARKETS.prepare("DELETE FROM ingest_state").run();
+    await runVenue(testDeps(), "kalshi", { maxPages: 1, pageSize: 300 });
+    expect((await auditEvents()).filter((e) => e.type === "compliance.blocked")).toHaveLength(report.blocked);
+  });
+
+  it("a market blocked after it was stored leaves the store and is refused on read", async () => {
+    await runVenue(testDeps(), "kalshi", { maxPages: 1, pageSize: 50 });
+    const id = (await tenv.D1_MARKETS.prepare("SELECT market_id FROM markets LIMIT 1").first<{
+      market_id: string;
+    }>())!.market_id;
+    expect((await worker().getMarket("kalshi", id)).ok).toBe(true);
+    await worker().putComplianceRules(
+      { rules: [{ id: "one", kind: "pattern", value: id, reason: "late block" }] },
+      ACTOR,
+    );
+    const read = await worker().getMarket("kalshi", id);
+    expect(read).toMatchObject({ ok: false, error: { code: "compliance_blocked" } });
+    const book = await worker().getOrderBook("kalshi", id, 0);
+    expect(book).toMatchObject({ ok: false, error: { code: "compliance_blocked" } });
+    expect(await count("order_books")).toBe(0);
+    await tenv.D1_MARKETS.prepare("DELETE FROM ingest_state").run();
+    await runVenue(testDeps(), "kalshi", { maxPages: 1, pageSize: 50 });
+    expect(await count("markets", "market_id = ?1", id)).toBe(0);
+    expect(await count("marks", "market_id = ?1", id)).toBe(0);
+  });
+
+  it("a gate failure (an unreadable rule) denies everything and is audited", async () => {
+    await tenv.D1_MARKETS.prepare(
+      "INSERT INTO compliance_rules (id, position, rule) VALUES ('bad', 0, '{\"kind\":\"nonsense\"}')",
+    ).run();
+    const { report } = await runVenue(testDeps(), "polymarket", { maxPages: 1, pageSize: 40 });
+    expect(report.stored).toBe(0);
+    expect(report.errors.gate_denied).toBe(40);
+    expect(await count("markets")).toBe(0);
+    expect((await tenv.RISK.__calls()).filter((c) => c.method === "recordMarks")).toHaveLength(0);
+    const denied = (await auditEvents()).find((e) => e.type === "compliance.denied");
+    expect(denied?.payload).toMatchObject({
+      venue: "polymarket",
+      count: 40,
+      reason: expect.stringContaining("rules unavailable"),
+    });
+    // Reads fail closed too.
+    expect(await worker().getComplianceRules()).toMatchObject({
+      ok: false,
+      error: { code: "internal_error" },
+    });
+  });
+});
+
+describe("rules over RPC", () => {
+  it("each change is audited with who made it before it applies", async () => {
+    const who = { method: "access" as const, subject: "alice", email: "alice@example.com" };
+    const r = await worker().putComplianceRules(
+      { rules: [{ id: "k1", kind: "keyword", value: "election", reason: "policy" }] },
+      who,
+    );
+    expect(r).toMatchObject({ ok: true, value: { version: 1, updatedBy: "alice", rules: [{ id: "k1" }] } });
+    const event = (await auditEvents()).find((e) => e.type === "compliance.rules_updated");
+    expect(event?.actor).toEqual(who);
+    expect(event?.payload).toMatchObject({ fromVersion: 0, version: 1, ruleIds: ["k1"] });
+    const stale = await worker().putComplianceRules({ rules: [], expectedVersion: 0 }, who);
+    expect(stale).toMatchObject({ ok: false, error: { code: "conflict" } });
+  });
+
+  it("no audit, no change", async () => {
+    await tenv.AUDIT.__fail(true);
+    const r = await worker().putComplianceRules(
+      { rules: [{ id: "k1", kind: "venue", value: "kalshi", reason: "x" }] },
+      ACTOR,
+    );
+    expect(r).toMatchObject({ ok: false, error: { code: "audit_unavailable" } });
+    expect(await count("compliance_rules")).toBe(0);
+    expect(await worker().getComplianceRules()).toMatchObject({ ok: true, value: { version: 0, rules: [] } });
+  });
+
+  it("refuses invalid rule sets", async () => {
+    const dup = await worker().putComplianceRules(
+      {
+        rules: [
+          { id: "a", kind: "venue", value: "kalshi", reason: "x" },
+          { id: "a", kind: "venue", value: "kalshi", reason: "y" },
+        ],
+      },
+      ACTOR,
+    );
+    expect(dup).toMatchObject({ ok: false, error: { code: "validation_failed" } });
+    const bad = await worker().putComplianceRules(
+      { rules: [{ id: "a", kind: "everything", value: "", reason: "" }] } as never,
+      ACTOR,
+    );
+    expect(bad).toMatchObject({ ok: false, error: { code: "validation_failed" } });
+    expect(await auditEvents()).toHaveLength(0);
+  });
+});

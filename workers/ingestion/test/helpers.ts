@@ -1,0 +1,96 @@
+import { env, exports } from "cloudflare:workers";
+import { type Principal, systemPrincipal } from "@paulp/contracts";
+import { createEgressFetch } from "@paulp/kit";
+import type { IngestionEntrypoint } from "../src/index";
+import { type PipelineDeps, venueBuckets } from "../src/pipeline";
+
+/** A recording stub's extra methods (see vitest.config.ts). */
+export interface Recorder {
+  __calls(): Promise<{ method: string; args: unknown[] }[]>;
+  __reset(): Promise<void>;
+  __fail(on: boolean): Promise<void>;
+}
+
+export interface TestEnv {
+  D1_MARKETS: D1Database;
+  R2_EVIDENCE: R2Bucket;
+  AUDIT: Recorder & PipelineDeps["audit"];
+  RISK: Recorder & NonNullable<PipelineDeps["risk"]>;
+  GOVERNANCE: Recorder & NonNullable<PipelineDeps["governance"]>;
+  VENUE_SIM: Fetcher;
+}
+
+export const tenv = env as unknown as TestEnv;
+export const worker = () => (exports as unknown as { default: IngestionEntrypoint }).default;
+export const ACTOR: Principal = systemPrincipal("test:ingestion");
+
+/** Audit events recorded by the stub, flattened (append and appendMany). */
+export async function auditEvents(): Promise<
+  { type: string; actor: Principal; payload: Record<string, unknown> }[]
+> {
+  const calls = await tenv.AUDIT.__calls();
+  return calls.flatMap((c) => (c.method === "appendMany" ? (c.args[0] as never[]) : [c.args[0] as never]));
+}
+
+/** Pipeline deps over the real bindings, with no real sleeping and recorded sleeps. */
+export function testDeps(overrides: Partial<PipelineDeps> = {}): PipelineDeps & { sleeps: number[] } {
+  const sleeps: number[] = [];
+  return {
+    db: tenv.D1_MARKETS,
+    bucket: tenv.R2_EVIDENCE,
+    audit: tenv.AUDIT,
+    risk: tenv.RISK,
+    governance: tenv.GOVERNANCE,
+    fetch: createEgressFetch({ simulator: tenv.VENUE_SIM, timeoutMs: 5_000 }),
+    buckets: venueBuckets(Date.now()),
+    now: Date.now,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+    random: () => 0.5,
+    actor: ACTOR,
+    client: { baseDelayMs: 1 },
+    sleeps,
+    ...overrides,
+  };
+}
+
+/** Set a simulator fault. */
+export async function fault(spec: Record<string, unknown>): Promise<void> {
+  const res = await tenv.VENUE_SIM.fetch("https://api.elections.kalshi.com/__sim/faults", {
+    method: "POST",
+    body: JSON.stringify(spec),
+  });
+  if (res.status !== 201) throw new Error(`fault not set: ${await res.text()}`);
+}
+
+const TABLES = [
+  "markets",
+  "marks",
+  "order_books",
+  "compliance_blocks",
+  "compliance_rules",
+  "compliance_meta",
+  "ingest_state",
+  "ingest_runs",
+  "evidence",
+];
+
+/** Empty every table, the evidence bucket, the simulator's faults and the stubs' records. */
+export async function resetAll(): Promise<void> {
+  await tenv.D1_MARKETS.batch(TABLES.map((t) => tenv.D1_MARKETS.prepare(`DELETE FROM ${t}`)));
+  for (;;) {
+    const list = await tenv.R2_EVIDENCE.list({ limit: 1000 });
+    if (list.objects.length === 0) break;
+    await tenv.R2_EVIDENCE.delete(list.objects.map((o) => o.key));
+  }
+  await tenv.VENUE_SIM.fetch("https://api.elections.kalshi.com/__sim/faults", { method: "DELETE" });
+  await Promise.all([tenv.AUDIT.__reset(), tenv.RISK.__reset(), tenv.GOVERNANCE.__reset()]);
+}
+
+export async function count(table: string, where = "1 = 1", ...binds: unknown[]): Promise<number> {
+  const row = await tenv.D1_MARKETS.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE ${where}`)
+    .bind(...binds)
+    .first<{ n: number }>();
+  return row?.n ?? 0;
+}

@@ -1,0 +1,310 @@
+import { sha256Hex } from "@paulp/kit";
+import { beforeEach, describe, expect, it } from "vitest";
+import { runIngestion, runVenue } from "../src/pipeline";
+import { auditEvents, count, fault, resetAll, tenv, testDeps } from "./helpers";
+
+beforeEach(resetAll);
+
+interface MarketDb {
+  market_id: string;
+  evidence_hash: string;
+  terms_hash: string;
+  yes_bid: string | null;
+}
+
+describe("evidence first", () => {
+  it("stores a page and every stored row leads to evidence whose bytes hash to it", async () => {
+    const deps = testDeps();
+    const { report } = await runVenue(deps, "kalshi", { maxPages: 1, pageSize: 150 });
+    expect(report).toMatchObject({ outcome: "ok", pages: 1, fetched: 150, stored: 150, blocked: 0 });
+    const rows = (
+      await tenv.D1_MARKETS.prepare(
+        "SELECT market_id, evidence_hash, terms_hash, yes_bid FROM markets",
+      ).all<MarketDb>()
+    ).results;
+    expect(rows).toHaveLength(150);
+    const byHash = new Map<string, string[]>();
+    for (const r of rows) byHash.set(r.evidence_hash, [...(byHash.get(r.evidence_hash) ?? []), r.market_id]);
+    for (const [hash, ids] of byHash) {
+      const object = await tenv.R2_EVIDENCE.get(hash);
+      expect(object).not.toBeNull();
+      const bytes = new Uint8Array(await object!.arrayBuffer());
+      expect(await sha256Hex(bytes)).toBe(hash);
+      const listed = (
+        JSON.parse(new TextDecoder().decode(bytes)) as { markets: { ticker: string }[] }
+      ).markets.map((m) => m.ticker);
+      for (const id of ids) expect(listed).toContain(id);
+      const record = await tenv.D1_MARKETS.prepare(
+        "SELECT venue, status, size, parse_status FROM evidence WHERE hash = ?1",
+      )
+        .bind(hash)
+        .first();
+      expect(record).toMatchObject({
+        venue: "kalshi",
+        status: 200,
+        size: bytes.byteLength,
+        parse_status: "accepted",
+      });
+    }
+    for (const r of rows) {
+      expect(r.terms_hash).toMatch(/^[0-9a-f]{64}$/);
+      expect(r.yes_bid).toMatch(/^\d\.\d{4}$/);
+    }
+    // Marks went to risk with their evidence hash and category.
+    const marks = (await tenv.RISK.__calls())
+      .filter((c) => c.method === "recordMarks")
+      .flatMap((c) => c.args[0] as Record<string, unknown>[]);
+    expect(marks).toHaveLength(150);
+    expect(byHash.has(marks[0]!.evidenceHash as string)).toBe(true);
+    expect(marks[0]).toHaveProperty("category");
+  });
+
+  it("a failed evidence write stores nothing and parses nothing", async () => {
+    const failing = new Proxy(tenv.R2_EVIDENCE, {
+      get(target, prop) {
+        if (prop === "put")
+          return async () => {
+            throw new Error("r2 down");
+          };
+        const value = Reflect.get(target, prop);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const deps = testDeps({ bucket: failing });
+    const { report } = await runVenue(deps, "polymarket", { maxPages: 2, pageSize: 100 });
+    expect(report.outcome).toBe("failed");
+    expect(report.errors).toEqual({ evidence_write: 1 });
+    expect(await count("markets")).toBe(0);
+    expect(await count("marks")).toBe(0);
+    expect(await count("evidence")).toBe(0);
+    expect((await tenv.RISK.__calls()).filter((c) => c.method === "recordMarks")).toHaveLength(0);
+    const events = await auditEvents();
+    expect(events.map((e) => e.type)).toContain("ingestion.evidence_failed");
+  });
+
+  it("a failed evidence record in D1 also stores nothing", async () => {
+    // A D1 that refuses the evidence insert but answers everything else.
+    const db = new Proxy(tenv.D1_MARKETS, {
+      get(target, prop) {
+        if (prop === "prepare")
+          return (sql: string) => {
+            if (sql.includes("INSERT INTO evidence")) throw new Error("d1 refused");
+            return target.prepare(sql);
+          };
+        const value = Reflect.get(target, prop);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const { report } = await runVenue(testDeps({ db }), "kalshi", { maxPages: 1, pageSize: 50 });
+    expect(report.errors).toEqual({ evidence_write: 1 });
+    expect(await count("markets")).toBe(0);
+  });
+});
+
+const faults: {
+  name: string;
+  spec: Record<string, unknown>;
+  kind: string;
+  evidence: boolean;
+  client?: Record<string, number>;
+}[] = [
+  { name: "persistent 5xx", spec: { kind: "server_error", status: 503 }, kind: "http_503", evidence: true },
+  {
+    name: "429 with a long retry-after",
+    spec: { kind: "rate_limit", retryAfter: 3600 },
+    kind: "rate_limited",
+    evidence: true,
+  },
+  {
+    name: "429 in Kalshi's {error} form, persistent",
+    spec: { kind: "rate_limit", bodyForm: "error_string" },
+    kind: "rate_limited",
+    evidence: true,
+  },
+  { name: "malformed JSON", spec: { kind: "malformed" }, kind: "malformed_json", evidence: true },
+  { name: "truncated JSON", spec: { kind: "truncated" }, kind: "malformed_json", evidence: true },
+  { name: "200 with the wrong shape", spec: { kind: "wrong_shape" }, kind: "schema", evidence: true },
+  {
+    name: "a huge body",
+    spec: { kind: "huge", sizeBytes: 300_000 },
+    kind: "too_large",
+    evidence: false,
+    client: { maxBodyBytes: 100_000 },
+  },
+];
+
+describe("each simulator fault ends with no bad data stored, the error counted and audited", () => {
+  for (const venue of ["kalshi", "polymarket"] as const) {
+    const host = venue === "kalshi" ? "api.elections.kalshi.com" : "gamma-api.polymarket.com";
+    for (const f of faults) {
+      it(`${venue}: ${f.name}`, async () => {
+        await fault({ host, ...f.spec });
+        const deps = testDeps(f.client ? { client: { baseDelayMs: 1, ...f.client } } : {});
+        const { report } = await runVenue(deps, venue, { maxPages: 2, pageSize: 100 });
+        expect(report.outcome).toBe("failed");
+        expect(report.errors[f.kind]).toBe(1);
+        expect(await count("markets")).toBe(0);
+        expect(await count("marks")).toBe(0);
+        expect(await count("evidence", "parse_status = 'accepted'")).toBe(0);
+        expect(await count("evidence", "parse_status = 'rejected'")).toBe(f.evidence ? 1 : 0);
+        const events = await auditEvents();
+        const rejected = events.find((e) => e.type === "ingestion.response_rejected");
+        expect(rejected?.payload).toMatchObject({ venue, kind: f.kind });
+        if (f.evidence) expect(rejected?.payload.evidenceHash).toMatch(/^[0-9a-f]{64}$/);
+        const run = await tenv.D1_MARKETS.prepare("SELECT errors FROM ingest_runs WHERE venue = ?1")
+          .bind(venue)
+          .first<{ errors: string }>();
+        expect(JSON.parse(run!.errors)[f.kind]).toBe(1);
+      });
+    }
+  }
+
+  it("the simulator's real token bucket: a 429 without retry-after backs off, then the run stops partial", async () => {
+    const res = await tenv.VENUE_SIM.fetch("https://api.elections.kalshi.com/__sim/faults/rate-limits", {
+      method: "PUT",
+      body: JSON.stringify({ bucket: "kalshi", capacity: 1, refillPerSecond: 0 }),
+    });
+    expect(res.status).toBe(200);
+    const deps = testDeps({ client: { baseDelayMs: 10 } });
+    const { report } = await runVenue(deps, "kalshi", { maxPages: 3, pageSize: 20 });
+    expect(report).toMatchObject({ outcome: "partial", pages: 1, stored: 20 });
+    expect(report.errors.rate_limited).toBe(1);
+    // Jittered exponential backoff between the three attempts (random() = 0.5).
+    expect(deps.sleeps.filter((s) => s >= 5)).toEqual([5, 10]);
+    expect(await count("markets")).toBe(20);
+  });
+
+  it("retries a 429 honouring its retry-after, then stores", async () => {
+    await fault({ host: "api.elections.kalshi.com", kind: "rate_limit", retryAfter: 2, times: 1 });
+    const deps = testDeps();
+    const { report } = await runVenue(deps, "kalshi", { maxPages: 1, pageSize: 20 });
+    expect(report).toMatchObject({ outcome: "ok", stored: 20 });
+    expect(deps.sleeps).toContain(2000);
+    // The 429 body is evidence too, marked rejected.
+    expect(await count("evidence", "status = 429 AND parse_status = 'rejected'")).toBe(1);
+  });
+
+  it("retries a 5xx with jittered backoff, then stores", async () => {
+    await fault({ host: "gamma-api.polymarket.com", kind: "server_error", times: 2 });
+    const deps = testDeps({ client: { baseDelayMs: 100 } });
+    const { report } = await runVenue(deps, "polymarket", { maxPages: 1, pageSize: 20 });
+    expect(report).toMatchObject({ outcome: "ok", stored: 20 });
+    // random() = 0.5: half of 100·2^attempt.
+    expect(deps.sleeps.filter((s) => s >= 50)).toEqual([50, 100]);
+  });
+
+  it("a slow venue times out: counted, audited, nothing stored", async () => {
+    await fault({ host: "api.elections.kalshi.com", kind: "latency", latencyMs: 1500 });
+    const { createEgressFetch } = await import("@paulp/kit");
+    const deps = testDeps({
+      fetch: createEgressFetch({ simulator: tenv.VENUE_SIM, timeoutMs: 200 }),
+      client: { baseDelayMs: 1, maxAttempts: 1 },
+    });
+    const { report } = await runVenue(deps, "kalshi", { maxPages: 1, pageSize: 20 });
+    expect(report.outcome).toBe("failed");
+    expect(report.errors.timeout).toBe(1);
+    expect(await count("markets")).toBe(0);
+    expect(
+      (await auditEvents()).some(
+        (e) => e.type === "ingestion.response_rejected" && e.payload.kind === "timeout",
+      ),
+    ).toBe(true);
+  });
+});
+
+describe("schedule", () => {
+  it("continues from the stored cursor and completes a pass", async () => {
+    const deps = testDeps();
+    const first = await runVenue(deps, "polymarket", { maxPages: 3, pageSize: 500 });
+    expect(first.report).toMatchObject({ pages: 3, passCompleted: false });
+    const stored = await count("markets", "venue = 'polymarket'");
+    expect(stored).toBe(1500);
+    const second = await runVenue(deps, "polymarket", { maxPages: 10, pageSize: 500 });
+    expect(second.report).toMatchObject({ pages: 6, passCompleted: true });
+    expect(await count("markets", "venue = 'polymarket'")).toBe(4000);
+    const state = await tenv.D1_MARKETS.prepare(
+      "SELECT cursor, passes_completed FROM ingest_state WHERE venue = 'polymarket'",
+    ).first();
+    expect(state).toEqual({ cursor: null, passes_completed: 1 });
+  });
+
+  it("a failed D1 commit stops the run and the cursor stays before the page that failed", async () => {
+    let commits = 0;
+    const db = new Proxy(tenv.D1_MARKETS, {
+      get(target, prop) {
+        if (prop === "batch")
+          return async (statements: D1PreparedStatement[]) => {
+            // A page commit is three statements (markets, marks, evidence status); fail the second page's.
+            if (statements.length === 3 && ++commits === 2) throw new Error("d1 write failed");
+            return target.batch(statements);
+          };
+        const value = Reflect.get(target, prop);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const { report } = await runVenue(testDeps({ db }), "polymarket", { maxPages: 4, pageSize: 100 });
+    expect(report).toMatchObject({ outcome: "partial", pages: 1, stored: 100, passCompleted: false });
+    expect(report.errors.d1_error).toBe(1);
+    const state = await tenv.D1_MARKETS.prepare(
+      "SELECT cursor FROM ingest_state WHERE venue = 'polymarket'",
+    ).first();
+    expect(state).toEqual({ cursor: "100" });
+    expect(await count("markets")).toBe(100);
+    expect((await auditEvents()).some((e) => e.type === "ingestion.store_failed")).toBe(true);
+  });
+
+  it("reports repeated venue failures to the risk breaker, and success when all venues are well", async () => {
+    await fault({ host: "gamma-api.polymarket.com", kind: "server_error" });
+    const deps = testDeps();
+    await runIngestion(deps, { venues: ["polymarket"], maxPages: 1, pageSize: 10 });
+    let calls = await tenv.RISK.__calls();
+    expect(calls.filter((c) => c.method === "reportFailure")).toHaveLength(0);
+    await runIngestion(deps, { venues: ["polymarket"], maxPages: 1, pageSize: 10 });
+    calls = await tenv.RISK.__calls();
+    const failures = calls.filter((c) => c.method === "reportFailure");
+    expect(failures).toHaveLength(1);
+    expect(failures[0]!.args[0]).toBe("venue_api_error");
+    expect(String(failures[0]!.args[1])).toContain("polymarket: 2 consecutive");
+    expect(calls.filter((c) => c.method === "reportSuccess")).toHaveLength(0);
+    await tenv.VENUE_SIM.fetch("https://x/__sim/faults", { method: "DELETE" });
+    await runIngestion(deps, { venues: ["polymarket"], maxPages: 1, pageSize: 10 });
+    expect((await tenv.RISK.__calls()).filter((c) => c.method === "reportSuccess")).toHaveLength(1);
+  });
+
+  it("a failing risk worker is logged, not fatal: data is still stored", async () => {
+    await tenv.RISK.__fail(true);
+    const { report } = await runVenue(testDeps(), "kalshi", { maxPages: 1, pageSize: 30 });
+    expect(report).toMatchObject({ outcome: "ok", stored: 30 });
+    expect(report.errors.risk_marks_failed).toBe(1);
+  });
+
+  it("proposes text-matched pairs to governance after a completed pass, including every planted pair", async () => {
+    const { plantedPairs } = await import("../../venue-sim/src/data/universe");
+    const deps = testDeps();
+    await runVenue(deps, "kalshi", { maxPages: 1, pageSize: 100 });
+    await runIngestion(deps, { venues: ["polymarket"], maxPages: 10, pageSize: 500 });
+    const calls = (await tenv.GOVERNANCE.__calls()).filter((c) => c.method === "proposePairs");
+    expect(calls).toHaveLength(1);
+    const candidates = calls[0]!.args[0] as {
+      kalshi: { marketId: string; termsHash: string; evidenceHash: string };
+      polymarket: { marketId: string; outcomeTokens: string[] };
+    }[];
+    const keys = new Set(candidates.map((c) => `${c.kalshi.marketId}|${c.polymarket.marketId}`));
+    for (const p of plantedPairs(20261124))
+      expect(keys.has(`${p.kalshiTicker}|${p.polymarketConditionId.toLowerCase()}`)).toBe(true);
+    // Weather and sports markets never match each other.
+    expect(candidates.every((c) => !c.kalshi.marketId.startsWith("KXHIGH"))).toBe(true);
+    expect(candidates[0]!.kalshi.termsHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(candidates[0]!.polymarket.outcomeTokens).toHaveLength(2);
+    expect(calls[0]!.args[1]).toMatchObject({ method: "system" });
+  });
+
+  it("a failing governance worker is logged, not fatal", async () => {
+    await tenv.GOVERNANCE.__fail(true);
+    const deps = testDeps();
+    await runVenue(deps, "kalshi", { maxPages: 1, pageSize: 50 });
+    const reports = await runIngestion(deps, { venues: ["polymarket"], maxPages: 10, pageSize: 500 });
+    expect(reports[0]).toMatchObject({ outcome: "ok", passCompleted: true });
+    expect((await tenv.GOVERNANCE.__calls()).length).toBe(1);
+  });
+});
