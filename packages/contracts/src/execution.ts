@@ -1,6 +1,7 @@
 import * as v from "valibot";
-import type { HealthReport, Principal, Result } from "./common";
+import type { HealthReport, Principal, Result, Venue } from "./common";
 import type { ApprovalReceiptRef } from "./governance";
+import type { OrderIntent, RiskDecision } from "./risk";
 
 /** Paper fills against the latest ingested book with no venue call; live sends to the venue. */
 export const ExecutionMode = v.picklist(["paper", "live"]);
@@ -32,5 +33,145 @@ export interface ExecutionRpc {
   health(): Promise<HealthReport>;
   getPolicy(): Promise<Result<ExecutionPolicyView>>;
   /** To paper: immediate. To live: needs `receipt` redeeming `execution.policy_live` for exactly `change`. */
-  setPolicy(change: ExecutionPolicyChange, actor: Principal, receipt?: ApprovalReceiptRef): Promise<Result<ExecutionPolicyView>>;
+  setPolicy(
+    change: ExecutionPolicyChange,
+    actor: Principal,
+    receipt?: ApprovalReceiptRef,
+  ): Promise<Result<ExecutionPolicyView>>;
+  /**
+   * The only way to a venue: accepts the intent only with the risk decision that approved exactly it
+   * (`RISK.consumeDecision`, single use); the intent is persisted under its client order id before anything
+   * is sent; the same id with another intent is a `conflict`; the same intent again answers the stored order.
+   */
+  submitOrder(
+    intent: OrderIntent,
+    decisionId: string,
+    actor: Principal,
+    context?: OrderContext,
+  ): Promise<Result<OrderSubmission>>;
+  listOrders(query: OrderQuery): Promise<Result<{ orders: OrderView[] }>>;
+  getOrder(clientOrderId: string): Promise<Result<OrderView>>;
+  /** Cancels the order's remainder at the venue (paper orders are cancelled locally). */
+  cancelOrder(clientOrderId: string, actor: Principal): Promise<Result<OrderView>>;
+  getPositions(): Promise<Result<{ positions: ExecutionPosition[] }>>;
+  /** Looks `unknown` orders up at the venue by client order id and applies what it says. */
+  resolveUnknown(actor: Principal): Promise<Result<{ resolved: number; stillUnknown: number }>>;
+  /** Compares live fills with each venue's positions, audits the result, reports drift beyond tolerance. */
+  reconcile(actor: Principal): Promise<Result<ReconciliationReport>>;
+  /** One run of the autonomous loop (the cron runs it every minute). */
+  runTradingLoop(actor: Principal): Promise<Result<TradingLoopReport>>;
+}
+
+/**
+ * An order's lifecycle. `unknown`: the venue's answer was lost after sending; it is resolved by looking the
+ * order up by its client order id, never by sending it again.
+ */
+export const OrderState = v.picklist([
+  "pending_submit",
+  "submitted",
+  "partially_filled",
+  "filled",
+  "cancelled",
+  "rejected",
+  "unknown",
+]);
+/** An order's lifecycle state. */
+export type OrderState = v.InferOutput<typeof OrderState>;
+
+/** Why an order exists and what it was decided on, kept for `GET /admin/orders/:id/trace`. */
+export const OrderContext = v.object({
+  kind: v.picklist(["signal", "hedge", "manual"]),
+  pairId: v.optional(v.pipe(v.string(), v.maxLength(128))),
+  /** The pair approval as the loop saw it when it decided. */
+  pairApprovedBy: v.optional(v.pipe(v.string(), v.maxLength(320))),
+  pairApprovedAt: v.optional(v.pipe(v.string(), v.maxLength(64))),
+  /** For hedges: the order whose exposure is hedged. */
+  hedgeOf: v.optional(v.pipe(v.string(), v.maxLength(64))),
+  note: v.optional(v.pipe(v.string(), v.maxLength(500))),
+});
+/** Why an order exists. */
+export type OrderContext = v.InferOutput<typeof OrderContext>;
+
+/** One state an order passed through. */
+export interface OrderStateChange {
+  state: OrderState;
+  at: string;
+  reason: string | null;
+}
+
+/** An order as stored by the order manager; prices and fees are decimal strings. */
+export interface OrderView {
+  clientOrderId: string;
+  /** The exact intent the risk decision approved (its canonical hash is `intentHash`). */
+  intent: OrderIntent;
+  intentHash: string;
+  decisionId: string;
+  /** The decision as risk answered when it was consumed (null if it was refused). */
+  decision: RiskDecision | null;
+  mode: ExecutionMode;
+  state: OrderState;
+  venueOrderId: string | null;
+  filledQuantity: number;
+  avgFillPrice: string | null;
+  fees: string;
+  reason: string | null;
+  context: OrderContext | null;
+  createdAt: string;
+  updatedAt: string;
+  history: OrderStateChange[];
+}
+
+/** What `submitOrder` answers: `duplicate` when the same intent was already submitted under this id. */
+export interface OrderSubmission {
+  order: OrderView;
+  duplicate: boolean;
+}
+
+/** Filters for `listOrders`. */
+export const OrderQuery = v.object({
+  state: v.optional(OrderState),
+  strategyId: v.optional(v.pipe(v.string(), v.maxLength(64))),
+  limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(500))),
+});
+/** Filters for `listOrders`. */
+export type OrderQuery = v.InferOutput<typeof OrderQuery>;
+
+/** An internal position from execution's own fills (signed: negative = short YES / sold). */
+export interface ExecutionPosition {
+  venue: Venue;
+  market: string;
+  mode: ExecutionMode;
+  position: number;
+}
+
+/** One market whose venue position differs from execution's live fills. */
+export interface PositionDrift {
+  venue: Venue;
+  market: string;
+  internal: number;
+  venuePosition: number;
+  drift: number;
+}
+
+/** The result of a reconciliation run (scheduled or `POST /admin/reconcile`). */
+export interface ReconciliationReport {
+  at: string;
+  tolerance: number;
+  venues: { venue: Venue; status: "ok" | "not_configured" | "unavailable"; detail?: string }[];
+  markets: number;
+  drifts: PositionDrift[];
+  /** Drifts beyond tolerance reported to the breaker as `reconciliation_drift`. */
+  reported: number;
+  auditSeq: number;
+}
+
+/** The result of one run of the autonomous trading loop. */
+export interface TradingLoopReport {
+  at: string;
+  strategies: number;
+  pairs: number;
+  signals: number;
+  submitted: string[];
+  denied: { clientOrderId: string; reason: string }[];
+  skipped: string[];
 }

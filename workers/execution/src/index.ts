@@ -1,16 +1,164 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import type { HealthReport } from "@paulp/contracts";
-import { runHealthChecks } from "@paulp/kit";
+import type { ExecutionRpc } from "@paulp/contracts";
+import {
+  type ApprovalReceiptRef,
+  ErrorCode,
+  ExecutionPolicyChange,
+  type ExecutionPolicyView,
+  type ExecutionPosition,
+  err,
+  type HealthReport,
+  OrderContext,
+  OrderIntent,
+  OrderQuery,
+  type OrderSubmission,
+  type OrderView,
+  Principal,
+  type ReconciliationReport,
+  type Result,
+  systemPrincipal,
+  type TradingLoopReport,
+} from "@paulp/contracts";
+import { parseInput, runHealthChecks } from "@paulp/kit";
+import * as v from "valibot";
 import type { Env } from "./env";
+import { orderManager, runTradingLoop } from "./loop";
+import { venueClients } from "./venues/clients";
 
 export { OrderManager } from "./order-manager";
 
-export class ExecutionEntrypoint extends WorkerEntrypoint<Env> {
+const ClientOrderId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,64}$/, "8–64 of [A-Za-z0-9_-]"));
+const Receipt = v.optional(
+  v.object({
+    requestId: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
+    receiptToken: v.pipe(v.string(), v.minLength(1), v.maxLength(256)),
+  }),
+);
+const Submit = v.object({
+  intent: OrderIntent,
+  decisionId: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
+  actor: Principal,
+  context: v.optional(OrderContext),
+});
+
+/** Catch anything thrown by the order manager (a DO reset) so nothing throws across the binding. */
+async function guard<T>(p: Promise<Result<T>>): Promise<Result<T>> {
+  try {
+    return await p;
+  } catch (e) {
+    return err(ErrorCode.internal, `execution: ${(e as Error).message}`);
+  }
+}
+
+export class ExecutionEntrypoint extends WorkerEntrypoint<Env> implements ExecutionRpc {
   async health(): Promise<HealthReport> {
     return runHealthChecks("execution", {
-      order_manager: async () =>
-        this.env.ORDER_MANAGER.get(this.env.ORDER_MANAGER.idFromName("orders")).ping(),
+      order_manager: async () => orderManager(this.env).ping(),
+      // Missing keys are only unhealthy when something could go live: paper needs none.
+      kalshi_credentials: async () => {
+        if (this.env.KALSHI_API_KEY && this.env.KALSHI_PRIVATE_KEY) return "configured";
+        const policy = await orderManager(this.env).getPolicy();
+        if (!policy.ok || policy.value.global === "live")
+          throw new Error("global policy is live but KALSHI_API_KEY / KALSHI_PRIVATE_KEY are not set");
+        return "not set: paper only";
+      },
     });
+  }
+
+  async getPolicy(): Promise<Result<ExecutionPolicyView>> {
+    return guard(orderManager(this.env).getPolicy());
+  }
+
+  async setPolicy(
+    change: ExecutionPolicyChange,
+    actor: Principal,
+    receipt?: ApprovalReceiptRef,
+  ): Promise<Result<ExecutionPolicyView>> {
+    const input = parseInput(
+      v.object({ change: ExecutionPolicyChange, actor: Principal, receipt: Receipt }),
+      { change, actor, receipt },
+    );
+    if (!input.ok) return input;
+    return guard(
+      orderManager(this.env).setPolicy(input.value.change, input.value.actor, input.value.receipt),
+    );
+  }
+
+  async submitOrder(
+    intent: OrderIntent,
+    decisionId: string,
+    actor: Principal,
+    context?: OrderContext,
+  ): Promise<Result<OrderSubmission>> {
+    const input = parseInput(Submit, { intent, decisionId, actor, context });
+    if (!input.ok) return input;
+    return guard(
+      orderManager(this.env).submit(
+        input.value.intent,
+        input.value.decisionId,
+        input.value.actor,
+        input.value.context,
+      ),
+    );
+  }
+
+  async listOrders(query: OrderQuery): Promise<Result<{ orders: OrderView[] }>> {
+    const input = parseInput(OrderQuery, query ?? {});
+    if (!input.ok) return input;
+    return guard(orderManager(this.env).listOrders(input.value));
+  }
+
+  async getOrder(clientOrderId: string): Promise<Result<OrderView>> {
+    const input = parseInput(ClientOrderId, clientOrderId);
+    if (!input.ok) return input;
+    return guard(orderManager(this.env).getOrder(input.value));
+  }
+
+  async cancelOrder(clientOrderId: string, actor: Principal): Promise<Result<OrderView>> {
+    const input = parseInput(v.object({ id: ClientOrderId, actor: Principal }), { id: clientOrderId, actor });
+    if (!input.ok) return input;
+    return guard(orderManager(this.env).cancel(input.value.id, input.value.actor));
+  }
+
+  async getPositions(): Promise<Result<{ positions: ExecutionPosition[] }>> {
+    return guard(orderManager(this.env).getPositions());
+  }
+
+  async resolveUnknown(actor: Principal): Promise<Result<{ resolved: number; stillUnknown: number }>> {
+    const input = parseInput(Principal, actor);
+    if (!input.ok) return input;
+    return guard(orderManager(this.env).resolveUnknown(input.value));
+  }
+
+  async reconcile(actor: Principal): Promise<Result<ReconciliationReport>> {
+    const input = parseInput(Principal, actor);
+    if (!input.ok) return input;
+    return guard(orderManager(this.env).reconcile(input.value));
+  }
+
+  async runTradingLoop(actor: Principal): Promise<Result<TradingLoopReport>> {
+    const input = parseInput(Principal, actor);
+    if (!input.ok) return input;
+    return guard(runTradingLoop(this.env, input.value, Date.now()));
+  }
+
+  /** "* * * * *": resolve unknowns, keep the IBKR session alive, run the loop. "*\/15": reconcile. */
+  override async scheduled(controller: ScheduledController): Promise<void> {
+    if (controller.cron === "*/15 * * * *") {
+      const r = await this.reconcile(systemPrincipal("cron:reconcile"));
+      if (!r.ok) console.error("reconciliation failed", r.error.code, r.error.message);
+      return;
+    }
+    const actor = systemPrincipal("cron:execution");
+    // Keep the IBKR gateway's brokerage session alive (it logs out after ~5 minutes idle).
+    const ibkr = venueClients(this.env).ibkr;
+    if (ibkr.configured) {
+      const t = await ibkr.tickle();
+      if (!t.ok || !t.value.authenticated) console.error("ibkr tickle: session not authenticated");
+    }
+    await this.resolveUnknown(actor);
+    const r = await this.runTradingLoop(actor);
+    if (!r.ok) console.error("trading loop failed", r.error.code, r.error.message);
   }
 }
 

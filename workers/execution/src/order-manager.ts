@@ -1,9 +1,723 @@
 import { DurableObject } from "cloudflare:workers";
+import {
+  type ApprovalReceiptRef,
+  type AuditEventInput,
+  ErrorCode,
+  type ExecutionMode,
+  type ExecutionPolicyChange,
+  type ExecutionPolicyView,
+  type ExecutionPosition,
+  err,
+  INTENT_HASH_DOMAIN,
+  type JsonValue,
+  type OrderBookSnapshot,
+  type OrderContext,
+  type OrderIntent,
+  type OrderQuery,
+  type OrderState,
+  type OrderStateChange,
+  type OrderSubmission,
+  type OrderView,
+  ok,
+  type PositionDrift,
+  type Principal,
+  type ReconciliationReport,
+  type Result,
+  type RiskDecision,
+  type Venue,
+} from "@paulp/contracts";
+import { auditAppend, canonicalHash, withTimeout } from "@paulp/kit";
 import type { Env } from "./env";
+import { paperFill } from "./orders/paper";
+import { isTerminal, stateForFills, transition } from "./orders/state";
+import { applyPolicyChange, effectiveMode, initialPolicy } from "./policy";
+import { computeDrift } from "./reconcile";
+import { venueClients } from "./venues/clients";
+import type { VenueError } from "./venues/result";
 
-/** Order lifecycle, one per account (filled in by the execution issue). */
-export class OrderManager extends DurableObject<Env> {
-  async ping(): Promise<string> {
-    return "pong";
+/** An `unknown` order not found at the venue after this long was never accepted. */
+const UNKNOWN_GRACE_MS = 120_000;
+const RPC_TIMEOUT_MS = 5_000;
+
+interface OrderRow {
+  coid: string;
+  intent: string;
+  intent_hash: string;
+  decision_id: string;
+  decision: string | null;
+  strategy_id: string;
+  venue: string;
+  market: string;
+  side: string;
+  quantity: number;
+  mode: string;
+  state: string;
+  venue_order_id: string | null;
+  filled: number;
+  avg_price: string | null;
+  fees: string;
+  reason: string | null;
+  context: string | null;
+  created_at: string;
+  updated_at: string;
+  history: string;
+  [key: string]: SqlStorageValue;
+}
+
+/** Catch a rejected RPC (binding down) as a failed result so nothing throws across our own binding. */
+async function safe<T>(p: Promise<Result<T>>, what: string): Promise<Result<T>> {
+  try {
+    return (await withTimeout(p, RPC_TIMEOUT_MS, what)) as Result<T>;
+  } catch (e) {
+    return err(ErrorCode.serviceUnavailable, `${what} failed: ${(e as Error).message}`);
   }
 }
+
+/**
+ * The order lifecycle, one instance per account ("orders"). The invariant that matters: an order row is
+ * written, keyed by its client order id, before any await that could reach risk or a venue, so concurrent
+ * duplicates find it and never send twice.
+ */
+export class OrderManager extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS orders (
+      coid TEXT PRIMARY KEY, intent TEXT NOT NULL, intent_hash TEXT NOT NULL, decision_id TEXT NOT NULL, decision TEXT,
+      strategy_id TEXT NOT NULL, venue TEXT NOT NULL, market TEXT NOT NULL, side TEXT NOT NULL, quantity INTEGER NOT NULL,
+      mode TEXT NOT NULL, state TEXT NOT NULL, venue_order_id TEXT, filled INTEGER NOT NULL DEFAULT 0, avg_price TEXT,
+      fees TEXT NOT NULL DEFAULT '0.0000', reason TEXT, context TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+      history TEXT NOT NULL)`);
+    this.sql.exec("CREATE INDEX IF NOT EXISTS orders_state ON orders(state)");
+    this.sql.exec("CREATE INDEX IF NOT EXISTS orders_created ON orders(created_at)");
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS fills (
+      fill_id TEXT PRIMARY KEY, coid TEXT NOT NULL, venue TEXT NOT NULL, market TEXT NOT NULL, mode TEXT NOT NULL,
+      strategy_id TEXT NOT NULL, side TEXT NOT NULL, quantity INTEGER NOT NULL, price TEXT NOT NULL, fee TEXT NOT NULL,
+      ts TEXT NOT NULL, reported INTEGER NOT NULL DEFAULT 0)`);
+    this.sql.exec("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)");
+  }
+
+  async ping(): Promise<string> {
+    this.sql.exec("SELECT 1").toArray();
+    return "pong";
+  }
+
+  // ---- policy ----
+
+  private policy(): ExecutionPolicyView {
+    const row = this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'policy'").toArray()[0];
+    return row ? (JSON.parse(row.v) as ExecutionPolicyView) : initialPolicy(new Date().toISOString());
+  }
+
+  async getPolicy(): Promise<Result<ExecutionPolicyView>> {
+    return ok(this.policy());
+  }
+
+  async setPolicy(
+    change: ExecutionPolicyChange,
+    actor: Principal,
+    receipt?: ApprovalReceiptRef,
+  ): Promise<Result<ExecutionPolicyView>> {
+    if (change.mode === "live") {
+      if (!receipt)
+        return err(
+          ErrorCode.approvalRequired,
+          "moving to live needs a two-person approval of execution.policy_live",
+          {
+            action: "execution.policy_live",
+            payload: change,
+          },
+        );
+      const redeemed = await safe(
+        this.env.GOVERNANCE.redeemReceipt(receipt, "execution.policy_live", change, actor),
+        "redeemReceipt",
+      );
+      if (!redeemed.ok) return redeemed;
+    }
+    const audited = await this.audit("execution.policy_changed", actor, {
+      change,
+      receipt: receipt?.requestId ?? null,
+    });
+    if (!audited.ok) return audited;
+    // Read and write with no await between: a concurrent change cannot be lost.
+    const next = applyPolicyChange(this.policy(), change, actor.subject, new Date().toISOString());
+    this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('policy', ?)", JSON.stringify(next));
+    return ok(next);
+  }
+
+  // ---- orders ----
+
+  private row(coid: string): OrderRow | undefined {
+    return this.sql.exec<OrderRow>("SELECT * FROM orders WHERE coid = ?", coid).toArray()[0];
+  }
+
+  private view(r: OrderRow): OrderView {
+    return {
+      clientOrderId: r.coid,
+      intent: JSON.parse(r.intent) as OrderIntent,
+      intentHash: r.intent_hash,
+      decisionId: r.decision_id,
+      decision: r.decision ? (JSON.parse(r.decision) as RiskDecision) : null,
+      mode: r.mode as ExecutionMode,
+      state: r.state as OrderState,
+      venueOrderId: r.venue_order_id,
+      filledQuantity: r.filled,
+      avgFillPrice: r.avg_price,
+      fees: r.fees,
+      reason: r.reason,
+      context: r.context ? (JSON.parse(r.context) as OrderContext) : null,
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+      history: JSON.parse(r.history) as OrderStateChange[],
+    };
+  }
+
+  /** Move an order through the state table; synchronous, so nothing interleaves between check and write. */
+  private move(
+    coid: string,
+    to: OrderState,
+    reason: string | null,
+    patch: { venue_order_id?: string } = {},
+  ): Result<OrderRow> {
+    const r = this.row(coid);
+    if (!r) return err(ErrorCode.notFound, `no order ${coid}`);
+    if (r.state === to && to !== "partially_filled") return ok(r);
+    const t = transition(r.state as OrderState, to);
+    if (!t.ok) return err(ErrorCode.conflict, `order ${coid} is ${r.state}: ${t.message}`);
+    const now = new Date().toISOString();
+    const history = JSON.parse(r.history) as OrderStateChange[];
+    history.push({ state: to, at: now, reason });
+    this.sql.exec(
+      "UPDATE orders SET state = ?, reason = COALESCE(?, reason), updated_at = ?, history = ?, venue_order_id = COALESCE(?, venue_order_id) WHERE coid = ?",
+      to,
+      reason,
+      now,
+      JSON.stringify(history),
+      patch.venue_order_id ?? null,
+      coid,
+    );
+    return ok(this.row(coid)!);
+  }
+
+  /** Store fills up to `totalFilled` (idempotent by cumulative quantity); `reportFills` tells risk. */
+  private storeFills(coid: string, totalFilled: number, avgPrice: string | null, fee: string): void {
+    const r = this.row(coid);
+    if (!r || totalFilled <= r.filled || !avgPrice) return;
+    const qty = totalFilled - r.filled;
+    const fillId = `${coid}:${totalFilled}`;
+    const ts = new Date().toISOString();
+    this.sql.exec(
+      "UPDATE orders SET filled = ?, avg_price = ?, fees = ? WHERE coid = ?",
+      totalFilled,
+      avgPrice,
+      fee,
+      coid,
+    );
+    this.sql.exec(
+      "INSERT OR IGNORE INTO fills (fill_id, coid, venue, market, mode, strategy_id, side, quantity, price, fee, ts) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+      fillId,
+      coid,
+      r.venue,
+      r.market,
+      r.mode,
+      r.strategy_id,
+      r.side,
+      qty,
+      avgPrice,
+      fee,
+      ts,
+    );
+    // Scheduling the alarm is a storage write, ordered with the fill in the same output gate.
+    void this.ctx.storage.setAlarm(Date.now());
+  }
+
+  /**
+   * Fills reach risk through a durable outbox: stored with the order's state change, pushed by the alarm
+   * (retried until risk accepts), so an order's answer never waits on the portfolio update. Risk already
+   * counts an approved decision's exposure, so the lag of one alarm cannot open room past its limits.
+   */
+  override async alarm(): Promise<void> {
+    await this.reportFills();
+    const left = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM fills WHERE reported = 0").one().n;
+    if (left > 0) await this.ctx.storage.setAlarm(Date.now() + 5_000);
+  }
+
+  /** Push unreported fills to risk; a failure leaves them for the next run (risk dedups by fillId). */
+  private async reportFills(): Promise<void> {
+    const pending = this.sql
+      .exec<Record<string, SqlStorageValue>>("SELECT * FROM fills WHERE reported = 0 LIMIT 100")
+      .toArray();
+    for (const f of pending) {
+      const res = await safe(
+        this.env.RISK.recordFill({
+          fillId: String(f.fill_id),
+          strategyId: String(f.strategy_id),
+          venue: f.venue as Venue,
+          market: String(f.market),
+          side: f.side as "buy" | "sell",
+          quantity: Number(f.quantity),
+          price: String(f.price),
+          fee: String(f.fee),
+          clientOrderId: String(f.coid),
+          ts: String(f.ts),
+        }),
+        "recordFill",
+      );
+      if (res.ok) this.sql.exec("UPDATE fills SET reported = 1 WHERE fill_id = ?", f.fill_id);
+    }
+  }
+
+  private async audit(type: string, actor: Principal, payload: unknown): Promise<Result<{ seq: number }>> {
+    const event: AuditEventInput = { type, service: "execution", actor, payload: payload as JsonValue };
+    const res = await auditAppend(this.env.AUDIT, event);
+    return res.ok ? ok({ seq: res.value.seq }) : res;
+  }
+
+  async submit(
+    intent: OrderIntent,
+    decisionId: string,
+    actor: Principal,
+    context?: OrderContext,
+  ): Promise<Result<OrderSubmission>> {
+    const intentHash = await canonicalHash(INTENT_HASH_DOMAIN, intent);
+    // ---- no await from here until the row exists ----
+    const existing = this.row(intent.clientOrderId);
+    if (existing) {
+      if (existing.intent_hash !== intentHash)
+        return err(
+          ErrorCode.conflict,
+          `client order id ${intent.clientOrderId} is already used by a different intent`,
+        );
+      return ok({ order: this.view(existing), duplicate: true });
+    }
+    const mode = effectiveMode(this.policy(), intent.strategyId);
+    const now = new Date().toISOString();
+    this.sql.exec(
+      `INSERT INTO orders (coid, intent, intent_hash, decision_id, strategy_id, venue, market, side, quantity, mode, state, context, created_at, updated_at, history)
+       VALUES (?,?,?,?,?,?,?,?,?,?,'pending_submit',?,?,?,?)`,
+      intent.clientOrderId,
+      JSON.stringify(intent),
+      intentHash,
+      decisionId,
+      intent.strategyId,
+      intent.venue,
+      intent.market,
+      intent.side,
+      intent.quantity,
+      mode,
+      context ? JSON.stringify(context) : null,
+      now,
+      now,
+      JSON.stringify([{ state: "pending_submit", at: now, reason: null }]),
+    );
+    // ---- the claim is durable; now ask risk ----
+    const coid = intent.clientOrderId;
+    const [consumed, breaker] = await Promise.all([
+      safe(this.env.RISK.consumeDecision(decisionId, intentHash), "consumeDecision"),
+      safe(this.env.RISK.getBreaker(), "getBreaker"),
+    ]);
+    if (!consumed.ok) {
+      return this.refuse(
+        coid,
+        actor,
+        ErrorCode.riskDenied,
+        `decision refused: ${consumed.error.code}: ${consumed.error.message}`,
+      );
+    }
+    this.sql.exec("UPDATE orders SET decision = ? WHERE coid = ?", JSON.stringify(consumed.value), coid);
+    if (!consumed.value.approved || consumed.value.intentHash !== intentHash) {
+      return this.refuse(coid, actor, ErrorCode.riskDenied, "decision does not approve this exact intent");
+    }
+    const opening = intent.effect === "open" || intent.effect === "increase";
+    if (!breaker.ok)
+      return this.refuse(
+        coid,
+        actor,
+        ErrorCode.serviceUnavailable,
+        `breaker state unknown: ${breaker.error.message}`,
+      );
+    if (breaker.value.state === "HALT" && opening)
+      return this.refuse(
+        coid,
+        actor,
+        ErrorCode.breakerHalted,
+        "circuit breaker is HALT: opening orders are refused",
+      );
+
+    // A paper fill reads the book while the audit append runs (a read, not an action); a live order is
+    // sent only after the append succeeded.
+    const [audited, book] = await Promise.all([
+      this.audit("execution.order_submitted", actor, {
+        clientOrderId: coid,
+        intent,
+        intentHash,
+        decisionId,
+        mode,
+        context: context ?? null,
+      }),
+      mode === "paper" && intent.venue !== "ibkr"
+        ? safe(this.env.INGESTION.getOrderBook(intent.venue, intent.market, 120), "getOrderBook")
+        : null,
+    ]);
+    if (!audited.ok)
+      return this.refuse(coid, actor, ErrorCode.auditUnavailable, audited.error.message, false);
+
+    if (mode === "paper") this.executePaper(coid, intent, book);
+    else await this.executeLive(coid, intent, actor);
+
+    const final = this.row(coid)!;
+    const outcome = await this.audit("execution.order_outcome", actor, {
+      clientOrderId: coid,
+      state: final.state,
+      filled: final.filled,
+      avgPrice: final.avg_price,
+      venueOrderId: final.venue_order_id,
+      reason: final.reason,
+    });
+    if (!outcome.ok) console.error("execution: outcome audit failed", coid, outcome.error.code);
+    return ok({ order: this.view(final), duplicate: false });
+  }
+
+  private async refuse(
+    coid: string,
+    actor: Principal,
+    code: string,
+    message: string,
+    audit = true,
+  ): Promise<Result<OrderSubmission>> {
+    this.move(coid, "rejected", message);
+    if (audit)
+      await this.audit("execution.order_refused", actor, { clientOrderId: coid, code, reason: message });
+    return err(code, message, { clientOrderId: coid });
+  }
+
+  /** Synchronous: the book was read beforehand, so the fill and its state change land together. */
+  private executePaper(coid: string, intent: OrderIntent, book: Result<OrderBookSnapshot> | null): void {
+    if (intent.venue === "ibkr") {
+      // No ingested IBKR book: paper hedges fill at their limit (documented approximation).
+      this.move(coid, "filled", "paper fill at limit (no IBKR book)");
+      this.storeFills(coid, intent.quantity, intent.limitPrice, "0.0000");
+      return;
+    }
+    if (!book?.ok) {
+      this.move(coid, "rejected", `paper: no book: ${book ? book.error.message : "not fetched"}`);
+      return;
+    }
+    const f = paperFill(
+      book.value,
+      intent.side,
+      intent.quantity,
+      intent.limitPrice,
+      intent.venue === "kalshi",
+    );
+    const to = stateForFills(intent.quantity, f.filled, false);
+    this.move(
+      coid,
+      to,
+      f.filled < intent.quantity
+        ? `paper IOC: ${f.filled}/${intent.quantity} crossed, rest cancelled (book ${book.value.evidenceHash})`
+        : `paper fill (book ${book.value.evidenceHash})`,
+    );
+    this.storeFills(coid, f.filled, f.avgPrice, f.fee);
+  }
+
+  private clients(actor: Principal, coid?: string) {
+    return venueClients(this.env, async (q) => {
+      await this.audit(
+        q.confirmed ? "execution.ibkr_question_confirmed" : "execution.ibkr_question_refused",
+        actor,
+        {
+          clientOrderId: coid ?? null,
+          messageIds: q.messageIds,
+          message: q.message,
+        },
+      );
+    });
+  }
+
+  private async venueFailure(coid: string, e: VenueError): Promise<void> {
+    if (e.kind === "outcome_unknown") {
+      this.move(coid, "unknown", `outcome unknown: ${e.message}`);
+    } else if (e.kind === "duplicate") {
+      // The venue already holds this id (an earlier attempt whose answer we lost): look it up, never resend.
+      this.move(coid, "unknown", `venue reports duplicate id: ${e.message}`);
+    } else {
+      this.move(coid, "rejected", `${e.kind}: ${e.message}`);
+    }
+    if (
+      e.kind === "outcome_unknown" ||
+      e.kind === "unavailable" ||
+      e.kind === "auth" ||
+      e.kind === "invalid_response"
+    ) {
+      await safe(
+        this.env.RISK.reportFailure("venue_api_error", `${e.kind}: ${e.message}`, {
+          method: "system",
+          subject: "execution",
+        }),
+        "reportFailure",
+      );
+    }
+  }
+
+  private async executeLive(coid: string, intent: OrderIntent, actor: Principal): Promise<void> {
+    const { kalshi, ibkr } = this.clients(actor, coid);
+    if (intent.venue === "kalshi") {
+      const r = await kalshi.createOrder({
+        ticker: intent.market,
+        clientOrderId: coid,
+        side: intent.side,
+        count: intent.quantity,
+        price: intent.limitPrice,
+        timeInForce: "immediate_or_cancel",
+      });
+      if (!r.ok) return this.venueFailure(coid, r.error);
+      const to = stateForFills(intent.quantity, r.value.filled, false);
+      this.move(coid, to, null, { venue_order_id: r.value.orderId });
+      this.storeFills(coid, r.value.filled, r.value.avgPrice, r.value.fee ?? "0.0000");
+      return;
+    }
+    if (intent.venue === "ibkr") {
+      const conid = Number(intent.market);
+      if (!Number.isInteger(conid)) {
+        this.move(coid, "rejected", `IBKR market must be a conid, got ${intent.market}`);
+        return;
+      }
+      const r = await ibkr.placeOrder({
+        conid,
+        side: intent.side,
+        quantity: intent.quantity,
+        price: intent.limitPrice,
+        cOID: coid,
+      });
+      if (!r.ok) return this.venueFailure(coid, r.error);
+      this.move(coid, "submitted", `IBKR ${r.value.status}`, { venue_order_id: r.value.orderId });
+      return;
+    }
+    this.move(coid, "rejected", "Polymarket is market data only: no trading client");
+  }
+
+  /** Apply what the venue says about one live order (used for unknown and open orders). */
+  private async refreshLive(r: OrderRow, actor: Principal, nowMs: number): Promise<"resolved" | "pending"> {
+    const { kalshi, ibkr } = this.clients(actor, r.coid);
+    if (r.venue === "kalshi") {
+      const found = await kalshi.findByClientOrderId(r.market, r.coid);
+      if (!found.ok) return "pending";
+      if (!found.value) return this.notAtVenue(r, nowMs);
+      const o = found.value;
+      const to = stateForFills(r.quantity, o.filled, o.status === "resting" || o.status === "pending");
+      this.move(r.coid, to, `resolved at venue: ${o.status}`, { venue_order_id: o.orderId });
+      this.storeFills(r.coid, o.filled, o.avgPrice, o.fee ?? "0.0000");
+      return "resolved";
+    }
+    if (r.venue === "ibkr") {
+      const found = await ibkr.findByCOID(r.coid);
+      if (!found.ok) return "pending";
+      if (!found.value) return this.notAtVenue(r, nowMs);
+      const o = found.value;
+      const open = !/^(Filled|Cancelled|Inactive)$/i.test(o.status);
+      const to = stateForFills(r.quantity, o.filled, open);
+      this.move(r.coid, to, `IBKR ${o.status}`, { venue_order_id: o.orderId });
+      this.storeFills(r.coid, o.filled, o.price ?? JSON.parse(r.intent).limitPrice, "0.0000");
+      return "resolved";
+    }
+    return "pending";
+  }
+
+  private notAtVenue(r: OrderRow, nowMs: number): "resolved" | "pending" {
+    if (r.state !== "unknown" || nowMs - Date.parse(r.updated_at) < UNKNOWN_GRACE_MS) return "pending";
+    this.move(r.coid, "rejected", "not found at the venue after the grace period: never accepted");
+    return "resolved";
+  }
+
+  async resolveUnknown(actor: Principal): Promise<Result<{ resolved: number; stillUnknown: number }>> {
+    const rows = this.sql
+      .exec<OrderRow>(
+        "SELECT * FROM orders WHERE mode = 'live' AND state IN ('unknown', 'submitted', 'partially_filled') ORDER BY created_at LIMIT 200",
+      )
+      .toArray();
+    let resolved = 0;
+    for (const r of rows) {
+      const was = r.state;
+      const outcome = await this.refreshLive(r, actor, Date.now());
+      if (was === "unknown" && outcome === "resolved") {
+        resolved++;
+        const now = this.row(r.coid)!;
+        await this.audit("execution.order_resolved", actor, {
+          clientOrderId: r.coid,
+          state: now.state,
+          filled: now.filled,
+        });
+      }
+    }
+    const still = this.sql
+      .exec<{ n: number }>("SELECT COUNT(*) AS n FROM orders WHERE state = 'unknown'")
+      .one().n;
+    return ok({ resolved, stillUnknown: still });
+  }
+
+  async getOrder(coid: string): Promise<Result<OrderView>> {
+    const r = this.row(coid);
+    return r ? ok(this.view(r)) : err(ErrorCode.notFound, `no order ${coid}`);
+  }
+
+  async listOrders(q: OrderQuery): Promise<Result<{ orders: OrderView[] }>> {
+    const rows = this.sql
+      .exec<OrderRow>(
+        "SELECT * FROM orders WHERE (? IS NULL OR state = ?) AND (? IS NULL OR strategy_id = ?) ORDER BY created_at DESC, coid LIMIT ?",
+        q.state ?? null,
+        q.state ?? null,
+        q.strategyId ?? null,
+        q.strategyId ?? null,
+        q.limit ?? 100,
+      )
+      .toArray();
+    return ok({ orders: rows.map((r) => this.view(r)) });
+  }
+
+  async cancel(coid: string, actor: Principal): Promise<Result<OrderView>> {
+    const r = this.row(coid);
+    if (!r) return err(ErrorCode.notFound, `no order ${coid}`);
+    if (isTerminal(r.state as OrderState))
+      return err(ErrorCode.conflict, `order ${coid} is already ${r.state}`);
+    if (r.state === "pending_submit")
+      return err(ErrorCode.conflict, `order ${coid} is being submitted; retry shortly`);
+    const audited = await this.audit("execution.order_cancel_requested", actor, {
+      clientOrderId: coid,
+      state: r.state,
+    });
+    if (!audited.ok) return audited;
+    if (r.mode === "paper") {
+      const moved = this.move(coid, "cancelled", `cancelled by ${actor.subject}`);
+      return moved.ok ? ok(this.view(moved.value)) : moved;
+    }
+    if (r.state === "unknown") {
+      // Never cancel blind: learn the venue order id first.
+      await this.refreshLive(r, actor, Date.now());
+    }
+    const fresh = this.row(coid)!;
+    if (isTerminal(fresh.state as OrderState)) return ok(this.view(fresh));
+    if (!fresh.venue_order_id)
+      return err(ErrorCode.conflict, `order ${coid} has no venue order id yet (state ${fresh.state})`);
+    const { kalshi, ibkr } = this.clients(actor, coid);
+    const c =
+      fresh.venue === "kalshi"
+        ? await kalshi.cancelOrder(fresh.venue_order_id)
+        : await ibkr.cancelOrder(fresh.venue_order_id);
+    if (!c.ok)
+      return err(ErrorCode.upstreamError, `venue refused the cancel: ${c.error.kind}: ${c.error.message}`);
+    await this.refreshLive(this.row(coid)!, actor, Date.now());
+    const after = this.row(coid)!;
+    if (!isTerminal(after.state as OrderState)) this.move(coid, "cancelled", `cancelled by ${actor.subject}`);
+    return ok(this.view(this.row(coid)!));
+  }
+
+  // ---- positions and reconciliation ----
+
+  private positions(): ExecutionPosition[] {
+    return this.sql
+      .exec<{ venue: string; market: string; mode: string; position: number }>(
+        "SELECT venue, market, mode, SUM(CASE side WHEN 'buy' THEN quantity ELSE -quantity END) AS position FROM fills GROUP BY venue, market, mode ORDER BY venue, market, mode",
+      )
+      .toArray()
+      .map((p) => ({
+        venue: p.venue as Venue,
+        market: p.market,
+        mode: p.mode as ExecutionMode,
+        position: Number(p.position),
+      }));
+  }
+
+  async getPositions(): Promise<Result<{ positions: ExecutionPosition[] }>> {
+    return ok({ positions: this.positions() });
+  }
+
+  async reconcile(actor: Principal): Promise<Result<ReconciliationReport>> {
+    await this.resolveUnknown(actor);
+    const tolerance = Math.max(0, Math.trunc(Number(this.env.RECON_TOLERANCE ?? "0")) || 0);
+    const { kalshi, ibkr } = this.clients(actor);
+    const venues: ReconciliationReport["venues"] = [];
+    const venuePositions: { venue: Venue; market: string; position: number }[] = [];
+    const checked = new Set<Venue>();
+    for (const [venue, client] of [
+      ["kalshi", kalshi],
+      ["ibkr", ibkr],
+    ] as const) {
+      const r = await client.positions();
+      if (r.ok) {
+        checked.add(venue);
+        venues.push({ venue, status: "ok" });
+        for (const p of r.value) venuePositions.push({ venue, ...p });
+      } else if (r.error.kind === "not_configured") {
+        venues.push({ venue, status: "not_configured", detail: r.error.message });
+      } else {
+        venues.push({ venue, status: "unavailable", detail: `${r.error.kind}: ${r.error.message}` });
+        await safe(
+          this.env.RISK.reportFailure(
+            "venue_api_error",
+            `reconciliation: ${venue} positions: ${r.error.message}`,
+            actor,
+          ),
+          "reportFailure",
+        );
+      }
+    }
+    const internal = this.positions().filter((p) => p.mode === "live" && checked.has(p.venue));
+    const { drifts, markets } = computeDrift(internal, venuePositions, tolerance);
+    let reported = 0;
+    for (const d of drifts) {
+      const detail = `${d.venue}:${d.market} internal=${d.internal} venue=${d.venuePosition} drift=${d.drift} tolerance=${tolerance}`;
+      const res = await safe(
+        this.env.RISK.reportFailure("reconciliation_drift", detail, actor),
+        "reportFailure",
+      );
+      if (res.ok) reported++;
+    }
+    const at = new Date().toISOString();
+    const audited = await this.audit("execution.reconciliation", actor, {
+      at,
+      tolerance,
+      venues,
+      markets,
+      drifts: drifts as unknown as JsonValue,
+      reported,
+    } as unknown as JsonValue);
+    if (!audited.ok) return audited;
+    const report: ReconciliationReport = {
+      at,
+      tolerance,
+      venues,
+      markets,
+      drifts,
+      reported,
+      auditSeq: audited.value.seq,
+    };
+    this.sql.exec(
+      "INSERT OR REPLACE INTO meta (k, v) VALUES ('last_reconciliation', ?)",
+      JSON.stringify(report),
+    );
+    return ok(report);
+  }
+
+  /** Internal signed position in one market (all modes), for the loop's effect and sizing. */
+  async positionIn(venue: Venue, market: string, mode: ExecutionMode): Promise<number> {
+    const row = this.sql
+      .exec<{ p: number | null }>(
+        "SELECT SUM(CASE side WHEN 'buy' THEN quantity ELSE -quantity END) AS p FROM fills WHERE venue = ? AND market = ? AND mode = ?",
+        venue,
+        market,
+        mode,
+      )
+      .one();
+    return Number(row.p ?? 0);
+  }
+
+  /** The mode a strategy's next order would use. */
+  async modeFor(strategyId: string): Promise<ExecutionMode> {
+    return effectiveMode(this.policy(), strategyId);
+  }
+}
+
+export type { PositionDrift };

@@ -1,4 +1,190 @@
+import {
+  ErrorCode,
+  ExecutionPolicyChange,
+  type ExecutionRpc,
+  type GovernanceRpc,
+  type IngestionRpc,
+  OrderIntent,
+  OrderQuery,
+  type OrderView,
+  type Result,
+  type RiskDecision,
+  type RiskRpc,
+} from "@paulp/contracts";
+import { HttpError, json, parseOr400, readJsonBody, resultResponse, sha256Hex, unwrap } from "@paulp/kit";
+import * as v from "valibot";
+import { type GatewayRequest, principalOf } from "../context";
+import type { Env } from "../env";
 import type { GatewayRouter } from "../router";
 
-/** Admin routes of the execution worker (filled in by its issue). */
-export function registerExecutionRoutes(_router: GatewayRouter): void {}
+// The bindings seen through their contracts (RPC-wrapped return types are too deep for the checker).
+const exec = (env: Env) => env.EXECUTION as unknown as ExecutionRpc;
+const risk = (env: Env) => env.RISK as unknown as RiskRpc;
+const ingestion = (env: Env) => env.INGESTION as unknown as IngestionRpc;
+const gov = (env: Env) => env.GOVERNANCE as unknown as GovernanceRpc;
+
+const ClientOrderId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,64}$/, "8–64 of [A-Za-z0-9_-]"));
+/** Evidence bytes returned inline in a trace, per hash (the hash and length always are). */
+const TRACE_INLINE_BYTES = 64 * 1024;
+
+/** A manual order: an intent whose client order id defaults to one derived from the request id. */
+const ManualOrder = v.object({
+  ...OrderIntent.entries,
+  clientOrderId: v.optional(OrderIntent.entries.clientOrderId),
+});
+
+function orderId(request: GatewayRequest): string {
+  return parseOr400(ClientOrderId, request.params.id);
+}
+
+function b64(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+/** order → the risk decision it consumed → each evidence hash's raw bytes (re-hashed) → the pair approval. */
+async function trace(env: Env, order: OrderView) {
+  const decision: RiskDecision | null = order.decision;
+  const evidence = await Promise.all(
+    order.intent.evidenceHashes.map(async (hash) => {
+      const r = await ingestion(env)
+        .getEvidence(hash)
+        .catch(
+          (e: Error): Result<never> => ({
+            ok: false,
+            error: { code: ErrorCode.upstreamError, message: e.message },
+          }),
+        );
+      if (!r.ok) return { hash, ok: false, error: r.error };
+      const bytes = r.value.bytes;
+      const recomputed = await sha256Hex(bytes);
+      return {
+        hash,
+        // Ingestion re-hashes on read; the gateway checks once more so the trace proves it end to end.
+        ok: recomputed === hash,
+        sha256: recomputed,
+        byteLength: bytes.byteLength,
+        contentType: r.value.contentType,
+        venue: r.value.venue,
+        url: r.value.url,
+        truncated: bytes.byteLength > TRACE_INLINE_BYTES,
+        bytesBase64: b64(bytes.subarray(0, TRACE_INLINE_BYTES)),
+      };
+    }),
+  );
+  let pair: unknown = null;
+  const pairId = order.context?.pairId;
+  if (pairId) {
+    const pairs = await gov(env)
+      .tradablePairs()
+      .catch(
+        (e: Error): Result<never> => ({
+          ok: false,
+          error: { code: ErrorCode.upstreamError, message: e.message },
+        }),
+      );
+    const current = pairs.ok ? pairs.value.find((p) => p.pairId === pairId) : undefined;
+    pair = {
+      pairId,
+      atDecision: {
+        approvedBy: order.context?.pairApprovedBy ?? null,
+        approvedAt: order.context?.pairApprovedAt ?? null,
+      },
+      now: pairs.ok
+        ? current
+          ? {
+              tradable: true,
+              approvedBy: current.approvedBy,
+              approvedAt: current.approvedAt,
+              grade: current.grade,
+              yesMapsTo: current.yesMapsTo,
+            }
+          : { tradable: false }
+        : { error: pairs.error },
+    };
+  }
+  return {
+    order,
+    decision: decision
+      ? {
+          ...decision,
+          // The decision binds this exact intent: its hash is the order's.
+          matchesIntent: decision.intentHash === order.intentHash,
+        }
+      : null,
+    evidence,
+    pair,
+  };
+}
+
+export function registerExecutionRoutes(router: GatewayRouter): void {
+  router.get("/admin/orders", async (request, env) => {
+    const url = new URL(request.url);
+    const limit = url.searchParams.get("limit");
+    const q = parseOr400(OrderQuery, {
+      state: url.searchParams.get("state") ?? undefined,
+      strategyId: url.searchParams.get("strategyId") ?? undefined,
+      limit: limit === null ? undefined : Number(limit),
+    });
+    return resultResponse(await exec(env).listOrders(q));
+  });
+
+  /** A manual order takes the same path as the loop: risk decides, then execution submits with the decision. */
+  router.post("/admin/orders", async (request, env) => {
+    const actor = principalOf(request);
+    const body = await readJsonBody(request, ManualOrder);
+    const intent: OrderIntent = {
+      ...body,
+      clientOrderId:
+        body.clientOrderId ?? `man-${request.requestId}`.replace(/[^A-Za-z0-9_-]/g, "").slice(0, 64),
+    };
+    const decision = unwrap(await risk(env).evaluateOrder(intent, actor));
+    if (!decision.approved) {
+      throw new HttpError(
+        422,
+        ErrorCode.riskDenied,
+        decision.reasons.map((r) => `${r.code}: ${r.message}`).join("; ") || "denied",
+        {
+          decisionId: decision.decisionId,
+          reasons: decision.reasons,
+        },
+      );
+    }
+    const submitted = unwrap(
+      await exec(env).submitOrder(intent, decision.decisionId, actor, { kind: "manual" }),
+    );
+    return json(submitted, submitted.duplicate ? 200 : 201);
+  });
+
+  router.get("/admin/orders/:id", async (request, env) =>
+    resultResponse(await exec(env).getOrder(orderId(request))),
+  );
+
+  router.get("/admin/orders/:id/trace", async (request, env) => {
+    const order = unwrap(await exec(env).getOrder(orderId(request)));
+    return json(await trace(env, order));
+  });
+
+  router.post("/admin/orders/:id/cancel", async (request, env) =>
+    resultResponse(await exec(env).cancelOrder(orderId(request), principalOf(request))),
+  );
+
+  router.get("/admin/positions", async (_request, env) => resultResponse(await exec(env).getPositions()));
+
+  router.get("/admin/execution/policy", async (_request, env) => resultResponse(await exec(env).getPolicy()));
+
+  /**
+   * To paper: applied at once. To live: 403 `approval_required` naming `execution.policy_live` and the exact
+   * payload to request at POST /admin/approvals; the desk applies it with its receipt, never this route.
+   */
+  router.put("/admin/execution/policy", async (request, env) => {
+    const change = await readJsonBody(request, ExecutionPolicyChange);
+    return resultResponse(await exec(env).setPolicy(change, principalOf(request)));
+  });
+
+  /** The specification's emergency procedure: no body. */
+  router.post("/admin/reconcile", async (request, env) =>
+    resultResponse(await exec(env).reconcile(principalOf(request))),
+  );
+}

@@ -1,0 +1,63 @@
+import type { OrderIntent } from "@paulp/contracts";
+import * as v from "valibot";
+
+/**
+ * The hedge map: prediction-market exposure → an IBKR instrument. Keyed by Kalshi ticker, or `category:<name>`.
+ * `ratio` is hedge shares per contract filled; `direction` says whether buying YES is hedged by buying
+ * ("same") or selling ("opposite") the instrument; the limits bound the hedge order's price.
+ */
+export const HedgeEntry = v.object({
+  conid: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  ratio: v.pipe(v.string(), v.regex(/^\d{1,6}(\.\d{1,4})?$/)),
+  direction: v.picklist(["same", "opposite"]),
+  buyLimit: v.pipe(v.string(), v.regex(/^\d{1,8}(\.\d{1,4})?$/)),
+  sellLimit: v.pipe(v.string(), v.regex(/^\d{1,8}(\.\d{1,4})?$/)),
+});
+export const HedgeMap = v.record(v.string(), HedgeEntry);
+export type HedgeMap = v.InferOutput<typeof HedgeMap>;
+
+/** Parse HEDGE_MAP; a malformed map is an empty one (no hedges) and an error the caller reports. */
+export function parseHedgeMap(raw: string | undefined): { map: HedgeMap; error: string | null } {
+  if (!raw) return { map: {}, error: null };
+  try {
+    const parsed = v.safeParse(HedgeMap, JSON.parse(raw));
+    return parsed.success
+      ? { map: parsed.output, error: null }
+      : { map: {}, error: parsed.issues[0]?.message ?? "invalid" };
+  } catch {
+    return { map: {}, error: "HEDGE_MAP is not JSON" };
+  }
+}
+
+/** The hedge for a fill on a prediction market, or null when unmapped or rounding to zero shares. Pure. */
+export function hedgeIntentFor(
+  map: HedgeMap,
+  fill: {
+    market: string;
+    category: string | null;
+    side: "buy" | "sell";
+    filled: number;
+    strategyId: string;
+    evidenceHashes: string[];
+  },
+  clientOrderId: string,
+): OrderIntent | null {
+  const entry = map[fill.market] ?? (fill.category ? map[`category:${fill.category}`] : undefined);
+  if (!entry) return null;
+  const [w, f = ""] = entry.ratio.split(".");
+  const ratio4 = Number(w) * 10_000 + Number(f.padEnd(4, "0"));
+  const quantity = Math.floor((fill.filled * ratio4) / 10_000);
+  if (quantity < 1) return null;
+  const side = entry.direction === "same" ? fill.side : fill.side === "buy" ? "sell" : "buy";
+  return {
+    strategyId: fill.strategyId,
+    venue: "ibkr",
+    market: String(entry.conid),
+    side,
+    effect: "open",
+    quantity,
+    limitPrice: side === "buy" ? entry.buyLimit : entry.sellLimit,
+    clientOrderId,
+    evidenceHashes: fill.evidenceHashes,
+  };
+}

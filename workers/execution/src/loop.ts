@@ -1,0 +1,184 @@
+import {
+  ErrorCode,
+  err,
+  type OrderIntent,
+  type OrderSubmission,
+  ok,
+  type Principal,
+  type Result,
+  type RiskDecision,
+  type StrategySummary,
+  type TradablePair,
+  type TradingLoopReport,
+} from "@paulp/contracts";
+import { auditAppend, withTimeout } from "@paulp/kit";
+import type { Env } from "./env";
+import { hedgeIntentFor, parseHedgeMap } from "./hedge";
+import { deriveClientOrderId } from "./orders/ids";
+import { crossVenueSignal, rvParams } from "./signal";
+
+/** The strategy kind this loop trades. */
+export const RV_KIND = "cross_venue_rv";
+
+async function call<T>(p: Promise<Result<T>>, what: string): Promise<Result<T>> {
+  try {
+    return (await withTimeout(p, 5_000, what)) as Result<T>;
+  } catch (e) {
+    return err(ErrorCode.serviceUnavailable, `${what}: ${(e as Error).message}`);
+  }
+}
+
+export function orderManager(env: Env) {
+  return env.ORDER_MANAGER.get(env.ORDER_MANAGER.idFromName("orders"));
+}
+
+/** Evaluate with risk, then submit with the decision: the one path every order (signal or hedge) takes. */
+export async function decideAndSubmit(
+  env: Env,
+  intent: OrderIntent,
+  actor: Principal,
+  context: Parameters<ReturnType<typeof orderManager>["submit"]>[3],
+): Promise<Result<{ state: string; filled: number }>> {
+  const decision = await call<RiskDecision>(
+    env.RISK.evaluateOrder(intent, actor) as Promise<Result<RiskDecision>>,
+    "evaluateOrder",
+  );
+  if (!decision.ok) return decision;
+  if (!decision.value.approved) {
+    const why = decision.value.reasons.map((r) => `${r.code}: ${r.message}`).join("; ") || "denied";
+    return err(ErrorCode.riskDenied, why);
+  }
+  const sub = (await orderManager(env).submit(
+    intent,
+    decision.value.decisionId,
+    actor,
+    context,
+  )) as Result<OrderSubmission>;
+  if (!sub.ok) return err(sub.error.code, sub.error.message, sub.error.details);
+  return ok({ state: sub.value.order.state, filled: sub.value.order.filledQuantity });
+}
+
+/**
+ * One run of cross-venue relative value: for every active strategy of this kind and every tradable pair,
+ * compare Kalshi's executable prices with Polymarket's and trade Kalshi toward Polymarket. The client order
+ * id is derived from (strategy, pair, minute, leg), so a repeated run within a minute cannot double-trade.
+ */
+export async function runTradingLoop(
+  env: Env,
+  actor: Principal,
+  nowMs: number,
+): Promise<Result<TradingLoopReport>> {
+  const [strategies, pairs] = await Promise.all([
+    call<StrategySummary[]>(
+      env.GOVERNANCE.activeStrategies() as Promise<Result<StrategySummary[]>>,
+      "activeStrategies",
+    ),
+    call<TradablePair[]>(env.GOVERNANCE.tradablePairs() as Promise<Result<TradablePair[]>>, "tradablePairs"),
+  ]);
+  if (!strategies.ok) return strategies;
+  if (!pairs.ok) return pairs;
+  const active = strategies.value.filter(
+    (s: StrategySummary) => s.kind === RV_KIND && (s.state === "paper" || s.state === "live"),
+  );
+  const report: TradingLoopReport = {
+    at: new Date(nowMs).toISOString(),
+    strategies: active.length,
+    pairs: pairs.value.length,
+    signals: 0,
+    submitted: [],
+    denied: [],
+    skipped: [],
+  };
+  const om = orderManager(env);
+  const hedges = parseHedgeMap(env.HEDGE_MAP);
+  const minute = Math.floor(nowMs / 60_000);
+  for (const s of active) {
+    const params = rvParams(s.params ?? {});
+    for (const p of pairs.value as TradablePair[]) {
+      const [kb, pb] = await Promise.all([
+        call(env.INGESTION.getOrderBook("kalshi", p.kalshi.marketId, 120), "getOrderBook"),
+        call(env.INGESTION.getOrderBook("polymarket", p.polymarket.marketId, 120), "getOrderBook"),
+      ]);
+      if (!kb.ok || !pb.ok) {
+        report.skipped.push(
+          `${p.pairId}: no book (${!kb.ok ? kb.error.message : ""}${!pb.ok ? pb.error.message : ""})`,
+        );
+        continue;
+      }
+      const mode = await om.modeFor(s.id);
+      const position = await om.positionIn("kalshi", p.kalshi.marketId, mode);
+      const sig = crossVenueSignal({
+        kalshi: kb.value,
+        polymarket: pb.value,
+        yesMapsTo: p.yesMapsTo,
+        allocation: s.allocation,
+        position,
+        params,
+      });
+      if (!sig) continue;
+      report.signals++;
+      const coid = await deriveClientOrderId(s.id, `${p.pairId}:${minute}`, "kalshi");
+      // This (strategy, pair, minute) was decided already: its order stands, whatever the book does now.
+      if ((await om.getOrder(coid)).ok) {
+        report.skipped.push(`${p.pairId}: already decided this minute (${coid})`);
+        continue;
+      }
+      const evidenceHashes = [...new Set([kb.value.evidenceHash, pb.value.evidenceHash])];
+      const intent: OrderIntent = {
+        strategyId: s.id,
+        venue: "kalshi",
+        market: p.kalshi.marketId,
+        side: sig.side,
+        effect: sig.effect,
+        quantity: sig.quantity,
+        limitPrice: sig.limitPrice,
+        clientOrderId: coid,
+        evidenceHashes,
+      };
+      const res = await decideAndSubmit(env, intent, actor, {
+        kind: "signal",
+        pairId: p.pairId,
+        pairApprovedBy: p.approvedBy,
+        pairApprovedAt: p.approvedAt,
+        note: `fair ${sig.fairPrice} edge ${sig.edge}`,
+      });
+      if (!res.ok) {
+        report.denied.push({ clientOrderId: coid, reason: `${res.error.code}: ${res.error.message}` });
+        continue;
+      }
+      report.submitted.push(coid);
+      const hedgeCoid = await deriveClientOrderId(s.id, `hedge:${coid}`, "ibkr");
+      const hedge = hedgeIntentFor(
+        hedges.map,
+        {
+          market: p.kalshi.marketId,
+          category: null,
+          side: sig.side,
+          filled: res.value.filled,
+          strategyId: s.id,
+          evidenceHashes,
+        },
+        hedgeCoid,
+      );
+      if (hedge) {
+        const h = await decideAndSubmit(env, hedge, actor, {
+          kind: "hedge",
+          hedgeOf: coid,
+          pairId: p.pairId,
+        });
+        if (h.ok) report.submitted.push(hedgeCoid);
+        else report.denied.push({ clientOrderId: hedgeCoid, reason: `${h.error.code}: ${h.error.message}` });
+      }
+    }
+  }
+  if (report.signals > 0 || hedges.error) {
+    // Orders are audited one by one; the run summary is kept only when something happened.
+    await auditAppend(env.AUDIT, {
+      type: "execution.loop_run",
+      service: "execution",
+      actor,
+      payload: { ...report, hedgeMapError: hedges.error },
+    });
+  }
+  return ok(report);
+}

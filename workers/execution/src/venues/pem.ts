@@ -1,0 +1,54 @@
+/**
+ * RSA private keys from PEM. WebCrypto imports only PKCS#8, while Kalshi's downloaded keys are often PKCS#1
+ * (`BEGIN RSA PRIVATE KEY`), so a PKCS#1 key is wrapped in the PKCS#8 envelope (RFC 5208: version 0,
+ * AlgorithmIdentifier rsaEncryption with NULL parameters, the PKCS#1 bytes as an OCTET STRING).
+ */
+
+const RSA_ALGORITHM_ID = Uint8Array.from([
+  0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+]);
+
+function derLength(n: number): Uint8Array {
+  if (n < 0x80) return Uint8Array.of(n);
+  const bytes: number[] = [];
+  for (let v = n; v > 0; v >>= 8) bytes.unshift(v & 0xff);
+  return Uint8Array.of(0x80 | bytes.length, ...bytes);
+}
+
+function der(tag: number, ...parts: Uint8Array[]): Uint8Array {
+  const len = parts.reduce((a, p) => a + p.length, 0);
+  const head = Uint8Array.of(tag, ...derLength(len));
+  const out = new Uint8Array(head.length + len);
+  out.set(head);
+  let at = head.length;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Wrap PKCS#1 RSAPrivateKey DER in a PKCS#8 PrivateKeyInfo. */
+export function pkcs1ToPkcs8(pkcs1: Uint8Array): Uint8Array {
+  return der(0x30, Uint8Array.of(0x02, 0x01, 0x00), RSA_ALGORITHM_ID, der(0x04, pkcs1));
+}
+
+/** The DER bytes and label of a PEM block; throws on anything else. */
+export function decodePem(pem: string): { label: string; der: Uint8Array } {
+  // Secrets pasted into dashboards often arrive with literal "\n" sequences.
+  const text = pem.replace(/\\n/g, "\n").trim();
+  const m = /^-----BEGIN ([A-Z ]+)-----([\s\S]+?)-----END \1-----$/.exec(text);
+  if (!m) throw new Error("not a PEM block");
+  const b64 = m[2]!.replace(/\s+/g, "");
+  return { label: m[1]!, der: Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)) };
+}
+
+/** Import an RSA private key (PKCS#8 `PRIVATE KEY` or PKCS#1 `RSA PRIVATE KEY`) for RSA-PSS SHA-256 signing. */
+export async function importRsaPssPrivateKey(pem: string): Promise<CryptoKey> {
+  const { label, der: bytes } = decodePem(pem);
+  let pkcs8: Uint8Array;
+  if (label === "PRIVATE KEY") pkcs8 = bytes;
+  else if (label === "RSA PRIVATE KEY") pkcs8 = pkcs1ToPkcs8(bytes);
+  else throw new Error(`unsupported PEM label ${label}`);
+  return crypto.subtle.importKey("pkcs8", pkcs8, { name: "RSA-PSS", hash: "SHA-256" }, false, ["sign"]);
+}

@@ -1,0 +1,279 @@
+import type { OrderState } from "@paulp/contracts";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { fromBp, kalshiTakerFeeBp, toBp } from "../src/decimal";
+import { hedgeIntentFor, parseHedgeMap } from "../src/hedge";
+import { deriveClientOrderId } from "../src/orders/ids";
+import { paperFill } from "../src/orders/paper";
+import { isTerminal, stateForFills, TRANSITIONS, transition } from "../src/orders/state";
+import { applyPolicyChange, effectiveMode, initialPolicy } from "../src/policy";
+import { computeDrift } from "../src/reconcile";
+import { crossVenueSignal, rvParams } from "../src/signal";
+
+const STATES = Object.keys(TRANSITIONS) as OrderState[];
+
+describe("order state table", () => {
+  it("terminal states never move; every refusal names the current state", () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...STATES), fc.constantFrom(...STATES), (from, to) => {
+        const t = transition(from, to);
+        if (isTerminal(from)) expect(t.ok).toBe(false);
+        if (!t.ok) expect(t.message).toContain(from);
+        expect(t.ok).toBe(TRANSITIONS[from].includes(to));
+      }),
+    );
+  });
+
+  it("any walk of allowed transitions reaches a terminal state only once and never returns to pending_submit", () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...STATES), { maxLength: 30 }), (targets) => {
+        let s: OrderState = "pending_submit";
+        for (const to of targets) {
+          const t = transition(s, to);
+          if (t.ok) {
+            expect(t.state).not.toBe("pending_submit");
+            s = t.state;
+          }
+        }
+        if (isTerminal(s)) expect(TRANSITIONS[s]).toEqual([]);
+      }),
+    );
+  });
+
+  it("maps venue fill numbers to states", () => {
+    expect(stateForFills(10, 10, false)).toBe("filled");
+    expect(stateForFills(10, 3, true)).toBe("partially_filled");
+    expect(stateForFills(10, 0, true)).toBe("submitted");
+    expect(stateForFills(10, 3, false)).toBe("cancelled");
+  });
+});
+
+describe("decimals", () => {
+  it("round-trips any 4-decimal amount exactly", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -1e12, max: 1e12 }), (bp) => {
+        expect(toBp(fromBp(bp))).toBe(bp);
+      }),
+    );
+  });
+  it("refuses floats-as-strings it cannot represent", () => {
+    expect(() => toBp("0.12345")).toThrow();
+    expect(() => toBp("1e3")).toThrow();
+  });
+  it("computes Kalshi's taker fee rounded up to the cent", () => {
+    // 0.07 × 10 × 0.5 × 0.5 = 0.175 → 0.18
+    expect(fromBp(kalshiTakerFeeBp(10, 5_000))).toBe("0.1800");
+  });
+});
+
+describe("paper fills", () => {
+  const book = {
+    bids: [{ price: "0.4000", size: "10" }],
+    asks: [
+      { price: "0.4400", size: "5" },
+      { price: "0.4200", size: "2" },
+    ],
+  };
+  it("walks the asks best first up to the limit", () => {
+    expect(paperFill(book, "buy", 4, "0.4400", false)).toEqual({
+      filled: 4,
+      avgPrice: "0.4300",
+      fee: "0.0000",
+    });
+  });
+  it("fills nothing when the limit does not cross", () => {
+    expect(paperFill(book, "buy", 4, "0.4100", true).filled).toBe(0);
+    expect(paperFill(book, "sell", 4, "0.4100", true).filled).toBe(0);
+  });
+  it("never fills more than asked or than the book holds", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 50 }), fc.integer({ min: 100, max: 9_900 }), (q, limit) => {
+        const f = paperFill(book, "buy", q, fromBp(limit), true);
+        expect(f.filled).toBeLessThanOrEqual(Math.min(q, 7));
+        if (f.avgPrice) expect(toBp(f.avgPrice)).toBeLessThanOrEqual(limit);
+      }),
+    );
+  });
+});
+
+describe("client order ids", () => {
+  it("are deterministic per (strategy, decision, leg) and distinct otherwise", async () => {
+    const a = await deriveClientOrderId("s", "pair:1", "kalshi");
+    expect(a).toBe(await deriveClientOrderId("s", "pair:1", "kalshi"));
+    expect(a).not.toBe(await deriveClientOrderId("s", "pair:1", "ibkr"));
+    expect(a).not.toBe(await deriveClientOrderId("s", "pair:2", "kalshi"));
+    expect(a).toMatch(/^[A-Za-z0-9_-]{8,64}$/);
+  });
+});
+
+describe("policy", () => {
+  it("is live only when global and the strategy are live", () => {
+    let p = initialPolicy("t");
+    expect(effectiveMode(p, "s")).toBe("paper");
+    p = applyPolicyChange(p, { scope: "strategy:s", mode: "live" }, "a", "t");
+    expect(effectiveMode(p, "s")).toBe("paper");
+    p = applyPolicyChange(p, { scope: "global", mode: "live" }, "a", "t");
+    expect(effectiveMode(p, "s")).toBe("live");
+    expect(effectiveMode(p, "other")).toBe("paper");
+    p = applyPolicyChange(p, { scope: "global", mode: "paper" }, "a", "t");
+    expect(effectiveMode(p, "s")).toBe("paper");
+    expect(p.version).toBe(3);
+  });
+});
+
+describe("cross-venue relative value", () => {
+  const params = rvParams({});
+  const book = (bid: string, ask: string, size = "100") => ({
+    bids: [{ price: bid, size }],
+    asks: [{ price: ask, size }],
+  });
+
+  it("buys Kalshi when it is cheaper than Polymarket by more than fees plus margin", () => {
+    const s = crossVenueSignal({
+      kalshi: book("0.4000", "0.4200"),
+      polymarket: book("0.5000", "0.5200"),
+      yesMapsTo: "YES",
+      allocation: "1000.00",
+      position: 0,
+      params,
+    });
+    expect(s).toMatchObject({ side: "buy", effect: "open", limitPrice: "0.4200", fairPrice: "0.5100" });
+    expect(s!.quantity).toBeGreaterThan(0);
+    expect(s!.quantity).toBeLessThanOrEqual(params.maxContracts);
+  });
+
+  it("flips Polymarket's price when Kalshi's YES is Polymarket's NO", () => {
+    // Polymarket YES mid 0.51 → Kalshi-YES fair 0.49: Kalshi at 0.40/0.42 is now only 0.07 cheap, still a buy;
+    // at 0.58/0.60 Kalshi is dear against 0.49, so it sells.
+    const s = crossVenueSignal({
+      kalshi: book("0.5800", "0.6000"),
+      polymarket: book("0.5000", "0.5200"),
+      yesMapsTo: "NO",
+      allocation: "1000.00",
+      position: 0,
+      params,
+    });
+    expect(s).toMatchObject({ side: "sell", fairPrice: "0.4900", limitPrice: "0.5800" });
+  });
+
+  it("does nothing inside fees plus margin", () => {
+    expect(
+      crossVenueSignal({
+        kalshi: book("0.4900", "0.5100"),
+        polymarket: book("0.5000", "0.5200"),
+        yesMapsTo: "YES",
+        allocation: "1000.00",
+        position: 0,
+        params,
+      }),
+    ).toBeNull();
+  });
+
+  it("sizes within allocation, book and position cap, and never flips through zero", () => {
+    const small = crossVenueSignal({
+      kalshi: book("0.4000", "0.4200"),
+      polymarket: book("0.5000", "0.5200"),
+      yesMapsTo: "YES",
+      allocation: "10.00",
+      position: 0,
+      params,
+    });
+    // 5% of $10 = $0.50 buys one contract at 0.42.
+    expect(small?.quantity).toBe(1);
+    const capped = crossVenueSignal({
+      kalshi: book("0.4000", "0.4200"),
+      polymarket: book("0.5000", "0.5200"),
+      yesMapsTo: "YES",
+      allocation: "1000.00",
+      position: 50,
+      params,
+    });
+    expect(capped).toBeNull();
+    const reducing = crossVenueSignal({
+      kalshi: book("0.5800", "0.6000"),
+      polymarket: book("0.5000", "0.5200"),
+      yesMapsTo: "YES",
+      allocation: "1000.00",
+      position: 3,
+      params,
+    });
+    expect(reducing).toMatchObject({ side: "sell", effect: "close", quantity: 3 });
+  });
+});
+
+describe("reconciliation drift", () => {
+  it("compares every market either side knows", () => {
+    const { drifts, markets } = computeDrift(
+      [
+        { venue: "kalshi", market: "A", mode: "live", position: 5 },
+        { venue: "kalshi", market: "B", mode: "live", position: 2 },
+      ],
+      [
+        { venue: "kalshi", market: "A", position: 5 },
+        { venue: "kalshi", market: "C", position: -1 },
+      ],
+      0,
+    );
+    expect(markets).toBe(3);
+    expect(drifts).toEqual([
+      { venue: "kalshi", market: "B", internal: 2, venuePosition: 0, drift: -2 },
+      { venue: "kalshi", market: "C", internal: 0, venuePosition: -1, drift: -1 },
+    ]);
+  });
+  it("tolerates drift up to the tolerance", () => {
+    expect(
+      computeDrift(
+        [{ venue: "ibkr", market: "1", mode: "live", position: 10 }],
+        [{ venue: "ibkr", market: "1", position: 11 }],
+        1,
+      ).drifts,
+    ).toEqual([]);
+  });
+});
+
+describe("hedge map", () => {
+  const { map } = parseHedgeMap(
+    JSON.stringify({
+      KXA: { conid: 265598, ratio: "0.5", direction: "opposite", buyLimit: "110.00", sellLimit: "90.00" },
+    }),
+  );
+  it("maps a fill to an IBKR hedge intent", () => {
+    const h = hedgeIntentFor(
+      map,
+      {
+        market: "KXA",
+        category: null,
+        side: "buy",
+        filled: 9,
+        strategyId: "s",
+        evidenceHashes: ["a".repeat(64)],
+      },
+      "pp-hedge-1",
+    );
+    expect(h).toMatchObject({
+      venue: "ibkr",
+      market: "265598",
+      side: "sell",
+      quantity: 4,
+      limitPrice: "90.00",
+    });
+  });
+  it("ignores unmapped markets and rejects a malformed map", () => {
+    expect(
+      hedgeIntentFor(
+        map,
+        {
+          market: "KXB",
+          category: null,
+          side: "buy",
+          filled: 9,
+          strategyId: "s",
+          evidenceHashes: ["a".repeat(64)],
+        },
+        "x",
+      ),
+    ).toBeNull();
+    expect(parseHedgeMap('{"X":{"conid":-1}}').error).not.toBeNull();
+    expect(parseHedgeMap("nope").map).toEqual({});
+  });
+});

@@ -1,0 +1,143 @@
+import { env, exports } from "cloudflare:workers";
+import type { ExecutionRpc, OrderIntent, Principal, RiskDecision } from "@paulp/contracts";
+import { canonicalHash } from "@paulp/kit";
+
+/** The worker under test, called over RPC exactly as the gateway does. */
+export const execution = () => (exports as unknown as { default: ExecutionRpc }).default;
+
+export const ADMIN: Principal = { method: "access", subject: "ops-1", email: "ops1@paulp.test" };
+
+/** Test controls of the recording doubles in test/stubs. */
+export const risk = () =>
+  env.RISK as unknown as {
+    _plant(d: RiskDecision): Promise<void>;
+    _set(p: Record<string, unknown>): Promise<void>;
+    _calls(): Promise<{ method: string; [k: string]: unknown }[]>;
+    evaluateOrder(i: OrderIntent, a: Principal): Promise<{ ok: true; value: RiskDecision }>;
+  };
+export const ingestion = () =>
+  env.INGESTION as unknown as {
+    _setBook(venue: string, market: string, book: unknown): Promise<void>;
+  };
+export const governance = () =>
+  env.GOVERNANCE as unknown as {
+    _mint(requestId: string, token: string, action: string, payload: unknown): Promise<void>;
+    _set(p: Record<string, unknown>): Promise<void>;
+    _calls(): Promise<{ method: string; [k: string]: unknown }[]>;
+  };
+export const audit = () =>
+  env.AUDIT as unknown as {
+    _set(p: Record<string, unknown>): Promise<void>;
+    _events(): Promise<{ type: string; payload: Record<string, unknown> }[]>;
+  };
+
+export const HASH_A = "a".repeat(64);
+export const HASH_B = "b".repeat(64);
+
+let n = 0;
+/** A unique client order id per call (simulator and doubles are shared across test files). */
+export function coid(tag: string): string {
+  return `t-${tag}-${Date.now().toString(36)}-${(n++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`.slice(
+    0,
+    64,
+  );
+}
+
+export function intent(over: Partial<OrderIntent> = {}): OrderIntent {
+  return {
+    strategyId: "rv-test",
+    venue: "kalshi",
+    market: "KXTEST-1",
+    side: "buy",
+    effect: "open",
+    quantity: 3,
+    limitPrice: "0.9900",
+    clientOrderId: coid("o"),
+    evidenceHashes: [HASH_A, HASH_B],
+    ...over,
+  };
+}
+
+/** An approved decision for exactly this intent, planted in the risk double. */
+export async function approvedDecision(
+  i: OrderIntent,
+  over: Partial<RiskDecision> = {},
+): Promise<RiskDecision> {
+  const d: RiskDecision = {
+    decisionId: `dec-${coid("d")}`,
+    approved: true,
+    reasons: [],
+    limitsVersion: 1,
+    breakerState: "NORMAL",
+    intentHash: await canonicalHash("paulp.intent.v1", i),
+    expiresAt: new Date(Date.now() + 60_000).toISOString(),
+    auditSeq: 1,
+    ...over,
+  };
+  await risk()._plant(d);
+  return d;
+}
+
+const KALSHI = "https://api.elections.kalshi.com";
+
+/** Every order the Kalshi simulator holds (its admin view). */
+export async function simKalshiOrders(): Promise<
+  { client_order_id: string; order_id: string; status: string }[]
+> {
+  const res = await env.VENUE_SIM.fetch(`${KALSHI}/__sim/kalshi/orders`);
+  return ((await res.json()) as { orders: { client_order_id: string; order_id: string; status: string }[] })
+    .orders;
+}
+
+export async function simAdmin(host: "kalshi" | "ibkr", path: string, body: unknown): Promise<Response> {
+  const base = host === "kalshi" ? KALSHI : "https://ibkr-gw.test";
+  return env.VENUE_SIM.fetch(`${base}/__sim/${host}/${path}`, { method: "POST", body: JSON.stringify(body) });
+}
+
+export async function simIbkrOrders(): Promise<{ cOID: string }[]> {
+  const res = await env.VENUE_SIM.fetch("https://ibkr-gw.test/__sim/ibkr/orders");
+  return ((await res.json()) as { orders: { cOID: string }[] }).orders;
+}
+
+/** Register this run's Kalshi public key with the simulator (what `pnpm dev` does for the dev key). */
+export async function registerKalshiKey(): Promise<void> {
+  const res = await simAdmin("kalshi", "keys", {
+    keyId: env.KALSHI_API_KEY,
+    publicKeyPem: env.TEST_KALSHI_PUBLIC_KEY,
+  });
+  if (res.status !== 201) throw new Error(`key registration failed: ${res.status}`);
+}
+
+/** Put the global switch and one strategy in live, each with a minted receipt. */
+export async function goLive(strategyId: string): Promise<void> {
+  for (const change of [
+    { scope: "global", mode: "live" },
+    { scope: `strategy:${strategyId}`, mode: "live" },
+  ] as const) {
+    const requestId = coid("req");
+    await governance()._mint(requestId, `tok-${requestId}`, "execution.policy_live", change);
+    const r = await execution().setPolicy(change, ADMIN, { requestId, receiptToken: `tok-${requestId}` });
+    if (!r.ok) throw new Error(`goLive: ${r.error.message}`);
+  }
+}
+
+/** Seeded tickers the simulator knows (its universe is a pure function of the seed in its wrangler.jsonc). */
+import { universe } from "../../venue-sim/src/data/universe";
+export const TICKERS = universe(20261124)
+  .kalshi.slice(0, 8)
+  .map((m) => m.ticker);
+
+/** Poll until `check` holds (fills reach risk through the order manager's alarm, a moment after the answer). */
+export async function eventually<T>(
+  read: () => Promise<T>,
+  check: (v: T) => boolean,
+  ms = 3_000,
+): Promise<T> {
+  const until = Date.now() + ms;
+  let v = await read();
+  while (!check(v) && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 25));
+    v = await read();
+  }
+  return v;
+}

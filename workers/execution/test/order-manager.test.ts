@@ -1,0 +1,454 @@
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  ADMIN,
+  approvedDecision,
+  audit,
+  eventually,
+  execution,
+  goLive,
+  governance,
+  ingestion,
+  intent,
+  registerKalshiKey,
+  risk,
+  simAdmin,
+  simKalshiOrders,
+  TICKERS,
+} from "./helpers";
+
+const LIVE = "rv-live";
+const PAPER = "rv-paper";
+const forCoid = async (id: string) => (await simKalshiOrders()).filter((o) => o.client_order_id === id);
+const consumeCalls = async (decisionId: string) =>
+  (await risk()._calls()).filter((c) => c.method === "consumeDecision" && c.decisionId === decisionId);
+
+beforeAll(async () => {
+  await registerKalshiKey();
+  await goLive(LIVE);
+});
+
+describe("the only way to a venue: a decision for exactly this intent", () => {
+  it("refuses an order with no decision id and sends nothing", async () => {
+    const i = intent({ strategyId: LIVE, market: TICKERS[0]! });
+    const r = await execution().submitOrder(i, undefined as unknown as string, ADMIN);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error.code).toBe("validation_failed");
+    expect(await forCoid(i.clientOrderId)).toEqual([]);
+    expect((await execution().getOrder(i.clientOrderId)).ok).toBe(false);
+  });
+
+  it("refuses a decision for another intent and sends nothing", async () => {
+    const approved = intent({ strategyId: LIVE, market: TICKERS[0]!, quantity: 1 });
+    const d = await approvedDecision(approved);
+    const other = { ...approved, quantity: 9 };
+    const r = await execution().submitOrder(other, d.decisionId, ADMIN);
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.error.code).toBe("risk_denied");
+      expect(r.error.message).toMatch(/different intent/);
+    }
+    expect(await forCoid(other.clientOrderId)).toEqual([]);
+    const stored = await execution().getOrder(other.clientOrderId);
+    expect(stored.ok && stored.value.state).toBe("rejected");
+  });
+
+  it("refuses an expired decision and sends nothing", async () => {
+    const i = intent({ strategyId: LIVE, market: TICKERS[0]! });
+    const d = await approvedDecision(i, { expiresAt: new Date(Date.now() - 1_000).toISOString() });
+    const r = await execution().submitOrder(i, d.decisionId, ADMIN);
+    expect(!r.ok && r.error.message).toMatch(/expired/);
+    expect(await forCoid(i.clientOrderId)).toEqual([]);
+  });
+
+  it("refuses a decision used before, even for an identical intent under a new id", async () => {
+    const first = intent({ strategyId: PAPER, market: "KXPAPER-1" });
+    await ingestion()._setBook("kalshi", "KXPAPER-1", {
+      bids: [],
+      asks: [{ price: "0.5000", size: "100" }],
+      evidenceHash: "c".repeat(64),
+    });
+    const d = await approvedDecision(first);
+    expect((await execution().submitOrder(first, d.decisionId, ADMIN)).ok).toBe(true);
+    const second = { ...first, clientOrderId: `${first.clientOrderId}-2`.slice(0, 64) };
+    const r = await execution().submitOrder(second, d.decisionId, ADMIN);
+    expect(!r.ok && r.error.code).toBe("risk_denied");
+    const stored = await execution().getOrder(second.clientOrderId);
+    expect(stored.ok && stored.value.state).toBe("rejected");
+    expect(stored.ok && stored.value.filledQuantity).toBe(0);
+  });
+
+  it("refuses a denied decision", async () => {
+    const i = intent({ strategyId: LIVE, market: TICKERS[0]! });
+    const d = await approvedDecision(i, {
+      approved: false,
+      reasons: [{ code: "POSITION_LIMIT_EXCEEDED", message: "x" }],
+    });
+    const r = await execution().submitOrder(i, d.decisionId, ADMIN);
+    expect(!r.ok && r.error.code).toBe("risk_denied");
+    expect(await forCoid(i.clientOrderId)).toEqual([]);
+  });
+
+  it("refuses opening orders while the breaker is HALT, but lets a reducing order through", async () => {
+    await risk()._set({ breaker: "HALT" });
+    try {
+      const open = intent({ strategyId: LIVE, market: TICKERS[1]! });
+      const d = await approvedDecision(open);
+      const r = await execution().submitOrder(open, d.decisionId, ADMIN);
+      expect(!r.ok && r.error.code).toBe("breaker_halted");
+      expect(await forCoid(open.clientOrderId)).toEqual([]);
+      const reduce = intent({
+        strategyId: LIVE,
+        market: TICKERS[1]!,
+        side: "sell",
+        effect: "reduce",
+        limitPrice: "0.0100",
+        quantity: 1,
+      });
+      const d2 = await approvedDecision(reduce);
+      const r2 = await execution().submitOrder(reduce, d2.decisionId, ADMIN);
+      expect(r2.ok).toBe(true);
+      expect(await forCoid(reduce.clientOrderId)).toHaveLength(1);
+    } finally {
+      await risk()._set({ breaker: "NORMAL" });
+    }
+  });
+
+  it("refuses when the audit append fails, before anything is sent", async () => {
+    const i = intent({ strategyId: LIVE, market: TICKERS[0]! });
+    const d = await approvedDecision(i);
+    await audit()._set({ failing: true });
+    try {
+      const r = await execution().submitOrder(i, d.decisionId, ADMIN);
+      expect(!r.ok && r.error.code).toBe("audit_unavailable");
+    } finally {
+      await audit()._set({ failing: false });
+    }
+    expect(await forCoid(i.clientOrderId)).toEqual([]);
+  });
+});
+
+describe("idempotency", () => {
+  it("a duplicate order submitted 100 times concurrently reaches the venue once", async () => {
+    const i = intent({ strategyId: LIVE, market: TICKERS[2]! });
+    const d = await approvedDecision(i);
+    const results = await Promise.all(
+      Array.from({ length: 100 }, () => execution().submitOrder(i, d.decisionId, ADMIN)),
+    );
+    expect(results.every((r) => r.ok)).toBe(true);
+    const dupes = results.filter((r) => r.ok && r.value.duplicate).length;
+    expect(dupes).toBe(99);
+    expect(await forCoid(i.clientOrderId)).toHaveLength(1);
+    expect(await consumeCalls(d.decisionId)).toHaveLength(1);
+    const stored = await execution().getOrder(i.clientOrderId);
+    expect(stored.ok && stored.value.state).toBe("filled");
+    const fillsFor = async () =>
+      (await risk()._calls()).filter(
+        (c) =>
+          c.method === "recordFill" &&
+          (c.fill as { clientOrderId: string }).clientOrderId === i.clientOrderId,
+      );
+    await eventually(fillsFor, (f) => f.length > 0);
+    await new Promise((r) => setTimeout(r, 200));
+    const fills = await fillsFor();
+    expect(fills).toHaveLength(1);
+    expect(fills[0]!.fill).toMatchObject({
+      fillId: `${i.clientOrderId}:3`,
+      quantity: 3,
+      side: "buy",
+      venue: "kalshi",
+    });
+  });
+
+  it("refuses the same client order id with a different payload", async () => {
+    const i = intent({ strategyId: PAPER, market: "KXPAPER-1" });
+    const d = await approvedDecision(i);
+    expect((await execution().submitOrder(i, d.decisionId, ADMIN)).ok).toBe(true);
+    const changed = { ...i, limitPrice: "0.4000" };
+    const d2 = await approvedDecision(changed);
+    const r = await execution().submitOrder(changed, d2.decisionId, ADMIN);
+    expect(!r.ok && r.error.code).toBe("conflict");
+    expect(await consumeCalls(d2.decisionId)).toHaveLength(0);
+  });
+
+  it("a timeout after acceptance ends unknown and is resolved without a second order", async () => {
+    await simAdmin("kalshi", "faults", { afterAccept: "hang", hangMs: 1_500, times: 1 });
+    const i = intent({ strategyId: LIVE, market: TICKERS[3]! });
+    const d = await approvedDecision(i);
+    const r = await execution().submitOrder(i, d.decisionId, ADMIN);
+    expect(r.ok && r.value.order.state).toBe("unknown");
+    expect(await forCoid(i.clientOrderId)).toHaveLength(1);
+    const failures = (await risk()._calls()).filter(
+      (c) => c.method === "reportFailure" && c.kind === "venue_api_error",
+    );
+    expect(failures.length).toBeGreaterThan(0);
+
+    const resolved = await execution().resolveUnknown(ADMIN);
+    expect(resolved.ok && resolved.value.resolved).toBeGreaterThanOrEqual(1);
+    const after = await execution().getOrder(i.clientOrderId);
+    expect(after.ok && after.value.state).toBe("filled");
+    expect(after.ok && after.value.history.map((h) => h.state)).toEqual([
+      "pending_submit",
+      "unknown",
+      "filled",
+    ]);
+    expect(await forCoid(i.clientOrderId)).toHaveLength(1);
+    // Submitting the same intent again answers the stored order and still sends nothing.
+    const again = await execution().submitOrder(i, d.decisionId, ADMIN);
+    expect(again.ok && again.value.duplicate).toBe(true);
+    expect(await forCoid(i.clientOrderId)).toHaveLength(1);
+  });
+});
+
+describe("paper mode", () => {
+  it("fills against the ingested book without any venue call and reports the fill", async () => {
+    await ingestion()._setBook("kalshi", TICKERS[4]!, {
+      bids: [{ price: "0.4000", size: "10" }],
+      asks: [
+        { price: "0.4200", size: "2" },
+        { price: "0.4400", size: "5" },
+      ],
+      evidenceHash: "d".repeat(64),
+    });
+    const i = intent({ strategyId: PAPER, market: TICKERS[4]!, quantity: 4, limitPrice: "0.4400" });
+    const d = await approvedDecision(i);
+    const r = await execution().submitOrder(i, d.decisionId, ADMIN);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.value.order).toMatchObject({
+      mode: "paper",
+      state: "filled",
+      filledQuantity: 4,
+      avgFillPrice: "0.4300",
+    });
+    expect(await forCoid(i.clientOrderId)).toEqual([]);
+    const positions = await execution().getPositions();
+    expect(
+      positions.ok &&
+        positions.value.positions.find((p) => p.market === TICKERS[4] && p.mode === "paper")?.position,
+    ).toBe(4);
+  });
+
+  it("cancels the part of a paper order the book cannot fill", async () => {
+    const i = intent({ strategyId: PAPER, market: TICKERS[4]!, quantity: 20, limitPrice: "0.4200" });
+    const d = await approvedDecision(i);
+    const r = await execution().submitOrder(i, d.decisionId, ADMIN);
+    expect(r.ok && r.value.order).toMatchObject({ state: "cancelled", filledQuantity: 2 });
+  });
+});
+
+describe("execution policy", () => {
+  it("refuses live without a receipt, naming the action and exact payload", async () => {
+    const change = { scope: "strategy:rv-other", mode: "live" } as const;
+    const r = await execution().setPolicy(change, ADMIN);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.error.code).toBe("approval_required");
+    expect(r.error.details).toEqual({ action: "execution.policy_live", payload: change });
+    const p = await execution().getPolicy();
+    expect(p.ok && p.value.strategies["rv-other"]).toBeUndefined();
+  });
+
+  it("refuses a receipt for another payload, and a receipt used twice", async () => {
+    await governance()._mint("req-other", "tok-other", "execution.policy_live", {
+      scope: "strategy:rv-x",
+      mode: "live",
+    });
+    const wrong = await execution().setPolicy({ scope: "strategy:rv-y", mode: "live" }, ADMIN, {
+      requestId: "req-other",
+      receiptToken: "tok-other",
+    });
+    expect(!wrong.ok && wrong.error.code).toBe("forbidden");
+    const right = await execution().setPolicy({ scope: "strategy:rv-x", mode: "live" }, ADMIN, {
+      requestId: "req-other",
+      receiptToken: "tok-other",
+    });
+    expect(right.ok).toBe(true);
+    const reused = await execution().setPolicy({ scope: "strategy:rv-x", mode: "live" }, ADMIN, {
+      requestId: "req-other",
+      receiptToken: "tok-other",
+    });
+    expect(!reused.ok && reused.error.code).toBe("conflict");
+  });
+
+  it("moves back to paper at once, with no receipt", async () => {
+    const r = await execution().setPolicy({ scope: "strategy:rv-x", mode: "paper" }, ADMIN);
+    expect(r.ok && r.value.strategies["rv-x"]).toBe("paper");
+    const events = await audit()._events();
+    expect(events.some((e) => e.type === "execution.policy_changed")).toBe(true);
+  });
+
+  it("a strategy with no live entry stays paper even when global is live", async () => {
+    await ingestion()._setBook("kalshi", "KXPAPER-2", {
+      bids: [],
+      asks: [{ price: "0.5000", size: "5" }],
+      evidenceHash: "e".repeat(64),
+    });
+    const i = intent({ strategyId: "rv-never-promoted", market: "KXPAPER-2", quantity: 1 });
+    const d = await approvedDecision(i);
+    const r = await execution().submitOrder(i, d.decisionId, ADMIN);
+    expect(r.ok && r.value.order.mode).toBe("paper");
+  });
+});
+
+describe("reconciliation", () => {
+  it("finds injected drift per market, reports it to the breaker and audits it", async () => {
+    const i = intent({ strategyId: LIVE, market: TICKERS[5]!, quantity: 2 });
+    const d = await approvedDecision(i);
+    expect((await execution().submitOrder(i, d.decisionId, ADMIN)).ok).toBe(true);
+    const clean = await execution().reconcile(ADMIN);
+    expect(clean.ok).toBe(true);
+    if (!clean.ok) return;
+    expect(clean.value.venues.find((v) => v.venue === "kalshi")?.status).toBe("ok");
+    const before = clean.value.drifts.find((x) => x.market === TICKERS[5]);
+    // Another test file may share the simulator, so take the current drift as the baseline.
+    await simAdmin("kalshi", "positions", { ticker: TICKERS[5], delta: 7 });
+    const r = await execution().reconcile({ method: "system", subject: "cron:reconcile" });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const drift = r.value.drifts.find((x) => x.market === TICKERS[5]);
+    expect(drift?.drift).toBe((before?.drift ?? 0) + 7);
+    expect(r.value.reported).toBeGreaterThanOrEqual(1);
+    const reports = (await risk()._calls()).filter(
+      (c) =>
+        c.method === "reportFailure" &&
+        c.kind === "reconciliation_drift" &&
+        String(c.detail).includes(TICKERS[5]!),
+    );
+    expect(reports.length).toBeGreaterThanOrEqual(1);
+    const events = await audit()._events();
+    expect(events.filter((e) => e.type === "execution.reconciliation").length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe("IBKR", () => {
+  it("refuses and audits an unknown question, leaving no order at the gateway", async () => {
+    await simAdmin("ibkr", "questions", { messageIds: ["o354", "o999"] });
+    const i = intent({
+      strategyId: LIVE,
+      venue: "ibkr",
+      market: "265598",
+      limitPrice: "101.5000",
+      quantity: 5,
+    });
+    const d = await approvedDecision(i);
+    const r = await execution().submitOrder(i, d.decisionId, ADMIN);
+    expect(r.ok && r.value.order.state).toBe("rejected");
+    expect(r.ok && r.value.order.reason).toMatch(/question_refused.*o999/);
+    const events = await audit()._events();
+    expect(
+      events.some(
+        (e) =>
+          e.type === "execution.ibkr_question_refused" && (e.payload.messageIds as string[]).includes("o999"),
+      ),
+    ).toBe(true);
+    expect(
+      events.some(
+        (e) =>
+          e.type === "execution.ibkr_question_confirmed" &&
+          (e.payload.messageIds as string[]).includes("o354"),
+      ),
+    ).toBe(true);
+    const orders = (await (await env.VENUE_SIM.fetch("https://ibkr-gw.test/__sim/ibkr/orders")).json()) as {
+      orders: { cOID: string }[];
+    };
+    expect(orders.orders.some((o) => o.cOID === i.clientOrderId)).toBe(false);
+  });
+
+  it("confirms allowlisted questions, places the hedge, and learns its fill", async () => {
+    await simAdmin("ibkr", "questions", { messageIds: ["o354", "o163"] });
+    const i = intent({
+      strategyId: LIVE,
+      venue: "ibkr",
+      market: "265598",
+      limitPrice: "101.5000",
+      quantity: 5,
+    });
+    const d = await approvedDecision(i);
+    const r = await execution().submitOrder(i, d.decisionId, ADMIN);
+    expect(r.ok && r.value.order.state).toBe("submitted");
+    await execution().resolveUnknown(ADMIN);
+    const after = await execution().getOrder(i.clientOrderId);
+    expect(after.ok && after.value).toMatchObject({ state: "filled", filledQuantity: 5 });
+  });
+});
+
+describe("failure paths", () => {
+  it("validates RPC input: a malformed intent or order id is validation_failed", async () => {
+    const bad = await execution().submitOrder(
+      { ...intent(), limitPrice: "0.5" as string, quantity: 1.5 },
+      "dec-x",
+      ADMIN,
+    );
+    expect(!bad.ok && bad.error.code).toBe("validation_failed");
+    const badId = await execution().getOrder("no spaces allowed");
+    expect(!badId.ok && badId.error.code).toBe("validation_failed");
+  });
+
+  it("a 429 from Kalshi rejects the order as rate_limited; nothing is stored at the venue", async () => {
+    await simAdmin("kalshi", "limits", { writeCapacity: 0, writeRefillPerSecond: 0.0001 });
+    try {
+      const i = intent({ strategyId: LIVE, market: TICKERS[6]! });
+      const d = await approvedDecision(i);
+      const r = await execution().submitOrder(i, d.decisionId, ADMIN);
+      expect(r.ok && r.value.order.state).toBe("rejected");
+      expect(r.ok && r.value.order.reason).toMatch(/^rate_limited/);
+      expect(await forCoid(i.clientOrderId)).toEqual([]);
+    } finally {
+      await simAdmin("kalshi", "limits", {});
+    }
+  });
+
+  it("refuses to cancel a terminal order, naming its state", async () => {
+    await ingestion()._setBook("kalshi", "KXPAPER-3", {
+      bids: [],
+      asks: [{ price: "0.5000", size: "5" }],
+      evidenceHash: "e".repeat(64),
+    });
+    const i = intent({ strategyId: PAPER, market: "KXPAPER-3", quantity: 1, limitPrice: "0.5000" });
+    const d = await approvedDecision(i);
+    expect((await execution().submitOrder(i, d.decisionId, ADMIN)).ok).toBe(true);
+    const c = await execution().cancelOrder(i.clientOrderId, ADMIN);
+    expect(!c.ok && c.error).toMatchObject({
+      code: "conflict",
+      message: expect.stringMatching(/already filled/),
+    });
+  });
+
+  it("keeps a fill in the outbox while risk refuses it and delivers it later", async () => {
+    await risk()._set({ failFills: true });
+    const i = intent({
+      strategyId: PAPER,
+      market: "KXPAPER-3",
+      quantity: 1,
+      limitPrice: "0.5000",
+      effect: "increase",
+    });
+    try {
+      const d = await approvedDecision(i);
+      expect((await execution().submitOrder(i, d.decisionId, ADMIN)).ok).toBe(true);
+      const tries = async () =>
+        (await risk()._calls()).filter(
+          (c) =>
+            c.method === "recordFill" &&
+            (c.fill as { clientOrderId: string }).clientOrderId === i.clientOrderId,
+        );
+      expect((await eventually(tries, (t) => t.length > 0)).every((t) => t.refused)).toBe(true);
+    } finally {
+      await risk()._set({ failFills: false });
+    }
+    // The alarm retries every 5 s until risk accepts.
+    const delivered = await eventually(
+      async () =>
+        (await risk()._calls()).filter(
+          (c) =>
+            c.method === "recordFill" &&
+            !c.refused &&
+            (c.fill as { clientOrderId: string }).clientOrderId === i.clientOrderId,
+        ),
+      (t) => t.length > 0,
+      8_000,
+    );
+    expect(delivered).toHaveLength(1);
+  });
+});

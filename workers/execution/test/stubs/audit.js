@@ -1,0 +1,21 @@
+import { WorkerEntrypoint } from "cloudflare:workers";
+import { err, ok } from "./common.js";
+
+const state = { events: [], failing: false };
+
+export default class AuditStub extends WorkerEntrypoint {
+  async health() {
+    return { service: "audit", ok: true, checks: [] };
+  }
+  async append(event) {
+    if (state.failing) return err("audit_unavailable", "stub audit is failing");
+    state.events.push(event);
+    return ok({ seq: state.events.length, hash: "a".repeat(64) });
+  }
+  async _set(patch) {
+    Object.assign(state, patch);
+  }
+  async _events() {
+    return state.events;
+  }
+}

@@ -1,0 +1,69 @@
+import { WorkerEntrypoint } from "cloudflare:workers";
+import { err, intentHash, ok } from "./common.js";
+
+// A risk double: decisions are minted by evaluateOrder (approving unless told to deny) or planted by tests.
+const state = { decisions: new Map(), breaker: "NORMAL", deny: false, failFills: false, calls: [] };
+let seq = 0;
+
+export default class RiskStub extends WorkerEntrypoint {
+  async health() {
+    return { service: "risk", ok: true, checks: [] };
+  }
+  async evaluateOrder(intent, actor) {
+    state.calls.push({ method: "evaluateOrder", intent, actor });
+    const decision = {
+      decisionId: `dec-${++seq}`,
+      approved: !state.deny,
+      reasons: state.deny ? [{ code: "POSITION_LIMIT_EXCEEDED", message: "stub denial" }] : [],
+      limitsVersion: 1,
+      breakerState: state.breaker,
+      intentHash: await intentHash(intent),
+      expiresAt: new Date(Date.now() + 60_000).toISOString(),
+      auditSeq: seq,
+    };
+    state.decisions.set(decision.decisionId, { decision, used: false });
+    return ok(decision);
+  }
+  async consumeDecision(decisionId, hash) {
+    state.calls.push({ method: "consumeDecision", decisionId, hash });
+    const d = state.decisions.get(decisionId);
+    if (!d) return err("not_found", `no decision ${decisionId}`);
+    if (!d.decision.approved) return err("risk_denied", "decision was a denial");
+    if (d.used) return err("conflict", "decision already used");
+    if (Date.parse(d.decision.expiresAt) <= Date.now()) return err("conflict", "decision expired");
+    if (d.decision.intentHash !== hash) return err("conflict", "decision approved a different intent");
+    d.used = true;
+    return ok(d.decision);
+  }
+  async getBreaker() {
+    state.calls.push({ method: "getBreaker" });
+    return ok({
+      state: state.breaker,
+      version: 1,
+      since: new Date().toISOString(),
+      reason: "",
+      changedBy: "test",
+      consecutiveFailures: {},
+      thresholds: {},
+      cautionThresholds: {},
+    });
+  }
+  async recordFill(fill) {
+    state.calls.push({ method: "recordFill", fill, refused: state.failFills });
+    return state.failFills ? err("service_unavailable", "stub refuses fills") : ok({ applied: true });
+  }
+  async reportFailure(kind, detail, actor) {
+    state.calls.push({ method: "reportFailure", kind, detail, actor });
+    return ok({ state: state.breaker });
+  }
+  // ---- test controls ----
+  async _plant(decision) {
+    state.decisions.set(decision.decisionId, { decision, used: false });
+  }
+  async _set(patch) {
+    Object.assign(state, patch);
+  }
+  async _calls() {
+    return state.calls;
+  }
+}

@@ -1,0 +1,55 @@
+import { generateKeyPairSync } from "node:crypto";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { auxWorker } from "@paulp/testing";
+import { defineConfig } from "vitest/config";
+
+// The order manager runs as the main worker against the real venue simulator; risk, ingestion, governance
+// and audit are small recording doubles (test/stubs) so each denial can be asserted with nothing downstream.
+// The Kalshi key pair is generated per run (PKCS#1, as Kalshi hands them out) and never written to disk.
+const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+const pkcs1 = privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+const spki = publicKey.export({ type: "spki", format: "pem" }).toString();
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+const stub = (name: string, file: string) => ({
+  name,
+  modules: [
+    { type: "ESModule" as const, path: path.resolve(here, "test/stubs", file) },
+    { type: "ESModule" as const, path: path.resolve(here, "test/stubs/common.js") },
+  ],
+  modulesRoot: path.resolve(here, "test/stubs"),
+  compatibilityDate: "2026-04-20",
+});
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest({
+      main: "./src/index.ts",
+      wrangler: { configPath: "./wrangler.jsonc" },
+      miniflare: {
+        bindings: {
+          KALSHI_API_KEY: "exec-test-key",
+          KALSHI_PRIVATE_KEY: pkcs1,
+          TEST_KALSHI_PUBLIC_KEY: spki,
+          IBKR_USERNAME: "unused-in-tests",
+          IBKR_PASSWORD: "unused-in-tests",
+          IBKR_GATEWAY_URL: "https://ibkr-gw.test",
+          IBKR_ACCOUNT_ID: "DU1234567",
+          VENUE_TIMEOUT_MS: "400",
+          HEDGE_MAP: JSON.stringify({}),
+        },
+        workers: [
+          stub("paulp-risk", "risk.js"),
+          stub("paulp-ingestion", "ingestion.js"),
+          stub("paulp-governance", "governance.js"),
+          stub("paulp-audit", "audit.js"),
+          auxWorker("venue-sim"),
+        ],
+      },
+    }),
+  ],
+  test: { testTimeout: 30_000 },
+});

@@ -1,0 +1,176 @@
+import { env } from "cloudflare:workers";
+import type { IngestionRpc, RiskRpc } from "@paulp/contracts";
+import { sha256Hex } from "@paulp/kit";
+import { describe, expect, it } from "vitest";
+import { adminFetch, gateway } from "./helpers";
+
+const put = (body: unknown) =>
+  adminFetch("/admin/execution/policy", {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+
+describe("execution admin routes", () => {
+  it("shows the policy, paper everywhere by default", async () => {
+    const res = await adminFetch("/admin/execution/policy");
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { global: string };
+    expect(body.global).toBe("paper");
+  });
+
+  it("answers 403 approval_required naming the action and exact payload when asked for live", async () => {
+    const change = { scope: "strategy:rv-gw", mode: "live" };
+    const res = await put(change);
+    expect(res.status).toBe(403);
+    const body = (await res.json()) as {
+      error: { code: string; details: { action: string; payload: unknown } };
+    };
+    expect(body.error.code).toBe("approval_required");
+    expect(body.error.details).toEqual({ action: "execution.policy_live", payload: change });
+    const after = (await (await adminFetch("/admin/execution/policy")).json()) as {
+      strategies: Record<string, string>;
+    };
+    expect(after.strategies["rv-gw"]).toBeUndefined();
+  });
+
+  it("moves to paper at once", async () => {
+    const res = await put({ scope: "strategy:rv-gw", mode: "paper" });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { strategies: Record<string, string> }).strategies["rv-gw"]).toBe("paper");
+  });
+
+  it("refuses a malformed policy body with 400 naming the field", async () => {
+    const res = await put({ scope: "everything", mode: "live" });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe("validation_failed");
+    expect(body.error.message).toMatch(/scope/);
+    expect((await adminFetch("/admin/execution/policy", { method: "PUT", body: "{nope" })).status).toBe(400);
+  });
+
+  it("lists orders and positions", async () => {
+    const orders = await adminFetch("/admin/orders?limit=5");
+    expect(orders.status).toBe(200);
+    expect(Array.isArray(((await orders.json()) as { orders: unknown[] }).orders)).toBe(true);
+    expect((await adminFetch("/admin/orders?state=bogus")).status).toBe(400);
+    const positions = await adminFetch("/admin/positions");
+    expect(positions.status).toBe(200);
+    expect(Array.isArray(((await positions.json()) as { positions: unknown[] }).positions)).toBe(true);
+  });
+
+  it("answers 404 for an unknown order, its trace and its cancel, and 400 for a malformed id", async () => {
+    expect((await adminFetch("/admin/orders/pp-does-not-exist")).status).toBe(404);
+    expect((await adminFetch("/admin/orders/pp-does-not-exist/trace")).status).toBe(404);
+    expect((await adminFetch("/admin/orders/pp-does-not-exist/cancel", { method: "POST" })).status).toBe(404);
+    const bad = await adminFetch("/admin/orders/bad!id");
+    expect(bad.status).toBe(400);
+  });
+
+  it("runs the emergency reconciliation with no body and reports per venue", async () => {
+    const res = await adminFetch("/admin/reconcile", { method: "POST" });
+    const body = (await res.json()) as {
+      venues: { venue: string; status: string }[];
+      drifts: unknown[];
+      auditSeq: number;
+    };
+    expect(res.status).toBe(200);
+    expect(body.venues.map((v) => v.venue).sort()).toEqual(["ibkr", "kalshi"]);
+    expect(Array.isArray(body.drifts)).toBe(true);
+    expect(body.auditSeq).toBeGreaterThan(0);
+  });
+
+  it("refuses every execution route without credentials", async () => {
+    for (const [method, path] of [
+      ["GET", "/admin/orders"],
+      ["POST", "/admin/reconcile"],
+      ["PUT", "/admin/execution/policy"],
+      ["GET", "/admin/positions"],
+    ] as const) {
+      const res = await gateway().fetch(`https://gw.test${path}`, { method });
+      expect(res.status).toBe(401);
+    }
+  });
+});
+
+const json = (body: unknown) => ({
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify(body),
+});
+
+// End to end through the real workers: ingest → a manual paper order through risk → its trace reaches the
+// raw evidence bytes it was decided on.
+describe("order trace", () => {
+  it("walks order → risk decision → evidence bytes", async () => {
+    const run = await adminFetch("/admin/ingestion/run", {
+      method: "POST",
+      ...json({ venues: ["kalshi"], maxPages: 1, pageSize: 5 }),
+    });
+    expect(run.status).toBe(200);
+    const ingestion = env.INGESTION as unknown as IngestionRpc;
+    const markets = await ingestion.listMarkets({ venue: "kalshi", limit: 5 });
+    expect(markets.ok).toBe(true);
+    if (!markets.ok) return;
+    const market = markets.value.markets.find((m) => m.status !== "closed") ?? markets.value.markets[0]!;
+    const book = await ingestion.getOrderBook("kalshi", market.marketId, 0);
+    expect(book.ok).toBe(true);
+    if (!book.ok) return;
+    const ask = book.value.asks.map((l) => l.price).sort()[0]!;
+    // Risk prices orders from marks; give it this market's, from the same evidence.
+    const marked = await (env.RISK as unknown as RiskRpc).recordMarks([
+      {
+        venue: "kalshi",
+        market: market.marketId,
+        price: ask,
+        category: market.category ?? "Other",
+        evidenceHash: book.value.evidenceHash,
+        observedAt: new Date().toISOString(),
+      },
+    ]);
+    expect(marked.ok).toBe(true);
+
+    const res = await adminFetch("/admin/orders", {
+      method: "POST",
+      ...json({
+        strategyId: "manual-trace",
+        venue: "kalshi",
+        market: market.marketId,
+        side: "buy",
+        effect: "open",
+        quantity: 1,
+        limitPrice: ask,
+        evidenceHashes: [book.value.evidenceHash],
+      }),
+    });
+    const submitted = (await res.json()) as { order: { clientOrderId: string; mode: string; state: string } };
+    expect(res.status, JSON.stringify(submitted)).toBe(201);
+    expect(submitted.order).toMatchObject({ mode: "paper", state: "filled" });
+
+    const trace = await adminFetch(`/admin/orders/${submitted.order.clientOrderId}/trace`);
+    expect(trace.status).toBe(200);
+    const t = (await trace.json()) as {
+      decision: { approved: boolean; matchesIntent: boolean; intentHash: string };
+      order: { intentHash: string };
+      evidence: {
+        hash: string;
+        ok: boolean;
+        sha256: string;
+        byteLength: number;
+        bytesBase64: string;
+        truncated: boolean;
+      }[];
+    };
+    expect(t.decision).toMatchObject({ approved: true, matchesIntent: true, intentHash: t.order.intentHash });
+    expect(t.evidence).toHaveLength(1);
+    const e = t.evidence[0]!;
+    expect(e).toMatchObject({
+      hash: book.value.evidenceHash,
+      ok: true,
+      sha256: book.value.evidenceHash,
+      truncated: false,
+    });
+    const bytes = Uint8Array.from(atob(e.bytesBase64), (c) => c.charCodeAt(0));
+    expect(bytes.byteLength).toBe(e.byteLength);
+    expect(await sha256Hex(bytes)).toBe(book.value.evidenceHash);
+  });
+});
