@@ -174,6 +174,12 @@ Paul P is running (paper mode, venue simulators) at http://127.0.0.1:${port}
   curl -H "Authorization: Bearer $(node scripts/dev-token.mjs)" http://127.0.0.1:${port}/admin/status
   Console: http://127.0.0.1:${port}/console
 `);
+  if (process.env.PAULP_DEV_SEED !== "0") {
+    const { seedDev } = await import("./dev-seed.mjs");
+    await seedDev({ base: `http://127.0.0.1:${port}`, adminToken }).catch((e) =>
+      console.error(`[dev-seed] ${e.message}`),
+    );
+  }
   const { startDevCron } = await import("./dev-cron.mjs");
   startDevCron({ port, adminToken });
 } else {

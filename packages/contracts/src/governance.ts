@@ -286,6 +286,8 @@ export interface GovernanceAdminRpc {
   ): Promise<Result<{ strategy: StrategyView; request: ApprovalView }>>;
   listPairs(filter: { review?: "pending" | "approved" | "rejected" }): Promise<Result<PairView[]>>;
   /** Run the LLM assessment now. */
+  /** Assess up to `limit` candidates nobody has assessed yet (the cron's work); answers how many were assessed. */
+  assessPending(actor: Principal, limit?: number): Promise<Result<{ assessed: number }>>;
   assessPair(
     pairId: string,
     actor: Principal,

@@ -15,7 +15,7 @@ import {
   type PairCandidate,
   type PairReviewInput,
   type PairView,
-  type Principal,
+  Principal,
   type Result,
   type StrategyCreateInput,
   type StrategySummary,
@@ -24,7 +24,7 @@ import {
   type TradablePair,
   type VerifiedApproval,
 } from "@paulp/contracts";
-import { checkD1, requireConfig, runHealthChecks } from "@paulp/kit";
+import { checkD1, parseInput, requireConfig, runHealthChecks } from "@paulp/kit";
 import { deskConfig } from "./config";
 import type { Env } from "./env";
 import * as pairs from "./pairs";
@@ -164,6 +164,15 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
 
   async reviewPair(pairId: string, review: PairReviewInput, actor: Principal): Promise<Result<PairView>> {
     return guard("reviewPair", () => svc.reviewPair(this.env, pairId, review, actor, Date.now()));
+  }
+
+  async assessPending(actor: Principal, limit = 20): Promise<Result<{ assessed: number }>> {
+    const who = parseInput(Principal, actor);
+    if (!who.ok) return who;
+    const bounded = Math.min(Math.max(Math.trunc(Number(limit) || 20), 1), 100);
+    return guard("assessPending", async () =>
+      ok({ assessed: await svc.assessPending(this.env, who.value, Date.now, bounded) }),
+    );
   }
 
   /** Every ten minutes: assess a few candidates nobody has assessed yet. */

@@ -3,6 +3,8 @@ export interface SimContext {
   storage: DurableObjectStorage;
   seed: number;
   now: () => number;
+  /** Kalshi public keys trusted from config (`SIM_KALSHI_PUBLIC_KEYS`, written by `pnpm dev`), by key id. */
+  kalshiPublicKeys: Record<string, string>;
 }
 
 /** A handler for one simulated host; answers null when it has no route for the request. */

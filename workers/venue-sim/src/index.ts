@@ -11,6 +11,22 @@ import { handlePolymarket } from "./polymarket";
 export interface Env {
   VENUE_STATE: DurableObjectNamespace<VenueState>;
   SIM_SEED: string;
+  /** JSON `{ keyId: SPKI PEM }`; `pnpm dev` writes it to .dev.vars with the key pair it generates. */
+  SIM_KALSHI_PUBLIC_KEYS?: string;
+}
+
+function parseKeyMap(raw: string | undefined): Record<string, string> {
+  if (!raw) return {};
+  try {
+    const parsed = JSON.parse(raw) as unknown;
+    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) return {};
+    return Object.fromEntries(Object.entries(parsed).filter(([, v]) => typeof v === "string")) as Record<
+      string,
+      string
+    >;
+  } catch {
+    return {};
+  }
 }
 
 /** Which handlers serve which real host. The egress wrapper forwards the original production URL. */
@@ -38,6 +54,7 @@ export class VenueState extends DurableObject<Env> {
       storage: this.ctx.storage,
       seed: Number(this.env.SIM_SEED) || 1,
       now: Date.now,
+      kalshiPublicKeys: parseKeyMap(this.env.SIM_KALSHI_PUBLIC_KEYS),
     };
     const admin = await handleFaultAdmin(request, url, sim);
     if (admin) return admin;

@@ -184,6 +184,14 @@ export function registerExecutionRoutes(router: GatewayRouter): void {
   });
 
   /** The specification's emergency procedure: no body. */
+  // Run the trading loop now (the same code as the per-minute cron); also how `pnpm dev` drives it.
+  router.post("/admin/execution/run", async (request, env) => {
+    const actor = principalOf(request);
+    const resolved = await exec(env).resolveUnknown(actor);
+    if (!resolved.ok) return resultResponse(resolved);
+    return resultResponse(await exec(env).runTradingLoop(actor));
+  });
+
   router.post("/admin/reconcile", async (request, env) =>
     resultResponse(await exec(env).reconcile(principalOf(request))),
   );

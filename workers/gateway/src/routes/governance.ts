@@ -156,6 +156,9 @@ export function registerGovernanceRoutes(router: GatewayRouter): void {
   router.get("/admin/pairs", async (request, env) =>
     resultResponse(await gov(env).listPairs({ review: query(request, "review", ReviewQuery) })),
   );
+  router.post("/admin/pairs/assess-pending", async (request, env) =>
+    resultResponse(await gov(env).assessPending(principalOf(request))),
+  );
   router.post("/admin/pairs/:id/assess", async (request, env) =>
     resultResponse(await gov(env).assessPair(request.params.id!, principalOf(request))),
   );

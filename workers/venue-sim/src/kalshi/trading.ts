@@ -105,7 +105,7 @@ async function verifySignature(request: Request, url: URL, sim: SimContext): Pro
   if (!keyId || !ts || !sig) return err(401, "unauthorized", "missing KALSHI-ACCESS-* headers");
   if (!/^\d{13}$/.test(ts) || Math.abs(sim.now() - Number(ts)) > FRESHNESS_MS)
     return err(401, "unauthorized", "stale or malformed timestamp");
-  const pem = await sim.storage.get<string>(`kalshi:key:${keyId}`);
+  const pem = (await sim.storage.get<string>(`kalshi:key:${keyId}`)) ?? sim.kalshiPublicKeys[keyId];
   if (!pem) return err(401, "unauthorized", "unknown api key");
   let ok = false;
   try {

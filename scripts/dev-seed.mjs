@@ -1,0 +1,81 @@
+// Dev only: the first steps an operator team takes on a new deployment, done for you against `pnpm dev`
+// so the paper strategy has something to trade within minutes. Every step goes through the admin API
+// exactly as curl would, and people act through (local) Cloudflare Access sign-ins:
+//   1. pull both venues once in full (the cron would take a few runs);
+//   2. run the LLM equivalence assessment on the proposed Kalshi/Polymarket pairs;
+//   3. a reviewer (reviewer@paulp.dev) approves the pairs graded identical or near_equivalent;
+//   4. a portfolio manager (pm@paulp.dev) creates a cross-venue strategy and moves it to paper.
+// Nothing here can reach production: the sign-in route exists only where the simulator is bound.
+// Set PAULP_DEV_SEED=0 to start with an empty system instead.
+
+export async function seedDev({ base, adminToken, log = console.log }) {
+  const bearer = { authorization: `Bearer ${adminToken}` };
+  const call = async (method, path, { headers = bearer, body } = {}) => {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let data;
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = text;
+    }
+    if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${text.slice(0, 300)}`);
+    return data;
+  };
+  const person = async (email) => {
+    const { token } = await call("POST", "/dev/access-token", { headers: {}, body: { email } });
+    return { "cf-access-jwt-assertion": token };
+  };
+
+  const existing = await call("GET", "/admin/strategies");
+  const strategies = Array.isArray(existing) ? existing : (existing.strategies ?? []);
+  if (strategies.some((s) => s.kind === "cross_venue_rv" && s.state !== "retired")) {
+    log("[dev-seed] a cross-venue strategy exists already: nothing to seed");
+    return;
+  }
+
+  for (let i = 0; i < 4; i++) {
+    const run = await call("POST", "/admin/ingestion/run", { body: { maxPages: 20 } });
+    log(`[dev-seed] ingestion run ${i + 1}: ${JSON.stringify(run).slice(0, 200)}`);
+    const pairs = await call("GET", "/admin/pairs");
+    if ((Array.isArray(pairs) ? pairs : (pairs.pairs ?? [])).length > 0) break;
+  }
+
+  for (let i = 0; i < 5; i++) {
+    const { assessed } = await call("POST", "/admin/pairs/assess-pending");
+    if (!assessed) break;
+    log(`[dev-seed] assessed ${assessed} pair(s)`);
+  }
+
+  const reviewer = await person("reviewer@paulp.dev");
+  const listed = await call("GET", "/admin/pairs");
+  let approved = 0;
+  for (const pair of Array.isArray(listed) ? listed : (listed.pairs ?? [])) {
+    if (pair.review !== "pending" || !["identical", "near_equivalent"].includes(pair.grade)) continue;
+    await call("POST", `/admin/pairs/${encodeURIComponent(pair.pairId)}/review`, {
+      headers: reviewer,
+      body: { decision: "approve", note: "dev seed: simulator pair reviewed locally" },
+    });
+    approved += 1;
+  }
+  log(`[dev-seed] reviewer@paulp.dev approved ${approved} pair(s)`);
+
+  const pm = await person("pm@paulp.dev");
+  const created = await call("POST", "/admin/strategies", {
+    headers: pm,
+    body: {
+      name: "Cross-venue relative value (dev)",
+      kind: "cross_venue_rv",
+      allocation: "10000.00",
+      venues: ["kalshi", "polymarket"],
+      params: {},
+    },
+  });
+  const id = created.id ?? created.strategy?.id;
+  await call("POST", `/admin/strategies/${encodeURIComponent(id)}/paper`, { headers: pm });
+  log(`[dev-seed] strategy ${id} is in paper mode; the trading loop runs every minute`);
+}
