@@ -3,5 +3,7 @@ import { defineConfig } from "vitest/config";
 
 // Unit tests of the shared kit, run inside workerd (the runtime the code ships to).
 export default defineConfig({
-  plugins: [cloudflareTest({ miniflare: { compatibilityDate: "2026-04-20", compatibilityFlags: ["nodejs_compat"] } })],
+  plugins: [
+    cloudflareTest({ miniflare: { compatibilityDate: "2026-04-20", compatibilityFlags: ["nodejs_compat"] } }),
+  ],
 });

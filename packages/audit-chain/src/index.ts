@@ -1,1 +1,6 @@
-export {};
+export * from "./anchor";
+export * from "./entry";
+export * from "./export";
+export * from "./hash";
+export type { AuditAnchor, AuditEntry, AuditMirrorBatch, ChainBreak, ChainPoint } from "./types";
+export * from "./verify";

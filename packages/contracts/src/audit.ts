@@ -3,10 +3,14 @@ import { type HealthReport, type JsonValue, Principal, type Result, ServiceName 
 
 /** An event a worker asks the audit chain to record. `type` is dotted, e.g. `risk.decision`. */
 export const AuditEventInput = v.object({
-  type: v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/, "must be a dotted lower-case event type")),
+  type: v.pipe(
+    v.string(),
+    v.regex(/^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/, "must be a dotted lower-case event type"),
+  ),
   service: ServiceName,
   actor: Principal,
-  payload: v.custom<JsonValue>(() => true),
+  // JSON-ness (no NaN, Infinity, lone surrogates) is checked by the audit worker with canonicalJson.
+  payload: v.custom<JsonValue>((value) => value !== undefined, "payload is required"),
 });
 /** An event to append to the audit chain. */
 export type AuditEventInput = v.InferOutput<typeof AuditEventInput>;
@@ -21,6 +25,15 @@ export interface AuditEntry {
   payload: JsonValue;
   prevHash: string;
   hash: string;
+}
+
+/** One create-only object of the R2 mirror: entries `fromSeq..toSeq`, one canonical entry per line. */
+export interface AuditMirrorBatch {
+  key: string;
+  fromSeq: number;
+  toSeq: number;
+  /** SHA-256 of the object's bytes (also given to R2 so it rejects a corrupted upload). */
+  sha256: string;
 }
 
 /** Proof that an append is durable. */
@@ -51,11 +64,21 @@ export interface AuditVerification {
   checkedAnchors: number;
   /** First broken sequence number, when not ok. */
   brokenSeq?: number;
+  /** The anchor at fault, when the break is in an anchor row. */
+  brokenAnchor?: number;
   reason?: string;
   verifiedAt: string;
 }
 
-/** What `GET /admin/audit/status` shows. */
+/** Options of a verification: `incremental` starts at the last verified anchor, `full` at genesis. */
+export const AuditVerifyOptions = v.object({
+  mode: v.picklist(["incremental", "full"]),
+  actor: Principal,
+});
+/** Options of a verification. */
+export type AuditVerifyOptions = v.InferOutput<typeof AuditVerifyOptions>;
+
+/** What `GET /admin/audit/status` shows; `integrity: "broken"` is what risk/gateway poll to halt. */
 export interface AuditStatus {
   headSeq: number;
   headHash: string;
@@ -64,6 +87,8 @@ export interface AuditStatus {
   lastAnchorAgeSeconds: number | null;
   unanchoredEntries: number;
   r2MirrorLag: number;
+  /** Last error of the R2 mirror, if its latest attempt failed (it is retried by an alarm). */
+  r2MirrorError: string | null;
   lastVerification: AuditVerification | null;
   integrity: "ok" | "broken" | "unknown";
 }
@@ -74,7 +99,7 @@ export interface AuditRpc {
   append(event: AuditEventInput): Promise<Result<AuditReceipt>>;
   appendMany(events: AuditEventInput[]): Promise<Result<AuditReceipt[]>>;
   status(): Promise<Result<AuditStatus>>;
-  verify(options: { mode: "incremental" | "full"; actor: Principal }): Promise<Result<AuditVerification>>;
+  verify(options: AuditVerifyOptions): Promise<Result<AuditVerification>>;
   /** Anchor now (after a critical event); idempotent when nothing new was appended. */
   anchorNow(actor: Principal): Promise<Result<AuditAnchor | null>>;
   /** NDJSON of every entry then every anchor, as `{ "kind": "entry" | "anchor", ... }` lines. */

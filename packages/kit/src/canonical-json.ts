@@ -17,7 +17,8 @@ function serialise(value: unknown, path: string): string {
     case "boolean":
       return value ? "true" : "false";
     case "number":
-      if (!Number.isFinite(value)) throw new CanonicalJsonError(`${path}: ${value} is not representable in JSON`);
+      if (!Number.isFinite(value))
+        throw new CanonicalJsonError(`${path}: ${value} is not representable in JSON`);
       // ECMAScript Number-to-String is exactly RFC 8785's number form (-0 serialises as 0).
       return JSON.stringify(value);
     case "string":

@@ -1,18 +1,141 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import type { AuditRpc, HealthReport } from "@paulp/contracts";
-import { checkD1, checkR2, runHealthChecks } from "@paulp/kit";
+import { exportAnchorLine, exportBatchLine, exportEntryLine, exportHeaderLine } from "@paulp/audit-chain";
+import {
+  type AuditAnchor,
+  type AuditReceipt,
+  type AuditRpc,
+  type AuditStatus,
+  type AuditVerification,
+  AuditVerifyOptions,
+  ErrorCode,
+  err,
+  type HealthReport,
+  ok,
+  Principal,
+  type Result,
+} from "@paulp/contracts";
+import { checkD1, checkR2, parseInput, runHealthChecks } from "@paulp/kit";
+import { cronSlot, listAnchors } from "./anchors";
 import type { Env } from "./env";
+import { validateEvent, validateEvents } from "./events";
 
 export { AuditSequencer } from "./sequencer";
 
-export class AuditEntrypoint extends WorkerEntrypoint<Env> implements Pick<AuditRpc, "health"> {
+/** Entries per page when streaming an export out of the sequencer. */
+const EXPORT_PAGE = 2_000;
+
+/** The audit worker: thin RPC over the sequencer Durable Object, plus the hourly anchor. */
+export class AuditEntrypoint extends WorkerEntrypoint<Env> implements AuditRpc {
+  private sequencer() {
+    return this.env.AUDIT_SEQUENCER.get(this.env.AUDIT_SEQUENCER.idFromName("chain"));
+  }
+
   async health(): Promise<HealthReport> {
     return runHealthChecks("audit", {
       d1_anchor: () => checkD1(this.env.D1_ANCHOR),
       r2_audit: () => checkR2(this.env.R2_AUDIT),
-      sequencer: async () =>
-        this.env.AUDIT_SEQUENCER.get(this.env.AUDIT_SEQUENCER.idFromName("chain")).ping(),
+      sequencer: async () => {
+        const pong = await this.sequencer().ping();
+        if (pong.includes("unreadable")) throw new Error(pong);
+        return pong;
+      },
     });
+  }
+
+  async append(event: unknown): Promise<Result<AuditReceipt>> {
+    const valid = validateEvent(event);
+    if (!valid.ok) return valid;
+    const result = await this.call(() => this.sequencer().append([valid.value], Date.now()));
+    return result.ok ? ok(result.value[0]!) : result;
+  }
+
+  async appendMany(events: unknown): Promise<Result<AuditReceipt[]>> {
+    const valid = validateEvents(events);
+    if (!valid.ok) return valid;
+    return this.call(() => this.sequencer().append(valid.value, Date.now()));
+  }
+
+  async status(): Promise<Result<AuditStatus>> {
+    return this.call(() => this.sequencer().status(Date.now()));
+  }
+
+  async verify(options: unknown): Promise<Result<AuditVerification>> {
+    const valid = parseInput(AuditVerifyOptions, options);
+    if (!valid.ok) return valid;
+    return this.call(() => this.sequencer().verify(valid.value.mode, Date.now()));
+  }
+
+  async anchorNow(actor: unknown): Promise<Result<AuditAnchor | null>> {
+    const valid = parseInput(Principal, actor);
+    if (!valid.ok) return valid;
+    return this.call(() => this.sequencer().anchor({ nowMs: Date.now() }));
+  }
+
+  /** NDJSON: a header line, every entry, every mirror batch, every anchor; one snapshot at the current head. */
+  async exportNdjson(): Promise<ReadableStream<Uint8Array>> {
+    const sequencer = this.sequencer();
+    const db = this.env.D1_ANCHOR;
+    const encoder = new TextEncoder();
+    const head = await sequencer.exportHead();
+    let after = 0;
+    let phase: "header" | "entries" | "tail" | "done" = "header";
+    return new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          if (phase === "header") {
+            controller.enqueue(encoder.encode(`${exportHeaderLine()}\n`));
+            phase = "entries";
+            return;
+          }
+          if (phase === "entries") {
+            const rows = await sequencer.exportPage(after, head.seq, EXPORT_PAGE);
+            if (rows.length > 0) {
+              after = rows.at(-1)!.seq;
+              controller.enqueue(encoder.encode(rows.map((r) => `${exportLine(r.body)}\n`).join("")));
+              return;
+            }
+            phase = "tail";
+          }
+          if (phase === "tail") {
+            const batches = await sequencer.exportBatches(head.seq);
+            const anchors = await listAnchors(db, head.seq);
+            const lines = [...batches.map(exportBatchLine), ...anchors.map(exportAnchorLine)];
+            if (lines.length > 0) controller.enqueue(encoder.encode(`${lines.join("\n")}\n`));
+            phase = "done";
+          }
+          controller.close();
+        } catch (error) {
+          // A cut-off export must not look complete: error the stream so the reader sees the failure.
+          controller.error(error);
+        }
+      },
+    });
+  }
+
+  /** Hourly anchor (cron "0 * * * *"); a second firing of the same hour anchors nothing. */
+  override async scheduled(controller: ScheduledController): Promise<void> {
+    const result = await this.call<AuditAnchor | null>(() =>
+      this.sequencer().anchor({ nowMs: Date.now(), cronSlot: cronSlot(controller.scheduledTime) }),
+    );
+    if (!result.ok) console.error(`scheduled anchor failed: ${result.error.code}: ${result.error.message}`);
+  }
+
+  /** Run a sequencer call, turning a thrown error (object reset, overload) into a failed result. */
+  private async call<T>(fn: () => Promise<Result<T>>): Promise<Result<T>> {
+    try {
+      return (await fn()) as Result<T>;
+    } catch (error) {
+      return err(ErrorCode.auditUnavailable, `audit sequencer unavailable: ${(error as Error).message}`);
+    }
+  }
+}
+
+/** A stored entry line as an export line; a stored line that is not JSON is exported as-is (the verifier flags it). */
+function exportLine(body: string): string {
+  try {
+    return exportEntryLine(body);
+  } catch {
+    return body;
   }
 }
 

@@ -1,9 +1,539 @@
 import { DurableObject } from "cloudflare:workers";
+import {
+  ANCHOR_GENESIS_HASH,
+  anchorRefusal,
+  batchBytes,
+  batchKey,
+  buildAnchor,
+  buildEntry,
+  type ChainBreak,
+  type ChainPoint,
+  ChainVerifier,
+  entryLine,
+  firstBreak,
+  GENESIS_POINT,
+  hashAnchor,
+  manifestHash,
+  sha256Hex,
+  verifyAnchors,
+  verifyBatchCopy,
+  verifyBatchList,
+} from "@paulp/audit-chain";
+import {
+  type AuditAnchor,
+  type AuditEventInput,
+  type AuditMirrorBatch,
+  type AuditReceipt,
+  type AuditStatus,
+  type AuditVerification,
+  ErrorCode,
+  err,
+  ok,
+  type Result,
+} from "@paulp/contracts";
+import { CanonicalJsonError, toHex } from "@paulp/kit";
+import { insertAnchor, latestAnchor, listAnchors } from "./anchors";
 import type { Env } from "./env";
 
-/** The one Durable Object that orders every audit event (filled in by the audit-chain issue). */
+/** Most entries in one R2 object. */
+export const MIRROR_BATCH_MAX = 1_000;
+/** Appends are mirrored in batches: the alarm fires this long after the first unmirrored append. */
+export const MIRROR_DELAY_MS = 1_000;
+/** Retry backoff of a failing mirror, capped. */
+const MIRROR_RETRY_MAX_MS = 60_000;
+
+interface PendingAppend {
+  events: AuditEventInput[];
+  nowMs: number;
+  resolve: (result: Result<AuditReceipt[]>) => void;
+}
+
+interface VerifiedAnchorMeta {
+  anchorNo: number;
+  anchorHash: string;
+}
+
+/**
+ * The one Durable Object that orders every audit event (one instance, `idFromName("chain")`).
+ * Appends hash synchronously (node:crypto) and write in the same synchronous turn as the head is read,
+ * so concurrent appends can neither fork nor skip; the RPC answer is held by the output gate until the
+ * SQLite write is durable. The R2 mirror and anchors run behind it and never block an append.
+ */
 export class AuditSequencer extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+  private head: ChainPoint = GENESIS_POINT;
+  /** Set when the stored head cannot be read: appends are refused (fail closed). */
+  private headError: string | null = null;
+  private mirroredTo = 0;
+  private mirrorError: string | null = null;
+  private mirrorFailures = 0;
+  private mirrorRun: Promise<void> | null = null;
+  private alarmPending = false;
+  private anchorQueue: Promise<unknown> = Promise.resolve();
+  private pending: PendingAppend[] = [];
+  private commitScheduled = false;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS entries (seq INTEGER PRIMARY KEY, body TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS mirror_batches (
+        from_seq INTEGER PRIMARY KEY, to_seq INTEGER NOT NULL, key TEXT NOT NULL, sha256 TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);`);
+    this.loadHead();
+    this.mirroredTo = Number(
+      this.sql.exec("SELECT COALESCE(MAX(to_seq), 0) AS m FROM mirror_batches").one().m,
+    );
+  }
+
+  private loadHead(): void {
+    const row = this.sql
+      .exec<{ seq: number; body: string }>("SELECT seq, body FROM entries ORDER BY seq DESC LIMIT 1")
+      .toArray()[0];
+    if (!row) return;
+    try {
+      const hash = (JSON.parse(row.body) as { hash?: unknown }).hash;
+      if (typeof hash !== "string" || !/^[0-9a-f]{64}$/.test(hash)) throw new Error("no hash");
+      this.head = { seq: row.seq, hash };
+    } catch {
+      this.headError = `stored head entry ${row.seq} is unreadable`;
+    }
+  }
+
   async ping(): Promise<string> {
-    return "pong";
+    return this.headError ? `head unreadable` : `head ${this.head.seq}`;
+  }
+
+  /**
+   * Append events atomically (all or none) and return their receipts. Calls that arrive together are
+   * group-committed: one synchronous write (head read to last row) and one durable commit for all of them.
+   */
+  append(events: AuditEventInput[], nowMs: number): Promise<Result<AuditReceipt[]>> {
+    if (this.headError) return Promise.resolve(err(ErrorCode.integrityBroken, this.headError));
+    return new Promise((resolve) => {
+      this.pending.push({ events, nowMs, resolve });
+      if (!this.commitScheduled) {
+        this.commitScheduled = true;
+        // One macrotask later: the requests already queued at the input gate join this group.
+        setTimeout(() => this.commitPending(), 0);
+      }
+    });
+  }
+
+  private commitPending(): void {
+    this.commitScheduled = false;
+    const group = this.pending;
+    this.pending = [];
+    if (this.headError) {
+      for (const p of group) p.resolve(err(ErrorCode.integrityBroken, this.headError));
+      return;
+    }
+    // Build every entry first (pure): a call whose payload cannot be canonicalised fails alone.
+    let head = this.head;
+    const planned: { call: PendingAppend; lines: [number, string][]; receipts: AuditReceipt[] }[] = [];
+    for (const call of group) {
+      const ts = new Date(call.nowMs).toISOString();
+      try {
+        let h = head;
+        const lines: [number, string][] = [];
+        const receipts: AuditReceipt[] = [];
+        for (const event of call.events) {
+          const entry = buildEntry(h, event, ts);
+          lines.push([entry.seq, entryLine(entry)]);
+          receipts.push({ seq: entry.seq, hash: entry.hash });
+          h = { seq: entry.seq, hash: entry.hash };
+        }
+        head = h;
+        planned.push({ call, lines, receipts });
+      } catch (error) {
+        const message =
+          error instanceof CanonicalJsonError ? `payload: ${error.message}` : "event could not be hashed";
+        call.resolve(err(ErrorCode.validationFailed, message));
+      }
+    }
+    if (planned.length === 0) return;
+    try {
+      // Synchronous from the head read above to the last row: nothing else runs in between.
+      this.ctx.storage.transactionSync(() => {
+        for (const p of planned)
+          for (const [seq, line] of p.lines)
+            this.sql.exec("INSERT INTO entries (seq, body) VALUES (?, ?)", seq, line);
+      });
+    } catch {
+      for (const p of planned) p.call.resolve(err(ErrorCode.auditUnavailable, "append could not be written"));
+      return;
+    }
+    this.head = head;
+    // Answers leave only once the write is durable (the output gate holds them until the commit).
+    for (const p of planned) p.call.resolve(ok(p.receipts));
+    this.scheduleMirror(Date.now() + MIRROR_DELAY_MS);
+  }
+
+  private scheduleMirror(at: number): void {
+    if (this.alarmPending) return;
+    this.alarmPending = true;
+    // Not awaited: the alarm write is covered by the same output gate as the entries.
+    this.ctx.storage.setAlarm(at).catch(() => {
+      this.alarmPending = false;
+    });
+  }
+
+  override async alarm(): Promise<void> {
+    this.alarmPending = false;
+    await this.flushMirror();
+    if (this.mirroredTo < this.head.seq) {
+      const delay = this.mirrorError
+        ? Math.min(MIRROR_RETRY_MAX_MS, 1_000 * 2 ** Math.min(this.mirrorFailures, 6))
+        : MIRROR_DELAY_MS;
+      this.scheduleMirror(Date.now() + delay);
+    }
+  }
+
+  /** Mirror every entry appended so far to R2 (one run at a time). */
+  async flushMirror(): Promise<{ mirroredTo: number; error: string | null }> {
+    this.mirrorRun ??= this.mirrorOnce().finally(() => {
+      this.mirrorRun = null;
+    });
+    await this.mirrorRun;
+    return { mirroredTo: this.mirroredTo, error: this.mirrorError };
+  }
+
+  private async mirrorOnce(): Promise<void> {
+    const target = this.head.seq;
+    try {
+      while (this.mirroredTo < target) {
+        const from = this.mirroredTo + 1;
+        const to = Math.min(target, from + MIRROR_BATCH_MAX - 1);
+        const lines = this.sql
+          .exec<{ body: string }>("SELECT body FROM entries WHERE seq BETWEEN ? AND ? ORDER BY seq", from, to)
+          .toArray()
+          .map((r) => r.body);
+        if (lines.length !== to - from + 1) throw new Error(`entries ${from}..${to} are not all present`);
+        const bytes = batchBytes(lines);
+        const batch: AuditMirrorBatch = {
+          key: batchKey(from, to),
+          fromSeq: from,
+          toSeq: to,
+          sha256: sha256Hex(bytes),
+        };
+        // Create-only: an existing object is never overwritten; R2 checks the upload against its SHA-256.
+        const put = await this.env.R2_AUDIT.put(batch.key, bytes, {
+          sha256: batch.sha256,
+          onlyIf: { etagDoesNotMatch: "*" },
+          customMetadata: { fromSeq: String(from), toSeq: String(to) },
+        });
+        if (put === null) {
+          // A previous attempt may have written it before this object was evicted: accept only identical bytes.
+          const existing = await this.env.R2_AUDIT.get(batch.key);
+          const existingBytes = existing ? new Uint8Array(await existing.arrayBuffer()) : null;
+          if (!existingBytes || sha256Hex(existingBytes) !== batch.sha256) {
+            throw new Error(`R2 object ${batch.key} already exists with different content`);
+          }
+        }
+        this.sql.exec(
+          "INSERT INTO mirror_batches (from_seq, to_seq, key, sha256) VALUES (?, ?, ?, ?)",
+          batch.fromSeq,
+          batch.toSeq,
+          batch.key,
+          batch.sha256,
+        );
+        this.mirroredTo = to;
+      }
+      this.mirrorError = null;
+      this.mirrorFailures = 0;
+    } catch (error) {
+      this.mirrorError = (error as Error).message || "R2 mirror failed";
+      this.mirrorFailures++;
+    }
+  }
+
+  private batches(maxSeq = Number.MAX_SAFE_INTEGER): AuditMirrorBatch[] {
+    return this.sql
+      .exec<{ from_seq: number; to_seq: number; key: string; sha256: string }>(
+        "SELECT from_seq, to_seq, key, sha256 FROM mirror_batches WHERE to_seq <= ? ORDER BY from_seq",
+        maxSeq,
+      )
+      .toArray()
+      .map((r) => ({ key: r.key, fromSeq: r.from_seq, toSeq: r.to_seq, sha256: r.sha256 }));
+  }
+
+  private hashAt(seq: number): string | undefined {
+    if (seq === 0) return GENESIS_POINT.hash;
+    const row = this.sql.exec<{ body: string }>("SELECT body FROM entries WHERE seq = ?", seq).toArray()[0];
+    if (!row) return undefined;
+    try {
+      return (JSON.parse(row.body) as { hash: string }).hash;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Anchor the mirrored head in D1 (serialised). The anchor covers exactly the entries already in R2, so
+   * its manifest hash binds the R2 copies too. Null when nothing new since the last anchor, or when this
+   * cron slot was already anchored.
+   */
+  anchor(options: { nowMs: number; cronSlot?: number }): Promise<Result<AuditAnchor | null>> {
+    const run = this.anchorQueue.then(() => this.anchorOnce(options));
+    this.anchorQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async anchorOnce({
+    nowMs,
+    cronSlot,
+  }: {
+    nowMs: number;
+    cronSlot?: number;
+  }): Promise<Result<AuditAnchor | null>> {
+    try {
+      const db = this.env.D1_ANCHOR;
+      if (cronSlot !== undefined) {
+        const done = await db
+          .prepare("SELECT 1 AS one FROM anchors WHERE cron_slot = ?")
+          .bind(cronSlot)
+          .first();
+        if (done) return ok(null);
+      }
+      const target = this.head.seq;
+      let mirror = await this.flushMirror();
+      if (mirror.mirroredTo < target && !mirror.error) mirror = await this.flushMirror();
+      const toSeq = mirror.mirroredTo;
+      const previous = await latestAnchor(db);
+      if (toSeq === 0 || (previous && previous.toSeq === toSeq)) {
+        return mirror.error && toSeq < target
+          ? err(ErrorCode.serviceUnavailable, `R2 mirror behind: ${mirror.error}`)
+          : ok(null);
+      }
+      const headHash = this.hashAt(toSeq);
+      if (!headHash) return err(ErrorCode.integrityBroken, `entry ${toSeq} is unreadable; not anchoring`);
+      const anchor = buildAnchor(
+        previous,
+        { seq: toSeq, hash: headHash },
+        new Date(nowMs).toISOString(),
+        manifestHash(this.batches(toSeq)),
+      );
+      const refusal = anchorRefusal(previous, anchor);
+      if (refusal) return err(ErrorCode.conflict, refusal);
+      const inserted = await insertAnchor(db, anchor, cronSlot ?? null);
+      if (!inserted.ok) return inserted.error.code === "cron_slot_taken" ? ok(null) : inserted;
+      return ok(anchor);
+    } catch (error) {
+      return err(ErrorCode.serviceUnavailable, `anchor failed: ${(error as Error).message}`);
+    }
+  }
+
+  /**
+   * Verify the chain: `full` from genesis, `incremental` from the last anchor a previous run verified.
+   * Recomputes every hash and link, sequence continuity, anchors (row hash, link, head, manifest,
+   * truncation) and every R2 copy; names the first broken seq.
+   */
+  async verify(mode: "incremental" | "full", nowMs: number): Promise<Result<AuditVerification>> {
+    let anchors: AuditAnchor[];
+    try {
+      anchors = await listAnchors(this.env.D1_ANCHOR);
+    } catch (error) {
+      return err(ErrorCode.serviceUnavailable, `D1_ANCHOR unavailable: ${(error as Error).message}`);
+    }
+    const breaks: (ChainBreak | null)[] = [];
+    let trusted: AuditAnchor | null = null;
+    if (mode === "incremental") {
+      const meta = this.getMeta<VerifiedAnchorMeta>("verified_anchor");
+      if (meta) {
+        trusted = anchors.find((a) => a.anchorNo === meta.anchorNo) ?? null;
+        // Rows up to the trusted anchor are few (one an hour): re-check each row's hash and link every time.
+        const earlier = anchors.filter((a) => a.anchorNo <= meta.anchorNo);
+        const rowBreak = earlier.find(
+          (a, i) =>
+            hashAnchor(a) !== a.anchorHash ||
+            a.prevAnchorHash !== (i === 0 ? ANCHOR_GENESIS_HASH : earlier[i - 1]!.anchorHash),
+        );
+        if (rowBreak) {
+          breaks.push({
+            seq: rowBreak.toSeq,
+            anchorNo: rowBreak.anchorNo,
+            reason: `anchor ${rowBreak.anchorNo} row was edited or relinked`,
+          });
+          trusted = null;
+        } else if (!trusted || trusted.anchorHash !== meta.anchorHash) {
+          breaks.push({
+            seq: trusted?.toSeq ?? 1,
+            anchorNo: meta.anchorNo,
+            reason: `anchor ${meta.anchorNo} changed or vanished since it was verified`,
+          });
+          trusted = null;
+        }
+      }
+    }
+    const start: ChainPoint = trusted ? { seq: trusted.toSeq, hash: trusted.headHash } : GENESIS_POINT;
+    const later = trusted ? anchors.filter((a) => a.anchorNo > trusted.anchorNo) : anchors;
+    const verifier = new ChainVerifier(start, new Set(later.map((a) => a.toSeq)));
+    const headSeq = Number(this.sql.exec("SELECT COALESCE(MAX(seq), 0) AS m FROM entries").one().m);
+    const batches = this.batches();
+    // Anchors sit on batch ends, so the batches after a verified anchor start right after its toSeq.
+    const toCheck = batches.filter((b) => b.toSeq > start.seq);
+    const listBreak = verifyBatchList(toCheck, start.seq + 1);
+    breaks.push(listBreak);
+    // Walk the chain batch by batch: each R2 copy is compared with the rows just verified (one read of
+    // each row), while the next objects are already being fetched.
+    const walked = listBreak ? [] : toCheck;
+    const fetches = walked.map((b, i) => (i < 4 ? this.fetchCopy(b.key) : null));
+    const copyBreaks: (ChainBreak | null)[] = [];
+    let walkedTo = start.seq;
+    for (const [i, b] of walked.entries()) {
+      if (i + 4 < walked.length) fetches[i + 4] = this.fetchCopy(walked[i + 4]!.key);
+      const copy = await fetches[i]!;
+      // An outage proves nothing either way: fail the call and leave the integrity state alone.
+      if (copy.unavailable)
+        return err(ErrorCode.serviceUnavailable, `R2_AUDIT unavailable: ${copy.unavailable}`);
+      const lines = new Map<number, string>();
+      // raw(): rows as arrays, no object per row.
+      for (const [seq, body] of this.sql
+        .exec<{ seq: number; body: string }>(
+          "SELECT seq, body FROM entries WHERE seq BETWEEN ? AND ? ORDER BY seq",
+          b.fromSeq,
+          b.toSeq,
+        )
+        .raw() as IterableIterator<[number, string]>) {
+        verifier.next(body, seq);
+        lines.set(seq, body);
+      }
+      copyBreaks.push(verifyBatchCopy(b, copy.bytes, (seq) => lines.get(seq), copy.sha256));
+      walkedTo = b.toSeq;
+    }
+    for (const row of this.sql.exec<{ seq: number; body: string }>(
+      "SELECT seq, body FROM entries WHERE seq > ? ORDER BY seq",
+      walkedTo,
+    )) {
+      if (verifier.next(row.body, row.seq)) break;
+    }
+    // On a tie the chain's own reason wins over what it implies for anchors and copies.
+    breaks.push(verifier.broken);
+    breaks.push(
+      verifyAnchors(later, {
+        headSeq,
+        hashAt: (seq) => verifier.wantedHashes.get(seq) ?? (seq === start.seq ? start.hash : undefined),
+        batches,
+        trusted,
+      }),
+    );
+    breaks.push(...copyBreaks);
+    const broken = firstBreak(...breaks);
+    const result: AuditVerification = {
+      mode,
+      ok: broken === null,
+      fromSeq: start.seq + 1,
+      toSeq: verifier.head.seq,
+      checkedEntries: verifier.checked,
+      checkedAnchors: later.length,
+      verifiedAt: new Date(nowMs).toISOString(),
+    };
+    if (broken) {
+      result.brokenSeq = broken.seq;
+      result.reason = broken.reason;
+      if (broken.anchorNo !== undefined) result.brokenAnchor = broken.anchorNo;
+    }
+    this.recordVerification(result, anchors.at(-1) ?? null);
+    return ok(result);
+  }
+
+  /** One R2 copy; an R2 failure is not a missing copy, so it comes back as `unavailable`. */
+  private async fetchCopy(
+    key: string,
+  ): Promise<{ bytes: Uint8Array | null; sha256?: string; unavailable?: string }> {
+    try {
+      const object = await this.env.R2_AUDIT.get(key);
+      if (!object) return { bytes: null };
+      const sha = object.checksums.sha256;
+      const bytes = new Uint8Array(await object.arrayBuffer());
+      return sha ? { bytes, sha256: toHex(sha) } : { bytes };
+    } catch (error) {
+      return { bytes: null, unavailable: (error as Error).message || "R2 read failed" };
+    }
+  }
+
+  private recordVerification(result: AuditVerification, lastAnchor: AuditAnchor | null): void {
+    this.setMeta("last_verification", result);
+    const wasBroken = this.getMeta<string>("integrity") === "broken";
+    if (!result.ok) {
+      this.setMeta("integrity", "broken");
+      return;
+    }
+    // Once broken, only a full verification that passes clears it.
+    if (!wasBroken || result.mode === "full") this.setMeta("integrity", "ok");
+    if (lastAnchor && lastAnchor.toSeq <= result.toSeq) {
+      this.setMeta<VerifiedAnchorMeta>("verified_anchor", {
+        anchorNo: lastAnchor.anchorNo,
+        anchorHash: lastAnchor.anchorHash,
+      });
+    }
+  }
+
+  /** Everything `GET /admin/audit/status` shows. */
+  async status(nowMs: number): Promise<Result<AuditStatus>> {
+    let lastAnchor: AuditAnchor | null;
+    try {
+      lastAnchor = await latestAnchor(this.env.D1_ANCHOR);
+    } catch (error) {
+      return err(ErrorCode.serviceUnavailable, `D1_ANCHOR unavailable: ${(error as Error).message}`);
+    }
+    const entryCount = Number(this.sql.exec("SELECT COUNT(*) AS n FROM entries").one().n);
+    const recorded = this.getMeta<"ok" | "broken">("integrity");
+    // Cheap live checks on top of the last verification: an unreadable head, a head below an anchor.
+    const liveBroken = this.headError !== null || (lastAnchor !== null && lastAnchor.toSeq > this.head.seq);
+    const integrity = liveBroken || recorded === "broken" ? "broken" : (recorded ?? "unknown");
+    return ok({
+      headSeq: this.head.seq,
+      headHash: this.head.hash,
+      entryCount,
+      lastAnchor,
+      lastAnchorAgeSeconds: lastAnchor
+        ? Math.max(0, Math.floor((nowMs - Date.parse(lastAnchor.anchoredAt)) / 1000))
+        : null,
+      unanchoredEntries: Math.max(0, this.head.seq - (lastAnchor?.toSeq ?? 0)),
+      r2MirrorLag: Math.max(0, this.head.seq - this.mirroredTo),
+      r2MirrorError: this.mirrorError,
+      lastVerification: this.getMeta<AuditVerification>("last_verification") ?? null,
+      integrity,
+    });
+  }
+
+  /** The head to export up to, so an export is one consistent snapshot. */
+  async exportHead(): Promise<ChainPoint> {
+    return this.head;
+  }
+
+  /** Stored entry lines after `afterSeq`, up to `maxSeq`, at most `limit`. */
+  async exportPage(
+    afterSeq: number,
+    maxSeq: number,
+    limit: number,
+  ): Promise<{ seq: number; body: string }[]> {
+    return this.sql
+      .exec<{ seq: number; body: string }>(
+        "SELECT seq, body FROM entries WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+        afterSeq,
+        maxSeq,
+        limit,
+      )
+      .toArray();
+  }
+
+  /** Mirror batches wholly at or below `maxSeq`. */
+  async exportBatches(maxSeq: number): Promise<AuditMirrorBatch[]> {
+    return this.batches(maxSeq);
+  }
+
+  private getMeta<T>(key: string): T | undefined {
+    const row = this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = ?", key).toArray()[0];
+    return row ? (JSON.parse(row.v) as T) : undefined;
+  }
+
+  private setMeta<T>(key: string, value: T): void {
+    this.sql.exec(
+      "INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+      key,
+      JSON.stringify(value),
+    );
   }
 }

@@ -1,0 +1,99 @@
+import { describe, expect, it } from "vitest";
+import { CanonicalJsonError, canonicalJson } from "../src/canonical-json";
+
+function fromBits(hex: string): number {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setBigUint64(0, BigInt(`0x${hex}`));
+  return view.getFloat64(0);
+}
+
+describe("canonicalJson (RFC 8785)", () => {
+  // RFC 8785 Appendix B: IEEE 754 bit patterns and their required serialisation.
+  const numberVectors: [string, string][] = [
+    ["0000000000000000", "0"],
+    ["8000000000000000", "0"],
+    ["0000000000000001", "5e-324"],
+    ["8000000000000001", "-5e-324"],
+    ["7fefffffffffffff", "1.7976931348623157e+308"],
+    ["ffefffffffffffff", "-1.7976931348623157e+308"],
+    ["4340000000000000", "9007199254740992"],
+    ["c340000000000000", "-9007199254740992"],
+    ["4430000000000000", "295147905179352830000"],
+    ["44b52d02c7e14af5", "9.999999999999997e+22"],
+    ["44b52d02c7e14af6", "1e+23"],
+    ["44b52d02c7e14af7", "1.0000000000000001e+23"],
+    ["444b1ae4d6e2ef4e", "999999999999999700000"],
+    ["444b1ae4d6e2ef4f", "999999999999999900000"],
+    ["444b1ae4d6e2ef50", "1e+21"],
+    ["3eb0c6f7a0b5ed8c", "9.999999999999997e-7"],
+    ["3eb0c6f7a0b5ed8d", "0.000001"],
+    ["41b3de4355555553", "333333333.3333332"],
+    ["41b3de4355555554", "333333333.33333325"],
+    ["41b3de4355555555", "333333333.3333333"],
+    ["41b3de4355555556", "333333333.3333334"],
+    ["41b3de4355555557", "333333333.33333343"],
+    ["becbf647612f3696", "-0.0000033333333333333333"],
+    ["43143ff3c1cb0959", "1424953923781206.2"],
+  ];
+
+  it.each(numberVectors)("serialises the number with bits %s as %s", (bits, expected) => {
+    expect(canonicalJson(fromBits(bits))).toBe(expected);
+  });
+
+  it.each(["7fffffffffffffff", "7ff0000000000000", "fff0000000000000"])(
+    "rejects the non-finite bits %s",
+    (bits) => {
+      expect(() => canonicalJson(fromBits(bits))).toThrow(CanonicalJsonError);
+    },
+  );
+
+  it("sorts properties by UTF-16 code units (RFC 8785 §3.2.3 example)", () => {
+    const input = JSON.parse(
+      '{"\\u20ac":"Euro Sign","\\r":"Carriage Return","\\ufb33":"Hebrew Letter Dalet With Dagesh","1":"One",' +
+        '"\\ud83d\\ude00":"Emoji: Grinning Face","\\u0080":"Control","\\u00f6":"Latin Small Letter O With Diaeresis"}',
+    );
+    const values = Object.values(JSON.parse(canonicalJson(input)) as Record<string, string>);
+    // Object.values would reorder "1" first (integer key); read the order from the text instead.
+    const order = [...canonicalJson(input).matchAll(/:"([^"]+)"/g)].map((m) => m[1]);
+    expect(order).toEqual([
+      "Carriage Return",
+      "One",
+      "Control",
+      "Latin Small Letter O With Diaeresis",
+      "Euro Sign",
+      "Emoji: Grinning Face",
+      "Hebrew Letter Dalet With Dagesh",
+    ]);
+    expect(values).toHaveLength(7);
+  });
+
+  it("produces the RFC 8785 §3.2.2 example output byte for byte", () => {
+    const input = JSON.parse(
+      '{"numbers":[333333333.33333329,1E30,4.50,2e-3,0.000000000000000000000000001],' +
+        '"string":"\\u20ac$\\u000F\\u000aA\'\\u0042\\u0022\\u005c\\\\\\"\\/","literals":[null,true,false]}',
+    );
+    expect(canonicalJson(input)).toBe(
+      '{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}',
+    );
+  });
+
+  it("sorts nested objects and keeps array order", () => {
+    expect(canonicalJson({ b: [3, { z: 1, a: 2 }], a: "x" })).toBe('{"a":"x","b":[3,{"a":2,"z":1}]}');
+  });
+
+  it("rejects lone surrogates in values and in keys, but accepts paired ones", () => {
+    expect(() => canonicalJson("\ud800")).toThrow(/lone surrogate/);
+    expect(() => canonicalJson("a\udc00b")).toThrow(/lone surrogate/);
+    expect(() => canonicalJson({ "\ud83d": 1 })).toThrow(/lone surrogate/);
+    expect(canonicalJson("\ud83d\ude00")).toBe('"😀"');
+  });
+
+  it("rejects NaN, Infinity, undefined members, bigints, functions and class instances, naming the path", () => {
+    expect(() => canonicalJson({ a: [1, Number.NaN] })).toThrow(/\$\.a\[1\]/);
+    expect(() => canonicalJson({ a: Number.NEGATIVE_INFINITY })).toThrow(CanonicalJsonError);
+    expect(() => canonicalJson({ a: undefined })).toThrow(/undefined/);
+    expect(() => canonicalJson(10n)).toThrow(CanonicalJsonError);
+    expect(() => canonicalJson(() => 1)).toThrow(CanonicalJsonError);
+    expect(() => canonicalJson(new Date(0))).toThrow(/plain objects/);
+  });
+});
