@@ -148,3 +148,16 @@ describe("/admin/audit", () => {
     expect(broken.broken?.seq).toBe(1);
   });
 });
+
+describe("POST /admin/audit/anchor", () => {
+  it("anchors the head on demand and shows the anchor in the status", async () => {
+    const first = await adminFetch("/admin/audit/anchor", { method: "POST" });
+    expect(first.status).toBe(200);
+    const anchor = (await first.json()) as { anchorNo: number; toSeq: number } | null;
+    expect(anchor).not.toBeNull();
+    const status = (await (await adminFetch("/admin/audit/status")).json()) as {
+      lastAnchor: { anchorNo: number } | null;
+    };
+    expect(status.lastAnchor?.anchorNo).toBe(anchor!.anchorNo);
+  });
+});

@@ -23,6 +23,12 @@ export function registerAuditRoutes(router: GatewayRouter): void {
   });
 
   // Streams entries, mirror batches and anchors; feed the file to `pnpm audit:verify`.
+  // Anchor now (after a critical event, or as `pnpm dev` stands in for the hourly cron); null when
+  // nothing was appended since the last anchor.
+  router.post("/admin/audit/anchor", async (request, env) =>
+    resultResponse(await env.AUDIT.anchorNow(principalOf(request))),
+  );
+
   router.get("/admin/audit/export", async (_request, env) => {
     let stream: ReadableStream<Uint8Array>;
     try {
