@@ -28,8 +28,8 @@ const D1 = [
   ["governance", "D1_GOVERNANCE"],
   ["ingestion", "D1_MARKETS"],
 ];
-export const DEV_ACCESS_TEAM = "paulp-dev.cloudflareaccess.com";
-export const DEV_ACCESS_AUD = "paulp-dev-aud";
+// Dev-only vars (Access team, IBKR gateway host) are in each config's top level, the local environment:
+// with `secrets.required` declared, wrangler reads only those secrets from .dev.vars.
 
 function devVarsPath(worker) {
   return path.join(root, "workers", worker, ".dev.vars");
@@ -66,8 +66,6 @@ function setUpSecrets() {
     {
       // 32 random bytes in base64url: 43 characters.
       ADMIN_TOKEN: randomBytes(32).toString("base64url"),
-      ACCESS_TEAM_DOMAIN: DEV_ACCESS_TEAM,
-      ACCESS_AUD: DEV_ACCESS_AUD,
     },
     "gateway dev secrets, written by pnpm dev",
   );
@@ -82,22 +80,17 @@ function setUpSecrets() {
         KALSHI_PRIVATE_KEY: privateKey.export({ type: "pkcs8", format: "pem" }),
         IBKR_USERNAME: "paper-dev-user",
         IBKR_PASSWORD: randomBytes(18).toString("base64url"),
-        IBKR_GATEWAY_URL: "https://ibkr-gateway.paulp.local/v1/api",
-        IBKR_ACCOUNT_ID: "DU1234567",
       },
       "execution dev secrets, written by pnpm dev (a fresh Kalshi key pair for the simulator)",
     );
     ensureDevVars(
       "venue-sim",
       {
-        SIM_KALSHI_PUBLIC_KEYS: JSON.stringify({
-          [keyId]: publicKey.export({ type: "spki", format: "pem" }),
-        }),
+        SIM_KALSHI_PUBLIC_KEYS: `${keyId}:${publicKey.export({ type: "spki", format: "der" }).toString("base64")}`,
       },
       "venue simulator dev config, written by pnpm dev",
     );
   }
-  const simVars = readDevVars("venue-sim");
   const anthropicKey =
     readDevVars("governance").ANTHROPIC_API_KEY ?? `sk-sim-${randomBytes(24).toString("base64url")}`;
   ensureDevVars(
@@ -105,8 +98,6 @@ function setUpSecrets() {
     { ANTHROPIC_API_KEY: anthropicKey },
     "governance dev secrets, written by pnpm dev",
   );
-  if (!("SIM_ANTHROPIC_KEYS" in simVars))
-    ensureDevVars("venue-sim", { SIM_ANTHROPIC_KEYS: JSON.stringify([anthropicKey]) }, "");
   return JSON.parse(gatewayVars.ADMIN_TOKEN);
 }
 

@@ -348,8 +348,10 @@ async function pushMarks(
       deps.peerTimeoutMs ?? 5_000,
       "risk.recordMarks",
     );
-    if (!(r as { ok: boolean }).ok)
-      throw new Error((r as { error?: { code?: string } }).error?.code ?? "refused");
+    if (!(r as { ok: boolean }).ok) {
+      const e = (r as { error?: { code?: string; message?: string } }).error;
+      throw new Error(`${e?.code ?? "refused"}: ${e?.message ?? ""}`);
+    }
   } catch (error) {
     tally.add("risk_marks_failed");
     console.warn(`ingestion: risk.recordMarks failed: ${(error as Error)?.message}`);

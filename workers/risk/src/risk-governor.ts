@@ -39,6 +39,8 @@ import {
   applyFill,
   applyMark,
   emptyPortfolio,
+  type Mark,
+  marketKey,
   type PortfolioState,
   updateWatermarks,
   utcDay,
@@ -58,6 +60,9 @@ interface StoredDecision {
   opensRisk: boolean;
   used: boolean;
 }
+
+/** Storage key prefix of one market's mark (`mark:venue:market`). */
+const MARK_PREFIX = "mark:";
 
 /** Short-lived order state (bounded by the decision TTL and the one-minute rate window), persisted as one key. */
 interface OrderBook {
@@ -93,6 +98,12 @@ export class RiskGovernor extends DurableObject<Env> {
       this.portfolio =
         (await ctx.storage.get<PortfolioState>("portfolio")) ??
         emptyPortfolio(equity !== null && equity > 0 ? equity : null);
+      // Marks live under their own keys: thousands of markets would overflow one value and make every
+      // portfolio write rewrite all of them.
+      this.portfolio.marks = {};
+      for (const [key, mark] of await ctx.storage.list<Mark>({ prefix: MARK_PREFIX })) {
+        this.portfolio.marks[key.slice(MARK_PREFIX.length)] = mark;
+      }
       this.limits = (await ctx.storage.get<RiskLimitsView>("limits")) ?? {
         version: 1,
         limits: DEFAULT_LIMITS,
@@ -256,19 +267,41 @@ export class RiskGovernor extends DurableObject<Env> {
 
   /** Apply marks from ingestion. */
   async recordMarks(marks: MarkUpdate[]): Promise<Result<StateChange<{ applied: number }>>> {
-    let applied = 0;
+    // Validate the whole batch first, so one bad mark changes nothing (in memory or in storage).
+    const before = new Map<string, Mark | undefined>();
+    const changed: string[] = [];
     for (const mark of marks) {
+      const key = marketKey(mark.venue, mark.market);
+      if (!before.has(key)) before.set(key, this.portfolio.marks[key]);
       const r = applyMark(this.portfolio, mark);
-      if (r.error) return err(ErrorCode.validationFailed, `mark ${mark.venue}:${mark.market}: ${r.error}`);
-      if (r.applied) applied++;
+      if (r.error) {
+        for (const [k, prev] of before) {
+          if (prev === undefined) delete this.portfolio.marks[k];
+          else this.portfolio.marks[k] = prev;
+        }
+        return err(ErrorCode.validationFailed, `mark ${mark.venue}:${mark.market}: ${r.error}`);
+      }
+      if (r.applied) changed.push(key);
     }
-    return ok({ value: { applied }, breach: applied > 0 ? await this.afterChange() : null });
+    if (changed.length === 0) return ok({ value: { applied: 0 }, breach: null });
+    return ok({ value: { applied: changed.length }, breach: await this.afterChange(changed) });
   }
 
-  private async afterChange(): Promise<Evaluation["breach"]> {
+  private async afterChange(changedMarks: string[] = []): Promise<Evaluation["breach"]> {
     this.view = null;
     updateWatermarks(this.portfolio, valuation(this.portfolio).equity, Date.now());
-    await this.ctx.storage.put("portfolio", this.portfolio);
+    // The portfolio value without its marks, plus each changed mark under its own key (a put takes at most
+    // 128 keys; the puts of one call are coalesced into one atomic write by the output gate).
+    const { marks, ...rest } = this.portfolio;
+    const writes: Record<string, unknown> = { portfolio: { ...rest, marks: {} } };
+    for (const key of new Set(changedMarks)) {
+      writes[`${MARK_PREFIX}${key}`] = marks[key];
+      if (Object.keys(writes).length === 128) {
+        await this.ctx.storage.put({ ...writes });
+        for (const k of Object.keys(writes)) delete writes[k];
+      }
+    }
+    if (Object.keys(writes).length > 0) await this.ctx.storage.put(writes);
     return this.parsed ? lossBreach(this.currentView(), this.parsed) : null;
   }
 

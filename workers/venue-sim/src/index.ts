@@ -11,22 +11,23 @@ import { handlePolymarket } from "./polymarket";
 export interface Env {
   VENUE_STATE: DurableObjectNamespace<VenueState>;
   SIM_SEED: string;
-  /** JSON `{ keyId: SPKI PEM }`; `pnpm dev` writes it to .dev.vars with the key pair it generates. */
+  /**
+   * Kalshi keys trusted without registration: `keyId:base64(SPKI DER)` entries separated by commas (a
+   * dotenv-safe form); `pnpm dev` writes it to .dev.vars with the key pair it generates.
+   */
   SIM_KALSHI_PUBLIC_KEYS?: string;
 }
 
-function parseKeyMap(raw: string | undefined): Record<string, string> {
-  if (!raw) return {};
-  try {
-    const parsed = JSON.parse(raw) as unknown;
-    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) return {};
-    return Object.fromEntries(Object.entries(parsed).filter(([, v]) => typeof v === "string")) as Record<
-      string,
-      string
-    >;
-  } catch {
-    return {};
+/** Parse `keyId:base64der,…` into SPKI PEMs by key id; malformed entries are ignored. */
+export function parseKeyMap(raw: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of (raw ?? "").split(",")) {
+    const m = /^\s*([A-Za-z0-9_-]{1,128}):([A-Za-z0-9+/]+={0,2})\s*$/.exec(entry);
+    if (!m) continue;
+    const lines = m[2]!.match(/.{1,64}/g) ?? [];
+    out[m[1]!] = `-----BEGIN PUBLIC KEY-----\n${lines.join("\n")}\n-----END PUBLIC KEY-----\n`;
   }
+  return out;
 }
 
 /** Which handlers serve which real host. The egress wrapper forwards the original production URL. */

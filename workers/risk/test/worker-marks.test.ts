@@ -1,0 +1,38 @@
+import { runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { RiskGovernor } from "../src/risk-governor";
+import { freshMark, risk, testEnv } from "./worker-helpers";
+
+describe("marks at venue scale", () => {
+  it("keeps 12,000 marks (each under its own key) and reloads them all after a restart", async () => {
+    for (let batch = 0; batch < 3; batch++) {
+      const marks = Array.from({ length: 4_000 }, (_, i) => freshMark(`MKT-${batch}-${i}`, "0.42"));
+      expect(await risk().recordMarks(marks)).toEqual({ ok: true, value: { applied: 4_000 } });
+    }
+    const stub = testEnv.RISK_GOVERNOR.getByName("portfolio");
+    const stored = await runInDurableObject(stub, async (_instance: RiskGovernor, state) => {
+      const marks = await state.storage.list({ prefix: "mark:" });
+      const portfolio = (await state.storage.get<{ marks: Record<string, unknown> }>("portfolio"))!;
+      return { marks: marks.size, inPortfolioValue: Object.keys(portfolio.marks).length };
+    });
+    expect(stored).toEqual({ marks: 12_000, inPortfolioValue: 0 });
+
+    // A fresh instance reads the marks back: an order on a market marked before the restart is priced.
+    const reloaded = await runInDurableObject(stub, async (_instance: RiskGovernor, state) => {
+      const fresh = new (_instance.constructor as new (s: DurableObjectState, e: unknown) => RiskGovernor)(state, testEnv);
+      await state.blockConcurrencyWhile(async () => {});
+      return (fresh as unknown as { portfolio: { marks: Record<string, { price: number }> } }).portfolio.marks["kalshi:MKT-2-3999"];
+    });
+    expect(reloaded?.price).toBeGreaterThan(0);
+  });
+
+  it("changes nothing when one mark of a batch is bad", async () => {
+    const good = freshMark("MKT-GOOD", "0.30");
+    const bad = { ...freshMark("MKT-BAD", "0.30"), observedAt: "not a time" };
+    const result = await risk().recordMarks([good, bad]);
+    expect(result.ok).toBe(false);
+    const stub = testEnv.RISK_GOVERNOR.getByName("portfolio");
+    const stored = await runInDurableObject(stub, async (_i: RiskGovernor, state) => state.storage.get("mark:kalshi:MKT-GOOD"));
+    expect(stored).toBeUndefined();
+  });
+});
