@@ -19,9 +19,13 @@ describe("marks at venue scale", () => {
 
     // A fresh instance reads the marks back: an order on a market marked before the restart is priced.
     const reloaded = await runInDurableObject(stub, async (_instance: RiskGovernor, state) => {
-      const fresh = new (_instance.constructor as new (s: DurableObjectState, e: unknown) => RiskGovernor)(state, testEnv);
+      const fresh = new (_instance.constructor as new (s: DurableObjectState, e: unknown) => RiskGovernor)(
+        state,
+        testEnv,
+      );
       await state.blockConcurrencyWhile(async () => {});
-      return (fresh as unknown as { portfolio: { marks: Record<string, { price: number }> } }).portfolio.marks["kalshi:MKT-2-3999"];
+      return (fresh as unknown as { portfolio: { marks: Record<string, { price: number }> } }).portfolio
+        .marks["kalshi:MKT-2-3999"];
     });
     expect(reloaded?.price).toBeGreaterThan(0);
   });
@@ -32,7 +36,9 @@ describe("marks at venue scale", () => {
     const result = await risk().recordMarks([good, bad]);
     expect(result.ok).toBe(false);
     const stub = testEnv.RISK_GOVERNOR.getByName("portfolio");
-    const stored = await runInDurableObject(stub, async (_i: RiskGovernor, state) => state.storage.get("mark:kalshi:MKT-GOOD"));
+    const stored = await runInDurableObject(stub, async (_i: RiskGovernor, state) =>
+      state.storage.get("mark:kalshi:MKT-GOOD"),
+    );
     expect(stored).toBeUndefined();
   });
 });
