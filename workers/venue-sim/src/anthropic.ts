@@ -3,7 +3,7 @@ import type { SimContext, SimHandler } from "./context";
 /**
  * Anthropic Messages API double (dev and tests only): `POST https://api.anthropic.com/v1/messages`
  * with the real headers, body, response and error shapes (docs: platform.claude.com, "Messages",
- * "Tool use", "Errors"; see docs/venues-anthropic.md).
+ * "Tool use", "Errors"; see docs/venues.md (Anthropic)).
  *
  * - Any `x-api-key` starting with `sk-sim-` is valid; anything else is 401 authentication_error.
  *   Tests bind a generated key with that prefix, so no real key is ever needed or leaked.
