@@ -1,0 +1,144 @@
+// End to end through the real workers: each two-person action is refused without approval, requested by a
+// person, approved by two others, and applied by the owning worker, which redeems the desk's receipt once.
+import { beforeAll, describe, expect, it } from "vitest";
+import { accessToken, adminFetch, asPerson, gateway, newSigner } from "./helpers";
+
+type Envelope = {
+  error: { code: string; message: string; details?: { action?: string; payload?: unknown } };
+};
+type Approved = {
+  request: { requestId: string; status: string };
+  applied: { ok: boolean; error?: { code: string } } | null;
+};
+
+const people: Record<string, string> = {};
+beforeAll(async () => {
+  const signer = await newSigner(true);
+  for (const name of ["alice", "bob", "carol"])
+    people[name] = await accessToken(signer, `${name}@example.com`);
+});
+
+function as(name: string, path: string, method = "POST", body?: unknown): Promise<Response> {
+  return gateway().fetch(`https://gw.test${path}`, {
+    method,
+    headers: asPerson(people[name]!),
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+const json = (method: string, body: unknown): RequestInit => ({ method, body: JSON.stringify(body) });
+
+/** alice requests `action` with `payload`; bob then carol approve. Returns carol's answer. */
+async function twoPersonApproval(action: string, payload: unknown): Promise<Approved> {
+  const requested = await as("alice", "/admin/approvals", "POST", { action, payload });
+  expect(requested.status).toBe(201);
+  const { requestId } = (await requested.json()) as { requestId: string };
+  const first = (await (await as("bob", `/admin/approvals/${requestId}/approve`)).json()) as Approved;
+  expect(first.request.status).toBe("pending");
+  expect(first.applied).toBeNull();
+  const second = await as("carol", `/admin/approvals/${requestId}/approve`);
+  expect(second.status).toBe(200);
+  return (await second.json()) as Approved;
+}
+
+describe("raising a risk limit (capital-allocation increase)", () => {
+  it("answers approval_required with the exact payload, then applies it after two approvals", async () => {
+    const before = (await (await adminFetch("/admin/risk/limits")).json()) as {
+      version: number;
+      limits: Record<string, unknown>;
+    };
+    const raised = { ...before.limits, maxPositionPct: "6" };
+    const refused = await adminFetch("/admin/risk/limits", json("PUT", raised));
+    expect(refused.status).toBe(403);
+    const envelope = (await refused.json()) as Envelope;
+    expect(envelope.error.code).toBe("approval_required");
+    expect(envelope.error.details?.action).toBe("risk.limits_increase");
+    expect(envelope.error.details?.payload).toEqual({ limits: raised });
+    // Refused means unchanged.
+    expect(((await (await adminFetch("/admin/risk/limits")).json()) as { version: number }).version).toBe(
+      before.version,
+    );
+
+    const approved = await twoPersonApproval("risk.limits_increase", envelope.error.details!.payload);
+    expect(approved.applied?.ok).toBe(true);
+    expect(approved.request.status).toBe("executed");
+    const after = (await (await adminFetch("/admin/risk/limits")).json()) as {
+      version: number;
+      limits: { maxPositionPct: string };
+    };
+    expect(after.limits.maxPositionPct).toBe("6");
+    expect(after.version).toBe(before.version + 1);
+  });
+
+  it("applies exactly the approved raise; a later, different raise needs a new approval", async () => {
+    const current = (await (await adminFetch("/admin/risk/limits")).json()) as {
+      limits: Record<string, unknown>;
+    };
+    const approvedPayload = { limits: { ...current.limits, maxConcentrationPct: "11" } };
+    const requested = await as("alice", "/admin/approvals", "POST", {
+      action: "risk.limits_increase",
+      payload: approvedPayload,
+    });
+    const { requestId } = (await requested.json()) as { requestId: string };
+    await as("bob", `/admin/approvals/${requestId}/approve`);
+    const done = (await (await as("carol", `/admin/approvals/${requestId}/approve`)).json()) as Approved;
+    expect(done.applied?.ok).toBe(true);
+    // A second, different raise is a new request: the spent receipt cannot carry it.
+    const again = await adminFetch(
+      "/admin/risk/limits",
+      json("PUT", { ...current.limits, maxConcentrationPct: "12" }),
+    );
+    expect(again.status).toBe(403);
+    const after = (await (await adminFetch("/admin/risk/limits")).json()) as {
+      limits: { maxConcentrationPct: string };
+    };
+    expect(after.limits.maxConcentrationPct).toBe("11");
+  });
+});
+
+describe("execution policy to live", () => {
+  it("is refused without approval, applied after two approvals, and reverts to paper at once", async () => {
+    const change = { scope: "global", mode: "live" };
+    const refused = await adminFetch("/admin/execution/policy", json("PUT", change));
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as Envelope).error.details?.action).toBe("execution.policy_live");
+    expect(((await (await adminFetch("/admin/execution/policy")).json()) as { global: string }).global).toBe(
+      "paper",
+    );
+
+    const approved = await twoPersonApproval("execution.policy_live", change);
+    expect(approved.applied?.ok).toBe(true);
+    expect(((await (await adminFetch("/admin/execution/policy")).json()) as { global: string }).global).toBe(
+      "live",
+    );
+
+    const back = await adminFetch("/admin/execution/policy", json("PUT", { scope: "global", mode: "paper" }));
+    expect(back.status).toBe(200);
+    expect(((await (await adminFetch("/admin/execution/policy")).json()) as { global: string }).global).toBe(
+      "paper",
+    );
+  });
+});
+
+describe("circuit breaker RECOVERY → NORMAL", () => {
+  it("needs two people; HALT and RECOVERY do not", async () => {
+    const transition = (body: unknown) => adminFetch("/admin/circuit-breaker/transition", json("POST", body));
+    expect((await transition({ targetState: "HALT", reason: "drill" })).status).toBe(200);
+    expect((await transition({ targetState: "RECOVERY", reason: "drill over" })).status).toBe(200);
+    const refused = await transition({ targetState: "NORMAL", reason: "all clear" });
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as Envelope).error.code).toBe("approval_required");
+    expect(((await (await adminFetch("/admin/circuit-breaker")).json()) as { state: string }).state).toBe(
+      "RECOVERY",
+    );
+
+    const approved = await twoPersonApproval("breaker.recovery_to_normal", {
+      targetState: "NORMAL",
+      reason: "all clear",
+    });
+    expect(approved.applied?.ok).toBe(true);
+    expect(((await (await adminFetch("/admin/circuit-breaker")).json()) as { state: string }).state).toBe(
+      "NORMAL",
+    );
+  });
+});
