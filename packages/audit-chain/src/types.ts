@@ -2,7 +2,7 @@
 // verifier runs under plain Node and its code can be read in one place.
 export type { AuditAnchor, AuditEntry, AuditMirrorBatch } from "../../contracts/src/audit";
 export type { JsonValue } from "../../contracts/src/common";
-export { CanonicalJsonError, canonicalJson } from "../../kit/src/canonical-json";
+export { CanonicalJsonError, canonicalJson, canonicalJsonValueEnd } from "../../kit/src/canonical-json";
 
 /** A position in the chain: the last sequence number and its hash (seq 0 is the genesis). */
 export interface ChainPoint {

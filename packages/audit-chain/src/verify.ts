@@ -1,7 +1,15 @@
+import { createHash } from "node:crypto";
 import { batchKey, hashAnchor, manifestHash } from "./anchor";
 import { GENESIS_POINT } from "./entry";
 import { ANCHOR_GENESIS_HASH, DOMAIN, sha256Hex } from "./hash";
-import type { AuditAnchor, AuditEntry, AuditMirrorBatch, ChainBreak, ChainPoint } from "./types";
+import {
+  type AuditAnchor,
+  type AuditEntry,
+  type AuditMirrorBatch,
+  type ChainBreak,
+  type ChainPoint,
+  canonicalJsonValueEnd,
+} from "./types";
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const SERVICES = new Set(["gateway", "ingestion", "risk", "execution", "audit", "governance"]);
@@ -54,19 +62,6 @@ export function parseEntryLine(line: string, withKind = false): AuditEntry | str
 }
 
 /**
- * The hash preimage of a stored line, cut from the line's own bytes: in canonical JSON the top-level
- * `"hash"` member (and an export's `"kind"`) sit between `actor` and `payload`, so removing them leaves
- * exactly the canonical JSON of the other fields. Any changed byte therefore changes the recomputed hash
- * (or the hash field itself), and no re-serialisation is needed. Null when the members are not there.
- */
-export function linePreimage(line: string, hash: string, withKind = false): string | null {
-  const member = withKind ? `"hash":"${hash}","kind":"entry",` : `"hash":"${hash}",`;
-  const at = line.indexOf(`},${member}"payload":`);
-  if (at < 0) return null;
-  return `${DOMAIN.entry}\n${line.slice(0, at + 2)}${line.slice(at + 2 + member.length)}`;
-}
-
-/**
  * Walks stored entry lines in order from a trusted point (genesis, or a verified anchor), recomputing
  * every hash and link. It keeps the hashes at `wanted` sequence numbers (anchor heads) for later checks.
  */
@@ -104,20 +99,28 @@ export class ChainVerifier {
           : `entry ${rowSeq} is stored twice`,
       );
     }
-    // The exact canonical layout, matched without a JSON parser: the hash below covers every other byte.
-    const m = (withKind ? KIND_LINE : STORED_LINE).exec(line);
-    if (!m) {
+    // The exact canonical layout, matched without a JSON parser: the envelope up to `"payload":` by one
+    // anchored pattern, the payload proved canonical (RFC 8785) by a one-pass scan that also finds its
+    // end, and the tail from there to the end of the line by a second anchored pattern. So the line is
+    // JCS(parse(line)), and hashing its own bytes is hashing the documented preimage.
+    const headRe = withKind ? KIND_HEAD : STORED_HEAD;
+    headRe.lastIndex = 0;
+    const h = headRe.exec(line);
+    const payloadEnd = h ? canonicalJsonValueEnd(line, h[0].length) : -1;
+    let t: RegExpExecArray | null = null;
+    if (payloadEnd > 0) {
+      TAIL.lastIndex = payloadEnd;
+      t = TAIL.exec(line);
+    }
+    if (!h || !t) {
       const entry = parseEntryLine(line, withKind); // slow path, only to say what is wrong
       return fail(`entry ${seq} is ${typeof entry === "string" ? entry : "not in canonical form"}`);
     }
-    const [, head, hash, rest, prevHash, seqText] = m as unknown as [
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-    ];
+    const memberLen = withKind ? KIND_MEMBER_LEN : HASH_MEMBER_LEN;
+    const headLen = h[0].length - memberLen - PAYLOAD_KEY_LEN;
+    const hash = h[1]!;
+    const prevHash = t[1]!;
+    const seqText = t[2]!;
     const found = Number(seqText);
     if (found !== seq) {
       return fail(
@@ -127,7 +130,7 @@ export class ChainVerifier {
       );
     }
     if (prevHash !== this.point.hash) return fail(`entry ${seq} prevHash does not link to entry ${seq - 1}`);
-    if (sha256Hex(`${DOMAIN.entry}\n${head}${rest}`) !== hash)
+    if (!preimageHashIs(line, headLen, memberLen, hash))
       return fail(`entry ${seq} hash does not match its contents`);
     this.point = { seq, hash };
     this.checked++;
@@ -137,18 +140,65 @@ export class ChainVerifier {
 }
 
 // Canonical entry line: {"actor":{…},"hash":H,["kind":"entry",]"payload":…,"prevHash":P,"seq":N,"service":S,"ts":T,"type":Y}
-// Groups: 1 = text before the hash member, 2 = hash, 3 = text after it (the rest of the preimage), 4 = prevHash, 5 = seq.
-const STR = String.raw`"(?:[^"\\\u0000-\u001f]|\\.)*"`;
+// STR is a JCS string: no raw control character or lone surrogate, and only the escapes JCS writes
+// (\" \\ \b \t \n \f \r, other controls as \u00xx in lower case). Sticky patterns: matched at a given index.
+const CHAR = String.raw`[^"\\\u0000-\u001f\ud800-\udfff]`;
+const STR = String.raw`"${CHAR}*(?:(?:[\ud800-\udbff][\udc00-\udfff]|\\["\\bfnrt]|\\u00(?:0[0-7bef]|1[0-9a-f]))${CHAR}*)*"`;
 const ACTOR = String.raw`\{(?:"email":${STR},)?"method":"(?:token|access|system)","subject":${STR}\}`;
-const TAIL = String.raw`"prevHash":"([0-9a-f]{64})","seq":([1-9][0-9]{0,15}),"service":"(?:gateway|ingestion|risk|execution|audit|governance)","ts":${STR},"type":${STR}\}$`;
-const STORED_LINE = new RegExp(
-  String.raw`^(\{"actor":${ACTOR},)"hash":"([0-9a-f]{64})",("payload":.*,${TAIL})`,
-  "s",
+/** Group 1 = hash. */
+const STORED_HEAD = new RegExp(String.raw`\{"actor":${ACTOR},"hash":"([0-9a-f]{64})","payload":`, "y");
+const KIND_HEAD = new RegExp(
+  String.raw`\{"actor":${ACTOR},"hash":"([0-9a-f]{64})","kind":"entry","payload":`,
+  "y",
 );
-const KIND_LINE = new RegExp(
-  String.raw`^(\{"actor":${ACTOR},)"hash":"([0-9a-f]{64})","kind":"entry",("payload":.*,${TAIL})`,
-  "s",
+/** Groups: 1 = prevHash, 2 = seq. */
+const TAIL = new RegExp(
+  String.raw`,"prevHash":"([0-9a-f]{64})","seq":([1-9][0-9]{0,15}),"service":"(?:gateway|ingestion|risk|execution|audit|governance)","ts":${STR},"type":${STR}\}$`,
+  "y",
 );
+/** `"hash":"<64 hex>",` and, in exports, `"kind":"entry",` after it: cut from the line for the preimage. */
+const HASH_MEMBER_LEN = '"hash":"",'.length + 64;
+const KIND_MEMBER_LEN = HASH_MEMBER_LEN + '"kind":"entry",'.length;
+const PAYLOAD_KEY_LEN = '"payload":'.length;
+
+const encoder = new TextEncoder();
+const PREFIX = encoder.encode(`${DOMAIN.entry}\n`);
+/** Reused for every line (verification is synchronous per line): no per-entry string or buffer is built. */
+let scratch = new Uint8Array(1 << 16);
+
+/**
+ * Whether SHA-256(domain, newline, line without its hash member) is `hash`. The line is encoded once into
+ * a reused buffer, the head (`{"actor":…,`) is moved up over the cut member and the domain prefix written
+ * before it, so the preimage is one contiguous span hashed in one call.
+ */
+function preimageHashIs(line: string, headLen: number, memberLen: number, hash: string): boolean {
+  if (scratch.length < line.length * 3) scratch = new Uint8Array(line.length * 6);
+  const { written } = encoder.encodeInto(line, scratch);
+  const headBytes = written === line.length ? headLen : utf8Length(line, headLen);
+  scratch.copyWithin(memberLen, 0, headBytes);
+  scratch.set(PREFIX, memberLen - PREFIX.length);
+  const digest = createHash("sha256")
+    .update(scratch.subarray(memberLen - PREFIX.length, written))
+    .digest();
+  for (let i = 0; i < 32; i++) {
+    const hi = hash.charCodeAt(2 * i);
+    const lo = hash.charCodeAt(2 * i + 1);
+    // `hash` matched [0-9a-f]{64}.
+    if (digest[i] !== (((hi < 0x61 ? hi - 0x30 : hi - 0x57) << 4) | (lo < 0x61 ? lo - 0x30 : lo - 0x57)))
+      return false;
+  }
+  return true;
+}
+
+/** UTF-8 length of `s.slice(0, end)` (well formed, as the layout check proved). */
+function utf8Length(s: string, end: number): number {
+  let n = 0;
+  for (let i = 0; i < end; i++) {
+    const c = s.charCodeAt(i);
+    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c <= 0xdfff ? 2 : 3;
+  }
+  return n;
+}
 
 /** What anchor verification needs to know about the chain. */
 export interface AnchorContext {
@@ -228,17 +278,24 @@ export function verifyBatchCopy(
   storedSha256?: string,
 ): ChainBreak | null {
   if (bytes === null) return { seq: batch.fromSeq, reason: `R2 copy ${batch.key} is missing` };
-  const lines: string[] = [];
+  // Fast path: one native decode, then each expected line compared in place (no joined copy of the batch).
+  const text = decodeOrNull(bytes);
+  let pos = 0;
+  let same = text !== null;
   for (let seq = batch.fromSeq; seq <= batch.toSeq; seq++) {
     const line = expectedLine(seq);
     if (line === undefined)
       return { seq, reason: `entry ${seq} of R2 copy ${batch.key} is not in the chain` };
-    lines.push(`${line}\n`);
+    if (same) {
+      same = text!.startsWith(line, pos) && text!.charCodeAt(pos + line.length) === 0x0a;
+      pos += line.length + 1;
+    }
   }
-  const expectedText = lines.join("");
-  // Fast path: native decode and string compare; the byte walk below only runs to locate a difference.
-  if (decodeOrNull(bytes) !== expectedText) {
-    const expected = encoder.encode(expectedText);
+  if (!same || pos !== text!.length) {
+    // Slow path, only to locate the first differing byte.
+    const lines: string[] = [];
+    for (let seq = batch.fromSeq; seq <= batch.toSeq; seq++) lines.push(`${expectedLine(seq)}\n`);
+    const expected = encoder.encode(lines.join(""));
     const n = Math.min(expected.length, bytes.length);
     let seq = batch.fromSeq;
     for (let i = 0; i < n; i++) {
@@ -259,7 +316,6 @@ export function verifyBatchCopy(
 
 // Fatal decoding: valid UTF-8 and strings map one to one, so equal strings mean equal bytes.
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-const encoder = new TextEncoder();
 
 function decodeOrNull(bytes: Uint8Array): string | null {
   try {

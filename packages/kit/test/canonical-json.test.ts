@@ -1,5 +1,6 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { CanonicalJsonError, canonicalJson } from "../src/canonical-json";
+import { CanonicalJsonError, canonicalJson, isCanonicalJsonText } from "../src/canonical-json";
 
 function fromBits(hex: string): number {
   const view = new DataView(new ArrayBuffer(8));
@@ -95,5 +96,132 @@ describe("canonicalJson (RFC 8785)", () => {
     expect(() => canonicalJson(10n)).toThrow(CanonicalJsonError);
     expect(() => canonicalJson(() => 1)).toThrow(CanonicalJsonError);
     expect(() => canonicalJson(new Date(0))).toThrow(/plain objects/);
+  });
+});
+
+/** The definition isCanonicalJsonText must agree with. */
+function reference(text: string): boolean {
+  try {
+    return canonicalJson(JSON.parse(text)) === text;
+  } catch {
+    return false;
+  }
+}
+
+describe("isCanonicalJsonText", () => {
+  // Plain and full-Unicode strings (keys too); values JCS cannot represent (lone surrogates) are left out.
+  const jsonValue = fc
+    .oneof(fc.jsonValue({ maxDepth: 4 }), fc.jsonValue({ maxDepth: 4, stringUnit: "binary" }))
+    .filter((v) => {
+      try {
+        canonicalJson(v);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+
+  it("accepts the RFC 8785 example output and every canonical number vector", () => {
+    expect(
+      isCanonicalJsonText(
+        '{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}',
+      ),
+    ).toBe(true);
+    for (const text of [
+      "0",
+      "5e-324",
+      "-1.7976931348623157e+308",
+      "295147905179352830000",
+      "1e+21",
+      "0.000001",
+    ])
+      expect(isCanonicalJsonText(text)).toBe(true);
+  });
+
+  it("accepts canonicalJson of any JSON value", () => {
+    fc.assert(
+      fc.property(jsonValue, (v) => {
+        expect(isCanonicalJsonText(canonicalJson(v))).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("agrees with canonicalJson(JSON.parse(text)) === text on mutated and re-serialised texts", () => {
+    const mutated = fc
+      .tuple(
+        jsonValue,
+        fc.nat(),
+        fc.constantFrom(" ", "\\", '"', ",", "0", "-", "e", "\\u0041", "}", "\ud800", "\\/"),
+      )
+      .map(([v, at, ins]) => {
+        const t = canonicalJson(v);
+        const i = at % (t.length + 1);
+        return t.slice(0, i) + ins + t.slice(i);
+      });
+    const deleted = fc.tuple(jsonValue, fc.nat()).map(([v, at]) => {
+      const t = canonicalJson(v);
+      const i = at % Math.max(1, t.length);
+      return t.slice(0, i) + t.slice(i + 1);
+    });
+    const other = fc.oneof(
+      jsonValue.map((v) => JSON.stringify(v)),
+      jsonValue.map((v) => JSON.stringify(v, null, 1)),
+      fc.string({ unit: "binary" }),
+    );
+    fc.assert(
+      fc.property(fc.oneof(mutated, deleted, other), (text) => {
+        expect(isCanonicalJsonText(text)).toBe(reference(text));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("rejects each way a text can miss canonical form", () => {
+    const cases: [string, boolean][] = [
+      ['{"a":1,"b":2}', true],
+      ['{"b":1,"a":2}', false], // unsorted
+      ['{"a":1,"a":2}', false], // duplicate
+      ['{"10":1,"9":2}', true], // UTF-16 order, not integer order
+      ['{"9":1,"10":2}', false],
+      ['{"a\\"":1,"a\\\\":2}', true], // '"' (0x22) sorts before '\\' (0x5c)
+      ['{"a\\\\":1,"a\\"":2}', false],
+      ['{"\\u001f":1,"a":2}', true],
+      ['{"a":1 }', false],
+      ["[1,2]", true],
+      ["[1,2,]", false],
+      ["1.0", false],
+      ["-0", false],
+      ["1E+21", false],
+      ["1e21", false],
+      ["01", false],
+      ["100000000000000000000", true],
+      ["1e+400", false],
+      ['"\\u0041"', false],
+      ['"\\/"', false],
+      ['"\\u000a"', false],
+      ['"\\n"', true],
+      ['"\\u001F"', false],
+      ['"\\u001f"', true],
+      ['"\\ud83d\\ude00"', false],
+      ['"\ud83d\ude00"', true],
+      ['"\ud83d"', false],
+      ['"\ude00x"', false],
+      ['"a\tb"', false], // raw control character
+      ["tru", false],
+      ["nulll", false],
+      ["", false],
+    ];
+    for (const [text, expected] of cases) {
+      expect([text, isCanonicalJsonText(text)]).toEqual([text, expected]);
+      expect([text, reference(text)]).toEqual([text, expected]);
+    }
+  });
+
+  it("checks a span of a longer text without copying it", () => {
+    const line = 'xx{"a":[1,"b"]}yy';
+    expect(isCanonicalJsonText(line, 2, line.length - 2)).toBe(true);
+    expect(isCanonicalJsonText(line, 2, line.length - 3)).toBe(false);
+    expect(isCanonicalJsonText('"ab"', 0, 3)).toBe(false);
   });
 });

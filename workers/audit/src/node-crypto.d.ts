@@ -4,6 +4,8 @@ declare module "node:crypto" {
   interface Hash {
     update(data: string | Uint8Array): Hash;
     digest(encoding: "hex"): string;
+    /** The raw digest (a Buffer, which is a Uint8Array): the verifier compares it without a hex string. */
+    digest(): Uint8Array;
   }
   export function createHash(algorithm: "sha256"): Hash;
 }

@@ -386,7 +386,8 @@ export class AuditSequencer extends DurableObject<Env> {
       // An outage proves nothing either way: fail the call and leave the integrity state alone.
       if (copy.unavailable)
         return err(ErrorCode.serviceUnavailable, `R2_AUDIT unavailable: ${copy.unavailable}`);
-      const lines = new Map<number, string>();
+      // Rows by seq - fromSeq: each row is read once for both the chain walk and the R2 comparison.
+      const lines: string[] = [];
       // raw(): rows as arrays, no object per row.
       for (const [seq, body] of this.sql
         .exec<{ seq: number; body: string }>(
@@ -396,9 +397,9 @@ export class AuditSequencer extends DurableObject<Env> {
         )
         .raw() as IterableIterator<[number, string]>) {
         verifier.next(body, seq);
-        lines.set(seq, body);
+        if (seq >= b.fromSeq && seq <= b.toSeq) lines[seq - b.fromSeq] = body;
       }
-      copyBreaks.push(verifyBatchCopy(b, copy.bytes, (seq) => lines.get(seq), copy.sha256));
+      copyBreaks.push(verifyBatchCopy(b, copy.bytes, (seq) => lines[seq - b.fromSeq], copy.sha256));
       walkedTo = b.toSeq;
     }
     for (const row of this.sql.exec<{ seq: number; body: string }>(
