@@ -35,6 +35,21 @@ function globToRegExp(glob: string): RegExp {
 
 /** Build each rule's matcher. */
 export function compileRules(rules: ComplianceRule[]): CompiledRule[] {
+  // Keyword rules share one lowercasing of the entity's title and rules: the evaluator asks every rule about
+  // the same entity in turn, so the last entity's lowercased text is kept (keyed on the strings themselves).
+  let lastTitle: string | null = null;
+  let lastRules: string | null = null;
+  let lowerTitle = "";
+  let lowerRules = "";
+  const lowered = (e: ComplianceEntity): void => {
+    const r = e.rules ?? "";
+    if (e.title !== lastTitle || r !== lastRules) {
+      lastTitle = e.title;
+      lastRules = r;
+      lowerTitle = e.title.toLowerCase();
+      lowerRules = r.toLowerCase();
+    }
+  };
   return rules.map((rule) => {
     const applies = (e: ComplianceEntity) => !rule.venues || rule.venues.includes(e.venue);
     const value = rule.value.toLowerCase();
@@ -54,9 +69,11 @@ export function compileRules(rules: ComplianceRule[]): CompiledRule[] {
       case "keyword":
         return {
           rule,
-          test: (e) =>
-            applies(e) &&
-            (e.title.toLowerCase().includes(value) || (e.rules ?? "").toLowerCase().includes(value)),
+          test: (e) => {
+            if (!applies(e)) return false;
+            lowered(e);
+            return lowerTitle.includes(value) || lowerRules.includes(value);
+          },
         };
       default:
         // A kind this code does not know cannot be evaluated: it blocks all it applies to (fail closed).

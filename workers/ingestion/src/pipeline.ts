@@ -13,9 +13,9 @@ import { ComplianceAgent, type ComplianceEntity, loadRules } from "./compliance"
 import { markFrom } from "./decimal";
 import { markEvidence, storeEvidence } from "./evidence";
 import { matchCandidates } from "./matching";
-import { runBatches, upsertMarketStatements } from "./store";
-import { termsHash } from "./terms";
-import { KalshiMarketsPage, kalshiMarketsUrl, kalshiPage } from "./venues/kalshi";
+import { deleteMarketsStatements, recordBlocksStatement, runBatches, upsertMarketStatements } from "./store";
+import { termsHash, termsHashSync } from "./terms";
+import { isKalshiMarketsPage, KalshiMarketsPage, kalshiMarketsUrl, kalshiPage } from "./venues/kalshi";
 import { parseBody } from "./venues/parse";
 import { GammaMarketsPage, gammaMarketsUrl, gammaPage } from "./venues/polymarket";
 import type { StoredMarketRow } from "./venues/types";
@@ -169,7 +169,7 @@ async function preparePage(
   const offset = Number(cursor ?? 0);
   const parsed =
     venue === "kalshi"
-      ? mapParsed(parseBody(KalshiMarketsPage, response.bytes), kalshiPage)
+      ? mapParsed(parseBody(KalshiMarketsPage, response.bytes, isKalshiMarketsPage), kalshiPage)
       : mapParsed(parseBody(GammaMarketsPage, response.bytes), (v) => gammaPage(v, offset, pageSize));
   if (!parsed.ok) {
     // Kept as evidence, marked rejected, not used; counted and audited.
@@ -196,7 +196,9 @@ async function preparePage(
     const entity: ComplianceEntity = row;
     const decision = agent.check(entity);
     if (decision.decision === "allow") {
-      allowed.push({ ...row, evidenceHash, termsHash: await termsHash(row), fetchedAt });
+      // Synchronous unless a field holds a surrogate (then the general, validating path).
+      const terms = termsHashSync(row) ?? (await termsHash(row));
+      allowed.push({ ...row, evidenceHash, termsHash: terms, fetchedAt });
     } else if (decision.decision === "block") {
       blockedIds.push(row.marketId);
       const key = `${row.marketId}|${decision.rule.id}`;
@@ -223,13 +225,7 @@ async function preparePage(
   const commit = async (): Promise<PageResult> => {
     const statements = upsertMarketStatements(deps.db, allowed, marks);
     // A market blocked now leaves the store even if an earlier rule set let it in.
-    for (const id of blockedIds) {
-      for (const table of ["markets", "marks", "order_books"]) {
-        statements.push(
-          deps.db.prepare(`DELETE FROM ${table} WHERE venue = ?1 AND market_id = ?2`).bind(venue, id),
-        );
-      }
-    }
+    statements.push(...deleteMarketsStatements(deps.db, venue, blockedIds));
     statements.push(markEvidence(deps.db, evidenceHash, "accepted", null));
     try {
       await runBatches(deps.db, statements);
@@ -246,23 +242,16 @@ async function preparePage(
     if (blockedEvents.length > 0) {
       const r = await auditMany(deps, blockedEvents);
       if (r) {
-        await runBatches(
+        await recordBlocksStatement(
           deps.db,
-          blockedEvents.map((e) =>
-            deps.db
-              .prepare(
-                "INSERT OR IGNORE INTO compliance_blocks (venue, market_id, rule_id, rules_version, evidence_hash, blocked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-              )
-              .bind(
-                venue,
-                e.marketId as string,
-                (e.rule as { id: string }).id,
-                rulesVersion,
-                evidenceHash,
-                fetchedAt,
-              ),
-          ),
-        ).catch(() => tally.add("d1_error"));
+          venue,
+          blockedEvents.map((e) => [e.marketId as string, (e.rule as { id: string }).id]),
+          rulesVersion,
+          evidenceHash,
+          fetchedAt,
+        )
+          .run()
+          .catch(() => tally.add("d1_error"));
         for (const e of blockedEvents) alreadyBlocked.add(`${e.marketId}|${(e.rule as { id: string }).id}`);
       } else {
         tally.add("audit_failed");

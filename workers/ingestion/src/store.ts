@@ -98,6 +98,41 @@ export function upsertMarketStatements(
   return out;
 }
 
+/**
+ * Statements that remove markets (with their marks and books) from the store: one statement per table, the
+ * ids travelling as one JSON array (none when `ids` is empty).
+ */
+export function deleteMarketsStatements(
+  db: D1Database,
+  venue: MarketVenue,
+  ids: string[],
+): D1PreparedStatement[] {
+  if (ids.length === 0) return [];
+  const list = JSON.stringify(ids);
+  return ["markets", "marks", "order_books"].map((table) =>
+    db
+      .prepare(`DELETE FROM ${table} WHERE venue = ?1 AND market_id IN (SELECT value FROM json_each(?2))`)
+      .bind(venue, list),
+  );
+}
+
+/** One statement remembering that each (market, rule) pair was audited as blocked under `rulesVersion`. */
+export function recordBlocksStatement(
+  db: D1Database,
+  venue: MarketVenue,
+  blocks: [marketId: string, ruleId: string][],
+  rulesVersion: number,
+  evidenceHash: string,
+  at: string,
+): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT OR IGNORE INTO compliance_blocks (venue, market_id, rule_id, rules_version, evidence_hash, blocked_at)
+       SELECT ?1, value ->> 0, value ->> 1, ?3, ?4, ?5 FROM json_each(?2)`,
+    )
+    .bind(venue, JSON.stringify(blocks), rulesVersion, evidenceHash, at);
+}
+
 /** Run statements in D1 batches (each batch is atomic). */
 export async function runBatches(db: D1Database, statements: D1PreparedStatement[]): Promise<void> {
   for (let i = 0; i < statements.length; i += BATCH) await db.batch(statements.slice(i, i + BATCH));

@@ -21,16 +21,23 @@ const SURROGATE = /[\ud800-\udfff]/;
  * JSON.stringify'd values; anything with a surrogate takes the general (validating) path.
  */
 export async function termsHash(t: Terms): Promise<string> {
-  const values = [t.closeTime, t.marketId, t.resolutionSource, t.rules, t.venue];
-  if (values.some((s) => s !== null && SURROGATE.test(s))) {
-    return canonicalHash(TERMS_DOMAIN, {
+  return (
+    termsHashSync(t) ??
+    canonicalHash(TERMS_DOMAIN, {
       venue: t.venue,
       marketId: t.marketId,
       rules: t.rules,
       resolutionSource: t.resolutionSource,
       closeTime: t.closeTime,
-    });
-  }
+    })
+  );
+}
+
+/** The terms hash without awaiting, or null when a field holds a surrogate (then only `termsHash` answers). */
+export function termsHashSync(t: Terms): string | null {
+  const has = (s: string | null) => s !== null && SURROGATE.test(s);
+  if (has(t.closeTime) || has(t.marketId) || has(t.resolutionSource) || has(t.rules) || has(t.venue))
+    return null;
   return termsHashFast(t);
 }
 

@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { complement, normDecimal } from "../decimal";
-import { DollarString, IsoTime } from "./parse";
+import { DOLLAR_RE, DollarString, IsoTime, isTimestamp } from "./parse";
 import type { MarketPage, MarketRow, YesBook } from "./types";
 
 /** Kalshi's production base URL (docs.kalshi.com); in dev and tests the simulator serves it. */
@@ -8,9 +8,11 @@ export const KALSHI_BASE = "https://api.elections.kalshi.com/trade-api/v2";
 
 const Opt = <S extends v.GenericSchema>(s: S) => v.optional(v.nullable(s));
 
+const TICKER_RE = /^[A-Za-z0-9._-]{1,128}$/;
+
 /** A Kalshi market as listed by `GET /markets` (fixed-point `*_dollars` fields). */
 export const KalshiMarket = v.object({
-  ticker: v.pipe(v.string(), v.regex(/^[A-Za-z0-9._-]{1,128}$/, "must be a ticker")),
+  ticker: v.pipe(v.string(), v.regex(TICKER_RE, "must be a ticker")),
   event_ticker: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
   series_ticker: Opt(v.string()),
   title: v.pipe(v.string(), v.minLength(1), v.maxLength(1000)),
@@ -38,6 +40,50 @@ export const KalshiOrderbook = v.object({
   }),
 });
 
+const str = (x: unknown, min: number, max: number): boolean =>
+  typeof x === "string" && x.length >= min && x.length <= max;
+const optStr = (x: unknown, max: number): boolean =>
+  x === undefined || x === null || (typeof x === "string" && x.length <= max);
+const optDollar = (x: unknown): boolean =>
+  x === undefined || x === null || (typeof x === "string" && DOLLAR_RE.test(x));
+
+/** The fast form of `KalshiMarket`: `true` only when the schema accepts `m` as it is. */
+function isKalshiMarket(m: unknown): boolean {
+  if (typeof m !== "object" || m === null || Array.isArray(m)) return false;
+  const o = m as Record<string, unknown>;
+  const close = o.close_time;
+  return (
+    typeof o.ticker === "string" &&
+    TICKER_RE.test(o.ticker) &&
+    str(o.event_ticker, 1, 128) &&
+    optStr(o.series_ticker, Number.POSITIVE_INFINITY) &&
+    str(o.title, 1, 1000) &&
+    optStr(o.category, Number.POSITIVE_INFINITY) &&
+    str(o.status, 1, 32) &&
+    (close === undefined || close === null || (typeof close === "string" && isTimestamp(close))) &&
+    optStr(o.rules_primary, 20_000) &&
+    optStr(o.rules_secondary, 20_000) &&
+    optDollar(o.yes_bid_dollars) &&
+    optDollar(o.yes_ask_dollars) &&
+    optDollar(o.last_price_dollars)
+  );
+}
+
+/**
+ * Fast path of `KalshiMarketsPage` for `parseBody`: the same checks, written out, answering `true` only when
+ * valibot would accept the page unchanged (a missing cursor, which valibot defaults, goes to valibot). Anything
+ * else goes to valibot, which decides and names the issue. Property-tested equivalent (test/validate.test.ts).
+ */
+export function isKalshiMarketsPage(x: unknown): x is v.InferOutput<typeof KalshiMarketsPage> {
+  if (typeof x !== "object" || x === null || Array.isArray(x)) return false;
+  const o = x as Record<string, unknown>;
+  if (!(o.cursor === null || typeof o.cursor === "string")) return false;
+  const markets = o.markets;
+  if (!Array.isArray(markets)) return false;
+  for (let i = 0; i < markets.length; i++) if (!isKalshiMarket(markets[i])) return false;
+  return true;
+}
+
 /** The URL of one page of the market list. */
 export function kalshiMarketsUrl(cursor: string | null, limit: number): string {
   const u = new URL(`${KALSHI_BASE}/markets`);
@@ -53,6 +99,7 @@ export function kalshiOrderbookUrl(ticker: string): string {
 
 /** Normalise a validated page. */
 export function kalshiPage(page: v.InferOutput<typeof KalshiMarketsPage>): MarketPage {
+  const isoTime = isoCache();
   const rows: MarketRow[] = page.markets.map((m) => ({
     venue: "kalshi",
     marketId: m.ticker,
@@ -61,7 +108,7 @@ export function kalshiPage(page: v.InferOutput<typeof KalshiMarketsPage>): Marke
     title: m.title,
     category: m.category ?? null,
     status: m.status,
-    closeTime: m.close_time ? new Date(m.close_time).toISOString() : null,
+    closeTime: m.close_time ? isoTime(m.close_time) : null,
     rules: [m.rules_primary, m.rules_secondary].filter((r): r is string => !!r).join("\n\n") || null,
     resolutionSource: null,
     yesBid: normDecimal(m.yes_bid_dollars),
@@ -70,6 +117,19 @@ export function kalshiPage(page: v.InferOutput<typeof KalshiMarketsPage>): Marke
     outcomeTokens: null,
   }));
   return { rows, next: page.cursor ? page.cursor : null, skipped: 0 };
+}
+
+/** `new Date(s).toISOString()`, memoised for one page: many markets of a page share a close time. */
+export function isoCache(): (s: string) => string {
+  const seen = new Map<string, string>();
+  return (s) => {
+    let iso = seen.get(s);
+    if (iso === undefined) {
+      iso = new Date(s).toISOString();
+      seen.set(s, iso);
+    }
+    return iso;
+  };
 }
 
 /** Kalshi lists bids only: YES bids as they are, YES asks at 1 − each NO bid. Best first. */

@@ -1,0 +1,232 @@
+import fc from "fast-check";
+import * as v from "valibot";
+import { describe, expect, it } from "vitest";
+import { compileRules, evaluateRules } from "../src/compliance";
+import { fromUnits, normDecimal, toUnits } from "../src/decimal";
+import { isKalshiMarketsPage, KalshiMarketsPage, kalshiPage } from "../src/venues/kalshi";
+import { parseBody } from "../src/venues/parse";
+
+// Values near every boundary of the Kalshi market schema, valid and not.
+const text = fc.oneof(
+  fc.string({ maxLength: 40 }),
+  fc.string({ unit: "binary", maxLength: 20 }),
+  fc.constantFrom(
+    "",
+    " ",
+    "a".repeat(32),
+    "a".repeat(33),
+    "a".repeat(128),
+    "a".repeat(129),
+    "a".repeat(1001),
+  ),
+);
+const maybe = <T>(a: fc.Arbitrary<T>) => fc.oneof(a, fc.constant(null), fc.constant(undefined));
+const anyJson = fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.constant([]), fc.constant({}));
+const ticker = fc.oneof(
+  fc.stringMatching(/^[A-Za-z0-9._-]{1,20}$/),
+  text,
+  fc.constantFrom("KX-1.A_b", "a".repeat(128), "a".repeat(129), "KX 1", "KX\n"),
+);
+const dollar = fc.oneof(
+  fc.stringMatching(/^\d{1,9}(\.\d{1,6})?$/),
+  fc.constantFrom("0.5600", "1.0000", "0.56", "12", "0.1234567", ".5", "1.", "-0.1", "0.5600\n", "٠.٥٦٠٠"),
+  text,
+);
+const time = fc.oneof(
+  fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+  fc.constantFrom("2027-02-15T14:00:00Z", "2027-02-30T00:00:00.000Z", "not a time", "", "2027"),
+  text,
+);
+const longText = fc.oneof(text, fc.constantFrom("r".repeat(20_000), "r".repeat(20_001)));
+const market = fc.record(
+  {
+    ticker,
+    event_ticker: text,
+    series_ticker: maybe(text),
+    title: text,
+    category: maybe(text),
+    status: text,
+    close_time: maybe(time),
+    rules_primary: maybe(longText),
+    rules_secondary: maybe(longText),
+    yes_bid_dollars: maybe(dollar),
+    yes_ask_dollars: maybe(dollar),
+    last_price_dollars: maybe(dollar),
+    volume_fp: fc.string(),
+  },
+  { requiredKeys: [] },
+);
+// Mutations: drop JSON-incompatible undefined members (a body is JSON), or replace a member by any JSON value.
+const strip = (m: Record<string, unknown>) => JSON.parse(JSON.stringify(m)) as Record<string, unknown>;
+const mutated = fc
+  .tuple(
+    market,
+    fc.option(fc.constantFrom(...Object.keys(KalshiMarketsPage.entries.markets.item.entries)), {
+      nil: undefined,
+    }),
+    anyJson,
+  )
+  .map(([m, key, value]) => {
+    const out = strip(m);
+    if (key !== undefined) out[key] = value;
+    return out;
+  });
+const validMarket = fc
+  .record({
+    ticker: fc.stringMatching(/^[A-Za-z0-9._-]{1,20}$/),
+    event_ticker: fc.string({ minLength: 1, maxLength: 30 }),
+    title: fc.string({ minLength: 1, maxLength: 60 }),
+    status: fc.constantFrom("active", "closed", "settled"),
+    close_time: fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+    yes_bid_dollars: fc.stringMatching(/^0\.\d{4}$/),
+  })
+  .map(strip);
+// A valid market with one member replaced by a value near some boundary (the sharpest test of the fast path).
+const keys = Object.keys(KalshiMarketsPage.entries.markets.item.entries);
+const nearMiss = fc
+  .tuple(
+    validMarket,
+    fc.constantFrom(...keys),
+    fc.oneof(text, dollar, time, longText, ticker, anyJson, fc.constant(undefined)),
+  )
+  .map(([m, key, value]) => strip({ ...m, [key]: value }));
+const page = fc.record(
+  {
+    markets: fc.oneof(fc.array(fc.oneof(mutated, validMarket, nearMiss), { maxLength: 4 }), anyJson),
+    cursor: fc.oneof(fc.string({ maxLength: 8 }), fc.constant(null), fc.integer()),
+  },
+  { requiredKeys: [] },
+);
+const encode = (x: unknown) => new TextEncoder().encode(JSON.stringify(x));
+
+describe("isKalshiMarketsPage (the fast path of the page schema)", () => {
+  it("accepts only what valibot accepts, and then normalises to the same rows", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          page,
+          anyJson,
+          fc.array(mutated, { maxLength: 2 }),
+          nearMiss.map((m) => ({ markets: [m], cursor: "" })),
+        ),
+        (x) => {
+          const json = JSON.parse(JSON.stringify(x)) as unknown;
+          const slow = v.safeParse(KalshiMarketsPage, json);
+          if (isKalshiMarketsPage(json)) {
+            expect(slow.success).toBe(true);
+            expect(kalshiPage(json)).toEqual(
+              kalshiPage(slow.output as v.InferOutput<typeof KalshiMarketsPage>),
+            );
+          }
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("takes the fast path for pages valibot accepts with a cursor (so the fast path is the usual one)", () => {
+    fc.assert(
+      fc.property(fc.array(validMarket, { maxLength: 5 }), fc.string({ maxLength: 8 }), (markets, cursor) => {
+        const json = { markets, cursor };
+        expect(v.safeParse(KalshiMarketsPage, json).success).toBe(true);
+        expect(isKalshiMarketsPage(json)).toBe(true);
+      }),
+    );
+  });
+
+  it("parseBody gives the same answer with and without the fast path, failures named by valibot", () => {
+    fc.assert(
+      fc.property(page, (x) => {
+        const bytes = encode(x);
+        expect(parseBody(KalshiMarketsPage, bytes, isKalshiMarketsPage).ok).toBe(
+          parseBody(KalshiMarketsPage, bytes).ok,
+        );
+        const fast = parseBody(KalshiMarketsPage, bytes, isKalshiMarketsPage);
+        const slow = parseBody(KalshiMarketsPage, bytes);
+        if (fast.ok && slow.ok) expect(kalshiPage(fast.value)).toEqual(kalshiPage(slow.value));
+        else expect(fast).toEqual(slow);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("rejects a bad market anywhere in the page with valibot's message", () => {
+    const good = { ticker: "KX-1", event_ticker: "KX", title: "t", status: "active" };
+    const r = parseBody(
+      KalshiMarketsPage,
+      encode({ markets: [good, good, { ...good, yes_bid_dollars: "-1" }], cursor: "" }),
+      isKalshiMarketsPage,
+    );
+    expect(r).toEqual({
+      ok: false,
+      kind: "schema",
+      detail: "markets.2.yes_bid_dollars: must be a decimal string",
+    });
+    expect(parseBody(KalshiMarketsPage, encode({ markets: [good] }), isKalshiMarketsPage)).toMatchObject({
+      ok: true,
+      value: { cursor: "" },
+    });
+  });
+});
+
+// The decimal fast paths ("d.dddd" without a regex) against the general path they short-cut.
+function toUnitsGeneral(s: string): number | null {
+  const m = /^(\d{1,9})(?:\.(\d{1,6}))?$/.exec(s);
+  if (!m) return null;
+  return Math.round((Number(m[1]) * 1_000_000 + Number((m[2] ?? "").padEnd(6, "0"))) / 100);
+}
+
+describe("decimal fast paths", () => {
+  it("toUnits and normDecimal agree with the general path", () => {
+    const s = fc.oneof(
+      fc.stringMatching(/^\d\.\d{4}$/),
+      fc.stringMatching(/^\d{1,3}(\.\d{0,7})?$/),
+      fc.string({ maxLength: 7 }),
+      fc.constantFrom("0.5600", "9.9999", "٠.٥٦٠٠", "0,5600", "0.560a", ":.0000", "/.0000", "10.000"),
+    );
+    fc.assert(
+      fc.property(s, (x) => {
+        const u = toUnitsGeneral(x);
+        expect(toUnits(x)).toBe(u);
+        expect(normDecimal(x)).toBe(x === "" || u === null ? null : fromUnits(u));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
+
+describe("compiled keyword rules (one lowercasing per entity)", () => {
+  it("answer as the per-rule lowercasing did, entity after entity", () => {
+    const word = fc.constantFrom("election", "Election", "ELECTION", "war", "İstanbul", "ß", "");
+    const entity = fc.record({
+      venue: fc.constantFrom("kalshi" as const, "polymarket" as const),
+      marketId: fc.string(),
+      eventId: fc.constant(null),
+      seriesId: fc.constant(null),
+      title: fc.oneof(word, fc.string({ maxLength: 12 })),
+      category: fc.constant(null),
+      rules: fc.option(fc.oneof(word, fc.string({ maxLength: 12 })), { nil: null }),
+    });
+    const rules = [
+      { id: "a", kind: "keyword" as const, value: "election", reason: "r" },
+      { id: "b", kind: "keyword" as const, value: "İstanbul", reason: "r", venues: ["kalshi" as const] },
+      { id: "c", kind: "keyword" as const, value: "ß", reason: "r" },
+    ];
+    const compiled = compileRules(rules);
+    fc.assert(
+      fc.property(fc.array(entity, { maxLength: 6 }), (entities) => {
+        for (const e of entities) {
+          const expected =
+            rules.find(
+              (r) =>
+                (!r.venues || r.venues.includes(e.venue as "kalshi")) &&
+                (e.title.toLowerCase().includes(r.value.toLowerCase()) ||
+                  (e.rules ?? "").toLowerCase().includes(r.value.toLowerCase())),
+            ) ?? "allow";
+          expect(evaluateRules(compiled, e)).toBe(expected);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
