@@ -1,22 +1,7 @@
-import type { BookLevel, MarketVenue } from "@paulp/contracts";
+import type { BookLevel, MarketRecord } from "@paulp/contracts";
 
 /** A normalised market row as stored (before the evidence and terms hashes are attached). */
-export interface MarketRow {
-  venue: MarketVenue;
-  marketId: string;
-  eventId: string | null;
-  seriesId: string | null;
-  title: string;
-  category: string | null;
-  status: string;
-  closeTime: string | null;
-  rules: string | null;
-  resolutionSource: string | null;
-  yesBid: string | null;
-  yesAsk: string | null;
-  lastPrice: string | null;
-  outcomeTokens: string[] | null;
-}
+export type MarketRow = Omit<MarketRecord, "evidenceHash" | "termsHash" | "fetchedAt" | "ageSeconds">;
 
 /** A stored row: every parsed row carries the hash of the evidence it came from. */
 export interface StoredMarketRow extends MarketRow {
