@@ -116,6 +116,18 @@ export const FillReport = v.object({
 /** A fill reported by execution to the portfolio. */
 export type FillReport = v.InferOutput<typeof FillReport>;
 
+/** What risk did with one fill of a `recordFills` batch (`error` set: refused, nothing changed for it). */
+export interface FillOutcome {
+  fillId: string;
+  /** False for a fill id already applied (a duplicate) or a refused fill. */
+  applied: boolean;
+  /** Why the fill was refused (malformed price or fee, overflow); absent when accepted. */
+  error?: string;
+}
+
+/** At most this many fills in one `recordFills` call. */
+export const MAX_FILLS_PER_BATCH = 100;
+
 /** A venue's own view of positions, for reconciliation and drift alerts. */
 export interface VenuePosition {
   venue: Venue;
@@ -252,6 +264,12 @@ export interface RiskRpc {
    */
   consumeDecision(decisionId: string, intentHash: string): Promise<Result<RiskDecision>>;
   recordFill(fill: FillReport): Promise<Result<{ applied: boolean }>>;
+  /**
+   * Applies fills in order, in one Durable Object turn and one storage write; each fill exactly as
+   * `recordFill` would (idempotent by `fillId`; a refused fill changes nothing and does not stop the others).
+   * A loss-limit breach seen after any fill sends the breaker to HALT before the answer.
+   */
+  recordFills(fills: FillReport[]): Promise<Result<{ fills: FillOutcome[] }>>;
   recordMarks(marks: MarkUpdate[]): Promise<Result<{ applied: number }>>;
   reportFailure(kind: FailureKind, detail: string, actor: Principal): Promise<Result<BreakerStatus>>;
   reportSuccess(kind: FailureKind): Promise<Result<BreakerStatus>>;

@@ -8,6 +8,7 @@ import {
   type ExecutionPolicyView,
   type ExecutionPosition,
   err,
+  type FillReport,
   INTENT_HASH_DOMAIN,
   type JsonValue,
   type OrderBookSnapshot,
@@ -38,6 +39,15 @@ import type { VenueError } from "./venues/result";
 /** An `unknown` order not found at the venue after this long was never accepted. */
 const UNKNOWN_GRACE_MS = 120_000;
 const RPC_TIMEOUT_MS = 5_000;
+/**
+ * The outbox pushes fills this long after the first one is stored, so a busy second sends them together
+ * (one `recordFills`, one risk turn) instead of one risk call per fill competing with the next order.
+ */
+const FILL_PUSH_DELAY_MS = 200;
+/** The outbox's retry period: the alarm pushes unreported fills again this long after a failed push. */
+const FILL_RETRY_MS = 5_000;
+/** Fills per `recordFills` call (risk's `MAX_FILLS_PER_BATCH`). */
+const FILL_BATCH = 100;
 
 interface OrderRow {
   coid: string;
@@ -80,6 +90,8 @@ async function safe<T>(p: Promise<Result<T>>, what: string): Promise<Result<T>> 
  */
 export class OrderManager extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  /** The outbox alarm is already set (so a busy second sets it once, not once per fill). */
+  private alarmArmed = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -229,44 +241,67 @@ export class OrderManager extends DurableObject<Env> {
       fee,
       ts,
     );
-    // Scheduling the alarm is a storage write, ordered with the fill in the same output gate.
-    void this.ctx.storage.setAlarm(Date.now());
+    // The alarm is a storage write, ordered with the fill in the same output gate; set once per push.
+    if (!this.alarmArmed) {
+      this.alarmArmed = true;
+      void this.ctx.storage.setAlarm(Date.now() + FILL_PUSH_DELAY_MS);
+    }
   }
 
   /**
-   * Fills reach risk through a durable outbox: stored with the order's state change, pushed by the alarm
-   * (retried until risk accepts), so an order's answer never waits on the portfolio update. Risk already
-   * counts an approved decision's exposure, so the lag of one alarm cannot open room past its limits.
+   * Fills reach risk through a durable outbox: stored with the order's state change, pushed by this alarm
+   * 200 ms later (with every other fill stored meanwhile) and, while any is left unreported, again every 5 s
+   * until risk accepts. An order's answer never waits on the portfolio update: risk already counts an
+   * approved decision's exposure (for 30 s), so the lag of a push cannot open room past its limits.
    */
   override async alarm(): Promise<void> {
-    await this.reportFills();
+    this.alarmArmed = false;
+    while (await this.reportFills()) {}
     const left = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM fills WHERE reported = 0").one().n;
-    if (left > 0) await this.ctx.storage.setAlarm(Date.now() + 5_000);
+    if (left > 0 && !this.alarmArmed) {
+      this.alarmArmed = true;
+      await this.ctx.storage.setAlarm(Date.now() + FILL_RETRY_MS);
+    }
   }
 
-  /** Push unreported fills to risk; a failure leaves them for the next run (risk dedups by fillId). */
-  private async reportFills(): Promise<void> {
+  /**
+   * Push unreported fills to risk in batches (`recordFills`); a fill risk did not accept stays for the next
+   * run (risk dedups by fillId). Answers whether another batch may be waiting. If the batch call itself fails, each fill is tried alone (`recordFill`) so a
+   * risk without the batch method still gets them, stopping at the first that fails.
+   */
+  private async reportFills(): Promise<boolean> {
     const pending = this.sql
-      .exec<Record<string, SqlStorageValue>>("SELECT * FROM fills WHERE reported = 0 LIMIT 100")
+      .exec<Record<string, SqlStorageValue>>(
+        `SELECT * FROM fills WHERE reported = 0 ORDER BY rowid LIMIT ${FILL_BATCH}`,
+      )
       .toArray();
-    for (const f of pending) {
-      const res = await safe(
-        this.env.RISK.recordFill({
-          fillId: String(f.fill_id),
-          strategyId: String(f.strategy_id),
-          venue: f.venue as Venue,
-          market: String(f.market),
-          side: f.side as "buy" | "sell",
-          quantity: Number(f.quantity),
-          price: String(f.price),
-          fee: String(f.fee),
-          clientOrderId: String(f.coid),
-          ts: String(f.ts),
-        }),
-        "recordFill",
-      );
-      if (res.ok) this.sql.exec("UPDATE fills SET reported = 1 WHERE fill_id = ?", f.fill_id);
+    if (pending.length === 0) return false;
+    const fills: FillReport[] = pending.map((f) => ({
+      fillId: String(f.fill_id),
+      strategyId: String(f.strategy_id),
+      venue: f.venue as Venue,
+      market: String(f.market),
+      side: f.side as "buy" | "sell",
+      quantity: Number(f.quantity),
+      price: String(f.price),
+      fee: String(f.fee),
+      clientOrderId: String(f.coid),
+      ts: String(f.ts),
+    }));
+    const accepted: string[] = [];
+    const batch = await safe(this.env.RISK.recordFills(fills), "recordFills");
+    if (batch.ok) {
+      for (const o of batch.value.fills) if (!o.error) accepted.push(o.fillId);
+    } else {
+      for (const fill of fills) {
+        const res = await safe(this.env.RISK.recordFill(fill), "recordFill");
+        if (res.ok) accepted.push(fill.fillId);
+        else if (res.error.code === ErrorCode.serviceUnavailable) break;
+      }
     }
+    for (const id of accepted) this.sql.exec("UPDATE fills SET reported = 1 WHERE fill_id = ?", id);
+    // A full batch all accepted: more may be waiting.
+    return pending.length === FILL_BATCH && accepted.length === FILL_BATCH;
   }
 
   private async audit(type: string, actor: Principal, payload: unknown): Promise<Result<{ seq: number }>> {
@@ -314,9 +349,13 @@ export class OrderManager extends DurableObject<Env> {
     );
     // ---- the claim is durable; now ask risk ----
     const coid = intent.clientOrderId;
-    const [consumed, breaker] = await Promise.all([
+    // A paper fill reads the book while risk answers (a read, not an action).
+    const [consumed, breaker, book] = await Promise.all([
       safe(this.env.RISK.consumeDecision(decisionId, intentHash), "consumeDecision"),
       safe(this.env.RISK.getBreaker(), "getBreaker"),
+      mode === "paper" && intent.venue !== "ibkr"
+        ? safe(this.env.INGESTION.getOrderBook(intent.venue, intent.market, 120), "getOrderBook")
+        : null,
     ]);
     if (!consumed.ok) {
       return this.refuse(
@@ -326,46 +365,69 @@ export class OrderManager extends DurableObject<Env> {
         `decision refused: ${consumed.error.code}: ${consumed.error.message}`,
       );
     }
-    this.sql.exec("UPDATE orders SET decision = ? WHERE coid = ?", JSON.stringify(consumed.value), coid);
+    // The consumed decision is stored with the next state change (one storage commit, not one per step).
+    const decision = JSON.stringify(consumed.value);
+    const storeDecision = () =>
+      this.sql.exec("UPDATE orders SET decision = ? WHERE coid = ?", decision, coid);
+    const refuse = (code: string, message: string, audit = true) => {
+      storeDecision();
+      return this.refuse(coid, actor, code, message, audit);
+    };
     if (!consumed.value.approved || consumed.value.intentHash !== intentHash) {
-      return this.refuse(coid, actor, ErrorCode.riskDenied, "decision does not approve this exact intent");
+      return refuse(ErrorCode.riskDenied, "decision does not approve this exact intent");
     }
     const opening = intent.effect === "open" || intent.effect === "increase";
     if (!breaker.ok)
-      return this.refuse(
-        coid,
-        actor,
-        ErrorCode.serviceUnavailable,
-        `breaker state unknown: ${breaker.error.message}`,
-      );
+      return refuse(ErrorCode.serviceUnavailable, `breaker state unknown: ${breaker.error.message}`);
     if (breaker.value.state === "HALT" && opening)
-      return this.refuse(
-        coid,
-        actor,
-        ErrorCode.breakerHalted,
-        "circuit breaker is HALT: opening orders are refused",
-      );
+      return refuse(ErrorCode.breakerHalted, "circuit breaker is HALT: opening orders are refused");
 
-    // A paper fill reads the book while the audit append runs (a read, not an action); a live order is
-    // sent only after the append succeeded.
-    const [audited, book] = await Promise.all([
-      this.audit("execution.order_submitted", actor, {
+    const submitted: AuditEventInput = {
+      type: "execution.order_submitted",
+      service: "execution",
+      actor,
+      payload: {
         clientOrderId: coid,
         intent,
         intentHash,
         decisionId,
         mode,
         context: context ?? null,
-      }),
-      mode === "paper" && intent.venue !== "ibkr"
-        ? safe(this.env.INGESTION.getOrderBook(intent.venue, intent.market, 120), "getOrderBook")
-        : null,
-    ]);
-    if (!audited.ok)
-      return this.refuse(coid, actor, ErrorCode.auditUnavailable, audited.error.message, false);
+      } as unknown as JsonValue,
+    };
+    if (mode === "paper") {
+      // Paper: nothing leaves, so the outcome is known before anything is recorded. The submission and its
+      // outcome are appended together, atomically (all or none), and only then applied: an audit failure
+      // leaves the order rejected with nothing filled.
+      const plan = this.planPaper(intent, book);
+      const audited = await this.auditMany([
+        submitted,
+        {
+          type: "execution.order_outcome",
+          service: "execution",
+          actor,
+          payload: {
+            clientOrderId: coid,
+            state: plan.state,
+            filled: plan.filled,
+            avgPrice: plan.filled > 0 ? plan.avgPrice : null,
+            venueOrderId: null,
+            reason: plan.reason,
+          },
+        },
+      ]);
+      if (!audited.ok) return refuse(ErrorCode.auditUnavailable, audited.error.message, false);
+      storeDecision();
+      this.move(coid, plan.state, plan.reason);
+      this.storeFills(coid, plan.filled, plan.avgPrice, plan.fee);
+      return ok({ order: this.view(this.row(coid)!), duplicate: false });
+    }
 
-    if (mode === "paper") this.executePaper(coid, intent, book);
-    else await this.executeLive(coid, intent, actor);
+    // Live: the submission is recorded before anything is sent; the outcome after the venue answered.
+    const audited = await this.audit(submitted.type, actor, submitted.payload);
+    if (!audited.ok) return refuse(ErrorCode.auditUnavailable, audited.error.message, false);
+    storeDecision();
+    await this.executeLive(coid, intent, actor);
 
     const final = this.row(coid)!;
     const outcome = await this.audit("execution.order_outcome", actor, {
@@ -378,6 +440,20 @@ export class OrderManager extends DurableObject<Env> {
     });
     if (!outcome.ok) console.error("execution: outcome audit failed", coid, outcome.error.code);
     return ok({ order: this.view(final), duplicate: false });
+  }
+
+  /** Append events atomically (all or none); every failure is `audit_unavailable`-like, as `auditAppend`. */
+  private async auditMany(events: AuditEventInput[]): Promise<Result<{ seqs: number[] }>> {
+    try {
+      const res = (await withTimeout(
+        this.env.AUDIT.appendMany(events),
+        RPC_TIMEOUT_MS,
+        "audit append",
+      )) as Result<{ seq: number }[]>;
+      return res.ok ? ok({ seqs: res.value.map((r) => r.seq) }) : res;
+    } catch (error) {
+      return err(ErrorCode.auditUnavailable, `audit append failed: ${(error as Error).message}`);
+    }
   }
 
   private async refuse(
@@ -393,17 +469,32 @@ export class OrderManager extends DurableObject<Env> {
     return err(code, message, { clientOrderId: coid });
   }
 
-  /** Synchronous: the book was read beforehand, so the fill and its state change land together. */
-  private executePaper(coid: string, intent: OrderIntent, book: Result<OrderBookSnapshot> | null): void {
+  /**
+   * The paper outcome of an intent against the book read beforehand (pure: nothing is written). IOC: the
+   * crossed part fills, the rest is cancelled.
+   */
+  private planPaper(
+    intent: OrderIntent,
+    book: Result<OrderBookSnapshot> | null,
+  ): { state: OrderState; reason: string; filled: number; avgPrice: string | null; fee: string } {
     if (intent.venue === "ibkr") {
       // No ingested IBKR book: paper hedges fill at their limit (documented approximation).
-      this.move(coid, "filled", "paper fill at limit (no IBKR book)");
-      this.storeFills(coid, intent.quantity, intent.limitPrice, "0.0000");
-      return;
+      return {
+        state: "filled",
+        reason: "paper fill at limit (no IBKR book)",
+        filled: intent.quantity,
+        avgPrice: intent.limitPrice,
+        fee: "0.0000",
+      };
     }
     if (!book?.ok) {
-      this.move(coid, "rejected", `paper: no book: ${book ? book.error.message : "not fetched"}`);
-      return;
+      return {
+        state: "rejected",
+        reason: `paper: no book: ${book ? book.error.message : "not fetched"}`,
+        filled: 0,
+        avgPrice: null,
+        fee: "0.0000",
+      };
     }
     const f = paperFill(
       book.value,
@@ -412,15 +503,16 @@ export class OrderManager extends DurableObject<Env> {
       intent.limitPrice,
       intent.venue === "kalshi",
     );
-    const to = stateForFills(intent.quantity, f.filled, false);
-    this.move(
-      coid,
-      to,
-      f.filled < intent.quantity
-        ? `paper IOC: ${f.filled}/${intent.quantity} crossed, rest cancelled (book ${book.value.evidenceHash})`
-        : `paper fill (book ${book.value.evidenceHash})`,
-    );
-    this.storeFills(coid, f.filled, f.avgPrice, f.fee);
+    return {
+      state: stateForFills(intent.quantity, f.filled, false),
+      reason:
+        f.filled < intent.quantity
+          ? `paper IOC: ${f.filled}/${intent.quantity} crossed, rest cancelled (book ${book.value.evidenceHash})`
+          : `paper fill (book ${book.value.evidenceHash})`,
+      filled: f.filled,
+      avgPrice: f.avgPrice,
+      fee: f.fee,
+    };
   }
 
   private clients(actor: Principal, coid?: string) {

@@ -1,6 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ADMIN, audit, eventually, execution, governance, ingestion, risk } from "./helpers";
+import { ADMIN, audit, eventually, execution, governance, ingestion, reportedFills, risk } from "./helpers";
 
 const STRATEGY = {
   id: "rv-loop",
@@ -88,10 +88,7 @@ describe("autonomous loop: cross-venue relative value", () => {
       expect(again.ok && again.value.skipped.join()).toContain(id);
       expect((await risk()._calls()).filter((c) => c.method === "evaluateOrder").length).toBe(evaluations);
     }
-    const fillsFor = async () =>
-      (await risk()._calls()).filter(
-        (c) => c.method === "recordFill" && (c.fill as { clientOrderId: string }).clientOrderId === id,
-      );
+    const fillsFor = async () => (await reportedFills()).filter((c) => c.fill.clientOrderId === id);
     expect(await eventually(fillsFor, (f) => f.length > 0)).toHaveLength(1);
   });
 

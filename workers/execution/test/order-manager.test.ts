@@ -11,6 +11,7 @@ import {
   ingestion,
   intent,
   registerKalshiKey,
+  reportedFills,
   risk,
   simAdmin,
   simKalshiOrders,
@@ -143,11 +144,7 @@ describe("idempotency", () => {
     const stored = await execution().getOrder(i.clientOrderId);
     expect(stored.ok && stored.value.state).toBe("filled");
     const fillsFor = async () =>
-      (await risk()._calls()).filter(
-        (c) =>
-          c.method === "recordFill" &&
-          (c.fill as { clientOrderId: string }).clientOrderId === i.clientOrderId,
-      );
+      (await reportedFills()).filter((c) => c.fill.clientOrderId === i.clientOrderId);
     await eventually(fillsFor, (f) => f.length > 0);
     await new Promise((r) => setTimeout(r, 200));
     const fills = await fillsFor();
@@ -415,6 +412,39 @@ describe("failure paths", () => {
     });
   });
 
+  it("pushes fills to risk in batches, each exactly once, without a retry alarm per fill", async () => {
+    await ingestion()._setBook("kalshi", "KXPAPER-4", {
+      bids: [],
+      asks: [{ price: "0.5000", size: "100" }],
+      evidenceHash: "e".repeat(64),
+    });
+    const intents = Array.from({ length: 6 }, (_, k) =>
+      intent({
+        strategyId: PAPER,
+        market: "KXPAPER-4",
+        quantity: 1,
+        limitPrice: "0.5000",
+        effect: "increase",
+        clientOrderId: `pp-batch-${k}`,
+      }),
+    );
+    // Concurrent orders: fills stored while a push is in flight go together in the next round.
+    const decisions = await Promise.all(intents.map((i) => approvedDecision(i)));
+    const answers = await Promise.all(
+      intents.map((i, k) => execution().submitOrder(i, decisions[k]!.decisionId, ADMIN)),
+    );
+    expect(answers.every((a) => a.ok && a.value.order.state === "filled")).toBe(true);
+    const ours = new Set(intents.map((i) => i.clientOrderId));
+    const delivered = await eventually(
+      async () => (await reportedFills()).filter((c) => !c.refused && ours.has(c.fill.clientOrderId)),
+      (d) => d.length >= intents.length,
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    const final = (await reportedFills()).filter((c) => !c.refused && ours.has(c.fill.clientOrderId));
+    expect(final.map((c) => c.fill.fillId).sort()).toEqual(intents.map((i) => `${i.clientOrderId}:1`).sort());
+    expect(delivered.every((c) => c.method === "recordFills")).toBe(true);
+  });
+
   it("keeps a fill in the outbox while risk refuses it and delivers it later", async () => {
     await risk()._set({ failFills: true });
     const i = intent({
@@ -428,11 +458,7 @@ describe("failure paths", () => {
       const d = await approvedDecision(i);
       expect((await execution().submitOrder(i, d.decisionId, ADMIN)).ok).toBe(true);
       const tries = async () =>
-        (await risk()._calls()).filter(
-          (c) =>
-            c.method === "recordFill" &&
-            (c.fill as { clientOrderId: string }).clientOrderId === i.clientOrderId,
-        );
+        (await reportedFills()).filter((c) => c.fill.clientOrderId === i.clientOrderId);
       expect((await eventually(tries, (t) => t.length > 0)).every((t) => t.refused)).toBe(true);
     } finally {
       await risk()._set({ failFills: false });
@@ -440,12 +466,7 @@ describe("failure paths", () => {
     // The alarm retries every 5 s until risk accepts.
     const delivered = await eventually(
       async () =>
-        (await risk()._calls()).filter(
-          (c) =>
-            c.method === "recordFill" &&
-            !c.refused &&
-            (c.fill as { clientOrderId: string }).clientOrderId === i.clientOrderId,
-        ),
+        (await reportedFills()).filter((c) => !c.refused && c.fill.clientOrderId === i.clientOrderId),
       (t) => t.length > 0,
       8_000,
     );

@@ -538,3 +538,35 @@ export function reserveInView(view: RiskView, intent: OrderIntent, delta: number
   const cat = mark.category ?? UNCATEGORISED;
   view.categoryExposure.set(cat, (view.categoryExposure.get(cat) ?? 0) + grow);
 }
+
+/**
+ * Update a view in place for a change of one position: `filledDelta` contracts filled (already applied to the
+ * portfolio, whose cash moved by `cashDelta`) and `effectiveDelta` the change of filled-plus-reserved. Returns
+ * false when the view cannot be updated exactly (no equity figure, an unmarked position or market, an unsafe
+ * sum): the caller then drops the view and rebuilds it. O(1), so a fill does not cost O(positions).
+ */
+export function shiftPosition(
+  view: RiskView,
+  where: { posKey: string; venue: Venue; market: string },
+  filledDelta: number,
+  effectiveDelta: number,
+  cashDelta: number,
+): boolean {
+  const mark = view.marks[marketKey(where.venue, where.market)];
+  if (view.equity === null || view.unmarked.length > 0 || !mark || mark.price === null) return false;
+  const equity = view.equity + cashDelta + filledDelta * mark.price;
+  if (!Number.isSafeInteger(equity)) return false;
+  view.equity = equity;
+  const qf = (view.filledQty.get(where.posKey) ?? 0) + filledDelta;
+  if (qf === 0) view.filledQty.delete(where.posKey);
+  else view.filledQty.set(where.posKey, qf);
+  const qe = view.effectiveQty.get(where.posKey) ?? 0;
+  const grow =
+    exposureUnits(where.venue, qe + effectiveDelta, mark.price) - exposureUnits(where.venue, qe, mark.price);
+  view.effectiveQty.set(where.posKey, qe + effectiveDelta);
+  const mk = marketKey(where.venue, where.market);
+  view.marketExposure.set(mk, (view.marketExposure.get(mk) ?? 0) + grow);
+  const cat = mark.category ?? UNCATEGORISED;
+  view.categoryExposure.set(cat, (view.categoryExposure.get(cat) ?? 0) + grow);
+  return true;
+}

@@ -6,8 +6,10 @@ import {
   ErrorCode,
   err,
   FailureKind,
+  type FillOutcome,
   FillReport,
   type HealthReport,
+  MAX_FILLS_PER_BATCH,
   MarkUpdate,
   OrderIntent,
   ok,
@@ -37,6 +39,7 @@ const ReceiptRef = v.optional(
   }),
 );
 const Marks = v.pipe(v.array(MarkUpdate), v.maxLength(5000));
+const Fills = v.pipe(v.array(FillReport), v.maxLength(MAX_FILLS_PER_BATCH));
 const DecisionId = v.pipe(v.string(), v.regex(/^rd_[A-Za-z0-9_-]{10,40}$/, "not a decision id"));
 const IntentHash = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, "must be a lowercase hex SHA-256"));
 const Detail = v.pipe(v.string(), v.maxLength(500));
@@ -128,6 +131,12 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
     const f = parseInput(FillReport, fill);
     if (!f.ok) return f;
     return guarded("recordFill", async () => this.settle(await this.governor().recordFill(f.value)));
+  }
+
+  async recordFills(fills: FillReport[]): Promise<Result<{ fills: FillOutcome[] }>> {
+    const f = parseInput(Fills, fills);
+    if (!f.ok) return f;
+    return guarded("recordFills", async () => this.settle(await this.governor().recordFills(f.value)));
   }
 
   async recordMarks(marks: MarkUpdate[]): Promise<Result<{ applied: number }>> {

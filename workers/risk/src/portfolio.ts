@@ -37,7 +37,10 @@ export interface PortfolioState {
   day: string | null;
   dayStartEquity: number | null;
   highWaterMark: number | null;
-  /** Applied fill ids with their time, to refuse duplicates. */
+  /**
+   * Applied fill ids with the time they were applied, in that order, to refuse duplicates. The Durable Object
+   * persists each under its own key and prunes them after a retention period (see `risk-governor.ts`).
+   */
   fillIds: Record<string, number>;
 }
 
@@ -99,8 +102,16 @@ export function applyMark(state: PortfolioState, mark: MarkUpdate): { applied: b
   return { applied: true };
 }
 
-/** Apply a fill: cash, position, cost basis and realised P&L. A fill id already applied is ignored. */
-export function applyFill(state: PortfolioState, fill: FillReport): { applied: boolean; error?: string } {
+/**
+ * Apply a fill: cash, position, cost basis and realised P&L. A fill id already applied is ignored.
+ * `appliedAtMs` is recorded against the fill id (the Durable Object prunes ids by it); without it the fill's
+ * own time is used.
+ */
+export function applyFill(
+  state: PortfolioState,
+  fill: FillReport,
+  appliedAtMs?: number,
+): { applied: boolean; error?: string } {
   if (state.fillIds[fill.fillId] !== undefined) return { applied: false };
   const price = parseUnits(fill.price);
   const fee = parseUnits(fill.fee);
@@ -108,15 +119,13 @@ export function applyFill(state: PortfolioState, fill: FillReport): { applied: b
     return { applied: false, error: "price or fee malformed" };
   const delta = fill.side === "buy" ? fill.quantity : -fill.quantity;
   const key = positionKey(fill.strategyId, fill.venue, fill.market);
-  const pos = state.positions[key] ?? {
-    strategyId: fill.strategyId,
-    venue: fill.venue,
-    market: fill.market,
-    qty: 0,
-    cost: 0,
-  };
-  state.cash += -delta * price - fee;
-  state.realised -= fee;
+  // Work on copies and commit at the end, so a refused fill (overflow) leaves the state untouched.
+  const stored = state.positions[key];
+  const pos: Position = stored
+    ? { ...stored }
+    : { strategyId: fill.strategyId, venue: fill.venue, market: fill.market, qty: 0, cost: 0 };
+  const cash = state.cash - delta * price - fee;
+  let realised = state.realised - fee;
   if (pos.qty === 0 || Math.sign(pos.qty) === Math.sign(delta)) {
     pos.qty += delta;
     pos.cost += delta * price;
@@ -125,17 +134,19 @@ export function applyFill(state: PortfolioState, fill: FillReport): { applied: b
     const closed = Math.min(Math.abs(delta), Math.abs(pos.qty));
     const closedCost = Number((BigInt(pos.cost) * BigInt(closed)) / BigInt(Math.abs(pos.qty)));
     const proceeds = Math.sign(pos.qty) * closed * price;
-    state.realised += proceeds - closedCost;
+    realised += proceeds - closedCost;
     pos.cost -= closedCost;
     pos.qty += delta;
     if (pos.qty === 0) pos.cost = 0;
     else if (Math.sign(pos.qty) === Math.sign(delta)) pos.cost = pos.qty * price; // flipped: new basis
   }
-  if (!Number.isSafeInteger(state.cash) || !Number.isSafeInteger(pos.cost))
+  if (!Number.isSafeInteger(cash) || !Number.isSafeInteger(pos.cost) || !Number.isSafeInteger(realised))
     return { applied: false, error: "overflow" };
+  state.cash = cash;
+  state.realised = realised;
   if (pos.qty === 0) delete state.positions[key];
   else state.positions[key] = pos;
-  state.fillIds[fill.fillId] = Date.parse(fill.ts) || 0;
+  state.fillIds[fill.fillId] = appliedAtMs ?? (Date.parse(fill.ts) || 0);
   return { applied: true };
 }
 

@@ -4,6 +4,7 @@ import {
   type BreakerState,
   ErrorCode,
   err,
+  type FillOutcome,
   type FillReport,
   INTENT_HASH_DOMAIN,
   type JsonValue,
@@ -32,16 +33,18 @@ import {
   type Reservation,
   type RiskView,
   reserveInView,
+  shiftPosition,
 } from "./evaluate";
 import { exposureReport } from "./exposure";
+import { applyFillEverywhere } from "./fills";
 import { DEFAULT_LIMITS, raisedLimits } from "./limits";
 import {
-  applyFill,
   applyMark,
   emptyPortfolio,
   type Mark,
   marketKey,
   type PortfolioState,
+  type Position,
   updateWatermarks,
   utcDay,
   valuation,
@@ -63,6 +66,17 @@ interface StoredDecision {
 
 /** Storage key prefix of one market's mark (`mark:venue:market`). */
 const MARK_PREFIX = "mark:";
+/** Storage key prefix of one open position (`pos:strategy|venue:market`). */
+const POSITION_PREFIX = "pos:";
+/** Storage key prefix of one applied fill id (`fid:<fillId>`, value: when it was applied). */
+const FILL_ID_PREFIX = "fid:";
+/**
+ * How long an applied fill id is kept to refuse a duplicate. Execution retries an unacknowledged fill every
+ * few seconds until risk accepts it, so a duplicate arrives within seconds of the original; a week is ample.
+ */
+export const FILL_ID_KEEP_MS = 7 * 24 * 3600_000;
+/** A storage `put` takes at most this many keys. */
+const MAX_KEYS_PER_PUT = 128;
 
 /** Short-lived order state (bounded by the decision TTL and the one-minute rate window), persisted as one key. */
 interface OrderBook {
@@ -98,11 +112,40 @@ export class RiskGovernor extends DurableObject<Env> {
       this.portfolio =
         (await ctx.storage.get<PortfolioState>("portfolio")) ??
         emptyPortfolio(equity !== null && equity > 0 ? equity : null);
-      // Marks live under their own keys: thousands of markets would overflow one value and make every
-      // portfolio write rewrite all of them.
+      // Marks, positions and applied fill ids live under their own keys: thousands of them would overflow one
+      // value and make every fill rewrite all of them. A portfolio stored before that carries positions and
+      // fill ids inline; they are moved out here, once.
+      const legacyPositions = this.portfolio.positions ?? {};
+      const legacyFillIds = this.portfolio.fillIds ?? {};
       this.portfolio.marks = {};
       for (const [key, mark] of await ctx.storage.list<Mark>({ prefix: MARK_PREFIX })) {
         this.portfolio.marks[key.slice(MARK_PREFIX.length)] = mark;
+      }
+      this.portfolio.positions = {};
+      for (const [key, pos] of await ctx.storage.list<Position>({ prefix: POSITION_PREFIX })) {
+        this.portfolio.positions[key.slice(POSITION_PREFIX.length)] = pos;
+      }
+      // Kept in the order applied, so pruning can stop at the first id still kept.
+      const fids = [...(await ctx.storage.list<number>({ prefix: FILL_ID_PREFIX }))].sort(
+        (a, b) => a[1] - b[1],
+      );
+      this.portfolio.fillIds = {};
+      for (const [key, t] of fids) this.portfolio.fillIds[key.slice(FILL_ID_PREFIX.length)] = t;
+      const legacy = Object.keys(legacyPositions).length + Object.keys(legacyFillIds).length;
+      if (legacy > 0) {
+        const now = Date.now();
+        const writes: Record<string, unknown> = {};
+        for (const [key, pos] of Object.entries(legacyPositions)) {
+          this.portfolio.positions[key] = pos;
+          writes[`${POSITION_PREFIX}${key}`] = pos;
+        }
+        // The inline ids carry the fill's own time, not when it was applied: keep them a full period from now.
+        for (const id of Object.keys(legacyFillIds)) {
+          this.portfolio.fillIds[id] = now;
+          writes[`${FILL_ID_PREFIX}${id}`] = now;
+        }
+        writes.portfolio = this.portfolioRecord();
+        await this.putAll(writes, []);
       }
       this.limits = (await ctx.storage.get<RiskLimitsView>("limits")) ?? {
         version: 1,
@@ -250,19 +293,107 @@ export class RiskGovernor extends DurableObject<Env> {
 
   /** Apply a fill; it releases the matching reservation. */
   async recordFill(fill: FillReport): Promise<Result<StateChange<{ applied: boolean }>>> {
-    const result = applyFill(this.portfolio, fill);
-    if (result.error) return err(ErrorCode.validationFailed, `fill ${fill.fillId}: ${result.error}`);
-    if (result.applied) {
-      const delta = fill.side === "buy" ? fill.quantity : -fill.quantity;
-      for (const [id, r] of Object.entries(this.orders.reservations)) {
-        if (r.clientOrderId !== fill.clientOrderId || Math.sign(r.qty) !== Math.sign(delta)) continue;
-        const left = r.qty - delta;
-        if (Math.sign(left) !== Math.sign(r.qty) || left === 0) delete this.orders.reservations[id];
-        else r.qty = left;
+    const { fills, breach } = await this.applyFills([fill]);
+    const outcome = fills[0]!;
+    if (outcome.error) return err(ErrorCode.validationFailed, `fill ${fill.fillId}: ${outcome.error}`);
+    return ok({ value: { applied: outcome.applied }, breach });
+  }
+
+  /** Apply fills in order, each as `recordFill` would; one storage write for the batch. */
+  async recordFills(fills: FillReport[]): Promise<Result<StateChange<{ fills: FillOutcome[] }>>> {
+    const { fills: outcomes, breach } = await this.applyFills(fills);
+    return ok({ value: { fills: outcomes }, breach });
+  }
+
+  /**
+   * Apply fills to the portfolio, release the matching reservations, and keep the view up to date in O(1)
+   * per fill (`shiftPosition`; rebuilt only when it cannot be updated exactly). After each fill the
+   * watermarks move and the loss limits are checked, as if the fills had come one by one; the first breach
+   * seen is returned. Only the keys that changed are written (position, fill id, portfolio totals, orders).
+   */
+  private async applyFills(
+    fills: FillReport[],
+  ): Promise<{ fills: FillOutcome[]; breach: Evaluation["breach"] }> {
+    const now = Date.now();
+    this.pruneFillIds(now);
+    const outcomes: FillOutcome[] = [];
+    const writes: Record<string, unknown> = {};
+    const deletes = new Set<string>();
+    let breach: Evaluation["breach"] = null;
+    let ordersChanged = false;
+    let refused = 0;
+    for (const fill of fills) {
+      const effect = applyFillEverywhere(this.portfolio, this.orders.reservations, this.view, fill, now);
+      this.view = effect.view;
+      if (effect.error) {
+        refused++;
+        outcomes.push({ fillId: fill.fillId, applied: false, error: effect.error });
+        continue;
       }
-      await this.ctx.storage.put("orders", this.orders);
+      outcomes.push({ fillId: fill.fillId, applied: effect.applied });
+      if (effect.reservationsChanged) ordersChanged = true;
+      if (effect.applied && effect.posKey) {
+        const key = `${POSITION_PREFIX}${effect.posKey}`;
+        const pos = this.portfolio.positions[effect.posKey];
+        if (pos) {
+          writes[key] = pos;
+          deletes.delete(key);
+        } else {
+          delete writes[key];
+          deletes.add(key);
+        }
+        writes[`${FILL_ID_PREFIX}${fill.fillId}`] = now;
+      }
+      breach ??= this.checkLoss(now);
     }
-    return ok({ value: { applied: result.applied }, breach: await this.afterChange() });
+    // Nothing but refusals: nothing changed, nothing to write (as a refused single fill always was).
+    if (refused === fills.length) return { fills: outcomes, breach: null };
+    writes.portfolio = this.portfolioRecord();
+    if (ordersChanged) writes.orders = this.orders;
+    await this.putAll(writes, [...deletes]);
+    return { fills: outcomes, breach };
+  }
+
+  /** Move the watermarks to the current equity and check the loss limits against them. */
+  private checkLoss(now: number): Evaluation["breach"] {
+    const view = this.currentView();
+    // The view's equity also counts reservations; the watermarks follow the filled portfolio (as before).
+    const equity =
+      view.equity !== null && view.unmarked.length === 0 ? view.equity : valuation(this.portfolio).equity;
+    updateWatermarks(this.portfolio, equity, now);
+    view.dayStartEquity = this.portfolio.dayStartEquity;
+    view.highWaterMark = this.portfolio.highWaterMark;
+    return this.parsed ? lossBreach(view, this.parsed) : null;
+  }
+
+  /** The persisted portfolio value: totals and watermarks only (marks, positions and fill ids have their own keys). */
+  private portfolioRecord(): PortfolioState {
+    const { marks: _m, positions: _p, fillIds: _f, ...rest } = this.portfolio;
+    return { ...rest, marks: {}, positions: {}, fillIds: {} };
+  }
+
+  /** Write and delete keys in puts of at most 128 keys (the puts of one turn commit together). */
+  private async putAll(writes: Record<string, unknown>, deletes: string[]): Promise<void> {
+    const keys = Object.keys(writes);
+    for (let i = 0; i < keys.length; i += MAX_KEYS_PER_PUT) {
+      const chunk: Record<string, unknown> = {};
+      for (const k of keys.slice(i, i + MAX_KEYS_PER_PUT)) chunk[k] = writes[k];
+      await this.ctx.storage.put(chunk);
+    }
+    for (let i = 0; i < deletes.length; i += MAX_KEYS_PER_PUT)
+      await this.ctx.storage.delete(deletes.slice(i, i + MAX_KEYS_PER_PUT));
+  }
+
+  /** Forget fill ids applied longer ago than `FILL_ID_KEEP_MS`. */
+  private pruneFillIds(now: number): void {
+    const old: string[] = [];
+    for (const [id, t] of Object.entries(this.portfolio.fillIds)) {
+      if (t > now - FILL_ID_KEEP_MS) break;
+      delete this.portfolio.fillIds[id];
+      old.push(`${FILL_ID_PREFIX}${id}`);
+    }
+    for (let i = 0; i < old.length; i += MAX_KEYS_PER_PUT)
+      void this.ctx.storage.delete(old.slice(i, i + MAX_KEYS_PER_PUT));
   }
 
   /** Apply marks from ingestion. */
@@ -292,8 +423,8 @@ export class RiskGovernor extends DurableObject<Env> {
     updateWatermarks(this.portfolio, valuation(this.portfolio).equity, Date.now());
     // The portfolio value without its marks, plus each changed mark under its own key (a put takes at most
     // 128 keys; the puts of one call are coalesced into one atomic write by the output gate).
-    const { marks, ...rest } = this.portfolio;
-    const writes: Record<string, unknown> = { portfolio: { ...rest, marks: {} } };
+    const marks = this.portfolio.marks;
+    const writes: Record<string, unknown> = { portfolio: this.portfolioRecord() };
     for (const key of new Set(changedMarks)) {
       writes[`${MARK_PREFIX}${key}`] = marks[key];
       if (Object.keys(writes).length === 128) {
@@ -401,7 +532,7 @@ export class RiskGovernor extends DurableObject<Env> {
       if (r.expiresAtMs <= now) {
         delete this.orders.reservations[id];
         changed = true;
-        this.view = null;
+        if (this.view && !shiftPosition(this.view, r, 0, -r.qty, 0)) this.view = null;
       }
     }
     const before = this.orders.approvals.length;

@@ -12,6 +12,16 @@ export default class AuditStub extends WorkerEntrypoint {
     state.events.push(event);
     return ok({ seq: state.events.length, hash: "a".repeat(64) });
   }
+  async appendMany(events) {
+    if (state.failing) return err("audit_unavailable", "stub audit is failing");
+    // All or none, like the real chain.
+    const receipts = [];
+    for (const event of events) {
+      state.events.push(event);
+      receipts.push({ seq: state.events.length, hash: "a".repeat(64) });
+    }
+    return ok(receipts);
+  }
   async _set(patch) {
     Object.assign(state, patch);
   }

@@ -52,6 +52,11 @@ export default class RiskStub extends WorkerEntrypoint {
     state.calls.push({ method: "recordFill", fill, refused: state.failFills });
     return state.failFills ? err("service_unavailable", "stub refuses fills") : ok({ applied: true });
   }
+  async recordFills(fills) {
+    state.calls.push({ method: "recordFills", fills, refused: state.failFills });
+    if (state.failFills) return err("service_unavailable", "stub refuses fills");
+    return ok({ fills: fills.map((f) => ({ fillId: f.fillId, applied: true })) });
+  }
   async reportFailure(kind, detail, actor) {
     state.calls.push({ method: "reportFailure", kind, detail, actor });
     return ok({ state: state.breaker });

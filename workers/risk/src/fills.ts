@@ -1,0 +1,56 @@
+import type { FillReport } from "@paulp/contracts";
+import { type Reservation, type RiskView, shiftPosition } from "./evaluate";
+import { applyFill, type PortfolioState, positionKey } from "./portfolio";
+
+/** What one fill did to the portfolio, its reservations and the view. */
+export interface FillEffect {
+  applied: boolean;
+  error?: string;
+  /** The position key the fill moved (set when applied). */
+  posKey?: string;
+  /** A reservation was released or shrunk (the `orders` record must be written). */
+  reservationsChanged: boolean;
+  /** The view after the fill: updated in place, or null when it must be rebuilt. */
+  view: RiskView | null;
+}
+
+/**
+ * Apply one fill: the portfolio (`applyFill`), the reservations of its client order id (released as they
+ * fill), and the view, updated in O(1) when it can be exactly (`shiftPosition`), else dropped (null).
+ * Plain values in and out; the Durable Object persists what changed.
+ */
+export function applyFillEverywhere(
+  state: PortfolioState,
+  reservations: Record<string, Reservation>,
+  view: RiskView | null,
+  fill: FillReport,
+  appliedAtMs: number,
+): FillEffect {
+  const cashBefore = state.cash;
+  const result = applyFill(state, fill, appliedAtMs);
+  if (result.error) return { applied: false, error: result.error, reservationsChanged: false, view };
+  if (!result.applied) return { applied: false, reservationsChanged: false, view };
+  const delta = fill.side === "buy" ? fill.quantity : -fill.quantity;
+  const posKey = positionKey(fill.strategyId, fill.venue, fill.market);
+  let exact =
+    view !== null &&
+    shiftPosition(
+      view,
+      { posKey, venue: fill.venue, market: fill.market },
+      delta,
+      delta,
+      state.cash - cashBefore,
+    );
+  let reservationsChanged = false;
+  for (const [id, r] of Object.entries(reservations)) {
+    if (r.clientOrderId !== fill.clientOrderId || Math.sign(r.qty) !== Math.sign(delta)) continue;
+    const before = r.qty;
+    const left = r.qty - delta;
+    if (Math.sign(left) !== Math.sign(r.qty) || left === 0) delete reservations[id];
+    else r.qty = left;
+    const after = reservations[id]?.qty ?? 0;
+    if (view && exact) exact = shiftPosition(view, r, 0, after - before, 0);
+    reservationsChanged = true;
+  }
+  return { applied: true, posKey, reservationsChanged, view: exact ? view : null };
+}

@@ -1,0 +1,71 @@
+import { runInDurableObject } from "cloudflare:test";
+import type { FillReport, RiskExposure } from "@paulp/contracts";
+import { describe, expect, it } from "vitest";
+import type { RiskGovernor } from "../src/risk-governor";
+import { freshMark, risk, testEnv } from "./worker-helpers";
+
+const fill = (n: number, over: Partial<FillReport> = {}): FillReport => ({
+  fillId: `bf-${n}`,
+  strategyId: "s-batch",
+  venue: "kalshi",
+  market: `BATCH-${n}`,
+  side: "buy",
+  quantity: 2,
+  price: "0.4000",
+  fee: "0.0100",
+  clientOrderId: `coid-batch-${n}`,
+  ts: new Date().toISOString(),
+  ...over,
+});
+
+describe("fills in batches, positions and fill ids under their own keys", () => {
+  it("applies a batch like single fills: duplicates ignored, a bad fill refused alone", async () => {
+    const marks = Array.from({ length: 4 }, (_, n) => freshMark(`BATCH-${n}`, "0.40"));
+    expect((await risk().recordMarks(marks)).ok).toBe(true);
+    const before = (await risk().exposure()) as { ok: true; value: RiskExposure };
+    const r = await risk().recordFills([fill(0), fill(1), fill(0), fill(2, { price: "0" }), fill(3)]);
+    expect(r).toEqual({
+      ok: true,
+      value: {
+        fills: [
+          { fillId: "bf-0", applied: true },
+          { fillId: "bf-1", applied: true },
+          { fillId: "bf-0", applied: false },
+          { fillId: "bf-2", applied: false, error: "price or fee malformed" },
+          { fillId: "bf-3", applied: true },
+        ],
+      },
+    });
+    // The single-fill method sees the batch's ids.
+    expect(await risk().recordFill(fill(1))).toEqual({ ok: true, value: { applied: false } });
+    const after = (await risk().exposure()) as { ok: true; value: RiskExposure };
+    expect(after.value.openPositions).toBe(before.value.openPositions + 3);
+    // Three fills at 0.40 marked at 0.40 cost only their fees.
+    expect(Number(after.value.realisedPnl) - Number(before.value.realisedPnl)).toBeCloseTo(-0.03, 6);
+
+    const stub = testEnv.RISK_GOVERNOR.getByName("portfolio");
+    const stored = await runInDurableObject(stub, async (instance: RiskGovernor, state) => {
+      const portfolio = (await state.storage.get<{ positions: object; fillIds: object }>("portfolio"))!;
+      const fresh = new (instance.constructor as new (s: DurableObjectState, e: unknown) => RiskGovernor)(
+        state,
+        testEnv,
+      );
+      await state.blockConcurrencyWhile(async () => {});
+      const p = (fresh as unknown as { portfolio: { positions: object; fillIds: Record<string, number> } })
+        .portfolio;
+      return {
+        inline: Object.keys(portfolio.positions).length + Object.keys(portfolio.fillIds).length,
+        pos: (await state.storage.get("pos:s-batch|kalshi:BATCH-3")) !== undefined,
+        fid: (await state.storage.get("fid:bf-3")) !== undefined,
+        reloadedFillId: p.fillIds["bf-0"] !== undefined,
+        reloadedPosition: "s-batch|kalshi:BATCH-1" in p.positions,
+      };
+    });
+    expect(stored).toEqual({ inline: 0, pos: true, fid: true, reloadedFillId: true, reloadedPosition: true });
+  });
+
+  it("refuses a batch over the size limit", async () => {
+    const r = await risk().recordFills(Array.from({ length: 101 }, (_, n) => fill(100 + n)));
+    expect(r.ok).toBe(false);
+  });
+});
