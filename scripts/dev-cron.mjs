@@ -35,6 +35,14 @@ export const DEV_SCHEDULES = [
     path: "/admin/reconcile",
   },
   {
+    name: "audit integrity watch",
+    cron: "*/5 * * * *",
+    everyMs: 300_000,
+    firstAfterMs: 100_000,
+    method: "POST",
+    path: "/admin/risk/audit-watch",
+  },
+  {
     name: "audit anchor",
     cron: "0 * * * *",
     everyMs: 3_600_000,

@@ -8,7 +8,12 @@ const auditStub = `
 import { WorkerEntrypoint } from "cloudflare:workers";
 let entries = [];
 let failing = false;
+let verification = { ok: true, value: { mode: "incremental", ok: true, fromSeq: 0, toSeq: 0, checkedEntries: 0, checkedAnchors: 0, verifiedAt: "1970-01-01T00:00:00.000Z" } };
+let verifyCalls = [];
 export default class extends WorkerEntrypoint {
+  async verify(options) { verifyCalls.push(options); if (verification === "throw") throw new Error("audit down"); return verification; }
+  async stubVerification(value) { verification = value; }
+  async stubVerifyCalls() { return verifyCalls; }
   async health() { return { service: "audit", ok: true, checks: [] }; }
   async append(event) {
     if (failing) return { ok: false, error: { code: "audit_unavailable", message: "stub told to fail" } };
@@ -17,7 +22,10 @@ export default class extends WorkerEntrypoint {
   }
   async stubEntries() { return entries; }
   async stubFail(value) { failing = value; }
-  async stubReset() { entries = []; failing = false; }
+  async stubReset() {
+    entries = []; failing = false; verifyCalls = [];
+    verification = { ok: true, value: { mode: "incremental", ok: true, fromSeq: 0, toSeq: 0, checkedEntries: 0, checkedAnchors: 0, verifiedAt: "1970-01-01T00:00:00.000Z" } };
+  }
 }`;
 
 const governanceStub = `

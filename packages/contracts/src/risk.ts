@@ -249,6 +249,12 @@ export interface RiskLimitsView {
   updatedBy: string;
 }
 
+/** What the audit integrity watch found: the chain intact, broken (at a seq), or not answering. */
+export type AuditWatchOutcome =
+  | { verdict: "intact"; checkedEntries: number }
+  | { verdict: "broken"; brokenSeq: number | null; reason: string }
+  | { verdict: "unavailable"; reason: string };
+
 /** RPC surface of the `risk` worker. */
 export interface RiskRpc {
   health(): Promise<HealthReport>;
@@ -274,6 +280,11 @@ export interface RiskRpc {
   reportFailure(kind: FailureKind, detail: string, actor: Principal): Promise<Result<BreakerStatus>>;
   reportSuccess(kind: FailureKind): Promise<Result<BreakerStatus>>;
   getBreaker(): Promise<Result<BreakerStatus>>;
+  /**
+   * Verify the audit chain incrementally and feed the breaker: broken → `audit_integrity_broken`
+   * (HALT), no answer → `audit_failure`. Runs every 5 minutes from risk's Cron Trigger.
+   */
+  watchAudit(): Promise<Result<AuditWatchOutcome>>;
   getLimits(): Promise<Result<RiskLimitsView>>;
   /**
    * Lowering applies at once; raising any limit answers `approval_required` unless `receipt` redeems a

@@ -190,3 +190,16 @@ describe("risk admin routes", () => {
     expect(x.limitsVersion).toBe(current.version + 1);
   });
 });
+
+describe("POST /admin/risk/audit-watch", () => {
+  it("verifies the real audit chain and leaves a healthy breaker alone", async () => {
+    const res = await adminFetch("/admin/risk/audit-watch", { method: "POST" });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { verdict: string; checkedEntries: number };
+    expect(body.verdict).toBe("intact");
+    const breaker = (await (await adminFetch("/admin/circuit-breaker")).json()) as {
+      consecutiveFailures: Record<string, number>;
+    };
+    expect(breaker.consecutiveFailures.audit_integrity_broken ?? 0).toBe(0);
+  });
+});

@@ -1,6 +1,7 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import {
   type ApprovalReceiptRef,
+  type AuditWatchOutcome,
   type BreakerStatus,
   BreakerTransitionRequest,
   ErrorCode,
@@ -25,6 +26,7 @@ import {
 } from "@paulp/contracts";
 import { parseInput, runHealthChecks } from "@paulp/kit";
 import * as v from "valibot";
+import { watchAuditIntegrity } from "./audit-watch";
 import type { Env } from "./env";
 import type { StateChange } from "./risk-governor";
 
@@ -202,6 +204,30 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
     const rc = parseInput(ReceiptRef, receipt);
     if (!rc.ok) return rc;
     return guarded("updateLimits", async () => this.governor().updateLimits(l.value, a.value, rc.value));
+  }
+
+  /** Run the audit integrity watch now (the cron's work); answers what the chain said. */
+  async watchAudit(): Promise<Result<AuditWatchOutcome>> {
+    const actor = systemPrincipal("cron:risk-audit-watch");
+    return guarded("watchAudit", async () =>
+      ok(
+        await watchAuditIntegrity(
+          {
+            verify: () => this.env.AUDIT.verify({ mode: "incremental", actor }),
+            reportFailure: (kind, detail, who) => this.reportFailure(kind, detail, who),
+            reportSuccess: (kind) => this.reportSuccess(kind),
+          },
+          actor,
+        ),
+      ),
+    );
+  }
+
+  /** "*\/5 * * * *": verify the audit chain and tell the breaker (spec: monitor audit chain gaps). */
+  override async scheduled(_controller: ScheduledController): Promise<void> {
+    const r = await this.watchAudit();
+    if (!r.ok) console.error("audit watch failed", r.error.code, r.error.message);
+    else if (r.value.verdict !== "intact") console.error(`audit watch: ${r.value.verdict}`);
   }
 }
 

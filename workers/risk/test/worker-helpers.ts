@@ -7,6 +7,8 @@ export const risk = () => (exports as unknown as { default: RiskRpc }).default;
 
 interface AuditStub {
   stubEntries(): Promise<AuditEventInput[]>;
+  stubVerification(value: unknown): Promise<void>;
+  stubVerifyCalls(): Promise<unknown[]>;
   stubFail(value: boolean): Promise<void>;
   stubReset(): Promise<void>;
 }

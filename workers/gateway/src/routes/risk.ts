@@ -58,6 +58,10 @@ export function registerRiskRoutes(router: GatewayRouter): void {
   });
 
   router.get("/admin/risk/exposure", (_request, env) => call("exposure", () => riskOf(env).exposure()));
+  // Verify the audit chain now and feed the breaker (what risk's 5-minute cron runs).
+  router.post("/admin/risk/audit-watch", (_request, env) =>
+    call("watchAudit", () => riskOf(env).watchAudit()),
+  );
 
   // Try an intent without acting: a dry run is never recorded or consumable.
   router.post("/admin/risk/evaluate", async (request, env) => {

@@ -1,0 +1,67 @@
+import { createScheduledController } from "cloudflare:test";
+import type { AuditWatchOutcome } from "@paulp/contracts";
+import { beforeEach, describe, expect, it } from "vitest";
+import { audit, entriesOf, risk } from "./worker-helpers";
+
+type Watch = {
+  watchAudit(): Promise<{ ok: true; value: AuditWatchOutcome } | { ok: false; error: unknown }>;
+};
+const watcher = () => risk() as unknown as Watch;
+const breakerState = async () => {
+  const r = await risk().getBreaker();
+  if (!r.ok) throw new Error("breaker unreadable");
+  return r.value;
+};
+
+beforeEach(async () => {
+  await audit().stubReset();
+});
+
+describe("audit integrity watch", () => {
+  it("leaves the breaker alone while the chain verifies, asking for an incremental verification", async () => {
+    const r = await watcher().watchAudit();
+    expect(r).toEqual({ ok: true, value: { verdict: "intact", checkedEntries: 0 } });
+    expect((await breakerState()).state).toBe("NORMAL");
+    const calls = (await audit().stubVerifyCalls()) as { mode: string; actor: { method: string } }[];
+    expect(calls.at(-1)).toMatchObject({ mode: "incremental", actor: { method: "system" } });
+  });
+
+  it("halts trading when the chain is broken, naming the seq, and audits the transition", async () => {
+    await audit().stubVerification({
+      ok: true,
+      value: {
+        mode: "incremental",
+        ok: false,
+        fromSeq: 1,
+        toSeq: 40,
+        checkedEntries: 16,
+        checkedAnchors: 0,
+        brokenSeq: 17,
+        reason: "entry 17 hash does not match its contents",
+        verifiedAt: new Date().toISOString(),
+      },
+    });
+    const r = await watcher().watchAudit();
+    expect(r.ok && r.value).toMatchObject({ verdict: "broken", brokenSeq: 17 });
+    const breaker = await breakerState();
+    expect(breaker.state).toBe("HALT");
+    expect(breaker.reason).toContain("seq 17");
+    expect((await entriesOf("risk.breaker_transition")).length).toBeGreaterThan(0);
+  });
+
+  it("counts an audit that cannot answer as an audit failure, never as intact", async () => {
+    await audit().stubVerification("throw");
+    const r = await watcher().watchAudit();
+    expect(r.ok && r.value.verdict).toBe("unavailable");
+    expect((await breakerState()).consecutiveFailures.audit_failure).toBeGreaterThan(0);
+  });
+
+  it("runs from the Cron Trigger", async () => {
+    const before = ((await audit().stubVerifyCalls()) as unknown[]).length;
+    const { exports } = await import("cloudflare:workers");
+    await (
+      exports as unknown as { default: { scheduled(c: ScheduledController): Promise<void> } }
+    ).default.scheduled(createScheduledController({ cron: "*/5 * * * *", scheduledTime: Date.now() }));
+    expect(((await audit().stubVerifyCalls()) as unknown[]).length).toBe(before + 1);
+  });
+});
