@@ -5,6 +5,7 @@ import type { HealthReport, JsonValue, Principal, Result } from "./common";
 export const ApprovalAction = v.picklist([
   "strategy.go_live",
   "risk.limits_increase",
+  "risk.capital_increase",
   "strategy.allocation_increase",
   "execution.policy_live",
   "breaker.recovery_to_normal",

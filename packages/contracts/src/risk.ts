@@ -241,6 +241,23 @@ export const RiskLimits = v.object({
 /** The Risk Governor's limits. */
 export type RiskLimits = v.InferOutput<typeof RiskLimits>;
 
+/**
+ * The capital base the percentage limits apply to: the portfolio's equity is set to `equity` (dollars, a
+ * decimal string). Raising it (or setting it for the first time) is a capital-allocation increase: the
+ * two-person action `risk.capital_increase` with exactly this object as payload. Lowering applies at once.
+ */
+export const CapitalChange = v.strictObject({ equity: DecimalString });
+/** A change of the capital base. */
+export type CapitalChange = v.InferOutput<typeof CapitalChange>;
+
+/** The capital base after a change. */
+export interface CapitalView {
+  equity: string;
+  previousEquity: string | null;
+  changedBy: string;
+  changedAt: string;
+}
+
 /** Limits with their version. */
 export interface RiskLimitsView {
   version: number;
@@ -286,6 +303,12 @@ export interface RiskRpc {
    */
   watchAudit(): Promise<Result<AuditWatchOutcome>>;
   getLimits(): Promise<Result<RiskLimitsView>>;
+  /** Set the capital base; raising needs `receipt` redeeming `risk.capital_increase` for exactly `change`. */
+  setCapital(
+    change: CapitalChange,
+    actor: Principal,
+    receipt?: ApprovalReceiptRef,
+  ): Promise<Result<CapitalView>>;
   /**
    * Lowering applies at once; raising any limit answers `approval_required` unless `receipt` redeems a
    * `risk.limits_increase` approval whose payload is exactly `{ limits }`.

@@ -142,3 +142,26 @@ describe("circuit breaker RECOVERY → NORMAL", () => {
     );
   });
 });
+
+describe("raising the capital base (capital-allocation increase)", () => {
+  it("is refused without approval and applied after two people approve; lowering is immediate", async () => {
+    const exposure = async () =>
+      (await (await adminFetch("/admin/risk/exposure")).json()) as Record<string, unknown>;
+    const before = JSON.stringify(await exposure());
+    const refused = await adminFetch("/admin/risk/capital", json("PUT", { equity: "250000.00" }));
+    expect(refused.status).toBe(403);
+    const envelope = (await refused.json()) as Envelope;
+    expect(envelope.error.details).toEqual({
+      action: "risk.capital_increase",
+      payload: { equity: "250000.00" },
+    });
+    expect(JSON.stringify(await exposure())).toBe(before);
+
+    const approved = await twoPersonApproval("risk.capital_increase", { equity: "250000.00" });
+    expect(approved.applied).toMatchObject({ ok: true, value: { equity: "250000.00" } });
+
+    const lowered = await adminFetch("/admin/risk/capital", json("PUT", { equity: "200000.00" }));
+    expect(lowered.status).toBe(200);
+    expect(((await lowered.json()) as { previousEquity: string }).previousEquity).toBe("250000.00");
+  });
+});

@@ -3,6 +3,7 @@
 import {
   type ApprovalAction,
   BreakerTransitionRequest,
+  CapitalChange,
   ExecutionPolicyChange,
   RiskLimits,
   StrategyAllocationPayload,
@@ -22,6 +23,7 @@ export const ACTION_PAYLOADS: Record<ApprovalAction, v.GenericSchema> = {
   "strategy.go_live": StrategyGoLivePayload,
   "strategy.allocation_increase": v.strictObject(StrategyAllocationPayload.entries),
   "risk.limits_increase": v.strictObject({ limits: RiskLimits }),
+  "risk.capital_increase": CapitalChange,
   "execution.policy_live": v.pipe(
     ExecutionPolicyChange,
     v.check((c) => c.mode === "live", "execution.policy_live must move to mode live"),

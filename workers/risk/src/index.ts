@@ -4,6 +4,8 @@ import {
   type AuditWatchOutcome,
   type BreakerStatus,
   BreakerTransitionRequest,
+  CapitalChange,
+  type CapitalView,
   ErrorCode,
   err,
   FailureKind,
@@ -204,6 +206,20 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
     const rc = parseInput(ReceiptRef, receipt);
     if (!rc.ok) return rc;
     return guarded("updateLimits", async () => this.governor().updateLimits(l.value, a.value, rc.value));
+  }
+
+  async setCapital(
+    change: CapitalChange,
+    actor: Principal,
+    receipt?: ApprovalReceiptRef,
+  ): Promise<Result<CapitalView>> {
+    const c = parseInput(CapitalChange, change);
+    if (!c.ok) return c;
+    const a = parseInput(Principal, actor);
+    if (!a.ok) return a;
+    const rc = parseInput(ReceiptRef, receipt);
+    if (!rc.ok) return rc;
+    return guarded("setCapital", async () => this.governor().setCapital(c.value, a.value, rc.value));
   }
 
   /** Run the audit integrity watch now (the cron's work); answers what the chain said. */

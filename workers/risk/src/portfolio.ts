@@ -190,3 +190,38 @@ export function updateWatermarks(state: PortfolioState, equity: number | null, n
   }
   if (state.highWaterMark === null || equity > state.highWaterMark) state.highWaterMark = equity;
 }
+
+/**
+ * Set the capital base to `target` equity (money units). A deposit or withdrawal is not P&L: cash moves by
+ * the difference and so do the day's starting equity and the high-water mark, so neither a new allocation
+ * nor a withdrawal reads as a gain, a daily loss or a drawdown. The first allocation (no equity yet) sets
+ * them all. Refused (null) while an open position has no mark: the current equity is unknown.
+ */
+export function applyCapitalChange(
+  state: PortfolioState,
+  target: number,
+  nowMs: number,
+): { previous: number | null } | null {
+  if (!Number.isSafeInteger(target) || target <= 0) return null;
+  if (state.startingEquity === null) {
+    let positionsValue = 0;
+    for (const pos of Object.values(state.positions)) {
+      const price = state.marks[marketKey(pos.venue, pos.market)]?.price ?? null;
+      if (price === null) return null;
+      positionsValue += pos.qty * price;
+    }
+    state.startingEquity = target;
+    state.cash = target - positionsValue;
+    state.day = utcDay(nowMs);
+    state.dayStartEquity = target;
+    state.highWaterMark = target;
+    return { previous: null };
+  }
+  const current = valuation(state).equity;
+  if (current === null) return null;
+  const delta = target - current;
+  state.cash += delta;
+  if (state.dayStartEquity !== null) state.dayStartEquity += delta;
+  if (state.highWaterMark !== null) state.highWaterMark += delta;
+  return { previous: current };
+}

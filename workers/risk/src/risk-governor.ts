@@ -2,6 +2,8 @@ import { DurableObject } from "cloudflare:workers";
 import {
   type ApprovalReceiptRef,
   type BreakerState,
+  type CapitalChange,
+  type CapitalView,
   ErrorCode,
   err,
   type FillOutcome,
@@ -39,6 +41,7 @@ import { exposureReport } from "./exposure";
 import { applyFillEverywhere } from "./fills";
 import { DEFAULT_LIMITS, raisedLimits } from "./limits";
 import {
+  applyCapitalChange,
   applyMark,
   emptyPortfolio,
   type Mark,
@@ -499,6 +502,80 @@ export class RiskGovernor extends DurableObject<Env> {
       this.parsed = next;
       await this.ctx.storage.put("limits", view);
       return ok(view);
+    });
+  }
+
+  /**
+   * Set the capital base. Lowering applies at once; raising (or the first allocation) is a
+   * capital-allocation increase and needs a redeemed `risk.capital_increase` receipt for exactly `change`.
+   */
+  async setCapital(
+    change: CapitalChange,
+    actor: Principal,
+    receipt?: ApprovalReceiptRef,
+  ): Promise<Result<CapitalView>> {
+    return this.queue.run(async () => {
+      const target = parseUnits(change.equity);
+      if (target === null || target <= 0)
+        return err(ErrorCode.validationFailed, "equity must be a positive amount");
+      const current = this.portfolio.startingEquity === null ? null : valuation(this.portfolio).equity;
+      if (this.portfolio.startingEquity !== null && current === null)
+        return err(
+          ErrorCode.conflict,
+          "current equity is unknown (an open position has no mark): capital not changed",
+        );
+      const raising = current === null || target > current;
+      let approval: JsonValue = null;
+      if (raising) {
+        if (!receipt) {
+          return err(ErrorCode.approvalRequired, "raising the capital base needs a two-person approval", {
+            action: "risk.capital_increase",
+            payload: change,
+          });
+        }
+        let redeemed: Result<VerifiedApproval>;
+        try {
+          redeemed = (await this.env.GOVERNANCE.redeemReceipt(
+            receipt,
+            "risk.capital_increase",
+            change,
+            actor,
+          )) as Result<VerifiedApproval>;
+        } catch (error) {
+          return err(ErrorCode.serviceUnavailable, `governance unreachable: ${(error as Error).message}`);
+        }
+        if (!redeemed.ok) return err(redeemed.error.code, redeemed.error.message);
+        approval = { requestId: redeemed.value.requestId, approvers: redeemed.value.approvers };
+      }
+      const now = Date.now();
+      const appended = await auditAppend(this.env.AUDIT, {
+        type: "risk.capital_changed",
+        service: "risk",
+        actor,
+        payload: {
+          previousEquity: current === null ? null : formatMoney(current),
+          equity: formatMoney(target),
+          approval,
+        },
+      });
+      if (!appended.ok)
+        return err(ErrorCode.auditUnavailable, `capital not changed: ${appended.error.message}`);
+      // Fills may have moved equity during the awaits: a change approved as a lowering must still be one.
+      const nowEquity = this.portfolio.startingEquity === null ? null : valuation(this.portfolio).equity;
+      if (!raising && (nowEquity === null || target > nowEquity))
+        return err(
+          ErrorCode.conflict,
+          "equity fell below the requested capital meanwhile: that is now a raise",
+        );
+      const applied = applyCapitalChange(this.portfolio, target, now);
+      if (!applied) return err(ErrorCode.conflict, "current equity became unknown: capital not changed");
+      await this.afterChange();
+      return ok({
+        equity: formatMoney(target),
+        previousEquity: applied.previous === null ? null : formatMoney(applied.previous),
+        changedBy: `${actor.method}:${actor.subject}`,
+        changedAt: new Date(now).toISOString(),
+      });
     });
   }
 

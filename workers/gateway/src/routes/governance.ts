@@ -3,6 +3,7 @@ import {
   ApprovalRequestInput,
   type ApprovalView,
   type BreakerTransitionRequest,
+  type CapitalChange,
   ErrorCode,
   type ExecutionPolicyChange,
   type GovernanceRpc,
@@ -67,6 +68,8 @@ export async function applyApproved(
   try {
     const payload = request.payload as Record<string, unknown>;
     switch (request.action) {
+      case "risk.capital_increase":
+        return await env.RISK.setCapital(payload as unknown as CapitalChange, actor, receipt);
       case "risk.limits_increase":
         return await env.RISK.updateLimits(payload.limits as RiskLimits, actor, receipt);
       case "breaker.recovery_to_normal":

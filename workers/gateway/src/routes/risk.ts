@@ -1,5 +1,6 @@
 import {
   BreakerTransitionRequest,
+  CapitalChange,
   ErrorCode,
   OrderIntent,
   type Result,
@@ -58,6 +59,11 @@ export function registerRiskRoutes(router: GatewayRouter): void {
   });
 
   router.get("/admin/risk/exposure", (_request, env) => call("exposure", () => riskOf(env).exposure()));
+  // The capital base the % limits apply to: lowering at once, raising is a two-person action.
+  router.put("/admin/risk/capital", async (request, env) => {
+    const body = await readJsonBody(request, CapitalChange);
+    return call("setCapital", () => riskOf(env).setCapital(body, principalOf(request)));
+  });
   // Verify the audit chain now and feed the breaker (what risk's 5-minute cron runs).
   router.post("/admin/risk/audit-watch", (_request, env) =>
     call("watchAudit", () => riskOf(env).watchAudit()),
