@@ -12,7 +12,6 @@ import {
   ok,
   type Principal,
   type Result,
-  type VerifiedApproval,
 } from "@paulp/contracts";
 import { auditAppend } from "@paulp/kit";
 import {
@@ -26,6 +25,7 @@ import {
   type Thresholds,
 } from "./breaker";
 import type { Env } from "./env";
+import { redeemApproval } from "./redeem";
 import { SerialQueue } from "./serial";
 
 const TIGHTENING: ReadonlySet<BreakerState> = new Set(["CAUTION", "HALT"]);
@@ -90,19 +90,15 @@ export class CircuitBreaker extends DurableObject<Env> {
       }
       let approval: JsonValue = null;
       if (current.state === "RECOVERY" && target === "NORMAL") {
-        let redeemed: Result<VerifiedApproval>;
-        try {
-          redeemed = (await this.env.GOVERNANCE.redeemReceipt(
-            receipt!,
-            "breaker.recovery_to_normal",
-            payload,
-            actor,
-          )) as Result<VerifiedApproval>;
-        } catch (error) {
-          return err(ErrorCode.serviceUnavailable, `governance unreachable: ${(error as Error).message}`);
-        }
-        if (!redeemed.ok) return err(redeemed.error.code, redeemed.error.message);
-        approval = { requestId: redeemed.value.requestId, approvers: redeemed.value.approvers };
+        const redeemed = await redeemApproval(
+          this.env.GOVERNANCE,
+          receipt!,
+          "breaker.recovery_to_normal",
+          payload,
+          actor,
+        );
+        if (!redeemed.ok) return redeemed;
+        approval = { ...redeemed.value };
       }
       return this.apply(target, request.reason, actor, "operator", approval);
     });

@@ -20,7 +20,6 @@ import {
   type RiskExposure,
   type RiskLimits,
   type RiskLimitsView,
-  type VerifiedApproval,
 } from "@paulp/contracts";
 import { auditAppend, canonicalHash, randomId } from "@paulp/kit";
 import { formatMoney, parseUnits } from "./decimal";
@@ -52,6 +51,7 @@ import {
   utcDay,
   valuation,
 } from "./portfolio";
+import { redeemApproval } from "./redeem";
 import { SerialQueue } from "./serial";
 
 /** How long an approved decision can be consumed, and how long its reservation counts. */
@@ -463,19 +463,15 @@ export class RiskGovernor extends DurableObject<Env> {
             raised,
           });
         }
-        let redeemed: Result<VerifiedApproval>;
-        try {
-          redeemed = (await this.env.GOVERNANCE.redeemReceipt(
-            receipt,
-            "risk.limits_increase",
-            { limits },
-            actor,
-          )) as Result<VerifiedApproval>;
-        } catch (error) {
-          return err(ErrorCode.serviceUnavailable, `governance unreachable: ${(error as Error).message}`);
-        }
-        if (!redeemed.ok) return err(redeemed.error.code, redeemed.error.message);
-        approval = { requestId: redeemed.value.requestId, approvers: redeemed.value.approvers };
+        const redeemed = await redeemApproval(
+          this.env.GOVERNANCE,
+          receipt,
+          "risk.limits_increase",
+          { limits },
+          actor,
+        );
+        if (!redeemed.ok) return redeemed;
+        approval = { ...redeemed.value };
       }
       const view: RiskLimitsView = {
         version: this.limits.version + 1,
@@ -533,19 +529,15 @@ export class RiskGovernor extends DurableObject<Env> {
             payload: change,
           });
         }
-        let redeemed: Result<VerifiedApproval>;
-        try {
-          redeemed = (await this.env.GOVERNANCE.redeemReceipt(
-            receipt,
-            "risk.capital_increase",
-            change,
-            actor,
-          )) as Result<VerifiedApproval>;
-        } catch (error) {
-          return err(ErrorCode.serviceUnavailable, `governance unreachable: ${(error as Error).message}`);
-        }
-        if (!redeemed.ok) return err(redeemed.error.code, redeemed.error.message);
-        approval = { requestId: redeemed.value.requestId, approvers: redeemed.value.approvers };
+        const redeemed = await redeemApproval(
+          this.env.GOVERNANCE,
+          receipt,
+          "risk.capital_increase",
+          change,
+          actor,
+        );
+        if (!redeemed.ok) return redeemed;
+        approval = { ...redeemed.value };
       }
       const now = Date.now();
       const appended = await auditAppend(this.env.AUDIT, {
