@@ -101,6 +101,15 @@ async function audit(env: Env, type: string, actor: Principal, payload: JsonValu
 // ---------------------------------------------------------------- desk
 
 /** Open a two-person request (persons only; strategy go-live goes through requestGoLive). */
+
+/** Only a verified person (Cloudflare Access) may do `what`: the shared admin token is no person. */
+function requirePerson(actor: Principal, what: string): Result<Principal> {
+  if (isPerson(actor)) return ok(actor);
+  return err(
+    ErrorCode.forbidden,
+    `only a verified person (Cloudflare Access) can ${what}; the admin token cannot`,
+  );
+}
 export async function requestApproval(
   env: Env,
   input: unknown,
@@ -111,11 +120,8 @@ export async function requestApproval(
   if (!actor.ok) return actor;
   const parsed = parseInput(ApprovalRequestInput, input);
   if (!parsed.ok) return parsed;
-  if (!isPerson(actor.value))
-    return err(
-      ErrorCode.forbidden,
-      "only a verified person (Cloudflare Access) can request a two-person action; the admin token cannot",
-    );
+  const person = requirePerson(actor.value, "request a two-person action");
+  if (!person.ok) return person;
   const { action } = parsed.value;
   if (action === "strategy.go_live") {
     return err(ErrorCode.badRequest, "request strategy go-live with POST /admin/strategies/:id/go-live");
@@ -347,11 +353,8 @@ export async function requestGoLive(
   if (!id.ok) return id;
   const actor = parseInput(Principal, actorIn);
   if (!actor.ok) return actor;
-  if (!isPerson(actor.value))
-    return err(
-      ErrorCode.forbidden,
-      "only a verified person (Cloudflare Access) can request go-live; the admin token cannot",
-    );
+  const person = requirePerson(actor.value, "request go-live");
+  if (!person.ok) return person;
   const current = await strategies.getStrategy(env.D1_GOVERNANCE, id.value);
   if (!current) return err(ErrorCode.notFound, `no strategy ${id.value}`);
   const move = checkTransition(current.state, "pending_live");
@@ -546,11 +549,8 @@ export async function reviewPair(
   if (!review.ok) return review;
   const actor = parseInput(Principal, actorIn);
   if (!actor.ok) return actor;
-  if (!isPerson(actor.value))
-    return err(
-      ErrorCode.forbidden,
-      "only a verified person (Cloudflare Access) can review a pair; the admin token cannot",
-    );
+  const person = requirePerson(actor.value, "review a pair");
+  if (!person.ok) return person;
   const pair = await pairs.getPair(env.D1_GOVERNANCE, id.value);
   if (!pair) return err(ErrorCode.notFound, `no pair ${id.value}`);
   if (!pair.assessmentId || !pair.grade)
