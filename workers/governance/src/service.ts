@@ -98,10 +98,6 @@ async function audit(env: Env, type: string, actor: Principal, payload: JsonValu
   return auditAppend(env.AUDIT, { type, service: "governance", actor, payload });
 }
 
-// ---------------------------------------------------------------- desk
-
-/** Open a two-person request (persons only; strategy go-live goes through requestGoLive). */
-
 /** Only a verified person (Cloudflare Access) may do `what`: the shared admin token is no person. */
 function requirePerson(actor: Principal, what: string): Result<Principal> {
   if (isPerson(actor)) return ok(actor);
@@ -110,6 +106,10 @@ function requirePerson(actor: Principal, what: string): Result<Principal> {
     `only a verified person (Cloudflare Access) can ${what}; the admin token cannot`,
   );
 }
+
+// ---------------------------------------------------------------- desk
+
+/** Open a two-person request (persons only; strategy go-live goes through requestGoLive). */
 export async function requestApproval(
   env: Env,
   input: unknown,
