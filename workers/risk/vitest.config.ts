@@ -10,7 +10,10 @@ let entries = [];
 let failing = false;
 let verification = { ok: true, value: { mode: "incremental", ok: true, fromSeq: 0, toSeq: 0, checkedEntries: 0, checkedAnchors: 0, verifiedAt: "1970-01-01T00:00:00.000Z" } };
 let verifyCalls = [];
+let anchorCalls = [];
 export default class extends WorkerEntrypoint {
+  async anchorNow(actor) { anchorCalls.push(actor); return { ok: true, value: null }; }
+  async stubAnchorCalls() { return anchorCalls; }
   async verify(options) { verifyCalls.push(options); if (verification === "throw") throw new Error("audit down"); return verification; }
   async stubVerification(value) { verification = value; }
   async stubVerifyCalls() { return verifyCalls; }
@@ -23,7 +26,7 @@ export default class extends WorkerEntrypoint {
   async stubEntries() { return entries; }
   async stubFail(value) { failing = value; }
   async stubReset() {
-    entries = []; failing = false; verifyCalls = [];
+    entries = []; failing = false; verifyCalls = []; anchorCalls = [];
     verification = { ok: true, value: { mode: "incremental", ok: true, fromSeq: 0, toSeq: 0, checkedEntries: 0, checkedAnchors: 0, verifiedAt: "1970-01-01T00:00:00.000Z" } };
   }
 }`;

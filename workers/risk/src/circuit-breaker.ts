@@ -165,7 +165,7 @@ export class CircuitBreaker extends DurableObject<Env> {
       if (!appended.ok) {
         this.outbox.push(event);
         await this.ctx.storage.put("outbox", this.outbox);
-      }
+      } else this.anchorSoon(actor);
       return ok(this.view());
     }
     const appended = await auditAppend(this.env.AUDIT, event);
@@ -173,7 +173,26 @@ export class CircuitBreaker extends DurableObject<Env> {
       return err(ErrorCode.auditUnavailable, `transition not applied: ${appended.error.message}`);
     this.record = next;
     await this.ctx.storage.put("breaker", next);
+    this.anchorSoon(actor);
     return ok(this.view());
+  }
+
+  /**
+   * A breaker transition is a critical event: anchor the chain now rather than at the next hourly cron,
+   * so the transition is fixed in D1_ANCHOR at once. Best effort, after the answer (the transition is
+   * already durable and audited); a failure is logged and the hourly anchor covers it.
+   */
+  private anchorSoon(actor: Principal): void {
+    this.ctx.waitUntil(
+      Promise.resolve()
+        .then(() => this.env.AUDIT.anchorNow(actor))
+        .then((r) => {
+          if (r && !(r as { ok: boolean }).ok) console.error("anchor after breaker transition refused");
+        })
+        .catch((error: unknown) =>
+          console.error(`anchor after breaker transition failed: ${(error as Error).message}`),
+        ),
+    );
   }
 
   private async flushOutbox(): Promise<void> {

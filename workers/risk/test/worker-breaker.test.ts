@@ -88,6 +88,19 @@ describe("the breaker over RPC", () => {
     });
   });
 
+  it("anchors the audit chain right after a transition (a critical event), acting as who moved it", async () => {
+    const before = (await audit().stubAnchorCalls()).length;
+    expect((await risk().transitionBreaker({ targetState: "HALT", reason: "anchor me" }, operator)).ok).toBe(
+      true,
+    );
+    // The anchor runs after the answer (waitUntil); give it a moment.
+    for (let i = 0; i < 50 && (await audit().stubAnchorCalls()).length === before; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    const calls = await audit().stubAnchorCalls();
+    expect(calls.length).toBe(before + 1);
+    expect(calls.at(-1)).toEqual(operator);
+  });
+
   it("refuses pairs outside the table naming the current state, and RECOVERY by a non-operator", async () => {
     await toState("HALT");
     await audit().stubReset();

@@ -8,6 +8,7 @@ export const risk = () => (exports as unknown as { default: RiskRpc }).default;
 interface AuditStub {
   stubEntries(): Promise<AuditEventInput[]>;
   stubVerification(value: unknown): Promise<void>;
+  stubAnchorCalls(): Promise<unknown[]>;
   stubVerifyCalls(): Promise<unknown[]>;
   stubFail(value: boolean): Promise<void>;
   stubReset(): Promise<void>;
