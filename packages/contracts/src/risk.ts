@@ -77,6 +77,14 @@ export const BreakerState = v.picklist(["NORMAL", "CAUTION", "HALT", "RECOVERY"]
 /** A circuit breaker state. */
 export type BreakerState = v.InferOutput<typeof BreakerState>;
 
+/** What `consumeForSubmit` answers: the consumed decision and the breaker as read while consuming it. */
+export interface ConsumedDecision {
+  /** The decision, now used. */
+  decision: RiskDecision;
+  /** The breaker state and version read during the consume (HALT here refused any opening decision). */
+  breaker: { state: BreakerState; version: number };
+}
+
 /** A risk decision, appended to the audit chain before it is returned; bound to one exact intent; single use. */
 export interface RiskDecision {
   decisionId: string;
@@ -286,6 +294,11 @@ export interface RiskRpc {
    * any whose intent hash differs from `intentHash`.
    */
   consumeDecision(decisionId: string, intentHash: string): Promise<Result<RiskDecision>>;
+  /**
+   * `consumeDecision` that also answers the breaker state it checked, read in the same call: an opening
+   * decision is refused `breaker_halted` in HALT (and used up), so the caller needs no `getBreaker` of its own.
+   */
+  consumeForSubmit(decisionId: string, intentHash: string): Promise<Result<ConsumedDecision>>;
   recordFill(fill: FillReport): Promise<Result<{ applied: boolean }>>;
   /**
    * Applies fills in order, in one Durable Object turn and one storage write; each fill exactly as

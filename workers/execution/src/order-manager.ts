@@ -350,36 +350,40 @@ export class OrderManager extends DurableObject<Env> {
     // ---- the claim is durable; now ask risk ----
     const coid = intent.clientOrderId;
     // A paper fill reads the book while risk answers (a read, not an action).
-    const [consumed, breaker, book] = await Promise.all([
-      safe(this.env.RISK.consumeDecision(decisionId, intentHash), "consumeDecision"),
-      safe(this.env.RISK.getBreaker(), "getBreaker"),
+    // Risk reads the breaker in the same call and answers what it read (no `getBreaker` hop of our own).
+    const [claimed, book] = await Promise.all([
+      safe(this.env.RISK.consumeForSubmit(decisionId, intentHash), "consumeDecision"),
       mode === "paper" && intent.venue !== "ibkr"
         ? safe(this.env.INGESTION.getOrderBook(intent.venue, intent.market, 120), "getOrderBook")
         : null,
     ]);
-    if (!consumed.ok) {
+    if (!claimed.ok) {
+      // Risk refused an opening decision because it read HALT: say so, as our own check below would.
       return this.refuse(
         coid,
         actor,
-        ErrorCode.riskDenied,
-        `decision refused: ${consumed.error.code}: ${consumed.error.message}`,
+        claimed.error.code === ErrorCode.breakerHalted ? ErrorCode.breakerHalted : ErrorCode.riskDenied,
+        `decision refused: ${claimed.error.code}: ${claimed.error.message}`,
       );
     }
+    const consumedDecision = claimed.value.decision;
     // The consumed decision is stored with the next state change (one storage commit, not one per step).
-    const decision = JSON.stringify(consumed.value);
+    const decision = JSON.stringify(consumedDecision);
     const storeDecision = () =>
       this.sql.exec("UPDATE orders SET decision = ? WHERE coid = ?", decision, coid);
     const refuse = (code: string, message: string, audit = true) => {
       storeDecision();
       return this.refuse(coid, actor, code, message, audit);
     };
-    if (!consumed.value.approved || consumed.value.intentHash !== intentHash) {
+    if (!consumedDecision.approved || consumedDecision.intentHash !== intentHash) {
       return refuse(ErrorCode.riskDenied, "decision does not approve this exact intent");
     }
     const opening = intent.effect === "open" || intent.effect === "increase";
-    if (!breaker.ok)
-      return refuse(ErrorCode.serviceUnavailable, `breaker state unknown: ${breaker.error.message}`);
-    if (breaker.value.state === "HALT" && opening)
+    // Risk already refuses an opening decision it consumed in HALT; checked here too (defence in depth).
+    const breaker = claimed.value.breaker;
+    if (!breaker || typeof breaker.state !== "string")
+      return refuse(ErrorCode.serviceUnavailable, "breaker state unknown: risk did not answer it");
+    if (breaker.state === "HALT" && opening)
       return refuse(ErrorCode.breakerHalted, "circuit breaker is HALT: opening orders are refused");
 
     const submitted: AuditEventInput = {

@@ -10,7 +10,7 @@ export const ADMIN: Principal = { method: "access", subject: "ops-1", email: "op
 /** Test controls of the recording doubles in test/stubs. */
 export const risk = () =>
   env.RISK as unknown as {
-    _plant(d: RiskDecision): Promise<void>;
+    _plant(d: RiskDecision, opening?: boolean): Promise<void>;
     _set(p: Record<string, unknown>): Promise<void>;
     _calls(): Promise<{ method: string; [k: string]: unknown }[]>;
     evaluateOrder(i: OrderIntent, a: Principal): Promise<{ ok: true; value: RiskDecision }>;
@@ -74,7 +74,7 @@ export async function approvedDecision(
     auditSeq: 1,
     ...over,
   };
-  await risk()._plant(d);
+  await risk()._plant(d, i.effect === "open" || i.effect === "increase");
   return d;
 }
 

@@ -115,6 +115,30 @@ describe("the only way to a venue: a decision for exactly this intent", () => {
     }
   });
 
+  it("refuses an opening order itself when risk's consume answers HALT without refusing it", async () => {
+    // Defence in depth: risk refuses opening decisions it consumes in HALT; execution checks the state too.
+    await risk()._set({ breaker: "HALT", leakHalt: true });
+    try {
+      const open = intent({ strategyId: LIVE, market: TICKERS[1]! });
+      const d = await approvedDecision(open);
+      const r = await execution().submitOrder(open, d.decisionId, ADMIN);
+      expect(!r.ok && r.error.code).toBe("breaker_halted");
+      expect(await consumeCalls(d.decisionId)).toHaveLength(1);
+      expect(await forCoid(open.clientOrderId)).toEqual([]);
+    } finally {
+      await risk()._set({ breaker: "NORMAL", leakHalt: false });
+    }
+  });
+
+  it("never asks for the breaker separately: the consume answers it", async () => {
+    const i = intent({ strategyId: PAPER, market: TICKERS[0]! });
+    const d = await approvedDecision(i);
+    const before = (await risk()._calls()).filter((c) => c.method === "getBreaker").length;
+    const r = await execution().submitOrder(i, d.decisionId, ADMIN);
+    expect(r.ok).toBe(true);
+    expect((await risk()._calls()).filter((c) => c.method === "getBreaker").length).toBe(before);
+  });
+
   it("refuses when the audit append fails, before anything is sent", async () => {
     const i = intent({ strategyId: LIVE, market: TICKERS[0]! });
     const d = await approvedDecision(i);

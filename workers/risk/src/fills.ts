@@ -8,8 +8,10 @@ export interface FillEffect {
   error?: string;
   /** The position key the fill moved (set when applied). */
   posKey?: string;
-  /** A reservation was released or shrunk (the `orders` record must be written). */
+  /** A reservation was released or shrunk. */
   reservationsChanged: boolean;
+  /** The ids of the reservations released or shrunk (each is stored under its own key). */
+  changedReservations: string[];
   /** The view after the fill: updated in place, or null when it must be rebuilt. */
   view: RiskView | null;
 }
@@ -28,8 +30,9 @@ export function applyFillEverywhere(
 ): FillEffect {
   const cashBefore = state.cash;
   const result = applyFill(state, fill, appliedAtMs);
-  if (result.error) return { applied: false, error: result.error, reservationsChanged: false, view };
-  if (!result.applied) return { applied: false, reservationsChanged: false, view };
+  if (result.error)
+    return { applied: false, error: result.error, reservationsChanged: false, changedReservations: [], view };
+  if (!result.applied) return { applied: false, reservationsChanged: false, changedReservations: [], view };
   const delta = fill.side === "buy" ? fill.quantity : -fill.quantity;
   const posKey = positionKey(fill.strategyId, fill.venue, fill.market);
   let exact =
@@ -41,7 +44,7 @@ export function applyFillEverywhere(
       delta,
       state.cash - cashBefore,
     );
-  let reservationsChanged = false;
+  const changedReservations: string[] = [];
   for (const [id, r] of Object.entries(reservations)) {
     if (r.clientOrderId !== fill.clientOrderId || Math.sign(r.qty) !== Math.sign(delta)) continue;
     const before = r.qty;
@@ -50,7 +53,13 @@ export function applyFillEverywhere(
     else r.qty = left;
     const after = reservations[id]?.qty ?? 0;
     if (view && exact) exact = shiftPosition(view, r, 0, after - before, 0);
-    reservationsChanged = true;
+    changedReservations.push(id);
   }
-  return { applied: true, posKey, reservationsChanged, view: exact ? view : null };
+  return {
+    applied: true,
+    posKey,
+    reservationsChanged: changedReservations.length > 0,
+    changedReservations,
+    view: exact ? view : null,
+  };
 }

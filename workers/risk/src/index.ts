@@ -6,6 +6,7 @@ import {
   BreakerTransitionRequest,
   CapitalChange,
   type CapitalView,
+  type ConsumedDecision,
   ErrorCode,
   err,
   FailureKind,
@@ -121,13 +122,35 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
   }
 
   async consumeDecision(decisionId: string, intentHash: string): Promise<Result<RiskDecision>> {
+    const r = await this.consumeForSubmit(decisionId, intentHash);
+    return r.ok ? ok(r.value.decision) : r;
+  }
+
+  /**
+   * The breaker read and the governor's claim run concurrently (one hop instead of two in a row). The read
+   * starts when this call does, so a HALT already set (in memory, hence also once durable) when the consume
+   * arrives is seen, and an opening decision is refused `breaker_halted`; it has been marked used by then
+   * (burned, never approved). A HALT landing during the call may or may not be seen, as before.
+   */
+  async consumeForSubmit(decisionId: string, intentHash: string): Promise<Result<ConsumedDecision>> {
     const d = parseInput(DecisionId, decisionId);
     if (!d.ok) return d;
     const h = parseInput(IntentHash, intentHash);
     if (!h.ok) return h;
     return guarded("consumeDecision", async () => {
-      const breaker = await this.breaker().status();
-      return this.governor().consume(d.value, h.value, breaker.state);
+      const [breaker, claimed] = await Promise.all([
+        this.breaker().status(),
+        this.governor().claim(d.value, h.value) as Promise<
+          Result<{ decision: RiskDecision; opensRisk: boolean }>
+        >,
+      ]);
+      if (!claimed.ok) return claimed;
+      if (breaker.state === "HALT" && claimed.value.opensRisk)
+        return err(ErrorCode.breakerHalted, "breaker is HALT: opening orders may not be sent");
+      return ok({
+        decision: claimed.value.decision,
+        breaker: { state: breaker.state, version: breaker.version },
+      });
     });
   }
 

@@ -81,11 +81,21 @@ export const FILL_ID_KEEP_MS = 7 * 24 * 3600_000;
 /** A storage `put` takes at most this many keys. */
 const MAX_KEYS_PER_PUT = 128;
 
-/** Short-lived order state (bounded by the decision TTL and the one-minute rate window), persisted as one key. */
+/**
+ * Short-lived order state (bounded by the decision TTL and the one-minute rate window). Each reservation has
+ * its own key (`rsv:<decisionId>`), so an approval writes only its own; the approval times are not stored
+ * apart: every approval also writes its client order id (`cid:`, value: when), and the last minute of those
+ * is the rate window after a restart.
+ */
 interface OrderBook {
   reservations: Record<string, Reservation>;
   approvals: number[];
 }
+
+/** Storage key prefix of one reservation (`rsv:<decisionId>`). */
+const RESERVATION_PREFIX = "rsv:";
+/** The rate-limit window. */
+const RATE_WINDOW_MS = 60_000;
 
 /** A change of portfolio state that may have broken a loss limit (the caller sends the breaker to HALT). */
 export interface StateChange<T> {
@@ -157,10 +167,28 @@ export class RiskGovernor extends DurableObject<Env> {
         updatedBy: "default",
       };
       this.parsed = parseLimits(this.limits.limits, this.limits.version);
-      this.orders = (await ctx.storage.get<OrderBook>("orders")) ?? this.orders;
       // Maps kept in time order, so pruning can stop at the first entry still alive.
       const cids = [...(await ctx.storage.list<number>({ prefix: "cid:" }))].sort((a, b) => a[1] - b[1]);
       for (const [key, t] of cids) this.clientIds.set(key.slice(4), t);
+      const loadedAt = Date.now();
+      for (const [key, r] of await ctx.storage.list<Reservation>({ prefix: RESERVATION_PREFIX }))
+        this.orders.reservations[key.slice(RESERVATION_PREFIX.length)] = r;
+      // Every approval wrote its client id with its time: the last minute of those is the rate window.
+      for (const t of this.clientIds.values())
+        if (t > loadedAt - RATE_WINDOW_MS) this.orders.approvals.push(t);
+      // Before reservations had their own keys they were stored, with the approvals, as one `orders` value:
+      // moved out here, once.
+      const legacyOrders = await ctx.storage.get<OrderBook>("orders");
+      if (legacyOrders) {
+        const writes: Record<string, unknown> = {};
+        for (const [id, r] of Object.entries(legacyOrders.reservations ?? {})) {
+          this.orders.reservations[id] = r;
+          writes[`${RESERVATION_PREFIX}${id}`] = r;
+        }
+        const kept = (legacyOrders.approvals ?? []).filter((t) => t > loadedAt - RATE_WINDOW_MS);
+        if (kept.length > this.orders.approvals.length) this.orders.approvals = kept;
+        await this.putAll(writes, ["orders"]);
+      }
       const stored = [...(await ctx.storage.list<StoredDecision>({ prefix: "decision:" })).values()];
       stored.sort((a, b) => Date.parse(a.decision.expiresAt) - Date.parse(b.decision.expiresAt));
       for (const d of stored) this.decisions.set(d.decision.decisionId, d);
@@ -237,11 +265,12 @@ export class RiskGovernor extends DurableObject<Env> {
           if (this.view) reserveInView(this.view, intent, ev.value.delta);
         }
       }
-      // One multi-key put: one storage transaction per decision.
+      // One multi-key put: one storage transaction per decision, with only this decision's own keys.
       const writes: Record<string, unknown> = { [`decision:${decision.decisionId}`]: stored };
       if (approved) {
-        writes.orders = this.orders;
         writes[`cid:${intent.clientOrderId}`] = now;
+        const reservation = this.orders.reservations[decision.decisionId];
+        if (reservation) writes[`${RESERVATION_PREFIX}${decision.decisionId}`] = reservation;
       }
       await this.ctx.storage.put(writes);
       return ok({ value: decision, breach });
@@ -257,7 +286,7 @@ export class RiskGovernor extends DurableObject<Env> {
     }
     if (!this.parsed) return err(ErrorCode.internal, "stored limits do not parse; refusing to evaluate");
     const view = this.currentView();
-    const windowStart = now - 60_000;
+    const windowStart = now - RATE_WINDOW_MS;
     let recent = 0;
     for (const t of this.orders.approvals) if (t > windowStart) recent++;
     return ok(
@@ -273,12 +302,15 @@ export class RiskGovernor extends DurableObject<Env> {
     );
   }
 
-  /** Mark an approved decision used, once; `breakerState` is re-checked so a HALT after approval still stops it. */
-  async consume(
+  /**
+   * Mark an approved decision used, once, and say whether it opens risk. The breaker is not checked here: the
+   * caller reads it concurrently (one hop, not two in a row) and refuses an opening decision if it read HALT;
+   * such a decision is then used up, never approved.
+   */
+  async claim(
     decisionId: string,
     intentHash: string,
-    breakerState: BreakerState,
-  ): Promise<Result<RiskDecision>> {
+  ): Promise<Result<{ decision: RiskDecision; opensRisk: boolean }>> {
     const stored = this.decisions.get(decisionId);
     if (!stored) return err(ErrorCode.notFound, "unknown decision");
     const d = stored.decision;
@@ -287,11 +319,9 @@ export class RiskGovernor extends DurableObject<Env> {
     if (Date.parse(d.expiresAt) <= Date.now()) return err(ErrorCode.conflict, "decision expired");
     if (d.intentHash !== intentHash)
       return err(ErrorCode.conflict, "intent hash does not match the approved intent");
-    if (breakerState === "HALT" && stored.opensRisk)
-      return err(ErrorCode.breakerHalted, "breaker is HALT: opening orders may not be sent");
     stored.used = true;
     await this.ctx.storage.put(`decision:${decisionId}`, stored);
-    return ok(d);
+    return ok({ decision: d, opensRisk: stored.opensRisk });
   }
 
   /** Apply a fill; it releases the matching reservation. */
@@ -312,7 +342,7 @@ export class RiskGovernor extends DurableObject<Env> {
    * Apply fills to the portfolio, release the matching reservations, and keep the view up to date in O(1)
    * per fill (`shiftPosition`; rebuilt only when it cannot be updated exactly). After each fill the
    * watermarks move and the loss limits are checked, as if the fills had come one by one; the first breach
-   * seen is returned. Only the keys that changed are written (position, fill id, portfolio totals, orders).
+   * seen is returned. Only the keys that changed are written (position, fill id, portfolio totals, reservations).
    */
   private async applyFills(
     fills: FillReport[],
@@ -323,7 +353,7 @@ export class RiskGovernor extends DurableObject<Env> {
     const writes: Record<string, unknown> = {};
     const deletes = new Set<string>();
     let breach: Evaluation["breach"] = null;
-    let ordersChanged = false;
+    const reservationsChanged = new Set<string>();
     let refused = 0;
     for (const fill of fills) {
       const effect = applyFillEverywhere(this.portfolio, this.orders.reservations, this.view, fill, now);
@@ -334,7 +364,7 @@ export class RiskGovernor extends DurableObject<Env> {
         continue;
       }
       outcomes.push({ fillId: fill.fillId, applied: effect.applied });
-      if (effect.reservationsChanged) ordersChanged = true;
+      for (const id of effect.changedReservations) reservationsChanged.add(id);
       if (effect.applied && effect.posKey) {
         const key = `${POSITION_PREFIX}${effect.posKey}`;
         const pos = this.portfolio.positions[effect.posKey];
@@ -352,7 +382,12 @@ export class RiskGovernor extends DurableObject<Env> {
     // Nothing but refusals: nothing changed, nothing to write (as a refused single fill always was).
     if (refused === fills.length) return { fills: outcomes, breach: null };
     writes.portfolio = this.portfolioRecord();
-    if (ordersChanged) writes.orders = this.orders;
+    for (const id of reservationsChanged) {
+      const key = `${RESERVATION_PREFIX}${id}`;
+      const r = this.orders.reservations[id];
+      if (r) writes[key] = r;
+      else deletes.add(key);
+    }
     await this.putAll(writes, [...deletes]);
     return { fills: outcomes, breach };
   }
@@ -596,23 +631,26 @@ export class RiskGovernor extends DurableObject<Env> {
 
   /** Drop expired reservations, old approvals and client ids, and long-expired decisions. */
   private prune(now: number): void {
-    let changed = false;
+    const expired: string[] = [];
     for (const [id, r] of Object.entries(this.orders.reservations)) {
       if (r.expiresAtMs <= now) {
         delete this.orders.reservations[id];
-        changed = true;
+        expired.push(`${RESERVATION_PREFIX}${id}`);
         if (this.view && !shiftPosition(this.view, r, 0, -r.qty, 0)) this.view = null;
       }
     }
-    const before = this.orders.approvals.length;
-    this.orders.approvals = this.orders.approvals.filter((t) => t > now - 60_000);
-    if (this.orders.approvals.length !== before) changed = true;
+    // Approvals are pushed in time order: drop the head that left the window.
+    let drop = 0;
+    while (drop < this.orders.approvals.length && this.orders.approvals[drop]! <= now - RATE_WINDOW_MS)
+      drop++;
+    if (drop > 0) this.orders.approvals.splice(0, drop);
     for (const [id, t] of this.clientIds) {
       if (t > now - CLIENT_ID_TTL_MS) break;
       this.clientIds.delete(id);
       void this.ctx.storage.delete(`cid:${id}`);
     }
-    if (changed) void this.ctx.storage.put("orders", this.orders);
+    for (let i = 0; i < expired.length; i += MAX_KEYS_PER_PUT)
+      void this.ctx.storage.delete(expired.slice(i, i + MAX_KEYS_PER_PUT));
     for (const [id, d] of this.decisions) {
       if (Date.parse(d.decision.expiresAt) > now - DECISION_KEEP_MS) break;
       this.decisions.delete(id);

@@ -21,7 +21,8 @@ export default class RiskStub extends WorkerEntrypoint {
       expiresAt: new Date(Date.now() + 60_000).toISOString(),
       auditSeq: seq,
     };
-    state.decisions.set(decision.decisionId, { decision, used: false });
+    const opening = intent.effect === "open" || intent.effect === "increase";
+    state.decisions.set(decision.decisionId, { decision, used: false, opening });
     return ok(decision);
   }
   async consumeDecision(decisionId, hash) {
@@ -34,6 +35,15 @@ export default class RiskStub extends WorkerEntrypoint {
     if (d.decision.intentHash !== hash) return err("conflict", "decision approved a different intent");
     d.used = true;
     return ok(d.decision);
+  }
+  // As the real risk: consume, read the breaker in the same call, refuse an opening decision in HALT.
+  async consumeForSubmit(decisionId, hash) {
+    const r = await this.consumeDecision(decisionId, hash);
+    if (!r.ok) return r;
+    const opening = state.decisions.get(decisionId)?.opening ?? true;
+    if (state.breaker === "HALT" && opening && !state.leakHalt)
+      return err("breaker_halted", "breaker is HALT: opening orders may not be sent");
+    return ok({ decision: r.value, breaker: { state: state.breaker, version: 1 } });
   }
   async getBreaker() {
     state.calls.push({ method: "getBreaker" });
@@ -62,8 +72,8 @@ export default class RiskStub extends WorkerEntrypoint {
     return ok({ state: state.breaker });
   }
   // ---- test controls ----
-  async _plant(decision) {
-    state.decisions.set(decision.decisionId, { decision, used: false });
+  async _plant(decision, opening = true) {
+    state.decisions.set(decision.decisionId, { decision, used: false, opening });
   }
   async _set(patch) {
     Object.assign(state, patch);
