@@ -66,7 +66,9 @@ export function parseEntryLine(line: string, withKind = false): AuditEntry | str
  * every hash and link. It keeps the hashes at `wanted` sequence numbers (anchor heads) for later checks.
  */
 export class ChainVerifier {
-  private point: ChainPoint;
+  // The last verified position, as two fields: no object per verified line.
+  private seq: number;
+  private hash: string;
   readonly wantedHashes = new Map<number, string>();
   checked = 0;
   broken: ChainBreak | null = null;
@@ -75,25 +77,28 @@ export class ChainVerifier {
     start: ChainPoint = GENESIS_POINT,
     private readonly wanted: ReadonlySet<number> = new Set(),
   ) {
-    this.point = start;
+    this.seq = start.seq;
+    this.hash = start.hash;
     if (wanted.has(start.seq)) this.wantedHashes.set(start.seq, start.hash);
   }
 
   /** The last verified position. */
   get head(): ChainPoint {
-    return this.point;
+    return { seq: this.seq, hash: this.hash };
+  }
+
+  private fail(seq: number, reason: string): ChainBreak {
+    this.broken = { seq, reason };
+    return this.broken;
   }
 
   /** Check the next line; `rowSeq` is the key storage filed it under (a DO row), if any. Stops at the first break. */
   next(line: string, rowSeq?: number, withKind = false): ChainBreak | null {
     if (this.broken) return this.broken;
-    const seq = this.point.seq + 1;
-    const fail = (reason: string): ChainBreak => {
-      this.broken = { seq, reason };
-      return this.broken;
-    };
+    const seq = this.seq + 1;
     if (rowSeq !== undefined && rowSeq !== seq) {
-      return fail(
+      return this.fail(
+        seq,
         rowSeq > seq
           ? `entry ${seq} is missing (next stored is ${rowSeq})`
           : `entry ${rowSeq} is stored twice`,
@@ -102,37 +107,49 @@ export class ChainVerifier {
     // The exact canonical layout, matched without a JSON parser: the envelope up to `"payload":` by one
     // anchored pattern, the payload proved canonical (RFC 8785) by a one-pass scan that also finds its
     // end, and the tail from there to the end of the line by a second anchored pattern. So the line is
-    // JCS(parse(line)), and hashing its own bytes is hashing the documented preimage.
+    // JCS(parse(line)), and hashing its own bytes is hashing the documented preimage. The patterns are
+    // only tested (no match arrays, no captured substrings): the fields they matched sit at fixed
+    // offsets from the match ends. (Hand-written matchers were tried: 25% slower than V8's regexps.)
     const headRe = withKind ? KIND_HEAD : STORED_HEAD;
     headRe.lastIndex = 0;
-    const h = headRe.exec(line);
-    const payloadEnd = h ? canonicalJsonValueEnd(line, h[0].length) : -1;
-    let t: RegExpExecArray | null = null;
+    const headEnd = headRe.test(line) ? headRe.lastIndex : -1;
+    const payloadEnd = headEnd > 0 ? canonicalJsonValueEnd(line, headEnd) : -1;
+    let tailOk = false;
     if (payloadEnd > 0) {
       TAIL.lastIndex = payloadEnd;
-      t = TAIL.exec(line);
+      tailOk = TAIL.test(line);
     }
-    if (!h || !t) {
+    if (!tailOk) {
       const entry = parseEntryLine(line, withKind); // slow path, only to say what is wrong
-      return fail(`entry ${seq} is ${typeof entry === "string" ? entry : "not in canonical form"}`);
+      return this.fail(seq, `entry ${seq} is ${typeof entry === "string" ? entry : "not in canonical form"}`);
     }
     const memberLen = withKind ? KIND_MEMBER_LEN : HASH_MEMBER_LEN;
-    const headLen = h[0].length - memberLen - PAYLOAD_KEY_LEN;
-    const hash = h[1]!;
-    const prevHash = t[1]!;
-    const seqText = t[2]!;
-    const found = Number(seqText);
+    const headLen = headEnd - memberLen - PAYLOAD_KEY_LEN;
+    // `"hash":"` + 64 hex + `",` [+ `"kind":"entry",`] + `"payload":`; then `,"prevHash":"` + 64 hex +
+    // `","seq":` + digits + `,` (all as the patterns matched them).
+    const hashStart = headLen + HASH_KEY_LEN;
+    const prevStart = payloadEnd + PREV_KEY_LEN;
+    const seqStart = prevStart + 64 + SEQ_KEY_LEN;
+    let found = 0;
+    let i = seqStart;
+    for (let c = line.charCodeAt(i); c !== 0x2c; c = line.charCodeAt(++i)) found = found * 10 + (c - 0x30);
+    // Up to 15 digits the sum above is exact; 16 digits are read as Number reads them.
+    if (i - seqStart > 15) found = Number(line.slice(seqStart, i));
     if (found !== seq) {
-      return fail(
+      return this.fail(
+        seq,
         found > seq
           ? `entry ${seq} is missing (found seq ${found})`
           : `entry out of order (found seq ${found})`,
       );
     }
-    if (prevHash !== this.point.hash) return fail(`entry ${seq} prevHash does not link to entry ${seq - 1}`);
-    if (!preimageHashIs(line, headLen, memberLen, hash))
-      return fail(`entry ${seq} hash does not match its contents`);
-    this.point = { seq, hash };
+    if (!line.startsWith(this.hash, prevStart))
+      return this.fail(seq, `entry ${seq} prevHash does not link to entry ${seq - 1}`);
+    if (!preimageHashIs(line, headLen, memberLen, hashStart))
+      return this.fail(seq, `entry ${seq} hash does not match its contents`);
+    const hash = line.slice(hashStart, hashStart + 64);
+    this.seq = seq;
+    this.hash = hash;
     this.checked++;
     if (this.wanted.has(seq)) this.wantedHashes.set(seq, hash);
     return null;
@@ -145,21 +162,22 @@ export class ChainVerifier {
 const CHAR = String.raw`[^"\\\u0000-\u001f\ud800-\udfff]`;
 const STR = String.raw`"${CHAR}*(?:(?:[\ud800-\udbff][\udc00-\udfff]|\\["\\bfnrt]|\\u00(?:0[0-7bef]|1[0-9a-f]))${CHAR}*)*"`;
 const ACTOR = String.raw`\{(?:"email":${STR},)?"method":"(?:token|access|system)","subject":${STR}\}`;
-/** Group 1 = hash. */
-const STORED_HEAD = new RegExp(String.raw`\{"actor":${ACTOR},"hash":"([0-9a-f]{64})","payload":`, "y");
+const STORED_HEAD = new RegExp(String.raw`\{"actor":${ACTOR},"hash":"[0-9a-f]{64}","payload":`, "y");
 const KIND_HEAD = new RegExp(
-  String.raw`\{"actor":${ACTOR},"hash":"([0-9a-f]{64})","kind":"entry","payload":`,
+  String.raw`\{"actor":${ACTOR},"hash":"[0-9a-f]{64}","kind":"entry","payload":`,
   "y",
 );
-/** Groups: 1 = prevHash, 2 = seq. */
 const TAIL = new RegExp(
-  String.raw`,"prevHash":"([0-9a-f]{64})","seq":([1-9][0-9]{0,15}),"service":"(?:gateway|ingestion|risk|execution|audit|governance)","ts":${STR},"type":${STR}\}$`,
+  String.raw`,"prevHash":"[0-9a-f]{64}","seq":[1-9][0-9]{0,15},"service":"(?:gateway|ingestion|risk|execution|audit|governance)","ts":${STR},"type":${STR}\}$`,
   "y",
 );
 /** `"hash":"<64 hex>",` and, in exports, `"kind":"entry",` after it: cut from the line for the preimage. */
 const HASH_MEMBER_LEN = '"hash":"",'.length + 64;
 const KIND_MEMBER_LEN = HASH_MEMBER_LEN + '"kind":"entry",'.length;
 const PAYLOAD_KEY_LEN = '"payload":'.length;
+const HASH_KEY_LEN = '"hash":"'.length;
+const PREV_KEY_LEN = ',"prevHash":"'.length;
+const SEQ_KEY_LEN = '","seq":'.length;
 
 const encoder = new TextEncoder();
 const PREFIX = encoder.encode(`${DOMAIN.entry}\n`);
@@ -169,9 +187,10 @@ let scratch = new Uint8Array(1 << 16);
 /**
  * Whether SHA-256(domain, newline, line without its hash member) is `hash`. The line is encoded once into
  * a reused buffer, the head (`{"actor":…,`) is moved up over the cut member and the domain prefix written
- * before it, so the preimage is one contiguous span hashed in one call.
+ * before it, so the preimage is one contiguous span hashed in one call. The digest is compared with the
+ * line's hex hash field at `hashAt`, in place.
  */
-function preimageHashIs(line: string, headLen: number, memberLen: number, hash: string): boolean {
+function preimageHashIs(line: string, headLen: number, memberLen: number, hashAt: number): boolean {
   if (scratch.length < line.length * 3) scratch = new Uint8Array(line.length * 6);
   const { written } = encoder.encodeInto(line, scratch);
   const headBytes = written === line.length ? headLen : utf8Length(line, headLen);
@@ -181,9 +200,9 @@ function preimageHashIs(line: string, headLen: number, memberLen: number, hash: 
     .update(scratch.subarray(memberLen - PREFIX.length, written))
     .digest();
   for (let i = 0; i < 32; i++) {
-    const hi = hash.charCodeAt(2 * i);
-    const lo = hash.charCodeAt(2 * i + 1);
-    // `hash` matched [0-9a-f]{64}.
+    const hi = line.charCodeAt(hashAt + 2 * i);
+    const lo = line.charCodeAt(hashAt + 2 * i + 1);
+    // The hash field matched [0-9a-f]{64}.
     if (digest[i] !== (((hi < 0x61 ? hi - 0x30 : hi - 0x57) << 4) | (lo < 0x61 ? lo - 0x30 : lo - 0x57)))
       return false;
   }

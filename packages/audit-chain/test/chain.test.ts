@@ -384,3 +384,53 @@ describe("stored bytes are proved canonical before they are hashed", () => {
     expect(verifyLines([line]).broken?.reason).toMatch(/entry 1 is /);
   });
 });
+
+describe("ChainVerifier reasons (fields read at fixed offsets)", () => {
+  const event = {
+    type: "risk.decision",
+    service: "risk" as const,
+    actor: { method: "system" as const, subject: "t" },
+    payload: { a: 1 },
+  };
+  const { lines, head } = buildChain([event, event, event]);
+  const walk = (edit: (l: string) => string, rowSeq?: number) => {
+    const v = new ChainVerifier();
+    v.next(lines[0]!, 1);
+    return v.next(edit(lines[1]!), rowSeq ?? 2);
+  };
+
+  it("accepts the chain and reports its head", () => {
+    const v = new ChainVerifier();
+    for (const [i, l] of lines.entries()) expect(v.next(l, i + 1)).toBeNull();
+    expect(v.head).toEqual(head);
+    expect(v.checked).toBe(3);
+  });
+
+  it("names a seq ahead, behind, 16 digits long, a broken link and a misfiled row", () => {
+    expect(walk((l) => l.replace('"seq":2,', '"seq":5,'))).toMatchObject({
+      seq: 2,
+      reason: "entry 2 is missing (found seq 5)",
+    });
+    expect(walk((l) => l.replace('"seq":2,', '"seq":1,'))).toMatchObject({
+      seq: 2,
+      reason: "entry out of order (found seq 1)",
+    });
+    expect(walk((l) => l.replace('"seq":2,', '"seq":1234567890123456,'))).toMatchObject({
+      seq: 2,
+      reason: "entry 2 is missing (found seq 1234567890123456)",
+    });
+    expect(
+      walk((l) => l.replace(/"prevHash":"./, (m) => `${m.slice(0, -1)}${m.endsWith("0") ? "1" : "0"}`)),
+    ).toMatchObject({
+      seq: 2,
+      reason: "entry 2 prevHash does not link to entry 1",
+    });
+    expect(walk((l) => l, 3)).toMatchObject({ seq: 2, reason: "entry 2 is missing (next stored is 3)" });
+    expect(
+      walk((l) => l.replace(/"hash":"./, (m) => `${m.slice(0, -1)}${m.endsWith("0") ? "1" : "0"}`)),
+    ).toMatchObject({
+      seq: 2,
+      reason: "entry 2 hash does not match its contents",
+    });
+  });
+});

@@ -39,6 +39,8 @@ import type { Env } from "./env";
 export const MIRROR_BATCH_MAX = 1_000;
 /** Appends are mirrored in batches: the alarm fires this long after the first unmirrored append. */
 export const MIRROR_DELAY_MS = 1_000;
+/** R2 copies fetched ahead of the chain walk during verification. */
+const R2_WINDOW = 4;
 /** Retry backoff of a failing mirror, capped. */
 const MIRROR_RETRY_MAX_MS = 60_000;
 
@@ -46,6 +48,13 @@ interface PendingAppend {
   events: AuditEventInput[];
   nowMs: number;
   resolve: (result: Result<AuditReceipt[]>) => void;
+}
+
+/** An R2 copy as verification reads it; an R2 failure is `unavailable`, not a missing copy. */
+interface FetchedCopy {
+  bytes: Uint8Array | null;
+  sha256?: string;
+  unavailable?: string;
 }
 
 interface VerifiedAnchorMeta {
@@ -329,9 +338,16 @@ export class AuditSequencer extends DurableObject<Env> {
    * truncation) and every R2 copy; names the first broken seq.
    */
   async verify(mode: "incremental" | "full", nowMs: number): Promise<Result<AuditVerification>> {
+    const anchorsRead = listAnchors(this.env.D1_ANCHOR);
+    // A full run starts at genesis whatever D1 holds, so its first R2 copies can be fetched while the
+    // anchors are read (only the keys are used here; the batch list is re-read and checked below).
+    const early = new Map<string, Promise<FetchedCopy>>();
+    if (mode === "full")
+      for (const b of this.batches().slice(0, R2_WINDOW)) early.set(b.key, this.fetchCopy(b.key));
+    const fetchCopy = (key: string) => early.get(key) ?? this.fetchCopy(key);
     let anchors: AuditAnchor[];
     try {
-      anchors = await listAnchors(this.env.D1_ANCHOR);
+      anchors = await anchorsRead;
     } catch (error) {
       return err(ErrorCode.serviceUnavailable, `D1_ANCHOR unavailable: ${(error as Error).message}`);
     }
@@ -374,39 +390,34 @@ export class AuditSequencer extends DurableObject<Env> {
     const toCheck = batches.filter((b) => b.toSeq > start.seq);
     const listBreak = verifyBatchList(toCheck, start.seq + 1);
     breaks.push(listBreak);
-    // Walk the chain batch by batch: each R2 copy is compared with the rows just verified (one read of
-    // each row), while the next objects are already being fetched.
+    // Walk the chain batch by batch: each batch's rows are walked while its R2 copy and the next ones are
+    // still being fetched, then the copy is compared with those same rows (one read of each row).
     const walked = listBreak ? [] : toCheck;
-    const fetches = walked.map((b, i) => (i < 4 ? this.fetchCopy(b.key) : null));
+    const fetches = walked.map((b, i) => (i < R2_WINDOW ? fetchCopy(b.key) : null));
     const copyBreaks: (ChainBreak | null)[] = [];
     let walkedTo = start.seq;
     for (const [i, b] of walked.entries()) {
-      if (i + 4 < walked.length) fetches[i + 4] = this.fetchCopy(walked[i + 4]!.key);
+      if (i + R2_WINDOW < walked.length) fetches[i + R2_WINDOW] = fetchCopy(walked[i + R2_WINDOW]!.key);
+      // raw(): rows as arrays, no object per row; lines by seq - fromSeq for the R2 comparison.
+      const lines: string[] = [];
+      for (const [seq, body] of this.sql
+        .exec("SELECT seq, body FROM entries WHERE seq BETWEEN ? AND ? ORDER BY seq", b.fromSeq, b.toSeq)
+        .raw() as IterableIterator<[number, string]>) {
+        verifier.next(body, seq);
+        lines[seq - b.fromSeq] = body;
+      }
       const copy = await fetches[i]!;
+      fetches[i] = null;
       // An outage proves nothing either way: fail the call and leave the integrity state alone.
       if (copy.unavailable)
         return err(ErrorCode.serviceUnavailable, `R2_AUDIT unavailable: ${copy.unavailable}`);
-      // Rows by seq - fromSeq: each row is read once for both the chain walk and the R2 comparison.
-      const lines: string[] = [];
-      // raw(): rows as arrays, no object per row.
-      for (const [seq, body] of this.sql
-        .exec<{ seq: number; body: string }>(
-          "SELECT seq, body FROM entries WHERE seq BETWEEN ? AND ? ORDER BY seq",
-          b.fromSeq,
-          b.toSeq,
-        )
-        .raw() as IterableIterator<[number, string]>) {
-        verifier.next(body, seq);
-        if (seq >= b.fromSeq && seq <= b.toSeq) lines[seq - b.fromSeq] = body;
-      }
       copyBreaks.push(verifyBatchCopy(b, copy.bytes, (seq) => lines[seq - b.fromSeq], copy.sha256));
       walkedTo = b.toSeq;
     }
-    for (const row of this.sql.exec<{ seq: number; body: string }>(
-      "SELECT seq, body FROM entries WHERE seq > ? ORDER BY seq",
-      walkedTo,
-    )) {
-      if (verifier.next(row.body, row.seq)) break;
+    for (const [seq, body] of this.sql
+      .exec("SELECT seq, body FROM entries WHERE seq > ? ORDER BY seq", walkedTo)
+      .raw() as IterableIterator<[number, string]>) {
+      if (verifier.next(body, seq)) break;
     }
     // On a tie the chain's own reason wins over what it implies for anchors and copies.
     breaks.push(verifier.broken);
@@ -439,9 +450,7 @@ export class AuditSequencer extends DurableObject<Env> {
   }
 
   /** One R2 copy; an R2 failure is not a missing copy, so it comes back as `unavailable`. */
-  private async fetchCopy(
-    key: string,
-  ): Promise<{ bytes: Uint8Array | null; sha256?: string; unavailable?: string }> {
+  private async fetchCopy(key: string): Promise<FetchedCopy> {
     try {
       const object = await this.env.R2_AUDIT.get(key);
       if (!object) return { bytes: null };
@@ -455,18 +464,22 @@ export class AuditSequencer extends DurableObject<Env> {
 
   private recordVerification(result: AuditVerification, lastAnchor: AuditAnchor | null): void {
     this.setMeta("last_verification", result);
-    const wasBroken = this.getMeta<string>("integrity") === "broken";
+    // Unchanged values are not rewritten.
+    const integrity = this.getMeta<string>("integrity");
     if (!result.ok) {
-      this.setMeta("integrity", "broken");
+      if (integrity !== "broken") this.setMeta("integrity", "broken");
       return;
     }
     // Once broken, only a full verification that passes clears it.
-    if (!wasBroken || result.mode === "full") this.setMeta("integrity", "ok");
+    if (integrity !== "ok" && (integrity !== "broken" || result.mode === "full"))
+      this.setMeta("integrity", "ok");
     if (lastAnchor && lastAnchor.toSeq <= result.toSeq) {
-      this.setMeta<VerifiedAnchorMeta>("verified_anchor", {
-        anchorNo: lastAnchor.anchorNo,
-        anchorHash: lastAnchor.anchorHash,
-      });
+      const verified = this.getMeta<VerifiedAnchorMeta>("verified_anchor");
+      if (verified?.anchorNo !== lastAnchor.anchorNo || verified.anchorHash !== lastAnchor.anchorHash)
+        this.setMeta<VerifiedAnchorMeta>("verified_anchor", {
+          anchorNo: lastAnchor.anchorNo,
+          anchorHash: lastAnchor.anchorHash,
+        });
     }
   }
 
