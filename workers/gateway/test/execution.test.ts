@@ -174,3 +174,62 @@ describe("order trace", () => {
     expect(await sha256Hex(bytes)).toBe(book.value.evidenceHash);
   });
 });
+
+// The specification's halt, then an opening order through the whole path: risk denies it, naming the reason,
+// and no order reaches execution.
+describe("HALT through the order path", () => {
+  it("denies an opening order with BREAKER_HALTED and creates no order", async () => {
+    await adminFetch("/admin/ingestion/run", {
+      method: "POST",
+      ...json({ venues: ["kalshi"], maxPages: 1, pageSize: 5 }),
+    });
+    const ingestion = env.INGESTION as unknown as IngestionRpc;
+    const markets = await ingestion.listMarkets({ venue: "kalshi", limit: 5 });
+    if (!markets.ok) throw new Error("no markets");
+    const market = markets.value.markets[0]!;
+    const book = await ingestion.getOrderBook("kalshi", market.marketId, 0);
+    if (!book.ok) throw new Error("no book");
+    const ask = book.value.asks.map((l) => l.price).sort()[0]!;
+    await (env.RISK as unknown as RiskRpc).recordMarks([
+      {
+        venue: "kalshi",
+        market: market.marketId,
+        price: ask,
+        category: market.category ?? "Other",
+        evidenceHash: book.value.evidenceHash,
+        observedAt: new Date().toISOString(),
+      },
+    ]);
+    const halt = await adminFetch("/admin/circuit-breaker/transition", {
+      method: "POST",
+      body: JSON.stringify({ targetState: "HALT", reason: "Emergency halt" }),
+    });
+    expect(halt.status).toBe(200);
+    const ordersBefore = ((await (await adminFetch("/admin/orders")).json()) as { orders: unknown[] }).orders
+      .length;
+
+    const res = await adminFetch("/admin/orders", {
+      method: "POST",
+      ...json({
+        strategyId: "manual-halt",
+        venue: "kalshi",
+        market: market.marketId,
+        side: "buy",
+        effect: "open",
+        quantity: 1,
+        limitPrice: ask,
+        evidenceHashes: [book.value.evidenceHash],
+      }),
+    });
+    expect(res.status).toBe(422);
+    const body = (await res.json()) as {
+      error: { code: string; message: string; details: { reasons: { code: string }[] } };
+    };
+    expect(body.error.code).toBe("risk_denied");
+    expect(body.error.details.reasons.map((r) => r.code)).toContain("BREAKER_HALTED");
+    expect(body.error.message).not.toMatch(/BREAKER_HALTED: BREAKER_HALTED/);
+    const ordersAfter = ((await (await adminFetch("/admin/orders")).json()) as { orders: unknown[] }).orders
+      .length;
+    expect(ordersAfter).toBe(ordersBefore);
+  });
+});

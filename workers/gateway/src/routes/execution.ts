@@ -144,7 +144,8 @@ export function registerExecutionRoutes(router: GatewayRouter): void {
       throw new HttpError(
         422,
         ErrorCode.riskDenied,
-        decision.reasons.map((r) => `${r.code}: ${r.message}`).join("; ") || "denied",
+        // Each reason message already starts with its code.
+        decision.reasons.map((r) => r.message).join("; ") || "denied",
         {
           decisionId: decision.decisionId,
           reasons: decision.reasons,
