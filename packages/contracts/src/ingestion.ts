@@ -120,7 +120,8 @@ export interface VenueRunReport {
   venue: MarketVenue;
   startedAt: string;
   finishedAt: string;
-  outcome: "ok" | "partial" | "failed";
+  /** `busy`: another run held this venue's lease, so this one fetched and wrote nothing. */
+  outcome: "ok" | "partial" | "failed" | "busy";
   pages: number;
   fetched: number;
   stored: number;

@@ -7,7 +7,7 @@ import type {
   RiskService,
   VenueRunReport,
 } from "@paulp/contracts";
-import { auditAppend, type EgressFetch, withTimeout } from "@paulp/kit";
+import { auditAppend, type EgressFetch, randomId, withTimeout } from "@paulp/kit";
 import { type ClientOptions, type FetchOutcome, fetchWithEvidence, TokenBucket } from "./client";
 import { ComplianceAgent, type ComplianceEntity, loadRules } from "./compliance";
 import { markFrom } from "./decimal";
@@ -353,11 +353,66 @@ interface StateRow {
   passes_completed: number;
 }
 
-/** Ingest up to `maxPages` pages of one venue, continuing from the stored cursor. */
+/** How long a run may hold a venue before another may take it over (a crashed run's lease lapses). */
+export const RUN_LEASE_MS = 5 * 60_000;
+
+/**
+ * Ingest up to `maxPages` pages of one venue, continuing from the stored cursor, under the venue's run
+ * lease: a cron run and a manual run never interleave the cursor. Without the lease: outcome `busy`,
+ * nothing fetched or written.
+ */
 export async function runVenue(
   deps: PipelineDeps,
   venue: MarketVenue,
   opts: { maxPages: number; pageSize?: number },
+): Promise<{ report: VenueRunReport; consecutiveFailures: number }> {
+  const owner = randomId(12);
+  const now = deps.now();
+  const claim = await deps.db
+    .prepare(
+      `INSERT INTO ingest_state (venue, lease_owner, lease_until) VALUES (?1, ?2, ?3)
+       ON CONFLICT (venue) DO UPDATE SET lease_owner = excluded.lease_owner, lease_until = excluded.lease_until
+       WHERE ingest_state.lease_until IS NULL OR ingest_state.lease_until <= ?4`,
+    )
+    .bind(venue, owner, now + RUN_LEASE_MS, now)
+    .run();
+  if (claim.meta.changes !== 1) {
+    const at = new Date(now).toISOString();
+    const report: VenueRunReport = {
+      venue,
+      startedAt: at,
+      finishedAt: at,
+      outcome: "busy",
+      pages: 0,
+      fetched: 0,
+      stored: 0,
+      rejected: 0,
+      blocked: 0,
+      errors: {},
+      passCompleted: false,
+    };
+    return { report, consecutiveFailures: 0 };
+  }
+  try {
+    return await runVenueLeased(deps, venue, opts, owner);
+  } finally {
+    await deps.db
+      .prepare(
+        "UPDATE ingest_state SET lease_owner = NULL, lease_until = NULL WHERE venue = ?1 AND lease_owner = ?2",
+      )
+      .bind(venue, owner)
+      .run()
+      .catch((error: unknown) =>
+        console.error(`ingestion ${venue}: lease release failed: ${(error as Error).message}`),
+      );
+  }
+}
+
+async function runVenueLeased(
+  deps: PipelineDeps,
+  venue: MarketVenue,
+  opts: { maxPages: number; pageSize?: number },
+  leaseOwner: string,
 ): Promise<{ report: VenueRunReport; consecutiveFailures: number }> {
   const tally = new Tally();
   const startedAt = new Date(deps.now()).toISOString();
@@ -450,7 +505,8 @@ export async function runVenue(
          ON CONFLICT (venue) DO UPDATE SET cursor = excluded.cursor, passes_completed = excluded.passes_completed,
            consecutive_failures = excluded.consecutive_failures,
            last_ok_at = COALESCE(excluded.last_ok_at, ingest_state.last_ok_at),
-           pass_started_at = CASE WHEN ingest_state.cursor IS NULL THEN excluded.pass_started_at ELSE ingest_state.pass_started_at END`,
+           pass_started_at = CASE WHEN ingest_state.cursor IS NULL THEN excluded.pass_started_at ELSE ingest_state.pass_started_at END
+         WHERE ingest_state.lease_owner = ?7`,
       )
       .bind(
         venue,
@@ -459,6 +515,7 @@ export async function runVenue(
         (state?.passes_completed ?? 0) + (passCompleted ? 1 : 0),
         consecutiveFailures,
         outcome === "failed" ? null : finishedAt,
+        leaseOwner,
       ),
     deps.db
       .prepare(
