@@ -1,0 +1,93 @@
+// The hedge path through the real loop: a filled Kalshi signal on a mapped market is followed by an IBKR
+// hedge order that takes the same road as every order (risk decision, then the order manager).
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { Env } from "../src/env";
+import { runTradingLoop } from "../src/loop";
+import { ADMIN, execution, governance, ingestion, risk } from "./helpers";
+
+const leg = (venue: "kalshi" | "polymarket", marketId: string) => ({
+  venue,
+  marketId,
+  title: marketId,
+  rules: null,
+  resolutionSource: null,
+  closeTime: null,
+  evidenceHash: "f".repeat(64),
+  termsHash: "e".repeat(64),
+});
+
+describe("IBKR hedging through the loop", () => {
+  it("follows a filled signal with a hedge order evaluated by risk and filled on paper", async () => {
+    await governance()._set({
+      strategies: [
+        {
+          id: "rv-hedged",
+          name: "RV hedged",
+          kind: "cross_venue_rv",
+          state: "paper",
+          allocation: "1000.00",
+          venues: ["kalshi", "polymarket"],
+          params: {},
+        },
+      ],
+      pairs: [
+        {
+          pairId: "pair-h",
+          kalshi: leg("kalshi", "KXHEDGE-1"),
+          polymarket: leg("polymarket", "0xpolyh"),
+          grade: "identical",
+          yesMapsTo: "YES",
+          approvedBy: "reviewer@paulp.test",
+          approvedAt: "2026-11-20T00:00:00.000Z",
+        },
+      ],
+    });
+    await ingestion()._setBook("kalshi", "KXHEDGE-1", {
+      bids: [{ price: "0.3800", size: "50" }],
+      asks: [{ price: "0.4000", size: "50" }],
+      evidenceHash: "1".repeat(64),
+    });
+    await ingestion()._setBook("polymarket", "0xpolyh", {
+      bids: [{ price: "0.5000", size: "500" }],
+      asks: [{ price: "0.5200", size: "500" }],
+      evidenceHash: "2".repeat(64),
+    });
+    const hedged = {
+      ...(env as unknown as Env),
+      HEDGE_MAP: JSON.stringify({
+        "KXHEDGE-1": {
+          conid: 265598,
+          ratio: "0.5",
+          direction: "opposite",
+          buyLimit: "210.00",
+          sellLimit: "190.00",
+        },
+      }),
+    } as Env;
+
+    const r = await runTradingLoop(hedged, ADMIN, Date.now());
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.value.submitted).toHaveLength(2);
+    const [signalId, hedgeId] = r.value.submitted as [string, string];
+    const signal = await execution().getOrder(signalId);
+    const hedge = await execution().getOrder(hedgeId);
+    if (!signal.ok || !hedge.ok) throw new Error("orders not stored");
+    expect(signal.value).toMatchObject({ mode: "paper", state: "filled" });
+    // Buying YES on Kalshi is hedged by selling the mapped instrument, half a share per contract filled.
+    expect(hedge.value.intent).toMatchObject({
+      venue: "ibkr",
+      market: "265598",
+      side: "sell",
+      limitPrice: "190.00",
+      quantity: Math.floor(signal.value.filledQuantity * 0.5),
+    });
+    expect(hedge.value.context).toMatchObject({ kind: "hedge", hedgeOf: signalId, pairId: "pair-h" });
+    expect(hedge.value.decision?.approved).toBe(true);
+    const evaluated = (await risk()._calls()).filter(
+      (c) => c.method === "evaluateOrder" && (c.intent as { venue?: string } | undefined)?.venue === "ibkr",
+    );
+    expect(evaluated).toHaveLength(1);
+  });
+});
