@@ -17,7 +17,7 @@ async function call(method, path, body) {
   $("out").textContent = method + " " + path + " → " + res.status + "\\n" + shown;
   return res;
 }
-$("token").addEventListener("change", (e) => { token = e.target.value.trim(); e.target.value = token ? "••••••••" : ""; });
+$("token").addEventListener("input", (e) => { token = e.target.value.trim(); });
 for (const b of document.querySelectorAll("button[data-path]")) {
   b.addEventListener("click", () => call(b.dataset.method || "GET", b.dataset.path));
 }
