@@ -4,18 +4,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../src/env";
 import { runTradingLoop } from "../src/loop";
-import { ADMIN, execution, governance, ingestion, risk } from "./helpers";
-
-const leg = (venue: "kalshi" | "polymarket", marketId: string) => ({
-  venue,
-  marketId,
-  title: marketId,
-  rules: null,
-  resolutionSource: null,
-  closeTime: null,
-  evidenceHash: "f".repeat(64),
-  termsHash: "e".repeat(64),
-});
+import { ADMIN, execution, governance, ingestion, pairLeg as leg, risk } from "./helpers";
 
 describe("IBKR hedging through the loop", () => {
   it("follows a filled signal with a hedge order evaluated by risk and filled on paper", async () => {

@@ -161,3 +161,15 @@ export async function reportedFills(): Promise<ReportedFill[]> {
   }
   return out;
 }
+
+/** One side of a governance pair, as the loop's governance stub returns it. */
+export const pairLeg = (venue: "kalshi" | "polymarket", marketId: string) => ({
+  venue,
+  marketId,
+  title: marketId,
+  rules: null,
+  resolutionSource: null,
+  closeTime: null,
+  evidenceHash: "f".repeat(64),
+  termsHash: "e".repeat(64),
+});

