@@ -1,5 +1,5 @@
-// Order-path benchmark: p50/p99 and orders/s of the whole order path, gateway → risk → execution (paper) →
-// audit, with the time of each stage measured alone, next to the floor measured in the same run: the bare
+// Order-path benchmark: p50/p99 and orders/s of the whole order path (`POST /admin/orders`: gateway →
+// execution, which persists the intent and asks risk to decide and consume in one call → paper fill → audit), with the time of each stage measured alone, next to the floor measured in the same run: the bare
 // hops (one fetch, two RPCs) plus the durable writes the path cannot avoid (risk stores and audits its
 // decision; execution stores and audits the intent before acting). Target: p50 <= 2x the floor.
 // Real prebuilt gateway, risk, execution and audit (its D1 migrated here); ingestion and governance are stubs
@@ -109,7 +109,8 @@ export default {
       const floor = await timed(n, async (i) => { const r = await post(env.FLOOR, i, "fl"); if (r.status !== 201) throw new Error("floor failed " + (await r.text())); await r.arrayBuffer(); });
       const hop = await timed(n, (i) => env.ECHO.echo(intentOf(run, i)));
       const fetchHop = await timed(n, async (i) => (await post(env.ECHO, i, "e")).arrayBuffer());
-      const riskStage = await timed(n, async (i) => must(await env.RISK.evaluateOrder(intentOf(run + "r", i), actor), "evaluateOrder"));
+      const riskStage = await timed(n, async (i) => must(await env.RISK.evaluateAndConsume(intentOf(run + "r", i), actor), "evaluateAndConsume"));
+      const placeStage = await timed(n, async (i) => must(await env.EXECUTION.placeOrder(intentOf(run + "p", i), actor), "placeOrder"));
       const decided = [];
       for (let i = 0; i < n; i++) {
         const intent = intentOf(run + "x", i);
@@ -128,7 +129,7 @@ export default {
       let next = 0;
       await Promise.all(Array.from({ length: CONC }, async () => { while (next < TOTAL) { const i = next++; const r = await post(env.GATEWAY, i, "c"); if (r.status !== 201) failures++; else await r.arrayBuffer(); } }));
       const ordersPerSecond = TOTAL / ((performance.now() - t0) / 1000);
-      return Response.json({ full, floor, hop, fetchHop, riskStage, execStage, auditStage, gatewayStage, breakerStage, fillStage, ordersPerSecond, failures, n });
+      return Response.json({ full, floor, hop, fetchHop, riskStage, execStage, auditStage, gatewayStage, breakerStage, fillStage, ordersPerSecond, failures, n, placeStage });
     } catch (e) {
       return Response.json({ error: String(e && e.stack || e) }, { status: 500 });
     }
@@ -191,15 +192,16 @@ try {
   if (res.status !== 200) throw new Error(`run failed: ${JSON.stringify(r)}`);
   const f = (x) => `${x.toFixed(2)} ms`;
   console.log(
-    `order path (gateway → risk → execution paper → audit): p50 ${f(r.full.p50)}, p99 ${f(r.full.p99)} per order (median/p99 of batch means, batches of 10, ${r.n} orders, ${r.failures} failed)`,
+    `order path (gateway → execution ⇄ risk → paper fill → audit): p50 ${f(r.full.p50)}, p99 ${f(r.full.p99)} per order (median/p99 of batch means, batches of 10, ${r.n} orders, ${r.failures} failed)`,
   );
   console.log(`throughput: ${r.ordersPerSecond.toFixed(0)} orders/s with 8 in flight`);
   console.log("stages measured alone, same run:");
   console.log(
     `  gateway alone (auth + admin-request audit, GET /admin/whoami): p50 ${f(r.gatewayStage.p50)}`,
   );
-  console.log(`  risk.evaluateOrder (decision stored + audited):       p50 ${f(r.riskStage.p50)}`);
-  console.log(`  execution.submitOrder paper (consume, audit, fill):   p50 ${f(r.execStage.p50)}`);
+  console.log(`  execution.placeOrder paper (risk decides, audit, fill): p50 ${f(r.placeStage.p50)}`);
+  console.log(`  risk.evaluateAndConsume (decision stored + audited):   p50 ${f(r.riskStage.p50)}`);
+  console.log(`  execution.submitOrder paper, decision made beforehand: p50 ${f(r.execStage.p50)}`);
   console.log(`  risk.getBreaker:                                       p50 ${f(r.breakerStage.p50)}`);
   console.log(`  risk.recordFill:                                       p50 ${f(r.fillStage.p50)}`);
   console.log(`  audit.append:                                          p50 ${f(r.auditStage.p50)}`);

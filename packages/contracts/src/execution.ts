@@ -49,6 +49,14 @@ export interface ExecutionRpc {
     actor: Principal,
     context?: OrderContext,
   ): Promise<Result<OrderSubmission>>;
+  /**
+   * Risk and submission in one call, the path the gateway and the trading loop take: the intent is persisted
+   * under its client order id, then risk evaluates it and consumes its approval in one step
+   * (`RISK.evaluateAndConsume`), then it is submitted as by `submitOrder`. A denial is `risk_denied` with
+   * details `{ decisionId, reasons }` and leaves no order (the id stays free); the denial itself is in the
+   * audit chain as risk's decision.
+   */
+  placeOrder(intent: OrderIntent, actor: Principal, context?: OrderContext): Promise<Result<OrderSubmission>>;
   listOrders(query: OrderQuery): Promise<Result<{ orders: OrderView[] }>>;
   getOrder(clientOrderId: string): Promise<Result<OrderView>>;
   /** Cancels the order's remainder at the venue (paper orders are cancelled locally). */

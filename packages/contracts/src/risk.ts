@@ -77,7 +77,10 @@ export const BreakerState = v.picklist(["NORMAL", "CAUTION", "HALT", "RECOVERY"]
 /** A circuit breaker state. */
 export type BreakerState = v.InferOutput<typeof BreakerState>;
 
-/** What `consumeForSubmit` answers: the consumed decision and the breaker as read while consuming it. */
+/**
+ * What `consumeForSubmit` and `evaluateAndConsume` answer: the decision (used, if it approved) and the breaker
+ * as read for it.
+ */
 export interface ConsumedDecision {
   /** The decision, now used. */
   decision: RiskDecision;
@@ -285,6 +288,12 @@ export interface RiskRpc {
   health(): Promise<HealthReport>;
   /** Evaluates, appends the decision to the audit chain, then returns it; an audit failure is `audit_unavailable`. */
   evaluateOrder(intent: OrderIntent, actor: Principal): Promise<Result<RiskDecision>>;
+  /**
+   * `evaluateOrder` for a caller that submits at once (execution): an approval is marked used in the same
+   * storage write that records it, so it can never be consumed again, and the breaker state the evaluation
+   * read is answered with it. A denial is answered as a decision (`approved: false`), not as an error.
+   */
+  evaluateAndConsume(intent: OrderIntent, actor: Principal): Promise<Result<ConsumedDecision>>;
   /** The same checks without acting: nothing is recorded, reserved or consumable. */
   evaluateOnly(intent: OrderIntent, actor: Principal): Promise<Result<RiskDryRun>>;
   /** Each limit's current use, equity and P&L. */

@@ -34,11 +34,10 @@ const Receipt = v.optional(
     receiptToken: v.pipe(v.string(), v.minLength(1), v.maxLength(256)),
   }),
 );
+const Place = v.object({ intent: OrderIntent, actor: Principal, context: v.optional(OrderContext) });
 const Submit = v.object({
-  intent: OrderIntent,
+  ...Place.entries,
   decisionId: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
-  actor: Principal,
-  context: v.optional(OrderContext),
 });
 
 /** Catch anything thrown by the order manager (a DO reset) so nothing throws across the binding. */
@@ -100,6 +99,16 @@ export class ExecutionEntrypoint extends WorkerEntrypoint<Env> implements Execut
         input.value.context,
       ),
     );
+  }
+
+  async placeOrder(
+    intent: OrderIntent,
+    actor: Principal,
+    context?: OrderContext,
+  ): Promise<Result<OrderSubmission>> {
+    const input = parseInput(Place, { intent, actor, context });
+    if (!input.ok) return input;
+    return guard(orderManager(this.env).place(input.value.intent, input.value.actor, input.value.context));
   }
 
   async listOrders(query: OrderQuery): Promise<Result<{ orders: OrderView[] }>> {

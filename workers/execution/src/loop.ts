@@ -6,7 +6,6 @@ import {
   ok,
   type Principal,
   type Result,
-  type RiskDecision,
   type StrategySummary,
   type TradablePair,
   type TradingLoopReport,
@@ -32,28 +31,15 @@ export function orderManager(env: Env) {
   return env.ORDER_MANAGER.get(env.ORDER_MANAGER.idFromName("orders"));
 }
 
-/** Evaluate with risk, then submit with the decision: the one path every order (signal or hedge) takes. */
+/** Risk decides and the order manager submits in one call: the one path every order (signal or hedge) takes. */
 export async function decideAndSubmit(
   env: Env,
   intent: OrderIntent,
   actor: Principal,
-  context: Parameters<ReturnType<typeof orderManager>["submit"]>[3],
+  context: Parameters<ReturnType<typeof orderManager>["place"]>[2],
 ): Promise<Result<{ state: string; filled: number }>> {
-  const decision = await call<RiskDecision>(
-    env.RISK.evaluateOrder(intent, actor) as Promise<Result<RiskDecision>>,
-    "evaluateOrder",
-  );
-  if (!decision.ok) return decision;
-  if (!decision.value.approved) {
-    const why = decision.value.reasons.map((r) => `${r.code}: ${r.message}`).join("; ") || "denied";
-    return err(ErrorCode.riskDenied, why);
-  }
-  const sub = (await orderManager(env).submit(
-    intent,
-    decision.value.decisionId,
-    actor,
-    context,
-  )) as Result<OrderSubmission>;
+  // No timeout here: once the order manager has the intent it runs to an outcome, which the caller must see.
+  const sub = (await orderManager(env).place(intent, actor, context)) as Result<OrderSubmission>;
   if (!sub.ok) return err(sub.error.code, sub.error.message, sub.error.details);
   return ok({ state: sub.value.order.state, filled: sub.value.order.filledQuantity });
 }

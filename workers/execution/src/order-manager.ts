@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import {
   type ApprovalReceiptRef,
   type AuditEventInput,
+  type ConsumedDecision,
   ErrorCode,
   type ExecutionMode,
   type ExecutionPolicyChange,
@@ -310,11 +311,42 @@ export class OrderManager extends DurableObject<Env> {
     return res.ok ? ok({ seq: res.value.seq }) : res;
   }
 
+  /** Submit with a decision obtained beforehand (`RISK.evaluateOrder`), consumed here once. */
   async submit(
     intent: OrderIntent,
     decisionId: string,
     actor: Principal,
     context?: OrderContext,
+  ): Promise<Result<OrderSubmission>> {
+    return this.run(intent, actor, context, decisionId, (intentHash) =>
+      safe(this.env.RISK.consumeForSubmit(decisionId, intentHash), "consumeDecision"),
+    );
+  }
+
+  /**
+   * Ask risk and submit in one call: risk evaluates and consumes the approval in one step, so the order path
+   * makes one round to risk instead of two. A denial (or risk failing to decide) leaves no order.
+   */
+  async place(
+    intent: OrderIntent,
+    actor: Principal,
+    context?: OrderContext,
+  ): Promise<Result<OrderSubmission>> {
+    return this.run(intent, actor, context, null, () =>
+      safe(this.env.RISK.evaluateAndConsume(intent, actor), "evaluateAndConsume"),
+    );
+  }
+
+  /**
+   * The one submission path. `decisionId` is null when risk decides during the call (`place`); then anything
+   * short of an approval removes the claim row again: nothing was decided for it, nothing was sent.
+   */
+  private async run(
+    intent: OrderIntent,
+    actor: Principal,
+    context: OrderContext | undefined,
+    decisionId: string | null,
+    decide: (intentHash: string) => Promise<Result<ConsumedDecision>>,
   ): Promise<Result<OrderSubmission>> {
     const intentHash = await canonicalHash(INTENT_HASH_DOMAIN, intent);
     // ---- no await from here until the row exists ----
@@ -335,7 +367,7 @@ export class OrderManager extends DurableObject<Env> {
       intent.clientOrderId,
       JSON.stringify(intent),
       intentHash,
-      decisionId,
+      decisionId ?? "",
       intent.strategyId,
       intent.venue,
       intent.market,
@@ -352,11 +384,20 @@ export class OrderManager extends DurableObject<Env> {
     // A paper fill reads the book while risk answers (a read, not an action).
     // Risk reads the breaker in the same call and answers what it read (no `getBreaker` hop of our own).
     const [claimed, book] = await Promise.all([
-      safe(this.env.RISK.consumeForSubmit(decisionId, intentHash), "consumeDecision"),
+      decide(intentHash),
       mode === "paper" && intent.venue !== "ibkr"
         ? safe(this.env.INGESTION.getOrderBook(intent.venue, intent.market, 120), "getOrderBook")
         : null,
     ]);
+    if (decisionId === null && (!claimed.ok || !claimed.value.decision.approved)) {
+      this.sql.exec("DELETE FROM orders WHERE coid = ? AND state = 'pending_submit'", coid);
+      if (!claimed.ok) return claimed;
+      const d = claimed.value.decision;
+      return err(ErrorCode.riskDenied, d.reasons.map((r) => r.message).join("; ") || "denied", {
+        decisionId: d.decisionId,
+        reasons: d.reasons,
+      });
+    }
     if (!claimed.ok) {
       // Risk refused an opening decision because it read HALT: say so, as our own check below would.
       return this.refuse(
@@ -370,7 +411,12 @@ export class OrderManager extends DurableObject<Env> {
     // The consumed decision is stored with the next state change (one storage commit, not one per step).
     const decision = JSON.stringify(consumedDecision);
     const storeDecision = () =>
-      this.sql.exec("UPDATE orders SET decision = ? WHERE coid = ?", decision, coid);
+      this.sql.exec(
+        "UPDATE orders SET decision = ?, decision_id = ? WHERE coid = ?",
+        decision,
+        consumedDecision.decisionId,
+        coid,
+      );
     const refuse = (code: string, message: string, audit = true) => {
       storeDecision();
       return this.refuse(coid, actor, code, message, audit);
@@ -394,7 +440,7 @@ export class OrderManager extends DurableObject<Env> {
         clientOrderId: coid,
         intent,
         intentHash,
-        decisionId,
+        decisionId: consumedDecision.decisionId,
         mode,
         context: context ?? null,
       } as unknown as JsonValue,

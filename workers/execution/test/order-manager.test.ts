@@ -153,6 +153,79 @@ describe("the only way to a venue: a decision for exactly this intent", () => {
   });
 });
 
+describe("placeOrder: risk decides and consumes in the same call", () => {
+  const decideCalls = async () => (await risk()._calls()).filter((c) => c.method === "evaluateAndConsume");
+
+  it("a live approval is sent once, stored with its decision, and never consumed a second time", async () => {
+    const i = intent({ strategyId: LIVE, market: TICKERS[5]!, quantity: 1 });
+    const before = (await decideCalls()).length;
+    const r = await execution().placeOrder(i, ADMIN, { kind: "manual" });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.value.duplicate).toBe(false);
+    const calls = (await decideCalls()).slice(before);
+    expect(calls).toHaveLength(1);
+    // The decision id risk minted is the one stored and audited with the order; no consume of our own.
+    expect(r.value.order.decisionId).toBe(calls[0]!.decisionId);
+    expect(await consumeCalls(calls[0]!.decisionId)).toHaveLength(0);
+    expect(await forCoid(i.clientOrderId)).toHaveLength(1);
+    const submitted = (await audit()._events()).find(
+      (e) => e.type === "execution.order_submitted" && e.payload.clientOrderId === i.clientOrderId,
+    );
+    expect(submitted?.payload.decisionId).toBe(calls[0]!.decisionId);
+    // The same intent again is the stored order: risk is not asked again and nothing more is sent.
+    const again = await execution().placeOrder(i, ADMIN, { kind: "manual" });
+    expect(again.ok && again.value.duplicate).toBe(true);
+    expect((await decideCalls()).length).toBe(before + 1);
+    expect(await forCoid(i.clientOrderId)).toHaveLength(1);
+  });
+
+  it("a denial sends nothing, answers the reasons, and leaves the id free", async () => {
+    const i = intent({ strategyId: LIVE, market: TICKERS[5]!, quantity: 1 });
+    await risk()._set({ deny: true });
+    try {
+      const r = await execution().placeOrder(i, ADMIN);
+      expect(r.ok).toBe(false);
+      if (r.ok) return;
+      expect(r.error.code).toBe("risk_denied");
+      expect(r.error.message).toMatch(/POSITION_LIMIT_EXCEEDED/);
+      expect(r.error.details).toMatchObject({ reasons: [{ code: "POSITION_LIMIT_EXCEEDED" }] });
+    } finally {
+      await risk()._set({ deny: false });
+    }
+    expect(await forCoid(i.clientOrderId)).toEqual([]);
+    expect((await execution().getOrder(i.clientOrderId)).ok).toBe(false);
+    // Nothing was decided for the id, so a later approval under it goes through.
+    const later = await execution().placeOrder(i, ADMIN);
+    expect(later.ok && later.value.duplicate).toBe(false);
+    expect(await forCoid(i.clientOrderId)).toHaveLength(1);
+  });
+
+  it("risk failing to decide sends nothing and answers risk's error", async () => {
+    const i = intent({ strategyId: LIVE, market: TICKERS[5]!, quantity: 1 });
+    const events = (await audit()._events()).length;
+    await risk()._set({ decideError: "audit_unavailable" });
+    try {
+      const r = await execution().placeOrder(i, ADMIN);
+      expect(!r.ok && r.error.code).toBe("audit_unavailable");
+    } finally {
+      await risk()._set({ decideError: null });
+    }
+    expect(await forCoid(i.clientOrderId)).toEqual([]);
+    expect((await execution().getOrder(i.clientOrderId)).ok).toBe(false);
+    expect(
+      (await audit()._events()).slice(events).filter((e) => e.payload?.clientOrderId === i.clientOrderId),
+    ).toEqual([]);
+  });
+
+  it("refuses invalid input before asking risk", async () => {
+    const before = (await decideCalls()).length;
+    const r = await execution().placeOrder({ ...intent(), quantity: -1 }, ADMIN);
+    expect(!r.ok && r.error.code).toBe("validation_failed");
+    expect((await decideCalls()).length).toBe(before);
+  });
+});
+
 describe("idempotency", () => {
   it("a duplicate order submitted 100 times concurrently reaches the venue once", async () => {
     const i = intent({ strategyId: LIVE, market: TICKERS[2]! });

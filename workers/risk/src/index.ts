@@ -95,15 +95,35 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
     const a = parseInput(Principal, actor);
     if (!a.ok) return a;
     return guarded("evaluateOrder", async () => {
-      const breaker = await this.breaker().status();
-      const result = (await this.governor().evaluate(i.value, a.value, breaker.state, false)) as Result<
-        StateChange<RiskDecision>
-      >;
-      if (!result.ok && result.error.code === ErrorCode.auditUnavailable) {
-        await this.breaker().reportFailure("audit_failure", result.error.message, RISK_ACTOR);
-      }
-      return this.settle(result);
+      const decided = await this.decide(i.value, a.value, "record");
+      return decided.ok ? ok(decided.value.decision) : decided;
     });
+  }
+
+  async evaluateAndConsume(intent: OrderIntent, actor: Principal): Promise<Result<ConsumedDecision>> {
+    const i = parseInput(OrderIntent, intent);
+    if (!i.ok) return i;
+    const a = parseInput(Principal, actor);
+    if (!a.ok) return a;
+    return guarded("evaluateAndConsume", async () => this.decide(i.value, a.value, "consume"));
+  }
+
+  /** The breaker is read first because the evaluation depends on its state (HALT denies opening orders). */
+  private async decide(
+    intent: OrderIntent,
+    actor: Principal,
+    mode: "record" | "consume",
+  ): Promise<Result<ConsumedDecision>> {
+    const breaker = await this.breaker().status();
+    const result = (await this.governor().evaluate(intent, actor, breaker.state, mode)) as Result<
+      StateChange<RiskDecision>
+    >;
+    if (!result.ok && result.error.code === ErrorCode.auditUnavailable) {
+      await this.breaker().reportFailure("audit_failure", result.error.message, RISK_ACTOR);
+    }
+    const settled = await this.settle(result);
+    if (!settled.ok) return settled;
+    return ok({ decision: settled.value, breaker: { state: breaker.state, version: breaker.version } });
   }
 
   async evaluateOnly(intent: OrderIntent, actor: Principal): Promise<Result<RiskDryRun>> {
@@ -114,7 +134,7 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
     return guarded("evaluateOnly", async () => {
       const breaker = await this.breaker().status();
       // A dry run does not act, not even on a breach it sees (fills and marks already sent the breaker to HALT).
-      const result = (await this.governor().evaluate(i.value, a.value, breaker.state, true)) as Result<
+      const result = (await this.governor().evaluate(i.value, a.value, breaker.state, "dry_run")) as Result<
         StateChange<RiskDryRun>
       >;
       return result.ok ? ok(result.value.value) : result;

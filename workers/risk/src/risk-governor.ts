@@ -61,6 +61,9 @@ const CLIENT_ID_TTL_MS = 24 * 3600_000;
 /** Expired decisions are kept this long (for a clear "expired" answer), then dropped. */
 const DECISION_KEEP_MS = 10 * 60_000;
 
+/** How `evaluate` acts on its answer. */
+export type EvaluationMode = "dry_run" | "record" | "consume";
+
 interface StoredDecision {
   decision: RiskDecision;
   opensRisk: boolean;
@@ -200,15 +203,19 @@ export class RiskGovernor extends DurableObject<Env> {
     return `limits v${this.limits.version}`;
   }
 
-  /** Evaluate an intent. `dryRun` records, reserves and audits nothing. */
+  /**
+   * Evaluate an intent. `dry_run` records, reserves and audits nothing; `record` stores a decision to be
+   * consumed later; `consume` stores an approval already used (its caller submits it at once), so the
+   * decision is made and spent in one storage write and can never be consumed by anyone else.
+   */
   async evaluate(
     intent: OrderIntent,
     actor: Principal,
     breakerState: BreakerState,
-    dryRun: boolean,
+    mode: EvaluationMode,
   ): Promise<Result<StateChange<RiskDecision | RiskDryRun>>> {
     const intentHash = await canonicalHash(INTENT_HASH_DOMAIN, intent);
-    if (dryRun) {
+    if (mode === "dry_run") {
       const ev = this.evaluateNow(intent, breakerState, Date.now());
       if (!ev.ok) return ev;
       const value: RiskDryRun = {
@@ -237,18 +244,19 @@ export class RiskGovernor extends DurableObject<Env> {
         auditSeq: 0,
       };
       const { auditSeq: _, ...recorded } = decision;
+      const consumed = mode === "consume" && approved;
       // The decision exists only once the audit chain holds it (fail closed).
       const appended = await auditAppend(this.env.AUDIT, {
         type: "risk.decision",
         service: "risk",
         actor,
-        payload: { ...recorded, intent, breach } as unknown as JsonValue,
+        payload: { ...recorded, intent, breach, consumed } as unknown as JsonValue,
       });
       if (!appended.ok)
         return err(ErrorCode.auditUnavailable, `decision not recorded: ${appended.error.message}`);
       decision.auditSeq = appended.value.seq;
       // Denials are kept too, so consuming one answers "was a denial" rather than "unknown".
-      const stored: StoredDecision = { decision, opensRisk: ev.value.opensRisk, used: false };
+      const stored: StoredDecision = { decision, opensRisk: ev.value.opensRisk, used: consumed };
       this.decisions.set(decision.decisionId, stored);
       if (approved) {
         this.orders.approvals.push(now);

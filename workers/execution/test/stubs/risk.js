@@ -14,7 +14,9 @@ export default class RiskStub extends WorkerEntrypoint {
     const decision = {
       decisionId: `dec-${++seq}`,
       approved: !state.deny,
-      reasons: state.deny ? [{ code: "POSITION_LIMIT_EXCEEDED", message: "stub denial" }] : [],
+      reasons: state.deny
+        ? [{ code: "POSITION_LIMIT_EXCEEDED", message: "POSITION_LIMIT_EXCEEDED: stub denial" }]
+        : [],
       limitsVersion: 1,
       breakerState: state.breaker,
       intentHash: await intentHash(intent),
@@ -44,6 +46,15 @@ export default class RiskStub extends WorkerEntrypoint {
     if (state.breaker === "HALT" && opening && !state.leakHalt)
       return err("breaker_halted", "breaker is HALT: opening orders may not be sent");
     return ok({ decision: r.value, breaker: { state: state.breaker, version: 1 } });
+  }
+  // As the real risk: decide, and mark an approval used in the same step.
+  async evaluateAndConsume(intent, actor) {
+    if (state.decideError) return err(state.decideError, "stub told to fail deciding");
+    const r = await this.evaluateOrder(intent, actor);
+    state.calls.push({ method: "evaluateAndConsume", decisionId: r.value.decisionId });
+    const d = state.decisions.get(r.value.decisionId);
+    if (d.decision.approved) d.used = true;
+    return ok({ decision: d.decision, breaker: { state: state.breaker, version: 1 } });
   }
   async getBreaker() {
     state.calls.push({ method: "getBreaker" });

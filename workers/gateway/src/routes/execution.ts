@@ -9,9 +9,8 @@ import {
   type OrderView,
   type Result,
   type RiskDecision,
-  type RiskRpc,
 } from "@paulp/contracts";
-import { HttpError, json, parseOr400, readJsonBody, resultResponse, sha256Hex, unwrap } from "@paulp/kit";
+import { json, parseOr400, readJsonBody, resultResponse, sha256Hex, unwrap } from "@paulp/kit";
 import * as v from "valibot";
 import { type GatewayRequest, principalOf } from "../context";
 import type { Env } from "../env";
@@ -19,7 +18,6 @@ import type { GatewayRouter } from "../router";
 
 // The bindings seen through their contracts (RPC-wrapped return types are too deep for the checker).
 const exec = (env: Env) => env.EXECUTION as unknown as ExecutionRpc;
-const risk = (env: Env) => env.RISK as unknown as RiskRpc;
 const ingestion = (env: Env) => env.INGESTION as unknown as IngestionRpc;
 const gov = (env: Env) => env.GOVERNANCE as unknown as GovernanceRpc;
 
@@ -130,7 +128,10 @@ export function registerExecutionRoutes(router: GatewayRouter): void {
     return resultResponse(await exec(env).listOrders(q));
   });
 
-  /** A manual order takes the same path as the loop: risk decides, then execution submits with the decision. */
+  /**
+   * A manual order takes the same path as the loop: execution persists the intent, risk decides and consumes
+   * its approval in one step, then execution submits. A denial is 422 `risk_denied` with the decision's reasons.
+   */
   router.post("/admin/orders", async (request, env) => {
     const actor = principalOf(request);
     const body = await readJsonBody(request, ManualOrder);
@@ -139,22 +140,7 @@ export function registerExecutionRoutes(router: GatewayRouter): void {
       clientOrderId:
         body.clientOrderId ?? `man-${request.requestId}`.replace(/[^A-Za-z0-9_-]/g, "").slice(0, 64),
     };
-    const decision = unwrap(await risk(env).evaluateOrder(intent, actor));
-    if (!decision.approved) {
-      throw new HttpError(
-        422,
-        ErrorCode.riskDenied,
-        // Each reason message already starts with its code.
-        decision.reasons.map((r) => r.message).join("; ") || "denied",
-        {
-          decisionId: decision.decisionId,
-          reasons: decision.reasons,
-        },
-      );
-    }
-    const submitted = unwrap(
-      await exec(env).submitOrder(intent, decision.decisionId, actor, { kind: "manual" }),
-    );
+    const submitted = unwrap(await exec(env).placeOrder(intent, actor, { kind: "manual" }));
     return json(submitted, submitted.duplicate ? 200 : 201);
   });
 

@@ -1,0 +1,143 @@
+import { runInDurableObject } from "cloudflare:test";
+import { type OrderIntent, RiskReasonCode } from "@paulp/contracts";
+import { canonicalHash } from "@paulp/kit";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { RiskGovernor } from "../src/risk-governor";
+import {
+  audit,
+  entriesOf,
+  freshMark,
+  governance,
+  HASH,
+  operator,
+  risk,
+  strategyActor,
+  testEnv,
+} from "./worker-helpers";
+
+let seq = 0;
+function intent(overrides: Partial<OrderIntent> = {}): OrderIntent {
+  return {
+    strategyId: "e1",
+    venue: "kalshi",
+    market: "MKT-E",
+    side: "buy",
+    effect: "open",
+    quantity: 10,
+    limitPrice: "0.50",
+    clientOrderId: `eac-${Date.now()}-${++seq}`,
+    evidenceHashes: [HASH],
+    ...overrides,
+  };
+}
+
+type Stored = { used: boolean; decision: { decisionId: string } };
+async function storedDecision(decisionId: string): Promise<Stored | undefined> {
+  return runInDurableObject(testEnv.RISK_GOVERNOR.getByName("portfolio"), async (_i: RiskGovernor, state) =>
+    state.storage.get<Stored>(`decision:${decisionId}`),
+  );
+}
+
+beforeEach(async () => {
+  await audit().stubReset();
+  await governance().stubReset();
+  await risk().recordMarks([freshMark("MKT-E", "0.50")]);
+});
+
+describe("evaluateAndConsume", () => {
+  it("an approval is audited as consumed, stored used in the same write, and can never be consumed again", async () => {
+    const i = intent();
+    const r = await risk().evaluateAndConsume(i, strategyActor);
+    if (!r.ok) throw new Error(r.error.message);
+    expect(r.value.decision).toMatchObject({ approved: true, breakerState: "NORMAL" });
+    expect(r.value.decision.intentHash).toBe(await canonicalHash("paulp.intent.v1", i));
+    expect(r.value.breaker.state).toBe("NORMAL");
+    expect(typeof r.value.breaker.version).toBe("number");
+    const [entry] = await entriesOf("risk.decision");
+    expect(entry?.payload).toMatchObject({
+      decisionId: r.value.decision.decisionId,
+      approved: true,
+      consumed: true,
+    });
+    // Durable as used, not only in memory.
+    expect(await storedDecision(r.value.decision.decisionId)).toMatchObject({ used: true });
+    expect(
+      await risk().consumeDecision(r.value.decision.decisionId, r.value.decision.intentHash),
+    ).toMatchObject({
+      ok: false,
+      error: { code: "conflict", message: "decision already used" },
+    });
+    // The approval still reserves its exposure and takes its client order id, as `evaluateOrder` does.
+    const again = await risk().evaluateAndConsume(i, strategyActor);
+    expect(again.ok && again.value.decision.approved).toBe(false);
+    expect(again.ok && again.value.decision.reasons.map((x) => x.code)).toContain(
+      RiskReasonCode.duplicateClientOrderId,
+    );
+  });
+
+  it("a denial is answered as a decision, audited, and not marked consumed", async () => {
+    const r = await risk().evaluateAndConsume(intent({ market: "NO-SUCH-MARKET" }), strategyActor);
+    if (!r.ok) throw new Error(r.error.message);
+    expect(r.value.decision.approved).toBe(false);
+    expect(r.value.decision.reasons.map((x) => x.code)).toEqual([RiskReasonCode.unknownMarket]);
+    const [entry] = await entriesOf("risk.decision");
+    expect(entry?.payload).toMatchObject({ approved: false, consumed: false });
+    expect(await storedDecision(r.value.decision.decisionId)).toMatchObject({ used: false });
+  });
+
+  it("the audit append failing: no decision, nothing reserved, audit_unavailable", async () => {
+    await audit().stubFail(true);
+    const i = intent();
+    try {
+      expect(await risk().evaluateAndConsume(i, strategyActor)).toMatchObject({
+        ok: false,
+        error: { code: "audit_unavailable" },
+      });
+    } finally {
+      await audit().stubFail(false);
+    }
+    // The failed attempt took nothing: the same client order id is approved next time.
+    const again = await risk().evaluateAndConsume(i, strategyActor);
+    expect(again).toMatchObject({ ok: true, value: { decision: { approved: true } } });
+    await risk().transitionBreaker({ targetState: "NORMAL", reason: "audit back" }, operator);
+    await risk().reportSuccess("audit_failure");
+  });
+
+  it("bad input is a validation error and records nothing", async () => {
+    const r = await risk().evaluateAndConsume({ ...intent(), quantity: -1 }, strategyActor);
+    expect(r).toMatchObject({ ok: false, error: { code: "validation_failed" } });
+    expect(await audit().stubEntries()).toEqual([]);
+  });
+
+  // Last in the file: it leaves the breaker in HALT.
+  it("in HALT an opening intent is denied (with the state it read) and a reducing one is approved", async () => {
+    await risk().recordFill({
+      fillId: "eac-fill-1",
+      strategyId: "e2",
+      venue: "kalshi",
+      market: "MKT-E",
+      side: "buy",
+      quantity: 10,
+      price: "0.50",
+      fee: "0",
+      clientOrderId: "eac-fill-1",
+      ts: new Date().toISOString(),
+    });
+    expect(
+      await risk().transitionBreaker({ targetState: "HALT", reason: "Emergency halt" }, operator),
+    ).toMatchObject({ ok: true });
+    const opening = await risk().evaluateAndConsume(intent(), strategyActor);
+    if (!opening.ok) throw new Error(opening.error.message);
+    expect(opening.value.breaker.state).toBe("HALT");
+    expect(opening.value.decision.approved).toBe(false);
+    expect(opening.value.decision.reasons.map((x) => x.code)).toContain(RiskReasonCode.breakerHalted);
+    const reducing = await risk().evaluateAndConsume(
+      intent({ strategyId: "e2", side: "sell", effect: "reduce", quantity: 5 }),
+      strategyActor,
+    );
+    expect(reducing).toMatchObject({
+      ok: true,
+      value: { decision: { approved: true }, breaker: { state: "HALT" } },
+    });
+  });
+});
