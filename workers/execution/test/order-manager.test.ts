@@ -14,6 +14,7 @@ import {
   reportedFills,
   risk,
   simAdmin,
+  simIbkrOrders,
   simKalshiOrders,
   TICKERS,
 } from "./helpers";
@@ -167,7 +168,7 @@ describe("placeOrder: risk decides and consumes in the same call", () => {
     expect(calls).toHaveLength(1);
     // The decision id risk minted is the one stored and audited with the order; no consume of our own.
     expect(r.value.order.decisionId).toBe(calls[0]!.decisionId);
-    expect(await consumeCalls(calls[0]!.decisionId)).toHaveLength(0);
+    expect(await consumeCalls(String(calls[0]!.decisionId))).toHaveLength(0);
     expect(await forCoid(i.clientOrderId)).toHaveLength(1);
     const submitted = (await audit()._events()).find(
       (e) => e.type === "execution.order_submitted" && e.payload.clientOrderId === i.clientOrderId,
@@ -464,6 +465,38 @@ describe("IBKR", () => {
     await execution().resolveUnknown(ADMIN);
     const after = await execution().getOrder(i.clientOrderId);
     expect(after.ok && after.value).toMatchObject({ state: "filled", filledQuantity: 5 });
+  });
+});
+
+describe("IBKR brokerage session", () => {
+  it("an idle-logged-out session is reauthenticated, then reconciliation reads positions", async () => {
+    await simAdmin("ibkr", "session", { authenticated: false });
+    const r = await execution().reconcile(ADMIN);
+    expect(r.ok).toBe(true);
+    const calls = (await risk()._calls()).filter(
+      (c) => c.method === "reportFailure" && String(c.detail).includes("ibkr"),
+    );
+    expect(calls.filter((c) => /not authenticated/.test(String(c.detail)))).toEqual([]);
+  });
+
+  it("a logged-out gateway (no reauthentication possible) refuses the order as auth and sends nothing", async () => {
+    await simAdmin("ibkr", "session", { authenticated: false, loggedOut: true });
+    try {
+      const i = intent({
+        strategyId: LIVE,
+        venue: "ibkr",
+        market: "265598",
+        limitPrice: "101.5000",
+        quantity: 1,
+      });
+      const d = await approvedDecision(i);
+      const r = await execution().submitOrder(i, d.decisionId, ADMIN);
+      expect(r.ok && r.value.order.state).toBe("rejected");
+      expect(r.ok && r.value.order.reason).toMatch(/^auth/);
+      expect((await simIbkrOrders()).filter((o) => o.cOID === i.clientOrderId)).toEqual([]);
+    } finally {
+      await simAdmin("ibkr", "session", { authenticated: true, loggedOut: false });
+    }
   });
 });
 

@@ -211,7 +211,10 @@ export const handleIbkr: SimHandler = async (request, url, sim) => {
     await sim.storage.put("ibkr:session", { ...s, authenticated: true, lastSeen: sim.now() });
     return Response.json({ message: "triggered" });
   }
-  if (!s.authenticated) return fail(401, "not authenticated");
+  if (!s.authenticated) {
+    await request.arrayBuffer().catch(() => null); // read the body the gateway refuses, as a server does
+    return fail(401, "not authenticated");
+  }
   await sim.storage.put("ibkr:session", { ...s, lastSeen: sim.now() });
 
   const placeOrder = /^\/iserver\/account\/([A-Za-z0-9]+)\/orders$/.exec(path);

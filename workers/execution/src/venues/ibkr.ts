@@ -82,7 +82,30 @@ export function createIbkrClient(o: IbkrClientOptions) {
   const base = `${o.gatewayUrl.replace(/\/+$/, "")}/v1/api`;
   const confirmable = new Set(o.confirmable ?? DEFAULT_CONFIRMABLE);
 
+  /**
+   * A request to the gateway. The brokerage session logs out after minutes idle, answering 401 to everything
+   * but the auth endpoints; a 401 is followed by one `POST /iserver/reauthenticate` and one retry. A 401 means
+   * the gateway refused the request before acting on it, so retrying a write cannot double it.
+   */
   async function call<S extends v.GenericSchema>(
+    method: string,
+    path: string,
+    schema: S,
+    body?: unknown,
+  ): Promise<VenueResult<v.InferOutput<S>>> {
+    const first = await callOnce(method, path, schema, body);
+    if (first.ok || first.error.status !== 401 || path.startsWith("/iserver/auth") || path === "/tickle")
+      return first;
+    const re = await callOnce(
+      "POST",
+      "/iserver/reauthenticate",
+      v.object({ message: v.optional(v.string()) }),
+    );
+    if (!re.ok) return verr("auth", `IBKR gateway session is not authenticated: ${re.error.message}`, 401);
+    return callOnce(method, path, schema, body);
+  }
+
+  async function callOnce<S extends v.GenericSchema>(
     method: string,
     path: string,
     schema: S,
@@ -170,16 +193,7 @@ export function createIbkrClient(o: IbkrClientOptions) {
       return r.ok ? vok({ authenticated: r.value.iserver?.authStatus?.authenticated ?? false }) : r;
     },
     async placeOrder(n: IbkrNewOrder): Promise<VenueResult<{ orderId: string; status: string }>> {
-      const auth = await this.authStatus();
-      if (!auth.ok) return auth;
-      if (!auth.value.authenticated) {
-        const re = await call(
-          "POST",
-          "/iserver/reauthenticate",
-          v.object({ message: v.optional(v.string()) }),
-        );
-        if (!re.ok) return verr("auth", "IBKR gateway session is not authenticated");
-      }
+      // An idle-logged-out session answers 401 before acting; `call` reauthenticates and retries once.
       const r = await call(
         "POST",
         `/iserver/account/${encodeURIComponent(o.accountId)}/orders`,
