@@ -15,11 +15,3 @@ export function fromBp(bp: number): string {
   const a = Math.abs(n);
   return `${sign}${Math.floor(a / 10_000)}.${String(a % 10_000).padStart(4, "0")}`;
 }
-
-/** Kalshi's taker fee per order, rounded up to the cent: ceil(0.07 × C × P × (1 − P)), in bp. */
-export function kalshiTakerFeeBp(count: number, priceBp: number): number {
-  // In units of 1e-8 dollars² to stay integral: 7/100 × C × P × (10000 − P) / 1e4 bp.
-  const raw = 7 * count * priceBp * (10_000 - priceBp);
-  const cents = Math.ceil(raw / (100 * 10_000 * 100));
-  return cents * 100;
-}

@@ -1,7 +1,8 @@
 import type { OrderState } from "@paulp/contracts";
+import { kalshiTakerFeeBp } from "@paulp/kit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { fromBp, kalshiTakerFeeBp, toBp } from "../src/decimal";
+import { fromBp, toBp } from "../src/decimal";
 import { hedgeIntentFor, parseHedgeMap } from "../src/hedge";
 import { deriveClientOrderId } from "../src/orders/ids";
 import { paperFill } from "../src/orders/paper";

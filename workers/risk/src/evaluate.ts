@@ -6,6 +6,7 @@ import {
   type RiskReason,
   type Venue,
 } from "@paulp/contracts";
+import { worstCaseFeeBp } from "@paulp/kit";
 import {
   formatMoney,
   formatPct,
@@ -428,13 +429,17 @@ export function evaluateIntent(input: EvaluationInput): Evaluation {
   if (markPrice === null || price === null) return out(breach);
   const slippage =
     intent.side === "buy" ? Math.max(0, price - markPrice) * qty : Math.max(0, markPrice - price) * qty;
+  // The worst fill: at the limit price, in full. Exposure limits are measured against the equity it leaves;
+  // the equity floor and the loss limits also count the fee it would pay (a certain loss, up to ~1.75 % of
+  // the notional on Kalshi).
   const eAfter = e - slippage;
-  if (eAfter <= 0) {
+  const eWorst = eAfter - worstCaseFeeBp(intent.venue, qty, price);
+  if (eWorst <= 0) {
     reasons.push(
       reason(
         R.noEquity,
-        `${R.noEquity}: equity after the worst fill is ${formatMoney(eAfter)}`,
-        formatMoney(eAfter),
+        `${R.noEquity}: equity after the worst fill and its fee is ${formatMoney(eWorst)}`,
+        formatMoney(eWorst),
       ),
     );
     return out(breach);
@@ -450,6 +455,7 @@ export function evaluateIntent(input: EvaluationInput): Evaluation {
   const figures = [
     e,
     eAfter,
+    eWorst,
     posAfter,
     marketAfter,
     groupAfter,
@@ -503,12 +509,12 @@ export function evaluateIntent(input: EvaluationInput): Evaluation {
     );
   }
   const dayStart = view.dayStartEquity;
-  if (eAfter < dayStart && !withinPct(dayStart - eAfter, limits.dailyLossPct, dayStart)) {
+  if (eWorst < dayStart && !withinPct(dayStart - eWorst, limits.dailyLossPct, dayStart)) {
     reasons.push(
       pctReason(
         R.dailyLossLimitExceeded,
         "daily loss",
-        dayStart - eAfter,
+        dayStart - eWorst,
         dayStart,
         limits.dailyLossPct,
         "portfolio",
@@ -516,9 +522,9 @@ export function evaluateIntent(input: EvaluationInput): Evaluation {
     );
   }
   const hwm = view.highWaterMark;
-  if (eAfter < hwm && !withinPct(hwm - eAfter, limits.drawdownPct, hwm)) {
+  if (eWorst < hwm && !withinPct(hwm - eWorst, limits.drawdownPct, hwm)) {
     reasons.push(
-      pctReason(R.drawdownLimitExceeded, "drawdown", hwm - eAfter, hwm, limits.drawdownPct, "portfolio"),
+      pctReason(R.drawdownLimitExceeded, "drawdown", hwm - eWorst, hwm, limits.drawdownPct, "portfolio"),
     );
   }
   return out(breach);

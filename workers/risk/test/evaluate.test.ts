@@ -79,40 +79,51 @@ describe("each limit at exactly the limit and one tick over", () => {
     expect(over.reasons[0]).toMatchObject({ observed: "30.0005%", limit: "30.0000%" });
   });
 
-  it("max daily loss 3 %: a loss of exactly 3 % still trades; $0.20 more is a breach that asks for HALT", () => {
+  it("max daily loss 3 %: a loss plus the order's fee of exactly 3 % trades; a cent more does not; past 3 % is a breach that asks for HALT", () => {
     const s = portfolio();
     mark(s, "MKT-A", "0.50", { observedAtMs: NOW - 5000 });
     mark(s, "MKT-B", "0.50");
-    fill(s, "s2", "MKT-A", "buy", 20_000, "0.50");
+    fill(s, "s2", "MKT-A", "buy", 10_000, "0.50");
     settle(s);
-    mark(s, "MKT-A", "0.35", { observedAtMs: NOW - 4000 }); // -$3,000
+    mark(s, "MKT-A", "0.2007", { observedAtMs: NOW - 4000 }); // -$2,993
     settle(s);
     const limits = isolatedLimits({ maxDailyLossPct: "3" });
-    const at = evaluate(s, intent({ market: "MKT-B" }), limits);
-    expect(at.approved).toBe(true);
-    expect(at.breach).toBeNull();
-    mark(s, "MKT-A", "0.3499", { observedAtMs: NOW - 3000 }); // -$3,002
+    // 400 contracts at 0.50 pay Kalshi's taker fee ceil(0.07 × 400 × 0.25) = $7.00: $2,993 + $7 = 3 %.
+    const at = evaluate(s, intent({ market: "MKT-B", quantity: 400 }), limits);
+    expect(at).toMatchObject({ approved: true, breach: null });
+    // 401 pay $7.02: $3,000.02 of $100,000. The order is denied; the portfolio itself breaks nothing yet.
+    const feeOver = evaluate(s, intent({ market: "MKT-B", quantity: 401 }), limits);
+    expect(feeOver).toMatchObject({ approved: false, breach: null });
+    expect(codes(feeOver)).toEqual(["DAILY_LOSS_LIMIT_EXCEEDED"]);
+    mark(s, "MKT-A", "0.1999", { observedAtMs: NOW - 3000 }); // -$3,001
     settle(s);
     const over = evaluate(s, intent({ market: "MKT-B" }), limits);
     expect(over.approved).toBe(false);
     expect(over.breach).toBe("daily_loss");
     expect(over.reasons[0]).toMatchObject({
       code: "DAILY_LOSS_LIMIT_EXCEEDED",
-      observed: "3.0020%",
+      observed: "3.0011%", // $3,001 + the default order's $0.18 fee, truncated to 4 places
       limit: "3.0000%",
     });
   });
 
-  it("max drawdown 10 % from the high-water mark: exactly 10 % trades, one tick lower is a breach", () => {
+  it("max drawdown 10 % from the high-water mark: exactly 10 % with the order's fee trades, a cent more does not, one tick lower is a breach", () => {
     const s = portfolio();
     mark(s, "MKT-A", "0.50", { observedAtMs: NOW - 5000 });
     mark(s, "MKT-B", "0.50");
     fill(s, "s2", "MKT-A", "buy", 100_000, "0.50");
     settle(s);
-    mark(s, "MKT-A", "0.40", { observedAtMs: NOW - 4000 }); // equity 90,000: drawdown exactly 10 %
+    mark(s, "MKT-A", "0.4001", { observedAtMs: NOW - 4000 }); // equity 90,010: drawdown 9.99 %
     settle(s);
     const limits = isolatedLimits({ maxDrawdownPct: "10" });
-    expect(evaluate(s, intent({ market: "MKT-B" }), limits)).toMatchObject({ approved: true, breach: null });
+    // Fees at 0.50: 4,000 contracts pay $70.00 (equity 89,940: 10.06 %); 571 pay ceil($9.9925) = $10.00.
+    const fee70 = intent({ market: "MKT-B", quantity: 4_000 });
+    expect(codes(evaluate(s, fee70, limits))).toEqual(["DRAWDOWN_LIMIT_EXCEEDED"]);
+    const fits = intent({ market: "MKT-B", quantity: 571 }); // ceil(9.9925) = $10.00: exactly 10 %
+    expect(evaluate(s, fits, limits)).toMatchObject({ approved: true, breach: null });
+    expect(codes(evaluate(s, intent({ market: "MKT-B", quantity: 572 }), limits))).toEqual([
+      "DRAWDOWN_LIMIT_EXCEEDED",
+    ]);
     mark(s, "MKT-A", "0.3999", { observedAtMs: NOW - 3000 });
     settle(s);
     const over = evaluate(s, intent({ market: "MKT-B" }), limits);

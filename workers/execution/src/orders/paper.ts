@@ -1,5 +1,6 @@
 import type { BookLevel } from "@paulp/contracts";
-import { fromBp, kalshiTakerFeeBp, toBp } from "../decimal";
+import { kalshiTakerFeeBp } from "@paulp/kit";
+import { fromBp, toBp } from "../decimal";
 
 /** A simulated immediate-or-cancel fill against a stored book: what crosses the limit fills, the rest is cancelled. */
 export interface PaperFill {
