@@ -315,6 +315,12 @@ export interface RiskRpc {
    * A loss-limit breach seen after any fill sends the breaker to HALT before the answer.
    */
   recordFills(fills: FillReport[]): Promise<Result<{ fills: FillOutcome[] }>>;
+  /**
+   * Execution says these orders ended (filled, cancelled, rejected, expired; ≤ 100 ids, after their fills):
+   * whatever they still reserve is released. A consumed decision's reservation otherwise holds for up to 24 h,
+   * so an order resting at a venue keeps counting against the limits until it ends.
+   */
+  releaseReservations(clientOrderIds: string[]): Promise<Result<{ released: number }>>;
   recordMarks(marks: MarkUpdate[]): Promise<Result<{ applied: number }>>;
   reportFailure(kind: FailureKind, detail: string, actor: Principal): Promise<Result<BreakerStatus>>;
   reportSuccess(kind: FailureKind): Promise<Result<BreakerStatus>>;

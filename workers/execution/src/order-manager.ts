@@ -110,6 +110,8 @@ export class OrderManager extends DurableObject<Env> {
       strategy_id TEXT NOT NULL, side TEXT NOT NULL, quantity INTEGER NOT NULL, price TEXT NOT NULL, fee TEXT NOT NULL,
       ts TEXT NOT NULL, reported INTEGER NOT NULL DEFAULT 0)`);
     this.sql.exec("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)");
+    // Orders that ended, for risk to release what they still reserve (pushed after their fills).
+    this.sql.exec("CREATE TABLE IF NOT EXISTS ended (coid TEXT PRIMARY KEY)");
   }
 
   async ping(): Promise<string> {
@@ -211,7 +213,18 @@ export class OrderManager extends DurableObject<Env> {
       patch.venue_order_id ?? null,
       coid,
     );
+    if (isTerminal(to)) {
+      this.sql.exec("INSERT OR IGNORE INTO ended (coid) VALUES (?)", coid);
+      this.armOutbox();
+    }
     return ok(this.row(coid)!);
+  }
+
+  /** The outbox alarm is a storage write, ordered with the change that needs it; set once per push. */
+  private armOutbox(): void {
+    if (this.alarmArmed) return;
+    this.alarmArmed = true;
+    void this.ctx.storage.setAlarm(Date.now() + FILL_PUSH_DELAY_MS);
   }
 
   /** Store fills up to `totalFilled` (idempotent by cumulative quantity); `reportFills` tells risk. */
@@ -242,23 +255,25 @@ export class OrderManager extends DurableObject<Env> {
       fee,
       ts,
     );
-    // The alarm is a storage write, ordered with the fill in the same output gate; set once per push.
-    if (!this.alarmArmed) {
-      this.alarmArmed = true;
-      void this.ctx.storage.setAlarm(Date.now() + FILL_PUSH_DELAY_MS);
-    }
+    this.armOutbox();
   }
 
   /**
    * Fills reach risk through a durable outbox: stored with the order's state change, pushed by this alarm
    * 200 ms later (with every other fill stored meanwhile) and, while any is left unreported, again every 5 s
-   * until risk accepts. An order's answer never waits on the portfolio update: risk already counts an
-   * approved decision's exposure (for 30 s), so the lag of a push cannot open room past its limits.
+   * until risk accepts. An order's answer never waits on the portfolio update: risk counts a submitted
+   * order's exposure until it ends, so the lag of a push cannot open room past its limits. Ended orders go
+   * the same way (after every fill is in), so risk releases what they still reserve.
    */
   override async alarm(): Promise<void> {
     this.alarmArmed = false;
     while (await this.reportFills()) {}
-    const left = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM fills WHERE reported = 0").one().n;
+    const fillsLeft = this.sql
+      .exec<{ n: number }>("SELECT COUNT(*) AS n FROM fills WHERE reported = 0")
+      .one().n;
+    // Ended orders only once every fill is in: releasing first would under-count the filled part meanwhile.
+    if (fillsLeft === 0) while (await this.reportEnded()) {}
+    const left = fillsLeft + this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM ended").one().n;
     if (left > 0 && !this.alarmArmed) {
       this.alarmArmed = true;
       await this.ctx.storage.setAlarm(Date.now() + FILL_RETRY_MS);
@@ -303,6 +318,19 @@ export class OrderManager extends DurableObject<Env> {
     for (const id of accepted) this.sql.exec("UPDATE fills SET reported = 1 WHERE fill_id = ?", id);
     // A full batch all accepted: more may be waiting.
     return pending.length === FILL_BATCH && accepted.length === FILL_BATCH;
+  }
+
+  /** Tell risk which orders ended (`releaseReservations`); answers whether another batch may be waiting. */
+  private async reportEnded(): Promise<boolean> {
+    const coids = this.sql
+      .exec<{ coid: string }>(`SELECT coid FROM ended ORDER BY rowid LIMIT ${FILL_BATCH}`)
+      .toArray()
+      .map((r) => r.coid);
+    if (coids.length === 0) return false;
+    const res = await safe(this.env.RISK.releaseReservations(coids), "releaseReservations");
+    if (!res.ok) return false; // kept for the next run
+    for (const c of coids) this.sql.exec("DELETE FROM ended WHERE coid = ?", c);
+    return coids.length === FILL_BATCH;
   }
 
   private async audit(type: string, actor: Principal, payload: unknown): Promise<Result<{ seq: number }>> {

@@ -332,6 +332,93 @@ describe("paper mode", () => {
   });
 });
 
+describe("ended orders release their reservations at risk", () => {
+  const releasesOf = async (coid: string) =>
+    (await risk()._calls())
+      .map((c, i) => ({ c, i }))
+      .filter(({ c }) => c.method === "releaseReservations" && (c.clientOrderIds as string[]).includes(coid));
+  const fillCallsOf = async (coid: string) =>
+    (await risk()._calls())
+      .map((c, i) => ({ c, i }))
+      .filter(
+        ({ c }) =>
+          (c.method === "recordFills" &&
+            (c.fills as { clientOrderId: string }[]).some((f) => f.clientOrderId === coid)) ||
+          (c.method === "recordFill" && (c.fill as { clientOrderId: string }).clientOrderId === coid),
+      );
+
+  it("a partly filled paper IOC order reports its fill first, then that it ended", async () => {
+    await ingestion()._setBook("kalshi", "KXPAPER-END", {
+      bids: [],
+      asks: [{ price: "0.5000", size: "2" }],
+      evidenceHash: "f".repeat(64),
+    });
+    const i = intent({ strategyId: PAPER, market: "KXPAPER-END", quantity: 5, limitPrice: "0.5000" });
+    const r = await execution().placeOrder(i, ADMIN);
+    expect(r.ok && r.value.order).toMatchObject({ state: "cancelled", filledQuantity: 2 });
+    const released = await eventually(
+      () => releasesOf(i.clientOrderId),
+      (x) => x.length > 0,
+    );
+    expect(released).toHaveLength(1);
+    const fills = await fillCallsOf(i.clientOrderId);
+    expect(fills.length).toBeGreaterThan(0);
+    // Every fill call came before the release: risk never under-counts the filled part.
+    expect(Math.max(...fills.map((f) => f.i))).toBeLessThan(released[0]!.i);
+  });
+
+  it("a resting IBKR order keeps its reservation until it ends", async () => {
+    await simAdmin("ibkr", "questions", { messageIds: [] });
+    const i = intent({
+      strategyId: LIVE,
+      venue: "ibkr",
+      market: "265598",
+      limitPrice: "101.5000",
+      quantity: 3,
+    });
+    const d = await approvedDecision(i);
+    const r = await execution().submitOrder(i, d.decisionId, ADMIN);
+    expect(r.ok && r.value.order.state).toBe("submitted");
+    await new Promise((res) => setTimeout(res, 400)); // past the outbox's 200 ms push
+    expect(await releasesOf(i.clientOrderId)).toEqual([]);
+    await execution().resolveUnknown(ADMIN); // polls the gateway: the order has filled
+    const after = await execution().getOrder(i.clientOrderId);
+    expect(after.ok && after.value.state).toBe("filled");
+    expect(
+      await eventually(
+        () => releasesOf(i.clientOrderId),
+        (x) => x.length === 1,
+      ),
+    ).toHaveLength(1);
+  });
+
+  it("risk refusing the release keeps it for the next push", async () => {
+    await ingestion()._setBook("kalshi", "KXPAPER-END2", {
+      bids: [],
+      asks: [{ price: "0.5000", size: "100" }],
+      evidenceHash: "f".repeat(64),
+    });
+    await risk()._set({ failFills: true });
+    const i = intent({ strategyId: PAPER, market: "KXPAPER-END2", quantity: 1, limitPrice: "0.4000" });
+    try {
+      const r = await execution().placeOrder(i, ADMIN);
+      expect(r.ok && r.value.order.state).toBe("cancelled"); // nothing crossed: ended with no fill
+      await new Promise((res) => setTimeout(res, 400));
+      const refused = await releasesOf(i.clientOrderId);
+      expect(refused.every(({ c }) => c.refused === true)).toBe(true);
+    } finally {
+      await risk()._set({ failFills: false });
+    }
+    expect(
+      await eventually(
+        async () => (await releasesOf(i.clientOrderId)).filter(({ c }) => c.refused === false),
+        (x) => x.length === 1,
+        10_000,
+      ),
+    ).toHaveLength(1);
+  });
+});
+
 describe("execution policy", () => {
   it("refuses live without a receipt, naming the action and exact payload", async () => {
     const change = { scope: "strategy:rv-other", mode: "live" } as const;

@@ -175,6 +175,65 @@ describe("order trace", () => {
   });
 });
 
+// Real execution and real risk: a submitted order reserves exposure until it ends, then execution's outbox
+// tells risk it ended and the reservation is released (it would otherwise hold for 24 h).
+describe("an order that ends releases its reservation", () => {
+  it("exposure goes back to where it was once an unfilled paper order is cancelled", async () => {
+    await adminFetch("/admin/ingestion/run", {
+      method: "POST",
+      ...json({ venues: ["kalshi"], maxPages: 1, pageSize: 5 }),
+    });
+    const ingestion = env.INGESTION as unknown as IngestionRpc;
+    const risk = env.RISK as unknown as RiskRpc;
+    const markets = await ingestion.listMarkets({ venue: "kalshi", limit: 5 });
+    if (!markets.ok) throw new Error("no markets");
+    const market = markets.value.markets[markets.value.markets.length - 1]!;
+    const book = await ingestion.getOrderBook("kalshi", market.marketId, 0);
+    if (!book.ok) throw new Error("no book");
+    await risk.recordMarks([
+      {
+        venue: "kalshi",
+        market: market.marketId,
+        price: "0.5000",
+        category: market.category ?? "Other",
+        evidenceHash: book.value.evidenceHash,
+        observedAt: new Date().toISOString(),
+      },
+    ]);
+    const concentration = async () => {
+      const e = await risk.exposure();
+      if (!e.ok) throw new Error(e.error.message);
+      return e.value.limits.find((l) => l.limit === "maxConcentrationPct")!;
+    };
+    const before = await concentration();
+    // 1,000 contracts bid at 0.01: nothing crosses, the IOC remainder is cancelled at once.
+    const res = await adminFetch("/admin/orders", {
+      method: "POST",
+      ...json({
+        strategyId: "manual-release",
+        venue: "kalshi",
+        market: market.marketId,
+        side: "buy",
+        effect: "open",
+        quantity: 1_000,
+        limitPrice: "0.0100",
+        evidenceHashes: [book.value.evidenceHash],
+      }),
+    });
+    const placed = (await res.json()) as { order: { state: string; filledQuantity: number } };
+    expect(res.status, JSON.stringify(placed)).toBe(201);
+    expect(placed.order).toMatchObject({ state: "cancelled", filledQuantity: 0 });
+    let after = await concentration();
+    for (let i = 0; i < 100 && after.observedPct !== before.observedPct; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      after = await concentration();
+    }
+    expect(after).toEqual(before);
+    // While it was reserved, the same order would have been the worst market: 1,000 × $0.50 = $500.
+    expect(Number(before.observedPct)).toBeLessThan(0.5);
+  });
+});
+
 // The specification's halt, then an opening order through the whole path: risk denies it, naming the reason,
 // and no order reaches execution.
 describe("HALT through the order path", () => {

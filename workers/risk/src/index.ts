@@ -45,6 +45,11 @@ const ReceiptRef = v.optional(
 );
 const Marks = v.pipe(v.array(MarkUpdate), v.maxLength(5000));
 const Fills = v.pipe(v.array(FillReport), v.maxLength(MAX_FILLS_PER_BATCH));
+const EndedOrders = v.pipe(
+  v.array(OrderIntent.entries.clientOrderId),
+  v.minLength(1),
+  v.maxLength(MAX_FILLS_PER_BATCH),
+);
 const DecisionId = v.pipe(v.string(), v.regex(/^rd_[A-Za-z0-9_-]{10,40}$/, "not a decision id"));
 const IntentHash = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, "must be a lowercase hex SHA-256"));
 const Detail = v.pipe(v.string(), v.maxLength(500));
@@ -184,6 +189,14 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
     const f = parseInput(Fills, fills);
     if (!f.ok) return f;
     return guarded("recordFills", async () => this.settle(await this.governor().recordFills(f.value)));
+  }
+
+  async releaseReservations(clientOrderIds: string[]): Promise<Result<{ released: number }>> {
+    const ids = parseInput(EndedOrders, clientOrderIds);
+    if (!ids.ok) return ids;
+    return guarded("releaseReservations", async () =>
+      ok(await this.governor().releaseReservations(ids.value)),
+    );
   }
 
   async recordMarks(marks: MarkUpdate[]): Promise<Result<{ applied: number }>> {

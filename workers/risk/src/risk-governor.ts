@@ -54,8 +54,15 @@ import {
 import { redeemApproval } from "./redeem";
 import { SerialQueue } from "./serial";
 
-/** How long an approved decision can be consumed, and how long its reservation counts. */
+/** How long an approved decision can be consumed, and how long its reservation counts if it is not. */
 export const DECISION_TTL_MS = 30_000;
+/**
+ * How long a consumed decision's reservation counts at most: the order may rest at the venue (an IBKR DAY
+ * order lives until the session ends), so it is held until execution says the order ended
+ * (`releaseReservations`) or its fills cover it; this is only the backstop if that word never comes, and
+ * erring long only over-counts exposure (denies more), never under-counts.
+ */
+export const SUBMITTED_RESERVATION_MS = 24 * 3600_000;
 /** How long a client order id stays taken. */
 const CLIENT_ID_TTL_MS = 24 * 3600_000;
 /** Expired decisions are kept this long (for a clear "expired" answer), then dropped. */
@@ -268,7 +275,7 @@ export class RiskGovernor extends DurableObject<Env> {
             market: intent.market,
             qty: ev.value.delta,
             clientOrderId: intent.clientOrderId,
-            expiresAtMs: now + DECISION_TTL_MS,
+            expiresAtMs: now + (consumed ? SUBMITTED_RESERVATION_MS : DECISION_TTL_MS),
           };
           if (this.view) reserveInView(this.view, intent, ev.value.delta);
         }
@@ -328,8 +335,33 @@ export class RiskGovernor extends DurableObject<Env> {
     if (d.intentHash !== intentHash)
       return err(ErrorCode.conflict, "intent hash does not match the approved intent");
     stored.used = true;
-    await this.ctx.storage.put(`decision:${decisionId}`, stored);
+    const writes: Record<string, unknown> = { [`decision:${decisionId}`]: stored };
+    // Submitted now: its reservation holds until the order ends, not only the decision's 30 s.
+    const reservation = this.orders.reservations[decisionId];
+    if (reservation) {
+      reservation.expiresAtMs = Date.now() + SUBMITTED_RESERVATION_MS;
+      writes[`${RESERVATION_PREFIX}${decisionId}`] = reservation;
+    }
+    await this.ctx.storage.put(writes);
     return ok({ decision: d, opensRisk: stored.opensRisk });
+  }
+
+  /**
+   * Execution says these orders ended (filled, cancelled, rejected, expired): whatever they still reserve is
+   * released. Their fills were reported first, so the filled part already counts as a position.
+   */
+  async releaseReservations(clientOrderIds: string[]): Promise<{ released: number }> {
+    const ended = new Set(clientOrderIds);
+    const keys: string[] = [];
+    for (const [id, r] of Object.entries(this.orders.reservations)) {
+      if (!ended.has(r.clientOrderId)) continue;
+      delete this.orders.reservations[id];
+      keys.push(`${RESERVATION_PREFIX}${id}`);
+      if (this.view && !shiftPosition(this.view, r, 0, -r.qty, 0)) this.view = null;
+    }
+    for (let i = 0; i < keys.length; i += MAX_KEYS_PER_PUT)
+      await this.ctx.storage.delete(keys.slice(i, i + MAX_KEYS_PER_PUT));
+    return { released: keys.length };
   }
 
   /** Apply a fill; it releases the matching reservation. */

@@ -109,6 +109,60 @@ describe("evaluateAndConsume", () => {
     expect(await audit().stubEntries()).toEqual([]);
   });
 
+  it("a submitted order's reservation holds until execution says it ended; an unconsumed one only 30 s", async () => {
+    type Rsv = { clientOrderId: string; expiresAtMs: number; qty: number };
+    const reservations = async () =>
+      runInDurableObject(testEnv.RISK_GOVERNOR.getByName("portfolio"), async (_i: RiskGovernor, state) => [
+        ...(await state.storage.list<Rsv>({ prefix: "rsv:" })).values(),
+      ]);
+    const t0 = Date.now();
+    const recorded = intent();
+    const r1 = await risk().evaluateOrder(recorded, strategyActor);
+    expect(r1.ok && r1.value.approved).toBe(true);
+    const placed = intent();
+    const r2 = await risk().evaluateAndConsume(placed, strategyActor);
+    expect(r2.ok && r2.value.decision.approved).toBe(true);
+    const byCoid = async () => new Map((await reservations()).map((r) => [r.clientOrderId, r]));
+    let now = await byCoid();
+    expect(now.get(recorded.clientOrderId)!.expiresAtMs - t0).toBeLessThanOrEqual(31_000);
+    expect(now.get(placed.clientOrderId)!.expiresAtMs - t0).toBeGreaterThan(23 * 3600_000);
+    // Consuming the recorded one (submitOrder's path) extends it the same way, durably.
+    if (!r1.ok) return;
+    expect(await risk().consumeDecision(r1.value.decisionId, r1.value.intentHash)).toMatchObject({
+      ok: true,
+    });
+    now = await byCoid();
+    expect(now.get(recorded.clientOrderId)!.expiresAtMs - t0).toBeGreaterThan(23 * 3600_000);
+
+    // MKT-E (the only marked market here) counts every reservation; releasing one removes its 10 × $0.50.
+    const concentration = async () => {
+      const e = await risk().exposure();
+      if (!e.ok) throw new Error(e.error.message);
+      const pct = Number(e.value.limits.find((l) => l.limit === "maxConcentrationPct")!.observedPct);
+      return { pct, equity: Number(e.value.equity) };
+    };
+    const before = await concentration();
+    expect(before.pct).toBeGreaterThan(0);
+    expect(await risk().releaseReservations([placed.clientOrderId, "not-an-order-0001"])).toEqual({
+      ok: true,
+      value: { released: 1 },
+    });
+    now = await byCoid();
+    expect(now.has(placed.clientOrderId)).toBe(false);
+    expect(now.has(recorded.clientOrderId)).toBe(true);
+    // Released from the view too: the exposure no longer counts it.
+    const after = await concentration();
+    expect(before.pct - after.pct).toBeCloseTo((5 / after.equity) * 100, 3);
+    expect(await risk().releaseReservations([])).toMatchObject({
+      ok: false,
+      error: { code: "validation_failed" },
+    });
+    expect(await risk().releaseReservations(["bad id!"])).toMatchObject({
+      ok: false,
+      error: { code: "validation_failed" },
+    });
+  });
+
   // Last in the file: it leaves the breaker in HALT.
   it("in HALT an opening intent is denied (with the state it read) and a reducing one is approved", async () => {
     await risk().recordFill({

@@ -78,6 +78,11 @@ export default class RiskStub extends WorkerEntrypoint {
     if (state.failFills) return err("service_unavailable", "stub refuses fills");
     return ok({ fills: fills.map((f) => ({ fillId: f.fillId, applied: true })) });
   }
+  async releaseReservations(clientOrderIds) {
+    state.calls.push({ method: "releaseReservations", clientOrderIds, refused: state.failFills });
+    if (state.failFills) return err("service_unavailable", "stub refuses");
+    return ok({ released: clientOrderIds.length });
+  }
   async reportFailure(kind, detail, actor) {
     state.calls.push({ method: "reportFailure", kind, detail, actor });
     return ok({ state: state.breaker });
