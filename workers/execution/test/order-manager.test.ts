@@ -21,6 +21,9 @@ import {
 
 const LIVE = "rv-live";
 const PAPER = "rv-paper";
+/** A live IBKR limit order for `quantity` shares of AAPL (conid 265598) at $101.50. */
+const ibkrIntent = (quantity: number) =>
+  intent({ strategyId: LIVE, venue: "ibkr", market: "265598", limitPrice: "101.5000", quantity });
 const forCoid = async (id: string) => (await simKalshiOrders()).filter((o) => o.client_order_id === id);
 const consumeCalls = async (decisionId: string) =>
   (await risk()._calls()).filter((c) => c.method === "consumeDecision" && c.decisionId === decisionId);
@@ -369,13 +372,7 @@ describe("ended orders release their reservations at risk", () => {
 
   it("a resting IBKR order keeps its reservation until it ends", async () => {
     await simAdmin("ibkr", "questions", { messageIds: [] });
-    const i = intent({
-      strategyId: LIVE,
-      venue: "ibkr",
-      market: "265598",
-      limitPrice: "101.5000",
-      quantity: 3,
-    });
+    const i = ibkrIntent(3);
     const d = await approvedDecision(i);
     const r = await execution().submitOrder(i, d.decisionId, ADMIN);
     expect(r.ok && r.value.order.state).toBe("submitted");
@@ -506,13 +503,7 @@ describe("reconciliation", () => {
 describe("IBKR", () => {
   it("refuses and audits an unknown question, leaving no order at the gateway", async () => {
     await simAdmin("ibkr", "questions", { messageIds: ["o354", "o999"] });
-    const i = intent({
-      strategyId: LIVE,
-      venue: "ibkr",
-      market: "265598",
-      limitPrice: "101.5000",
-      quantity: 5,
-    });
+    const i = ibkrIntent(5);
     const d = await approvedDecision(i);
     const r = await execution().submitOrder(i, d.decisionId, ADMIN);
     expect(r.ok && r.value.order.state).toBe("rejected");
@@ -539,13 +530,7 @@ describe("IBKR", () => {
 
   it("confirms allowlisted questions, places the hedge, and learns its fill", async () => {
     await simAdmin("ibkr", "questions", { messageIds: ["o354", "o163"] });
-    const i = intent({
-      strategyId: LIVE,
-      venue: "ibkr",
-      market: "265598",
-      limitPrice: "101.5000",
-      quantity: 5,
-    });
+    const i = ibkrIntent(5);
     const d = await approvedDecision(i);
     const r = await execution().submitOrder(i, d.decisionId, ADMIN);
     expect(r.ok && r.value.order.state).toBe("submitted");
@@ -569,13 +554,7 @@ describe("IBKR brokerage session", () => {
   it("a logged-out gateway (no reauthentication possible) refuses the order as auth and sends nothing", async () => {
     await simAdmin("ibkr", "session", { authenticated: false, loggedOut: true });
     try {
-      const i = intent({
-        strategyId: LIVE,
-        venue: "ibkr",
-        market: "265598",
-        limitPrice: "101.5000",
-        quantity: 1,
-      });
+      const i = ibkrIntent(1);
       const d = await approvedDecision(i);
       const r = await execution().submitOrder(i, d.decisionId, ADMIN);
       expect(r.ok && r.value.order.state).toBe("rejected");

@@ -98,36 +98,43 @@ const json = (body: unknown) => ({
   body: JSON.stringify(body),
 });
 
+/**
+ * Pull one page of Kalshi markets through ingestion, pick one (`"first"` or `"last"`), and give risk its mark
+ * from the same evidence (at `price`, or the book's best ask): what an order on it needs.
+ */
+async function markedKalshiMarket(pick: "first" | "last", price?: string) {
+  await adminFetch("/admin/ingestion/run", {
+    method: "POST",
+    ...json({ venues: ["kalshi"], maxPages: 1, pageSize: 5 }),
+  });
+  const ingestion = env.INGESTION as unknown as IngestionRpc;
+  const markets = await ingestion.listMarkets({ venue: "kalshi", limit: 5 });
+  if (!markets.ok) throw new Error("no markets");
+  const list = markets.value.markets;
+  const market =
+    pick === "first" ? (list.find((m) => m.status !== "closed") ?? list[0]!) : list[list.length - 1]!;
+  const book = await ingestion.getOrderBook("kalshi", market.marketId, 0);
+  if (!book.ok) throw new Error("no book");
+  const ask = book.value.asks.map((l) => l.price).sort()[0]!;
+  const marked = await (env.RISK as unknown as RiskRpc).recordMarks([
+    {
+      venue: "kalshi",
+      market: market.marketId,
+      price: price ?? ask,
+      category: market.category ?? "Other",
+      evidenceHash: book.value.evidenceHash,
+      observedAt: new Date().toISOString(),
+    },
+  ]);
+  if (!marked.ok) throw new Error(`mark refused: ${marked.error.message}`);
+  return { market, book: book.value, ask };
+}
+
 // End to end through the real workers: ingest → a manual paper order through risk → its trace reaches the
 // raw evidence bytes it was decided on.
 describe("order trace", () => {
   it("walks order → risk decision → evidence bytes", async () => {
-    const run = await adminFetch("/admin/ingestion/run", {
-      method: "POST",
-      ...json({ venues: ["kalshi"], maxPages: 1, pageSize: 5 }),
-    });
-    expect(run.status).toBe(200);
-    const ingestion = env.INGESTION as unknown as IngestionRpc;
-    const markets = await ingestion.listMarkets({ venue: "kalshi", limit: 5 });
-    expect(markets.ok).toBe(true);
-    if (!markets.ok) return;
-    const market = markets.value.markets.find((m) => m.status !== "closed") ?? markets.value.markets[0]!;
-    const book = await ingestion.getOrderBook("kalshi", market.marketId, 0);
-    expect(book.ok).toBe(true);
-    if (!book.ok) return;
-    const ask = book.value.asks.map((l) => l.price).sort()[0]!;
-    // Risk prices orders from marks; give it this market's, from the same evidence.
-    const marked = await (env.RISK as unknown as RiskRpc).recordMarks([
-      {
-        venue: "kalshi",
-        market: market.marketId,
-        price: ask,
-        category: market.category ?? "Other",
-        evidenceHash: book.value.evidenceHash,
-        observedAt: new Date().toISOString(),
-      },
-    ]);
-    expect(marked.ok).toBe(true);
+    const { market, book, ask } = await markedKalshiMarket("first");
 
     const res = await adminFetch("/admin/orders", {
       method: "POST",
@@ -139,7 +146,7 @@ describe("order trace", () => {
         effect: "open",
         quantity: 1,
         limitPrice: ask,
-        evidenceHashes: [book.value.evidenceHash],
+        evidenceHashes: [book.evidenceHash],
       }),
     });
     const submitted = (await res.json()) as { order: { clientOrderId: string; mode: string; state: string } };
@@ -164,14 +171,14 @@ describe("order trace", () => {
     expect(t.evidence).toHaveLength(1);
     const e = t.evidence[0]!;
     expect(e).toMatchObject({
-      hash: book.value.evidenceHash,
+      hash: book.evidenceHash,
       ok: true,
-      sha256: book.value.evidenceHash,
+      sha256: book.evidenceHash,
       truncated: false,
     });
     const bytes = Uint8Array.from(atob(e.bytesBase64), (c) => c.charCodeAt(0));
     expect(bytes.byteLength).toBe(e.byteLength);
-    expect(await sha256Hex(bytes)).toBe(book.value.evidenceHash);
+    expect(await sha256Hex(bytes)).toBe(book.evidenceHash);
   });
 });
 
@@ -179,27 +186,8 @@ describe("order trace", () => {
 // tells risk it ended and the reservation is released (it would otherwise hold for 24 h).
 describe("an order that ends releases its reservation", () => {
   it("exposure goes back to where it was once an unfilled paper order is cancelled", async () => {
-    await adminFetch("/admin/ingestion/run", {
-      method: "POST",
-      ...json({ venues: ["kalshi"], maxPages: 1, pageSize: 5 }),
-    });
-    const ingestion = env.INGESTION as unknown as IngestionRpc;
+    const { market, book } = await markedKalshiMarket("last", "0.5000");
     const risk = env.RISK as unknown as RiskRpc;
-    const markets = await ingestion.listMarkets({ venue: "kalshi", limit: 5 });
-    if (!markets.ok) throw new Error("no markets");
-    const market = markets.value.markets[markets.value.markets.length - 1]!;
-    const book = await ingestion.getOrderBook("kalshi", market.marketId, 0);
-    if (!book.ok) throw new Error("no book");
-    await risk.recordMarks([
-      {
-        venue: "kalshi",
-        market: market.marketId,
-        price: "0.5000",
-        category: market.category ?? "Other",
-        evidenceHash: book.value.evidenceHash,
-        observedAt: new Date().toISOString(),
-      },
-    ]);
     const concentration = async () => {
       const e = await risk.exposure();
       if (!e.ok) throw new Error(e.error.message);
@@ -217,7 +205,7 @@ describe("an order that ends releases its reservation", () => {
         effect: "open",
         quantity: 1_000,
         limitPrice: "0.0100",
-        evidenceHashes: [book.value.evidenceHash],
+        evidenceHashes: [book.evidenceHash],
       }),
     });
     const placed = (await res.json()) as { order: { state: string; filledQuantity: number } };
@@ -238,27 +226,7 @@ describe("an order that ends releases its reservation", () => {
 // and no order reaches execution.
 describe("HALT through the order path", () => {
   it("denies an opening order with BREAKER_HALTED and creates no order", async () => {
-    await adminFetch("/admin/ingestion/run", {
-      method: "POST",
-      ...json({ venues: ["kalshi"], maxPages: 1, pageSize: 5 }),
-    });
-    const ingestion = env.INGESTION as unknown as IngestionRpc;
-    const markets = await ingestion.listMarkets({ venue: "kalshi", limit: 5 });
-    if (!markets.ok) throw new Error("no markets");
-    const market = markets.value.markets[0]!;
-    const book = await ingestion.getOrderBook("kalshi", market.marketId, 0);
-    if (!book.ok) throw new Error("no book");
-    const ask = book.value.asks.map((l) => l.price).sort()[0]!;
-    await (env.RISK as unknown as RiskRpc).recordMarks([
-      {
-        venue: "kalshi",
-        market: market.marketId,
-        price: ask,
-        category: market.category ?? "Other",
-        evidenceHash: book.value.evidenceHash,
-        observedAt: new Date().toISOString(),
-      },
-    ]);
+    const { market, book, ask } = await markedKalshiMarket("first");
     const halt = await adminFetch("/admin/circuit-breaker/transition", {
       method: "POST",
       body: JSON.stringify({ targetState: "HALT", reason: "Emergency halt" }),
@@ -277,7 +245,7 @@ describe("HALT through the order path", () => {
         effect: "open",
         quantity: 1,
         limitPrice: ask,
-        evidenceHashes: [book.value.evidenceHash],
+        evidenceHashes: [book.evidenceHash],
       }),
     });
     expect(res.status).toBe(422);

@@ -1,4 +1,4 @@
-import type { BreakerState, BreakerStatus, OrderIntent, Result } from "@paulp/contracts";
+import type { BreakerState, BreakerStatus, Result } from "@paulp/contracts";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
   approval,
@@ -6,28 +6,14 @@ import {
   entriesOf,
   freshMark,
   governance,
-  HASH,
+  intentMaker,
   operator,
   risk,
   strategyActor,
 } from "./worker-helpers";
 
 const person = { method: "access" as const, subject: "p1", email: "p1@example.com" };
-let seq = 0;
-function intent(overrides: Partial<OrderIntent> = {}): OrderIntent {
-  return {
-    strategyId: "s1",
-    venue: "kalshi",
-    market: "MKT-A",
-    side: "buy",
-    effect: "open",
-    quantity: 100,
-    limitPrice: "0.50",
-    clientOrderId: `brk-${Date.now()}-${++seq}`,
-    evidenceHashes: [HASH],
-    ...overrides,
-  };
-}
+const intent = intentMaker("brk", { strategyId: "s1", market: "MKT-A", quantity: 100 });
 
 async function state(): Promise<BreakerStatus> {
   const r = await risk().getBreaker();

@@ -2,23 +2,18 @@ import { runInDurableObject } from "cloudflare:test";
 import type { OrderIntent, Result } from "@paulp/contracts";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { RiskGovernor } from "../src/risk-governor";
-import { audit, freshMark, governance, HASH, operator, risk, strategyActor, testEnv } from "./worker-helpers";
+import {
+  audit,
+  freshMark,
+  governance,
+  intentMaker,
+  operator,
+  risk,
+  strategyActor,
+  testEnv,
+} from "./worker-helpers";
 
-let seq = 0;
-function intent(overrides: Partial<OrderIntent> = {}): OrderIntent {
-  return {
-    strategyId: "c1",
-    venue: "kalshi",
-    market: "MKT-C",
-    side: "buy",
-    effect: "open",
-    quantity: 10,
-    limitPrice: "0.50",
-    clientOrderId: `consume-${Date.now()}-${++seq}`,
-    evidenceHashes: [HASH],
-    ...overrides,
-  };
-}
+const intent = intentMaker("consume", { strategyId: "c1", market: "MKT-C", quantity: 10 });
 
 async function approved(i: OrderIntent) {
   const r = await risk().evaluateOrder(i, strategyActor);

@@ -1,5 +1,5 @@
 import { runInDurableObject } from "cloudflare:test";
-import { type OrderIntent, RiskReasonCode } from "@paulp/contracts";
+import { RiskReasonCode } from "@paulp/contracts";
 import { canonicalHash } from "@paulp/kit";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { RiskGovernor } from "../src/risk-governor";
@@ -8,27 +8,13 @@ import {
   entriesOf,
   freshMark,
   governance,
-  HASH,
+  intentMaker,
   risk,
   strategyActor,
   testEnv,
 } from "./worker-helpers";
 
-let seq = 0;
-function intent(overrides: Partial<OrderIntent> = {}): OrderIntent {
-  return {
-    strategyId: "s1",
-    venue: "kalshi",
-    market: "MKT-A",
-    side: "buy",
-    effect: "open",
-    quantity: 100,
-    limitPrice: "0.50",
-    clientOrderId: `order-${Date.now()}-${++seq}`,
-    evidenceHashes: [HASH],
-    ...overrides,
-  };
-}
+const intent = intentMaker("order", { strategyId: "s1", market: "MKT-A", quantity: 100 });
 
 beforeEach(async () => {
   await audit().stubReset();

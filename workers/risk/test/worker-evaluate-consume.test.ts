@@ -1,5 +1,5 @@
 import { runInDurableObject } from "cloudflare:test";
-import { type OrderIntent, RiskReasonCode } from "@paulp/contracts";
+import { RiskReasonCode } from "@paulp/contracts";
 import { canonicalHash } from "@paulp/kit";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { RiskGovernor } from "../src/risk-governor";
@@ -8,28 +8,14 @@ import {
   entriesOf,
   freshMark,
   governance,
-  HASH,
+  intentMaker,
   operator,
   risk,
   strategyActor,
   testEnv,
 } from "./worker-helpers";
 
-let seq = 0;
-function intent(overrides: Partial<OrderIntent> = {}): OrderIntent {
-  return {
-    strategyId: "e1",
-    venue: "kalshi",
-    market: "MKT-E",
-    side: "buy",
-    effect: "open",
-    quantity: 10,
-    limitPrice: "0.50",
-    clientOrderId: `eac-${Date.now()}-${++seq}`,
-    evidenceHashes: [HASH],
-    ...overrides,
-  };
-}
+const intent = intentMaker("eac", { strategyId: "e1", market: "MKT-E", quantity: 10 });
 
 type Stored = { used: boolean; decision: { decisionId: string } };
 async function storedDecision(decisionId: string): Promise<Stored | undefined> {

@@ -1,5 +1,12 @@
 import { env, exports } from "cloudflare:workers";
-import type { AuditEventInput, MarkUpdate, Principal, RiskRpc, VerifiedApproval } from "@paulp/contracts";
+import type {
+  AuditEventInput,
+  MarkUpdate,
+  OrderIntent,
+  Principal,
+  RiskRpc,
+  VerifiedApproval,
+} from "@paulp/contracts";
 import type { Env } from "../src/env";
 
 /** The risk worker under test, over its real RPC entrypoint. */
@@ -56,3 +63,23 @@ export const approval = (action: VerifiedApproval["action"]): VerifiedApproval =
   approvers: ["a@example.com", "b@example.com"],
   requestedBy: "a@example.com",
 });
+
+/**
+ * Intents for one test file: a buy that opens `market` for `strategyId`, with a client order id unique to the
+ * run (`<prefix>-<time>-<n>`); `overrides` replace any field.
+ */
+export function intentMaker(prefix: string, base: { strategyId: string; market: string; quantity: number }) {
+  let n = 0;
+  return (overrides: Partial<OrderIntent> = {}): OrderIntent => ({
+    strategyId: base.strategyId,
+    venue: "kalshi",
+    market: base.market,
+    side: "buy",
+    effect: "open",
+    quantity: base.quantity,
+    limitPrice: "0.50",
+    clientOrderId: `${prefix}-${Date.now()}-${++n}`,
+    evidenceHashes: [HASH],
+    ...overrides,
+  });
+}
