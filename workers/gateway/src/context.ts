@@ -3,7 +3,12 @@ import type { IRequest } from "itty-router";
 import type { Env } from "./env";
 
 /** A request after the gateway's `before` middleware: it always has a request id, and a principal on /admin. */
-export type GatewayRequest = IRequest & { requestId: string; principal?: Principal };
+export type GatewayRequest = IRequest & {
+  requestId: string;
+  principal?: Principal;
+  /** Set when a failed authentication was answered 429 (its audit record is sampled). */
+  authRateLimited?: boolean;
+};
 
 /** The extra arguments every handler receives. */
 export type GatewayArgs = [Env, ExecutionContext];

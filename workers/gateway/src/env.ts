@@ -6,7 +6,7 @@ import type {
   RiskService,
 } from "@paulp/contracts";
 
-/** The gateway's own bindings: the five services it routes to, its one secret and the Access config. */
+/** The gateway's own bindings: the five services it routes to, its one secret, the Access config, two rate limits. */
 export interface Env {
   AUDIT: AuditService;
   GOVERNANCE: GovernanceService;
@@ -18,6 +18,10 @@ export interface Env {
   ACCESS_TEAM_DOMAIN: string;
   /** The Access application's AUD tag. */
   ACCESS_AUD: string;
+  /** Failed admin authentications per client IP; past the limit they are answered 429. */
+  AUTH_FAILURES?: RateLimit;
+  /** One audit record a minute per rate-limited client. */
+  AUTH_FAILURE_AUDIT?: RateLimit;
   /** Dev/test only: serves the Access JWKS in place of Cloudflare. */
   VENUE_SIM?: Fetcher;
 }

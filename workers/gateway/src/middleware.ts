@@ -1,5 +1,5 @@
-import { REQUEST_ID_HEADER, systemPrincipal } from "@paulp/contracts";
-import { auditAppend, createEgressFetch, randomId } from "@paulp/kit";
+import { ErrorCode, REQUEST_ID_HEADER, systemPrincipal } from "@paulp/contracts";
+import { auditAppend, createEgressFetch, HttpError, randomId } from "@paulp/kit";
 import { accessJwks } from "./auth/access";
 import { authenticateAdmin } from "./auth/authenticate";
 import type { GatewayArgs, GatewayRequest } from "./context";
@@ -29,12 +29,55 @@ export function withAdminAuth() {
       extraHosts: teamDomain ? [teamDomain] : [],
       simulator: env.VENUE_SIM,
     });
-    request.principal = await authenticateAdmin(request, {
-      adminToken: env.ADMIN_TOKEN,
-      access: teamDomain && aud ? { teamDomain, aud } : null,
-      accessKeys: () => accessJwks(teamDomain, egress),
-    });
+    try {
+      request.principal = await authenticateAdmin(request, {
+        adminToken: env.ADMIN_TOKEN,
+        access: teamDomain && aud ? { teamDomain, aud } : null,
+        accessKeys: () => accessJwks(teamDomain, egress),
+      });
+    } catch (error) {
+      if (error instanceof HttpError && error.status === 401 && (await overFailureLimit(request, env))) {
+        request.authRateLimited = true;
+        throw new HttpError(
+          429,
+          ErrorCode.rateLimited,
+          "too many failed admin authentications from this client: wait a minute",
+          undefined,
+          { "retry-after": "60" },
+        );
+      }
+      throw error;
+    }
   };
+}
+
+/** The client as Cloudflare saw it (`CF-Connecting-IP`, set by the edge; never `X-Forwarded-For`). */
+function clientOf(request: Request): string {
+  return request.headers.get("cf-connecting-ip") ?? "unknown";
+}
+
+/**
+ * Count a failed authentication against its client; true once the client is past the limit. Only failures
+ * are counted, so a valid credential is never refused, whoever shares the address. The limiter guards the
+ * audit chain against a flood of failures; if it is unavailable the failure is answered 401 as usual.
+ */
+async function overFailureLimit(request: Request, env: GatewayArgs[0]): Promise<boolean> {
+  if (!env.AUTH_FAILURES) return false;
+  try {
+    return !(await env.AUTH_FAILURES.limit({ key: clientOf(request) })).success;
+  } catch {
+    return false;
+  }
+}
+
+/** A rate-limited client's failures are audited once a minute, not once each. */
+async function auditThisRateLimited(request: Request, env: GatewayArgs[0]): Promise<boolean> {
+  if (!env.AUTH_FAILURE_AUDIT) return true;
+  try {
+    return (await env.AUTH_FAILURE_AUDIT.limit({ key: clientOf(request) })).success;
+  } catch {
+    return true;
+  }
 }
 
 /**
@@ -52,21 +95,32 @@ export function withAdminRequestAudit() {
     const url = new URL(request.url);
     if (!url.pathname.startsWith("/admin")) return response;
     const status = response?.status ?? 500;
-    const record = auditAppend(env.AUDIT, {
-      type: "gateway.admin_request",
-      service: "gateway",
-      actor: request.principal ?? systemPrincipal("anonymous"),
-      payload: {
-        requestId: request.requestId ?? null,
-        method: request.method,
-        route: typeof request.route === "string" ? request.route : url.pathname,
-        path: url.pathname,
-        status,
-        outcome: status < 400 ? "ok" : status === 401 || status === 403 ? "denied" : "error",
-      },
-    }).then((result) => {
-      if (!result.ok) console.error(`admin request audit failed: ${result.error.code}`);
-    });
+    const limited = request.authRateLimited === true;
+    const record = (limited ? auditThisRateLimited(request, env) : Promise.resolve(true))
+      .then((audit) =>
+        audit
+          ? auditAppend(env.AUDIT, {
+              type: limited ? "gateway.auth_rate_limited" : "gateway.admin_request",
+              service: "gateway",
+              actor: request.principal ?? systemPrincipal("anonymous"),
+              payload: {
+                requestId: request.requestId ?? null,
+                method: request.method,
+                route: typeof request.route === "string" ? request.route : url.pathname,
+                path: url.pathname,
+                status,
+                outcome:
+                  status < 400 ? "ok" : status === 401 || status === 403 || limited ? "denied" : "error",
+                // Only for a rate-limited client: which address to look at (further failures this minute
+                // are answered 429 and not recorded one by one).
+                ...(limited ? { client: clientOf(request) } : {}),
+              },
+            })
+          : null,
+      )
+      .then((result) => {
+        if (result && !result.ok) console.error(`admin request audit failed: ${result.error.code}`);
+      });
     ctx.waitUntil(record);
     if (response && request.requestId) response.headers.set(REQUEST_ID_HEADER, request.requestId);
     return response;

@@ -219,3 +219,52 @@ describe("dev sign-in", () => {
     expect(res.status).toBe(404);
   });
 });
+
+// The Workers Rate Limiting binding (simulated locally by Miniflare) counts failed authentications per client.
+describe("failed authentications are rate limited per client", () => {
+  const from = (ip: string, token: string) =>
+    gateway().fetch("https://gw.test/admin/audit/status", {
+      headers: { authorization: `Bearer ${token}`, "cf-connecting-ip": ip },
+    });
+  const exportedEntries = async () => {
+    const res = await gateway().fetch("https://gw.test/admin/audit/export", {
+      headers: { authorization: `Bearer ${env.ADMIN_TOKEN}`, "cf-connecting-ip": "192.0.2.1" },
+    });
+    return (await res.text())
+      .split("\n")
+      .filter((l) => l.includes('"kind":"entry"'))
+      .map((l) => JSON.parse(l) as { type: string; payload: Record<string, unknown> });
+  };
+
+  it("answers 429 past 30 failures a minute, keeps accepting a valid credential, and audits the flood once", async () => {
+    const ip = "198.51.100.77";
+    const wrong = "x".repeat(43);
+    for (let i = 0; i < 30; i++) expect((await from(ip, wrong)).status).toBe(401);
+    const limited = await from(ip, wrong);
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get("retry-after")).toBe("60");
+    expect(((await limited.json()) as { error: { code: string } }).error.code).toBe("rate_limited");
+    for (let i = 0; i < 5; i++) expect((await from(ip, wrong)).status).toBe(429);
+    // Only failures count: the right token from the same address still works; another address is untouched.
+    expect((await from(ip, env.ADMIN_TOKEN)).status).toBe(200);
+    expect((await from("203.0.113.9", wrong)).status).toBe(401);
+
+    let entries = await exportedEntries();
+    for (let i = 0; i < 50; i++) {
+      if (entries.some((e) => e.type === "gateway.auth_rate_limited")) break;
+      await new Promise((r) => setTimeout(r, 20));
+      entries = await exportedEntries();
+    }
+    const flood = entries.filter((e) => e.type === "gateway.auth_rate_limited");
+    expect(flood).toHaveLength(1);
+    expect(flood[0]!.payload).toMatchObject({ client: ip, status: 429, outcome: "denied" });
+    const denied = entries.filter(
+      (e) =>
+        e.type === "gateway.admin_request" &&
+        e.payload.status === 401 &&
+        e.payload.path === "/admin/audit/status",
+    );
+    expect(denied.length).toBeGreaterThanOrEqual(30);
+    expect(JSON.stringify(entries)).not.toContain(wrong);
+  });
+});
