@@ -54,6 +54,7 @@ export const RiskReasonCode = {
   noEquity: "NO_EQUITY",
   nonFiniteInput: "NON_FINITE_INPUT",
   effectMismatch: "EFFECT_MISMATCH",
+  opposingOrderPending: "OPPOSING_ORDER_PENDING",
   positionLimitExceeded: "POSITION_LIMIT_EXCEEDED",
   concentrationLimitExceeded: "CONCENTRATION_LIMIT_EXCEEDED",
   marketExposureLimitExceeded: "MARKET_EXPOSURE_LIMIT_EXCEEDED",

@@ -28,7 +28,11 @@ import {
 // The pure pre-trade check: values in, a decision out. No clock, no I/O: the caller passes `nowMs`, the
 // portfolio view, the limits and the breaker state. Every missing or doubtful input denies.
 
-/** An approved, not yet filled or expired, opening/increasing order: counted as if filled. */
+/**
+ * An approved order not yet filled, ended or expired. An opening/increasing one counts as if filled (exposure);
+ * a reducing/closing one (`reduces`) does not lower exposure before it fills, but counts in the effect check, so
+ * two orders cannot together reduce a position past flat.
+ */
 export interface Reservation {
   posKey: string;
   venue: Venue;
@@ -37,6 +41,7 @@ export interface Reservation {
   qty: number;
   clientOrderId: string;
   expiresAtMs: number;
+  reduces?: boolean;
 }
 
 /** Aggregates of the portfolio that one evaluation reads (built once per change, O(positions)). */
@@ -45,8 +50,10 @@ export interface RiskView {
   dayStartEquity: number | null;
   highWaterMark: number | null;
   filledQty: Map<string, number>;
-  /** Filled plus reserved. */
+  /** Filled plus reserved by opening/increasing orders. */
   effectiveQty: Map<string, number>;
+  /** Signed contracts of approved reducing/closing orders not yet filled (not in `effectiveQty`). */
+  pendingReduce: Map<string, number>;
   /** Gross exposure per market (Σ over strategies), reservations included. */
   marketExposure: Map<string, number>;
   categoryExposure: Map<string, number>;
@@ -170,6 +177,7 @@ export function effectiveLimits(limits: ParsedLimits, state: BreakerState): Pars
 export function buildView(state: PortfolioState, reservations: Iterable<Reservation>): RiskView {
   const filledQty = new Map<string, number>();
   const effectiveQty = new Map<string, number>();
+  const pendingReduce = new Map<string, number>();
   const where = new Map<string, { venue: Venue; market: string }>();
   for (const [key, pos] of Object.entries(state.positions)) {
     filledQty.set(key, pos.qty);
@@ -177,6 +185,10 @@ export function buildView(state: PortfolioState, reservations: Iterable<Reservat
     where.set(key, pos);
   }
   for (const r of reservations) {
+    if (r.reduces) {
+      pendingReduce.set(r.posKey, (pendingReduce.get(r.posKey) ?? 0) + r.qty);
+      continue;
+    }
     effectiveQty.set(r.posKey, (effectiveQty.get(r.posKey) ?? 0) + r.qty);
     where.set(r.posKey, r);
   }
@@ -204,6 +216,7 @@ export function buildView(state: PortfolioState, reservations: Iterable<Reservat
     highWaterMark: state.highWaterMark,
     filledQty,
     effectiveQty,
+    pendingReduce,
     marketExposure,
     categoryExposure,
     marks: state.marks,
@@ -399,15 +412,32 @@ export function evaluateIntent(input: EvaluationInput): Evaluation {
     if (mark.price !== null) markPrice = mark.price;
   }
 
-  // The effect must match the filled position, so a "reduce" cannot open risk while HALT lets it through.
-  const q = view.filledQty.get(posKey) ?? 0;
+  // The effect must match the filled position, so a "reduce" cannot open risk while HALT lets it through. A
+  // reducing order counts the reducing orders already approved as filled: two closes of one position cannot
+  // both pass and flip it.
+  const filled = view.filledQty.get(posKey) ?? 0;
+  const q = opensRisk ? filled : filled + (view.pendingReduce.get(posKey) ?? 0);
   if (!effectMatches(intent.effect, q, q + delta)) {
+    const pending =
+      q === filled ? "" : ` (filled ${filled}, ${q - filled} pending in approved reducing orders)`;
     reasons.push(
       reason(
         R.effectMismatch,
-        `${R.effectMismatch}: ${intent.effect} with position=${q} gives ${q + delta}`,
+        `${R.effectMismatch}: ${intent.effect} with position=${q} gives ${q + delta}${pending}`,
         `position=${q} after=${q + delta}`,
         intent.effect,
+      ),
+    );
+  }
+  // Opening the other side while an approved opening order still rests would let the two offset in the
+  // exposure check, then only one of them fill.
+  const pendingOpen = (view.effectiveQty.get(posKey) ?? 0) - filled;
+  if (opensRisk && pendingOpen !== 0 && Math.sign(pendingOpen) !== Math.sign(delta)) {
+    reasons.push(
+      reason(
+        R.opposingOrderPending,
+        `${R.opposingOrderPending}: ${pendingOpen} contracts of ${posKey} are approved the other way and not yet filled or ended`,
+        String(pendingOpen),
       ),
     );
   }
@@ -531,8 +561,12 @@ export function evaluateIntent(input: EvaluationInput): Evaluation {
 }
 
 /** Apply an approved opening order to a view in place, as a reservation (used between rebuilds). */
-export function reserveInView(view: RiskView, intent: OrderIntent, delta: number): void {
+export function reserveInView(view: RiskView, intent: OrderIntent, delta: number, reduces = false): void {
   const posKey = positionKey(intent.strategyId, intent.venue, intent.market);
+  if (reduces) {
+    view.pendingReduce.set(posKey, (view.pendingReduce.get(posKey) ?? 0) + delta);
+    return;
+  }
   const mk = marketKey(intent.venue, intent.market);
   const mark = view.marks[mk];
   const qe = view.effectiveQty.get(posKey) ?? 0;
@@ -574,5 +608,17 @@ export function shiftPosition(
   view.marketExposure.set(mk, (view.marketExposure.get(mk) ?? 0) + grow);
   const cat = mark.category ?? UNCATEGORISED;
   view.categoryExposure.set(cat, (view.categoryExposure.get(cat) ?? 0) + grow);
+  return true;
+}
+
+/**
+ * A reservation moved by `change` contracts (shrunk by a fill, released, expired): an opening one moves the
+ * effective position (`shiftPosition`), a reducing one only the pending reductions. False: rebuild the view.
+ */
+export function moveReservationInView(view: RiskView, r: Reservation, change: number): boolean {
+  if (!r.reduces) return shiftPosition(view, r, 0, change, 0);
+  const left = (view.pendingReduce.get(r.posKey) ?? 0) + change;
+  if (left === 0) view.pendingReduce.delete(r.posKey);
+  else view.pendingReduce.set(r.posKey, left);
   return true;
 }

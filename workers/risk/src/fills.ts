@@ -1,5 +1,5 @@
 import type { FillReport } from "@paulp/contracts";
-import { type Reservation, type RiskView, shiftPosition } from "./evaluate";
+import { moveReservationInView, type Reservation, type RiskView, shiftPosition } from "./evaluate";
 import { applyFill, type PortfolioState, positionKey } from "./portfolio";
 
 /** What one fill did to the portfolio, its reservations and the view. */
@@ -52,7 +52,7 @@ export function applyFillEverywhere(
     if (Math.sign(left) !== Math.sign(r.qty) || left === 0) delete reservations[id];
     else r.qty = left;
     const after = reservations[id]?.qty ?? 0;
-    if (view && exact) exact = shiftPosition(view, r, 0, after - before, 0);
+    if (view && exact) exact = moveReservationInView(view, r, after - before);
     changedReservations.push(id);
   }
   return {

@@ -29,12 +29,12 @@ import {
   type Evaluation,
   evaluateIntent,
   lossBreach,
+  moveReservationInView,
   type ParsedLimits,
   parseLimits,
   type Reservation,
   type RiskView,
   reserveInView,
-  shiftPosition,
 } from "./evaluate";
 import { exposureReport } from "./exposure";
 import { applyFillEverywhere } from "./fills";
@@ -268,17 +268,18 @@ export class RiskGovernor extends DurableObject<Env> {
       if (approved) {
         this.orders.approvals.push(now);
         this.clientIds.set(intent.clientOrderId, now);
-        if (ev.value.opensRisk) {
-          this.orders.reservations[decision.decisionId] = {
-            posKey: ev.value.posKey,
-            venue: intent.venue,
-            market: intent.market,
-            qty: ev.value.delta,
-            clientOrderId: intent.clientOrderId,
-            expiresAtMs: now + (consumed ? SUBMITTED_RESERVATION_MS : DECISION_TTL_MS),
-          };
-          if (this.view) reserveInView(this.view, intent, ev.value.delta);
-        }
+        // Every approval is reserved until it fills, ends or expires; a reducing one only for the effect check.
+        const reduces = !ev.value.opensRisk;
+        this.orders.reservations[decision.decisionId] = {
+          posKey: ev.value.posKey,
+          venue: intent.venue,
+          market: intent.market,
+          qty: ev.value.delta,
+          clientOrderId: intent.clientOrderId,
+          expiresAtMs: now + (consumed ? SUBMITTED_RESERVATION_MS : DECISION_TTL_MS),
+          ...(reduces ? { reduces: true } : {}),
+        };
+        if (this.view) reserveInView(this.view, intent, ev.value.delta, reduces);
       }
       // One multi-key put: one storage transaction per decision, with only this decision's own keys.
       const writes: Record<string, unknown> = { [`decision:${decision.decisionId}`]: stored };
@@ -357,7 +358,7 @@ export class RiskGovernor extends DurableObject<Env> {
       if (!ended.has(r.clientOrderId)) continue;
       delete this.orders.reservations[id];
       keys.push(`${RESERVATION_PREFIX}${id}`);
-      if (this.view && !shiftPosition(this.view, r, 0, -r.qty, 0)) this.view = null;
+      if (this.view && !moveReservationInView(this.view, r, -r.qty)) this.view = null;
     }
     for (let i = 0; i < keys.length; i += MAX_KEYS_PER_PUT)
       await this.ctx.storage.delete(keys.slice(i, i + MAX_KEYS_PER_PUT));
@@ -676,7 +677,7 @@ export class RiskGovernor extends DurableObject<Env> {
       if (r.expiresAtMs <= now) {
         delete this.orders.reservations[id];
         expired.push(`${RESERVATION_PREFIX}${id}`);
-        if (this.view && !shiftPosition(this.view, r, 0, -r.qty, 0)) this.view = null;
+        if (this.view && !moveReservationInView(this.view, r, -r.qty)) this.view = null;
       }
     }
     // Approvals are pushed in time order: drop the head that left the window.
