@@ -76,6 +76,9 @@ export class AuditEntrypoint extends WorkerEntrypoint<Env> implements AuditRpc {
     const sequencer = this.sequencer();
     const db = this.env.D1_ANCHOR;
     const encoder = new TextEncoder();
+    // Anchors first, then the head: every anchor that existed when the head was read has toSeq <= head unless
+    // the chain was truncated, so all of them are exported and the offline verifier can see a truncation.
+    const anchors = await listAnchors(db);
     const head = await sequencer.exportHead();
     let after = 0;
     let phase: "header" | "entries" | "tail" | "done" = "header";
@@ -98,7 +101,6 @@ export class AuditEntrypoint extends WorkerEntrypoint<Env> implements AuditRpc {
           }
           if (phase === "tail") {
             const batches = await sequencer.exportBatches(head.seq);
-            const anchors = await listAnchors(db, head.seq);
             const lines = [...batches.map(exportBatchLine), ...anchors.map(exportAnchorLine)];
             if (lines.length > 0) controller.enqueue(encoder.encode(`${lines.join("\n")}\n`));
             phase = "done";

@@ -39,6 +39,18 @@ import type { Env } from "./env";
 export const MIRROR_BATCH_MAX = 1_000;
 /** Appends are mirrored in batches: the alarm fires this long after the first unmirrored append. */
 export const MIRROR_DELAY_MS = 1_000;
+/** How an incremental answer starts while a break found earlier has not been cleared by a full verification. */
+const STILL_BROKEN = "integrity is broken since an earlier verification";
+
+/** The break that set `integrity` to broken, kept for every later answer until a full verification passes. */
+interface LastFailure {
+  mode: "full" | "incremental";
+  brokenSeq: number | null;
+  brokenAnchor?: number;
+  reason: string;
+  verifiedAt: string;
+}
+
 /** R2 copies fetched ahead of the chain walk during verification. */
 const R2_WINDOW = 4;
 /** Retry backoff of a failing mirror, capped. */
@@ -385,6 +397,13 @@ export class AuditSequencer extends DurableObject<Env> {
     const later = trusted ? anchors.filter((a) => a.anchorNo > trusted.anchorNo) : anchors;
     const verifier = new ChainVerifier(start, new Set(later.map((a) => a.toSeq)));
     const headSeq = Number(this.sql.exec("SELECT COALESCE(MAX(seq), 0) AS m FROM entries").one().m);
+    // The trusted anchor is not re-walked, but the head must still reach it (truncation, rollback).
+    if (trusted && headSeq < trusted.toSeq)
+      breaks.push({
+        seq: headSeq + 1,
+        anchorNo: trusted.anchorNo,
+        reason: `chain truncated or rolled back: head ${headSeq} is below anchor ${trusted.anchorNo} toSeq ${trusted.toSeq}`,
+      });
     const batches = this.batches();
     // Anchors sit on batch ends, so the batches after a verified anchor start right after its toSeq.
     const toCheck = batches.filter((b) => b.toSeq > start.seq);
@@ -444,6 +463,14 @@ export class AuditSequencer extends DurableObject<Env> {
       result.brokenSeq = broken.seq;
       result.reason = broken.reason;
       if (broken.anchorNo !== undefined) result.brokenAnchor = broken.anchorNo;
+    } else if (mode === "incremental" && this.getMeta<string>("integrity") === "broken") {
+      // What this run walked is intact, but a break found before lies outside it: say so, every time, until a
+      // full verification passes (the audit watch halts trading on this answer).
+      const found = this.getMeta<LastFailure>("last_failure");
+      result.ok = false;
+      if (found?.brokenSeq != null) result.brokenSeq = found.brokenSeq;
+      result.reason = `${STILL_BROKEN}: ${found?.reason ?? "unknown"} (found by a ${found?.mode ?? "previous"} verification at ${found?.verifiedAt ?? "?"}); only a full verification that passes clears it`;
+      if (found?.brokenAnchor !== undefined) result.brokenAnchor = found.brokenAnchor;
     }
     this.recordVerification(result, anchors.at(-1) ?? null);
     return ok(result);
@@ -468,6 +495,14 @@ export class AuditSequencer extends DurableObject<Env> {
     const integrity = this.getMeta<string>("integrity");
     if (!result.ok) {
       if (integrity !== "broken") this.setMeta("integrity", "broken");
+      if (!result.reason?.startsWith(STILL_BROKEN))
+        this.setMeta<LastFailure>("last_failure", {
+          mode: result.mode,
+          brokenSeq: result.brokenSeq ?? null,
+          reason: result.reason ?? "",
+          verifiedAt: result.verifiedAt,
+          ...(result.brokenAnchor !== undefined ? { brokenAnchor: result.brokenAnchor } : {}),
+        });
       return;
     }
     // Once broken, only a full verification that passes clears it.

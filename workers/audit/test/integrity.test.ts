@@ -195,11 +195,37 @@ describe("verification of the stored chain", () => {
         .run();
       await restoreTriggers();
     }
-    // Broken stays broken until a full verification passes again.
-    expect((await verify("incremental")).ok).toBe(true);
+    // Broken stays broken until a full verification passes again: an incremental run that walked nothing
+    // broken still answers not ok, naming the earlier break (the audit watch halts trading on it).
+    const still = await verify("incremental");
+    expect(still).toMatchObject({ ok: false, brokenAnchor: 2, brokenSeq: 60 });
+    expect(still.reason).toMatch(
+      /integrity is broken since an earlier verification: .*edited.*only a full verification/,
+    );
     expect(await audit().status()).toMatchObject({ ok: true, value: { integrity: "broken" } });
     expect((await verify("full")).ok).toBe(true);
     expect(await audit().status()).toMatchObject({ ok: true, value: { integrity: "ok" } });
+  });
+
+  it("detects a tail truncated below the last verified anchor in incremental mode, and in the export", async () => {
+    expect((await verify("full")).ok).toBe(true); // anchor 2 (toSeq 60) is now the verified one
+    const tail = await sql((s) =>
+      s.exec<{ seq: number; body: string }>("SELECT seq, body FROM entries WHERE seq > 55").toArray(),
+    );
+    await sql((s) => s.exec("DELETE FROM entries WHERE seq > 55"));
+    try {
+      const inc = await verify("incremental");
+      expect(inc).toMatchObject({ ok: false, brokenSeq: 56, brokenAnchor: 2 });
+      expect(inc.reason).toMatch(/truncated or rolled back: head 55 is below anchor 2 toSeq 60/);
+      // The export carries every anchor, so the offline verifier sees the truncation too.
+      const report = verifyExport(await new Response(await audit().exportNdjson()).text());
+      expect(report.ok).toBe(false);
+      expect(report.broken?.reason).toMatch(/truncated|rolled back|below/);
+    } finally {
+      for (const r of tail) await setBody(r.seq, r.body);
+    }
+    expect((await verify("full")).ok).toBe(true);
+    expect((await verify("incremental")).ok).toBe(true);
   });
 
   it("refuses a forked or backwards anchor in D1, and detects one written past the guard", async () => {
