@@ -29,7 +29,12 @@ export function parseHedgeMap(raw: string | undefined): { map: HedgeMap; error: 
   }
 }
 
-/** The hedge for a fill on a prediction market, or null when unmapped or rounding to zero shares. Pure. */
+/**
+ * The hedge for a fill on a prediction market, or null when unmapped or rounding to zero shares. Pure.
+ * `position` is the strategy's current position in the hedge instrument: the hedge's effect follows from it
+ * (open, increase, reduce, close), and a hedge that would cross zero stops at flat (it never opens the other
+ * side in the same order, which risk would refuse as a mismatched effect).
+ */
 export function hedgeIntentFor(
   map: HedgeMap,
   fill: {
@@ -41,20 +46,31 @@ export function hedgeIntentFor(
     evidenceHashes: string[];
   },
   clientOrderId: string,
+  position = 0,
 ): OrderIntent | null {
   const entry = map[fill.market] ?? (fill.category ? map[`category:${fill.category}`] : undefined);
   if (!entry) return null;
   const [w, f = ""] = entry.ratio.split(".");
   const ratio4 = Number(w) * 10_000 + Number(f.padEnd(4, "0"));
-  const quantity = Math.floor((fill.filled * ratio4) / 10_000);
-  if (quantity < 1) return null;
+  const wanted = Math.floor((fill.filled * ratio4) / 10_000);
+  if (wanted < 1) return null;
   const side = entry.direction === "same" ? fill.side : fill.side === "buy" ? "sell" : "buy";
+  const sign = side === "buy" ? 1 : -1;
+  let effect: OrderIntent["effect"];
+  let quantity = wanted;
+  if (position === 0) effect = "open";
+  else if (Math.sign(position) === sign) effect = "increase";
+  else if (wanted < Math.abs(position)) effect = "reduce";
+  else {
+    effect = "close";
+    quantity = Math.abs(position);
+  }
   return {
     strategyId: fill.strategyId,
     venue: "ibkr",
     market: String(entry.conid),
     side,
-    effect: "open",
+    effect,
     quantity,
     limitPrice: side === "buy" ? entry.buyLimit : entry.sellLimit,
     clientOrderId,

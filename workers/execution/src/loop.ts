@@ -92,7 +92,7 @@ export async function runTradingLoop(
         continue;
       }
       const mode = await om.modeFor(s.id);
-      const position = await om.positionIn("kalshi", p.kalshi.marketId, mode);
+      const position = await om.positionIn("kalshi", p.kalshi.marketId, mode, s.id);
       const sig = crossVenueSignal({
         kalshi: kb.value,
         polymarket: pb.value,
@@ -134,6 +134,8 @@ export async function runTradingLoop(
       }
       report.submitted.push(coid);
       const hedgeCoid = await deriveClientOrderId(s.id, `hedge:${coid}`, "ibkr");
+      const conid = hedges.map[p.kalshi.marketId]?.conid;
+      const hedgePosition = conid === undefined ? 0 : await om.positionIn("ibkr", String(conid), mode, s.id);
       const hedge = hedgeIntentFor(
         hedges.map,
         {
@@ -145,6 +147,7 @@ export async function runTradingLoop(
           evidenceHashes,
         },
         hedgeCoid,
+        hedgePosition,
       );
       if (hedge) {
         const h = await decideAndSubmit(env, hedge, actor, {

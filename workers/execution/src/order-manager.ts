@@ -39,6 +39,10 @@ import type { VenueError } from "./venues/result";
 
 /** An `unknown` order not found at the venue after this long was never accepted. */
 const UNKNOWN_GRACE_MS = 120_000;
+/** Risk errors after which it certainly stored and reserved nothing (anything else may hide a decision). */
+const DECIDED_NOTHING = new Set<string>([ErrorCode.validationFailed, ErrorCode.auditUnavailable]);
+/** A live order audited as submitted but still pending_submit this long after was cut off mid-send. */
+const STALE_PENDING_MS = 30_000;
 const RPC_TIMEOUT_MS = 5_000;
 /**
  * The outbox pushes fills this long after the first one is stored, so a busy second sends them together
@@ -230,7 +234,10 @@ export class OrderManager extends DurableObject<Env> {
   /** Store fills up to `totalFilled` (idempotent by cumulative quantity); `reportFills` tells risk. */
   private storeFills(coid: string, totalFilled: number, avgPrice: string | null, fee: string): void {
     const r = this.row(coid);
-    if (!r || totalFilled <= r.filled || !avgPrice) return;
+    if (!r || totalFilled <= r.filled) return;
+    // A venue answer with a fill count but no price: the limit is the worst price it can have filled at, so
+    // risk counts it conservatively rather than not at all.
+    avgPrice ??= (JSON.parse(r.intent) as OrderIntent).limitPrice;
     const qty = totalFilled - r.filled;
     const fillId = `${coid}:${totalFilled}`;
     const ts = new Date().toISOString();
@@ -271,8 +278,8 @@ export class OrderManager extends DurableObject<Env> {
     const fillsLeft = this.sql
       .exec<{ n: number }>("SELECT COUNT(*) AS n FROM fills WHERE reported = 0")
       .one().n;
-    // Ended orders only once every fill is in: releasing first would under-count the filled part meanwhile.
-    if (fillsLeft === 0) while (await this.reportEnded()) {}
+    // An ended order only once its own fills are in: releasing first would under-count the filled part.
+    while (await this.reportEnded()) {}
     const left = fillsLeft + this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM ended").one().n;
     if (left > 0 && !this.alarmArmed) {
       this.alarmArmed = true;
@@ -323,7 +330,9 @@ export class OrderManager extends DurableObject<Env> {
   /** Tell risk which orders ended (`releaseReservations`); answers whether another batch may be waiting. */
   private async reportEnded(): Promise<boolean> {
     const coids = this.sql
-      .exec<{ coid: string }>(`SELECT coid FROM ended ORDER BY rowid LIMIT ${FILL_BATCH}`)
+      .exec<{ coid: string }>(
+        `SELECT coid FROM ended WHERE NOT EXISTS (SELECT 1 FROM fills WHERE fills.coid = ended.coid AND reported = 0) ORDER BY rowid LIMIT ${FILL_BATCH}`,
+      )
       .toArray()
       .map((r) => r.coid);
     if (coids.length === 0) return false;
@@ -418,6 +427,10 @@ export class OrderManager extends DurableObject<Env> {
         : null,
     ]);
     if (decisionId === null && (!claimed.ok || !claimed.value.decision.approved)) {
+      // Risk may have decided and reserved without us hearing it (a timeout, a dropped connection): then the
+      // order ends as rejected, so the outbox tells risk to release whatever it reserved under this id.
+      if (!claimed.ok && !DECIDED_NOTHING.has(claimed.error.code))
+        return this.refuse(coid, actor, claimed.error.code, `risk did not answer: ${claimed.error.message}`);
       this.sql.exec("DELETE FROM orders WHERE coid = ? AND state = 'pending_submit'", coid);
       if (!claimed.ok) return claimed;
       const d = claimed.value.decision;
@@ -595,7 +608,7 @@ export class OrderManager extends DurableObject<Env> {
 
   private clients(actor: Principal, coid?: string) {
     return venueClients(this.env, async (q) => {
-      await this.audit(
+      const audited = await this.audit(
         q.confirmed ? "execution.ibkr_question_confirmed" : "execution.ibkr_question_refused",
         actor,
         {
@@ -604,6 +617,7 @@ export class OrderManager extends DurableObject<Env> {
           message: q.message,
         },
       );
+      return audited.ok;
     });
   }
 
@@ -703,6 +717,16 @@ export class OrderManager extends DurableObject<Env> {
   }
 
   async resolveUnknown(actor: Principal): Promise<Result<{ resolved: number; stillUnknown: number }>> {
+    // A live order whose submission was audited (decision stored) but which never left pending_submit was being
+    // sent when this object restarted: it may be at the venue, so it is unknown and looked up, never re-sent.
+    const stale = new Date(Date.now() - STALE_PENDING_MS).toISOString();
+    for (const r of this.sql
+      .exec<{ coid: string }>(
+        "SELECT coid FROM orders WHERE mode = 'live' AND state = 'pending_submit' AND decision IS NOT NULL AND updated_at < ?",
+        stale,
+      )
+      .toArray())
+      this.move(r.coid, "unknown", "was being sent when the order manager restarted");
     const rows = this.sql
       .exec<OrderRow>(
         "SELECT * FROM orders WHERE mode = 'live' AND state IN ('unknown', 'submitted', 'partially_filled') ORDER BY created_at LIMIT 200",
@@ -780,7 +804,14 @@ export class OrderManager extends DurableObject<Env> {
       return err(ErrorCode.upstreamError, `venue refused the cancel: ${c.error.kind}: ${c.error.message}`);
     await this.refreshLive(this.row(coid)!, actor, Date.now());
     const after = this.row(coid)!;
-    if (!isTerminal(after.state as OrderState)) this.move(coid, "cancelled", `cancelled by ${actor.subject}`);
+    // Ended only when the venue says so (IBKR answers PendingCancel first): a fill racing the cancel must still
+    // be learnt, so the order stays open and is polled until the venue reports it cancelled or filled.
+    if (!isTerminal(after.state as OrderState))
+      this.sql.exec(
+        "UPDATE orders SET reason = ? WHERE coid = ?",
+        `cancel requested by ${actor.subject}; awaiting the venue's confirmation`,
+        coid,
+      );
     return ok(this.view(this.row(coid)!));
   }
 
@@ -872,13 +903,15 @@ export class OrderManager extends DurableObject<Env> {
   }
 
   /** Internal signed position in one market (all modes), for the loop's effect and sizing. */
-  async positionIn(venue: Venue, market: string, mode: ExecutionMode): Promise<number> {
+  /** A strategy's filled position in one market and mode (risk checks effects per strategy too). */
+  async positionIn(venue: Venue, market: string, mode: ExecutionMode, strategyId: string): Promise<number> {
     const row = this.sql
       .exec<{ p: number | null }>(
-        "SELECT SUM(CASE side WHEN 'buy' THEN quantity ELSE -quantity END) AS p FROM fills WHERE venue = ? AND market = ? AND mode = ?",
+        "SELECT SUM(CASE side WHEN 'buy' THEN quantity ELSE -quantity END) AS p FROM fills WHERE venue = ? AND market = ? AND mode = ? AND strategy_id = ?",
         venue,
         market,
         mode,
+        strategyId,
       )
       .one();
     return Number(row.p ?? 0);

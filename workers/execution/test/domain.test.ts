@@ -259,6 +259,34 @@ describe("hedge map", () => {
       limitPrice: "90.00",
     });
   });
+  it("follows the strategy's hedge position: increase, reduce, and close at flat instead of crossing it", () => {
+    const fill = (side: "buy" | "sell", filled: number) => ({
+      market: "KXA",
+      category: null,
+      side,
+      filled,
+      strategyId: "s",
+      evidenceHashes: ["a".repeat(64)],
+    });
+    // Already short 4 (an earlier hedge): another buy on Kalshi hedges by selling more.
+    expect(hedgeIntentFor(map, fill("buy", 9), "h2", -4)).toMatchObject({
+      side: "sell",
+      effect: "increase",
+      quantity: 4,
+    });
+    // Kalshi sold 4: buy back 2 of the 4 short.
+    expect(hedgeIntentFor(map, fill("sell", 4), "h3", -4)).toMatchObject({
+      side: "buy",
+      effect: "reduce",
+      quantity: 2,
+    });
+    // Kalshi sold 20: the hedge would buy 10 but stops at flat (4), never opening a long in the same order.
+    expect(hedgeIntentFor(map, fill("sell", 20), "h4", -4)).toMatchObject({
+      side: "buy",
+      effect: "close",
+      quantity: 4,
+    });
+  });
   it("ignores unmapped markets and rejects a malformed map", () => {
     expect(
       hedgeIntentFor(

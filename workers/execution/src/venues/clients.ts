@@ -15,7 +15,7 @@ function ibkrHost(url: string): string[] {
 /** Venue clients built from the worker's bindings; every request goes through the egress allowlist. */
 export function venueClients(
   env: Env,
-  onQuestion?: (q: { messageIds: string[]; message: string[]; confirmed: boolean }) => Promise<void>,
+  onQuestion?: (q: { messageIds: string[]; message: string[]; confirmed: boolean }) => Promise<boolean>,
 ): { kalshi: KalshiClient; ibkr: IbkrClient } {
   const fetch = createEgressFetch({
     simulator: env.VENUE_SIM,

@@ -72,7 +72,8 @@ export interface IbkrClientOptions {
   fetch: EgressFetch;
   confirmable?: readonly string[];
   /** Called for each question seen, confirmed or not (the caller audits it). */
-  onQuestion?: (q: { messageIds: string[]; message: string[]; confirmed: boolean }) => Promise<void>;
+  /** Returns false when the question could not be recorded: then it is refused, whatever it asks. */
+  onQuestion?: (q: { messageIds: string[]; message: string[]; confirmed: boolean }) => Promise<boolean>;
 }
 
 export type IbkrClient = ReturnType<typeof createIbkrClient>;
@@ -155,12 +156,19 @@ export function createIbkrClient(o: IbkrClientOptions) {
       return vok({ orderId: String(first.order_id), status: first.order_status ?? "Submitted" });
     if ("order_status" in first) return verr("rejected", "order cancelled by the gateway");
     const ids = first.messageIds ?? [];
-    const allowed = ids.length > 0 && ids.every((id) => confirmable.has(id));
-    await o.onQuestion?.({
-      messageIds: ids,
-      message: first.message ?? [],
-      confirmed: allowed && rounds < MAX_REPLY_ROUNDS,
-    });
+    const allowlisted = ids.length > 0 && ids.every((id) => confirmable.has(id));
+    // A confirmation is an action: it happens only once the audit chain holds it (fail closed).
+    const recorded =
+      (await o.onQuestion?.({
+        messageIds: ids,
+        message: first.message ?? [],
+        confirmed: allowlisted && rounds < MAX_REPLY_ROUNDS,
+      })) ?? true;
+    const allowed = allowlisted && recorded;
+    if (!recorded && allowlisted) {
+      await call("POST", `/iserver/reply/${encodeURIComponent(first.id)}`, ReplyAnswer, { confirmed: false });
+      return verr("question_refused", `IBKR asked ${ids.join(",")}: the confirmation could not be audited`);
+    }
     if (!allowed) {
       // Answer "no" so the gateway drops the order rather than leaving it pending.
       await call("POST", `/iserver/reply/${encodeURIComponent(first.id)}`, ReplyAnswer, { confirmed: false });

@@ -1,14 +1,15 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { err, ok } from "./common.js";
 
-const state = { events: [], failing: false };
+const state = { events: [], failing: false, failingTypes: [] };
 
 export default class AuditStub extends WorkerEntrypoint {
   async health() {
     return { service: "audit", ok: true, checks: [] };
   }
   async append(event) {
-    if (state.failing) return err("audit_unavailable", "stub audit is failing");
+    if (state.failing || state.failingTypes.includes(event.type))
+      return err("audit_unavailable", "stub audit is failing");
     state.events.push(event);
     return ok({ seq: state.events.length, hash: "a".repeat(64) });
   }

@@ -70,12 +70,16 @@ export default class RiskStub extends WorkerEntrypoint {
     });
   }
   async recordFill(fill) {
-    state.calls.push({ method: "recordFill", fill, refused: state.failFills });
+    state.calls.push({ method: "recordFill", fill, refused: state.failFills || state.refuseFills });
+    if (state.refuseFills) return err("validation_failed", "stub refuses this fill");
     return state.failFills ? err("service_unavailable", "stub refuses fills") : ok({ applied: true });
   }
   async recordFills(fills) {
     state.calls.push({ method: "recordFills", fills, refused: state.failFills });
     if (state.failFills) return err("service_unavailable", "stub refuses fills");
+    // refuseFills: each fill refused on its own (as risk does for one it cannot apply), the call itself fine.
+    if (state.refuseFills)
+      return ok({ fills: fills.map((f) => ({ fillId: f.fillId, applied: false, error: "stub refuses" })) });
     return ok({ fills: fills.map((f) => ({ fillId: f.fillId, applied: true })) });
   }
   async releaseReservations(clientOrderIds) {
