@@ -20,6 +20,32 @@ export function withRequestId(options: RequestIdOptions = {}) {
   };
 }
 
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * Refuse a state-changing /admin request sent by a browser from another site (CSRF). Behind Cloudflare Access
+ * the browser's Access cookie authenticates, so a page elsewhere could otherwise make an approver's browser
+ * approve, halt or review. Browsers say where a request comes from (`Sec-Fetch-Site`, else `Origin`); curl,
+ * the CLI and other programs send neither and are unaffected.
+ */
+export function withSameOriginWrites() {
+  return function sameOriginWrites(request: GatewayRequest): void {
+    if (SAFE_METHODS.has(request.method)) return;
+    const site = request.headers.get("sec-fetch-site");
+    const origin = request.headers.get("origin");
+    const crossSite =
+      site !== null
+        ? site !== "same-origin" && site !== "none"
+        : origin !== null && origin !== new URL(request.url).origin;
+    if (crossSite)
+      throw new HttpError(
+        403,
+        ErrorCode.forbidden,
+        "cross-site request refused: admin actions must come from the console's own origin or a non-browser client",
+      );
+  };
+}
+
 /** Authenticate everything under /admin; throws the 401/503 envelope, so nothing after it runs. */
 export function withAdminAuth() {
   return async function adminAuth(request: GatewayRequest, env: GatewayArgs[0]): Promise<void> {

@@ -2,7 +2,7 @@ import { ErrorCode } from "@paulp/contracts";
 import { errorJson, errorResponse, json } from "@paulp/kit";
 import { AutoRouter } from "itty-router";
 import type { GatewayArgs, GatewayRequest } from "./context";
-import { withAdminAuth, withAdminRequestAudit, withRequestId } from "./middleware";
+import { withAdminAuth, withAdminRequestAudit, withRequestId, withSameOriginWrites } from "./middleware";
 import { registerAuditRoutes } from "./routes/audit";
 import { registerConsoleRoutes } from "./routes/console";
 import { registerDevRoutes } from "./routes/dev";
@@ -34,6 +34,7 @@ export function buildRouter() {
 
   router.get("/health", () => json({ status: "ok", service: "gateway" }));
   registerConsoleRoutes(router);
+  router.all("/admin/*", withSameOriginWrites());
   router.all("/admin/*", withAdminAuth());
   router.get("/admin/whoami", (request) => json({ principal: request.principal }));
 

@@ -268,3 +268,50 @@ describe("failed authentications are rate limited per client", () => {
     expect(JSON.stringify(entries)).not.toContain(wrong);
   });
 });
+
+// Behind Cloudflare Access a browser's cookie authenticates, so a page on another site must not be able to
+// make an operator's browser act. Programs (curl, the CLI) send no Sec-Fetch-Site or Origin and are unaffected.
+describe("cross-site admin writes are refused", () => {
+  const transition = (headers: Record<string, string>) =>
+    gateway().fetch("https://gw.test/admin/circuit-breaker/transition", {
+      method: "POST",
+      headers: { authorization: `Bearer ${env.ADMIN_TOKEN}`, "content-type": "application/json", ...headers },
+      body: JSON.stringify({ targetState: "CAUTION", reason: "csrf probe" }),
+    });
+  const breakerState = async () => {
+    const res = await gateway().fetch("https://gw.test/admin/circuit-breaker", {
+      headers: { authorization: `Bearer ${env.ADMIN_TOKEN}`, "sec-fetch-site": "cross-site" },
+    });
+    expect(res.status).toBe(200); // reading is not an action (and CORS keeps other sites from reading it)
+    return ((await res.json()) as { state: string; version: number }).version;
+  };
+
+  it("refuses a write marked cross-site or same-site, or from another Origin, and changes nothing", async () => {
+    const before = await breakerState();
+    const attempts: Record<string, string>[] = [
+      { "sec-fetch-site": "cross-site" },
+      { "sec-fetch-site": "same-site" },
+      { origin: "https://evil.example" },
+    ];
+    for (const headers of attempts) {
+      const res = await transition(headers);
+      expect(res.status).toBe(403);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("forbidden");
+    }
+    expect(await breakerState()).toBe(before);
+  });
+
+  it("accepts the console's own origin and programs that send neither header", async () => {
+    const before = await breakerState();
+    expect((await transition({ "sec-fetch-site": "same-origin", origin: "https://gw.test" })).status).toBe(
+      200,
+    );
+    const back = await gateway().fetch("https://gw.test/admin/circuit-breaker/transition", {
+      method: "POST",
+      headers: { authorization: `Bearer ${env.ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ targetState: "NORMAL", reason: "csrf probe over" }),
+    });
+    expect(back.status).toBe(200);
+    expect(await breakerState()).toBe(before + 2);
+  });
+});
