@@ -6,8 +6,8 @@ import type { Env } from "./env";
 export type GatewayRequest = IRequest & {
   requestId: string;
   principal?: Principal;
-  /** Set when a failed authentication was answered 429 (its audit record is sampled). */
-  authRateLimited?: boolean;
+  /** Set when a failed authentication was answered 429, by which limit (its audit record is sampled). */
+  authRateLimited?: "client" | "all";
 };
 
 /** The extra arguments every handler receives. */

@@ -20,6 +20,8 @@ export interface Env {
   ACCESS_AUD: string;
   /** Failed admin authentications per client IP; past the limit they are answered 429. */
   AUTH_FAILURES?: RateLimit;
+  /** Failed admin authentications over all clients together (a flood spread over many addresses). */
+  AUTH_FAILURES_ALL?: RateLimit;
   /** One audit record a minute per rate-limited client. */
   AUTH_FAILURE_AUDIT?: RateLimit;
   /** Dev/test only: serves the Access JWKS in place of Cloudflare. */

@@ -62,8 +62,10 @@ export function withAdminAuth() {
         accessKeys: () => accessJwks(teamDomain, egress),
       });
     } catch (error) {
-      if (error instanceof HttpError && error.status === 401 && (await overFailureLimit(request, env))) {
-        request.authRateLimited = true;
+      const limitedBy =
+        error instanceof HttpError && error.status === 401 ? await overFailureLimit(request, env) : null;
+      if (limitedBy) {
+        request.authRateLimited = limitedBy;
         throw new HttpError(
           429,
           ErrorCode.rateLimited,
@@ -77,30 +79,59 @@ export function withAdminAuth() {
   };
 }
 
-/** The client as Cloudflare saw it (`CF-Connecting-IP`, set by the edge; never `X-Forwarded-For`). */
-function clientOf(request: Request): string {
-  return request.headers.get("cf-connecting-ip") ?? "unknown";
+/**
+ * The client as Cloudflare saw it (`CF-Connecting-IP`, set by the edge; never `X-Forwarded-For`). An IPv6
+ * address counts as its /64: one host usually holds the whole prefix, and could otherwise rotate through it.
+ */
+export function clientOf(request: Request): string {
+  const ip = request.headers.get("cf-connecting-ip") ?? "unknown";
+  if (!ip.includes(":")) return ip;
+  const [head = "", tail = ""] = ip.toLowerCase().split("::");
+  const left = head ? head.split(":") : [];
+  const right = tail ? tail.split(":") : [];
+  const groups = ip.includes("::")
+    ? [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right]
+    : left;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ""))
+    .join(":")}::/64`;
 }
+
+/** The key of the limit over every client together. */
+const ALL_CLIENTS = "*";
 
 /**
  * Count a failed authentication against its client; true once the client is past the limit. Only failures
  * are counted, so a valid credential is never refused, whoever shares the address. The limiter guards the
  * audit chain against a flood of failures; if it is unavailable the failure is answered 401 as usual.
  */
-async function overFailureLimit(request: Request, env: GatewayArgs[0]): Promise<boolean> {
-  if (!env.AUTH_FAILURES) return false;
-  try {
-    return !(await env.AUTH_FAILURES.limit({ key: clientOf(request) })).success;
-  } catch {
-    return false;
-  }
+async function overFailureLimit(request: Request, env: GatewayArgs[0]): Promise<RateLimitedBy | null> {
+  const over = async (limiter: RateLimit | undefined, key: string) => {
+    if (!limiter) return false;
+    try {
+      return !(await limiter.limit({ key })).success;
+    } catch {
+      return false;
+    }
+  };
+  // Per client, and over every client together (a flood spread over many addresses).
+  const [client, all] = await Promise.all([
+    over(env.AUTH_FAILURES, clientOf(request)),
+    over(env.AUTH_FAILURES_ALL, ALL_CLIENTS),
+  ]);
+  return client ? "client" : all ? "all" : null;
 }
 
-/** A rate-limited client's failures are audited once a minute, not once each. */
-async function auditThisRateLimited(request: Request, env: GatewayArgs[0]): Promise<boolean> {
+/** Which failure limit a request went past. */
+type RateLimitedBy = "client" | "all";
+
+/** Rate-limited failures are audited once a minute per client (or once for a flood over all), not once each. */
+async function auditThisRateLimited(request: GatewayRequest, env: GatewayArgs[0]): Promise<boolean> {
   if (!env.AUTH_FAILURE_AUDIT) return true;
+  const key = request.authRateLimited === "all" ? ALL_CLIENTS : clientOf(request);
   try {
-    return (await env.AUTH_FAILURE_AUDIT.limit({ key: clientOf(request) })).success;
+    return (await env.AUTH_FAILURE_AUDIT.limit({ key })).success;
   } catch {
     return true;
   }
@@ -121,7 +152,7 @@ export function withAdminRequestAudit() {
     const url = new URL(request.url);
     if (!url.pathname.startsWith("/admin")) return response;
     const status = response?.status ?? 500;
-    const limited = request.authRateLimited === true;
+    const limited = request.authRateLimited !== undefined;
     const record = (limited ? auditThisRateLimited(request, env) : Promise.resolve(true))
       .then((audit) =>
         audit
@@ -139,7 +170,7 @@ export function withAdminRequestAudit() {
                   status < 400 ? "ok" : status === 401 || status === 403 || limited ? "denied" : "error",
                 // Only for a rate-limited client: which address to look at (further failures this minute
                 // are answered 429 and not recorded one by one).
-                ...(limited ? { client: clientOf(request) } : {}),
+                ...(limited ? { client: clientOf(request), limit: request.authRateLimited } : {}),
               },
             })
           : null,

@@ -1,0 +1,49 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { clientOf } from "../src/middleware";
+import { gateway } from "./helpers";
+
+const withIp = (ip: string) => new Request("https://gw.test/", { headers: { "cf-connecting-ip": ip } });
+const failFrom = (ip: string) =>
+  gateway().fetch("https://gw.test/admin/whoami", {
+    headers: { authorization: `Bearer ${"y".repeat(43)}`, "cf-connecting-ip": ip },
+  });
+
+describe("whom a failed authentication is counted against", () => {
+  it("an IPv4 address as itself; an IPv6 address as its /64, however it is written", () => {
+    expect(clientOf(withIp("198.51.100.7"))).toBe("198.51.100.7");
+    expect(clientOf(withIp("2001:db8:0:1::a"))).toBe("2001:db8:0:1::/64");
+    expect(clientOf(withIp("2001:0db8:0000:0001:ffff:1:2:3"))).toBe("2001:db8:0:1::/64");
+    expect(clientOf(withIp("2001:db8::1"))).toBe("2001:db8:0:0::/64");
+    expect(clientOf(new Request("https://gw.test/"))).toBe("unknown");
+  });
+
+  // Miniflare's limiter counts in fixed 60 s windows: a loop runs until the first 429 and allows for one
+  // window ending during it (which restarts the count), so the tests cannot flake on the clock.
+  it("addresses rotated within one /64 share one budget", async () => {
+    let failures = 0;
+    for (; failures < 62; failures++) {
+      const res = await failFrom(`2001:db8:aa:1::${(failures + 1).toString(16)}`);
+      if (res.status === 429) break;
+      expect(res.status).toBe(401);
+    }
+    expect(failures).toBeGreaterThanOrEqual(30);
+    expect(failures).toBeLessThan(62);
+    expect((await failFrom("2001:db8:aa:2::1")).status).toBe(401); // the next /64 is another client
+  });
+
+  it("a flood spread over many addresses is limited too, and a valid credential still works", async () => {
+    let firstLimited = -1;
+    for (let i = 0; i < 620 && firstLimited < 0; i++) {
+      const res = await failFrom(`10.${(i >> 8) & 255}.${i & 255}.9`);
+      if (res.status === 429) firstLimited = i;
+      else expect(res.status).toBe(401);
+    }
+    // Each address failed once: only the limit over all clients (300 a minute) can have answered 429.
+    expect(firstLimited).toBeGreaterThan(0);
+    const ok = await gateway().fetch("https://gw.test/admin/whoami", {
+      headers: { authorization: `Bearer ${env.ADMIN_TOKEN}`, "cf-connecting-ip": "10.99.99.99" },
+    });
+    expect(ok.status).toBe(200);
+  });
+});
