@@ -3,6 +3,7 @@ import { auditAppend, createEgressFetch, HttpError, randomId } from "@paulp/kit"
 import { accessJwks } from "./auth/access";
 import { authenticateAdmin } from "./auth/authenticate";
 import type { GatewayArgs, GatewayRequest } from "./context";
+import { localSimulator } from "./simulator";
 
 /** Options of `withRequestId`. */
 export interface RequestIdOptions {
@@ -51,15 +52,13 @@ export function withAdminAuth() {
   return async function adminAuth(request: GatewayRequest, env: GatewayArgs[0]): Promise<void> {
     const teamDomain = env.ACCESS_TEAM_DOMAIN?.trim() ?? "";
     const aud = env.ACCESS_AUD?.trim() ?? "";
-    const egress = createEgressFetch({
-      extraHosts: teamDomain ? [teamDomain] : [],
-      simulator: env.VENUE_SIM,
-    });
+    const simulator = localSimulator(request, env);
+    const egress = createEgressFetch({ extraHosts: teamDomain ? [teamDomain] : [], simulator });
     try {
       request.principal = await authenticateAdmin(request, {
         adminToken: env.ADMIN_TOKEN,
         access: teamDomain && aud ? { teamDomain, aud } : null,
-        accessKeys: () => accessJwks(teamDomain, egress),
+        accessKeys: () => accessJwks(teamDomain, egress, simulator !== undefined),
       });
     } catch (error) {
       const limitedBy =

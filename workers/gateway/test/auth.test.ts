@@ -205,6 +205,24 @@ describe("dev sign-in", () => {
     expect(((await who.json()) as { principal: { email: string } }).principal.email).toBe("bob@example.com");
   });
 
+  it("gives a request on a real hostname no simulator, even where VENUE_SIM is bound (a mis-deployed dev config)", async () => {
+    const minted = await gateway().fetch("https://gw.test/dev/access-token", {
+      method: "POST",
+      body: JSON.stringify({ email: "mallory@example.com" }),
+    });
+    const { token } = (await minted.json()) as { token: string };
+    const dev = await gateway().fetch("https://admin.paulp.example/dev/access-token", {
+      method: "POST",
+      body: JSON.stringify({ email: "mallory@example.com" }),
+    });
+    expect(dev.status).toBe(404);
+    // The simulator-signed token is checked against the real team JWKS there, which it cannot pass.
+    const who = await gateway().fetch("https://admin.paulp.example/admin/whoami", {
+      headers: asPerson(token, "mallory@example.com"),
+    });
+    expect(who.status).toBe(401);
+  });
+
   it("does not exist where VENUE_SIM is not bound (every deployed environment)", async () => {
     const ctx = createExecutionContext();
     const res = await buildRouter().fetch(

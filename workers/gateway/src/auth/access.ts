@@ -24,9 +24,14 @@ export function jwksUrlFor(teamDomain: string): string {
   return `https://${teamDomain}/cdn-cgi/access/certs`;
 }
 
-export function accessJwks(teamDomain: string, fetchVia: EgressFetch): JWTVerifyGetKey {
+/**
+ * The team's signing keys, cached per isolate. Keys fetched through the simulator (local dev and tests) are
+ * cached apart from keys fetched from Cloudflare, so one can never answer for the other.
+ */
+export function accessJwks(teamDomain: string, fetchVia: EgressFetch, viaSimulator = false): JWTVerifyGetKey {
   const url = jwksUrlFor(teamDomain);
-  let set = jwksCache.get(url);
+  const key = viaSimulator ? `simulator:${url}` : url;
+  let set = jwksCache.get(key);
   if (!set) {
     set = createRemoteJWKSet(new URL(url), {
       timeoutDuration: 3_000,
@@ -35,7 +40,7 @@ export function accessJwks(teamDomain: string, fetchVia: EgressFetch): JWTVerify
       [customFetch]: (input: string | URL | Request, init?: RequestInit) =>
         fetchVia(typeof input === "string" || input instanceof URL ? input : input.url, init),
     });
-    jwksCache.set(url, set);
+    jwksCache.set(key, set);
   }
   return set;
 }

@@ -2,17 +2,20 @@ import { ErrorCode } from "@paulp/contracts";
 import { errorJson, json, parseOr400 } from "@paulp/kit";
 import * as v from "valibot";
 import type { GatewayRouter } from "../router";
+import { localSimulator } from "../simulator";
 
 const DevLogin = v.object({ email: v.pipe(v.string(), v.email()) });
 
 /**
  * Local sign-in for `pnpm dev`: asks the Cloudflare Access double in the simulator for a token. Exists only
- * where the VENUE_SIM binding exists (the top-level dev config); staging and production never bind it, so
- * there the route answers 404 like any unknown route.
+ * where the VENUE_SIM binding exists (the top-level dev config) and only for a local or test host
+ * (`localSimulator`); staging and production never bind it, so there the route answers 404 like any unknown
+ * route.
  */
 export function registerDevRoutes(router: GatewayRouter): void {
   router.post("/dev/access-token", async (request, env) => {
-    if (!env.VENUE_SIM || !env.ACCESS_TEAM_DOMAIN || !env.ACCESS_AUD) {
+    const simulator = localSimulator(request, env);
+    if (!simulator || !env.ACCESS_TEAM_DOMAIN || !env.ACCESS_AUD) {
       return errorJson(404, { code: ErrorCode.notFound, message: "no route for POST /dev/access-token" });
     }
     let body: unknown;
@@ -22,7 +25,7 @@ export function registerDevRoutes(router: GatewayRouter): void {
       return errorJson(400, { code: ErrorCode.invalidJson, message: "body is not valid JSON" });
     }
     const { email } = parseOr400(DevLogin, body);
-    const res = await env.VENUE_SIM.fetch(`https://${env.ACCESS_TEAM_DOMAIN}/__sim/access/token`, {
+    const res = await simulator.fetch(`https://${env.ACCESS_TEAM_DOMAIN}/__sim/access/token`, {
       method: "POST",
       body: JSON.stringify({ email, aud: env.ACCESS_AUD }),
     });
