@@ -117,6 +117,11 @@ export class ComplianceAgent {
     }
   }
 
+  /** Why the gate cannot decide anything (its rules did not load), or null when it can. */
+  get unavailable(): string | null {
+    return this.compiled ? null : (this.loadError ?? "rules not loaded");
+  }
+
   /** Decide one entity. Never throws; never allows on doubt. */
   check(entity: ComplianceEntity): GateDecision {
     if (!this.compiled) return { decision: "deny", reason: this.loadError ?? "rules not loaded" };

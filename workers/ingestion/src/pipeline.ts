@@ -49,6 +49,8 @@ export const VENUE_RATE: Record<MarketVenue, { capacity: number; refillPerSecond
 
 /** Page sizes: Kalshi allows up to 1000, gamma 500. */
 export const DEFAULT_PAGE_SIZE: Record<MarketVenue, number> = { kalshi: 1000, polymarket: 500 };
+/** The most each venue serves in one page (Kalshi `limit` ≤ 1000; gamma ≤ 500): a larger ask is clamped. */
+export const MAX_PAGE_SIZE: Record<MarketVenue, number> = { kalshi: 1000, polymarket: 500 };
 
 /** Consecutive failed runs of a venue before the risk breaker hears about it. */
 export const FAILURES_BEFORE_REPORT = 2;
@@ -196,8 +198,15 @@ async function preparePage(
     const entity: ComplianceEntity = row;
     const decision = agent.check(entity);
     if (decision.decision === "allow") {
-      // Synchronous unless a field holds a surrogate (then the general, validating path).
-      const terms = termsHashSync(row) ?? (await termsHash(row));
+      // Synchronous unless a field holds a surrogate (then the general, validating path, which refuses a
+      // lone surrogate: that market alone is denied, the rest of the page goes on).
+      let terms: string;
+      try {
+        terms = termsHashSync(row) ?? (await termsHash(row));
+      } catch (error) {
+        denied.push({ marketId: row.marketId, reason: `not representable: ${(error as Error)?.message}` });
+        continue;
+      }
       allowed.push({ ...row, evidenceHash, termsHash: terms, fetchedAt });
     } else if (decision.decision === "block") {
       blockedIds.push(row.marketId);
@@ -395,6 +404,8 @@ export async function runVenue(
   }
   try {
     return await runVenueLeased(deps, venue, opts, owner);
+  } catch (error) {
+    return await recordCrashedRun(deps, venue, owner, now, error);
   } finally {
     await deps.db
       .prepare(
@@ -406,6 +417,59 @@ export async function runVenue(
         console.error(`ingestion ${venue}: lease release failed: ${(error as Error).message}`),
       );
   }
+}
+
+/**
+ * A run that threw (a bug, a storage error outside a page commit) is still a failed run: recorded, counted
+ * toward the breaker's report, its cursor left where the last committed page put it.
+ */
+async function recordCrashedRun(
+  deps: PipelineDeps,
+  venue: MarketVenue,
+  leaseOwner: string,
+  startedMs: number,
+  error: unknown,
+): Promise<{ report: VenueRunReport; consecutiveFailures: number }> {
+  const detail = String((error as Error)?.message ?? error).slice(0, 300);
+  console.error(`ingestion ${venue}: run failed: ${detail}`);
+  const errors = { exception: 1 };
+  const startedAt = new Date(startedMs).toISOString();
+  const finishedAt = new Date(deps.now()).toISOString();
+  let consecutiveFailures = 1;
+  try {
+    const state = await deps.db
+      .prepare("SELECT consecutive_failures FROM ingest_state WHERE venue = ?1")
+      .bind(venue)
+      .first<{ consecutive_failures: number }>();
+    consecutiveFailures = (state?.consecutive_failures ?? 0) + 1;
+    await deps.db.batch([
+      deps.db
+        .prepare("UPDATE ingest_state SET consecutive_failures = ?1 WHERE venue = ?2 AND lease_owner = ?3")
+        .bind(consecutiveFailures, venue, leaseOwner),
+      deps.db
+        .prepare(
+          `INSERT INTO ingest_runs (venue, started_at, finished_at, outcome, pages, fetched, stored, rejected, blocked, errors, pass_completed)
+           VALUES (?1, ?2, ?3, 'failed', 0, 0, 0, 0, 0, ?4, 0)`,
+        )
+        .bind(venue, startedAt, finishedAt, JSON.stringify(errors)),
+    ]);
+  } catch (recordError) {
+    console.error(`ingestion ${venue}: could not record the failed run: ${(recordError as Error)?.message}`);
+  }
+  const report: VenueRunReport = {
+    venue,
+    startedAt,
+    finishedAt,
+    outcome: "failed",
+    pages: 0,
+    fetched: 0,
+    stored: 0,
+    rejected: 0,
+    blocked: 0,
+    errors,
+    passCompleted: false,
+  };
+  return { report, consecutiveFailures };
 }
 
 async function runVenueLeased(
@@ -435,7 +499,7 @@ async function runVenueLeased(
       .all<{ market_id: string; rule_id: string }>();
     for (const r of rows.results) alreadyBlocked.add(`${r.market_id}|${r.rule_id}`);
   }
-  const pageSize = opts.pageSize ?? DEFAULT_PAGE_SIZE[venue];
+  const pageSize = Math.min(opts.pageSize ?? DEFAULT_PAGE_SIZE[venue], MAX_PAGE_SIZE[venue]);
   let cursor = state?.cursor ?? null;
   let pages = 0;
   let fetched = 0;
@@ -465,7 +529,15 @@ async function runVenueLeased(
     rejected += r.rejected;
     return true;
   };
-  for (let i = 0; i < opts.maxPages; i++) {
+  // No gate, no ingestion: a run whose rules did not load fetches nothing, keeps its cursor, and counts as a
+  // failed run (the breaker hears of repeated ones), instead of "succeeding" while denying every market.
+  const gateDown = agent.unavailable;
+  if (gateDown) {
+    failed = true;
+    tally.add("compliance_unavailable");
+    await audit(deps, tally, "ingestion.compliance_unavailable", { venue, detail: gateDown.slice(0, 300) });
+  }
+  for (let i = 0; !gateDown && i < opts.maxPages; i++) {
     const prep = await preparePage(deps, agent, rulesVersion, alreadyBlocked, venue, cursor, pageSize, tally);
     if (!(await settle())) break;
     if (!prep.ok) {

@@ -142,20 +142,24 @@ describe("compliance gate in the pipeline", () => {
     expect(await count("marks", "market_id = ?1", id)).toBe(0);
   });
 
-  it("a gate failure (an unreadable rule) denies everything and is audited", async () => {
+  it("a gate failure (an unreadable rule) ingests nothing, is audited, and counts as a failed run", async () => {
     await tenv.D1_MARKETS.prepare(
       "INSERT INTO compliance_rules (id, position, rule) VALUES ('bad', 0, '{\"kind\":\"nonsense\"}')",
     ).run();
-    const { report } = await runVenue(testDeps(), "polymarket", { maxPages: 1, pageSize: 40 });
-    expect(report.stored).toBe(0);
-    expect(report.errors.gate_denied).toBe(40);
+    const { report, consecutiveFailures } = await runVenue(testDeps(), "polymarket", {
+      maxPages: 1,
+      pageSize: 40,
+    });
+    // Nothing fetched, stored or marked; the run failed (not "ok" with every market denied) and is counted.
+    expect(report).toMatchObject({ outcome: "failed", fetched: 0, stored: 0, passCompleted: false });
+    expect(report.errors.compliance_unavailable).toBe(1);
+    expect(consecutiveFailures).toBeGreaterThanOrEqual(1);
     expect(await count("markets")).toBe(0);
     expect((await tenv.RISK.__calls()).filter((c) => c.method === "recordMarks")).toHaveLength(0);
-    const denied = (await auditEvents()).find((e) => e.type === "compliance.denied");
-    expect(denied?.payload).toMatchObject({
+    const down = (await auditEvents()).find((e) => e.type === "ingestion.compliance_unavailable");
+    expect(down?.payload).toMatchObject({
       venue: "polymarket",
-      count: 40,
-      reason: expect.stringContaining("rules unavailable"),
+      detail: expect.stringContaining("rules unavailable"),
     });
     // Reads fail closed too.
     expect(await worker().getComplianceRules()).toMatchObject({

@@ -160,8 +160,25 @@ describe("isKalshiMarketsPage (the fast path of the page schema)", () => {
     expect(r).toEqual({
       ok: false,
       kind: "schema",
-      detail: "markets.2.yes_bid_dollars: must be a decimal string",
+      detail: "markets.2.yes_bid_dollars: must be a price from 0 to 1",
     });
+    // A contract pays at most $1: a "price" above it is a broken answer, refused like any other.
+    for (const bad of ["5.0000", "1.0001", "1.5"])
+      expect(
+        parseBody(
+          KalshiMarketsPage,
+          encode({ markets: [{ ...good, yes_ask_dollars: bad }] }),
+          isKalshiMarketsPage,
+        ),
+      ).toMatchObject({ ok: false, kind: "schema" });
+    for (const fine of ["0", "0.5600", "1", "1.0000"])
+      expect(
+        parseBody(
+          KalshiMarketsPage,
+          encode({ markets: [{ ...good, yes_ask_dollars: fine }] }),
+          isKalshiMarketsPage,
+        ),
+      ).toMatchObject({ ok: true });
     expect(parseBody(KalshiMarketsPage, encode({ markets: [good] }), isKalshiMarketsPage)).toMatchObject({
       ok: true,
       value: { cursor: "" },

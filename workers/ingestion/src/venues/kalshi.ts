@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { complement, normDecimal } from "../decimal";
-import { DOLLAR_RE, DollarString, IsoTime, isTimestamp } from "./parse";
+import { DollarString, IsoTime, isTimestamp, PRICE_RE, PriceString } from "./parse";
 import type { MarketPage, MarketRow, YesBook } from "./types";
 
 /** Kalshi's production base URL (docs.kalshi.com); in dev and tests the simulator serves it. */
@@ -21,9 +21,9 @@ export const KalshiMarket = v.object({
   close_time: Opt(IsoTime),
   rules_primary: Opt(v.pipe(v.string(), v.maxLength(20_000))),
   rules_secondary: Opt(v.pipe(v.string(), v.maxLength(20_000))),
-  yes_bid_dollars: Opt(DollarString),
-  yes_ask_dollars: Opt(DollarString),
-  last_price_dollars: Opt(DollarString),
+  yes_bid_dollars: Opt(PriceString),
+  yes_ask_dollars: Opt(PriceString),
+  last_price_dollars: Opt(PriceString),
 });
 
 /** `GET /markets` → `{ markets, cursor }`; an empty cursor means the last page. */
@@ -35,8 +35,8 @@ export const KalshiMarketsPage = v.object({
 /** `GET /markets/{ticker}/orderbook` → `{ orderbook_fp: { yes_dollars, no_dollars } }`, bids only, best last. */
 export const KalshiOrderbook = v.object({
   orderbook_fp: v.object({
-    yes_dollars: v.optional(v.nullable(v.array(v.tuple([DollarString, DollarString]))), []),
-    no_dollars: v.optional(v.nullable(v.array(v.tuple([DollarString, DollarString]))), []),
+    yes_dollars: v.optional(v.nullable(v.array(v.tuple([PriceString, DollarString]))), []),
+    no_dollars: v.optional(v.nullable(v.array(v.tuple([PriceString, DollarString]))), []),
   }),
 });
 
@@ -44,8 +44,8 @@ const str = (x: unknown, min: number, max: number): boolean =>
   typeof x === "string" && x.length >= min && x.length <= max;
 const optStr = (x: unknown, max: number): boolean =>
   x === undefined || x === null || (typeof x === "string" && x.length <= max);
-const optDollar = (x: unknown): boolean =>
-  x === undefined || x === null || (typeof x === "string" && DOLLAR_RE.test(x));
+const optPrice = (x: unknown): boolean =>
+  x === undefined || x === null || (typeof x === "string" && PRICE_RE.test(x));
 
 /** The fast form of `KalshiMarket`: `true` only when the schema accepts `m` as it is. */
 function isKalshiMarket(m: unknown): boolean {
@@ -63,9 +63,9 @@ function isKalshiMarket(m: unknown): boolean {
     (close === undefined || close === null || (typeof close === "string" && isTimestamp(close))) &&
     optStr(o.rules_primary, 20_000) &&
     optStr(o.rules_secondary, 20_000) &&
-    optDollar(o.yes_bid_dollars) &&
-    optDollar(o.yes_ask_dollars) &&
-    optDollar(o.last_price_dollars)
+    optPrice(o.yes_bid_dollars) &&
+    optPrice(o.yes_ask_dollars) &&
+    optPrice(o.last_price_dollars)
   );
 }
 

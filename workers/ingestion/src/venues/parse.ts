@@ -39,6 +39,12 @@ export const DOLLAR_RE = /^\d{1,9}(\.\d{1,6})?$/;
 /** A fixed-point dollar string like "0.5600". */
 export const DollarString = v.pipe(v.string(), v.regex(DOLLAR_RE, "must be a decimal string"));
 
+/** The pattern of a binary contract's price: a dollar string from 0 to 1 (a contract pays at most $1). */
+export const PRICE_RE = /^(0(\.\d{1,6})?|1(\.0{1,6})?)$/;
+
+/** A binary contract's price, "0" to "1": anything above a dollar is not a price but a broken answer. */
+export const PriceString = v.pipe(v.string(), v.regex(PRICE_RE, "must be a price from 0 to 1"));
+
 /** The check `IsoTime` applies (shared by the schema and the fast guards). */
 export const isTimestamp = (s: string): boolean => !Number.isNaN(Date.parse(s));
 

@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { normDecimal, probabilityFromNumber } from "../decimal";
-import { DollarString, IsoTime } from "./parse";
+import { DollarString, IsoTime, PriceString } from "./parse";
 import type { MarketPage, MarketRow, YesBook } from "./types";
 
 /** Gamma's production base URL (docs.polymarket.com). */
@@ -55,8 +55,8 @@ export const GammaMarketsPage = v.array(GammaMarket);
 export const ClobBook = v.object({
   market: v.string(),
   asset_id: v.string(),
-  bids: v.array(v.object({ price: DollarString, size: DollarString })),
-  asks: v.array(v.object({ price: DollarString, size: DollarString })),
+  bids: v.array(v.object({ price: PriceString, size: DollarString })),
+  asks: v.array(v.object({ price: PriceString, size: DollarString })),
 });
 
 /** The URL of one gamma page. */

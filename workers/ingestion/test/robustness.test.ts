@@ -1,0 +1,63 @@
+// Runs that meet something broken: one market the chain cannot represent, a run that throws, a page size a
+// venue does not serve. None may stop ingestion silently or count as a healthy run.
+
+import { describe, expect, it } from "vitest";
+import type { ComplianceAgent } from "../src/compliance";
+import { runVenue } from "../src/pipeline";
+import { count, tenv, testDeps } from "./helpers";
+
+const market = (ticker: string, extra: Record<string, unknown> = {}) => ({
+  ticker,
+  event_ticker: "KXROB",
+  title: `Robustness ${ticker}`,
+  status: "active",
+  category: "Economics",
+  yes_bid_dollars: "0.4000",
+  yes_ask_dollars: "0.4200",
+  ...extra,
+});
+
+describe("ingestion runs meeting broken input", () => {
+  it("a market holding a lone surrogate is denied alone; the rest of the page is stored", async () => {
+    // JSON escapes are ASCII on the wire, so the body is valid UTF-8 and the schema accepts the string;
+    // only the canonical form the terms hash needs refuses it.
+    const body = `{"markets":[${JSON.stringify(market("KXROB-A"))},${JSON.stringify(
+      market("KXROB-B"),
+    ).replace(
+      '"title":"Robustness KXROB-B"',
+      '"title":"Robustness KXROB-B","rules_primary":"pays \\\\ud800 if"',
+    )},${JSON.stringify(market("KXROB-C"))}],"cursor":""}`.replace("\\\\ud800", "\\ud800");
+    expect(body).toContain("\\ud800");
+    const fetch = async () => new Response(body, { headers: { "content-type": "application/json" } });
+    const { report } = await runVenue(testDeps({ fetch }), "kalshi", { maxPages: 1 });
+    expect(report).toMatchObject({ outcome: "ok", fetched: 3, stored: 2, passCompleted: true });
+    expect(await count("markets", "market_id IN ('KXROB-A', 'KXROB-C')")).toBe(2);
+    expect(await count("markets", "market_id = 'KXROB-B'")).toBe(0);
+  });
+
+  it("a run that throws is recorded as failed and counted, and releases its lease", async () => {
+    const broken = {
+      prepare: async () => {
+        throw new Error("storage exploded");
+      },
+    } as unknown as ComplianceAgent;
+    const first = await runVenue(testDeps({ agent: broken }), "polymarket", { maxPages: 1 });
+    expect(first.report).toMatchObject({ outcome: "failed", errors: { exception: 1 } });
+    const second = await runVenue(testDeps({ agent: broken }), "polymarket", { maxPages: 1 });
+    expect(second.consecutiveFailures).toBe(first.consecutiveFailures + 1);
+    const runs = await tenv.D1_MARKETS.prepare(
+      "SELECT outcome, errors FROM ingest_runs WHERE venue = 'polymarket' ORDER BY rowid DESC LIMIT 2",
+    ).all<{ outcome: string; errors: string }>();
+    expect(runs.results.map((r) => r.outcome)).toEqual(["failed", "failed"]);
+    // The lease was released: a healthy run can take the venue at once.
+    const healthy = await runVenue(testDeps(), "polymarket", { maxPages: 1, pageSize: 20 });
+    expect(healthy.report.outcome).toBe("ok");
+    expect(healthy.consecutiveFailures).toBe(0);
+  });
+
+  it("a page size larger than the venue serves is clamped to its maximum", async () => {
+    const { report } = await runVenue(testDeps(), "polymarket", { maxPages: 1, pageSize: 1000 });
+    expect(report.outcome).toBe("ok");
+    expect(report.fetched).toBeLessThanOrEqual(500);
+  });
+});
