@@ -538,6 +538,17 @@ async function runVenueLeased(
     await audit(deps, tally, "ingestion.compliance_unavailable", { venue, detail: gateDown.slice(0, 300) });
   }
   for (let i = 0; !gateDown && i < opts.maxPages; i++) {
+    // Renew the lease before every page: a run slower than the lease loses the venue to the next run rather
+    // than interleaving with it (both fetching and committing the same pages, one cursor write lost).
+    const renewed = await deps.db
+      .prepare("UPDATE ingest_state SET lease_until = ?1 WHERE venue = ?2 AND lease_owner = ?3")
+      .bind(deps.now() + RUN_LEASE_MS, venue, leaseOwner)
+      .run();
+    if (renewed.meta.changes !== 1) {
+      tally.add("lease_lost");
+      failed = true;
+      break;
+    }
     const prep = await preparePage(deps, agent, rulesVersion, alreadyBlocked, venue, cursor, pageSize, tally);
     if (!(await settle())) break;
     if (!prep.ok) {
@@ -569,45 +580,52 @@ async function runVenueLeased(
     errors: tally.errors,
     passCompleted,
   };
-  await deps.db.batch([
-    deps.db
-      .prepare(
-        `INSERT INTO ingest_state (venue, cursor, pass_started_at, passes_completed, consecutive_failures, last_ok_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (venue) DO UPDATE SET cursor = excluded.cursor, passes_completed = excluded.passes_completed,
-           consecutive_failures = excluded.consecutive_failures,
-           last_ok_at = COALESCE(excluded.last_ok_at, ingest_state.last_ok_at),
-           pass_started_at = CASE WHEN ingest_state.cursor IS NULL THEN excluded.pass_started_at ELSE ingest_state.pass_started_at END
-         WHERE ingest_state.lease_owner = ?7`,
-      )
-      .bind(
-        venue,
-        cursor,
-        startedAt,
-        (state?.passes_completed ?? 0) + (passCompleted ? 1 : 0),
-        consecutiveFailures,
-        outcome === "failed" ? null : finishedAt,
-        leaseOwner,
-      ),
-    deps.db
-      .prepare(
-        `INSERT INTO ingest_runs (venue, started_at, finished_at, outcome, pages, fetched, stored, rejected, blocked, errors, pass_completed)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)`,
-      )
-      .bind(
-        venue,
-        startedAt,
-        finishedAt,
-        outcome,
-        pages,
-        fetched,
-        stored,
-        rejected,
-        blocked,
-        JSON.stringify(tally.errors),
-        passCompleted ? 1 : 0,
-      ),
-  ]);
+  // The cursor is saved only while this run still holds the lease; if it does not, the run says so.
+  const saved = await deps.db
+    .prepare(
+      `INSERT INTO ingest_state (venue, cursor, pass_started_at, passes_completed, consecutive_failures, last_ok_at)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+       ON CONFLICT (venue) DO UPDATE SET cursor = excluded.cursor, passes_completed = excluded.passes_completed,
+         consecutive_failures = excluded.consecutive_failures,
+         last_ok_at = COALESCE(excluded.last_ok_at, ingest_state.last_ok_at),
+         pass_started_at = CASE WHEN ingest_state.cursor IS NULL THEN excluded.pass_started_at ELSE ingest_state.pass_started_at END
+       WHERE ingest_state.lease_owner = ?7`,
+    )
+    .bind(
+      venue,
+      cursor,
+      startedAt,
+      (state?.passes_completed ?? 0) + (passCompleted ? 1 : 0),
+      consecutiveFailures,
+      outcome === "failed" ? null : finishedAt,
+      leaseOwner,
+    )
+    .run();
+  if (saved.meta.changes !== 1 && report.errors.lease_lost === undefined) {
+    tally.add("lease_lost");
+    report.errors = tally.errors;
+    if (report.outcome === "ok") report.outcome = "partial";
+    report.passCompleted = false;
+  }
+  await deps.db
+    .prepare(
+      `INSERT INTO ingest_runs (venue, started_at, finished_at, outcome, pages, fetched, stored, rejected, blocked, errors, pass_completed)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)`,
+    )
+    .bind(
+      venue,
+      startedAt,
+      finishedAt,
+      report.outcome,
+      pages,
+      fetched,
+      stored,
+      rejected,
+      blocked,
+      JSON.stringify(report.errors),
+      report.passCompleted ? 1 : 0,
+    )
+    .run();
   return { report, consecutiveFailures };
 }
 

@@ -55,6 +55,37 @@ describe("ingestion runs meeting broken input", () => {
     expect(healthy.consecutiveFailures).toBe(0);
   });
 
+  it("a run that loses its lease (another run took the venue) stops before the next page and keeps no cursor", async () => {
+    const real = testDeps().fetch;
+    let calls = 0;
+    // The first page's fetch is slow enough for another run to take over the venue meanwhile.
+    const fetch: typeof real = async (url, init) => {
+      if (calls++ === 0)
+        await tenv.D1_MARKETS.prepare(
+          "UPDATE ingest_state SET lease_owner = 'thief' WHERE venue = 'kalshi'",
+        ).run();
+      return real(url, init);
+    };
+    const before = await tenv.D1_MARKETS.prepare(
+      "SELECT cursor FROM ingest_state WHERE venue = 'kalshi'",
+    ).first<{
+      cursor: string | null;
+    }>();
+    const { report } = await runVenue(testDeps({ fetch }), "kalshi", { maxPages: 3, pageSize: 50 });
+    expect(report.errors.lease_lost).toBe(1);
+    expect(report.pages).toBe(1); // the page fetched before the loss is committed; no further page is fetched
+    expect(report.outcome).toBe("partial");
+    expect(calls).toBe(1);
+    const after = await tenv.D1_MARKETS.prepare(
+      "SELECT cursor, lease_owner FROM ingest_state WHERE venue = 'kalshi'",
+    ).first<{ cursor: string | null; lease_owner: string | null }>();
+    expect(after?.cursor ?? null).toBe(before?.cursor ?? null); // the cursor belongs to the run holding the lease
+    expect(after?.lease_owner).toBe("thief"); // and its lease is not released by the loser
+    await tenv.D1_MARKETS.prepare(
+      "UPDATE ingest_state SET lease_owner = NULL, lease_until = NULL WHERE venue = 'kalshi'",
+    ).run();
+  });
+
   it("a page size larger than the venue serves is clamped to its maximum", async () => {
     const { report } = await runVenue(testDeps(), "polymarket", { maxPages: 1, pageSize: 1000 });
     expect(report.outcome).toBe("ok");
