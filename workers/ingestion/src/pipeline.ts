@@ -694,20 +694,28 @@ async function callPeer(
 /** Text-match active Kalshi and Polymarket markets and hand the candidates to governance. */
 export async function proposePairs(deps: PipelineDeps): Promise<number> {
   if (!deps.governance) return 0;
+  // Stored rows passed the rules in force when their page was ingested; a rule added since may block some
+  // that have not been re-ingested yet. Check them again against the current rules: no gate, no proposals.
+  const agent = deps.agent ?? new ComplianceAgent();
+  await agent.prepare(async () => (await loadRules(deps.db)).rules);
+  if (agent.unavailable) {
+    console.warn(`ingestion: no pair proposals: ${agent.unavailable}`);
+    return 0;
+  }
   const load = async (venue: MarketVenue): Promise<StoredMarketRow[]> => {
     const rows = await deps.db
       .prepare(
-        "SELECT venue, market_id, title, close_time, rules, resolution_source, evidence_hash, terms_hash, outcome_tokens, fetched_at FROM markets WHERE venue = ?1 AND status = 'active'",
+        "SELECT venue, market_id, event_id, series_id, title, category, close_time, rules, resolution_source, evidence_hash, terms_hash, outcome_tokens, fetched_at FROM markets WHERE venue = ?1 AND status = 'active'",
       )
       .bind(venue)
       .all<Record<string, string | null>>();
     return rows.results.map((r) => ({
       venue,
       marketId: r.market_id!,
-      eventId: null,
-      seriesId: null,
+      eventId: r.event_id ?? null,
+      seriesId: r.series_id ?? null,
       title: r.title!,
-      category: null,
+      category: r.category ?? null,
       status: "active",
       closeTime: r.close_time ?? null,
       rules: r.rules ?? null,
@@ -721,7 +729,8 @@ export async function proposePairs(deps: PipelineDeps): Promise<number> {
       fetchedAt: r.fetched_at!,
     }));
   };
-  const [kalshi, poly] = [await load("kalshi"), await load("polymarket")];
+  const allowed = (rows: StoredMarketRow[]) => rows.filter((r) => agent.check(r).decision === "allow");
+  const [kalshi, poly] = [allowed(await load("kalshi")), allowed(await load("polymarket"))];
   const candidates = matchCandidates(kalshi, poly);
   if (candidates.length === 0) return 0;
   const gov = deps.governance;

@@ -1,7 +1,7 @@
 import { sha256Hex } from "@paulp/kit";
 import { beforeEach, describe, expect, it } from "vitest";
 import { runIngestion, runVenue } from "../src/pipeline";
-import { auditEvents, count, fault, resetAll, tenv, testDeps } from "./helpers";
+import { auditEvents, count, fault, resetAll, tenv, testDeps, worker } from "./helpers";
 
 beforeEach(resetAll);
 
@@ -297,6 +297,27 @@ describe("schedule", () => {
     expect(candidates[0]!.kalshi.termsHash).toMatch(/^[0-9a-f]{64}$/);
     expect(candidates[0]!.polymarket.outcomeTokens).toHaveLength(2);
     expect(calls[0]!.args[1]).toMatchObject({ method: "system" });
+  });
+
+  it("checks stored markets against the current rules again before proposing them (a rule added since)", async () => {
+    const { plantedPairs } = await import("../../venue-sim/src/data/universe");
+    const deps = testDeps();
+    await runVenue(deps, "kalshi", { maxPages: 1, pageSize: 100 });
+    const blockedTicker = plantedPairs(20261124)[0]!.kalshiTicker;
+    // A pattern rule on that ticker, added after its page was ingested (the stored row is still there).
+    expect(
+      await worker().putComplianceRules(
+        { rules: [{ id: "late", kind: "pattern", value: blockedTicker, reason: "added after ingestion" }] },
+        { method: "access", subject: "alice", email: "alice@example.com" },
+      ),
+    ).toMatchObject({ ok: true });
+    expect(await count("markets", "market_id = ?", blockedTicker)).toBe(1);
+    await runIngestion(deps, { venues: ["polymarket"], maxPages: 10, pageSize: 500 });
+    const calls = (await tenv.GOVERNANCE.__calls()).filter((c) => c.method === "proposePairs");
+    expect(calls).toHaveLength(1);
+    const kalshiIds = (calls[0]!.args[0] as { kalshi: { marketId: string } }[]).map((c) => c.kalshi.marketId);
+    expect(kalshiIds.length).toBeGreaterThan(0);
+    expect(kalshiIds).not.toContain(blockedTicker);
   });
 
   it("a failing governance worker is logged, not fatal", async () => {
