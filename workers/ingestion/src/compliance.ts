@@ -171,6 +171,8 @@ export function replaceRulesStatements(
   by: string,
 ): D1PreparedStatement[] {
   return [
+    // First: take the version. A concurrent update that took it already makes this fail and the batch roll back.
+    db.prepare("INSERT INTO compliance_versions (version, taken_at) VALUES (?1, ?2)").bind(version, at),
     db.prepare("DELETE FROM compliance_rules"),
     ...rules.map((r, i) =>
       db

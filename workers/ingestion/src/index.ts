@@ -210,9 +210,28 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
         },
       });
       if (!audited.ok) return err(ErrorCode.auditUnavailable, `rules not changed: ${audited.error.message}`);
-      await this.env.D1_MARKETS.batch(
-        replaceRulesStatements(this.env.D1_MARKETS, input.value.rules, version, at, who.value.subject),
-      );
+      try {
+        await this.env.D1_MARKETS.batch(
+          replaceRulesStatements(this.env.D1_MARKETS, input.value.rules, version, at, who.value.subject),
+        );
+      } catch (error) {
+        if (!/UNIQUE|constraint/i.test(String((error as Error)?.message))) throw error;
+        // A concurrent update took this version first: nothing of ours applied. Say so in the chain too, since
+        // the update was audited before it was written.
+        await auditAppend(this.env.AUDIT, {
+          type: "compliance.rules_update_lost",
+          service: "ingestion",
+          actor: who.value,
+          payload: {
+            version,
+            reason: "a concurrent update took this version first; these rules never applied",
+          },
+        });
+        return err(
+          ErrorCode.conflict,
+          `rules version ${version} was taken by a concurrent update: nothing changed`,
+        );
+      }
       return ok(await loadRules(this.env.D1_MARKETS));
     } catch (error) {
       return internal("putComplianceRules", error);

@@ -184,6 +184,50 @@ describe("rules over RPC", () => {
     expect(stale).toMatchObject({ ok: false, error: { code: "conflict" } });
   });
 
+  it("two updates from the same expected version: one applies, the other changes nothing and says so", async () => {
+    const who = { method: "access" as const, subject: "bob", email: "bob@example.com" };
+    const rule = (id: string) => ({ id, kind: "keyword" as const, value: id, reason: "race" });
+    const [a, b] = await Promise.all([
+      worker().putComplianceRules({ rules: [rule("racer-a")], expectedVersion: 0 }, who),
+      worker().putComplianceRules({ rules: [rule("racer-b")], expectedVersion: 0 }, who),
+    ]);
+    const results = [a, b];
+    const won = results.filter((r) => r.ok);
+    const lost = results.filter((r) => !r.ok);
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    expect(lost[0]).toMatchObject({ ok: false, error: { code: "conflict" } });
+    const now = await worker().getComplianceRules();
+    expect(now.ok && now.value.version).toBe(1);
+    // The rules in force are the winner's, whole.
+    expect(now.ok && now.value.rules.map((r) => r.id)).toEqual(
+      won[0]!.ok ? won[0]!.value.rules.map((r) => r.id) : [],
+    );
+    const events = await auditEvents();
+    if (lost[0]!.ok) return;
+    // Either the loser was refused before its audit (stale version), or its audited attempt is marked lost.
+    const lostMark = events.filter((e) => e.type === "compliance.rules_update_lost");
+    const updates = events.filter((e) => e.type === "compliance.rules_updated");
+    expect(updates.length - lostMark.length).toBe(1);
+  });
+
+  it("an update whose version was taken between its check and its write changes nothing and is marked lost", async () => {
+    const who = { method: "access" as const, subject: "carol", email: "carol@example.com" };
+    // The version the next update will take (1) is taken already, as by a concurrent writer in between.
+    await tenv.D1_MARKETS.prepare(
+      "INSERT INTO compliance_versions (version, taken_at) VALUES (1, 'x')",
+    ).run();
+    const r = await worker().putComplianceRules(
+      { rules: [{ id: "late", kind: "keyword", value: "late", reason: "race" }], expectedVersion: 0 },
+      who,
+    );
+    expect(r).toMatchObject({ ok: false, error: { code: "conflict" } });
+    expect(await count("compliance_rules")).toBe(0);
+    const lost = (await auditEvents()).filter((e) => e.type === "compliance.rules_update_lost");
+    expect(lost).toHaveLength(1);
+    expect(lost[0]!.payload).toMatchObject({ version: 1 });
+  });
+
   it("no audit, no change", async () => {
     await tenv.AUDIT.__fail(true);
     const r = await worker().putComplianceRules(

@@ -71,6 +71,7 @@ const TABLES = [
   "compliance_blocks",
   "compliance_rules",
   "compliance_meta",
+  "compliance_versions",
   "ingest_state",
   "ingest_runs",
   "evidence",
