@@ -164,10 +164,20 @@ export interface IngestionRpc {
     maxAgeSeconds?: number,
   ): Promise<Result<OrderBookSnapshot>>;
   getMark(venue: "kalshi" | "polymarket", marketId: string): Promise<Result<MarkPrice>>;
-  /** The raw evidence bytes, re-hashed on read; a mismatch is an `integrity_broken` error. */
-  getEvidence(
-    hash: string,
-  ): Promise<Result<{ bytes: Uint8Array; contentType: string; venue: string; url: string }>>;
+  /**
+   * The raw evidence bytes, re-hashed on read; a mismatch is an `integrity_broken` error. `url` is the first
+   * request that returned them; `sightings`, every request that did (identical bytes, e.g. empty books of two
+   * tickers, are stored once), most recent first.
+   */
+  getEvidence(hash: string): Promise<
+    Result<{
+      bytes: Uint8Array;
+      contentType: string;
+      venue: string;
+      url: string;
+      sightings: { url: string; status: number; firstSeenAt: string; lastSeenAt: string }[];
+    }>
+  >;
   /** Run an ingestion pass now (the cron does the same every two minutes). */
   runNow(request: IngestionRunRequest, actor: Principal): Promise<Result<VenueRunReport[]>>;
   /** Last run per venue, counts and errors by kind. */

@@ -31,25 +31,33 @@ export async function storeEvidence(
     // null = the precondition failed because a concurrent writer created it first; confirm it is there.
     if (!put && !(await store.bucket.head(hash))) throw new Error("evidence object was not created");
   }
-  await store.db
-    .prepare(
-      `INSERT INTO evidence (hash, venue, url, status, size, content_type, fetched_at, last_seen_at, parse_status, reject_reason)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9)
-       ON CONFLICT (hash) DO UPDATE SET last_seen_at = excluded.last_seen_at`,
-    )
-    // A non-2xx answer is kept as evidence but never parsed as data.
-    .bind(
-      hash,
-      venue,
-      raw.url,
-      raw.status,
-      raw.bytes.byteLength,
-      raw.contentType,
-      fetchedAt,
-      ok ? "pending" : "rejected",
-      ok ? null : `http_${raw.status}`,
-    )
-    .run();
+  await store.db.batch([
+    store.db
+      .prepare(
+        `INSERT INTO evidence (hash, venue, url, status, size, content_type, fetched_at, last_seen_at, parse_status, reject_reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9)
+         ON CONFLICT (hash) DO UPDATE SET last_seen_at = excluded.last_seen_at`,
+      )
+      // A non-2xx answer is kept as evidence but never parsed as data.
+      .bind(
+        hash,
+        venue,
+        raw.url,
+        raw.status,
+        raw.bytes.byteLength,
+        raw.contentType,
+        fetchedAt,
+        ok ? "pending" : "rejected",
+        ok ? null : `http_${raw.status}`,
+      ),
+    // Every request these bytes answered (the evidence row keeps the first).
+    store.db
+      .prepare(
+        `INSERT INTO evidence_sightings (hash, url, status, first_seen_at, last_seen_at) VALUES (?1, ?2, ?3, ?4, ?4)
+         ON CONFLICT (hash, url) DO UPDATE SET last_seen_at = excluded.last_seen_at, status = excluded.status`,
+      )
+      .bind(hash, raw.url, raw.status, fetchedAt),
+  ]);
   return hash;
 }
 
@@ -65,9 +73,25 @@ export function markEvidence(
     .bind(hash, status, reason === null ? null : reason.slice(0, 500));
 }
 
+/** One request the evidence answered. */
+export interface EvidenceSighting {
+  url: string;
+  status: number;
+  firstSeenAt: string;
+  lastSeenAt: string;
+}
+
 /** Evidence as read back, re-hashed. */
 export type EvidenceRead =
-  | { ok: true; bytes: Uint8Array; contentType: string; venue: string; url: string }
+  | {
+      ok: true;
+      bytes: Uint8Array;
+      contentType: string;
+      venue: string;
+      url: string;
+      /** Every request that returned these bytes (most recent first, at most 50). */
+      sightings: EvidenceSighting[];
+    }
   | { ok: false; code: "not_found" | "integrity_broken"; message: string };
 
 /** Read evidence bytes and re-hash them: a mismatch is an integrity error, never data. */
@@ -92,5 +116,17 @@ export async function readEvidence(store: EvidenceStore, hash: string): Promise<
     return { ok: false, code: "integrity_broken", message: `evidence ${hash} re-hashes to ${actual}` };
   if (!row)
     return { ok: false, code: "integrity_broken", message: `evidence ${hash} has bytes but no record` };
-  return { ok: true, bytes, contentType: row.content_type, venue: row.venue, url: row.url };
+  const seen = await store.db
+    .prepare(
+      "SELECT url, status, first_seen_at, last_seen_at FROM evidence_sightings WHERE hash = ?1 ORDER BY last_seen_at DESC LIMIT 50",
+    )
+    .bind(hash)
+    .all<{ url: string; status: number; first_seen_at: string; last_seen_at: string }>();
+  const sightings = seen.results.map((r) => ({
+    url: r.url,
+    status: r.status,
+    firstSeenAt: r.first_seen_at,
+    lastSeenAt: r.last_seen_at,
+  }));
+  return { ok: true, bytes, contentType: row.content_type, venue: row.venue, url: row.url, sightings };
 }

@@ -25,7 +25,7 @@ import * as v from "valibot";
 import { fetchFreshBook } from "./books";
 import { ComplianceAgent, loadRules, replaceRulesStatements } from "./compliance";
 import type { Env } from "./env";
-import { readEvidence } from "./evidence";
+import { type EvidenceSighting, readEvidence } from "./evidence";
 import { runIngestion } from "./pipeline";
 import { CRON_ACTOR, CRON_MAX_PAGES, depsFromEnv } from "./runtime";
 import { ingestionStatus } from "./status";
@@ -125,16 +125,28 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
     }
   }
 
-  async getEvidence(
-    hash: string,
-  ): Promise<Result<{ bytes: Uint8Array; contentType: string; venue: string; url: string }>> {
+  async getEvidence(hash: string): Promise<
+    Result<{
+      bytes: Uint8Array;
+      contentType: string;
+      venue: string;
+      url: string;
+      sightings: EvidenceSighting[];
+    }>
+  > {
     const input = parseInput(Sha256Hex, hash);
     if (!input.ok) return input;
     try {
       const r = await readEvidence({ bucket: this.env.R2_EVIDENCE, db: this.env.D1_MARKETS }, input.value);
       if (!r.ok)
         return err(r.code === "not_found" ? ErrorCode.notFound : ErrorCode.integrityBroken, r.message);
-      return ok({ bytes: r.bytes, contentType: r.contentType, venue: r.venue, url: r.url });
+      return ok({
+        bytes: r.bytes,
+        contentType: r.contentType,
+        venue: r.venue,
+        url: r.url,
+        sightings: r.sightings,
+      });
     } catch (error) {
       return internal("getEvidence", error);
     }

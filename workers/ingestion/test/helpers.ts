@@ -72,6 +72,7 @@ const TABLES = [
   "compliance_rules",
   "compliance_meta",
   "compliance_versions",
+  "evidence_sightings",
   "ingest_state",
   "ingest_runs",
   "evidence",

@@ -1,5 +1,6 @@
 import { sha256Hex } from "@paulp/kit";
 import { beforeEach, describe, expect, it } from "vitest";
+import { storeEvidence } from "../src/evidence";
 import { runVenue } from "../src/pipeline";
 import { ACTOR, count, fault, resetAll, tenv, testDeps, worker } from "./helpers";
 
@@ -118,6 +119,28 @@ describe("RPC", () => {
       ok: false,
       error: { code: "validation_failed" },
     });
+  });
+
+  it("identical bytes answering two requests are stored once and name both requests", async () => {
+    const store = { bucket: tenv.R2_EVIDENCE, db: tenv.D1_MARKETS };
+    const bytes = new TextEncoder().encode('{"orderbook_fp":{"yes_dollars":[],"no_dollars":[]}}');
+    const raw = (ticker: string) => ({
+      url: `https://api.elections.kalshi.com/trade-api/v2/markets/${ticker}/orderbook`,
+      status: 200,
+      contentType: "application/json",
+      bytes,
+      retryAfter: null,
+    });
+    const a = await storeEvidence(store, "kalshi", raw("KXA-1"), "2026-11-24T10:00:00.000Z");
+    const b = await storeEvidence(store, "kalshi", raw("KXB-2"), "2026-11-24T10:00:05.000Z");
+    expect(b).toBe(a);
+    expect(await count("evidence", "hash = ?1", a)).toBe(1);
+    const read = await worker().getEvidence(a);
+    expect(read.ok).toBe(true);
+    if (!read.ok) return;
+    expect(read.value.url).toContain("KXA-1"); // the first request
+    expect(read.value.sightings.map((x) => x.url.split("/").at(-2))).toEqual(["KXB-2", "KXA-1"]);
+    expect(read.value.sightings[0]).toMatchObject({ status: 200, firstSeenAt: "2026-11-24T10:00:05.000Z" });
   });
 
   it("runNow and status: last run per venue with counts and errors by kind", async () => {

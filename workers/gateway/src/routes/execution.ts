@@ -66,6 +66,8 @@ async function trace(env: Env, order: OrderView) {
         contentType: r.value.contentType,
         venue: r.value.venue,
         url: r.value.url,
+        // Every request these bytes answered (identical bytes are stored once).
+        sightings: r.value.sightings ?? [],
         truncated: bytes.byteLength > TRACE_INLINE_BYTES,
         bytesBase64: b64(bytes.subarray(0, TRACE_INLINE_BYTES)),
       };
