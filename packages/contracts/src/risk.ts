@@ -165,7 +165,11 @@ export type MarkUpdate = v.InferOutput<typeof MarkUpdate>;
 
 /** Failure sources the breaker counts. */
 export const FailureKind = v.picklist([
+  // Market-data calls (ingestion); reset by ingestion's successful runs.
   "venue_api_error",
+  // Trading calls (execution: orders, cancels, positions); reset only by execution's own successes, so a
+  // healthy market-data feed cannot hide a venue refusing our orders.
+  "venue_order_error",
   "invariant_violation",
   "audit_failure",
   "reconciliation_drift",

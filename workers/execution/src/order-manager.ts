@@ -637,13 +637,18 @@ export class OrderManager extends DurableObject<Env> {
       e.kind === "invalid_response"
     ) {
       await safe(
-        this.env.RISK.reportFailure("venue_api_error", `${e.kind}: ${e.message}`, {
+        this.env.RISK.reportFailure("venue_order_error", `${e.kind}: ${e.message}`, {
           method: "system",
           subject: "execution",
         }),
         "reportFailure",
       );
     }
+  }
+
+  /** A live venue call went through: execution's order-error count starts again (only it may reset it). */
+  private async venueAnswered(): Promise<void> {
+    await safe(this.env.RISK.reportSuccess("venue_order_error"), "reportSuccess");
   }
 
   private async executeLive(coid: string, intent: OrderIntent, actor: Principal): Promise<void> {
@@ -661,6 +666,7 @@ export class OrderManager extends DurableObject<Env> {
       const to = stateForFills(intent.quantity, r.value.filled, false);
       this.move(coid, to, null, { venue_order_id: r.value.orderId });
       this.storeFills(coid, r.value.filled, r.value.avgPrice, r.value.fee ?? "0.0000");
+      await this.venueAnswered();
       return;
     }
     if (intent.venue === "ibkr") {
@@ -678,6 +684,7 @@ export class OrderManager extends DurableObject<Env> {
       });
       if (!r.ok) return this.venueFailure(coid, r.error);
       this.move(coid, "submitted", `IBKR ${r.value.status}`, { venue_order_id: r.value.orderId });
+      await this.venueAnswered();
       return;
     }
     this.move(coid, "rejected", "Polymarket is market data only: no trading client");
@@ -857,7 +864,7 @@ export class OrderManager extends DurableObject<Env> {
         venues.push({ venue, status: "unavailable", detail: `${r.error.kind}: ${r.error.message}` });
         await safe(
           this.env.RISK.reportFailure(
-            "venue_api_error",
+            "venue_order_error",
             `reconciliation: ${venue} positions: ${r.error.message}`,
             actor,
           ),

@@ -167,6 +167,10 @@ describe("placeOrder: risk decides and consumes in the same call", () => {
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.value.duplicate).toBe(false);
+    // The venue answered: execution resets its own order-error count (and only it may).
+    expect(
+      (await risk()._calls()).some((c) => c.method === "reportSuccess" && c.kind === "venue_order_error"),
+    ).toBe(true);
     const calls = (await decideCalls()).slice(before);
     expect(calls).toHaveLength(1);
     // The decision id risk minted is the one stored and audited with the order; no consume of our own.
@@ -277,7 +281,7 @@ describe("idempotency", () => {
     expect(r.ok && r.value.order.state).toBe("unknown");
     expect(await forCoid(i.clientOrderId)).toHaveLength(1);
     const failures = (await risk()._calls()).filter(
-      (c) => c.method === "reportFailure" && c.kind === "venue_api_error",
+      (c) => c.method === "reportFailure" && c.kind === "venue_order_error",
     );
     expect(failures.length).toBeGreaterThan(0);
 

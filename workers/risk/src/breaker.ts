@@ -20,6 +20,7 @@ export type Thresholds = Record<FailureKind, { caution: number; halt: number }>;
 /** Defaults: venue errors are noisy; everything touching integrity or money halts at once. */
 export const DEFAULT_THRESHOLDS: Thresholds = {
   venue_api_error: { caution: 3, halt: 10 },
+  venue_order_error: { caution: 2, halt: 5 },
   invariant_violation: { caution: 1, halt: 3 },
   audit_failure: { caution: 1, halt: 3 },
   reconciliation_drift: { caution: 1, halt: 1 },

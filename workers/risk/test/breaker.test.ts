@@ -16,6 +16,7 @@ import {
 const STATES: BreakerState[] = ["NORMAL", "CAUTION", "HALT", "RECOVERY"];
 const KINDS: FailureKind[] = [
   "venue_api_error",
+  "venue_order_error",
   "invariant_violation",
   "audit_failure",
   "reconciliation_drift",
@@ -106,6 +107,22 @@ describe("failure counting", () => {
       ({ record: r, target } = countFailure(r, "venue_api_error", DEFAULT_THRESHOLDS));
     expect(target).toBe("CAUTION");
     expect(r.consecutiveFailures.venue_api_error).toBe(3);
+  });
+
+  it("order errors count apart from market-data errors: a data success does not reset them", () => {
+    let r = at("NORMAL");
+    let target: BreakerState | null = null;
+    ({ record: r, target } = countFailure(r, "venue_order_error", DEFAULT_THRESHOLDS));
+    r = countSuccess(r, "venue_api_error"); // ingestion's run went fine
+    expect(r.consecutiveFailures.venue_order_error).toBe(1);
+    ({ record: r, target } = countFailure(r, "venue_order_error", DEFAULT_THRESHOLDS));
+    expect(target).toBe("CAUTION");
+    for (let i = 3; i <= 5; i++) {
+      r = countSuccess(r, "venue_api_error");
+      ({ record: r, target } = countFailure(r, "venue_order_error", DEFAULT_THRESHOLDS));
+    }
+    expect(target).toBe("HALT");
+    expect(countSuccess(r, "venue_order_error").consecutiveFailures.venue_order_error).toBeUndefined();
   });
 
   it("reconciliation drift and broken audit integrity halt at once; any failure in RECOVERY halts", () => {

@@ -87,6 +87,10 @@ export default class RiskStub extends WorkerEntrypoint {
     if (state.failFills) return err("service_unavailable", "stub refuses");
     return ok({ released: clientOrderIds.length });
   }
+  async reportSuccess(kind) {
+    state.calls.push({ method: "reportSuccess", kind });
+    return ok({ state: state.breaker });
+  }
   async reportFailure(kind, detail, actor) {
     state.calls.push({ method: "reportFailure", kind, detail, actor });
     return ok({ state: state.breaker });
