@@ -127,19 +127,48 @@ describe("circuit breaker RECOVERY → NORMAL", () => {
     expect((await transition({ targetState: "RECOVERY", reason: "drill over" })).status).toBe(200);
     const refused = await transition({ targetState: "NORMAL", reason: "all clear" });
     expect(refused.status).toBe(403);
-    expect(((await refused.json()) as Envelope).error.code).toBe("approval_required");
-    expect(((await (await adminFetch("/admin/circuit-breaker")).json()) as { state: string }).state).toBe(
-      "RECOVERY",
-    );
+    const envelope = (await refused.json()) as Envelope;
+    expect(envelope.error.code).toBe("approval_required");
+    const breaker = async () =>
+      (await (await adminFetch("/admin/circuit-breaker")).json()) as { state: string; version: number };
+    const recovery = await breaker();
+    expect(recovery.state).toBe("RECOVERY");
+    // The payload to request names this RECOVERY's version.
+    expect(envelope.error.details).toMatchObject({
+      action: "breaker.recovery_to_normal",
+      payload: { targetState: "NORMAL", reason: "all clear", expectedVersion: recovery.version },
+    });
+    // An approval request without the version is refused by the desk (it could end any later recovery).
+    const unbound = await as("alice", "/admin/approvals", "POST", {
+      action: "breaker.recovery_to_normal",
+      payload: { targetState: "NORMAL", reason: "x" },
+    });
+    expect(unbound.status).toBe(400);
 
-    const approved = await twoPersonApproval("breaker.recovery_to_normal", {
+    // Approved for this RECOVERY, but a new failure (HALT) and a new RECOVERY come first: it cannot end that one.
+    const stale = await twoPersonApproval("breaker.recovery_to_normal", {
       targetState: "NORMAL",
       reason: "all clear",
+      expectedVersion: recovery.version,
+    });
+    expect(stale.applied?.ok).toBe(true); // applied at once while this RECOVERY still stood
+    expect((await breaker()).state).toBe("NORMAL");
+    expect((await transition({ targetState: "HALT", reason: "second incident" })).status).toBe(200);
+    expect((await transition({ targetState: "RECOVERY", reason: "second incident over" })).status).toBe(200);
+    const second = await breaker();
+    const late = await transition({
+      targetState: "NORMAL",
+      reason: "all clear",
+      expectedVersion: recovery.version,
+    });
+    expect(late.status).toBe(409); // the old version: refused, whatever approvals it had
+    const approved = await twoPersonApproval("breaker.recovery_to_normal", {
+      targetState: "NORMAL",
+      reason: "second all clear",
+      expectedVersion: second.version,
     });
     expect(approved.applied?.ok).toBe(true);
-    expect(((await (await adminFetch("/admin/circuit-breaker")).json()) as { state: string }).state).toBe(
-      "NORMAL",
-    );
+    expect((await breaker()).state).toBe("NORMAL");
   });
 });
 

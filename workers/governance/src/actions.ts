@@ -28,9 +28,14 @@ export const ACTION_PAYLOADS: Record<ApprovalAction, v.GenericSchema> = {
     ExecutionPolicyChange,
     v.check((c) => c.mode === "live", "execution.policy_live must move to mode live"),
   ),
+  // Bound to one RECOVERY (its breaker version): approvals given for an earlier recovery cannot end a later one.
   "breaker.recovery_to_normal": v.pipe(
     BreakerTransitionRequest,
     v.check((r) => r.targetState === "NORMAL", "breaker.recovery_to_normal must target NORMAL"),
+    v.check(
+      (r) => r.expectedVersion !== undefined,
+      "breaker.recovery_to_normal needs expectedVersion: the breaker version of the RECOVERY it ends",
+    ),
   ),
 };
 

@@ -397,14 +397,17 @@ describe("approval desk: the expiry alarm", () => {
 describe("approval desk: payload forms", () => {
   it("an undefined member hashes like an absent one (RPC keeps undefined, JSON drops it)", async () => {
     const opened = await gov().requestApproval(
-      { action: "breaker.recovery_to_normal", payload: { targetState: "NORMAL", reason: "recovered" } },
+      {
+        action: "breaker.recovery_to_normal",
+        payload: { targetState: "NORMAL", reason: "recovered", expectedVersion: 3 },
+      },
       alice,
     );
     if (!opened.ok) throw new Error(opened.error.message);
     await gov().approve(opened.value.requestId, bob);
     const decision = await gov().approve(opened.value.requestId, carol);
     if (!decision.ok || !decision.value.receipt) throw new Error("no receipt");
-    const withUndefined = { targetState: "NORMAL", reason: "recovered", expectedVersion: undefined };
+    const withUndefined = { targetState: "NORMAL", reason: "recovered", expectedVersion: 3, note: undefined };
     const res = await gov().redeemReceipt(
       decision.value.receipt,
       "breaker.recovery_to_normal",

@@ -78,6 +78,21 @@ export class CircuitBreaker extends DurableObject<Env> {
       // The approval's payload is exactly the transition request filed with the desk.
       const payload: Record<string, JsonValue> = { targetState: request.targetState, reason: request.reason };
       if (request.expectedVersion !== undefined) payload.expectedVersion = request.expectedVersion;
+      // Ending RECOVERY is approved for one RECOVERY only: the approval names its version, so approvals given
+      // before a new failure (HALT, then another RECOVERY) cannot skip the new recovery's probes.
+      const endsRecovery = current.state === "RECOVERY" && target === "NORMAL";
+      if (endsRecovery && request.expectedVersion === undefined) {
+        return err(
+          receipt ? ErrorCode.validationFailed : ErrorCode.approvalRequired,
+          `RECOVERY → NORMAL names the RECOVERY it ends: expectedVersion ${current.version}`,
+          {
+            state: current.state,
+            version: current.version,
+            action: "breaker.recovery_to_normal",
+            payload: { ...payload, expectedVersion: current.version },
+          },
+        );
+      }
       const refusal = checkTransition(current, target, actor, {
         expectedVersion: request.expectedVersion,
         hasApproval: receipt !== undefined,

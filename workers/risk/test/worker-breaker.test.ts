@@ -28,7 +28,8 @@ async function toState(target: BreakerState): Promise<void> {
   await risk().transitionBreaker({ targetState: "RECOVERY", reason: "reset" }, operator);
   if (target === "RECOVERY") return;
   await governance().stubAnswer({ ok: true, value: approval("breaker.recovery_to_normal") });
-  await risk().transitionBreaker({ targetState: "NORMAL", reason: "reset" }, person, {
+  const expectedVersion = (await state()).version;
+  await risk().transitionBreaker({ targetState: "NORMAL", reason: "reset", expectedVersion }, person, {
     requestId: "req-1",
     receiptToken: "tok",
   });
@@ -105,10 +106,24 @@ describe("the breaker over RPC", () => {
     expect(await entriesOf("risk.breaker_transition")).toEqual([]);
   });
 
-  it("RECOVERY → NORMAL needs a redeemed breaker.recovery_to_normal receipt for exactly { targetState, reason }", async () => {
+  it("RECOVERY → NORMAL needs a redeemed breaker.recovery_to_normal receipt for exactly { targetState, reason, expectedVersion }", async () => {
     await toState("RECOVERY");
     await audit().stubReset();
-    const request = { targetState: "NORMAL" as const, reason: "all clear" };
+    const version = (await state()).version;
+    const unbound = { targetState: "NORMAL" as const, reason: "all clear" };
+    // Without the version of the RECOVERY it ends: approval required, and the payload to request names it.
+    expect(await risk().transitionBreaker(unbound, person)).toMatchObject({
+      ok: false,
+      error: {
+        code: "approval_required",
+        details: { action: "breaker.recovery_to_normal", payload: { ...unbound, expectedVersion: version } },
+      },
+    });
+    // A receipt for an unbound request is refused before governance is asked.
+    expect(
+      await risk().transitionBreaker(unbound, person, { requestId: "req-0", receiptToken: "tok" }),
+    ).toMatchObject({ ok: false, error: { code: "validation_failed" } });
+    const request = { ...unbound, expectedVersion: version };
     expect(await risk().transitionBreaker(request, person)).toMatchObject({
       ok: false,
       error: { code: "approval_required" },
