@@ -38,8 +38,14 @@ function principalName(p: Principal): string {
  * NORMAL → CAUTION → HALT → RECOVERY → NORMAL, one instance ("breaker") for the whole system.
  * Every change runs through one queue, so concurrent transitions end in one consistent, audited state.
  * Tightening (→ CAUTION, → HALT) is applied even when the audit append fails (safety first) and its audit
- * record is kept in an outbox retried on the next operation; loosening is audited before it is applied.
+ * record is kept in an outbox, retried by an alarm and before every operation, in order; loosening is audited
+ * before it is applied, and refused while earlier transitions are still waiting for the chain.
  */
+/** How often waiting transitions are retried into the audit chain. */
+const OUTBOX_RETRY_MS = 15_000;
+/** Who anchors after waiting transitions reach the chain. */
+const RISK_SYSTEM: Principal = { method: "system", subject: "risk" };
+
 export class CircuitBreaker extends DurableObject<Env> {
   private record!: BreakerRecord;
   private outbox: AuditEventInput[] = [];
@@ -135,6 +141,7 @@ export class CircuitBreaker extends DurableObject<Env> {
   /** A success resets that kind's consecutive count. */
   async reportSuccess(kind: FailureKind): Promise<Result<BreakerStatus>> {
     return this.queue.run(async () => {
+      await this.flushOutbox();
       this.record = countSuccess(this.record, kind);
       await this.ctx.storage.put("breaker", this.record);
       return ok(this.view());
@@ -176,13 +183,21 @@ export class CircuitBreaker extends DurableObject<Env> {
     if (TIGHTENING.has(target)) {
       this.record = next;
       await this.ctx.storage.put("breaker", next);
-      const appended = await auditAppend(this.env.AUDIT, event);
+      // Behind earlier transitions still waiting for the chain, so the chain records them in order.
+      const appended =
+        this.outbox.length === 0 ? await auditAppend(this.env.AUDIT, event) : { ok: false as const };
       if (!appended.ok) {
         this.outbox.push(event);
         await this.ctx.storage.put("outbox", this.outbox);
+        await this.armOutboxRetry();
       } else this.anchorSoon(actor);
       return ok(this.view());
     }
+    if (this.outbox.length > 0)
+      return err(
+        ErrorCode.auditUnavailable,
+        `transition not applied: ${this.outbox.length} earlier transition(s) are not yet in the audit chain`,
+      );
     const appended = await auditAppend(this.env.AUDIT, event);
     if (!appended.ok)
       return err(ErrorCode.auditUnavailable, `transition not applied: ${appended.error.message}`);
@@ -210,13 +225,30 @@ export class CircuitBreaker extends DurableObject<Env> {
     );
   }
 
-  private async flushOutbox(): Promise<void> {
+  /** Append the waiting transitions, in order; true when none is left. Anchors once something went in. */
+  private async flushOutbox(): Promise<boolean> {
+    let flushed = false;
     while (this.outbox.length > 0) {
       const appended = await auditAppend(this.env.AUDIT, this.outbox[0]!);
-      if (!appended.ok) return;
+      if (!appended.ok) break;
       this.outbox.shift();
+      flushed = true;
       await this.ctx.storage.put("outbox", this.outbox);
     }
+    if (flushed) this.anchorSoon(RISK_SYSTEM);
+    return this.outbox.length === 0;
+  }
+
+  /** Retry the outbox on its own, so a transition reaches the chain even if nothing else happens. */
+  private async armOutboxRetry(): Promise<void> {
+    if ((await this.ctx.storage.getAlarm()) === null)
+      await this.ctx.storage.setAlarm(Date.now() + OUTBOX_RETRY_MS);
+  }
+
+  override async alarm(): Promise<void> {
+    await this.queue.run(async () => {
+      if (!(await this.flushOutbox())) await this.ctx.storage.setAlarm(Date.now() + OUTBOX_RETRY_MS);
+    });
   }
 
   private view(): BreakerStatus {

@@ -126,6 +126,11 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
     if (!result.ok && result.error.code === ErrorCode.auditUnavailable) {
       await this.breaker().reportFailure("audit_failure", result.error.message, RISK_ACTOR);
     }
+    // Risk could not evaluate at all (its own stored state is unusable, e.g. limits that do not parse): every
+    // order is denied, and the breaker hears of it as the invariant violation it is.
+    if (!result.ok && result.error.code === ErrorCode.internal) {
+      await this.breaker().reportFailure("invariant_violation", result.error.message, RISK_ACTOR);
+    }
     const settled = await this.settle(result);
     if (!settled.ok) return settled;
     return ok({ decision: settled.value, breaker: { state: breaker.state, version: breaker.version } });

@@ -1,3 +1,4 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import type { BreakerState, BreakerStatus, Result } from "@paulp/contracts";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
@@ -10,6 +11,7 @@ import {
   operator,
   risk,
   strategyActor,
+  testEnv,
 } from "./worker-helpers";
 
 const person = { method: "access" as const, subject: "p1", email: "p1@example.com" };
@@ -176,6 +178,26 @@ describe("the breaker over RPC", () => {
     await risk().transitionBreaker({ targetState: "RECOVERY", reason: "next" }, operator);
     const to = (await entriesOf("risk.breaker_transition")).map((e) => (e.payload as { to: string }).to);
     expect(to).toEqual(["HALT", "RECOVERY"]);
+  });
+
+  it("a transition held back while audit was down reaches the chain on its own (alarm), and anchors", async () => {
+    await toState("NORMAL");
+    await audit().stubReset();
+    await audit().stubFail(true);
+    expect(
+      await risk().transitionBreaker({ targetState: "HALT", reason: "audit down, halt anyway" }, operator),
+    ).toMatchObject({ ok: true, value: { state: "HALT" } });
+    expect(await entriesOf("risk.breaker_transition")).toEqual([]);
+    const stub = testEnv.CIRCUIT_BREAKER.getByName("breaker");
+    // Armed when the event was held back.
+    expect(await runInDurableObject(stub, (_o, state) => state.storage.getAlarm())).not.toBeNull();
+    await audit().stubFail(false);
+    // Nothing else happens: the alarm alone appends it and anchors.
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const to = (await entriesOf("risk.breaker_transition")).map((e) => (e.payload as { to: string }).to);
+    expect(to).toEqual(["HALT"]);
+    expect((await audit().stubAnchorCalls()).length).toBeGreaterThan(0);
+    expect(await runInDurableObject(stub, (_o, state) => state.storage.get("outbox"))).toEqual([]);
   });
 
   it("consecutive failures: venue errors move NORMAL → CAUTION at 3, a success resets; any failure in RECOVERY → HALT", async () => {

@@ -1,0 +1,28 @@
+import { runInDurableObject } from "cloudflare:test";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { RiskGovernor } from "../src/risk-governor";
+import { audit, freshMark, governance, intentMaker, risk, strategyActor, testEnv } from "./worker-helpers";
+
+const intent = intentMaker("inv", { strategyId: "i1", market: "MKT-I", quantity: 10 });
+
+beforeEach(async () => {
+  await audit().stubReset();
+  await governance().stubReset();
+});
+
+describe("risk unable to evaluate", () => {
+  it("denies with internal_error and reports an invariant violation to the breaker (CAUTION at the first)", async () => {
+    await risk().recordMarks([freshMark("MKT-I", "0.50")]);
+    // The stored limits stop parsing (a corrupted value): the governor can no longer evaluate anything.
+    await runInDurableObject(testEnv.RISK_GOVERNOR.getByName("portfolio"), async (instance: RiskGovernor) => {
+      (instance as unknown as { parsed: unknown }).parsed = null;
+    });
+    const r = await risk().evaluateAndConsume(intent(), strategyActor);
+    expect(r).toMatchObject({ ok: false, error: { code: "internal_error" } });
+    const breaker = await risk().getBreaker();
+    expect(breaker).toMatchObject({
+      ok: true,
+      value: { state: "CAUTION", consecutiveFailures: { invariant_violation: 1 } },
+    });
+  });
+});
