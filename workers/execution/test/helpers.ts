@@ -173,3 +173,10 @@ export const pairLeg = (venue: "kalshi" | "polymarket", marketId: string) => ({
   evidenceHash: "f".repeat(64),
   termsHash: "e".repeat(64),
 });
+
+/** Risk's double's releaseReservations calls naming `coid`, each with its position among all calls. */
+export async function releasesOf(coid: string) {
+  return (await risk()._calls())
+    .map((c, i) => ({ c, i }))
+    .filter(({ c }) => c.method === "releaseReservations" && (c.clientOrderIds as string[]).includes(coid));
+}

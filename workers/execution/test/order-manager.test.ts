@@ -11,6 +11,7 @@ import {
   ingestion,
   intent,
   registerKalshiKey,
+  releasesOf,
   reportedFills,
   risk,
   simAdmin,
@@ -340,10 +341,6 @@ describe("paper mode", () => {
 });
 
 describe("ended orders release their reservations at risk", () => {
-  const releasesOf = async (coid: string) =>
-    (await risk()._calls())
-      .map((c, i) => ({ c, i }))
-      .filter(({ c }) => c.method === "releaseReservations" && (c.clientOrderIds as string[]).includes(coid));
   const fillCallsOf = async (coid: string) =>
     (await risk()._calls())
       .map((c, i) => ({ c, i }))

@@ -13,6 +13,7 @@ import {
   ingestion,
   intent,
   registerKalshiKey,
+  releasesOf,
   risk,
   simAdmin,
   simIbkrOrders,
@@ -21,10 +22,6 @@ import {
 
 const LIVE = "rv-live-rf";
 const PAPER = "rv-paper-rf";
-const releasesOf = async (coid: string) =>
-  (await risk()._calls()).filter(
-    (c) => c.method === "releaseReservations" && (c.clientOrderIds as string[]).includes(coid),
-  );
 const orderManager = () =>
   (env as unknown as Env).ORDER_MANAGER.get((env as unknown as Env).ORDER_MANAGER.idFromName("orders"));
 
@@ -75,12 +72,12 @@ describe("the ended-order outbox", () => {
     try {
       expect(
         await eventually(
-          async () => (await releasesOf(unfilled.clientOrderId)).filter((c) => c.refused === false),
+          async () => (await releasesOf(unfilled.clientOrderId)).filter(({ c }) => c.refused === false),
           (x) => x.length === 1,
           8_000,
         ),
       ).toHaveLength(1);
-      expect((await releasesOf(filled.clientOrderId)).filter((c) => c.refused === false)).toEqual([]);
+      expect((await releasesOf(filled.clientOrderId)).filter(({ c }) => c.refused === false)).toEqual([]);
     } finally {
       await risk()._set({ refuseFills: false });
     }
