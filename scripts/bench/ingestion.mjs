@@ -156,9 +156,15 @@ try {
 
   const reset = async () => {
     await db.batch(
-      ["markets", "marks", "evidence", "ingest_state", "ingest_runs", "compliance_blocks"].map((t) =>
-        db.prepare(`DELETE FROM ${t}`),
-      ),
+      [
+        "markets",
+        "marks",
+        "evidence_sightings",
+        "evidence",
+        "ingest_state",
+        "ingest_runs",
+        "compliance_blocks",
+      ].map((t) => db.prepare(`DELETE FROM ${t}`)),
     );
     for (;;) {
       const list = await bucket.list({ limit: 1000 });
