@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 // `pnpm paulp <command>`: a small operator CLI over the admin API.
-//   PAULP_URL (default http://127.0.0.1:8787) and PAULP_TOKEN (default: the local dev token), or
-//   PAULP_ACCESS_JWT to act as a person through Cloudflare Access.
+//   PAULP_URL (default http://127.0.0.1:8787) and PAULP_TOKEN (default, for a local URL only: the local dev
+//   token), or PAULP_ACCESS_JWT to act as a person through Cloudflare Access. A non-local URL must be https.
+// Exit codes: 0 done, 1 refused or failed (including a verification that found a break, or an approved action
+// that did not apply), 2 usage.
 import { execFileSync } from "node:child_process";
 import path from "node:path";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const base = (process.env.PAULP_URL ?? "http://127.0.0.1:8787").replace(/\/$/, "");
 
+// Each command: [method, path or (args) => path, optional (args) => body, how many leading args the path takes].
 const COMMANDS = {
   status: ["GET", "/admin/status"],
   whoami: ["GET", "/admin/whoami"],
@@ -15,7 +18,7 @@ const COMMANDS = {
   halt: [
     "POST",
     "/admin/circuit-breaker/transition",
-    (reason = "Emergency halt") => ({ targetState: "HALT", reason }),
+    (...reason) => ({ targetState: "HALT", reason: reason.join(" ") || "Emergency halt" }),
   ],
   transition: [
     "POST",
@@ -24,7 +27,8 @@ const COMMANDS = {
   ],
   reconcile: ["POST", "/admin/reconcile"],
   "audit-status": ["GET", "/admin/audit/status"],
-  "audit-verify": ["POST", "/admin/audit/verify"],
+  // `pnpm paulp audit-verify [full|incremental]`
+  "audit-verify": ["POST", "/admin/audit/verify", (mode = "incremental") => ({ mode })],
   "audit-export": ["GET", "/admin/audit/export"],
   limits: ["GET", "/admin/risk/limits"],
   exposure: ["GET", "/admin/risk/exposure"],
@@ -32,7 +36,13 @@ const COMMANDS = {
   "ingest-now": ["POST", "/admin/ingestion/run"],
   approvals: ["GET", "/admin/approvals"],
   approve: ["POST", (id) => `/admin/approvals/${encodeURIComponent(id)}/approve`],
-  reject: ["POST", (id) => `/admin/approvals/${encodeURIComponent(id)}/reject`],
+  // `pnpm paulp reject <id> <reason…>`
+  reject: [
+    "POST",
+    (id) => `/admin/approvals/${encodeURIComponent(id)}/reject`,
+    (...reason) => ({ reason: reason.join(" ") }),
+    1,
+  ],
   strategies: ["GET", "/admin/strategies"],
   pairs: ["GET", "/admin/pairs"],
   orders: ["GET", "/admin/orders"],
@@ -47,27 +57,38 @@ if (!command) {
   console.error(`usage: pnpm paulp <${Object.keys(COMMANDS).join("|")}> [args]`);
   process.exit(2);
 }
-const [method, route, makeBody] = command;
-const pathname = typeof route === "function" ? route(...args) : route;
-const body = typeof route === "function" ? undefined : makeBody?.(...args);
+const [method, route, makeBody, pathArgs = typeof route === "function" ? args.length : 0] = command;
+const pathname = typeof route === "function" ? route(...args.slice(0, pathArgs)) : route;
+const body = makeBody?.(...args.slice(pathArgs));
 
-const headers = {};
+const url = new URL(`${base}${pathname}`);
+const local = url.hostname === "127.0.0.1" || url.hostname === "localhost" || url.hostname === "[::1]";
+if (!local && url.protocol !== "https:") {
+  console.error(`refusing to send credentials over ${url.protocol} to ${url.host}: use https`);
+  process.exit(2);
+}
+const headers = { "content-type": "application/json" };
 if (process.env.PAULP_ACCESS_JWT) headers["cf-access-jwt-assertion"] = process.env.PAULP_ACCESS_JWT;
 else {
+  // The local dev token is for the local mesh only; anywhere else the operator must say which token to use.
   const token =
-    process.env.PAULP_TOKEN ??
-    execFileSync("node", [path.join(root, "scripts", "dev-token.mjs")], { encoding: "utf8" });
-  headers.authorization = `Bearer ${token}`;
+    process.env.PAULP_TOKEN ||
+    (local ? execFileSync("node", [path.join(root, "scripts", "dev-token.mjs")], { encoding: "utf8" }) : "");
+  if (!token) {
+    console.error(`set PAULP_TOKEN (or PAULP_ACCESS_JWT) for ${url.host}`);
+    process.exit(2);
+  }
+  headers.authorization = `Bearer ${token.trim()}`;
 }
-const res = await fetch(`${base}${pathname}`, {
-  method,
-  headers,
-  body: body ? JSON.stringify(body) : undefined,
-});
+const res = await fetch(url, { method, headers, body: body ? JSON.stringify(body) : undefined });
 const text = await res.text();
+let parsed;
 try {
-  console.log(JSON.stringify(JSON.parse(text), null, 2));
+  parsed = JSON.parse(text);
+  console.log(JSON.stringify(parsed, null, 2));
 } catch {
   process.stdout.write(text);
 }
-process.exit(res.ok ? 0 : 1);
+// A 200 can still report a failure: a verification that found a break, an approval whose action did not apply.
+const failed = parsed?.ok === false || (parsed?.applied && parsed.applied.ok === false);
+process.exit(res.ok && !failed ? 0 : 1);

@@ -76,15 +76,40 @@ export function parseOr400<const S extends v.GenericSchema>(schema: S, value: un
   throw new HttpError(400, ErrorCode.validationFailed, `${first.field}: ${first.message}`, { issues });
 }
 
-/** Read a JSON body (bounded in size) and validate it; bad JSON → 400 `invalid_json`. */
+/**
+ * Read a JSON body (bounded in bytes, never buffered past the bound) and validate it; bad JSON → 400
+ * `invalid_json`, too large → 413.
+ */
 export async function readJsonBody<const S extends v.GenericSchema>(
   request: Request,
   schema: S,
   maxBytes = 256 * 1024,
 ): Promise<v.InferOutput<S>> {
-  const text = await request.text();
-  if (text.length > maxBytes)
-    throw new HttpError(413, ErrorCode.badRequest, `body exceeds ${maxBytes} bytes`);
+  const tooLarge = () => new HttpError(413, ErrorCode.badRequest, `body exceeds ${maxBytes} bytes`);
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > maxBytes) throw tooLarge();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (request.body) {
+    const reader = request.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxBytes) {
+        await reader.cancel().catch(() => {});
+        throw tooLarge();
+      }
+      chunks.push(value);
+    }
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.byteLength;
+  }
+  const text = new TextDecoder().decode(bytes);
   let value: unknown;
   try {
     value = text.length === 0 ? undefined : JSON.parse(text);

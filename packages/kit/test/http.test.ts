@@ -43,9 +43,17 @@ describe("readJsonBody", () => {
     ).toBe("targetState");
   });
 
-  it("refuses an oversized body", async () => {
+  it("refuses an oversized body, counting bytes (not characters), and by its declared length at once", async () => {
     const error = await thrown(readJsonBody(post(`"${"x".repeat(2000)}"`), Body, 1000));
     expect(error.status).toBe(413);
+    // 400 three-byte characters: 400 characters but 1,200 bytes.
+    expect((await thrown(readJsonBody(post(`"${"€".repeat(400)}"`), Body, 1000))).status).toBe(413);
+    const declared = new Request("https://x/", {
+      method: "POST",
+      body: "{}",
+      headers: { "content-length": "5000000" },
+    });
+    expect((await thrown(readJsonBody(declared, Body, 1000))).status).toBe(413);
   });
 });
 

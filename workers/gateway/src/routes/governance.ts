@@ -100,7 +100,12 @@ async function approvedAnswer(
 ) {
   if (!decision.receipt) return json({ request: decision.request, applied: null });
   const applied = await applyApproved(env, decision.request, decision.receipt, actor);
-  const request = unwrap(await gov(env).getApproval(decision.request.requestId));
+  // The action's outcome is the answer: a failed re-read of the request must not turn an applied action into
+  // an error (the receipt is spent; a retry would only confuse).
+  const reread = await gov(env)
+    .getApproval(decision.request.requestId)
+    .catch(() => null);
+  const request = reread?.ok ? reread.value : decision.request;
   return json({
     request,
     applied: applied.ok ? { ok: true, value: applied.value } : { ok: false, error: applied.error },
