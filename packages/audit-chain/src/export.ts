@@ -3,8 +3,8 @@ import { ANCHOR_GENESIS_HASH, GENESIS_HASH, sha256Hex } from "./hash";
 import { type AuditAnchor, type AuditMirrorBatch, type ChainBreak, canonicalJson } from "./types";
 import { ChainVerifier, firstBreak, verifyAnchors, verifyBatchList } from "./verify";
 
-/** The export format's name, in its first line. */
-export const EXPORT_FORMAT = "paulp-audit-export/v1";
+/** The export format's name, in its first line. v2: a closing `end` line says what the export holds. */
+export const EXPORT_FORMAT = "paulp-audit-export/v2";
 
 /** First line of an export: the format and the genesis constants it was written against. */
 export function exportHeaderLine(): string {
@@ -31,6 +31,20 @@ export function exportAnchorLine(a: AuditAnchor): string {
   return canonicalJson({ kind: "anchor", ...a });
 }
 
+/** What a complete export holds, in its last line: a file cut off anywhere before it fails verification. */
+export interface ExportEnd {
+  entries: number;
+  headSeq: number;
+  headHash: string;
+  batches: number;
+  anchors: number;
+}
+
+/** The last line of an export. */
+export function exportEndLine(end: ExportEnd): string {
+  return canonicalJson({ kind: "end", ...end });
+}
+
 /** The outcome of verifying an export file. */
 export interface ExportReport {
   ok: boolean;
@@ -46,11 +60,13 @@ export interface ExportReport {
 
 const ANCHOR_KEYS = "anchorHash,anchorNo,anchoredAt,headHash,kind,prevAnchorHash,r2ManifestHash,toSeq";
 const BATCH_KEYS = "fromSeq,key,kind,sha256,toSeq";
+const END_KEYS = "anchors,batches,entries,headHash,headSeq,kind";
 
 /**
  * Verify an export with nothing but its bytes: every entry's hash and link from genesis, sequence
  * continuity, each mirror batch's SHA-256 recomputed from the entries, and every anchor (row hash, link,
- * head hash, manifest, no truncation below it). Sections must come in order: header, entries, batches, anchors.
+ * head hash, manifest, no truncation below it). Sections must come in order: header, entries, batches, anchors,
+ * and the end line, which must agree with all of them.
  */
 export function verifyExport(input: string | Uint8Array): ExportReport {
   let text: string;
@@ -84,10 +100,16 @@ export function verifyExport(input: string | Uint8Array): ExportReport {
   if (lines[0] !== exportHeaderLine())
     return report({ seq: 1, line: 1, reason: "header line is missing or altered" });
   let section: "entry" | "batch" | "anchor" = "entry";
+  let end: ExportEnd | null = null;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
     const lineNo = i + 1;
-    const kind = /^\{.*?"kind":"(entry|batch|anchor)"/.exec(line)?.[1];
+    const kind = /^\{.*?"kind":"(entry|batch|anchor|end)"/.exec(line)?.[1];
+    if (kind === "end" && i === lines.length - 1) {
+      end = parseRecord(line, END_KEYS) as ExportEnd | null;
+      if (!end) return report({ seq: chain.head.seq + 1, line: lineNo, reason: "end line is malformed" });
+      continue;
+    }
     if (section === "entry" && (kind === "entry" || kind === undefined)) {
       const broken = chain.next(line, undefined, true);
       if (broken) return report({ ...broken, line: lineNo });
@@ -111,6 +133,29 @@ export function verifyExport(input: string | Uint8Array): ExportReport {
     }
     return report({ seq: seqNow + 1, line: lineNo, reason: "line is malformed or out of section order" });
   }
+  // The end line must be there and agree with what was read: an export cut off (even at a line boundary) or
+  // with lines removed is refused, naming the first entry it may be missing.
+  if (!end)
+    return report({
+      seq: chain.head.seq + 1,
+      reason: "export has no end line: it was cut off (incomplete file)",
+    });
+  if (end.headSeq > chain.head.seq)
+    return report({
+      seq: chain.head.seq + 1,
+      reason: `export is missing entries ${chain.head.seq + 1}..${end.headSeq}: its end line says the head is ${end.headSeq} (cut off, removed, or the chain was truncated below its head)`,
+    });
+  if (
+    end.entries !== chain.checked ||
+    end.headSeq !== chain.head.seq ||
+    end.headHash !== chain.head.hash ||
+    end.batches !== batches.length ||
+    end.anchors !== anchors.length
+  )
+    return report({
+      seq: Math.min(end.headSeq, chain.head.seq) + 1,
+      reason: `export holds ${chain.checked} entries, ${batches.length} batches, ${anchors.length} anchors; its end line says ${end.entries}, ${end.batches}, ${end.anchors} (head ${end.headSeq})`,
+    });
   // Batches: contiguous ranges whose bytes, rebuilt from the verified entries, have the recorded SHA-256.
   const listBreak = verifyBatchList(batches);
   let batchBreak: ChainBreak | null = listBreak;

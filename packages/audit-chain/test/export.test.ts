@@ -84,6 +84,22 @@ describe("verifyExport", () => {
     // The whole file cut mid-way is refused too.
     expect(verifyExport(c.text.slice(0, c.text.length - 20)).ok).toBe(false);
   });
+
+  it("fails an export cut at a line boundary, or with its trailing records removed (the end line)", () => {
+    const c = sample(9, 3);
+    const lines = c.text.slice(0, -1).split("\n");
+    const join = (ls: string[]) => `${ls.join("\n")}\n`;
+    // Cut after the 6th entry: every remaining line is whole and valid, only the end is missing.
+    const cut = verifyExport(join(lines.slice(0, 7)));
+    expect(cut.ok).toBe(false);
+    expect(cut.broken).toMatchObject({ seq: 7, reason: expect.stringMatching(/no end line/) });
+    // Batches and anchors dropped, the end line kept: its counts disagree.
+    const noAnchors = lines.filter((l) => !l.includes('"kind":"anchor"'));
+    expect(verifyExport(join(noAnchors)).broken?.reason).toMatch(/end line says/);
+    // An end line not at the end is out of order.
+    const early = [...lines.slice(0, 3), lines.at(-1)!, ...lines.slice(3)];
+    expect(verifyExport(join(early)).ok).toBe(false);
+  });
 });
 
 describe("pnpm audit:verify (offline CLI)", () => {

@@ -11,6 +11,7 @@ import {
   entryLine,
   exportAnchorLine,
   exportBatchLine,
+  exportEndLine,
   exportEntryLine,
   exportHeaderLine,
   GENESIS_POINT,
@@ -87,7 +88,15 @@ export function anchorAt(lines: string[], batches: AuditMirrorBatch[], toSeqs: n
 
 /** An export file's text. */
 export function exportText(lines: string[], batches: AuditMirrorBatch[], anchors: AuditAnchor[]): string {
-  return `${[exportHeaderLine(), ...lines.map(exportEntryLine), ...batches.map(exportBatchLine), ...anchors.map(exportAnchorLine)].join("\n")}\n`;
+  const last = lines.at(-1);
+  const end = exportEndLine({
+    entries: lines.length,
+    headSeq: lines.length,
+    headHash: last ? (JSON.parse(last) as { hash: string }).hash : GENESIS_POINT.hash,
+    batches: batches.length,
+    anchors: anchors.length,
+  });
+  return `${[exportHeaderLine(), ...lines.map(exportEntryLine), ...batches.map(exportBatchLine), ...anchors.map(exportAnchorLine), end].join("\n")}\n`;
 }
 
 /** A chain whose batch size makes every anchor land on a batch end, as the sequencer does. */

@@ -5,6 +5,7 @@ import { type HealthReport, type JsonValue, Principal, type Result, ServiceName 
 export const AuditEventInput = v.object({
   type: v.pipe(
     v.string(),
+    v.maxLength(128),
     v.regex(/^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/, "must be a dotted lower-case event type"),
   ),
   service: ServiceName,

@@ -13,7 +13,7 @@ export type ServiceName = v.InferOutput<typeof ServiceName>;
 export const Principal = v.object({
   method: v.picklist(["token", "access", "system"]),
   subject: v.pipe(v.string(), v.minLength(1), v.maxLength(320)),
-  email: v.optional(v.pipe(v.string(), v.email())),
+  email: v.optional(v.pipe(v.string(), v.email(), v.maxLength(320))),
 });
 /** The authenticated actor that travels with every internal RPC made on its behalf. */
 export type Principal = v.InferOutput<typeof Principal>;

@@ -25,7 +25,14 @@ function serialise(value: unknown, path: string): string {
       return serialiseString(value, path);
     case "object": {
       if (Array.isArray(value)) {
-        return `[${value.map((item, i) => serialise(item, `${path}[${i}]`)).join(",")}]`;
+        // A hole ([, 1]) has no JSON form: `map` would skip it and leave invalid text behind.
+        const items: string[] = [];
+        for (let i = 0; i < value.length; i++) {
+          if (!(i in value))
+            throw new CanonicalJsonError(`${path}[${i}]: arrays with holes have no JSON form`);
+          items.push(serialise(value[i], `${path}[${i}]`));
+        }
+        return `[${items.join(",")}]`;
       }
       const proto = Object.getPrototypeOf(value);
       if (proto !== Object.prototype && proto !== null) {

@@ -225,3 +225,14 @@ describe("isCanonicalJsonText", () => {
     expect(isCanonicalJsonText('"ab"', 0, 3)).toBe(false);
   });
 });
+
+describe("arrays with holes", () => {
+  it("are refused: a hole has no JSON form (map would skip it and leave invalid text)", () => {
+    const holey: unknown[] = [];
+    holey[1] = 1;
+    expect(() => canonicalJson(holey)).toThrow(CanonicalJsonError);
+    // biome-ignore lint/suspicious/noSparseArray: the hole is what is tested
+    expect(() => canonicalJson({ a: [1, , 3] })).toThrow(/a\[1\]: arrays with holes/);
+    expect(canonicalJson([1, null, 3])).toBe("[1,null,3]");
+  });
+});

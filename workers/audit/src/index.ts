@@ -1,5 +1,11 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { exportAnchorLine, exportBatchLine, exportEntryLine, exportHeaderLine } from "@paulp/audit-chain";
+import {
+  exportAnchorLine,
+  exportBatchLine,
+  exportEndLine,
+  exportEntryLine,
+  exportHeaderLine,
+} from "@paulp/audit-chain";
 import {
   type AuditAnchor,
   type AuditReceipt,
@@ -101,8 +107,19 @@ export class AuditEntrypoint extends WorkerEntrypoint<Env> implements AuditRpc {
           }
           if (phase === "tail") {
             const batches = await sequencer.exportBatches(head.seq);
-            const lines = [...batches.map(exportBatchLine), ...anchors.map(exportAnchorLine)];
-            if (lines.length > 0) controller.enqueue(encoder.encode(`${lines.join("\n")}\n`));
+            const lines = [
+              ...batches.map(exportBatchLine),
+              ...anchors.map(exportAnchorLine),
+              // Last: what the export holds, so a file cut off anywhere is refused by the verifier.
+              exportEndLine({
+                entries: head.seq,
+                headSeq: head.seq,
+                headHash: head.hash,
+                batches: batches.length,
+                anchors: anchors.length,
+              }),
+            ];
+            controller.enqueue(encoder.encode(`${lines.join("\n")}\n`));
             phase = "done";
           }
           controller.close();

@@ -92,6 +92,8 @@ export class AuditSequencer extends DurableObject<Env> {
   private alarmPending = false;
   private anchorQueue: Promise<unknown> = Promise.resolve();
   private pending: PendingAppend[] = [];
+  /** The time of the last committed group: entry times never go backwards, even if the clock does. */
+  private lastTs = 0;
   private commitScheduled = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -145,15 +147,24 @@ export class AuditSequencer extends DurableObject<Env> {
     this.commitScheduled = false;
     const group = this.pending;
     this.pending = [];
+    this.commitGroup(group);
+  }
+
+  /**
+   * Write a group of calls in one transaction. Each call's entries are built first (pure): a call whose payload
+   * cannot be canonicalised fails alone. If the group's write fails, each call is written again on its own, so
+   * one call the store refuses cannot fail the others with it.
+   */
+  private commitGroup(group: PendingAppend[]): void {
     if (this.headError) {
       for (const p of group) p.resolve(err(ErrorCode.integrityBroken, this.headError));
       return;
     }
-    // Build every entry first (pure): a call whose payload cannot be canonicalised fails alone.
+    // One clock for the group, the sequencer's own: a later seq never carries an earlier time.
+    const ts = new Date(Math.max(Date.now(), this.lastTs)).toISOString();
     let head = this.head;
     const planned: { call: PendingAppend; lines: [number, string][]; receipts: AuditReceipt[] }[] = [];
     for (const call of group) {
-      const ts = new Date(call.nowMs).toISOString();
       try {
         let h = head;
         const lines: [number, string][] = [];
@@ -181,10 +192,15 @@ export class AuditSequencer extends DurableObject<Env> {
             this.sql.exec("INSERT INTO entries (seq, body) VALUES (?, ?)", seq, line);
       });
     } catch {
-      for (const p of planned) p.call.resolve(err(ErrorCode.auditUnavailable, "append could not be written"));
+      if (planned.length > 1) {
+        for (const p of planned) this.commitGroup([p.call]);
+        return;
+      }
+      planned[0]!.call.resolve(err(ErrorCode.auditUnavailable, "append could not be written"));
       return;
     }
     this.head = head;
+    this.lastTs = Date.parse(ts);
     // Answers leave only once the write is durable (the output gate holds them until the commit).
     for (const p of planned) p.call.resolve(ok(p.receipts));
     this.scheduleMirror(Date.now() + MIRROR_DELAY_MS);

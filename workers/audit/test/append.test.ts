@@ -69,6 +69,14 @@ describe("append", () => {
       [{ ...event(1), payload: { bad: Number.POSITIVE_INFINITY } }, /^payload.*not representable/],
       [{ ...event(1), payload: { s: "\ud800" } }, /^payload.*lone surrogate/],
       [{ ...event(1), payload: "x".repeat(70_000) }, /^payload: exceeds/],
+      // Bounded so no single event can make a row the store refuses (and fail the calls grouped with it).
+      [{ ...event(1), type: `risk.${"a".repeat(200)}` }, /^type/],
+      [
+        { ...event(1), actor: { method: "access", subject: "x", email: `${"a".repeat(400)}@example.com` } },
+        /^actor\.email/,
+      ],
+      // biome-ignore lint/suspicious/noSparseArray: a hole is what is refused
+      [{ ...event(1), payload: [1, , 3] }, /^payload.*holes/],
       [{ type: "risk.decision", service: "risk", actor: { method: "system", subject: "x" } }, /payload/],
       ["not an object", /.+/],
     ];
