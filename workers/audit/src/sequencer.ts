@@ -35,6 +35,10 @@ import { CanonicalJsonError, toHex } from "@paulp/kit";
 import { insertAnchor, latestAnchor, listAnchors } from "./anchors";
 import type { Env } from "./env";
 
+/** Most bytes (of entry lines) in one R2 object. */
+export const MIRROR_BATCH_MAX_BYTES = 8 * 1024 * 1024;
+/** Most bytes of entry lines in one export page. */
+const EXPORT_PAGE_MAX_BYTES = 8 * 1024 * 1024;
 /** Most entries in one R2 object. */
 export const MIRROR_BATCH_MAX = 1_000;
 /** Appends are mirrored in batches: the alarm fires this long after the first unmirrored append. */
@@ -240,12 +244,29 @@ export class AuditSequencer extends DurableObject<Env> {
     try {
       while (this.mirroredTo < target) {
         const from = this.mirroredTo + 1;
-        const to = Math.min(target, from + MIRROR_BATCH_MAX - 1);
-        const lines = this.sql
-          .exec<{ body: string }>("SELECT body FROM entries WHERE seq BETWEEN ? AND ? ORDER BY seq", from, to)
-          .toArray()
-          .map((r) => r.body);
-        if (lines.length !== to - from + 1) throw new Error(`entries ${from}..${to} are not all present`);
+        const upTo = Math.min(target, from + MIRROR_BATCH_MAX - 1);
+        // At most MIRROR_BATCH_MAX entries and MIRROR_BATCH_MAX_BYTES (one entry can be ~66 KB): a batch, and
+        // verification and export of it, stay far inside an isolate's memory whatever the payloads.
+        const lines: string[] = [];
+        let size = 0;
+        let full = false;
+        for (const r of this.sql.exec<{ seq: number; body: string }>(
+          "SELECT seq, body FROM entries WHERE seq BETWEEN ? AND ? ORDER BY seq",
+          from,
+          upTo,
+        )) {
+          if (r.seq !== from + lines.length) throw new Error(`entry ${from + lines.length} is not present`);
+          if (lines.length > 0 && size + r.body.length + 1 > MIRROR_BATCH_MAX_BYTES) {
+            full = true;
+            break;
+          }
+          lines.push(r.body);
+          size += r.body.length + 1;
+        }
+        // Short only because the byte budget was reached; otherwise every entry up to `upTo` must be there.
+        if (lines.length === 0 || (!full && lines.length !== upTo - from + 1))
+          throw new Error(`entries ${from}..${upTo} are not all present`);
+        const to = from + lines.length - 1;
         const bytes = batchBytes(lines);
         const batch: AuditMirrorBatch = {
           key: batchKey(from, to),
@@ -569,19 +590,25 @@ export class AuditSequencer extends DurableObject<Env> {
   }
 
   /** Stored entry lines after `afterSeq`, up to `maxSeq`, at most `limit`. */
+  /** Up to `limit` entries after `afterSeq`, and at most EXPORT_PAGE_MAX_BYTES of them (at least one). */
   async exportPage(
     afterSeq: number,
     maxSeq: number,
     limit: number,
   ): Promise<{ seq: number; body: string }[]> {
-    return this.sql
-      .exec<{ seq: number; body: string }>(
-        "SELECT seq, body FROM entries WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
-        afterSeq,
-        maxSeq,
-        limit,
-      )
-      .toArray();
+    const rows: { seq: number; body: string }[] = [];
+    let size = 0;
+    for (const r of this.sql.exec<{ seq: number; body: string }>(
+      "SELECT seq, body FROM entries WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+      afterSeq,
+      maxSeq,
+      limit,
+    )) {
+      if (rows.length > 0 && size + r.body.length > EXPORT_PAGE_MAX_BYTES) break;
+      rows.push({ seq: r.seq, body: r.body });
+      size += r.body.length;
+    }
+    return rows;
   }
 
   /** Mirror batches wholly at or below `maxSeq`. */
