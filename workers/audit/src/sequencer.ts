@@ -119,9 +119,12 @@ export class AuditSequencer extends DurableObject<Env> {
       .toArray()[0];
     if (!row) return;
     try {
-      const hash = (JSON.parse(row.body) as { hash?: unknown }).hash;
+      const { hash, ts } = JSON.parse(row.body) as { hash?: unknown; ts?: unknown };
       if (typeof hash !== "string" || !/^[0-9a-f]{64}$/.test(hash)) throw new Error("no hash");
       this.head = { seq: row.seq, hash };
+      // Entry times stay monotonic across restarts too: never before the head's.
+      const last = typeof ts === "string" ? Date.parse(ts) : Number.NaN;
+      if (Number.isFinite(last)) this.lastTs = last;
     } catch {
       this.headError = `stored head entry ${row.seq} is unreadable`;
     }

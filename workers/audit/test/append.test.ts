@@ -96,6 +96,26 @@ describe("append", () => {
     expect(after.ok && after.value.headSeq).toBe(before.ok && before.value.headSeq);
   });
 
+  it("entry times never go backwards, also across a restart (the clock is the sequencer's, floored at the head's)", async () => {
+    const stub = env.AUDIT_SEQUENCER.get(env.AUDIT_SEQUENCER.idFromName("clock"));
+    const first = await stub.append([event(1), event(2)], 0); // the caller's clock is ignored
+    expect(first.ok).toBe(true);
+    const times = await runInDurableObject(stub, async (_obj, state) =>
+      state.storage.sql
+        .exec<{ body: string }>("SELECT body FROM entries ORDER BY seq")
+        .toArray()
+        .map((r) => (JSON.parse(r.body) as { ts: string }).ts),
+    );
+    expect(new Set(times).size).toBe(1); // one commit group, one time
+    expect(Date.parse(times[0]!)).toBeGreaterThan(Date.now() - 60_000);
+    // A fresh instance (as after eviction) starts no earlier than the head's time.
+    const lastTs = await runInDurableObject(
+      stub,
+      async (_obj, state) => (new AuditSequencer(state, env) as unknown as { lastTs: number }).lastTs,
+    );
+    expect(lastTs).toBe(Date.parse(times[1]!));
+  });
+
   it("refuses appends (fail closed) when the stored head is unreadable", async () => {
     await audit().append(event(1));
     const id = env.AUDIT_SEQUENCER.idFromName("broken-head");
