@@ -1,5 +1,5 @@
 import { ErrorCode } from "@paulp/contracts";
-import { errorJson, errorResponse, json } from "@paulp/kit";
+import { errorJson, errorResponse, HttpError, json } from "@paulp/kit";
 import { AutoRouter } from "itty-router";
 import type { GatewayArgs, GatewayRequest } from "./context";
 import { withAdminAuth, withAdminRequestAudit, withRequestId, withSameOriginWrites } from "./middleware";
@@ -14,11 +14,28 @@ import { registerStatusRoutes } from "./routes/status";
 
 export type GatewayRouter = ReturnType<typeof buildRouter>;
 
+/** An error thrown by another worker over RPC, or a lost connection to one. */
+function isRemoteFailure(error: unknown): boolean {
+  const e = error as { remote?: unknown; message?: unknown } | null;
+  if (e?.remote === true) return true;
+  return (
+    typeof e?.message === "string" && /network connection lost|worker.*(exceeded|threw)/i.test(e.message)
+  );
+}
+
 /** The gateway's HTTP surface. Handlers are thin: validate, call a service over RPC, map its result. */
 export function buildRouter() {
   const router = AutoRouter<GatewayRequest, GatewayArgs>({
     before: [withRequestId()],
     catch: (error) => {
+      // A worker behind the gateway that threw (workerd marks errors crossing RPC `remote`) or dropped the
+      // connection is unavailable, as the risk routes already say: 503, not the gateway's own 500.
+      if (!(error instanceof HttpError) && isRemoteFailure(error)) {
+        return errorJson(503, {
+          code: ErrorCode.serviceUnavailable,
+          message: `a worker behind the gateway failed: ${String((error as Error)?.message ?? error).slice(0, 200)}`,
+        });
+      }
       const response = errorResponse(error);
       if (response.status >= 500 && !(error as { code?: string })?.code)
         console.error("gateway error", error);

@@ -337,3 +337,27 @@ describe("cross-site admin writes are refused", () => {
     expect(await breakerState()).toBe(before + 2);
   });
 });
+
+describe("a worker behind the gateway that throws", () => {
+  it("is answered 503 service_unavailable (as risk's routes do), not the gateway's own 500", async () => {
+    const thrown = Object.assign(new Error("Worker exceeded CPU time limit."), { remote: true });
+    const EXECUTION = {
+      listOrders: async () => {
+        throw thrown;
+      },
+    } as unknown as Env["EXECUTION"];
+    const res = await withEnv({ EXECUTION }, "/admin/orders", { authorization: `Bearer ${env.ADMIN_TOKEN}` });
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("service_unavailable");
+    // A bug in the gateway itself (not remote) is still its own 500.
+    const INGESTION = {
+      status: async () => {
+        throw new TypeError("x is not a function");
+      },
+    } as unknown as Env["INGESTION"];
+    const own = await withEnv({ INGESTION }, "/admin/ingestion/status", {
+      authorization: `Bearer ${env.ADMIN_TOKEN}`,
+    });
+    expect(own.status).toBe(500);
+  });
+});
