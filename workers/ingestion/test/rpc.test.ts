@@ -26,6 +26,17 @@ describe("RPC", () => {
       ok: false,
       error: { code: "validation_failed" },
     });
+    // A rule added after ingestion hides the stored market it blocks from the listing too.
+    const hidden = first.value.markets[0]!.marketId;
+    expect(
+      await worker().putComplianceRules(
+        { rules: [{ id: "hide", kind: "pattern", value: hidden, reason: "added after ingestion" }] },
+        ACTOR,
+      ),
+    ).toMatchObject({ ok: true });
+    const again = await worker().listMarkets({ venue: "kalshi", limit: 100 });
+    expect(again.ok && again.value.markets.map((m) => m.marketId)).not.toContain(hidden);
+    expect(again.ok && again.value.markets).toHaveLength(29);
   });
 
   it("answers one market and its mark, and refuses bad input", async () => {
