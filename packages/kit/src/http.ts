@@ -76,6 +76,35 @@ export function parseOr400<const S extends v.GenericSchema>(schema: S, value: un
   throw new HttpError(400, ErrorCode.validationFailed, `${first.field}: ${first.message}`, { issues });
 }
 
+/** Read a body up to `max` bytes; null when it is larger (the stream is cancelled). */
+export async function readBounded(
+  body: ReadableStream<Uint8Array> | null,
+  max: number,
+): Promise<Uint8Array | null> {
+  if (!body) return new Uint8Array();
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(size);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.byteLength;
+  }
+  return out;
+}
+
 /**
  * Read a JSON body (bounded in bytes, never buffered past the bound) and validate it; bad JSON → 400
  * `invalid_json`, too large → 413.
@@ -88,27 +117,8 @@ export async function readJsonBody<const S extends v.GenericSchema>(
   const tooLarge = () => new HttpError(413, ErrorCode.badRequest, `body exceeds ${maxBytes} bytes`);
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (declared > maxBytes) throw tooLarge();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  if (request.body) {
-    const reader = request.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > maxBytes) {
-        await reader.cancel().catch(() => {});
-        throw tooLarge();
-      }
-      chunks.push(value);
-    }
-  }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.byteLength;
-  }
+  const bytes = await readBounded(request.body, maxBytes);
+  if (bytes === null) throw tooLarge();
   const text = new TextDecoder().decode(bytes);
   let value: unknown;
   try {

@@ -1,4 +1,4 @@
-import type { EgressFetch } from "@paulp/kit";
+import { type EgressFetch, readBounded } from "@paulp/kit";
 
 /** A response as received, before anything is parsed. */
 export interface RawResponse {
@@ -80,35 +80,6 @@ export function retryAfterMs(value: string | null, now: number): number | null {
 /** Exponential backoff with full jitter. */
 export function backoffMs(attempt: number, baseMs: number, random: () => number): number {
   return Math.floor(random() * baseMs * 2 ** attempt);
-}
-
-/** Read a body up to `max` bytes; null when it is larger (the stream is cancelled). */
-export async function readBounded(
-  body: ReadableStream<Uint8Array> | null,
-  max: number,
-): Promise<Uint8Array | null> {
-  if (!body) return new Uint8Array();
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => {});
-      return null;
-    }
-    chunks.push(value);
-  }
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(size);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.byteLength;
-  }
-  return out;
 }
 
 /**
