@@ -142,6 +142,18 @@ export class ComplianceAgent {
 }
 
 /** Read the stored rule set, validating every row (a bad row fails the load, which denies everything). */
+/**
+ * A gate holding the rules in force now (an `agent` given, as tests do, is prepared and used instead). Stored
+ * rows passed the rules of their own ingestion; every read that serves them checks them again with this.
+ */
+export async function gateWithCurrentRules(
+  db: D1Database,
+  agent: ComplianceAgent = new ComplianceAgent(),
+): Promise<ComplianceAgent> {
+  await agent.prepare(async () => (await loadRules(db)).rules);
+  return agent;
+}
+
 export async function loadRules(db: D1Database): Promise<ComplianceRulesView> {
   const [rows, meta] = await db.batch([
     db.prepare("SELECT id, rule FROM compliance_rules ORDER BY position"),

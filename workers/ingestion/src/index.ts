@@ -23,7 +23,7 @@ import {
 import { auditAppend, canonicalHash, checkD1, checkR2, parseInput, runHealthChecks } from "@paulp/kit";
 import * as v from "valibot";
 import { fetchFreshBook } from "./books";
-import { ComplianceAgent, loadRules, replaceRulesStatements } from "./compliance";
+import { gateWithCurrentRules, loadRules, replaceRulesStatements } from "./compliance";
 import type { Env } from "./env";
 import { type EvidenceSighting, readEvidence } from "./evidence";
 import { runIngestion } from "./pipeline";
@@ -69,8 +69,7 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
       );
       // Rows passed the rules in force when their page was ingested: a rule added since hides them here too
       // (as getMarket, books and marks refuse them), and no rules at all lists nothing.
-      const agent = new ComplianceAgent();
-      await agent.prepare(async () => (await loadRules(this.env.D1_MARKETS)).rules);
+      const agent = await gateWithCurrentRules(this.env.D1_MARKETS);
       if (agent.unavailable)
         return err(ErrorCode.complianceBlocked, `compliance gate unavailable: ${agent.unavailable}`);
       const markets = page.markets.filter((m) => agent.check(m).decision === "allow");
@@ -84,10 +83,7 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
     const input = parseInput(VenueAndId, [venue, marketId]);
     if (!input.ok) return input;
     try {
-      const row = await getMarketRow(this.env.D1_MARKETS, input.value[0], input.value[1], Date.now());
-      if (!row) return err(ErrorCode.notFound, `no stored market ${venue}:${marketId}`);
-      const gate = await this.gateStored(row);
-      return gate.ok ? ok(row) : gate;
+      return await this.gatedMarket(input.value[0], input.value[1], Date.now());
     } catch (error) {
       return internal("getMarket", error);
     }
@@ -104,10 +100,9 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
     if (!maxAge.ok) return maxAge;
     try {
       const now = Date.now();
-      const market = await getMarketRow(this.env.D1_MARKETS, input.value[0], input.value[1], now);
-      if (!market) return err(ErrorCode.notFound, `no stored market ${venue}:${marketId}`);
-      const gate = await this.gateStored(market);
-      if (!gate.ok) return gate;
+      const gated = await this.gatedMarket(input.value[0], input.value[1], now);
+      if (!gated.ok) return gated;
+      const market = gated.value;
       const stored = await getBookRow(this.env.D1_MARKETS, input.value[0], input.value[1], now);
       if (stored && stored.ageSeconds < maxAge.value) return ok(stored);
       return await fetchFreshBook(depsFromEnv(this.env, systemPrincipal("ingestion:rpc")), market);
@@ -121,10 +116,8 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
     if (!input.ok) return input;
     try {
       const now = Date.now();
-      const market = await getMarketRow(this.env.D1_MARKETS, input.value[0], input.value[1], now);
-      if (!market) return err(ErrorCode.notFound, `no stored market ${venue}:${marketId}`);
-      const gate = await this.gateStored(market);
-      if (!gate.ok) return gate;
+      const gated = await this.gatedMarket(input.value[0], input.value[1], now);
+      if (!gated.ok) return gated;
       const mark = await getMarkRow(this.env.D1_MARKETS, input.value[0], input.value[1], now);
       return mark ? ok(mark) : err(ErrorCode.notFound, `no mark for ${venue}:${marketId}`);
     } catch (error) {
@@ -271,11 +264,16 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
   }
 
   /** A stored market is re-checked against the current rules on read: a later block hides it at once. */
-  private async gateStored(market: MarketRecord): Promise<Result<true>> {
-    const agent = new ComplianceAgent();
-    await agent.prepare(async () => (await loadRules(this.env.D1_MARKETS)).rules);
-    const d = agent.check(market);
-    if (d.decision === "allow") return ok(true);
+  /** A stored market, checked again against the rules in force now (a rule added since refuses it). */
+  private async gatedMarket(
+    venue: "kalshi" | "polymarket",
+    marketId: string,
+    now: number,
+  ): Promise<Result<MarketRecord>> {
+    const market = await getMarketRow(this.env.D1_MARKETS, venue, marketId, now);
+    if (!market) return err(ErrorCode.notFound, `no stored market ${venue}:${marketId}`);
+    const d = (await gateWithCurrentRules(this.env.D1_MARKETS)).check(market);
+    if (d.decision === "allow") return ok(market);
     return d.decision === "block"
       ? err(ErrorCode.complianceBlocked, `blocked by compliance rule ${d.rule.id}`)
       : err(ErrorCode.complianceBlocked, `compliance gate denied: ${d.reason}`);

@@ -9,7 +9,7 @@ import type {
 } from "@paulp/contracts";
 import { auditAppend, type EgressFetch, randomId, withTimeout } from "@paulp/kit";
 import { type ClientOptions, type FetchOutcome, fetchWithEvidence, TokenBucket } from "./client";
-import { ComplianceAgent, type ComplianceEntity, loadRules } from "./compliance";
+import { ComplianceAgent, type ComplianceEntity, gateWithCurrentRules, loadRules } from "./compliance";
 import { markFrom } from "./decimal";
 import { markEvidence, storeEvidence } from "./evidence";
 import { matchCandidates } from "./matching";
@@ -696,8 +696,7 @@ export async function proposePairs(deps: PipelineDeps): Promise<number> {
   if (!deps.governance) return 0;
   // Stored rows passed the rules in force when their page was ingested; a rule added since may block some
   // that have not been re-ingested yet. Check them again against the current rules: no gate, no proposals.
-  const agent = deps.agent ?? new ComplianceAgent();
-  await agent.prepare(async () => (await loadRules(deps.db)).rules);
+  const agent = await gateWithCurrentRules(deps.db, deps.agent);
   if (agent.unavailable) {
     console.warn(`ingestion: no pair proposals: ${agent.unavailable}`);
     return 0;
