@@ -72,6 +72,9 @@ const Candidates = v.pipe(
   v.maxLength(500),
 );
 
+/** An id and the principal acting on it, parsed together (errors name `id` or `actor.…`). */
+const IdAndActor = v.object({ id: Id, actor: Principal });
+
 /** The desk's methods with plain types (the stub's RPC-wrapped types do not narrow on `ok`). */
 type DeskApi = Pick<ApprovalDesk, "open" | "approve" | "reject" | "reissue" | "redeem" | "get" | "list">;
 /** One desk for the whole system: every request is serialised through the same object. */
@@ -162,18 +165,17 @@ export async function approve(
   actorIn: unknown,
   now: number,
 ): Promise<Result<ApprovalDecision>> {
-  const id = parseInput(Id, requestId);
-  if (!id.ok) return id;
-  const actor = parseInput(Principal, actorIn);
-  if (!actor.ok) return actor;
+  const input = parseInput(IdAndActor, { id: requestId, actor: actorIn });
+  if (!input.ok) return input;
+  const { id, actor } = input.value;
   // The token is minted and hashed before the desk's critical section; it is handed out only if used.
   const token = randomId(32);
   const tokenHash = await hashToken(token);
-  const result = await desk(env).approve(id.value, actor.value, now, tokenHash);
+  const result = await desk(env).approve(id, actor, now, tokenHash);
   if (!result.ok) return result;
   return ok({
     request: result.value.view,
-    receipt: result.value.receiptIssued ? { requestId: id.value, receiptToken: token } : null,
+    receipt: result.value.receiptIssued ? { requestId: id, receiptToken: token } : null,
   });
 }
 
@@ -201,14 +203,13 @@ export async function reissueReceipt(
   actorIn: unknown,
   now: number,
 ): Promise<Result<ApprovalDecision>> {
-  const id = parseInput(Id, requestId);
-  if (!id.ok) return id;
-  const actor = parseInput(Principal, actorIn);
-  if (!actor.ok) return actor;
+  const input = parseInput(IdAndActor, { id: requestId, actor: actorIn });
+  if (!input.ok) return input;
+  const { id, actor } = input.value;
   const token = randomId(32);
-  const result = await desk(env).reissue(id.value, actor.value, now, await hashToken(token));
+  const result = await desk(env).reissue(id, actor, now, await hashToken(token));
   if (!result.ok) return result;
-  return ok({ request: result.value, receipt: { requestId: id.value, receiptToken: token } });
+  return ok({ request: result.value, receipt: { requestId: id, receiptToken: token } });
 }
 
 /** Verify and consume a receipt for exactly this action and payload. */
@@ -349,14 +350,13 @@ export async function requestGoLive(
   actorIn: unknown,
   now: number,
 ): Promise<Result<{ strategy: StrategyView; request: ApprovalView }>> {
-  const id = parseInput(Id, strategyId);
-  if (!id.ok) return id;
-  const actor = parseInput(Principal, actorIn);
-  if (!actor.ok) return actor;
-  const person = requirePerson(actor.value, "request go-live");
+  const input = parseInput(IdAndActor, { id: strategyId, actor: actorIn });
+  if (!input.ok) return input;
+  const { id, actor } = input.value;
+  const person = requirePerson(actor, "request go-live");
   if (!person.ok) return person;
-  const current = await strategies.getStrategy(env.D1_GOVERNANCE, id.value);
-  if (!current) return err(ErrorCode.notFound, `no strategy ${id.value}`);
+  const current = await strategies.getStrategy(env.D1_GOVERNANCE, id);
+  if (!current) return err(ErrorCode.notFound, `no strategy ${id}`);
   const move = checkTransition(current.state, "pending_live");
   if (!move.ok) return err(ErrorCode.conflict, move.message);
   // The payload names the version the strategy will have once pending_live, so any later edit voids it.
@@ -366,13 +366,13 @@ export async function requestGoLive(
     allocation: current.allocation,
     venues: current.venues,
   };
-  const request = await openOnDesk(env, "strategy.go_live", payload, actor.value, now);
+  const request = await openOnDesk(env, "strategy.go_live", payload, actor, now);
   if (!request.ok) return request;
   const strategy = await changeStrategy(
     env,
     current,
     { state: "pending_live", pendingRequestId: request.value.requestId },
-    actor.value,
+    actor,
     now,
     {
       from: current.state,
@@ -482,12 +482,11 @@ export async function assessPair(
   actorIn: unknown,
   now: () => number,
 ): Promise<Result<{ pair: PairView; assessment: PairAssessment }>> {
-  const id = parseInput(Id, pairIdIn);
-  if (!id.ok) return id;
-  const actor = parseInput(Principal, actorIn);
-  if (!actor.ok) return actor;
-  const pair = await pairs.getPair(env.D1_GOVERNANCE, id.value);
-  if (!pair) return err(ErrorCode.notFound, `no pair ${id.value}`);
+  const input = parseInput(IdAndActor, { id: pairIdIn, actor: actorIn });
+  if (!input.ok) return input;
+  const { id, actor } = input.value;
+  const pair = await pairs.getPair(env.D1_GOVERNANCE, id);
+  if (!pair) return err(ErrorCode.notFound, `no pair ${id}`);
   const model = env.ANTHROPIC_MODEL;
   const body = buildAssessmentRequest(model, pair.kalshi, pair.polymarket);
   const timeoutMs = Number(env.ANTHROPIC_TIMEOUT_MS) > 0 ? Number(env.ANTHROPIC_TIMEOUT_MS) : 30_000;
@@ -497,7 +496,7 @@ export async function assessPair(
   const promptHash = await canonicalHash("paulp.pair.prompt.v1", body);
   const assessmentId = `asm_${randomId(12)}`;
   const assessedAt = iso(now());
-  const audited = await audit(env, "governance.pair_assessed", actor.value, {
+  const audited = await audit(env, "governance.pair_assessed", actor, {
     pairId: pair.pairId,
     assessmentId,
     model,
