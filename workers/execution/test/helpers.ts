@@ -180,3 +180,17 @@ export async function releasesOf(coid: string) {
     .map((c, i) => ({ c, i }))
     .filter(({ c }) => c.method === "releaseReservations" && (c.clientOrderIds as string[]).includes(coid));
 }
+
+/** A Kalshi book with one ask level and no bids, as ingestion's double answers it (evidence hash `c` × 64). */
+export async function askOnlyBook(
+  market: string,
+  price: string,
+  size: string,
+  hashChar = "c",
+): Promise<void> {
+  await ingestion()._setBook("kalshi", market, {
+    bids: [],
+    asks: [{ price, size }],
+    evidenceHash: hashChar.repeat(64),
+  });
+}

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import {
   ADMIN,
   approvedDecision,
+  askOnlyBook,
   audit,
   eventually,
   execution,
@@ -69,11 +70,7 @@ describe("the only way to a venue: a decision for exactly this intent", () => {
 
   it("refuses a decision used before, even for an identical intent under a new id", async () => {
     const first = intent({ strategyId: PAPER, market: "KXPAPER-1" });
-    await ingestion()._setBook("kalshi", "KXPAPER-1", {
-      bids: [],
-      asks: [{ price: "0.5000", size: "100" }],
-      evidenceHash: "c".repeat(64),
-    });
+    await askOnlyBook("KXPAPER-1", "0.5000", "100", "c");
     const d = await approvedDecision(first);
     expect((await execution().submitOrder(first, d.decisionId, ADMIN)).ok).toBe(true);
     const second = { ...first, clientOrderId: `${first.clientOrderId}-2`.slice(0, 64) };
@@ -352,11 +349,7 @@ describe("ended orders release their reservations at risk", () => {
       );
 
   it("a partly filled paper IOC order reports its fill first, then that it ended", async () => {
-    await ingestion()._setBook("kalshi", "KXPAPER-END", {
-      bids: [],
-      asks: [{ price: "0.5000", size: "2" }],
-      evidenceHash: "f".repeat(64),
-    });
+    await askOnlyBook("KXPAPER-END", "0.5000", "2", "f");
     const i = intent({ strategyId: PAPER, market: "KXPAPER-END", quantity: 5, limitPrice: "0.5000" });
     const r = await execution().placeOrder(i, ADMIN);
     expect(r.ok && r.value.order).toMatchObject({ state: "cancelled", filledQuantity: 2 });
@@ -391,11 +384,7 @@ describe("ended orders release their reservations at risk", () => {
   });
 
   it("risk refusing the release keeps it for the next push", async () => {
-    await ingestion()._setBook("kalshi", "KXPAPER-END2", {
-      bids: [],
-      asks: [{ price: "0.5000", size: "100" }],
-      evidenceHash: "f".repeat(64),
-    });
+    await askOnlyBook("KXPAPER-END2", "0.5000", "100", "f");
     await risk()._set({ failFills: true });
     const i = intent({ strategyId: PAPER, market: "KXPAPER-END2", quantity: 1, limitPrice: "0.4000" });
     try {
@@ -459,11 +448,7 @@ describe("execution policy", () => {
   });
 
   it("a strategy with no live entry stays paper even when global is live", async () => {
-    await ingestion()._setBook("kalshi", "KXPAPER-2", {
-      bids: [],
-      asks: [{ price: "0.5000", size: "5" }],
-      evidenceHash: "e".repeat(64),
-    });
+    await askOnlyBook("KXPAPER-2", "0.5000", "5", "e");
     const i = intent({ strategyId: "rv-never-promoted", market: "KXPAPER-2", quantity: 1 });
     const d = await approvedDecision(i);
     const r = await execution().submitOrder(i, d.decisionId, ADMIN);
@@ -594,11 +579,7 @@ describe("failure paths", () => {
   });
 
   it("refuses to cancel a terminal order, naming its state", async () => {
-    await ingestion()._setBook("kalshi", "KXPAPER-3", {
-      bids: [],
-      asks: [{ price: "0.5000", size: "5" }],
-      evidenceHash: "e".repeat(64),
-    });
+    await askOnlyBook("KXPAPER-3", "0.5000", "5", "e");
     const i = intent({ strategyId: PAPER, market: "KXPAPER-3", quantity: 1, limitPrice: "0.5000" });
     const d = await approvedDecision(i);
     expect((await execution().submitOrder(i, d.decisionId, ADMIN)).ok).toBe(true);
@@ -610,11 +591,7 @@ describe("failure paths", () => {
   });
 
   it("pushes fills to risk in batches, each exactly once, without a retry alarm per fill", async () => {
-    await ingestion()._setBook("kalshi", "KXPAPER-4", {
-      bids: [],
-      asks: [{ price: "0.5000", size: "100" }],
-      evidenceHash: "e".repeat(64),
-    });
+    await askOnlyBook("KXPAPER-4", "0.5000", "100", "e");
     const intents = Array.from({ length: 6 }, (_, k) =>
       intent({
         strategyId: PAPER,

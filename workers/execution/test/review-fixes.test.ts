@@ -6,11 +6,11 @@ import type { Env } from "../src/env";
 import {
   ADMIN,
   approvedDecision,
+  askOnlyBook,
   audit,
   eventually,
   execution,
   goLive,
-  ingestion,
   intent,
   registerKalshiKey,
   releasesOf,
@@ -53,11 +53,7 @@ describe("placeOrder when risk's answer is lost", () => {
 
 describe("the ended-order outbox", () => {
   it("one order's fill that risk keeps refusing does not hold back another order's release", async () => {
-    await ingestion()._setBook("kalshi", "KXPAPER-RF2", {
-      bids: [],
-      asks: [{ price: "0.5000", size: "100" }],
-      evidenceHash: "e".repeat(64),
-    });
+    await askOnlyBook("KXPAPER-RF2", "0.5000", "100", "e");
     await risk()._set({ failFills: true });
     const filled = intent({ strategyId: PAPER, market: "KXPAPER-RF2", quantity: 1, limitPrice: "0.5000" });
     try {
