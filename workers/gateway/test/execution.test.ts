@@ -130,25 +130,36 @@ async function markedKalshiMarket(pick: "first" | "last", price?: string) {
   return { market, book: book.value, ask };
 }
 
+/** `POST /admin/orders`: an opening buy of `quantity` at `limitPrice` (the best ask by default) on a marked market. */
+function postBuy(
+  strategyId: string,
+  m: Awaited<ReturnType<typeof markedKalshiMarket>>,
+  quantity = 1,
+  limitPrice = m.ask,
+): Promise<Response> {
+  return adminFetch("/admin/orders", {
+    method: "POST",
+    ...json({
+      strategyId,
+      venue: "kalshi",
+      market: m.market.marketId,
+      side: "buy",
+      effect: "open",
+      quantity,
+      limitPrice,
+      evidenceHashes: [m.book.evidenceHash],
+    }),
+  });
+}
+
 // End to end through the real workers: ingest → a manual paper order through risk → its trace reaches the
 // raw evidence bytes it was decided on.
 describe("order trace", () => {
   it("walks order → risk decision → evidence bytes", async () => {
-    const { market, book, ask } = await markedKalshiMarket("first");
+    const marked = await markedKalshiMarket("first");
+    const { market, book } = marked;
 
-    const res = await adminFetch("/admin/orders", {
-      method: "POST",
-      ...json({
-        strategyId: "manual-trace",
-        venue: "kalshi",
-        market: market.marketId,
-        side: "buy",
-        effect: "open",
-        quantity: 1,
-        limitPrice: ask,
-        evidenceHashes: [book.evidenceHash],
-      }),
-    });
+    const res = await postBuy("manual-trace", marked);
     const submitted = (await res.json()) as { order: { clientOrderId: string; mode: string; state: string } };
     expect(res.status, JSON.stringify(submitted)).toBe(201);
     expect(submitted.order).toMatchObject({ mode: "paper", state: "filled" });
@@ -186,7 +197,8 @@ describe("order trace", () => {
 // tells risk it ended and the reservation is released (it would otherwise hold for 24 h).
 describe("an order that ends releases its reservation", () => {
   it("exposure goes back to where it was once an unfilled paper order is cancelled", async () => {
-    const { market, book } = await markedKalshiMarket("last", "0.5000");
+    const marked = await markedKalshiMarket("last", "0.5000");
+    const { market } = marked;
     const risk = env.RISK as unknown as RiskRpc;
     const concentration = async () => {
       const e = await risk.exposure();
@@ -195,19 +207,7 @@ describe("an order that ends releases its reservation", () => {
     };
     const before = await concentration();
     // 1,000 contracts bid at 0.01: nothing crosses, the IOC remainder is cancelled at once.
-    const res = await adminFetch("/admin/orders", {
-      method: "POST",
-      ...json({
-        strategyId: "manual-release",
-        venue: "kalshi",
-        market: market.marketId,
-        side: "buy",
-        effect: "open",
-        quantity: 1_000,
-        limitPrice: "0.0100",
-        evidenceHashes: [book.evidenceHash],
-      }),
-    });
+    const res = await postBuy("manual-release", marked, 1_000, "0.0100");
     const placed = (await res.json()) as { order: { state: string; filledQuantity: number } };
     expect(res.status, JSON.stringify(placed)).toBe(201);
     expect(placed.order).toMatchObject({ state: "cancelled", filledQuantity: 0 });
@@ -226,7 +226,8 @@ describe("an order that ends releases its reservation", () => {
 // and no order reaches execution.
 describe("HALT through the order path", () => {
   it("denies an opening order with BREAKER_HALTED and creates no order", async () => {
-    const { market, book, ask } = await markedKalshiMarket("first");
+    const marked = await markedKalshiMarket("first");
+    const { market, book } = marked;
     const halt = await adminFetch("/admin/circuit-breaker/transition", {
       method: "POST",
       body: JSON.stringify({ targetState: "HALT", reason: "Emergency halt" }),
@@ -235,19 +236,7 @@ describe("HALT through the order path", () => {
     const ordersBefore = ((await (await adminFetch("/admin/orders")).json()) as { orders: unknown[] }).orders
       .length;
 
-    const res = await adminFetch("/admin/orders", {
-      method: "POST",
-      ...json({
-        strategyId: "manual-halt",
-        venue: "kalshi",
-        market: market.marketId,
-        side: "buy",
-        effect: "open",
-        quantity: 1,
-        limitPrice: ask,
-        evidenceHashes: [book.evidenceHash],
-      }),
-    });
+    const res = await postBuy("manual-halt", marked);
     expect(res.status).toBe(422);
     const body = (await res.json()) as {
       error: { code: string; message: string; details: { reasons: { code: string }[] } };
