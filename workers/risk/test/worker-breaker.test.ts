@@ -40,6 +40,16 @@ async function toState(target: BreakerState): Promise<void> {
     await risk().transitionBreaker({ targetState: "CAUTION", reason: "reset" }, operator);
 }
 
+/** From NORMAL, HALT while audit refuses appends: applied at once, its record held back. Audit stays down. */
+async function haltWhileAuditIsDown(): Promise<void> {
+  await toState("NORMAL");
+  await audit().stubReset();
+  await audit().stubFail(true);
+  expect(
+    await risk().transitionBreaker({ targetState: "HALT", reason: "audit down, halt anyway" }, operator),
+  ).toMatchObject({ ok: true, value: { state: "HALT" } });
+}
+
 beforeEach(async () => {
   await audit().stubReset();
   await governance().stubReset();
@@ -168,12 +178,7 @@ describe("the breaker over RPC", () => {
     ).toMatchObject({ ok: false, error: { code: "audit_unavailable" } });
     expect((await state()).state).toBe("HALT");
     await audit().stubFail(false);
-    await toState("NORMAL");
-    await audit().stubReset();
-    await audit().stubFail(true);
-    expect(
-      await risk().transitionBreaker({ targetState: "HALT", reason: "audit down, halt anyway" }, operator),
-    ).toMatchObject({ ok: true, value: { state: "HALT" } });
+    await haltWhileAuditIsDown();
     await audit().stubFail(false);
     await risk().transitionBreaker({ targetState: "RECOVERY", reason: "next" }, operator);
     const to = (await entriesOf("risk.breaker_transition")).map((e) => (e.payload as { to: string }).to);
@@ -181,12 +186,7 @@ describe("the breaker over RPC", () => {
   });
 
   it("a transition held back while audit was down reaches the chain on its own (alarm), and anchors", async () => {
-    await toState("NORMAL");
-    await audit().stubReset();
-    await audit().stubFail(true);
-    expect(
-      await risk().transitionBreaker({ targetState: "HALT", reason: "audit down, halt anyway" }, operator),
-    ).toMatchObject({ ok: true, value: { state: "HALT" } });
+    await haltWhileAuditIsDown();
     expect(await entriesOf("risk.breaker_transition")).toEqual([]);
     const stub = testEnv.CIRCUIT_BREAKER.getByName("breaker");
     // Armed when the event was held back.
