@@ -646,9 +646,12 @@ export class OrderManager extends DurableObject<Env> {
     }
   }
 
-  /** A live venue call went through: execution's order-error count starts again (only it may reset it). */
-  private async venueAnswered(): Promise<void> {
-    await safe(this.env.RISK.reportSuccess("venue_order_error"), "reportSuccess");
+  /**
+   * A live venue call went through: execution's order-error count starts again (only it may reset it). Not
+   * awaited: the order's answer does not wait on bookkeeping (`safe` never throws).
+   */
+  private venueAnswered(): void {
+    void safe(this.env.RISK.reportSuccess("venue_order_error"), "reportSuccess");
   }
 
   private async executeLive(coid: string, intent: OrderIntent, actor: Principal): Promise<void> {
@@ -666,7 +669,7 @@ export class OrderManager extends DurableObject<Env> {
       const to = stateForFills(intent.quantity, r.value.filled, false);
       this.move(coid, to, null, { venue_order_id: r.value.orderId });
       this.storeFills(coid, r.value.filled, r.value.avgPrice, r.value.fee ?? "0.0000");
-      await this.venueAnswered();
+      this.venueAnswered();
       return;
     }
     if (intent.venue === "ibkr") {
@@ -684,7 +687,7 @@ export class OrderManager extends DurableObject<Env> {
       });
       if (!r.ok) return this.venueFailure(coid, r.error);
       this.move(coid, "submitted", `IBKR ${r.value.status}`, { venue_order_id: r.value.orderId });
-      await this.venueAnswered();
+      this.venueAnswered();
       return;
     }
     this.move(coid, "rejected", "Polymarket is market data only: no trading client");

@@ -166,9 +166,13 @@ describe("placeOrder: risk decides and consumes in the same call", () => {
     if (!r.ok) return;
     expect(r.value.duplicate).toBe(false);
     // The venue answered: execution resets its own order-error count (and only it may).
-    expect(
-      (await risk()._calls()).some((c) => c.method === "reportSuccess" && c.kind === "venue_order_error"),
-    ).toBe(true);
+    // (Sent without holding up the answer.)
+    const successes = await eventually(
+      async () =>
+        (await risk()._calls()).filter((c) => c.method === "reportSuccess" && c.kind === "venue_order_error"),
+      (x) => x.length > 0,
+    );
+    expect(successes.length).toBeGreaterThan(0);
     const calls = (await decideCalls()).slice(before);
     expect(calls).toHaveLength(1);
     // The decision id risk minted is the one stored and audited with the order; no consume of our own.
