@@ -353,16 +353,29 @@ export class RiskGovernor extends DurableObject<Env> {
    */
   async releaseReservations(clientOrderIds: string[]): Promise<{ released: number }> {
     const ended = new Set(clientOrderIds);
+    const released = this.dropReservations((r) => ended.has(r.clientOrderId));
+    await Promise.all(this.deleteKeys(released));
+    return { released: released.length };
+  }
+
+  /** Remove the reservations `which` selects, from memory and the view; answers their storage keys. */
+  private dropReservations(which: (r: Reservation) => boolean): string[] {
     const keys: string[] = [];
     for (const [id, r] of Object.entries(this.orders.reservations)) {
-      if (!ended.has(r.clientOrderId)) continue;
+      if (!which(r)) continue;
       delete this.orders.reservations[id];
       keys.push(`${RESERVATION_PREFIX}${id}`);
       if (this.view && !moveReservationInView(this.view, r, -r.qty)) this.view = null;
     }
+    return keys;
+  }
+
+  /** Delete storage keys, at most MAX_KEYS_PER_PUT a call. */
+  private deleteKeys(keys: string[]): Promise<number>[] {
+    const deletes: Promise<number>[] = [];
     for (let i = 0; i < keys.length; i += MAX_KEYS_PER_PUT)
-      await this.ctx.storage.delete(keys.slice(i, i + MAX_KEYS_PER_PUT));
-    return { released: keys.length };
+      deletes.push(this.ctx.storage.delete(keys.slice(i, i + MAX_KEYS_PER_PUT)));
+    return deletes;
   }
 
   /** Apply a fill; it releases the matching reservation. */
@@ -471,8 +484,7 @@ export class RiskGovernor extends DurableObject<Env> {
       delete this.portfolio.fillIds[id];
       old.push(`${FILL_ID_PREFIX}${id}`);
     }
-    for (let i = 0; i < old.length; i += MAX_KEYS_PER_PUT)
-      void this.ctx.storage.delete(old.slice(i, i + MAX_KEYS_PER_PUT));
+    void this.deleteKeys(old);
   }
 
   /** Apply marks from ingestion. */
@@ -672,14 +684,7 @@ export class RiskGovernor extends DurableObject<Env> {
 
   /** Drop expired reservations, old approvals and client ids, and long-expired decisions. */
   private prune(now: number): void {
-    const expired: string[] = [];
-    for (const [id, r] of Object.entries(this.orders.reservations)) {
-      if (r.expiresAtMs <= now) {
-        delete this.orders.reservations[id];
-        expired.push(`${RESERVATION_PREFIX}${id}`);
-        if (this.view && !moveReservationInView(this.view, r, -r.qty)) this.view = null;
-      }
-    }
+    const expired = this.dropReservations((r) => r.expiresAtMs <= now);
     // Approvals are pushed in time order: drop the head that left the window.
     let drop = 0;
     while (drop < this.orders.approvals.length && this.orders.approvals[drop]! <= now - RATE_WINDOW_MS)
@@ -690,8 +695,7 @@ export class RiskGovernor extends DurableObject<Env> {
       this.clientIds.delete(id);
       void this.ctx.storage.delete(`cid:${id}`);
     }
-    for (let i = 0; i < expired.length; i += MAX_KEYS_PER_PUT)
-      void this.ctx.storage.delete(expired.slice(i, i + MAX_KEYS_PER_PUT));
+    void this.deleteKeys(expired);
     for (const [id, d] of this.decisions) {
       if (Date.parse(d.decision.expiresAt) > now - DECISION_KEEP_MS) break;
       this.decisions.delete(id);
