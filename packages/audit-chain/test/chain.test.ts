@@ -13,6 +13,7 @@ import {
   GENESIS_POINT,
   hashAnchor,
   hashEntry,
+  LineBytes,
   sha256Hex,
   verifyAnchors,
   verifyBatchCopy,
@@ -25,6 +26,16 @@ function verifyLines(lines: string[], rowSeqs?: number[]) {
   const v = new ChainVerifier();
   for (let i = 0; i < lines.length; i++) if (v.next(lines[i]!, rowSeqs?.[i])) break;
   return v;
+}
+
+/** A batch's lines as its R2 copy holds them, encoded independently of the verifier. */
+function linesOf(lines: string[], batch: { fromSeq: number; toSeq: number }): Uint8Array {
+  return new TextEncoder().encode(
+    lines
+      .slice(batch.fromSeq - 1, batch.toSeq)
+      .map((l) => `${l}\n`)
+      .join(""),
+  );
 }
 
 async function subtleHex(text: string): Promise<string> {
@@ -196,11 +207,11 @@ describe("R2 copies", () => {
           // The entry whose line holds byte `at`.
           const expectedSeq =
             batch.fromSeq + [...objects.get(batch.key)!.subarray(0, at)].filter((c) => c === 0x0a).length;
-          const broken = verifyBatchCopy(batch, bytes, (seq) => lines[seq - 1]);
+          const broken = verifyBatchCopy(batch, bytes, linesOf(lines, batch));
           expect(broken?.seq).toBe(expectedSeq);
           for (const other of batches)
             if (other !== batch)
-              expect(verifyBatchCopy(other, objects.get(other.key)!, (s) => lines[s - 1])).toBeNull();
+              expect(verifyBatchCopy(other, objects.get(other.key)!, linesOf(lines, other))).toBeNull();
         },
       ),
       { numRuns: 200 },
@@ -211,15 +222,50 @@ describe("R2 copies", () => {
     const { lines } = buildChain(fc.sample(eventArb, 6));
     const { batches, objects } = mirror(lines, 3);
     const b = batches[1]!;
-    expect(verifyBatchCopy(b, null, (s) => lines[s - 1])).toMatchObject({
+    expect(verifyBatchCopy(b, null, linesOf(lines, b))).toMatchObject({
       seq: 4,
       reason: expect.stringMatching(/missing/),
     });
     const cut = objects.get(b.key)!.subarray(0, objects.get(b.key)!.length - 2);
-    expect(verifyBatchCopy(b, cut, (s) => lines[s - 1])).toMatchObject({
+    expect(verifyBatchCopy(b, cut, linesOf(lines, b))).toMatchObject({
       seq: 6,
       reason: expect.stringMatching(/truncated/),
     });
+    const longer = new Uint8Array([...objects.get(b.key)!, 0x7b, 0x0a]);
+    expect(verifyBatchCopy(b, longer, linesOf(lines, b))).toMatchObject({
+      seq: 6,
+      reason: expect.stringMatching(/trailing bytes/),
+    });
+    // Same bytes, but R2 recorded another SHA-256 than the manifest's: the copy is not the one anchored.
+    expect(verifyBatchCopy(b, objects.get(b.key)!, linesOf(lines, b), "0".repeat(64))).toMatchObject({
+      seq: 4,
+      reason: expect.stringMatching(/SHA-256 differs/),
+    });
+    expect(verifyBatchCopy(b, objects.get(b.key)!, linesOf(lines, b), b.sha256)).toBeNull();
+  });
+
+  it("the walk collects exactly the bytes of the lines it was given, also past a break", () => {
+    fc.assert(
+      fc.property(events(1, 12), fc.nat(), fc.nat(), fc.boolean(), (evs, which, pos, breakIt) => {
+        const { lines } = buildChain(evs);
+        const given = [...lines];
+        if (breakIt) {
+          // Any single-character edit, anywhere (layout, hash field, payload, link): the chain breaks there.
+          const i = which % given.length;
+          const at = pos % given[i]!.length;
+          const c = given[i]![at] === "\u00e9" ? "\u00e8" : "\u00e9";
+          given[i] = `${given[i]!.slice(0, at)}${c}${given[i]!.slice(at + 1)}`;
+        }
+        const v = new ChainVerifier();
+        const into = new LineBytes();
+        for (const [i, l] of given.entries()) v.next(l, i + 1, false, into);
+        expect(Buffer.from(into.bytes).equals(linesOf(given, { fromSeq: 1, toSeq: given.length }))).toBe(
+          true,
+        );
+        expect(v.broken === null).toBe(!breakIt);
+      }),
+      { numRuns: 200 },
+    );
   });
 });
 
@@ -288,6 +334,23 @@ describe("anchors", () => {
     expect(check(c, [c.anchors[0]!, c.anchors[1]!, row3])).toMatchObject({
       anchorNo: 3,
       reason: expect.stringMatching(/fork/),
+    });
+  });
+
+  it("refuses a well-formed anchor whose toSeq is not the end of a mirror batch", () => {
+    const c = chain();
+    // A consistent row (its own hash, link, real head hash, the manifest of the batches it covers) at 6.
+    const hash6 = (JSON.parse(c.lines[5]!) as { hash: string }).hash;
+    const mid = buildAnchor(
+      c.anchors[0]!,
+      { seq: 6, hash: hash6 },
+      "2026-01-02T00:00:00.000Z",
+      c.anchors[0]!.r2ManifestHash,
+    );
+    expect(check(c, [c.anchors[0]!, mid])).toMatchObject({
+      seq: 6,
+      anchorNo: 2,
+      reason: "anchor 2 toSeq 6 is not the end of a mirror batch",
     });
   });
 
@@ -432,5 +495,24 @@ describe("ChainVerifier reasons (fields read at fixed offsets)", () => {
       seq: 2,
       reason: "entry 2 hash does not match its contents",
     });
+  });
+
+  it("accepts the two hash fields only as the exact lowercase hex (the patterns take any 64 characters)", () => {
+    // Any one of the 64 characters of either field replaced by anything else: its upper case (same value),
+    // a quote, a backslash, a control, a lone surrogate, a non-hex letter, or a two-unit character.
+    fc.assert(
+      fc.property(
+        fc.constantFrom("hash", "prevHash"),
+        fc.integer({ min: 0, max: 63 }),
+        fc.constantFrom("upper", '"', "\\", "\u0000", "\n", "\ud800", "g", "\u00e9", "\u{1f600}"),
+        (key, i, text) => {
+          const l = lines[1]!;
+          const at = l.indexOf(`"${key}":"`) + key.length + 4 + i;
+          const c = text === "upper" ? l[at]!.toUpperCase() : text;
+          fc.pre(c !== l[at]);
+          expect(walk(() => l.slice(0, at) + c + l.slice(at + 1))?.seq).toBe(2);
+        },
+      ),
+    );
   });
 });

@@ -1,4 +1,4 @@
-// The one node:crypto function the chain uses (workerd implements it natively under nodejs_compat).
+// The node:crypto functions the chain uses (workerd implements it natively under nodejs_compat).
 // Declared here because @types/node cannot share a program with @cloudflare/workers-types.
 declare module "node:crypto" {
   interface Hash {
@@ -8,4 +8,6 @@ declare module "node:crypto" {
     digest(): Uint8Array;
   }
   export function createHash(algorithm: "sha256"): Hash;
+  /** Byte equality of two same-length arrays, natively (the R2 copy check compares whole objects). */
+  export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean;
 }

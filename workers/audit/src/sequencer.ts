@@ -13,6 +13,7 @@ import {
   firstBreak,
   GENESIS_POINT,
   hashAnchor,
+  LineBytes,
   manifestHash,
   sha256Hex,
   verifyAnchors,
@@ -390,22 +391,21 @@ export class AuditSequencer extends DurableObject<Env> {
    * truncation) and every R2 copy; names the first broken seq.
    */
   async verify(mode: "incremental" | "full", nowMs: number): Promise<Result<AuditVerification>> {
-    const anchorsRead = listAnchors(this.env.D1_ANCHOR);
-    // A full run starts at genesis whatever D1 holds, so its first R2 copies can be fetched while the
-    // anchors are read (only the keys are used here; the batch list is re-read and checked below).
-    const early = new Map<string, Promise<FetchedCopy>>();
-    if (mode === "full")
-      for (const b of this.batches().slice(0, R2_WINDOW)) early.set(b.key, this.fetchCopy(b.key));
-    const fetchCopy = (key: string) => early.get(key) ?? this.fetchCopy(key);
-    let anchors: AuditAnchor[];
-    try {
-      anchors = await anchorsRead;
-    } catch (error) {
-      return err(ErrorCode.serviceUnavailable, `D1_ANCHOR unavailable: ${(error as Error).message}`);
-    }
+    // Settled either way, so it can be awaited after the walk without an unhandled rejection meanwhile.
+    const anchorsRead = listAnchors(this.env.D1_ANCHOR).then(
+      (anchors) => ({ anchors }),
+      (error: Error) => ({ error }),
+    );
     const breaks: (ChainBreak | null)[] = [];
     let trusted: AuditAnchor | null = null;
+    // A full run starts at genesis whatever D1 holds, so it walks while the anchors are read; only an
+    // incremental run needs them first (its start is the last verified anchor).
+    let read: Awaited<typeof anchorsRead> | null = null;
     if (mode === "incremental") {
+      read = await anchorsRead;
+      if ("error" in read)
+        return err(ErrorCode.serviceUnavailable, `D1_ANCHOR unavailable: ${read.error.message}`);
+      const anchors = read.anchors;
       const meta = this.getMeta<VerifiedAnchorMeta>("verified_anchor");
       if (meta) {
         trusted = anchors.find((a) => a.anchorNo === meta.anchorNo) ?? null;
@@ -434,8 +434,6 @@ export class AuditSequencer extends DurableObject<Env> {
       }
     }
     const start: ChainPoint = trusted ? { seq: trusted.toSeq, hash: trusted.headHash } : GENESIS_POINT;
-    const later = trusted ? anchors.filter((a) => a.anchorNo > trusted.anchorNo) : anchors;
-    const verifier = new ChainVerifier(start, new Set(later.map((a) => a.toSeq)));
     const headSeq = Number(this.sql.exec("SELECT COALESCE(MAX(seq), 0) AS m FROM entries").one().m);
     // The trusted anchor is not re-walked, but the head must still reach it (truncation, rollback).
     if (trusted && headSeq < trusted.toSeq)
@@ -449,28 +447,32 @@ export class AuditSequencer extends DurableObject<Env> {
     const toCheck = batches.filter((b) => b.toSeq > start.seq);
     const listBreak = verifyBatchList(toCheck, start.seq + 1);
     breaks.push(listBreak);
+    // The hashes kept are those at batch ends: the only places an anchor may sit (verifyAnchors refuses
+    // any other), so they are known before the anchors are.
+    const verifier = new ChainVerifier(start, new Set(toCheck.map((b) => b.toSeq)));
     // Walk the chain batch by batch: each batch's rows are walked while its R2 copy and the next ones are
     // still being fetched, then the copy is compared with those same rows (one read of each row).
     const walked = listBreak ? [] : toCheck;
-    const fetches = walked.map((b, i) => (i < R2_WINDOW ? fetchCopy(b.key) : null));
+    const fetches = walked.map((b, i) => (i < R2_WINDOW ? this.fetchCopy(b.key) : null));
     const copyBreaks: (ChainBreak | null)[] = [];
+    // The batch's rows as bytes, each followed by a newline (what its R2 copy must hold), filled by the walk.
+    const rowBytes = new LineBytes();
     let walkedTo = start.seq;
     for (const [i, b] of walked.entries()) {
-      if (i + R2_WINDOW < walked.length) fetches[i + R2_WINDOW] = fetchCopy(walked[i + R2_WINDOW]!.key);
-      // raw(): rows as arrays, no object per row; lines by seq - fromSeq for the R2 comparison.
-      const lines: string[] = [];
+      if (i + R2_WINDOW < walked.length) fetches[i + R2_WINDOW] = this.fetchCopy(walked[i + R2_WINDOW]!.key);
+      rowBytes.clear();
+      // raw(): rows as arrays, no object per row.
       for (const [seq, body] of this.sql
         .exec("SELECT seq, body FROM entries WHERE seq BETWEEN ? AND ? ORDER BY seq", b.fromSeq, b.toSeq)
         .raw() as IterableIterator<[number, string]>) {
-        verifier.next(body, seq);
-        lines[seq - b.fromSeq] = body;
+        verifier.next(body, seq, false, rowBytes);
       }
       const copy = await fetches[i]!;
       fetches[i] = null;
       // An outage proves nothing either way: fail the call and leave the integrity state alone.
       if (copy.unavailable)
         return err(ErrorCode.serviceUnavailable, `R2_AUDIT unavailable: ${copy.unavailable}`);
-      copyBreaks.push(verifyBatchCopy(b, copy.bytes, (seq) => lines[seq - b.fromSeq], copy.sha256));
+      copyBreaks.push(verifyBatchCopy(b, copy.bytes, rowBytes.bytes, copy.sha256));
       walkedTo = b.toSeq;
     }
     for (const [seq, body] of this.sql
@@ -478,6 +480,11 @@ export class AuditSequencer extends DurableObject<Env> {
       .raw() as IterableIterator<[number, string]>) {
       if (verifier.next(body, seq)) break;
     }
+    read ??= await anchorsRead;
+    if ("error" in read)
+      return err(ErrorCode.serviceUnavailable, `D1_ANCHOR unavailable: ${read.error.message}`);
+    const anchors = read.anchors;
+    const later = trusted ? anchors.filter((a) => a.anchorNo > trusted.anchorNo) : anchors;
     // On a tie the chain's own reason wins over what it implies for anchors and copies.
     breaks.push(verifier.broken);
     breaks.push(

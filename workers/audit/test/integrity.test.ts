@@ -4,6 +4,7 @@ import { verifyExport } from "@paulp/audit-chain";
 import type { AuditVerification } from "@paulp/contracts";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { AuditSequencer } from "../src/sequencer";
 import { audit, event, sequencer } from "./helpers";
 
 const actor = { method: "system" as const, subject: "test" };
@@ -278,5 +279,49 @@ describe("export", () => {
     const line = lines[12]!; // entry 12
     lines[12] = flip(line, line.indexOf('"payload"') + 12, 3);
     expect(verifyExport(lines.join("\n")).broken?.seq).toBe(12);
+  });
+});
+
+// Last: it appends entries past the anchored 60 that the tests above count on.
+describe("verification during an outage", () => {
+  it("fails the call on an anchor-store or R2 outage in either mode, leaving the integrity state alone", async () => {
+    const before = await audit().status();
+    const outages = {
+      D1_ANCHOR: {
+        prepare() {
+          throw new Error("D1 is down");
+        },
+      },
+      R2_AUDIT: {
+        get() {
+          return Promise.reject(new Error("R2 is down"));
+        },
+      },
+    };
+    for (const [binding, broken] of Object.entries(outages))
+      for (const mode of ["full", "incremental"] as const) {
+        // Appended but not anchored, so an incremental run also has rows (and their R2 copies) to read.
+        await audit().appendMany([event(1), event(2)]);
+        const result = await runInDurableObject(sequencer(), async (instance) => {
+          const obj = instance as AuditSequencer;
+          const bindings = (obj as unknown as { env: Record<string, unknown> }).env;
+          const real = bindings[binding];
+          await obj.flushMirror();
+          bindings[binding] = broken;
+          try {
+            return await obj.verify(mode, Date.now());
+          } finally {
+            bindings[binding] = real;
+          }
+        });
+        expect(result, `${binding} ${mode}`).toMatchObject({
+          ok: false,
+          error: { code: "service_unavailable", message: expect.stringContaining(`${binding} unavailable`) },
+        });
+      }
+    const after = await audit().status();
+    expect(after.ok && after.value.integrity).toBe("ok");
+    expect(after.ok && after.value.lastVerification).toEqual(before.ok && before.value.lastVerification);
+    expect(await verify("full")).toMatchObject({ ok: true });
   });
 });

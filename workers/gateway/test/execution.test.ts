@@ -157,7 +157,7 @@ function postBuy(
 describe("order trace", () => {
   it("walks order → risk decision → evidence bytes", async () => {
     const marked = await markedKalshiMarket("first");
-    const { market, book } = marked;
+    const { book } = marked;
 
     const res = await postBuy("manual-trace", marked);
     const submitted = (await res.json()) as { order: { clientOrderId: string; mode: string; state: string } };
@@ -198,7 +198,6 @@ describe("order trace", () => {
 describe("an order that ends releases its reservation", () => {
   it("exposure goes back to where it was once an unfilled paper order is cancelled", async () => {
     const marked = await markedKalshiMarket("last", "0.5000");
-    const { market } = marked;
     const risk = env.RISK as unknown as RiskRpc;
     const concentration = async () => {
       const e = await risk.exposure();
@@ -227,7 +226,6 @@ describe("an order that ends releases its reservation", () => {
 describe("HALT through the order path", () => {
   it("denies an opening order with BREAKER_HALTED and creates no order", async () => {
     const marked = await markedKalshiMarket("first");
-    const { market, book } = marked;
     const halt = await adminFetch("/admin/circuit-breaker/transition", {
       method: "POST",
       body: JSON.stringify({ targetState: "HALT", reason: "Emergency halt" }),
