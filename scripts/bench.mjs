@@ -1,5 +1,7 @@
-// `pnpm bench`: runs every benchmark in scripts/bench/ one after another (they share two CPU cores; running
-// them together would measure each other). Each prints its own figures and ratios measured in the same run.
+// `pnpm bench [name…]`: runs every benchmark in scripts/bench/ one after another (they share two CPU cores;
+// running them together would measure each other). Each prints its own figures and ratios measured in the same
+// run. `--smoke`: each runs at a small size, only to prove it still runs (the test command does this after the
+// tests, with `--no-build`: turbo has just built every worker).
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
@@ -11,13 +13,18 @@ const env = {
   CLOUDFLARE_CF_FETCH_ENABLED: "false",
   XDG_CONFIG_HOME: path.join(root, ".xdg"),
 };
-const only = process.argv.slice(2);
-const build = spawnSync(
-  "node",
-  ["scripts/with-env.mjs", "turbo", "run", "build", "--output-logs=errors-only"],
-  { cwd: root, stdio: "inherit", env },
-);
-if (build.status !== 0) process.exit(build.status ?? 1);
+const args = process.argv.slice(2);
+const flags = new Set(args.filter((a) => a.startsWith("--")));
+const only = args.filter((a) => !a.startsWith("--"));
+if (flags.has("--smoke")) env.BENCH_SMOKE = "1";
+if (!flags.has("--no-build")) {
+  const build = spawnSync(
+    "node",
+    ["scripts/with-env.mjs", "turbo", "run", "build", "--output-logs=errors-only"],
+    { cwd: root, stdio: "inherit", env },
+  );
+  if (build.status !== 0) process.exit(build.status ?? 1);
+}
 const dir = path.join(root, "scripts", "bench");
 const benches = existsSync(dir)
   ? readdirSync(dir)
@@ -27,8 +34,11 @@ const benches = existsSync(dir)
 let failed = 0;
 for (const file of benches) {
   if (only.length > 0 && !only.some((o) => file.includes(o))) continue;
-  console.log(`\n=== ${file} ===`);
+  console.log(`\n=== ${file}${env.BENCH_SMOKE ? " (smoke: small sizes, figures meaningless)" : ""} ===`);
   const r = spawnSync("node", [path.join(dir, file)], { cwd: root, stdio: "inherit", env });
-  if (r.status !== 0) failed += 1;
+  if (r.status !== 0) {
+    failed += 1;
+    console.error(`${file} failed (exit ${r.status ?? r.signal})`);
+  }
 }
 process.exit(failed > 0 ? 1 : 0);

@@ -5,8 +5,9 @@
 import { writeFileSync } from "node:fs";
 import { auxWorker, workerMigrations } from "@paulp/testing";
 import { Miniflare } from "miniflare";
+import { size } from "./_smoke.mjs";
 
-const N = Number(process.argv[2] ?? 5_000);
+const N = Number(process.argv[2] ?? size(5_000, 300));
 const CONCURRENCY = Number(process.argv[3] ?? 32);
 
 const driver = /* js */ `

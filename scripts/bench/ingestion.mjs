@@ -10,10 +10,11 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { auxWorker, REPO_ROOT } from "@paulp/testing";
 import { Miniflare } from "miniflare";
+import { size } from "./_smoke.mjs";
 
-const PAGES = 10;
-const PAGE_SIZE = 1000;
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const PAGES = size(10, 1);
+const PAGE_SIZE = size(1000, 200);
+const RUNS = Number(process.env.BENCH_RUNS ?? size(3, 1));
 
 const stub = (methods) => `
 import { WorkerEntrypoint } from "cloudflare:workers";

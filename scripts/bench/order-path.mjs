@@ -8,10 +8,11 @@
 import { randomBytes } from "node:crypto";
 import { auxWorker, workerMigrations } from "@paulp/testing";
 import { Miniflare } from "miniflare";
+import { size } from "./_smoke.mjs";
 
 // Risk checks an order's effect against the filled position, so every order opens its own market (marked in
 // setup); by the end of a run risk carries about a thousand open positions.
-const MARKETS = 4_000;
+const MARKETS = size(4_000, 1_000);
 const ADMIN_TOKEN = randomBytes(32).toString("base64url");
 const compatibilityDate = "2026-04-20";
 
@@ -185,9 +186,9 @@ try {
     for (const sql of m.queries) await anchor.prepare(sql).run();
   const setup = await mf.dispatchFetch("http://bench/setup");
   if (setup.status !== 200) throw new Error(`setup failed: ${await setup.text()}`);
-  const warm = await mf.dispatchFetch("http://bench/run?n=30&run=warm");
+  const warm = await mf.dispatchFetch(`http://bench/run?n=${size(30, 10)}&run=warm`);
   if (warm.status !== 200) throw new Error(`warm-up failed: ${await warm.text()}`);
-  const res = await mf.dispatchFetch("http://bench/run?n=200&run=main");
+  const res = await mf.dispatchFetch(`http://bench/run?n=${size(200, 20)}&run=main`);
   const r = await res.json();
   if (res.status !== 200) throw new Error(`run failed: ${JSON.stringify(r)}`);
   const f = (x) => `${x.toFixed(2)} ms`;

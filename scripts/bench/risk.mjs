@@ -7,8 +7,9 @@ import { performance } from "node:perf_hooks";
 import { auxWorker, REPO_ROOT } from "@paulp/testing";
 import { Miniflare } from "miniflare";
 import { tsImport } from "tsx/esm/api";
+import { size } from "./_smoke.mjs";
 
-const POSITIONS = 1_000;
+const POSITIONS = size(1_000, 100);
 const NOW = Date.now();
 const src = (f) => path.join(REPO_ROOT, "workers/risk/src", f);
 
@@ -48,7 +49,7 @@ pf.updateWatermarks(state, pf.valuation(state).equity, NOW);
 const limits = ev.parseLimits({ ...lm.DEFAULT_LIMITS, correlationGroups: groups }, 1);
 
 let t = performance.now();
-const VIEW_ROUNDS = 200;
+const VIEW_ROUNDS = size(200, 5);
 let view;
 for (let i = 0; i < VIEW_ROUNDS; i++) view = ev.buildView(state, []);
 const buildViewUs = ((performance.now() - t) * 1000) / VIEW_ROUNDS;
@@ -83,7 +84,7 @@ if (approved !== 20_000)
   throw new Error(
     `only ${approved}/20000 bench intents approved: the benchmark would measure the wrong path`,
   );
-const N = 300_000;
+const N = size(300_000, 2_000);
 t = performance.now();
 for (let i = 0; i < N; i++) {
   input.intent = intents[i & 1023];
@@ -186,8 +187,8 @@ const mf = new Miniflare({
 try {
   const setup = await mf.dispatchFetch("http://bench/setup");
   if (setup.status !== 200) throw new Error(`setup failed: ${await setup.text()}`);
-  await (await mf.dispatchFetch("http://bench/run?n=50&run=warm")).json();
-  const res = await mf.dispatchFetch("http://bench/run?n=1000&run=main");
+  await (await mf.dispatchFetch(`http://bench/run?n=${size(50, 10)}&run=warm`)).json();
+  const res = await mf.dispatchFetch(`http://bench/run?n=${size(1000, 50)}&run=main`);
   const r = await res.json();
   if (res.status !== 200) throw new Error(`run failed: ${JSON.stringify(r)}`);
   console.log(
