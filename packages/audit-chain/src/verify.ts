@@ -102,7 +102,8 @@ export class ChainVerifier {
     if (!into) return this.check(line, rowSeq, withKind, undefined);
     const at = into.length;
     const broken = this.check(line, rowSeq, withKind, into);
-    if (into.length === at) into.append(line); // the check stopped before encoding it
+    // The check stopped before encoding it (a line that is not text adds nothing: its copy then differs).
+    if (into.length === at && typeof line === "string") into.append(line);
     return broken;
   }
 
@@ -114,6 +115,8 @@ export class ChainVerifier {
   ): ChainBreak | null {
     if (this.broken) return this.broken;
     const seq = this.seq + 1;
+    // Storage could hand back a BLOB (same bytes, another storage class): that is not a stored line.
+    if (typeof line !== "string") return this.fail(seq, `entry ${seq} is not stored as text`);
     if (rowSeq !== undefined && rowSeq !== seq) {
       return this.fail(
         seq,
@@ -376,6 +379,9 @@ export function verifyBatchCopy(
     }
     if (bytes.length < expected.length)
       return { seq, reason: `R2 copy ${batch.key} is truncated at entry ${seq}` };
+    // The copy goes on past the rows: the first entry it holds that the chain no longer does.
+    if (seq <= batch.toSeq)
+      return { seq, reason: `entry ${seq} of R2 copy ${batch.key} is not in the chain` };
     return { seq: batch.toSeq, reason: `R2 copy ${batch.key} has trailing bytes` };
   }
   // The bytes are exactly the verified lines; their digest must be the one recorded in the manifest.

@@ -242,6 +242,25 @@ describe("R2 copies", () => {
       reason: expect.stringMatching(/SHA-256 differs/),
     });
     expect(verifyBatchCopy(b, objects.get(b.key)!, linesOf(lines, b), b.sha256)).toBeNull();
+    // The chain lost its tail inside the batch (rows 4 and 5 left of 4..6): the first entry gone is named.
+    expect(verifyBatchCopy(b, objects.get(b.key)!, linesOf(lines, { fromSeq: 4, toSeq: 5 }))).toMatchObject({
+      seq: 6,
+      reason: expect.stringMatching(/entry 6 of R2 copy .* is not in the chain/),
+    });
+  });
+
+  it("names a row that storage hands back as bytes instead of text", () => {
+    const { lines } = buildChain(fc.sample(eventArb, 3));
+    const v = new ChainVerifier();
+    const into = new LineBytes();
+    v.next(lines[0]!, 1, false, into);
+    const blob = new TextEncoder().encode(lines[1]!).buffer as unknown as string;
+    expect(v.next(blob, 2, false, into)).toEqual({ seq: 2, reason: "entry 2 is not stored as text" });
+    expect(v.next(lines[2]!, 3, false, into)).toEqual({ seq: 2, reason: "entry 2 is not stored as text" });
+    // Nothing is added for the bytes row, so its R2 copy differs at that entry too.
+    expect(Buffer.from(into.bytes).equals(linesOf([lines[0]!, lines[2]!], { fromSeq: 1, toSeq: 2 }))).toBe(
+      true,
+    );
   });
 
   it("the walk collects exactly the bytes of the lines it was given, also past a break", () => {

@@ -324,4 +324,41 @@ describe("verification during an outage", () => {
     expect(after.ok && after.value.lastVerification).toEqual(before.ok && before.value.lastVerification);
     expect(await verify("full")).toMatchObject({ ok: true });
   });
+
+  it("names the first entry lost from a mirrored batch not yet anchored, and a row stored as bytes", async () => {
+    await audit().appendMany([event(1), event(2), event(3), event(4)]);
+    await runInDurableObject(sequencer(), (instance) => (instance as AuditSequencer).flushMirror());
+    const status = await audit().status();
+    if (!status.ok) throw new Error(status.error.message);
+    const head = status.value.headSeq;
+    expect(status.value.r2MirrorLag).toBe(0);
+    const last = await body(head);
+    const beforeLast = await body(head - 1);
+    await sql((s) => s.exec("DELETE FROM entries WHERE seq >= ?", head - 1));
+    try {
+      for (const mode of ["full", "incremental"] as const)
+        expect(await verify(mode), mode).toMatchObject({
+          ok: false,
+          brokenSeq: head - 1,
+          reason: expect.stringMatching(new RegExp(`entry ${head - 1} of R2 copy .* is not in the chain`)),
+        });
+    } finally {
+      await setBody(head - 1, beforeLast);
+      await setBody(head, last);
+    }
+    expect(await verify("full")).toMatchObject({ ok: true });
+    // Same bytes, another storage class: a break at that entry, not an outage.
+    await sql((s) => s.exec("UPDATE entries SET body = CAST(body AS BLOB) WHERE seq = ?", head - 2));
+    try {
+      expect(await verify("full")).toMatchObject({
+        ok: false,
+        brokenSeq: head - 2,
+        reason: `entry ${head - 2} is not stored as text`,
+      });
+      expect(await audit().status()).toMatchObject({ ok: true, value: { integrity: "broken" } });
+    } finally {
+      await sql((s) => s.exec("UPDATE entries SET body = CAST(body AS TEXT) WHERE seq = ?", head - 2));
+    }
+    expect(await verify("full")).toMatchObject({ ok: true });
+  });
 });
