@@ -14,19 +14,21 @@ const auditDouble = {
     import { WorkerEntrypoint } from "cloudflare:workers";
     let events = [];
     let failing = false;
+    let failingType = null;
     let delayMs = 0;
     export default class AuditDouble extends WorkerEntrypoint {
       async append(event) {
         if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
-        if (failing) return { ok: false, error: { code: "audit_unavailable", message: "audit double told to fail" } };
+        if (failing || event.type === failingType) return { ok: false, error: { code: "audit_unavailable", message: "audit double told to fail" } };
         events.push(event);
         return { ok: true, value: { seq: events.length, hash: "0".repeat(64) } };
       }
       async health() { return { service: "audit", ok: true, checks: [] }; }
       async __events() { return events; }
-      async __reset() { events = []; failing = false; delayMs = 0; }
+      async __reset() { events = []; failing = false; failingType = null; delayMs = 0; }
       async __delay(ms) { delayMs = ms; }
       async __fail(on) { failing = on; }
+      async __failType(type) { failingType = type; }
     }
   `,
 };

@@ -34,16 +34,22 @@ export default class extends WorkerEntrypoint {
 const governanceStub = `
 import { WorkerEntrypoint } from "cloudflare:workers";
 let calls = [];
+let returns = [];
 let answer = { ok: false, error: { code: "not_found", message: "unknown receipt" } };
 export default class extends WorkerEntrypoint {
   async health() { return { service: "governance", ok: true, checks: [] }; }
+  async returnReceipt(receipt, reason, actor) {
+    returns.push({ receipt, reason, actor });
+    return { ok: true, value: { requestId: receipt.requestId, status: "approved" } };
+  }
+  async stubReturns() { return returns; }
   async redeemReceipt(receipt, action, payload, actor) {
     calls.push({ receipt, action, payload, actor });
     return answer;
   }
   async stubCalls() { return calls; }
   async stubAnswer(value) { answer = value; }
-  async stubReset() { calls = []; answer = { ok: false, error: { code: "not_found", message: "unknown receipt" } }; }
+  async stubReset() { calls = []; returns = []; answer = { ok: false, error: { code: "not_found", message: "unknown receipt" } }; }
 }`;
 
 export default defineConfig({

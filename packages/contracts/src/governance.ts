@@ -90,6 +90,17 @@ export interface GovernanceRpc extends GovernanceAdminRpc {
     payload: unknown,
     actor: Principal,
   ): Promise<Result<VerifiedApproval>>;
+  /**
+   * Give back a receipt this caller redeemed when its apply step then failed (the action did not happen):
+   * the request is approved again with no live receipt, so a person re-runs it with
+   * `POST /admin/approvals/:id/execute` instead of collecting two new approvals. Only the redeemed token
+   * returns it, once, within the execute window; audited (`governance.receipt_returned`).
+   */
+  returnReceipt(
+    receipt: ApprovalReceiptRef,
+    reason: string,
+    actor: Principal,
+  ): Promise<Result<{ requestId: string; status: ApprovalStatus }>>;
   /** Ingestion proposes candidates; a changed termsHash on either leg lapses an existing approval. */
   proposePairs(
     candidates: PairCandidate[],

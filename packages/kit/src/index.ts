@@ -5,4 +5,5 @@ export * from "./egress";
 export * from "./fees";
 export * from "./health";
 export * from "./http";
+export * from "./receipt-return";
 export * from "./timeout";

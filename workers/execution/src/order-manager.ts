@@ -28,7 +28,7 @@ import {
   type RiskDecision,
   type Venue,
 } from "@paulp/contracts";
-import { auditAppend, canonicalHash, withTimeout } from "@paulp/kit";
+import { auditAppend, canonicalHash, failedAfterRedeem, withTimeout } from "@paulp/kit";
 import type { Env } from "./env";
 import { paperFill } from "./orders/paper";
 import { isTerminal, stateForFills, transition } from "./orders/state";
@@ -159,7 +159,10 @@ export class OrderManager extends DurableObject<Env> {
       change,
       receipt: receipt?.requestId ?? null,
     });
-    if (!audited.ok) return audited;
+    if (!audited.ok)
+      return change.mode === "live" && receipt
+        ? failedAfterRedeem(this.env.GOVERNANCE, receipt, audited.error, actor)
+        : audited;
     // Read and write with no await between: a concurrent change cannot be lost.
     const next = applyPolicyChange(this.policy(), change, actor.subject, new Date().toISOString());
     this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('policy', ?)", JSON.stringify(next));

@@ -444,6 +444,27 @@ describe("execution policy", () => {
     expect(!reused.ok && reused.error.code).toBe("conflict");
   });
 
+  it("live redeemed but not audited stays as it was and gives the receipt back", async () => {
+    const change = { scope: "strategy:rv-unaudited", mode: "live" } as const;
+    await governance()._mint("req-unaudited", "tok-unaudited", "execution.policy_live", change);
+    await audit()._set({ failingTypes: ["execution.policy_changed"] });
+    const r = await execution().setPolicy(change, ADMIN, {
+      requestId: "req-unaudited",
+      receiptToken: "tok-unaudited",
+    });
+    await audit()._set({ failingTypes: [] });
+    expect(!r.ok && r.error.code).toBe("audit_unavailable");
+    expect(!r.ok && r.error.message).toMatch(/; approval req-unaudited returned: re-run it/);
+    const p = await execution().getPolicy();
+    expect(p.ok && p.value.strategies["rv-unaudited"]).toBeUndefined();
+    const calls = (await governance()._calls()).filter((c) => c.method === "returnReceipt");
+    expect(calls.at(-1)).toMatchObject({
+      receipt: { requestId: "req-unaudited", receiptToken: "tok-unaudited" },
+      reason: expect.stringMatching(/^apply failed: /),
+      actor: ADMIN,
+    });
+  });
+
   it("moves back to paper at once, with no receipt", async () => {
     const r = await execution().setPolicy({ scope: "strategy:rv-x", mode: "paper" }, ADMIN);
     expect(r.ok && r.value.strategies["rv-x"]).toBe("paper");

@@ -19,6 +19,7 @@ import {
   decideRedeem,
   decideReissue,
   decideReject,
+  decideReturn,
   expiryDue,
   openRequest,
   personOf,
@@ -122,6 +123,20 @@ export class ApprovalDesk extends DurableObject<Env> {
       const decision = decideReissue(record, actor, now, tokenHash);
       if (!decision.ok) return this.refuse(decision.error, decision.expired);
       return this.commit(decision.step, actor);
+    });
+  }
+
+  async returnReceipt(
+    requestId: string,
+    claim: { tokenHash: string; reason: string; actor: Principal },
+    now: number,
+  ): Promise<Result<ApprovalView>> {
+    return this.serial(async () => {
+      const record = await this.load(requestId);
+      if (!record) return err(ErrorCode.notFound, `no approval request ${requestId}`);
+      const decision = decideReturn(record, claim, now);
+      if (!decision.ok) return this.refuse(decision.error, decision.expired);
+      return this.commit(decision.step, claim.actor);
     });
   }
 

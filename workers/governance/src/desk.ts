@@ -34,6 +34,8 @@ export interface RequestRecord {
   expiredReason: ApprovalView["expiredReason"];
   /** SHA-256 of the live receipt token; the token itself is never stored. */
   receiptTokenHash: string | null;
+  /** SHA-256 of the token that executed it, so only its holder can return it (absent on older records). */
+  redeemedTokenHash?: string | null;
 }
 
 /** A verified person as the desk records them. */
@@ -264,12 +266,54 @@ export function decideRedeem(
     executedAt: now,
     executedBy,
     receiptTokenHash: null,
+    redeemedTokenHash: claim.tokenHash,
   };
   return {
     ok: true,
     step: {
       next,
       event: { type: "governance.approval_executed", payload: { ...eventBody(next, null), executedBy } },
+    },
+  };
+}
+
+/**
+ * The applier gives back the receipt it redeemed because its apply step failed after the redemption (an
+ * audit outage, a state that moved meanwhile): the action did not happen, so the approval is not spent.
+ * Only the token that executed it returns it, once, while the execute window is open. The request is
+ * approved again with no live receipt: a person re-runs it (reissue) within the same window.
+ */
+export function decideReturn(
+  record: RequestRecord,
+  claim: { tokenHash: string; reason: string; actor: Principal },
+  now: number,
+): Decision {
+  if (record.status !== "executed")
+    return deny(ErrorCode.conflict, `receipt not returned: request is ${record.status}, not executed`);
+  if (!record.redeemedTokenHash || !equalHex(record.redeemedTokenHash, claim.tokenHash))
+    return deny(ErrorCode.approvalRequired, "receipt not returned: not the receipt that executed it");
+  if (record.executeBy === null || now >= record.executeBy)
+    return deny(
+      ErrorCode.conflict,
+      "receipt not returned: the execute window has closed (the approval is spent)",
+    );
+  const returnedBy = `${claim.actor.method}:${claim.actor.subject}`;
+  const next: RequestRecord = {
+    ...record,
+    status: "approved",
+    executedAt: null,
+    executedBy: null,
+    receiptTokenHash: null,
+    redeemedTokenHash: null,
+  };
+  return {
+    ok: true,
+    step: {
+      next,
+      event: {
+        type: "governance.receipt_returned",
+        payload: { ...eventBody(next, null), returnedBy, reason: claim.reason },
+      },
     },
   };
 }

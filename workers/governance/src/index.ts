@@ -68,6 +68,17 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
     );
   }
 
+  async returnReceipt(
+    receipt: ApprovalReceiptRef,
+    reason: string,
+    actor: Principal,
+  ): Promise<Result<{ requestId: string; status: ApprovalStatus }>> {
+    return guard("returnReceipt", async () => {
+      const back = await svc.returnReceipt(this.env, receipt, reason, actor, Date.now());
+      return back.ok ? ok({ requestId: back.value.requestId, status: back.value.status }) : back;
+    });
+  }
+
   async proposePairs(
     candidates: PairCandidate[],
     actor: Principal,

@@ -76,7 +76,10 @@ const Candidates = v.pipe(
 const IdAndActor = v.object({ id: Id, actor: Principal });
 
 /** The desk's methods with plain types (the stub's RPC-wrapped types do not narrow on `ok`). */
-type DeskApi = Pick<ApprovalDesk, "open" | "approve" | "reject" | "reissue" | "redeem" | "get" | "list">;
+type DeskApi = Pick<
+  ApprovalDesk,
+  "open" | "approve" | "reject" | "reissue" | "redeem" | "returnReceipt" | "get" | "list"
+>;
 /** One desk for the whole system: every request is serialised through the same object. */
 const desk = (env: Env) => env.APPROVAL_DESK.get(env.APPROVAL_DESK.idFromName("desk")) as unknown as DeskApi;
 const iso = (now: number) => new Date(now).toISOString();
@@ -247,6 +250,27 @@ export async function redeemReceipt(
   });
 }
 
+/** Give back a redeemed receipt whose apply step failed (see GovernanceRpc.returnReceipt). */
+export async function returnReceipt(
+  env: Env,
+  receiptIn: unknown,
+  reasonIn: unknown,
+  actorIn: unknown,
+  now: number,
+): Promise<Result<ApprovalView>> {
+  const receipt = parseInput(ReceiptRef, receiptIn);
+  if (!receipt.ok) return err(ErrorCode.approvalRequired, `receipt not returned: ${receipt.error.message}`);
+  const reason = parseInput(v.pipe(v.string(), v.minLength(1), v.maxLength(500)), reasonIn);
+  if (!reason.ok) return reason;
+  const actor = parseInput(Principal, actorIn);
+  if (!actor.ok) return actor;
+  return desk(env).returnReceipt(
+    receipt.value.requestId,
+    { tokenHash: await hashToken(receipt.value.receiptToken), reason: reason.value, actor: actor.value },
+    now,
+  );
+}
+
 /** Requests, newest first. */
 export async function listApprovals(env: Env, filter: unknown, now: number): Promise<Result<ApprovalView[]>> {
   const f = parseInput(
@@ -413,12 +437,14 @@ export async function applyStrategyApproval(
     }
     const redeemed = await redeemReceipt(env, receipt, action.value, payload, actor.value, now);
     if (!redeemed.ok) return redeemed;
-    return changeStrategy(env, current, { state: "live", pendingRequestId: null }, actor.value, now, {
-      from: current.state,
-      to: "live",
-      requestId: redeemed.value.requestId,
-      approvers: redeemed.value.approvers,
-    });
+    return applyOrReturn(env, receipt, actor.value, now, () =>
+      changeStrategy(env, current, { state: "live", pendingRequestId: null }, actor.value, now, {
+        from: current.state,
+        to: "live",
+        requestId: redeemed.value.requestId,
+        approvers: redeemed.value.approvers,
+      }),
+    );
   }
   const p = parseInput(v.strictObject(StrategyAllocationPayload.entries), payload);
   if (!p.ok) return p;
@@ -427,12 +453,47 @@ export async function applyStrategyApproval(
   if (current.state === "retired") return err(ErrorCode.conflict, "strategy is retired");
   const redeemed = await redeemReceipt(env, receipt, action.value, payload, actor.value, now);
   if (!redeemed.ok) return redeemed;
-  return changeStrategy(env, current, { allocation: p.value.allocation }, actor.value, now, {
-    allocationFrom: current.allocation,
-    allocationTo: p.value.allocation,
-    requestId: redeemed.value.requestId,
-    approvers: redeemed.value.approvers,
-  });
+  return applyOrReturn(env, receipt, actor.value, now, () =>
+    changeStrategy(env, current, { allocation: p.value.allocation }, actor.value, now, {
+      allocationFrom: current.allocation,
+      allocationTo: p.value.allocation,
+      requestId: redeemed.value.requestId,
+      approvers: redeemed.value.approvers,
+    }),
+  );
+}
+
+/**
+ * Apply after a redemption; if the apply fails (or throws), give the receipt back so a person can re-run
+ * the approval (the change did not happen; re-running it is idempotent). The failure keeps its code.
+ */
+async function applyOrReturn<T>(
+  env: Env,
+  receipt: unknown,
+  actor: Principal,
+  now: number,
+  apply: () => Promise<Result<T>>,
+): Promise<Result<T>> {
+  let result: Result<T>;
+  try {
+    result = await apply();
+  } catch (error) {
+    result = err(ErrorCode.internal, `apply failed: ${(error as Error).message}`);
+  }
+  if (result.ok) return result;
+  const failure = result.error;
+  const back = await returnReceipt(
+    env,
+    receipt,
+    `apply failed: ${failure.message}`.slice(0, 500),
+    actor,
+    now,
+  );
+  const id = (receipt as { requestId: string }).requestId;
+  const note = back.ok
+    ? `approval ${id} returned: re-run it with POST /admin/approvals/${id}/execute within its execute window`
+    : `approval ${id} could not be returned (${back.error.message}): it is spent`;
+  return { ok: false, error: { ...failure, message: `${failure.message}; ${note}` } };
 }
 
 // ---------------------------------------------------------------- pairs

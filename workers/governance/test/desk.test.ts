@@ -269,6 +269,75 @@ describe("approval desk: receipts", () => {
   });
 });
 
+describe("approval desk: a receipt given back after a failed apply", () => {
+  const system = { method: "system" as const, subject: "risk" };
+
+  it("returns the approval (audited), once, only with the redeemed token; a person re-runs it", async () => {
+    const { request, receipt } = await approvedRequest();
+    // Not yet redeemed: nothing to give back.
+    const early = await gov().returnReceipt(receipt, "apply failed: audit down", system);
+    expect(!early.ok && early.error.message).toMatch(/request is approved, not executed/);
+    expect((await gov().redeemReceipt(receipt, "risk.limits_increase", payload, system)).ok).toBe(true);
+    const wrong = await gov().returnReceipt(
+      { ...receipt, receiptToken: `${receipt.receiptToken.slice(0, -2)}xx` },
+      "apply failed",
+      system,
+    );
+    expect(!wrong.ok && wrong.error.message).toMatch(/not the receipt that executed it/);
+    const back = await gov().returnReceipt(receipt, "apply failed: audit down", system);
+    expect(back).toEqual({ ok: true, value: { requestId: request.requestId, status: "approved" } });
+    const events = await auditDouble().__events();
+    const returned = events.find((e) => e.type === "governance.receipt_returned");
+    expect(returned?.payload).toMatchObject({
+      requestId: request.requestId,
+      returnedBy: "system:risk",
+      reason: "apply failed: audit down",
+    });
+    // Once only, and the returned token does not redeem again: a person must re-run it.
+    const twice = await gov().returnReceipt(receipt, "again", system);
+    expect(!twice.ok && twice.error.message).toMatch(/request is approved, not executed/);
+    const reused = await gov().redeemReceipt(receipt, "risk.limits_increase", payload, system);
+    expect(!reused.ok && reused.error.message).toMatch(/unknown receipt token/);
+    const view = await gov().getApproval(request.requestId);
+    expect(view.ok && view.value).toMatchObject({ status: "approved", executedAt: null });
+    const fresh = await gov().reissueReceipt(request.requestId, alice);
+    if (!fresh.ok || !fresh.value.receipt) throw new Error("no reissue");
+    expect((await gov().redeemReceipt(fresh.value.receipt, "risk.limits_increase", payload, system)).ok).toBe(
+      true,
+    );
+    // The fresh token's redemption is returnable, the first one's is not.
+    const stale = await gov().returnReceipt(receipt, "apply failed", system);
+    expect(!stale.ok && stale.error.message).toMatch(/not the receipt that executed it/);
+  });
+
+  it("is refused after the execute window, and when its audit fails (the approval stays spent)", async () => {
+    const { request, receipt } = await approvedRequest();
+    expect((await gov().redeemReceipt(receipt, "risk.limits_increase", payload, system)).ok).toBe(true);
+    await auditDouble().__fail(true);
+    const down = await gov().returnReceipt(receipt, "apply failed", system);
+    await auditDouble().__fail(false);
+    expect(!down.ok && down.error.code).toBe("audit_unavailable");
+    expect((await gov().getApproval(request.requestId)).ok).toBe(true);
+    const got = await gov().getApproval(request.requestId);
+    if (!got.ok || !got.value.executeBy) throw new Error("no execute window");
+    expect(got.value.status).toBe("executed");
+    const { sha256Hex } = await import("@paulp/kit");
+    const tokenHash = await sha256Hex(`paulp.approval.receipt.v1\n${receipt.receiptToken}`);
+    const desk = env.APPROVAL_DESK.get(env.APPROVAL_DESK.idFromName("desk")) as unknown as Pick<
+      ApprovalDesk,
+      "returnReceipt"
+    >;
+    const late = await desk.returnReceipt(
+      request.requestId,
+      { tokenHash, reason: "apply failed", actor: system },
+      Date.parse(got.value.executeBy),
+    );
+    expect(!late.ok && late.error.message).toMatch(/execute window has closed/);
+    const still = await gov().getApproval(request.requestId);
+    expect(still.ok && still.value.status).toBe("executed");
+  });
+});
+
 describe("approval desk: races", () => {
   it("two approvals racing at the threshold mint exactly one receipt", async () => {
     for (let round = 0; round < 5; round++) {

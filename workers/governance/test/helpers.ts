@@ -11,6 +11,8 @@ export const auditDouble = () =>
     __events(): Promise<AuditEventInput[]>;
     __reset(): Promise<void>;
     __fail(on: boolean): Promise<void>;
+    /** Fail only appends of this event type (null: none). */
+    __failType(type: string | null): Promise<void>;
     __delay(ms: number): Promise<void>;
   };
 

@@ -128,6 +128,39 @@ describe("strategies", () => {
     ]);
   });
 
+  it("go-live whose apply fails after the redemption gives the receipt back; a re-run goes live", async () => {
+    const s = await paperStrategy();
+    const requested = await gov().requestGoLive(s.id, alice);
+    if (!requested.ok) throw new Error(requested.error.message);
+    const decision = await twoApprovals(requested.value.request.requestId);
+    const id = decision.request.requestId;
+    await auditDouble().__failType("governance.strategy_changed");
+    const failed = await gov().applyStrategyApproval(
+      decision.receipt!,
+      "strategy.go_live",
+      decision.request.payload,
+      carol,
+    );
+    await auditDouble().__failType(null);
+    expect(failed.ok).toBe(false);
+    expect(!failed.ok && failed.error.code).toBe("audit_unavailable");
+    expect(!failed.ok && failed.error.message).toContain(`approval ${id} returned: re-run it`);
+    expect((await gov().getApproval(id)).ok && (await gov().getApproval(id))).toMatchObject({
+      value: { status: "approved" },
+    });
+    expect(await auditTypes()).toContain("governance.receipt_returned");
+    // What POST /admin/approvals/:id/execute does: a fresh receipt, then the apply again.
+    const again = await gov().reissueReceipt(id, bob);
+    if (!again.ok || !again.value.receipt) throw new Error("no reissue");
+    const live = await gov().applyStrategyApproval(
+      again.value.receipt,
+      "strategy.go_live",
+      decision.request.payload,
+      bob,
+    );
+    expect(live.ok && live.value.state).toBe("live");
+  });
+
   it("the admin token cannot request go-live", async () => {
     const s = await paperStrategy();
     await auditDouble().__reset();

@@ -13,7 +13,7 @@ import {
   type Principal,
   type Result,
 } from "@paulp/contracts";
-import { auditAppend } from "@paulp/kit";
+import { auditAppend, failedAfterRedeem } from "@paulp/kit";
 import {
   applyTransition,
   type BreakerRecord,
@@ -120,6 +120,9 @@ export class CircuitBreaker extends DurableObject<Env> {
         );
         if (!redeemed.ok) return redeemed;
         approval = { ...redeemed.value };
+        const applied = await this.apply(target, request.reason, actor, "operator", approval);
+        // Not applied (audit outage, earlier transitions still waiting): the receipt goes back.
+        return applied.ok ? applied : failedAfterRedeem(this.env.GOVERNANCE, receipt!, applied.error, actor);
       }
       return this.apply(target, request.reason, actor, "operator", approval);
     });

@@ -21,7 +21,7 @@ import {
   type RiskLimits,
   type RiskLimitsView,
 } from "@paulp/contracts";
-import { auditAppend, canonicalHash, randomId } from "@paulp/kit";
+import { auditAppend, canonicalHash, failedAfterRedeem, randomId } from "@paulp/kit";
 import { formatMoney, parseUnits } from "./decimal";
 import type { Env } from "./env";
 import {
@@ -580,8 +580,15 @@ export class RiskGovernor extends DurableObject<Env> {
           approval,
         } as unknown as JsonValue,
       });
-      if (!appended.ok)
-        return err(ErrorCode.auditUnavailable, `limits not changed: ${appended.error.message}`);
+      if (!appended.ok) {
+        const failure = {
+          code: ErrorCode.auditUnavailable,
+          message: `limits not changed: ${appended.error.message}`,
+        };
+        return receipt && raised.length > 0
+          ? failedAfterRedeem(this.env.GOVERNANCE, receipt, failure, actor)
+          : err(failure.code, failure.message);
+      }
       this.limits = view;
       this.parsed = next;
       await this.ctx.storage.put("limits", view);
@@ -638,8 +645,13 @@ export class RiskGovernor extends DurableObject<Env> {
           approval,
         },
       });
+      // From here a failure gives a redeemed receipt back: the raise did not happen.
+      const fail = (code: string, message: string): Promise<Result<CapitalView>> =>
+        raising && receipt
+          ? failedAfterRedeem(this.env.GOVERNANCE, receipt, { code, message }, actor)
+          : Promise.resolve(err(code, message));
       if (!appended.ok)
-        return err(ErrorCode.auditUnavailable, `capital not changed: ${appended.error.message}`);
+        return fail(ErrorCode.auditUnavailable, `capital not changed: ${appended.error.message}`);
       // Fills may have moved equity during the awaits: a change approved as a lowering must still be one.
       const nowEquity = this.portfolio.startingEquity === null ? null : valuation(this.portfolio).equity;
       if (!raising && (nowEquity === null || target > nowEquity))
@@ -648,7 +660,7 @@ export class RiskGovernor extends DurableObject<Env> {
           "equity fell below the requested capital meanwhile: that is now a raise",
         );
       const applied = applyCapitalChange(this.portfolio, target, now);
-      if (!applied) return err(ErrorCode.conflict, "current equity became unknown: capital not changed");
+      if (!applied) return fail(ErrorCode.conflict, "current equity became unknown: capital not changed");
       await this.afterChange();
       return ok({
         equity: formatMoney(target),

@@ -170,6 +170,26 @@ describe("the breaker over RPC", () => {
     });
   });
 
+  it("RECOVERY → NORMAL redeemed but not audited stays in RECOVERY and gives the receipt back", async () => {
+    await toState("RECOVERY");
+    const request = {
+      targetState: "NORMAL" as const,
+      reason: "all clear",
+      expectedVersion: (await state()).version,
+    };
+    const receipt = { requestId: "req-1", receiptToken: "tok" };
+    await governance().stubAnswer({ ok: true, value: approval("breaker.recovery_to_normal") });
+    await audit().stubFail(true);
+    const r = await risk().transitionBreaker(request, person, receipt);
+    await audit().stubFail(false);
+    expect(r).toMatchObject({ ok: false, error: { code: "audit_unavailable" } });
+    expect(!r.ok && r.error.message).toMatch(/; approval req-1 returned: re-run it/);
+    expect((await state()).state).toBe("RECOVERY");
+    expect(await governance().stubReturns()).toEqual([
+      { receipt, reason: expect.stringMatching(/^apply failed: transition not applied/), actor: person },
+    ]);
+  });
+
   it("loosening is not applied when its audit fails; tightening is applied and audited later", async () => {
     await toState("HALT");
     await audit().stubFail(true);

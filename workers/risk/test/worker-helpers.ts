@@ -22,6 +22,7 @@ interface AuditStub {
 }
 interface GovernanceStub {
   stubCalls(): Promise<{ receipt: unknown; action: string; payload: unknown; actor: Principal }[]>;
+  stubReturns(): Promise<{ receipt: unknown; reason: string; actor: Principal }[]>;
   stubAnswer(
     value: { ok: true; value: VerifiedApproval } | { ok: false; error: { code: string; message: string } },
   ): Promise<void>;

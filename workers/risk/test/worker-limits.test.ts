@@ -112,6 +112,20 @@ describe("limits", () => {
     });
   });
 
+  it("a raise redeemed but not audited gives the receipt back (the limits stay as they were)", async () => {
+    const before = await current();
+    await governance().stubAnswer({ ok: true, value: approval("risk.limits_increase") });
+    await audit().stubFail(true);
+    const r = await risk().updateLimits({ ...before.limits, maxPositionPct: "7" }, operator, receipt);
+    await audit().stubFail(false);
+    expect(r).toMatchObject({ ok: false, error: { code: "audit_unavailable" } });
+    expect(!r.ok && r.error.message).toMatch(/limits not changed: .*; approval req-1 returned: re-run it/);
+    expect(await governance().stubReturns()).toEqual([
+      { receipt, reason: expect.stringMatching(/^apply failed: limits not changed/), actor: operator },
+    ]);
+    expect(await current()).toEqual(before);
+  });
+
   it("an audit failure refuses the change; malformed limits are a validation error", async () => {
     const before = await current();
     await audit().stubFail(true);
@@ -121,6 +135,8 @@ describe("limits", () => {
     });
     await audit().stubFail(false);
     expect(await current()).toEqual(before);
+    // A lowering redeemed nothing, so nothing is given back.
+    expect(await governance().stubReturns()).toEqual([]);
     expect(await risk().updateLimits({ ...before.limits, maxPositionPct: "five" }, operator)).toMatchObject({
       ok: false,
       error: { code: "validation_failed" },

@@ -25,6 +25,17 @@ export default class GovernanceStub extends WorkerEntrypoint {
       requestedBy: "a@x.test",
     });
   }
+  // Like the desk: only the token that executed it gives it back, once; the request is approved again with
+  // no live token (a person reissues).
+  async returnReceipt(receipt, reason, actor) {
+    state.calls.push({ method: "returnReceipt", receipt, reason, actor });
+    const r = state.receipts.get(receipt.requestId);
+    if (!r || r.token !== receipt.receiptToken || !r.used)
+      return err("approval_required", "not the receipt that executed it");
+    r.used = false;
+    r.token = null;
+    return ok({ requestId: receipt.requestId, status: "approved" });
+  }
   async tradablePairs() {
     return ok(state.pairs);
   }
