@@ -2,19 +2,44 @@ import type { ApiError, ApprovalReceiptRef, GovernanceService, Principal, Result
 import { withTimeout } from "./timeout";
 
 /**
- * What an applier answers when its apply step failed after it had redeemed a two-person receipt (an audit
- * outage, a state that moved meanwhile): the action did not happen, so the receipt is given back
- * (`GovernanceRpc.returnReceipt`) and a person can re-run the approval instead of collecting two new ones.
- * The failure keeps its code; its message says whether the approval was returned. A return that fails
- * leaves the approval spent: fail closed.
+ * An apply step that failed after its two-person receipt was redeemed, and definitely changed nothing (the
+ * audit append of the change was refused, or a check refused it before any write). Appliers that run in a
+ * serial queue return this from the queue and settle it outside (`settleRedemption`), so a slow return never
+ * holds up the queue (orders, breaker transitions).
+ */
+export class RedeemedButNotApplied {
+  constructor(
+    readonly receipt: ApprovalReceiptRef,
+    readonly error: ApiError,
+  ) {}
+}
+
+/** A queue's outcome as the caller's answer: a RedeemedButNotApplied gives its receipt back first. */
+export function settleRedemption<T>(
+  governance: GovernanceService,
+  actor: Principal,
+  outcome: Result<T> | RedeemedButNotApplied,
+): Promise<Result<T>> {
+  return outcome instanceof RedeemedButNotApplied
+    ? failedAfterRedeem(governance, outcome.receipt, outcome.error, actor)
+    : Promise.resolve(outcome);
+}
+
+/**
+ * What an applier answers when its apply step failed after it had redeemed a two-person receipt and nothing
+ * was applied: the receipt is given back (`GovernanceRpc.returnReceipt`) so a person can re-run the approval
+ * instead of collecting two new ones. Never call it when the change may have been written. The failure keeps
+ * its code; its message says whether the approval was returned. A return that is refused leaves the approval
+ * spent (fail closed); one that does not answer in time may still have happened, and the message says so.
  */
 export async function failedAfterRedeem<T>(
   governance: GovernanceService,
   receipt: ApprovalReceiptRef,
   failure: ApiError,
   actor: Principal,
-  timeoutMs = 5_000,
+  timeoutMs = 15_000,
 ): Promise<Result<T>> {
+  const id = receipt.requestId;
   let note: string;
   try {
     const back = (await withTimeout(
@@ -23,10 +48,10 @@ export async function failedAfterRedeem<T>(
       "returnReceipt",
     )) as Result<unknown>;
     note = back.ok
-      ? `approval ${receipt.requestId} returned: re-run it with POST /admin/approvals/${receipt.requestId}/execute within its execute window`
-      : `approval ${receipt.requestId} could not be returned (${back.error.message}): it is spent`;
+      ? `approval ${id} returned: re-run it with POST /admin/approvals/${id}/execute within its execute window`
+      : `approval ${id} could not be returned (${back.error.message}): it is spent`;
   } catch (error) {
-    note = `approval ${receipt.requestId} could not be returned (${(error as Error).message}): it is spent`;
+    note = `returning approval ${id} did not answer (${(error as Error).message}): GET /admin/approvals/${id} says whether it was (approved: re-run it with POST /admin/approvals/${id}/execute; executed: it is spent)`;
   }
   return { ok: false, error: { ...failure, message: `${failure.message}; ${note}` } };
 }

@@ -290,7 +290,12 @@ export function decideReturn(
 ): Decision {
   if (record.status !== "executed")
     return deny(ErrorCode.conflict, `receipt not returned: request is ${record.status}, not executed`);
-  if (!record.redeemedTokenHash || !equalHex(record.redeemedTokenHash, claim.tokenHash))
+  if (!record.redeemedTokenHash)
+    return deny(
+      ErrorCode.conflict,
+      "receipt not returned: it was redeemed before receipts could be returned",
+    );
+  if (!equalHex(record.redeemedTokenHash, claim.tokenHash))
     return deny(ErrorCode.approvalRequired, "receipt not returned: not the receipt that executed it");
   if (record.executeBy === null || now >= record.executeBy)
     return deny(

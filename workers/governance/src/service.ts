@@ -437,7 +437,7 @@ export async function applyStrategyApproval(
     }
     const redeemed = await redeemReceipt(env, receipt, action.value, payload, actor.value, now);
     if (!redeemed.ok) return redeemed;
-    return applyOrReturn(env, receipt, actor.value, now, () =>
+    return applyOrReturn(env, receipt, actor.value, () =>
       changeStrategy(env, current, { state: "live", pendingRequestId: null }, actor.value, now, {
         from: current.state,
         to: "live",
@@ -451,9 +451,15 @@ export async function applyStrategyApproval(
   const current = await strategies.getStrategy(env.D1_GOVERNANCE, p.value.strategyId);
   if (!current) return err(ErrorCode.notFound, `no strategy ${p.value.strategyId}`);
   if (current.state === "retired") return err(ErrorCode.conflict, "strategy is retired");
+  // Still an increase now: an older approval applied after a newer, larger one must not lower it.
+  if (compareDollars(p.value.allocation, current.allocation) <= 0)
+    return err(
+      ErrorCode.conflict,
+      `allocation ${p.value.allocation} is no longer an increase over ${current.allocation}; nothing applied`,
+    );
   const redeemed = await redeemReceipt(env, receipt, action.value, payload, actor.value, now);
   if (!redeemed.ok) return redeemed;
-  return applyOrReturn(env, receipt, actor.value, now, () =>
+  return applyOrReturn(env, receipt, actor.value, () =>
     changeStrategy(env, current, { allocation: p.value.allocation }, actor.value, now, {
       allocationFrom: current.allocation,
       allocationTo: p.value.allocation,
@@ -464,35 +470,45 @@ export async function applyStrategyApproval(
 }
 
 /**
- * Apply after a redemption; if the apply fails (or throws), give the receipt back so a person can re-run
- * the approval (the change did not happen; re-running it is idempotent). The failure keeps its code.
+ * Apply after a redemption. An apply that answers a failure changed nothing (its audit append was refused,
+ * or the strategy's version moved so the compare-and-set wrote nothing): the receipt is given back so a
+ * person can re-run the approval. One that throws may have written the change (a D1 error after the commit),
+ * so its receipt is not given back. The failure keeps its code; its message says which happened.
  */
 async function applyOrReturn<T>(
   env: Env,
   receipt: unknown,
   actor: Principal,
-  now: number,
   apply: () => Promise<Result<T>>,
 ): Promise<Result<T>> {
+  const id = (receipt as { requestId: string }).requestId;
   let result: Result<T>;
   try {
     result = await apply();
   } catch (error) {
-    result = err(ErrorCode.internal, `apply failed: ${(error as Error).message}`);
+    return err(
+      ErrorCode.internal,
+      `apply failed: ${(error as Error).message}; approval ${id} not returned: the change may have been written, check the strategy (GET /admin/strategies)`,
+    );
   }
   if (result.ok) return result;
   const failure = result.error;
-  const back = await returnReceipt(
-    env,
-    receipt,
-    `apply failed: ${failure.message}`.slice(0, 500),
-    actor,
-    now,
-  );
-  const id = (receipt as { requestId: string }).requestId;
-  const note = back.ok
-    ? `approval ${id} returned: re-run it with POST /admin/approvals/${id}/execute within its execute window`
-    : `approval ${id} could not be returned (${back.error.message}): it is spent`;
+  let note: string;
+  try {
+    // The clock at the return, not at the start of the apply: the execute window is checked against it.
+    const back = await returnReceipt(
+      env,
+      receipt,
+      `apply failed: ${failure.message}`.slice(0, 500),
+      actor,
+      Date.now(),
+    );
+    note = back.ok
+      ? `approval ${id} returned: re-run it with POST /admin/approvals/${id}/execute within its execute window`
+      : `approval ${id} could not be returned (${back.error.message}): it is spent`;
+  } catch (error) {
+    note = `returning approval ${id} failed (${(error as Error).message}): GET /admin/approvals/${id} says whether it was`;
+  }
   return { ok: false, error: { ...failure, message: `${failure.message}; ${note}` } };
 }
 

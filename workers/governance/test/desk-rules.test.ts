@@ -5,6 +5,7 @@ import {
   decideApprove,
   decideRedeem,
   decideReject,
+  decideReturn,
   expiryDue,
   openRequest,
   type RequestRecord,
@@ -91,6 +92,22 @@ describe("desk rules (property)", () => {
     expect(!late.ok && late.expired?.next.expiredReason).toBe("execute_window");
     // The first approver's candidate token was discarded: only the threshold approval's token redeems.
     expect(decideRedeem(approved, { ...claim, tokenHash: "f".repeat(64) }, T0 + 2).ok).toBe(false);
+    // Given back: only with the token that executed it, strictly inside the window, and not for a record
+    // executed before returns existed (no redeemed token kept).
+    const redeemed = decideRedeem(approved, claim, T0 + 2);
+    if (!redeemed.ok) throw new Error();
+    const executed = redeemed.step.next;
+    const give = { tokenHash: "e".repeat(64), reason: "audit down", actor: pool[7]! };
+    const back = decideReturn(executed, give, T0 + 1 + WINDOW - 1);
+    expect(back.ok && back.step.next).toMatchObject({
+      status: "approved",
+      receiptTokenHash: null,
+      executedAt: null,
+    });
+    expect(decideReturn(executed, give, T0 + 1 + WINDOW).ok).toBe(false);
+    expect(decideReturn(executed, { ...give, tokenHash: "f".repeat(64) }, T0 + 3).ok).toBe(false);
+    const legacy = decideReturn({ ...executed, redeemedTokenHash: undefined }, give, T0 + 3);
+    expect(!legacy.ok && legacy.error.message).toMatch(/redeemed before receipts could be returned/);
   });
 
   it("a rejection is final", () => {

@@ -1,6 +1,8 @@
+import { env } from "cloudflare:workers";
 import type { StrategyState } from "@paulp/contracts";
 import fc from "fast-check";
 import { beforeEach, describe, expect, it } from "vitest";
+import type { Env } from "../src/env";
 import { checkTransition, compareDollars, STRATEGY_TRANSITIONS } from "../src/strategy-lifecycle";
 import { alice, auditDouble, auditTypes, bob, carol, gov, TOKEN } from "./helpers";
 
@@ -159,6 +161,78 @@ describe("strategies", () => {
       bob,
     );
     expect(live.ok && live.value.state).toBe("live");
+  });
+
+  it("an older allocation approval applied after a larger one is refused, its receipt not spent", async () => {
+    const s = await paperStrategy("1000");
+    const open = async (allocation: string) => {
+      const r = await gov().requestApproval(
+        { action: "strategy.allocation_increase", payload: { strategyId: s.id, allocation } },
+        alice,
+      );
+      if (!r.ok) throw new Error(r.error.message);
+      return twoApprovals(r.value.requestId);
+    };
+    const a = await open("2000");
+    const b = await open("3000");
+    const appliedB = await gov().applyStrategyApproval(
+      b.receipt!,
+      "strategy.allocation_increase",
+      b.request.payload,
+      carol,
+    );
+    expect(appliedB.ok && appliedB.value.allocation).toBe("3000");
+    const lateA = await gov().applyStrategyApproval(
+      a.receipt!,
+      "strategy.allocation_increase",
+      a.request.payload,
+      carol,
+    );
+    expect(!lateA.ok && lateA.error).toMatchObject({
+      code: "conflict",
+      message: expect.stringMatching(/no longer an increase over 3000/),
+    });
+    const list = await gov().listStrategies();
+    expect(list.ok && list.value.find((x) => x.id === s.id)?.allocation).toBe("3000");
+    const viewA = await gov().getApproval(a.request.requestId);
+    expect(viewA.ok && viewA.value.status).toBe("approved");
+  });
+
+  it("an apply that throws after its write keeps the receipt spent (it may have applied)", async () => {
+    const { applyStrategyApproval } = await import("../src/service");
+    const s = await paperStrategy("1000");
+    const r = await gov().requestApproval(
+      { action: "strategy.allocation_increase", payload: { strategyId: s.id, allocation: "1500" } },
+      alice,
+    );
+    if (!r.ok) throw new Error(r.error.message);
+    const d = await twoApprovals(r.value.requestId);
+    // D1 commits the UPDATE, then fails the read that follows it.
+    const real = env.D1_GOVERNANCE;
+    let updated = false;
+    const flaky = {
+      prepare(sql: string) {
+        const stmt = real.prepare(sql);
+        if (updated && sql.startsWith("SELECT")) throw new Error("D1 went away");
+        if (sql.startsWith("UPDATE strategies")) updated = true;
+        return stmt;
+      },
+      batch: real.batch.bind(real),
+    } as unknown as D1Database;
+    const result = await applyStrategyApproval(
+      { ...(env as unknown as Env), D1_GOVERNANCE: flaky },
+      d.receipt,
+      "strategy.allocation_increase",
+      d.request.payload,
+      carol,
+      Date.now(),
+    );
+    expect(!result.ok && result.error.message).toMatch(/not returned: the change may have been written/);
+    const list = await gov().listStrategies();
+    expect(list.ok && list.value.find((x) => x.id === s.id)?.allocation).toBe("1500");
+    const view = await gov().getApproval(d.request.requestId);
+    expect(view.ok && view.value.status).toBe("executed");
+    expect(await auditTypes()).not.toContain("governance.receipt_returned");
   });
 
   it("the admin token cannot request go-live", async () => {

@@ -13,7 +13,7 @@ import {
   type Principal,
   type Result,
 } from "@paulp/contracts";
-import { auditAppend, failedAfterRedeem } from "@paulp/kit";
+import { auditAppend, RedeemedButNotApplied, settleRedemption } from "@paulp/kit";
 import {
   applyTransition,
   type BreakerRecord,
@@ -77,7 +77,8 @@ export class CircuitBreaker extends DurableObject<Env> {
     actor: Principal,
     receipt?: ApprovalReceiptRef,
   ): Promise<Result<BreakerStatus>> {
-    return this.queue.run(async () => {
+    // A receipt to give back is settled after the queue: a slow return never holds up a HALT.
+    const outcome = await this.queue.run(async (): Promise<Result<BreakerStatus> | RedeemedButNotApplied> => {
       await this.flushOutbox();
       const current = this.record;
       const target = request.targetState;
@@ -121,11 +122,12 @@ export class CircuitBreaker extends DurableObject<Env> {
         if (!redeemed.ok) return redeemed;
         approval = { ...redeemed.value };
         const applied = await this.apply(target, request.reason, actor, "operator", approval);
-        // Not applied (audit outage, earlier transitions still waiting): the receipt goes back.
-        return applied.ok ? applied : failedAfterRedeem(this.env.GOVERNANCE, receipt!, applied.error, actor);
+        // A loosening is refused before anything is written (audit refused, earlier transitions waiting).
+        return applied.ok ? applied : new RedeemedButNotApplied(receipt!, applied.error);
       }
       return this.apply(target, request.reason, actor, "operator", approval);
     });
+    return settleRedemption(this.env.GOVERNANCE, actor, outcome);
   }
 
   /** Count a failure; reaching a threshold (or any failure in RECOVERY) moves the breaker. */

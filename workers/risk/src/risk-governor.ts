@@ -21,7 +21,7 @@ import {
   type RiskLimits,
   type RiskLimitsView,
 } from "@paulp/contracts";
-import { auditAppend, canonicalHash, failedAfterRedeem, randomId } from "@paulp/kit";
+import { auditAppend, canonicalHash, RedeemedButNotApplied, randomId, settleRedemption } from "@paulp/kit";
 import { formatMoney, parseUnits } from "./decimal";
 import type { Env } from "./env";
 import {
@@ -538,62 +538,69 @@ export class RiskGovernor extends DurableObject<Env> {
     actor: Principal,
     receipt?: ApprovalReceiptRef,
   ): Promise<Result<RiskLimitsView>> {
-    return this.queue.run(async () => {
-      const next = parseLimits(limits, this.limits.version + 1);
-      if (!next) return err(ErrorCode.validationFailed, "limits do not parse");
-      const raised = raisedLimits(this.limits.limits, limits);
-      let approval: JsonValue = null;
-      if (raised.length > 0) {
-        if (!receipt) {
-          return err(ErrorCode.approvalRequired, `raising ${raised.join(", ")} needs a two-person approval`, {
-            action: "risk.limits_increase",
-            payload: { limits },
-            raised,
-          });
+    const outcome = await this.queue.run(
+      async (): Promise<Result<RiskLimitsView> | RedeemedButNotApplied> => {
+        const next = parseLimits(limits, this.limits.version + 1);
+        if (!next) return err(ErrorCode.validationFailed, "limits do not parse");
+        const raised = raisedLimits(this.limits.limits, limits);
+        let approval: JsonValue = null;
+        if (raised.length > 0) {
+          if (!receipt) {
+            return err(
+              ErrorCode.approvalRequired,
+              `raising ${raised.join(", ")} needs a two-person approval`,
+              {
+                action: "risk.limits_increase",
+                payload: { limits },
+                raised,
+              },
+            );
+          }
+          const redeemed = await redeemApproval(
+            this.env.GOVERNANCE,
+            receipt,
+            "risk.limits_increase",
+            { limits },
+            actor,
+          );
+          if (!redeemed.ok) return redeemed;
+          approval = { ...redeemed.value };
         }
-        const redeemed = await redeemApproval(
-          this.env.GOVERNANCE,
-          receipt,
-          "risk.limits_increase",
-          { limits },
-          actor,
-        );
-        if (!redeemed.ok) return redeemed;
-        approval = { ...redeemed.value };
-      }
-      const view: RiskLimitsView = {
-        version: this.limits.version + 1,
-        limits,
-        updatedAt: new Date().toISOString(),
-        updatedBy: `${actor.method}:${actor.subject}`,
-      };
-      const appended = await auditAppend(this.env.AUDIT, {
-        type: "risk.limits_changed",
-        service: "risk",
-        actor,
-        payload: {
-          fromVersion: this.limits.version,
-          toVersion: view.version,
-          previous: this.limits.limits,
+        const view: RiskLimitsView = {
+          version: this.limits.version + 1,
           limits,
-          raised,
-          approval,
-        } as unknown as JsonValue,
-      });
-      if (!appended.ok) {
-        const failure = {
-          code: ErrorCode.auditUnavailable,
-          message: `limits not changed: ${appended.error.message}`,
+          updatedAt: new Date().toISOString(),
+          updatedBy: `${actor.method}:${actor.subject}`,
         };
-        return receipt && raised.length > 0
-          ? failedAfterRedeem(this.env.GOVERNANCE, receipt, failure, actor)
-          : err(failure.code, failure.message);
-      }
-      this.limits = view;
-      this.parsed = next;
-      await this.ctx.storage.put("limits", view);
-      return ok(view);
-    });
+        const appended = await auditAppend(this.env.AUDIT, {
+          type: "risk.limits_changed",
+          service: "risk",
+          actor,
+          payload: {
+            fromVersion: this.limits.version,
+            toVersion: view.version,
+            previous: this.limits.limits,
+            limits,
+            raised,
+            approval,
+          } as unknown as JsonValue,
+        });
+        if (!appended.ok) {
+          const failure = {
+            code: ErrorCode.auditUnavailable,
+            message: `limits not changed: ${appended.error.message}`,
+          };
+          return receipt && raised.length > 0
+            ? new RedeemedButNotApplied(receipt, failure)
+            : err(failure.code, failure.message);
+        }
+        this.limits = view;
+        this.parsed = next;
+        await this.ctx.storage.put("limits", view);
+        return ok(view);
+      },
+    );
+    return settleRedemption(this.env.GOVERNANCE, actor, outcome);
   }
 
   /**
@@ -605,7 +612,7 @@ export class RiskGovernor extends DurableObject<Env> {
     actor: Principal,
     receipt?: ApprovalReceiptRef,
   ): Promise<Result<CapitalView>> {
-    return this.queue.run(async () => {
+    const outcome = await this.queue.run(async (): Promise<Result<CapitalView> | RedeemedButNotApplied> => {
       const target = parseUnits(change.equity);
       if (target === null || target <= 0)
         return err(ErrorCode.validationFailed, "equity must be a positive amount");
@@ -646,10 +653,8 @@ export class RiskGovernor extends DurableObject<Env> {
         },
       });
       // From here a failure gives a redeemed receipt back: the raise did not happen.
-      const fail = (code: string, message: string): Promise<Result<CapitalView>> =>
-        raising && receipt
-          ? failedAfterRedeem(this.env.GOVERNANCE, receipt, { code, message }, actor)
-          : Promise.resolve(err(code, message));
+      const fail = (code: string, message: string): Result<CapitalView> | RedeemedButNotApplied =>
+        raising && receipt ? new RedeemedButNotApplied(receipt, { code, message }) : err(code, message);
       if (!appended.ok)
         return fail(ErrorCode.auditUnavailable, `capital not changed: ${appended.error.message}`);
       // Fills may have moved equity during the awaits: a change approved as a lowering must still be one.
@@ -669,6 +674,7 @@ export class RiskGovernor extends DurableObject<Env> {
         changedAt: new Date(now).toISOString(),
       });
     });
+    return settleRedemption(this.env.GOVERNANCE, actor, outcome);
   }
 
   /** Each limit's current use. */
