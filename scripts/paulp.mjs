@@ -80,15 +80,23 @@ else {
   }
   headers.authorization = `Bearer ${token.trim()}`;
 }
-const res = await fetch(url, { method, headers, body: body ? JSON.stringify(body) : undefined });
-const text = await res.text();
+let res;
+let text;
 let parsed;
-try {
-  parsed = JSON.parse(text);
-  console.log(JSON.stringify(parsed, null, 2));
-} catch {
-  process.stdout.write(text);
+// A full verification of a long chain answers in steps (`complete: false`): call again until it is done.
+for (let steps = 1; ; steps++) {
+  res = await fetch(url, { method, headers, body: body ? JSON.stringify(body) : undefined });
+  text = await res.text();
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  if (!(res.ok && parsed?.ok === true && parsed.complete === false)) break;
+  console.error(`verified entries ${parsed.fromSeq}..${parsed.toSeq} (step ${steps}); going on`);
 }
+if (parsed !== undefined) console.log(JSON.stringify(parsed, null, 2));
+else process.stdout.write(text);
 // A 200 can still report a failure: a verification that found a break, an approval whose action did not apply.
 const failed = parsed?.ok === false || (parsed?.applied && parsed.applied.ok === false);
 process.exit(res.ok && !failed ? 0 : 1);

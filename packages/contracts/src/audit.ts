@@ -69,6 +69,12 @@ export interface AuditVerification {
   brokenAnchor?: number;
   reason?: string;
   verifiedAt: string;
+  /**
+   * False when a full verification stopped at an anchor on the way (its R2 reads per call are bounded):
+   * call `verify({ mode: "full" })` again to go on. True (or absent, in results stored before steps existed)
+   * when the run reached the head.
+   */
+  complete?: boolean;
 }
 
 /** Options of a verification: `incremental` starts at the last verified anchor, `full` at genesis. */

@@ -79,6 +79,17 @@ interface VerifiedAnchorMeta {
   anchorHash: string;
 }
 
+/** A full verification walked in steps: the anchor its last step reached. */
+interface FullJob extends VerifiedAnchorMeta {
+  startedAt: number;
+  lastStepAt: number;
+}
+
+/** R2 objects a full verification reads per call; a chain with more is verified in steps. */
+export const FULL_STEP_MAX_COPIES = 500;
+/** A stepped full verification left this long without a step starts again from genesis. */
+export const FULL_JOB_IDLE_MS = 15 * 60 * 1000;
+
 /**
  * The one Durable Object that orders every audit event (one instance, `idFromName("chain")`).
  * Appends hash synchronously (node:crypto) and write in the same synchronous turn as the head is read,
@@ -389,8 +400,18 @@ export class AuditSequencer extends DurableObject<Env> {
    * Verify the chain: `full` from genesis, `incremental` from the last anchor a previous run verified.
    * Recomputes every hash and link, sequence continuity, anchors (row hash, link, head, manifest,
    * truncation) and every R2 copy; names the first broken seq.
+   *
+   * A `full` run reads at most `maxCopies` R2 objects per call. A chain with more is verified in steps, anchor
+   * to anchor: each call walks from where the previous step stopped (an anchor, re-checked in D1) to the
+   * furthest anchor within the budget and answers `complete: false`; the caller calls again until
+   * `complete: true`. Progress is kept in the sequencer (`full_job`) and dropped after `FULL_JOB_IDLE_MS`
+   * without a step, or at the first break. Only a complete run clears a broken integrity.
    */
-  async verify(mode: "incremental" | "full", nowMs: number): Promise<Result<AuditVerification>> {
+  async verify(
+    mode: "incremental" | "full",
+    nowMs: number,
+    maxCopies = FULL_STEP_MAX_COPIES,
+  ): Promise<Result<AuditVerification>> {
     // Settled either way, so it can be awaited after the walk without an unhandled rejection meanwhile.
     const anchorsRead = listAnchors(this.env.D1_ANCHOR).then(
       (anchors) => ({ anchors }),
@@ -398,15 +419,20 @@ export class AuditSequencer extends DurableObject<Env> {
     );
     const breaks: (ChainBreak | null)[] = [];
     let trusted: AuditAnchor | null = null;
-    // A full run starts at genesis whatever D1 holds, so it walks while the anchors are read; only an
-    // incremental run needs them first (its start is the last verified anchor).
+    const batches = this.batches();
+    // Where this run starts: incremental at the last verified anchor; a full run at genesis, or where its
+    // previous step stopped while that job is fresh.
+    const job = mode === "full" ? this.freshFullJob(nowMs) : null;
+    const meta = mode === "incremental" ? this.getMeta<VerifiedAnchorMeta>("verified_anchor") : job;
+    const stepped = mode === "full" && (job !== null || batches.length > maxCopies);
+    // A one-call full run starts at genesis whatever D1 holds, so it walks while the anchors are read; the
+    // others need them first (their start, or where a step may stop).
     let read: Awaited<typeof anchorsRead> | null = null;
-    if (mode === "incremental") {
+    if (mode === "incremental" || stepped) {
       read = await anchorsRead;
       if ("error" in read)
         return err(ErrorCode.serviceUnavailable, `D1_ANCHOR unavailable: ${read.error.message}`);
       const anchors = read.anchors;
-      const meta = this.getMeta<VerifiedAnchorMeta>("verified_anchor");
       if (meta) {
         trusted = anchors.find((a) => a.anchorNo === meta.anchorNo) ?? null;
         // Rows up to the trusted anchor are few (one an hour): re-check each row's hash and link every time.
@@ -434,6 +460,17 @@ export class AuditSequencer extends DurableObject<Env> {
       }
     }
     const start: ChainPoint = trusted ? { seq: trusted.toSeq, hash: trusted.headHash } : GENESIS_POINT;
+    // A step stops at the furthest anchor whose copies fit the budget (at least the next anchor: a step
+    // can only stop where D1 fixes the hash); with no anchor ahead, or everything within it, at the head.
+    let stop: AuditAnchor | null = null;
+    if (stepped && read && !("error" in read)) {
+      const ahead = batches.filter((b) => b.toSeq > start.seq);
+      if (ahead.length > maxCopies) {
+        const limitSeq = ahead[Math.max(0, maxCopies - 1)]!.toSeq;
+        const next = read.anchors.filter((a) => a.toSeq > start.seq);
+        stop = next.filter((a) => a.toSeq <= limitSeq).at(-1) ?? next[0] ?? null;
+      }
+    }
     const headSeq = Number(this.sql.exec("SELECT COALESCE(MAX(seq), 0) AS m FROM entries").one().m);
     // The trusted anchor is not re-walked, but the head must still reach it (truncation, rollback).
     if (trusted && headSeq < trusted.toSeq)
@@ -442,9 +479,8 @@ export class AuditSequencer extends DurableObject<Env> {
         anchorNo: trusted.anchorNo,
         reason: `chain truncated or rolled back: head ${headSeq} is below anchor ${trusted.anchorNo} toSeq ${trusted.toSeq}`,
       });
-    const batches = this.batches();
     // Anchors sit on batch ends, so the batches after a verified anchor start right after its toSeq.
-    const toCheck = batches.filter((b) => b.toSeq > start.seq);
+    const toCheck = batches.filter((b) => b.toSeq > start.seq && (!stop || b.toSeq <= stop.toSeq));
     const listBreak = verifyBatchList(toCheck, start.seq + 1);
     breaks.push(listBreak);
     // The hashes kept are those at batch ends: the only places an anchor may sit (verifyAnchors refuses
@@ -475,16 +511,20 @@ export class AuditSequencer extends DurableObject<Env> {
       copyBreaks.push(verifyBatchCopy(b, copy.bytes, rowBytes.bytes, copy.sha256));
       walkedTo = b.toSeq;
     }
-    for (const [seq, body] of this.sql
-      .exec("SELECT seq, body FROM entries WHERE seq > ? ORDER BY seq", walkedTo)
-      .raw() as IterableIterator<[number, string]>) {
-      if (verifier.next(body, seq)) break;
-    }
+    // The entries not yet mirrored, when this run goes to the head.
+    if (!stop)
+      for (const [seq, body] of this.sql
+        .exec("SELECT seq, body FROM entries WHERE seq > ? ORDER BY seq", walkedTo)
+        .raw() as IterableIterator<[number, string]>) {
+        if (verifier.next(body, seq)) break;
+      }
     read ??= await anchorsRead;
     if ("error" in read)
       return err(ErrorCode.serviceUnavailable, `D1_ANCHOR unavailable: ${read.error.message}`);
     const anchors = read.anchors;
-    const later = trusted ? anchors.filter((a) => a.anchorNo > trusted.anchorNo) : anchors;
+    const later = anchors.filter(
+      (a) => (!trusted || a.anchorNo > trusted.anchorNo) && (!stop || a.anchorNo <= stop.anchorNo),
+    );
     // On a tie the chain's own reason wins over what it implies for anchors and copies.
     breaks.push(verifier.broken);
     breaks.push(
@@ -505,6 +545,7 @@ export class AuditSequencer extends DurableObject<Env> {
       checkedEntries: verifier.checked,
       checkedAnchors: later.length,
       verifiedAt: new Date(nowMs).toISOString(),
+      complete: stop === null,
     };
     if (broken) {
       result.brokenSeq = broken.seq;
@@ -519,8 +560,30 @@ export class AuditSequencer extends DurableObject<Env> {
       result.reason = `${STILL_BROKEN}: ${found?.reason ?? "unknown"} (found by a ${found?.mode ?? "previous"} verification at ${found?.verifiedAt ?? "?"}); only a full verification that passes clears it`;
       if (found?.brokenAnchor !== undefined) result.brokenAnchor = found.brokenAnchor;
     }
+    if (mode === "full") {
+      if (result.ok && stop)
+        this.setMeta<FullJob>("full_job", {
+          anchorNo: stop.anchorNo,
+          anchorHash: stop.anchorHash,
+          startedAt: job?.startedAt ?? nowMs,
+          lastStepAt: nowMs,
+        });
+      else if (job || this.getMeta<FullJob>("full_job"))
+        this.sql.exec("DELETE FROM meta WHERE k = 'full_job'");
+    }
+    if (result.ok && stop) {
+      // A step on the way: progress only; the integrity state is left to the step that completes.
+      this.setMeta("last_verification", result);
+      return ok(result);
+    }
     this.recordVerification(result, anchors.at(-1) ?? null);
     return ok(result);
+  }
+
+  /** The full verification in progress, unless it has had no step for FULL_JOB_IDLE_MS. */
+  private freshFullJob(nowMs: number): FullJob | null {
+    const job = this.getMeta<FullJob>("full_job");
+    return job && nowMs - job.lastStepAt <= FULL_JOB_IDLE_MS ? job : null;
   }
 
   /** One R2 copy; an R2 failure is not a missing copy, so it comes back as `unavailable`. */
