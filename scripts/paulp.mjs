@@ -83,7 +83,9 @@ else {
 let res;
 let text;
 let parsed;
-// A full verification of a long chain answers in steps (`complete: false`): call again until it is done.
+// A full verification of a long chain answers in steps (`complete: false`): call again until it is done, as
+// long as each step gets further than the last (a step that does not is reported and ends the loop).
+let reached = 0;
 for (let steps = 1; ; steps++) {
   res = await fetch(url, { method, headers, body: body ? JSON.stringify(body) : undefined });
   text = await res.text();
@@ -93,6 +95,14 @@ for (let steps = 1; ; steps++) {
     parsed = undefined;
   }
   if (!(res.ok && parsed?.ok === true && parsed.complete === false)) break;
+  if (!(parsed.toSeq > reached)) {
+    console.error(
+      `step ${steps} did not get past entry ${reached}: stopping (the verification is not complete)`,
+    );
+    console.log(JSON.stringify(parsed, null, 2));
+    process.exit(1);
+  }
+  reached = parsed.toSeq;
   console.error(`verified entries ${parsed.fromSeq}..${parsed.toSeq} (step ${steps}); going on`);
 }
 if (parsed !== undefined) console.log(JSON.stringify(parsed, null, 2));
