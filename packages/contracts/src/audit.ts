@@ -71,8 +71,8 @@ export interface AuditVerification {
   verifiedAt: string;
   /**
    * False when a full verification stopped at an anchor on the way (its R2 reads per call are bounded):
-   * call `verify({ mode: "full" })` again to go on. True (or absent, in results stored before steps existed)
-   * when the run reached the head.
+   * call `verify({ mode: "full" })` again to go on. True when the run reached the head (always, for an
+   * incremental run); absent in results stored before steps existed.
    */
   complete?: boolean;
 }

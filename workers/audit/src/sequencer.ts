@@ -83,6 +83,8 @@ interface VerifiedAnchorMeta {
 interface FullJob extends VerifiedAnchorMeta {
   startedAt: number;
   lastStepAt: number;
+  /** `failure_epoch` when the job started: a break recorded since voids it. */
+  epoch: number;
 }
 
 /** R2 objects a full verification reads per call; a chain with more is verified in steps. */
@@ -422,7 +424,10 @@ export class AuditSequencer extends DurableObject<Env> {
     const batches = this.batches();
     // Where this run starts: incremental at the last verified anchor; a full run at genesis, or where its
     // previous step stopped while that job is fresh.
-    const job = mode === "full" ? this.freshFullJob(nowMs) : null;
+    // Breaks found so far (counted when recorded): a run during which another run found a break cannot clear
+    // it, and a stepped job is void once one is found after it started.
+    const epoch = this.getMeta<number>("failure_epoch") ?? 0;
+    const job = mode === "full" ? this.freshFullJob(nowMs, epoch) : null;
     const meta = mode === "incremental" ? this.getMeta<VerifiedAnchorMeta>("verified_anchor") : job;
     const stepped = mode === "full" && (job !== null || batches.length > maxCopies);
     // A one-call full run starts at genesis whatever D1 holds, so it walks while the anchors are read; the
@@ -551,9 +556,13 @@ export class AuditSequencer extends DurableObject<Env> {
       result.brokenSeq = broken.seq;
       result.reason = broken.reason;
       if (broken.anchorNo !== undefined) result.brokenAnchor = broken.anchorNo;
-    } else if (mode === "incremental" && this.getMeta<string>("integrity") === "broken") {
-      // What this run walked is intact, but a break found before lies outside it: say so, every time, until a
-      // full verification passes (the audit watch halts trading on this answer).
+    } else if (
+      (mode === "incremental" && this.getMeta<string>("integrity") === "broken") ||
+      (this.getMeta<number>("failure_epoch") ?? 0) !== epoch
+    ) {
+      // What this run walked is intact, but a break found before (or by another run while this one ran, perhaps
+      // in what this one had already walked) lies outside it: say so, every time, until a full verification
+      // that starts after it passes (the audit watch halts trading on this answer).
       const found = this.getMeta<LastFailure>("last_failure");
       result.ok = false;
       if (found?.brokenSeq != null) result.brokenSeq = found.brokenSeq;
@@ -567,6 +576,7 @@ export class AuditSequencer extends DurableObject<Env> {
           anchorHash: stop.anchorHash,
           startedAt: job?.startedAt ?? nowMs,
           lastStepAt: nowMs,
+          epoch,
         });
       else if (job || this.getMeta<FullJob>("full_job"))
         this.sql.exec("DELETE FROM meta WHERE k = 'full_job'");
@@ -581,9 +591,9 @@ export class AuditSequencer extends DurableObject<Env> {
   }
 
   /** The full verification in progress, unless it has had no step for FULL_JOB_IDLE_MS. */
-  private freshFullJob(nowMs: number): FullJob | null {
+  private freshFullJob(nowMs: number, epoch: number): FullJob | null {
     const job = this.getMeta<FullJob>("full_job");
-    return job && nowMs - job.lastStepAt <= FULL_JOB_IDLE_MS ? job : null;
+    return job && job.epoch === epoch && nowMs - job.lastStepAt <= FULL_JOB_IDLE_MS ? job : null;
   }
 
   /** One R2 copy; an R2 failure is not a missing copy, so it comes back as `unavailable`. */
@@ -605,7 +615,8 @@ export class AuditSequencer extends DurableObject<Env> {
     const integrity = this.getMeta<string>("integrity");
     if (!result.ok) {
       if (integrity !== "broken") this.setMeta("integrity", "broken");
-      if (!result.reason?.startsWith(STILL_BROKEN))
+      if (!result.reason?.startsWith(STILL_BROKEN)) {
+        this.setMeta("failure_epoch", (this.getMeta<number>("failure_epoch") ?? 0) + 1);
         this.setMeta<LastFailure>("last_failure", {
           mode: result.mode,
           brokenSeq: result.brokenSeq ?? null,
@@ -613,6 +624,7 @@ export class AuditSequencer extends DurableObject<Env> {
           verifiedAt: result.verifiedAt,
           ...(result.brokenAnchor !== undefined ? { brokenAnchor: result.brokenAnchor } : {}),
         });
+      }
       return;
     }
     // Once broken, only a full verification that passes clears it.

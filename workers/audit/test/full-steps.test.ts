@@ -102,6 +102,34 @@ describe("a full verification in steps (bounded R2 reads per call)", () => {
     expect(await audit().status()).toMatchObject({ ok: true, value: { integrity: "ok" } });
   });
 
+  it("a break another run finds while a job is on its way voids the job: the next step starts at genesis", async () => {
+    const now = Date.now() + 20 * (FULL_JOB_IDLE_MS + 1);
+    expect(await step(3, now)).toMatchObject({ ok: true, fromSeq: 1, toSeq: 10 });
+    // The watch's incremental run (from the last verified anchor) finds a break while the job waits.
+    const body = await sql(
+      (s) => s.exec<{ body: string }>("SELECT body FROM entries WHERE seq = 32").one().body,
+    );
+    await sql((s) => s.exec("UPDATE entries SET body = ? WHERE seq = 32", body.replace('"risk"', '"audit"')));
+    try {
+      const watch = await runInDurableObject(sequencer(), (instance) =>
+        (instance as AuditSequencer).verify("incremental", now + 1),
+      );
+      expect(watch).toMatchObject({ ok: true, value: { ok: false, brokenSeq: 32 } });
+      // The job's progress is void: not 11..20 but genesis again, and the break stays until a complete run.
+      expect(await step(3, now + 2)).toMatchObject({ ok: true, fromSeq: 1, toSeq: 10, complete: false });
+      expect(await step(3, now + 3)).toMatchObject({ ok: true, fromSeq: 11, toSeq: 20 });
+      expect(await step(3, now + 4)).toMatchObject({ ok: false, brokenSeq: 32, complete: true });
+    } finally {
+      await sql((s) => s.exec("UPDATE entries SET body = ? WHERE seq = 32", body));
+    }
+    for (let t = 5; ; t++) {
+      const r = await step(3, now + t);
+      expect(r.ok).toBe(true);
+      if (r.complete) break;
+    }
+    expect(await audit().status()).toMatchObject({ ok: true, value: { integrity: "ok" } });
+  });
+
   it("over RPC a chain within the budget is verified in one call, complete", async () => {
     const r = await audit().verify({ mode: "full", actor });
     expect(r).toMatchObject({ ok: true, value: { ok: true, complete: true, fromSeq: 1, toSeq: 33 } });
