@@ -74,13 +74,21 @@ export type MarketQuery = v.InferOutput<typeof MarketQuery>;
  * `pattern` a series/event/ticker glob (`*` any run of characters, case-insensitive); `keyword` a word or
  * phrase found in the title or rules (case-insensitive). `venues` narrows a rule to some venues.
  */
-export const ComplianceRule = v.object({
-  id: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]{1,64}$/, "1–64 of [A-Za-z0-9_.-]")),
-  kind: v.picklist(["venue", "category", "pattern", "keyword"]),
-  value: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
-  venues: v.optional(v.array(MarketVenue)),
-  reason: v.pipe(v.string(), v.minLength(1), v.maxLength(500)),
-});
+export const ComplianceRule = v.pipe(
+  v.object({
+    id: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]{1,64}$/, "1–64 of [A-Za-z0-9_.-]")),
+    kind: v.picklist(["venue", "category", "pattern", "keyword"]),
+    value: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
+    // A rule narrowed to no venue would block nothing while reading as in force.
+    venues: v.optional(v.pipe(v.array(MarketVenue), v.minLength(1, "venues: name at least one venue"))),
+    reason: v.pipe(v.string(), v.minLength(1), v.maxLength(500)),
+  }),
+  // A mistyped venue (`polymarkt`) would block nothing while reading as in force.
+  v.check(
+    (r) => r.kind !== "venue" || v.is(MarketVenue, r.value),
+    "a venue rule's value must be a venue: kalshi or polymarket",
+  ),
+);
 /** One compliance rule. */
 export type ComplianceRule = v.InferOutput<typeof ComplianceRule>;
 

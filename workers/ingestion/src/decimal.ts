@@ -69,10 +69,24 @@ export function complement(price: string): string | null {
   return u === null || u > 10 ** SCALE ? null : fromUnits(10 ** SCALE - u);
 }
 
-/** The midpoint of bid and ask when both exist, otherwise the last price; null when none is usable. */
+/** A venue's price string in [0, 1] as a 4-decimal string, or null (anything above $1 is not a price). */
+export function probabilityFromString(s: string | null | undefined): string | null {
+  const d = normDecimal(s);
+  return d === null || (toUnits(d) ?? Number.POSITIVE_INFINITY) > 10 ** SCALE ? null : d;
+}
+
+/**
+ * The midpoint of bid and ask when both exist, otherwise the last price; null when none is usable. A mark is
+ * a price risk can value a position at: in (0, 1]. Zero or above $1 is no mark (risk refuses a batch with one).
+ */
 export function markFrom(bid: string | null, ask: string | null, last: string | null): string | null {
   const b = bid === null ? null : toUnits(bid);
   const a = ask === null ? null : toUnits(ask);
-  if (b !== null && a !== null && a >= b && a > 0) return fromUnits(Math.round((a + b) / 2));
-  return last === null ? null : normDecimal(last);
+  const units =
+    b !== null && a !== null && a >= b && a > 0
+      ? Math.round((a + b) / 2)
+      : last === null
+        ? null
+        : toUnits(last);
+  return units === null || units <= 0 || units > 10 ** SCALE ? null : fromUnits(units);
 }

@@ -564,6 +564,9 @@ async function runVenueLeased(
     }
   }
   await settle();
+  // A run whose blocks or denials could not be audited did not do all it must: not "ok" (and risk does not
+  // hear that ingestion is healthy).
+  if (tally.errors.audit_failed) failed = true;
   const outcome: VenueRunReport["outcome"] = !failed ? "ok" : pages > 0 ? "partial" : "failed";
   const consecutiveFailures = outcome === "failed" ? (state?.consecutive_failures ?? 0) + 1 : 0;
   const finishedAt = new Date(deps.now()).toISOString();

@@ -106,7 +106,8 @@ export function kalshiPage(page: v.InferOutput<typeof KalshiMarketsPage>): Marke
     eventId: m.event_ticker,
     seriesId: m.series_ticker ?? m.event_ticker.split("-")[0] ?? null,
     title: m.title,
-    category: m.category ?? null,
+    // An empty category is no category (risk refuses an empty one).
+    category: m.category || null,
     status: m.status,
     closeTime: m.close_time ? isoTime(m.close_time) : null,
     rules: [m.rules_primary, m.rules_secondary].filter((r): r is string => !!r).join("\n\n") || null,

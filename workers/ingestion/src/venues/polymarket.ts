@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { normDecimal, probabilityFromNumber } from "../decimal";
+import { normDecimal, probabilityFromNumber, probabilityFromString } from "../decimal";
 import { DollarString, IsoTime, PriceString } from "./parse";
 import type { MarketPage, MarketRow, YesBook } from "./types";
 
@@ -92,14 +92,15 @@ export function gammaPage(
       eventId: m.events?.[0]?.id !== undefined ? String(m.events[0].id) : null,
       seriesId: m.slug ?? null,
       title: m.question,
-      category: m.category ?? null,
+      // An empty category is no category (risk refuses an empty one).
+      category: m.category || null,
       status: m.closed ? "closed" : m.active === false ? "inactive" : "active",
       closeTime: m.endDate ? new Date(m.endDate).toISOString() : null,
       rules: m.description ?? null,
       resolutionSource: m.resolutionSource ?? null,
       yesBid: probabilityFromNumber(m.bestBid),
       yesAsk: probabilityFromNumber(m.bestAsk),
-      lastPrice: probabilityFromNumber(m.lastTradePrice) ?? normDecimal(m.outcomePrices?.[0]),
+      lastPrice: probabilityFromNumber(m.lastTradePrice) ?? probabilityFromString(m.outcomePrices?.[0]),
       outcomeTokens: m.clobTokenIds,
     });
   }

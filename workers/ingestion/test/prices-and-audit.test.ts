@@ -1,0 +1,105 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { replaceRulesStatements } from "../src/compliance";
+import { markFrom, probabilityFromString } from "../src/decimal";
+import { runIngestion, runVenue } from "../src/pipeline";
+import { count, resetAll, tenv, testDeps, worker } from "./helpers";
+
+beforeEach(resetAll);
+
+const json = (body: unknown) =>
+  new Response(JSON.stringify(body), { headers: { "content-type": "application/json" } });
+
+const gamma = (over: Record<string, unknown>) => ({
+  id: "1",
+  question: "Will X happen?",
+  conditionId: `0x${"a".repeat(64)}`,
+  outcomes: '["Yes","No"]',
+  clobTokenIds: '["111","222"]',
+  active: true,
+  closed: false,
+  ...over,
+});
+
+async function pushedMarks(): Promise<{ market: string; price: string; category: string | null }[]> {
+  return (await tenv.RISK.__calls())
+    .filter((c) => c.method === "recordMarks")
+    .flatMap((c) => c.args[0] as { market: string; price: string; category: string | null }[]);
+}
+
+describe("marks are prices risk can value a position at", () => {
+  it("markFrom answers only (0, 1]; probabilityFromString only [0, 1]", () => {
+    expect(markFrom(null, null, "0.4200")).toBe("0.4200");
+    expect(markFrom("0.4000", "0.5000", null)).toBe("0.4500");
+    expect(markFrom(null, null, "0")).toBeNull();
+    expect(markFrom(null, null, "7")).toBeNull();
+    expect(markFrom(null, null, "1.0001")).toBeNull();
+    expect(markFrom(null, null, "1")).toBe("1.0000");
+    expect(probabilityFromString("7")).toBeNull();
+    expect(probabilityFromString("0.35")).toBe("0.3500");
+    expect(probabilityFromString("0")).toBe("0.0000");
+  });
+
+  it("a Polymarket outcome price above $1 is no price: no mark stored, none pushed", async () => {
+    const deps = testDeps({ fetch: async () => json([gamma({ outcomePrices: '["7","0"]' })]) });
+    const { report } = await runVenue(deps, "polymarket", { maxPages: 1, pageSize: 100 });
+    expect(report.outcome).toBe("ok");
+    expect(await count("marks")).toBe(0);
+    expect(await pushedMarks()).toEqual([]);
+    const row = await tenv.D1_MARKETS.prepare("SELECT last_price FROM markets").first<{
+      last_price: string | null;
+    }>();
+    expect(row?.last_price ?? null).toBeNull();
+  });
+
+  it("a zero-priced market and an empty category do not spoil the page's marks for risk", async () => {
+    const deps = testDeps({
+      fetch: async () =>
+        json([
+          gamma({ bestBid: 0.4, bestAsk: 0.5, category: "" }),
+          gamma({ id: "2", conditionId: `0x${"b".repeat(64)}`, lastTradePrice: 0 }),
+        ]),
+    });
+    await runVenue(deps, "polymarket", { maxPages: 1, pageSize: 100 });
+    expect(await pushedMarks()).toEqual([
+      expect.objectContaining({ market: `0x${"a".repeat(64)}`, price: "0.4500", category: null }),
+    ]);
+  });
+});
+
+describe("a run that could not audit what it blocked is not ok", () => {
+  it("answers partial and does not tell risk that ingestion is healthy", async () => {
+    await tenv.D1_MARKETS.batch(
+      replaceRulesStatements(
+        tenv.D1_MARKETS,
+        [{ id: "no-kalshi", kind: "venue", value: "kalshi", reason: "policy" }],
+        1,
+        new Date().toISOString(),
+        "admin",
+      ),
+    );
+    await tenv.AUDIT.__fail(true);
+    const reports = await runIngestion(testDeps(), { venues: ["kalshi"], maxPages: 1, pageSize: 20 });
+    await tenv.AUDIT.__fail(false);
+    expect(reports[0]!.errors.audit_failed).toBeGreaterThan(0);
+    expect(reports[0]!.outcome).toBe("partial");
+    expect((await tenv.RISK.__calls()).some((c) => c.method === "reportSuccess")).toBe(false);
+  });
+});
+
+describe("rules that would block nothing are refused", () => {
+  const who = { method: "access" as const, subject: "dana", email: "dana@example.com" };
+  it("a mistyped venue, or a rule narrowed to no venue", async () => {
+    for (const rule of [
+      { id: "typo", kind: "venue", value: "polymarkt", reason: "policy" },
+      { id: "none", kind: "keyword", value: "election", venues: [], reason: "policy" },
+    ]) {
+      const r = await worker().putComplianceRules({ rules: [rule] } as never, who);
+      expect(r, rule.id).toMatchObject({ ok: false, error: { code: "validation_failed" } });
+    }
+    const good = await worker().putComplianceRules(
+      { rules: [{ id: "pm", kind: "venue", value: "polymarket", reason: "policy" }] },
+      who,
+    );
+    expect(good.ok).toBe(true);
+  });
+});
