@@ -30,7 +30,7 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
  * the CLI and other programs send neither and are unaffected.
  */
 export function withSameOriginWrites() {
-  return function sameOriginWrites(request: GatewayRequest): void {
+  return async function sameOriginWrites(request: GatewayRequest, env: GatewayArgs[0]): Promise<void> {
     if (SAFE_METHODS.has(request.method)) return;
     const site = request.headers.get("sec-fetch-site");
     const origin = request.headers.get("origin");
@@ -38,12 +38,27 @@ export function withSameOriginWrites() {
       site !== null
         ? site !== "same-origin" && site !== "none"
         : origin !== null && origin !== new URL(request.url).origin;
-    if (crossSite)
+    if (!crossSite) return;
+    // Refused before anyone is authenticated, so it counts like a failed authentication: past the limit it is
+    // answered 429 and audited once a minute, not once a request (a flood of them cannot fill the chain).
+    const limitedBy = await overFailureLimit(request, env);
+    if (limitedBy) {
+      request.authRateLimited = limitedBy;
       throw new HttpError(
-        403,
-        ErrorCode.forbidden,
-        "cross-site request refused: admin actions must come from the console's own origin or a non-browser client",
+        429,
+        ErrorCode.rateLimited,
+        "too many refused admin requests from this client: wait a minute",
+        undefined,
+        {
+          "retry-after": "60",
+        },
       );
+    }
+    throw new HttpError(
+      403,
+      ErrorCode.forbidden,
+      "cross-site request refused: admin actions must come from the console's own origin or a non-browser client",
+    );
   };
 }
 
@@ -149,7 +164,8 @@ export function withAdminRequestAudit() {
     ctx: GatewayArgs[1],
   ) {
     const url = new URL(request.url);
-    if (!url.pathname.startsWith("/admin")) return response;
+    // Only the admin routes (not `/adminx…`, which no route serves and nothing authenticates).
+    if (url.pathname !== "/admin" && !url.pathname.startsWith("/admin/")) return response;
     const status = response?.status ?? 500;
     const limited = request.authRateLimited !== undefined;
     const record = (limited ? auditThisRateLimited(request, env) : Promise.resolve(true))

@@ -338,6 +338,61 @@ describe("cross-site admin writes are refused", () => {
   });
 });
 
+// Requests refused before anyone is authenticated must not be a way to fill the audit chain either.
+describe("unauthenticated refusals cannot flood the audit chain", () => {
+  const entries = async () => {
+    const res = await gateway().fetch("https://gw.test/admin/audit/export", {
+      headers: { authorization: `Bearer ${env.ADMIN_TOKEN}`, "cf-connecting-ip": "192.0.2.2" },
+    });
+    return (await res.text())
+      .split("\n")
+      .filter((l) => l.includes('"kind":"entry"'))
+      .map((l) => JSON.parse(l) as { type: string; payload: Record<string, unknown> });
+  };
+  const settled = async (pick: (e: { type: string; payload: Record<string, unknown> }) => boolean) => {
+    let last = -1;
+    for (let i = 0; i < 50; i++) {
+      const n = (await entries()).filter(pick).length;
+      if (n === last) return n;
+      last = n;
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    return last;
+  };
+
+  it("cross-site writes without credentials count as failed authentications: 429 past the limit, sampled", async () => {
+    const ip = "198.51.100.200";
+    const statuses = new Set<number>();
+    for (let i = 0; i < 70; i++) {
+      const res = await gateway().fetch("https://gw.test/admin/audit/anchor", {
+        method: "POST",
+        headers: { "cf-connecting-ip": ip, "sec-fetch-site": "cross-site" },
+      });
+      statuses.add(res.status);
+    }
+    expect([...statuses].sort()).toEqual([403, 429]);
+    const recorded = await settled(
+      (e) =>
+        e.type === "gateway.admin_request" &&
+        e.payload.path === "/admin/audit/anchor" &&
+        e.payload.status === 403,
+    );
+    // At most one limit window's worth (Miniflare counts in fixed 60 s windows: allow for one ending meanwhile).
+    expect(recorded).toBeLessThanOrEqual(62);
+    expect(recorded).toBeGreaterThanOrEqual(30);
+  }, 60_000);
+
+  it("paths that merely start with /admin are not admin routes: 404, and not audited", async () => {
+    for (let i = 0; i < 20; i++) {
+      const res = await gateway().fetch(`https://gw.test/adminx${i}`, {
+        headers: { "cf-connecting-ip": "198.51.100.201" },
+      });
+      expect(res.status).toBe(404);
+    }
+    expect(await settled((e) => String(e.payload.path).startsWith("/adminx"))).toBe(0);
+  });
+});
+
 describe("a worker behind the gateway that throws", () => {
   it("is answered 503 service_unavailable (as risk's routes do), not the gateway's own 500", async () => {
     const thrown = Object.assign(new Error("Worker exceeded CPU time limit."), { remote: true });
