@@ -28,7 +28,8 @@ import {
   type RiskDecision,
   type Venue,
 } from "@paulp/contracts";
-import { auditAppend, canonicalHash, failedAfterRedeem, withTimeout } from "@paulp/kit";
+import { auditAppend, canonicalHash, failedAfterRedeem, withTimeout, worstCaseFeeBp } from "@paulp/kit";
+import { fromBp, normFee, normPrice, toBp } from "./decimal";
 import type { Env } from "./env";
 import { paperFill } from "./orders/paper";
 import { isTerminal, stateForFills, transition } from "./orders/state";
@@ -235,12 +236,13 @@ export class OrderManager extends DurableObject<Env> {
   }
 
   /** Store fills up to `totalFilled` (idempotent by cumulative quantity); `reportFills` tells risk. */
-  private storeFills(coid: string, totalFilled: number, avgPrice: string | null, fee: string): void {
+  private storeFills(coid: string, totalFilled: number, venuePrice: string | null, venueFee: string): void {
     const r = this.row(coid);
     if (!r || totalFilled <= r.filled) return;
-    // A venue answer with a fill count but no price: the limit is the worst price it can have filled at, so
-    // risk counts it conservatively rather than not at all.
-    avgPrice ??= (JSON.parse(r.intent) as OrderIntent).limitPrice;
+    // Venues may send 6 decimals; risk takes 4. A fill count with no (usable) price: the limit is the worst
+    // price it can have filled at, so risk counts it conservatively rather than not at all.
+    const avgPrice = normPrice(venuePrice) ?? (JSON.parse(r.intent) as OrderIntent).limitPrice;
+    const fee = normFee(venueFee) ?? "0.0000";
     const qty = totalFilled - r.filled;
     const fillId = `${coid}:${totalFilled}`;
     const ts = new Date().toISOString();
@@ -251,6 +253,9 @@ export class OrderManager extends DurableObject<Env> {
       fee,
       coid,
     );
+    // `fee` is the order's total so far: this fill carries what it adds (a second fill of the same order must
+    // not count the first one's fee again).
+    const fillFee = fromBp(Math.max(0, toBp(fee) - toBp(normFee(r.fees) ?? "0.0000")));
     this.sql.exec(
       "INSERT OR IGNORE INTO fills (fill_id, coid, venue, market, mode, strategy_id, side, quantity, price, fee, ts) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
       fillId,
@@ -262,7 +267,7 @@ export class OrderManager extends DurableObject<Env> {
       r.side,
       qty,
       avgPrice,
-      fee,
+      fillFee,
       ts,
     );
     this.armOutbox();
@@ -671,7 +676,11 @@ export class OrderManager extends DurableObject<Env> {
       if (!r.ok) return this.venueFailure(coid, r.error);
       const to = stateForFills(intent.quantity, r.value.filled, false);
       this.move(coid, to, null, { venue_order_id: r.value.orderId });
-      this.storeFills(coid, r.value.filled, r.value.avgPrice, r.value.fee ?? "0.0000");
+      // No fee in the answer: the schedule's worst case for what filled, never zero.
+      const fee =
+        r.value.fee ??
+        fromBp(worstCaseFeeBp("kalshi", r.value.filled, toBp(r.value.avgPrice ?? intent.limitPrice)));
+      this.storeFills(coid, r.value.filled, r.value.avgPrice, fee);
       this.venueAnswered();
       return;
     }

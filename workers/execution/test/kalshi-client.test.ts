@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
-import { createEgressFetch } from "@paulp/kit";
+import { createEgressFetch, kalshiTakerFeeBp } from "@paulp/kit";
 import { describe, expect, it } from "vitest";
+import { fromBp, toBp } from "../src/decimal";
 import { createKalshiClient, fixedPrice } from "../src/venues/kalshi";
 import { decodePem, importRsaPssPrivateKey, pkcs1ToPkcs8 } from "../src/venues/pem";
 import { simAdmin, TICKERS } from "./helpers";
@@ -105,5 +106,54 @@ describe("Kalshi client signing", () => {
     expect(fixedPrice("0.56")).toBe("0.5600");
     expect(fixedPrice("0.5")).toBe("0.5000");
     expect(fixedPrice("0.1234")).toBe("0.1234");
+  });
+});
+
+describe("Kalshi order answers", () => {
+  it("average_fee_paid is per contract: the client answers the order's total fee, in 4 decimals", async () => {
+    const k = await keyPair();
+    const keyId = `fees-${Math.random().toString(36).slice(2)}`;
+    expect((await simAdmin("kalshi", "keys", { keyId, publicKeyPem: k.spkiPem })).status).toBe(201);
+    const c = client(keyId, k.pkcs8Pem);
+    const r = await c.createOrder({
+      ticker: TICKERS[2]!,
+      clientOrderId: `fees-${Math.random().toString(36).slice(2)}`,
+      side: "buy",
+      count: 10,
+      price: "0.9900",
+      timeInForce: "immediate_or_cancel",
+    });
+    if (!r.ok) throw new Error(r.error.message);
+    expect(r.value.filled).toBeGreaterThan(1);
+    expect(r.value.avgPrice).toMatch(/^\d\.\d{4}$/);
+    // The schedule's fee for what filled (the simulator charges it), not one contract's share of it.
+    expect(r.value.fee).toBe(fromBp(kalshiTakerFeeBp(r.value.filled, toBp(r.value.avgPrice!))));
+  });
+
+  it("six-decimal averages are normalised: the price half up, the fee rounded up", async () => {
+    const k = await keyPair();
+    const answer = {
+      order_id: "o-1",
+      client_order_id: "pp-x",
+      fill_count: "10.00",
+      remaining_count: "0.00",
+      average_fill_price: "0.551250",
+      average_fee_paid: "0.017325",
+    };
+    const c = createKalshiClient({
+      keyId: "k",
+      privateKeyPem: k.pkcs8Pem,
+      fetch: (async () => Response.json(answer, { status: 201 })) as never,
+      now: Date.now,
+    });
+    const r = await c.createOrder({
+      ticker: "T",
+      clientOrderId: "pp-x",
+      side: "buy",
+      count: 10,
+      price: "0.5600",
+      timeInForce: "immediate_or_cancel",
+    });
+    expect(r.ok && r.value).toMatchObject({ filled: 10, avgPrice: "0.5513", fee: "0.1733" });
   });
 });

@@ -1,5 +1,6 @@
 import type { EgressFetch } from "@paulp/kit";
 import * as v from "valibot";
+import { fromBp, normFee, normPrice, toMicros } from "../decimal";
 import { importRsaPssPrivateKey } from "./pem";
 import { classifyStatus, classifyThrown, errorMessage, type VenueResult, verr, vok } from "./result";
 
@@ -173,8 +174,8 @@ export function createKalshiClient(o: KalshiClientOptions) {
     status: x.status,
     filled: countOf(x.fill_count_fp),
     remaining: countOf(x.remaining_count_fp ?? 0),
-    avgPrice: x.yes_price_dollars ?? null,
-    fee: x.taker_fees_dollars ?? null,
+    avgPrice: normPrice(x.yes_price_dollars),
+    fee: normFee(x.taker_fees_dollars),
   });
 
   return {
@@ -189,12 +190,17 @@ export function createKalshiClient(o: KalshiClientOptions) {
         self_trade_prevention_type: "taker_at_cross",
       });
       if (!r.ok) return r;
+      const filled = countOf(r.value.fill_count);
+      // Both averages are per contract and may carry 6 decimals: the price is kept to 4 (half up), the fee
+      // becomes the order's total, rounded up to 4 (a fee is never under-counted).
+      const avgMicros = toMicros(r.value.average_fill_price);
+      const feeMicros = toMicros(r.value.average_fee_paid);
       return vok({
         orderId: r.value.order_id,
-        filled: countOf(r.value.fill_count),
+        filled,
         remaining: countOf(r.value.remaining_count ?? 0),
-        avgPrice: r.value.average_fill_price ?? null,
-        fee: r.value.average_fee_paid ?? null,
+        avgPrice: avgMicros === null ? null : fromBp(Math.round(avgMicros / 100)),
+        fee: feeMicros === null ? null : fromBp(Math.ceil((feeMicros * filled) / 100)),
       });
     },
     /** Kalshi has no lookup by client_order_id: list the market's orders and match it. */

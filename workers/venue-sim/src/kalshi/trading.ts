@@ -75,6 +75,12 @@ function bp(s: string): number {
 }
 const dollars = (b: number) => `${Math.floor(b / 10_000)}.${String(b % 10_000).padStart(4, "0")}`;
 const fp = (n: number) => `${n}.00`;
+/** A total in basis points spread over `count` contracts, in dollars to 6 decimals ("0.017500"). */
+const perContract = (totalBp: number, count: number) => {
+  const micros = Math.round((totalBp * 100) / Math.max(1, count));
+  return `${Math.floor(micros / 1_000_000)}.${String(micros % 1_000_000).padStart(6, "0")}`;
+};
+const countOfFp = (s: string) => Math.trunc(Number(s));
 
 /** The book the simulator fills against (the seeded universe's, shared with market data). */
 export function simBook(
@@ -392,7 +398,13 @@ export const handleKalshiTrading: SimHandler = async (request, url, sim) => {
         fill_count: order.fill_count_fp,
         remaining_count: order.remaining_count_fp,
         ts_ms: sim.now(),
-        ...(avgBp > 0 ? { average_fill_price: dollars(avgBp), average_fee_paid: dollars(fee) } : {}),
+        // Per contract, like the fill price (public clients multiply it by fill_count), to 6 decimals.
+        ...(avgBp > 0
+          ? {
+              average_fill_price: dollars(avgBp),
+              average_fee_paid: perContract(fee, countOfFp(order.fill_count_fp)),
+            }
+          : {}),
       },
       { status: 201 },
     );
