@@ -525,6 +525,13 @@ export class OrderManager extends DurableObject<Env> {
     // Live: the submission is recorded before anything is sent; the outcome after the venue answered.
     const audited = await this.audit(submitted.type, actor, submitted.payload);
     if (!audited.ok) return refuse(ErrorCode.auditUnavailable, audited.error.message, false);
+    // The policy is read again with no await before the send: a switch to paper (the kill switch) made while
+    // this order waited for risk or the audit stops it here.
+    if (effectiveMode(this.policy(), intent.strategyId) !== "live")
+      return refuse(
+        ErrorCode.conflict,
+        "the execution policy moved to paper while this order was decided: nothing sent",
+      );
     storeDecision();
     await this.executeLive(coid, intent, actor);
 

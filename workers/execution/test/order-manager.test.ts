@@ -465,6 +465,26 @@ describe("execution policy", () => {
     });
   });
 
+  it("an order deciding when the policy goes paper is not sent (the kill switch holds)", async () => {
+    await risk()._set({ decideDelayMs: 400 });
+    const i = intent({ strategyId: LIVE, market: TICKERS[6]!, quantity: 1 });
+    try {
+      const placing = execution().placeOrder(i, ADMIN);
+      await new Promise((res) => setTimeout(res, 100));
+      const p = await execution().setPolicy({ scope: "global", mode: "paper" }, ADMIN);
+      expect(p.ok && p.value.global).toBe("paper");
+      const r = await placing;
+      expect(!r.ok && r.error.code).toBe("conflict");
+      expect(!r.ok && r.error.message).toMatch(/moved to paper .* nothing sent/);
+      expect((await simKalshiOrders()).filter((o) => o.client_order_id === i.clientOrderId)).toHaveLength(0);
+      const o = await execution().getOrder(i.clientOrderId);
+      expect(o.ok && o.value.state).toBe("rejected");
+    } finally {
+      await risk()._set({ decideDelayMs: 0 });
+      await goLive(LIVE);
+    }
+  });
+
   it("moves back to paper at once, with no receipt", async () => {
     const r = await execution().setPolicy({ scope: "strategy:rv-x", mode: "paper" }, ADMIN);
     expect(r.ok && r.value.strategies["rv-x"]).toBe("paper");

@@ -50,6 +50,8 @@ export default class RiskStub extends WorkerEntrypoint {
   // As the real risk: decide, and mark an approval used in the same step.
   async evaluateAndConsume(intent, actor) {
     if (state.decideError) return err(state.decideError, "stub told to fail deciding");
+    // A slow risk: lets a test change something while an order waits for its decision.
+    if (state.decideDelayMs) await new Promise((r) => setTimeout(r, state.decideDelayMs));
     const r = await this.evaluateOrder(intent, actor);
     state.calls.push({ method: "evaluateAndConsume", decisionId: r.value.decisionId });
     const d = state.decisions.get(r.value.decisionId);
