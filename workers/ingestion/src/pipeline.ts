@@ -232,7 +232,7 @@ async function preparePage(
   }
   // Phase two runs while the next page is fetched: D1 writes, audits and marks overlap the next request.
   const commit = async (): Promise<PageResult> => {
-    const statements = upsertMarketStatements(deps.db, allowed, marks);
+    const statements = upsertMarketStatements(deps.db, allowed, marks, rulesVersion);
     // A market blocked now leaves the store even if an earlier rule set let it in.
     statements.push(...deleteMarketsStatements(deps.db, venue, blockedIds));
     statements.push(markEvidence(deps.db, evidenceHash, "accepted", null));
@@ -246,6 +246,17 @@ async function preparePage(
         evidenceHash,
         detail: String((error as Error)?.message).slice(0, 300),
       });
+      return { ok: false, rejected: 0, next: cursor, fetched: 0, stored: 0, blocked: 0, storedRows: [] };
+    }
+    // The rules were replaced while this run went: its inserts wrote nothing (each checks the version it was
+    // gated under), so nothing goes to risk either. The run stops here and the next one, under the new rules,
+    // takes this page again.
+    const now = await deps.db
+      .prepare("SELECT COALESCE((SELECT version FROM compliance_meta WHERE singleton = 1), 0) AS v")
+      .first<{ v: number }>()
+      .catch(() => null);
+    if (now?.v !== rulesVersion) {
+      tally.add("rules_changed");
       return { ok: false, rejected: 0, next: cursor, fetched: 0, stored: 0, blocked: 0, storedRows: [] };
     }
     if (blockedEvents.length > 0) {

@@ -55,17 +55,21 @@ export function upsertMarketStatements(
   db: D1Database,
   rows: StoredMarketRow[],
   marks: Map<string, string>,
+  /** The compliance rules version the rows were gated under: a row is written only while it is current. */
+  rulesVersion: number,
 ): D1PreparedStatement[] {
   const out: D1PreparedStatement[] = [];
+  // Checked by every insert, inside the write: rules replaced since the gate ran make it write nothing.
+  const current = "(SELECT COALESCE((SELECT version FROM compliance_meta WHERE singleton = 1), 0)) = ?2";
   const cols = MARKET_COLUMNS.join(", ");
   const select = MARKET_COLUMNS.map((_, i) => `value ->> '$[${i}]'`).join(", ");
   const updates = MARKET_COLUMNS.slice(2)
     .map((c) => `${c} = excluded.${c}`)
     .join(", ");
-  const marketSql = `INSERT INTO markets (${cols}) SELECT ${select} FROM json_each(?1) WHERE true
+  const marketSql = `INSERT INTO markets (${cols}) SELECT ${select} FROM json_each(?1) WHERE ${current}
      ON CONFLICT (venue, market_id) DO UPDATE SET ${updates}`;
   const markSql = `INSERT INTO marks (venue, market_id, price, evidence_hash, observed_at)
-     SELECT value ->> '$[0]', value ->> '$[1]', value ->> '$[2]', value ->> '$[3]', value ->> '$[4]' FROM json_each(?1) WHERE true
+     SELECT value ->> '$[0]', value ->> '$[1]', value ->> '$[2]', value ->> '$[3]', value ->> '$[4]' FROM json_each(?1) WHERE ${current}
      ON CONFLICT (venue, market_id) DO UPDATE SET price = excluded.price, evidence_hash = excluded.evidence_hash,
        observed_at = excluded.observed_at`;
   for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
@@ -89,11 +93,11 @@ export function upsertMarketStatements(
       r.termsHash,
       r.fetchedAt,
     ]);
-    out.push(db.prepare(marketSql).bind(JSON.stringify(marketRows)));
+    out.push(db.prepare(marketSql).bind(JSON.stringify(marketRows), rulesVersion));
     const markRows = chunk
       .filter((r) => marks.has(r.marketId))
       .map((r) => [r.venue, r.marketId, marks.get(r.marketId)!, r.evidenceHash, r.fetchedAt]);
-    if (markRows.length > 0) out.push(db.prepare(markSql).bind(JSON.stringify(markRows)));
+    if (markRows.length > 0) out.push(db.prepare(markSql).bind(JSON.stringify(markRows), rulesVersion));
   }
   return out;
 }

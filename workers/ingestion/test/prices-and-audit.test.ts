@@ -86,6 +86,40 @@ describe("a run that could not audit what it blocked is not ok", () => {
   });
 });
 
+describe("rules replaced while a run goes", () => {
+  it("write nothing gated under the old rules: no rows, no marks to risk; the run stops and the next one redoes the page", async () => {
+    const sim = testDeps().fetch;
+    let changed = false;
+    const deps = testDeps({
+      fetch: async (url, init) => {
+        if (!changed) {
+          changed = true; // an admin replaces the rules after the run loaded version 0
+          await tenv.D1_MARKETS.batch(
+            replaceRulesStatements(
+              tenv.D1_MARKETS,
+              [{ id: "no-kalshi", kind: "venue", value: "kalshi", reason: "policy" }],
+              1,
+              new Date().toISOString(),
+              "admin",
+            ),
+          );
+        }
+        return sim(url, init);
+      },
+    });
+    const { report } = await runVenue(deps, "kalshi", { maxPages: 1, pageSize: 20 });
+    expect(report.errors.rules_changed).toBe(1);
+    expect(report.outcome).not.toBe("ok");
+    expect(report.stored).toBe(0);
+    expect(await count("markets")).toBe(0);
+    expect(await count("marks")).toBe(0);
+    expect(await pushedMarks()).toEqual([]);
+    // The next run reads version 1 and blocks the page, audited.
+    const next = await runVenue(testDeps(), "kalshi", { maxPages: 1, pageSize: 20 });
+    expect(next.report).toMatchObject({ stored: 0, blocked: 20 });
+  });
+});
+
 describe("rules that would block nothing are refused", () => {
   const who = { method: "access" as const, subject: "dana", email: "dana@example.com" };
   it("a mistyped venue, or a rule narrowed to no venue", async () => {
