@@ -44,6 +44,12 @@ const UNKNOWN_GRACE_MS = 120_000;
 const DECIDED_NOTHING = new Set<string>([ErrorCode.validationFailed, ErrorCode.auditUnavailable]);
 /** A live order audited as submitted but still pending_submit this long after was cut off mid-send. */
 const STALE_PENDING_MS = 30_000;
+/**
+ * A claim still without a stored decision this long after it was made was cut off while risk decided (a
+ * restart): nothing was sent, so it ends rejected and its reservation is released. Far beyond the RPC and
+ * audit timeouts of a live claim, which is also re-checked before its send.
+ */
+const ABANDONED_CLAIM_MS = 10 * 60_000;
 const RPC_TIMEOUT_MS = 5_000;
 /**
  * The outbox pushes fills this long after the first one is stored, so a busy second sends them together
@@ -532,6 +538,8 @@ export class OrderManager extends DurableObject<Env> {
         ErrorCode.conflict,
         "the execution policy moved to paper while this order was decided: nothing sent",
       );
+    if (this.row(coid)?.state !== "pending_submit")
+      return err(ErrorCode.conflict, `order ${coid} was ended while it was decided: nothing sent`);
     storeDecision();
     await this.executeLive(coid, intent, actor);
 
@@ -756,6 +764,26 @@ export class OrderManager extends DurableObject<Env> {
       )
       .toArray())
       this.move(r.coid, "unknown", "was being sent when the order manager restarted");
+    // A claim cut off before its decision was stored never reached a venue: it ends, and risk is told to
+    // release what it may have reserved (the ended-order outbox).
+    const abandoned = new Date(Date.now() - ABANDONED_CLAIM_MS).toISOString();
+    const cutOff = "cut off before risk's decision was stored (a restart): nothing sent";
+    for (const r of this.sql
+      .exec<{ coid: string }>(
+        "SELECT coid FROM orders WHERE state = 'pending_submit' AND decision IS NULL AND updated_at < ?",
+        abandoned,
+      )
+      .toArray()) {
+      this.move(r.coid, "rejected", cutOff);
+      await this.audit("execution.order_outcome", actor, {
+        clientOrderId: r.coid,
+        state: "rejected",
+        filled: 0,
+        avgPrice: null,
+        venueOrderId: null,
+        reason: cutOff,
+      });
+    }
     const rows = this.sql
       .exec<OrderRow>(
         "SELECT * FROM orders WHERE mode = 'live' AND state IN ('unknown', 'submitted', 'partially_filled') ORDER BY created_at LIMIT 200",
@@ -765,15 +793,20 @@ export class OrderManager extends DurableObject<Env> {
     for (const r of rows) {
       const was = r.state;
       const outcome = await this.refreshLive(r, actor, Date.now());
-      if (was === "unknown" && outcome === "resolved") {
-        resolved++;
-        const now = this.row(r.coid)!;
-        await this.audit("execution.order_resolved", actor, {
+      if (outcome !== "resolved") continue;
+      if (was === "unknown") resolved++;
+      // Every change the venue reports is audited: an unknown order found, and an open order that filled,
+      // was cancelled or expired.
+      const now = this.row(r.coid)!;
+      if (was === "unknown" || now.state !== was || now.filled !== r.filled)
+        await this.audit(was === "unknown" ? "execution.order_resolved" : "execution.order_updated", actor, {
           clientOrderId: r.coid,
+          from: was,
           state: now.state,
           filled: now.filled,
+          avgPrice: now.avg_price,
+          venueOrderId: now.venue_order_id,
         });
-      }
     }
     const still = this.sql
       .exec<{ n: number }>("SELECT COUNT(*) AS n FROM orders WHERE state = 'unknown'")

@@ -1,0 +1,124 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Env } from "../src/env";
+import {
+  ADMIN,
+  approvedDecision,
+  audit,
+  execution,
+  goLive,
+  intent,
+  registerKalshiKey,
+  releasesOf,
+  simAdmin,
+  TICKERS,
+} from "./helpers";
+
+const LIVE = "rv-live-recovery";
+const orders = () =>
+  (env as unknown as Env).ORDER_MANAGER.get((env as unknown as Env).ORDER_MANAGER.idFromName("orders"));
+
+beforeAll(async () => {
+  await registerKalshiKey();
+  await goLive(LIVE);
+});
+
+describe("what the venue reports later is in the audit chain", () => {
+  it("an IBKR order found filled by the poll has an audited update, with its fill", async () => {
+    await simAdmin("ibkr", "questions", { messageIds: [] });
+    const i = intent({
+      strategyId: LIVE,
+      venue: "ibkr",
+      market: "265598",
+      limitPrice: "101.5000",
+      quantity: 2,
+    });
+    const d = await approvedDecision(i);
+    const r = await execution().submitOrder(i, d.decisionId, ADMIN);
+    expect(r.ok && r.value.order.state).toBe("submitted");
+    await execution().resolveUnknown(ADMIN);
+    const after = await execution().getOrder(i.clientOrderId);
+    expect(after.ok && after.value.state).toBe("filled");
+    const updated = (await audit()._events()).filter(
+      (e) => e.type === "execution.order_updated" && e.payload?.clientOrderId === i.clientOrderId,
+    );
+    expect(updated).toHaveLength(1);
+    expect(updated[0]!.payload).toMatchObject({ from: "submitted", state: "filled", filled: 2 });
+    // Nothing changed since: a second poll records nothing more.
+    await execution().resolveUnknown(ADMIN);
+    expect(
+      (await audit()._events()).filter(
+        (e) => e.type === "execution.order_updated" && e.payload?.clientOrderId === i.clientOrderId,
+      ),
+    ).toHaveLength(1);
+  });
+});
+
+describe("a claim cut off before its decision was stored", () => {
+  it("ends rejected after the grace period, audited, and risk is told to release it", async () => {
+    const i = intent({ strategyId: LIVE, market: TICKERS[7]!, quantity: 1 });
+    const old = new Date(Date.now() - 11 * 60_000).toISOString();
+    // The row as placeOrder leaves it when the object restarts while risk decides.
+    await runInDurableObject(orders(), async (_o, state) => {
+      state.storage.sql.exec(
+        `INSERT INTO orders (coid, intent, intent_hash, decision_id, strategy_id, venue, market, side, quantity, mode, state, context, created_at, updated_at, history)
+         VALUES (?,?,?,?,?,?,?,?,?,'live','pending_submit',NULL,?,?,?)`,
+        i.clientOrderId,
+        JSON.stringify(i),
+        "h".repeat(64),
+        "",
+        i.strategyId,
+        i.venue,
+        i.market,
+        i.side,
+        i.quantity,
+        old,
+        old,
+        JSON.stringify([{ state: "pending_submit", at: old, reason: null }]),
+      );
+    });
+    await execution().resolveUnknown(ADMIN);
+    const o = await execution().getOrder(i.clientOrderId);
+    expect(o.ok && o.value).toMatchObject({
+      state: "rejected",
+      reason: expect.stringMatching(/nothing sent/),
+    });
+    const outcome = (await audit()._events()).find(
+      (e) => e.type === "execution.order_outcome" && e.payload?.clientOrderId === i.clientOrderId,
+    );
+    expect(outcome?.payload).toMatchObject({ state: "rejected", filled: 0 });
+    let released: unknown[] = [];
+    for (let t = 0; t < 50 && released.length === 0; t++) {
+      await new Promise((res) => setTimeout(res, 100));
+      released = await releasesOf(i.clientOrderId);
+    }
+    expect(released.length).toBeGreaterThan(0);
+  });
+
+  it("a recent claim (risk may still be deciding) is left alone", async () => {
+    const i = intent({ strategyId: LIVE, market: TICKERS[8] ?? TICKERS[7]!, quantity: 1 });
+    const recent = new Date(Date.now() - 60_000).toISOString();
+    await runInDurableObject(orders(), async (_o, state) => {
+      state.storage.sql.exec(
+        `INSERT INTO orders (coid, intent, intent_hash, decision_id, strategy_id, venue, market, side, quantity, mode, state, context, created_at, updated_at, history)
+         VALUES (?,?,?,?,?,?,?,?,?,'live','pending_submit',NULL,?,?,?)`,
+        i.clientOrderId,
+        JSON.stringify(i),
+        "h".repeat(64),
+        "",
+        i.strategyId,
+        i.venue,
+        i.market,
+        i.side,
+        i.quantity,
+        recent,
+        recent,
+        JSON.stringify([{ state: "pending_submit", at: recent, reason: null }]),
+      );
+    });
+    await execution().resolveUnknown(ADMIN);
+    const o = await execution().getOrder(i.clientOrderId);
+    expect(o.ok && o.value.state).toBe("pending_submit");
+  });
+});
