@@ -104,6 +104,11 @@ export class OrderManager extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   /** The outbox alarm is already set (so a busy second sets it once, not once per fill). */
   private alarmArmed = false;
+  /**
+   * Orders this instance is sending right now. A slow send (an IBKR reauth and question rounds) is not a send
+   * cut off by a restart: the recovery sweeps leave these alone. The set is lost on restart, as it should be.
+   */
+  private readonly sending = new Set<string>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -678,6 +683,15 @@ export class OrderManager extends DurableObject<Env> {
   }
 
   private async executeLive(coid: string, intent: OrderIntent, actor: Principal): Promise<void> {
+    this.sending.add(coid);
+    try {
+      await this.sendLive(coid, intent, actor);
+    } finally {
+      this.sending.delete(coid);
+    }
+  }
+
+  private async sendLive(coid: string, intent: OrderIntent, actor: Principal): Promise<void> {
     const { kalshi, ibkr } = this.clients(actor, coid);
     if (intent.venue === "kalshi") {
       const r = await kalshi.createOrder({
@@ -763,7 +777,8 @@ export class OrderManager extends DurableObject<Env> {
         stale,
       )
       .toArray())
-      this.move(r.coid, "unknown", "was being sent when the order manager restarted");
+      if (!this.sending.has(r.coid))
+        this.move(r.coid, "unknown", "was being sent when the order manager restarted");
     // A claim cut off before its decision was stored never reached a venue: it ends, and risk is told to
     // release what it may have reserved (the ended-order outbox).
     const abandoned = new Date(Date.now() - ABANDONED_CLAIM_MS).toISOString();
@@ -791,6 +806,7 @@ export class OrderManager extends DurableObject<Env> {
       .toArray();
     let resolved = 0;
     for (const r of rows) {
+      if (this.sending.has(r.coid)) continue; // its send will say how it went
       const was = r.state;
       const outcome = await this.refreshLive(r, actor, Date.now());
       if (outcome !== "resolved") continue;

@@ -55,6 +55,40 @@ describe("what the venue reports later is in the audit chain", () => {
   });
 });
 
+describe("a slow send is not a send cut off by a restart", () => {
+  it("the recovery sweep leaves an order this instance is still sending alone", async () => {
+    const fault = await (env as unknown as Env).VENUE_SIM!.fetch(
+      "https://api.elections.kalshi.com/__sim/faults",
+      {
+        method: "POST",
+        body: JSON.stringify({
+          host: "api.elections.kalshi.com",
+          pathPrefix: "/trade-api/v2/portfolio/events/orders",
+          kind: "latency",
+          latencyMs: 300, // under the tests' 400 ms venue timeout
+          times: 1,
+        }),
+      },
+    );
+    expect(fault.status).toBe(201);
+    const i = intent({ strategyId: LIVE, market: TICKERS[4]!, quantity: 1 });
+    const d = await approvedDecision(i);
+    const sending = execution().submitOrder(i, d.decisionId, ADMIN);
+    // While it is at the venue, make it look long stale (as an IBKR reauth and question rounds can).
+    await new Promise((res) => setTimeout(res, 80));
+    const old = new Date(Date.now() - 5 * 60_000).toISOString();
+    await runInDurableObject(orders(), async (_o, state) => {
+      state.storage.sql.exec("UPDATE orders SET updated_at = ? WHERE coid = ?", old, i.clientOrderId);
+    });
+    await execution().resolveUnknown(ADMIN);
+    const during = await execution().getOrder(i.clientOrderId);
+    expect(during.ok && during.value.state).toBe("pending_submit");
+    const r = await sending;
+    expect(r.ok && r.value.order.state).toBe("filled");
+    expect(r.ok && r.value.order.history.map((h) => h.state)).toEqual(["pending_submit", "filled"]);
+  });
+});
+
 describe("a claim cut off before its decision was stored", () => {
   it("ends rejected after the grace period, audited, and risk is told to release it", async () => {
     const i = intent({ strategyId: LIVE, market: TICKERS[7]!, quantity: 1 });
