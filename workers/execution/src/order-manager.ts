@@ -128,6 +128,11 @@ export class OrderManager extends DurableObject<Env> {
     this.sql.exec("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)");
     // Orders that ended, for risk to release what they still reserve (pushed after their fills).
     this.sql.exec("CREATE TABLE IF NOT EXISTS ended (coid TEXT PRIMARY KEY)");
+    // Facts the venue already made true (an outcome, a fill found by a poll) whose audit append failed: they
+    // cannot be undone, so they are kept and appended later, in order, by the alarm.
+    this.sql.exec(
+      "CREATE TABLE IF NOT EXISTS audit_outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL)",
+    );
   }
 
   async ping(): Promise<string> {
@@ -299,7 +304,9 @@ export class OrderManager extends DurableObject<Env> {
       .one().n;
     // An ended order only once its own fills are in: releasing first would under-count the filled part.
     while (await this.reportEnded()) {}
-    const left = fillsLeft + this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM ended").one().n;
+    const auditsLeft = await this.flushAuditOutbox();
+    const left =
+      fillsLeft + auditsLeft + this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM ended").one().n;
     if (left > 0 && !this.alarmArmed) {
       this.alarmArmed = true;
       await this.ctx.storage.setAlarm(Date.now() + FILL_RETRY_MS);
@@ -359,6 +366,32 @@ export class OrderManager extends DurableObject<Env> {
     if (!res.ok) return false; // kept for the next run
     for (const c of coids) this.sql.exec("DELETE FROM ended WHERE coid = ?", c);
     return coids.length === FILL_BATCH;
+  }
+
+  /**
+   * Audit something that already happened at a venue. It cannot be refused (fail closed is not possible after
+   * the fact), so a failed append, or one behind others still waiting, goes to the outbox and the alarm
+   * appends them in order.
+   */
+  private async auditFact(type: string, actor: Principal, payload: unknown): Promise<void> {
+    const event: AuditEventInput = { type, service: "execution", actor, payload: payload as JsonValue };
+    const waiting = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM audit_outbox").one().n;
+    if (waiting === 0 && (await auditAppend(this.env.AUDIT, event)).ok) return;
+    this.sql.exec("INSERT INTO audit_outbox (event) VALUES (?)", JSON.stringify(event));
+    console.error("execution: audit of a venue fact held in the outbox", type);
+    this.armOutbox();
+  }
+
+  /** Append the held facts in order, up to 100 at a time; answers how many are left. */
+  private async flushAuditOutbox(): Promise<number> {
+    const rows = this.sql
+      .exec<{ id: number; event: string }>("SELECT id, event FROM audit_outbox ORDER BY id LIMIT 100")
+      .toArray();
+    if (rows.length > 0) {
+      const appended = await this.auditMany(rows.map((r) => JSON.parse(r.event) as AuditEventInput));
+      if (appended.ok) this.sql.exec("DELETE FROM audit_outbox WHERE id <= ?", rows.at(-1)!.id);
+    }
+    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM audit_outbox").one().n;
   }
 
   private async audit(type: string, actor: Principal, payload: unknown): Promise<Result<{ seq: number }>> {
@@ -549,7 +582,7 @@ export class OrderManager extends DurableObject<Env> {
     await this.executeLive(coid, intent, actor);
 
     const final = this.row(coid)!;
-    const outcome = await this.audit("execution.order_outcome", actor, {
+    await this.auditFact("execution.order_outcome", actor, {
       clientOrderId: coid,
       state: final.state,
       filled: final.filled,
@@ -557,7 +590,6 @@ export class OrderManager extends DurableObject<Env> {
       venueOrderId: final.venue_order_id,
       reason: final.reason,
     });
-    if (!outcome.ok) console.error("execution: outcome audit failed", coid, outcome.error.code);
     return ok({ order: this.view(final), duplicate: false });
   }
 
@@ -790,7 +822,7 @@ export class OrderManager extends DurableObject<Env> {
       )
       .toArray()) {
       this.move(r.coid, "rejected", cutOff);
-      await this.audit("execution.order_outcome", actor, {
+      await this.auditFact("execution.order_outcome", actor, {
         clientOrderId: r.coid,
         state: "rejected",
         filled: 0,
@@ -815,14 +847,18 @@ export class OrderManager extends DurableObject<Env> {
       // was cancelled or expired.
       const now = this.row(r.coid)!;
       if (was === "unknown" || now.state !== was || now.filled !== r.filled)
-        await this.audit(was === "unknown" ? "execution.order_resolved" : "execution.order_updated", actor, {
-          clientOrderId: r.coid,
-          from: was,
-          state: now.state,
-          filled: now.filled,
-          avgPrice: now.avg_price,
-          venueOrderId: now.venue_order_id,
-        });
+        await this.auditFact(
+          was === "unknown" ? "execution.order_resolved" : "execution.order_updated",
+          actor,
+          {
+            clientOrderId: r.coid,
+            from: was,
+            state: now.state,
+            filled: now.filled,
+            avgPrice: now.avg_price,
+            venueOrderId: now.venue_order_id,
+          },
+        );
     }
     const still = this.sql
       .exec<{ n: number }>("SELECT COUNT(*) AS n FROM orders WHERE state = 'unknown'")

@@ -1,4 +1,4 @@
-import { runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Env } from "../src/env";
@@ -52,6 +52,38 @@ describe("what the venue reports later is in the audit chain", () => {
         (e) => e.type === "execution.order_updated" && e.payload?.clientOrderId === i.clientOrderId,
       ),
     ).toHaveLength(1);
+  });
+});
+
+describe("a venue fact whose audit append fails", () => {
+  it("is held and appended later by the alarm, in order (it cannot be refused after the fact)", async () => {
+    await simAdmin("ibkr", "questions", { messageIds: [] });
+    const i = intent({
+      strategyId: LIVE,
+      venue: "ibkr",
+      market: "265598",
+      limitPrice: "101.5000",
+      quantity: 2,
+    });
+    const d = await approvedDecision(i);
+    expect((await execution().submitOrder(i, d.decisionId, ADMIN)).ok).toBe(true);
+    const updates = async () =>
+      (await audit()._events()).filter(
+        (e) => e.type === "execution.order_updated" && e.payload?.clientOrderId === i.clientOrderId,
+      );
+    await audit()._set({ failingTypes: ["execution.order_updated"] });
+    try {
+      await execution().resolveUnknown(ADMIN);
+      const o = await execution().getOrder(i.clientOrderId);
+      expect(o.ok && o.value.state).toBe("filled");
+      expect(await updates()).toHaveLength(0);
+    } finally {
+      await audit()._set({ failingTypes: [] });
+    }
+    await runDurableObjectAlarm(orders());
+    const held = await updates();
+    expect(held).toHaveLength(1);
+    expect(held[0]!.payload).toMatchObject({ from: "submitted", state: "filled", filled: 2 });
   });
 });
 
