@@ -101,11 +101,14 @@ export interface GovernanceRpc extends GovernanceAdminRpc {
     reason: string,
     actor: Principal,
   ): Promise<Result<{ requestId: string; status: ApprovalStatus }>>;
-  /** Ingestion proposes candidates; a changed termsHash on either leg lapses an existing approval. */
+  /**
+   * Ingestion proposes candidates; a changed termsHash on either leg lapses an existing approval. A candidate
+   * that does not validate is refused on its own (counted, audited); the others still apply.
+   */
   proposePairs(
     candidates: PairCandidate[],
     actor: Principal,
-  ): Promise<Result<{ created: number; lapsed: number }>>;
+  ): Promise<Result<{ created: number; lapsed: number; refused: number }>>;
   /** Pairs a signal may use right now. */
   tradablePairs(): Promise<Result<TradablePair[]>>;
   /** Strategies in paper or live for the trading loop. */

@@ -78,9 +78,19 @@ export async function runTradingLoop(
   const om = orderManager(env);
   const hedges = parseHedgeMap(env.HEDGE_MAP);
   const minute = Math.floor(nowMs / 60_000);
+  // A pair was reviewed against its legs' terms: if either leg's terms changed since (and ingestion has not
+  // proposed the pair again, which would lapse it), the review no longer covers it. Checked once per pair.
+  const current = new Map<string, string | null>();
+  if (active.length > 0)
+    for (const p of pairs.value as TradablePair[]) current.set(p.pairId, await termsChanged(env, p));
   for (const s of active) {
     const params = rvParams(s.params ?? {});
     for (const p of pairs.value as TradablePair[]) {
+      const changed = current.get(p.pairId);
+      if (changed) {
+        report.skipped.push(`${p.pairId}: ${changed}`);
+        continue;
+      }
       const [kb, pb] = await Promise.all([
         call(env.INGESTION.getOrderBook("kalshi", p.kalshi.marketId, 120), "getOrderBook"),
         call(env.INGESTION.getOrderBook("polymarket", p.polymarket.marketId, 120), "getOrderBook"),
@@ -170,4 +180,21 @@ export async function runTradingLoop(
     });
   }
   return ok(report);
+}
+
+/** Why a pair's review no longer covers it (a leg's terms changed, or cannot be read), or null. */
+async function termsChanged(env: Env, p: TradablePair): Promise<string | null> {
+  const [k, m] = await Promise.all([
+    call(env.INGESTION.getMarket("kalshi", p.kalshi.marketId), "getMarket"),
+    call(env.INGESTION.getMarket("polymarket", p.polymarket.marketId), "getMarket"),
+  ]);
+  if (!k.ok || !m.ok)
+    return `legs unreadable, not traded (${!k.ok ? k.error.message : ""}${!m.ok ? m.error.message : ""})`;
+  const moved = [
+    k.value.termsHash !== p.kalshi.termsHash ? "kalshi" : null,
+    m.value.termsHash !== p.polymarket.termsHash ? "polymarket" : null,
+  ].filter((x) => x !== null);
+  return moved.length > 0
+    ? `terms changed since the pair was reviewed (${moved.join(", ")}): not traded`
+    : null;
 }

@@ -18,6 +18,7 @@ export const risk = () =>
 export const ingestion = () =>
   env.INGESTION as unknown as {
     _setBook(venue: string, market: string, book: unknown): Promise<void>;
+    _setTerms(venue: string, market: string, termsHash: string): Promise<void>;
   };
 export const governance = () =>
   env.GOVERNANCE as unknown as {

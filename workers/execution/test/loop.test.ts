@@ -92,6 +92,18 @@ describe("autonomous loop: cross-venue relative value", () => {
     expect(await eventually(fillsFor, (f) => f.length > 0)).toHaveLength(1);
   });
 
+  it("does not trade a pair whose leg's terms changed since it was reviewed", async () => {
+    await setup("pair-terms", "KXLOOP-T", "0xpolyT", "0.4000");
+    await ingestion()._setTerms("kalshi", "KXLOOP-T", "9".repeat(64));
+    const before = (await risk()._calls()).filter((c) => c.method === "evaluateOrder").length;
+    const r = await execution().runTradingLoop({ method: "system", subject: "cron:execution" });
+    expect(r.ok && r.value.submitted).toEqual([]);
+    expect(r.ok && r.value.skipped.join()).toMatch(
+      /pair-terms: terms changed since the pair was reviewed \(kalshi\)/,
+    );
+    expect((await risk()._calls()).filter((c) => c.method === "evaluateOrder").length).toBe(before);
+  });
+
   it("sends nothing when risk denies, and reports why", async () => {
     await setup("pair-2", "KXLOOP-2", "0xpoly2", "0.4000");
     await risk()._set({ deny: true });

@@ -54,23 +54,23 @@ const Leg = (venue: "kalshi" | "polymarket") =>
     venue: v.literal(venue),
     marketId: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
     title: v.pipe(v.string(), v.maxLength(1000)),
-    rules: v.nullable(v.pipe(v.string(), v.maxLength(20_000))),
+    // Kalshi's rules are its primary and secondary rules joined (each up to 20,000 characters at ingestion).
+    rules: v.nullable(v.pipe(v.string(), v.maxLength(41_000))),
     resolutionSource: v.nullable(v.pipe(v.string(), v.maxLength(2000))),
     closeTime: v.nullable(v.pipe(v.string(), v.maxLength(64))),
     evidenceHash: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
     termsHash: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
-    outcomeTokens: v.optional(v.nullable(v.array(v.string()))),
+    outcomeTokens: v.optional(
+      v.nullable(v.pipe(v.array(v.pipe(v.string(), v.maxLength(200))), v.maxLength(10))),
+    ),
   });
-const Candidates = v.pipe(
-  v.array(
-    v.object({
-      kalshi: Leg("kalshi"),
-      polymarket: Leg("polymarket"),
-      similarity: v.pipe(v.number(), v.minValue(0), v.maxValue(1)),
-    }),
-  ),
-  v.maxLength(500),
-);
+const Candidate = v.object({
+  kalshi: Leg("kalshi"),
+  polymarket: Leg("polymarket"),
+  similarity: v.pipe(v.number(), v.minValue(0), v.maxValue(1)),
+});
+/** The batch is checked as a list; each candidate on its own, so one bad candidate cannot stop the others' lapses. */
+const Candidates = v.pipe(v.array(v.unknown()), v.maxLength(500));
 
 /** An id and the principal acting on it, parsed together (errors name `id` or `actor.…`). */
 const IdAndActor = v.object({ id: Id, actor: Principal });
@@ -525,13 +525,28 @@ export async function proposePairs(
   input: unknown,
   actorIn: unknown,
   now: number,
-): Promise<Result<{ created: number; lapsed: number }>> {
+): Promise<Result<{ created: number; lapsed: number; refused: number }>> {
   const parsed = parseInput(Candidates, input);
   if (!parsed.ok) return parsed;
   const actor = parseInput(Principal, actorIn);
   if (!actor.ok) return actor;
+  const valid: v.InferOutput<typeof Candidate>[] = [];
+  const refusals: string[] = [];
+  for (const [i, c] of parsed.value.entries()) {
+    const one = v.safeParse(Candidate, c);
+    if (one.success) valid.push(one.output);
+    else refusals.push(`candidate ${i}: ${v.summarize(one.issues)}`.slice(0, 300));
+  }
+  if (refusals.length > 0) {
+    // Refused on their own (the rest still lapse and propose), and recorded, not only logged.
+    const audited = await audit(env, "governance.pair_candidates_refused", actor.value, {
+      count: refusals.length,
+      reasons: refusals.slice(0, 10),
+    });
+    if (!audited.ok) return audited;
+  }
   const items = await Promise.all(
-    parsed.value.map(async (candidate) => ({
+    valid.map(async (candidate) => ({
       pairId: await pairIdOf(candidate),
       candidate: candidate as PairCandidate,
     })),
@@ -549,7 +564,7 @@ export async function proposePairs(
     if (!audited.ok) return audited;
   }
   await pairs.applyProposal(env.D1_GOVERNANCE, plan, iso(now));
-  return ok({ created: plan.inserts.length, lapsed: plan.lapses.length });
+  return ok({ created: plan.inserts.length, lapsed: plan.lapses.length, refused: refusals.length });
 }
 
 /** Run the LLM equivalence assessment and keep prompt, model, verdict and both evidence hashes. */

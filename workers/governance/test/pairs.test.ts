@@ -80,12 +80,16 @@ describe("proposing pairs", () => {
   it("creates candidates once, audits the batch, and validates input", async () => {
     const c = await candidate("true");
     const first = await gov().proposePairs([c], TOKEN);
-    expect(first.ok && first.value).toEqual({ created: 1, lapsed: 0 });
+    expect(first.ok && first.value).toEqual({ created: 1, lapsed: 0, refused: 0 });
     const again = await gov().proposePairs([c], TOKEN);
-    expect(again.ok && again.value).toEqual({ created: 0, lapsed: 0 });
+    expect(again.ok && again.value).toEqual({ created: 0, lapsed: 0, refused: 0 });
     expect(await auditTypes()).toEqual(["governance.pairs_proposed"]);
+    // A bad candidate is refused on its own, and audited; a batch that is not a list is refused whole.
     const bad = await gov().proposePairs([{ ...c, kalshi: { ...c.kalshi, termsHash: "nope" } }], TOKEN);
-    expect(!bad.ok && bad.error.code).toBe("validation_failed");
+    expect(bad.ok && bad.value).toEqual({ created: 0, lapsed: 0, refused: 1 });
+    expect(await auditTypes()).toContain("governance.pair_candidates_refused");
+    const notList = await gov().proposePairs({} as never, TOKEN);
+    expect(!notList.ok && notList.error.code).toBe("validation_failed");
   });
 
   it("stores nothing when the audit append fails", async () => {
@@ -194,8 +198,14 @@ describe("LLM assessment and human review", () => {
         termsHash: await sha256Hex("revised terms"),
       },
     };
-    const res = await gov().proposePairs([changed], { method: "system", subject: "cron:ingestion" });
-    expect(res.ok && res.value).toEqual({ created: 0, lapsed: 1 });
+    // In the same batch as a candidate governance refuses (Kalshi rules past any cap): the lapse still happens.
+    const other = await candidate("threshold");
+    const oversized = { ...other, kalshi: { ...other.kalshi, rules: "x".repeat(41_001) } };
+    const res = await gov().proposePairs([oversized, changed], {
+      method: "system",
+      subject: "cron:ingestion",
+    });
+    expect(res.ok && res.value).toEqual({ created: 0, lapsed: 1, refused: 1 });
     expect(await tradableIds()).not.toContain(pairId);
     const list = await gov().listPairs({});
     const pair = list.ok ? list.value.find((p) => p.pairId === pairId) : undefined;

@@ -1,7 +1,7 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { err, ok } from "./common.js";
 
-const state = { books: new Map(), evidence: new Map(), calls: [] };
+const state = { books: new Map(), evidence: new Map(), terms: new Map(), calls: [] };
 
 export default class IngestionStub extends WorkerEntrypoint {
   async health() {
@@ -13,6 +13,15 @@ export default class IngestionStub extends WorkerEntrypoint {
     return b
       ? ok({ venue, marketId, fetchedAt: new Date().toISOString(), ageSeconds: 1, ...b })
       : err("not_found", `no book ${venue}:${marketId}`);
+  }
+  // A market whose book is set exists; its terms hash is the one pairLeg() reviews ("e"…) unless changed.
+  async getMarket(venue, marketId) {
+    state.calls.push({ method: "getMarket", venue, marketId });
+    if (!state.books.has(`${venue}:${marketId}`)) return err("not_found", `no market ${venue}:${marketId}`);
+    return ok({ venue, marketId, termsHash: state.terms.get(`${venue}:${marketId}`) ?? "e".repeat(64) });
+  }
+  async _setTerms(venue, marketId, termsHash) {
+    state.terms.set(`${venue}:${marketId}`, termsHash);
   }
   async getEvidence(hash) {
     const e = state.evidence.get(hash);
