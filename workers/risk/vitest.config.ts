@@ -8,6 +8,7 @@ const auditStub = `
 import { WorkerEntrypoint } from "cloudflare:workers";
 let entries = [];
 let failing = false;
+let delayMs = 0;
 let verification = { ok: true, value: { mode: "incremental", ok: true, fromSeq: 0, toSeq: 0, checkedEntries: 0, checkedAnchors: 0, verifiedAt: "1970-01-01T00:00:00.000Z" } };
 let verifyCalls = [];
 let anchorCalls = [];
@@ -19,14 +20,16 @@ export default class extends WorkerEntrypoint {
   async stubVerifyCalls() { return verifyCalls; }
   async health() { return { service: "audit", ok: true, checks: [] }; }
   async append(event) {
+    if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
     if (failing) return { ok: false, error: { code: "audit_unavailable", message: "stub told to fail" } };
     entries.push(event);
     return { ok: true, value: { seq: entries.length, hash: "0".repeat(64) } };
   }
   async stubEntries() { return entries; }
   async stubFail(value) { failing = value; }
+  async stubDelay(ms) { delayMs = ms; }
   async stubReset() {
-    entries = []; failing = false; verifyCalls = []; anchorCalls = [];
+    entries = []; failing = false; delayMs = 0; verifyCalls = []; anchorCalls = [];
     verification = { ok: true, value: { mode: "incremental", ok: true, fromSeq: 0, toSeq: 0, checkedEntries: 0, checkedAnchors: 0, verifiedAt: "1970-01-01T00:00:00.000Z" } };
   }
 }`;

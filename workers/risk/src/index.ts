@@ -133,7 +133,22 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
     }
     const settled = await this.settle(result);
     if (!settled.ok) return settled;
-    return ok({ decision: settled.value, breaker: { state: breaker.state, version: breaker.version } });
+    // An approval to consume waited in the governor's queue behind others (each awaiting its audit append):
+    // a HALT set meanwhile must still stop an opening order, so the breaker is read again before answering.
+    let now = breaker;
+    if (
+      mode === "consume" &&
+      settled.value.approved &&
+      (intent.effect === "open" || intent.effect === "increase")
+    ) {
+      now = await this.breaker().status();
+      if (now.state === "HALT")
+        return err(
+          ErrorCode.breakerHalted,
+          "breaker moved to HALT while this order was evaluated: opening orders may not be sent",
+        );
+    }
+    return ok({ decision: settled.value, breaker: { state: now.state, version: now.version } });
   }
 
   async evaluateOnly(intent: OrderIntent, actor: Principal): Promise<Result<RiskDryRun>> {

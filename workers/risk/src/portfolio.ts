@@ -87,6 +87,10 @@ export function applyMark(state: PortfolioState, mark: MarkUpdate): { applied: b
     price = parseUnits(mark.price);
     if (price === null || price <= 0)
       return { applied: false, error: `price ${mark.price} is not a positive decimal` };
+    // A binary contract is worth at most $1: a larger mark would overvalue longs and turn shorts' exposure
+    // negative (offsetting category and group totals).
+    if ((mark.venue === "kalshi" || mark.venue === "polymarket") && price > MONEY_SCALE)
+      return { applied: false, error: `price ${mark.price} is above $1 for a ${mark.venue} contract` };
   }
   const key = marketKey(mark.venue, mark.market);
   const prev = state.marks[key];

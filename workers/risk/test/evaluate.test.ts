@@ -224,6 +224,17 @@ describe("day start and high-water mark", () => {
   });
 });
 
+describe("marks a binary contract cannot have", () => {
+  it("a Kalshi or Polymarket mark above $1 is refused; $1 itself and an IBKR price above $1 are fine", () => {
+    const s = portfolio();
+    expect(() => mark(s, "MKT-X", "1.5000")).toThrow(/above \$1 for a kalshi contract/);
+    expect(() => mark(s, "0xabc", "1.0001", { venue: "polymarket" })).toThrow(/above \$1/);
+    expect(() => mark(s, "MKT-X", "1.0000")).not.toThrow();
+    expect(() => mark(s, "265598", "187.2500", { venue: "ibkr" })).not.toThrow();
+    expect(s.marks[marketKey("kalshi", "MKT-X")]?.price).toBe(10_000);
+  });
+});
+
 describe("fail closed on every missing or doubtful input", () => {
   const l = isolatedLimits({ maxMarkAgeSeconds: 60 });
 

@@ -18,6 +18,8 @@ interface AuditStub {
   stubAnchorCalls(): Promise<unknown[]>;
   stubVerifyCalls(): Promise<unknown[]>;
   stubFail(value: boolean): Promise<void>;
+  /** Every append waits this long first (a slow audit chain). */
+  stubDelay(ms: number): Promise<void>;
   stubReset(): Promise<void>;
 }
 interface GovernanceStub {
