@@ -99,7 +99,9 @@ export function applyMark(state: PortfolioState, mark: MarkUpdate): { applied: b
     venue: mark.venue,
     market: mark.market,
     price,
-    category: mark.category,
+    // A mark that does not say the category does not erase the one known: moving a held position's exposure
+    // to "(uncategorised)" would free room in its real category for other markets.
+    category: mark.category ?? prev?.category ?? null,
     evidenceHash: mark.evidenceHash,
     observedAtMs,
   };

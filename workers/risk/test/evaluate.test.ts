@@ -235,6 +235,18 @@ describe("marks a binary contract cannot have", () => {
   });
 });
 
+describe("a mark without a category", () => {
+  it("keeps the category already known, so held exposure stays in its category", () => {
+    const s = portfolio();
+    mark(s, "MKT-A", "0.50", { category: "politics" });
+    mark(s, "MKT-A", "0.55", { category: null, observedAtMs: NOW - 500 });
+    expect(s.marks[marketKey("kalshi", "MKT-A")]).toMatchObject({ price: 5_500, category: "politics" });
+    // A market never categorised stays uncategorised (its own orders are denied for it).
+    mark(s, "MKT-N", "0.40", { category: null });
+    expect(s.marks[marketKey("kalshi", "MKT-N")]?.category).toBeNull();
+  });
+});
+
 describe("fail closed on every missing or doubtful input", () => {
   const l = isolatedLimits({ maxMarkAgeSeconds: 60 });
 
