@@ -39,19 +39,39 @@ export async function failedAfterRedeem<T>(
   actor: Principal,
   timeoutMs = 15_000,
 ): Promise<Result<T>> {
-  const id = receipt.requestId;
-  let note: string;
+  let back: Result<unknown> | Error;
   try {
-    const back = (await withTimeout(
-      governance.returnReceipt(receipt, `apply failed: ${failure.message}`.slice(0, 500), actor),
+    back = (await withTimeout(
+      governance.returnReceipt(receipt, returnReason(failure), actor),
       timeoutMs,
       "returnReceipt",
     )) as Result<unknown>;
-    note = back.ok
-      ? `approval ${id} returned: re-run it with POST /admin/approvals/${id}/execute within its execute window`
-      : `approval ${id} could not be returned (${back.error.message}): it is spent`;
   } catch (error) {
-    note = `returning approval ${id} did not answer (${(error as Error).message}): GET /admin/approvals/${id} says whether it was (approved: re-run it with POST /admin/approvals/${id}/execute; executed: it is spent)`;
+    back = error as Error;
   }
+  return afterReturn(failure, receipt.requestId, back);
+}
+
+/** The reason a return records: the apply's failure. */
+export function returnReason(failure: ApiError): string {
+  return `apply failed: ${failure.message}`.slice(0, 500);
+}
+
+/**
+ * The failure, its code kept, with what became of its approval in the message: returned, refused (spent), or
+ * no answer (`GET /admin/approvals/:id` says which). One wording for every applier.
+ */
+export function afterReturn<T>(
+  failure: ApiError,
+  requestId: string,
+  back: Result<unknown> | Error,
+): Result<T> {
+  const id = requestId;
+  const note =
+    back instanceof Error
+      ? `returning approval ${id} did not answer (${back.message}): GET /admin/approvals/${id} says whether it was (approved: re-run it with POST /admin/approvals/${id}/execute; executed: it is spent)`
+      : back.ok
+        ? `approval ${id} returned: re-run it with POST /admin/approvals/${id}/execute within its execute window`
+        : `approval ${id} could not be returned (${back.error.message}): it is spent`;
   return { ok: false, error: { ...failure, message: `${failure.message}; ${note}` } };
 }

@@ -93,6 +93,61 @@ export const FULL_STEP_MAX_COPIES = 500;
 export const FULL_JOB_IDLE_MS = 15 * 60 * 1000;
 
 /**
+ * The anchor a run resumes from, checked against D1: its row and every earlier one must still hash and link
+ * (they are few: one an hour), and it must be the very anchor verified before. Otherwise no trusted start
+ * (the run goes from genesis) and the break that says why.
+ */
+function trustedAnchor(
+  anchors: readonly AuditAnchor[],
+  from: VerifiedAnchorMeta,
+): { trusted: AuditAnchor | null; broken: ChainBreak | null } {
+  const found = anchors.find((a) => a.anchorNo === from.anchorNo) ?? null;
+  const earlier = anchors.filter((a) => a.anchorNo <= from.anchorNo);
+  const rowBreak = earlier.find(
+    (a, i) =>
+      hashAnchor(a) !== a.anchorHash ||
+      a.prevAnchorHash !== (i === 0 ? ANCHOR_GENESIS_HASH : earlier[i - 1]!.anchorHash),
+  );
+  if (rowBreak)
+    return {
+      trusted: null,
+      broken: {
+        seq: rowBreak.toSeq,
+        anchorNo: rowBreak.anchorNo,
+        reason: `anchor ${rowBreak.anchorNo} row was edited or relinked`,
+      },
+    };
+  if (!found || found.anchorHash !== from.anchorHash)
+    return {
+      trusted: null,
+      broken: {
+        seq: found?.toSeq ?? 1,
+        anchorNo: from.anchorNo,
+        reason: `anchor ${from.anchorNo} changed or vanished since it was verified`,
+      },
+    };
+  return { trusted: found, broken: null };
+}
+
+/**
+ * Where a step of a full verification stops: the furthest anchor whose copies fit the budget (at least the
+ * next anchor: a step can only stop where D1 fixes the hash); null (to the head) when everything ahead fits
+ * or no anchor lies ahead.
+ */
+function stepStop(
+  batches: readonly AuditMirrorBatch[],
+  anchors: readonly AuditAnchor[],
+  fromSeq: number,
+  maxCopies: number,
+): AuditAnchor | null {
+  const ahead = batches.filter((b) => b.toSeq > fromSeq);
+  if (ahead.length <= maxCopies) return null;
+  const limitSeq = ahead[Math.max(0, maxCopies - 1)]!.toSeq;
+  const next = anchors.filter((a) => a.toSeq > fromSeq);
+  return next.filter((a) => a.toSeq <= limitSeq).at(-1) ?? next[0] ?? null;
+}
+
+/**
  * The one Durable Object that orders every audit event (one instance, `idFromName("chain")`).
  * Appends hash synchronously (node:crypto) and write in the same synchronous turn as the head is read,
  * so concurrent appends can neither fork nor skip; the RPC answer is held by the output gate until the
@@ -421,14 +476,15 @@ export class AuditSequencer extends DurableObject<Env> {
     );
     const breaks: (ChainBreak | null)[] = [];
     let trusted: AuditAnchor | null = null;
+    let stop: AuditAnchor | null = null;
     const batches = this.batches();
+    // Breaks recorded so far: a run during which another run recorded one cannot clear it, and a stepped job
+    // is void once one is recorded after it started.
+    const epoch = this.getMeta<number>("failure_epoch") ?? 0;
     // Where this run starts: incremental at the last verified anchor; a full run at genesis, or where its
     // previous step stopped while that job is fresh.
-    // Breaks found so far (counted when recorded): a run during which another run found a break cannot clear
-    // it, and a stepped job is void once one is found after it started.
-    const epoch = this.getMeta<number>("failure_epoch") ?? 0;
     const job = mode === "full" ? this.freshFullJob(nowMs, epoch) : null;
-    const meta = mode === "incremental" ? this.getMeta<VerifiedAnchorMeta>("verified_anchor") : job;
+    const from = mode === "incremental" ? this.getMeta<VerifiedAnchorMeta>("verified_anchor") : job;
     const stepped = mode === "full" && (job !== null || batches.length > maxCopies);
     // A one-call full run starts at genesis whatever D1 holds, so it walks while the anchors are read; the
     // others need them first (their start, or where a step may stop).
@@ -437,45 +493,14 @@ export class AuditSequencer extends DurableObject<Env> {
       read = await anchorsRead;
       if ("error" in read)
         return err(ErrorCode.serviceUnavailable, `D1_ANCHOR unavailable: ${read.error.message}`);
-      const anchors = read.anchors;
-      if (meta) {
-        trusted = anchors.find((a) => a.anchorNo === meta.anchorNo) ?? null;
-        // Rows up to the trusted anchor are few (one an hour): re-check each row's hash and link every time.
-        const earlier = anchors.filter((a) => a.anchorNo <= meta.anchorNo);
-        const rowBreak = earlier.find(
-          (a, i) =>
-            hashAnchor(a) !== a.anchorHash ||
-            a.prevAnchorHash !== (i === 0 ? ANCHOR_GENESIS_HASH : earlier[i - 1]!.anchorHash),
-        );
-        if (rowBreak) {
-          breaks.push({
-            seq: rowBreak.toSeq,
-            anchorNo: rowBreak.anchorNo,
-            reason: `anchor ${rowBreak.anchorNo} row was edited or relinked`,
-          });
-          trusted = null;
-        } else if (!trusted || trusted.anchorHash !== meta.anchorHash) {
-          breaks.push({
-            seq: trusted?.toSeq ?? 1,
-            anchorNo: meta.anchorNo,
-            reason: `anchor ${meta.anchorNo} changed or vanished since it was verified`,
-          });
-          trusted = null;
-        }
+      if (from) {
+        const checked = trustedAnchor(read.anchors, from);
+        trusted = checked.trusted;
+        breaks.push(checked.broken);
       }
+      if (stepped) stop = stepStop(batches, read.anchors, trusted?.toSeq ?? 0, maxCopies);
     }
     const start: ChainPoint = trusted ? { seq: trusted.toSeq, hash: trusted.headHash } : GENESIS_POINT;
-    // A step stops at the furthest anchor whose copies fit the budget (at least the next anchor: a step
-    // can only stop where D1 fixes the hash); with no anchor ahead, or everything within it, at the head.
-    let stop: AuditAnchor | null = null;
-    if (stepped && read && !("error" in read)) {
-      const ahead = batches.filter((b) => b.toSeq > start.seq);
-      if (ahead.length > maxCopies) {
-        const limitSeq = ahead[Math.max(0, maxCopies - 1)]!.toSeq;
-        const next = read.anchors.filter((a) => a.toSeq > start.seq);
-        stop = next.filter((a) => a.toSeq <= limitSeq).at(-1) ?? next[0] ?? null;
-      }
-    }
     const headSeq = Number(this.sql.exec("SELECT COALESCE(MAX(seq), 0) AS m FROM entries").one().m);
     // The trusted anchor is not re-walked, but the head must still reach it (truncation, rollback).
     if (trusted && headSeq < trusted.toSeq)
@@ -578,8 +603,7 @@ export class AuditSequencer extends DurableObject<Env> {
           lastStepAt: nowMs,
           epoch,
         });
-      else if (job || this.getMeta<FullJob>("full_job"))
-        this.sql.exec("DELETE FROM meta WHERE k = 'full_job'");
+      else if (this.getMeta<FullJob>("full_job")) this.sql.exec("DELETE FROM meta WHERE k = 'full_job'");
     }
     if (result.ok && stop) {
       // A step on the way: progress only; the integrity state is left to the step that completes.

@@ -80,9 +80,13 @@ export async function runTradingLoop(
   const minute = Math.floor(nowMs / 60_000);
   // A pair was reviewed against its legs' terms: if either leg's terms changed since (and ingestion has not
   // proposed the pair again, which would lapse it), the review no longer covers it. Checked once per pair.
-  const current = new Map<string, string | null>();
-  if (active.length > 0)
-    for (const p of pairs.value as TradablePair[]) current.set(p.pairId, await termsChanged(env, p));
+  const current = new Map<string, string | null>(
+    active.length === 0
+      ? []
+      : await Promise.all(
+          (pairs.value as TradablePair[]).map(async (p) => [p.pairId, await termsChanged(env, p)] as const),
+        ),
+  );
   for (const s of active) {
     const params = rvParams(s.params ?? {});
     for (const p of pairs.value as TradablePair[]) {

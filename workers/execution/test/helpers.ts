@@ -95,6 +95,23 @@ export async function simAdmin(host: "kalshi" | "ibkr", path: string, body: unkn
   return env.VENUE_SIM.fetch(`${base}/__sim/${host}/${path}`, { method: "POST", body: JSON.stringify(body) });
 }
 
+/** A fault on the Kalshi orders path (`/__sim/faults`: latency, server_error, …), firing once. */
+export async function kalshiOrderFault(spec: Record<string, unknown>): Promise<void> {
+  const res = await env.VENUE_SIM.fetch(`${KALSHI}/__sim/faults`, {
+    method: "POST",
+    body: JSON.stringify({
+      host: "api.elections.kalshi.com",
+      pathPrefix: "/trade-api/v2/portfolio/events/orders",
+      times: 1,
+      ...spec,
+    }),
+  });
+  if (res.status !== 201) throw new Error(`fault not set: ${res.status}`);
+}
+
+/** The order manager's Durable Object, for tests that read or plant its rows. */
+export const orderManagerStub = () => env.ORDER_MANAGER.get(env.ORDER_MANAGER.idFromName("orders"));
+
 export async function simIbkrOrders(): Promise<{ cOID: string }[]> {
   const res = await env.VENUE_SIM.fetch("https://ibkr-gw.test/__sim/ibkr/orders");
   return ((await res.json()) as { orders: { cOID: string }[] }).orders;

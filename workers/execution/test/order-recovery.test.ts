@@ -1,14 +1,16 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { env } from "cloudflare:workers";
+import type { OrderIntent } from "@paulp/contracts";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Env } from "../src/env";
 import {
   ADMIN,
   approvedDecision,
   audit,
+  eventually,
   execution,
   goLive,
   intent,
+  kalshiOrderFault,
+  orderManagerStub,
   registerKalshiKey,
   releasesOf,
   simAdmin,
@@ -16,72 +18,82 @@ import {
 } from "./helpers";
 
 const LIVE = "rv-live-recovery";
-const orders = () =>
-  (env as unknown as Env).ORDER_MANAGER.get((env as unknown as Env).ORDER_MANAGER.idFromName("orders"));
 
 beforeAll(async () => {
   await registerKalshiKey();
   await goLive(LIVE);
 });
 
+/** An IBKR order the gateway accepted (it fills when next polled). */
+async function submittedIbkrOrder(): Promise<OrderIntent> {
+  await simAdmin("ibkr", "questions", { messageIds: [] });
+  const i = intent({
+    strategyId: LIVE,
+    venue: "ibkr",
+    market: "265598",
+    limitPrice: "101.5000",
+    quantity: 2,
+  });
+  const d = await approvedDecision(i);
+  const r = await execution().submitOrder(i, d.decisionId, ADMIN);
+  expect(r.ok && r.value.order.state).toBe("submitted");
+  return i;
+}
+
+const updatesOf = async (coid: string) =>
+  (await audit()._events()).filter(
+    (e) => e.type === "execution.order_updated" && e.payload?.clientOrderId === coid,
+  );
+
+/** Plant the row placeOrder leaves when the object restarts while risk decides, last touched at `at`. */
+async function plantCutOffClaim(i: OrderIntent, at: string): Promise<void> {
+  await runInDurableObject(orderManagerStub(), async (_o, state) => {
+    state.storage.sql.exec(
+      `INSERT INTO orders (coid, intent, intent_hash, decision_id, strategy_id, venue, market, side, quantity, mode, state, context, created_at, updated_at, history)
+       VALUES (?,?,?,?,?,?,?,?,?,'live','pending_submit',NULL,?,?,?)`,
+      i.clientOrderId,
+      JSON.stringify(i),
+      "h".repeat(64),
+      "",
+      i.strategyId,
+      i.venue,
+      i.market,
+      i.side,
+      i.quantity,
+      at,
+      at,
+      JSON.stringify([{ state: "pending_submit", at, reason: null }]),
+    );
+  });
+}
+
 describe("what the venue reports later is in the audit chain", () => {
   it("an IBKR order found filled by the poll has an audited update, with its fill", async () => {
-    await simAdmin("ibkr", "questions", { messageIds: [] });
-    const i = intent({
-      strategyId: LIVE,
-      venue: "ibkr",
-      market: "265598",
-      limitPrice: "101.5000",
-      quantity: 2,
-    });
-    const d = await approvedDecision(i);
-    const r = await execution().submitOrder(i, d.decisionId, ADMIN);
-    expect(r.ok && r.value.order.state).toBe("submitted");
+    const i = await submittedIbkrOrder();
     await execution().resolveUnknown(ADMIN);
     const after = await execution().getOrder(i.clientOrderId);
     expect(after.ok && after.value.state).toBe("filled");
-    const updated = (await audit()._events()).filter(
-      (e) => e.type === "execution.order_updated" && e.payload?.clientOrderId === i.clientOrderId,
-    );
+    const updated = await updatesOf(i.clientOrderId);
     expect(updated).toHaveLength(1);
     expect(updated[0]!.payload).toMatchObject({ from: "submitted", state: "filled", filled: 2 });
     // Nothing changed since: a second poll records nothing more.
     await execution().resolveUnknown(ADMIN);
-    expect(
-      (await audit()._events()).filter(
-        (e) => e.type === "execution.order_updated" && e.payload?.clientOrderId === i.clientOrderId,
-      ),
-    ).toHaveLength(1);
+    expect(await updatesOf(i.clientOrderId)).toHaveLength(1);
   });
-});
 
-describe("a venue fact whose audit append fails", () => {
-  it("is held and appended later by the alarm, in order (it cannot be refused after the fact)", async () => {
-    await simAdmin("ibkr", "questions", { messageIds: [] });
-    const i = intent({
-      strategyId: LIVE,
-      venue: "ibkr",
-      market: "265598",
-      limitPrice: "101.5000",
-      quantity: 2,
-    });
-    const d = await approvedDecision(i);
-    expect((await execution().submitOrder(i, d.decisionId, ADMIN)).ok).toBe(true);
-    const updates = async () =>
-      (await audit()._events()).filter(
-        (e) => e.type === "execution.order_updated" && e.payload?.clientOrderId === i.clientOrderId,
-      );
+  it("an update whose append fails is held and appended later by the alarm (it cannot be refused after the fact)", async () => {
+    const i = await submittedIbkrOrder();
     await audit()._set({ failingTypes: ["execution.order_updated"] });
     try {
       await execution().resolveUnknown(ADMIN);
       const o = await execution().getOrder(i.clientOrderId);
       expect(o.ok && o.value.state).toBe("filled");
-      expect(await updates()).toHaveLength(0);
+      expect(await updatesOf(i.clientOrderId)).toHaveLength(0);
     } finally {
       await audit()._set({ failingTypes: [] });
     }
-    await runDurableObjectAlarm(orders());
-    const held = await updates();
+    await runDurableObjectAlarm(orderManagerStub());
+    const held = await updatesOf(i.clientOrderId);
     expect(held).toHaveLength(1);
     expect(held[0]!.payload).toMatchObject({ from: "submitted", state: "filled", filled: 2 });
   });
@@ -89,27 +101,14 @@ describe("a venue fact whose audit append fails", () => {
 
 describe("a slow send is not a send cut off by a restart", () => {
   it("the recovery sweep leaves an order this instance is still sending alone", async () => {
-    const fault = await (env as unknown as Env).VENUE_SIM!.fetch(
-      "https://api.elections.kalshi.com/__sim/faults",
-      {
-        method: "POST",
-        body: JSON.stringify({
-          host: "api.elections.kalshi.com",
-          pathPrefix: "/trade-api/v2/portfolio/events/orders",
-          kind: "latency",
-          latencyMs: 300, // under the tests' 400 ms venue timeout
-          times: 1,
-        }),
-      },
-    );
-    expect(fault.status).toBe(201);
+    await kalshiOrderFault({ kind: "latency", latencyMs: 300 }); // under the tests' 400 ms venue timeout
     const i = intent({ strategyId: LIVE, market: TICKERS[4]!, quantity: 1 });
     const d = await approvedDecision(i);
     const sending = execution().submitOrder(i, d.decisionId, ADMIN);
     // While it is at the venue, make it look long stale (as an IBKR reauth and question rounds can).
     await new Promise((res) => setTimeout(res, 80));
     const old = new Date(Date.now() - 5 * 60_000).toISOString();
-    await runInDurableObject(orders(), async (_o, state) => {
+    await runInDurableObject(orderManagerStub(), async (_o, state) => {
       state.storage.sql.exec("UPDATE orders SET updated_at = ? WHERE coid = ?", old, i.clientOrderId);
     });
     await execution().resolveUnknown(ADMIN);
@@ -124,26 +123,7 @@ describe("a slow send is not a send cut off by a restart", () => {
 describe("a claim cut off before its decision was stored", () => {
   it("ends rejected after the grace period, audited, and risk is told to release it", async () => {
     const i = intent({ strategyId: LIVE, market: TICKERS[7]!, quantity: 1 });
-    const old = new Date(Date.now() - 11 * 60_000).toISOString();
-    // The row as placeOrder leaves it when the object restarts while risk decides.
-    await runInDurableObject(orders(), async (_o, state) => {
-      state.storage.sql.exec(
-        `INSERT INTO orders (coid, intent, intent_hash, decision_id, strategy_id, venue, market, side, quantity, mode, state, context, created_at, updated_at, history)
-         VALUES (?,?,?,?,?,?,?,?,?,'live','pending_submit',NULL,?,?,?)`,
-        i.clientOrderId,
-        JSON.stringify(i),
-        "h".repeat(64),
-        "",
-        i.strategyId,
-        i.venue,
-        i.market,
-        i.side,
-        i.quantity,
-        old,
-        old,
-        JSON.stringify([{ state: "pending_submit", at: old, reason: null }]),
-      );
-    });
+    await plantCutOffClaim(i, new Date(Date.now() - 11 * 60_000).toISOString());
     await execution().resolveUnknown(ADMIN);
     const o = await execution().getOrder(i.clientOrderId);
     expect(o.ok && o.value).toMatchObject({
@@ -154,35 +134,18 @@ describe("a claim cut off before its decision was stored", () => {
       (e) => e.type === "execution.order_outcome" && e.payload?.clientOrderId === i.clientOrderId,
     );
     expect(outcome?.payload).toMatchObject({ state: "rejected", filled: 0 });
-    let released: unknown[] = [];
-    for (let t = 0; t < 50 && released.length === 0; t++) {
-      await new Promise((res) => setTimeout(res, 100));
-      released = await releasesOf(i.clientOrderId);
-    }
-    expect(released.length).toBeGreaterThan(0);
+    expect(
+      await eventually(
+        () => releasesOf(i.clientOrderId),
+        (x) => x.length > 0,
+        5_000,
+      ),
+    ).not.toHaveLength(0);
   });
 
   it("a recent claim (risk may still be deciding) is left alone", async () => {
-    const i = intent({ strategyId: LIVE, market: TICKERS[8] ?? TICKERS[7]!, quantity: 1 });
-    const recent = new Date(Date.now() - 60_000).toISOString();
-    await runInDurableObject(orders(), async (_o, state) => {
-      state.storage.sql.exec(
-        `INSERT INTO orders (coid, intent, intent_hash, decision_id, strategy_id, venue, market, side, quantity, mode, state, context, created_at, updated_at, history)
-         VALUES (?,?,?,?,?,?,?,?,?,'live','pending_submit',NULL,?,?,?)`,
-        i.clientOrderId,
-        JSON.stringify(i),
-        "h".repeat(64),
-        "",
-        i.strategyId,
-        i.venue,
-        i.market,
-        i.side,
-        i.quantity,
-        recent,
-        recent,
-        JSON.stringify([{ state: "pending_submit", at: recent, reason: null }]),
-      );
-    });
+    const i = intent({ strategyId: LIVE, market: TICKERS[6]!, quantity: 1 });
+    await plantCutOffClaim(i, new Date(Date.now() - 60_000).toISOString());
     await execution().resolveUnknown(ADMIN);
     const o = await execution().getOrder(i.clientOrderId);
     expect(o.ok && o.value.state).toBe("pending_submit");

@@ -1,8 +1,6 @@
 // Failure paths found in review: each keeps an order's exposure visible to risk, or refuses to act unaudited.
 import { runInDurableObject } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Env } from "../src/env";
 import {
   ADMIN,
   approvedDecision,
@@ -12,6 +10,7 @@ import {
   execution,
   goLive,
   intent,
+  orderManagerStub,
   registerKalshiKey,
   releasesOf,
   risk,
@@ -22,8 +21,6 @@ import {
 
 const LIVE = "rv-live-rf";
 const PAPER = "rv-paper-rf";
-const orderManager = () =>
-  (env as unknown as Env).ORDER_MANAGER.get((env as unknown as Env).ORDER_MANAGER.idFromName("orders"));
 
 beforeAll(async () => {
   await registerKalshiKey();
@@ -85,7 +82,7 @@ describe("a live order cut off while being sent", () => {
     const coid = "rf-cutoff-000001";
     const old = new Date(Date.now() - 60_000).toISOString();
     const i = intent({ strategyId: LIVE, market: TICKERS[7]!, clientOrderId: coid });
-    await runInDurableObject(orderManager(), async (_o, state) => {
+    await runInDurableObject(orderManagerStub(), async (_o, state) => {
       state.storage.sql.exec(
         `INSERT INTO orders (coid, intent, intent_hash, decision_id, decision, strategy_id, venue, market, side, quantity, mode, state, created_at, updated_at, history)
          VALUES (?, ?, 'h', 'rd_x', '{}', ?, 'kalshi', ?, 'buy', 1, 'live', 'pending_submit', ?, ?, '[]')`,

@@ -1,15 +1,15 @@
 // An order whose submission failed with an ambiguous answer is `unknown`; when the venue never received it,
 // it stays unknown through the grace period (resolved by asking, never re-sent) and is then rejected.
 import { runInDurableObject } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Env } from "../src/env";
 import {
   ADMIN,
   approvedDecision,
   execution,
   goLive,
   intent,
+  kalshiOrderFault,
+  orderManagerStub,
   registerKalshiKey,
   simKalshiOrders,
   TICKERS,
@@ -25,20 +25,7 @@ beforeAll(async () => {
 describe("an unknown order the venue never received", () => {
   it("stays unknown within the grace period, is never re-sent, and is rejected after it", async () => {
     // The venue answers 503 to the order itself (nothing stored there): an ambiguous write → unknown.
-    const fault = await (env as unknown as Env).VENUE_SIM!.fetch(
-      "https://api.elections.kalshi.com/__sim/faults",
-      {
-        method: "POST",
-        body: JSON.stringify({
-          host: "api.elections.kalshi.com",
-          pathPrefix: "/trade-api/v2/portfolio/events/orders",
-          kind: "server_error",
-          status: 503,
-          times: 1,
-        }),
-      },
-    );
-    expect(fault.status).toBe(201);
+    await kalshiOrderFault({ kind: "server_error", status: 503 });
     const i = intent({ strategyId: LIVE, market: TICKERS[5]! });
     const d = await approvedDecision(i);
     const r = await execution().submitOrder(i, d.decisionId, ADMIN);
@@ -58,10 +45,7 @@ describe("an unknown order the venue never received", () => {
     expect(await atVenue()).toHaveLength(0);
 
     // Age the order past the grace period, then resolve again: rejected, still nothing at the venue.
-    const stub = (env as unknown as Env).ORDER_MANAGER.get(
-      (env as unknown as Env).ORDER_MANAGER.idFromName("orders"),
-    );
-    await runInDurableObject(stub, async (_i, state) => {
+    await runInDurableObject(orderManagerStub(), async (_i, state) => {
       state.storage.sql.exec(
         "UPDATE orders SET updated_at = ? WHERE coid = ?",
         new Date(Date.now() - 121_000).toISOString(),

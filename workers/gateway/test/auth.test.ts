@@ -238,21 +238,23 @@ describe("dev sign-in", () => {
   });
 });
 
+/** The audit chain's entries, read through the gateway's export with the admin token. */
+async function exportedEntries(): Promise<{ type: string; payload: Record<string, unknown> }[]> {
+  const res = await gateway().fetch("https://gw.test/admin/audit/export", {
+    headers: { authorization: `Bearer ${env.ADMIN_TOKEN}`, "cf-connecting-ip": "192.0.2.1" },
+  });
+  return (await res.text())
+    .split("\n")
+    .filter((l) => l.includes('"kind":"entry"'))
+    .map((l) => JSON.parse(l) as { type: string; payload: Record<string, unknown> });
+}
+
 // The Workers Rate Limiting binding (simulated locally by Miniflare) counts failed authentications per client.
 describe("failed authentications are rate limited per client", () => {
   const from = (ip: string, token: string) =>
     gateway().fetch("https://gw.test/admin/audit/status", {
       headers: { authorization: `Bearer ${token}`, "cf-connecting-ip": ip },
     });
-  const exportedEntries = async () => {
-    const res = await gateway().fetch("https://gw.test/admin/audit/export", {
-      headers: { authorization: `Bearer ${env.ADMIN_TOKEN}`, "cf-connecting-ip": "192.0.2.1" },
-    });
-    return (await res.text())
-      .split("\n")
-      .filter((l) => l.includes('"kind":"entry"'))
-      .map((l) => JSON.parse(l) as { type: string; payload: Record<string, unknown> });
-  };
 
   it("answers 429 past 30 failures a minute, keeps accepting a valid credential, and audits the flood once", async () => {
     const ip = "198.51.100.77";
@@ -340,19 +342,10 @@ describe("cross-site admin writes are refused", () => {
 
 // Requests refused before anyone is authenticated must not be a way to fill the audit chain either.
 describe("unauthenticated refusals cannot flood the audit chain", () => {
-  const entries = async () => {
-    const res = await gateway().fetch("https://gw.test/admin/audit/export", {
-      headers: { authorization: `Bearer ${env.ADMIN_TOKEN}`, "cf-connecting-ip": "192.0.2.2" },
-    });
-    return (await res.text())
-      .split("\n")
-      .filter((l) => l.includes('"kind":"entry"'))
-      .map((l) => JSON.parse(l) as { type: string; payload: Record<string, unknown> });
-  };
   const settled = async (pick: (e: { type: string; payload: Record<string, unknown> }) => boolean) => {
     let last = -1;
     for (let i = 0; i < 50; i++) {
-      const n = (await entries()).filter(pick).length;
+      const n = (await exportedEntries()).filter(pick).length;
       if (n === last) return n;
       last = n;
       await new Promise((r) => setTimeout(r, 40));

@@ -24,12 +24,14 @@ import {
   type VerifiedApproval,
 } from "@paulp/contracts";
 import {
+  afterReturn,
   auditAppend,
   CanonicalJsonError,
   canonicalHash,
   createEgressFetch,
   parseInput,
   randomId,
+  returnReason,
   sha256Hex,
 } from "@paulp/kit";
 import * as v from "valibot";
@@ -492,24 +494,14 @@ async function applyOrReturn<T>(
     );
   }
   if (result.ok) return result;
-  const failure = result.error;
-  let note: string;
+  let back: Result<unknown> | Error;
   try {
     // The clock at the return, not at the start of the apply: the execute window is checked against it.
-    const back = await returnReceipt(
-      env,
-      receipt,
-      `apply failed: ${failure.message}`.slice(0, 500),
-      actor,
-      Date.now(),
-    );
-    note = back.ok
-      ? `approval ${id} returned: re-run it with POST /admin/approvals/${id}/execute within its execute window`
-      : `approval ${id} could not be returned (${back.error.message}): it is spent`;
+    back = await returnReceipt(env, receipt, returnReason(result.error), actor, Date.now());
   } catch (error) {
-    note = `returning approval ${id} failed (${(error as Error).message}): GET /admin/approvals/${id} says whether it was`;
+    back = error as Error;
   }
-  return { ok: false, error: { ...failure, message: `${failure.message}; ${note}` } };
+  return afterReturn(result.error, id, back);
 }
 
 // ---------------------------------------------------------------- pairs

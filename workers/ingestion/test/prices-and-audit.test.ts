@@ -20,6 +20,19 @@ const gamma = (over: Record<string, unknown>) => ({
   ...over,
 });
 
+/** Rules version 1: the whole of Kalshi blocked (written as an admin's PUT writes it). */
+async function blockKalshi(): Promise<void> {
+  await tenv.D1_MARKETS.batch(
+    replaceRulesStatements(
+      tenv.D1_MARKETS,
+      [{ id: "no-kalshi", kind: "venue", value: "kalshi", reason: "policy" }],
+      1,
+      new Date().toISOString(),
+      "admin",
+    ),
+  );
+}
+
 async function pushedMarks(): Promise<{ market: string; price: string; category: string | null }[]> {
   return (await tenv.RISK.__calls())
     .filter((c) => c.method === "recordMarks")
@@ -68,15 +81,7 @@ describe("marks are prices risk can value a position at", () => {
 
 describe("a run that could not audit what it blocked is not ok", () => {
   it("answers partial and does not tell risk that ingestion is healthy", async () => {
-    await tenv.D1_MARKETS.batch(
-      replaceRulesStatements(
-        tenv.D1_MARKETS,
-        [{ id: "no-kalshi", kind: "venue", value: "kalshi", reason: "policy" }],
-        1,
-        new Date().toISOString(),
-        "admin",
-      ),
-    );
+    await blockKalshi();
     await tenv.AUDIT.__fail(true);
     const reports = await runIngestion(testDeps(), { venues: ["kalshi"], maxPages: 1, pageSize: 20 });
     await tenv.AUDIT.__fail(false);
@@ -94,15 +99,7 @@ describe("rules replaced while a run goes", () => {
       fetch: async (url, init) => {
         if (!changed) {
           changed = true; // an admin replaces the rules after the run loaded version 0
-          await tenv.D1_MARKETS.batch(
-            replaceRulesStatements(
-              tenv.D1_MARKETS,
-              [{ id: "no-kalshi", kind: "venue", value: "kalshi", reason: "policy" }],
-              1,
-              new Date().toISOString(),
-              "admin",
-            ),
-          );
+          await blockKalshi();
         }
         return sim(url, init);
       },
