@@ -39,6 +39,8 @@ export async function fetchFreshBook(
     if (!p.ok) return reject(deps, outcome.evidenceHash, p);
     if (p.value.asset_id !== yesToken)
       return reject(deps, outcome.evidenceHash, { kind: "schema", detail: "book is for another token" });
+    if (p.value.market.toLowerCase() !== market.marketId)
+      return reject(deps, outcome.evidenceHash, { kind: "schema", detail: "book is for another market" });
     book = clobYesBook(p.value);
   }
   const snapshot = {

@@ -17,8 +17,8 @@ import { deleteMarketsStatements, recordBlocksStatement, runBatches, upsertMarke
 import { termsHash, termsHashSync } from "./terms";
 import { isKalshiMarketsPage, KalshiMarketsPage, kalshiMarketsUrl, kalshiPage } from "./venues/kalshi";
 import { parseBody } from "./venues/parse";
-import { GammaMarketsPage, gammaMarketsUrl, gammaPage } from "./venues/polymarket";
-import type { StoredMarketRow } from "./venues/types";
+import { GammaKeysetPage, gammaMarketsUrl, gammaPage } from "./venues/polymarket";
+import type { MarketSkip, StoredMarketRow } from "./venues/types";
 
 /** Everything a run needs, passed in (bindings, clock, randomness) so the pipeline is testable as values. */
 export interface PipelineDeps {
@@ -47,9 +47,13 @@ export const VENUE_RATE: Record<MarketVenue, { capacity: number; refillPerSecond
   polymarket: { capacity: 20, refillPerSecond: 20 },
 };
 
-/** Page sizes: Kalshi allows up to 1000, gamma 500. */
+/**
+ * Page sizes asked for. Gamma's keyset endpoint clamps `limit` silently to a cap it does not publish (a page then
+ * comes back shorter, with a `next_cursor`): asking for more than it serves costs nothing, and only the absence of
+ * `next_cursor` ends a pass.
+ */
 export const DEFAULT_PAGE_SIZE: Record<MarketVenue, number> = { kalshi: 1000, polymarket: 500 };
-/** The most each venue serves in one page (Kalshi `limit` ≤ 1000; gamma ≤ 500): a larger ask is clamped. */
+/** The most we ask for in one page (Kalshi `limit` ≤ 1000; gamma 500): a larger ask is clamped here. */
 export const MAX_PAGE_SIZE: Record<MarketVenue, number> = { kalshi: 1000, polymarket: 500 };
 
 /** Consecutive failed runs of a venue before the risk breaker hears about it. */
@@ -112,7 +116,8 @@ export function fetchVenue(deps: PipelineDeps, venue: MarketVenue, url: string):
 
 /** A page fetched, stored as evidence, parsed and gated, ready to commit; or why not. */
 type Prepared =
-  | { ok: false; rejected: number }
+  /** `resetCursor`: the venue refused the cursor (or stopped advancing it), so the next run starts a new pass. */
+  | { ok: false; rejected: number; resetCursor?: boolean }
   | { ok: true; next: string | null; commit: () => Promise<PageResult> };
 
 /** What one page did. */
@@ -136,9 +141,8 @@ async function preparePage(
   pageSize: number,
   tally: Tally,
 ): Promise<Prepared> {
-  const fail = (rejected: number): Prepared => ({ ok: false, rejected });
-  const url =
-    venue === "kalshi" ? kalshiMarketsUrl(cursor, pageSize) : gammaMarketsUrl(Number(cursor ?? 0), pageSize);
+  const fail = (rejected: number, resetCursor = false): Prepared => ({ ok: false, rejected, resetCursor });
+  const url = venue === "kalshi" ? kalshiMarketsUrl(cursor, pageSize) : gammaMarketsUrl(cursor, pageSize);
   const outcome = await fetchVenue(deps, venue, url);
   if (!outcome.ok) {
     const kind =
@@ -164,15 +168,22 @@ async function preparePage(
         detail: outcome.detail.slice(0, 300),
       },
     );
-    return fail(outcome.evidenceHash ? 1 : 0);
+    // A cursor the venue refuses (expired, or written by an older client) would fail every run from here on.
+    const cursorRefused =
+      cursor !== null && outcome.kind === "http_error" && (outcome.status === 400 || outcome.status === 422);
+    return fail(outcome.evidenceHash ? 1 : 0, cursorRefused);
   }
   const { evidenceHash, response } = outcome;
   const fetchedAt = new Date(deps.now()).toISOString();
-  const offset = Number(cursor ?? 0);
-  const parsed =
+  const decoded =
     venue === "kalshi"
       ? mapParsed(parseBody(KalshiMarketsPage, response.bytes, isKalshiMarketsPage), kalshiPage)
-      : mapParsed(parseBody(GammaMarketsPage, response.bytes), (v) => gammaPage(v, offset, pageSize));
+      : mapParsed(parseBody(GammaKeysetPage, response.bytes), gammaPage);
+  // A next cursor equal to the one sent would fetch this page forever: the pass starts again instead.
+  const stuck = decoded.ok && cursor !== null && decoded.value.next === cursor;
+  const parsed: typeof decoded = stuck
+    ? { ok: false, kind: "cursor_not_advancing", detail: "the next cursor is the cursor sent" }
+    : decoded;
   if (!parsed.ok) {
     // Kept as evidence, marked rejected, not used; counted and audited.
     tally.add(parsed.kind);
@@ -187,7 +198,7 @@ async function preparePage(
       evidenceHash,
       detail: parsed.detail,
     });
-    return fail(1);
+    return fail(1, stuck);
   }
   const page = parsed.value;
   const allowed: StoredMarketRow[] = [];
@@ -277,6 +288,7 @@ async function preparePage(
         tally.add("audit_failed");
       }
     }
+    if (page.skips?.length) await auditSkips(deps, tally, venue, url, evidenceHash, page.skips);
     if (denied.length > 0) {
       tally.add("gate_denied", denied.length);
       await audit(deps, tally, "compliance.denied", {
@@ -306,6 +318,34 @@ function mapParsed<T, U>(
   f: (v: T) => U,
 ): { ok: true; value: U } | { ok: false; kind: string; detail: string } {
   return r.ok ? { ok: true, value: f(r.value) } : r;
+}
+
+/**
+ * Markets a page listed but we do not ingest: one `ingestion.markets_skipped` event per page (reasons counted,
+ * the first 50 named). Those we cannot represent are also counted as `market_skipped`; they never stop the page.
+ */
+async function auditSkips(
+  deps: PipelineDeps,
+  tally: Tally,
+  venue: MarketVenue,
+  url: string,
+  evidenceHash: string,
+  skips: MarketSkip[],
+): Promise<void> {
+  const reasons: Record<string, number> = {};
+  for (const s of skips) reasons[s.reason] = (reasons[s.reason] ?? 0) + 1;
+  const unrepresentable = skips.length - (reasons.not_yes_no ?? 0);
+  if (unrepresentable > 0) tally.add("market_skipped", unrepresentable);
+  await audit(deps, tally, "ingestion.markets_skipped", {
+    venue,
+    url,
+    evidenceHash,
+    count: skips.length,
+    reasons,
+    markets: skips
+      .slice(0, 50)
+      .map((s) => ({ id: s.id, reason: s.reason, detail: s.detail?.slice(0, 200) ?? null })),
+  });
 }
 
 /** Audit each block as `compliance.blocked` (one event per entity, appended together). */
@@ -565,6 +605,10 @@ async function runVenueLeased(
     if (!prep.ok) {
       rejected += prep.rejected;
       failed = true;
+      if (prep.resetCursor) {
+        tally.add("cursor_reset");
+        cursor = null;
+      }
       break;
     }
     inflight = { cursorBefore: cursor, done: prep.commit() };

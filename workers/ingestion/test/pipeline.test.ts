@@ -3,6 +3,9 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { runIngestion, runVenue } from "../src/pipeline";
 import { auditEvents, count, fault, resetAll, tenv, testDeps, worker } from "./helpers";
 
+/** A whole Polymarket pass is ~40 keyset pages through the real simulator and D1: bounded work, slow under load. */
+const PASS_TIMEOUT_MS = 180_000;
+
 beforeEach(resetAll);
 
 interface MarketDb {
@@ -213,15 +216,20 @@ describe("each simulator fault ends with no bad data stored, the error counted a
 });
 
 describe("schedule", () => {
-  it("continues from the stored cursor and completes a pass", async () => {
+  it("continues from the stored cursor and completes a pass", { timeout: PASS_TIMEOUT_MS }, async () => {
+    const { polymarketUniverse } = await import("../../venue-sim/src/data/universe");
+    const open = polymarketUniverse(20261124).poly.filter((m) => !m.closed);
+    // What gamma lists that we can store: open markets with a question, a condition id and YES/NO outcomes.
+    const storable = open.filter((m) => !m.quirks.question && !m.quirks.conditionId && !m.quirks.outcomes);
     const deps = testDeps();
+    // Gamma serves 100 of the 500 asked for: three pages are 300 markets, and the pass is not over.
     const first = await runVenue(deps, "polymarket", { maxPages: 3, pageSize: 500 });
-    expect(first.report).toMatchObject({ pages: 3, passCompleted: false });
-    const stored = await count("markets", "venue = 'polymarket'");
-    expect(stored).toBe(1500);
-    const second = await runVenue(deps, "polymarket", { maxPages: 10, pageSize: 500 });
-    expect(second.report).toMatchObject({ pages: 6, passCompleted: true });
-    expect(await count("markets", "venue = 'polymarket'")).toBe(4000);
+    expect(first.report).toMatchObject({ pages: 3, fetched: 300, passCompleted: false });
+    expect(await count("markets", "venue = 'polymarket'")).toBe(first.report.stored);
+    const second = await runVenue(deps, "polymarket", { maxPages: 100, pageSize: 500 });
+    expect(second.report).toMatchObject({ pages: Math.ceil(open.length / 100) - 3, passCompleted: true });
+    expect(first.report.fetched + second.report.fetched).toBe(open.length);
+    expect(await count("markets", "venue = 'polymarket'")).toBe(storable.length);
     const state = await tenv.D1_MARKETS.prepare(
       "SELECT cursor, passes_completed FROM ingest_state WHERE venue = 'polymarket'",
     ).first();
@@ -242,14 +250,22 @@ describe("schedule", () => {
         return typeof value === "function" ? value.bind(target) : value;
       },
     });
-    const { report } = await runVenue(testDeps({ db }), "polymarket", { maxPages: 4, pageSize: 100 });
-    expect(report).toMatchObject({ outcome: "partial", pages: 1, stored: 100, passCompleted: false });
+    const sent: string[] = [];
+    const deps = testDeps({ db });
+    const inner = deps.fetch;
+    deps.fetch = (input, init) => {
+      sent.push(String(input));
+      return inner(input, init);
+    };
+    const { report } = await runVenue(deps, "polymarket", { maxPages: 4, pageSize: 100 });
+    expect(report).toMatchObject({ outcome: "partial", pages: 1, passCompleted: false });
     expect(report.errors.d1_error).toBe(1);
     const state = await tenv.D1_MARKETS.prepare(
       "SELECT cursor FROM ingest_state WHERE venue = 'polymarket'",
     ).first();
-    expect(state).toEqual({ cursor: "100" });
-    expect(await count("markets")).toBe(100);
+    // The cursor that fetched the page whose commit failed: the next run fetches it again.
+    expect(state).toEqual({ cursor: new URL(sent[1]!).searchParams.get("after_cursor") });
+    expect(await count("markets")).toBe(report.stored);
     expect((await auditEvents()).some((e) => e.type === "ingestion.store_failed")).toBe(true);
   });
 
@@ -278,11 +294,13 @@ describe("schedule", () => {
     expect(report.errors.risk_marks_failed).toBe(1);
   });
 
-  it("proposes text-matched pairs to governance after a completed pass, including every planted pair", async () => {
+  it("proposes text-matched pairs to governance after a completed pass, including every planted pair", {
+    timeout: PASS_TIMEOUT_MS,
+  }, async () => {
     const { plantedPairs } = await import("../../venue-sim/src/data/universe");
     const deps = testDeps();
     await runVenue(deps, "kalshi", { maxPages: 1, pageSize: 100 });
-    await runIngestion(deps, { venues: ["polymarket"], maxPages: 10, pageSize: 500 });
+    await runIngestion(deps, { venues: ["polymarket"], maxPages: 60, pageSize: 500 });
     const calls = (await tenv.GOVERNANCE.__calls()).filter((c) => c.method === "proposePairs");
     expect(calls).toHaveLength(1);
     const candidates = calls[0]!.args[0] as {
@@ -299,7 +317,9 @@ describe("schedule", () => {
     expect(calls[0]!.args[1]).toMatchObject({ method: "system" });
   });
 
-  it("checks stored markets against the current rules again before proposing them (a rule added since)", async () => {
+  it("checks stored markets against the current rules again before proposing them (a rule added since)", {
+    timeout: PASS_TIMEOUT_MS,
+  }, async () => {
     const { plantedPairs } = await import("../../venue-sim/src/data/universe");
     const deps = testDeps();
     await runVenue(deps, "kalshi", { maxPages: 1, pageSize: 100 });
@@ -312,7 +332,7 @@ describe("schedule", () => {
       ),
     ).toMatchObject({ ok: true });
     expect(await count("markets", "market_id = ?", blockedTicker)).toBe(1);
-    await runIngestion(deps, { venues: ["polymarket"], maxPages: 10, pageSize: 500 });
+    await runIngestion(deps, { venues: ["polymarket"], maxPages: 60, pageSize: 500 });
     const calls = (await tenv.GOVERNANCE.__calls()).filter((c) => c.method === "proposePairs");
     expect(calls).toHaveLength(1);
     const kalshiIds = (calls[0]!.args[0] as { kalshi: { marketId: string } }[]).map((c) => c.kalshi.marketId);
@@ -320,11 +340,11 @@ describe("schedule", () => {
     expect(kalshiIds).not.toContain(blockedTicker);
   });
 
-  it("a failing governance worker is logged, not fatal", async () => {
+  it("a failing governance worker is logged, not fatal", { timeout: PASS_TIMEOUT_MS }, async () => {
     await tenv.GOVERNANCE.__fail(true);
     const deps = testDeps();
     await runVenue(deps, "kalshi", { maxPages: 1, pageSize: 50 });
-    const reports = await runIngestion(deps, { venues: ["polymarket"], maxPages: 10, pageSize: 500 });
+    const reports = await runIngestion(deps, { venues: ["polymarket"], maxPages: 60, pageSize: 500 });
     expect(reports[0]).toMatchObject({ outcome: "ok", passCompleted: true });
     expect((await tenv.GOVERNANCE.__calls()).length).toBe(1);
   });

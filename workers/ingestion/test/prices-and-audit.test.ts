@@ -53,7 +53,7 @@ describe("marks are prices risk can value a position at", () => {
   });
 
   it("a Polymarket outcome price above $1 is no price: no mark stored, none pushed", async () => {
-    const deps = testDeps({ fetch: async () => json([gamma({ outcomePrices: '["7","0"]' })]) });
+    const deps = testDeps({ fetch: async () => json({ markets: [gamma({ outcomePrices: '["7","0"]' })] }) });
     const { report } = await runVenue(deps, "polymarket", { maxPages: 1, pageSize: 100 });
     expect(report.outcome).toBe("ok");
     expect(await count("marks")).toBe(0);
@@ -67,10 +67,12 @@ describe("marks are prices risk can value a position at", () => {
   it("a zero-priced market and an empty category do not spoil the page's marks for risk", async () => {
     const deps = testDeps({
       fetch: async () =>
-        json([
-          gamma({ bestBid: 0.4, bestAsk: 0.5, category: "" }),
-          gamma({ id: "2", conditionId: `0x${"b".repeat(64)}`, lastTradePrice: 0 }),
-        ]),
+        json({
+          markets: [
+            gamma({ bestBid: 0.4, bestAsk: 0.5, category: "" }),
+            gamma({ id: "2", conditionId: `0x${"b".repeat(64)}`, lastTradePrice: 0 }),
+          ],
+        }),
     });
     await runVenue(deps, "polymarket", { maxPages: 1, pageSize: 100 });
     expect(await pushedMarks()).toEqual([

@@ -1,12 +1,29 @@
+import type { GammaKeysetPageWire } from "@paulp/venue-models";
 import type { SimContext, SimHandler } from "./context";
 import {
   hash32,
   POLYMARKET_MARKET_COUNT,
+  POLYMARKET_SHAPES,
+  type PolymarketMarketSeed,
+  type PolymarketShape,
   polymarketBook,
   polymarketMarketWire,
-  universe,
+  polymarketUniverse,
 } from "./data/universe";
 import { consumeRateLimit } from "./faults";
+
+/**
+ * The most `GET /markets/keyset` serves in one page; a larger `limit` is clamped silently. Polymarket publishes no
+ * cap (its SDK sends any `pageSize`); 100 is the cap NautilusTrader's gamma client documents for this endpoint.
+ */
+export const GAMMA_KEYSET_MAX_LIMIT = 100;
+/** The legacy offset endpoint's cap. */
+export const GAMMA_LIST_MAX_LIMIT = 500;
+
+/** Which Polymarket shape this simulator serves (the universe switch decides; small until it is wired). */
+export function polymarketShape(_sim: SimContext): PolymarketShape {
+  return POLYMARKET_SHAPES.small;
+}
 
 /** Polymarket's error body `{ error }` (CLOB and gamma). */
 function polyError(status: number, message: string): Response {
@@ -14,11 +31,15 @@ function polyError(status: number, message: string): Response {
 }
 
 /**
- * Polymarket: gamma `GET /markets` (a bare array, offset paging, `outcomes`/`outcomePrices`/`clobTokenIds` as
- * JSON-encoded strings), CLOB `GET /book`, `/price`, `/midpoint`, and data-api `GET /positions`.
+ * Polymarket: gamma `GET /markets/keyset` (the official SDK's listing: `{ markets, next_cursor? }`, an opaque
+ * cursor, `limit` clamped silently), the legacy `GET /markets` (a bare array, offset paged), CLOB `GET /book`,
+ * `/price`, `/midpoint`, and data-api `GET /positions`. Markets are served as gamma serves them, quirks included.
  */
 export const handlePolymarket: SimHandler = async (request, url, sim) => {
   if (request.method !== "GET") return polyError(405, "method not allowed");
+  if (url.hostname === "gamma-api.polymarket.com" && url.pathname === "/markets/keyset") {
+    return (await consumeRateLimit(sim, "polymarket-gamma")) ?? gammaKeyset(url, sim);
+  }
   if (url.hostname === "gamma-api.polymarket.com" && url.pathname === "/markets") {
     return (await consumeRateLimit(sim, "polymarket-gamma")) ?? gammaMarkets(url, sim);
   }
@@ -38,32 +59,88 @@ function intParam(url: URL, name: string, fallback: number, max: number): number
   return Number.isInteger(n) && n >= 0 && n <= max ? n : null;
 }
 
-function gammaMarkets(url: URL, sim: SimContext): Response {
-  const limit = intParam(url, "limit", 100, 500);
-  const offset = intParam(url, "offset", 0, 1_000_000);
-  if (limit === null || offset === null) return polyError(400, "invalid limit or offset");
+/** The markets the query's filters select, in the endpoint's stable order (the universe's). */
+function selected(url: URL, sim: SimContext): PolymarketMarketSeed[] {
   const closed = url.searchParams.get("closed");
-  const conditionIds = url.searchParams
-    .getAll("condition_ids")
-    .flatMap((c) => c.split(","))
-    .filter(Boolean);
-  const slug = url.searchParams.get("slug");
-  const now = sim.now();
-  let list = universe(sim.seed).poly;
+  // The SDK repeats array parameters (`condition_ids=a&condition_ids=b`); some clients join them with commas.
+  const many = (name: string) =>
+    url.searchParams
+      .getAll(name)
+      .flatMap((c) => c.split(","))
+      .filter(Boolean);
+  const conditionIds = many("condition_ids");
+  const slugs = many("slug");
+  let list = polymarketUniverse(sim.seed, polymarketShape(sim)).poly;
   if (closed === "false") list = list.filter((m) => !m.closed);
   if (closed === "true") list = list.filter((m) => m.closed);
-  if (conditionIds.length > 0) list = list.filter((m) => conditionIds.includes(m.conditionId));
-  if (slug) list = list.filter((m) => m.slug === slug);
-  return Response.json(list.slice(offset, offset + limit).map((m) => polymarketMarketWire(sim.seed, m, now)));
+  if (conditionIds.length > 0)
+    list = list.filter((m) => !m.quirks.conditionId && conditionIds.includes(m.conditionId));
+  if (slugs.length > 0) list = list.filter((m) => slugs.includes(m.slug));
+  return list;
+}
+
+/** The keyset cursor: opaque to clients (base64url of the next market's id). */
+function encodeCursor(id: string): string {
+  return btoa(JSON.stringify({ after: id }))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
+}
+
+function decodeCursor(cursor: string): string | null {
+  try {
+    const json = JSON.parse(atob(cursor.replace(/-/g, "+").replace(/_/g, "/"))) as { after?: unknown };
+    return typeof json.after === "string" ? json.after : null;
+  } catch {
+    return null;
+  }
+}
+
+function gammaKeyset(url: URL, sim: SimContext): Response {
+  // Keyset endpoints take no offset (NautilusTrader's gamma client: "Keyset endpoints reject offset").
+  if (url.searchParams.has("offset"))
+    return polyError(422, "offset is not supported; page with after_cursor");
+  const asked = intParam(url, "limit", 20, Number.MAX_SAFE_INTEGER);
+  if (asked === null || asked === 0) return polyError(422, "limit must be a positive integer");
+  const limit = Math.min(asked, GAMMA_KEYSET_MAX_LIMIT);
+  const list = selected(url, sim);
+  let start = 0;
+  const cursor = url.searchParams.get("after_cursor");
+  if (cursor !== null) {
+    const after = decodeCursor(cursor);
+    if (after === null) return polyError(422, "invalid after_cursor");
+    const next = list.findIndex((m) => Number(m.id) > Number(after));
+    start = next < 0 ? list.length : next;
+  }
+  const shape = polymarketShape(sim);
+  const now = sim.now();
+  const page = list.slice(start, start + limit);
+  const body: GammaKeysetPageWire = {
+    markets: page.map((m) => polymarketMarketWire(sim.seed, m, now, shape)),
+  };
+  // The last page has no next_cursor (the bindings type it optional, never null or empty).
+  if (start + limit < list.length) body.next_cursor = encodeCursor(page.at(-1)!.id);
+  return Response.json(body);
+}
+
+function gammaMarkets(url: URL, sim: SimContext): Response {
+  const asked = intParam(url, "limit", 100, Number.MAX_SAFE_INTEGER);
+  const offset = intParam(url, "offset", 0, 1_000_000);
+  if (asked === null || offset === null) return polyError(400, "invalid limit or offset");
+  const limit = Math.min(asked, GAMMA_LIST_MAX_LIMIT);
+  const shape = polymarketShape(sim);
+  const now = sim.now();
+  return Response.json(
+    selected(url, sim)
+      .slice(offset, offset + limit)
+      .map((m) => polymarketMarketWire(sim.seed, m, now, shape)),
+  );
 }
 
 function clob(url: URL, sim: SimContext): Response {
   const tokenId = url.searchParams.get("token_id");
   if (!tokenId) return polyError(400, "token_id is required");
-  const book = polymarketBook(sim.seed, tokenId, sim.now()) as {
-    bids: { price: string }[];
-    asks: { price: string }[];
-  } | null;
+  const book = polymarketBook(sim.seed, tokenId, sim.now(), polymarketShape(sim));
   if (!book) return polyError(404, "No orderbook exists for the requested token id");
   if (url.pathname === "/book") return Response.json(book);
   const bestBid = book.bids.at(-1)?.price ?? null;

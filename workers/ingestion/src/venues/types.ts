@@ -23,6 +23,31 @@ export interface MarketPage {
   next: string | null;
   /** Markets the venue listed that we do not ingest (e.g. non-binary), counted, not errors. */
   skipped: number;
+  /** Each market skipped and why, when the venue's parser names them (audited as `ingestion.markets_skipped`). */
+  skips?: MarketSkip[];
+}
+
+/** A listed market that is not ingested, and why. */
+export interface MarketSkip {
+  /** The venue's own id of the market, as listed (truncated). */
+  id: string;
+  /**
+   * `not_yes_no`: a two-sided market whose sides are not YES/NO (listed, not ingested by design). Every other
+   * reason is data we cannot represent, counted as `market_skipped` in the run's errors: `schema` (a field of the
+   * wrong type), `no_question`, `no_condition_id`, `bad_condition_id`, `no_outcomes`, `no_tokens`,
+   * `bad_end_date`, `too_long`.
+   */
+  reason:
+    | "not_yes_no"
+    | "schema"
+    | "no_question"
+    | "no_condition_id"
+    | "bad_condition_id"
+    | "no_outcomes"
+    | "no_tokens"
+    | "bad_end_date"
+    | "too_long";
+  detail?: string;
 }
 
 /** Why a parse failed. */

@@ -3,11 +3,27 @@
  * same markets. A few dozen Kalshi/Polymarket pairs share one underlying contract (same resolution source,
  * rules and close time); a dozen more only look alike (different close date, threshold, or inverted YES).
  */
+import type { ClobBookWire, GammaMarketWire } from "@paulp/venue-models";
 
 /** How many markets each venue lists. */
 export const KALSHI_MARKET_COUNT = 10_000;
-/** How many markets Polymarket's gamma lists. */
+/** How many markets Polymarket's gamma lists in the small universe. */
 export const POLYMARKET_MARKET_COUNT = 4_000;
+
+/** The Polymarket half of a universe: how many markets gamma lists, how many are closed, how often prices move. */
+export interface PolymarketShape {
+  markets: number;
+  /** Every `closedEvery`-th market (outside the planted pairs) is closed. */
+  closedEvery: number;
+  /** Prices step this often (ms). */
+  priceStepMs: number;
+}
+
+/** The small universe (tests) and the realistic one (`pnpm dev`, soak): 5,000 markets, a fifth closed, prices every 5 s. */
+export const POLYMARKET_SHAPES = {
+  small: { markets: POLYMARKET_MARKET_COUNT, closedEvery: 101, priceStepMs: 60_000 },
+  realistic: { markets: 5_000, closedEvery: 5, priceStepMs: 5_000 },
+} as const satisfies Record<string, PolymarketShape>;
 /** Pairs at indexes [0, TRUE_PAIRS) are the same contract on both venues. */
 export const TRUE_PAIRS = 24;
 /** Pairs at indexes [TRUE_PAIRS, TRUE_PAIRS + LOOKALIKE_PAIRS) only look alike. */
@@ -176,6 +192,17 @@ export interface KalshiMarketSeed {
   fairBp: number;
 }
 
+/**
+ * How one gamma market departs from the tidy form, as Polymarket's bindings allow: `question` and `conditionId`
+ * null, empty or absent; `outcomes` null, empty or not YES/NO; prices as strings, numbers, null or absent.
+ */
+export interface PolymarketWireQuirks {
+  question?: "null" | "empty" | "absent";
+  conditionId?: "null" | "empty";
+  outcomes?: "null" | "empty" | "up_down";
+  prices: "number" | "string" | "mixed" | "null" | "absent";
+}
+
 /** A simulated Polymarket gamma market (prices filled in per read). */
 export interface PolymarketMarketSeed {
   id: string;
@@ -192,6 +219,7 @@ export interface PolymarketMarketSeed {
   outcomes: ["Yes", "No"];
   clobTokenIds: [string, string];
   fairBp: number;
+  quirks: PolymarketWireQuirks;
 }
 
 /** How a pair relates: the same contract, or one of the ways a look-alike differs. */
@@ -302,7 +330,23 @@ function kalshiSeedAt(seed: number, i: number): KalshiMarketSeed {
   };
 }
 
-function polySeedAt(seed: number, j: number): PolymarketMarketSeed {
+/** Deterministic quirks by index, never on a planted pair. */
+function polyQuirks(j: number): PolymarketWireQuirks {
+  const prices =
+    j % 71 === 9 ? "null" : j % 73 === 4 ? "absent" : (["number", "string", "mixed"] as const)[j % 3]!;
+  if (j < TRUE_PAIRS + LOOKALIKE_PAIRS) return { prices: "number" };
+  const question = j % 97 === 11 ? "null" : j % 97 === 23 ? "empty" : j % 97 === 37 ? "absent" : undefined;
+  const conditionId = j % 89 === 5 ? "empty" : j % 89 === 17 ? "null" : undefined;
+  const outcomes = j % 83 === 7 ? "null" : j % 83 === 19 ? "empty" : j % 79 === 3 ? "up_down" : undefined;
+  return {
+    prices,
+    ...(question ? { question } : {}),
+    ...(conditionId ? { conditionId } : {}),
+    ...(outcomes ? { outcomes } : {}),
+  };
+}
+
+function polySeedAt(seed: number, j: number, shape: PolymarketShape): PolymarketMarketSeed {
   const r = rng(hash32(`poly:${seed}:${j}`));
   const conditionId = `0x${hex(r, 64)}`;
   const tokens: [string, string] = [digits(r, 77), digits(r, 77)];
@@ -344,6 +388,7 @@ function polySeedAt(seed: number, j: number): PolymarketMarketSeed {
       outcomes: ["Yes", "No"],
       clobTokenIds: tokens,
       fairBp: Math.min(9_700, Math.max(300, fairBp)),
+      quirks: polyQuirks(j),
     };
   }
   const a = pick(r, TEAMS);
@@ -363,40 +408,73 @@ function polySeedAt(seed: number, j: number): PolymarketMarketSeed {
     endDate: close.toISOString(),
     category: j % 10 === 7 ? "Politics" : "Sports",
     active: true,
-    closed: j % 101 === 60,
+    closed: j % shape.closedEvery === shape.closedEvery - 1,
     outcomes: ["Yes", "No"],
     clobTokenIds: tokens,
     fairBp: fairBpRandom,
+    quirks: polyQuirks(j),
   };
 }
 
-interface Universe {
-  kalshi: KalshiMarketSeed[];
-  kalshiByTicker: Map<string, number>;
+/** Gamma's markets of one shape, with the lookups the CLOB and the trading simulators need. */
+export interface PolymarketUniverse {
+  shape: PolymarketShape;
   poly: PolymarketMarketSeed[];
+  /** Tokens of the markets that list them (not those whose outcomes are null or empty). */
   polyByToken: Map<string, { index: number; outcome: 0 | 1 }>;
+  /** Condition ids of the markets that show one. */
   polyByCondition: Map<string, number>;
 }
 
-const universes = new Map<number, Universe>();
+interface Universe extends PolymarketUniverse {
+  kalshi: KalshiMarketSeed[];
+  kalshiByTicker: Map<string, number>;
+}
 
-/** The whole seeded universe, generated once per seed and isolate. */
+const universes = new Map<number, Universe>();
+const polymarketUniverses = new Map<string, PolymarketUniverse>();
+
+/** The Polymarket half for a seed and shape, generated once per isolate. */
+export function polymarketUniverse(
+  seed: number,
+  shape: PolymarketShape = POLYMARKET_SHAPES.small,
+): PolymarketUniverse {
+  const key = `${seed}:${shape.markets}:${shape.closedEvery}:${shape.priceStepMs}`;
+  const cached = polymarketUniverses.get(key);
+  if (cached) return cached;
+  const poly = Array.from({ length: shape.markets }, (_, j) => polySeedAt(seed, j, shape));
+  const listsTokens = (m: PolymarketMarketSeed) =>
+    m.quirks.outcomes !== "null" && m.quirks.outcomes !== "empty";
+  const u: PolymarketUniverse = {
+    shape,
+    poly,
+    polyByToken: new Map<string, { index: number; outcome: 0 | 1 }>(
+      poly.flatMap((m, index): [string, { index: number; outcome: 0 | 1 }][] =>
+        listsTokens(m)
+          ? [
+              [m.clobTokenIds[0], { index, outcome: 0 as const }],
+              [m.clobTokenIds[1], { index, outcome: 1 as const }],
+            ]
+          : [],
+      ),
+    ),
+    polyByCondition: new Map(
+      poly.flatMap((m, j): [string, number][] => (m.quirks.conditionId ? [] : [[m.conditionId, j]])),
+    ),
+  };
+  polymarketUniverses.set(key, u);
+  return u;
+}
+
+/** The whole seeded universe (the small Polymarket shape), generated once per seed and isolate. */
 export function universe(seed: number): Universe {
   const cached = universes.get(seed);
   if (cached) return cached;
   const kalshi = Array.from({ length: KALSHI_MARKET_COUNT }, (_, i) => kalshiSeedAt(seed, i));
-  const poly = Array.from({ length: POLYMARKET_MARKET_COUNT }, (_, j) => polySeedAt(seed, j));
   const u: Universe = {
     kalshi,
     kalshiByTicker: new Map(kalshi.map((m, i) => [m.ticker, i])),
-    poly,
-    polyByToken: new Map<string, { index: number; outcome: 0 | 1 }>(
-      poly.flatMap((m, index): [string, { index: number; outcome: 0 | 1 }][] => [
-        [m.clobTokenIds[0], { index, outcome: 0 as const }],
-        [m.clobTokenIds[1], { index, outcome: 1 as const }],
-      ]),
-    ),
-    polyByCondition: new Map(poly.map((m, j) => [m.conditionId, j])),
+    ...polymarketUniverse(seed),
   };
   universes.set(seed, u);
   return u;
@@ -422,8 +500,8 @@ export function truePairs(seed: number): PlantedPair[] {
 /** Prices move once a minute, deterministically. */
 const PRICE_BUCKET_MS = 60_000;
 
-function fairNow(seed: number, key: string, fairBp: number, now: number): number {
-  const r = rng(hash32(`${seed}:${key}:${Math.floor(now / PRICE_BUCKET_MS)}`));
+function fairNow(seed: number, key: string, fairBp: number, now: number, stepMs = PRICE_BUCKET_MS): number {
+  const r = rng(hash32(`${seed}:${key}:${Math.floor(now / stepMs)}`));
   return Math.min(9_800, Math.max(200, fairBp + Math.floor(r() * 300) - 150));
 }
 
@@ -499,33 +577,66 @@ export function kalshiBook(seed: number, ticker: string, now = Date.now()): Kals
   };
 }
 
-/** A gamma market in wire shape: `outcomes`, `outcomePrices` and `clobTokenIds` are JSON-encoded strings. */
+/**
+ * A gamma market as gamma serves it (`GammaMarketWire`: the input of Polymarket's own `GammaMarketSchema`, so an
+ * invented field fails to compile): `outcomes`, `outcomePrices` and `clobTokenIds` are JSON-encoded strings, and
+ * the market's quirks (null or missing question/condition id/outcomes, prices as strings or numbers) applied.
+ */
 export function polymarketMarketWire(
   seed: number,
   m: PolymarketMarketSeed,
   now: number,
-): Record<string, unknown> {
-  const fair = roundToCent(fairNow(seed, m.conditionId, m.fairBp, now));
-  const { fairBp: _f, outcomes, clobTokenIds, ...wire } = m;
+  shape: PolymarketShape = POLYMARKET_SHAPES.small,
+): GammaMarketWire {
+  const fair = roundToCent(fairNow(seed, m.conditionId, m.fairBp, now, shape.priceStepMs));
+  const q = m.quirks;
+  const outcomes = q.outcomes === "up_down" ? ["Up", "Down"] : m.outcomes;
+  const listed = q.outcomes !== "null" && q.outcomes !== "empty";
+  const bid = (fair - 100) / 10_000;
+  const ask = (fair + 100) / 10_000;
+  const last = fair / 10_000;
+  const asString = (n: number) => String(n);
+  const prices =
+    q.prices === "absent"
+      ? {}
+      : q.prices === "null"
+        ? { bestBid: null, bestAsk: null, lastTradePrice: null }
+        : q.prices === "string"
+          ? { bestBid: asString(bid), bestAsk: asString(ask), lastTradePrice: asString(last) }
+          : q.prices === "mixed"
+            ? { bestBid: asString(bid), bestAsk: ask, lastTradePrice: asString(last) }
+            : { bestBid: bid, bestAsk: ask, lastTradePrice: last };
   return {
-    ...wire,
-    outcomes: JSON.stringify(outcomes),
-    outcomePrices: JSON.stringify([
-      bpToDollars(fair, 2).replace(/0$/, ""),
-      bpToDollars(10_000 - fair, 2).replace(/0$/, ""),
-    ]),
-    clobTokenIds: JSON.stringify(clobTokenIds),
+    id: m.id,
+    ...(q.question === "absent"
+      ? {}
+      : { question: q.question === "null" ? null : q.question === "empty" ? "" : m.question }),
+    conditionId: q.conditionId === "null" ? null : q.conditionId === "empty" ? "" : m.conditionId,
+    slug: m.slug,
+    description: m.description,
+    resolutionSource: m.resolutionSource,
+    startDate: m.startDate,
+    endDate: m.endDate,
+    category: m.category,
+    active: m.active,
+    closed: m.closed,
+    outcomes: q.outcomes === "null" ? null : q.outcomes === "empty" ? "[]" : JSON.stringify(outcomes),
+    outcomePrices: listed
+      ? JSON.stringify([
+          bpToDollars(fair, 2).replace(/0$/, ""),
+          bpToDollars(10_000 - fair, 2).replace(/0$/, ""),
+        ])
+      : null,
+    clobTokenIds: listed ? JSON.stringify(m.clobTokenIds) : null,
     acceptingOrders: !m.closed,
-    enableOrderBook: true,
+    enableOrderBook: listed,
     orderPriceMinTickSize: 0.01,
     orderMinSize: 5,
-    bestBid: (fair - 100) / 10_000,
-    bestAsk: (fair + 100) / 10_000,
-    lastTradePrice: fair / 10_000,
+    ...prices,
     volumeNum: 1000 + (hash32(m.conditionId) % 500_000),
     liquidityNum: 500 + (hash32(m.slug) % 50_000),
     events: [{ id: String(90_000 + (Number(m.id) % 1000)), title: m.question }],
-  };
+  } satisfies GammaMarketWire;
 }
 
 /** The gamma market with this condition id (wire shape), or null. */
@@ -533,25 +644,30 @@ export function polymarketMarketByCondition(
   seed: number,
   conditionId: string,
   now = Date.now(),
-): Record<string, unknown> | null {
-  const u = universe(seed);
+  shape: PolymarketShape = POLYMARKET_SHAPES.small,
+): GammaMarketWire | null {
+  const u = polymarketUniverse(seed, shape);
   const j = u.polyByCondition.get(conditionId);
-  return j === undefined ? null : polymarketMarketWire(seed, u.poly[j]!, now);
+  return j === undefined ? null : polymarketMarketWire(seed, u.poly[j]!, now, shape);
 }
 
-/** A CLOB book for one outcome token (CLOB wire shape, numbers as strings), or null for an unknown token. */
+/**
+ * A CLOB book for one outcome token, as clob-client's `OrderBookSummary` types it (numbers as strings, `hash`
+ * a 40-hex SHA-1 as Polymarket's bindings check it), or null for an unknown token.
+ */
 export function polymarketBook(
   seed: number,
   tokenId: string,
   now = Date.now(),
-): Record<string, unknown> | null {
-  const u = universe(seed);
+  shape: PolymarketShape = POLYMARKET_SHAPES.small,
+): ClobBookWire | null {
+  const u = polymarketUniverse(seed, shape);
   const hit = u.polyByToken.get(tokenId);
   if (!hit) return null;
   const m = u.poly[hit.index]!;
-  const yesFair = roundToCent(fairNow(seed, m.conditionId, m.fairBp, now));
+  const yesFair = roundToCent(fairNow(seed, m.conditionId, m.fairBp, now, shape.priceStepMs));
   const fair = hit.outcome === 0 ? yesFair : 10_000 - yesFair;
-  const r = rng(hash32(`pbook:${seed}:${tokenId}:${Math.floor(now / PRICE_BUCKET_MS)}`));
+  const r = rng(hash32(`pbook:${seed}:${tokenId}:${Math.floor(now / shape.priceStepMs)}`));
   const fmt = (l: { bp: number; size: number }) => ({ price: bpToDollars(l.bp, 2), size: String(l.size) });
   // CLOB lists bids ascending and asks descending: the best level is the last entry of each.
   const bids = levels(r, fair - 100, 5).map(fmt);
@@ -569,5 +685,5 @@ export function polymarketBook(
     tick_size: "0.01",
     neg_risk: false,
     last_trade_price: bpToDollars(fair, 2),
-  };
+  } satisfies ClobBookWire;
 }
