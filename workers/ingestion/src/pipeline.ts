@@ -687,14 +687,21 @@ async function runVenueLeased(
   return { report, consecutiveFailures };
 }
 
-/** A full run: each venue in turn, breaker reports, and pair candidates after a completed pass. */
+/**
+ * A full run: each venue in turn, breaker reports, and pair candidates after a completed pass. `maxPages` is one
+ * number for every venue or one per venue.
+ */
 export async function runIngestion(
   deps: PipelineDeps,
-  opts: { venues: MarketVenue[]; maxPages: number; pageSize?: number },
+  opts: { venues: MarketVenue[]; maxPages: number | Record<MarketVenue, number>; pageSize?: number },
 ): Promise<VenueRunReport[]> {
   const reports: VenueRunReport[] = [];
   for (const venue of opts.venues) {
-    const { report, consecutiveFailures } = await runVenue(deps, venue, opts);
+    const maxPages = typeof opts.maxPages === "number" ? opts.maxPages : opts.maxPages[venue];
+    const { report, consecutiveFailures } = await runVenue(deps, venue, {
+      maxPages,
+      pageSize: opts.pageSize,
+    });
     reports.push(report);
     if (consecutiveFailures >= FAILURES_BEFORE_REPORT) {
       const detail = `${venue}: ${consecutiveFailures} consecutive failed runs (${Object.entries(

@@ -1,4 +1,4 @@
-import { type Principal, systemPrincipal } from "@paulp/contracts";
+import { type MarketVenue, type Principal, systemPrincipal } from "@paulp/contracts";
 import { createEgressFetch } from "@paulp/kit";
 import type { TokenBucket } from "./client";
 import type { Env } from "./env";
@@ -6,8 +6,11 @@ import { type PipelineDeps, venueBuckets } from "./pipeline";
 
 /** The cron's actor in the audit chain. */
 export const CRON_ACTOR = systemPrincipal("cron:ingestion");
-/** Pages per venue per scheduled run: a pass over thousands of markets spans a few runs. */
-export const CRON_MAX_PAGES = 5;
+/**
+ * Pages per venue per scheduled run: a pass over thousands of markets spans a few runs. Gamma serves at most 100
+ * markets a keyset page (Kalshi 1,000), so Polymarket takes more pages for the same number of markets.
+ */
+export const CRON_MAX_PAGES: Record<MarketVenue, number> = { kalshi: 5, polymarket: 25 };
 
 // Per-isolate client state: the token buckets outlive a single request so the limits hold across calls.
 let buckets: Map<"kalshi" | "polymarket", TokenBucket> | null = null;

@@ -187,11 +187,12 @@ describe("RPC", () => {
       scheduledTime: Date.now(),
     });
     expect(await count("markets", "venue = 'kalshi'")).toBe(5000);
-    // Five keyset pages of 100 (gamma clamps the 500 asked), less the markets gamma lists that we cannot store.
+    // Kalshi: 5 pages of 1,000. Polymarket: 25 keyset pages of 100 (gamma clamps the 500 asked), less the markets
+    // gamma lists that we cannot store.
     const { polymarketUniverse } = await import("../../venue-sim/src/data/universe");
     const firstPages = polymarketUniverse(20261124)
       .poly.filter((m) => !m.closed)
-      .slice(0, 500);
+      .slice(0, 2500);
     const storable = firstPages.filter(
       (m) => !m.quirks.question && !m.quirks.conditionId && !m.quirks.outcomes,
     );
