@@ -55,6 +55,18 @@ function parsePage(page: GammaKeysetPageWire) {
   return gammaPage(parsed.value);
 }
 
+/** Pipeline deps whose every request is kept as sent. */
+function recording() {
+  const sent: Request[] = [];
+  const deps = testDeps();
+  const inner = deps.fetch;
+  deps.fetch = (input, init) => {
+    sent.push(new Request(input, init));
+    return inner(input, init);
+  };
+  return { deps, sent };
+}
+
 const json = (body: unknown) =>
   new Response(JSON.stringify(body), { headers: { "content-type": "application/json" } });
 
@@ -176,29 +188,17 @@ describe("ingestion reads only what Polymarket's models define", () => {
       const parsed = parseBody(ClobBook, encode(body));
       expect(parsed.ok).toBe(true);
       if (!parsed.ok) continue;
-      expect(clobYesBook(parsed.value)).toEqual({
-        bids: [
-          { price: "0.4000", size: "80.5" },
-          { price: "0.3900", size: "120" },
-        ],
-        asks: [
-          { price: "0.4200", size: "10" },
-          { price: "0.4300", size: "50" },
-        ],
-      });
+      // Best first on both sides, prices at four decimals (clob-client lists the best last).
+      const bestFirst = (levels: { price: string; size: string }[]) =>
+        levels.map((l) => ({ price: l.price.padEnd(6, "0"), size: l.size })).reverse();
+      expect(clobYesBook(parsed.value)).toEqual({ bids: bestFirst(book.bids), asks: bestFirst(book.asks) });
     }
   });
 });
 
 describe("ingestion's requests are the official SDK's", () => {
   it("gamma: GET /markets/keyset?closed=false&limit=…&after_cursor=…, no headers but accept", async () => {
-    const sent: Request[] = [];
-    const deps = testDeps();
-    const inner = deps.fetch;
-    deps.fetch = (input, init) => {
-      sent.push(new Request(input, init));
-      return inner(input, init);
-    };
+    const { deps, sent } = recording();
     const { report } = await runVenue(deps, "polymarket", { maxPages: 3, pageSize: 500 });
     expect(report).toMatchObject({ outcome: "ok", pages: 3, passCompleted: false });
     expect(sent).toHaveLength(3);
@@ -230,13 +230,7 @@ describe("ingestion's requests are the official SDK's", () => {
       "SELECT market_id, outcome_tokens FROM markets WHERE venue = 'polymarket' LIMIT 1",
     ).first<{ market_id: string; outcome_tokens: string }>();
     const yes = (JSON.parse(row!.outcome_tokens) as string[])[0]!;
-    const sent: Request[] = [];
-    const deps = testDeps();
-    const inner = deps.fetch;
-    deps.fetch = (input, init) => {
-      sent.push(new Request(input, init));
-      return inner(input, init);
-    };
+    const { deps, sent } = recording();
     const market = { venue: "polymarket", marketId: row!.market_id, outcomeTokens: [yes, "x"] } as never;
     expect((await fetchFreshBook(deps, market)).ok).toBe(true);
     expect(sent).toHaveLength(1);
