@@ -66,9 +66,10 @@ describe("anchors", () => {
       ok: false,
       error: { code: "service_unavailable" },
     });
-    // Once the key is free the alarm's retry catches up.
+    // Once the key is free the alarm's retry catches up. On a loaded machine the real alarm can fire before the
+    // test runs it (then none is left to run, and it answers false): the status below is what must hold.
     await env.R2_AUDIT.delete(batchKey(next, next));
-    expect(await runDurableObjectAlarm(sequencer())).toBe(true);
+    await runDurableObjectAlarm(sequencer());
     const caughtUp = await audit().status();
     expect(caughtUp).toMatchObject({ ok: true, value: { r2MirrorLag: 0, r2MirrorError: null } });
     expect(await audit().verify({ mode: "full", actor })).toMatchObject({ ok: true, value: { ok: true } });
