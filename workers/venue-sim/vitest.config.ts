@@ -4,5 +4,7 @@ import { defineConfig } from "vitest/config";
 // The simulator's own tests: requests go to `exports.default.fetch` with the real venues' URLs.
 export default defineConfig({
   plugins: [cloudflareTest({ main: "./src/index.ts", wrangler: { configPath: "./wrangler.jsonc" } })],
-  test: { testTimeout: 20_000 },
+  // Bounded work (a whole keyset walk, a few hundred requests): slow only when the machine is loaded, where 20 s
+  // was not enough for the longest of them.
+  test: { testTimeout: 120_000 },
 });

@@ -52,10 +52,17 @@ async function walk(o: { closed: boolean; pageSize: number }) {
   return pages;
 }
 
+/** The open markets walked once (each page checked), shared by the tests that read them. */
+let openWalk: ReturnType<typeof walk> | undefined;
+const walkOpen = () => {
+  openWalk ??= walk({ closed: false, pageSize: 500 });
+  return openWalk;
+};
+
 describe("Polymarket gamma conforms to Polymarket's bindings", () => {
   it("keyset pages as the SDK expects: clamped limit, opaque cursor, no next_cursor on the last page", async () => {
     const open = polymarketUniverse(SEED).poly.filter((m) => !m.closed);
-    const pages = await walk({ closed: false, pageSize: 500 });
+    const pages = await walkOpen();
     // 500 asked, 100 served: every page but the last is "short", and still not the last.
     expect(pages.length).toBe(Math.ceil(open.length / GAMMA_KEYSET_MAX_LIMIT));
     for (const p of pages.slice(0, -1)) {
@@ -69,7 +76,7 @@ describe("Polymarket gamma conforms to Polymarket's bindings", () => {
   });
 
   it("serves the quirks the bindings allow: null, empty and absent fields, prices as strings and numbers", async () => {
-    const pages = await walk({ closed: false, pageSize: 100 });
+    const pages = await walkOpen();
     const markets = pages.flatMap((p) => p.body.markets);
     const has = (f: (m: GammaMarketWire) => boolean) => markets.some(f);
     expect(has((m) => m.question === null)).toBe(true);
@@ -139,8 +146,8 @@ describe("Polymarket gamma conforms to Polymarket's bindings", () => {
 describe("Polymarket CLOB conforms to clob-client and the bindings", () => {
   it("book, price and midpoint for many tokens", async () => {
     const u = polymarketUniverse(SEED);
-    const tokens = [...u.polyByToken.keys()].filter((_, i) => i % 97 === 0).slice(0, 40);
-    expect(tokens.length).toBeGreaterThan(20);
+    const tokens = [...u.polyByToken.keys()].filter((_, i) => i % 331 === 0).slice(0, 12);
+    expect(tokens.length).toBe(12);
     for (const token of tokens) {
       const book = await get(`${CLOB}${CLOB_PATHS.book}?token_id=${token}`);
       expect(book.status).toBe(200);
@@ -176,8 +183,10 @@ describe("the Polymarket universe", () => {
     expect(closed).toBeGreaterThan(800);
     expect(closed).toBeLessThan(1_200);
     const now = Date.UTC(2026, 10, 24, 12);
+    // Every quirky market, and a tidy one in twenty (the builder is the same for all).
+    const sample = u.poly.filter((m, j) => j % 20 === 0 || Object.keys(m.quirks).length > 1);
     const issues = gammaKeysetPageIssues({
-      markets: u.poly.map((m) => polymarketMarketWire(SEED, m, now, shape)),
+      markets: sample.map((m) => polymarketMarketWire(SEED, m, now, shape)),
     });
     expect(issues).toEqual([]);
     expect(u.poly.filter((m) => m.quirks.question).length).toBeGreaterThan(100);
