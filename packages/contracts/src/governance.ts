@@ -245,13 +245,31 @@ export interface PairAssessment {
   model: string;
   promptHash: string;
   verdict: PairVerdict;
-  /** `verdict` when the model answered with a valid tool call; otherwise why it became uncertain. */
-  outcome: "verdict" | "refusal" | "error" | "timeout" | "malformed";
+  /**
+   * `verdict` when the model answered with a valid tool call; `held` when it gave a passing grade that the terms
+   * check outside the model contradicted (stored as uncertain, left for a person); otherwise why it became uncertain.
+   */
+  outcome: "verdict" | "refusal" | "error" | "timeout" | "malformed" | "held";
   detail: string | null;
   kalshiEvidenceHash: string;
   polymarketEvidenceHash: string;
   auditSeq: number;
   assessedAt: string;
+  /** The Messages API `request-id` of the last answer (null when none came back). */
+  requestId: string | null;
+  /** Token usage the API reported for the answer (null when there was none). */
+  usage: AssessmentUsage | null;
+  /** Requests sent for this assessment (429 / 529 retries included). */
+  attempts: number;
+}
+
+/** Token usage of one assessment, as the Messages API reports it. */
+export interface AssessmentUsage {
+  input_tokens: number | null;
+  output_tokens: number | null;
+  cache_creation_input_tokens: number | null;
+  cache_read_input_tokens: number | null;
+  service_tier: string | null;
 }
 
 /** Body of `POST /admin/pairs/:id/review`. */

@@ -203,18 +203,21 @@ export async function applyProposal(db: D1Database, plan: ProposalPlan, now: str
 }
 
 /**
- * Store an assessment and make it the pair's current grade, only if the terms it judged are still the
- * pair's terms. A changed verdict resets the human review (the person approved a different verdict).
+ * Store an assessment and make it the pair's current grade, only if the terms it judged are still the pair's terms.
+ * A changed verdict resets an approval (the person approved a different verdict); a rejection stays: a person's "no"
+ * is cleared only by that person or by a change of terms, never by a re-assessment, failed or not.
  */
 export async function recordAssessment(
   db: D1Database,
   a: PairAssessment & { prompt: string; kalshiTermsHash: string; polymarketTermsHash: string },
 ): Promise<boolean> {
+  const same = "(grade IS ?1 AND yes_maps_to IS ?2)";
+  const kept = `(review = 'rejected' OR ${same})`;
   const [insert, update] = await db.batch([
     db
       .prepare(
-        `INSERT INTO pair_assessments (assessment_id, pair_id, model, prompt, prompt_hash, verdict, outcome, detail, kalshi_evidence_hash, polymarket_evidence_hash, kalshi_terms_hash, polymarket_terms_hash, audit_seq, assessed_at)
-         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM pairs WHERE pair_id = ? AND kalshi_terms_hash = ? AND polymarket_terms_hash = ?)`,
+        `INSERT INTO pair_assessments (assessment_id, pair_id, model, prompt, prompt_hash, verdict, outcome, detail, kalshi_evidence_hash, polymarket_evidence_hash, kalshi_terms_hash, polymarket_terms_hash, audit_seq, assessed_at, request_id, usage, attempts)
+         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM pairs WHERE pair_id = ? AND kalshi_terms_hash = ? AND polymarket_terms_hash = ?)`,
       )
       .bind(
         a.assessmentId,
@@ -231,6 +234,9 @@ export async function recordAssessment(
         a.polymarketTermsHash,
         a.auditSeq,
         a.assessedAt,
+        a.requestId,
+        a.usage ? JSON.stringify(a.usage) : null,
+        a.attempts,
         a.pairId,
         a.kalshiTermsHash,
         a.polymarketTermsHash,
@@ -238,28 +244,21 @@ export async function recordAssessment(
     db
       .prepare(
         `UPDATE pairs SET
-           review = CASE WHEN grade IS ? AND yes_maps_to IS ? THEN review ELSE 'pending' END,
-           reviewed_by = CASE WHEN grade IS ? AND yes_maps_to IS ? THEN reviewed_by ELSE NULL END,
-           reviewed_at = CASE WHEN grade IS ? AND yes_maps_to IS ? THEN reviewed_at ELSE NULL END,
-           reviewed_assessment_id = CASE WHEN grade IS ? AND yes_maps_to IS ? AND review = 'approved' THEN ? ELSE NULL END,
-           grade = ?, yes_maps_to = ?, reasons = ?, assessment_id = ?, assessed_at = ?, updated_at = ?
-         WHERE pair_id = ? AND kalshi_terms_hash = ? AND polymarket_terms_hash = ?`,
+           review = CASE WHEN ${kept} THEN review ELSE 'pending' END,
+           reviewed_by = CASE WHEN ${kept} THEN reviewed_by ELSE NULL END,
+           reviewed_by_subject = CASE WHEN ${kept} THEN reviewed_by_subject ELSE NULL END,
+           reviewed_at = CASE WHEN ${kept} THEN reviewed_at ELSE NULL END,
+           review_id = CASE WHEN ${kept} THEN review_id ELSE NULL END,
+           reviewed_assessment_id = CASE WHEN review = 'rejected' THEN reviewed_assessment_id
+             WHEN ${same} AND review = 'approved' THEN ?3 ELSE NULL END,
+           grade = ?1, yes_maps_to = ?2, reasons = ?4, assessment_id = ?3, assessed_at = ?5, updated_at = ?5
+         WHERE pair_id = ?6 AND kalshi_terms_hash = ?7 AND polymarket_terms_hash = ?8`,
       )
       .bind(
         a.verdict.grade,
         a.verdict.yesMapsTo,
-        a.verdict.grade,
-        a.verdict.yesMapsTo,
-        a.verdict.grade,
-        a.verdict.yesMapsTo,
-        a.verdict.grade,
-        a.verdict.yesMapsTo,
         a.assessmentId,
-        a.verdict.grade,
-        a.verdict.yesMapsTo,
         JSON.stringify(a.verdict.reasons),
-        a.assessmentId,
-        a.assessedAt,
         a.assessedAt,
         a.pairId,
         a.kalshiTermsHash,

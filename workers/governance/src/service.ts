@@ -29,6 +29,8 @@ import {
   CanonicalJsonError,
   canonicalHash,
   createEgressFetch,
+  type ModelLifecycle,
+  modelLifecycle,
   parseInput,
   randomId,
   returnReason,
@@ -37,10 +39,10 @@ import {
 import * as v from "valibot";
 import { ACTION_PAYLOADS, PAYLOAD_HASH_DOMAIN, RECEIPT_HASH_DOMAIN, StrategyGoLivePayload } from "./actions";
 import { actorLabel } from "./actors";
-import { callForcedTool } from "./anthropic";
+import { type CallDeps, callForcedTool, DEFAULT_RETRY } from "./anthropic";
 import type { ApprovalDesk } from "./approval-desk";
 import type { Env } from "./env";
-import { buildAssessmentRequest, verdictFrom } from "./pair-assessment";
+import { buildAssessmentRequest, holdUnlessTermsAgree, verdictFrom } from "./pair-assessment";
 import * as pairs from "./pairs";
 import * as strategies from "./strategies";
 import { checkTransition, compareDollars } from "./strategy-lifecycle";
@@ -559,7 +561,35 @@ export async function proposePairs(
   return ok({ created: plan.inserts.length, lapsed: plan.lapses.length, refused: refusals.length });
 }
 
-/** Run the LLM equivalence assessment and keep prompt, model, verdict and both evidence hashes. */
+/** The configured model, refused when the SDK's data says it is past its end of life (or unknown to it). */
+export function usableModel(env: Pick<Env, "ANTHROPIC_MODEL">, now: number): Result<ModelLifecycle> {
+  const model = (env.ANTHROPIC_MODEL ?? "").trim();
+  if (!model) return err(ErrorCode.serviceUnavailable, "ANTHROPIC_MODEL is not configured");
+  const lifecycle = modelLifecycle(model, now);
+  if (lifecycle.state === "retired")
+    return err(
+      ErrorCode.serviceUnavailable,
+      `${lifecycle.reason}; no assessment runs until ANTHROPIC_MODEL names a current model`,
+    );
+  return ok(lifecycle);
+}
+
+/** Assessment timing from vars: the per-request timeout and the retry bound (defaults when unset or invalid). */
+function callDeps(env: Env): CallDeps {
+  const positive = (raw: string | undefined, fallback: number) =>
+    raw !== undefined && /^\d{1,9}$/.test(raw.trim()) && Number(raw) > 0 ? Number(raw) : fallback;
+  const timeoutMs = positive(env.ANTHROPIC_TIMEOUT_MS, 30_000);
+  return {
+    fetch: createEgressFetch({ simulator: env.VENUE_SIM, timeoutMs: timeoutMs + 1_000 }),
+    timeoutMs,
+    retry: {
+      maxAttempts: positive(env.ANTHROPIC_MAX_ATTEMPTS, DEFAULT_RETRY.maxAttempts),
+      maxTotalWaitMs: positive(env.ANTHROPIC_RETRY_BUDGET_MS, DEFAULT_RETRY.maxTotalWaitMs),
+    },
+  };
+}
+
+/** Run the LLM equivalence assessment and keep prompt, model, verdict, request id, usage and both evidence hashes. */
 export async function assessPair(
   env: Env,
   pairIdIn: unknown,
@@ -571,12 +601,18 @@ export async function assessPair(
   const { id, actor } = input.value;
   const pair = await pairs.getPair(env.D1_GOVERNANCE, id);
   if (!pair) return err(ErrorCode.notFound, `no pair ${id}`);
-  const model = env.ANTHROPIC_MODEL;
+  // A retired model would answer 404 to every call: refuse before sending anything or storing a grade.
+  const lifecycle = usableModel(env, now());
+  if (!lifecycle.ok) return lifecycle;
+  const model = lifecycle.value.model;
   const body = buildAssessmentRequest(model, pair.kalshi, pair.polymarket);
-  const timeoutMs = Number(env.ANTHROPIC_TIMEOUT_MS) > 0 ? Number(env.ANTHROPIC_TIMEOUT_MS) : 30_000;
-  const egress = createEgressFetch({ simulator: env.VENUE_SIM, timeoutMs: timeoutMs + 1_000 });
-  const outcome = await callForcedTool(egress, env.ANTHROPIC_API_KEY, body, timeoutMs);
-  const { verdict, outcome: kind, detail } = verdictFrom(outcome);
+  const outcome = await callForcedTool(callDeps(env), env.ANTHROPIC_API_KEY, body);
+  const {
+    verdict,
+    outcome: kind,
+    detail,
+  } = holdUnlessTermsAgree(verdictFrom(outcome), pair.kalshi, pair.polymarket);
+  const usage = "usage" in outcome ? outcome.usage : null;
   const promptHash = await canonicalHash("paulp.pair.prompt.v1", body);
   const assessmentId = `asm_${randomId(12)}`;
   const assessedAt = iso(now());
@@ -589,6 +625,9 @@ export async function assessPair(
     verdict: verdict as unknown as JsonValue,
     outcome: kind,
     detail,
+    requestId: outcome.requestId,
+    usage: usage as unknown as JsonValue,
+    attempts: outcome.attempts,
     kalshiEvidenceHash: pair.kalshi.evidenceHash,
     polymarketEvidenceHash: pair.polymarket.evidenceHash,
     kalshiTermsHash: pair.kalshi.termsHash,
@@ -607,6 +646,9 @@ export async function assessPair(
     polymarketEvidenceHash: pair.polymarket.evidenceHash,
     auditSeq: audited.value.seq,
     assessedAt,
+    requestId: outcome.requestId,
+    usage,
+    attempts: outcome.attempts,
   };
   const stored = await pairs.recordAssessment(env.D1_GOVERNANCE, {
     ...assessment,
@@ -677,6 +719,11 @@ export async function assessPending(
   now: () => number,
   limit = 20,
 ): Promise<number> {
+  const model = usableModel(env, now());
+  if (!model.ok) {
+    console.warn(`governance: no assessments: ${model.error.message}`);
+    return 0;
+  }
   let done = 0;
   for (const pairId of await pairs.unassessedPairIds(env.D1_GOVERNANCE, limit)) {
     const result = await assessPair(env, pairId, actor, now);
