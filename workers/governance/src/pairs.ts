@@ -8,6 +8,8 @@ import type {
   PairView,
   TradablePair,
 } from "@paulp/contracts";
+import { type PersonRef, personLabel } from "./desk";
+import type { CurrentReview } from "./pair-review";
 
 interface PairRow {
   pair_id: string;
@@ -166,7 +168,8 @@ export async function applyProposal(db: D1Database, plan: ProposalPlan, now: str
         .prepare(
           `UPDATE pairs SET kalshi_leg = ?, polymarket_leg = ?, kalshi_terms_hash = ?, polymarket_terms_hash = ?, similarity = ?,
              grade = NULL, yes_maps_to = NULL, reasons = '[]', assessment_id = NULL, assessed_at = NULL,
-             review = 'pending', reviewed_by = NULL, reviewed_at = NULL, reviewed_kalshi_terms_hash = NULL,
+             review = 'pending', reviewed_by = NULL, reviewed_by_subject = NULL, review_id = NULL, reviewed_at = NULL,
+             reviewed_kalshi_terms_hash = NULL,
              reviewed_polymarket_terms_hash = NULL, reviewed_assessment_id = NULL, updated_at = ?
            WHERE pair_id = ?`,
         )
@@ -268,33 +271,97 @@ export async function recordAssessment(
   return (insert?.meta.changes ?? 0) === 1 && (update?.meta.changes ?? 0) === 1;
 }
 
-/** Record a person's review of exactly the terms and assessment they saw. */
+/** The pair's current review, as the ownership rule needs it. */
+export async function currentReview(db: D1Database, pairId: string): Promise<CurrentReview | null> {
+  const row = await db
+    .prepare(
+      "SELECT review, reviewed_by, reviewed_by_subject, reviewed_at, review_id FROM pairs WHERE pair_id = ?",
+    )
+    .bind(pairId)
+    .first<{
+      review: CurrentReview["review"];
+      reviewed_by: string | null;
+      reviewed_by_subject: string | null;
+      reviewed_at: string | null;
+      review_id: string | null;
+    }>();
+  return row
+    ? {
+        review: row.review,
+        reviewedBy: row.reviewed_by,
+        reviewedBySubject: row.reviewed_by_subject,
+        reviewedAt: row.reviewed_at,
+        reviewId: row.review_id,
+      }
+    : null;
+}
+
+/**
+ * Record a person's review of exactly the terms and assessment they saw, as its own row, and make it the pair's
+ * current review. Compare-and-set on the review it was ruled against: a review that raced another writes nothing.
+ */
 export async function recordReview(
   db: D1Database,
   pair: PairView,
-  decision: "approved" | "rejected",
-  by: string,
-  now: string,
+  current: CurrentReview,
+  r: {
+    reviewId: string;
+    decision: "approved" | "rejected";
+    reviewer: PersonRef;
+    note: string;
+    supersedes: string | null;
+    auditSeq: number;
+    at: string;
+  },
 ): Promise<boolean> {
-  const result = await db
-    .prepare(
-      `UPDATE pairs SET review = ?, reviewed_by = ?, reviewed_at = ?, reviewed_kalshi_terms_hash = ?, reviewed_polymarket_terms_hash = ?,
-         reviewed_assessment_id = ?, updated_at = ?
-       WHERE pair_id = ? AND assessment_id IS ? AND kalshi_terms_hash = ? AND polymarket_terms_hash = ?`,
-    )
-    .bind(
-      decision,
-      by,
-      now,
-      pair.kalshi.termsHash,
-      pair.polymarket.termsHash,
-      pair.assessmentId,
-      now,
-      pair.pairId,
-      pair.assessmentId,
-      pair.kalshi.termsHash,
-      pair.polymarket.termsHash,
-    )
-    .run();
-  return result.meta.changes === 1;
+  const [update] = await db.batch([
+    db
+      .prepare(
+        `UPDATE pairs SET review = ?, reviewed_by = ?, reviewed_by_subject = ?, reviewed_at = ?, review_id = ?,
+           reviewed_kalshi_terms_hash = ?, reviewed_polymarket_terms_hash = ?, reviewed_assessment_id = ?, updated_at = ?
+         WHERE pair_id = ? AND assessment_id IS ? AND kalshi_terms_hash = ? AND polymarket_terms_hash = ?
+           AND review = ? AND review_id IS ? AND reviewed_by IS ?`,
+      )
+      .bind(
+        r.decision,
+        personLabel(r.reviewer),
+        r.reviewer.subject,
+        r.at,
+        r.reviewId,
+        pair.kalshi.termsHash,
+        pair.polymarket.termsHash,
+        pair.assessmentId,
+        r.at,
+        pair.pairId,
+        pair.assessmentId,
+        pair.kalshi.termsHash,
+        pair.polymarket.termsHash,
+        current.review,
+        current.reviewId,
+        current.reviewedBy,
+      ),
+    db
+      .prepare(
+        `INSERT INTO pair_reviews (review_id, pair_id, decision, reviewer, reviewer_subject, note, assessment_id,
+           kalshi_terms_hash, polymarket_terms_hash, supersedes, audit_seq, reviewed_at)
+         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM pairs WHERE pair_id = ? AND review_id = ?)`,
+      )
+      .bind(
+        r.reviewId,
+        pair.pairId,
+        r.decision,
+        personLabel(r.reviewer),
+        r.reviewer.subject,
+        r.note,
+        pair.assessmentId,
+        pair.kalshi.termsHash,
+        pair.polymarket.termsHash,
+        r.supersedes,
+        r.auditSeq,
+        r.at,
+        pair.pairId,
+        r.reviewId,
+      ),
+  ]);
+  return (update?.meta.changes ?? 0) === 1;
 }

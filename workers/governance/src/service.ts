@@ -41,8 +41,10 @@ import { ACTION_PAYLOADS, PAYLOAD_HASH_DOMAIN, RECEIPT_HASH_DOMAIN, StrategyGoLi
 import { actorLabel } from "./actors";
 import { type CallDeps, callForcedTool, DEFAULT_RETRY } from "./anthropic";
 import type { ApprovalDesk } from "./approval-desk";
+import { personOf } from "./desk";
 import type { Env } from "./env";
 import { buildAssessmentRequest, holdUnlessTermsAgree, verdictFrom } from "./pair-assessment";
+import { ruleOnReview } from "./pair-review";
 import * as pairs from "./pairs";
 import * as strategies from "./strategies";
 import { checkTransition, compareDollars } from "./strategy-lifecycle";
@@ -660,7 +662,7 @@ export async function assessPair(
   return ok({ pair: (await pairs.getPair(env.D1_GOVERNANCE, pair.pairId))!, assessment });
 }
 
-/** A person approves or rejects the pair as currently graded. */
+/** A person approves or rejects the pair as currently graded; a review belongs to its reviewer (pair-review.ts). */
 export async function reviewPair(
   env: Env,
   pairIdIn: unknown,
@@ -676,6 +678,7 @@ export async function reviewPair(
   if (!actor.ok) return actor;
   const person = requirePerson(actor.value, "review a pair");
   if (!person.ok) return person;
+  const reviewer = personOf(actor.value)!;
   const pair = await pairs.getPair(env.D1_GOVERNANCE, id.value);
   if (!pair) return err(ErrorCode.notFound, `no pair ${id.value}`);
   if (!pair.assessmentId || !pair.grade)
@@ -690,8 +693,15 @@ export async function reviewPair(
       `pair is graded ${pair.grade}; only identical or near_equivalent pairs can be approved`,
     );
   }
+  const current = await pairs.currentReview(env.D1_GOVERNANCE, pair.pairId);
+  if (!current) return err(ErrorCode.notFound, `no pair ${id.value}`);
+  const ruling = ruleOnReview(current, decision, reviewer);
+  if (!ruling.ok) return err(ErrorCode.conflict, ruling.message);
+  const reviewId = `rev_${randomId(12)}`;
   const audited = await audit(env, "governance.pair_reviewed", actor.value, {
     pairId: pair.pairId,
+    reviewId,
+    supersedes: ruling.supersedes,
     decision,
     note: review.value.note,
     grade: pair.grade,
@@ -701,13 +711,15 @@ export async function reviewPair(
     polymarketTermsHash: pair.polymarket.termsHash,
   });
   if (!audited.ok) return audited;
-  const stored = await pairs.recordReview(
-    env.D1_GOVERNANCE,
-    pair,
+  const stored = await pairs.recordReview(env.D1_GOVERNANCE, pair, current, {
+    reviewId,
     decision,
-    actorLabel(actor.value),
-    iso(now),
-  );
+    reviewer,
+    note: review.value.note,
+    supersedes: ruling.supersedes,
+    auditSeq: audited.value.seq,
+    at: iso(now),
+  });
   if (!stored) return err(ErrorCode.conflict, "the pair changed while it was reviewed; review it again");
   return ok((await pairs.getPair(env.D1_GOVERNANCE, pair.pairId))!);
 }

@@ -362,3 +362,88 @@ describe("overloads, retired models and adversarial market text", () => {
     expect(event?.payload).toMatchObject({ outcome: "held" });
   });
 });
+
+describe("a review belongs to its reviewer", () => {
+  async function graded(): Promise<string> {
+    const pairId = await propose(await candidate("true"));
+    const assessed = await gov().assessPair(pairId, TOKEN);
+    if (!assessed.ok) throw new Error(assessed.error.message);
+    return pairId;
+  }
+  const view = async (pairId: string) => {
+    const list = await gov().listPairs({});
+    return list.ok ? list.value.find((p) => p.pairId === pairId) : undefined;
+  };
+  const reviews = async (pairId: string) =>
+    (
+      await env.D1_GOVERNANCE.prepare(
+        "SELECT decision, reviewer, supersedes IS NOT NULL AS supersedes FROM pair_reviews WHERE pair_id = ? ORDER BY reviewed_at, rowid",
+      )
+        .bind(pairId)
+        .all<{ decision: string; reviewer: string; supersedes: number }>()
+    ).results;
+
+  it("another person cannot overwrite an approval with their own approval", async () => {
+    const pairId = await graded();
+    expect((await gov().reviewPair(pairId, { decision: "approve", note: "" }, alice)).ok).toBe(true);
+    const again = await gov().reviewPair(pairId, { decision: "approve", note: "" }, bob);
+    expect(!again.ok && again.error.code).toBe("conflict");
+    expect(!again.ok && again.error.message).toMatch(/already approved by alice@example.com/);
+    expect(await view(pairId)).toMatchObject({ review: "approved", reviewedBy: "alice@example.com" });
+  });
+
+  it("another person cannot overturn a rejection; the person who rejected can", async () => {
+    const pairId = await graded();
+    expect((await gov().reviewPair(pairId, { decision: "reject", note: "fine print" }, alice)).ok).toBe(true);
+    await auditDouble().__reset();
+    const overturn = await gov().reviewPair(pairId, { decision: "approve", note: "" }, bob);
+    expect(!overturn.ok && overturn.error.code).toBe("conflict");
+    expect(!overturn.ok && overturn.error.message).toMatch(/rejected by alice@example.com/);
+    expect(await auditTypes()).toEqual([]);
+    expect(await view(pairId)).toMatchObject({ review: "rejected", reviewedBy: "alice@example.com" });
+    expect(await tradableIds()).not.toContain(pairId);
+    // The same person (same Access subject, email in another case) withdraws her own rejection.
+    const self = await gov().reviewPair(
+      pairId,
+      { decision: "approve", note: "checked again" },
+      {
+        ...alice,
+        email: "Alice@Example.com",
+      },
+    );
+    expect(self.ok && self.value).toMatchObject({ review: "approved", tradable: true });
+  });
+
+  it("anyone can veto an approval: recorded as their own review, the approval kept beside it", async () => {
+    const pairId = await graded();
+    await gov().reviewPair(pairId, { decision: "approve", note: "" }, alice);
+    expect(await tradableIds()).toContain(pairId);
+    const veto = await gov().reviewPair(pairId, { decision: "reject", note: "other source" }, bob);
+    expect(veto.ok && veto.value).toMatchObject({
+      review: "rejected",
+      reviewedBy: "bob@example.com",
+      tradable: false,
+    });
+    expect(await tradableIds()).not.toContain(pairId);
+    expect(await reviews(pairId)).toEqual([
+      { decision: "approved", reviewer: "alice@example.com", supersedes: 0 },
+      { decision: "rejected", reviewer: "bob@example.com", supersedes: 1 },
+    ]);
+  });
+
+  it("a failed re-assessment leaves a person's rejection as it was", async () => {
+    const pairId = await graded();
+    await gov().reviewPair(pairId, { decision: "reject", note: "different fine print" }, alice);
+    await exhaustOverload();
+    const failed = await gov().assessPair(pairId, TOKEN);
+    expect(failed.ok && failed.value.assessment.outcome).toBe("error");
+    expect(await view(pairId)).toMatchObject({
+      grade: "uncertain",
+      review: "rejected",
+      reviewedBy: "alice@example.com",
+    });
+    // Nor does a successful one: only the person who rejected (or a change of terms) clears it.
+    await gov().assessPair(pairId, TOKEN);
+    expect(await view(pairId)).toMatchObject({ grade: "identical", review: "rejected" });
+  });
+});
