@@ -56,6 +56,11 @@ export interface PairLeg {
   termsHash: string;
   /** Polymarket only: the YES and NO token ids. */
   outcomeTokens?: string[] | null;
+  /**
+   * The scheme `termsHash` was computed under: 2 covers venue, market id, title, rules, resolution source, close
+   * time and outcome tokens; absent means 1 (rules, source and close time only).
+   */
+  termsVersion?: number;
 }
 
 /** A candidate pair found by text matching; equivalence is decided later by the LLM and a person. */
@@ -102,13 +107,14 @@ export interface GovernanceRpc extends GovernanceAdminRpc {
     actor: Principal,
   ): Promise<Result<{ requestId: string; status: ApprovalStatus }>>;
   /**
-   * Ingestion proposes candidates; a changed termsHash on either leg lapses an existing approval. A candidate
-   * that does not validate is refused on its own (counted, audited); the others still apply.
+   * Ingestion proposes candidates; a changed termsHash on either leg lapses an existing approval, except when only
+   * the hash scheme moved (`termsVersion`) over terms nobody changed: then the pair is re-keyed (`rekeyed`). A
+   * candidate that does not validate is refused on its own (counted, audited); the others still apply.
    */
   proposePairs(
     candidates: PairCandidate[],
     actor: Principal,
-  ): Promise<Result<{ created: number; lapsed: number; refused: number }>>;
+  ): Promise<Result<{ created: number; lapsed: number; refused: number; rekeyed: number }>>;
   /** Pairs a signal may use right now. */
   tradablePairs(): Promise<Result<TradablePair[]>>;
   /** Strategies in paper or live for the trading loop. */

@@ -91,7 +91,7 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
   async proposePairs(
     candidates: PairCandidate[],
     actor: Principal,
-  ): Promise<Result<{ created: number; lapsed: number; refused: number }>> {
+  ): Promise<Result<{ created: number; lapsed: number; refused: number; rekeyed: number }>> {
     return guard("proposePairs", () => svc.proposePairs(this.env, candidates, actor, Date.now()));
   }
 

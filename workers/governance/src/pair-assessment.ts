@@ -151,3 +151,21 @@ export function holdUnlessTermsAgree(
     detail: `model graded ${grade}; ${conflicts.join("; ")}`.slice(0, 1000),
   };
 }
+
+/** The market titles an assessment's stored request body (its prompt) showed the model, or null when unreadable. */
+export function titlesInPrompt(prompt: string): { kalshi: string; polymarket: string } | null {
+  try {
+    const body = JSON.parse(prompt) as ForcedToolRequest;
+    const text = body.messages.map((m) => m.content).join("\n");
+    const title = (tag: string) => {
+      const m = new RegExp(`<${tag}>\\n([\\s\\S]*?)\\n</${tag}>`).exec(text);
+      const t = m ? (JSON.parse(m[1]!) as { title?: unknown }).title : undefined;
+      return typeof t === "string" ? t : null;
+    };
+    const kalshi = title("kalshi_market");
+    const polymarket = title("polymarket_market");
+    return kalshi !== null && polymarket !== null ? { kalshi, polymarket } : null;
+  } catch {
+    return null;
+  }
+}

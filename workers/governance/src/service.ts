@@ -69,6 +69,7 @@ const Leg = (venue: "kalshi" | "polymarket") =>
     outcomeTokens: v.optional(
       v.nullable(v.pipe(v.array(v.pipe(v.string(), v.maxLength(200))), v.maxLength(10))),
     ),
+    termsVersion: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(99))),
   });
 const Candidate = v.object({
   kalshi: Leg("kalshi"),
@@ -521,7 +522,7 @@ export async function proposePairs(
   input: unknown,
   actorIn: unknown,
   now: number,
-): Promise<Result<{ created: number; lapsed: number; refused: number }>> {
+): Promise<Result<{ created: number; lapsed: number; refused: number; rekeyed: number }>> {
   const parsed = parseInput(Candidates, input);
   if (!parsed.ok) return parsed;
   const actor = parseInput(Principal, actorIn);
@@ -548,19 +549,25 @@ export async function proposePairs(
     })),
   );
   const plan = await pairs.planProposal(env.D1_GOVERNANCE, items);
-  if (plan.inserts.length > 0 || plan.lapses.length > 0) {
+  if (plan.inserts.length > 0 || plan.lapses.length > 0 || plan.rekeys.length > 0) {
+    const hashes = (l: { old: { kalshi: string; polymarket: string }; candidate: PairCandidate }) => ({
+      kalshiTermsHash: { from: l.old.kalshi, to: l.candidate.kalshi.termsHash },
+      polymarketTermsHash: { from: l.old.polymarket, to: l.candidate.polymarket.termsHash },
+    });
     const audited = await audit(env, "governance.pairs_proposed", actor.value, {
       created: plan.inserts.map((i) => i.pairId),
-      lapsed: plan.lapses.map((l) => ({
-        pairId: l.pairId,
-        kalshiTermsHash: { from: l.old.kalshi, to: l.candidate.kalshi.termsHash },
-        polymarketTermsHash: { from: l.old.polymarket, to: l.candidate.polymarket.termsHash },
-      })),
+      lapsed: plan.lapses.map((l) => ({ pairId: l.pairId, reason: l.reason, ...hashes(l) })),
+      rekeyed: plan.rekeys.map((r) => ({ pairId: r.pairId, termsVersion: r.versions, ...hashes(r) })),
     });
     if (!audited.ok) return audited;
   }
   await pairs.applyProposal(env.D1_GOVERNANCE, plan, iso(now));
-  return ok({ created: plan.inserts.length, lapsed: plan.lapses.length, refused: refusals.length });
+  return ok({
+    created: plan.inserts.length,
+    lapsed: plan.lapses.length,
+    refused: refusals.length,
+    rekeyed: plan.rekeys.length,
+  });
 }
 
 /** The configured model, refused when the SDK's data says it is past its end of life (or unknown to it). */

@@ -82,13 +82,13 @@ describe("proposing pairs", () => {
   it("creates candidates once, audits the batch, and validates input", async () => {
     const c = await candidate("true");
     const first = await gov().proposePairs([c], TOKEN);
-    expect(first.ok && first.value).toEqual({ created: 1, lapsed: 0, refused: 0 });
+    expect(first.ok && first.value).toEqual({ created: 1, lapsed: 0, refused: 0, rekeyed: 0 });
     const again = await gov().proposePairs([c], TOKEN);
-    expect(again.ok && again.value).toEqual({ created: 0, lapsed: 0, refused: 0 });
+    expect(again.ok && again.value).toEqual({ created: 0, lapsed: 0, refused: 0, rekeyed: 0 });
     expect(await auditTypes()).toEqual(["governance.pairs_proposed"]);
     // A bad candidate is refused on its own, and audited; a batch that is not a list is refused whole.
     const bad = await gov().proposePairs([{ ...c, kalshi: { ...c.kalshi, termsHash: "nope" } }], TOKEN);
-    expect(bad.ok && bad.value).toEqual({ created: 0, lapsed: 0, refused: 1 });
+    expect(bad.ok && bad.value).toEqual({ created: 0, lapsed: 0, refused: 1, rekeyed: 0 });
     expect(await auditTypes()).toContain("governance.pair_candidates_refused");
     const notList = await gov().proposePairs({} as never, TOKEN);
     expect(!notList.ok && notList.error.code).toBe("validation_failed");
@@ -217,7 +217,7 @@ describe("LLM assessment and human review", () => {
       method: "system",
       subject: "cron:ingestion",
     });
-    expect(res.ok && res.value).toEqual({ created: 0, lapsed: 1, refused: 1 });
+    expect(res.ok && res.value).toEqual({ created: 0, lapsed: 1, refused: 1, rekeyed: 0 });
     expect(await tradableIds()).not.toContain(pairId);
     const list = await gov().listPairs({});
     const pair = list.ok ? list.value.find((p) => p.pairId === pairId) : undefined;
@@ -445,5 +445,74 @@ describe("a review belongs to its reviewer", () => {
     // Nor does a successful one: only the person who rejected (or a change of terms) clears it.
     await gov().assessPair(pairId, TOKEN);
     expect(await view(pairId)).toMatchObject({ grade: "identical", review: "rejected" });
+  });
+});
+
+describe("terms hash versions: pairs reviewed under version 1", () => {
+  /** A v1 pair (legs without termsVersion), assessed and approved by alice. */
+  async function approvedUnderV1() {
+    const c = await candidate("true");
+    const pairId = await propose(c);
+    await gov().assessPair(pairId, TOKEN);
+    await gov().reviewPair(pairId, { decision: "approve", note: "" }, alice);
+    expect(await tradableIds()).toContain(pairId);
+    return { c, pairId };
+  }
+  const v2 = async (l: PairLeg, change: Partial<PairLeg> = {}): Promise<PairLeg> => ({
+    ...l,
+    outcomeTokens: l.venue === "polymarket" ? ["111", "222"] : undefined,
+    ...change,
+    termsVersion: 2,
+    termsHash: await sha256Hex(`v2:${JSON.stringify({ ...l, ...change })}`),
+  });
+  const ingestion = { method: "system", subject: "cron:ingestion" } as const;
+
+  it("is re-keyed, still approved and tradable, when nothing its reviewer saw changed", async () => {
+    const { c, pairId } = await approvedUnderV1();
+    // Stored under v1 with its outcome tokens (what it trades on).
+    await gov().proposePairs(
+      [{ ...c, polymarket: { ...c.polymarket, outcomeTokens: ["111", "222"] } }],
+      ingestion,
+    );
+    await auditDouble().__reset();
+    const upgraded = { ...c, kalshi: await v2(c.kalshi), polymarket: await v2(c.polymarket) };
+    const res = await gov().proposePairs([upgraded], ingestion);
+    expect(res.ok && res.value).toEqual({ created: 0, lapsed: 0, refused: 0, rekeyed: 1 });
+    const tradable = await gov().tradablePairs();
+    const mine = tradable.ok ? tradable.value.find((p) => p.pairId === pairId) : undefined;
+    expect(mine?.kalshi.termsHash).toBe(upgraded.kalshi.termsHash);
+    expect(mine?.polymarket.termsHash).toBe(upgraded.polymarket.termsHash);
+    expect(mine?.approvedBy).toBe("alice@example.com");
+    const [event] = await auditDouble().__events();
+    expect(event?.type).toBe("governance.pairs_proposed");
+    expect(event?.payload).toMatchObject({
+      rekeyed: [{ pairId, termsVersion: { from: 1, to: 2 } }],
+      lapsed: [],
+    });
+    // Proposed again unchanged: nothing more happens.
+    const again = await gov().proposePairs([upgraded], ingestion);
+    expect(again.ok && again.value).toEqual({ created: 0, lapsed: 0, refused: 0, rekeyed: 0 });
+  });
+
+  it.each<[string, Partial<PairLeg>, RegExp]>([
+    ["a title", { title: "CPI year-over-year inflation above 2.6% in April 2027?" }, /polymarket title/],
+    ["the outcome tokens", { outcomeTokens: ["222", "111"] }, /polymarket outcome tokens/],
+  ])("lapses, saying why, when %s changed since the review", async (_what, change, why) => {
+    const { c, pairId } = await approvedUnderV1();
+    await gov().proposePairs(
+      [{ ...c, polymarket: { ...c.polymarket, outcomeTokens: ["111", "222"] } }],
+      ingestion,
+    );
+    await auditDouble().__reset();
+    const upgraded = { ...c, kalshi: await v2(c.kalshi), polymarket: await v2(c.polymarket, change) };
+    const res = await gov().proposePairs([upgraded], ingestion);
+    expect(res.ok && res.value).toEqual({ created: 0, lapsed: 1, refused: 0, rekeyed: 0 });
+    expect(await tradableIds()).not.toContain(pairId);
+    const [event] = await auditDouble().__events();
+    const payload = event?.payload as { lapsed: { pairId: string; reason: string }[] } | undefined;
+    const lapse = payload?.lapsed[0];
+    expect(lapse?.pairId).toBe(pairId);
+    expect(lapse?.reason).toMatch(/terms hash version 1 → 2/);
+    expect(lapse?.reason).toMatch(why);
   });
 });
