@@ -69,16 +69,8 @@ export function termsHashFast(t: Terms): string {
   return createHash("sha256").update(`${TERMS_DOMAIN}\n${canonical}`).digest("hex");
 }
 
-/** The terms of a stored row, as the hash covers them. */
-export function termsOf(r: {
-  venue: string;
-  marketId: string;
-  title: string | null;
-  rules: string | null;
-  resolutionSource: string | null;
-  closeTime: string | null;
-  outcomeTokens?: string[] | null;
-}): Terms {
+/** The terms of a stored row, as the hash covers them (a row without outcome tokens has none). */
+export function termsOf(r: Omit<Terms, "outcomeTokens"> & { outcomeTokens?: string[] | null }): Terms {
   return {
     venue: r.venue,
     marketId: r.marketId,
