@@ -19,9 +19,10 @@ async function signed(
   method: string,
   path: string,
   body?: unknown,
-  opts: { ts?: number; key?: CryptoKey; keyId?: string; tamper?: boolean } = {},
+  opts: { skewMs?: number; key?: CryptoKey; keyId?: string; tamper?: boolean } = {},
 ) {
-  const ts = String(opts.ts ?? Date.now());
+  // The skew is applied to the clock at signing, not when the file loads (a slow machine made those stale).
+  const ts = String(Date.now() + (opts.skewMs ?? 0));
   const signedPath = new URL(HOST + path).pathname;
   const sig = await crypto.subtle.sign(
     { name: "RSA-PSS", saltLength: 32 },
@@ -79,8 +80,8 @@ describe("Kalshi trading simulator: authentication", () => {
 
   it.each([
     ["a signature over another path", { tamper: true }],
-    ["a stale timestamp", { ts: Date.now() - FRESHNESS_MS - 1_000 }],
-    ["a timestamp from the future", { ts: Date.now() + FRESHNESS_MS + 1_000 }],
+    ["a stale timestamp", { skewMs: -FRESHNESS_MS - 1_000 }],
+    ["a timestamp from the future", { skewMs: FRESHNESS_MS + 1_000 }],
     ["an unregistered key id", { keyId: "nobody" }],
   ])("refuses %s with 401 and stores nothing", async (_name, opts) => {
     const res = await signed(
