@@ -8,7 +8,7 @@ W = {
     services=[], secrets=[], crons=["0 * * * *"], vars={}),
   "governance": dict(desc="Two-person approval desk, strategies, LLM-assessed market pairs",
     dos=[("APPROVAL_DESK","ApprovalDesk")], d1=[("D1_GOVERNANCE","paulp-governance","migrations")], r2=[],
-    services=["AUDIT"], secrets=["ANTHROPIC_API_KEY"], crons=["*/10 * * * *"], vars={"ANTHROPIC_MODEL":"claude-sonnet-4-5","APPROVAL_TTL_SECONDS":"86400","EXECUTE_WINDOW_SECONDS":"3600"}, sim=True),
+    services=["AUDIT"], secrets=["ANTHROPIC_API_KEY"], crons=["*/10 * * * *"], vars={"ANTHROPIC_MODEL":"claude-sonnet-5-5","APPROVAL_TTL_SECONDS":"86400","EXECUTE_WINDOW_SECONDS":"3600"}, sim=True),
   "risk": dict(desc="Risk Governor: fail-closed invariants, portfolio state, circuit breaker",
     dos=[("RISK_GOVERNOR","RiskGovernor"),("CIRCUIT_BREAKER","CircuitBreaker")], d1=[], r2=[],
     services=["AUDIT","GOVERNANCE"], secrets=[], crons=[], vars={}),

@@ -5,6 +5,6 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   plugins: [cloudflareTest({ main: "./src/index.ts", wrangler: { configPath: "./wrangler.jsonc" } })],
   // Bounded work (a whole keyset walk, a few hundred requests): slow only when the machine is loaded, where 20 s
-  // was not enough for the longest of them.
-  test: { testTimeout: 120_000 },
+  // was not enough for the longest of them. Hooks generate RSA keys, which alone can pass vitest's 10 s default there.
+  test: { testTimeout: 120_000, hookTimeout: 60_000 },
 });

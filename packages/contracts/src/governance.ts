@@ -56,6 +56,11 @@ export interface PairLeg {
   termsHash: string;
   /** Polymarket only: the YES and NO token ids. */
   outcomeTokens?: string[] | null;
+  /**
+   * The scheme `termsHash` was computed under: 2 covers venue, market id, title, rules, resolution source, close
+   * time and outcome tokens; absent means 1 (rules, source and close time only).
+   */
+  termsVersion?: number;
 }
 
 /** A candidate pair found by text matching; equivalence is decided later by the LLM and a person. */
@@ -102,13 +107,14 @@ export interface GovernanceRpc extends GovernanceAdminRpc {
     actor: Principal,
   ): Promise<Result<{ requestId: string; status: ApprovalStatus }>>;
   /**
-   * Ingestion proposes candidates; a changed termsHash on either leg lapses an existing approval. A candidate
-   * that does not validate is refused on its own (counted, audited); the others still apply.
+   * Ingestion proposes candidates; a changed termsHash on either leg lapses an existing approval, except when only
+   * the hash scheme moved (`termsVersion`) over terms nobody changed: then the pair is re-keyed (`rekeyed`). A
+   * candidate that does not validate is refused on its own (counted, audited); the others still apply.
    */
   proposePairs(
     candidates: PairCandidate[],
     actor: Principal,
-  ): Promise<Result<{ created: number; lapsed: number; refused: number }>>;
+  ): Promise<Result<{ created: number; lapsed: number; refused: number; rekeyed: number }>>;
   /** Pairs a signal may use right now. */
   tradablePairs(): Promise<Result<TradablePair[]>>;
   /** Strategies in paper or live for the trading loop. */
@@ -245,13 +251,31 @@ export interface PairAssessment {
   model: string;
   promptHash: string;
   verdict: PairVerdict;
-  /** `verdict` when the model answered with a valid tool call; otherwise why it became uncertain. */
-  outcome: "verdict" | "refusal" | "error" | "timeout" | "malformed";
+  /**
+   * `verdict` when the model answered with a valid tool call; `held` when it gave a passing grade that the terms
+   * check outside the model contradicted (stored as uncertain, left for a person); otherwise why it became uncertain.
+   */
+  outcome: "verdict" | "refusal" | "error" | "timeout" | "malformed" | "held";
   detail: string | null;
   kalshiEvidenceHash: string;
   polymarketEvidenceHash: string;
   auditSeq: number;
   assessedAt: string;
+  /** The Messages API `request-id` of the last answer (null when none came back). */
+  requestId: string | null;
+  /** Token usage the API reported for the answer (null when there was none). */
+  usage: AssessmentUsage | null;
+  /** Requests sent for this assessment (429 / 529 retries included). */
+  attempts: number;
+}
+
+/** Token usage of one assessment, as the Messages API reports it. */
+export interface AssessmentUsage {
+  input_tokens: number | null;
+  output_tokens: number | null;
+  cache_creation_input_tokens: number | null;
+  cache_read_input_tokens: number | null;
+  service_tier: string | null;
 }
 
 /** Body of `POST /admin/pairs/:id/review`. */

@@ -1,3 +1,4 @@
+export * from "./anthropic-models";
 export * from "./audit-client";
 export * from "./canonical-json";
 export * from "./crypto";

@@ -10,8 +10,12 @@ export interface Env {
   ANTHROPIC_MODEL: string;
   APPROVAL_TTL_SECONDS: string;
   EXECUTE_WINDOW_SECONDS: string;
-  /** Optional: milliseconds to wait for the Messages API (default 30000). */
+  /** Optional: milliseconds to wait for one Messages API answer (default 30000). */
   ANTHROPIC_TIMEOUT_MS?: string;
+  /** Optional: requests per assessment, 429 / 529 retries included (default 3). */
+  ANTHROPIC_MAX_ATTEMPTS?: string;
+  /** Optional: the most the retries of one assessment may wait in total, in milliseconds (default 20000). */
+  ANTHROPIC_RETRY_BUDGET_MS?: string;
   /** Dev/test only. */
   VENUE_SIM?: Fetcher;
 }

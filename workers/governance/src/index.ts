@@ -50,6 +50,15 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
       d1_governance: () => checkD1(this.env.D1_GOVERNANCE),
       approval_desk: async () => this.env.APPROVAL_DESK.get(this.env.APPROVAL_DESK.idFromName("desk")).ping(),
       config: requireConfig({ ANTHROPIC_MODEL: this.env.ANTHROPIC_MODEL }),
+      // The SDK's own data (bundled, refreshed with the dependency): a model past its end of life is unhealthy.
+      anthropic_model: async () => {
+        const usable = svc.usableModel(this.env, Date.now());
+        if (!usable.ok) throw new Error(usable.error.message);
+        const m = usable.value;
+        return m.state === "deprecated"
+          ? `${m.model}: deprecated, end of life ${m.endOfLife} (${m.daysLeft} days left): choose a current model`
+          : `${m.model}: current`;
+      },
       desk_timing: async () => {
         if (!deskConfig(this.env)) throw new Error("APPROVAL_TTL_SECONDS / EXECUTE_WINDOW_SECONDS invalid");
         return "valid";
@@ -82,7 +91,7 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
   async proposePairs(
     candidates: PairCandidate[],
     actor: Principal,
-  ): Promise<Result<{ created: number; lapsed: number; refused: number }>> {
+  ): Promise<Result<{ created: number; lapsed: number; refused: number; rekeyed: number }>> {
     return guard("proposePairs", () => svc.proposePairs(this.env, candidates, actor, Date.now()));
   }
 

@@ -1,8 +1,10 @@
 // The equivalence question we put to the model, and how its answer becomes a grade. Anything other
 // than one well-formed tool call is `uncertain`: an LLM failure can never make a pair tradable.
+import type { MessageCreateParamsNonStreaming } from "@anthropic-ai/sdk/resources/messages";
 import type { PairLeg, PairVerdict } from "@paulp/contracts";
 import * as v from "valibot";
 import type { ForcedToolRequest, ToolCallOutcome } from "./anthropic";
+import { passingGradeConflicts } from "./terms-check";
 
 /** The forced tool's name. */
 export const VERDICT_TOOL = "record_equivalence";
@@ -21,7 +23,7 @@ const SYSTEM = [
 ].join(" ");
 
 const TOOL_SCHEMA = {
-  type: "object",
+  type: "object" as const,
   properties: {
     grade: { type: "string", enum: ["identical", "near_equivalent", "not_equivalent", "uncertain"] },
     yesMapsTo: {
@@ -64,10 +66,11 @@ export function buildAssessmentRequest(
     marketBlock("kalshi_market", kalshi),
     marketBlock("polymarket_market", polymarket),
   ].join("\n\n");
+  // No `temperature`: the SDK's request type no longer has it (current models refuse it), so `satisfies` fails if
+  // it comes back. One forced call, no parallel calls: exactly one verdict.
   return {
     model,
     max_tokens: 1024,
-    temperature: 0,
     system: SYSTEM,
     messages: [{ role: "user", content: user }],
     tools: [
@@ -77,8 +80,8 @@ export function buildAssessmentRequest(
         input_schema: TOOL_SCHEMA,
       },
     ],
-    tool_choice: { type: "tool", name: VERDICT_TOOL },
-  };
+    tool_choice: { type: "tool", name: VERDICT_TOOL, disable_parallel_tool_use: true },
+  } satisfies MessageCreateParamsNonStreaming & ForcedToolRequest;
 }
 
 const ToolInput = v.object({
@@ -87,8 +90,11 @@ const ToolInput = v.object({
   reasons: v.pipe(v.array(v.pipe(v.string(), v.maxLength(2000))), v.maxLength(20)),
 });
 
-/** How the call went, as stored with the assessment. */
-export type AssessmentOutcome = "verdict" | "refusal" | "error" | "timeout" | "malformed";
+/**
+ * How the call went, as stored with the assessment; `held` is a passing grade the terms check outside the model
+ * contradicted (stored as uncertain, with the model's grade and the reasons, for a person).
+ */
+export type AssessmentOutcome = "verdict" | "refusal" | "error" | "timeout" | "malformed" | "held";
 
 /** Turn the model's answer into a verdict; any failure is `uncertain` with the reason kept. */
 export function verdictFrom(outcome: ToolCallOutcome): {
@@ -115,4 +121,51 @@ export function verdictFrom(outcome: ToolCallOutcome): {
     return uncertain("malformed", "a passing grade without reasons");
   }
   return { verdict: { grade, yesMapsTo, reasons }, outcome: "verdict", detail: null };
+}
+
+/**
+ * The terms check outside the model: a passing grade that disagrees with the legs' close times or resolution
+ * sources is not stored as passing. It becomes `uncertain` with outcome `held`, keeping the model's grade and the
+ * conflicts in the reasons, for a person to look at.
+ */
+export function holdUnlessTermsAgree(
+  result: ReturnType<typeof verdictFrom>,
+  kalshi: PairLeg,
+  polymarket: PairLeg,
+): { verdict: PairVerdict; outcome: AssessmentOutcome; detail: string | null } {
+  const grade = result.verdict.grade;
+  if (result.outcome !== "verdict" || (grade !== "identical" && grade !== "near_equivalent")) return result;
+  const conflicts = passingGradeConflicts(kalshi, polymarket);
+  if (conflicts.length === 0) return result;
+  return {
+    verdict: {
+      grade: "uncertain",
+      yesMapsTo: result.verdict.yesMapsTo,
+      reasons: [
+        `held by the terms check: the model graded ${grade}, but the markets' own terms disagree`,
+        ...conflicts.map((c) => `terms check: ${c}`),
+        ...result.verdict.reasons.map((r) => `model: ${r}`),
+      ],
+    },
+    outcome: "held",
+    detail: `model graded ${grade}; ${conflicts.join("; ")}`.slice(0, 1000),
+  };
+}
+
+/** The market titles an assessment's stored request body (its prompt) showed the model, or null when unreadable. */
+export function titlesInPrompt(prompt: string): { kalshi: string; polymarket: string } | null {
+  try {
+    const body = JSON.parse(prompt) as ForcedToolRequest;
+    const text = body.messages.map((m) => m.content).join("\n");
+    const title = (tag: string) => {
+      const m = new RegExp(`<${tag}>\\n([\\s\\S]*?)\\n</${tag}>`).exec(text);
+      const t = m ? (JSON.parse(m[1]!) as { title?: unknown }).title : undefined;
+      return typeof t === "string" ? t : null;
+    };
+    const kalshi = title("kalshi_market");
+    const polymarket = title("polymarket_market");
+    return kalshi !== null && polymarket !== null ? { kalshi, polymarket } : null;
+  } catch {
+    return null;
+  }
 }

@@ -8,6 +8,9 @@ import type {
   PairView,
   TradablePair,
 } from "@paulp/contracts";
+import { type PersonRef, personLabel } from "./desk";
+import { titlesInPrompt } from "./pair-assessment";
+import type { CurrentReview } from "./pair-review";
 
 interface PairRow {
   pair_id: string;
@@ -107,31 +110,111 @@ export async function tradablePairs(db: D1Database): Promise<TradablePair[]> {
 /** What proposing a batch will do, decided from the current rows before anything is written. */
 export interface ProposalPlan {
   inserts: { pairId: string; candidate: PairCandidate }[];
-  lapses: { pairId: string; candidate: PairCandidate; old: { kalshi: string; polymarket: string } }[];
+  lapses: {
+    pairId: string;
+    candidate: PairCandidate;
+    old: { kalshi: string; polymarket: string };
+    reason: string;
+  }[];
+  /** Hashes of a newer scheme over terms nobody changed: the pair keeps its grade and review under the new hashes. */
+  rekeys: {
+    pairId: string;
+    candidate: PairCandidate;
+    old: { kalshi: string; polymarket: string };
+    versions: { from: number; to: number };
+  }[];
   refreshes: { pairId: string; candidate: PairCandidate }[];
 }
 
-/** Compare candidates with stored pairs: new ones, ones whose terms changed (lapse), unchanged ones. */
+const versionOf = (c: PairCandidate) => Math.max(c.kalshi.termsVersion ?? 1, c.polymarket.termsVersion ?? 1);
+const tokens = (l: PairLeg) => JSON.stringify(l.outcomeTokens ?? null);
+
+/**
+ * What differs between a candidate and the terms its pair was graded and reviewed on: rules, source and close time
+ * against the stored legs (under version 1 these are what the stored hash covered), titles against the ones the
+ * pair's assessment showed (the prompt the reviewer's approval is bound to), outcome tokens against the stored legs.
+ */
+export function reviewedTermsChanges(
+  candidate: PairCandidate,
+  stored: { kalshi: PairLeg; polymarket: PairLeg },
+  assessedTitles: { kalshi: string; polymarket: string } | null,
+  assessed: boolean,
+): string[] {
+  const out: string[] = [];
+  for (const venue of ["kalshi", "polymarket"] as const) {
+    const now = candidate[venue];
+    const was = stored[venue];
+    if (now.rules !== was.rules) out.push(`${venue} rules changed`);
+    if (now.resolutionSource !== was.resolutionSource) out.push(`${venue} resolution source changed`);
+    if (now.closeTime !== was.closeTime) out.push(`${venue} close time changed`);
+    const title = assessed ? (assessedTitles?.[venue] ?? null) : was.title;
+    if (title === null) out.push(`${venue} title as assessed cannot be read`);
+    else if (now.title !== title) out.push(`${venue} title changed`);
+    if (tokens(now) !== tokens(was)) out.push(`${venue} outcome tokens changed`);
+  }
+  return out;
+}
+
+/**
+ * Compare candidates with stored pairs: new ones, ones whose terms changed (lapse), ones whose hashes moved only
+ * because the scheme did (re-key), unchanged ones.
+ */
 export async function planProposal(
   db: D1Database,
   candidates: { pairId: string; candidate: PairCandidate }[],
 ): Promise<ProposalPlan> {
-  const plan: ProposalPlan = { inserts: [], lapses: [], refreshes: [] };
+  const plan: ProposalPlan = { inserts: [], lapses: [], rekeys: [], refreshes: [] };
   for (const item of candidates) {
     const row = await db
-      .prepare("SELECT kalshi_terms_hash, polymarket_terms_hash FROM pairs WHERE pair_id = ?")
+      .prepare(
+        `SELECT p.kalshi_terms_hash, p.polymarket_terms_hash, p.terms_version, p.kalshi_leg, p.polymarket_leg,
+           p.assessment_id, a.prompt
+         FROM pairs p LEFT JOIN pair_assessments a ON a.assessment_id = p.assessment_id WHERE p.pair_id = ?`,
+      )
       .bind(item.pairId)
-      .first<{ kalshi_terms_hash: string; polymarket_terms_hash: string }>();
-    if (!row) plan.inserts.push(item);
-    else if (
-      row.kalshi_terms_hash !== item.candidate.kalshi.termsHash ||
-      row.polymarket_terms_hash !== item.candidate.polymarket.termsHash
+      .first<{
+        kalshi_terms_hash: string;
+        polymarket_terms_hash: string;
+        terms_version: number;
+        kalshi_leg: string;
+        polymarket_leg: string;
+        assessment_id: string | null;
+        prompt: string | null;
+      }>();
+    if (!row) {
+      plan.inserts.push(item);
+      continue;
+    }
+    const c = item.candidate;
+    if (
+      row.kalshi_terms_hash === c.kalshi.termsHash &&
+      row.polymarket_terms_hash === c.polymarket.termsHash
     ) {
+      plan.refreshes.push(item);
+      continue;
+    }
+    const old = { kalshi: row.kalshi_terms_hash, polymarket: row.polymarket_terms_hash };
+    const to = versionOf(c);
+    if (to <= row.terms_version) {
+      plan.lapses.push({ ...item, old, reason: "terms changed" });
+      continue;
+    }
+    const changes = reviewedTermsChanges(
+      c,
+      {
+        kalshi: JSON.parse(row.kalshi_leg) as PairLeg,
+        polymarket: JSON.parse(row.polymarket_leg) as PairLeg,
+      },
+      row.prompt ? titlesInPrompt(row.prompt) : null,
+      row.assessment_id !== null,
+    );
+    if (changes.length === 0) plan.rekeys.push({ ...item, old, versions: { from: row.terms_version, to } });
+    else
       plan.lapses.push({
         ...item,
-        old: { kalshi: row.kalshi_terms_hash, polymarket: row.polymarket_terms_hash },
+        old,
+        reason: `terms hash version ${row.terms_version} → ${to} (now covering titles and outcome tokens): ${changes.join(", ")} since the pair was assessed and reviewed`,
       });
-    } else plan.refreshes.push(item);
   }
   return plan;
 }
@@ -143,8 +226,8 @@ export async function applyProposal(db: D1Database, plan: ProposalPlan, now: str
     stmts.push(
       db
         .prepare(
-          `INSERT INTO pairs (pair_id, kalshi_market, polymarket_market, kalshi_leg, polymarket_leg, kalshi_terms_hash, polymarket_terms_hash, similarity, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (pair_id) DO NOTHING`,
+          `INSERT INTO pairs (pair_id, kalshi_market, polymarket_market, kalshi_leg, polymarket_leg, kalshi_terms_hash, polymarket_terms_hash, similarity, created_at, updated_at, terms_version)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (pair_id) DO NOTHING`,
         )
         .bind(
           pairId,
@@ -157,6 +240,7 @@ export async function applyProposal(db: D1Database, plan: ProposalPlan, now: str
           c.similarity,
           now,
           now,
+          versionOf(c),
         ),
     );
   }
@@ -166,8 +250,9 @@ export async function applyProposal(db: D1Database, plan: ProposalPlan, now: str
         .prepare(
           `UPDATE pairs SET kalshi_leg = ?, polymarket_leg = ?, kalshi_terms_hash = ?, polymarket_terms_hash = ?, similarity = ?,
              grade = NULL, yes_maps_to = NULL, reasons = '[]', assessment_id = NULL, assessed_at = NULL,
-             review = 'pending', reviewed_by = NULL, reviewed_at = NULL, reviewed_kalshi_terms_hash = NULL,
-             reviewed_polymarket_terms_hash = NULL, reviewed_assessment_id = NULL, updated_at = ?
+             review = 'pending', reviewed_by = NULL, reviewed_by_subject = NULL, review_id = NULL, reviewed_at = NULL,
+             reviewed_kalshi_terms_hash = NULL,
+             reviewed_polymarket_terms_hash = NULL, reviewed_assessment_id = NULL, terms_version = ?, updated_at = ?
            WHERE pair_id = ?`,
         )
         .bind(
@@ -176,6 +261,32 @@ export async function applyProposal(db: D1Database, plan: ProposalPlan, now: str
           c.kalshi.termsHash,
           c.polymarket.termsHash,
           c.similarity,
+          versionOf(c),
+          now,
+          pairId,
+        ),
+    );
+  }
+  for (const { pairId, candidate: c, old, versions } of plan.rekeys) {
+    // Same terms, new hashes: the grade and the review carry over; what the review saw moves to the new hashes.
+    stmts.push(
+      db
+        .prepare(
+          `UPDATE pairs SET kalshi_leg = ?1, polymarket_leg = ?2, kalshi_terms_hash = ?3, polymarket_terms_hash = ?4,
+             reviewed_kalshi_terms_hash = CASE WHEN reviewed_kalshi_terms_hash = ?5 THEN ?3 ELSE reviewed_kalshi_terms_hash END,
+             reviewed_polymarket_terms_hash = CASE WHEN reviewed_polymarket_terms_hash = ?6 THEN ?4 ELSE reviewed_polymarket_terms_hash END,
+             similarity = ?7, terms_version = ?8, updated_at = ?9
+           WHERE pair_id = ?10 AND kalshi_terms_hash = ?5 AND polymarket_terms_hash = ?6`,
+        )
+        .bind(
+          JSON.stringify(c.kalshi),
+          JSON.stringify(c.polymarket),
+          c.kalshi.termsHash,
+          c.polymarket.termsHash,
+          old.kalshi,
+          old.polymarket,
+          c.similarity,
+          versions.to,
           now,
           pairId,
         ),
@@ -203,18 +314,21 @@ export async function applyProposal(db: D1Database, plan: ProposalPlan, now: str
 }
 
 /**
- * Store an assessment and make it the pair's current grade, only if the terms it judged are still the
- * pair's terms. A changed verdict resets the human review (the person approved a different verdict).
+ * Store an assessment and make it the pair's current grade, only if the terms it judged are still the pair's terms.
+ * A changed verdict resets an approval (the person approved a different verdict); a rejection stays: a person's "no"
+ * is cleared only by that person or by a change of terms, never by a re-assessment, failed or not.
  */
 export async function recordAssessment(
   db: D1Database,
   a: PairAssessment & { prompt: string; kalshiTermsHash: string; polymarketTermsHash: string },
 ): Promise<boolean> {
+  const same = "(grade IS ?1 AND yes_maps_to IS ?2)";
+  const kept = `(review = 'rejected' OR ${same})`;
   const [insert, update] = await db.batch([
     db
       .prepare(
-        `INSERT INTO pair_assessments (assessment_id, pair_id, model, prompt, prompt_hash, verdict, outcome, detail, kalshi_evidence_hash, polymarket_evidence_hash, kalshi_terms_hash, polymarket_terms_hash, audit_seq, assessed_at)
-         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM pairs WHERE pair_id = ? AND kalshi_terms_hash = ? AND polymarket_terms_hash = ?)`,
+        `INSERT INTO pair_assessments (assessment_id, pair_id, model, prompt, prompt_hash, verdict, outcome, detail, kalshi_evidence_hash, polymarket_evidence_hash, kalshi_terms_hash, polymarket_terms_hash, audit_seq, assessed_at, request_id, usage, attempts)
+         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM pairs WHERE pair_id = ? AND kalshi_terms_hash = ? AND polymarket_terms_hash = ?)`,
       )
       .bind(
         a.assessmentId,
@@ -231,6 +345,9 @@ export async function recordAssessment(
         a.polymarketTermsHash,
         a.auditSeq,
         a.assessedAt,
+        a.requestId,
+        a.usage ? JSON.stringify(a.usage) : null,
+        a.attempts,
         a.pairId,
         a.kalshiTermsHash,
         a.polymarketTermsHash,
@@ -238,28 +355,21 @@ export async function recordAssessment(
     db
       .prepare(
         `UPDATE pairs SET
-           review = CASE WHEN grade IS ? AND yes_maps_to IS ? THEN review ELSE 'pending' END,
-           reviewed_by = CASE WHEN grade IS ? AND yes_maps_to IS ? THEN reviewed_by ELSE NULL END,
-           reviewed_at = CASE WHEN grade IS ? AND yes_maps_to IS ? THEN reviewed_at ELSE NULL END,
-           reviewed_assessment_id = CASE WHEN grade IS ? AND yes_maps_to IS ? AND review = 'approved' THEN ? ELSE NULL END,
-           grade = ?, yes_maps_to = ?, reasons = ?, assessment_id = ?, assessed_at = ?, updated_at = ?
-         WHERE pair_id = ? AND kalshi_terms_hash = ? AND polymarket_terms_hash = ?`,
+           review = CASE WHEN ${kept} THEN review ELSE 'pending' END,
+           reviewed_by = CASE WHEN ${kept} THEN reviewed_by ELSE NULL END,
+           reviewed_by_subject = CASE WHEN ${kept} THEN reviewed_by_subject ELSE NULL END,
+           reviewed_at = CASE WHEN ${kept} THEN reviewed_at ELSE NULL END,
+           review_id = CASE WHEN ${kept} THEN review_id ELSE NULL END,
+           reviewed_assessment_id = CASE WHEN review = 'rejected' THEN reviewed_assessment_id
+             WHEN ${same} AND review = 'approved' THEN ?3 ELSE NULL END,
+           grade = ?1, yes_maps_to = ?2, reasons = ?4, assessment_id = ?3, assessed_at = ?5, updated_at = ?5
+         WHERE pair_id = ?6 AND kalshi_terms_hash = ?7 AND polymarket_terms_hash = ?8`,
       )
       .bind(
         a.verdict.grade,
         a.verdict.yesMapsTo,
-        a.verdict.grade,
-        a.verdict.yesMapsTo,
-        a.verdict.grade,
-        a.verdict.yesMapsTo,
-        a.verdict.grade,
-        a.verdict.yesMapsTo,
         a.assessmentId,
-        a.verdict.grade,
-        a.verdict.yesMapsTo,
         JSON.stringify(a.verdict.reasons),
-        a.assessmentId,
-        a.assessedAt,
         a.assessedAt,
         a.pairId,
         a.kalshiTermsHash,
@@ -269,33 +379,97 @@ export async function recordAssessment(
   return (insert?.meta.changes ?? 0) === 1 && (update?.meta.changes ?? 0) === 1;
 }
 
-/** Record a person's review of exactly the terms and assessment they saw. */
+/** The pair's current review, as the ownership rule needs it. */
+export async function currentReview(db: D1Database, pairId: string): Promise<CurrentReview | null> {
+  const row = await db
+    .prepare(
+      "SELECT review, reviewed_by, reviewed_by_subject, reviewed_at, review_id FROM pairs WHERE pair_id = ?",
+    )
+    .bind(pairId)
+    .first<{
+      review: CurrentReview["review"];
+      reviewed_by: string | null;
+      reviewed_by_subject: string | null;
+      reviewed_at: string | null;
+      review_id: string | null;
+    }>();
+  return row
+    ? {
+        review: row.review,
+        reviewedBy: row.reviewed_by,
+        reviewedBySubject: row.reviewed_by_subject,
+        reviewedAt: row.reviewed_at,
+        reviewId: row.review_id,
+      }
+    : null;
+}
+
+/**
+ * Record a person's review of exactly the terms and assessment they saw, as its own row, and make it the pair's
+ * current review. Compare-and-set on the review it was ruled against: a review that raced another writes nothing.
+ */
 export async function recordReview(
   db: D1Database,
   pair: PairView,
-  decision: "approved" | "rejected",
-  by: string,
-  now: string,
+  current: CurrentReview,
+  r: {
+    reviewId: string;
+    decision: "approved" | "rejected";
+    reviewer: PersonRef;
+    note: string;
+    supersedes: string | null;
+    auditSeq: number;
+    at: string;
+  },
 ): Promise<boolean> {
-  const result = await db
-    .prepare(
-      `UPDATE pairs SET review = ?, reviewed_by = ?, reviewed_at = ?, reviewed_kalshi_terms_hash = ?, reviewed_polymarket_terms_hash = ?,
-         reviewed_assessment_id = ?, updated_at = ?
-       WHERE pair_id = ? AND assessment_id IS ? AND kalshi_terms_hash = ? AND polymarket_terms_hash = ?`,
-    )
-    .bind(
-      decision,
-      by,
-      now,
-      pair.kalshi.termsHash,
-      pair.polymarket.termsHash,
-      pair.assessmentId,
-      now,
-      pair.pairId,
-      pair.assessmentId,
-      pair.kalshi.termsHash,
-      pair.polymarket.termsHash,
-    )
-    .run();
-  return result.meta.changes === 1;
+  const [update] = await db.batch([
+    db
+      .prepare(
+        `UPDATE pairs SET review = ?, reviewed_by = ?, reviewed_by_subject = ?, reviewed_at = ?, review_id = ?,
+           reviewed_kalshi_terms_hash = ?, reviewed_polymarket_terms_hash = ?, reviewed_assessment_id = ?, updated_at = ?
+         WHERE pair_id = ? AND assessment_id IS ? AND kalshi_terms_hash = ? AND polymarket_terms_hash = ?
+           AND review = ? AND review_id IS ? AND reviewed_by IS ?`,
+      )
+      .bind(
+        r.decision,
+        personLabel(r.reviewer),
+        r.reviewer.subject,
+        r.at,
+        r.reviewId,
+        pair.kalshi.termsHash,
+        pair.polymarket.termsHash,
+        pair.assessmentId,
+        r.at,
+        pair.pairId,
+        pair.assessmentId,
+        pair.kalshi.termsHash,
+        pair.polymarket.termsHash,
+        current.review,
+        current.reviewId,
+        current.reviewedBy,
+      ),
+    db
+      .prepare(
+        `INSERT INTO pair_reviews (review_id, pair_id, decision, reviewer, reviewer_subject, note, assessment_id,
+           kalshi_terms_hash, polymarket_terms_hash, supersedes, audit_seq, reviewed_at)
+         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM pairs WHERE pair_id = ? AND review_id = ?)`,
+      )
+      .bind(
+        r.reviewId,
+        pair.pairId,
+        r.decision,
+        personLabel(r.reviewer),
+        r.reviewer.subject,
+        r.note,
+        pair.assessmentId,
+        pair.kalshi.termsHash,
+        pair.polymarket.termsHash,
+        r.supersedes,
+        r.auditSeq,
+        r.at,
+        pair.pairId,
+        r.reviewId,
+      ),
+  ]);
+  return (update?.meta.changes ?? 0) === 1;
 }

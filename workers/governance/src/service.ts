@@ -29,6 +29,8 @@ import {
   CanonicalJsonError,
   canonicalHash,
   createEgressFetch,
+  type ModelLifecycle,
+  modelLifecycle,
   parseInput,
   randomId,
   returnReason,
@@ -37,10 +39,12 @@ import {
 import * as v from "valibot";
 import { ACTION_PAYLOADS, PAYLOAD_HASH_DOMAIN, RECEIPT_HASH_DOMAIN, StrategyGoLivePayload } from "./actions";
 import { actorLabel } from "./actors";
-import { callForcedTool } from "./anthropic";
+import { type CallDeps, callForcedTool, DEFAULT_RETRY } from "./anthropic";
 import type { ApprovalDesk } from "./approval-desk";
+import { personOf } from "./desk";
 import type { Env } from "./env";
-import { buildAssessmentRequest, verdictFrom } from "./pair-assessment";
+import { buildAssessmentRequest, holdUnlessTermsAgree, verdictFrom } from "./pair-assessment";
+import { ruleOnReview } from "./pair-review";
 import * as pairs from "./pairs";
 import * as strategies from "./strategies";
 import { checkTransition, compareDollars } from "./strategy-lifecycle";
@@ -65,6 +69,7 @@ const Leg = (venue: "kalshi" | "polymarket") =>
     outcomeTokens: v.optional(
       v.nullable(v.pipe(v.array(v.pipe(v.string(), v.maxLength(200))), v.maxLength(10))),
     ),
+    termsVersion: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(99))),
   });
 const Candidate = v.object({
   kalshi: Leg("kalshi"),
@@ -517,7 +522,7 @@ export async function proposePairs(
   input: unknown,
   actorIn: unknown,
   now: number,
-): Promise<Result<{ created: number; lapsed: number; refused: number }>> {
+): Promise<Result<{ created: number; lapsed: number; refused: number; rekeyed: number }>> {
   const parsed = parseInput(Candidates, input);
   if (!parsed.ok) return parsed;
   const actor = parseInput(Principal, actorIn);
@@ -544,22 +549,56 @@ export async function proposePairs(
     })),
   );
   const plan = await pairs.planProposal(env.D1_GOVERNANCE, items);
-  if (plan.inserts.length > 0 || plan.lapses.length > 0) {
+  if (plan.inserts.length > 0 || plan.lapses.length > 0 || plan.rekeys.length > 0) {
+    const hashes = (l: { old: { kalshi: string; polymarket: string }; candidate: PairCandidate }) => ({
+      kalshiTermsHash: { from: l.old.kalshi, to: l.candidate.kalshi.termsHash },
+      polymarketTermsHash: { from: l.old.polymarket, to: l.candidate.polymarket.termsHash },
+    });
     const audited = await audit(env, "governance.pairs_proposed", actor.value, {
       created: plan.inserts.map((i) => i.pairId),
-      lapsed: plan.lapses.map((l) => ({
-        pairId: l.pairId,
-        kalshiTermsHash: { from: l.old.kalshi, to: l.candidate.kalshi.termsHash },
-        polymarketTermsHash: { from: l.old.polymarket, to: l.candidate.polymarket.termsHash },
-      })),
+      lapsed: plan.lapses.map((l) => ({ pairId: l.pairId, reason: l.reason, ...hashes(l) })),
+      rekeyed: plan.rekeys.map((r) => ({ pairId: r.pairId, termsVersion: r.versions, ...hashes(r) })),
     });
     if (!audited.ok) return audited;
   }
   await pairs.applyProposal(env.D1_GOVERNANCE, plan, iso(now));
-  return ok({ created: plan.inserts.length, lapsed: plan.lapses.length, refused: refusals.length });
+  return ok({
+    created: plan.inserts.length,
+    lapsed: plan.lapses.length,
+    refused: refusals.length,
+    rekeyed: plan.rekeys.length,
+  });
 }
 
-/** Run the LLM equivalence assessment and keep prompt, model, verdict and both evidence hashes. */
+/** The configured model, refused when the SDK's data says it is past its end of life (or unknown to it). */
+export function usableModel(env: Pick<Env, "ANTHROPIC_MODEL">, now: number): Result<ModelLifecycle> {
+  const model = (env.ANTHROPIC_MODEL ?? "").trim();
+  if (!model) return err(ErrorCode.serviceUnavailable, "ANTHROPIC_MODEL is not configured");
+  const lifecycle = modelLifecycle(model, now);
+  if (lifecycle.state === "retired")
+    return err(
+      ErrorCode.serviceUnavailable,
+      `${lifecycle.reason}; no assessment runs until ANTHROPIC_MODEL names a current model`,
+    );
+  return ok(lifecycle);
+}
+
+/** Assessment timing from vars: the per-request timeout and the retry bound (defaults when unset or invalid). */
+function callDeps(env: Env): CallDeps {
+  const positive = (raw: string | undefined, fallback: number) =>
+    raw !== undefined && /^\d{1,9}$/.test(raw.trim()) && Number(raw) > 0 ? Number(raw) : fallback;
+  const timeoutMs = positive(env.ANTHROPIC_TIMEOUT_MS, 30_000);
+  return {
+    fetch: createEgressFetch({ simulator: env.VENUE_SIM, timeoutMs: timeoutMs + 1_000 }),
+    timeoutMs,
+    retry: {
+      maxAttempts: positive(env.ANTHROPIC_MAX_ATTEMPTS, DEFAULT_RETRY.maxAttempts),
+      maxTotalWaitMs: positive(env.ANTHROPIC_RETRY_BUDGET_MS, DEFAULT_RETRY.maxTotalWaitMs),
+    },
+  };
+}
+
+/** Run the LLM equivalence assessment and keep prompt, model, verdict, request id, usage and both evidence hashes. */
 export async function assessPair(
   env: Env,
   pairIdIn: unknown,
@@ -571,12 +610,18 @@ export async function assessPair(
   const { id, actor } = input.value;
   const pair = await pairs.getPair(env.D1_GOVERNANCE, id);
   if (!pair) return err(ErrorCode.notFound, `no pair ${id}`);
-  const model = env.ANTHROPIC_MODEL;
+  // A retired model would answer 404 to every call: refuse before sending anything or storing a grade.
+  const lifecycle = usableModel(env, now());
+  if (!lifecycle.ok) return lifecycle;
+  const model = lifecycle.value.model;
   const body = buildAssessmentRequest(model, pair.kalshi, pair.polymarket);
-  const timeoutMs = Number(env.ANTHROPIC_TIMEOUT_MS) > 0 ? Number(env.ANTHROPIC_TIMEOUT_MS) : 30_000;
-  const egress = createEgressFetch({ simulator: env.VENUE_SIM, timeoutMs: timeoutMs + 1_000 });
-  const outcome = await callForcedTool(egress, env.ANTHROPIC_API_KEY, body, timeoutMs);
-  const { verdict, outcome: kind, detail } = verdictFrom(outcome);
+  const outcome = await callForcedTool(callDeps(env), env.ANTHROPIC_API_KEY, body);
+  const {
+    verdict,
+    outcome: kind,
+    detail,
+  } = holdUnlessTermsAgree(verdictFrom(outcome), pair.kalshi, pair.polymarket);
+  const usage = "usage" in outcome ? outcome.usage : null;
   const promptHash = await canonicalHash("paulp.pair.prompt.v1", body);
   const assessmentId = `asm_${randomId(12)}`;
   const assessedAt = iso(now());
@@ -589,6 +634,9 @@ export async function assessPair(
     verdict: verdict as unknown as JsonValue,
     outcome: kind,
     detail,
+    requestId: outcome.requestId,
+    usage: usage as unknown as JsonValue,
+    attempts: outcome.attempts,
     kalshiEvidenceHash: pair.kalshi.evidenceHash,
     polymarketEvidenceHash: pair.polymarket.evidenceHash,
     kalshiTermsHash: pair.kalshi.termsHash,
@@ -607,6 +655,9 @@ export async function assessPair(
     polymarketEvidenceHash: pair.polymarket.evidenceHash,
     auditSeq: audited.value.seq,
     assessedAt,
+    requestId: outcome.requestId,
+    usage,
+    attempts: outcome.attempts,
   };
   const stored = await pairs.recordAssessment(env.D1_GOVERNANCE, {
     ...assessment,
@@ -618,7 +669,7 @@ export async function assessPair(
   return ok({ pair: (await pairs.getPair(env.D1_GOVERNANCE, pair.pairId))!, assessment });
 }
 
-/** A person approves or rejects the pair as currently graded. */
+/** A person approves or rejects the pair as currently graded; a review belongs to its reviewer (pair-review.ts). */
 export async function reviewPair(
   env: Env,
   pairIdIn: unknown,
@@ -634,6 +685,7 @@ export async function reviewPair(
   if (!actor.ok) return actor;
   const person = requirePerson(actor.value, "review a pair");
   if (!person.ok) return person;
+  const reviewer = personOf(actor.value)!;
   const pair = await pairs.getPair(env.D1_GOVERNANCE, id.value);
   if (!pair) return err(ErrorCode.notFound, `no pair ${id.value}`);
   if (!pair.assessmentId || !pair.grade)
@@ -648,8 +700,15 @@ export async function reviewPair(
       `pair is graded ${pair.grade}; only identical or near_equivalent pairs can be approved`,
     );
   }
+  const current = await pairs.currentReview(env.D1_GOVERNANCE, pair.pairId);
+  if (!current) return err(ErrorCode.notFound, `no pair ${id.value}`);
+  const ruling = ruleOnReview(current, decision, reviewer);
+  if (!ruling.ok) return err(ErrorCode.conflict, ruling.message);
+  const reviewId = `rev_${randomId(12)}`;
   const audited = await audit(env, "governance.pair_reviewed", actor.value, {
     pairId: pair.pairId,
+    reviewId,
+    supersedes: ruling.supersedes,
     decision,
     note: review.value.note,
     grade: pair.grade,
@@ -659,13 +718,15 @@ export async function reviewPair(
     polymarketTermsHash: pair.polymarket.termsHash,
   });
   if (!audited.ok) return audited;
-  const stored = await pairs.recordReview(
-    env.D1_GOVERNANCE,
-    pair,
+  const stored = await pairs.recordReview(env.D1_GOVERNANCE, pair, current, {
+    reviewId,
     decision,
-    actorLabel(actor.value),
-    iso(now),
-  );
+    reviewer,
+    note: review.value.note,
+    supersedes: ruling.supersedes,
+    auditSeq: audited.value.seq,
+    at: iso(now),
+  });
   if (!stored) return err(ErrorCode.conflict, "the pair changed while it was reviewed; review it again");
   return ok((await pairs.getPair(env.D1_GOVERNANCE, pair.pairId))!);
 }
@@ -677,6 +738,11 @@ export async function assessPending(
   now: () => number,
   limit = 20,
 ): Promise<number> {
+  const model = usableModel(env, now());
+  if (!model.ok) {
+    console.warn(`governance: no assessments: ${model.error.message}`);
+    return 0;
+  }
   let done = 0;
   for (const pairId of await pairs.unassessedPairIds(env.D1_GOVERNANCE, limit)) {
     const result = await assessPair(env, pairId, actor, now);

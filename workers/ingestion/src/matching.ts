@@ -1,4 +1,5 @@
 import type { PairCandidate, PairLeg } from "@paulp/contracts";
+import { TERMS_VERSION } from "./terms";
 import type { StoredMarketRow } from "./venues/types";
 
 const STOP = new Set([
@@ -56,6 +57,7 @@ export function toLeg(r: StoredMarketRow): PairLeg {
     closeTime: r.closeTime,
     evidenceHash: r.evidenceHash,
     termsHash: r.termsHash,
+    termsVersion: TERMS_VERSION,
     ...(r.venue === "polymarket" ? { outcomeTokens: r.outcomeTokens } : {}),
   };
 }

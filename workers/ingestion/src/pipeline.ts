@@ -14,7 +14,7 @@ import { markFrom } from "./decimal";
 import { markEvidence, storeEvidence } from "./evidence";
 import { matchCandidates } from "./matching";
 import { deleteMarketsStatements, recordBlocksStatement, runBatches, upsertMarketStatements } from "./store";
-import { termsHash, termsHashSync } from "./terms";
+import { termsHash, termsHashSync, termsOf } from "./terms";
 import { isKalshiMarketsPage, KalshiMarketsPage, kalshiMarketsUrl, kalshiPage } from "./venues/kalshi";
 import { parseBody } from "./venues/parse";
 import { GammaKeysetPage, gammaMarketsUrl, gammaPage } from "./venues/polymarket";
@@ -213,7 +213,8 @@ async function preparePage(
       // lone surrogate: that market alone is denied, the rest of the page goes on).
       let terms: string;
       try {
-        terms = termsHashSync(row) ?? (await termsHash(row));
+        const t = termsOf(row);
+        terms = termsHashSync(t) ?? (await termsHash(t));
       } catch (error) {
         denied.push({ marketId: row.marketId, reason: `not representable: ${(error as Error)?.message}` });
         continue;
@@ -773,25 +774,37 @@ export async function proposePairs(deps: PipelineDeps): Promise<number> {
       )
       .bind(venue)
       .all<Record<string, string | null>>();
-    return rows.results.map((r) => ({
-      venue,
-      marketId: r.market_id!,
-      eventId: r.event_id ?? null,
-      seriesId: r.series_id ?? null,
-      title: r.title!,
-      category: r.category ?? null,
-      status: "active",
-      closeTime: r.close_time ?? null,
-      rules: r.rules ?? null,
-      resolutionSource: r.resolution_source ?? null,
-      yesBid: null,
-      yesAsk: null,
-      lastPrice: null,
-      outcomeTokens: r.outcome_tokens ? (JSON.parse(r.outcome_tokens) as string[]) : null,
-      evidenceHash: r.evidence_hash!,
-      termsHash: r.terms_hash!,
-      fetchedAt: r.fetched_at!,
-    }));
+    const out: StoredMarketRow[] = [];
+    for (const r of rows.results) {
+      const row: StoredMarketRow = {
+        venue,
+        marketId: r.market_id!,
+        eventId: r.event_id ?? null,
+        seriesId: r.series_id ?? null,
+        title: r.title!,
+        category: r.category ?? null,
+        status: "active",
+        closeTime: r.close_time ?? null,
+        rules: r.rules ?? null,
+        resolutionSource: r.resolution_source ?? null,
+        yesBid: null,
+        yesAsk: null,
+        lastPrice: null,
+        outcomeTokens: r.outcome_tokens ? (JSON.parse(r.outcome_tokens) as string[]) : null,
+        evidenceHash: r.evidence_hash!,
+        termsHash: r.terms_hash!,
+        fetchedAt: r.fetched_at!,
+      };
+      // The hash of the current scheme, from the stored fields: a row stored under an older scheme is proposed with
+      // the same hash a fresh ingestion would give it (and getMarket serves), not with the one in its column.
+      try {
+        const t = termsOf(row);
+        out.push({ ...row, termsHash: termsHashSync(t) ?? (await termsHash(t)) });
+      } catch {
+        // Not representable (a lone surrogate): never proposed.
+      }
+    }
+    return out;
   };
   const allowed = (rows: StoredMarketRow[]) => rows.filter((r) => agent.check(r).decision === "allow");
   const [kalshi, poly] = [allowed(await load("kalshi")), allowed(await load("polymarket"))];

@@ -1,4 +1,5 @@
 import type { BookLevel, MarketRecord, MarketVenue, MarkPrice, OrderBookSnapshot } from "@paulp/contracts";
+import { termsHashSync, termsOf } from "./terms";
 import type { StoredMarketRow } from "./venues/types";
 
 /** D1 allows a bounded number of statements per batch; write in chunks. */
@@ -164,7 +165,20 @@ export function toRecord(r: MarketDbRow, now: number): MarketRecord {
     lastPrice: r.last_price,
     outcomeTokens: r.outcome_tokens ? (JSON.parse(r.outcome_tokens) as string[]) : null,
     evidenceHash: r.evidence_hash,
-    termsHash: r.terms_hash,
+    // Of the current scheme, from the stored fields (as proposals carry it); a row the fast path cannot hash keeps
+    // the hash it was stored with.
+    termsHash:
+      termsHashSync(
+        termsOf({
+          venue: r.venue,
+          marketId: r.market_id,
+          title: r.title,
+          rules: r.rules,
+          resolutionSource: r.resolution_source,
+          closeTime: r.close_time,
+          outcomeTokens: r.outcome_tokens ? (JSON.parse(r.outcome_tokens) as string[]) : null,
+        }),
+      ) ?? r.terms_hash,
     fetchedAt: r.fetched_at,
     ageSeconds: ageSeconds(r.fetched_at, now),
   };

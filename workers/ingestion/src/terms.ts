@@ -1,24 +1,36 @@
 import { createHash } from "node:crypto";
 import { canonicalHash } from "@paulp/kit";
 
-/** The fields of a contract's settlement terms. */
+/**
+ * The fields of a contract's terms that a pair's review depends on: what settles it (rules, source, close time) and
+ * what a person reads and trades it by (the title, and on Polymarket the YES / NO outcome token ids, whose order says
+ * which token is YES).
+ */
 export interface Terms {
   venue: string;
   marketId: string;
+  title: string | null;
   rules: string | null;
   resolutionSource: string | null;
   closeTime: string | null;
+  outcomeTokens: string[] | null;
 }
 
+/**
+ * The terms-hash scheme. Version 1 (`paulp.market-terms.v1`) covered rules, source and close time only; version 2
+ * adds the title and the outcome tokens. Governance keeps the version of each pair's hashes and re-keys a pair
+ * reviewed under version 1 when nothing the person saw changed (docs/governance.md, "Terms hash versions").
+ */
+export const TERMS_VERSION = 2;
 /** Domain of the terms hash (kit's canonicalHash form: `domain\ncanonical-json`). */
-export const TERMS_DOMAIN = "paulp.market-terms.v1";
+export const TERMS_DOMAIN = "paulp.market-terms.v2";
 
 const SURROGATE = /[\ud800-\udfff]/;
 
 /**
  * `canonicalHash(TERMS_DOMAIN, terms)`, computed synchronously: a per-row async digest dominated a 10,000-market
- * pass. The object has only string or null members with fixed keys, so its RFC 8785 form is the sorted keys with
- * JSON.stringify'd values; anything with a surrogate takes the general (validating) path.
+ * pass. The object has fixed keys with string, null or string-array members, so its RFC 8785 form is the sorted keys
+ * with JSON.stringify'd values; anything with a surrogate takes the general (validating) path.
  */
 export async function termsHash(t: Terms): Promise<string> {
   return (
@@ -26,9 +38,11 @@ export async function termsHash(t: Terms): Promise<string> {
     canonicalHash(TERMS_DOMAIN, {
       venue: t.venue,
       marketId: t.marketId,
+      title: t.title,
       rules: t.rules,
       resolutionSource: t.resolutionSource,
       closeTime: t.closeTime,
+      outcomeTokens: t.outcomeTokens,
     })
   );
 }
@@ -36,13 +50,34 @@ export async function termsHash(t: Terms): Promise<string> {
 /** The terms hash without awaiting, or null when a field holds a surrogate (then only `termsHash` answers). */
 export function termsHashSync(t: Terms): string | null {
   const has = (s: string | null) => s !== null && SURROGATE.test(s);
-  if (has(t.closeTime) || has(t.marketId) || has(t.resolutionSource) || has(t.rules) || has(t.venue))
+  if (
+    has(t.closeTime) ||
+    has(t.marketId) ||
+    has(t.resolutionSource) ||
+    has(t.rules) ||
+    has(t.title) ||
+    has(t.venue) ||
+    (t.outcomeTokens?.some(has) ?? false)
+  )
     return null;
   return termsHashFast(t);
 }
 
 /** The synchronous fast path (no surrogates). */
 export function termsHashFast(t: Terms): string {
-  const canonical = `{"closeTime":${JSON.stringify(t.closeTime)},"marketId":${JSON.stringify(t.marketId)},"resolutionSource":${JSON.stringify(t.resolutionSource)},"rules":${JSON.stringify(t.rules)},"venue":${JSON.stringify(t.venue)}}`;
+  const canonical = `{"closeTime":${JSON.stringify(t.closeTime)},"marketId":${JSON.stringify(t.marketId)},"outcomeTokens":${JSON.stringify(t.outcomeTokens)},"resolutionSource":${JSON.stringify(t.resolutionSource)},"rules":${JSON.stringify(t.rules)},"title":${JSON.stringify(t.title)},"venue":${JSON.stringify(t.venue)}}`;
   return createHash("sha256").update(`${TERMS_DOMAIN}\n${canonical}`).digest("hex");
+}
+
+/** The terms of a stored row, as the hash covers them (a row without outcome tokens has none). */
+export function termsOf(r: Omit<Terms, "outcomeTokens"> & { outcomeTokens?: string[] | null }): Terms {
+  return {
+    venue: r.venue,
+    marketId: r.marketId,
+    title: r.title,
+    rules: r.rules,
+    resolutionSource: r.resolutionSource,
+    closeTime: r.closeTime,
+    outcomeTokens: r.outcomeTokens ?? null,
+  };
 }

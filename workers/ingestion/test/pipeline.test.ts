@@ -1,6 +1,8 @@
+import type { PairCandidate } from "@paulp/contracts";
 import { sha256Hex } from "@paulp/kit";
 import { beforeEach, describe, expect, it } from "vitest";
-import { runIngestion, runVenue } from "../src/pipeline";
+import { proposePairs, runIngestion, runVenue } from "../src/pipeline";
+import { termsHash } from "../src/terms";
 import { auditEvents, count, fault, resetAll, tenv, testDeps, worker } from "./helpers";
 
 /** A whole Polymarket pass is ~40 keyset pages through the real simulator and D1: bounded work, slow under load. */
@@ -315,6 +317,36 @@ describe("schedule", () => {
     expect(candidates[0]!.kalshi.termsHash).toMatch(/^[0-9a-f]{64}$/);
     expect(candidates[0]!.polymarket.outcomeTokens).toHaveLength(2);
     expect(calls[0]!.args[1]).toMatchObject({ method: "system" });
+  });
+
+  it("proposes and serves terms hashes of the current scheme even for rows stored under an older one", {
+    timeout: PASS_TIMEOUT_MS,
+  }, async () => {
+    const deps = testDeps();
+    await runVenue(deps, "kalshi", { maxPages: 1, pageSize: 100 });
+    await runIngestion(deps, { venues: ["polymarket"], maxPages: 10, pageSize: 500 });
+    // As if stored before the upgrade: the column holds another scheme's hash.
+    await tenv.D1_MARKETS.prepare("UPDATE markets SET terms_hash = ?").bind("0".repeat(64)).run();
+    await tenv.GOVERNANCE.__reset();
+    await proposePairs(deps);
+    const calls = (await tenv.GOVERNANCE.__calls()).filter((c) => c.method === "proposePairs");
+    const c = (calls.at(-1)!.args[0] as PairCandidate[])[0]!;
+    for (const leg of [c.kalshi, c.polymarket]) {
+      expect(leg.termsVersion).toBe(2);
+      expect(leg.termsHash).toBe(
+        await termsHash({
+          venue: leg.venue,
+          marketId: leg.marketId,
+          title: leg.title,
+          rules: leg.rules,
+          resolutionSource: leg.resolutionSource,
+          closeTime: leg.closeTime,
+          outcomeTokens: leg.outcomeTokens ?? null,
+        }),
+      );
+    }
+    const served = await worker().getMarket("polymarket", c.polymarket.marketId);
+    expect(served.ok && served.value.termsHash).toBe(c.polymarket.termsHash);
   });
 
   it("checks stored markets against the current rules again before proposing them (a rule added since)", {

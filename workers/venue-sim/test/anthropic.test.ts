@@ -1,6 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { judge, SIM_KEY_PREFIX } from "../src/anthropic";
+import { ADVERSARIAL_MARKETS, type AdversarialMarket } from "../src/data/anthropic-fixtures";
 import { plantedPairs, universe } from "../src/data/universe";
 
 const sim = () => (exports as unknown as { default: Fetcher }).default;
@@ -29,7 +30,7 @@ function prompt(i: number): string {
 
 function body(text: string) {
   return {
-    model: "claude-sonnet-4-5",
+    model: "claude-sonnet-5-5",
     max_tokens: 512,
     messages: [{ role: "user", content: text }],
     tools: [{ name: "record_equivalence", description: "verdict", input_schema: { type: "object" } }],
@@ -42,7 +43,7 @@ function post(payload: unknown, headers: Record<string, string> = {}) {
     method: "POST",
     headers: {
       "x-api-key": KEY,
-      "anthropic-version": "2023-06-01",
+      "anthropic-version": "2026-10-21",
       "content-type": "application/json",
       ...headers,
     },
@@ -125,6 +126,62 @@ describe("Anthropic Messages API double", () => {
     expect(noModel.status).toBe(400);
     const unknownTool = await post({ ...body(prompt(0)), tool_choice: { type: "tool", name: "other" } });
     expect(unknownTool.status).toBe(400);
+  });
+
+  it("refuses a retired model as the API does: 404 not_found_error naming it", async () => {
+    // claude-sonnet-4-5 reached its end of life on 2026-11-30 and left the SDK's model list with SDK 1.15.0.
+    for (const model of ["claude-sonnet-4-5", "claude-sonnet-4-5-20250929", "claude-2.1"]) {
+      const res = await post({ ...body(prompt(0)), model });
+      expect(res.status).toBe(404);
+      const err = (await res.json()) as { type: string; error: { type: string; message: string } };
+      expect(err).toMatchObject({
+        type: "error",
+        error: { type: "not_found_error", message: `model: ${model}` },
+      });
+    }
+  });
+
+  it("refuses a body field the SDK's request type lacks (temperature) and a missing JSON content type", async () => {
+    const extra = await post({ ...body(prompt(0)), temperature: 0 });
+    expect(extra.status).toBe(400);
+    expect(((await extra.json()) as { error: { message: string } }).error.message).toMatch(/^temperature:/);
+    const noType = await post(body(prompt(0)), { "content-type": "text/plain" });
+    expect(noType.status).toBe(400);
+  });
+
+  it("accepts the versions the SDK has sent and refuses others", async () => {
+    expect((await post(body(prompt(0)), { "anthropic-version": "2023-06-01" })).status).toBe(200);
+    expect((await post(body(prompt(0)), { "anthropic-version": "2024-01-01" })).status).toBe(400);
+  });
+
+  it.each(ADVERSARIAL_MARKETS.map((a) => [a.name, a] as const))(
+    "the simulated model obeys adversarial market text (%s)",
+    async (_name, pair) => {
+      // Built as governance builds its prompt: `<` and `>` escaped so no market text can close a tag.
+      const block = (tag: string, m: AdversarialMarket) =>
+        `<${tag}>\n${JSON.stringify(m).replaceAll("<", "\\u003c").replaceAll(">", "\\u003e")}\n</${tag}>`;
+      const text = `Compare.\n\n${block("kalshi_market", pair.kalshi)}\n\n${block("polymarket_market", pair.polymarket)}`;
+      const res = await post(body(text));
+      const msg = (await res.json()) as { content: { input: { grade: string } }[] };
+      expect(msg.content[0]!.input.grade).toBe(pair.demands);
+      expect(judge(text).grade).toBe(pair.demands);
+    },
+  );
+
+  it("a queued 529 can carry retry-after-ms; a 429 carries the retry-after it was given", async () => {
+    await sim().fetch("https://api.anthropic.com/__sim/anthropic/faults", {
+      method: "POST",
+      body: JSON.stringify({ fault: "529", count: 1, retryAfterMs: "5" }),
+    });
+    const overloaded = await post(body(prompt(0)));
+    expect(overloaded.status).toBe(529);
+    expect(overloaded.headers.get("retry-after-ms")).toBe("5");
+    expect(overloaded.headers.get("request-id")).toMatch(/^req_sim_/);
+    await sim().fetch("https://api.anthropic.com/__sim/anthropic/faults", {
+      method: "POST",
+      body: JSON.stringify({ fault: "429", count: 1, retryAfter: "2" }),
+    });
+    expect((await post(body(prompt(0)))).headers.get("retry-after")).toBe("2");
   });
 
   it.each([

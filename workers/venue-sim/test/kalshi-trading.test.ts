@@ -19,9 +19,10 @@ async function signed(
   method: string,
   path: string,
   body?: unknown,
-  opts: { ts?: number; key?: CryptoKey; keyId?: string; tamper?: boolean } = {},
+  opts: { skewMs?: number; key?: CryptoKey; keyId?: string; tamper?: boolean } = {},
 ) {
-  const ts = String(opts.ts ?? Date.now());
+  // The skew is applied to the clock at signing, not when the file loads (a slow machine made those stale).
+  const ts = String(Date.now() + (opts.skewMs ?? 0));
   const signedPath = new URL(HOST + path).pathname;
   const sig = await crypto.subtle.sign(
     { name: "RSA-PSS", saltLength: 32 },
@@ -77,19 +78,19 @@ describe("Kalshi trading simulator: authentication", () => {
     expect(res.status).toBe(200);
   });
 
-  // Timestamps are taken when the test runs, not when the file loads: a loaded machine can start a test
-  // minutes later, and a "future" timestamp computed at load time is then within the freshness window.
+  // Offsets, not timestamps: the time is read when the request is signed, never when the file loads (a loaded
+  // machine can start a test minutes later, and a "future" timestamp computed at load time is then stale).
   it.each([
-    ["a signature over another path", () => ({ tamper: true })],
-    ["a stale timestamp", () => ({ ts: Date.now() - FRESHNESS_MS - 1_000 })],
-    ["a timestamp from the future", () => ({ ts: Date.now() + FRESHNESS_MS + 1_000 })],
-    ["an unregistered key id", () => ({ keyId: "nobody" })],
+    ["a signature over another path", { tamper: true }],
+    ["a stale timestamp", { skewMs: -FRESHNESS_MS - 1_000 }],
+    ["a timestamp from the future", { skewMs: FRESHNESS_MS + 1_000 }],
+    ["an unregistered key id", { keyId: "nobody" }],
   ])("refuses %s with 401 and stores nothing", async (_name, opts) => {
     const res = await signed(
       "POST",
       "/trade-api/v2/portfolio/events/orders",
       order(`auth-${Math.random().toString(36).slice(2)}`),
-      opts(),
+      opts,
     );
     expect(res.status).toBe(401);
     const all = (await (await sim().fetch(`${HOST}/__sim/kalshi/orders`)).json()) as {
