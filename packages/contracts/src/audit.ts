@@ -1,5 +1,12 @@
 import * as v from "valibot";
-import { type HealthReport, type JsonValue, Principal, type Result, ServiceName } from "./common";
+import {
+  type HealthReport,
+  type JsonValue,
+  Principal,
+  type Result,
+  ServiceName,
+  withinJsonDepth,
+} from "./common";
 
 /** An event a worker asks the audit chain to record. `type` is dotted, e.g. `risk.decision`. */
 export const AuditEventInput = v.object({
@@ -11,7 +18,10 @@ export const AuditEventInput = v.object({
   service: ServiceName,
   actor: Principal,
   // JSON-ness (no NaN, Infinity, lone surrogates) is checked by the audit worker with canonicalJson.
-  payload: v.custom<JsonValue>((value) => value !== undefined, "payload is required"),
+  payload: v.pipe(
+    v.custom<JsonValue>((value) => value !== undefined, "payload is required"),
+    withinJsonDepth(),
+  ),
 });
 /** An event to append to the audit chain. */
 export type AuditEventInput = v.InferOutput<typeof AuditEventInput>;

@@ -134,3 +134,29 @@ export type Sha256Hex = v.InferOutput<typeof Sha256Hex>;
 
 /** Any JSON value (what audit payloads and canonical hashes accept). */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * The deepest nesting of arrays and objects accepted in any JSON the system reads: request bodies, RPC
+ * values, venue answers. Ours nest a few levels; 10,000 levels fit in 20 KB and overflow recursive code
+ * (serialisers, canonical hashing), so they are refused where they enter.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** True when `value` nests arrays or objects deeper than `max`; walked without recursion (a cycle counts as too deep). */
+export function nestsDeeperThan(value: unknown, max: number = MAX_JSON_DEPTH): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (node === null || typeof node !== "object") continue;
+    if (depth + 1 > max) return true;
+    for (const child of Object.values(node)) {
+      if (child !== null && typeof child === "object") stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+/** A pipe action refusing JSON that nests deeper than MAX_JSON_DEPTH (for payloads, params, any JSON value). */
+export function withinJsonDepth<T>() {
+  return v.check<T, string>((value) => !nestsDeeperThan(value), `must nest at most ${MAX_JSON_DEPTH} levels`);
+}

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import type { HealthReport, JsonValue, Principal, Result } from "./common";
+import { type HealthReport, type JsonValue, type Principal, type Result, withinJsonDepth } from "./common";
 
 /** The actions that need two-person approval (the specification's list, plus the breaker's exit from RECOVERY). */
 export const ApprovalAction = v.picklist([
@@ -127,7 +127,10 @@ export type ApprovalStatus = "pending" | "approved" | "rejected" | "expired" | "
 /** What an operator asks the desk to approve: one action and its exact payload. */
 export const ApprovalRequestInput = v.object({
   action: ApprovalAction,
-  payload: v.custom<JsonValue>((value) => value !== undefined, "payload is required"),
+  payload: v.pipe(
+    v.custom<JsonValue>((value) => value !== undefined, "payload is required"),
+    withinJsonDepth(),
+  ),
 });
 /** What an operator asks the desk to approve. */
 export type ApprovalRequestInput = v.InferOutput<typeof ApprovalRequestInput>;
@@ -179,7 +182,10 @@ export const StrategyCreateInput = v.object({
   params: v.optional(
     v.record(
       v.string(),
-      v.custom<JsonValue>(() => true),
+      v.pipe(
+        v.custom<JsonValue>(() => true),
+        withinJsonDepth(),
+      ),
     ),
     {},
   ),

@@ -1,4 +1,10 @@
-import { type ApiError, ErrorCode, HTTP_STATUS_FOR_CODE, type Result } from "@paulp/contracts";
+import {
+  type ApiError,
+  ErrorCode,
+  HTTP_STATUS_FOR_CODE,
+  MAX_JSON_DEPTH,
+  type Result,
+} from "@paulp/contracts";
 import * as v from "valibot";
 
 /** An error that carries its HTTP status and envelope code; thrown inside handlers, mapped by `errorResponse`. */
@@ -106,8 +112,29 @@ export async function readBounded(
 }
 
 /**
- * Read a JSON body (bounded in bytes, never buffered past the bound) and validate it; bad JSON → 400
- * `invalid_json`, too large → 413.
+ * True when JSON text nests arrays or objects deeper than `max`, decided in one pass over the text before it
+ * is parsed (strings skipped, nothing built, no recursion). Invalid JSON is left for the parser to refuse.
+ */
+export function jsonTextNestsDeeperThan(text: string, max: number = MAX_JSON_DEPTH): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // a backslash escapes the next character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
+/**
+ * Read a JSON body (bounded in bytes, never buffered past the bound) and validate it; bad JSON, or JSON
+ * nesting deeper than MAX_JSON_DEPTH, → 400 `invalid_json`; too large → 413.
  */
 export async function readJsonBody<const S extends v.GenericSchema>(
   request: Request,
@@ -120,6 +147,10 @@ export async function readJsonBody<const S extends v.GenericSchema>(
   const bytes = await readBounded(request.body, maxBytes);
   if (bytes === null) throw tooLarge();
   const text = new TextDecoder().decode(bytes);
+  // Deep nesting is refused before parsing: what follows (valibot, RPC serialisation, canonical hashing) recurses.
+  if (jsonTextNestsDeeperThan(text)) {
+    throw new HttpError(400, ErrorCode.invalidJson, `body nests deeper than ${MAX_JSON_DEPTH} levels`);
+  }
   let value: unknown;
   try {
     value = text.length === 0 ? undefined : JSON.parse(text);

@@ -1,6 +1,14 @@
+import { nestsDeeperThan } from "@paulp/contracts";
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
-import { errorResponse, HttpError, parseInput, readJsonBody, resultResponse } from "../src/http";
+import {
+  errorResponse,
+  HttpError,
+  jsonTextNestsDeeperThan,
+  parseInput,
+  readJsonBody,
+  resultResponse,
+} from "../src/http";
 
 const Body = v.object({
   targetState: v.picklist(["HALT", "NORMAL"]),
@@ -54,6 +62,43 @@ describe("readJsonBody", () => {
       headers: { "content-length": "5000000" },
     });
     expect((await thrown(readJsonBody(declared, Body, 1000))).status).toBe(413);
+  });
+});
+
+describe("JSON nesting depth", () => {
+  const nested = (depth: number, open = "[", close = "]") => `${open.repeat(depth)}${close.repeat(depth)}`;
+
+  it("answers 400 invalid_json for a body nesting past 64 levels, before parsing it", async () => {
+    const error = await thrown(readJsonBody(post(nested(10_000)), v.unknown()));
+    expect([error.status, error.code, error.message]).toEqual([
+      400,
+      "invalid_json",
+      "body nests deeper than 64 levels",
+    ]);
+    expect(await readJsonBody(post(nested(64)), v.unknown())).toBeDefined();
+    expect((await thrown(readJsonBody(post(nested(65)), v.unknown()))).code).toBe("invalid_json");
+  });
+
+  it("counts objects and arrays, never brackets inside strings (escaped quotes included)", () => {
+    expect(jsonTextNestsDeeperThan(`{"a":${nested(3)}}`, 4)).toBe(false);
+    expect(jsonTextNestsDeeperThan(`{"a":${nested(4)}}`, 4)).toBe(true);
+    expect(jsonTextNestsDeeperThan(`["${"[".repeat(100)}"]`, 2)).toBe(false);
+    expect(jsonTextNestsDeeperThan(`["\\", ""[[[[[", [[1]]]`, 3)).toBe(false);
+    expect(jsonTextNestsDeeperThan(`["\\", ""[[[[[", [[[1]]]]`, 3)).toBe(true);
+    expect(jsonTextNestsDeeperThan(nested(2, '{"a":', "}"), 2)).toBe(false);
+  });
+
+  it("agrees with the value walk on parsed values, and the walk needs no recursion", () => {
+    for (const depth of [0, 1, 5, 64, 65]) {
+      const text = nested(depth);
+      expect(nestsDeeperThan(depth === 0 ? 1 : JSON.parse(text))).toBe(jsonTextNestsDeeperThan(text));
+    }
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deep = { a: deep };
+    expect(nestsDeeperThan(deep)).toBe(true);
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    expect(nestsDeeperThan(cycle)).toBe(true);
   });
 });
 

@@ -150,6 +150,24 @@ describe("isKalshiMarketsPage (the fast path of the page schema)", () => {
     );
   });
 
+  it("refuses a venue answer nesting deeper than any real one, before parsing it", () => {
+    const good = { ticker: "KX-1", event_ticker: "KX", title: "t", status: "active" };
+    // 10,000 levels in an ignored field: 20 KB, valid JSON, and the schema alone would let it through.
+    const deep = `${"[".repeat(10_000)}${"]".repeat(10_000)}`;
+    const bytes = new TextEncoder().encode(`{"markets":[${JSON.stringify(good)}],"cursor":"","x":${deep}}`);
+    for (const fast of [isKalshiMarketsPage, undefined]) {
+      expect(parseBody(KalshiMarketsPage, bytes, fast)).toEqual({
+        ok: false,
+        kind: "malformed_json",
+        detail: "nests deeper than 64 levels",
+      });
+    }
+    // Depth 64 itself is fine.
+    const edge = `${"[".repeat(63)}${"]".repeat(63)}`;
+    const ok = new TextEncoder().encode(`{"markets":[${JSON.stringify(good)}],"cursor":"","x":${edge}}`);
+    expect(parseBody(KalshiMarketsPage, ok, isKalshiMarketsPage).ok).toBe(true);
+  });
+
   it("rejects a bad market anywhere in the page with valibot's message", () => {
     const good = { ticker: "KX-1", event_ticker: "KX", title: "t", status: "active" };
     const r = parseBody(

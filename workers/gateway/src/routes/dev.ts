@@ -1,5 +1,5 @@
 import { ErrorCode } from "@paulp/contracts";
-import { errorJson, json, parseOr400 } from "@paulp/kit";
+import { errorJson, json, readJsonBody } from "@paulp/kit";
 import * as v from "valibot";
 import type { GatewayRouter } from "../router";
 import { localSimulator } from "../simulator";
@@ -18,13 +18,7 @@ export function registerDevRoutes(router: GatewayRouter): void {
     if (!simulator || !env.ACCESS_TEAM_DOMAIN || !env.ACCESS_AUD) {
       return errorJson(404, { code: ErrorCode.notFound, message: "no route for POST /dev/access-token" });
     }
-    let body: unknown;
-    try {
-      body = await request.json();
-    } catch {
-      return errorJson(400, { code: ErrorCode.invalidJson, message: "body is not valid JSON" });
-    }
-    const { email } = parseOr400(DevLogin, body);
+    const { email } = await readJsonBody(request, DevLogin, 4 * 1024);
     const res = await simulator.fetch(`https://${env.ACCESS_TEAM_DOMAIN}/__sim/access/token`, {
       method: "POST",
       body: JSON.stringify({ email, aud: env.ACCESS_AUD }),

@@ -1,3 +1,5 @@
+import { MAX_JSON_DEPTH } from "@paulp/contracts";
+import { jsonTextNestsDeeperThan } from "@paulp/kit";
 import * as v from "valibot";
 import type { ParseFailure } from "./types";
 
@@ -16,7 +18,12 @@ export function parseBody<S extends v.GenericSchema>(
 ): { ok: true; value: v.InferOutput<S> } | ({ ok: false } & ParseFailure) {
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
+    const text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+    // A venue answer nesting deeper than any real one is refused before anything recursive touches it.
+    if (jsonTextNestsDeeperThan(text)) {
+      return { ok: false, kind: "malformed_json", detail: `nests deeper than ${MAX_JSON_DEPTH} levels` };
+    }
+    json = JSON.parse(text);
   } catch (error) {
     return { ok: false, kind: "malformed_json", detail: (error as Error).message.slice(0, 200) };
   }
