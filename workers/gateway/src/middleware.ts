@@ -74,6 +74,7 @@ export function withAdminAuth() {
         adminToken: env.ADMIN_TOKEN,
         access: teamDomain && aud ? { teamDomain, aud } : null,
         accessKeys: () => accessJwks(teamDomain, egress, simulator !== undefined),
+        readsStatus: request.method === "GET" && new URL(request.url).pathname === "/admin/status",
       });
     } catch (error) {
       const limitedBy =

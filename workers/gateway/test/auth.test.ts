@@ -1,6 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { adminTokenProblem } from "../src/auth/admin-token";
 import type { Env } from "../src/env";
 import { buildRouter } from "../src/router";
 import { AUD, accessToken, asPerson, gateway, newSigner, TEAM, type TestSigner } from "./helpers";
@@ -55,20 +56,6 @@ describe("bearer token", () => {
     expect(await res.json()).toEqual({ principal: { method: "token", subject: "admin-token" } });
   });
 
-  it.each([
-    ["unset", undefined, "not set"],
-    ["shorter than 32 characters", "Zx9-kQ2_mW7pL4", "shorter than 32"],
-    ["made of few distinct characters", "ab".repeat(24), "too few distinct"],
-  ])("closes every admin route with 503 when ADMIN_TOKEN is %s", async (_label, token, reason) => {
-    for (const path of ["/admin/status", "/admin/whoami", "/admin/no-such-route"]) {
-      const res = await withEnv({ ADMIN_TOKEN: token }, path, { authorization: `Bearer ${token ?? "x"}` });
-      expect(res.status).toBe(503);
-      const body = (await res.json()) as { error: { code: string; message: string } };
-      expect(body.error.code).toBe("admin_auth_misconfigured");
-      expect(body.error.message).toContain(reason);
-    }
-  });
-
   it("runs nothing after the auth step when authentication fails", async () => {
     let healthCalls = 0;
     const spy = {
@@ -82,6 +69,55 @@ describe("bearer token", () => {
     });
     expect(res.status).toBe(401);
     expect(healthCalls).toBe(0);
+  });
+});
+
+/** What every caller without a working credential is told while ADMIN_TOKEN is refused: that, never why. */
+const CLOSED = "admin authentication is misconfigured: every admin route is closed until it is fixed";
+
+describe("ADMIN_TOKEN strength", () => {
+  it.each([
+    ["unset", undefined, "not set"],
+    ["shorter than 32 characters", "Zx9-kQ2_mW7pL4", "shorter than 32"],
+    ["a repeated pair", "ab".repeat(24), "guessable"],
+    ["a repeated digit sequence", "0123456789".repeat(4), "guessable"],
+    ["a keyboard walk", "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik,9ol.", "guessable"],
+    ["dictionary words", "correcthorsebatterystaplecorrecthorse", "guessable"],
+    ["a password repeated", "Password1Password1Password1Password1", "guessable"],
+    ["a short random token repeated", "Zx9-kQ2_mW7pL4Zx9-kQ2_mW7pL4Zx9-kQ2_mW7pL4", "guessable"],
+    ["timestamps", "2024-01-01T00:00:00Z2024-01-01T00:00", "guessable"],
+    ["words about this system", "tradingsystemadmintokenforpaulp2024", "guessable"],
+  ])("refuses an ADMIN_TOKEN that is %s", async (_label, token, reason) => {
+    expect(await adminTokenProblem(token)).toContain(reason);
+  });
+
+  // zxcvbn takes up to a second of CPU per long token on a loaded machine, hence few samples and a long timeout.
+  it("accepts random tokens of 32 bytes, as pnpm dev and the runbook make them", {
+    timeout: 60_000,
+  }, async () => {
+    const bytes = (n: number) => crypto.getRandomValues(new Uint8Array(n));
+    const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+    const b64url = (b: Uint8Array) =>
+      btoa(String.fromCharCode(...b))
+        .replaceAll("+", "-")
+        .replaceAll("/", "_")
+        .replaceAll("=", "");
+    expect(await adminTokenProblem(b64url(bytes(32)))).toBeNull();
+    expect(await adminTokenProblem(btoa(String.fromCharCode(...bytes(32))))).toBeNull();
+    expect(await adminTokenProblem(hex(bytes(32)))).toBeNull();
+    expect(await adminTokenProblem(env.ADMIN_TOKEN)).toBeNull();
+  });
+
+  it("closes every admin route with 503 for a weak token, telling the caller that, not why", async () => {
+    const token = "0123456789".repeat(4);
+    for (const path of ["/admin/status", "/admin/whoami", "/admin/no-such-route"]) {
+      const headersList: Record<string, string>[] = [{ authorization: `Bearer ${token}` }, {}];
+      for (const headers of headersList) {
+        const res = await withEnv({ ADMIN_TOKEN: token }, path, headers);
+        expect(res.status).toBe(503);
+        expect(await res.json()).toEqual({ error: { code: "admin_auth_misconfigured", message: CLOSED } });
+      }
+    }
   });
 });
 
@@ -152,6 +188,51 @@ describe("Cloudflare Access", () => {
       asPerson(token),
     );
     await expectUnauthorized(res);
+  });
+
+  it("with a refused ADMIN_TOKEN: logs why (never the token), and shows why on /admin/status to a person signed in through Access", async () => {
+    const token = "0123456789".repeat(4);
+    const logged: string[] = [];
+    const spy = vi.spyOn(console, "error").mockImplementation((...args: unknown[]) => {
+      logged.push(args.map(String).join(" "));
+    });
+    try {
+      await withEnv({ ADMIN_TOKEN: token }, "/admin/whoami", { authorization: `Bearer ${token}` });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(logged.some((l) => l.includes("ADMIN_TOKEN is guessable"))).toBe(true);
+    expect(logged.join("\n")).not.toContain(token);
+    expect(logged.join("\n")).not.toContain("0123456789");
+
+    const person = asPerson(await accessToken(trusted, "alice@example.com"));
+    const status = await withEnv({ ADMIN_TOKEN: token }, "/admin/status", person);
+    expect(status.status).toBe(503);
+    const body = (await status.json()) as {
+      status: string;
+      failing: string[];
+      services: { gateway: { ok: boolean; error?: string } };
+    };
+    expect(body.status).toBe("degraded");
+    expect(body.failing).toContain("gateway");
+    expect(body.services.gateway.ok).toBe(false);
+    expect(body.services.gateway.error).toContain("ADMIN_TOKEN is guessable");
+    expect(JSON.stringify(body)).not.toContain(token);
+    // Only the status: every other route stays closed, for persons too.
+    const whoami = await withEnv({ ADMIN_TOKEN: token }, "/admin/whoami", person);
+    expect(whoami.status).toBe(503);
+    expect(((await whoami.json()) as { error: { message: string } }).error.message).toBe(CLOSED);
+    // A failed or missing Access sign-in learns nothing more on the status route (an expired token from the
+    // same signer: its key is known, so no JWKS refetch is involved).
+    const expired = asPerson(
+      await trusted.sign({ email: "eve@example.com" }, { expiresIn: Math.floor(Date.now() / 1000) - 120 }),
+    );
+    const headersList: Record<string, string>[] = [expired, { authorization: `Bearer ${token}` }];
+    for (const headers of headersList) {
+      const res = await withEnv({ ADMIN_TOKEN: token }, "/admin/status", headers);
+      expect(res.status).toBe(503);
+      expect(await res.json()).toEqual({ error: { code: "admin_auth_misconfigured", message: CLOSED } });
+    }
   });
 
   it("refuses a JWT when Access is not configured", async () => {

@@ -1,4 +1,5 @@
 import { json } from "@paulp/kit";
+import { adminTokenProblem } from "../auth/admin-token";
 import type { GatewayRouter } from "../router";
 import { meshStatus } from "../status";
 
@@ -17,7 +18,19 @@ export function registerStatusRoutes(router: GatewayRouter): void {
       },
       HEALTH_TIMEOUT_MS,
     );
-    const body = { ...status, services: { gateway: { ok: true, latencyMs: 0 }, ...status.services } };
-    return json(body, status.status === "ok" ? 200 : 503);
+    // The gateway's own health: a refused ADMIN_TOKEN (only a person signed in through Access gets here then)
+    // is named, so the operators learn why the admin routes are closed.
+    const tokenProblem = await adminTokenProblem(env.ADMIN_TOKEN);
+    const gateway = tokenProblem
+      ? { ok: false, latencyMs: 0, error: tokenProblem }
+      : { ok: true, latencyMs: 0 };
+    const failing = tokenProblem ? ["gateway", ...status.failing] : status.failing;
+    const body = {
+      ...status,
+      status: failing.length === 0 ? "ok" : "degraded",
+      failing,
+      services: { gateway, ...status.services },
+    };
+    return json(body, failing.length === 0 ? 200 : 503);
   });
 }
