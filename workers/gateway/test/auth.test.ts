@@ -235,6 +235,26 @@ describe("Cloudflare Access", () => {
     }
   });
 
+  it("during a JWKS outage asks once, then refuses at once instead of refetching for every request", async () => {
+    const token = await accessToken(trusted, "alice@example.com");
+    let fetches = 0;
+    const down = {
+      fetch: async () => {
+        fetches += 1;
+        return new Response("bad gateway", { status: 502 });
+      },
+    } as unknown as Fetcher;
+    const overrides = { VENUE_SIM: down, ACCESS_TEAM_DOMAIN: "outage.cloudflareaccess.com" };
+    // Concurrent requests share one fetch; later ones meet the cooldown and are refused without a fetch.
+    const first = await Promise.all(
+      [1, 2, 3].map(() => withEnv(overrides, "/admin/status", asPerson(token))),
+    );
+    for (const res of first) await expectUnauthorized(res, "Access keys");
+    for (let i = 0; i < 3; i++)
+      await expectUnauthorized(await withEnv(overrides, "/admin/status", asPerson(token)));
+    expect(fetches).toBe(1);
+  });
+
   it("refuses a JWT when Access is not configured", async () => {
     const token = await accessToken(trusted, "alice@example.com");
     const res = await withEnv({ ACCESS_TEAM_DOMAIN: "", ACCESS_AUD: "" }, "/admin/status", asPerson(token));

@@ -1,5 +1,6 @@
 import type { EgressFetch } from "@paulp/kit";
-import { createRemoteJWKSet, customFetch, errors, type JWTVerifyGetKey, jwtVerify } from "jose";
+import { errors, type JWTVerifyGetKey, jwtVerify } from "jose";
+import { JWKS_TIMEOUT_MS, JwksCache } from "./jwks-cache";
 
 /** Cloudflare Access settings of the gateway. */
 export interface AccessConfig {
@@ -16,8 +17,8 @@ export interface AccessIdentity {
 /** Seconds of clock skew tolerated on exp/nbf/iat. */
 export const ACCESS_CLOCK_TOLERANCE_SECONDS = 30;
 
-// One JWKS cache per isolate per URL: jose refetches on unknown `kid` and respects its cooldown.
-const jwksCache = new Map<string, JWTVerifyGetKey>();
+// One JWKS cache per isolate per URL: one fetch at a time, a cooldown after a failure (jwks-cache.ts).
+const jwksCache = new Map<string, JwksCache>();
 
 /** The JWKS URL Cloudflare publishes for a team domain. */
 export function jwksUrlFor(teamDomain: string): string {
@@ -31,18 +32,24 @@ export function jwksUrlFor(teamDomain: string): string {
 export function accessJwks(teamDomain: string, fetchVia: EgressFetch, viaSimulator = false): JWTVerifyGetKey {
   const url = jwksUrlFor(teamDomain);
   const key = viaSimulator ? `simulator:${url}` : url;
-  let set = jwksCache.get(key);
-  if (!set) {
-    set = createRemoteJWKSet(new URL(url), {
-      timeoutDuration: 3_000,
-      cooldownDuration: 30_000,
+  let cache = jwksCache.get(key);
+  if (!cache) {
+    cache = new JwksCache({
       // Every outbound call goes through the egress allowlist, including the JWKS fetch.
-      [customFetch]: (input: string | URL | Request, init?: RequestInit) =>
-        fetchVia(typeof input === "string" || input instanceof URL ? input : input.url, init),
+      fetchJwks: async () => {
+        const res = await fetchVia(url, {
+          headers: { accept: "application/json" },
+          signal: AbortSignal.timeout(JWKS_TIMEOUT_MS),
+        });
+        if (!res.ok) throw new Error(`the Access keys endpoint answered ${res.status}`);
+        return res.json();
+      },
+      now: Date.now,
+      after: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     });
-    jwksCache.set(key, set);
+    jwksCache.set(key, cache);
   }
-  return set;
+  return cache.getKey;
 }
 
 export class AccessRejected extends Error {
