@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import type { HealthReport, Principal, Result, Venue } from "./common";
+import { FreeText } from "./free-text";
 import type { ApprovalReceiptRef } from "./governance";
 import type { OrderIntent, RiskDecision } from "./risk";
 
@@ -95,7 +96,7 @@ export const OrderContext = v.object({
   pairApprovedAt: v.optional(v.pipe(v.string(), v.maxLength(64))),
   /** For hedges: the order whose exposure is hedged. */
   hedgeOf: v.optional(v.pipe(v.string(), v.maxLength(64))),
-  note: v.optional(v.pipe(v.string(), v.maxLength(500))),
+  note: v.optional(FreeText(500)),
 });
 /** Why an order exists. */
 export type OrderContext = v.InferOutput<typeof OrderContext>;

@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { type HealthReport, type JsonValue, type Principal, type Result, withinJsonDepth } from "./common";
+import { FreeText, withoutSensitiveJson } from "./free-text";
 
 /** The actions that need two-person approval (the specification's list, plus the breaker's exit from RECOVERY). */
 export const ApprovalAction = v.picklist([
@@ -175,17 +176,20 @@ export const AllocationString = v.pipe(
 
 /** Body of `POST /admin/strategies`. */
 export const StrategyCreateInput = v.object({
-  name: v.pipe(v.string(), v.minLength(1), v.maxLength(120)),
+  name: FreeText(120, 1),
   kind: v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_]{0,63}$/, "must be a lower-case identifier")),
   allocation: AllocationString,
   venues: v.pipe(v.array(v.picklist(["kalshi", "polymarket", "ibkr"])), v.minLength(1), v.maxLength(3)),
   params: v.optional(
-    v.record(
-      v.string(),
-      v.pipe(
-        v.custom<JsonValue>(() => true),
-        withinJsonDepth(),
+    v.pipe(
+      v.record(
+        v.string(),
+        v.pipe(
+          v.custom<JsonValue>(() => true),
+          withinJsonDepth(),
+        ),
       ),
+      withoutSensitiveJson(),
     ),
     {},
   ),
@@ -287,7 +291,7 @@ export interface AssessmentUsage {
 /** Body of `POST /admin/pairs/:id/review`. */
 export const PairReviewInput = v.object({
   decision: v.picklist(["approve", "reject"]),
-  note: v.optional(v.pipe(v.string(), v.maxLength(1000)), ""),
+  note: v.optional(FreeText(1000), ""),
 });
 /** A human review of a pair. */
 export type PairReviewInput = v.InferOutput<typeof PairReviewInput>;

@@ -1,6 +1,7 @@
 export * from "./audit";
 export * from "./common";
 export * from "./execution";
+export * from "./free-text";
 export * from "./gateway";
 export * from "./governance";
 export * from "./ingestion";

@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import type { HealthReport, Principal, Result, Venue } from "./common";
+import { FreeText } from "./free-text";
 
 /** The two venues ingestion reads market data from. */
 export const MarketVenue = v.picklist(["kalshi", "polymarket"]);
@@ -78,10 +79,10 @@ export const ComplianceRule = v.pipe(
   v.object({
     id: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]{1,64}$/, "1–64 of [A-Za-z0-9_.-]")),
     kind: v.picklist(["venue", "category", "pattern", "keyword"]),
-    value: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
+    value: FreeText(200, 1),
     // A rule narrowed to no venue would block nothing while reading as in force.
     venues: v.optional(v.pipe(v.array(MarketVenue), v.minLength(1, "venues: name at least one venue"))),
-    reason: v.pipe(v.string(), v.minLength(1), v.maxLength(500)),
+    reason: FreeText(500, 1),
   }),
   // A mistyped venue (`polymarkt`) would block nothing while reading as in force.
   v.check(

@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { type HealthReport, type Principal, type Result, Sha256Hex, Venue } from "./common";
+import { FreeText } from "./free-text";
 import type { ApprovalReceiptRef } from "./governance";
 
 /** Why an order is placed, relative to the current position. */
@@ -181,7 +182,7 @@ export type FailureKind = v.InferOutput<typeof FailureKind>;
 /** The body of the specification's emergency procedure: `{ "targetState": "HALT", "reason": "…" }`. */
 export const BreakerTransitionRequest = v.object({
   targetState: BreakerState,
-  reason: v.pipe(v.string(), v.minLength(1), v.maxLength(500)),
+  reason: FreeText(500, 1),
   expectedVersion: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
 });
 /** A requested breaker transition. */
@@ -250,7 +251,7 @@ export const RiskLimits = v.object({
   maxOrdersPerMinute: v.pipe(v.number(), v.integer(), v.minValue(1)),
   maxMarkAgeSeconds: v.pipe(v.number(), v.integer(), v.minValue(1)),
   /** Groups of correlated markets, each market named `venue:market`; a market's exposure counts its groups' markets. */
-  correlationGroups: v.record(v.string(), v.array(v.string())),
+  correlationGroups: v.record(FreeText(200), v.array(v.string())),
   /** Largest order notional (dollars) allowed in RECOVERY; default a tenth of `maxOrderNotional`. */
   recoveryProbeNotional: v.optional(DecimalString),
 });

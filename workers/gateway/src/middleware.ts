@@ -1,4 +1,4 @@
-import { ErrorCode, REQUEST_ID_HEADER, systemPrincipal } from "@paulp/contracts";
+import { ErrorCode, REQUEST_ID_HEADER, sensitiveKindIn, systemPrincipal } from "@paulp/contracts";
 import { auditAppend, createEgressFetch, HttpError, randomId } from "@paulp/kit";
 import { accessJwks } from "./auth/access";
 import { authenticateAdmin } from "./auth/authenticate";
@@ -11,13 +11,19 @@ export interface RequestIdOptions {
   generate?: () => string;
 }
 
-/** Give every request an id: a well-formed incoming one is kept, anything else replaced. */
+/**
+ * Give every request an id: a well-formed incoming one is kept, anything else replaced (including one that
+ * looks like a card number: the id is recorded in the audit chain).
+ */
 export function withRequestId(options: RequestIdOptions = {}) {
   const header = options.header ?? REQUEST_ID_HEADER;
   const generate = options.generate ?? (() => randomId(12));
   return function requestId(request: GatewayRequest): void {
     const incoming = request.headers.get(header);
-    request.requestId = incoming && /^[A-Za-z0-9_-]{8,64}$/.test(incoming) ? incoming : generate();
+    request.requestId =
+      incoming && /^[A-Za-z0-9_-]{8,64}$/.test(incoming) && sensitiveKindIn(incoming) === null
+        ? incoming
+        : generate();
   };
 }
 
@@ -95,12 +101,20 @@ export function withAdminAuth() {
 }
 
 /**
- * The client as Cloudflare saw it (`CF-Connecting-IP`, set by the edge; never `X-Forwarded-For`). An IPv6
- * address counts as its /64: one host usually holds the whole prefix, and could otherwise rotate through it.
+ * The client's network as Cloudflare saw it (`CF-Connecting-IP`, set by the edge; never `X-Forwarded-For`),
+ * truncated: an IPv4 address to its /24, an IPv6 address to its /48. This is all the gateway keeps of an
+ * address (rate-limit keys, audit entries): it names the network to look at without identifying a host, and
+ * unlike a hash of an address it cannot be reversed by trying all 2^32 IPv4 addresses. One IPv6 host usually
+ * holds a whole /64, so per-address counting could be dodged by rotating through it anyway.
  */
 export function clientOf(request: Request): string {
   const ip = request.headers.get("cf-connecting-ip") ?? "unknown";
-  if (!ip.includes(":")) return ip;
+  if (!ip.includes(":")) {
+    const octets = ip.split(".");
+    return octets.length === 4 && octets.every((o) => /^\d{1,3}$/.test(o))
+      ? `${octets.slice(0, 3).join(".")}.0/24`
+      : "unknown";
+  }
   const [head = "", tail = ""] = ip.toLowerCase().split("::");
   const left = head ? head.split(":") : [];
   const right = tail ? tail.split(":") : [];
@@ -108,9 +122,9 @@ export function clientOf(request: Request): string {
     ? [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right]
     : left;
   return `${groups
-    .slice(0, 4)
+    .slice(0, 3)
     .map((g) => g.replace(/^0+(?=.)/, ""))
-    .join(":")}::/64`;
+    .join(":")}::/48`;
 }
 
 /** The key of the limit over every client together. */
@@ -179,8 +193,8 @@ export function withAdminRequestAudit() {
               payload: {
                 requestId: request.requestId ?? null,
                 method: request.method,
-                route: typeof request.route === "string" ? request.route : url.pathname,
-                path: url.pathname,
+                route: typeof request.route === "string" ? request.route : "(no route)",
+                path: auditablePath(url.pathname),
                 status,
                 outcome:
                   status < 400 ? "ok" : status === 401 || status === 403 || limited ? "denied" : "error",
@@ -198,4 +212,19 @@ export function withAdminRequestAudit() {
     if (response && request.requestId) response.headers.set(REQUEST_ID_HEADER, request.requestId);
     return response;
   };
+}
+
+/**
+ * The path as the audit chain may keep it: a path carrying what looks like a card number, national id or
+ * secret (in an id segment or an unknown route) is withheld, since an audit entry can never be removed.
+ */
+export function auditablePath(pathname: string): string {
+  let decoded = pathname;
+  try {
+    decoded = decodeURIComponent(pathname);
+  } catch {
+    // an undecodable path is checked as sent
+  }
+  const kind = sensitiveKindIn(decoded.replaceAll("/", " "));
+  return kind ? `(withheld: the path looks like it carries ${kind.replace("_", " ")} data)` : pathname;
 }

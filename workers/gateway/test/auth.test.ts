@@ -381,7 +381,9 @@ describe("failed authentications are rate limited per client", () => {
     }
     const flood = entries.filter((e) => e.type === "gateway.auth_rate_limited");
     expect(flood).toHaveLength(1);
-    expect(flood[0]!.payload).toMatchObject({ client: ip, status: 429, outcome: "denied" });
+    // The network, not the address: IPv4 truncated to its /24 (the full address is nowhere in the chain).
+    expect(flood[0]!.payload).toMatchObject({ client: "198.51.100.0/24", status: 429, outcome: "denied" });
+    expect(JSON.stringify(entries)).not.toContain(ip);
     const denied = entries.filter(
       (e) =>
         e.type === "gateway.admin_request" &&

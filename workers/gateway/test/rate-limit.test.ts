@@ -10,26 +10,27 @@ const failFrom = (ip: string) =>
   });
 
 describe("whom a failed authentication is counted against", () => {
-  it("an IPv4 address as itself; an IPv6 address as its /64, however it is written", () => {
-    expect(clientOf(withIp("198.51.100.7"))).toBe("198.51.100.7");
-    expect(clientOf(withIp("2001:db8:0:1::a"))).toBe("2001:db8:0:1::/64");
-    expect(clientOf(withIp("2001:0db8:0000:0001:ffff:1:2:3"))).toBe("2001:db8:0:1::/64");
-    expect(clientOf(withIp("2001:db8::1"))).toBe("2001:db8:0:0::/64");
+  it("an address as its network only: IPv4 as its /24, IPv6 as its /48, however it is written", () => {
+    expect(clientOf(withIp("198.51.100.7"))).toBe("198.51.100.0/24");
+    expect(clientOf(withIp("2001:db8:0:1::a"))).toBe("2001:db8:0::/48");
+    expect(clientOf(withIp("2001:0db8:0007:0001:ffff:1:2:3"))).toBe("2001:db8:7::/48");
+    expect(clientOf(withIp("2001:db8::1"))).toBe("2001:db8:0::/48");
     expect(clientOf(new Request("https://gw.test/"))).toBe("unknown");
+    expect(clientOf(withIp("not an address"))).toBe("unknown");
   });
 
   // Miniflare's limiter counts in fixed 60 s windows: a loop runs until the first 429 and allows for one
   // window ending during it (which restarts the count), so the tests cannot flake on the clock.
-  it("addresses rotated within one /64 share one budget", async () => {
+  it("addresses rotated within one /48 share one budget", async () => {
     let failures = 0;
     for (; failures < 62; failures++) {
-      const res = await failFrom(`2001:db8:aa:1::${(failures + 1).toString(16)}`);
+      const res = await failFrom(`2001:db8:aa:${(failures + 1).toString(16)}::1`);
       if (res.status === 429) break;
       expect(res.status).toBe(401);
     }
     expect(failures).toBeGreaterThanOrEqual(30);
     expect(failures).toBeLessThan(62);
-    expect((await failFrom("2001:db8:aa:2::1")).status).toBe(401); // the next /64 is another client
+    expect((await failFrom("2001:db8:ab:1::1")).status).toBe(401); // the next /48 is another client
   });
 
   it("a flood spread over many addresses is limited too, and a valid credential still works", async () => {

@@ -9,6 +9,7 @@ import {
   type ApprovalView,
   ErrorCode,
   err,
+  FreeText,
   isPerson,
   type JsonValue,
   ok,
@@ -199,7 +200,7 @@ export async function reject(
 ): Promise<Result<ApprovalView>> {
   const id = parseInput(Id, requestId);
   if (!id.ok) return id;
-  const why = parseInput(v.pipe(v.string(), v.minLength(1), v.maxLength(500)), reason);
+  const why = parseInput(FreeText(500, 1), reason);
   if (!why.ok) return why;
   const actor = parseInput(Principal, actorIn);
   if (!actor.ok) return actor;

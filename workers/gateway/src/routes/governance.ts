@@ -6,6 +6,7 @@ import {
   type CapitalChange,
   ErrorCode,
   type ExecutionPolicyChange,
+  FreeText,
   type GovernanceRpc,
   isPerson,
   PairReviewInput,
@@ -23,7 +24,7 @@ import type { GatewayRouter } from "../router";
 /** The binding seen through its contract (the stub's RPC-wrapped return types are too deep for the checker). */
 const gov = (env: Env) => env.GOVERNANCE as unknown as GovernanceRpc;
 
-const RejectBody = v.object({ reason: v.pipe(v.string(), v.minLength(1), v.maxLength(500)) });
+const RejectBody = v.object({ reason: FreeText(500, 1) });
 const ApprovalStatusQuery = v.optional(
   v.picklist(["pending", "approved", "rejected", "expired", "executed"]),
 );
