@@ -37,5 +37,6 @@ export default defineConfig(async () => ({
       },
     }),
   ],
-  test: { testTimeout: 20_000, setupFiles: ["./test/setup.ts"] },
+  // Hooks generate RSA keys and the first admin request judges the token: seconds on a loaded machine.
+  test: { testTimeout: 20_000, hookTimeout: 60_000, setupFiles: ["./test/setup.ts"] },
 }));
