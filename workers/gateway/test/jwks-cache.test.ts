@@ -58,6 +58,16 @@ const settle = async () => {
 };
 
 const header = (kid: string) => ({ alg: "RS256", kid });
+
+/** A request for `kid` that starts the double's next fetch, answered with `keys`: the key it resolves to. */
+async function answered(d: ReturnType<typeof double>, kid: string, keys: JSONWebKeySet) {
+  const before = d.fetches.length;
+  const pending = d.cache.getKey(header(kid), token);
+  await settle();
+  expect(d.fetches).toHaveLength(before + 1);
+  d.fetches[before]!.resolve(keys);
+  return pending;
+}
 const token = { payload: "", signature: "" };
 let keysA: JSONWebKeySet;
 let keysAB: JSONWebKeySet;
@@ -100,11 +110,7 @@ describe("JWKS cache", () => {
     expect(d.fetches).toHaveLength(1);
 
     d.advance(1);
-    const retry = d.cache.getKey(header("a"), token);
-    await settle();
-    expect(d.fetches).toHaveLength(2);
-    d.fetches[1]!.resolve(keysA);
-    await expect(retry).resolves.toBeDefined();
+    await expect(answered(d, "a", keysA)).resolves.toBeDefined();
   });
 
   it("bounds the cooldown: it doubles with failures in a row, up to the maximum", async () => {
@@ -148,18 +154,11 @@ describe("JWKS cache", () => {
 
   it("refetches for an unknown kid only once the refetch window since the last fetch has passed", async () => {
     const d = double();
-    const first = d.cache.getKey(header("a"), token);
-    await settle();
-    d.fetches[0]!.resolve(keysA);
-    await first;
+    await answered(d, "a", keysA);
     await expect(d.cache.getKey(header("b"), token)).rejects.toThrow(errors.JWKSNoMatchingKey);
     expect(d.fetches).toHaveLength(1);
     d.advance(JWKS_UNKNOWN_KID_REFETCH_MS);
-    const rotated = d.cache.getKey(header("b"), token);
-    await settle();
-    expect(d.fetches).toHaveLength(2);
-    d.fetches[1]!.resolve(keysAB);
-    await expect(rotated).resolves.toBeDefined();
+    await expect(answered(d, "b", keysAB)).resolves.toBeDefined();
   });
 
   it("keeps using held keys while a refresh fails, for at most an hour after they were fetched", async () => {
@@ -168,10 +167,7 @@ describe("JWKS cache", () => {
     const failPending = () => {
       for (const f of d.fetches) f.reject(new Error("down"));
     };
-    const first = d.cache.getKey(header("a"), token);
-    await settle();
-    d.fetches[0]!.resolve(keysA);
-    await first;
+    await answered(d, "a", keysA);
 
     d.advance(JWKS_FRESH_MS); // stale: a refresh is tried, fails, and the held keys serve
     const refresh = d.cache.getKey(header("a"), token);
