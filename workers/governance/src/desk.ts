@@ -205,13 +205,13 @@ export function decideApprove(
   if (samePerson(approver, record.requestedBy))
     return deny(
       ErrorCode.forbidden,
-      `the requester cannot approve their own request (${approver.email} is ${personLabel(record.requestedBy)})`,
+      `the requester cannot approve their own request${alias(approver, record.requestedBy)}`,
     );
   const counted = record.approvals.find((a) => samePerson(a.approver, approver));
   if (counted) {
     return deny(
       ErrorCode.conflict,
-      `this person has already approved (${approver.email} is ${personLabel(counted.approver)}); a person counts once`,
+      `this person has already approved${alias(approver, counted.approver)}; a person counts once`,
     );
   }
   if (!onRoster(approvers, approver))
@@ -473,6 +473,11 @@ export function refusalEvent(about: RefusalContext, error: ApiError): DeskEvent 
       outcome: "denied",
     },
   };
+}
+
+/** ` (x is y)` when one person appears under another address, so a refusal says who it was taken for. */
+function alias(person: PersonRef, as: PersonRef): string {
+  return person.email === as.email ? "" : ` (${person.email} is ${personLabel(as)})`;
 }
 
 /** How a step names a principal that need not be a person: `method:subject`. */
