@@ -3,26 +3,20 @@
 // refusal by the desk is in the audit chain with its reason.
 import { beforeAll, describe, expect, it } from "vitest";
 import {
-  accessToken,
+  type AsPerson,
   adminFetch,
   approvalOf,
   auditEntries,
-  newSigner,
   paperStrategy,
-  personFetch,
   post,
+  signIn,
   strategyOf,
 } from "./helpers";
 
-const tokens: Record<string, string> = {};
+let as: AsPerson;
 beforeAll(async () => {
-  const signer = await newSigner(true);
-  for (const name of ["alice", "bob", "carol"])
-    tokens[name] = await accessToken(signer, `${name}@example.com`);
+  as = await signIn({ alice: "alice@example.com", bob: "bob@example.com", carol: "carol@example.com" });
 });
-
-const as = (who: string, path: string, init: RequestInit = { method: "POST" }) =>
-  personFetch(tokens[who]!, path, init);
 
 async function requestId(res: Response): Promise<string> {
   expect(res.status).toBe(201);

@@ -3,47 +3,40 @@
 // The test roster (vitest.config.ts) lists alice, bob, carol and dave @example.com for every action.
 import { beforeAll, describe, expect, it } from "vitest";
 import {
-  accessToken,
+  type AsPerson,
   adminFetch,
   approvalOf,
   auditEntries,
-  newSigner,
   paperStrategy,
-  personFetch,
   post,
+  signIn,
   strategyOf,
-  type TestSigner,
 } from "./helpers";
 
 type Envelope = { error: { code: string; message: string } };
 type Roster = { action: string; approvers: string[]; version: number; source: string };
 type Listing = { action: string; roster: Roster | null; error: { message: string } | null };
 
-let signer: TestSigner;
-/** Access tokens by label; each label is its own login (its own `sub`) unless given one. */
-const tokens: Record<string, string> = {};
-
+let as: AsPerson;
 beforeAll(async () => {
-  signer = await newSigner(true);
-  const logins: [string, string, string?][] = [
-    ["alice", "alice@example.com"],
-    ["bob", "bob@example.com"],
-    ["carol", "carol@example.com"],
-    ["dave", "dave@example.com"],
-    ["mallory", "mallory@example.com"],
+  as = await signIn({
+    alice: "alice@example.com",
+    bob: "bob@example.com",
+    carol: "carol@example.com",
+    dave: "dave@example.com",
+    mallory: "mallory@example.com",
     // bob's mailbox under a plus tag, signed in as another Access user (another subject).
-    ["bob+x", "bob+x@example.com"],
+    "bob+x": "bob+x@example.com",
     // alice's mailbox under a tag, upper case: still alice.
-    ["ALICE+ops", "ALICE+ops@Example.COM"],
+    "ALICE+ops": "ALICE+ops@Example.COM",
     // bob's own Access login (his subject) after his email changed.
-    ["bob-renamed", "robert@example.com", "sub-bob@example.com"],
-  ];
-  for (const [label, email, sub] of logins)
-    tokens[label] = await accessToken(signer, email, sub ? { sub } : {});
+    "bob-renamed": { email: "robert@example.com", sub: "sub-bob@example.com" },
+  });
 });
 
-const as = (who: string, path: string, init: RequestInit = { method: "POST" }) =>
-  personFetch(tokens[who]!, path, init);
+/** alice asks for a change of a roster. */
+const requestRosterChange = (payload: unknown) =>
+  as("alice", "/admin/approvals", post({ action: "governance.roster_change", payload }));
 
 async function goLiveRequest(): Promise<{ strategyId: string; requestId: string }> {
   const strategyId = await paperStrategy("Approvers test");
@@ -176,32 +169,18 @@ describe("changing a roster is a two-person action", () => {
 
   it("refuses a roster of fewer than two people and a change of an older roster version", async () => {
     const current = (await rosters()).find((l) => l.action === "execution.policy_live")!.roster!;
-    const tooFew = await as(
-      "alice",
-      "/admin/approvals",
-      post({
-        action: "governance.roster_change",
-        payload: {
-          action: "execution.policy_live",
-          approvers: ["bob@example.com", "bob+2@example.com"],
-          version: current.version,
-        },
-      }),
-    );
+    const tooFew = await requestRosterChange({
+      action: "execution.policy_live",
+      approvers: ["bob@example.com", "bob+2@example.com"],
+      version: current.version,
+    });
     expect(tooFew.status).toBe(400);
     expect(((await tooFew.json()) as Envelope).error.message).toMatch(/at least 2 different people/);
-    const stale = await as(
-      "alice",
-      "/admin/approvals",
-      post({
-        action: "governance.roster_change",
-        payload: {
-          action: "execution.policy_live",
-          approvers: current.approvers,
-          version: current.version + 5,
-        },
-      }),
-    );
+    const stale = await requestRosterChange({
+      action: "execution.policy_live",
+      approvers: current.approvers,
+      version: current.version + 5,
+    });
     expect(stale.status).toBe(409);
   });
 });

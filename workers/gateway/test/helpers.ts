@@ -72,6 +72,26 @@ export function personFetch(token: string, path: string, init: RequestInit = {})
   return gateway().fetch(`https://gw.test${path}`, { ...init, headers });
 }
 
+/** Fetch as one of the people signed in by `signIn`, by name; a bare POST unless `init` says otherwise. */
+export type AsPerson = (who: string, path: string, init?: RequestInit) => Promise<Response>;
+
+/**
+ * Sign people in through Access with a fresh registered key: each name maps to an email (its own login, `sub`
+ * derived from the email) or to `{ email, sub }` (another login of the subject given).
+ */
+export async function signIn(
+  logins: Record<string, string | { email: string; sub: string }>,
+): Promise<AsPerson> {
+  const signer = await newSigner(true);
+  const tokens: Record<string, string> = {};
+  for (const [name, login] of Object.entries(logins))
+    tokens[name] =
+      typeof login === "string"
+        ? await accessToken(signer, login)
+        : await accessToken(signer, login.email, { sub: login.sub });
+  return (who, path, init = { method: "POST" }) => personFetch(tokens[who]!, path, init);
+}
+
 /** A JSON POST body. */
 export const post = (body: unknown): RequestInit => ({
   method: "POST",

@@ -15,7 +15,9 @@ import { auditAppend } from "@paulp/kit";
 import { deskConfig } from "./config";
 import {
   checkOpen,
+  type Decision,
   type DeskStep,
+  type DeskStepName,
   decideApprove,
   decideCancel,
   decideRedeem,
@@ -127,19 +129,7 @@ export class ApprovalDesk extends DurableObject<Env> {
     reason: string,
     now: number,
   ): Promise<Result<ApprovalView>> {
-    return this.serial(async () => {
-      const record = await this.load(requestId);
-      if (!record) return err(ErrorCode.notFound, `no approval request ${requestId}`);
-      const decision = decideReject(record, actor, reason, now);
-      if (!decision.ok)
-        return this.refuse(decision.error, decision.expired, {
-          step: "reject",
-          requestId,
-          action: record.action,
-          actor,
-        });
-      return this.commit(decision.step, actor);
-    });
+    return this.step(requestId, "reject", actor, (record) => decideReject(record, actor, reason, now));
   }
 
   /** End an open request because what it concerns moved on (see decideCancel). */
@@ -149,19 +139,7 @@ export class ApprovalDesk extends DurableObject<Env> {
     reason: string,
     now: number,
   ): Promise<Result<ApprovalView>> {
-    return this.serial(async () => {
-      const record = await this.load(requestId);
-      if (!record) return err(ErrorCode.notFound, `no approval request ${requestId}`);
-      const decision = decideCancel(record, actor, reason, now);
-      if (!decision.ok)
-        return this.refuse(decision.error, decision.expired, {
-          step: "cancel",
-          requestId,
-          action: record.action,
-          actor,
-        });
-      return this.commit(decision.step, actor);
-    });
+    return this.step(requestId, "cancel", actor, (record) => decideCancel(record, actor, reason, now));
   }
 
   async reissue(
@@ -170,19 +148,7 @@ export class ApprovalDesk extends DurableObject<Env> {
     now: number,
     tokenHash: string,
   ): Promise<Result<ApprovalView>> {
-    return this.serial(async () => {
-      const record = await this.load(requestId);
-      if (!record) return err(ErrorCode.notFound, `no approval request ${requestId}`);
-      const decision = decideReissue(record, actor, now, tokenHash);
-      if (!decision.ok)
-        return this.refuse(decision.error, decision.expired, {
-          step: "reissue",
-          requestId,
-          action: record.action,
-          actor,
-        });
-      return this.commit(decision.step, actor);
-    });
+    return this.step(requestId, "reissue", actor, (record) => decideReissue(record, actor, now, tokenHash));
   }
 
   async returnReceipt(
@@ -190,19 +156,7 @@ export class ApprovalDesk extends DurableObject<Env> {
     claim: { tokenHash: string; reason: string; actor: Principal },
     now: number,
   ): Promise<Result<ApprovalView>> {
-    return this.serial(async () => {
-      const record = await this.load(requestId);
-      if (!record) return err(ErrorCode.notFound, `no approval request ${requestId}`);
-      const decision = decideReturn(record, claim, now);
-      if (!decision.ok)
-        return this.refuse(decision.error, decision.expired, {
-          step: "return",
-          requestId,
-          action: record.action,
-          actor: claim.actor,
-        });
-      return this.commit(decision.step, claim.actor);
-    });
+    return this.step(requestId, "return", claim.actor, (record) => decideReturn(record, claim, now));
   }
 
   async redeem(
@@ -259,6 +213,28 @@ export class ApprovalDesk extends DurableObject<Env> {
         else await this.scheduleAlarm(record);
       }
       return ok(null);
+    });
+  }
+
+  /** One step on a stored request: load, decide (pure), then commit it or refuse (both audited). */
+  private step(
+    requestId: string,
+    step: DeskStepName,
+    actor: Principal,
+    decide: (record: RequestRecord) => Decision,
+  ): Promise<Result<ApprovalView>> {
+    return this.serial(async () => {
+      const record = await this.load(requestId);
+      if (!record) return err(ErrorCode.notFound, `no approval request ${requestId}`);
+      const decision = decide(record);
+      if (!decision.ok)
+        return this.refuse(decision.error, decision.expired, {
+          step,
+          requestId,
+          action: record.action,
+          actor,
+        });
+      return this.commit(decision.step, actor);
     });
   }
 

@@ -93,7 +93,8 @@ export interface DeskStep {
   event: DeskEvent;
 }
 
-type Decision = { ok: true; step: DeskStep } | { ok: false; error: ApiError; expired?: DeskStep };
+/** A rule's answer: the step to take, or the refusal (with the expiry to record when time ran out). */
+export type Decision = { ok: true; step: DeskStep } | { ok: false; error: ApiError; expired?: DeskStep };
 
 const deny = (code: string, message: string, expired?: DeskStep): Decision =>
   expired ? { ok: false, error: { code, message }, expired } : { ok: false, error: { code, message } };

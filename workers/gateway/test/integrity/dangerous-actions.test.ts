@@ -4,25 +4,12 @@
 import { env } from "cloudflare:workers";
 import type { ApprovalDecision, AuditStatus, GovernanceRpc, Principal, RiskRpc } from "@paulp/contracts";
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-  accessToken,
-  adminFetch,
-  approvalOf,
-  newSigner,
-  paperStrategy,
-  personFetch,
-  post,
-  strategyOf,
-} from "../helpers";
+import { type AsPerson, adminFetch, approvalOf, paperStrategy, post, signIn, strategyOf } from "../helpers";
 
-const tokens: Record<string, string> = {};
+let as: AsPerson;
 beforeAll(async () => {
-  const signer = await newSigner(true);
-  for (const name of ["alice", "bob", "carol"])
-    tokens[name] = await accessToken(signer, `${name}@example.com`);
+  as = await signIn({ alice: "alice@example.com", bob: "bob@example.com", carol: "carol@example.com" });
 });
-const as = (who: string, path: string, init: RequestInit = { method: "POST" }) =>
-  personFetch(tokens[who]!, path, init);
 const carol: Principal = { method: "access", subject: "sub-carol@example.com", email: "carol@example.com" };
 
 async function integrity(): Promise<AuditStatus["integrity"]> {
