@@ -54,13 +54,20 @@ export default defineConfig(async () => ({
         test: {
           name: "mesh",
           include: ["test/*.test.ts"],
+          // One mesh at a time: the second starts when the first is done (less load on a small machine).
+          sequence: { groupOrder: 0 },
           // A verified chain first: two-person actions are refused while integrity is not ok.
           setupFiles: ["./test/setup.ts", "./test/setup-verified.ts"],
         },
       },
       {
         extends: true as const,
-        test: { name: "integrity", include: ["test/integrity/*.test.ts"], setupFiles: ["./test/setup.ts"] },
+        test: {
+          name: "integrity",
+          include: ["test/integrity/*.test.ts"],
+          setupFiles: ["./test/setup.ts"],
+          sequence: { groupOrder: 1 },
+        },
       },
     ],
   },
