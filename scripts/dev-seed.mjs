@@ -1,6 +1,7 @@
 // Dev only: the first steps an operator team takes on a new deployment, done for you against `pnpm dev`
 // so the paper strategy has something to trade within minutes. Every step goes through the admin API
 // exactly as curl would, and people act through (local) Cloudflare Access sign-ins:
+//   0. verify the audit chain (two-person actions are refused until its integrity is `ok`);
 //   1. pull both venues once in full (the cron would take a few runs);
 //   2. run the LLM equivalence assessment on the proposed Kalshi/Polymarket pairs;
 //   3. a reviewer (reviewer@paulp.dev) approves the pairs graded identical or near_equivalent;
@@ -30,6 +31,10 @@ export async function seedDev({ base, adminToken, log = console.log }) {
     const { token } = await call("POST", "/dev/access-token", { headers: {}, body: { email } });
     return { "cf-access-jwt-assertion": token };
   };
+
+  // Every start: a new local chain is `unknown` until verified, and the audit watch's first run is minutes away.
+  const verified = await call("POST", "/admin/audit/verify", { body: { mode: "incremental" } });
+  log(`[dev-seed] audit chain verified: ${verified.ok ? "intact" : `NOT intact (${verified.reason})`}`);
 
   const existing = await call("GET", "/admin/strategies");
   const strategies = Array.isArray(existing) ? existing : (existing.strategies ?? []);

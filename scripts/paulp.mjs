@@ -35,6 +35,7 @@ const COMMANDS = {
   ingestion: ["GET", "/admin/ingestion/status"],
   "ingest-now": ["POST", "/admin/ingestion/run"],
   approvals: ["GET", "/admin/approvals"],
+  approvers: ["GET", "/admin/approvers"],
   approve: ["POST", (id) => `/admin/approvals/${encodeURIComponent(id)}/approve`],
   // `pnpm paulp reject <id> <reason…>`
   reject: [
@@ -107,6 +108,7 @@ for (let steps = 1; ; steps++) {
 }
 if (parsed !== undefined) console.log(JSON.stringify(parsed, null, 2));
 else process.stdout.write(text);
-// A 200 can still report a failure: a verification that found a break, an approval whose action did not apply.
+// A 200 can still report a failure: a verification that found a break. (An approval whose action did not apply
+// answers a non-2xx status.)
 const failed = parsed?.ok === false || (parsed?.applied && parsed.applied.ok === false);
 process.exit(res.ok && !failed ? 0 : 1);

@@ -7,6 +7,8 @@ import { defineConfig } from "vitest/config";
 // reached through the gateway's real service bindings. The admin token is generated per run.
 // The pool cannot migrate an auxiliary worker's D1, so the runner binds the same database ids and
 // migrates them in test/setup.ts.
+// Two projects, each its own mesh (one Miniflare each): `mesh` runs the files that share one healthy chain;
+// `integrity` breaks its chain on purpose, which must not reach the other files.
 export default defineConfig(async () => ({
   plugins: [
     cloudflareTest({
@@ -28,7 +30,14 @@ export default defineConfig(async () => ({
         },
         workers: [
           auxWorker("audit"),
-          auxWorker("governance"),
+          // The test people approve every action (the dev roster names the dev seed's people instead).
+          auxWorker("governance", {
+            bindings: {
+              APPROVER_ROSTER: {
+                "*": ["alice@example.com", "bob@example.com", "carol@example.com", "dave@example.com"],
+              },
+            },
+          }),
           auxWorker("risk"),
           auxWorker("ingestion"),
           auxWorker("execution"),
@@ -37,6 +46,31 @@ export default defineConfig(async () => ({
       },
     }),
   ],
-  // Hooks generate RSA keys and the first admin request judges the token: seconds on a loaded machine.
-  test: { testTimeout: 20_000, hookTimeout: 60_000, setupFiles: ["./test/setup.ts"] },
+  test: {
+    // Hooks generate RSA keys and the first admin request judges the token: seconds on a loaded machine.
+    testTimeout: 20_000,
+    hookTimeout: 60_000,
+    projects: [
+      {
+        extends: true as const,
+        test: {
+          name: "mesh",
+          include: ["test/*.test.ts"],
+          // One mesh at a time: the second starts when the first is done (less load on a small machine).
+          sequence: { groupOrder: 0 },
+          // A verified chain first: two-person actions are refused while integrity is not ok.
+          setupFiles: ["./test/setup.ts", "./test/setup-verified.ts"],
+        },
+      },
+      {
+        extends: true as const,
+        test: {
+          name: "integrity",
+          include: ["test/integrity/*.test.ts"],
+          setupFiles: ["./test/setup.ts"],
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
+  },
 }));

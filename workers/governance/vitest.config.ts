@@ -5,7 +5,8 @@ import { defineConfig } from "vitest/config";
 
 // Governance runs as the test's main worker (its Durable Object and D1 live here); the venue simulator
 // is the real prebuilt worker. AUDIT is an inline double that records appends and can be told to fail or to answer slowly (to widen race windows),
-// so the fail-closed paths are testable (swap in auxWorker("audit") once its append exists).
+// or to report an integrity other than ok, so the fail-closed paths are testable; the real audit worker is
+// exercised through the gateway's tests.
 const auditDouble = {
   name: "paulp-audit",
   modules: true,
@@ -16,6 +17,7 @@ const auditDouble = {
     let failing = false;
     let failingType = null;
     let delayMs = 0;
+    let integrity = "ok";
     export default class AuditDouble extends WorkerEntrypoint {
       async append(event) {
         if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
@@ -24,8 +26,13 @@ const auditDouble = {
         return { ok: true, value: { seq: events.length, hash: "0".repeat(64) } };
       }
       async health() { return { service: "audit", ok: true, checks: [] }; }
+      async status() {
+        if (integrity === "unreachable") return { ok: false, error: { code: "service_unavailable", message: "D1_ANCHOR unavailable" } };
+        return { ok: true, value: { headSeq: events.length, integrity } };
+      }
+      async __integrity(state) { integrity = state; }
       async __events() { return events; }
-      async __reset() { events = []; failing = false; failingType = null; delayMs = 0; }
+      async __reset() { events = []; failing = false; failingType = null; delayMs = 0; integrity = "ok"; }
       async __delay(ms) { delayMs = ms; }
       async __fail(on) { failing = on; }
       async __failType(type) { failingType = type; }
@@ -43,6 +50,10 @@ export default defineConfig(async () => ({
           // A generated key the simulator accepts (its prefix); never a real key.
           ANTHROPIC_API_KEY: `sk-sim-${randomBytes(24).toString("base64url")}`,
           ANTHROPIC_TIMEOUT_MS: "1500",
+          // The test people approve every action (the dev roster in wrangler.jsonc names the dev seed's people).
+          APPROVER_ROSTER: JSON.stringify({
+            "*": ["alice@example.com", "bob@example.com", "carol@example.com", "dave@example.com"],
+          }),
           TEST_MIGRATIONS: await workerMigrations("governance"),
         },
         workers: [auditDouble, auxWorker("venue-sim")],

@@ -141,5 +141,6 @@ describe("pnpm audit:verify (offline CLI)", () => {
     const unknownAnchor = run([good, "--anchor", "0".repeat(64)]);
     expect(unknownAnchor.code).toBe(1);
     expect(run([path.join(dir, "nope.ndjson")]).code).toBe(2);
-  });
+    // Four cold starts of tsx, one after another: seconds each on a loaded machine.
+  }, 120_000);
 });

@@ -54,6 +54,8 @@ export const ErrorCode = {
   serviceUnavailable: "service_unavailable",
   integrityBroken: "integrity_broken",
   internal: "internal_error",
+  /** A dangerous (two-person) action refused because the audit chain's integrity is not `ok`. */
+  integrityNotOk: "integrity_not_ok",
 } as const;
 /** One of the shared error codes. */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -106,6 +108,8 @@ export const HTTP_STATUS_FOR_CODE: Record<string, number> = {
   service_unavailable: 503,
   integrity_broken: 500,
   internal_error: 500,
+  // Locked, like a halted breaker: refused until a verification shows the chain intact again.
+  integrity_not_ok: 423,
 };
 
 /** One named check inside a health report. */

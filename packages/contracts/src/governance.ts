@@ -10,6 +10,7 @@ export const ApprovalAction = v.picklist([
   "strategy.allocation_increase",
   "execution.policy_live",
   "breaker.recovery_to_normal",
+  "governance.roster_change",
 ]);
 /** An action that needs two-person approval. */
 export type ApprovalAction = v.InferOutput<typeof ApprovalAction>;
@@ -122,8 +123,20 @@ export interface GovernanceRpc extends GovernanceAdminRpc {
   activeStrategies(): Promise<Result<StrategySummary[]>>;
 }
 
-/** Lifecycle states of an approval request on the desk. */
-export type ApprovalStatus = "pending" | "approved" | "rejected" | "expired" | "executed";
+/**
+ * Lifecycle states of an approval request on the desk. `cancelled`: ended because the thing it concerns moved
+ * on (a strategy paused, retired or put back to paper while its go-live request was open).
+ */
+export const ApprovalStatus = v.picklist([
+  "pending",
+  "approved",
+  "rejected",
+  "expired",
+  "executed",
+  "cancelled",
+]);
+/** A lifecycle state of an approval request. */
+export type ApprovalStatus = v.InferOutput<typeof ApprovalStatus>;
 
 /** What an operator asks the desk to approve: one action and its exact payload. */
 export const ApprovalRequestInput = v.object({
@@ -155,6 +168,8 @@ export interface ApprovalView {
   executeBy: string | null;
   executedAt: string | null;
   expiredReason: "approval_ttl" | "execute_window" | null;
+  /** Who ended it as `cancelled`, when and why (absent or null otherwise). */
+  cancellation?: { by: string; at: string; reason: string } | null;
 }
 
 /** What an approval answers: the request and, when this approval reached the threshold, the receipt. */
@@ -343,4 +358,51 @@ export interface GovernanceAdminRpc {
   ): Promise<Result<{ pair: PairView; assessment: PairAssessment }>>;
   /** A person approves or rejects a graded pair. */
   reviewPair(pairId: string, review: PairReviewInput, actor: Principal): Promise<Result<PairView>>;
+  /** Every action's approver roster (an action whose first roster cannot be set from config says why). */
+  listRosters(): Promise<Result<RosterListing[]>>;
+  /** Apply `governance.roster_change` by redeeming its receipt: the action's roster becomes exactly `approvers`. */
+  applyRosterChange(
+    receipt: ApprovalReceiptRef,
+    payload: unknown,
+    actor: Principal,
+  ): Promise<Result<ApproverRoster>>;
 }
+
+/** Most approvers one action's roster may list. */
+export const ROSTER_MAX_APPROVERS = 50;
+
+/**
+ * Payload of a `governance.roster_change` request: `action`'s roster becomes exactly `approvers` (email
+ * addresses, compared in their canonical form), replacing the roster of version `version`.
+ */
+export const RosterChangePayload = v.strictObject({
+  action: ApprovalAction,
+  approvers: v.pipe(
+    v.array(v.pipe(v.string(), v.email(), v.maxLength(320))),
+    v.minLength(2),
+    v.maxLength(ROSTER_MAX_APPROVERS),
+  ),
+  version: v.pipe(v.number(), v.integer(), v.minValue(1)),
+});
+/** Payload of a `governance.roster_change` request. */
+export type RosterChangePayload = v.InferOutput<typeof RosterChangePayload>;
+
+/** Who may approve one action: an explicit list of people (GitHub's required reviewers, Teleport's reviewers). */
+export interface ApproverRoster {
+  action: ApprovalAction;
+  /** Canonical email addresses (Unicode NFKC, case folded), sorted. */
+  approvers: string[];
+  /** 1 for the roster set from config; each approved change adds one. */
+  version: number;
+  /** `config`: the first roster, from APPROVER_ROSTER; `approval`: a two-person roster change. */
+  source: "config" | "approval";
+  /** The `governance.roster_change` request that set it (null for the first roster). */
+  requestId: string | null;
+  updatedAt: string;
+  updatedBy: string;
+}
+
+/** One action's roster, or why it has none (and so cannot be requested or approved: fail closed). */
+export type RosterListing =
+  | { action: ApprovalAction; roster: ApproverRoster; error: null }
+  | { action: ApprovalAction; roster: null; error: { code: string; message: string } };

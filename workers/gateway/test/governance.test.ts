@@ -1,5 +1,14 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { accessToken, adminFetch, asPerson, gateway, newSigner, type TestSigner } from "./helpers";
+import {
+  accessToken,
+  adminFetch,
+  newSigner,
+  paperStrategy,
+  personFetch,
+  post,
+  strategyOf,
+  type TestSigner,
+} from "./helpers";
 
 type Envelope = { error: { code: string; message: string } };
 
@@ -13,32 +22,7 @@ beforeAll(async () => {
 });
 
 function asOne(name: string, path: string, init: RequestInit = {}): Promise<Response> {
-  const headers = new Headers(init.headers);
-  for (const [k, v] of Object.entries(asPerson(people[name]!))) headers.set(k, v);
-  return gateway().fetch(`https://gw.test${path}`, { ...init, headers });
-}
-
-const post = (body: unknown): RequestInit => ({
-  method: "POST",
-  body: JSON.stringify(body),
-  headers: { "content-type": "application/json" },
-});
-
-async function paperStrategy(): Promise<string> {
-  const created = await adminFetch(
-    "/admin/strategies",
-    post({
-      name: "Gateway test",
-      kind: "cross_venue_arb",
-      allocation: "500",
-      venues: ["kalshi", "polymarket"],
-      params: {},
-    }),
-  );
-  expect(created.status).toBe(201);
-  const { id } = (await created.json()) as { id: string };
-  expect((await adminFetch(`/admin/strategies/${id}/paper`, { method: "POST" })).status).toBe(200);
-  return id;
+  return personFetch(people[name]!, path, init);
 }
 
 describe("governance admin routes with the admin token", () => {
@@ -139,7 +123,7 @@ describe("two-person go-live through the gateway (Cloudflare Access)", () => {
     expect(rerun.status).toBe(409);
   });
 
-  it("a rejected request cannot be approved", async () => {
+  it("a rejected request cannot be approved, and its strategy is back in paper", async () => {
     const id = await paperStrategy();
     const requested = await asOne("alice", `/admin/strategies/${id}/go-live`, { method: "POST" });
     const { request } = (await requested.json()) as { request: { requestId: string } };
@@ -151,10 +135,6 @@ describe("two-person go-live through the gateway (Cloudflare Access)", () => {
     expect(rejected.status).toBe(200);
     const late = await asOne("carol", `/admin/approvals/${request.requestId}/approve`, { method: "POST" });
     expect(late.status).toBe(409);
-    const strategies = (await (await adminFetch("/admin/strategies")).json()) as {
-      id: string;
-      state: string;
-    }[];
-    expect(strategies.find((s) => s.id === id)?.state).toBe("pending_live");
+    expect((await strategyOf(id)).state).toBe("paper");
   });
 });

@@ -64,3 +64,85 @@ export function asPerson(token: string, email?: string): Record<string, string> 
     ? { "cf-access-jwt-assertion": token, "cf-access-authenticated-user-email": email }
     : { "cf-access-jwt-assertion": token };
 }
+
+/** A request to the gateway as the person whose Access token is `token`. */
+export function personFetch(token: string, path: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  for (const [k, v] of Object.entries(asPerson(token))) headers.set(k, v);
+  return gateway().fetch(`https://gw.test${path}`, { ...init, headers });
+}
+
+/** Fetch as one of the people signed in by `signIn`, by name; a bare POST unless `init` says otherwise. */
+export type AsPerson = (who: string, path: string, init?: RequestInit) => Promise<Response>;
+
+/**
+ * Sign people in through Access with a fresh registered key: each name maps to an email (its own login, `sub`
+ * derived from the email) or to `{ email, sub }` (another login of the subject given).
+ */
+export async function signIn(
+  logins: Record<string, string | { email: string; sub: string }>,
+): Promise<AsPerson> {
+  const signer = await newSigner(true);
+  const tokens: Record<string, string> = {};
+  for (const [name, login] of Object.entries(logins))
+    tokens[name] =
+      typeof login === "string"
+        ? await accessToken(signer, login)
+        : await accessToken(signer, login.email, { sub: login.sub });
+  return (who, path, init = { method: "POST" }) => personFetch(tokens[who]!, path, init);
+}
+
+/** A JSON POST body. */
+export const post = (body: unknown): RequestInit => ({
+  method: "POST",
+  body: JSON.stringify(body),
+  headers: { "content-type": "application/json" },
+});
+
+/** A draft strategy created with the admin token and moved to paper; answers its id. */
+export async function paperStrategy(name = "Gateway test", allocation = "500"): Promise<string> {
+  const created = await adminFetch(
+    "/admin/strategies",
+    post({ name, kind: "cross_venue_arb", allocation, venues: ["kalshi", "polymarket"], params: {} }),
+  );
+  if (created.status !== 201) throw new Error(`strategy not created: ${created.status}`);
+  const { id } = (await created.json()) as { id: string };
+  const paper = await adminFetch(`/admin/strategies/${id}/paper`, { method: "POST" });
+  if (paper.status !== 200) throw new Error(`strategy not moved to paper: ${paper.status}`);
+  return id;
+}
+
+/** A strategy as the admin API lists it. */
+export async function strategyOf(id: string): Promise<{ state: string; pendingRequestId: string | null }> {
+  const list = (await (await adminFetch("/admin/strategies")).json()) as {
+    id: string;
+    state: string;
+    pendingRequestId: string | null;
+  }[];
+  const found = list.find((s) => s.id === id);
+  if (!found) throw new Error(`no strategy ${id}`);
+  return found;
+}
+
+/** One approval request as the admin API shows it. */
+export async function approvalOf(id: string): Promise<{
+  status: string;
+  approvals: { approver: string }[];
+  cancellation?: { by: string; reason: string } | null;
+}> {
+  return (await (await adminFetch(`/admin/approvals/${id}`)).json()) as Awaited<
+    ReturnType<typeof approvalOf>
+  >;
+}
+
+/** Audit entries of `type` in the chain, read from the export (the chain the audit worker holds). */
+export async function auditEntries(
+  type: string,
+): Promise<{ actor: { subject: string; email?: string }; payload: Record<string, unknown> }[]> {
+  const text = await (await adminFetch("/admin/audit/export")).text();
+  return text
+    .split("\n")
+    .filter((line) => line.includes(`"type":"${type}"`))
+    .map((line) => JSON.parse(line))
+    .filter((e) => e.kind === "entry" && e.type === type);
+}

@@ -6,6 +6,7 @@ import {
   CapitalChange,
   ExecutionPolicyChange,
   RiskLimits,
+  RosterChangePayload,
   StrategyAllocationPayload,
 } from "@paulp/contracts";
 import * as v from "valibot";
@@ -37,6 +38,8 @@ export const ACTION_PAYLOADS: Record<ApprovalAction, v.GenericSchema> = {
       "breaker.recovery_to_normal needs expectedVersion: the breaker version of the RECOVERY it ends",
     ),
   ),
+  // Names the roster version it replaces: approvals given for a change of an older roster cannot apply.
+  "governance.roster_change": RosterChangePayload,
 };
 
 /** Domain separation for approval payload hashes. */

@@ -14,8 +14,12 @@ import {
 import { auditAppend } from "@paulp/kit";
 import { deskConfig } from "./config";
 import {
+  checkOpen,
+  type Decision,
   type DeskStep,
+  type DeskStepName,
   decideApprove,
+  decideCancel,
   decideRedeem,
   decideReissue,
   decideReject,
@@ -23,20 +27,23 @@ import {
   expiryDue,
   openRequest,
   personOf,
+  type RefusalContext,
   type RequestRecord,
   toView,
 } from "./desk";
 import type { Env } from "./env";
+import { auditRefusal, endedGoLive, rosterOf } from "./service";
 
 const KEY = (id: string) => `req:${id}`;
 const DESK_ACTOR = systemPrincipal("governance:desk");
 
 /**
- * Serialises two-person approvals. Every mutation runs inside `blockConcurrencyWhile`: read the record,
- * decide (pure, see desk.ts), append to the audit chain, then write. The audit append is an RPC await,
- * so the input gate alone would let a second approval interleave; blocking concurrency for the whole
- * step is what makes two approvals racing at the threshold mint exactly one receipt. Hashes (payload,
- * receipt token) are computed by the caller before it gets here.
+ * Serialises two-person approvals. Every mutation runs inside `blockConcurrencyWhile`: read the record (and
+ * the action's roster), decide (pure, see desk.ts), append to the audit chain, then write. The audit append is
+ * an RPC await, so the input gate alone would let a second approval interleave; blocking concurrency for the
+ * whole step is what makes two approvals racing at the threshold mint exactly one receipt. Hashes (payload,
+ * receipt token) are computed by the caller before it gets here. Every refusal is audited too
+ * (`governance.approval_refused`, outcome `denied`, with its reason).
  */
 export class ApprovalDesk extends DurableObject<Env> {
   async ping(): Promise<string> {
@@ -59,15 +66,24 @@ export class ApprovalDesk extends DurableObject<Env> {
         ErrorCode.serviceUnavailable,
         "desk misconfigured: APPROVAL_TTL_SECONDS / EXECUTE_WINDOW_SECONDS",
       );
-    const requester = personOf(input.requester);
-    if (!requester)
-      return err(
-        ErrorCode.forbidden,
-        "only a verified person (Cloudflare Access) can request a two-person action",
-      );
     return this.serial(async () => {
+      const about = { step: "open", requestId: null, action: input.action, actor: input.requester } as const;
+      const requester = personOf(input.requester);
+      if (!requester)
+        return this.refuse(
+          {
+            code: ErrorCode.forbidden,
+            message: "only a verified person (Cloudflare Access) can request a two-person action",
+          },
+          undefined,
+          about,
+        );
       if (await this.ctx.storage.get(KEY(input.requestId)))
         return err(ErrorCode.conflict, "request id already used");
+      const roster = await rosterOf(this.env, input.action, now);
+      if (!roster.ok) return this.refuse(roster.error, undefined, about);
+      const closed = checkOpen(roster.value.approvers, requester, input.action);
+      if (closed) return this.refuse(closed, undefined, about);
       const step = openRequest({ ...input, requester, now, ttlMs: config.ttlMs });
       return this.commit(step, input.requester);
     });
@@ -88,8 +104,19 @@ export class ApprovalDesk extends DurableObject<Env> {
     return this.serial(async () => {
       const record = await this.load(requestId);
       if (!record) return err(ErrorCode.notFound, `no approval request ${requestId}`);
-      const decision = decideApprove(record, actor, now, config.executeWindowMs, tokenHash);
-      if (!decision.ok) return this.refuse(decision.error, decision.expired);
+      const about = { step: "approve", requestId, action: record.action, actor } as const;
+      // The roster as it stands now: someone taken off it since the request opened can no longer approve.
+      const roster = await rosterOf(this.env, record.action, now);
+      if (!roster.ok) return this.refuse(roster.error, expiryDue(record, now) ?? undefined, about);
+      const decision = decideApprove(
+        record,
+        actor,
+        now,
+        config.executeWindowMs,
+        tokenHash,
+        roster.value.approvers,
+      );
+      if (!decision.ok) return this.refuse(decision.error, decision.expired, about);
       const committed = await this.commit(decision.step, actor);
       if (!committed.ok) return committed;
       return ok({ view: committed.value, receiptIssued: decision.receiptIssued === true });
@@ -102,13 +129,17 @@ export class ApprovalDesk extends DurableObject<Env> {
     reason: string,
     now: number,
   ): Promise<Result<ApprovalView>> {
-    return this.serial(async () => {
-      const record = await this.load(requestId);
-      if (!record) return err(ErrorCode.notFound, `no approval request ${requestId}`);
-      const decision = decideReject(record, actor, reason, now);
-      if (!decision.ok) return this.refuse(decision.error, decision.expired);
-      return this.commit(decision.step, actor);
-    });
+    return this.step(requestId, "reject", actor, (record) => decideReject(record, actor, reason, now));
+  }
+
+  /** End an open request because what it concerns moved on (see decideCancel). */
+  async cancel(
+    requestId: string,
+    actor: Principal,
+    reason: string,
+    now: number,
+  ): Promise<Result<ApprovalView>> {
+    return this.step(requestId, "cancel", actor, (record) => decideCancel(record, actor, reason, now));
   }
 
   async reissue(
@@ -117,13 +148,7 @@ export class ApprovalDesk extends DurableObject<Env> {
     now: number,
     tokenHash: string,
   ): Promise<Result<ApprovalView>> {
-    return this.serial(async () => {
-      const record = await this.load(requestId);
-      if (!record) return err(ErrorCode.notFound, `no approval request ${requestId}`);
-      const decision = decideReissue(record, actor, now, tokenHash);
-      if (!decision.ok) return this.refuse(decision.error, decision.expired);
-      return this.commit(decision.step, actor);
-    });
+    return this.step(requestId, "reissue", actor, (record) => decideReissue(record, actor, now, tokenHash));
   }
 
   async returnReceipt(
@@ -131,13 +156,7 @@ export class ApprovalDesk extends DurableObject<Env> {
     claim: { tokenHash: string; reason: string; actor: Principal },
     now: number,
   ): Promise<Result<ApprovalView>> {
-    return this.serial(async () => {
-      const record = await this.load(requestId);
-      if (!record) return err(ErrorCode.notFound, `no approval request ${requestId}`);
-      const decision = decideReturn(record, claim, now);
-      if (!decision.ok) return this.refuse(decision.error, decision.expired);
-      return this.commit(decision.step, claim.actor);
-    });
+    return this.step(requestId, "return", claim.actor, (record) => decideReturn(record, claim, now));
   }
 
   async redeem(
@@ -147,9 +166,15 @@ export class ApprovalDesk extends DurableObject<Env> {
   ): Promise<Result<{ view: ApprovalView; approvers: string[]; requestedBy: string }>> {
     return this.serial(async () => {
       const record = await this.load(requestId);
-      if (!record) return err(ErrorCode.approvalRequired, "receipt refused: unknown request");
+      const about = { step: "redeem", requestId, action: claim.action, actor: claim.actor } as const;
+      if (!record)
+        return this.refuse(
+          { code: ErrorCode.approvalRequired, message: "receipt refused: unknown request" },
+          undefined,
+          about,
+        );
       const decision = decideRedeem(record, claim, now);
-      if (!decision.ok) return this.refuse(decision.error, decision.expired);
+      if (!decision.ok) return this.refuse(decision.error, decision.expired, about);
       const committed = await this.commit(decision.step, claim.actor);
       if (!committed.ok) return committed;
       return ok({
@@ -191,11 +216,36 @@ export class ApprovalDesk extends DurableObject<Env> {
     });
   }
 
+  /** One step on a stored request: load, decide (pure), then commit it or refuse (both audited). */
+  private step(
+    requestId: string,
+    step: DeskStepName,
+    actor: Principal,
+    decide: (record: RequestRecord) => Decision,
+  ): Promise<Result<ApprovalView>> {
+    return this.serial(async () => {
+      const record = await this.load(requestId);
+      if (!record) return err(ErrorCode.notFound, `no approval request ${requestId}`);
+      const decision = decide(record);
+      if (!decision.ok)
+        return this.refuse(decision.error, decision.expired, {
+          step,
+          requestId,
+          action: record.action,
+          actor,
+        });
+      return this.commit(decision.step, actor);
+    });
+  }
+
   private async load(requestId: string): Promise<RequestRecord | undefined> {
     return this.ctx.storage.get<RequestRecord>(KEY(requestId));
   }
 
-  /** Audit first; only an acknowledged append lets the step be stored (fail closed). */
+  /**
+   * Audit first; only an acknowledged append lets the step be stored (fail closed). A go-live request that
+   * expires takes its strategy back out of pending_live (see `endedGoLive`).
+   */
   private async commit(step: DeskStep, actor: Principal): Promise<Result<ApprovalView>> {
     const audited = await auditAppend(this.env.AUDIT, {
       type: step.event.type,
@@ -206,12 +256,27 @@ export class ApprovalDesk extends DurableObject<Env> {
     if (!audited.ok) return err(ErrorCode.auditUnavailable, `step not taken: ${audited.error.message}`);
     await this.ctx.storage.put(KEY(step.next.requestId), step.next);
     await this.scheduleAlarm(step.next);
-    return ok(toView(step.next));
+    const view = toView(step.next);
+    if (step.next.status === "expired") {
+      // A failure here leaves the strategy pending_live on a dead request: it can still be moved by hand.
+      const back = await endedGoLive(this.env, view, DESK_ACTOR, Date.now());
+      if (!back.ok) console.error(`expired go-live ${view.requestId}: ${back.error.message}`);
+    }
+    return ok(view);
   }
 
-  /** A refused step; if the refusal is because the request ran out of time, the expiry is recorded too. */
-  private async refuse<T>(error: ApiError, expired: DeskStep | undefined): Promise<Result<T>> {
+  /**
+   * A refused step, audited (`governance.approval_refused`, outcome `denied`, with the reason) so that who
+   * tried what, and why the desk said no, is in the chain. The refusal stands even if that append fails. If
+   * the refusal is because the request ran out of time, the expiry is recorded too.
+   */
+  private async refuse<T>(
+    error: ApiError,
+    expired: DeskStep | undefined,
+    about: RefusalContext & { actor: Principal },
+  ): Promise<Result<T>> {
     if (expired) await this.commit(expired, DESK_ACTOR);
+    await auditRefusal(this.env, about, about.actor, error);
     return { ok: false, error };
   }
 

@@ -3,15 +3,56 @@
 import {
   type ApiError,
   type ApprovalAction,
+  type ApprovalStatus,
   type ApprovalView,
   ErrorCode,
   isPerson,
   type JsonValue,
   type Principal,
 } from "@paulp/contracts";
+import { canonicalEmail, type PersonRef, samePerson } from "./identity";
+import { eligibleApprovers, onRoster } from "./roster";
 
-/** The desk's rules; bumping the version makes requests opened under older rules unredeemable. */
-export const DESK_POLICY = { version: 1, requiredApprovals: 2 } as const;
+export type { PersonRef } from "./identity";
+
+/**
+ * The desk's rules; bumping the version makes requests opened under older rules unredeemable. Version 2: people
+ * are compared on their normalised identity (identity.ts) and only people on the action's roster approve.
+ */
+export const DESK_POLICY = { version: 2, requiredApprovals: 2 } as const;
+
+/** The steps that move a request. */
+export type DeskStepName = "approve" | "reject" | "cancel" | "expire" | "reissue" | "redeem" | "return";
+
+/**
+ * A request's lifecycle, in one table: from each status, the statuses each step may lead to. A request opens
+ * `pending`. Rejected, expired and cancelled are final; executed goes back to approved only when its applier
+ * gives the receipt back. Any step not listed from a status is refused, naming the status.
+ */
+export const REQUEST_TRANSITIONS: Record<ApprovalStatus, Partial<Record<DeskStepName, ApprovalStatus[]>>> = {
+  pending: {
+    approve: ["pending", "approved"],
+    reject: ["rejected"],
+    cancel: ["cancelled"],
+    expire: ["expired"],
+  },
+  approved: {
+    reject: ["rejected"],
+    cancel: ["cancelled"],
+    expire: ["expired"],
+    reissue: ["approved"],
+    redeem: ["executed"],
+  },
+  executed: { return: ["approved"] },
+  rejected: {},
+  expired: {},
+  cancelled: {},
+};
+
+/** True when `step` may start from `status`. */
+export function stepAllowed(status: ApprovalStatus, step: DeskStepName): boolean {
+  return REQUEST_TRANSITIONS[status][step] !== undefined;
+}
 
 /** What the desk stores per request. Times are epoch milliseconds. */
 export interface RequestRecord {
@@ -36,12 +77,8 @@ export interface RequestRecord {
   receiptTokenHash: string | null;
   /** SHA-256 of the token that executed it, so only its holder can return it (absent on older records). */
   redeemedTokenHash?: string | null;
-}
-
-/** A verified person as the desk records them. */
-export interface PersonRef {
-  subject: string;
-  email: string;
+  /** Why it was cancelled, by whom (a label: the actor may be the admin token), when (absent on older records). */
+  cancellation?: { by: string; at: number; reason: string } | null;
 }
 
 /** An audit event the caller must append (fail closed) before storing `next`. */
@@ -56,7 +93,8 @@ export interface DeskStep {
   event: DeskEvent;
 }
 
-type Decision = { ok: true; step: DeskStep } | { ok: false; error: ApiError; expired?: DeskStep };
+/** A rule's answer: the step to take, or the refusal (with the expiry to record when time ran out). */
+export type Decision = { ok: true; step: DeskStep } | { ok: false; error: ApiError; expired?: DeskStep };
 
 const deny = (code: string, message: string, expired?: DeskStep): Decision =>
   expired ? { ok: false, error: { code, message }, expired } : { ok: false, error: { code, message } };
@@ -64,12 +102,24 @@ const deny = (code: string, message: string, expired?: DeskStep): Decision =>
 /** The person behind a principal, or null for the admin token, system actors and unverified identities. */
 export function personOf(actor: Principal): PersonRef | null {
   if (!isPerson(actor)) return null;
-  return { subject: actor.subject, email: (actor.email ?? "").toLowerCase() };
+  return { subject: actor.subject, email: canonicalEmail(actor.email ?? "") };
 }
 
-/** Same person when either the Access subject or the (case-insensitive) email matches. */
-export function samePerson(a: PersonRef, b: PersonRef): boolean {
-  return a.subject === b.subject || a.email === b.email;
+/**
+ * Whether `requester` may open a request for an action with this roster: refused when fewer people than the
+ * threshold, other than the requester, are on it (nobody would collect approvals that can never come).
+ */
+export function checkOpen(
+  approvers: readonly string[],
+  requester: PersonRef,
+  action: ApprovalAction,
+): ApiError | null {
+  const eligible = eligibleApprovers(approvers, requester);
+  if (eligible >= DESK_POLICY.requiredApprovals) return null;
+  return {
+    code: ErrorCode.conflict,
+    message: `the approver roster of ${action} lists ${eligible} people other than the requester; ${DESK_POLICY.requiredApprovals} are needed (GET /admin/approvers)`,
+  };
 }
 
 /** Who the audit and the views name: the verified email. */
@@ -130,7 +180,8 @@ export function expiryDue(record: RequestRecord, now: number): DeskStep | null {
 /**
  * One approval. `receiptTokenHash` is the hash of a token minted by the caller beforehand; it is kept
  * only if this approval reaches the threshold (then `receiptIssued` is true and the caller hands the
- * token out). A repeat approval by someone who already approved changes nothing and is refused.
+ * token out). A repeat approval by someone who already approved (under any alias or subject) changes
+ * nothing and is refused; so is anyone not on `approvers`, the action's roster as it stands now.
  */
 export function decideApprove(
   record: RequestRecord,
@@ -138,6 +189,7 @@ export function decideApprove(
   now: number,
   executeWindowMs: number,
   receiptTokenHash: string,
+  approvers: readonly string[],
 ): Decision & { receiptIssued?: boolean } {
   const approver = personOf(actor);
   if (!approver)
@@ -147,15 +199,27 @@ export function decideApprove(
     );
   const expired = expiryDue(record, now);
   if (expired) return deny(ErrorCode.conflict, `request expired (${expired.next.expiredReason})`, expired);
-  if (record.status !== "pending")
+  if (!stepAllowed(record.status, "approve"))
     return deny(ErrorCode.conflict, `request is ${record.status}, not pending`);
   if (record.policyVersion !== DESK_POLICY.version)
     return deny(ErrorCode.conflict, "request was opened under an older desk policy");
   if (samePerson(approver, record.requestedBy))
-    return deny(ErrorCode.forbidden, "the requester cannot approve their own request");
-  if (record.approvals.some((a) => samePerson(a.approver, approver))) {
-    return deny(ErrorCode.conflict, "this person has already approved; a person counts once");
+    return deny(
+      ErrorCode.forbidden,
+      `the requester cannot approve their own request${alias(approver, record.requestedBy)}`,
+    );
+  const counted = record.approvals.find((a) => samePerson(a.approver, approver));
+  if (counted) {
+    return deny(
+      ErrorCode.conflict,
+      `this person has already approved${alias(approver, counted.approver)}; a person counts once`,
+    );
   }
+  if (!onRoster(approvers, approver))
+    return deny(
+      ErrorCode.forbidden,
+      `${approver.email} is not on the approver roster of ${record.action} (GET /admin/approvers)`,
+    );
   const approvals = [...record.approvals, { approver, at: now }];
   const reached = approvals.length >= record.requiredApprovals;
   const next: RequestRecord = reached
@@ -186,7 +250,7 @@ export function decideReject(record: RequestRecord, actor: Principal, reason: st
     );
   const expired = expiryDue(record, now);
   if (expired) return deny(ErrorCode.conflict, `request expired (${expired.next.expiredReason})`, expired);
-  if (record.status !== "pending" && record.status !== "approved") {
+  if (!stepAllowed(record.status, "reject")) {
     return deny(ErrorCode.conflict, `request is ${record.status}; it can no longer be rejected`);
   }
   const next: RequestRecord = {
@@ -204,6 +268,34 @@ export function decideReject(record: RequestRecord, actor: Principal, reason: st
   };
 }
 
+/**
+ * End an open request because what it concerns moved on (its strategy paused, retired or put back to paper).
+ * Any principal that may make that move may cancel: the move, not the person, decides. Final.
+ */
+export function decideCancel(record: RequestRecord, actor: Principal, reason: string, now: number): Decision {
+  const expired = expiryDue(record, now);
+  if (expired) return deny(ErrorCode.conflict, `request expired (${expired.next.expiredReason})`, expired);
+  if (!stepAllowed(record.status, "cancel"))
+    return deny(ErrorCode.conflict, `request is ${record.status}; it can no longer be cancelled`);
+  const by = actorName(actor);
+  const next: RequestRecord = {
+    ...record,
+    status: "cancelled",
+    cancellation: { by, at: now, reason },
+    receiptTokenHash: null,
+  };
+  return {
+    ok: true,
+    step: {
+      next,
+      event: {
+        type: "governance.approval_cancelled",
+        payload: { ...eventBody(next, null), cancelledBy: by, reason },
+      },
+    },
+  };
+}
+
 /** A new receipt for an approved request whose apply step did not complete (the old token dies). */
 export function decideReissue(
   record: RequestRecord,
@@ -216,7 +308,7 @@ export function decideReissue(
     return deny(ErrorCode.forbidden, "only a verified person (Cloudflare Access) can execute an approval");
   const expired = expiryDue(record, now);
   if (expired) return deny(ErrorCode.conflict, `request expired (${expired.next.expiredReason})`, expired);
-  if (record.status !== "approved")
+  if (!stepAllowed(record.status, "reissue"))
     return deny(ErrorCode.conflict, `request is ${record.status}, not approved`);
   const next: RequestRecord = { ...record, receiptTokenHash };
   return {
@@ -243,7 +335,7 @@ export function decideRedeem(
     );
   if (record.status === "executed")
     return deny(ErrorCode.approvalRequired, "receipt refused: already executed (single use)");
-  if (record.status !== "approved")
+  if (!stepAllowed(record.status, "redeem"))
     return deny(ErrorCode.approvalRequired, `receipt refused: request is ${record.status}`);
   if (!record.receiptTokenHash || !equalHex(record.receiptTokenHash, claim.tokenHash)) {
     return deny(ErrorCode.approvalRequired, "receipt refused: unknown receipt token");
@@ -259,7 +351,7 @@ export function decideRedeem(
   if (!equalHex(record.payloadHash, claim.payloadHash)) {
     return deny(ErrorCode.approvalRequired, "receipt refused: payload differs from the approved payload");
   }
-  const executedBy = `${claim.actor.method}:${claim.actor.subject}`;
+  const executedBy = actorName(claim.actor);
   const next: RequestRecord = {
     ...record,
     status: "executed",
@@ -288,7 +380,7 @@ export function decideReturn(
   claim: { tokenHash: string; reason: string; actor: Principal },
   now: number,
 ): Decision {
-  if (record.status !== "executed")
+  if (!stepAllowed(record.status, "return"))
     return deny(ErrorCode.conflict, `receipt not returned: request is ${record.status}, not executed`);
   if (!record.redeemedTokenHash)
     return deny(
@@ -302,7 +394,7 @@ export function decideReturn(
       ErrorCode.conflict,
       "receipt not returned: the execute window has closed (the approval is spent)",
     );
-  const returnedBy = `${claim.actor.method}:${claim.actor.subject}`;
+  const returnedBy = actorName(claim.actor);
   const next: RequestRecord = {
     ...record,
     status: "approved",
@@ -352,7 +444,46 @@ export function toView(r: RequestRecord): ApprovalView {
     executeBy: iso(r.executeBy),
     executedAt: iso(r.executedAt),
     expiredReason: r.expiredReason,
+    cancellation: r.cancellation
+      ? {
+          by: r.cancellation.by,
+          at: new Date(r.cancellation.at).toISOString(),
+          reason: r.cancellation.reason,
+        }
+      : null,
   };
+}
+
+/** What a refusal concerns: the step tried, the request (none yet when opening), its action. */
+export interface RefusalContext {
+  step: DeskStepName | "open";
+  requestId: string | null;
+  action: ApprovalAction | null;
+}
+
+/** The audit event of a refused step: who tried what, the code and the reason, outcome `denied`. */
+export function refusalEvent(about: RefusalContext, error: ApiError): DeskEvent {
+  return {
+    type: "governance.approval_refused",
+    payload: {
+      step: about.step,
+      requestId: about.requestId,
+      action: about.action,
+      code: error.code,
+      reason: error.message,
+      outcome: "denied",
+    },
+  };
+}
+
+/** ` (x is y)` when one person appears under another address, so a refusal says who it was taken for. */
+function alias(person: PersonRef, as: PersonRef): string {
+  return person.email === as.email ? "" : ` (${person.email} is ${personLabel(as)})`;
+}
+
+/** How a step names a principal that need not be a person: `method:subject`. */
+function actorName(actor: Principal): string {
+  return `${actor.method}:${actor.subject}`;
 }
 
 function eventBody(r: RequestRecord, by: PersonRef | null): { [key: string]: JsonValue } {

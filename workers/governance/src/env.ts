@@ -10,6 +10,11 @@ export interface Env {
   ANTHROPIC_MODEL: string;
   APPROVAL_TTL_SECONDS: string;
   EXECUTE_WINDOW_SECONDS: string;
+  /**
+   * The first approver roster of each action (JSON object: action or `*` → email addresses; a string is
+   * parsed). Read once per action, when it is first used; afterwards only a two-person roster change alters it.
+   */
+  APPROVER_ROSTER?: unknown;
   /** Optional: milliseconds to wait for one Messages API answer (default 30000). */
   ANTHROPIC_TIMEOUT_MS?: string;
   /** Optional: requests per assessment, 429 / 529 retries included (default 3). */

@@ -6,6 +6,7 @@ import {
   type ApprovalRequestInput,
   type ApprovalStatus,
   type ApprovalView,
+  type ApproverRoster,
   ErrorCode,
   err,
   type GovernanceRpc,
@@ -17,6 +18,7 @@ import {
   type PairView,
   Principal,
   type Result,
+  type RosterListing,
   type StrategyCreateInput,
   type StrategySummary,
   type StrategyView,
@@ -62,6 +64,12 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
       desk_timing: async () => {
         if (!deskConfig(this.env)) throw new Error("APPROVAL_TTL_SECONDS / EXECUTE_WINDOW_SECONDS invalid");
         return "valid";
+      },
+      approver_rosters: async () => {
+        const missing = await svc.actionsWithoutRoster(this.env);
+        if (missing.length > 0)
+          throw new Error(`no approver roster (set APPROVER_ROSTER) for ${missing.join(", ")}`);
+        return "every action has one";
       },
     });
   }
@@ -137,6 +145,20 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
   ): Promise<Result<StrategyView>> {
     return guard("applyStrategyApproval", () =>
       svc.applyStrategyApproval(this.env, receipt, action, payload, actor, Date.now()),
+    );
+  }
+
+  async listRosters(): Promise<Result<RosterListing[]>> {
+    return guard("listRosters", () => svc.listRosters(this.env, Date.now()));
+  }
+
+  async applyRosterChange(
+    receipt: ApprovalReceiptRef,
+    payload: unknown,
+    actor: Principal,
+  ): Promise<Result<ApproverRoster>> {
+    return guard("applyRosterChange", () =>
+      svc.applyRosterChange(this.env, receipt, payload, actor, Date.now()),
     );
   }
 

@@ -1,7 +1,7 @@
 // Who may review a pair now. A review belongs to its reviewer: only they change it, except that anyone may veto an
 // approval with a rejection (recorded as their own review; the approval is kept, superseded). A rejection is a veto:
 // nobody else can overturn it, and neither can a re-assessment; only its reviewer or a change of terms clears it.
-import { type PersonRef, samePerson } from "./desk";
+import { type PersonRef, samePerson } from "./identity";
 
 /** The pair's current review as stored. */
 export interface CurrentReview {

@@ -1,12 +1,15 @@
 // Governance operations over the worker's bindings. Each takes the env and the time, validates its
 // input, audits before it changes anything (fail closed) and answers a Result.
 import {
+  type ApiError,
   type ApprovalAction,
   ApprovalAction as ApprovalActionSchema,
   type ApprovalDecision,
   ApprovalRequestInput,
-  type ApprovalStatus,
+  ApprovalStatus,
   type ApprovalView,
+  type ApproverRoster,
+  type AuditStatus,
   ErrorCode,
   err,
   FreeText,
@@ -19,9 +22,12 @@ import {
   type PairView,
   Principal,
   type Result,
+  RosterChangePayload,
+  type RosterListing,
   StrategyAllocationPayload,
   StrategyCreateInput,
   type StrategyView,
+  systemPrincipal,
   type VerifiedApproval,
 } from "@paulp/contracts";
 import {
@@ -42,11 +48,13 @@ import { ACTION_PAYLOADS, PAYLOAD_HASH_DOMAIN, RECEIPT_HASH_DOMAIN, StrategyGoLi
 import { actorLabel } from "./actors";
 import { type CallDeps, callForcedTool, DEFAULT_RETRY } from "./anthropic";
 import type { ApprovalDesk } from "./approval-desk";
-import { personOf } from "./desk";
+import { personOf, type RefusalContext, refusalEvent } from "./desk";
 import type { Env } from "./env";
 import { buildAssessmentRequest, holdUnlessTermsAgree, verdictFrom } from "./pair-assessment";
 import { ruleOnReview } from "./pair-review";
 import * as pairs from "./pairs";
+import { checkRoster, configuredRoster } from "./roster";
+import * as rosters from "./rosters";
 import * as strategies from "./strategies";
 import { checkTransition, compareDollars } from "./strategy-lifecycle";
 
@@ -86,7 +94,7 @@ const IdAndActor = v.object({ id: Id, actor: Principal });
 /** The desk's methods with plain types (the stub's RPC-wrapped types do not narrow on `ok`). */
 type DeskApi = Pick<
   ApprovalDesk,
-  "open" | "approve" | "reject" | "reissue" | "redeem" | "returnReceipt" | "get" | "list"
+  "open" | "approve" | "reject" | "cancel" | "reissue" | "redeem" | "returnReceipt" | "get" | "list"
 >;
 /** One desk for the whole system: every request is serialised through the same object. */
 const desk = (env: Env) => env.APPROVAL_DESK.get(env.APPROVAL_DESK.idFromName("desk")) as unknown as DeskApi;
@@ -121,6 +129,180 @@ function requirePerson(actor: Principal, what: string): Result<Principal> {
   );
 }
 
+// ---------------------------------------------------------------- integrity and rosters
+
+const ROSTER_ACTOR = systemPrincipal("governance:roster");
+
+/** Audit a refused desk step (`governance.approval_refused`, outcome `denied`); the refusal stands either way. */
+export async function auditRefusal(
+  env: Env,
+  about: RefusalContext,
+  actor: Principal,
+  error: ApiError,
+): Promise<void> {
+  const event = refusalEvent(about, error);
+  const audited = await audit(env, event.type, actor, event.payload);
+  if (!audited.ok) console.error(`desk refusal not audited: ${audited.error.message}`);
+}
+
+/**
+ * Dangerous actions (every two-person action) proceed only while the audit chain's integrity is `ok`: checked
+ * when a request opens, at each approval, at a re-run, and when an applier redeems its receipt, just before it
+ * writes (the state may have changed since the approval). `broken`, `unknown` (never verified) and an audit
+ * that cannot answer all refuse; nothing is spent, so the approved request can be re-run once it is `ok`.
+ */
+export async function requireIntegrity(
+  env: Env,
+  about: RefusalContext,
+  actor: Principal,
+): Promise<Result<null>> {
+  let refusal: ApiError;
+  try {
+    const status = (await env.AUDIT.status()) as Result<AuditStatus>;
+    if (status.ok && status.value.integrity === "ok") return ok(null);
+    refusal = !status.ok
+      ? {
+          code: ErrorCode.auditUnavailable,
+          message: `audit integrity unknown (${status.error.message}): two-person actions are refused`,
+        }
+      : {
+          code: ErrorCode.integrityNotOk,
+          message:
+            status.value.integrity === "broken"
+              ? "audit chain integrity is broken: two-person actions are refused until a full verification passes (POST /admin/audit/verify)"
+              : "audit chain integrity is not yet verified: two-person actions are refused until a verification passes (POST /admin/audit/verify)",
+          details: { integrity: status.value.integrity },
+        };
+  } catch (error) {
+    refusal = {
+      code: ErrorCode.auditUnavailable,
+      message: `audit status unavailable (${(error as Error).message}): two-person actions are refused`,
+    };
+  }
+  await auditRefusal(env, about, actor, refusal);
+  return { ok: false, error: refusal };
+}
+
+/**
+ * The roster of `action`. The first time an action is used its roster is set from `APPROVER_ROSTER`, once,
+ * audited (`governance.roster_seeded`); from then on that config is never read for it again, and only an
+ * approved `governance.roster_change` alters it. No roster (config missing, empty, malformed, or naming fewer
+ * than two people) refuses every request and approval of the action: fail closed.
+ */
+export async function rosterOf(
+  env: Env,
+  action: ApprovalAction,
+  now: number,
+): Promise<Result<ApproverRoster>> {
+  const stored = await rosters.getRoster(env.D1_GOVERNANCE, action);
+  if (stored) return ok(stored);
+  const seed = configuredRoster(env.APPROVER_ROSTER, action);
+  if (!seed.ok)
+    return err(
+      ErrorCode.serviceUnavailable,
+      `no approver roster for ${action}: ${seed.message} (two-person actions fail closed; see docs/governance.md)`,
+    );
+  const audited = await audit(env, "governance.roster_seeded", ROSTER_ACTOR, {
+    action,
+    approvers: seed.approvers,
+    version: 1,
+    source: "config",
+  });
+  if (!audited.ok) return audited;
+  await rosters.insertFirstRoster(
+    env.D1_GOVERNANCE,
+    action,
+    seed.approvers,
+    actorLabel(ROSTER_ACTOR),
+    iso(now),
+  );
+  const set = await rosters.getRoster(env.D1_GOVERNANCE, action);
+  return set ? ok(set) : err(ErrorCode.internal, `roster of ${action} could not be read back`);
+}
+
+/** Actions with neither a stored roster nor a usable first roster in config (health: none may be listed). */
+export async function actionsWithoutRoster(env: Env): Promise<ApprovalAction[]> {
+  const stored = new Set((await rosters.listRosters(env.D1_GOVERNANCE)).map((r) => r.action));
+  return ApprovalActionSchema.options.filter(
+    (action) => !stored.has(action) && !configuredRoster(env.APPROVER_ROSTER, action).ok,
+  );
+}
+
+/** Every action's roster, or why it has none. */
+export async function listRosters(env: Env, now: number): Promise<Result<RosterListing[]>> {
+  const listing: RosterListing[] = [];
+  for (const action of ApprovalActionSchema.options) {
+    const roster = await rosterOf(env, action, now);
+    listing.push(
+      roster.ok
+        ? { action, roster: roster.value, error: null }
+        : { action, roster: null, error: { code: roster.error.code, message: roster.error.message } },
+    );
+  }
+  return ok(listing);
+}
+
+/**
+ * A roster change as it is requested and stored: canonical addresses, sorted, each once; refused when it names
+ * fewer than two people or when the roster moved past `version` (nobody approves a change of an older roster).
+ */
+async function checkRosterChange(
+  env: Env,
+  payload: RosterChangePayload,
+  now: number,
+): Promise<Result<{ change: RosterChangePayload; current: ApproverRoster }>> {
+  const checked = checkRoster(payload.approvers);
+  if (!checked.ok) return err(ErrorCode.validationFailed, `approvers: ${checked.message}`);
+  const current = await rosterOf(env, payload.action, now);
+  if (!current.ok) return current;
+  if (current.value.version !== payload.version)
+    return err(
+      ErrorCode.conflict,
+      `the roster of ${payload.action} is at version ${current.value.version}, not ${payload.version}: request the change again`,
+    );
+  return ok({ change: { ...payload, approvers: checked.approvers }, current: current.value });
+}
+
+/** Apply `governance.roster_change` with its receipt: checked against the roster, redeemed, then written. */
+export async function applyRosterChange(
+  env: Env,
+  receipt: unknown,
+  payload: unknown,
+  actorIn: unknown,
+  now: number,
+): Promise<Result<ApproverRoster>> {
+  const actor = parseInput(Principal, actorIn);
+  if (!actor.ok) return actor;
+  const p = parseInput(RosterChangePayload, payload);
+  if (!p.ok) return p;
+  const checked = await checkRosterChange(env, p.value, now);
+  if (!checked.ok) return checked;
+  const { change, current } = checked.value;
+  const redeemed = await redeemReceipt(env, receipt, "governance.roster_change", payload, actor.value, now);
+  if (!redeemed.ok) return redeemed;
+  return applyOrReturn(env, receipt, actor.value, "the roster (GET /admin/approvers)", async () => {
+    const audited = await audit(env, "governance.roster_changed", actor.value, {
+      action: change.action,
+      fromVersion: current.version,
+      toVersion: current.version + 1,
+      previous: current.approvers,
+      approvers: change.approvers,
+      requestId: redeemed.value.requestId,
+      approvedBy: redeemed.value.approvers,
+    });
+    if (!audited.ok) return audited;
+    const next = await rosters.replaceRoster(
+      env.D1_GOVERNANCE,
+      current,
+      change.approvers,
+      redeemed.value.requestId,
+      actorLabel(actor.value),
+      iso(now),
+    );
+    return next ? ok(next) : err(ErrorCode.conflict, "the roster changed meanwhile; nothing applied");
+  });
+}
+
 // ---------------------------------------------------------------- desk
 
 /** Open a two-person request (persons only; strategy go-live goes through requestGoLive). */
@@ -135,13 +317,22 @@ export async function requestApproval(
   const parsed = parseInput(ApprovalRequestInput, input);
   if (!parsed.ok) return parsed;
   const person = requirePerson(actor.value, "request a two-person action");
-  if (!person.ok) return person;
+  if (!person.ok) {
+    await auditRefusal(
+      env,
+      { step: "open", requestId: null, action: parsed.value.action },
+      actor.value,
+      person.error,
+    );
+    return person;
+  }
   const { action } = parsed.value;
   if (action === "strategy.go_live") {
     return err(ErrorCode.badRequest, "request strategy go-live with POST /admin/strategies/:id/go-live");
   }
   const payload = parseInput(ACTION_PAYLOADS[action], parsed.value.payload);
   if (!payload.ok) return payload;
+  let value = payload.value as JsonValue;
   if (action === "strategy.allocation_increase") {
     const p = payload.value as StrategyAllocationPayload;
     const s = await strategies.getStrategy(env.D1_GOVERNANCE, p.strategyId);
@@ -151,7 +342,13 @@ export async function requestApproval(
       return err(ErrorCode.badRequest, `allocation ${p.allocation} is not an increase over ${s.allocation}`);
     }
   }
-  return openOnDesk(env, action, payload.value as JsonValue, actor.value, now);
+  if (action === "governance.roster_change") {
+    const checked = await checkRosterChange(env, payload.value as RosterChangePayload, now);
+    if (!checked.ok) return checked;
+    // The approved payload is the roster exactly as it will be stored.
+    value = checked.value.change as unknown as JsonValue;
+  }
+  return openOnDesk(env, action, value, actor.value, now);
 }
 
 async function openOnDesk(
@@ -163,6 +360,8 @@ async function openOnDesk(
 ): Promise<Result<ApprovalView>> {
   const hash = await hashPayload(payload);
   if (!hash.ok) return hash;
+  const intact = await requireIntegrity(env, { step: "open", requestId: null, action }, actor);
+  if (!intact.ok) return intact;
   return desk(env).open(
     { requestId: `apr_${randomId(12)}`, action, payload, payloadHash: hash.value, requester: actor },
     now,
@@ -179,6 +378,8 @@ export async function approve(
   const input = parseInput(IdAndActor, { id: requestId, actor: actorIn });
   if (!input.ok) return input;
   const { id, actor } = input.value;
+  const intact = await requireIntegrity(env, { step: "approve", requestId: id, action: null }, actor);
+  if (!intact.ok) return intact;
   // The token is minted and hashed before the desk's critical section; it is handed out only if used.
   const token = randomId(32);
   const tokenHash = await hashToken(token);
@@ -204,7 +405,15 @@ export async function reject(
   if (!why.ok) return why;
   const actor = parseInput(Principal, actorIn);
   if (!actor.ok) return actor;
-  return desk(env).reject(id.value, actor.value, why.value, now);
+  const rejected = await desk(env).reject(id.value, actor.value, why.value, now);
+  if (!rejected.ok) return rejected;
+  const back = await endedGoLive(env, rejected.value, actor.value, now);
+  if (!back.ok)
+    return err(
+      back.error.code,
+      `request ${id.value} is rejected, but its strategy is still pending_live: ${back.error.message}; move it with POST /admin/strategies/:id/paper`,
+    );
+  return rejected;
 }
 
 /** A fresh receipt for an approved request whose apply step did not complete. */
@@ -217,6 +426,8 @@ export async function reissueReceipt(
   const input = parseInput(IdAndActor, { id: requestId, actor: actorIn });
   if (!input.ok) return input;
   const { id, actor } = input.value;
+  const intact = await requireIntegrity(env, { step: "reissue", requestId: id, action: null }, actor);
+  if (!intact.ok) return intact;
   const token = randomId(32);
   const result = await desk(env).reissue(id, actor, now, await hashToken(token));
   if (!result.ok) return result;
@@ -240,6 +451,13 @@ export async function redeemReceipt(
   if (!actor.ok) return actor;
   const payloadHash = await hashPayload(payload);
   if (!payloadHash.ok) return payloadHash;
+  // The apply-time check: every applier redeems right before it writes, so this is the last look.
+  const intact = await requireIntegrity(
+    env,
+    { step: "redeem", requestId: receipt.value.requestId, action: action.value },
+    actor.value,
+  );
+  if (!intact.ok) return intact;
   const tokenHash = await hashToken(receipt.value.receiptToken);
   const result = await desk(env).redeem(
     receipt.value.requestId,
@@ -281,12 +499,9 @@ export async function returnReceipt(
 
 /** Requests, newest first. */
 export async function listApprovals(env: Env, filter: unknown, now: number): Promise<Result<ApprovalView[]>> {
-  const f = parseInput(
-    v.object({ status: v.optional(v.picklist(["pending", "approved", "rejected", "expired", "executed"])) }),
-    filter ?? {},
-  );
+  const f = parseInput(v.object({ status: v.optional(ApprovalStatus) }), filter ?? {});
   if (!f.ok) return f;
-  return desk(env).list(f.value.status as ApprovalStatus | undefined, now);
+  return desk(env).list(f.value.status, now);
 }
 
 /** One request. */
@@ -342,11 +557,79 @@ export async function transitionStrategy(
   if (!current) return err(ErrorCode.notFound, `no strategy ${id.value}`);
   const move = checkTransition(current.state, target.value);
   if (!move.ok) return err(ErrorCode.conflict, move.message);
-  if (move.via !== "direct")
+  if (move.via !== "direct" && move.via !== "endsRequest")
     return err(ErrorCode.approvalRequired, `${current.state} → ${target.value} needs two-person approval`);
-  return changeStrategy(env, current, { state: target.value, pendingRequestId: null }, actor.value, now, {
+  const detail: { [key: string]: JsonValue } = { from: current.state, to: target.value };
+  if (move.via === "endsRequest" && current.pendingRequestId) {
+    // The request ends first: a strategy that is no longer pending_live has no go-live request open.
+    const ended = await endGoLiveRequest(
+      env,
+      current.pendingRequestId,
+      actor.value,
+      `strategy moved to ${target.value}`,
+      now,
+    );
+    if (!ended.ok) return ended;
+    detail.requestId = current.pendingRequestId;
+    detail.requestStatus = ended.value;
+  }
+  return changeStrategy(
+    env,
+    current,
+    { state: target.value, pendingRequestId: null },
+    actor.value,
+    now,
+    detail,
+  );
+}
+
+/**
+ * Cancel a strategy's open go-live request, answering the status it ends in. A request that already ended
+ * (rejected, expired, cancelled) or was executed (its applier's compare-and-set on the strategy then decides
+ * which move wins) is left as it is; only a cancel that could not be recorded refuses the move.
+ */
+async function endGoLiveRequest(
+  env: Env,
+  requestId: string,
+  actor: Principal,
+  reason: string,
+  now: number,
+): Promise<Result<string>> {
+  const cancelled = await desk(env).cancel(requestId, actor, reason, now);
+  if (cancelled.ok) return ok(cancelled.value.status);
+  if (cancelled.error.code !== ErrorCode.conflict && cancelled.error.code !== ErrorCode.notFound)
+    return err(
+      cancelled.error.code,
+      `go-live request ${requestId} not cancelled: ${cancelled.error.message}`,
+    );
+  const current = await desk(env).get(requestId, now);
+  return ok(current.ok ? current.value.status : "unknown");
+}
+
+/**
+ * A go-live request ended without going live (rejected, expired): its strategy, if still pending_live on that
+ * request, goes back to the state it left (paper or paused), audited like any move. Anything else is left alone.
+ */
+export async function endedGoLive(
+  env: Env,
+  request: ApprovalView,
+  actor: Principal,
+  now: number,
+): Promise<Result<StrategyView | null>> {
+  if (request.action !== "strategy.go_live") return ok(null);
+  if (request.status !== "rejected" && request.status !== "expired") return ok(null);
+  const strategyId = (request.payload as { strategyId?: unknown } | null)?.strategyId;
+  if (typeof strategyId !== "string") return ok(null);
+  const current = await strategies.getStrategy(env.D1_GOVERNANCE, strategyId);
+  if (current?.state !== "pending_live" || current.pendingRequestId !== request.requestId) return ok(null);
+  const to = await strategies.preLiveState(env.D1_GOVERNANCE, strategyId);
+  const move = checkTransition(current.state, to);
+  if (!move.ok || move.via !== "endsRequest") return err(ErrorCode.internal, `no move pending_live → ${to}`);
+  return changeStrategy(env, current, { state: to, pendingRequestId: null }, actor, now, {
     from: current.state,
-    to: target.value,
+    to,
+    requestId: request.requestId,
+    requestStatus: request.status,
   });
 }
 
@@ -386,7 +669,15 @@ export async function requestGoLive(
   if (!input.ok) return input;
   const { id, actor } = input.value;
   const person = requirePerson(actor, "request go-live");
-  if (!person.ok) return person;
+  if (!person.ok) {
+    await auditRefusal(
+      env,
+      { step: "open", requestId: null, action: "strategy.go_live" },
+      actor,
+      person.error,
+    );
+    return person;
+  }
   const current = await strategies.getStrategy(env.D1_GOVERNANCE, id);
   if (!current) return err(ErrorCode.notFound, `no strategy ${id}`);
   const move = checkTransition(current.state, "pending_live");
@@ -403,7 +694,11 @@ export async function requestGoLive(
   const strategy = await changeStrategy(
     env,
     current,
-    { state: "pending_live", pendingRequestId: request.value.requestId },
+    {
+      state: "pending_live",
+      pendingRequestId: request.value.requestId,
+      preLiveState: current.state === "paused" ? "paused" : "paper",
+    },
     actor,
     now,
     {
@@ -412,7 +707,11 @@ export async function requestGoLive(
       requestId: request.value.requestId,
     },
   );
-  if (!strategy.ok) return strategy;
+  if (!strategy.ok) {
+    // No strategy waits on this request: end it, so nobody approves a go-live that cannot apply.
+    await endGoLiveRequest(env, request.value.requestId, actor, "strategy did not move to pending_live", now);
+    return strategy;
+  }
   return ok({ strategy: strategy.value, request: request.value });
 }
 
@@ -445,7 +744,7 @@ export async function applyStrategyApproval(
     }
     const redeemed = await redeemReceipt(env, receipt, action.value, payload, actor.value, now);
     if (!redeemed.ok) return redeemed;
-    return applyOrReturn(env, receipt, actor.value, () =>
+    return applyOrReturn(env, receipt, actor.value, STRATEGY_CHECK, () =>
       changeStrategy(env, current, { state: "live", pendingRequestId: null }, actor.value, now, {
         from: current.state,
         to: "live",
@@ -467,7 +766,7 @@ export async function applyStrategyApproval(
     );
   const redeemed = await redeemReceipt(env, receipt, action.value, payload, actor.value, now);
   if (!redeemed.ok) return redeemed;
-  return applyOrReturn(env, receipt, actor.value, () =>
+  return applyOrReturn(env, receipt, actor.value, STRATEGY_CHECK, () =>
     changeStrategy(env, current, { allocation: p.value.allocation }, actor.value, now, {
       allocationFrom: current.allocation,
       allocationTo: p.value.allocation,
@@ -476,6 +775,8 @@ export async function applyStrategyApproval(
     }),
   );
 }
+
+const STRATEGY_CHECK = "the strategy (GET /admin/strategies)";
 
 /**
  * Apply after a redemption. An apply that answers a failure changed nothing (its audit append was refused,
@@ -487,6 +788,7 @@ async function applyOrReturn<T>(
   env: Env,
   receipt: unknown,
   actor: Principal,
+  check: string,
   apply: () => Promise<Result<T>>,
 ): Promise<Result<T>> {
   const id = (receipt as { requestId: string }).requestId;
@@ -496,7 +798,7 @@ async function applyOrReturn<T>(
   } catch (error) {
     return err(
       ErrorCode.internal,
-      `apply failed: ${(error as Error).message}; approval ${id} not returned: the change may have been written, check the strategy (GET /admin/strategies)`,
+      `apply failed: ${(error as Error).message}; approval ${id} not returned: the change may have been written, check ${check}`,
     );
   }
   if (result.ok) return result;

@@ -18,6 +18,7 @@ interface StrategyRow {
   params: string;
   version: number;
   pending_request_id: string | null;
+  pre_live_state: "paper" | "paused" | null;
   created_at: string;
   created_by: string;
   updated_at: string;
@@ -40,6 +41,16 @@ function toView(r: StrategyRow): StrategyView {
     updatedBy: r.updated_by,
     pendingRequestId: r.pending_request_id,
   };
+}
+
+/** Where a pending_live strategy goes back to when its go-live request ends without going live. */
+export async function preLiveState(db: D1Database, id: string): Promise<"paper" | "paused"> {
+  const row = await db
+    .prepare("SELECT pre_live_state FROM strategies WHERE id = ?")
+    .bind(id)
+    .first<{ pre_live_state: "paper" | "paused" | null }>();
+  // Rows that went pending_live before the column existed came from paper or paused; paused trades nothing.
+  return row?.pre_live_state ?? "paused";
 }
 
 /** Insert a draft strategy. */
@@ -100,19 +111,26 @@ export async function activeStrategies(db: D1Database): Promise<StrategySummary[
 export async function updateStrategy(
   db: D1Database,
   current: StrategyView,
-  change: { state?: StrategyState; allocation?: string; pendingRequestId?: string | null },
+  change: {
+    state?: StrategyState;
+    allocation?: string;
+    pendingRequestId?: string | null;
+    /** Set when entering pending_live: the state to go back to. */
+    preLiveState?: "paper" | "paused";
+  },
   by: string,
   now: string,
 ): Promise<StrategyView | null> {
   const result = await db
     .prepare(
-      `UPDATE strategies SET state = ?, allocation = ?, pending_request_id = ?, version = version + 1, updated_at = ?, updated_by = ?
+      `UPDATE strategies SET state = ?, allocation = ?, pending_request_id = ?, pre_live_state = COALESCE(?, pre_live_state), version = version + 1, updated_at = ?, updated_by = ?
        WHERE id = ? AND version = ?`,
     )
     .bind(
       change.state ?? current.state,
       change.allocation ?? current.allocation,
       change.pendingRequestId === undefined ? current.pendingRequestId : change.pendingRequestId,
+      change.preLiveState ?? null,
       now,
       by,
       current.id,

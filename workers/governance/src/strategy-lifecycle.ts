@@ -1,17 +1,19 @@
 import type { StrategyState } from "@paulp/contracts";
 
+/** How a move is made: `direct` (no approval), `goLiveRequest` (opens the go-live request), `receipt` (going live
+ * with a redeemed two-person approval) or `endsRequest` (leaves pending_live and ends its open go-live request). */
+export type StrategyMove = "direct" | "goLiveRequest" | "receipt" | "endsRequest";
+
 /**
- * Every allowed strategy move, in one table. `receipt` marks the only move that needs a redeemed
- * two-person approval (going live); `goLiveRequest` the moves that open one. Anything absent is refused.
+ * Every allowed strategy move, in one table, together with what it does to the go-live request. Anything absent
+ * is refused. A strategy is pending_live exactly while its go-live request is open: every way out of
+ * pending_live but going live ends the request (cancelled), and a request that ends by itself (rejected,
+ * expired) takes the strategy back to the state it left (paper or paused) through the same `endsRequest` move.
  */
-export const STRATEGY_TRANSITIONS: Record<
-  StrategyState,
-  Partial<Record<StrategyState, "direct" | "goLiveRequest" | "receipt">>
-> = {
+export const STRATEGY_TRANSITIONS: Record<StrategyState, Partial<Record<StrategyState, StrategyMove>>> = {
   draft: { paper: "direct", retired: "direct" },
   paper: { pending_live: "goLiveRequest", paused: "direct", retired: "direct" },
-  // Back to paper when the go-live request is rejected or lapses; live only with a receipt.
-  pending_live: { live: "receipt", paper: "direct", paused: "direct", retired: "direct" },
+  pending_live: { live: "receipt", paper: "endsRequest", paused: "endsRequest", retired: "endsRequest" },
   live: { paused: "direct", retired: "direct" },
   // Resuming live is a new go-live: it needs its own approval.
   paused: { paper: "direct", pending_live: "goLiveRequest", retired: "direct" },
@@ -22,7 +24,7 @@ export const STRATEGY_TRANSITIONS: Record<
 export function checkTransition(
   from: StrategyState,
   to: StrategyState,
-): { ok: true; via: "direct" | "goLiveRequest" | "receipt" } | { ok: false; message: string } {
+): { ok: true; via: StrategyMove } | { ok: false; message: string } {
   const via = STRATEGY_TRANSITIONS[from][to];
   if (!via) return { ok: false, message: `strategy is ${from}; ${from} → ${to} is not allowed` };
   return { ok: true, via };

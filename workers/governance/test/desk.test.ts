@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import type { ApprovalView, RiskLimits } from "@paulp/contracts";
+import type { ApprovalView, JsonValue, RiskLimits } from "@paulp/contracts";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { ApprovalDesk } from "../src/approval-desk";
 import { alice, auditDouble, auditTypes, bob, carol, dave, gov, person, TOKEN } from "./helpers";
@@ -67,7 +67,7 @@ describe("approval desk: the happy path", () => {
       requestId: request.requestId,
       action: "risk.limits_increase",
       payloadHash: request.payloadHash,
-      policyVersion: 1,
+      policyVersion: 2,
       approvers: ["bob@example.com", "carol@example.com"],
       requestedBy: "alice@example.com",
     });
@@ -84,12 +84,13 @@ describe("approval desk: the happy path", () => {
       "governance.approval_recorded",
       "governance.approval_granted",
       "governance.approval_executed",
+      "governance.approval_refused",
     ]);
   });
 });
 
 describe("approval desk: who may approve", () => {
-  it("refuses self-approval and records nothing", async () => {
+  it("refuses self-approval, counts nothing, and audits the refusal with its reason", async () => {
     const request = await openRequest();
     const self = await gov().approve(request.requestId, alice);
     expect(self.ok).toBe(false);
@@ -102,9 +103,33 @@ describe("approval desk: who may approve", () => {
       email: "ALICE@example.com",
     });
     expect(!sameEmail.ok && sameEmail.error.message).toMatch(/requester cannot approve/);
+    // And under a plus tag, another subject: an alias of the requester is the requester.
+    const alias = await gov().approve(request.requestId, {
+      method: "access",
+      subject: "alias-sub",
+      email: "alice+second@example.com",
+    });
+    expect(!alias.ok && alias.error.message).toMatch(/requester cannot approve/);
     const got = await gov().getApproval(request.requestId);
     expect(got.ok && got.value.approvals).toEqual([]);
-    expect(await auditTypes()).toEqual(["governance.approval_requested"]);
+    expect(await auditTypes()).toEqual([
+      "governance.approval_requested",
+      "governance.approval_refused",
+      "governance.approval_refused",
+      "governance.approval_refused",
+    ]);
+    const refusal = (await auditDouble().__events()).find((e) => e.type === "governance.approval_refused");
+    expect(refusal).toMatchObject({
+      actor: alice,
+      payload: {
+        step: "approve",
+        requestId: request.requestId,
+        action: "risk.limits_increase",
+        code: "forbidden",
+        outcome: "denied",
+        reason: expect.stringMatching(/requester cannot approve/),
+      },
+    });
   });
 
   it("counts the same person once however often they approve", async () => {
@@ -119,10 +144,26 @@ describe("approval desk: who may approve", () => {
       email: "bob.alias@example.com",
     });
     expect(!sameSubject.ok && sameSubject.error.message).toMatch(/counts once/);
+    // A plus tag under another subject is bob's mailbox: still bob (and refused as such, not as off-roster).
+    const plusAlias = await gov().approve(request.requestId, {
+      method: "access",
+      subject: "sub-bob-plus",
+      email: "Bob+Second@Example.com",
+    });
+    expect(!plusAlias.ok && plusAlias.error.code).toBe("conflict");
+    expect(!plusAlias.ok && plusAlias.error.message).toMatch(
+      /bob\+second@example\.com is bob@example\.com.*counts once/,
+    );
     const got = await gov().getApproval(request.requestId);
     expect(got.ok && got.value.status).toBe("pending");
     expect(got.ok && got.value.approvals).toHaveLength(1);
-    expect(await auditTypes()).toEqual(["governance.approval_requested", "governance.approval_recorded"]);
+    expect(await auditTypes()).toEqual([
+      "governance.approval_requested",
+      "governance.approval_recorded",
+      "governance.approval_refused",
+      "governance.approval_refused",
+      "governance.approval_refused",
+    ]);
   });
 
   it("refuses the admin token, system actors and identities without a verified email", async () => {
@@ -141,7 +182,31 @@ describe("approval desk: who may approve", () => {
     }
     const got = await gov().getApproval(request.requestId);
     expect(got.ok && got.value.approvals).toEqual([]);
-    expect(await auditTypes()).toEqual(["governance.approval_requested"]);
+    expect(await auditTypes()).toEqual([
+      "governance.approval_refused",
+      "governance.approval_requested",
+      "governance.approval_refused",
+      "governance.approval_refused",
+      "governance.approval_refused",
+    ]);
+  });
+
+  it("refuses a person who is not on the action's roster, whatever they are called", async () => {
+    const request = await openRequest();
+    for (const outsider of [
+      person("erin"),
+      { method: "access" as const, subject: "sub-x", email: "carol.x@example.com" },
+    ]) {
+      const res = await gov().approve(request.requestId, outsider);
+      expect(!res.ok && res.error.code).toBe("forbidden");
+      expect(!res.ok && res.error.message).toMatch(/is not on the approver roster of risk\.limits_increase/);
+    }
+    const got = await gov().getApproval(request.requestId);
+    expect(got.ok && got.value.approvals).toEqual([]);
+    // Two people on it still approve.
+    expect((await gov().approve(request.requestId, dave)).ok).toBe(true);
+    const second = await gov().approve(request.requestId, carol);
+    expect(second.ok && second.value.request.status).toBe("approved");
   });
 
   it("a rejected request cannot be approved or redeemed", async () => {
@@ -161,6 +226,8 @@ describe("approval desk: who may approve", () => {
       "governance.approval_requested",
       "governance.approval_recorded",
       "governance.approval_rejected",
+      "governance.approval_refused",
+      "governance.approval_refused",
     ]);
   });
 
@@ -183,7 +250,11 @@ describe("approval desk: time", () => {
     const got = await gov().getApproval(request.requestId);
     expect(got.ok && got.value.status).toBe("expired");
     expect(got.ok && got.value.approvals).toEqual([]);
-    expect(await auditTypes()).toEqual(["governance.approval_requested", "governance.approval_expired"]);
+    expect(await auditTypes()).toEqual([
+      "governance.approval_requested",
+      "governance.approval_expired",
+      "governance.approval_refused",
+    ]);
     // Still expired for a later approver on the real clock path too.
     const now = await gov().approve(request.requestId, carol);
     expect(!now.ok && now.error.message).toMatch(/expired/);
@@ -492,3 +563,156 @@ describe("approval desk: payload forms", () => {
     expect(!res.ok && res.error.code).toBe("validation_failed");
   });
 });
+
+describe("approval desk: audit integrity", () => {
+  it("refuses to open, approve, re-run or redeem unless the chain's integrity is ok; nothing is spent", async () => {
+    const { request, receipt } = await approvedRequest();
+    const pending = await openRequest();
+    await gov().approve(pending.requestId, bob);
+    for (const state of ["broken", "unknown"] as const) {
+      await auditDouble().__integrity(state);
+      const opened = await gov().requestApproval({ action: "risk.limits_increase", payload }, alice);
+      expect(!opened.ok && opened.error.code).toBe("integrity_not_ok");
+      expect(!opened.ok && opened.error.message).toMatch(
+        state === "broken" ? /is broken/ : /not yet verified/,
+      );
+      const approved = await gov().approve(pending.requestId, carol);
+      expect(!approved.ok && approved.error.code).toBe("integrity_not_ok");
+      const rerun = await gov().reissueReceipt(request.requestId, carol);
+      expect(!rerun.ok && rerun.error.code).toBe("integrity_not_ok");
+      const redeemed = await gov().redeemReceipt(receipt, "risk.limits_increase", payload, bob);
+      expect(!redeemed.ok && redeemed.error.code).toBe("integrity_not_ok");
+    }
+    // An audit that cannot say is no better.
+    await auditDouble().__integrity("unreachable");
+    const unreachable = await gov().approve(pending.requestId, carol);
+    expect(!unreachable.ok && unreachable.error.code).toBe("audit_unavailable");
+    const refusals = (await auditDouble().__events()).filter(
+      (e) =>
+        e.type === "governance.approval_refused" &&
+        (e.payload as { code: string }).code === "integrity_not_ok",
+    );
+    expect(refusals.map((e) => (e.payload as { step: string }).step)).toEqual([
+      "open",
+      "approve",
+      "reissue",
+      "redeem",
+      "open",
+      "approve",
+      "reissue",
+      "redeem",
+    ]);
+
+    // Nothing moved meanwhile: once intact, the same approval counts and the same receipt redeems.
+    await auditDouble().__integrity("ok");
+    const still = await gov().getApproval(pending.requestId);
+    expect(still.ok && still.value.approvals).toHaveLength(1);
+    expect((await gov().approve(pending.requestId, carol)).ok).toBe(true);
+    expect((await gov().redeemReceipt(receipt, "risk.limits_increase", payload, bob)).ok).toBe(true);
+  });
+});
+
+describe("approval desk: approver rosters", () => {
+  const rosterOf = async (action: string) => {
+    const listed = await gov().listRosters();
+    if (!listed.ok) throw new Error(listed.error.message);
+    return listed.value.find((l) => l.action === action)!.roster!;
+  };
+
+  it("the first roster of every action comes from config, once, audited", async () => {
+    const roster = await rosterOf("risk.capital_increase");
+    expect(roster).toMatchObject({
+      approvers: ["alice@example.com", "bob@example.com", "carol@example.com", "dave@example.com"],
+      version: expect.any(Number),
+    });
+    const again = await rosterOf("risk.capital_increase");
+    expect(again).toEqual(roster);
+  });
+
+  it("refuses a request that the roster could never approve (the requester plus one other)", async () => {
+    const current = await rosterOf("execution.policy_live");
+    const change = {
+      action: "execution.policy_live",
+      approvers: ["alice@example.com", "erin@example.com"],
+      version: current.version,
+    };
+    const { receipt, request } = await approvedChange(change);
+    const applied = await gov().applyRosterChange(receipt, request.payload, carol);
+    expect(applied.ok).toBe(true);
+    // Alice and Erin only: Alice's own request would have one possible approver.
+    const opened = await gov().requestApproval(
+      { action: "execution.policy_live", payload: { scope: "global", mode: "live" } },
+      alice,
+    );
+    expect(!opened.ok && opened.error.message).toMatch(
+      /lists 1 people other than the requester; 2 are needed/,
+    );
+    // Someone else's request can be approved by both.
+    const bobs = await gov().requestApproval(
+      { action: "execution.policy_live", payload: { scope: "global", mode: "live" } },
+      bob,
+    );
+    expect(bobs.ok).toBe(true);
+  });
+
+  it("a roster change is checked when requested and applied by compare-and-set on its version", async () => {
+    const current = await rosterOf("risk.limits_increase");
+    const tooFew = await gov().requestApproval(
+      {
+        action: "governance.roster_change",
+        payload: {
+          action: "risk.limits_increase",
+          approvers: ["bob@gmail.com", "b.o.b+x@googlemail.com"],
+          version: current.version,
+        },
+      },
+      alice,
+    );
+    expect(!tooFew.ok && tooFew.error.message).toMatch(/at least 2 different people \(it names 1\)/);
+
+    const change = {
+      action: "risk.limits_increase",
+      approvers: [
+        "dave@example.com",
+        "Carol@Example.com",
+        "bob@example.com",
+        "alice@example.com",
+        "erin@example.com",
+      ],
+      version: current.version,
+    };
+    const first = await approvedChange(change);
+    // The approved payload is canonical and sorted.
+    expect((first.request.payload as { approvers: string[] }).approvers).toEqual([
+      "alice@example.com",
+      "bob@example.com",
+      "carol@example.com",
+      "dave@example.com",
+      "erin@example.com",
+    ]);
+    const second = await approvedChange(change);
+    const applied = await gov().applyRosterChange(first.receipt, first.request.payload, carol);
+    if (!applied.ok) throw new Error(applied.error.message);
+    expect(applied.value).toMatchObject({
+      version: current.version + 1,
+      source: "approval",
+      requestId: first.request.requestId,
+    });
+    // The second approval was for the older roster: refused before its receipt is redeemed.
+    const stale = await gov().applyRosterChange(second.receipt, second.request.payload, carol);
+    expect(!stale.ok && stale.error.code).toBe("conflict");
+    const view = await gov().getApproval(second.request.requestId);
+    expect(view.ok && view.value.status).toBe("approved");
+    expect(await auditTypes()).toContain("governance.roster_changed");
+  });
+});
+
+/** A roster change requested by alice and approved by bob and carol: its request and receipt. */
+async function approvedChange(payload: JsonValue) {
+  const opened = await gov().requestApproval({ action: "governance.roster_change", payload }, alice);
+  if (!opened.ok) throw new Error(opened.error.message);
+  await gov().approve(opened.value.requestId, bob);
+  const second = await gov().approve(opened.value.requestId, carol);
+  if (!second.ok || !second.value.receipt) throw new Error("roster change not approved");
+  return { request: second.value.request, receipt: second.value.receipt };
+}

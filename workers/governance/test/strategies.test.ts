@@ -49,6 +49,22 @@ describe("strategy lifecycle table", () => {
     );
   });
 
+  it("matches the table written out independently: every way out of pending_live but live ends the request", () => {
+    const expected: Record<StrategyState, Partial<Record<StrategyState, string>>> = {
+      draft: { paper: "direct", retired: "direct" },
+      paper: { pending_live: "goLiveRequest", paused: "direct", retired: "direct" },
+      pending_live: { live: "receipt", paper: "endsRequest", paused: "endsRequest", retired: "endsRequest" },
+      live: { paused: "direct", retired: "direct" },
+      paused: { paper: "direct", pending_live: "goLiveRequest", retired: "direct" },
+      retired: {},
+    };
+    for (const from of STATES)
+      for (const to of STATES) {
+        const result = checkTransition(from, to);
+        expect(result.ok ? result.via : undefined, `${from} → ${to}`).toBe(expected[from][to]);
+      }
+  });
+
   it("compares dollar strings exactly", () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 10 ** 9 }), fc.integer({ min: 0, max: 10 ** 9 }), (a, b) => {
@@ -235,14 +251,14 @@ describe("strategies", () => {
     expect(await auditTypes()).not.toContain("governance.receipt_returned");
   });
 
-  it("the admin token cannot request go-live", async () => {
+  it("the admin token cannot request go-live (refused and audited; nothing changes)", async () => {
     const s = await paperStrategy();
     await auditDouble().__reset();
     const res = await gov().requestGoLive(s.id, TOKEN);
     expect(!res.ok && res.error.code).toBe("forbidden");
     const list = await gov().listStrategies();
     expect(list.ok && list.value.find((x) => x.id === s.id)?.state).toBe("paper");
-    expect(await auditTypes()).toEqual([]);
+    expect(await auditTypes()).toEqual(["governance.approval_refused"]);
   });
 
   it("go-live is refused without a valid receipt, and with a receipt for something else", async () => {
@@ -319,6 +335,87 @@ describe("strategies", () => {
       carol,
     );
     expect(applied.ok && applied.value.allocation).toBe("1500");
+  });
+
+  it("a rejected go-live request takes the strategy back to the state it left; the move is audited", async () => {
+    for (const start of ["paper", "paused"] as const) {
+      const s = await paperStrategy();
+      if (start === "paused") await gov().transitionStrategy(s.id, "paused", TOKEN);
+      const requested = await gov().requestGoLive(s.id, alice);
+      if (!requested.ok) throw new Error(requested.error.message);
+      await auditDouble().__reset();
+      const rejected = await gov().reject(requested.value.request.requestId, "not yet", bob);
+      expect(rejected.ok && rejected.value.status).toBe("rejected");
+      const listed = await gov().listStrategies();
+      expect(listed.ok && listed.value.find((x) => x.id === s.id)).toMatchObject({
+        state: start,
+        pendingRequestId: null,
+      });
+      expect(await auditTypes()).toEqual(["governance.approval_rejected", "governance.strategy_changed"]);
+    }
+  });
+
+  it("a go-live request that expires takes its strategy back too", async () => {
+    const s = await paperStrategy();
+    const requested = await gov().requestGoLive(s.id, alice);
+    if (!requested.ok) throw new Error(requested.error.message);
+    const { request } = requested.value;
+    const desk = env.APPROVAL_DESK.get(env.APPROVAL_DESK.idFromName("desk")) as unknown as {
+      approve: (id: string, actor: unknown, now: number, hash: string) => Promise<{ ok: boolean }>;
+    };
+    const late = await desk.approve(
+      request.requestId,
+      bob,
+      Date.parse(request.expiresAt) + 1,
+      "f".repeat(64),
+    );
+    expect(late.ok).toBe(false);
+    const listed = await gov().listStrategies();
+    expect(listed.ok && listed.value.find((x) => x.id === s.id)?.state).toBe("paper");
+  });
+
+  it("pausing, retiring or papering a pending_live strategy cancels its go-live request", async () => {
+    for (const to of ["paused", "retired", "paper"] as const) {
+      const s = await paperStrategy();
+      const requested = await gov().requestGoLive(s.id, alice);
+      if (!requested.ok) throw new Error(requested.error.message);
+      const id = requested.value.request.requestId;
+      await gov().approve(id, bob);
+      const moved = await gov().transitionStrategy(s.id, to, TOKEN);
+      expect(moved.ok && moved.value).toMatchObject({ state: to, pendingRequestId: null });
+      const view = await gov().getApproval(id);
+      expect(view.ok && view.value).toMatchObject({
+        status: "cancelled",
+        cancellation: { by: "token:admin-token", reason: `strategy moved to ${to}` },
+      });
+      const late = await gov().approve(id, carol);
+      expect(!late.ok && late.error.message).toMatch(/cancelled/);
+    }
+  });
+
+  it("a move out of pending_live whose cancel cannot be audited does not happen", async () => {
+    const s = await paperStrategy();
+    const requested = await gov().requestGoLive(s.id, alice);
+    if (!requested.ok) throw new Error(requested.error.message);
+    await auditDouble().__failType("governance.approval_cancelled");
+    const paused = await gov().transitionStrategy(s.id, "paused", TOKEN);
+    expect(!paused.ok && paused.error.code).toBe("audit_unavailable");
+    await auditDouble().__failType(null);
+    const view = await gov().getApproval(requested.value.request.requestId);
+    expect(view.ok && view.value.status).toBe("pending");
+    const listed = await gov().listStrategies();
+    expect(listed.ok && listed.value.find((x) => x.id === s.id)?.state).toBe("pending_live");
+  });
+
+  it("a go-live request whose strategy could not move to pending_live is cancelled at once", async () => {
+    const s = await paperStrategy();
+    await auditDouble().__failType("governance.strategy_changed");
+    const requested = await gov().requestGoLive(s.id, alice);
+    expect(!requested.ok && requested.error.code).toBe("audit_unavailable");
+    await auditDouble().__failType(null);
+    const open = await gov().listApprovals({ status: "pending" });
+    const payloads = open.ok ? open.value.map((r) => (r.payload as { strategyId?: string }).strategyId) : [];
+    expect(payloads).not.toContain(s.id);
   });
 
   it("pause and retire need no approval; resuming live does", async () => {

@@ -1,6 +1,7 @@
 import {
   type ApprovalReceiptRef,
   ApprovalRequestInput,
+  ApprovalStatus,
   type ApprovalView,
   type BreakerTransitionRequest,
   type CapitalChange,
@@ -15,7 +16,7 @@ import {
   type RiskLimits,
   StrategyCreateInput,
 } from "@paulp/contracts";
-import { HttpError, json, readJsonBody, resultResponse, unwrap } from "@paulp/kit";
+import { HttpError, json, readJsonBody, resultResponse, statusForError, unwrap } from "@paulp/kit";
 import * as v from "valibot";
 import { type GatewayRequest, principalOf } from "../context";
 import type { Env } from "../env";
@@ -25,9 +26,7 @@ import type { GatewayRouter } from "../router";
 const gov = (env: Env) => env.GOVERNANCE as unknown as GovernanceRpc;
 
 const RejectBody = v.object({ reason: FreeText(500, 1) });
-const ApprovalStatusQuery = v.optional(
-  v.picklist(["pending", "approved", "rejected", "expired", "executed"]),
-);
+const ApprovalStatusQuery = v.optional(ApprovalStatus);
 const ReviewQuery = v.optional(v.picklist(["pending", "approved", "rejected"]));
 
 /** Two-person actions need a verified person; refuse the shared token here before any RPC. */
@@ -84,6 +83,8 @@ export async function applyApproved(
       case "strategy.go_live":
       case "strategy.allocation_increase":
         return await gov(env).applyStrategyApproval(receipt, request.action, request.payload, actor);
+      case "governance.roster_change":
+        return await gov(env).applyRosterChange(receipt, request.payload, actor);
     }
   } catch (error) {
     return {
@@ -93,7 +94,11 @@ export async function applyApproved(
   }
 }
 
-/** The receipt never leaves the gateway: the answer says whether the apply step worked, not the token. */
+/**
+ * The receipt never leaves the gateway: the answer says whether the apply step worked, not the token. An apply
+ * that failed is not a success: it answers the applier's error status with the envelope, and `request` as it
+ * stands after the failure (approved again when the receipt was given back, so it can be re-run).
+ */
 async function approvedAnswer(
   env: Env,
   decision: { request: ApprovalView; receipt: ApprovalReceiptRef | null },
@@ -107,10 +112,8 @@ async function approvedAnswer(
     .getApproval(decision.request.requestId)
     .catch(() => null);
   const request = reread?.ok ? reread.value : decision.request;
-  return json({
-    request,
-    applied: applied.ok ? { ok: true, value: applied.value } : { ok: false, error: applied.error },
-  });
+  if (!applied.ok) return json({ error: applied.error, request }, statusForError(applied.error));
+  return json({ request, applied: { ok: true, value: applied.value } });
 }
 
 /** Admin routes of the governance worker: the approval desk, strategies and market pairs. */
@@ -141,6 +144,9 @@ export function registerGovernanceRoutes(router: GatewayRouter): void {
     const decision = unwrap(await gov(env).reissueReceipt(request.params.id!, actor));
     return approvedAnswer(env, decision, actor);
   });
+
+  // Who may approve each action (the first roster comes from config; GET shows it, seeding it if needed).
+  router.get("/admin/approvers", async (_request, env) => resultResponse(await gov(env).listRosters()));
 
   router.get("/admin/strategies", async (_request, env) => resultResponse(await gov(env).listStrategies()));
   router.post("/admin/strategies", async (request, env) => {
