@@ -28,6 +28,7 @@ import {
   parseConfirmable,
   REAUTH_DEFAULTS,
 } from "../src/venues/ibkr";
+import { simAdmin as helperSimAdmin } from "./helpers";
 
 const ACCT = "DU1234567";
 const GW_HOST = "https://ibkr-gw.test";
@@ -69,25 +70,10 @@ function simClient(sent: RecordedRequest[], over: Partial<IbkrClientOptions> = {
 }
 
 const simAdmin = async (path: string, body: unknown) => {
-  const res = await env.VENUE_SIM.fetch(`${GW_HOST}/__sim/ibkr/${path}`, {
-    method: "POST",
-    body: JSON.stringify(body),
-  });
+  const res = await helperSimAdmin("ibkr", path, body);
   if (res.status >= 300) throw new Error(`sim admin ${path}: ${res.status}`);
 };
-
-async function resetSim(): Promise<void> {
-  await simAdmin("session", { authenticated: true, loggedOut: false, competing: false, reauthPolls: 1 });
-  await simAdmin("behaviour", {
-    questions: ["o354"],
-    fill: "fill",
-    tradesHidden: false,
-    sparse: [],
-    access: null,
-  });
-  await simAdmin("accounts", { selected: ACCT });
-}
-afterEach(resetSim);
+afterEach(() => simAdmin("reset", {}));
 
 const uid = (tag: string) =>
   `conf-${tag}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;

@@ -22,21 +22,7 @@ beforeAll(async () => {
   await goLive(LIVE);
 });
 
-afterEach(async () => {
-  await simAdmin("ibkr", "session", {
-    authenticated: true,
-    loggedOut: false,
-    competing: false,
-    reauthPolls: 1,
-  });
-  await simAdmin("ibkr", "behaviour", {
-    questions: ["o354"],
-    fill: "fill",
-    tradesHidden: false,
-    sparse: [],
-    access: null,
-  });
-});
+afterEach(() => simAdmin("ibkr", "reset", {}));
 
 /** A live IBKR limit order for `quantity` shares of conid 265598 at $101.50. */
 const hedge = (quantity: number) =>

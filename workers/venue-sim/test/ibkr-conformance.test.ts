@@ -71,18 +71,7 @@ const STATUSES = [
   "Inactive",
 ];
 
-async function fresh(): Promise<void> {
-  await admin("session", { authenticated: true, loggedOut: false, competing: false, reauthPolls: 1 });
-  await admin("behaviour", {
-    questions: ["o354"],
-    fill: "fill",
-    tradesHidden: false,
-    sparse: [],
-    access: null,
-  });
-  await admin("accounts", { selected: SIM_ACCOUNT });
-  await admin("limits", {});
-}
+const fresh = () => admin("reset", {});
 
 beforeEach(fresh);
 

@@ -37,7 +37,8 @@ export { IDLE_MS, POSITIONS_PAGE_SIZE, SIM_ACCOUNT, SIM_OTHER_ACCOUNT } from "./
  *   refreshes it); optional fields absent from some rows.
  * The gateway's host is per deployment, so this answers any host.
  *
- * Dev/test admin (not IBKR's): `POST /__sim/ibkr/session { authenticated?, loggedOut?, competing?, idleMs?,
+ * Dev/test admin (not IBKR's): `POST /__sim/ibkr/reset {}` (healthy session, default behaviour),
+ * `POST /__sim/ibkr/session { authenticated?, loggedOut?, competing?, idleMs?,
  * reauthPolls? }`, `POST /__sim/ibkr/behaviour { questions?: ids, fill?, tradesHidden?, sparse?, access? }`,
  * `POST /__sim/ibkr/questions { messageIds }`, `POST /__sim/ibkr/accounts { selected }`,
  * `POST /__sim/ibkr/limits { capacity, refillPerSecond }`, `POST /__sim/ibkr/positions { conid, delta } |
@@ -322,6 +323,11 @@ async function admin(request: Request, url: URL, sim: SimContext): Promise<Respo
   if (request.method !== "POST") return null;
   const b = (await body(request)) as Record<string, unknown> | null;
   if (!b || typeof b !== "object") return fail(400, "JSON object body required");
+  if (sub === "reset") {
+    // Back to a healthy session and the default behaviour; orders, executions and positions stay.
+    await sim.storage.delete(["ibkr:session", "ibkr:behaviour", "ibkr:limits", "ibkr:bucket"]);
+    return Response.json({ reset: true });
+  }
   if (sub === "session") {
     const s = await loadSession(sim);
     if (typeof b.loggedOut === "boolean") {
