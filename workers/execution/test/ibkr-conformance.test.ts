@@ -298,6 +298,24 @@ describe("requests the client sends, against the real simulator", () => {
   });
 });
 
+describe("the keep-alive, against the real simulator", () => {
+  it("tickles, reads the status, and reauthenticates a lapsed session, all as the spec documents", async () => {
+    await simAdmin("session", { authenticated: false, reauthPolls: 0 });
+    const sent: RecordedRequest[] = [];
+    expect(await simClient(sent).keepAlive()).toEqual({
+      ok: true,
+      value: { authenticated: true, reauthenticated: true },
+    });
+    expectConforming(sent);
+    expect(names(sent)).toEqual([
+      "POST /tickle",
+      "POST /iserver/auth/status",
+      "POST /iserver/reauthenticate",
+      "POST /iserver/auth/status",
+    ]);
+  });
+});
+
 describe("what the client reads is what the spec names", () => {
   /** Field paths a valibot schema reads (`[]` for array items). */
   function fieldPaths(schema: unknown, prefix: string[] = []): string[][] {

@@ -256,7 +256,8 @@ export function createIbkrClient(o: IbkrClientOptions) {
         "not_configured",
         "IBKR_ACCESS_CLIENT_ID and IBKR_ACCESS_CLIENT_SECRET must be set together",
       );
-    const write = method !== "GET" && !path.startsWith("/tickle") && !path.startsWith("/iserver/auth");
+    // Order writes only: a lost answer to one of them may hide an order (outcome unknown, looked up later).
+    const write = method !== "GET" && /\/orders$|\/order\/|\/reply\//.test(path);
     const headers: Record<string, string> = {};
     if (body !== undefined) headers["content-type"] = "application/json";
     if (accessId) {
@@ -320,7 +321,6 @@ export function createIbkrClient(o: IbkrClientOptions) {
     const started = now();
     iserverAccounts = null;
     portfolioAccounts = false;
-    snapshot = null;
     const r = await once("POST", "/iserver/reauthenticate", AuthStatus);
     if (!r.ok) return verr("auth", `IBKR reauthentication refused: ${r.error.message}`, r.error.status);
     return awaitAuthenticated(started);
