@@ -115,7 +115,10 @@ describe("pnpm audit:verify (offline CLI)", () => {
     }
   };
 
-  it("exits 0 on a good export, 1 naming the first broken entry on a changed byte, 2 on a missing file", () => {
+  // Three real CLI processes (node + tsx each): on a loaded 2-core machine each start takes seconds.
+  it("exits 0 on a good export, 1 naming the first broken entry on a changed byte, 2 on a missing file", {
+    timeout: 180_000,
+  }, () => {
     const dir = mkdtempSync(path.join(tmpdir(), "audit-verify-"));
     const c = sample(6, 2);
     const good = path.join(dir, "good.ndjson");
