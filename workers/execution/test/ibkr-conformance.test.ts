@@ -1,4 +1,4 @@
-// Conformance of execution's IBKR client to IBKR's own description (packages/venue-specs/official):
+// Conformance of execution's IBKR client to IBKR's own description (packages/venue-models/official):
 // - every request it sends (path, method, query, body, content type) is one the spec documents, in the order
 //   the spec asks for (`/iserver/accounts` before live orders and cancels, `/portfolio/accounts` before
 //   positions), with the Cloudflare Access service token on each;
@@ -17,7 +17,7 @@ import {
   type RecordedRequest,
   sample,
   specHasField,
-} from "@paulp/venue-specs";
+} from "@paulp/venue-models";
 import * as v from "valibot";
 import { afterEach, describe, expect, it } from "vitest";
 import {

@@ -1,8 +1,8 @@
-// Conformance of the IBKR double to IBKR's own description (packages/venue-specs/official): every body it
+// Conformance of the IBKR double to IBKR's own description (packages/venue-models/official): every body it
 // serves on /v1/api, in every state the tests can put it in, follows the schema the spec gives that path and
 // status, with no field the spec does not name; what the spec says must come first, does.
 import { exports } from "cloudflare:workers";
-import { checkIbkrRequest, checkIbkrResponse } from "@paulp/venue-specs";
+import { checkIbkrRequest, checkIbkrResponse } from "@paulp/venue-models";
 import { beforeEach, describe, expect, it } from "vitest";
 import { IDLE_MS, POSITIONS_PAGE_SIZE, SIM_ACCOUNT, SIM_OTHER_ACCOUNT } from "../src/ibkr";
 

@@ -4,7 +4,7 @@ import { classifyStatus, classifyThrown, errorMessage, type VenueResult, verr, v
 
 /**
  * IBKR Client Portal Web API client, written against IBKR's own description (Swagger 2.0, vendored in
- * packages/venue-specs/official; docs/venues.md names the path or definition behind each rule). It talks to a
+ * packages/venue-models/official; docs/venues.md names the path or definition behind each rule). It talks to a
  * Client Portal gateway the operator runs and logs in, reached through a Cloudflare Tunnel at IBKR_GATEWAY_URL
  * behind Cloudflare Access (a service token on every request). It reads only fields the spec names, and treats
  * every one of them as optional: a missing field it needs makes the answer unusable (fail closed), never a

@@ -22,7 +22,7 @@ export { IDLE_MS, POSITIONS_PAGE_SIZE, SIM_ACCOUNT, SIM_OTHER_ACCOUNT } from "./
 
 /**
  * IBKR Client Portal Web API double under /v1/api, written from IBKR's own description (Swagger 2.0, vendored in
- * packages/venue-specs/official). Every body it serves follows the schema the spec gives that path and status,
+ * packages/venue-models/official). Every body it serves follows the schema the spec gives that path and status,
  * with no field the spec does not name (the conformance suite checks it); a status the spec does not document
  * answers the spec's `system-error` shape `{ error }`. What it reproduces:
  * - the session: idle expiry, an asynchronous `/iserver/reauthenticate` (auth status answers false for a few
