@@ -78,8 +78,6 @@ function setUpSecrets() {
       {
         KALSHI_API_KEY: keyId,
         KALSHI_PRIVATE_KEY: privateKey.export({ type: "pkcs8", format: "pem" }),
-        IBKR_USERNAME: "paper-dev-user",
-        IBKR_PASSWORD: randomBytes(18).toString("base64url"),
       },
       "execution dev secrets, written by pnpm dev (a fresh Kalshi key pair for the simulator)",
     );

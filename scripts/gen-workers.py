@@ -17,7 +17,7 @@ W = {
     services=["AUDIT","RISK","GOVERNANCE"], secrets=[], crons=["*/2 * * * *"], vars={}, sim=True),
   "execution": dict(desc="Orders on Kalshi and IBKR: order manager, paper/live policy, reconciliation, trading loop",
     dos=[("ORDER_MANAGER","OrderManager")], d1=[], r2=[],
-    services=["AUDIT","RISK","INGESTION","GOVERNANCE"], secrets=["KALSHI_API_KEY","KALSHI_PRIVATE_KEY","IBKR_USERNAME","IBKR_PASSWORD"],
+    services=["AUDIT","RISK","INGESTION","GOVERNANCE"], secrets=["KALSHI_API_KEY","KALSHI_PRIVATE_KEY"],
     crons=["* * * * *","*/15 * * * *"], vars={"IBKR_GATEWAY_URL":"","IBKR_ACCOUNT_ID":""}, sim=True),
   "gateway": dict(desc="API gateway: admin auth (bearer token, Cloudflare Access), routing to the mesh",
     dos=[], d1=[], r2=[], services=["AUDIT","GOVERNANCE","RISK","INGESTION","EXECUTION"], secrets=["ADMIN_TOKEN"],

@@ -158,7 +158,7 @@ const mf = new Miniflare({
     auxWorker("gateway", { bindings: { ADMIN_TOKEN, ACCESS_TEAM_DOMAIN: "", ACCESS_AUD: "" } }),
     auxWorker("risk"),
     auxWorker("execution", {
-      bindings: { KALSHI_API_KEY: "", KALSHI_PRIVATE_KEY: "", IBKR_USERNAME: "", IBKR_PASSWORD: "" },
+      bindings: { KALSHI_API_KEY: "", KALSHI_PRIVATE_KEY: "" },
     }),
     audit,
     auxWorker("venue-sim"),

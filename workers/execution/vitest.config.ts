@@ -34,8 +34,10 @@ export default defineConfig({
           KALSHI_API_KEY: "exec-test-key",
           KALSHI_PRIVATE_KEY: pkcs1,
           TEST_KALSHI_PUBLIC_KEY: spki,
-          IBKR_USERNAME: "unused-in-tests",
-          IBKR_PASSWORD: "unused-in-tests",
+          // The gateway's Access service token: sent on every gateway request; the simulator checks it when a
+          // test puts Access in front of it.
+          IBKR_ACCESS_CLIENT_ID: "test-access-id.access",
+          IBKR_ACCESS_CLIENT_SECRET: "test-access-secret",
           IBKR_GATEWAY_URL: "https://ibkr-gw.test",
           IBKR_ACCOUNT_ID: "DU1234567",
           VENUE_TIMEOUT_MS: "400",

@@ -12,14 +12,17 @@ export interface Env {
   KALSHI_API_KEY?: string;
   /** Kalshi RSA private key, PKCS#8 or PKCS#1 PEM. */
   KALSHI_PRIVATE_KEY?: string;
-  /** Only for logging the self-hosted Client Portal Gateway in (see docs/venues-trading.md); never sent by this worker. */
-  IBKR_USERNAME?: string;
-  IBKR_PASSWORD?: string;
   /** e.g. https://ibkr-gw.example.com (a Cloudflare Tunnel to the gateway); empty disables IBKR. */
   IBKR_GATEWAY_URL: string;
   IBKR_ACCOUNT_ID: string;
-  /** Comma-separated IBKR question message ids execution may confirm (default o354,o163). */
-  IBKR_CONFIRMABLE_MESSAGE_IDS?: string;
+  /**
+   * Cloudflare Access service token of the gateway's hostname, sent as CF-Access-Client-Id / -Secret on every
+   * gateway request (secrets; required in staging and production, unset in dev where no Access is in front).
+   */
+  IBKR_ACCESS_CLIENT_ID?: string;
+  IBKR_ACCESS_CLIENT_SECRET?: string;
+  /** `|`-separated phrases of IBKR question text execution may confirm (default: src/venues/ibkr.ts). */
+  IBKR_CONFIRMABLE_QUESTIONS?: string;
   /** Milliseconds before a venue call counts as timed out (then a write's outcome is unknown). */
   VENUE_TIMEOUT_MS?: string;
   /** Contracts of drift tolerated per market before the breaker hears of it. */

@@ -159,11 +159,12 @@ export class ExecutionEntrypoint extends WorkerEntrypoint<Env> implements Execut
       return;
     }
     const actor = systemPrincipal("cron:execution");
-    // Keep the IBKR gateway's brokerage session alive (it logs out after ~5 minutes idle).
+    // Keep the IBKR gateway's session alive (/tickle: it times out after minutes without a request), and bring
+    // a lapsed brokerage session back before an order needs it (reauthenticate, then poll, bounded).
     const ibkr = venueClients(this.env).ibkr;
     if (ibkr.configured) {
-      const t = await ibkr.tickle();
-      if (!t.ok || !t.value.authenticated) console.error("ibkr tickle: session not authenticated");
+      const t = await ibkr.keepAlive();
+      if (!t.ok) console.error("ibkr keep-alive failed", t.error.kind, t.error.message);
     }
     await this.resolveUnknown(actor);
     const r = await this.runTradingLoop(actor);

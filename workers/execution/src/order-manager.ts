@@ -31,6 +31,7 @@ import {
 import { auditAppend, canonicalHash, failedAfterRedeem, withTimeout, worstCaseFeeBp } from "@paulp/kit";
 import { fromBp, normFee, normPrice, toBp } from "./decimal";
 import type { Env } from "./env";
+import { ibkrStep } from "./orders/ibkr";
 import { paperFill } from "./orders/paper";
 import { isTerminal, stateForFills, transition } from "./orders/state";
 import { applyPolicyChange, effectiveMode, initialPolicy } from "./policy";
@@ -629,13 +630,14 @@ export class OrderManager extends DurableObject<Env> {
     book: Result<OrderBookSnapshot> | null,
   ): { state: OrderState; reason: string; filled: number; avgPrice: string | null; fee: string } {
     if (intent.venue === "ibkr") {
-      // No ingested IBKR book: paper hedges fill at their limit (documented approximation).
+      // No ingested IBKR book: paper hedges fill at their limit (documented approximation), charged the
+      // commission schedule a live fill would pay, never nothing.
       return {
         state: "filled",
         reason: "paper fill at limit (no IBKR book)",
         filled: intent.quantity,
         avgPrice: intent.limitPrice,
-        fee: "0.0000",
+        fee: fromBp(worstCaseFeeBp("ibkr", intent.quantity, toBp(intent.limitPrice))),
       };
     }
     if (!book?.ok) {
@@ -671,11 +673,7 @@ export class OrderManager extends DurableObject<Env> {
       const audited = await this.audit(
         q.confirmed ? "execution.ibkr_question_confirmed" : "execution.ibkr_question_refused",
         actor,
-        {
-          clientOrderId: coid ?? null,
-          messageIds: q.messageIds,
-          message: q.message,
-        },
+        { clientOrderId: coid ?? null, message: q.message },
       );
       return audited.ok;
     });
@@ -766,9 +764,17 @@ export class OrderManager extends DurableObject<Env> {
     this.move(coid, "rejected", "Polymarket is market data only: no trading client");
   }
 
-  /** Apply what the venue says about one live order (used for unknown and open orders). */
-  private async refreshLive(r: OrderRow, actor: Principal, nowMs: number): Promise<"resolved" | "pending"> {
-    const { kalshi, ibkr } = this.clients(actor, r.coid);
+  /**
+   * Apply what the venue says about one live order (used for unknown and open orders). A sweep passes one set
+   * of clients for all its orders, so IBKR's live orders and trades are read once per sweep.
+   */
+  private async refreshLive(
+    r: OrderRow,
+    actor: Principal,
+    nowMs: number,
+    venues = this.clients(actor, r.coid),
+  ): Promise<"resolved" | "pending"> {
+    const { kalshi, ibkr } = venues;
     if (r.venue === "kalshi") {
       const found = await kalshi.findByClientOrderId(r.market, r.coid);
       if (!found.ok) return "pending";
@@ -780,14 +786,17 @@ export class OrderManager extends DurableObject<Env> {
       return "resolved";
     }
     if (r.venue === "ibkr") {
-      const found = await ibkr.findByCOID(r.coid);
+      const found = await ibkr.lookup(r.coid);
       if (!found.ok) return "pending";
       if (!found.value) return this.notAtVenue(r, nowMs);
       const o = found.value;
-      const open = !/^(Filled|Cancelled|Inactive)$/i.test(o.status);
-      const to = stateForFills(r.quantity, o.filled, open);
-      this.move(r.coid, to, `IBKR ${o.status}`, { venue_order_id: o.orderId });
-      this.storeFills(r.coid, o.filled, o.price ?? JSON.parse(r.intent).limitPrice, "0.0000");
+      const step = ibkrStep(r.quantity, o);
+      this.move(r.coid, step.state, step.reason, o.orderId ? { venue_order_id: o.orderId } : {});
+      if (o.fills.quantity > 0 && o.fills.avgPrice) {
+        // The executions' commission; when an execution does not report one, the schedule's worst case.
+        const fee = o.fills.fee ?? fromBp(worstCaseFeeBp("ibkr", o.fills.quantity, toBp(o.fills.avgPrice)));
+        this.storeFills(r.coid, o.fills.quantity, o.fills.avgPrice, fee);
+      }
       return "resolved";
     }
     return "pending";
@@ -837,10 +846,11 @@ export class OrderManager extends DurableObject<Env> {
       )
       .toArray();
     let resolved = 0;
+    const venues = this.clients(actor);
     for (const r of rows) {
       if (this.sending.has(r.coid)) continue; // its send will say how it went
       const was = r.state;
-      const outcome = await this.refreshLive(r, actor, Date.now());
+      const outcome = await this.refreshLive(r, actor, Date.now(), venues);
       if (outcome !== "resolved") continue;
       if (was === "unknown") resolved++;
       // Every change the venue reports is audited: an unknown order found, and an open order that filled,

@@ -369,7 +369,6 @@ describe("ended orders release their reservations at risk", () => {
   });
 
   it("a resting IBKR order keeps its reservation until it ends", async () => {
-    await simAdmin("ibkr", "questions", { messageIds: [] });
     const i = ibkrIntent(3);
     const d = await approvedDecision(i);
     const r = await execution().submitOrder(i, d.decisionId, ADMIN);
@@ -533,41 +532,50 @@ describe("reconciliation", () => {
 
 describe("IBKR", () => {
   it("refuses and audits an unknown question, leaving no order at the gateway", async () => {
+    // One question, two warnings: one allowlisted, one not; the question is refused whole.
     await simAdmin("ibkr", "questions", { messageIds: ["o354", "o999"] });
-    const i = ibkrIntent(5);
-    const d = await approvedDecision(i);
-    const r = await execution().submitOrder(i, d.decisionId, ADMIN);
-    expect(r.ok && r.value.order.state).toBe("rejected");
-    expect(r.ok && r.value.order.reason).toMatch(/question_refused.*o999/);
-    const events = await audit()._events();
-    expect(
-      events.some(
-        (e) =>
-          e.type === "execution.ibkr_question_refused" && (e.payload.messageIds as string[]).includes("o999"),
-      ),
-    ).toBe(true);
-    expect(
-      events.some(
-        (e) =>
-          e.type === "execution.ibkr_question_confirmed" &&
-          (e.payload.messageIds as string[]).includes("o354"),
-      ),
-    ).toBe(true);
-    const orders = (await (await env.VENUE_SIM.fetch("https://ibkr-gw.test/__sim/ibkr/orders")).json()) as {
-      orders: { cOID: string }[];
-    };
-    expect(orders.orders.some((o) => o.cOID === i.clientOrderId)).toBe(false);
+    try {
+      const i = ibkrIntent(5);
+      const d = await approvedDecision(i);
+      const r = await execution().submitOrder(i, d.decisionId, ADMIN);
+      expect(r.ok && r.value.order.state).toBe("rejected");
+      expect(r.ok && r.value.order.reason).toMatch(
+        /question_refused.*Unrecognised warning \(o999\).*allowlist/,
+      );
+      const refused = (await audit()._events()).filter(
+        (e) => e.type === "execution.ibkr_question_refused" && e.payload.clientOrderId === i.clientOrderId,
+      );
+      expect(refused).toHaveLength(1);
+      expect(refused[0]!.payload.message).toEqual([
+        expect.stringMatching(/without market data/),
+        expect.stringMatching(/o999/),
+      ]);
+      const orders = (await (await env.VENUE_SIM.fetch("https://ibkr-gw.test/__sim/ibkr/orders")).json()) as {
+        orders: { cOID: string }[];
+      };
+      expect(orders.orders.some((o) => o.cOID === i.clientOrderId)).toBe(false);
+    } finally {
+      await simAdmin("ibkr", "questions", { messageIds: ["o354"] });
+    }
   });
 
-  it("confirms allowlisted questions, places the hedge, and learns its fill", async () => {
+  it("confirms allowlisted questions, audits the confirmation, places the hedge, and learns its fill", async () => {
     await simAdmin("ibkr", "questions", { messageIds: ["o354", "o163"] });
-    const i = ibkrIntent(5);
-    const d = await approvedDecision(i);
-    const r = await execution().submitOrder(i, d.decisionId, ADMIN);
-    expect(r.ok && r.value.order.state).toBe("submitted");
-    await execution().resolveUnknown(ADMIN);
-    const after = await execution().getOrder(i.clientOrderId);
-    expect(after.ok && after.value).toMatchObject({ state: "filled", filledQuantity: 5 });
+    try {
+      const i = ibkrIntent(5);
+      const d = await approvedDecision(i);
+      const r = await execution().submitOrder(i, d.decisionId, ADMIN);
+      expect(r.ok && r.value.order.state).toBe("submitted");
+      const confirmed = (await audit()._events()).filter(
+        (e) => e.type === "execution.ibkr_question_confirmed" && e.payload.clientOrderId === i.clientOrderId,
+      );
+      expect(confirmed).toHaveLength(1);
+      await execution().resolveUnknown(ADMIN);
+      const after = await execution().getOrder(i.clientOrderId);
+      expect(after.ok && after.value).toMatchObject({ state: "filled", filledQuantity: 5 });
+    } finally {
+      await simAdmin("ibkr", "questions", { messageIds: ["o354"] });
+    }
   });
 });
 

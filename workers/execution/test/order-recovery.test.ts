@@ -13,7 +13,6 @@ import {
   orderManagerStub,
   registerKalshiKey,
   releasesOf,
-  simAdmin,
   TICKERS,
 } from "./helpers";
 
@@ -24,9 +23,8 @@ beforeAll(async () => {
   await goLive(LIVE);
 });
 
-/** An IBKR order the gateway accepted (it fills when next polled). */
+/** An IBKR order the gateway accepted (its fills are learnt when next polled). */
 async function submittedIbkrOrder(): Promise<OrderIntent> {
-  await simAdmin("ibkr", "questions", { messageIds: [] });
   const i = intent({
     strategyId: LIVE,
     venue: "ibkr",

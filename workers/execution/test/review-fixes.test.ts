@@ -103,7 +103,7 @@ describe("a live order cut off while being sent", () => {
 
 describe("IBKR questions", () => {
   it("an allowlisted question is refused when its confirmation cannot be audited; nothing is placed", async () => {
-    await simAdmin("ibkr", "questions", { messageIds: ["o354"] });
+    await simAdmin("ibkr", "behaviour", { questions: ["o354"] });
     const i = intent({
       strategyId: LIVE,
       venue: "ibkr",

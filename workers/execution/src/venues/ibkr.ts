@@ -3,49 +3,122 @@ import * as v from "valibot";
 import { classifyStatus, classifyThrown, errorMessage, type VenueResult, verr, vok } from "./result";
 
 /**
- * IBKR Client Portal Web API client (IBKR Campus Web API docs; Voyz/ibind). It talks to a Client Portal
- * Gateway the operator runs and logs in (IBKR_USERNAME / IBKR_PASSWORD + 2FA are used there, never here),
- * reached through a Cloudflare Tunnel at IBKR_GATEWAY_URL. An order may answer with questions; only message
- * ids in the allowlist are confirmed, anything else is refused (`question_refused`) and the order dropped.
+ * IBKR Client Portal Web API client, written against IBKR's own description (Swagger 2.0, vendored in
+ * packages/venue-models/official; docs/venues.md names the path or definition behind each rule). It talks to a
+ * Client Portal gateway the operator runs and logs in, reached through a Cloudflare Tunnel at IBKR_GATEWAY_URL
+ * behind Cloudflare Access (a service token on every request). It reads only fields the spec names, and treats
+ * every one of them as optional: a missing field it needs makes the answer unusable (fail closed), never a
+ * guess. What the spec requires:
+ * - `/iserver/accounts` before live orders and cancels (and the order's `acctId` is one of its accounts);
+ *   `/portfolio/accounts` before positions; trades are "for the currently selected account";
+ * - positions are paged (`/portfolio/{accountId}/positions/{pageId}`), after invalidating the portfolio cache;
+ * - an order answers with a question (`[{ id, message }]`) that is confirmed on `/iserver/reply/{replyid}`;
+ * - `/iserver/reauthenticate` only starts a reauthentication: the auth status is polled until it says
+ *   authenticated, within a bound of polls and time, and the call fails closed if it never does;
+ * - fills (average price, commission) come from `/iserver/account/trades` (`trade.price` "Average Price",
+ *   `trade.commission`), matched to the order by `order_ref` (the `cOID` it was placed with).
  */
 
-/** Questions execution may confirm: missing market data (o354) and the price-percentage warning (o163). */
-export const DEFAULT_CONFIRMABLE = ["o354", "o163"] as const;
+/**
+ * Questions execution may confirm, as phrases of IBKR's message text (the spec's question is `{ id, message }`:
+ * no message id): missing market data, and the limit price away from the market (risk has already approved the
+ * price). Matched case-insensitively; every message of a question must contain one.
+ */
+export const DEFAULT_CONFIRMABLE = [
+  "without market data",
+  "price exceeds the Percentage constraint",
+] as const;
+/** Shorter phrases would match nearly anything: they are ignored. */
+const MIN_PHRASE = 8;
 /** Reply rounds before giving up on a chained dialogue. */
 const MAX_REPLY_ROUNDS = 5;
+/** Position pages read at most (30 a page: 3,000 positions); more is refused rather than half-read. */
+export const MAX_POSITION_PAGES = 100;
+/** Reauthentication: auth-status polls, the wait between them, and the time budget for all of them. */
+export const REAUTH_DEFAULTS = { polls: 6, intervalMs: 500, budgetMs: 5_000 } as const;
 
-const AuthStatus = v.object({
-  authenticated: v.boolean(),
-  competing: v.optional(v.boolean()),
+// ---- the answers we read, each with only fields its spec schema names ----
+
+/** `definitions/authStatus` (POST /iserver/auth/status, POST /iserver/reauthenticate). */
+export const AuthStatus = v.object({
+  authenticated: v.optional(v.boolean()),
   connected: v.optional(v.boolean()),
+  competing: v.optional(v.boolean()),
+  fail: v.optional(v.string()),
 });
-const Question = v.object({
-  id: v.string(),
-  message: v.optional(v.array(v.string())),
-  messageIds: v.optional(v.array(v.string())),
+/** GET /iserver/accounts. */
+export const IserverAccounts = v.object({
+  accounts: v.optional(v.array(v.string())),
+  selectedAccount: v.optional(v.string()),
 });
-const Placed = v.object({
-  order_id: v.union([v.string(), v.number()]),
-  order_status: v.optional(v.string()),
-});
-const Cancelled = v.object({ order_status: v.literal("Cancelled") });
-const ReplyAnswer = v.array(v.union([Placed, Question, Cancelled]));
-const LiveOrders = v.object({
+/** POST /iserver/account (switch account). */
+export const SwitchedAccount = v.object({ set: v.optional(v.boolean()) });
+/** GET /portfolio/accounts: `definitions/accounts`. */
+export const PortfolioAccounts = v.array(
+  v.object({ id: v.optional(v.string()), accountId: v.optional(v.string()) }),
+);
+const Id = v.union([v.string(), v.number()]);
+/**
+ * An answer of the order dialogue, one element per order (we send one): a question `{ id, message }` (Place
+ * Orders) or a submitted order `{ order_id, order_status }` (Place Order Reply). Either endpoint may give either
+ * in practice (an order asked nothing, a reply asking again), so both read both; every field stays optional.
+ */
+export const OrderAnswer = v.array(
+  v.object({
+    id: v.optional(v.string()),
+    message: v.optional(v.array(v.string())),
+    order_id: v.optional(Id),
+    order_status: v.optional(v.string()),
+  }),
+);
+/** GET /iserver/account/orders. */
+export const LiveOrders = v.object({
   orders: v.optional(
     v.array(
       v.object({
-        orderId: v.union([v.number(), v.string()]),
+        acct: v.optional(v.string()),
+        orderId: v.optional(Id),
         order_ref: v.optional(v.string()),
-        conid: v.union([v.number(), v.string()]),
-        status: v.string(),
-        filledQuantity: v.optional(v.union([v.number(), v.string()])),
-        totalSize: v.optional(v.union([v.number(), v.string()])),
-        price: v.optional(v.union([v.number(), v.string()])),
+        status: v.optional(v.string()),
+        filledQuantity: v.optional(v.number()),
       }),
     ),
   ),
 });
-const PositionRows = v.array(v.object({ conid: v.union([v.number(), v.string()]), position: v.number() }));
+const Decimal = v.union([v.string(), v.number()]);
+/** GET /iserver/account/trades: `definitions/trade`. */
+export const Trades = v.array(
+  v.object({
+    execution_id: v.optional(v.string()),
+    order_ref: v.optional(v.string()),
+    account: v.optional(v.string()),
+    size: v.optional(Decimal),
+    price: v.optional(Decimal),
+    commission: v.optional(Decimal),
+  }),
+);
+/** GET /portfolio/{accountId}/positions/{pageId}: `definitions/position`. */
+export const PositionPage = v.array(
+  v.object({
+    acctId: v.optional(v.string()),
+    conid: v.optional(v.number()),
+    position: v.optional(v.number()),
+  }),
+);
+
+/** Every answer the client parses, by the spec operation that serves it (the conformance suite walks this). */
+export const IBKR_ANSWERS = [
+  { method: "POST", template: "/iserver/auth/status", schema: AuthStatus },
+  { method: "POST", template: "/iserver/reauthenticate", schema: AuthStatus },
+  { method: "GET", template: "/iserver/accounts", schema: IserverAccounts },
+  { method: "POST", template: "/iserver/account", schema: SwitchedAccount },
+  { method: "GET", template: "/portfolio/accounts", schema: PortfolioAccounts },
+  { method: "POST", template: "/iserver/account/{accountId}/orders", schema: OrderAnswer },
+  { method: "POST", template: "/iserver/reply/{replyid}", schema: OrderAnswer },
+  { method: "GET", template: "/iserver/account/orders", schema: LiveOrders },
+  { method: "GET", template: "/iserver/account/trades", schema: Trades },
+  { method: "GET", template: "/portfolio/{accountId}/positions/{pageId}", schema: PositionPage },
+] as const;
 
 /** An IBKR order in our terms: `conid` is the contract id, `price` a decimal string. */
 export interface IbkrNewOrder {
@@ -56,159 +129,322 @@ export interface IbkrNewOrder {
   cOID: string;
 }
 
-/** A live order as the order manager needs it. */
-export interface IbkrOrderView {
-  orderId: string;
-  cOID: string | null;
-  status: string;
-  filled: number;
-  total: number;
-  price: string | null;
+/** What the venue says about one of our orders: its live-order row and its executions. */
+export interface IbkrOrderReport {
+  orderId: string | null;
+  /** The spec's order status (`order.status`), null when the order is no longer among the live orders. */
+  status: string | null;
+  /** Quantity the live-order row says filled (null when it does not say). */
+  venueFilled: number | null;
+  /** Executions that carry a size and an average price, summed. */
+  fills: { quantity: number; avgPrice: string | null; fee: string | null };
+  /** Executions seen without a usable size or price: their fill is not known yet. */
+  unpriced: number;
 }
 
 export interface IbkrClientOptions {
   gatewayUrl: string;
   accountId: string;
   fetch: EgressFetch;
+  /** Cloudflare Access service token in front of the gateway (both parts or neither). */
+  access?: { clientId?: string | undefined; clientSecret?: string | undefined };
   confirmable?: readonly string[];
-  /** Called for each question seen, confirmed or not (the caller audits it). */
-  /** Returns false when the question could not be recorded: then it is refused, whatever it asks. */
-  onQuestion?: (q: { messageIds: string[]; message: string[]; confirmed: boolean }) => Promise<boolean>;
+  /**
+   * Called for each question seen, confirmed or not (the caller audits it). Returns false when the question
+   * could not be recorded: then it is refused, whatever it asks.
+   */
+  onQuestion?: (q: { message: string[]; confirmed: boolean }) => Promise<boolean>;
+  /** Waits between auth-status polls (a timer in production; tests pass their own). */
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+  reauth?: Partial<typeof REAUTH_DEFAULTS>;
 }
 
 export type IbkrClient = ReturnType<typeof createIbkrClient>;
 
+/** Phrases from a `|`-separated setting; too-short ones are dropped (an empty result confirms nothing). */
+export function parseConfirmable(raw: string | undefined): readonly string[] {
+  if (raw === undefined || raw.trim() === "") return DEFAULT_CONFIRMABLE;
+  return raw
+    .split("|")
+    .map((p) => p.trim())
+    .filter((p) => p.length >= MIN_PHRASE);
+}
+
+const norm = (s: string) => s.replace(/\s+/g, " ").trim().toLowerCase();
+
+/** A decimal (string or number) in micro-units, or null when it is not a plain non-negative decimal. */
+function micros(x: string | number | undefined, roundUp = false): number | null {
+  if (x === undefined) return null;
+  const s = typeof x === "number" ? (Number.isFinite(x) && x >= 0 ? x.toFixed(8) : "") : x.trim();
+  const m = /^(\d{1,12})(?:\.(\d+))?$/.exec(s);
+  if (!m) return null;
+  const frac = m[2] ?? "";
+  let value = Number(m[1]) * 1_000_000 + Number(frac.slice(0, 6).padEnd(6, "0"));
+  if (roundUp && /[1-9]/.test(frac.slice(6))) value += 1;
+  return value;
+}
+
+/** Basis points (1e-4 dollars) as our 4-decimal string. */
+function bpToDecimal(bp: bigint): string {
+  return `${bp / 10_000n}.${(bp % 10_000n).toString().padStart(4, "0")}`;
+}
+
+/**
+ * One order's executions as a fill: the size-weighted average price (`trade.price` is each execution's average
+ * price) and the summed commission (null when an execution does not say, so the caller charges the schedule).
+ * Pure; sizes are whole shares (our orders are), a fractional size counts as unpriced.
+ */
+export function fillOf(rows: v.InferOutput<typeof Trades>): IbkrOrderReport["fills"] & { unpriced: number } {
+  let quantity = 0n;
+  let cost = 0n; // micro-dollars × shares
+  let fee = 0n;
+  let feeKnown = true;
+  let unpriced = 0;
+  for (const t of rows) {
+    const size = micros(t.size);
+    const price = micros(t.price);
+    if (size === null || price === null || size === 0 || size % 1_000_000 !== 0) {
+      unpriced++;
+      continue;
+    }
+    const shares = BigInt(size / 1_000_000);
+    quantity += shares;
+    cost += shares * BigInt(price);
+    const c = micros(t.commission, true);
+    if (c === null) feeKnown = false;
+    else fee += BigInt(c);
+  }
+  return {
+    quantity: Number(quantity),
+    // cost / quantity micro-dollars, in basis points rounded half up; the fee rounded up (never under-counted).
+    avgPrice: quantity > 0n ? bpToDecimal((2n * cost + 100n * quantity) / (200n * quantity)) : null,
+    fee: quantity > 0n && feeKnown ? bpToDecimal((fee + 99n) / 100n) : null,
+    unpriced,
+  };
+}
+
 export function createIbkrClient(o: IbkrClientOptions) {
+  const accessId = o.access?.clientId ?? "";
+  const accessSecret = o.access?.clientSecret ?? "";
+  const accessMismatch = (accessId === "") !== (accessSecret === "");
   const configured = o.gatewayUrl.length > 0 && o.accountId.length > 0;
   const base = `${o.gatewayUrl.replace(/\/+$/, "")}/v1/api`;
-  const confirmable = new Set(o.confirmable ?? DEFAULT_CONFIRMABLE);
+  const confirmable = (o.confirmable ?? DEFAULT_CONFIRMABLE).map(norm).filter((p) => p.length >= MIN_PHRASE);
+  const reauth = { ...REAUTH_DEFAULTS, ...o.reauth };
+  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const now = o.now ?? Date.now;
+  const acct = encodeURIComponent(o.accountId);
 
-  /**
-   * A request to the gateway. The brokerage session logs out after minutes idle, answering 401 to everything
-   * but the auth endpoints; a 401 is followed by one `POST /iserver/reauthenticate` and one retry. A 401 means
-   * the gateway refused the request before acting on it, so retrying a write cannot double it.
-   */
-  async function call<S extends v.GenericSchema>(
-    method: string,
-    path: string,
-    schema: S,
-    body?: unknown,
-  ): Promise<VenueResult<v.InferOutput<S>>> {
-    const first = await callOnce(method, path, schema, body);
-    if (first.ok || first.error.status !== 401 || path.startsWith("/iserver/auth") || path === "/tickle")
-      return first;
-    const re = await callOnce(
-      "POST",
-      "/iserver/reauthenticate",
-      v.object({ message: v.optional(v.string()) }),
-    );
-    if (!re.ok) return verr("auth", `IBKR gateway session is not authenticated: ${re.error.message}`, 401);
-    return callOnce(method, path, schema, body);
-  }
+  // What this brokerage session has already done (a reauthentication starts a new session).
+  let iserverAccounts: { selected: string | null } | null = null;
+  let portfolioAccounts = false;
+  let snapshot: Promise<
+    VenueResult<{ live: v.InferOutput<typeof LiveOrders>; trades: v.InferOutput<typeof Trades> }>
+  > | null = null;
 
-  async function callOnce<S extends v.GenericSchema>(
+  /** One request to the gateway, its answer parsed; the Access token on every request. */
+  async function once<S extends v.GenericSchema>(
     method: string,
     path: string,
     schema: S,
     body?: unknown,
   ): Promise<VenueResult<v.InferOutput<S>>> {
     if (!configured) return verr("not_configured", "IBKR_GATEWAY_URL / IBKR_ACCOUNT_ID not set");
-    const write = method !== "GET" && !path.startsWith("/tickle") && !path.startsWith("/iserver/auth");
+    if (accessMismatch)
+      return verr(
+        "not_configured",
+        "IBKR_ACCESS_CLIENT_ID and IBKR_ACCESS_CLIENT_SECRET must be set together",
+      );
+    // Order writes only: a lost answer to one of them may hide an order (outcome unknown, looked up later).
+    const write = method !== "GET" && /\/orders$|\/order\/|\/reply\//.test(path);
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers["content-type"] = "application/json";
+    if (accessId) {
+      headers["CF-Access-Client-Id"] = accessId;
+      headers["CF-Access-Client-Secret"] = accessSecret;
+    }
     let res: Response;
     try {
       res = await o.fetch(base + path, {
         method,
-        headers: body === undefined ? {} : { "content-type": "application/json" },
+        headers,
         body: body === undefined ? undefined : JSON.stringify(body),
+        // Access answers a request it does not let through with a redirect to its login page: never follow it.
+        redirect: "manual",
       });
     } catch (e) {
       return { ok: false, error: classifyThrown(e, write) };
+    }
+    if (res.status >= 300 && res.status < 400) {
+      await res.body?.cancel();
+      return verr(
+        "auth",
+        "Cloudflare Access refused the request (redirect to login): check the service token",
+        res.status,
+      );
     }
     if (!res.ok) {
       const message = await errorMessage(res);
       if (/already registered/i.test(message)) return verr("duplicate", message, res.status);
       return { ok: false, error: classifyStatus(res.status, message, write) };
     }
-    const raw = await res.json().catch(() => null);
-    if (
-      raw &&
-      typeof raw === "object" &&
-      !Array.isArray(raw) &&
-      typeof (raw as { error?: unknown }).error === "string"
-    ) {
-      const message = (raw as { error: string }).error;
-      return verr(/already registered/i.test(message) ? "duplicate" : "rejected", message, res.status);
-    }
+    const raw = await res.json().catch(() => undefined);
     const parsed = v.safeParse(schema, raw);
     if (!parsed.success)
-      return verr(write ? "outcome_unknown" : "invalid_response", `unexpected IBKR response to ${path}`);
+      return verr(
+        write ? "outcome_unknown" : "invalid_response",
+        `unexpected IBKR response to ${method} ${path}`,
+      );
     return vok(parsed.output);
   }
 
-  /** Walk the question/reply chain: confirm only allowlisted message ids. */
+  /** Poll the auth status until it says authenticated, within the bound. */
+  async function awaitAuthenticated(started: number): Promise<VenueResult<void>> {
+    let last = "no answer";
+    for (let poll = 0; poll < reauth.polls; poll++) {
+      if (poll > 0) {
+        if (now() - started + reauth.intervalMs > reauth.budgetMs) break;
+        await sleep(reauth.intervalMs);
+      }
+      const s = await once("POST", "/iserver/auth/status", AuthStatus);
+      if (s.ok && s.value.authenticated === true) return vok(undefined);
+      last = s.ok
+        ? `authenticated=${String(s.value.authenticated ?? "absent")}${s.value.competing ? ", competing" : ""}${s.value.fail ? `, ${s.value.fail}` : ""}`
+        : `${s.error.kind}: ${s.error.message}`;
+    }
+    return verr("auth", `IBKR brokerage session did not become authenticated (${last})`, 401);
+  }
+
+  /** Ask for a new brokerage session and wait (bounded) until the gateway says it is authenticated. */
+  async function reauthenticate(): Promise<VenueResult<void>> {
+    const started = now();
+    iserverAccounts = null;
+    portfolioAccounts = false;
+    const r = await once("POST", "/iserver/reauthenticate", AuthStatus);
+    if (!r.ok) return verr("auth", `IBKR reauthentication refused: ${r.error.message}`, r.error.status);
+    return awaitAuthenticated(started);
+  }
+
+  /**
+   * Run a gateway operation; on a 401 (the brokerage session lapsed), reauthenticate and run it once more from
+   * its start, prerequisites included. A 401 means the gateway refused the request before acting on it, so
+   * running a write again cannot double it (and a placed order's cOID is unique for 24 hours at IBKR).
+   */
+  async function session<T>(op: () => Promise<VenueResult<T>>): Promise<VenueResult<T>> {
+    const first = await op();
+    if (first.ok || first.error.status !== 401) return first;
+    const re = await reauthenticate();
+    if (!re.ok) return re;
+    return op();
+  }
+
+  /** `/iserver/accounts`, once per brokerage session: must precede live orders and cancels (spec). */
+  async function ensureIserverAccounts(): Promise<VenueResult<{ selected: string | null }>> {
+    if (iserverAccounts) return vok(iserverAccounts);
+    const r = await once("GET", "/iserver/accounts", IserverAccounts);
+    if (!r.ok) return r;
+    if (!r.value.accounts?.includes(o.accountId))
+      return verr("auth", `IBKR account ${o.accountId} is not among the session's brokerage accounts`);
+    iserverAccounts = { selected: r.value.selectedAccount ?? null };
+    return vok(iserverAccounts);
+  }
+
+  /** Trades are "for the currently selected account": select ours first when it is not. */
+  async function ensureSelected(): Promise<VenueResult<void>> {
+    const a = await ensureIserverAccounts();
+    if (!a.ok) return a;
+    if (a.value.selected === o.accountId) return vok(undefined);
+    const r = await once("POST", "/iserver/account", SwitchedAccount, { acctId: o.accountId });
+    if (!r.ok) return r;
+    if (r.value.set === false) return verr("rejected", `IBKR did not select account ${o.accountId}`);
+    a.value.selected = o.accountId;
+    return vok(undefined);
+  }
+
+  /** `/portfolio/accounts`, once per brokerage session: must precede other /portfolio calls (spec). */
+  async function ensurePortfolioAccounts(): Promise<VenueResult<void>> {
+    if (portfolioAccounts) return vok(undefined);
+    const r = await once("GET", "/portfolio/accounts", PortfolioAccounts);
+    if (!r.ok) return r;
+    if (!r.value.some((a) => a.accountId === o.accountId || a.id === o.accountId))
+      return verr("auth", `IBKR account ${o.accountId} is not among the portfolio accounts`);
+    portfolioAccounts = true;
+    return vok(undefined);
+  }
+
+  /** Walk the question/reply chain: confirm only questions every message of which is allowlisted. */
   async function settle(
-    answer: v.InferOutput<typeof ReplyAnswer>,
+    answer: v.InferOutput<typeof OrderAnswer>,
     rounds: number,
   ): Promise<VenueResult<{ orderId: string; status: string }>> {
     const first = answer[0];
-    if (!first) return verr("outcome_unknown", "empty IBKR order answer");
-    if ("order_id" in first)
+    if (first?.order_id !== undefined)
       return vok({ orderId: String(first.order_id), status: first.order_status ?? "Submitted" });
-    if ("order_status" in first) return verr("rejected", "order cancelled by the gateway");
-    const ids = first.messageIds ?? [];
-    const allowlisted = ids.length > 0 && ids.every((id) => confirmable.has(id));
+    if (first?.id === undefined)
+      return verr("outcome_unknown", "IBKR order answer names no order and asks nothing");
+    const message = first.message ?? [];
+    const allowlisted =
+      message.length > 0 && message.every((m) => confirmable.some((p) => norm(m).includes(p)));
+    const confirm = allowlisted && rounds < MAX_REPLY_ROUNDS;
     // A confirmation is an action: it happens only once the audit chain holds it (fail closed).
-    const recorded =
-      (await o.onQuestion?.({
-        messageIds: ids,
-        message: first.message ?? [],
-        confirmed: allowlisted && rounds < MAX_REPLY_ROUNDS,
-      })) ?? true;
-    const allowed = allowlisted && recorded;
-    if (!recorded && allowlisted) {
-      await call("POST", `/iserver/reply/${encodeURIComponent(first.id)}`, ReplyAnswer, { confirmed: false });
-      return verr("question_refused", `IBKR asked ${ids.join(",")}: the confirmation could not be audited`);
+    const recorded = (await o.onQuestion?.({ message, confirmed: confirm })) ?? true;
+    const reply = `/iserver/reply/${encodeURIComponent(first.id)}`;
+    if (!confirm || !recorded) {
+      // Answer "no" so the gateway drops the order rather than leaving it pending; the spec answers 400.
+      await once("POST", reply, OrderAnswer, { confirmed: false });
+      const why = !allowlisted
+        ? "not on the confirm allowlist"
+        : !recorded
+          ? "the confirmation could not be audited"
+          : "too many questions";
+      return verr("question_refused", `IBKR asked "${message.join(" / ").slice(0, 300)}": ${why}`);
     }
-    if (!allowed) {
-      // Answer "no" so the gateway drops the order rather than leaving it pending.
-      await call("POST", `/iserver/reply/${encodeURIComponent(first.id)}`, ReplyAnswer, { confirmed: false });
-      return verr(
-        "question_refused",
-        `IBKR asked ${ids.join(",") || "(no id)"}: not on the confirm allowlist`,
-      );
-    }
-    if (rounds >= MAX_REPLY_ROUNDS) return verr("question_refused", "too many IBKR questions");
-    const next = await call("POST", `/iserver/reply/${encodeURIComponent(first.id)}`, ReplyAnswer, {
-      confirmed: true,
-    });
+    const next = await once("POST", reply, OrderAnswer, { confirmed: true });
     if (!next.ok) return next;
     return settle(next.value, rounds + 1);
   }
 
+  /** Live orders and trades, read once per client (one sweep sees one picture). */
+  function readSnapshot() {
+    snapshot ??= session(async () => {
+      const a = await ensureIserverAccounts();
+      if (!a.ok) return a;
+      const live = await once("GET", "/iserver/account/orders", LiveOrders);
+      if (!live.ok) return live;
+      // The spec advises calling trades once per session: once per snapshot, and only here.
+      const sel = await ensureSelected();
+      if (!sel.ok) return sel;
+      const trades = await once("GET", "/iserver/account/trades", Trades);
+      if (!trades.ok) return trades;
+      return vok({ live: live.value, trades: trades.value });
+    }).then((r) => {
+      if (!r.ok) snapshot = null;
+      return r;
+    });
+    return snapshot;
+  }
+
   return {
     configured,
-    async authStatus(): Promise<VenueResult<{ authenticated: boolean }>> {
-      const r = await call("POST", "/iserver/auth/status", AuthStatus);
-      return r.ok ? vok({ authenticated: r.value.authenticated }) : r;
-    },
-    /** Keep the brokerage session alive (the gateway logs out after ~5 minutes idle). */
-    async tickle(): Promise<VenueResult<{ authenticated: boolean }>> {
-      const r = await call(
-        "POST",
-        "/tickle",
-        v.object({ iserver: v.optional(v.object({ authStatus: v.optional(AuthStatus) })) }),
-      );
-      return r.ok ? vok({ authenticated: r.value.iserver?.authStatus?.authenticated ?? false }) : r;
+    /** Keep the session alive; when the brokerage session has lapsed, reauthenticate (bounded). */
+    async keepAlive(): Promise<VenueResult<{ authenticated: boolean; reauthenticated: boolean }>> {
+      const t = await once("POST", "/tickle", v.unknown());
+      if (!t.ok) return t;
+      const s = await once("POST", "/iserver/auth/status", AuthStatus);
+      if (!s.ok) return s;
+      if (s.value.authenticated === true) return vok({ authenticated: true, reauthenticated: false });
+      const re = await reauthenticate();
+      return re.ok ? vok({ authenticated: true, reauthenticated: true }) : re;
     },
     async placeOrder(n: IbkrNewOrder): Promise<VenueResult<{ orderId: string; status: string }>> {
-      // An idle-logged-out session answers 401 before acting; `call` reauthenticates and retries once.
-      const r = await call(
-        "POST",
-        `/iserver/account/${encodeURIComponent(o.accountId)}/orders`,
-        ReplyAnswer,
-        {
+      return session(async () => {
+        const a = await ensureIserverAccounts();
+        if (!a.ok) return a;
+        const r = await once("POST", `/iserver/account/${acct}/orders`, OrderAnswer, {
           orders: [
             {
+              acctId: o.accountId,
               conid: n.conid,
               side: n.side === "buy" ? "BUY" : "SELL",
               orderType: "LMT",
@@ -218,40 +454,68 @@ export function createIbkrClient(o: IbkrClientOptions) {
               cOID: n.cOID,
             },
           ],
-        },
-      );
-      if (!r.ok) return r;
-      return settle(r.value, 0);
+        });
+        if (!r.ok) return r;
+        return settle(r.value, 0);
+      });
     },
-    async findByCOID(cOID: string): Promise<VenueResult<IbkrOrderView | null>> {
-      const r = await this.orders();
-      return r.ok ? vok(r.value.find((x) => x.cOID === cOID) ?? null) : r;
-    },
-    async orders(): Promise<VenueResult<IbkrOrderView[]>> {
-      const r = await call("GET", "/iserver/account/orders", LiveOrders);
-      if (!r.ok) return r;
-      return vok(
-        (r.value.orders ?? []).map((x) => ({
-          orderId: String(x.orderId),
-          cOID: x.order_ref ?? null,
-          status: x.status,
-          filled: Math.trunc(Number(x.filledQuantity ?? 0)),
-          total: Math.trunc(Number(x.totalSize ?? 0)),
-          price: x.price === undefined ? null : String(x.price),
-        })),
+    /** Our order at the venue, by the cOID it was placed with (`order_ref`), or null when IBKR knows none. */
+    async lookup(cOID: string): Promise<VenueResult<IbkrOrderReport | null>> {
+      const s = await readSnapshot();
+      if (!s.ok) return s;
+      const row = (s.value.live.orders ?? []).find(
+        (x) => x.order_ref === cOID && (x.acct === undefined || x.acct === o.accountId),
       );
+      const executions = s.value.trades.filter(
+        (t) => t.order_ref === cOID && (t.account === undefined || t.account === o.accountId),
+      );
+      if (!row && executions.length === 0) return vok(null);
+      const { unpriced, ...fills } = fillOf(executions);
+      return vok({
+        orderId: row?.orderId === undefined ? null : String(row.orderId),
+        status: row?.status ?? null,
+        venueFilled: row?.filledQuantity ?? null,
+        fills,
+        unpriced,
+      });
     },
     async cancelOrder(orderId: string): Promise<VenueResult<{ ok: true }>> {
-      const r = await call(
-        "DELETE",
-        `/iserver/account/${encodeURIComponent(o.accountId)}/order/${encodeURIComponent(orderId)}`,
-        v.unknown(),
-      );
-      return r.ok ? vok({ ok: true as const }) : r;
+      return session(async () => {
+        const a = await ensureIserverAccounts();
+        if (!a.ok) return a;
+        const r = await once(
+          "DELETE",
+          `/iserver/account/${acct}/order/${encodeURIComponent(orderId)}`,
+          v.unknown(),
+        );
+        return r.ok ? vok({ ok: true as const }) : r;
+      });
     },
+    /** Every position of the account, page by page until an empty page, after invalidating the cache. */
     async positions(): Promise<VenueResult<{ market: string; position: number }[]>> {
-      const r = await call("GET", `/portfolio/${encodeURIComponent(o.accountId)}/positions/0`, PositionRows);
-      return r.ok ? vok(r.value.map((p) => ({ market: String(p.conid), position: p.position }))) : r;
+      return session(async () => {
+        const a = await ensurePortfolioAccounts();
+        if (!a.ok) return a;
+        const inv = await once("POST", `/portfolio/${acct}/positions/invalidate`, v.unknown());
+        if (!inv.ok) return inv;
+        const seen = new Map<number, number>();
+        for (let page = 0; page < MAX_POSITION_PAGES; page++) {
+          const r = await once("GET", `/portfolio/${acct}/positions/${page}`, PositionPage);
+          if (!r.ok) return r;
+          if (r.value.length === 0)
+            return vok([...seen].map(([conid, position]) => ({ market: String(conid), position })));
+          for (const p of r.value) {
+            if (p.conid === undefined || p.position === undefined)
+              return verr("invalid_response", `IBKR position row on page ${page} has no conid or position`);
+            if (p.acctId !== undefined && p.acctId !== o.accountId)
+              return verr("invalid_response", `IBKR position row for account ${p.acctId} on page ${page}`);
+            if (seen.has(p.conid))
+              return verr("unavailable", `IBKR positions moved while paging (conid ${p.conid} seen twice)`);
+            seen.set(p.conid, p.position);
+          }
+        }
+        return verr("unavailable", `IBKR positions run past ${MAX_POSITION_PAGES} pages: not read half`);
+      });
     },
   };
 }

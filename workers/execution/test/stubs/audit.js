@@ -14,8 +14,9 @@ export default class AuditStub extends WorkerEntrypoint {
     return ok({ seq: state.events.length, hash: "a".repeat(64) });
   }
   async appendMany(events) {
-    if (state.failing) return err("audit_unavailable", "stub audit is failing");
-    // All or none, like the real chain.
+    // All or none, like the real chain: one failing type fails the batch (the outbox's flush included).
+    if (state.failing || events.some((e) => state.failingTypes.includes(e.type)))
+      return err("audit_unavailable", "stub audit is failing");
     const receipts = [];
     for (const event of events) {
       state.events.push(event);
