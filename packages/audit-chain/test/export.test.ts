@@ -115,37 +115,31 @@ describe("pnpm audit:verify (offline CLI)", () => {
     }
   };
 
-  // Three real CLI processes (node + tsx each): on a loaded 2-core machine each start takes seconds.
-  it(
-    "exits 0 on a good export, 1 naming the first broken entry on a changed byte, 2 on a missing file",
-    {
-      timeout: 180_000,
-    },
-    () => {
-      const dir = mkdtempSync(path.join(tmpdir(), "audit-verify-"));
-      const c = sample(6, 2);
-      const good = path.join(dir, "good.ndjson");
-      writeFileSync(good, c.text);
-      const ok = run([good, "--anchor", c.anchors.at(-1)!.anchorHash]);
-      expect(ok.code).toBe(0);
-      expect(ok.out).toContain("OK: 6 entries");
+  // Four real CLI processes (node + tsx each), one after another: on a loaded 2-core machine each start takes seconds.
+  it("exits 0 on a good export, 1 naming the first broken entry on a changed byte, 2 on a missing file", {
+    timeout: 180_000,
+  }, () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "audit-verify-"));
+    const c = sample(6, 2);
+    const good = path.join(dir, "good.ndjson");
+    writeFileSync(good, c.text);
+    const ok = run([good, "--anchor", c.anchors.at(-1)!.anchorHash]);
+    expect(ok.code).toBe(0);
+    expect(ok.out).toContain("OK: 6 entries");
 
-      // Change one byte inside entry 4's payload region: the line is the 5th.
-      const lines = c.text.split("\n");
-      const target = lines[4]!;
-      const at = target.indexOf('"ts":"') + 8;
-      lines[4] = `${target.slice(0, at)}${target[at] === "9" ? "8" : "9"}${target.slice(at + 1)}`;
-      const bad = path.join(dir, "bad.ndjson");
-      writeFileSync(bad, lines.join("\n"));
-      const broken = run([bad]);
-      expect(broken.code).toBe(1);
-      expect(broken.out).toMatch(/BROKEN at seq 4 \(line 5\)/);
+    // Change one byte inside entry 4's payload region: the line is the 5th.
+    const lines = c.text.split("\n");
+    const target = lines[4]!;
+    const at = target.indexOf('"ts":"') + 8;
+    lines[4] = `${target.slice(0, at)}${target[at] === "9" ? "8" : "9"}${target.slice(at + 1)}`;
+    const bad = path.join(dir, "bad.ndjson");
+    writeFileSync(bad, lines.join("\n"));
+    const broken = run([bad]);
+    expect(broken.code).toBe(1);
+    expect(broken.out).toMatch(/BROKEN at seq 4 \(line 5\)/);
 
-      const unknownAnchor = run([good, "--anchor", "0".repeat(64)]);
-      expect(unknownAnchor.code).toBe(1);
-      expect(run([path.join(dir, "nope.ndjson")]).code).toBe(2);
-      // Four cold starts of tsx, one after another: seconds each on a loaded machine.
-    },
-    120_000,
-  );
+    const unknownAnchor = run([good, "--anchor", "0".repeat(64)]);
+    expect(unknownAnchor.code).toBe(1);
+    expect(run([path.join(dir, "nope.ndjson")]).code).toBe(2);
+  });
 });
