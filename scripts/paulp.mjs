@@ -6,6 +6,7 @@
 // that did not apply), 2 usage.
 import { execFileSync } from "node:child_process";
 import path from "node:path";
+import { parseArgs } from "node:util";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const base = (process.env.PAULP_URL ?? "http://127.0.0.1:8787").replace(/\/$/, "");
@@ -20,11 +21,10 @@ const COMMANDS = {
     "/admin/circuit-breaker/transition",
     (...reason) => ({ targetState: "HALT", reason: reason.join(" ") || "Emergency halt" }),
   ],
-  transition: [
-    "POST",
-    "/admin/circuit-breaker/transition",
-    (targetState, ...reason) => ({ targetState, reason: reason.join(" ") }),
-  ],
+  // `pnpm paulp transition <STATE> [--expected-version N] <reason…>`: every transition but HALT names the
+  // breaker version it acts on. Without --expected-version the CLI reads the breaker first, says what it read,
+  // and acts on that version: a HALT landing in between is then refused (409), never overridden.
+  transition: ["POST", "/admin/circuit-breaker/transition", breakerTransition],
   reconcile: ["POST", "/admin/reconcile"],
   "audit-status": ["GET", "/admin/audit/status"],
   // `pnpm paulp audit-verify [full|incremental]`
@@ -52,6 +52,39 @@ const COMMANDS = {
   policy: ["GET", "/admin/execution/policy"],
 };
 
+/** The body of a breaker transition, naming the version it acts on (read first when not given). */
+async function breakerTransition(...argv) {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { "expected-version": { type: "string" } },
+    allowPositionals: true,
+  });
+  const [targetState, ...reason] = positionals;
+  const body = { targetState, reason: reason.join(" ") };
+  if (targetState === "HALT") return body;
+  const given = values["expected-version"];
+  if (given !== undefined) {
+    if (!/^\d+$/.test(given)) usage(`--expected-version must be a whole number, not ${given}`);
+    return { ...body, expectedVersion: Number(given) };
+  }
+  const res = await send("GET", "/admin/circuit-breaker");
+  const current = await res.json().catch(() => null);
+  if (!res.ok || typeof current?.version !== "number") {
+    console.error(`could not read the breaker's version (HTTP ${res.status}): nothing sent`);
+    console.log(JSON.stringify(current, null, 2));
+    process.exit(1);
+  }
+  console.error(
+    `breaker is ${current.state} v${current.version} since ${current.since} (${current.reason}); acting on v${current.version}`,
+  );
+  return { ...body, expectedVersion: current.version };
+}
+
+function usage(message) {
+  console.error(message);
+  process.exit(2);
+}
+
 const [name, ...args] = process.argv.slice(2);
 const command = COMMANDS[name];
 if (!command) {
@@ -60,7 +93,6 @@ if (!command) {
 }
 const [method, route, makeBody, pathArgs = typeof route === "function" ? args.length : 0] = command;
 const pathname = typeof route === "function" ? route(...args.slice(0, pathArgs)) : route;
-const body = makeBody?.(...args.slice(pathArgs));
 
 const url = new URL(`${base}${pathname}`);
 const local = url.hostname === "127.0.0.1" || url.hostname === "localhost" || url.hostname === "[::1]";
@@ -81,6 +113,15 @@ else {
   }
   headers.authorization = `Bearer ${token.trim()}`;
 }
+/** One call to the admin API with the credentials above. */
+function send(verb, route, payload) {
+  return fetch(new URL(`${base}${route}`), {
+    method: verb,
+    headers,
+    body: payload ? JSON.stringify(payload) : undefined,
+  });
+}
+const body = await makeBody?.(...args.slice(pathArgs));
 let res;
 let text;
 let parsed;
@@ -88,7 +129,7 @@ let parsed;
 // long as each step gets further than the last (a step that does not is reported and ends the loop).
 let reached = 0;
 for (let steps = 1; ; steps++) {
-  res = await fetch(url, { method, headers, body: body ? JSON.stringify(body) : undefined });
+  res = await send(method, pathname, body);
   text = await res.text();
   try {
     parsed = JSON.parse(text);

@@ -13,14 +13,27 @@ async function call(method, path, body) {
   const headers = token ? { authorization: "Bearer " + token } : {};
   const res = await fetch(path, { method, headers, body: body ? JSON.stringify(body) : undefined, credentials: "same-origin" });
   const text = await res.text();
-  let shown = text; try { shown = JSON.stringify(JSON.parse(text), null, 2); } catch {}
+  let parsed = null; let shown = text;
+  try { parsed = JSON.parse(text); shown = JSON.stringify(parsed, null, 2); } catch {}
   $("out").textContent = method + " " + path + " → " + res.status + "\\n" + shown;
-  return res;
+  return { ok: res.ok, status: res.status, body: parsed };
 }
 $("token").addEventListener("input", (e) => { token = e.target.value.trim(); });
 for (const b of document.querySelectorAll("button[data-path]")) {
   b.addEventListener("click", () => call(b.dataset.method || "GET", b.dataset.path));
 }
+// Every transition but HALT names the version it acts on: the one shown to the operator when asked, so a HALT
+// that lands while the operator reads is refused (409), never overridden.
+$("move").addEventListener("click", async () => {
+  const read = await call("GET", "/admin/circuit-breaker");
+  const b = read.body;
+  if (!read.ok || !b || typeof b.version !== "number") return;
+  const target = prompt("The breaker is " + b.state + " v" + b.version + " (" + b.reason + "). Move it to CAUTION, NORMAL or RECOVERY:", b.state === "HALT" ? "RECOVERY" : "NORMAL");
+  if (!target) return;
+  const reason = prompt("Reason for " + b.state + " v" + b.version + " → " + target.trim().toUpperCase() + ":", "");
+  if (!reason) return;
+  call("POST", "/admin/circuit-breaker/transition", { targetState: target.trim().toUpperCase(), reason, expectedVersion: b.version });
+});
 $("halt").addEventListener("click", () => {
   const reason = prompt("Reason for the emergency halt:", "Emergency halt");
   if (reason) call("POST", "/admin/circuit-breaker/transition", { targetState: "HALT", reason });
@@ -54,6 +67,7 @@ input{width:24rem;padding:.3rem}
 <button data-path="/admin/orders">Orders</button>
 <button data-path="/admin/positions">Positions</button>
 <button data-method="POST" data-path="/admin/reconcile">Reconcile now</button>
+<button id="move">Move breaker…</button>
 <button id="halt">EMERGENCY HALT</button>
 </p>
 <pre id="out">Choose an action.</pre>

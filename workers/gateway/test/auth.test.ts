@@ -399,11 +399,15 @@ describe("failed authentications are rate limited per client", () => {
 // Behind Cloudflare Access a browser's cookie authenticates, so a page on another site must not be able to
 // make an operator's browser act. Programs (curl, the CLI) send no Sec-Fetch-Site or Origin and are unaffected.
 describe("cross-site admin writes are refused", () => {
-  const transition = (headers: Record<string, string>) =>
+  const transition = async (headers: Record<string, string>) =>
     gateway().fetch("https://gw.test/admin/circuit-breaker/transition", {
       method: "POST",
       headers: { authorization: `Bearer ${env.ADMIN_TOKEN}`, "content-type": "application/json", ...headers },
-      body: JSON.stringify({ targetState: "CAUTION", reason: "csrf probe" }),
+      body: JSON.stringify({
+        targetState: "CAUTION",
+        reason: "csrf probe",
+        expectedVersion: await breakerState(),
+      }),
     });
   const breakerState = async () => {
     const res = await gateway().fetch("https://gw.test/admin/circuit-breaker", {
@@ -436,7 +440,7 @@ describe("cross-site admin writes are refused", () => {
     const back = await gateway().fetch("https://gw.test/admin/circuit-breaker/transition", {
       method: "POST",
       headers: { authorization: `Bearer ${env.ADMIN_TOKEN}`, "content-type": "application/json" },
-      body: JSON.stringify({ targetState: "NORMAL", reason: "csrf probe over" }),
+      body: JSON.stringify({ targetState: "NORMAL", reason: "csrf probe over", expectedVersion: before + 1 }),
     });
     expect(back.status).toBe(200);
     expect(await breakerState()).toBe(before + 2);

@@ -153,6 +153,43 @@ describe("risk admin routes", () => {
     );
   });
 
+  it("a recover names the breaker version it acts on: missing 400, stale 409, both naming the current state and version", async () => {
+    const post = (body: unknown) =>
+      adminFetch("/admin/circuit-breaker/transition", { method: "POST", body: JSON.stringify(body) });
+    expect((await post({ targetState: "HALT", reason: "first cause" })).status).toBe(200);
+    const seen = (await (await adminFetch("/admin/circuit-breaker")).json()) as BreakerStatus;
+    expect((await post({ targetState: "HALT", reason: "newer cause" })).status).toBe(200);
+    const missing = await post({ targetState: "RECOVERY", reason: "first cause fixed" });
+    expect(missing.status).toBe(400);
+    expect(await missing.json()).toMatchObject({
+      error: {
+        code: "validation_failed",
+        details: { state: "HALT", version: seen.version + 1 },
+        message: expect.stringContaining(`current HALT v${seen.version + 1}`),
+      },
+    });
+    const stale = await post({
+      targetState: "RECOVERY",
+      reason: "first cause fixed",
+      expectedVersion: seen.version,
+    });
+    expect(stale.status).toBe(409);
+    expect(await stale.json()).toMatchObject({
+      error: { code: "conflict", details: { state: "HALT", version: seen.version + 1 } },
+    });
+    expect(await (await adminFetch("/admin/circuit-breaker")).json()).toMatchObject({
+      state: "HALT",
+      reason: "newer cause",
+    });
+    const current = await post({
+      targetState: "RECOVERY",
+      reason: "both causes fixed",
+      expectedVersion: seen.version + 1,
+    });
+    expect(current.status).toBe(200);
+    expect(await current.json()).toMatchObject({ state: "RECOVERY", version: seen.version + 2 });
+  });
+
   it("bad transition bodies and unauthenticated calls change nothing", async () => {
     const before = (await (await adminFetch("/admin/circuit-breaker")).json()) as BreakerStatus;
     const notJson = await adminFetch("/admin/circuit-breaker/transition", {

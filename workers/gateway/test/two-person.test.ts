@@ -123,14 +123,17 @@ describe("execution policy to live", () => {
 describe("circuit breaker RECOVERY → NORMAL", () => {
   it("needs two people; HALT and RECOVERY do not", async () => {
     const transition = (body: unknown) => adminFetch("/admin/circuit-breaker/transition", json("POST", body));
+    const breaker = async () =>
+      (await (await adminFetch("/admin/circuit-breaker")).json()) as { state: string; version: number };
+    // Every transition but HALT names the version it acts on (read first, as the CLI and the console do).
+    const recover = async (reason: string) =>
+      transition({ targetState: "RECOVERY", reason, expectedVersion: (await breaker()).version });
     expect((await transition({ targetState: "HALT", reason: "drill" })).status).toBe(200);
-    expect((await transition({ targetState: "RECOVERY", reason: "drill over" })).status).toBe(200);
+    expect((await recover("drill over")).status).toBe(200);
     const refused = await transition({ targetState: "NORMAL", reason: "all clear" });
     expect(refused.status).toBe(403);
     const envelope = (await refused.json()) as Envelope;
     expect(envelope.error.code).toBe("approval_required");
-    const breaker = async () =>
-      (await (await adminFetch("/admin/circuit-breaker")).json()) as { state: string; version: number };
     const recovery = await breaker();
     expect(recovery.state).toBe("RECOVERY");
     // The payload to request names this RECOVERY's version.
@@ -154,7 +157,7 @@ describe("circuit breaker RECOVERY → NORMAL", () => {
     expect(stale.applied?.ok).toBe(true); // applied at once while this RECOVERY still stood
     expect((await breaker()).state).toBe("NORMAL");
     expect((await transition({ targetState: "HALT", reason: "second incident" })).status).toBe(200);
-    expect((await transition({ targetState: "RECOVERY", reason: "second incident over" })).status).toBe(200);
+    expect((await recover("second incident over")).status).toBe(200);
     const second = await breaker();
     const late = await transition({
       targetState: "NORMAL",

@@ -78,12 +78,15 @@ export function isOperator(actor: Principal): boolean {
 /** Why a transition was refused. */
 export type TransitionRefusal =
   | { code: "conflict"; message: string }
+  | { code: "validation_failed"; message: string }
   | { code: "forbidden"; message: string }
   | { code: "approval_required"; message: string };
 
 /**
- * Check a requested transition against the table: the pair, the actor, and the version (a stale
- * `expectedVersion` loses; HALT is always allowed, so it ignores the version).
+ * Check a requested transition against the table: the pair, the actor, the version. Every transition other
+ * than to HALT names the version it acts on (`expectedVersion`): without it a recovery decided on an old HALT
+ * would override a newer one nobody has looked at. A missing or stale version is refused naming the current
+ * state and version. HALT is always allowed, so it needs and checks no version.
  */
 export function checkTransition(
   current: BreakerRecord,
@@ -98,14 +101,20 @@ export function checkTransition(
       message: `transition ${current.state} → ${target} is not allowed (current state ${current.state})`,
     };
   }
-  if (target !== "HALT" && opts.expectedVersion !== undefined && opts.expectedVersion !== current.version) {
-    return {
-      code: "conflict",
-      message: `stale transition: expected version ${opts.expectedVersion}, current ${current.version} (${current.state})`,
-    };
-  }
   if (guard !== "any" && !isOperator(actor)) {
     return { code: "forbidden", message: `${current.state} → ${target} is made by an operator only` };
+  }
+  if (target !== "HALT" && opts.expectedVersion === undefined) {
+    return {
+      code: "validation_failed",
+      message: `expectedVersion: ${current.state} → ${target} names the breaker version it acts on (current ${current.state} v${current.version})`,
+    };
+  }
+  if (target !== "HALT" && opts.expectedVersion !== current.version) {
+    return {
+      code: "conflict",
+      message: `stale transition: expected version ${opts.expectedVersion}, current ${current.state} v${current.version}`,
+    };
   }
   if (guard === "operator_with_approval" && !opts.hasApproval) {
     return {

@@ -48,9 +48,10 @@ describe("the transition table", () => {
     for (const from of STATES) {
       for (const to of STATES) {
         const rule = allowed[`${from}>${to}`];
-        const bySystem = checkTransition(at(from), to, system, { hasApproval: false });
-        const byOperator = checkTransition(at(from), to, operator, { hasApproval: false });
-        const approved = checkTransition(at(from), to, person, { hasApproval: true });
+        const v = { expectedVersion: 3 };
+        const bySystem = checkTransition(at(from), to, system, { ...v, hasApproval: false });
+        const byOperator = checkTransition(at(from), to, operator, { ...v, hasApproval: false });
+        const approved = checkTransition(at(from), to, person, { ...v, hasApproval: true });
         if (!rule) {
           expect(TRANSITIONS[from][to]).toBeUndefined();
           for (const r of [bySystem, byOperator, approved]) {
@@ -71,10 +72,21 @@ describe("the transition table", () => {
     }
   });
 
-  it("a stale expectedVersion loses, except for HALT, which is always allowed", () => {
+  it("every transition but HALT names its version: a missing or stale one loses naming the current state and version; HALT is always allowed", () => {
+    expect(checkTransition(at("HALT", 7), "RECOVERY", operator, { hasApproval: false })).toEqual({
+      code: "validation_failed",
+      message: "expectedVersion: HALT → RECOVERY names the breaker version it acts on (current HALT v7)",
+    });
+    expect(checkTransition(at("CAUTION", 2), "NORMAL", operator, { hasApproval: false })?.code).toBe(
+      "validation_failed",
+    );
+    expect(checkTransition(at("NORMAL", 2), "CAUTION", system, { hasApproval: false })?.code).toBe(
+      "validation_failed",
+    );
     expect(
-      checkTransition(at("HALT", 7), "RECOVERY", operator, { expectedVersion: 6, hasApproval: false })?.code,
-    ).toBe("conflict");
+      checkTransition(at("HALT", 7), "RECOVERY", operator, { expectedVersion: 6, hasApproval: false }),
+    ).toEqual({ code: "conflict", message: "stale transition: expected version 6, current HALT v7" });
+    expect(checkTransition(at("NORMAL", 7), "HALT", system, { hasApproval: false })).toBeNull();
     expect(
       checkTransition(at("HALT", 7), "RECOVERY", operator, { expectedVersion: 7, hasApproval: false }),
     ).toBeNull();
@@ -144,7 +156,14 @@ describe("failure counting", () => {
 
 describe("properties of random operation sequences", () => {
   type Op =
-    | { kind: "transition"; to: BreakerState; actor: 0 | 1 | 2; approval: boolean }
+    | {
+        kind: "transition";
+        to: BreakerState;
+        actor: 0 | 1 | 2;
+        approval: boolean;
+        /** The version the request names: the current one, an older one, or none. */
+        version: "current" | "stale" | "none";
+      }
     | { kind: "failure"; failure: FailureKind }
     | { kind: "success"; failure: FailureKind };
   const op: fc.Arbitrary<Op> = fc.oneof(
@@ -153,6 +172,7 @@ describe("properties of random operation sequences", () => {
       to: fc.constantFrom(...STATES),
       actor: fc.constantFrom(0 as const, 1 as const, 2 as const),
       approval: fc.boolean(),
+      version: fc.constantFrom("current" as const, "stale" as const, "none" as const),
     }),
     fc.record({ kind: fc.constant("failure" as const), failure: fc.constantFrom(...KINDS) }),
     fc.record({ kind: fc.constant("success" as const), failure: fc.constantFrom(...KINDS) }),
@@ -166,9 +186,13 @@ describe("properties of random operation sequences", () => {
           const before = r;
           if (o.kind === "transition") {
             const actor = [system, operator, person][o.actor]!;
-            const refusal = checkTransition(r, o.to, actor, { hasApproval: o.approval });
+            const expectedVersion =
+              o.version === "current" ? r.version : o.version === "stale" ? r.version - 1 : undefined;
+            const refusal = checkTransition(r, o.to, actor, { expectedVersion, hasApproval: o.approval });
             if (o.to === "HALT") expect(refusal).toBeNull();
             if (refusal) continue;
+            // Only HALT acts without naming the version it found.
+            if (o.to !== "HALT") expect(o.version).toBe("current");
             r = applyTransition(r, o.to, "x", "p", T0);
             if (o.to === "RECOVERY") expect(before.state === "HALT" && actor.method !== "system").toBe(true);
             if (before.state === "RECOVERY" && o.to === "NORMAL")
@@ -178,7 +202,9 @@ describe("properties of random operation sequences", () => {
             r = record;
             if (before.state === "RECOVERY") expect(target).toBe("HALT");
             if (target) {
-              expect(checkTransition(r, target, system, { hasApproval: false })).toBeNull();
+              expect(
+                checkTransition(r, target, system, { expectedVersion: r.version, hasApproval: false }),
+              ).toBeNull();
               r = applyTransition(r, target, "auto", "system:risk", T0);
             }
           } else {

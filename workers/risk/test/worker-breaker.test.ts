@@ -12,6 +12,7 @@ import {
   risk,
   strategyActor,
   testEnv,
+  transitionAtCurrent,
 } from "./worker-helpers";
 
 const person = { method: "access" as const, subject: "p1", email: "p1@example.com" };
@@ -27,7 +28,7 @@ async function toState(target: BreakerState): Promise<void> {
   // Walk the table to `target` from wherever the breaker is (HALT is always reachable).
   await risk().transitionBreaker({ targetState: "HALT", reason: "reset" }, operator);
   if (target === "HALT") return;
-  await risk().transitionBreaker({ targetState: "RECOVERY", reason: "reset" }, operator);
+  await transitionAtCurrent("RECOVERY", "reset");
   if (target === "RECOVERY") return;
   await governance().stubAnswer({ ok: true, value: approval("breaker.recovery_to_normal") });
   const expectedVersion = (await state()).version;
@@ -36,8 +37,7 @@ async function toState(target: BreakerState): Promise<void> {
     receiptToken: "tok",
   });
   await governance().stubReset();
-  if (target === "CAUTION")
-    await risk().transitionBreaker({ targetState: "CAUTION", reason: "reset" }, operator);
+  if (target === "CAUTION") await transitionAtCurrent("CAUTION", "reset");
 }
 
 /** From NORMAL, HALT while audit refuses appends: applied at once, its record held back. Audit stays down. */
@@ -118,6 +118,57 @@ describe("the breaker over RPC", () => {
     expect(await entriesOf("risk.breaker_transition")).toEqual([]);
   });
 
+  it("a recover decided on an old HALT cannot override a newer one: every transition but HALT names its version", async () => {
+    await toState("HALT");
+    const seen = await state(); // the operator looks: HALT for the old cause
+    // A newer HALT lands (drift found), which the operator has not seen.
+    await risk().transitionBreaker({ targetState: "HALT", reason: "reconciliation drift" }, operator);
+    await audit().stubReset();
+    // Without a version: refused, naming the state and version it would have acted on.
+    expect(
+      await risk().transitionBreaker({ targetState: "RECOVERY", reason: "old cause fixed" }, operator),
+    ).toMatchObject({
+      ok: false,
+      error: {
+        code: "validation_failed",
+        message: `expectedVersion: HALT → RECOVERY names the breaker version it acts on (current HALT v${seen.version + 1})`,
+        details: { state: "HALT", version: seen.version + 1 },
+      },
+    });
+    // With the version it saw: stale, refused with the current state and version.
+    expect(
+      await risk().transitionBreaker(
+        { targetState: "RECOVERY", reason: "old cause fixed", expectedVersion: seen.version },
+        operator,
+      ),
+    ).toMatchObject({
+      ok: false,
+      error: {
+        code: "conflict",
+        message: `stale transition: expected version ${seen.version}, current HALT v${seen.version + 1}`,
+        details: { state: "HALT", version: seen.version + 1 },
+      },
+    });
+    expect(await state()).toMatchObject({ state: "HALT", reason: "reconciliation drift" });
+    expect(await entriesOf("risk.breaker_transition")).toEqual([]);
+    // Naming the current version (after reading the newer HALT): applied.
+    expect(
+      await risk().transitionBreaker(
+        { targetState: "RECOVERY", reason: "drift explained", expectedVersion: seen.version + 1 },
+        operator,
+      ),
+    ).toMatchObject({ ok: true, value: { state: "RECOVERY", version: seen.version + 2 } });
+    // The same for CAUTION ↔ NORMAL; HALT alone needs no version.
+    await toState("CAUTION");
+    expect(await risk().transitionBreaker({ targetState: "NORMAL", reason: "calm" }, operator)).toMatchObject(
+      { ok: false, error: { code: "validation_failed" } },
+    );
+    expect((await transitionAtCurrent("NORMAL", "calm")).ok).toBe(true);
+    expect(
+      await risk().transitionBreaker({ targetState: "CAUTION", reason: "wary" }, operator),
+    ).toMatchObject({ ok: false, error: { code: "validation_failed" } });
+  });
+
   it("RECOVERY → NORMAL needs a redeemed breaker.recovery_to_normal receipt for exactly { targetState, reason, expectedVersion }", async () => {
     await toState("RECOVERY");
     await audit().stubReset();
@@ -193,14 +244,15 @@ describe("the breaker over RPC", () => {
   it("loosening is not applied when its audit fails; tightening is applied and audited later", async () => {
     await toState("HALT");
     await audit().stubFail(true);
-    expect(
-      await risk().transitionBreaker({ targetState: "RECOVERY", reason: "try" }, operator),
-    ).toMatchObject({ ok: false, error: { code: "audit_unavailable" } });
+    expect(await transitionAtCurrent("RECOVERY", "try")).toMatchObject({
+      ok: false,
+      error: { code: "audit_unavailable" },
+    });
     expect((await state()).state).toBe("HALT");
     await audit().stubFail(false);
     await haltWhileAuditIsDown();
     await audit().stubFail(false);
-    await risk().transitionBreaker({ targetState: "RECOVERY", reason: "next" }, operator);
+    await transitionAtCurrent("RECOVERY", "next");
     const to = (await entriesOf("risk.breaker_transition")).map((e) => (e.payload as { to: string }).to);
     expect(to).toEqual(["HALT", "RECOVERY"]);
   });

@@ -12,6 +12,7 @@ import {
   risk,
   strategyActor,
   testEnv,
+  transitionAtCurrent,
 } from "./worker-helpers";
 
 const intent = intentMaker("order", { strategyId: "s1", market: "MKT-A", quantity: 100 });
@@ -109,10 +110,7 @@ describe("evaluateOrder over RPC", () => {
     expect(again).toMatchObject({ ok: true, value: { approved: true } });
     // Back to NORMAL for the rest of the file (an operator may loosen CAUTION).
     expect(
-      await risk().transitionBreaker(
-        { targetState: "NORMAL", reason: "audit back" },
-        { method: "token", subject: "admin-token" },
-      ),
+      await transitionAtCurrent("NORMAL", "audit back", { method: "token", subject: "admin-token" }),
     ).toMatchObject({
       ok: true,
       value: { state: "NORMAL" },

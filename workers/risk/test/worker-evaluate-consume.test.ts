@@ -13,6 +13,7 @@ import {
   risk,
   strategyActor,
   testEnv,
+  transitionAtCurrent,
 } from "./worker-helpers";
 
 const intent = intentMaker("eac", { strategyId: "e1", market: "MKT-E", quantity: 10 });
@@ -85,7 +86,7 @@ describe("evaluateAndConsume", () => {
     // The failed attempt took nothing: the same client order id is approved next time.
     const again = await risk().evaluateAndConsume(i, strategyActor);
     expect(again).toMatchObject({ ok: true, value: { decision: { approved: true } } });
-    await risk().transitionBreaker({ targetState: "NORMAL", reason: "audit back" }, operator);
+    await transitionAtCurrent("NORMAL", "audit back");
     await risk().reportSuccess("audit_failure");
   });
 

@@ -1,5 +1,14 @@
 import { beforeEach, expect, it } from "vitest";
-import { audit, freshMark, governance, intentMaker, operator, risk, strategyActor } from "./worker-helpers";
+import {
+  audit,
+  freshMark,
+  governance,
+  intentMaker,
+  operator,
+  risk,
+  strategyActor,
+  transitionAtCurrent,
+} from "./worker-helpers";
 
 const intent = intentMaker("race", { strategyId: "r1", market: "MKT-R", quantity: 10 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -26,5 +35,5 @@ it("an opening order queued behind a slow evaluation when HALT lands is refused,
   expect(r).toMatchObject({ ok: false, error: { code: "breaker_halted" } });
   expect(!r.ok && r.error.message).toMatch(/moved to HALT while this order was evaluated/);
   await audit().stubDelay(0);
-  await risk().transitionBreaker({ targetState: "RECOVERY", reason: "after the race" }, operator);
+  await transitionAtCurrent("RECOVERY", "after the race");
 });

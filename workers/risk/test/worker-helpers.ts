@@ -1,9 +1,13 @@
 import { env, exports } from "cloudflare:workers";
 import type {
+  ApprovalReceiptRef,
   AuditEventInput,
+  BreakerState,
+  BreakerStatus,
   MarkUpdate,
   OrderIntent,
   Principal,
+  Result,
   RiskRpc,
   VerifiedApproval,
 } from "@paulp/contracts";
@@ -85,4 +89,23 @@ export function intentMaker(prefix: string, base: { strategyId: string; market: 
     evidenceHashes: [HASH],
     ...overrides,
   });
+}
+
+/**
+ * A breaker transition naming the version read just before it, as the CLI and the console do (every
+ * transition but HALT must name the version it acts on).
+ */
+export async function transitionAtCurrent(
+  targetState: BreakerState,
+  reason: string,
+  actor: Principal = operator,
+  receipt?: ApprovalReceiptRef,
+): Promise<Result<BreakerStatus>> {
+  const now = await risk().getBreaker();
+  if (!now.ok) throw new Error(now.error.message);
+  return risk().transitionBreaker(
+    { targetState, reason, expectedVersion: now.value.version },
+    actor,
+    receipt,
+  );
 }
