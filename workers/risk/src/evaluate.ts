@@ -80,6 +80,9 @@ export interface ParsedLimits {
   correlated: Map<string, string[]>;
 }
 
+/** The two limits whose breach by the portfolio itself sends the breaker to HALT. */
+export type LossLimits = Pick<ParsedLimits, "dailyLossPct" | "drawdownPct">;
+
 /** The outcome of one evaluation. */
 export interface Evaluation {
   approved: boolean;
@@ -245,7 +248,7 @@ function pctReason(
 }
 
 /** A loss limit the portfolio breaks on its own (drives the breaker to HALT). */
-export function lossBreach(view: RiskView, limits: ParsedLimits): Evaluation["breach"] {
+export function lossBreach(view: RiskView, limits: LossLimits): Evaluation["breach"] {
   const e = view.equity;
   if (e === null) return null;
   if (view.dayStartEquity !== null && view.dayStartEquity > 0 && e < view.dayStartEquity) {

@@ -1,6 +1,6 @@
 import type { RiskLimits } from "@paulp/contracts";
 import { parsePct, parseUnits } from "./decimal";
-import { parseLimits } from "./evaluate";
+import { type LossLimits, parseLimits } from "./evaluate";
 
 /** The specification's defaults (5/10/15/30/3/10 %) plus conservative pre-trade basics. */
 export const DEFAULT_LIMITS: RiskLimits = {
@@ -55,4 +55,20 @@ export function raisedLimits(current: RiskLimits, next: RiskLimits): string[] {
     }
   }
   return raised;
+}
+
+/**
+ * The loss limits in force when the stored limits do not parse as a whole: for each of the daily loss and the
+ * drawdown, the stricter of the default and the stored figure if that one still parses. A corrupted record
+ * never switches the loss HALT off, nor loosens it.
+ */
+export function strictestLossLimits(stored: unknown): LossLimits {
+  const figure = (field: "maxDailyLossPct" | "maxDrawdownPct"): number => {
+    const fallback = parsePct(DEFAULT_LIMITS[field])!;
+    const raw =
+      typeof stored === "object" && stored !== null ? (stored as Record<string, unknown>)[field] : null;
+    const own = typeof raw === "string" ? parsePct(raw) : null;
+    return own !== null && own >= 0 && own < fallback ? own : fallback;
+  };
+  return { dailyLossPct: figure("maxDailyLossPct"), drawdownPct: figure("maxDrawdownPct") };
 }

@@ -18,16 +18,18 @@ import {
   type RiskDecision,
   type RiskDryRun,
   type RiskExposure,
-  type RiskLimits,
+  RiskLimits,
   type RiskLimitsView,
 } from "@paulp/contracts";
 import { auditAppend, canonicalHash, RedeemedButNotApplied, randomId, settleRedemption } from "@paulp/kit";
-import { formatMoney, parseUnits } from "./decimal";
+import * as v from "valibot";
+import { formatMoney, formatPct, parseUnits } from "./decimal";
 import type { Env } from "./env";
 import {
   buildView,
   type Evaluation,
   evaluateIntent,
+  type LossLimits,
   lossBreach,
   moveReservationInView,
   type ParsedLimits,
@@ -38,7 +40,7 @@ import {
 } from "./evaluate";
 import { exposureReport } from "./exposure";
 import { applyFillEverywhere } from "./fills";
-import { DEFAULT_LIMITS, raisedLimits } from "./limits";
+import { DEFAULT_LIMITS, raisedLimits, strictestLossLimits } from "./limits";
 import {
   applyCapitalChange,
   applyMark,
@@ -106,6 +108,22 @@ interface OrderBook {
 const RESERVATION_PREFIX = "rsv:";
 /** The rate-limit window. */
 const RATE_WINDOW_MS = 60_000;
+
+/**
+ * The stored limits parsed, or null when they do not (a corrupted record, one written by a newer version): the
+ * governor then denies every order and its loss checks fall back to the strictest defaults. Never throws, so a
+ * bad record cannot stop the Durable Object from loading.
+ */
+function parseStoredLimits(stored: RiskLimitsView): ParsedLimits | null {
+  try {
+    const limits = v.safeParse(RiskLimits, stored.limits);
+    return limits.success && Number.isSafeInteger(stored.version)
+      ? parseLimits(limits.output, stored.version)
+      : null;
+  } catch {
+    return null;
+  }
+}
 
 /** A change of portfolio state that may have broken a loss limit (the caller sends the breaker to HALT). */
 export interface StateChange<T> {
@@ -176,7 +194,7 @@ export class RiskGovernor extends DurableObject<Env> {
         updatedAt: new Date(0).toISOString(),
         updatedBy: "default",
       };
-      this.parsed = parseLimits(this.limits.limits, this.limits.version);
+      this.parsed = parseStoredLimits(this.limits);
       // Maps kept in time order, so pruning can stop at the first entry still alive.
       const cids = [...(await ctx.storage.list<number>({ prefix: "cid:" }))].sort((a, b) => a[1] - b[1]);
       for (const [key, t] of cids) this.clientIds.set(key.slice(4), t);
@@ -206,8 +224,23 @@ export class RiskGovernor extends DurableObject<Env> {
     });
   }
 
+  /** Health: fails (so `/admin/status` shows risk degraded) while the stored limits do not parse. */
   async ping(): Promise<string> {
+    if (!this.parsed) {
+      const loss = this.lossLimits();
+      throw new Error(
+        `stored limits v${this.limits.version} do not parse: every order is denied; loss checks use the strictest defaults (daily loss ${formatPct(loss.dailyLossPct)}%, drawdown ${formatPct(loss.drawdownPct)}%)`,
+      );
+    }
     return `limits v${this.limits.version}`;
+  }
+
+  /**
+   * The loss limits that drive HALT: the stored ones, or while those do not parse the strictest defaults, so a
+   * corrupted limits record never switches the loss HALT off.
+   */
+  private lossLimits(): LossLimits {
+    return this.parsed ?? strictestLossLimits(this.limits.limits);
   }
 
   /**
@@ -455,7 +488,7 @@ export class RiskGovernor extends DurableObject<Env> {
     updateWatermarks(this.portfolio, equity, now);
     view.dayStartEquity = this.portfolio.dayStartEquity;
     view.highWaterMark = this.portfolio.highWaterMark;
-    return this.parsed ? lossBreach(view, this.parsed) : null;
+    return lossBreach(view, this.lossLimits());
   }
 
   /** The persisted portfolio value: totals and watermarks only (marks, positions and fill ids have their own keys). */
@@ -524,7 +557,7 @@ export class RiskGovernor extends DurableObject<Env> {
       }
     }
     if (Object.keys(writes).length > 0) await this.ctx.storage.put(writes);
-    return this.parsed ? lossBreach(this.currentView(), this.parsed) : null;
+    return lossBreach(this.currentView(), this.lossLimits());
   }
 
   /** The stored limits. */
