@@ -339,23 +339,29 @@ export function evaluateIntent(input: EvaluationInput): Evaluation {
     );
   }
   const notional = price === null ? null : qty * price;
-  if (notional !== null) {
-    if (notional > limits.maxOrderNotional) {
+  if (notional !== null && price !== null) {
+    // An opening order is sized by the larger of its notional and what it can lose once filled at its limit: a
+    // short YES loses 1 − price a contract (a sell-to-open of 2,500 @ 0.10 is $250 of notional and $2,250 at
+    // risk). A reducing order risks nothing new: its notional counts, as before.
+    const worstLoss = opensRisk ? exposureUnits(intent.venue, delta, price) : notional;
+    const size = Math.max(notional, worstLoss);
+    const sized = `notional=${formatMoney(notional)}${opensRisk ? ` worst-case loss=${formatMoney(worstLoss)}` : ""}`;
+    if (size > limits.maxOrderNotional) {
       reasons.push(
         reason(
           R.notionalLimitExceeded,
-          `${R.notionalLimitExceeded}: notional=${formatMoney(notional)} limit=${formatMoney(limits.maxOrderNotional)}`,
-          formatMoney(notional),
+          `${R.notionalLimitExceeded}: ${sized} limit=${formatMoney(limits.maxOrderNotional)}`,
+          formatMoney(size),
           formatMoney(limits.maxOrderNotional),
         ),
       );
     }
-    if (breakerState === "RECOVERY" && opensRisk && notional > limits.probeNotional) {
+    if (breakerState === "RECOVERY" && opensRisk && size > limits.probeNotional) {
       reasons.push(
         reason(
           R.recoveryProbeTooLarge,
-          `${R.recoveryProbeTooLarge}: notional=${formatMoney(notional)} probe limit=${formatMoney(limits.probeNotional)}`,
-          formatMoney(notional),
+          `${R.recoveryProbeTooLarge}: ${sized} probe limit=${formatMoney(limits.probeNotional)}`,
+          formatMoney(size),
           formatMoney(limits.probeNotional),
         ),
       );

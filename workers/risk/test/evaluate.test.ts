@@ -520,3 +520,78 @@ describe("properties", () => {
     expect(approvedOpens).toBeGreaterThan(25);
   });
 });
+
+describe("orders sized by what they can lose (a short YES loses 1 − price a contract)", () => {
+  it("a sell-to-open of 2,500 @ 0.10 (notional $250, worst-case loss $2,250) is no $250 RECOVERY probe", () => {
+    const s = portfolio();
+    mark(s, "MKT-A", "0.10");
+    settle(s);
+    const l = isolatedLimits({ recoveryProbeNotional: "250.00" });
+    const sell = intent({ side: "sell", quantity: 2_500, limitPrice: "0.10" });
+    expect(evaluate(s, sell, l, { breaker: "RECOVERY" }).reasons).toEqual([
+      expect.objectContaining({ code: "RECOVERY_PROBE_TOO_LARGE", observed: "2250.00", limit: "250.00" }),
+    ]);
+    // What it can lose within the probe: 277 contracts × $0.90 = $249.30 passes; 278 ($250.20) does not.
+    expect(evaluate(s, intent({ ...sell, quantity: 277 }), l, { breaker: "RECOVERY" }).approved).toBe(true);
+    expect(codes(evaluate(s, intent({ ...sell, quantity: 278 }), l, { breaker: "RECOVERY" }))).toEqual([
+      "RECOVERY_PROBE_TOO_LARGE",
+    ]);
+    // A buy loses at most its notional: 2,500 @ 0.10 = $250 is a probe.
+    expect(
+      evaluate(s, intent({ quantity: 2_500, limitPrice: "0.10" }), l, { breaker: "RECOVERY" }).approved,
+    ).toBe(true);
+  });
+
+  it("maxOrderNotional holds an opening short to its worst-case loss; a reducing sell keeps its notional", () => {
+    const s = portfolio();
+    mark(s, "MKT-A", "0.10");
+    fill(s, "s1", "MKT-B", "buy", 5_000, "0.10");
+    mark(s, "MKT-B", "0.10");
+    settle(s);
+    const l = isolatedLimits({ maxOrderNotional: "1000.00" });
+    const short = evaluate(s, intent({ side: "sell", quantity: 2_500, limitPrice: "0.10" }), l);
+    expect(short.reasons).toEqual([
+      expect.objectContaining({ code: "NOTIONAL_LIMIT_EXCEEDED", observed: "2250.00", limit: "1000.00" }),
+    ]);
+    expect(short.reasons[0]!.message).toMatch(/notional=250\.00 worst-case loss=2250\.00/);
+    // Selling 2,500 of a long (a reduction) risks nothing new: its notional ($250) is what counts.
+    const reduce = intent({
+      market: "MKT-B",
+      side: "sell",
+      effect: "reduce",
+      quantity: 2_500,
+      limitPrice: "0.10",
+    });
+    expect(evaluate(s, reduce, l).approved).toBe(true);
+  });
+
+  it("property: in RECOVERY an opening order passes the probe exactly when the most it can lose at settlement, and its notional, fit", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom("kalshi" as const, "polymarket" as const),
+        fc.constantFrom("buy" as const, "sell" as const),
+        fc.integer({ min: 1, max: 5_000 }),
+        fc.integer({ min: 1, max: 99 }),
+        fc.integer({ min: 1, max: 2_000 }),
+        (venue, side, quantity, cents, probeDollars) => {
+          const s = portfolio();
+          const price = `0.${String(cents).padStart(2, "0")}`;
+          const market = venue === "kalshi" ? "MKT-A" : "PM-A";
+          mark(s, market, price, { venue });
+          settle(s);
+          const l = isolatedLimits({ recoveryProbeNotional: `${probeDollars}.00` });
+          const r = evaluate(s, intent({ venue, market, side, quantity, limitPrice: price }), l, {
+            breaker: "RECOVERY",
+          });
+          // The oracle settles the filled order both ways (YES pays $1, NO pays nothing), in cents.
+          const paid = side === "buy" ? quantity * cents : -quantity * cents;
+          const lossAt = (payoutCents: number) =>
+            side === "buy" ? paid - quantity * payoutCents : quantity * payoutCents + paid;
+          const worst = Math.max(lossAt(0), lossAt(100), quantity * cents);
+          expect(codes(r).includes("RECOVERY_PROBE_TOO_LARGE")).toBe(worst > probeDollars * 100);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
