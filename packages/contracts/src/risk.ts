@@ -225,7 +225,10 @@ export interface RiskExposure {
   limitsVersion: number;
   /** Effective limits (CAUTION and RECOVERY halve the exposure limits). */
   limits: LimitUse[];
-  /** Positions whose market has no fresh mark (their value is doubtful). */
+  /**
+   * Positions whose market has no mark price, or whose mark is older than `maxMarkAgeSeconds` (their value is
+   * doubtful: opening orders are denied `NO_EQUITY` while any is listed; reducing and closing go on).
+   */
   unmarkedPositions: string[];
 }
 

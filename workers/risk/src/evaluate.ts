@@ -60,6 +60,13 @@ export interface RiskView {
   marks: Record<string, Mark>;
   /** Positions (filled or reserved) whose market has no mark price: equity is then unknown. */
   unmarked: string[];
+  /** Non-zero positions (filled or reserved) per priced market. */
+  heldMarkets: Map<string, number>;
+  /**
+   * When the oldest mark valuing a held position was observed (null: nothing held). Older than the mark-age
+   * limit, that position's value is doubtful and could hide a loss: opening orders are then denied `NO_EQUITY`.
+   */
+  oldestHeldMarkMs: number | null;
 }
 
 /** Limits parsed into integer units once per version. */
@@ -198,6 +205,8 @@ export function buildView(state: PortfolioState, reservations: Iterable<Reservat
   const marketExposure = new Map<string, number>();
   const categoryExposure = new Map<string, number>();
   const unmarked: string[] = [];
+  const heldMarkets = new Map<string, number>();
+  let oldestHeldMarkMs: number | null = null;
   for (const [key, qty] of effectiveQty) {
     if (qty === 0) continue;
     const { venue, market } = where.get(key)!;
@@ -207,6 +216,9 @@ export function buildView(state: PortfolioState, reservations: Iterable<Reservat
       unmarked.push(key);
       continue;
     }
+    heldMarkets.set(mk, (heldMarkets.get(mk) ?? 0) + 1);
+    if (oldestHeldMarkMs === null || mark.observedAtMs < oldestHeldMarkMs)
+      oldestHeldMarkMs = mark.observedAtMs;
     const exp = exposureUnits(venue, qty, mark.price);
     marketExposure.set(mk, (marketExposure.get(mk) ?? 0) + exp);
     const cat = mark.category ?? UNCATEGORISED;
@@ -224,7 +236,36 @@ export function buildView(state: PortfolioState, reservations: Iterable<Reservat
     categoryExposure,
     marks: state.marks,
     unmarked,
+    heldMarkets,
+    oldestHeldMarkMs,
   };
+}
+
+/**
+ * Count a position of market `mk` moving from `before` to `after` contracts in `heldMarkets` and
+ * `oldestHeldMarkMs`. False when the oldest held mark may have changed (its last position closed): rebuild.
+ */
+function trackHeld(view: RiskView, mk: string, observedAtMs: number, before: number, after: number): boolean {
+  if ((before === 0) === (after === 0)) return true;
+  const held = (view.heldMarkets.get(mk) ?? 0) + (after === 0 ? -1 : 1);
+  if (held > 0) view.heldMarkets.set(mk, held);
+  else view.heldMarkets.delete(mk);
+  if (after === 0) return held > 0 || view.oldestHeldMarkMs !== observedAtMs;
+  if (view.oldestHeldMarkMs === null || observedAtMs < view.oldestHeldMarkMs)
+    view.oldestHeldMarkMs = observedAtMs;
+  return true;
+}
+
+/** Held positions valued at a mark older than `maxAgeMs`, oldest first, with their age in seconds. */
+export function staleHeldPositions(view: RiskView, nowMs: number, maxAgeMs: number): [string, number][] {
+  const stale: [string, number][] = [];
+  for (const [key, qty] of view.effectiveQty) {
+    if (qty === 0) continue;
+    const mark = view.marks[key.slice(key.indexOf("|") + 1)];
+    if (mark && mark.price !== null && nowMs - mark.observedAtMs > maxAgeMs)
+      stale.push([key, Math.floor((nowMs - mark.observedAtMs) / 1000)]);
+  }
+  return stale.sort((a, b) => b[1] - a[1]);
 }
 
 function reason(code: string, message: string, observed?: string, limit?: string): RiskReason {
@@ -387,11 +428,14 @@ export function evaluateIntent(input: EvaluationInput): Evaluation {
     );
   }
 
-  // The mark: fail closed on every missing or doubtful part.
-  const mark = view.marks[mk];
+  // The mark: fail closed on every missing or doubtful part of an opening order's. A reduce or close needs no
+  // mark: de-risking is always possible, bounded only by the position it reduces (the effect check below).
+  const mark = opensRisk ? view.marks[mk] : undefined;
   let markPrice: number | null = null;
   let category: string | null = null;
-  if (!mark) {
+  if (!opensRisk) {
+    // No mark checks.
+  } else if (!mark) {
     reasons.push(reason(R.unknownMarket, `${R.unknownMarket}: no market ${mk} is known to risk`, mk));
   } else {
     if (mark.price === null)
@@ -461,6 +505,24 @@ export function evaluateIntent(input: EvaluationInput): Evaluation {
       reason(
         R.noEquity,
         `${R.noEquity}: no equity figure${view.unmarked.length ? ` (unmarked: ${view.unmarked.slice(0, 3).join(", ")})` : ""}`,
+      ),
+    );
+    return out(breach);
+  }
+  // A held position valued at a stale mark may hide a loss from the loss limits: equity is not known.
+  if (view.oldestHeldMarkMs !== null && nowMs - view.oldestHeldMarkMs > limits.maxMarkAgeMs) {
+    const stale = staleHeldPositions(view, nowMs, limits.maxMarkAgeMs);
+    const oldest = `${Math.floor((nowMs - view.oldestHeldMarkMs) / 1000)}s`;
+    const named = stale
+      .slice(0, 3)
+      .map(([key, age]) => `${key} (mark ${age}s old)`)
+      .join(", ");
+    reasons.push(
+      reason(
+        R.noEquity,
+        `${R.noEquity}: ${stale.length} held position(s) valued at marks older than ${limits.maxMarkAgeMs / 1000}s: ${named}${stale.length > 3 ? ", …" : ""}`,
+        oldest,
+        `${limits.maxMarkAgeMs / 1000}s`,
       ),
     );
     return out(breach);
@@ -569,23 +631,28 @@ export function evaluateIntent(input: EvaluationInput): Evaluation {
   return out(breach);
 }
 
-/** Apply an approved opening order to a view in place, as a reservation (used between rebuilds). */
-export function reserveInView(view: RiskView, intent: OrderIntent, delta: number, reduces = false): void {
+/**
+ * Apply an approved order to a view in place, as a reservation (used between rebuilds). False when the view
+ * cannot be updated exactly: the caller drops it.
+ */
+export function reserveInView(view: RiskView, intent: OrderIntent, delta: number, reduces = false): boolean {
   const posKey = positionKey(intent.strategyId, intent.venue, intent.market);
   if (reduces) {
     view.pendingReduce.set(posKey, (view.pendingReduce.get(posKey) ?? 0) + delta);
-    return;
+    return true;
   }
   const mk = marketKey(intent.venue, intent.market);
   const mark = view.marks[mk];
   const qe = view.effectiveQty.get(posKey) ?? 0;
   view.effectiveQty.set(posKey, qe + delta);
-  if (!mark || mark.price === null) return;
+  if (!mark || mark.price === null) return false;
+  if (!trackHeld(view, mk, mark.observedAtMs, qe, qe + delta)) return false;
   const grow =
     exposureUnits(intent.venue, qe + delta, mark.price) - exposureUnits(intent.venue, qe, mark.price);
   view.marketExposure.set(mk, (view.marketExposure.get(mk) ?? 0) + grow);
   const cat = mark.category ?? UNCATEGORISED;
   view.categoryExposure.set(cat, (view.categoryExposure.get(cat) ?? 0) + grow);
+  return true;
 }
 
 /**
@@ -614,6 +681,7 @@ export function shiftPosition(
     exposureUnits(where.venue, qe + effectiveDelta, mark.price) - exposureUnits(where.venue, qe, mark.price);
   view.effectiveQty.set(where.posKey, qe + effectiveDelta);
   const mk = marketKey(where.venue, where.market);
+  if (!trackHeld(view, mk, mark.observedAtMs, qe, qe + effectiveDelta)) return false;
   view.marketExposure.set(mk, (view.marketExposure.get(mk) ?? 0) + grow);
   const cat = mark.category ?? UNCATEGORISED;
   view.categoryExposure.set(cat, (view.categoryExposure.get(cat) ?? 0) + grow);

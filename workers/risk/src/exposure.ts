@@ -1,6 +1,6 @@
 import type { BreakerState, LimitUse, RiskExposure } from "@paulp/contracts";
 import { FULL, formatMoney, formatPct, ratioPctUnits } from "./decimal";
-import { effectiveLimits, type ParsedLimits, type RiskView } from "./evaluate";
+import { effectiveLimits, type ParsedLimits, type RiskView, staleHeldPositions } from "./evaluate";
 import { exposureUnits } from "./portfolio";
 
 function use(
@@ -43,6 +43,7 @@ export function exposureReport(input: {
   realised: string;
   unrealised: string | null;
   openPositions: number;
+  nowMs: number;
 }): RiskExposure {
   const { view, breakerState } = input;
   const limits = effectiveLimits(input.limits, breakerState);
@@ -83,6 +84,10 @@ export function exposureReport(input: {
       use("maxDailyLossPct", dayLoss, view.dayStartEquity, limits.dailyLossPct, "portfolio"),
       use("maxDrawdownPct", drawdown, view.highWaterMark, limits.drawdownPct, "portfolio"),
     ],
-    unmarkedPositions: view.unmarked,
+    // Without a mark price, or valued at a mark older than the mark-age limit (opening orders are then denied).
+    unmarkedPositions: [
+      ...view.unmarked,
+      ...staleHeldPositions(view, input.nowMs, limits.maxMarkAgeMs).map(([key]) => key),
+    ],
   };
 }

@@ -312,7 +312,7 @@ export class RiskGovernor extends DurableObject<Env> {
           expiresAtMs: now + (consumed ? SUBMITTED_RESERVATION_MS : DECISION_TTL_MS),
           ...(reduces ? { reduces: true } : {}),
         };
-        if (this.view) reserveInView(this.view, intent, ev.value.delta, reduces);
+        if (this.view && !reserveInView(this.view, intent, ev.value.delta, reduces)) this.view = null;
       }
       // One multi-key put: one storage transaction per decision, with only this decision's own keys.
       const writes: Record<string, unknown> = { [`decision:${decision.decisionId}`]: stored };
@@ -724,6 +724,7 @@ export class RiskGovernor extends DurableObject<Env> {
         realised: formatMoney(this.portfolio.realised),
         unrealised: v.unrealised === null ? null : formatMoney(v.unrealised),
         openPositions: Object.keys(this.portfolio.positions).length,
+        nowMs: Date.now(),
       }),
     );
   }

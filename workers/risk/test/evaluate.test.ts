@@ -595,3 +595,84 @@ describe("orders sized by what they can lose (a short YES loses 1 − price a co
     );
   });
 });
+
+describe("marks of held positions (a stale mark hides a loss; de-risking needs no mark)", () => {
+  const l = isolatedLimits({ maxMarkAgeSeconds: 120 });
+
+  it("an opening order is denied while any held position is valued at a stale mark, naming it with its age", () => {
+    const s = portfolio();
+    mark(s, "MKT-H", "0.50", { observedAtMs: NOW - 300_000 }); // five minutes old
+    mark(s, "MKT-A", "0.50");
+    fill(s, "s2", "MKT-H", "buy", 1_000, "0.50");
+    settle(s);
+    const r = evaluate(s, intent(), l);
+    expect(r.reasons).toEqual([
+      expect.objectContaining({ code: "NO_EQUITY", observed: "300s", limit: "120s" }),
+    ]);
+    expect(r.reasons[0]!.message).toMatch(/s2\|kalshi:MKT-H \(mark 300s old\)/);
+    // Exactly at the age limit it still counts as marked.
+    mark(s, "MKT-H", "0.50", { observedAtMs: NOW - 120_000 });
+    expect(evaluate(s, intent(), l).approved).toBe(true);
+    expect(codes(evaluate(s, intent(), l, { nowMs: NOW + 1 }))).toEqual(["NO_EQUITY"]);
+  });
+
+  it("a reduce or close is never refused for a stale, missing, doubtful or absent mark, only bounded by the position", () => {
+    const s = portfolio();
+    mark(s, "MKT-S", "0.50", { observedAtMs: NOW - 3_600_000 }); // an hour old
+    mark(s, "MKT-N", "0.50", { observedAtMs: NOW - 5000 });
+    mark(s, "MKT-F", "0.50", { observedAtMs: NOW - 5000 });
+    fill(s, "s1", "MKT-S", "buy", 100, "0.50");
+    fill(s, "s1", "MKT-N", "sell", 100, "0.50");
+    fill(s, "s1", "MKT-F", "buy", 100, "0.50");
+    fill(s, "s1", "MKT-U", "buy", 100, "0.50"); // a market risk never had a mark for
+    settle(s);
+    mark(s, "MKT-N", null, { category: null, observedAtMs: NOW - 4000 });
+    mark(s, "MKT-F", "0.50", { observedAtMs: NOW + 3_600_000 }); // from the future
+    for (const breaker of ["NORMAL", "HALT"] as const) {
+      const sell = (market: string, effect: "reduce" | "close", quantity: number) =>
+        evaluate(s, intent({ market, side: "sell", effect, quantity, limitPrice: "0.40" }), l, { breaker });
+      expect(sell("MKT-S", "reduce", 50).approved).toBe(true);
+      expect(sell("MKT-S", "close", 100).approved).toBe(true);
+      expect(sell("MKT-F", "close", 100).approved).toBe(true);
+      expect(sell("MKT-U", "close", 100).approved).toBe(true);
+      expect(
+        evaluate(s, intent({ market: "MKT-N", side: "buy", effect: "close", quantity: 100 }), l, { breaker })
+          .approved,
+      ).toBe(true);
+      // Bounded by the position it reduces: past flat is no reduction.
+      expect(codes(sell("MKT-S", "reduce", 150))).toEqual(["EFFECT_MISMATCH"]);
+      expect(codes(sell("MKT-U", "close", 101))).toEqual(["EFFECT_MISMATCH"]);
+    }
+    // Opening on those markets stays denied for its mark (and for the held stale/unpriced positions).
+    expect(codes(evaluate(s, intent({ market: "MKT-S", strategyId: "s9" }), l))).toEqual([
+      "STALE_MARK",
+      "NO_EQUITY",
+    ]);
+  });
+
+  it("property: an approved opening order never rests on a held position valued at a mark older than the limit", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 400 }), { minLength: 4, maxLength: 4 }),
+        fc.array(fc.integer({ min: -50, max: 50 }), { minLength: 4, maxLength: 4 }),
+        fc.integer({ min: 0, max: 3 }),
+        (agesSeconds, quantities, target) => {
+          const s = portfolio();
+          const markets = ["M0", "M1", "M2", "M3"];
+          for (const [k, m] of markets.entries()) {
+            mark(s, m, "0.50", { observedAtMs: NOW - agesSeconds[k]! * 1000 });
+            const q = quantities[k]!;
+            if (q !== 0) fill(s, "s1", m, q > 0 ? "buy" : "sell", Math.abs(q), "0.50");
+          }
+          settle(s);
+          const r = evaluate(s, intent({ strategyId: "s9", market: markets[target]! }), l);
+          // The oracle reads the ages straight from the inputs.
+          const staleHeld = markets.some((_, k) => quantities[k] !== 0 && agesSeconds[k]! > 120);
+          if (staleHeld) expect(r.approved).toBe(false);
+          if (!staleHeld && agesSeconds[target]! <= 120) expect(r.approved).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
