@@ -42,6 +42,12 @@ export interface Reservation {
   clientOrderId: string;
   expiresAtMs: number;
   reduces?: boolean;
+  /**
+   * The order's limit price in money units: an opening order reserves its worst-case loss (the adverse
+   * slippage from the mark to this price) and its fee, as if filled here. Reservations stored before this field
+   * existed count at their market's mark (no slippage).
+   */
+  priceUnits?: number;
 }
 
 /** Aggregates of the portfolio that one evaluation reads (built once per change, O(positions)). */
@@ -54,6 +60,13 @@ export interface RiskView {
   effectiveQty: Map<string, number>;
   /** Signed contracts of approved reducing/closing orders not yet filled (not in `effectiveQty`). */
   pendingReduce: Map<string, number>;
+  /**
+   * What the approved opening orders not yet filled can still cost, as if each filled in full at its limit:
+   * the adverse slippage from the current mark, and the fee. Post-trade equity subtracts both, so orders
+   * approved back to back cannot together pass a loss limit that one combined order would hit.
+   */
+  reservedSlippage: number;
+  reservedFees: number;
   /** Gross exposure per market (Σ over strategies), reservations included. */
   marketExposure: Map<string, number>;
   categoryExposure: Map<string, number>;
@@ -194,6 +207,8 @@ export function buildView(state: PortfolioState, reservations: Iterable<Reservat
     effectiveQty.set(key, pos.qty);
     where.set(key, pos);
   }
+  let reservedSlippage = 0;
+  let reservedFees = 0;
   for (const r of reservations) {
     if (r.reduces) {
       pendingReduce.set(r.posKey, (pendingReduce.get(r.posKey) ?? 0) + r.qty);
@@ -201,6 +216,9 @@ export function buildView(state: PortfolioState, reservations: Iterable<Reservat
     }
     effectiveQty.set(r.posKey, (effectiveQty.get(r.posKey) ?? 0) + r.qty);
     where.set(r.posKey, r);
+    const cost = reservedCost(r, r.qty, state.marks[marketKey(r.venue, r.market)]);
+    reservedSlippage += cost.slippage;
+    reservedFees += cost.fee;
   }
   const marketExposure = new Map<string, number>();
   const categoryExposure = new Map<string, number>();
@@ -232,6 +250,8 @@ export function buildView(state: PortfolioState, reservations: Iterable<Reservat
     filledQty,
     effectiveQty,
     pendingReduce,
+    reservedSlippage,
+    reservedFees,
     marketExposure,
     categoryExposure,
     marks: state.marks,
@@ -239,6 +259,21 @@ export function buildView(state: PortfolioState, reservations: Iterable<Reservat
     heldMarkets,
     oldestHeldMarkMs,
   };
+}
+
+/**
+ * The worst an opening reservation of `qty` contracts can still cost filled at its limit: the adverse slippage
+ * from the mark, and the fee. Zero without a mark price (equity is then unknown anyway: openings are denied).
+ */
+export function reservedCost(
+  r: Pick<Reservation, "venue" | "priceUnits">,
+  qty: number,
+  mark: Mark | undefined,
+): { slippage: number; fee: number } {
+  if (qty === 0 || !mark || mark.price === null) return { slippage: 0, fee: 0 };
+  const price = r.priceUnits ?? mark.price;
+  const slippage = qty > 0 ? Math.max(0, price - mark.price) * qty : Math.max(0, mark.price - price) * -qty;
+  return { slippage, fee: worstCaseFeeBp(r.venue, Math.abs(qty), price) };
 }
 
 /**
@@ -533,8 +568,8 @@ export function evaluateIntent(input: EvaluationInput): Evaluation {
   // The worst fill: at the limit price, in full. Exposure limits are measured against the equity it leaves;
   // the equity floor and the loss limits also count the fee it would pay (a certain loss, up to ~1.75 % of
   // the notional on Kalshi).
-  const eAfter = e - slippage;
-  const eWorst = eAfter - worstCaseFeeBp(intent.venue, qty, price);
+  const eAfter = e - view.reservedSlippage - slippage;
+  const eWorst = eAfter - view.reservedFees - worstCaseFeeBp(intent.venue, qty, price);
   if (eWorst <= 0) {
     reasons.push(
       reason(
@@ -647,6 +682,13 @@ export function reserveInView(view: RiskView, intent: OrderIntent, delta: number
   view.effectiveQty.set(posKey, qe + delta);
   if (!mark || mark.price === null) return false;
   if (!trackHeld(view, mk, mark.observedAtMs, qe, qe + delta)) return false;
+  const cost = reservedCost(
+    { venue: intent.venue, priceUnits: parseUnits(intent.limitPrice) ?? undefined },
+    delta,
+    mark,
+  );
+  view.reservedSlippage += cost.slippage;
+  view.reservedFees += cost.fee;
   const grow =
     exposureUnits(intent.venue, qe + delta, mark.price) - exposureUnits(intent.venue, qe, mark.price);
   view.marketExposure.set(mk, (view.marketExposure.get(mk) ?? 0) + grow);
@@ -692,8 +734,21 @@ export function shiftPosition(
  * A reservation moved by `change` contracts (shrunk by a fill, released, expired): an opening one moves the
  * effective position (`shiftPosition`), a reducing one only the pending reductions. False: rebuild the view.
  */
-export function moveReservationInView(view: RiskView, r: Reservation, change: number): boolean {
-  if (!r.reduces) return shiftPosition(view, r, 0, change, 0);
+export function moveReservationInView(
+  view: RiskView,
+  r: Reservation,
+  before: number,
+  after: number,
+): boolean {
+  const change = after - before;
+  if (!r.reduces) {
+    const mark = view.marks[marketKey(r.venue, r.market)];
+    const was = reservedCost(r, before, mark);
+    const now = reservedCost(r, after, mark);
+    view.reservedSlippage += now.slippage - was.slippage;
+    view.reservedFees += now.fee - was.fee;
+    return shiftPosition(view, r, 0, change, 0);
+  }
   const left = (view.pendingReduce.get(r.posKey) ?? 0) + change;
   if (left === 0) view.pendingReduce.delete(r.posKey);
   else view.pendingReduce.set(r.posKey, left);

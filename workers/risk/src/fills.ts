@@ -52,7 +52,7 @@ export function applyFillEverywhere(
     if (Math.sign(left) !== Math.sign(r.qty) || left === 0) delete reservations[id];
     else r.qty = left;
     const after = reservations[id]?.qty ?? 0;
-    if (view && exact) exact = moveReservationInView(view, r, after - before);
+    if (view && exact) exact = moveReservationInView(view, r, before, after);
     changedReservations.push(id);
   }
   return {

@@ -310,7 +310,7 @@ export class RiskGovernor extends DurableObject<Env> {
           qty: ev.value.delta,
           clientOrderId: intent.clientOrderId,
           expiresAtMs: now + (consumed ? SUBMITTED_RESERVATION_MS : DECISION_TTL_MS),
-          ...(reduces ? { reduces: true } : {}),
+          ...(reduces ? { reduces: true } : { priceUnits: parseUnits(intent.limitPrice) ?? undefined }),
         };
         if (this.view && !reserveInView(this.view, intent, ev.value.delta, reduces)) this.view = null;
       }
@@ -398,7 +398,7 @@ export class RiskGovernor extends DurableObject<Env> {
       if (!which(r)) continue;
       delete this.orders.reservations[id];
       keys.push(`${RESERVATION_PREFIX}${id}`);
-      if (this.view && !moveReservationInView(this.view, r, -r.qty)) this.view = null;
+      if (this.view && !moveReservationInView(this.view, r, r.qty, 0)) this.view = null;
     }
     return keys;
   }

@@ -1,7 +1,8 @@
+import { worstCaseFeeBp } from "@paulp/kit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { buildView, lossBreach } from "../src/evaluate";
-import { exposureUnits, marketKey, positionKey } from "../src/portfolio";
+import { buildView, evaluateIntent, lossBreach, type Reservation, reserveInView } from "../src/evaluate";
+import { applyFill, exposureUnits, marketKey, positionKey, valuation } from "../src/portfolio";
 import {
   codes,
   evaluate,
@@ -670,6 +671,134 @@ describe("marks of held positions (a stale mark hides a loss; de-risking needs n
           const staleHeld = markets.some((_, k) => quantities[k] !== 0 && agesSeconds[k]! > 120);
           if (staleHeld) expect(r.approved).toBe(false);
           if (!staleHeld && agesSeconds[target]! <= 120) expect(r.approved).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe("approved orders not yet filled reserve their worst-case loss and fee", () => {
+  // $2,990 lost today (2.99 %); each 400 @ 0.50 buy pays a $7.00 taker fee: one fits the 3 %, two do not.
+  function nearTheLimit() {
+    const s = portfolio();
+    mark(s, "MKT-L", "0.50", { observedAtMs: NOW - 5000 });
+    mark(s, "MKT-A", "0.50");
+    fill(s, "s2", "MKT-L", "buy", 10_000, "0.50");
+    settle(s);
+    mark(s, "MKT-L", "0.2010", { observedAtMs: NOW - 4000 });
+    settle(s);
+    return s;
+  }
+  const l = isolatedLimits({ maxDailyLossPct: "3" });
+  const reservationOf = (i: ReturnType<typeof intent>, id: string): Reservation => ({
+    posKey: positionKey(i.strategyId, i.venue, i.market),
+    venue: i.venue,
+    market: i.market,
+    qty: i.side === "buy" ? i.quantity : -i.quantity,
+    clientOrderId: id,
+    expiresAtMs: NOW + 30_000,
+    priceUnits: Math.round(Number(i.limitPrice) * 10_000),
+  });
+
+  it("two openings approved back to back cannot pass the daily-loss limit one combined order hits", () => {
+    const s = nearTheLimit();
+    const a = intent({ quantity: 400 });
+    const b = intent({ quantity: 400, clientOrderId: "client-0002" });
+    expect(evaluate(s, a, l).approved).toBe(true);
+    expect(codes(evaluate(s, intent({ quantity: 800 }), l))).toEqual(["DAILY_LOSS_LIMIT_EXCEEDED"]);
+    // B after A was approved (A reserved, in the view rebuilt or updated in place): denied, naming 3.004 %.
+    const rebuilt = buildView(s, [reservationOf(a, "a")]);
+    const updated = buildView(s, []);
+    reserveInView(updated, a, 400, false);
+    for (const view of [rebuilt, updated]) {
+      const r = evaluateIntent({
+        intent: b,
+        view,
+        limits: parsed(l),
+        breakerState: "NORMAL",
+        nowMs: NOW,
+        approvalsLastMinute: 1,
+        clientOrderIdUsed: false,
+      });
+      expect(r.reasons).toEqual([
+        expect.objectContaining({ code: "DAILY_LOSS_LIMIT_EXCEEDED", observed: "3.0040%", limit: "3.0000%" }),
+      ]);
+    }
+  });
+
+  it("property: openings approved back to back, all filled at their limits with their worst fees, break no loss limit", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 60 }), // the day's loss so far, in tenths of a percent
+        fc.integer({ min: 1, max: 100 }), // daily-loss limit, in tenths of a percent
+        fc.array(
+          fc.record({
+            m: fc.constantFrom("MKT-A", "MKT-B"),
+            side: fc.constantFrom("buy" as const, "sell" as const),
+            q: fc.integer({ min: 1, max: 4_000 }),
+            cents: fc.integer({ min: 1, max: 99 }),
+          }),
+          { minLength: 1, maxLength: 5 },
+        ),
+        (lostTenths, limitTenths, orders) => {
+          const s = portfolio();
+          mark(s, "MKT-L", "0.50", { observedAtMs: NOW - 5000 });
+          mark(s, "MKT-A", "0.50");
+          mark(s, "MKT-B", "0.30");
+          fill(s, "s2", "MKT-L", "buy", 100_000, "0.50");
+          settle(s);
+          // Lose lostTenths/10 % of $100,000 on MKT-L: $0.001 a contract per tenth.
+          mark(s, "MKT-L", ((5_000 - lostTenths * 10) / 10_000).toFixed(4), { observedAtMs: NOW - 4000 });
+          settle(s);
+          const limits = isolatedLimits({ maxDailyLossPct: (limitTenths / 10).toFixed(1) });
+          const view = buildView(s, []);
+          const approved: typeof orders = [];
+          orders.forEach((o, k) => {
+            const i = intent({
+              strategyId: `p${k}`,
+              market: o.m,
+              side: o.side,
+              quantity: o.q,
+              limitPrice: `0.${String(o.cents).padStart(2, "0")}`,
+              clientOrderId: `client-${k}-0000`,
+            });
+            const r = evaluateIntent({
+              intent: i,
+              view,
+              limits: parsed(limits),
+              breakerState: "NORMAL",
+              nowMs: NOW,
+              approvalsLastMinute: k,
+              clientOrderIdUsed: false,
+            });
+            if (!r.approved) return;
+            reserveInView(view, i, r.delta, false);
+            approved.push(o);
+          });
+          if (approved.length === 0) return;
+          // The oracle: fill every approved order at its limit, paying its worst fee, and value the portfolio.
+          approved.forEach((o, k) => {
+            const price = `0.${String(o.cents).padStart(2, "0")}`;
+            const feeUnits = worstCaseFeeBp("kalshi", o.q, o.cents * 100);
+            const r = applyFill(s, {
+              fillId: `oracle-${k}-${Math.random()}`,
+              strategyId: `p${k}`,
+              venue: "kalshi",
+              market: o.m,
+              side: o.side,
+              quantity: o.q,
+              price,
+              fee: (feeUnits / 10_000).toFixed(4),
+              clientOrderId: `oracle-${k}`,
+              ts: new Date(NOW).toISOString(),
+            });
+            expect(r.error).toBeUndefined();
+          });
+          const equity = valuation(s).equity!;
+          const dayStart = s.dayStartEquity!;
+          const loss = BigInt(Math.max(0, dayStart - equity));
+          expect(loss * 1000n <= BigInt(limitTenths) * BigInt(dayStart)).toBe(true);
         },
       ),
       { numRuns: 300 },

@@ -24,6 +24,8 @@ function normal(view: RiskView) {
     categoryExposure: m(view.categoryExposure),
     unmarked: [...view.unmarked].sort(),
     heldMarkets: m(view.heldMarkets),
+    reservedSlippage: view.reservedSlippage,
+    reservedFees: view.reservedFees,
     oldestHeldMarkMs: view.oldestHeldMarkMs,
   };
 }
@@ -46,6 +48,8 @@ const reservationArb = fc.record({
   market: fc.constantFrom(...MARKETS),
   qty: fc.integer({ min: -30, max: 30 }).filter((q) => q !== 0),
   clientOrderId: fc.constantFrom(...COIDS),
+  // The limit price in cents; 0 stands for a reservation stored before prices were kept.
+  cents: fc.integer({ min: 0, max: 99 }),
 });
 
 describe("fills update the view incrementally", () => {
@@ -72,6 +76,7 @@ describe("fills update the view incrementally", () => {
               qty: r.qty,
               clientOrderId: r.clientOrderId,
               expiresAtMs: NOW + 30_000,
+              ...(r.cents > 0 ? { priceUnits: r.cents * 100 } : {}),
             };
           });
           let view: RiskView | null = buildView(state, Object.values(reservations));
