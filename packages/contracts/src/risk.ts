@@ -30,6 +30,11 @@ export const OrderIntent = v.object({
   limitPrice: DecimalString,
   clientOrderId: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,64}$/, "8–64 of [A-Za-z0-9_-]")),
   evidenceHashes: v.pipe(v.array(Sha256Hex), v.minLength(1), v.maxLength(16)),
+  /**
+   * The best price on the other side of the book when the intent was made (the best ask for a buy, the best
+   * bid for a sell), if the strategy read the book: risk collars opening orders around it as well as the mark.
+   */
+  farSidePrice: v.optional(DecimalString),
 });
 /** What a strategy wants to trade. */
 export type OrderIntent = v.InferOutput<typeof OrderIntent>;
@@ -62,6 +67,7 @@ export const RiskReasonCode = {
   categoryExposureLimitExceeded: "CATEGORY_EXPOSURE_LIMIT_EXCEEDED",
   dailyLossLimitExceeded: "DAILY_LOSS_LIMIT_EXCEEDED",
   drawdownLimitExceeded: "DRAWDOWN_LIMIT_EXCEEDED",
+  priceCollarExceeded: "PRICE_COLLAR_EXCEEDED",
 } as const;
 /** One risk denial reason code. */
 export type RiskReasonCode = (typeof RiskReasonCode)[keyof typeof RiskReasonCode];
@@ -160,6 +166,9 @@ export const MarkUpdate = v.object({
   category: v.nullable(v.pipe(v.string(), v.minLength(1), v.maxLength(64))),
   evidenceHash: Sha256Hex,
   observedAt: v.pipe(v.string(), v.isoTimestamp()),
+  /** The book's best YES bid and ask in the same observation, when known: the far sides risk collars around. */
+  bestBid: v.optional(v.nullable(DecimalString)),
+  bestAsk: v.optional(v.nullable(DecimalString)),
 });
 /** A mark price pushed by ingestion. */
 export type MarkUpdate = v.InferOutput<typeof MarkUpdate>;
@@ -257,6 +266,14 @@ export const RiskLimits = v.object({
   correlationGroups: v.record(FreeText(200), v.array(v.string())),
   /** Largest order notional (dollars) allowed in RECOVERY; default a tenth of `maxOrderNotional`. */
   recoveryProbeNotional: v.optional(DecimalString),
+  /**
+   * Price collar (SEC 15c3-5 erroneous-order control) for opening and increasing orders: a buy may not be
+   * priced above the reference (the fresh mark, and the book's far side when known) plus the larger of this
+   * percentage of the reference and `priceCollarMinimum`; a sell not below it minus the same. Default 10.
+   */
+  priceCollarPct: v.optional(PercentString),
+  /** The collar's least width in dollars (cheap contracts would otherwise get a collar under one tick). Default 0.05. */
+  priceCollarMinimum: v.optional(DecimalString),
 });
 /** The Risk Governor's limits. */
 export type RiskLimits = v.InferOutput<typeof RiskLimits>;

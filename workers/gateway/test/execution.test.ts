@@ -221,6 +221,30 @@ describe("an order that ends releases its reservation", () => {
   });
 });
 
+// SEC 15c3-5's erroneous-order control through the whole path: a buy far above a fresh mark is refused by risk
+// with both prices, and no order reaches execution's book.
+describe("the price collar through the order path", () => {
+  it("refuses a manual buy at 0.99 with the mark at 0.78, naming both prices", async () => {
+    const marked = await markedKalshiMarket("first", "0.7800");
+    const res = await postBuy("manual-collar", marked, 1, "0.9900");
+    expect(res.status).toBe(422);
+    const body = (await res.json()) as {
+      error: {
+        code: string;
+        message: string;
+        details: { reasons: { code: string; observed: string; limit: string; message: string }[] };
+      };
+    };
+    expect(body.error.code).toBe("risk_denied");
+    const collar = body.error.details.reasons.find((r) => r.code === "PRICE_COLLAR_EXCEEDED");
+    expect(collar).toMatchObject({ observed: "0.9900", limit: "0.8580" });
+    expect(collar!.message).toContain("buy at 0.9900 is above mark 0.7800");
+    // Inside the collar the same order is approved (this mark carries no book sides: the mark alone collars).
+    const inside = await postBuy("manual-collar", marked, 1, "0.8500");
+    expect(inside.status, await inside.clone().text()).toBe(201);
+  });
+});
+
 // The specification's halt, then an opening order through the whole path: risk denies it, naming the reason,
 // and no order reaches execution.
 describe("HALT through the order path", () => {

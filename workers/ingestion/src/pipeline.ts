@@ -374,6 +374,11 @@ async function auditMany(deps: PipelineDeps, payloads: Record<string, unknown>[]
   }
 }
 
+/** A stored best bid or ask as risk's `DecimalString`, or null. */
+function bookSide(price: string | null): string | null {
+  return price !== null && /^\d{1,12}(\.\d{1,4})?$/.test(price) ? price : null;
+}
+
 /** Push marks to the risk worker; its failure is logged and counted, never fatal to ingestion. */
 async function pushMarks(
   deps: PipelineDeps,
@@ -391,6 +396,10 @@ async function pushMarks(
       category: r.category,
       evidenceHash: r.evidenceHash,
       observedAt: r.fetchedAt,
+      // The book's sides in the same observation: risk collars opening orders around them too. Only
+      // well-formed prices go (one malformed value would make risk refuse the whole batch).
+      bestBid: bookSide(r.yesBid),
+      bestAsk: bookSide(r.yesAsk),
     }));
   try {
     const r = await withTimeout(

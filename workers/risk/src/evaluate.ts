@@ -8,8 +8,10 @@ import {
 } from "@paulp/contracts";
 import { worstCaseFeeBp } from "@paulp/kit";
 import {
+  FULL,
   formatMoney,
   formatPct,
+  formatUnits,
   MONEY_SCALE,
   parsePct,
   parseUnits,
@@ -96,6 +98,9 @@ export interface ParsedLimits {
   maxOrdersPerMinute: number;
   maxMarkAgeMs: number;
   probeNotional: number;
+  /** Price collar: percent units of the reference price, and the least width in money units. */
+  collarPct: number;
+  collarMin: number;
   /** For each market in a correlation group: every market it is correlated with, itself included. */
   correlated: Map<string, string[]>;
 }
@@ -137,6 +142,10 @@ export const VENUE_PRICE_RULES: Record<Venue, { min: number; max: number; tick: 
   ibkr: { min: 100, max: 100_000_000, tick: 100 },
 };
 
+/** The price collar when the stored limits do not say: 10 % of the reference, at least $0.05. */
+export const DEFAULT_COLLAR_PCT = "10";
+export const DEFAULT_COLLAR_MINIMUM = "0.05";
+
 /** Parse limits into units; null if any figure is malformed (the caller fails closed). */
 export function parseLimits(limits: RiskLimits, version: number): ParsedLimits | null {
   const pcts = [
@@ -151,6 +160,10 @@ export function parseLimits(limits: RiskLimits, version: number): ParsedLimits |
   const probe = limits.recoveryProbeNotional === undefined ? null : parseUnits(limits.recoveryProbeNotional);
   if (pcts.some((p) => p === null || p < 0) || notional === null || notional <= 0) return null;
   if (limits.recoveryProbeNotional !== undefined && (probe === null || probe < 0)) return null;
+  // The collar's defaults (10 %, $0.05) apply to limits stored before it existed.
+  const collarPct = parsePct(limits.priceCollarPct ?? DEFAULT_COLLAR_PCT);
+  const collarMin = parseUnits(limits.priceCollarMinimum ?? DEFAULT_COLLAR_MINIMUM);
+  if (collarPct === null || collarPct < 0 || collarMin === null || collarMin < 0) return null;
   const correlated = new Map<string, string[]>();
   for (const members of Object.values(limits.correlationGroups)) {
     for (const m of members) {
@@ -173,6 +186,8 @@ export function parseLimits(limits: RiskLimits, version: number): ParsedLimits |
     maxOrdersPerMinute: limits.maxOrdersPerMinute,
     maxMarkAgeMs: limits.maxMarkAgeSeconds * 1000,
     probeNotional: probe ?? Math.floor(notional / 10),
+    collarPct,
+    collarMin,
     correlated,
   };
 }
@@ -321,6 +336,31 @@ function pctReason(
   const observed = formatPct(ratioPctUnits(part, whole) ?? 0n);
   const limit = formatPct(limitPct);
   return reason(code, `${code}: ${what}=${observed}% limit=${limit}% at ${at}`, `${observed}%`, `${limit}%`);
+}
+
+/**
+ * A buy priced above `ref` plus the collar, or a sell below `ref` minus it, names both prices. The collar is the
+ * larger of `collarPct` of the reference and `collarMin` (a price at exactly the edge passes).
+ */
+function collarReason(
+  side: OrderIntent["side"],
+  price: number,
+  what: string,
+  ref: number,
+  limits: ParsedLimits,
+): RiskReason | null {
+  const band = Math.max(Math.floor((ref * limits.collarPct) / FULL), limits.collarMin);
+  const edge = side === "buy" ? ref + band : ref - band;
+  if (side === "buy" ? price <= edge : price >= edge) return null;
+  const p = (units: number) => formatUnits(units, 4);
+  const how =
+    side === "buy" ? `is above ${what} ${p(ref)} + ${p(band)}` : `is below ${what} ${p(ref)} − ${p(band)}`;
+  return reason(
+    R.priceCollarExceeded,
+    `${R.priceCollarExceeded}: ${side} at ${p(price)} ${how} (${formatPct(limits.collarPct)}%, at least ${p(limits.collarMin)}) = ${p(edge)}`,
+    p(price),
+    p(edge),
+  );
 }
 
 /** A loss limit the portfolio breaks on its own (drives the breaker to HALT). */
@@ -498,6 +538,26 @@ export function evaluateIntent(input: EvaluationInput): Evaluation {
       reasons.push(reason(R.noCategory, `${R.noCategory}: ${mk} has no category`, mk));
     else category = mark.category;
     if (mark.price !== null) markPrice = mark.price;
+  }
+
+  // The price collar (SEC 15c3-5 erroneous orders): an opening order may not be priced through the fresh mark,
+  // nor through the book's far side when the intent carries it or risk has it, by more than the collar.
+  if (opensRisk && price !== null && markPrice !== null && reasons.every((r) => r.code !== R.staleMark)) {
+    const buy = intent.side === "buy";
+    const farSide = buy ? "ask" : "bid";
+    const references: [string, number | null | undefined][] = [
+      ["mark", markPrice],
+      [
+        `the intent's best ${farSide}`,
+        intent.farSidePrice === undefined ? null : parseUnits(intent.farSidePrice),
+      ],
+      [`best ${farSide}`, buy ? mark?.bestAsk : mark?.bestBid],
+    ];
+    for (const [what, ref] of references) {
+      if (ref === null || ref === undefined) continue;
+      const collared = collarReason(intent.side, price, what, ref, limits);
+      if (collared) reasons.push(collared);
+    }
   }
 
   // The effect must match the filled position, so a "reduce" cannot open risk while HALT lets it through. A

@@ -15,6 +15,8 @@ export const DEFAULT_LIMITS: RiskLimits = {
   maxOrdersPerMinute: 60,
   maxMarkAgeSeconds: 120,
   correlationGroups: {},
+  priceCollarPct: "10",
+  priceCollarMinimum: "0.05",
 };
 
 /**
@@ -45,6 +47,11 @@ export function raisedLimits(current: RiskLimits, next: RiskLimits): string[] {
   const probeA = parseLimits(current, 0)?.probeNotional;
   const probeB = parseLimits(next, 0)?.probeNotional;
   if (probeA === undefined || probeB === undefined || probeB > probeA) raised.push("recoveryProbeNotional");
+  // The collar: wider is looser (absent fields are the defaults).
+  const collarA = parseLimits(current, 0);
+  const collarB = parseLimits(next, 0);
+  if (!collarA || !collarB || collarB.collarPct > collarA.collarPct) raised.push("priceCollarPct");
+  if (!collarA || !collarB || collarB.collarMin > collarA.collarMin) raised.push("priceCollarMinimum");
   const groupsA = parseLimits(current, 0)?.correlated ?? new Map<string, string[]>();
   const groupsB = parseLimits(next, 0)?.correlated ?? new Map<string, string[]>();
   for (const [market, members] of groupsA) {

@@ -24,6 +24,9 @@ export interface Mark {
   category: string | null;
   evidenceHash: string;
   observedAtMs: number;
+  /** The book's best YES bid and ask in the same observation (money units), when ingestion sent them. */
+  bestBid?: number | null;
+  bestAsk?: number | null;
 }
 
 /** The whole portfolio, as persisted. */
@@ -95,10 +98,20 @@ export function applyMark(state: PortfolioState, mark: MarkUpdate): { applied: b
   const key = marketKey(mark.venue, mark.market);
   const prev = state.marks[key];
   if (prev && prev.observedAtMs > observedAtMs) return { applied: false };
+  // A side of the book only collars orders (never values anything): one that makes no sense is left out.
+  const side = (text: string | null | undefined): number | null => {
+    const units = text === null || text === undefined ? null : parseUnits(text);
+    const binary = mark.venue === "kalshi" || mark.venue === "polymarket";
+    return units === null || units <= 0 || (binary && units > MONEY_SCALE) ? null : units;
+  };
+  const bestBid = side(mark.bestBid);
+  const bestAsk = side(mark.bestAsk);
   state.marks[key] = {
     venue: mark.venue,
     market: mark.market,
     price,
+    ...(bestBid !== null ? { bestBid } : {}),
+    ...(bestAsk !== null ? { bestAsk } : {}),
     // A mark that does not say the category does not erase the one known: moving a held position's exposure
     // to "(uncategorised)" would free room in its real category for other markets.
     category: mark.category ?? prev?.category ?? null,

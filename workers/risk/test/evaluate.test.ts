@@ -2,6 +2,7 @@ import { worstCaseFeeBp } from "@paulp/kit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { buildView, evaluateIntent, lossBreach, type Reservation, reserveInView } from "../src/evaluate";
+import { raisedLimits } from "../src/limits";
 import { applyFill, exposureUnits, marketKey, positionKey, valuation } from "../src/portfolio";
 import {
   codes,
@@ -802,6 +803,106 @@ describe("approved orders not yet filled reserve their worst-case loss and fee",
         },
       ),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe("price collar (SEC 15c3-5 erroneous-order control)", () => {
+  const l = isolatedLimits({ priceCollarPct: "10", priceCollarMinimum: "0.05" });
+  const marked = (price: string, book: { bestBid?: string | null; bestAsk?: string | null } = {}) => {
+    const s = portfolio();
+    mark(s, "MKT-A", price, book);
+    settle(s);
+    return s;
+  };
+
+  it("with a fresh mark at 0.78 a buy at 0.99 is denied naming both prices; inside the collar it passes", () => {
+    const s = marked("0.78");
+    const r = evaluate(s, intent({ limitPrice: "0.99" }), l);
+    expect(r.reasons).toEqual([
+      expect.objectContaining({ code: "PRICE_COLLAR_EXCEEDED", observed: "0.9900", limit: "0.8580" }),
+    ]);
+    expect(r.reasons[0]!.message).toBe(
+      "PRICE_COLLAR_EXCEEDED: buy at 0.9900 is above mark 0.7800 + 0.0780 (10.0000%, at least 0.0500) = 0.8580",
+    );
+    expect(evaluate(s, intent({ limitPrice: "0.85" }), l).approved).toBe(true);
+    expect(codes(evaluate(s, intent({ limitPrice: "0.86" }), l))).toEqual(["PRICE_COLLAR_EXCEEDED"]);
+    // A sell is collared below: 0.78 − 0.078 = 0.702.
+    expect(evaluate(s, intent({ side: "sell", limitPrice: "0.71" }), l).approved).toBe(true);
+    expect(evaluate(s, intent({ side: "sell", limitPrice: "0.70" }), l).reasons).toEqual([
+      expect.objectContaining({ code: "PRICE_COLLAR_EXCEEDED", observed: "0.7000", limit: "0.7020" }),
+    ]);
+    // A passive price far from the market cannot fill worse than its limit: not collared.
+    expect(evaluate(s, intent({ limitPrice: "0.05" }), l).approved).toBe(true);
+  });
+
+  it("the collar is at least the minimum: at 0.10 it is ±0.05", () => {
+    const s = marked("0.10");
+    expect(evaluate(s, intent({ limitPrice: "0.15" }), l).approved).toBe(true);
+    expect(evaluate(s, intent({ limitPrice: "0.16" }), l).reasons).toEqual([
+      expect.objectContaining({ code: "PRICE_COLLAR_EXCEEDED", observed: "0.1600", limit: "0.1500" }),
+    ]);
+  });
+
+  it("also around the book's far side, from the intent or from risk's own mark", () => {
+    const s = marked("0.78", { bestBid: "0.77", bestAsk: "0.79" });
+    expect(evaluate(s, intent({ limitPrice: "0.85" }), l).approved).toBe(true);
+    // The strategy saw the ask at 0.70: 0.70 + 0.07 = 0.77 caps its buy.
+    const r = evaluate(s, intent({ limitPrice: "0.85", farSidePrice: "0.70" }), l);
+    expect(r.reasons).toEqual([
+      expect.objectContaining({ code: "PRICE_COLLAR_EXCEEDED", observed: "0.8500", limit: "0.7700" }),
+    ]);
+    expect(r.reasons[0]!.message).toMatch(/above the intent's best ask 0\.7000 \+ 0\.0700/);
+    // Risk's own bid at 0.60 floors a sell at 0.54 (and the mark at 0.65 − 0.065 = 0.585).
+    const t = marked("0.65", { bestBid: "0.60", bestAsk: "0.70" });
+    expect(evaluate(t, intent({ side: "sell", limitPrice: "0.59" }), l).approved).toBe(true);
+    const sell = evaluate(t, intent({ side: "sell", limitPrice: "0.53" }), l);
+    expect(sell.reasons.map((x) => [x.code, x.observed, x.limit])).toEqual([
+      ["PRICE_COLLAR_EXCEEDED", "0.5300", "0.5850"],
+      ["PRICE_COLLAR_EXCEEDED", "0.5300", "0.5400"],
+    ]);
+    expect(sell.reasons[1]!.message).toMatch(/below best bid 0\.6000 − 0\.0600/);
+  });
+
+  it("reduce and close orders are not collared (de-risking is always possible)", () => {
+    const s = marked("0.78");
+    fill(s, "s1", "MKT-A", "buy", 100, "0.78");
+    expect(
+      evaluate(s, intent({ side: "sell", effect: "close", quantity: 100, limitPrice: "0.01" }), l).approved,
+    ).toBe(true);
+  });
+
+  it("widening the collar is raising a limit", () => {
+    const base = isolatedLimits({ priceCollarPct: "10", priceCollarMinimum: "0.05" });
+    expect(raisedLimits(base, { ...base, priceCollarPct: "12" })).toEqual(["priceCollarPct"]);
+    expect(raisedLimits(base, { ...base, priceCollarMinimum: "0.06" })).toEqual(["priceCollarMinimum"]);
+    expect(raisedLimits(base, { ...base, priceCollarPct: "5", priceCollarMinimum: "0.01" })).toEqual([]);
+    // Absent fields are the defaults (10 %, $0.05).
+    const { priceCollarPct: _p, priceCollarMinimum: _m, ...older } = base;
+    expect(raisedLimits(older, base)).toEqual([]);
+    expect(raisedLimits(older, { ...base, priceCollarPct: "10.0001" })).toEqual(["priceCollarPct"]);
+  });
+
+  it("property: an approved opening buy is never above the mark plus the collar (oracle: exact rationals)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 99 }),
+        fc.integer({ min: 1, max: 99 }),
+        fc.integer({ min: 0, max: 50 }),
+        fc.integer({ min: 0, max: 20 }),
+        (markCents, limitCents, pct, minCents) => {
+          const s = marked(`0.${String(markCents).padStart(2, "0")}`);
+          const limits = isolatedLimits({
+            priceCollarPct: String(pct),
+            priceCollarMinimum: `0.${String(minCents).padStart(2, "0")}`,
+          });
+          const r = evaluate(s, intent({ limitPrice: `0.${String(limitCents).padStart(2, "0")}` }), limits);
+          // limit ≤ mark + max(mark × pct / 100, min)  ⇔  100·limit ≤ 100·mark + max(mark·pct, 100·min)
+          const inside = 100 * limitCents <= 100 * markCents + Math.max(markCents * pct, 100 * minCents);
+          expect(codes(r).includes("PRICE_COLLAR_EXCEEDED")).toBe(!inside);
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 });

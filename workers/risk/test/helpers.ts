@@ -26,6 +26,8 @@ export function isolatedLimits(overrides: Partial<RiskLimits> = {}): RiskLimits 
     maxOrderQuantity: 1_000_000,
     maxOrderNotional: "1000000.00",
     maxOrdersPerMinute: 1_000_000,
+    priceCollarPct: "100",
+    priceCollarMinimum: "1.00",
     ...overrides,
   };
 }
@@ -46,7 +48,13 @@ export function mark(
   state: PortfolioState,
   market: string,
   price: string | null,
-  opts: { venue?: Venue; category?: string | null; observedAtMs?: number } = {},
+  opts: {
+    venue?: Venue;
+    category?: string | null;
+    observedAtMs?: number;
+    bestBid?: string | null;
+    bestAsk?: string | null;
+  } = {},
 ): void {
   const r = applyMark(state, {
     venue: opts.venue ?? "kalshi",
@@ -55,6 +63,8 @@ export function mark(
     category: opts.category === undefined ? "politics" : opts.category,
     evidenceHash: HASH,
     observedAt: new Date(opts.observedAtMs ?? NOW - 1000).toISOString(),
+    ...(opts.bestBid !== undefined ? { bestBid: opts.bestBid } : {}),
+    ...(opts.bestAsk !== undefined ? { bestAsk: opts.bestAsk } : {}),
   });
   if (r.error) throw new Error(r.error);
 }

@@ -89,6 +89,52 @@ describe("limits", () => {
     });
   });
 
+  it("the price collar is stored with the limits: widening it is a two-person change, narrowing applies at once", async () => {
+    const before = await current();
+    expect(before.limits).toMatchObject({ priceCollarPct: "10", priceCollarMinimum: "0.05" });
+    const wider: RiskLimits = { ...before.limits, priceCollarPct: "25", priceCollarMinimum: "0.10" };
+    expect(await risk().updateLimits(wider, operator)).toMatchObject({
+      ok: false,
+      error: {
+        code: "approval_required",
+        details: {
+          action: "risk.limits_increase",
+          payload: { limits: wider },
+          raised: ["priceCollarPct", "priceCollarMinimum"],
+        },
+      },
+    });
+    expect(await current()).toEqual(before);
+    const narrower: RiskLimits = { ...before.limits, priceCollarPct: "5" };
+    expect(await risk().updateLimits(narrower, operator)).toMatchObject({
+      ok: true,
+      value: { version: before.version + 1, limits: { priceCollarPct: "5" } },
+    });
+    // Enforced at once: 5 % of a 0.80 mark is 0.04, under the $0.05 minimum, so a buy may go to 0.85.
+    await risk().recordMarks([freshMark("MKT-COLLAR", "0.80")]);
+    const at = (limitPrice: string) =>
+      risk().evaluateOnly(
+        {
+          strategyId: "s1",
+          venue: "kalshi",
+          market: "MKT-COLLAR",
+          side: "buy",
+          effect: "open",
+          quantity: 10,
+          limitPrice,
+          clientOrderId: `collar-${limitPrice.replace(".", "")}`,
+          evidenceHashes: [HASH],
+        },
+        strategyActor,
+      );
+    expect(await at("0.85")).toMatchObject({ ok: true, value: { approved: true } });
+    const over = await at("0.86");
+    expect(over.ok && over.value.reasons).toEqual([
+      expect.objectContaining({ code: "PRICE_COLLAR_EXCEEDED", observed: "0.8600", limit: "0.8500" }),
+    ]);
+    expect(await risk().updateLimits(before.limits, operator)).toMatchObject({ ok: false });
+  });
+
   it("a raise with a receipt governance refuses changes nothing; with a redeemed one it applies", async () => {
     const before = await current();
     const raise: RiskLimits = { ...before.limits, maxPositionPct: "6" };

@@ -34,7 +34,7 @@ describe("held positions whose marks went stale", () => {
     await risk().recordMarks([freshMark("MKT-W2", "0.50")]);
     await fillOf("MKT-W2", "sell", 100);
     await risk().recordMarks([freshMark("MKT-W2", null, { category: null })]);
-    await risk().recordMarks([freshMark("MKT-W3", "0.40")]);
+    await risk().recordMarks([freshMark("MKT-W3", "0.50")]);
 
     const opening = await risk().evaluateAndConsume(intent({ market: "MKT-W3" }), strategyActor);
     expect(opening.ok && opening.value.decision.approved).toBe(false);
