@@ -363,6 +363,11 @@ function collarReason(
   );
 }
 
+/** An order's size for a reason's message: its notional, and its worst-case loss when it opens risk. */
+function sizeText(notional: number, worstLoss: number | null): string {
+  return `notional=${formatMoney(notional)}${worstLoss === null ? "" : ` worst-case loss=${formatMoney(worstLoss)}`}`;
+}
+
 /** A loss limit the portfolio breaks on its own (drives the breaker to HALT). */
 export function lossBreach(view: RiskView, limits: LossLimits): Evaluation["breach"] {
   const e = view.equity;
@@ -461,12 +466,11 @@ export function evaluateIntent(input: EvaluationInput): Evaluation {
     // risk). A reducing order risks nothing new: its notional counts, as before.
     const worstLoss = opensRisk ? exposureUnits(intent.venue, delta, price) : notional;
     const size = Math.max(notional, worstLoss);
-    const sized = `notional=${formatMoney(notional)}${opensRisk ? ` worst-case loss=${formatMoney(worstLoss)}` : ""}`;
     if (size > limits.maxOrderNotional) {
       reasons.push(
         reason(
           R.notionalLimitExceeded,
-          `${R.notionalLimitExceeded}: ${sized} limit=${formatMoney(limits.maxOrderNotional)}`,
+          `${R.notionalLimitExceeded}: ${sizeText(notional, opensRisk ? worstLoss : null)} limit=${formatMoney(limits.maxOrderNotional)}`,
           formatMoney(size),
           formatMoney(limits.maxOrderNotional),
         ),
@@ -476,7 +480,7 @@ export function evaluateIntent(input: EvaluationInput): Evaluation {
       reasons.push(
         reason(
           R.recoveryProbeTooLarge,
-          `${R.recoveryProbeTooLarge}: ${sized} probe limit=${formatMoney(limits.probeNotional)}`,
+          `${R.recoveryProbeTooLarge}: ${sizeText(notional, opensRisk ? worstLoss : null)} probe limit=${formatMoney(limits.probeNotional)}`,
           formatMoney(size),
           formatMoney(limits.probeNotional),
         ),
@@ -508,6 +512,7 @@ export function evaluateIntent(input: EvaluationInput): Evaluation {
   const mark = opensRisk ? view.marks[mk] : undefined;
   let markPrice: number | null = null;
   let category: string | null = null;
+  let markFresh = false;
   if (!opensRisk) {
     // No mark checks.
   } else if (!mark) {
@@ -523,7 +528,9 @@ export function evaluateIntent(input: EvaluationInput): Evaluation {
           String(mark.observedAtMs),
         ),
       );
-    } else if (nowMs - mark.observedAtMs > limits.maxMarkAgeMs) {
+    } else if (nowMs - mark.observedAtMs <= limits.maxMarkAgeMs) {
+      markFresh = true;
+    } else {
       const age = Math.floor((nowMs - mark.observedAtMs) / 1000);
       reasons.push(
         reason(
@@ -542,22 +549,28 @@ export function evaluateIntent(input: EvaluationInput): Evaluation {
 
   // The price collar (SEC 15c3-5 erroneous orders): an opening order may not be priced through the fresh mark,
   // nor through the book's far side when the intent carries it or risk has it, by more than the collar.
-  if (opensRisk && price !== null && markPrice !== null && reasons.every((r) => r.code !== R.staleMark)) {
+  if (opensRisk && price !== null && markPrice !== null && markFresh) {
     const buy = intent.side === "buy";
-    const farSide = buy ? "ask" : "bid";
-    const references: [string, number | null | undefined][] = [
-      ["mark", markPrice],
-      [
-        `the intent's best ${farSide}`,
-        intent.farSidePrice === undefined ? null : parseUnits(intent.farSidePrice),
-      ],
-      [`best ${farSide}`, buy ? mark?.bestAsk : mark?.bestBid],
-    ];
-    for (const [what, ref] of references) {
-      if (ref === null || ref === undefined) continue;
-      const collared = collarReason(intent.side, price, what, ref, limits);
-      if (collared) reasons.push(collared);
-    }
+    const byMark = collarReason(intent.side, price, "mark", markPrice, limits);
+    if (byMark) reasons.push(byMark);
+    const told = intent.farSidePrice === undefined ? null : parseUnits(intent.farSidePrice);
+    const byIntent =
+      told === null
+        ? null
+        : collarReason(
+            intent.side,
+            price,
+            buy ? "the intent's best ask" : "the intent's best bid",
+            told,
+            limits,
+          );
+    if (byIntent) reasons.push(byIntent);
+    const book = buy ? mark?.bestAsk : mark?.bestBid;
+    const byBook =
+      book === undefined || book === null
+        ? null
+        : collarReason(intent.side, price, buy ? "best ask" : "best bid", book, limits);
+    if (byBook) reasons.push(byBook);
   }
 
   // The effect must match the filled position, so a "reduce" cannot open risk while HALT lets it through. A
