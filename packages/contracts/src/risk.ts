@@ -188,7 +188,10 @@ export const FailureKind = v.picklist([
 /** A failure source the breaker counts. */
 export type FailureKind = v.InferOutput<typeof FailureKind>;
 
-/** The body of the specification's emergency procedure: `{ "targetState": "HALT", "reason": "…" }`. */
+/**
+ * The body of the specification's emergency procedure: `{ "targetState": "HALT", "reason": "…" }`. Every other
+ * target also names `expectedVersion`, the breaker version it acts on (refused without it).
+ */
 export const BreakerTransitionRequest = v.object({
   targetState: BreakerState,
   reason: FreeText(500, 1),
@@ -375,7 +378,9 @@ export interface RiskRpc {
   /**
    * `receipt` is the governance desk's receipt, required for RECOVERY → NORMAL; it must redeem a
    * `breaker.recovery_to_normal` approval whose payload is exactly the `request`: `{ targetState, reason }`
-   * (plus `expectedVersion` when sent). HALT is always allowed; otherwise a stale `expectedVersion` loses.
+   * (plus `expectedVersion` when sent). HALT is always allowed and needs no version; every other transition
+   * names the breaker version it acts on: without `expectedVersion` it is `validation_failed`, with a stale one
+   * `conflict`, both with `details: { state, version }` (the current ones).
    */
   transitionBreaker(
     request: BreakerTransitionRequest,
