@@ -1,6 +1,6 @@
 import type { RiskLimits } from "@paulp/contracts";
 import { parsePct, parseUnits } from "./decimal";
-import { type LossLimits, parseLimits } from "./evaluate";
+import { DEFAULT_COLLAR_MINIMUM, DEFAULT_COLLAR_PCT, type LossLimits, parseLimits } from "./evaluate";
 
 /** The specification's defaults (5/10/15/30/3/10 %) plus conservative pre-trade basics. */
 export const DEFAULT_LIMITS: RiskLimits = {
@@ -15,8 +15,8 @@ export const DEFAULT_LIMITS: RiskLimits = {
   maxOrdersPerMinute: 60,
   maxMarkAgeSeconds: 120,
   correlationGroups: {},
-  priceCollarPct: "10",
-  priceCollarMinimum: "0.05",
+  priceCollarPct: DEFAULT_COLLAR_PCT,
+  priceCollarMinimum: DEFAULT_COLLAR_MINIMUM,
 };
 
 /**
