@@ -78,7 +78,11 @@ describe("dangerous actions and the audit chain's integrity", () => {
 
     const transition = (body: unknown) => adminFetch("/admin/circuit-breaker/transition", post(body));
     expect((await transition({ targetState: "HALT", reason: "drill" })).status).toBe(200);
-    expect((await transition({ targetState: "RECOVERY", reason: "drill over" })).status).toBe(200);
+    const halted = await breaker();
+    expect(
+      (await transition({ targetState: "RECOVERY", reason: "drill over", expectedVersion: halted.version }))
+        .status,
+    ).toBe(200);
     const recovery = await breaker();
     const opened = await as(
       "alice",
