@@ -128,7 +128,7 @@ export function clientOf(request: Request): string {
 }
 
 /** The key of the limit over every client together. */
-const ALL_CLIENTS = "*";
+export const ALL_CLIENTS = "*";
 
 /**
  * Count a failed authentication against its client; true once the client is past the limit. Only failures

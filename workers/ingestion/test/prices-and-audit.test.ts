@@ -81,7 +81,7 @@ describe("marks are prices risk can value a position at", () => {
   });
 
   it("each mark carries the book's best bid and ask of the same observation (risk collars orders around them)", async () => {
-    const deps = testDeps({ fetch: async () => json([gamma({ bestBid: 0.4, bestAsk: 0.5 })]) });
+    const deps = testDeps({ fetch: async () => json({ markets: [gamma({ bestBid: 0.4, bestAsk: 0.5 })] }) });
     await runVenue(deps, "polymarket", { maxPages: 1, pageSize: 100 });
     expect(await pushedMarks()).toEqual([
       expect.objectContaining({ price: "0.4500", bestBid: "0.4000", bestAsk: "0.5000" }),
