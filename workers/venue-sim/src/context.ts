@@ -1,10 +1,15 @@
+import type { UniverseMode } from "./data/universe";
+import type { SimKalshiKey } from "./kalshi/auth";
+
 /** What every simulator handler gets: the venue state object's storage and the seed. */
 export interface SimContext {
   storage: DurableObjectStorage;
   seed: number;
   now: () => number;
   /** Kalshi public keys trusted from config (`SIM_KALSHI_PUBLIC_KEYS`, written by `pnpm dev`), by key id. */
-  kalshiPublicKeys: Record<string, string>;
+  kalshiPublicKeys: Record<string, SimKalshiKey>;
+  /** Which universe the simulator serves (`SIM_UNIVERSE`). */
+  universe: UniverseMode;
 }
 
 /** A handler for one simulated host; answers null when it has no route for the request. */

@@ -2,8 +2,10 @@ import { DurableObject, WorkerEntrypoint } from "cloudflare:workers";
 import { handleAccess } from "./access";
 import { handleAnthropic } from "./anthropic";
 import type { SimContext, SimHandler } from "./context";
+import { universeMode } from "./data/universe";
 import { handleFaultAdmin, interceptFault } from "./faults";
 import { handleIbkr } from "./ibkr";
+import { FULL_ACCESS, type SimKalshiKey } from "./kalshi/auth";
 import { handleKalshiMarkets } from "./kalshi/markets";
 import { handleKalshiTrading } from "./kalshi/trading";
 import { handlePolymarket } from "./polymarket";
@@ -12,20 +14,26 @@ export interface Env {
   VENUE_STATE: DurableObjectNamespace<VenueState>;
   SIM_SEED: string;
   /**
-   * Kalshi keys trusted without registration: `keyId:base64(SPKI DER)` entries separated by commas (a
-   * dotenv-safe form); `pnpm dev` writes it to .dev.vars with the key pair it generates.
+   * Kalshi keys trusted without registration: `keyId:base64(SPKI DER)[:scope+scope]` entries separated by
+   * commas (a dotenv-safe form; no scopes = full access). `pnpm dev` writes execution's key (full access) and
+   * ingestion's read-only key (`:read`) to .dev.vars with the key pairs it generates.
    */
   SIM_KALSHI_PUBLIC_KEYS?: string;
+  /** `small` (default) or `realistic`: see src/data/universe.ts. */
+  SIM_UNIVERSE?: string;
 }
 
-/** Parse `keyId:base64der,…` into SPKI PEMs by key id; malformed entries are ignored. */
-export function parseKeyMap(raw: string | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
+/** Parse `keyId:base64der[:scopes],…` into SPKI PEMs and scopes by key id; malformed entries are ignored. */
+export function parseKeyMap(raw: string | undefined): Record<string, SimKalshiKey> {
+  const out: Record<string, SimKalshiKey> = {};
   for (const entry of (raw ?? "").split(",")) {
-    const m = /^\s*([A-Za-z0-9_-]{1,128}):([A-Za-z0-9+/]+={0,2})\s*$/.exec(entry);
+    const m = /^\s*([A-Za-z0-9_-]{1,128}):([A-Za-z0-9+/]+={0,2})(?::([a-z:_+]+))?\s*$/.exec(entry);
     if (!m) continue;
     const lines = m[2]!.match(/.{1,64}/g) ?? [];
-    out[m[1]!] = `-----BEGIN PUBLIC KEY-----\n${lines.join("\n")}\n-----END PUBLIC KEY-----\n`;
+    out[m[1]!] = {
+      pem: `-----BEGIN PUBLIC KEY-----\n${lines.join("\n")}\n-----END PUBLIC KEY-----\n`,
+      scopes: m[3] ? m[3].split("+") : FULL_ACCESS,
+    };
   }
   return out;
 }
@@ -56,6 +64,7 @@ export class VenueState extends DurableObject<Env> {
       seed: Number(this.env.SIM_SEED) || 1,
       now: Date.now,
       kalshiPublicKeys: parseKeyMap(this.env.SIM_KALSHI_PUBLIC_KEYS),
+      universe: universeMode(this.env.SIM_UNIVERSE),
     };
     const admin = await handleFaultAdmin(request, url, sim);
     if (admin) return admin;

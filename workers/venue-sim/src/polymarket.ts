@@ -20,9 +20,9 @@ export const GAMMA_KEYSET_MAX_LIMIT = 100;
 /** The legacy offset endpoint's cap. */
 export const GAMMA_LIST_MAX_LIMIT = 500;
 
-/** Which Polymarket shape this simulator serves (the universe switch decides; small until it is wired). */
-export function polymarketShape(_sim: SimContext): PolymarketShape {
-  return POLYMARKET_SHAPES.small;
+/** Which Polymarket shape this simulator serves: the current mode's (`SIM_UNIVERSE`). */
+export function polymarketShape(sim: SimContext): PolymarketShape {
+  return POLYMARKET_SHAPES[sim.universe];
 }
 
 /** Polymarket's error body `{ error }` (CLOB and gamma). */

@@ -2,7 +2,7 @@ import { exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { judge, SIM_KEY_PREFIX } from "../src/anthropic";
 import { ADVERSARIAL_MARKETS, type AdversarialMarket } from "../src/data/anthropic-fixtures";
-import { plantedPairs, universe } from "../src/data/universe";
+import { kalshiMarketWire, plantedPairs, polymarketUniverse } from "../src/data/universe";
 
 const sim = () => (exports as unknown as { default: Fetcher }).default;
 const SEED = 20261124;
@@ -10,8 +10,8 @@ const KEY = `${SIM_KEY_PREFIX}${crypto.randomUUID()}`;
 const URL_ = "https://api.anthropic.com/v1/messages";
 
 function prompt(i: number): string {
-  const u = universe(SEED);
-  const k = u.kalshi[i]!;
+  const u = polymarketUniverse(SEED);
+  const k = kalshiMarketWire(SEED, "small", i, 0);
   const p = u.poly[i]!;
   const kalshi = {
     title: k.title,

@@ -1,11 +1,11 @@
 import { exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { universe } from "../src/data/universe";
+import { kalshiTickerAt } from "../src/data/universe";
 import { FRESHNESS_MS } from "../src/kalshi/trading";
 
 const sim = () => (exports as unknown as { default: Fetcher }).default;
 const HOST = "https://api.elections.kalshi.com";
-const TICKER = universe(20261124).kalshi[0]!.ticker;
+const TICKER = kalshiTickerAt(20261124, 0);
 
 function pem(label: string, der: ArrayBuffer): string {
   const b64 = btoa(String.fromCharCode(...new Uint8Array(der)));
@@ -50,6 +50,7 @@ const order = (coid: string, extra: Record<string, unknown> = {}) => ({
   count: "3.00",
   price: "0.9900",
   time_in_force: "immediate_or_cancel",
+  self_trade_prevention_type: "taker_at_cross",
   ...extra,
 });
 
@@ -130,7 +131,7 @@ describe("Kalshi trading simulator: orders", () => {
       average_fill_price: string;
     };
     expect(ack.fill_count).toBe("3.00");
-    expect(ack.average_fill_price).toMatch(/^0\.\d{4}$/);
+    expect(ack.average_fill_price).toMatch(/^0\.\d{4,6}$/);
     const after = (await (await signed("GET", "/trade-api/v2/portfolio/positions")).json()) as {
       market_positions: { ticker: string; position_fp: string }[];
     };
@@ -170,7 +171,7 @@ describe("Kalshi trading simulator: orders", () => {
     expect(all.orders.filter((o) => o.client_order_id === "dup-1")).toHaveLength(1);
   });
 
-  it("accepts the legacy endpoint with cents and side/action", async () => {
+  it("has no legacy create endpoint: the spec lists only the V2 one", async () => {
     const res = await signed("POST", "/trade-api/v2/portfolio/orders", {
       ticker: TICKER,
       client_order_id: "legacy-1",
@@ -180,8 +181,17 @@ describe("Kalshi trading simulator: orders", () => {
       yes_price: 99,
       type: "limit",
     });
+    expect(res.status).toBe(404);
+  });
+
+  it("fills fractional counts exactly (0.01 granularity)", async () => {
+    const res = await signed(
+      "POST",
+      "/trade-api/v2/portfolio/events/orders",
+      order("frac-1", { count: "2.50" }),
+    );
     expect(res.status).toBe(201);
-    expect(((await res.json()) as { order: { fill_count_fp: string } }).order.fill_count_fp).toBe("1.00");
+    expect(await res.json()).toMatchObject({ fill_count: "2.50", remaining_count: "0.00" });
   });
 
   it("rejects malformed prices and counts with 400", async () => {

@@ -1,12 +1,21 @@
+import { kalshiEndpoint } from "@paulp/kalshi-spec";
+import type * as K from "kalshi-typescript";
 import type { SimContext, SimHandler } from "../context";
 import {
-  KALSHI_MARKET_COUNT,
   kalshiBook,
-  kalshiMarketByTicker,
+  kalshiCounts,
+  kalshiEvent,
+  kalshiEventsPage,
+  kalshiMarketIndex,
+  kalshiMarketIsMve,
+  kalshiMarketSeriesTicker,
+  kalshiMarketStatus,
   kalshiMarketWire,
-  universe,
+  kalshiSeriesByTicker,
+  kalshiSeriesList,
 } from "../data/universe";
 import { consumeRateLimit } from "../faults";
+import { kalshiAuth } from "./auth";
 
 const PREFIX = "/trade-api/v2";
 
@@ -15,77 +24,143 @@ function kalshiError(status: number, code: string, message: string): Response {
   return Response.json({ code, message, service: "exchange" }, { status });
 }
 
-/**
- * Kalshi market data: `GET /markets` (cursor paging, limit ≤ 1000, filters status/event_ticker/series_ticker/
- * tickers), `/markets/{ticker}`, `/markets/{ticker}/orderbook?depth=`, `/exchange/status`. Public: no auth.
- */
-export const handleKalshiMarkets: SimHandler = async (request, url, sim) => {
-  if (!url.pathname.startsWith(PREFIX)) return null;
-  const path = url.pathname.slice(PREFIX.length);
-  const isMarketRoute = path === "/markets" || path.startsWith("/markets/") || path === "/exchange/status";
-  if (!isMarketRoute) return null;
-  if (request.method !== "GET") return kalshiError(405, "method_not_allowed", "method not allowed");
-  const limited = await consumeRateLimit(sim, "kalshi");
-  if (limited) return limited;
-  if (path === "/exchange/status") return Response.json({ exchange_active: true, trading_active: true });
-  if (path === "/markets") return listMarkets(url, sim);
-  const parts = path.split("/").filter(Boolean); // ["markets", ticker, "orderbook"?]
-  const ticker = decodeURIComponent(parts[1] ?? "");
-  if (parts.length === 2) {
-    const market = kalshiMarketByTicker(sim.seed, ticker, sim.now());
-    return market ? Response.json({ market }) : kalshiError(404, "not_found", `market ${ticker} not found`);
-  }
-  if (parts.length === 3 && parts[2] === "orderbook") {
-    const book = kalshiBook(sim.seed, ticker, sim.now());
-    if (!book) return kalshiError(404, "not_found", `market ${ticker} not found`);
-    const depth = Number(url.searchParams.get("depth") ?? "0");
-    const cut = <T>(levels: T[]) => (Number.isInteger(depth) && depth > 0 ? levels.slice(-depth) : levels);
-    return Response.json({
-      orderbook_fp: { yes_dollars: cut(book.yes_dollars), no_dollars: cut(book.no_dollars) },
-    });
-  }
-  return kalshiError(404, "not_found", "route not found");
+/** `GetMarketsStatusEnum` → the `Market.status` values it selects (the simulator's reading; see docs/venues.md). */
+const STATUS_FILTER: Record<string, K.Market["status"]> = {
+  unopened: "initialized",
+  open: "active",
+  closed: "closed",
+  settled: "finalized",
 };
 
-function listMarkets(url: URL, sim: SimContext): Response {
-  const limitRaw = url.searchParams.get("limit");
-  const limit = limitRaw === null ? 100 : Number(limitRaw);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-    return kalshiError(400, "invalid_parameters", "limit must be an integer between 1 and 1000");
+/**
+ * Kalshi market data as kalshi-typescript 3.30.0 documents it (`api/market-api.ts`, `api/events-api.ts`,
+ * `api/exchange-api.ts`): `GET /markets` (cursor paging, 1 ≤ limit ≤ 1000, the documented filters),
+ * `/markets/{ticker}`, `/markets/{ticker}/orderbook` (authenticated), `/series` (the whole list, no paging),
+ * `/series/{series_ticker}`, `/events` (cursor paging, limit ≤ 200), `/events/{event_ticker}`,
+ * `/exchange/status`. Every body is built as the SDK's model type (see src/data/universe.ts).
+ */
+export const handleKalshiMarkets: SimHandler = async (request, url, sim) => {
+  if (!url.pathname.startsWith(PREFIX) || url.pathname.startsWith(`${PREFIX}/portfolio/`)) return null;
+  const endpoint = kalshiEndpoint(request.method, url.pathname);
+  if (!endpoint) return kalshiError(404, "not_found", "route not found");
+  const auth = await kalshiAuth(request, url, sim);
+  if ("refused" in auth) return auth.refused;
+  const limited = await consumeRateLimit(sim, "kalshi");
+  if (limited) return limited;
+  for (const [name, value] of url.searchParams) {
+    const check = endpoint.query[name];
+    const why = check ? check(value) : "is not a parameter of this endpoint";
+    if (why) return kalshiError(400, "invalid_parameters", `${name}: ${why}`);
   }
-  // The cursor is opaque to clients; here it is the base64 of the next index.
+  const path = url.pathname.slice(PREFIX.length);
+  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  const now = sim.now();
+  switch (endpoint.operation) {
+    case "getExchangeStatus":
+      return Response.json({ exchange_active: true, trading_active: true } satisfies K.ExchangeStatus);
+    case "getMarkets":
+      return listMarkets(url, sim);
+    case "getMarket": {
+      const i = kalshiMarketIndex(sim.seed, sim.universe, parts[1]!);
+      return i === null
+        ? kalshiError(404, "not_found", `market ${parts[1]} not found`)
+        : Response.json({
+            market: kalshiMarketWire(sim.seed, sim.universe, i, now),
+          } satisfies K.GetMarketResponse);
+    }
+    case "getMarketOrderbook": {
+      const book = kalshiBook(sim.seed, sim.universe, parts[1]!, now);
+      if (!book) return kalshiError(404, "not_found", `market ${parts[1]} not found`);
+      // "0 or negative means all levels, 1-100 for specific depth"; levels are ascending, the best last.
+      const depth = Number(url.searchParams.get("depth") ?? "0");
+      const cut = (levels: string[][]) => (depth > 0 ? levels.slice(-depth) : levels);
+      return Response.json({
+        orderbook_fp: { yes_dollars: cut(book.yes_dollars), no_dollars: cut(book.no_dollars) },
+      } satisfies K.GetMarketOrderbookResponse);
+    }
+    case "getSeriesList": {
+      const min = url.searchParams.get("min_updated_ts");
+      const category = url.searchParams.get("category");
+      let series = kalshiSeriesList(sim.universe, min === null ? undefined : Number(min) * 1000);
+      if (category !== null) series = series.filter((s) => s.categories.includes(category));
+      return Response.json({ series } satisfies K.GetSeriesListResponse);
+    }
+    case "getSeries": {
+      const series = kalshiSeriesByTicker(sim.universe, parts[1]!);
+      return series
+        ? Response.json({ series } satisfies K.GetSeriesResponse)
+        : kalshiError(404, "not_found", `series ${parts[1]} not found`);
+    }
+    case "getEvents":
+      return listEvents(url, sim);
+    case "getEvent": {
+      const nested = url.searchParams.get("with_nested_markets") === "true";
+      const ev = kalshiEvent(sim.seed, sim.universe, parts[1]!, nested, now);
+      return ev
+        ? Response.json(ev satisfies K.GetEventResponse)
+        : kalshiError(404, "not_found", `event ${parts[1]} not found`);
+    }
+    default:
+      return kalshiError(404, "not_found", "route not found");
+  }
+};
+
+/** The cursor is opaque to clients; here it is the base64 of the next index. */
+function readCursor(url: URL): number | Response {
   const cursor = url.searchParams.get("cursor") ?? "";
-  let start = 0;
-  if (cursor) {
-    const decoded = Number(safeAtob(cursor));
-    if (!Number.isInteger(decoded) || decoded < 0)
-      return kalshiError(400, "invalid_parameters", "invalid cursor");
-    start = decoded;
-  }
+  if (!cursor) return 0;
+  let decoded = Number.NaN;
+  try {
+    decoded = Number(atob(cursor));
+  } catch {}
+  return Number.isInteger(decoded) && decoded >= 0
+    ? decoded
+    : kalshiError(400, "invalid_parameters", "invalid cursor");
+}
+
+function listMarkets(url: URL, sim: SimContext): Response {
+  const limit = Number(url.searchParams.get("limit") ?? "100");
+  const start = readCursor(url);
+  if (start instanceof Response) return start;
   const status = url.searchParams.get("status");
   const series = url.searchParams.get("series_ticker");
   const event = url.searchParams.get("event_ticker");
+  const mve = url.searchParams.get("mve_filter");
   const tickers = url.searchParams.get("tickers")?.split(",").filter(Boolean);
-  const statusMatch = (s: string) => !status || (status === "open" ? s === "active" : s === status);
-  const all = universe(sim.seed).kalshi;
+  const wanted = status === null ? null : STATUS_FILTER[status]!;
+  const total = kalshiCounts(sim.universe).markets;
+  const { seed, universe: mode } = sim;
   const now = sim.now();
-  const markets: Record<string, unknown>[] = [];
+  const markets: K.Market[] = [];
   let i = start;
-  for (; i < KALSHI_MARKET_COUNT && markets.length < limit; i++) {
-    const m = all[i]!;
-    if (!statusMatch(m.status)) continue;
-    if (series && m.series_ticker !== series) continue;
+  for (; i < total && markets.length < limit; i++) {
+    if (wanted && kalshiMarketStatus(seed, mode, i) !== wanted) continue;
+    if (mve !== null && kalshiMarketIsMve(seed, mode, i) !== (mve === "only")) continue;
+    if (series && kalshiMarketSeriesTicker(seed, mode, i) !== series) continue;
+    const m = kalshiMarketWire(seed, mode, i, now);
     if (event && m.event_ticker !== event) continue;
     if (tickers && !tickers.includes(m.ticker)) continue;
-    markets.push(kalshiMarketWire(sim.seed, m, now));
+    markets.push(m);
   }
-  return Response.json({ markets, cursor: i < KALSHI_MARKET_COUNT ? btoa(String(i)) : "" });
+  return Response.json({ markets, cursor: i < total ? btoa(String(i)) : "" } satisfies K.GetMarketsResponse);
 }
 
-function safeAtob(s: string): string {
-  try {
-    return atob(s);
-  } catch {
-    return "x";
-  }
+function listEvents(url: URL, sim: SimContext): Response {
+  const limit = Number(url.searchParams.get("limit") ?? "200");
+  const start = readCursor(url);
+  if (start instanceof Response) return start;
+  const status = url.searchParams.get("status");
+  const page = kalshiEventsPage(sim.seed, sim.universe, {
+    start,
+    limit,
+    tickers: url.searchParams.get("tickers")?.split(",").filter(Boolean),
+    series: url.searchParams.get("series_ticker") ?? undefined,
+    status: status === null ? undefined : STATUS_FILTER[status],
+    nested: url.searchParams.get("with_nested_markets") === "true",
+    now: sim.now(),
+  });
+  return Response.json({
+    events: page.events,
+    cursor: page.next === null ? "" : btoa(String(page.next)),
+  } satisfies K.GetEventsResponse);
 }

@@ -1,58 +1,35 @@
+import { kalshiEndpoint } from "@paulp/kalshi-spec";
+import type * as K from "kalshi-typescript";
 import type { SimContext, SimHandler } from "../context";
 import { kalshiBook } from "../data/universe";
+import { FULL_ACCESS, kalshiAuth } from "./auth";
+
+export { FRESHNESS_MS } from "./auth";
 
 /**
- * Kalshi Trade API v2 trading double (docs.kalshi.com: create-order-v2, quick_start_authenticated_requests,
- * rate_limits). Every /portfolio request must carry a valid RSA-PSS signature (SHA-256, MGF1-SHA-256, salt
- * 32) over `timestamp + METHOD + path` by a key registered at `POST /__sim/kalshi/keys`, with a timestamp
- * within FRESHNESS_MS of the simulator's clock; anything else is 401. Orders fill against the seeded book.
+ * Kalshi Trade API v2 trading double, held to kalshi-typescript 3.30.0 (`api/orders-api.ts`,
+ * `api/portfolio-api.ts`, `models/order.ts`, `fill.ts`, `market-position.ts`): every /portfolio request must
+ * carry a valid RSA-PSS signature by a known key (src/kalshi/auth.ts), writes need the key's `write` scope.
+ * Orders fill against the seeded book; counts are exact to 0.01 (kept in hundredths). Every body is built as
+ * the SDK's model type. Lists page with an opaque cursor; `limit` defaults to 100 as documented.
  *
- * Dev/test admin (not Kalshi's): `POST /__sim/kalshi/keys { keyId, publicKeyPem }` (SPKI PEM),
- * `POST /__sim/kalshi/faults { afterAccept: "error"|"hang"|null, hangMs?, times? }`,
+ * Dev/test admin (not Kalshi's): `POST /__sim/kalshi/keys { keyId, publicKeyPem, scopes? }` (SPKI PEM),
+ * `POST /__sim/kalshi/faults { afterAccept: "error"|"hang"|null, hangMs?, times?, fillCount? }`,
  * `POST /__sim/kalshi/limits { writeCapacity, writeRefillPerSecond }`,
  * `POST /__sim/kalshi/positions { ticker, delta }` (inject drift), `GET /__sim/kalshi/orders` (every order).
  */
 
 const PREFIX = "/trade-api/v2";
-/** How far a signed timestamp may be from the simulator's clock. */
-export const FRESHNESS_MS = 5_000;
 
-interface SimOrder {
-  order_id: string;
-  client_order_id: string;
-  ticker: string;
-  side: "yes" | "no";
-  action: "buy" | "sell";
-  type: "limit";
-  status: "resting" | "canceled" | "executed";
-  yes_price_dollars: string;
-  no_price_dollars: string;
-  initial_count_fp: string;
-  fill_count_fp: string;
-  remaining_count_fp: string;
-  taker_fees_dollars: string;
-  created_time: string;
-  time_in_force: string;
-}
-
-/** Kalshi removed `client_order_id` from fills on 2026-03-30 (changelog); match fills by `order_id`. */
-interface SimFill {
-  fill_id: string;
-  order_id: string;
-  ticker: string;
-  side: "yes";
-  action: "buy" | "sell";
-  count_fp: string;
-  yes_price_dollars: string;
-  no_price_dollars: string;
-  is_taker: boolean;
-  created_time: string;
-}
+/** What the simulator keeps per order: the official model, plus the fill cost in basis points. */
+type SimOrder = K.Order;
 
 interface Faults {
   afterAccept: "error" | "hang" | null;
   hangMs: number;
   times: number;
+  /** Caps what the next orders fill (a fixed-point count, e.g. "2.50": a fractional fill), `times` times. */
+  fillCount?: string | null;
 }
 
 interface Limits {
@@ -73,65 +50,39 @@ function bp(s: string): number {
   const [w, f = ""] = s.split(".");
   return Number(w) * 10_000 + Number(f.padEnd(4, "0").slice(0, 4));
 }
-const dollars = (b: number) => `${Math.floor(b / 10_000)}.${String(b % 10_000).padStart(4, "0")}`;
-const fp = (n: number) => `${n}.00`;
-/** A total in basis points spread over `count` contracts, in dollars to 6 decimals ("0.017500"). */
-const perContract = (totalBp: number, count: number) => {
-  const micros = Math.round((totalBp * 100) / Math.max(1, count));
+const dollars = (b: number) => `${Math.floor(b / 10_000)}.${String(Math.round(b) % 10_000).padStart(4, "0")}`;
+/** Hundredths of a contract as the spec's 2-decimal count ("2.50"). */
+const fp = (h: number) =>
+  `${h < 0 ? "-" : ""}${Math.floor(Math.abs(h) / 100)}.${String(Math.abs(h) % 100).padStart(2, "0")}`;
+/** A fixed-point count in hundredths. */
+const hundredths = (s: string) => Math.round(Number(s) * 100);
+/** A total in (basis points × hundredths) spread over `h` hundredths, per contract in dollars to 6 decimals. */
+const perContract = (totalBpH: number, h: number) => {
+  const micros = Math.round((totalBpH * 100) / Math.max(1, h));
   return `${Math.floor(micros / 1_000_000)}.${String(micros % 1_000_000).padStart(6, "0")}`;
 };
-const countOfFp = (s: string) => Math.trunc(Number(s));
+/** A total in (basis points × hundredths) as dollars to 6 decimals. */
+const totalDollars = (bpH: number) => {
+  const micros = Math.round(bpH);
+  return `${Math.floor(micros / 1_000_000)}.${String(micros % 1_000_000).padStart(6, "0")}`;
+};
 
-/** The book the simulator fills against (the seeded universe's, shared with market data). */
+/** The book the simulator fills against (the seeded universe's, shared with market data); sizes in hundredths. */
 export function simBook(
   sim: SimContext,
   ticker: string,
 ): { yesBids: number[][]; yesAsks: number[][] } | null {
-  const book = kalshiBook(sim.seed, ticker, sim.now());
+  const book = kalshiBook(sim.seed, sim.universe, ticker, sim.now());
   if (!book) return null;
   // Kalshi books list bids only; a YES ask is 1 − a NO bid. Sorted best first.
-  const yesBids = book.yes_dollars
-    .map(([p, s]) => [bp(p), Math.floor(Number(s))])
-    .sort((a, b) => b[0]! - a[0]!);
+  const yesBids = book.yes_dollars.map(([p, s]) => [bp(p!), hundredths(s!)]).sort((a, b) => b[0]! - a[0]!);
   const yesAsks = book.no_dollars
-    .map(([p, s]) => [10_000 - bp(p), Math.floor(Number(s))])
+    .map(([p, s]) => [10_000 - bp(p!), hundredths(s!)])
     .sort((a, b) => a[0]! - b[0]!);
   return { yesBids, yesAsks };
 }
 
-function pemBody(pem: string): Uint8Array {
-  const b64 = pem.replace(/-----[A-Z ]+-----/g, "").replace(/\s+/g, "");
-  return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-}
-
-async function verifySignature(request: Request, url: URL, sim: SimContext): Promise<Response | null> {
-  const keyId = request.headers.get("KALSHI-ACCESS-KEY");
-  const ts = request.headers.get("KALSHI-ACCESS-TIMESTAMP");
-  const sig = request.headers.get("KALSHI-ACCESS-SIGNATURE");
-  if (!keyId || !ts || !sig) return err(401, "unauthorized", "missing KALSHI-ACCESS-* headers");
-  if (!/^\d{13}$/.test(ts) || Math.abs(sim.now() - Number(ts)) > FRESHNESS_MS)
-    return err(401, "unauthorized", "stale or malformed timestamp");
-  const pem = (await sim.storage.get<string>(`kalshi:key:${keyId}`)) ?? sim.kalshiPublicKeys[keyId];
-  if (!pem) return err(401, "unauthorized", "unknown api key");
-  let ok = false;
-  try {
-    const key = await crypto.subtle.importKey(
-      "spki",
-      pemBody(pem),
-      { name: "RSA-PSS", hash: "SHA-256" },
-      false,
-      ["verify"],
-    );
-    const signature = Uint8Array.from(atob(sig), (c) => c.charCodeAt(0));
-    const message = new TextEncoder().encode(`${ts}${request.method.toUpperCase()}${url.pathname}`);
-    ok = await crypto.subtle.verify({ name: "RSA-PSS", saltLength: 32 }, key, signature, message);
-  } catch {
-    ok = false;
-  }
-  return ok ? null : err(401, "unauthorized", "signature does not verify");
-}
-
-/** A token bucket for writes; `cost` 10 for the legacy endpoint (its documented 10× rate cost). */
+/** A token bucket for writes, per key (the write budget of docs.kalshi.com rate_limits). */
 async function takeWriteTokens(sim: SimContext, keyId: string, cost: number): Promise<boolean> {
   const limits = (await sim.storage.get<Limits>("kalshi:limits")) ?? DEFAULT_LIMITS;
   const now = sim.now();
@@ -157,26 +108,34 @@ interface CreateArgs {
   clientOrderId: string;
   action: "buy" | "sell";
   priceBp: number;
+  /** Hundredths of a contract. */
   count: number;
   tif: string;
+  stp: K.SelfTradePreventionType;
 }
 
 async function createOrder(
   sim: SimContext,
   a: CreateArgs,
-): Promise<{ order: SimOrder; avgBp: number; fee: number } | Response> {
+): Promise<{ order: SimOrder; avgBp: number; feeBpH: number } | Response> {
   if (await sim.storage.get(`kalshi:coid:${a.clientOrderId}`))
     return err(409, "order_already_exists", `client_order_id ${a.clientOrderId} already used`);
   const book = simBook(sim, a.ticker);
   if (!book) return err(404, "market_not_found", `no market ${a.ticker}`);
-  // Match a buy against asks at or below the limit, a sell against bids at or above it.
+  const faults = await sim.storage.get<Faults>("kalshi:faults");
+  let cap = a.count;
+  if (faults?.fillCount && faults.times > 0) {
+    cap = Math.min(cap, hundredths(faults.fillCount));
+    await sim.storage.put("kalshi:faults", { ...faults, times: faults.times - 1 });
+  }
+  // Match a buy against asks at or below the limit, a sell against bids at or above it (hundredths × bp).
   const levels = a.action === "buy" ? book.yesAsks : book.yesBids;
   let filled = 0;
   let notional = 0;
   for (const [price, size] of levels) {
-    if (filled >= a.count) break;
+    if (filled >= cap) break;
     if (a.action === "buy" ? price! > a.priceBp : price! < a.priceBp) break;
-    const take = Math.min(size!, a.count - filled);
+    const take = Math.min(size!, cap - filled);
     filled += take;
     notional += take * price!;
   }
@@ -184,17 +143,22 @@ async function createOrder(
     filled = 0;
     notional = 0;
   }
-  const avgBp = filled > 0 ? Math.round(notional / filled) : 0;
-  // Kalshi's taker fee: ceil(0.07 × C × P × (1 − P)) to the cent.
-  const fee = filled > 0 ? Math.ceil(0.07 * filled * (avgBp / 10_000) * (1 - avgBp / 10_000) * 100) * 100 : 0;
+  const avgBp = filled > 0 ? notional / filled : 0;
+  const p = avgBp / 10_000;
+  // Kalshi's taker fee: ceil(0.07 × C × P × (1 − P)) to the cent, here in (bp × hundredths).
+  const feeBpH = filled > 0 ? Math.ceil(0.07 * (filled / 100) * p * (1 - p) * 100) * 100 * 100 : 0;
+  // The fill cost is what the taker paid for its side: YES dollars for a bid, NO dollars for an ask.
+  const costBpH = a.action === "buy" ? notional : filled * 10_000 - notional;
   const seq = ((await sim.storage.get<number>("kalshi:seq")) ?? 0) + 1;
   const remaining = a.count - filled;
+  const at = new Date(sim.now()).toISOString();
   const order: SimOrder = {
     order_id: `sim-${seq.toString().padStart(8, "0")}`,
+    user_id: "sim-user",
     client_order_id: a.clientOrderId,
     ticker: a.ticker,
-    side: "yes",
-    action: a.action,
+    outcome_side: a.action === "buy" ? "yes" : "no",
+    book_side: a.action === "buy" ? "bid" : "ask",
     type: "limit",
     status: remaining === 0 ? "executed" : a.tif === "good_till_canceled" ? "resting" : "canceled",
     yes_price_dollars: dollars(a.priceBp),
@@ -202,35 +166,46 @@ async function createOrder(
     initial_count_fp: fp(a.count),
     fill_count_fp: fp(filled),
     remaining_count_fp: fp(a.tif === "good_till_canceled" ? remaining : 0),
-    taker_fees_dollars: dollars(fee),
-    created_time: new Date(sim.now()).toISOString(),
-    time_in_force: a.tif,
-  };
+    taker_fill_cost_dollars: totalDollars(costBpH),
+    maker_fill_cost_dollars: "0.000000",
+    taker_fees_dollars: totalDollars(feeBpH),
+    maker_fees_dollars: "0.000000",
+    created_time: at,
+    last_update_time: at,
+    self_trade_prevention_type: a.stp,
+    order_group_id: null,
+    subaccount_number: 0,
+  } satisfies K.Order;
   const writes: Record<string, unknown> = {
     "kalshi:seq": seq,
     [`kalshi:order:${order.order_id}`]: order,
     [`kalshi:coid:${a.clientOrderId}`]: order.order_id,
   };
   if (filled > 0) {
-    const fill: SimFill = {
+    const fill: K.Fill = {
       fill_id: `fill-${order.order_id}`,
+      exchange_index: 0,
+      trade_id: `fill-${order.order_id}`,
       order_id: order.order_id,
       ticker: a.ticker,
-      side: "yes",
-      action: a.action,
+      market_ticker: a.ticker,
+      outcome_side: order.outcome_side,
+      book_side: order.book_side,
       count_fp: fp(filled),
-      yes_price_dollars: dollars(avgBp),
-      no_price_dollars: dollars(10_000 - avgBp),
+      yes_price_dollars: dollars(Math.round(avgBp)),
+      no_price_dollars: dollars(10_000 - Math.round(avgBp)),
       is_taker: true,
-      created_time: order.created_time,
-    };
+      created_time: at,
+      fee_cost: totalDollars(feeBpH),
+      ts: Math.floor(sim.now() / 1000),
+    } satisfies K.Fill;
     writes[`kalshi:fill:${order.order_id}`] = fill;
     const posKey = `kalshi:pos:${a.ticker}`;
     const pos = (await sim.storage.get<number>(posKey)) ?? 0;
     writes[posKey] = pos + (a.action === "buy" ? filled : -filled);
   }
   await sim.storage.put(writes);
-  return { order, avgBp, fee };
+  return { order, avgBp, feeBpH };
 }
 
 /** Applies the "after acceptance" fault: the order is stored, the answer is lost. */
@@ -242,8 +217,9 @@ async function afterAcceptFault(sim: SimContext): Promise<Response | null> {
   return err(504, "gateway_timeout", "upstream timed out");
 }
 
+/** Requests accept counts with 0-2 decimals; the granularity is 0.01 contracts. */
 const isCount = (s: unknown): s is string =>
-  typeof s === "string" && /^\d{1,9}(\.0{1,2})?$/.test(s) && Number(s) >= 1;
+  typeof s === "string" && /^\d{1,9}(\.\d{1,2})?$/.test(s) && hundredths(s) >= 1;
 const isPrice = (s: unknown): s is string =>
   typeof s === "string" && /^0\.\d{2,4}$/.test(s) && bp(s) >= 100 && bp(s) <= 9_900;
 const TIFS = ["fill_or_kill", "good_till_canceled", "immediate_or_cancel"];
@@ -276,7 +252,8 @@ async function handleAdmin(request: Request, url: URL, sim: SimContext): Promise
       !body.publicKeyPem.includes("BEGIN PUBLIC KEY")
     )
       return err(400, "bad_request", "keyId and an SPKI publicKeyPem are required");
-    await sim.storage.put(`kalshi:key:${body.keyId}`, body.publicKeyPem);
+    const scopes = Array.isArray(body.scopes) ? body.scopes.map(String) : FULL_ACCESS;
+    await sim.storage.put(`kalshi:key:${body.keyId}`, { pem: body.publicKeyPem, scopes });
     return Response.json({ registered: body.keyId }, { status: 201 });
   }
   if (sub === "faults") {
@@ -287,6 +264,7 @@ async function handleAdmin(request: Request, url: URL, sim: SimContext): Promise
       afterAccept: mode,
       hangMs: Number(body.hangMs ?? 2_000),
       times: Number(body.times ?? 1),
+      fillCount: typeof body.fillCount === "string" ? body.fillCount : null,
     };
     await sim.storage.put("kalshi:faults", faults);
     return Response.json(faults);
@@ -301,12 +279,12 @@ async function handleAdmin(request: Request, url: URL, sim: SimContext): Promise
     return Response.json(limits);
   }
   if (sub === "positions") {
-    if (typeof body.ticker !== "string" || !Number.isInteger(body.delta))
-      return err(400, "bad_request", "ticker and integer delta");
+    if (typeof body.ticker !== "string" || typeof body.delta !== "number" || !Number.isFinite(body.delta))
+      return err(400, "bad_request", "ticker and a numeric delta (contracts, 0.01 granularity)");
     const k = `kalshi:pos:${body.ticker}`;
-    const pos = ((await sim.storage.get<number>(k)) ?? 0) + (body.delta as number);
+    const pos = ((await sim.storage.get<number>(k)) ?? 0) + Math.round(body.delta * 100);
     await sim.storage.put(k, pos);
-    return Response.json({ ticker: body.ticker, position: pos });
+    return Response.json({ ticker: body.ticker, position: pos / 100 });
   }
   return null;
 }
@@ -315,82 +293,86 @@ async function handleAdmin(request: Request, url: URL, sim: SimContext): Promise
 export const handleKalshiSimAdmin: SimHandler = async (request, url, sim) =>
   url.pathname.startsWith("/__sim/kalshi/") ? handleAdmin(request, url, sim) : null;
 
+/** One page of a list, by an opaque cursor (the base64 of the next index); `limit` defaults to 100. */
+function page<T>(items: T[], url: URL): { items: T[]; cursor: string } | Response {
+  const limit = Number(url.searchParams.get("limit") ?? "100");
+  const raw = url.searchParams.get("cursor") ?? "";
+  let start = 0;
+  if (raw) {
+    try {
+      start = Number(atob(raw));
+    } catch {
+      start = Number.NaN;
+    }
+    if (!Number.isInteger(start) || start < 0) return err(400, "invalid_parameters", "invalid cursor");
+  }
+  const end = start + limit;
+  return { items: items.slice(start, end), cursor: end < items.length ? btoa(String(end)) : "" };
+}
+
 export const handleKalshiTrading: SimHandler = async (request, url, sim) => {
   if (url.pathname.startsWith("/__sim/kalshi/")) return handleAdmin(request, url, sim);
   if (!url.pathname.startsWith(`${PREFIX}/portfolio/`)) return null;
-  const denied = await verifySignature(request, url, sim);
-  if (denied) {
+  const auth = await kalshiAuth(request, url, sim);
+  if ("refused" in auth) {
     await request.arrayBuffer().catch(() => null);
-    return denied;
+    return auth.refused;
   }
-  const keyId = request.headers.get("KALSHI-ACCESS-KEY")!;
+  const keyId = auth.keyId!;
+  const endpoint = kalshiEndpoint(request.method, url.pathname);
+  if (!endpoint) {
+    await request.arrayBuffer().catch(() => null);
+    return err(404, "not_found", `no route ${request.method} ${url.pathname}`);
+  }
+  for (const [name, value] of url.searchParams) {
+    const check = endpoint.query[name];
+    const why = check ? check(value) : "is not a parameter of this endpoint";
+    if (why) return err(400, "invalid_parameters", `${name}: ${why}`);
+  }
   const path = url.pathname.slice(PREFIX.length);
-  const method = request.method;
 
-  if (method === "POST" && (path === "/portfolio/events/orders" || path === "/portfolio/orders")) {
-    const legacy = path === "/portfolio/orders";
+  if (endpoint.operation === "createOrderV2") {
     // Read the body before any early answer: an unread request stream breaks the service-binding hop.
     const b = await readJson(request);
-    if (!(await takeWriteTokens(sim, keyId, legacy ? 10 : 1)))
+    if (!(await takeWriteTokens(sim, keyId, 1)))
       return Response.json({ error: "too many requests" }, { status: 429 });
     if (!b) return badBody("JSON body required");
-    let args: CreateArgs;
-    if (!legacy) {
-      if (
-        typeof b.ticker !== "string" ||
-        typeof b.client_order_id !== "string" ||
-        !CLIENT_ID.test(b.client_order_id)
-      )
-        return err(400, "invalid_parameters", "ticker and client_order_id are required");
-      if (b.side !== "bid" && b.side !== "ask")
-        return err(400, "invalid_parameters", "side must be bid or ask");
-      if (!isCount(b.count) || !isPrice(b.price))
-        return err(400, "invalid_parameters", 'count "10.00" and price "0.5600" required');
-      const tif = typeof b.time_in_force === "string" ? b.time_in_force : "good_till_canceled";
-      if (!TIFS.includes(tif)) return err(400, "invalid_parameters", "bad time_in_force");
-      args = {
-        ticker: b.ticker,
-        clientOrderId: b.client_order_id,
-        action: b.side === "bid" ? "buy" : "sell",
-        priceBp: bp(b.price),
-        count: Math.floor(Number(b.count)),
-        tif,
-      };
-    } else {
-      // Legacy: side yes|no, action buy|sell, integer cents; a NO order is the mirror YES order.
-      if (
-        typeof b.ticker !== "string" ||
-        typeof b.client_order_id !== "string" ||
-        !CLIENT_ID.test(b.client_order_id)
-      )
-        return err(400, "invalid_parameters", "ticker and client_order_id are required");
-      if (
-        (b.side !== "yes" && b.side !== "no") ||
-        (b.action !== "buy" && b.action !== "sell") ||
-        !Number.isInteger(b.count)
-      )
-        return err(400, "invalid_parameters", "side, action and integer count required");
-      const cents = b.side === "yes" ? b.yes_price : b.no_price;
-      if (!Number.isInteger(cents) || (cents as number) < 1 || (cents as number) > 99)
-        return err(400, "invalid_parameters", "price in cents 1..99");
-      const yesBp = b.side === "yes" ? (cents as number) * 100 : 10_000 - (cents as number) * 100;
-      const action = b.side === "yes" ? b.action : b.action === "buy" ? "sell" : "buy";
-      const tif = typeof b.time_in_force === "string" ? b.time_in_force : "good_till_canceled";
-      args = {
-        ticker: b.ticker,
-        clientOrderId: b.client_order_id,
-        action,
-        priceBp: yesBp,
-        count: b.count as number,
-        tif,
-      };
-    }
-    const created = await createOrder(sim, args);
+    if (
+      typeof b.ticker !== "string" ||
+      typeof b.client_order_id !== "string" ||
+      !CLIENT_ID.test(b.client_order_id)
+    )
+      return err(400, "invalid_parameters", "ticker and client_order_id are required");
+    if (b.side !== "bid" && b.side !== "ask")
+      return err(400, "invalid_parameters", "side must be bid or ask");
+    if (!isCount(b.count) || !isPrice(b.price))
+      return err(
+        400,
+        "invalid_parameters",
+        'count ("10.00", 0.01 granularity) and price ("0.5600") required',
+      );
+    if (typeof b.time_in_force !== "string" || !TIFS.includes(b.time_in_force))
+      return err(
+        400,
+        "invalid_parameters",
+        "time_in_force is required: fill_or_kill | good_till_canceled | immediate_or_cancel",
+      );
+    if (b.self_trade_prevention_type !== "taker_at_cross" && b.self_trade_prevention_type !== "maker")
+      return err(400, "invalid_parameters", "self_trade_prevention_type is required: taker_at_cross | maker");
+    const created = await createOrder(sim, {
+      ticker: b.ticker,
+      clientOrderId: b.client_order_id,
+      action: b.side === "bid" ? "buy" : "sell",
+      priceBp: bp(b.price),
+      count: hundredths(b.count),
+      tif: b.time_in_force,
+      stp: b.self_trade_prevention_type,
+    });
     if (created instanceof Response) return created;
     const fault = await afterAcceptFault(sim);
     if (fault) return fault;
-    const { order, avgBp, fee } = created;
-    if (legacy) return Response.json({ order }, { status: 201 });
+    const { order, avgBp, feeBpH } = created;
+    const filledH = hundredths(order.fill_count_fp);
     return Response.json(
       {
         order_id: order.order_id,
@@ -398,80 +380,107 @@ export const handleKalshiTrading: SimHandler = async (request, url, sim) => {
         fill_count: order.fill_count_fp,
         remaining_count: order.remaining_count_fp,
         ts_ms: sim.now(),
-        // Per contract, like the fill price (public clients multiply it by fill_count), to 6 decimals.
-        ...(avgBp > 0
+        // Per contract, like the fill price (public clients multiply the fee by fill_count), to 6 decimals.
+        ...(filledH > 0
           ? {
-              average_fill_price: dollars(avgBp),
-              average_fee_paid: perContract(fee, countOfFp(order.fill_count_fp)),
+              average_fill_price: perContract(avgBp * filledH, filledH),
+              average_fee_paid: perContract(feeBpH, filledH),
             }
           : {}),
-      },
+      } satisfies K.CreateOrderV2Response,
       { status: 201 },
     );
   }
 
-  const cancel = /^\/portfolio\/(?:events\/)?orders\/([A-Za-z0-9_-]+)$/.exec(path);
-  if (method === "DELETE" && cancel) {
+  if (endpoint.operation === "cancelOrderV2") {
     if (!(await takeWriteTokens(sim, keyId, 1)))
       return Response.json({ error: "too many requests" }, { status: 429 });
-    const order = await sim.storage.get<SimOrder>(`kalshi:order:${cancel[1]}`);
+    const id = decodeURIComponent(path.split("/").at(-1)!);
+    const order = await sim.storage.get<SimOrder>(`kalshi:order:${id}`);
     if (!order) return err(404, "not_found", "order not found");
     const reducedBy = order.status === "resting" ? order.remaining_count_fp : "0.00";
     const updated: SimOrder = {
       ...order,
       status: order.status === "resting" ? "canceled" : order.status,
       remaining_count_fp: "0.00",
+      last_update_time: new Date(sim.now()).toISOString(),
     };
     await sim.storage.put(`kalshi:order:${order.order_id}`, updated);
-    return path.startsWith("/portfolio/events/")
-      ? Response.json({
-          order_id: order.order_id,
-          client_order_id: order.client_order_id,
-          reduced_by: reducedBy,
-          ts_ms: sim.now(),
-        })
-      : Response.json({ order: updated, reduced_by: reducedBy });
+    return Response.json({
+      order_id: order.order_id,
+      client_order_id: order.client_order_id,
+      reduced_by: reducedBy,
+      ts_ms: sim.now(),
+    } satisfies K.CancelOrderV2Response);
   }
 
-  if (method !== "GET") return null;
-  const byId = /^\/portfolio\/orders\/([A-Za-z0-9_-]+)$/.exec(path);
-  if (byId) {
-    const order = await sim.storage.get<SimOrder>(`kalshi:order:${byId[1]}`);
-    return order ? Response.json({ order }) : err(404, "not_found", "order not found");
+  if (endpoint.operation === "getOrder") {
+    const order = await sim.storage.get<SimOrder>(
+      `kalshi:order:${decodeURIComponent(path.split("/").at(-1)!)}`,
+    );
+    return order
+      ? Response.json({ order } satisfies K.GetOrderResponse)
+      : err(404, "not_found", "order not found");
   }
-  if (path === "/portfolio/orders") {
+  if (endpoint.operation === "getOrders") {
     const ticker = url.searchParams.get("ticker");
+    const status = url.searchParams.get("status");
     const all = [...(await sim.storage.list<SimOrder>({ prefix: "kalshi:order:" })).values()];
-    const orders = all.filter((o) => !ticker || o.ticker === ticker).reverse();
-    return Response.json({ orders, cursor: "" });
+    const p = page(
+      all.filter((o) => (!ticker || o.ticker === ticker) && (!status || o.status === status)).reverse(),
+      url,
+    );
+    return p instanceof Response
+      ? p
+      : Response.json({ orders: p.items, cursor: p.cursor } satisfies K.GetOrdersResponse);
   }
-  if (path === "/portfolio/positions") {
+  if (endpoint.operation === "getPositions") {
+    const ticker = url.searchParams.get("ticker");
+    const onlyOpen = url.searchParams.get("count_filter")?.split(",").includes("position") ?? false;
     const rows = await sim.storage.list<number>({ prefix: "kalshi:pos:" });
-    const market_positions = [...rows.entries()]
-      .filter(([, p]) => p !== 0)
-      .map(([k, p]) => ({
-        ticker: k.slice("kalshi:pos:".length),
-        position_fp: `${p}.00`,
-        market_exposure_dollars: "0.0000",
-        realized_pnl_dollars: "0.0000",
-        fees_paid_dollars: "0.0000",
-      }));
-    return Response.json({ market_positions, event_positions: [], cursor: "" });
+    const at = new Date(sim.now()).toISOString();
+    const positions = [...rows.entries()]
+      .map(([k, h]) => ({ ticker: k.slice("kalshi:pos:".length), h }))
+      .filter((p) => (!ticker || p.ticker === ticker) && (!onlyOpen || p.h !== 0))
+      .map(
+        (p): K.MarketPosition => ({
+          ticker: p.ticker,
+          exchange_index: 0,
+          total_traded_dollars: "0.0000",
+          position_fp: fp(p.h),
+          market_exposure_dollars: "0.0000",
+          realized_pnl_dollars: "0.0000",
+          fees_paid_dollars: "0.0000",
+          last_updated_ts: at,
+        }),
+      );
+    const p = page(positions, url);
+    return p instanceof Response
+      ? p
+      : Response.json({
+          market_positions: p.items,
+          event_positions: [],
+          cursor: p.cursor,
+        } satisfies K.GetPositionsResponse);
   }
-  if (path === "/portfolio/balance") {
+  if (endpoint.operation === "getBalance") {
     return Response.json({
       balance: 1_000_000,
       balance_dollars: "10000.0000",
       portfolio_value: 1_000_000,
-      updated_ts: sim.now(),
-    });
+      updated_ts: Math.floor(sim.now() / 1000),
+    } satisfies K.GetBalanceResponse);
   }
-  if (path === "/portfolio/fills") {
+  if (endpoint.operation === "getFills") {
     const ticker = url.searchParams.get("ticker");
-    const fills = [...(await sim.storage.list<SimFill>({ prefix: "kalshi:fill:" })).values()].filter(
-      (f) => !ticker || f.ticker === ticker,
+    const orderId = url.searchParams.get("order_id");
+    const fills = [...(await sim.storage.list<K.Fill>({ prefix: "kalshi:fill:" })).values()].filter(
+      (f) => (!ticker || f.ticker === ticker) && (!orderId || f.order_id === orderId),
     );
-    return Response.json({ fills, cursor: "" });
+    const p = page(fills, url);
+    return p instanceof Response
+      ? p
+      : Response.json({ fills: p.items, cursor: p.cursor } satisfies K.GetFillsResponse);
   }
-  return null;
+  return err(404, "not_found", `${endpoint.operation} is not simulated`);
 };
