@@ -1,6 +1,8 @@
 // `pnpm dev`: the whole mesh in one local process, in paper mode, against the venue simulators.
 // 1. writes local-only secrets (.dev.vars) where none exist: a random ADMIN_TOKEN, a fresh Kalshi RSA key
-//    pair whose public half the simulator trusts, a dev Anthropic key the simulator accepts;
+//    pair for execution (full access) and a second one for ingestion (read-only), whose public halves the
+//    simulator trusts, a dev Anthropic key the simulator accepts; and runs the simulator's realistic universe
+//    (SIM_UNIVERSE=realistic: 50,000 Kalshi markets);
 // 2. applies every D1 migration to the local state folder;
 // 3. runs `wrangler dev` with every worker's config (real service bindings, local D1/R2/Durable Objects
 //    under one --persist-to), gateway first so it gets http://127.0.0.1:8787;
@@ -60,6 +62,17 @@ function ensureDevVars(worker, values, header) {
   return readDevVars(worker);
 }
 
+/** Sets one key (replacing its line, or adding it). */
+function setDevVar(worker, key, value) {
+  const file = devVarsPath(worker);
+  const lines = existsSync(file) ? readFileSync(file, "utf8").split("\n") : ["# written by pnpm dev"];
+  const line = `${key}=${JSON.stringify(value)}`;
+  const at = lines.findIndex((l) => l.startsWith(`${key}=`));
+  if (at >= 0) lines[at] = line;
+  else lines.splice(lines.at(-1) === "" ? lines.length - 1 : lines.length, 0, line);
+  writeFileSync(file, `${lines.join("\n").replace(/\n*$/, "")}\n`, { mode: 0o600 });
+}
+
 function setUpSecrets() {
   const gatewayVars = ensureDevVars(
     "gateway",
@@ -89,6 +102,25 @@ function setUpSecrets() {
       "venue simulator dev config, written by pnpm dev",
     );
   }
+  // Ingestion's own Kalshi key, read-only (never execution's): it signs the order-book reads. The simulator is
+  // told its public half with the `read` scope, so it refuses this key an order as Kalshi would.
+  if (!("KALSHI_READ_PRIVATE_KEY" in readDevVars("ingestion"))) {
+    const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const keyId = randomUUID();
+    ensureDevVars(
+      "ingestion",
+      {
+        KALSHI_READ_API_KEY: keyId,
+        KALSHI_READ_PRIVATE_KEY: privateKey.export({ type: "pkcs8", format: "pem" }),
+      },
+      "ingestion dev secrets, written by pnpm dev (a read-only Kalshi key pair for the simulator)",
+    );
+    const entry = `${keyId}:${publicKey.export({ type: "spki", format: "der" }).toString("base64")}:read`;
+    const sim = readDevVars("venue-sim");
+    const trusted = sim.SIM_KALSHI_PUBLIC_KEYS ? JSON.parse(sim.SIM_KALSHI_PUBLIC_KEYS) : "";
+    setDevVar("venue-sim", "SIM_KALSHI_PUBLIC_KEYS", trusted ? `${trusted},${entry}` : entry);
+  }
+  ensureDevVars("venue-sim", { SIM_UNIVERSE: "realistic" }, "venue simulator dev config, written by pnpm dev");
   const anthropicKey =
     readDevVars("governance").ANTHROPIC_API_KEY ?? `sk-sim-${randomBytes(24).toString("base64url")}`;
   ensureDevVars(

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from "node:crypto";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { auxWorker, workerMigrations } from "@paulp/testing";
 import { defineConfig } from "vitest/config";
@@ -24,13 +25,24 @@ export default class Stub extends WorkerEntrypoint {
   async health() { return { service: "stub", ok: true, checks: [] }; }
 }`;
 
+// Ingestion's own read-only Kalshi key, generated per run: the simulator trusts its public half with the
+// `read` scope only (so a test can show it cannot trade), the way `pnpm dev` sets it up.
+const readKey = generateKeyPairSync("rsa", { modulusLength: 2048 });
+const READ_KEY_ID = "ingestion-read-test";
+const readPublic = `${READ_KEY_ID}:${readKey.publicKey.export({ type: "spki", format: "der" }).toString("base64")}:read`;
+
 export default defineConfig({
   plugins: [
     cloudflareTest({
       main: "./src/index.ts",
       wrangler: { configPath: "./wrangler.jsonc" },
       miniflare: {
-        bindings: { TEST_MIGRATIONS: await workerMigrations("ingestion") },
+        bindings: {
+          TEST_MIGRATIONS: await workerMigrations("ingestion"),
+          KALSHI_READ_API_KEY: READ_KEY_ID,
+          KALSHI_READ_PRIVATE_KEY: readKey.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+          TEST_KALSHI_READ_PUBLIC_KEY: readKey.publicKey.export({ type: "spki", format: "pem" }).toString(),
+        },
         workers: [
           {
             name: "paulp-audit",
@@ -59,7 +71,7 @@ export default defineConfig({
             compatibilityDate: "2026-04-20",
             script: recorder({ proposePairs: "{ created: args[0].length, lapsed: 0 }" }),
           },
-          auxWorker("venue-sim"),
+          auxWorker("venue-sim", { bindings: { SIM_KALSHI_PUBLIC_KEYS: readPublic } }),
         ],
       },
     }),

@@ -6,5 +6,6 @@ export * from "./egress";
 export * from "./fees";
 export * from "./health";
 export * from "./http";
+export * from "./kalshi-signer";
 export * from "./receipt-return";
 export * from "./timeout";

@@ -52,3 +52,61 @@ export async function importRsaPssPrivateKey(pem: string): Promise<CryptoKey> {
   else throw new Error(`unsupported PEM label ${label}`);
   return crypto.subtle.importKey("pkcs8", pkcs8, { name: "RSA-PSS", hash: "SHA-256" }, false, ["sign"]);
 }
+
+/**
+ * Kalshi's request signature (kalshi-typescript `auth.ts`): RSA-PSS with SHA-256 (MGF1-SHA-256, salt = the
+ * digest length, 32) over `timestamp_ms + METHOD + path`, the path including `/trade-api/v2` and excluding the
+ * query string; standard base64.
+ */
+export async function kalshiSignature(
+  key: CryptoKey,
+  timestamp: string,
+  method: string,
+  path: string,
+): Promise<string> {
+  const message = new TextEncoder().encode(`${timestamp}${method.toUpperCase()}${path}`);
+  const sig = new Uint8Array(await crypto.subtle.sign({ name: "RSA-PSS", saltLength: 32 }, key, message));
+  let s = "";
+  for (const b of sig) s += String.fromCharCode(b);
+  return btoa(s);
+}
+
+/** Signs Kalshi requests with one API key: the three `KALSHI-ACCESS-*` headers for a method and URL. */
+export interface KalshiSigner {
+  readonly keyId: string;
+  /** Throws when the private key cannot be imported (the caller answers "not configured"). */
+  headers(method: string, url: string | URL): Promise<Record<string, string>>;
+}
+
+/**
+ * A signer for one key pair, or null when either half is missing. The key is imported once; a failed import is
+ * forgotten so a corrected secret is picked up on the next call.
+ */
+export function createKalshiSigner(o: {
+  keyId: string | undefined;
+  privateKeyPem: string | undefined;
+  now: () => number;
+}): KalshiSigner | null {
+  if (!o.keyId || !o.privateKeyPem) return null;
+  const { keyId, privateKeyPem } = o;
+  let key: Promise<CryptoKey> | null = null;
+  return {
+    keyId,
+    async headers(method, url) {
+      const ts = String(o.now());
+      let signature: string;
+      try {
+        key ??= importRsaPssPrivateKey(privateKeyPem);
+        signature = await kalshiSignature(await key, ts, method, new URL(url).pathname);
+      } catch (error) {
+        key = null;
+        throw error;
+      }
+      return {
+        "KALSHI-ACCESS-KEY": keyId,
+        "KALSHI-ACCESS-TIMESTAMP": ts,
+        "KALSHI-ACCESS-SIGNATURE": signature,
+      };
+    },
+  };
+}

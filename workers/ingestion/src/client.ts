@@ -56,6 +56,8 @@ export class TokenBucket {
 /** Options of `fetchWithEvidence`. */
 export interface ClientOptions {
   fetch: EgressFetch;
+  /** Extra request headers, computed for each attempt (a venue signature carries a fresh timestamp). */
+  headers?: (() => Promise<Record<string, string>>) | undefined;
   bucket: TokenBucket;
   /** Stores the raw bytes as evidence and returns their hash; a throw stops everything (nothing parsed). */
   capture: (raw: RawResponse) => Promise<string>;
@@ -98,7 +100,8 @@ export async function fetchWithEvidence(url: string, o: ClientOptions): Promise<
     if (wait > 0) await o.sleep(wait);
     let response: Response;
     try {
-      response = await o.fetch(url, { headers: { accept: "application/json" } });
+      const extra = o.headers ? await o.headers() : {};
+      response = await o.fetch(url, { headers: { accept: "application/json", ...extra } });
     } catch (error) {
       const name = (error as Error)?.name;
       const kind: FetchErrorKind =

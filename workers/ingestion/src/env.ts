@@ -7,6 +7,14 @@ export interface Env {
   AUDIT: AuditService;
   RISK: RiskService;
   GOVERNANCE: GovernanceService;
+  /**
+   * Ingestion's own Kalshi API key, created with the `read` scope only (never execution's trading key): it
+   * signs the reads Kalshi's spec marks authenticated, the order book. Unset: those reads go unsigned (and
+   * Kalshi refuses them).
+   */
+  KALSHI_READ_API_KEY?: string;
+  /** The private half of KALSHI_READ_API_KEY (PKCS#8 or PKCS#1 PEM). */
+  KALSHI_READ_PRIVATE_KEY?: string;
   /** Dev/test only. */
   VENUE_SIM?: Fetcher;
 }

@@ -7,18 +7,28 @@ import type {
   RiskService,
   VenueRunReport,
 } from "@paulp/contracts";
-import { auditAppend, type EgressFetch, randomId, withTimeout } from "@paulp/kit";
+import { kalshiEndpoint } from "@paulp/kalshi-spec";
+import { auditAppend, type EgressFetch, type KalshiSigner, randomId, withTimeout } from "@paulp/kit";
+import type * as v from "valibot";
 import { type ClientOptions, type FetchOutcome, fetchWithEvidence, TokenBucket } from "./client";
 import { ComplianceAgent, type ComplianceEntity, gateWithCurrentRules, loadRules } from "./compliance";
 import { markFrom } from "./decimal";
 import { markEvidence, storeEvidence } from "./evidence";
+import { kalshiEventInfo, syncKalshiSeries } from "./kalshi-series";
 import { matchCandidates } from "./matching";
 import { deleteMarketsStatements, recordBlocksStatement, runBatches, upsertMarketStatements } from "./store";
 import { termsHash, termsHashSync, termsOf } from "./terms";
-import { isKalshiMarketsPage, KalshiMarketsPage, kalshiMarketsUrl, kalshiPage } from "./venues/kalshi";
-import { parseBody } from "./venues/parse";
+import {
+  isKalshiMarketsPage,
+  KalshiMarketsPage,
+  type KalshiParsedPage,
+  kalshiMarketsUrl,
+  kalshiRows,
+  parseKalshiMarkets,
+} from "./venues/kalshi";
+import { type FastGuard, parseBody } from "./venues/parse";
 import { GammaKeysetPage, gammaMarketsUrl, gammaPage } from "./venues/polymarket";
-import type { MarketSkip, StoredMarketRow } from "./venues/types";
+import type { MarketPage, MarketSkip, StoredMarketRow } from "./venues/types";
 
 /** Everything a run needs, passed in (bindings, clock, randomness) so the pipeline is testable as values. */
 export interface PipelineDeps {
@@ -39,6 +49,11 @@ export interface PipelineDeps {
   defer?: (work: Promise<unknown>) => void;
   /** How long a call to risk or governance may take before it is logged as failed. */
   peerTimeoutMs?: number;
+  /**
+   * Ingestion's own read-only Kalshi key (KALSHI_READ_API_KEY / KALSHI_READ_PRIVATE_KEY), never execution's:
+   * it signs the reads the spec marks authenticated (the order book). Absent: those reads go unsigned.
+   */
+  kalshiSigner?: KalshiSigner | null;
 }
 
 /** Per-venue client limits, under the venues' published read limits. */
@@ -69,14 +84,15 @@ export function venueBuckets(now: number): Map<MarketVenue, TokenBucket> {
   );
 }
 
-class Tally {
+/** Error counts of one run, by kind. */
+export class Tally {
   errors: Record<string, number> = {};
   add(kind: string, n = 1): void {
     this.errors[kind] = (this.errors[kind] ?? 0) + n;
   }
 }
 
-async function audit(
+export async function audit(
   deps: PipelineDeps,
   tally: Tally,
   type: string,
@@ -102,8 +118,18 @@ export function fetchVenue(deps: PipelineDeps, venue: MarketVenue, url: string):
     bucket = new TokenBucket(VENUE_RATE[venue].capacity, VENUE_RATE[venue].refillPerSecond, deps.now());
     deps.buckets.set(venue, bucket);
   }
+  const signer = deps.kalshiSigner;
+  const signed = venue === "kalshi" && signer && kalshiEndpoint("GET", new URL(url).pathname)?.auth === true;
   return fetchWithEvidence(url, {
     fetch: deps.fetch,
+    // Signed afresh for every attempt: the timestamp must be within seconds of Kalshi's clock.
+    headers: signed
+      ? () =>
+          signer.headers("GET", url).catch((error: unknown) => {
+            console.error(`ingestion: KALSHI_READ_PRIVATE_KEY unusable: ${(error as Error)?.message}`);
+            return {};
+          })
+      : undefined,
     bucket,
     capture: (raw) =>
       storeEvidence({ bucket: deps.bucket, db: deps.db }, venue, raw, new Date(deps.now()).toISOString()),
@@ -145,39 +171,17 @@ async function preparePage(
   const url = venue === "kalshi" ? kalshiMarketsUrl(cursor, pageSize) : gammaMarketsUrl(cursor, pageSize);
   const outcome = await fetchVenue(deps, venue, url);
   if (!outcome.ok) {
-    const kind =
-      outcome.kind === "http_error" || outcome.kind === "server_error"
-        ? `http_${outcome.status}`
-        : outcome.kind;
-    tally.add(kind);
-    if (outcome.evidenceHash)
-      await markEvidence(deps.db, outcome.evidenceHash, "rejected", kind)
-        .run()
-        .catch(() => tally.add("d1_error"));
-    await audit(
-      deps,
-      tally,
-      outcome.kind === "evidence_write" ? "ingestion.evidence_failed" : "ingestion.response_rejected",
-      {
-        venue,
-        url,
-        kind,
-        status: outcome.status ?? null,
-        evidenceHash: outcome.evidenceHash ?? null,
-        attempts: outcome.attempts,
-        detail: outcome.detail.slice(0, 300),
-      },
-    );
+    const rejected = await recordFetchFailure(deps, tally, venue, url, outcome);
     // A cursor the venue refuses (expired, or written by an older client) would fail every run from here on.
     const cursorRefused =
       cursor !== null && outcome.kind === "http_error" && (outcome.status === 400 || outcome.status === 422);
-    return fail(outcome.evidenceHash ? 1 : 0, cursorRefused);
+    return fail(rejected, cursorRefused);
   }
   const { evidenceHash, response } = outcome;
   const fetchedAt = new Date(deps.now()).toISOString();
   const decoded =
     venue === "kalshi"
-      ? mapParsed(parseBody(KalshiMarketsPage, response.bytes, isKalshiMarketsPage), kalshiPage)
+      ? mapParsed(parseBody(KalshiMarketsPage, response.bytes, isKalshiMarketsPage), parseKalshiMarkets)
       : mapParsed(parseBody(GammaKeysetPage, response.bytes), gammaPage);
   // A next cursor equal to the one sent would fetch this page forever: the pass starts again instead.
   const stuck = decoded.ok && cursor !== null && decoded.value.next === cursor;
@@ -185,22 +189,27 @@ async function preparePage(
     ? { ok: false, kind: "cursor_not_advancing", detail: "the next cursor is the cursor sent" }
     : decoded;
   if (!parsed.ok) {
-    // Kept as evidence, marked rejected, not used; counted and audited.
-    tally.add(parsed.kind);
-    await markEvidence(deps.db, evidenceHash, "rejected", `${parsed.kind}: ${parsed.detail}`)
-      .run()
-      .catch(() => tally.add("d1_error"));
-    await audit(deps, tally, "ingestion.response_rejected", {
-      venue,
-      url,
-      kind: parsed.kind,
-      status: response.status,
-      evidenceHash,
-      detail: parsed.detail,
-    });
+    await recordParseFailure(deps, tally, venue, url, response.status, evidenceHash, parsed);
     return fail(1, stuck);
   }
-  const page = parsed.value;
+  let page: MarketPage;
+  if (venue === "kalshi") {
+    // Market by market: one that does not fit is named and skipped, the rest of the page goes on. Each market's
+    // series (and so its category) comes through its event.
+    const markets = parsed.value as KalshiParsedPage;
+    const events = await kalshiEventInfo(
+      deps,
+      tally,
+      markets.markets.map((m) => m.event_ticker),
+    );
+    const built = kalshiRows(markets.markets, events);
+    page = {
+      rows: built.rows,
+      next: markets.next,
+      skipped: markets.skipped,
+      unrepresentable: [...markets.unrepresentable, ...built.unrepresentable],
+    };
+  } else page = parsed.value as MarketPage;
   const allowed: StoredMarketRow[] = [];
   const blockedEvents: Record<string, unknown>[] = [];
   const blockedIds: string[] = [];
@@ -290,6 +299,17 @@ async function preparePage(
       }
     }
     if (page.skips?.length) await auditSkips(deps, tally, venue, url, evidenceHash, page.skips);
+    const unrepresentable = page.unrepresentable ?? [];
+    if (unrepresentable.length > 0) {
+      // Skipped, counted and audited; the page, its cursor and the pass go on.
+      tally.add("market_unrepresentable", unrepresentable.length);
+      await audit(deps, tally, "ingestion.market_unrepresentable", {
+        venue,
+        evidenceHash,
+        count: unrepresentable.length,
+        markets: unrepresentable.slice(0, 50).map((u) => ({ marketId: u.marketId, reason: u.reason })),
+      });
+    }
     if (denied.length > 0) {
       tally.add("gate_denied", denied.length);
       await audit(deps, tally, "compliance.denied", {
@@ -304,7 +324,7 @@ async function preparePage(
     return {
       ok: true,
       next: page.next,
-      fetched: page.rows.length + page.skipped,
+      fetched: page.rows.length + page.skipped + (page.unrepresentable?.length ?? 0),
       stored: allowed.length,
       blocked: blockedIds.length,
       rejected: denied.length,
@@ -312,6 +332,86 @@ async function preparePage(
     };
   };
   return { ok: true, next: page.next, commit };
+}
+
+/** A fetch that ended without a usable body: counted, its evidence marked rejected, audited. Answers rejected count. */
+export async function recordFetchFailure(
+  deps: PipelineDeps,
+  tally: Tally,
+  venue: MarketVenue,
+  url: string,
+  outcome: Extract<FetchOutcome, { ok: false }>,
+): Promise<number> {
+  const kind =
+    outcome.kind === "http_error" || outcome.kind === "server_error"
+      ? `http_${outcome.status}`
+      : outcome.kind;
+  tally.add(kind);
+  if (outcome.evidenceHash)
+    await markEvidence(deps.db, outcome.evidenceHash, "rejected", kind)
+      .run()
+      .catch(() => tally.add("d1_error"));
+  await audit(
+    deps,
+    tally,
+    outcome.kind === "evidence_write" ? "ingestion.evidence_failed" : "ingestion.response_rejected",
+    {
+      venue,
+      url,
+      kind,
+      status: outcome.status ?? null,
+      evidenceHash: outcome.evidenceHash ?? null,
+      attempts: outcome.attempts,
+      detail: outcome.detail.slice(0, 300),
+    },
+  );
+  return outcome.evidenceHash ? 1 : 0;
+}
+
+/** A body that is not JSON or fails its schema: kept as evidence, marked rejected, not used; counted and audited. */
+export async function recordParseFailure(
+  deps: PipelineDeps,
+  tally: Tally,
+  venue: MarketVenue,
+  url: string,
+  status: number,
+  evidenceHash: string,
+  parsed: { kind: string; detail: string },
+): Promise<void> {
+  tally.add(parsed.kind);
+  await markEvidence(deps.db, evidenceHash, "rejected", `${parsed.kind}: ${parsed.detail}`)
+    .run()
+    .catch(() => tally.add("d1_error"));
+  await audit(deps, tally, "ingestion.response_rejected", {
+    venue,
+    url,
+    kind: parsed.kind,
+    status,
+    evidenceHash,
+    detail: parsed.detail,
+  });
+}
+
+/** Fetch, keep as evidence and validate one venue read; null (counted, audited) when it failed. */
+export async function fetchParsed<S extends v.GenericSchema>(
+  deps: PipelineDeps,
+  tally: Tally,
+  venue: MarketVenue,
+  url: string,
+  schema: S,
+  fast?: FastGuard<S>,
+): Promise<{ value: v.InferOutput<S>; evidenceHash: string } | null> {
+  const outcome = await fetchVenue(deps, venue, url);
+  if (!outcome.ok) {
+    await recordFetchFailure(deps, tally, venue, url, outcome);
+    return null;
+  }
+  const parsed = parseBody(schema, outcome.response.bytes, fast);
+  if (!parsed.ok) {
+    await recordParseFailure(deps, tally, venue, url, outcome.response.status, outcome.evidenceHash, parsed);
+    return null;
+  }
+  return { value: parsed.value, evidenceHash: outcome.evidenceHash };
 }
 
 function mapParsed<T, U>(
@@ -598,6 +698,8 @@ async function runVenueLeased(
     tally.add("compliance_unavailable");
     await audit(deps, tally, "ingestion.compliance_unavailable", { venue, detail: gateDown.slice(0, 300) });
   }
+  // A new Kalshi pass starts by bringing the series (and so the categories) up to date.
+  if (!gateDown && venue === "kalshi" && cursor === null) await syncKalshiSeries(deps, tally);
   for (let i = 0; !gateDown && i < opts.maxPages; i++) {
     // Renew the lease before every page: a run slower than the lease loses the venue to the next run rather
     // than interleaving with it (both fetching and committing the same pages, one cursor write lost).

@@ -1,5 +1,5 @@
 import { type MarketVenue, type Principal, systemPrincipal } from "@paulp/contracts";
-import { createEgressFetch } from "@paulp/kit";
+import { createEgressFetch, createKalshiSigner } from "@paulp/kit";
 import type { TokenBucket } from "./client";
 import type { Env } from "./env";
 import { type PipelineDeps, venueBuckets } from "./pipeline";
@@ -34,5 +34,10 @@ export function depsFromEnv(env: Env, actor: Principal): PipelineDeps {
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     random: Math.random,
     actor,
+    kalshiSigner: createKalshiSigner({
+      keyId: env.KALSHI_READ_API_KEY,
+      privateKeyPem: env.KALSHI_READ_PRIVATE_KEY,
+      now: Date.now,
+    }),
   };
 }

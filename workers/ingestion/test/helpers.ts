@@ -1,6 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { type Principal, systemPrincipal } from "@paulp/contracts";
-import { createEgressFetch } from "@paulp/kit";
+import { createEgressFetch, createKalshiSigner } from "@paulp/kit";
 import type { IngestionEntrypoint } from "../src/index";
 import { type PipelineDeps, venueBuckets } from "../src/pipeline";
 
@@ -18,6 +18,9 @@ export interface TestEnv {
   RISK: Recorder & NonNullable<PipelineDeps["risk"]>;
   GOVERNANCE: Recorder & NonNullable<PipelineDeps["governance"]>;
   VENUE_SIM: Fetcher;
+  KALSHI_READ_API_KEY: string;
+  KALSHI_READ_PRIVATE_KEY: string;
+  TEST_KALSHI_READ_PUBLIC_KEY: string;
 }
 
 export const tenv = env as unknown as TestEnv;
@@ -50,6 +53,11 @@ export function testDeps(overrides: Partial<PipelineDeps> = {}): PipelineDeps & 
     random: () => 0.5,
     actor: ACTOR,
     client: { baseDelayMs: 1 },
+    kalshiSigner: createKalshiSigner({
+      keyId: tenv.KALSHI_READ_API_KEY,
+      privateKeyPem: tenv.KALSHI_READ_PRIVATE_KEY,
+      now: Date.now,
+    }),
     sleeps,
     ...overrides,
   };
@@ -65,6 +73,8 @@ export async function fault(spec: Record<string, unknown>): Promise<void> {
 }
 
 const TABLES = [
+  "kalshi_events",
+  "kalshi_series",
   "markets",
   "marks",
   "order_books",

@@ -50,7 +50,8 @@ describe("the per-venue run lease", () => {
       .run();
     const { report } = await runVenue(testDeps(), "kalshi", { maxPages: 1, pageSize: 50 });
     expect(report.outcome).toBe("ok");
-    expect(report.stored).toBe(50);
+    // The first 50 open markets, less the one the simulator plants unrepresentable.
+    expect(report.stored).toBe(49);
     const after = await state();
     expect(after).toMatchObject({ lease_owner: null, lease_until: null });
     expect(after?.cursor).not.toBeNull();
@@ -62,7 +63,7 @@ describe("the per-venue run lease", () => {
       runVenue(testDeps(), "kalshi", { maxPages: 1, pageSize: 50 }),
     ]);
     expect([a.report.outcome, b.report.outcome].sort()).toEqual(["busy", "ok"]);
-    expect(await count("markets")).toBe(50);
+    expect(await count("markets")).toBe(49);
     expect((await state())?.lease_owner).toBeNull();
   });
 });

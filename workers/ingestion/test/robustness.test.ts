@@ -5,17 +5,16 @@ import { describe, expect, it } from "vitest";
 import type { ComplianceAgent } from "../src/compliance";
 import { runVenue } from "../src/pipeline";
 import { count, tenv, testDeps } from "./helpers";
+import { kalshiMarketFixture, kalshiStubFetch } from "./kalshi-fixtures";
 
-const market = (ticker: string, extra: Record<string, unknown> = {}) => ({
-  ticker,
-  event_ticker: "KXROB",
-  title: `Robustness ${ticker}`,
-  status: "active",
-  category: "Economics",
-  yes_bid_dollars: "0.4000",
-  yes_ask_dollars: "0.4200",
-  ...extra,
-});
+const market = (ticker: string) =>
+  kalshiMarketFixture({
+    ticker,
+    event_ticker: "KXROB",
+    title: `Robustness ${ticker}`,
+    yes_bid_dollars: "0.4000",
+    yes_ask_dollars: "0.4200",
+  });
 
 describe("ingestion runs meeting broken input", () => {
   it("a market holding a lone surrogate is denied alone; the rest of the page is stored", async () => {
@@ -24,11 +23,11 @@ describe("ingestion runs meeting broken input", () => {
     const body = `{"markets":[${JSON.stringify(market("KXROB-A"))},${JSON.stringify(
       market("KXROB-B"),
     ).replace(
-      '"title":"Robustness KXROB-B"',
-      '"title":"Robustness KXROB-B","rules_primary":"pays \\\\ud800 if"',
+      '"rules_primary":"If the fixture resolves Yes, the market resolves to Yes."',
+      '"rules_primary":"pays \\\\ud800 if"',
     )},${JSON.stringify(market("KXROB-C"))}],"cursor":""}`.replace("\\\\ud800", "\\ud800");
     expect(body).toContain("\\ud800");
-    const fetch = async () => new Response(body, { headers: { "content-type": "application/json" } });
+    const fetch = kalshiStubFetch({ markets: body });
     const { report } = await runVenue(testDeps({ fetch }), "kalshi", { maxPages: 1 });
     expect(report).toMatchObject({ outcome: "ok", fetched: 3, stored: 2, passCompleted: true });
     expect(await count("markets", "market_id IN ('KXROB-A', 'KXROB-C')")).toBe(2);
@@ -60,7 +59,7 @@ describe("ingestion runs meeting broken input", () => {
     let calls = 0;
     // The first page's fetch is slow enough for another run to take over the venue meanwhile.
     const fetch: typeof real = async (url, init) => {
-      if (calls++ === 0)
+      if (String(url).includes("/markets?") && calls++ === 0)
         await tenv.D1_MARKETS.prepare(
           "UPDATE ingest_state SET lease_owner = 'thief' WHERE venue = 'kalshi'",
         ).run();
@@ -75,7 +74,7 @@ describe("ingestion runs meeting broken input", () => {
     expect(report.errors.lease_lost).toBe(1);
     expect(report.pages).toBe(1); // the page fetched before the loss is committed; no further page is fetched
     expect(report.outcome).toBe("partial");
-    expect(calls).toBe(1);
+    expect(calls).toBe(1); // one market page
     const after = await tenv.D1_MARKETS.prepare(
       "SELECT cursor, lease_owner FROM ingest_state WHERE venue = 'kalshi'",
     ).first<{ cursor: string | null; lease_owner: string | null }>();

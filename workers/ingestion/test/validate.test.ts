@@ -3,7 +3,14 @@ import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { compileRules, evaluateRules } from "../src/compliance";
 import { fromUnits, normDecimal, toUnits } from "../src/decimal";
-import { isKalshiMarketsPage, KalshiMarketsPage, kalshiPage } from "../src/venues/kalshi";
+import {
+  isKalshiMarket,
+  isKalshiMarketsPage,
+  KalshiMarket,
+  KalshiMarketsPage,
+  kalshiRows,
+  parseKalshiMarkets,
+} from "../src/venues/kalshi";
 import { parseBody } from "../src/venues/parse";
 
 // Values near every boundary of the Kalshi market schema, valid and not.
@@ -42,9 +49,9 @@ const market = fc.record(
   {
     ticker,
     event_ticker: text,
-    series_ticker: maybe(text),
-    title: text,
-    category: maybe(text),
+    market_type: fc.oneof(fc.constantFrom("binary", "scalar", "other"), text),
+    title: maybe(text),
+    yes_sub_title: maybe(text),
     status: text,
     close_time: maybe(time),
     rules_primary: maybe(longText),
@@ -61,7 +68,7 @@ const strip = (m: Record<string, unknown>) => JSON.parse(JSON.stringify(m)) as R
 const mutated = fc
   .tuple(
     market,
-    fc.option(fc.constantFrom(...Object.keys(KalshiMarketsPage.entries.markets.item.entries)), {
+    fc.option(fc.constantFrom(...Object.keys(KalshiMarket.entries)), {
       nil: undefined,
     }),
     anyJson,
@@ -75,14 +82,15 @@ const validMarket = fc
   .record({
     ticker: fc.stringMatching(/^[A-Za-z0-9._-]{1,20}$/),
     event_ticker: fc.string({ minLength: 1, maxLength: 30 }),
+    market_type: fc.constant("binary"),
     title: fc.string({ minLength: 1, maxLength: 60 }),
-    status: fc.constantFrom("active", "closed", "settled"),
+    status: fc.constantFrom("active", "closed", "finalized"),
     close_time: fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
     yes_bid_dollars: fc.stringMatching(/^0\.\d{4}$/),
   })
   .map(strip);
 // A valid market with one member replaced by a value near some boundary (the sharpest test of the fast path).
-const keys = Object.keys(KalshiMarketsPage.entries.markets.item.entries);
+const keys = Object.keys(KalshiMarket.entries);
 const nearMiss = fc
   .tuple(
     validMarket,
@@ -99,52 +107,40 @@ const page = fc.record(
 );
 const encode = (x: unknown) => new TextEncoder().encode(JSON.stringify(x));
 
-describe("isKalshiMarketsPage (the fast path of the page schema)", () => {
+describe("isKalshiMarket (the fast path of the market schema)", () => {
   it("accepts only what valibot accepts, and then normalises to the same rows", () => {
     fc.assert(
-      fc.property(
-        fc.oneof(
-          page,
-          anyJson,
-          fc.array(mutated, { maxLength: 2 }),
-          nearMiss.map((m) => ({ markets: [m], cursor: "" })),
-        ),
-        (x) => {
-          const json = JSON.parse(JSON.stringify(x)) as unknown;
-          const slow = v.safeParse(KalshiMarketsPage, json);
-          if (isKalshiMarketsPage(json)) {
-            expect(slow.success).toBe(true);
-            expect(kalshiPage(json)).toEqual(
-              kalshiPage(slow.output as v.InferOutput<typeof KalshiMarketsPage>),
-            );
-          }
-        },
-      ),
+      fc.property(fc.oneof(mutated, validMarket, nearMiss, anyJson), (x) => {
+        const json = JSON.parse(JSON.stringify(x ?? null)) as unknown;
+        const slow = v.safeParse(KalshiMarket, json);
+        if (isKalshiMarket(json)) {
+          expect(slow.success).toBe(true);
+          expect(kalshiRows([json], new Map())).toEqual(kalshiRows([slow.output as KalshiMarket], new Map()));
+        }
+      }),
       { numRuns: 3000 },
     );
   });
 
-  it("takes the fast path for pages valibot accepts with a cursor (so the fast path is the usual one)", () => {
+  it("takes the fast path for markets valibot accepts (so the fast path is the usual one)", () => {
     fc.assert(
-      fc.property(fc.array(validMarket, { maxLength: 5 }), fc.string({ maxLength: 8 }), (markets, cursor) => {
-        const json = { markets, cursor };
-        expect(v.safeParse(KalshiMarketsPage, json).success).toBe(true);
-        expect(isKalshiMarketsPage(json)).toBe(true);
+      fc.property(validMarket, (m) => {
+        expect(v.safeParse(KalshiMarket, m).success).toBe(true);
+        expect(isKalshiMarket(m)).toBe(true);
       }),
     );
   });
 
-  it("parseBody gives the same answer with and without the fast path, failures named by valibot", () => {
+  it("every market of a page is kept, skipped by design or named as unrepresentable with valibot's reason", () => {
     fc.assert(
       fc.property(page, (x) => {
-        const bytes = encode(x);
-        expect(parseBody(KalshiMarketsPage, bytes, isKalshiMarketsPage).ok).toBe(
-          parseBody(KalshiMarketsPage, bytes).ok,
+        const parsed = parseBody(KalshiMarketsPage, encode(x), isKalshiMarketsPage);
+        if (!parsed.ok) return;
+        const out = parseKalshiMarkets(parsed.value);
+        expect(out.markets.length + out.skipped + out.unrepresentable.length).toBe(
+          parsed.value.markets.length,
         );
-        const fast = parseBody(KalshiMarketsPage, bytes, isKalshiMarketsPage);
-        const slow = parseBody(KalshiMarketsPage, bytes);
-        if (fast.ok && slow.ok) expect(kalshiPage(fast.value)).toEqual(kalshiPage(slow.value));
-        else expect(fast).toEqual(slow);
+        for (const u of out.unrepresentable) expect(u.reason.length).toBeGreaterThan(0);
       }),
       { numRuns: 1000 },
     );
@@ -168,38 +164,35 @@ describe("isKalshiMarketsPage (the fast path of the page schema)", () => {
     expect(parseBody(KalshiMarketsPage, ok, isKalshiMarketsPage).ok).toBe(true);
   });
 
-  it("rejects a bad market anywhere in the page with valibot's message", () => {
-    const good = { ticker: "KX-1", event_ticker: "KX", title: "t", status: "active" };
+  it("a bad market is skipped and named; the page, its cursor and the other markets go on", () => {
+    const good = {
+      ticker: "KX-1",
+      event_ticker: "KX",
+      market_type: "binary",
+      title: "t",
+      status: "active",
+      close_time: "2027-01-01T00:00:00Z",
+    };
     const r = parseBody(
       KalshiMarketsPage,
-      encode({ markets: [good, good, { ...good, yes_bid_dollars: "-1" }], cursor: "" }),
+      encode({ markets: [good, good, { ...good, ticker: "KX-2", yes_bid_dollars: "-1" }], cursor: "next" }),
       isKalshiMarketsPage,
     );
-    expect(r).toEqual({
-      ok: false,
-      kind: "schema",
-      detail: "markets.2.yes_bid_dollars: must be a price from 0 to 1",
-    });
+    if (!r.ok) throw new Error(r.detail);
+    const out = parseKalshiMarkets(r.value);
+    expect(out.markets).toHaveLength(2);
+    expect(out.next).toBe("next");
+    expect(out.unrepresentable).toEqual([
+      { marketId: "KX-2", reason: "yes_bid_dollars: must be a price from 0 to 1" },
+    ]);
     // A contract pays at most $1: a "price" above it is a broken answer, refused like any other.
     for (const bad of ["5.0000", "1.0001", "1.5"])
-      expect(
-        parseBody(
-          KalshiMarketsPage,
-          encode({ markets: [{ ...good, yes_ask_dollars: bad }] }),
-          isKalshiMarketsPage,
-        ),
-      ).toMatchObject({ ok: false, kind: "schema" });
+      expect(v.safeParse(KalshiMarket, { ...good, yes_ask_dollars: bad }).success).toBe(false);
     for (const fine of ["0", "0.5600", "1", "1.0000"])
-      expect(
-        parseBody(
-          KalshiMarketsPage,
-          encode({ markets: [{ ...good, yes_ask_dollars: fine }] }),
-          isKalshiMarketsPage,
-        ),
-      ).toMatchObject({ ok: true });
-    expect(parseBody(KalshiMarketsPage, encode({ markets: [good] }), isKalshiMarketsPage)).toMatchObject({
-      ok: true,
-      value: { cursor: "" },
+      expect(v.safeParse(KalshiMarket, { ...good, yes_ask_dollars: fine }).success).toBe(true);
+    // Only a page that is not a page at all is refused whole.
+    expect(parseBody(KalshiMarketsPage, encode({ markets: {} }), isKalshiMarketsPage)).toMatchObject({
+      ok: false,
     });
   });
 });

@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import { complement, normDecimal } from "../decimal";
 import { DollarString, IsoTime, isTimestamp, PRICE_RE, PriceString } from "./parse";
-import type { MarketPage, MarketRow, YesBook } from "./types";
+import type { MarketRow, YesBook } from "./types";
 
 /** Kalshi's production base URL (docs.kalshi.com); in dev and tests the simulator serves it. */
 export const KALSHI_BASE = "https://api.elections.kalshi.com/trade-api/v2";
@@ -10,25 +10,32 @@ const Opt = <S extends v.GenericSchema>(s: S) => v.optional(v.nullable(s));
 
 const TICKER_RE = /^[A-Za-z0-9._-]{1,128}$/;
 
-/** A Kalshi market as listed by `GET /markets` (fixed-point `*_dollars` fields). */
+/**
+ * One Kalshi market as `GET /markets` lists it (kalshi-typescript `models/market.ts`): only the fields Paul P
+ * reads. The model has no `category` and no `series_ticker` (a market's series is its event's, its category the
+ * series'), so neither is read. `title` is optional and deprecated. Checked market by market: one market that
+ * does not fit is skipped and audited, never the whole page.
+ */
 export const KalshiMarket = v.object({
   ticker: v.pipe(v.string(), v.regex(TICKER_RE, "must be a ticker")),
   event_ticker: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
-  series_ticker: Opt(v.string()),
-  title: v.pipe(v.string(), v.minLength(1), v.maxLength(1000)),
-  category: Opt(v.string()),
+  market_type: v.picklist(["binary", "scalar"]),
+  title: Opt(v.pipe(v.string(), v.maxLength(1000))),
+  yes_sub_title: Opt(v.pipe(v.string(), v.maxLength(1000))),
   status: v.pipe(v.string(), v.minLength(1), v.maxLength(32)),
-  close_time: Opt(IsoTime),
+  close_time: IsoTime,
   rules_primary: Opt(v.pipe(v.string(), v.maxLength(20_000))),
   rules_secondary: Opt(v.pipe(v.string(), v.maxLength(20_000))),
   yes_bid_dollars: Opt(PriceString),
   yes_ask_dollars: Opt(PriceString),
   last_price_dollars: Opt(PriceString),
 });
+/** One Kalshi market as read. */
+export type KalshiMarket = v.InferOutput<typeof KalshiMarket>;
 
-/** `GET /markets` → `{ markets, cursor }`; an empty cursor means the last page. */
+/** `GET /markets` → `{ markets, cursor }` (`GetMarketsResponse`); an empty cursor means the last page. */
 export const KalshiMarketsPage = v.object({
-  markets: v.array(KalshiMarket),
+  markets: v.array(v.unknown()),
   cursor: v.optional(v.nullable(v.string()), ""),
 });
 
@@ -47,20 +54,20 @@ const optStr = (x: unknown, max: number): boolean =>
 const optPrice = (x: unknown): boolean =>
   x === undefined || x === null || (typeof x === "string" && PRICE_RE.test(x));
 
-/** The fast form of `KalshiMarket`: `true` only when the schema accepts `m` as it is. */
-function isKalshiMarket(m: unknown): boolean {
+/** The fast form of `KalshiMarket`: `true` only when the schema accepts `m` as it is (property-tested). */
+export function isKalshiMarket(m: unknown): m is KalshiMarket {
   if (typeof m !== "object" || m === null || Array.isArray(m)) return false;
   const o = m as Record<string, unknown>;
-  const close = o.close_time;
   return (
     typeof o.ticker === "string" &&
     TICKER_RE.test(o.ticker) &&
     str(o.event_ticker, 1, 128) &&
-    optStr(o.series_ticker, Number.POSITIVE_INFINITY) &&
-    str(o.title, 1, 1000) &&
-    optStr(o.category, Number.POSITIVE_INFINITY) &&
+    (o.market_type === "binary" || o.market_type === "scalar") &&
+    optStr(o.title, 1000) &&
+    optStr(o.yes_sub_title, 1000) &&
     str(o.status, 1, 32) &&
-    (close === undefined || close === null || (typeof close === "string" && isTimestamp(close))) &&
+    typeof o.close_time === "string" &&
+    isTimestamp(o.close_time) &&
     optStr(o.rules_primary, 20_000) &&
     optStr(o.rules_secondary, 20_000) &&
     optPrice(o.yes_bid_dollars) &&
@@ -69,55 +76,169 @@ function isKalshiMarket(m: unknown): boolean {
   );
 }
 
-/**
- * Fast path of `KalshiMarketsPage` for `parseBody`: the same checks, written out, answering `true` only when
- * valibot would accept the page unchanged (a missing cursor, which valibot defaults, goes to valibot). Anything
- * else goes to valibot, which decides and names the issue. Property-tested equivalent (test/validate.test.ts).
- */
+/** The page envelope's fast path (the markets are checked one by one afterwards). */
 export function isKalshiMarketsPage(x: unknown): x is v.InferOutput<typeof KalshiMarketsPage> {
   if (typeof x !== "object" || x === null || Array.isArray(x)) return false;
   const o = x as Record<string, unknown>;
-  if (!(o.cursor === null || typeof o.cursor === "string")) return false;
-  const markets = o.markets;
-  if (!Array.isArray(markets)) return false;
-  for (let i = 0; i < markets.length; i++) if (!isKalshiMarket(markets[i])) return false;
-  return true;
+  return typeof o.cursor === "string" && Array.isArray(o.markets);
 }
 
-/** The URL of one page of the market list. */
+/** A market Paul P cannot represent, and why (skipped, counted and audited; the page goes on). */
+export interface Unrepresentable {
+  marketId: string | null;
+  reason: string;
+}
+
+/** The markets of one page, checked one by one. */
+export interface KalshiParsedPage {
+  markets: KalshiMarket[];
+  unrepresentable: Unrepresentable[];
+  /** Listed but not ingested by design (scalar markets: Paul P trades binary contracts). */
+  skipped: number;
+  next: string | null;
+}
+
+/** Check each market of a page on its own: a bad one is named and skipped, never the page. */
+export function parseKalshiMarkets(page: v.InferOutput<typeof KalshiMarketsPage>): KalshiParsedPage {
+  const markets: KalshiMarket[] = [];
+  const unrepresentable: Unrepresentable[] = [];
+  let skipped = 0;
+  for (const raw of page.markets) {
+    let m: KalshiMarket;
+    if (isKalshiMarket(raw)) m = raw;
+    else {
+      const parsed = v.safeParse(KalshiMarket, raw);
+      if (!parsed.success) {
+        const issue = parsed.issues[0];
+        const ticker = (raw as { ticker?: unknown } | null)?.ticker;
+        unrepresentable.push({
+          marketId: typeof ticker === "string" ? ticker.slice(0, 128) : null,
+          reason: `${v.getDotPath(issue) ?? "(market)"}: ${issue.message}`.slice(0, 300),
+        });
+        continue;
+      }
+      m = parsed.output;
+    }
+    if (m.market_type !== "binary") skipped++;
+    else markets.push(m);
+  }
+  return { markets, unrepresentable, skipped, next: page.cursor ? page.cursor : null };
+}
+
+/** What ingestion knows of a market's event and series (kalshi_events, kalshi_series). */
+export interface KalshiEventInfo {
+  seriesTicker: string;
+  title: string;
+  /** The series' category; null while the series is unknown, or when it is empty. */
+  category: string | null;
+}
+
+/** The list filters of a crawl: open markets only, multivariate combinations excluded (`getMarkets`). */
+export const KALSHI_CRAWL_FILTERS = { status: "open", mve_filter: "exclude" } as const;
+
+/** The URL of one page of the crawl: `GET /markets?limit&status=open&mve_filter=exclude&cursor`. */
 export function kalshiMarketsUrl(cursor: string | null, limit: number): string {
   const u = new URL(`${KALSHI_BASE}/markets`);
   u.searchParams.set("limit", String(limit));
+  u.searchParams.set("status", KALSHI_CRAWL_FILTERS.status);
+  u.searchParams.set("mve_filter", KALSHI_CRAWL_FILTERS.mve_filter);
   if (cursor) u.searchParams.set("cursor", cursor);
   return u.href;
 }
+
+/** `GET /events?tickers=…&limit=200`: the events (and so the series) of up to 200 event tickers. */
+export function kalshiEventsUrl(eventTickers: string[], cursor: string | null): string {
+  const u = new URL(`${KALSHI_BASE}/events`);
+  u.searchParams.set("tickers", eventTickers.join(","));
+  u.searchParams.set("limit", "200");
+  if (cursor) u.searchParams.set("cursor", cursor);
+  return u.href;
+}
+
+/** `GET /series` (the whole list: the spec gives it no paging), only those updated after `minUpdatedSec`. */
+export function kalshiSeriesListUrl(minUpdatedSec: number | null): string {
+  const u = new URL(`${KALSHI_BASE}/series`);
+  if (minUpdatedSec !== null) u.searchParams.set("min_updated_ts", String(minUpdatedSec));
+  return u.href;
+}
+
+/** `GET /series/{series_ticker}`. */
+export function kalshiSeriesUrl(seriesTicker: string): string {
+  return `${KALSHI_BASE}/series/${encodeURIComponent(seriesTicker)}`;
+}
+
+/** `GetEventsResponse` / `EventData`: the fields read (an event's series, and its title for untitled markets). */
+export const KalshiEventsPage = v.object({
+  events: v.array(
+    v.object({
+      event_ticker: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
+      series_ticker: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
+      title: v.pipe(v.string(), v.maxLength(1000)),
+    }),
+  ),
+  cursor: v.optional(v.nullable(v.string()), ""),
+});
+
+const SeriesFields = v.object({
+  ticker: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
+  title: v.pipe(v.string(), v.maxLength(1000)),
+  category: v.pipe(v.string(), v.maxLength(200)),
+  last_updated_ts: Opt(IsoTime),
+});
+/** `GetSeriesListResponse` (`models/series.ts`): the fields read. */
+export const KalshiSeriesList = v.object({ series: v.array(SeriesFields) });
+/** `GetSeriesResponse`. */
+export const KalshiSeriesOne = v.object({ series: SeriesFields });
 
 /** The URL of one market's order book. */
 export function kalshiOrderbookUrl(ticker: string): string {
   return `${KALSHI_BASE}/markets/${encodeURIComponent(ticker)}/orderbook`;
 }
 
-/** Normalise a validated page. */
-export function kalshiPage(page: v.InferOutput<typeof KalshiMarketsPage>): MarketPage {
+/**
+ * Rows from a page's markets. A market's series is its event's (`EventData.series_ticker`), its category the
+ * series' (`Series.category`; the event's own `category` is deprecated and never read): unknown → null, which
+ * risk refuses (NO_CATEGORY). A market with no `title` (deprecated) is named by its event's title and its
+ * `yes_sub_title`; with neither it cannot be represented.
+ */
+export function kalshiRows(
+  markets: KalshiMarket[],
+  events: Map<string, KalshiEventInfo>,
+): { rows: MarketRow[]; unrepresentable: Unrepresentable[] } {
   const isoTime = isoCache();
-  const rows: MarketRow[] = page.markets.map((m) => ({
-    venue: "kalshi",
-    marketId: m.ticker,
-    eventId: m.event_ticker,
-    seriesId: m.series_ticker ?? m.event_ticker.split("-")[0] ?? null,
-    title: m.title,
-    // An empty category is no category (risk refuses an empty one).
-    category: m.category || null,
-    status: m.status,
-    closeTime: m.close_time ? isoTime(m.close_time) : null,
-    rules: [m.rules_primary, m.rules_secondary].filter((r): r is string => !!r).join("\n\n") || null,
-    resolutionSource: null,
-    yesBid: normDecimal(m.yes_bid_dollars),
-    yesAsk: normDecimal(m.yes_ask_dollars),
-    lastPrice: normDecimal(m.last_price_dollars),
-    outcomeTokens: null,
-  }));
-  return { rows, next: page.cursor ? page.cursor : null, skipped: 0 };
+  const rows: MarketRow[] = [];
+  const unrepresentable: Unrepresentable[] = [];
+  for (const m of markets) {
+    const event = events.get(m.event_ticker);
+    const title =
+      m.title ||
+      (event?.title ? (m.yes_sub_title ? `${event.title}: ${m.yes_sub_title}` : event.title) : null);
+    if (!title) {
+      unrepresentable.push({
+        marketId: m.ticker,
+        reason: "no title: none of its own and its event is unknown",
+      });
+      continue;
+    }
+    rows.push({
+      venue: "kalshi",
+      marketId: m.ticker,
+      eventId: m.event_ticker,
+      seriesId: event?.seriesTicker ?? null,
+      title: title.slice(0, 1000),
+      // An empty category is no category (risk refuses an empty one).
+      category: event?.category || null,
+      status: m.status,
+      closeTime: isoTime(m.close_time),
+      rules: [m.rules_primary, m.rules_secondary].filter((r): r is string => !!r).join("\n\n") || null,
+      resolutionSource: null,
+      yesBid: normDecimal(m.yes_bid_dollars),
+      yesAsk: normDecimal(m.yes_ask_dollars),
+      lastPrice: normDecimal(m.last_price_dollars),
+      outcomeTokens: null,
+    });
+  }
+  return { rows, unrepresentable };
 }
 
 /** `new Date(s).toISOString()`, memoised for one page: many markets of a page share a close time. */

@@ -25,6 +25,8 @@ export interface MarketPage {
   skipped: number;
   /** Each market skipped and why, when the venue's parser names them (audited as `ingestion.markets_skipped`). */
   skips?: MarketSkip[];
+  /** Markets we cannot represent (a field we need missing or malformed): skipped, counted and audited. */
+  unrepresentable?: { marketId: string | null; reason: string }[];
 }
 
 /** A listed market that is not ingested, and why. */
