@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { auxWorker, workerMigrations } from "@paulp/testing";
 import { defineConfig } from "vitest/config";
@@ -9,6 +9,19 @@ import { defineConfig } from "vitest/config";
 // migrates them in test/setup.ts.
 // Two projects, each its own mesh (one Miniflare each): `mesh` runs the files that share one healthy chain;
 // `integrity` breaks its chain on purpose, which must not reach the other files.
+//
+// Ingestion's own read-only Kalshi key (it signs the order-book reads), generated per run; the simulator
+// trusts its public half with the `read` scope, as `pnpm dev` sets it up.
+const readKey = generateKeyPairSync("rsa", { modulusLength: 2048 });
+const readKeyId = "ingestion-read-gateway-test";
+const ingestionKeys = {
+  KALSHI_READ_API_KEY: readKeyId,
+  KALSHI_READ_PRIVATE_KEY: readKey.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+};
+const simKeys = {
+  SIM_KALSHI_PUBLIC_KEYS: `${readKeyId}:${readKey.publicKey.export({ type: "spki", format: "der" }).toString("base64")}:read`,
+};
+
 export default defineConfig(async () => ({
   plugins: [
     cloudflareTest({
@@ -39,9 +52,9 @@ export default defineConfig(async () => ({
             },
           }),
           auxWorker("risk"),
-          auxWorker("ingestion"),
+          auxWorker("ingestion", { bindings: ingestionKeys }),
           auxWorker("execution"),
-          auxWorker("venue-sim"),
+          auxWorker("venue-sim", { bindings: simKeys }),
         ],
       },
     }),

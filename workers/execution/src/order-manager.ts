@@ -255,13 +255,30 @@ export class OrderManager extends DurableObject<Env> {
   /** Store fills up to `totalFilled` (idempotent by cumulative quantity); `reportFills` tells risk. */
   private storeFills(coid: string, totalFilled: number, venuePrice: string | null, venueFee: string): void {
     const r = this.row(coid);
-    if (!r || totalFilled <= r.filled) return;
+    // Counts are exact to 0.01 (Kalshi's granularity): compared and subtracted in hundredths, never truncated.
+    const totalH = Math.round(totalFilled * 100);
+    if (!r || totalH <= Math.round(r.filled * 100)) return;
     // Venues may send 6 decimals; risk takes 4. A fill count with no (usable) price: the limit is the worst
     // price it can have filled at, so risk counts it conservatively rather than not at all.
     const avgPrice = normPrice(venuePrice) ?? (JSON.parse(r.intent) as OrderIntent).limitPrice;
     const fee = normFee(venueFee) ?? "0.0000";
-    const qty = totalFilled - r.filled;
+    const qty = (totalH - Math.round(r.filled * 100)) / 100;
     const fillId = `${coid}:${totalFilled}`;
+    if (!Number.isInteger(qty)) {
+      // Stored exactly here; risk's portfolio counts whole contracts, so it refuses this fill until it can hold
+      // fractions. Its breaker hears of it at once rather than the exposure going uncounted in silence.
+      console.error(
+        `execution: fractional fill ${fillId} (${qty}) cannot be reported to risk as whole contracts`,
+      );
+      void safe(
+        this.env.RISK.reportFailure(
+          "venue_order_error",
+          `fractional fill ${fillId}: ${qty} contracts; risk counts whole contracts`,
+          { method: "system", subject: "execution" },
+        ),
+        "reportFailure",
+      );
+    }
     const ts = new Date().toISOString();
     this.sql.exec(
       "UPDATE orders SET filled = ?, avg_price = ?, fees = ? WHERE coid = ?",
@@ -780,7 +797,7 @@ export class OrderManager extends DurableObject<Env> {
       if (!found.ok) return "pending";
       if (!found.value) return this.notAtVenue(r, nowMs);
       const o = found.value;
-      const to = stateForFills(r.quantity, o.filled, o.status === "resting" || o.status === "pending");
+      const to = stateForFills(r.quantity, o.filled, o.status === "resting");
       this.move(r.coid, to, `resolved at venue: ${o.status}`, { venue_order_id: o.orderId });
       this.storeFills(r.coid, o.filled, o.avgPrice, o.fee ?? "0.0000");
       return "resolved";

@@ -140,10 +140,8 @@ export async function goLive(strategyId: string): Promise<void> {
 }
 
 /** Seeded tickers the simulator knows (its universe is a pure function of the seed in its wrangler.jsonc). */
-import { universe } from "../../venue-sim/src/data/universe";
-export const TICKERS = universe(20261124)
-  .kalshi.slice(0, 8)
-  .map((m) => m.ticker);
+import { kalshiTickerAt } from "../../venue-sim/src/data/universe";
+export const TICKERS = Array.from({ length: 8 }, (_, i) => kalshiTickerAt(20261124, i));
 
 /** Poll until `check` holds (fills reach risk through the order manager's alarm, a moment after the answer). */
 export async function eventually<T>(

@@ -1,9 +1,14 @@
 import { env } from "cloudflare:workers";
-import { createEgressFetch, kalshiTakerFeeBp } from "@paulp/kit";
+import {
+  createEgressFetch,
+  decodePem,
+  importRsaPssPrivateKey,
+  kalshiTakerFeeBp,
+  pkcs1ToPkcs8,
+} from "@paulp/kit";
 import { describe, expect, it } from "vitest";
 import { fromBp, toBp } from "../src/decimal";
 import { createKalshiClient, fixedPrice } from "../src/venues/kalshi";
-import { decodePem, importRsaPssPrivateKey, pkcs1ToPkcs8 } from "../src/venues/pem";
 import { simAdmin, TICKERS } from "./helpers";
 
 function pem(label: string, der: ArrayBuffer | Uint8Array): string {

@@ -41,13 +41,14 @@ describe("ingestion admin routes", () => {
     });
     expect(run.status).toBe(200);
     const reports = (await run.json()) as { venue: string; outcome: string; stored: number }[];
+    // Kalshi's first 40 open markets hold the one the simulator plants unrepresentable: skipped and counted.
     expect(reports.map((r) => [r.venue, r.outcome, r.stored])).toEqual([
-      ["kalshi", "ok", 40],
+      ["kalshi", "ok", 39],
       // One of gamma's first 40 has no question (a quirk Polymarket's bindings allow): skipped, not stored.
       ["polymarket", "ok", 39],
     ]);
     const status = (await (await adminFetch("/admin/ingestion/status")).json()) as Status;
-    expect(status.venues.kalshi!.storedMarkets).toBe(40);
+    expect(status.venues.kalshi!.storedMarkets).toBe(39);
     expect(status.venues.polymarket!.lastRun).toMatchObject({ outcome: "ok", stored: 39 });
 
     const row = await env.TEST_D1_MARKETS.prepare("SELECT evidence_hash FROM markets LIMIT 1").first<{

@@ -1,66 +1,76 @@
-import type { EgressFetch } from "@paulp/kit";
+import { createKalshiSigner, type EgressFetch } from "@paulp/kit";
 import * as v from "valibot";
-import { fromBp, normFee, normPrice, toMicros } from "../decimal";
-import { importRsaPssPrivateKey } from "./pem";
+import { fromBp, normFee, toMicros } from "../decimal";
 import { classifyStatus, classifyThrown, errorMessage, type VenueResult, verr, vok } from "./result";
 
 /**
- * Kalshi Trade API v2 client (docs.kalshi.com quick_start_authenticated_requests, create-order-v2; the
- * official kalshi-typescript SDK's auth): every request is signed with RSA-PSS (SHA-256, MGF1-SHA-256, salt
- * 32) over `timestamp_ms + METHOD + path`, path including /trade-api/v2 and excluding the query string.
- * Prices are fixed-point dollar strings ("0.5600"), counts fixed-point strings ("10.00").
+ * Kalshi Trade API v2 client, held to kalshi-typescript 3.30.0 (Kalshi's generated OpenAPI client): paths and
+ * parameters from `api/orders-api.ts` and `api/portfolio-api.ts`, bodies from `models/*.ts`, the signature
+ * from `auth.ts` (shared with ingestion through @paulp/kit). Prices are fixed-point dollar strings ("0.5600"),
+ * counts fixed-point strings ("10.00") with a 0.01 granularity: counts are parsed exactly, never truncated.
  */
 export const KALSHI_BASE = "https://api.elections.kalshi.com/trade-api/v2";
-/** Pages followed by a listing before it gives up (each up to 1,000 rows). */
-const MAX_PAGES = 10;
+/** Pages followed by a listing before it gives up. */
+const MAX_PAGES = 20;
+/** `limit` of the portfolio lists: the documented default (no maximum is documented for them). */
+export const PORTFOLIO_PAGE = 100;
 
-const Fp = v.union([v.pipe(v.string(), v.regex(/^-?\d+(\.\d+)?$/)), v.number()]);
+/** A fixed-point count: the spec emits 2 decimals; older answers and tests may give a number. */
+const Count = v.union([v.pipe(v.string(), v.regex(/^-?\d+(\.\d{1,2})?$/)), v.number()]);
+const Dollars = v.pipe(v.string(), v.regex(/^\d{1,9}(\.\d{1,6})?$/));
+/** `CreateOrderV2Response` (models/create-order-v2-response.ts): the fields we read. */
 const OrderAck = v.object({
   order_id: v.string(),
-  client_order_id: v.optional(v.string()),
-  fill_count: Fp,
-  remaining_count: v.optional(Fp),
-  average_fill_price: v.optional(v.nullable(v.string())),
-  average_fee_paid: v.optional(v.nullable(v.string())),
+  fill_count: Count,
+  remaining_count: Count,
+  average_fill_price: v.optional(Dollars),
+  average_fee_paid: v.optional(Dollars),
 });
+/** `Order` (models/order.ts): the fields we read, all required by the spec. */
 const Order = v.object({
   order_id: v.string(),
   client_order_id: v.string(),
   ticker: v.string(),
-  status: v.picklist(["resting", "canceled", "executed", "pending"]),
-  fill_count_fp: Fp,
-  remaining_count_fp: v.optional(Fp),
-  yes_price_dollars: v.optional(v.string()),
-  taker_fees_dollars: v.optional(v.string()),
+  book_side: v.picklist(["bid", "ask"]),
+  // models/order-status.ts lists only these three.
+  status: v.picklist(["resting", "canceled", "executed"]),
+  yes_price_dollars: Dollars,
+  fill_count_fp: Count,
+  remaining_count_fp: Count,
+  taker_fill_cost_dollars: Dollars,
+  maker_fill_cost_dollars: Dollars,
+  taker_fees_dollars: Dollars,
+  maker_fees_dollars: Dollars,
 });
-const OrderList = v.object({ orders: v.array(Order), cursor: v.optional(v.nullable(v.string())) });
+/** An empty cursor means the last page (`GetOrdersResponse.cursor` is required; positions' is optional). */
+const Cursor = v.optional(v.string(), "");
+const OrderList = v.object({ orders: v.array(Order), cursor: Cursor });
 const Positions = v.object({
-  market_positions: v.array(v.object({ ticker: v.string(), position_fp: Fp })),
-  cursor: v.optional(v.nullable(v.string())),
+  market_positions: v.array(v.object({ ticker: v.string(), position_fp: Count })),
+  cursor: Cursor,
 });
-const Fills = v.object({
-  fills: v.array(
-    v.object({
-      fill_id: v.string(),
-      order_id: v.string(),
-      client_order_id: v.optional(v.string()),
-      ticker: v.string(),
-      count_fp: Fp,
-      yes_price_dollars: v.optional(v.string()),
-      yes_price_fixed: v.optional(v.string()),
-    }),
-  ),
+const Fill = v.object({
+  fill_id: v.string(),
+  order_id: v.string(),
+  ticker: v.string(),
+  count_fp: Count,
+  yes_price_dollars: Dollars,
+  fee_cost: Dollars,
 });
+const Fills = v.object({ fills: v.array(Fill), cursor: Cursor });
 
 /** A Kalshi order as the order manager needs it. */
 export interface KalshiOrderView {
   orderId: string;
   clientOrderId: string;
   ticker: string;
-  status: "resting" | "canceled" | "executed" | "pending";
+  status: "resting" | "canceled" | "executed";
+  /** Contracts, exact to 0.01. */
   filled: number;
   remaining: number;
+  /** The YES price the fills averaged, from the fill cost fields; null when they do not give one. */
   avgPrice: string | null;
+  /** Taker plus maker fees so far, the order's total. */
   fee: string | null;
 }
 
@@ -83,9 +93,25 @@ export interface KalshiNewOrder {
   timeInForce: "immediate_or_cancel" | "fill_or_kill" | "good_till_canceled";
 }
 
-/** Count strings like "10.00" (or numbers) as whole contracts. */
+/** A fixed-point count ("2.50", or a number) in hundredths of a contract, exactly; null when it is not one. */
+export function countHundredths(x: string | number): number | null {
+  const s = typeof x === "number" ? x.toFixed(2) : x;
+  const m = /^(-?)(\d{1,12})(?:\.(\d{1,2}))?$/.exec(s);
+  if (!m) return null;
+  const h = Number(m[2]) * 100 + Number((m[3] ?? "").padEnd(2, "0"));
+  return m[1] ? -h : h;
+}
+
+/** A fixed-point count as contracts, exact to 0.01 ("2.50" → 2.5): never truncated to whole contracts. */
 export function countOf(x: string | number): number {
-  return Math.trunc(typeof x === "number" ? x : Number(x));
+  const h = countHundredths(x);
+  if (h === null) throw new Error(`not a fixed-point count: ${x}`);
+  return h / 100;
+}
+
+/** Contracts as the spec's request count: 2 decimals ("10.00", "2.50"). */
+export function fixedCount(n: number): string {
+  return (Math.round(n * 100) / 100).toFixed(2);
 }
 
 /** A dollar string normalised to Kalshi's 4-decimal fixed point. */
@@ -94,18 +120,42 @@ export function fixedPrice(price: string): string {
   return `${w}.${f.padEnd(4, "0").slice(0, 4)}`;
 }
 
-/** Sign one request; exported for tests. */
-export async function kalshiSignature(
-  key: CryptoKey,
-  timestamp: string,
-  method: string,
-  path: string,
-): Promise<string> {
-  const message = new TextEncoder().encode(`${timestamp}${method.toUpperCase()}${path}`);
-  const sig = new Uint8Array(await crypto.subtle.sign({ name: "RSA-PSS", saltLength: 32 }, key, message));
-  let s = "";
-  for (const b of sig) s += String.fromCharCode(b);
-  return btoa(s);
+/**
+ * The YES price an order's fills averaged, from `taker_fill_cost_dollars + maker_fill_cost_dollars` over
+ * `fill_count_fp` (models/order.ts), to 4 decimals half up. A bid buys YES, so its cost is YES dollars; an ask
+ * sells YES, i.e. buys NO (`outcome_side: no`), so its cost is NO dollars and the YES price is 1 − cost per
+ * contract. An average the limit forbids (a bid above it, an ask below it) means the cost fields do not say
+ * what we read them to say: null, and the caller counts the fills at the limit instead.
+ */
+export function averageFromFillCost(o: {
+  book_side: "bid" | "ask";
+  yes_price_dollars: string;
+  fill_count_fp: string | number;
+  taker_fill_cost_dollars: string;
+  maker_fill_cost_dollars: string;
+}): string | null {
+  const filled = countHundredths(o.fill_count_fp);
+  const taker = toMicros(o.taker_fill_cost_dollars);
+  const maker = toMicros(o.maker_fill_cost_dollars);
+  const limit = toMicros(o.yes_price_dollars);
+  if (!filled || filled <= 0 || taker === null || maker === null || limit === null) return null;
+  // micro-dollars per contract: cost × 100 / hundredths.
+  const perContract = ((taker + maker) * 100) / filled;
+  const yes = o.book_side === "bid" ? perContract : 1_000_000 - perContract;
+  if (yes <= 0 || yes > 1_000_000) return null;
+  if (o.book_side === "bid" ? yes > limit + 50 : yes < limit - 50) return null;
+  return fromBp(Math.round(yes / 100));
+}
+
+/** The order's total fee so far: taker plus maker fees, rounded up to 4 decimals. */
+function totalFee(o: { taker_fees_dollars: string; maker_fees_dollars: string }): string | null {
+  const t = toMicros(o.taker_fees_dollars);
+  const m = toMicros(o.maker_fees_dollars);
+  return t === null || m === null ? null : normFee(fromMicros(t + m));
+}
+
+function fromMicros(m: number): string {
+  return `${Math.floor(m / 1_000_000)}.${String(m % 1_000_000).padStart(6, "0")}`;
 }
 
 export interface KalshiClientOptions {
@@ -120,7 +170,7 @@ export type KalshiClient = ReturnType<typeof createKalshiClient>;
 
 export function createKalshiClient(o: KalshiClientOptions) {
   const base = o.baseUrl ?? KALSHI_BASE;
-  let key: Promise<CryptoKey> | null = null;
+  const signer = createKalshiSigner({ keyId: o.keyId, privateKeyPem: o.privateKeyPem, now: o.now });
 
   async function call<S extends v.GenericSchema>(
     method: string,
@@ -128,29 +178,20 @@ export function createKalshiClient(o: KalshiClientOptions) {
     schema: S,
     body?: unknown,
   ): Promise<VenueResult<v.InferOutput<S>>> {
-    if (!o.keyId || !o.privateKeyPem)
-      return verr("not_configured", "KALSHI_API_KEY / KALSHI_PRIVATE_KEY not set");
+    if (!signer) return verr("not_configured", "KALSHI_API_KEY / KALSHI_PRIVATE_KEY not set");
     const write = method !== "GET";
-    let signature: string;
     const url = new URL(base + pathAndQuery);
-    const ts = String(o.now());
+    let auth: Record<string, string>;
     try {
-      key ??= importRsaPssPrivateKey(o.privateKeyPem);
-      signature = await kalshiSignature(await key, ts, method, url.pathname);
+      auth = await signer.headers(method, url);
     } catch (e) {
-      key = null;
       return verr("not_configured", `KALSHI_PRIVATE_KEY unusable: ${(e as Error).message}`);
     }
     let res: Response;
     try {
       res = await o.fetch(url, {
         method,
-        headers: {
-          "KALSHI-ACCESS-KEY": o.keyId,
-          "KALSHI-ACCESS-TIMESTAMP": ts,
-          "KALSHI-ACCESS-SIGNATURE": signature,
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
-        },
+        headers: { ...auth, ...(body === undefined ? {} : { "content-type": "application/json" }) },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (e) {
@@ -167,15 +208,35 @@ export function createKalshiClient(o: KalshiClientOptions) {
     return vok(parsed.output);
   }
 
+  /** Every page of a cursor-paged portfolio list; "unavailable" past MAX_PAGES (a partial list is not an answer). */
+  async function allPages<T>(
+    path: string,
+    query: string,
+    page: (cursor: string) => Promise<VenueResult<{ items: T[]; cursor: string }>>,
+  ): Promise<VenueResult<T[]>> {
+    const out: T[] = [];
+    let cursor = "";
+    for (let i = 0; i < MAX_PAGES; i++) {
+      const r = await page(cursor);
+      if (!r.ok) return r;
+      out.push(...r.value.items);
+      cursor = r.value.cursor;
+      if (!cursor) return vok(out);
+    }
+    return verr("unavailable", `${path}?${query} spans more than ${MAX_PAGES} pages`);
+  }
+  const q = (params: Record<string, string | undefined>) =>
+    new URLSearchParams(Object.entries(params).filter((e): e is [string, string] => !!e[1])).toString();
+
   const view = (x: v.InferOutput<typeof Order>): KalshiOrderView => ({
     orderId: x.order_id,
     clientOrderId: x.client_order_id,
     ticker: x.ticker,
     status: x.status,
     filled: countOf(x.fill_count_fp),
-    remaining: countOf(x.remaining_count_fp ?? 0),
-    avgPrice: normPrice(x.yes_price_dollars),
-    fee: normFee(x.taker_fees_dollars),
+    remaining: countOf(x.remaining_count_fp),
+    avgPrice: averageFromFillCost({ ...x, fill_count_fp: x.fill_count_fp }),
+    fee: totalFee(x),
   });
 
   return {
@@ -184,38 +245,42 @@ export function createKalshiClient(o: KalshiClientOptions) {
         ticker: n.ticker,
         client_order_id: n.clientOrderId,
         side: n.side === "buy" ? "bid" : "ask",
-        count: `${n.count}.00`,
+        count: fixedCount(n.count),
         price: fixedPrice(n.price),
         time_in_force: n.timeInForce,
         self_trade_prevention_type: "taker_at_cross",
       });
       if (!r.ok) return r;
       const filled = countOf(r.value.fill_count);
+      const hundredths = countHundredths(r.value.fill_count) ?? 0;
       // Both averages are per contract and may carry 6 decimals: the price is kept to 4 (half up), the fee
-      // becomes the order's total, rounded up to 4 (a fee is never under-counted).
+      // becomes the order's total (per-contract fee × the exact count), rounded up to 4 (never under-counted).
       const avgMicros = toMicros(r.value.average_fill_price);
       const feeMicros = toMicros(r.value.average_fee_paid);
       return vok({
         orderId: r.value.order_id,
         filled,
-        remaining: countOf(r.value.remaining_count ?? 0),
+        remaining: countOf(r.value.remaining_count),
         avgPrice: avgMicros === null ? null : fromBp(Math.round(avgMicros / 100)),
-        fee: feeMicros === null ? null : fromBp(Math.ceil((feeMicros * filled) / 100)),
+        fee: feeMicros === null ? null : fromBp(Math.ceil((feeMicros * hundredths) / 10_000)),
       });
     },
-    /** Kalshi has no lookup by client_order_id: list the market's orders and match it. */
+    /** Kalshi has no lookup by client_order_id: list the market's orders (every page) and match it. */
     async findByClientOrderId(
       ticker: string,
       clientOrderId: string,
     ): Promise<VenueResult<KalshiOrderView | null>> {
       let cursor = "";
       for (let page = 0; page < MAX_PAGES; page++) {
-        const q = `ticker=${encodeURIComponent(ticker)}&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
-        const r = await call("GET", `/portfolio/orders?${q}`, OrderList);
+        const r = await call(
+          "GET",
+          `/portfolio/orders?${q({ ticker, limit: String(PORTFOLIO_PAGE), cursor })}`,
+          OrderList,
+        );
         if (!r.ok) return r;
         const found = r.value.orders.find((x) => x.client_order_id === clientOrderId);
         if (found) return vok(view(found));
-        cursor = r.value.cursor ?? "";
+        cursor = r.value.cursor;
         if (!cursor) return vok(null);
       }
       // Not seen in MAX_PAGES pages: say "unavailable" rather than "absent", so nothing concludes it was never sent.
@@ -233,32 +298,40 @@ export function createKalshiClient(o: KalshiClientOptions) {
       const r = await call(
         "DELETE",
         `/portfolio/events/orders/${encodeURIComponent(orderId)}`,
-        v.object({ order_id: v.string(), reduced_by: v.optional(Fp) }),
+        v.object({ order_id: v.string(), reduced_by: Count }),
       );
-      return r.ok ? vok({ reducedBy: countOf(r.value.reduced_by ?? 0) }) : r;
+      return r.ok ? vok({ reducedBy: countOf(r.value.reduced_by) }) : r;
     },
+    /** Every non-zero market position (`count_filter=position`), exact to 0.01 (negative = NO). */
     async positions(): Promise<VenueResult<{ market: string; position: number }[]>> {
-      const out: { market: string; position: number }[] = [];
-      let cursor = "";
-      for (let page = 0; page < MAX_PAGES; page++) {
-        const q = `limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
-        const r = await call("GET", `/portfolio/positions?${q}`, Positions);
+      const query = q({ count_filter: "position", limit: String(PORTFOLIO_PAGE) });
+      return allPages("/portfolio/positions", query, async (cursor) => {
+        const r = await call(
+          "GET",
+          `/portfolio/positions?${q({ count_filter: "position", limit: String(PORTFOLIO_PAGE), cursor })}`,
+          Positions,
+        );
         if (!r.ok) return r;
-        for (const p of r.value.market_positions)
-          out.push({ market: p.ticker, position: countOf(p.position_fp) });
-        cursor = r.value.cursor ?? "";
-        if (!cursor) return vok(out);
-      }
-      // A partial list would show false drift: refuse it.
-      return verr("unavailable", `positions span more than ${MAX_PAGES} pages`);
+        return vok({
+          items: r.value.market_positions.map((p) => ({
+            market: p.ticker,
+            position: countOf(p.position_fp),
+          })),
+          cursor: r.value.cursor,
+        });
+      });
     },
-    async fills(ticker?: string): Promise<VenueResult<v.InferOutput<typeof Fills>["fills"]>> {
-      const r = await call(
-        "GET",
-        `/portfolio/fills${ticker ? `?ticker=${encodeURIComponent(ticker)}` : ""}`,
-        Fills,
-      );
-      return r.ok ? vok(r.value.fills) : r;
+    /** Every fill (of one market), every page. */
+    async fills(ticker?: string): Promise<VenueResult<v.InferOutput<typeof Fill>[]>> {
+      const query = q({ ticker, limit: String(PORTFOLIO_PAGE) });
+      return allPages("/portfolio/fills", query, async (cursor) => {
+        const r = await call(
+          "GET",
+          `/portfolio/fills?${q({ ticker, limit: String(PORTFOLIO_PAGE), cursor })}`,
+          Fills,
+        );
+        return r.ok ? vok({ items: r.value.fills, cursor: r.value.cursor }) : r;
+      });
     },
     async balance(): Promise<VenueResult<{ balanceCents: number }>> {
       const r = await call("GET", "/portfolio/balance", v.object({ balance: v.number() }));
