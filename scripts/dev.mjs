@@ -120,7 +120,11 @@ function setUpSecrets() {
     const trusted = sim.SIM_KALSHI_PUBLIC_KEYS ? JSON.parse(sim.SIM_KALSHI_PUBLIC_KEYS) : "";
     setDevVar("venue-sim", "SIM_KALSHI_PUBLIC_KEYS", trusted ? `${trusted},${entry}` : entry);
   }
-  ensureDevVars("venue-sim", { SIM_UNIVERSE: "realistic" }, "venue simulator dev config, written by pnpm dev");
+  ensureDevVars(
+    "venue-sim",
+    { SIM_UNIVERSE: "realistic" },
+    "venue simulator dev config, written by pnpm dev",
+  );
   const anthropicKey =
     readDevVars("governance").ANTHROPIC_API_KEY ?? `sk-sim-${randomBytes(24).toString("base64url")}`;
   ensureDevVars(
