@@ -258,6 +258,18 @@ export interface SentRequest {
   body: string | null;
 }
 
+/** An SPKI PEM public key, imported to verify Kalshi signatures (tests hold the public half of their keys). */
+export function kalshiPublicKey(spkiPem: string): Promise<CryptoKey> {
+  const b64 = spkiPem.replace(/-----[A-Z ]+-----|\s/g, "");
+  return crypto.subtle.importKey(
+    "spki",
+    Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)),
+    { name: "RSA-PSS", hash: "SHA-256" },
+    false,
+    ["verify"],
+  );
+}
+
 /** The RSA-PSS check the spec's signer (`auth.ts`) implies: `timestamp + METHOD + path`, salt = digest length. */
 export async function verifyKalshiSignature(req: SentRequest, publicKey: CryptoKey): Promise<boolean> {
   const ts = req.headers.get("KALSHI-ACCESS-TIMESTAMP");

@@ -4,7 +4,7 @@
 // nullable ones null); an order resolved by a lookup takes its average from the fill cost fields, never the
 // limit; fractional counts are carried exactly.
 import { env } from "cloudflare:workers";
-import { kalshiRequestProblems, type SentRequest } from "@paulp/kalshi-spec";
+import { kalshiPublicKey, kalshiRequestProblems, type SentRequest } from "@paulp/kalshi-spec";
 import { createEgressFetch, type EgressFetch } from "@paulp/kit";
 import type * as K from "kalshi-typescript";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -23,16 +23,7 @@ import {
 
 const LIVE = "rv-live-conformance";
 
-async function publicKey(): Promise<CryptoKey> {
-  const b64 = env.TEST_KALSHI_PUBLIC_KEY.replace(/-----[A-Z ]+-----|\s/g, "");
-  return crypto.subtle.importKey(
-    "spki",
-    Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)),
-    { name: "RSA-PSS", hash: "SHA-256" },
-    false,
-    ["verify"],
-  );
-}
+const publicKey = () => kalshiPublicKey(env.TEST_KALSHI_PUBLIC_KEY);
 
 function recordingClient(answer?: (url: URL) => Response) {
   const real = createEgressFetch({ simulator: env.VENUE_SIM, timeoutMs: 5_000 });

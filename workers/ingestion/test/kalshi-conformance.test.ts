@@ -4,7 +4,7 @@
 // fields absent or null. The fixes each test pins down (crawl filters, series categories, signed order books,
 // untitled and unrepresentable markets) are named in the test titles.
 
-import { kalshiRequestProblems } from "@paulp/kalshi-spec";
+import { kalshiPublicKey, kalshiRequestProblems } from "@paulp/kalshi-spec";
 import type { EgressFetch } from "@paulp/kit";
 import { beforeEach, describe, expect, it } from "vitest";
 import { fetchFreshBook } from "../src/books";
@@ -39,16 +39,7 @@ function recording(): { fetch: EgressFetch; sent: Sent[] } {
   return { fetch, sent };
 }
 
-async function readPublicKey(): Promise<CryptoKey> {
-  const b64 = tenv.TEST_KALSHI_READ_PUBLIC_KEY.replace(/-----[A-Z ]+-----|\s/g, "");
-  return crypto.subtle.importKey(
-    "spki",
-    Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)),
-    { name: "RSA-PSS", hash: "SHA-256" },
-    false,
-    ["verify"],
-  );
-}
+const readPublicKey = () => kalshiPublicKey(tenv.TEST_KALSHI_READ_PUBLIC_KEY);
 
 describe("ingestion's Kalshi requests conform to the spec", () => {
   it("a crawl asks for open, single markets (status=open, mve_filter=exclude) and every read is a documented call", async () => {
