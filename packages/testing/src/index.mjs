@@ -24,13 +24,16 @@ export function auxWorker(name, overrides = {}) {
   const modules = readdirSync(dist)
     .filter((f) => f.endsWith(".js") || f.endsWith(".mjs"))
     .map((f) => ({ type: "ESModule", path: path.join(dist, f) }));
+  // Tests run the small universe whatever a local `.dev.vars` says (`pnpm dev` writes SIM_UNIVERSE=realistic
+  // there, and wrangler would hand it to the simulator here too).
+  const pinned = name === "venue-sim" ? { SIM_UNIVERSE: "small" } : {};
   return {
     ...workerOptions,
     name: name === "venue-sim" ? "paulp-venue-sim" : `paulp-${name}`,
     modulesRoot: dist,
     modules,
     ...overrides,
-    bindings: { ...(workerOptions.bindings ?? {}), ...(overrides.bindings ?? {}) },
+    bindings: { ...(workerOptions.bindings ?? {}), ...pinned, ...(overrides.bindings ?? {}) },
   };
 }
 
