@@ -28,7 +28,7 @@ import {
 } from "./venues/kalshi";
 import { type FastGuard, parseBody } from "./venues/parse";
 import { GammaKeysetPage, gammaMarketsUrl, gammaPage } from "./venues/polymarket";
-import type { MarketPage, MarketSkip, StoredMarketRow } from "./venues/types";
+import { type MarketPage, type MarketSkip, SKIPPED_BY_DESIGN, type StoredMarketRow } from "./venues/types";
 
 /** Everything a run needs, passed in (bindings, clock, randomness) so the pipeline is testable as values. */
 export interface PipelineDeps {
@@ -203,12 +203,7 @@ async function preparePage(
       markets.markets.map((m) => m.event_ticker),
     );
     const built = kalshiRows(markets.markets, events);
-    page = {
-      rows: built.rows,
-      next: markets.next,
-      skipped: markets.skipped,
-      unrepresentable: [...markets.unrepresentable, ...built.unrepresentable],
-    };
+    page = { rows: built.rows, next: markets.next, skips: [...markets.skips, ...built.skips] };
   } else page = parsed.value as MarketPage;
   const allowed: StoredMarketRow[] = [];
   const blockedEvents: Record<string, unknown>[] = [];
@@ -298,18 +293,7 @@ async function preparePage(
         tally.add("audit_failed");
       }
     }
-    if (page.skips?.length) await auditSkips(deps, tally, venue, url, evidenceHash, page.skips);
-    const unrepresentable = page.unrepresentable ?? [];
-    if (unrepresentable.length > 0) {
-      // Skipped, counted and audited; the page, its cursor and the pass go on.
-      tally.add("market_unrepresentable", unrepresentable.length);
-      await audit(deps, tally, "ingestion.market_unrepresentable", {
-        venue,
-        evidenceHash,
-        count: unrepresentable.length,
-        markets: unrepresentable.slice(0, 50).map((u) => ({ marketId: u.marketId, reason: u.reason })),
-      });
-    }
+    if (page.skips.length > 0) await auditSkips(deps, tally, venue, url, evidenceHash, page.skips);
     if (denied.length > 0) {
       tally.add("gate_denied", denied.length);
       await audit(deps, tally, "compliance.denied", {
@@ -324,7 +308,7 @@ async function preparePage(
     return {
       ok: true,
       next: page.next,
-      fetched: page.rows.length + page.skipped + (page.unrepresentable?.length ?? 0),
+      fetched: page.rows.length + page.skips.length,
       stored: allowed.length,
       blocked: blockedIds.length,
       rejected: denied.length,
@@ -422,8 +406,9 @@ function mapParsed<T, U>(
 }
 
 /**
- * Markets a page listed but we do not ingest: one `ingestion.markets_skipped` event per page (reasons counted,
- * the first 50 named). Those we cannot represent are also counted as `market_skipped`; they never stop the page.
+ * Markets a page listed but we do not ingest, on either venue: one `ingestion.markets_skipped` event per page
+ * (reasons counted, the first 50 named). Those we cannot represent (all but SKIPPED_BY_DESIGN) are also counted as
+ * `market_unrepresentable`; none of them stops the page, its cursor or the pass.
  */
 async function auditSkips(
   deps: PipelineDeps,
@@ -435,8 +420,8 @@ async function auditSkips(
 ): Promise<void> {
   const reasons: Record<string, number> = {};
   for (const s of skips) reasons[s.reason] = (reasons[s.reason] ?? 0) + 1;
-  const unrepresentable = skips.length - (reasons.not_yes_no ?? 0);
-  if (unrepresentable > 0) tally.add("market_skipped", unrepresentable);
+  const unrepresentable = skips.filter((s) => !SKIPPED_BY_DESIGN.has(s.reason)).length;
+  if (unrepresentable > 0) tally.add("market_unrepresentable", unrepresentable);
   await audit(deps, tally, "ingestion.markets_skipped", {
     venue,
     url,

@@ -226,15 +226,18 @@ describe("ingestion's Kalshi parser, fed the official models", () => {
     });
     const { report } = await ingest([badClose, good, untitled, scalar]);
     expect(report).toMatchObject({ outcome: "ok", pages: 1, fetched: 4, stored: 1, passCompleted: true });
+    // The scalar market is skipped by design (listed, audited, not an error); the other two cannot be represented.
     expect(report.errors).toEqual({ market_unrepresentable: 2 });
-    const audited = (await auditEvents()).filter((e) => e.type === "ingestion.market_unrepresentable");
+    const audited = (await auditEvents()).filter((e) => e.type === "ingestion.markets_skipped");
     expect(audited).toHaveLength(1);
     expect(audited[0]!.payload).toMatchObject({
       venue: "kalshi",
-      count: 2,
+      count: 3,
+      reasons: { schema: 1, scalar: 1, no_title: 1 },
       markets: [
-        { marketId: "KXECO-1-BAD", reason: "close_time: must be a timestamp" },
-        { marketId: "KXNONE-1-NT", reason: "no title: none of its own and its event is unknown" },
+        { id: "KXECO-1-BAD", reason: "schema", detail: "close_time: must be a timestamp" },
+        { id: "KXECO-1-SC", reason: "scalar", detail: null },
+        { id: "KXNONE-1-NT", reason: "no_title", detail: "none of its own and its event is unknown" },
       ],
     });
     expect(audited[0]!.payload.evidenceHash).toMatch(/^[0-9a-f]{64}$/);

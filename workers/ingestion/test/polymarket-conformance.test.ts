@@ -98,7 +98,7 @@ describe("ingestion reads only what Polymarket's models define", () => {
         // Only what Polymarket's own schema accepts is a fixture (e.g. `id` is required).
         if (gammaMarketIssues(variant).length > 0) continue;
         const page = parsePage({ markets: [variant as GammaMarketWire] });
-        expect(page.rows.length + page.skipped).toBe(1);
+        expect(page.rows.length + page.skips.length).toBe(1);
         if (!read.has(field)) expect(page).toEqual(reference);
       }
     }
@@ -271,7 +271,7 @@ describe("one market we cannot represent never stalls a page, a cursor or a pass
     });
     const first = await runVenue(deps, "polymarket", { maxPages: 1 });
     expect(first.report).toMatchObject({ outcome: "ok", stored: 1, fetched: 4, passCompleted: false });
-    expect(first.report.errors).toEqual({ market_skipped: 2 });
+    expect(first.report.errors).toEqual({ market_unrepresentable: 2 });
     const skipped = (await auditEvents()).filter((e) => e.type === "ingestion.markets_skipped");
     expect(skipped).toHaveLength(1);
     expect(skipped[0]!.payload).toMatchObject({

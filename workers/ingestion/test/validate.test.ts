@@ -137,10 +137,10 @@ describe("isKalshiMarket (the fast path of the market schema)", () => {
         const parsed = parseBody(KalshiMarketsPage, encode(x), isKalshiMarketsPage);
         if (!parsed.ok) return;
         const out = parseKalshiMarkets(parsed.value);
-        expect(out.markets.length + out.skipped + out.unrepresentable.length).toBe(
-          parsed.value.markets.length,
-        );
-        for (const u of out.unrepresentable) expect(u.reason.length).toBeGreaterThan(0);
+        expect(out.markets.length + out.skips.length).toBe(parsed.value.markets.length);
+        for (const s of out.skips)
+          if (s.reason === "schema") expect(s.detail?.length).toBeGreaterThan(0);
+          else expect(s.reason).toBe("scalar");
       }),
       { numRuns: 1000 },
     );
@@ -182,8 +182,8 @@ describe("isKalshiMarket (the fast path of the market schema)", () => {
     const out = parseKalshiMarkets(r.value);
     expect(out.markets).toHaveLength(2);
     expect(out.next).toBe("next");
-    expect(out.unrepresentable).toEqual([
-      { marketId: "KX-2", reason: "yes_bid_dollars: must be a price from 0 to 1" },
+    expect(out.skips).toEqual([
+      { id: "KX-2", reason: "schema", detail: "yes_bid_dollars: must be a price from 0 to 1" },
     ]);
     // A contract pays at most $1: a "price" above it is a broken answer, refused like any other.
     for (const bad of ["5.0000", "1.0001", "1.5"])

@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import { complement, normDecimal } from "../decimal";
-import { DollarString, IsoTime, isTimestamp, PRICE_RE, PriceString } from "./parse";
-import type { MarketRow, YesBook } from "./types";
+import { DollarString, IsoTime, isTimestamp, PRICE_RE, PriceString, schemaSkip } from "./parse";
+import type { MarketRow, MarketSkip, YesBook } from "./types";
 
 /** Kalshi's production base URL (docs.kalshi.com); in dev and tests the simulator serves it. */
 export const KALSHI_BASE = "https://api.elections.kalshi.com/trade-api/v2";
@@ -83,46 +83,34 @@ export function isKalshiMarketsPage(x: unknown): x is v.InferOutput<typeof Kalsh
   return typeof o.cursor === "string" && Array.isArray(o.markets);
 }
 
-/** A market Paul P cannot represent, and why (skipped, counted and audited; the page goes on). */
-export interface Unrepresentable {
-  marketId: string | null;
-  reason: string;
-}
-
 /** The markets of one page, checked one by one. */
 export interface KalshiParsedPage {
   markets: KalshiMarket[];
-  unrepresentable: Unrepresentable[];
-  /** Listed but not ingested by design (scalar markets: Paul P trades binary contracts). */
-  skipped: number;
+  /** Markets that failed their schema (`schema`) or are scalar (`scalar`, by design). */
+  skips: MarketSkip[];
   next: string | null;
 }
 
 /** Check each market of a page on its own: a bad one is named and skipped, never the page. */
 export function parseKalshiMarkets(page: v.InferOutput<typeof KalshiMarketsPage>): KalshiParsedPage {
   const markets: KalshiMarket[] = [];
-  const unrepresentable: Unrepresentable[] = [];
-  let skipped = 0;
+  const skips: MarketSkip[] = [];
   for (const raw of page.markets) {
     let m: KalshiMarket;
     if (isKalshiMarket(raw)) m = raw;
     else {
       const parsed = v.safeParse(KalshiMarket, raw);
       if (!parsed.success) {
-        const issue = parsed.issues[0];
-        const ticker = (raw as { ticker?: unknown } | null)?.ticker;
-        unrepresentable.push({
-          marketId: typeof ticker === "string" ? ticker.slice(0, 128) : null,
-          reason: `${v.getDotPath(issue) ?? "(market)"}: ${issue.message}`.slice(0, 300),
-        });
+        skips.push(schemaSkip(raw, "ticker", parsed.issues));
         continue;
       }
       m = parsed.output;
     }
-    if (m.market_type !== "binary") skipped++;
+    // Paul P trades binary contracts: a scalar market is listed, not ingested.
+    if (m.market_type !== "binary") skips.push({ id: m.ticker, reason: "scalar" });
     else markets.push(m);
   }
-  return { markets, unrepresentable, skipped, next: page.cursor ? page.cursor : null };
+  return { markets, skips, next: page.cursor ? page.cursor : null };
 }
 
 /** What ingestion knows of a market's event and series (kalshi_events, kalshi_series). */
@@ -204,20 +192,17 @@ export function kalshiOrderbookUrl(ticker: string): string {
 export function kalshiRows(
   markets: KalshiMarket[],
   events: Map<string, KalshiEventInfo>,
-): { rows: MarketRow[]; unrepresentable: Unrepresentable[] } {
+): { rows: MarketRow[]; skips: MarketSkip[] } {
   const isoTime = isoCache();
   const rows: MarketRow[] = [];
-  const unrepresentable: Unrepresentable[] = [];
+  const skips: MarketSkip[] = [];
   for (const m of markets) {
     const event = events.get(m.event_ticker);
     const title =
       m.title ||
       (event?.title ? (m.yes_sub_title ? `${event.title}: ${m.yes_sub_title}` : event.title) : null);
     if (!title) {
-      unrepresentable.push({
-        marketId: m.ticker,
-        reason: "no title: none of its own and its event is unknown",
-      });
+      skips.push({ id: m.ticker, reason: "no_title", detail: "none of its own and its event is unknown" });
       continue;
     }
     rows.push({
@@ -238,7 +223,7 @@ export function kalshiRows(
       outcomeTokens: null,
     });
   }
-  return { rows, unrepresentable };
+  return { rows, skips };
 }
 
 /** `new Date(s).toISOString()`, memoised for one page: many markets of a page share a close time. */

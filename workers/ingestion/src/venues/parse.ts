@@ -1,7 +1,7 @@
 import { MAX_JSON_DEPTH } from "@paulp/contracts";
 import { jsonTextNestsDeeperThan } from "@paulp/kit";
 import * as v from "valibot";
-import type { ParseFailure } from "./types";
+import type { MarketSkip, ParseFailure } from "./types";
 
 /**
  * A hand-written check that answers `true` only for values the schema accepts unchanged (no defaults applied,
@@ -29,15 +29,35 @@ export function parseBody<S extends v.GenericSchema>(
   }
   if (fast?.(json)) return { ok: true, value: json };
   const parsed = v.safeParse(schema, json);
-  if (!parsed.success) {
-    const issue = parsed.issues[0];
-    return {
-      ok: false,
-      kind: "schema",
-      detail: `${v.getDotPath(issue) ?? "(root)"}: ${issue.message}`.slice(0, 300),
-    };
-  }
+  if (!parsed.success) return { ok: false, kind: "schema", detail: issueText(parsed.issues).slice(0, 300) };
   return { ok: true, value: parsed.output };
+}
+
+/** The first issue valibot found, as `path: message`. */
+export function issueText(issues: readonly [v.BaseIssue<unknown>, ...v.BaseIssue<unknown>[]]): string {
+  return `${v.getDotPath(issues[0]) ?? "(root)"}: ${issues[0].message}`;
+}
+
+/** Venue text cut for an audit payload, lone surrogates replaced (the audit chain refuses them). */
+export function auditText(s: string, max: number): string {
+  return s
+    .slice(0, max)
+    .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, "\uFFFD");
+}
+
+/** A market the venue listed that failed its schema: skipped, its id and valibot's reason kept for the audit. */
+export function schemaSkip(
+  raw: unknown,
+  idField: string,
+  issues: readonly [v.BaseIssue<unknown>, ...v.BaseIssue<unknown>[]],
+): MarketSkip {
+  return { id: listedId(raw, idField), reason: "schema", detail: auditText(issueText(issues), 200) };
+}
+
+/** A listed market's own id as the venue sent it (whatever it is), fit for an audit payload. */
+export function listedId(raw: unknown, idField: string): string {
+  const id = (raw as Record<string, unknown> | null)?.[idField];
+  return auditText(typeof id === "string" || typeof id === "number" ? String(id) : "?", 128);
 }
 
 /** The pattern of a fixed-point dollar string (shared by the schema and the fast guards). */

@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { normDecimal, probabilityFromNumber, probabilityFromString } from "../decimal";
-import { DollarString, PriceString } from "./parse";
+import { DollarString, listedId, PriceString, schemaSkip } from "./parse";
 import type { MarketPage, MarketRow, MarketSkip, YesBook } from "./types";
 
 /** Gamma's production base URL (docs.polymarket.com). */
@@ -97,13 +97,6 @@ export function clobBookUrl(tokenId: string): string {
 
 const CONDITION_ID = /^0x[0-9a-fA-F]{64}$/;
 
-/** Venue text cut for an audit payload, lone surrogates replaced (the audit chain refuses them). */
-function auditText(s: string, max: number): string {
-  return s
-    .slice(0, max)
-    .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, "\uFFFD");
-}
-
 /** A Decimalish price in [0, 1] as a 4-decimal string; anything else (empty, above $1, not a number) is no price. */
 function price(p: string | number | null | undefined): string | null {
   return typeof p === "number" ? probabilityFromNumber(p) : probabilityFromString(p);
@@ -136,20 +129,14 @@ export function gammaPage(page: v.InferOutput<typeof GammaKeysetPage>): MarketPa
   const skips: MarketSkip[] = [];
   for (const raw of page.markets) {
     const parsed = v.safeParse(GammaMarket, raw);
-    const id = auditText(String((raw as { id?: unknown } | null)?.id ?? "?"), 80);
     if (!parsed.success) {
-      const issue = parsed.issues[0];
-      skips.push({
-        id,
-        reason: "schema",
-        detail: auditText(`${v.getDotPath(issue) ?? "(root)"}: ${issue.message}`, 200),
-      });
+      skips.push(schemaSkip(raw, "id", parsed.issues));
       continue;
     }
     const m = parsed.output;
     const reason = unrepresentable(m);
     if (reason) {
-      skips.push({ id, reason });
+      skips.push({ id: listedId(raw, "id"), reason });
       continue;
     }
     rows.push({
@@ -170,7 +157,7 @@ export function gammaPage(page: v.InferOutput<typeof GammaKeysetPage>): MarketPa
       outcomeTokens: m.clobTokenIds!,
     });
   }
-  return { rows, next: page.next_cursor ?? null, skipped: skips.length, skips };
+  return { rows, next: page.next_cursor ?? null, skips };
 }
 
 /** The YES token's book, best first. */

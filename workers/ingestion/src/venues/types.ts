@@ -21,26 +21,32 @@ export interface MarketPage {
   rows: MarketRow[];
   /** Where the next page starts; null when this was the last page. */
   next: string | null;
-  /** Markets the venue listed that we do not ingest (e.g. non-binary), counted, not errors. */
-  skipped: number;
-  /** Each market skipped and why, when the venue's parser names them (audited as `ingestion.markets_skipped`). */
-  skips?: MarketSkip[];
-  /** Markets we cannot represent (a field we need missing or malformed): skipped, counted and audited. */
-  unrepresentable?: { marketId: string | null; reason: string }[];
+  /**
+   * Every market the venue listed that is not in `rows`, and why: audited once per page as
+   * `ingestion.markets_skipped`; those we cannot represent are also counted as `market_unrepresentable`. None of
+   * them stops the page, its cursor or the pass.
+   */
+  skips: MarketSkip[];
 }
+
+/** Markets listed but not ingested by design: not data we failed to read, so not counted as errors. */
+export const SKIPPED_BY_DESIGN: ReadonlySet<MarketSkip["reason"]> = new Set(["not_yes_no", "scalar"]);
 
 /** A listed market that is not ingested, and why. */
 export interface MarketSkip {
-  /** The venue's own id of the market, as listed (truncated). */
+  /** The venue's own id of the market (Kalshi ticker, gamma id), as listed (truncated; "?" when it has none). */
   id: string;
   /**
-   * `not_yes_no`: a two-sided market whose sides are not YES/NO (listed, not ingested by design). Every other
-   * reason is data we cannot represent, counted as `market_skipped` in the run's errors: `schema` (a field of the
-   * wrong type), `no_question`, `no_condition_id`, `bad_condition_id`, `no_outcomes`, `no_tokens`,
-   * `bad_end_date`, `too_long`.
+   * By design (SKIPPED_BY_DESIGN): `not_yes_no`, a Polymarket market whose two sides are not YES/NO; `scalar`, a
+   * Kalshi scalar market (Paul P trades binary contracts). Every other reason is data we cannot represent,
+   * counted as `market_unrepresentable` in the run's errors: `schema` (a field missing or of the wrong type, with
+   * valibot's issue as the detail; both venues), and for Polymarket `no_question`, `no_condition_id`,
+   * `bad_condition_id`, `no_outcomes`, `no_tokens`, `bad_end_date`, `too_long`; for Kalshi `no_title` (no title
+   * of its own and its event unknown).
    */
   reason:
     | "not_yes_no"
+    | "scalar"
     | "schema"
     | "no_question"
     | "no_condition_id"
@@ -48,7 +54,8 @@ export interface MarketSkip {
     | "no_outcomes"
     | "no_tokens"
     | "bad_end_date"
-    | "too_long";
+    | "too_long"
+    | "no_title";
   detail?: string;
 }
 
