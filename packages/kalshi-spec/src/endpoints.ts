@@ -66,8 +66,9 @@ export const KALSHI_ENDPOINTS: readonly KalshiEndpoint[] = [
       min_close_ts: unixSeconds,
       min_settled_ts: unixSeconds,
       max_settled_ts: unixSeconds,
-      // GetMarketsStatusEnum: unopened | open | closed | settled (not the Market.status values).
-      status: oneOf("unopened", "open", "closed", "settled"),
+      // GetMarketsStatusEnum: unopened | open | paused | closed | settled (not the Market.status values; the
+      // operation's description names four, the enum five).
+      status: oneOf("unopened", "open", "paused", "closed", "settled"),
       tickers: any,
       // GetMarketsMveFilterEnum
       mve_filter: oneOf("only", "exclude"),

@@ -28,6 +28,7 @@ function kalshiError(status: number, code: string, message: string): Response {
 const STATUS_FILTER: Record<string, K.Market["status"]> = {
   unopened: "initialized",
   open: "active",
+  paused: "inactive",
   closed: "closed",
   settled: "finalized",
 };
