@@ -22,6 +22,7 @@ import {
   isKalshiMarketsPage,
   KalshiMarketsPage,
   type KalshiParsedPage,
+  kalshiMarketsByTickerUrl,
   kalshiMarketsUrl,
   kalshiRows,
   parseKalshiMarkets,
@@ -163,12 +164,12 @@ async function preparePage(
   rulesVersion: number,
   alreadyBlocked: Set<string>,
   venue: MarketVenue,
+  /** The page's URL, and the cursor it was asked from (null for a first page or a lookup by ticker). */
+  url: string,
   cursor: string | null,
-  pageSize: number,
   tally: Tally,
 ): Promise<Prepared> {
   const fail = (rejected: number, resetCursor = false): Prepared => ({ ok: false, rejected, resetCursor });
-  const url = venue === "kalshi" ? kalshiMarketsUrl(cursor, pageSize) : gammaMarketsUrl(cursor, pageSize);
   const outcome = await fetchVenue(deps, venue, url);
   if (!outcome.ok) {
     const rejected = await recordFetchFailure(deps, tally, venue, url, outcome);
@@ -506,6 +507,7 @@ interface StateRow {
   cursor: string | null;
   consecutive_failures: number;
   passes_completed: number;
+  pass_started_at: string | null;
 }
 
 /** How long a run may hold a venue before another may take it over (a crashed run's lease lapses). */
@@ -627,7 +629,9 @@ async function runVenueLeased(
   const tally = new Tally();
   const startedAt = new Date(deps.now()).toISOString();
   const state = await deps.db
-    .prepare("SELECT cursor, consecutive_failures, passes_completed FROM ingest_state WHERE venue = ?1")
+    .prepare(
+      "SELECT cursor, consecutive_failures, passes_completed, pass_started_at FROM ingest_state WHERE venue = ?1",
+    )
     .bind(venue)
     .first<StateRow>();
   const agent = deps.agent ?? new ComplianceAgent();
@@ -697,7 +701,8 @@ async function runVenueLeased(
       failed = true;
       break;
     }
-    const prep = await preparePage(deps, agent, rulesVersion, alreadyBlocked, venue, cursor, pageSize, tally);
+    const url = venue === "kalshi" ? kalshiMarketsUrl(cursor, pageSize) : gammaMarketsUrl(cursor, pageSize);
+    const prep = await preparePage(deps, agent, rulesVersion, alreadyBlocked, venue, url, cursor, tally);
     if (!(await settle())) break;
     if (!prep.ok) {
       rejected += prep.rejected;
@@ -716,6 +721,12 @@ async function runVenueLeased(
     }
   }
   await settle();
+  // The pass this run completed began when this run did (it started from no cursor) or when the run that did.
+  const passStartedAt = state?.cursor ? state.pass_started_at : startedAt;
+  if (venue === "kalshi" && passCompleted && passStartedAt) {
+    const ctx = { agent, rulesVersion, alreadyBlocked, leaseOwner };
+    if (!(await sweepKalshiNotOpen(deps, ctx, tally, passStartedAt))) failed = true;
+  }
   // A run whose blocks or denials could not be audited did not do all it must: not "ok" (and risk does not
   // hear that ingestion is healthy).
   if (tally.errors.audit_failed) failed = true;
@@ -782,6 +793,85 @@ async function runVenueLeased(
     )
     .run();
   return { report, consecutiveFailures };
+}
+
+/** Tickers per `GET /markets?tickers=` lookup, and lookups after one pass (the rest wait for the next pass). */
+export const KALSHI_LOOKUP_TICKERS = 100;
+export const KALSHI_LOOKUPS_PER_PASS = 20;
+
+/**
+ * Kalshi markets we store as `active` that a complete open pass did not list (closed, settled, paused or archived
+ * since it last saw them): the crawl asks only for open markets, so without this they would stay `active` forever.
+ * Each is looked up by ticker (`GET /markets?tickers=…`, no status filter: "any status") and stored with the status
+ * Kalshi answers, through evidence and the gate like any page; one Kalshi does not answer for (settled before the
+ * historical cutoff, when only `GET /historical/markets` has it) or answers in a form we cannot store becomes
+ * `unlisted`. A lookup that fails leaves its markets for the next pass. Answers false when a lookup failed.
+ */
+async function sweepKalshiNotOpen(
+  deps: PipelineDeps,
+  ctx: { agent: ComplianceAgent; rulesVersion: number; alreadyBlocked: Set<string>; leaseOwner: string },
+  tally: Tally,
+  passStartedAt: string,
+): Promise<boolean> {
+  const stale = await deps.db
+    .prepare(
+      `SELECT market_id FROM markets WHERE venue = 'kalshi' AND status = 'active' AND fetched_at < ?1
+       ORDER BY market_id LIMIT ?2`,
+    )
+    .bind(passStartedAt, KALSHI_LOOKUP_TICKERS * KALSHI_LOOKUPS_PER_PASS)
+    .all<{ market_id: string }>();
+  const ids = stale.results.map((r) => r.market_id);
+  if (ids.length === 0) return true;
+  const closed: { id: string; status: string }[] = [];
+  for (let i = 0; i < ids.length; i += KALSHI_LOOKUP_TICKERS) {
+    // Only while this run still holds the venue (as before every crawl page).
+    const renewed = await deps.db
+      .prepare("UPDATE ingest_state SET lease_until = ?1 WHERE venue = 'kalshi' AND lease_owner = ?2")
+      .bind(deps.now() + RUN_LEASE_MS, ctx.leaseOwner)
+      .run();
+    if (renewed.meta.changes !== 1) {
+      tally.add("lease_lost");
+      return false;
+    }
+    const url = kalshiMarketsByTickerUrl(ids.slice(i, i + KALSHI_LOOKUP_TICKERS));
+    const prep = await preparePage(
+      deps,
+      ctx.agent,
+      ctx.rulesVersion,
+      ctx.alreadyBlocked,
+      "kalshi",
+      url,
+      null,
+      tally,
+    );
+    if (!prep.ok) return false;
+    const done = await prep.commit();
+    if (!done.ok) return false;
+    for (const r of done.storedRows)
+      if (r.status !== "active") closed.push({ id: r.marketId, status: r.status });
+  }
+  // Still active and still not seen since the pass began: Kalshi did not answer for it in a form we store.
+  const unlisted = await deps.db
+    .prepare(
+      `UPDATE markets SET status = 'unlisted' WHERE venue = 'kalshi' AND status = 'active' AND fetched_at < ?1
+         AND market_id IN (SELECT value FROM json_each(?2)) RETURNING market_id`,
+    )
+    .bind(passStartedAt, JSON.stringify(ids))
+    .all<{ market_id: string }>();
+  for (const r of unlisted.results) closed.push({ id: r.market_id, status: "unlisted" });
+  if (closed.length > 0) {
+    const statuses: Record<string, number> = {};
+    for (const c of closed) statuses[c.status] = (statuses[c.status] ?? 0) + 1;
+    await audit(deps, tally, "ingestion.markets_closed", {
+      venue: "kalshi",
+      passStartedAt,
+      checked: ids.length,
+      count: closed.length,
+      statuses,
+      markets: closed.slice(0, 50),
+    });
+  }
+  return true;
 }
 
 /**

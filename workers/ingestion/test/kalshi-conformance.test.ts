@@ -6,6 +6,7 @@
 
 import { kalshiPublicKey, kalshiRequestProblems } from "@paulp/kalshi-spec";
 import type { EgressFetch } from "@paulp/kit";
+import type * as K from "kalshi-typescript";
 import { beforeEach, describe, expect, it } from "vitest";
 import { fetchFreshBook } from "../src/books";
 import { runVenue } from "../src/pipeline";
@@ -27,9 +28,8 @@ interface Sent {
   body: string | null;
 }
 
-/** The real egress to the simulator, recording every request as sent. */
-function recording(): { fetch: EgressFetch; sent: Sent[] } {
-  const real = testDeps().fetch;
+/** The real egress to the simulator (or `real`), recording every request as sent. */
+function recording(real: EgressFetch = testDeps().fetch): { fetch: EgressFetch; sent: Sent[] } {
   const sent: Sent[] = [];
   const fetch: EgressFetch = async (input, init) => {
     const url = typeof input === "string" ? input : input.href;
@@ -268,4 +268,134 @@ describe("ingestion's Kalshi parser, fed the official models", () => {
     expect((await row("KXLATE-1-A"))?.category).toBe("Climate and Weather");
     expect(ACTOR.subject).toBeTruthy();
   });
+});
+
+describe("a Kalshi market that stops being open does not stay active", () => {
+  const tickers = ["KXECO-1-A", "KXECO-1-B", "KXECO-1-C", "KXECO-1-D", "KXECO-1-E"];
+  const events = [kalshiEventFixture({ event_ticker: "KXECO-1", series_ticker: "KXECO", title: "Economy" })];
+  const series = [kalshiSeriesFixture({ ticker: "KXECO", category: "Economics" })];
+
+  /**
+   * Kalshi's `GET /markets` as kalshi-typescript documents it: `status=open` lists the open markets (status
+   * `active`); `tickers=` lists those markets whatever their status; one settled before the historical cutoff is
+   * in neither (only `GET /historical/markets` has it). `failLookups` answers lookups by ticker 503.
+   */
+  function exchange() {
+    const markets = new Map(
+      tickers.map((t) => [t, kalshiMarketFixture({ ticker: t, event_ticker: "KXECO-1" })]),
+    );
+    const state = { markets, archived: new Set<string>(), failLookups: false };
+    const stub = kalshiStubFetch({
+      events,
+      series,
+      markets: (url) => {
+        const wanted = url.searchParams.get("tickers")?.split(",");
+        if (wanted && state.failLookups) return new Response("{}", { status: 503 });
+        const listed = [...markets.values()].filter((m) => !state.archived.has(m.ticker));
+        if (wanted) return { markets: listed.filter((m) => wanted.includes(m.ticker)), cursor: "" };
+        const open = listed.filter((m) => url.searchParams.get("status") !== "open" || m.status === "active");
+        const start = Number(url.searchParams.get("cursor") || "0");
+        const end = start + Number(url.searchParams.get("limit") ?? "100");
+        return { markets: open.slice(start, end), cursor: end < open.length ? String(end) : "" };
+      },
+    });
+    const setStatus = (t: string, status: K.Market["status"]) => {
+      markets.set(t, { ...markets.get(t)!, status });
+    };
+    return { state, stub, setStatus };
+  }
+  const statuses = async () =>
+    Object.fromEntries(
+      (
+        await tenv.D1_MARKETS.prepare(
+          "SELECT market_id, status FROM markets WHERE venue = 'kalshi' ORDER BY market_id",
+        ).all<{ market_id: string; status: string }>()
+      ).results.map((r) => [r.market_id, r.status]),
+    );
+
+  it("one a complete open pass no longer lists is looked up by ticker and stored with Kalshi's status; one Kalshi no longer lists at all is unlisted", async () => {
+    const { state, stub, setStatus } = exchange();
+    const { fetch, sent } = recording(stub);
+    let clock = Date.now();
+    const deps = testDeps({ fetch, now: () => clock });
+    expect((await runVenue(deps, "kalshi", { maxPages: 1 })).report).toMatchObject({
+      passCompleted: true,
+      stored: 5,
+    });
+    // Since that pass: B closed, C settled, D paused (Kalshi's `inactive`), E settled before the historical cutoff.
+    setStatus("KXECO-1-B", "closed");
+    setStatus("KXECO-1-C", "finalized");
+    setStatus("KXECO-1-D", "inactive");
+    state.archived.add("KXECO-1-E");
+    clock += 60_000;
+    sent.length = 0;
+    const second = await runVenue(deps, "kalshi", { maxPages: 1 });
+    expect(second.report).toMatchObject({ outcome: "ok", passCompleted: true, stored: 1 });
+    expect(await statuses()).toEqual({
+      "KXECO-1-A": "active",
+      "KXECO-1-B": "closed",
+      "KXECO-1-C": "finalized",
+      "KXECO-1-D": "inactive",
+      "KXECO-1-E": "unlisted",
+    });
+    // One lookup, of exactly the four, with no status filter; a documented call like every other read.
+    const lookups = sent.filter(
+      (r) => new URL(r.url).searchParams.has("tickers") && r.url.includes("/markets?"),
+    );
+    expect(lookups).toHaveLength(1);
+    const q = new URL(lookups[0]!.url).searchParams;
+    expect(q.get("tickers")!.split(",")).toEqual(["KXECO-1-B", "KXECO-1-C", "KXECO-1-D", "KXECO-1-E"]);
+    expect(q.has("status")).toBe(false);
+    for (const r of sent) expect(await kalshiRequestProblems(r), r.url).toEqual([]);
+    // The lookup is evidence like any page, and what it found is audited once.
+    const closed = (await auditEvents()).filter((e) => e.type === "ingestion.markets_closed");
+    expect(closed).toHaveLength(1);
+    expect(closed[0]!.payload).toMatchObject({
+      venue: "kalshi",
+      checked: 4,
+      count: 4,
+      statuses: { closed: 1, finalized: 1, inactive: 1, unlisted: 1 },
+    });
+    const b = (await row("KXECO-1-B"))!;
+    expect(await count("evidence_sightings", "hash = ?1 AND url LIKE ?2", b.evidenceHash, "%tickers=%")).toBe(
+      1,
+    );
+
+    // D reopens: the next pass lists it and it is active again; nothing is looked up.
+    setStatus("KXECO-1-D", "active");
+    clock += 60_000;
+    sent.length = 0;
+    await runVenue(deps, "kalshi", { maxPages: 1 });
+    expect((await statuses())["KXECO-1-D"]).toBe("active");
+    expect(sent.some((r) => new URL(r.url).searchParams.has("tickers") && r.url.includes("/markets?"))).toBe(
+      false,
+    );
+  });
+
+  it("a pass that did not complete sweeps nothing; a lookup that fails marks nothing and the next pass asks again", async () => {
+    const { state, stub, setStatus } = exchange();
+    let clock = Date.now();
+    const deps = testDeps({ fetch: stub, now: () => clock });
+    const run = (maxPages: number) => runVenue(deps, "kalshi", { maxPages, pageSize: 2 });
+    expect((await run(5)).report).toMatchObject({ passCompleted: true, stored: 5 });
+    setStatus("KXECO-1-B", "closed");
+    clock += 60_000;
+    // Two of the four open markets: the pass is not complete, so B's absence means nothing yet.
+    expect((await run(1)).report).toMatchObject({ outcome: "ok", passCompleted: false, stored: 2 });
+    expect((await statuses())["KXECO-1-B"]).toBe("active");
+    // The same pass completes in the next run, but the lookup fails: B stays as it was, the run is partial.
+    state.failLookups = true;
+    clock += 60_000;
+    const failed = await run(5);
+    expect(failed.report).toMatchObject({ outcome: "partial", passCompleted: true, stored: 2 });
+    expect(failed.report.errors).toMatchObject({ http_503: 1 });
+    expect((await statuses())["KXECO-1-B"]).toBe("active");
+    // The next complete pass asks again.
+    state.failLookups = false;
+    clock += 60_000;
+    const next = await run(5);
+    expect(next.report).toMatchObject({ outcome: "ok", passCompleted: true });
+    expect((await statuses())["KXECO-1-B"]).toBe("closed");
+  });
+  const row = (id: string) => getMarketRow(tenv.D1_MARKETS, "kalshi", id, Date.now());
 });

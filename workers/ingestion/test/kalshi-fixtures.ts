@@ -84,7 +84,8 @@ const json = (body: unknown) =>
 
 /** A stand-in for Kalshi's market-data reads, answering each documented path with the given bodies. */
 export function kalshiStubFetch(o: {
-  markets: K.GetMarketsResponse | string;
+  /** The body of every `GET /markets`, or one per request. */
+  markets: K.GetMarketsResponse | string | ((url: URL) => K.GetMarketsResponse | Response);
   events?: K.EventData[];
   series?: K.Series[];
   seen?: string[];
@@ -93,7 +94,10 @@ export function kalshiStubFetch(o: {
     const url = new URL(String(input instanceof Request ? input.url : input));
     o.seen?.push(url.pathname + url.search);
     const path = url.pathname.replace("/trade-api/v2", "");
-    if (path === "/markets") return json(o.markets);
+    if (path === "/markets") {
+      const body = typeof o.markets === "function" ? o.markets(url) : o.markets;
+      return body instanceof Response ? body : json(body);
+    }
     if (path === "/series") return json({ series: o.series ?? [] } satisfies K.GetSeriesListResponse);
     if (path.startsWith("/series/")) {
       const s = (o.series ?? []).find((x) => x.ticker === decodeURIComponent(path.slice(8)));

@@ -134,6 +134,17 @@ export function kalshiMarketsUrl(cursor: string | null, limit: number): string {
   return u.href;
 }
 
+/**
+ * `GET /markets?tickers=…&limit=n`: these markets whatever their status ("Leave empty to return markets with any
+ * status"), to learn what became of markets a complete open pass no longer listed.
+ */
+export function kalshiMarketsByTickerUrl(tickers: string[]): string {
+  const u = new URL(`${KALSHI_BASE}/markets`);
+  u.searchParams.set("limit", String(tickers.length));
+  u.searchParams.set("tickers", tickers.join(","));
+  return u.href;
+}
+
 /** `GET /events?tickers=…&limit=200`: the events (and so the series) of up to 200 event tickers. */
 export function kalshiEventsUrl(eventTickers: string[], cursor: string | null): string {
   const u = new URL(`${KALSHI_BASE}/events`);
