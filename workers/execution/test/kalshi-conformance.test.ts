@@ -217,18 +217,17 @@ describe("execution's Kalshi parser, fed the official models", () => {
   });
 });
 
+/** A live Kalshi bid at 0.99 (above any seeded ask, so it fills), approved and submitted. */
+async function submitLiveBid(market: string, quantity: number) {
+  const i = intent({ strategyId: LIVE, venue: "kalshi", market, limitPrice: "0.9900", quantity });
+  const d = await approvedDecision(i);
+  return { i, r: await execution().submitOrder(i, d.decisionId, ADMIN) };
+}
+
 describe("orders resolved through the venue", () => {
   it("an order whose answer was lost is resolved by a lookup at its fill cost average, not at its limit", async () => {
     await simAdmin("kalshi", "faults", { afterAccept: "error", times: 1 });
-    const i = intent({
-      strategyId: LIVE,
-      venue: "kalshi",
-      market: TICKERS[4]!,
-      limitPrice: "0.9900",
-      quantity: 3,
-    });
-    const d = await approvedDecision(i);
-    const r = await execution().submitOrder(i, d.decisionId, ADMIN);
+    const { i, r } = await submitLiveBid(TICKERS[4]!, 3);
     expect(r.ok && r.value.order.state).toBe("unknown");
     await execution().resolveUnknown(ADMIN);
     const o = await execution().getOrder(i.clientOrderId);
@@ -247,15 +246,7 @@ describe("orders resolved through the venue", () => {
 
   it("a fractional fill (0.01 granularity) is kept exactly on the order and its fill, and risk's breaker hears of it", async () => {
     await simAdmin("kalshi", "faults", { afterAccept: null, fillCount: "2.50", times: 1 });
-    const i = intent({
-      strategyId: LIVE,
-      venue: "kalshi",
-      market: TICKERS[5]!,
-      limitPrice: "0.9900",
-      quantity: 4,
-    });
-    const d = await approvedDecision(i);
-    const r = await execution().submitOrder(i, d.decisionId, ADMIN);
+    const { i, r } = await submitLiveBid(TICKERS[5]!, 4);
     if (!r.ok) throw new Error(r.error.message);
     expect(r.value.order.filledQuantity).toBe(2.5);
     expect(r.value.order.state).toBe("cancelled");

@@ -35,6 +35,14 @@ export async function auditEvents(): Promise<
   return calls.flatMap((c) => (c.method === "appendMany" ? (c.args[0] as never[]) : [c.args[0] as never]));
 }
 
+/** The payload of the one `ingestion.markets_skipped` event audited (one rule for both venues), checked to be one. */
+export async function onlySkipAudit(): Promise<Record<string, unknown>> {
+  const events = (await auditEvents()).filter((e) => e.type === "ingestion.markets_skipped");
+  if (events.length !== 1)
+    throw new Error(`expected one ingestion.markets_skipped event, got ${events.length}`);
+  return events[0]!.payload;
+}
+
 /** Pipeline deps over the real bindings, with no real sleeping and recorded sleeps. */
 export function testDeps(overrides: Partial<PipelineDeps> = {}): PipelineDeps & { sleeps: number[] } {
   const sleeps: number[] = [];
