@@ -6,7 +6,7 @@ import type {
   RiskService,
 } from "@paulp/contracts";
 
-/** The gateway's own bindings: the five services it routes to, its one secret, the Access config, two rate limits. */
+/** The gateway's own bindings: the five services it routes to, its one secret, the Access config, the incident contacts, its rate limits. */
 export interface Env {
   AUDIT: AuditService;
   GOVERNANCE: GovernanceService;
@@ -18,6 +18,8 @@ export interface Env {
   ACCESS_TEAM_DOMAIN: string;
   /** The Access application's AUD tag. */
   ACCESS_AUD: string;
+  /** Who to call in an incident (`IncidentContacts` in @paulp/contracts), per environment; the runbook names it. */
+  INCIDENT_CONTACTS?: unknown;
   /** Failed admin authentications per client IP; past the limit they are answered 429. */
   AUTH_FAILURES?: RateLimit;
   /** Failed admin authentications over all clients together (a flood spread over many addresses). */

@@ -9,6 +9,7 @@ import { registerDevRoutes } from "./routes/dev";
 import { registerExecutionRoutes } from "./routes/execution";
 import { registerGovernanceRoutes } from "./routes/governance";
 import { registerIngestionRoutes } from "./routes/ingestion";
+import { registerOpenApiRoutes } from "./routes/openapi";
 import { registerRiskRoutes } from "./routes/risk";
 import { registerStatusRoutes } from "./routes/status";
 
@@ -54,6 +55,7 @@ export function buildRouter() {
   router.all("/admin/*", withSameOriginWrites());
   router.all("/admin/*", withAdminAuth());
   router.get("/admin/whoami", (request) => json({ principal: request.principal }));
+  registerOpenApiRoutes(router);
 
   registerDevRoutes(router);
   registerStatusRoutes(router);

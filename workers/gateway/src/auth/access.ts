@@ -30,6 +30,11 @@ export function jwksUrlFor(teamDomain: string): string {
  * cached apart from keys fetched from Cloudflare, so one can never answer for the other.
  */
 export function accessJwks(teamDomain: string, fetchVia: EgressFetch, viaSimulator = false): JWTVerifyGetKey {
+  return accessJwksCache(teamDomain, fetchVia, viaSimulator).getKey;
+}
+
+/** The per-isolate cache behind `accessJwks` (also probed by `/admin/status`). */
+export function accessJwksCache(teamDomain: string, fetchVia: EgressFetch, viaSimulator = false): JwksCache {
   const url = jwksUrlFor(teamDomain);
   const key = viaSimulator ? `simulator:${url}` : url;
   let cache = jwksCache.get(key);
@@ -49,7 +54,7 @@ export function accessJwks(teamDomain: string, fetchVia: EgressFetch, viaSimulat
     });
     jwksCache.set(key, cache);
   }
-  return cache.getKey;
+  return cache;
 }
 
 export class AccessRejected extends Error {

@@ -48,6 +48,8 @@ export class JwksCache {
   private coolUntil = 0;
   /** How many fetches were started (for tests). */
   fetches = 0;
+  /** How many keys the held set has (for the configuration health). */
+  private keyCount = 0;
 
   constructor(private readonly source: JwksSource) {}
 
@@ -66,6 +68,26 @@ export class JwksCache {
       return this.usable().select(header, token);
     }
   };
+
+  /**
+   * Whether keys can be had now (fetching them if none are fresh), for `/admin/status`: the same fetch, cooldown
+   * and staleness rules as a sign-in, so it reports what the next sign-in would meet.
+   */
+  async probe(): Promise<{ ok: true; keys: number; ageSeconds: number } | { ok: false; error: string }> {
+    try {
+      const held = this.keys;
+      if (!held || this.source.now() - held.fetchedAt >= JWKS_FRESH_MS) await this.refresh();
+      const usable = this.usable();
+      if (this.keyCount === 0) return { ok: false, error: "the Access keys endpoint published no keys" };
+      return {
+        ok: true,
+        keys: this.keyCount,
+        ageSeconds: Math.floor((this.source.now() - usable.fetchedAt) / 1000),
+      };
+    } catch (error) {
+      return { ok: false, error: (error as Error).message || String(error) };
+    }
+  }
 
   /** The held keys if they are young enough to use; otherwise refused. */
   private usable() {
@@ -108,6 +130,7 @@ export class JwksCache {
         if (attempt.ended) return; // too late: the deadline already counted it as failed
         try {
           this.keys = { select: createLocalJWKSet(json as JSONWebKeySet), fetchedAt: this.source.now() };
+          this.keyCount = (json as JSONWebKeySet).keys.length;
         } catch (error) {
           return this.end(attempt, error); // a malformed set is a failed fetch
         }

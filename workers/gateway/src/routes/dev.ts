@@ -4,7 +4,7 @@ import * as v from "valibot";
 import type { GatewayRouter } from "../router";
 import { localSimulator } from "../simulator";
 
-const DevLogin = v.object({ email: v.pipe(v.string(), v.email()) });
+export const DevLogin = v.object({ email: v.pipe(v.string(), v.email()) });
 
 /**
  * Local sign-in for `pnpm dev`: asks the Cloudflare Access double in the simulator for a token. Exists only

@@ -26,7 +26,7 @@ const ClientOrderId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,64}$/, "8–6
 const TRACE_INLINE_BYTES = 64 * 1024;
 
 /** A manual order: an intent whose client order id defaults to one derived from the request id. */
-const ManualOrder = v.object({
+export const ManualOrder = v.object({
   ...OrderIntent.entries,
   clientOrderId: v.optional(OrderIntent.entries.clientOrderId),
 });

@@ -25,7 +25,7 @@ import type { GatewayRouter } from "../router";
 /** The binding seen through its contract (the stub's RPC-wrapped return types are too deep for the checker). */
 const gov = (env: Env) => env.GOVERNANCE as unknown as GovernanceRpc;
 
-const RejectBody = v.object({ reason: FreeText(500, 1) });
+export const RejectBody = v.object({ reason: FreeText(500, 1) });
 const ApprovalStatusQuery = v.optional(ApprovalStatus);
 const ReviewQuery = v.optional(v.picklist(["pending", "approved", "rejected"]));
 

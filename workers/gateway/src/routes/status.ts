@@ -1,5 +1,5 @@
 import { json } from "@paulp/kit";
-import { adminTokenProblem } from "../auth/admin-token";
+import { gatewayConfigHealth } from "../config-health";
 import type { GatewayRouter } from "../router";
 import { meshStatus } from "../status";
 
@@ -7,24 +7,31 @@ import { meshStatus } from "../status";
 export const HEALTH_TIMEOUT_MS = 3_000;
 
 export function registerStatusRoutes(router: GatewayRouter): void {
-  router.get("/admin/status", async (_request, env) => {
-    const status = await meshStatus(
-      {
-        audit: env.AUDIT,
-        governance: env.GOVERNANCE,
-        risk: env.RISK,
-        ingestion: env.INGESTION,
-        execution: env.EXECUTION,
-      },
-      HEALTH_TIMEOUT_MS,
-    );
-    // The gateway's own health: a refused ADMIN_TOKEN (only a person signed in through Access gets here then)
-    // is named, so the operators learn why the admin routes are closed.
-    const tokenProblem = await adminTokenProblem(env.ADMIN_TOKEN);
-    const gateway = tokenProblem
-      ? { ok: false, latencyMs: 0, error: tokenProblem }
-      : { ok: true, latencyMs: 0 };
-    const failing = tokenProblem ? ["gateway", ...status.failing] : status.failing;
+  router.get("/admin/status", async (request, env) => {
+    const [status, config] = await Promise.all([
+      meshStatus(
+        {
+          audit: env.AUDIT,
+          governance: env.GOVERNANCE,
+          risk: env.RISK,
+          ingestion: env.INGESTION,
+          execution: env.EXECUTION,
+        },
+        HEALTH_TIMEOUT_MS,
+      ),
+      gatewayConfigHealth(request, env),
+    ]);
+    // The gateway's own health is its configuration: ADMIN_TOKEN strength (a refused token closes the admin routes
+    // to all but a person signed in through Access, who then learns why here), Cloudflare Access with its keys
+    // reachable, and the incident contacts. Never the token itself.
+    const failed = config.checks.filter((c) => !c.ok);
+    const gateway = {
+      ok: config.ok,
+      latencyMs: 0,
+      checks: config.checks,
+      ...(failed.length > 0 ? { error: failed.map((c) => `${c.name}: ${c.detail}`).join("; ") } : {}),
+    };
+    const failing = config.ok ? status.failing : ["gateway", ...status.failing];
     const body = {
       ...status,
       status: failing.length === 0 ? "ok" : "degraded",

@@ -1,0 +1,2 @@
+// The operators' CLI (`pnpm paulp`) and the pre-live preflight.
+export {};

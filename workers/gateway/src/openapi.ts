@@ -1,0 +1,302 @@
+import {
+  ApprovalRequestInput,
+  ApprovalStatus,
+  BreakerTransitionRequest,
+  CapitalChange,
+  ComplianceRuleSet,
+  ExecutionPolicyChange,
+  IngestionRunRequest,
+  OrderIntent,
+  OrderState,
+  PairReviewInput,
+  RiskLimits,
+  StrategyCreateInput,
+} from "@paulp/contracts";
+import { type JsonSchema, toJsonSchema } from "@valibot/to-json-schema";
+import * as v from "valibot";
+import { VerifyRequest } from "./routes/audit";
+import { DevLogin } from "./routes/dev";
+import { ManualOrder } from "./routes/execution";
+import { RejectBody } from "./routes/governance";
+
+type Method = "get" | "post" | "put";
+
+/** One operation of the gateway's HTTP surface, described from the same valibot schemas its handler reads. */
+export interface Operation {
+  method: Method;
+  /** itty-router's form (`/admin/orders/:id`); the document writes `{id}`. */
+  path: string;
+  summary: string;
+  tag: string;
+  /** Refuses the shared token: needs a person verified by Cloudflare Access. */
+  person?: true;
+  /** No authentication (outside /admin). */
+  public?: true;
+  body?: v.GenericSchema;
+  /** Optional body: an empty request means the schema's defaults. */
+  bodyOptional?: true;
+  query?: Record<string, { schema: v.GenericSchema; description: string }>;
+  /** The success status (200 unless given) and its content type (JSON unless given). */
+  status?: 200 | 201;
+  produces?: string;
+  /** Answers 403 `approval_required` (with the payload to request) when the change needs two people. */
+  twoPerson?: string;
+}
+
+const op = (method: Method, path: string, tag: string, summary: string, more: Partial<Operation> = {}) =>
+  ({ method, path, tag, summary, ...more }) as Operation;
+
+/**
+ * Every route of the gateway. A route added to the router without a line here (or a line here without a
+ * route) fails `test/openapi.test.ts`: add the route's line where it belongs, with the schema its handler reads.
+ */
+export const OPERATIONS: Operation[] = [
+  op("get", "/health", "gateway", "Liveness only", { public: true }),
+  op("get", "/console", "gateway", "The operator console (a static page; it holds no data)", {
+    public: true,
+    produces: "text/html",
+  }),
+  op("post", "/dev/access-token", "gateway", "Dev only: a local Cloudflare Access sign-in (never deployed)", {
+    public: true,
+    body: DevLogin,
+  }),
+  op("get", "/admin/whoami", "gateway", "The authenticated principal"),
+  op("get", "/admin/openapi.json", "gateway", "This description of the admin API (OpenAPI 3.1)"),
+  op(
+    "get",
+    "/admin/status",
+    "gateway",
+    "Every worker's health and the gateway's own configuration (token strength, Access, incident contacts); 503 when degraded",
+  ),
+
+  op("get", "/admin/audit/status", "audit", "Head, counts, last anchor and its age, mirror lag, integrity"),
+  op("post", "/admin/audit/verify", "audit", "Verify the chain (full answers `complete: false` per step)", {
+    body: VerifyRequest,
+    bodyOptional: true,
+  }),
+  op("post", "/admin/audit/anchor", "audit", "Anchor the head now"),
+  op("get", "/admin/audit/export", "audit", "NDJSON of entries, mirror batches and anchors", {
+    produces: "application/x-ndjson",
+  }),
+
+  op("get", "/admin/circuit-breaker", "risk", "Breaker state, version, counts, thresholds"),
+  op("post", "/admin/circuit-breaker/transition", "risk", "Move the breaker (HALT needs no version)", {
+    body: BreakerTransitionRequest,
+    twoPerson: "breaker.recovery_to_normal",
+  }),
+  op("get", "/admin/risk/limits", "risk", "The risk limits and their version"),
+  op("put", "/admin/risk/limits", "risk", "Replace the limits (lowering at once, raising needs two people)", {
+    body: RiskLimits,
+    twoPerson: "risk.limits_increase",
+  }),
+  op("get", "/admin/risk/exposure", "risk", "Each limit's use in %"),
+  op("put", "/admin/risk/capital", "risk", "Set the capital base (raising needs two people)", {
+    body: CapitalChange,
+    twoPerson: "risk.capital_increase",
+  }),
+  op("post", "/admin/risk/audit-watch", "risk", "Verify the audit chain now and feed the breaker"),
+  op("post", "/admin/risk/evaluate", "risk", "Try an intent without acting (never consumable)", {
+    body: OrderIntent,
+  }),
+
+  op("get", "/admin/ingestion/status", "ingestion", "Last run per venue, counts, errors by kind"),
+  op("post", "/admin/ingestion/run", "ingestion", "Pull the venues now", {
+    body: IngestionRunRequest,
+    bodyOptional: true,
+  }),
+  op("get", "/admin/compliance/rules", "ingestion", "The compliance rule set"),
+  op("put", "/admin/compliance/rules", "ingestion", "Replace the compliance rule set (versioned, audited)", {
+    body: ComplianceRuleSet,
+  }),
+  op("get", "/admin/evidence/:hash", "ingestion", "Raw evidence bytes, re-hashed on read", {
+    produces: "application/octet-stream",
+  }),
+
+  op("get", "/admin/approvals", "governance", "The desk's requests", {
+    query: { status: { schema: ApprovalStatus, description: "only requests in this state" } },
+  }),
+  op("get", "/admin/approvals/:id", "governance", "One request"),
+  op("post", "/admin/approvals", "governance", "Request a two-person action", {
+    person: true,
+    body: ApprovalRequestInput,
+    status: 201,
+  }),
+  op(
+    "post",
+    "/admin/approvals/:id/approve",
+    "governance",
+    "Approve; at the threshold the action is applied",
+    {
+      person: true,
+    },
+  ),
+  op("post", "/admin/approvals/:id/reject", "governance", "Reject (final)", {
+    person: true,
+    body: RejectBody,
+  }),
+  op(
+    "post",
+    "/admin/approvals/:id/execute",
+    "governance",
+    "Re-run the apply step within the execute window",
+    {
+      person: true,
+    },
+  ),
+  op("get", "/admin/approvers", "governance", "Each action's approver roster"),
+  op("get", "/admin/strategies", "governance", "Strategies"),
+  op("post", "/admin/strategies", "governance", "Create a strategy (a draft)", {
+    body: StrategyCreateInput,
+    status: 201,
+  }),
+  op("post", "/admin/strategies/:id/pause", "governance", "Pause a strategy"),
+  op("post", "/admin/strategies/:id/retire", "governance", "Retire a strategy"),
+  op("post", "/admin/strategies/:id/paper", "governance", "Move a strategy to paper"),
+  op("post", "/admin/strategies/:id/go-live", "governance", "Request the two-person go-live", {
+    person: true,
+    status: 201,
+  }),
+  op("get", "/admin/pairs", "governance", "Market pairs, grades, reviews", {
+    query: {
+      review: {
+        schema: v.picklist(["pending", "approved", "rejected"]),
+        description: "only pairs with this review",
+      },
+    },
+  }),
+  op("post", "/admin/pairs/assess-pending", "governance", "Assess every pending pair (LLM equivalence)"),
+  op("post", "/admin/pairs/:id/assess", "governance", "Assess one pair (LLM equivalence)"),
+  op("post", "/admin/pairs/:id/review", "governance", "Review a pair", {
+    person: true,
+    body: PairReviewInput,
+  }),
+
+  op("get", "/admin/orders", "execution", "Orders", {
+    query: {
+      state: { schema: OrderState, description: "only orders in this state" },
+      strategyId: { schema: v.pipe(v.string(), v.maxLength(64)), description: "only this strategy's orders" },
+      limit: {
+        schema: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(500)),
+        description: "at most this many",
+      },
+    },
+  }),
+  op("post", "/admin/orders", "execution", "Place a manual order (risk decides; 422 when denied)", {
+    body: ManualOrder,
+    status: 201,
+  }),
+  op("get", "/admin/orders/:id", "execution", "One order and its state history"),
+  op("get", "/admin/orders/:id/trace", "execution", "Order → risk decision → evidence bytes → pair approval"),
+  op("post", "/admin/orders/:id/cancel", "execution", "Cancel an order"),
+  op("get", "/admin/positions", "execution", "Positions"),
+  op("get", "/admin/execution/policy", "execution", "The execution policy"),
+  op("put", "/admin/execution/policy", "execution", "Change the execution policy (live needs two people)", {
+    body: ExecutionPolicyChange,
+    twoPerson: "execution.policy_live",
+  }),
+  op("post", "/admin/execution/run", "execution", "Run the trading loop now"),
+  op("post", "/admin/reconcile", "execution", "Reconcile positions with the venues"),
+];
+
+/** itty-router's `:name` to OpenAPI's `{name}`. */
+export function openApiPath(path: string): string {
+  return path.replace(/:([A-Za-z0-9_]+)/g, "{$1}");
+}
+
+function schemaOf(schema: v.GenericSchema): JsonSchema {
+  // Checks JSON Schema cannot say (free-text screening, unique ids) are left out, not guessed: the server still
+  // applies them and answers 400 naming the field.
+  const { $schema: _, ...rest } = toJsonSchema(schema, { target: "draft-2020-12", errorMode: "ignore" });
+  return rest;
+}
+
+const ERROR = { $ref: "#/components/responses/Error" };
+
+function operationObject(o: Operation) {
+  const params = [...openApiPath(o.path).matchAll(/\{([^}]+)\}/g)].map((m) => ({
+    name: m[1],
+    in: "path",
+    required: true,
+    schema: { type: "string" },
+  }));
+  const query = Object.entries(o.query ?? {}).map(([name, q]) => ({
+    name,
+    in: "query",
+    required: false,
+    description: q.description,
+    schema: schemaOf(q.schema),
+  }));
+  const ok = String(o.status ?? 200);
+  const produces = o.produces ?? "application/json";
+  return {
+    operationId: `${o.method}${openApiPath(o.path).replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string) => (c ?? "").toUpperCase())}`,
+    summary: o.summary,
+    tags: [o.tag],
+    ...(o.public ? { security: [] } : o.person ? { security: [{ accessJwt: [] }] } : {}),
+    ...(o.person ? { "x-paulp-person": true } : {}),
+    ...(o.twoPerson ? { "x-paulp-two-person-action": o.twoPerson } : {}),
+    ...(params.length + query.length > 0 ? { parameters: [...params, ...query] } : {}),
+    ...(o.body
+      ? {
+          requestBody: {
+            required: !o.bodyOptional,
+            content: { "application/json": { schema: schemaOf(o.body) } },
+          },
+        }
+      : {}),
+    responses: {
+      [ok]: { description: "done", content: { [produces]: { schema: {} } } },
+      ...(o.twoPerson
+        ? { "403": { description: `approval_required: request ${o.twoPerson} at POST /admin/approvals` } }
+        : {}),
+      default: ERROR,
+    },
+  };
+}
+
+/** The OpenAPI 3.1 document of the gateway, built once per isolate from `OPERATIONS`. */
+export function openApiDocument(): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const o of OPERATIONS) {
+    const path = openApiPath(o.path);
+    paths[path] = { ...paths[path], [o.method]: operationObject(o) };
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Paul P admin API",
+      version: "1",
+      description:
+        "The gateway of the Paul P trading mesh (docs/admin-api.md). Every /admin route needs the bearer token or a Cloudflare Access JWT; routes marked x-paulp-person need a person verified by Access. Errors are { error: { code, message, details? } }.",
+    },
+    servers: [{ url: "/" }],
+    security: [{ bearer: [] }, { accessJwt: [] }],
+    tags: ["gateway", "audit", "risk", "ingestion", "governance", "execution"].map((name) => ({ name })),
+    paths,
+    components: {
+      securitySchemes: {
+        bearer: { type: "http", scheme: "bearer", description: "ADMIN_TOKEN" },
+        accessJwt: { type: "apiKey", in: "header", name: "Cf-Access-Jwt-Assertion" },
+      },
+      schemas: {
+        Error: {
+          type: "object",
+          required: ["error"],
+          properties: {
+            error: {
+              type: "object",
+              required: ["code", "message"],
+              properties: { code: { type: "string" }, message: { type: "string" }, details: {} },
+            },
+          },
+        },
+      },
+      responses: {
+        Error: {
+          description: "an error envelope",
+          content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+        },
+      },
+    },
+  };
+}
