@@ -5,7 +5,9 @@
 //   1. pull both venues once in full (the cron would take a few runs);
 //   2. run the LLM equivalence assessment on the proposed Kalshi/Polymarket pairs;
 //   3. a reviewer (reviewer@paulp.dev) approves the pairs graded identical or near_equivalent;
-//   4. a portfolio manager (pm@paulp.dev) creates a cross-venue strategy and moves it to paper.
+//   4. a portfolio manager (pm@paulp.dev) creates a cross-venue strategy and moves it to paper;
+//   and, on a breaker never moved, the runbook's breaker drill (HALT, RECOVERY, then NORMAL approved by two
+//   people) and an anchor, so `pnpm paulp preflight --local` finds the test the checklist asks for.
 // Nothing here can reach production: the sign-in route exists only where the simulator is bound.
 // Set PAULP_DEV_SEED=0 to start with an empty system instead.
 
@@ -35,6 +37,9 @@ export async function seedDev({ base, adminToken, log = console.log }) {
   // Every start: a new local chain is `unknown` until verified, and the audit watch's first run is minutes away.
   const verified = await call("POST", "/admin/audit/verify", { body: { mode: "incremental" } });
   log(`[dev-seed] audit chain verified: ${verified.ok ? "intact" : `NOT intact (${verified.reason})`}`);
+
+  const breaker = await call("GET", "/admin/circuit-breaker");
+  if (breaker.version === 0) await breakerDrill(call, person, log);
 
   const existing = await call("GET", "/admin/strategies");
   const strategies = Array.isArray(existing) ? existing : (existing.strategies ?? []);
@@ -83,4 +88,27 @@ export async function seedDev({ base, adminToken, log = console.log }) {
   const id = created.id ?? created.strategy?.id;
   await call("POST", `/admin/strategies/${encodeURIComponent(id)}/paper`, { headers: pm });
   log(`[dev-seed] strategy ${id} is in paper mode; the trading loop runs every minute`);
+}
+
+/** The runbook's breaker drill, as operators run it on staging: the chain then records a tested breaker. */
+async function breakerDrill(call, person, log) {
+  await call("POST", "/admin/circuit-breaker/transition", {
+    body: { targetState: "HALT", reason: "dev seed: breaker drill" },
+  });
+  const halted = await call("GET", "/admin/circuit-breaker");
+  const recovery = await call("POST", "/admin/circuit-breaker/transition", {
+    body: { targetState: "RECOVERY", reason: "dev seed: drill over", expectedVersion: halted.version },
+  });
+  const payload = { targetState: "NORMAL", reason: "dev seed: drill over", expectedVersion: recovery.version };
+  const request = await call("POST", "/admin/approvals", {
+    headers: await person("alice@paulp.dev"),
+    body: { action: "breaker.recovery_to_normal", payload },
+  });
+  for (const approver of ["bob@paulp.dev", "carol@paulp.dev"]) {
+    await call("POST", `/admin/approvals/${encodeURIComponent(request.requestId)}/approve`, {
+      headers: await person(approver),
+    });
+  }
+  await call("POST", "/admin/audit/anchor");
+  log("[dev-seed] breaker drill: HALT → RECOVERY → NORMAL (approved by bob and carol); chain anchored");
 }

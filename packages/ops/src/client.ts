@@ -136,5 +136,8 @@ export function failure(what: string, answer: Answer): CliError {
   if (error.code === "approval_required" && details?.action) {
     line += ` — as a person: pnpm paulp approvals request ${details.action} '${JSON.stringify(details.payload)}'`;
   }
+  if (error.code === "forbidden" && /verified person/.test(error.message ?? "")) {
+    line += " (act as a person: PAULP_ACCESS_JWT, or --as <email> on a local mesh)";
+  }
   return new CliError(line.replace(/\s*\n\s*/g, " "), 1, answer.json);
 }
