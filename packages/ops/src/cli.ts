@@ -427,6 +427,13 @@ export function buildProgram(io: Io, exit: { code: number }): Command {
   command(orders, "cancel", "cancel an order")
     .argument("<id>", "client order id")
     .action((oid: string) => call("POST", `/admin/orders/${id(oid)}/cancel`));
+  /** The price, evidence and ids every manual order carries, from the options `orderOptions` adds. */
+  const priced = (o: Record<string, string & string[]>) => ({
+    limitPrice: o.price,
+    evidenceHashes: o.evidence,
+    ...(o.farSide ? { farSidePrice: o.farSide } : {}),
+    ...(o.clientOrderId ? { clientOrderId: o.clientOrderId } : {}),
+  });
   const orderOptions = (c: Command) =>
     c
       .requiredOption("--strategy <id>", "the strategy the order is for")
@@ -453,10 +460,7 @@ export function buildProgram(io: Io, exit: { code: number }): Command {
       side: o.side,
       effect: o.effect,
       quantity: o.quantity,
-      limitPrice: o.price,
-      evidenceHashes: o.evidence,
-      ...(o.farSide ? { farSidePrice: o.farSide } : {}),
-      ...(o.clientOrderId ? { clientOrderId: o.clientOrderId } : {}),
+      ...priced(o),
     }),
   );
   orderOptions(
@@ -476,10 +480,7 @@ export function buildProgram(io: Io, exit: { code: number }): Command {
       side: held.position > 0 ? "sell" : "buy",
       effect: "close",
       quantity: Math.abs(held.position),
-      limitPrice: o.price,
-      evidenceHashes: o.evidence,
-      ...(o.farSide ? { farSidePrice: o.farSide } : {}),
-      ...(o.clientOrderId ? { clientOrderId: o.clientOrderId } : {}),
+      ...priced(o),
     });
   });
 

@@ -115,6 +115,10 @@ class Live {
   }
 }
 
+function gatewayConfigProblem(config: Error | undefined): string {
+  return `workers/gateway/wrangler.jsonc: ${config?.message ?? "missing"}`;
+}
+
 function configured(configs: Map<DeployedWorker, WorkerEnvConfig | Error>) {
   const ok: [DeployedWorker, WorkerEnvConfig][] = [];
   const broken: string[] = [];
@@ -177,7 +181,7 @@ async function accessConfigured(
 ): Promise<CheckLine> {
   const item = "Cloudflare Access configured for admin routes";
   const gateway = configs.get("gateway");
-  if (!gateway || gateway instanceof Error) return fail(item, `gateway config: ${gateway?.message}`);
+  if (!(gateway && !(gateway instanceof Error))) return fail(item, gatewayConfigProblem(gateway));
   const team = String(gateway.vars?.ACCESS_TEAM_DOMAIN ?? "").trim();
   const aud = String(gateway.vars?.ACCESS_AUD ?? "").trim();
   const problems = [
@@ -247,7 +251,7 @@ async function gatewayRoute(
       : fail(item, "no local gateway URL given");
   }
   const gateway = configs.get("gateway");
-  if (!gateway || gateway instanceof Error) return fail(item, `gateway config: ${gateway?.message}`);
+  if (!(gateway && !(gateway instanceof Error))) return fail(item, gatewayConfigProblem(gateway));
   const hosts = routeHosts(gateway);
   if (hosts.length === 0) return fail(item, `env.${input.target} attaches no route or custom domain`);
   const placeholders = hosts.filter((h) => isPlaceholder(h));
@@ -401,7 +405,7 @@ async function incidentContacts(
 ): Promise<CheckLine> {
   const item = "Incident response contacts defined";
   const gateway = configs.get("gateway");
-  if (!gateway || gateway instanceof Error) return fail(item, `gateway config: ${gateway?.message}`);
+  if (!(gateway && !(gateway instanceof Error))) return fail(item, gatewayConfigProblem(gateway));
   const problem = incidentContactsProblem(gateway.vars?.INCIDENT_CONTACTS);
   if (problem)
     return fail(
