@@ -5,9 +5,9 @@ import { auxWorker, workerMigrations } from "@paulp/testing";
 import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AdminClient } from "../src/client";
-import type { DeployedWorker } from "../src/preflight/config";
+import { DEPLOYED_WORKERS, type DeployedWorker, envConfig } from "../src/preflight/config";
 import { type CheckLine, preflight } from "../src/preflight/run";
-import { copyOfRepo, edit, paulp } from "./helpers";
+import { copyOfRepo, edit, paulp, REPO_ROOT } from "./helpers";
 
 // The real mesh (every worker's prebuilt bundle, its own wrangler.jsonc top level: the dev configuration) in
 // Miniflare, with the gateway on a loopback port: the CLI talks to it over HTTP exactly as to `pnpm dev`.
@@ -16,14 +16,13 @@ let mf: Miniflare;
 let url: string;
 let root: string;
 
-const SECRETS: Record<DeployedWorker, string[]> = {
-  audit: [],
-  governance: ["ANTHROPIC_API_KEY"],
-  risk: [],
-  ingestion: [],
-  execution: ["KALSHI_API_KEY", "KALSHI_PRIVATE_KEY"],
-  gateway: ["ADMIN_TOKEN"],
-};
+/** Every secret each worker's config requires for a target: what a complete `wrangler secret put` round sets. */
+function requiredSecrets(target: "local" | "production"): Record<DeployedWorker, string[]> {
+  return Object.fromEntries(
+    DEPLOYED_WORKERS.map((w) => [w, envConfig(REPO_ROOT, w, target).secrets?.required ?? []]),
+  ) as Record<DeployedWorker, string[]>;
+}
+const SECRETS = requiredSecrets("local");
 
 beforeAll(async () => {
   mf = new Miniflare({
@@ -227,10 +226,7 @@ describe("preflight --env production: the shipped placeholders are refused until
   }
 
   /** What `wrangler secret list --env production` prints, by name, once every secret is put. */
-  const PRODUCTION_SECRETS = {
-    ...SECRETS,
-    execution: [...SECRETS.execution, "IBKR_ACCESS_CLIENT_ID", "IBKR_ACCESS_CLIENT_SECRET"],
-  };
+  const PRODUCTION_SECRETS = requiredSecrets("production");
 
   async function production(at: string, secrets = PRODUCTION_SECRETS): Promise<CheckLine[]> {
     // The local mesh stands in for the deployed gateway (its live checks); the secrets are what
