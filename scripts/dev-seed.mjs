@@ -99,7 +99,11 @@ async function breakerDrill(call, person, log) {
   const recovery = await call("POST", "/admin/circuit-breaker/transition", {
     body: { targetState: "RECOVERY", reason: "dev seed: drill over", expectedVersion: halted.version },
   });
-  const payload = { targetState: "NORMAL", reason: "dev seed: drill over", expectedVersion: recovery.version };
+  const payload = {
+    targetState: "NORMAL",
+    reason: "dev seed: drill over",
+    expectedVersion: recovery.version,
+  };
   const request = await call("POST", "/admin/approvals", {
     headers: await person("alice@paulp.dev"),
     body: { action: "breaker.recovery_to_normal", payload },
