@@ -40,7 +40,9 @@ export default defineConfig({
           IBKR_ACCESS_CLIENT_SECRET: "test-access-secret",
           IBKR_GATEWAY_URL: "https://ibkr-gw.test",
           IBKR_ACCOUNT_ID: "DU1234567",
-          VENUE_TIMEOUT_MS: "400",
+          // Production waits 8 s; 5 s here. Under it: a slow venue's answer (latency faults, at most 2 s); over it:
+          // a hung one (hang faults, 8 s). 400 ms once turned a loaded machine's slow answer into a lost one.
+          VENUE_TIMEOUT_MS: "5000",
           HEDGE_MAP: JSON.stringify({}),
         },
         workers: [

@@ -275,8 +275,10 @@ describe("idempotency", () => {
     expect(await consumeCalls(d2.decisionId)).toHaveLength(0);
   });
 
-  it("a timeout after acceptance ends unknown and is resolved without a second order", async () => {
-    await simAdmin("kalshi", "faults", { afterAccept: "hang", hangMs: 1_500, times: 1 });
+  it("a timeout after acceptance ends unknown and is resolved without a second order", {
+    timeout: 30_000,
+  }, async () => {
+    await simAdmin("kalshi", "faults", { afterAccept: "hang", hangMs: 8_000, times: 1 });
     const i = intent({ strategyId: LIVE, market: TICKERS[3]! });
     const d = await approvedDecision(i);
     const r = await execution().submitOrder(i, d.decisionId, ADMIN);

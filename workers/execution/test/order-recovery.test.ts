@@ -99,12 +99,21 @@ describe("what the venue reports later is in the audit chain", () => {
 
 describe("a slow send is not a send cut off by a restart", () => {
   it("the recovery sweep leaves an order this instance is still sending alone", async () => {
-    await kalshiOrderFault({ kind: "latency", latencyMs: 300 }); // under the tests' 400 ms venue timeout
+    // The venue holds the order 2 s (under the tests' 5 s venue timeout, and under the 5 s the simulator allows a
+    // signature to age in transit): the sweep below runs while it is there.
+    // 300 ms was the window once, and a loaded machine let the send finish before the sweep (seen in a full run).
+    await kalshiOrderFault({ kind: "latency", latencyMs: 2_000 });
     const i = intent({ strategyId: LIVE, market: TICKERS[4]!, quantity: 1 });
     const d = await approvedDecision(i);
     const sending = execution().submitOrder(i, d.decisionId, ADMIN);
-    // While it is at the venue, make it look long stale (as an IBKR reauth and question rounds can).
-    await new Promise((res) => setTimeout(res, 80));
+    // Wait for the order to be stored as sent (the event), then make it look long stale (as an IBKR reauth and
+    // question rounds can).
+    const stored = await eventually(
+      () => execution().getOrder(i.clientOrderId),
+      (o) => o.ok,
+      1_500,
+    );
+    expect(stored.ok && stored.value.state).toBe("pending_submit");
     const old = new Date(Date.now() - 5 * 60_000).toISOString();
     await runInDurableObject(orderManagerStub(), async (_o, state) => {
       state.storage.sql.exec("UPDATE orders SET updated_at = ? WHERE coid = ?", old, i.clientOrderId);
