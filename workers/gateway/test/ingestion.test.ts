@@ -76,6 +76,15 @@ describe("ingestion admin routes", () => {
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe("validation_failed");
     const notJson = await adminFetch("/admin/compliance/rules", { method: "PUT", body: "{" });
     expect(notJson.status).toBe(400);
+    // Over a complexity limit (#13 item 19): refused, naming the rule and the limit.
+    const tooComplex = await adminFetch("/admin/compliance/rules", {
+      method: "PUT",
+      ...json({ rules: [{ id: "stars", kind: "pattern", value: "*a*a*a*a*a*a*a*a*b", reason: "x" }] }),
+    });
+    expect(tooComplex.status).toBe(400);
+    expect(((await tooComplex.json()) as { error: { message: string } }).error.message).toMatch(
+      /rule stars: a pattern has at most 8 '\*'/,
+    );
     const before = (await (await adminFetch("/admin/compliance/rules")).json()) as { version: number };
     const put = await adminFetch("/admin/compliance/rules", {
       method: "PUT",

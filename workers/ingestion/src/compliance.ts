@@ -1,4 +1,9 @@
-import { ComplianceRule, type ComplianceRulesView, type MarketVenue } from "@paulp/contracts";
+import {
+  ComplianceRule,
+  type ComplianceRulesView,
+  complianceLimitError,
+  type MarketVenue,
+} from "@paulp/contracts";
 import { withTimeout } from "@paulp/kit";
 import * as v from "valibot";
 
@@ -28,27 +33,48 @@ export interface CompiledRule {
   test: (e: ComplianceEntity) => boolean;
 }
 
-function globToRegExp(glob: string): RegExp {
-  const escaped = glob.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*");
-  return new RegExp(`^${escaped}$`, "i");
+/**
+ * A glob (`*` any run of characters, every other character literal, case-insensitive) as a matcher over a
+ * lowercased id. Never a regular expression: a backtracking engine takes time exponential in the number of
+ * `*` on a near miss (`*a*a*a*a*a*a*a*b` against 128 `a`). Here the id must start with the first literal
+ * segment and end with the last, and each middle segment is found at its leftmost place after the one
+ * before (leftmost is always safe when `*` is the only wildcard): at most one forward `indexOf` per segment,
+ * never a step back.
+ */
+export function globMatcher(glob: string): (lowerId: string) => boolean {
+  const segments = glob.toLowerCase().split("*");
+  const first = segments[0]!;
+  if (segments.length === 1) return (id) => id === first;
+  const last = segments[segments.length - 1]!;
+  const middle = segments.slice(1, -1).filter((s) => s !== "");
+  return (id) => {
+    const end = id.length - last.length;
+    if (end < first.length || !id.startsWith(first) || !id.endsWith(last)) return false;
+    let at = first.length;
+    for (const segment of middle) {
+      const found = id.indexOf(segment, at);
+      if (found < 0 || found + segment.length > end) return false;
+      at = found + segment.length;
+    }
+    return true;
+  };
 }
 
 /** Build each rule's matcher. */
 export function compileRules(rules: ComplianceRule[]): CompiledRule[] {
-  // Keyword rules share one lowercasing of the entity's title and rules: the evaluator asks every rule about
-  // the same entity in turn, so the last entity's lowercased text is kept (keyed on the strings themselves).
-  let lastTitle: string | null = null;
-  let lastRules: string | null = null;
+  // Rules share one lowercasing of the entity's text and ids: the evaluator asks every rule about the same
+  // entity in turn, so the last entity's lowercased strings are kept (keyed on the strings themselves).
+  let key: (string | null)[] = [];
   let lowerTitle = "";
   let lowerRules = "";
+  let lowerIds: string[] = [];
   const lowered = (e: ComplianceEntity): void => {
-    const r = e.rules ?? "";
-    if (e.title !== lastTitle || r !== lastRules) {
-      lastTitle = e.title;
-      lastRules = r;
-      lowerTitle = e.title.toLowerCase();
-      lowerRules = r.toLowerCase();
-    }
+    const k = [e.title, e.rules, e.marketId, e.eventId, e.seriesId];
+    if (k.every((x, i) => x === key[i])) return;
+    key = k;
+    lowerTitle = e.title.toLowerCase();
+    lowerRules = (e.rules ?? "").toLowerCase();
+    lowerIds = [e.marketId, e.eventId, e.seriesId].filter((id) => id !== null).map((id) => id.toLowerCase());
   };
   return rules.map((rule) => {
     const applies = (e: ComplianceEntity) => !rule.venues || rule.venues.includes(e.venue);
@@ -59,11 +85,14 @@ export function compileRules(rules: ComplianceRule[]): CompiledRule[] {
       case "category":
         return { rule, test: (e) => applies(e) && (e.category ?? "").toLowerCase() === value };
       case "pattern": {
-        const re = globToRegExp(rule.value);
+        const matches = globMatcher(rule.value);
         return {
           rule,
-          test: (e) =>
-            applies(e) && [e.marketId, e.eventId, e.seriesId].some((id) => id !== null && re.test(id)),
+          test: (e) => {
+            if (!applies(e)) return false;
+            lowered(e);
+            return lowerIds.some(matches);
+          },
         };
       }
       case "keyword":
@@ -90,8 +119,10 @@ export const evaluateRules: Evaluator = (rules, entity) => {
 
 /**
  * ComplianceAgent: every entity is checked before it enters the market store. Fail closed: rules that do not
- * load or validate, an evaluator that throws or answers anything but "allow" or a known rule, or a gate that
- * takes too long all deny.
+ * load in time or do not validate, and an evaluator that throws or answers anything but "allow" or a known
+ * rule, all deny. The evaluation itself has no clock to watch (a workerd clock does not move while code
+ * runs): it is bounded by what a rule set may hold (`COMPLIANCE_LIMITS`, checked when rules are stored and
+ * again when they load) and by matchers that never backtrack.
  */
 export class ComplianceAgent {
   private compiled: CompiledRule[] | null = null;
@@ -100,14 +131,16 @@ export class ComplianceAgent {
 
   constructor(
     private readonly evaluator: Evaluator = evaluateRules,
-    private readonly budgetMs = 2_000,
-    private readonly now: () => number = Date.now,
+    private readonly loadBudgetMs = 2_000,
   ) {}
 
   /** Load the current rules (bounded in time); afterwards `check` answers from them. */
   async prepare(load: () => Promise<ComplianceRule[]>): Promise<void> {
     try {
-      const rules = await withTimeout(load(), this.budgetMs, "compliance rules load");
+      const rules = await withTimeout(load(), this.loadBudgetMs, "compliance rules load");
+      // A set stored before a limit existed is not evaluated (its time is not bounded): deny until replaced.
+      const overLimit = complianceLimitError(rules);
+      if (overLimit) throw new Error(`rule set over its limits: ${overLimit}`);
       this.compiled = compileRules(rules);
       this.ruleIds = new Set(rules.map((r) => r.id));
       this.loadError = null;
@@ -125,14 +158,12 @@ export class ComplianceAgent {
   /** Decide one entity. Never throws; never allows on doubt. */
   check(entity: ComplianceEntity): GateDecision {
     if (!this.compiled) return { decision: "deny", reason: this.loadError ?? "rules not loaded" };
-    const started = this.now();
     let verdict: unknown;
     try {
       verdict = this.evaluator(this.compiled, entity);
     } catch (error) {
       return { decision: "deny", reason: `gate error: ${(error as Error)?.message ?? String(error)}` };
     }
-    if (this.now() - started > this.budgetMs) return { decision: "deny", reason: "gate timeout" };
     if (verdict === "allow") return { decision: "allow" };
     const parsed = v.safeParse(ComplianceRule, verdict);
     if (parsed.success && this.ruleIds.has(parsed.output.id))

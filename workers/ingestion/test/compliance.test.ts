@@ -1,6 +1,14 @@
 import type { ComplianceRule } from "@paulp/contracts";
+import fc from "fast-check";
 import { beforeEach, describe, expect, it } from "vitest";
-import { ComplianceAgent, type ComplianceEntity, compileRules, evaluateRules } from "../src/compliance";
+import {
+  ComplianceAgent,
+  type ComplianceEntity,
+  compileRules,
+  evaluateRules,
+  gateWithCurrentRules,
+  globMatcher,
+} from "../src/compliance";
 import { runVenue } from "../src/pipeline";
 import { ACTOR, auditEvents, count, resetAll, tenv, testDeps, worker } from "./helpers";
 
@@ -45,7 +53,7 @@ describe("ComplianceAgent (unit)", () => {
     expect(evaluateRules(compileRules([rule({ kind: "pattern", value: "KX.*" })]), entity)).toBe("allow");
   });
 
-  it("fails closed: rules that do not load, an evaluator that throws, an unknown verdict, a slow gate", async () => {
+  it("fails closed: rules that do not load, an evaluator that throws, an unknown verdict", async () => {
     const good = async () => [rule({ kind: "keyword", value: "nothing-matches" })];
     const unloaded = new ComplianceAgent();
     expect(unloaded.check(entity)).toMatchObject({ decision: "deny" });
@@ -80,14 +88,84 @@ describe("ComplianceAgent (unit)", () => {
         reason: "unknown verdict",
       });
     }
-    let t = 0;
-    const slow = new ComplianceAgent(
-      () => "allow",
-      100,
-      () => (t += 150),
+  });
+});
+
+// #13 item 19: the gate's time is bounded by what a rule set may hold, not by a clock read after the fact
+// (which a workerd isolate never sees move while code runs).
+describe("bounded evaluation", () => {
+  it("a glob never backtracks: a near miss with many '*' against a long id answers at once", () => {
+    // A backtracking regex (`^.*a.*a…b$`) takes ~C(128, 7) steps here: the isolate hangs.
+    const nearMiss = { ...entity, marketId: "a".repeat(128), eventId: "a".repeat(128), seriesId: null };
+    const r = rule({ kind: "pattern", value: "*a*a*a*a*a*a*a*b" });
+    expect(evaluateRules(compileRules([r]), nearMiss)).toBe("allow");
+    expect(evaluateRules(compileRules([r]), { ...nearMiss, marketId: `${"a".repeat(127)}b` })).toEqual(r);
+  });
+
+  it("matches globs exactly as an anchored, case-insensitive regex would", () => {
+    const reference = (glob: string, id: string) =>
+      new RegExp(`^${glob.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`, "i").test(id);
+    const alphabet = fc.constantFrom("a", "b", "A", "-", ".");
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(alphabet, fc.constant("*")), { maxLength: 8 }).map((cs) => cs.join("")),
+        fc.array(alphabet, { maxLength: 10 }).map((cs) => cs.join("")),
+        (glob, id) => {
+          fc.pre(glob.length > 0);
+          expect(globMatcher(glob)(id.toLowerCase())).toBe(reference(glob, id));
+        },
+      ),
+      { numRuns: 2_000 },
     );
-    await slow.prepare(good);
-    expect(slow.check(entity)).toEqual({ decision: "deny", reason: "gate timeout" });
+  });
+
+  it("a rule set over its limits is refused when stored, naming the limit and the rule", async () => {
+    const pattern = (id: string, value: string) => ({ id, kind: "pattern" as const, value, reason: "x" });
+    const keyword = (i: number) => ({ id: `k${i}`, kind: "keyword" as const, value: `w${i}`, reason: "x" });
+    const cases: [ComplianceRule[], RegExp][] = [
+      [[pattern("stars", "*a*a*a*a*a*a*a*a*b")], /rule stars: .*at most 8 '\*'/],
+      [[pattern("long", `KX${"A".repeat(63)}*`)], /rule long: .*at most 64 characters/],
+      [Array.from({ length: 51 }, (_, i) => keyword(i)), /at most 50 keyword rules/],
+      [Array.from({ length: 101 }, (_, i) => pattern(`p${i}`, `KX${i}*`)), /at most 100 pattern rules/],
+    ];
+    for (const [rules, message] of cases) {
+      const r = await worker().putComplianceRules({ rules }, ACTOR);
+      expect(r, String(message)).toMatchObject({ ok: false, error: { code: "validation_failed" } });
+      expect(!r.ok && r.error.message).toMatch(message);
+    }
+    expect(await count("compliance_rules")).toBe(0);
+    // At the limit is accepted: 8 '*' (a run counts once), 64 characters, 50 keywords, 100 patterns.
+    const atLimit = [
+      pattern("eight", "**a*a*a*a*a*a*a*b"),
+      pattern("sixty-four", `KX${"A".repeat(61)}*`),
+      ...Array.from({ length: 50 }, (_, i) => keyword(i)),
+      ...Array.from({ length: 98 }, (_, i) => pattern(`p${i}`, `KX${i}*`)),
+    ];
+    expect(await worker().putComplianceRules({ rules: atLimit }, ACTOR)).toMatchObject({ ok: true });
+  });
+
+  it("a stored set over the limits (written before they existed) denies everything, and can be replaced", async () => {
+    const insert = tenv.D1_MARKETS.prepare(
+      "INSERT INTO compliance_rules (id, position, rule) VALUES (?1, ?2, ?3)",
+    );
+    await tenv.D1_MARKETS.batch(
+      Array.from({ length: 51 }, (_, i) =>
+        insert.bind(
+          `k${i}`,
+          i,
+          JSON.stringify({ id: `k${i}`, kind: "keyword", value: `zz${i}`, reason: "old" }),
+        ),
+      ),
+    );
+    const agent = await gateWithCurrentRules(tenv.D1_MARKETS);
+    expect(agent.check(entity)).toMatchObject({
+      decision: "deny",
+      reason: expect.stringContaining("at most 50 keyword rules"),
+    });
+    // The operators can still read it and replace it.
+    expect(await worker().getComplianceRules()).toMatchObject({ ok: true, value: { rules: { length: 51 } } });
+    expect(await worker().putComplianceRules({ rules: [] }, ACTOR)).toMatchObject({ ok: true });
+    expect((await gateWithCurrentRules(tenv.D1_MARKETS)).check(entity)).toEqual({ decision: "allow" });
   });
 });
 
