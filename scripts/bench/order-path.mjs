@@ -3,7 +3,8 @@
 // hops (one fetch, two RPCs) plus the durable writes the path cannot avoid (risk stores and audits its
 // decision; execution stores and audits the intent before acting). Target: p50 <= 2x the floor.
 // Real prebuilt gateway, risk, execution and audit (its D1 migrated here); ingestion and governance are stubs
-// (a fixed book; a receipt-approving desk so the bench can lift risk's order-rate limit).
+// (a fixed book and an allowing pre-trade check; a receipt-approving desk so the bench can lift risk's
+// order-rate limit, and every strategy exists).
 // Run: `node scripts/bench/order-path.mjs` (needs each worker's dist: `pnpm build`).
 import { randomBytes } from "node:crypto";
 import { auxWorker, workerMigrations } from "@paulp/testing";
@@ -24,6 +25,7 @@ export default class extends WorkerEntrypoint {
     return { ok: true, value: { venue, marketId, bids: [{ price: "0.4900", size: "1000000" }], asks: [{ price: "0.5000", size: "1000000" }], evidenceHash: "a".repeat(64), fetchedAt: new Date().toISOString(), ageSeconds: 1 } };
   }
   async getEvidence() { return { ok: false, error: { code: "not_found", message: "bench" } }; }
+  async preTradeCheck() { return { ok: true, value: { compliance: { verdict: "allow" }, rulesVersion: 1, missingEvidence: [] } }; }
 }`;
 const governanceStub = `
 import { WorkerEntrypoint } from "cloudflare:workers";
@@ -34,6 +36,7 @@ export default class extends WorkerEntrypoint {
   }
   async tradablePairs() { return { ok: true, value: [] }; }
   async activeStrategies() { return { ok: true, value: [] }; }
+  async getStrategy(id) { return { ok: true, value: { id, name: id, kind: "bench", state: "paper", allocation: "1000", venues: ["kalshi"], params: {} } }; }
 }`;
 const echo = `
 import { WorkerEntrypoint } from "cloudflare:workers";

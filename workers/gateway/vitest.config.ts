@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { generateKeyPairSync, type KeyObject, randomBytes } from "node:crypto";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { auxWorker, workerMigrations } from "@paulp/testing";
 import { defineConfig } from "vitest/config";
@@ -18,8 +18,18 @@ const ingestionKeys = {
   KALSHI_READ_API_KEY: readKeyId,
   KALSHI_READ_PRIVATE_KEY: readKey.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
 };
+
+// Execution's Kalshi trading key, generated per run; the simulator trusts its public half, as `pnpm dev` sets it
+// up, so reconciliation reads the simulator's positions (and its faults reach execution's trading client).
+const tradeKey = generateKeyPairSync("rsa", { modulusLength: 2048 });
+const tradeKeyId = "execution-gateway-test";
+const executionKeys = {
+  KALSHI_API_KEY: tradeKeyId,
+  KALSHI_PRIVATE_KEY: tradeKey.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+};
+const spki = (key: KeyObject) => key.export({ type: "spki", format: "der" }).toString("base64");
 const simKeys = {
-  SIM_KALSHI_PUBLIC_KEYS: `${readKeyId}:${readKey.publicKey.export({ type: "spki", format: "der" }).toString("base64")}:read`,
+  SIM_KALSHI_PUBLIC_KEYS: `${readKeyId}:${spki(readKey.publicKey)}:read,${tradeKeyId}:${spki(tradeKey.publicKey)}`,
 };
 
 export default defineConfig(async () => ({
@@ -53,7 +63,7 @@ export default defineConfig(async () => ({
           }),
           auxWorker("risk"),
           auxWorker("ingestion", { bindings: ingestionKeys }),
-          auxWorker("execution"),
+          auxWorker("execution", { bindings: executionKeys }),
           auxWorker("venue-sim", { bindings: simKeys }),
         ],
       },

@@ -56,6 +56,8 @@ export const ErrorCode = {
   internal: "internal_error",
   /** A dangerous (two-person) action refused because the audit chain's integrity is not `ok`. */
   integrityNotOk: "integrity_not_ok",
+  /** A request names something that does not exist (a strategy, an evidence hash): 422, naming it. */
+  unknownReference: "unknown_reference",
 } as const;
 /** One of the shared error codes. */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -110,6 +112,7 @@ export const HTTP_STATUS_FOR_CODE: Record<string, number> = {
   internal_error: 500,
   // Locked, like a halted breaker: refused until a verification shows the chain intact again.
   integrity_not_ok: 423,
+  unknown_reference: 422,
 };
 
 /** One named check inside a health report. */

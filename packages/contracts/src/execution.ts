@@ -153,13 +153,23 @@ export interface ExecutionPosition {
   position: number;
 }
 
-/** One market whose venue position differs from execution's live fills. */
+/**
+ * One market whose venue position lies outside what execution expects. Live orders that may be at the venue
+ * without their outcome known yet (`pending_submit` being sent, `unknown`, open) make the expectation a range:
+ * `internal` (filled) widened by each one's unfilled remainder on its side. `drift` is the distance from the
+ * venue position to the nearest end of that range (signed).
+ */
 export interface PositionDrift {
   venue: Venue;
   market: string;
   internal: number;
   venuePosition: number;
   drift: number;
+  /** The range the venue position may take while orders are in flight (both `internal` when none is). */
+  expectedMin?: number;
+  expectedMax?: number;
+  /** Live orders in flight in this market when the positions were read. */
+  inFlight?: number;
 }
 
 /** The result of a reconciliation run (scheduled or `POST /admin/reconcile`). */
@@ -172,6 +182,8 @@ export interface ReconciliationReport {
   /** Drifts beyond tolerance reported to the breaker as `reconciliation_drift`. */
   reported: number;
   auditSeq: number;
+  /** Live orders in flight while the venues' positions were read: their markets were expected as ranges. */
+  inFlight: number;
 }
 
 /** The result of one run of the autonomous trading loop. */

@@ -121,6 +121,8 @@ export interface GovernanceRpc extends GovernanceAdminRpc {
   tradablePairs(): Promise<Result<TradablePair[]>>;
   /** Strategies in paper or live for the trading loop. */
   activeStrategies(): Promise<Result<StrategySummary[]>>;
+  /** One strategy in any state, or `not_found` (execution refuses orders for a strategy that does not exist). */
+  getStrategy(strategyId: string): Promise<Result<StrategySummary>>;
 }
 
 /**

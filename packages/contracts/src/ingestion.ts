@@ -246,4 +246,28 @@ export interface IngestionRpc {
   getComplianceRules(): Promise<Result<ComplianceRulesView>>;
   /** Replace the rule set; audited with `actor` before it applies (fail closed). */
   putComplianceRules(ruleSet: ComplianceRuleSet, actor: Principal): Promise<Result<ComplianceRulesView>>;
+  /**
+   * What execution checks for every order, at decision time: the market under the rules in force now, and
+   * which of the evidence hashes the order cites are not stored.
+   */
+  preTradeCheck(venue: Venue, marketId: string, evidenceHashes: string[]): Promise<Result<PreTradeCheck>>;
+}
+
+/**
+ * The compliance verdict on one market under the rules in force now. `unknown`: the gate cannot decide (rules
+ * unavailable), or the market is not stored (never ingested, or removed by a rule: blocked markets are not
+ * kept). `not_applicable`: an IBKR instrument, which no rule can name (rules cover ingested markets).
+ */
+export type ComplianceVerdict =
+  | { verdict: "allow" }
+  | { verdict: "block"; ruleId: string; reason: string }
+  | { verdict: "unknown"; reason: string }
+  | { verdict: "not_applicable"; reason: string };
+
+/** What `preTradeCheck` answers. */
+export interface PreTradeCheck {
+  compliance: ComplianceVerdict;
+  rulesVersion: number;
+  /** The cited evidence hashes ingestion does not hold, in the order cited. */
+  missingEvidence: string[];
 }

@@ -26,18 +26,21 @@ import {
   type ReconciliationReport,
   type Result,
   type RiskDecision,
+  type StrategySummary,
   type Venue,
 } from "@paulp/contracts";
 import { auditAppend, canonicalHash, failedAfterRedeem, withTimeout, worstCaseFeeBp } from "@paulp/kit";
+import { afterRateLimit, type Backoff, backoffLeftMs } from "./backoff";
 import { fromBp, normFee, normPrice, toBp } from "./decimal";
 import type { Env } from "./env";
 import { ibkrStep } from "./orders/ibkr";
 import { paperFill } from "./orders/paper";
 import { isTerminal, stateForFills, transition } from "./orders/state";
 import { applyPolicyChange, effectiveMode, initialPolicy } from "./policy";
-import { computeDrift } from "./reconcile";
+import { preTradeVerdict } from "./pre-trade";
+import { computeDrift, expectedPositions, type InFlightOrder, joinExpected } from "./reconcile";
 import { venueClients } from "./venues/clients";
-import type { VenueError } from "./venues/result";
+import { type VenueError, type VenueResult, verr } from "./venues/result";
 
 /** An `unknown` order not found at the venue after this long was never accepted. */
 const UNKNOWN_GRACE_MS = 120_000;
@@ -467,6 +470,17 @@ export class OrderManager extends DurableObject<Env> {
       return ok({ order: this.view(existing), duplicate: true });
     }
     const mode = effectiveMode(this.policy(), intent.strategyId);
+    // A venue that rate-limited us is left alone until its backoff ends: nothing is claimed, decided or sent.
+    const waitMs = mode === "live" ? backoffLeftMs(this.backoff(intent.venue), Date.now()) : 0;
+    if (waitMs > 0)
+      return err(
+        ErrorCode.rateLimited,
+        `${intent.venue} rate-limited our orders: backing off, retry in ${Math.ceil(waitMs / 1000)} s`,
+        {
+          venue: intent.venue,
+          retryAfterSeconds: Math.ceil(waitMs / 1000),
+        },
+      );
     const now = new Date().toISOString();
     this.sql.exec(
       `INSERT INTO orders (coid, intent, intent_hash, decision_id, strategy_id, venue, market, side, quantity, mode, state, context, created_at, updated_at, history)
@@ -490,12 +504,26 @@ export class OrderManager extends DurableObject<Env> {
     const coid = intent.clientOrderId;
     // A paper fill reads the book while risk answers (a read, not an action).
     // Risk reads the breaker in the same call and answers what it read (no `getBreaker` hop of our own).
-    const [claimed, book] = await Promise.all([
+    // The order's references and the market's compliance under the rules in force now are checked at the same
+    // time, for every order (paper and live, manual and loop).
+    const [claimed, book, preTrade] = await Promise.all([
       decide(intentHash),
       mode === "paper" && intent.venue !== "ibkr"
         ? safe(this.env.INGESTION.getOrderBook(intent.venue, intent.market, 120), "getOrderBook")
         : null,
+      this.preTrade(intent),
     ]);
+    if (!preTrade.ok) {
+      // Refused whatever risk said: an approval it consumed is released with the ended order (the outbox).
+      if (claimed.ok && claimed.value.decision.approved)
+        this.sql.exec(
+          "UPDATE orders SET decision = ?, decision_id = ? WHERE coid = ?",
+          JSON.stringify(claimed.value.decision),
+          claimed.value.decision.decisionId,
+          coid,
+        );
+      return this.refuse(coid, actor, preTrade.code, preTrade.message, true, preTrade.details);
+    }
     if (decisionId === null && (!claimed.ok || !claimed.value.decision.approved)) {
       // Risk may have decided and reserved without us hearing it (a timeout, a dropped connection): then the
       // order ends as rejected, so the outbox tells risk to release whatever it reserved under this id.
@@ -554,6 +582,7 @@ export class OrderManager extends DurableObject<Env> {
         decisionId: consumedDecision.decisionId,
         mode,
         context: context ?? null,
+        compliance: preTrade.record,
       } as unknown as JsonValue,
     };
     if (mode === "paper") {
@@ -631,11 +660,27 @@ export class OrderManager extends DurableObject<Env> {
     code: string,
     message: string,
     audit = true,
+    details: Record<string, unknown> = {},
   ): Promise<Result<OrderSubmission>> {
     this.move(coid, "rejected", message);
     if (audit)
       await this.audit("execution.order_refused", actor, { clientOrderId: coid, code, reason: message });
-    return err(code, message, { clientOrderId: coid });
+    return err(code, message, { clientOrderId: coid, ...details });
+  }
+
+  /** The order's strategy and evidence exist, and its market's compliance verdict now (see pre-trade.ts). */
+  private async preTrade(intent: OrderIntent) {
+    const [strategy, check] = await Promise.all([
+      safe(
+        this.env.GOVERNANCE.getStrategy(intent.strategyId) as Promise<Result<StrategySummary>>,
+        "getStrategy",
+      ),
+      safe(
+        this.env.INGESTION.preTradeCheck(intent.venue, intent.market, intent.evidenceHashes),
+        "preTradeCheck",
+      ),
+    ]);
+    return preTradeVerdict(intent, strategy, check);
   }
 
   /**
@@ -696,6 +741,52 @@ export class OrderManager extends DurableObject<Env> {
     });
   }
 
+  private backoff(venue: Venue): Backoff | null {
+    const row = this.sql
+      .exec<{ v: string }>("SELECT v FROM meta WHERE k = ?", `backoff:${venue}`)
+      .toArray()[0];
+    return row ? (JSON.parse(row.v) as Backoff) : null;
+  }
+
+  /**
+   * Every trading request goes through here. While a venue's backoff runs, nothing is sent to it (the call
+   * answers `rate_limited` at once). A 429 starts or doubles the backoff and counts toward the breaker as a
+   * trading-API failure (`venue_order_error`); a successful call ends the streak.
+   */
+  private async toVenue<T>(venue: Venue, call: () => Promise<VenueResult<T>>): Promise<VenueResult<T>> {
+    const waitMs = backoffLeftMs(this.backoff(venue), Date.now());
+    if (waitMs > 0)
+      return verr(
+        "rate_limited",
+        `${venue} rate-limited us: backing off ${Math.ceil(waitMs / 1000)} s more, nothing sent`,
+      );
+    const r = await call();
+    const previous = this.backoff(venue);
+    if (r.ok) {
+      if (previous) this.sql.exec("DELETE FROM meta WHERE k = ?", `backoff:${venue}`);
+    } else if (r.error.kind === "rate_limited") {
+      const now = Date.now();
+      const next = afterRateLimit(previous, now);
+      this.sql.exec(
+        "INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)",
+        `backoff:${venue}`,
+        JSON.stringify(next),
+      );
+      await safe(
+        this.env.RISK.reportFailure(
+          "venue_order_error",
+          `${venue} rate-limited a trading request (429 #${next.streak} in a row; backing off ${(next.untilMs - now) / 1000} s): ${r.error.message}`.slice(
+            0,
+            500,
+          ),
+          { method: "system", subject: "execution" },
+        ),
+        "reportFailure",
+      );
+    }
+    return r;
+  }
+
   private async venueFailure(coid: string, e: VenueError): Promise<void> {
     if (e.kind === "outcome_unknown") {
       this.move(coid, "unknown", `outcome unknown: ${e.message}`);
@@ -741,14 +832,16 @@ export class OrderManager extends DurableObject<Env> {
   private async sendLive(coid: string, intent: OrderIntent, actor: Principal): Promise<void> {
     const { kalshi, ibkr } = this.clients(actor, coid);
     if (intent.venue === "kalshi") {
-      const r = await kalshi.createOrder({
-        ticker: intent.market,
-        clientOrderId: coid,
-        side: intent.side,
-        count: intent.quantity,
-        price: intent.limitPrice,
-        timeInForce: "immediate_or_cancel",
-      });
+      const r = await this.toVenue("kalshi", () =>
+        kalshi.createOrder({
+          ticker: intent.market,
+          clientOrderId: coid,
+          side: intent.side,
+          count: intent.quantity,
+          price: intent.limitPrice,
+          timeInForce: "immediate_or_cancel",
+        }),
+      );
       if (!r.ok) return this.venueFailure(coid, r.error);
       const to = stateForFills(intent.quantity, r.value.filled, false);
       this.move(coid, to, null, { venue_order_id: r.value.orderId });
@@ -766,13 +859,15 @@ export class OrderManager extends DurableObject<Env> {
         this.move(coid, "rejected", `IBKR market must be a conid, got ${intent.market}`);
         return;
       }
-      const r = await ibkr.placeOrder({
-        conid,
-        side: intent.side,
-        quantity: intent.quantity,
-        price: intent.limitPrice,
-        cOID: coid,
-      });
+      const r = await this.toVenue("ibkr", () =>
+        ibkr.placeOrder({
+          conid,
+          side: intent.side,
+          quantity: intent.quantity,
+          price: intent.limitPrice,
+          cOID: coid,
+        }),
+      );
       if (!r.ok) return this.venueFailure(coid, r.error);
       this.move(coid, "submitted", `IBKR ${r.value.status}`, { venue_order_id: r.value.orderId });
       this.venueAnswered();
@@ -793,7 +888,7 @@ export class OrderManager extends DurableObject<Env> {
   ): Promise<"resolved" | "pending"> {
     const { kalshi, ibkr } = venues;
     if (r.venue === "kalshi") {
-      const found = await kalshi.findByClientOrderId(r.market, r.coid);
+      const found = await this.toVenue("kalshi", () => kalshi.findByClientOrderId(r.market, r.coid));
       if (!found.ok) return "pending";
       if (!found.value) return this.notAtVenue(r, nowMs);
       const o = found.value;
@@ -803,7 +898,7 @@ export class OrderManager extends DurableObject<Env> {
       return "resolved";
     }
     if (r.venue === "ibkr") {
-      const found = await ibkr.lookup(r.coid);
+      const found = await this.toVenue("ibkr", () => ibkr.lookup(r.coid));
       if (!found.ok) return "pending";
       if (!found.value) return this.notAtVenue(r, nowMs);
       const o = found.value;
@@ -937,12 +1032,16 @@ export class OrderManager extends DurableObject<Env> {
     if (!fresh.venue_order_id)
       return err(ErrorCode.conflict, `order ${coid} has no venue order id yet (state ${fresh.state})`);
     const { kalshi, ibkr } = this.clients(actor, coid);
+    const venueOrderId = fresh.venue_order_id;
     const c =
       fresh.venue === "kalshi"
-        ? await kalshi.cancelOrder(fresh.venue_order_id)
-        : await ibkr.cancelOrder(fresh.venue_order_id);
+        ? await this.toVenue("kalshi", () => kalshi.cancelOrder(venueOrderId))
+        : await this.toVenue("ibkr", () => ibkr.cancelOrder(venueOrderId));
     if (!c.ok)
-      return err(ErrorCode.upstreamError, `venue refused the cancel: ${c.error.kind}: ${c.error.message}`);
+      return err(
+        c.error.kind === "rate_limited" ? ErrorCode.rateLimited : ErrorCode.upstreamError,
+        `venue refused the cancel: ${c.error.kind}: ${c.error.message}`,
+      );
     await this.refreshLive(this.row(coid)!, actor, Date.now());
     const after = this.row(coid)!;
     // Ended only when the venue says so (IBKR answers PendingCancel first): a fill racing the cancel must still
@@ -976,6 +1075,33 @@ export class OrderManager extends DurableObject<Env> {
     return ok({ positions: this.positions() });
   }
 
+  /**
+   * Live orders that may be at the venue with their outcome not known yet: being sent (`pending_submit` with its
+   * decision stored; after a restart, until the sweep calls it `unknown` 30 s later), `unknown`, or open.
+   */
+  private inFlight(): InFlightOrder[] {
+    return this.sql
+      .exec<{ venue: string; market: string; side: string; remaining: number }>(
+        `SELECT venue, market, side, quantity - filled AS remaining FROM orders WHERE mode = 'live'
+         AND (state IN ('unknown', 'submitted', 'partially_filled') OR (state = 'pending_submit' AND decision IS NOT NULL))`,
+      )
+      .toArray()
+      .map((o) => ({
+        venue: o.venue as Venue,
+        market: o.market,
+        side: o.side as "buy" | "sell",
+        remaining: Math.max(0, Number(o.remaining)),
+      }));
+  }
+
+  /** What execution expects each live market's venue position to be, now. */
+  private expectedNow() {
+    return expectedPositions(
+      this.positions().filter((p) => p.mode === "live"),
+      this.inFlight(),
+    );
+  }
+
   async reconcile(actor: Principal): Promise<Result<ReconciliationReport>> {
     await this.resolveUnknown(actor);
     const tolerance = Math.max(0, Math.trunc(Number(this.env.RECON_TOLERANCE ?? "0")) || 0);
@@ -983,11 +1109,13 @@ export class OrderManager extends DurableObject<Env> {
     const venues: ReconciliationReport["venues"] = [];
     const venuePositions: { venue: Venue; market: string; position: number }[] = [];
     const checked = new Set<Venue>();
+    // Read before and after the venues answer: an order sent or filled meanwhile may or may not be in their figures.
+    const before = this.expectedNow();
     for (const [venue, client] of [
       ["kalshi", kalshi],
       ["ibkr", ibkr],
     ] as const) {
-      const r = await client.positions();
+      const r = await this.toVenue(venue, () => client.positions());
       if (r.ok) {
         checked.add(venue);
         venues.push({ venue, status: "ok" });
@@ -996,21 +1124,29 @@ export class OrderManager extends DurableObject<Env> {
         venues.push({ venue, status: "not_configured", detail: r.error.message });
       } else {
         venues.push({ venue, status: "unavailable", detail: `${r.error.kind}: ${r.error.message}` });
-        await safe(
-          this.env.RISK.reportFailure(
-            "venue_order_error",
-            `reconciliation: ${venue} positions: ${r.error.message}`,
-            actor,
-          ),
-          "reportFailure",
-        );
+        // A 429 was counted where it happened (or nothing was sent during a backoff).
+        if (r.error.kind !== "rate_limited")
+          await safe(
+            this.env.RISK.reportFailure(
+              "venue_order_error",
+              `reconciliation: ${venue} positions: ${r.error.message}`,
+              actor,
+            ),
+            "reportFailure",
+          );
       }
     }
-    const internal = this.positions().filter((p) => p.mode === "live" && checked.has(p.venue));
-    const { drifts, markets } = computeDrift(internal, venuePositions, tolerance);
+    const expected = new Map(
+      [...joinExpected(before, this.expectedNow())].filter(([, e]) => checked.has(e.venue)),
+    );
+    const inFlight = [...expected.values()].reduce((n, e) => n + e.inFlight, 0);
+    const { drifts, markets } = computeDrift(expected, venuePositions, tolerance);
     let reported = 0;
     for (const d of drifts) {
-      const detail = `${d.venue}:${d.market} internal=${d.internal} venue=${d.venuePosition} drift=${d.drift} tolerance=${tolerance}`;
+      const range = d.inFlight
+        ? ` expected=${d.expectedMin}..${d.expectedMax} (${d.inFlight} in flight)`
+        : "";
+      const detail = `${d.venue}:${d.market} internal=${d.internal}${range} venue=${d.venuePosition} drift=${d.drift} tolerance=${tolerance}`;
       const res = await safe(
         this.env.RISK.reportFailure("reconciliation_drift", detail, actor),
         "reportFailure",
@@ -1025,6 +1161,7 @@ export class OrderManager extends DurableObject<Env> {
       markets,
       drifts: drifts as unknown as JsonValue,
       reported,
+      inFlight,
     } as unknown as JsonValue);
     if (!audited.ok) return audited;
     const report: ReconciliationReport = {
@@ -1035,6 +1172,7 @@ export class OrderManager extends DurableObject<Env> {
       drifts,
       reported,
       auditSeq: audited.value.seq,
+      inFlight,
     };
     this.sql.exec(
       "INSERT OR REPLACE INTO meta (k, v) VALUES ('last_reconciliation', ?)",

@@ -1,3 +1,4 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import type { ExecutionRpc, OrderIntent, Principal, RiskDecision } from "@paulp/contracts";
 import { canonicalHash } from "@paulp/kit";
@@ -19,6 +20,10 @@ export const ingestion = () =>
   env.INGESTION as unknown as {
     _setBook(venue: string, market: string, book: unknown): Promise<void>;
     _setTerms(venue: string, market: string, termsHash: string): Promise<void>;
+    _setVerdict(venue: string, market: string, verdict: unknown): Promise<void>;
+    _setMissingEvidence(hashes: string[]): Promise<void>;
+    _setPreTradeDown(down: boolean): Promise<void>;
+    _calls(): Promise<{ method: string; [k: string]: unknown }[]>;
   };
 export const governance = () =>
   env.GOVERNANCE as unknown as {
@@ -111,6 +116,19 @@ export async function kalshiOrderFault(spec: Record<string, unknown>): Promise<v
 
 /** The order manager's Durable Object, for tests that read or plant its rows. */
 export const orderManagerStub = () => env.ORDER_MANAGER.get(env.ORDER_MANAGER.idFromName("orders"));
+
+/** Set (`untilMs`) or end (null) the order manager's backoff from a venue that rate-limited it. */
+export async function setBackoff(venue: "kalshi" | "ibkr", untilMs: number | null): Promise<void> {
+  await runInDurableObject(orderManagerStub(), async (_o, state) => {
+    if (untilMs === null) state.storage.sql.exec("DELETE FROM meta WHERE k = ?", `backoff:${venue}`);
+    else
+      state.storage.sql.exec(
+        "INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)",
+        `backoff:${venue}`,
+        JSON.stringify({ streak: 1, untilMs }),
+      );
+  });
+}
 
 export async function simIbkrOrders(): Promise<{ cOID: string }[]> {
   const res = await env.VENUE_SIM.fetch("https://ibkr-gw.test/__sim/ibkr/orders");

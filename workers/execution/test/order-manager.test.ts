@@ -15,6 +15,7 @@ import {
   releasesOf,
   reportedFills,
   risk,
+  setBackoff,
   simAdmin,
   simIbkrOrders,
   simKalshiOrders,
@@ -630,6 +631,7 @@ describe("failure paths", () => {
       expect(await forCoid(i.clientOrderId)).toEqual([]);
     } finally {
       await simAdmin("kalshi", "limits", {});
+      await setBackoff("kalshi", null);
     }
   });
 

@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import type { IngestionRpc, RiskRpc } from "@paulp/contracts";
 import { sha256Hex } from "@paulp/kit";
-import { describe, expect, it } from "vitest";
-import { adminFetch, gateway } from "./helpers";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { adminFetch, breaker, gateway, paperStrategy, simFault, twoPersonApproval } from "./helpers";
 
 const put = (body: unknown) =>
   adminFetch("/admin/execution/policy", {
@@ -159,7 +159,7 @@ describe("order trace", () => {
     const marked = await markedKalshiMarket("first");
     const { book } = marked;
 
-    const res = await postBuy("manual-trace", marked);
+    const res = await postBuy(await paperStrategy("Order trace"), marked);
     const submitted = (await res.json()) as { order: { clientOrderId: string; mode: string; state: string } };
     expect(res.status, JSON.stringify(submitted)).toBe(201);
     expect(submitted.order).toMatchObject({ mode: "paper", state: "filled" });
@@ -206,7 +206,7 @@ describe("an order that ends releases its reservation", () => {
     };
     const before = await concentration();
     // 1,000 contracts bid at 0.01: nothing crosses, the IOC remainder is cancelled at once.
-    const res = await postBuy("manual-release", marked, 1_000, "0.0100");
+    const res = await postBuy(await paperStrategy("Release"), marked, 1_000, "0.0100");
     const placed = (await res.json()) as { order: { state: string; filledQuantity: number } };
     expect(res.status, JSON.stringify(placed)).toBe(201);
     expect(placed.order).toMatchObject({ state: "cancelled", filledQuantity: 0 });
@@ -226,7 +226,8 @@ describe("an order that ends releases its reservation", () => {
 describe("the price collar through the order path", () => {
   it("refuses a manual buy at 0.99 with the mark at 0.78, naming both prices", async () => {
     const marked = await markedKalshiMarket("first", "0.7800");
-    const res = await postBuy("manual-collar", marked, 1, "0.9900");
+    const strategy = await paperStrategy("Collar");
+    const res = await postBuy(strategy, marked, 1, "0.9900");
     expect(res.status).toBe(422);
     const body = (await res.json()) as {
       error: {
@@ -240,8 +241,180 @@ describe("the price collar through the order path", () => {
     expect(collar).toMatchObject({ observed: "0.9900", limit: "0.8580" });
     expect(collar!.message).toContain("buy at 0.9900 is above mark 0.7800");
     // Inside the collar the same order is approved (this mark carries no book sides: the mark alone collars).
-    const inside = await postBuy("manual-collar", marked, 1, "0.8500");
+    const inside = await postBuy(strategy, marked, 1, "0.8500");
     expect(inside.status, await inside.clone().text()).toBe(201);
+  });
+});
+
+// #13 items 9 and 17 through the real workers: execution asks governance whether the strategy exists and
+// ingestion whether the evidence does and what the rules in force now say of the market, for every order.
+describe("every order is checked before anything is sent", () => {
+  type Refusal = { error: { code: string; message: string; details: Record<string, unknown> } };
+
+  it("a manual order citing evidence that does not exist is refused with 422 naming the hash", async () => {
+    const marked = await markedKalshiMarket("first");
+    const fake = "0".repeat(64);
+    const res = await postBuy(await paperStrategy("Fake evidence"), {
+      ...marked,
+      book: { ...marked.book, evidenceHash: fake },
+    });
+    const body = (await res.json()) as Refusal;
+    expect(res.status, JSON.stringify(body)).toBe(422);
+    expect(body.error).toMatchObject({
+      code: "unknown_reference",
+      message: `evidenceHashes: no evidence is stored under ${fake}`,
+      details: { field: "evidenceHashes", missing: [fake] },
+    });
+    const order = await adminFetch(`/admin/orders/${body.error.details.clientOrderId}`);
+    expect(((await order.json()) as { state: string; filledQuantity: number }).state).toBe("rejected");
+  });
+
+  it("an order for a strategy that does not exist is refused with 422 naming it", async () => {
+    const marked = await markedKalshiMarket("first");
+    const res = await postBuy("no-such-strategy", marked);
+    const body = (await res.json()) as Refusal;
+    expect(res.status, JSON.stringify(body)).toBe(422);
+    expect(body.error).toMatchObject({
+      code: "unknown_reference",
+      message: "strategyId: no strategy no-such-strategy exists",
+      details: { field: "strategyId", missing: ["no-such-strategy"] },
+    });
+  });
+
+  it("a compliance rule blocking a traded market refuses the next order for it (451, naming the rule)", async () => {
+    const marked = await markedKalshiMarket("first");
+    const strategy = await paperStrategy("Blocked later");
+    expect((await postBuy(strategy, marked)).status).toBe(201);
+    const before = (await (await adminFetch("/admin/compliance/rules")).json()) as {
+      version: number;
+      rules: unknown[];
+    };
+    const put = (rules: unknown[], expectedVersion: number) =>
+      adminFetch("/admin/compliance/rules", {
+        method: "PUT",
+        ...json({ rules, expectedVersion }),
+      });
+    const rule = {
+      id: "late-block",
+      kind: "pattern",
+      value: marked.market.marketId,
+      reason: "blocked after trading",
+    };
+    expect((await put([...before.rules, rule], before.version)).status).toBe(200);
+    try {
+      // Risk still holds a fresh mark for it: only the verdict now stops the order.
+      const res = await postBuy(strategy, marked);
+      const body = (await res.json()) as Refusal;
+      expect(res.status, JSON.stringify(body)).toBe(451);
+      expect(body.error).toMatchObject({
+        code: "compliance_blocked",
+        message: `kalshi:${marked.market.marketId} is blocked by compliance rule late-block (blocked after trading), rules version ${before.version + 1}`,
+      });
+    } finally {
+      expect((await put(before.rules, before.version + 1)).status).toBe(200);
+    }
+  });
+});
+
+// #13 items 8 and 10 on the live path, through the real mesh (execution holds a Kalshi key the simulator trusts).
+describe("live orders", () => {
+  let strategy = "";
+  const setPolicy = (change: unknown) =>
+    adminFetch("/admin/execution/policy", { method: "PUT", ...json(change) });
+  beforeAll(async () => {
+    strategy = await paperStrategy("Live");
+    for (const scope of ["global", `strategy:${strategy}`]) {
+      const approved = await twoPersonApproval("execution.policy_live", { scope, mode: "live" });
+      expect(approved.applied?.ok, JSON.stringify(approved)).toBe(true);
+    }
+  });
+  afterAll(async () => {
+    expect((await setPolicy({ scope: "global", mode: "paper" })).status).toBe(200);
+  });
+
+  it("a reconcile while a live order is in flight reports no drift and leaves the breaker as it was", async () => {
+    const marked = await markedKalshiMarket("first");
+    const stateBefore = (await breaker()).state;
+    // The simulator takes the order (it fills at once) and holds its answer for 5 s: execution cannot know yet.
+    const hold = await env.VENUE_SIM.fetch("https://api.elections.kalshi.com/__sim/kalshi/faults", {
+      method: "POST",
+      body: JSON.stringify({ afterAccept: "hang", hangMs: 5_000, times: 1 }),
+    });
+    expect(hold.status).toBeLessThan(300);
+    const clientOrderId = `inflight-${crypto.randomUUID()}`.slice(0, 40);
+    const placing = adminFetch("/admin/orders", {
+      method: "POST",
+      ...json({
+        strategyId: strategy,
+        venue: "kalshi",
+        market: marked.market.marketId,
+        side: "buy",
+        effect: "open",
+        quantity: 1,
+        limitPrice: marked.ask,
+        evidenceHashes: [marked.book.evidenceHash],
+        clientOrderId,
+      }),
+    });
+    const atVenue = async () => {
+      const res = await env.VENUE_SIM.fetch("https://api.elections.kalshi.com/__sim/kalshi/orders");
+      return ((await res.json()) as { orders: { client_order_id: string }[] }).orders.some(
+        (o) => o.client_order_id === clientOrderId,
+      );
+    };
+    for (let i = 0; i < 200 && !(await atVenue()); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await atVenue()).toBe(true);
+    const report = (await (await adminFetch("/admin/reconcile", { method: "POST" })).json()) as {
+      drifts: { market: string }[];
+      inFlight: number;
+      venues: { venue: string; status: string }[];
+    };
+    expect(report.venues.find((v) => v.venue === "kalshi")?.status).toBe("ok");
+    expect(report.inFlight).toBe(1);
+    expect(report.drifts.filter((d) => d.market === marked.market.marketId)).toEqual([]);
+    expect((await breaker()).state).toBe(stateBefore);
+    // The held answer ends as a 504: the order is `unknown` (still in flight as far as reconciliation goes)…
+    const placed = (await (await placing).json()) as { order: { state: string } };
+    expect(placed.order.state).toBe("unknown");
+    // …until the next reconciliation looks it up first: found filled, the expectation is a point again, and matches.
+    const after = (await (await adminFetch("/admin/reconcile", { method: "POST" })).json()) as {
+      drifts: { market: string }[];
+      inFlight: number;
+    };
+    expect(after).toMatchObject({ inFlight: 0 });
+    expect(after.drifts.filter((d) => d.market === marked.market.marketId)).toEqual([]);
+    const order = (await (await adminFetch(`/admin/orders/${clientOrderId}`)).json()) as {
+      state: string;
+      filledQuantity: number;
+    };
+    expect(order).toMatchObject({ state: "filled", filledQuantity: 1 });
+  });
+
+  // Last: the backoff this 429 starts would refuse the next live order for a second.
+  it("a 429 on order placement counts toward the breaker as a trading-API failure", async () => {
+    const marked = await markedKalshiMarket("first");
+    const count = async () => (await breaker()).consecutiveFailures.venue_order_error ?? 0;
+    const before = await count();
+    await simFault({
+      host: "api.elections.kalshi.com",
+      pathPrefix: "/trade-api/v2/portfolio/events/orders",
+      kind: "rate_limit",
+      bodyForm: "error_string",
+      times: 1,
+    });
+    try {
+      const res = await postBuy(strategy, marked);
+      const placed = (await res.json()) as { order: { mode: string; state: string; reason: string } };
+      expect(res.status, JSON.stringify(placed)).toBe(201);
+      expect(placed.order).toMatchObject({
+        mode: "live",
+        state: "rejected",
+        reason: expect.stringMatching(/^rate_limited/),
+      });
+      expect(await count()).toBe(before + 1);
+    } finally {
+      await (env.RISK as unknown as RiskRpc).reportSuccess("venue_order_error");
+    }
   });
 });
 
@@ -258,7 +431,7 @@ describe("HALT through the order path", () => {
     const ordersBefore = ((await (await adminFetch("/admin/orders")).json()) as { orders: unknown[] }).orders
       .length;
 
-    const res = await postBuy("manual-halt", marked);
+    const res = await postBuy(await paperStrategy("Halted"), marked);
     expect(res.status).toBe(422);
     const body = (await res.json()) as {
       error: { code: string; message: string; details: { reasons: { code: string }[] } };

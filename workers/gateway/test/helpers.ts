@@ -146,3 +146,39 @@ export async function auditEntries(
     .map((line) => JSON.parse(line))
     .filter((e) => e.kind === "entry" && e.type === type);
 }
+
+/** The circuit breaker as the admin API shows it. */
+export async function breaker(): Promise<{ state: string; consecutiveFailures: Record<string, number> }> {
+  return (await (await adminFetch("/admin/circuit-breaker")).json()) as Awaited<ReturnType<typeof breaker>>;
+}
+
+/** Set a venue simulator fault (`/__sim/faults`); it fires `times` times. */
+export async function simFault(spec: Record<string, unknown>): Promise<void> {
+  const res = await env.VENUE_SIM.fetch("https://api.elections.kalshi.com/__sim/faults", post(spec));
+  if (res.status !== 201) throw new Error(`fault not set: ${res.status} ${await res.text()}`);
+}
+
+/** What the desk answers an approval: the request and, once applied, how the owning worker applied it. */
+export type Approved = {
+  request: { requestId: string; status: string };
+  applied: { ok: boolean; error?: { code: string } } | null;
+};
+
+let approvers: Promise<AsPerson> | null = null;
+
+/** alice requests `action` with `payload`; bob then carol approve (signed in through Access once per file). */
+export async function twoPersonApproval(action: string, payload: unknown): Promise<Approved> {
+  approvers ??= signIn({ alice: "alice@example.com", bob: "bob@example.com", carol: "carol@example.com" });
+  const as = await approvers;
+  const requested = await as("alice", "/admin/approvals", post({ action, payload }));
+  if (requested.status !== 201)
+    throw new Error(`request refused: ${requested.status} ${await requested.text()}`);
+  const { requestId } = (await requested.json()) as { requestId: string };
+  const first = (await (await as("bob", `/admin/approvals/${requestId}/approve`)).json()) as Approved;
+  if (first.request.status !== "pending" || first.applied !== null)
+    throw new Error(`one approval did more than record itself: ${JSON.stringify(first)}`);
+  const second = await as("carol", `/admin/approvals/${requestId}/approve`);
+  if (second.status !== 200)
+    throw new Error(`second approval refused: ${second.status} ${await second.text()}`);
+  return (await second.json()) as Approved;
+}

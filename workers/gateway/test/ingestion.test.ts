@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
+import type { IngestionRpc, RiskRpc } from "@paulp/contracts";
 import { sha256Hex } from "@paulp/kit";
 import { describe, expect, it } from "vitest";
-import { adminFetch, gateway } from "./helpers";
+import { adminFetch, breaker, gateway, simFault } from "./helpers";
 
 interface Status {
   venues: Record<
@@ -121,6 +122,34 @@ describe("ingestion admin routes", () => {
       ...json({ venues: ["kalshi"], maxPages: 1, pageSize: 10 }),
     });
     expect(run.status).toBe(200);
+  });
+
+  // #13 item 17: a garbage book is a market-data failure for the real breaker, as a 5xx is.
+  it("a garbage order book answer counts toward the breaker as a market-data failure", async () => {
+    await adminFetch("/admin/ingestion/run", {
+      method: "POST",
+      ...json({ venues: ["kalshi"], maxPages: 1, pageSize: 5 }),
+    });
+    const row = await env.TEST_D1_MARKETS.prepare(
+      "SELECT market_id FROM markets WHERE venue = 'kalshi' LIMIT 1",
+    ).first<{
+      market_id: string;
+    }>();
+    const count = async () => (await breaker()).consecutiveFailures.venue_api_error ?? 0;
+    const before = await count();
+    await simFault({
+      host: "api.elections.kalshi.com",
+      pathPrefix: `/trade-api/v2/markets/${row!.market_id}/orderbook`,
+      kind: "malformed",
+      times: 1,
+    });
+    try {
+      const book = await (env.INGESTION as unknown as IngestionRpc).getOrderBook("kalshi", row!.market_id, 0);
+      expect(book).toMatchObject({ ok: false, error: { code: "upstream_error" } });
+      expect(await count()).toBe(before + 1);
+    } finally {
+      await (env.RISK as unknown as RiskRpc).reportSuccess("venue_api_error");
+    }
   });
 
   it("run: a bad body is a 400 and nothing runs", async () => {

@@ -1,14 +1,18 @@
 // End to end through the real workers: each two-person action is refused without approval, requested by a
 // person, approved by two others, and applied by the owning worker, which redeems the desk's receipt once.
 import { beforeAll, describe, expect, it } from "vitest";
-import { accessToken, adminFetch, asPerson, gateway, newSigner } from "./helpers";
+import {
+  type Approved,
+  accessToken,
+  adminFetch,
+  asPerson,
+  gateway,
+  newSigner,
+  twoPersonApproval,
+} from "./helpers";
 
 type Envelope = {
   error: { code: string; message: string; details?: { action?: string; payload?: unknown } };
-};
-type Approved = {
-  request: { requestId: string; status: string };
-  applied: { ok: boolean; error?: { code: string } } | null;
 };
 
 const people: Record<string, string> = {};
@@ -27,19 +31,6 @@ function as(name: string, path: string, method = "POST", body?: unknown): Promis
 }
 
 const json = (method: string, body: unknown): RequestInit => ({ method, body: JSON.stringify(body) });
-
-/** alice requests `action` with `payload`; bob then carol approve. Returns carol's answer. */
-async function twoPersonApproval(action: string, payload: unknown): Promise<Approved> {
-  const requested = await as("alice", "/admin/approvals", "POST", { action, payload });
-  expect(requested.status).toBe(201);
-  const { requestId } = (await requested.json()) as { requestId: string };
-  const first = (await (await as("bob", `/admin/approvals/${requestId}/approve`)).json()) as Approved;
-  expect(first.request.status).toBe("pending");
-  expect(first.applied).toBeNull();
-  const second = await as("carol", `/admin/approvals/${requestId}/approve`);
-  expect(second.status).toBe(200);
-  return (await second.json()) as Approved;
-}
 
 describe("raising a risk limit (capital-allocation increase)", () => {
   it("answers approval_required with the exact payload, then applies it after two approvals", async () => {

@@ -27,6 +27,7 @@ import {
   type VerifiedApproval,
 } from "@paulp/contracts";
 import { checkD1, parseInput, requireConfig, runHealthChecks } from "@paulp/kit";
+import * as v from "valibot";
 import { deskConfig } from "./config";
 import type { Env } from "./env";
 import * as pairs from "./pairs";
@@ -34,6 +35,9 @@ import * as svc from "./service";
 import * as strategies from "./strategies";
 
 export { ApprovalDesk } from "./approval-desk";
+
+/** A strategy id as an order names it (`OrderIntent.strategyId`). */
+const StrategyId = v.pipe(v.string(), v.minLength(1), v.maxLength(64));
 
 /** Anything thrown below the entrypoint becomes a failed result: nothing is thrown across a binding. */
 async function guard<T>(what: string, fn: () => Promise<Result<T>>): Promise<Result<T>> {
@@ -111,6 +115,15 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
     return guard("activeStrategies", async () =>
       ok(await strategies.activeStrategies(this.env.D1_GOVERNANCE)),
     );
+  }
+
+  async getStrategy(strategyId: string): Promise<Result<StrategySummary>> {
+    const id = parseInput(StrategyId, strategyId);
+    if (!id.ok) return id;
+    return guard("getStrategy", async () => {
+      const s = await strategies.getStrategy(this.env.D1_GOVERNANCE, id.value);
+      return s ? ok(strategies.summaryOf(s)) : err(ErrorCode.notFound, `no strategy ${id.value}`);
+    });
   }
 
   async requestApproval(input: ApprovalRequestInput, actor: Principal): Promise<Result<ApprovalView>> {

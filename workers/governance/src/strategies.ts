@@ -101,10 +101,13 @@ export async function activeStrategies(db: D1Database): Promise<StrategySummary[
   const { results } = await db
     .prepare("SELECT * FROM strategies WHERE state IN ('paper','live') ORDER BY id")
     .all<StrategyRow>();
-  return results.map((r) => {
-    const { id, name, kind, state, allocation, venues, params } = toView(r);
-    return { id, name, kind, state, allocation, venues, params };
-  });
+  return results.map((r) => summaryOf(toView(r)));
+}
+
+/** A strategy as execution needs it (no bookkeeping). */
+export function summaryOf(s: StrategyView): StrategySummary {
+  const { id, name, kind, state, allocation, venues, params } = s;
+  return { id, name, kind, state, allocation, venues, params };
 }
 
 /** Compare-and-set on version; answers the new view, or null when someone else changed it first. */

@@ -432,3 +432,31 @@ describe("strategies", () => {
     expect(retired.ok && retired.value.state).toBe("retired");
   });
 });
+
+describe("getStrategy (execution checks every order's strategy exists)", () => {
+  it("answers one strategy in any state, not_found for an id nobody created, and refuses a bad id", async () => {
+    const s = await paperStrategy();
+    expect(await gov().getStrategy(s.id)).toEqual({
+      ok: true,
+      value: {
+        id: s.id,
+        name: s.name,
+        kind: s.kind,
+        state: "paper",
+        allocation: s.allocation,
+        venues: s.venues,
+        params: s.params,
+      },
+    });
+    await gov().transitionStrategy(s.id, "retired", TOKEN);
+    expect(await gov().getStrategy(s.id)).toMatchObject({ ok: true, value: { state: "retired" } });
+    expect(await gov().getStrategy("no-such-strategy")).toMatchObject({
+      ok: false,
+      error: { code: "not_found", message: "no strategy no-such-strategy" },
+    });
+    expect(await gov().getStrategy("x".repeat(65))).toMatchObject({
+      ok: false,
+      error: { code: "validation_failed" },
+    });
+  });
+});

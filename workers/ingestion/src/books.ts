@@ -1,6 +1,6 @@
 import { ErrorCode, err, type MarketRecord, type OrderBookSnapshot, ok, type Result } from "@paulp/contracts";
 import { markEvidence } from "./evidence";
-import { fetchVenue, type PipelineDeps } from "./pipeline";
+import { callPeer, fetchVenue, type PipelineDeps } from "./pipeline";
 import { putBookStatement } from "./store";
 import { KalshiOrderbook, kalshiOrderbookUrl, kalshiYesBook } from "./venues/kalshi";
 import { parseBody } from "./venues/parse";
@@ -21,6 +21,7 @@ export async function fetchFreshBook(
       await markEvidence(deps.db, outcome.evidenceHash, "rejected", outcome.kind)
         .run()
         .catch(() => {});
+    await countFeedFailure(deps, market, `${outcome.kind} ${outcome.detail}`);
     const code =
       outcome.kind === "rate_limited"
         ? ErrorCode.rateLimited
@@ -32,15 +33,21 @@ export async function fetchFreshBook(
   let book: YesBook;
   if (market.venue === "kalshi") {
     const p = parseBody(KalshiOrderbook, outcome.response.bytes);
-    if (!p.ok) return reject(deps, outcome.evidenceHash, p);
+    if (!p.ok) return reject(deps, market, outcome.evidenceHash, p);
     book = kalshiYesBook(p.value);
   } else {
     const p = parseBody(ClobBook, outcome.response.bytes);
-    if (!p.ok) return reject(deps, outcome.evidenceHash, p);
+    if (!p.ok) return reject(deps, market, outcome.evidenceHash, p);
     if (p.value.asset_id !== yesToken)
-      return reject(deps, outcome.evidenceHash, { kind: "schema", detail: "book is for another token" });
+      return reject(deps, market, outcome.evidenceHash, {
+        kind: "schema",
+        detail: "book is for another token",
+      });
     if (p.value.market.toLowerCase() !== market.marketId)
-      return reject(deps, outcome.evidenceHash, { kind: "schema", detail: "book is for another market" });
+      return reject(deps, market, outcome.evidenceHash, {
+        kind: "schema",
+        detail: "book is for another market",
+      });
     book = clobYesBook(p.value);
   }
   const snapshot = {
@@ -58,13 +65,36 @@ export async function fetchFreshBook(
   return ok({ ...snapshot, ageSeconds: 0 });
 }
 
+/**
+ * A book the venue did not deliver, or delivered unusable (garbage, another market's), is a market-data failure:
+ * the breaker counts it as `venue_api_error`, as it counts failed ingestion runs. A good book does not reset the
+ * count (ingestion's healthy runs do), so healthy books cannot hide a failing market listing.
+ */
+async function countFeedFailure(deps: PipelineDeps, market: MarketRecord, detail: string): Promise<void> {
+  await callPeer(
+    deps,
+    "risk.reportFailure",
+    () =>
+      deps.risk!.reportFailure(
+        "venue_api_error",
+        `${market.venue} order book ${market.marketId}: ${detail}`.slice(0, 500),
+        deps.actor,
+      ),
+    !!deps.risk,
+  );
+}
+
 async function reject(
   deps: PipelineDeps,
+  market: MarketRecord,
   hash: string,
   p: { kind: string; detail: string },
 ): Promise<Result<never>> {
-  await markEvidence(deps.db, hash, "rejected", `${p.kind}: ${p.detail}`)
-    .run()
-    .catch(() => {});
+  await Promise.all([
+    markEvidence(deps.db, hash, "rejected", `${p.kind}: ${p.detail}`)
+      .run()
+      .catch(() => {}),
+    countFeedFailure(deps, market, `rejected (${p.kind}): ${p.detail}`),
+  ]);
   return err(ErrorCode.upstreamError, `order book rejected (${p.kind}): ${p.detail}`, { evidenceHash: hash });
 }

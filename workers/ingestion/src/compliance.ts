@@ -1,6 +1,7 @@
 import {
   ComplianceRule,
   type ComplianceRulesView,
+  type ComplianceVerdict,
   complianceLimitError,
   type MarketVenue,
 } from "@paulp/contracts";
@@ -170,6 +171,22 @@ export class ComplianceAgent {
       return { decision: "block", rule: parsed.output };
     return { decision: "deny", reason: "unknown verdict" };
   }
+}
+
+/**
+ * The gate's answer on one stored market as execution's pre-trade check reports it: a market that is not
+ * stored is `unknown`, never `allow` (a blocked market is removed from the store, so absence proves nothing).
+ */
+export function verdictOf(market: ComplianceEntity | null, agent: ComplianceAgent): ComplianceVerdict {
+  if (!market)
+    return {
+      verdict: "unknown",
+      reason: "market not stored: never ingested, or removed by a compliance rule",
+    };
+  const d = agent.check(market);
+  if (d.decision === "allow") return { verdict: "allow" };
+  if (d.decision === "block") return { verdict: "block", ruleId: d.rule.id, reason: d.rule.reason };
+  return { verdict: "unknown", reason: `compliance gate cannot decide: ${d.reason}` };
 }
 
 /** Read the stored rule set, validating every row (a bad row fails the load, which denies everything). */

@@ -7,6 +7,17 @@ export interface EvidenceStore {
   db: D1Database;
 }
 
+/** The hashes among `hashes` with no evidence record, in the order given (one query; ≤ 16 hashes an order). */
+export async function missingEvidence(db: D1Database, hashes: readonly string[]): Promise<string[]> {
+  if (hashes.length === 0) return [];
+  const rows = await db
+    .prepare("SELECT hash FROM evidence WHERE hash IN (SELECT value FROM json_each(?1))")
+    .bind(JSON.stringify(hashes))
+    .all<{ hash: string }>();
+  const stored = new Set(rows.results.map((r) => r.hash));
+  return hashes.filter((h) => !stored.has(h));
+}
+
 /**
  * Store a response's raw bytes under their SHA-256, create-only, with R2 checking the hash on upload, then
  * record it in D1. Throws on any failure: the caller must then parse and store nothing.

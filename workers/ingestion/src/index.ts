@@ -2,6 +2,7 @@ import { WorkerEntrypoint } from "cloudflare:workers";
 import {
   ComplianceRuleSet,
   type ComplianceRulesView,
+  type ComplianceVerdict,
   ErrorCode,
   err,
   type HealthReport,
@@ -14,24 +15,38 @@ import {
   type MarkPrice,
   type OrderBookSnapshot,
   ok,
+  type PreTradeCheck,
   Principal,
   type Result,
   Sha256Hex,
   systemPrincipal,
+  Venue,
   type VenueRunReport,
 } from "@paulp/contracts";
 import { auditAppend, canonicalHash, checkD1, checkR2, parseInput, runHealthChecks } from "@paulp/kit";
 import * as v from "valibot";
 import { fetchFreshBook } from "./books";
-import { gateWithCurrentRules, loadRules, replaceRulesStatements } from "./compliance";
+import {
+  ComplianceAgent,
+  gateWithCurrentRules,
+  loadRules,
+  replaceRulesStatements,
+  verdictOf,
+} from "./compliance";
 import type { Env } from "./env";
-import { type EvidenceSighting, readEvidence } from "./evidence";
+import { type EvidenceSighting, missingEvidence, readEvidence } from "./evidence";
 import { runIngestion } from "./pipeline";
 import { CRON_ACTOR, CRON_MAX_PAGES, depsFromEnv } from "./runtime";
 import { ingestionStatus } from "./status";
 import { getBookRow, getMarketRow, getMarkRow, listMarketRows } from "./store";
 
-const VenueAndId = v.tuple([MarketVenue, v.pipe(v.string(), v.minLength(1), v.maxLength(128))]);
+const MarketId = v.pipe(v.string(), v.minLength(1), v.maxLength(128));
+const VenueAndId = v.tuple([MarketVenue, MarketId]);
+const PreTradeInput = v.object({
+  venue: Venue,
+  marketId: MarketId,
+  evidenceHashes: v.pipe(v.array(Sha256Hex), v.maxLength(16)),
+});
 const MaxAge = v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(86_400)), 10);
 
 function internal<T>(what: string, error: unknown): Result<T> {
@@ -122,6 +137,37 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
       return mark ? ok(mark) : err(ErrorCode.notFound, `no mark for ${venue}:${marketId}`);
     } catch (error) {
       return internal("getMark", error);
+    }
+  }
+
+  async preTradeCheck(
+    venue: Venue,
+    marketId: string,
+    evidenceHashes: string[],
+  ): Promise<Result<PreTradeCheck>> {
+    const input = parseInput(PreTradeInput, { venue, marketId, evidenceHashes });
+    if (!input.ok) return input;
+    const q = input.value;
+    try {
+      const db = this.env.D1_MARKETS;
+      let rulesVersion = 0;
+      const agent = new ComplianceAgent();
+      const [missing, market] = await Promise.all([
+        missingEvidence(db, q.evidenceHashes),
+        q.venue === "ibkr" ? null : getMarketRow(db, q.venue, q.marketId, Date.now()),
+        agent.prepare(async () => {
+          const view = await loadRules(db);
+          rulesVersion = view.version;
+          return view.rules;
+        }),
+      ]);
+      const compliance: ComplianceVerdict =
+        q.venue === "ibkr"
+          ? { verdict: "not_applicable", reason: "IBKR instruments are not ingested: no rule can name one" }
+          : verdictOf(market, agent);
+      return ok({ compliance, rulesVersion, missingEvidence: missing });
+    } catch (error) {
+      return internal("preTradeCheck", error);
     }
   }
 

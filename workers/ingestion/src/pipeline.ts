@@ -923,7 +923,8 @@ export async function runIngestion(
   return reports;
 }
 
-async function callPeer(
+/** Call risk or governance, bounded in time; a failure is logged, never fatal. Answers whether it went through. */
+export async function callPeer(
   deps: PipelineDeps,
   what: string,
   call: () => Promise<unknown>,

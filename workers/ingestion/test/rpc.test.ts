@@ -96,7 +96,10 @@ describe("RPC", () => {
     }>())!.market_id;
     const good = await worker().getOrderBook("polymarket", id, 30);
     expect(good.ok).toBe(true);
-    await fault({ host: "clob.polymarket.com", kind: "wrong_shape" });
+    const failuresReported = async () =>
+      (await tenv.RISK.__calls()).filter((c) => c.method === "reportFailure").map((c) => c.args);
+    expect(await failuresReported()).toEqual([]);
+    await fault({ host: "clob.polymarket.com", kind: "wrong_shape", times: 1 });
     const bad = await worker().getOrderBook("polymarket", id, 0);
     expect(bad).toMatchObject({ ok: false, error: { code: "upstream_error" } });
     const stored = await tenv.D1_MARKETS.prepare("SELECT evidence_hash FROM order_books WHERE market_id = ?1")
@@ -104,6 +107,54 @@ describe("RPC", () => {
       .first<{ evidence_hash: string }>();
     expect(good.ok && stored!.evidence_hash).toBe(good.ok ? good.value.evidenceHash : "");
     expect(await count("evidence", "parse_status = 'rejected'")).toBe(1);
+    // A garbage book is a market-data failure for the breaker, as a 5xx is (#13 item 17).
+    await fault({ host: "clob.polymarket.com", kind: "server_error", status: 503, times: 3 });
+    expect(await worker().getOrderBook("polymarket", id, 0)).toMatchObject({ ok: false });
+    const reported = await failuresReported();
+    expect(reported).toHaveLength(2);
+    expect(reported[0]).toEqual([
+      "venue_api_error",
+      expect.stringMatching(new RegExp(`^polymarket order book ${id}: rejected \\(schema\\)`)),
+      expect.objectContaining({ method: "system" }),
+    ]);
+    expect(reported[1]![1]).toMatch(new RegExp(`^polymarket order book ${id}: server_error HTTP 503`));
+  });
+
+  it("preTradeCheck: the market under the rules in force now, and which cited evidence is not stored", async () => {
+    await runVenue(testDeps(), "kalshi", { maxPages: 1, pageSize: 5 });
+    const row = (await tenv.D1_MARKETS.prepare("SELECT market_id, evidence_hash FROM markets LIMIT 1").first<{
+      market_id: string;
+      evidence_hash: string;
+    }>())!;
+    const fake = "0".repeat(64);
+    expect(await worker().preTradeCheck("kalshi", row.market_id, [row.evidence_hash, fake])).toEqual({
+      ok: true,
+      value: { compliance: { verdict: "allow" }, rulesVersion: 0, missingEvidence: [fake] },
+    });
+    await worker().putComplianceRules(
+      { rules: [{ id: "late", kind: "pattern", value: row.market_id, reason: "blocked after ingestion" }] },
+      ACTOR,
+    );
+    expect(await worker().preTradeCheck("kalshi", row.market_id, [row.evidence_hash])).toEqual({
+      ok: true,
+      value: {
+        compliance: { verdict: "block", ruleId: "late", reason: "blocked after ingestion" },
+        rulesVersion: 1,
+        missingEvidence: [],
+      },
+    });
+    // Not stored is not "allow": a blocked market is removed from the store.
+    const absent = await worker().preTradeCheck("kalshi", "KXNEVER-SEEN", []);
+    expect(absent).toMatchObject({ ok: true, value: { compliance: { verdict: "unknown" } } });
+    const ibkr = await worker().preTradeCheck("ibkr", "265598", [fake]);
+    expect(ibkr).toMatchObject({
+      ok: true,
+      value: { compliance: { verdict: "not_applicable" }, missingEvidence: [fake] },
+    });
+    expect(await worker().preTradeCheck("kalshi", row.market_id, ["nope"])).toMatchObject({
+      ok: false,
+      error: { code: "validation_failed" },
+    });
   });
 
   it("evidence is re-hashed on read: tampered bytes are an integrity error, not data", async () => {

@@ -2,7 +2,8 @@ import { WorkerEntrypoint } from "cloudflare:workers";
 import { err, ok } from "./common.js";
 
 // Receipts are single use; only the token "approved-<requestId>" redeems, for the action and payload it was minted for.
-const state = { receipts: new Map(), strategies: [], pairs: [], calls: [] };
+// Every strategy id exists (as a paper strategy) unless listed in `unknownStrategies`.
+const state = { receipts: new Map(), strategies: [], pairs: [], unknownStrategies: [], calls: [] };
 
 export default class GovernanceStub extends WorkerEntrypoint {
   async health() {
@@ -41,6 +42,21 @@ export default class GovernanceStub extends WorkerEntrypoint {
   }
   async activeStrategies() {
     return ok(state.strategies);
+  }
+  async getStrategy(strategyId) {
+    if (state.unknownStrategies.includes(strategyId)) return err("not_found", `no strategy ${strategyId}`);
+    const s = state.strategies.find((x) => x.id === strategyId);
+    return ok(
+      s ?? {
+        id: strategyId,
+        name: strategyId,
+        kind: "test",
+        state: "paper",
+        allocation: "1000",
+        venues: ["kalshi"],
+        params: {},
+      },
+    );
   }
   async _mint(requestId, token, action, payload) {
     state.receipts.set(requestId, { token, action, payload, used: false });

@@ -1,7 +1,16 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { err, ok } from "./common.js";
 
-const state = { books: new Map(), evidence: new Map(), terms: new Map(), calls: [] };
+const state = {
+  books: new Map(),
+  evidence: new Map(),
+  terms: new Map(),
+  // Pre-trade: every market allowed and every evidence hash stored, unless a test says otherwise.
+  verdicts: new Map(),
+  missing: new Set(),
+  preTradeDown: false,
+  calls: [],
+};
 
 export default class IngestionStub extends WorkerEntrypoint {
   async health() {
@@ -26,6 +35,25 @@ export default class IngestionStub extends WorkerEntrypoint {
   async getEvidence(hash) {
     const e = state.evidence.get(hash);
     return e ? ok(e) : err("not_found", `no evidence ${hash}`);
+  }
+  async preTradeCheck(venue, marketId, evidenceHashes) {
+    state.calls.push({ method: "preTradeCheck", venue, marketId, evidenceHashes });
+    if (state.preTradeDown) return err("service_unavailable", "stub told to fail the pre-trade check");
+    return ok({
+      compliance: state.verdicts.get(`${venue}:${marketId}`) ?? { verdict: "allow" },
+      rulesVersion: 1,
+      missingEvidence: evidenceHashes.filter((h) => state.missing.has(h)),
+    });
+  }
+  async _setVerdict(venue, marketId, verdict) {
+    if (verdict) state.verdicts.set(`${venue}:${marketId}`, verdict);
+    else state.verdicts.delete(`${venue}:${marketId}`);
+  }
+  async _setMissingEvidence(hashes) {
+    state.missing = new Set(hashes);
+  }
+  async _setPreTradeDown(down) {
+    state.preTradeDown = down;
   }
   async _setBook(venue, marketId, book) {
     state.books.set(`${venue}:${marketId}`, book);
