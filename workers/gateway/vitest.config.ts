@@ -23,7 +23,10 @@ const ingestionKeys = {
 // up, so reconciliation reads the simulator's positions (and its faults reach execution's trading client).
 const tradeKey = generateKeyPairSync("rsa", { modulusLength: 2048 });
 const tradeKeyId = "execution-gateway-test";
+// Its venue timeout is longer than any test holds an answer (the simulator's "hold" fault is released by the
+// test, so a slow machine cannot turn a held answer into a timeout before the test has looked).
 const executionKeys = {
+  VENUE_TIMEOUT_MS: "120000",
   KALSHI_API_KEY: tradeKeyId,
   KALSHI_PRIVATE_KEY: tradeKey.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
 };

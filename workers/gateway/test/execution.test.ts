@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import type { IngestionRpc, RiskRpc } from "@paulp/contracts";
 import { sha256Hex } from "@paulp/kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminFetch, breaker, gateway, paperStrategy, simFault, twoPersonApproval } from "./helpers";
+import { adminFetch, breaker, gateway, paperStrategy, post, simFault, twoPersonApproval } from "./helpers";
 
 const put = (body: unknown) =>
   adminFetch("/admin/execution/policy", {
@@ -249,8 +249,6 @@ describe("the price collar through the order path", () => {
 // #13 items 9 and 17 through the real workers: execution asks governance whether the strategy exists and
 // ingestion whether the evidence does and what the rules in force now say of the market, for every order.
 describe("every order is checked before anything is sent", () => {
-  type Refusal = { error: { code: string; message: string; details: Record<string, unknown> } };
-
   it("a manual order citing evidence that does not exist is refused with 422 naming the hash", async () => {
     const marked = await markedKalshiMarket("first");
     const fake = "0".repeat(64);
@@ -258,8 +256,7 @@ describe("every order is checked before anything is sent", () => {
       ...marked,
       book: { ...marked.book, evidenceHash: fake },
     });
-    const body = (await res.json()) as Refusal;
-    expect(res.status, JSON.stringify(body)).toBe(422);
+    const body = await refused(res, 422);
     expect(body.error).toMatchObject({
       code: "unknown_reference",
       message: `evidenceHashes: no evidence is stored under ${fake}`,
@@ -271,9 +268,7 @@ describe("every order is checked before anything is sent", () => {
 
   it("an order for a strategy that does not exist is refused with 422 naming it", async () => {
     const marked = await markedKalshiMarket("first");
-    const res = await postBuy("no-such-strategy", marked);
-    const body = (await res.json()) as Refusal;
-    expect(res.status, JSON.stringify(body)).toBe(422);
+    const body = await refused(await postBuy("no-such-strategy", marked), 422);
     expect(body.error).toMatchObject({
       code: "unknown_reference",
       message: "strategyId: no strategy no-such-strategy exists",
@@ -285,36 +280,42 @@ describe("every order is checked before anything is sent", () => {
     const marked = await markedKalshiMarket("first");
     const strategy = await paperStrategy("Blocked later");
     expect((await postBuy(strategy, marked)).status).toBe(201);
-    const before = (await (await adminFetch("/admin/compliance/rules")).json()) as {
-      version: number;
-      rules: unknown[];
-    };
-    const put = (rules: unknown[], expectedVersion: number) =>
-      adminFetch("/admin/compliance/rules", {
-        method: "PUT",
-        ...json({ rules, expectedVersion }),
-      });
-    const rule = {
-      id: "late-block",
-      kind: "pattern",
-      value: marked.market.marketId,
-      reason: "blocked after trading",
-    };
-    expect((await put([...before.rules, rule], before.version)).status).toBe(200);
-    try {
+    await whileBlocked(marked.market.marketId, async (version) => {
       // Risk still holds a fresh mark for it: only the verdict now stops the order.
-      const res = await postBuy(strategy, marked);
-      const body = (await res.json()) as Refusal;
-      expect(res.status, JSON.stringify(body)).toBe(451);
+      const body = await refused(await postBuy(strategy, marked), 451);
       expect(body.error).toMatchObject({
         code: "compliance_blocked",
-        message: `kalshi:${marked.market.marketId} is blocked by compliance rule late-block (blocked after trading), rules version ${before.version + 1}`,
+        message: `kalshi:${marked.market.marketId} is blocked by compliance rule late-block (blocked after trading), rules version ${version}`,
       });
-    } finally {
-      expect((await put(before.rules, before.version + 1)).status).toBe(200);
-    }
+    });
   });
 });
+
+type Refusal = { error: { code: string; message: string; details: Record<string, unknown> } };
+
+/** The body of a refusal answered with `status`. */
+async function refused(res: Response, status: number): Promise<Refusal> {
+  const body = (await res.json()) as Refusal;
+  expect(res.status, JSON.stringify(body)).toBe(status);
+  return body;
+}
+
+/** Run `fn` while a compliance rule blocks `marketId` (given the rules version that blocks it), then restore. */
+async function whileBlocked(marketId: string, fn: (version: number) => Promise<void>): Promise<void> {
+  const before = (await (await adminFetch("/admin/compliance/rules")).json()) as {
+    version: number;
+    rules: unknown[];
+  };
+  const put = (rules: unknown[], expectedVersion: number) =>
+    adminFetch("/admin/compliance/rules", { method: "PUT", ...json({ rules, expectedVersion }) });
+  const rule = { id: "late-block", kind: "pattern", value: marketId, reason: "blocked after trading" };
+  expect((await put([...before.rules, rule], before.version)).status).toBe(200);
+  try {
+    await fn(before.version + 1);
+  } finally {
+    expect((await put(before.rules, before.version + 1)).status).toBe(200);
+  }
+}
 
 // #13 items 8 and 10 on the live path, through the real mesh (execution holds a Kalshi key the simulator trusts).
 describe("live orders", () => {
@@ -335,11 +336,11 @@ describe("live orders", () => {
   it("a reconcile while a live order is in flight reports no drift and leaves the breaker as it was", async () => {
     const marked = await markedKalshiMarket("first");
     const stateBefore = (await breaker()).state;
-    // The simulator takes the order (it fills at once) and holds its answer for 5 s: execution cannot know yet.
-    const hold = await env.VENUE_SIM.fetch("https://api.elections.kalshi.com/__sim/kalshi/faults", {
-      method: "POST",
-      body: JSON.stringify({ afterAccept: "hang", hangMs: 5_000, times: 1 }),
-    });
+    // The simulator takes the order (it fills at once) and holds its answer until the test releases it:
+    // execution cannot know yet (its venue timeout here is longer than any wait below).
+    const sim = (path: string, init?: RequestInit) =>
+      env.VENUE_SIM.fetch(`https://api.elections.kalshi.com/__sim/kalshi/${path}`, init);
+    const hold = await sim("faults", post({ afterAccept: "hold", hangMs: 60_000, times: 1 }));
     expect(hold.status).toBeLessThan(300);
     const clientOrderId = `inflight-${crypto.randomUUID()}`.slice(0, 40);
     const placing = adminFetch("/admin/orders", {
@@ -356,24 +357,22 @@ describe("live orders", () => {
         clientOrderId,
       }),
     });
-    const atVenue = async () => {
-      const res = await env.VENUE_SIM.fetch("https://api.elections.kalshi.com/__sim/kalshi/orders");
-      return ((await res.json()) as { orders: { client_order_id: string }[] }).orders.some(
-        (o) => o.client_order_id === clientOrderId,
-      );
-    };
-    for (let i = 0; i < 200 && !(await atVenue()); i++) await new Promise((r) => setTimeout(r, 10));
-    expect(await atVenue()).toBe(true);
-    const report = (await (await adminFetch("/admin/reconcile", { method: "POST" })).json()) as {
-      drifts: { market: string }[];
-      inFlight: number;
-      venues: { venue: string; status: string }[];
-    };
-    expect(report.venues.find((v) => v.venue === "kalshi")?.status).toBe("ok");
-    expect(report.inFlight).toBe(1);
-    expect(report.drifts.filter((d) => d.market === marked.market.marketId)).toEqual([]);
-    expect((await breaker()).state).toBe(stateBefore);
-    // The held answer ends as a 504: the order is `unknown` (still in flight as far as reconciliation goes)…
+    try {
+      // Answers once the order is stored at the venue and its answer held.
+      expect(await (await sim("held")).json()).toEqual({ held: 1 });
+      const report = (await (await adminFetch("/admin/reconcile", { method: "POST" })).json()) as {
+        drifts: { market: string }[];
+        inFlight: number;
+        venues: { venue: string; status: string }[];
+      };
+      expect(report.venues.find((v) => v.venue === "kalshi")?.status).toBe("ok");
+      expect(report.inFlight).toBe(1);
+      expect(report.drifts.filter((d) => d.market === marked.market.marketId)).toEqual([]);
+      expect((await breaker()).state).toBe(stateBefore);
+    } finally {
+      await sim("release", { method: "POST" });
+    }
+    // Released, the held answer is a 504: the order is `unknown` (still in flight as far as reconciliation goes)…
     const placed = (await (await placing).json()) as { order: { state: string } };
     expect(placed.order.state).toBe("unknown");
     // …until the next reconciliation looks it up first: found filled, the expectation is a point again, and matches.
@@ -388,6 +387,23 @@ describe("live orders", () => {
       filledQuantity: number;
     };
     expect(order).toMatchObject({ state: "filled", filledQuantity: 1 });
+  });
+
+  // #13 item 9: a live order used to pass on risk's fresh mark alone.
+  it("a live order in a market compliance blocked since its mark is refused before anything is sent", async () => {
+    const marked = await markedKalshiMarket("first");
+    await whileBlocked(marked.market.marketId, async (version) => {
+      const body = await refused(await postBuy(strategy, marked), 451);
+      expect(body.error).toMatchObject({
+        code: "compliance_blocked",
+        message: `kalshi:${marked.market.marketId} is blocked by compliance rule late-block (blocked after trading), rules version ${version}`,
+      });
+      const sent = await env.VENUE_SIM.fetch("https://api.elections.kalshi.com/__sim/kalshi/orders");
+      const orders = ((await sent.json()) as { orders: { client_order_id: string }[] }).orders;
+      expect(orders.filter((o) => o.client_order_id === body.error.details.clientOrderId)).toEqual([]);
+      const order = await adminFetch(`/admin/orders/${body.error.details.clientOrderId}`);
+      expect(((await order.json()) as { mode: string; state: string }).mode).toBe("live");
+    });
   });
 
   // Last: the backoff this 429 starts would refuse the next live order for a second.

@@ -14,7 +14,9 @@ export { FRESHNESS_MS } from "./auth";
  * the SDK's model type. Lists page with an opaque cursor; `limit` defaults to 100 as documented.
  *
  * Dev/test admin (not Kalshi's): `POST /__sim/kalshi/keys { keyId, publicKeyPem, scopes? }` (SPKI PEM),
- * `POST /__sim/kalshi/faults { afterAccept: "error"|"hang"|null, hangMs?, times?, fillCount? }`,
+ * `POST /__sim/kalshi/faults { afterAccept: "error"|"hang"|"hold"|null, hangMs?, times?, fillCount? }` ("hold":
+ * the answer waits until `POST /__sim/kalshi/release`, at most `hangMs`; `GET /__sim/kalshi/held` answers once
+ * one waits),
  * `POST /__sim/kalshi/limits { writeCapacity, writeRefillPerSecond }`,
  * `POST /__sim/kalshi/positions { ticker, delta }` (inject drift), `GET /__sim/kalshi/orders` (every order).
  */
@@ -25,7 +27,7 @@ const PREFIX = "/trade-api/v2";
 type SimOrder = K.Order;
 
 interface Faults {
-  afterAccept: "error" | "hang" | null;
+  afterAccept: "error" | "hang" | "hold" | null;
   hangMs: number;
   times: number;
   /** Caps what the next orders fill (a fixed-point count, e.g. "2.50": a fractional fill), `times` times. */
@@ -208,12 +210,30 @@ async function createOrder(
   return { order, avgBp, feeBpH };
 }
 
+/**
+ * Answers held by the "hold" fault, and tests waiting for one to be held. A test releases them when it has done
+ * what must happen while an order is at the venue and its answer is not back (no timer to race).
+ */
+const held = new Set<() => void>();
+const holdWatchers = new Set<() => void>();
+
 /** Applies the "after acceptance" fault: the order is stored, the answer is lost. */
 async function afterAcceptFault(sim: SimContext): Promise<Response | null> {
   const f = await sim.storage.get<Faults>("kalshi:faults");
   if (!f?.afterAccept || f.times <= 0) return null;
   await sim.storage.put("kalshi:faults", { ...f, times: f.times - 1 });
   if (f.afterAccept === "hang") await new Promise((r) => setTimeout(r, f.hangMs));
+  if (f.afterAccept === "hold")
+    await new Promise<void>((resolve) => {
+      const release = () => {
+        clearTimeout(timer);
+        held.delete(release);
+        resolve();
+      };
+      const timer = setTimeout(release, f.hangMs);
+      held.add(release);
+      for (const watch of holdWatchers) watch();
+    });
   return err(504, "gateway_timeout", "upstream timed out");
 }
 
@@ -242,6 +262,22 @@ async function handleAdmin(request: Request, url: URL, sim: SimContext): Promise
     const orders = await sim.storage.list<SimOrder>({ prefix: "kalshi:order:" });
     return Response.json({ orders: [...orders.values()] });
   }
+  if (request.method === "GET" && sub === "held") {
+    if (held.size === 0)
+      await new Promise<void>((resolve) => {
+        const watch = () => {
+          holdWatchers.delete(watch);
+          resolve();
+        };
+        holdWatchers.add(watch);
+      });
+    return Response.json({ held: held.size });
+  }
+  if (request.method === "POST" && sub === "release") {
+    const released = held.size;
+    for (const release of [...held]) release();
+    return Response.json({ released });
+  }
   if (request.method !== "POST") return null;
   const body = await readJson(request);
   if (!body) return err(400, "bad_request", "JSON object body required");
@@ -258,8 +294,8 @@ async function handleAdmin(request: Request, url: URL, sim: SimContext): Promise
   }
   if (sub === "faults") {
     const mode = body.afterAccept ?? null;
-    if (mode !== null && mode !== "error" && mode !== "hang")
-      return err(400, "bad_request", "afterAccept: error | hang | null");
+    if (mode !== null && mode !== "error" && mode !== "hang" && mode !== "hold")
+      return err(400, "bad_request", "afterAccept: error | hang | hold | null");
     const faults: Faults = {
       afterAccept: mode,
       hangMs: Number(body.hangMs ?? 2_000),
