@@ -408,7 +408,8 @@ describe("live orders", () => {
 
   // Last: the backoff this 429 starts would refuse the next live order for a second.
   it("a 429 on order placement counts toward the breaker as a trading-API failure", async () => {
-    const marked = await markedKalshiMarket("first");
+    // Another market than the in-flight test's: that one's order filled, and this one opens.
+    const marked = await markedKalshiMarket("last");
     const count = async () => (await breaker()).consecutiveFailures.venue_order_error ?? 0;
     const before = await count();
     await simFault({
