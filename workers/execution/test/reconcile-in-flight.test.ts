@@ -3,7 +3,7 @@
 // so it reports no drift that is not there; a position outside the range is still drift.
 import { runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { universe } from "../../venue-sim/src/data/universe";
+import { kalshiMarketStatus, kalshiTickerAt } from "../../venue-sim/src/data/universe";
 import {
   ADMIN,
   execution,
@@ -16,10 +16,11 @@ import {
 } from "./helpers";
 
 const LIVE = "rv-live-inflight";
-// Markets no other test file trades: the simulator's positions are shared by every file of the run.
-const MARKETS = universe(20261124)
-  .kalshi.slice(200, 204)
-  .map((m) => m.ticker);
+// Open markets no other test file trades: the simulator's positions are shared by every file of the run.
+const MARKETS = Array.from({ length: 100 }, (_, i) => 200 + i)
+  .filter((i) => kalshiMarketStatus(20261124, "small", i) === "active")
+  .slice(0, 4)
+  .map((i) => kalshiTickerAt(20261124, i));
 
 beforeAll(async () => {
   await registerKalshiKey();
