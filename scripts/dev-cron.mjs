@@ -50,6 +50,16 @@ export const DEV_SCHEDULES = [
     method: "POST",
     path: "/admin/audit/anchor",
   },
+  {
+    // The audit worker's daily full verification, every step to the head in one call (as its cron does).
+    name: "audit full verification",
+    cron: "30 4 * * *",
+    everyMs: 86_400_000,
+    firstAfterMs: 150_000,
+    method: "POST",
+    path: "/admin/audit/verify",
+    body: { mode: "full", untilComplete: true },
+  },
 ];
 
 export function startDevCron({ port, adminToken, schedules = DEV_SCHEDULES, log = console.log }) {
@@ -60,6 +70,7 @@ export function startDevCron({ port, adminToken, schedules = DEV_SCHEDULES, log 
         const res = await fetch(`http://127.0.0.1:${port}${s.path}`, {
           method: s.method,
           headers: { authorization: `Bearer ${adminToken}`, "x-request-id": `devcron-${Date.now()}` },
+          ...(s.body === undefined ? {} : { body: JSON.stringify(s.body) }),
         });
         const text = await res.text();
         log(`[dev-cron] ${s.name} (${s.cron}): ${res.status} ${text.slice(0, 160)}`);

@@ -1,8 +1,8 @@
 // `pnpm dev`: the whole mesh in one local process, in paper mode, against the venue simulators.
 // 1. writes local-only secrets (.dev.vars) where none exist: a random ADMIN_TOKEN, a fresh Kalshi RSA key
 //    pair for execution (full access) and a second one for ingestion (read-only), whose public halves the
-//    simulator trusts, a dev Anthropic key the simulator accepts; and runs the simulator's realistic universe
-//    (SIM_UNIVERSE=realistic: 50,000 Kalshi markets);
+//    simulator trusts, a dev Anthropic key the simulator accepts, a fresh Ed25519 key the audit worker signs
+//    anchors with; and runs the simulator's realistic universe (SIM_UNIVERSE=realistic: 50,000 Kalshi markets);
 // 2. applies every D1 migration to the local state folder;
 // 3. runs `wrangler dev` with every worker's config (real service bindings, local D1/R2/Durable Objects
 //    under one --persist-to), gateway first so it gets http://127.0.0.1:8787;
@@ -12,6 +12,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { generateAuditKey } from "./audit-keygen.mjs";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const persistTo = path.join(root, ".wrangler", "state");
@@ -132,6 +133,12 @@ function setUpSecrets() {
     { ANTHROPIC_API_KEY: anthropicKey },
     "governance dev secrets, written by pnpm dev",
   );
+  if (!("AUDIT_SIGNING_KEY" in readDevVars("audit")))
+    ensureDevVars(
+      "audit",
+      { AUDIT_SIGNING_KEY: generateAuditKey().signerKey },
+      "audit dev secrets, written by pnpm dev (the anchor signing key; its public half is in /admin/audit/status)",
+    );
   return JSON.parse(gatewayVars.ADMIN_TOKEN);
 }
 

@@ -5,6 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { auxWorker, workerMigrations } from "@paulp/testing";
 import { Miniflare } from "miniflare";
+import { generateAuditKey } from "../audit-keygen.mjs";
 import { size } from "./_smoke.mjs";
 
 const N = Number(process.argv[2] ?? size(5_000, 300));
@@ -72,7 +73,8 @@ export default {
   },
 };`;
 
-const audit = auxWorker("audit");
+// The anchor signing key, fresh for each run (never stored).
+const audit = auxWorker("audit", { bindings: { AUDIT_SIGNING_KEY: generateAuditKey().signerKey } });
 const mf = new Miniflare({
   workers: [
     {

@@ -9,6 +9,7 @@
 import { randomBytes } from "node:crypto";
 import { auxWorker, workerMigrations } from "@paulp/testing";
 import { Miniflare } from "miniflare";
+import { generateAuditKey } from "../audit-keygen.mjs";
 import { size } from "./_smoke.mjs";
 
 // Risk checks an order's effect against the filled position, so every order opens its own market (marked in
@@ -140,7 +141,8 @@ export default {
   },
 };`;
 
-const audit = auxWorker("audit");
+// The anchor signing key, fresh for each run (never stored).
+const audit = auxWorker("audit", { bindings: { AUDIT_SIGNING_KEY: generateAuditKey().signerKey } });
 const mf = new Miniflare({
   workers: [
     {

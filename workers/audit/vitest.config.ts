@@ -1,6 +1,10 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { workerMigrations } from "@paulp/testing";
 import { defineConfig } from "vitest/config";
+import { generateAuditKey } from "../../scripts/audit-keygen.mjs";
+
+// The anchor signing key is generated for each run, never committed; tests get its public half.
+const key = generateAuditKey();
 
 // The audit worker under test with its real bindings (sequencer DO, D1_ANCHOR, R2_AUDIT) from
 // wrangler.jsonc; D1 is migrated in test/setup.ts. Storage is isolated per test file.
@@ -9,7 +13,13 @@ export default defineConfig(async () => ({
     cloudflareTest({
       main: "./src/index.ts",
       wrangler: { configPath: "./wrangler.jsonc" },
-      miniflare: { bindings: { TEST_MIGRATIONS: await workerMigrations("audit") } },
+      miniflare: {
+        bindings: {
+          TEST_MIGRATIONS: await workerMigrations("audit"),
+          AUDIT_SIGNING_KEY: key.signerKey,
+          TEST_AUDIT_VERIFIER_KEY: key.verifierKey,
+        },
+      },
     }),
   ],
   test: { testTimeout: 60_000, setupFiles: ["./test/setup.ts"] },

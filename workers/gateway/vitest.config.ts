@@ -2,6 +2,10 @@ import { generateKeyPairSync, type KeyObject, randomBytes } from "node:crypto";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { auxWorker, workerMigrations } from "@paulp/testing";
 import { defineConfig } from "vitest/config";
+import { generateAuditKey } from "../../scripts/audit-keygen.mjs";
+
+// The audit worker's anchor signing key, generated for each run; tests verify exports with its public half.
+const auditKey = generateAuditKey();
 
 // Integration: the gateway runs as the test's main worker; every other worker is the real, prebuilt one,
 // reached through the gateway's real service bindings. The admin token is generated per run.
@@ -48,6 +52,8 @@ export default defineConfig(async () => ({
           MIGRATIONS_ANCHOR: await workerMigrations("audit"),
           MIGRATIONS_GOVERNANCE: await workerMigrations("governance"),
           MIGRATIONS_MARKETS: await workerMigrations("ingestion"),
+          TEST_AUDIT_SIGNING_KEY: auditKey.signerKey,
+          TEST_AUDIT_VERIFIER_KEY: auditKey.verifierKey,
         },
         d1Databases: {
           TEST_D1_ANCHOR: "local-paulp-anchor",
@@ -55,7 +61,7 @@ export default defineConfig(async () => ({
           TEST_D1_MARKETS: "local-paulp-markets",
         },
         workers: [
-          auxWorker("audit"),
+          auxWorker("audit", { bindings: { AUDIT_SIGNING_KEY: auditKey.signerKey } }),
           // The test people approve every action (the dev roster names the dev seed's people instead).
           auxWorker("governance", {
             bindings: {

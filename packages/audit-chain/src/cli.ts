@@ -1,22 +1,37 @@
-// Offline verifier: `pnpm audit:verify <export.ndjson> [--anchor <anchorHash>]`.
+// Offline verifier: `pnpm audit:verify <export.ndjson> [--key <verifier key>]… [--anchor <anchorHash>]`.
 // It reads only the file and recomputes everything itself (no network, no service): an operator can trust
-// its answer without trusting the Workers. Pass `--anchor` with an anchor hash obtained independently
-// (e.g. read from D1 in the dashboard) to also prove the export contains that anchor.
-// Exit codes: 0 verified, 1 broken (names the first broken entry), 2 usage or read error.
+// its answer without trusting the Workers. The anchors' signatures are checked with the audit verifier key
+// pinned by `--key` or the PAULP_AUDIT_KEY environment variable (see docs/audit.md); without one they are not.
+// `--anchor` with an anchor hash obtained independently (e.g. read from D1 in the dashboard) also proves the
+// export contains that anchor.
+// Exit codes: 0 verified, 1 broken (names the line and the first broken seq), 2 usage, key or read error.
 import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { NoteKeyError, type NoteVerifier, parseVerifierKey } from "./checkpoint";
 import { verifyExport } from "./export";
 
+const USAGE = "usage: pnpm audit:verify <export.ndjson> [--key <verifier key>]... [--anchor <anchorHash>]";
+
 function main(argv: string[]): number {
-  const args = [...argv];
-  let expectAnchor: string | undefined;
-  const anchorAt = args.indexOf("--anchor");
-  if (anchorAt >= 0) {
-    expectAnchor = args[anchorAt + 1];
-    args.splice(anchorAt, 2);
+  let args: ReturnType<typeof parse>;
+  try {
+    args = parse(argv);
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${USAGE}`);
+    return 2;
   }
-  const file = args[0];
-  if (!file || args.length > 1 || (anchorAt >= 0 && !expectAnchor)) {
-    console.error("usage: pnpm audit:verify <export.ndjson> [--anchor <anchorHash>]");
+  const file = args.positionals[0];
+  if (!file || args.positionals.length > 1) {
+    console.error(USAGE);
+    return 2;
+  }
+  const keys = args.values.key ?? (process.env.PAULP_AUDIT_KEY ?? "").split(/[\s,]+/).filter(Boolean);
+  let verifiers: NoteVerifier[];
+  try {
+    verifiers = keys.map(parseVerifierKey);
+  } catch (error) {
+    if (!(error instanceof NoteKeyError)) throw error;
+    console.error(`bad verifier key: ${error.message}`);
     return 2;
   }
   let bytes: Uint8Array;
@@ -26,7 +41,7 @@ function main(argv: string[]): number {
     console.error(`cannot read ${file}: ${(error as Error).message}`);
     return 2;
   }
-  const report = verifyExport(bytes);
+  const report = verifyExport(bytes, verifiers.length > 0 ? { verifiers } : {});
   if (!report.ok) {
     const b = report.broken!;
     const where = b.line === undefined ? "" : ` (line ${b.line})`;
@@ -35,11 +50,10 @@ function main(argv: string[]): number {
     console.error(`verified before the break: ${report.entries} entries, head seq ${report.head.seq}`);
     return 1;
   }
-  if (expectAnchor) {
-    if (!report.anchorHashes.includes(expectAnchor)) {
-      console.error(`BROKEN: anchor ${expectAnchor} is not in the export`);
-      return 1;
-    }
+  const expectAnchor = args.values.anchor;
+  if (expectAnchor && !report.anchorHashes.includes(expectAnchor)) {
+    console.error(`BROKEN: anchor ${expectAnchor} is not in the export`);
+    return 1;
   }
   const last = report.lastAnchor;
   console.log(`OK: ${report.entries} entries, head seq ${report.head.seq} hash ${report.head.hash}`);
@@ -52,7 +66,23 @@ function main(argv: string[]): number {
       `    compare that anchorHash with the D1_ANCHOR row to tie this export to the anchored chain`,
     );
   }
+  if (report.signaturesChecked)
+    console.log(
+      `    every anchor's signed checkpoint verified with ${verifiers.map((v) => v.verifierKey).join(", ")}`,
+    );
+  else
+    console.log(
+      "    WARNING: anchor signatures NOT checked: pin the audit verifier key with --key or PAULP_AUDIT_KEY (docs/audit.md)",
+    );
   return 0;
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { key: { type: "string", multiple: true }, anchor: { type: "string" } },
+  });
 }
 
 process.exitCode = main(process.argv.slice(2));

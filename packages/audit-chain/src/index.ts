@@ -1,4 +1,5 @@
 export * from "./anchor";
+export * from "./checkpoint";
 export * from "./entry";
 export * from "./export";
 export * from "./hash";

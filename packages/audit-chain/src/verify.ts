@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { batchKey, hashAnchor, manifestHash } from "./anchor";
+import { checkpointRefusal, type NoteVerifier } from "./checkpoint";
 import { GENESIS_POINT } from "./entry";
 import { ANCHOR_GENESIS_HASH, DOMAIN, sha256Hex } from "./hash";
 import {
@@ -295,10 +296,16 @@ export interface AnchorContext {
   batches: readonly AuditMirrorBatch[];
   /** Anchors before this one were verified earlier (incremental mode): start the chain at it. */
   trusted?: AuditAnchor | null;
+  /**
+   * The audit verifier keys: every anchor must carry a checkpoint signed by one of them that states exactly its
+   * row. `null`: the checkpoint must be there and state the row, but no key is pinned to check the signature
+   * (an export verified offline without one). Absent: checkpoints are not looked at.
+   */
+  verifiers?: readonly NoteVerifier[] | null;
 }
 
 /**
- * Verify anchor rows in order: contiguous numbers, each row's own hash, the link to the previous anchor
+ * Verify anchor rows in order: contiguous numbers, each row's own hash and signed checkpoint, the link to the previous anchor
  * (a fork otherwise), toSeq never backwards, head not below any anchored toSeq (truncation or rollback),
  * toSeq at a mirror batch end, each anchored head hash against the chain, and the R2 manifest hash.
  */
@@ -315,6 +322,11 @@ export function verifyAnchors(anchors: readonly AuditAnchor[], ctx: AnchorContex
       );
     }
     if (hashAnchor(a) !== a.anchorHash) return at(`anchor ${a.anchorNo} row was edited (hash mismatch)`);
+    // A row rewritten with its hash recomputed still hashes: only the signature tells.
+    if (ctx.verifiers !== undefined) {
+      const refusal = checkpointRefusal(a, ctx.verifiers);
+      if (refusal) return at(`anchor ${a.anchorNo} ${refusal}`);
+    }
     if (a.prevAnchorHash !== (prev?.anchorHash ?? ANCHOR_GENESIS_HASH)) {
       return at(`anchor ${a.anchorNo} does not link to anchor ${expectedNo - 1} (fork)`);
     }

@@ -1,4 +1,5 @@
 import fc from "fast-check";
+import { generateAuditKey } from "../../../scripts/audit-keygen.mjs";
 import type { EventFields } from "../src/entry";
 import {
   type AuditAnchor,
@@ -16,8 +17,16 @@ import {
   exportHeaderLine,
   GENESIS_POINT,
   manifestHash,
+  parseSignerKey,
+  parseVerifierKey,
   sha256Hex,
+  signCheckpoint,
 } from "../src/index";
+
+/** The anchor signing key of these tests, generated when they run (as the audit worker's secret would be). */
+export const testKey = generateAuditKey("paulp.test/audit");
+export const signer = parseSignerKey(testKey.signerKey);
+export const verifier = parseVerifierKey(testKey.verifierKey);
 
 /** Random but well-formed events (payloads are arbitrary JSON with no NaN/Infinity/-0). */
 export const eventArb: fc.Arbitrary<EventFields> = fc.record({
@@ -74,14 +83,13 @@ export function anchorAt(lines: string[], batches: AuditMirrorBatch[], toSeqs: n
   for (const toSeq of toSeqs) {
     const hash = (JSON.parse(lines[toSeq - 1]!) as { hash: string }).hash;
     const covered = batches.filter((b) => b.toSeq <= toSeq);
-    anchors.push(
-      buildAnchor(
-        anchors.at(-1) ?? null,
-        { seq: toSeq, hash },
-        `2026-01-01T0${anchors.length}:00:00.000Z`,
-        manifestHash(covered),
-      ),
+    const anchor = buildAnchor(
+      anchors.at(-1) ?? null,
+      { seq: toSeq, hash },
+      `2026-01-01T0${anchors.length}:00:00.000Z`,
+      manifestHash(covered),
     );
+    anchors.push({ ...anchor, checkpoint: signCheckpoint(anchor, signer) });
   }
   return anchors;
 }

@@ -63,6 +63,12 @@ export interface AuditAnchor {
   r2ManifestHash: string;
   /** Hash of this anchor row's canonical form; the next anchor's `prevAnchorHash`. */
   anchorHash: string;
+  /**
+   * The anchor signed by the audit worker's Ed25519 key: a C2SP-style signed checkpoint (origin, `toSeq`,
+   * base64 `anchorHash`, a blank line, `— <key name> <signature>`). Not covered by `anchorHash` (it signs it).
+   * Absent only on rows written before anchors were signed, which verification refuses.
+   */
+  checkpoint?: string;
 }
 
 /** The result of a verification run. */
@@ -91,6 +97,11 @@ export interface AuditVerification {
 export const AuditVerifyOptions = v.object({
   mode: v.picklist(["incremental", "full"]),
   actor: Principal,
+  /**
+   * `full` only: take every step of a stepped full verification in this one call, to the head (what the daily
+   * scheduled verification does); otherwise one step per call.
+   */
+  untilComplete: v.optional(v.boolean()),
 });
 /** Options of a verification. */
 export type AuditVerifyOptions = v.InferOutput<typeof AuditVerifyOptions>;
@@ -108,6 +119,79 @@ export interface AuditStatus {
   r2MirrorError: string | null;
   lastVerification: AuditVerification | null;
   integrity: "ok" | "broken" | "unknown";
+  /** The last full verification that reached the head (the daily scheduled one, or one on request). */
+  lastFullVerification: AuditVerification | null;
+  lastFullVerificationAgeSeconds: number | null;
+  /** Age of the oldest entry no anchor covers yet (null when every entry is anchored). */
+  oldestUnanchoredAgeSeconds: number | null;
+  /** The verifier key of the anchor signatures (public; pin it), or null when the signing key is not set. */
+  anchorVerifierKey: string | null;
+  /** Conditions an operator must be told of, now; empty when none. */
+  alerts: AuditAlert[];
+}
+
+/** What the audit status raises (see docs/audit.md, "Alerts"). */
+export const AuditAlertCode = v.picklist([
+  // integrity is broken: the breaker halts (risk's audit watch).
+  "integrity_broken",
+  // The oldest unanchored entry is past ANCHOR_OVERDUE_SECONDS: the hourly anchor is missing (breaker CAUTION).
+  "anchor_overdue",
+  // No complete full verification for FULL_VERIFICATION_OVERDUE_SECONDS (it runs daily).
+  "full_verification_overdue",
+  // Anchors cannot be signed or their signatures checked: AUDIT_SIGNING_KEY is missing or malformed.
+  "anchor_signing_unavailable",
+  // The R2 mirror's latest attempt failed (it is retried); anchors wait for it.
+  "r2_mirror_failing",
+]);
+/** A condition the audit status raises. */
+export type AuditAlertCode = v.InferOutput<typeof AuditAlertCode>;
+
+/** One raised condition: `critical` stops trading, `warning` needs a person soon. */
+export interface AuditAlert {
+  code: AuditAlertCode;
+  severity: "critical" | "warning";
+  message: string;
+  /** When the condition began, if known (ISO-8601). */
+  since: string | null;
+}
+
+/** The oldest unanchored entry may be this old before `anchor_overdue` (the cron anchors hourly). */
+export const ANCHOR_OVERDUE_SECONDS = 90 * 60;
+/** A complete full verification older than this raises `full_verification_overdue` (it runs daily). */
+export const FULL_VERIFICATION_OVERDUE_SECONDS = 26 * 3600;
+
+/** A receipt as a caller kept it: `{ seq, hash }` from `append`. */
+export const AuditReceiptInput = v.strictObject({
+  seq: v.pipe(v.number(), v.safeInteger(), v.minValue(1)),
+  hash: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, "must be a lowercase hex SHA-256")),
+});
+
+/** Most receipts one check may carry. */
+export const MAX_RECEIPTS_PER_CHECK = 500;
+
+/** Receipts to check against the chain. */
+export const AuditReceiptList = v.pipe(
+  v.array(AuditReceiptInput),
+  v.minLength(1),
+  v.maxLength(MAX_RECEIPTS_PER_CHECK),
+);
+
+/** A receipt the chain no longer holds. */
+export interface AuditReceiptBreak {
+  seq: number;
+  hash: string;
+  reason: "above_head" | "hash_differs" | "entry_unreadable";
+  detail: string;
+}
+
+/** Whether the chain still holds each receipt; any break marks integrity broken. */
+export interface AuditReceiptCheck {
+  ok: boolean;
+  headSeq: number;
+  checked: number;
+  held: number;
+  broken: AuditReceiptBreak[];
+  checkedAt: string;
 }
 
 /** RPC surface of the `audit` worker. */
@@ -121,4 +205,9 @@ export interface AuditRpc {
   anchorNow(actor: Principal): Promise<Result<AuditAnchor | null>>;
   /** NDJSON of every entry then every anchor, as `{ "kind": "entry" | "anchor", ... }` lines. */
   exportNdjson(): Promise<ReadableStream<Uint8Array>>;
+  /**
+   * Whether the chain still holds each receipt (entry `seq` has hash `hash`). A receipt above the head or with
+   * another hash is a break: integrity becomes broken (the audit watch then halts the breaker).
+   */
+  checkReceipts(receipts: AuditReceipt[], actor: Principal): Promise<Result<AuditReceiptCheck>>;
 }

@@ -9,6 +9,7 @@ interface AnchorRow {
   anchored_at: string;
   r2_manifest_hash: string;
   anchor_hash: string;
+  checkpoint: string | null;
 }
 
 /** Which cron hour a scheduled run belongs to: two firings of the same hour share it. */
@@ -16,10 +17,11 @@ export function cronSlot(scheduledTime: number): number {
   return Math.floor(scheduledTime / 3_600_000);
 }
 
-const COLUMNS = "anchor_no, to_seq, head_hash, prev_anchor_hash, anchored_at, r2_manifest_hash, anchor_hash";
+const COLUMNS =
+  "anchor_no, to_seq, head_hash, prev_anchor_hash, anchored_at, r2_manifest_hash, anchor_hash, checkpoint";
 
 function fromRow(r: AnchorRow): AuditAnchor {
-  return {
+  const anchor: AuditAnchor = {
     anchorNo: r.anchor_no,
     toSeq: r.to_seq,
     headHash: r.head_hash,
@@ -28,6 +30,9 @@ function fromRow(r: AnchorRow): AuditAnchor {
     r2ManifestHash: r.r2_manifest_hash,
     anchorHash: r.anchor_hash,
   };
+  // A row from before anchors were signed has none (verification refuses it).
+  if (r.checkpoint !== null) anchor.checkpoint = r.checkpoint;
+  return anchor;
 }
 
 /** The newest anchor row, or null before the first. */
@@ -58,7 +63,7 @@ export async function insertAnchor(
 ): Promise<Result<void>> {
   try {
     await db
-      .prepare(`INSERT INTO anchors (${COLUMNS}, cron_slot) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+      .prepare(`INSERT INTO anchors (${COLUMNS}, cron_slot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
       .bind(
         a.anchorNo,
         a.toSeq,
@@ -67,6 +72,7 @@ export async function insertAnchor(
         a.anchoredAt,
         a.r2ManifestHash,
         a.anchorHash,
+        a.checkpoint ?? null,
         cronSlot,
       )
       .run();
@@ -78,7 +84,7 @@ export async function insertAnchor(
     if (/UNIQUE constraint failed: anchors\.anchor_no|PRIMARY KEY/.test(message)) {
       return err(ErrorCode.conflict, `anchor ${a.anchorNo} already exists`);
     }
-    const refused = /anchor_no is not the next|fork|goes backwards|anchor genesis/.exec(message);
+    const refused = /anchor_no is not the next|fork|goes backwards|anchor genesis|not signed/.exec(message);
     if (refused) return err(ErrorCode.conflict, `anchor refused by D1_ANCHOR: ${refused[0]}`);
     throw error;
   }

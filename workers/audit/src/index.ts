@@ -9,6 +9,8 @@ import {
 import {
   type AuditAnchor,
   type AuditReceipt,
+  type AuditReceiptCheck,
+  AuditReceiptList,
   type AuditRpc,
   type AuditStatus,
   type AuditVerification,
@@ -24,6 +26,7 @@ import { checkD1, checkR2, parseInput, runHealthChecks } from "@paulp/kit";
 import { cronSlot, listAnchors } from "./anchors";
 import type { Env } from "./env";
 import { validateEvent, validateEvents } from "./events";
+import { FULL_VERIFICATION_CRON, MAX_STEPS_PER_CALL } from "./schedules";
 
 export { AuditSequencer } from "./sequencer";
 
@@ -68,7 +71,26 @@ export class AuditEntrypoint extends WorkerEntrypoint<Env> implements AuditRpc {
   async verify(options: unknown): Promise<Result<AuditVerification>> {
     const valid = parseInput(AuditVerifyOptions, options);
     if (!valid.ok) return valid;
+    if (valid.value.mode === "full" && valid.value.untilComplete) return this.fullVerification();
     return this.call(() => this.sequencer().verify(valid.value.mode, Date.now()));
+  }
+
+  /** A full verification taken step after step until it reaches the head or a break (the daily cron's work). */
+  private async fullVerification(): Promise<Result<AuditVerification>> {
+    let last: Result<AuditVerification> = err(ErrorCode.internal, "no step taken");
+    for (let step = 0; step < MAX_STEPS_PER_CALL; step++) {
+      last = await this.call(() => this.sequencer().verify("full", Date.now()));
+      if (!last.ok || !last.value.ok || last.value.complete !== false) return last;
+    }
+    return last;
+  }
+
+  async checkReceipts(receipts: unknown, actor: unknown): Promise<Result<AuditReceiptCheck>> {
+    const list = parseInput(AuditReceiptList, receipts);
+    if (!list.ok) return list;
+    const a = parseInput(Principal, actor);
+    if (!a.ok) return a;
+    return this.call(() => this.sequencer().checkReceipts(list.value, Date.now()));
   }
 
   async anchorNow(actor: unknown): Promise<Result<AuditAnchor | null>> {
@@ -131,8 +153,22 @@ export class AuditEntrypoint extends WorkerEntrypoint<Env> implements AuditRpc {
     });
   }
 
-  /** Hourly anchor (cron "0 * * * *"); a second firing of the same hour anchors nothing. */
+  /**
+   * Hourly anchor (ANCHOR_CRON; a second firing of the same hour anchors nothing) and the daily full
+   * verification (FULL_VERIFICATION_CRON), which finds edits below the last verified anchor that the 5-minute
+   * incremental watch cannot: a break sets integrity broken, and risk's next watch halts the breaker.
+   */
   override async scheduled(controller: ScheduledController): Promise<void> {
+    if (controller.cron === FULL_VERIFICATION_CRON) {
+      const result = await this.fullVerification();
+      if (!result.ok)
+        console.error(`scheduled full verification failed: ${result.error.code}: ${result.error.message}`);
+      else if (!result.value.ok)
+        console.error(
+          `scheduled full verification: chain broken at seq ${result.value.brokenSeq}: ${result.value.reason}`,
+        );
+      return;
+    }
     const result = await this.call<AuditAnchor | null>(() =>
       this.sequencer().anchor({ nowMs: Date.now(), cronSlot: cronSlot(controller.scheduledTime) }),
     );

@@ -9,13 +9,19 @@ import {
   type ChainBreak,
   type ChainPoint,
   ChainVerifier,
+  checkpointRefusal,
   entryLine,
   firstBreak,
   GENESIS_POINT,
   hashAnchor,
   LineBytes,
   manifestHash,
+  type NoteSigner,
+  type NoteVerifier,
+  parseSignerKey,
+  parseVerifierKey,
   sha256Hex,
+  signCheckpoint,
   verifyAnchors,
   verifyBatchCopy,
   verifyBatchList,
@@ -25,6 +31,8 @@ import {
   type AuditEventInput,
   type AuditMirrorBatch,
   type AuditReceipt,
+  type AuditReceiptBreak,
+  type AuditReceiptCheck,
   type AuditStatus,
   type AuditVerification,
   ErrorCode,
@@ -33,6 +41,7 @@ import {
   type Result,
 } from "@paulp/contracts";
 import { CanonicalJsonError, toHex } from "@paulp/kit";
+import { auditAlerts } from "./alerts";
 import { insertAnchor, latestAnchor, listAnchors } from "./anchors";
 import type { Env } from "./env";
 
@@ -49,7 +58,8 @@ const STILL_BROKEN = "integrity is broken since an earlier verification";
 
 /** The break that set `integrity` to broken, kept for every later answer until a full verification passes. */
 interface LastFailure {
-  mode: "full" | "incremental";
+  /** What found it: a verification, the proof against the latest anchor, or a receipt check. */
+  mode: "full" | "incremental" | "anchor proof" | "receipt check";
   brokenSeq: number | null;
   brokenAnchor?: number;
   reason: string;
@@ -158,6 +168,15 @@ export class AuditSequencer extends DurableObject<Env> {
   private head: ChainPoint = GENESIS_POINT;
   /** Set when the stored head cannot be read: appends are refused (fail closed). */
   private headError: string | null = null;
+  /**
+   * Whether this chain contains the latest D1 anchor's head, proved after every start and before every anchor. A
+   * sequencer restored to an older state (or otherwise forked from what D1 anchored) must not append, mirror or
+   * anchor: until the proof is made nothing is written, and once it fails appends are refused for good.
+   */
+  private proof: "unproven" | "proven" | { forked: string } = "unproven";
+  private proving: Promise<Result<void>> | null = null;
+  /** The anchor signing key, parsed once (null with the reason when it is missing or malformed). */
+  private keys: { signer: NoteSigner | null; verifiers: NoteVerifier[]; error: string | null } | null = null;
   private mirroredTo = 0;
   private mirrorError: string | null = null;
   private mirrorFailures = 0;
@@ -207,8 +226,12 @@ export class AuditSequencer extends DurableObject<Env> {
    * Append events atomically (all or none) and return their receipts. Calls that arrive together are
    * group-committed: one synchronous write (head read to last row) and one durable commit for all of them.
    */
-  append(events: AuditEventInput[], nowMs: number): Promise<Result<AuditReceipt[]>> {
-    if (this.headError) return Promise.resolve(err(ErrorCode.integrityBroken, this.headError));
+  async append(events: AuditEventInput[], nowMs: number): Promise<Result<AuditReceipt[]>> {
+    if (this.headError) return err(ErrorCode.integrityBroken, this.headError);
+    if (this.proof !== "proven") {
+      const proved = await this.ensureProven();
+      if (!proved.ok) return proved;
+    }
     return new Promise((resolve) => {
       this.pending.push({ events, nowMs, resolve });
       if (!this.commitScheduled) {
@@ -304,6 +327,9 @@ export class AuditSequencer extends DurableObject<Env> {
 
   /** Mirror every entry appended so far to R2 (one run at a time). */
   async flushMirror(): Promise<{ mirroredTo: number; error: string | null }> {
+    // A chain not proved to contain the latest anchor writes nothing to R2 (R2 would hold both histories).
+    const proved = this.proof === "proven" ? ok(undefined) : await this.ensureProven();
+    if (!proved.ok) return { mirroredTo: this.mirroredTo, error: proved.error.message };
     this.mirrorRun ??= this.mirrorOnce().finally(() => {
       this.mirrorRun = null;
     });
@@ -425,11 +451,18 @@ export class AuditSequencer extends DurableObject<Env> {
           .first();
         if (done) return ok(null);
       }
+      const keys = this.signingKeys();
+      if (!keys.signer)
+        return err(ErrorCode.serviceUnavailable, `anchors are signed, and cannot be: ${keys.error}`);
+      // Never anchor on top of an anchor this chain does not contain: prove it first (this queue is the only
+      // writer of anchors, so `previous` is still the latest when the new one is inserted).
+      const previous = await latestAnchor(db);
+      const proved = this.proveAgainst(previous);
+      if (!proved.ok) return proved;
       const target = this.head.seq;
       let mirror = await this.flushMirror();
       if (mirror.mirroredTo < target && !mirror.error) mirror = await this.flushMirror();
       const toSeq = mirror.mirroredTo;
-      const previous = await latestAnchor(db);
       if (toSeq === 0 || (previous && previous.toSeq === toSeq)) {
         return mirror.error && toSeq < target
           ? err(ErrorCode.serviceUnavailable, `R2 mirror behind: ${mirror.error}`)
@@ -437,12 +470,13 @@ export class AuditSequencer extends DurableObject<Env> {
       }
       const headHash = this.hashAt(toSeq);
       if (!headHash) return err(ErrorCode.integrityBroken, `entry ${toSeq} is unreadable; not anchoring`);
-      const anchor = buildAnchor(
+      const built = buildAnchor(
         previous,
         { seq: toSeq, hash: headHash },
         new Date(nowMs).toISOString(),
         manifestHash(this.batches(toSeq)),
       );
+      const anchor: AuditAnchor = { ...built, checkpoint: signCheckpoint(built, keys.signer) };
       const refusal = anchorRefusal(previous, anchor);
       if (refusal) return err(ErrorCode.conflict, refusal);
       const inserted = await insertAnchor(db, anchor, cronSlot ?? null);
@@ -451,6 +485,90 @@ export class AuditSequencer extends DurableObject<Env> {
     } catch (error) {
       return err(ErrorCode.serviceUnavailable, `anchor failed: ${(error as Error).message}`);
     }
+  }
+
+  /** The signing key and the verifier keys anchors may be signed by (this key, and retired ones). */
+  private signingKeys(): { signer: NoteSigner | null; verifiers: NoteVerifier[]; error: string | null } {
+    if (this.keys) return this.keys;
+    let signer: NoteSigner | null = null;
+    let error: string | null = null;
+    const verifiers: NoteVerifier[] = [];
+    try {
+      if (!this.env.AUDIT_SIGNING_KEY) throw new Error("AUDIT_SIGNING_KEY is not set");
+      signer = parseSignerKey(this.env.AUDIT_SIGNING_KEY);
+      verifiers.push(signer.verifier);
+    } catch (e) {
+      // Never the key itself in a message.
+      error = `AUDIT_SIGNING_KEY: ${(e as Error).message}`;
+    }
+    for (const vkey of (this.env.AUDIT_RETIRED_VERIFIER_KEYS ?? "").split(",").filter((k) => k.trim())) {
+      try {
+        verifiers.push(parseVerifierKey(vkey));
+      } catch (e) {
+        error ??= `AUDIT_RETIRED_VERIFIER_KEYS: ${(e as Error).message}`;
+      }
+    }
+    this.keys = { signer, verifiers, error };
+    return this.keys;
+  }
+
+  /** Prove (once per start, shared by concurrent callers) that this chain contains the latest D1 anchor. */
+  private ensureProven(): Promise<Result<void>> {
+    if (this.proof === "proven") return Promise.resolve(ok(undefined));
+    this.proving ??= (async (): Promise<Result<void>> => {
+      if (typeof this.proof === "object") return err(ErrorCode.integrityBroken, this.proof.forked);
+      let latest: AuditAnchor | null;
+      try {
+        latest = await latestAnchor(this.env.D1_ANCHOR);
+      } catch (error) {
+        return err(
+          ErrorCode.auditUnavailable,
+          `the chain cannot be proved against D1_ANCHOR (${(error as Error).message}): nothing is appended until it is`,
+        );
+      }
+      return this.proveAgainst(latest);
+    })().finally(() => {
+      this.proving = null;
+    });
+    return this.proving;
+  }
+
+  /**
+   * The chain must contain `anchor` (the latest in D1): entry `toSeq` present and hashing to its `headHash`, the
+   * row its own hash and signed. Otherwise this sequencer's state is not what D1 anchored (restored to an older
+   * state, or forked): appends are refused from now on and integrity is broken (the audit watch halts trading).
+   */
+  private proveAgainst(anchor: AuditAnchor | null): Result<void> {
+    if (typeof this.proof === "object") return err(ErrorCode.integrityBroken, this.proof.forked);
+    if (!anchor) {
+      this.proof = "proven";
+      return ok(undefined);
+    }
+    let why: string | null = null;
+    const { verifiers } = this.signingKeys();
+    if (anchor.toSeq > this.head.seq)
+      why = `head ${this.head.seq} is below anchor ${anchor.anchorNo} toSeq ${anchor.toSeq}`;
+    else if (this.hashAt(anchor.toSeq) !== anchor.headHash)
+      why = `entry ${anchor.toSeq} does not hash to anchor ${anchor.anchorNo} headHash`;
+    else if (hashAnchor(anchor) !== anchor.anchorHash) why = `anchor ${anchor.anchorNo} row was edited`;
+    else if (verifiers.length > 0) {
+      const refusal = checkpointRefusal(anchor, verifiers);
+      if (refusal) why = `anchor ${anchor.anchorNo} ${refusal}`;
+    }
+    if (!why) {
+      this.proof = "proven";
+      return ok(undefined);
+    }
+    const reason = `the chain does not contain the latest anchor: ${why} (sequencer state restored to an older one, or forked); appends and anchors are refused`;
+    this.proof = { forked: reason };
+    this.recordBreak({
+      mode: "anchor proof",
+      brokenSeq: Math.min(anchor.toSeq, this.head.seq + 1),
+      brokenAnchor: anchor.anchorNo,
+      reason,
+      verifiedAt: new Date().toISOString(),
+    });
+    return err(ErrorCode.integrityBroken, reason);
   }
 
   /**
@@ -469,6 +587,10 @@ export class AuditSequencer extends DurableObject<Env> {
     nowMs: number,
     maxCopies = FULL_STEP_MAX_COPIES,
   ): Promise<Result<AuditVerification>> {
+    // Anchors are only trusted signed: without the key their signatures cannot be checked (an outage, not a break).
+    const { verifiers, error: keyError } = this.signingKeys();
+    if (verifiers.length === 0)
+      return err(ErrorCode.serviceUnavailable, `anchor signatures cannot be checked: ${keyError}`);
     // Settled either way, so it can be awaited after the walk without an unhandled rejection meanwhile.
     const anchorsRead = listAnchors(this.env.D1_ANCHOR).then(
       (anchors) => ({ anchors }),
@@ -563,6 +685,7 @@ export class AuditSequencer extends DurableObject<Env> {
         hashAt: (seq) => verifier.wantedHashes.get(seq) ?? (seq === start.seq ? start.hash : undefined),
         batches,
         trusted,
+        verifiers,
       }),
     );
     breaks.push(...copyBreaks);
@@ -635,20 +758,20 @@ export class AuditSequencer extends DurableObject<Env> {
 
   private recordVerification(result: AuditVerification, lastAnchor: AuditAnchor | null): void {
     this.setMeta("last_verification", result);
+    // A full verification that reached its verdict (the head, or a break): its age is shown and alerted on.
+    if (result.mode === "full") this.setMeta("last_full_verification", result);
     // Unchanged values are not rewritten.
     const integrity = this.getMeta<string>("integrity");
     if (!result.ok) {
       if (integrity !== "broken") this.setMeta("integrity", "broken");
-      if (!result.reason?.startsWith(STILL_BROKEN)) {
-        this.setMeta("failure_epoch", (this.getMeta<number>("failure_epoch") ?? 0) + 1);
-        this.setMeta<LastFailure>("last_failure", {
+      if (!result.reason?.startsWith(STILL_BROKEN))
+        this.recordBreak({
           mode: result.mode,
           brokenSeq: result.brokenSeq ?? null,
           reason: result.reason ?? "",
           verifiedAt: result.verifiedAt,
           ...(result.brokenAnchor !== undefined ? { brokenAnchor: result.brokenAnchor } : {}),
         });
-      }
       return;
     }
     // Once broken, only a full verification that passes clears it.
@@ -664,6 +787,70 @@ export class AuditSequencer extends DurableObject<Env> {
     }
   }
 
+  /**
+   * Record a break (integrity broken until a full verification that starts after it passes): every later
+   * incremental answer names it, and a stepped full verification in progress is void.
+   */
+  private recordBreak(failure: LastFailure): void {
+    if (this.getMeta<string>("integrity") !== "broken") this.setMeta("integrity", "broken");
+    this.setMeta("failure_epoch", (this.getMeta<number>("failure_epoch") ?? 0) + 1);
+    this.setMeta<LastFailure>("last_failure", failure);
+  }
+
+  /**
+   * Whether the chain still holds each receipt a caller kept: entry `seq` present with hash `hash`. A receipt
+   * above the head (entries gone: truncated or restored) or with another hash (rewritten) is a break.
+   */
+  async checkReceipts(receipts: AuditReceipt[], nowMs: number): Promise<Result<AuditReceiptCheck>> {
+    if (this.headError) return err(ErrorCode.integrityBroken, this.headError);
+    const head = this.head.seq;
+    const broken: AuditReceiptBreak[] = [];
+    for (const { seq, hash } of receipts) {
+      if (seq > head) {
+        broken.push({
+          seq,
+          hash,
+          reason: "above_head",
+          detail: `receipt seq ${seq} is above the head ${head}`,
+        });
+        continue;
+      }
+      const stored = this.hashAt(seq);
+      if (stored === undefined)
+        broken.push({
+          seq,
+          hash,
+          reason: "entry_unreadable",
+          detail: `entry ${seq} is missing or unreadable`,
+        });
+      else if (stored !== hash)
+        broken.push({
+          seq,
+          hash,
+          reason: "hash_differs",
+          detail: `entry ${seq} no longer has the receipt's hash`,
+        });
+    }
+    const checkedAt = new Date(nowMs).toISOString();
+    if (broken.length > 0) {
+      const first = broken.reduce((a, b) => (b.seq < a.seq ? b : a));
+      this.recordBreak({
+        mode: "receipt check",
+        brokenSeq: Math.min(first.seq, head + 1),
+        reason: `receipt check: ${first.detail}${broken.length > 1 ? ` (and ${broken.length - 1} more)` : ""}`,
+        verifiedAt: checkedAt,
+      });
+    }
+    return ok({
+      ok: broken.length === 0,
+      headSeq: head,
+      checked: receipts.length,
+      held: receipts.length - broken.length,
+      broken,
+      checkedAt,
+    });
+  }
+
   /** Everything `GET /admin/audit/status` shows. */
   async status(nowMs: number): Promise<Result<AuditStatus>> {
     let lastAnchor: AuditAnchor | null;
@@ -672,25 +859,63 @@ export class AuditSequencer extends DurableObject<Env> {
     } catch (error) {
       return err(ErrorCode.serviceUnavailable, `D1_ANCHOR unavailable: ${(error as Error).message}`);
     }
+    // A start not yet proved is proved now (status reads the latest anchor anyway).
+    if (this.proof === "unproven") this.proveAgainst(lastAnchor);
     const entryCount = Number(this.sql.exec("SELECT COUNT(*) AS n FROM entries").one().n);
     const recorded = this.getMeta<"ok" | "broken">("integrity");
     // Cheap live checks on top of the last verification: an unreadable head, a head below an anchor.
-    const liveBroken = this.headError !== null || (lastAnchor !== null && lastAnchor.toSeq > this.head.seq);
+    const liveBroken =
+      this.headError !== null ||
+      typeof this.proof === "object" ||
+      (lastAnchor !== null && lastAnchor.toSeq > this.head.seq);
     const integrity = liveBroken || recorded === "broken" ? "broken" : (recorded ?? "unknown");
-    return ok({
+    const ageOf = (iso: string | undefined) =>
+      iso === undefined ? null : Math.max(0, Math.floor((nowMs - Date.parse(iso)) / 1000));
+    const lastFull = this.getMeta<AuditVerification>("last_full_verification") ?? null;
+    const firstUnanchored = (lastAnchor?.toSeq ?? 0) + 1;
+    const oldestUnanchoredTs = firstUnanchored <= this.head.seq ? this.tsAt(firstUnanchored) : undefined;
+    const keys = this.signingKeys();
+    const failure = this.getMeta<LastFailure>("last_failure");
+    const status: AuditStatus = {
       headSeq: this.head.seq,
       headHash: this.head.hash,
       entryCount,
       lastAnchor,
-      lastAnchorAgeSeconds: lastAnchor
-        ? Math.max(0, Math.floor((nowMs - Date.parse(lastAnchor.anchoredAt)) / 1000))
-        : null,
+      lastAnchorAgeSeconds: ageOf(lastAnchor?.anchoredAt),
       unanchoredEntries: Math.max(0, this.head.seq - (lastAnchor?.toSeq ?? 0)),
       r2MirrorLag: Math.max(0, this.head.seq - this.mirroredTo),
       r2MirrorError: this.mirrorError,
       lastVerification: this.getMeta<AuditVerification>("last_verification") ?? null,
       integrity,
+      lastFullVerification: lastFull,
+      lastFullVerificationAgeSeconds: ageOf(lastFull?.verifiedAt),
+      // An entry whose time cannot be read counts as overdue: it is old enough to be anchored.
+      oldestUnanchoredAgeSeconds:
+        firstUnanchored > this.head.seq ? null : (ageOf(oldestUnanchoredTs) ?? Number.MAX_SAFE_INTEGER),
+      anchorVerifierKey: keys.signer?.verifierKey ?? null,
+      alerts: [],
+    };
+    status.alerts = auditAlerts(status, {
+      nowMs,
+      chainStartedAt: this.head.seq > 0 ? (this.tsAt(1) ?? null) : null,
+      keyError: keys.signer ? null : keys.error,
+      brokenReason:
+        typeof this.proof === "object" ? this.proof.forked : (this.headError ?? failure?.reason ?? null),
+      brokenSince: failure?.verifiedAt ?? null,
     });
+    return ok(status);
+  }
+
+  /** The `ts` of entry `seq`, if it is there and readable. */
+  private tsAt(seq: number): string | undefined {
+    const row = this.sql.exec<{ body: string }>("SELECT body FROM entries WHERE seq = ?", seq).toArray()[0];
+    if (!row) return undefined;
+    try {
+      const ts = (JSON.parse(row.body) as { ts?: unknown }).ts;
+      return typeof ts === "string" && Number.isFinite(Date.parse(ts)) ? ts : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** The head to export up to, so an export is one consistent snapshot. */

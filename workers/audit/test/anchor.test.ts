@@ -48,6 +48,9 @@ describe("anchors", () => {
   });
 
   it("tracks R2 mirror lag and retries until it catches up; never overwrites an object", async () => {
+    // An alarm still pending from the earlier appends would fire on its own during this test: run it now, so the
+    // append below schedules the one this test drives.
+    await runDurableObjectAlarm(sequencer());
     const head = (await audit().status()) as { ok: true; value: { headSeq: number } };
     const next = head.value.headSeq + 1;
     // Something else already holds the key the next batch will use: create-only must refuse to overwrite it.

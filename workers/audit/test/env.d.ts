@@ -9,6 +9,8 @@ declare global {
       D1_ANCHOR: D1Database;
       R2_AUDIT: R2Bucket;
       TEST_MIGRATIONS: D1Migration[];
+      AUDIT_SIGNING_KEY: string;
+      TEST_AUDIT_VERIFIER_KEY: string;
     }
   }
 }

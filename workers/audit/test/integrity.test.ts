@@ -1,6 +1,6 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { verifyExport } from "@paulp/audit-chain";
+import { parseVerifierKey, verifyExport } from "@paulp/audit-chain";
 import type { AuditVerification } from "@paulp/contracts";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -32,9 +32,10 @@ function flip(text: string, pos: number, delta: number): string {
   return text.slice(0, i) + String.fromCharCode(next === c ? (c === 33 ? 34 : 33) : next) + text.slice(i + 1);
 }
 
-/** Re-run the anchors migration (recreates triggers a test dropped to play the attacker). */
+/** Re-run the migrations' CREATE … IF NOT EXISTS statements (recreates triggers a test dropped to play the attacker). */
 async function restoreTriggers() {
-  for (const m of env.TEST_MIGRATIONS) for (const q of m.queries) await env.D1_ANCHOR.prepare(q).run();
+  for (const m of env.TEST_MIGRATIONS)
+    for (const q of m.queries) if (/^\s*CREATE /i.test(q)) await env.D1_ANCHOR.prepare(q).run();
 }
 
 beforeAll(async () => {
@@ -235,7 +236,7 @@ describe("verification of the stored chain", () => {
     >())!;
     const insert = (no: number, toSeq: number, prev: string) =>
       env.D1_ANCHOR.prepare(
-        "INSERT INTO anchors (anchor_no, to_seq, head_hash, prev_anchor_hash, anchored_at, r2_manifest_hash, anchor_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO anchors (anchor_no, to_seq, head_hash, prev_anchor_hash, anchored_at, r2_manifest_hash, anchor_hash, checkpoint) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
       )
         .bind(
           no,
@@ -245,6 +246,8 @@ describe("verification of the stored chain", () => {
           "2026-01-01T00:00:00.000Z",
           a1.r2_manifest_hash,
           `${no}`.padStart(64, "f"),
+          // Shaped like a checkpoint, so only the chain triggers (not the signature trigger) are exercised.
+          `x\n${toSeq}\nAAAA\n\n— x AAAA\n`,
         )
         .run();
     await expect(insert(3, 60, a1.anchor_hash as string)).rejects.toThrow(/fork/);
@@ -273,8 +276,8 @@ describe("verification of the stored chain", () => {
 describe("export", () => {
   it("exports entries, batches and anchors that the offline verifier accepts; one changed byte fails it", async () => {
     const text = await new Response(await audit().exportNdjson()).text();
-    const report = verifyExport(text);
-    expect(report).toMatchObject({ ok: true, entries: 60, anchors: 2 });
+    const report = verifyExport(text, { verifiers: [parseVerifierKey(env.TEST_AUDIT_VERIFIER_KEY)] });
+    expect(report).toMatchObject({ ok: true, entries: 60, anchors: 2, signaturesChecked: true });
     const lines = text.split("\n");
     const line = lines[12]!; // entry 12
     lines[12] = flip(line, line.indexOf('"payload"') + 12, 3);

@@ -13,6 +13,8 @@ declare global {
       TEST_D1_GOVERNANCE: D1Database;
       TEST_D1_MARKETS: D1Database;
       VENUE_SIM: Fetcher;
+      TEST_AUDIT_SIGNING_KEY: string;
+      TEST_AUDIT_VERIFIER_KEY: string;
     }
   }
 }

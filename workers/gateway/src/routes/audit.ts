@@ -1,4 +1,4 @@
-import { ErrorCode } from "@paulp/contracts";
+import { AuditReceiptList, type AuditRpc, ErrorCode, type RiskRpc } from "@paulp/contracts";
 import { errorJson, readJsonBody, resultResponse } from "@paulp/kit";
 import * as v from "valibot";
 import { principalOf } from "../context";
@@ -6,9 +6,16 @@ import type { GatewayRouter } from "../router";
 
 /** Body of `POST /admin/audit/verify`; empty means incremental. */
 export const VerifyRequest = v.optional(
-  v.strictObject({ mode: v.optional(v.picklist(["incremental", "full"]), "incremental") }),
+  v.strictObject({
+    mode: v.optional(v.picklist(["incremental", "full"]), "incremental"),
+    // `full` only: every step to the head in this one request (what the daily cron runs).
+    untilComplete: v.optional(v.boolean()),
+  }),
   {},
 );
+
+/** Body of `POST /admin/audit/receipts/check`: the receipts `{ seq, hash }` a caller kept. */
+export const ReceiptCheckRequest = v.strictObject({ receipts: AuditReceiptList });
 
 /** Admin routes of the audit chain: status, verification on request, and the NDJSON export. */
 export function registerAuditRoutes(router: GatewayRouter): void {
@@ -17,9 +24,44 @@ export function registerAuditRoutes(router: GatewayRouter): void {
   // A completed verification answers 200 whatever it found: `ok`, `brokenSeq` and `reason` are in the body.
   router.post("/admin/audit/verify", async (request, env) => {
     const body = await readJsonBody(request, VerifyRequest);
+    const mode = body.mode ?? "incremental";
+    if (body.untilComplete && mode !== "full")
+      return errorJson(400, {
+        code: ErrorCode.validationFailed,
+        message: "untilComplete: only a full verification is taken in steps",
+      });
     return resultResponse(
-      await env.AUDIT.verify({ mode: body.mode ?? "incremental", actor: principalOf(request) }),
+      await env.AUDIT.verify({
+        mode,
+        actor: principalOf(request),
+        ...(body.untilComplete ? { untilComplete: true } : {}),
+      }),
     );
+  });
+
+  // Does the chain still hold these receipts? A completed check answers 200 (read `ok` and `broken`). A receipt
+  // above the head or with another hash is a break: audit integrity is broken, and the breaker is halted now
+  // rather than at risk's next 5-minute watch.
+  router.post("/admin/audit/receipts/check", async (request, env) => {
+    const { receipts } = await readJsonBody(request, ReceiptCheckRequest, 128 * 1024);
+    const actor = principalOf(request);
+    const checked = await (env.AUDIT as unknown as AuditRpc).checkReceipts(receipts, actor);
+    if (checked.ok && !checked.value.ok) {
+      const first = checked.value.broken[0]!;
+      const halted = await (env.RISK as unknown as RiskRpc)
+        .reportFailure("audit_integrity_broken", `audit receipt check: ${first.detail}`.slice(0, 500), actor)
+        .catch((error: Error) => ({
+          ok: false as const,
+          error: { code: "unavailable", message: error.message },
+        }));
+      if (!halted.ok)
+        return errorJson(503, {
+          code: ErrorCode.serviceUnavailable,
+          message: `the chain does not hold ${checked.value.broken.length} receipt(s) and the breaker could not be told: ${halted.error.message}`,
+          details: { check: checked.value },
+        });
+    }
+    return resultResponse(checked);
   });
 
   // Streams entries, mirror batches and anchors; feed the file to `pnpm audit:verify`.

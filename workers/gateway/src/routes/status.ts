@@ -1,14 +1,47 @@
-import { json } from "@paulp/kit";
+import type { AuditRpc, AuditStatus } from "@paulp/contracts";
+import { json, withTimeout } from "@paulp/kit";
 import { gatewayConfigHealth } from "../config-health";
+import type { Env } from "../env";
 import type { GatewayRouter } from "../router";
 import { meshStatus } from "../status";
+
+/** The audit chain at a glance: integrity, the ages operators must watch, and what it raises. */
+export type AuditSummary =
+  | Pick<
+      AuditStatus,
+      | "integrity"
+      | "headSeq"
+      | "lastAnchorAgeSeconds"
+      | "oldestUnanchoredAgeSeconds"
+      | "lastFullVerificationAgeSeconds"
+      | "alerts"
+    >
+  | { error: string };
+
+async function auditSummary(env: Env, timeoutMs: number): Promise<AuditSummary> {
+  try {
+    const r = await withTimeout((env.AUDIT as unknown as AuditRpc).status(), timeoutMs, "audit status");
+    if (!r.ok) return { error: `${r.error.code}: ${r.error.message}` };
+    const s = r.value;
+    return {
+      integrity: s.integrity,
+      headSeq: s.headSeq,
+      lastAnchorAgeSeconds: s.lastAnchorAgeSeconds,
+      oldestUnanchoredAgeSeconds: s.oldestUnanchoredAgeSeconds,
+      lastFullVerificationAgeSeconds: s.lastFullVerificationAgeSeconds,
+      alerts: s.alerts,
+    };
+  } catch (error) {
+    return { error: (error as Error).message || String(error) };
+  }
+}
 
 /** How long `/admin/status` waits for each service's health. */
 export const HEALTH_TIMEOUT_MS = 3_000;
 
 export function registerStatusRoutes(router: GatewayRouter): void {
   router.get("/admin/status", async (request, env) => {
-    const [status, config] = await Promise.all([
+    const [status, config, audit] = await Promise.all([
       meshStatus(
         {
           audit: env.AUDIT,
@@ -20,6 +53,7 @@ export function registerStatusRoutes(router: GatewayRouter): void {
         HEALTH_TIMEOUT_MS,
       ),
       gatewayConfigHealth(request, env),
+      auditSummary(env, HEALTH_TIMEOUT_MS),
     ]);
     // The gateway's own health is its configuration: ADMIN_TOKEN strength (a refused token closes the admin routes
     // to all but a person signed in through Access, who then learns why here), Cloudflare Access with its keys
@@ -37,6 +71,7 @@ export function registerStatusRoutes(router: GatewayRouter): void {
       status: failing.length === 0 ? "ok" : "degraded",
       failing,
       services: { gateway, ...status.services },
+      audit,
     };
     return json(body, failing.length === 0 ? 200 : 503);
   });
