@@ -184,6 +184,8 @@ export interface ReconciliationReport {
   auditSeq: number;
   /** Live orders in flight while the venues' positions were read: their markets were expected as ranges. */
   inFlight: number;
+  /** The audit receipt's hash (with `auditSeq`). */
+  auditHash: string;
 }
 
 /** The result of one run of the autonomous trading loop. */

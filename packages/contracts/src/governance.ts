@@ -287,6 +287,8 @@ export interface PairAssessment {
   kalshiEvidenceHash: string;
   polymarketEvidenceHash: string;
   auditSeq: number;
+  /** The audit receipt's hash (with `auditSeq`). */
+  auditHash: string;
   assessedAt: string;
   /** The Messages API `request-id` of the last answer (null when none came back). */
   requestId: string | null;

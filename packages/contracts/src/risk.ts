@@ -107,6 +107,8 @@ export interface RiskDecision {
   intentHash: string;
   expiresAt: string;
   auditSeq: number;
+  /** The audit receipt's hash (with `auditSeq`): checkable later with `checkReceipts`. */
+  auditHash: string;
 }
 
 /** What `evaluateOnly` answers: the same checks as `evaluateOrder`, but nothing is recorded and nothing can be consumed. */
@@ -184,6 +186,9 @@ export const FailureKind = v.picklist([
   "audit_failure",
   "reconciliation_drift",
   "audit_integrity_broken",
+  // The hourly anchor is missing: the oldest unanchored entry is past 90 minutes (risk's audit watch reports it
+  // each run while it lasts, and its success when anchoring has caught up).
+  "audit_anchor_overdue",
 ]);
 /** A failure source the breaker counts. */
 export type FailureKind = v.InferOutput<typeof FailureKind>;
@@ -308,7 +313,14 @@ export interface RiskLimitsView {
 
 /** What the audit integrity watch found: the chain intact, broken (at a seq), or not answering. */
 export type AuditWatchOutcome =
-  | { verdict: "intact"; checkedEntries: number }
+  | {
+      verdict: "intact";
+      checkedEntries: number;
+      /** The hourly anchor is missing (reported to the breaker as `audit_anchor_overdue`). */
+      anchorOverdue?: boolean;
+      /** Stored audit receipts checked against the chain this run. */
+      receiptsChecked?: number;
+    }
   | { verdict: "broken"; brokenSeq: number | null; reason: string }
   | { verdict: "unavailable"; reason: string };
 

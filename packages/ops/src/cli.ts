@@ -219,6 +219,24 @@ export function buildProgram(io: Io, exit: { code: number }): Command {
         io.err(`wrote ${answer.text.split("\n").filter(Boolean).length} lines to ${opts.out}`);
       } else io.out(answer.text.replace(/\n$/, ""));
     });
+  command(
+    audit,
+    "receipts",
+    "does the chain still hold these receipts? (exit 1 if not: a break, the breaker halts)",
+  )
+    .argument("<seq:hash...>", "receipts kept by a worker, e.g. 42:<the entry's 64 hex digits>")
+    .action(async (given: string[]) => {
+      const receipts = given.map((r) => {
+        const m = /^(\d+):([0-9a-f]{64})$/.exec(r);
+        if (!m) throw new CliError(`receipt ${r} is not <seq>:<64 lowercase hex digits>`, 2);
+        return { seq: Number(m[1]), hash: m[2] };
+      });
+      const v = (await (await api()).must("POST", "/admin/audit/receipts/check", { receipts })) as {
+        ok: boolean;
+      };
+      print(v);
+      if (!v.ok) exit.code = 1;
+    });
   command(audit, "watch", "verify now and feed the breaker (what risk's 5-minute cron runs)").action(() =>
     call("POST", "/admin/risk/audit-watch"),
   );

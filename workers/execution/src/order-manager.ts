@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import {
   type ApprovalReceiptRef,
   type AuditEventInput,
+  type AuditReceipt,
   type ConsumedDecision,
   ErrorCode,
   type ExecutionMode,
@@ -415,10 +416,10 @@ export class OrderManager extends DurableObject<Env> {
     return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM audit_outbox").one().n;
   }
 
-  private async audit(type: string, actor: Principal, payload: unknown): Promise<Result<{ seq: number }>> {
+  /** Append one event; the answer is the receipt `{ seq, hash }`, kept whole where it is stored. */
+  private async audit(type: string, actor: Principal, payload: unknown): Promise<Result<AuditReceipt>> {
     const event: AuditEventInput = { type, service: "execution", actor, payload: payload as JsonValue };
-    const res = await auditAppend(this.env.AUDIT, event);
-    return res.ok ? ok({ seq: res.value.seq }) : res;
+    return auditAppend(this.env.AUDIT, event);
   }
 
   /** Submit with a decision obtained beforehand (`RISK.evaluateOrder`), consumed here once. */
@@ -1173,6 +1174,7 @@ export class OrderManager extends DurableObject<Env> {
       reported,
       auditSeq: audited.value.seq,
       inFlight,
+      auditHash: audited.value.hash,
     };
     this.sql.exec(
       "INSERT OR REPLACE INTO meta (k, v) VALUES ('last_reconciliation', ?)",

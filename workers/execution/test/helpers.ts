@@ -78,6 +78,7 @@ export async function approvedDecision(
     intentHash: await canonicalHash("paulp.intent.v1", i),
     expiresAt: new Date(Date.now() + 60_000).toISOString(),
     auditSeq: 1,
+    auditHash: "0".repeat(64),
     ...over,
   };
   await risk()._plant(d, i.effect === "open" || i.effect === "increase");

@@ -327,8 +327,8 @@ export async function recordAssessment(
   const [insert, update] = await db.batch([
     db
       .prepare(
-        `INSERT INTO pair_assessments (assessment_id, pair_id, model, prompt, prompt_hash, verdict, outcome, detail, kalshi_evidence_hash, polymarket_evidence_hash, kalshi_terms_hash, polymarket_terms_hash, audit_seq, assessed_at, request_id, usage, attempts)
-         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM pairs WHERE pair_id = ? AND kalshi_terms_hash = ? AND polymarket_terms_hash = ?)`,
+        `INSERT INTO pair_assessments (assessment_id, pair_id, model, prompt, prompt_hash, verdict, outcome, detail, kalshi_evidence_hash, polymarket_evidence_hash, kalshi_terms_hash, polymarket_terms_hash, audit_seq, audit_hash, assessed_at, request_id, usage, attempts)
+         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM pairs WHERE pair_id = ? AND kalshi_terms_hash = ? AND polymarket_terms_hash = ?)`,
       )
       .bind(
         a.assessmentId,
@@ -344,6 +344,7 @@ export async function recordAssessment(
         a.kalshiTermsHash,
         a.polymarketTermsHash,
         a.auditSeq,
+        a.auditHash,
         a.assessedAt,
         a.requestId,
         a.usage ? JSON.stringify(a.usage) : null,

@@ -957,6 +957,7 @@ export async function assessPair(
     kalshiEvidenceHash: pair.kalshi.evidenceHash,
     polymarketEvidenceHash: pair.polymarket.evidenceHash,
     auditSeq: audited.value.seq,
+    auditHash: audited.value.hash,
     assessedAt,
     requestId: outcome.requestId,
     usage,

@@ -25,7 +25,18 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   audit_failure: { caution: 1, halt: 3 },
   reconciliation_drift: { caution: 1, halt: 1 },
   audit_integrity_broken: { caution: 1, halt: 1 },
+  // Reported by the 5-minute audit watch each run the hourly anchor is overdue: CAUTION at once; HALT after a
+  // day of it (288 runs), when a whole day of trading is fixed nowhere outside the sequencer.
+  audit_anchor_overdue: { caution: 1, halt: 288 },
 };
+
+/**
+ * Failures a success does not clear: only an operator returning the breaker to NORMAL does (or HALT → RECOVERY).
+ * An audit append refused now and then, with successes between, is still the audit trail failing: intermittent
+ * failures add up (the first moves NORMAL → CAUTION, the third since the desk was last returned to NORMAL halts),
+ * and an intact verification of the chain says nothing about the appends that were refused.
+ */
+export const CLEARED_BY_OPERATOR_ONLY: ReadonlySet<FailureKind> = new Set(["audit_failure"]);
 
 /** Thresholds from a JSON var like `{"venue_api_error":{"caution":3,"halt":10}}`, falling back to defaults per kind. */
 export function parseThresholds(text: string | undefined): Thresholds {
@@ -161,9 +172,9 @@ export function countFailure(
   return { record, target };
 }
 
-/** A success of `kind` resets its consecutive count. */
+/** A success of `kind` resets its consecutive count (except the kinds only an operator clears). */
 export function countSuccess(current: BreakerRecord, kind: FailureKind): BreakerRecord {
-  if (!current.consecutiveFailures[kind]) return current;
+  if (!current.consecutiveFailures[kind] || CLEARED_BY_OPERATOR_ONLY.has(kind)) return current;
   const consecutiveFailures = { ...current.consecutiveFailures };
   delete consecutiveFailures[kind];
   return { ...current, consecutiveFailures };

@@ -306,6 +306,9 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
         await watchAuditIntegrity(
           {
             verify: () => this.env.AUDIT.verify({ mode: "incremental", actor }),
+            status: () => this.env.AUDIT.status(),
+            receipts: () => this.governor().receiptSample(),
+            checkReceipts: (receipts) => this.env.AUDIT.checkReceipts(receipts, actor),
             reportFailure: (kind, detail, who) => this.reportFailure(kind, detail, who),
             reportSuccess: (kind) => this.reportSuccess(kind),
           },

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import {
   type ApprovalReceiptRef,
+  type AuditReceipt,
   type BreakerState,
   type CapitalChange,
   type CapitalView,
@@ -53,6 +54,14 @@ import {
   utcDay,
   valuation,
 } from "./portfolio";
+import {
+  emptyReceiptSample,
+  offerReceipt,
+  RECEIPT_PREFIX,
+  type ReceiptSample,
+  receiptSampleFrom,
+  receiptsToCheck,
+} from "./receipt-sample";
 import { redeemApproval } from "./redeem";
 import { SerialQueue } from "./serial";
 
@@ -145,6 +154,8 @@ export class RiskGovernor extends DurableObject<Env> {
   private decisions = new Map<string, StoredDecision>();
   private view: RiskView | null = null;
   private readonly queue = new SerialQueue();
+  /** Receipts of this governor's audit appends, checked against the chain by the audit watch. */
+  private receipts: ReceiptSample = emptyReceiptSample();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -220,6 +231,7 @@ export class RiskGovernor extends DurableObject<Env> {
       const stored = [...(await ctx.storage.list<StoredDecision>({ prefix: "decision:" })).values()];
       stored.sort((a, b) => Date.parse(a.decision.expiresAt) - Date.parse(b.decision.expiresAt));
       for (const d of stored) this.decisions.set(d.decision.decisionId, d);
+      this.receipts = receiptSampleFrom(await ctx.storage.list({ prefix: RECEIPT_PREFIX }));
       updateWatermarks(this.portfolio, valuation(this.portfolio).equity, Date.now());
     });
   }
@@ -233,6 +245,11 @@ export class RiskGovernor extends DurableObject<Env> {
       );
     }
     return `limits v${this.limits.version}`;
+  }
+
+  /** The audit receipts kept (the newest decision's and a uniform sample of the earlier ones). */
+  async receiptSample(): Promise<AuditReceipt[]> {
+    return receiptsToCheck(this.receipts);
   }
 
   /**
@@ -282,8 +299,9 @@ export class RiskGovernor extends DurableObject<Env> {
         intentHash,
         expiresAt: new Date(now + DECISION_TTL_MS).toISOString(),
         auditSeq: 0,
+        auditHash: "",
       };
-      const { auditSeq: _, ...recorded } = decision;
+      const { auditSeq: _, auditHash: _h, ...recorded } = decision;
       const consumed = mode === "consume" && approved;
       // The decision exists only once the audit chain holds it (fail closed).
       const appended = await auditAppend(this.env.AUDIT, {
@@ -295,6 +313,7 @@ export class RiskGovernor extends DurableObject<Env> {
       if (!appended.ok)
         return err(ErrorCode.auditUnavailable, `decision not recorded: ${appended.error.message}`);
       decision.auditSeq = appended.value.seq;
+      decision.auditHash = appended.value.hash;
       // Denials are kept too, so consuming one answers "was a denial" rather than "unknown".
       const stored: StoredDecision = { decision, opensRisk: ev.value.opensRisk, used: consumed };
       this.decisions.set(decision.decisionId, stored);
@@ -315,7 +334,10 @@ export class RiskGovernor extends DurableObject<Env> {
         if (this.view && !reserveInView(this.view, intent, ev.value.delta, reduces)) this.view = null;
       }
       // One multi-key put: one storage transaction per decision, with only this decision's own keys.
-      const writes: Record<string, unknown> = { [`decision:${decision.decisionId}`]: stored };
+      const writes: Record<string, unknown> = {
+        [`decision:${decision.decisionId}`]: stored,
+        ...offerReceipt(this.receipts, appended.value),
+      };
       if (approved) {
         writes[`cid:${intent.clientOrderId}`] = now;
         const reservation = this.orders.reservations[decision.decisionId];

@@ -20,7 +20,10 @@ beforeEach(async () => {
 describe("audit integrity watch", () => {
   it("leaves the breaker alone while the chain verifies, asking for an incremental verification", async () => {
     const r = await watcher().watchAudit();
-    expect(r).toEqual({ ok: true, value: { verdict: "intact", checkedEntries: 0 } });
+    expect(r).toEqual({
+      ok: true,
+      value: { verdict: "intact", checkedEntries: 0, anchorOverdue: false, receiptsChecked: 0 },
+    });
     expect((await breakerState()).state).toBe("NORMAL");
     const calls = (await audit().stubVerifyCalls()) as { mode: string; actor: { method: string } }[];
     expect(calls.at(-1)).toMatchObject({ mode: "incremental", actor: { method: "system" } });

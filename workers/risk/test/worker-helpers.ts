@@ -25,6 +25,11 @@ interface AuditStub {
   /** Every append waits this long first (a slow audit chain). */
   stubDelay(ms: number): Promise<void>;
   stubReset(): Promise<void>;
+  stubStatus(value: unknown): Promise<void>;
+  stubReceiptCheck(value: unknown): Promise<void>;
+  stubReceiptCalls(): Promise<{ receipts: { seq: number; hash: string }[]; actor: Principal }[]>;
+  /** The chain loses every entry after the first `n` (a truncation or a restored sequencer). */
+  stubTruncate(n: number): Promise<void>;
 }
 interface GovernanceStub {
   stubCalls(): Promise<{ receipt: unknown; action: string; payload: unknown; actor: Principal }[]>;
