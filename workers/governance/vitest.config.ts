@@ -23,7 +23,8 @@ const auditDouble = {
         if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
         if (failing || event.type === failingType) return { ok: false, error: { code: "audit_unavailable", message: "audit double told to fail" } };
         events.push(event);
-        return { ok: true, value: { seq: events.length, hash: "0".repeat(64) } };
+        // A hash per seq, so a test can tell which receipt a record kept.
+        return { ok: true, value: { seq: events.length, hash: events.length.toString(16).padStart(64, "0") } };
       }
       async health() { return { service: "audit", ok: true, checks: [] }; }
       async status() {

@@ -1,9 +1,7 @@
-/// <reference path="../../audit/src/node-crypto.d.ts" />
-
 import { env } from "cloudflare:workers";
-import { buildAnchor, parseSignerKey, signCheckpoint } from "@paulp/audit-chain";
 import type { AuditAnchor, AuditStatus, AuditWatchOutcome, BreakerStatus } from "@paulp/contracts";
 import { describe, expect, it } from "vitest";
+import { insertForeignAnchor } from "./forged-anchor";
 import { adminFetch } from "./helpers";
 
 // Its own file: the chain it forks stays broken for the rest of the file (each test file has its own mesh).
@@ -19,26 +17,7 @@ describe("a sequencer whose chain does not contain the latest D1 anchor", () => 
     const first = (await (await adminFetch("/admin/audit/anchor", { method: "POST" })).json()) as AuditAnchor;
     // D1 gets an anchor, linked and signed, for a head this sequencer never had (as if the sequencer had been
     // restored to a state older than what D1 anchored).
-    const foreign = buildAnchor(
-      first,
-      { seq: first.toSeq, hash: "ab".repeat(32) },
-      new Date().toISOString(),
-      first.r2ManifestHash,
-    );
-    await env.TEST_D1_ANCHOR.prepare(
-      "INSERT INTO anchors (anchor_no, to_seq, head_hash, prev_anchor_hash, anchored_at, r2_manifest_hash, anchor_hash, checkpoint) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-      .bind(
-        foreign.anchorNo,
-        foreign.toSeq,
-        foreign.headHash,
-        foreign.prevAnchorHash,
-        foreign.anchoredAt,
-        foreign.r2ManifestHash,
-        foreign.anchorHash,
-        signCheckpoint(foreign, parseSignerKey(env.TEST_AUDIT_SIGNING_KEY)),
-      )
-      .run();
+    await insertForeignAnchor(first, { seq: first.toSeq, hash: "ab".repeat(32) }, first.r2ManifestHash);
     const refused = await adminFetch("/admin/audit/anchor", { method: "POST" });
     expect(refused.ok).toBe(false);
     expect(await refused.json()).toMatchObject({

@@ -420,6 +420,7 @@ export async function recordReview(
     note: string;
     supersedes: string | null;
     auditSeq: number;
+    auditHash: string;
     at: string;
   },
 ): Promise<boolean> {
@@ -452,8 +453,8 @@ export async function recordReview(
     db
       .prepare(
         `INSERT INTO pair_reviews (review_id, pair_id, decision, reviewer, reviewer_subject, note, assessment_id,
-           kalshi_terms_hash, polymarket_terms_hash, supersedes, audit_seq, reviewed_at)
-         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM pairs WHERE pair_id = ? AND review_id = ?)`,
+           kalshi_terms_hash, polymarket_terms_hash, supersedes, audit_seq, audit_hash, reviewed_at)
+         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM pairs WHERE pair_id = ? AND review_id = ?)`,
       )
       .bind(
         r.reviewId,
@@ -467,6 +468,7 @@ export async function recordReview(
         pair.polymarket.termsHash,
         r.supersedes,
         r.auditSeq,
+        r.auditHash,
         r.at,
         pair.pairId,
         r.reviewId,

@@ -1029,6 +1029,7 @@ export async function reviewPair(
     note: review.value.note,
     supersedes: ruling.supersedes,
     auditSeq: audited.value.seq,
+    auditHash: audited.value.hash,
     at: iso(now),
   });
   if (!stored) return err(ErrorCode.conflict, "the pair changed while it was reviewed; review it again");

@@ -431,6 +431,26 @@ describe("a review belongs to its reviewer", () => {
     ]);
   });
 
+  it("the assessment and each review keep the whole audit receipt of their entry (seq and hash)", async () => {
+    const pairId = await propose(await candidate("true"));
+    await auditDouble().__reset();
+    const assessed = await gov().assessPair(pairId, TOKEN);
+    if (!assessed.ok) throw new Error(assessed.error.message);
+    const receipt = (seq: number) => ({ seq, hash: seq.toString(16).padStart(64, "0") });
+    expect(assessed.value.assessment).toMatchObject({ auditSeq: 1, auditHash: receipt(1).hash });
+    expect((await gov().reviewPair(pairId, { decision: "approve", note: "" }, alice)).ok).toBe(true);
+    const kept = async (table: "pair_assessments" | "pair_reviews") =>
+      (
+        await env.D1_GOVERNANCE.prepare(
+          `SELECT audit_seq AS seq, audit_hash AS hash FROM ${table} WHERE pair_id = ?`,
+        )
+          .bind(pairId)
+          .all<{ seq: number; hash: string }>()
+      ).results;
+    expect(await kept("pair_assessments")).toEqual([receipt(1)]);
+    expect(await kept("pair_reviews")).toEqual([receipt(2)]);
+  });
+
   it("a failed re-assessment leaves a person's rejection as it was", async () => {
     const pairId = await graded();
     await gov().reviewPair(pairId, { decision: "reject", note: "different fine print" }, alice);

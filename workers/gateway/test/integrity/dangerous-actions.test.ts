@@ -4,6 +4,7 @@
 import { env } from "cloudflare:workers";
 import type { ApprovalDecision, AuditStatus, GovernanceRpc, Principal, RiskRpc } from "@paulp/contracts";
 import { beforeAll, describe, expect, it } from "vitest";
+import { insertForeignAnchor } from "../forged-anchor";
 import { type AsPerson, adminFetch, approvalOf, paperStrategy, post, signIn, strategyOf } from "../helpers";
 
 let as: AsPerson;
@@ -30,25 +31,8 @@ async function expectLocked(res: Response): Promise<void> {
  * head. The audit worker reports integrity `broken` from then on.
  */
 async function breakTheChain(): Promise<void> {
-  const head = ((await (await adminFetch("/admin/audit/status")).json()) as AuditStatus).headSeq;
-  const last = await env.TEST_D1_ANCHOR.prepare(
-    "SELECT anchor_no, anchor_hash FROM anchors ORDER BY anchor_no DESC LIMIT 1",
-  ).first<{ anchor_no: number; anchor_hash: string }>();
-  const genesis = "d8cb518b3d143c7c4b68631de449c2a07592a4d8364191e1d9d53d08b60fe056";
-  await env.TEST_D1_ANCHOR.prepare(
-    `INSERT INTO anchors (anchor_no, to_seq, head_hash, prev_anchor_hash, anchored_at, r2_manifest_hash, anchor_hash)
-     VALUES (?, ?, ?, ?, ?, ?, ?)`,
-  )
-    .bind(
-      (last?.anchor_no ?? 0) + 1,
-      head + 1_000,
-      "e".repeat(64),
-      last?.anchor_hash ?? genesis,
-      new Date().toISOString(),
-      "f".repeat(64),
-      "d".repeat(64),
-    )
-    .run();
+  const { headSeq, lastAnchor } = (await (await adminFetch("/admin/audit/status")).json()) as AuditStatus;
+  await insertForeignAnchor(lastAnchor, { seq: headSeq + 1_000, hash: "e".repeat(64) });
 }
 
 let recoveryRequest = "";
