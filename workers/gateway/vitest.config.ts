@@ -11,8 +11,8 @@ const auditKey = generateAuditKey();
 // reached through the gateway's real service bindings. The admin token is generated per run.
 // The pool cannot migrate an auxiliary worker's D1, so the runner binds the same database ids and
 // migrates them in test/setup.ts.
-// Two projects, each its own mesh (one Miniflare each): `mesh` runs the files that share one healthy chain;
-// `integrity` breaks its chain on purpose, which must not reach the other files.
+// Two projects: `mesh` runs its files on a verified chain; `integrity` starts from a chain never verified and
+// breaks it on purpose. Every test file has its own copy of every worker and its own storage (isolated storage).
 //
 // Ingestion's own read-only Kalshi key (it signs the order-book reads), generated per run; the simulator
 // trusts its public half with the `read` scope, as `pnpm dev` sets it up.

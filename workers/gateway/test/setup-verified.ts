@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import type { AuditStatus, Result } from "@paulp/contracts";
 
-// The shared mesh's chain is verified once (every file checks; the first one verifies): two-person actions are
+// Each file's chain (every file has its own mesh) is verified before its tests: two-person actions are
 // refused while the audit chain's integrity is not `ok`, and a fresh chain is `unknown` until verified.
 const status = (await env.AUDIT.status()) as Result<AuditStatus>;
 if (!status.ok || status.value.integrity !== "ok") {
