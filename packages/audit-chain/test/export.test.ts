@@ -178,14 +178,19 @@ describe("pnpm audit:verify (offline CLI)", () => {
 
   // Real CLI processes (node + tsx each, up to five per test): on a loaded 2-core machine each start takes seconds.
   const CLI_TIMEOUT_MS = 180_000;
+  /** A sample export of `entries` entries (a batch every `perBatch`) written to a fresh directory. */
+  const written = (entries: number, perBatch: number) => {
+    const dir = mkdtempSync(path.join(tmpdir(), "audit-verify-"));
+    const c = sample(entries, perBatch);
+    const good = path.join(dir, "good.ndjson");
+    writeFileSync(good, c.text);
+    return { dir, c, good };
+  };
 
   it("checks anchor signatures with the pinned key (--key or PAULP_AUDIT_KEY) and refuses an edited anchor", {
     timeout: CLI_TIMEOUT_MS,
   }, () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "audit-verify-"));
-    const c = sample(6, 2);
-    const good = path.join(dir, "good.ndjson");
-    writeFileSync(good, c.text);
+    const { dir, c, good } = written(6, 2);
     const signed = run([good, "--key", testKey.verifierKey]);
     expect(signed.code).toBe(0);
     expect(signed.out).toContain("signed checkpoint verified");
@@ -214,8 +219,7 @@ describe("pnpm audit:verify (offline CLI)", () => {
   it("names the line and seq of a headSeq that is not a number (never NaN)", {
     timeout: CLI_TIMEOUT_MS,
   }, () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "audit-verify-"));
-    const c = sample(4, 2);
+    const { dir, c } = written(4, 2);
     const file = path.join(dir, "nan.ndjson");
     writeFileSync(file, c.text.replace(/"headSeq":\d+/, '"headSeq":"x"'));
     const r = run([file]);
@@ -227,10 +231,7 @@ describe("pnpm audit:verify (offline CLI)", () => {
   it("exits 0 on a good export, 1 naming the first broken entry on a changed byte, 2 on a missing file", {
     timeout: CLI_TIMEOUT_MS,
   }, () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "audit-verify-"));
-    const c = sample(6, 2);
-    const good = path.join(dir, "good.ndjson");
-    writeFileSync(good, c.text);
+    const { dir, c, good } = written(6, 2);
     const ok = run([good, "--anchor", c.anchors.at(-1)!.anchorHash]);
     expect(ok.code).toBe(0);
     expect(ok.out).toContain("OK: 6 entries");

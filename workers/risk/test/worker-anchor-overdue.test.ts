@@ -1,9 +1,6 @@
-import type { AuditWatchOutcome } from "@paulp/contracts";
 import { beforeEach, describe, expect, it } from "vitest";
-import { audit, risk } from "./worker-helpers";
+import { audit, risk, watchAudit } from "./worker-helpers";
 
-const watch = () =>
-  (risk() as unknown as { watchAudit(): Promise<{ ok: true; value: AuditWatchOutcome }> }).watchAudit();
 const overdue = {
   ok: true,
   value: {
@@ -27,7 +24,7 @@ beforeEach(async () => {
 describe("a missing hourly anchor", () => {
   it("moves the breaker to CAUTION while overdue, and stops counting once anchoring caught up", async () => {
     await audit().stubStatus(overdue);
-    expect(await watch()).toMatchObject({ ok: true, value: { verdict: "intact", anchorOverdue: true } });
+    expect(await watchAudit()).toMatchObject({ ok: true, value: { verdict: "intact", anchorOverdue: true } });
     let b = await risk().getBreaker();
     expect(b).toMatchObject({
       ok: true,
@@ -35,14 +32,17 @@ describe("a missing hourly anchor", () => {
     });
     if (b.ok) expect(b.value.reason).toMatch(/audit_anchor_overdue x1: 12 entries are not anchored/);
     // Each run while overdue counts (HALT only after a day of it).
-    await watch();
+    await watchAudit();
     b = await risk().getBreaker();
     expect(b).toMatchObject({
       ok: true,
       value: { state: "CAUTION", consecutiveFailures: { audit_anchor_overdue: 2 } },
     });
     await audit().stubStatus({ ok: true, value: { headSeq: 41, integrity: "ok", alerts: [] } });
-    expect(await watch()).toMatchObject({ ok: true, value: { verdict: "intact", anchorOverdue: false } });
+    expect(await watchAudit()).toMatchObject({
+      ok: true,
+      value: { verdict: "intact", anchorOverdue: false },
+    });
     b = await risk().getBreaker();
     expect(b.ok && b.value.consecutiveFailures.audit_anchor_overdue).toBeFalsy();
     expect(b.ok && b.value.state).toBe("CAUTION"); // an operator returns the desk to NORMAL
@@ -50,7 +50,7 @@ describe("a missing hourly anchor", () => {
 
   it("an audit status that cannot answer is an audit failure, never a pass", async () => {
     await audit().stubStatus("throw");
-    expect(await watch()).toMatchObject({ ok: true, value: { verdict: "unavailable" } });
+    expect(await watchAudit()).toMatchObject({ ok: true, value: { verdict: "unavailable" } });
     const b = await risk().getBreaker();
     expect(b.ok && b.value.consecutiveFailures.audit_failure).toBeGreaterThan(0);
   });

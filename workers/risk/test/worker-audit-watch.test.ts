@@ -1,17 +1,6 @@
 import { createScheduledController } from "cloudflare:test";
-import type { AuditWatchOutcome } from "@paulp/contracts";
 import { beforeEach, describe, expect, it } from "vitest";
-import { audit, entriesOf, risk } from "./worker-helpers";
-
-type Watch = {
-  watchAudit(): Promise<{ ok: true; value: AuditWatchOutcome } | { ok: false; error: unknown }>;
-};
-const watcher = () => risk() as unknown as Watch;
-const breakerState = async () => {
-  const r = await risk().getBreaker();
-  if (!r.ok) throw new Error("breaker unreadable");
-  return r.value;
-};
+import { audit, breakerStatus, entriesOf, watchAudit } from "./worker-helpers";
 
 beforeEach(async () => {
   await audit().stubReset();
@@ -19,12 +8,12 @@ beforeEach(async () => {
 
 describe("audit integrity watch", () => {
   it("leaves the breaker alone while the chain verifies, asking for an incremental verification", async () => {
-    const r = await watcher().watchAudit();
+    const r = await watchAudit();
     expect(r).toEqual({
       ok: true,
       value: { verdict: "intact", checkedEntries: 0, anchorOverdue: false, receiptsChecked: 0 },
     });
-    expect((await breakerState()).state).toBe("NORMAL");
+    expect((await breakerStatus()).state).toBe("NORMAL");
     const calls = (await audit().stubVerifyCalls()) as { mode: string; actor: { method: string } }[];
     expect(calls.at(-1)).toMatchObject({ mode: "incremental", actor: { method: "system" } });
   });
@@ -44,9 +33,9 @@ describe("audit integrity watch", () => {
         verifiedAt: new Date().toISOString(),
       },
     });
-    const r = await watcher().watchAudit();
+    const r = await watchAudit();
     expect(r.ok && r.value).toMatchObject({ verdict: "broken", brokenSeq: 17 });
-    const breaker = await breakerState();
+    const breaker = await breakerStatus();
     expect(breaker.state).toBe("HALT");
     expect(breaker.reason).toContain("seq 17");
     expect((await entriesOf("risk.breaker_transition")).length).toBeGreaterThan(0);
@@ -54,9 +43,9 @@ describe("audit integrity watch", () => {
 
   it("counts an audit that cannot answer as an audit failure, never as intact", async () => {
     await audit().stubVerification("throw");
-    const r = await watcher().watchAudit();
+    const r = await watchAudit();
     expect(r.ok && r.value.verdict).toBe("unavailable");
-    expect((await breakerState()).consecutiveFailures.audit_failure).toBeGreaterThan(0);
+    expect((await breakerStatus()).consecutiveFailures.audit_failure).toBeGreaterThan(0);
   });
 
   it("runs from the Cron Trigger", async () => {

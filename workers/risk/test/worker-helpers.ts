@@ -2,6 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import type {
   ApprovalReceiptRef,
   AuditEventInput,
+  AuditWatchOutcome,
   BreakerState,
   BreakerStatus,
   MarkUpdate,
@@ -15,6 +16,21 @@ import type { Env } from "../src/env";
 
 /** The risk worker under test, over its real RPC entrypoint. */
 export const risk = () => (exports as unknown as { default: RiskRpc }).default;
+
+/** Risk's audit watch (the 5-minute cron's work), called directly. */
+export const watchAudit = () =>
+  (
+    risk() as unknown as {
+      watchAudit(): Promise<{ ok: true; value: AuditWatchOutcome } | { ok: false; error: unknown }>;
+    }
+  ).watchAudit();
+
+/** The breaker as risk reports it (a failed read fails the test). */
+export async function breakerStatus(): Promise<BreakerStatus> {
+  const r = await risk().getBreaker();
+  if (!r.ok) throw new Error("breaker unreadable");
+  return r.value;
+}
 
 interface AuditStub {
   stubEntries(): Promise<AuditEventInput[]>;
