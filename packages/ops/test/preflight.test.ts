@@ -4,6 +4,7 @@ import path from "node:path";
 import { auxWorker, workerMigrations } from "@paulp/testing";
 import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateAuditKey } from "../../../scripts/audit-keygen.mjs";
 import { AdminClient } from "../src/client";
 import { DEPLOYED_WORKERS, type DeployedWorker, envConfig } from "../src/preflight/config";
 import { type CheckLine, preflight } from "../src/preflight/run";
@@ -30,7 +31,8 @@ beforeAll(async () => {
     port: 0,
     workers: [
       auxWorker("gateway", { bindings: { ADMIN_TOKEN } }),
-      auxWorker("audit"),
+      // The anchor signing key pnpm dev writes to the audit worker's .dev.vars: no key, no anchor.
+      auxWorker("audit", { bindings: { AUDIT_SIGNING_KEY: generateAuditKey().signerKey } }),
       auxWorker("governance"),
       auxWorker("risk"),
       auxWorker("ingestion"),
@@ -271,6 +273,21 @@ describe("preflight --env production: the shipped placeholders are refused until
     } finally {
       rmSync(at, { recursive: true, force: true });
     }
+  });
+});
+
+describe("pnpm paulp audit receipts against the mesh", () => {
+  it("exit 0 for a receipt the chain holds (a reconciliation's), exit 2 for one that is not seq:hash", async () => {
+    const client = new AdminClient({ base: url, env: env(), fetch, devToken: () => undefined });
+    const report = (await client.must("POST", "/admin/reconcile")) as { auditSeq: number; auditHash: string };
+    const held = await paulp(["audit", "receipts", `${report.auditSeq}:${report.auditHash}`, "--json"], {
+      env: env(),
+    });
+    expect(held.code).toBe(0);
+    expect(JSON.parse(held.out)).toMatchObject({ ok: true, checked: 1, held: 1, broken: [] });
+    const malformed = await paulp(["audit", "receipts", `${report.auditSeq}`], { env: env() });
+    expect(malformed.code).toBe(2);
+    expect(malformed.err).toMatch(/is not <seq>:<64 lowercase hex digits>/);
   });
 });
 
