@@ -14,7 +14,7 @@ import {
 } from "@paulp/contracts";
 import { type JsonSchema, toJsonSchema } from "@valibot/to-json-schema";
 import * as v from "valibot";
-import { VerifyRequest } from "./routes/audit";
+import { ReceiptCheckRequest, VerifyRequest } from "./routes/audit";
 import { DevLogin } from "./routes/dev";
 import { ManualOrder } from "./routes/execution";
 import { RejectBody } from "./routes/governance";
@@ -66,10 +66,15 @@ export const OPERATIONS: Operation[] = [
     "get",
     "/admin/status",
     "gateway",
-    "Every worker's health and the gateway's own configuration (token strength, Access, incident contacts); 503 when degraded",
+    "Every worker's health, the gateway's own configuration (token strength, Access, incident contacts) and the audit chain's ages and alerts; 503 when degraded",
   ),
 
-  op("get", "/admin/audit/status", "audit", "Head, counts, last anchor and its age, mirror lag, integrity"),
+  op(
+    "get",
+    "/admin/audit/status",
+    "audit",
+    "Head, counts, last anchor and its age, mirror lag, integrity, full verification's age, verifier key, alerts",
+  ),
   op("post", "/admin/audit/verify", "audit", "Verify the chain (full answers `complete: false` per step)", {
     body: VerifyRequest,
     bodyOptional: true,
@@ -78,6 +83,13 @@ export const OPERATIONS: Operation[] = [
   op("get", "/admin/audit/export", "audit", "NDJSON of entries, mirror batches and anchors", {
     produces: "application/x-ndjson",
   }),
+  op(
+    "post",
+    "/admin/audit/receipts/check",
+    "audit",
+    "Does the chain still hold these receipts? A lost one is a break (integrity broken, breaker HALT)",
+    { body: ReceiptCheckRequest },
+  ),
 
   op("get", "/admin/circuit-breaker", "risk", "Breaker state, version, counts, thresholds"),
   op("post", "/admin/circuit-breaker/transition", "risk", "Move the breaker (HALT needs no version)", {
@@ -94,7 +106,12 @@ export const OPERATIONS: Operation[] = [
     body: CapitalChange,
     twoPerson: "risk.capital_increase",
   }),
-  op("post", "/admin/risk/audit-watch", "risk", "Verify the audit chain now and feed the breaker"),
+  op(
+    "post",
+    "/admin/risk/audit-watch",
+    "risk",
+    "Verify the audit chain, check risk's kept receipts and the anchor age now, and feed the breaker",
+  ),
   op("post", "/admin/risk/evaluate", "risk", "Try an intent without acting (never consumable)", {
     body: OrderIntent,
   }),
