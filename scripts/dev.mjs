@@ -15,7 +15,10 @@ import path from "node:path";
 import { generateAuditKey } from "./audit-keygen.mjs";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
-const persistTo = path.join(root, ".wrangler", "state");
+// PAULP_STATE_DIR: another state folder (the soak starts each run on a fresh one).
+const persistTo = process.env.PAULP_STATE_DIR
+  ? path.resolve(process.env.PAULP_STATE_DIR)
+  : path.join(root, ".wrangler", "state");
 const port = Number(process.env.PORT ?? 8787);
 const env = {
   ...process.env,

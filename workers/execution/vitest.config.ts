@@ -43,7 +43,19 @@ export default defineConfig({
           // Production waits 8 s; 5 s here. Under it: a slow venue's answer (latency faults, at most 2 s); over it:
           // a hung one (hang faults, 8 s). 400 ms once turned a loaded machine's slow answer into a lost one.
           VENUE_TIMEOUT_MS: "5000",
-          HEDGE_MAP: JSON.stringify({}),
+          // One instrument only the fast-path test trades (a ticker no other test uses).
+          HEDGE_MAP: JSON.stringify({
+            "KX-FAST-HEDGED": {
+              conid: 424242,
+              ratio: "1",
+              direction: "opposite",
+              buyLimit: "160.00",
+              sellLimit: "130.00",
+              category: "Hedges",
+            },
+          }),
+          // Tests run the fast path's alarm themselves: its own waits an hour.
+          FAST_PATH_ALARM_MS: "3600000",
         },
         workers: [
           stub("paulp-risk", "risk.js"),

@@ -72,7 +72,24 @@ export default defineConfig(async () => ({
           }),
           auxWorker("risk"),
           auxWorker("ingestion", { bindings: ingestionKeys }),
-          auxWorker("execution", { bindings: executionKeys }),
+          // One hedge instrument, filed under a category of its own, so an IBKR hedge can be marked and decided.
+          // Tests run the fast path's ticks themselves: its own alarm waits an hour.
+          auxWorker("execution", {
+            bindings: {
+              ...executionKeys,
+              FAST_PATH_ALARM_MS: "3600000",
+              HEDGE_MAP: JSON.stringify({
+                "KX-GW-HEDGED": {
+                  conid: 265598,
+                  ratio: "0.5",
+                  direction: "opposite",
+                  buyLimit: "160.00",
+                  sellLimit: "145.00",
+                  category: "Hedges",
+                },
+              }),
+            },
+          }),
           auxWorker("venue-sim", { bindings: simKeys }),
         ],
       },

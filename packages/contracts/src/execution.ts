@@ -2,6 +2,7 @@ import * as v from "valibot";
 import type { HealthReport, Principal, Result, Venue } from "./common";
 import { FreeText } from "./free-text";
 import type { ApprovalReceiptRef } from "./governance";
+import type { TradedMarket } from "./ingestion";
 import type { OrderIntent, RiskDecision } from "./risk";
 
 /** Paper fills against the latest ingested book with no venue call; live sends to the venue. */
@@ -69,7 +70,42 @@ export interface ExecutionRpc {
   reconcile(actor: Principal): Promise<Result<ReconciliationReport>>;
   /** One run of the autonomous loop (the cron runs it every minute). */
   runTradingLoop(actor: Principal): Promise<Result<TradingLoopReport>>;
+  /**
+   * The markets a live or paper strategy can trade now: the legs of tradable pairs, markets with an open
+   * position, and the IBKR instruments that hedge them (HEDGE_MAP). Ingestion's fast path keeps these fresh.
+   */
+  tradedMarkets(): Promise<Result<TradedMarket[]>>;
+  /** Run one fast-path tick now (its Durable Object's alarm runs one every few seconds) and say what it did. */
+  refreshTradedNow(): Promise<Result<FastPathTick>>;
+  /** The fast path's schedule and counters. */
+  fastPathStatus(): Promise<Result<FastPathStatus>>;
 }
+
+/** What one tick of the fast path did. */
+export interface FastPathTick {
+  at: string;
+  /** Markets the traded set names. */
+  traded: number;
+  /** Markets refreshed (book or snapshot read through evidence, mark pushed to risk). */
+  refreshed: number;
+  /** Markets due that the rate budget left for a later tick. */
+  deferred: number;
+  /** Error counts by kind (`rate_limited`, `http_404`, `compliance_blocked`, `risk_marks_failed`, …). */
+  errors: Record<string, number>;
+}
+
+/** What `GET /admin/ingestion/fast-path` shows: the fast path's schedule and counters since it started. */
+export interface FastPathStatus {
+  /** When the next tick is due (the Durable Object's alarm), null when none is set. */
+  nextTickAt: string | null;
+  lastTick: FastPathTick | null;
+  /** Per traded market: when its mark was last refreshed on the fast path. */
+  markets: { venue: Venue; market: string; why: TradedMarket["why"]; refreshedAt: string | null }[];
+  /** Error counts by kind over every tick since the object started. */
+  errors: Record<string, number>;
+  ticks: number;
+}
+
 
 /**
  * An order's lifecycle. `unknown`: the venue's answer was lost after sending; it is resolved by looking the

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import type { HealthReport, Principal, Result, Venue } from "./common";
+import { type HealthReport, type Principal, type Result, Venue } from "./common";
 import { FreeText } from "./free-text";
 
 /** The two venues ingestion reads market data from. */
@@ -213,6 +213,43 @@ export interface IngestionStatus {
   rulesVersion: number;
 }
 
+/**
+ * A market a live or paper strategy can trade, which the fast path keeps fresh: a leg of a tradable pair, a
+ * market holding an open position, or an IBKR hedge instrument (its `market` is the conid). `category` is what
+ * risk should file its mark under when ingestion has none of its own (IBKR instruments); null when unknown.
+ */
+export const TradedMarket = v.object({
+  venue: Venue,
+  market: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
+  why: v.picklist(["pair_leg", "position", "hedge"]),
+  category: v.nullable(v.pipe(v.string(), v.minLength(1), v.maxLength(64))),
+});
+/** A market a live or paper strategy can trade. */
+export type TradedMarket = v.InferOutput<typeof TradedMarket>;
+
+/** The most markets one `refreshMarks` call takes. */
+export const MAX_FAST_REFRESH = 100;
+
+/** A venue's answer passed on unparsed (status, type and bytes as received) for evidence capture. */
+export const RawVenueAnswer = v.object({
+  url: v.pipe(v.string(), v.url(), v.maxLength(2048)),
+  status: v.pipe(v.number(), v.integer(), v.minValue(100), v.maxValue(599)),
+  contentType: v.pipe(v.string(), v.maxLength(256)),
+  bytes: v.custom<Uint8Array>(
+    (b) => b instanceof Uint8Array && b.byteLength <= 8 * 1024 * 1024,
+    "bytes: a Uint8Array of at most 8 MiB",
+  ),
+});
+/** A venue's answer passed on unparsed. */
+export type RawVenueAnswer = v.InferOutput<typeof RawVenueAnswer>;
+
+/** What a fast-path refresh did: the markets whose marks risk now holds fresh (`venue:market`), errors by kind. */
+export interface MarkRefresh {
+  refreshed: string[];
+  /** e.g. `rate_limited`, `unknown_market`, `compliance_blocked`, `no_price`, `risk_marks_failed`. */
+  errors: Record<string, number>;
+}
+
 /** RPC surface of the `ingestion` worker. */
 export interface IngestionRpc {
   health(): Promise<HealthReport>;
@@ -243,6 +280,16 @@ export interface IngestionRpc {
   runNow(request: IngestionRunRequest, actor: Principal): Promise<Result<VenueRunReport[]>>;
   /** Last run per venue, counts and errors by kind. */
   status(): Promise<Result<IngestionStatus>>;
+  /**
+   * Execution's fast path: read these stored Kalshi / Polymarket markets' books now (through evidence and the
+   * gate in force) and push their marks to risk. At most `MAX_FAST_REFRESH` markets a call.
+   */
+  refreshMarks(markets: TradedMarket[]): Promise<Result<MarkRefresh>>;
+  /**
+   * Execution's fast path: an IBKR snapshot answer execution read through its gateway session, unparsed. Kept as
+   * evidence first, then parsed, gated, and its instruments' marks pushed to risk.
+   */
+  ingestIbkrSnapshot(answer: RawVenueAnswer, instruments: TradedMarket[]): Promise<Result<MarkRefresh>>;
   getComplianceRules(): Promise<Result<ComplianceRulesView>>;
   /** Replace the rule set; audited with `actor` before it applies (fail closed). */
   putComplianceRules(ruleSet: ComplianceRuleSet, actor: Principal): Promise<Result<ComplianceRulesView>>;

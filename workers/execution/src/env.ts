@@ -1,9 +1,12 @@
 import type { AuditService, GovernanceService, IngestionService, RiskService } from "@paulp/contracts";
+import type { MarkRefresher } from "./fast/refresher";
 import type { OrderManager } from "./order-manager";
 
 /** The execution worker's own bindings. */
 export interface Env {
   ORDER_MANAGER: DurableObjectNamespace<OrderManager>;
+  /** The fast path that keeps traded markets' marks fresh. */
+  MARK_REFRESHER: DurableObjectNamespace<MarkRefresher>;
   AUDIT: AuditService;
   RISK: RiskService;
   INGESTION: IngestionService;
@@ -29,6 +32,8 @@ export interface Env {
   RECON_TOLERANCE?: string;
   /** JSON hedge map, see src/hedge.ts. */
   HEDGE_MAP?: string;
+  /** The fast path's alarm cadence in ms (default 5,000; tests set an hour and run the alarm themselves). */
+  FAST_PATH_ALARM_MS?: string;
   /** Dev/test only. */
   VENUE_SIM?: Fetcher;
 }

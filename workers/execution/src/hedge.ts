@@ -12,6 +12,8 @@ export const HedgeEntry = v.object({
   direction: v.picklist(["same", "opposite"]),
   buyLimit: v.pipe(v.string(), v.regex(/^\d{1,8}(\.\d{1,4})?$/)),
   sellLimit: v.pipe(v.string(), v.regex(/^\d{1,8}(\.\d{1,4})?$/)),
+  /** The category risk files the instrument's exposure under (default: the `category:<name>` of its key). */
+  category: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(64))),
 });
 export const HedgeMap = v.record(v.string(), HedgeEntry);
 export type HedgeMap = v.InferOutput<typeof HedgeMap>;

@@ -7,24 +7,31 @@ import {
   type ExecutionPolicyView,
   type ExecutionPosition,
   err,
+  type FastPathStatus,
+  type FastPathTick,
   type HealthReport,
   OrderContext,
   OrderIntent,
   OrderQuery,
   type OrderSubmission,
   type OrderView,
+  ok,
   Principal,
   type ReconciliationReport,
   type Result,
   systemPrincipal,
+  type TradedMarket,
   type TradingLoopReport,
 } from "@paulp/contracts";
 import { parseInput, runHealthChecks } from "@paulp/kit";
 import * as v from "valibot";
 import type { Env } from "./env";
+import { refresher } from "./fast/refresher";
 import { orderManager, runTradingLoop } from "./loop";
+import { loadTradedMarkets } from "./traded";
 import { venueClients } from "./venues/clients";
 
+export { MarkRefresher } from "./fast/refresher";
 export { OrderManager } from "./order-manager";
 
 const ClientOrderId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,64}$/, "8–64 of [A-Za-z0-9_-]"));
@@ -148,7 +155,35 @@ export class ExecutionEntrypoint extends WorkerEntrypoint<Env> implements Execut
   async runTradingLoop(actor: Principal): Promise<Result<TradingLoopReport>> {
     const input = parseInput(Principal, actor);
     if (!input.ok) return input;
+    // Every loop run (the cron's, or a manual one in local dev) makes sure the fast path's alarm is set.
+    this.ctx.waitUntil(
+      refresher(this.env)
+        .kick()
+        .catch((e: unknown) => console.error("fast path kick failed", (e as Error)?.message)),
+    );
     return guard(runTradingLoop(this.env, input.value, Date.now()));
+  }
+
+  async tradedMarkets(): Promise<Result<TradedMarket[]>> {
+    return loadTradedMarkets(this.env);
+  }
+
+  async refreshTradedNow(): Promise<Result<FastPathTick>> {
+    try {
+      const stub = refresher(this.env);
+      await stub.kick();
+      return ok(await stub.tickNow());
+    } catch (e) {
+      return err(ErrorCode.internal, `execution fast path: ${(e as Error).message}`);
+    }
+  }
+
+  async fastPathStatus(): Promise<Result<FastPathStatus>> {
+    try {
+      return ok(await refresher(this.env).status());
+    } catch (e) {
+      return err(ErrorCode.internal, `execution fast path: ${(e as Error).message}`);
+    }
   }
 
   /** "* * * * *": resolve unknowns, keep the IBKR session alive, run the loop. "*\/15": reconcile. */

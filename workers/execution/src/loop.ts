@@ -80,7 +80,7 @@ export async function runTradingLoop(
   const minute = Math.floor(nowMs / 60_000);
   // A pair was reviewed against its legs' terms: if either leg's terms changed since (and ingestion has not
   // proposed the pair again, which would lapse it), the review no longer covers it. Checked once per pair.
-  const current = new Map<string, string | null>(
+  const current = new Map<string, LegCheck>(
     active.length === 0
       ? []
       : await Promise.all(
@@ -90,7 +90,8 @@ export async function runTradingLoop(
   for (const s of active) {
     const params = rvParams(s.params ?? {});
     for (const p of pairs.value as TradablePair[]) {
-      const changed = current.get(p.pairId);
+      const check = current.get(p.pairId);
+      const changed = check?.changed;
       if (changed) {
         report.skipped.push(`${p.pairId}: ${changed}`);
         continue;
@@ -154,7 +155,8 @@ export async function runTradingLoop(
         hedges.map,
         {
           market: p.kalshi.marketId,
-          category: null,
+          // The Kalshi leg's category (from its series) selects a `category:<name>` hedge entry.
+          category: check?.kalshiCategory ?? null,
           side: sig.side,
           filled: res.value.filled,
           strategyId: s.id,
@@ -186,19 +188,29 @@ export async function runTradingLoop(
   return ok(report);
 }
 
-/** Why a pair's review no longer covers it (a leg's terms changed, or cannot be read), or null. */
-async function termsChanged(env: Env, p: TradablePair): Promise<string | null> {
+/** Why a pair's review no longer covers it (`changed`, null when it still does), and the Kalshi leg's category. */
+interface LegCheck {
+  changed: string | null;
+  kalshiCategory: string | null;
+}
+
+async function termsChanged(env: Env, p: TradablePair): Promise<LegCheck> {
   const [k, m] = await Promise.all([
     call(env.INGESTION.getMarket("kalshi", p.kalshi.marketId), "getMarket"),
     call(env.INGESTION.getMarket("polymarket", p.polymarket.marketId), "getMarket"),
   ]);
   if (!k.ok || !m.ok)
-    return `legs unreadable, not traded (${!k.ok ? k.error.message : ""}${!m.ok ? m.error.message : ""})`;
+    return {
+      changed: `legs unreadable, not traded (${!k.ok ? k.error.message : ""}${!m.ok ? m.error.message : ""})`,
+      kalshiCategory: null,
+    };
   const moved = [
     k.value.termsHash !== p.kalshi.termsHash ? "kalshi" : null,
     m.value.termsHash !== p.polymarket.termsHash ? "polymarket" : null,
   ].filter((x) => x !== null);
-  return moved.length > 0
-    ? `terms changed since the pair was reviewed (${moved.join(", ")}): not traded`
-    : null;
+  return {
+    changed:
+      moved.length > 0 ? `terms changed since the pair was reviewed (${moved.join(", ")}): not traded` : null,
+    kalshiCategory: k.value.category,
+  };
 }

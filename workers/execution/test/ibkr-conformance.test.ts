@@ -169,6 +169,7 @@ function expectPrerequisites(sent: RecordedRequest[]) {
     "DELETE /iserver/account/{accountId}/order/{orderId}": "GET /iserver/accounts",
     "GET /portfolio/{accountId}/positions/{pageId}": "GET /portfolio/accounts",
     "POST /portfolio/{accountId}/positions/invalidate": "GET /portfolio/accounts",
+    "GET /iserver/marketdata/snapshot": "GET /iserver/accounts",
   };
   const list = names(sent);
   list.forEach((name, i) => {
@@ -281,6 +282,24 @@ describe("requests the client sends, against the real simulator", () => {
     } finally {
       await simAdmin("positions", { positions: conids.map((conid) => ({ conid, position: 0 })) });
     }
+  });
+
+  it("reads a market-data snapshot after /iserver/accounts and hands its bytes on unparsed", async () => {
+    const sent: RecordedRequest[] = [];
+    const client = simClient(sent);
+    const first = await client.marketDataSnapshot([265598], ["31", "84", "86"]);
+    const second = await client.marketDataSnapshot([265598], ["31", "84", "86"]);
+    if (!first.ok || !second.ok) throw new Error("snapshot failed");
+    expectConforming(sent);
+    expectPrerequisites(sent);
+    expect(names(sent).filter((n) => n === "GET /iserver/accounts")).toHaveLength(1);
+    expect(second.value).toMatchObject({
+      status: 200,
+      url: `${GW_HOST}/v1/api/iserver/marketdata/snapshot?conids=265598&fields=31,84,86`,
+    });
+    const rows = JSON.parse(new TextDecoder().decode(second.value.bytes)) as Record<string, unknown>[];
+    expect(checkIbkrResponse("GET", second.value.url, 200, rows)).toEqual([]);
+    expect(rows[0]).toMatchObject({ conid: 265598, "84": expect.any(String), "86": expect.any(String) });
   });
 
   it("brings a lapsed session back: reauthenticate, poll the status, then the call again from its start", async () => {

@@ -9,17 +9,21 @@ import {
   type IngestionRpc,
   IngestionRunRequest,
   type IngestionStatus,
+  MAX_FAST_REFRESH,
   MarketQuery,
   type MarketRecord,
   MarketVenue,
   type MarkPrice,
+  type MarkRefresh,
   type OrderBookSnapshot,
   ok,
   type PreTradeCheck,
   Principal,
+  RawVenueAnswer,
   type Result,
   Sha256Hex,
   systemPrincipal,
+  TradedMarket,
   Venue,
   type VenueRunReport,
 } from "@paulp/contracts";
@@ -35,8 +39,9 @@ import {
 } from "./compliance";
 import type { Env } from "./env";
 import { type EvidenceSighting, missingEvidence, readEvidence } from "./evidence";
+import { ingestIbkrSnapshot, refreshBooks } from "./fast-marks";
 import { runIngestion } from "./pipeline";
-import { CRON_ACTOR, CRON_MAX_PAGES, depsFromEnv } from "./runtime";
+import { CRON_ACTOR, CRON_MAX_PAGES, depsFromEnv, FAST_PATH_ACTOR, fastPathBuckets } from "./runtime";
 import { ingestionStatus } from "./status";
 import { getBookRow, getMarketRow, getMarkRow, listMarketRows } from "./store";
 
@@ -47,6 +52,33 @@ const PreTradeInput = v.object({
   marketId: MarketId,
   evidenceHashes: v.pipe(v.array(Sha256Hex), v.maxLength(16)),
 });
+/** Markets for a fast-path book refresh: Kalshi and Polymarket only. */
+const FastMarkets = v.pipe(
+  v.array(
+    v.pipe(
+      TradedMarket,
+      v.check((m) => m.venue !== "ibkr", "books are read for kalshi and polymarket markets"),
+    ),
+  ),
+  v.maxLength(MAX_FAST_REFRESH),
+);
+/** Instruments of one IBKR snapshot. */
+const Instruments = v.pipe(
+  v.array(
+    v.pipe(
+      TradedMarket,
+      v.check((m) => m.venue === "ibkr", "IBKR instruments only"),
+    ),
+  ),
+  v.minLength(1),
+  v.maxLength(MAX_FAST_REFRESH),
+);
+
+/** The fast path's reads use buckets of their own, so they never wait behind the crawl's (nor take its share). */
+function fastDeps(env: Env) {
+  return { ...depsFromEnv(env, FAST_PATH_ACTOR), buckets: fastPathBuckets() };
+}
+
 const MaxAge = v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(86_400)), 10);
 
 function internal<T>(what: string, error: unknown): Result<T> {
@@ -224,6 +256,32 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
       return ok(await ingestionStatus(this.env.D1_MARKETS));
     } catch (error) {
       return internal("status", error);
+    }
+  }
+
+  async refreshMarks(markets: TradedMarket[]): Promise<Result<MarkRefresh>> {
+    const input = parseInput(FastMarkets, markets);
+    if (!input.ok) return input;
+    try {
+      return ok(await refreshBooks(fastDeps(this.env), input.value));
+    } catch (error) {
+      return internal("refreshMarks", error);
+    }
+  }
+
+  async ingestIbkrSnapshot(
+    answer: RawVenueAnswer,
+    instruments: TradedMarket[],
+  ): Promise<Result<MarkRefresh>> {
+    const input = parseInput(v.object({ answer: RawVenueAnswer, instruments: Instruments }), {
+      answer,
+      instruments,
+    });
+    if (!input.ok) return input;
+    try {
+      return ok(await ingestIbkrSnapshot(fastDeps(this.env), input.value.answer, input.value.instruments));
+    } catch (error) {
+      return internal("ingestIbkrSnapshot", error);
     }
   }
 

@@ -1,6 +1,6 @@
 import { type MarketVenue, type Principal, systemPrincipal } from "@paulp/contracts";
 import { createEgressFetch, createKalshiSigner } from "@paulp/kit";
-import type { TokenBucket } from "./client";
+import { TokenBucket } from "./client";
 import type { Env } from "./env";
 import { type PipelineDeps, venueBuckets } from "./pipeline";
 
@@ -12,8 +12,33 @@ export const CRON_ACTOR = systemPrincipal("cron:ingestion");
  */
 export const CRON_MAX_PAGES: Record<MarketVenue, number> = { kalshi: 5, polymarket: 25 };
 
+/** The fast path's actor in the audit chain (its reads are asked for by execution's fast path). */
+export const FAST_PATH_ACTOR = systemPrincipal("ingestion:fast-path");
+
+/**
+ * The fast path's read rates, beside the crawl's (`VENUE_RATE`, 10/s Kalshi, 20/s Polymarket gamma), under the
+ * venues' documented limits (docs/venues.md): Kalshi Basic tier 20 reads/s in all, so 5/s here (15/s together);
+ * Polymarket CLOB `GET /book` 1,500 per 10 s, so 10/s here (the crawl reads gamma, another limit).
+ */
+export const FAST_PATH_RATE: Record<MarketVenue, { capacity: number; refillPerSecond: number }> = {
+  kalshi: { capacity: 25, refillPerSecond: 5 },
+  polymarket: { capacity: 50, refillPerSecond: 10 },
+};
+
 // Per-isolate client state: the token buckets outlive a single request so the limits hold across calls.
 let buckets: Map<"kalshi" | "polymarket", TokenBucket> | null = null;
+let fastBuckets: Map<MarketVenue, TokenBucket> | null = null;
+
+/** The fast path's buckets (one set per isolate). */
+export function fastPathBuckets(): Map<MarketVenue, TokenBucket> {
+  fastBuckets ??= new Map(
+    (Object.keys(FAST_PATH_RATE) as MarketVenue[]).map((v) => [
+      v,
+      new TokenBucket(FAST_PATH_RATE[v].capacity, FAST_PATH_RATE[v].refillPerSecond, Date.now()),
+    ]),
+  );
+  return fastBuckets;
+}
 
 /** Build the pipeline's dependencies from the bindings. */
 export function depsFromEnv(env: Env, actor: Principal): PipelineDeps {

@@ -24,7 +24,7 @@ import {
 } from "@paulp/contracts";
 import { auditAppend, canonicalHash, RedeemedButNotApplied, randomId, settleRedemption } from "@paulp/kit";
 import * as v from "valibot";
-import { formatMoney, formatPct, parseUnits } from "./decimal";
+import { formatMoney, formatPct, formatUnits, parseUnits } from "./decimal";
 import type { Env } from "./env";
 import {
   buildView,
@@ -308,7 +308,13 @@ export class RiskGovernor extends DurableObject<Env> {
         type: "risk.decision",
         service: "risk",
         actor,
-        payload: { ...recorded, intent, breach, consumed } as unknown as JsonValue,
+        payload: {
+          ...recorded,
+          intent,
+          breach,
+          consumed,
+          mark: markSeen(this.portfolio, intent, now),
+        } as unknown as JsonValue,
       });
       if (!appended.ok)
         return err(ErrorCode.auditUnavailable, `decision not recorded: ${appended.error.message}`);
@@ -776,4 +782,19 @@ export class RiskGovernor extends DurableObject<Env> {
       void this.ctx.storage.delete(`decision:${id}`);
     }
   }
+}
+
+/** The mark a decision was taken against, as the audit chain keeps it (its age is what the soak measures). */
+function markSeen(
+  portfolio: PortfolioState,
+  intent: OrderIntent,
+  now: number,
+): { price: string | null; observedAt: string; ageMs: number } | null {
+  const mark = portfolio.marks[marketKey(intent.venue, intent.market)];
+  if (!mark || !Number.isFinite(mark.observedAtMs)) return null;
+  return {
+    price: mark.price === null ? null : formatUnits(mark.price),
+    observedAt: new Date(mark.observedAtMs).toISOString(),
+    ageMs: now - mark.observedAtMs,
+  };
 }

@@ -9,6 +9,8 @@ import type { SimContext } from "./context";
 export const FaultSpec = v.object({
   host: v.pipe(v.string(), v.minLength(1)),
   pathPrefix: v.optional(v.string(), "/"),
+  /** Match the path exactly instead of as a prefix (a list, not the items under it). */
+  exactPath: v.optional(v.boolean(), false),
   kind: v.picklist([
     "latency",
     "server_error",
@@ -98,7 +100,11 @@ export async function consumeRateLimit(sim: SimContext, bucket: BucketName): Pro
 export async function interceptFault(_request: Request, url: URL, sim: SimContext): Promise<Response | null> {
   if (url.pathname.startsWith("/__sim/")) return null;
   const faults = await loadFaults(sim);
-  const fault = faults.find((f) => f.host === url.hostname && url.pathname.startsWith(f.pathPrefix));
+  const fault = faults.find(
+    (f) =>
+      f.host === url.hostname &&
+      (f.exactPath ? url.pathname === f.pathPrefix : url.pathname.startsWith(f.pathPrefix)),
+  );
   if (!fault) return null;
   fault.fired += 1;
   const remaining =

@@ -9,6 +9,7 @@ import { FULL_ACCESS, type SimKalshiKey } from "./kalshi/auth";
 import { handleKalshiMarkets } from "./kalshi/markets";
 import { handleKalshiTrading } from "./kalshi/trading";
 import { handlePolymarket } from "./polymarket";
+import { AnswerStats } from "./stats";
 
 export interface Env {
   VENUE_STATE: DurableObjectNamespace<VenueState>;
@@ -57,8 +58,17 @@ export function handlersFor(host: string): SimHandler[] {
 
 /** All mutable simulator state (orders, faults, rate-limit buckets), serialised in one object. */
 export class VenueState extends DurableObject<Env> {
+  private readonly stats = new AnswerStats();
+
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
+    if (request.method === "GET" && url.pathname === "/__sim/stats") return Response.json(this.stats.view());
+    const response = await this.answer(request, url);
+    this.stats.record(url, response.status);
+    return response;
+  }
+
+  private async answer(request: Request, url: URL): Promise<Response> {
     const sim: SimContext = {
       storage: this.ctx.storage,
       seed: Number(this.env.SIM_SEED) || 1,

@@ -345,6 +345,37 @@ describe("optional fields", () => {
   });
 });
 
+describe("market data", () => {
+  it("a snapshot needs /iserver/accounts; the first starts a conid's data, the next carries bid, ask and last", async () => {
+    await admin("session", { authenticated: false });
+    await admin("session", { authenticated: true });
+    const path = "/iserver/marketdata/snapshot?conids=265598,8314&fields=31,84,86";
+    expect((await call("GET", path)).status).toBe(400);
+    await call("GET", "/iserver/accounts");
+    const first = await call("GET", path);
+    expect(first.status).toBe(200);
+    for (const row of first.body as Record<string, unknown>[]) {
+      expect(row).toHaveProperty("conid");
+      expect(row).not.toHaveProperty("84");
+    }
+    const next = await call("GET", path);
+    const rows = next.body as Record<string, unknown>[];
+    expect(rows.map((r) => r.conid)).toEqual([265598, 8314]);
+    for (const row of rows) {
+      expect(row["84"]).toMatch(/^\d+\.\d{2}$/);
+      expect(Number(row["86"])).toBeGreaterThan(Number(row["84"]));
+      expect(typeof row["31"]).toBe("string");
+    }
+    // A new brokerage session starts the data again.
+    await admin("session", { authenticated: false });
+    await admin("session", { authenticated: true });
+    await call("GET", "/iserver/accounts");
+    expect((await call("GET", path)).body as Record<string, unknown>[]).not.toContainEqual(
+      expect.objectContaining({ "84": expect.anything() }),
+    );
+  });
+});
+
 describe("errors", () => {
   it("pacing answers 429 in the spec's error shape", async () => {
     await admin("limits", { capacity: 2, refillPerSecond: 0.001 });
@@ -369,6 +400,7 @@ describe("errors", () => {
       `POST /iserver/account/${SIM_ACCOUNT}/orders`,
       "GET /iserver/account/orders",
       "GET /iserver/account/trades",
+      "GET /iserver/marketdata/snapshot",
     ])
       expect(ok.has(need), need).toBe(true);
   });

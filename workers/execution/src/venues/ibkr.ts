@@ -224,6 +224,11 @@ export function fillOf(rows: v.InferOutput<typeof Trades>): IbkrOrderReport["fil
   };
 }
 
+/** Order writes only: a lost answer to one of them may hide an order (outcome unknown, looked up later). */
+function isOrderWrite(method: string, path: string): boolean {
+  return method !== "GET" && /\/orders$|\/order\/|\/reply\//.test(path);
+}
+
 export function createIbkrClient(o: IbkrClientOptions) {
   const accessId = o.access?.clientId ?? "";
   const accessSecret = o.access?.clientSecret ?? "";
@@ -243,21 +248,15 @@ export function createIbkrClient(o: IbkrClientOptions) {
     VenueResult<{ live: v.InferOutput<typeof LiveOrders>; trades: v.InferOutput<typeof Trades> }>
   > | null = null;
 
-  /** One request to the gateway, its answer parsed; the Access token on every request. */
-  async function once<S extends v.GenericSchema>(
-    method: string,
-    path: string,
-    schema: S,
-    body?: unknown,
-  ): Promise<VenueResult<v.InferOutput<S>>> {
+  /** One request to the gateway with the Access token; a 2xx response unread, or why not. */
+  async function send(method: string, path: string, body?: unknown): Promise<VenueResult<Response>> {
     if (!configured) return verr("not_configured", "IBKR_GATEWAY_URL / IBKR_ACCOUNT_ID not set");
     if (accessMismatch)
       return verr(
         "not_configured",
         "IBKR_ACCESS_CLIENT_ID and IBKR_ACCESS_CLIENT_SECRET must be set together",
       );
-    // Order writes only: a lost answer to one of them may hide an order (outcome unknown, looked up later).
-    const write = method !== "GET" && /\/orders$|\/order\/|\/reply\//.test(path);
+    const write = isOrderWrite(method, path);
     const headers: Record<string, string> = {};
     if (body !== undefined) headers["content-type"] = "application/json";
     if (accessId) {
@@ -289,7 +288,20 @@ export function createIbkrClient(o: IbkrClientOptions) {
       if (/already registered/i.test(message)) return verr("duplicate", message, res.status);
       return { ok: false, error: classifyStatus(res.status, message, write) };
     }
-    const raw = await res.json().catch(() => undefined);
+    return vok(res);
+  }
+
+  /** One request to the gateway, its answer parsed. */
+  async function once<S extends v.GenericSchema>(
+    method: string,
+    path: string,
+    schema: S,
+    body?: unknown,
+  ): Promise<VenueResult<v.InferOutput<S>>> {
+    const sent = await send(method, path, body);
+    if (!sent.ok) return sent;
+    const write = isOrderWrite(method, path);
+    const raw = await sent.value.json().catch(() => undefined);
     const parsed = v.safeParse(schema, raw);
     if (!parsed.success)
       return verr(
@@ -427,6 +439,30 @@ export function createIbkrClient(o: IbkrClientOptions) {
 
   return {
     configured,
+    /**
+     * `GET /iserver/marketdata/snapshot` for these conids and fields, after `/iserver/accounts` as the spec
+     * requires; the answer's bytes as received (the caller keeps them as evidence before parsing). The first
+     * snapshot of a conid only starts its market data: its prices come in later calls.
+     */
+    async marketDataSnapshot(
+      conids: number[],
+      fields: readonly string[],
+    ): Promise<VenueResult<{ url: string; status: number; contentType: string; bytes: Uint8Array }>> {
+      const path = `/iserver/marketdata/snapshot?conids=${conids.join(",")}&fields=${fields.join(",")}`;
+      return session(async () => {
+        const a = await ensureIserverAccounts();
+        if (!a.ok) return a;
+        const sent = await send("GET", path);
+        if (!sent.ok) return sent;
+        const bytes = new Uint8Array(await sent.value.arrayBuffer());
+        return vok({
+          url: base + path,
+          status: sent.value.status,
+          contentType: sent.value.headers.get("content-type") ?? "application/octet-stream",
+          bytes,
+        });
+      });
+    },
     /** Keep the session alive; when the brokerage session has lapsed, reauthenticate (bounded). */
     async keepAlive(): Promise<VenueResult<{ authenticated: boolean; reauthenticated: boolean }>> {
       const t = await once("POST", "/tickle", v.unknown());

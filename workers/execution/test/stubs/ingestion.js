@@ -58,6 +58,22 @@ export default class IngestionStub extends WorkerEntrypoint {
   async _setBook(venue, marketId, book) {
     state.books.set(`${venue}:${marketId}`, book);
   }
+  // The fast path's data side: every market is refreshed; an IBKR instrument only when the snapshot has its bid.
+  async refreshMarks(markets) {
+    state.calls.push({ method: "refreshMarks", markets });
+    return ok({ refreshed: markets.map((m) => `${m.venue}:${m.market}`), errors: {} });
+  }
+  async ingestIbkrSnapshot(answer, instruments) {
+    const rows = JSON.parse(new TextDecoder().decode(answer.bytes));
+    state.calls.push({ method: "ingestIbkrSnapshot", url: answer.url, rows, instruments });
+    const priced = instruments.filter((m) =>
+      rows.some((r) => String(r.conid) === m.market && r["84"] !== undefined),
+    );
+    return ok({
+      refreshed: priced.map((m) => `ibkr:${m.market}`),
+      errors: priced.length < instruments.length ? { no_price: instruments.length - priced.length } : {},
+    });
+  }
   async _calls() {
     return state.calls;
   }

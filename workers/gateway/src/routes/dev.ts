@@ -30,4 +30,15 @@ export function registerDevRoutes(router: GatewayRouter): void {
       });
     return json(await res.json());
   });
+
+  /** The simulator's answers by venue and status since it started (the soak counts the venues' 429s here). */
+  router.get("/dev/sim-stats", async (request, env) => {
+    const simulator = localSimulator(request, env);
+    if (!simulator)
+      return errorJson(404, { code: ErrorCode.notFound, message: "no route for GET /dev/sim-stats" });
+    const res = await simulator.fetch("https://venue-sim.local/__sim/stats");
+    if (!res.ok)
+      return errorJson(502, { code: ErrorCode.upstreamError, message: `simulator answered ${res.status}` });
+    return json(await res.json());
+  });
 }

@@ -130,6 +130,16 @@ export function registerExecutionRoutes(router: GatewayRouter): void {
     return resultResponse(await exec(env).listOrders(q));
   });
 
+  // The fast path that keeps traded markets' marks fresh: the traded set with when each was last refreshed, its
+  // counters, and one tick now.
+  router.get("/admin/execution/fast-path", async (_request, env) =>
+    resultResponse(await exec(env).fastPathStatus()),
+  );
+
+  router.post("/admin/execution/fast-path/run", async (_request, env) =>
+    resultResponse(await exec(env).refreshTradedNow()),
+  );
+
   /**
    * A manual order takes the same path as the loop: execution persists the intent, risk decides and consumes
    * its approval in one step, then execution submits. A denial is 422 `risk_denied` with the decision's reasons.

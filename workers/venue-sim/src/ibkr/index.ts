@@ -1,5 +1,6 @@
 import type { SimContext, SimHandler } from "../context";
 import { handleKalshiSimAdmin } from "../kalshi/trading";
+import { marketDataSnapshot } from "./marketdata";
 import {
   type Behaviour,
   behaviour,
@@ -534,6 +535,12 @@ export const handleIbkr: SimHandler = async (request, url, sim) => {
       return fail(400, "portfolio accounts not queried: call /portfolio/accounts first");
     await sim.storage.delete(POSITION_CACHE);
     return Response.json({});
+  }
+
+  if (m === "GET" && path === "/iserver/marketdata/snapshot") {
+    const answer = marketDataSnapshot(url, s, sim);
+    await saveSession(sim, s);
+    return answer;
   }
 
   const placeOrder = /^\/iserver\/account\/([A-Za-z0-9]+)\/orders$/.exec(path);

@@ -28,6 +28,8 @@ export interface Session {
   iserverAccounts: boolean;
   portfolioAccounts: boolean;
   selectedAccount: string;
+  /** Conids whose market data this session has started (their next snapshot carries prices). */
+  marketData?: number[];
 }
 
 /** An order's life at the simulated gateway; statuses are the spec's (`order.status`). */
@@ -130,6 +132,7 @@ export function lapse(s: Session): void {
   s.authenticated = false;
   s.iserverAccounts = false;
   s.portfolioAccounts = false;
+  s.marketData = [];
   s.reauthPending = undefined;
 }
 
