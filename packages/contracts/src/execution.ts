@@ -106,7 +106,6 @@ export interface FastPathStatus {
   ticks: number;
 }
 
-
 /**
  * An order's lifecycle. `unknown`: the venue's answer was lost after sending; it is resolved by looking the
  * order up by its client order id, never by sending it again.

@@ -22,7 +22,10 @@ const CONCURRENCY = 8;
 type Count = (kind: string, n?: number) => void;
 const counter = (): { errors: Record<string, number>; count: Count } => {
   const errors: Record<string, number> = {};
-  return { errors, count: (kind, n = 1) => void (errors[kind] = (errors[kind] ?? 0) + n) };
+  const count: Count = (kind, n = 1) => {
+    errors[kind] = (errors[kind] ?? 0) + n;
+  };
+  return { errors, count };
 };
 
 /** The gate in force now, or null when the rules cannot be loaded (then nothing is read). */
