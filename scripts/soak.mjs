@@ -82,13 +82,13 @@ function passTimes(runs, universe) {
   const out = {};
   for (const venue of ["kalshi", "polymarket"]) {
     const mine = runs.filter((r) => r.venue === venue && r.outcome !== "busy");
-    let passStart = mine[0] ? Date.parse(mine[0].started_at) : null;
+    // A pass under way when the soak began is not timed: only passes that began inside it.
+    let passStart = null;
     const passes = [];
     for (const r of mine) {
-      if (r.pass_completed) {
-        passes.push((Date.parse(r.finished_at) - passStart) / 1000);
-        passStart = Date.parse(r.finished_at);
-      }
+      if (!r.pass_completed) continue;
+      if (passStart !== null) passes.push((Date.parse(r.finished_at) - passStart) / 1000);
+      passStart = Date.parse(r.finished_at);
     }
     const fetched = mine.reduce((n, r) => n + r.fetched, 0);
     const span = mine.length
@@ -125,15 +125,14 @@ async function main() {
   );
   const dev = spawn(process.execPath, [path.join(root, "scripts", "dev.mjs")], {
     cwd: root,
-    env: { ...process.env, PORT: String(port), PAULP_STATE_DIR: stateDir },
+    env: { ...process.env, PORT: String(port), PAULP_STATE_DIR: stateDir, PAULP_DEV_SEED: "0" },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
-  let seeded = false;
+  let ready = false;
   const watch = (chunk) => {
     log.write(chunk);
-    const text = chunk.toString();
-    if (/\[dev-seed\] (strategy .* paper mode|a cross-venue strategy exists)/.test(text)) seeded = true;
+    if (/Paul P is running/.test(chunk.toString())) ready = true;
   };
   dev.stdout.on("data", watch);
   dev.stderr.on("data", watch);
@@ -147,9 +146,23 @@ async function main() {
     process.exit(130);
   });
   try {
-    // The seed crawls until pairs appear, assesses and approves them, and starts the paper strategy.
-    const seedDeadline = Date.now() + 15 * 60_000;
-    while (!seeded && Date.now() < seedDeadline && dev.exitCode === null) await sleep(1000);
+    const readyDeadline = Date.now() + 5 * 60_000;
+    while (!ready && Date.now() < readyDeadline && dev.exitCode === null) await sleep(1000);
+    if (!ready) throw new Error(`the mesh did not start (see ${logPath})`);
+    // The seed (pairs found, assessed and approved; a paper strategy) runs here rather than in dev.mjs, so a
+    // step that times out on the realistic universe is tried again instead of leaving nothing to trade.
+    const { seedDev } = await import("./dev-seed.mjs");
+    let seeded = false;
+    for (let attempt = 1; attempt <= 4 && !seeded; attempt++) {
+      try {
+        await seedDev({ base, adminToken: adminToken(), log: (line) => log.write(`${line}\n`) });
+        const strategies = await get("/admin/strategies", adminToken());
+        const list = Array.isArray(strategies) ? strategies : (strategies.strategies ?? []);
+        seeded = list.some((x) => x.kind === "cross_venue_rv" && x.state === "paper");
+      } catch (e) {
+        console.log(`[soak] seed attempt ${attempt}: ${e.message}`);
+      }
+    }
     if (!seeded) throw new Error(`the dev seed did not finish (see ${logPath})`);
     const token = adminToken();
     const startedAt = Date.now();
@@ -186,7 +199,7 @@ async function main() {
     for (const r of runs) addErrors(crawlErrors, JSON.parse(r.errors || "{}"));
     const answers429 = {};
     for (const [venue, byStatus] of Object.entries(statsAfter.answers)) {
-      const before = statsBefore.since === statsAfter.since ? (statsBefore.answers[venue]?.["429"] ?? 0) : 0;
+      const before = statsBefore.answers[venue]?.["429"] ?? 0;
       const n = (byStatus["429"] ?? 0) - before;
       if (n > 0) answers429[venue] = n;
     }

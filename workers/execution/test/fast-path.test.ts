@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import type { TradedMarket } from "@paulp/contracts";
 import { describe, expect, it } from "vitest";
 import { FAST_PATH } from "../src/fast/schedule";
-import { execution, governance, ingestion, pairLeg as leg } from "./helpers";
+import { execution, ingestion, onePaperPair } from "./helpers";
 
 const refresher = () => env.MARK_REFRESHER.get(env.MARK_REFRESHER.idFromName("fast-path"));
 type Call = {
@@ -22,30 +22,7 @@ const calls = async (method: string, since: number) =>
 
 describe("the fast path's alarm", () => {
   it("refreshes the legs of tradable pairs and the hedge instrument, then waits out the cycle", async () => {
-    await governance()._set({
-      strategies: [
-        {
-          id: "rv-fast",
-          name: "RV fast",
-          kind: "cross_venue_rv",
-          state: "paper",
-          allocation: "1000.00",
-          venues: ["kalshi", "polymarket"],
-          params: {},
-        },
-      ],
-      pairs: [
-        {
-          pairId: "pair-fast",
-          kalshi: leg("kalshi", "KX-FAST-HEDGED"),
-          polymarket: leg("polymarket", "0xfast"),
-          grade: "identical",
-          yesMapsTo: "YES",
-          approvedBy: "reviewer@paulp.test",
-          approvedAt: "2026-11-20T00:00:00.000Z",
-        },
-      ],
-    });
+    await onePaperPair("rv-fast", "pair-fast", "KX-FAST-HEDGED", "0xfast");
     const traded = await execution().tradedMarkets();
     expect(traded.ok && traded.value).toEqual([
       { venue: "kalshi", market: "KX-FAST-HEDGED", why: "pair_leg", category: null },

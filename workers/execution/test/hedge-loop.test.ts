@@ -4,34 +4,11 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../src/env";
 import { runTradingLoop } from "../src/loop";
-import { ADMIN, execution, governance, ingestion, pairLeg as leg, risk } from "./helpers";
+import { ADMIN, execution, ingestion, onePaperPair, risk } from "./helpers";
 
 describe("IBKR hedging through the loop", () => {
   it("follows a filled signal with a hedge order evaluated by risk and filled on paper", async () => {
-    await governance()._set({
-      strategies: [
-        {
-          id: "rv-hedged",
-          name: "RV hedged",
-          kind: "cross_venue_rv",
-          state: "paper",
-          allocation: "1000.00",
-          venues: ["kalshi", "polymarket"],
-          params: {},
-        },
-      ],
-      pairs: [
-        {
-          pairId: "pair-h",
-          kalshi: leg("kalshi", "KXHEDGE-1"),
-          polymarket: leg("polymarket", "0xpolyh"),
-          grade: "identical",
-          yesMapsTo: "YES",
-          approvedBy: "reviewer@paulp.test",
-          approvedAt: "2026-11-20T00:00:00.000Z",
-        },
-      ],
-    });
+    await onePaperPair("rv-hedged", "pair-h", "KXHEDGE-1", "0xpolyh");
     await ingestion()._setBook("kalshi", "KXHEDGE-1", {
       bids: [{ price: "0.3800", size: "50" }],
       asks: [{ price: "0.4000", size: "50" }],

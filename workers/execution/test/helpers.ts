@@ -229,3 +229,31 @@ export async function askOnlyBook(
     evidenceHash: hashChar.repeat(64),
   });
 }
+
+/** Governance lists one paper `cross_venue_rv` strategy and one tradable pair of these two legs. */
+export async function onePaperPair(strategyId: string, pairId: string, kalshi: string, polymarket: string) {
+  await governance()._set({
+    strategies: [
+      {
+        id: strategyId,
+        name: strategyId,
+        kind: "cross_venue_rv",
+        state: "paper",
+        allocation: "1000.00",
+        venues: ["kalshi", "polymarket"],
+        params: {},
+      },
+    ],
+    pairs: [
+      {
+        pairId,
+        kalshi: pairLeg("kalshi", kalshi),
+        polymarket: pairLeg("polymarket", polymarket),
+        grade: "identical",
+        yesMapsTo: "YES",
+        approvedBy: "reviewer@paulp.test",
+        approvedAt: "2026-11-20T00:00:00.000Z",
+      },
+    ],
+  });
+}

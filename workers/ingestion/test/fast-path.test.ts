@@ -2,9 +2,8 @@
 // evidence and the gate in force, with their marks pushed to risk.
 import type { MarkUpdate, RawVenueAnswer, TradedMarket } from "@paulp/contracts";
 import { beforeEach, describe, expect, it } from "vitest";
-import { replaceRulesStatements } from "../src/compliance";
 import { runVenue } from "../src/pipeline";
-import { count, resetAll, tenv, testDeps, worker } from "./helpers";
+import { blockKalshi, count, resetAll, tenv, testDeps, worker } from "./helpers";
 
 async function pushedMarks(): Promise<MarkUpdate[]> {
   return (await tenv.RISK.__calls())
@@ -37,17 +36,6 @@ const answer = (body: unknown): RawVenueAnswer => ({
   bytes: new TextEncoder().encode(typeof body === "string" ? body : JSON.stringify(body)),
 });
 
-async function blockKalshi(): Promise<void> {
-  await tenv.D1_MARKETS.batch(
-    replaceRulesStatements(
-      tenv.D1_MARKETS,
-      [{ id: "no-kalshi", kind: "venue", value: "kalshi", reason: "policy" }],
-      1,
-      new Date().toISOString(),
-      "admin",
-    ),
-  );
-}
 
 beforeEach(resetAll);
 

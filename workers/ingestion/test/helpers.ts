@@ -2,6 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { type Principal, systemPrincipal } from "@paulp/contracts";
 import { createEgressFetch, createKalshiSigner } from "@paulp/kit";
 import type { IngestionEntrypoint } from "../src/index";
+import { replaceRulesStatements } from "../src/compliance";
 import { type PipelineDeps, venueBuckets } from "../src/pipeline";
 
 /** A recording stub's extra methods (see vitest.config.ts). */
@@ -113,4 +114,17 @@ export async function count(table: string, where = "1 = 1", ...binds: unknown[])
     .bind(...binds)
     .first<{ n: number }>();
   return row?.n ?? 0;
+}
+
+/** Rules version 1: the whole of Kalshi blocked (written as an admin's PUT writes it). */
+export async function blockKalshi(): Promise<void> {
+  await tenv.D1_MARKETS.batch(
+    replaceRulesStatements(
+      tenv.D1_MARKETS,
+      [{ id: "no-kalshi", kind: "venue", value: "kalshi", reason: "policy" }],
+      1,
+      new Date().toISOString(),
+      "admin",
+    ),
+  );
 }

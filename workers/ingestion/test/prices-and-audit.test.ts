@@ -1,8 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { replaceRulesStatements } from "../src/compliance";
 import { markFrom, probabilityFromString } from "../src/decimal";
 import { runIngestion, runVenue } from "../src/pipeline";
-import { count, resetAll, tenv, testDeps, worker } from "./helpers";
+import { blockKalshi, count, resetAll, tenv, testDeps, worker } from "./helpers";
 
 beforeEach(resetAll);
 
@@ -20,18 +19,6 @@ const gamma = (over: Record<string, unknown>) => ({
   ...over,
 });
 
-/** Rules version 1: the whole of Kalshi blocked (written as an admin's PUT writes it). */
-async function blockKalshi(): Promise<void> {
-  await tenv.D1_MARKETS.batch(
-    replaceRulesStatements(
-      tenv.D1_MARKETS,
-      [{ id: "no-kalshi", kind: "venue", value: "kalshi", reason: "policy" }],
-      1,
-      new Date().toISOString(),
-      "admin",
-    ),
-  );
-}
 
 async function pushedMarks(): Promise<{ market: string; price: string; category: string | null }[]> {
   return (await tenv.RISK.__calls())

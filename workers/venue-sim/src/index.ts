@@ -58,13 +58,14 @@ export function handlersFor(host: string): SimHandler[] {
 
 /** All mutable simulator state (orders, faults, rate-limit buckets), serialised in one object. */
 export class VenueState extends DurableObject<Env> {
-  private readonly stats = new AnswerStats();
+  private readonly stats = new AnswerStats(this.ctx.storage);
 
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
-    if (request.method === "GET" && url.pathname === "/__sim/stats") return Response.json(this.stats.view());
+    if (request.method === "GET" && url.pathname === "/__sim/stats")
+      return Response.json(await this.stats.view());
     const response = await this.answer(request, url);
-    this.stats.record(url, response.status);
+    await this.stats.record(url, response.status);
     return response;
   }
 
