@@ -36,7 +36,6 @@ const answer = (body: unknown): RawVenueAnswer => ({
   bytes: new TextEncoder().encode(typeof body === "string" ? body : JSON.stringify(body)),
 });
 
-
 beforeEach(resetAll);
 
 describe("refreshMarks: traded markets' books, read now", () => {

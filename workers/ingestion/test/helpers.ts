@@ -1,8 +1,8 @@
 import { env, exports } from "cloudflare:workers";
 import { type Principal, systemPrincipal } from "@paulp/contracts";
 import { createEgressFetch, createKalshiSigner } from "@paulp/kit";
-import type { IngestionEntrypoint } from "../src/index";
 import { replaceRulesStatements } from "../src/compliance";
+import type { IngestionEntrypoint } from "../src/index";
 import { type PipelineDeps, venueBuckets } from "../src/pipeline";
 
 /** A recording stub's extra methods (see vitest.config.ts). */

@@ -19,7 +19,6 @@ const gamma = (over: Record<string, unknown>) => ({
   ...over,
 });
 
-
 async function pushedMarks(): Promise<{ market: string; price: string; category: string | null }[]> {
   return (await tenv.RISK.__calls())
     .filter((c) => c.method === "recordMarks")
