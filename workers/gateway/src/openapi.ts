@@ -60,6 +60,13 @@ export const OPERATIONS: Operation[] = [
     public: true,
     body: DevLogin,
   }),
+  op(
+    "get",
+    "/dev/sim-stats",
+    "gateway",
+    "Dev only: the venue simulator's answers by venue and status (the soak counts 429s here; never deployed)",
+    { public: true },
+  ),
   op("get", "/admin/whoami", "gateway", "The authenticated principal"),
   op("get", "/admin/openapi.json", "gateway", "This description of the admin API (OpenAPI 3.1)"),
   op(
@@ -212,6 +219,13 @@ export const OPERATIONS: Operation[] = [
     twoPerson: "execution.policy_live",
   }),
   op("post", "/admin/execution/run", "execution", "Run the trading loop now"),
+  op(
+    "get",
+    "/admin/execution/fast-path",
+    "execution",
+    "The fast path: traded markets, when each mark was last refreshed, errors by kind",
+  ),
+  op("post", "/admin/execution/fast-path/run", "execution", "Run one fast-path tick now"),
   op("post", "/admin/reconcile", "execution", "Reconcile positions with the venues"),
 ];
 
