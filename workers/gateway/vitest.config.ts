@@ -90,6 +90,7 @@ export default defineConfig(async () => ({
               }),
             },
           }),
+          auxWorker("monitor"),
           auxWorker("venue-sim", { bindings: simKeys }),
         ],
       },

@@ -13,7 +13,7 @@ import {
 } from "./types";
 
 const HEX64 = /^[0-9a-f]{64}$/;
-const SERVICES = new Set(["gateway", "ingestion", "risk", "execution", "audit", "governance"]);
+const SERVICES = new Set(["gateway", "ingestion", "risk", "execution", "audit", "governance", "monitor"]);
 const METHODS = new Set(["token", "access", "system"]);
 
 const ACTOR_KEYS = new Set(["email", "method", "subject"]);
@@ -190,7 +190,7 @@ const ACTOR = String.raw`\{(?:"email":${STR},)?"method":"(?:token|access|system)
 const STORED_HEAD = new RegExp(String.raw`\{"actor":${ACTOR},"hash":"[^]{64}","payload":`, "y");
 const KIND_HEAD = new RegExp(String.raw`\{"actor":${ACTOR},"hash":"[^]{64}","kind":"entry","payload":`, "y");
 const TAIL = new RegExp(
-  String.raw`,"prevHash":"[^]{64}","seq":[1-9][0-9]{0,15},"service":"(?:gateway|ingestion|risk|execution|audit|governance)","ts":${STR},"type":${STR}\}$`,
+  String.raw`,"prevHash":"[^]{64}","seq":[1-9][0-9]{0,15},"service":"(?:gateway|ingestion|risk|execution|audit|governance|monitor)","ts":${STR},"type":${STR}\}$`,
   "y",
 );
 /** `"hash":"<64 hex>",` and, in exports, `"kind":"entry",` after it: cut from the line for the preimage. */

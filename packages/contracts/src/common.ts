@@ -1,7 +1,15 @@
 import * as v from "valibot";
 
 /** Names of the services in the mesh; used as the `service` of audit entries and in health reports. */
-export const ServiceName = v.picklist(["gateway", "ingestion", "risk", "execution", "audit", "governance"]);
+export const ServiceName = v.picklist([
+  "gateway",
+  "ingestion",
+  "risk",
+  "execution",
+  "audit",
+  "governance",
+  "monitor",
+]);
 /** A service of the mesh. */
 export type ServiceName = v.InferOutput<typeof ServiceName>;
 

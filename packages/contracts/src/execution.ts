@@ -79,6 +79,8 @@ export interface ExecutionRpc {
   refreshTradedNow(): Promise<Result<FastPathTick>>;
   /** The fast path's schedule and counters. */
   fastPathStatus(): Promise<Result<FastPathStatus>>;
+  /** Counters and gauges for monitoring: orders by state, trading-call errors by venue and kind, the last reconciliation. */
+  monitorStats(): Promise<Result<ExecutionMonitorStats>>;
 }
 
 /** What one tick of the fast path did. */
@@ -104,6 +106,17 @@ export interface FastPathStatus {
   /** Error counts by kind over every tick since the object started. */
   errors: Record<string, number>;
   ticks: number;
+}
+
+/** What monitoring reads from execution. */
+export interface ExecutionMonitorStats {
+  ordersByState: Partial<Record<OrderState, number>>;
+  /**
+   * Failed trading calls (orders, cancels, lookups, positions) per venue and error kind since the order manager
+   * was created (monotonic counters), e.g. `{ kalshi: { unavailable: 2, rate_limited: 1 } }`.
+   */
+  venueErrors: Record<string, Record<string, number>>;
+  lastReconciliation: ReconciliationReport | null;
 }
 
 /**

@@ -1,3 +1,4 @@
+export * from "./admin-queries";
 export * from "./audit";
 export * from "./common";
 export * from "./execution";
@@ -5,5 +6,6 @@ export * from "./free-text";
 export * from "./gateway";
 export * from "./governance";
 export * from "./ingestion";
+export * from "./monitor";
 export * from "./risk";
 export * from "./services";

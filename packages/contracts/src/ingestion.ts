@@ -31,6 +31,8 @@ export interface MarketRecord {
   termsHash: string;
   fetchedAt: string;
   ageSeconds: number;
+  /** The market's mark (what risk sizes against), when one is stored: `listMarkets` joins it in. */
+  mark?: { price: string; evidenceHash: string; observedAt: string; ageSeconds: number } | null;
 }
 
 /** One price level. */
@@ -64,11 +66,41 @@ export interface MarkPrice {
 export const MarketQuery = v.object({
   venue: v.optional(MarketVenue),
   status: v.optional(v.pipe(v.string(), v.maxLength(32))),
+  /** Case-insensitive substring of the title or the market id. */
+  search: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(100))),
+  /** Exact category (case-insensitive). */
+  category: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(64))),
   limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000))),
   cursor: v.optional(v.pipe(v.string(), v.maxLength(512))),
 });
 /** Query for `listMarkets`. */
 export type MarketQuery = v.InferOutput<typeof MarketQuery>;
+
+/** Query for `listEvidence`: newest first, optionally one venue and a time window (`fetchedAt` in [from, to)). */
+export const EvidenceQuery = v.object({
+  venue: v.optional(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_-]{0,31}$/, "a venue name"))),
+  from: v.optional(v.pipe(v.string(), v.isoTimestamp())),
+  to: v.optional(v.pipe(v.string(), v.isoTimestamp())),
+  limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(500))),
+  cursor: v.optional(v.pipe(v.string(), v.maxLength(512))),
+});
+/** Query for `listEvidence`. */
+export type EvidenceQuery = v.InferOutput<typeof EvidenceQuery>;
+
+/** One stored piece of evidence, without its bytes (`GET /admin/evidence/:hash` serves those). */
+export interface EvidenceRecord {
+  hash: string;
+  venue: string;
+  url: string;
+  status: number;
+  size: number;
+  contentType: string;
+  fetchedAt: string;
+  lastSeenAt: string;
+  /** `pending` until parsed, then `accepted` or `rejected` (with `rejectReason`). */
+  parseStatus: string;
+  rejectReason: string | null;
+}
 
 /**
  * What a rule set may hold, so that any accepted set evaluates in bounded time (docs/ingestion.md states the
@@ -262,6 +294,8 @@ export interface IngestionRpc {
     maxAgeSeconds?: number,
   ): Promise<Result<OrderBookSnapshot>>;
   getMark(venue: "kalshi" | "polymarket", marketId: string): Promise<Result<MarkPrice>>;
+  /** Evidence metadata, newest first (paged by `cursor`). */
+  listEvidence(query: EvidenceQuery): Promise<Result<{ evidence: EvidenceRecord[]; cursor: string | null }>>;
   /**
    * The raw evidence bytes, re-hashed on read; a mismatch is an `integrity_broken` error. `url` is the first
    * request that returned them; `sightings`, every request that did (identical bytes, e.g. empty books of two

@@ -324,6 +324,67 @@ export type AuditWatchOutcome =
   | { verdict: "broken"; brokenSeq: number | null; reason: string }
   | { verdict: "unavailable"; reason: string };
 
+/** One breaker transition as the breaker keeps it (the newest few hundred; the audit chain has them all). */
+export interface BreakerTransitionRecord {
+  from: BreakerState;
+  to: BreakerState;
+  /** The breaker version after the transition. */
+  version: number;
+  at: string;
+  reason: string;
+  /** `operator`, `failure:<kind>`, `loss_limit`. */
+  trigger: string;
+  changedBy: string;
+}
+
+/** One decision as the governor's recent-decision log keeps it (the intent's identifying fields and the reasons). */
+export interface DecisionSummary {
+  decisionId: string;
+  at: string;
+  approved: boolean;
+  reasons: RiskReason[];
+  breakerState: BreakerState;
+  strategyId: string;
+  venue: Venue;
+  market: string;
+  side: "buy" | "sell";
+  effect: PositionEffect;
+  quantity: number;
+  limitPrice: string;
+  clientOrderId: string;
+  auditSeq: number;
+}
+
+/**
+ * Counters since the governor's storage was created (monotonic: Prometheus counters): decisions approved and
+ * denied, and denials by reason code (a denial with two reasons counts under both).
+ */
+export interface DecisionCounters {
+  approved: number;
+  denied: number;
+  deniedByCode: Record<string, number>;
+}
+
+/** Query of `recentDecisions`: newest first; `deniedOnly` leaves out approvals; `code` one reason code. */
+export const DecisionQuery = v.object({
+  limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(500))),
+  deniedOnly: v.optional(v.boolean()),
+  code: v.optional(v.pipe(v.string(), v.regex(/^[A-Z][A-Z0-9_]{0,63}$/, "a reason code"))),
+});
+/** Query of `recentDecisions`. */
+export type DecisionQuery = v.InferOutput<typeof DecisionQuery>;
+
+/** What monitoring reads from risk in one call: counters, breaker, transitions by pair, marks of held markets. */
+export interface RiskMonitorStats {
+  decisions: DecisionCounters;
+  breaker: BreakerStatus;
+  /** Breaker transitions since the breaker was created, by `FROM->TO`. */
+  transitions: Record<string, number>;
+  /** Age in seconds of the mark of every market a position is held in (null: no mark). */
+  heldMarks: { venue: Venue; market: string; ageSeconds: number | null }[];
+  exposure: RiskExposure | null;
+}
+
 /** RPC surface of the `risk` worker. */
 export interface RiskRpc {
   health(): Promise<HealthReport>;
@@ -366,6 +427,12 @@ export interface RiskRpc {
   reportFailure(kind: FailureKind, detail: string, actor: Principal): Promise<Result<BreakerStatus>>;
   reportSuccess(kind: FailureKind): Promise<Result<BreakerStatus>>;
   getBreaker(): Promise<Result<BreakerStatus>>;
+  /** The newest breaker transitions, newest first (at most `limit`, default 100). */
+  breakerHistory(limit?: number): Promise<Result<{ transitions: BreakerTransitionRecord[] }>>;
+  /** The newest recorded decisions with their reasons, newest first (dry runs are never recorded). */
+  recentDecisions(query: DecisionQuery): Promise<Result<{ decisions: DecisionSummary[] }>>;
+  /** Counters and gauges for monitoring (alerts, `/admin/metrics`). */
+  monitorStats(): Promise<Result<RiskMonitorStats>>;
   /**
    * Verify the audit chain incrementally and feed the breaker: broken → `audit_integrity_broken`
    * (HALT), no answer → `audit_failure`. Runs every 5 minutes from risk's Cron Trigger.

@@ -2,6 +2,7 @@ import type { AuditRpc } from "./audit";
 import type { ExecutionRpc } from "./execution";
 import type { GovernanceRpc } from "./governance";
 import type { IngestionRpc } from "./ingestion";
+import type { MonitorRpc } from "./monitor";
 import type { RiskRpc } from "./risk";
 
 // Bindings are typed from these, so a provider's drift from its contract fails to compile on both sides.
@@ -15,3 +16,5 @@ export type IngestionService = Service<IngestionRpc & Rpc.WorkerEntrypointBrande
 export type ExecutionService = Service<ExecutionRpc & Rpc.WorkerEntrypointBranded>;
 /** Service binding to the governance worker. */
 export type GovernanceService = Service<GovernanceRpc & Rpc.WorkerEntrypointBranded>;
+/** Service binding to the monitor worker. */
+export type MonitorService = Service<MonitorRpc & Rpc.WorkerEntrypointBranded>;

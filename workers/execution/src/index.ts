@@ -3,6 +3,7 @@ import type { ExecutionRpc } from "@paulp/contracts";
 import {
   type ApprovalReceiptRef,
   ErrorCode,
+  type ExecutionMonitorStats,
   ExecutionPolicyChange,
   type ExecutionPolicyView,
   type ExecutionPosition,
@@ -184,6 +185,10 @@ export class ExecutionEntrypoint extends WorkerEntrypoint<Env> implements Execut
     } catch (e) {
       return err(ErrorCode.internal, `execution fast path: ${(e as Error).message}`);
     }
+  }
+
+  async monitorStats(): Promise<Result<ExecutionMonitorStats>> {
+    return guard(orderManager(this.env).monitorStats());
   }
 
   /** "* * * * *": resolve unknowns, keep the IBKR session alive, run the loop. "*\/15": reconcile. */

@@ -6,6 +6,7 @@ import {
   type ConsumedDecision,
   ErrorCode,
   type ExecutionMode,
+  type ExecutionMonitorStats,
   type ExecutionPolicyChange,
   type ExecutionPolicyView,
   type ExecutionPosition,
@@ -138,6 +139,41 @@ export class OrderManager extends DurableObject<Env> {
     this.sql.exec(
       "CREATE TABLE IF NOT EXISTS audit_outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL)",
     );
+    // Failed trading calls per venue and error kind (monotonic counters, read by the monitor for alerts and metrics).
+    this.sql.exec(
+      "CREATE TABLE IF NOT EXISTS venue_errors (venue TEXT NOT NULL, kind TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (venue, kind))",
+    );
+  }
+
+  /** Count one failed trading call (an order, a cancel, a positions read) against its venue and kind. */
+  private countVenueError(venue: string, kind: string): void {
+    this.sql.exec(
+      "INSERT INTO venue_errors (venue, kind, n) VALUES (?, ?, 1) ON CONFLICT (venue, kind) DO UPDATE SET n = n + 1",
+      venue,
+      kind,
+    );
+  }
+
+  /** Orders by state, trading-call errors by venue and kind, and the last reconciliation. */
+  async monitorStats(): Promise<Result<ExecutionMonitorStats>> {
+    const ordersByState: ExecutionMonitorStats["ordersByState"] = {};
+    for (const r of this.sql.exec<{ state: OrderState; n: number }>(
+      "SELECT state, COUNT(*) AS n FROM orders GROUP BY state",
+    ))
+      ordersByState[r.state] = Number(r.n);
+    const venueErrors: ExecutionMonitorStats["venueErrors"] = {};
+    for (const r of this.sql.exec<{ venue: string; kind: string; n: number }>(
+      "SELECT venue, kind, n FROM venue_errors",
+    ))
+      venueErrors[r.venue] = { ...venueErrors[r.venue], [r.kind]: Number(r.n) };
+    const last = this.sql
+      .exec<{ v: string }>("SELECT v FROM meta WHERE k = 'last_reconciliation'")
+      .toArray()[0];
+    return ok({
+      ordersByState,
+      venueErrors,
+      lastReconciliation: last ? (JSON.parse(last.v) as ReconciliationReport) : null,
+    });
   }
 
   async ping(): Promise<string> {
@@ -762,6 +798,8 @@ export class OrderManager extends DurableObject<Env> {
         `${venue} rate-limited us: backing off ${Math.ceil(waitMs / 1000)} s more, nothing sent`,
       );
     const r = await call();
+    // Counted for monitoring by venue and kind (a venue that is simply not configured is no venue error).
+    if (!r.ok && r.error.kind !== "not_configured") this.countVenueError(venue, r.error.kind);
     const previous = this.backoff(venue);
     if (r.ok) {
       if (previous) this.sql.exec("DELETE FROM meta WHERE k = ?", `backoff:${venue}`);

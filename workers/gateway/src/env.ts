@@ -3,16 +3,19 @@ import type {
   ExecutionService,
   GovernanceService,
   IngestionService,
+  MonitorService,
   RiskService,
 } from "@paulp/contracts";
 
-/** The gateway's own bindings: the five services it routes to, its one secret, the Access config, the incident contacts, its rate limits. */
+/** The gateway's own bindings: the six services it routes to, its one secret, the Access config, the incident contacts, its rate limits. */
 export interface Env {
   AUDIT: AuditService;
   GOVERNANCE: GovernanceService;
   RISK: RiskService;
   INGESTION: IngestionService;
   EXECUTION: ExecutionService;
+  /** Alerts, alert email and metrics. */
+  MONITOR: MonitorService;
   ADMIN_TOKEN?: string;
   /** e.g. `myteam.cloudflareaccess.com`; empty disables Access sign-in (bearer only). */
   ACCESS_TEAM_DOMAIN: string;

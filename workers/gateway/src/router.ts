@@ -4,11 +4,13 @@ import { AutoRouter } from "itty-router";
 import type { GatewayArgs, GatewayRequest } from "./context";
 import { withAdminAuth, withAdminRequestAudit, withRequestId, withSameOriginWrites } from "./middleware";
 import { registerAuditRoutes } from "./routes/audit";
+import { registerBrowseRoutes } from "./routes/browse";
 import { registerConsoleRoutes } from "./routes/console";
 import { registerDevRoutes } from "./routes/dev";
 import { registerExecutionRoutes } from "./routes/execution";
 import { registerGovernanceRoutes } from "./routes/governance";
 import { registerIngestionRoutes } from "./routes/ingestion";
+import { registerMonitorRoutes } from "./routes/monitor";
 import { registerOpenApiRoutes } from "./routes/openapi";
 import { registerRiskRoutes } from "./routes/risk";
 import { registerStatusRoutes } from "./routes/status";
@@ -22,6 +24,19 @@ function isRemoteFailure(error: unknown): boolean {
   return (
     typeof e?.message === "string" && /network connection lost|worker.*(exceeded|threw)/i.test(e.message)
   );
+}
+
+/**
+ * The methods some route serves at `pathname` (middleware registered for every method is not a route), for a
+ * 405's `Allow`; empty when no route matches the path at all.
+ */
+export function allowedMethods(
+  routes: readonly [string, RegExp, ...unknown[]][],
+  pathname: string,
+): string[] {
+  const methods = new Set<string>();
+  for (const [method, pattern] of routes) if (method !== "ALL" && pattern.test(pathname)) methods.add(method);
+  return [...methods].sort();
 }
 
 /** The gateway's HTTP surface. Handlers are thin: validate, call a service over RPC, map its result. */
@@ -43,11 +58,23 @@ export function buildRouter() {
       return response;
     },
     finally: [withAdminRequestAudit()],
-    missing: (request) =>
-      errorJson(404, {
+    // A path some route serves, asked with another method: 405 naming the methods it takes.
+    missing: (request) => {
+      const allow = allowedMethods(router.routes, new URL(request.url).pathname);
+      if (allow.length > 0)
+        return errorJson(
+          405,
+          {
+            code: ErrorCode.methodNotAllowed,
+            message: `${request.method} is not allowed on ${new URL(request.url).pathname}: use ${allow.join(", ")}`,
+          },
+          { allow: allow.join(", ") },
+        );
+      return errorJson(404, {
         code: ErrorCode.notFound,
         message: `no route for ${request.method} ${new URL(request.url).pathname}`,
-      }),
+      });
+    },
   });
 
   router.get("/health", () => json({ status: "ok", service: "gateway" }));
@@ -64,5 +91,7 @@ export function buildRouter() {
   registerIngestionRoutes(router);
   registerGovernanceRoutes(router);
   registerExecutionRoutes(router);
+  registerMonitorRoutes(router);
+  registerBrowseRoutes(router);
   return router;
 }

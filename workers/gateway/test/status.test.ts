@@ -20,6 +20,7 @@ describe("/admin/status", () => {
       "gateway",
       "governance",
       "ingestion",
+      "monitor",
       "risk",
     ]);
   });

@@ -4,6 +4,8 @@ import {
   type ComplianceRulesView,
   type ComplianceVerdict,
   ErrorCode,
+  EvidenceQuery,
+  type EvidenceRecord,
   err,
   type HealthReport,
   type IngestionRpc,
@@ -43,7 +45,7 @@ import { ingestIbkrSnapshot, refreshBooks } from "./fast-marks";
 import { runIngestion } from "./pipeline";
 import { CRON_ACTOR, CRON_MAX_PAGES, depsFromEnv, FAST_PATH_ACTOR, fastPathBuckets } from "./runtime";
 import { ingestionStatus } from "./status";
-import { getBookRow, getMarketRow, getMarkRow, listMarketRows } from "./store";
+import { getBookRow, getMarketRow, getMarkRow, listEvidenceRows, listMarketRows } from "./store";
 
 const MarketId = v.pipe(v.string(), v.minLength(1), v.maxLength(128));
 const VenueAndId = v.tuple([MarketVenue, MarketId]);
@@ -111,7 +113,14 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
     try {
       const page = await listMarketRows(
         this.env.D1_MARKETS,
-        { venue: q.value.venue, status: q.value.status, limit: q.value.limit ?? 100, after },
+        {
+          venue: q.value.venue,
+          status: q.value.status,
+          search: q.value.search,
+          category: q.value.category,
+          limit: q.value.limit ?? 100,
+          after,
+        },
         Date.now(),
       );
       // Rows passed the rules in force when their page was ingested: a rule added since hides them here too
@@ -200,6 +209,34 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
       return ok({ compliance, rulesVersion, missingEvidence: missing });
     } catch (error) {
       return internal("preTradeCheck", error);
+    }
+  }
+
+  async listEvidence(
+    query: EvidenceQuery,
+  ): Promise<Result<{ evidence: EvidenceRecord[]; cursor: string | null }>> {
+    const q = parseInput(EvidenceQuery, query ?? {});
+    if (!q.ok) return q;
+    let after: { fetchedAt: string; hash: string } | undefined;
+    if (q.value.cursor) {
+      try {
+        const decoded = JSON.parse(atob(q.value.cursor)) as unknown;
+        after = v.parse(v.object({ fetchedAt: v.string(), hash: v.string() }), decoded);
+      } catch {
+        return err(ErrorCode.validationFailed, "cursor: invalid");
+      }
+    }
+    try {
+      const page = await listEvidenceRows(this.env.D1_MARKETS, {
+        venue: q.value.venue,
+        from: q.value.from,
+        to: q.value.to,
+        limit: q.value.limit ?? 100,
+        after,
+      });
+      return ok({ evidence: page.evidence, cursor: page.next ? btoa(JSON.stringify(page.next)) : null });
+    } catch (error) {
+      return internal("listEvidence", error);
     }
   }
 

@@ -1,4 +1,11 @@
-import type { BookLevel, MarketRecord, MarketVenue, MarkPrice, OrderBookSnapshot } from "@paulp/contracts";
+import type {
+  BookLevel,
+  EvidenceRecord,
+  MarketRecord,
+  MarketVenue,
+  MarkPrice,
+  OrderBookSnapshot,
+} from "@paulp/contracts";
 import { termsHashSync, termsOf } from "./terms";
 import type { StoredMarketRow } from "./venues/types";
 
@@ -201,36 +208,146 @@ export async function getMarketRow(
 /** A page of stored markets ordered by (venue, market id); the cursor is the last key seen. */
 export async function listMarketRows(
   db: D1Database,
-  q: { venue?: MarketVenue; status?: string; limit: number; after?: { venue: string; marketId: string } },
+  q: {
+    venue?: MarketVenue;
+    status?: string;
+    /** Case-insensitive substring of the title or market id. */
+    search?: string;
+    /** Exact category, case-insensitive. */
+    category?: string;
+    limit: number;
+    after?: { venue: string; marketId: string };
+  },
   now: number,
 ): Promise<{ markets: MarketRecord[]; next: { venue: string; marketId: string } | null }> {
   const where: string[] = [];
   const binds: unknown[] = [];
   if (q.venue) {
     binds.push(q.venue);
-    where.push(`venue = ?${binds.length}`);
+    where.push(`m.venue = ?${binds.length}`);
   }
   if (q.status) {
     binds.push(q.status);
-    where.push(`status = ?${binds.length}`);
+    where.push(`m.status = ?${binds.length}`);
+  }
+  if (q.category) {
+    binds.push(q.category);
+    where.push(`m.category = ?${binds.length} COLLATE NOCASE`);
+  }
+  if (q.search) {
+    // LIKE's own wildcards in the search text are matched literally.
+    binds.push(`%${q.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    where.push(
+      `(m.title LIKE ?${binds.length} ESCAPE '\\' OR m.market_id LIKE ?${binds.length} ESCAPE '\\')`,
+    );
   }
   if (q.after) {
     binds.push(q.after.venue, q.after.marketId);
-    where.push(`(venue, market_id) > (?${binds.length - 1}, ?${binds.length})`);
+    where.push(`(m.venue, m.market_id) > (?${binds.length - 1}, ?${binds.length})`);
   }
   binds.push(q.limit + 1);
-  const sql = `SELECT * FROM markets ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY venue, market_id LIMIT ?${binds.length}`;
+  const sql = `SELECT m.*, k.price AS mark_price, k.evidence_hash AS mark_evidence_hash, k.observed_at AS mark_observed_at
+    FROM markets m LEFT JOIN marks k ON k.venue = m.venue AND k.market_id = m.market_id
+    ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY m.venue, m.market_id LIMIT ?${binds.length}`;
   const rows = (
     await db
       .prepare(sql)
       .bind(...binds)
-      .all<MarketDbRow>()
+      .all<
+        MarketDbRow & {
+          mark_price: string | null;
+          mark_evidence_hash: string | null;
+          mark_observed_at: string | null;
+        }
+      >()
   ).results;
   const page = rows.slice(0, q.limit);
   const last = page.at(-1);
   return {
-    markets: page.map((r) => toRecord(r, now)),
+    markets: page.map((r) => ({
+      ...toRecord(r, now),
+      mark:
+        r.mark_price !== null && r.mark_evidence_hash !== null && r.mark_observed_at !== null
+          ? {
+              price: r.mark_price,
+              evidenceHash: r.mark_evidence_hash,
+              observedAt: r.mark_observed_at,
+              ageSeconds: ageSeconds(r.mark_observed_at, now),
+            }
+          : null,
+    })),
     next: rows.length > q.limit && last ? { venue: last.venue, marketId: last.market_id } : null,
+  };
+}
+
+/** Evidence metadata, newest first; `after` is the last row of the previous page. */
+export async function listEvidenceRows(
+  db: D1Database,
+  q: {
+    venue?: string;
+    from?: string;
+    to?: string;
+    limit: number;
+    after?: { fetchedAt: string; hash: string };
+  },
+): Promise<{ evidence: EvidenceRecord[]; next: { fetchedAt: string; hash: string } | null }> {
+  const where: string[] = [];
+  const binds: unknown[] = [];
+  if (q.venue) {
+    binds.push(q.venue);
+    where.push(`venue = ?${binds.length}`);
+  }
+  // Stored timestamps are ISO strings of one format (toISOString), so they order as strings.
+  if (q.from) {
+    binds.push(new Date(q.from).toISOString());
+    where.push(`fetched_at >= ?${binds.length}`);
+  }
+  if (q.to) {
+    binds.push(new Date(q.to).toISOString());
+    where.push(`fetched_at < ?${binds.length}`);
+  }
+  if (q.after) {
+    binds.push(q.after.fetchedAt, q.after.hash);
+    where.push(`(fetched_at, hash) < (?${binds.length - 1}, ?${binds.length})`);
+  }
+  binds.push(q.limit + 1);
+  const rows = (
+    await db
+      .prepare(
+        `SELECT hash, venue, url, status, size, content_type, fetched_at, last_seen_at, parse_status, reject_reason
+         FROM evidence ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+         ORDER BY fetched_at DESC, hash DESC LIMIT ?${binds.length}`,
+      )
+      .bind(...binds)
+      .all<{
+        hash: string;
+        venue: string;
+        url: string;
+        status: number;
+        size: number;
+        content_type: string;
+        fetched_at: string;
+        last_seen_at: string;
+        parse_status: string;
+        reject_reason: string | null;
+      }>()
+  ).results;
+  const page = rows.slice(0, q.limit);
+  const last = page.at(-1);
+  return {
+    evidence: page.map((r) => ({
+      hash: r.hash,
+      venue: r.venue,
+      url: r.url,
+      status: r.status,
+      size: r.size,
+      contentType: r.content_type,
+      fetchedAt: r.fetched_at,
+      lastSeenAt: r.last_seen_at,
+      parseStatus: r.parse_status,
+      rejectReason: r.reject_reason,
+    })),
+    next: rows.length > q.limit && last ? { fetchedAt: last.fetched_at, hash: last.hash } : null,
   };
 }
 

@@ -1,4 +1,4 @@
-import type { BreakerState, FailureKind, Principal } from "@paulp/contracts";
+import type { BreakerState, BreakerTransitionRecord, FailureKind, Principal } from "@paulp/contracts";
 
 // The circuit breaker as one exhaustive transition table, plus consecutive-failure counting.
 // Pure: the Durable Object supplies the clock, persistence, audit and approvals.
@@ -178,4 +178,20 @@ export function countSuccess(current: BreakerRecord, kind: FailureKind): Breaker
   const consecutiveFailures = { ...current.consecutiveFailures };
   delete consecutiveFailures[kind];
   return { ...current, consecutiveFailures };
+}
+
+/** How many transitions the breaker keeps for `/admin/circuit-breaker/history` (the audit chain keeps all). */
+export const BREAKER_HISTORY_SIZE = 200;
+
+/** The kept history and counts by `FROM->TO` after one more transition (newest last). */
+export function withTransition(
+  history: readonly BreakerTransitionRecord[],
+  counts: Readonly<Record<string, number>>,
+  t: BreakerTransitionRecord,
+): { history: BreakerTransitionRecord[]; counts: Record<string, number> } {
+  const pair = `${t.from}->${t.to}`;
+  return {
+    history: [...history, t].slice(-BREAKER_HISTORY_SIZE),
+    counts: { ...counts, [pair]: (counts[pair] ?? 0) + 1 },
+  };
 }

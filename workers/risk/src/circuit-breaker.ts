@@ -4,6 +4,7 @@ import {
   type AuditEventInput,
   type BreakerState,
   type BreakerStatus,
+  type BreakerTransitionRecord,
   type BreakerTransitionRequest,
   ErrorCode,
   err,
@@ -23,6 +24,7 @@ import {
   initialBreaker,
   parseThresholds,
   type Thresholds,
+  withTransition,
 } from "./breaker";
 import type { Env } from "./env";
 import { redeemApproval } from "./redeem";
@@ -49,6 +51,9 @@ const RISK_SYSTEM: Principal = { method: "system", subject: "risk" };
 export class CircuitBreaker extends DurableObject<Env> {
   private record!: BreakerRecord;
   private outbox: AuditEventInput[] = [];
+  /** The newest transitions (oldest first) and every transition counted by `FROM->TO`. */
+  private history: BreakerTransitionRecord[] = [];
+  private transitionCounts: Record<string, number> = {};
   private readonly queue = new SerialQueue();
   private readonly thresholds: Thresholds;
 
@@ -59,6 +64,8 @@ export class CircuitBreaker extends DurableObject<Env> {
       this.record =
         (await ctx.storage.get<BreakerRecord>("breaker")) ?? initialBreaker(new Date().toISOString());
       this.outbox = (await ctx.storage.get<AuditEventInput[]>("outbox")) ?? [];
+      this.history = (await ctx.storage.get<BreakerTransitionRecord[]>("history")) ?? [];
+      this.transitionCounts = (await ctx.storage.get<Record<string, number>>("transition_counts")) ?? {};
     });
   }
 
@@ -69,6 +76,16 @@ export class CircuitBreaker extends DurableObject<Env> {
   /** The current status. */
   async status(): Promise<BreakerStatus> {
     return this.view();
+  }
+
+  /** The newest transitions, newest first. */
+  async transitions(limit: number): Promise<BreakerTransitionRecord[]> {
+    return this.history.slice(-limit).reverse();
+  }
+
+  /** Every transition so far, counted by `FROM->TO`. */
+  async transitionTotals(): Promise<Record<string, number>> {
+    return { ...this.transitionCounts };
   }
 
   /** An operator's (or the system's) requested transition. */
@@ -185,9 +202,23 @@ export class CircuitBreaker extends DurableObject<Env> {
         approval,
       },
     };
-    if (TIGHTENING.has(target)) {
+    const kept = withTransition(this.history, this.transitionCounts, {
+      from: from.state,
+      to: next.state,
+      version: next.version,
+      at: next.since,
+      reason,
+      trigger,
+      changedBy: next.changedBy,
+    });
+    const commit = async () => {
       this.record = next;
-      await this.ctx.storage.put("breaker", next);
+      this.history = kept.history;
+      this.transitionCounts = kept.counts;
+      await this.ctx.storage.put({ breaker: next, history: kept.history, transition_counts: kept.counts });
+    };
+    if (TIGHTENING.has(target)) {
+      await commit();
       // Behind earlier transitions still waiting for the chain, so the chain records them in order.
       const appended =
         this.outbox.length === 0 ? await auditAppend(this.env.AUDIT, event) : { ok: false as const };
@@ -206,8 +237,7 @@ export class CircuitBreaker extends DurableObject<Env> {
     const appended = await auditAppend(this.env.AUDIT, event);
     if (!appended.ok)
       return err(ErrorCode.auditUnavailable, `transition not applied: ${appended.error.message}`);
-    this.record = next;
-    await this.ctx.storage.put("breaker", next);
+    await commit();
     this.anchorSoon(actor);
     return ok(this.view());
   }

@@ -3,10 +3,13 @@ import {
   type ApprovalReceiptRef,
   type AuditWatchOutcome,
   type BreakerStatus,
+  type BreakerTransitionRecord,
   BreakerTransitionRequest,
   CapitalChange,
   type CapitalView,
   type ConsumedDecision,
+  DecisionQuery,
+  type DecisionSummary,
   ErrorCode,
   err,
   FailureKind,
@@ -24,6 +27,7 @@ import {
   type RiskExposure,
   RiskLimits,
   type RiskLimitsView,
+  type RiskMonitorStats,
   type RiskRpc,
   systemPrincipal,
 } from "@paulp/contracts";
@@ -53,6 +57,7 @@ const EndedOrders = v.pipe(
 const DecisionId = v.pipe(v.string(), v.regex(/^rd_[A-Za-z0-9_-]{10,40}$/, "not a decision id"));
 const IntentHash = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, "must be a lowercase hex SHA-256"));
 const Detail = v.pipe(v.string(), v.maxLength(500));
+const HistoryLimit = v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(500)), 100);
 
 /** Turn a thrown error (a Durable Object reset, an unreachable binding) into a failure result. */
 async function guarded<T>(what: string, fn: () => Promise<Result<T>>): Promise<Result<T>> {
@@ -250,6 +255,41 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
 
   async getBreaker(): Promise<Result<BreakerStatus>> {
     return guarded("getBreaker", async () => ok(await this.breaker().status()));
+  }
+
+  async breakerHistory(limit?: number): Promise<Result<{ transitions: BreakerTransitionRecord[] }>> {
+    const l = parseInput(HistoryLimit, limit);
+    if (!l.ok) return l;
+    return guarded("breakerHistory", async () =>
+      ok({ transitions: await this.breaker().transitions(l.value) }),
+    );
+  }
+
+  async recentDecisions(query: DecisionQuery): Promise<Result<{ decisions: DecisionSummary[] }>> {
+    const q = parseInput(DecisionQuery, query ?? {});
+    if (!q.ok) return q;
+    return guarded("recentDecisions", async () =>
+      ok({ decisions: await this.governor().recentDecisions(q.value) }),
+    );
+  }
+
+  /** One read of everything monitoring needs; exposure is null while the stored limits do not parse. */
+  async monitorStats(): Promise<Result<RiskMonitorStats>> {
+    return guarded("monitorStats", async () => {
+      const [breaker, transitions, governor] = await Promise.all([
+        this.breaker().status(),
+        this.breaker().transitionTotals(),
+        this.governor().monitorStats(),
+      ]);
+      const exposure = (await this.governor().exposure(breaker.state)) as Result<RiskExposure>;
+      return ok({
+        decisions: governor.decisions,
+        breaker,
+        transitions,
+        heldMarks: governor.heldMarks,
+        exposure: exposure.ok ? exposure.value : null,
+      });
+    });
   }
 
   async transitionBreaker(

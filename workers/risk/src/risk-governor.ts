@@ -5,6 +5,9 @@ import {
   type BreakerState,
   type CapitalChange,
   type CapitalView,
+  type DecisionCounters,
+  type DecisionQuery,
+  type DecisionSummary,
   ErrorCode,
   err,
   type FillOutcome,
@@ -21,10 +24,20 @@ import {
   type RiskExposure,
   RiskLimits,
   type RiskLimitsView,
+  type Venue,
 } from "@paulp/contracts";
 import { auditAppend, canonicalHash, RedeemedButNotApplied, randomId, settleRedemption } from "@paulp/kit";
 import * as v from "valibot";
 import { formatMoney, formatPct, formatUnits, parseUnits } from "./decimal";
+import {
+  DECISION_LOG_PREFIX,
+  DECISION_LOG_SIZE,
+  type DecisionLogState,
+  decisionLogKey,
+  emptyDecisionLog,
+  logDecision,
+  queryDecisionLog,
+} from "./decision-log";
 import type { Env } from "./env";
 import {
   buildView,
@@ -156,6 +169,9 @@ export class RiskGovernor extends DurableObject<Env> {
   private readonly queue = new SerialQueue();
   /** Receipts of this governor's audit appends, checked against the chain by the audit watch. */
   private receipts: ReceiptSample = emptyReceiptSample();
+  /** Counters of every recorded decision, and the newest DECISION_LOG_SIZE of them (oldest first). */
+  private decisionLog: DecisionLogState = emptyDecisionLog();
+  private recentLog: { seq: number; entry: DecisionSummary }[] = [];
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -232,6 +248,14 @@ export class RiskGovernor extends DurableObject<Env> {
       stored.sort((a, b) => Date.parse(a.decision.expiresAt) - Date.parse(b.decision.expiresAt));
       for (const d of stored) this.decisions.set(d.decision.decisionId, d);
       this.receipts = receiptSampleFrom(await ctx.storage.list({ prefix: RECEIPT_PREFIX }));
+      this.decisionLog = (await ctx.storage.get<DecisionLogState>("dlog")) ?? emptyDecisionLog();
+      const logged = await ctx.storage.list<DecisionSummary>({
+        prefix: DECISION_LOG_PREFIX,
+        reverse: true,
+        limit: DECISION_LOG_SIZE,
+      });
+      for (const [key, entry] of logged)
+        this.recentLog.unshift({ seq: Number(key.slice(DECISION_LOG_PREFIX.length)), entry });
       updateWatermarks(this.portfolio, valuation(this.portfolio).equity, Date.now());
     });
   }
@@ -339,10 +363,18 @@ export class RiskGovernor extends DurableObject<Env> {
         };
         if (this.view && !reserveInView(this.view, intent, ev.value.delta, reduces)) this.view = null;
       }
+      // Logged and counted in the same write (the log and counters feed monitoring; the chain has every one).
+      const logged = logDecision(this.decisionLog, decision, intent, new Date(now).toISOString());
+      this.decisionLog = logged.state;
+      this.recentLog.push({ seq: logged.seq, entry: logged.entry });
+      const dropped = this.recentLog.length > DECISION_LOG_SIZE ? this.recentLog.shift() : undefined;
+      if (dropped) void this.ctx.storage.delete(decisionLogKey(dropped.seq));
       // One multi-key put: one storage transaction per decision, with only this decision's own keys.
       const writes: Record<string, unknown> = {
         [`decision:${decision.decisionId}`]: stored,
         ...offerReceipt(this.receipts, appended.value),
+        [decisionLogKey(logged.seq)]: logged.entry,
+        dlog: logged.state,
       };
       if (approved) {
         writes[`cid:${intent.clientOrderId}`] = now;
@@ -736,6 +768,34 @@ export class RiskGovernor extends DurableObject<Env> {
       });
     });
     return settleRedemption(this.env.GOVERNANCE, actor, outcome);
+  }
+
+  /** The newest logged decisions, newest first. */
+  async recentDecisions(query: DecisionQuery): Promise<DecisionSummary[]> {
+    const newestFirst: DecisionSummary[] = [];
+    for (let i = this.recentLog.length - 1; i >= 0; i--) newestFirst.push(this.recentLog[i]!.entry);
+    return queryDecisionLog(newestFirst, query);
+  }
+
+  /** Decision counters, and how old the mark of every market a position is held in is. */
+  async monitorStats(): Promise<{
+    decisions: DecisionCounters;
+    heldMarks: { venue: Venue; market: string; ageSeconds: number | null }[];
+  }> {
+    const now = Date.now();
+    const held = new Map<string, { venue: Venue; market: string; ageSeconds: number | null }>();
+    for (const p of Object.values(this.portfolio.positions)) {
+      if (p.qty === 0) continue;
+      const key = `${p.venue}:${p.market}`;
+      const mark = this.portfolio.marks[key];
+      held.set(key, {
+        venue: p.venue,
+        market: p.market,
+        ageSeconds: mark ? Math.max(0, Math.floor((now - mark.observedAtMs) / 1000)) : null,
+      });
+    }
+    const { nextSeq: _, ...decisions } = this.decisionLog;
+    return { decisions, heldMarks: [...held.values()] };
   }
 
   /** Each limit's current use. */

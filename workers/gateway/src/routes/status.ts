@@ -49,6 +49,7 @@ export function registerStatusRoutes(router: GatewayRouter): void {
           risk: env.RISK,
           ingestion: env.INGESTION,
           execution: env.EXECUTION,
+          monitor: env.MONITOR,
         },
         HEALTH_TIMEOUT_MS,
       ),

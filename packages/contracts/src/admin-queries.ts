@@ -1,0 +1,58 @@
+import * as v from "valibot";
+import { MarketVenue } from "./ingestion";
+
+// Query strings of the gateway's read-only browse and monitoring routes. Every value arrives as a string; these
+// schemas check the string and turn it into what the RPC takes, so the OpenAPI description and the route agree.
+
+/** A positive whole number in a query string, at most `max`. */
+function pageSize(max: number) {
+  return v.pipe(
+    v.string(),
+    v.regex(/^[1-9]\d{0,5}$/, "a whole number from 1"),
+    v.transform(Number),
+    v.maxValue(max, `at most ${max}`),
+  );
+}
+
+/** An ISO 8601 timestamp in a query string. */
+const Timestamp = v.pipe(v.string(), v.isoTimestamp());
+
+/** `GET /admin/markets?search=&venue=&category=&status=&limit=&cursor=`. */
+export const MarketsHttpQuery = v.strictObject({
+  search: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(100))),
+  venue: v.optional(MarketVenue),
+  category: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(64))),
+  status: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(32))),
+  limit: v.optional(pageSize(1000)),
+  cursor: v.optional(v.pipe(v.string(), v.maxLength(512))),
+});
+
+/** `GET /admin/evidence?venue=&from=&to=&limit=&cursor=` (newest first; `from` inclusive, `to` exclusive). */
+export const EvidenceHttpQuery = v.strictObject({
+  venue: v.optional(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_-]{0,31}$/, "a venue name"))),
+  from: v.optional(Timestamp),
+  to: v.optional(Timestamp),
+  limit: v.optional(pageSize(500)),
+  cursor: v.optional(v.pipe(v.string(), v.maxLength(512))),
+});
+
+/** `GET /admin/risk/decisions?limit=&denied=true&code=` (newest first). */
+export const DecisionsHttpQuery = v.strictObject({
+  limit: v.optional(pageSize(500)),
+  denied: v.optional(
+    v.pipe(
+      v.picklist(["true", "false"]),
+      v.transform((s) => s === "true"),
+    ),
+  ),
+  code: v.optional(v.pipe(v.string(), v.regex(/^[A-Z][A-Z0-9_]{0,63}$/, "a reason code"))),
+});
+
+/** `GET /admin/circuit-breaker/history?limit=` (newest first). */
+export const BreakerHistoryHttpQuery = v.strictObject({ limit: v.optional(pageSize(500)) });
+
+/** `GET /admin/alerts?limit=` (every active alert, and the newest `limit` history rows). */
+export const AlertsHttpQuery = v.strictObject({ limit: v.optional(pageSize(500)) });
+
+/** `GET /admin/alerts/outbox?limit=` (the newest composed emails). */
+export const OutboxHttpQuery = v.strictObject({ limit: v.optional(pageSize(200)) });

@@ -1,0 +1,105 @@
+import { WorkerEntrypoint } from "cloudflare:workers";
+import {
+  AlertsQuery,
+  type AlertsView,
+  ErrorCode,
+  type EvaluationReport,
+  err,
+  type HealthReport,
+  type MonitorRpc,
+  type OutboxMessage,
+  ok,
+  Principal,
+  RecipientChange,
+  type RecipientsView,
+  type Result,
+  systemPrincipal,
+} from "@paulp/contracts";
+import { parseInput, runHealthChecks } from "@paulp/kit";
+import * as v from "valibot";
+import type { Env } from "./env";
+
+export { AlertDesk } from "./alert-desk";
+
+const OutboxLimit = v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(200)), 50);
+
+/** Turn a thrown error (a Durable Object reset) into a failure result. */
+async function guarded<T>(what: string, fn: () => Promise<Result<T>>): Promise<Result<T>> {
+  try {
+    return await fn();
+  } catch (error) {
+    return err(ErrorCode.serviceUnavailable, `${what} failed: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * The monitor: watches the specification's monitoring list (breaker, risk denials, audit-chain gaps, position
+ * drift, venue error rates), raises and clears alerts, emails operators through Cloudflare Email, renders the
+ * mesh's metrics. Thin: the AlertDesk Durable Object and the plain modules do the work.
+ */
+export class MonitorEntrypoint extends WorkerEntrypoint<Env> implements MonitorRpc {
+  private desk() {
+    return this.env.ALERT_DESK.getByName("desk");
+  }
+
+  async health(): Promise<HealthReport> {
+    return runHealthChecks("monitor", {
+      alert_desk: async () => this.desk().ping(),
+      delivery: async () => {
+        const problem = await this.desk().deliveryProblem();
+        if (problem) throw new Error(problem);
+        return this.env.ALERT_DELIVERY === "email" ? "email" : "local outbox";
+      },
+    });
+  }
+
+  async evaluate(actor: Principal): Promise<Result<EvaluationReport>> {
+    const a = parseInput(Principal, actor);
+    if (!a.ok) return a;
+    return guarded(
+      "evaluate",
+      async () => this.desk().evaluate(a.value) as Promise<Result<EvaluationReport>>,
+    );
+  }
+
+  async alerts(query: AlertsQuery): Promise<Result<AlertsView>> {
+    const q = parseInput(AlertsQuery, query ?? {});
+    if (!q.ok) return q;
+    return guarded("alerts", async () => ok((await this.desk().alerts(q.value.limit ?? 50)) as AlertsView));
+  }
+
+  async metrics(): Promise<Result<string>> {
+    return guarded("metrics", async () => ok(await this.desk().metrics()));
+  }
+
+  async outbox(limit?: number): Promise<Result<{ messages: OutboxMessage[] }>> {
+    const l = parseInput(OutboxLimit, limit);
+    if (!l.ok) return l;
+    return guarded("outbox", async () =>
+      ok({ messages: (await this.desk().outbox(l.value)) as OutboxMessage[] }),
+    );
+  }
+
+  async recipients(): Promise<Result<RecipientsView>> {
+    return guarded("recipients", async () => ok((await this.desk().getRecipients()) as RecipientsView));
+  }
+
+  async changeRecipients(change: RecipientChange, actor: Principal): Promise<Result<RecipientsView>> {
+    const c = parseInput(RecipientChange, change);
+    if (!c.ok) return c;
+    const a = parseInput(Principal, actor);
+    if (!a.ok) return a;
+    return guarded(
+      "changeRecipients",
+      async () => this.desk().changeRecipients(c.value, a.value) as Promise<Result<RecipientsView>>,
+    );
+  }
+
+  /** "* * * * *": one evaluation a minute (its rates are "since the last evaluation"). */
+  override async scheduled(_controller: ScheduledController): Promise<void> {
+    const r = await this.evaluate(systemPrincipal("cron:monitor"));
+    if (!r.ok) console.error("monitor evaluation failed", r.error.code, r.error.message);
+  }
+}
+
+export default MonitorEntrypoint;

@@ -1,0 +1,270 @@
+import type { Alert, BreakerState, OrderState } from "@paulp/contracts";
+import type { Snapshot } from "./rules";
+
+// The Prometheus text exposition format, version 0.0.4
+// (https://prometheus.io/docs/instrumenting/exposition_formats/): `# HELP` and `# TYPE` once per family, then
+// one `name{label="value"} number` line per series. Pure: renders what one snapshot read. The parser test
+// (test/metrics.test.ts) reads the output back with an independent parser.
+
+/** The content type Prometheus expects for this format. */
+export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+type Labels = Record<string, string>;
+interface Family {
+  name: string;
+  help: string;
+  type: "gauge" | "counter";
+  samples: { labels: Labels; value: number }[];
+}
+
+/** A label value: backslash, double quote and line feed escaped, as the format requires. */
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}
+
+/** HELP text: backslash and line feed escaped. */
+function escapeHelp(text: string): string {
+  return text.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
+}
+
+function formatValue(n: number): string {
+  if (Number.isNaN(n)) return "NaN";
+  if (n === Number.POSITIVE_INFINITY) return "+Inf";
+  if (n === Number.NEGATIVE_INFINITY) return "-Inf";
+  return String(n);
+}
+
+/** Render families in order; a family without samples is left out. */
+export function renderFamilies(families: readonly Family[]): string {
+  const lines: string[] = [];
+  for (const f of families) {
+    if (f.samples.length === 0) continue;
+    lines.push(`# HELP ${f.name} ${escapeHelp(f.help)}`, `# TYPE ${f.name} ${f.type}`);
+    for (const s of f.samples) {
+      const labels = Object.entries(s.labels)
+        .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
+        .join(",");
+      lines.push(`${f.name}${labels ? `{${labels}}` : ""} ${formatValue(s.value)}`);
+    }
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+const STATES: BreakerState[] = ["NORMAL", "CAUTION", "HALT", "RECOVERY"];
+const ORDER_STATES: OrderState[] = [
+  "pending_submit",
+  "submitted",
+  "partially_filled",
+  "filled",
+  "cancelled",
+  "rejected",
+  "unknown",
+];
+
+/** A decimal string in dollars as a number (metrics are floats by nature; nothing is stored from them). */
+function dollars(s: string | null | undefined): number | null {
+  if (s === null || s === undefined) return null;
+  const n = Number(s);
+  return Number.isFinite(n) ? n : null;
+}
+
+function family(name: string, help: string, type: Family["type"]): Family {
+  return { name, help, type, samples: [] };
+}
+
+/** Every series the monitor exports, from one snapshot and the active alerts. */
+export function renderMetrics(snapshot: Snapshot, active: readonly Alert[]): string {
+  const f = {
+    up: family(
+      "paulp_monitor_source_up",
+      "1 when the source answered the monitor's last read, else 0.",
+      "gauge",
+    ),
+    breakerState: family(
+      "paulp_breaker_state",
+      "1 for the circuit breaker's current state, 0 for the others.",
+      "gauge",
+    ),
+    breakerVersion: family(
+      "paulp_breaker_version",
+      "Version of the circuit breaker (one more per transition).",
+      "gauge",
+    ),
+    breakerTransitions: family(
+      "paulp_breaker_transitions_total",
+      "Circuit breaker transitions by from and to state.",
+      "counter",
+    ),
+    breakerFailures: family(
+      "paulp_breaker_consecutive_failures",
+      "Consecutive failures the breaker counts, by kind.",
+      "gauge",
+    ),
+    decisions: family("paulp_risk_decisions_total", "Recorded risk decisions by outcome.", "counter"),
+    denials: family(
+      "paulp_risk_denials_total",
+      "Risk denials by reason code (a denial with two reasons counts under both).",
+      "counter",
+    ),
+    tradingErrors: family(
+      "paulp_venue_trading_errors_total",
+      "Failed trading calls (orders, cancels, positions) by venue and error kind.",
+      "counter",
+    ),
+    tradingRateLimited: family(
+      "paulp_venue_trading_429_total",
+      "Trading calls the venue answered 429 (rate limited), by venue.",
+      "counter",
+    ),
+    marketDataErrors: family(
+      "paulp_venue_market_data_errors_recent",
+      "Market-data errors by venue and kind over ingestion's last 50 runs.",
+      "gauge",
+    ),
+    marketDataRateLimited: family(
+      "paulp_venue_market_data_429_recent",
+      "Market-data answers 429 by venue over ingestion's last 50 runs.",
+      "gauge",
+    ),
+    ingestionPass: family(
+      "paulp_ingestion_last_run_seconds",
+      "Duration of ingestion's last run, by venue.",
+      "gauge",
+    ),
+    ingestionFailures: family(
+      "paulp_ingestion_consecutive_failures",
+      "Consecutive failed ingestion runs, by venue.",
+      "gauge",
+    ),
+    ingestionPasses: family(
+      "paulp_ingestion_passes_completed_total",
+      "Full passes over a venue's markets completed.",
+      "counter",
+    ),
+    auditHead: family("paulp_audit_head_seq", "Sequence number of the audit chain's head.", "gauge"),
+    anchorAge: family(
+      "paulp_audit_anchor_age_seconds",
+      "Age of the last anchor of the audit chain in D1.",
+      "gauge",
+    ),
+    unanchored: family(
+      "paulp_audit_unanchored_entries",
+      "Audit entries appended since the last anchor.",
+      "gauge",
+    ),
+    mirrorLag: family("paulp_audit_mirror_lag_entries", "Audit entries not yet in the R2 mirror.", "gauge"),
+    integrity: family(
+      "paulp_audit_integrity",
+      "1 for the audit chain's integrity as last verified (ok, broken, unknown).",
+      "gauge",
+    ),
+    markAge: family(
+      "paulp_mark_age_seconds",
+      "Age of the mark of each market a position is held in.",
+      "gauge",
+    ),
+    unmarked: family(
+      "paulp_held_markets_without_mark",
+      "Markets a position is held in that have no mark.",
+      "gauge",
+    ),
+    orders: family("paulp_orders", "Orders by state.", "gauge"),
+    equity: family("paulp_equity_dollars", "Portfolio equity.", "gauge"),
+    dailyPnl: family("paulp_daily_pnl_dollars", "Equity less the day's starting equity.", "gauge"),
+    drawdown: family(
+      "paulp_drawdown_ratio",
+      "Drop of equity from its high-water mark, as a fraction of it.",
+      "gauge",
+    ),
+    realised: family("paulp_realised_pnl_dollars", "Realised profit and loss.", "gauge"),
+    alerts: family("paulp_alerts_active", "Active alerts by severity.", "gauge"),
+  };
+  const down = new Set(snapshot.unavailable.map((u) => u.source));
+  for (const source of ["risk", "audit", "ingestion", "execution"] as const)
+    f.up.samples.push({ labels: { source }, value: down.has(source) ? 0 : 1 });
+
+  const risk = snapshot.risk;
+  if (risk) {
+    for (const state of STATES)
+      f.breakerState.samples.push({ labels: { state }, value: risk.breaker.state === state ? 1 : 0 });
+    f.breakerVersion.samples.push({ labels: {}, value: risk.breaker.version });
+    for (const [pair, n] of Object.entries(risk.transitions).sort()) {
+      const [from = "", to = ""] = pair.split("->");
+      f.breakerTransitions.samples.push({ labels: { from, to }, value: n });
+    }
+    for (const [kind, n] of Object.entries(risk.breaker.consecutiveFailures).sort())
+      f.breakerFailures.samples.push({ labels: { kind }, value: n });
+    f.decisions.samples.push(
+      { labels: { outcome: "approved" }, value: risk.decisions.approved },
+      { labels: { outcome: "denied" }, value: risk.decisions.denied },
+    );
+    for (const [code, n] of Object.entries(risk.decisions.deniedByCode).sort())
+      f.denials.samples.push({ labels: { code }, value: n });
+    for (const m of risk.heldMarks) {
+      if (m.ageSeconds === null) continue;
+      f.markAge.samples.push({ labels: { venue: m.venue, market: m.market }, value: m.ageSeconds });
+    }
+    f.unmarked.samples.push({
+      labels: {},
+      value: risk.heldMarks.filter((m) => m.ageSeconds === null).length,
+    });
+    const x = risk.exposure;
+    const equity = dollars(x?.equity);
+    const dayStart = dollars(x?.dayStartEquity);
+    const hwm = dollars(x?.highWaterMark);
+    if (equity !== null) f.equity.samples.push({ labels: {}, value: equity });
+    if (equity !== null && dayStart !== null)
+      f.dailyPnl.samples.push({ labels: {}, value: Math.round((equity - dayStart) * 10_000) / 10_000 });
+    if (equity !== null && hwm !== null && hwm > 0)
+      f.drawdown.samples.push({ labels: {}, value: Math.max(0, (hwm - equity) / hwm) });
+    const realised = dollars(x?.realisedPnl);
+    if (realised !== null) f.realised.samples.push({ labels: {}, value: realised });
+  }
+
+  const execution = snapshot.execution;
+  if (execution) {
+    // Every traded venue and every order state is a series from the start, so a rate over it has a baseline.
+    const venues = new Set(["ibkr", "kalshi", ...Object.keys(execution.venueErrors)]);
+    for (const venue of [...venues].sort()) {
+      const kinds = execution.venueErrors[venue] ?? {};
+      for (const [kind, n] of Object.entries(kinds).sort())
+        f.tradingErrors.samples.push({ labels: { venue, kind }, value: n });
+      f.tradingRateLimited.samples.push({ labels: { venue }, value: kinds.rate_limited ?? 0 });
+    }
+    for (const state of ORDER_STATES)
+      f.orders.samples.push({ labels: { state }, value: execution.ordersByState[state] ?? 0 });
+  }
+
+  const ingestion = snapshot.ingestion;
+  if (ingestion) {
+    for (const [venue, s] of Object.entries(ingestion.venues).sort()) {
+      for (const [kind, n] of Object.entries(s.errorsRecent).sort())
+        f.marketDataErrors.samples.push({ labels: { venue, kind }, value: n });
+      f.marketDataRateLimited.samples.push({ labels: { venue }, value: s.errorsRecent.http_429 ?? 0 });
+      if (s.lastRun) {
+        const seconds = (Date.parse(s.lastRun.finishedAt) - Date.parse(s.lastRun.startedAt)) / 1000;
+        if (Number.isFinite(seconds)) f.ingestionPass.samples.push({ labels: { venue }, value: seconds });
+      }
+      f.ingestionFailures.samples.push({ labels: { venue }, value: s.consecutiveFailures });
+      f.ingestionPasses.samples.push({ labels: { venue }, value: s.passesCompleted });
+    }
+  }
+
+  const audit = snapshot.audit;
+  if (audit) {
+    f.auditHead.samples.push({ labels: {}, value: audit.headSeq });
+    if (audit.lastAnchorAgeSeconds !== null)
+      f.anchorAge.samples.push({ labels: {}, value: audit.lastAnchorAgeSeconds });
+    f.unanchored.samples.push({ labels: {}, value: audit.unanchoredEntries });
+    f.mirrorLag.samples.push({ labels: {}, value: audit.r2MirrorLag });
+    for (const state of ["ok", "broken", "unknown"] as const)
+      f.integrity.samples.push({ labels: { state }, value: audit.integrity === state ? 1 : 0 });
+  }
+
+  for (const severity of ["warning", "critical"] as const)
+    f.alerts.samples.push({
+      labels: { severity },
+      value: active.filter((a) => a.severity === severity).length,
+    });
+  return renderFamilies(Object.values(f));
+}

@@ -1,0 +1,332 @@
+import type {
+  AlertKind,
+  AlertSeverity,
+  AuditStatus,
+  ExecutionMonitorStats,
+  IngestionStatus,
+  RiskMonitorStats,
+} from "@paulp/contracts";
+
+// What each signal of the specification's monitoring list says about its alert. Pure: the Durable Object reads
+// the signals (src/signals.ts) and keeps the counters between evaluations; this module knows no clock or binding.
+
+/** The workers a signal is read from; an alert belongs to the source its signal comes from. */
+export type Source = "risk" | "audit" | "ingestion" | "execution";
+
+/** Everything one evaluation read; a source that did not answer is null and named in `unavailable`. */
+export interface Snapshot {
+  atMs: number;
+  risk: RiskMonitorStats | null;
+  audit: AuditStatus | null;
+  ingestion: IngestionStatus | null;
+  execution: ExecutionMonitorStats | null;
+  unavailable: { source: Source; reason: string }[];
+}
+
+/** What a rule saw for one alert key: firing with a severity, or `null` (the condition is clear). */
+export interface Observation {
+  key: string;
+  kind: AlertKind;
+  source: Source | "monitor";
+  severity: AlertSeverity | null;
+  title: string;
+  detail: string;
+  labels: Record<string, string>;
+}
+
+/** Counters kept from the previous evaluation, to turn monotonic counters into "since last time". */
+export interface Counters {
+  deniedByCode: Record<string, number>;
+  /** Recorded decisions, approved and denied. */
+  decisions: number;
+  denied: number;
+  /** `venue` → error kind → count (execution's trading-call errors). */
+  tradingErrors: Record<string, Record<string, number>>;
+}
+
+/** What the rules remember between evaluations. */
+export interface RuleMemory {
+  counters: Counters | null;
+  /** When a chain with entries was first seen without any anchor (null: anchored, or empty). */
+  noAnchorSinceMs: number | null;
+}
+
+/** Thresholds; every one can be overridden per environment with the ALERT_RULES var (JSON). */
+export interface RuleConfig {
+  /** The specification's hourly anchor, with half an hour of grace: older is an audit-chain gap. */
+  anchorMaxAgeSeconds: number;
+  /** Entries appended but not yet in the R2 mirror. */
+  mirrorLagMaxEntries: number;
+  /** Denials of one reason code between two evaluations (a minute apart) that raise a warning. */
+  denialsPerCodeWarning: number;
+  /** Codes for which one denial is critical: the loss limits (the breaker halts on them) and unusable input. */
+  criticalDenialCodes: string[];
+  /** Share of recorded decisions denied between two evaluations (with at least `denialRateMinDecisions`). */
+  denialRateWarningPct: number;
+  denialRateMinDecisions: number;
+  /** Trading-call errors of one venue between two evaluations: warning from the first, critical from this many. */
+  tradingErrorsCritical: number;
+  /** Consecutive failed market-data runs of one venue that make its warning critical. */
+  marketDataFailuresCritical: number;
+}
+
+/** The defaults. */
+export const DEFAULT_RULES: RuleConfig = {
+  anchorMaxAgeSeconds: 90 * 60,
+  mirrorLagMaxEntries: 1_000,
+  denialsPerCodeWarning: 3,
+  criticalDenialCodes: [
+    "DAILY_LOSS_LIMIT_EXCEEDED",
+    "DRAWDOWN_LIMIT_EXCEEDED",
+    "NON_FINITE_INPUT",
+    "NO_EQUITY",
+  ],
+  denialRateWarningPct: 50,
+  denialRateMinDecisions: 10,
+  tradingErrorsCritical: 5,
+  marketDataFailuresCritical: 3,
+};
+
+/** Rules from the ALERT_RULES var: each well-formed field overrides its default; anything else keeps the default. */
+export function parseRuleConfig(text: string | undefined): RuleConfig {
+  const out: RuleConfig = structuredClone(DEFAULT_RULES);
+  if (!text) return out;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return out;
+  }
+  if (typeof raw !== "object" || raw === null) return out;
+  const r = raw as Record<string, unknown>;
+  for (const key of Object.keys(out) as (keyof RuleConfig)[]) {
+    const value = r[key];
+    if (key === "criticalDenialCodes") {
+      if (Array.isArray(value) && value.every((c) => typeof c === "string")) out.criticalDenialCodes = value;
+    } else if (typeof value === "number" && Number.isFinite(value) && value > 0) {
+      out[key] = value;
+    }
+  }
+  return out;
+}
+
+const BREAKER_SEVERITY = { NORMAL: null, CAUTION: "warning", RECOVERY: "warning", HALT: "critical" } as const;
+
+function delta(now: number, before: number | undefined): number {
+  return Math.max(0, now - (before ?? now));
+}
+
+function breakerRules(risk: RiskMonitorStats): Observation[] {
+  const b = risk.breaker;
+  return [
+    {
+      key: "breaker_state",
+      kind: "breaker_state",
+      source: "risk",
+      severity: BREAKER_SEVERITY[b.state],
+      title: `circuit breaker ${b.state}`,
+      detail: `${b.state} v${b.version} since ${b.since} by ${b.changedBy}: ${b.reason}`,
+      labels: { state: b.state, version: String(b.version) },
+    },
+  ];
+}
+
+function denialRules(risk: RiskMonitorStats, previous: Counters | null, config: RuleConfig): Observation[] {
+  const out: Observation[] = [];
+  const byCode = risk.decisions.deniedByCode;
+  const codes = new Set([...Object.keys(byCode), ...Object.keys(previous?.deniedByCode ?? {})]);
+  for (const code of [...codes].sort()) {
+    // The first evaluation has nothing to compare with: history before it is not a rate.
+    const n = previous ? delta(byCode[code] ?? 0, previous.deniedByCode[code] ?? 0) : 0;
+    const critical = config.criticalDenialCodes.includes(code);
+    const severity = critical && n >= 1 ? "critical" : n >= config.denialsPerCodeWarning ? "warning" : null;
+    out.push({
+      key: `risk_denials:${code}`,
+      kind: "risk_denials",
+      source: "risk",
+      severity,
+      title: `risk denials ${code}`,
+      detail: `${n} order(s) denied ${code} since the last evaluation (${byCode[code] ?? 0} in all)`,
+      labels: { code },
+    });
+  }
+  const decisions = risk.decisions.approved + risk.decisions.denied;
+  const made = previous ? delta(decisions, previous.decisions) : 0;
+  const deniedNow = previous ? delta(risk.decisions.denied, previous.denied) : 0;
+  const pct = made > 0 ? (deniedNow / made) * 100 : 0;
+  out.push({
+    key: "risk_denials:rate",
+    kind: "risk_denials",
+    source: "risk",
+    severity: made >= config.denialRateMinDecisions && pct >= config.denialRateWarningPct ? "warning" : null,
+    title: "risk denial rate",
+    detail: `${deniedNow} of ${made} decision(s) denied since the last evaluation (${pct.toFixed(0)}%)`,
+    labels: { code: "*" },
+  });
+  return out;
+}
+
+function auditRules(
+  audit: AuditStatus,
+  noAnchorSinceMs: number | null,
+  atMs: number,
+  config: RuleConfig,
+): Observation[] {
+  const integrity: Observation = {
+    key: "audit_integrity",
+    kind: "audit_integrity",
+    source: "audit",
+    severity: audit.integrity === "broken" ? "critical" : null,
+    title: "audit chain integrity broken",
+    detail:
+      audit.integrity === "broken"
+        ? `verification found the chain broken at seq ${audit.lastVerification?.brokenSeq ?? "?"}: ${audit.lastVerification?.reason ?? "no reason given"}`
+        : `integrity ${audit.integrity}`,
+    labels: {},
+  };
+  // No anchor yet while entries exist counts from when the monitor first saw it so.
+  const age =
+    audit.lastAnchorAgeSeconds ??
+    (noAnchorSinceMs !== null ? Math.floor((atMs - noAnchorSinceMs) / 1000) : null);
+  const anchor: Observation = {
+    key: "audit_anchor_age",
+    kind: "audit_anchor_age",
+    source: "audit",
+    severity: age !== null && age > config.anchorMaxAgeSeconds ? "warning" : null,
+    title: "audit anchor too old",
+    detail:
+      audit.lastAnchor === null
+        ? `no anchor yet (${audit.entryCount} entries, first seen unanchored ${age ?? 0} s ago)`
+        : `last anchor #${audit.lastAnchor.anchorNo} is ${age} s old (limit ${config.anchorMaxAgeSeconds} s); ${audit.unanchoredEntries} entries unanchored`,
+    labels: {},
+  };
+  const lagging = audit.r2MirrorLag > config.mirrorLagMaxEntries || audit.r2MirrorError !== null;
+  const mirror: Observation = {
+    key: "audit_mirror_lag",
+    kind: "audit_mirror_lag",
+    source: "audit",
+    severity: lagging ? "warning" : null,
+    title: "audit R2 mirror lagging",
+    detail: `${audit.r2MirrorLag} entries not yet mirrored (limit ${config.mirrorLagMaxEntries})${audit.r2MirrorError ? `; last error: ${audit.r2MirrorError}` : ""}`,
+    labels: {},
+  };
+  return [integrity, anchor, mirror];
+}
+
+function driftRules(execution: ExecutionMonitorStats): Observation[] {
+  const report = execution.lastReconciliation;
+  if (!report) return [];
+  return report.drifts.map((d) => ({
+    key: `position_drift:${d.venue}:${d.market}`,
+    kind: "position_drift" as const,
+    source: "execution" as const,
+    severity: "critical" as const,
+    title: `position drift ${d.venue}:${d.market}`,
+    detail: `reconciliation at ${report.at}: internal ${d.internal}, venue ${d.venuePosition}, drift ${d.drift} (tolerance ${report.tolerance})`,
+    labels: { venue: d.venue, market: d.market },
+  }));
+}
+
+function marketDataRules(ingestion: IngestionStatus, config: RuleConfig): Observation[] {
+  return Object.entries(ingestion.venues).map(([venue, s]) => {
+    const run = s.lastRun;
+    const errors = run ? Object.entries(run.errors).filter(([, n]) => n > 0) : [];
+    const failing =
+      run !== null && (run.outcome === "failed" || run.outcome === "partial" || errors.length > 0);
+    return {
+      key: `venue_errors:market_data:${venue}`,
+      kind: "venue_errors" as const,
+      source: "ingestion" as const,
+      severity: !failing
+        ? null
+        : s.consecutiveFailures >= config.marketDataFailuresCritical
+          ? ("critical" as const)
+          : ("warning" as const),
+      title: `${venue} market data errors`,
+      detail: run
+        ? `last run ${run.outcome} at ${run.finishedAt}: ${errors.map(([k, n]) => `${k}=${n}`).join(", ") || "no errors"}; ${s.consecutiveFailures} consecutive failure(s)`
+        : "no run yet",
+      labels: { venue, api: "market_data", errors: errors.map(([k]) => k).join(",") },
+    };
+  });
+}
+
+function tradingRules(
+  execution: ExecutionMonitorStats,
+  previous: Counters | null,
+  config: RuleConfig,
+): Observation[] {
+  const venues = new Set([
+    ...Object.keys(execution.venueErrors),
+    ...Object.keys(previous?.tradingErrors ?? {}),
+  ]);
+  return [...venues].sort().map((venue) => {
+    const now = execution.venueErrors[venue] ?? {};
+    const before = previous?.tradingErrors[venue] ?? {};
+    const kinds = Object.keys(now)
+      .map((kind) => [kind, previous ? delta(now[kind] ?? 0, before[kind] ?? 0) : 0] as const)
+      .filter(([, n]) => n > 0);
+    const n = kinds.reduce((sum, [, k]) => sum + k, 0);
+    return {
+      key: `venue_errors:trading:${venue}`,
+      kind: "venue_errors" as const,
+      source: "execution" as const,
+      severity: n >= config.tradingErrorsCritical ? "critical" : n >= 1 ? "warning" : null,
+      title: `${venue} trading errors`,
+      detail: `${n} failed trading call(s) since the last evaluation${kinds.length ? `: ${kinds.map(([k, c]) => `${k}=${c}`).join(", ")}` : ""}`,
+      labels: { venue, api: "trading", errors: kinds.map(([k]) => k).join(",") },
+    };
+  });
+}
+
+/**
+ * Every observation of one evaluation, and what to remember for the next. A source that did not answer gives
+ * no observation of its own (its alerts keep their state) but a `monitor_source` warning; its counters are
+ * carried over, so the next answer's rate covers the gap.
+ */
+export function observe(
+  snapshot: Snapshot,
+  memory: RuleMemory,
+  config: RuleConfig,
+): { observations: Observation[]; memory: RuleMemory } {
+  const observations: Observation[] = [];
+  const previous = memory.counters;
+  const down = new Map(snapshot.unavailable.map((u) => [u.source, u.reason]));
+  for (const source of ["risk", "audit", "ingestion", "execution"] as const) {
+    const reason = down.get(source);
+    observations.push({
+      key: `monitor_source:${source}`,
+      kind: "monitor_source",
+      source: "monitor",
+      severity: reason ? "warning" : null,
+      title: `monitor cannot read ${source}`,
+      detail: reason ? `${source} did not answer: ${reason}` : `${source} answered`,
+      labels: { source },
+    });
+  }
+  if (snapshot.risk) {
+    observations.push(...breakerRules(snapshot.risk), ...denialRules(snapshot.risk, previous, config));
+  }
+  let noAnchorSinceMs = memory.noAnchorSinceMs;
+  if (snapshot.audit) {
+    const unanchored = snapshot.audit.lastAnchor === null && snapshot.audit.entryCount > 0;
+    noAnchorSinceMs = unanchored ? (noAnchorSinceMs ?? snapshot.atMs) : null;
+    observations.push(...auditRules(snapshot.audit, noAnchorSinceMs, snapshot.atMs, config));
+  }
+  if (snapshot.ingestion) observations.push(...marketDataRules(snapshot.ingestion, config));
+  if (snapshot.execution) {
+    observations.push(
+      ...driftRules(snapshot.execution),
+      ...tradingRules(snapshot.execution, previous, config),
+    );
+  }
+  const counters: Counters = {
+    deniedByCode: snapshot.risk?.decisions.deniedByCode ?? previous?.deniedByCode ?? {},
+    decisions: snapshot.risk
+      ? snapshot.risk.decisions.approved + snapshot.risk.decisions.denied
+      : (previous?.decisions ?? 0),
+    denied: snapshot.risk?.decisions.denied ?? previous?.denied ?? 0,
+    tradingErrors: snapshot.execution?.venueErrors ?? previous?.tradingErrors ?? {},
+  };
+  return { observations, memory: { counters, noAnchorSinceMs } };
+}

@@ -1,0 +1,99 @@
+import { env, exports } from "cloudflare:workers";
+import type { MonitorRpc, OrderIntent, Principal, Result } from "@paulp/contracts";
+import parsePrometheusTextFormat from "parse-prometheus-text-format";
+import { describe, expect, it } from "vitest";
+import { renderFamilies } from "../src/metrics";
+
+// The metrics are held to the Prometheus text format by an independent parser (parse-prometheus-text-format, a
+// port of Prometheus' own text parser), read back from what the real mesh answers.
+
+const monitor = () => (exports as unknown as { default: MonitorRpc }).default;
+const operator: Principal = { method: "token", subject: "admin-token" };
+
+interface Family {
+  name: string;
+  help: string;
+  type: string;
+  metrics: { labels?: Record<string, string>; value: string }[];
+}
+
+function parse(text: string): Map<string, Family> {
+  const families = parsePrometheusTextFormat(text) as Family[];
+  return new Map(families.map((f) => [f.name, f]));
+}
+
+describe("the Prometheus text format", () => {
+  it("escapes label values and help text so they parse back exactly", () => {
+    const text = renderFamilies([
+      {
+        name: "paulp_test_total",
+        help: "a help \\ with a\nnewline",
+        type: "counter",
+        samples: [{ labels: { market: 'odd "market"\\name\nline' }, value: 3 }],
+      },
+    ]);
+    const family = parse(text).get("paulp_test_total")!;
+    expect(family.type).toBe("COUNTER");
+    expect(family.help).toBe("a help \\ with a\nnewline");
+    expect(family.metrics[0]).toEqual({ labels: { market: 'odd "market"\\name\nline' }, value: "3" });
+  });
+
+  it("the mesh's metrics parse and carry every named series", async () => {
+    // Something to count: a denial, a HALT, an anchor, a market-data run.
+    const intent: OrderIntent = {
+      strategyId: "metrics",
+      venue: "kalshi",
+      market: "METRICS-NONE",
+      side: "buy",
+      effect: "open",
+      quantity: 1,
+      limitPrice: "0.50",
+      clientOrderId: `metrics-${Date.now()}`,
+      evidenceHashes: ["a".repeat(64)],
+    };
+    await env.RISK.evaluateOrder(intent, operator);
+    await env.RISK.transitionBreaker({ targetState: "HALT", reason: "metrics drill" }, operator);
+    await env.AUDIT.anchorNow(operator);
+    await env.INGESTION.runNow({ venues: ["kalshi"], maxPages: 1 }, operator);
+    await monitor().evaluate(operator);
+
+    const r = (await monitor().metrics()) as Result<string>;
+    if (!r.ok) throw new Error(r.error.message);
+    const families = parse(r.value);
+    for (const name of [
+      "paulp_monitor_source_up",
+      "paulp_breaker_state",
+      "paulp_breaker_version",
+      "paulp_breaker_transitions_total",
+      "paulp_risk_decisions_total",
+      "paulp_risk_denials_total",
+      "paulp_venue_trading_429_total",
+      "paulp_venue_market_data_429_recent",
+      "paulp_ingestion_last_run_seconds",
+      "paulp_ingestion_consecutive_failures",
+      "paulp_audit_head_seq",
+      "paulp_audit_anchor_age_seconds",
+      "paulp_audit_unanchored_entries",
+      "paulp_audit_mirror_lag_entries",
+      "paulp_audit_integrity",
+      "paulp_held_markets_without_mark",
+      "paulp_alerts_active",
+      "paulp_orders",
+      "paulp_equity_dollars",
+      "paulp_daily_pnl_dollars",
+      "paulp_drawdown_ratio",
+    ])
+      expect(families.has(name), name).toBe(true);
+    const state = families.get("paulp_breaker_state")!;
+    expect(state.metrics.find((m) => m.labels?.state === "HALT")?.value).toBe("1");
+    expect(state.metrics.find((m) => m.labels?.state === "NORMAL")?.value).toBe("0");
+    expect(
+      families.get("paulp_breaker_transitions_total")!.metrics.find((m) => m.labels?.to === "HALT")?.value,
+    ).toBe("1");
+    expect(Number(families.get("paulp_risk_denials_total")!.metrics[0]!.value)).toBeGreaterThanOrEqual(1);
+    expect(
+      families.get("paulp_alerts_active")!.metrics.find((m) => m.labels?.severity === "critical")?.value,
+    ).toBe("1");
+    expect(families.get("paulp_monitor_source_up")!.metrics.every((m) => m.value === "1")).toBe(true);
+  });
+});

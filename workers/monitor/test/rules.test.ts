@@ -1,0 +1,237 @@
+import type { AuditStatus, ExecutionMonitorStats, IngestionStatus, RiskMonitorStats } from "@paulp/contracts";
+import { describe, expect, it } from "vitest";
+import { ALERT_TRANSITIONS, applyObservations } from "../src/alert-table";
+import { DEFAULT_RULES, observe, parseRuleConfig, type RuleMemory, type Snapshot } from "../src/rules";
+
+// The raise/clear rules and the alert lifecycle table, without any worker: values in, values out.
+
+describe("the alert lifecycle table", () => {
+  it("matches an independently written table for all nine pairs", () => {
+    const expected = [
+      ["inactive", "clear", null],
+      ["inactive", "warning", "raised"],
+      ["inactive", "critical", "raised"],
+      ["warning", "clear", "cleared"],
+      ["warning", "warning", null],
+      ["warning", "critical", "escalated"],
+      ["critical", "clear", "cleared"],
+      ["critical", "warning", "deescalated"],
+      ["critical", "critical", null],
+    ] as const;
+    for (const [from, reading, action] of expected)
+      expect(ALERT_TRANSITIONS[from][reading], `${from} + ${reading}`).toBe(action);
+    expect(Object.values(ALERT_TRANSITIONS).flatMap((r) => Object.keys(r))).toHaveLength(9);
+  });
+
+  const obs = (key: string, severity: "warning" | "critical" | null, source = "risk" as const) => ({
+    key,
+    kind: "risk_denials" as const,
+    source,
+    severity,
+    title: key,
+    detail: `${key} ${severity}`,
+    labels: {},
+  });
+
+  it("raises, escalates, clears; keeps an unobserved alert while its source is down, clears it once it answers", () => {
+    const t = (n: number) => new Date(Date.UTC(2026, 0, 1, 0, n)).toISOString();
+    let state = applyObservations({}, [obs("a", "warning"), obs("b", null)], new Set(), t(0));
+    expect(state.changes.map((c) => [c.alert.key, c.action])).toEqual([["a", "raised"]]);
+    state = applyObservations(state.active, [obs("a", "critical")], new Set(), t(1));
+    expect(state.changes.map((c) => c.action)).toEqual(["escalated"]);
+    expect(state.active.a).toMatchObject({ severity: "critical", raisedAt: t(0), updatedAt: t(1) });
+    // Risk did not answer: "a" is not observed and is kept.
+    state = applyObservations(state.active, [], new Set(["risk"]), t(2));
+    expect(state.changes).toEqual([]);
+    expect(state.active.a?.status).toBe("active");
+    // Risk answered and no longer reports "a": cleared.
+    state = applyObservations(state.active, [], new Set(), t(3));
+    expect(state.changes).toMatchObject([
+      { action: "cleared", alert: { key: "a", clearedAt: t(3), status: "cleared" } },
+    ]);
+    expect(state.active).toEqual({});
+  });
+});
+
+const breaker = (state: RiskMonitorStats["breaker"]["state"]): RiskMonitorStats["breaker"] => ({
+  state,
+  version: 3,
+  since: "2026-01-01T00:00:00.000Z",
+  reason: "test",
+  changedBy: "token:admin-token",
+  consecutiveFailures: {},
+  thresholds: {},
+  cautionThresholds: {},
+});
+
+function risk(over: Partial<RiskMonitorStats> = {}): RiskMonitorStats {
+  return {
+    decisions: { approved: 0, denied: 0, deniedByCode: {} },
+    breaker: breaker("NORMAL"),
+    transitions: {},
+    heldMarks: [],
+    exposure: null,
+    ...over,
+  };
+}
+
+function audit(over: Partial<AuditStatus> = {}): AuditStatus {
+  return {
+    headSeq: 10,
+    headHash: "a".repeat(64),
+    entryCount: 10,
+    lastAnchor: null,
+    lastAnchorAgeSeconds: null,
+    unanchoredEntries: 10,
+    r2MirrorLag: 0,
+    r2MirrorError: null,
+    lastVerification: null,
+    integrity: "ok",
+    ...over,
+  };
+}
+
+function snapshot(over: Partial<Snapshot> = {}, atMs = 1_000_000): Snapshot {
+  return { atMs, risk: risk(), audit: audit(), ingestion: null, execution: null, unavailable: [], ...over };
+}
+
+const EMPTY: RuleMemory = { counters: null, noAnchorSinceMs: null };
+const severities = (s: Snapshot, m: RuleMemory = EMPTY) =>
+  Object.fromEntries(
+    observe(s, m, DEFAULT_RULES)
+      .observations.filter((o) => o.severity)
+      .map((o) => [o.key, o.severity]),
+  );
+
+describe("the rules", () => {
+  it("grade the breaker: CAUTION and RECOVERY warn, HALT is critical, NORMAL is clear", () => {
+    expect(severities(snapshot({ risk: risk({ breaker: breaker("HALT") }) })).breaker_state).toBe("critical");
+    expect(severities(snapshot({ risk: risk({ breaker: breaker("CAUTION") }) })).breaker_state).toBe(
+      "warning",
+    );
+    expect(severities(snapshot({ risk: risk({ breaker: breaker("RECOVERY") }) })).breaker_state).toBe(
+      "warning",
+    );
+    expect(severities(snapshot()).breaker_state).toBeUndefined();
+  });
+
+  it("count denials per code since the last evaluation, not since the beginning", () => {
+    const first = observe(
+      snapshot({ risk: risk({ decisions: { approved: 0, denied: 9, deniedByCode: { STALE_MARK: 9 } } }) }),
+      EMPTY,
+      DEFAULT_RULES,
+    );
+    // The first evaluation has nothing to compare with: old denials are no rate.
+    expect(first.observations.find((o) => o.key === "risk_denials:STALE_MARK")?.severity).toBeNull();
+    const next = (stale: number, loss: number) =>
+      severities(
+        snapshot({
+          risk: risk({
+            decisions: {
+              approved: 0,
+              denied: stale + loss,
+              deniedByCode: { STALE_MARK: stale, DAILY_LOSS_LIMIT_EXCEEDED: loss },
+            },
+          }),
+        }),
+        first.memory,
+      );
+    expect(next(11, 0)["risk_denials:STALE_MARK"]).toBeUndefined(); // 2 more: under 3
+    expect(next(12, 0)["risk_denials:STALE_MARK"]).toBe("warning");
+    expect(next(9, 1)["risk_denials:DAILY_LOSS_LIMIT_EXCEEDED"]).toBe("critical"); // one loss-limit denial
+  });
+
+  it("see the chain's gaps: broken integrity, an anchor older than 90 minutes, a lagging or failing mirror", () => {
+    expect(severities(snapshot({ audit: audit({ integrity: "broken" }) })).audit_integrity).toBe("critical");
+    const anchor = {
+      anchorNo: 1,
+      toSeq: 5,
+      headHash: "",
+      prevAnchorHash: "",
+      anchoredAt: "",
+      r2ManifestHash: "",
+      anchorHash: "",
+    };
+    expect(
+      severities(snapshot({ audit: audit({ lastAnchor: anchor, lastAnchorAgeSeconds: 5_400 }) }))
+        .audit_anchor_age,
+    ).toBeUndefined();
+    expect(
+      severities(snapshot({ audit: audit({ lastAnchor: anchor, lastAnchorAgeSeconds: 5_401 }) }))
+        .audit_anchor_age,
+    ).toBe("warning");
+    // Never anchored: counted from when the monitor first saw entries without an anchor.
+    const seen = observe(snapshot({}, 0), EMPTY, DEFAULT_RULES).memory;
+    expect(seen.noAnchorSinceMs).toBe(0);
+    expect(severities(snapshot({}, 5_401_000), seen).audit_anchor_age).toBe("warning");
+    expect(severities(snapshot({ audit: audit({ r2MirrorLag: 1_001 }) })).audit_mirror_lag).toBe("warning");
+    expect(severities(snapshot({ audit: audit({ r2MirrorError: "R2 down" }) })).audit_mirror_lag).toBe(
+      "warning",
+    );
+  });
+
+  it("rate trading errors per venue since the last evaluation, and grade market data by its last run", () => {
+    const exec = (n: number): ExecutionMonitorStats => ({
+      ordersByState: {},
+      venueErrors: { kalshi: { unavailable: n } },
+      lastReconciliation: null,
+    });
+    const base = observe(snapshot({ execution: exec(1) }), EMPTY, DEFAULT_RULES).memory;
+    expect(severities(snapshot({ execution: exec(2) }), base)["venue_errors:trading:kalshi"]).toBe("warning");
+    expect(severities(snapshot({ execution: exec(6) }), base)["venue_errors:trading:kalshi"]).toBe(
+      "critical",
+    );
+    expect(severities(snapshot({ execution: exec(1) }), base)["venue_errors:trading:kalshi"]).toBeUndefined();
+    const run = (outcome: "ok" | "failed", failures: number): IngestionStatus => ({
+      venues: {
+        kalshi: {
+          lastRun: {
+            venue: "kalshi",
+            startedAt: "2026-01-01T00:00:00.000Z",
+            finishedAt: "2026-01-01T00:00:02.000Z",
+            outcome,
+            pages: 1,
+            fetched: 0,
+            stored: 0,
+            rejected: 0,
+            blocked: 0,
+            errors: outcome === "ok" ? {} : { http_5xx: 1 },
+            passCompleted: false,
+          },
+          consecutiveFailures: failures,
+          lastOkAt: null,
+          passesCompleted: 0,
+          cursor: null,
+          storedMarkets: 0,
+          errorsRecent: {},
+        },
+      } as IngestionStatus["venues"],
+      evidenceCount: 0,
+      rejectedEvidence: 0,
+      rulesVersion: 1,
+    });
+    expect(severities(snapshot({ ingestion: run("failed", 1) }))["venue_errors:market_data:kalshi"]).toBe(
+      "warning",
+    );
+    expect(severities(snapshot({ ingestion: run("failed", 3) }))["venue_errors:market_data:kalshi"]).toBe(
+      "critical",
+    );
+    expect(
+      severities(snapshot({ ingestion: run("ok", 0) }))["venue_errors:market_data:kalshi"],
+    ).toBeUndefined();
+  });
+
+  it("alert a source that did not answer, and observe nothing of its own then", () => {
+    const s = severities(snapshot({ risk: null, unavailable: [{ source: "risk", reason: "timed out" }] }));
+    expect(s["monitor_source:risk"]).toBe("warning");
+    expect(s.breaker_state).toBeUndefined();
+  });
+
+  it("take only well-formed overrides from ALERT_RULES", () => {
+    expect(parseRuleConfig('{"anchorMaxAgeSeconds": 60, "mirrorLagMaxEntries": -1}')).toMatchObject({
+      anchorMaxAgeSeconds: 60,
+      mirrorLagMaxEntries: DEFAULT_RULES.mirrorLagMaxEntries,
+    });
+    expect(parseRuleConfig("not json")).toEqual(DEFAULT_RULES);
+  });
+});
