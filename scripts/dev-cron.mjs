@@ -43,6 +43,14 @@ export const DEV_SCHEDULES = [
     path: "/admin/risk/audit-watch",
   },
   {
+    name: "alert evaluation",
+    cron: "* * * * *",
+    everyMs: 60_000,
+    firstAfterMs: 20_000,
+    method: "POST",
+    path: "/admin/alerts/evaluate",
+  },
+  {
     name: "audit anchor",
     cron: "0 * * * *",
     everyMs: 3_600_000,

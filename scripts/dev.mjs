@@ -28,7 +28,7 @@ const env = {
 };
 const wrangler = path.join(root, "node_modules", ".bin", "wrangler");
 // Order matters only for the first entry (the one served on the port and whose folder keeps state).
-const WORKERS = ["gateway", "audit", "governance", "risk", "ingestion", "execution", "venue-sim"];
+const WORKERS = ["gateway", "audit", "governance", "risk", "ingestion", "execution", "monitor", "venue-sim"];
 const D1 = [
   ["audit", "D1_ANCHOR"],
   ["governance", "D1_GOVERNANCE"],
@@ -208,6 +208,7 @@ Paul P is running (paper mode, venue simulators) at http://127.0.0.1:${port}
   Admin token: workers/gateway/.dev.vars (ADMIN_TOKEN)
   curl -H "Authorization: Bearer $(node scripts/dev-token.mjs)" http://127.0.0.1:${port}/admin/status
   Console: http://127.0.0.1:${port}/console
+  Alerts: /admin/alerts; the emails they would send: /admin/alerts/outbox
 `);
   if (process.env.PAULP_DEV_SEED !== "0") {
     const { seedDev } = await import("./dev-seed.mjs");
