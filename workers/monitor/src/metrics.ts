@@ -1,4 +1,9 @@
-import type { Alert, BreakerState, OrderState } from "@paulp/contracts";
+import {
+  type Alert,
+  type BreakerState,
+  type OrderState,
+  OrderState as OrderStateSchema,
+} from "@paulp/contracts";
 import type { Snapshot } from "./rules";
 
 // The Prometheus text exposition format, version 0.0.4
@@ -51,15 +56,8 @@ export function renderFamilies(families: readonly Family[]): string {
 }
 
 const STATES: BreakerState[] = ["NORMAL", "CAUTION", "HALT", "RECOVERY"];
-const ORDER_STATES: OrderState[] = [
-  "pending_submit",
-  "submitted",
-  "partially_filled",
-  "filled",
-  "cancelled",
-  "rejected",
-  "unknown",
-];
+/** Every order state, in lifecycle order (the contract's own list). */
+const ORDER_STATES: readonly OrderState[] = OrderStateSchema.options;
 
 /** A decimal string in dollars as a number (metrics are floats by nature; nothing is stored from them). */
 function dollars(s: string | null | undefined): number | null {
