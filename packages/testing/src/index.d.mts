@@ -10,6 +10,7 @@ export type WorkerName =
   | "risk"
   | "ingestion"
   | "execution"
+  | "monitor"
   | "gateway"
   | "venue-sim";
 /** Path to a worker's wrangler.jsonc. */
