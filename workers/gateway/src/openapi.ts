@@ -1,14 +1,21 @@
 import {
+  AlertsHttpQuery,
   ApprovalRequestInput,
   ApprovalStatus,
+  BreakerHistoryHttpQuery,
   BreakerTransitionRequest,
   CapitalChange,
   ComplianceRuleSet,
+  DecisionsHttpQuery,
+  EvidenceHttpQuery,
   ExecutionPolicyChange,
   IngestionRunRequest,
+  MarketsHttpQuery,
   OrderIntent,
   OrderState,
+  OutboxHttpQuery,
   PairReviewInput,
+  RecipientChange,
   RiskLimits,
   StrategyCreateInput,
 } from "@paulp/contracts";
@@ -227,7 +234,73 @@ export const OPERATIONS: Operation[] = [
   ),
   op("post", "/admin/execution/fast-path/run", "execution", "Run one fast-path tick now"),
   op("post", "/admin/reconcile", "execution", "Reconcile positions with the venues"),
+
+  op("get", "/admin/alerts", "monitor", "Active alerts (critical first) and the newest history rows", {
+    query: queryOf(AlertsHttpQuery, { limit: "history rows, at most this many (default 50)" }),
+  }),
+  op("post", "/admin/alerts/evaluate", "monitor", "Read every signal and apply the raise/clear rules now"),
+  op("get", "/admin/alerts/outbox", "monitor", "The composed alert emails and how each was delivered", {
+    query: queryOf(OutboxHttpQuery, { limit: "at most this many messages (default 50)" }),
+  }),
+  op("get", "/admin/alerts/recipients", "monitor", "Who alert emails go to"),
+  op(
+    "put",
+    "/admin/alerts/recipients",
+    "monitor",
+    "Add or remove one recipient (audited; every recipient told)",
+    {
+      body: RecipientChange,
+    },
+  ),
+  op("get", "/admin/metrics", "monitor", "The mesh's metrics in the Prometheus text format 0.0.4", {
+    produces: "text/plain; version=0.0.4",
+  }),
+  op("get", "/admin/markets", "ingestion", "Stored markets with their mark, its age and evidence hash", {
+    query: queryOf(MarketsHttpQuery, {
+      search: "case-insensitive substring of the title or market id",
+      venue: "only this venue",
+      category: "only this category (case-insensitive)",
+      status: "only markets in this venue status",
+      limit: "at most this many (default 100)",
+      cursor: "the `cursor` of the previous page",
+    }),
+  }),
+  op("get", "/admin/evidence", "ingestion", "Evidence metadata, newest first", {
+    query: queryOf(EvidenceHttpQuery, {
+      venue: "only this venue",
+      from: "fetched at or after (ISO 8601)",
+      to: "fetched before (ISO 8601)",
+      limit: "at most this many (default 100)",
+      cursor: "the `cursor` of the previous page",
+    }),
+  }),
+  op("get", "/admin/risk/decisions", "risk", "Recent recorded risk decisions with their reasons", {
+    query: queryOf(DecisionsHttpQuery, {
+      limit: "at most this many (default 100)",
+      denied: "true: denials only",
+      code: "only decisions with this reason code",
+    }),
+  }),
+  op("get", "/admin/circuit-breaker/history", "risk", "The breaker's newest transitions", {
+    query: queryOf(BreakerHistoryHttpQuery, { limit: "at most this many (default 100)" }),
+  }),
 ];
+
+/** Query parameters from a query-string schema (a strict object of optional entries), each with its description. */
+function queryOf(
+  schema: v.ObjectSchema<v.ObjectEntries, undefined> | v.StrictObjectSchema<v.ObjectEntries, undefined>,
+  descriptions: Record<string, string>,
+): NonNullable<Operation["query"]> {
+  return Object.fromEntries(
+    Object.entries(schema.entries).map(([name, entry]) => [
+      name,
+      {
+        schema: ((entry as { wrapped?: v.GenericSchema }).wrapped ?? entry) as v.GenericSchema,
+        description: descriptions[name] ?? name,
+      },
+    ]),
+  );
+}
 
 /** itty-router's `:name` to OpenAPI's `{name}`. */
 export function openApiPath(path: string): string {
