@@ -29,7 +29,7 @@ export async function paulp(argv: string[], options: Partial<Io> = {}): Promise<
 /** A copy of what the preflight reads (configs and docs) in a temp folder, to break one thing at a time. */
 export function copyOfRepo(): string {
   const root = mkdtempSync(path.join(tmpdir(), "paulp-preflight-"));
-  for (const w of ["audit", "governance", "risk", "ingestion", "execution", "gateway"]) {
+  for (const w of ["audit", "governance", "risk", "ingestion", "execution", "monitor", "gateway"]) {
     mkdirSync(path.join(root, "workers", w), { recursive: true });
     cpSync(
       path.join(REPO_ROOT, "workers", w, "wrangler.jsonc"),

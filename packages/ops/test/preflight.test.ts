@@ -37,6 +37,7 @@ beforeAll(async () => {
       auxWorker("risk"),
       auxWorker("ingestion"),
       auxWorker("execution"),
+      auxWorker("monitor"),
       auxWorker("venue-sim"),
     ],
   });

@@ -4,7 +4,15 @@ import { isPlaceholder } from "@paulp/contracts";
 import { type ParseError, parse, printParseErrorCode } from "jsonc-parser";
 
 /** The workers that are deployed, in binding order (the simulator never is). */
-export const DEPLOYED_WORKERS = ["audit", "governance", "risk", "ingestion", "execution", "gateway"] as const;
+export const DEPLOYED_WORKERS = [
+  "audit",
+  "governance",
+  "risk",
+  "ingestion",
+  "execution",
+  "monitor",
+  "gateway",
+] as const;
 export type DeployedWorker = (typeof DEPLOYED_WORKERS)[number];
 
 /** Where the preflight runs: a named environment of the configs, or their top level (the local dev mesh). */
