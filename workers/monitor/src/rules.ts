@@ -227,12 +227,26 @@ function driftRules(execution: ExecutionMonitorStats): Observation[] {
   }));
 }
 
+/** Error kinds of an ingestion run that are ours, not the venue's (src/pipeline.ts in ingestion). */
+const NOT_API_ERRORS = new Set([
+  "market_unrepresentable",
+  "gate_denied",
+  "rules_changed",
+  "cursor_reset",
+  "audit_failed",
+  "d1_error",
+  "risk_marks_failed",
+  "compliance_unavailable",
+  "lease_lost",
+]);
+
 function marketDataRules(ingestion: IngestionStatus, config: RuleConfig): Observation[] {
   return Object.entries(ingestion.venues).map(([venue, s]) => {
     const run = s.lastRun;
-    const errors = run ? Object.entries(run.errors).filter(([, n]) => n > 0) : [];
-    const failing =
-      run !== null && (run.outcome === "failed" || run.outcome === "partial" || errors.length > 0);
+    // Only the venue's own answers count (HTTP errors, timeouts, bodies that fail their schema); our own
+    // bookkeeping kinds (a market we cannot represent, a D1 or audit hiccup, a lost lease) are not API errors.
+    const errors = run ? Object.entries(run.errors).filter(([k, n]) => n > 0 && !NOT_API_ERRORS.has(k)) : [];
+    const failing = run !== null && (run.outcome === "failed" || errors.length > 0);
     return {
       key: `venue_errors:market_data:${venue}`,
       kind: "venue_errors" as const,

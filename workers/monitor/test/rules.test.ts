@@ -219,6 +219,12 @@ describe("the rules", () => {
     expect(
       severities(snapshot({ ingestion: run("ok", 0) }))["venue_errors:market_data:kalshi"],
     ).toBeUndefined();
+    // Our own counts (a market we cannot represent) in an ok run are no API error.
+    const unrepresentable = run("ok", 0);
+    unrepresentable.venues.kalshi.lastRun!.errors = { market_unrepresentable: 1 };
+    expect(
+      severities(snapshot({ ingestion: unrepresentable }))["venue_errors:market_data:kalshi"],
+    ).toBeUndefined();
   });
 
   it("alert a source that did not answer, and observe nothing of its own then", () => {
