@@ -169,6 +169,13 @@ const mf = new Miniflare({
     auxWorker("venue-sim"),
     { name: "paulp-ingestion", modules: true, script: ingestionStub, compatibilityDate },
     { name: "paulp-governance", modules: true, script: governanceStub, compatibilityDate },
+    // The gateway binds the monitor; the order path never calls it.
+    {
+      name: "paulp-monitor",
+      modules: true,
+      script: "export default { fetch: () => new Response('not used by this bench', { status: 503 }) };",
+      compatibilityDate,
+    },
     { name: "echo", modules: true, script: echo, compatibilityDate },
     {
       name: "floor",
