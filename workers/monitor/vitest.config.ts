@@ -2,6 +2,7 @@ import { generateKeyPairSync, randomUUID } from "node:crypto";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { auxWorker, workerMigrations } from "@paulp/testing";
 import { defineConfig } from "vitest/config";
+import { generateAuditKey } from "../../scripts/audit-keygen.mjs";
 
 // The monitor runs as the main worker; every worker it reads is the real, prebuilt one, so each alert is raised
 // and cleared by its real cause (a breaker transition, denials, a broken chain, a stale anchor, drift at the
@@ -11,6 +12,8 @@ import { defineConfig } from "vitest/config";
 // in test/setup.ts.
 const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
 const keyId = randomUUID();
+// The audit worker signs its anchors (a key generated for each run, like the gateway's tests).
+const auditKey = generateAuditKey();
 
 export default defineConfig(async () => ({
   plugins: [
@@ -30,7 +33,7 @@ export default defineConfig(async () => ({
         },
         serviceBindings: { VENUE_SIM: "paulp-venue-sim" },
         workers: [
-          auxWorker("audit"),
+          auxWorker("audit", { bindings: { AUDIT_SIGNING_KEY: auditKey.signerKey } }),
           auxWorker("governance"),
           auxWorker("risk"),
           auxWorker("ingestion"),

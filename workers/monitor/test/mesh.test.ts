@@ -182,18 +182,21 @@ describe("alerts raised and cleared by their real causes", () => {
     const last = await env.TEST_D1_ANCHOR.prepare(
       "SELECT anchor_no, anchor_hash FROM anchors ORDER BY anchor_no DESC LIMIT 1",
     ).first<{ anchor_no: number; anchor_hash: string }>();
-    // An anchor past the chain's head, as a sequencer restored to an older state would leave.
+    // An anchor past the chain's head, as a sequencer restored to an older state would leave. D1 refuses a row
+    // without a checkpoint note, so it carries one shaped like the audit worker's whose signature is not its key's.
+    const toSeq = status.headSeq + 1_000;
     await env.TEST_D1_ANCHOR.prepare(
-      "INSERT INTO anchors (anchor_no, to_seq, head_hash, prev_anchor_hash, anchored_at, r2_manifest_hash, anchor_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO anchors (anchor_no, to_seq, head_hash, prev_anchor_hash, anchored_at, r2_manifest_hash, anchor_hash, checkpoint) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
       .bind(
         last!.anchor_no + 1,
-        status.headSeq + 1_000,
+        toSeq,
         "e".repeat(64),
         last!.anchor_hash,
         new Date().toISOString(),
         "f".repeat(64),
         "d".repeat(64),
+        `paulp-audit\n${toSeq}\n${btoa("d".repeat(32))}\n\n— paulp-audit AAAA\n`,
       )
       .run();
     const verdict = value(

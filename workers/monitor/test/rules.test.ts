@@ -87,6 +87,11 @@ function audit(over: Partial<AuditStatus> = {}): AuditStatus {
     r2MirrorError: null,
     lastVerification: null,
     integrity: "ok",
+    lastFullVerification: null,
+    lastFullVerificationAgeSeconds: null,
+    oldestUnanchoredAgeSeconds: null,
+    anchorVerifierKey: null,
+    alerts: [],
     ...over,
   };
 }
