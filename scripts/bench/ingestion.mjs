@@ -163,6 +163,7 @@ try {
         "kalshi_events",
         "kalshi_series",
         "evidence_sightings",
+        "market_snapshots",
         "evidence",
         "ingest_state",
         "ingest_runs",

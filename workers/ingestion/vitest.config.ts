@@ -59,6 +59,8 @@ export default defineConfig({
             compatibilityDate: "2026-04-20",
             script: recorder({
               recordMarks: "{ applied: args[0].length }",
+              getLimits:
+                "{ version: 1, limits: { maxMarkAgeSeconds: 120 }, updatedAt: '', updatedBy: 'test' }",
               reportFailure:
                 "{ state: 'NORMAL', version: 1, since: '', reason: '', consecutiveFailures: {}, thresholds: {} }",
               reportSuccess:

@@ -33,6 +33,11 @@ export interface MarketRecord {
   ageSeconds: number;
   /** The market's mark (what risk sizes against), when one is stored: `listMarkets` joins it in. */
   mark?: { price: string; evidenceHash: string; observedAt: string; ageSeconds: number } | null;
+  /**
+   * The last snapshot that listed the market (`getMarket`): a row is rewritten only when its content changes
+   * (`evidenceHash`/`fetchedAt` name that snapshot), while every page that lists it unchanged records the sighting.
+   */
+  lastSeen?: { at: string; evidenceHash: string } | null;
 }
 
 /** One price level. */
@@ -223,6 +228,14 @@ export interface VenueRunReport {
   /** Error counts by kind, e.g. `http_429`, `schema`, `evidence_write`, `gate_error`. */
   errors: Record<string, number>;
   passCompleted: boolean;
+  /**
+   * Of the `stored` markets (listed and allowed), those whose row was rewritten because their content changed (the
+   * rest were recorded as seen in their page's snapshot), and the marks sent to risk (changed, or ageing).
+   */
+  changed?: number;
+  marksSent?: number;
+  /** `full`: a page of the full pass (the periodic check); `incremental`: Kalshi's `min_updated_ts` crawl. */
+  mode?: "full" | "incremental";
 }
 
 /** What `GET /admin/ingestion/status` shows. */

@@ -45,7 +45,7 @@ import { ingestIbkrSnapshot, refreshBooks } from "./fast-marks";
 import { runIngestion } from "./pipeline";
 import { CRON_ACTOR, CRON_MAX_PAGES, depsFromEnv, FAST_PATH_ACTOR, fastPathBuckets } from "./runtime";
 import { ingestionStatus } from "./status";
-import { getBookRow, getMarketRow, getMarkRow, listEvidenceRows, listMarketRows } from "./store";
+import { getBookRow, getMarketRow, getMarkRow, lastSeen, listEvidenceRows, listMarketRows } from "./store";
 
 const MarketId = v.pipe(v.string(), v.minLength(1), v.maxLength(128));
 const VenueAndId = v.tuple([MarketVenue, MarketId]);
@@ -139,7 +139,13 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
     const input = parseInput(VenueAndId, [venue, marketId]);
     if (!input.ok) return input;
     try {
-      return await this.gatedMarket(input.value[0], input.value[1], Date.now());
+      const market = await this.gatedMarket(input.value[0], input.value[1], Date.now());
+      if (!market.ok) return market;
+      const seen = await lastSeen(this.env.D1_MARKETS, input.value[0], input.value[1]);
+      return ok({
+        ...market.value,
+        lastSeen: seen ? { at: seen.seenAt, evidenceHash: seen.evidenceHash } : null,
+      });
     } catch (error) {
       return internal("getMarket", error);
     }

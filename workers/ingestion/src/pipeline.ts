@@ -16,7 +16,18 @@ import { markFrom } from "./decimal";
 import { markEvidence, storeEvidence } from "./evidence";
 import { kalshiEventInfo, syncKalshiSeries } from "./kalshi-series";
 import { matchCandidates } from "./matching";
-import { deleteMarketsStatements, recordBlocksStatement, runBatches, upsertMarketStatements } from "./store";
+import {
+  contentHash,
+  deleteMarketsStatements,
+  pruneSnapshotsStatements,
+  recordBlocksStatement,
+  recordSnapshotStatement,
+  runBatches,
+  type StoredState,
+  storedStates,
+  upsertMarketStatements,
+  upsertMarkStatements,
+} from "./store";
 import { termsHash, termsHashSync, termsOf } from "./terms";
 import {
   isKalshiMarketsPage,
@@ -25,11 +36,25 @@ import {
   kalshiMarketsByTickerUrl,
   kalshiMarketsUrl,
   kalshiRows,
+  kalshiUpdatedMarketsUrl,
   parseKalshiMarkets,
 } from "./venues/kalshi";
 import { type FastGuard, parseBody } from "./venues/parse";
-import { GammaKeysetPage, gammaMarketsUrl, gammaPage } from "./venues/polymarket";
-import { type MarketPage, type MarketSkip, SKIPPED_BY_DESIGN, type StoredMarketRow } from "./venues/types";
+import {
+  GAMMA_LOOKUP_IDS,
+  GammaKeysetPage,
+  gammaLookupChunks,
+  gammaMarketsByIdUrl,
+  gammaMarketsUrl,
+  gammaPage,
+} from "./venues/polymarket";
+import {
+  type MarketPage,
+  type MarketRow,
+  type MarketSkip,
+  SKIPPED_BY_DESIGN,
+  type StoredMarketRow,
+} from "./venues/types";
 
 /** Everything a run needs, passed in (bindings, clock, randomness) so the pipeline is testable as values. */
 export interface PipelineDeps {
@@ -55,6 +80,8 @@ export interface PipelineDeps {
    * it signs the reads the spec marks authenticated (the order book). Absent: those reads go unsigned.
    */
   kalshiSigner?: KalshiSigner | null;
+  /** How often a full Kalshi pass starts (KALSHI_FULL_PASS_EVERY_MS unless set; 0: every pass is full). */
+  fullPassEveryMs?: number;
 }
 
 /** Per-venue client limits, under the venues' published read limits. */
@@ -155,20 +182,32 @@ interface PageResult {
   stored: number;
   blocked: number;
   rejected: number;
+  /** Every market the page listed that the gate allowed (written or seen unchanged). */
   storedRows: StoredMarketRow[];
+  /** Rows rewritten (content changed) and marks sent to risk. */
+  changed: number;
+  marksSent: number;
+}
+
+/** What every page of a run shares. */
+export interface RunContext {
+  agent: ComplianceAgent;
+  rulesVersion: number;
+  alreadyBlocked: Set<string>;
+  /** A stored mark observed longer ago than this is sent again (from this snapshot) even when unchanged. */
+  markRefreshMs: number;
 }
 
 async function preparePage(
   deps: PipelineDeps,
-  agent: ComplianceAgent,
-  rulesVersion: number,
-  alreadyBlocked: Set<string>,
+  run: RunContext,
   venue: MarketVenue,
   /** The page's URL, and the cursor it was asked from (null for a first page or a lookup by ticker). */
   url: string,
   cursor: string | null,
   tally: Tally,
 ): Promise<Prepared> {
+  const { agent, rulesVersion, alreadyBlocked } = run;
   const fail = (rejected: number, resetCursor = false): Prepared => ({ ok: false, rejected, resetCursor });
   const outcome = await fetchVenue(deps, venue, url);
   if (!outcome.ok) {
@@ -206,7 +245,7 @@ async function preparePage(
     const built = kalshiRows(markets.markets, events);
     page = { rows: built.rows, next: markets.next, skips: [...markets.skips, ...built.skips] };
   } else page = parsed.value as MarketPage;
-  const allowed: StoredMarketRow[] = [];
+  const passed: MarketRow[] = [];
   const blockedEvents: Record<string, unknown>[] = [];
   const blockedIds: string[] = [];
   const denied: { marketId: string; reason: string }[] = [];
@@ -214,17 +253,7 @@ async function preparePage(
     const entity: ComplianceEntity = row;
     const decision = agent.check(entity);
     if (decision.decision === "allow") {
-      // Synchronous unless a field holds a surrogate (then the general, validating path, which refuses a
-      // lone surrogate: that market alone is denied, the rest of the page goes on).
-      let terms: string;
-      try {
-        const t = termsOf(row);
-        terms = termsHashSync(t) ?? (await termsHash(t));
-      } catch (error) {
-        denied.push({ marketId: row.marketId, reason: `not representable: ${(error as Error)?.message}` });
-        continue;
-      }
-      allowed.push({ ...row, evidenceHash, termsHash: terms, fetchedAt });
+      passed.push(row);
     } else if (decision.decision === "block") {
       blockedIds.push(row.marketId);
       const key = `${row.marketId}|${decision.rule.id}`;
@@ -242,14 +271,83 @@ async function preparePage(
       denied.push({ marketId: row.marketId, reason: decision.reason });
     }
   }
-  const marks = new Map<string, string>();
-  for (const r of allowed) {
-    const m = markFrom(r.yesBid, r.yesAsk, r.lastPrice);
-    if (m !== null) marks.set(r.marketId, m);
-  }
-  // Phase two runs while the next page is fetched: D1 writes, audits and marks overlap the next request.
+  // Phase two runs while the next page is fetched: D1 reads and writes, audits and marks overlap the next request.
   const commit = async (): Promise<PageResult> => {
-    const statements = upsertMarketStatements(deps.db, allowed, marks, rulesVersion);
+    const failed = (): PageResult => ({
+      ok: false,
+      rejected: 0,
+      next: cursor,
+      fetched: 0,
+      stored: 0,
+      blocked: 0,
+      storedRows: [],
+      changed: 0,
+      marksSent: 0,
+    });
+    // Only what changed is written: each listed row's content hash against the stored one (one read per page).
+    const allowed: StoredMarketRow[] = [];
+    const changed: StoredMarketRow[] = [];
+    const hashes = new Map<string, string>();
+    const marks = new Map<string, string>();
+    const markRows: StoredMarketRow[] = [];
+    let stored: Map<string, StoredState>;
+    try {
+      stored = await storedStates(
+        deps.db,
+        venue,
+        passed.map((r) => r.marketId),
+      );
+    } catch (error) {
+      tally.add("d1_error");
+      console.warn(`ingestion: stored state read failed: ${(error as Error)?.message}`);
+      return failed();
+    }
+    const refreshBefore = new Date(Date.parse(fetchedAt) - run.markRefreshMs).toISOString();
+    for (const row of passed) {
+      const content = contentHash(row);
+      const before = stored.get(row.marketId);
+      const isChanged = before?.contentHash !== content;
+      let terms = "";
+      if (isChanged) {
+        // Synchronous unless a field holds a surrogate (then the general, validating path, which refuses a
+        // lone surrogate: that market alone is denied, the rest of the page goes on).
+        try {
+          const t = termsOf(row);
+          terms = termsHashSync(t) ?? (await termsHash(t));
+        } catch (error) {
+          denied.push({ marketId: row.marketId, reason: `not representable: ${(error as Error)?.message}` });
+          continue;
+        }
+      }
+      const r: StoredMarketRow = { ...row, evidenceHash, termsHash: terms, fetchedAt };
+      allowed.push(r);
+      if (isChanged) {
+        changed.push(r);
+        hashes.set(r.marketId, content);
+      }
+      const m = markFrom(r.yesBid, r.yesAsk, r.lastPrice);
+      // A mark goes to risk (and the marks table) when it changed with its row, or when the one risk holds would
+      // otherwise age past its freshness limit before the next snapshot; an unchanged, fresh one is not resent.
+      const ageing = before?.markObservedAt == null || before.markObservedAt < refreshBefore;
+      if (m !== null && (isChanged || ageing)) {
+        marks.set(r.marketId, m);
+        markRows.push(r);
+      }
+    }
+    const statements = upsertMarketStatements(deps.db, changed, hashes, rulesVersion);
+    statements.push(...upsertMarkStatements(deps.db, markRows, marks, rulesVersion));
+    // Every listed row, changed or not, is recorded as seen in this snapshot: one row for the page.
+    if (allowed.length > 0)
+      statements.push(
+        recordSnapshotStatement(
+          deps.db,
+          venue,
+          evidenceHash,
+          fetchedAt,
+          allowed.map((r) => r.marketId),
+          rulesVersion,
+        ),
+      );
     // A market blocked now leaves the store even if an earlier rule set let it in.
     statements.push(...deleteMarketsStatements(deps.db, venue, blockedIds));
     statements.push(markEvidence(deps.db, evidenceHash, "accepted", null));
@@ -263,7 +361,7 @@ async function preparePage(
         evidenceHash,
         detail: String((error as Error)?.message).slice(0, 300),
       });
-      return { ok: false, rejected: 0, next: cursor, fetched: 0, stored: 0, blocked: 0, storedRows: [] };
+      return failed();
     }
     // The rules were replaced while this run went: its inserts wrote nothing (each checks the version it was
     // gated under), so nothing goes to risk either. The run stops here and the next one, under the new rules,
@@ -274,7 +372,7 @@ async function preparePage(
       .catch(() => null);
     if (now?.v !== rulesVersion) {
       tally.add("rules_changed");
-      return { ok: false, rejected: 0, next: cursor, fetched: 0, stored: 0, blocked: 0, storedRows: [] };
+      return failed();
     }
     if (blockedEvents.length > 0) {
       const r = await auditMany(deps, blockedEvents);
@@ -305,7 +403,7 @@ async function preparePage(
         marketIds: denied.slice(0, 50).map((d) => d.marketId),
       });
     }
-    await pushMarks(deps, tally, allowed, marks);
+    await pushMarks(deps, tally, markRows, marks);
     return {
       ok: true,
       next: page.next,
@@ -314,6 +412,8 @@ async function preparePage(
       blocked: blockedIds.length,
       rejected: denied.length,
       storedRows: allowed,
+      changed: changed.length,
+      marksSent: markRows.length,
     };
   };
   return { ok: true, next: page.next, commit };
@@ -508,6 +608,7 @@ interface StateRow {
   consecutive_failures: number;
   passes_completed: number;
   pass_started_at: string | null;
+  metadata_since: number | null;
 }
 
 /** How long a run may hold a venue before another may take it over (a crashed run's lease lapses). */
@@ -630,7 +731,7 @@ async function runVenueLeased(
   const startedAt = new Date(deps.now()).toISOString();
   const state = await deps.db
     .prepare(
-      "SELECT cursor, consecutive_failures, passes_completed, pass_started_at FROM ingest_state WHERE venue = ?1",
+      "SELECT cursor, consecutive_failures, passes_completed, pass_started_at, metadata_since FROM ingest_state WHERE venue = ?1",
     )
     .bind(venue)
     .first<StateRow>();
@@ -649,11 +750,27 @@ async function runVenueLeased(
       .all<{ market_id: string; rule_id: string }>();
     for (const r of rows.results) alreadyBlocked.add(`${r.market_id}|${r.rule_id}`);
   }
+  const run: RunContext = {
+    agent,
+    rulesVersion,
+    alreadyBlocked,
+    markRefreshMs: await markRefreshMs(deps),
+  };
   const pageSize = Math.min(opts.pageSize ?? DEFAULT_PAGE_SIZE[venue], MAX_PAGE_SIZE[venue]);
   let cursor = state?.cursor ?? null;
+  // Between full passes (the periodic check), Kalshi is asked only for the markets whose metadata changed.
+  const incremental =
+    venue === "kalshi" &&
+    cursor === null &&
+    !kalshiFullPassDue(state, deps.now(), deps.fullPassEveryMs ?? KALSHI_FULL_PASS_EVERY_MS);
+  const since = incremental ? state!.metadata_since! : null;
+  let incrementalCursor: string | null = null;
+  let incrementalDone = false;
   let pages = 0;
   let fetched = 0;
   let stored = 0;
+  let changed = 0;
+  let marksSent = 0;
   let blocked = 0;
   let rejected = 0;
   let failed = false;
@@ -668,13 +785,16 @@ async function runVenueLeased(
     if (!r.ok) {
       rejected += r.rejected;
       failed = true;
-      cursor = cursorBefore;
+      if (incremental) incrementalDone = false;
+      else cursor = cursorBefore;
       passCompleted = false;
       return false;
     }
     pages++;
     fetched += r.fetched;
     stored += r.stored;
+    changed += r.changed;
+    marksSent += r.marksSent;
     blocked += r.blocked;
     rejected += r.rejected;
     return true;
@@ -701,31 +821,48 @@ async function runVenueLeased(
       failed = true;
       break;
     }
-    const url = venue === "kalshi" ? kalshiMarketsUrl(cursor, pageSize) : gammaMarketsUrl(cursor, pageSize);
-    const prep = await preparePage(deps, agent, rulesVersion, alreadyBlocked, venue, url, cursor, tally);
+    const pageCursor = incremental ? incrementalCursor : cursor;
+    const url = incremental
+      ? kalshiUpdatedMarketsUrl(since!, incrementalCursor, pageSize)
+      : venue === "kalshi"
+        ? kalshiMarketsUrl(cursor, pageSize)
+        : gammaMarketsUrl(cursor, pageSize);
+    const prep = await preparePage(deps, run, venue, url, pageCursor, tally);
     if (!(await settle())) break;
     if (!prep.ok) {
       rejected += prep.rejected;
       failed = true;
-      if (prep.resetCursor) {
+      if (prep.resetCursor && !incremental) {
         tally.add("cursor_reset");
         cursor = null;
       }
       break;
     }
     inflight = { cursorBefore: cursor, done: prep.commit() };
-    cursor = prep.next;
-    if (cursor === null) {
-      passCompleted = true;
-      break;
+    if (incremental) {
+      incrementalCursor = prep.next;
+      if (incrementalCursor === null) {
+        incrementalDone = true;
+        break;
+      }
+    } else {
+      cursor = prep.next;
+      if (cursor === null) {
+        passCompleted = true;
+        break;
+      }
     }
   }
   await settle();
   // The pass this run completed began when this run did (it started from no cursor) or when the run that did.
   const passStartedAt = state?.cursor ? state.pass_started_at : startedAt;
-  if (venue === "kalshi" && passCompleted && passStartedAt) {
-    const ctx = { agent, rulesVersion, alreadyBlocked, leaseOwner };
-    if (!(await sweepKalshiNotOpen(deps, ctx, tally, passStartedAt))) failed = true;
+  if (passCompleted && passStartedAt) {
+    if (!(await sweepNotListed(deps, venue, run, leaseOwner, tally, passStartedAt))) failed = true;
+    // Sightings older than this complete pass are folded into the rows that left the venue's answer, then dropped.
+    await runBatches(deps.db, pruneSnapshotsStatements(deps.db, venue, passStartedAt)).catch((error) => {
+      tally.add("d1_error");
+      console.warn(`ingestion ${venue}: snapshot prune failed: ${(error as Error)?.message}`);
+    });
   }
   // A run whose blocks or denials could not be audited did not do all it must: not "ok" (and risk does not
   // hear that ingestion is healthy).
@@ -745,16 +882,31 @@ async function runVenueLeased(
     blocked,
     errors: tally.errors,
     passCompleted,
+    changed,
+    marksSent,
+    mode: incremental ? "incremental" : "full",
   };
-  // The cursor is saved only while this run still holds the lease; if it does not, the run says so.
+  // The next incremental crawl asks from a little before what this run covered: from the start of a complete full
+  // pass (every page after it), or of a complete incremental crawl; a crawl that did not finish asks again.
+  const nextSince =
+    venue !== "kalshi"
+      ? null
+      : passCompleted && passStartedAt
+        ? Math.floor(Date.parse(passStartedAt) / 1000) - METADATA_SKEW_S
+        : incrementalDone && !failed
+          ? Math.floor(Date.parse(startedAt) / 1000) - METADATA_SKEW_S
+          : (state?.metadata_since ?? null);
+  // The cursor is saved only while this run still holds the lease; if it does not, the run says so. An incremental
+  // run leaves the full pass's cursor and start alone.
   const saved = await deps.db
     .prepare(
-      `INSERT INTO ingest_state (venue, cursor, pass_started_at, passes_completed, consecutive_failures, last_ok_at)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+      `INSERT INTO ingest_state (venue, cursor, pass_started_at, passes_completed, consecutive_failures, last_ok_at, metadata_since)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?8)
        ON CONFLICT (venue) DO UPDATE SET cursor = excluded.cursor, passes_completed = excluded.passes_completed,
          consecutive_failures = excluded.consecutive_failures,
          last_ok_at = COALESCE(excluded.last_ok_at, ingest_state.last_ok_at),
-         pass_started_at = CASE WHEN ingest_state.cursor IS NULL THEN excluded.pass_started_at ELSE ingest_state.pass_started_at END
+         metadata_since = excluded.metadata_since,
+         pass_started_at = CASE WHEN ingest_state.cursor IS NULL AND ?9 = 0 THEN excluded.pass_started_at ELSE ingest_state.pass_started_at END
        WHERE ingest_state.lease_owner = ?7`,
     )
     .bind(
@@ -765,6 +917,8 @@ async function runVenueLeased(
       consecutiveFailures,
       outcome === "failed" ? null : finishedAt,
       leaseOwner,
+      nextSince,
+      incremental ? 1 : 0,
     )
     .run();
   if (saved.meta.changes !== 1 && report.errors.lease_lost === undefined) {
@@ -795,75 +949,131 @@ async function runVenueLeased(
   return { report, consecutiveFailures };
 }
 
+/** How often a full Kalshi pass (the periodic check) starts; between them, runs crawl `min_updated_ts`. */
+export const KALSHI_FULL_PASS_EVERY_MS = 30 * 60_000;
+/** Seconds subtracted from each `min_updated_ts`, for clock skew between Kalshi and us. */
+export const METADATA_SKEW_S = 60;
+
+/** Whether the next Kalshi run starts a full pass (none yet, no incremental starting point, or the last is old). */
+export function kalshiFullPassDue(
+  state: Pick<StateRow, "pass_started_at" | "metadata_since" | "passes_completed"> | null,
+  now: number,
+  everyMs: number,
+): boolean {
+  if (!state?.pass_started_at || state.metadata_since === null || state.passes_completed === 0) return true;
+  return now - Date.parse(state.pass_started_at) >= everyMs;
+}
+
+/**
+ * Marks observed longer ago than half risk's freshness limit (read from risk at the start of each run) are sent
+ * again; when risk cannot say, every mark is sent. Without a risk binding nothing is sent; the default is risk's own.
+ */
+export const DEFAULT_MARK_MAX_AGE_S = 120;
+async function markRefreshMs(deps: PipelineDeps): Promise<number> {
+  let limit = DEFAULT_MARK_MAX_AGE_S;
+  if (deps.risk) {
+    limit = 0;
+    try {
+      const r = (await withTimeout(deps.risk.getLimits(), deps.peerTimeoutMs ?? 5_000, "risk.getLimits")) as {
+        ok: boolean;
+        value?: { limits?: { maxMarkAgeSeconds?: number } };
+      };
+      const s = r.ok ? r.value?.limits?.maxMarkAgeSeconds : undefined;
+      if (typeof s === "number" && s > 0) limit = s;
+    } catch {
+      // Unknown: every mark is sent (0), so none can age past a limit we could not read.
+    }
+  }
+  return (limit * 1000) / 2;
+}
+
 /** Tickers per `GET /markets?tickers=` lookup, and lookups after one pass (the rest wait for the next pass). */
 export const KALSHI_LOOKUP_TICKERS = 100;
 export const KALSHI_LOOKUPS_PER_PASS = 20;
+/** Polymarket lookups after one pass (each as many condition ids as fit the URL bound; gammaLookupChunks). */
+export const POLYMARKET_LOOKUPS_PER_PASS = 20;
+/** Keyset pages followed per Polymarket lookup (gamma clamps `limit`, so one may come back in more than one). */
+export const POLYMARKET_LOOKUP_PAGES = 3;
 
 /**
- * Kalshi markets we store as `active` that a complete open pass did not list (closed, settled, paused or archived
- * since it last saw them): the crawl asks only for open markets, so without this they would stay `active` forever.
- * Each is looked up by ticker (`GET /markets?tickers=…`, no status filter: "any status") and stored with the status
- * Kalshi answers, through evidence and the gate like any page; one Kalshi does not answer for (settled before the
- * historical cutoff, when only `GET /historical/markets` has it) or answers in a form we cannot store becomes
- * `unlisted`. A lookup that fails leaves its markets for the next pass. Answers false when a lookup failed.
+ * Markets we store as `active` that a complete pass did not list (closed, settled, paused or archived since it last
+ * saw them): each crawl asks only for open markets (Kalshi `status=open`, gamma `closed=false`), so without this they
+ * would stay `active` forever. Each is looked up by id with no status filter — Kalshi `GET /markets?tickers=…` ("any
+ * status"); gamma `GET /markets/keyset?limit=n&condition_ids=…`, the SDK's `listMarkets({ conditionIds, pageSize })`
+ * — and stored with the status the venue answers, through evidence and the gate like any page. One the venue does not
+ * answer for (Kalshi: settled before the historical cutoff; gamma: archived, which the public endpoint never lists)
+ * or answers in a form we cannot store becomes `unlisted` (ours, not a venue status). A lookup that fails leaves its
+ * markets for the next pass. Answers false when a lookup failed.
  */
-async function sweepKalshiNotOpen(
+async function sweepNotListed(
   deps: PipelineDeps,
-  ctx: { agent: ComplianceAgent; rulesVersion: number; alreadyBlocked: Set<string>; leaseOwner: string },
+  venue: MarketVenue,
+  run: RunContext,
+  leaseOwner: string,
   tally: Tally,
   passStartedAt: string,
 ): Promise<boolean> {
+  const cap =
+    venue === "kalshi"
+      ? KALSHI_LOOKUP_TICKERS * KALSHI_LOOKUPS_PER_PASS
+      : GAMMA_LOOKUP_IDS * POLYMARKET_LOOKUPS_PER_PASS;
+  // Not listed by any page (or lookup) seen since the pass began: the pass's snapshots say what it saw.
+  const seenSince = `SELECT j.value FROM market_snapshots p, json_each(p.market_ids) j
+    WHERE p.venue = ?1 AND p.seen_at >= ?2`;
   const stale = await deps.db
     .prepare(
-      `SELECT market_id FROM markets WHERE venue = 'kalshi' AND status = 'active' AND fetched_at < ?1
-       ORDER BY market_id LIMIT ?2`,
+      `SELECT market_id FROM markets WHERE venue = ?1 AND status = 'active' AND market_id NOT IN (${seenSince})
+       ORDER BY market_id LIMIT ?3`,
     )
-    .bind(passStartedAt, KALSHI_LOOKUP_TICKERS * KALSHI_LOOKUPS_PER_PASS)
+    .bind(venue, passStartedAt, cap)
     .all<{ market_id: string }>();
   const ids = stale.results.map((r) => r.market_id);
   if (ids.length === 0) return true;
   const closed: { id: string; status: string }[] = [];
-  for (let i = 0; i < ids.length; i += KALSHI_LOOKUP_TICKERS) {
-    // Only while this run still holds the venue (as before every crawl page).
-    const renewed = await deps.db
-      .prepare("UPDATE ingest_state SET lease_until = ?1 WHERE venue = 'kalshi' AND lease_owner = ?2")
-      .bind(deps.now() + RUN_LEASE_MS, ctx.leaseOwner)
-      .run();
-    if (renewed.meta.changes !== 1) {
-      tally.add("lease_lost");
-      return false;
+  const chunks =
+    venue === "kalshi"
+      ? Array.from({ length: Math.ceil(ids.length / KALSHI_LOOKUP_TICKERS) }, (_, i) =>
+          ids.slice(i * KALSHI_LOOKUP_TICKERS, (i + 1) * KALSHI_LOOKUP_TICKERS),
+        )
+      : gammaLookupChunks(ids);
+  for (const chunk of chunks) {
+    let cursor: string | null = null;
+    for (let page = 0; page < (venue === "kalshi" ? 1 : POLYMARKET_LOOKUP_PAGES); page++) {
+      // Only while this run still holds the venue (as before every crawl page).
+      const renewed = await deps.db
+        .prepare("UPDATE ingest_state SET lease_until = ?1 WHERE venue = ?2 AND lease_owner = ?3")
+        .bind(deps.now() + RUN_LEASE_MS, venue, leaseOwner)
+        .run();
+      if (renewed.meta.changes !== 1) {
+        tally.add("lease_lost");
+        return false;
+      }
+      const url = venue === "kalshi" ? kalshiMarketsByTickerUrl(chunk) : gammaMarketsByIdUrl(chunk, cursor);
+      const prep = await preparePage(deps, run, venue, url, cursor, tally);
+      if (!prep.ok) return false;
+      const done = await prep.commit();
+      if (!done.ok) return false;
+      for (const r of done.storedRows)
+        if (r.status !== "active") closed.push({ id: r.marketId, status: r.status });
+      cursor = venue === "kalshi" ? null : done.next;
+      if (cursor === null) break;
     }
-    const url = kalshiMarketsByTickerUrl(ids.slice(i, i + KALSHI_LOOKUP_TICKERS));
-    const prep = await preparePage(
-      deps,
-      ctx.agent,
-      ctx.rulesVersion,
-      ctx.alreadyBlocked,
-      "kalshi",
-      url,
-      null,
-      tally,
-    );
-    if (!prep.ok) return false;
-    const done = await prep.commit();
-    if (!done.ok) return false;
-    for (const r of done.storedRows)
-      if (r.status !== "active") closed.push({ id: r.marketId, status: r.status });
   }
-  // Still active and still not seen since the pass began: Kalshi did not answer for it in a form we store.
+  // Still active and still not seen since the pass began: the venue did not answer for it in a form we store. Its
+  // content hash is cleared, so the row is rewritten (active again) if it ever reappears unchanged.
   const unlisted = await deps.db
     .prepare(
-      `UPDATE markets SET status = 'unlisted' WHERE venue = 'kalshi' AND status = 'active' AND fetched_at < ?1
-         AND market_id IN (SELECT value FROM json_each(?2)) RETURNING market_id`,
+      `UPDATE markets SET status = 'unlisted', content_hash = NULL WHERE venue = ?1 AND status = 'active'
+         AND market_id IN (SELECT value FROM json_each(?3)) AND market_id NOT IN (${seenSince}) RETURNING market_id`,
     )
-    .bind(passStartedAt, JSON.stringify(ids))
+    .bind(venue, passStartedAt, JSON.stringify(ids))
     .all<{ market_id: string }>();
   for (const r of unlisted.results) closed.push({ id: r.market_id, status: "unlisted" });
   if (closed.length > 0) {
     const statuses: Record<string, number> = {};
     for (const c of closed) statuses[c.status] = (statuses[c.status] ?? 0) + 1;
     await audit(deps, tally, "ingestion.markets_closed", {
-      venue: "kalshi",
+      venue,
       passStartedAt,
       checked: ids.length,
       count: closed.length,

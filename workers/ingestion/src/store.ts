@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type {
   BookLevel,
   EvidenceRecord,
@@ -7,7 +8,7 @@ import type {
   OrderBookSnapshot,
 } from "@paulp/contracts";
 import { termsHashSync, termsOf } from "./terms";
-import type { StoredMarketRow } from "./venues/types";
+import type { MarketRow, StoredMarketRow } from "./venues/types";
 
 /** D1 allows a bounded number of statements per batch; write in chunks. */
 const BATCH = 200;
@@ -53,33 +54,90 @@ const MARKET_COLUMNS = [
   "evidence_hash",
   "terms_hash",
   "fetched_at",
+  "content_hash",
 ] as const;
 
 /**
- * Statements that upsert markets and their marks. Rows travel as one JSON array per statement, expanded by
- * SQLite's json_each: D1 binds at most 100 parameters per statement, and one statement per row is slow.
+ * SHA-256 of a market row's content: every stored column but the evidence hash, terms hash and time (the terms are
+ * a function of the content). JSON.stringify escapes a lone surrogate, so distinct contents never share a form.
+ */
+export function contentHash(r: MarketRow): string {
+  return createHash("sha256")
+    .update(
+      JSON.stringify([
+        r.venue,
+        r.marketId,
+        r.eventId,
+        r.seriesId,
+        r.title,
+        r.category,
+        r.status,
+        r.closeTime,
+        r.rules,
+        r.resolutionSource,
+        r.yesBid,
+        r.yesAsk,
+        r.lastPrice,
+        r.outcomeTokens,
+      ]),
+    )
+    .digest("hex");
+}
+
+/** What is stored of a market a page lists: its content hash and when its mark was last observed (sent to risk). */
+export interface StoredState {
+  contentHash: string | null;
+  status: string;
+  markObservedAt: string | null;
+}
+
+/** The stored state of these markets (one read per page; markets not stored are absent from the map). */
+export async function storedStates(
+  db: D1Database,
+  venue: MarketVenue,
+  ids: string[],
+): Promise<Map<string, StoredState>> {
+  const out = new Map<string, StoredState>();
+  if (ids.length === 0) return out;
+  const rows = await db
+    .prepare(
+      `SELECT m.market_id, m.content_hash, m.status, k.observed_at FROM markets m
+       LEFT JOIN marks k ON k.venue = m.venue AND k.market_id = m.market_id
+       WHERE m.venue = ?1 AND m.market_id IN (SELECT value FROM json_each(?2))`,
+    )
+    .bind(venue, JSON.stringify(ids))
+    .all<{ market_id: string; content_hash: string | null; status: string; observed_at: string | null }>();
+  for (const r of rows.results)
+    out.set(r.market_id, { contentHash: r.content_hash, status: r.status, markObservedAt: r.observed_at });
+  return out;
+}
+
+// Checked by every insert, inside the write: rules replaced since the gate ran make it write nothing.
+const RULES_CURRENT = "(SELECT COALESCE((SELECT version FROM compliance_meta WHERE singleton = 1), 0)) = ?2";
+
+/**
+ * Statements that upsert market rows (those whose content changed), each with its content hash. Rows travel as one
+ * JSON array per statement, expanded by SQLite's json_each: D1 binds at most 100 parameters per statement, and one
+ * statement per row is slow.
  */
 export function upsertMarketStatements(
   db: D1Database,
   rows: StoredMarketRow[],
-  marks: Map<string, string>,
+  hashes: Map<string, string>,
   /** The compliance rules version the rows were gated under: a row is written only while it is current. */
   rulesVersion: number,
 ): D1PreparedStatement[] {
   const out: D1PreparedStatement[] = [];
-  // Checked by every insert, inside the write: rules replaced since the gate ran make it write nothing.
-  const current = "(SELECT COALESCE((SELECT version FROM compliance_meta WHERE singleton = 1), 0)) = ?2";
   const cols = MARKET_COLUMNS.join(", ");
   const select = MARKET_COLUMNS.map((_, i) => `value ->> '$[${i}]'`).join(", ");
-  const updates = MARKET_COLUMNS.slice(2)
-    .map((c) => `${c} = excluded.${c}`)
-    .join(", ");
-  const marketSql = `INSERT INTO markets (${cols}) SELECT ${select} FROM json_each(?1) WHERE ${current}
+  // A row written again is seen now: a sighting folded into it earlier no longer says the last one.
+  const updates = [
+    ...MARKET_COLUMNS.slice(2).map((c) => `${c} = excluded.${c}`),
+    "last_seen_at = NULL",
+    "last_seen_evidence = NULL",
+  ].join(", ");
+  const marketSql = `INSERT INTO markets (${cols}) SELECT ${select} FROM json_each(?1) WHERE ${RULES_CURRENT}
      ON CONFLICT (venue, market_id) DO UPDATE SET ${updates}`;
-  const markSql = `INSERT INTO marks (venue, market_id, price, evidence_hash, observed_at)
-     SELECT value ->> '$[0]', value ->> '$[1]', value ->> '$[2]', value ->> '$[3]', value ->> '$[4]' FROM json_each(?1) WHERE ${current}
-     ON CONFLICT (venue, market_id) DO UPDATE SET price = excluded.price, evidence_hash = excluded.evidence_hash,
-       observed_at = excluded.observed_at`;
   for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
     const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
     const marketRows = chunk.map((r) => [
@@ -100,14 +158,107 @@ export function upsertMarketStatements(
       r.evidenceHash,
       r.termsHash,
       r.fetchedAt,
+      hashes.get(r.marketId) ?? null,
     ]);
     out.push(db.prepare(marketSql).bind(JSON.stringify(marketRows), rulesVersion));
-    const markRows = chunk
-      .filter((r) => marks.has(r.marketId))
-      .map((r) => [r.venue, r.marketId, marks.get(r.marketId)!, r.evidenceHash, r.fetchedAt]);
-    if (markRows.length > 0) out.push(db.prepare(markSql).bind(JSON.stringify(markRows), rulesVersion));
   }
   return out;
+}
+
+/** Statements that upsert the marks of these rows (each observed in its row's snapshot), under the same guard. */
+export function upsertMarkStatements(
+  db: D1Database,
+  rows: StoredMarketRow[],
+  marks: Map<string, string>,
+  rulesVersion: number,
+): D1PreparedStatement[] {
+  const markSql = `INSERT INTO marks (venue, market_id, price, evidence_hash, observed_at)
+     SELECT value ->> '$[0]', value ->> '$[1]', value ->> '$[2]', value ->> '$[3]', value ->> '$[4]' FROM json_each(?1) WHERE ${RULES_CURRENT}
+     ON CONFLICT (venue, market_id) DO UPDATE SET price = excluded.price, evidence_hash = excluded.evidence_hash,
+       observed_at = excluded.observed_at`;
+  const out: D1PreparedStatement[] = [];
+  const withMark = rows.filter((r) => marks.has(r.marketId));
+  for (let i = 0; i < withMark.length; i += ROWS_PER_STATEMENT) {
+    const markRows = withMark
+      .slice(i, i + ROWS_PER_STATEMENT)
+      .map((r) => [r.venue, r.marketId, marks.get(r.marketId)!, r.evidenceHash, r.fetchedAt]);
+    out.push(db.prepare(markSql).bind(JSON.stringify(markRows), rulesVersion));
+  }
+  return out;
+}
+
+/**
+ * One statement recording that a committed page (or lookup) listed these stored markets: their sighting in this
+ * snapshot, one row per page whatever the number of markets, under the same rules guard as the rows.
+ */
+export function recordSnapshotStatement(
+  db: D1Database,
+  venue: MarketVenue,
+  evidenceHash: string,
+  seenAt: string,
+  ids: string[],
+  rulesVersion: number,
+): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO market_snapshots (venue, evidence_hash, seen_at, market_ids)
+       SELECT ?3, ?4, ?5, ?1 WHERE ${RULES_CURRENT}`,
+    )
+    .bind(JSON.stringify(ids), rulesVersion, venue, evidenceHash, seenAt);
+}
+
+/**
+ * Drop the snapshot pages of a venue seen before `before` (the start of the last complete pass). A market that no
+ * later page lists keeps its last sighting on its row first (`last_seen_at`, `last_seen_evidence`): only markets
+ * that left the venue's answer are written, never the rest.
+ */
+export function pruneSnapshotsStatements(
+  db: D1Database,
+  venue: MarketVenue,
+  before: string,
+): D1PreparedStatement[] {
+  return [
+    db
+      .prepare(
+        `WITH old AS (
+           SELECT j.value AS id, p.seen_at, p.evidence_hash,
+             ROW_NUMBER() OVER (PARTITION BY j.value ORDER BY p.id DESC) AS n
+           FROM market_snapshots p, json_each(p.market_ids) j WHERE p.venue = ?1 AND p.seen_at < ?2),
+         kept AS (
+           SELECT DISTINCT j.value AS id FROM market_snapshots p, json_each(p.market_ids) j
+           WHERE p.venue = ?1 AND p.seen_at >= ?2)
+         UPDATE markets SET last_seen_at = old.seen_at, last_seen_evidence = old.evidence_hash
+         FROM old WHERE old.n = 1 AND markets.venue = ?1 AND markets.market_id = old.id
+           AND old.id NOT IN (SELECT id FROM kept)`,
+      )
+      .bind(venue, before),
+    db.prepare("DELETE FROM market_snapshots WHERE venue = ?1 AND seen_at < ?2").bind(venue, before),
+  ];
+}
+
+/** A market's last sighting: the newest snapshot page listing it, else what its row kept. */
+export async function lastSeen(
+  db: D1Database,
+  venue: MarketVenue,
+  marketId: string,
+): Promise<{ seenAt: string; evidenceHash: string } | null> {
+  const page = await db
+    .prepare(
+      `SELECT seen_at, evidence_hash FROM market_snapshots p
+       WHERE p.venue = ?1 AND EXISTS (SELECT 1 FROM json_each(p.market_ids) WHERE value = ?2)
+       ORDER BY p.id DESC LIMIT 1`,
+    )
+    .bind(venue, marketId)
+    .first<{ seen_at: string; evidence_hash: string }>();
+  if (page) return { seenAt: page.seen_at, evidenceHash: page.evidence_hash };
+  const row = await db
+    .prepare(
+      `SELECT COALESCE(last_seen_at, fetched_at) AS seen_at, COALESCE(last_seen_evidence, evidence_hash) AS evidence_hash
+       FROM markets WHERE venue = ?1 AND market_id = ?2`,
+    )
+    .bind(venue, marketId)
+    .first<{ seen_at: string; evidence_hash: string }>();
+  return row ? { seenAt: row.seen_at, evidenceHash: row.evidence_hash } : null;
 }
 
 /**

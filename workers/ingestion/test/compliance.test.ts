@@ -191,7 +191,9 @@ describe("compliance gate in the pipeline", () => {
     const hash = blocked[0]!.payload.evidenceHash as string;
     expect(await tenv.R2_EVIDENCE.head(hash)).not.toBeNull();
     // Blocked marks never reach risk.
-    const marks = (await tenv.RISK.__calls()).flatMap((c) => c.args[0] as { market: string }[]);
+    const marks = (await tenv.RISK.__calls())
+      .filter((c) => c.method === "recordMarks")
+      .flatMap((c) => c.args[0] as { market: string }[]);
     expect(marks.some((m) => m.market.startsWith("KXHIGHAUS"))).toBe(false);
     // The next pass over the same markets does not audit them again under the same rules.
     await tenv.D1_MARKETS.prepare("DELETE FROM ingest_state").run();

@@ -62,6 +62,8 @@ export function testDeps(overrides: Partial<PipelineDeps> = {}): PipelineDeps & 
     random: () => 0.5,
     actor: ACTOR,
     client: { baseDelayMs: 1 },
+    // Every Kalshi run is a full pass unless a test sets the interval (the incremental crawl has its own test).
+    fullPassEveryMs: 0,
     kalshiSigner: createKalshiSigner({
       keyId: tenv.KALSHI_READ_API_KEY,
       privateKeyPem: tenv.KALSHI_READ_PRIVATE_KEY,
@@ -92,6 +94,7 @@ const TABLES = [
   "compliance_meta",
   "compliance_versions",
   "evidence_sightings",
+  "market_snapshots",
   "ingest_state",
   "ingest_runs",
   "evidence",

@@ -259,8 +259,8 @@ describe("schedule", () => {
       get(target, prop) {
         if (prop === "batch")
           return async (statements: D1PreparedStatement[]) => {
-            // A page commit is three statements (markets, marks, evidence status); fail the second page's.
-            if (statements.length === 3 && ++commits === 2) throw new Error("d1 write failed");
+            // A first page commit is four statements (markets, marks, its snapshot, evidence status); fail the second page's.
+            if (statements.length === 4 && ++commits === 2) throw new Error("d1 write failed");
             return target.batch(statements);
           };
         const value = Reflect.get(target, prop);

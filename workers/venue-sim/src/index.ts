@@ -2,7 +2,7 @@ import { DurableObject, WorkerEntrypoint } from "cloudflare:workers";
 import { handleAccess } from "./access";
 import { handleAnthropic } from "./anthropic";
 import type { SimContext, SimHandler } from "./context";
-import { universeMode } from "./data/universe";
+import { setClosingEpoch, universeMode } from "./data/universe";
 import { handleFaultAdmin, interceptFault } from "./faults";
 import { handleIbkr } from "./ibkr";
 import { FULL_ACCESS, type SimKalshiKey } from "./kalshi/auth";
@@ -69,7 +69,15 @@ export class VenueState extends DurableObject<Env> {
     return response;
   }
 
+  /** When this simulator's state first answered: markets of the realistic universe close relative to it. */
+  private epoch: number | null = null;
+
   private async answer(request: Request, url: URL): Promise<Response> {
+    if (this.epoch === null) {
+      this.epoch = (await this.ctx.storage.get<number>("universe_epoch")) ?? Date.now();
+      await this.ctx.storage.put("universe_epoch", this.epoch);
+    }
+    setClosingEpoch(this.epoch);
     const sim: SimContext = {
       storage: this.ctx.storage,
       seed: Number(this.env.SIM_SEED) || 1,

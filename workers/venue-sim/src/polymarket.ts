@@ -7,6 +7,7 @@ import {
   type PolymarketMarketSeed,
   type PolymarketShape,
   polymarketBook,
+  polymarketClosed,
   polymarketMarketWire,
   polymarketUniverse,
 } from "./data/universe";
@@ -71,8 +72,10 @@ function selected(url: URL, sim: SimContext): PolymarketMarketSeed[] {
   const conditionIds = many("condition_ids");
   const slugs = many("slug");
   let list = polymarketUniverse(sim.seed, polymarketShape(sim)).poly;
-  if (closed === "false") list = list.filter((m) => !m.closed);
-  if (closed === "true") list = list.filter((m) => m.closed);
+  const shape = polymarketShape(sim);
+  const now = sim.now();
+  if (closed === "false") list = list.filter((m) => !polymarketClosed(m, now, shape));
+  if (closed === "true") list = list.filter((m) => polymarketClosed(m, now, shape));
   if (conditionIds.length > 0)
     list = list.filter((m) => !m.quirks.conditionId && conditionIds.includes(m.conditionId));
   if (slugs.length > 0) list = list.filter((m) => slugs.includes(m.slug));

@@ -135,6 +135,21 @@ export function kalshiMarketsUrl(cursor: string | null, limit: number): string {
 }
 
 /**
+ * One page of the incremental metadata crawl: `GET /markets?limit&min_updated_ts&mve_filter=exclude&cursor`, the
+ * markets whose metadata changed after `sinceSec` (Unix seconds), whatever their status. The spec makes
+ * `min_updated_ts` "incompatible with any other filters except mve_filter=exclude" and says it "tracks non-trading
+ * changes only", so prices still come from the full pass (and the fast path for traded markets).
+ */
+export function kalshiUpdatedMarketsUrl(sinceSec: number, cursor: string | null, limit: number): string {
+  const u = new URL(`${KALSHI_BASE}/markets`);
+  u.searchParams.set("limit", String(limit));
+  u.searchParams.set("min_updated_ts", String(sinceSec));
+  u.searchParams.set("mve_filter", KALSHI_CRAWL_FILTERS.mve_filter);
+  if (cursor) u.searchParams.set("cursor", cursor);
+  return u.href;
+}
+
+/**
  * `GET /markets?tickers=…&limit=n`: these markets whatever their status ("Leave empty to return markets with any
  * status"), to learn what became of markets a complete open pass no longer listed.
  */

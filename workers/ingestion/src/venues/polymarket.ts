@@ -90,6 +90,31 @@ export function gammaMarketsUrl(cursor: string | null, limit: number): string {
   return u.href;
 }
 
+/**
+ * Markets looked up by condition id, whatever their state: the SDK's `listMarkets({ pageSize, conditionIds })` sends
+ * `GET /markets/keyset?limit=n&condition_ids=a&condition_ids=b` (`toMarketsSearchParams`: camelCase to snake_case,
+ * an array as one repeated parameter; ts-sdk packages/client/src/actions/markets.ts and params.ts), with no `closed`
+ * filter, so closed markets come back with `closed: true`. The public endpoint "forces active=true and archived=false
+ * server-side" (the same file), so an archived market is not answered at all.
+ */
+export function gammaMarketsByIdUrl(conditionIds: string[], cursor: string | null): string {
+  const u = new URL(`${GAMMA_BASE}/markets/keyset`);
+  u.searchParams.set("limit", String(conditionIds.length));
+  for (const id of conditionIds) u.searchParams.append("condition_ids", id);
+  if (cursor !== null) u.searchParams.set("after_cursor", cursor);
+  return u.href;
+}
+
+/** Condition ids per lookup: every URL is kept with its evidence in R2 custom metadata (2,048 bytes in all). */
+export const GAMMA_LOOKUP_IDS = 16;
+
+/** Condition ids in lookup-sized groups. */
+export function gammaLookupChunks(ids: string[]): string[][] {
+  const out: string[][] = [];
+  for (let i = 0; i < ids.length; i += GAMMA_LOOKUP_IDS) out.push(ids.slice(i, i + GAMMA_LOOKUP_IDS));
+  return out;
+}
+
 /** The URL of one token's book (clob-client `getOrderBook`: `GET /book` with `token_id`). */
 export function clobBookUrl(tokenId: string): string {
   return `${CLOB_BASE}/book?token_id=${encodeURIComponent(tokenId)}`;

@@ -53,6 +53,28 @@ export const POLYMARKET_SHAPES = {
   small: { markets: POLYMARKET_MARKET_COUNT, closedEvery: 101, priceStepMs: 60_000 },
   realistic: { markets: 5_000, closedEvery: 5, priceStepMs: 5_000 },
 } as const satisfies Record<UniverseMode, PolymarketShape>;
+/**
+ * Markets that close while the simulator runs (realistic mode only, so `pnpm dev` and the soak exercise the closed-
+ * market paths): 1 in CLOSING.every open generic Kalshi events (all their markets) and open Polymarket markets close
+ * at `epoch + firstMs + (hash mod spanMs)`, where `epoch` is when this simulator's state first answered
+ * (`setClosingEpoch`; kept in its Durable Object). From then on Kalshi lists them `closed` (a status
+ * `MarketStatusEnum` lists) with `updated_time` = the closing instant, so `min_updated_ts` finds them, and gamma
+ * `closed: true`. Never a planted pair. With ~25,000 open Kalshi markets, ~3 close a minute over the first 4 hours.
+ */
+export const CLOSING = { every: 40, firstMs: 2 * 60_000, spanMs: 4 * 3_600_000 } as const;
+let closingEpoch: number | null = null;
+/** When the simulator's session began (null: no market closes over time). */
+export function setClosingEpoch(epoch: number | null): void {
+  closingEpoch = epoch;
+}
+/** When the closing market keyed `key` closes, or null when it does not close in this mode or session. */
+export function closesAt(mode: UniverseMode, key: string): number | null {
+  if (mode !== "realistic" || closingEpoch === null) return null;
+  const h = hash32(`closes:${key}`);
+  if (h % CLOSING.every !== 0) return null;
+  return closingEpoch + CLOSING.firstMs + (Math.floor(h / CLOSING.every) % CLOSING.spanMs);
+}
+
 /** Pairs at indexes [0, TRUE_PAIRS) are the same contract on both venues. */
 export const TRUE_PAIRS = 24;
 /** Pairs at indexes [TRUE_PAIRS, TRUE_PAIRS + LOOKALIKE_PAIRS) only look alike. */
@@ -692,11 +714,27 @@ export function kalshiMarketIndex(seed: number, mode: UniverseMode, ticker: stri
   return marketSeed(seed, mode, i).ticker === ticker ? i : null;
 }
 
-/** Market `i`'s status: its event's. */
-export function kalshiMarketStatus(seed: number, mode: UniverseMode, i: number): MarketStatus {
-  return i < PLANTED
-    ? "active"
-    : genericEvent(seed, mode, Math.floor((i - PLANTED) / MARKETS_PER_EVENT)).status;
+/** Market `i`'s status at `now`: its event's (an open event that closes over time is `closed` from then on). */
+export function kalshiMarketStatus(
+  seed: number,
+  mode: UniverseMode,
+  i: number,
+  now = Date.now(),
+): MarketStatus {
+  if (i < PLANTED) return "active";
+  const ev = genericEvent(seed, mode, Math.floor((i - PLANTED) / MARKETS_PER_EVENT));
+  return eventStatusAt(mode, ev, now).status;
+}
+
+/** An event's status at `now`, and when it last changed (its closing instant, once closed over time). */
+function eventStatusAt(
+  mode: UniverseMode,
+  ev: EventSeed,
+  now: number,
+): { status: MarketStatus; since: number | null } {
+  if (ev.status !== "active" || ev.mve) return { status: ev.status, since: null };
+  const at = closesAt(mode, ev.ticker);
+  return at !== null && now >= at ? { status: "closed", since: at } : { status: ev.status, since: null };
 }
 
 /** Whether market `i` is a multivariate combination. */
@@ -712,7 +750,8 @@ export function kalshiMarketSeriesTicker(seed: number, mode: UniverseMode, i: nu
 /** Market `i` in the official shape (models/market.ts), with quotes at `now`. */
 export function kalshiMarketWire(seed: number, mode: UniverseMode, i: number, now: number): K.Market {
   const m = marketSeed(seed, mode, i);
-  const status = m.event.status;
+  const at = i < PLANTED ? { status: m.event.status, since: null } : eventStatusAt(mode, m.event, now);
+  const status = at.status;
   const live = status === "active";
   const fair = roundToCent(
     fairNow(seed, m.ticker, kalshiFairBp(seed, i), now, UNIVERSE_SIZES[mode].priceBucketMs),
@@ -738,7 +777,7 @@ export function kalshiMarketWire(seed: number, mode: UniverseMode, i: number, no
     yes_sub_title: m.yesSub,
     no_sub_title: m.noSub,
     created_time: m.open.toISOString(),
-    updated_time: m.open.toISOString(),
+    updated_time: at.since !== null ? new Date(at.since).toISOString() : m.open.toISOString(),
     open_time: status === "initialized" ? m.close.toISOString() : m.open.toISOString(),
     close_time: close,
     expected_expiration_time: i % 7 === 0 ? null : m.close.toISOString(),
@@ -787,7 +826,7 @@ export function kalshiBook(
 ): KalshiBook | null {
   const i = kalshiMarketIndex(seed, mode, ticker);
   if (i === null) return null;
-  if (kalshiMarketStatus(seed, mode, i) !== "active") return { yes_dollars: [], no_dollars: [] };
+  if (kalshiMarketStatus(seed, mode, i, now) !== "active") return { yes_dollars: [], no_dollars: [] };
   const bucket = UNIVERSE_SIZES[mode].priceBucketMs;
   const fair = roundToCent(fairNow(seed, ticker, kalshiFairBp(seed, i), now, bucket));
   const r = rng(hash32(`book:${seed}:${ticker}:${Math.floor(now / bucket)}`));
@@ -991,6 +1030,7 @@ export function polymarketMarketWire(
   shape: PolymarketShape = POLYMARKET_SHAPES.small,
 ): GammaMarketWire {
   const fair = roundToCent(fairNow(seed, m.conditionId, m.fairBp, now, shape.priceStepMs));
+  const closed = polymarketClosed(m, now, shape);
   const q = m.quirks;
   const outcomes = q.outcomes === "up_down" ? ["Up", "Down"] : m.outcomes;
   const listed = q.outcomes !== "null" && q.outcomes !== "empty";
@@ -1021,7 +1061,8 @@ export function polymarketMarketWire(
     endDate: m.endDate,
     category: m.category,
     active: m.active,
-    closed: m.closed,
+    closed,
+    ...(closed && !m.closed ? { closedTime: new Date(closesAt("realistic", m.id)!).toISOString() } : {}),
     outcomes: q.outcomes === "null" ? null : q.outcomes === "empty" ? "[]" : JSON.stringify(outcomes),
     outcomePrices: listed
       ? JSON.stringify([
@@ -1030,7 +1071,7 @@ export function polymarketMarketWire(
         ])
       : null,
     clobTokenIds: listed ? JSON.stringify(m.clobTokenIds) : null,
-    acceptingOrders: !m.closed,
+    acceptingOrders: !closed,
     enableOrderBook: listed,
     orderPriceMinTickSize: 0.01,
     orderMinSize: 5,
@@ -1039,6 +1080,15 @@ export function polymarketMarketWire(
     liquidityNum: 500 + (hash32(m.slug) % 50_000),
     events: [{ id: String(90_000 + (Number(m.id) % 1000)), title: m.question }],
   } satisfies GammaMarketWire;
+}
+
+/** Whether a gamma market is closed at `now` (closed from the start, or closed over time in the realistic shape). */
+export function polymarketClosed(m: PolymarketMarketSeed, now: number, shape: PolymarketShape): boolean {
+  if (m.closed) return true;
+  if (shape !== POLYMARKET_SHAPES.realistic || Number(m.id) - 500_000 < TRUE_PAIRS + LOOKALIKE_PAIRS)
+    return false;
+  const at = closesAt("realistic", m.id);
+  return at !== null && now >= at;
 }
 
 /** The gamma market with this condition id (wire shape), or null. */

@@ -128,6 +128,16 @@ function listMarkets(url: URL, sim: SimContext): Response {
   const event = url.searchParams.get("event_ticker");
   const mve = url.searchParams.get("mve_filter");
   const tickers = url.searchParams.get("tickers")?.split(",").filter(Boolean);
+  const minUpdated = url.searchParams.get("min_updated_ts");
+  // "Incompatible with any other filters except mve_filter=exclude" (getMarkets, minUpdatedTs).
+  if (minUpdated !== null) {
+    const others = [...url.searchParams.keys()].filter(
+      (k) => !["min_updated_ts", "mve_filter", "limit", "cursor"].includes(k),
+    );
+    if (others.length > 0 || (mve !== null && mve !== "exclude"))
+      return kalshiError(400, "invalid_parameters", "min_updated_ts is incompatible with other filters");
+  }
+  const updatedAfterMs = minUpdated === null ? null : Number(minUpdated) * 1000;
   const wanted = status === null ? null : STATUS_FILTER[status]!;
   const total = kalshiCounts(sim.universe).markets;
   const { seed, universe: mode } = sim;
@@ -135,12 +145,13 @@ function listMarkets(url: URL, sim: SimContext): Response {
   const markets: K.Market[] = [];
   let i = start;
   for (; i < total && markets.length < limit; i++) {
-    if (wanted && kalshiMarketStatus(seed, mode, i) !== wanted) continue;
+    if (wanted && kalshiMarketStatus(seed, mode, i, now) !== wanted) continue;
     if (mve !== null && kalshiMarketIsMve(seed, mode, i) !== (mve === "only")) continue;
     if (series && kalshiMarketSeriesTicker(seed, mode, i) !== series) continue;
     const m = kalshiMarketWire(seed, mode, i, now);
     if (event && m.event_ticker !== event) continue;
     if (tickers && !tickers.includes(m.ticker)) continue;
+    if (updatedAfterMs !== null && !(Date.parse(m.updated_time) > updatedAfterMs)) continue;
     markets.push(m);
   }
   return Response.json({ markets, cursor: i < total ? btoa(String(i)) : "" } satisfies K.GetMarketsResponse);
