@@ -812,11 +812,7 @@ async function runVenueLeased(
   for (let i = 0; !gateDown && i < opts.maxPages; i++) {
     // Renew the lease before every page: a run slower than the lease loses the venue to the next run rather
     // than interleaving with it (both fetching and committing the same pages, one cursor write lost).
-    const renewed = await deps.db
-      .prepare("UPDATE ingest_state SET lease_until = ?1 WHERE venue = ?2 AND lease_owner = ?3")
-      .bind(deps.now() + RUN_LEASE_MS, venue, leaseOwner)
-      .run();
-    if (renewed.meta.changes !== 1) {
+    if (!(await renewLease(deps, venue, leaseOwner))) {
       tally.add("lease_lost");
       failed = true;
       break;
@@ -949,6 +945,15 @@ async function runVenueLeased(
   return { report, consecutiveFailures };
 }
 
+/** Extend this run's lease on the venue; false when another run holds it now. */
+async function renewLease(deps: PipelineDeps, venue: MarketVenue, leaseOwner: string): Promise<boolean> {
+  const renewed = await deps.db
+    .prepare("UPDATE ingest_state SET lease_until = ?1 WHERE venue = ?2 AND lease_owner = ?3")
+    .bind(deps.now() + RUN_LEASE_MS, venue, leaseOwner)
+    .run();
+  return renewed.meta.changes === 1;
+}
+
 /** How often a full Kalshi pass (the periodic check) starts; between them, runs crawl `min_updated_ts`. */
 export const KALSHI_FULL_PASS_EVERY_MS = 30 * 60_000;
 /** Seconds subtracted from each `min_updated_ts`, for clock skew between Kalshi and us. */
@@ -1040,11 +1045,7 @@ async function sweepNotListed(
     let cursor: string | null = null;
     for (let page = 0; page < (venue === "kalshi" ? 1 : POLYMARKET_LOOKUP_PAGES); page++) {
       // Only while this run still holds the venue (as before every crawl page).
-      const renewed = await deps.db
-        .prepare("UPDATE ingest_state SET lease_until = ?1 WHERE venue = ?2 AND lease_owner = ?3")
-        .bind(deps.now() + RUN_LEASE_MS, venue, leaseOwner)
-        .run();
-      if (renewed.meta.changes !== 1) {
+      if (!(await renewLease(deps, venue, leaseOwner))) {
         tally.add("lease_lost");
         return false;
       }

@@ -63,25 +63,28 @@ const MARKET_COLUMNS = [
  */
 export function contentHash(r: MarketRow): string {
   return createHash("sha256")
-    .update(
-      JSON.stringify([
-        r.venue,
-        r.marketId,
-        r.eventId,
-        r.seriesId,
-        r.title,
-        r.category,
-        r.status,
-        r.closeTime,
-        r.rules,
-        r.resolutionSource,
-        r.yesBid,
-        r.yesAsk,
-        r.lastPrice,
-        r.outcomeTokens,
-      ]),
-    )
+    .update(JSON.stringify(contentValues(r)))
     .digest("hex");
+}
+
+/** A row's content columns as stored, in MARKET_COLUMNS order (the token ids as their JSON). */
+function contentValues(r: MarketRow): (string | null)[] {
+  return [
+    r.venue,
+    r.marketId,
+    r.eventId,
+    r.seriesId,
+    r.title,
+    r.category,
+    r.status,
+    r.closeTime,
+    r.rules,
+    r.resolutionSource,
+    r.yesBid,
+    r.yesAsk,
+    r.lastPrice,
+    r.outcomeTokens ? JSON.stringify(r.outcomeTokens) : null,
+  ];
 }
 
 /** What is stored of a market a page lists: its content hash and when its mark was last observed (sent to risk). */
@@ -141,20 +144,7 @@ export function upsertMarketStatements(
   for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
     const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
     const marketRows = chunk.map((r) => [
-      r.venue,
-      r.marketId,
-      r.eventId,
-      r.seriesId,
-      r.title,
-      r.category,
-      r.status,
-      r.closeTime,
-      r.rules,
-      r.resolutionSource,
-      r.yesBid,
-      r.yesAsk,
-      r.lastPrice,
-      r.outcomeTokens ? JSON.stringify(r.outcomeTokens) : null,
+      ...contentValues(r),
       r.evidenceHash,
       r.termsHash,
       r.fetchedAt,
