@@ -68,6 +68,7 @@ export const RiskReasonCode = {
   dailyLossLimitExceeded: "DAILY_LOSS_LIMIT_EXCEEDED",
   drawdownLimitExceeded: "DRAWDOWN_LIMIT_EXCEEDED",
   priceCollarExceeded: "PRICE_COLLAR_EXCEEDED",
+  quantityOffLot: "QUANTITY_OFF_LOT",
 } as const;
 /** One risk denial reason code. */
 export type RiskReasonCode = (typeof RiskReasonCode)[keyof typeof RiskReasonCode];

@@ -7,5 +7,6 @@ export * from "./fees";
 export * from "./health";
 export * from "./http";
 export * from "./kalshi-signer";
+export * from "./money";
 export * from "./receipt-return";
 export * from "./timeout";

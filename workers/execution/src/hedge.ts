@@ -1,4 +1,5 @@
 import type { OrderIntent } from "@paulp/contracts";
+import { mulDiv, orNull, parseFixed, parseQuantity } from "@paulp/kit";
 import * as v from "valibot";
 
 /**
@@ -52,9 +53,11 @@ export function hedgeIntentFor(
 ): OrderIntent | null {
   const entry = map[fill.market] ?? (fill.category ? map[`category:${fill.category}`] : undefined);
   if (!entry) return null;
-  const [w, f = ""] = entry.ratio.split(".");
-  const ratio4 = Number(w) * 10_000 + Number(f.padEnd(4, "0"));
-  const wanted = Math.floor((fill.filled * ratio4) / 10_000);
+  // Whole shares (IBKR): the ratio × the filled contracts (exact to 0.01), floored.
+  const ratio4 = orNull(() => parseFixed(entry.ratio, 4));
+  const filled = orNull(() => parseQuantity(fill.filled));
+  if (ratio4 === null || filled === null) return null;
+  const wanted = mulDiv(filled, ratio4, 1_000_000, "floor");
   if (wanted < 1) return null;
   const side = entry.direction === "same" ? fill.side : fill.side === "buy" ? "sell" : "buy";
   const sign = side === "buy" ? 1 : -1;

@@ -31,9 +31,21 @@ import {
   type StrategySummary,
   type Venue,
 } from "@paulp/contracts";
-import { auditAppend, canonicalHash, failedAfterRedeem, withTimeout, worstCaseFeeBp } from "@paulp/kit";
+import {
+  auditAppend,
+  canonicalHash,
+  failedAfterRedeem,
+  formatDollars,
+  formatFixed,
+  PRICE_DECIMALS,
+  parseDollars,
+  parseFixed,
+  parseQuantity,
+  venueDollars,
+  withTimeout,
+  worstCaseFee,
+} from "@paulp/kit";
 import { afterRateLimit, type Backoff, backoffLeftMs } from "./backoff";
-import { fromBp, normFee, normPrice, toBp } from "./decimal";
 import type { Env } from "./env";
 import { ibkrStep } from "./orders/ibkr";
 import { paperFill } from "./orders/paper";
@@ -300,8 +312,8 @@ export class OrderManager extends DurableObject<Env> {
     if (!r || totalH <= Math.round(r.filled * 100)) return;
     // Venues may send 6 decimals; risk takes 4. A fill count with no (usable) price: the limit is the worst
     // price it can have filled at, so risk counts it conservatively rather than not at all.
-    const avgPrice = normPrice(venuePrice) ?? (JSON.parse(r.intent) as OrderIntent).limitPrice;
-    const fee = normFee(venueFee) ?? "0.0000";
+    const avgPrice = venueDollars(venuePrice, "half-up") ?? (JSON.parse(r.intent) as OrderIntent).limitPrice;
+    const fee = venueDollars(venueFee, "ceil") ?? "0.0000";
     const qty = (totalH - Math.round(r.filled * 100)) / 100;
     const fillId = `${coid}:${totalFilled}`;
     if (!Number.isInteger(qty)) {
@@ -329,7 +341,14 @@ export class OrderManager extends DurableObject<Env> {
     );
     // `fee` is the order's total so far: this fill carries what it adds (a second fill of the same order must
     // not count the first one's fee again).
-    const fillFee = fromBp(Math.max(0, toBp(fee) - toBp(normFee(r.fees) ?? "0.0000")));
+    const fillFee = formatFixed(
+      Math.max(
+        0,
+        parseFixed(fee, PRICE_DECIMALS) -
+          parseFixed(venueDollars(r.fees, "ceil") ?? "0.0000", PRICE_DECIMALS),
+      ),
+      PRICE_DECIMALS,
+    );
     this.sql.exec(
       "INSERT OR IGNORE INTO fills (fill_id, coid, venue, market, mode, strategy_id, side, quantity, price, fee, ts) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
       fillId,
@@ -736,7 +755,11 @@ export class OrderManager extends DurableObject<Env> {
         reason: "paper fill at limit (no IBKR book)",
         filled: intent.quantity,
         avgPrice: intent.limitPrice,
-        fee: fromBp(worstCaseFeeBp("ibkr", intent.quantity, toBp(intent.limitPrice))),
+        fee: formatDollars(
+          worstCaseFee("ibkr", parseQuantity(intent.quantity), parseDollars(intent.limitPrice)),
+          4,
+          "ceil",
+        ),
       };
     }
     if (!book?.ok) {
@@ -887,7 +910,15 @@ export class OrderManager extends DurableObject<Env> {
       // No fee in the answer: the schedule's worst case for what filled, never zero.
       const fee =
         r.value.fee ??
-        fromBp(worstCaseFeeBp("kalshi", r.value.filled, toBp(r.value.avgPrice ?? intent.limitPrice)));
+        formatDollars(
+          worstCaseFee(
+            "kalshi",
+            parseQuantity(r.value.filled),
+            parseDollars(r.value.avgPrice ?? intent.limitPrice),
+          ),
+          4,
+          "ceil",
+        );
       this.storeFills(coid, r.value.filled, r.value.avgPrice, fee);
       this.venueAnswered();
       return;
@@ -945,7 +976,13 @@ export class OrderManager extends DurableObject<Env> {
       this.move(r.coid, step.state, step.reason, o.orderId ? { venue_order_id: o.orderId } : {});
       if (o.fills.quantity > 0 && o.fills.avgPrice) {
         // The executions' commission; when an execution does not report one, the schedule's worst case.
-        const fee = o.fills.fee ?? fromBp(worstCaseFeeBp("ibkr", o.fills.quantity, toBp(o.fills.avgPrice)));
+        const fee =
+          o.fills.fee ??
+          formatDollars(
+            worstCaseFee("ibkr", parseQuantity(o.fills.quantity), parseDollars(o.fills.avgPrice)),
+            4,
+            "ceil",
+          );
         this.storeFills(r.coid, o.fills.quantity, o.fills.avgPrice, fee);
       }
       return "resolved";

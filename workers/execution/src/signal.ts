@@ -1,5 +1,7 @@
 import type { BookLevel, PositionEffect } from "@paulp/contracts";
-import { fromBp, toBp } from "./decimal";
+import { formatPrice, mulDiv, parsePrice } from "@paulp/kit";
+
+// Prices and fractions here are integer 1e-4 (of a dollar, of 1): `parsePrice` / `formatPrice`.
 
 /** Parameters of the cross-venue relative-value strategy (from the strategy's `params`, with defaults). */
 export interface RvParams {
@@ -17,7 +19,7 @@ export interface RvParams {
 export function rvParams(params: Record<string, unknown>): RvParams {
   const dec = (x: unknown, d: number) => {
     try {
-      return typeof x === "string" ? toBp(x) : d;
+      return typeof x === "string" ? parsePrice(x) : d;
     } catch {
       return d;
     }
@@ -33,11 +35,13 @@ export function rvParams(params: Record<string, unknown>): RvParams {
 
 /** Kalshi's taker fee for one contract at `priceBp`, rounded up to a bp: 0.07 × P × (1 − P). */
 export function takerFeePerContractBp(priceBp: number): number {
-  return Math.ceil((7 * priceBp * (10_000 - priceBp)) / 1_000_000);
+  return mulDiv(7 * priceBp, 10_000 - priceBp, 1_000_000, "ceil");
 }
 
 const best = (levels: BookLevel[], pick: "max" | "min") => {
-  const ps = levels.map((l) => ({ p: toBp(l.price), s: Math.floor(Number(l.size)) })).filter((l) => l.s > 0);
+  const ps = levels
+    .map((l) => ({ p: parsePrice(l.price), s: Math.floor(Number(l.size)) }))
+    .filter((l) => l.s > 0);
   if (ps.length === 0) return null;
   return ps.reduce((a, b) => ((pick === "max" ? b.p > a.p : b.p < a.p) ? b : a));
 };
@@ -88,7 +92,7 @@ export function crossVenueSignal(input: {
   if (!side || !level) return null;
   let allocationBp: number;
   try {
-    allocationBp = toBp(input.allocation);
+    allocationBp = parsePrice(input.allocation);
   } catch {
     return null;
   }
@@ -106,5 +110,12 @@ export function crossVenueSignal(input: {
     quantity = Math.min(quantity, Math.abs(input.position));
     effect = quantity === Math.abs(input.position) ? "close" : "reduce";
   }
-  return { side, effect, quantity, limitPrice: fromBp(level.p), fairPrice: fromBp(fair), edge: fromBp(edge) };
+  return {
+    side,
+    effect,
+    quantity,
+    limitPrice: formatPrice(level.p),
+    fairPrice: formatPrice(fair),
+    edge: formatPrice(edge),
+  };
 }

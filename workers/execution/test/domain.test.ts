@@ -1,9 +1,15 @@
 import type { OrderIntent, OrderState, PreTradeCheck, Result, StrategySummary } from "@paulp/contracts";
-import { kalshiTakerFeeBp } from "@paulp/kit";
+import {
+  formatDollars,
+  formatPrice,
+  kalshiTakerFee,
+  parseDollars,
+  parsePrice,
+  parseQuantity,
+} from "@paulp/kit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { afterRateLimit, BACKOFF_MAX_MS, backoffLeftMs } from "../src/backoff";
-import { fromBp, toBp } from "../src/decimal";
 import { hedgeIntentFor, parseHedgeMap } from "../src/hedge";
 import { deriveClientOrderId } from "../src/orders/ids";
 import { paperFill } from "../src/orders/paper";
@@ -51,21 +57,10 @@ describe("order state table", () => {
   });
 });
 
-describe("decimals", () => {
-  it("round-trips any 4-decimal amount exactly", () => {
-    fc.assert(
-      fc.property(fc.integer({ min: -1e12, max: 1e12 }), (bp) => {
-        expect(toBp(fromBp(bp))).toBe(bp);
-      }),
-    );
-  });
-  it("refuses floats-as-strings it cannot represent", () => {
-    expect(() => toBp("0.12345")).toThrow();
-    expect(() => toBp("1e3")).toThrow();
-  });
+describe("fees", () => {
   it("computes Kalshi's taker fee rounded up to the cent", () => {
     // 0.07 × 10 × 0.5 × 0.5 = 0.175 → 0.18
-    expect(fromBp(kalshiTakerFeeBp(10, 5_000))).toBe("0.1800");
+    expect(formatDollars(kalshiTakerFee(parseQuantity(10), parseDollars("0.50")), 4, "ceil")).toBe("0.1800");
   });
 });
 
@@ -91,9 +86,9 @@ describe("paper fills", () => {
   it("never fills more than asked or than the book holds", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 50 }), fc.integer({ min: 100, max: 9_900 }), (q, limit) => {
-        const f = paperFill(book, "buy", q, fromBp(limit), true);
+        const f = paperFill(book, "buy", q, formatPrice(limit), true);
         expect(f.filled).toBeLessThanOrEqual(Math.min(q, 7));
-        if (f.avgPrice) expect(toBp(f.avgPrice)).toBeLessThanOrEqual(limit);
+        if (f.avgPrice) expect(parsePrice(f.avgPrice)).toBeLessThanOrEqual(limit);
       }),
     );
   });

@@ -2,12 +2,14 @@ import { env } from "cloudflare:workers";
 import {
   createEgressFetch,
   decodePem,
+  formatDollars,
   importRsaPssPrivateKey,
-  kalshiTakerFeeBp,
+  kalshiTakerFee,
+  parseDollars,
+  parseQuantity,
   pkcs1ToPkcs8,
 } from "@paulp/kit";
 import { describe, expect, it } from "vitest";
-import { fromBp, toBp } from "../src/decimal";
 import { createKalshiClient, fixedPrice } from "../src/venues/kalshi";
 import { simAdmin, TICKERS } from "./helpers";
 
@@ -132,7 +134,13 @@ describe("Kalshi order answers", () => {
     expect(r.value.filled).toBeGreaterThan(1);
     expect(r.value.avgPrice).toMatch(/^\d\.\d{4}$/);
     // The schedule's fee for what filled (the simulator charges it), not one contract's share of it.
-    expect(r.value.fee).toBe(fromBp(kalshiTakerFeeBp(r.value.filled, toBp(r.value.avgPrice!))));
+    expect(r.value.fee).toBe(
+      formatDollars(
+        kalshiTakerFee(parseQuantity(r.value.filled), parseDollars(r.value.avgPrice!)),
+        4,
+        "ceil",
+      ),
+    );
   });
 
   it("six-decimal averages are normalised: the price half up, the fee rounded up", async () => {

@@ -1,5 +1,6 @@
+import { formatPrice } from "@paulp/kit";
 import * as v from "valibot";
-import { fromUnits, toUnits } from "./decimal";
+import { priceUnits } from "./prices";
 
 /**
  * IBKR's `GET /iserver/marketdata/snapshot` answer: an array of objects. Only fields its schema names are read,
@@ -17,9 +18,9 @@ export const IbkrSnapshot = v.array(
 export type IbkrSnapshot = v.InferOutput<typeof IbkrSnapshot>;
 
 /** A decimal price string in units of 1e-4 dollars, or null (a prefix, a sign, a comma, zero: no price). */
-function priceUnits(x: unknown): number | null {
+function snapshotPrice(x: unknown): number | null {
   if (typeof x !== "string") return null;
-  const u = toUnits(x.trim());
+  const u = priceUnits(x.trim());
   return u === null || u <= 0 ? null : u;
 }
 
@@ -29,9 +30,9 @@ function priceUnits(x: unknown): number | null {
  * so it is no mark. The first snapshot of a conid only starts its market data and carries no price yet.
  */
 export function ibkrMark(row: IbkrSnapshot[number]): string | null {
-  const bid = priceUnits(row["84"]);
-  const ask = priceUnits(row["86"]);
-  if (bid !== null && ask !== null && ask >= bid) return fromUnits(Math.round((bid + ask) / 2));
-  const last = priceUnits(row["31"]);
-  return last === null ? null : fromUnits(last);
+  const bid = snapshotPrice(row["84"]);
+  const ask = snapshotPrice(row["86"]);
+  if (bid !== null && ask !== null && ask >= bid) return formatPrice(Math.round((bid + ask) / 2));
+  const last = snapshotPrice(row["31"]);
+  return last === null ? null : formatPrice(last);
 }

@@ -12,10 +12,10 @@ import { auditAppend, type EgressFetch, type KalshiSigner, randomId, withTimeout
 import type * as v from "valibot";
 import { type ClientOptions, type FetchOutcome, fetchWithEvidence, TokenBucket } from "./client";
 import { ComplianceAgent, type ComplianceEntity, gateWithCurrentRules, loadRules } from "./compliance";
-import { markFrom } from "./decimal";
 import { markEvidence, storeEvidence } from "./evidence";
 import { kalshiEventInfo, syncKalshiSeries } from "./kalshi-series";
 import { matchCandidates } from "./matching";
+import { markFrom } from "./prices";
 import {
   contentHash,
   deleteMarketsStatements,

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { markFrom, probabilityFromString } from "../src/decimal";
 import { runIngestion, runVenue } from "../src/pipeline";
+import { markFrom, probabilityFromString } from "../src/prices";
 import { blockKalshi, count, resetAll, tenv, testDeps, worker } from "./helpers";
 
 beforeEach(resetAll);

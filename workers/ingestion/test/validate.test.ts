@@ -1,8 +1,9 @@
+import { formatPrice } from "@paulp/kit";
 import fc from "fast-check";
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { compileRules, evaluateRules } from "../src/compliance";
-import { fromUnits, normDecimal, toUnits } from "../src/decimal";
+import { normPrice, priceUnits } from "../src/prices";
 import {
   isKalshiMarket,
   isKalshiMarketsPage,
@@ -205,7 +206,7 @@ function toUnitsGeneral(s: string): number | null {
 }
 
 describe("decimal fast paths", () => {
-  it("toUnits and normDecimal agree with the general path", () => {
+  it("priceUnits and normPrice agree with the general path", () => {
     const s = fc.oneof(
       fc.stringMatching(/^\d\.\d{4}$/),
       fc.stringMatching(/^\d{1,3}(\.\d{0,7})?$/),
@@ -215,8 +216,8 @@ describe("decimal fast paths", () => {
     fc.assert(
       fc.property(s, (x) => {
         const u = toUnitsGeneral(x);
-        expect(toUnits(x)).toBe(u);
-        expect(normDecimal(x)).toBe(x === "" || u === null ? null : fromUnits(u));
+        expect(priceUnits(x)).toBe(u);
+        expect(normPrice(x)).toBe(x === "" || u === null ? null : formatPrice(u));
       }),
       { numRuns: 3000 },
     );

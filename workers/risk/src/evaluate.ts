@@ -6,18 +6,22 @@ import {
   type RiskReason,
   type Venue,
 } from "@paulp/contracts";
-import { worstCaseFeeBp } from "@paulp/kit";
 import {
-  FULL,
-  formatMoney,
+  FULL_PCT,
+  formatDollars,
   formatPct,
-  formatUnits,
-  MONEY_SCALE,
+  MICROS_PER_DOLLAR,
+  mulDiv,
+  notional as notionalOf,
+  orNull,
+  parseDollars,
   parsePct,
-  parseUnits,
-  ratioPctUnits,
+  parseQuantity,
+  quantityNumber,
+  ratioPct,
   withinPct,
-} from "./decimal";
+  worstCaseFee,
+} from "@paulp/kit";
 import {
   exposureUnits,
   type Mark,
@@ -26,6 +30,9 @@ import {
   positionKey,
   valuation,
 } from "./portfolio";
+
+/** Micros as dollars with cents, truncated (as every money figure in a reason). */
+const money = (micros: number) => formatDollars(micros, 2, "trunc");
 
 // The pure pre-trade check: values in, a decision out. No clock, no I/O: the caller passes `nowMs`, the
 // portfolio view, the limits and the breaker state. Every missing or doubtful input denies.
@@ -135,12 +142,15 @@ const UNCATEGORISED = "(uncategorised)";
 /** Clock skew tolerated on a mark's observedAt before it counts as "from the future". */
 export const MARK_FUTURE_SKEW_MS = 5_000;
 
-/** Price range and tick per venue, in money units. */
+/** Price range and tick per venue, in micros. */
 export const VENUE_PRICE_RULES: Record<Venue, { min: number; max: number; tick: number }> = {
-  kalshi: { min: 100, max: 9_900, tick: 100 },
-  polymarket: { min: 10, max: 9_990, tick: 10 },
-  ibkr: { min: 100, max: 100_000_000, tick: 100 },
+  kalshi: { min: 10_000, max: 990_000, tick: 10_000 },
+  polymarket: { min: 1_000, max: 999_000, tick: 1_000 },
+  ibkr: { min: 10_000, max: 10_000_000_000, tick: 10_000 },
 };
+
+/** The least quantity step per venue, in hundredths: Kalshi counts at 0.01; IBKR orders are whole shares. */
+export const VENUE_LOT: Record<Venue, number> = { kalshi: 1, polymarket: 1, ibkr: 100 };
 
 /** The price collar when the stored limits do not say: 10 % of the reference, at least $0.05. */
 export const DEFAULT_COLLAR_PCT = "10";
@@ -155,14 +165,17 @@ export function parseLimits(limits: RiskLimits, version: number): ParsedLimits |
     limits.maxCategoryExposurePct,
     limits.maxDailyLossPct,
     limits.maxDrawdownPct,
-  ].map(parsePct);
-  const notional = parseUnits(limits.maxOrderNotional);
-  const probe = limits.recoveryProbeNotional === undefined ? null : parseUnits(limits.recoveryProbeNotional);
+  ].map((p) => orNull(() => parsePct(p)));
+  const notional = orNull(() => parseDollars(limits.maxOrderNotional));
+  const probe =
+    limits.recoveryProbeNotional === undefined
+      ? null
+      : orNull(() => parseDollars(limits.recoveryProbeNotional!));
   if (pcts.some((p) => p === null || p < 0) || notional === null || notional <= 0) return null;
   if (limits.recoveryProbeNotional !== undefined && (probe === null || probe < 0)) return null;
   // The collar's defaults (10 %, $0.05) apply to limits stored before it existed.
-  const collarPct = parsePct(limits.priceCollarPct ?? DEFAULT_COLLAR_PCT);
-  const collarMin = parseUnits(limits.priceCollarMinimum ?? DEFAULT_COLLAR_MINIMUM);
+  const collarPct = orNull(() => parsePct(limits.priceCollarPct ?? DEFAULT_COLLAR_PCT));
+  const collarMin = orNull(() => parseDollars(limits.priceCollarMinimum ?? DEFAULT_COLLAR_MINIMUM));
   if (collarPct === null || collarPct < 0 || collarMin === null || collarMin < 0) return null;
   const correlated = new Map<string, string[]>();
   for (const members of Object.values(limits.correlationGroups)) {
@@ -287,8 +300,11 @@ export function reservedCost(
 ): { slippage: number; fee: number } {
   if (qty === 0 || !mark || mark.price === null) return { slippage: 0, fee: 0 };
   const price = r.priceUnits ?? mark.price;
-  const slippage = qty > 0 ? Math.max(0, price - mark.price) * qty : Math.max(0, mark.price - price) * -qty;
-  return { slippage, fee: worstCaseFeeBp(r.venue, Math.abs(qty), price) };
+  const slippage =
+    qty > 0
+      ? notionalOf(qty, Math.max(0, price - mark.price))
+      : notionalOf(-qty, Math.max(0, mark.price - price));
+  return { slippage, fee: worstCaseFee(r.venue, Math.abs(qty), price) };
 }
 
 /**
@@ -333,7 +349,7 @@ function pctReason(
   limitPct: number,
   at: string,
 ): RiskReason {
-  const observed = formatPct(ratioPctUnits(part, whole) ?? 0n);
+  const observed = formatPct(ratioPct(part, whole) ?? 0n);
   const limit = formatPct(limitPct);
   return reason(code, `${code}: ${what}=${observed}% limit=${limit}% at ${at}`, `${observed}%`, `${limit}%`);
 }
@@ -349,10 +365,11 @@ function collarReason(
   ref: number,
   limits: ParsedLimits,
 ): RiskReason | null {
-  const band = Math.max(Math.floor((ref * limits.collarPct) / FULL), limits.collarMin);
+  // The percentage band in whole 1e-4 $ (floored), as prices are.
+  const band = Math.max(mulDiv(ref, limits.collarPct, FULL_PCT * 100, "floor") * 100, limits.collarMin);
   const edge = side === "buy" ? ref + band : ref - band;
   if (side === "buy" ? price <= edge : price >= edge) return null;
-  const p = (units: number) => formatUnits(units, 4);
+  const p = (units: number) => formatDollars(units, 4, "trunc");
   const how =
     side === "buy" ? `is above ${what} ${p(ref)} + ${p(band)}` : `is below ${what} ${p(ref)} − ${p(band)}`;
   return reason(
@@ -365,7 +382,7 @@ function collarReason(
 
 /** An order's size for a reason's message: its notional, and its worst-case loss when it opens risk. */
 function sizeText(notional: number, worstLoss: number | null): string {
-  return `notional=${formatMoney(notional)}${worstLoss === null ? "" : ` worst-case loss=${formatMoney(worstLoss)}`}`;
+  return `notional=${money(notional)}${worstLoss === null ? "" : ` worst-case loss=${money(worstLoss)}`}`;
 }
 
 /** A loss limit the portfolio breaks on its own (drives the breaker to HALT). */
@@ -402,7 +419,8 @@ export function evaluateIntent(input: EvaluationInput): Evaluation {
   const opensRisk = intent.effect === "open" || intent.effect === "increase";
   const posKey = positionKey(intent.strategyId, intent.venue, intent.market);
   const mk = marketKey(intent.venue, intent.market);
-  const qty = intent.quantity;
+  // Hundredths of a contract (Kalshi trades 0.01 granularity); NaN when the intent's quantity is not one.
+  const qty = orNull(() => parseQuantity(intent.quantity)) ?? Number.NaN;
   const delta = intent.side === "buy" ? qty : -qty;
   const out = (breach: Evaluation["breach"]): Evaluation => ({
     approved: reasons.length === 0,
@@ -414,8 +432,21 @@ export function evaluateIntent(input: EvaluationInput): Evaluation {
   });
 
   if (!Number.isSafeInteger(qty) || qty <= 0 || !Number.isFinite(nowMs)) {
-    reasons.push(reason(R.nonFiniteInput, `${R.nonFiniteInput}: quantity=${qty}`, String(qty)));
+    reasons.push(
+      reason(R.nonFiniteInput, `${R.nonFiniteInput}: quantity=${intent.quantity}`, String(intent.quantity)),
+    );
     return out(null);
+  }
+  const lot = VENUE_LOT[intent.venue];
+  if (qty % lot !== 0) {
+    reasons.push(
+      reason(
+        R.quantityOffLot,
+        `${R.quantityOffLot}: quantity=${intent.quantity} lot=${quantityNumber(lot)}`,
+        String(intent.quantity),
+        String(quantityNumber(lot)),
+      ),
+    );
   }
   if (breakerState === "HALT" && opensRisk) {
     reasons.push(
@@ -428,38 +459,38 @@ export function evaluateIntent(input: EvaluationInput): Evaluation {
   }
 
   // Pre-trade basics.
-  const price = parseUnits(intent.limitPrice);
+  const price = orNull(() => parseDollars(intent.limitPrice));
   const rules = VENUE_PRICE_RULES[intent.venue];
   if (price === null || price < rules.min || price > rules.max) {
     reasons.push(
       reason(
         R.priceOutOfRange,
-        `${R.priceOutOfRange}: price=${intent.limitPrice} range=${formatMoney(rules.min)}..${formatMoney(rules.max)}`,
+        `${R.priceOutOfRange}: price=${intent.limitPrice} range=${money(rules.min)}..${money(rules.max)}`,
         intent.limitPrice,
-        `${formatMoney(rules.min)}..${formatMoney(rules.max)}`,
+        `${money(rules.min)}..${money(rules.max)}`,
       ),
     );
   } else if (price % rules.tick !== 0) {
     reasons.push(
       reason(
         R.priceOffTick,
-        `${R.priceOffTick}: price=${intent.limitPrice} tick=${rules.tick / MONEY_SCALE}`,
+        `${R.priceOffTick}: price=${intent.limitPrice} tick=${rules.tick / MICROS_PER_DOLLAR}`,
         intent.limitPrice,
-        String(rules.tick / MONEY_SCALE),
+        String(rules.tick / MICROS_PER_DOLLAR),
       ),
     );
   }
-  if (qty > limits.maxOrderQuantity) {
+  if (qty > limits.maxOrderQuantity * 100) {
     reasons.push(
       reason(
         R.quantityLimitExceeded,
-        `${R.quantityLimitExceeded}: quantity=${qty} limit=${limits.maxOrderQuantity}`,
-        String(qty),
+        `${R.quantityLimitExceeded}: quantity=${intent.quantity} limit=${limits.maxOrderQuantity}`,
+        String(intent.quantity),
         String(limits.maxOrderQuantity),
       ),
     );
   }
-  const notional = price === null ? null : qty * price;
+  const notional = price === null ? null : notionalOf(qty, price);
   if (notional !== null && price !== null) {
     // An opening order is sized by the larger of its notional and what it can lose once filled at its limit: a
     // short YES loses 1 − price a contract (a sell-to-open of 2,500 @ 0.10 is $250 of notional and $2,250 at
@@ -470,9 +501,9 @@ export function evaluateIntent(input: EvaluationInput): Evaluation {
       reasons.push(
         reason(
           R.notionalLimitExceeded,
-          `${R.notionalLimitExceeded}: ${sizeText(notional, opensRisk ? worstLoss : null)} limit=${formatMoney(limits.maxOrderNotional)}`,
-          formatMoney(size),
-          formatMoney(limits.maxOrderNotional),
+          `${R.notionalLimitExceeded}: ${sizeText(notional, opensRisk ? worstLoss : null)} limit=${money(limits.maxOrderNotional)}`,
+          money(size),
+          money(limits.maxOrderNotional),
         ),
       );
     }
@@ -480,9 +511,9 @@ export function evaluateIntent(input: EvaluationInput): Evaluation {
       reasons.push(
         reason(
           R.recoveryProbeTooLarge,
-          `${R.recoveryProbeTooLarge}: ${sizeText(notional, opensRisk ? worstLoss : null)} probe limit=${formatMoney(limits.probeNotional)}`,
-          formatMoney(size),
-          formatMoney(limits.probeNotional),
+          `${R.recoveryProbeTooLarge}: ${sizeText(notional, opensRisk ? worstLoss : null)} probe limit=${money(limits.probeNotional)}`,
+          money(size),
+          money(limits.probeNotional),
         ),
       );
     }
@@ -553,7 +584,7 @@ export function evaluateIntent(input: EvaluationInput): Evaluation {
     const buy = intent.side === "buy";
     const byMark = collarReason(intent.side, price, "mark", markPrice, limits);
     if (byMark) reasons.push(byMark);
-    const told = intent.farSidePrice === undefined ? null : parseUnits(intent.farSidePrice);
+    const told = intent.farSidePrice === undefined ? null : orNull(() => parseDollars(intent.farSidePrice!));
     const byIntent =
       told === null
         ? null
@@ -580,12 +611,14 @@ export function evaluateIntent(input: EvaluationInput): Evaluation {
   const q = opensRisk ? filled : filled + (view.pendingReduce.get(posKey) ?? 0);
   if (!effectMatches(intent.effect, q, q + delta)) {
     const pending =
-      q === filled ? "" : ` (filled ${filled}, ${q - filled} pending in approved reducing orders)`;
+      q === filled
+        ? ""
+        : ` (filled ${quantityNumber(filled)}, ${quantityNumber(q - filled)} pending in approved reducing orders)`;
     reasons.push(
       reason(
         R.effectMismatch,
-        `${R.effectMismatch}: ${intent.effect} with position=${q} gives ${q + delta}${pending}`,
-        `position=${q} after=${q + delta}`,
+        `${R.effectMismatch}: ${intent.effect} with position=${quantityNumber(q)} gives ${quantityNumber(q + delta)}${pending}`,
+        `position=${quantityNumber(q)} after=${quantityNumber(q + delta)}`,
         intent.effect,
       ),
     );
@@ -597,8 +630,8 @@ export function evaluateIntent(input: EvaluationInput): Evaluation {
     reasons.push(
       reason(
         R.opposingOrderPending,
-        `${R.opposingOrderPending}: ${pendingOpen} contracts of ${posKey} are approved the other way and not yet filled or ended`,
-        String(pendingOpen),
+        `${R.opposingOrderPending}: ${quantityNumber(pendingOpen)} contracts of ${posKey} are approved the other way and not yet filled or ended`,
+        String(quantityNumber(pendingOpen)),
       ),
     );
   }
@@ -636,19 +669,21 @@ export function evaluateIntent(input: EvaluationInput): Evaluation {
     return out(breach);
   }
   if (markPrice === null || price === null) return out(breach);
-  const slippage =
-    intent.side === "buy" ? Math.max(0, price - markPrice) * qty : Math.max(0, markPrice - price) * qty;
+  const slippage = notionalOf(
+    qty,
+    intent.side === "buy" ? Math.max(0, price - markPrice) : Math.max(0, markPrice - price),
+  );
   // The worst fill: at the limit price, in full. Exposure limits are measured against the equity it leaves;
   // the equity floor and the loss limits also count the fee it would pay (a certain loss, up to ~1.75 % of
   // the notional on Kalshi).
   const eAfter = e - view.reservedSlippage - slippage;
-  const eWorst = eAfter - view.reservedFees - worstCaseFeeBp(intent.venue, qty, price);
+  const eWorst = eAfter - view.reservedFees - worstCaseFee(intent.venue, qty, price);
   if (eWorst <= 0) {
     reasons.push(
       reason(
         R.noEquity,
-        `${R.noEquity}: equity after the worst fill and its fee is ${formatMoney(eWorst)}`,
-        formatMoney(eWorst),
+        `${R.noEquity}: equity after the worst fill and its fee is ${money(eWorst)}`,
+        money(eWorst),
       ),
     );
     return out(breach);
@@ -756,7 +791,7 @@ export function reserveInView(view: RiskView, intent: OrderIntent, delta: number
   if (!mark || mark.price === null) return false;
   if (!trackHeld(view, mk, mark.observedAtMs, qe, qe + delta)) return false;
   const cost = reservedCost(
-    { venue: intent.venue, priceUnits: parseUnits(intent.limitPrice) ?? undefined },
+    { venue: intent.venue, priceUnits: orNull(() => parseDollars(intent.limitPrice)) ?? undefined },
     delta,
     mark,
   );
@@ -785,7 +820,7 @@ export function shiftPosition(
 ): boolean {
   const mark = view.marks[marketKey(where.venue, where.market)];
   if (view.equity === null || view.unmarked.length > 0 || !mark || mark.price === null) return false;
-  const equity = view.equity + cashDelta + filledDelta * mark.price;
+  const equity = view.equity + cashDelta + notionalOf(filledDelta, mark.price);
   if (!Number.isSafeInteger(equity)) return false;
   view.equity = equity;
   const qf = (view.filledQty.get(where.posKey) ?? 0) + filledDelta;

@@ -1,5 +1,5 @@
 import type { BreakerState, LimitUse, RiskExposure } from "@paulp/contracts";
-import { FULL, formatMoney, formatPct, ratioPctUnits } from "./decimal";
+import { FULL_PCT, formatDollars, formatPct, ratioPct } from "@paulp/kit";
 import { effectiveLimits, type ParsedLimits, type RiskView, staleHeldPositions } from "./evaluate";
 import { exposureUnits } from "./portfolio";
 
@@ -10,9 +10,9 @@ function use(
   limitPct: number,
   at: string | null,
 ): LimitUse {
-  const observed = whole === null ? null : ratioPctUnits(part, whole);
+  const observed = whole === null ? null : ratioPct(part, whole);
   const used =
-    observed === null || limitPct <= 0 ? null : (observed * BigInt(FULL)) / 100n / BigInt(limitPct);
+    observed === null || limitPct <= 0 ? null : (observed * BigInt(FULL_PCT)) / 100n / BigInt(limitPct);
   return {
     limit,
     observedPct: observed === null ? "unknown" : formatPct(observed),
@@ -68,9 +68,9 @@ export function exposureReport(input: {
   const dayLoss = e !== null && view.dayStartEquity !== null ? Math.max(0, view.dayStartEquity - e) : 0;
   const drawdown = e !== null && view.highWaterMark !== null ? Math.max(0, view.highWaterMark - e) : 0;
   return {
-    equity: e === null ? null : formatMoney(e),
-    dayStartEquity: view.dayStartEquity === null ? null : formatMoney(view.dayStartEquity),
-    highWaterMark: view.highWaterMark === null ? null : formatMoney(view.highWaterMark),
+    equity: e === null ? null : formatDollars(e, 2, "trunc"),
+    dayStartEquity: view.dayStartEquity === null ? null : formatDollars(view.dayStartEquity, 2, "trunc"),
+    highWaterMark: view.highWaterMark === null ? null : formatDollars(view.highWaterMark, 2, "trunc"),
     realisedPnl: input.realised,
     unrealisedPnl: input.unrealised,
     openPositions: input.openPositions,

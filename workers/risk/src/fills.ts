@@ -1,4 +1,5 @@
 import type { FillReport } from "@paulp/contracts";
+import { parseQuantity } from "@paulp/kit";
 import { moveReservationInView, type Reservation, type RiskView, shiftPosition } from "./evaluate";
 import { applyFill, type PortfolioState, positionKey } from "./portfolio";
 
@@ -33,7 +34,9 @@ export function applyFillEverywhere(
   if (result.error)
     return { applied: false, error: result.error, reservationsChanged: false, changedReservations: [], view };
   if (!result.applied) return { applied: false, reservationsChanged: false, changedReservations: [], view };
-  const delta = fill.side === "buy" ? fill.quantity : -fill.quantity;
+  // Hundredths of a contract (`applyFill` accepted the quantity, so it parses).
+  const qty = parseQuantity(fill.quantity);
+  const delta = fill.side === "buy" ? qty : -qty;
   const posKey = positionKey(fill.strategyId, fill.venue, fill.market);
   let exact =
     view !== null &&

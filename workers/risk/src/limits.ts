@@ -1,5 +1,5 @@
 import type { RiskLimits } from "@paulp/contracts";
-import { parsePct, parseUnits } from "./decimal";
+import { orNull, parseDollars, parsePct } from "@paulp/kit";
 import { DEFAULT_COLLAR_MINIMUM, DEFAULT_COLLAR_PCT, type LossLimits, parseLimits } from "./evaluate";
 
 /** The specification's defaults (5/10/15/30/3/10 %) plus conservative pre-trade basics. */
@@ -34,15 +34,15 @@ export function raisedLimits(current: RiskLimits, next: RiskLimits): string[] {
     "maxDrawdownPct",
   ] as const;
   for (const f of pctFields) {
-    const a = parsePct(current[f]);
-    const b = parsePct(next[f]);
+    const a = orNull(() => parsePct(current[f]));
+    const b = orNull(() => parsePct(next[f]));
     if (a === null || b === null || b > a) raised.push(f);
   }
   for (const f of ["maxOrderQuantity", "maxOrdersPerMinute", "maxMarkAgeSeconds"] as const) {
     if (next[f] > current[f]) raised.push(f);
   }
-  const notionalA = parseUnits(current.maxOrderNotional);
-  const notionalB = parseUnits(next.maxOrderNotional);
+  const notionalA = orNull(() => parseDollars(current.maxOrderNotional));
+  const notionalB = orNull(() => parseDollars(next.maxOrderNotional));
   if (notionalA === null || notionalB === null || notionalB > notionalA) raised.push("maxOrderNotional");
   const probeA = parseLimits(current, 0)?.probeNotional;
   const probeB = parseLimits(next, 0)?.probeNotional;
@@ -71,10 +71,10 @@ export function raisedLimits(current: RiskLimits, next: RiskLimits): string[] {
  */
 export function strictestLossLimits(stored: unknown): LossLimits {
   const figure = (field: "maxDailyLossPct" | "maxDrawdownPct"): number => {
-    const fallback = parsePct(DEFAULT_LIMITS[field])!;
+    const fallback = parsePct(DEFAULT_LIMITS[field]);
     const raw =
       typeof stored === "object" && stored !== null ? (stored as Record<string, unknown>)[field] : null;
-    const own = typeof raw === "string" ? parsePct(raw) : null;
+    const own = typeof raw === "string" ? orNull(() => parsePct(raw)) : null;
     return own !== null && own >= 0 && own < fallback ? own : fallback;
   };
   return { dailyLossPct: figure("maxDailyLossPct"), drawdownPct: figure("maxDrawdownPct") };

@@ -1,7 +1,8 @@
 import type { FillReport, MarkUpdate, Venue } from "@paulp/contracts";
-import { MONEY_SCALE, parseUnits } from "./decimal";
+import { MICROS_PER_DOLLAR, mulDiv, notional, orNull, parseDollars, parseQuantity } from "@paulp/kit";
 
-// Portfolio state and its valuation. Money is integer units of 1/10,000 dollar (see decimal.ts).
+// Portfolio state and its valuation, on the money module's units (@paulp/kit): money in integer micros, quantities
+// in integer hundredths of a contract (Kalshi fills at 0.01 granularity), so qty × price is exact.
 // Equity = cash + Σ quantity × mark over open positions (linear mark-to-market; a short YES is a negative
 // quantity). The state is owned by the RiskGovernor Durable Object and updated in place for speed.
 
@@ -10,9 +11,9 @@ export interface Position {
   strategyId: string;
   venue: Venue;
   market: string;
-  /** Signed contracts (negative = short). */
+  /** Signed hundredths of a contract (negative = short). */
   qty: number;
-  /** Cost basis of the open quantity, signed like `qty`, in money units. */
+  /** Cost basis of the open quantity, signed like `qty`, in micros. */
   cost: number;
 }
 
@@ -24,13 +25,15 @@ export interface Mark {
   category: string | null;
   evidenceHash: string;
   observedAtMs: number;
-  /** The book's best YES bid and ask in the same observation (money units), when ingestion sent them. */
+  /** The book's best YES bid and ask in the same observation (micros), when ingestion sent them. */
   bestBid?: number | null;
   bestAsk?: number | null;
 }
 
 /** The whole portfolio, as persisted. */
 export interface PortfolioState {
+  /** The units of every amount in it (see `STATE_UNITS`); absent in state stored before units had a version. */
+  units?: number;
   startingEquity: number | null;
   cash: number;
   realised: number;
@@ -47,6 +50,9 @@ export interface PortfolioState {
   fillIds: Record<string, number>;
 }
 
+/** The units persisted state is in: 2 = micros and hundredths (1, unversioned: 1e-4 $ and whole contracts). */
+export const STATE_UNITS = 2;
+
 /** `venue:market`, the key of marks, exposures and correlation groups. */
 export function marketKey(venue: string, market: string): string {
   return `${venue}:${market}`;
@@ -60,6 +66,7 @@ export function positionKey(strategyId: string, venue: string, market: string): 
 /** A fresh portfolio; `startingEquity` null means "no equity figure" (every opening order is denied). */
 export function emptyPortfolio(startingEquity: number | null): PortfolioState {
   return {
+    units: STATE_UNITS,
     startingEquity,
     cash: startingEquity ?? 0,
     realised: 0,
@@ -77,8 +84,8 @@ export function emptyPortfolio(startingEquity: number | null): PortfolioState {
  * market can lose `1 - price` per contract; elsewhere a short is valued at `price` too.
  */
 export function exposureUnits(venue: Venue, qty: number, price: number): number {
-  if (qty >= 0) return qty * price;
-  return venue === "ibkr" ? -qty * price : -qty * (MONEY_SCALE - price);
+  if (qty >= 0) return notional(qty, price);
+  return venue === "ibkr" ? notional(-qty, price) : notional(-qty, MICROS_PER_DOLLAR - price);
 }
 
 /** Apply a mark; an older observation than the stored one is ignored. Returns whether it changed state. */
@@ -87,12 +94,12 @@ export function applyMark(state: PortfolioState, mark: MarkUpdate): { applied: b
   if (!Number.isFinite(observedAtMs)) return { applied: false, error: "observedAt is not a time" };
   let price: number | null = null;
   if (mark.price !== null) {
-    price = parseUnits(mark.price);
+    price = orNull(() => parseDollars(mark.price!));
     if (price === null || price <= 0)
       return { applied: false, error: `price ${mark.price} is not a positive decimal` };
     // A binary contract is worth at most $1: a larger mark would overvalue longs and turn shorts' exposure
     // negative (offsetting category and group totals).
-    if ((mark.venue === "kalshi" || mark.venue === "polymarket") && price > MONEY_SCALE)
+    if ((mark.venue === "kalshi" || mark.venue === "polymarket") && price > MICROS_PER_DOLLAR)
       return { applied: false, error: `price ${mark.price} is above $1 for a ${mark.venue} contract` };
   }
   const key = marketKey(mark.venue, mark.market);
@@ -100,9 +107,9 @@ export function applyMark(state: PortfolioState, mark: MarkUpdate): { applied: b
   if (prev && prev.observedAtMs > observedAtMs) return { applied: false };
   // A side of the book only collars orders (never values anything): one that makes no sense is left out.
   const side = (text: string | null | undefined): number | null => {
-    const units = text === null || text === undefined ? null : parseUnits(text);
+    const units = text === null || text === undefined ? null : orNull(() => parseDollars(text));
     const binary = mark.venue === "kalshi" || mark.venue === "polymarket";
-    return units === null || units <= 0 || (binary && units > MONEY_SCALE) ? null : units;
+    return units === null || units <= 0 || (binary && units > MICROS_PER_DOLLAR) ? null : units;
   };
   const bestBid = side(mark.bestBid);
   const bestAsk = side(mark.bestAsk);
@@ -132,33 +139,42 @@ export function applyFill(
   appliedAtMs?: number,
 ): { applied: boolean; error?: string } {
   if (state.fillIds[fill.fillId] !== undefined) return { applied: false };
-  const price = parseUnits(fill.price);
-  const fee = parseUnits(fill.fee);
+  const price = orNull(() => parseDollars(fill.price));
+  const fee = orNull(() => parseDollars(fill.fee));
   if (price === null || price <= 0 || fee === null || fee < 0)
     return { applied: false, error: "price or fee malformed" };
-  const delta = fill.side === "buy" ? fill.quantity : -fill.quantity;
+  const qty = orNull(() => parseQuantity(fill.quantity));
+  if (qty === null || qty <= 0)
+    return { applied: false, error: "quantity is not a positive multiple of 0.01" };
+  const delta = fill.side === "buy" ? qty : -qty;
   const key = positionKey(fill.strategyId, fill.venue, fill.market);
   // Work on copies and commit at the end, so a refused fill (overflow) leaves the state untouched.
   const stored = state.positions[key];
   const pos: Position = stored
     ? { ...stored }
     : { strategyId: fill.strategyId, venue: fill.venue, market: fill.market, qty: 0, cost: 0 };
-  const cash = state.cash - delta * price - fee;
-  let realised = state.realised - fee;
-  if (pos.qty === 0 || Math.sign(pos.qty) === Math.sign(delta)) {
-    pos.qty += delta;
-    pos.cost += delta * price;
-  } else {
-    // Reducing (and maybe flipping): realise P&L on the closed part at its average cost (floored).
-    const closed = Math.min(Math.abs(delta), Math.abs(pos.qty));
-    const closedCost = Number((BigInt(pos.cost) * BigInt(closed)) / BigInt(Math.abs(pos.qty)));
-    const proceeds = Math.sign(pos.qty) * closed * price;
-    realised += proceeds - closedCost;
-    pos.cost -= closedCost;
-    pos.qty += delta;
-    if (pos.qty === 0) pos.cost = 0;
-    else if (Math.sign(pos.qty) === Math.sign(delta)) pos.cost = pos.qty * price; // flipped: new basis
-  }
+  // A sum past 2^53 (the money module throws MoneyError) refuses the fill as an overflow.
+  const moved = orNull(() => {
+    const cash = state.cash - notional(delta, price) - fee;
+    let realised = state.realised - fee;
+    if (pos.qty === 0 || Math.sign(pos.qty) === Math.sign(delta)) {
+      pos.qty += delta;
+      pos.cost += notional(delta, price);
+    } else {
+      // Reducing (and maybe flipping): realise P&L on the closed part at its average cost (floored).
+      const closed = Math.min(Math.abs(delta), Math.abs(pos.qty));
+      const closedCost = mulDiv(pos.cost, closed, Math.abs(pos.qty), "trunc");
+      const proceeds = Math.sign(pos.qty) * notional(closed, price);
+      realised += proceeds - closedCost;
+      pos.cost -= closedCost;
+      pos.qty += delta;
+      if (pos.qty === 0) pos.cost = 0;
+      else if (Math.sign(pos.qty) === Math.sign(delta)) pos.cost = notional(pos.qty, price); // flipped: new basis
+    }
+    return { cash, realised };
+  });
+  if (moved === null) return { applied: false, error: "overflow" };
+  const { cash, realised } = moved;
   if (!Number.isSafeInteger(cash) || !Number.isSafeInteger(pos.cost) || !Number.isSafeInteger(realised))
     return { applied: false, error: "overflow" };
   state.cash = cash;
@@ -185,8 +201,9 @@ export function valuation(state: PortfolioState): {
       unmarked.push(key);
       continue;
     }
-    value += pos.qty * price;
-    unrealised += pos.qty * price - pos.cost;
+    const worth = notional(pos.qty, price);
+    value += worth;
+    unrealised += worth - pos.cost;
   }
   const equity = state.cash + value;
   if (unmarked.length > 0 || !Number.isSafeInteger(equity))
@@ -211,7 +228,7 @@ export function updateWatermarks(state: PortfolioState, equity: number | null, n
 }
 
 /**
- * Set the capital base to `target` equity (money units). A deposit or withdrawal is not P&L: cash moves by
+ * Set the capital base to `target` equity (micros). A deposit or withdrawal is not P&L: cash moves by
  * the difference and so do the day's starting equity and the high-water mark, so neither a new allocation
  * nor a withdrawal reads as a gain, a daily loss or a drawdown. The first allocation (no equity yet) sets
  * them all. Refused (null) while an open position has no mark: the current equity is unknown.
@@ -227,7 +244,7 @@ export function applyCapitalChange(
     for (const pos of Object.values(state.positions)) {
       const price = state.marks[marketKey(pos.venue, pos.market)]?.price ?? null;
       if (price === null) return null;
-      positionsValue += pos.qty * price;
+      positionsValue += notional(pos.qty, price);
     }
     state.startingEquity = target;
     state.cash = target - positionsValue;

@@ -26,9 +26,18 @@ import {
   type RiskLimitsView,
   type Venue,
 } from "@paulp/contracts";
-import { auditAppend, canonicalHash, RedeemedButNotApplied, randomId, settleRedemption } from "@paulp/kit";
+import {
+  auditAppend,
+  canonicalHash,
+  formatDollars,
+  formatPct,
+  orNull,
+  parseDollars,
+  RedeemedButNotApplied,
+  randomId,
+  settleRedemption,
+} from "@paulp/kit";
 import * as v from "valibot";
-import { formatMoney, formatPct, formatUnits, parseUnits } from "./decimal";
 import {
   DECISION_LOG_PREFIX,
   DECISION_LOG_SIZE,
@@ -77,6 +86,7 @@ import {
 } from "./receipt-sample";
 import { redeemApproval } from "./redeem";
 import { SerialQueue } from "./serial";
+import { upgradeUnits } from "./units";
 
 /** How long an approved decision can be consumed, and how long its reservation counts if it is not. */
 export const DECISION_TTL_MS = 30_000;
@@ -176,7 +186,8 @@ export class RiskGovernor extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
-      const equity = env.STARTING_EQUITY === undefined ? null : parseUnits(env.STARTING_EQUITY);
+      const equity =
+        env.STARTING_EQUITY === undefined ? null : orNull(() => parseDollars(env.STARTING_EQUITY!));
       this.portfolio =
         (await ctx.storage.get<PortfolioState>("portfolio")) ??
         emptyPortfolio(equity !== null && equity > 0 ? equity : null);
@@ -243,6 +254,16 @@ export class RiskGovernor extends DurableObject<Env> {
         const kept = (legacyOrders.approvals ?? []).filter((t) => t > loadedAt - RATE_WINDOW_MS);
         if (kept.length > this.orders.approvals.length) this.orders.approvals = kept;
         await this.putAll(writes, ["orders"]);
+      }
+      // State stored in 1e-4 $ and whole contracts is converted to micros and hundredths, once.
+      const { positions, marks } = this.portfolio;
+      if (upgradeUnits(this.portfolio, positions, marks, this.orders.reservations)) {
+        const writes: Record<string, unknown> = { portfolio: this.portfolioRecord() };
+        for (const [key, pos] of Object.entries(positions)) writes[`${POSITION_PREFIX}${key}`] = pos;
+        for (const [key, mark] of Object.entries(marks)) writes[`${MARK_PREFIX}${key}`] = mark;
+        for (const [id, r] of Object.entries(this.orders.reservations))
+          writes[`${RESERVATION_PREFIX}${id}`] = r;
+        await this.putAll(writes, []);
       }
       const stored = [...(await ctx.storage.list<StoredDecision>({ prefix: "decision:" })).values()];
       stored.sort((a, b) => Date.parse(a.decision.expiresAt) - Date.parse(b.decision.expiresAt));
@@ -359,7 +380,9 @@ export class RiskGovernor extends DurableObject<Env> {
           qty: ev.value.delta,
           clientOrderId: intent.clientOrderId,
           expiresAtMs: now + (consumed ? SUBMITTED_RESERVATION_MS : DECISION_TTL_MS),
-          ...(reduces ? { reduces: true } : { priceUnits: parseUnits(intent.limitPrice) ?? undefined }),
+          ...(reduces
+            ? { reduces: true }
+            : { priceUnits: orNull(() => parseDollars(intent.limitPrice)) ?? undefined }),
         };
         if (this.view && !reserveInView(this.view, intent, ev.value.delta, reduces)) this.view = null;
       }
@@ -706,7 +729,7 @@ export class RiskGovernor extends DurableObject<Env> {
     receipt?: ApprovalReceiptRef,
   ): Promise<Result<CapitalView>> {
     const outcome = await this.queue.run(async (): Promise<Result<CapitalView> | RedeemedButNotApplied> => {
-      const target = parseUnits(change.equity);
+      const target = orNull(() => parseDollars(change.equity));
       if (target === null || target <= 0)
         return err(ErrorCode.validationFailed, "equity must be a positive amount");
       const current = this.portfolio.startingEquity === null ? null : valuation(this.portfolio).equity;
@@ -740,8 +763,8 @@ export class RiskGovernor extends DurableObject<Env> {
         service: "risk",
         actor,
         payload: {
-          previousEquity: current === null ? null : formatMoney(current),
-          equity: formatMoney(target),
+          previousEquity: current === null ? null : formatDollars(current, 2, "trunc"),
+          equity: formatDollars(target, 2, "trunc"),
           approval,
         },
       });
@@ -761,8 +784,8 @@ export class RiskGovernor extends DurableObject<Env> {
       if (!applied) return fail(ErrorCode.conflict, "current equity became unknown: capital not changed");
       await this.afterChange();
       return ok({
-        equity: formatMoney(target),
-        previousEquity: applied.previous === null ? null : formatMoney(applied.previous),
+        equity: formatDollars(target, 2, "trunc"),
+        previousEquity: applied.previous === null ? null : formatDollars(applied.previous, 2, "trunc"),
         changedBy: `${actor.method}:${actor.subject}`,
         changedAt: new Date(now).toISOString(),
       });
@@ -809,8 +832,8 @@ export class RiskGovernor extends DurableObject<Env> {
         limits: this.parsed,
         breakerState,
         limitsVersion: this.limits.version,
-        realised: formatMoney(this.portfolio.realised),
-        unrealised: v.unrealised === null ? null : formatMoney(v.unrealised),
+        realised: formatDollars(this.portfolio.realised, 2, "trunc"),
+        unrealised: v.unrealised === null ? null : formatDollars(v.unrealised, 2, "trunc"),
         openPositions: Object.keys(this.portfolio.positions).length,
         nowMs: Date.now(),
       }),
@@ -853,7 +876,7 @@ function markSeen(
   const mark = portfolio.marks[marketKey(intent.venue, intent.market)];
   if (!mark || !Number.isFinite(mark.observedAtMs)) return null;
   return {
-    price: mark.price === null ? null : formatUnits(mark.price),
+    price: mark.price === null ? null : formatDollars(mark.price, 4, "trunc"),
     observedAt: new Date(mark.observedAtMs).toISOString(),
     ageMs: now - mark.observedAtMs,
   };

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { applyCapitalChange, emptyPortfolio, valuation } from "../src/portfolio";
 import { fill, mark, NOW, portfolio, settle } from "./helpers";
 
-const UNIT = 10_000; // money units per dollar
+const UNIT = 1_000_000; // micros per dollar
 
 describe("applyCapitalChange", () => {
   it("sets the first allocation as equity, day start and high-water mark", () => {

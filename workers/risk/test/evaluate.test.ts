@@ -1,4 +1,4 @@
-import { worstCaseFeeBp } from "@paulp/kit";
+import { formatDollars, parseDollars, parseQuantity, worstCaseFee } from "@paulp/kit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { buildView, evaluateIntent, lossBreach, type Reservation, reserveInView } from "../src/evaluate";
@@ -220,8 +220,8 @@ describe("day start and high-water mark", () => {
     const limits = parsed(isolatedLimits({ maxDailyLossPct: "3", maxDrawdownPct: "10" }));
     expect(lossBreach(buildView(s, []), limits)).toBe("daily_loss");
     settle(s, NOW + 24 * 3600_000); // next UTC day: the day starts at 96,000
-    expect(s.dayStartEquity).toBe(96_000 * 10_000);
-    expect(s.highWaterMark).toBe(100_000 * 10_000);
+    expect(s.dayStartEquity).toBe(96_000 * 1_000_000);
+    expect(s.highWaterMark).toBe(100_000 * 1_000_000);
     expect(lossBreach(buildView(s, []), limits)).toBeNull();
   });
 });
@@ -233,7 +233,7 @@ describe("marks a binary contract cannot have", () => {
     expect(() => mark(s, "0xabc", "1.0001", { venue: "polymarket" })).toThrow(/above \$1/);
     expect(() => mark(s, "MKT-X", "1.0000")).not.toThrow();
     expect(() => mark(s, "265598", "187.2500", { venue: "ibkr" })).not.toThrow();
-    expect(s.marks[marketKey("kalshi", "MKT-X")]?.price).toBe(10_000);
+    expect(s.marks[marketKey("kalshi", "MKT-X")]?.price).toBe(1_000_000);
   });
 });
 
@@ -242,7 +242,7 @@ describe("a mark without a category", () => {
     const s = portfolio();
     mark(s, "MKT-A", "0.50", { category: "politics" });
     mark(s, "MKT-A", "0.55", { category: null, observedAtMs: NOW - 500 });
-    expect(s.marks[marketKey("kalshi", "MKT-A")]).toMatchObject({ price: 5_500, category: "politics" });
+    expect(s.marks[marketKey("kalshi", "MKT-A")]).toMatchObject({ price: 550_000, category: "politics" });
     // A market never categorised stays uncategorised (its own orders are denied for it).
     mark(s, "MKT-N", "0.40", { category: null });
     expect(s.marks[marketKey("kalshi", "MKT-N")]?.category).toBeNull();
@@ -696,10 +696,10 @@ describe("approved orders not yet filled reserve their worst-case loss and fee",
     posKey: positionKey(i.strategyId, i.venue, i.market),
     venue: i.venue,
     market: i.market,
-    qty: i.side === "buy" ? i.quantity : -i.quantity,
+    qty: (i.side === "buy" ? 1 : -1) * parseQuantity(i.quantity),
     clientOrderId: id,
     expiresAtMs: NOW + 30_000,
-    priceUnits: Math.round(Number(i.limitPrice) * 10_000),
+    priceUnits: parseDollars(i.limitPrice),
   });
 
   it("two openings approved back to back cannot pass the daily-loss limit one combined order hits", () => {
@@ -711,7 +711,7 @@ describe("approved orders not yet filled reserve their worst-case loss and fee",
     // B after A was approved (A reserved, in the view rebuilt or updated in place): denied, naming 3.004 %.
     const rebuilt = buildView(s, [reservationOf(a, "a")]);
     const updated = buildView(s, []);
-    reserveInView(updated, a, 400, false);
+    reserveInView(updated, a, parseQuantity(a.quantity), false);
     for (const view of [rebuilt, updated]) {
       const r = evaluateIntent({
         intent: b,
@@ -781,7 +781,7 @@ describe("approved orders not yet filled reserve their worst-case loss and fee",
           // The oracle: fill every approved order at its limit, paying its worst fee, and value the portfolio.
           approved.forEach((o, k) => {
             const price = `0.${String(o.cents).padStart(2, "0")}`;
-            const feeUnits = worstCaseFeeBp("kalshi", o.q, o.cents * 100);
+            const fee = worstCaseFee("kalshi", o.q * 100, o.cents * 10_000);
             const r = applyFill(s, {
               fillId: `oracle-${k}-${Math.random()}`,
               strategyId: `p${k}`,
@@ -790,7 +790,7 @@ describe("approved orders not yet filled reserve their worst-case loss and fee",
               side: o.side,
               quantity: o.q,
               price,
-              fee: (feeUnits / 10_000).toFixed(4),
+              fee: formatDollars(fee, 4, "ceil"),
               clientOrderId: `oracle-${k}`,
               ts: new Date(NOW).toISOString(),
             });

@@ -37,7 +37,8 @@ const fillArb = fc.record({
   strategyId: fc.constantFrom(...STRATEGIES),
   market: fc.constantFrom(...MARKETS),
   side: fc.constantFrom("buy" as const, "sell" as const),
-  quantity: fc.integer({ min: 1, max: 40 }),
+  // Contracts exact to 0.01 (Kalshi fills fractions): the view must stay exact through them.
+  quantity: fc.integer({ min: 1, max: 4_000 }).map((h) => h / 100),
   price: fc.integer({ min: 1, max: 99 }).map(cents),
   fee: fc.integer({ min: 0, max: 500 }).map((n) => `0.${String(n).padStart(4, "0")}`),
   clientOrderId: fc.constantFrom(...COIDS),
@@ -46,7 +47,8 @@ const fillArb = fc.record({
 const reservationArb = fc.record({
   strategyId: fc.constantFrom(...STRATEGIES),
   market: fc.constantFrom(...MARKETS),
-  qty: fc.integer({ min: -30, max: 30 }).filter((q) => q !== 0),
+  // Hundredths of a contract.
+  qty: fc.integer({ min: -3_000, max: 3_000 }).filter((q) => q !== 0),
   clientOrderId: fc.constantFrom(...COIDS),
   // The limit price in cents; 0 stands for a reservation stored before prices were kept.
   cents: fc.integer({ min: 0, max: 99 }),
@@ -76,7 +78,7 @@ describe("fills update the view incrementally", () => {
               qty: r.qty,
               clientOrderId: r.clientOrderId,
               expiresAtMs: NOW + 30_000,
-              ...(r.cents > 0 ? { priceUnits: r.cents * 100 } : {}),
+              ...(r.cents > 0 ? { priceUnits: r.cents * 10_000 } : {}),
             };
           });
           let view: RiskView | null = buildView(state, Object.values(reservations));

@@ -1,4 +1,5 @@
 import type { BreakerState, OrderIntent, RiskLimits, Venue } from "@paulp/contracts";
+import { parseDollars } from "@paulp/kit";
 import { buildView, evaluateIntent, type ParsedLimits, parseLimits, type RiskView } from "../src/evaluate";
 import { DEFAULT_LIMITS } from "../src/limits";
 import {
@@ -39,7 +40,7 @@ export function parsed(limits: RiskLimits, version = 1): ParsedLimits {
 }
 
 export function portfolio(equity: string | null = "100000.00"): PortfolioState {
-  const units = equity === null ? null : Math.round(Number(equity) * 10_000);
+  const units = equity === null ? null : parseDollars(equity);
   const state = emptyPortfolio(units);
   return state;
 }

@@ -1,6 +1,13 @@
 import type { BookLevel } from "@paulp/contracts";
-import { kalshiTakerFeeBp } from "@paulp/kit";
-import { fromBp, toBp } from "../decimal";
+import {
+  formatDollars,
+  formatPrice,
+  kalshiTakerFee,
+  PRICE_DECIMALS,
+  parsePrice,
+  parseQuantity,
+  rescale,
+} from "@paulp/kit";
 
 /** A simulated immediate-or-cancel fill against a stored book: what crosses the limit fills, the rest is cancelled. */
 export interface PaperFill {
@@ -17,9 +24,9 @@ export function paperFill(
   limitPrice: string,
   chargeKalshiFee: boolean,
 ): PaperFill {
-  const limit = toBp(limitPrice);
+  const limit = parsePrice(limitPrice);
   const levels = (side === "buy" ? book.asks : book.bids)
-    .map((l) => ({ price: toBp(l.price), size: Math.floor(Number(l.size)) }))
+    .map((l) => ({ price: parsePrice(l.price), size: Math.floor(Number(l.size)) }))
     .filter((l) => Number.isFinite(l.size) && l.size > 0)
     .sort((a, b) => (side === "buy" ? a.price - b.price : b.price - a.price));
   let filled = 0;
@@ -33,5 +40,8 @@ export function paperFill(
   }
   if (filled === 0) return { filled: 0, avgPrice: null, fee: "0.0000" };
   const avg = Math.round(notional / filled);
-  return { filled, avgPrice: fromBp(avg), fee: fromBp(chargeKalshiFee ? kalshiTakerFeeBp(filled, avg) : 0) };
+  const fee = chargeKalshiFee
+    ? kalshiTakerFee(parseQuantity(filled), rescale(avg, PRICE_DECIMALS, 6, "trunc"))
+    : 0;
+  return { filled, avgPrice: formatPrice(avg), fee: formatDollars(fee, 4, "ceil") };
 }

@@ -1,4 +1,4 @@
-import type { EgressFetch } from "@paulp/kit";
+import { type EgressFetch, formatPrice, MICRO_DECIMALS, orNull, parseFixed } from "@paulp/kit";
 import * as v from "valibot";
 import { classifyStatus, classifyThrown, errorMessage, type VenueResult, verr, vok } from "./result";
 
@@ -177,17 +177,12 @@ const norm = (s: string) => s.replace(/\s+/g, " ").trim().toLowerCase();
 function micros(x: string | number | undefined, roundUp = false): number | null {
   if (x === undefined) return null;
   const s = typeof x === "number" ? (Number.isFinite(x) && x >= 0 ? x.toFixed(8) : "") : x.trim();
-  const m = /^(\d{1,12})(?:\.(\d+))?$/.exec(s);
-  if (!m) return null;
-  const frac = m[2] ?? "";
-  let value = Number(m[1]) * 1_000_000 + Number(frac.slice(0, 6).padEnd(6, "0"));
-  if (roundUp && /[1-9]/.test(frac.slice(6))) value += 1;
-  return value;
+  return orNull(() => parseFixed(s, MICRO_DECIMALS, { rounding: roundUp ? "ceil" : "trunc", signed: false }));
 }
 
 /** Basis points (1e-4 dollars) as our 4-decimal string. */
 function bpToDecimal(bp: bigint): string {
-  return `${bp / 10_000n}.${(bp % 10_000n).toString().padStart(4, "0")}`;
+  return formatPrice(Number(bp));
 }
 
 /**

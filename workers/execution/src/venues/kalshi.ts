@@ -1,6 +1,21 @@
-import { createKalshiSigner, type EgressFetch } from "@paulp/kit";
+import {
+  createKalshiSigner,
+  type EgressFetch,
+  formatFixed,
+  formatPrice,
+  formatQuantity,
+  MICRO_DECIMALS,
+  mulDiv,
+  orNull,
+  PRICE_DECIMALS,
+  parseFixed,
+  parseQuantity,
+  parseVenueDollars,
+  quantityNumber,
+  rescale,
+  venueDollars,
+} from "@paulp/kit";
 import * as v from "valibot";
-import { fromBp, normFee, toMicros } from "../decimal";
 import { classifyStatus, classifyThrown, errorMessage, type VenueResult, verr, vok } from "./result";
 
 /**
@@ -95,29 +110,22 @@ export interface KalshiNewOrder {
 
 /** A fixed-point count ("2.50", or a number) in hundredths of a contract, exactly; null when it is not one. */
 export function countHundredths(x: string | number): number | null {
-  const s = typeof x === "number" ? x.toFixed(2) : x;
-  const m = /^(-?)(\d{1,12})(?:\.(\d{1,2}))?$/.exec(s);
-  if (!m) return null;
-  const h = Number(m[2]) * 100 + Number((m[3] ?? "").padEnd(2, "0"));
-  return m[1] ? -h : h;
+  return orNull(() => parseQuantity(x));
 }
 
 /** A fixed-point count as contracts, exact to 0.01 ("2.50" → 2.5): never truncated to whole contracts. */
 export function countOf(x: string | number): number {
-  const h = countHundredths(x);
-  if (h === null) throw new Error(`not a fixed-point count: ${x}`);
-  return h / 100;
+  return quantityNumber(parseQuantity(x));
 }
 
 /** Contracts as the spec's request count: 2 decimals ("10.00", "2.50"). */
 export function fixedCount(n: number): string {
-  return (Math.round(n * 100) / 100).toFixed(2);
+  return formatQuantity(parseQuantity(n));
 }
 
 /** A dollar string normalised to Kalshi's 4-decimal fixed point. */
 export function fixedPrice(price: string): string {
-  const [w, f = ""] = price.split(".");
-  return `${w}.${f.padEnd(4, "0").slice(0, 4)}`;
+  return formatPrice(parseFixed(price, PRICE_DECIMALS, { rounding: "trunc" }));
 }
 
 /**
@@ -135,27 +143,24 @@ export function averageFromFillCost(o: {
   maker_fill_cost_dollars: string;
 }): string | null {
   const filled = countHundredths(o.fill_count_fp);
-  const taker = toMicros(o.taker_fill_cost_dollars);
-  const maker = toMicros(o.maker_fill_cost_dollars);
-  const limit = toMicros(o.yes_price_dollars);
+  const taker = parseVenueDollars(o.taker_fill_cost_dollars);
+  const maker = parseVenueDollars(o.maker_fill_cost_dollars);
+  const limit = parseVenueDollars(o.yes_price_dollars);
   if (!filled || filled <= 0 || taker === null || maker === null || limit === null) return null;
-  // micro-dollars per contract: cost × 100 / hundredths.
-  const perContract = ((taker + maker) * 100) / filled;
-  const yes = o.book_side === "bid" ? perContract : 1_000_000 - perContract;
-  if (yes <= 0 || yes > 1_000_000) return null;
-  if (o.book_side === "bid" ? yes > limit + 50 : yes < limit - 50) return null;
-  return fromBp(Math.round(yes / 100));
+  // The YES price per contract in micros is `yes / filled` (cost × 100 / hundredths), kept as a fraction so the
+  // checks and the rounding are exact.
+  const cost = (taker + maker) * 100;
+  const yes = o.book_side === "bid" ? cost : 1_000_000 * filled - cost;
+  if (yes <= 0 || yes > 1_000_000 * filled) return null;
+  if (o.book_side === "bid" ? yes > (limit + 50) * filled : yes < (limit - 50) * filled) return null;
+  return formatPrice(mulDiv(yes, 1, filled * 100, "half-up"));
 }
 
 /** The order's total fee so far: taker plus maker fees, rounded up to 4 decimals. */
 function totalFee(o: { taker_fees_dollars: string; maker_fees_dollars: string }): string | null {
-  const t = toMicros(o.taker_fees_dollars);
-  const m = toMicros(o.maker_fees_dollars);
-  return t === null || m === null ? null : normFee(fromMicros(t + m));
-}
-
-function fromMicros(m: number): string {
-  return `${Math.floor(m / 1_000_000)}.${String(m % 1_000_000).padStart(6, "0")}`;
+  const t = parseVenueDollars(o.taker_fees_dollars);
+  const m = parseVenueDollars(o.maker_fees_dollars);
+  return t === null || m === null ? null : venueDollars(formatFixed(t + m, MICRO_DECIMALS), "ceil");
 }
 
 export interface KalshiClientOptions {
@@ -255,14 +260,14 @@ export function createKalshiClient(o: KalshiClientOptions) {
       const hundredths = countHundredths(r.value.fill_count) ?? 0;
       // Both averages are per contract and may carry 6 decimals: the price is kept to 4 (half up), the fee
       // becomes the order's total (per-contract fee × the exact count), rounded up to 4 (never under-counted).
-      const avgMicros = toMicros(r.value.average_fill_price);
-      const feeMicros = toMicros(r.value.average_fee_paid);
+      const avgMicros = parseVenueDollars(r.value.average_fill_price);
+      const feeMicros = parseVenueDollars(r.value.average_fee_paid);
       return vok({
         orderId: r.value.order_id,
         filled,
         remaining: countOf(r.value.remaining_count),
-        avgPrice: avgMicros === null ? null : fromBp(Math.round(avgMicros / 100)),
-        fee: feeMicros === null ? null : fromBp(Math.ceil((feeMicros * hundredths) / 10_000)),
+        avgPrice: avgMicros === null ? null : formatPrice(rescale(avgMicros, MICRO_DECIMALS, 4, "half-up")),
+        fee: feeMicros === null ? null : formatPrice(mulDiv(feeMicros, hundredths, 10_000, "ceil")),
       });
     },
     /** Kalshi has no lookup by client_order_id: list the market's orders (every page) and match it. */

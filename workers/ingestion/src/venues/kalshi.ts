@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { complement, normDecimal } from "../decimal";
+import { complement, normPrice } from "../prices";
 import { DollarString, IsoTime, isTimestamp, PRICE_RE, PriceString, schemaSkip } from "./parse";
 import type { MarketRow, MarketSkip, YesBook } from "./types";
 
@@ -243,9 +243,9 @@ export function kalshiRows(
       closeTime: isoTime(m.close_time),
       rules: [m.rules_primary, m.rules_secondary].filter((r): r is string => !!r).join("\n\n") || null,
       resolutionSource: null,
-      yesBid: normDecimal(m.yes_bid_dollars),
-      yesAsk: normDecimal(m.yes_ask_dollars),
-      lastPrice: normDecimal(m.last_price_dollars),
+      yesBid: normPrice(m.yes_bid_dollars),
+      yesAsk: normPrice(m.yes_ask_dollars),
+      lastPrice: normPrice(m.last_price_dollars),
       outcomeTokens: null,
     });
   }
@@ -269,9 +269,7 @@ export function isoCache(): (s: string) => string {
 export function kalshiYesBook(book: v.InferOutput<typeof KalshiOrderbook>): YesBook {
   const yes = book.orderbook_fp.yes_dollars ?? [];
   const no = book.orderbook_fp.no_dollars ?? [];
-  const bids = yes
-    .map(([p, s]) => ({ price: normDecimal(p)!, size: s }))
-    .sort((a, b) => cmp(b.price, a.price));
+  const bids = yes.map(([p, s]) => ({ price: normPrice(p)!, size: s })).sort((a, b) => cmp(b.price, a.price));
   const asks = no
     .map(([p, s]) => ({ price: complement(p), size: s }))
     .filter((l): l is { price: string; size: string } => l.price !== null)

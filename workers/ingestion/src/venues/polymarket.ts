@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { normDecimal, probabilityFromNumber, probabilityFromString } from "../decimal";
+import { normPrice, probabilityFromNumber, probabilityFromString } from "../prices";
 import { DollarString, listedId, PriceString, schemaSkip } from "./parse";
 import type { MarketPage, MarketRow, MarketSkip, YesBook } from "./types";
 
@@ -187,7 +187,7 @@ export function gammaPage(page: v.InferOutput<typeof GammaKeysetPage>): MarketPa
 
 /** The YES token's book, best first. */
 export function clobYesBook(book: v.InferOutput<typeof ClobBook>): YesBook {
-  const level = (l: { price: string; size: string }) => ({ price: normDecimal(l.price)!, size: l.size });
+  const level = (l: { price: string; size: string }) => ({ price: normPrice(l.price)!, size: l.size });
   return {
     bids: book.bids.map(level).sort((a, b) => Number(b.price) - Number(a.price)),
     asks: book.asks.map(level).sort((a, b) => Number(a.price) - Number(b.price)),
