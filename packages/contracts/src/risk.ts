@@ -15,8 +15,20 @@ export const DecimalString = v.pipe(
 );
 
 /**
+ * A quantity of contracts (or shares): positive and exact to 0.01, Kalshi's count granularity (a fill of 0.37
+ * contracts is 0.37). Carried as the number nearest that decimal; risk holds it as integer hundredths. IBKR
+ * orders are whole shares (risk denies a fraction `QUANTITY_OFF_LOT`).
+ */
+export const Quantity = v.pipe(
+  v.number(),
+  v.finite(),
+  v.minValue(0.01),
+  v.check((n) => Math.round(n * 100) / 100 === n, "must be a multiple of 0.01"),
+);
+
+/**
  * What a strategy wants to trade. Prices are per-contract decimal strings in dollars (Kalshi: 0.01–0.99);
- * quantity is whole contracts/shares. `side`: buy or sell YES on prediction markets, BUY/SELL on IBKR.
+ * quantity is contracts exact to 0.01 (`Quantity`; whole shares on IBKR). `side`: buy or sell YES on prediction markets, BUY/SELL on IBKR.
  * Its hash, which a decision binds to and execution recomputes, is `canonicalHash("paulp.intent.v1", intent)`
  * from @paulp/kit over exactly these fields (the parsed intent, no extra keys).
  */
@@ -26,7 +38,7 @@ export const OrderIntent = v.object({
   market: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
   side: v.picklist(["buy", "sell"]),
   effect: PositionEffect,
-  quantity: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  quantity: Quantity,
   limitPrice: DecimalString,
   clientOrderId: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,64}$/, "8–64 of [A-Za-z0-9_-]")),
   evidenceHashes: v.pipe(v.array(Sha256Hex), v.minLength(1), v.maxLength(16)),
@@ -129,7 +141,7 @@ export const FillReport = v.object({
   venue: Venue,
   market: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
   side: v.picklist(["buy", "sell"]),
-  quantity: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  quantity: Quantity,
   price: DecimalString,
   fee: DecimalString,
   clientOrderId: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),

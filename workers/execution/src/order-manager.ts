@@ -314,23 +314,9 @@ export class OrderManager extends DurableObject<Env> {
     // price it can have filled at, so risk counts it conservatively rather than not at all.
     const avgPrice = venueDollars(venuePrice, "half-up") ?? (JSON.parse(r.intent) as OrderIntent).limitPrice;
     const fee = venueDollars(venueFee, "ceil") ?? "0.0000";
+    // Risk holds quantities in hundredths too: a 0.37-contract fill is reported as 0.37 and counted exactly.
     const qty = (totalH - Math.round(r.filled * 100)) / 100;
     const fillId = `${coid}:${totalFilled}`;
-    if (!Number.isInteger(qty)) {
-      // Stored exactly here; risk's portfolio counts whole contracts, so it refuses this fill until it can hold
-      // fractions. Its breaker hears of it at once rather than the exposure going uncounted in silence.
-      console.error(
-        `execution: fractional fill ${fillId} (${qty}) cannot be reported to risk as whole contracts`,
-      );
-      void safe(
-        this.env.RISK.reportFailure(
-          "venue_order_error",
-          `fractional fill ${fillId}: ${qty} contracts; risk counts whole contracts`,
-          { method: "system", subject: "execution" },
-        ),
-        "reportFailure",
-      );
-    }
     const ts = new Date().toISOString();
     this.sql.exec(
       "UPDATE orders SET filled = ?, avg_price = ?, fees = ? WHERE coid = ?",

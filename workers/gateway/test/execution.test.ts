@@ -102,7 +102,7 @@ const json = (body: unknown) => ({
  * Pull one page of Kalshi markets through ingestion, pick one (`"first"` or `"last"`), and give risk its mark
  * from the same evidence (at `price`, or the book's best ask): what an order on it needs.
  */
-async function markedKalshiMarket(pick: "first" | "last", price?: string) {
+async function markedKalshiMarket(pick: "first" | "second" | "last", price?: string) {
   await adminFetch("/admin/ingestion/run", {
     method: "POST",
     ...json({ venues: ["kalshi"], maxPages: 1, pageSize: 5 }),
@@ -111,8 +111,13 @@ async function markedKalshiMarket(pick: "first" | "last", price?: string) {
   const markets = await ingestion.listMarkets({ venue: "kalshi", limit: 5 });
   if (!markets.ok) throw new Error("no markets");
   const list = markets.value.markets;
+  const open = list.filter((m) => m.status !== "closed");
   const market =
-    pick === "first" ? (list.find((m) => m.status !== "closed") ?? list[0]!) : list[list.length - 1]!;
+    pick === "first"
+      ? (open[0] ?? list[0]!)
+      : pick === "second"
+        ? (open[1] ?? list[1]!)
+        : list[list.length - 1]!;
   const book = await ingestion.getOrderBook("kalshi", market.marketId, 0);
   if (!book.ok) throw new Error("no book");
   const ask = book.value.asks.map((l) => l.price).sort()[0]!;
@@ -404,6 +409,65 @@ describe("live orders", () => {
       const order = await adminFetch(`/admin/orders/${body.error.details.clientOrderId}`);
       expect(((await order.json()) as { mode: string; state: string }).mode).toBe("live");
     });
+  });
+
+  // #12: Kalshi fills counts at 0.01 granularity. A 0.37-contract fill used to be refused by risk (whole
+  // contracts only) and reported to the breaker as a trading-API error; risk now holds it exactly.
+  it("a fractional Kalshi fill becomes exactly that position in risk, with no breaker error", async () => {
+    const marked = await markedKalshiMarket("second");
+    const failures = async () => (await breaker()).consecutiveFailures.venue_order_error ?? 0;
+    // From a known streak of 0 (an earlier test's failures end here, as a successful venue call would end them).
+    await (env.RISK as unknown as RiskRpc).reportSuccess("venue_order_error");
+    expect(await failures()).toBe(0);
+    const sim = (path: string, init?: RequestInit) =>
+      env.VENUE_SIM.fetch(`https://api.elections.kalshi.com/__sim/kalshi/${path}`, init);
+    expect(
+      (await sim("faults", post({ afterAccept: null, fillCount: "0.37", times: 1 }))).status,
+    ).toBeLessThan(300);
+    const res = await postBuy(strategy, marked, 1);
+    const placed = (await res.json()) as { order: { mode: string; state: string; filledQuantity: number } };
+    expect(res.status, JSON.stringify(placed)).toBe(201);
+    // The simulator filled 0.37 of 1 (its fill_count "0.37"); the IOC rest is cancelled.
+    expect(placed.order).toMatchObject({ mode: "live", state: "cancelled", filledQuantity: 0.37 });
+    // Risk's own view, read through the gateway's dry run: closing 0.37 is exactly flat; 0.38 would flip it.
+    const close = (quantity: number) =>
+      adminFetch("/admin/risk/evaluate", {
+        method: "POST",
+        ...json({
+          strategyId: strategy,
+          venue: "kalshi",
+          market: marked.market.marketId,
+          side: "sell",
+          effect: "close",
+          quantity,
+          limitPrice: marked.ask,
+          evidenceHashes: [marked.book.evidenceHash],
+          clientOrderId: `frac-close-${quantity * 100}`,
+        }),
+      }).then(
+        async (r) =>
+          (await r.json()) as { approved: boolean; reasons: { code: string; observed?: string }[] },
+      );
+    // The fill reaches risk through execution's outbox a moment after the answer.
+    let exact = await close(0.37);
+    for (let i = 0; i < 200 && !exact.approved; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      exact = await close(0.37);
+    }
+    expect(exact).toMatchObject({ approved: true, reasons: [] });
+    expect((await close(0.38)).reasons).toEqual([
+      expect.objectContaining({ code: "EFFECT_MISMATCH", observed: "position=0.37 after=-0.01" }),
+    ]);
+    // Before risk held hundredths, execution reported this fill as a trading-API failure right after the venue's
+    // (successful) answer: the streak was 1 here.
+    expect(await failures()).toBe(0);
+    const positions = (await (await adminFetch("/admin/positions")).json()) as {
+      positions: { market: string; mode?: string; position: number }[];
+    };
+    // Execution's own live position (its fills, stored exactly) agrees.
+    expect(
+      positions.positions.filter((p) => p.market === marked.market.marketId && p.mode === "live"),
+    ).toEqual([expect.objectContaining({ position: 0.37 })]);
   });
 
   // Last: the backoff this 429 starts would refuse the next live order for a second.

@@ -64,6 +64,38 @@ describe("fills in batches, positions and fill ids under their own keys", () => 
     expect(stored).toEqual({ inline: 0, pos: true, fid: true, reloadedFillId: true, reloadedPosition: true });
   });
 
+  it("applies a fractional Kalshi fill (0.37 contracts) exactly, through the RPC (refused before hundredths)", async () => {
+    expect((await risk().recordMarks([freshMark("FRAC-1", "0.5612")])).ok).toBe(true);
+    const before = (await risk().exposure()) as { ok: true; value: RiskExposure };
+    const r = await risk().recordFills([
+      fill(500, { market: "FRAC-1", quantity: 0.37, price: "0.5612", fee: "0.0100" }),
+      fill(501, { market: "FRAC-1", quantity: 0.2, price: "0.5612", fee: "0" }),
+      fill(502, { market: "FRAC-1", quantity: 0.1, price: "0.5612", fee: "0" }),
+    ]);
+    expect(r).toEqual({
+      ok: true,
+      value: {
+        fills: [
+          { fillId: "bf-500", applied: true },
+          { fillId: "bf-501", applied: true },
+          { fillId: "bf-502", applied: true },
+        ],
+      },
+    });
+    const stub = testEnv.RISK_GOVERNOR.getByName("portfolio");
+    const pos = await runInDurableObject(stub, async (_i: RiskGovernor, state) =>
+      state.storage.get<{ qty: number; cost: number }>("pos:s-batch|kalshi:FRAC-1"),
+    );
+    // 0.37 + 0.2 + 0.1 = 0.67 contracts (67 hundredths), cost 0.67 × 0.5612 = $0.376004 (micros), exactly.
+    expect(pos).toMatchObject({ qty: 67, cost: 376_004 });
+    const after = (await risk().exposure()) as { ok: true; value: RiskExposure };
+    expect(after.value.openPositions).toBe(before.value.openPositions + 1);
+    expect(Number(after.value.realisedPnl) - Number(before.value.realisedPnl)).toBeCloseTo(-0.01, 6);
+    // A quantity finer than 0.01 is refused at the boundary, the whole batch with it (nothing applied).
+    const bad = await risk().recordFills([fill(503, { market: "FRAC-1", quantity: 0.375 })]);
+    expect(bad.ok).toBe(false);
+  });
+
   it("refuses a batch over the size limit", async () => {
     const r = await risk().recordFills(Array.from({ length: 101 }, (_, n) => fill(100 + n)));
     expect(r.ok).toBe(false);
