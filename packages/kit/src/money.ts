@@ -83,19 +83,15 @@ export function parseFixed(
   decimals: number,
   opts: { rounding?: Rounding; maxDecimals?: number; signed?: boolean } = {},
 ): number {
-  // The venues' usual "d.dddd" at 4 decimals, without a regex (ingestion parses millions of them).
+  // The venues' usual "d.dddd" at 4 decimals, without a regex or an allocation (ingestion parses millions).
   if (decimals === 4 && text.length === 6 && text.charCodeAt(1) === 46) {
-    let units = 0;
-    let ok = true;
-    for (const i of [0, 2, 3, 4, 5]) {
-      const c = text.charCodeAt(i) - 48;
-      if (c < 0 || c > 9) {
-        ok = false;
-        break;
-      }
-      units = units * 10 + c;
-    }
-    if (ok) return units;
+    const a = text.charCodeAt(0) - 48;
+    const b = text.charCodeAt(2) - 48;
+    const c = text.charCodeAt(3) - 48;
+    const d = text.charCodeAt(4) - 48;
+    const e = text.charCodeAt(5) - 48;
+    if ((a | b | c | d | e) >= 0 && a <= 9 && b <= 9 && c <= 9 && d <= 9 && e <= 9)
+      return a * 10_000 + b * 1000 + c * 100 + d * 10 + e;
   }
   const m = DECIMAL.exec(text);
   if (!m) throw new MoneyError(`not a decimal string: ${JSON.stringify(text.slice(0, 40))}`);

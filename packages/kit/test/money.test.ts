@@ -53,6 +53,19 @@ describe("parseFixed / formatFixed", () => {
     );
   });
 
+  it("the 4-decimal fast path answers as the general path does, odd characters included", () => {
+    const chars = fc.constantFrom(..."0123456789./:-a٠".split(""));
+    fc.assert(
+      fc.property(fc.array(chars, { minLength: 6, maxLength: 6 }), (cs) => {
+        const text = cs.join("");
+        const general = /^\d\.\d{4}$/.test(text) ? Number(text.replace(".", "")) : null;
+        if (general !== null) expect(parseFixed(text, 4)).toBe(general);
+        else if (!/^-?\d+(\.\d{1,4})?$/.test(text)) expect(() => parseFixed(text, 4)).toThrow(MoneyError);
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
   it("round-trips: format(parse(s)) is s padded to the scale, and parse(format(u)) is u", () => {
     fc.assert(
       fc.property(
