@@ -611,7 +611,7 @@ describe("IBKR brokerage session", () => {
 describe("failure paths", () => {
   it("validates RPC input: a malformed intent or order id is validation_failed", async () => {
     const bad = await execution().submitOrder(
-      { ...intent(), limitPrice: "0.5" as string, quantity: 1.5 },
+      { ...intent(), limitPrice: "0.5" as string, quantity: 1.005 },
       "dec-x",
       ADMIN,
     );
