@@ -79,6 +79,21 @@ describe("paper fills", () => {
       fee: "0.0000",
     });
   });
+  it("fills a fractional quantity exactly across levels (hundredths, never a float sum)", () => {
+    // 2 @ 0.42, then 1.37 of the 0.44 level: 3.37 contracts at (2 × 0.42 + 1.37 × 0.44) / 3.37 = 0.42813…
+    expect(paperFill(book, "buy", 3.37, "0.4400", false)).toEqual({
+      filled: 3.37,
+      avgPrice: "0.4281",
+      fee: "0.0000",
+    });
+    expect(
+      paperFill({ bids: [], asks: [{ price: "0.4200", size: "10" }] }, "buy", 0.37, "0.4200", true),
+    ).toEqual({
+      filled: 0.37,
+      avgPrice: "0.4200",
+      fee: "0.0100",
+    });
+  });
   it("fills nothing when the limit does not cross", () => {
     expect(paperFill(book, "buy", 4, "0.4100", true).filled).toBe(0);
     expect(paperFill(book, "sell", 4, "0.4100", true).filled).toBe(0);

@@ -6,6 +6,7 @@ import {
   PRICE_DECIMALS,
   parsePrice,
   parseQuantity,
+  quantityNumber,
   rescale,
 } from "@paulp/kit";
 
@@ -25,23 +26,24 @@ export function paperFill(
   chargeKalshiFee: boolean,
 ): PaperFill {
   const limit = parsePrice(limitPrice);
+  // In hundredths of a contract (a manual Kalshi order may ask for 0.37): sums stay exact.
+  const wanted = parseQuantity(quantity);
   const levels = (side === "buy" ? book.asks : book.bids)
-    .map((l) => ({ price: parsePrice(l.price), size: Math.floor(Number(l.size)) }))
+    .map((l) => ({ price: parsePrice(l.price), size: Math.floor(Number(l.size)) * 100 }))
     .filter((l) => Number.isFinite(l.size) && l.size > 0)
     .sort((a, b) => (side === "buy" ? a.price - b.price : b.price - a.price));
-  let filled = 0;
+  let filledH = 0;
   let notional = 0;
   for (const l of levels) {
-    if (filled >= quantity) break;
+    if (filledH >= wanted) break;
     if (side === "buy" ? l.price > limit : l.price < limit) break;
-    const take = Math.min(l.size, quantity - filled);
-    filled += take;
+    const take = Math.min(l.size, wanted - filledH);
+    filledH += take;
     notional += take * l.price;
   }
-  if (filled === 0) return { filled: 0, avgPrice: null, fee: "0.0000" };
-  const avg = Math.round(notional / filled);
-  const fee = chargeKalshiFee
-    ? kalshiTakerFee(parseQuantity(filled), rescale(avg, PRICE_DECIMALS, 6, "trunc"))
-    : 0;
+  if (filledH === 0) return { filled: 0, avgPrice: null, fee: "0.0000" };
+  const avg = Math.round(notional / filledH);
+  const fee = chargeKalshiFee ? kalshiTakerFee(filledH, rescale(avg, PRICE_DECIMALS, 6, "trunc")) : 0;
+  const filled = quantityNumber(filledH);
   return { filled, avgPrice: formatPrice(avg), fee: formatDollars(fee, 4, "ceil") };
 }
