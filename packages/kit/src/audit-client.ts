@@ -5,27 +5,20 @@ import {
   ErrorCode,
   type Result,
 } from "@paulp/contracts";
-import { withTimeout } from "./timeout";
+import { rpc } from "./rpc";
 
 /**
  * Append to the audit chain, turning every failure (binding down, timeout, refusal) into a failed result.
  * Callers must treat a failure as "the action does not happen": the audit is fail-closed.
  */
-export async function auditAppend(
+export function auditAppend(
   audit: AuditService,
   event: AuditEventInput,
   timeoutMs = 5_000,
 ): Promise<Result<AuditReceipt>> {
-  try {
-    const result = await withTimeout(audit.append(event), timeoutMs, "audit append");
-    return result as Result<AuditReceipt>;
-  } catch (error) {
-    return {
-      ok: false,
-      error: {
-        code: ErrorCode.auditUnavailable,
-        message: `audit append failed: ${(error as Error).message}`,
-      },
-    };
-  }
+  return rpc(audit, (chain) => chain.append(event), {
+    what: "audit append",
+    timeoutMs,
+    code: ErrorCode.auditUnavailable,
+  });
 }

@@ -9,4 +9,5 @@ export * from "./http";
 export * from "./kalshi-signer";
 export * from "./money";
 export * from "./receipt-return";
+export * from "./rpc";
 export * from "./timeout";

@@ -22,7 +22,7 @@ import {
   Principal,
   type Result,
 } from "@paulp/contracts";
-import { checkD1, checkR2, parseInput, runHealthChecks } from "@paulp/kit";
+import { checkD1, checkR2, parseInput, rpc, runHealthChecks } from "@paulp/kit";
 import { cronSlot, listAnchors } from "./anchors";
 import type { Env } from "./env";
 import { validateEvent, validateEvents } from "./events";
@@ -176,12 +176,9 @@ export class AuditEntrypoint extends WorkerEntrypoint<Env> implements AuditRpc {
   }
 
   /** Run a sequencer call, turning a thrown error (object reset, overload) into a failed result. */
-  private async call<T>(fn: () => Promise<Result<T>>): Promise<Result<T>> {
-    try {
-      return (await fn()) as Result<T>;
-    } catch (error) {
-      return err(ErrorCode.auditUnavailable, `audit sequencer unavailable: ${(error as Error).message}`);
-    }
+  /** The sequencer's answer; a throw (a Durable Object reset) is `audit_unavailable`: audit is fail-closed. */
+  private call<T>(fn: () => Promise<Result<T>>): Promise<Result<T>> {
+    return rpc(fn, { what: "audit sequencer", code: ErrorCode.auditUnavailable });
   }
 }
 

@@ -24,7 +24,7 @@ import {
   type TradedMarket,
   type TradingLoopReport,
 } from "@paulp/contracts";
-import { parseInput, runHealthChecks } from "@paulp/kit";
+import { parseInput, rpc, runHealthChecks } from "@paulp/kit";
 import * as v from "valibot";
 import type { Env } from "./env";
 import { refresher } from "./fast/refresher";
@@ -48,15 +48,6 @@ const Submit = v.object({
   decisionId: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
 });
 
-/** Catch anything thrown by the order manager (a DO reset) so nothing throws across the binding. */
-async function guard<T>(p: Promise<Result<T>>): Promise<Result<T>> {
-  try {
-    return await p;
-  } catch (e) {
-    return err(ErrorCode.internal, `execution: ${(e as Error).message}`);
-  }
-}
-
 export class ExecutionEntrypoint extends WorkerEntrypoint<Env> implements ExecutionRpc {
   async health(): Promise<HealthReport> {
     return runHealthChecks("execution", {
@@ -73,7 +64,7 @@ export class ExecutionEntrypoint extends WorkerEntrypoint<Env> implements Execut
   }
 
   async getPolicy(): Promise<Result<ExecutionPolicyView>> {
-    return guard(orderManager(this.env).getPolicy());
+    return rpc(() => orderManager(this.env).getPolicy(), { what: "execution", code: ErrorCode.internal });
   }
 
   async setPolicy(
@@ -86,8 +77,9 @@ export class ExecutionEntrypoint extends WorkerEntrypoint<Env> implements Execut
       { change, actor, receipt },
     );
     if (!input.ok) return input;
-    return guard(
-      orderManager(this.env).setPolicy(input.value.change, input.value.actor, input.value.receipt),
+    return rpc(
+      () => orderManager(this.env).setPolicy(input.value.change, input.value.actor, input.value.receipt),
+      { what: "execution", code: ErrorCode.internal },
     );
   }
 
@@ -99,13 +91,15 @@ export class ExecutionEntrypoint extends WorkerEntrypoint<Env> implements Execut
   ): Promise<Result<OrderSubmission>> {
     const input = parseInput(Submit, { intent, decisionId, actor, context });
     if (!input.ok) return input;
-    return guard(
-      orderManager(this.env).submit(
-        input.value.intent,
-        input.value.decisionId,
-        input.value.actor,
-        input.value.context,
-      ),
+    return rpc(
+      () =>
+        orderManager(this.env).submit(
+          input.value.intent,
+          input.value.decisionId,
+          input.value.actor,
+          input.value.context,
+        ),
+      { what: "execution", code: ErrorCode.internal },
     );
   }
 
@@ -116,41 +110,59 @@ export class ExecutionEntrypoint extends WorkerEntrypoint<Env> implements Execut
   ): Promise<Result<OrderSubmission>> {
     const input = parseInput(Place, { intent, actor, context });
     if (!input.ok) return input;
-    return guard(orderManager(this.env).place(input.value.intent, input.value.actor, input.value.context));
+    return rpc(
+      () => orderManager(this.env).place(input.value.intent, input.value.actor, input.value.context),
+      { what: "execution", code: ErrorCode.internal },
+    );
   }
 
   async listOrders(query: OrderQuery): Promise<Result<{ orders: OrderView[] }>> {
     const input = parseInput(OrderQuery, query ?? {});
     if (!input.ok) return input;
-    return guard(orderManager(this.env).listOrders(input.value));
+    return rpc(() => orderManager(this.env).listOrders(input.value), {
+      what: "execution",
+      code: ErrorCode.internal,
+    });
   }
 
   async getOrder(clientOrderId: string): Promise<Result<OrderView>> {
     const input = parseInput(ClientOrderId, clientOrderId);
     if (!input.ok) return input;
-    return guard(orderManager(this.env).getOrder(input.value));
+    return rpc(() => orderManager(this.env).getOrder(input.value), {
+      what: "execution",
+      code: ErrorCode.internal,
+    });
   }
 
   async cancelOrder(clientOrderId: string, actor: Principal): Promise<Result<OrderView>> {
     const input = parseInput(v.object({ id: ClientOrderId, actor: Principal }), { id: clientOrderId, actor });
     if (!input.ok) return input;
-    return guard(orderManager(this.env).cancel(input.value.id, input.value.actor));
+    return rpc(() => orderManager(this.env).cancel(input.value.id, input.value.actor), {
+      what: "execution",
+      code: ErrorCode.internal,
+    });
   }
 
   async getPositions(): Promise<Result<{ positions: ExecutionPosition[] }>> {
-    return guard(orderManager(this.env).getPositions());
+    return rpc(() => orderManager(this.env).getPositions(), { what: "execution", code: ErrorCode.internal });
   }
 
   async resolveUnknown(actor: Principal): Promise<Result<{ resolved: number; stillUnknown: number }>> {
     const input = parseInput(Principal, actor);
     if (!input.ok) return input;
-    return guard(orderManager(this.env).resolveUnknown(input.value));
+    return rpc(() => orderManager(this.env).resolveUnknown(input.value), {
+      what: "execution",
+      code: ErrorCode.internal,
+    });
   }
 
   async reconcile(actor: Principal): Promise<Result<ReconciliationReport>> {
     const input = parseInput(Principal, actor);
     if (!input.ok) return input;
-    return guard(orderManager(this.env).reconcile(input.value));
+    return rpc(() => orderManager(this.env).reconcile(input.value), {
+      what: "execution",
+      code: ErrorCode.internal,
+    });
   }
 
   async runTradingLoop(actor: Principal): Promise<Result<TradingLoopReport>> {
@@ -162,7 +174,10 @@ export class ExecutionEntrypoint extends WorkerEntrypoint<Env> implements Execut
         .kick()
         .catch((e: unknown) => console.error("fast path kick failed", (e as Error)?.message)),
     );
-    return guard(runTradingLoop(this.env, input.value, Date.now()));
+    return rpc(() => runTradingLoop(this.env, input.value, Date.now()), {
+      what: "execution",
+      code: ErrorCode.internal,
+    });
   }
 
   async tradedMarkets(): Promise<Result<TradedMarket[]>> {
@@ -188,7 +203,7 @@ export class ExecutionEntrypoint extends WorkerEntrypoint<Env> implements Execut
   }
 
   async monitorStats(): Promise<Result<ExecutionMonitorStats>> {
-    return guard(orderManager(this.env).monitorStats());
+    return rpc(() => orderManager(this.env).monitorStats(), { what: "execution", code: ErrorCode.internal });
   }
 
   /** "* * * * *": resolve unknowns, keep the IBKR session alive, run the loop. "*\/15": reconcile. */

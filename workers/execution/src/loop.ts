@@ -1,5 +1,4 @@
 import {
-  ErrorCode,
   err,
   type OrderIntent,
   type OrderSubmission,
@@ -10,7 +9,7 @@ import {
   type TradablePair,
   type TradingLoopReport,
 } from "@paulp/contracts";
-import { auditAppend, withTimeout } from "@paulp/kit";
+import { auditAppend, rpc } from "@paulp/kit";
 import type { Env } from "./env";
 import { hedgeIntentFor, parseHedgeMap } from "./hedge";
 import { deriveClientOrderId } from "./orders/ids";
@@ -19,13 +18,8 @@ import { crossVenueSignal, rvParams } from "./signal";
 /** The strategy kind this loop trades. */
 export const RV_KIND = "cross_venue_rv";
 
-async function call<T>(p: Promise<Result<T>>, what: string): Promise<Result<T>> {
-  try {
-    return (await withTimeout(p, 5_000, what)) as Result<T>;
-  } catch (e) {
-    return err(ErrorCode.serviceUnavailable, `${what}: ${(e as Error).message}`);
-  }
-}
+/** How long the loop waits on governance and ingestion for each read. */
+const READ_TIMEOUT_MS = 5_000;
 
 export function orderManager(env: Env) {
   return env.ORDER_MANAGER.get(env.ORDER_MANAGER.idFromName("orders"));
@@ -55,11 +49,14 @@ export async function runTradingLoop(
   nowMs: number,
 ): Promise<Result<TradingLoopReport>> {
   const [strategies, pairs] = await Promise.all([
-    call<StrategySummary[]>(
-      env.GOVERNANCE.activeStrategies() as Promise<Result<StrategySummary[]>>,
-      "activeStrategies",
-    ),
-    call<TradablePair[]>(env.GOVERNANCE.tradablePairs() as Promise<Result<TradablePair[]>>, "tradablePairs"),
+    rpc(env.GOVERNANCE, (governance) => governance.activeStrategies(), {
+      what: "activeStrategies",
+      timeoutMs: READ_TIMEOUT_MS,
+    }),
+    rpc(env.GOVERNANCE, (governance) => governance.tradablePairs(), {
+      what: "tradablePairs",
+      timeoutMs: READ_TIMEOUT_MS,
+    }),
   ]);
   if (!strategies.ok) return strategies;
   if (!pairs.ok) return pairs;
@@ -97,8 +94,14 @@ export async function runTradingLoop(
         continue;
       }
       const [kb, pb] = await Promise.all([
-        call(env.INGESTION.getOrderBook("kalshi", p.kalshi.marketId, 120), "getOrderBook"),
-        call(env.INGESTION.getOrderBook("polymarket", p.polymarket.marketId, 120), "getOrderBook"),
+        rpc(env.INGESTION, (ingestion) => ingestion.getOrderBook("kalshi", p.kalshi.marketId, 120), {
+          what: "getOrderBook",
+          timeoutMs: READ_TIMEOUT_MS,
+        }),
+        rpc(env.INGESTION, (ingestion) => ingestion.getOrderBook("polymarket", p.polymarket.marketId, 120), {
+          what: "getOrderBook",
+          timeoutMs: READ_TIMEOUT_MS,
+        }),
       ]);
       if (!kb.ok || !pb.ok) {
         report.skipped.push(
@@ -196,8 +199,14 @@ interface LegCheck {
 
 async function termsChanged(env: Env, p: TradablePair): Promise<LegCheck> {
   const [k, m] = await Promise.all([
-    call(env.INGESTION.getMarket("kalshi", p.kalshi.marketId), "getMarket"),
-    call(env.INGESTION.getMarket("polymarket", p.polymarket.marketId), "getMarket"),
+    rpc(env.INGESTION, (ingestion) => ingestion.getMarket("kalshi", p.kalshi.marketId), {
+      what: "getMarket",
+      timeoutMs: READ_TIMEOUT_MS,
+    }),
+    rpc(env.INGESTION, (ingestion) => ingestion.getMarket("polymarket", p.polymarket.marketId), {
+      what: "getMarket",
+      timeoutMs: READ_TIMEOUT_MS,
+    }),
   ]);
   if (!k.ok || !m.ok)
     return {

@@ -28,7 +28,6 @@ import {
   type ReconciliationReport,
   type Result,
   type RiskDecision,
-  type StrategySummary,
   type Venue,
 } from "@paulp/contracts";
 import {
@@ -41,8 +40,8 @@ import {
   parseDollars,
   parseFixed,
   parseQuantity,
+  rpc,
   venueDollars,
-  withTimeout,
   worstCaseFee,
 } from "@paulp/kit";
 import { afterRateLimit, type Backoff, backoffLeftMs } from "./backoff";
@@ -102,15 +101,6 @@ interface OrderRow {
   updated_at: string;
   history: string;
   [key: string]: SqlStorageValue;
-}
-
-/** Catch a rejected RPC (binding down) as a failed result so nothing throws across our own binding. */
-async function safe<T>(p: Promise<Result<T>>, what: string): Promise<Result<T>> {
-  try {
-    return (await withTimeout(p, RPC_TIMEOUT_MS, what)) as Result<T>;
-  } catch (e) {
-    return err(ErrorCode.serviceUnavailable, `${what} failed: ${(e as Error).message}`);
-  }
 }
 
 /**
@@ -219,9 +209,10 @@ export class OrderManager extends DurableObject<Env> {
             payload: change,
           },
         );
-      const redeemed = await safe(
-        this.env.GOVERNANCE.redeemReceipt(receipt, "execution.policy_live", change, actor),
-        "redeemReceipt",
+      const redeemed = await rpc(
+        this.env.GOVERNANCE,
+        (governance) => governance.redeemReceipt(receipt, "execution.policy_live", change, actor),
+        { what: "redeemReceipt", timeoutMs: RPC_TIMEOUT_MS },
       );
       if (!redeemed.ok) return redeemed;
     }
@@ -401,12 +392,18 @@ export class OrderManager extends DurableObject<Env> {
       ts: String(f.ts),
     }));
     const accepted: string[] = [];
-    const batch = await safe(this.env.RISK.recordFills(fills), "recordFills");
+    const batch = await rpc(this.env.RISK, (risk) => risk.recordFills(fills), {
+      what: "recordFills",
+      timeoutMs: RPC_TIMEOUT_MS,
+    });
     if (batch.ok) {
       for (const o of batch.value.fills) if (!o.error) accepted.push(o.fillId);
     } else {
       for (const fill of fills) {
-        const res = await safe(this.env.RISK.recordFill(fill), "recordFill");
+        const res = await rpc(this.env.RISK, (risk) => risk.recordFill(fill), {
+          what: "recordFill",
+          timeoutMs: RPC_TIMEOUT_MS,
+        });
         if (res.ok) accepted.push(fill.fillId);
         else if (res.error.code === ErrorCode.serviceUnavailable) break;
       }
@@ -425,7 +422,10 @@ export class OrderManager extends DurableObject<Env> {
       .toArray()
       .map((r) => r.coid);
     if (coids.length === 0) return false;
-    const res = await safe(this.env.RISK.releaseReservations(coids), "releaseReservations");
+    const res = await rpc(this.env.RISK, (risk) => risk.releaseReservations(coids), {
+      what: "releaseReservations",
+      timeoutMs: RPC_TIMEOUT_MS,
+    });
     if (!res.ok) return false; // kept for the next run
     for (const c of coids) this.sql.exec("DELETE FROM ended WHERE coid = ?", c);
     return coids.length === FILL_BATCH;
@@ -471,7 +471,10 @@ export class OrderManager extends DurableObject<Env> {
     context?: OrderContext,
   ): Promise<Result<OrderSubmission>> {
     return this.run(intent, actor, context, decisionId, (intentHash) =>
-      safe(this.env.RISK.consumeForSubmit(decisionId, intentHash), "consumeDecision"),
+      rpc(this.env.RISK, (risk) => risk.consumeForSubmit(decisionId, intentHash), {
+        what: "consumeDecision",
+        timeoutMs: RPC_TIMEOUT_MS,
+      }),
     );
   }
 
@@ -485,7 +488,10 @@ export class OrderManager extends DurableObject<Env> {
     context?: OrderContext,
   ): Promise<Result<OrderSubmission>> {
     return this.run(intent, actor, context, null, () =>
-      safe(this.env.RISK.evaluateAndConsume(intent, actor), "evaluateAndConsume"),
+      rpc(this.env.RISK, (risk) => risk.evaluateAndConsume(intent, actor), {
+        what: "evaluateAndConsume",
+        timeoutMs: RPC_TIMEOUT_MS,
+      }),
     );
   }
 
@@ -548,10 +554,14 @@ export class OrderManager extends DurableObject<Env> {
     // Risk reads the breaker in the same call and answers what it read (no `getBreaker` hop of our own).
     // The order's references and the market's compliance under the rules in force now are checked at the same
     // time, for every order (paper and live, manual and loop).
+    const venue = intent.venue;
     const [claimed, book, preTrade] = await Promise.all([
       decide(intentHash),
-      mode === "paper" && intent.venue !== "ibkr"
-        ? safe(this.env.INGESTION.getOrderBook(intent.venue, intent.market, 120), "getOrderBook")
+      mode === "paper" && venue !== "ibkr"
+        ? rpc(this.env.INGESTION, (ingestion) => ingestion.getOrderBook(venue, intent.market, 120), {
+            what: "getOrderBook",
+            timeoutMs: RPC_TIMEOUT_MS,
+          })
         : null,
       this.preTrade(intent),
     ]);
@@ -684,16 +694,12 @@ export class OrderManager extends DurableObject<Env> {
 
   /** Append events atomically (all or none); every failure is `audit_unavailable`-like, as `auditAppend`. */
   private async auditMany(events: AuditEventInput[]): Promise<Result<{ seqs: number[] }>> {
-    try {
-      const res = (await withTimeout(
-        this.env.AUDIT.appendMany(events),
-        RPC_TIMEOUT_MS,
-        "audit append",
-      )) as Result<{ seq: number }[]>;
-      return res.ok ? ok({ seqs: res.value.map((r) => r.seq) }) : res;
-    } catch (error) {
-      return err(ErrorCode.auditUnavailable, `audit append failed: ${(error as Error).message}`);
-    }
+    const res = await rpc(this.env.AUDIT, (audit) => audit.appendMany(events), {
+      what: "audit append",
+      timeoutMs: RPC_TIMEOUT_MS,
+      code: ErrorCode.auditUnavailable,
+    });
+    return res.ok ? ok({ seqs: res.value.map((r) => r.seq) }) : res;
   }
 
   private async refuse(
@@ -713,13 +719,14 @@ export class OrderManager extends DurableObject<Env> {
   /** The order's strategy and evidence exist, and its market's compliance verdict now (see pre-trade.ts). */
   private async preTrade(intent: OrderIntent) {
     const [strategy, check] = await Promise.all([
-      safe(
-        this.env.GOVERNANCE.getStrategy(intent.strategyId) as Promise<Result<StrategySummary>>,
-        "getStrategy",
-      ),
-      safe(
-        this.env.INGESTION.preTradeCheck(intent.venue, intent.market, intent.evidenceHashes),
-        "preTradeCheck",
+      rpc(this.env.GOVERNANCE, (governance) => governance.getStrategy(intent.strategyId), {
+        what: "getStrategy",
+        timeoutMs: RPC_TIMEOUT_MS,
+      }),
+      rpc(
+        this.env.INGESTION,
+        (ingestion) => ingestion.preTradeCheck(intent.venue, intent.market, intent.evidenceHashes),
+        { what: "preTradeCheck", timeoutMs: RPC_TIMEOUT_MS },
       ),
     ]);
     return preTradeVerdict(intent, strategy, check);
@@ -820,16 +827,18 @@ export class OrderManager extends DurableObject<Env> {
         `backoff:${venue}`,
         JSON.stringify(next),
       );
-      await safe(
-        this.env.RISK.reportFailure(
-          "venue_order_error",
-          `${venue} rate-limited a trading request (429 #${next.streak} in a row; backing off ${(next.untilMs - now) / 1000} s): ${r.error.message}`.slice(
-            0,
-            500,
+      await rpc(
+        this.env.RISK,
+        (risk) =>
+          risk.reportFailure(
+            "venue_order_error",
+            `${venue} rate-limited a trading request (429 #${next.streak} in a row; backing off ${(next.untilMs - now) / 1000} s): ${r.error.message}`.slice(
+              0,
+              500,
+            ),
+            { method: "system", subject: "execution" },
           ),
-          { method: "system", subject: "execution" },
-        ),
-        "reportFailure",
+        { what: "reportFailure", timeoutMs: RPC_TIMEOUT_MS },
       );
     }
     return r;
@@ -850,12 +859,14 @@ export class OrderManager extends DurableObject<Env> {
       e.kind === "auth" ||
       e.kind === "invalid_response"
     ) {
-      await safe(
-        this.env.RISK.reportFailure("venue_order_error", `${e.kind}: ${e.message}`, {
-          method: "system",
-          subject: "execution",
-        }),
-        "reportFailure",
+      await rpc(
+        this.env.RISK,
+        (risk) =>
+          risk.reportFailure("venue_order_error", `${e.kind}: ${e.message}`, {
+            method: "system",
+            subject: "execution",
+          }),
+        { what: "reportFailure", timeoutMs: RPC_TIMEOUT_MS },
       );
     }
   }
@@ -865,7 +876,10 @@ export class OrderManager extends DurableObject<Env> {
    * awaited: the order's answer does not wait on bookkeeping (`safe` never throws).
    */
   private venueAnswered(): void {
-    void safe(this.env.RISK.reportSuccess("venue_order_error"), "reportSuccess");
+    void rpc(this.env.RISK, (risk) => risk.reportSuccess("venue_order_error"), {
+      what: "reportSuccess",
+      timeoutMs: RPC_TIMEOUT_MS,
+    });
   }
 
   private async executeLive(coid: string, intent: OrderIntent, actor: Principal): Promise<void> {
@@ -1188,13 +1202,15 @@ export class OrderManager extends DurableObject<Env> {
         venues.push({ venue, status: "unavailable", detail: `${r.error.kind}: ${r.error.message}` });
         // A 429 was counted where it happened (or nothing was sent during a backoff).
         if (r.error.kind !== "rate_limited")
-          await safe(
-            this.env.RISK.reportFailure(
-              "venue_order_error",
-              `reconciliation: ${venue} positions: ${r.error.message}`,
-              actor,
-            ),
-            "reportFailure",
+          await rpc(
+            this.env.RISK,
+            (risk) =>
+              risk.reportFailure(
+                "venue_order_error",
+                `reconciliation: ${venue} positions: ${r.error.message}`,
+                actor,
+              ),
+            { what: "reportFailure", timeoutMs: RPC_TIMEOUT_MS },
           );
       }
     }
@@ -1209,9 +1225,10 @@ export class OrderManager extends DurableObject<Env> {
         ? ` expected=${d.expectedMin}..${d.expectedMax} (${d.inFlight} in flight)`
         : "";
       const detail = `${d.venue}:${d.market} internal=${d.internal}${range} venue=${d.venuePosition} drift=${d.drift} tolerance=${tolerance}`;
-      const res = await safe(
-        this.env.RISK.reportFailure("reconciliation_drift", detail, actor),
-        "reportFailure",
+      const res = await rpc(
+        this.env.RISK,
+        (risk) => risk.reportFailure("reconciliation_drift", detail, actor),
+        { what: "reportFailure", timeoutMs: RPC_TIMEOUT_MS },
       );
       if (res.ok) reported++;
     }

@@ -1,36 +1,33 @@
 import {
-  ErrorCode,
   type ExecutionPosition,
-  err,
   ok,
   type Result,
-  type StrategySummary,
   type TradablePair,
   type TradedMarket,
 } from "@paulp/contracts";
+import { rpc } from "@paulp/kit";
 import type { Env } from "./env";
 import { type HedgeMap, parseHedgeMap } from "./hedge";
 import { orderManager, RV_KIND } from "./loop";
 
 /** The traded set now: strategies and pairs from governance, positions from the order manager, the hedge map. */
 export async function loadTradedMarkets(env: Env): Promise<Result<TradedMarket[]>> {
-  try {
-    const [strategies, pairs, positions] = await Promise.all([
-      env.GOVERNANCE.activeStrategies() as Promise<Result<StrategySummary[]>>,
-      env.GOVERNANCE.tradablePairs() as Promise<Result<TradablePair[]>>,
-      orderManager(env).getPositions() as Promise<Result<{ positions: ExecutionPosition[] }>>,
-    ]);
-    if (!strategies.ok) return strategies;
-    if (!pairs.ok) return pairs;
-    if (!positions.ok) return positions;
-    const trading = strategies.value.some(
-      (s) => s.kind === RV_KIND && (s.state === "paper" || s.state === "live"),
-    );
-    const hedges = parseHedgeMap(env.HEDGE_MAP).map;
-    return ok(tradedMarkets({ trading, pairs: pairs.value, positions: positions.value.positions, hedges }));
-  } catch (e) {
-    return err(ErrorCode.serviceUnavailable, `tradedMarkets: ${(e as Error).message}`);
-  }
+  const what = "tradedMarkets";
+  const [strategies, pairs, positions] = await Promise.all([
+    rpc(env.GOVERNANCE, (governance) => governance.activeStrategies(), { what }),
+    rpc(env.GOVERNANCE, (governance) => governance.tradablePairs(), { what }),
+    rpc(() => orderManager(env).getPositions() as Promise<Result<{ positions: ExecutionPosition[] }>>, {
+      what,
+    }),
+  ]);
+  if (!strategies.ok) return strategies;
+  if (!pairs.ok) return pairs;
+  if (!positions.ok) return positions;
+  const trading = strategies.value.some(
+    (s) => s.kind === RV_KIND && (s.state === "paper" || s.state === "live"),
+  );
+  const hedges = parseHedgeMap(env.HEDGE_MAP).map;
+  return ok(tradedMarkets({ trading, pairs: pairs.value, positions: positions.value.positions, hedges }));
 }
 
 /**

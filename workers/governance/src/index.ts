@@ -26,7 +26,7 @@ import {
   type TradablePair,
   type VerifiedApproval,
 } from "@paulp/contracts";
-import { checkD1, parseInput, requireConfig, runHealthChecks } from "@paulp/kit";
+import { checkD1, parseInput, requireConfig, rpc, runHealthChecks } from "@paulp/kit";
 import * as v from "valibot";
 import { deskConfig } from "./config";
 import type { Env } from "./env";
@@ -38,16 +38,6 @@ export { ApprovalDesk } from "./approval-desk";
 
 /** A strategy id as an order names it (`OrderIntent.strategyId`). */
 const StrategyId = v.pipe(v.string(), v.minLength(1), v.maxLength(64));
-
-/** Anything thrown below the entrypoint becomes a failed result: nothing is thrown across a binding. */
-async function guard<T>(what: string, fn: () => Promise<Result<T>>): Promise<Result<T>> {
-  try {
-    return await fn();
-  } catch (error) {
-    console.error(`governance ${what} failed`, (error as Error)?.message);
-    return err(ErrorCode.internal, `${what} failed`);
-  }
-}
 
 /** The governance worker's RPC surface: thin wrappers over service.ts with the real clock. */
 export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements GovernanceRpc {
@@ -84,9 +74,11 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
     payload: unknown,
     actor: Principal,
   ): Promise<Result<VerifiedApproval>> {
-    return guard("redeemReceipt", () =>
-      svc.redeemReceipt(this.env, receipt, action, payload, actor, Date.now()),
-    );
+    return rpc(() => svc.redeemReceipt(this.env, receipt, action, payload, actor, Date.now()), {
+      what: "redeemReceipt",
+      code: ErrorCode.internal,
+      hideCause: true,
+    });
   }
 
   async returnReceipt(
@@ -94,60 +86,100 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
     reason: string,
     actor: Principal,
   ): Promise<Result<{ requestId: string; status: ApprovalStatus }>> {
-    return guard("returnReceipt", async () => {
-      const back = await svc.returnReceipt(this.env, receipt, reason, actor, Date.now());
-      return back.ok ? ok({ requestId: back.value.requestId, status: back.value.status }) : back;
-    });
+    return rpc(
+      async () => {
+        const back = await svc.returnReceipt(this.env, receipt, reason, actor, Date.now());
+        return back.ok ? ok({ requestId: back.value.requestId, status: back.value.status }) : back;
+      },
+      { what: "returnReceipt", code: ErrorCode.internal, hideCause: true },
+    );
   }
 
   async proposePairs(
     candidates: PairCandidate[],
     actor: Principal,
   ): Promise<Result<{ created: number; lapsed: number; refused: number; rekeyed: number }>> {
-    return guard("proposePairs", () => svc.proposePairs(this.env, candidates, actor, Date.now()));
+    return rpc(() => svc.proposePairs(this.env, candidates, actor, Date.now()), {
+      what: "proposePairs",
+      code: ErrorCode.internal,
+      hideCause: true,
+    });
   }
 
   async tradablePairs(): Promise<Result<TradablePair[]>> {
-    return guard("tradablePairs", async () => ok(await pairs.tradablePairs(this.env.D1_GOVERNANCE)));
+    return rpc(async () => ok(await pairs.tradablePairs(this.env.D1_GOVERNANCE)), {
+      what: "tradablePairs",
+      code: ErrorCode.internal,
+      hideCause: true,
+    });
   }
 
   async activeStrategies(): Promise<Result<StrategySummary[]>> {
-    return guard("activeStrategies", async () =>
-      ok(await strategies.activeStrategies(this.env.D1_GOVERNANCE)),
-    );
+    return rpc(async () => ok(await strategies.activeStrategies(this.env.D1_GOVERNANCE)), {
+      what: "activeStrategies",
+      code: ErrorCode.internal,
+      hideCause: true,
+    });
   }
 
   async getStrategy(strategyId: string): Promise<Result<StrategySummary>> {
     const id = parseInput(StrategyId, strategyId);
     if (!id.ok) return id;
-    return guard("getStrategy", async () => {
-      const s = await strategies.getStrategy(this.env.D1_GOVERNANCE, id.value);
-      return s ? ok(strategies.summaryOf(s)) : err(ErrorCode.notFound, `no strategy ${id.value}`);
-    });
+    return rpc(
+      async () => {
+        const s = await strategies.getStrategy(this.env.D1_GOVERNANCE, id.value);
+        return s ? ok(strategies.summaryOf(s)) : err(ErrorCode.notFound, `no strategy ${id.value}`);
+      },
+      { what: "getStrategy", code: ErrorCode.internal, hideCause: true },
+    );
   }
 
   async requestApproval(input: ApprovalRequestInput, actor: Principal): Promise<Result<ApprovalView>> {
-    return guard("requestApproval", () => svc.requestApproval(this.env, input, actor, Date.now()));
+    return rpc(() => svc.requestApproval(this.env, input, actor, Date.now()), {
+      what: "requestApproval",
+      code: ErrorCode.internal,
+      hideCause: true,
+    });
   }
 
   async approve(requestId: string, actor: Principal): Promise<Result<ApprovalDecision>> {
-    return guard("approve", () => svc.approve(this.env, requestId, actor, Date.now()));
+    return rpc(() => svc.approve(this.env, requestId, actor, Date.now()), {
+      what: "approve",
+      code: ErrorCode.internal,
+      hideCause: true,
+    });
   }
 
   async reject(requestId: string, reason: string, actor: Principal): Promise<Result<ApprovalView>> {
-    return guard("reject", () => svc.reject(this.env, requestId, reason, actor, Date.now()));
+    return rpc(() => svc.reject(this.env, requestId, reason, actor, Date.now()), {
+      what: "reject",
+      code: ErrorCode.internal,
+      hideCause: true,
+    });
   }
 
   async listApprovals(filter: { status?: ApprovalStatus }): Promise<Result<ApprovalView[]>> {
-    return guard("listApprovals", () => svc.listApprovals(this.env, filter, Date.now()));
+    return rpc(() => svc.listApprovals(this.env, filter, Date.now()), {
+      what: "listApprovals",
+      code: ErrorCode.internal,
+      hideCause: true,
+    });
   }
 
   async getApproval(requestId: string): Promise<Result<ApprovalView>> {
-    return guard("getApproval", () => svc.getApproval(this.env, requestId, Date.now()));
+    return rpc(() => svc.getApproval(this.env, requestId, Date.now()), {
+      what: "getApproval",
+      code: ErrorCode.internal,
+      hideCause: true,
+    });
   }
 
   async reissueReceipt(requestId: string, actor: Principal): Promise<Result<ApprovalDecision>> {
-    return guard("reissueReceipt", () => svc.reissueReceipt(this.env, requestId, actor, Date.now()));
+    return rpc(() => svc.reissueReceipt(this.env, requestId, actor, Date.now()), {
+      what: "reissueReceipt",
+      code: ErrorCode.internal,
+      hideCause: true,
+    });
   }
 
   async applyStrategyApproval(
@@ -156,13 +188,19 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
     payload: unknown,
     actor: Principal,
   ): Promise<Result<StrategyView>> {
-    return guard("applyStrategyApproval", () =>
-      svc.applyStrategyApproval(this.env, receipt, action, payload, actor, Date.now()),
-    );
+    return rpc(() => svc.applyStrategyApproval(this.env, receipt, action, payload, actor, Date.now()), {
+      what: "applyStrategyApproval",
+      code: ErrorCode.internal,
+      hideCause: true,
+    });
   }
 
   async listRosters(): Promise<Result<RosterListing[]>> {
-    return guard("listRosters", () => svc.listRosters(this.env, Date.now()));
+    return rpc(() => svc.listRosters(this.env, Date.now()), {
+      what: "listRosters",
+      code: ErrorCode.internal,
+      hideCause: true,
+    });
   }
 
   async applyRosterChange(
@@ -170,17 +208,27 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
     payload: unknown,
     actor: Principal,
   ): Promise<Result<ApproverRoster>> {
-    return guard("applyRosterChange", () =>
-      svc.applyRosterChange(this.env, receipt, payload, actor, Date.now()),
-    );
+    return rpc(() => svc.applyRosterChange(this.env, receipt, payload, actor, Date.now()), {
+      what: "applyRosterChange",
+      code: ErrorCode.internal,
+      hideCause: true,
+    });
   }
 
   async createStrategy(input: StrategyCreateInput, actor: Principal): Promise<Result<StrategyView>> {
-    return guard("createStrategy", () => svc.createStrategy(this.env, input, actor, Date.now()));
+    return rpc(() => svc.createStrategy(this.env, input, actor, Date.now()), {
+      what: "createStrategy",
+      code: ErrorCode.internal,
+      hideCause: true,
+    });
   }
 
   async listStrategies(): Promise<Result<StrategyView[]>> {
-    return guard("listStrategies", async () => ok(await strategies.listStrategies(this.env.D1_GOVERNANCE)));
+    return rpc(async () => ok(await strategies.listStrategies(this.env.D1_GOVERNANCE)), {
+      what: "listStrategies",
+      code: ErrorCode.internal,
+      hideCause: true,
+    });
   }
 
   async transitionStrategy(
@@ -188,45 +236,63 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
     to: "paper" | "paused" | "retired",
     actor: Principal,
   ): Promise<Result<StrategyView>> {
-    return guard("transitionStrategy", () =>
-      svc.transitionStrategy(this.env, strategyId, to, actor, Date.now()),
-    );
+    return rpc(() => svc.transitionStrategy(this.env, strategyId, to, actor, Date.now()), {
+      what: "transitionStrategy",
+      code: ErrorCode.internal,
+      hideCause: true,
+    });
   }
 
   async requestGoLive(
     strategyId: string,
     actor: Principal,
   ): Promise<Result<{ strategy: StrategyView; request: ApprovalView }>> {
-    return guard("requestGoLive", () => svc.requestGoLive(this.env, strategyId, actor, Date.now()));
+    return rpc(() => svc.requestGoLive(this.env, strategyId, actor, Date.now()), {
+      what: "requestGoLive",
+      code: ErrorCode.internal,
+      hideCause: true,
+    });
   }
 
   async listPairs(filter: { review?: "pending" | "approved" | "rejected" }): Promise<Result<PairView[]>> {
-    return guard("listPairs", async () => {
-      const review = filter?.review;
-      if (review !== undefined && review !== "pending" && review !== "approved" && review !== "rejected") {
-        return err(ErrorCode.validationFailed, "review: must be pending, approved or rejected");
-      }
-      return ok(await pairs.listPairs(this.env.D1_GOVERNANCE, review));
-    });
+    return rpc(
+      async () => {
+        const review = filter?.review;
+        if (review !== undefined && review !== "pending" && review !== "approved" && review !== "rejected") {
+          return err(ErrorCode.validationFailed, "review: must be pending, approved or rejected");
+        }
+        return ok(await pairs.listPairs(this.env.D1_GOVERNANCE, review));
+      },
+      { what: "listPairs", code: ErrorCode.internal, hideCause: true },
+    );
   }
 
   async assessPair(
     pairId: string,
     actor: Principal,
   ): Promise<Result<{ pair: PairView; assessment: PairAssessment }>> {
-    return guard("assessPair", () => svc.assessPair(this.env, pairId, actor, Date.now));
+    return rpc(() => svc.assessPair(this.env, pairId, actor, Date.now), {
+      what: "assessPair",
+      code: ErrorCode.internal,
+      hideCause: true,
+    });
   }
 
   async reviewPair(pairId: string, review: PairReviewInput, actor: Principal): Promise<Result<PairView>> {
-    return guard("reviewPair", () => svc.reviewPair(this.env, pairId, review, actor, Date.now()));
+    return rpc(() => svc.reviewPair(this.env, pairId, review, actor, Date.now()), {
+      what: "reviewPair",
+      code: ErrorCode.internal,
+      hideCause: true,
+    });
   }
 
   async assessPending(actor: Principal, limit = 20): Promise<Result<{ assessed: number }>> {
     const who = parseInput(Principal, actor);
     if (!who.ok) return who;
     const bounded = Math.min(Math.max(Math.trunc(Number(limit) || 20), 1), 100);
-    return guard("assessPending", async () =>
-      ok({ assessed: await svc.assessPending(this.env, who.value, Date.now, bounded) }),
+    return rpc(
+      async () => ok({ assessed: await svc.assessPending(this.env, who.value, Date.now, bounded) }),
+      { what: "assessPending", code: ErrorCode.internal, hideCause: true },
     );
   }
 

@@ -41,6 +41,7 @@ import {
   parseInput,
   randomId,
   returnReason,
+  rpc,
   sha256Hex,
 } from "@paulp/kit";
 import * as v from "valibot";
@@ -97,7 +98,10 @@ type DeskApi = Pick<
   "open" | "approve" | "reject" | "cancel" | "reissue" | "redeem" | "returnReceipt" | "get" | "list"
 >;
 /** One desk for the whole system: every request is serialised through the same object. */
-const desk = (env: Env) => env.APPROVAL_DESK.get(env.APPROVAL_DESK.idFromName("desk")) as unknown as DeskApi;
+const desk = (env: Env) => env.APPROVAL_DESK.get(env.APPROVAL_DESK.idFromName("desk"));
+/** A call to the desk; a throw (the object reset) is an internal failure, logged, its cause kept inside. */
+const onDesk = <R>(env: Env, what: string, call: (desk: DeskApi) => Promise<Result<R>>) =>
+  rpc(desk(env), call, { what: `desk.${what}`, code: ErrorCode.internal, hideCause: true });
 const iso = (now: number) => new Date(now).toISOString();
 
 /** Hash an approval payload; a payload JCS cannot represent is a validation failure, not a throw. */
@@ -362,9 +366,11 @@ async function openOnDesk(
   if (!hash.ok) return hash;
   const intact = await requireIntegrity(env, { step: "open", requestId: null, action }, actor);
   if (!intact.ok) return intact;
-  return desk(env).open(
-    { requestId: `apr_${randomId(12)}`, action, payload, payloadHash: hash.value, requester: actor },
-    now,
+  return onDesk(env, "open", (d) =>
+    d.open(
+      { requestId: `apr_${randomId(12)}`, action, payload, payloadHash: hash.value, requester: actor },
+      now,
+    ),
   );
 }
 
@@ -383,7 +389,7 @@ export async function approve(
   // The token is minted and hashed before the desk's critical section; it is handed out only if used.
   const token = randomId(32);
   const tokenHash = await hashToken(token);
-  const result = await desk(env).approve(id, actor, now, tokenHash);
+  const result = await onDesk(env, "approve", (d) => d.approve(id, actor, now, tokenHash));
   if (!result.ok) return result;
   return ok({
     request: result.value.view,
@@ -405,7 +411,7 @@ export async function reject(
   if (!why.ok) return why;
   const actor = parseInput(Principal, actorIn);
   if (!actor.ok) return actor;
-  const rejected = await desk(env).reject(id.value, actor.value, why.value, now);
+  const rejected = await onDesk(env, "reject", (d) => d.reject(id.value, actor.value, why.value, now));
   if (!rejected.ok) return rejected;
   const back = await endedGoLive(env, rejected.value, actor.value, now);
   if (!back.ok)
@@ -429,7 +435,8 @@ export async function reissueReceipt(
   const intact = await requireIntegrity(env, { step: "reissue", requestId: id, action: null }, actor);
   if (!intact.ok) return intact;
   const token = randomId(32);
-  const result = await desk(env).reissue(id, actor, now, await hashToken(token));
+  const tokenHash = await hashToken(token);
+  const result = await onDesk(env, "reissue", (d) => d.reissue(id, actor, now, tokenHash));
   if (!result.ok) return result;
   return ok({ request: result.value, receipt: { requestId: id, receiptToken: token } });
 }
@@ -459,10 +466,12 @@ export async function redeemReceipt(
   );
   if (!intact.ok) return intact;
   const tokenHash = await hashToken(receipt.value.receiptToken);
-  const result = await desk(env).redeem(
-    receipt.value.requestId,
-    { tokenHash, action: action.value, payloadHash: payloadHash.value, actor: actor.value },
-    now,
+  const result = await onDesk(env, "redeem", (d) =>
+    d.redeem(
+      receipt.value.requestId,
+      { tokenHash, action: action.value, payloadHash: payloadHash.value, actor: actor.value },
+      now,
+    ),
   );
   if (!result.ok) return result;
   const view = result.value.view;
@@ -490,10 +499,9 @@ export async function returnReceipt(
   if (!reason.ok) return reason;
   const actor = parseInput(Principal, actorIn);
   if (!actor.ok) return actor;
-  return desk(env).returnReceipt(
-    receipt.value.requestId,
-    { tokenHash: await hashToken(receipt.value.receiptToken), reason: reason.value, actor: actor.value },
-    now,
+  const tokenHash = await hashToken(receipt.value.receiptToken);
+  return onDesk(env, "returnReceipt", (d) =>
+    d.returnReceipt(receipt.value.requestId, { tokenHash, reason: reason.value, actor: actor.value }, now),
   );
 }
 
@@ -501,14 +509,14 @@ export async function returnReceipt(
 export async function listApprovals(env: Env, filter: unknown, now: number): Promise<Result<ApprovalView[]>> {
   const f = parseInput(v.object({ status: v.optional(ApprovalStatus) }), filter ?? {});
   if (!f.ok) return f;
-  return desk(env).list(f.value.status, now);
+  return onDesk(env, "list", (d) => d.list(f.value.status, now));
 }
 
 /** One request. */
 export async function getApproval(env: Env, requestId: unknown, now: number): Promise<Result<ApprovalView>> {
   const id = parseInput(Id, requestId);
   if (!id.ok) return id;
-  return desk(env).get(id.value, now);
+  return onDesk(env, "get", (d) => d.get(id.value, now));
 }
 
 // ---------------------------------------------------------------- strategies
@@ -595,14 +603,14 @@ async function endGoLiveRequest(
   reason: string,
   now: number,
 ): Promise<Result<string>> {
-  const cancelled = await desk(env).cancel(requestId, actor, reason, now);
+  const cancelled = await onDesk(env, "cancel", (d) => d.cancel(requestId, actor, reason, now));
   if (cancelled.ok) return ok(cancelled.value.status);
   if (cancelled.error.code !== ErrorCode.conflict && cancelled.error.code !== ErrorCode.notFound)
     return err(
       cancelled.error.code,
       `go-live request ${requestId} not cancelled: ${cancelled.error.message}`,
     );
-  const current = await desk(env).get(requestId, now);
+  const current = await onDesk(env, "get", (d) => d.get(requestId, now));
   return ok(current.ok ? current.value.status : "unknown");
 }
 

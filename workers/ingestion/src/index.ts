@@ -29,7 +29,7 @@ import {
   Venue,
   type VenueRunReport,
 } from "@paulp/contracts";
-import { auditAppend, canonicalHash, checkD1, checkR2, parseInput, runHealthChecks } from "@paulp/kit";
+import { auditAppend, canonicalHash, checkD1, checkR2, parseInput, rpc, runHealthChecks } from "@paulp/kit";
 import * as v from "valibot";
 import { fetchFreshBook } from "./books";
 import {
@@ -83,10 +83,8 @@ function fastDeps(env: Env) {
 
 const MaxAge = v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(86_400)), 10);
 
-function internal<T>(what: string, error: unknown): Result<T> {
-  console.error(`ingestion ${what} failed`, error);
-  return err(ErrorCode.internal, `${what} failed`);
-}
+/** A failure inside ingestion is logged and answered as `internal_error` without its cause. */
+const INTERNAL = { code: ErrorCode.internal, hideCause: true } as const;
 
 /** The ingestion worker's RPC surface. Thin: validate, delegate to plain modules, return a Result. */
 export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements IngestionRpc {
@@ -110,45 +108,47 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
         return err(ErrorCode.validationFailed, "cursor: invalid");
       }
     }
-    try {
-      const page = await listMarketRows(
-        this.env.D1_MARKETS,
-        {
-          venue: q.value.venue,
-          status: q.value.status,
-          search: q.value.search,
-          category: q.value.category,
-          limit: q.value.limit ?? 100,
-          after,
-        },
-        Date.now(),
-      );
-      // Rows passed the rules in force when their page was ingested: a rule added since hides them here too
-      // (as getMarket, books and marks refuse them), and no rules at all lists nothing.
-      const agent = await gateWithCurrentRules(this.env.D1_MARKETS);
-      if (agent.unavailable)
-        return err(ErrorCode.complianceBlocked, `compliance gate unavailable: ${agent.unavailable}`);
-      const markets = page.markets.filter((m) => agent.check(m).decision === "allow");
-      return ok({ markets, cursor: page.next ? btoa(JSON.stringify(page.next)) : null });
-    } catch (error) {
-      return internal("listMarkets", error);
-    }
+    return rpc(
+      async () => {
+        const page = await listMarketRows(
+          this.env.D1_MARKETS,
+          {
+            venue: q.value.venue,
+            status: q.value.status,
+            search: q.value.search,
+            category: q.value.category,
+            limit: q.value.limit ?? 100,
+            after,
+          },
+          Date.now(),
+        );
+        // Rows passed the rules in force when their page was ingested: a rule added since hides them here too
+        // (as getMarket, books and marks refuse them), and no rules at all lists nothing.
+        const agent = await gateWithCurrentRules(this.env.D1_MARKETS);
+        if (agent.unavailable)
+          return err(ErrorCode.complianceBlocked, `compliance gate unavailable: ${agent.unavailable}`);
+        const markets = page.markets.filter((m) => agent.check(m).decision === "allow");
+        return ok({ markets, cursor: page.next ? btoa(JSON.stringify(page.next)) : null });
+      },
+      { what: "listMarkets", ...INTERNAL },
+    );
   }
 
   async getMarket(venue: "kalshi" | "polymarket", marketId: string): Promise<Result<MarketRecord>> {
     const input = parseInput(VenueAndId, [venue, marketId]);
     if (!input.ok) return input;
-    try {
-      const market = await this.gatedMarket(input.value[0], input.value[1], Date.now());
-      if (!market.ok) return market;
-      const seen = await lastSeen(this.env.D1_MARKETS, input.value[0], input.value[1]);
-      return ok({
-        ...market.value,
-        lastSeen: seen ? { at: seen.seenAt, evidenceHash: seen.evidenceHash } : null,
-      });
-    } catch (error) {
-      return internal("getMarket", error);
-    }
+    return rpc(
+      async () => {
+        const market = await this.gatedMarket(input.value[0], input.value[1], Date.now());
+        if (!market.ok) return market;
+        const seen = await lastSeen(this.env.D1_MARKETS, input.value[0], input.value[1]);
+        return ok({
+          ...market.value,
+          lastSeen: seen ? { at: seen.seenAt, evidenceHash: seen.evidenceHash } : null,
+        });
+      },
+      { what: "getMarket", ...INTERNAL },
+    );
   }
 
   async getOrderBook(
@@ -160,31 +160,33 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
     if (!input.ok) return input;
     const maxAge = parseInput(MaxAge, maxAgeSeconds);
     if (!maxAge.ok) return maxAge;
-    try {
-      const now = Date.now();
-      const gated = await this.gatedMarket(input.value[0], input.value[1], now);
-      if (!gated.ok) return gated;
-      const market = gated.value;
-      const stored = await getBookRow(this.env.D1_MARKETS, input.value[0], input.value[1], now);
-      if (stored && stored.ageSeconds < maxAge.value) return ok(stored);
-      return await fetchFreshBook(depsFromEnv(this.env, systemPrincipal("ingestion:rpc")), market);
-    } catch (error) {
-      return internal("getOrderBook", error);
-    }
+    return rpc(
+      async () => {
+        const now = Date.now();
+        const gated = await this.gatedMarket(input.value[0], input.value[1], now);
+        if (!gated.ok) return gated;
+        const market = gated.value;
+        const stored = await getBookRow(this.env.D1_MARKETS, input.value[0], input.value[1], now);
+        if (stored && stored.ageSeconds < maxAge.value) return ok(stored);
+        return await fetchFreshBook(depsFromEnv(this.env, systemPrincipal("ingestion:rpc")), market);
+      },
+      { what: "getOrderBook", ...INTERNAL },
+    );
   }
 
   async getMark(venue: "kalshi" | "polymarket", marketId: string): Promise<Result<MarkPrice>> {
     const input = parseInput(VenueAndId, [venue, marketId]);
     if (!input.ok) return input;
-    try {
-      const now = Date.now();
-      const gated = await this.gatedMarket(input.value[0], input.value[1], now);
-      if (!gated.ok) return gated;
-      const mark = await getMarkRow(this.env.D1_MARKETS, input.value[0], input.value[1], now);
-      return mark ? ok(mark) : err(ErrorCode.notFound, `no mark for ${venue}:${marketId}`);
-    } catch (error) {
-      return internal("getMark", error);
-    }
+    return rpc(
+      async () => {
+        const now = Date.now();
+        const gated = await this.gatedMarket(input.value[0], input.value[1], now);
+        if (!gated.ok) return gated;
+        const mark = await getMarkRow(this.env.D1_MARKETS, input.value[0], input.value[1], now);
+        return mark ? ok(mark) : err(ErrorCode.notFound, `no mark for ${venue}:${marketId}`);
+      },
+      { what: "getMark", ...INTERNAL },
+    );
   }
 
   async preTradeCheck(
@@ -195,27 +197,28 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
     const input = parseInput(PreTradeInput, { venue, marketId, evidenceHashes });
     if (!input.ok) return input;
     const q = input.value;
-    try {
-      const db = this.env.D1_MARKETS;
-      let rulesVersion = 0;
-      const agent = new ComplianceAgent();
-      const [missing, market] = await Promise.all([
-        missingEvidence(db, q.evidenceHashes),
-        q.venue === "ibkr" ? null : getMarketRow(db, q.venue, q.marketId, Date.now()),
-        agent.prepare(async () => {
-          const view = await loadRules(db);
-          rulesVersion = view.version;
-          return view.rules;
-        }),
-      ]);
-      const compliance: ComplianceVerdict =
-        q.venue === "ibkr"
-          ? { verdict: "not_applicable", reason: "IBKR instruments are not ingested: no rule can name one" }
-          : verdictOf(market, agent);
-      return ok({ compliance, rulesVersion, missingEvidence: missing });
-    } catch (error) {
-      return internal("preTradeCheck", error);
-    }
+    return rpc(
+      async () => {
+        const db = this.env.D1_MARKETS;
+        let rulesVersion = 0;
+        const agent = new ComplianceAgent();
+        const [missing, market] = await Promise.all([
+          missingEvidence(db, q.evidenceHashes),
+          q.venue === "ibkr" ? null : getMarketRow(db, q.venue, q.marketId, Date.now()),
+          agent.prepare(async () => {
+            const view = await loadRules(db);
+            rulesVersion = view.version;
+            return view.rules;
+          }),
+        ]);
+        const compliance: ComplianceVerdict =
+          q.venue === "ibkr"
+            ? { verdict: "not_applicable", reason: "IBKR instruments are not ingested: no rule can name one" }
+            : verdictOf(market, agent);
+        return ok({ compliance, rulesVersion, missingEvidence: missing });
+      },
+      { what: "preTradeCheck", ...INTERNAL },
+    );
   }
 
   async listEvidence(
@@ -232,18 +235,19 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
         return err(ErrorCode.validationFailed, "cursor: invalid");
       }
     }
-    try {
-      const page = await listEvidenceRows(this.env.D1_MARKETS, {
-        venue: q.value.venue,
-        from: q.value.from,
-        to: q.value.to,
-        limit: q.value.limit ?? 100,
-        after,
-      });
-      return ok({ evidence: page.evidence, cursor: page.next ? btoa(JSON.stringify(page.next)) : null });
-    } catch (error) {
-      return internal("listEvidence", error);
-    }
+    return rpc(
+      async () => {
+        const page = await listEvidenceRows(this.env.D1_MARKETS, {
+          venue: q.value.venue,
+          from: q.value.from,
+          to: q.value.to,
+          limit: q.value.limit ?? 100,
+          after,
+        });
+        return ok({ evidence: page.evidence, cursor: page.next ? btoa(JSON.stringify(page.next)) : null });
+      },
+      { what: "listEvidence", ...INTERNAL },
+    );
   }
 
   async getEvidence(hash: string): Promise<
@@ -257,20 +261,21 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
   > {
     const input = parseInput(Sha256Hex, hash);
     if (!input.ok) return input;
-    try {
-      const r = await readEvidence({ bucket: this.env.R2_EVIDENCE, db: this.env.D1_MARKETS }, input.value);
-      if (!r.ok)
-        return err(r.code === "not_found" ? ErrorCode.notFound : ErrorCode.integrityBroken, r.message);
-      return ok({
-        bytes: r.bytes,
-        contentType: r.contentType,
-        venue: r.venue,
-        url: r.url,
-        sightings: r.sightings,
-      });
-    } catch (error) {
-      return internal("getEvidence", error);
-    }
+    return rpc(
+      async () => {
+        const r = await readEvidence({ bucket: this.env.R2_EVIDENCE, db: this.env.D1_MARKETS }, input.value);
+        if (!r.ok)
+          return err(r.code === "not_found" ? ErrorCode.notFound : ErrorCode.integrityBroken, r.message);
+        return ok({
+          bytes: r.bytes,
+          contentType: r.contentType,
+          venue: r.venue,
+          url: r.url,
+          sightings: r.sightings,
+        });
+      },
+      { what: "getEvidence", ...INTERNAL },
+    );
   }
 
   async runNow(request: IngestionRunRequest, actor: Principal): Promise<Result<VenueRunReport[]>> {
@@ -278,38 +283,41 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
     if (!req.ok) return req;
     const who = parseInput(Principal, actor);
     if (!who.ok) return who;
-    try {
-      const deps = {
-        ...depsFromEnv(this.env, who.value),
-        defer: (p: Promise<unknown>) => this.ctx.waitUntil(p),
-      };
-      const reports = await runIngestion(deps, {
-        venues: req.value.venues ?? ["kalshi", "polymarket"],
-        maxPages: req.value.maxPages ?? CRON_MAX_PAGES,
-        pageSize: req.value.pageSize,
-      });
-      return ok(reports);
-    } catch (error) {
-      return internal("runNow", error);
-    }
+    return rpc(
+      async () => {
+        const deps = {
+          ...depsFromEnv(this.env, who.value),
+          defer: (p: Promise<unknown>) => this.ctx.waitUntil(p),
+        };
+        const reports = await runIngestion(deps, {
+          venues: req.value.venues ?? ["kalshi", "polymarket"],
+          maxPages: req.value.maxPages ?? CRON_MAX_PAGES,
+          pageSize: req.value.pageSize,
+        });
+        return ok(reports);
+      },
+      { what: "runNow", ...INTERNAL },
+    );
   }
 
   async status(): Promise<Result<IngestionStatus>> {
-    try {
-      return ok(await ingestionStatus(this.env.D1_MARKETS));
-    } catch (error) {
-      return internal("status", error);
-    }
+    return rpc(
+      async () => {
+        return ok(await ingestionStatus(this.env.D1_MARKETS));
+      },
+      { what: "status", ...INTERNAL },
+    );
   }
 
   async refreshMarks(markets: TradedMarket[]): Promise<Result<MarkRefresh>> {
     const input = parseInput(FastMarkets, markets);
     if (!input.ok) return input;
-    try {
-      return ok(await refreshBooks(fastDeps(this.env), input.value));
-    } catch (error) {
-      return internal("refreshMarks", error);
-    }
+    return rpc(
+      async () => {
+        return ok(await refreshBooks(fastDeps(this.env), input.value));
+      },
+      { what: "refreshMarks", ...INTERNAL },
+    );
   }
 
   async ingestIbkrSnapshot(
@@ -321,19 +329,21 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
       instruments,
     });
     if (!input.ok) return input;
-    try {
-      return ok(await ingestIbkrSnapshot(fastDeps(this.env), input.value.answer, input.value.instruments));
-    } catch (error) {
-      return internal("ingestIbkrSnapshot", error);
-    }
+    return rpc(
+      async () => {
+        return ok(await ingestIbkrSnapshot(fastDeps(this.env), input.value.answer, input.value.instruments));
+      },
+      { what: "ingestIbkrSnapshot", ...INTERNAL },
+    );
   }
 
   async getComplianceRules(): Promise<Result<ComplianceRulesView>> {
-    try {
-      return ok(await loadRules(this.env.D1_MARKETS));
-    } catch (error) {
-      return internal("getComplianceRules", error);
-    }
+    return rpc(
+      async () => {
+        return ok(await loadRules(this.env.D1_MARKETS));
+      },
+      { what: "getComplianceRules", ...INTERNAL },
+    );
   }
 
   async putComplianceRules(
@@ -344,57 +354,59 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
     if (!input.ok) return input;
     const who = parseInput(Principal, actor);
     if (!who.ok) return who;
-    try {
-      const current = await loadRules(this.env.D1_MARKETS);
-      if (input.value.expectedVersion !== undefined && input.value.expectedVersion !== current.version) {
-        return err(
-          ErrorCode.conflict,
-          `rules are at version ${current.version}, not ${input.value.expectedVersion}`,
-        );
-      }
-      const version = current.version + 1;
-      const at = new Date().toISOString();
-      // Audited before it applies: no audit, no change.
-      const audited = await auditAppend(this.env.AUDIT, {
-        type: "compliance.rules_updated",
-        service: "ingestion",
-        actor: who.value,
-        payload: {
-          fromVersion: current.version,
-          version,
-          rulesHash: await canonicalHash("paulp.compliance-rules.v1", input.value.rules),
-          ruleIds: input.value.rules.map((r) => r.id),
-          // Full rules when they fit the audit payload limit; the hash always binds them.
-          rules: (input.value.rules.length <= 40 ? input.value.rules : null) as never,
-        },
-      });
-      if (!audited.ok) return err(ErrorCode.auditUnavailable, `rules not changed: ${audited.error.message}`);
-      try {
-        await this.env.D1_MARKETS.batch(
-          replaceRulesStatements(this.env.D1_MARKETS, input.value.rules, version, at, who.value.subject),
-        );
-      } catch (error) {
-        if (!/UNIQUE|constraint/i.test(String((error as Error)?.message))) throw error;
-        // A concurrent update took this version first: nothing of ours applied. Say so in the chain too, since
-        // the update was audited before it was written.
-        await auditAppend(this.env.AUDIT, {
-          type: "compliance.rules_update_lost",
+    return rpc(
+      async () => {
+        const current = await loadRules(this.env.D1_MARKETS);
+        if (input.value.expectedVersion !== undefined && input.value.expectedVersion !== current.version) {
+          return err(
+            ErrorCode.conflict,
+            `rules are at version ${current.version}, not ${input.value.expectedVersion}`,
+          );
+        }
+        const version = current.version + 1;
+        const at = new Date().toISOString();
+        // Audited before it applies: no audit, no change.
+        const audited = await auditAppend(this.env.AUDIT, {
+          type: "compliance.rules_updated",
           service: "ingestion",
           actor: who.value,
           payload: {
+            fromVersion: current.version,
             version,
-            reason: "a concurrent update took this version first; these rules never applied",
+            rulesHash: await canonicalHash("paulp.compliance-rules.v1", input.value.rules),
+            ruleIds: input.value.rules.map((r) => r.id),
+            // Full rules when they fit the audit payload limit; the hash always binds them.
+            rules: (input.value.rules.length <= 40 ? input.value.rules : null) as never,
           },
         });
-        return err(
-          ErrorCode.conflict,
-          `rules version ${version} was taken by a concurrent update: nothing changed`,
-        );
-      }
-      return ok(await loadRules(this.env.D1_MARKETS));
-    } catch (error) {
-      return internal("putComplianceRules", error);
-    }
+        if (!audited.ok)
+          return err(ErrorCode.auditUnavailable, `rules not changed: ${audited.error.message}`);
+        try {
+          await this.env.D1_MARKETS.batch(
+            replaceRulesStatements(this.env.D1_MARKETS, input.value.rules, version, at, who.value.subject),
+          );
+        } catch (error) {
+          if (!/UNIQUE|constraint/i.test(String((error as Error)?.message))) throw error;
+          // A concurrent update took this version first: nothing of ours applied. Say so in the chain too, since
+          // the update was audited before it was written.
+          await auditAppend(this.env.AUDIT, {
+            type: "compliance.rules_update_lost",
+            service: "ingestion",
+            actor: who.value,
+            payload: {
+              version,
+              reason: "a concurrent update took this version first; these rules never applied",
+            },
+          });
+          return err(
+            ErrorCode.conflict,
+            `rules version ${version} was taken by a concurrent update: nothing changed`,
+          );
+        }
+        return ok(await loadRules(this.env.D1_MARKETS));
+      },
+      { what: "putComplianceRules", ...INTERNAL },
+    );
   }
 
   override async scheduled(_controller: ScheduledController): Promise<void> {

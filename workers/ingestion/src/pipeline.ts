@@ -4,11 +4,12 @@ import type {
   MarketVenue,
   MarkUpdate,
   Principal,
+  Result,
   RiskService,
   VenueRunReport,
 } from "@paulp/contracts";
 import { kalshiEndpoint } from "@paulp/kalshi-spec";
-import { auditAppend, type EgressFetch, type KalshiSigner, randomId, withTimeout } from "@paulp/kit";
+import { auditAppend, type EgressFetch, type KalshiSigner, randomId, rpc, withTimeout } from "@paulp/kit";
 import type * as v from "valibot";
 import { type ClientOptions, type FetchOutcome, fetchWithEvidence, TokenBucket } from "./client";
 import { ComplianceAgent, type ComplianceEntity, gateWithCurrentRules, loadRules } from "./compliance";
@@ -1138,21 +1139,14 @@ export async function runIngestion(
 export async function callPeer(
   deps: PipelineDeps,
   what: string,
-  call: () => Promise<unknown>,
+  call: () => Promise<Result<unknown>>,
   bound: boolean,
 ): Promise<boolean> {
   if (!bound) return false;
-  try {
-    const r = (await withTimeout(call(), deps.peerTimeoutMs ?? 5_000, what)) as {
-      ok?: boolean;
-      error?: { code?: string };
-    };
-    if (r?.ok !== true) throw new Error(r?.error?.code ?? "refused");
-    return true;
-  } catch (error) {
-    console.warn(`ingestion: ${what} failed (logged, not fatal): ${(error as Error)?.message}`);
-    return false;
-  }
+  const r = await rpc(call, { what, timeoutMs: deps.peerTimeoutMs ?? 5_000 });
+  if (!r.ok)
+    console.warn(`ingestion: ${what} failed (logged, not fatal): ${r.error.code}: ${r.error.message}`);
+  return r.ok;
 }
 
 /** Text-match active Kalshi and Polymarket markets and hand the candidates to governance. */

@@ -2,9 +2,7 @@ import { WorkerEntrypoint } from "cloudflare:workers";
 import {
   AlertsQuery,
   type AlertsView,
-  ErrorCode,
   type EvaluationReport,
-  err,
   type HealthReport,
   type MonitorRpc,
   type OutboxMessage,
@@ -15,22 +13,13 @@ import {
   type Result,
   systemPrincipal,
 } from "@paulp/contracts";
-import { parseInput, runHealthChecks } from "@paulp/kit";
+import { parseInput, rpc, runHealthChecks } from "@paulp/kit";
 import * as v from "valibot";
 import type { Env } from "./env";
 
 export { AlertDesk } from "./alert-desk";
 
 const OutboxLimit = v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(200)), 50);
-
-/** Turn a thrown error (a Durable Object reset) into a failure result. */
-async function guarded<T>(what: string, fn: () => Promise<Result<T>>): Promise<Result<T>> {
-  try {
-    return await fn();
-  } catch (error) {
-    return err(ErrorCode.serviceUnavailable, `${what} failed: ${(error as Error).message}`);
-  }
-}
 
 /**
  * The monitor: watches the specification's monitoring list (breaker, risk denials, audit-chain gaps, position
@@ -56,32 +45,33 @@ export class MonitorEntrypoint extends WorkerEntrypoint<Env> implements MonitorR
   async evaluate(actor: Principal): Promise<Result<EvaluationReport>> {
     const a = parseInput(Principal, actor);
     if (!a.ok) return a;
-    return guarded(
-      "evaluate",
-      async () => this.desk().evaluate(a.value) as Promise<Result<EvaluationReport>>,
-    );
+    return rpc(async () => this.desk().evaluate(a.value) as Promise<Result<EvaluationReport>>, {
+      what: "evaluate",
+    });
   }
 
   async alerts(query: AlertsQuery): Promise<Result<AlertsView>> {
     const q = parseInput(AlertsQuery, query ?? {});
     if (!q.ok) return q;
-    return guarded("alerts", async () => ok((await this.desk().alerts(q.value.limit ?? 50)) as AlertsView));
+    return rpc(async () => ok((await this.desk().alerts(q.value.limit ?? 50)) as AlertsView), {
+      what: "alerts",
+    });
   }
 
   async metrics(): Promise<Result<string>> {
-    return guarded("metrics", async () => ok(await this.desk().metrics()));
+    return rpc(async () => ok(await this.desk().metrics()), { what: "metrics" });
   }
 
   async outbox(limit?: number): Promise<Result<{ messages: OutboxMessage[] }>> {
     const l = parseInput(OutboxLimit, limit);
     if (!l.ok) return l;
-    return guarded("outbox", async () =>
-      ok({ messages: (await this.desk().outbox(l.value)) as OutboxMessage[] }),
-    );
+    return rpc(async () => ok({ messages: (await this.desk().outbox(l.value)) as OutboxMessage[] }), {
+      what: "outbox",
+    });
   }
 
   async recipients(): Promise<Result<RecipientsView>> {
-    return guarded("recipients", async () => ok((await this.desk().getRecipients()) as RecipientsView));
+    return rpc(async () => ok((await this.desk().getRecipients()) as RecipientsView), { what: "recipients" });
   }
 
   async changeRecipients(change: RecipientChange, actor: Principal): Promise<Result<RecipientsView>> {
@@ -89,9 +79,9 @@ export class MonitorEntrypoint extends WorkerEntrypoint<Env> implements MonitorR
     if (!c.ok) return c;
     const a = parseInput(Principal, actor);
     if (!a.ok) return a;
-    return guarded(
-      "changeRecipients",
+    return rpc(
       async () => this.desk().changeRecipients(c.value, a.value) as Promise<Result<RecipientsView>>,
+      { what: "changeRecipients" },
     );
   }
 

@@ -1,5 +1,5 @@
 import type { Result } from "@paulp/contracts";
-import { withTimeout } from "@paulp/kit";
+import { rpc } from "@paulp/kit";
 import type { Env } from "./env";
 import type { Snapshot, Source } from "./rules";
 
@@ -12,21 +12,30 @@ export const SIGNAL_TIMEOUT_MS = 5_000;
  */
 export async function readSignals(env: Env, now: () => number = Date.now): Promise<Snapshot> {
   const unavailable: Snapshot["unavailable"] = [];
-  const read = async <T>(source: Source, call: () => Promise<Result<T>>): Promise<T | null> => {
-    try {
-      const r = await withTimeout(Promise.resolve(call()), SIGNAL_TIMEOUT_MS, `${source} read`);
-      if (r?.ok) return r.value;
-      unavailable.push({ source, reason: r ? `${r.error.code}: ${r.error.message}` : "no answer" });
-    } catch (error) {
-      unavailable.push({ source, reason: (error as Error).message || String(error) });
-    }
+  const read = async <T>(source: Source, answer: Promise<Result<T>>): Promise<T | null> => {
+    const r = await answer;
+    if (r.ok) return r.value;
+    unavailable.push({ source, reason: `${r.error.code}: ${r.error.message}` });
     return null;
   };
+  const options = (source: Source) => ({ what: `${source} read`, timeoutMs: SIGNAL_TIMEOUT_MS });
   const [risk, audit, ingestion, execution] = await Promise.all([
-    read("risk", () => env.RISK.monitorStats()),
-    read("audit", () => env.AUDIT.status()),
-    read("ingestion", () => env.INGESTION.status()),
-    read("execution", () => env.EXECUTION.monitorStats()),
+    read(
+      "risk",
+      rpc(env.RISK, (risk) => risk.monitorStats(), options("risk")),
+    ),
+    read(
+      "audit",
+      rpc(env.AUDIT, (audit) => audit.status(), options("audit")),
+    ),
+    read(
+      "ingestion",
+      rpc(env.INGESTION, (ingestion) => ingestion.status(), options("ingestion")),
+    ),
+    read(
+      "execution",
+      rpc(env.EXECUTION, (execution) => execution.monitorStats(), options("execution")),
+    ),
   ]);
   unavailable.sort((a, b) => a.source.localeCompare(b.source));
   return { atMs: now(), risk, audit, ingestion, execution, unavailable } as Snapshot;

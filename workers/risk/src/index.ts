@@ -31,7 +31,7 @@ import {
   type RiskRpc,
   systemPrincipal,
 } from "@paulp/contracts";
-import { parseInput, runHealthChecks } from "@paulp/kit";
+import { parseInput, rpc, runHealthChecks } from "@paulp/kit";
 import * as v from "valibot";
 import { watchAuditIntegrity } from "./audit-watch";
 import type { Env } from "./env";
@@ -58,15 +58,6 @@ const DecisionId = v.pipe(v.string(), v.regex(/^rd_[A-Za-z0-9_-]{10,40}$/, "not 
 const IntentHash = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, "must be a lowercase hex SHA-256"));
 const Detail = v.pipe(v.string(), v.maxLength(500));
 const HistoryLimit = v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(500)), 100);
-
-/** Turn a thrown error (a Durable Object reset, an unreachable binding) into a failure result. */
-async function guarded<T>(what: string, fn: () => Promise<Result<T>>): Promise<Result<T>> {
-  try {
-    return await fn();
-  } catch (error) {
-    return err(ErrorCode.serviceUnavailable, `${what} failed: ${(error as Error).message}`);
-  }
-}
 
 /** The risk worker's RPC surface: thin; the Durable Objects and the plain modules do the work. */
 export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
@@ -104,10 +95,13 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
     if (!i.ok) return i;
     const a = parseInput(Principal, actor);
     if (!a.ok) return a;
-    return guarded("evaluateOrder", async () => {
-      const decided = await this.decide(i.value, a.value, "record");
-      return decided.ok ? ok(decided.value.decision) : decided;
-    });
+    return rpc(
+      async () => {
+        const decided = await this.decide(i.value, a.value, "record");
+        return decided.ok ? ok(decided.value.decision) : decided;
+      },
+      { what: "evaluateOrder" },
+    );
   }
 
   async evaluateAndConsume(intent: OrderIntent, actor: Principal): Promise<Result<ConsumedDecision>> {
@@ -115,7 +109,7 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
     if (!i.ok) return i;
     const a = parseInput(Principal, actor);
     if (!a.ok) return a;
-    return guarded("evaluateAndConsume", async () => this.decide(i.value, a.value, "consume"));
+    return rpc(async () => this.decide(i.value, a.value, "consume"), { what: "evaluateAndConsume" });
   }
 
   /** The breaker is read first because the evaluation depends on its state (HALT denies opening orders). */
@@ -161,14 +155,17 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
     if (!i.ok) return i;
     const a = parseInput(Principal, actor);
     if (!a.ok) return a;
-    return guarded("evaluateOnly", async () => {
-      const breaker = await this.breaker().status();
-      // A dry run does not act, not even on a breach it sees (fills and marks already sent the breaker to HALT).
-      const result = (await this.governor().evaluate(i.value, a.value, breaker.state, "dry_run")) as Result<
-        StateChange<RiskDryRun>
-      >;
-      return result.ok ? ok(result.value.value) : result;
-    });
+    return rpc(
+      async () => {
+        const breaker = await this.breaker().status();
+        // A dry run does not act, not even on a breach it sees (fills and marks already sent the breaker to HALT).
+        const result = (await this.governor().evaluate(i.value, a.value, breaker.state, "dry_run")) as Result<
+          StateChange<RiskDryRun>
+        >;
+        return result.ok ? ok(result.value.value) : result;
+      },
+      { what: "evaluateOnly" },
+    );
   }
 
   async consumeDecision(decisionId: string, intentHash: string): Promise<Result<RiskDecision>> {
@@ -187,54 +184,60 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
     if (!d.ok) return d;
     const h = parseInput(IntentHash, intentHash);
     if (!h.ok) return h;
-    return guarded("consumeDecision", async () => {
-      const [breaker, claimed] = await Promise.all([
-        this.breaker().status(),
-        this.governor().claim(d.value, h.value) as Promise<
-          Result<{ decision: RiskDecision; opensRisk: boolean }>
-        >,
-      ]);
-      if (!claimed.ok) return claimed;
-      if (breaker.state === "HALT" && claimed.value.opensRisk)
-        return err(ErrorCode.breakerHalted, "breaker is HALT: opening orders may not be sent");
-      return ok({
-        decision: claimed.value.decision,
-        breaker: { state: breaker.state, version: breaker.version },
-      });
-    });
+    return rpc(
+      async () => {
+        const [breaker, claimed] = await Promise.all([
+          this.breaker().status(),
+          this.governor().claim(d.value, h.value) as Promise<
+            Result<{ decision: RiskDecision; opensRisk: boolean }>
+          >,
+        ]);
+        if (!claimed.ok) return claimed;
+        if (breaker.state === "HALT" && claimed.value.opensRisk)
+          return err(ErrorCode.breakerHalted, "breaker is HALT: opening orders may not be sent");
+        return ok({
+          decision: claimed.value.decision,
+          breaker: { state: breaker.state, version: breaker.version },
+        });
+      },
+      { what: "consumeDecision" },
+    );
   }
 
   async recordFill(fill: FillReport): Promise<Result<{ applied: boolean }>> {
     const f = parseInput(FillReport, fill);
     if (!f.ok) return f;
-    return guarded("recordFill", async () => this.settle(await this.governor().recordFill(f.value)));
+    return rpc(async () => this.settle(await this.governor().recordFill(f.value)), { what: "recordFill" });
   }
 
   async recordFills(fills: FillReport[]): Promise<Result<{ fills: FillOutcome[] }>> {
     const f = parseInput(Fills, fills);
     if (!f.ok) return f;
-    return guarded("recordFills", async () => this.settle(await this.governor().recordFills(f.value)));
+    return rpc(async () => this.settle(await this.governor().recordFills(f.value)), { what: "recordFills" });
   }
 
   async releaseReservations(clientOrderIds: string[]): Promise<Result<{ released: number }>> {
     const ids = parseInput(EndedOrders, clientOrderIds);
     if (!ids.ok) return ids;
-    return guarded("releaseReservations", async () =>
-      ok(await this.governor().releaseReservations(ids.value)),
-    );
+    return rpc(async () => ok(await this.governor().releaseReservations(ids.value)), {
+      what: "releaseReservations",
+    });
   }
 
   async recordMarks(marks: MarkUpdate[]): Promise<Result<{ applied: number }>> {
     const m = parseInput(Marks, marks);
     if (!m.ok) return m;
-    return guarded("recordMarks", async () => this.settle(await this.governor().recordMarks(m.value)));
+    return rpc(async () => this.settle(await this.governor().recordMarks(m.value)), { what: "recordMarks" });
   }
 
   async exposure(): Promise<Result<RiskExposure>> {
-    return guarded("exposure", async () => {
-      const breaker = await this.breaker().status();
-      return this.governor().exposure(breaker.state);
-    });
+    return rpc(
+      async () => {
+        const breaker = await this.breaker().status();
+        return this.governor().exposure(breaker.state);
+      },
+      { what: "exposure" },
+    );
   }
 
   async reportFailure(kind: FailureKind, detail: string, actor: Principal): Promise<Result<BreakerStatus>> {
@@ -244,52 +247,57 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
     if (!d.ok) return d;
     const a = parseInput(Principal, actor);
     if (!a.ok) return a;
-    return guarded("reportFailure", async () => this.breaker().reportFailure(k.value, d.value, a.value));
+    return rpc(async () => this.breaker().reportFailure(k.value, d.value, a.value), {
+      what: "reportFailure",
+    });
   }
 
   async reportSuccess(kind: FailureKind): Promise<Result<BreakerStatus>> {
     const k = parseInput(FailureKind, kind);
     if (!k.ok) return k;
-    return guarded("reportSuccess", async () => this.breaker().reportSuccess(k.value));
+    return rpc(async () => this.breaker().reportSuccess(k.value), { what: "reportSuccess" });
   }
 
   async getBreaker(): Promise<Result<BreakerStatus>> {
-    return guarded("getBreaker", async () => ok(await this.breaker().status()));
+    return rpc(async () => ok(await this.breaker().status()), { what: "getBreaker" });
   }
 
   async breakerHistory(limit?: number): Promise<Result<{ transitions: BreakerTransitionRecord[] }>> {
     const l = parseInput(HistoryLimit, limit);
     if (!l.ok) return l;
-    return guarded("breakerHistory", async () =>
-      ok({ transitions: await this.breaker().transitions(l.value) }),
-    );
+    return rpc(async () => ok({ transitions: await this.breaker().transitions(l.value) }), {
+      what: "breakerHistory",
+    });
   }
 
   async recentDecisions(query: DecisionQuery): Promise<Result<{ decisions: DecisionSummary[] }>> {
     const q = parseInput(DecisionQuery, query ?? {});
     if (!q.ok) return q;
-    return guarded("recentDecisions", async () =>
-      ok({ decisions: await this.governor().recentDecisions(q.value) }),
-    );
+    return rpc(async () => ok({ decisions: await this.governor().recentDecisions(q.value) }), {
+      what: "recentDecisions",
+    });
   }
 
   /** One read of everything monitoring needs; exposure is null while the stored limits do not parse. */
   async monitorStats(): Promise<Result<RiskMonitorStats>> {
-    return guarded("monitorStats", async () => {
-      const [breaker, transitions, governor] = await Promise.all([
-        this.breaker().status(),
-        this.breaker().transitionTotals(),
-        this.governor().monitorStats(),
-      ]);
-      const exposure = (await this.governor().exposure(breaker.state)) as Result<RiskExposure>;
-      return ok({
-        decisions: governor.decisions,
-        breaker,
-        transitions,
-        heldMarks: governor.heldMarks,
-        exposure: exposure.ok ? exposure.value : null,
-      });
-    });
+    return rpc(
+      async () => {
+        const [breaker, transitions, governor] = await Promise.all([
+          this.breaker().status(),
+          this.breaker().transitionTotals(),
+          this.governor().monitorStats(),
+        ]);
+        const exposure = (await this.governor().exposure(breaker.state)) as Result<RiskExposure>;
+        return ok({
+          decisions: governor.decisions,
+          breaker,
+          transitions,
+          heldMarks: governor.heldMarks,
+          exposure: exposure.ok ? exposure.value : null,
+        });
+      },
+      { what: "monitorStats" },
+    );
   }
 
   async transitionBreaker(
@@ -303,11 +311,13 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
     if (!a.ok) return a;
     const rc = parseInput(ReceiptRef, receipt);
     if (!rc.ok) return rc;
-    return guarded("transitionBreaker", async () => this.breaker().transition(r.value, a.value, rc.value));
+    return rpc(async () => this.breaker().transition(r.value, a.value, rc.value), {
+      what: "transitionBreaker",
+    });
   }
 
   async getLimits(): Promise<Result<RiskLimitsView>> {
-    return guarded("getLimits", async () => ok(await this.governor().getLimits()));
+    return rpc(async () => ok(await this.governor().getLimits()), { what: "getLimits" });
   }
 
   async updateLimits(
@@ -321,7 +331,9 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
     if (!a.ok) return a;
     const rc = parseInput(ReceiptRef, receipt);
     if (!rc.ok) return rc;
-    return guarded("updateLimits", async () => this.governor().updateLimits(l.value, a.value, rc.value));
+    return rpc(async () => this.governor().updateLimits(l.value, a.value, rc.value), {
+      what: "updateLimits",
+    });
   }
 
   async setCapital(
@@ -335,26 +347,28 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
     if (!a.ok) return a;
     const rc = parseInput(ReceiptRef, receipt);
     if (!rc.ok) return rc;
-    return guarded("setCapital", async () => this.governor().setCapital(c.value, a.value, rc.value));
+    return rpc(async () => this.governor().setCapital(c.value, a.value, rc.value), { what: "setCapital" });
   }
 
   /** Run the audit integrity watch now (the cron's work); answers what the chain said. */
   async watchAudit(): Promise<Result<AuditWatchOutcome>> {
     const actor = systemPrincipal("cron:risk-audit-watch");
-    return guarded("watchAudit", async () =>
-      ok(
-        await watchAuditIntegrity(
-          {
-            verify: () => this.env.AUDIT.verify({ mode: "incremental", actor }),
-            status: () => this.env.AUDIT.status(),
-            receipts: () => this.governor().receiptSample(),
-            checkReceipts: (receipts) => this.env.AUDIT.checkReceipts(receipts, actor),
-            reportFailure: (kind, detail, who) => this.reportFailure(kind, detail, who),
-            reportSuccess: (kind) => this.reportSuccess(kind),
-          },
-          actor,
+    return rpc(
+      async () =>
+        ok(
+          await watchAuditIntegrity(
+            {
+              verify: () => this.env.AUDIT.verify({ mode: "incremental", actor }),
+              status: () => this.env.AUDIT.status(),
+              receipts: () => this.governor().receiptSample(),
+              checkReceipts: (receipts) => this.env.AUDIT.checkReceipts(receipts, actor),
+              reportFailure: (kind, detail, who) => this.reportFailure(kind, detail, who),
+              reportSuccess: (kind) => this.reportSuccess(kind),
+            },
+            actor,
+          ),
         ),
-      ),
+      { what: "watchAudit" },
     );
   }
 

@@ -1,13 +1,15 @@
 import { DurableObject } from "cloudflare:workers";
 import {
+  ErrorCode,
   type FastPathStatus,
   type FastPathTick,
+  type IngestionRpc,
   MAX_FAST_REFRESH,
   type MarkRefresh,
   type Result,
   type TradedMarket,
 } from "@paulp/contracts";
-import { withTimeout } from "@paulp/kit";
+import { rpc } from "@paulp/kit";
 import type { Env } from "../env";
 import { loadTradedMarkets } from "../traded";
 import { venueClients } from "../venues/clients";
@@ -157,7 +159,7 @@ export class MarkRefresher extends DurableObject<Env> {
       const chunk = plan.books.slice(i, i + MAX_FAST_REFRESH);
       merge(
         out,
-        await this.ingestion("refreshMarks", chunk.length, () => this.env.INGESTION.refreshMarks(chunk)),
+        await this.ingestion("refreshMarks", chunk.length, (ingestion) => ingestion.refreshMarks(chunk)),
       );
     }
     return out;
@@ -172,19 +174,21 @@ export class MarkRefresher extends DurableObject<Env> {
       SNAPSHOT_FIELDS,
     );
     if (!read.ok) return { refreshed: [], errors: { [`ibkr_${read.error.kind}`]: batch.length } };
-    return this.ingestion("ingestIbkrSnapshot", batch.length, () =>
-      this.env.INGESTION.ingestIbkrSnapshot(read.value, batch),
+    return this.ingestion("ingestIbkrSnapshot", batch.length, (ingestion) =>
+      ingestion.ingestIbkrSnapshot(read.value, batch),
     );
   }
 
-  private async ingestion(what: string, n: number, call: () => Promise<unknown>): Promise<MarkRefresh> {
-    try {
-      const r = (await withTimeout(call(), 20_000, `ingestion.${what}`)) as Result<MarkRefresh>;
-      if (r.ok) return r.value;
-      return { refreshed: [], errors: { [`ingestion_${r.error.code}`]: n } };
-    } catch {
-      return { refreshed: [], errors: { ingestion_unavailable: n } };
-    }
+  private async ingestion(
+    what: string,
+    n: number,
+    call: (ingestion: IngestionRpc) => Promise<Result<MarkRefresh>>,
+  ): Promise<MarkRefresh> {
+    const r = await rpc(this.env.INGESTION, call, { what: `ingestion.${what}`, timeoutMs: 20_000 });
+    if (r.ok) return r.value;
+    // An ingestion that did not answer counts as `ingestion_unavailable`, as it always has.
+    const code = r.error.code === ErrorCode.serviceUnavailable ? "unavailable" : r.error.code;
+    return { refreshed: [], errors: { [`ingestion_${code}`]: n } };
   }
 }
 

@@ -1,5 +1,5 @@
-import { AuditReceiptList, type AuditRpc, ErrorCode, type RiskRpc } from "@paulp/contracts";
-import { errorJson, readJsonBody, resultResponse } from "@paulp/kit";
+import { AuditReceiptList, ErrorCode } from "@paulp/contracts";
+import { errorJson, readJsonBody, resultResponse, rpc } from "@paulp/kit";
 import * as v from "valibot";
 import { principalOf } from "../context";
 import type { GatewayRouter } from "../router";
@@ -45,15 +45,19 @@ export function registerAuditRoutes(router: GatewayRouter): void {
   router.post("/admin/audit/receipts/check", async (request, env) => {
     const { receipts } = await readJsonBody(request, ReceiptCheckRequest, 128 * 1024);
     const actor = principalOf(request);
-    const checked = await (env.AUDIT as unknown as AuditRpc).checkReceipts(receipts, actor);
+    const checked = await rpc(env.AUDIT, (audit) => audit.checkReceipts(receipts, actor), {
+      what: "audit.checkReceipts",
+    });
     if (checked.ok && !checked.value.ok) {
       const first = checked.value.broken[0]!;
-      const halted = await (env.RISK as unknown as RiskRpc)
-        .reportFailure("audit_integrity_broken", `audit receipt check: ${first.detail}`.slice(0, 500), actor)
-        .catch((error: Error) => ({
-          ok: false as const,
-          error: { code: "unavailable", message: error.message },
-        }));
+      const detail = `audit receipt check: ${first.detail}`.slice(0, 500);
+      const halted = await rpc(
+        env.RISK,
+        (risk) => risk.reportFailure("audit_integrity_broken", detail, actor),
+        {
+          what: "risk.reportFailure",
+        },
+      );
       if (!halted.ok)
         return errorJson(503, {
           code: ErrorCode.serviceUnavailable,

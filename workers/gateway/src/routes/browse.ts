@@ -2,17 +2,11 @@ import {
   BreakerHistoryHttpQuery,
   DecisionsHttpQuery,
   EvidenceHttpQuery,
-  type IngestionRpc,
   MarketsHttpQuery,
-  type RiskRpc,
 } from "@paulp/contracts";
-import { resultResponse } from "@paulp/kit";
-import type { Env } from "../env";
+import { resultResponse, rpc } from "@paulp/kit";
 import type { GatewayRouter } from "../router";
 import { parseQuery } from "./query";
-
-const riskOf = (env: Env) => env.RISK as unknown as RiskRpc;
-const ingestionOf = (env: Env) => env.INGESTION as unknown as IngestionRpc;
 
 /**
  * Read-only views of what the desk knows: markets (with their mark, its age and evidence hash), evidence by time
@@ -21,23 +15,33 @@ const ingestionOf = (env: Env) => env.INGESTION as unknown as IngestionRpc;
 export function registerBrowseRoutes(router: GatewayRouter): void {
   router.get("/admin/markets", async (request, env) => {
     const q = parseQuery(request, MarketsHttpQuery);
-    return resultResponse(await ingestionOf(env).listMarkets(q));
+    return resultResponse(
+      await rpc(env.INGESTION, (ingestion) => ingestion.listMarkets(q), { what: "listMarkets" }),
+    );
   });
 
   router.get("/admin/evidence", async (request, env) => {
     const q = parseQuery(request, EvidenceHttpQuery);
-    return resultResponse(await ingestionOf(env).listEvidence(q));
+    return resultResponse(
+      await rpc(env.INGESTION, (ingestion) => ingestion.listEvidence(q), { what: "listEvidence" }),
+    );
   });
 
   router.get("/admin/risk/decisions", async (request, env) => {
     const q = parseQuery(request, DecisionsHttpQuery);
     return resultResponse(
-      await riskOf(env).recentDecisions({ limit: q.limit, deniedOnly: q.denied, code: q.code }),
+      await rpc(
+        env.RISK,
+        (risk) => risk.recentDecisions({ limit: q.limit, deniedOnly: q.denied, code: q.code }),
+        { what: "recentDecisions" },
+      ),
     );
   });
 
   router.get("/admin/circuit-breaker/history", async (request, env) => {
     const q = parseQuery(request, BreakerHistoryHttpQuery);
-    return resultResponse(await riskOf(env).breakerHistory(q.limit));
+    return resultResponse(
+      await rpc(env.RISK, (risk) => risk.breakerHistory(q.limit), { what: "breakerHistory" }),
+    );
   });
 }

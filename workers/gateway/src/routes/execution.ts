@@ -1,25 +1,15 @@
 import {
-  ErrorCode,
   ExecutionPolicyChange,
-  type ExecutionRpc,
-  type GovernanceRpc,
-  type IngestionRpc,
   OrderIntent,
   OrderQuery,
   type OrderView,
-  type Result,
   type RiskDecision,
 } from "@paulp/contracts";
-import { json, parseOr400, readJsonBody, resultResponse, sha256Hex, unwrap } from "@paulp/kit";
+import { json, parseOr400, readJsonBody, resultResponse, rpc, sha256Hex, unwrap } from "@paulp/kit";
 import * as v from "valibot";
 import { type GatewayRequest, principalOf } from "../context";
 import type { Env } from "../env";
 import type { GatewayRouter } from "../router";
-
-// The bindings seen through their contracts (RPC-wrapped return types are too deep for the checker).
-const exec = (env: Env) => env.EXECUTION as unknown as ExecutionRpc;
-const ingestion = (env: Env) => env.INGESTION as unknown as IngestionRpc;
-const gov = (env: Env) => env.GOVERNANCE as unknown as GovernanceRpc;
 
 const ClientOrderId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,64}$/, "8–64 of [A-Za-z0-9_-]"));
 /** Evidence bytes returned inline in a trace, per hash (the hash and length always are). */
@@ -46,14 +36,9 @@ async function trace(env: Env, order: OrderView) {
   const decision: RiskDecision | null = order.decision;
   const evidence = await Promise.all(
     order.intent.evidenceHashes.map(async (hash) => {
-      const r = await ingestion(env)
-        .getEvidence(hash)
-        .catch(
-          (e: Error): Result<never> => ({
-            ok: false,
-            error: { code: ErrorCode.upstreamError, message: e.message },
-          }),
-        );
+      const r = await rpc(env.INGESTION, (ingestion) => ingestion.getEvidence(hash), {
+        what: "ingestion.getEvidence",
+      });
       if (!r.ok) return { hash, ok: false, error: r.error };
       const bytes = r.value.bytes;
       const recomputed = await sha256Hex(bytes);
@@ -76,14 +61,9 @@ async function trace(env: Env, order: OrderView) {
   let pair: unknown = null;
   const pairId = order.context?.pairId;
   if (pairId) {
-    const pairs = await gov(env)
-      .tradablePairs()
-      .catch(
-        (e: Error): Result<never> => ({
-          ok: false,
-          error: { code: ErrorCode.upstreamError, message: e.message },
-        }),
-      );
+    const pairs = await rpc(env.GOVERNANCE, (governance) => governance.tradablePairs(), {
+      what: "governance.tradablePairs",
+    });
     const current = pairs.ok ? pairs.value.find((p) => p.pairId === pairId) : undefined;
     pair = {
       pairId,
@@ -127,17 +107,27 @@ export function registerExecutionRoutes(router: GatewayRouter): void {
       strategyId: url.searchParams.get("strategyId") ?? undefined,
       limit: limit === null ? undefined : Number(limit),
     });
-    return resultResponse(await exec(env).listOrders(q));
+    return resultResponse(
+      await rpc(env.EXECUTION, (execution) => execution.listOrders(q), { what: "execution.listOrders" }),
+    );
   });
 
   // The fast path that keeps traded markets' marks fresh: the traded set with when each was last refreshed, its
   // counters, and one tick now.
   router.get("/admin/execution/fast-path", async (_request, env) =>
-    resultResponse(await exec(env).fastPathStatus()),
+    resultResponse(
+      await rpc(env.EXECUTION, (execution) => execution.fastPathStatus(), {
+        what: "execution.fastPathStatus",
+      }),
+    ),
   );
 
   router.post("/admin/execution/fast-path/run", async (_request, env) =>
-    resultResponse(await exec(env).refreshTradedNow()),
+    resultResponse(
+      await rpc(env.EXECUTION, (execution) => execution.refreshTradedNow(), {
+        what: "execution.refreshTradedNow",
+      }),
+    ),
   );
 
   /**
@@ -152,26 +142,50 @@ export function registerExecutionRoutes(router: GatewayRouter): void {
       clientOrderId:
         body.clientOrderId ?? `man-${request.requestId}`.replace(/[^A-Za-z0-9_-]/g, "").slice(0, 64),
     };
-    const submitted = unwrap(await exec(env).placeOrder(intent, actor, { kind: "manual" }));
+    const submitted = unwrap(
+      await rpc(env.EXECUTION, (execution) => execution.placeOrder(intent, actor, { kind: "manual" }), {
+        what: "execution.placeOrder",
+      }),
+    );
     return json(submitted, submitted.duplicate ? 200 : 201);
   });
 
-  router.get("/admin/orders/:id", async (request, env) =>
-    resultResponse(await exec(env).getOrder(orderId(request))),
-  );
+  router.get("/admin/orders/:id", async (request, env) => {
+    const id = orderId(request);
+    return resultResponse(
+      await rpc(env.EXECUTION, (execution) => execution.getOrder(id), { what: "execution.getOrder" }),
+    );
+  });
 
   router.get("/admin/orders/:id/trace", async (request, env) => {
-    const order = unwrap(await exec(env).getOrder(orderId(request)));
+    const id = orderId(request);
+    const order = unwrap(
+      await rpc(env.EXECUTION, (execution) => execution.getOrder(id), { what: "execution.getOrder" }),
+    );
     return json(await trace(env, order));
   });
 
-  router.post("/admin/orders/:id/cancel", async (request, env) =>
-    resultResponse(await exec(env).cancelOrder(orderId(request), principalOf(request))),
+  router.post("/admin/orders/:id/cancel", async (request, env) => {
+    const id = orderId(request);
+    const actor = principalOf(request);
+    return resultResponse(
+      await rpc(env.EXECUTION, (execution) => execution.cancelOrder(id, actor), {
+        what: "execution.cancelOrder",
+      }),
+    );
+  });
+
+  router.get("/admin/positions", async (_request, env) =>
+    resultResponse(
+      await rpc(env.EXECUTION, (execution) => execution.getPositions(), { what: "execution.getPositions" }),
+    ),
   );
 
-  router.get("/admin/positions", async (_request, env) => resultResponse(await exec(env).getPositions()));
-
-  router.get("/admin/execution/policy", async (_request, env) => resultResponse(await exec(env).getPolicy()));
+  router.get("/admin/execution/policy", async (_request, env) =>
+    resultResponse(
+      await rpc(env.EXECUTION, (execution) => execution.getPolicy(), { what: "execution.getPolicy" }),
+    ),
+  );
 
   /**
    * To paper: applied at once. To live: 403 `approval_required` naming `execution.policy_live` and the exact
@@ -179,19 +193,33 @@ export function registerExecutionRoutes(router: GatewayRouter): void {
    */
   router.put("/admin/execution/policy", async (request, env) => {
     const change = await readJsonBody(request, ExecutionPolicyChange);
-    return resultResponse(await exec(env).setPolicy(change, principalOf(request)));
+    return resultResponse(
+      await rpc(env.EXECUTION, (execution) => execution.setPolicy(change, principalOf(request)), {
+        what: "execution.setPolicy",
+      }),
+    );
   });
 
   // Run the trading loop now, as the per-minute cron does: resolve unknown orders first (a failure there is
   // logged by the cron and does not stop the loop); also how `pnpm dev` drives it.
   router.post("/admin/execution/run", async (request, env) => {
     const actor = principalOf(request);
-    const resolved = await exec(env).resolveUnknown(actor);
+    const resolved = await rpc(env.EXECUTION, (execution) => execution.resolveUnknown(actor), {
+      what: "execution.resolveUnknown",
+    });
     if (!resolved.ok) console.warn(`resolveUnknown before the loop failed: ${resolved.error.code}`);
-    return resultResponse(await exec(env).runTradingLoop(actor));
+    return resultResponse(
+      await rpc(env.EXECUTION, (execution) => execution.runTradingLoop(actor), {
+        what: "execution.runTradingLoop",
+      }),
+    );
   });
 
   router.post("/admin/reconcile", async (request, env) =>
-    resultResponse(await exec(env).reconcile(principalOf(request))),
+    resultResponse(
+      await rpc(env.EXECUTION, (execution) => execution.reconcile(principalOf(request)), {
+        what: "execution.reconcile",
+      }),
+    ),
   );
 }

@@ -8,7 +8,6 @@ import {
   ErrorCode,
   type ExecutionPolicyChange,
   FreeText,
-  type GovernanceRpc,
   isPerson,
   PairReviewInput,
   type Principal,
@@ -16,14 +15,11 @@ import {
   type RiskLimits,
   StrategyCreateInput,
 } from "@paulp/contracts";
-import { HttpError, json, readJsonBody, resultResponse, statusForError, unwrap } from "@paulp/kit";
+import { HttpError, json, readJsonBody, resultResponse, rpc, statusForError, unwrap } from "@paulp/kit";
 import * as v from "valibot";
 import { type GatewayRequest, principalOf } from "../context";
 import type { Env } from "../env";
 import type { GatewayRouter } from "../router";
-
-/** The binding seen through its contract (the stub's RPC-wrapped return types are too deep for the checker). */
-const gov = (env: Env) => env.GOVERNANCE as unknown as GovernanceRpc;
 
 export const RejectBody = v.object({ reason: FreeText(500, 1) });
 const ApprovalStatusQuery = v.optional(ApprovalStatus);
@@ -65,32 +61,49 @@ export async function applyApproved(
   receipt: ApprovalReceiptRef,
   actor: Principal,
 ): Promise<Result<unknown>> {
-  try {
-    const payload = request.payload as Record<string, unknown>;
-    switch (request.action) {
-      case "risk.capital_increase":
-        return await env.RISK.setCapital(payload as unknown as CapitalChange, actor, receipt);
-      case "risk.limits_increase":
-        return await env.RISK.updateLimits(payload.limits as RiskLimits, actor, receipt);
-      case "breaker.recovery_to_normal":
-        return await env.RISK.transitionBreaker(
-          payload as unknown as BreakerTransitionRequest,
-          actor,
-          receipt,
-        );
-      case "execution.policy_live":
-        return await env.EXECUTION.setPolicy(payload as unknown as ExecutionPolicyChange, actor, receipt);
-      case "strategy.go_live":
-      case "strategy.allocation_increase":
-        return await gov(env).applyStrategyApproval(receipt, request.action, request.payload, actor);
-      case "governance.roster_change":
-        return await gov(env).applyRosterChange(receipt, request.payload, actor);
+  // A throw is an upstream failure of the apply, as before the boundary layer: the request stays approved.
+  const options = { what: "apply", code: ErrorCode.upstreamError };
+  const payload = request.payload as Record<string, unknown>;
+  switch (request.action) {
+    case "risk.capital_increase":
+      return rpc(
+        env.RISK,
+        (risk) => risk.setCapital(payload as unknown as CapitalChange, actor, receipt),
+        options,
+      );
+    case "risk.limits_increase":
+      return rpc(
+        env.RISK,
+        (risk) => risk.updateLimits(payload.limits as RiskLimits, actor, receipt),
+        options,
+      );
+    case "breaker.recovery_to_normal":
+      return rpc(
+        env.RISK,
+        (risk) => risk.transitionBreaker(payload as unknown as BreakerTransitionRequest, actor, receipt),
+        options,
+      );
+    case "execution.policy_live":
+      return rpc(
+        env.EXECUTION,
+        (execution) => execution.setPolicy(payload as unknown as ExecutionPolicyChange, actor, receipt),
+        options,
+      );
+    case "strategy.go_live":
+    case "strategy.allocation_increase": {
+      const action = request.action;
+      return rpc(
+        env.GOVERNANCE,
+        (governance) => governance.applyStrategyApproval(receipt, action, request.payload, actor),
+        options,
+      );
     }
-  } catch (error) {
-    return {
-      ok: false,
-      error: { code: ErrorCode.upstreamError, message: `apply failed: ${(error as Error).message}` },
-    };
+    case "governance.roster_change":
+      return rpc(
+        env.GOVERNANCE,
+        (governance) => governance.applyRosterChange(receipt, request.payload, actor),
+        options,
+      );
   }
 }
 
@@ -108,50 +121,95 @@ async function approvedAnswer(
   const applied = await applyApproved(env, decision.request, decision.receipt, actor);
   // The action's outcome is the answer: a failed re-read of the request must not turn an applied action into
   // an error (the receipt is spent; a retry would only confuse).
-  const reread = await gov(env)
-    .getApproval(decision.request.requestId)
-    .catch(() => null);
-  const request = reread?.ok ? reread.value : decision.request;
+  const reread = await rpc(
+    env.GOVERNANCE,
+    (governance) => governance.getApproval(decision.request.requestId),
+    {
+      what: "governance.getApproval",
+    },
+  );
+  const request = reread.ok ? reread.value : decision.request;
   if (!applied.ok) return json({ error: applied.error, request }, statusForError(applied.error));
   return json({ request, applied: { ok: true, value: applied.value } });
 }
 
 /** Admin routes of the governance worker: the approval desk, strategies and market pairs. */
 export function registerGovernanceRoutes(router: GatewayRouter): void {
-  router.get("/admin/approvals", async (request, env) =>
-    resultResponse(await gov(env).listApprovals({ status: query(request, "status", ApprovalStatusQuery) })),
-  );
+  router.get("/admin/approvals", async (request, env) => {
+    const status = query(request, "status", ApprovalStatusQuery);
+    return resultResponse(
+      await rpc(env.GOVERNANCE, (governance) => governance.listApprovals({ status }), {
+        what: "governance.listApprovals",
+      }),
+    );
+  });
   router.get("/admin/approvals/:id", async (request, env) =>
-    resultResponse(await gov(env).getApproval(request.params.id!)),
+    resultResponse(
+      await rpc(env.GOVERNANCE, (governance) => governance.getApproval(request.params.id!), {
+        what: "governance.getApproval",
+      }),
+    ),
   );
   router.post("/admin/approvals", async (request, env) => {
     const actor = requirePerson(request, "request a two-person action");
     const body = await readJsonBody(request, ApprovalRequestInput);
-    return resultResponse(await gov(env).requestApproval(body, actor), 201);
+    return resultResponse(
+      await rpc(env.GOVERNANCE, (governance) => governance.requestApproval(body, actor), {
+        what: "governance.requestApproval",
+      }),
+      201,
+    );
   });
   router.post("/admin/approvals/:id/approve", async (request, env) => {
     const actor = requirePerson(request, "approve");
-    const decision = unwrap(await gov(env).approve(request.params.id!, actor));
+    const decision = unwrap(
+      await rpc(env.GOVERNANCE, (governance) => governance.approve(request.params.id!, actor), {
+        what: "governance.approve",
+      }),
+    );
     return approvedAnswer(env, decision, actor);
   });
   router.post("/admin/approvals/:id/reject", async (request, env) => {
     const actor = requirePerson(request, "reject");
     const body = await readJsonBody(request, RejectBody);
-    return resultResponse(await gov(env).reject(request.params.id!, body.reason, actor));
+    return resultResponse(
+      await rpc(env.GOVERNANCE, (governance) => governance.reject(request.params.id!, body.reason, actor), {
+        what: "governance.reject",
+      }),
+    );
   });
   router.post("/admin/approvals/:id/execute", async (request, env) => {
     const actor = requirePerson(request, "execute an approval");
-    const decision = unwrap(await gov(env).reissueReceipt(request.params.id!, actor));
+    const decision = unwrap(
+      await rpc(env.GOVERNANCE, (governance) => governance.reissueReceipt(request.params.id!, actor), {
+        what: "governance.reissueReceipt",
+      }),
+    );
     return approvedAnswer(env, decision, actor);
   });
 
   // Who may approve each action (the first roster comes from config; GET shows it, seeding it if needed).
-  router.get("/admin/approvers", async (_request, env) => resultResponse(await gov(env).listRosters()));
+  router.get("/admin/approvers", async (_request, env) =>
+    resultResponse(
+      await rpc(env.GOVERNANCE, (governance) => governance.listRosters(), { what: "governance.listRosters" }),
+    ),
+  );
 
-  router.get("/admin/strategies", async (_request, env) => resultResponse(await gov(env).listStrategies()));
+  router.get("/admin/strategies", async (_request, env) =>
+    resultResponse(
+      await rpc(env.GOVERNANCE, (governance) => governance.listStrategies(), {
+        what: "governance.listStrategies",
+      }),
+    ),
+  );
   router.post("/admin/strategies", async (request, env) => {
     const body = await readJsonBody(request, StrategyCreateInput);
-    return resultResponse(await gov(env).createStrategy(body, principalOf(request)), 201);
+    return resultResponse(
+      await rpc(env.GOVERNANCE, (governance) => governance.createStrategy(body, principalOf(request)), {
+        what: "governance.createStrategy",
+      }),
+      201,
+    );
   });
   for (const [verb, to] of [
     ["pause", "paused"],
@@ -159,27 +217,57 @@ export function registerGovernanceRoutes(router: GatewayRouter): void {
     ["paper", "paper"],
   ] as const) {
     router.post(`/admin/strategies/:id/${verb}`, async (request, env) =>
-      resultResponse(await gov(env).transitionStrategy(request.params.id!, to, principalOf(request))),
+      resultResponse(
+        await rpc(
+          env.GOVERNANCE,
+          (governance) => governance.transitionStrategy(request.params.id!, to, principalOf(request)),
+          { what: "governance.transitionStrategy" },
+        ),
+      ),
     );
   }
   // The specification's name: this opens the two-person request; the strategy goes live when it is approved.
   router.post("/admin/strategies/:id/go-live", async (request, env) => {
     const actor = requirePerson(request, "request go-live");
-    return resultResponse(await gov(env).requestGoLive(request.params.id!, actor), 201);
+    return resultResponse(
+      await rpc(env.GOVERNANCE, (governance) => governance.requestGoLive(request.params.id!, actor), {
+        what: "governance.requestGoLive",
+      }),
+      201,
+    );
   });
 
-  router.get("/admin/pairs", async (request, env) =>
-    resultResponse(await gov(env).listPairs({ review: query(request, "review", ReviewQuery) })),
-  );
+  router.get("/admin/pairs", async (request, env) => {
+    const review = query(request, "review", ReviewQuery);
+    return resultResponse(
+      await rpc(env.GOVERNANCE, (governance) => governance.listPairs({ review }), {
+        what: "governance.listPairs",
+      }),
+    );
+  });
   router.post("/admin/pairs/assess-pending", async (request, env) =>
-    resultResponse(await gov(env).assessPending(principalOf(request))),
+    resultResponse(
+      await rpc(env.GOVERNANCE, (governance) => governance.assessPending(principalOf(request)), {
+        what: "governance.assessPending",
+      }),
+    ),
   );
   router.post("/admin/pairs/:id/assess", async (request, env) =>
-    resultResponse(await gov(env).assessPair(request.params.id!, principalOf(request))),
+    resultResponse(
+      await rpc(
+        env.GOVERNANCE,
+        (governance) => governance.assessPair(request.params.id!, principalOf(request)),
+        { what: "governance.assessPair" },
+      ),
+    ),
   );
   router.post("/admin/pairs/:id/review", async (request, env) => {
     const actor = requirePerson(request, "review a pair");
     const body = await readJsonBody(request, PairReviewInput);
-    return resultResponse(await gov(env).reviewPair(request.params.id!, body, actor));
+    return resultResponse(
+      await rpc(env.GOVERNANCE, (governance) => governance.reviewPair(request.params.id!, body, actor), {
+        what: "governance.reviewPair",
+      }),
+    );
   });
 }

@@ -1,5 +1,5 @@
-import type { AuditRpc, AuditStatus } from "@paulp/contracts";
-import { json, withTimeout } from "@paulp/kit";
+import type { AuditStatus } from "@paulp/contracts";
+import { json, rpc } from "@paulp/kit";
 import { gatewayConfigHealth } from "../config-health";
 import type { Env } from "../env";
 import type { GatewayRouter } from "../router";
@@ -19,21 +19,17 @@ export type AuditSummary =
   | { error: string };
 
 async function auditSummary(env: Env, timeoutMs: number): Promise<AuditSummary> {
-  try {
-    const r = await withTimeout((env.AUDIT as unknown as AuditRpc).status(), timeoutMs, "audit status");
-    if (!r.ok) return { error: `${r.error.code}: ${r.error.message}` };
-    const s = r.value;
-    return {
-      integrity: s.integrity,
-      headSeq: s.headSeq,
-      lastAnchorAgeSeconds: s.lastAnchorAgeSeconds,
-      oldestUnanchoredAgeSeconds: s.oldestUnanchoredAgeSeconds,
-      lastFullVerificationAgeSeconds: s.lastFullVerificationAgeSeconds,
-      alerts: s.alerts,
-    };
-  } catch (error) {
-    return { error: (error as Error).message || String(error) };
-  }
+  const r = await rpc(env.AUDIT, (audit) => audit.status(), { what: "audit status", timeoutMs });
+  if (!r.ok) return { error: `${r.error.code}: ${r.error.message}` };
+  const s = r.value;
+  return {
+    integrity: s.integrity,
+    headSeq: s.headSeq,
+    lastAnchorAgeSeconds: s.lastAnchorAgeSeconds,
+    oldestUnanchoredAgeSeconds: s.oldestUnanchoredAgeSeconds,
+    lastFullVerificationAgeSeconds: s.lastFullVerificationAgeSeconds,
+    alerts: s.alerts,
+  };
 }
 
 /** How long `/admin/status` waits for each service's health. */

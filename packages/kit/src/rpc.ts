@@ -1,0 +1,72 @@
+import { type Bound, type ErrorCode as Code, ErrorCode, err, type Result } from "@paulp/contracts";
+import { HttpError } from "./http";
+import { withTimeout } from "./timeout";
+
+/** How one call across a binding (or a provider's own work) is bounded and how its failure reads. */
+export interface RpcOptions {
+  /** Names the call in the failure's message (`"<what> failed: …"`) and in the timeout. */
+  what: string;
+  /** Bound in ms. None where the caller must see the outcome however long it takes (an order in flight). */
+  timeoutMs?: number;
+  /** The code a throw or timeout becomes: `service_unavailable` unless the caller says otherwise. */
+  code?: Code;
+  /** Log the error and answer `"<what> failed"` alone: for a provider whose internals must not leak out. */
+  hideCause?: boolean;
+}
+
+/** A service binding (`Bound<C>` in packages/contracts) or a Durable Object stub. */
+export type RpcTarget = Bound<unknown> | DurableObjectStub<Rpc.DurableObjectBranded>;
+
+/** The contract a target was typed from: a binding's `C`, a Durable Object stub's class. */
+export type ContractOf<B> = B extends { readonly "~contract"?: infer C }
+  ? NonNullable<C>
+  : B extends DurableObjectStub<infer D>
+    ? D
+    : never;
+
+/**
+ * The one typed boundary to another worker or a Durable Object: the call, its timeout, and every throw
+ * (binding down, Durable Object reset, timeout) as a failed `Result`, so nothing throws across a binding.
+ *
+ * `rpc(env.RISK, (risk) => risk.getBreaker(), { what: "getBreaker", timeoutMs: 5_000 })` calls a binding;
+ * `rpc(() => work(), { what })` guards a provider's own work the same way.
+ */
+export function rpc<B extends RpcTarget, R>(
+  target: B,
+  call: (contract: ContractOf<B>) => Promise<Result<R>>,
+  options: RpcOptions,
+): Promise<Result<R>>;
+export function rpc<R>(call: () => Promise<Result<R>>, options: RpcOptions): Promise<Result<R>>;
+export async function rpc<B extends RpcTarget, R>(
+  ...args:
+    | [B, (contract: ContractOf<B>) => Promise<Result<R>>, RpcOptions]
+    | [() => Promise<Result<R>>, RpcOptions]
+): Promise<Result<R>> {
+  const [work, options] =
+    args.length === 3
+      ? // The single cast of the mesh, and why: workers-types maps every method of a binding or stub through
+        // `Rpc.Provider`, which rewrites `Promise<Result<X>>` into nested stub types the checker cannot relate
+        // back to `Result<X>` (or gives up on as too deep). What arrives is the structured clone of the
+        // contract's plain data, so the target is seen through the contract both sides are typed from.
+        [() => args[1](args[0] as unknown as ContractOf<B>), args[2]]
+      : args;
+  try {
+    const pending = work();
+    const answer = await (options.timeoutMs === undefined
+      ? pending
+      : withTimeout(pending, options.timeoutMs, options.what));
+    // An answer that is not a Result (a provider out of step with its contract) is no answer: fail closed.
+    if (typeof answer?.ok !== "boolean")
+      return err(ErrorCode.upstreamError, `${options.what} answered with no result`);
+    return answer;
+  } catch (error) {
+    // A handler's own HTTP answer (a 400 from parsing an argument) is not a failed call: it goes on up.
+    if (error instanceof HttpError) throw error;
+    const code = options.code ?? ErrorCode.serviceUnavailable;
+    if (options.hideCause) {
+      console.error(`${options.what} failed`, (error as Error)?.message ?? error);
+      return err(code, `${options.what} failed`);
+    }
+    return err(code, `${options.what} failed: ${(error as Error)?.message ?? String(error)}`);
+  }
+}

@@ -1,0 +1,69 @@
+import type { Bound, Result } from "@paulp/contracts";
+import { describe, expect, it } from "vitest";
+import { HttpError } from "../src/http";
+import { rpc } from "../src/rpc";
+
+interface EchoRpc {
+  echo(text: string): Promise<Result<string>>;
+}
+
+/** A binding double: what `env.ECHO` is at run time is only an object with the contract's methods. */
+function binding(echo: EchoRpc["echo"]): Bound<EchoRpc> {
+  return { echo } as unknown as Bound<EchoRpc>;
+}
+
+describe("rpc(): one boundary to a binding", () => {
+  it("passes a result through unchanged, success or refusal", async () => {
+    const ok = binding(async (text) => ({ ok: true, value: text }));
+    expect(await rpc(ok, (b) => b.echo("hi"), { what: "echo" })).toEqual({ ok: true, value: "hi" });
+    const refused = binding(async () => ({ ok: false, error: { code: "conflict", message: "no" } }));
+    expect(await rpc(refused, (b) => b.echo("hi"), { what: "echo" })).toEqual({
+      ok: false,
+      error: { code: "conflict", message: "no" },
+    });
+  });
+
+  it("a throw is a failed result naming the call, service_unavailable unless told otherwise", async () => {
+    const down = binding(async () => Promise.reject(new Error("binding unavailable")));
+    expect(await rpc(down, (b) => b.echo("x"), { what: "echo.echo" })).toEqual({
+      ok: false,
+      error: { code: "service_unavailable", message: "echo.echo failed: binding unavailable" },
+    });
+    expect(await rpc(down, (b) => b.echo("x"), { what: "apply", code: "upstream_error" })).toMatchObject({
+      ok: false,
+      error: { code: "upstream_error" },
+    });
+  });
+
+  it("hides the cause when asked (a provider's internals stay inside)", async () => {
+    const r = await rpc(async () => Promise.reject(new Error("SQLITE: secret detail")), {
+      what: "listPairs",
+      code: "internal_error",
+      hideCause: true,
+    });
+    expect(r).toEqual({ ok: false, error: { code: "internal_error", message: "listPairs failed" } });
+  });
+
+  it("a call that never answers times out as a failed result", async () => {
+    const never = binding(() => new Promise<Result<string>>(() => {}));
+    const r = await rpc(never, (b) => b.echo("x"), { what: "echo", timeoutMs: 1 });
+    expect(r).toMatchObject({ ok: false, error: { code: "service_unavailable" } });
+    expect(!r.ok && r.error.message).toMatch(/timed out after 1 ms/);
+  });
+
+  it("an answer that is not a Result is no answer: upstream_error, never a success", async () => {
+    const silent = binding(async () => undefined as unknown as Result<string>);
+    expect(await rpc(silent, (b) => b.echo("x"), { what: "echo" })).toMatchObject({
+      ok: false,
+      error: { code: "upstream_error", message: "echo answered with no result" },
+    });
+  });
+
+  it("a handler's own HttpError goes on up (it is an answer, not a failed call)", async () => {
+    const ok = binding(async (text) => ({ ok: true, value: text }));
+    const bad = () => {
+      throw new HttpError(400, "validation_failed", "id: invalid");
+    };
+    await expect(rpc(ok, (b) => b.echo(bad()), { what: "echo" })).rejects.toBeInstanceOf(HttpError);
+  });
+});
