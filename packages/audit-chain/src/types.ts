@@ -1,8 +1,8 @@
-// Relative imports keep this package free of the Workers-only parts of contracts and kit, so the offline
-// verifier runs under plain Node and its code can be read in one place.
-export type { AuditAnchor, AuditEntry, AuditMirrorBatch } from "../../contracts/src/audit";
-export type { JsonValue } from "../../contracts/src/common";
-export { CanonicalJsonError, canonicalJson, canonicalJsonValueEnd } from "../../kit/src/canonical-json";
+// Through the packages' exports only: contracts' audit types (erased at run time) and kit's canonical JSON alone
+// (its own subpath), so the offline verifier stays free of the Workers-only parts and runs under plain Node.
+export type { AuditAnchor, AuditEntry, AuditMirrorBatch } from "@paulp/contracts/audit";
+export type { JsonValue } from "@paulp/contracts/common";
+export { CanonicalJsonError, canonicalJson, canonicalJsonValueEnd } from "@paulp/kit/canonical-json";
 
 /** A position in the chain: the last sequence number and its hash (seq 0 is the genesis). */
 export interface ChainPoint {

@@ -87,7 +87,7 @@ export type RiskReasonCode = (typeof RiskReasonCode)[keyof typeof RiskReasonCode
 
 /** A typed reason for a risk denial, with the number observed and the limit it broke. */
 export interface RiskReason {
-  code: string;
+  code: RiskReasonCode;
   message: string;
   observed?: string;
   limit?: string;

@@ -4,6 +4,7 @@ import {
   RiskReasonCode as R,
   type RiskLimits,
   type RiskReason,
+  type RiskReasonCode,
   type Venue,
 } from "@paulp/contracts";
 import {
@@ -334,7 +335,7 @@ export function staleHeldPositions(view: RiskView, nowMs: number, maxAgeMs: numb
   return stale.sort((a, b) => b[1] - a[1]);
 }
 
-function reason(code: string, message: string, observed?: string, limit?: string): RiskReason {
+function reason(code: RiskReasonCode, message: string, observed?: string, limit?: string): RiskReason {
   const r: RiskReason = { code, message };
   if (observed !== undefined) r.observed = observed;
   if (limit !== undefined) r.limit = limit;
@@ -342,7 +343,7 @@ function reason(code: string, message: string, observed?: string, limit?: string
 }
 
 function pctReason(
-  code: string,
+  code: RiskReasonCode,
   what: string,
   part: number,
   whole: number,
