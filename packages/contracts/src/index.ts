@@ -1,4 +1,5 @@
 export * from "./admin-queries";
+export * from "./approvals";
 export * from "./audit";
 export * from "./common";
 export * from "./execution";

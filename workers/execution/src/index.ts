@@ -1,6 +1,7 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import type { ExecutionRpc } from "@paulp/contracts";
 import {
+  ApprovalReceipt,
   type ApprovalReceiptRef,
   ErrorCode,
   type ExecutionMonitorStats,
@@ -36,12 +37,7 @@ export { MarkRefresher } from "./fast/refresher";
 export { OrderManager } from "./order-manager";
 
 const ClientOrderId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,64}$/, "8–64 of [A-Za-z0-9_-]"));
-const Receipt = v.optional(
-  v.object({
-    requestId: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
-    receiptToken: v.pipe(v.string(), v.minLength(1), v.maxLength(256)),
-  }),
-);
+const Receipt = v.optional(ApprovalReceipt);
 const Place = v.object({ intent: OrderIntent, actor: Principal, context: v.optional(OrderContext) });
 const Submit = v.object({
   ...Place.entries,

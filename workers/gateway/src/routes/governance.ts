@@ -1,18 +1,16 @@
 import {
+  ApprovalActionPayload,
   type ApprovalReceiptRef,
   ApprovalRequestInput,
   ApprovalStatus,
   type ApprovalView,
-  type BreakerTransitionRequest,
-  type CapitalChange,
   ErrorCode,
-  type ExecutionPolicyChange,
+  err,
   FreeText,
   isPerson,
   PairReviewInput,
   type Principal,
   type Result,
-  type RiskLimits,
   StrategyCreateInput,
 } from "@paulp/contracts";
 import { HttpError, json, readJsonBody, resultResponse, rpc, statusForError, unwrap } from "@paulp/kit";
@@ -63,47 +61,45 @@ export async function applyApproved(
 ): Promise<Result<unknown>> {
   // A throw is an upstream failure of the apply, as before the boundary layer: the request stays approved.
   const options = { what: "apply", code: ErrorCode.upstreamError };
-  const payload = request.payload as Record<string, unknown>;
-  switch (request.action) {
-    case "risk.capital_increase":
-      return rpc(
-        env.RISK,
-        (risk) => risk.setCapital(payload as unknown as CapitalChange, actor, receipt),
-        options,
-      );
-    case "risk.limits_increase":
-      return rpc(
-        env.RISK,
-        (risk) => risk.updateLimits(payload.limits as RiskLimits, actor, receipt),
-        options,
-      );
-    case "breaker.recovery_to_normal":
-      return rpc(
-        env.RISK,
-        (risk) => risk.transitionBreaker(payload as unknown as BreakerTransitionRequest, actor, receipt),
-        options,
-      );
-    case "execution.policy_live":
-      return rpc(
-        env.EXECUTION,
-        (execution) => execution.setPolicy(payload as unknown as ExecutionPolicyChange, actor, receipt),
-        options,
-      );
+  // The desk checked the payload against the same variant when the request opened; it is narrowed, not parsed
+  // again, so each applier re-hashes exactly the bytes that were approved.
+  const approved = { action: request.action, payload: request.payload };
+  if (!v.is(ApprovalActionPayload, approved))
+    return err(ErrorCode.validationFailed, `apply: the approved payload is not a ${request.action} payload`);
+  switch (approved.action) {
+    case "risk.capital_increase": {
+      const change = approved.payload;
+      return rpc(env.RISK, (risk) => risk.setCapital(change, actor, receipt), options);
+    }
+    case "risk.limits_increase": {
+      const { limits } = approved.payload;
+      return rpc(env.RISK, (risk) => risk.updateLimits(limits, actor, receipt), options);
+    }
+    case "breaker.recovery_to_normal": {
+      const transition = approved.payload;
+      return rpc(env.RISK, (risk) => risk.transitionBreaker(transition, actor, receipt), options);
+    }
+    case "execution.policy_live": {
+      const change = approved.payload;
+      return rpc(env.EXECUTION, (execution) => execution.setPolicy(change, actor, receipt), options);
+    }
     case "strategy.go_live":
     case "strategy.allocation_increase": {
-      const action = request.action;
+      const { action, payload } = approved;
       return rpc(
         env.GOVERNANCE,
-        (governance) => governance.applyStrategyApproval(receipt, action, request.payload, actor),
+        (governance) => governance.applyStrategyApproval(receipt, action, payload, actor),
         options,
       );
     }
-    case "governance.roster_change":
+    case "governance.roster_change": {
+      const change = approved.payload;
       return rpc(
         env.GOVERNANCE,
-        (governance) => governance.applyRosterChange(receipt, request.payload, actor),
+        (governance) => governance.applyRosterChange(receipt, change, actor),
         options,
       );
+    }
   }
 }
 
