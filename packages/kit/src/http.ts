@@ -177,3 +177,25 @@ export function parseInput<const S extends v.GenericSchema>(
     },
   };
 }
+
+/** The parsed outputs of an argument tuple's schemas, position by position. */
+export type ParsedArgs<S extends readonly v.GenericSchema[]> = {
+  -readonly [K in keyof S]: v.InferOutput<S[K]>;
+};
+
+/**
+ * Validate an RPC method's arguments, one schema per position, in order: the first failure is the answer
+ * (as `parseInput` words it), so an entrypoint method opens with one line instead of a parse per argument.
+ */
+export function parseArgs<const S extends readonly v.GenericSchema[]>(
+  schemas: S,
+  args: { [K in keyof S]: unknown },
+): Result<ParsedArgs<S>> {
+  const values: unknown[] = [];
+  for (const [i, schema] of schemas.entries()) {
+    const parsed = parseInput(schema, args[i]);
+    if (!parsed.ok) return parsed;
+    values.push(parsed.value);
+  }
+  return { ok: true, value: values as ParsedArgs<S> };
+}

@@ -22,7 +22,7 @@ import {
   Principal,
   type Result,
 } from "@paulp/contracts";
-import { checkD1, checkR2, parseInput, rpc, runHealthChecks } from "@paulp/kit";
+import { checkD1, checkR2, parseArgs, parseInput, rpc, runHealthChecks } from "@paulp/kit";
 import { cronSlot, listAnchors } from "./anchors";
 import type { Env } from "./env";
 import { validateEvent, validateEvents } from "./events";
@@ -86,11 +86,10 @@ export class AuditEntrypoint extends WorkerEntrypoint<Env> implements AuditRpc {
   }
 
   async checkReceipts(receipts: unknown, actor: unknown): Promise<Result<AuditReceiptCheck>> {
-    const list = parseInput(AuditReceiptList, receipts);
-    if (!list.ok) return list;
-    const a = parseInput(Principal, actor);
-    if (!a.ok) return a;
-    return this.call(() => this.sequencer().checkReceipts(list.value, Date.now()));
+    const input = parseArgs([AuditReceiptList, Principal], [receipts, actor]);
+    if (!input.ok) return input;
+    const [list] = input.value;
+    return this.call(() => this.sequencer().checkReceipts(list, Date.now()));
   }
 
   async anchorNow(actor: unknown): Promise<Result<AuditAnchor | null>> {

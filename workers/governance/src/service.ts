@@ -38,6 +38,7 @@ import {
   createEgressFetch,
   type ModelLifecycle,
   modelLifecycle,
+  parseArgs,
   parseInput,
   randomId,
   returnReason,
@@ -275,17 +276,16 @@ export async function applyRosterChange(
   actorIn: unknown,
   now: number,
 ): Promise<Result<ApproverRoster>> {
-  const actor = parseInput(Principal, actorIn);
-  if (!actor.ok) return actor;
-  const p = parseInput(RosterChangePayload, payload);
-  if (!p.ok) return p;
-  const checked = await checkRosterChange(env, p.value, now);
+  const input = parseArgs([Principal, RosterChangePayload], [actorIn, payload]);
+  if (!input.ok) return input;
+  const [actor, p] = input.value;
+  const checked = await checkRosterChange(env, p, now);
   if (!checked.ok) return checked;
   const { change, current } = checked.value;
-  const redeemed = await redeemReceipt(env, receipt, "governance.roster_change", payload, actor.value, now);
+  const redeemed = await redeemReceipt(env, receipt, "governance.roster_change", payload, actor, now);
   if (!redeemed.ok) return redeemed;
-  return applyOrReturn(env, receipt, actor.value, "the roster (GET /admin/approvers)", async () => {
-    const audited = await audit(env, "governance.roster_changed", actor.value, {
+  return applyOrReturn(env, receipt, actor, "the roster (GET /admin/approvers)", async () => {
+    const audited = await audit(env, "governance.roster_changed", actor, {
       action: change.action,
       fromVersion: current.version,
       toVersion: current.version + 1,
@@ -300,7 +300,7 @@ export async function applyRosterChange(
       current,
       change.approvers,
       redeemed.value.requestId,
-      actorLabel(actor.value),
+      actorLabel(actor),
       iso(now),
     );
     return next ? ok(next) : err(ErrorCode.conflict, "the roster changed meanwhile; nothing applied");
@@ -316,25 +316,19 @@ export async function requestApproval(
   actorIn: unknown,
   now: number,
 ): Promise<Result<ApprovalView>> {
-  const actor = parseInput(Principal, actorIn);
-  if (!actor.ok) return actor;
-  const parsed = parseInput(ApprovalRequestInput, input);
-  if (!parsed.ok) return parsed;
-  const person = requirePerson(actor.value, "request a two-person action");
+  const args = parseArgs([Principal, ApprovalRequestInput], [actorIn, input]);
+  if (!args.ok) return args;
+  const [actor, parsed] = args.value;
+  const person = requirePerson(actor, "request a two-person action");
   if (!person.ok) {
-    await auditRefusal(
-      env,
-      { step: "open", requestId: null, action: parsed.value.action },
-      actor.value,
-      person.error,
-    );
+    await auditRefusal(env, { step: "open", requestId: null, action: parsed.action }, actor, person.error);
     return person;
   }
-  const { action } = parsed.value;
+  const { action } = parsed;
   if (action === "strategy.go_live") {
     return err(ErrorCode.badRequest, "request strategy go-live with POST /admin/strategies/:id/go-live");
   }
-  const payload = parseInput(ACTION_PAYLOADS[action], parsed.value.payload);
+  const payload = parseInput(ACTION_PAYLOADS[action], parsed.payload);
   if (!payload.ok) return payload;
   let value = payload.value as JsonValue;
   if (action === "strategy.allocation_increase") {
@@ -352,7 +346,7 @@ export async function requestApproval(
     // The approved payload is the roster exactly as it will be stored.
     value = checked.value.change as unknown as JsonValue;
   }
-  return openOnDesk(env, action, value, actor.value, now);
+  return openOnDesk(env, action, value, actor, now);
 }
 
 async function openOnDesk(
@@ -405,19 +399,16 @@ export async function reject(
   actorIn: unknown,
   now: number,
 ): Promise<Result<ApprovalView>> {
-  const id = parseInput(Id, requestId);
-  if (!id.ok) return id;
-  const why = parseInput(FreeText(500, 1), reason);
-  if (!why.ok) return why;
-  const actor = parseInput(Principal, actorIn);
-  if (!actor.ok) return actor;
-  const rejected = await onDesk(env, "reject", (d) => d.reject(id.value, actor.value, why.value, now));
+  const input = parseArgs([Id, FreeText(500, 1), Principal], [requestId, reason, actorIn]);
+  if (!input.ok) return input;
+  const [id, why, actor] = input.value;
+  const rejected = await onDesk(env, "reject", (d) => d.reject(id, actor, why, now));
   if (!rejected.ok) return rejected;
-  const back = await endedGoLive(env, rejected.value, actor.value, now);
+  const back = await endedGoLive(env, rejected.value, actor, now);
   if (!back.ok)
     return err(
       back.error.code,
-      `request ${id.value} is rejected, but its strategy is still pending_live: ${back.error.message}; move it with POST /admin/strategies/:id/paper`,
+      `request ${id} is rejected, but its strategy is still pending_live: ${back.error.message}; move it with POST /admin/strategies/:id/paper`,
     );
   return rejected;
 }
@@ -452,26 +443,21 @@ export async function redeemReceipt(
 ): Promise<Result<VerifiedApproval>> {
   const receipt = parseInput(ReceiptRef, receiptIn);
   if (!receipt.ok) return err(ErrorCode.approvalRequired, `receipt refused: ${receipt.error.message}`);
-  const action = parseInput(ApprovalActionSchema, actionIn);
-  if (!action.ok) return action;
-  const actor = parseInput(Principal, actorIn);
-  if (!actor.ok) return actor;
+  const input = parseArgs([ApprovalActionSchema, Principal], [actionIn, actorIn]);
+  if (!input.ok) return input;
+  const [action, actor] = input.value;
   const payloadHash = await hashPayload(payload);
   if (!payloadHash.ok) return payloadHash;
   // The apply-time check: every applier redeems right before it writes, so this is the last look.
   const intact = await requireIntegrity(
     env,
-    { step: "redeem", requestId: receipt.value.requestId, action: action.value },
-    actor.value,
+    { step: "redeem", requestId: receipt.value.requestId, action },
+    actor,
   );
   if (!intact.ok) return intact;
   const tokenHash = await hashToken(receipt.value.receiptToken);
   const result = await onDesk(env, "redeem", (d) =>
-    d.redeem(
-      receipt.value.requestId,
-      { tokenHash, action: action.value, payloadHash: payloadHash.value, actor: actor.value },
-      now,
-    ),
+    d.redeem(receipt.value.requestId, { tokenHash, action, payloadHash: payloadHash.value, actor }, now),
   );
   if (!result.ok) return result;
   const view = result.value.view;
@@ -495,13 +481,15 @@ export async function returnReceipt(
 ): Promise<Result<ApprovalView>> {
   const receipt = parseInput(ReceiptRef, receiptIn);
   if (!receipt.ok) return err(ErrorCode.approvalRequired, `receipt not returned: ${receipt.error.message}`);
-  const reason = parseInput(v.pipe(v.string(), v.minLength(1), v.maxLength(500)), reasonIn);
-  if (!reason.ok) return reason;
-  const actor = parseInput(Principal, actorIn);
-  if (!actor.ok) return actor;
+  const input = parseArgs(
+    [v.pipe(v.string(), v.minLength(1), v.maxLength(500)), Principal],
+    [reasonIn, actorIn],
+  );
+  if (!input.ok) return input;
+  const [reason, actor] = input.value;
   const tokenHash = await hashToken(receipt.value.receiptToken);
   return onDesk(env, "returnReceipt", (d) =>
-    d.returnReceipt(receipt.value.requestId, { tokenHash, reason: reason.value, actor: actor.value }, now),
+    d.returnReceipt(receipt.value.requestId, { tokenHash, reason: reason, actor: actor }, now),
   );
 }
 
@@ -528,23 +516,20 @@ export async function createStrategy(
   actorIn: unknown,
   now: number,
 ): Promise<Result<StrategyView>> {
-  const parsed = parseInput(StrategyCreateInput, input);
-  if (!parsed.ok) return parsed;
-  const actor = parseInput(Principal, actorIn);
-  if (!actor.ok) return actor;
+  const args = parseArgs([StrategyCreateInput, Principal], [input, actorIn]);
+  if (!args.ok) return args;
+  const [parsed, actor] = args.value;
   const id = `stg_${randomId(9)}`;
-  const audited = await audit(env, "governance.strategy_created", actor.value, {
+  const audited = await audit(env, "governance.strategy_created", actor, {
     strategyId: id,
-    name: parsed.value.name,
-    kind: parsed.value.kind,
-    allocation: parsed.value.allocation,
-    venues: parsed.value.venues,
-    paramsHash: await canonicalHash("paulp.strategy.params.v1", parsed.value.params),
+    name: parsed.name,
+    kind: parsed.kind,
+    allocation: parsed.allocation,
+    venues: parsed.venues,
+    paramsHash: await canonicalHash("paulp.strategy.params.v1", parsed.params),
   });
   if (!audited.ok) return audited;
-  return ok(
-    await strategies.insertStrategy(env.D1_GOVERNANCE, id, parsed.value, actorLabel(actor.value), iso(now)),
-  );
+  return ok(await strategies.insertStrategy(env.D1_GOVERNANCE, id, parsed, actorLabel(actor), iso(now)));
 }
 
 /** Direct lifecycle moves (paper, paused, retired). */
@@ -555,40 +540,33 @@ export async function transitionStrategy(
   actorIn: unknown,
   now: number,
 ): Promise<Result<StrategyView>> {
-  const id = parseInput(Id, strategyId);
-  if (!id.ok) return id;
-  const target = parseInput(v.picklist(["paper", "paused", "retired"]), to);
-  if (!target.ok) return target;
-  const actor = parseInput(Principal, actorIn);
-  if (!actor.ok) return actor;
-  const current = await strategies.getStrategy(env.D1_GOVERNANCE, id.value);
-  if (!current) return err(ErrorCode.notFound, `no strategy ${id.value}`);
-  const move = checkTransition(current.state, target.value);
+  const input = parseArgs(
+    [Id, v.picklist(["paper", "paused", "retired"]), Principal],
+    [strategyId, to, actorIn],
+  );
+  if (!input.ok) return input;
+  const [id, target, actor] = input.value;
+  const current = await strategies.getStrategy(env.D1_GOVERNANCE, id);
+  if (!current) return err(ErrorCode.notFound, `no strategy ${id}`);
+  const move = checkTransition(current.state, target);
   if (!move.ok) return err(ErrorCode.conflict, move.message);
   if (move.via !== "direct" && move.via !== "endsRequest")
-    return err(ErrorCode.approvalRequired, `${current.state} → ${target.value} needs two-person approval`);
-  const detail: { [key: string]: JsonValue } = { from: current.state, to: target.value };
+    return err(ErrorCode.approvalRequired, `${current.state} → ${target} needs two-person approval`);
+  const detail: { [key: string]: JsonValue } = { from: current.state, to: target };
   if (move.via === "endsRequest" && current.pendingRequestId) {
     // The request ends first: a strategy that is no longer pending_live has no go-live request open.
     const ended = await endGoLiveRequest(
       env,
       current.pendingRequestId,
-      actor.value,
-      `strategy moved to ${target.value}`,
+      actor,
+      `strategy moved to ${target}`,
       now,
     );
     if (!ended.ok) return ended;
     detail.requestId = current.pendingRequestId;
     detail.requestStatus = ended.value;
   }
-  return changeStrategy(
-    env,
-    current,
-    { state: target.value, pendingRequestId: null },
-    actor.value,
-    now,
-    detail,
-  );
+  return changeStrategy(env, current, { state: target, pendingRequestId: null }, actor, now, detail);
 }
 
 /**
@@ -732,11 +710,13 @@ export async function applyStrategyApproval(
   actorIn: unknown,
   now: number,
 ): Promise<Result<StrategyView>> {
-  const action = parseInput(v.picklist(["strategy.go_live", "strategy.allocation_increase"]), actionIn);
-  if (!action.ok) return action;
-  const actor = parseInput(Principal, actorIn);
-  if (!actor.ok) return actor;
-  if (action.value === "strategy.go_live") {
+  const input = parseArgs(
+    [v.picklist(["strategy.go_live", "strategy.allocation_increase"]), Principal],
+    [actionIn, actorIn],
+  );
+  if (!input.ok) return input;
+  const [action, actor] = input.value;
+  if (action === "strategy.go_live") {
     const p = parseInput(StrategyGoLivePayload, payload);
     if (!p.ok) return p;
     const current = await strategies.getStrategy(env.D1_GOVERNANCE, p.value.strategyId);
@@ -750,10 +730,10 @@ export async function applyStrategyApproval(
     ) {
       return err(ErrorCode.conflict, "strategy changed since go-live was requested; request go-live again");
     }
-    const redeemed = await redeemReceipt(env, receipt, action.value, payload, actor.value, now);
+    const redeemed = await redeemReceipt(env, receipt, action, payload, actor, now);
     if (!redeemed.ok) return redeemed;
-    return applyOrReturn(env, receipt, actor.value, STRATEGY_CHECK, () =>
-      changeStrategy(env, current, { state: "live", pendingRequestId: null }, actor.value, now, {
+    return applyOrReturn(env, receipt, actor, STRATEGY_CHECK, () =>
+      changeStrategy(env, current, { state: "live", pendingRequestId: null }, actor, now, {
         from: current.state,
         to: "live",
         requestId: redeemed.value.requestId,
@@ -772,10 +752,10 @@ export async function applyStrategyApproval(
       ErrorCode.conflict,
       `allocation ${p.value.allocation} is no longer an increase over ${current.allocation}; nothing applied`,
     );
-  const redeemed = await redeemReceipt(env, receipt, action.value, payload, actor.value, now);
+  const redeemed = await redeemReceipt(env, receipt, action, payload, actor, now);
   if (!redeemed.ok) return redeemed;
-  return applyOrReturn(env, receipt, actor.value, STRATEGY_CHECK, () =>
-    changeStrategy(env, current, { allocation: p.value.allocation }, actor.value, now, {
+  return applyOrReturn(env, receipt, actor, STRATEGY_CHECK, () =>
+    changeStrategy(env, current, { allocation: p.value.allocation }, actor, now, {
       allocationFrom: current.allocation,
       allocationTo: p.value.allocation,
       requestId: redeemed.value.requestId,
@@ -834,20 +814,19 @@ export async function proposePairs(
   actorIn: unknown,
   now: number,
 ): Promise<Result<{ created: number; lapsed: number; refused: number; rekeyed: number }>> {
-  const parsed = parseInput(Candidates, input);
-  if (!parsed.ok) return parsed;
-  const actor = parseInput(Principal, actorIn);
-  if (!actor.ok) return actor;
+  const args = parseArgs([Candidates, Principal], [input, actorIn]);
+  if (!args.ok) return args;
+  const [parsed, actor] = args.value;
   const valid: v.InferOutput<typeof Candidate>[] = [];
   const refusals: string[] = [];
-  for (const [i, c] of parsed.value.entries()) {
+  for (const [i, c] of parsed.entries()) {
     const one = v.safeParse(Candidate, c);
     if (one.success) valid.push(one.output);
     else refusals.push(`candidate ${i}: ${v.summarize(one.issues)}`.slice(0, 300));
   }
   if (refusals.length > 0) {
     // Refused on their own (the rest still lapse and propose), and recorded, not only logged.
-    const audited = await audit(env, "governance.pair_candidates_refused", actor.value, {
+    const audited = await audit(env, "governance.pair_candidates_refused", actor, {
       count: refusals.length,
       reasons: refusals.slice(0, 10),
     });
@@ -865,7 +844,7 @@ export async function proposePairs(
       kalshiTermsHash: { from: l.old.kalshi, to: l.candidate.kalshi.termsHash },
       polymarketTermsHash: { from: l.old.polymarket, to: l.candidate.polymarket.termsHash },
     });
-    const audited = await audit(env, "governance.pairs_proposed", actor.value, {
+    const audited = await audit(env, "governance.pairs_proposed", actor, {
       created: plan.inserts.map((i) => i.pairId),
       lapsed: plan.lapses.map((l) => ({ pairId: l.pairId, reason: l.reason, ...hashes(l) })),
       rekeyed: plan.rekeys.map((r) => ({ pairId: r.pairId, termsVersion: r.versions, ...hashes(r) })),
@@ -989,20 +968,17 @@ export async function reviewPair(
   actorIn: unknown,
   now: number,
 ): Promise<Result<PairView>> {
-  const id = parseInput(Id, pairIdIn);
-  if (!id.ok) return id;
-  const review = parseInput(PairReviewInput, input);
-  if (!review.ok) return review;
-  const actor = parseInput(Principal, actorIn);
-  if (!actor.ok) return actor;
-  const person = requirePerson(actor.value, "review a pair");
+  const args = parseArgs([Id, PairReviewInput, Principal], [pairIdIn, input, actorIn]);
+  if (!args.ok) return args;
+  const [id, review, actor] = args.value;
+  const person = requirePerson(actor, "review a pair");
   if (!person.ok) return person;
-  const reviewer = personOf(actor.value)!;
-  const pair = await pairs.getPair(env.D1_GOVERNANCE, id.value);
-  if (!pair) return err(ErrorCode.notFound, `no pair ${id.value}`);
+  const reviewer = personOf(actor)!;
+  const pair = await pairs.getPair(env.D1_GOVERNANCE, id);
+  if (!pair) return err(ErrorCode.notFound, `no pair ${id}`);
   if (!pair.assessmentId || !pair.grade)
     return err(ErrorCode.conflict, "pair has no assessment yet; assess it first");
-  const decision = review.value.decision === "approve" ? "approved" : "rejected";
+  const decision = review.decision === "approve" ? "approved" : "rejected";
   if (
     decision === "approved" &&
     (pair.grade === "not_equivalent" || pair.grade === "uncertain" || !pair.yesMapsTo)
@@ -1013,16 +989,16 @@ export async function reviewPair(
     );
   }
   const current = await pairs.currentReview(env.D1_GOVERNANCE, pair.pairId);
-  if (!current) return err(ErrorCode.notFound, `no pair ${id.value}`);
+  if (!current) return err(ErrorCode.notFound, `no pair ${id}`);
   const ruling = ruleOnReview(current, decision, reviewer);
   if (!ruling.ok) return err(ErrorCode.conflict, ruling.message);
   const reviewId = `rev_${randomId(12)}`;
-  const audited = await audit(env, "governance.pair_reviewed", actor.value, {
+  const audited = await audit(env, "governance.pair_reviewed", actor, {
     pairId: pair.pairId,
     reviewId,
     supersedes: ruling.supersedes,
     decision,
-    note: review.value.note,
+    note: review.note,
     grade: pair.grade,
     yesMapsTo: pair.yesMapsTo,
     assessmentId: pair.assessmentId,
@@ -1034,7 +1010,7 @@ export async function reviewPair(
     reviewId,
     decision,
     reviewer,
-    note: review.value.note,
+    note: review.note,
     supersedes: ruling.supersedes,
     auditSeq: audited.value.seq,
     auditHash: audited.value.hash,

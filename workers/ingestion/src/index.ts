@@ -29,7 +29,16 @@ import {
   Venue,
   type VenueRunReport,
 } from "@paulp/contracts";
-import { auditAppend, canonicalHash, checkD1, checkR2, parseInput, rpc, runHealthChecks } from "@paulp/kit";
+import {
+  auditAppend,
+  canonicalHash,
+  checkD1,
+  checkR2,
+  parseArgs,
+  parseInput,
+  rpc,
+  runHealthChecks,
+} from "@paulp/kit";
 import * as v from "valibot";
 import { fetchFreshBook } from "./books";
 import {
@@ -156,18 +165,17 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
     marketId: string,
     maxAgeSeconds?: number,
   ): Promise<Result<OrderBookSnapshot>> {
-    const input = parseInput(VenueAndId, [venue, marketId]);
-    if (!input.ok) return input;
-    const maxAge = parseInput(MaxAge, maxAgeSeconds);
-    if (!maxAge.ok) return maxAge;
+    const parsed = parseArgs([VenueAndId, MaxAge], [[venue, marketId], maxAgeSeconds]);
+    if (!parsed.ok) return parsed;
+    const [input, maxAge] = parsed.value;
     return rpc(
       async () => {
         const now = Date.now();
-        const gated = await this.gatedMarket(input.value[0], input.value[1], now);
+        const gated = await this.gatedMarket(input[0], input[1], now);
         if (!gated.ok) return gated;
         const market = gated.value;
-        const stored = await getBookRow(this.env.D1_MARKETS, input.value[0], input.value[1], now);
-        if (stored && stored.ageSeconds < maxAge.value) return ok(stored);
+        const stored = await getBookRow(this.env.D1_MARKETS, input[0], input[1], now);
+        if (stored && stored.ageSeconds < maxAge) return ok(stored);
         return await fetchFreshBook(depsFromEnv(this.env, systemPrincipal("ingestion:rpc")), market);
       },
       { what: "getOrderBook", ...INTERNAL },
@@ -279,20 +287,19 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
   }
 
   async runNow(request: IngestionRunRequest, actor: Principal): Promise<Result<VenueRunReport[]>> {
-    const req = parseInput(IngestionRunRequest, request ?? {});
-    if (!req.ok) return req;
-    const who = parseInput(Principal, actor);
-    if (!who.ok) return who;
+    const input = parseArgs([IngestionRunRequest, Principal], [request ?? {}, actor]);
+    if (!input.ok) return input;
+    const [req, who] = input.value;
     return rpc(
       async () => {
         const deps = {
-          ...depsFromEnv(this.env, who.value),
+          ...depsFromEnv(this.env, who),
           defer: (p: Promise<unknown>) => this.ctx.waitUntil(p),
         };
         const reports = await runIngestion(deps, {
-          venues: req.value.venues ?? ["kalshi", "polymarket"],
-          maxPages: req.value.maxPages ?? CRON_MAX_PAGES,
-          pageSize: req.value.pageSize,
+          venues: req.venues ?? ["kalshi", "polymarket"],
+          maxPages: req.maxPages ?? CRON_MAX_PAGES,
+          pageSize: req.pageSize,
         });
         return ok(reports);
       },
@@ -350,17 +357,16 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
     ruleSet: ComplianceRuleSet,
     actor: Principal,
   ): Promise<Result<ComplianceRulesView>> {
-    const input = parseInput(ComplianceRuleSet, ruleSet);
-    if (!input.ok) return input;
-    const who = parseInput(Principal, actor);
-    if (!who.ok) return who;
+    const parsed = parseArgs([ComplianceRuleSet, Principal], [ruleSet, actor]);
+    if (!parsed.ok) return parsed;
+    const [input, who] = parsed.value;
     return rpc(
       async () => {
         const current = await loadRules(this.env.D1_MARKETS);
-        if (input.value.expectedVersion !== undefined && input.value.expectedVersion !== current.version) {
+        if (input.expectedVersion !== undefined && input.expectedVersion !== current.version) {
           return err(
             ErrorCode.conflict,
-            `rules are at version ${current.version}, not ${input.value.expectedVersion}`,
+            `rules are at version ${current.version}, not ${input.expectedVersion}`,
           );
         }
         const version = current.version + 1;
@@ -369,21 +375,21 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
         const audited = await auditAppend(this.env.AUDIT, {
           type: "compliance.rules_updated",
           service: "ingestion",
-          actor: who.value,
+          actor: who,
           payload: {
             fromVersion: current.version,
             version,
-            rulesHash: await canonicalHash("paulp.compliance-rules.v1", input.value.rules),
-            ruleIds: input.value.rules.map((r) => r.id),
+            rulesHash: await canonicalHash("paulp.compliance-rules.v1", input.rules),
+            ruleIds: input.rules.map((r) => r.id),
             // Full rules when they fit the audit payload limit; the hash always binds them.
-            rules: (input.value.rules.length <= 40 ? input.value.rules : null) as never,
+            rules: (input.rules.length <= 40 ? input.rules : null) as never,
           },
         });
         if (!audited.ok)
           return err(ErrorCode.auditUnavailable, `rules not changed: ${audited.error.message}`);
         try {
           await this.env.D1_MARKETS.batch(
-            replaceRulesStatements(this.env.D1_MARKETS, input.value.rules, version, at, who.value.subject),
+            replaceRulesStatements(this.env.D1_MARKETS, input.rules, version, at, who.subject),
           );
         } catch (error) {
           if (!/UNIQUE|constraint/i.test(String((error as Error)?.message))) throw error;
@@ -392,7 +398,7 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
           await auditAppend(this.env.AUDIT, {
             type: "compliance.rules_update_lost",
             service: "ingestion",
-            actor: who.value,
+            actor: who,
             payload: {
               version,
               reason: "a concurrent update took this version first; these rules never applied",

@@ -13,7 +13,7 @@ import {
   type Result,
   systemPrincipal,
 } from "@paulp/contracts";
-import { parseInput, rpc, runHealthChecks } from "@paulp/kit";
+import { parseArgs, parseInput, rpc, runHealthChecks } from "@paulp/kit";
 import * as v from "valibot";
 import type { Env } from "./env";
 
@@ -75,14 +75,12 @@ export class MonitorEntrypoint extends WorkerEntrypoint<Env> implements MonitorR
   }
 
   async changeRecipients(change: RecipientChange, actor: Principal): Promise<Result<RecipientsView>> {
-    const c = parseInput(RecipientChange, change);
-    if (!c.ok) return c;
-    const a = parseInput(Principal, actor);
-    if (!a.ok) return a;
-    return rpc(
-      async () => this.desk().changeRecipients(c.value, a.value) as Promise<Result<RecipientsView>>,
-      { what: "changeRecipients" },
-    );
+    const input = parseArgs([RecipientChange, Principal], [change, actor]);
+    if (!input.ok) return input;
+    const [c, a] = input.value;
+    return rpc(async () => this.desk().changeRecipients(c, a) as Promise<Result<RecipientsView>>, {
+      what: "changeRecipients",
+    });
   }
 
   /** "* * * * *": one evaluation a minute (its rates are "since the last evaluation"). */

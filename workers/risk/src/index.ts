@@ -1,5 +1,6 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import {
+  ApprovalReceipt,
   type ApprovalReceiptRef,
   type AuditWatchOutcome,
   type BreakerStatus,
@@ -31,7 +32,7 @@ import {
   type RiskRpc,
   systemPrincipal,
 } from "@paulp/contracts";
-import { parseInput, rpc, runHealthChecks } from "@paulp/kit";
+import { parseArgs, parseInput, rpc, runHealthChecks } from "@paulp/kit";
 import * as v from "valibot";
 import { watchAuditIntegrity } from "./audit-watch";
 import type { Env } from "./env";
@@ -41,12 +42,7 @@ export { CircuitBreaker } from "./circuit-breaker";
 export { RiskGovernor } from "./risk-governor";
 
 const RISK_ACTOR = systemPrincipal("risk");
-const ReceiptRef = v.optional(
-  v.object({
-    requestId: v.pipe(v.string(), v.minLength(1)),
-    receiptToken: v.pipe(v.string(), v.minLength(1)),
-  }),
-);
+const ReceiptRef = v.optional(ApprovalReceipt);
 const Marks = v.pipe(v.array(MarkUpdate), v.maxLength(5000));
 const Fills = v.pipe(v.array(FillReport), v.maxLength(MAX_FILLS_PER_BATCH));
 const EndedOrders = v.pipe(
@@ -91,13 +87,12 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
   }
 
   async evaluateOrder(intent: OrderIntent, actor: Principal): Promise<Result<RiskDecision>> {
-    const i = parseInput(OrderIntent, intent);
-    if (!i.ok) return i;
-    const a = parseInput(Principal, actor);
-    if (!a.ok) return a;
+    const input = parseArgs([OrderIntent, Principal], [intent, actor]);
+    if (!input.ok) return input;
+    const [i, a] = input.value;
     return rpc(
       async () => {
-        const decided = await this.decide(i.value, a.value, "record");
+        const decided = await this.decide(i, a, "record");
         return decided.ok ? ok(decided.value.decision) : decided;
       },
       { what: "evaluateOrder" },
@@ -105,11 +100,10 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
   }
 
   async evaluateAndConsume(intent: OrderIntent, actor: Principal): Promise<Result<ConsumedDecision>> {
-    const i = parseInput(OrderIntent, intent);
-    if (!i.ok) return i;
-    const a = parseInput(Principal, actor);
-    if (!a.ok) return a;
-    return rpc(async () => this.decide(i.value, a.value, "consume"), { what: "evaluateAndConsume" });
+    const input = parseArgs([OrderIntent, Principal], [intent, actor]);
+    if (!input.ok) return input;
+    const [i, a] = input.value;
+    return rpc(async () => this.decide(i, a, "consume"), { what: "evaluateAndConsume" });
   }
 
   /** The breaker is read first because the evaluation depends on its state (HALT denies opening orders). */
@@ -151,15 +145,14 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
   }
 
   async evaluateOnly(intent: OrderIntent, actor: Principal): Promise<Result<RiskDryRun>> {
-    const i = parseInput(OrderIntent, intent);
-    if (!i.ok) return i;
-    const a = parseInput(Principal, actor);
-    if (!a.ok) return a;
+    const input = parseArgs([OrderIntent, Principal], [intent, actor]);
+    if (!input.ok) return input;
+    const [i, a] = input.value;
     return rpc(
       async () => {
         const breaker = await this.breaker().status();
         // A dry run does not act, not even on a breach it sees (fills and marks already sent the breaker to HALT).
-        const result = (await this.governor().evaluate(i.value, a.value, breaker.state, "dry_run")) as Result<
+        const result = (await this.governor().evaluate(i, a, breaker.state, "dry_run")) as Result<
           StateChange<RiskDryRun>
         >;
         return result.ok ? ok(result.value.value) : result;
@@ -180,17 +173,14 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
    * (burned, never approved). A HALT landing during the call may or may not be seen, as before.
    */
   async consumeForSubmit(decisionId: string, intentHash: string): Promise<Result<ConsumedDecision>> {
-    const d = parseInput(DecisionId, decisionId);
-    if (!d.ok) return d;
-    const h = parseInput(IntentHash, intentHash);
-    if (!h.ok) return h;
+    const input = parseArgs([DecisionId, IntentHash], [decisionId, intentHash]);
+    if (!input.ok) return input;
+    const [d, h] = input.value;
     return rpc(
       async () => {
         const [breaker, claimed] = await Promise.all([
           this.breaker().status(),
-          this.governor().claim(d.value, h.value) as Promise<
-            Result<{ decision: RiskDecision; opensRisk: boolean }>
-          >,
+          this.governor().claim(d, h) as Promise<Result<{ decision: RiskDecision; opensRisk: boolean }>>,
         ]);
         if (!claimed.ok) return claimed;
         if (breaker.state === "HALT" && claimed.value.opensRisk)
@@ -241,13 +231,10 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
   }
 
   async reportFailure(kind: FailureKind, detail: string, actor: Principal): Promise<Result<BreakerStatus>> {
-    const k = parseInput(FailureKind, kind);
-    if (!k.ok) return k;
-    const d = parseInput(Detail, detail);
-    if (!d.ok) return d;
-    const a = parseInput(Principal, actor);
-    if (!a.ok) return a;
-    return rpc(async () => this.breaker().reportFailure(k.value, d.value, a.value), {
+    const input = parseArgs([FailureKind, Detail, Principal], [kind, detail, actor]);
+    if (!input.ok) return input;
+    const [k, d, a] = input.value;
+    return rpc(async () => this.breaker().reportFailure(k, d, a), {
       what: "reportFailure",
     });
   }
@@ -305,13 +292,10 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
     actor: Principal,
     receipt?: ApprovalReceiptRef,
   ): Promise<Result<BreakerStatus>> {
-    const r = parseInput(BreakerTransitionRequest, request);
-    if (!r.ok) return r;
-    const a = parseInput(Principal, actor);
-    if (!a.ok) return a;
-    const rc = parseInput(ReceiptRef, receipt);
-    if (!rc.ok) return rc;
-    return rpc(async () => this.breaker().transition(r.value, a.value, rc.value), {
+    const input = parseArgs([BreakerTransitionRequest, Principal, ReceiptRef], [request, actor, receipt]);
+    if (!input.ok) return input;
+    const [r, a, rc] = input.value;
+    return rpc(async () => this.breaker().transition(r, a, rc), {
       what: "transitionBreaker",
     });
   }
@@ -325,13 +309,10 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
     actor: Principal,
     receipt?: ApprovalReceiptRef,
   ): Promise<Result<RiskLimitsView>> {
-    const l = parseInput(RiskLimits, limits);
-    if (!l.ok) return l;
-    const a = parseInput(Principal, actor);
-    if (!a.ok) return a;
-    const rc = parseInput(ReceiptRef, receipt);
-    if (!rc.ok) return rc;
-    return rpc(async () => this.governor().updateLimits(l.value, a.value, rc.value), {
+    const input = parseArgs([RiskLimits, Principal, ReceiptRef], [limits, actor, receipt]);
+    if (!input.ok) return input;
+    const [l, a, rc] = input.value;
+    return rpc(async () => this.governor().updateLimits(l, a, rc), {
       what: "updateLimits",
     });
   }
@@ -341,13 +322,10 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
     actor: Principal,
     receipt?: ApprovalReceiptRef,
   ): Promise<Result<CapitalView>> {
-    const c = parseInput(CapitalChange, change);
-    if (!c.ok) return c;
-    const a = parseInput(Principal, actor);
-    if (!a.ok) return a;
-    const rc = parseInput(ReceiptRef, receipt);
-    if (!rc.ok) return rc;
-    return rpc(async () => this.governor().setCapital(c.value, a.value, rc.value), { what: "setCapital" });
+    const input = parseArgs([CapitalChange, Principal, ReceiptRef], [change, actor, receipt]);
+    if (!input.ok) return input;
+    const [c, a, rc] = input.value;
+    return rpc(async () => this.governor().setCapital(c, a, rc), { what: "setCapital" });
   }
 
   /** Run the audit integrity watch now (the cron's work); answers what the chain said. */
