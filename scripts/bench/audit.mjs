@@ -3,10 +3,7 @@
 //   node scripts/bench/audit.mjs [appends=5000] [concurrency=32]      (AUDIT_EXPORT=<file> also saves the export)
 // Needs workers/audit/dist (pnpm build, or: cd workers/audit && npx wrangler deploy --dry-run --outdir dist).
 import { writeFileSync } from "node:fs";
-import { auxWorker, workerMigrations } from "@paulp/testing";
-import { Miniflare } from "miniflare";
-import { generateAuditKey } from "../audit-keygen.mjs";
-import { size } from "./_smoke.mjs";
+import { auditWorker, scriptWorker, size, withMesh } from "./_harness.mjs";
 
 const N = Number(process.argv[2] ?? size(5_000, 300));
 const CONCURRENCY = Number(process.argv[3] ?? 32);
@@ -73,31 +70,14 @@ export default {
   },
 };`;
 
-// The anchor signing key, fresh for each run (never stored).
-const audit = auxWorker("audit", { bindings: { AUDIT_SIGNING_KEY: generateAuditKey().signerKey } });
-const mf = new Miniflare({
-  workers: [
-    {
-      name: "bench-driver",
-      modules: true,
-      script: driver,
-      compatibilityDate: "2026-04-20",
-      compatibilityFlags: ["nodejs_compat"],
-      serviceBindings: { AUDIT: "paulp-audit" },
-    },
-    audit,
-  ],
-});
-try {
-  await mf.ready;
-  const db = await mf.getD1Database("D1_ANCHOR", "paulp-audit");
-  for (const m of await workerMigrations("audit")) for (const q of m.queries) await db.prepare(q).run();
-
-  const get = async (path) => {
-    const res = await mf.dispatchFetch(`http://bench${path}`);
-    if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-    return res.json();
-  };
+const workers = [
+  scriptWorker("bench-driver", driver, {
+    compatibilityFlags: ["nodejs_compat"],
+    serviceBindings: { AUDIT: "paulp-audit" },
+  }),
+  auditWorker(),
+];
+await withMesh(workers, async ({ mf, json: get }) => {
   await get(`/append?n=200&c=8`); // warm-up
   const seq = await get(`/append?n=${Math.min(N, 1_000)}&c=1`);
   const conc = await get(`/append?n=${N}&c=${CONCURRENCY}`);
@@ -125,6 +105,4 @@ try {
     writeFileSync(process.env.AUDIT_EXPORT, Buffer.from(await res.arrayBuffer()));
     console.log(`  export written to ${process.env.AUDIT_EXPORT}`);
   }
-} finally {
-  await mf.dispose();
-}
+});

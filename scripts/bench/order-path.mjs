@@ -7,16 +7,13 @@
 // order-rate limit, and every strategy exists).
 // Run: `node scripts/bench/order-path.mjs` (needs each worker's dist: `pnpm build`).
 import { randomBytes } from "node:crypto";
-import { auxWorker, workerMigrations } from "@paulp/testing";
-import { Miniflare } from "miniflare";
-import { generateAuditKey } from "../audit-keygen.mjs";
-import { size } from "./_smoke.mjs";
+import { auxWorker } from "@paulp/testing";
+import { auditWorker, governanceStub, scriptWorker, size, withMesh } from "./_harness.mjs";
 
 // Risk checks an order's effect against the filled position, so every order opens its own market (marked in
 // setup); by the end of a run risk carries about a thousand open positions.
 const MARKETS = size(4_000, 1_000);
 const ADMIN_TOKEN = randomBytes(32).toString("base64url");
-const compatibilityDate = "2026-04-20";
 
 const ingestionStub = `
 import { WorkerEntrypoint } from "cloudflare:workers";
@@ -28,17 +25,10 @@ export default class extends WorkerEntrypoint {
   async getEvidence() { return { ok: false, error: { code: "not_found", message: "bench" } }; }
   async preTradeCheck() { return { ok: true, value: { compliance: { verdict: "allow" }, rulesVersion: 1, missingEvidence: [] } }; }
 }`;
-const governanceStub = `
-import { WorkerEntrypoint } from "cloudflare:workers";
-export default class extends WorkerEntrypoint {
-  async health() { return { service: "governance", ok: true, checks: [] }; }
-  async redeemReceipt(receipt, action) {
-    return { ok: true, value: { requestId: receipt.requestId, action, payloadHash: "0".repeat(64), policyVersion: 1, approvers: ["a", "b"], requestedBy: "a" } };
-  }
+const governance = governanceStub(`
   async tradablePairs() { return { ok: true, value: [] }; }
   async activeStrategies() { return { ok: true, value: [] }; }
-  async getStrategy(id) { return { ok: true, value: { id, name: id, kind: "bench", state: "paper", allocation: "1000", venues: ["kalshi"], params: {} } }; }
-}`;
+  async getStrategy(id) { return { ok: true, value: { id, name: id, kind: "bench", state: "paper", allocation: "1000", venues: ["kalshi"], params: {} } }; }`);
 const echo = `
 import { WorkerEntrypoint } from "cloudflare:workers";
 export default class extends WorkerEntrypoint {
@@ -141,68 +131,47 @@ export default {
   },
 };`;
 
-// The anchor signing key, fresh for each run (never stored).
-const audit = auxWorker("audit", { bindings: { AUDIT_SIGNING_KEY: generateAuditKey().signerKey } });
-const mf = new Miniflare({
-  workers: [
-    {
-      name: "driver",
-      modules: true,
-      script: driver,
-      compatibilityDate,
-      bindings: { ADMIN_TOKEN },
-      serviceBindings: {
-        GATEWAY: "paulp-gateway",
-        RISK: "paulp-risk",
-        EXECUTION: "paulp-execution",
-        AUDIT: "paulp-audit",
-        ECHO: "echo",
-        FLOOR: "floor",
-      },
+const workers = [
+  scriptWorker("driver", driver, {
+    bindings: { ADMIN_TOKEN },
+    serviceBindings: {
+      GATEWAY: "paulp-gateway",
+      RISK: "paulp-risk",
+      EXECUTION: "paulp-execution",
+      AUDIT: "paulp-audit",
+      ECHO: "echo",
+      FLOOR: "floor",
     },
-    auxWorker("gateway", { bindings: { ADMIN_TOKEN, ACCESS_TEAM_DOMAIN: "", ACCESS_AUD: "" } }),
-    auxWorker("risk"),
-    auxWorker("execution", {
-      bindings: { KALSHI_API_KEY: "", KALSHI_PRIVATE_KEY: "" },
-    }),
-    audit,
-    auxWorker("venue-sim"),
-    { name: "paulp-ingestion", modules: true, script: ingestionStub, compatibilityDate },
-    { name: "paulp-governance", modules: true, script: governanceStub, compatibilityDate },
-    // The gateway binds the monitor; the order path never calls it.
-    {
-      name: "paulp-monitor",
-      modules: true,
-      script: "export default { fetch: () => new Response('not used by this bench', { status: 503 }) };",
-      compatibilityDate,
+  }),
+  auxWorker("gateway", { bindings: { ADMIN_TOKEN, ACCESS_TEAM_DOMAIN: "", ACCESS_AUD: "" } }),
+  auxWorker("risk"),
+  auxWorker("execution", {
+    bindings: { KALSHI_API_KEY: "", KALSHI_PRIVATE_KEY: "" },
+  }),
+  auditWorker(),
+  auxWorker("venue-sim"),
+  scriptWorker("paulp-ingestion", ingestionStub),
+  scriptWorker("paulp-governance", governance),
+  // The gateway binds the monitor; the order path never calls it.
+  scriptWorker(
+    "paulp-monitor",
+    "export default { fetch: () => new Response('not used by this bench', { status: 503 }) };",
+  ),
+  scriptWorker("echo", echo),
+  scriptWorker("floor", floor, {
+    durableObjects: {
+      FR: { className: "FloorRisk", useSQLite: true },
+      FE: { className: "FloorExec", useSQLite: true },
     },
-    { name: "echo", modules: true, script: echo, compatibilityDate },
-    {
-      name: "floor",
-      modules: true,
-      script: floor,
-      compatibilityDate,
-      durableObjects: {
-        FR: { className: "FloorRisk", useSQLite: true },
-        FE: { className: "FloorExec", useSQLite: true },
-      },
-      serviceBindings: { AUDIT: "paulp-audit" },
-    },
-  ],
-});
+    serviceBindings: { AUDIT: "paulp-audit" },
+  }),
+];
 
-try {
-  // The pool cannot migrate an auxiliary worker's D1; here we can, directly.
-  const anchor = await mf.getD1Database("D1_ANCHOR", "paulp-audit");
-  for (const m of await workerMigrations("audit"))
-    for (const sql of m.queries) await anchor.prepare(sql).run();
+await withMesh(workers, async ({ mf, json }) => {
   const setup = await mf.dispatchFetch("http://bench/setup");
   if (setup.status !== 200) throw new Error(`setup failed: ${await setup.text()}`);
-  const warm = await mf.dispatchFetch(`http://bench/run?n=${size(30, 10)}&run=warm`);
-  if (warm.status !== 200) throw new Error(`warm-up failed: ${await warm.text()}`);
-  const res = await mf.dispatchFetch(`http://bench/run?n=${size(200, 20)}&run=main`);
-  const r = await res.json();
-  if (res.status !== 200) throw new Error(`run failed: ${JSON.stringify(r)}`);
+  await json(`/run?n=${size(30, 10)}&run=warm`);
+  const r = await json(`/run?n=${size(200, 20)}&run=main`);
   const f = (x) => `${x.toFixed(2)} ms`;
   console.log(
     `order path (gateway → execution ⇄ risk → paper fill → audit): p50 ${f(r.full.p50)}, p99 ${f(r.full.p99)} per order (median/p99 of batch means, batches of 10, ${r.n} orders, ${r.failures} failed)`,
@@ -226,6 +195,4 @@ try {
   console.log(
     `ratio p50 path / floor: ${ratio.toFixed(2)}x (target <= 2x) ${ratio <= 2 ? "OK" : "ABOVE TARGET"}`,
   );
-} finally {
-  await mf.dispose();
-}
+});

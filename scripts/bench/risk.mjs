@@ -5,9 +5,8 @@
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { auxWorker, REPO_ROOT } from "@paulp/testing";
-import { Miniflare } from "miniflare";
 import { tsImport } from "tsx/esm/api";
-import { size } from "./_smoke.mjs";
+import { governanceStub, scriptWorker, size, withMesh } from "./_harness.mjs";
 
 const POSITIONS = size(1_000, 100);
 const NOW = Date.now();
@@ -107,15 +106,6 @@ export default class extends WorkerEntrypoint {
   async health() { return { service: "audit", ok: true, checks: [] }; }
   async append() { return { ok: true, value: { seq: ++seq, hash: "0".repeat(64) } }; }
 }`;
-const governanceStub = `
-import { WorkerEntrypoint } from "cloudflare:workers";
-export default class extends WorkerEntrypoint {
-  async health() { return { service: "governance", ok: true, checks: [] }; }
-  // Approves any receipt, so the bench can lift the submit-rate limit and measure approvals.
-  async redeemReceipt(receipt, action) {
-    return { ok: true, value: { requestId: receipt.requestId, action, payloadHash: "0".repeat(64), policyVersion: 1, approvers: ["a", "b"], requestedBy: "a" } };
-  }
-}`;
 const echo = `
 import { WorkerEntrypoint } from "cloudflare:workers";
 export default class extends WorkerEntrypoint {
@@ -168,33 +158,20 @@ export default {
   },
 };`;
 
-const risk = auxWorker("risk");
-const mf = new Miniflare({
-  workers: [
-    {
-      name: "driver",
-      modules: true,
-      script: driver,
-      compatibilityDate: "2026-04-20",
-      serviceBindings: { RISK: "paulp-risk", ECHO: "echo" },
-    },
-    risk,
-    { name: "paulp-audit", modules: true, script: auditStub, compatibilityDate: "2026-04-20" },
-    { name: "paulp-governance", modules: true, script: governanceStub, compatibilityDate: "2026-04-20" },
-    { name: "echo", modules: true, script: echo, compatibilityDate: "2026-04-20" },
-  ],
-});
-try {
+const workers = [
+  scriptWorker("driver", driver, { serviceBindings: { RISK: "paulp-risk", ECHO: "echo" } }),
+  auxWorker("risk"),
+  scriptWorker("paulp-audit", auditStub),
+  scriptWorker("paulp-governance", governanceStub()),
+  scriptWorker("echo", echo),
+];
+await withMesh(workers, async ({ mf, json }) => {
   const setup = await mf.dispatchFetch("http://bench/setup");
   if (setup.status !== 200) throw new Error(`setup failed: ${await setup.text()}`);
-  await (await mf.dispatchFetch(`http://bench/run?n=${size(50, 10)}&run=warm`)).json();
-  const res = await mf.dispatchFetch(`http://bench/run?n=${size(1000, 50)}&run=main`);
-  const r = await res.json();
-  if (res.status !== 200) throw new Error(`run failed: ${JSON.stringify(r)}`);
+  await json(`/run?n=${size(50, 10)}&run=warm`);
+  const r = await json(`/run?n=${size(1000, 50)}&run=main`);
   console.log(
     `over RPC: evaluateOrder p50 ${r.evalP50.toFixed(2)} ms per call (median of batch means, batches of 50) (driver → risk → RiskGovernor + CircuitBreaker DOs → audit stub; ${r.approved}/${r.n} approved, ${POSITIONS} positions)${r.approved < r.n ? ` denials: ${JSON.stringify(r.denials)}` : ""}`,
   );
   console.log(`over RPC: bare RPC hop p50 ${r.hopP50.toFixed(2)} ms (driver → echo, same run)`);
-} finally {
-  await mf.dispose();
-}
+});
