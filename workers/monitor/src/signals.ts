@@ -1,5 +1,5 @@
 import type { Result } from "@paulp/contracts";
-import { rpc } from "@paulp/kit";
+import { type ContractOf, type RpcTarget, rpc } from "@paulp/kit";
 import type { Env } from "./env";
 import type { Snapshot, Source } from "./rules";
 
@@ -12,31 +12,28 @@ export const SIGNAL_TIMEOUT_MS = 5_000;
  */
 export async function readSignals(env: Env, now: () => number = Date.now): Promise<Snapshot> {
   const unavailable: Snapshot["unavailable"] = [];
-  const read = async <T>(source: Source, answer: Promise<Result<T>>): Promise<T | null> => {
-    const r = await answer;
+  const read = async <B extends RpcTarget, T>(
+    source: Source,
+    target: B,
+    call: (contract: ContractOf<B>) => Promise<Result<T>>,
+  ): Promise<T | null> => {
+    const r = await rpc(target, call, { what: `${source} read`, timeoutMs: SIGNAL_TIMEOUT_MS });
     if (r.ok) return r.value;
     unavailable.push({ source, reason: `${r.error.code}: ${r.error.message}` });
     return null;
   };
-  const options = (source: Source) => ({ what: `${source} read`, timeoutMs: SIGNAL_TIMEOUT_MS });
-  const [risk, audit, ingestion, execution] = await Promise.all([
-    read(
-      "risk",
-      rpc(env.RISK, (risk) => risk.monitorStats(), options("risk")),
-    ),
-    read(
-      "audit",
-      rpc(env.AUDIT, (audit) => audit.status(), options("audit")),
-    ),
-    read(
-      "ingestion",
-      rpc(env.INGESTION, (ingestion) => ingestion.status(), options("ingestion")),
-    ),
-    read(
-      "execution",
-      rpc(env.EXECUTION, (execution) => execution.monitorStats(), options("execution")),
-    ),
-  ]);
+  // All four are asked at once; each is awaited below.
+  const risk = read("risk", env.RISK, (s) => s.monitorStats());
+  const audit = read("audit", env.AUDIT, (s) => s.status());
+  const ingestion = read("ingestion", env.INGESTION, (s) => s.status());
+  const execution = read("execution", env.EXECUTION, (s) => s.monitorStats());
+  const signals = {
+    risk: await risk,
+    audit: await audit,
+    ingestion: await ingestion,
+    execution: await execution,
+  };
+
   unavailable.sort((a, b) => a.source.localeCompare(b.source));
-  return { atMs: now(), risk, audit, ingestion, execution, unavailable } as Snapshot;
+  return { atMs: now(), ...signals, unavailable } as Snapshot;
 }
