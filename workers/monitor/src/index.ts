@@ -2,6 +2,8 @@ import { WorkerEntrypoint } from "cloudflare:workers";
 import {
   AlertsQuery,
   type AlertsView,
+  type EquitySeries,
+  EquitySeriesQuery,
   ErrorCode,
   type EvaluationReport,
   err,
@@ -92,6 +94,14 @@ export class MonitorEntrypoint extends WorkerEntrypoint<Env> implements MonitorR
     return guarded(
       "changeRecipients",
       async () => this.desk().changeRecipients(c.value, a.value) as Promise<Result<RecipientsView>>,
+    );
+  }
+
+  async equitySeries(query: EquitySeriesQuery): Promise<Result<EquitySeries>> {
+    const q = parseInput(EquitySeriesQuery, query ?? {});
+    if (!q.ok) return q;
+    return guarded("equitySeries", async () =>
+      ok((await this.desk().equitySeries(q.value.minutes ?? 1_440)) as EquitySeries),
     );
   }
 
