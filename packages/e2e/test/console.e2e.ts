@@ -51,8 +51,12 @@ async function breaker(): Promise<{ state: string; version: number }> {
 
 beforeAll(async () => {
   browser = await launch();
-  // The desk at work: one trading loop (orders, positions), and the monitor's evaluation (alerts, equity sample).
-  await api(mesh, "POST", "/admin/execution/run");
+  // The desk at work: the trading loop until it has traded (each run is one cron tick; the seeded pairs are priced
+  // to trade, so one or two do), and the monitor's evaluation (alerts, an equity sample).
+  for (let run = 0; run < 5; run++) {
+    const loop = (await api(mesh, "POST", "/admin/execution/run")) as { submitted: string[] };
+    if (loop.submitted.length > 0) break;
+  }
   await api(mesh, "POST", "/admin/alerts/evaluate");
 });
 
@@ -91,8 +95,11 @@ describe("the operator console", () => {
     await shoot(t, mesh, "01-overview");
 
     await viewLoaded(t, "trading");
-    expect(await t.page.locator("#p-orders tbody tr").count()).toBeGreaterThan(0);
-    expect(await t.page.locator("#p-positions tbody tr").count()).toBeGreaterThan(0);
+    const { orders } = (await api(mesh, "GET", "/admin/orders?limit=50")) as { orders: unknown[] };
+    const { positions } = (await api(mesh, "GET", "/admin/risk/exposure")) as { positions: unknown[] };
+    expect(orders.length, "the trading loop placed no order: nothing to trace").toBeGreaterThan(0);
+    expect(await t.page.locator("#p-orders tbody tr").count()).toBe(orders.length);
+    expect(await t.page.locator("#p-positions tbody tr").count()).toBe(positions.length);
     // The trace: order → risk decision → evidence → pair approval.
     await t.page
       .locator("#p-orders tbody tr")
@@ -159,6 +166,12 @@ describe("the operator console", () => {
   });
 
   it("walks RECOVERY → NORMAL with two people, by clicking only", async () => {
+    // Set-up: the breaker halted (the previous test halts it from the page; this one must not depend on that).
+    if ((await breaker()).state !== "HALT")
+      await api(mesh, "POST", "/admin/circuit-breaker/transition", {
+        targetState: "HALT",
+        reason: "e2e set-up",
+      });
     const alice = await personTab("alice@paulp.dev");
     await expect.poll(() => bannerState(alice)).toBe("HALT");
     await alice.page.getByRole("button", { name: "Request recovery…" }).click();

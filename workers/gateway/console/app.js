@@ -1557,11 +1557,18 @@ function showView(name) {
   if (principal) refreshView();
 }
 
+// Who is signed in: the latest question's answer only (the page's first question, asked before a token is typed,
+// can be answered after the question asked with the token).
+let whoSeq = 0;
+
 async function whoAmI() {
+  const seq = ++whoSeq;
   try {
     const r = await api("GET", "/admin/whoami");
+    if (seq !== whoSeq) return;
     principal = r.principal;
   } catch (error) {
+    if (seq !== whoSeq) return;
     principal = null;
     if (error.status !== 401 && error.status !== 403) {
       $("signin-error").textContent = `Could not check who you are: ${error.message}`;
