@@ -7,7 +7,9 @@ export default defineConfig({
     globalSetup: ["./src/global-setup.ts"],
     fileParallelism: false,
     // A browser step against a 2-core machine under load: generous, and no test waits on a timer of its own.
-    testTimeout: 180_000,
-    hookTimeout: 900_000,
+    testTimeout: 300_000,
+    hookTimeout: 2_400_000,
+    // expect.poll waits for the page, never a fixed time: up to a minute on a loaded machine (the default is 1 s).
+    expect: { poll: { timeout: 60_000, interval: 100 } },
   },
 });

@@ -64,6 +64,9 @@ export async function openConsole(
     ...(options.accessJwt ? { extraHTTPHeaders: { "cf-access-jwt-assertion": options.accessJwt } } : {}),
   });
   const page = await context.newPage();
+  // A loaded 2-core machine answers slowly: every wait is for an event, with room to arrive.
+  page.setDefaultTimeout(120_000);
+  page.setDefaultNavigationTimeout(120_000);
   const errors: string[] = [];
   const expected: { pattern: RegExp; times: number }[] = [];
   page.on("console", (msg) => {
@@ -73,7 +76,7 @@ export async function openConsole(
   // Without Access, the page's first question (GET /admin/whoami: is an Access person signed in?) is answered 401
   // before the token is typed; Chromium logs that answer as an error. Allowed once, and only then.
   if (!options.accessJwt) expected.push({ pattern: /status of 401/, times: 1 });
-  await page.goto(`${mesh.base}/console`);
+  await page.goto(`${mesh.base}/console`, { waitUntil: "domcontentloaded" });
   return {
     context,
     page,

@@ -31,7 +31,7 @@ export default async function setup(project: TestProject) {
         await seedDev({ base: mesh.base, adminToken, log: () => {} });
         break;
       } catch (error) {
-        if (attempt >= 3) throw error;
+        if (attempt >= 5) throw error;
         console.log(`[e2e] seed attempt ${attempt}: ${(error as Error).message}; trying again`);
       }
     }
