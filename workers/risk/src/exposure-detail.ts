@@ -1,11 +1,12 @@
 import type { ExposureCategory, ExposurePosition } from "@paulp/contracts";
-import { formatMoney, formatPct, formatUnits, ratioPctUnits } from "./decimal";
+import { formatDollars, formatPct, mulDiv, notional, quantityNumber, ratioPct } from "@paulp/kit";
 import type { RiskView } from "./evaluate";
 import { marketKey, type PortfolioState } from "./portfolio";
 
 /**
  * What the console shows beside the limits: every open position valued at its mark (with the mark's age, flagged
  * stale past the mark-age limit) and the gross exposure per category. Read-only; nothing here decides anything.
+ * Units are the money module's: micros, hundredths of a contract.
  */
 export function exposureDetail(
   portfolio: PortfolioState,
@@ -23,14 +24,14 @@ export function exposureDetail(
       strategyId: p.strategyId,
       venue: p.venue,
       market: p.market,
-      quantity: p.qty,
+      quantity: quantityNumber(p.qty),
       // Prices to the 1/10,000 (a contract's price); money to the cent.
-      avgPrice: formatUnits(Math.round(p.cost / p.qty)),
-      mark: price === null ? null : formatUnits(price),
+      avgPrice: formatDollars(mulDiv(p.cost, 100, p.qty, "half-up")),
+      mark: price === null ? null : formatDollars(price),
       markAt: mark ? new Date(mark.observedAtMs).toISOString() : null,
       markAgeSeconds: ageMs === null ? null : Math.floor(ageMs / 1000),
       stale: price === null || ageMs === null || ageMs > maxMarkAgeMs,
-      unrealisedPnl: price === null ? null : formatMoney(p.qty * price - p.cost),
+      unrealisedPnl: price === null ? null : formatDollars(notional(p.qty, price) - p.cost, 2),
       category: mark?.category ?? null,
       markEvidenceHash: mark?.evidenceHash ?? null,
     });
@@ -40,10 +41,10 @@ export function exposureDetail(
     .filter(([, units]) => units > 0)
     .sort((a, b) => b[1] - a[1])
     .map(([category, units]) => {
-      const pct = view.equity === null ? null : ratioPctUnits(units, view.equity);
+      const pct = view.equity === null ? null : ratioPct(units, view.equity);
       return {
         category,
-        exposure: formatMoney(units),
+        exposure: formatDollars(units, 2),
         pctOfEquity: pct === null ? "unknown" : formatPct(pct),
       };
     });
