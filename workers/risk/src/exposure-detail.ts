@@ -25,8 +25,9 @@ export function exposureDetail(
       venue: p.venue,
       market: p.market,
       quantity: quantityNumber(p.qty),
-      // Prices to the 1/10,000 (a contract's price); money to the cent.
-      avgPrice: formatDollars(mulDiv(p.cost, 100, p.qty, "half-up")),
+      // Per contract (cost and quantity share their sign; a short is priced like a long). Prices to the 1/10,000,
+      // money to the cent.
+      avgPrice: formatDollars(mulDiv(Math.abs(p.cost), 100, Math.abs(p.qty), "half-up")),
       mark: price === null ? null : formatDollars(price),
       markAt: mark ? new Date(mark.observedAtMs).toISOString() : null,
       markAgeSeconds: ageMs === null ? null : Math.floor(ageMs / 1000),
