@@ -185,6 +185,13 @@ async function waitForHealth(timeoutMs) {
 
 const adminToken = setUpSecrets();
 migrate();
+// The console's files (workers/gateway/console and the vendored uPlot) into the gateway's bundle.
+if (
+  spawnSync(process.execPath, [path.join(root, "workers", "gateway", "scripts", "bundle-console.mjs")], {
+    stdio: "inherit",
+  }).status !== 0
+)
+  throw new Error("bundling the console's files failed");
 const args = ["dev", ...WORKERS.flatMap((w) => ["-c", path.join("workers", w, "wrangler.jsonc")])];
 args.push(
   "--persist-to",
@@ -196,6 +203,8 @@ args.push(
   "--test-scheduled",
   "--show-interactive-dev-session=false",
 );
+// PAULP_INSPECTOR_PORT: another port for wrangler's inspector (two meshes on one machine); default unchanged.
+if (process.env.PAULP_INSPECTOR_PORT) args.push("--inspector-port", process.env.PAULP_INSPECTOR_PORT);
 const dev = spawn(wrangler, args, { cwd: root, env, stdio: ["ignore", "inherit", "inherit"] });
 const stop = () => dev.kill("SIGINT");
 process.on("SIGINT", stop);
@@ -216,8 +225,11 @@ Paul P is running (paper mode, venue simulators) at http://127.0.0.1:${port}
       console.error(`[dev-seed] ${e.message}`),
     );
   }
-  const { startDevCron } = await import("./dev-cron.mjs");
-  startDevCron({ port, adminToken });
+  // PAULP_DEV_CRON=0: no scheduled work (the browser tests drive each step themselves, so nothing moves under them).
+  if (process.env.PAULP_DEV_CRON !== "0") {
+    const { startDevCron } = await import("./dev-cron.mjs");
+    startDevCron({ port, adminToken });
+  }
 } else {
   console.error("the gateway did not answer /health within 90 s");
 }

@@ -56,3 +56,19 @@ export const AlertsHttpQuery = v.strictObject({ limit: v.optional(pageSize(500))
 
 /** `GET /admin/alerts/outbox?limit=` (the newest composed emails). */
 export const OutboxHttpQuery = v.strictObject({ limit: v.optional(pageSize(200)) });
+
+/** `GET /admin/equity?minutes=` (the newest `minutes` one-minute samples, oldest first; default a day). */
+export const EquityHttpQuery = v.strictObject({ minutes: v.optional(pageSize(10_080)) });
+
+/** `GET /admin/pairs/page?review=&grade=&offset=&limit=`: one page of pairs, filtered (the console's table). */
+export const PairsPageHttpQuery = v.strictObject({
+  review: v.optional(v.picklist(["pending", "approved", "rejected"])),
+  /** An equivalence grade, or `unassessed` for pairs the LLM has not graded yet. */
+  grade: v.optional(
+    v.picklist(["identical", "near_equivalent", "not_equivalent", "uncertain", "unassessed"]),
+  ),
+  offset: v.optional(
+    v.pipe(v.string(), v.regex(/^(0|[1-9]\d{0,6})$/, "a whole number from 0"), v.transform(Number)),
+  ),
+  limit: v.optional(pageSize(200)),
+});

@@ -124,4 +124,38 @@ export interface MonitorRpc {
   recipients(): Promise<Result<RecipientsView>>;
   /** Add or remove a recipient: audited before it applies; removing the last one is refused. */
   changeRecipients(change: RecipientChange, actor: Principal): Promise<Result<RecipientsView>>;
+  /** The newest one-minute equity samples, oldest first (each evaluation samples risk's equity once a minute). */
+  equitySeries(query: EquitySeriesQuery): Promise<Result<EquitySeries>>;
 }
+
+/**
+ * One minute of the desk's equity as risk values it (cash plus open positions at their marks; risk derives it from
+ * the audited fills and marks): what the console's equity curve and P&L panel draw. Money in dollars.
+ */
+export interface EquitySample {
+  at: string;
+  equity: string | null;
+  dayStartEquity: string | null;
+  highWaterMark: string | null;
+  /** equity − the day's starting equity. */
+  dayPnl: string | null;
+  realisedPnl: string;
+  unrealisedPnl: string | null;
+  /** The daily-loss and drawdown limits' observed values, in % (risk's own figures). */
+  dailyLossPct: string;
+  drawdownPct: string;
+}
+
+/** The stored series: one sample a minute, the newest week kept. */
+export interface EquitySeries {
+  samples: EquitySample[];
+  /** Minutes kept at most. */
+  keepMinutes: number;
+}
+
+/** Query of `equitySeries`. */
+export const EquitySeriesQuery = v.object({
+  minutes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_080))),
+});
+/** Query of `equitySeries`. */
+export type EquitySeriesQuery = v.InferOutput<typeof EquitySeriesQuery>;

@@ -260,6 +260,37 @@ export interface RiskExposure {
    * doubtful: opening orders are denied `NO_EQUITY` while any is listed; reducing and closing go on).
    */
   unmarkedPositions: string[];
+  /** Each open position valued at its mark (the console's positions table). */
+  positions?: ExposurePosition[];
+  /** Gross exposure per category, with its share of equity (the console's chart). */
+  categories?: ExposureCategory[];
+}
+
+/** One open position as risk values it. Money in dollars (decimal strings); a short is a negative quantity. */
+export interface ExposurePosition {
+  strategyId: string;
+  venue: Venue;
+  market: string;
+  quantity: number;
+  /** Cost basis per contract of the open quantity. */
+  avgPrice: string | null;
+  mark: string | null;
+  markAt: string | null;
+  markAgeSeconds: number | null;
+  /** The mark is older than the mark-age limit (or missing): the position's value is doubtful. */
+  stale: boolean;
+  unrealisedPnl: string | null;
+  category: string | null;
+  /** The evidence the mark was read from (a closing order cites it). */
+  markEvidenceHash: string | null;
+}
+
+/** Gross exposure in one category. */
+export interface ExposureCategory {
+  category: string;
+  exposure: string;
+  /** Exposure as a % of equity ("unknown" without equity). */
+  pctOfEquity: string;
 }
 
 /** A percentage as a decimal string, e.g. "5" or "2.5". */

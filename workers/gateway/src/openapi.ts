@@ -7,6 +7,7 @@ import {
   CapitalChange,
   ComplianceRuleSet,
   DecisionsHttpQuery,
+  EquityHttpQuery,
   EvidenceHttpQuery,
   ExecutionPolicyChange,
   IngestionRunRequest,
@@ -15,6 +16,7 @@ import {
   OrderState,
   OutboxHttpQuery,
   PairReviewInput,
+  PairsPageHttpQuery,
   RecipientChange,
   RiskLimits,
   StrategyCreateInput,
@@ -63,6 +65,14 @@ export const OPERATIONS: Operation[] = [
     public: true,
     produces: "text/html",
   }),
+  ...(
+    [
+      ["/console/app.js", "The console's script", "text/javascript"],
+      ["/console/app.css", "The console's styles", "text/css"],
+      ["/console/uplot.js", "uPlot, the console's chart library (vendored from npm)", "text/javascript"],
+      ["/console/uplot.css", "uPlot's styles", "text/css"],
+    ] as const
+  ).map(([path, summary, produces]) => op("get", path, "gateway", summary, { public: true, produces })),
   op("post", "/dev/access-token", "gateway", "Dev only: a local Cloudflare Access sign-in (never deployed)", {
     public: true,
     body: DevLogin,
@@ -195,6 +205,20 @@ export const OPERATIONS: Operation[] = [
       },
     },
   }),
+  op(
+    "get",
+    "/admin/pairs/page",
+    "governance",
+    "One page of pairs, filtered by review and grade (the console)",
+    {
+      query: queryOf(PairsPageHttpQuery, {
+        review: "only pairs with this review",
+        grade: "only pairs with this grade (`unassessed`: not graded yet)",
+        offset: "skip this many (default 0)",
+        limit: "at most this many (default 25, at most 200)",
+      }),
+    },
+  ),
   op("post", "/admin/pairs/assess-pending", "governance", "Assess every pending pair (LLM equivalence)"),
   op("post", "/admin/pairs/:id/assess", "governance", "Assess one pair (LLM equivalence)"),
   op("post", "/admin/pairs/:id/review", "governance", "Review a pair", {
@@ -239,6 +263,11 @@ export const OPERATIONS: Operation[] = [
     query: queryOf(AlertsHttpQuery, { limit: "history rows, at most this many (default 50)" }),
   }),
   op("post", "/admin/alerts/evaluate", "monitor", "Read every signal and apply the raise/clear rules now"),
+  op("get", "/admin/equity", "monitor", "Equity and the day's P&L, one sample a minute, oldest first", {
+    query: queryOf(EquityHttpQuery, {
+      minutes: "the newest this many minutes (default 1440, at most 10080)",
+    }),
+  }),
   op("get", "/admin/alerts/outbox", "monitor", "The composed alert emails and how each was delivered", {
     query: queryOf(OutboxHttpQuery, { limit: "at most this many messages (default 50)" }),
   }),

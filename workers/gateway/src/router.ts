@@ -6,6 +6,7 @@ import { withAdminAuth, withAdminRequestAudit, withRequestId, withSameOriginWrit
 import { registerAuditRoutes } from "./routes/audit";
 import { registerBrowseRoutes } from "./routes/browse";
 import { registerConsoleRoutes } from "./routes/console";
+import { registerDeskRoutes } from "./routes/desk";
 import { registerDevRoutes } from "./routes/dev";
 import { registerExecutionRoutes } from "./routes/execution";
 import { registerGovernanceRoutes } from "./routes/governance";
@@ -93,5 +94,6 @@ export function buildRouter() {
   registerExecutionRoutes(router);
   registerMonitorRoutes(router);
   registerBrowseRoutes(router);
+  registerDeskRoutes(router);
   return router;
 }

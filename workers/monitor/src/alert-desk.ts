@@ -4,6 +4,8 @@ import {
   type AlertHistoryEntry,
   type AlertsView,
   type AuditEventInput,
+  type EquitySample,
+  type EquitySeries,
   ErrorCode,
   type EvaluationReport,
   err,
@@ -20,6 +22,7 @@ import * as v from "valibot";
 import { type AlertChange, applyObservations } from "./alert-table";
 import { type Composed, composeAlertEmail, composeRecipientNotice } from "./email";
 import type { Env } from "./env";
+import { EQUITY_KEEP_MINUTES, equitySample, minuteOf } from "./equity-series";
 import { renderMetrics } from "./metrics";
 import { observe, parseRuleConfig, type RuleConfig, type RuleMemory } from "./rules";
 import { readSignals } from "./signals";
@@ -30,6 +33,8 @@ export const HISTORY_KEEP = 2_000;
 export const OUTBOX_KEEP = 200;
 
 const HIST = "hist:";
+/** One equity sample a minute, keyed by the minute (see equity-series.ts). */
+const EQ = "eq:";
 const OUT = "out:";
 const key = (prefix: string, n: number) => `${prefix}${String(n).padStart(12, "0")}`;
 
@@ -158,12 +163,15 @@ export class AlertDesk extends DurableObject<Env> {
         lastEvaluation: report,
       };
       for (const row of rows) writes[key(HIST, row.id)] = row;
+      const sample = equitySample(snapshot.risk?.exposure ?? null, snapshot.atMs);
+      if (sample) writes[key(EQ, minuteOf(snapshot.atMs))] = sample;
       await this.ctx.storage.put(writes);
 
       await this.auditChanges(changes, rows, actor);
       const email = composeAlertEmail(changes, this.environment());
       if (email) await this.deliver(email, this.recipients.recipients);
       await this.prune(HIST, this.histSeq, HISTORY_KEEP);
+      await this.prune(EQ, minuteOf(snapshot.atMs), EQUITY_KEEP_MINUTES);
       return ok(report);
     });
   }
@@ -268,6 +276,13 @@ export class AlertDesk extends DurableObject<Env> {
         a.raisedAt.localeCompare(b.raisedAt),
     );
     return { active, recent: [...recent.values()], lastEvaluation: this.lastEvaluation };
+  }
+
+  /** The newest `minutes` minutes of equity samples, oldest first. */
+  async equitySeries(minutes: number): Promise<EquitySeries> {
+    const from = minuteOf(Date.now()) - minutes + 1;
+    const rows = await this.ctx.storage.list<EquitySample>({ prefix: EQ, start: key(EQ, from) });
+    return { samples: [...rows.values()], keepMinutes: EQUITY_KEEP_MINUTES };
   }
 
   async outbox(limit: number): Promise<OutboxMessage[]> {

@@ -2,6 +2,8 @@ import { WorkerEntrypoint } from "cloudflare:workers";
 import {
   AlertsQuery,
   type AlertsView,
+  type EquitySeries,
+  EquitySeriesQuery,
   type EvaluationReport,
   type HealthReport,
   type MonitorRpc,
@@ -80,6 +82,14 @@ export class MonitorEntrypoint extends WorkerEntrypoint<Env> implements MonitorR
     const [c, a] = input.value;
     return rpc(async () => this.desk().changeRecipients(c, a) as Promise<Result<RecipientsView>>, {
       what: "changeRecipients",
+    });
+  }
+
+  async equitySeries(query: EquitySeriesQuery): Promise<Result<EquitySeries>> {
+    const q = parseInput(EquitySeriesQuery, query ?? {});
+    if (!q.ok) return q;
+    return rpc(async () => ok((await this.desk().equitySeries(q.value.minutes ?? 1_440)) as EquitySeries), {
+      what: "equitySeries",
     });
   }
 

@@ -62,6 +62,7 @@ import {
   reserveInView,
 } from "./evaluate";
 import { exposureReport } from "./exposure";
+import { exposureDetail } from "./exposure-detail";
 import { applyFillEverywhere } from "./fills";
 import { DEFAULT_LIMITS, raisedLimits, strictestLossLimits } from "./limits";
 import {
@@ -826,8 +827,9 @@ export class RiskGovernor extends DurableObject<Env> {
     if (!this.parsed) return err(ErrorCode.internal, "stored limits do not parse");
     this.prune(Date.now());
     const v = valuation(this.portfolio);
-    return ok(
-      exposureReport({
+    const now = Date.now();
+    return ok({
+      ...exposureReport({
         view: this.currentView(),
         limits: this.parsed,
         breakerState,
@@ -835,9 +837,10 @@ export class RiskGovernor extends DurableObject<Env> {
         realised: formatDollars(this.portfolio.realised, 2, "trunc"),
         unrealised: v.unrealised === null ? null : formatDollars(v.unrealised, 2, "trunc"),
         openPositions: Object.keys(this.portfolio.positions).length,
-        nowMs: Date.now(),
+        nowMs: now,
       }),
-    );
+      ...exposureDetail(this.portfolio, this.currentView(), this.parsed.maxMarkAgeMs, now),
+    });
   }
 
   private currentView(): RiskView {

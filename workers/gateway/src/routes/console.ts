@@ -1,23 +1,29 @@
-import { CONSOLE_CSP, CONSOLE_HTML, CONSOLE_SCRIPT } from "../console";
-import { sha256Base64 } from "../console-hash";
+import { CONSOLE_ASSETS } from "../console-assets.generated";
 import type { GatewayRouter } from "../router";
 
-let csp: Promise<string> | undefined;
+/**
+ * Strict CSP: scripts and styles only from this origin (no inline script), no framing, no outbound connections
+ * but this origin, no forms posted anywhere. The page holds no data; every action goes through /admin/*.
+ */
+export const CONSOLE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
-/** `GET /console`: the static operator page (it holds no data; every action goes through /admin/*). */
+/** `GET /console` and its files: the operator page, its script and styles, and the vendored uPlot. */
 export function registerConsoleRoutes(router: GatewayRouter): void {
-  router.get("/console", async () => {
-    csp ??= sha256Base64(CONSOLE_SCRIPT).then((hash) =>
-      CONSOLE_CSP.replace("sha256-__SCRIPT_HASH__", `sha256-${hash}`),
+  for (const [path, asset] of Object.entries(CONSOLE_ASSETS)) {
+    router.get(
+      path,
+      () =>
+        new Response(asset.body, {
+          headers: {
+            "content-type": asset.type,
+            "content-security-policy": CONSOLE_CSP,
+            "x-frame-options": "DENY",
+            "x-content-type-options": "nosniff",
+            "referrer-policy": "no-referrer",
+            "cache-control": "no-store",
+          },
+        }),
     );
-    return new Response(CONSOLE_HTML, {
-      headers: {
-        "content-type": "text/html; charset=utf-8",
-        "content-security-policy": await csp,
-        "x-frame-options": "DENY",
-        "referrer-policy": "no-referrer",
-        "cache-control": "no-store",
-      },
-    });
-  });
+  }
 }

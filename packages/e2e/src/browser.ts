@@ -1,0 +1,109 @@
+import path from "node:path";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { CHROMIUM, CHROMIUM_ARGS } from "./chromium";
+import type { MeshInfo } from "./mesh";
+
+export function launch(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+}
+
+/** A Cloudflare Access JWT for `email`, minted by the mesh's Access double (the dev sign-in route). */
+export async function accessJwt(mesh: MeshInfo, email: string): Promise<string> {
+  const res = await fetch(`${mesh.base}/dev/access-token`, {
+    method: "POST",
+    body: JSON.stringify({ email }),
+  });
+  if (!res.ok) throw new Error(`dev sign-in for ${email}: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { token: string }).token;
+}
+
+/** Calls the admin API as curl would (set-up steps a test needs; never what it tests). */
+export async function api(
+  mesh: MeshInfo,
+  method: string,
+  pathname: string,
+  body?: unknown,
+  headers: Record<string, string> = { authorization: `Bearer ${mesh.adminToken}` },
+): Promise<unknown> {
+  const res = await fetch(`${mesh.base}${pathname}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${pathname} → ${res.status} ${text.slice(0, 300)}`);
+  return text ? JSON.parse(text) : null;
+}
+
+/** A tab on the console that records every browser console error and uncaught page error. */
+export interface ConsoleTab {
+  context: BrowserContext;
+  page: Page;
+  errors: string[];
+  /** Errors the test provokes on purpose (a request it fails): at most `times` matching ones are allowed. */
+  expectErrors(pattern: RegExp, times?: number): void;
+  /** Fails on any console error not expected. */
+  assertNoErrors(): void;
+  close(): Promise<void>;
+}
+
+export interface TabOptions {
+  /** Signed in through Cloudflare Access as this person: the edge adds the JWT to every request, as Access does. */
+  accessJwt?: string;
+  width?: number;
+  height?: number;
+}
+
+export async function openConsole(
+  browser: Browser,
+  mesh: MeshInfo,
+  options: TabOptions = {},
+): Promise<ConsoleTab> {
+  const context = await browser.newContext({
+    viewport: { width: options.width ?? 1360, height: options.height ?? 900 },
+    ...(options.accessJwt ? { extraHTTPHeaders: { "cf-access-jwt-assertion": options.accessJwt } } : {}),
+  });
+  const page = await context.newPage();
+  // A loaded 2-core machine answers slowly: every wait is for an event, with room to arrive.
+  page.setDefaultTimeout(120_000);
+  page.setDefaultNavigationTimeout(120_000);
+  const errors: string[] = [];
+  const expected: { pattern: RegExp; times: number }[] = [];
+  page.on("console", (msg) => {
+    if (msg.type() === "error") errors.push(`console: ${msg.text()}`);
+  });
+  page.on("pageerror", (error) => errors.push(`page: ${error.message}`));
+  // Without Access, the page's first question (GET /admin/whoami: is an Access person signed in?) is answered 401
+  // before the token is typed; Chromium logs that answer as an error. Allowed once, and only then.
+  if (!options.accessJwt) expected.push({ pattern: /status of 401/, times: 1 });
+  await page.goto(`${mesh.base}/console`, { waitUntil: "domcontentloaded" });
+  return {
+    context,
+    page,
+    errors,
+    expectErrors: (pattern, times = Number.POSITIVE_INFINITY) => expected.push({ pattern, times }),
+    assertNoErrors() {
+      const left = expected.map((e) => ({ ...e }));
+      const unexpected = errors.filter((error) => {
+        const match = left.find((e) => e.times > 0 && e.pattern.test(error));
+        if (match) match.times -= 1;
+        return !match;
+      });
+      if (unexpected.length > 0) throw new Error(`browser console errors:\n${unexpected.join("\n")}`);
+    },
+    close: () => context.close(),
+  };
+}
+
+/** Signs in with the admin token through the page's own form (kept for this tab only). */
+export async function signInWithToken(tab: ConsoleTab, token: string): Promise<void> {
+  await tab.page.getByLabel("Admin token").fill(token);
+  await tab.page.getByRole("button", { name: "Use token" }).click();
+}
+
+/** A full-page screenshot under .e2e/screenshots (git-ignored). */
+export async function shoot(tab: ConsoleTab, mesh: MeshInfo, name: string): Promise<string> {
+  const file = path.join(mesh.screenshots, `${name}.png`);
+  await tab.page.screenshot({ path: file, fullPage: true });
+  return file;
+}

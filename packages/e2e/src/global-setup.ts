@@ -1,0 +1,46 @@
+import { mkdirSync, rmSync } from "node:fs";
+import type { TestProject } from "vitest/node";
+import { ensureChromium } from "./chromium";
+import { adminTokenOf, type MeshInfo, ROOT, SCREENSHOTS, startMesh } from "./mesh";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    mesh: MeshInfo;
+  }
+}
+
+/**
+ * Once per run: the browser (installed if missing, else the run fails saying how), the whole mesh on a fresh state
+ * folder, and the dev seed (pairs found, assessed and reviewed; a paper strategy; the breaker drill).
+ */
+export default async function setup(project: TestProject) {
+  ensureChromium();
+  rmSync(SCREENSHOTS, { recursive: true, force: true });
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const port = Number(process.env.PAULP_E2E_PORT ?? 8797);
+  const mesh = await startMesh(port);
+  try {
+    const adminToken = adminTokenOf();
+    const seedPath = `${ROOT}/scripts/dev-seed.mjs`;
+    const { seedDev } = (await import(seedPath)) as {
+      seedDev: (o: { base: string; adminToken: string; log: (l: string) => void }) => Promise<void>;
+    };
+    // As the soak does: a seed step that times out on a loaded machine is tried again (the seed skips what is done).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await seedDev({ base: mesh.base, adminToken, log: () => {} });
+        break;
+      } catch (error) {
+        if (attempt >= 5) throw error;
+        console.log(`[e2e] seed attempt ${attempt}: ${(error as Error).message}; trying again`);
+      }
+    }
+    project.provide("mesh", { base: mesh.base, adminToken, screenshots: SCREENSHOTS });
+  } catch (error) {
+    await mesh.stop();
+    throw new Error(`${(error as Error).message} (the mesh's log: ${mesh.log})`);
+  }
+  return async () => {
+    await mesh.stop();
+  };
+}

@@ -1,0 +1,297 @@
+import type { Browser } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { accessJwt, api, type ConsoleTab, launch, openConsole, shoot, signInWithToken } from "../src/browser";
+
+// The operator console in a real headless Chromium against the whole seeded mesh (see src/global-setup.ts). Tests
+// run in order and share the mesh: the breaker they move is the one the next test reads.
+
+const mesh = inject("mesh");
+let browser: Browser;
+const tabs: ConsoleTab[] = [];
+
+async function tab(options: Parameters<typeof openConsole>[2] = {}): Promise<ConsoleTab> {
+  const t = await openConsole(browser, mesh, options);
+  tabs.push(t);
+  return t;
+}
+
+async function tokenTab(options: Parameters<typeof openConsole>[2] = {}): Promise<ConsoleTab> {
+  const t = await tab(options);
+  await signInWithToken(t, mesh.adminToken);
+  await expect.poll(() => t.page.locator("#who").textContent()).toContain("shared admin token");
+  return t;
+}
+
+async function personTab(email: string): Promise<ConsoleTab> {
+  const t = await tab({ accessJwt: await accessJwt(mesh, email) });
+  await expect.poll(() => t.page.locator("#who").textContent()).toContain(email);
+  return t;
+}
+
+/** Waits until every panel of the shown view has answered (ok or failed), never on a timer. */
+async function viewLoaded(t: ConsoleTab, view: string): Promise<void> {
+  await t.page.goto(`${mesh.base}/console#${view}`);
+  await t.page.locator(`[data-view="${view}"]`).waitFor({ state: "visible" });
+  await t.page.waitForFunction(
+    (v) =>
+      [...document.querySelectorAll(`[data-view="${v}"] .panel:not([hidden])`)].every(
+        (p) => (p as HTMLElement).dataset.status === "ok" || (p as HTMLElement).dataset.status === "error",
+      ),
+    view,
+  );
+}
+
+async function bannerState(t: ConsoleTab): Promise<string | null> {
+  return t.page.locator("#banner").getAttribute("data-state");
+}
+
+async function breaker(): Promise<{ state: string; version: number }> {
+  return (await api(mesh, "GET", "/admin/circuit-breaker")) as { state: string; version: number };
+}
+
+beforeAll(async () => {
+  browser = await launch();
+  // The desk at work: the trading loop until it has traded (each run is one cron tick; the seeded pairs are priced
+  // to trade, so one or two do), and the monitor's evaluation (alerts, an equity sample).
+  for (let run = 0; run < 5; run++) {
+    const loop = (await api(mesh, "POST", "/admin/execution/run")) as { submitted: string[] };
+    if (loop.submitted.length > 0) break;
+  }
+  await api(mesh, "POST", "/admin/alerts/evaluate");
+});
+
+afterEach(async () => {
+  const open = tabs.splice(0);
+  try {
+    for (const t of open) t.assertNoErrors();
+  } finally {
+    for (const t of open) await t.close();
+  }
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+describe("the operator console", () => {
+  it("signs in with the admin token (kept in the tab's sessionStorage only) and shows every view with data", async () => {
+    const t = await tab();
+    await expect.poll(() => t.page.locator("#signin").isVisible()).toBe(true);
+    await shoot(t, mesh, "00-sign-in");
+    await signInWithToken(t, mesh.adminToken);
+    await expect.poll(() => t.page.locator("#who").textContent()).toContain("shared admin token");
+    const storage = await t.page.evaluate(() => ({
+      session: sessionStorage.getItem("paulp.console.token"),
+      local: localStorage.length,
+      cookie: document.cookie,
+    }));
+    expect(storage).toEqual({ session: mesh.adminToken, local: 0, cookie: "" });
+    await expect.poll(() => bannerState(t)).toBe("NORMAL");
+
+    await viewLoaded(t, "overview");
+    await expect.poll(() => t.page.locator("#p-equity .figure").first().textContent()).toContain("$");
+    expect(await t.page.locator("#p-equity canvas").count()).toBeGreaterThan(0);
+    expect(await t.page.locator("#p-limits [role=meter]").count()).toBe(6);
+    await shoot(t, mesh, "01-overview");
+
+    await viewLoaded(t, "trading");
+    const { orders } = (await api(mesh, "GET", "/admin/orders?limit=50")) as { orders: unknown[] };
+    const { positions } = (await api(mesh, "GET", "/admin/risk/exposure")) as { positions: unknown[] };
+    expect(orders.length, "the trading loop placed no order: nothing to trace").toBeGreaterThan(0);
+    expect(await t.page.locator("#p-orders tbody tr").count()).toBe(orders.length);
+    expect(await t.page.locator("#p-positions tbody tr").count()).toBe(positions.length);
+    // The trace: order → risk decision → evidence → pair approval.
+    await t.page
+      .locator("#p-orders tbody tr")
+      .first()
+      .getByRole("button", { name: /^Trace/ })
+      .click();
+    await t.page.waitForFunction(() => document.getElementById("p-trace")?.dataset.status === "ok");
+    const trace = (await t.page.locator("#p-trace").textContent()) ?? "";
+    expect(trace).toContain("Risk decision");
+    expect(trace).toContain("Binds this intent");
+    expect(trace).toContain("matches");
+    expect(trace).toContain("Pair approval");
+    await shoot(t, mesh, "02-trading");
+
+    await viewLoaded(t, "approvals");
+    await expect.poll(() => t.page.locator("#two-person-note").isVisible()).toBe(true);
+    await shoot(t, mesh, "03-approvals-token");
+
+    await viewLoaded(t, "risk");
+    expect(await t.page.locator("#p-decisions tbody tr").count()).toBeGreaterThan(0);
+    expect(await t.page.locator("#p-breaker-history tbody tr").count()).toBeGreaterThan(0);
+    await shoot(t, mesh, "04-risk");
+
+    await viewLoaded(t, "audit");
+    expect(await t.page.locator("#p-audit").textContent()).toContain("Integrity");
+    expect(await t.page.locator("#p-ingestion tbody tr").count()).toBe(2);
+    await shoot(t, mesh, "05-audit-ingestion");
+
+    await viewLoaded(t, "pairs");
+    expect(await t.page.locator("#p-pairs tbody tr").count()).toBeGreaterThan(0);
+    await t.page.locator("#pairs-review").selectOption("approved");
+    await t.page.waitForFunction(() => document.getElementById("p-pairs")?.dataset.status === "ok");
+    const reviews = await t.page.locator("#p-pairs tbody tr td:nth-child(6)").allTextContents();
+    expect(reviews.length).toBeGreaterThan(0);
+    expect(new Set(reviews)).toEqual(new Set(["approved"]));
+    await shoot(t, mesh, "06-pairs");
+  });
+
+  it("signs in as a person through Cloudflare Access: named, and allowed the two-person actions", async () => {
+    const t = await personTab("alice@paulp.dev");
+    expect(await t.page.locator("#signin").isVisible()).toBe(false);
+    await viewLoaded(t, "approvals");
+    expect(await t.page.locator("#two-person-note").isVisible()).toBe(false);
+    await shoot(t, mesh, "07-approvals-access");
+  });
+
+  it("halts from the banner after a confirmation that shows the request; the banner turns HALT", async () => {
+    const t = await tokenTab();
+    await expect.poll(() => bannerState(t)).toBe("NORMAL");
+    await t.page.getByRole("button", { name: "Emergency halt…" }).click();
+    const dialog = t.page.locator("#confirm");
+    await expect.poll(() => dialog.isVisible()).toBe(true);
+    expect(await t.page.locator("#confirm-request").textContent()).toContain(
+      "POST /admin/circuit-breaker/transition",
+    );
+    await t.page.getByLabel("Reason (recorded in the audit chain)").fill("e2e: halt from the console");
+    expect(await t.page.locator("#confirm-request").textContent()).toContain("e2e: halt from the console");
+    await shoot(t, mesh, "08-halt-confirmation");
+    await t.page.getByRole("button", { name: "Halt trading" }).click();
+    await expect.poll(() => bannerState(t)).toBe("HALT");
+    expect(await t.page.locator("#banner").textContent()).toContain("e2e: halt from the console");
+    expect((await breaker()).state).toBe("HALT");
+    await shoot(t, mesh, "09-halted");
+  });
+
+  it("walks RECOVERY → NORMAL with two people, by clicking only", async () => {
+    // Set-up: the breaker halted (the previous test halts it from the page; this one must not depend on that).
+    if ((await breaker()).state !== "HALT")
+      await api(mesh, "POST", "/admin/circuit-breaker/transition", {
+        targetState: "HALT",
+        reason: "e2e set-up",
+      });
+    const alice = await personTab("alice@paulp.dev");
+    await expect.poll(() => bannerState(alice)).toBe("HALT");
+    await alice.page.getByRole("button", { name: "Request recovery…" }).click();
+    await alice.page.getByLabel("Reason").fill("e2e: cause found and fixed");
+    await alice.page.getByRole("button", { name: "Confirm" }).click();
+    await expect.poll(() => bannerState(alice)).toBe("RECOVERY");
+    await alice.page.getByRole("button", { name: "Request NORMAL (two people)…" }).click();
+    await alice.page.getByLabel("Reason").fill("e2e: probes clean");
+    await alice.page.getByRole("button", { name: "Confirm" }).click();
+    await expect.poll(() => alice.page.locator("#action-result").textContent()).toContain("Requested");
+
+    for (const [i, email] of ["bob@paulp.dev", "carol@paulp.dev"].entries()) {
+      const approver = await personTab(email);
+      await viewLoaded(approver, "approvals");
+      const card = approver.page.locator("#p-approvals article", { hasText: "Breaker RECOVERY → NORMAL" });
+      expect(await card.textContent()).toContain("e2e: probes clean");
+      expect(await card.textContent()).toContain("alice@paulp.dev");
+      if (i === 0) await shoot(approver, mesh, "10-approval-pending");
+      await card.getByRole("button", { name: "Approve…" }).click();
+      await approver.page.getByRole("button", { name: "Approve", exact: true }).click();
+      await expect.poll(() => approver.page.locator("#action-result").textContent()).toContain("Approved");
+      if (i === 1) {
+        await expect.poll(() => bannerState(approver)).toBe("NORMAL");
+        await shoot(approver, mesh, "11-normal-after-two-approvals");
+      }
+    }
+    expect((await breaker()).state).toBe("NORMAL");
+  });
+
+  it("shows the answer to the latest request when an older one arrives late", async () => {
+    const t = await tokenTab();
+    await expect.poll(() => bannerState(t)).toBe("NORMAL");
+    await t.page.waitForFunction(() => document.getElementById("banner")?.getAttribute("aria-busy") === null);
+    const banner = t.page.locator("#banner");
+    const dropped = Number((await banner.getAttribute("data-dropped")) ?? 0);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let held!: () => void;
+    const isHeld = new Promise<void>((r) => {
+      held = r;
+    });
+    let lateAnswered!: () => void;
+    const late = new Promise<void>((r) => {
+      lateAnswered = r;
+    });
+    let first = true;
+    // The first breaker read from here on is held, then answered with an older state (HALT); every later one goes
+    // through at once and answers what the breaker is (NORMAL).
+    await t.page.route("**/admin/circuit-breaker", async (route) => {
+      if (!first) return route.continue();
+      first = false;
+      const older = { ...(await breaker()), state: "HALT", reason: "an older answer" };
+      held();
+      await gate;
+      await route.fulfill({ json: older }).catch(() => {});
+      lateAnswered();
+    });
+    const refresh = t.page.getByRole("button", { name: "Refresh the breaker" });
+    await refresh.click();
+    await isHeld;
+    await refresh.click();
+    // The newer request was answered and shown; the older one was dropped (aborted and out of sequence).
+    await t.page.waitForFunction((n) => {
+      const b = document.getElementById("banner")!;
+      return Number(b.dataset.dropped ?? 0) === n + 1 && b.dataset.status === "ok";
+    }, dropped);
+    expect(await bannerState(t)).toBe("NORMAL");
+    release();
+    await late;
+    await shoot(t, mesh, "12-late-answer-dropped");
+    expect(await bannerState(t)).toBe("NORMAL");
+    expect(await banner.textContent()).not.toContain("an older answer");
+    expect(Number(await banner.getAttribute("data-dropped"))).toBe(dropped + 1);
+  });
+
+  it("says in place that a request failed, and leaves no stale success on screen", async () => {
+    const t = await tokenTab();
+    await viewLoaded(t, "audit");
+    expect(await t.page.locator("#p-audit").getAttribute("data-status")).toBe("ok");
+    await t.page.route("**/admin/audit/status", (route) =>
+      route.fulfill({
+        status: 503,
+        json: { error: { code: "service_unavailable", message: "audit down (e2e)" } },
+      }),
+    );
+    t.expectErrors(/status of 503/);
+    await t.page.locator("#p-audit").getByRole("button", { name: "Refresh" }).click();
+    await t.page.waitForFunction(() => document.getElementById("p-audit")?.dataset.status === "error");
+    const text = (await t.page.locator("#p-audit").textContent()) ?? "";
+    expect(text).toContain("This request failed");
+    expect(text).toContain("audit down (e2e)");
+    expect(text).not.toContain("Integrity");
+    await shoot(t, mesh, "13-failed-in-place");
+  });
+
+  it("works at phone width and from the keyboard", async () => {
+    const t = await tokenTab({ width: 390, height: 844 });
+    await viewLoaded(t, "overview");
+    const overflow = await t.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await shoot(t, mesh, "14-phone-overview");
+    // Keyboard only: Tab to the banner's first action (the emergency halt, unless a test left the breaker halted),
+    // open it with Enter, leave with Escape.
+    const first = ((await t.page.locator("#banner-actions button").first().textContent()) ?? "").trim();
+    let focused = "";
+    for (let i = 0; i < 40 && focused !== first; i++) {
+      await t.page.keyboard.press("Tab");
+      focused = await t.page.evaluate(() => document.activeElement?.textContent?.trim() ?? "");
+    }
+    expect(focused).toBe(first);
+    await t.page.keyboard.press("Enter");
+    await expect.poll(() => t.page.locator("#confirm").isVisible()).toBe(true);
+    expect(await t.page.evaluate(() => document.activeElement?.id)).toBe("confirm-reason");
+    await shoot(t, mesh, "15-phone-halt-dialog");
+    const before = await breaker();
+    await t.page.keyboard.press("Escape");
+    await expect.poll(() => t.page.locator("#confirm").isVisible()).toBe(false);
+    // Escape sent nothing: the breaker did not move.
+    expect((await breaker()).version).toBe(before.version);
+  });
+});
