@@ -90,6 +90,20 @@ export interface RiskView {
    * limit, that position's value is doubtful and could hide a loss: opening orders are then denied `NO_EQUITY`.
    */
   oldestHeldMarkMs: number | null;
+  /** What keeps the view updatable in place: read by the update functions below only. */
+  index: ViewIndex;
+}
+
+/**
+ * The view's own indexes, so an update touches only what changed: the position keys of each market (a mark
+ * revalues those only), and the held markets' mark times in a lazy min-heap (the oldest held mark without a
+ * scan; entries whose market is no longer held, or whose mark has moved on, are dropped when they surface).
+ */
+export interface ViewIndex {
+  /** Per market key: every position key filled or reserved there (a key whose quantities are zero may stay). */
+  byMarket: Map<string, Set<string>>;
+  /** [observedAtMs, marketKey] of held markets, a binary min-heap on the time. */
+  heldHeap: [number, string][];
 }
 
 /** Limits parsed into integer units once per version. */
@@ -272,6 +286,10 @@ export function buildView(state: PortfolioState, reservations: Iterable<Reservat
     categoryExposure.set(cat, (categoryExposure.get(cat) ?? 0) + exp);
   }
   const { equity } = valuation(state);
+  const byMarket = new Map<string, Set<string>>();
+  for (const [key, { venue, market }] of where) indexPosition(byMarket, marketKey(venue, market), key);
+  const heldHeap: [number, string][] = [];
+  for (const mk of heldMarkets.keys()) heapPush(heldHeap, [state.marks[mk]!.observedAtMs, mk]);
   return {
     equity: unmarked.length > 0 ? null : equity,
     dayStartEquity: state.dayStartEquity,
@@ -287,7 +305,63 @@ export function buildView(state: PortfolioState, reservations: Iterable<Reservat
     unmarked,
     heldMarkets,
     oldestHeldMarkMs,
+    index: { byMarket, heldHeap },
   };
+}
+
+function indexPosition(byMarket: Map<string, Set<string>>, mk: string, posKey: string): void {
+  const keys = byMarket.get(mk);
+  if (keys) keys.add(posKey);
+  else byMarket.set(mk, new Set([posKey]));
+}
+
+function heapPush(heap: [number, string][], entry: [number, string]): void {
+  let i = heap.push(entry) - 1;
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (heap[parent]![0] <= entry[0]) break;
+    heap[i] = heap[parent]!;
+    i = parent;
+  }
+  heap[i] = entry;
+}
+
+function heapPop(heap: [number, string][]): void {
+  const last = heap.pop()!;
+  if (heap.length === 0) return;
+  let i = 0;
+  for (;;) {
+    const l = 2 * i + 1;
+    if (l >= heap.length) break;
+    const c = l + 1 < heap.length && heap[l + 1]![0] < heap[l]![0] ? l + 1 : l;
+    if (heap[c]![0] >= last[0]) break;
+    heap[i] = heap[c]!;
+    i = c;
+  }
+  heap[i] = last;
+}
+
+/** Note that held market `mk` is valued at a mark observed at `observedAtMs` (O(log held), amortised). */
+function noteHeldMark(view: RiskView, mk: string, observedAtMs: number): void {
+  const heap = view.index.heldHeap;
+  // Superseded entries sink only when they surface: rebuild the heap once they outnumber the live ones.
+  if (heap.length > 2 * view.heldMarkets.size + 64) {
+    heap.length = 0;
+    for (const held of view.heldMarkets.keys())
+      if (held !== mk) heapPush(heap, [view.marks[held]!.observedAtMs, held]);
+  }
+  heapPush(heap, [observedAtMs, mk]);
+}
+
+/** Recompute `oldestHeldMarkMs` from the heap, dropping entries of markets no longer held or since re-marked. */
+function settleOldest(view: RiskView): void {
+  const heap = view.index.heldHeap;
+  while (heap.length > 0) {
+    const [t, mk] = heap[0]!;
+    if (view.heldMarkets.has(mk) && view.marks[mk]?.observedAtMs === t) break;
+    heapPop(heap);
+  }
+  view.oldestHeldMarkMs = heap.length > 0 ? heap[0]![0] : null;
 }
 
 /**
@@ -308,19 +382,14 @@ export function reservedCost(
   return { slippage, fee: worstCaseFee(r.venue, Math.abs(qty), price) };
 }
 
-/**
- * Count a position of market `mk` moving from `before` to `after` contracts in `heldMarkets` and
- * `oldestHeldMarkMs`. False when the oldest held mark may have changed (its last position closed): rebuild.
- */
-function trackHeld(view: RiskView, mk: string, observedAtMs: number, before: number, after: number): boolean {
-  if ((before === 0) === (after === 0)) return true;
+/** Count a position of market `mk` moving from `before` to `after` contracts in `heldMarkets` and `oldestHeldMarkMs`. */
+function trackHeld(view: RiskView, mk: string, observedAtMs: number, before: number, after: number): void {
+  if ((before === 0) === (after === 0)) return;
   const held = (view.heldMarkets.get(mk) ?? 0) + (after === 0 ? -1 : 1);
   if (held > 0) view.heldMarkets.set(mk, held);
   else view.heldMarkets.delete(mk);
-  if (after === 0) return held > 0 || view.oldestHeldMarkMs !== observedAtMs;
-  if (view.oldestHeldMarkMs === null || observedAtMs < view.oldestHeldMarkMs)
-    view.oldestHeldMarkMs = observedAtMs;
-  return true;
+  if (held === 1 && after !== 0) noteHeldMark(view, mk, observedAtMs);
+  settleOldest(view);
 }
 
 /** Held positions valued at a mark older than `maxAgeMs`, oldest first, with their age in seconds. */
@@ -789,8 +858,9 @@ export function reserveInView(view: RiskView, intent: OrderIntent, delta: number
   const mark = view.marks[mk];
   const qe = view.effectiveQty.get(posKey) ?? 0;
   view.effectiveQty.set(posKey, qe + delta);
+  indexPosition(view.index.byMarket, mk, posKey);
   if (!mark || mark.price === null) return false;
-  if (!trackHeld(view, mk, mark.observedAtMs, qe, qe + delta)) return false;
+  trackHeld(view, mk, mark.observedAtMs, qe, qe + delta);
   const cost = reservedCost(
     { venue: intent.venue, priceUnits: orNull(() => parseDollars(intent.limitPrice)) ?? undefined },
     delta,
@@ -810,7 +880,7 @@ export function reserveInView(view: RiskView, intent: OrderIntent, delta: number
  * Update a view in place for a change of one position: `filledDelta` contracts filled (already applied to the
  * portfolio, whose cash moved by `cashDelta`) and `effectiveDelta` the change of filled-plus-reserved. Returns
  * false when the view cannot be updated exactly (no equity figure, an unmarked position or market, an unsafe
- * sum): the caller then drops the view and rebuilds it. O(1), so a fill does not cost O(positions).
+ * sum): the caller then drops the view and rebuilds it. O(log held markets), so a fill does not cost O(positions).
  */
 export function shiftPosition(
   view: RiskView,
@@ -832,7 +902,8 @@ export function shiftPosition(
     exposureUnits(where.venue, qe + effectiveDelta, mark.price) - exposureUnits(where.venue, qe, mark.price);
   view.effectiveQty.set(where.posKey, qe + effectiveDelta);
   const mk = marketKey(where.venue, where.market);
-  if (!trackHeld(view, mk, mark.observedAtMs, qe, qe + effectiveDelta)) return false;
+  indexPosition(view.index.byMarket, mk, where.posKey);
+  trackHeld(view, mk, mark.observedAtMs, qe, qe + effectiveDelta);
   view.marketExposure.set(mk, (view.marketExposure.get(mk) ?? 0) + grow);
   const cat = mark.category ?? UNCATEGORISED;
   view.categoryExposure.set(cat, (view.categoryExposure.get(cat) ?? 0) + grow);
@@ -861,5 +932,60 @@ export function moveReservationInView(
   const left = (view.pendingReduce.get(r.posKey) ?? 0) + change;
   if (left === 0) view.pendingReduce.delete(r.posKey);
   else view.pendingReduce.set(r.posKey, left);
+  return true;
+}
+
+/**
+ * A market's mark changed from `before` to the mark now in `view.marks` (the portfolio's, already applied):
+ * revalue the positions of that market only — equity, its market and category exposure (moved to the new
+ * category if the mark names another), the oldest held mark, and what its opening `reservations` can cost.
+ * O(positions and reservations in that market). False when the view cannot be updated exactly (no equity
+ * figure, an unmarked position, a held market losing its price, an unsafe sum): the caller rebuilds it.
+ */
+export function applyMarkInView(
+  view: RiskView,
+  mk: string,
+  before: Mark | undefined,
+  reservations: Iterable<Reservation>,
+): boolean {
+  const after = view.marks[mk];
+  if (!after || view.equity === null || view.unmarked.length > 0) return false;
+  const p0 = before?.price ?? null;
+  const p1 = after.price;
+  let equity = view.equity;
+  let exposure = 0;
+  let held = false;
+  for (const key of view.index.byMarket.get(mk) ?? []) {
+    const qf = view.filledQty.get(key) ?? 0;
+    const qe = view.effectiveQty.get(key) ?? 0;
+    if (qf === 0 && qe === 0) continue;
+    // With no unmarked position, a held market had a price; one losing it makes equity unknown.
+    if (p0 === null || p1 === null) return false;
+    if (qf !== 0) equity += notionalOf(qf, p1) - notionalOf(qf, p0);
+    if (qe !== 0) {
+      held = true;
+      exposure += exposureUnits(after.venue, qe, p1);
+    }
+  }
+  if (!Number.isSafeInteger(equity)) return false;
+  view.equity = equity;
+  for (const r of reservations) {
+    if (r.reduces) continue;
+    const was = reservedCost(r, r.qty, before);
+    const now = reservedCost(r, r.qty, after);
+    view.reservedSlippage += now.slippage - was.slippage;
+    view.reservedFees += now.fee - was.fee;
+  }
+  if (!held) return true;
+  const exposureBefore = view.marketExposure.get(mk) ?? 0;
+  view.marketExposure.set(mk, exposure);
+  const c0 = before?.category ?? UNCATEGORISED;
+  const c1 = after.category ?? UNCATEGORISED;
+  view.categoryExposure.set(c0, (view.categoryExposure.get(c0) ?? 0) - exposureBefore);
+  view.categoryExposure.set(c1, (view.categoryExposure.get(c1) ?? 0) + exposure);
+  if (before?.observedAtMs !== after.observedAtMs) {
+    noteHeldMark(view, mk, after.observedAtMs);
+    settleOldest(view);
+  }
   return true;
 }

@@ -65,9 +65,9 @@ import { exposureReport } from "./exposure";
 import { exposureDetail } from "./exposure-detail";
 import { applyFillEverywhere } from "./fills";
 import { DEFAULT_LIMITS, raisedLimits, strictestLossLimits } from "./limits";
+import { applyMarksEverywhere } from "./marks";
 import {
   applyCapitalChange,
-  applyMark,
   emptyPortfolio,
   type Mark,
   marketKey,
@@ -604,31 +604,19 @@ export class RiskGovernor extends DurableObject<Env> {
     void this.deleteKeys(old);
   }
 
-  /** Apply marks from ingestion. */
+  /** Apply marks from ingestion; the view is revalued for the markets that changed only. */
   async recordMarks(marks: MarkUpdate[]): Promise<Result<StateChange<{ applied: number }>>> {
-    // Validate the whole batch first, so one bad mark changes nothing (in memory or in storage).
-    const before = new Map<string, Mark | undefined>();
-    const changed: string[] = [];
-    for (const mark of marks) {
-      const key = marketKey(mark.venue, mark.market);
-      if (!before.has(key)) before.set(key, this.portfolio.marks[key]);
-      const r = applyMark(this.portfolio, mark);
-      if (r.error) {
-        for (const [k, prev] of before) {
-          if (prev === undefined) delete this.portfolio.marks[k];
-          else this.portfolio.marks[k] = prev;
-        }
-        return err(ErrorCode.validationFailed, `mark ${mark.venue}:${mark.market}: ${r.error}`);
-      }
-      if (r.applied) changed.push(key);
-    }
-    if (changed.length === 0) return ok({ value: { applied: 0 }, breach: null });
-    return ok({ value: { applied: changed.length }, breach: await this.afterChange(changed) });
+    // The whole batch or nothing: one bad mark changes nothing (in memory or in storage).
+    const effect = applyMarksEverywhere(this.portfolio, this.orders.reservations, this.view, marks);
+    this.view = effect.view;
+    if (effect.error) return err(ErrorCode.validationFailed, effect.error);
+    if (effect.changed.length === 0) return ok({ value: { applied: 0 }, breach: null });
+    return ok({ value: { applied: effect.changed.length }, breach: await this.afterChange(effect.changed) });
   }
 
+  /** Move the watermarks and check the loss limits after a change of marks or capital; persist what changed. */
   private async afterChange(changedMarks: string[] = []): Promise<Evaluation["breach"]> {
-    this.view = null;
-    updateWatermarks(this.portfolio, valuation(this.portfolio).equity, Date.now());
+    const breach = this.checkLoss(Date.now());
     // The portfolio value without its marks, plus each changed mark under its own key (a put takes at most
     // 128 keys; the puts of one call are coalesced into one atomic write by the output gate).
     const marks = this.portfolio.marks;
@@ -641,7 +629,7 @@ export class RiskGovernor extends DurableObject<Env> {
       }
     }
     if (Object.keys(writes).length > 0) await this.ctx.storage.put(writes);
-    return lossBreach(this.currentView(), this.lossLimits());
+    return breach;
   }
 
   /** The stored limits. */
@@ -783,6 +771,8 @@ export class RiskGovernor extends DurableObject<Env> {
         );
       const applied = applyCapitalChange(this.portfolio, target, now);
       if (!applied) return fail(ErrorCode.conflict, "current equity became unknown: capital not changed");
+      // Cash and watermarks moved: the view is rebuilt (a rare change, not a hot path).
+      this.view = null;
       await this.afterChange();
       return ok({
         equity: formatDollars(target, 2, "trunc"),

@@ -143,3 +143,27 @@ export function evaluate(
 export function codes(e: { reasons: { code: string }[] }): string[] {
   return e.reasons.map((r) => r.code);
 }
+
+/**
+ * A view's figures as plain data, zero entries dropped and lists sorted (a rebuilt view never holds zeros; one
+ * updated in place may, and reads them as the same `?? 0`), for comparing an updated view with a rebuilt one.
+ */
+export function normalView(view: RiskView) {
+  const m = (x: Map<string, number>) =>
+    Object.fromEntries([...x].filter(([, v]) => v !== 0).sort(([a], [b]) => a.localeCompare(b)));
+  return {
+    equity: view.equity,
+    dayStartEquity: view.dayStartEquity,
+    highWaterMark: view.highWaterMark,
+    filledQty: m(view.filledQty),
+    effectiveQty: m(view.effectiveQty),
+    pendingReduce: m(view.pendingReduce),
+    marketExposure: m(view.marketExposure),
+    categoryExposure: m(view.categoryExposure),
+    unmarked: [...view.unmarked].sort(),
+    heldMarkets: m(view.heldMarkets),
+    reservedSlippage: view.reservedSlippage,
+    reservedFees: view.reservedFees,
+    oldestHeldMarkMs: view.oldestHeldMarkMs,
+  };
+}
