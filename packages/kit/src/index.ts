@@ -1,6 +1,7 @@
 export * from "./anthropic-models";
 export * from "./audit-client";
 export * from "./canonical-json";
+export * from "./config-var";
 export * from "./crypto";
 export * from "./egress";
 export * from "./fees";

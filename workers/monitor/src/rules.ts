@@ -6,6 +6,7 @@ import type {
   IngestionStatus,
   RiskMonitorStats,
 } from "@paulp/contracts";
+import { jsonObjectVar } from "@paulp/kit";
 
 // What each signal of the specification's monitoring list says about its alert. Pure: the Durable Object reads
 // the signals (src/signals.ts) and keeps the counters between evaluations; this module knows no clock or binding.
@@ -90,15 +91,8 @@ export const DEFAULT_RULES: RuleConfig = {
 /** Rules from the ALERT_RULES var: each well-formed field overrides its default; anything else keeps the default. */
 export function parseRuleConfig(text: string | undefined): RuleConfig {
   const out: RuleConfig = structuredClone(DEFAULT_RULES);
-  if (!text) return out;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return out;
-  }
-  if (typeof raw !== "object" || raw === null) return out;
-  const r = raw as Record<string, unknown>;
+  const r = jsonObjectVar(text);
+  if (!r) return out;
   for (const key of Object.keys(out) as (keyof RuleConfig)[]) {
     const value = r[key];
     if (key === "criticalDenialCodes") {

@@ -1,4 +1,5 @@
 import type { BreakerState, BreakerTransitionRecord, FailureKind, Principal } from "@paulp/contracts";
+import { jsonObjectVar } from "@paulp/kit";
 
 // The circuit breaker as one exhaustive transition table, plus consecutive-failure counting.
 // Pure: the Durable Object supplies the clock, persistence, audit and approvals.
@@ -41,16 +42,10 @@ export const CLEARED_BY_OPERATOR_ONLY: ReadonlySet<FailureKind> = new Set(["audi
 /** Thresholds from a JSON var like `{"venue_api_error":{"caution":3,"halt":10}}`, falling back to defaults per kind. */
 export function parseThresholds(text: string | undefined): Thresholds {
   const out: Thresholds = structuredClone(DEFAULT_THRESHOLDS);
-  if (!text) return out;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return out;
-  }
-  if (typeof raw !== "object" || raw === null) return out;
+  const raw = jsonObjectVar(text) as Record<string, { caution?: unknown; halt?: unknown } | undefined> | null;
+  if (!raw) return out;
   for (const kind of Object.keys(out) as FailureKind[]) {
-    const t = (raw as Record<string, { caution?: unknown; halt?: unknown }>)[kind];
+    const t = raw[kind];
     const ok = (n: unknown): n is number => typeof n === "number" && Number.isSafeInteger(n) && n >= 1;
     // A malformed entry keeps the (stricter) default rather than disabling the breaker.
     if (t && ok(t.caution) && ok(t.halt) && t.caution <= t.halt)
