@@ -69,7 +69,7 @@ function ingestRuns() {
       path.join("workers", "ingestion", "wrangler.jsonc"),
       "--json",
       "--command",
-      "SELECT venue, started_at, finished_at, outcome, pages, fetched, errors, pass_completed FROM ingest_runs ORDER BY id",
+      "SELECT venue, started_at, finished_at, outcome, pages, fetched, errors, pass_completed, mode FROM ingest_runs ORDER BY id",
     ],
     { cwd: root, encoding: "utf8", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
   );
@@ -81,7 +81,10 @@ function ingestRuns() {
 function passTimes(runs, universe) {
   const out = {};
   for (const venue of ["kalshi", "polymarket"]) {
-    const mine = runs.filter((r) => r.venue === venue && r.outcome !== "busy");
+    // Kalshi's incremental crawl (only what changed since the last pass) is no part of a pass: timed apart.
+    const all = runs.filter((r) => r.venue === venue && r.outcome !== "busy");
+    const mine = all.filter((r) => r.mode !== "incremental");
+    const incremental = all.filter((r) => r.mode === "incremental");
     // A pass under way when the soak began is not timed: only passes that began inside it.
     let passStart = null;
     const passes = [];
@@ -97,6 +100,11 @@ function passTimes(runs, universe) {
     out[venue] = {
       runs: mine.length,
       marketsFetched: fetched,
+      incrementalRuns: incremental.length,
+      incrementalMarketsFetched: incremental.reduce((n, r) => n + r.fetched, 0),
+      incrementalRunSeconds: incremental.map(
+        (r) => (Date.parse(r.finished_at) - Date.parse(r.started_at)) / 1000,
+      ),
       passesCompleted: passes.length,
       passSeconds: passes,
       // Markets listed per second of crawling wall time, and what a whole universe takes at that pace.
@@ -193,6 +201,17 @@ async function main() {
       .map((e) => e.payload.mark?.ageMs)
       .filter((a) => typeof a === "number")
       .sort((a, b) => a - b);
+    // The oldest marks decided on, with when and where: what to look at when the tail grows.
+    const oldest = decisions
+      .filter((e) => typeof e.payload.mark?.ageMs === "number")
+      .sort((a, b) => b.payload.mark.ageMs - a.payload.mark.ageMs)
+      .slice(0, 5)
+      .map((e) => ({
+        ts: e.ts,
+        venue: e.payload.intent.venue,
+        market: e.payload.intent.market,
+        ageSeconds: e.payload.mark.ageMs / 1000,
+      }));
     const stale = decisions.filter((e) => (e.payload.reasons ?? []).some((r) => r.code === "STALE_MARK"));
     const runs = ingestRuns().filter((r) => Date.parse(r.started_at) >= startedAt);
     const crawlErrors = {};
@@ -216,6 +235,7 @@ async function main() {
         max: ages.length ? ages.at(-1) / 1000 : null,
         limit: limitSeconds,
       },
+      oldestDecisionMarks: oldest,
       staleMarkDenials: stale.length,
       staleMarkDenialsByVenue: byVenue(stale),
       crawl: passTimes(runs, { kalshi: 50_000, polymarket: 5_000 }),
@@ -232,11 +252,12 @@ async function main() {
 Soak: ${minutes} min on the realistic universe (${report.startedAt} → ${report.endedAt})
   risk decisions (the loop's signals and hedges): ${report.decisions} ${JSON.stringify(report.decisionsByVenue)}
   decision mark age: p50 ${p.p50 ?? "-"} s, p99 ${p.p99 ?? "-"} s, max ${p.max ?? "-"} s (limit ${limitSeconds} s; target p99 < ${limitSeconds / 2} s)
+  oldest marks decided on: ${oldest.map((o) => `${o.venue}:${o.market} ${o.ageSeconds} s at ${o.ts}`).join("; ") || "-"}
   STALE_MARK denials: ${report.staleMarkDenials} ${JSON.stringify(report.staleMarkDenialsByVenue)}
   crawl pass time: ${Object.entries(report.crawl)
     .map(
       ([v, c]) =>
-        `${v} ${c.passSeconds.length ? `${c.passSeconds.map((s) => `${Math.round(s)} s`).join(", ")}` : "no pass completed"} (${c.marketsFetched} markets in ${c.runs} runs; projected pass ${c.projectedPassSeconds ?? "-"} s)`,
+        `${v} ${c.passSeconds.length ? `${c.passSeconds.map((s) => `${Math.round(s)} s`).join(", ")}` : "no pass completed"} (${c.marketsFetched} markets in ${c.runs} full-pass runs; projected pass ${c.projectedPassSeconds ?? "-"} s${c.incrementalRuns ? `; incremental crawl: ${c.incrementalRuns} runs, ${c.incrementalMarketsFetched} changed markets` : ""})`,
     )
     .join("; ")}
   venue errors: crawl ${JSON.stringify(crawlErrors)}; fast path ${JSON.stringify(fast.errors)}

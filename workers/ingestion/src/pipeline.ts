@@ -926,8 +926,8 @@ async function runVenueLeased(
   }
   await deps.db
     .prepare(
-      `INSERT INTO ingest_runs (venue, started_at, finished_at, outcome, pages, fetched, stored, rejected, blocked, errors, pass_completed)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)`,
+      `INSERT INTO ingest_runs (venue, started_at, finished_at, outcome, pages, fetched, stored, rejected, blocked, errors, pass_completed, mode)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)`,
     )
     .bind(
       venue,
@@ -941,6 +941,7 @@ async function runVenueLeased(
       blocked,
       JSON.stringify(report.errors),
       report.passCompleted ? 1 : 0,
+      report.mode ?? null,
     )
     .run();
   return { report, consecutiveFailures };

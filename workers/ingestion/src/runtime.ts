@@ -16,12 +16,23 @@ export const CRON_MAX_PAGES: Record<MarketVenue, number> = { kalshi: 5, polymark
 export const FAST_PATH_ACTOR = systemPrincipal("ingestion:fast-path");
 
 /**
+ * Kalshi's read budget as we read it (docs/venues.md, "Rate limits"): the Basic tier's 200 tokens/s at 10 tokens
+ * a read is 20 reads/s; the bucket's depth is not published, so we take the strictest reading, one second's worth.
+ * Every Kalshi read of this worker draws on one of two client buckets, the crawl's (`VENUE_RATE`) and the fast
+ * path's (`FAST_PATH_RATE`): together their depths and their refills stay under this budget, so neither a burst of
+ * both at once nor both running flat out can be answered 429 (test/read-budget.test.ts drives both).
+ */
+export const KALSHI_READ_BUDGET = { capacity: 20, refillPerSecond: 20 } as const;
+
+/**
  * The fast path's read rates, beside the crawl's (`VENUE_RATE`, 10/s Kalshi, 20/s Polymarket gamma), under the
- * venues' documented limits (docs/venues.md): Kalshi Basic tier 20 reads/s in all, so 5/s here (15/s together);
- * Polymarket CLOB `GET /book` 1,500 per 10 s, so 10/s here (the crawl reads gamma, another limit).
+ * venues' documented limits (docs/venues.md): Kalshi 5/s (15/s together) with a depth of 8 (18 together, a margin
+ * under `KALSHI_READ_BUDGET` for requests that reach the venue out of order), which still reads the 25 books a
+ * 5 s tick plans within 3.4 s; Polymarket CLOB `GET /book` 1,500 per 10 s, so 10/s here (the crawl reads gamma,
+ * another limit).
  */
 export const FAST_PATH_RATE: Record<MarketVenue, { capacity: number; refillPerSecond: number }> = {
-  kalshi: { capacity: 25, refillPerSecond: 5 },
+  kalshi: { capacity: 8, refillPerSecond: 5 },
   polymarket: { capacity: 50, refillPerSecond: 10 },
 };
 

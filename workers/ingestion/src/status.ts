@@ -12,6 +12,7 @@ interface RunRow {
   blocked: number;
   errors: string;
   pass_completed: number;
+  mode: "full" | "incremental" | null;
 }
 
 function toReport(r: RunRow): VenueRunReport {
@@ -27,6 +28,7 @@ function toReport(r: RunRow): VenueRunReport {
     blocked: r.blocked,
     errors: JSON.parse(r.errors) as Record<string, number>,
     passCompleted: r.pass_completed === 1,
+    ...(r.mode ? { mode: r.mode } : {}),
   };
 }
 

@@ -5,6 +5,7 @@ import { kalshiRequestProblems } from "@paulp/kalshi-spec";
 import type { EgressFetch } from "@paulp/kit";
 import { beforeEach, describe, expect, it } from "vitest";
 import { METADATA_SKEW_S, runVenue } from "../src/pipeline";
+import { ingestionStatus } from "../src/status";
 import { auditEvents, count, resetAll, tenv, testDeps, worker } from "./helpers";
 
 beforeEach(resetAll);
@@ -240,5 +241,11 @@ describe("Kalshi between full passes: the incremental metadata crawl", () => {
     clock += 30 * 60_000;
     const again = await runVenue(deps, "kalshi", { maxPages: 1, pageSize: 1000 });
     expect(again.report.mode).toBe("full");
+    // Each run's kind is kept with it, so the runs list (and the soak) can tell a pass from the crawl of changes.
+    const modes = await tenv.D1_MARKETS.prepare(
+      "SELECT mode FROM ingest_runs WHERE venue = 'kalshi' ORDER BY id",
+    ).all<{ mode: string }>();
+    expect(modes.results.map((r) => r.mode)).toEqual(["full", "incremental", "full"]);
+    expect((await ingestionStatus(tenv.D1_MARKETS)).venues.kalshi.lastRun?.mode).toBe("full");
   });
 });
