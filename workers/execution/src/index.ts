@@ -25,11 +25,15 @@ import {
   type TradedMarket,
   type TradingLoopReport,
 } from "@paulp/contracts";
-import { parseInput, rpc, runHealthChecks } from "@paulp/kit";
+import { parseInput, rpc, runHealthChecks, withTimeout } from "@paulp/kit";
 import * as v from "valibot";
 import type { Env } from "./env";
 import { refresher } from "./fast/refresher";
 import { orderManager, runTradingLoop } from "./loop";
+
+/** How long a loop run waits for the fast path to refresh what was never refreshed (a tick is a few seconds). */
+const FAST_PATH_PRIME_TIMEOUT_MS = 30_000;
+
 import { loadTradedMarkets } from "./traded";
 import { venueClients } from "./venues/clients";
 
@@ -164,12 +168,15 @@ export class ExecutionEntrypoint extends WorkerEntrypoint<Env> implements Execut
   async runTradingLoop(actor: Principal): Promise<Result<TradingLoopReport>> {
     const input = parseInput(Principal, actor);
     if (!input.ok) return input;
-    // Every loop run (the cron's, or a manual one in local dev) makes sure the fast path's alarm is set.
-    this.ctx.waitUntil(
-      refresher(this.env)
-        .kick()
-        .catch((e: unknown) => console.error("fast path kick failed", (e as Error)?.message)),
-    );
+    // Every loop run (the cron's, or a manual one in local dev) makes sure the fast path's alarm is set, and
+    // first refreshes what is traded but was never refreshed (bounded: past it the loop decides anyway, and risk
+    // still refuses a stale mark).
+    const fast = refresher(this.env);
+    await withTimeout(
+      fast.kick().then(() => fast.refreshUnseen()),
+      FAST_PATH_PRIME_TIMEOUT_MS,
+      "fast path refreshUnseen",
+    ).catch((e: unknown) => console.error("fast path kick failed", (e as Error)?.message));
     return rpc(() => runTradingLoop(this.env, input.value, Date.now()), {
       what: "execution",
       code: ErrorCode.internal,

@@ -77,4 +77,28 @@ describe("the fast path's alarm", () => {
     expect(r.ok && r.value).toMatchObject({ traded: 3, refreshed: 3, deferred: 0, errors: {} });
     expect(await calls("refreshMarks", late)).toHaveLength(1);
   });
+
+  it("a loop run first refreshes what is traded but was never refreshed, before it reads the pairs' legs", async () => {
+    await onePaperPair("rv-prime", "pair-prime", "KX-PRIME", "0xprime");
+    const all = async () =>
+      (await (ingestion() as unknown as { _calls(): Promise<Call[]> })._calls()) as Call[];
+    const before = (await all()).length;
+    const run = await execution().runTradingLoop({ method: "system", subject: "cron:execution" });
+    expect(run.ok).toBe(true);
+    const mine = (await all()).slice(before).map((c) => c.method);
+    expect(mine).toContain("refreshMarks");
+    expect(mine).toContain("getMarket");
+    // The refresh came before the loop looked at the legs (and so before it decided on anything).
+    expect(mine.indexOf("refreshMarks")).toBeLessThan(mine.indexOf("getMarket"));
+    const status = await execution().fastPathStatus();
+    if (!status.ok) throw new Error(status.error.message);
+    const legs = status.value.markets.filter((m) => m.venue !== "ibkr");
+    expect(legs.length).toBeGreaterThan(0);
+    expect(legs.every((m) => m.refreshedAt !== null)).toBe(true);
+
+    // Everything traded now has been refreshed here once: the next run reads nothing before deciding.
+    const mid = (await all()).length;
+    await execution().runTradingLoop({ method: "system", subject: "cron:execution" });
+    expect(await calls("refreshMarks", mid)).toEqual([]);
+  });
 });

@@ -71,6 +71,20 @@ export class MarkRefresher extends DurableObject<Env> {
     return this.running;
   }
 
+  /**
+   * Before the trading loop decides: when something traded was never refreshed here (the object's first tick, a
+   * strategy just promoted, a new pair), run a tick now, so the loop does not decide on the crawl's older mark
+   * (the crawl sends risk a mark only when its price changed or it is ageing). Otherwise nothing is read.
+   */
+  async refreshUnseen(): Promise<{ ticked: boolean }> {
+    const s = await this.load();
+    const traded = await loadTradedMarkets(this.env).catch(() => null);
+    const set = traded?.ok ? traded.value : s.traded;
+    if (set.every((m) => s.refreshedAt[tradedKey(m)] !== undefined)) return { ticked: false };
+    await this.tickNow();
+    return { ticked: true };
+  }
+
   override async alarm(): Promise<void> {
     const started = Date.now();
     try {
