@@ -77,7 +77,7 @@ function ingestRuns() {
   return JSON.parse(r.stdout)[0].results;
 }
 
-/** Per venue: the pass time of a pass completed in the run, else the pace so far projected to the universe. */
+/** Per venue: the time of each pass completed since the mesh started, and the pace projected to the universe. */
 function passTimes(runs, universe) {
   const out = {};
   for (const venue of ["kalshi", "polymarket"]) {
@@ -85,13 +85,15 @@ function passTimes(runs, universe) {
     const all = runs.filter((r) => r.venue === venue && r.outcome !== "busy");
     const mine = all.filter((r) => r.mode !== "incremental");
     const incremental = all.filter((r) => r.mode === "incremental");
-    // A pass under way when the soak began is not timed: only passes that began inside it.
+    // The soak's state is its own and starts empty, so every pass is timed whole: from the start of its first run to
+    // the end of the run that completed it (the runs between passes, incremental ones included, do not count).
     let passStart = null;
     const passes = [];
     for (const r of mine) {
+      passStart ??= Date.parse(r.started_at);
       if (!r.pass_completed) continue;
-      if (passStart !== null) passes.push((Date.parse(r.finished_at) - passStart) / 1000);
-      passStart = Date.parse(r.finished_at);
+      passes.push((Date.parse(r.finished_at) - passStart) / 1000);
+      passStart = null;
     }
     const fetched = mine.reduce((n, r) => n + r.fetched, 0);
     const span = mine.length
@@ -213,7 +215,8 @@ async function main() {
         ageSeconds: e.payload.mark.ageMs / 1000,
       }));
     const stale = decisions.filter((e) => (e.payload.reasons ?? []).some((r) => r.code === "STALE_MARK"));
-    const runs = ingestRuns().filter((r) => Date.parse(r.started_at) >= startedAt);
+    const allRuns = ingestRuns();
+    const runs = allRuns.filter((r) => Date.parse(r.started_at) >= startedAt);
     const crawlErrors = {};
     for (const r of runs) addErrors(crawlErrors, JSON.parse(r.errors || "{}"));
     const answers429 = {};
@@ -238,7 +241,8 @@ async function main() {
       oldestDecisionMarks: oldest,
       staleMarkDenials: stale.length,
       staleMarkDenialsByVenue: byVenue(stale),
-      crawl: passTimes(runs, { kalshi: 50_000, polymarket: 5_000 }),
+      // Passes since the mesh started (the seed's first pass included): a Kalshi full pass comes every 30 min.
+      crawl: passTimes(allRuns, { kalshi: 50_000, polymarket: 5_000 }),
       venueErrors: { crawl: crawlErrors, fastPath: fast.errors },
       fastPath: { ticks: fast.ticks, traded: fast.markets.length, lastTick: fast.lastTick },
       answers429,

@@ -18,7 +18,9 @@ export type FetchErrorKind =
   | "too_large"
   | "timeout"
   | "network"
-  | "egress_denied";
+  | "egress_denied"
+  /** The shared read budget could not be asked: nothing is read (fail closed on the venue's rate limit). */
+  | "budget_unavailable";
 
 /** The outcome of one logical request (possibly several attempts). */
 export type FetchOutcome =
@@ -32,8 +34,13 @@ export type FetchOutcome =
       attempts: number;
     };
 
+/** Where a read takes its token: answers how many ms to wait first (0 when one is available now). */
+export interface ReadBucket {
+  take(now: number): number | Promise<number>;
+}
+
 /** A token bucket; the clock is passed in so it is a plain value. */
-export class TokenBucket {
+export class TokenBucket implements ReadBucket {
   private tokens: number;
   private at: number;
   constructor(
@@ -58,7 +65,7 @@ export interface ClientOptions {
   fetch: EgressFetch;
   /** Extra request headers, computed for each attempt (a venue signature carries a fresh timestamp). */
   headers?: (() => Promise<Record<string, string>>) | undefined;
-  bucket: TokenBucket;
+  bucket: ReadBucket;
   /** Stores the raw bytes as evidence and returns their hash; a throw stops everything (nothing parsed). */
   capture: (raw: RawResponse) => Promise<string>;
   now: () => number;
@@ -96,7 +103,17 @@ export async function fetchWithEvidence(url: string, o: ClientOptions): Promise<
   const maxBody = o.maxBodyBytes ?? 8 * 1024 * 1024;
   let last: FetchOutcome = { ok: false, kind: "network", detail: "not attempted", attempts: 0 };
   for (let attempt = 0; attempt < maxAttempts; attempt++) {
-    const wait = o.bucket.take(o.now());
+    let wait: number;
+    try {
+      wait = await o.bucket.take(o.now());
+    } catch (error) {
+      return {
+        ok: false,
+        kind: "budget_unavailable",
+        detail: (error as Error)?.message ?? String(error),
+        attempts: attempt,
+      };
+    }
     if (wait > 0) await o.sleep(wait);
     let response: Response;
     try {

@@ -1,4 +1,5 @@
 import type { AuditService, GovernanceService, RiskService } from "@paulp/contracts";
+import type { ReadBudget } from "./read-budget";
 
 /** The ingestion worker's own bindings. */
 export interface Env {
@@ -7,6 +8,8 @@ export interface Env {
   AUDIT: AuditService;
   RISK: RiskService;
   GOVERNANCE: GovernanceService;
+  /** Each venue's read budget for the whole account (one object per venue, src/read-budget.ts). */
+  READ_BUDGET: DurableObjectNamespace<ReadBudget>;
   /**
    * Ingestion's own Kalshi API key, created with the `read` scope only (never execution's trading key): it
    * signs the reads Kalshi's spec marks authenticated, the order book. Unset: those reads go unsigned (and

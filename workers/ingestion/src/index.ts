@@ -87,7 +87,7 @@ const Instruments = v.pipe(
 
 /** The fast path's reads use buckets of their own, so they never wait behind the crawl's (nor take its share). */
 function fastDeps(env: Env) {
-  return { ...depsFromEnv(env, FAST_PATH_ACTOR), buckets: fastPathBuckets() };
+  return { ...depsFromEnv(env, FAST_PATH_ACTOR), buckets: fastPathBuckets(env) };
 }
 
 const MaxAge = v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(86_400)), 10);
@@ -445,4 +445,6 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
   }
 }
 
+/** Each venue's shared read budget (a Durable Object class must be exported by the main module). */
+export { ReadBudget } from "./read-budget";
 export default IngestionEntrypoint;

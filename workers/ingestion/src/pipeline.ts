@@ -11,7 +11,13 @@ import type {
 import { kalshiEndpoint } from "@paulp/kalshi-spec";
 import { auditAppend, type EgressFetch, type KalshiSigner, randomId, rpc, withTimeout } from "@paulp/kit";
 import type * as v from "valibot";
-import { type ClientOptions, type FetchOutcome, fetchWithEvidence, TokenBucket } from "./client";
+import {
+  type ClientOptions,
+  type FetchOutcome,
+  fetchWithEvidence,
+  type ReadBucket,
+  TokenBucket,
+} from "./client";
 import { ComplianceAgent, type ComplianceEntity, gateWithCurrentRules, loadRules } from "./compliance";
 import { markEvidence, storeEvidence } from "./evidence";
 import { kalshiEventInfo, syncKalshiSeries } from "./kalshi-series";
@@ -65,7 +71,8 @@ export interface PipelineDeps {
   risk?: RiskService | undefined;
   governance?: GovernanceService | undefined;
   fetch: EgressFetch;
-  buckets: Map<MarketVenue, TokenBucket>;
+  /** Where each venue's reads take their tokens (the shared `ReadBudget` in the worker; plain buckets in tests). */
+  buckets: Map<MarketVenue, ReadBucket>;
   now: () => number;
   sleep: (ms: number) => Promise<void>;
   random: () => number;

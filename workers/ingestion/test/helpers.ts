@@ -2,6 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { type Principal, systemPrincipal } from "@paulp/contracts";
 import { createEgressFetch, createKalshiSigner } from "@paulp/kit";
 import { replaceRulesStatements } from "../src/compliance";
+import type { Env } from "../src/env";
 import type { IngestionEntrypoint } from "../src/index";
 import { type PipelineDeps, venueBuckets } from "../src/pipeline";
 
@@ -19,6 +20,7 @@ export interface TestEnv {
   RISK: Recorder & NonNullable<PipelineDeps["risk"]>;
   GOVERNANCE: Recorder & NonNullable<PipelineDeps["governance"]>;
   VENUE_SIM: Fetcher;
+  READ_BUDGET: Env["READ_BUDGET"];
   KALSHI_READ_API_KEY: string;
   KALSHI_READ_PRIVATE_KEY: string;
   TEST_KALSHI_READ_PUBLIC_KEY: string;

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { TokenBucket } from "../src/client";
+import { fetchWithEvidence, TokenBucket } from "../src/client";
 import { VENUE_RATE } from "../src/pipeline";
-import { FAST_PATH_RATE, KALSHI_READ_BUDGET } from "../src/runtime";
+import { FAST_PATH_RATE, KALSHI_READ_BUDGET, sharedReadBucket } from "../src/read-budget";
+import { tenv } from "./helpers";
 
 type Rate = { capacity: number; refillPerSecond: number };
 
@@ -86,5 +87,43 @@ describe("Kalshi read budget: the crawl and the fast path together", () => {
       Array.from({ length: 25 }, () => 0),
     );
     expect(Math.max(...sent)).toBeLessThan(5_000);
+  });
+});
+
+describe("the read budget is one per venue for the whole account (a Durable Object), not one per isolate", () => {
+  it("two clients built apart (as two isolates would be) draw on the same crawl share; the fast share is apart", async () => {
+    const a = sharedReadBucket(tenv.READ_BUDGET, "kalshi", "crawl");
+    const b = sharedReadBucket(tenv.READ_BUDGET, "kalshi", "crawl");
+    // Spend the share from both clients in turn until it says wait: at most its depth (plus the refill meanwhile).
+    let free = 0;
+    for (let i = 0; (await (i % 2 ? a : b).take(0)) === 0; i++) free++;
+    expect(free).toBeGreaterThan(0);
+    expect(free).toBeLessThan(VENUE_RATE.kalshi.capacity + VENUE_RATE.kalshi.refillPerSecond);
+    // Spent for both: the next read from either client waits.
+    expect(await a.take(0)).toBeGreaterThan(0);
+    expect(await b.take(0)).toBeGreaterThan(0);
+    // The fast path's share is its own.
+    expect(await sharedReadBucket(tenv.READ_BUDGET, "kalshi", "fast").take(0)).toBe(0);
+    // Another venue's budget is another object.
+    expect(await sharedReadBucket(tenv.READ_BUDGET, "polymarket", "crawl").take(0)).toBe(0);
+  });
+
+  it("a budget that cannot be asked reads nothing (fail closed on the venue's limit)", async () => {
+    let fetched = 0;
+    const outcome = await fetchWithEvidence("https://api.elections.kalshi.com/trade-api/v2/markets", {
+      fetch: async () => {
+        fetched++;
+        return new Response("{}");
+      },
+      bucket: {
+        take: () => Promise.reject(new Error("budget object unreachable")),
+      },
+      capture: async () => "0".repeat(64),
+      now: () => 0,
+      sleep: async () => {},
+      random: () => 0.5,
+    });
+    expect(outcome).toMatchObject({ ok: false, kind: "budget_unavailable", attempts: 0 });
+    expect(fetched).toBe(0);
   });
 });
