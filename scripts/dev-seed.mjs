@@ -11,6 +11,10 @@
 // Nothing here can reach production: the sign-in route exists only where the simulator is bound.
 // Set PAULP_DEV_SEED=0 to start with an empty system instead.
 
+/** Every breaker transition of the drill gives a reason starting so: how a retry knows the seed moved it. */
+const DRILL_REASON_PREFIX = "dev seed:";
+const SEED_STRATEGY_NAME = "Cross-venue relative value (dev)";
+
 export async function seedDev({ base, adminToken, log = console.log }) {
   const bearer = { authorization: `Bearer ${adminToken}` };
   const call = async (method, path, { headers = bearer, body } = {}) => {
@@ -38,12 +42,27 @@ export async function seedDev({ base, adminToken, log = console.log }) {
   const verified = await call("POST", "/admin/audit/verify", { body: { mode: "incremental" } });
   log(`[dev-seed] audit chain verified: ${verified.ok ? "intact" : `NOT intact (${verified.reason})`}`);
 
+  // The drill runs on a breaker never moved, and resumes where a failed start left it (a step refused with
+  // `audit_unavailable` on a busy machine): a breaker only the seed has moved is finished, never left halted.
   const breaker = await call("GET", "/admin/circuit-breaker");
-  if (breaker.version === 0) await breakerDrill(call, person, log);
+  if (breaker.version === 0) await breakerDrill(call, person, log, breaker);
+  else if (breaker.state !== "NORMAL") {
+    const { transitions } = await call("GET", "/admin/circuit-breaker/history?limit=100");
+    if (transitions.length > 0 && transitions.every((t) => t.reason.startsWith(DRILL_REASON_PREFIX)))
+      await breakerDrill(call, person, log, breaker);
+  }
 
   const existing = await call("GET", "/admin/strategies");
   const strategies = Array.isArray(existing) ? existing : (existing.strategies ?? []);
-  if (strategies.some((s) => s.kind === "cross_venue_rv" && s.state !== "retired")) {
+  const mine = strategies.find((s) => s.kind === "cross_venue_rv" && s.state !== "retired");
+  if (mine?.state === "draft" && mine.name === SEED_STRATEGY_NAME) {
+    // An earlier try created it and stopped before paper: finish that step.
+    const pm = await person("pm@paulp.dev");
+    await call("POST", `/admin/strategies/${encodeURIComponent(mine.id)}/paper`, { headers: pm });
+    log(`[dev-seed] strategy ${mine.id} is in paper mode; the trading loop runs every minute`);
+    return;
+  }
+  if (mine) {
     log("[dev-seed] a cross-venue strategy exists already: nothing to seed");
     return;
   }
@@ -78,7 +97,7 @@ export async function seedDev({ base, adminToken, log = console.log }) {
   const created = await call("POST", "/admin/strategies", {
     headers: pm,
     body: {
-      name: "Cross-venue relative value (dev)",
+      name: SEED_STRATEGY_NAME,
       kind: "cross_venue_rv",
       allocation: "10000.00",
       venues: ["kalshi", "polymarket"],
@@ -90,18 +109,32 @@ export async function seedDev({ base, adminToken, log = console.log }) {
   log(`[dev-seed] strategy ${id} is in paper mode; the trading loop runs every minute`);
 }
 
-/** The runbook's breaker drill, as operators run it on staging: the chain then records a tested breaker. */
-async function breakerDrill(call, person, log) {
-  await call("POST", "/admin/circuit-breaker/transition", {
-    body: { targetState: "HALT", reason: "dev seed: breaker drill" },
-  });
-  const halted = await call("GET", "/admin/circuit-breaker");
-  const recovery = await call("POST", "/admin/circuit-breaker/transition", {
-    body: { targetState: "RECOVERY", reason: "dev seed: drill over", expectedVersion: halted.version },
-  });
+/**
+ * The runbook's breaker drill, as operators run it on staging: the chain then records a tested breaker. Starts from
+ * the breaker as it is (NORMAL before it, or HALT / RECOVERY where an earlier try stopped).
+ */
+async function breakerDrill(call, person, log, from) {
+  let breaker = from;
+  if (breaker.state === "NORMAL") {
+    await call("POST", "/admin/circuit-breaker/transition", {
+      body: { targetState: "HALT", reason: `${DRILL_REASON_PREFIX} breaker drill` },
+    });
+    breaker = await call("GET", "/admin/circuit-breaker");
+  }
+  if (breaker.state === "HALT") {
+    await call("POST", "/admin/circuit-breaker/transition", {
+      body: {
+        targetState: "RECOVERY",
+        reason: `${DRILL_REASON_PREFIX} drill over`,
+        expectedVersion: breaker.version,
+      },
+    });
+    breaker = await call("GET", "/admin/circuit-breaker");
+  }
+  const recovery = breaker;
   const payload = {
     targetState: "NORMAL",
-    reason: "dev seed: drill over",
+    reason: `${DRILL_REASON_PREFIX} drill over`,
     expectedVersion: recovery.version,
   };
   const request = await call("POST", "/admin/approvals", {

@@ -221,9 +221,16 @@ Paul P is running (paper mode, venue simulators) at http://127.0.0.1:${port}
 `);
   if (process.env.PAULP_DEV_SEED !== "0") {
     const { seedDev } = await import("./dev-seed.mjs");
-    await seedDev({ base: `http://127.0.0.1:${port}`, adminToken }).catch((e) =>
-      console.error(`[dev-seed] ${e.message}`),
-    );
+    // Each step resumes where a try stopped (a step refused while the machine is busy, e.g. `audit_unavailable`).
+    for (let attempt = 1, seeded = false; attempt <= 3 && !seeded; attempt++) {
+      seeded = await seedDev({ base: `http://127.0.0.1:${port}`, adminToken }).then(
+        () => true,
+        (e) => {
+          console.error(`[dev-seed] try ${attempt} of 3: ${e.message}`);
+          return false;
+        },
+      );
+    }
   }
   // PAULP_DEV_CRON=0: no scheduled work (the browser tests drive each step themselves, so nothing moves under them).
   if (process.env.PAULP_DEV_CRON !== "0") {
