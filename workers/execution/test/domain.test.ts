@@ -94,6 +94,22 @@ describe("paper fills", () => {
       fee: "0.0100",
     });
   });
+  it("takes a fractional level's whole depth, cut to hundredths, and never more than the book shows", () => {
+    const fractional = {
+      bids: [],
+      asks: [
+        { price: "0.4200", size: "2.50" },
+        { price: "0.4300", size: "1.239" },
+      ],
+    };
+    // 2.50 at 0.42, then 1.23 of the 1.239 at 0.43 (cut, not rounded up to 1.24): 3.73 in all, not 3 as before.
+    expect(paperFill(fractional, "buy", 10, "0.4300", false)).toMatchObject({ filled: 3.73 });
+    expect(paperFill(fractional, "buy", 2.5, "0.4200", false)).toMatchObject({ filled: 2.5 });
+    // A size that is not a decimal is no depth at all.
+    expect(
+      paperFill({ bids: [], asks: [{ price: "0.42", size: "lots" }] }, "buy", 1, "0.50", false).filled,
+    ).toBe(0);
+  });
   it("fills nothing when the limit does not cross", () => {
     expect(paperFill(book, "buy", 4, "0.4100", true).filled).toBe(0);
     expect(paperFill(book, "sell", 4, "0.4100", true).filled).toBe(0);

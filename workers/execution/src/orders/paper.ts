@@ -3,7 +3,9 @@ import {
   formatDollars,
   formatPrice,
   kalshiTakerFee,
+  orNull,
   PRICE_DECIMALS,
+  parseFixed,
   parsePrice,
   parseQuantity,
   quantityNumber,
@@ -29,8 +31,10 @@ export function paperFill(
   // In hundredths of a contract (a manual Kalshi order may ask for 0.37): sums stay exact.
   const wanted = parseQuantity(quantity);
   const levels = (side === "buy" ? book.asks : book.bids)
-    .map((l) => ({ price: parsePrice(l.price), size: Math.floor(Number(l.size)) * 100 }))
-    .filter((l) => Number.isFinite(l.size) && l.size > 0)
+    // A level's size in hundredths, cut (never rounded up) to what a contract order can take: a book may show
+    // fractional sizes ("2.50" contracts, "123.456" shares), and no fill goes beyond the depth shown.
+    .map((l) => ({ price: parsePrice(l.price), size: levelSize(l.size) }))
+    .filter((l): l is { price: number; size: number } => l.size !== null && l.size > 0)
     .sort((a, b) => (side === "buy" ? a.price - b.price : b.price - a.price));
   let filledH = 0;
   let notional = 0;
@@ -46,4 +50,9 @@ export function paperFill(
   const fee = chargeKalshiFee ? kalshiTakerFee(filledH, rescale(avg, PRICE_DECIMALS, 6, "trunc")) : 0;
   const filled = quantityNumber(filledH);
   return { filled, avgPrice: formatPrice(avg), fee: formatDollars(fee, 4, "ceil") };
+}
+
+/** A book level's size in hundredths of a contract, cut toward zero; null when it is not a plain decimal. */
+function levelSize(size: string): number | null {
+  return orNull(() => parseFixed(size, 2, { rounding: "trunc", maxDecimals: 18, signed: false }));
 }
