@@ -13,7 +13,7 @@ import { afterRateLimit, BACKOFF_MAX_MS, backoffLeftMs } from "../src/backoff";
 import { hedgeIntentFor, parseHedgeMap } from "../src/hedge";
 import { deriveClientOrderId } from "../src/orders/ids";
 import { paperFill } from "../src/orders/paper";
-import { isTerminal, stateForFills, TRANSITIONS, transition } from "../src/orders/state";
+import { isTerminal, stateForFills, TRANSITIONS, transition, withdrawal } from "../src/orders/state";
 import { applyPolicyChange, effectiveMode, initialPolicy } from "../src/policy";
 import { preTradeVerdict } from "../src/pre-trade";
 import { computeDrift, expectedPositions, joinExpected } from "../src/reconcile";
@@ -47,6 +47,13 @@ describe("order state table", () => {
         if (isTerminal(s)) expect(TRANSITIONS[s]).toEqual([]);
       }),
     );
+  });
+
+  it("only a claim (pending_submit) can be withdrawn: once decided or sent, an order ends in a state", () => {
+    const withdrawable = STATES.filter((s) => withdrawal(s).ok);
+    expect(withdrawable).toEqual(["pending_submit"]);
+    const refused = withdrawal("unknown");
+    expect(refused.ok || refused.message).toBe("invalid transition unknown → withdrawn");
   });
 
   it("maps venue fill numbers to states", () => {

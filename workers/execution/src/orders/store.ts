@@ -22,7 +22,7 @@ import { formatFixed, PRICE_DECIMALS, parseFixed, venueDollars } from "@paulp/ki
 import type { Backoff } from "../backoff";
 import { initialPolicy } from "../policy";
 import type { InFlightOrder } from "../reconcile";
-import { isTerminal, transition } from "./state";
+import { isTerminal, transition, withdrawal } from "./state";
 
 /** One row of the `orders` table (SQLite column names). */
 export interface OrderRow {
@@ -162,9 +162,14 @@ export class OrderStore {
     );
   }
 
-  /** Remove a claim nothing was decided for (only while it is still `pending_submit`). */
-  withdrawClaim(coid: string): void {
-    this.sql.exec("DELETE FROM orders WHERE coid = ? AND state = 'pending_submit'", coid);
+  /** Withdraw a claim nothing was decided for: the table's `pending_submit → withdrawn` edge deletes its row. */
+  withdrawClaim(coid: string): Result<void> {
+    const r = this.row(coid);
+    if (!r) return err(ErrorCode.notFound, `no order ${coid}`);
+    const t = withdrawal(r.state as OrderState);
+    if (!t.ok) return err(ErrorCode.conflict, `order ${coid} is ${r.state}: ${t.message}`);
+    this.sql.exec("DELETE FROM orders WHERE coid = ?", coid);
+    return ok(undefined);
   }
 
   /** Keep risk's consumed decision with the order. */
