@@ -15,6 +15,8 @@ const src = (f) => path.join(REPO_ROOT, "workers/risk/src", f);
 
 // ---- (1) in-process ---------------------------------------------------------------------------------
 const ev = await tsImport(src("evaluate.ts"), import.meta.url);
+const vw = await tsImport(src("view.ts"), import.meta.url);
+const lr = await tsImport(src("limit-rules.ts"), import.meta.url);
 const pf = await tsImport(src("portfolio.ts"), import.meta.url);
 const lm = await tsImport(src("limits.ts"), import.meta.url);
 const fl = await tsImport(src("fills.ts"), import.meta.url);
@@ -50,7 +52,7 @@ function book(n) {
     groups[group] = [...(groups[group] ?? []), `kalshi:${market}`];
   }
   pf.updateWatermarks(state, pf.valuation(state).equity, NOW);
-  const limits = ev.parseLimits({ ...lm.DEFAULT_LIMITS, correlationGroups: groups }, 1);
+  const limits = lr.parseLimits({ ...lm.DEFAULT_LIMITS, correlationGroups: groups }, 1);
   return { state, limits };
 }
 
@@ -68,8 +70,8 @@ function medianUs(runs, reps, fn) {
 /** Evaluations/s, the cost of rebuilding the view, and of updating it for one changed mark and one fill. */
 function measure(n) {
   const { state, limits } = book(n);
-  const buildViewUs = medianUs(3, size(Math.max(5, 200_000 / n), 2), () => ev.buildView(state, []));
-  const view = ev.buildView(state, []);
+  const buildViewUs = medianUs(3, size(Math.max(5, 200_000 / n), 2), () => vw.buildView(state, []));
+  const view = vw.buildView(state, []);
   const intents = Array.from({ length: 1024 }, (_, i) => ({
     strategyId: `s${((i * 7) % n) % 5}`, // the strategy that holds that market: a real "increase"
     venue: "kalshi",
@@ -152,7 +154,7 @@ function measure(n) {
       throw new Error("a fill rebuilt the view: the benchmark would measure the wrong path");
   });
   // Still exactly the rebuilt view after all those updates.
-  const rebuilt = ev.buildView(state, []);
+  const rebuilt = vw.buildView(state, []);
   if (view.equity !== rebuilt.equity || view.oldestHeldMarkMs !== rebuilt.oldestHeldMarkMs)
     throw new Error("the updated view drifted from the rebuilt one");
   return { perSecond, buildViewUs, markUs, fillUs };

@@ -1,7 +1,7 @@
 import type { ExposureCategory, ExposurePosition } from "@paulp/contracts";
 import { formatDollars, formatPct, mulDiv, notional, quantityNumber, ratioPct } from "@paulp/kit";
-import type { RiskView } from "./evaluate";
 import { marketKey, type PortfolioState } from "./portfolio";
+import type { RiskView } from "./view";
 
 /**
  * What the console shows beside the limits: every open position valued at its mark (with the mark's age, flagged

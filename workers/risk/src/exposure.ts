@@ -1,7 +1,8 @@
 import type { BreakerState, LimitUse, RiskExposure } from "@paulp/contracts";
 import { FULL_PCT, formatDollars, formatPct, ratioPct } from "@paulp/kit";
-import { effectiveLimits, type ParsedLimits, type RiskView, staleHeldPositions } from "./evaluate";
+import { effectiveLimits, type ParsedLimits } from "./limit-rules";
 import { exposureUnits } from "./portfolio";
+import { type RiskView, staleHeldPositions } from "./view";
 
 function use(
   limit: string,

@@ -1,7 +1,7 @@
 import type { FillReport } from "@paulp/contracts";
 import { parseQuantity } from "@paulp/kit";
-import { moveReservationInView, type Reservation, type RiskView, shiftPosition } from "./evaluate";
 import { applyFill, type PortfolioState, positionKey } from "./portfolio";
+import { moveReservationInView, type Reservation, type RiskView, shiftPosition } from "./view";
 
 /** What one fill did to the portfolio, its reservations and the view. */
 export interface FillEffect {

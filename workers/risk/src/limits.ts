@@ -1,6 +1,6 @@
 import type { RiskLimits } from "@paulp/contracts";
 import { orNull, parseDollars, parsePct } from "@paulp/kit";
-import { DEFAULT_COLLAR_MINIMUM, DEFAULT_COLLAR_PCT, type LossLimits, parseLimits } from "./evaluate";
+import { DEFAULT_COLLAR_MINIMUM, DEFAULT_COLLAR_PCT, type LossLimits, parseLimits } from "./limit-rules";
 
 /** The specification's defaults (5/10/15/30/3/10 %) plus conservative pre-trade basics. */
 export const DEFAULT_LIMITS: RiskLimits = {

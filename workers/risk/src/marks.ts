@@ -1,6 +1,6 @@
 import type { MarkUpdate } from "@paulp/contracts";
-import { applyMarkInView, type Reservation, type RiskView } from "./evaluate";
 import { applyMark, type Mark, marketKey, type PortfolioState } from "./portfolio";
+import { applyMarkInView, type Reservation, type RiskView } from "./view";
 
 /** What one batch of marks did to the portfolio and the view. */
 export interface MarksEffect {

@@ -48,22 +48,11 @@ import {
   queryDecisionLog,
 } from "./decision-log";
 import type { Env } from "./env";
-import {
-  buildView,
-  type Evaluation,
-  evaluateIntent,
-  type LossLimits,
-  lossBreach,
-  moveReservationInView,
-  type ParsedLimits,
-  parseLimits,
-  type Reservation,
-  type RiskView,
-  reserveInView,
-} from "./evaluate";
+import { type Evaluation, evaluateIntent, lossBreach } from "./evaluate";
 import { exposureReport } from "./exposure";
 import { exposureDetail } from "./exposure-detail";
 import { applyFillEverywhere } from "./fills";
+import { type LossLimits, type ParsedLimits, parseLimits } from "./limit-rules";
 import { DEFAULT_LIMITS, raisedLimits, strictestLossLimits } from "./limits";
 import { applyMarksEverywhere } from "./marks";
 import {
@@ -88,6 +77,7 @@ import {
 import { redeemApproval } from "./redeem";
 import { SerialQueue } from "./serial";
 import { upgradeUnits } from "./units";
+import { buildView, moveReservationInView, type Reservation, type RiskView, reserveInView } from "./view";
 
 /** How long an approved decision can be consumed, and how long its reservation counts if it is not. */
 export const DECISION_TTL_MS = 30_000;

@@ -1,5 +1,5 @@
-import type { Reservation } from "./evaluate";
 import { type Mark, type PortfolioState, type Position, STATE_UNITS } from "./portfolio";
+import type { Reservation } from "./view";
 
 // Risk's state was stored in 1e-4 dollars and whole contracts before quantities became hundredths (Kalshi fills
 // at 0.01) and money micros (so hundredths × a 4-decimal price stays exact). A Durable Object that wakes with

@@ -1,9 +1,10 @@
 import { formatDollars, parseDollars, parseQuantity, worstCaseFee } from "@paulp/kit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { buildView, evaluateIntent, lossBreach, type Reservation, reserveInView } from "../src/evaluate";
+import { evaluateIntent, lossBreach } from "../src/evaluate";
 import { raisedLimits } from "../src/limits";
 import { applyFill, exposureUnits, marketKey, positionKey, valuation } from "../src/portfolio";
+import { buildView, type Reservation, reserveInView } from "../src/view";
 import {
   codes,
   evaluate,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { buildView } from "../src/evaluate";
 import { exposureDetail } from "../src/exposure-detail";
+import { buildView } from "../src/view";
 import { fill, mark, NOW, portfolio, settle } from "./helpers";
 
 describe("exposure detail (the console's positions and category chart)", () => {

@@ -1,9 +1,9 @@
 import type { FillReport } from "@paulp/contracts";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { buildView, type Reservation, type RiskView } from "../src/evaluate";
 import { applyFillEverywhere } from "../src/fills";
 import { positionKey } from "../src/portfolio";
+import { buildView, type Reservation, type RiskView } from "../src/view";
 import { mark, NOW, normalView as normal, portfolio } from "./helpers";
 
 const MARKETS = ["M0", "M1", "M2"];

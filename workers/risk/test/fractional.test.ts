@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { buildView } from "../src/evaluate";
 import { applyFill, marketKey, positionKey, valuation } from "../src/portfolio";
+import { buildView } from "../src/view";
 import { codes, evaluate, intent, isolatedLimits, mark, NOW, portfolio, settle } from "./helpers";
 
 // Kalshi fills counts at 0.01 granularity: risk holds them as integer hundredths and money as integer micros, so

@@ -1,6 +1,7 @@
 import type { BreakerState, OrderIntent, RiskLimits, Venue } from "@paulp/contracts";
 import { parseDollars } from "@paulp/kit";
-import { buildView, evaluateIntent, type ParsedLimits, parseLimits, type RiskView } from "../src/evaluate";
+import { evaluateIntent } from "../src/evaluate";
+import { type ParsedLimits, parseLimits } from "../src/limit-rules";
 import { DEFAULT_LIMITS } from "../src/limits";
 import {
   applyFill,
@@ -10,6 +11,7 @@ import {
   updateWatermarks,
   valuation,
 } from "../src/portfolio";
+import { buildView, type RiskView } from "../src/view";
 
 export const NOW = Date.parse("2026-11-24T12:00:00.000Z");
 export const HASH = "a".repeat(64);

@@ -2,16 +2,16 @@ import type { OrderIntent, Venue } from "@paulp/contracts";
 import { parseDollars } from "@paulp/kit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { applyFillEverywhere } from "../src/fills";
+import { applyMarksEverywhere } from "../src/marks";
+import { positionKey, updateWatermarks, valuation } from "../src/portfolio";
 import {
   buildView,
   moveReservationInView,
   type Reservation,
   type RiskView,
   reserveInView,
-} from "../src/evaluate";
-import { applyFillEverywhere } from "../src/fills";
-import { applyMarksEverywhere } from "../src/marks";
-import { positionKey, updateWatermarks, valuation } from "../src/portfolio";
+} from "../src/view";
 import { HASH, NOW, normalView, portfolio } from "./helpers";
 
 // The oracle of the incremental view is the full rebuild: after any sequence of marks, fills, reservations and

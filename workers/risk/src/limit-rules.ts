@@ -1,0 +1,111 @@
+import type { BreakerState, RiskLimits, Venue } from "@paulp/contracts";
+import { orNull, parseDollars, parsePct } from "@paulp/kit";
+
+/** The limits in integer units (parsed once per version) and the fixed venue rules evaluations check. */
+
+/** Limits parsed into integer units once per version. */
+export interface ParsedLimits {
+  version: number;
+  positionPct: number;
+  concentrationPct: number;
+  marketPct: number;
+  categoryPct: number;
+  dailyLossPct: number;
+  drawdownPct: number;
+  maxOrderQuantity: number;
+  maxOrderNotional: number;
+  maxOrdersPerMinute: number;
+  maxMarkAgeMs: number;
+  probeNotional: number;
+  /** Price collar: percent units of the reference price, and the least width in money units. */
+  collarPct: number;
+  collarMin: number;
+  /** For each market in a correlation group: every market it is correlated with, itself included. */
+  correlated: Map<string, string[]>;
+}
+
+/** The two limits whose breach by the portfolio itself sends the breaker to HALT. */
+export type LossLimits = Pick<ParsedLimits, "dailyLossPct" | "drawdownPct">;
+
+/** Price range and tick per venue, in micros. */
+export const VENUE_PRICE_RULES: Record<Venue, { min: number; max: number; tick: number }> = {
+  kalshi: { min: 10_000, max: 990_000, tick: 10_000 },
+  polymarket: { min: 1_000, max: 999_000, tick: 1_000 },
+  ibkr: { min: 10_000, max: 10_000_000_000, tick: 10_000 },
+};
+
+/** The least quantity step per venue, in hundredths: Kalshi counts at 0.01; IBKR orders are whole shares. */
+export const VENUE_LOT: Record<Venue, number> = { kalshi: 1, polymarket: 1, ibkr: 100 };
+
+/** The price collar when the stored limits do not say: 10 % of the reference, at least $0.05. */
+export const DEFAULT_COLLAR_PCT = "10";
+
+export const DEFAULT_COLLAR_MINIMUM = "0.05";
+
+/** Parse limits into units; null if any figure is malformed (the caller fails closed). */
+export function parseLimits(limits: RiskLimits, version: number): ParsedLimits | null {
+  const pcts = [
+    limits.maxPositionPct,
+    limits.maxConcentrationPct,
+    limits.maxMarketExposurePct,
+    limits.maxCategoryExposurePct,
+    limits.maxDailyLossPct,
+    limits.maxDrawdownPct,
+  ].map((p) => orNull(() => parsePct(p)));
+  const notional = orNull(() => parseDollars(limits.maxOrderNotional));
+  const probe =
+    limits.recoveryProbeNotional === undefined
+      ? null
+      : orNull(() => parseDollars(limits.recoveryProbeNotional!));
+  if (pcts.some((p) => p === null || p < 0) || notional === null || notional <= 0) return null;
+  if (limits.recoveryProbeNotional !== undefined && (probe === null || probe < 0)) return null;
+  // The collar's defaults (10 %, $0.05) apply to limits stored before it existed.
+  const collarPct = orNull(() => parsePct(limits.priceCollarPct ?? DEFAULT_COLLAR_PCT));
+  const collarMin = orNull(() => parseDollars(limits.priceCollarMinimum ?? DEFAULT_COLLAR_MINIMUM));
+  if (collarPct === null || collarPct < 0 || collarMin === null || collarMin < 0) return null;
+  const correlated = new Map<string, string[]>();
+  for (const members of Object.values(limits.correlationGroups)) {
+    for (const m of members) {
+      const set = new Set(correlated.get(m) ?? [m]);
+      for (const other of members) set.add(other);
+      correlated.set(m, [...set]);
+    }
+  }
+  const [positionPct, concentrationPct, marketPct, categoryPct, dailyLossPct, drawdownPct] = pcts as number[];
+  return {
+    version,
+    positionPct: positionPct!,
+    concentrationPct: concentrationPct!,
+    marketPct: marketPct!,
+    categoryPct: categoryPct!,
+    dailyLossPct: dailyLossPct!,
+    drawdownPct: drawdownPct!,
+    maxOrderQuantity: limits.maxOrderQuantity,
+    maxOrderNotional: notional,
+    maxOrdersPerMinute: limits.maxOrdersPerMinute,
+    maxMarkAgeMs: limits.maxMarkAgeSeconds * 1000,
+    probeNotional: probe ?? Math.floor(notional / 10),
+    collarPct,
+    collarMin,
+    correlated,
+  };
+}
+
+/**
+ * Limits in force in a breaker state: CAUTION and RECOVERY halve the exposure limits, order size, order
+ * notional and submit rate (loss limits stay: they send the breaker to HALT).
+ */
+export function effectiveLimits(limits: ParsedLimits, state: BreakerState): ParsedLimits {
+  if (state !== "CAUTION" && state !== "RECOVERY") return limits;
+  const half = (n: number) => Math.floor(n / 2);
+  return {
+    ...limits,
+    positionPct: half(limits.positionPct),
+    concentrationPct: half(limits.concentrationPct),
+    marketPct: half(limits.marketPct),
+    categoryPct: half(limits.categoryPct),
+    maxOrderQuantity: Math.max(1, half(limits.maxOrderQuantity)),
+    maxOrderNotional: half(limits.maxOrderNotional),
+    maxOrdersPerMinute: Math.max(1, half(limits.maxOrdersPerMinute)),
+  };
+}
