@@ -1,6 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import type { OrderIntent, Result } from "@paulp/contracts";
 import { beforeEach, describe, expect, it } from "vitest";
+import { type GovernorState, loadGovernor } from "../src/governor-state";
 import type { RiskGovernor } from "../src/risk-governor";
 import {
   audit,
@@ -21,18 +22,11 @@ async function approved(i: OrderIntent) {
   return r.value;
 }
 
-type Governed = { orders: { reservations: Record<string, unknown>; approvals: number[] } };
-
 /** A fresh governor on the same storage, as after a restart. */
-async function reloaded(): Promise<Governed["orders"]> {
+async function reloaded(): Promise<GovernorState["orders"]> {
   const stub = testEnv.RISK_GOVERNOR.getByName("portfolio");
-  return runInDurableObject(stub, async (instance: RiskGovernor, state) => {
-    const fresh = new (instance.constructor as new (s: DurableObjectState, e: unknown) => RiskGovernor)(
-      state,
-      testEnv,
-    );
-    await state.blockConcurrencyWhile(async () => {});
-    return (fresh as unknown as Governed).orders;
+  return runInDurableObject(stub, async (_i: RiskGovernor, state) => {
+    return (await loadGovernor(state.storage, testEnv, Date.now())).orders;
   });
 }
 

@@ -2,6 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { RiskReasonCode } from "@paulp/contracts";
 import { canonicalHash } from "@paulp/kit";
 import { beforeEach, describe, expect, it } from "vitest";
+import type { GovernorState } from "../src/governor-state";
 import type { RiskGovernor } from "../src/risk-governor";
 import {
   audit,
@@ -83,9 +84,7 @@ describe("evaluateOrder over RPC", () => {
     if (!r.ok) throw new Error(r.error.message);
     const stub = testEnv.RISK_GOVERNOR.getByName("portfolio");
     await runInDurableObject(stub, (instance: RiskGovernor) => {
-      const stored = (
-        instance as unknown as { decisions: Map<string, { decision: { expiresAt: string } }> }
-      ).decisions.get(r.value.decisionId)!;
+      const stored = (instance as unknown as { st: GovernorState }).st.decisions.get(r.value.decisionId)!;
       stored.decision.expiresAt = new Date(Date.now() - 1).toISOString();
     });
     expect(await risk().consumeDecision(r.value.decisionId, r.value.intentHash)).toMatchObject({

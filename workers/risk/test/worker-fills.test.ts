@@ -1,6 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import type { FillReport, RiskExposure } from "@paulp/contracts";
 import { describe, expect, it } from "vitest";
+import { loadGovernor } from "../src/governor-state";
 import type { RiskGovernor } from "../src/risk-governor";
 import { freshMark, risk, testEnv } from "./worker-helpers";
 
@@ -44,15 +45,9 @@ describe("fills in batches, positions and fill ids under their own keys", () => 
     expect(Number(after.value.realisedPnl) - Number(before.value.realisedPnl)).toBeCloseTo(-0.03, 6);
 
     const stub = testEnv.RISK_GOVERNOR.getByName("portfolio");
-    const stored = await runInDurableObject(stub, async (instance: RiskGovernor, state) => {
+    const stored = await runInDurableObject(stub, async (_i: RiskGovernor, state) => {
       const portfolio = (await state.storage.get<{ positions: object; fillIds: object }>("portfolio"))!;
-      const fresh = new (instance.constructor as new (s: DurableObjectState, e: unknown) => RiskGovernor)(
-        state,
-        testEnv,
-      );
-      await state.blockConcurrencyWhile(async () => {});
-      const p = (fresh as unknown as { portfolio: { positions: object; fillIds: Record<string, number> } })
-        .portfolio;
+      const p = (await loadGovernor(state.storage, testEnv, Date.now())).portfolio;
       return {
         inline: Object.keys(portfolio.positions).length + Object.keys(portfolio.fillIds).length,
         pos: (await state.storage.get("pos:s-batch|kalshi:BATCH-3")) !== undefined,

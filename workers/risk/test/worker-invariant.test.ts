@@ -1,5 +1,6 @@
 import { runInDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
+import type { GovernorState } from "../src/governor-state";
 import type { RiskGovernor } from "../src/risk-governor";
 import { audit, freshMark, governance, intentMaker, risk, strategyActor, testEnv } from "./worker-helpers";
 
@@ -15,7 +16,7 @@ describe("risk unable to evaluate", () => {
     await risk().recordMarks([freshMark("MKT-I", "0.50")]);
     // The stored limits stop parsing (a corrupted value): the governor can no longer evaluate anything.
     await runInDurableObject(testEnv.RISK_GOVERNOR.getByName("portfolio"), async (instance: RiskGovernor) => {
-      (instance as unknown as { parsed: unknown }).parsed = null;
+      (instance as unknown as { st: GovernorState }).st.parsed = null;
     });
     const r = await risk().evaluateAndConsume(intent(), strategyActor);
     expect(r).toMatchObject({ ok: false, error: { code: "internal_error" } });

@@ -1,6 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import type { RiskLimitsView } from "@paulp/contracts";
 import { beforeEach, describe, expect, it } from "vitest";
+import type { GovernorState } from "../src/governor-state";
 import { DEFAULT_LIMITS } from "../src/limits";
 import type { RiskGovernor } from "../src/risk-governor";
 import { audit, freshMark, governance, risk, testEnv } from "./worker-helpers";
@@ -22,7 +23,7 @@ async function corruptStoredLimits(): Promise<void> {
     updatedBy: "corrupted",
   };
   await runInDurableObject(testEnv.RISK_GOVERNOR.getByName("portfolio"), async (instance: RiskGovernor) => {
-    const g = instance as unknown as { limits: RiskLimitsView; parsed: unknown };
+    const g = (instance as unknown as { st: GovernorState }).st;
     g.limits = bad;
     g.parsed = null;
   });

@@ -1,5 +1,6 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { loadGovernor } from "../src/governor-state";
 import type { RiskGovernor } from "../src/risk-governor";
 import { freshMark, risk, testEnv } from "./worker-helpers";
 
@@ -19,13 +20,8 @@ describe("marks at venue scale", () => {
 
     // A fresh instance reads the marks back: an order on a market marked before the restart is priced.
     const reloaded = await runInDurableObject(stub, async (_instance: RiskGovernor, state) => {
-      const fresh = new (_instance.constructor as new (s: DurableObjectState, e: unknown) => RiskGovernor)(
-        state,
-        testEnv,
-      );
-      await state.blockConcurrencyWhile(async () => {});
-      return (fresh as unknown as { portfolio: { marks: Record<string, { price: number }> } }).portfolio
-        .marks["kalshi:MKT-2-3999"];
+      const fresh = await loadGovernor(state.storage, testEnv, Date.now());
+      return fresh.portfolio.marks["kalshi:MKT-2-3999"];
     });
     expect(reloaded?.price).toBeGreaterThan(0);
   });
