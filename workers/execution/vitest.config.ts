@@ -56,6 +56,8 @@ export default defineConfig({
           }),
           // Tests run the fast path's alarm themselves: its own waits an hour.
           FAST_PATH_ALARM_MS: "3600000",
+          // And the outbox's (fills, ended orders, held audit facts): `afterOutbox` in test/helpers.ts.
+          OUTBOX_ALARM_MS: "3600000",
         },
         workers: [
           stub("paulp-risk", "risk.js"),

@@ -34,6 +34,11 @@ export interface Env {
   HEDGE_MAP?: string;
   /** The fast path's alarm cadence in ms (default 5,000; tests set an hour and run the alarm themselves). */
   FAST_PATH_ALARM_MS?: string;
+  /**
+   * Tests only: the outbox alarm's push delay and retry period in ms (default 200 and 5,000). The tests set an
+   * hour and run the alarm themselves (`runDurableObjectAlarm`), so no push races their reads.
+   */
+  OUTBOX_ALARM_MS?: string;
   /** Dev/test only. */
   VENUE_SIM?: Fetcher;
 }

@@ -50,6 +50,7 @@ export class OrderManager extends DurableObject<Env> {
       now,
       store: new OrderStore(ctx.storage.sql, now, () => this.armOutbox()),
       sending: this.sending,
+      background: new Set<Promise<unknown>>(),
     };
   }
 
@@ -57,11 +58,25 @@ export class OrderManager extends DurableObject<Env> {
     return this.desk.store;
   }
 
+  /** The outbox alarm's delay and retry period, unless OUTBOX_ALARM_MS says otherwise (tests: an hour). */
+  private outboxMs(normal: number): number {
+    const ms = Number(this.env.OUTBOX_ALARM_MS);
+    return Number.isFinite(ms) && ms >= 1_000 ? ms : normal;
+  }
+
   /** The outbox alarm is a storage write, ordered with the change that needs it; set once per push. */
   private armOutbox(): void {
     if (this.alarmArmed) return;
     this.alarmArmed = true;
-    void this.ctx.storage.setAlarm(Date.now() + FILL_PUSH_DELAY_MS);
+    void this.ctx.storage.setAlarm(Date.now() + this.outboxMs(FILL_PUSH_DELAY_MS));
+  }
+
+  /**
+   * Settles once the bookkeeping calls sent without holding up an answer (`venueAnswered`) have returned, so a
+   * test can await that event rather than wait for it.
+   */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.desk.background]);
   }
 
   /**
@@ -74,7 +89,7 @@ export class OrderManager extends DurableObject<Env> {
     const left = await drainOutbox(this.desk);
     if (left > 0 && !this.alarmArmed) {
       this.alarmArmed = true;
-      await this.ctx.storage.setAlarm(Date.now() + FILL_RETRY_MS);
+      await this.ctx.storage.setAlarm(Date.now() + this.outboxMs(FILL_RETRY_MS));
     }
   }
 

@@ -5,8 +5,8 @@ import { env, exports } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   ADMIN,
+  afterOutbox,
   approvedDecision,
-  eventually,
   execution,
   goLive,
   intent,
@@ -83,7 +83,7 @@ describe("IBKR fills", () => {
     expect(after.value.avgFillPrice).not.toBe(i.limitPrice);
     expect(Number(after.value.fees)).toBeCloseTo(fee, 4);
     expect(Number(after.value.fees)).toBeGreaterThan(0);
-    const fills = await eventually(
+    const fills = await afterOutbox(
       async () => (await reportedFills()).filter((f) => f.fill.clientOrderId === i.clientOrderId),
       (x) => x.length > 0,
     );

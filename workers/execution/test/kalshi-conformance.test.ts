@@ -11,8 +11,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { averageFromFillCost, countOf, createKalshiClient } from "../src/venues/kalshi";
 import {
   ADMIN,
+  afterOutbox,
   approvedDecision,
-  eventually,
   execution,
   goLive,
   intent,
@@ -259,7 +259,7 @@ describe("orders resolved through the venue", () => {
       calls.some((c) => c.method === "reportFailure" && String(c.detail).includes(i.clientOrderId)),
     ).toBe(false);
     const mine = (all: ReportedFill[]) => all.filter((f) => f.fill.clientOrderId === i.clientOrderId);
-    const fills = mine(await eventually(reportedFills, (all) => mine(all).length > 0));
+    const fills = mine(await afterOutbox(reportedFills, (all) => mine(all).length > 0));
     expect(fills.map((f) => f.fill.quantity)).toEqual([2.5]);
   });
 });

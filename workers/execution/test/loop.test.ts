@@ -2,8 +2,8 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import {
   ADMIN,
+  afterOutbox,
   audit,
-  eventually,
   execution,
   governance,
   ingestion,
@@ -89,7 +89,7 @@ describe("autonomous loop: cross-venue relative value", () => {
       expect((await risk()._calls()).filter((c) => c.method === "evaluateOrder").length).toBe(evaluations);
     }
     const fillsFor = async () => (await reportedFills()).filter((c) => c.fill.clientOrderId === id);
-    expect(await eventually(fillsFor, (f) => f.length > 0)).toHaveLength(1);
+    expect(await afterOutbox(fillsFor, (f) => f.length > 0)).toHaveLength(1);
   });
 
   it("does not trade a pair whose leg's terms changed since it was reviewed", async () => {

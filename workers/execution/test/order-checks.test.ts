@@ -5,8 +5,8 @@ import { runInDurableObject } from "cloudflare:test";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   ADMIN,
+  afterOutbox,
   audit,
-  eventually,
   execution,
   goLive,
   governance,
@@ -66,7 +66,7 @@ describe("an order's references must exist (#13 item 17)", () => {
     // Risk approved and reserved in the same call: the ended order tells it to release.
     expect(
       (
-        await eventually(
+        await afterOutbox(
           () => releasesOf(i.clientOrderId),
           (x) => x.length > 0,
         )

@@ -2,10 +2,11 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   ADMIN,
+  afterOutbox,
   approvedDecision,
   askOnlyBook,
   audit,
-  eventually,
+  bookkeepingSettled,
   execution,
   goLive,
   governance,
@@ -167,11 +168,10 @@ describe("placeOrder: risk decides and consumes in the same call", () => {
     if (!r.ok) return;
     expect(r.value.duplicate).toBe(false);
     // The venue answered: execution resets its own order-error count (and only it may).
-    // (Sent without holding up the answer.)
-    const successes = await eventually(
-      async () =>
-        (await risk()._calls()).filter((c) => c.method === "reportSuccess" && c.kind === "venue_order_error"),
-      (x) => x.length > 0,
+    // (Sent without holding up the answer: awaited here as the event it is.)
+    await bookkeepingSettled();
+    const successes = (await risk()._calls()).filter(
+      (c) => c.method === "reportSuccess" && c.kind === "venue_order_error",
     );
     expect(successes.length).toBeGreaterThan(0);
     const calls = (await decideCalls()).slice(before);
@@ -253,9 +253,9 @@ describe("idempotency", () => {
     expect(stored.ok && stored.value.state).toBe("filled");
     const fillsFor = async () =>
       (await reportedFills()).filter((c) => c.fill.clientOrderId === i.clientOrderId);
-    await eventually(fillsFor, (f) => f.length > 0);
-    await new Promise((r) => setTimeout(r, 200));
-    const fills = await fillsFor();
+    await afterOutbox(fillsFor, (f) => f.length > 0);
+    // Another run of the outbox sends nothing more: the fill went once.
+    const fills = await afterOutbox(fillsFor, () => false, 1);
     expect(fills).toHaveLength(1);
     expect(fills[0]!.fill).toMatchObject({
       fillId: `${i.clientOrderId}:3`,
@@ -360,7 +360,7 @@ describe("ended orders release their reservations at risk", () => {
     const i = intent({ strategyId: PAPER, market: "KXPAPER-END", quantity: 5, limitPrice: "0.5000" });
     const r = await execution().placeOrder(i, ADMIN);
     expect(r.ok && r.value.order).toMatchObject({ state: "cancelled", filledQuantity: 2 });
-    const released = await eventually(
+    const released = await afterOutbox(
       () => releasesOf(i.clientOrderId),
       (x) => x.length > 0,
     );
@@ -376,13 +376,19 @@ describe("ended orders release their reservations at risk", () => {
     const d = await approvedDecision(i);
     const r = await execution().submitOrder(i, d.decisionId, ADMIN);
     expect(r.ok && r.value.order.state).toBe("submitted");
-    await new Promise((res) => setTimeout(res, 400)); // past the outbox's 200 ms push
-    expect(await releasesOf(i.clientOrderId)).toEqual([]);
+    // The outbox runs (the answer stored no fill, so nothing is sent): no release while the order rests.
+    expect(
+      await afterOutbox(
+        () => releasesOf(i.clientOrderId),
+        () => false,
+        1,
+      ),
+    ).toEqual([]);
     await execution().resolveUnknown(ADMIN); // polls the gateway: the order has filled
     const after = await execution().getOrder(i.clientOrderId);
     expect(after.ok && after.value.state).toBe("filled");
     expect(
-      await eventually(
+      await afterOutbox(
         () => releasesOf(i.clientOrderId),
         (x) => x.length === 1,
       ),
@@ -396,14 +402,16 @@ describe("ended orders release their reservations at risk", () => {
     try {
       const r = await execution().placeOrder(i, ADMIN);
       expect(r.ok && r.value.order.state).toBe("cancelled"); // nothing crossed: ended with no fill
-      await new Promise((res) => setTimeout(res, 400));
-      const refused = await releasesOf(i.clientOrderId);
+      const refused = await afterOutbox(
+        () => releasesOf(i.clientOrderId),
+        (x) => x.length > 0,
+      );
       expect(refused.every(({ c }) => c.refused === true)).toBe(true);
     } finally {
       await risk()._set({ failFills: false });
     }
     expect(
-      await eventually(
+      await afterOutbox(
         async () => (await releasesOf(i.clientOrderId)).filter(({ c }) => c.refused === false),
         (x) => x.length === 1,
         10_000,
@@ -666,12 +674,14 @@ describe("failure paths", () => {
     );
     expect(answers.every((a) => a.ok && a.value.order.state === "filled")).toBe(true);
     const ours = new Set(intents.map((i) => i.clientOrderId));
-    const delivered = await eventually(
+    const delivered = await afterOutbox(
       async () => (await reportedFills()).filter((c) => !c.refused && ours.has(c.fill.clientOrderId)),
       (d) => d.length >= intents.length,
     );
-    await new Promise((r) => setTimeout(r, 200));
-    const final = (await reportedFills()).filter((c) => !c.refused && ours.has(c.fill.clientOrderId));
+    // Another run of the outbox sends nothing more: each fill went once.
+    const final = (await afterOutbox(reportedFills, () => false, 1)).filter(
+      (c) => !c.refused && ours.has(c.fill.clientOrderId),
+    );
     expect(final.map((c) => c.fill.fillId).sort()).toEqual(intents.map((i) => `${i.clientOrderId}:1`).sort());
     expect(delivered.every((c) => c.method === "recordFills")).toBe(true);
   });
@@ -690,12 +700,12 @@ describe("failure paths", () => {
       expect((await execution().submitOrder(i, d.decisionId, ADMIN)).ok).toBe(true);
       const tries = async () =>
         (await reportedFills()).filter((c) => c.fill.clientOrderId === i.clientOrderId);
-      expect((await eventually(tries, (t) => t.length > 0)).every((t) => t.refused)).toBe(true);
+      expect((await afterOutbox(tries, (t) => t.length > 0)).every((t) => t.refused)).toBe(true);
     } finally {
       await risk()._set({ failFills: false });
     }
     // The alarm retries every 5 s until risk accepts.
-    const delivered = await eventually(
+    const delivered = await afterOutbox(
       async () =>
         (await reportedFills()).filter((c) => !c.refused && c.fill.clientOrderId === i.clientOrderId),
       (t) => t.length > 0,

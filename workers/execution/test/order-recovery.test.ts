@@ -3,14 +3,15 @@ import type { OrderIntent } from "@paulp/contracts";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   ADMIN,
+  afterOutbox,
   approvedDecision,
   audit,
-  eventually,
   execution,
   goLive,
   intent,
   kalshiOrderFault,
   orderManagerStub,
+  pollUntil,
   registerKalshiKey,
   releasesOf,
   TICKERS,
@@ -108,7 +109,7 @@ describe("a slow send is not a send cut off by a restart", () => {
     const sending = execution().submitOrder(i, d.decisionId, ADMIN);
     // Wait for the order to be stored as sent (the event), then make it look long stale (as an IBKR reauth and
     // question rounds can).
-    const stored = await eventually(
+    const stored = await pollUntil(
       () => execution().getOrder(i.clientOrderId),
       (o) => o.ok,
       1_500,
@@ -142,7 +143,7 @@ describe("a claim cut off before its decision was stored", () => {
     );
     expect(outcome?.payload).toMatchObject({ state: "rejected", filled: 0 });
     expect(
-      await eventually(
+      await afterOutbox(
         () => releasesOf(i.clientOrderId),
         (x) => x.length > 0,
         5_000,

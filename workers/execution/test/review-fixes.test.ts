@@ -3,10 +3,10 @@ import { runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   ADMIN,
+  afterOutbox,
   approvedDecision,
   askOnlyBook,
   audit,
-  eventually,
   execution,
   goLive,
   intent,
@@ -40,7 +40,7 @@ describe("placeOrder when risk's answer is lost", () => {
     const stored = await execution().getOrder(i.clientOrderId);
     expect(stored.ok && stored.value.state).toBe("rejected");
     expect(
-      await eventually(
+      await afterOutbox(
         () => releasesOf(i.clientOrderId),
         (x) => x.length > 0,
       ),
@@ -64,7 +64,7 @@ describe("the ended-order outbox", () => {
     expect(r.ok && r.value.order.state).toBe("cancelled");
     try {
       expect(
-        await eventually(
+        await afterOutbox(
           async () => (await releasesOf(unfilled.clientOrderId)).filter(({ c }) => c.refused === false),
           (x) => x.length === 1,
           8_000,

@@ -28,6 +28,8 @@ export interface OrderDesk {
   store: OrderStore;
   now: () => number;
   sending: Set<string>;
+  /** Calls sent without holding up an answer, until they return (see `OrderManager.settled`). */
+  background: Set<Promise<unknown>>;
 }
 
 /** Append one event; the answer is the receipt `{ seq, hash }`, kept whole where it is stored. */
@@ -157,8 +159,10 @@ export async function venueFailure(desk: OrderDesk, coid: string, e: VenueError)
  * awaited: the order's answer does not wait on bookkeeping (`rpc` never throws).
  */
 export function venueAnswered(desk: OrderDesk): void {
-  void rpc(desk.env.RISK, (risk) => risk.reportSuccess("venue_order_error"), {
+  const call = rpc(desk.env.RISK, (risk) => risk.reportSuccess("venue_order_error"), {
     what: "reportSuccess",
     timeoutMs: RPC_TIMEOUT_MS,
   });
+  desk.background.add(call);
+  void call.finally(() => desk.background.delete(call));
 }
