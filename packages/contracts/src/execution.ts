@@ -42,7 +42,7 @@ export interface ExecutionRpc {
   ): Promise<Result<ExecutionPolicyView>>;
   /**
    * The only way to a venue: accepts the intent only with the risk decision that approved exactly it
-   * (`RISK.consumeDecision`, single use); the intent is persisted under its client order id before anything
+   * (`RISK.consume`, single use); the intent is persisted under its client order id before anything
    * is sent; the same id with another intent is a `conflict`; the same intent again answers the stored order.
    */
   submitOrder(

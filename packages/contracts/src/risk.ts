@@ -99,7 +99,7 @@ export const BreakerState = v.picklist(["NORMAL", "CAUTION", "HALT", "RECOVERY"]
 export type BreakerState = v.InferOutput<typeof BreakerState>;
 
 /**
- * What `consumeForSubmit` and `evaluateAndConsume` answer: the decision (used, if it approved) and the breaker
+ * What `consume` and `evaluateAndConsume` answer: the decision (used, if it approved) and the breaker
  * as read for it.
  */
 export interface ConsumedDecision {
@@ -446,14 +446,11 @@ export interface RiskRpc {
   exposure(): Promise<Result<RiskExposure>>;
   /**
    * Marks an approved decision used, once: refuses unknown, denied, expired, already-used decisions and
-   * any whose intent hash differs from `intentHash`.
+   * any whose intent hash differs from `intentHash`. Answers the decision with the breaker state it checked,
+   * read in the same call: an opening decision is refused `breaker_halted` in HALT (and used up), so the
+   * caller needs no `getBreaker` of its own.
    */
-  consumeDecision(decisionId: string, intentHash: string): Promise<Result<RiskDecision>>;
-  /**
-   * `consumeDecision` that also answers the breaker state it checked, read in the same call: an opening
-   * decision is refused `breaker_halted` in HALT (and used up), so the caller needs no `getBreaker` of its own.
-   */
-  consumeForSubmit(decisionId: string, intentHash: string): Promise<Result<ConsumedDecision>>;
+  consume(decisionId: string, intentHash: string): Promise<Result<ConsumedDecision>>;
   recordFill(fill: FillReport): Promise<Result<{ applied: boolean }>>;
   /**
    * Applies fills in order, in one Durable Object turn and one storage write; each fill exactly as

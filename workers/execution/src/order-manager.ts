@@ -154,8 +154,8 @@ export class OrderManager extends DurableObject<Env> {
     context?: OrderContext,
   ): Promise<Result<OrderSubmission>> {
     return submitOrder(this.desk, { intent, actor, context, decisionId }, (intentHash) =>
-      rpc(this.env.RISK, (risk) => risk.consumeForSubmit(decisionId, intentHash), {
-        what: "consumeDecision",
+      rpc(this.env.RISK, (risk) => risk.consume(decisionId, intentHash), {
+        what: "consume",
         timeoutMs: RPC_TIMEOUT_MS,
       }),
     );

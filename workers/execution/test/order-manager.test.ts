@@ -30,7 +30,7 @@ const ibkrIntent = (quantity: number) =>
   intent({ strategyId: LIVE, venue: "ibkr", market: "265598", limitPrice: "101.5000", quantity });
 const forCoid = async (id: string) => (await simKalshiOrders()).filter((o) => o.client_order_id === id);
 const consumeCalls = async (decisionId: string) =>
-  (await risk()._calls()).filter((c) => c.method === "consumeDecision" && c.decisionId === decisionId);
+  (await risk()._calls()).filter((c) => c.method === "consume" && c.decisionId === decisionId);
 
 beforeAll(async () => {
   await registerKalshiKey();

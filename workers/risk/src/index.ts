@@ -161,18 +161,13 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
     );
   }
 
-  async consumeDecision(decisionId: string, intentHash: string): Promise<Result<RiskDecision>> {
-    const r = await this.consumeForSubmit(decisionId, intentHash);
-    return r.ok ? ok(r.value.decision) : r;
-  }
-
   /**
    * The breaker read and the governor's claim run concurrently (one hop instead of two in a row). The read
    * starts when this call does, so a HALT already set (in memory, hence also once durable) when the consume
    * arrives is seen, and an opening decision is refused `breaker_halted`; it has been marked used by then
    * (burned, never approved). A HALT landing during the call may or may not be seen, as before.
    */
-  async consumeForSubmit(decisionId: string, intentHash: string): Promise<Result<ConsumedDecision>> {
+  async consume(decisionId: string, intentHash: string): Promise<Result<ConsumedDecision>> {
     const input = parseArgs([DecisionId, IntentHash], [decisionId, intentHash]);
     if (!input.ok) return input;
     const [d, h] = input.value;
@@ -190,7 +185,7 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
           breaker: { state: breaker.state, version: breaker.version },
         });
       },
-      { what: "consumeDecision" },
+      { what: "consume" },
     );
   }
 

@@ -373,7 +373,7 @@ describe("HALT and the loss limits over RPC", () => {
       "DAILY_LOSS_LIMIT_EXCEEDED",
     ]);
     expect(
-      await risk().consumeDecision(
+      await risk().consume(
         opening.ok ? opening.value.decisionId : "",
         opening.ok ? opening.value.intentHash : "",
       ),
@@ -384,9 +384,9 @@ describe("HALT and the loss limits over RPC", () => {
     );
     expect(reducing).toMatchObject({ ok: true, value: { approved: true, breakerState: "HALT" } });
     if (reducing.ok)
-      expect(
-        await risk().consumeDecision(reducing.value.decisionId, reducing.value.intentHash),
-      ).toMatchObject({ ok: true });
+      expect(await risk().consume(reducing.value.decisionId, reducing.value.intentHash)).toMatchObject({
+        ok: true,
+      });
     const x = await risk().exposure();
     expect(x.ok && x.value.limits.find((l) => l.limit === "maxDailyLossPct")).toMatchObject({
       observedPct: "4.0000",

@@ -56,7 +56,7 @@ describe("reservations under their own keys", () => {
     // The rate window is rebuilt from the approved client ids (each written with its time).
     expect(before.approvals.length).toBeGreaterThanOrEqual(2);
 
-    const consumed = await risk().consumeDecision(a.decisionId, a.intentHash);
+    const consumed = await risk().consume(a.decisionId, a.intentHash);
     expect(consumed.ok).toBe(true);
     const fill = await risk().recordFill({
       fillId: `fill-${a.decisionId}`,
@@ -103,16 +103,16 @@ describe("reservations under their own keys", () => {
   });
 });
 
-describe("consumeForSubmit", () => {
+describe("consume", () => {
   it("answers the decision and the breaker state it read, and refuses a second use", async () => {
     expect(await risk().recordMarks([freshMark("MKT-D", "0.50")])).toMatchObject({ ok: true });
     const d = await approved(intent({ market: "MKT-D" }));
-    const r = await risk().consumeForSubmit(d.decisionId, d.intentHash);
+    const r = await risk().consume(d.decisionId, d.intentHash);
     expect(r).toMatchObject({
       ok: true,
       value: { decision: { decisionId: d.decisionId }, breaker: { state: "NORMAL" } },
     });
-    expect(await risk().consumeForSubmit(d.decisionId, d.intentHash)).toMatchObject({
+    expect(await risk().consume(d.decisionId, d.intentHash)).toMatchObject({
       ok: false,
       error: { code: "conflict" },
     });
@@ -138,11 +138,7 @@ describe("consumeForSubmit", () => {
       // Once the HALT answered, every later consume must see it; the last third waits for that.
       if (k === 20) await halt;
       const d = decisions[k]!;
-      // Both entry points: consumeDecision is consumeForSubmit without the breaker in the answer.
-      const result: Promise<Result<unknown>> =
-        k % 2 === 0
-          ? risk().consumeForSubmit(d.decisionId, d.intentHash)
-          : risk().consumeDecision(d.decisionId, d.intentHash);
+      const result: Promise<Result<unknown>> = risk().consume(d.decisionId, d.intentHash);
       outcomes.push({ afterHalt: halted, result });
       await Promise.resolve();
     }
@@ -160,7 +156,7 @@ describe("consumeForSubmit", () => {
     }
     // A consume refused in HALT used the decision up: it cannot be consumed later either.
     const burned = decisions[decisions.length - 1]!;
-    expect(await risk().consumeDecision(burned.decisionId, burned.intentHash)).toMatchObject({ ok: false });
+    expect(await risk().consume(burned.decisionId, burned.intentHash)).toMatchObject({ ok: false });
     expect(await risk().getBreaker()).toMatchObject({ ok: true, value: { state: "HALT" } });
   });
 });

@@ -49,19 +49,19 @@ describe("evaluateOrder over RPC", () => {
     const r = await risk().evaluateOrder(i, strategyActor);
     if (!r.ok) throw new Error(r.error.message);
     const other = await canonicalHash("paulp.intent.v1", { ...i, quantity: 101 });
-    expect(await risk().consumeDecision(r.value.decisionId, other)).toMatchObject({
+    expect(await risk().consume(r.value.decisionId, other)).toMatchObject({
       ok: false,
       error: { code: "conflict" },
     });
-    expect(await risk().consumeDecision(r.value.decisionId, r.value.intentHash)).toMatchObject({
+    expect(await risk().consume(r.value.decisionId, r.value.intentHash)).toMatchObject({
       ok: true,
-      value: { decisionId: r.value.decisionId },
+      value: { decision: { decisionId: r.value.decisionId }, breaker: { state: "NORMAL" } },
     });
-    expect(await risk().consumeDecision(r.value.decisionId, r.value.intentHash)).toMatchObject({
+    expect(await risk().consume(r.value.decisionId, r.value.intentHash)).toMatchObject({
       ok: false,
       error: { code: "conflict", message: "decision already used" },
     });
-    expect(await risk().consumeDecision("rd_unknownunknown", r.value.intentHash)).toMatchObject({
+    expect(await risk().consume("rd_unknownunknown", r.value.intentHash)).toMatchObject({
       ok: false,
       error: { code: "not_found" },
     });
@@ -73,7 +73,7 @@ describe("evaluateOrder over RPC", () => {
     expect(r.value.approved).toBe(false);
     expect(r.value.reasons.map((x) => x.code)).toEqual([RiskReasonCode.unknownMarket]);
     expect(await entriesOf("risk.decision")).toHaveLength(1);
-    expect(await risk().consumeDecision(r.value.decisionId, r.value.intentHash)).toMatchObject({
+    expect(await risk().consume(r.value.decisionId, r.value.intentHash)).toMatchObject({
       ok: false,
       error: { code: "risk_denied" },
     });
@@ -87,7 +87,7 @@ describe("evaluateOrder over RPC", () => {
       const stored = (instance as unknown as { st: GovernorState }).st.decisions.get(r.value.decisionId)!;
       stored.decision.expiresAt = new Date(Date.now() - 1).toISOString();
     });
-    expect(await risk().consumeDecision(r.value.decisionId, r.value.intentHash)).toMatchObject({
+    expect(await risk().consume(r.value.decisionId, r.value.intentHash)).toMatchObject({
       ok: false,
       error: { code: "conflict", message: "decision expired" },
     });
@@ -247,11 +247,11 @@ describe("a HALT after approval", () => {
         { method: "token", subject: "admin-token" },
       ),
     ).toMatchObject({ ok: true });
-    expect(await risk().consumeDecision(opening.value.decisionId, opening.value.intentHash)).toMatchObject({
+    expect(await risk().consume(opening.value.decisionId, opening.value.intentHash)).toMatchObject({
       ok: false,
       error: { code: "breaker_halted" },
     });
-    expect(await risk().consumeDecision(reducing.value.decisionId, reducing.value.intentHash)).toMatchObject({
+    expect(await risk().consume(reducing.value.decisionId, reducing.value.intentHash)).toMatchObject({
       ok: true,
     });
   });

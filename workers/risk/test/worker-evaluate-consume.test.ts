@@ -48,9 +48,7 @@ describe("evaluateAndConsume", () => {
     });
     // Durable as used, not only in memory.
     expect(await storedDecision(r.value.decision.decisionId)).toMatchObject({ used: true });
-    expect(
-      await risk().consumeDecision(r.value.decision.decisionId, r.value.decision.intentHash),
-    ).toMatchObject({
+    expect(await risk().consume(r.value.decision.decisionId, r.value.decision.intentHash)).toMatchObject({
       ok: false,
       error: { code: "conflict", message: "decision already used" },
     });
@@ -118,7 +116,7 @@ describe("evaluateAndConsume", () => {
     expect(now.get(placed.clientOrderId)!.expiresAtMs - t0).toBeGreaterThan(23 * 3600_000);
     // Consuming the recorded one (submitOrder's path) extends it the same way, durably.
     if (!r1.ok) return;
-    expect(await risk().consumeDecision(r1.value.decisionId, r1.value.intentHash)).toMatchObject({
+    expect(await risk().consume(r1.value.decisionId, r1.value.intentHash)).toMatchObject({
       ok: true,
     });
     now = await byCoid();

@@ -27,8 +27,9 @@ export default class RiskStub extends WorkerEntrypoint {
     state.decisions.set(decision.decisionId, { decision, used: false, opening });
     return ok(decision);
   }
-  async consumeDecision(decisionId, hash) {
-    state.calls.push({ method: "consumeDecision", decisionId, hash });
+  // As the real risk: consume, read the breaker in the same call, refuse an opening decision in HALT.
+  async consume(decisionId, hash) {
+    state.calls.push({ method: "consume", decisionId, hash });
     const d = state.decisions.get(decisionId);
     if (!d) return err("not_found", `no decision ${decisionId}`);
     if (!d.decision.approved) return err("risk_denied", "decision was a denial");
@@ -36,16 +37,9 @@ export default class RiskStub extends WorkerEntrypoint {
     if (Date.parse(d.decision.expiresAt) <= Date.now()) return err("conflict", "decision expired");
     if (d.decision.intentHash !== hash) return err("conflict", "decision approved a different intent");
     d.used = true;
-    return ok(d.decision);
-  }
-  // As the real risk: consume, read the breaker in the same call, refuse an opening decision in HALT.
-  async consumeForSubmit(decisionId, hash) {
-    const r = await this.consumeDecision(decisionId, hash);
-    if (!r.ok) return r;
-    const opening = state.decisions.get(decisionId)?.opening ?? true;
-    if (state.breaker === "HALT" && opening && !state.leakHalt)
+    if (state.breaker === "HALT" && d.opening && !state.leakHalt)
       return err("breaker_halted", "breaker is HALT: opening orders may not be sent");
-    return ok({ decision: r.value, breaker: { state: state.breaker, version: 1 } });
+    return ok({ decision: d.decision, breaker: { state: state.breaker, version: 1 } });
   }
   // As the real risk: decide, and mark an approval used in the same step.
   async evaluateAndConsume(intent, actor) {
