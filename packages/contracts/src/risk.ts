@@ -26,6 +26,13 @@ export const Quantity = v.pipe(
   v.check((n) => Math.round(n * 100) / 100 === n, "must be a multiple of 0.01"),
 );
 
+/** A strategy's id, as orders, fills and decisions carry it. */
+export const StrategyId = v.pipe(v.string(), v.minLength(1), v.maxLength(64));
+/** A venue's market id (a Kalshi ticker, a Polymarket token, an IBKR conid), as orders, fills and marks carry it. */
+export const MarketId = v.pipe(v.string(), v.minLength(1), v.maxLength(128));
+/** Buy or sell (YES on prediction markets; BUY/SELL on IBKR). */
+export const OrderSide = v.picklist(["buy", "sell"]);
+
 /**
  * What a strategy wants to trade. Prices are per-contract decimal strings in dollars (Kalshi: 0.01–0.99);
  * quantity is contracts exact to 0.01 (`Quantity`; whole shares on IBKR). `side`: buy or sell YES on prediction markets, BUY/SELL on IBKR.
@@ -33,10 +40,10 @@ export const Quantity = v.pipe(
  * from @paulp/kit over exactly these fields (the parsed intent, no extra keys).
  */
 export const OrderIntent = v.object({
-  strategyId: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
+  strategyId: StrategyId,
   venue: Venue,
-  market: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
-  side: v.picklist(["buy", "sell"]),
+  market: MarketId,
+  side: OrderSide,
   effect: PositionEffect,
   quantity: Quantity,
   limitPrice: DecimalString,
@@ -137,10 +144,10 @@ export interface RiskDryRun {
 /** A fill reported by execution to the portfolio (`fillId` is the idempotency key). */
 export const FillReport = v.object({
   fillId: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
-  strategyId: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
+  strategyId: StrategyId,
   venue: Venue,
-  market: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
-  side: v.picklist(["buy", "sell"]),
+  market: MarketId,
+  side: OrderSide,
   quantity: Quantity,
   price: DecimalString,
   fee: DecimalString,
@@ -176,7 +183,7 @@ export interface VenuePosition {
  */
 export const MarkUpdate = v.object({
   venue: Venue,
-  market: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
+  market: MarketId,
   price: v.nullable(DecimalString),
   category: v.nullable(v.pipe(v.string(), v.minLength(1), v.maxLength(64))),
   evidenceHash: Sha256Hex,
