@@ -26,6 +26,17 @@ export const AuditEventInput = v.object({
 /** An event to append to the audit chain. */
 export type AuditEventInput = v.InferOutput<typeof AuditEventInput>;
 
+/**
+ * What `append` takes across the binding: any dotted type and a payload the audit worker checks as JSON. Workers
+ * append through kit's `auditAppend`, typed by the event catalog (audit-events.ts); this is the wire's shape.
+ */
+export interface AuditAppendInput {
+  type: string;
+  service: ServiceName;
+  actor: Principal;
+  payload: unknown;
+}
+
 /** One stored entry of the chain; `hash` covers every other field (see packages/audit-chain). */
 export interface AuditEntry {
   seq: number;
@@ -197,8 +208,8 @@ export interface AuditReceiptCheck {
 /** RPC surface of the `audit` worker. */
 export interface AuditRpc {
   health(): Promise<HealthReport>;
-  append(event: AuditEventInput): Promise<Result<AuditReceipt>>;
-  appendMany(events: AuditEventInput[]): Promise<Result<AuditReceipt[]>>;
+  append(event: AuditAppendInput): Promise<Result<AuditReceipt>>;
+  appendMany(events: AuditAppendInput[]): Promise<Result<AuditReceipt[]>>;
   status(): Promise<Result<AuditStatus>>;
   verify(options: AuditVerifyOptions): Promise<Result<AuditVerification>>;
   /** Anchor now (after a critical event); idempotent when nothing new was appended. */

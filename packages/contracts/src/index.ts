@@ -1,6 +1,7 @@
 export * from "./admin-queries";
 export * from "./approvals";
 export * from "./audit";
+export * from "./audit-events";
 export * from "./common";
 export * from "./execution";
 export * from "./free-text";

@@ -1,5 +1,7 @@
 import {
-  type AuditEventInput,
+  type AuditEmitter,
+  type AuditEvent,
+  type AuditEventType,
   type AuditReceipt,
   type AuditService,
   ErrorCode,
@@ -8,15 +10,32 @@ import {
 import { rpc } from "./rpc";
 
 /**
- * Append to the audit chain, turning every failure (binding down, timeout, refusal) into a failed result.
- * Callers must treat a failure as "the action does not happen": the audit is fail-closed.
+ * Append one event of the catalog (packages/contracts audit-events.ts) to the audit chain, turning every failure
+ * (binding down, timeout, refusal) into a failed result. Callers must treat a failure as "the action does not
+ * happen": the audit is fail-closed.
  */
-export function auditAppend(
+export function auditAppend<S extends AuditEmitter, T extends AuditEventType<S>>(
   audit: AuditService,
-  event: AuditEventInput,
+  event: AuditEvent<S, T>,
   timeoutMs = 5_000,
 ): Promise<Result<AuditReceipt>> {
   return rpc(audit, (chain) => chain.append(event), {
+    what: "audit append",
+    timeoutMs,
+    code: ErrorCode.auditUnavailable,
+  });
+}
+
+/**
+ * Append events of the catalog atomically (all or none, at most 500), failing as `auditAppend` does. Unbounded
+ * unless `timeoutMs` is given (a caller that keeps the events in an outbox may wait).
+ */
+export function auditAppendMany<S extends AuditEmitter, T extends AuditEventType<S>>(
+  audit: AuditService,
+  events: AuditEvent<S, T>[],
+  timeoutMs?: number,
+): Promise<Result<AuditReceipt[]>> {
+  return rpc(audit, (chain) => chain.appendMany(events), {
     what: "audit append",
     timeoutMs,
     code: ErrorCode.auditUnavailable,

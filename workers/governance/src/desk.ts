@@ -3,8 +3,11 @@
 import {
   type ApiError,
   type ApprovalAction,
+  type ApprovalEventBody,
   type ApprovalStatus,
   type ApprovalView,
+  type AuditEventType,
+  type AuditPayload,
   ErrorCode,
   isPerson,
   type JsonValue,
@@ -81,11 +84,16 @@ export interface RequestRecord {
   cancellation?: { by: string; at: number; reason: string } | null;
 }
 
+/** The audit events of the desk (the catalog's `governance.approval_*` and `governance.receipt_*`). */
+export type DeskEventType = Extract<
+  AuditEventType<"governance">,
+  `governance.approval_${string}` | `governance.receipt_${string}`
+>;
+
 /** An audit event the caller must append (fail closed) before storing `next`. */
-export interface DeskEvent {
-  type: string;
-  payload: JsonValue;
-}
+export type DeskEvent = {
+  [T in DeskEventType]: { type: T; payload: AuditPayload<"governance", T> };
+}[DeskEventType];
 
 /** A decided step: the record to store and the event to audit first. */
 export interface DeskStep {
@@ -461,18 +469,18 @@ export interface RefusalContext {
   action: ApprovalAction | null;
 }
 
-/** The audit event of a refused step: who tried what, the code and the reason, outcome `denied`. */
-export function refusalEvent(about: RefusalContext, error: ApiError): DeskEvent {
+/** The audit payload of a refused step (`governance.approval_refused`): who tried what, the code and the reason. */
+export function refusalPayload(
+  about: RefusalContext,
+  error: ApiError,
+): AuditPayload<"governance", "governance.approval_refused"> {
   return {
-    type: "governance.approval_refused",
-    payload: {
-      step: about.step,
-      requestId: about.requestId,
-      action: about.action,
-      code: error.code,
-      reason: error.message,
-      outcome: "denied",
-    },
+    step: about.step,
+    requestId: about.requestId,
+    action: about.action,
+    code: error.code,
+    reason: error.message,
+    outcome: "denied",
   };
 }
 
@@ -486,7 +494,7 @@ function actorName(actor: Principal): string {
   return `${actor.method}:${actor.subject}`;
 }
 
-function eventBody(r: RequestRecord, by: PersonRef | null): { [key: string]: JsonValue } {
+function eventBody(r: RequestRecord, by: PersonRef | null): ApprovalEventBody {
   return {
     requestId: r.requestId,
     action: r.action,

@@ -9,6 +9,8 @@ import {
   ApprovalStatus,
   type ApprovalView,
   type ApproverRoster,
+  type AuditEventType,
+  type AuditPayload,
   type AuditStatus,
   ErrorCode,
   err,
@@ -50,7 +52,7 @@ import { ACTION_PAYLOADS, PAYLOAD_HASH_DOMAIN, RECEIPT_HASH_DOMAIN, StrategyGoLi
 import { actorLabel } from "./actors";
 import { type CallDeps, callForcedTool, DEFAULT_RETRY } from "./anthropic";
 import type { ApprovalDesk } from "./approval-desk";
-import { personOf, type RefusalContext, refusalEvent } from "./desk";
+import { personOf, type RefusalContext, refusalPayload } from "./desk";
 import type { Env } from "./env";
 import { buildAssessmentRequest, holdUnlessTermsAgree, verdictFrom } from "./pair-assessment";
 import { ruleOnReview } from "./pair-review";
@@ -121,7 +123,12 @@ async function hashPayload(payload: unknown): Promise<Result<string>> {
 
 const hashToken = (token: string) => sha256Hex(`${RECEIPT_HASH_DOMAIN}\n${token}`);
 
-async function audit(env: Env, type: string, actor: Principal, payload: JsonValue) {
+async function audit<T extends AuditEventType<"governance">>(
+  env: Env,
+  type: T,
+  actor: Principal,
+  payload: AuditPayload<"governance", T>,
+) {
   return auditAppend(env.AUDIT, { type, service: "governance", actor, payload });
 }
 
@@ -145,8 +152,7 @@ export async function auditRefusal(
   actor: Principal,
   error: ApiError,
 ): Promise<void> {
-  const event = refusalEvent(about, error);
-  const audited = await audit(env, event.type, actor, event.payload);
+  const audited = await audit(env, "governance.approval_refused", actor, refusalPayload(about, error));
   if (!audited.ok) console.error(`desk refusal not audited: ${audited.error.message}`);
 }
 
@@ -344,7 +350,7 @@ export async function requestApproval(
     const checked = await checkRosterChange(env, payload.value as RosterChangePayload, now);
     if (!checked.ok) return checked;
     // The approved payload is the roster exactly as it will be stored.
-    value = checked.value.change as unknown as JsonValue;
+    value = checked.value.change;
   }
   return openOnDesk(env, action, value, actor, now);
 }
@@ -552,7 +558,7 @@ export async function transitionStrategy(
   if (!move.ok) return err(ErrorCode.conflict, move.message);
   if (move.via !== "direct" && move.via !== "endsRequest")
     return err(ErrorCode.approvalRequired, `${current.state} → ${target} needs two-person approval`);
-  const detail: { [key: string]: JsonValue } = { from: current.state, to: target };
+  const detail: StrategyMove = { from: current.state, to: target };
   if (move.via === "endsRequest" && current.pendingRequestId) {
     // The request ends first: a strategy that is no longer pending_live has no go-live request open.
     const ended = await endGoLiveRequest(
@@ -619,13 +625,16 @@ export async function endedGoLive(
   });
 }
 
+/** What a strategy change records besides the strategy and its next version. */
+type StrategyMove = Omit<AuditPayload<"governance", "governance.strategy_changed">, "strategyId" | "version">;
+
 async function changeStrategy(
   env: Env,
   current: StrategyView,
   change: Parameters<typeof strategies.updateStrategy>[2],
   actor: Principal,
   now: number,
-  detail: { [key: string]: JsonValue },
+  detail: StrategyMove,
 ): Promise<Result<StrategyView>> {
   const audited = await audit(env, "governance.strategy_changed", actor, {
     strategyId: current.id,
@@ -920,12 +929,12 @@ export async function assessPair(
     assessmentId,
     model,
     promptHash,
-    prompt: body as unknown as JsonValue,
-    verdict: verdict as unknown as JsonValue,
+    prompt: body,
+    verdict,
     outcome: kind,
     detail,
     requestId: outcome.requestId,
-    usage: usage as unknown as JsonValue,
+    usage,
     attempts: outcome.attempts,
     kalshiEvidenceHash: pair.kalshi.evidenceHash,
     polymarketEvidenceHash: pair.polymarket.evidenceHash,

@@ -1,4 +1,7 @@
 import type {
+  AuditEvent,
+  AuditEventType,
+  AuditPayload,
   AuditService,
   GovernanceService,
   MarketVenue,
@@ -128,18 +131,13 @@ export class Tally {
   }
 }
 
-export async function audit(
+export async function audit<T extends AuditEventType<"ingestion">>(
   deps: PipelineDeps,
   tally: Tally,
-  type: string,
-  payload: Record<string, unknown>,
+  type: T,
+  payload: AuditPayload<"ingestion", T>,
 ): Promise<boolean> {
-  const r = await auditAppend(deps.audit, {
-    type,
-    service: "ingestion",
-    actor: deps.actor,
-    payload: payload as never,
-  });
+  const r = await auditAppend(deps.audit, { type, service: "ingestion", actor: deps.actor, payload });
   if (!r.ok) {
     tally.add("audit_failed");
     console.warn(`ingestion: audit ${type} failed: ${r.error.code}`);
@@ -254,7 +252,7 @@ async function preparePage(
     page = { rows: built.rows, next: markets.next, skips: [...markets.skips, ...built.skips] };
   } else page = parsed.value as MarketPage;
   const passed: MarketRow[] = [];
-  const blockedEvents: Record<string, unknown>[] = [];
+  const blockedEvents: AuditPayload<"ingestion", "compliance.blocked">[] = [];
   const blockedIds: string[] = [];
   const denied: { marketId: string; reason: string }[] = [];
   for (const row of page.rows) {
@@ -544,14 +542,19 @@ async function auditSkips(
 }
 
 /** Audit each block as `compliance.blocked` (one event per entity, appended together). */
-async function auditMany(deps: PipelineDeps, payloads: Record<string, unknown>[]): Promise<boolean> {
+async function auditMany(
+  deps: PipelineDeps,
+  payloads: AuditPayload<"ingestion", "compliance.blocked">[],
+): Promise<boolean> {
   try {
-    const events = payloads.map((p) => ({
-      type: "compliance.blocked",
-      service: "ingestion" as const,
-      actor: deps.actor,
-      payload: p as never,
-    }));
+    const events = payloads.map(
+      (payload): AuditEvent<"ingestion", "compliance.blocked"> => ({
+        type: "compliance.blocked",
+        service: "ingestion",
+        actor: deps.actor,
+        payload,
+      }),
+    );
     // The audit worker takes at most 500 events per append.
     for (let i = 0; i < events.length; i += 500) {
       const r = await withTimeout(

@@ -1,15 +1,15 @@
 import { DurableObject } from "cloudflare:workers";
 import {
   type Alert,
+  type AlertAction,
   type AlertHistoryEntry,
   type AlertsView,
-  type AuditEventInput,
+  type AuditEvent,
   type EquitySample,
   type EquitySeries,
   ErrorCode,
   type EvaluationReport,
   err,
-  type JsonValue,
   type OutboxMessage,
   ok,
   type Principal,
@@ -17,7 +17,7 @@ import {
   type RecipientsView,
   type Result,
 } from "@paulp/contracts";
-import { auditAppend } from "@paulp/kit";
+import { auditAppend, auditAppendMany } from "@paulp/kit";
 import * as v from "valibot";
 import { type AlertChange, applyObservations } from "./alert-table";
 import { type Composed, composeAlertEmail, composeRecipientNotice } from "./email";
@@ -26,6 +26,9 @@ import { EQUITY_KEEP_MINUTES, equitySample, minuteOf } from "./equity-series";
 import { renderMetrics } from "./metrics";
 import { observe, parseRuleConfig, type RuleConfig, type RuleMemory } from "./rules";
 import { readSignals } from "./signals";
+
+/** An alert change as the chain records it (`monitor.alert_<action>`), kept in the outbox until appended. */
+type AlertAuditEvent = AuditEvent<"monitor", `monitor.alert_${AlertAction}`>;
 
 /** History rows kept (each is also in the audit chain). */
 export const HISTORY_KEEP = 2_000;
@@ -77,7 +80,7 @@ export class AlertDesk extends DurableObject<Env> {
   private outSeq = 0;
   private recipients!: RecipientsView;
   private lastEvaluation: EvaluationReport | null = null;
-  private auditOutbox: AuditEventInput[] = [];
+  private auditOutbox: AlertAuditEvent[] = [];
   private readonly queue = new SerialQueue();
   private readonly rules: RuleConfig;
 
@@ -105,7 +108,7 @@ export class AlertDesk extends DurableObject<Env> {
         updatedBy: null,
       };
       this.lastEvaluation = (stored.get("lastEvaluation") as EvaluationReport) ?? null;
-      this.auditOutbox = (stored.get("auditOutbox") as AuditEventInput[]) ?? [];
+      this.auditOutbox = (stored.get("auditOutbox") as AlertAuditEvent[] | undefined) ?? [];
     });
   }
 
@@ -182,28 +185,25 @@ export class AlertDesk extends DurableObject<Env> {
 
   /** Append the waiting records, then this evaluation's; a refusal keeps them (in order) for the next one. */
   private async auditChanges(changes: AlertChange[], rows: AlertHistoryEntry[], actor: Principal) {
-    const events: AuditEventInput[] = changes.map((c) => ({
-      type: `monitor.alert_${c.action}`,
-      service: "monitor",
-      actor,
-      payload: {
-        key: c.alert.key,
-        kind: c.alert.kind,
-        severity: c.alert.severity,
-        title: c.alert.title,
-        detail: c.alert.detail,
-        labels: c.alert.labels,
-        raisedAt: c.alert.raisedAt,
-      } as JsonValue,
-    }));
+    const events = changes.map(
+      (c): AlertAuditEvent => ({
+        type: `monitor.alert_${c.action}`,
+        service: "monitor",
+        actor,
+        payload: {
+          key: c.alert.key,
+          kind: c.alert.kind,
+          severity: c.alert.severity,
+          title: c.alert.title,
+          detail: c.alert.detail,
+          labels: c.alert.labels,
+          raisedAt: c.alert.raisedAt,
+        },
+      }),
+    );
     const pending = [...this.auditOutbox, ...events];
     if (pending.length === 0) return;
-    let appended: Result<{ seq: number }[]>;
-    try {
-      appended = (await this.env.AUDIT.appendMany(pending)) as Result<{ seq: number }[]>;
-    } catch (error) {
-      appended = err(ErrorCode.auditUnavailable, (error as Error).message);
-    }
+    const appended = await auditAppendMany(this.env.AUDIT, pending);
     if (appended.ok) {
       const seqs = appended.value.slice(this.auditOutbox.length);
       const writes: Record<string, unknown> = { auditOutbox: [] };

@@ -1,7 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import {
+  type AppliedApproval,
   type ApprovalReceiptRef,
-  type AuditEventInput,
+  type AuditEvent,
   type BreakerState,
   type BreakerStatus,
   type BreakerTransitionRecord,
@@ -28,6 +29,10 @@ import {
 } from "./breaker";
 import type { Env } from "./env";
 import { redeemApproval } from "./redeem";
+
+/** A breaker transition as the chain records it (kept in the outbox until appended). */
+type BreakerAuditEvent = AuditEvent<"risk", "risk.breaker_transition">;
+
 import { SerialQueue } from "./serial";
 
 const TIGHTENING: ReadonlySet<BreakerState> = new Set(["CAUTION", "HALT"]);
@@ -50,7 +55,7 @@ const RISK_SYSTEM: Principal = { method: "system", subject: "risk" };
 
 export class CircuitBreaker extends DurableObject<Env> {
   private record!: BreakerRecord;
-  private outbox: AuditEventInput[] = [];
+  private outbox: BreakerAuditEvent[] = [];
   /** The newest transitions (oldest first) and every transition counted by `FROM->TO`. */
   private history: BreakerTransitionRecord[] = [];
   private transitionCounts: Record<string, number> = {};
@@ -63,7 +68,7 @@ export class CircuitBreaker extends DurableObject<Env> {
     ctx.blockConcurrencyWhile(async () => {
       this.record =
         (await ctx.storage.get<BreakerRecord>("breaker")) ?? initialBreaker(new Date().toISOString());
-      this.outbox = (await ctx.storage.get<AuditEventInput[]>("outbox")) ?? [];
+      this.outbox = (await ctx.storage.get<BreakerAuditEvent[]>("outbox")) ?? [];
       this.history = (await ctx.storage.get<BreakerTransitionRecord[]>("history")) ?? [];
       this.transitionCounts = (await ctx.storage.get<Record<string, number>>("transition_counts")) ?? {};
     });
@@ -127,7 +132,7 @@ export class CircuitBreaker extends DurableObject<Env> {
           Object.assign(details, { action: "breaker.recovery_to_normal", payload });
         return err(refusal.code, refusal.message, details);
       }
-      let approval: JsonValue = null;
+      let approval: AppliedApproval | null = null;
       if (current.state === "RECOVERY" && target === "NORMAL") {
         const redeemed = await redeemApproval(
           this.env.GOVERNANCE,
@@ -184,11 +189,11 @@ export class CircuitBreaker extends DurableObject<Env> {
     reason: string,
     actor: Principal,
     trigger: string,
-    approval: JsonValue,
+    approval: AppliedApproval | null,
   ): Promise<Result<BreakerStatus>> {
     const from = this.record;
     const next = applyTransition(from, target, reason, principalName(actor), new Date().toISOString());
-    const event: AuditEventInput = {
+    const event: BreakerAuditEvent = {
       type: "risk.breaker_transition",
       service: "risk",
       actor,

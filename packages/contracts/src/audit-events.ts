@@ -1,0 +1,387 @@
+// The catalog of audit events: every event type the mesh appends, the service that emits it, and its payload.
+// Workers append through kit's `auditAppend` / `auditAppendMany`, typed by this catalog, so an event whose
+// type, service or payload drifts fails to compile at its emit site. The audit worker itself stays generic:
+// it records any dotted type with a JSON payload (its input schema is `AuditEventInput` in audit.ts).
+import type { JsonValue, Principal, Venue } from "./common";
+import type {
+  ExecutionPolicyChange,
+  OrderContext,
+  ReconciliationReport,
+  TradingLoopReport,
+} from "./execution";
+import type {
+  ApprovalAction,
+  ApprovalStatus,
+  AssessmentUsage,
+  PairGrade,
+  PairVerdict,
+  StrategyState,
+  VerifiedApproval,
+} from "./governance";
+import type { ComplianceRule, MarketVenue } from "./ingestion";
+import type { AlertKind, AlertSeverity } from "./monitor";
+import type { BreakerState, OrderIntent, RiskDecision, RiskLimits } from "./risk";
+
+/** The two-person approval an applied change names in the chain: its request and who approved it. */
+export type AppliedApproval = Pick<VerifiedApproval, "requestId" | "approvers">;
+
+/** What every approval-desk event says about its request (`by`: the person who took the step, if any). */
+export interface ApprovalEventBody {
+  requestId: string;
+  action: ApprovalAction;
+  payloadHash: string;
+  policyVersion: number;
+  status: ApprovalStatus;
+  requestedBy: string;
+  by: string | null;
+}
+
+/** Where an order stands after a venue fact (or a paper fill). */
+interface OrderOutcome {
+  clientOrderId: string;
+  state: string;
+  filled: number;
+  /** Average fill price, a decimal string (null before any fill). */
+  avgPrice: string | null;
+  venueOrderId: string | null;
+}
+
+/** A venue response refused at ingestion (an HTTP failure, or a body that is not JSON or fails its schema). */
+interface ResponseRejected {
+  venue: Venue;
+  url: string;
+  kind: string;
+  status?: number | null;
+  evidenceHash: string | null;
+  attempts?: number;
+  detail: string;
+}
+
+/** An alert as the chain keeps it at each change (`monitor.alert_<action>`). */
+interface AlertEvent {
+  key: string;
+  kind: AlertKind;
+  severity: AlertSeverity;
+  title: string;
+  detail: string;
+  labels: Record<string, string>;
+  raisedAt: string;
+}
+
+/** A strategy move or allocation change; `detail` fields depend on the move (see governance's strategies). */
+interface StrategyChanged {
+  strategyId: string;
+  version: number;
+  from?: StrategyState;
+  to?: StrategyState;
+  requestId?: string;
+  requestStatus?: string;
+  approvers?: string[];
+  allocationFrom?: string;
+  allocationTo?: string;
+}
+
+/** A terms hash before and after a re-proposal. */
+interface HashMove {
+  from: string;
+  to: string;
+}
+
+/**
+ * Every audit event, by the service that emits it, then by type: the payload it carries. Types are dotted
+ * lower-case (the audit worker refuses anything else); a new event is added here before it is emitted.
+ */
+export interface AuditEventCatalog {
+  gateway: {
+    /** One admin request: who, which route, the status and its outcome. */
+    "gateway.admin_request": AdminRequestEvent;
+    /** An admin request refused by the per-client auth rate limit (with the client to look at). */
+    "gateway.auth_rate_limited": AdminRequestEvent;
+  };
+  ingestion: {
+    "compliance.rules_updated": {
+      fromVersion: number;
+      version: number;
+      rulesHash: string;
+      ruleIds: string[];
+      /** The whole rule set when it fits the payload limit (the hash binds it either way). */
+      rules: ComplianceRule[] | null;
+    };
+    "compliance.rules_update_lost": { version: number; reason: string };
+    /** One market blocked by a compliance rule. */
+    "compliance.blocked": {
+      venue: MarketVenue;
+      marketId: string;
+      title: string;
+      rule: ComplianceRule;
+      rulesVersion: number;
+      evidenceHash: string;
+    };
+    "compliance.denied": {
+      venue: MarketVenue;
+      evidenceHash: string;
+      count: number;
+      reason: string;
+      marketIds: string[];
+    };
+    "ingestion.response_rejected": ResponseRejected;
+    "ingestion.evidence_failed": ResponseRejected;
+    "ingestion.store_failed": { venue: MarketVenue; url: string; evidenceHash: string; detail: string };
+    "ingestion.markets_skipped": {
+      venue: MarketVenue;
+      url: string;
+      evidenceHash: string;
+      count: number;
+      reasons: Record<string, number>;
+      markets: { id: string; reason: string; detail: string | null }[];
+    };
+    "ingestion.markets_closed": {
+      venue: MarketVenue;
+      passStartedAt: string;
+      checked: number;
+      count: number;
+      statuses: Record<string, number>;
+      markets: { id: string; status: string }[];
+    };
+    "ingestion.compliance_unavailable": { venue: MarketVenue; detail: string };
+  };
+  risk: {
+    /** A decision, recorded before it is answered (without its own receipt). */
+    "risk.decision": Omit<RiskDecision, "auditSeq" | "auditHash"> & {
+      intent: OrderIntent;
+      breach: string | null;
+      consumed: boolean;
+      /** The mark it was taken against (null when none was known). */
+      mark: { price: string | null; observedAt: string; ageMs: number } | null;
+    };
+    "risk.limits_changed": {
+      fromVersion: number;
+      toVersion: number;
+      previous: RiskLimits;
+      limits: RiskLimits;
+      raised: string[];
+      approval: AppliedApproval | null;
+    };
+    "risk.capital_changed": {
+      previousEquity: string | null;
+      equity: string;
+      approval: AppliedApproval | null;
+    };
+    "risk.breaker_transition": {
+      from: BreakerState;
+      to: BreakerState;
+      version: number;
+      reason: string;
+      trigger: string;
+      counts: Record<string, number>;
+      approval: AppliedApproval | null;
+    };
+  };
+  execution: {
+    "execution.policy_changed": { change: ExecutionPolicyChange; receipt: string | null };
+    "execution.order_submitted": {
+      clientOrderId: string;
+      intent: OrderIntent;
+      intentHash: string;
+      decisionId: string;
+      mode: "paper" | "live";
+      context: OrderContext | null;
+      compliance: { compliance: string; rulesVersion: number | null };
+    };
+    "execution.order_outcome": OrderOutcome & { reason: string | null };
+    "execution.order_refused": { clientOrderId: string; code: string; reason: string };
+    "execution.order_resolved": OrderOutcome & { from: string };
+    "execution.order_updated": OrderOutcome & { from: string };
+    "execution.order_cancel_requested": { clientOrderId: string; state: string };
+    /** IBKR's order-reply question (its message lines), confirmed or refused by the client's rules. */
+    "execution.ibkr_question_confirmed": { clientOrderId: string | null; message: string[] };
+    "execution.ibkr_question_refused": { clientOrderId: string | null; message: string[] };
+    /** A reconciliation run: its report without its own receipt. */
+    "execution.reconciliation": Omit<ReconciliationReport, "auditSeq" | "auditHash">;
+    "execution.loop_run": TradingLoopReport & { hedgeMapError: string | null };
+  };
+  governance: {
+    "governance.approval_requested": ApprovalEventBody;
+    "governance.approval_recorded": ApprovalEventBody & { approvals: number };
+    "governance.approval_granted": ApprovalEventBody & { approvals: number };
+    "governance.approval_rejected": ApprovalEventBody & { reason: string };
+    "governance.approval_cancelled": ApprovalEventBody & { cancelledBy: string; reason: string };
+    "governance.approval_expired": ApprovalEventBody & { reason: "approval_ttl" | "execute_window" };
+    "governance.approval_executed": ApprovalEventBody & { executedBy: string };
+    "governance.receipt_reissued": ApprovalEventBody;
+    "governance.receipt_returned": ApprovalEventBody & { returnedBy: string; reason: string };
+    /** A desk step refused (outcome `denied`): who tried what, the code and the reason. */
+    "governance.approval_refused": {
+      step: string;
+      requestId: string | null;
+      action: ApprovalAction | null;
+      code: string;
+      reason: string;
+      outcome: "denied";
+    };
+    "governance.roster_seeded": {
+      action: ApprovalAction;
+      approvers: string[];
+      version: number;
+      source: "config";
+    };
+    "governance.roster_changed": {
+      action: ApprovalAction;
+      fromVersion: number;
+      toVersion: number;
+      previous: string[];
+      approvers: string[];
+      requestId: string;
+      approvedBy: string[];
+    };
+    "governance.strategy_created": {
+      strategyId: string;
+      name: string;
+      kind: string;
+      allocation: string;
+      venues: string[];
+      paramsHash: string;
+    };
+    "governance.strategy_changed": StrategyChanged;
+    "governance.pair_candidates_refused": { count: number; reasons: string[] };
+    "governance.pairs_proposed": {
+      created: string[];
+      lapsed: { pairId: string; reason: string; kalshiTermsHash: HashMove; polymarketTermsHash: HashMove }[];
+      rekeyed: {
+        pairId: string;
+        termsVersion: JsonValue;
+        kalshiTermsHash: HashMove;
+        polymarketTermsHash: HashMove;
+      }[];
+    };
+    "governance.pair_assessed": {
+      pairId: string;
+      assessmentId: string;
+      model: string;
+      promptHash: string;
+      /** The Messages API request exactly as sent (its type lives with governance's Anthropic client). */
+      prompt: object;
+      verdict: PairVerdict | null;
+      outcome: string;
+      detail: string | null;
+      requestId: string | null;
+      usage: AssessmentUsage | null;
+      attempts: number;
+      kalshiEvidenceHash: string;
+      polymarketEvidenceHash: string;
+      kalshiTermsHash: string;
+      polymarketTermsHash: string;
+    };
+    "governance.pair_reviewed": {
+      pairId: string;
+      reviewId: string;
+      supersedes: string | null;
+      decision: "approved" | "rejected";
+      note: string | null;
+      grade: PairGrade;
+      yesMapsTo: string | null;
+      assessmentId: string;
+      kalshiTermsHash: string;
+      polymarketTermsHash: string;
+    };
+  };
+  monitor: {
+    "monitor.alert_raised": AlertEvent;
+    "monitor.alert_escalated": AlertEvent;
+    "monitor.alert_deescalated": AlertEvent;
+    "monitor.alert_cleared": AlertEvent;
+    "monitor.recipient_changed": {
+      action: string;
+      email: string;
+      before: string[];
+      after: string[];
+      version: number;
+    };
+  };
+}
+
+/** What the gateway records of one admin request. */
+export interface AdminRequestEvent {
+  requestId: string | null;
+  method: string;
+  route: string;
+  path: string;
+  status: number;
+  outcome: "ok" | "denied" | "error";
+  /** Rate-limited requests only: the client address and the limit that refused it. */
+  client?: string;
+  limit?: JsonValue;
+}
+
+/** A service that appends to the audit chain. */
+export type AuditEmitter = keyof AuditEventCatalog;
+
+/** The event types `S` emits (every event type, by default). */
+export type AuditEventType<S extends AuditEmitter = AuditEmitter> = {
+  [K in S]: keyof AuditEventCatalog[K] & string;
+}[S];
+
+/** The payload of event `T` of service `S`. */
+export type AuditPayload<S extends AuditEmitter, T extends AuditEventType<S>> = AuditEventCatalog[S][T];
+
+/** One event of the catalog, as a worker appends it: its type, its service, who acted, its payload. */
+export interface AuditEvent<S extends AuditEmitter, T extends AuditEventType<S> = AuditEventType<S>> {
+  type: T;
+  service: S;
+  actor: Principal;
+  payload: AuditPayload<S, T>;
+}
+
+/** Every event type of the catalog, listed (checked against the catalog both ways at compile time). */
+export const AUDIT_EVENT_TYPES = Object.keys({
+  "gateway.admin_request": true,
+  "gateway.auth_rate_limited": true,
+  "compliance.rules_updated": true,
+  "compliance.rules_update_lost": true,
+  "compliance.blocked": true,
+  "compliance.denied": true,
+  "ingestion.response_rejected": true,
+  "ingestion.evidence_failed": true,
+  "ingestion.store_failed": true,
+  "ingestion.markets_skipped": true,
+  "ingestion.markets_closed": true,
+  "ingestion.compliance_unavailable": true,
+  "risk.decision": true,
+  "risk.limits_changed": true,
+  "risk.capital_changed": true,
+  "risk.breaker_transition": true,
+  "execution.policy_changed": true,
+  "execution.order_submitted": true,
+  "execution.order_outcome": true,
+  "execution.order_refused": true,
+  "execution.order_resolved": true,
+  "execution.order_updated": true,
+  "execution.order_cancel_requested": true,
+  "execution.ibkr_question_confirmed": true,
+  "execution.ibkr_question_refused": true,
+  "execution.reconciliation": true,
+  "execution.loop_run": true,
+  "governance.approval_requested": true,
+  "governance.approval_recorded": true,
+  "governance.approval_granted": true,
+  "governance.approval_rejected": true,
+  "governance.approval_cancelled": true,
+  "governance.approval_expired": true,
+  "governance.approval_executed": true,
+  "governance.receipt_reissued": true,
+  "governance.receipt_returned": true,
+  "governance.approval_refused": true,
+  "governance.roster_seeded": true,
+  "governance.roster_changed": true,
+  "governance.strategy_created": true,
+  "governance.strategy_changed": true,
+  "governance.pair_candidates_refused": true,
+  "governance.pairs_proposed": true,
+  "governance.pair_assessed": true,
+  "governance.pair_reviewed": true,
+  "monitor.alert_raised": true,
+  "monitor.alert_escalated": true,
+  "monitor.alert_deescalated": true,
+  "monitor.alert_cleared": true,
+  "monitor.recipient_changed": true,
+} satisfies Record<AuditEventType, true>) as AuditEventType[];
