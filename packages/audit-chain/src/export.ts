@@ -1,3 +1,4 @@
+import * as v from "valibot";
 import { batchBytes } from "./anchor";
 import type { NoteVerifier } from "./checkpoint";
 import { ANCHOR_GENESIS_HASH, GENESIS_HASH, sha256Hex } from "./hash";
@@ -86,24 +87,27 @@ const ANCHOR_KEYS =
 const BATCH_KEYS = "fromSeq,key,kind,sha256,toSeq";
 const END_KEYS = "anchors,batches,entries,headHash,headSeq,kind";
 const HEX64 = /^[0-9a-f]{64}$/;
-const count = (min: number) => (x: unknown) => Number.isSafeInteger(x) && (x as number) >= min;
-const hex64 = (x: unknown) => typeof x === "string" && HEX64.test(x);
-const text = (x: unknown) => typeof x === "string";
+const count = (min: number) => v.pipe(v.number(), v.safeInteger(), v.minValue(min));
+const hex64 = v.pipe(v.string(), v.regex(HEX64));
 /** The type of every field of each record kind: a record that parses but holds the wrong types is malformed. */
-const FIELD_TYPES: Record<"batch" | "anchor" | "end", Record<string, (x: unknown) => boolean>> = {
-  batch: { key: text, fromSeq: count(1), toSeq: count(1), sha256: hex64 },
-  anchor: {
-    anchorNo: count(1),
-    toSeq: count(0),
-    headHash: hex64,
-    prevAnchorHash: hex64,
-    anchoredAt: text,
-    r2ManifestHash: hex64,
-    anchorHash: hex64,
-    checkpoint: (x) => x === null || typeof x === "string",
-  },
-  end: { entries: count(0), headSeq: count(0), headHash: hex64, batches: count(0), anchors: count(0) },
-};
+const BatchRecord = v.object({ key: v.string(), fromSeq: count(1), toSeq: count(1), sha256: hex64 });
+const AnchorRecord = v.object({
+  anchorNo: count(1),
+  toSeq: count(0),
+  headHash: hex64,
+  prevAnchorHash: hex64,
+  anchoredAt: v.string(),
+  r2ManifestHash: hex64,
+  anchorHash: hex64,
+  checkpoint: v.nullable(v.string()),
+});
+const EndRecord = v.object({
+  entries: count(0),
+  headSeq: count(0),
+  headHash: hex64,
+  batches: count(0),
+  anchors: count(0),
+});
 const UTF8_BOM = "\uFEFF";
 
 /**
@@ -242,23 +246,23 @@ class ExportWalk {
     }
     if (kind === "end" && last) {
       this.section = "end";
-      const end = parseRecord(line, END_KEYS, FIELD_TYPES.end);
+      const end = parseRecord(line, END_KEYS, EndRecord);
       if (typeof end === "string") return at(`end line is malformed: ${end}`);
-      this.end = { record: end as unknown as ExportEnd, line: lineNo };
+      this.end = { record: end, line: lineNo };
       return null;
     }
     if (kind === "batch" && (this.section === "entry" || this.section === "batch")) {
       this.section = "batch";
-      const b = parseRecord(line, BATCH_KEYS, FIELD_TYPES.batch);
+      const b = parseRecord(line, BATCH_KEYS, BatchRecord);
       if (typeof b === "string") return at(`batch line is malformed: ${b}`);
-      this.batches.push(b as unknown as AuditMirrorBatch);
+      this.batches.push(b);
       return null;
     }
     if (kind === "anchor") {
       this.section = "anchor";
-      const a = parseRecord(line, ANCHOR_KEYS, FIELD_TYPES.anchor);
+      const a = parseRecord(line, ANCHOR_KEYS, AnchorRecord);
       if (typeof a === "string") return at(`anchor line is malformed: ${a}`);
-      const { checkpoint, ...row } = a as unknown as AuditAnchor & { checkpoint: string | null };
+      const { checkpoint, ...row } = a;
       this.anchors.push(checkpoint === null ? row : { ...row, checkpoint });
       return null;
     }
@@ -328,12 +332,12 @@ class ExportWalk {
   }
 }
 
-/** A canonical record line with exactly `keys`, each of its type; a string says what is wrong. */
-function parseRecord(
+/** A canonical record line with exactly `keys`, each field of its type (the schema); a string says what is wrong. */
+function parseRecord<S extends v.GenericSchema<unknown, Record<string, unknown>>>(
   line: string,
   keys: string,
-  types: Record<string, (x: unknown) => boolean>,
-): Record<string, unknown> | string {
+  schema: S,
+): v.InferOutput<S> | string {
   let value: Record<string, unknown>;
   try {
     value = JSON.parse(line) as Record<string, unknown>;
@@ -343,8 +347,8 @@ function parseRecord(
   if (typeof value !== "object" || value === null || Object.keys(value).join(",") !== keys)
     return `fields are not ${keys}`;
   if (canonicalJson(value) !== line) return "not in canonical form";
-  const { kind: _kind, ...rest } = value;
-  for (const [field, ok] of Object.entries(types))
-    if (!ok(rest[field])) return `${field} is ${JSON.stringify(rest[field])}, not of its type`;
-  return rest;
+  const parsed = v.safeParse(schema, value, { abortEarly: true });
+  if (parsed.success) return parsed.output;
+  const field = String(parsed.issues[0].path?.[0]?.key ?? "record");
+  return `${field} is ${JSON.stringify(value[field])}, not of its type`;
 }

@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
+import * as v from "valibot";
 import { batchKey, hashAnchor, manifestHash } from "./anchor";
 import { checkpointRefusal, type NoteVerifier } from "./checkpoint";
 import { GENESIS_POINT } from "./entry";
@@ -10,13 +11,38 @@ import {
   type ChainBreak,
   type ChainPoint,
   canonicalJsonValueEnd,
+  type JsonValue,
 } from "./types";
 
 const HEX64 = /^[0-9a-f]{64}$/;
-const SERVICES = new Set(["gateway", "ingestion", "risk", "execution", "audit", "governance", "monitor"]);
-const METHODS = new Set(["token", "access", "system"]);
+const SERVICES = ["gateway", "ingestion", "risk", "execution", "audit", "governance", "monitor"] as const;
+const ENTRY_KEYS = "actor,hash,payload,prevHash,seq,service,ts,type";
+const EXPORTED_ENTRY_KEYS = "actor,hash,kind,payload,prevHash,seq,service,ts,type";
 
-const ACTOR_KEYS = new Set(["email", "method", "subject"]);
+/** The shape of a stored entry, field by field in the order they are checked; each message says what is wrong. */
+const actorMalformed = "actor malformed";
+const EntryShape = v.object({
+  seq: v.pipe(
+    v.number("seq is not a positive integer"),
+    v.safeInteger("seq is not a positive integer"),
+    v.minValue(1, "seq is not a positive integer"),
+  ),
+  ts: v.string("ts/type malformed"),
+  type: v.string("ts/type malformed"),
+  service: v.picklist(SERVICES, "service malformed"),
+  actor: v.strictObject(
+    {
+      method: v.picklist(["token", "access", "system"], actorMalformed),
+      subject: v.string(actorMalformed),
+      email: v.optional(v.string(actorMalformed)),
+    },
+    actorMalformed,
+  ),
+  prevHash: v.pipe(v.string("prevHash malformed"), v.regex(HEX64, "prevHash malformed")),
+  hash: v.pipe(v.string("hash malformed"), v.regex(HEX64, "hash malformed")),
+  // Any JSON: the hash over the line's own bytes is what binds it.
+  payload: v.custom<JsonValue>(() => true),
+});
 
 /**
  * Parse a stored line into an entry, or say why it is not one. `withKind` lines (exports) also carry
@@ -29,37 +55,12 @@ export function parseEntryLine(line: string, withKind = false): AuditEntry | str
   } catch {
     return "not valid JSON";
   }
-  const o = value as Record<string, unknown>;
-  if (typeof o !== "object" || o === null || Array.isArray(o)) return "not an object";
-  const expectedKeys = [
-    "actor",
-    "hash",
-    ...(withKind ? ["kind"] : []),
-    "payload",
-    "prevHash",
-    "seq",
-    "service",
-    "ts",
-    "type",
-  ];
-  if (Object.keys(o).join(",") !== expectedKeys.join(",")) return "not in canonical form (fields)";
-  if (withKind && o.kind !== "entry") return "not an entry line";
-  if (!Number.isSafeInteger(o.seq) || (o.seq as number) < 1) return "seq is not a positive integer";
-  if (typeof o.ts !== "string" || typeof o.type !== "string") return "ts/type malformed";
-  if (typeof o.service !== "string" || !SERVICES.has(o.service)) return "service malformed";
-  const actor = o.actor as Record<string, unknown> | null;
-  if (
-    typeof actor !== "object" ||
-    actor === null ||
-    !Object.keys(actor).every((k) => ACTOR_KEYS.has(k)) ||
-    !METHODS.has(actor.method as string) ||
-    typeof actor.subject !== "string"
-  )
-    return "actor malformed";
-  if (typeof o.prevHash !== "string" || !HEX64.test(o.prevHash)) return "prevHash malformed";
-  if (typeof o.hash !== "string" || !HEX64.test(o.hash)) return "hash malformed";
-  const { kind: _kind, ...entry } = o;
-  return entry as unknown as AuditEntry;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return "not an object";
+  if (Object.keys(value).join(",") !== (withKind ? EXPORTED_ENTRY_KEYS : ENTRY_KEYS))
+    return "not in canonical form (fields)";
+  if (withKind && (value as { kind?: unknown }).kind !== "entry") return "not an entry line";
+  const entry = v.safeParse(EntryShape, value, { abortEarly: true });
+  return entry.success ? entry.output : entry.issues[0].message;
 }
 
 /**

@@ -4,6 +4,7 @@ import {
   closedDoc,
   findOperation,
   type Match,
+  parseSwaggerDoc,
   type RecordedRequest,
   responseSchema,
   type Schema,
@@ -16,10 +17,10 @@ import {
  * from the team's reference copy (official/README.md has its origin and digest). Every schema is closed, so a
  * response or request carrying a field the spec does not name is a conformance failure.
  */
-export const ibkrSpec: SwaggerDoc = closedDoc(raw as unknown as SwaggerDoc);
+export const ibkrSpec: SwaggerDoc = closedDoc(parseSwaggerDoc(raw));
 
 /** The spec exactly as published (open schemas), for fixtures and field look-ups. */
-export const ibkrSpecAsPublished: SwaggerDoc = raw as unknown as SwaggerDoc;
+export const ibkrSpecAsPublished: SwaggerDoc = parseSwaggerDoc(raw);
 
 /** The operation a request to the gateway's `/v1/api/...` URL hits, or null. */
 export function ibkrOperation(method: string, url: string): Match | null {

@@ -1,4 +1,5 @@
 import { type OutputUnit, Validator } from "@cfworker/json-schema";
+import * as v from "valibot";
 
 /**
  * Reading a venue's own Swagger 2.0 description: find the operation a request hits, validate bodies against
@@ -40,6 +41,67 @@ export interface SwaggerDoc {
   basePath: string;
   paths: Record<string, Record<string, Operation>>;
   definitions: Record<string, Schema>;
+}
+
+/** A schema node, as far as this module reads it (other keywords pass through to the validator). */
+const SchemaNode: v.GenericSchema<Schema> = v.looseObject({
+  $ref: v.optional(v.string()),
+  type: v.optional(v.string()),
+  properties: v.optional(
+    v.record(
+      v.string(),
+      v.lazy(() => SchemaNode),
+    ),
+  ),
+  items: v.optional(v.lazy(() => SchemaNode)),
+  required: v.optional(v.array(v.string())),
+  enum: v.optional(v.array(v.unknown())),
+  additionalProperties: v.optional(v.union([v.boolean(), v.lazy(() => SchemaNode)])),
+});
+
+const SwaggerDocShape = v.looseObject({
+  swagger: v.string(),
+  basePath: v.string(),
+  paths: v.record(
+    v.string(),
+    v.record(
+      v.string(),
+      v.looseObject({
+        summary: v.optional(v.string()),
+        description: v.optional(v.string()),
+        parameters: v.optional(
+          v.array(
+            v.looseObject({
+              name: v.string(),
+              in: v.picklist(["path", "query", "body", "header", "formData"]),
+              required: v.optional(v.boolean()),
+              type: v.optional(v.string()),
+              enum: v.optional(v.array(v.unknown())),
+              schema: v.optional(SchemaNode),
+            }),
+          ),
+        ),
+        responses: v.record(
+          v.string(),
+          v.looseObject({ description: v.optional(v.string()), schema: v.optional(SchemaNode) }),
+        ),
+      }),
+    ),
+  ),
+  definitions: v.record(v.string(), SchemaNode),
+});
+
+/**
+ * A Swagger 2.0 document read from JSON, checked as far as this module relies on it (a document that does not
+ * fit throws, naming where). Every field is kept, read or not.
+ */
+export function parseSwaggerDoc(json: unknown): SwaggerDoc {
+  const parsed = v.safeParse(SwaggerDocShape, json);
+  if (parsed.success) return parsed.output;
+  const issue = parsed.issues[0];
+  throw new Error(
+    `not a Swagger 2.0 document this reader understands: ${v.getDotPath(issue)}: ${issue.message}`,
+  );
 }
 
 /** An operation found for a concrete request. */

@@ -3,14 +3,14 @@ import {
   type ComplianceRulesView,
   type ComplianceVerdict,
   complianceLimitError,
-  type MarketVenue,
+  type Venue,
 } from "@paulp/contracts";
 import { withTimeout } from "@paulp/kit";
 import * as v from "valibot";
 
-/** What the gate looks at: an entity about to enter the market store. */
+/** What the gate looks at: an entity about to enter the market store, or an IBKR instrument about to be marked. */
 export interface ComplianceEntity {
-  venue: MarketVenue;
+  venue: Venue;
   marketId: string;
   eventId: string | null;
   seriesId: string | null;
@@ -78,7 +78,7 @@ export function compileRules(rules: ComplianceRule[]): CompiledRule[] {
     lowerIds = [e.marketId, e.eventId, e.seriesId].filter((id) => id !== null).map((id) => id.toLowerCase());
   };
   return rules.map((rule) => {
-    const applies = (e: ComplianceEntity) => !rule.venues || rule.venues.includes(e.venue);
+    const applies = (e: ComplianceEntity) => !rule.venues || rule.venues.some((venue) => venue === e.venue);
     const value = rule.value.toLowerCase();
     switch (rule.kind) {
       case "venue":

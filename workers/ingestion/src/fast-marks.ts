@@ -131,7 +131,7 @@ async function snapshotMarks(
   const fail = (kind: string) => ({ marks: [], errors: { [kind]: batch.length } });
   // The gate sees an IBKR instrument as the entity it is: its conid and category (no title, event or rules).
   const allowed = batch.filter((m) => {
-    const entity = {
+    const entity: ComplianceEntity = {
       venue: "ibkr",
       marketId: m.market,
       eventId: null,
@@ -139,7 +139,7 @@ async function snapshotMarks(
       title: `IBKR conid ${m.market}`,
       category: m.category,
       rules: null,
-    } as unknown as ComplianceEntity;
+    };
     return agent.check(entity).decision === "allow";
   });
   const errors: Record<string, number> = {};
