@@ -1,4 +1,5 @@
 export * from "./admin-queries";
+export * from "./approval-lifecycle";
 export * from "./approvals";
 export * from "./audit";
 export * from "./audit-events";

@@ -4,14 +4,16 @@ import {
   type ApiError,
   type ApprovalAction,
   type ApprovalEventBody,
-  type ApprovalStatus,
+  type ApprovalStep,
   type ApprovalView,
   type AuditEventType,
   type AuditPayload,
+  approvalTransitionRefusal,
   ErrorCode,
   isPerson,
   type JsonValue,
   type Principal,
+  approvalStepAllowed as stepAllowed,
 } from "@paulp/contracts";
 import { canonicalEmail, type PersonRef, samePerson } from "./identity";
 import { eligibleApprovers, onRoster } from "./roster";
@@ -24,38 +26,8 @@ export type { PersonRef } from "./identity";
  */
 export const DESK_POLICY = { version: 2, requiredApprovals: 2 } as const;
 
-/** The steps that move a request. */
-export type DeskStepName = "approve" | "reject" | "cancel" | "expire" | "reissue" | "redeem" | "return";
-
-/**
- * A request's lifecycle, in one table: from each status, the statuses each step may lead to. A request opens
- * `pending`. Rejected, expired and cancelled are final; executed goes back to approved only when its applier
- * gives the receipt back. Any step not listed from a status is refused, naming the status.
- */
-export const REQUEST_TRANSITIONS: Record<ApprovalStatus, Partial<Record<DeskStepName, ApprovalStatus[]>>> = {
-  pending: {
-    approve: ["pending", "approved"],
-    reject: ["rejected"],
-    cancel: ["cancelled"],
-    expire: ["expired"],
-  },
-  approved: {
-    reject: ["rejected"],
-    cancel: ["cancelled"],
-    expire: ["expired"],
-    reissue: ["approved"],
-    redeem: ["executed"],
-  },
-  executed: { return: ["approved"] },
-  rejected: {},
-  expired: {},
-  cancelled: {},
-};
-
-/** True when `step` may start from `status`. */
-export function stepAllowed(status: ApprovalStatus, step: DeskStepName): boolean {
-  return REQUEST_TRANSITIONS[status][step] !== undefined;
-}
+/** The steps that move a request (the lifecycle table is contracts' APPROVAL_TRANSITIONS). */
+export type DeskStepName = ApprovalStep;
 
 /** What the desk stores per request. Times are epoch milliseconds. */
 export interface RequestRecord {
@@ -106,6 +78,15 @@ export type Decision = { ok: true; step: DeskStep } | { ok: false; error: ApiErr
 
 const deny = (code: string, message: string, expired?: DeskStep): Decision =>
   expired ? { ok: false, error: { code, message }, expired } : { ok: false, error: { code, message } };
+
+/**
+ * Every state change goes through here: `step` takes `record` to `next` only if the lifecycle table lists it
+ * (contracts' APPROVAL_TRANSITIONS); otherwise it is refused, naming the state, and nothing changes.
+ */
+function moved(record: RequestRecord, step: ApprovalStep, next: RequestRecord, event: DeskEvent): Decision {
+  const refusal = approvalTransitionRefusal(record.status, step, next.status);
+  return refusal ? deny(ErrorCode.conflict, refusal) : { ok: true, step: { next, event } };
+}
 
 /** The person behind a principal, or null for the admin token, system actors and unverified identities. */
 export function personOf(actor: Principal): PersonRef | null {
@@ -179,10 +160,11 @@ export function expiryDue(record: RequestRecord, now: number): DeskStep | null {
     reason = "execute_window";
   if (!reason) return null;
   const next: RequestRecord = { ...record, status: "expired", expiredReason: reason, receiptTokenHash: null };
-  return {
-    next,
-    event: { type: "governance.approval_expired", payload: { ...eventBody(next, null), reason } },
-  };
+  const expiry = moved(record, "expire", next, {
+    type: "governance.approval_expired",
+    payload: { ...eventBody(next, null), reason },
+  });
+  return expiry.ok ? expiry.step : null;
 }
 
 /**
@@ -241,11 +223,11 @@ export function decideApprove(
       }
     : { ...record, approvals };
   const type = reached ? "governance.approval_granted" : "governance.approval_recorded";
-  return {
-    ok: true,
-    receiptIssued: reached,
-    step: { next, event: { type, payload: { ...eventBody(next, approver), approvals: approvals.length } } },
-  };
+  const decision = moved(record, "approve", next, {
+    type,
+    payload: { ...eventBody(next, approver), approvals: approvals.length },
+  });
+  return decision.ok ? { ...decision, receiptIssued: reached } : decision;
 }
 
 /** A rejection by a person; final. The requester may withdraw their own request this way. */
@@ -267,13 +249,10 @@ export function decideReject(record: RequestRecord, actor: Principal, reason: st
     rejection: { by: person, at: now, reason },
     receiptTokenHash: null,
   };
-  return {
-    ok: true,
-    step: {
-      next,
-      event: { type: "governance.approval_rejected", payload: { ...eventBody(next, person), reason } },
-    },
-  };
+  return moved(record, "reject", next, {
+    type: "governance.approval_rejected",
+    payload: { ...eventBody(next, person), reason },
+  });
 }
 
 /**
@@ -292,16 +271,10 @@ export function decideCancel(record: RequestRecord, actor: Principal, reason: st
     cancellation: { by, at: now, reason },
     receiptTokenHash: null,
   };
-  return {
-    ok: true,
-    step: {
-      next,
-      event: {
-        type: "governance.approval_cancelled",
-        payload: { ...eventBody(next, null), cancelledBy: by, reason },
-      },
-    },
-  };
+  return moved(record, "cancel", next, {
+    type: "governance.approval_cancelled",
+    payload: { ...eventBody(next, null), cancelledBy: by, reason },
+  });
 }
 
 /** A new receipt for an approved request whose apply step did not complete (the old token dies). */
@@ -319,10 +292,10 @@ export function decideReissue(
   if (!stepAllowed(record.status, "reissue"))
     return deny(ErrorCode.conflict, `request is ${record.status}, not approved`);
   const next: RequestRecord = { ...record, receiptTokenHash };
-  return {
-    ok: true,
-    step: { next, event: { type: "governance.receipt_reissued", payload: eventBody(next, person) } },
-  };
+  return moved(record, "reissue", next, {
+    type: "governance.receipt_reissued",
+    payload: eventBody(next, person),
+  });
 }
 
 /**
@@ -368,13 +341,10 @@ export function decideRedeem(
     receiptTokenHash: null,
     redeemedTokenHash: claim.tokenHash,
   };
-  return {
-    ok: true,
-    step: {
-      next,
-      event: { type: "governance.approval_executed", payload: { ...eventBody(next, null), executedBy } },
-    },
-  };
+  return moved(record, "redeem", next, {
+    type: "governance.approval_executed",
+    payload: { ...eventBody(next, null), executedBy },
+  });
 }
 
 /**
@@ -411,16 +381,10 @@ export function decideReturn(
     receiptTokenHash: null,
     redeemedTokenHash: null,
   };
-  return {
-    ok: true,
-    step: {
-      next,
-      event: {
-        type: "governance.receipt_returned",
-        payload: { ...eventBody(next, null), returnedBy, reason: claim.reason },
-      },
-    },
-  };
+  return moved(record, "return", next, {
+    type: "governance.receipt_returned",
+    payload: { ...eventBody(next, null), returnedBy, reason: claim.reason },
+  });
 }
 
 /** The public view (no receipt hash). */

@@ -1,4 +1,12 @@
-import type { Principal } from "@paulp/contracts";
+import {
+  APPROVAL_STEPS,
+  APPROVAL_TRANSITIONS,
+  type ApprovalStatus,
+  ApprovalStatus as ApprovalStatusSchema,
+  approvalTransitionRefusal,
+  type Principal,
+  approvalStepAllowed as stepAllowed,
+} from "@paulp/contracts";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -7,13 +15,12 @@ import {
   decideApprove,
   decideCancel,
   decideRedeem,
+  decideReissue,
   decideReject,
   decideReturn,
   expiryDue,
   openRequest,
-  REQUEST_TRANSITIONS,
   type RequestRecord,
-  stepAllowed,
 } from "../src/desk";
 import { canonicalEmail, personKey, samePerson } from "../src/identity";
 import { checkRoster, configuredRoster, eligibleApprovers, onRoster } from "../src/roster";
@@ -149,9 +156,80 @@ describe("the request lifecycle table", () => {
       expired: [],
       cancelled: [],
     };
-    for (const status of Object.keys(REQUEST_TRANSITIONS) as (keyof typeof REQUEST_TRANSITIONS)[])
+    for (const status of Object.keys(APPROVAL_TRANSITIONS) as (keyof typeof APPROVAL_TRANSITIONS)[])
       for (const step of steps)
         expect(stepAllowed(status, step), `${status} ${step}`).toBe(allowed[status]!.includes(step));
+  });
+
+  it("allows exactly the (from, step, to) triples written out independently, and refuses every other one", () => {
+    const legal = new Set([
+      "pending approve pending",
+      "pending approve approved",
+      "pending reject rejected",
+      "pending cancel cancelled",
+      "pending expire expired",
+      "approved reject rejected",
+      "approved cancel cancelled",
+      "approved expire expired",
+      "approved reissue approved",
+      "approved redeem executed",
+      "executed return approved",
+    ]);
+    const statuses = ApprovalStatusSchema.options;
+    let checked = 0;
+    for (const from of statuses)
+      for (const step of APPROVAL_STEPS)
+        for (const to of statuses) {
+          const refusal = approvalTransitionRefusal(from, step, to);
+          if (legal.has(`${from} ${step} ${to}`)) expect(refusal, `${from} ${step} ${to}`).toBe(null);
+          else expect(refusal, `${from} ${step} ${to}`).toMatch(new RegExp(`^request is ${from}:`));
+          checked++;
+        }
+    expect(checked).toBe(6 * 7 * 6);
+  });
+
+  it("every step the table does not list from a status is refused by the desk, and nothing changes", () => {
+    // A record in each status, reached through the rules themselves where a path exists.
+    const hash = "f".repeat(64);
+    const tokenHash = "e".repeat(64);
+    const base = fresh();
+    const withStatus = (status: ApprovalStatus): RequestRecord => ({
+      ...base,
+      status,
+      approvals: status === "pending" ? [] : base.approvals,
+      approvedAt: status === "pending" ? null : T0,
+      executeBy: status === "pending" ? null : T0 + WINDOW,
+      receiptTokenHash: status === "approved" ? tokenHash : null,
+      redeemedTokenHash: status === "executed" ? tokenHash : null,
+    });
+    const claim = { tokenHash, action: base.action, payloadHash: base.payloadHash, actor: pool[6]! };
+    const steps = {
+      approve: (r: RequestRecord) => decideApprove(r, pool[2]!, T0 + 1, WINDOW, hash, roster),
+      reject: (r: RequestRecord) => decideReject(r, pool[2]!, "no", T0 + 1),
+      cancel: (r: RequestRecord) => decideCancel(r, pool[6]!, "moved", T0 + 1),
+      reissue: (r: RequestRecord) => decideReissue(r, pool[2]!, T0 + 1, hash),
+      redeem: (r: RequestRecord) => decideRedeem(r, claim, T0 + 1),
+      return: (r: RequestRecord) =>
+        decideReturn(r, { tokenHash, reason: "apply failed", actor: pool[6]! }, T0 + 1),
+    } as const;
+    let refused = 0;
+    for (const status of ApprovalStatusSchema.options) {
+      const record = withStatus(status);
+      const before = structuredClone(record);
+      for (const [step, decide] of Object.entries(steps)) {
+        if (stepAllowed(status, step as keyof typeof steps)) continue;
+        const decision = decide(record);
+        expect(decision.ok, `${status} ${step}`).toBe(false);
+        if (!decision.ok) expect(decision.error.message, `${status} ${step}`).toMatch(status);
+        refused++;
+      }
+      // Expiry is due only from the statuses that may expire.
+      const late = expiryDue(record, T0 + 100 * TTL);
+      if (stepAllowed(status, "expire")) expect(late?.next.status).toBe("expired");
+      else expect(late, status).toBe(null);
+      expect(record).toEqual(before);
+    }
+    expect(refused).toBe(6 * 6 - 3 - 4 - 1); // 36 pairs less the 8 the table lists (expire is checked apart)
   });
 
   it("a cancel ends a pending or approved request, by any principal, and nothing can approve it after", () => {
