@@ -12,6 +12,7 @@ import {
   systemPrincipal,
 } from "@paulp/contracts";
 import { auditAppend } from "@paulp/kit";
+import { rosterOf } from "./approvals";
 import { deskConfig } from "./config";
 import {
   checkOpen,
@@ -31,8 +32,9 @@ import {
   type RequestRecord,
   toView,
 } from "./desk";
+import { auditRefusal } from "./desk-client";
 import type { Env } from "./env";
-import { auditRefusal, endedGoLive, rosterOf } from "./service";
+import { endedGoLive } from "./strategy-ops";
 
 const KEY = (id: string) => `req:${id}`;
 const DESK_ACTOR = systemPrincipal("governance:desk");

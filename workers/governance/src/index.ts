@@ -28,18 +28,21 @@ import {
 } from "@paulp/contracts";
 import { checkD1, parseInput, requireConfig, rpc, runHealthChecks } from "@paulp/kit";
 import * as v from "valibot";
+import * as approvals from "./approvals";
 import { deskConfig } from "./config";
+import { redeemReceipt, returnReceipt } from "./desk-client";
 import type { Env } from "./env";
+import * as pairOps from "./pair-ops";
 import * as pairs from "./pairs";
-import * as svc from "./service";
 import * as strategies from "./strategies";
+import * as strategyOps from "./strategy-ops";
 
 export { ApprovalDesk } from "./approval-desk";
 
 /** A strategy id as an order names it (`OrderIntent.strategyId`). */
 const StrategyId = v.pipe(v.string(), v.minLength(1), v.maxLength(64));
 
-/** The governance worker's RPC surface: thin wrappers over service.ts with the real clock. */
+/** The governance worker's RPC surface: thin wrappers over the operation modules (approvals, desk-client, strategy-ops, pair-ops) with the real clock. */
 export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements GovernanceRpc {
   async health(): Promise<HealthReport> {
     return runHealthChecks("governance", {
@@ -48,7 +51,7 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
       config: requireConfig({ ANTHROPIC_MODEL: this.env.ANTHROPIC_MODEL }),
       // The SDK's own data (bundled, refreshed with the dependency): a model past its end of life is unhealthy.
       anthropic_model: async () => {
-        const usable = svc.usableModel(this.env, Date.now());
+        const usable = pairOps.usableModel(this.env, Date.now());
         if (!usable.ok) throw new Error(usable.error.message);
         const m = usable.value;
         return m.state === "deprecated"
@@ -60,7 +63,7 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
         return "valid";
       },
       approver_rosters: async () => {
-        const missing = await svc.actionsWithoutRoster(this.env);
+        const missing = await approvals.actionsWithoutRoster(this.env);
         if (missing.length > 0)
           throw new Error(`no approver roster (set APPROVER_ROSTER) for ${missing.join(", ")}`);
         return "every action has one";
@@ -74,7 +77,7 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
     payload: unknown,
     actor: Principal,
   ): Promise<Result<VerifiedApproval>> {
-    return rpc(() => svc.redeemReceipt(this.env, receipt, action, payload, actor, Date.now()), {
+    return rpc(() => redeemReceipt(this.env, receipt, action, payload, actor, Date.now()), {
       what: "redeemReceipt",
       code: ErrorCode.internal,
       hideCause: true,
@@ -88,7 +91,7 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
   ): Promise<Result<{ requestId: string; status: ApprovalStatus }>> {
     return rpc(
       async () => {
-        const back = await svc.returnReceipt(this.env, receipt, reason, actor, Date.now());
+        const back = await returnReceipt(this.env, receipt, reason, actor, Date.now());
         return back.ok ? ok({ requestId: back.value.requestId, status: back.value.status }) : back;
       },
       { what: "returnReceipt", code: ErrorCode.internal, hideCause: true },
@@ -99,7 +102,7 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
     candidates: PairCandidate[],
     actor: Principal,
   ): Promise<Result<{ created: number; lapsed: number; refused: number; rekeyed: number }>> {
-    return rpc(() => svc.proposePairs(this.env, candidates, actor, Date.now()), {
+    return rpc(() => pairOps.proposePairs(this.env, candidates, actor, Date.now()), {
       what: "proposePairs",
       code: ErrorCode.internal,
       hideCause: true,
@@ -135,7 +138,7 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
   }
 
   async requestApproval(input: ApprovalRequestInput, actor: Principal): Promise<Result<ApprovalView>> {
-    return rpc(() => svc.requestApproval(this.env, input, actor, Date.now()), {
+    return rpc(() => approvals.requestApproval(this.env, input, actor, Date.now()), {
       what: "requestApproval",
       code: ErrorCode.internal,
       hideCause: true,
@@ -143,7 +146,7 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
   }
 
   async approve(requestId: string, actor: Principal): Promise<Result<ApprovalDecision>> {
-    return rpc(() => svc.approve(this.env, requestId, actor, Date.now()), {
+    return rpc(() => approvals.approve(this.env, requestId, actor, Date.now()), {
       what: "approve",
       code: ErrorCode.internal,
       hideCause: true,
@@ -151,7 +154,7 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
   }
 
   async reject(requestId: string, reason: string, actor: Principal): Promise<Result<ApprovalView>> {
-    return rpc(() => svc.reject(this.env, requestId, reason, actor, Date.now()), {
+    return rpc(() => approvals.reject(this.env, requestId, reason, actor, Date.now()), {
       what: "reject",
       code: ErrorCode.internal,
       hideCause: true,
@@ -159,7 +162,7 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
   }
 
   async listApprovals(filter: { status?: ApprovalStatus }): Promise<Result<ApprovalView[]>> {
-    return rpc(() => svc.listApprovals(this.env, filter, Date.now()), {
+    return rpc(() => approvals.listApprovals(this.env, filter, Date.now()), {
       what: "listApprovals",
       code: ErrorCode.internal,
       hideCause: true,
@@ -167,7 +170,7 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
   }
 
   async getApproval(requestId: string): Promise<Result<ApprovalView>> {
-    return rpc(() => svc.getApproval(this.env, requestId, Date.now()), {
+    return rpc(() => approvals.getApproval(this.env, requestId, Date.now()), {
       what: "getApproval",
       code: ErrorCode.internal,
       hideCause: true,
@@ -175,7 +178,7 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
   }
 
   async reissueReceipt(requestId: string, actor: Principal): Promise<Result<ApprovalDecision>> {
-    return rpc(() => svc.reissueReceipt(this.env, requestId, actor, Date.now()), {
+    return rpc(() => approvals.reissueReceipt(this.env, requestId, actor, Date.now()), {
       what: "reissueReceipt",
       code: ErrorCode.internal,
       hideCause: true,
@@ -188,15 +191,18 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
     payload: unknown,
     actor: Principal,
   ): Promise<Result<StrategyView>> {
-    return rpc(() => svc.applyStrategyApproval(this.env, receipt, action, payload, actor, Date.now()), {
-      what: "applyStrategyApproval",
-      code: ErrorCode.internal,
-      hideCause: true,
-    });
+    return rpc(
+      () => strategyOps.applyStrategyApproval(this.env, receipt, action, payload, actor, Date.now()),
+      {
+        what: "applyStrategyApproval",
+        code: ErrorCode.internal,
+        hideCause: true,
+      },
+    );
   }
 
   async listRosters(): Promise<Result<RosterListing[]>> {
-    return rpc(() => svc.listRosters(this.env, Date.now()), {
+    return rpc(() => approvals.listRosters(this.env, Date.now()), {
       what: "listRosters",
       code: ErrorCode.internal,
       hideCause: true,
@@ -208,7 +214,7 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
     payload: unknown,
     actor: Principal,
   ): Promise<Result<ApproverRoster>> {
-    return rpc(() => svc.applyRosterChange(this.env, receipt, payload, actor, Date.now()), {
+    return rpc(() => approvals.applyRosterChange(this.env, receipt, payload, actor, Date.now()), {
       what: "applyRosterChange",
       code: ErrorCode.internal,
       hideCause: true,
@@ -216,7 +222,7 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
   }
 
   async createStrategy(input: StrategyCreateInput, actor: Principal): Promise<Result<StrategyView>> {
-    return rpc(() => svc.createStrategy(this.env, input, actor, Date.now()), {
+    return rpc(() => strategyOps.createStrategy(this.env, input, actor, Date.now()), {
       what: "createStrategy",
       code: ErrorCode.internal,
       hideCause: true,
@@ -236,7 +242,7 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
     to: "paper" | "paused" | "retired",
     actor: Principal,
   ): Promise<Result<StrategyView>> {
-    return rpc(() => svc.transitionStrategy(this.env, strategyId, to, actor, Date.now()), {
+    return rpc(() => strategyOps.transitionStrategy(this.env, strategyId, to, actor, Date.now()), {
       what: "transitionStrategy",
       code: ErrorCode.internal,
       hideCause: true,
@@ -247,7 +253,7 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
     strategyId: string,
     actor: Principal,
   ): Promise<Result<{ strategy: StrategyView; request: ApprovalView }>> {
-    return rpc(() => svc.requestGoLive(this.env, strategyId, actor, Date.now()), {
+    return rpc(() => strategyOps.requestGoLive(this.env, strategyId, actor, Date.now()), {
       what: "requestGoLive",
       code: ErrorCode.internal,
       hideCause: true,
@@ -271,7 +277,7 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
     pairId: string,
     actor: Principal,
   ): Promise<Result<{ pair: PairView; assessment: PairAssessment }>> {
-    return rpc(() => svc.assessPair(this.env, pairId, actor, Date.now), {
+    return rpc(() => pairOps.assessPair(this.env, pairId, actor, Date.now), {
       what: "assessPair",
       code: ErrorCode.internal,
       hideCause: true,
@@ -279,7 +285,7 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
   }
 
   async reviewPair(pairId: string, review: PairReviewInput, actor: Principal): Promise<Result<PairView>> {
-    return rpc(() => svc.reviewPair(this.env, pairId, review, actor, Date.now()), {
+    return rpc(() => pairOps.reviewPair(this.env, pairId, review, actor, Date.now()), {
       what: "reviewPair",
       code: ErrorCode.internal,
       hideCause: true,
@@ -291,14 +297,14 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
     if (!who.ok) return who;
     const bounded = Math.min(Math.max(Math.trunc(Number(limit) || 20), 1), 100);
     return rpc(
-      async () => ok({ assessed: await svc.assessPending(this.env, who.value, Date.now, bounded) }),
+      async () => ok({ assessed: await pairOps.assessPending(this.env, who.value, Date.now, bounded) }),
       { what: "assessPending", code: ErrorCode.internal, hideCause: true },
     );
   }
 
   /** Every ten minutes: assess a few candidates nobody has assessed yet. */
   override async scheduled(_controller: ScheduledController): Promise<void> {
-    const done = await svc.assessPending(this.env, systemPrincipal("cron:governance"), Date.now);
+    const done = await pairOps.assessPending(this.env, systemPrincipal("cron:governance"), Date.now);
     if (done > 0) console.log(`governance cron assessed ${done} pair(s)`);
   }
 }

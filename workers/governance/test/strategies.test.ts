@@ -215,7 +215,7 @@ describe("strategies", () => {
   });
 
   it("an apply that throws after its write keeps the receipt spent (it may have applied)", async () => {
-    const { applyStrategyApproval } = await import("../src/service");
+    const { applyStrategyApproval } = await import("../src/strategy-ops");
     const s = await paperStrategy("1000");
     const r = await gov().requestApproval(
       { action: "strategy.allocation_increase", payload: { strategyId: s.id, allocation: "1500" } },

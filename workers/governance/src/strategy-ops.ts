@@ -1,0 +1,282 @@
+// Strategy operations: create, direct moves, go-live through the desk, and the approved changes' apply step.
+import {
+  type ApprovalView,
+  type AuditPayload,
+  ErrorCode,
+  err,
+  ok,
+  Principal,
+  type Result,
+  StrategyAllocationPayload,
+  StrategyCreateInput,
+  type StrategyView,
+} from "@paulp/contracts";
+import { canonicalHash, parseArgs, parseInput, randomId } from "@paulp/kit";
+import * as v from "valibot";
+import { StrategyGoLivePayload } from "./actions";
+import { actorLabel } from "./actors";
+import { applyOrReturn, auditRefusal, openOnDesk, redeemReceipt } from "./desk-client";
+import type { Env } from "./env";
+import { audit, Id, IdAndActor, iso, onDesk, requirePerson } from "./operation-support";
+import * as strategies from "./strategies";
+import { checkTransition, compareDollars } from "./strategy-lifecycle";
+
+/** Create a draft strategy. */
+export async function createStrategy(
+  env: Env,
+  input: unknown,
+  actorIn: unknown,
+  now: number,
+): Promise<Result<StrategyView>> {
+  const args = parseArgs([StrategyCreateInput, Principal], [input, actorIn]);
+  if (!args.ok) return args;
+  const [parsed, actor] = args.value;
+  const id = `stg_${randomId(9)}`;
+  const audited = await audit(env, "governance.strategy_created", actor, {
+    strategyId: id,
+    name: parsed.name,
+    kind: parsed.kind,
+    allocation: parsed.allocation,
+    venues: parsed.venues,
+    paramsHash: await canonicalHash("paulp.strategy.params.v1", parsed.params),
+  });
+  if (!audited.ok) return audited;
+  return ok(await strategies.insertStrategy(env.D1_GOVERNANCE, id, parsed, actorLabel(actor), iso(now)));
+}
+
+/** Direct lifecycle moves (paper, paused, retired). */
+export async function transitionStrategy(
+  env: Env,
+  strategyId: unknown,
+  to: unknown,
+  actorIn: unknown,
+  now: number,
+): Promise<Result<StrategyView>> {
+  const input = parseArgs(
+    [Id, v.picklist(["paper", "paused", "retired"]), Principal],
+    [strategyId, to, actorIn],
+  );
+  if (!input.ok) return input;
+  const [id, target, actor] = input.value;
+  const current = await strategies.getStrategy(env.D1_GOVERNANCE, id);
+  if (!current) return err(ErrorCode.notFound, `no strategy ${id}`);
+  const move = checkTransition(current.state, target);
+  if (!move.ok) return err(ErrorCode.conflict, move.message);
+  if (move.via !== "direct" && move.via !== "endsRequest")
+    return err(ErrorCode.approvalRequired, `${current.state} → ${target} needs two-person approval`);
+  const detail: StrategyMove = { from: current.state, to: target };
+  if (move.via === "endsRequest" && current.pendingRequestId) {
+    // The request ends first: a strategy that is no longer pending_live has no go-live request open.
+    const ended = await endGoLiveRequest(
+      env,
+      current.pendingRequestId,
+      actor,
+      `strategy moved to ${target}`,
+      now,
+    );
+    if (!ended.ok) return ended;
+    detail.requestId = current.pendingRequestId;
+    detail.requestStatus = ended.value;
+  }
+  return changeStrategy(env, current, { state: target, pendingRequestId: null }, actor, now, detail);
+}
+
+/**
+ * Cancel a strategy's open go-live request, answering the status it ends in. A request that already ended
+ * (rejected, expired, cancelled) or was executed (its applier's compare-and-set on the strategy then decides
+ * which move wins) is left as it is; only a cancel that could not be recorded refuses the move.
+ */
+async function endGoLiveRequest(
+  env: Env,
+  requestId: string,
+  actor: Principal,
+  reason: string,
+  now: number,
+): Promise<Result<string>> {
+  const cancelled = await onDesk(env, "cancel", (d) => d.cancel(requestId, actor, reason, now));
+  if (cancelled.ok) return ok(cancelled.value.status);
+  if (cancelled.error.code !== ErrorCode.conflict && cancelled.error.code !== ErrorCode.notFound)
+    return err(
+      cancelled.error.code,
+      `go-live request ${requestId} not cancelled: ${cancelled.error.message}`,
+    );
+  const current = await onDesk(env, "get", (d) => d.get(requestId, now));
+  return ok(current.ok ? current.value.status : "unknown");
+}
+
+/**
+ * A go-live request ended without going live (rejected, expired): its strategy, if still pending_live on that
+ * request, goes back to the state it left (paper or paused), audited like any move. Anything else is left alone.
+ */
+export async function endedGoLive(
+  env: Env,
+  request: ApprovalView,
+  actor: Principal,
+  now: number,
+): Promise<Result<StrategyView | null>> {
+  if (request.action !== "strategy.go_live") return ok(null);
+  if (request.status !== "rejected" && request.status !== "expired") return ok(null);
+  const strategyId = (request.payload as { strategyId?: unknown } | null)?.strategyId;
+  if (typeof strategyId !== "string") return ok(null);
+  const current = await strategies.getStrategy(env.D1_GOVERNANCE, strategyId);
+  if (current?.state !== "pending_live" || current.pendingRequestId !== request.requestId) return ok(null);
+  const to = await strategies.preLiveState(env.D1_GOVERNANCE, strategyId);
+  const move = checkTransition(current.state, to);
+  if (!move.ok || move.via !== "endsRequest") return err(ErrorCode.internal, `no move pending_live → ${to}`);
+  return changeStrategy(env, current, { state: to, pendingRequestId: null }, actor, now, {
+    from: current.state,
+    to,
+    requestId: request.requestId,
+    requestStatus: request.status,
+  });
+}
+
+/** What a strategy change records besides the strategy and its next version. */
+type StrategyMove = Omit<AuditPayload<"governance", "governance.strategy_changed">, "strategyId" | "version">;
+
+async function changeStrategy(
+  env: Env,
+  current: StrategyView,
+  change: Parameters<typeof strategies.updateStrategy>[2],
+  actor: Principal,
+  now: number,
+  detail: StrategyMove,
+): Promise<Result<StrategyView>> {
+  const audited = await audit(env, "governance.strategy_changed", actor, {
+    strategyId: current.id,
+    version: current.version + 1,
+    ...detail,
+  });
+  if (!audited.ok) return audited;
+  const next = await strategies.updateStrategy(
+    env.D1_GOVERNANCE,
+    current,
+    change,
+    actorLabel(actor),
+    iso(now),
+  );
+  if (!next) return err(ErrorCode.conflict, "strategy changed concurrently; reload and retry");
+  return ok(next);
+}
+
+/** Open the go-live request and move the strategy to pending_live. */
+export async function requestGoLive(
+  env: Env,
+  strategyId: unknown,
+  actorIn: unknown,
+  now: number,
+): Promise<Result<{ strategy: StrategyView; request: ApprovalView }>> {
+  const input = parseInput(IdAndActor, { id: strategyId, actor: actorIn });
+  if (!input.ok) return input;
+  const { id, actor } = input.value;
+  const person = requirePerson(actor, "request go-live");
+  if (!person.ok) {
+    await auditRefusal(
+      env,
+      { step: "open", requestId: null, action: "strategy.go_live" },
+      actor,
+      person.error,
+    );
+    return person;
+  }
+  const current = await strategies.getStrategy(env.D1_GOVERNANCE, id);
+  if (!current) return err(ErrorCode.notFound, `no strategy ${id}`);
+  const move = checkTransition(current.state, "pending_live");
+  if (!move.ok) return err(ErrorCode.conflict, move.message);
+  // The payload names the version the strategy will have once pending_live, so any later edit voids it.
+  const payload = {
+    strategyId: current.id,
+    version: current.version + 1,
+    allocation: current.allocation,
+    venues: current.venues,
+  };
+  const request = await openOnDesk(env, "strategy.go_live", payload, actor, now);
+  if (!request.ok) return request;
+  const strategy = await changeStrategy(
+    env,
+    current,
+    {
+      state: "pending_live",
+      pendingRequestId: request.value.requestId,
+      preLiveState: current.state === "paused" ? "paused" : "paper",
+    },
+    actor,
+    now,
+    {
+      from: current.state,
+      to: "pending_live",
+      requestId: request.value.requestId,
+    },
+  );
+  if (!strategy.ok) {
+    // No strategy waits on this request: end it, so nobody approves a go-live that cannot apply.
+    await endGoLiveRequest(env, request.value.requestId, actor, "strategy did not move to pending_live", now);
+    return strategy;
+  }
+  return ok({ strategy: strategy.value, request: request.value });
+}
+
+/** Apply a strategy action with its receipt: checked against the strategy first, then redeemed, then applied. */
+export async function applyStrategyApproval(
+  env: Env,
+  receipt: unknown,
+  actionIn: unknown,
+  payload: unknown,
+  actorIn: unknown,
+  now: number,
+): Promise<Result<StrategyView>> {
+  const input = parseArgs(
+    [v.picklist(["strategy.go_live", "strategy.allocation_increase"]), Principal],
+    [actionIn, actorIn],
+  );
+  if (!input.ok) return input;
+  const [action, actor] = input.value;
+  if (action === "strategy.go_live") {
+    const p = parseInput(StrategyGoLivePayload, payload);
+    if (!p.ok) return p;
+    const current = await strategies.getStrategy(env.D1_GOVERNANCE, p.value.strategyId);
+    if (!current) return err(ErrorCode.notFound, `no strategy ${p.value.strategyId}`);
+    const move = checkTransition(current.state, "live");
+    if (!move.ok) return err(ErrorCode.conflict, move.message);
+    if (
+      current.version !== p.value.version ||
+      current.allocation !== p.value.allocation ||
+      current.venues.join() !== p.value.venues.join()
+    ) {
+      return err(ErrorCode.conflict, "strategy changed since go-live was requested; request go-live again");
+    }
+    const redeemed = await redeemReceipt(env, receipt, action, payload, actor, now);
+    if (!redeemed.ok) return redeemed;
+    return applyOrReturn(env, receipt, actor, STRATEGY_CHECK, () =>
+      changeStrategy(env, current, { state: "live", pendingRequestId: null }, actor, now, {
+        from: current.state,
+        to: "live",
+        requestId: redeemed.value.requestId,
+        approvers: redeemed.value.approvers,
+      }),
+    );
+  }
+  const p = parseInput(v.strictObject(StrategyAllocationPayload.entries), payload);
+  if (!p.ok) return p;
+  const current = await strategies.getStrategy(env.D1_GOVERNANCE, p.value.strategyId);
+  if (!current) return err(ErrorCode.notFound, `no strategy ${p.value.strategyId}`);
+  if (current.state === "retired") return err(ErrorCode.conflict, "strategy is retired");
+  // Still an increase now: an older approval applied after a newer, larger one must not lower it.
+  if (compareDollars(p.value.allocation, current.allocation) <= 0)
+    return err(
+      ErrorCode.conflict,
+      `allocation ${p.value.allocation} is no longer an increase over ${current.allocation}; nothing applied`,
+    );
+  const redeemed = await redeemReceipt(env, receipt, action, payload, actor, now);
+  if (!redeemed.ok) return redeemed;
+  return applyOrReturn(env, receipt, actor, STRATEGY_CHECK, () =>
+    changeStrategy(env, current, { allocation: p.value.allocation }, actor, now, {
+      allocationFrom: current.allocation,
+      allocationTo: p.value.allocation,
+      requestId: redeemed.value.requestId,
+      approvers: redeemed.value.approvers,
+    }),
+  );
+}
+
+const STRATEGY_CHECK = "the strategy (GET /admin/strategies)";
