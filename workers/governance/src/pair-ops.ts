@@ -26,6 +26,7 @@ import { personOf } from "./desk";
 import type { Env } from "./env";
 import { audit, Id, IdAndActor, iso, requirePerson } from "./operation-support";
 import { buildAssessmentRequest, holdUnlessTermsAgree, verdictFrom } from "./pair-assessment";
+import { applyProposal, planProposal } from "./pair-proposals";
 import { ruleOnReview } from "./pair-review";
 import * as pairs from "./pairs";
 
@@ -89,7 +90,7 @@ export async function proposePairs(
       candidate: candidate as PairCandidate,
     })),
   );
-  const plan = await pairs.planProposal(env.D1_GOVERNANCE, items);
+  const plan = await planProposal(env.D1_GOVERNANCE, items);
   if (plan.inserts.length > 0 || plan.lapses.length > 0 || plan.rekeys.length > 0) {
     const hashes = (l: { old: { kalshi: string; polymarket: string }; candidate: PairCandidate }) => ({
       kalshiTermsHash: { from: l.old.kalshi, to: l.candidate.kalshi.termsHash },
@@ -102,7 +103,7 @@ export async function proposePairs(
     });
     if (!audited.ok) return audited;
   }
-  await pairs.applyProposal(env.D1_GOVERNANCE, plan, iso(now));
+  await applyProposal(env.D1_GOVERNANCE, plan, iso(now));
   return ok({
     created: plan.inserts.length,
     lapsed: plan.lapses.length,
