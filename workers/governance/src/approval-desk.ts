@@ -21,10 +21,7 @@ import {
   type DeskStepName,
   decideApprove,
   decideCancel,
-  decideRedeem,
-  decideReissue,
   decideReject,
-  decideReturn,
   expiryDue,
   openRequest,
   personOf,
@@ -33,6 +30,7 @@ import {
   toView,
 } from "./desk";
 import { auditRefusal } from "./desk-client";
+import { decideRedeem, decideReissue, decideReturn } from "./desk-receipts";
 import type { Env } from "./env";
 import { endedGoLive } from "./strategy-ops";
 

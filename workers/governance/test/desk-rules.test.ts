@@ -14,14 +14,12 @@ import {
   type DeskStepName,
   decideApprove,
   decideCancel,
-  decideRedeem,
-  decideReissue,
   decideReject,
-  decideReturn,
   expiryDue,
   openRequest,
   type RequestRecord,
 } from "../src/desk";
+import { decideRedeem, decideReissue, decideReturn } from "../src/desk-receipts";
 import { canonicalEmail, personKey, samePerson } from "../src/identity";
 import { checkRoster, configuredRoster, eligibleApprovers, onRoster } from "../src/roster";
 
