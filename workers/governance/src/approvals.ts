@@ -26,7 +26,16 @@ import { ACTION_PAYLOADS } from "./actions";
 import { actorLabel } from "./actors";
 import { applyOrReturn, auditRefusal, openOnDesk, redeemReceipt, requireIntegrity } from "./desk-client";
 import type { Env } from "./env";
-import { audit, hashToken, Id, IdAndActor, iso, onDesk, requirePerson } from "./operation-support";
+import {
+  audit,
+  type DeskApi,
+  hashToken,
+  Id,
+  IdAndActor,
+  iso,
+  onDesk,
+  requirePerson,
+} from "./operation-support";
 import { checkRoster, configuredRoster } from "./roster";
 import * as rosters from "./rosters";
 import * as strategies from "./strategies";
@@ -194,6 +203,28 @@ export async function requestApproval(
   return openOnDesk(env, action, value, actor, now);
 }
 
+/**
+ * A desk step that may hand out a receipt (approve, reissue): parsed, refused unless the chain's integrity is ok,
+ * and given the hash of a token minted before the desk's critical section (handed out only if used).
+ */
+async function stepWithToken<R>(
+  env: Env,
+  step: "approve" | "reissue",
+  requestId: unknown,
+  actorIn: unknown,
+  call: (desk: DeskApi, id: string, actor: Principal, tokenHash: string) => Promise<Result<R>>,
+): Promise<Result<{ answer: R; id: string; token: string }>> {
+  const input = parseInput(IdAndActor, { id: requestId, actor: actorIn });
+  if (!input.ok) return input;
+  const { id, actor } = input.value;
+  const intact = await requireIntegrity(env, { step, requestId: id, action: null }, actor);
+  if (!intact.ok) return intact;
+  const token = randomId(32);
+  const tokenHash = await hashToken(token);
+  const result = await onDesk(env, step, (d) => call(d, id, actor, tokenHash));
+  return result.ok ? ok({ answer: result.value, id, token }) : result;
+}
+
 /** Approve; the approval that reaches the threshold answers the (single-use) receipt. */
 export async function approve(
   env: Env,
@@ -201,19 +232,14 @@ export async function approve(
   actorIn: unknown,
   now: number,
 ): Promise<Result<ApprovalDecision>> {
-  const input = parseInput(IdAndActor, { id: requestId, actor: actorIn });
-  if (!input.ok) return input;
-  const { id, actor } = input.value;
-  const intact = await requireIntegrity(env, { step: "approve", requestId: id, action: null }, actor);
-  if (!intact.ok) return intact;
-  // The token is minted and hashed before the desk's critical section; it is handed out only if used.
-  const token = randomId(32);
-  const tokenHash = await hashToken(token);
-  const result = await onDesk(env, "approve", (d) => d.approve(id, actor, now, tokenHash));
+  const result = await stepWithToken(env, "approve", requestId, actorIn, (d, id, actor, tokenHash) =>
+    d.approve(id, actor, now, tokenHash),
+  );
   if (!result.ok) return result;
+  const { answer, id, token } = result.value;
   return ok({
-    request: result.value.view,
-    receipt: result.value.receiptIssued ? { requestId: id, receiptToken: token } : null,
+    request: answer.view,
+    receipt: answer.receiptIssued ? { requestId: id, receiptToken: token } : null,
   });
 }
 
@@ -246,16 +272,12 @@ export async function reissueReceipt(
   actorIn: unknown,
   now: number,
 ): Promise<Result<ApprovalDecision>> {
-  const input = parseInput(IdAndActor, { id: requestId, actor: actorIn });
-  if (!input.ok) return input;
-  const { id, actor } = input.value;
-  const intact = await requireIntegrity(env, { step: "reissue", requestId: id, action: null }, actor);
-  if (!intact.ok) return intact;
-  const token = randomId(32);
-  const tokenHash = await hashToken(token);
-  const result = await onDesk(env, "reissue", (d) => d.reissue(id, actor, now, tokenHash));
+  const result = await stepWithToken(env, "reissue", requestId, actorIn, (d, id, actor, tokenHash) =>
+    d.reissue(id, actor, now, tokenHash),
+  );
   if (!result.ok) return result;
-  return ok({ request: result.value, receipt: { requestId: id, receiptToken: token } });
+  const { answer, id, token } = result.value;
+  return ok({ request: answer, receipt: { requestId: id, receiptToken: token } });
 }
 
 /** Requests, newest first. */

@@ -22,6 +22,14 @@ export interface ProposalPlan {
   refreshes: { pairId: string; candidate: PairCandidate }[];
 }
 
+/** A candidate's two legs (as stored) and their terms hashes, in the column order every write binds them. */
+const legsAndHashes = (c: PairCandidate) =>
+  [
+    JSON.stringify(c.kalshi),
+    JSON.stringify(c.polymarket),
+    c.kalshi.termsHash,
+    c.polymarket.termsHash,
+  ] as const;
 const versionOf = (c: PairCandidate) => Math.max(c.kalshi.termsVersion ?? 1, c.polymarket.termsVersion ?? 1);
 const tokens = (l: PairLeg) => JSON.stringify(l.outcomeTokens ?? null);
 
@@ -129,10 +137,7 @@ export async function applyProposal(db: D1Database, plan: ProposalPlan, now: str
           pairId,
           c.kalshi.marketId,
           c.polymarket.marketId,
-          JSON.stringify(c.kalshi),
-          JSON.stringify(c.polymarket),
-          c.kalshi.termsHash,
-          c.polymarket.termsHash,
+          ...legsAndHashes(c),
           c.similarity,
           now,
           now,
@@ -151,16 +156,7 @@ export async function applyProposal(db: D1Database, plan: ProposalPlan, now: str
              reviewed_polymarket_terms_hash = NULL, reviewed_assessment_id = NULL, terms_version = ?, updated_at = ?
            WHERE pair_id = ?`,
         )
-        .bind(
-          JSON.stringify(c.kalshi),
-          JSON.stringify(c.polymarket),
-          c.kalshi.termsHash,
-          c.polymarket.termsHash,
-          c.similarity,
-          versionOf(c),
-          now,
-          pairId,
-        ),
+        .bind(...legsAndHashes(c), c.similarity, versionOf(c), now, pairId),
     );
   }
   for (const { pairId, candidate: c, old, versions } of plan.rekeys) {
@@ -174,18 +170,7 @@ export async function applyProposal(db: D1Database, plan: ProposalPlan, now: str
              similarity = ?7, terms_version = ?8, updated_at = ?9
            WHERE pair_id = ?10 AND kalshi_terms_hash = ?5 AND polymarket_terms_hash = ?6`,
         )
-        .bind(
-          JSON.stringify(c.kalshi),
-          JSON.stringify(c.polymarket),
-          c.kalshi.termsHash,
-          c.polymarket.termsHash,
-          old.kalshi,
-          old.polymarket,
-          c.similarity,
-          versions.to,
-          now,
-          pairId,
-        ),
+        .bind(...legsAndHashes(c), old.kalshi, old.polymarket, c.similarity, versions.to, now, pairId),
     );
   }
   for (const { pairId, candidate: c } of plan.refreshes) {
