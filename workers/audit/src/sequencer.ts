@@ -1,3 +1,5 @@
+// Over 400 lines, not yet split (issue #17 item 3): append, mirror, anchoring, verification and export all share
+// the in-memory head, the SQL store and the R2 mirror state of this one object; splitting them is the next step.
 import { DurableObject } from "cloudflare:workers";
 import {
   ANCHOR_GENESIS_HASH,
