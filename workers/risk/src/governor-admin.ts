@@ -1,10 +1,10 @@
 import {
+  type AppliedApproval,
   type ApprovalReceiptRef,
   type CapitalChange,
   type CapitalView,
   ErrorCode,
   err,
-  type JsonValue,
   ok,
   type Principal,
   type Result,
@@ -37,7 +37,7 @@ export async function changeLimits(
   const next = parseLimits(limits, st.limits.version + 1);
   if (!next) return err(ErrorCode.validationFailed, "limits do not parse");
   const raised = raisedLimits(st.limits.limits, limits);
-  let approval: JsonValue = null;
+  let approval: AppliedApproval | null = null;
   if (raised.length > 0) {
     if (!receipt) {
       return err(ErrorCode.approvalRequired, `raising ${raised.join(", ")} needs a two-person approval`, {
@@ -67,7 +67,7 @@ export async function changeLimits(
       limits,
       raised,
       approval,
-    } as unknown as JsonValue,
+    },
   });
   if (!appended.ok) {
     const failure = {
@@ -107,7 +107,7 @@ export async function changeCapital(
       "current equity is unknown (an open position has no mark): capital not changed",
     );
   const raising = current === null || target > current;
-  let approval: JsonValue = null;
+  let approval: AppliedApproval | null = null;
   if (raising) {
     if (!receipt) {
       return err(ErrorCode.approvalRequired, "raising the capital base needs a two-person approval", {

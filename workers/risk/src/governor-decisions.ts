@@ -2,7 +2,6 @@ import {
   type BreakerState,
   ErrorCode,
   err,
-  type JsonValue,
   type OrderIntent,
   ok,
   type Principal,
@@ -117,7 +116,7 @@ export async function recordDecision(
       breach,
       consumed,
       mark: markSeen(st.portfolio, intent, now),
-    } as unknown as JsonValue,
+    },
   });
   if (!appended.ok)
     return err(ErrorCode.auditUnavailable, `decision not recorded: ${appended.error.message}`);

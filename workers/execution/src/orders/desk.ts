@@ -1,14 +1,14 @@
 import {
-  type AuditEventInput,
+  type AuditEvent,
+  type AuditEventType,
+  type AuditPayload,
   type AuditReceipt,
-  ErrorCode,
-  type JsonValue,
   ok,
   type Principal,
   type Result,
   type Venue,
 } from "@paulp/contracts";
-import { auditAppend, rpc } from "@paulp/kit";
+import { auditAppend, auditAppendMany, rpc } from "@paulp/kit";
 import { afterRateLimit, backoffLeftMs } from "../backoff";
 import type { Env } from "../env";
 import { venueClients } from "../venues/clients";
@@ -33,26 +33,21 @@ export interface OrderDesk {
 }
 
 /** Append one event; the answer is the receipt `{ seq, hash }`, kept whole where it is stored. */
-export async function audit(
+export async function audit<T extends AuditEventType<"execution">>(
   desk: OrderDesk,
-  type: string,
+  type: T,
   actor: Principal,
-  payload: unknown,
+  payload: AuditPayload<"execution", T>,
 ): Promise<Result<AuditReceipt>> {
-  const event: AuditEventInput = { type, service: "execution", actor, payload: payload as JsonValue };
-  return auditAppend(desk.env.AUDIT, event);
+  return auditAppend(desk.env.AUDIT, { type, service: "execution", actor, payload });
 }
 
 /** Append events atomically (all or none); every failure is `audit_unavailable`-like, as `auditAppend`. */
 export async function auditMany(
   desk: OrderDesk,
-  events: AuditEventInput[],
+  events: AuditEvent<"execution">[],
 ): Promise<Result<{ seqs: number[] }>> {
-  const res = await rpc(desk.env.AUDIT, (audit) => audit.appendMany(events), {
-    what: "audit append",
-    timeoutMs: RPC_TIMEOUT_MS,
-    code: ErrorCode.auditUnavailable,
-  });
+  const res = await auditAppendMany(desk.env.AUDIT, events, RPC_TIMEOUT_MS);
   return res.ok ? ok({ seqs: res.value.map((r) => r.seq) }) : res;
 }
 
@@ -61,13 +56,13 @@ export async function auditMany(
  * the fact), so a failed append, or one behind others still waiting, goes to the outbox and the alarm
  * appends them in order.
  */
-export async function auditFact(
+export async function auditFact<T extends AuditEventType<"execution">>(
   desk: OrderDesk,
-  type: string,
+  type: T,
   actor: Principal,
-  payload: unknown,
+  payload: AuditPayload<"execution", T>,
 ): Promise<void> {
-  const event: AuditEventInput = { type, service: "execution", actor, payload: payload as JsonValue };
+  const event: AuditEvent<"execution", T> = { type, service: "execution", actor, payload };
   if (desk.store.countHeldAudits() === 0 && (await auditAppend(desk.env.AUDIT, event)).ok) return;
   desk.store.holdAudit(event);
   console.error("execution: audit of a venue fact held in the outbox", type);

@@ -1,11 +1,4 @@
-import {
-  type JsonValue,
-  ok,
-  type Principal,
-  type ReconciliationReport,
-  type Result,
-  type Venue,
-} from "@paulp/contracts";
+import { ok, type Principal, type ReconciliationReport, type Result, type Venue } from "@paulp/contracts";
 import { rpc } from "@paulp/kit";
 import { computeDrift, expectedPositions, joinExpected } from "../reconcile";
 import { audit, clients, type OrderDesk, RPC_TIMEOUT_MS, reportVenueFailure, toVenue } from "./desk";
@@ -78,10 +71,10 @@ export async function reconcile(
     tolerance,
     venues,
     markets,
-    drifts: drifts as unknown as JsonValue,
+    drifts,
     reported,
     inFlight,
-  } as unknown as JsonValue);
+  });
   if (!audited.ok) return audited;
   const report: ReconciliationReport = {
     at,

@@ -1,6 +1,6 @@
 // Over 400 lines on purpose: one typed class per SQLite schema keeps every check-then-write synchronous in one place.
 import type {
-  AuditEventInput,
+  AuditEvent,
   ExecutionMode,
   ExecutionMonitorStats,
   ExecutionPolicyView,
@@ -415,16 +415,16 @@ export class OrderStore {
     return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM audit_outbox").one().n;
   }
 
-  holdAudit(event: AuditEventInput): void {
+  holdAudit(event: AuditEvent<"execution">): void {
     this.sql.exec("INSERT INTO audit_outbox (event) VALUES (?)", JSON.stringify(event));
     this.armOutbox();
   }
 
-  heldAudits(limit: number): { id: number; event: AuditEventInput }[] {
+  heldAudits(limit: number): { id: number; event: AuditEvent<"execution"> }[] {
     return this.sql
       .exec<{ id: number; event: string }>(`SELECT id, event FROM audit_outbox ORDER BY id LIMIT ${limit}`)
       .toArray()
-      .map((r) => ({ id: r.id, event: JSON.parse(r.event) as AuditEventInput }));
+      .map((r) => ({ id: r.id, event: JSON.parse(r.event) as AuditEvent<"execution"> }));
   }
 
   dropHeldAuditsThrough(id: number): void {

@@ -1,11 +1,10 @@
 import {
-  type AuditEventInput,
+  type AuditEvent,
   type ConsumedDecision,
   ErrorCode,
   type ExecutionMode,
   err,
   INTENT_HASH_DOMAIN,
-  type JsonValue,
   type OrderBookSnapshot,
   type OrderContext,
   type OrderIntent,
@@ -53,7 +52,7 @@ export async function submitOrder(
   const decided = await decide(desk, req, mode, intentHash, askRisk);
   const guarded = await guard(desk, req, intentHash, decided);
   if (!guarded.ok) return guarded;
-  const submitted: AuditEventInput = {
+  const submitted: AuditEvent<"execution", "execution.order_submitted"> = {
     type: "execution.order_submitted",
     service: "execution",
     actor: req.actor,
@@ -61,15 +60,15 @@ export async function submitOrder(
       clientOrderId: req.intent.clientOrderId,
       intent: req.intent,
       intentHash,
-      decisionId: guarded.value.decisionId,
+      decisionId: guarded.value.decision.decisionId,
       mode,
       context: req.context ?? null,
-      compliance: decided.preTrade.ok ? decided.preTrade.record : null,
-    } as unknown as JsonValue,
+      compliance: guarded.value.compliance,
+    },
   };
   return mode === "paper"
-    ? fillPaper(desk, req, guarded.value, submitted, decided.book)
-    : sendLive(desk, req, guarded.value, submitted);
+    ? fillPaper(desk, req, guarded.value.decision, submitted, decided.book)
+    : sendLive(desk, req, guarded.value.decision, submitted);
 }
 
 /**
@@ -167,7 +166,7 @@ async function guard(
   req: OrderRequest,
   intentHash: string,
   { claimed, preTrade }: Decided,
-): Promise<Result<RiskDecision>> {
+): Promise<Result<{ decision: RiskDecision; compliance: PreTradeRecord }>> {
   const { store } = desk;
   const { intent, actor } = req;
   const coid = intent.clientOrderId;
@@ -213,8 +212,11 @@ async function guard(
     return refuseDecided(ErrorCode.serviceUnavailable, "breaker state unknown: risk did not answer it");
   if (breaker.state === "HALT" && opening)
     return refuseDecided(ErrorCode.breakerHalted, "circuit breaker is HALT: opening orders are refused");
-  return ok(decision);
+  return ok({ decision, compliance: preTrade.record });
 }
+
+/** What the pre-trade check recorded for an order it let through. */
+type PreTradeRecord = Extract<Decided["preTrade"], { ok: true }>["record"];
 
 /** End the claim as rejected (audited unless the audit is what failed) and answer the refusal. */
 async function refuse(
@@ -241,7 +243,7 @@ async function fillPaper(
   desk: OrderDesk,
   req: OrderRequest,
   decision: RiskDecision,
-  submitted: AuditEventInput,
+  submitted: AuditEvent<"execution", "execution.order_submitted">,
   book: Result<OrderBookSnapshot> | null,
 ): Promise<Result<OrderSubmission>> {
   const { store } = desk;
@@ -276,7 +278,7 @@ async function sendLive(
   desk: OrderDesk,
   req: OrderRequest,
   decision: RiskDecision,
-  submitted: AuditEventInput,
+  submitted: AuditEvent<"execution", "execution.order_submitted">,
 ): Promise<Result<OrderSubmission>> {
   const { store } = desk;
   const { intent, actor } = req;
