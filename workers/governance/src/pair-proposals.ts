@@ -68,23 +68,12 @@ export async function planProposal(
   candidates: { pairId: string; candidate: PairCandidate }[],
 ): Promise<ProposalPlan> {
   const plan: ProposalPlan = { inserts: [], lapses: [], rekeys: [], refreshes: [] };
+  const stored = await storedPairs(
+    db,
+    candidates.map((c) => c.pairId),
+  );
   for (const item of candidates) {
-    const row = await db
-      .prepare(
-        `SELECT p.kalshi_terms_hash, p.polymarket_terms_hash, p.terms_version, p.kalshi_leg, p.polymarket_leg,
-           p.assessment_id, a.prompt
-         FROM pairs p LEFT JOIN pair_assessments a ON a.assessment_id = p.assessment_id WHERE p.pair_id = ?`,
-      )
-      .bind(item.pairId)
-      .first<{
-        kalshi_terms_hash: string;
-        polymarket_terms_hash: string;
-        terms_version: number;
-        kalshi_leg: string;
-        polymarket_leg: string;
-        assessment_id: string | null;
-        prompt: string | null;
-      }>();
+    const row = stored.get(item.pairId);
     if (!row) {
       plan.inserts.push(item);
       continue;
@@ -121,6 +110,42 @@ export async function planProposal(
       });
   }
   return plan;
+}
+
+/** A stored pair as a proposal compares it. */
+interface StoredPairRow {
+  pair_id: string;
+  kalshi_terms_hash: string;
+  polymarket_terms_hash: string;
+  terms_version: number;
+  kalshi_leg: string;
+  polymarket_leg: string;
+  assessment_id: string | null;
+  prompt: string | null;
+}
+
+/** Pair ids per query: the ids travel as one JSON parameter, well under D1's statement and parameter limits. */
+const PAIR_IDS_PER_QUERY = 200;
+
+/**
+ * The stored pairs among these ids, a few queries for all of them (a query per candidate held local D1, and the
+ * gateway's `GET /admin/pairs` behind it, for minutes on a realistic universe's 500 candidates).
+ */
+async function storedPairs(db: D1Database, pairIds: string[]): Promise<Map<string, StoredPairRow>> {
+  const out = new Map<string, StoredPairRow>();
+  for (let i = 0; i < pairIds.length; i += PAIR_IDS_PER_QUERY) {
+    const { results } = await db
+      .prepare(
+        `SELECT p.pair_id, p.kalshi_terms_hash, p.polymarket_terms_hash, p.terms_version, p.kalshi_leg,
+           p.polymarket_leg, p.assessment_id, a.prompt
+         FROM pairs p LEFT JOIN pair_assessments a ON a.assessment_id = p.assessment_id
+         WHERE p.pair_id IN (SELECT value FROM json_each(?1))`,
+      )
+      .bind(JSON.stringify(pairIds.slice(i, i + PAIR_IDS_PER_QUERY)))
+      .all<StoredPairRow>();
+    for (const r of results) out.set(r.pair_id, r);
+  }
+  return out;
 }
 
 /** Apply a plan in one batch. A lapse clears the grade and the human review: both were about old terms. */
