@@ -1,21 +1,23 @@
 import type { SimContext, SimHandler } from "../context";
 import { handleKalshiSimAdmin } from "../kalshi/trading";
+import { handleIbkrSimAdmin } from "./admin";
 import { marketDataSnapshot } from "./marketdata";
+import { type Pending, parseOrder, placeConfirmed } from "./orders";
+import { fail, liveOrderRow, positionRow, tradeRow } from "./rows";
 import {
   type Behaviour,
   behaviour,
-  commissionFor,
-  type FillMode,
   lapse,
   loadSession,
+  orders,
   POSITIONS_PAGE_SIZE,
-  QUESTION_TEXT,
   type Session,
   SIM_ACCOUNT,
   SIM_ACCOUNTS,
   type SimExecution,
   type SimOrder,
   type SimStatus,
+  saveSession,
   withOptionalGaps,
 } from "./state";
 
@@ -49,21 +51,6 @@ export { IDLE_MS, POSITIONS_PAGE_SIZE, SIM_ACCOUNT, SIM_OTHER_ACCOUNT } from "./
 
 const API = "/v1/api";
 
-/** An error the spec does not document for the path: its generic `system-error` shape. */
-const fail = (status: number, error: string) => Response.json({ error }, { status });
-
-async function body(request: Request): Promise<unknown> {
-  try {
-    return await request.json();
-  } catch {
-    return null;
-  }
-}
-
-async function saveSession(sim: SimContext, s: Session): Promise<void> {
-  await sim.storage.put("ibkr:session", s);
-}
-
 async function pacing(sim: SimContext): Promise<boolean> {
   const lim = (await sim.storage.get<{ capacity: number; refillPerSecond: number }>("ibkr:limits")) ?? {
     capacity: 50,
@@ -89,206 +76,6 @@ function authStatus(s: Session) {
   };
 }
 
-// ---- orders and executions ----
-
-async function positionOf(sim: SimContext, conid: number): Promise<number> {
-  return (await sim.storage.get<number>(`ibkr:pos:${conid}`)) ?? 0;
-}
-
-/** Trade `size` shares of an order now, at a price at or better than its limit, with its commission. */
-async function execute(sim: SimContext, o: SimOrder, size: number, tick: number): Promise<void> {
-  const seq = ((await sim.storage.get<number>("ibkr:execSeq")) ?? 0) + 1;
-  const improve = o.side === "BUY" ? -tick : tick;
-  const price = Math.max(0.01, Math.round((o.price + improve) * 100) / 100);
-  const ex: SimExecution = {
-    executionId: `0000e0d5.${seq.toString(16).padStart(8, "0")}.01.01`,
-    orderId: o.orderId,
-    cOID: o.cOID,
-    acct: o.acct,
-    conid: o.conid,
-    side: o.side,
-    size,
-    price: price.toFixed(2),
-    commission: commissionFor(size, o.filled === 0),
-    at: sim.now(),
-  };
-  o.filled += size;
-  o.at = sim.now();
-  await sim.storage.put({
-    "ibkr:execSeq": seq,
-    [`ibkr:exec:${ex.executionId}`]: ex,
-    [`ibkr:pos:${o.conid}`]: (await positionOf(sim, o.conid)) + (o.side === "BUY" ? size : -size),
-  });
-}
-
-async function placeConfirmed(sim: SimContext, o: SimOrder, mode: FillMode): Promise<SimOrder> {
-  if (mode === "fill") {
-    const first = Math.ceil(o.quantity / 2);
-    await execute(sim, o, first, 0.01);
-    if (o.quantity > first) await execute(sim, o, o.quantity - first, 0.02);
-    o.status = "Filled";
-  } else if (mode === "partial" && o.quantity > 1) {
-    await execute(sim, o, Math.floor(o.quantity / 2), 0.01);
-    o.status = "Submitted";
-  } else {
-    o.status = "Submitted";
-  }
-  await sim.storage.put(`ibkr:order:${o.orderId}`, o);
-  return o;
-}
-
-interface Pending {
-  order: Omit<SimOrder, "orderId" | "status" | "filled" | "at">;
-}
-
-/** The order-request fields the simulator trades; anything else the spec allows is refused as unsupported. */
-function parseOrder(raw: unknown, acct: string): Pending["order"] | string {
-  const list = (raw as { orders?: unknown } | null)?.orders;
-  if (!raw || typeof raw !== "object" || Array.isArray(raw) || !Array.isArray(list))
-    return "body must be { orders: [order-request] }";
-  if (list.length !== 1) return "exactly one order expected";
-  const o = list[0] as Record<string, unknown>;
-  if (o.acctId !== undefined && o.acctId !== acct) return `acctId ${String(o.acctId)} is not ${acct}`;
-  if (!Number.isInteger(o.conid)) return "conid required";
-  if (o.side !== "BUY" && o.side !== "SELL") return "side must be BUY or SELL";
-  if (o.orderType !== "LMT") return "only LMT orders are simulated";
-  if (typeof o.price !== "number" || !(o.price > 0)) return "price required";
-  if (!Number.isInteger(o.quantity) || (o.quantity as number) < 1) return "quantity required";
-  if (o.tif !== undefined && !["GTC", "OPG", "DAY", "IOC"].includes(String(o.tif))) return "unknown tif";
-  if (typeof o.cOID !== "string" || o.cOID.length === 0) return "cOID required";
-  return {
-    cOID: o.cOID,
-    acct,
-    conid: o.conid as number,
-    side: o.side,
-    price: o.price,
-    quantity: o.quantity as number,
-    tif: String(o.tif ?? "DAY"),
-  };
-}
-
-const LIVE_ORDER_KEEP = [
-  "acct",
-  "conid",
-  "orderId",
-  "status",
-  "filledQuantity",
-  "remainingQuantity",
-  "order_ref",
-];
-
-function liveOrderRow(o: SimOrder, b: Behaviour, seed: number) {
-  return withOptionalGaps(
-    {
-      acct: o.acct,
-      conidex: String(o.conid),
-      conid: o.conid,
-      orderId: o.orderId,
-      cashCcy: "USD",
-      sizeAndFills: `${o.quantity - o.filled}/${o.quantity}`,
-      orderDesc: `${o.side === "BUY" ? "Buy" : "Sell"} ${o.quantity} Limit ${o.price.toFixed(2)} ${o.tif}`,
-      description1: `SIM ${o.conid}`,
-      ticker: `SIM${o.conid}`,
-      secType: "STK",
-      listingExchange: "NASDAQ.NMS",
-      remainingQuantity: o.quantity - o.filled,
-      filledQuantity: o.filled,
-      companyName: `Simulated ${o.conid}`,
-      status: o.status,
-      origOrderType: "LIMIT",
-      supportsTaxOpt: 1,
-      lastExecutionTime_r: o.at,
-      orderType: "Limit",
-      order_ref: o.cOID,
-      side: o.side,
-      timeInForce: o.tif,
-      price: o.price,
-      bgColor: "#FFFFFF",
-      fgColor: "#000000",
-    },
-    `order:${o.orderId}`,
-    LIVE_ORDER_KEEP,
-    b,
-    seed,
-  );
-}
-
-const TRADE_KEEP = ["execution_id", "side", "size", "price", "order_ref", "commission", "account", "conid"];
-
-function tradeRow(x: SimExecution, b: Behaviour, seed: number) {
-  const d = new Date(x.at);
-  const p2 = (n: number) => String(n).padStart(2, "0");
-  return withOptionalGaps(
-    {
-      execution_id: x.executionId,
-      symbol: `SIM${x.conid}`,
-      side: x.side === "BUY" ? "B" : "S",
-      order_description: `${x.side === "BUY" ? "Bot" : "Sold"} ${x.size} @ ${x.price} on ISLAND`,
-      trade_time: `${d.getUTCFullYear()}${p2(d.getUTCMonth() + 1)}${p2(d.getUTCDate())}-${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())}`,
-      trade_time_r: x.at,
-      size: String(x.size),
-      price: x.price,
-      order_ref: x.cOID,
-      submitter: "paulpsim",
-      exchange: "ISLAND",
-      commission: x.commission,
-      net_amount: Math.round(x.size * Number(x.price) * 100) / 100,
-      account: x.acct,
-      acountCode: x.acct,
-      company_name: `Simulated ${x.conid}`,
-      contract_description_1: `SIM${x.conid}`,
-      sec_type: "STK",
-      conid: String(x.conid),
-      conidex: String(x.conid),
-      clearing_id: "IB",
-      clearing_name: "IB",
-      liquidation_trade: 0,
-    },
-    `exec:${x.executionId}`,
-    TRADE_KEEP,
-    b,
-    seed,
-  );
-}
-
-const POSITION_KEEP = ["acctId", "conid", "position"];
-
-function positionRow(acct: string, conid: number, position: number, b: Behaviour, seed: number) {
-  const price = 100 + (conid % 50);
-  return withOptionalGaps(
-    {
-      acctId: acct,
-      conid,
-      contractDesc: `SIM${conid}`,
-      assetClass: "STK",
-      position,
-      mktPrice: price,
-      mktValue: position * price,
-      currency: "USD",
-      avgCost: price,
-      avgPrice: price,
-      realizedPnl: 0,
-      unrealizedPnl: 0,
-      exchs: "",
-      multiplier: 1,
-      undConid: 0,
-      baseMktValue: position * price,
-      baseMktPrice: price,
-      baseAvgCost: price,
-      baseAvgPrice: price,
-      baseRealizedPnl: 0,
-      baseUnrealizedPnl: 0,
-      name: `Simulated ${conid}`,
-      ticker: `SIM${conid}`,
-      pageSize: POSITIONS_PAGE_SIZE,
-    },
-    `pos:${conid}`,
-    POSITION_KEEP,
-    b,
-    seed,
-  );
-}
-
 /**
  * The portfolio's backend cache (the spec's "Invalidates the backend cache of the Portfolio"): positions are
  * served from a picture taken at the first read after an invalidation, kept for a minute, so trades since then
@@ -308,104 +95,6 @@ async function cachedPositions(sim: SimContext): Promise<{ conid: number; positi
     .sort((a, z) => a.conid - z.conid);
   await sim.storage.put(POSITION_CACHE, { at: sim.now(), rows });
   return rows;
-}
-
-async function orders(sim: SimContext): Promise<SimOrder[]> {
-  return [...(await sim.storage.list<SimOrder>({ prefix: "ibkr:order:" })).values()];
-}
-
-// ---- admin (dev/test only) ----
-
-async function admin(request: Request, url: URL, sim: SimContext): Promise<Response | null> {
-  const sub = url.pathname.slice("/__sim/ibkr/".length);
-  if (request.method === "GET" && sub === "orders") {
-    return Response.json({ orders: await orders(sim) });
-  }
-  if (request.method !== "POST") return null;
-  const b = (await body(request)) as Record<string, unknown> | null;
-  if (!b || typeof b !== "object") return fail(400, "JSON object body required");
-  if (sub === "reset") {
-    // Back to a healthy session and the default behaviour; orders, executions and positions stay.
-    await sim.storage.delete(["ibkr:session", "ibkr:behaviour", "ibkr:limits", "ibkr:bucket"]);
-    return Response.json({ reset: true });
-  }
-  if (sub === "session") {
-    const s = await loadSession(sim);
-    if (typeof b.loggedOut === "boolean") {
-      s.ssoValid = !b.loggedOut;
-      s.connected = !b.loggedOut;
-    }
-    if (typeof b.competing === "boolean") {
-      // Another platform took the brokerage session: this one is no longer authenticated.
-      s.competing = b.competing;
-      if (b.competing) lapse(s);
-    }
-    if (b.reauthPolls === null || (Number.isInteger(b.reauthPolls) && (b.reauthPolls as number) >= 0))
-      s.reauthPolls = b.reauthPolls as number | null;
-    if (typeof b.authenticated === "boolean") {
-      if (!b.authenticated) lapse(s);
-      else s.authenticated = true;
-    }
-    s.lastSeen = typeof b.idleMs === "number" ? sim.now() - b.idleMs : sim.now();
-    await saveSession(sim, s);
-    return Response.json(s);
-  }
-  if (sub === "questions" || sub === "behaviour") {
-    const current = await behaviour(sim);
-    const ids = sub === "questions" ? b.messageIds : b.questions;
-    const next: Behaviour = { ...current };
-    if (ids !== undefined) {
-      if (!Array.isArray(ids) || ids.length === 0 || !ids.every((m) => typeof m === "string"))
-        return fail(400, "questions: a non-empty string[] of question ids (every order is asked)");
-      next.questions = ids.map((id) => QUESTION_TEXT[id] ?? `Unrecognised warning (${id}). Submit anyway?`);
-    }
-    if (b.fill !== undefined) {
-      if (b.fill !== "fill" && b.fill !== "rest" && b.fill !== "partial")
-        return fail(400, "fill: fill | rest | partial");
-      next.fill = b.fill;
-    }
-    if (typeof b.tradesHidden === "boolean") next.tradesHidden = b.tradesHidden;
-    if (Array.isArray(b.sparse)) next.sparse = b.sparse.map(String);
-    if (b.access !== undefined) {
-      const a = b.access as { clientId?: unknown; clientSecret?: unknown } | null;
-      next.access =
-        a && typeof a.clientId === "string" && typeof a.clientSecret === "string"
-          ? { clientId: a.clientId, clientSecret: a.clientSecret }
-          : null;
-    }
-    await sim.storage.put("ibkr:behaviour", next);
-    return Response.json(next);
-  }
-  if (sub === "accounts") {
-    if (!SIM_ACCOUNTS.includes(b.selected as (typeof SIM_ACCOUNTS)[number]))
-      return fail(400, `selected: one of ${SIM_ACCOUNTS.join(", ")}`);
-    const s = await loadSession(sim);
-    s.selectedAccount = b.selected as string;
-    await saveSession(sim, s);
-    return Response.json({ selected: s.selectedAccount });
-  }
-  if (sub === "limits") {
-    await sim.storage.put("ibkr:limits", {
-      capacity: Number(b.capacity ?? 50),
-      refillPerSecond: Number(b.refillPerSecond ?? 10),
-    });
-    await sim.storage.delete("ibkr:bucket");
-    return Response.json({ ok: true });
-  }
-  if (sub === "positions") {
-    if (Array.isArray(b.positions)) {
-      const rows = b.positions as { conid?: unknown; position?: unknown }[];
-      if (!rows.every((r) => Number.isInteger(r.conid) && Number.isInteger(r.position)))
-        return fail(400, "positions: [{ conid, position }] integers");
-      await sim.storage.put(Object.fromEntries(rows.map((r) => [`ibkr:pos:${r.conid}`, r.position])));
-      return Response.json({ set: rows.length });
-    }
-    if (!Number.isInteger(b.conid) || !Number.isInteger(b.delta)) return fail(400, "integer conid and delta");
-    const pos = (await positionOf(sim, b.conid as number)) + (b.delta as number);
-    await sim.storage.put(`ibkr:pos:${b.conid}`, pos);
-    return Response.json({ conid: b.conid, position: pos });
-  }
-  return null;
 }
 
 /**
@@ -430,7 +119,7 @@ function accessRefusal(request: Request, url: URL, b: Behaviour): Response | nul
 // ---- the gateway ----
 
 export const handleIbkr: SimHandler = async (request, url, sim) => {
-  if (url.pathname.startsWith("/__sim/ibkr/")) return admin(request, url, sim);
+  if (url.pathname.startsWith("/__sim/ibkr/")) return handleIbkrSimAdmin(request, url, sim);
   if (url.pathname.startsWith("/__sim/kalshi/")) return handleKalshiSimAdmin(request, url, sim);
   if (!url.pathname.startsWith(`${API}/`)) return null;
   // The body is read before any answer, as a server does, whatever the answer turns out to be.

@@ -173,3 +173,17 @@ export function commissionFor(size: number, firstOfOrder: boolean): number {
   const perShare = Math.round(size * 0.005 * 10_000) / 10_000;
   return firstOfOrder ? Math.max(1, perShare) : perShare;
 }
+
+export async function saveSession(sim: SimContext, s: Session): Promise<void> {
+  await sim.storage.put("ibkr:session", s);
+}
+
+/** The simulated position in one contract (0 when none). */
+export async function positionOf(sim: SimContext, conid: number): Promise<number> {
+  return (await sim.storage.get<number>(`ibkr:pos:${conid}`)) ?? 0;
+}
+
+/** Every order the simulator holds. */
+export async function orders(sim: SimContext): Promise<SimOrder[]> {
+  return [...(await sim.storage.list<SimOrder>({ prefix: "ibkr:order:" })).values()];
+}
