@@ -2,8 +2,11 @@ import { kalshiEndpoint } from "@paulp/kalshi-spec";
 import type * as K from "kalshi-typescript";
 import type { SimContext, SimHandler } from "../context";
 import { kalshiBook } from "../data/universe";
-import { FULL_ACCESS, kalshiAuth } from "./auth";
+import { afterAcceptFault, DEFAULT_LIMITS, type Faults, handleAdmin, type Limits, readJson } from "./admin";
+import { kalshiAuth } from "./auth";
+import { badBody, bp, dollars, err, fp, hundredths, perContract, totalDollars } from "./wire";
 
+export { handleKalshiSimAdmin } from "./admin";
 export { FRESHNESS_MS } from "./auth";
 
 /**
@@ -25,49 +28,6 @@ const PREFIX = "/trade-api/v2";
 
 /** What the simulator keeps per order: the official model, plus the fill cost in basis points. */
 type SimOrder = K.Order;
-
-interface Faults {
-  afterAccept: "error" | "hang" | "hold" | null;
-  hangMs: number;
-  times: number;
-  /** Caps what the next orders fill (a fixed-point count, e.g. "2.50": a fractional fill), `times` times. */
-  fillCount?: string | null;
-}
-
-interface Limits {
-  writeCapacity: number;
-  writeRefillPerSecond: number;
-}
-
-const DEFAULT_LIMITS: Limits = { writeCapacity: 30, writeRefillPerSecond: 10 };
-
-// Kalshi's order_errors page: rejections are `{ error: { code, message } }`; an unparsable body is a 400 with
-// `code`/`message` at the top level.
-const err = (status: number, code: string, message: string) =>
-  Response.json({ error: { code, message } }, { status });
-const badBody = (message: string) => Response.json({ code: "bad_request", message }, { status: 400 });
-
-/** Basis points (1e-4 dollars) of a dollar decimal string. */
-function bp(s: string): number {
-  const [w, f = ""] = s.split(".");
-  return Number(w) * 10_000 + Number(f.padEnd(4, "0").slice(0, 4));
-}
-const dollars = (b: number) => `${Math.floor(b / 10_000)}.${String(Math.round(b) % 10_000).padStart(4, "0")}`;
-/** Hundredths of a contract as the spec's 2-decimal count ("2.50"). */
-const fp = (h: number) =>
-  `${h < 0 ? "-" : ""}${Math.floor(Math.abs(h) / 100)}.${String(Math.abs(h) % 100).padStart(2, "0")}`;
-/** A fixed-point count in hundredths. */
-const hundredths = (s: string) => Math.round(Number(s) * 100);
-/** A total in (basis points × hundredths) spread over `h` hundredths, per contract in dollars to 6 decimals. */
-const perContract = (totalBpH: number, h: number) => {
-  const micros = Math.round((totalBpH * 100) / Math.max(1, h));
-  return `${Math.floor(micros / 1_000_000)}.${String(micros % 1_000_000).padStart(6, "0")}`;
-};
-/** A total in (basis points × hundredths) as dollars to 6 decimals. */
-const totalDollars = (bpH: number) => {
-  const micros = Math.round(bpH);
-  return `${Math.floor(micros / 1_000_000)}.${String(micros % 1_000_000).padStart(6, "0")}`;
-};
 
 /** The book the simulator fills against (the seeded universe's, shared with market data); sizes in hundredths. */
 export function simBook(
@@ -210,33 +170,6 @@ async function createOrder(
   return { order, avgBp, feeBpH };
 }
 
-/**
- * Answers held by the "hold" fault, and tests waiting for one to be held. A test releases them when it has done
- * what must happen while an order is at the venue and its answer is not back (no timer to race).
- */
-const held = new Set<() => void>();
-const holdWatchers = new Set<() => void>();
-
-/** Applies the "after acceptance" fault: the order is stored, the answer is lost. */
-async function afterAcceptFault(sim: SimContext): Promise<Response | null> {
-  const f = await sim.storage.get<Faults>("kalshi:faults");
-  if (!f?.afterAccept || f.times <= 0) return null;
-  await sim.storage.put("kalshi:faults", { ...f, times: f.times - 1 });
-  if (f.afterAccept === "hang") await new Promise((r) => setTimeout(r, f.hangMs));
-  if (f.afterAccept === "hold")
-    await new Promise<void>((resolve) => {
-      const release = () => {
-        clearTimeout(timer);
-        held.delete(release);
-        resolve();
-      };
-      const timer = setTimeout(release, f.hangMs);
-      held.add(release);
-      for (const watch of holdWatchers) watch();
-    });
-  return err(504, "gateway_timeout", "upstream timed out");
-}
-
 /** Requests accept counts with 0-2 decimals; the granularity is 0.01 contracts. */
 const isCount = (s: unknown): s is string =>
   typeof s === "string" && /^\d{1,9}(\.\d{1,2})?$/.test(s) && hundredths(s) >= 1;
@@ -244,90 +177,6 @@ const isPrice = (s: unknown): s is string =>
   typeof s === "string" && /^0\.\d{2,4}$/.test(s) && bp(s) >= 100 && bp(s) <= 9_900;
 const TIFS = ["fill_or_kill", "good_till_canceled", "immediate_or_cancel"];
 const CLIENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
-
-async function readJson(request: Request): Promise<Record<string, unknown> | null> {
-  try {
-    const body = await request.json();
-    return body && typeof body === "object" && !Array.isArray(body)
-      ? (body as Record<string, unknown>)
-      : null;
-  } catch {
-    return null;
-  }
-}
-
-async function handleAdmin(request: Request, url: URL, sim: SimContext): Promise<Response | null> {
-  const sub = url.pathname.slice("/__sim/kalshi/".length);
-  if (request.method === "GET" && sub === "orders") {
-    const orders = await sim.storage.list<SimOrder>({ prefix: "kalshi:order:" });
-    return Response.json({ orders: [...orders.values()] });
-  }
-  if (request.method === "GET" && sub === "held") {
-    if (held.size === 0)
-      await new Promise<void>((resolve) => {
-        const watch = () => {
-          holdWatchers.delete(watch);
-          resolve();
-        };
-        holdWatchers.add(watch);
-      });
-    return Response.json({ held: held.size });
-  }
-  if (request.method === "POST" && sub === "release") {
-    const released = held.size;
-    for (const release of [...held]) release();
-    return Response.json({ released });
-  }
-  if (request.method !== "POST") return null;
-  const body = await readJson(request);
-  if (!body) return err(400, "bad_request", "JSON object body required");
-  if (sub === "keys") {
-    if (
-      typeof body.keyId !== "string" ||
-      typeof body.publicKeyPem !== "string" ||
-      !body.publicKeyPem.includes("BEGIN PUBLIC KEY")
-    )
-      return err(400, "bad_request", "keyId and an SPKI publicKeyPem are required");
-    const scopes = Array.isArray(body.scopes) ? body.scopes.map(String) : FULL_ACCESS;
-    await sim.storage.put(`kalshi:key:${body.keyId}`, { pem: body.publicKeyPem, scopes });
-    return Response.json({ registered: body.keyId }, { status: 201 });
-  }
-  if (sub === "faults") {
-    const mode = body.afterAccept ?? null;
-    if (mode !== null && mode !== "error" && mode !== "hang" && mode !== "hold")
-      return err(400, "bad_request", "afterAccept: error | hang | hold | null");
-    const faults: Faults = {
-      afterAccept: mode,
-      hangMs: Number(body.hangMs ?? 2_000),
-      times: Number(body.times ?? 1),
-      fillCount: typeof body.fillCount === "string" ? body.fillCount : null,
-    };
-    await sim.storage.put("kalshi:faults", faults);
-    return Response.json(faults);
-  }
-  if (sub === "limits") {
-    const limits: Limits = {
-      writeCapacity: Number(body.writeCapacity ?? DEFAULT_LIMITS.writeCapacity),
-      writeRefillPerSecond: Number(body.writeRefillPerSecond ?? DEFAULT_LIMITS.writeRefillPerSecond),
-    };
-    await sim.storage.put("kalshi:limits", limits);
-    await sim.storage.delete([...(await sim.storage.list({ prefix: "kalshi:bucket:" })).keys()]);
-    return Response.json(limits);
-  }
-  if (sub === "positions") {
-    if (typeof body.ticker !== "string" || typeof body.delta !== "number" || !Number.isFinite(body.delta))
-      return err(400, "bad_request", "ticker and a numeric delta (contracts, 0.01 granularity)");
-    const k = `kalshi:pos:${body.ticker}`;
-    const pos = ((await sim.storage.get<number>(k)) ?? 0) + Math.round(body.delta * 100);
-    await sim.storage.put(k, pos);
-    return Response.json({ ticker: body.ticker, position: pos / 100 });
-  }
-  return null;
-}
-
-/** Dev/test admin endpoints, also reachable from hosts other than Kalshi's (see ibkr.ts). */
-export const handleKalshiSimAdmin: SimHandler = async (request, url, sim) =>
-  url.pathname.startsWith("/__sim/kalshi/") ? handleAdmin(request, url, sim) : null;
 
 /** One page of a list, by an opaque cursor (the base64 of the next index); `limit` defaults to 100. */
 function page<T>(items: T[], url: URL): { items: T[]; cursor: string } | Response {
