@@ -340,6 +340,17 @@ describe("dev sign-in", () => {
 });
 
 /** The audit chain's entries, read through the gateway's export with the admin token. */
+/**
+ * One request through the gateway's router, answered once its waitUntil work is done: the admin-request audit
+ * runs after the answer, so a test that counts audit entries awaits that work instead of polling the export.
+ */
+async function settledFetch(url: string, init: RequestInit): Promise<Response> {
+  const ctx = createExecutionContext();
+  const res = await buildRouter().fetch(new Request(url, init), env as Env, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
 async function exportedEntries(): Promise<{ type: string; payload: Record<string, unknown> }[]> {
   const res = await gateway().fetch("https://gw.test/admin/audit/export", {
     headers: { authorization: `Bearer ${env.ADMIN_TOKEN}`, "cf-connecting-ip": "192.0.2.1" },
@@ -353,7 +364,7 @@ async function exportedEntries(): Promise<{ type: string; payload: Record<string
 // The Workers Rate Limiting binding (simulated locally by Miniflare) counts failed authentications per client.
 describe("failed authentications are rate limited per client", () => {
   const from = (ip: string, token: string) =>
-    gateway().fetch("https://gw.test/admin/audit/status", {
+    settledFetch("https://gw.test/admin/audit/status", {
       headers: { authorization: `Bearer ${token}`, "cf-connecting-ip": ip },
     });
 
@@ -365,6 +376,8 @@ describe("failed authentications are rate limited per client", () => {
     // Miniflare counts in fixed 60 s windows aligned to the epoch minute (floor(now / 60 s)). The checks after
     // the limit assume the same window, so start with at least 30 s of one left: the boundary is the event
     // waited for (a window ending right after the 31st failure turned the next one into a 401 under load).
+    // The wait stays because the clock cannot be injected: the binding is Miniflare's, reading workerd's wall
+    // clock, and a double in its place would no longer test the limits wrangler.jsonc configures.
     const leftMs = 60_000 - (Date.now() % 60_000);
     if (leftMs < 30_000) await new Promise((r) => setTimeout(r, leftMs + 100));
     // And still allow for one window ending during the loop.
@@ -380,12 +393,8 @@ describe("failed authentications are rate limited per client", () => {
     expect((await from(ip, env.ADMIN_TOKEN)).status).toBe(200);
     expect((await from("203.0.113.9", wrong)).status).toBe(401);
 
-    let entries = await exportedEntries();
-    for (let i = 0; i < 50; i++) {
-      if (entries.some((e) => e.type === "gateway.auth_rate_limited")) break;
-      await new Promise((r) => setTimeout(r, 20));
-      entries = await exportedEntries();
-    }
+    // Every request above was settled (its audit appended) before the next: the export is complete.
+    const entries = await exportedEntries();
     const flood = entries.filter((e) => e.type === "gateway.auth_rate_limited");
     expect(flood).toHaveLength(1);
     // The network, not the address: IPv4 truncated to its /24 (the full address is nowhere in the chain).
@@ -456,23 +465,16 @@ describe("cross-site admin writes are refused", () => {
 
 // Requests refused before anyone is authenticated must not be a way to fill the audit chain either.
 describe("unauthenticated refusals cannot flood the audit chain", () => {
-  const settled = async (pick: (e: { type: string; payload: Record<string, unknown> }) => boolean) => {
-    let last = -1;
-    for (let i = 0; i < 50; i++) {
-      const n = (await exportedEntries()).filter(pick).length;
-      if (n === last) return n;
-      last = n;
-      await new Promise((r) => setTimeout(r, 40));
-    }
-    return last;
-  };
+  // Each request is settled (its audit appended or skipped) before the next, so one export counts them all.
+  const settled = async (pick: (e: { type: string; payload: Record<string, unknown> }) => boolean) =>
+    (await exportedEntries()).filter(pick).length;
 
   it("cross-site writes without credentials count as failed authentications: 429 past the limit, sampled", async () => {
     // Another /24 than the rate-limit test above: clients are counted by network, not by address.
     const ip = "192.0.2.200";
     const statuses = new Set<number>();
     for (let i = 0; i < 70; i++) {
-      const res = await gateway().fetch("https://gw.test/admin/audit/anchor", {
+      const res = await settledFetch("https://gw.test/admin/audit/anchor", {
         method: "POST",
         headers: { "cf-connecting-ip": ip, "sec-fetch-site": "cross-site" },
       });
@@ -492,7 +494,7 @@ describe("unauthenticated refusals cannot flood the audit chain", () => {
 
   it("paths that merely start with /admin are not admin routes: 404, and not audited", async () => {
     for (let i = 0; i < 20; i++) {
-      const res = await gateway().fetch(`https://gw.test/adminx${i}`, {
+      const res = await settledFetch(`https://gw.test/adminx${i}`, {
         headers: { "cf-connecting-ip": "198.51.100.201" },
       });
       expect(res.status).toBe(404);
