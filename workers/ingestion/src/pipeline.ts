@@ -21,13 +21,12 @@ import {
   type ReadBucket,
   TokenBucket,
 } from "./client";
-import { ComplianceAgent, type ComplianceEntity, gateWithCurrentRules, loadRules } from "./compliance";
+import { ComplianceAgent, gateWithCurrentRules, loadRules } from "./compliance";
 import { markEvidence, storeEvidence } from "./evidence";
 import { kalshiEventInfo, syncKalshiSeries } from "./kalshi-series";
 import { matchCandidates } from "./matching";
-import { markFrom } from "./prices";
+import { decodePage, gateRows, planWrites } from "./page-plan";
 import {
-  contentHash,
   deleteMarketsStatements,
   pruneSnapshotsStatements,
   recordBlocksStatement,
@@ -40,31 +39,20 @@ import {
 } from "./store";
 import { termsHash, termsHashSync, termsOf } from "./terms";
 import {
-  isKalshiMarketsPage,
-  KalshiMarketsPage,
   type KalshiParsedPage,
   kalshiMarketsByTickerUrl,
   kalshiMarketsUrl,
   kalshiRows,
   kalshiUpdatedMarketsUrl,
-  parseKalshiMarkets,
 } from "./venues/kalshi";
 import { type FastGuard, parseBody } from "./venues/parse";
 import {
   GAMMA_LOOKUP_IDS,
-  GammaKeysetPage,
   gammaLookupChunks,
   gammaMarketsByIdUrl,
   gammaMarketsUrl,
-  gammaPage,
 } from "./venues/polymarket";
-import {
-  type MarketPage,
-  type MarketRow,
-  type MarketSkip,
-  SKIPPED_BY_DESIGN,
-  type StoredMarketRow,
-} from "./venues/types";
+import { type MarketPage, type MarketSkip, SKIPPED_BY_DESIGN, type StoredMarketRow } from "./venues/types";
 
 /** Everything a run needs, passed in (bindings, clock, randomness) so the pipeline is testable as values. */
 export interface PipelineDeps {
@@ -225,18 +213,10 @@ async function preparePage(
   }
   const { evidenceHash, response } = outcome;
   const fetchedAt = new Date(deps.now()).toISOString();
-  const decoded =
-    venue === "kalshi"
-      ? mapParsed(parseBody(KalshiMarketsPage, response.bytes, isKalshiMarketsPage), parseKalshiMarkets)
-      : mapParsed(parseBody(GammaKeysetPage, response.bytes), gammaPage);
-  // A next cursor equal to the one sent would fetch this page forever: the pass starts again instead.
-  const stuck = decoded.ok && cursor !== null && decoded.value.next === cursor;
-  const parsed: typeof decoded = stuck
-    ? { ok: false, kind: "cursor_not_advancing", detail: "the next cursor is the cursor sent" }
-    : decoded;
+  const parsed = decodePage(venue, response.bytes, cursor);
   if (!parsed.ok) {
     await recordParseFailure(deps, tally, venue, url, response.status, evidenceHash, parsed);
-    return fail(1, stuck);
+    return fail(1, parsed.stuck);
   }
   let page: MarketPage;
   if (venue === "kalshi") {
@@ -251,32 +231,11 @@ async function preparePage(
     const built = kalshiRows(markets.markets, events);
     page = { rows: built.rows, next: markets.next, skips: [...markets.skips, ...built.skips] };
   } else page = parsed.value as MarketPage;
-  const passed: MarketRow[] = [];
-  const blockedEvents: AuditPayload<"ingestion", "compliance.blocked">[] = [];
-  const blockedIds: string[] = [];
-  const denied: { marketId: string; reason: string }[] = [];
-  for (const row of page.rows) {
-    const entity: ComplianceEntity = row;
-    const decision = agent.check(entity);
-    if (decision.decision === "allow") {
-      passed.push(row);
-    } else if (decision.decision === "block") {
-      blockedIds.push(row.marketId);
-      const key = `${row.marketId}|${decision.rule.id}`;
-      if (!alreadyBlocked.has(key)) {
-        blockedEvents.push({
-          venue,
-          marketId: row.marketId,
-          title: row.title.slice(0, 200),
-          rule: decision.rule,
-          rulesVersion,
-          evidenceHash,
-        });
-      }
-    } else {
-      denied.push({ marketId: row.marketId, reason: decision.reason });
-    }
-  }
+  const { passed, blockedIds, blockedEvents, denied } = gateRows(page.rows, agent, alreadyBlocked, {
+    venue,
+    rulesVersion,
+    evidenceHash,
+  });
   // Phase two runs while the next page is fetched: D1 reads and writes, audits and marks overlap the next request.
   const commit = async (): Promise<PageResult> => {
     const failed = (): PageResult => ({
@@ -290,12 +249,7 @@ async function preparePage(
       changed: 0,
       marksSent: 0,
     });
-    // Only what changed is written: each listed row's content hash against the stored one (one read per page).
-    const allowed: StoredMarketRow[] = [];
-    const changed: StoredMarketRow[] = [];
-    const hashes = new Map<string, string>();
-    const marks = new Map<string, string>();
-    const markRows: StoredMarketRow[] = [];
+    // Only what changed is written (planWrites): the stored states of the page's rows, in one read.
     let stored: Map<string, StoredState>;
     try {
       stored = await storedStates(
@@ -309,37 +263,9 @@ async function preparePage(
       return failed();
     }
     const refreshBefore = new Date(Date.parse(fetchedAt) - run.markRefreshMs).toISOString();
-    for (const row of passed) {
-      const content = contentHash(row);
-      const before = stored.get(row.marketId);
-      const isChanged = before?.contentHash !== content;
-      let terms = "";
-      if (isChanged) {
-        // Synchronous unless a field holds a surrogate (then the general, validating path, which refuses a
-        // lone surrogate: that market alone is denied, the rest of the page goes on).
-        try {
-          const t = termsOf(row);
-          terms = termsHashSync(t) ?? (await termsHash(t));
-        } catch (error) {
-          denied.push({ marketId: row.marketId, reason: `not representable: ${(error as Error)?.message}` });
-          continue;
-        }
-      }
-      const r: StoredMarketRow = { ...row, evidenceHash, termsHash: terms, fetchedAt };
-      allowed.push(r);
-      if (isChanged) {
-        changed.push(r);
-        hashes.set(r.marketId, content);
-      }
-      const m = markFrom(r.yesBid, r.yesAsk, r.lastPrice);
-      // A mark goes to risk (and the marks table) when it changed with its row, or when the one risk holds would
-      // otherwise age past its freshness limit before the next snapshot; an unchanged, fresh one is not resent.
-      const ageing = before?.markObservedAt == null || before.markObservedAt < refreshBefore;
-      if (m !== null && (isChanged || ageing)) {
-        marks.set(r.marketId, m);
-        markRows.push(r);
-      }
-    }
+    const plan = await planWrites(passed, stored, { evidenceHash, fetchedAt, refreshBefore });
+    const { allowed, changed, hashes, marks, markRows } = plan;
+    denied.push(...plan.denied);
     const statements = upsertMarketStatements(deps.db, changed, hashes, rulesVersion);
     statements.push(...upsertMarkStatements(deps.db, markRows, marks, rulesVersion));
     // Every listed row, changed or not, is recorded as seen in this snapshot: one row for the page.
@@ -503,13 +429,6 @@ export async function fetchParsed<S extends v.GenericSchema>(
     return null;
   }
   return { value: parsed.value, evidenceHash: outcome.evidenceHash };
-}
-
-function mapParsed<T, U>(
-  r: { ok: true; value: T } | { ok: false; kind: string; detail: string },
-  f: (v: T) => U,
-): { ok: true; value: U } | { ok: false; kind: string; detail: string } {
-  return r.ok ? { ok: true, value: f(r.value) } : r;
 }
 
 /**
