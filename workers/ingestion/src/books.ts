@@ -1,7 +1,8 @@
 import { ErrorCode, err, type MarketRecord, type OrderBookSnapshot, ok, type Result } from "@paulp/contracts";
+import { callPeer, type PipelineDeps } from "./deps";
 import { markEvidence } from "./evidence";
-import { callPeer, fetchVenue, type PipelineDeps } from "./pipeline";
 import { putBookStatement } from "./store";
+import { fetchVenue } from "./venue-reads";
 import { KalshiOrderbook, kalshiOrderbookUrl, kalshiYesBook } from "./venues/kalshi";
 import { parseBody } from "./venues/parse";
 import { ClobBook, clobBookUrl, clobYesBook } from "./venues/polymarket";

@@ -2,9 +2,9 @@ import type { MarkRefresh, MarkUpdate, RawVenueAnswer, TradedMarket } from "@pau
 import { auditAppend, withTimeout } from "@paulp/kit";
 import { fetchFreshBook } from "./books";
 import { type ComplianceAgent, type ComplianceEntity, gateWithCurrentRules } from "./compliance";
+import type { PipelineDeps } from "./deps";
 import { markEvidence, storeEvidence } from "./evidence";
 import { IbkrSnapshot, ibkrMark } from "./ibkr-snapshot";
-import type { PipelineDeps } from "./pipeline";
 import { markFrom } from "./prices";
 import { getMarketRow } from "./store";
 import { parseBody } from "./venues/parse";

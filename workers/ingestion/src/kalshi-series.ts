@@ -1,7 +1,8 @@
 import type * as v from "valibot";
+import type { PipelineDeps, Tally } from "./deps";
 import { markEvidence } from "./evidence";
-import { fetchParsed, type PipelineDeps, type Tally } from "./pipeline";
 import { runBatches } from "./store";
+import { fetchParsed } from "./venue-reads";
 import {
   type KalshiEventInfo,
   KalshiEventsPage,

@@ -1,8 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import type { MarketVenue } from "@paulp/contracts";
 import { type ReadBucket, TokenBucket } from "./client";
+import { VENUE_RATE } from "./deps";
 import type { Env } from "./env";
-import { VENUE_RATE } from "./pipeline";
 
 /**
  * Kalshi's read budget as we read it (docs/venues.md, "Rate limits"): the Basic tier's 200 tokens/s at 10 tokens

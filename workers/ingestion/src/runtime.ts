@@ -1,8 +1,8 @@
 import { type MarketVenue, type Principal, systemPrincipal } from "@paulp/contracts";
 import { createEgressFetch, createKalshiSigner } from "@paulp/kit";
 import type { ReadBucket } from "./client";
+import type { PipelineDeps } from "./deps";
 import type { Env } from "./env";
-import type { PipelineDeps } from "./pipeline";
 import { type ReadShare, sharedReadBucket } from "./read-budget";
 
 /** The cron's actor in the audit chain. */

@@ -2,9 +2,9 @@ import { env, exports } from "cloudflare:workers";
 import { type Principal, systemPrincipal } from "@paulp/contracts";
 import { createEgressFetch, createKalshiSigner } from "@paulp/kit";
 import { replaceRulesStatements } from "../src/compliance";
+import { type PipelineDeps, venueBuckets } from "../src/deps";
 import type { Env } from "../src/env";
 import type { IngestionEntrypoint } from "../src/index";
-import { type PipelineDeps, venueBuckets } from "../src/pipeline";
 
 /** A recording stub's extra methods (see vitest.config.ts). */
 export interface Recorder {

@@ -1,7 +1,8 @@
 import type { PairCandidate } from "@paulp/contracts";
 import { sha256Hex } from "@paulp/kit";
 import { beforeEach, describe, expect, it } from "vitest";
-import { proposePairs, runIngestion, runVenue } from "../src/pipeline";
+import { proposePairs } from "../src/pairs";
+import { runIngestion, runVenue } from "../src/pipeline";
 import { termsHash } from "../src/terms";
 import { auditEvents, count, fault, resetAll, tenv, testDeps, worker } from "./helpers";
 

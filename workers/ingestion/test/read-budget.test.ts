@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { fetchWithEvidence, TokenBucket } from "../src/client";
-import { VENUE_RATE } from "../src/pipeline";
+import { VENUE_RATE } from "../src/deps";
 import { FAST_PATH_RATE, KALSHI_READ_BUDGET, sharedReadBucket } from "../src/read-budget";
 import { tenv } from "./helpers";
 

@@ -1,0 +1,217 @@
+// One markets page from fetch to commit: fetched with its evidence, decoded, gated and planned (page-plan.ts,
+// pure), then committed in one D1 batch while the next page is fetched.
+import type { MarketVenue } from "@paulp/contracts";
+import type { ComplianceAgent } from "./compliance";
+import { audit, type PipelineDeps, type Tally } from "./deps";
+import { markEvidence } from "./evidence";
+import { kalshiEventInfo } from "./kalshi-series";
+import { decodePage, gateRows, planWrites } from "./page-plan";
+import {
+  deleteMarketsStatements,
+  recordBlocksStatement,
+  recordSnapshotStatement,
+  runBatches,
+  type StoredState,
+  storedStates,
+  upsertMarketStatements,
+  upsertMarkStatements,
+} from "./store";
+import {
+  auditMany,
+  auditSkips,
+  fetchVenue,
+  pushMarks,
+  recordFetchFailure,
+  recordParseFailure,
+} from "./venue-reads";
+import { type KalshiParsedPage, kalshiRows } from "./venues/kalshi";
+import type { MarketPage, StoredMarketRow } from "./venues/types";
+
+/** A page fetched, stored as evidence, parsed and gated, ready to commit; or why not. */
+export type Prepared =
+  /** `resetCursor`: the venue refused the cursor (or stopped advancing it), so the next run starts a new pass. */
+  | { ok: false; rejected: number; resetCursor?: boolean }
+  | { ok: true; next: string | null; commit: () => Promise<PageResult> };
+
+/** What one page did. */
+export interface PageResult {
+  ok: boolean;
+  next: string | null;
+  fetched: number;
+  stored: number;
+  blocked: number;
+  rejected: number;
+  /** Every market the page listed that the gate allowed (written or seen unchanged). */
+  storedRows: StoredMarketRow[];
+  /** Rows rewritten (content changed) and marks sent to risk. */
+  changed: number;
+  marksSent: number;
+}
+
+/** What every page of a run shares. */
+export interface RunContext {
+  agent: ComplianceAgent;
+  rulesVersion: number;
+  alreadyBlocked: Set<string>;
+  /** A stored mark observed longer ago than this is sent again (from this snapshot) even when unchanged. */
+  markRefreshMs: number;
+}
+
+export async function preparePage(
+  deps: PipelineDeps,
+  run: RunContext,
+  venue: MarketVenue,
+  /** The page's URL, and the cursor it was asked from (null for a first page or a lookup by ticker). */
+  url: string,
+  cursor: string | null,
+  tally: Tally,
+): Promise<Prepared> {
+  const { agent, rulesVersion, alreadyBlocked } = run;
+  const fail = (rejected: number, resetCursor = false): Prepared => ({ ok: false, rejected, resetCursor });
+  const outcome = await fetchVenue(deps, venue, url);
+  if (!outcome.ok) {
+    const rejected = await recordFetchFailure(deps, tally, venue, url, outcome);
+    // A cursor the venue refuses (expired, or written by an older client) would fail every run from here on.
+    const cursorRefused =
+      cursor !== null && outcome.kind === "http_error" && (outcome.status === 400 || outcome.status === 422);
+    return fail(rejected, cursorRefused);
+  }
+  const { evidenceHash, response } = outcome;
+  const fetchedAt = new Date(deps.now()).toISOString();
+  const parsed = decodePage(venue, response.bytes, cursor);
+  if (!parsed.ok) {
+    await recordParseFailure(deps, tally, venue, url, response.status, evidenceHash, parsed);
+    return fail(1, parsed.stuck);
+  }
+  let page: MarketPage;
+  if (venue === "kalshi") {
+    // Market by market: one that does not fit is named and skipped, the rest of the page goes on. Each market's
+    // series (and so its category) comes through its event.
+    const markets = parsed.value as KalshiParsedPage;
+    const events = await kalshiEventInfo(
+      deps,
+      tally,
+      markets.markets.map((m) => m.event_ticker),
+    );
+    const built = kalshiRows(markets.markets, events);
+    page = { rows: built.rows, next: markets.next, skips: [...markets.skips, ...built.skips] };
+  } else page = parsed.value as MarketPage;
+  const { passed, blockedIds, blockedEvents, denied } = gateRows(page.rows, agent, alreadyBlocked, {
+    venue,
+    rulesVersion,
+    evidenceHash,
+  });
+  // Phase two runs while the next page is fetched: D1 reads and writes, audits and marks overlap the next request.
+  const commit = async (): Promise<PageResult> => {
+    const failed = (): PageResult => ({
+      ok: false,
+      rejected: 0,
+      next: cursor,
+      fetched: 0,
+      stored: 0,
+      blocked: 0,
+      storedRows: [],
+      changed: 0,
+      marksSent: 0,
+    });
+    // Only what changed is written (planWrites): the stored states of the page's rows, in one read.
+    let stored: Map<string, StoredState>;
+    try {
+      stored = await storedStates(
+        deps.db,
+        venue,
+        passed.map((r) => r.marketId),
+      );
+    } catch (error) {
+      tally.add("d1_error");
+      console.warn(`ingestion: stored state read failed: ${(error as Error)?.message}`);
+      return failed();
+    }
+    const refreshBefore = new Date(Date.parse(fetchedAt) - run.markRefreshMs).toISOString();
+    const plan = await planWrites(passed, stored, { evidenceHash, fetchedAt, refreshBefore });
+    const { allowed, changed, hashes, marks, markRows } = plan;
+    denied.push(...plan.denied);
+    const statements = upsertMarketStatements(deps.db, changed, hashes, rulesVersion);
+    statements.push(...upsertMarkStatements(deps.db, markRows, marks, rulesVersion));
+    // Every listed row, changed or not, is recorded as seen in this snapshot: one row for the page.
+    if (allowed.length > 0)
+      statements.push(
+        recordSnapshotStatement(
+          deps.db,
+          venue,
+          evidenceHash,
+          fetchedAt,
+          allowed.map((r) => r.marketId),
+          rulesVersion,
+        ),
+      );
+    // A market blocked now leaves the store even if an earlier rule set let it in.
+    statements.push(...deleteMarketsStatements(deps.db, venue, blockedIds));
+    statements.push(markEvidence(deps.db, evidenceHash, "accepted", null));
+    try {
+      await runBatches(deps.db, statements);
+    } catch (error) {
+      tally.add("d1_error");
+      await audit(deps, tally, "ingestion.store_failed", {
+        venue,
+        url,
+        evidenceHash,
+        detail: String((error as Error)?.message).slice(0, 300),
+      });
+      return failed();
+    }
+    // The rules were replaced while this run went: its inserts wrote nothing (each checks the version it was
+    // gated under), so nothing goes to risk either. The run stops here and the next one, under the new rules,
+    // takes this page again.
+    const now = await deps.db
+      .prepare("SELECT COALESCE((SELECT version FROM compliance_meta WHERE singleton = 1), 0) AS v")
+      .first<{ v: number }>()
+      .catch(() => null);
+    if (now?.v !== rulesVersion) {
+      tally.add("rules_changed");
+      return failed();
+    }
+    if (blockedEvents.length > 0) {
+      const r = await auditMany(deps, blockedEvents);
+      if (r) {
+        await recordBlocksStatement(
+          deps.db,
+          venue,
+          blockedEvents.map((e) => [e.marketId as string, (e.rule as { id: string }).id]),
+          rulesVersion,
+          evidenceHash,
+          fetchedAt,
+        )
+          .run()
+          .catch(() => tally.add("d1_error"));
+        for (const e of blockedEvents) alreadyBlocked.add(`${e.marketId}|${(e.rule as { id: string }).id}`);
+      } else {
+        tally.add("audit_failed");
+      }
+    }
+    if (page.skips.length > 0) await auditSkips(deps, tally, venue, url, evidenceHash, page.skips);
+    if (denied.length > 0) {
+      tally.add("gate_denied", denied.length);
+      await audit(deps, tally, "compliance.denied", {
+        venue,
+        evidenceHash,
+        count: denied.length,
+        reason: denied[0]!.reason.slice(0, 300),
+        marketIds: denied.slice(0, 50).map((d) => d.marketId),
+      });
+    }
+    await pushMarks(deps, tally, markRows, marks);
+    return {
+      ok: true,
+      next: page.next,
+      fetched: page.rows.length + page.skips.length,
+      stored: allowed.length,
+      blocked: blockedIds.length,
+      rejected: denied.length,
+      storedRows: allowed,
+      changed: changed.length,
+      marksSent: markRows.length,
+    };
+  };
+  return { ok: true, next: page.next, commit };
+}
