@@ -5,8 +5,8 @@ import { type ComplianceAgent, type ComplianceEntity, gateWithCurrentRules } fro
 import type { PipelineDeps } from "./deps";
 import { markEvidence, storeEvidence } from "./evidence";
 import { IbkrSnapshot, ibkrMark } from "./ibkr-snapshot";
+import { getMarketRow } from "./market-queries";
 import { markFrom } from "./prices";
-import { getMarketRow } from "./store";
 import { parseBody } from "./venues/parse";
 
 /**

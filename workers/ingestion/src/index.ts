@@ -51,10 +51,17 @@ import {
 import type { Env } from "./env";
 import { type EvidenceSighting, missingEvidence, readEvidence } from "./evidence";
 import { ingestIbkrSnapshot, refreshBooks } from "./fast-marks";
+import {
+  getBookRow,
+  getMarketRow,
+  getMarkRow,
+  lastSeen,
+  listEvidenceRows,
+  listMarketRows,
+} from "./market-queries";
 import { runIngestion } from "./pipeline";
 import { CRON_ACTOR, CRON_MAX_PAGES, depsFromEnv, FAST_PATH_ACTOR, fastPathBuckets } from "./runtime";
 import { ingestionStatus } from "./status";
-import { getBookRow, getMarketRow, getMarkRow, lastSeen, listEvidenceRows, listMarketRows } from "./store";
 
 const MarketId = v.pipe(v.string(), v.minLength(1), v.maxLength(128));
 const VenueAndId = v.tuple([MarketVenue, MarketId]);

@@ -5,7 +5,8 @@
 import type { AuditPayload, MarketVenue } from "@paulp/contracts";
 import type { ComplianceAgent } from "./compliance";
 import { markFrom } from "./prices";
-import { contentHash, type StoredState } from "./store";
+import { contentHash } from "./row-content";
+import type { StoredState } from "./store";
 import { termsHash, termsHashSync, termsOf } from "./terms";
 import {
   isKalshiMarketsPage,

@@ -9,8 +9,8 @@ import type { EgressFetch } from "@paulp/kit";
 import type * as K from "kalshi-typescript";
 import { beforeEach, describe, expect, it } from "vitest";
 import { fetchFreshBook } from "../src/books";
+import { getMarketRow } from "../src/market-queries";
 import { runVenue } from "../src/pipeline";
-import { getMarketRow } from "../src/store";
 import { ACTOR, auditEvents, count, onlySkipAudit, resetAll, tenv, testDeps } from "./helpers";
 import {
   kalshiEventFixture,
