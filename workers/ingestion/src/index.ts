@@ -29,28 +29,14 @@ import {
   Venue,
   type VenueRunReport,
 } from "@paulp/contracts";
-import {
-  auditAppend,
-  canonicalHash,
-  checkD1,
-  checkR2,
-  parseArgs,
-  parseInput,
-  rpc,
-  runHealthChecks,
-} from "@paulp/kit";
+import { checkD1, checkR2, parseArgs, parseInput, rpc, runHealthChecks } from "@paulp/kit";
 import * as v from "valibot";
 import { fetchFreshBook } from "./books";
-import {
-  ComplianceAgent,
-  gateWithCurrentRules,
-  loadRules,
-  replaceRulesStatements,
-  verdictOf,
-} from "./compliance";
+import { ComplianceAgent, gateWithCurrentRules, loadRules, verdictOf } from "./compliance";
 import type { Env } from "./env";
 import { type EvidenceSighting, missingEvidence, readEvidence } from "./evidence";
 import { ingestIbkrSnapshot, refreshBooks } from "./fast-marks";
+import { gatedMarket } from "./gated-market";
 import {
   getBookRow,
   getMarketRow,
@@ -59,7 +45,9 @@ import {
   listEvidenceRows,
   listMarketRows,
 } from "./market-queries";
+import { decodeCursor, EvidenceCursor, encodeCursor, MarketsCursor } from "./paging";
 import { runIngestion } from "./pipeline";
+import { replaceComplianceRules } from "./rules-update";
 import { CRON_ACTOR, CRON_MAX_PAGES, depsFromEnv, FAST_PATH_ACTOR, fastPathBuckets } from "./runtime";
 import { ingestionStatus } from "./status";
 
@@ -115,15 +103,9 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
   async listMarkets(query: MarketQuery): Promise<Result<{ markets: MarketRecord[]; cursor: string | null }>> {
     const q = parseInput(MarketQuery, query ?? {});
     if (!q.ok) return q;
-    let after: { venue: string; marketId: string } | undefined;
-    if (q.value.cursor) {
-      try {
-        const decoded = JSON.parse(atob(q.value.cursor)) as unknown;
-        after = v.parse(v.object({ venue: v.string(), marketId: v.string() }), decoded);
-      } catch {
-        return err(ErrorCode.validationFailed, "cursor: invalid");
-      }
-    }
+    const cursor = decodeCursor(MarketsCursor, q.value.cursor);
+    if (!cursor.ok) return cursor;
+    const after = cursor.value;
     return rpc(
       async () => {
         const page = await listMarketRows(
@@ -144,7 +126,7 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
         if (agent.unavailable)
           return err(ErrorCode.complianceBlocked, `compliance gate unavailable: ${agent.unavailable}`);
         const markets = page.markets.filter((m) => agent.check(m).decision === "allow");
-        return ok({ markets, cursor: page.next ? btoa(JSON.stringify(page.next)) : null });
+        return ok({ markets, cursor: encodeCursor(page.next) });
       },
       { what: "listMarkets", ...INTERNAL },
     );
@@ -155,7 +137,7 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
     if (!input.ok) return input;
     return rpc(
       async () => {
-        const market = await this.gatedMarket(input.value[0], input.value[1], Date.now());
+        const market = await gatedMarket(this.env.D1_MARKETS, input.value[0], input.value[1], Date.now());
         if (!market.ok) return market;
         const seen = await lastSeen(this.env.D1_MARKETS, input.value[0], input.value[1]);
         return ok({
@@ -178,7 +160,7 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
     return rpc(
       async () => {
         const now = Date.now();
-        const gated = await this.gatedMarket(input[0], input[1], now);
+        const gated = await gatedMarket(this.env.D1_MARKETS, input[0], input[1], now);
         if (!gated.ok) return gated;
         const market = gated.value;
         const stored = await getBookRow(this.env.D1_MARKETS, input[0], input[1], now);
@@ -195,7 +177,7 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
     return rpc(
       async () => {
         const now = Date.now();
-        const gated = await this.gatedMarket(input.value[0], input.value[1], now);
+        const gated = await gatedMarket(this.env.D1_MARKETS, input.value[0], input.value[1], now);
         if (!gated.ok) return gated;
         const mark = await getMarkRow(this.env.D1_MARKETS, input.value[0], input.value[1], now);
         return mark ? ok(mark) : err(ErrorCode.notFound, `no mark for ${venue}:${marketId}`);
@@ -241,15 +223,9 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
   ): Promise<Result<{ evidence: EvidenceRecord[]; cursor: string | null }>> {
     const q = parseInput(EvidenceQuery, query ?? {});
     if (!q.ok) return q;
-    let after: { fetchedAt: string; hash: string } | undefined;
-    if (q.value.cursor) {
-      try {
-        const decoded = JSON.parse(atob(q.value.cursor)) as unknown;
-        after = v.parse(v.object({ fetchedAt: v.string(), hash: v.string() }), decoded);
-      } catch {
-        return err(ErrorCode.validationFailed, "cursor: invalid");
-      }
-    }
+    const cursor = decodeCursor(EvidenceCursor, q.value.cursor);
+    if (!cursor.ok) return cursor;
+    const after = cursor.value;
     return rpc(
       async () => {
         const page = await listEvidenceRows(this.env.D1_MARKETS, {
@@ -259,7 +235,7 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
           limit: q.value.limit ?? 100,
           after,
         });
-        return ok({ evidence: page.evidence, cursor: page.next ? btoa(JSON.stringify(page.next)) : null });
+        return ok({ evidence: page.evidence, cursor: encodeCursor(page.next) });
       },
       { what: "listEvidence", ...INTERNAL },
     );
@@ -369,54 +345,7 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
     const [input, who] = parsed.value;
     return rpc(
       async () => {
-        const current = await loadRules(this.env.D1_MARKETS);
-        if (input.expectedVersion !== undefined && input.expectedVersion !== current.version) {
-          return err(
-            ErrorCode.conflict,
-            `rules are at version ${current.version}, not ${input.expectedVersion}`,
-          );
-        }
-        const version = current.version + 1;
-        const at = new Date().toISOString();
-        // Audited before it applies: no audit, no change.
-        const audited = await auditAppend(this.env.AUDIT, {
-          type: "compliance.rules_updated",
-          service: "ingestion",
-          actor: who,
-          payload: {
-            fromVersion: current.version,
-            version,
-            rulesHash: await canonicalHash("paulp.compliance-rules.v1", input.rules),
-            ruleIds: input.rules.map((r) => r.id),
-            // Full rules when they fit the audit payload limit; the hash always binds them.
-            rules: input.rules.length <= 40 ? input.rules : null,
-          },
-        });
-        if (!audited.ok)
-          return err(ErrorCode.auditUnavailable, `rules not changed: ${audited.error.message}`);
-        try {
-          await this.env.D1_MARKETS.batch(
-            replaceRulesStatements(this.env.D1_MARKETS, input.rules, version, at, who.subject),
-          );
-        } catch (error) {
-          if (!/UNIQUE|constraint/i.test(String((error as Error)?.message))) throw error;
-          // A concurrent update took this version first: nothing of ours applied. Say so in the chain too, since
-          // the update was audited before it was written.
-          await auditAppend(this.env.AUDIT, {
-            type: "compliance.rules_update_lost",
-            service: "ingestion",
-            actor: who,
-            payload: {
-              version,
-              reason: "a concurrent update took this version first; these rules never applied",
-            },
-          });
-          return err(
-            ErrorCode.conflict,
-            `rules version ${version} was taken by a concurrent update: nothing changed`,
-          );
-        }
-        return ok(await loadRules(this.env.D1_MARKETS));
+        return replaceComplianceRules(this.env.D1_MARKETS, this.env.AUDIT, input, who, Date.now());
       },
       { what: "putComplianceRules", ...INTERNAL },
     );
@@ -433,22 +362,6 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
         `ingestion ${r.venue}: ${r.outcome} pages=${r.pages} stored=${r.stored} blocked=${r.blocked} rejected=${r.rejected}`,
       );
     }
-  }
-
-  /** A stored market is re-checked against the current rules on read: a later block hides it at once. */
-  /** A stored market, checked again against the rules in force now (a rule added since refuses it). */
-  private async gatedMarket(
-    venue: "kalshi" | "polymarket",
-    marketId: string,
-    now: number,
-  ): Promise<Result<MarketRecord>> {
-    const market = await getMarketRow(this.env.D1_MARKETS, venue, marketId, now);
-    if (!market) return err(ErrorCode.notFound, `no stored market ${venue}:${marketId}`);
-    const d = (await gateWithCurrentRules(this.env.D1_MARKETS)).check(market);
-    if (d.decision === "allow") return ok(market);
-    return d.decision === "block"
-      ? err(ErrorCode.complianceBlocked, `blocked by compliance rule ${d.rule.id}`)
-      : err(ErrorCode.complianceBlocked, `compliance gate denied: ${d.reason}`);
   }
 }
 

@@ -1,0 +1,26 @@
+// Opaque page cursors: the base64 of the last key's JSON, checked against the key's schema when it comes back.
+import { ErrorCode, err, type Result } from "@paulp/contracts";
+import * as v from "valibot";
+
+/** The key of a markets page: the last (venue, market id) listed. */
+export const MarketsCursor = v.object({ venue: v.string(), marketId: v.string() });
+/** The key of an evidence page: the last (fetched at, hash) listed. */
+export const EvidenceCursor = v.object({ fetchedAt: v.string(), hash: v.string() });
+
+/** The cursor of the page after the one whose last key is `next` (null: no further page). */
+export function encodeCursor(next: object | null): string | null {
+  return next ? btoa(JSON.stringify(next)) : null;
+}
+
+/** The key a cursor carries (undefined when none is given); one that does not decode is `validation_failed`. */
+export function decodeCursor<S extends v.GenericSchema>(
+  schema: S,
+  cursor: string | undefined,
+): Result<v.InferOutput<S> | undefined> {
+  if (!cursor) return { ok: true, value: undefined };
+  try {
+    return { ok: true, value: v.parse(schema, JSON.parse(atob(cursor)) as unknown) };
+  } catch {
+    return err(ErrorCode.validationFailed, "cursor: invalid");
+  }
+}
