@@ -62,12 +62,19 @@ describe("ComplianceAgent (unit)", () => {
       throw new Error("d1 down");
     });
     expect(failingLoad.check(entity)).toEqual({ decision: "deny", reason: "rules unavailable: d1 down" });
+    // A load that has not answered when the budget ends (the test holds it until after): the budget is what is
+    // tested, so nothing races it.
     const slowLoad = new ComplianceAgent(undefined, 20);
-    await slowLoad.prepare(() => new Promise((r) => setTimeout(() => r([]), 200)));
+    let answerLoad!: (rules: ComplianceRule[]) => void;
+    await slowLoad.prepare(() => new Promise<ComplianceRule[]>((r) => (answerLoad = r)));
     expect(slowLoad.check(entity)).toMatchObject({
       decision: "deny",
       reason: expect.stringContaining("timed out"),
     });
+    // Its answer coming later changes nothing: the run's gate stays closed.
+    answerLoad([]);
+    await Promise.resolve();
+    expect(slowLoad.check(entity)).toMatchObject({ decision: "deny" });
     const throwing = new ComplianceAgent(() => {
       throw new Error("boom");
     });
