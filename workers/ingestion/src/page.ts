@@ -10,6 +10,7 @@ import {
   deleteMarketsStatements,
   recordBlocksStatement,
   recordSnapshotStatement,
+  rulesVersionStatement,
   runBatches,
   type StoredState,
   storedStates,
@@ -148,8 +149,11 @@ export async function preparePage(
     // A market blocked now leaves the store even if an earlier rule set let it in.
     statements.push(...deleteMarketsStatements(deps.db, venue, blockedIds));
     statements.push(markEvidence(deps.db, evidenceHash, "accepted", null));
+    // Last, in the same transaction as the writes: the rules version they were checked against.
+    statements.push(rulesVersionStatement(deps.db));
+    let current: number | undefined;
     try {
-      await runBatches(deps.db, statements);
+      current = ((await runBatches(deps.db, statements)).at(-1)?.results[0] as { v?: number } | undefined)?.v;
     } catch (error) {
       tally.add("d1_error");
       await audit(deps, tally, "ingestion.store_failed", {
@@ -163,11 +167,7 @@ export async function preparePage(
     // The rules were replaced while this run went: its inserts wrote nothing (each checks the version it was
     // gated under), so nothing goes to risk either. The run stops here and the next one, under the new rules,
     // takes this page again.
-    const now = await deps.db
-      .prepare("SELECT COALESCE((SELECT version FROM compliance_meta WHERE singleton = 1), 0) AS v")
-      .first<{ v: number }>()
-      .catch(() => null);
-    if (now?.v !== rulesVersion) {
+    if (current !== rulesVersion) {
       tally.add("rules_changed");
       return failed();
     }

@@ -205,9 +205,20 @@ export function recordBlocksStatement(
     .bind(venue, JSON.stringify(blocks), rulesVersion, evidenceHash, at);
 }
 
-/** Run statements in D1 batches (each batch is atomic). */
-export async function runBatches(db: D1Database, statements: D1PreparedStatement[]): Promise<void> {
-  for (let i = 0; i < statements.length; i += BATCH) await db.batch(statements.slice(i, i + BATCH));
+/** Run statements in D1 batches (each batch is atomic); answers every statement's result, in order. */
+export async function runBatches(db: D1Database, statements: D1PreparedStatement[]): Promise<D1Result[]> {
+  const results: D1Result[] = [];
+  for (let i = 0; i < statements.length; i += BATCH)
+    results.push(...(await db.batch(statements.slice(i, i + BATCH))));
+  return results;
+}
+
+/**
+ * The compliance rules version in force, as a statement: put last in a commit's batch, it reads the version in the
+ * same transaction as the writes (one round trip fewer than a read after the batch).
+ */
+export function rulesVersionStatement(db: D1Database): D1PreparedStatement {
+  return db.prepare("SELECT COALESCE((SELECT version FROM compliance_meta WHERE singleton = 1), 0) AS v");
 }
 
 /** Store a book. */

@@ -260,8 +260,9 @@ describe("schedule", () => {
       get(target, prop) {
         if (prop === "batch")
           return async (statements: D1PreparedStatement[]) => {
-            // A first page commit is four statements (markets, marks, its snapshot, evidence status); fail the second page's.
-            if (statements.length === 4 && ++commits === 2) throw new Error("d1 write failed");
+            // A page commit is five statements (markets, marks, its snapshot, evidence status, the rules version read
+            // in the same batch); fail the second page's.
+            if (statements.length === 5 && ++commits === 2) throw new Error("d1 write failed");
             return target.batch(statements);
           };
         const value = Reflect.get(target, prop);
