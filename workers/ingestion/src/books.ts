@@ -1,12 +1,11 @@
 import { ErrorCode, err, type MarketRecord, type OrderBookSnapshot, ok, type Result } from "@paulp/contracts";
+import { decodeBook } from "./book-decode";
 import { callPeer, type PipelineDeps } from "./deps";
 import { markEvidence } from "./evidence";
 import { putBookStatement } from "./store";
 import { fetchVenue } from "./venue-reads";
-import { KalshiOrderbook, kalshiOrderbookUrl, kalshiYesBook } from "./venues/kalshi";
-import { parseBody } from "./venues/parse";
-import { ClobBook, clobBookUrl, clobYesBook } from "./venues/polymarket";
-import type { YesBook } from "./venues/types";
+import { kalshiOrderbookUrl } from "./venues/kalshi";
+import { clobBookUrl } from "./venues/polymarket";
 
 /** Fetch a market's book through evidence storage, validate it, store it and answer it (YES view, best first). */
 export async function fetchFreshBook(
@@ -31,26 +30,9 @@ export async function fetchFreshBook(
           : ErrorCode.upstreamError;
     return err(code, `order book fetch failed: ${outcome.kind} ${outcome.detail}`);
   }
-  let book: YesBook;
-  if (market.venue === "kalshi") {
-    const p = parseBody(KalshiOrderbook, outcome.response.bytes);
-    if (!p.ok) return reject(deps, market, outcome.evidenceHash, p);
-    book = kalshiYesBook(p.value);
-  } else {
-    const p = parseBody(ClobBook, outcome.response.bytes);
-    if (!p.ok) return reject(deps, market, outcome.evidenceHash, p);
-    if (p.value.asset_id !== yesToken)
-      return reject(deps, market, outcome.evidenceHash, {
-        kind: "schema",
-        detail: "book is for another token",
-      });
-    if (p.value.market.toLowerCase() !== market.marketId)
-      return reject(deps, market, outcome.evidenceHash, {
-        kind: "schema",
-        detail: "book is for another market",
-      });
-    book = clobYesBook(p.value);
-  }
+  const decoded = decodeBook(market, yesToken, outcome.response.bytes);
+  if (!decoded.ok) return reject(deps, market, outcome.evidenceHash, decoded);
+  const { book } = decoded;
   const snapshot = {
     venue: market.venue,
     marketId: market.marketId,
