@@ -9,6 +9,7 @@ export * from "./health";
 export * from "./http";
 export * from "./kalshi-signer";
 export * from "./money";
+export * from "./random";
 export * from "./receipt-return";
 export * from "./rpc";
 export * from "./timeout";

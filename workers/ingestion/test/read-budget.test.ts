@@ -1,3 +1,4 @@
+import { seededRandom } from "@paulp/kit";
 import { describe, expect, it } from "vitest";
 import { fetchWithEvidence, TokenBucket } from "../src/client";
 import { VENUE_RATE } from "../src/deps";
@@ -5,18 +6,6 @@ import { FAST_PATH_RATE, KALSHI_READ_BUDGET, sharedReadBucket } from "../src/rea
 import { tenv } from "./helpers";
 
 type Rate = { capacity: number; refillPerSecond: number };
-
-/** A small seeded generator, so a failing sequence can be replayed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * When each read of one client reaches the venue: the client asks at the given times (in order), takes a token
@@ -56,7 +45,7 @@ function asks(random: () => number, burst: number): number[] {
 function worstRefusals(crawl: Rate, fast: Rate): number {
   let worst = 0;
   for (let seed = 1; seed <= 300; seed++) {
-    const random = mulberry32(seed);
+    const random = seededRandom(seed);
     const sent = [...sendTimes(crawl, asks(random, 25)), ...sendTimes(fast, asks(random, 25))];
     worst = Math.max(worst, refusedByVenue(KALSHI_READ_BUDGET, sent));
   }

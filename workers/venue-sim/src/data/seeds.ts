@@ -1,6 +1,8 @@
 // The seeded universe's shared ground: its modes and sizes, the PRNG and hashes, the word tables, the planted
 // pairs' terms, closing over time, and the price walk and book levels both venues use (see universe.ts).
 
+import { seededRandom } from "@paulp/kit";
+
 /** The universe sizes; `small` is the default. */
 export type UniverseMode = "small" | "realistic";
 
@@ -65,17 +67,8 @@ export const TRUE_PAIRS = 24;
 /** Pairs at indexes [TRUE_PAIRS, TRUE_PAIRS + LOOKALIKE_PAIRS) only look alike. */
 export const LOOKALIKE_PAIRS = 12;
 
-/** A deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic PRNG (mulberry32, kit's `seededRandom`). */
+export const rng = seededRandom;
 
 /** FNV-1a of a string, to derive sub-seeds. */
 export function hash32(s: string): number {
