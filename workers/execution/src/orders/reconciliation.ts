@@ -65,26 +65,20 @@ export async function reconcile(
     );
     if (res.ok) reported++;
   }
-  const at = new Date(desk.now()).toISOString();
-  const audited = await audit(desk, "execution.reconciliation", actor, {
-    at,
+  const found = {
+    at: new Date(desk.now()).toISOString(),
     tolerance,
     venues,
     markets,
     drifts,
     reported,
     inFlight,
-  });
+  };
+  const audited = await audit(desk, "execution.reconciliation", actor, found);
   if (!audited.ok) return audited;
   const report: ReconciliationReport = {
-    at,
-    tolerance,
-    venues,
-    markets,
-    drifts,
-    reported,
+    ...found,
     auditSeq: audited.value.seq,
-    inFlight,
     auditHash: audited.value.hash,
   };
   desk.store.saveReconciliation(report);
