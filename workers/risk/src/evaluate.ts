@@ -19,7 +19,7 @@ import {
 } from "./limit-rules";
 import { exposureUnits, marketKey, positionKey } from "./portfolio";
 import { collarReason, money, pctReason, reason, sizeText } from "./reasons";
-import { type RiskView, staleHeldPositions, UNCATEGORISED } from "./view";
+import { correlatedExposure, type RiskView, staleHeldPositions, UNCATEGORISED } from "./view";
 
 // The pure pre-trade check: values in, a decision out. No clock, no I/O: the caller passes `nowMs`, the
 // portfolio view, the limits and the breaker state. Every missing or doubtful input denies.
@@ -358,8 +358,7 @@ export function evaluateIntent(input: EvaluationInput): Evaluation {
   const posAfter = exposureUnits(intent.venue, qe + delta, markPrice);
   const grow = posAfter - posBefore;
   const marketAfter = (view.marketExposure.get(mk) ?? 0) + grow;
-  let groupAfter = grow;
-  for (const k of limits.correlated.get(mk) ?? [mk]) groupAfter += view.marketExposure.get(k) ?? 0;
+  const groupAfter = grow + correlatedExposure(view, limits.correlation, mk);
   const catAfter = (view.categoryExposure.get(category ?? UNCATEGORISED) ?? 0) + grow;
   const figures = [
     e,

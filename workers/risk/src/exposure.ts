@@ -2,7 +2,7 @@ import type { BreakerState, LimitUse, RiskExposure } from "@paulp/contracts";
 import { FULL_PCT, formatDollars, formatPct, ratioPct } from "@paulp/kit";
 import { effectiveLimits, type ParsedLimits } from "./limit-rules";
 import { exposureUnits } from "./portfolio";
-import { type RiskView, staleHeldPositions } from "./view";
+import { correlatedExposure, type RiskView, staleHeldPositions } from "./view";
 
 function use(
   limit: string,
@@ -57,11 +57,8 @@ export function exposureReport(input: {
       positionExposure.set(key, exposureUnits(mark.venue, qty, mark.price));
   }
   const groups = new Map<string, number>();
-  for (const mk of view.marketExposure.keys()) {
-    let sum = 0;
-    for (const k of limits.correlated.get(mk) ?? [mk]) sum += view.marketExposure.get(k) ?? 0;
-    groups.set(mk, sum);
-  }
+  for (const mk of view.marketExposure.keys())
+    groups.set(mk, correlatedExposure(view, limits.correlation, mk));
   const [posAt, pos] = worst(positionExposure);
   const [mAt, m] = worst(view.marketExposure);
   const [gAt, g] = worst(groups);

@@ -22,7 +22,7 @@ import {
 } from "./portfolio";
 import { emptyReceiptSample, RECEIPT_PREFIX, type ReceiptSample, receiptSampleFrom } from "./receipt-sample";
 import { upgradeUnits } from "./units";
-import { buildView, type Reservation, type RiskView } from "./view";
+import { buildView, type Reservation, type RiskView, regroupView } from "./view";
 
 // The risk governor's storage layout: its keys, how its state is loaded (and older layouts moved, once) and
 // written in bounded puts. The Durable Object (risk-governor.ts) holds the loaded state and changes it.
@@ -87,9 +87,14 @@ export interface StateChange<T> {
   breach: Evaluation["breach"];
 }
 
-/** The view, built from the portfolio and the reservations when it is not current. */
+/**
+ * The view, built from the portfolio and the reservations when it is not current, and keeping its correlated
+ * totals for the limits in force (regrouped, not rebuilt, when the limits changed).
+ */
 export function currentView(st: GovernorState): RiskView {
-  if (!st.view) st.view = buildView(st.portfolio, Object.values(st.orders.reservations));
+  const groups = st.parsed?.correlation ?? null;
+  if (!st.view) st.view = buildView(st.portfolio, Object.values(st.orders.reservations), groups);
+  else if (st.view.groups !== groups) regroupView(st.view, groups);
   return st.view;
 }
 

@@ -1,6 +1,13 @@
 import type { RiskLimits } from "@paulp/contracts";
 import { orNull, parseDollars, parsePct } from "@paulp/kit";
-import { DEFAULT_COLLAR_MINIMUM, DEFAULT_COLLAR_PCT, type LossLimits, parseLimits } from "./limit-rules";
+import {
+  correlatedWith,
+  correlationIndex,
+  DEFAULT_COLLAR_MINIMUM,
+  DEFAULT_COLLAR_PCT,
+  type LossLimits,
+  parseLimits,
+} from "./limit-rules";
 
 /** The specification's defaults (5/10/15/30/3/10 %) plus conservative pre-trade basics. */
 export const DEFAULT_LIMITS: RiskLimits = {
@@ -52,11 +59,11 @@ export function raisedLimits(current: RiskLimits, next: RiskLimits): string[] {
   const collarB = parseLimits(next, 0);
   if (!collarA || !collarB || collarB.collarPct > collarA.collarPct) raised.push("priceCollarPct");
   if (!collarA || !collarB || collarB.collarMin > collarA.collarMin) raised.push("priceCollarMinimum");
-  const groupsA = parseLimits(current, 0)?.correlated ?? new Map<string, string[]>();
-  const groupsB = parseLimits(next, 0)?.correlated ?? new Map<string, string[]>();
-  for (const [market, members] of groupsA) {
-    const now = new Set(groupsB.get(market) ?? [market]);
-    if (members.some((m) => !now.has(m))) {
+  const groupsA = parseLimits(current, 0)?.correlation ?? correlationIndex({});
+  const groupsB = parseLimits(next, 0)?.correlation ?? correlationIndex({});
+  for (const market of groupsA.setOf.keys()) {
+    const now = new Set(correlatedWith(groupsB, market));
+    if (correlatedWith(groupsA, market).some((m) => !now.has(m))) {
       raised.push("correlationGroups");
       break;
     }

@@ -1,5 +1,6 @@
 import type { OrderIntent, Venue } from "@paulp/contracts";
 import { notional as notionalOf, orNull, parseDollars, worstCaseFee } from "@paulp/kit";
+import type { CorrelationIndex } from "./limit-rules";
 import {
   exposureUnits,
   type Mark,
@@ -59,6 +60,13 @@ export interface RiskView {
   /** Gross exposure per market (Σ over strategies), reservations included. */
   marketExposure: Map<string, number>;
   categoryExposure: Map<string, number>;
+  /** The limits' correlation groups `groupExposure` is kept for (null: none; see `regroupView`). */
+  groups: CorrelationIndex | null;
+  /**
+   * Gross exposure of each correlated set of `groups` (Σ `marketExposure` over its members), moved with every
+   * member's exposure, so the correlated-exposure check reads one figure instead of summing the set.
+   */
+  groupExposure: number[];
   marks: Record<string, Mark>;
   /** Positions (filled or reserved) whose market has no mark price: equity is then unknown. */
   unmarked: string[];
@@ -85,8 +93,15 @@ export interface ViewIndex {
   heldHeap: [number, string][];
 }
 
-/** Build the aggregates evaluation reads. */
-export function buildView(state: PortfolioState, reservations: Iterable<Reservation>): RiskView {
+/**
+ * Build the aggregates evaluation reads; `groups` are the limits' correlation groups the view keeps a running
+ * total for (without them, the correlated-exposure check sums the set each time).
+ */
+export function buildView(
+  state: PortfolioState,
+  reservations: Iterable<Reservation>,
+  groups: CorrelationIndex | null = null,
+): RiskView {
   const filledQty = new Map<string, number>();
   const effectiveQty = new Map<string, number>();
   const pendingReduce = new Map<string, number>();
@@ -147,12 +162,52 @@ export function buildView(state: PortfolioState, reservations: Iterable<Reservat
     reservedFees,
     marketExposure,
     categoryExposure,
+    groups,
+    groupExposure: groupTotals(marketExposure, groups),
     marks: state.marks,
     unmarked,
     heldMarkets,
     oldestHeldMarkMs,
     index: { byMarket, heldHeap },
   };
+}
+
+/** Σ market exposure over each correlated set of `groups` (O(markets × the sets each is in)). */
+function groupTotals(marketExposure: Map<string, number>, groups: CorrelationIndex | null): number[] {
+  const totals = new Array<number>(groups?.sets.length ?? 0).fill(0);
+  if (!groups) return totals;
+  for (const [mk, exposure] of marketExposure)
+    for (const n of groups.memberOf.get(mk) ?? []) totals[n] = totals[n]! + exposure;
+  return totals;
+}
+
+/**
+ * Keep the group totals for other correlation groups (the limits changed): recomputed from the market
+ * exposures, O(markets); nothing else in the view depends on the limits.
+ */
+export function regroupView(view: RiskView, groups: CorrelationIndex | null): void {
+  view.groups = groups;
+  view.groupExposure = groupTotals(view.marketExposure, groups);
+}
+
+/**
+ * The gross exposure of market `mk` and every market correlated with it under `groups`, itself included: the
+ * view's running total when it keeps one for these groups (O(1)), else summed over the set.
+ */
+export function correlatedExposure(view: RiskView, groups: CorrelationIndex, mk: string): number {
+  const n = groups.setOf.get(mk);
+  if (n === undefined) return view.marketExposure.get(mk) ?? 0;
+  if (view.groups === groups) return view.groupExposure[n]!;
+  let sum = 0;
+  for (const k of groups.sets[n]!) sum += view.marketExposure.get(k) ?? 0;
+  return sum;
+}
+
+/** Move market `mk`'s exposure by `change`: its own figure and the total of every correlated set it is in. */
+function moveMarketExposure(view: RiskView, mk: string, change: number): void {
+  view.marketExposure.set(mk, (view.marketExposure.get(mk) ?? 0) + change);
+  const sets = view.groups?.memberOf.get(mk);
+  if (sets) for (const n of sets) view.groupExposure[n] = view.groupExposure[n]! + change;
 }
 
 function indexPosition(byMarket: Map<string, Set<string>>, mk: string, posKey: string): void {
@@ -276,7 +331,7 @@ export function reserveInView(view: RiskView, intent: OrderIntent, delta: number
   view.reservedFees += cost.fee;
   const grow =
     exposureUnits(intent.venue, qe + delta, mark.price) - exposureUnits(intent.venue, qe, mark.price);
-  view.marketExposure.set(mk, (view.marketExposure.get(mk) ?? 0) + grow);
+  moveMarketExposure(view, mk, grow);
   const cat = mark.category ?? UNCATEGORISED;
   view.categoryExposure.set(cat, (view.categoryExposure.get(cat) ?? 0) + grow);
   return true;
@@ -310,7 +365,7 @@ export function shiftPosition(
   const mk = marketKey(where.venue, where.market);
   indexPosition(view.index.byMarket, mk, where.posKey);
   trackHeld(view, mk, mark.observedAtMs, qe, qe + effectiveDelta);
-  view.marketExposure.set(mk, (view.marketExposure.get(mk) ?? 0) + grow);
+  moveMarketExposure(view, mk, grow);
   const cat = mark.category ?? UNCATEGORISED;
   view.categoryExposure.set(cat, (view.categoryExposure.get(cat) ?? 0) + grow);
   return true;
@@ -384,7 +439,7 @@ export function applyMarkInView(
   }
   if (!held) return true;
   const exposureBefore = view.marketExposure.get(mk) ?? 0;
-  view.marketExposure.set(mk, exposure);
+  moveMarketExposure(view, mk, exposure - exposureBefore);
   const c0 = before?.category ?? UNCATEGORISED;
   const c1 = after.category ?? UNCATEGORISED;
   view.categoryExposure.set(c0, (view.categoryExposure.get(c0) ?? 0) - exposureBefore);

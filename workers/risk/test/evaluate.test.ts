@@ -2,6 +2,7 @@ import { formatDollars, parseDollars, parseQuantity, worstCaseFee } from "@paulp
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { evaluateIntent, lossBreach } from "../src/evaluate";
+import { correlatedWith } from "../src/limit-rules";
 import { raisedLimits } from "../src/limits";
 import { applyFill, exposureUnits, marketKey, positionKey, valuation } from "../src/portfolio";
 import { buildView, type Reservation, reserveInView } from "../src/view";
@@ -512,7 +513,7 @@ describe("properties", () => {
         ).toBe(true);
         expect(within(v.marketExposure.get(mk) ?? 0, p.concentrationPct, e)).toBe(true);
         let group = 0;
-        for (const k of p.correlated.get(mk) ?? [mk]) group += v.marketExposure.get(k) ?? 0;
+        for (const k of correlatedWith(p.correlation, mk)) group += v.marketExposure.get(k) ?? 0;
         expect(within(group, p.marketPct, e)).toBe(true);
         expect(within(v.categoryExposure.get(s.marks[mk]!.category!) ?? 0, p.categoryPct, e)).toBe(true);
         expect(lossBreach(v, p)).toBeNull();

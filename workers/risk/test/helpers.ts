@@ -129,12 +129,14 @@ export function evaluate(
     view?: (v: RiskView) => void;
   } = {},
 ) {
-  const view = buildView(state, []);
+  const p = parsed(limits);
+  // As the governor keeps it: with running totals for the limits' correlation groups.
+  const view = buildView(state, [], p.correlation);
   opts.view?.(view);
   return evaluateIntent({
     intent: i,
     view,
-    limits: parsed(limits),
+    limits: p,
     breakerState: opts.breaker ?? "NORMAL",
     nowMs: opts.nowMs ?? NOW,
     approvalsLastMinute: opts.recent ?? 0,
@@ -162,6 +164,7 @@ export function normalView(view: RiskView) {
     pendingReduce: m(view.pendingReduce),
     marketExposure: m(view.marketExposure),
     categoryExposure: m(view.categoryExposure),
+    groupExposure: Object.fromEntries(view.groupExposure.map((t, n) => [n, t]).filter(([, t]) => t !== 0)),
     unmarked: [...view.unmarked].sort(),
     heldMarkets: m(view.heldMarkets),
     reservedSlippage: view.reservedSlippage,

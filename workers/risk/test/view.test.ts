@@ -3,19 +3,24 @@ import { parseDollars } from "@paulp/kit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { applyFillEverywhere } from "../src/fills";
+import { currentView, type GovernorState } from "../src/governor-state";
+import { type CorrelationIndex, correlatedWith, correlationIndex } from "../src/limit-rules";
 import { applyMarksEverywhere } from "../src/marks";
-import { positionKey, updateWatermarks, valuation } from "../src/portfolio";
+import { marketKey, positionKey, updateWatermarks, valuation } from "../src/portfolio";
 import {
   buildView,
+  correlatedExposure,
   moveReservationInView,
   type Reservation,
   type RiskView,
+  regroupView,
   reserveInView,
 } from "../src/view";
-import { HASH, NOW, normalView, portfolio } from "./helpers";
+import { HASH, isolatedLimits, NOW, normalView, parsed, portfolio } from "./helpers";
 
 // The oracle of the incremental view is the full rebuild: after any sequence of marks, fills, reservations and
-// their releases, the view updated in place equals `buildView` of the same portfolio and reservations.
+// their releases, and changes of the limits' correlation groups, the view updated in place equals `buildView` of
+// the same portfolio, reservations and groups; and each market's correlated total equals the sum of its set.
 
 const MARKETS: [Venue, string][] = [
   ["kalshi", "K0"],
@@ -25,6 +30,8 @@ const MARKETS: [Venue, string][] = [
 ];
 const STRATEGIES = ["s0", "s1", "s2"];
 const COIDS = ["c0", "c1", "c2", "c3"];
+/** Market keys groups may name: every traded market, and one never marked. */
+const GROUPABLE = [...MARKETS.map(([venue, market]) => marketKey(venue, market)), "kalshi:UNSEEN"];
 const price = (tenths: number) => (tenths / 10_000).toFixed(4); // 0.0001 .. 0.9999
 
 const marketArb = fc.integer({ min: 0, max: MARKETS.length - 1 });
@@ -65,16 +72,33 @@ const releaseArb = fc.record({
   clientOrderId: fc.constantFrom(...COIDS),
 });
 const expireArb = fc.record({ kind: fc.constant("expire" as const), nth: fc.nat({ max: 10 }) });
+/** Correlation groups over the markets: none, disjoint or overlapping (a market in two groups). */
+const groupsArb = fc
+  .array(fc.subarray(GROUPABLE, { minLength: 1 }), { maxLength: 3 })
+  .map((gs) => Object.fromEntries(gs.map((members, g) => [`g${g}`, members])));
+const regroupArb = fc.record({ kind: fc.constant("regroup" as const), groups: groupsArb });
 const opsArb = (priced: boolean) =>
-  fc.array(fc.oneof(markArb(priced), fillArb, reserveArb, releaseArb, expireArb), {
+  fc.array(fc.oneof(markArb(priced), fillArb, reserveArb, releaseArb, expireArb, regroupArb), {
     minLength: 1,
     maxLength: 60,
   });
 
 type Ops = ReturnType<typeof opsArb> extends fc.Arbitrary<infer T> ? T : never;
 
+/** Each market's correlated exposure, summed over its set from the market figures (the check's own oracle). */
+function summedGroups(view: RiskView, groups: CorrelationIndex): Record<string, number> {
+  const sums: Record<string, number> = {};
+  for (const mk of GROUPABLE) {
+    let sum = 0;
+    for (const k of correlatedWith(groups, mk)) sum += view.marketExposure.get(k) ?? 0;
+    sums[mk] = sum;
+  }
+  return sums;
+}
+
 /** Run `ops` as the Durable Object does; answers how often the view had to be rebuilt. */
-function run(ops: Ops, markFirst: boolean): number {
+function run(ops: Ops, markFirst: boolean, initialGroups: Record<string, string[]>): number {
+  let groups = correlationIndex(initialGroups);
   const state = portfolio("10000.00");
   const reservations: Record<string, Reservation> = {};
   let clock = NOW - 120_000;
@@ -89,7 +113,7 @@ function run(ops: Ops, markFirst: boolean): number {
     }));
     applyMarksEverywhere(state, reservations, null, first);
   }
-  let view: RiskView | null = buildView(state, Object.values(reservations));
+  let view: RiskView | null = buildView(state, Object.values(reservations), groups);
   let rebuilds = 0;
   let seq = 0;
   for (const op of ops) {
@@ -134,6 +158,10 @@ function run(ops: Ops, markFirst: boolean): number {
         ...(op.reduces ? { reduces: true } : { priceUnits: parseDollars(op.limitPrice) }),
       };
       if (view && !reserveInView(view, intent, delta, op.reduces)) view = null;
+    } else if (op.kind === "regroup") {
+      // The limits changed: the governor's `currentView` keeps the totals for the new groups.
+      groups = correlationIndex(op.groups);
+      if (view) regroupView(view, groups);
     } else {
       // Released (the order ended) or expired: the Durable Object's `dropReservations`.
       const ids = Object.keys(reservations);
@@ -149,22 +177,32 @@ function run(ops: Ops, markFirst: boolean): number {
     }
     if (!view) {
       rebuilds++;
-      view = buildView(state, Object.values(reservations));
+      view = buildView(state, Object.values(reservations), groups);
     }
     // The watermarks follow equity after every change (the Durable Object's `checkLoss`).
     updateWatermarks(state, view.equity ?? valuation(state).equity, clock);
     view.dayStartEquity = state.dayStartEquity;
     view.highWaterMark = state.highWaterMark;
-    expect(normalView(view)).toEqual(normalView(buildView(state, Object.values(reservations))));
+    const rebuilt = buildView(state, Object.values(reservations), groups);
+    expect(normalView(view)).toEqual(normalView(rebuilt));
+    // The running group totals, read as the check reads them, equal the sums over each set; so does a view
+    // that keeps no totals (it sums).
+    expect(view.groups).toBe(groups);
+    const read = Object.fromEntries(GROUPABLE.map((mk) => [mk, correlatedExposure(view!, groups, mk)]));
+    expect(read).toEqual(summedGroups(rebuilt, groups));
+    const plain = buildView(state, Object.values(reservations));
+    expect(Object.fromEntries(GROUPABLE.map((mk) => [mk, correlatedExposure(plain, groups, mk)]))).toEqual(
+      read,
+    );
   }
   return rebuilds;
 }
 
 describe("the view updated in place equals a full rebuild", () => {
-  it("after any sequence of marks (some unpriced), fills, reservations, releases and expiries (property)", () => {
+  it("after any sequence of marks (some unpriced), fills, reservations, releases, expiries and regroupings (property)", () => {
     fc.assert(
-      fc.property(opsArb(false), fc.boolean(), (ops, markFirst) => {
-        run(ops, markFirst);
+      fc.property(opsArb(false), fc.boolean(), groupsArb, (ops, markFirst, groups) => {
+        run(ops, markFirst, groups);
       }),
       { numRuns: 400 },
     );
@@ -172,8 +210,8 @@ describe("the view updated in place equals a full rebuild", () => {
 
   it("is never rebuilt while every market is priced: each change touches only what it changed (property)", () => {
     fc.assert(
-      fc.property(opsArb(true), (ops) => {
-        expect(run(ops, true)).toBe(0);
+      fc.property(opsArb(true), groupsArb, (ops, groups) => {
+        expect(run(ops, true, groups)).toBe(0);
       }),
       { numRuns: 400 },
     );
@@ -232,5 +270,60 @@ describe("the view updated in place equals a full rebuild", () => {
     expect(bad.error).toMatch(/kalshi:B/);
     expect(JSON.stringify(state.marks)).toBe(before);
     expect(normalView(view!)).toEqual(normalView(buildView(state, [])));
+  });
+
+  it("the governor's view keeps the totals of the limits in force: regrouped in place when the groups change", () => {
+    const state = portfolio("10000.00");
+    const at = new Date(NOW).toISOString();
+    const marks = ["A", "B", "C"].map((market) => ({
+      venue: "kalshi" as const,
+      market,
+      price: "0.5000",
+      category: "politics",
+      evidenceHash: HASH,
+      observedAt: at,
+    }));
+    applyMarksEverywhere(state, {}, null, marks);
+    for (const [fillId, market, quantity] of [
+      ["a", "A", 10],
+      ["b", "B", 20],
+      ["c", "C", 40],
+    ] as const)
+      applyFillEverywhere(
+        state,
+        {},
+        null,
+        {
+          fillId,
+          strategyId: "s0",
+          venue: "kalshi",
+          market,
+          side: "buy",
+          quantity,
+          price: "0.5000",
+          fee: "0",
+          clientOrderId: "c",
+          ts: at,
+        },
+        NOW,
+      );
+    const limitsOf = (groups: Record<string, string[]>) =>
+      parsed(isolatedLimits({ correlationGroups: groups }));
+    const st = {
+      portfolio: state,
+      orders: { reservations: {}, approvals: [] },
+      parsed: limitsOf({ ab: ["kalshi:A", "kalshi:B"] }),
+      view: null,
+    } as unknown as GovernorState;
+    const view = currentView(st);
+    expect(view.groups).toBe(st.parsed!.correlation);
+    expect(correlatedExposure(view, st.parsed!.correlation, "kalshi:A")).toBe(15_000_000);
+    // New limits: B now goes with C. The same view, its totals recomputed for the new groups.
+    st.parsed = limitsOf({ bc: ["kalshi:B", "kalshi:C"] });
+    expect(currentView(st)).toBe(view);
+    expect(view.groups).toBe(st.parsed.correlation);
+    expect(correlatedExposure(view, st.parsed.correlation, "kalshi:A")).toBe(5_000_000);
+    expect(correlatedExposure(view, st.parsed.correlation, "kalshi:B")).toBe(30_000_000);
+    expect(normalView(view)).toEqual(normalView(buildView(state, [], st.parsed.correlation)));
   });
 });
