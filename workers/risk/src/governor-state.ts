@@ -91,7 +91,7 @@ export interface StateChange<T> {
  * The view, built from the portfolio and the reservations when it is not current, and keeping its correlated
  * totals for the limits in force (regrouped, not rebuilt, when the limits changed).
  */
-export function currentView(st: GovernorState): RiskView {
+export function currentView(st: Pick<GovernorState, "portfolio" | "orders" | "parsed" | "view">): RiskView {
   const groups = st.parsed?.correlation ?? null;
   if (!st.view) st.view = buildView(st.portfolio, Object.values(st.orders.reservations), groups);
   else if (st.view.groups !== groups) regroupView(st.view, groups);

@@ -309,12 +309,12 @@ describe("the view updated in place equals a full rebuild", () => {
       );
     const limitsOf = (groups: Record<string, string[]>) =>
       parsed(isolatedLimits({ correlationGroups: groups }));
-    const st = {
+    const st: Pick<GovernorState, "portfolio" | "orders" | "parsed" | "view"> = {
       portfolio: state,
       orders: { reservations: {}, approvals: [] },
       parsed: limitsOf({ ab: ["kalshi:A", "kalshi:B"] }),
       view: null,
-    } as unknown as GovernorState;
+    };
     const view = currentView(st);
     expect(view.groups).toBe(st.parsed!.correlation);
     expect(correlatedExposure(view, st.parsed!.correlation, "kalshi:A")).toBe(15_000_000);
