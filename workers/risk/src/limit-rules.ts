@@ -26,9 +26,9 @@ export interface ParsedLimits {
 
 /**
  * The correlation groups as the correlated-exposure check reads them. A market's correlated set is itself and
- * every market sharing a group with it; markets of one group (groups that do not overlap) share one set. Each
- * distinct set is numbered once, so the view can keep one running total per set, moved by every change of a
- * member's exposure, and the check reads it in O(1) instead of summing the set.
+ * every market sharing a group with it; markets in the same groups (all the markets of a group, when groups do
+ * not overlap) share one numbered set, so the view can keep one running total per set, moved by every change
+ * of a member's exposure, and the check reads it in O(1) instead of summing the set.
  */
 export interface CorrelationIndex {
   /** The members of each correlated set (distinct market keys). */
@@ -39,27 +39,32 @@ export interface CorrelationIndex {
   memberOf: Map<string, number[]>;
 }
 
-/** Index correlation groups (`{ name: ["venue:market", …] }`): each grouped market's correlated set, numbered. */
+/**
+ * Index correlation groups (`{ name: ["venue:market", …] }`): each grouped market's correlated set, numbered
+ * once per distinct list of groups it is in (one set per group when groups do not overlap), so indexing costs
+ * O(Σ group sizes) plus one union per distinct list.
+ */
 export function correlationIndex(groups: Record<string, string[]>): CorrelationIndex {
-  const correlated = new Map<string, Set<string>>();
-  for (const members of Object.values(groups)) {
-    for (const m of members) {
-      const set = correlated.get(m) ?? new Set([m]);
-      for (const other of members) set.add(other);
-      correlated.set(m, set);
+  // Group names are pushed in one order for every market, so equal lists are equal strings.
+  const groupsOf = new Map<string, string[]>();
+  for (const [name, members] of Object.entries(groups)) {
+    for (const m of new Set(members)) {
+      const names = groupsOf.get(m);
+      if (names) names.push(name);
+      else groupsOf.set(m, [name]);
     }
   }
   const sets: string[][] = [];
   const numbered = new Map<string, number>();
   const setOf = new Map<string, number>();
   const memberOf = new Map<string, number[]>();
-  for (const [m, set] of correlated) {
-    const members = [...set].sort();
-    const name = JSON.stringify(members);
-    let n = numbered.get(name);
+  for (const [m, names] of groupsOf) {
+    const key = JSON.stringify(names);
+    let n = numbered.get(key);
     if (n === undefined) {
+      const members = [...new Set(names.flatMap((name) => groups[name]!))];
       n = sets.push(members) - 1;
-      numbered.set(name, n);
+      numbered.set(key, n);
       for (const k of members) {
         const of = memberOf.get(k);
         if (of) of.push(n);

@@ -59,8 +59,8 @@ export function raisedLimits(current: RiskLimits, next: RiskLimits): string[] {
   const collarB = parseLimits(next, 0);
   if (!collarA || !collarB || collarB.collarPct > collarA.collarPct) raised.push("priceCollarPct");
   if (!collarA || !collarB || collarB.collarMin > collarA.collarMin) raised.push("priceCollarMinimum");
-  const groupsA = parseLimits(current, 0)?.correlation ?? correlationIndex({});
-  const groupsB = parseLimits(next, 0)?.correlation ?? correlationIndex({});
+  const groupsA = collarA?.correlation ?? correlationIndex({});
+  const groupsB = collarB?.correlation ?? correlationIndex({});
   for (const market of groupsA.setOf.keys()) {
     const now = new Set(correlatedWith(groupsB, market));
     if (correlatedWith(groupsA, market).some((m) => !now.has(m))) {

@@ -272,6 +272,24 @@ describe("the view updated in place equals a full rebuild", () => {
     expect(normalView(view!)).toEqual(normalView(buildView(state, [])));
   });
 
+  it("a market's correlated set is itself and every market sharing a group with it (property)", () => {
+    fc.assert(
+      fc.property(groupsArb, (groups) => {
+        const index = correlationIndex(groups);
+        for (const mk of GROUPABLE) {
+          const expected = new Set([mk]);
+          for (const members of Object.values(groups))
+            if (members.includes(mk)) for (const k of members) expected.add(k);
+          expect(new Set(correlatedWith(index, mk))).toEqual(expected);
+          // Every set it is in names it, and only those.
+          const memberOf = index.sets.flatMap((set, n) => (set.includes(mk) ? [n] : []));
+          expect(index.memberOf.get(mk) ?? []).toEqual(memberOf);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it("the governor's view keeps the totals of the limits in force: regrouped in place when the groups change", () => {
     const state = portfolio("10000.00");
     const at = new Date(NOW).toISOString();
