@@ -1,7 +1,8 @@
 import * as v from "valibot";
+import { BreakerTransitionRequest } from "./breaker";
 import { ExecutionPolicyChange } from "./execution";
 import { RosterChangePayload, StrategyAllocationPayload } from "./governance";
-import { BreakerTransitionRequest, CapitalChange, RiskLimits } from "./risk";
+import { CapitalChange, RiskLimits } from "./risk";
 
 /** `strategy.go_live` payload: exactly the configuration that goes live (governance builds it from the row). */
 export const StrategyGoLiveApproval = v.strictObject({

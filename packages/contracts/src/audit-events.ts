@@ -2,6 +2,8 @@
 // Workers append through kit's `auditAppend` / `auditAppendMany`, typed by this catalog, so an event whose
 // type, service or payload drifts fails to compile at its emit site. The audit worker itself stays generic:
 // it records any dotted type with a JSON payload (its input schema is `AuditEventInput` in audit.ts).
+
+import type { BreakerState } from "./breaker";
 import type { JsonValue, Principal, Venue } from "./common";
 import type {
   ExecutionPolicyChange,
@@ -20,7 +22,7 @@ import type {
 } from "./governance";
 import type { ComplianceRule, MarketVenue } from "./ingestion";
 import type { AlertKind, AlertSeverity } from "./monitor";
-import type { BreakerState, OrderIntent, RiskDecision, RiskLimits } from "./risk";
+import type { OrderIntent, RiskDecision, RiskLimits } from "./risk";
 
 /** The two-person approval an applied change names in the chain: its request and who approved it. */
 export type AppliedApproval = Pick<VerifiedApproval, "requestId" | "approvers">;

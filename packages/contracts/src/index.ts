@@ -3,6 +3,7 @@ export * from "./approval-lifecycle";
 export * from "./approvals";
 export * from "./audit";
 export * from "./audit-events";
+export * from "./breaker";
 export * from "./common";
 export * from "./execution";
 export * from "./free-text";
