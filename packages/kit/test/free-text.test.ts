@@ -1,12 +1,18 @@
 import { FreeText, luhnValid, sensitiveDataInJson, sensitiveKindIn } from "@paulp/contracts";
+import {
+  anthropicKeyShaped,
+  apiKeyAssignmentShaped,
+  awsAccessKeyIdShaped,
+  bearerHeaderShaped,
+  githubTokenShaped,
+  jwtShaped,
+  pemPrivateKeyHeader,
+} from "@paulp/testing/key-shapes";
 import fc from "fast-check";
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 
-// Key-shaped fixtures are assembled at run time from harmless parts: none is a real key, and no key-shaped literal
-// sits in the repository for a secret scanner to flag.
-const dashes = "-".repeat(5);
-const anthropicKeyPrefix = ["sk", "ant", "api03"].join("-");
+// Key-shaped fixtures come from @paulp/testing/key-shapes, assembled at run time: none is a real key.
 
 /** Append the Luhn check digit to a digit string. */
 function withCheckDigit(body: string): string {
@@ -73,17 +79,14 @@ describe("sensitive data detectors (the specification: no passwords, card number
       ["password=hunter2", "password"],
       ["passwd: Tr0ub4dor&3", "password"],
       ["PIN = 4821", "password"],
-      ["api_key=abcd1234efgh5678", "password"],
+      [apiKeyAssignmentShaped(), "password"],
       ["https://alice:s3cret@example.com/x", "password"],
-      [`${dashes}BEGIN RSA PRIVATE KEY${dashes}`, "secret"],
-      ["Authorization: Bearer abcdefghijklmnopqrstuvwxyz012345", "secret"],
-      [`${anthropicKeyPrefix}-${"x".repeat(30)}`, "secret"],
-      [`AKIA${"IOSFODNN7EXAMPLE"}`, "secret"],
-      [`ghp_${"a".repeat(36)}`, "secret"],
-      [
-        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
-        "secret",
-      ],
+      [pemPrivateKeyHeader("RSA"), "secret"],
+      [bearerHeaderShaped(), "secret"],
+      [anthropicKeyShaped(), "secret"],
+      [awsAccessKeyIdShaped(), "secret"],
+      [githubTokenShaped(), "secret"],
+      [jwtShaped(), "secret"],
     ] as const) {
       expect(sensitiveKindIn(text), text).toBe(kind);
     }

@@ -1,15 +1,13 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { ExecutionRpc, GovernanceRpc, RiskRpc } from "@paulp/contracts";
+import { anthropicKeyShaped, pemPrivateKeyStart } from "@paulp/testing/key-shapes";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Env } from "../src/env";
 import { buildRouter } from "../src/router";
 import { accessToken, adminFetch, asPerson, gateway, newSigner } from "./helpers";
 
-// Key-shaped fixtures are assembled at run time from harmless parts: none is a real key, and no key-shaped literal
-// sits in the repository for a secret scanner to flag.
-const dashes = "-".repeat(5);
-const anthropicKeyPrefix = ["sk", "ant", "api03"].join("-");
+// Key-shaped fixtures come from @paulp/testing/key-shapes, assembled at run time: none is a real key.
 
 type Envelope = { error: { code: string; message: string; details?: { issues: { field: string }[] } } };
 
@@ -65,7 +63,7 @@ describe("sensitive data is refused at the gateway, naming the field", () => {
       [{ legs: [{ memo: "x", card: 4111111111111111 }] }, "params.legs.0.card", /payment card/],
       [{ password: "hunter22" }, "params.password", /looks like a password/],
       [{ auth: "password=hunter22" }, "params.auth", /looks like a password/],
-      [{ key: `${dashes}BEGIN PRIVATE KEY${dashes}\nMIIE` }, "params.key", /looks like a private key/],
+      [{ key: pemPrivateKeyStart() }, "params.key", /looks like a private key/],
     ] as const) {
       await expectRefused(
         await adminFetch("/admin/strategies", json("POST", strategy({ params }))),
@@ -94,13 +92,13 @@ describe("sensitive data is refused at the gateway, naming the field", () => {
       id: "r1",
       kind: "keyword",
       value: "election",
-      reason: `${anthropicKeyPrefix}-${"A".repeat(40)}`,
+      reason: anthropicKeyShaped(),
     };
     await expectRefused(
       await adminFetch("/admin/compliance/rules", json("PUT", { rules: [rule] })),
       "rules.0.reason",
       /API key/,
-      "A".repeat(40),
+      rule.reason,
     );
 
     const reject = await gateway().fetch("https://gw.test/admin/approvals/no-such/reject", {
