@@ -28,6 +28,11 @@ interface State {
   lastTick: FastPathTick | null;
 }
 
+/** What is traded, as read for a tick (null when the read threw). */
+type TradedRead = Result<TradedMarket[]> | null;
+
+const readTraded = (env: Env): Promise<TradedRead> => loadTradedMarkets(env).catch(() => null);
+
 /** The one fast-path object. */
 export function refresher(env: Env): DurableObjectStub<MarkRefresher> {
   return env.MARK_REFRESHER.get(env.MARK_REFRESHER.idFromName("fast-path"));
@@ -64,8 +69,8 @@ export class MarkRefresher extends DurableObject<Env> {
   }
 
   /** Run one tick now (or wait for the one running) and say what it did. */
-  async tickNow(): Promise<FastPathTick> {
-    this.running ??= this.tick().finally(() => {
+  async tickNow(traded?: TradedRead): Promise<FastPathTick> {
+    this.running ??= this.tick(traded).finally(() => {
       this.running = null;
     });
     return this.running;
@@ -78,10 +83,11 @@ export class MarkRefresher extends DurableObject<Env> {
    */
   async refreshUnseen(): Promise<{ ticked: boolean }> {
     const s = await this.load();
-    const traded = await loadTradedMarkets(this.env).catch(() => null);
+    const traded = await readTraded(this.env);
     const set = traded?.ok ? traded.value : s.traded;
     if (set.every((m) => s.refreshedAt[tradedKey(m)] !== undefined)) return { ticked: false };
-    await this.tickNow();
+    // The tick takes the set just read rather than asking for it again.
+    await this.tickNow(traded);
     return { ticked: true };
   }
 
@@ -126,14 +132,14 @@ export class MarkRefresher extends DurableObject<Env> {
     return this.state;
   }
 
-  private async tick(): Promise<FastPathTick> {
+  private async tick(preread?: TradedRead): Promise<FastPathTick> {
     const s = await this.load();
     const errors: Record<string, number> = {};
     const count = (kind: string, n = 1) => {
       errors[kind] = (errors[kind] ?? 0) + n;
     };
     // Read every tick, so a new position is fresh within one; when it cannot be read, the last set is kept.
-    const traded = await loadTradedMarkets(this.env).catch(() => null);
+    const traded = preread === undefined ? await readTraded(this.env) : preread;
     if (traded?.ok) s.traded = traded.value;
     else count("traded_unavailable");
     const now = Date.now();
