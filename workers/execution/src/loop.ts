@@ -10,10 +10,10 @@ import {
   type TradingLoopReport,
 } from "@paulp/contracts";
 import { auditAppend, rpc } from "@paulp/kit";
+import { crossVenueSignal, rvParams } from "@paulp/strategy";
 import type { Env } from "./env";
 import { hedgeIntentFor, parseHedgeMap } from "./hedge";
 import { deriveClientOrderId } from "./orders/ids";
-import { crossVenueSignal, rvParams } from "./signal";
 
 /** The strategy kind this loop trades. */
 export const RV_KIND = "cross_venue_rv";

@@ -1,23 +1,14 @@
 import type { OrderIntent, OrderState, PreTradeCheck, Result, StrategySummary } from "@paulp/contracts";
-import {
-  formatDollars,
-  formatPrice,
-  kalshiTakerFee,
-  parseDollars,
-  parsePrice,
-  parseQuantity,
-} from "@paulp/kit";
+import { formatDollars, kalshiTakerFee, parseDollars, parseQuantity } from "@paulp/kit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { afterRateLimit, BACKOFF_MAX_MS, backoffLeftMs } from "../src/backoff";
 import { hedgeIntentFor, parseHedgeMap } from "../src/hedge";
 import { deriveClientOrderId } from "../src/orders/ids";
-import { paperFill } from "../src/orders/paper";
 import { isTerminal, stateForFills, TRANSITIONS, transition, withdrawal } from "../src/orders/state";
 import { applyPolicyChange, effectiveMode, initialPolicy } from "../src/policy";
 import { preTradeVerdict } from "../src/pre-trade";
 import { computeDrift, expectedPositions, joinExpected } from "../src/reconcile";
-import { crossVenueSignal, rvParams } from "../src/signal";
 
 const STATES = Object.keys(TRANSITIONS) as OrderState[];
 
@@ -71,67 +62,6 @@ describe("fees", () => {
   });
 });
 
-describe("paper fills", () => {
-  const book = {
-    bids: [{ price: "0.4000", size: "10" }],
-    asks: [
-      { price: "0.4400", size: "5" },
-      { price: "0.4200", size: "2" },
-    ],
-  };
-  it("walks the asks best first up to the limit", () => {
-    expect(paperFill(book, "buy", 4, "0.4400", false)).toEqual({
-      filled: 4,
-      avgPrice: "0.4300",
-      fee: "0.0000",
-    });
-  });
-  it("fills a fractional quantity exactly across levels (hundredths, never a float sum)", () => {
-    // 2 @ 0.42, then 1.37 of the 0.44 level: 3.37 contracts at (2 × 0.42 + 1.37 × 0.44) / 3.37 = 0.42813…
-    expect(paperFill(book, "buy", 3.37, "0.4400", false)).toEqual({
-      filled: 3.37,
-      avgPrice: "0.4281",
-      fee: "0.0000",
-    });
-    expect(
-      paperFill({ bids: [], asks: [{ price: "0.4200", size: "10" }] }, "buy", 0.37, "0.4200", true),
-    ).toEqual({
-      filled: 0.37,
-      avgPrice: "0.4200",
-      fee: "0.0100",
-    });
-  });
-  it("takes a fractional level's whole depth, cut to hundredths, and never more than the book shows", () => {
-    const fractional = {
-      bids: [],
-      asks: [
-        { price: "0.4200", size: "2.50" },
-        { price: "0.4300", size: "1.239" },
-      ],
-    };
-    // 2.50 at 0.42, then 1.23 of the 1.239 at 0.43 (cut, not rounded up to 1.24): 3.73 in all, not 3 as before.
-    expect(paperFill(fractional, "buy", 10, "0.4300", false)).toMatchObject({ filled: 3.73 });
-    expect(paperFill(fractional, "buy", 2.5, "0.4200", false)).toMatchObject({ filled: 2.5 });
-    // A size that is not a decimal is no depth at all.
-    expect(
-      paperFill({ bids: [], asks: [{ price: "0.42", size: "lots" }] }, "buy", 1, "0.50", false).filled,
-    ).toBe(0);
-  });
-  it("fills nothing when the limit does not cross", () => {
-    expect(paperFill(book, "buy", 4, "0.4100", true).filled).toBe(0);
-    expect(paperFill(book, "sell", 4, "0.4100", true).filled).toBe(0);
-  });
-  it("never fills more than asked or than the book holds", () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 1, max: 50 }), fc.integer({ min: 100, max: 9_900 }), (q, limit) => {
-        const f = paperFill(book, "buy", q, formatPrice(limit), true);
-        expect(f.filled).toBeLessThanOrEqual(Math.min(q, 7));
-        if (f.avgPrice) expect(parsePrice(f.avgPrice)).toBeLessThanOrEqual(limit);
-      }),
-    );
-  });
-});
-
 describe("client order ids", () => {
   it("are deterministic per (strategy, decision, leg) and distinct otherwise", async () => {
     const a = await deriveClientOrderId("s", "pair:1", "kalshi");
@@ -154,86 +84,6 @@ describe("policy", () => {
     p = applyPolicyChange(p, { scope: "global", mode: "paper" }, "a", "t");
     expect(effectiveMode(p, "s")).toBe("paper");
     expect(p.version).toBe(3);
-  });
-});
-
-describe("cross-venue relative value", () => {
-  const params = rvParams({});
-  const book = (bid: string, ask: string, size = "100") => ({
-    bids: [{ price: bid, size }],
-    asks: [{ price: ask, size }],
-  });
-
-  it("buys Kalshi when it is cheaper than Polymarket by more than fees plus margin", () => {
-    const s = crossVenueSignal({
-      kalshi: book("0.4000", "0.4200"),
-      polymarket: book("0.5000", "0.5200"),
-      yesMapsTo: "YES",
-      allocation: "1000.00",
-      position: 0,
-      params,
-    });
-    expect(s).toMatchObject({ side: "buy", effect: "open", limitPrice: "0.4200", fairPrice: "0.5100" });
-    expect(s!.quantity).toBeGreaterThan(0);
-    expect(s!.quantity).toBeLessThanOrEqual(params.maxContracts);
-  });
-
-  it("flips Polymarket's price when Kalshi's YES is Polymarket's NO", () => {
-    // Polymarket YES mid 0.51 → Kalshi-YES fair 0.49: Kalshi at 0.40/0.42 is now only 0.07 cheap, still a buy;
-    // at 0.58/0.60 Kalshi is dear against 0.49, so it sells.
-    const s = crossVenueSignal({
-      kalshi: book("0.5800", "0.6000"),
-      polymarket: book("0.5000", "0.5200"),
-      yesMapsTo: "NO",
-      allocation: "1000.00",
-      position: 0,
-      params,
-    });
-    expect(s).toMatchObject({ side: "sell", fairPrice: "0.4900", limitPrice: "0.5800" });
-  });
-
-  it("does nothing inside fees plus margin", () => {
-    expect(
-      crossVenueSignal({
-        kalshi: book("0.4900", "0.5100"),
-        polymarket: book("0.5000", "0.5200"),
-        yesMapsTo: "YES",
-        allocation: "1000.00",
-        position: 0,
-        params,
-      }),
-    ).toBeNull();
-  });
-
-  it("sizes within allocation, book and position cap, and never flips through zero", () => {
-    const small = crossVenueSignal({
-      kalshi: book("0.4000", "0.4200"),
-      polymarket: book("0.5000", "0.5200"),
-      yesMapsTo: "YES",
-      allocation: "10.00",
-      position: 0,
-      params,
-    });
-    // 5% of $10 = $0.50 buys one contract at 0.42.
-    expect(small?.quantity).toBe(1);
-    const capped = crossVenueSignal({
-      kalshi: book("0.4000", "0.4200"),
-      polymarket: book("0.5000", "0.5200"),
-      yesMapsTo: "YES",
-      allocation: "1000.00",
-      position: 50,
-      params,
-    });
-    expect(capped).toBeNull();
-    const reducing = crossVenueSignal({
-      kalshi: book("0.5800", "0.6000"),
-      polymarket: book("0.5000", "0.5200"),
-      yesMapsTo: "YES",
-      allocation: "1000.00",
-      position: 3,
-      params,
-    });
-    expect(reducing).toMatchObject({ side: "sell", effect: "close", quantity: 3 });
   });
 });
 
