@@ -11,5 +11,6 @@ export * from "./gateway";
 export * from "./governance";
 export * from "./ingestion";
 export * from "./monitor";
+export * from "./replay";
 export * from "./risk";
 export * from "./services";

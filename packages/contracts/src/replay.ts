@@ -1,0 +1,107 @@
+// Replay (#18): a strategy run over recorded evidence. The report is plain JSON whose hash (SHA-256 of its RFC 8785
+// canonical form) anyone can recompute; every input it names is an evidence hash or a value in its manifest.
+import * as v from "valibot";
+import { type JsonValue, Sha256Hex } from "./common";
+
+/**
+ * One fetch of one evidence object: the bytes `hash` names were the answer to `url` at `fetchedAt`. Identical bytes
+ * fetched twice are stored once but sighted twice; a replay consumes sightings, in the order they were fetched.
+ */
+export const EvidenceSighting = v.object({
+  hash: Sha256Hex,
+  venue: v.picklist(["kalshi", "polymarket", "ibkr"]),
+  url: v.pipe(v.string(), v.maxLength(4096)),
+  fetchedAt: v.pipe(v.string(), v.isoTimestamp()),
+});
+export type EvidenceSighting = v.InferOutput<typeof EvidenceSighting>;
+
+/** Why a set of evidence cannot be replayed. Each names the object it is about. */
+export const ReplayRefusalCode = {
+  /** The bytes do not hash to the name they are filed under (one changed byte is enough). */
+  hashMismatch: "evidence_hash_mismatch",
+  /** A sighting names bytes the evidence set does not hold. */
+  missing: "evidence_missing",
+  /** A sighting outside the replay's window, or not a valid timestamp. */
+  outsideWindow: "evidence_outside_window",
+} as const;
+export type ReplayRefusalCode = (typeof ReplayRefusalCode)[keyof typeof ReplayRefusalCode];
+
+export interface ReplayRefusal {
+  code: ReplayRefusalCode;
+  /** The evidence hash the refusal is about. */
+  hash: string;
+  message: string;
+}
+
+/** A point of the equity curve: cash plus positions at their marks, in dollars (4 decimals). */
+export interface EquityPoint {
+  at: string;
+  equity: string;
+}
+
+/** Exposure by category at one time: the absolute notional at mark held in each category, in dollars. */
+export interface ExposurePoint {
+  at: string;
+  byCategory: Record<string, string>;
+}
+
+/** An order the strategy placed in the replay, with what the fill model gave it. */
+export interface ReplayTrade {
+  /** When the strategy decided, and when the fill model filled it (decision + latency). */
+  decidedAt: string;
+  filledAt: string;
+  venue: "kalshi" | "polymarket" | "ibkr";
+  marketId: string;
+  side: "buy" | "sell";
+  quantity: number;
+  limitPrice: string;
+  filled: number;
+  avgPrice: string | null;
+  fee: string;
+  /** The recorded book it filled against. */
+  bookEvidenceHash: string;
+}
+
+/** The figures a quant reads first. Money in dollars (4 decimals), fractions of 1 (4 decimals). */
+export interface ReplaySummary {
+  decisions: number;
+  orders: number;
+  /** Orders that filled at least in part. */
+  fills: number;
+  startingEquity: string;
+  endingEquity: string;
+  pnl: string;
+  fees: string;
+  /** Largest fall from a running peak of the equity curve, in dollars and as a fraction of that peak. */
+  maxDrawdown: string;
+  maxDrawdownFraction: string;
+  /** Sum of the filled notional, both sides. */
+  turnover: string;
+  /** Risk denials of the strategy's intents, by reason code. */
+  denialsByCode: Record<string, number>;
+  /** Share of decisions taken while a leg's book was older than risk's freshness limit. */
+  staleDecisionShare: string;
+}
+
+/** Everything a replay consumed, so anyone can rerun it and get the same report. */
+export interface ReplayManifest {
+  strategy: { id: string; kind: string; params: Record<string, JsonValue> };
+  window: { from: string; to: string };
+  risk: { limits: JsonValue; limitsVersion: number };
+  fill: { latencyMs: number };
+  /** The replay engine's version: a change to what it computes must change this. */
+  engineVersion: string;
+  /** The build of the mesh that ran it (the deploy's commit), or "offline". */
+  codeVersion: string;
+  /** Every evidence object consumed, by hash, sorted; and how many sightings of them were replayed. */
+  evidence: string[];
+  sightings: number;
+}
+
+export interface ReplayReport {
+  manifest: ReplayManifest;
+  summary: ReplaySummary;
+  trades: ReplayTrade[];
+  equityCurve: EquityPoint[];
+  exposure: ExposurePoint[];
+}
