@@ -4,7 +4,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { Option } from "commander";
 import { CliError } from "../client";
-import type { DeployedWorker, Target } from "../preflight/config";
+import { DEPLOYED_WORKERS, type DeployedWorker, type Target } from "../preflight/config";
 import { type CheckLine, preflight } from "../preflight/run";
 import { type Cli, command, type Io } from "./context";
 
@@ -36,6 +36,27 @@ export function registerPreflight({ program, io, exit, globals, api }: Cli): voi
       });
       printChecklist(lines, target);
       if (lines.some((l) => !l.ok)) exit.code = 1;
+    });
+
+  // CI's deploy job takes its order from here, so a worker added to DEPLOYED_WORKERS is deployed, in binding order.
+  command(
+    program,
+    "deploy-order [workers...]",
+    "the deployed workers in binding order, one line (what CI deploys, in that order); with names, only those",
+  )
+    .option(
+      "--ignore-others",
+      "drop names that are not deployed workers (the simulator) instead of refusing them",
+    )
+    .action((names: string[], o: { ignoreOthers?: boolean }) => {
+      const unknown = names.filter((n) => !(DEPLOYED_WORKERS as readonly string[]).includes(n));
+      if (unknown.length > 0 && !o.ignoreOthers)
+        throw new CliError(
+          `not a deployed worker: ${unknown.join(", ")} (deployed: ${DEPLOYED_WORKERS.join(" ")})`,
+          2,
+        );
+      const order = DEPLOYED_WORKERS.filter((w) => names.length === 0 || names.includes(w));
+      io.out(globals().json ? JSON.stringify(order) : order.join(" "));
     });
 
   function printChecklist(lines: CheckLine[], target: Target) {
