@@ -1,3 +1,4 @@
+import { formatFixed, PRICE_DECIMALS, parseFixed } from "@paulp/kit";
 import type { GammaKeysetPageWire } from "@paulp/venue-models";
 import type { SimContext, SimHandler } from "./context";
 import {
@@ -156,8 +157,11 @@ function clob(url: URL, sim: SimContext): Response {
     return price ? Response.json({ price }) : polyError(404, "no price");
   }
   if (!bestBid || !bestAsk) return polyError(404, "no midpoint");
-  const midCents = (Math.round(Number(bestBid) * 100) + Math.round(Number(bestAsk) * 100)) / 2;
-  return Response.json({ mid: (midCents / 100).toFixed(3).replace(/0$/, "") });
+  // In 1e-4 $ exactly (a CLOB price may have a 0.001 tick), the half-tick mid rounded half-up to 3 decimals.
+  const units = (price: string) => parseFixed(price, PRICE_DECIMALS, { rounding: "half-up" });
+  // (bid + ask) / 2 in 1e-4 $ is (bid + ask) × 5 in 1e-5 $: exact, whatever the parity.
+  const mid = formatFixed((units(bestBid) + units(bestAsk)) * 5, PRICE_DECIMALS + 1, 3, "half-up");
+  return Response.json({ mid: mid.replace(/0$/, "") });
 }
 
 function positions(url: URL): Response {

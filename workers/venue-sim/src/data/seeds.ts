@@ -1,7 +1,7 @@
 // The seeded universe's shared ground: its modes and sizes, the PRNG and hashes, the word tables, the planted
 // pairs' terms, closing over time, and the price walk and book levels both venues use (see universe.ts).
 
-import { seededRandom } from "@paulp/kit";
+import { formatFixed, PRICE_DECIMALS, seededRandom } from "@paulp/kit";
 
 /** The universe sizes; `small` is the default. */
 export type UniverseMode = "small" | "realistic";
@@ -307,9 +307,7 @@ export function fairNow(
 
 /** Basis points (0..10000) as a dollar decimal string with 4 decimals, e.g. 5600 → "0.5600". */
 export function bpToDollars(bp: number, decimals = 4): string {
-  const whole = Math.floor(bp / 10_000);
-  const frac = String(bp % 10_000).padStart(4, "0");
-  return decimals === 4 ? `${whole}.${frac}` : `${whole}.${frac.slice(0, decimals)}`;
+  return formatFixed(bp, PRICE_DECIMALS, decimals, "trunc");
 }
 
 /** Kalshi order book levels: `[price_dollars, count_fp]`, bids only on each side, best last (ascending). */

@@ -1,4 +1,5 @@
 import { kalshiEndpoint } from "@paulp/kalshi-spec";
+import { kalshiTakerFee, mulDiv } from "@paulp/kit";
 import type * as K from "kalshi-typescript";
 import type { SimContext, SimHandler } from "../context";
 import { kalshiBook } from "../data/universe";
@@ -76,10 +77,42 @@ interface CreateArgs {
   stp: K.SelfTradePreventionType;
 }
 
+/** What an order takes from one side of the book (levels best first, [bp, hundredths]); pure. */
+export function matchOrder(
+  levels: number[][],
+  action: "buy" | "sell",
+  limitBp: number,
+  /** The most it may fill, in hundredths. */
+  cap: number,
+  /** Fill-or-kill: fill nothing unless this many hundredths fill (0: immediate-or-cancel or resting). */
+  allOrNone: number,
+): { filled: number; notional: number; avgBp: number; feeBpH: number } {
+  // A buy takes asks at or below the limit, a sell bids at or above it (notional in bp × hundredths).
+  let filled = 0;
+  let notional = 0;
+  for (const [price, size] of levels) {
+    if (filled >= cap) break;
+    if (action === "buy" ? price! > limitBp : price! < limitBp) break;
+    const take = Math.min(size!, cap - filled);
+    filled += take;
+    notional += take * price!;
+  }
+  if (filled < allOrNone) return { filled: 0, notional: 0, avgBp: 0, feeBpH: 0 };
+  if (filled === 0) return { filled, notional, avgBp: 0, feeBpH: 0 };
+  // The average price half-up, and Kalshi's taker fee ceil(0.07 × C × P × (1 − P)) to the cent on kit's exact
+  // schedule (bp × hundredths = micros): the float formula this replaces charged $1.76 for 100 contracts at 0.50.
+  return {
+    filled,
+    notional,
+    avgBp: mulDiv(notional, 1, filled, "half-up"),
+    feeBpH: kalshiTakerFee(filled, mulDiv(notional, 100, filled, "half-up")),
+  };
+}
+
 async function createOrder(
   sim: SimContext,
   a: CreateArgs,
-): Promise<{ order: SimOrder; avgBp: number; feeBpH: number } | Response> {
+): Promise<{ order: SimOrder; notional: number; feeBpH: number } | Response> {
   if (await sim.storage.get(`kalshi:coid:${a.clientOrderId}`))
     return err(409, "order_already_exists", `client_order_id ${a.clientOrderId} already used`);
   const book = simBook(sim, a.ticker);
@@ -90,25 +123,13 @@ async function createOrder(
     cap = Math.min(cap, hundredths(faults.fillCount));
     await sim.storage.put("kalshi:faults", { ...faults, times: faults.times - 1 });
   }
-  // Match a buy against asks at or below the limit, a sell against bids at or above it (hundredths × bp).
-  const levels = a.action === "buy" ? book.yesAsks : book.yesBids;
-  let filled = 0;
-  let notional = 0;
-  for (const [price, size] of levels) {
-    if (filled >= cap) break;
-    if (a.action === "buy" ? price! > a.priceBp : price! < a.priceBp) break;
-    const take = Math.min(size!, cap - filled);
-    filled += take;
-    notional += take * price!;
-  }
-  if (a.tif === "fill_or_kill" && filled < a.count) {
-    filled = 0;
-    notional = 0;
-  }
-  const avgBp = filled > 0 ? notional / filled : 0;
-  const p = avgBp / 10_000;
-  // Kalshi's taker fee: ceil(0.07 × C × P × (1 − P)) to the cent, here in (bp × hundredths).
-  const feeBpH = filled > 0 ? Math.ceil(0.07 * (filled / 100) * p * (1 - p) * 100) * 100 * 100 : 0;
+  const { filled, notional, avgBp, feeBpH } = matchOrder(
+    a.action === "buy" ? book.yesAsks : book.yesBids,
+    a.action,
+    a.priceBp,
+    cap,
+    a.tif === "fill_or_kill" ? a.count : 0,
+  );
   // The fill cost is what the taker paid for its side: YES dollars for a bid, NO dollars for an ask.
   const costBpH = a.action === "buy" ? notional : filled * 10_000 - notional;
   const seq = ((await sim.storage.get<number>("kalshi:seq")) ?? 0) + 1;
@@ -154,8 +175,8 @@ async function createOrder(
       outcome_side: order.outcome_side,
       book_side: order.book_side,
       count_fp: fp(filled),
-      yes_price_dollars: dollars(Math.round(avgBp)),
-      no_price_dollars: dollars(10_000 - Math.round(avgBp)),
+      yes_price_dollars: dollars(avgBp),
+      no_price_dollars: dollars(10_000 - avgBp),
       is_taker: true,
       created_time: at,
       fee_cost: totalDollars(feeBpH),
@@ -167,7 +188,7 @@ async function createOrder(
     writes[posKey] = pos + (a.action === "buy" ? filled : -filled);
   }
   await sim.storage.put(writes);
-  return { order, avgBp, feeBpH };
+  return { order, notional, feeBpH };
 }
 
 /** Requests accept counts with 0-2 decimals; the granularity is 0.01 contracts. */
@@ -256,7 +277,7 @@ export const handleKalshiTrading: SimHandler = async (request, url, sim) => {
     if (created instanceof Response) return created;
     const fault = await afterAcceptFault(sim);
     if (fault) return fault;
-    const { order, avgBp, feeBpH } = created;
+    const { order, notional, feeBpH } = created;
     const filledH = hundredths(order.fill_count_fp);
     return Response.json(
       {
@@ -268,7 +289,7 @@ export const handleKalshiTrading: SimHandler = async (request, url, sim) => {
         // Per contract, like the fill price (public clients multiply the fee by fill_count), to 6 decimals.
         ...(filledH > 0
           ? {
-              average_fill_price: perContract(avgBp * filledH, filledH),
+              average_fill_price: perContract(notional, filledH),
               average_fee_paid: perContract(feeBpH, filledH),
             }
           : {}),
