@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync } from "node:fs";
 import type { TestProject } from "vitest/node";
 import { ensureChromium } from "./chromium";
-import { adminTokenOf, type MeshInfo, ROOT, SCREENSHOTS, startMesh } from "./mesh";
+import { adminTokenOf, freePort, type MeshInfo, ROOT, SCREENSHOTS, startMesh } from "./mesh";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -17,7 +17,8 @@ export default async function setup(project: TestProject) {
   ensureChromium();
   rmSync(SCREENSHOTS, { recursive: true, force: true });
   mkdirSync(SCREENSHOTS, { recursive: true });
-  const port = Number(process.env.PAULP_E2E_PORT ?? 8797);
+  // A free port unless one is named: two runs of the suite at once must not share a mesh port.
+  const port = process.env.PAULP_E2E_PORT ? Number(process.env.PAULP_E2E_PORT) : await freePort();
   const mesh = await startMesh(port);
   try {
     const adminToken = adminTokenOf();

@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, mkdirSync, readFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { createServer } from "node:net";
 import path from "node:path";
 
 export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..", "..", "..");
@@ -26,6 +28,21 @@ export function adminTokenOf(root: string = ROOT): string {
  * `pnpm dev` on a fresh state folder and its own port, with the Cron Triggers off (PAULP_DEV_CRON=0) so nothing
  * moves under a test but what the test does; resolves once the gateway answers. `stop` ends its process group.
  */
+/**
+ * A port nothing listens on now (the kernel's pick). Two test runs on one machine each get their own, so the suite
+ * can run twice at once (a fixed port made the second run's mesh hang).
+ */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 export async function startMesh(
   port: number,
 ): Promise<{ base: string; stop: () => Promise<void>; log: string }> {
@@ -39,7 +56,7 @@ export async function startMesh(
     env: {
       ...process.env,
       PORT: String(port),
-      PAULP_INSPECTOR_PORT: process.env.PAULP_INSPECTOR_PORT ?? String(port + 10_000),
+      PAULP_INSPECTOR_PORT: process.env.PAULP_INSPECTOR_PORT ?? String(await freePort()),
       PAULP_STATE_DIR: stateDir,
       PAULP_DEV_SEED: "0",
       PAULP_DEV_CRON: "0",
