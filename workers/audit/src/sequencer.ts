@@ -45,6 +45,7 @@ import {
 import { CanonicalJsonError, toHex } from "@paulp/kit";
 import { auditAlerts } from "./alerts";
 import { insertAnchor, latestAnchor, listAnchors } from "./anchors";
+import { ChainStore } from "./chain-store";
 import type { Env } from "./env";
 
 /** Most bytes (of entry lines) in one R2 object. */
@@ -166,7 +167,7 @@ function stepStop(
  * SQLite write is durable. The R2 mirror and anchors run behind it and never block an append.
  */
 export class AuditSequencer extends DurableObject<Env> {
-  private readonly sql: SqlStorage;
+  private readonly store: ChainStore;
   private head: ChainPoint = GENESIS_POINT;
   /** Set when the stored head cannot be read: appends are refused (fail closed). */
   private headError: string | null = null;
@@ -192,21 +193,13 @@ export class AuditSequencer extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.sql = ctx.storage.sql;
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS entries (seq INTEGER PRIMARY KEY, body TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS mirror_batches (
-        from_seq INTEGER PRIMARY KEY, to_seq INTEGER NOT NULL, key TEXT NOT NULL, sha256 TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);`);
+    this.store = new ChainStore(ctx.storage);
     this.loadHead();
-    this.mirroredTo = Number(
-      this.sql.exec("SELECT COALESCE(MAX(to_seq), 0) AS m FROM mirror_batches").one().m,
-    );
+    this.mirroredTo = this.store.mirroredTo();
   }
 
   private loadHead(): void {
-    const row = this.sql
-      .exec<{ seq: number; body: string }>("SELECT seq, body FROM entries ORDER BY seq DESC LIMIT 1")
-      .toArray()[0];
+    const row = this.store.lastEntry();
     if (!row) return;
     try {
       const { hash, ts } = JSON.parse(row.body) as { hash?: unknown; ts?: unknown };
@@ -287,11 +280,7 @@ export class AuditSequencer extends DurableObject<Env> {
     if (planned.length === 0) return;
     try {
       // Synchronous from the head read above to the last row: nothing else runs in between.
-      this.ctx.storage.transactionSync(() => {
-        for (const p of planned)
-          for (const [seq, line] of p.lines)
-            this.sql.exec("INSERT INTO entries (seq, body) VALUES (?, ?)", seq, line);
-      });
+      this.store.insertEntries(planned.flatMap((p) => p.lines));
     } catch {
       if (planned.length > 1) {
         for (const p of planned) this.commitGroup([p.call]);
@@ -350,11 +339,7 @@ export class AuditSequencer extends DurableObject<Env> {
         const lines: string[] = [];
         let size = 0;
         let full = false;
-        for (const r of this.sql.exec<{ seq: number; body: string }>(
-          "SELECT seq, body FROM entries WHERE seq BETWEEN ? AND ? ORDER BY seq",
-          from,
-          upTo,
-        )) {
+        for (const r of this.store.entriesBetween(from, upTo)) {
           if (r.seq !== from + lines.length) throw new Error(`entry ${from + lines.length} is not present`);
           if (lines.length > 0 && size + r.body.length + 1 > MIRROR_BATCH_MAX_BYTES) {
             full = true;
@@ -388,13 +373,7 @@ export class AuditSequencer extends DurableObject<Env> {
             throw new Error(`R2 object ${batch.key} already exists with different content`);
           }
         }
-        this.sql.exec(
-          "INSERT INTO mirror_batches (from_seq, to_seq, key, sha256) VALUES (?, ?, ?, ?)",
-          batch.fromSeq,
-          batch.toSeq,
-          batch.key,
-          batch.sha256,
-        );
+        this.store.insertBatch(batch);
         this.mirroredTo = to;
       }
       this.mirrorError = null;
@@ -402,27 +381,6 @@ export class AuditSequencer extends DurableObject<Env> {
     } catch (error) {
       this.mirrorError = (error as Error).message || "R2 mirror failed";
       this.mirrorFailures++;
-    }
-  }
-
-  private batches(maxSeq = Number.MAX_SAFE_INTEGER): AuditMirrorBatch[] {
-    return this.sql
-      .exec<{ from_seq: number; to_seq: number; key: string; sha256: string }>(
-        "SELECT from_seq, to_seq, key, sha256 FROM mirror_batches WHERE to_seq <= ? ORDER BY from_seq",
-        maxSeq,
-      )
-      .toArray()
-      .map((r) => ({ key: r.key, fromSeq: r.from_seq, toSeq: r.to_seq, sha256: r.sha256 }));
-  }
-
-  private hashAt(seq: number): string | undefined {
-    if (seq === 0) return GENESIS_POINT.hash;
-    const row = this.sql.exec<{ body: string }>("SELECT body FROM entries WHERE seq = ?", seq).toArray()[0];
-    if (!row) return undefined;
-    try {
-      return (JSON.parse(row.body) as { hash: string }).hash;
-    } catch {
-      return undefined;
     }
   }
 
@@ -470,13 +428,13 @@ export class AuditSequencer extends DurableObject<Env> {
           ? err(ErrorCode.serviceUnavailable, `R2 mirror behind: ${mirror.error}`)
           : ok(null);
       }
-      const headHash = this.hashAt(toSeq);
+      const headHash = this.store.hashAt(toSeq);
       if (!headHash) return err(ErrorCode.integrityBroken, `entry ${toSeq} is unreadable; not anchoring`);
       const built = buildAnchor(
         previous,
         { seq: toSeq, hash: headHash },
         new Date(nowMs).toISOString(),
-        manifestHash(this.batches(toSeq)),
+        manifestHash(this.store.batches(toSeq)),
       );
       const anchor: AuditAnchor = { ...built, checkpoint: signCheckpoint(built, keys.signer) };
       const refusal = anchorRefusal(previous, anchor);
@@ -550,7 +508,7 @@ export class AuditSequencer extends DurableObject<Env> {
     const { verifiers } = this.signingKeys();
     if (anchor.toSeq > this.head.seq)
       why = `head ${this.head.seq} is below anchor ${anchor.anchorNo} toSeq ${anchor.toSeq}`;
-    else if (this.hashAt(anchor.toSeq) !== anchor.headHash)
+    else if (this.store.hashAt(anchor.toSeq) !== anchor.headHash)
       why = `entry ${anchor.toSeq} does not hash to anchor ${anchor.anchorNo} headHash`;
     else if (hashAnchor(anchor) !== anchor.anchorHash) why = `anchor ${anchor.anchorNo} row was edited`;
     else if (verifiers.length > 0) {
@@ -601,14 +559,14 @@ export class AuditSequencer extends DurableObject<Env> {
     const breaks: (ChainBreak | null)[] = [];
     let trusted: AuditAnchor | null = null;
     let stop: AuditAnchor | null = null;
-    const batches = this.batches();
+    const batches = this.store.batches();
     // Breaks recorded so far: a run during which another run recorded one cannot clear it, and a stepped job
     // is void once one is recorded after it started.
-    const epoch = this.getMeta<number>("failure_epoch") ?? 0;
+    const epoch = this.store.getMeta<number>("failure_epoch") ?? 0;
     // Where this run starts: incremental at the last verified anchor; a full run at genesis, or where its
     // previous step stopped while that job is fresh.
     const job = mode === "full" ? this.freshFullJob(nowMs, epoch) : null;
-    const from = mode === "incremental" ? this.getMeta<VerifiedAnchorMeta>("verified_anchor") : job;
+    const from = mode === "incremental" ? this.store.getMeta<VerifiedAnchorMeta>("verified_anchor") : job;
     const stepped = mode === "full" && (job !== null || batches.length > maxCopies);
     // A one-call full run starts at genesis whatever D1 holds, so it walks while the anchors are read; the
     // others need them first (their start, or where a step may stop).
@@ -625,7 +583,7 @@ export class AuditSequencer extends DurableObject<Env> {
       if (stepped) stop = stepStop(batches, read.anchors, trusted?.toSeq ?? 0, maxCopies);
     }
     const start: ChainPoint = trusted ? { seq: trusted.toSeq, hash: trusted.headHash } : GENESIS_POINT;
-    const headSeq = Number(this.sql.exec("SELECT COALESCE(MAX(seq), 0) AS m FROM entries").one().m);
+    const headSeq = this.store.maxSeq();
     // The trusted anchor is not re-walked, but the head must still reach it (truncation, rollback).
     if (trusted && headSeq < trusted.toSeq)
       breaks.push({
@@ -652,9 +610,7 @@ export class AuditSequencer extends DurableObject<Env> {
       if (i + R2_WINDOW < walked.length) fetches[i + R2_WINDOW] = this.fetchCopy(walked[i + R2_WINDOW]!.key);
       rowBytes.clear();
       // raw(): rows as arrays, no object per row.
-      for (const [seq, body] of this.sql
-        .exec("SELECT seq, body FROM entries WHERE seq BETWEEN ? AND ? ORDER BY seq", b.fromSeq, b.toSeq)
-        .raw() as IterableIterator<[number, string]>) {
+      for (const [seq, body] of this.store.entryRowsBetween(b.fromSeq, b.toSeq)) {
         verifier.next(body, seq, false, rowBytes);
       }
       const copy = await fetches[i]!;
@@ -667,9 +623,7 @@ export class AuditSequencer extends DurableObject<Env> {
     }
     // The entries not yet mirrored, when this run goes to the head.
     if (!stop)
-      for (const [seq, body] of this.sql
-        .exec("SELECT seq, body FROM entries WHERE seq > ? ORDER BY seq", walkedTo)
-        .raw() as IterableIterator<[number, string]>) {
+      for (const [seq, body] of this.store.entryRowsAfter(walkedTo)) {
         if (verifier.next(body, seq)) break;
       }
     read ??= await anchorsRead;
@@ -707,13 +661,13 @@ export class AuditSequencer extends DurableObject<Env> {
       result.reason = broken.reason;
       if (broken.anchorNo !== undefined) result.brokenAnchor = broken.anchorNo;
     } else if (
-      (mode === "incremental" && this.getMeta<string>("integrity") === "broken") ||
-      (this.getMeta<number>("failure_epoch") ?? 0) !== epoch
+      (mode === "incremental" && this.store.getMeta<string>("integrity") === "broken") ||
+      (this.store.getMeta<number>("failure_epoch") ?? 0) !== epoch
     ) {
       // What this run walked is intact, but a break found before (or by another run while this one ran, perhaps
       // in what this one had already walked) lies outside it: say so, every time, until a full verification
       // that starts after it passes (the audit watch halts trading on this answer).
-      const found = this.getMeta<LastFailure>("last_failure");
+      const found = this.store.getMeta<LastFailure>("last_failure");
       result.ok = false;
       if (found?.brokenSeq != null) result.brokenSeq = found.brokenSeq;
       result.reason = `${STILL_BROKEN}: ${found?.reason ?? "unknown"} (found by a ${found?.mode ?? "previous"} verification at ${found?.verifiedAt ?? "?"}); only a full verification that passes clears it`;
@@ -721,18 +675,18 @@ export class AuditSequencer extends DurableObject<Env> {
     }
     if (mode === "full") {
       if (result.ok && stop)
-        this.setMeta<FullJob>("full_job", {
+        this.store.setMeta<FullJob>("full_job", {
           anchorNo: stop.anchorNo,
           anchorHash: stop.anchorHash,
           startedAt: job?.startedAt ?? nowMs,
           lastStepAt: nowMs,
           epoch,
         });
-      else if (this.getMeta<FullJob>("full_job")) this.sql.exec("DELETE FROM meta WHERE k = 'full_job'");
+      else if (this.store.getMeta<FullJob>("full_job")) this.store.deleteMeta("full_job");
     }
     if (result.ok && stop) {
       // A step on the way: progress only; the integrity state is left to the step that completes.
-      this.setMeta("last_verification", result);
+      this.store.setMeta("last_verification", result);
       return ok(result);
     }
     this.recordVerification(result, anchors.at(-1) ?? null);
@@ -741,7 +695,7 @@ export class AuditSequencer extends DurableObject<Env> {
 
   /** The full verification in progress, unless it has had no step for FULL_JOB_IDLE_MS. */
   private freshFullJob(nowMs: number, epoch: number): FullJob | null {
-    const job = this.getMeta<FullJob>("full_job");
+    const job = this.store.getMeta<FullJob>("full_job");
     return job && job.epoch === epoch && nowMs - job.lastStepAt <= FULL_JOB_IDLE_MS ? job : null;
   }
 
@@ -759,13 +713,13 @@ export class AuditSequencer extends DurableObject<Env> {
   }
 
   private recordVerification(result: AuditVerification, lastAnchor: AuditAnchor | null): void {
-    this.setMeta("last_verification", result);
+    this.store.setMeta("last_verification", result);
     // A full verification that reached its verdict (the head, or a break): its age is shown and alerted on.
-    if (result.mode === "full") this.setMeta("last_full_verification", result);
+    if (result.mode === "full") this.store.setMeta("last_full_verification", result);
     // Unchanged values are not rewritten.
-    const integrity = this.getMeta<string>("integrity");
+    const integrity = this.store.getMeta<string>("integrity");
     if (!result.ok) {
-      if (integrity !== "broken") this.setMeta("integrity", "broken");
+      if (integrity !== "broken") this.store.setMeta("integrity", "broken");
       if (!result.reason?.startsWith(STILL_BROKEN))
         this.recordBreak({
           mode: result.mode,
@@ -778,11 +732,11 @@ export class AuditSequencer extends DurableObject<Env> {
     }
     // Once broken, only a full verification that passes clears it.
     if (integrity !== "ok" && (integrity !== "broken" || result.mode === "full"))
-      this.setMeta("integrity", "ok");
+      this.store.setMeta("integrity", "ok");
     if (lastAnchor && lastAnchor.toSeq <= result.toSeq) {
-      const verified = this.getMeta<VerifiedAnchorMeta>("verified_anchor");
+      const verified = this.store.getMeta<VerifiedAnchorMeta>("verified_anchor");
       if (verified?.anchorNo !== lastAnchor.anchorNo || verified.anchorHash !== lastAnchor.anchorHash)
-        this.setMeta<VerifiedAnchorMeta>("verified_anchor", {
+        this.store.setMeta<VerifiedAnchorMeta>("verified_anchor", {
           anchorNo: lastAnchor.anchorNo,
           anchorHash: lastAnchor.anchorHash,
         });
@@ -794,9 +748,9 @@ export class AuditSequencer extends DurableObject<Env> {
    * incremental answer names it, and a stepped full verification in progress is void.
    */
   private recordBreak(failure: LastFailure): void {
-    if (this.getMeta<string>("integrity") !== "broken") this.setMeta("integrity", "broken");
-    this.setMeta("failure_epoch", (this.getMeta<number>("failure_epoch") ?? 0) + 1);
-    this.setMeta<LastFailure>("last_failure", failure);
+    if (this.store.getMeta<string>("integrity") !== "broken") this.store.setMeta("integrity", "broken");
+    this.store.setMeta("failure_epoch", (this.store.getMeta<number>("failure_epoch") ?? 0) + 1);
+    this.store.setMeta<LastFailure>("last_failure", failure);
   }
 
   /**
@@ -817,7 +771,7 @@ export class AuditSequencer extends DurableObject<Env> {
         });
         continue;
       }
-      const stored = this.hashAt(seq);
+      const stored = this.store.hashAt(seq);
       if (stored === undefined)
         broken.push({
           seq,
@@ -863,8 +817,8 @@ export class AuditSequencer extends DurableObject<Env> {
     }
     // A start not yet proved is proved now (status reads the latest anchor anyway).
     if (this.proof === "unproven") this.proveAgainst(lastAnchor);
-    const entryCount = Number(this.sql.exec("SELECT COUNT(*) AS n FROM entries").one().n);
-    const recorded = this.getMeta<"ok" | "broken">("integrity");
+    const entryCount = this.store.entryCount();
+    const recorded = this.store.getMeta<"ok" | "broken">("integrity");
     // Cheap live checks on top of the last verification: an unreadable head, a head below an anchor.
     const liveBroken =
       this.headError !== null ||
@@ -873,11 +827,12 @@ export class AuditSequencer extends DurableObject<Env> {
     const integrity = liveBroken || recorded === "broken" ? "broken" : (recorded ?? "unknown");
     const ageOf = (iso: string | undefined) =>
       iso === undefined ? null : Math.max(0, Math.floor((nowMs - Date.parse(iso)) / 1000));
-    const lastFull = this.getMeta<AuditVerification>("last_full_verification") ?? null;
+    const lastFull = this.store.getMeta<AuditVerification>("last_full_verification") ?? null;
     const firstUnanchored = (lastAnchor?.toSeq ?? 0) + 1;
-    const oldestUnanchoredTs = firstUnanchored <= this.head.seq ? this.tsAt(firstUnanchored) : undefined;
+    const oldestUnanchoredTs =
+      firstUnanchored <= this.head.seq ? this.store.tsAt(firstUnanchored) : undefined;
     const keys = this.signingKeys();
-    const failure = this.getMeta<LastFailure>("last_failure");
+    const failure = this.store.getMeta<LastFailure>("last_failure");
     const status: AuditStatus = {
       headSeq: this.head.seq,
       headHash: this.head.hash,
@@ -887,7 +842,7 @@ export class AuditSequencer extends DurableObject<Env> {
       unanchoredEntries: Math.max(0, this.head.seq - (lastAnchor?.toSeq ?? 0)),
       r2MirrorLag: Math.max(0, this.head.seq - this.mirroredTo),
       r2MirrorError: this.mirrorError,
-      lastVerification: this.getMeta<AuditVerification>("last_verification") ?? null,
+      lastVerification: this.store.getMeta<AuditVerification>("last_verification") ?? null,
       integrity,
       lastFullVerification: lastFull,
       lastFullVerificationAgeSeconds: ageOf(lastFull?.verifiedAt),
@@ -899,25 +854,13 @@ export class AuditSequencer extends DurableObject<Env> {
     };
     status.alerts = auditAlerts(status, {
       nowMs,
-      chainStartedAt: this.head.seq > 0 ? (this.tsAt(1) ?? null) : null,
+      chainStartedAt: this.head.seq > 0 ? (this.store.tsAt(1) ?? null) : null,
       keyError: keys.signer ? null : keys.error,
       brokenReason:
         typeof this.proof === "object" ? this.proof.forked : (this.headError ?? failure?.reason ?? null),
       brokenSince: failure?.verifiedAt ?? null,
     });
     return ok(status);
-  }
-
-  /** The `ts` of entry `seq`, if it is there and readable. */
-  private tsAt(seq: number): string | undefined {
-    const row = this.sql.exec<{ body: string }>("SELECT body FROM entries WHERE seq = ?", seq).toArray()[0];
-    if (!row) return undefined;
-    try {
-      const ts = (JSON.parse(row.body) as { ts?: unknown }).ts;
-      return typeof ts === "string" && Number.isFinite(Date.parse(ts)) ? ts : undefined;
-    } catch {
-      return undefined;
-    }
   }
 
   /** The head to export up to, so an export is one consistent snapshot. */
@@ -934,12 +877,7 @@ export class AuditSequencer extends DurableObject<Env> {
   ): Promise<{ seq: number; body: string }[]> {
     const rows: { seq: number; body: string }[] = [];
     let size = 0;
-    for (const r of this.sql.exec<{ seq: number; body: string }>(
-      "SELECT seq, body FROM entries WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
-      afterSeq,
-      maxSeq,
-      limit,
-    )) {
+    for (const r of this.store.entriesPage(afterSeq, maxSeq, limit)) {
       if (rows.length > 0 && size + r.body.length > EXPORT_PAGE_MAX_BYTES) break;
       rows.push({ seq: r.seq, body: r.body });
       size += r.body.length;
@@ -949,19 +887,6 @@ export class AuditSequencer extends DurableObject<Env> {
 
   /** Mirror batches wholly at or below `maxSeq`. */
   async exportBatches(maxSeq: number): Promise<AuditMirrorBatch[]> {
-    return this.batches(maxSeq);
-  }
-
-  private getMeta<T>(key: string): T | undefined {
-    const row = this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = ?", key).toArray()[0];
-    return row ? (JSON.parse(row.v) as T) : undefined;
-  }
-
-  private setMeta<T>(key: string, value: T): void {
-    this.sql.exec(
-      "INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v",
-      key,
-      JSON.stringify(value),
-    );
+    return this.store.batches(maxSeq);
   }
 }
