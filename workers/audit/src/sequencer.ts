@@ -3,8 +3,6 @@
 import { DurableObject } from "cloudflare:workers";
 import {
   anchorRefusal,
-  batchBytes,
-  batchKey,
   buildAnchor,
   buildEntry,
   type ChainPoint,
@@ -13,7 +11,6 @@ import {
   GENESIS_POINT,
   hashAnchor,
   manifestHash,
-  sha256Hex,
   signCheckpoint,
 } from "@paulp/audit-chain";
 import {
@@ -36,20 +33,19 @@ import { insertAnchor, latestAnchor } from "./anchors";
 import { ChainStore } from "./chain-store";
 import type { Env } from "./env";
 import { checkReceipts, type LastFailure, recordBreak } from "./integrity";
+import {
+  ChainMirror,
+  MIRROR_BATCH_MAX,
+  MIRROR_BATCH_MAX_BYTES,
+  MIRROR_DELAY_MS,
+  type MirrorProgress,
+} from "./mirror";
 import { FULL_JOB_IDLE_MS, FULL_STEP_MAX_COPIES, verifyChain } from "./verification";
 
-/** Most bytes (of entry lines) in one R2 object. */
-export const MIRROR_BATCH_MAX_BYTES = 8 * 1024 * 1024;
 /** Most bytes of entry lines in one export page. */
 const EXPORT_PAGE_MAX_BYTES = 8 * 1024 * 1024;
-/** Most entries in one R2 object. */
-export const MIRROR_BATCH_MAX = 1_000;
-/** Appends are mirrored in batches: the alarm fires this long after the first unmirrored append. */
-export const MIRROR_DELAY_MS = 1_000;
-export { FULL_JOB_IDLE_MS, FULL_STEP_MAX_COPIES };
 
-/** Retry backoff of a failing mirror, capped. */
-const MIRROR_RETRY_MAX_MS = 60_000;
+export { FULL_JOB_IDLE_MS, FULL_STEP_MAX_COPIES, MIRROR_BATCH_MAX, MIRROR_BATCH_MAX_BYTES, MIRROR_DELAY_MS };
 
 interface PendingAppend {
   events: AuditEventInput[];
@@ -77,10 +73,7 @@ export class AuditSequencer extends DurableObject<Env> {
   private proving: Promise<Result<void>> | null = null;
   /** The anchor signing key, parsed once (null with the reason when it is missing or malformed). */
   private keys: AnchorKeys | null = null;
-  private mirroredTo = 0;
-  private mirrorError: string | null = null;
-  private mirrorFailures = 0;
-  private mirrorRun: Promise<void> | null = null;
+  private readonly mirror: ChainMirror;
   private alarmPending = false;
   private anchorQueue: Promise<unknown> = Promise.resolve();
   private pending: PendingAppend[] = [];
@@ -92,7 +85,7 @@ export class AuditSequencer extends DurableObject<Env> {
     super(ctx, env);
     this.store = new ChainStore(ctx.storage);
     this.loadHead();
-    this.mirroredTo = this.store.mirroredTo();
+    this.mirror = new ChainMirror(this.store);
   }
 
   private loadHead(): void {
@@ -205,80 +198,15 @@ export class AuditSequencer extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     this.alarmPending = false;
     await this.flushMirror();
-    if (this.mirroredTo < this.head.seq) {
-      const delay = this.mirrorError
-        ? Math.min(MIRROR_RETRY_MAX_MS, 1_000 * 2 ** Math.min(this.mirrorFailures, 6))
-        : MIRROR_DELAY_MS;
-      this.scheduleMirror(Date.now() + delay);
-    }
+    if (this.mirror.mirroredTo < this.head.seq) this.scheduleMirror(Date.now() + this.mirror.retryDelayMs());
   }
 
   /** Mirror every entry appended so far to R2 (one run at a time). */
-  async flushMirror(): Promise<{ mirroredTo: number; error: string | null }> {
+  async flushMirror(): Promise<MirrorProgress> {
     // A chain not proved to contain the latest anchor writes nothing to R2 (R2 would hold both histories).
     const proved = this.proof === "proven" ? ok(undefined) : await this.ensureProven();
-    if (!proved.ok) return { mirroredTo: this.mirroredTo, error: proved.error.message };
-    this.mirrorRun ??= this.mirrorOnce().finally(() => {
-      this.mirrorRun = null;
-    });
-    await this.mirrorRun;
-    return { mirroredTo: this.mirroredTo, error: this.mirrorError };
-  }
-
-  private async mirrorOnce(): Promise<void> {
-    const target = this.head.seq;
-    try {
-      while (this.mirroredTo < target) {
-        const from = this.mirroredTo + 1;
-        const upTo = Math.min(target, from + MIRROR_BATCH_MAX - 1);
-        // At most MIRROR_BATCH_MAX entries and MIRROR_BATCH_MAX_BYTES (one entry can be ~66 KB): a batch, and
-        // verification and export of it, stay far inside an isolate's memory whatever the payloads.
-        const lines: string[] = [];
-        let size = 0;
-        let full = false;
-        for (const r of this.store.entriesBetween(from, upTo)) {
-          if (r.seq !== from + lines.length) throw new Error(`entry ${from + lines.length} is not present`);
-          if (lines.length > 0 && size + r.body.length + 1 > MIRROR_BATCH_MAX_BYTES) {
-            full = true;
-            break;
-          }
-          lines.push(r.body);
-          size += r.body.length + 1;
-        }
-        // Short only because the byte budget was reached; otherwise every entry up to `upTo` must be there.
-        if (lines.length === 0 || (!full && lines.length !== upTo - from + 1))
-          throw new Error(`entries ${from}..${upTo} are not all present`);
-        const to = from + lines.length - 1;
-        const bytes = batchBytes(lines);
-        const batch: AuditMirrorBatch = {
-          key: batchKey(from, to),
-          fromSeq: from,
-          toSeq: to,
-          sha256: sha256Hex(bytes),
-        };
-        // Create-only: an existing object is never overwritten; R2 checks the upload against its SHA-256.
-        const put = await this.env.R2_AUDIT.put(batch.key, bytes, {
-          sha256: batch.sha256,
-          onlyIf: { etagDoesNotMatch: "*" },
-          customMetadata: { fromSeq: String(from), toSeq: String(to) },
-        });
-        if (put === null) {
-          // A previous attempt may have written it before this object was evicted: accept only identical bytes.
-          const existing = await this.env.R2_AUDIT.get(batch.key);
-          const existingBytes = existing ? new Uint8Array(await existing.arrayBuffer()) : null;
-          if (!existingBytes || sha256Hex(existingBytes) !== batch.sha256) {
-            throw new Error(`R2 object ${batch.key} already exists with different content`);
-          }
-        }
-        this.store.insertBatch(batch);
-        this.mirroredTo = to;
-      }
-      this.mirrorError = null;
-      this.mirrorFailures = 0;
-    } catch (error) {
-      this.mirrorError = (error as Error).message || "R2 mirror failed";
-      this.mirrorFailures++;
-    }
+    if (!proved.ok) return { mirroredTo: this.mirror.mirroredTo, error: proved.error.message };
+    return this.mirror.flush(this.env.R2_AUDIT, this.head.seq);
   }
 
   /**
@@ -461,8 +389,8 @@ export class AuditSequencer extends DurableObject<Env> {
       lastAnchor,
       lastAnchorAgeSeconds: ageOf(lastAnchor?.anchoredAt),
       unanchoredEntries: Math.max(0, this.head.seq - (lastAnchor?.toSeq ?? 0)),
-      r2MirrorLag: Math.max(0, this.head.seq - this.mirroredTo),
-      r2MirrorError: this.mirrorError,
+      r2MirrorLag: Math.max(0, this.head.seq - this.mirror.mirroredTo),
+      r2MirrorError: this.mirror.error,
       lastVerification: this.store.getMeta<AuditVerification>("last_verification") ?? null,
       integrity,
       lastFullVerification: lastFull,
