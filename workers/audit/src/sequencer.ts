@@ -1,18 +1,7 @@
 // Over 400 lines, not yet split (issue #17 item 3): append, mirror, anchoring, verification and export all share
 // the in-memory head, the SQL store and the R2 mirror state of this one object; splitting them is the next step.
 import { DurableObject } from "cloudflare:workers";
-import {
-  anchorRefusal,
-  buildAnchor,
-  buildEntry,
-  type ChainPoint,
-  checkpointRefusal,
-  entryLine,
-  GENESIS_POINT,
-  hashAnchor,
-  manifestHash,
-  signCheckpoint,
-} from "@paulp/audit-chain";
+import { buildEntry, type ChainPoint, entryLine, GENESIS_POINT } from "@paulp/audit-chain";
 import {
   type AuditAnchor,
   type AuditEventInput,
@@ -29,10 +18,11 @@ import {
 import { CanonicalJsonError } from "@paulp/kit";
 import { auditAlerts } from "./alerts";
 import { type AnchorKeys, parseAnchorKeys } from "./anchor-keys";
-import { insertAnchor, latestAnchor } from "./anchors";
+import { AnchorProof, anchorMirroredHead } from "./anchoring";
+import { latestAnchor } from "./anchors";
 import { ChainStore } from "./chain-store";
 import type { Env } from "./env";
-import { checkReceipts, type LastFailure, recordBreak } from "./integrity";
+import { checkReceipts, type LastFailure } from "./integrity";
 import {
   ChainMirror,
   MIRROR_BATCH_MAX,
@@ -64,13 +54,8 @@ export class AuditSequencer extends DurableObject<Env> {
   private head: ChainPoint = GENESIS_POINT;
   /** Set when the stored head cannot be read: appends are refused (fail closed). */
   private headError: string | null = null;
-  /**
-   * Whether this chain contains the latest D1 anchor's head, proved after every start and before every anchor. A
-   * sequencer restored to an older state (or otherwise forked from what D1 anchored) must not append, mirror or
-   * anchor: until the proof is made nothing is written, and once it fails appends are refused for good.
-   */
-  private proof: "unproven" | "proven" | { forked: string } = "unproven";
-  private proving: Promise<Result<void>> | null = null;
+  /** Whether this chain contains the latest D1 anchor (see AnchorProof): nothing is written until it is proved. */
+  private readonly proof: AnchorProof;
   /** The anchor signing key, parsed once (null with the reason when it is missing or malformed). */
   private keys: AnchorKeys | null = null;
   private readonly mirror: ChainMirror;
@@ -86,6 +71,12 @@ export class AuditSequencer extends DurableObject<Env> {
     this.store = new ChainStore(ctx.storage);
     this.loadHead();
     this.mirror = new ChainMirror(this.store);
+    this.proof = new AnchorProof(
+      this.store,
+      () => this.head.seq,
+      () => this.signingKeys().verifiers,
+      () => Date.now(),
+    );
   }
 
   private loadHead(): void {
@@ -113,8 +104,8 @@ export class AuditSequencer extends DurableObject<Env> {
    */
   async append(events: AuditEventInput[], nowMs: number): Promise<Result<AuditReceipt[]>> {
     if (this.headError) return err(ErrorCode.integrityBroken, this.headError);
-    if (this.proof !== "proven") {
-      const proved = await this.ensureProven();
+    if (!this.proof.proven) {
+      const proved = await this.proof.ensure(this.env.D1_ANCHOR);
       if (!proved.ok) return proved;
     }
     return new Promise((resolve) => {
@@ -204,7 +195,7 @@ export class AuditSequencer extends DurableObject<Env> {
   /** Mirror every entry appended so far to R2 (one run at a time). */
   async flushMirror(): Promise<MirrorProgress> {
     // A chain not proved to contain the latest anchor writes nothing to R2 (R2 would hold both histories).
-    const proved = this.proof === "proven" ? ok(undefined) : await this.ensureProven();
+    const proved = this.proof.proven ? ok(undefined) : await this.proof.ensure(this.env.D1_ANCHOR);
     if (!proved.ok) return { mirroredTo: this.mirror.mirroredTo, error: proved.error.message };
     return this.mirror.flush(this.env.R2_AUDIT, this.head.seq);
   }
@@ -215,126 +206,24 @@ export class AuditSequencer extends DurableObject<Env> {
    * cron slot was already anchored.
    */
   anchor(options: { nowMs: number; cronSlot?: number }): Promise<Result<AuditAnchor | null>> {
-    const run = this.anchorQueue.then(() => this.anchorOnce(options));
+    const context = {
+      db: this.env.D1_ANCHOR,
+      keys: this.signingKeys(),
+      proof: this.proof,
+      headSeq: () => this.head.seq,
+      flush: () => this.flushMirror(),
+    };
+    const run = this.anchorQueue.then(() =>
+      anchorMirroredHead(this.store, context, options.nowMs, options.cronSlot),
+    );
     this.anchorQueue = run.catch(() => undefined);
     return run;
-  }
-
-  private async anchorOnce({
-    nowMs,
-    cronSlot,
-  }: {
-    nowMs: number;
-    cronSlot?: number;
-  }): Promise<Result<AuditAnchor | null>> {
-    try {
-      const db = this.env.D1_ANCHOR;
-      if (cronSlot !== undefined) {
-        const done = await db
-          .prepare("SELECT 1 AS one FROM anchors WHERE cron_slot = ?")
-          .bind(cronSlot)
-          .first();
-        if (done) return ok(null);
-      }
-      const keys = this.signingKeys();
-      if (!keys.signer)
-        return err(ErrorCode.serviceUnavailable, `anchors are signed, and cannot be: ${keys.error}`);
-      // Never anchor on top of an anchor this chain does not contain: prove it first (this queue is the only
-      // writer of anchors, so `previous` is still the latest when the new one is inserted).
-      const previous = await latestAnchor(db);
-      const proved = this.proveAgainst(previous);
-      if (!proved.ok) return proved;
-      const target = this.head.seq;
-      let mirror = await this.flushMirror();
-      if (mirror.mirroredTo < target && !mirror.error) mirror = await this.flushMirror();
-      const toSeq = mirror.mirroredTo;
-      if (toSeq === 0 || (previous && previous.toSeq === toSeq)) {
-        return mirror.error && toSeq < target
-          ? err(ErrorCode.serviceUnavailable, `R2 mirror behind: ${mirror.error}`)
-          : ok(null);
-      }
-      const headHash = this.store.hashAt(toSeq);
-      if (!headHash) return err(ErrorCode.integrityBroken, `entry ${toSeq} is unreadable; not anchoring`);
-      const built = buildAnchor(
-        previous,
-        { seq: toSeq, hash: headHash },
-        new Date(nowMs).toISOString(),
-        manifestHash(this.store.batches(toSeq)),
-      );
-      const anchor: AuditAnchor = { ...built, checkpoint: signCheckpoint(built, keys.signer) };
-      const refusal = anchorRefusal(previous, anchor);
-      if (refusal) return err(ErrorCode.conflict, refusal);
-      const inserted = await insertAnchor(db, anchor, cronSlot ?? null);
-      if (!inserted.ok) return inserted.error.code === "cron_slot_taken" ? ok(null) : inserted;
-      return ok(anchor);
-    } catch (error) {
-      return err(ErrorCode.serviceUnavailable, `anchor failed: ${(error as Error).message}`);
-    }
   }
 
   /** The anchor keys, parsed once. */
   private signingKeys(): AnchorKeys {
     this.keys ??= parseAnchorKeys(this.env.AUDIT_SIGNING_KEY, this.env.AUDIT_RETIRED_VERIFIER_KEYS);
     return this.keys;
-  }
-
-  /** Prove (once per start, shared by concurrent callers) that this chain contains the latest D1 anchor. */
-  private ensureProven(): Promise<Result<void>> {
-    if (this.proof === "proven") return Promise.resolve(ok(undefined));
-    this.proving ??= (async (): Promise<Result<void>> => {
-      if (typeof this.proof === "object") return err(ErrorCode.integrityBroken, this.proof.forked);
-      let latest: AuditAnchor | null;
-      try {
-        latest = await latestAnchor(this.env.D1_ANCHOR);
-      } catch (error) {
-        return err(
-          ErrorCode.auditUnavailable,
-          `the chain cannot be proved against D1_ANCHOR (${(error as Error).message}): nothing is appended until it is`,
-        );
-      }
-      return this.proveAgainst(latest);
-    })().finally(() => {
-      this.proving = null;
-    });
-    return this.proving;
-  }
-
-  /**
-   * The chain must contain `anchor` (the latest in D1): entry `toSeq` present and hashing to its `headHash`, the
-   * row its own hash and signed. Otherwise this sequencer's state is not what D1 anchored (restored to an older
-   * state, or forked): appends are refused from now on and integrity is broken (the audit watch halts trading).
-   */
-  private proveAgainst(anchor: AuditAnchor | null): Result<void> {
-    if (typeof this.proof === "object") return err(ErrorCode.integrityBroken, this.proof.forked);
-    if (!anchor) {
-      this.proof = "proven";
-      return ok(undefined);
-    }
-    let why: string | null = null;
-    const { verifiers } = this.signingKeys();
-    if (anchor.toSeq > this.head.seq)
-      why = `head ${this.head.seq} is below anchor ${anchor.anchorNo} toSeq ${anchor.toSeq}`;
-    else if (this.store.hashAt(anchor.toSeq) !== anchor.headHash)
-      why = `entry ${anchor.toSeq} does not hash to anchor ${anchor.anchorNo} headHash`;
-    else if (hashAnchor(anchor) !== anchor.anchorHash) why = `anchor ${anchor.anchorNo} row was edited`;
-    else if (verifiers.length > 0) {
-      const refusal = checkpointRefusal(anchor, verifiers);
-      if (refusal) why = `anchor ${anchor.anchorNo} ${refusal}`;
-    }
-    if (!why) {
-      this.proof = "proven";
-      return ok(undefined);
-    }
-    const reason = `the chain does not contain the latest anchor: ${why} (sequencer state restored to an older one, or forked); appends and anchors are refused`;
-    this.proof = { forked: reason };
-    recordBreak(this.store, {
-      mode: "anchor proof",
-      brokenSeq: Math.min(anchor.toSeq, this.head.seq + 1),
-      brokenAnchor: anchor.anchorNo,
-      reason,
-      verifiedAt: new Date().toISOString(),
-    });
-    return err(ErrorCode.integrityBroken, reason);
   }
 
   /** Verify the chain (see verifyChain): `full` from genesis, in steps of `maxCopies` R2 reads; `incremental`. */
@@ -365,13 +254,13 @@ export class AuditSequencer extends DurableObject<Env> {
       return err(ErrorCode.serviceUnavailable, `D1_ANCHOR unavailable: ${(error as Error).message}`);
     }
     // A start not yet proved is proved now (status reads the latest anchor anyway).
-    if (this.proof === "unproven") this.proveAgainst(lastAnchor);
+    if (this.proof.state === "unproven") this.proof.against(lastAnchor);
     const entryCount = this.store.entryCount();
     const recorded = this.store.getMeta<"ok" | "broken">("integrity");
     // Cheap live checks on top of the last verification: an unreadable head, a head below an anchor.
     const liveBroken =
       this.headError !== null ||
-      typeof this.proof === "object" ||
+      this.proof.forked !== null ||
       (lastAnchor !== null && lastAnchor.toSeq > this.head.seq);
     const integrity = liveBroken || recorded === "broken" ? "broken" : (recorded ?? "unknown");
     const ageOf = (iso: string | undefined) =>
@@ -405,8 +294,7 @@ export class AuditSequencer extends DurableObject<Env> {
       nowMs,
       chainStartedAt: this.head.seq > 0 ? (this.store.tsAt(1) ?? null) : null,
       keyError: keys.signer ? null : keys.error,
-      brokenReason:
-        typeof this.proof === "object" ? this.proof.forked : (this.headError ?? failure?.reason ?? null),
+      brokenReason: this.proof.forked ?? this.headError ?? failure?.reason ?? null,
       brokenSince: failure?.verifiedAt ?? null,
     });
     return ok(status);
