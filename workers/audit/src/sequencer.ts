@@ -1,7 +1,7 @@
 // Over 400 lines, not yet split (issue #17 item 3): append, mirror, anchoring, verification and export all share
 // the in-memory head, the SQL store and the R2 mirror state of this one object; splitting them is the next step.
 import { DurableObject } from "cloudflare:workers";
-import { buildEntry, type ChainPoint, entryLine, GENESIS_POINT } from "@paulp/audit-chain";
+import type { ChainPoint } from "@paulp/audit-chain";
 import {
   type AuditAnchor,
   type AuditEventInput,
@@ -15,11 +15,11 @@ import {
   ok,
   type Result,
 } from "@paulp/contracts";
-import { CanonicalJsonError } from "@paulp/kit";
 import { auditAlerts } from "./alerts";
 import { type AnchorKeys, parseAnchorKeys } from "./anchor-keys";
 import { AnchorProof, anchorMirroredHead } from "./anchoring";
 import { latestAnchor } from "./anchors";
+import { ChainAppender } from "./append";
 import { ChainStore } from "./chain-store";
 import type { Env } from "./env";
 import { checkReceipts, type LastFailure } from "./integrity";
@@ -37,12 +37,6 @@ const EXPORT_PAGE_MAX_BYTES = 8 * 1024 * 1024;
 
 export { FULL_JOB_IDLE_MS, FULL_STEP_MAX_COPIES, MIRROR_BATCH_MAX, MIRROR_BATCH_MAX_BYTES, MIRROR_DELAY_MS };
 
-interface PendingAppend {
-  events: AuditEventInput[];
-  nowMs: number;
-  resolve: (result: Result<AuditReceipt[]>) => void;
-}
-
 /**
  * The one Durable Object that orders every audit event (one instance, `idFromName("chain")`).
  * Appends hash synchronously (node:crypto) and write in the same synchronous turn as the head is read,
@@ -51,9 +45,7 @@ interface PendingAppend {
  */
 export class AuditSequencer extends DurableObject<Env> {
   private readonly store: ChainStore;
-  private head: ChainPoint = GENESIS_POINT;
-  /** Set when the stored head cannot be read: appends are refused (fail closed). */
-  private headError: string | null = null;
+  private readonly appender: ChainAppender;
   /** Whether this chain contains the latest D1 anchor (see AnchorProof): nothing is written until it is proved. */
   private readonly proof: AnchorProof;
   /** The anchor signing key, parsed once (null with the reason when it is missing or malformed). */
@@ -61,15 +53,15 @@ export class AuditSequencer extends DurableObject<Env> {
   private readonly mirror: ChainMirror;
   private alarmPending = false;
   private anchorQueue: Promise<unknown> = Promise.resolve();
-  private pending: PendingAppend[] = [];
-  /** The time of the last committed group: entry times never go backwards, even if the clock does. */
-  private lastTs = 0;
-  private commitScheduled = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new ChainStore(ctx.storage);
-    this.loadHead();
+    this.appender = new ChainAppender(
+      this.store,
+      () => Date.now(),
+      () => this.scheduleMirror(Date.now() + MIRROR_DELAY_MS),
+    );
     this.mirror = new ChainMirror(this.store);
     this.proof = new AnchorProof(
       this.store,
@@ -79,19 +71,17 @@ export class AuditSequencer extends DurableObject<Env> {
     );
   }
 
-  private loadHead(): void {
-    const row = this.store.lastEntry();
-    if (!row) return;
-    try {
-      const { hash, ts } = JSON.parse(row.body) as { hash?: unknown; ts?: unknown };
-      if (typeof hash !== "string" || !/^[0-9a-f]{64}$/.test(hash)) throw new Error("no hash");
-      this.head = { seq: row.seq, hash };
-      // Entry times stay monotonic across restarts too: never before the head's.
-      const last = typeof ts === "string" ? Date.parse(ts) : Number.NaN;
-      if (Number.isFinite(last)) this.lastTs = last;
-    } catch {
-      this.headError = `stored head entry ${row.seq} is unreadable`;
-    }
+  private get head(): ChainPoint {
+    return this.appender.head;
+  }
+
+  private get headError(): string | null {
+    return this.appender.headError;
+  }
+
+  /** The time of the last committed group (read by the restart test: a fresh instance starts at the head's). */
+  private get lastTs(): number {
+    return this.appender.lastTs;
   }
 
   async ping(): Promise<string> {
@@ -99,82 +89,16 @@ export class AuditSequencer extends DurableObject<Env> {
   }
 
   /**
-   * Append events atomically (all or none) and return their receipts. Calls that arrive together are
-   * group-committed: one synchronous write (head read to last row) and one durable commit for all of them.
+   * Append events atomically (all or none) and return their receipts (group-committed: see ChainAppender). The
+   * caller's clock is ignored: entries carry the sequencer's own, floored at the head's.
    */
-  async append(events: AuditEventInput[], nowMs: number): Promise<Result<AuditReceipt[]>> {
+  async append(events: AuditEventInput[], _nowMs: number): Promise<Result<AuditReceipt[]>> {
     if (this.headError) return err(ErrorCode.integrityBroken, this.headError);
     if (!this.proof.proven) {
       const proved = await this.proof.ensure(this.env.D1_ANCHOR);
       if (!proved.ok) return proved;
     }
-    return new Promise((resolve) => {
-      this.pending.push({ events, nowMs, resolve });
-      if (!this.commitScheduled) {
-        this.commitScheduled = true;
-        // One macrotask later: the requests already queued at the input gate join this group.
-        setTimeout(() => this.commitPending(), 0);
-      }
-    });
-  }
-
-  private commitPending(): void {
-    this.commitScheduled = false;
-    const group = this.pending;
-    this.pending = [];
-    this.commitGroup(group);
-  }
-
-  /**
-   * Write a group of calls in one transaction. Each call's entries are built first (pure): a call whose payload
-   * cannot be canonicalised fails alone. If the group's write fails, each call is written again on its own, so
-   * one call the store refuses cannot fail the others with it.
-   */
-  private commitGroup(group: PendingAppend[]): void {
-    if (this.headError) {
-      for (const p of group) p.resolve(err(ErrorCode.integrityBroken, this.headError));
-      return;
-    }
-    // One clock for the group, the sequencer's own: a later seq never carries an earlier time.
-    const ts = new Date(Math.max(Date.now(), this.lastTs)).toISOString();
-    let head = this.head;
-    const planned: { call: PendingAppend; lines: [number, string][]; receipts: AuditReceipt[] }[] = [];
-    for (const call of group) {
-      try {
-        let h = head;
-        const lines: [number, string][] = [];
-        const receipts: AuditReceipt[] = [];
-        for (const event of call.events) {
-          const entry = buildEntry(h, event, ts);
-          lines.push([entry.seq, entryLine(entry)]);
-          receipts.push({ seq: entry.seq, hash: entry.hash });
-          h = { seq: entry.seq, hash: entry.hash };
-        }
-        head = h;
-        planned.push({ call, lines, receipts });
-      } catch (error) {
-        const message =
-          error instanceof CanonicalJsonError ? `payload: ${error.message}` : "event could not be hashed";
-        call.resolve(err(ErrorCode.validationFailed, message));
-      }
-    }
-    if (planned.length === 0) return;
-    try {
-      // Synchronous from the head read above to the last row: nothing else runs in between.
-      this.store.insertEntries(planned.flatMap((p) => p.lines));
-    } catch {
-      if (planned.length > 1) {
-        for (const p of planned) this.commitGroup([p.call]);
-        return;
-      }
-      planned[0]!.call.resolve(err(ErrorCode.auditUnavailable, "append could not be written"));
-      return;
-    }
-    this.head = head;
-    this.lastTs = Date.parse(ts);
-    // Answers leave only once the write is durable (the output gate holds them until the commit).
-    for (const p of planned) p.call.resolve(ok(p.receipts));
-    this.scheduleMirror(Date.now() + MIRROR_DELAY_MS);
+    return this.appender.enqueue(events);
   }
 
   private scheduleMirror(at: number): void {

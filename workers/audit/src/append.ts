@@ -1,0 +1,120 @@
+import { buildEntry, type ChainPoint, entryLine, GENESIS_POINT } from "@paulp/audit-chain";
+import { type AuditEventInput, type AuditReceipt, ErrorCode, err, ok, type Result } from "@paulp/contracts";
+import { CanonicalJsonError } from "@paulp/kit";
+import type { ChainStore } from "./chain-store";
+
+interface PendingAppend {
+  events: AuditEventInput[];
+  resolve: (result: Result<AuditReceipt[]>) => void;
+}
+
+/**
+ * The chain's head and its appends. Calls that arrive together are group-committed: one synchronous write (head
+ * read to last row) and one durable commit for all of them, so concurrent appends can neither fork nor skip.
+ * The clock is passed in (entry times never go backwards, even if it does); `committed` is called after each
+ * durable write (the sequencer schedules the R2 mirror).
+ */
+export class ChainAppender {
+  /** The last committed entry. */
+  head: ChainPoint = GENESIS_POINT;
+  /** Set when the stored head cannot be read: appends are refused (fail closed). */
+  headError: string | null = null;
+  /** The time of the last committed group: entry times never go backwards, even if the clock does. */
+  lastTs = 0;
+  private pending: PendingAppend[] = [];
+  private commitScheduled = false;
+
+  constructor(
+    private readonly store: ChainStore,
+    private readonly now: () => number,
+    private readonly committed: () => void,
+  ) {
+    this.loadHead();
+  }
+
+  /** Queue events for the next group commit; the answer comes once they are written (or refused). */
+  enqueue(events: AuditEventInput[]): Promise<Result<AuditReceipt[]>> {
+    return new Promise((resolve) => {
+      this.pending.push({ events, resolve });
+      if (!this.commitScheduled) {
+        this.commitScheduled = true;
+        // One macrotask later: the requests already queued at the input gate join this group.
+        setTimeout(() => this.commitPending(), 0);
+      }
+    });
+  }
+
+  private loadHead(): void {
+    const row = this.store.lastEntry();
+    if (!row) return;
+    try {
+      const { hash, ts } = JSON.parse(row.body) as { hash?: unknown; ts?: unknown };
+      if (typeof hash !== "string" || !/^[0-9a-f]{64}$/.test(hash)) throw new Error("no hash");
+      this.head = { seq: row.seq, hash };
+      // Entry times stay monotonic across restarts too: never before the head's.
+      const last = typeof ts === "string" ? Date.parse(ts) : Number.NaN;
+      if (Number.isFinite(last)) this.lastTs = last;
+    } catch {
+      this.headError = `stored head entry ${row.seq} is unreadable`;
+    }
+  }
+
+  private commitPending(): void {
+    this.commitScheduled = false;
+    const group = this.pending;
+    this.pending = [];
+    this.commitGroup(group);
+  }
+
+  /**
+   * Write a group of calls in one transaction. Each call's entries are built first (pure): a call whose payload
+   * cannot be canonicalised fails alone. If the group's write fails, each call is written again on its own, so
+   * one call the store refuses cannot fail the others with it.
+   */
+  private commitGroup(group: PendingAppend[]): void {
+    if (this.headError) {
+      for (const p of group) p.resolve(err(ErrorCode.integrityBroken, this.headError));
+      return;
+    }
+    // One clock for the group, the sequencer's own: a later seq never carries an earlier time.
+    const ts = new Date(Math.max(this.now(), this.lastTs)).toISOString();
+    let head = this.head;
+    const planned: { call: PendingAppend; lines: [number, string][]; receipts: AuditReceipt[] }[] = [];
+    for (const call of group) {
+      try {
+        let h = head;
+        const lines: [number, string][] = [];
+        const receipts: AuditReceipt[] = [];
+        for (const event of call.events) {
+          const entry = buildEntry(h, event, ts);
+          lines.push([entry.seq, entryLine(entry)]);
+          receipts.push({ seq: entry.seq, hash: entry.hash });
+          h = { seq: entry.seq, hash: entry.hash };
+        }
+        head = h;
+        planned.push({ call, lines, receipts });
+      } catch (error) {
+        const message =
+          error instanceof CanonicalJsonError ? `payload: ${error.message}` : "event could not be hashed";
+        call.resolve(err(ErrorCode.validationFailed, message));
+      }
+    }
+    if (planned.length === 0) return;
+    try {
+      // Synchronous from the head read above to the last row: nothing else runs in between.
+      this.store.insertEntries(planned.flatMap((p) => p.lines));
+    } catch {
+      if (planned.length > 1) {
+        for (const p of planned) this.commitGroup([p.call]);
+        return;
+      }
+      planned[0]!.call.resolve(err(ErrorCode.auditUnavailable, "append could not be written"));
+      return;
+    }
+    this.head = head;
+    this.lastTs = Date.parse(ts);
+    // Answers leave only once the write is durable (the output gate holds them until the commit).
+    for (const p of planned) p.call.resolve(ok(p.receipts));
+    this.committed();
+  }
+}
