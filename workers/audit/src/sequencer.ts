@@ -1,5 +1,3 @@
-// Over 400 lines, not yet split (issue #17 item 3): append, mirror, anchoring, verification and export all share
-// the in-memory head, the SQL store and the R2 mirror state of this one object; splitting them is the next step.
 import { DurableObject } from "cloudflare:workers";
 import type { ChainPoint } from "@paulp/audit-chain";
 import {
@@ -15,14 +13,14 @@ import {
   ok,
   type Result,
 } from "@paulp/contracts";
-import { auditAlerts } from "./alerts";
 import { type AnchorKeys, parseAnchorKeys } from "./anchor-keys";
 import { AnchorProof, anchorMirroredHead } from "./anchoring";
 import { latestAnchor } from "./anchors";
 import { ChainAppender } from "./append";
-import { ChainStore } from "./chain-store";
+import { ChainStore, type EntryRow } from "./chain-store";
 import type { Env } from "./env";
-import { checkReceipts, type LastFailure } from "./integrity";
+import { exportPage } from "./export";
+import { checkReceipts } from "./integrity";
 import {
   ChainMirror,
   MIRROR_BATCH_MAX,
@@ -30,10 +28,8 @@ import {
   MIRROR_DELAY_MS,
   type MirrorProgress,
 } from "./mirror";
+import { chainStatus } from "./status";
 import { FULL_JOB_IDLE_MS, FULL_STEP_MAX_COPIES, verifyChain } from "./verification";
-
-/** Most bytes of entry lines in one export page. */
-const EXPORT_PAGE_MAX_BYTES = 8 * 1024 * 1024;
 
 export { FULL_JOB_IDLE_MS, FULL_STEP_MAX_COPIES, MIRROR_BATCH_MAX, MIRROR_BATCH_MAX_BYTES, MIRROR_DELAY_MS };
 
@@ -42,6 +38,11 @@ export { FULL_JOB_IDLE_MS, FULL_STEP_MAX_COPIES, MIRROR_BATCH_MAX, MIRROR_BATCH_
  * Appends hash synchronously (node:crypto) and write in the same synchronous turn as the head is read,
  * so concurrent appends can neither fork nor skip; the RPC answer is held by the output gate until the
  * SQLite write is durable. The R2 mirror and anchors run behind it and never block an append.
+ *
+ * A thin shell over plain modules that take the typed store (chain-store) and the clock as values: append
+ * (head and group commit), mirror (R2 copy), anchoring (fork proof, signed anchors), verification, integrity
+ * (breaks, receipt checks), status and export. The shell owns the storage, the bindings, the wall clock, the
+ * mirror alarm and the anchor queue.
  */
 export class AuditSequencer extends DurableObject<Env> {
   private readonly store: ChainStore;
@@ -179,49 +180,20 @@ export class AuditSequencer extends DurableObject<Env> {
     }
     // A start not yet proved is proved now (status reads the latest anchor anyway).
     if (this.proof.state === "unproven") this.proof.against(lastAnchor);
-    const entryCount = this.store.entryCount();
-    const recorded = this.store.getMeta<"ok" | "broken">("integrity");
-    // Cheap live checks on top of the last verification: an unreadable head, a head below an anchor.
-    const liveBroken =
-      this.headError !== null ||
-      this.proof.forked !== null ||
-      (lastAnchor !== null && lastAnchor.toSeq > this.head.seq);
-    const integrity = liveBroken || recorded === "broken" ? "broken" : (recorded ?? "unknown");
-    const ageOf = (iso: string | undefined) =>
-      iso === undefined ? null : Math.max(0, Math.floor((nowMs - Date.parse(iso)) / 1000));
-    const lastFull = this.store.getMeta<AuditVerification>("last_full_verification") ?? null;
-    const firstUnanchored = (lastAnchor?.toSeq ?? 0) + 1;
-    const oldestUnanchoredTs =
-      firstUnanchored <= this.head.seq ? this.store.tsAt(firstUnanchored) : undefined;
-    const keys = this.signingKeys();
-    const failure = this.store.getMeta<LastFailure>("last_failure");
-    const status: AuditStatus = {
-      headSeq: this.head.seq,
-      headHash: this.head.hash,
-      entryCount,
-      lastAnchor,
-      lastAnchorAgeSeconds: ageOf(lastAnchor?.anchoredAt),
-      unanchoredEntries: Math.max(0, this.head.seq - (lastAnchor?.toSeq ?? 0)),
-      r2MirrorLag: Math.max(0, this.head.seq - this.mirror.mirroredTo),
-      r2MirrorError: this.mirror.error,
-      lastVerification: this.store.getMeta<AuditVerification>("last_verification") ?? null,
-      integrity,
-      lastFullVerification: lastFull,
-      lastFullVerificationAgeSeconds: ageOf(lastFull?.verifiedAt),
-      // An entry whose time cannot be read counts as overdue: it is old enough to be anchored.
-      oldestUnanchoredAgeSeconds:
-        firstUnanchored > this.head.seq ? null : (ageOf(oldestUnanchoredTs) ?? Number.MAX_SAFE_INTEGER),
-      anchorVerifierKey: keys.signer?.verifierKey ?? null,
-      alerts: [],
-    };
-    status.alerts = auditAlerts(status, {
-      nowMs,
-      chainStartedAt: this.head.seq > 0 ? (this.store.tsAt(1) ?? null) : null,
-      keyError: keys.signer ? null : keys.error,
-      brokenReason: this.proof.forked ?? this.headError ?? failure?.reason ?? null,
-      brokenSince: failure?.verifiedAt ?? null,
-    });
-    return ok(status);
+    return ok(
+      chainStatus(
+        this.store,
+        {
+          head: this.head,
+          headError: this.headError,
+          forked: this.proof.forked,
+          mirror: { mirroredTo: this.mirror.mirroredTo, error: this.mirror.error },
+          keys: this.signingKeys(),
+          lastAnchor,
+        },
+        nowMs,
+      ),
+    );
   }
 
   /** The head to export up to, so an export is one consistent snapshot. */
@@ -229,21 +201,9 @@ export class AuditSequencer extends DurableObject<Env> {
     return this.head;
   }
 
-  /** Stored entry lines after `afterSeq`, up to `maxSeq`, at most `limit`. */
-  /** Up to `limit` entries after `afterSeq`, and at most EXPORT_PAGE_MAX_BYTES of them (at least one). */
-  async exportPage(
-    afterSeq: number,
-    maxSeq: number,
-    limit: number,
-  ): Promise<{ seq: number; body: string }[]> {
-    const rows: { seq: number; body: string }[] = [];
-    let size = 0;
-    for (const r of this.store.entriesPage(afterSeq, maxSeq, limit)) {
-      if (rows.length > 0 && size + r.body.length > EXPORT_PAGE_MAX_BYTES) break;
-      rows.push({ seq: r.seq, body: r.body });
-      size += r.body.length;
-    }
-    return rows;
+  /** Up to `limit` entries after `afterSeq` up to `maxSeq`, and at most EXPORT_PAGE_MAX_BYTES of them (see exportPage). */
+  async exportPage(afterSeq: number, maxSeq: number, limit: number): Promise<EntryRow[]> {
+    return exportPage(this.store, afterSeq, maxSeq, limit);
   }
 
   /** Mirror batches wholly at or below `maxSeq`. */
