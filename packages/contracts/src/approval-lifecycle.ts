@@ -1,6 +1,6 @@
 // The approval request's lifecycle as one table, like the order's and the breaker's: every state change on the
 // desk is checked against it, and any step not listed from a state is refused, naming the state.
-import type { ApprovalStatus } from "./governance";
+import type { ApprovalStatus } from "./approval-requests";
 
 /** The steps that move an approval request (opening one creates it `pending`). */
 export type ApprovalStep = "approve" | "reject" | "cancel" | "expire" | "reissue" | "redeem" | "return";

@@ -1,7 +1,8 @@
 import * as v from "valibot";
+import { RosterChangePayload } from "./approval-requests";
 import { BreakerTransitionRequest } from "./breaker";
 import { ExecutionPolicyChange } from "./execution";
-import { RosterChangePayload, StrategyAllocationPayload } from "./governance";
+import { StrategyAllocationPayload } from "./governance";
 import { CapitalChange, RiskLimits } from "./risk";
 
 /** `strategy.go_live` payload: exactly the configuration that goes live (governance builds it from the row). */

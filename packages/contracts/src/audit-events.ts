@@ -3,6 +3,7 @@
 // type, service or payload drifts fails to compile at its emit site. The audit worker itself stays generic:
 // it records any dotted type with a JSON payload (its input schema is `AuditEventInput` in audit.ts).
 
+import type { ApprovalAction, ApprovalStatus, VerifiedApproval } from "./approval-requests";
 import type { BreakerState } from "./breaker";
 import type { JsonValue, Principal, Venue } from "./common";
 import type {
@@ -11,15 +12,7 @@ import type {
   ReconciliationReport,
   TradingLoopReport,
 } from "./execution";
-import type {
-  ApprovalAction,
-  ApprovalStatus,
-  AssessmentUsage,
-  PairGrade,
-  PairVerdict,
-  StrategyState,
-  VerifiedApproval,
-} from "./governance";
+import type { AssessmentUsage, PairGrade, PairVerdict, StrategyState } from "./governance";
 import type { ComplianceRule, MarketVenue } from "./ingestion";
 import type { AlertKind, AlertSeverity } from "./monitor";
 import type { OrderIntent, RiskDecision, RiskLimits } from "./risk";

@@ -1,7 +1,7 @@
 import * as v from "valibot";
+import type { ApprovalReceiptRef } from "./approval-requests";
 import type { HealthReport, Principal, Result, Venue } from "./common";
 import { FreeText } from "./free-text";
-import type { ApprovalReceiptRef } from "./governance";
 import type { TradedMarket } from "./ingestion";
 import type { OrderIntent, RiskDecision } from "./risk";
 

@@ -1,5 +1,6 @@
 export * from "./admin-queries";
 export * from "./approval-lifecycle";
+export * from "./approval-requests";
 export * from "./approvals";
 export * from "./audit";
 export * from "./audit-events";
