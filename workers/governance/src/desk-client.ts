@@ -14,11 +14,11 @@ import {
   type Result,
   type VerifiedApproval,
 } from "@paulp/contracts";
-import { afterReturn, parseArgs, parseInput, randomId, returnReason } from "@paulp/kit";
+import { afterReturn, parseArgs, randomId, returnReason } from "@paulp/kit";
 import * as v from "valibot";
 import { type RefusalContext, refusalPayload } from "./desk";
 import type { Env } from "./env";
-import { audit, hashPayload, hashToken, onDesk, ReceiptRef } from "./operation-support";
+import { audit, hashPayload, hashToken, onDesk, parseReceipt } from "./operation-support";
 
 /** Audit a refused desk step (`governance.approval_refused`, outcome `denied`); the refusal stands either way. */
 export async function auditRefusal(
@@ -97,8 +97,8 @@ export async function redeemReceipt(
   actorIn: unknown,
   now: number,
 ): Promise<Result<VerifiedApproval>> {
-  const receipt = parseInput(ReceiptRef, receiptIn);
-  if (!receipt.ok) return err(ErrorCode.approvalRequired, `receipt refused: ${receipt.error.message}`);
+  const receipt = parseReceipt(receiptIn, "receipt refused");
+  if (!receipt.ok) return receipt;
   const input = parseArgs([ApprovalActionSchema, Principal], [actionIn, actorIn]);
   if (!input.ok) return input;
   const [action, actor] = input.value;
@@ -135,8 +135,8 @@ export async function returnReceipt(
   actorIn: unknown,
   now: number,
 ): Promise<Result<ApprovalView>> {
-  const receipt = parseInput(ReceiptRef, receiptIn);
-  if (!receipt.ok) return err(ErrorCode.approvalRequired, `receipt not returned: ${receipt.error.message}`);
+  const receipt = parseReceipt(receiptIn, "receipt not returned");
+  if (!receipt.ok) return receipt;
   const input = parseArgs(
     [v.pipe(v.string(), v.minLength(1), v.maxLength(500)), Principal],
     [reasonIn, actorIn],

@@ -9,7 +9,7 @@ import {
   Principal,
   type Result,
 } from "@paulp/contracts";
-import { auditAppend, CanonicalJsonError, canonicalHash, rpc, sha256Hex } from "@paulp/kit";
+import { auditAppend, CanonicalJsonError, canonicalHash, parseInput, rpc, sha256Hex } from "@paulp/kit";
 import * as v from "valibot";
 import { PAYLOAD_HASH_DOMAIN, RECEIPT_HASH_DOMAIN } from "./actions";
 import type { ApprovalDesk } from "./approval-desk";
@@ -22,6 +22,12 @@ export const ReceiptRef = v.object({
   requestId: Id,
   receiptToken: v.pipe(v.string(), v.minLength(16), v.maxLength(128)),
 });
+
+/** A receipt as its holder presents it, or `approval_required` saying why not (`refusal` starts the message). */
+export function parseReceipt(raw: unknown, refusal: string): Result<v.InferOutput<typeof ReceiptRef>> {
+  const receipt = parseInput(ReceiptRef, raw);
+  return receipt.ok ? receipt : err(ErrorCode.approvalRequired, `${refusal}: ${receipt.error.message}`);
+}
 
 /** An id and the principal acting on it, parsed together (errors name `id` or `actor.…`). */
 export const IdAndActor = v.object({ id: Id, actor: Principal });
