@@ -63,18 +63,7 @@ const norm = (s: string) => s.replace(/\s+/g, " ").trim().toLowerCase();
 
 export function createIbkrClient(o: IbkrClientOptions) {
   // One gateway session per client: its prerequisites are done once and redone after a reauthentication.
-  const {
-    configured,
-    base,
-    acct,
-    send,
-    once,
-    reauthenticate,
-    session,
-    ensureIserverAccounts,
-    ensureSelected,
-    ensurePortfolioAccounts,
-  } = createIbkrSession(o);
+  const gw = createIbkrSession(o);
   const confirmable = (o.confirmable ?? DEFAULT_CONFIRMABLE).map(norm).filter((p) => p.length >= MIN_PHRASE);
   let snapshot: Promise<
     VenueResult<{ live: v.InferOutput<typeof LiveOrders>; trades: v.InferOutput<typeof Trades> }>
@@ -99,7 +88,7 @@ export function createIbkrClient(o: IbkrClientOptions) {
     const reply = `/iserver/reply/${encodeURIComponent(first.id)}`;
     if (!confirm || !recorded) {
       // Answer "no" so the gateway drops the order rather than leaving it pending; the spec answers 400.
-      await once("POST", reply, OrderAnswer, { confirmed: false });
+      await gw.once("POST", reply, OrderAnswer, { confirmed: false });
       const why = !allowlisted
         ? "not on the confirm allowlist"
         : !recorded
@@ -107,33 +96,35 @@ export function createIbkrClient(o: IbkrClientOptions) {
           : "too many questions";
       return verr("question_refused", `IBKR asked "${message.join(" / ").slice(0, 300)}": ${why}`);
     }
-    const next = await once("POST", reply, OrderAnswer, { confirmed: true });
+    const next = await gw.once("POST", reply, OrderAnswer, { confirmed: true });
     if (!next.ok) return next;
     return settle(next.value, rounds + 1);
   }
 
   /** Live orders and trades, read once per client (one sweep sees one picture). */
   function readSnapshot() {
-    snapshot ??= session(async () => {
-      const a = await ensureIserverAccounts();
-      if (!a.ok) return a;
-      const live = await once("GET", "/iserver/account/orders", LiveOrders);
-      if (!live.ok) return live;
-      // The spec advises calling trades once per session: once per snapshot, and only here.
-      const sel = await ensureSelected();
-      if (!sel.ok) return sel;
-      const trades = await once("GET", "/iserver/account/trades", Trades);
-      if (!trades.ok) return trades;
-      return vok({ live: live.value, trades: trades.value });
-    }).then((r) => {
-      if (!r.ok) snapshot = null;
-      return r;
-    });
+    snapshot ??= gw
+      .session(async () => {
+        const a = await gw.ensureIserverAccounts();
+        if (!a.ok) return a;
+        const live = await gw.once("GET", "/iserver/account/orders", LiveOrders);
+        if (!live.ok) return live;
+        // The spec advises calling trades once per session: once per snapshot, and only here.
+        const sel = await gw.ensureSelected();
+        if (!sel.ok) return sel;
+        const trades = await gw.once("GET", "/iserver/account/trades", Trades);
+        if (!trades.ok) return trades;
+        return vok({ live: live.value, trades: trades.value });
+      })
+      .then((r) => {
+        if (!r.ok) snapshot = null;
+        return r;
+      });
     return snapshot;
   }
 
   return {
-    configured,
+    configured: gw.configured,
     /**
      * `GET /iserver/marketdata/snapshot` for these conids and fields, after `/iserver/accounts` as the spec
      * requires; the answer's bytes as received (the caller keeps them as evidence before parsing). The first
@@ -144,14 +135,14 @@ export function createIbkrClient(o: IbkrClientOptions) {
       fields: readonly string[],
     ): Promise<VenueResult<{ url: string; status: number; contentType: string; bytes: Uint8Array }>> {
       const path = `/iserver/marketdata/snapshot?conids=${conids.join(",")}&fields=${fields.join(",")}`;
-      return session(async () => {
-        const a = await ensureIserverAccounts();
+      return gw.session(async () => {
+        const a = await gw.ensureIserverAccounts();
         if (!a.ok) return a;
-        const sent = await send("GET", path);
+        const sent = await gw.send("GET", path);
         if (!sent.ok) return sent;
         const bytes = new Uint8Array(await sent.value.arrayBuffer());
         return vok({
-          url: base + path,
+          url: gw.base + path,
           status: sent.value.status,
           contentType: sent.value.headers.get("content-type") ?? "application/octet-stream",
           bytes,
@@ -160,19 +151,19 @@ export function createIbkrClient(o: IbkrClientOptions) {
     },
     /** Keep the session alive; when the brokerage session has lapsed, reauthenticate (bounded). */
     async keepAlive(): Promise<VenueResult<{ authenticated: boolean; reauthenticated: boolean }>> {
-      const t = await once("POST", "/tickle", v.unknown());
+      const t = await gw.once("POST", "/tickle", v.unknown());
       if (!t.ok) return t;
-      const s = await once("POST", "/iserver/auth/status", AuthStatus);
+      const s = await gw.once("POST", "/iserver/auth/status", AuthStatus);
       if (!s.ok) return s;
       if (s.value.authenticated === true) return vok({ authenticated: true, reauthenticated: false });
-      const re = await reauthenticate();
+      const re = await gw.reauthenticate();
       return re.ok ? vok({ authenticated: true, reauthenticated: true }) : re;
     },
     async placeOrder(n: IbkrNewOrder): Promise<VenueResult<{ orderId: string; status: string }>> {
-      return session(async () => {
-        const a = await ensureIserverAccounts();
+      return gw.session(async () => {
+        const a = await gw.ensureIserverAccounts();
         if (!a.ok) return a;
-        const r = await once("POST", `/iserver/account/${acct}/orders`, OrderAnswer, {
+        const r = await gw.once("POST", `/iserver/account/${gw.acct}/orders`, OrderAnswer, {
           orders: [
             {
               acctId: o.accountId,
@@ -211,12 +202,12 @@ export function createIbkrClient(o: IbkrClientOptions) {
       });
     },
     async cancelOrder(orderId: string): Promise<VenueResult<{ ok: true }>> {
-      return session(async () => {
-        const a = await ensureIserverAccounts();
+      return gw.session(async () => {
+        const a = await gw.ensureIserverAccounts();
         if (!a.ok) return a;
-        const r = await once(
+        const r = await gw.once(
           "DELETE",
-          `/iserver/account/${acct}/order/${encodeURIComponent(orderId)}`,
+          `/iserver/account/${gw.acct}/order/${encodeURIComponent(orderId)}`,
           v.unknown(),
         );
         return r.ok ? vok({ ok: true as const }) : r;
@@ -224,14 +215,14 @@ export function createIbkrClient(o: IbkrClientOptions) {
     },
     /** Every position of the account, page by page until an empty page, after invalidating the cache. */
     async positions(): Promise<VenueResult<{ market: string; position: number }[]>> {
-      return session(async () => {
-        const a = await ensurePortfolioAccounts();
+      return gw.session(async () => {
+        const a = await gw.ensurePortfolioAccounts();
         if (!a.ok) return a;
-        const inv = await once("POST", `/portfolio/${acct}/positions/invalidate`, v.unknown());
+        const inv = await gw.once("POST", `/portfolio/${gw.acct}/positions/invalidate`, v.unknown());
         if (!inv.ok) return inv;
         const seen = new Map<number, number>();
         for (let page = 0; page < MAX_POSITION_PAGES; page++) {
-          const r = await once("GET", `/portfolio/${acct}/positions/${page}`, PositionPage);
+          const r = await gw.once("GET", `/portfolio/${gw.acct}/positions/${page}`, PositionPage);
           if (!r.ok) return r;
           if (r.value.length === 0)
             return vok([...seen].map(([conid, position]) => ({ market: String(conid), position })));
