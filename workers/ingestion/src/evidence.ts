@@ -30,18 +30,16 @@ export async function storeEvidence(
 ): Promise<string> {
   const hash = await sha256Hex(raw.bytes);
   const ok = raw.status >= 200 && raw.status < 300;
-  // Content-addressed: an existing object under this key already holds exactly these bytes.
-  const existing = await store.bucket.head(hash);
-  if (!existing) {
-    const put = await store.bucket.put(hash, raw.bytes, {
-      sha256: hash,
-      onlyIf: { etagDoesNotMatch: "*" },
-      httpMetadata: { contentType: raw.contentType },
-      customMetadata: { venue, url: raw.url, status: String(raw.status), fetchedAt },
-    });
-    // null = the precondition failed because a concurrent writer created it first; confirm it is there.
-    if (!put && !(await store.bucket.head(hash))) throw new Error("evidence object was not created");
-  }
+  // Content-addressed and create-only: an object already under this key holds exactly these bytes, so the put's
+  // precondition refuses it (null) and a head confirms it is there. The put goes first, without a head before it:
+  // a page's bytes are almost always new (prices move), and that head was one more R2 round trip per page.
+  const put = await store.bucket.put(hash, raw.bytes, {
+    sha256: hash,
+    onlyIf: { etagDoesNotMatch: "*" },
+    httpMetadata: { contentType: raw.contentType },
+    customMetadata: { venue, url: raw.url, status: String(raw.status), fetchedAt },
+  });
+  if (!put && !(await store.bucket.head(hash))) throw new Error("evidence object was not created");
   await store.db.batch([
     store.db
       .prepare(

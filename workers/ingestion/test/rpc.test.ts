@@ -201,6 +201,8 @@ describe("RPC", () => {
     expect(read.ok).toBe(true);
     if (!read.ok) return;
     expect(read.value.url).toContain("KXA-1"); // the first request
+    // The second put was refused by its create-only precondition: the object still says the first request.
+    expect((await tenv.R2_EVIDENCE.head(a))?.customMetadata?.url).toContain("KXA-1");
     expect(read.value.sightings.map((x) => x.url.split("/").at(-2))).toEqual(["KXB-2", "KXA-1"]);
     expect(read.value.sightings[0]).toMatchObject({ status: 200, firstSeenAt: "2026-11-24T10:00:05.000Z" });
   });
