@@ -94,17 +94,20 @@ interface KnownRow {
   category: string | null;
 }
 
-async function loadEvents(deps: PipelineDeps, tickers: string[]): Promise<KnownRow[]> {
-  if (tickers.length === 0) return [];
-  const rows = await deps.db
+/** The statement reading what is stored of these events: series, title and the series' category (KnownRow). */
+export function storedEventsStatement(db: D1Database, tickers: string[]): D1PreparedStatement {
+  return db
     .prepare(
       `SELECT e.event_ticker, e.series_ticker, e.title, s.category FROM kalshi_events e
        LEFT JOIN kalshi_series s ON s.ticker = e.series_ticker
        WHERE e.event_ticker IN (SELECT value FROM json_each(?1))`,
     )
-    .bind(JSON.stringify(tickers))
-    .all<KnownRow>();
-  return rows.results;
+    .bind(JSON.stringify(tickers));
+}
+
+async function loadEvents(deps: PipelineDeps, tickers: string[]): Promise<KnownRow[]> {
+  if (tickers.length === 0) return [];
+  return (await storedEventsStatement(deps.db, tickers).all<KnownRow>()).results;
 }
 
 /**
@@ -116,9 +119,11 @@ export async function kalshiEventInfo(
   deps: PipelineDeps,
   tally: Tally,
   eventTickers: string[],
+  /** What `storedEventsStatement` answered for these tickers, when the caller read it already (else read here). */
+  stored?: D1Result,
 ): Promise<Map<string, KalshiEventInfo>> {
   const unique = [...new Set(eventTickers)];
-  let known = await loadEvents(deps, unique);
+  let known = stored ? (stored.results as KnownRow[]) : await loadEvents(deps, unique);
   const have = new Set(known.map((r) => r.event_ticker));
   const missing = unique.filter((t) => !have.has(t));
   const at = () => new Date(deps.now()).toISOString();

@@ -1,10 +1,11 @@
-// One markets page from fetch to commit: fetched with its evidence, decoded, gated and planned (page-plan.ts,
-// pure), then committed in one D1 batch while the next page is fetched.
+// One markets page from fetch to commit: fetched with its evidence, decoded, its stored states (and on Kalshi its
+// events) read in one D1 round trip, gated and planned (page-plan.ts, pure), then committed in one D1 batch while
+// the next page is fetched.
 import type { MarketVenue } from "@paulp/contracts";
 import type { ComplianceAgent } from "./compliance";
 import { audit, type PipelineDeps, type Tally } from "./deps";
 import { markEvidence } from "./evidence";
-import { kalshiEventInfo } from "./kalshi-series";
+import { kalshiEventInfo, storedEventsStatement } from "./kalshi-series";
 import { decodePage, gateRows, planWrites } from "./page-plan";
 import {
   deleteMarketsStatements,
@@ -14,6 +15,8 @@ import {
   runBatches,
   type StoredState,
   storedStates,
+  storedStatesFrom,
+  storedStatesStatement,
   upsertMarketStatements,
   upsertMarkStatements,
 } from "./store";
@@ -25,7 +28,7 @@ import {
   recordFetchFailure,
   recordParseFailure,
 } from "./venue-reads";
-import { type KalshiParsedPage, kalshiRows } from "./venues/kalshi";
+import { type KalshiEventInfo, type KalshiParsedPage, kalshiRows } from "./venues/kalshi";
 import type { MarketPage, StoredMarketRow } from "./venues/types";
 
 /** A page fetched, stored as evidence, parsed and gated, ready to commit; or why not. */
@@ -56,6 +59,14 @@ export interface RunContext {
   alreadyBlocked: Set<string>;
   /** A stored mark observed longer ago than this is sent again (from this snapshot) even when unchanged. */
   markRefreshMs: number;
+  /**
+   * Kalshi events this run has read whose series is known (an event never changes series; the series are synced
+   * when a pass starts): not read again for each page. One with an unknown series is not kept, so each page still
+   * looks its series up as before.
+   */
+  events: Map<string, KalshiEventInfo>;
+  /** The markets listed by the page whose commit started last (it may still run while the next page is read). */
+  committing: ReadonlySet<string>;
 }
 
 export async function preparePage(
@@ -84,18 +95,40 @@ export async function preparePage(
     await recordParseFailure(deps, tally, venue, url, response.status, evidenceHash, parsed);
     return fail(1, parsed.stuck);
   }
+  const kalshi = venue === "kalshi" ? (parsed.value as KalshiParsedPage) : null;
+  const listed = kalshi
+    ? kalshi.markets.map((m) => m.ticker)
+    : (parsed.value as MarketPage).rows.map((r) => r.marketId);
+  const newEvents = kalshi
+    ? [...new Set(kalshi.markets.map((m) => m.event_ticker))].filter((t) => !run.events.has(t))
+    : [];
+  // The page's reads in one D1 round trip: the stored state of its markets (only what changed is written) and, on
+  // Kalshi, the events this run has not met yet.
+  let stored: Map<string, StoredState>;
+  let storedEvents: D1Result | undefined;
+  try {
+    const reads = await deps.db.batch([
+      storedStatesStatement(deps.db, venue, listed),
+      ...(newEvents.length > 0 ? [storedEventsStatement(deps.db, newEvents)] : []),
+    ]);
+    stored = storedStatesFrom(reads[0]!);
+    storedEvents = reads[1];
+  } catch (error) {
+    tally.add("d1_error");
+    console.warn(`ingestion: stored state read failed: ${(error as Error)?.message}`);
+    return fail(0);
+  }
   let page: MarketPage;
-  if (venue === "kalshi") {
+  if (kalshi) {
     // Market by market: one that does not fit is named and skipped, the rest of the page goes on. Each market's
     // series (and so its category) comes through its event.
-    const markets = parsed.value as KalshiParsedPage;
-    const events = await kalshiEventInfo(
-      deps,
-      tally,
-      markets.markets.map((m) => m.event_ticker),
-    );
-    const built = kalshiRows(markets.markets, events);
-    page = { rows: built.rows, next: markets.next, skips: [...markets.skips, ...built.skips] };
+    const fresh =
+      newEvents.length > 0
+        ? await kalshiEventInfo(deps, tally, newEvents, storedEvents)
+        : new Map<string, KalshiEventInfo>();
+    for (const [ticker, info] of fresh) if (info.category !== null) run.events.set(ticker, info);
+    const built = kalshiRows(kalshi.markets, { get: (t) => run.events.get(t) ?? fresh.get(t) });
+    page = { rows: built.rows, next: kalshi.next, skips: [...kalshi.skips, ...built.skips] };
   } else page = parsed.value as MarketPage;
   const { passed, blockedIds, blockedEvents, denied } = gateRows(page.rows, agent, alreadyBlocked, {
     venue,
@@ -115,18 +148,24 @@ export async function preparePage(
       changed: 0,
       marksSent: 0,
     });
-    // Only what changed is written (planWrites): the stored states of the page's rows, in one read.
-    let stored: Map<string, StoredState>;
-    try {
-      stored = await storedStates(
-        deps.db,
-        venue,
-        passed.map((r) => r.marketId),
-      );
-    } catch (error) {
-      tally.add("d1_error");
-      console.warn(`ingestion: stored state read failed: ${(error as Error)?.message}`);
-      return failed();
+    // Only what changed is written (planWrites), against the stored states read with the page. Those were read
+    // while the previous page's commit could still run: a market that page listed too is read again, after it.
+    const previous = run.committing;
+    run.committing = new Set(listed);
+    const again = passed.filter((r) => previous.has(r.marketId)).map((r) => r.marketId);
+    if (again.length > 0) {
+      try {
+        const now = await storedStates(deps.db, venue, again);
+        for (const id of again) {
+          const state = now.get(id);
+          if (state) stored.set(id, state);
+          else stored.delete(id);
+        }
+      } catch (error) {
+        tally.add("d1_error");
+        console.warn(`ingestion: stored state read failed: ${(error as Error)?.message}`);
+        return failed();
+      }
     }
     const refreshBefore = new Date(Date.parse(fetchedAt) - run.markRefreshMs).toISOString();
     const plan = await planWrites(passed, stored, { evidenceHash, fetchedAt, refreshBefore });

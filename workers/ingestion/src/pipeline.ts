@@ -105,6 +105,8 @@ async function runVenueLeased(
     rulesVersion,
     alreadyBlocked,
     markRefreshMs: await markRefreshMs(deps),
+    events: new Map(),
+    committing: new Set(),
   };
   const pageSize = Math.min(opts.pageSize ?? DEFAULT_PAGE_SIZE[venue], MAX_PAGE_SIZE[venue]);
   let cursor = state?.cursor ?? null;

@@ -38,25 +38,42 @@ export interface StoredState {
   markObservedAt: string | null;
 }
 
-/** The stored state of these markets (one read per page; markets not stored are absent from the map). */
-export async function storedStates(
+/** The statement reading the stored state of these markets (storedStatesFrom reads its answer). */
+export function storedStatesStatement(
   db: D1Database,
   venue: MarketVenue,
   ids: string[],
-): Promise<Map<string, StoredState>> {
-  const out = new Map<string, StoredState>();
-  if (ids.length === 0) return out;
-  const rows = await db
+): D1PreparedStatement {
+  return db
     .prepare(
       `SELECT m.market_id, m.content_hash, m.status, k.observed_at FROM markets m
        LEFT JOIN marks k ON k.venue = m.venue AND k.market_id = m.market_id
        WHERE m.venue = ?1 AND m.market_id IN (SELECT value FROM json_each(?2))`,
     )
-    .bind(venue, JSON.stringify(ids))
-    .all<{ market_id: string; content_hash: string | null; status: string; observed_at: string | null }>();
-  for (const r of rows.results)
+    .bind(venue, JSON.stringify(ids));
+}
+
+/** The stored states a `storedStatesStatement` answered (markets not stored are absent from the map). */
+export function storedStatesFrom(result: D1Result): Map<string, StoredState> {
+  const out = new Map<string, StoredState>();
+  for (const r of result.results as {
+    market_id: string;
+    content_hash: string | null;
+    status: string;
+    observed_at: string | null;
+  }[])
     out.set(r.market_id, { contentHash: r.content_hash, status: r.status, markObservedAt: r.observed_at });
   return out;
+}
+
+/** The stored state of these markets, in one read (markets not stored are absent from the map). */
+export async function storedStates(
+  db: D1Database,
+  venue: MarketVenue,
+  ids: string[],
+): Promise<Map<string, StoredState>> {
+  if (ids.length === 0) return new Map();
+  return storedStatesFrom(await storedStatesStatement(db, venue, ids).all());
 }
 
 // Checked by every insert, inside the write: rules replaced since the gate ran make it write nothing.

@@ -4,8 +4,12 @@ import type { MarkUpdate } from "@paulp/contracts";
 import { kalshiRequestProblems } from "@paulp/kalshi-spec";
 import type { EgressFetch } from "@paulp/kit";
 import { beforeEach, describe, expect, it } from "vitest";
+import { ComplianceAgent, loadRules } from "../src/compliance";
+import { Tally } from "../src/deps";
+import { preparePage, type RunContext } from "../src/page";
 import { METADATA_SKEW_S, runVenue } from "../src/pipeline";
 import { ingestionStatus } from "../src/status";
+import { gammaMarketsUrl } from "../src/venues/polymarket";
 import { auditEvents, count, resetAll, tenv, testDeps, worker } from "./helpers";
 
 beforeEach(resetAll);
@@ -125,6 +129,61 @@ describe("ingestion writes what changed", () => {
     expect(resent.length).toBe(firstMarks.length);
     for (const m of resent) expect(m.observedAt).toBe(new Date(clock).toISOString());
     expect((await tenv.RISK.__calls()).some((c) => c.method === "getLimits")).toBe(true);
+  });
+});
+
+describe("a page's stored states are read with the page, before the previous page's commit ends", () => {
+  it("a market the previous page listed too is compared with what that commit wrote, not with what was read before it", async () => {
+    const { fetch } = frozen();
+    const deps = testDeps({ fetch });
+    const first = await runVenue(deps, "polymarket", { maxPages: 1, pageSize: 100 });
+    expect(first.report).toMatchObject({ outcome: "ok", pages: 1 });
+    const stored = await rows("polymarket");
+    const id = [...stored.keys()][0]!;
+    // Page A lists the market with a new best bid, page B (the next page) as stored: B's state is read while A's
+    // commit has not run yet, as when the crawl reads a page while the previous one commits.
+    const urlA = gammaMarketsUrl(null, 100);
+    const urlB = `${urlA}&page=b`;
+    const pages: EgressFetch = async (input, init) => {
+      const url = typeof input === "string" ? input : input.href;
+      const res = await fetch(url === urlB ? urlA : input, init);
+      if (url !== urlA) return res;
+      const page = (await res.json()) as { markets: Record<string, unknown>[] };
+      for (const m of page.markets)
+        if (String(m.conditionId).toLowerCase() === id)
+          m.bestBid = Number(m.bestBid ?? 0.1) === 0.2 ? 0.3 : 0.2;
+      return Response.json(page);
+    };
+    const pageDeps = testDeps({ fetch: pages });
+    const agent = new ComplianceAgent();
+    let rulesVersion = 0;
+    await agent.prepare(async () => {
+      const view = await loadRules(tenv.D1_MARKETS);
+      rulesVersion = view.version;
+      return view.rules;
+    });
+    const run: RunContext = {
+      agent,
+      rulesVersion,
+      alreadyBlocked: new Set(),
+      markRefreshMs: 60_000,
+      events: new Map(),
+      committing: new Set(),
+    };
+    const tally = new Tally();
+    const a = await preparePage(pageDeps, run, "polymarket", urlA, null, tally);
+    const b = await preparePage(pageDeps, run, "polymarket", urlB, null, tally);
+    if (!a.ok || !b.ok) throw new Error("a page failed");
+    const wroteA = await a.commit();
+    expect(wroteA).toMatchObject({ ok: true, changed: 1 });
+    expect((await rows("polymarket")).get(id)!.content_hash).not.toBe(stored.get(id)!.content_hash);
+    // B lists the market as it was before A: a change against what A wrote, so it is written again.
+    const wroteB = await b.commit();
+    expect(wroteB).toMatchObject({ ok: true, changed: 1 });
+    const after = await rows("polymarket");
+    expect(after.get(id)!.content_hash).toBe(stored.get(id)!.content_hash);
+    for (const [other, r] of stored)
+      if (other !== id) expect(after.get(other)!.content_hash).toBe(r.content_hash);
   });
 });
 

@@ -269,6 +269,69 @@ describe("ingestion's Kalshi parser, fed the official models", () => {
   });
 });
 
+describe("a Kalshi page's events are read with its stored states, once a run for those whose series is known", () => {
+  const row = (id: string) => getMarketRow(tenv.D1_MARKETS, "kalshi", id, Date.now());
+  it("a run reads a known event once; an event not stored, or of an unknown series, is looked up again on each page as before", async () => {
+    const seen: string[] = [];
+    const page = (suffix: string) =>
+      ["KXECO-1", "KXGONE-1", "KXNONE-1"].map((e) =>
+        kalshiMarketFixture({ ticker: `${e}-${suffix}`, event_ticker: e }),
+      );
+    const fetch = kalshiStubFetch({
+      markets: (url) =>
+        url.searchParams.get("cursor") === "2"
+          ? { markets: page("B"), cursor: "" }
+          : { markets: page("A"), cursor: "2" },
+      events: [
+        kalshiEventFixture({ event_ticker: "KXECO-1", series_ticker: "KXECO", title: "Economy event" }),
+        kalshiEventFixture({
+          event_ticker: "KXGONE-1",
+          series_ticker: "KXGONE",
+          title: "Event of an unknown series",
+        }),
+      ],
+      series: [kalshiSeriesFixture({ ticker: "KXECO", category: "Economics" })],
+      seen,
+    });
+    // The tickers of every read of stored events (the statement that joins them to their series).
+    const eventReads: string[][] = [];
+    const real = tenv.D1_MARKETS;
+    const db = new Proxy(real, {
+      get(target, key) {
+        if (key !== "prepare") {
+          const value = Reflect.get(target, key, target);
+          return typeof value === "function" ? value.bind(target) : value;
+        }
+        return (sql: string) => {
+          const statement = target.prepare(sql);
+          if (!sql.includes("FROM kalshi_events e")) return statement;
+          return {
+            bind: (...args: unknown[]) => {
+              eventReads.push(JSON.parse(args[0] as string));
+              return statement.bind(...args);
+            },
+          };
+        };
+      },
+    });
+    const { report } = await runVenue(testDeps({ fetch, db }), "kalshi", { maxPages: 2 });
+    expect(report).toMatchObject({ outcome: "ok", pages: 2, stored: 6, passCompleted: true });
+    for (const s of ["A", "B"]) {
+      expect(await row(`KXECO-1-${s}`)).toMatchObject({ category: "Economics", seriesId: "KXECO" });
+      expect(await row(`KXGONE-1-${s}`)).toMatchObject({ category: null, seriesId: "KXGONE" });
+      expect(await row(`KXNONE-1-${s}`)).toMatchObject({ category: null, seriesId: null });
+    }
+    // Kalshi is asked as before: the event it does not know and the series it does not know, on each page.
+    const asked = (p: string) => seen.filter((x) => x.startsWith(p));
+    expect(asked("/trade-api/v2/events?").filter((x) => x.includes("KXNONE-1"))).toHaveLength(2);
+    expect(asked("/trade-api/v2/events?").filter((x) => x.includes("KXECO-1"))).toHaveLength(1);
+    expect(asked("/trade-api/v2/series/KXGONE")).toHaveLength(2);
+    // The second page reads only the events whose series is still unknown; the known one is the run's.
+    expect(eventReads.at(-1)?.sort()).toEqual(["KXGONE-1", "KXNONE-1"]);
+    expect(eventReads.filter((r) => r.includes("KXECO-1")).length).toBeLessThan(eventReads.length);
+  });
+});
+
 describe("a Kalshi market that stops being open does not stay active", () => {
   const tickers = ["KXECO-1-A", "KXECO-1-B", "KXECO-1-C", "KXECO-1-D", "KXECO-1-E"];
   const events = [kalshiEventFixture({ event_ticker: "KXECO-1", series_ticker: "KXECO", title: "Economy" })];

@@ -217,7 +217,7 @@ export function kalshiOrderbookUrl(ticker: string): string {
  */
 export function kalshiRows(
   markets: KalshiMarket[],
-  events: Map<string, KalshiEventInfo>,
+  events: Pick<ReadonlyMap<string, KalshiEventInfo>, "get">,
 ): { rows: MarketRow[]; skips: MarketSkip[] } {
   const isoTime = isoCache();
   const rows: MarketRow[] = [];
