@@ -114,18 +114,23 @@ export async function readBounded(
 /**
  * True when JSON text nests arrays or objects deeper than `max`, decided in one pass over the text before it
  * is parsed (strings skipped, nothing built, no recursion). Invalid JSON is left for the parser to refuse.
+ * A string is skipped with `indexOf` to its closing quote (one not escaped: an even run of backslashes before
+ * it) rather than character by character: most of a venue's answer is string, and this runs on every page.
  */
 export function jsonTextNestsDeeperThan(text: string, max: number = MAX_JSON_DEPTH): boolean {
   let depth = 0;
-  let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c)
-        i++; // a backslash escapes the next character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) {
+    if (c === 0x22) {
+      for (;;) {
+        const close = text.indexOf('"', i + 1);
+        if (close < 0) return false; // unterminated: the parser refuses it
+        let b = close - 1;
+        while (text.charCodeAt(b) === 0x5c) b--;
+        i = close;
+        if ((close - 1 - b) % 2 === 0) break;
+      }
+    } else if (c === 0x5b || c === 0x7b) {
       if (++depth > max) return true;
     } else if (c === 0x5d || c === 0x7d) depth--;
   }

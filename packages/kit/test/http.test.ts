@@ -1,4 +1,5 @@
 import { nestsDeeperThan } from "@paulp/contracts";
+import fc from "fast-check";
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import {
@@ -86,6 +87,34 @@ describe("JSON nesting depth", () => {
     expect(jsonTextNestsDeeperThan(`["\\", ""[[[[[", [[1]]]`, 3)).toBe(false);
     expect(jsonTextNestsDeeperThan(`["\\", ""[[[[[", [[[1]]]]`, 3)).toBe(true);
     expect(jsonTextNestsDeeperThan(nested(2, '{"a":', "}"), 2)).toBe(false);
+  });
+
+  it("skipping strings with indexOf decides as the character-by-character scan did, on any text", () => {
+    // The scan as it was first written: every character, a backslash in a string skipping the next one.
+    const reference = (text: string, max: number): boolean => {
+      let depth = 0;
+      let inString = false;
+      for (let i = 0; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        if (inString) {
+          if (c === 0x5c) i++;
+          else if (c === 0x22) inString = false;
+        } else if (c === 0x22) inString = true;
+        else if (c === 0x5b || c === 0x7b) {
+          if (++depth > max) return true;
+        } else if (c === 0x5d || c === 0x7d) depth--;
+      }
+      return false;
+    };
+    const piece = fc.constantFrom('"', "\\", "[", "]", "{", "}", "a", ",", ":", '\\"', "\\\\");
+    fc.assert(
+      fc.property(
+        fc.array(piece, { maxLength: 60 }).map((p) => p.join("")),
+        fc.integer({ min: 0, max: 6 }),
+        (text, max) => jsonTextNestsDeeperThan(text, max) === reference(text, max),
+      ),
+      { numRuns: 2000 },
+    );
   });
 
   it("agrees with the value walk on parsed values, and the walk needs no recursion", () => {
