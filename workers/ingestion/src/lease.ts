@@ -6,17 +6,15 @@ import type { PipelineDeps } from "./deps";
 /** How long a run may hold a venue before another may take it over (a crashed run's lease lapses). */
 export const RUN_LEASE_MS = 5 * 60_000;
 
-/** Extend this run's lease on the venue; false when another run holds it now. */
-export async function renewLease(
+/** Extend this run's lease on the venue, as a statement: it changes no row when another run holds the venue now. */
+export function renewLeaseStatement(
   deps: PipelineDeps,
   venue: MarketVenue,
   leaseOwner: string,
-): Promise<boolean> {
-  const renewed = await deps.db
+): D1PreparedStatement {
+  return deps.db
     .prepare("UPDATE ingest_state SET lease_until = ?1 WHERE venue = ?2 AND lease_owner = ?3")
-    .bind(deps.now() + RUN_LEASE_MS, venue, leaseOwner)
-    .run();
-  return renewed.meta.changes === 1;
+    .bind(deps.now() + RUN_LEASE_MS, venue, leaseOwner);
 }
 
 /** Take the venue for this run unless another run's lease is still current. */

@@ -6,6 +6,7 @@ import type { ComplianceAgent } from "./compliance";
 import { audit, type PipelineDeps, type Tally } from "./deps";
 import { markEvidence } from "./evidence";
 import { kalshiEventInfo, storedEventsStatement } from "./kalshi-series";
+import { renewLeaseStatement } from "./lease";
 import { decodePage, gateRows, planWrites } from "./page-plan";
 import {
   deleteMarketsStatements,
@@ -54,6 +55,8 @@ export interface PageResult {
 
 /** What every page of a run shares. */
 export interface RunContext {
+  /** The run's lease on the venue, renewed with every page's reads: a page read after losing it is not committed. */
+  leaseOwner: string;
   agent: ComplianceAgent;
   rulesVersion: number;
   alreadyBlocked: Set<string>;
@@ -102,17 +105,23 @@ export async function preparePage(
   const newEvents = kalshi
     ? [...new Set(kalshi.markets.map((m) => m.event_ticker))].filter((t) => !run.events.has(t))
     : [];
-  // The page's reads in one D1 round trip: the stored state of its markets (only what changed is written) and, on
-  // Kalshi, the events this run has not met yet.
+  // One D1 round trip for the page: the run's lease renewed (a run slower than the lease loses the venue to the next
+  // run rather than interleaving with it: both committing the same pages, one cursor write lost), the stored state
+  // of its markets (only what changed is written) and, on Kalshi, the events this run has not met yet.
   let stored: Map<string, StoredState>;
   let storedEvents: D1Result | undefined;
   try {
-    const reads = await deps.db.batch([
+    const [renewed, states, events] = await deps.db.batch([
+      renewLeaseStatement(deps, venue, run.leaseOwner),
       storedStatesStatement(deps.db, venue, listed),
       ...(newEvents.length > 0 ? [storedEventsStatement(deps.db, newEvents)] : []),
     ]);
-    stored = storedStatesFrom(reads[0]!);
-    storedEvents = reads[1];
+    if (renewed!.meta.changes !== 1) {
+      tally.add("lease_lost");
+      return fail(0);
+    }
+    stored = storedStatesFrom(states!);
+    storedEvents = events;
   } catch (error) {
     tally.add("d1_error");
     console.warn(`ingestion: stored state read failed: ${(error as Error)?.message}`);

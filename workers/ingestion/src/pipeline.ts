@@ -5,7 +5,7 @@ import { randomId, withTimeout } from "@paulp/kit";
 import { ComplianceAgent, loadRules } from "./compliance";
 import { audit, callPeer, type PipelineDeps, Tally } from "./deps";
 import { syncKalshiSeries } from "./kalshi-series";
-import { claimLease, recordCrashedRun, releaseLease, renewLease } from "./lease";
+import { claimLease, recordCrashedRun, releaseLease } from "./lease";
 import { type PageResult, preparePage, type RunContext } from "./page";
 import { proposePairs } from "./pairs";
 import { pruneSnapshotsStatements, runBatches } from "./store";
@@ -101,6 +101,7 @@ async function runVenueLeased(
     for (const r of rows.results) alreadyBlocked.add(`${r.market_id}|${r.rule_id}`);
   }
   const run: RunContext = {
+    leaseOwner,
     agent,
     rulesVersion,
     alreadyBlocked,
@@ -162,13 +163,7 @@ async function runVenueLeased(
   // A new Kalshi pass starts by bringing the series (and so the categories) up to date.
   if (!gateDown && venue === "kalshi" && cursor === null) await syncKalshiSeries(deps, tally);
   for (let i = 0; !gateDown && i < opts.maxPages; i++) {
-    // Renew the lease before every page: a run slower than the lease loses the venue to the next run rather
-    // than interleaving with it (both fetching and committing the same pages, one cursor write lost).
-    if (!(await renewLease(deps, venue, leaseOwner))) {
-      tally.add("lease_lost");
-      failed = true;
-      break;
-    }
+    // Each page renews the run's lease with its reads (preparePage): one read after losing it is not committed.
     const pageCursor = incremental ? incrementalCursor : cursor;
     const url = incremental
       ? kalshiUpdatedMarketsUrl(since!, incrementalCursor, pageSize)
@@ -205,7 +200,7 @@ async function runVenueLeased(
   // The pass this run completed began when this run did (it started from no cursor) or when the run that did.
   const passStartedAt = state?.cursor ? state.pass_started_at : startedAt;
   if (passCompleted && passStartedAt) {
-    if (!(await sweepNotListed(deps, venue, run, leaseOwner, tally, passStartedAt))) failed = true;
+    if (!(await sweepNotListed(deps, venue, run, tally, passStartedAt))) failed = true;
     // Sightings older than this complete pass are folded into the rows that left the venue's answer, then dropped.
     await runBatches(deps.db, pruneSnapshotsStatements(deps.db, venue, passStartedAt)).catch((error) => {
       tally.add("d1_error");

@@ -2,7 +2,6 @@
 // with the status the venue answers, or marked `unlisted`.
 import type { MarketVenue } from "@paulp/contracts";
 import { audit, type PipelineDeps, type Tally } from "./deps";
-import { renewLease } from "./lease";
 import { preparePage, type RunContext } from "./page";
 import { kalshiMarketsByTickerUrl } from "./venues/kalshi";
 import { GAMMA_LOOKUP_IDS, gammaLookupChunks, gammaMarketsByIdUrl } from "./venues/polymarket";
@@ -29,7 +28,6 @@ export async function sweepNotListed(
   deps: PipelineDeps,
   venue: MarketVenue,
   run: RunContext,
-  leaseOwner: string,
   tally: Tally,
   passStartedAt: string,
 ): Promise<boolean> {
@@ -59,11 +57,7 @@ export async function sweepNotListed(
   for (const chunk of chunks) {
     let cursor: string | null = null;
     for (let page = 0; page < (venue === "kalshi" ? 1 : POLYMARKET_LOOKUP_PAGES); page++) {
-      // Only while this run still holds the venue (as before every crawl page).
-      if (!(await renewLease(deps, venue, leaseOwner))) {
-        tally.add("lease_lost");
-        return false;
-      }
+      // Only while this run still holds the venue: the page renews the lease with its reads, as every crawl page.
       const url = venue === "kalshi" ? kalshiMarketsByTickerUrl(chunk) : gammaMarketsByIdUrl(chunk, cursor);
       const prep = await preparePage(deps, run, venue, url, cursor, tally);
       if (!prep.ok) return false;

@@ -162,7 +162,14 @@ describe("a page's stored states are read with the page, before the previous pag
       rulesVersion = view.version;
       return view.rules;
     });
+    // The pages are read under a lease of their own, as a run's are.
+    await tenv.D1_MARKETS.prepare(
+      "UPDATE ingest_state SET lease_owner = 'pages', lease_until = ?1 WHERE venue = 'polymarket'",
+    )
+      .bind(Date.now() + 60_000)
+      .run();
     const run: RunContext = {
+      leaseOwner: "pages",
       agent,
       rulesVersion,
       alreadyBlocked: new Set(),

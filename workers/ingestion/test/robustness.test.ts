@@ -54,7 +54,7 @@ describe("ingestion runs meeting broken input", () => {
     expect(healthy.consecutiveFailures).toBe(0);
   });
 
-  it("a run that loses its lease (another run took the venue) stops before the next page and keeps no cursor", async () => {
+  it("a run that loses its lease (another run took the venue) commits nothing it read after, stops and keeps no cursor", async () => {
     const real = testDeps().fetch;
     let calls = 0;
     // The first page's fetch is slow enough for another run to take over the venue meanwhile.
@@ -70,11 +70,15 @@ describe("ingestion runs meeting broken input", () => {
     ).first<{
       cursor: string | null;
     }>();
+    const stored = await count("markets", "venue = 'kalshi'");
     const { report } = await runVenue(testDeps({ fetch }), "kalshi", { maxPages: 3, pageSize: 50 });
     expect(report.errors.lease_lost).toBe(1);
-    expect(report.pages).toBe(1); // the page fetched before the loss is committed; no further page is fetched
-    expect(report.outcome).toBe("partial");
+    // The lease is renewed with the page's reads, after its fetch: the page read while another run took the venue
+    // is not committed, and no further page is fetched.
+    expect(report.pages).toBe(0);
+    expect(report.outcome).toBe("failed");
     expect(calls).toBe(1); // one market page
+    expect(await count("markets", "venue = 'kalshi'")).toBe(stored);
     const after = await tenv.D1_MARKETS.prepare(
       "SELECT cursor, lease_owner FROM ingest_state WHERE venue = 'kalshi'",
     ).first<{ cursor: string | null; lease_owner: string | null }>();
