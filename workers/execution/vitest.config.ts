@@ -1,28 +1,14 @@
 import { generateKeyPairSync } from "node:crypto";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
-import { auxWorker } from "@paulp/testing";
+import { auxWorker, double } from "@paulp/testing";
 import { defineConfig } from "vitest/config";
 
 // The order manager runs as the main worker against the real venue simulator; risk, ingestion, governance
-// and audit are small recording doubles (test/stubs) so each denial can be asserted with nothing downstream.
+// and audit are the typed recording doubles of @paulp/testing so each denial can be asserted with nothing downstream.
 // The Kalshi key pair is generated per run (PKCS#1, as Kalshi hands them out) and never written to disk.
 const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
 const pkcs1 = privateKey.export({ type: "pkcs1", format: "pem" }).toString();
 const spki = publicKey.export({ type: "spki", format: "pem" }).toString();
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-
-const stub = (name: string, file: string) => ({
-  name,
-  modules: [
-    { type: "ESModule" as const, path: path.resolve(here, "test/stubs", file) },
-    { type: "ESModule" as const, path: path.resolve(here, "test/stubs/common.js") },
-  ],
-  modulesRoot: path.resolve(here, "test/stubs"),
-  compatibilityDate: "2026-04-20",
-});
 
 export default defineConfig({
   plugins: [
@@ -60,10 +46,10 @@ export default defineConfig({
           OUTBOX_ALARM_MS: "3600000",
         },
         workers: [
-          stub("paulp-risk", "risk.js"),
-          stub("paulp-ingestion", "ingestion.js"),
-          stub("paulp-governance", "governance.js"),
-          stub("paulp-audit", "audit.js"),
+          double("risk"),
+          double("ingestion"),
+          double("governance"),
+          double("audit"),
           auxWorker("venue-sim"),
         ],
       },

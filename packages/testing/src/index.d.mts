@@ -25,3 +25,10 @@ export declare function auxWorker(
 ): WorkerOptions & { name: string };
 /** A worker's D1 migrations, to apply from the test runner (the pool cannot migrate an auxiliary's D1). */
 export declare function workerMigrations(name: WorkerName, dir?: string): Promise<D1Migration[]>;
+/** A service that has a typed double in src/doubles. */
+export type DoubledService = "audit" | "risk" | "governance" | "ingestion";
+/**
+ * The service's typed double (src/doubles/<service>.ts, built to JavaScript at config load) as an auxiliary
+ * worker named like the real one (`paulp-<service>`).
+ */
+export declare function double(service: DoubledService): WorkerOptions & { name: string };

@@ -5,6 +5,7 @@ import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { buildSync } from "esbuild";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -39,4 +40,36 @@ export function auxWorker(name, overrides = {}) {
 
 export function workerMigrations(name, dir = "migrations") {
   return readD1Migrations(path.join(REPO_ROOT, "workers", name, dir));
+}
+
+const DOUBLES = {
+  audit: "paulp-audit",
+  risk: "paulp-risk",
+  governance: "paulp-governance",
+  ingestion: "paulp-ingestion",
+};
+const built = new Map();
+
+// A service's typed double (src/doubles/<service>.ts) as an auxiliary worker under the real worker's name, so
+// a worker under test reaches it through its own service binding. Miniflare runs JavaScript: the double is
+// bundled with esbuild here, when the vitest config loads (once per process), so no build step can be stale.
+export function double(service) {
+  const name = DOUBLES[service];
+  if (!name) throw new Error(`no double for ${service}`);
+  let script = built.get(service);
+  if (!script) {
+    const out = buildSync({
+      entryPoints: [path.join(path.dirname(fileURLToPath(import.meta.url)), "doubles", `${service}.ts`)],
+      bundle: true,
+      format: "esm",
+      platform: "neutral",
+      target: "es2022",
+      external: ["cloudflare:workers"],
+      write: false,
+      logLevel: "silent",
+    });
+    script = out.outputFiles[0].text;
+    built.set(service, script);
+  }
+  return { name, modules: true, script, compatibilityDate: "2026-04-20" };
 }

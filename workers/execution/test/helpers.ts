@@ -2,40 +2,18 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import type { ExecutionRpc, OrderIntent, Principal, RiskDecision } from "@paulp/contracts";
 import { canonicalHash } from "@paulp/kit";
+import type { AuditDouble, GovernanceDouble, IngestionDouble, RiskDouble } from "@paulp/testing/doubles";
 
 /** The worker under test, called over RPC exactly as the gateway does. */
 export const execution = () => (exports as unknown as { default: ExecutionRpc }).default;
 
 export const ADMIN: Principal = { method: "access", subject: "ops-1", email: "ops1@paulp.test" };
 
-/** Test controls of the recording doubles in test/stubs. */
-export const risk = () =>
-  env.RISK as unknown as {
-    _plant(d: RiskDecision, opening?: boolean): Promise<void>;
-    _set(p: Record<string, unknown>): Promise<void>;
-    _calls(): Promise<{ method: string; [k: string]: unknown }[]>;
-    evaluateOrder(i: OrderIntent, a: Principal): Promise<{ ok: true; value: RiskDecision }>;
-  };
-export const ingestion = () =>
-  env.INGESTION as unknown as {
-    _setBook(venue: string, market: string, book: unknown): Promise<void>;
-    _setTerms(venue: string, market: string, termsHash: string): Promise<void>;
-    _setVerdict(venue: string, market: string, verdict: unknown): Promise<void>;
-    _setMissingEvidence(hashes: string[]): Promise<void>;
-    _setPreTradeDown(down: boolean): Promise<void>;
-    _calls(): Promise<{ method: string; [k: string]: unknown }[]>;
-  };
-export const governance = () =>
-  env.GOVERNANCE as unknown as {
-    _mint(requestId: string, token: string, action: string, payload: unknown): Promise<void>;
-    _set(p: Record<string, unknown>): Promise<void>;
-    _calls(): Promise<{ method: string; [k: string]: unknown }[]>;
-  };
-export const audit = () =>
-  env.AUDIT as unknown as {
-    _set(p: Record<string, unknown>): Promise<void>;
-    _events(): Promise<{ type: string; payload: Record<string, unknown> }[]>;
-  };
+/** The typed doubles of @paulp/testing behind execution's service bindings, with their test controls. */
+export const risk = () => env.RISK as unknown as RiskDouble;
+export const ingestion = () => env.INGESTION as unknown as IngestionDouble;
+export const governance = () => env.GOVERNANCE as unknown as GovernanceDouble;
+export const audit = () => env.AUDIT as unknown as AuditDouble;
 
 export const HASH_A = "a".repeat(64);
 export const HASH_B = "b".repeat(64);

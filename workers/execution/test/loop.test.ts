@@ -1,4 +1,5 @@
 import { env, exports } from "cloudflare:workers";
+import type { StrategySummary } from "@paulp/contracts";
 import { describe, expect, it } from "vitest";
 import {
   ADMIN,
@@ -12,7 +13,7 @@ import {
   risk,
 } from "./helpers";
 
-const STRATEGY = {
+const STRATEGY: StrategySummary = {
   id: "rv-loop",
   name: "RV",
   kind: "cross_venue_rv",

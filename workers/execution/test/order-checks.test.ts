@@ -38,15 +38,15 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  await ingestion()._setMissingEvidence([]);
-  await ingestion()._setPreTradeDown(false);
+  await ingestion()._set({ missing: [] });
+  await ingestion()._set({ preTradeDown: false });
   await governance()._set({ unknownStrategies: [] });
   await setBackoff("kalshi", null);
 });
 
 describe("an order's references must exist (#13 item 17)", () => {
   it("evidence that is not stored: refused naming the hash, nothing sent, risk's approval released", async () => {
-    await ingestion()._setMissingEvidence([FAKE]);
+    await ingestion()._set({ missing: [FAKE] });
     const i = intent({ strategyId: LIVE, market: TICKERS[1]!, evidenceHashes: [HASH_A, FAKE] });
     const r = await execution().placeOrder(i, ADMIN, MANUAL);
     expect(r).toMatchObject({
@@ -149,7 +149,7 @@ describe("the compliance verdict now, for every order (#13 item 9)", () => {
   });
 
   it("no verdict to be had (ingestion unreachable): opening orders are refused, fail closed", async () => {
-    await ingestion()._setPreTradeDown(true);
+    await ingestion()._set({ preTradeDown: true });
     const i = intent({ strategyId: LIVE, market: TICKERS[3]!, quantity: 1 });
     const r = await execution().placeOrder(i, ADMIN, MANUAL);
     expect(r).toMatchObject({ ok: false, error: { code: "service_unavailable" } });

@@ -1,0 +1,209 @@
+// Risk's double: decisions are minted by evaluateOrder (approving unless told to deny) or planted by tests; consume
+// checks them as risk does (unknown, denied, used, expired, another intent; an opening one refused in HALT).
+import type {
+  BreakerState,
+  BreakerStatus,
+  ConsumedDecision,
+  ErrorCode,
+  FailureKind,
+  FillOutcome,
+  FillReport,
+  HealthReport,
+  MarkUpdate,
+  OrderIntent,
+  Principal,
+  Result,
+  RiskDecision,
+  RiskLimitsView,
+  RiskRpc,
+} from "@paulp/contracts";
+import { DoubleEntrypoint, delay, err, hashOfSeq, intentHash, Ledger, ok } from "./ledger";
+
+export interface RiskDoubleState {
+  decisions: Map<string, { decision: RiskDecision; used: boolean; opening: boolean }>;
+  breaker: BreakerState;
+  /** Every decision is a denial. */
+  deny: boolean;
+  /** evaluateAndConsume answers this error code. */
+  decideError: ErrorCode | null;
+  /** evaluateAndConsume waits this long first (a slow risk). */
+  decideDelayMs: number;
+  /** A HALT that does not refuse an opening consume (a broken risk, to show the caller's own check). */
+  leakHalt: boolean;
+  /** recordFill(s) and releaseReservations answer `service_unavailable`. */
+  failFills: boolean;
+  /** Each fill refused on its own (`validation_failed` for recordFill), the call itself fine. */
+  refuseFills: boolean;
+  /** Every call answers `service_unavailable` (a risk worker that is down). */
+  failing: boolean;
+  /** What getLimits answers. */
+  limits: RiskLimitsView;
+  seq: number;
+}
+
+const fresh = (): RiskDoubleState => ({
+  decisions: new Map(),
+  breaker: "NORMAL",
+  deny: false,
+  decideError: null,
+  decideDelayMs: 0,
+  leakHalt: false,
+  failFills: false,
+  refuseFills: false,
+  failing: false,
+  limits: {
+    version: 1,
+    // The specification's defaults (security guide: 5/10/15/30/3/10 %).
+    limits: {
+      maxPositionPct: "5",
+      maxConcentrationPct: "10",
+      maxMarketExposurePct: "15",
+      maxCategoryExposurePct: "30",
+      maxDailyLossPct: "3",
+      maxDrawdownPct: "10",
+      maxOrderQuantity: 5_000,
+      maxOrderNotional: "2500.00",
+      maxOrdersPerMinute: 60,
+      maxMarkAgeSeconds: 120,
+      correlationGroups: {},
+    },
+    updatedAt: "",
+    updatedBy: "test",
+  },
+  seq: 0,
+});
+const ledger = new Ledger(fresh);
+const down = <T>(): Result<T> => err("service_unavailable", "risk double told to fail");
+
+function breaker(): BreakerStatus {
+  return {
+    state: ledger.state.breaker,
+    version: 1,
+    since: new Date().toISOString(),
+    reason: "",
+    changedBy: "test",
+    consecutiveFailures: {},
+    thresholds: {},
+    cautionThresholds: {},
+  };
+}
+
+type Doubled = Pick<
+  RiskRpc,
+  | "health"
+  | "evaluateOrder"
+  | "evaluateAndConsume"
+  | "consume"
+  | "getBreaker"
+  | "recordFill"
+  | "recordFills"
+  | "releaseReservations"
+  | "recordMarks"
+  | "reportFailure"
+  | "reportSuccess"
+  | "getLimits"
+>;
+
+export default class RiskDouble extends DoubleEntrypoint<RiskDoubleState> implements Doubled {
+  protected readonly ledger = ledger;
+
+  async health(): Promise<HealthReport> {
+    return { service: "risk", ok: true, checks: [] };
+  }
+  async evaluateOrder(intent: OrderIntent, actor: Principal): Promise<Result<RiskDecision>> {
+    ledger.record("evaluateOrder", { intent, actor });
+    const s = ledger.state;
+    if (s.failing) return down();
+    const seq = ++s.seq;
+    const decision: RiskDecision = {
+      decisionId: `dec-${seq}`,
+      approved: !s.deny,
+      reasons: s.deny
+        ? [{ code: "POSITION_LIMIT_EXCEEDED", message: "POSITION_LIMIT_EXCEEDED: double denial" }]
+        : [],
+      limitsVersion: 1,
+      breakerState: s.breaker,
+      intentHash: await intentHash(intent),
+      expiresAt: new Date(Date.now() + 60_000).toISOString(),
+      auditSeq: seq,
+      auditHash: hashOfSeq(seq),
+    };
+    const opening = intent.effect === "open" || intent.effect === "increase";
+    s.decisions.set(decision.decisionId, { decision, used: false, opening });
+    return ok(decision);
+  }
+  /** As the real risk: consume, read the breaker in the same call, refuse an opening decision in HALT. */
+  async consume(decisionId: string, hash: string): Promise<Result<ConsumedDecision>> {
+    ledger.record("consume", { decisionId, hash });
+    const s = ledger.state;
+    if (s.failing) return down();
+    const d = s.decisions.get(decisionId);
+    if (!d) return err("not_found", `no decision ${decisionId}`);
+    if (!d.decision.approved) return err("risk_denied", "decision was a denial");
+    if (d.used) return err("conflict", "decision already used");
+    if (Date.parse(d.decision.expiresAt) <= Date.now()) return err("conflict", "decision expired");
+    if (d.decision.intentHash !== hash) return err("conflict", "decision approved a different intent");
+    d.used = true;
+    if (s.breaker === "HALT" && d.opening && !s.leakHalt)
+      return err("breaker_halted", "breaker is HALT: opening orders may not be sent");
+    return ok({ decision: d.decision, breaker: { state: s.breaker, version: 1 } });
+  }
+  /** As the real risk: decide, and mark an approval used in the same step. */
+  async evaluateAndConsume(intent: OrderIntent, actor: Principal): Promise<Result<ConsumedDecision>> {
+    const s = ledger.state;
+    if (s.decideError) return err(s.decideError, "risk double told to fail deciding");
+    if (s.decideDelayMs) await delay(s.decideDelayMs);
+    const r = await this.evaluateOrder(intent, actor);
+    if (!r.ok) return r;
+    ledger.record("evaluateAndConsume", { decisionId: r.value.decisionId });
+    const d = s.decisions.get(r.value.decisionId);
+    if (!d) return err("not_found", "decision lost");
+    if (d.decision.approved) d.used = true;
+    return ok({ decision: d.decision, breaker: { state: s.breaker, version: 1 } });
+  }
+  async getBreaker(): Promise<Result<BreakerStatus>> {
+    ledger.record("getBreaker");
+    return ledger.state.failing ? down() : ok(breaker());
+  }
+  async recordFill(fill: FillReport): Promise<Result<{ applied: boolean }>> {
+    const s = ledger.state;
+    ledger.record("recordFill", { fill, refused: s.failFills || s.refuseFills });
+    if (s.refuseFills) return err("validation_failed", "risk double refuses this fill");
+    return s.failFills || s.failing ? down() : ok({ applied: true });
+  }
+  async recordFills(fills: FillReport[]): Promise<Result<{ fills: FillOutcome[] }>> {
+    const s = ledger.state;
+    ledger.record("recordFills", { fills, refused: s.failFills });
+    if (s.failFills || s.failing) return down();
+    if (s.refuseFills)
+      return ok({ fills: fills.map((f) => ({ fillId: f.fillId, applied: false, error: "double refuses" })) });
+    return ok({ fills: fills.map((f) => ({ fillId: f.fillId, applied: true })) });
+  }
+  async releaseReservations(clientOrderIds: string[]): Promise<Result<{ released: number }>> {
+    const s = ledger.state;
+    ledger.record("releaseReservations", { clientOrderIds, refused: s.failFills });
+    return s.failFills || s.failing ? down() : ok({ released: clientOrderIds.length });
+  }
+  async recordMarks(marks: MarkUpdate[]): Promise<Result<{ applied: number }>> {
+    ledger.record("recordMarks", { marks });
+    return ledger.state.failing ? down() : ok({ applied: marks.length });
+  }
+  async reportSuccess(kind: FailureKind): Promise<Result<BreakerStatus>> {
+    ledger.record("reportSuccess", { kind });
+    return ledger.state.failing ? down() : ok(breaker());
+  }
+  async reportFailure(kind: FailureKind, detail: string, actor: Principal): Promise<Result<BreakerStatus>> {
+    ledger.record("reportFailure", { kind, detail, actor });
+    return ledger.state.failing ? down() : ok(breaker());
+  }
+  async getLimits(): Promise<Result<RiskLimitsView>> {
+    ledger.record("getLimits");
+    return ledger.state.failing ? down() : ok(ledger.state.limits);
+  }
+
+  // ---- test controls beyond the shared ones ----
+  /** A decision risk never minted here (expired, for another intent, ...), consumable as if it had. */
+  async _plant(decision: RiskDecision, opening = true): Promise<void> {
+    ledger.state.decisions.set(decision.decisionId, { decision, used: false, opening });
+  }
+}
