@@ -42,7 +42,7 @@ const deskStub = () =>
   >;
 
 beforeEach(async () => {
-  await auditDouble().__reset();
+  await auditDouble()._reset();
 });
 
 describe("approval desk: the happy path", () => {
@@ -118,7 +118,7 @@ describe("approval desk: who may approve", () => {
       "governance.approval_refused",
       "governance.approval_refused",
     ]);
-    const refusal = (await auditDouble().__events()).find((e) => e.type === "governance.approval_refused");
+    const refusal = (await auditDouble()._events()).find((e) => e.type === "governance.approval_refused");
     expect(refusal).toMatchObject({
       actor: alice,
       payload: {
@@ -357,7 +357,7 @@ describe("approval desk: a receipt given back after a failed apply", () => {
     expect(!wrong.ok && wrong.error.message).toMatch(/not the receipt that executed it/);
     const back = await gov().returnReceipt(receipt, "apply failed: audit down", system);
     expect(back).toEqual({ ok: true, value: { requestId: request.requestId, status: "approved" } });
-    const events = await auditDouble().__events();
+    const events = await auditDouble()._events();
     const returned = events.find((e) => e.type === "governance.receipt_returned");
     expect(returned?.payload).toMatchObject({
       requestId: request.requestId,
@@ -384,9 +384,9 @@ describe("approval desk: a receipt given back after a failed apply", () => {
   it("is refused after the execute window, and when its audit fails (the approval stays spent)", async () => {
     const { request, receipt } = await approvedRequest();
     expect((await gov().redeemReceipt(receipt, "risk.limits_increase", payload, system)).ok).toBe(true);
-    await auditDouble().__fail(true);
+    await auditDouble()._set({ failing: true });
     const down = await gov().returnReceipt(receipt, "apply failed", system);
-    await auditDouble().__fail(false);
+    await auditDouble()._set({ failing: false });
     expect(!down.ok && down.error.code).toBe("audit_unavailable");
     expect((await gov().getApproval(request.requestId)).ok).toBe(true);
     const got = await gov().getApproval(request.requestId);
@@ -415,7 +415,7 @@ describe("approval desk: races", () => {
       const request = await openRequest();
       await gov().approve(request.requestId, bob);
       // A slow audit append widens the window between reading the request and writing it.
-      await auditDouble().__delay(30);
+      await auditDouble()._set({ delayMs: 30 });
       const results = await Promise.all([
         gov().approve(request.requestId, carol),
         gov().approve(request.requestId, dave),
@@ -424,7 +424,7 @@ describe("approval desk: races", () => {
       expect(receipts).toHaveLength(1);
       const loser = results.find((r) => !(r.ok && r.value.receipt !== null))!;
       expect(!loser.ok && loser.error.message).toMatch(/approved, not pending/);
-      await auditDouble().__delay(0);
+      await auditDouble()._set({ delayMs: 0 });
       const got = await gov().getApproval(request.requestId);
       expect(got.ok && got.value.approvals).toHaveLength(2);
     }
@@ -434,7 +434,7 @@ describe("approval desk: races", () => {
 
   it("two redemptions racing with one receipt execute exactly once", async () => {
     const { receipt } = await approvedRequest();
-    await auditDouble().__delay(30);
+    await auditDouble()._set({ delayMs: 30 });
     const results = await Promise.all(
       [1, 2, 3].map(() => gov().redeemReceipt(receipt, "risk.limits_increase", payload, bob)),
     );
@@ -445,10 +445,10 @@ describe("approval desk: races", () => {
 
 describe("approval desk: audit is fail-closed", () => {
   it("no request opens when the audit append fails", async () => {
-    await auditDouble().__fail(true);
+    await auditDouble()._set({ failing: true });
     const res = await gov().requestApproval({ action: "risk.limits_increase", payload }, person("erin"));
     expect(!res.ok && res.error.code).toBe("audit_unavailable");
-    await auditDouble().__fail(false);
+    await auditDouble()._set({ failing: false });
     const list = await gov().listApprovals({});
     expect(list.ok && list.value.filter((r) => r.requestedBy === "erin@example.com")).toEqual([]);
   });
@@ -456,10 +456,10 @@ describe("approval desk: audit is fail-closed", () => {
   it("an approval is not counted and no receipt exists when its audit fails", async () => {
     const request = await openRequest();
     await gov().approve(request.requestId, bob);
-    await auditDouble().__fail(true);
+    await auditDouble()._set({ failing: true });
     const res = await gov().approve(request.requestId, carol);
     expect(!res.ok && res.error.code).toBe("audit_unavailable");
-    await auditDouble().__fail(false);
+    await auditDouble()._set({ failing: false });
     const got = await gov().getApproval(request.requestId);
     expect(got.ok && got.value.status).toBe("pending");
     expect(got.ok && got.value.approvals).toHaveLength(1);
@@ -467,10 +467,10 @@ describe("approval desk: audit is fail-closed", () => {
 
   it("a redemption does not consume the receipt when its audit fails", async () => {
     const { receipt } = await approvedRequest();
-    await auditDouble().__fail(true);
+    await auditDouble()._set({ failing: true });
     const res = await gov().redeemReceipt(receipt, "risk.limits_increase", payload, bob);
     expect(!res.ok && res.error.code).toBe("audit_unavailable");
-    await auditDouble().__fail(false);
+    await auditDouble()._set({ failing: false });
     expect((await gov().redeemReceipt(receipt, "risk.limits_increase", payload, bob)).ok).toBe(true);
   });
 });
@@ -527,7 +527,7 @@ describe("approval desk: the expiry alarm", () => {
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     const got = await gov().getApproval(request.requestId);
     expect(got.ok && got.value.status).toBe("expired");
-    const events = await auditDouble().__events();
+    const events = await auditDouble()._events();
     const expired = events.filter((e) => e.type === "governance.approval_expired");
     expect(expired.map((e) => (e.payload as { requestId: string }).requestId)).toContain(request.requestId);
     expect(expired.every((e) => e.actor.subject === "governance:desk")).toBe(true);
@@ -570,7 +570,7 @@ describe("approval desk: audit integrity", () => {
     const pending = await openRequest();
     await gov().approve(pending.requestId, bob);
     for (const state of ["broken", "unknown"] as const) {
-      await auditDouble().__integrity(state);
+      await auditDouble()._set({ integrity: state });
       const opened = await gov().requestApproval({ action: "risk.limits_increase", payload }, alice);
       expect(!opened.ok && opened.error.code).toBe("integrity_not_ok");
       expect(!opened.ok && opened.error.message).toMatch(
@@ -584,10 +584,10 @@ describe("approval desk: audit integrity", () => {
       expect(!redeemed.ok && redeemed.error.code).toBe("integrity_not_ok");
     }
     // An audit that cannot say is no better.
-    await auditDouble().__integrity("unreachable");
+    await auditDouble()._set({ integrity: "unreachable" });
     const unreachable = await gov().approve(pending.requestId, carol);
     expect(!unreachable.ok && unreachable.error.code).toBe("audit_unavailable");
-    const refusals = (await auditDouble().__events()).filter(
+    const refusals = (await auditDouble()._events()).filter(
       (e) =>
         e.type === "governance.approval_refused" &&
         (e.payload as { code: string }).code === "integrity_not_ok",
@@ -604,7 +604,7 @@ describe("approval desk: audit integrity", () => {
     ]);
 
     // Nothing moved meanwhile: once intact, the same approval counts and the same receipt redeems.
-    await auditDouble().__integrity("ok");
+    await auditDouble()._set({ integrity: "ok" });
     const still = await gov().getApproval(pending.requestId);
     expect(still.ok && still.value.approvals).toHaveLength(1);
     expect((await gov().approve(pending.requestId, carol)).ok).toBe(true);

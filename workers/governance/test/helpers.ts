@@ -1,22 +1,13 @@
 import { env, exports } from "cloudflare:workers";
-import type { AuditEventInput, Principal } from "@paulp/contracts";
+import type { Principal } from "@paulp/contracts";
+import type { AuditDouble } from "@paulp/testing/doubles";
 import type { GovernanceEntrypoint } from "../src/index";
 
 /** The governance entrypoint under test, called like any other worker calls it over RPC. */
 export const gov = () => (exports as unknown as { default: GovernanceEntrypoint }).default;
 
-/** The audit double's test hooks. */
-export const auditDouble = () =>
-  env.AUDIT as unknown as {
-    __events(): Promise<AuditEventInput[]>;
-    __reset(): Promise<void>;
-    __fail(on: boolean): Promise<void>;
-    /** Fail only appends of this event type (null: none). */
-    __failType(type: string | null): Promise<void>;
-    __delay(ms: number): Promise<void>;
-    /** What `status()` reports as the chain's integrity (`unreachable`: status answers a failure). */
-    __integrity(state: "ok" | "broken" | "unknown" | "unreachable"): Promise<void>;
-  };
+/** The audit double (@paulp/testing) behind governance's AUDIT binding, with its test controls. */
+export const auditDouble = () => env.AUDIT as unknown as AuditDouble;
 
 /** A verified person (Cloudflare Access). */
 export const person = (name: string): Principal => ({
@@ -34,5 +25,5 @@ export const dave = person("dave");
 
 /** Event types the audit double recorded since the last reset, without roster seeding (first use only). */
 export async function auditTypes(): Promise<string[]> {
-  return (await auditDouble().__events()).map((e) => e.type).filter((t) => t !== "governance.roster_seeded");
+  return (await auditDouble()._events()).map((e) => e.type).filter((t) => t !== "governance.roster_seeded");
 }

@@ -74,7 +74,7 @@ async function tradableIds(): Promise<string[]> {
 }
 
 beforeEach(async () => {
-  await auditDouble().__reset();
+  await auditDouble()._reset();
   await env.VENUE_SIM.fetch("https://api.anthropic.com/__sim/anthropic/faults", { method: "DELETE" });
 });
 
@@ -96,10 +96,10 @@ describe("proposing pairs", () => {
 
   it("stores nothing when the audit append fails", async () => {
     const c = await candidate("true");
-    await auditDouble().__fail(true);
+    await auditDouble()._set({ failing: true });
     const res = await gov().proposePairs([c], TOKEN);
     expect(!res.ok && res.error.code).toBe("audit_unavailable");
-    await auditDouble().__fail(false);
+    await auditDouble()._set({ failing: false });
     const list = await gov().listPairs({});
     expect(list.ok && list.value.some((p) => p.kalshi.marketId === c.kalshi.marketId)).toBe(false);
   });
@@ -109,7 +109,7 @@ describe("LLM assessment and human review", () => {
   it("a true pair is graded identical, then tradable only after a person approves it", async () => {
     const c = await candidate("true");
     const pairId = await propose(c);
-    await auditDouble().__reset();
+    await auditDouble()._reset();
     const assessed = await gov().assessPair(pairId, TOKEN);
     if (!assessed.ok) throw new Error(assessed.error.message);
     expect(assessed.value.assessment.verdict.grade).toBe("identical");
@@ -117,7 +117,7 @@ describe("LLM assessment and human review", () => {
     expect(assessed.value.assessment.outcome).toBe("verdict");
     expect(assessed.value.assessment.kalshiEvidenceHash).toBe(c.kalshi.evidenceHash);
     expect(assessed.value.assessment.polymarketEvidenceHash).toBe(c.polymarket.evidenceHash);
-    const [event] = await auditDouble().__events();
+    const [event] = await auditDouble()._events();
     expect(event?.type).toBe("governance.pair_assessed");
     const audited = event?.payload as Record<string, unknown>;
     expect(audited.model).toBe(env.ANTHROPIC_MODEL);
@@ -248,10 +248,10 @@ describe("LLM assessment and human review", () => {
 
   it("keeps no grade when the assessment's audit append fails", async () => {
     const pairId = await propose(await candidate("true"));
-    await auditDouble().__fail(true);
+    await auditDouble()._set({ failing: true });
     const res = await gov().assessPair(pairId, TOKEN);
     expect(!res.ok && res.error.code).toBe("audit_unavailable");
-    await auditDouble().__fail(false);
+    await auditDouble()._set({ failing: false });
     const list = await gov().listPairs({});
     expect(list.ok && list.value.find((p) => p.pairId === pairId)?.grade).toBe(null);
   });
@@ -307,7 +307,7 @@ describe("overloads, retired models and adversarial market text", () => {
     });
 
     const pairId = await propose(await candidate("true"));
-    await auditDouble().__reset();
+    await auditDouble()._reset();
     const refused = await retired.assessPair(pairId, TOKEN);
     expect(!refused.ok && refused.error.code).toBe("service_unavailable");
     expect(!refused.ok && refused.error.message).toMatch(/no assessment runs until ANTHROPIC_MODEL/);
@@ -358,7 +358,7 @@ describe("overloads, retired models and adversarial market text", () => {
     const review = await gov().reviewPair(pairId, { decision: "approve", note: "" }, alice);
     expect(!review.ok && review.error.code).toBe("conflict");
     expect(await tradableIds()).not.toContain(pairId);
-    const [event] = (await auditDouble().__events()).filter((e) => e.type === "governance.pair_assessed");
+    const [event] = (await auditDouble()._events()).filter((e) => e.type === "governance.pair_assessed");
     expect(event?.payload).toMatchObject({ outcome: "held" });
   });
 });
@@ -395,7 +395,7 @@ describe("a review belongs to its reviewer", () => {
   it("another person cannot overturn a rejection; the person who rejected can", async () => {
     const pairId = await graded();
     expect((await gov().reviewPair(pairId, { decision: "reject", note: "fine print" }, alice)).ok).toBe(true);
-    await auditDouble().__reset();
+    await auditDouble()._reset();
     const overturn = await gov().reviewPair(pairId, { decision: "approve", note: "" }, bob);
     expect(!overturn.ok && overturn.error.code).toBe("conflict");
     expect(!overturn.ok && overturn.error.message).toMatch(/rejected by alice@example.com/);
@@ -433,7 +433,7 @@ describe("a review belongs to its reviewer", () => {
 
   it("the assessment and each review keep the whole audit receipt of their entry (seq and hash)", async () => {
     const pairId = await propose(await candidate("true"));
-    await auditDouble().__reset();
+    await auditDouble()._reset();
     const assessed = await gov().assessPair(pairId, TOKEN);
     if (!assessed.ok) throw new Error(assessed.error.message);
     const receipt = (seq: number) => ({ seq, hash: seq.toString(16).padStart(64, "0") });
@@ -494,7 +494,7 @@ describe("terms hash versions: pairs reviewed under version 1", () => {
       [{ ...c, polymarket: { ...c.polymarket, outcomeTokens: ["111", "222"] } }],
       ingestion,
     );
-    await auditDouble().__reset();
+    await auditDouble()._reset();
     const upgraded = { ...c, kalshi: await v2(c.kalshi), polymarket: await v2(c.polymarket) };
     const res = await gov().proposePairs([upgraded], ingestion);
     expect(res.ok && res.value).toEqual({ created: 0, lapsed: 0, refused: 0, rekeyed: 1 });
@@ -503,7 +503,7 @@ describe("terms hash versions: pairs reviewed under version 1", () => {
     expect(mine?.kalshi.termsHash).toBe(upgraded.kalshi.termsHash);
     expect(mine?.polymarket.termsHash).toBe(upgraded.polymarket.termsHash);
     expect(mine?.approvedBy).toBe("alice@example.com");
-    const [event] = await auditDouble().__events();
+    const [event] = await auditDouble()._events();
     expect(event?.type).toBe("governance.pairs_proposed");
     expect(event?.payload).toMatchObject({
       rekeyed: [{ pairId, termsVersion: { from: 1, to: 2 } }],
@@ -523,12 +523,12 @@ describe("terms hash versions: pairs reviewed under version 1", () => {
       [{ ...c, polymarket: { ...c.polymarket, outcomeTokens: ["111", "222"] } }],
       ingestion,
     );
-    await auditDouble().__reset();
+    await auditDouble()._reset();
     const upgraded = { ...c, kalshi: await v2(c.kalshi), polymarket: await v2(c.polymarket, change) };
     const res = await gov().proposePairs([upgraded], ingestion);
     expect(res.ok && res.value).toEqual({ created: 0, lapsed: 1, refused: 0, rekeyed: 0 });
     expect(await tradableIds()).not.toContain(pairId);
-    const [event] = await auditDouble().__events();
+    const [event] = await auditDouble()._events();
     const payload = event?.payload as { lapsed: { pairId: string; reason: string }[] } | undefined;
     const lapse = payload?.lapsed[0];
     expect(lapse?.pairId).toBe(pairId);

@@ -33,7 +33,7 @@ async function twoApprovals(requestId: string) {
 }
 
 beforeEach(async () => {
-  await auditDouble().__reset();
+  await auditDouble()._reset();
 });
 
 describe("strategy lifecycle table", () => {
@@ -114,7 +114,7 @@ describe("strategies", () => {
 
   it("go-live walks request → first approval → second approval → live, each step audited", async () => {
     const s = await paperStrategy();
-    await auditDouble().__reset();
+    await auditDouble()._reset();
     const requested = await gov().requestGoLive(s.id, alice);
     if (!requested.ok) throw new Error(requested.error.message);
     expect(requested.value.strategy.state).toBe("pending_live");
@@ -152,14 +152,14 @@ describe("strategies", () => {
     if (!requested.ok) throw new Error(requested.error.message);
     const decision = await twoApprovals(requested.value.request.requestId);
     const id = decision.request.requestId;
-    await auditDouble().__failType("governance.strategy_changed");
+    await auditDouble()._set({ failingTypes: ["governance.strategy_changed"] });
     const failed = await gov().applyStrategyApproval(
       decision.receipt!,
       "strategy.go_live",
       decision.request.payload,
       carol,
     );
-    await auditDouble().__failType(null);
+    await auditDouble()._set({ failingTypes: [] });
     expect(failed.ok).toBe(false);
     expect(!failed.ok && failed.error.code).toBe("audit_unavailable");
     expect(!failed.ok && failed.error.message).toContain(`approval ${id} returned: re-run it`);
@@ -253,7 +253,7 @@ describe("strategies", () => {
 
   it("the admin token cannot request go-live (refused and audited; nothing changes)", async () => {
     const s = await paperStrategy();
-    await auditDouble().__reset();
+    await auditDouble()._reset();
     const res = await gov().requestGoLive(s.id, TOKEN);
     expect(!res.ok && res.error.code).toBe("forbidden");
     const list = await gov().listStrategies();
@@ -343,7 +343,7 @@ describe("strategies", () => {
       if (start === "paused") await gov().transitionStrategy(s.id, "paused", TOKEN);
       const requested = await gov().requestGoLive(s.id, alice);
       if (!requested.ok) throw new Error(requested.error.message);
-      await auditDouble().__reset();
+      await auditDouble()._reset();
       const rejected = await gov().reject(requested.value.request.requestId, "not yet", bob);
       expect(rejected.ok && rejected.value.status).toBe("rejected");
       const listed = await gov().listStrategies();
@@ -397,10 +397,10 @@ describe("strategies", () => {
     const s = await paperStrategy();
     const requested = await gov().requestGoLive(s.id, alice);
     if (!requested.ok) throw new Error(requested.error.message);
-    await auditDouble().__failType("governance.approval_cancelled");
+    await auditDouble()._set({ failingTypes: ["governance.approval_cancelled"] });
     const paused = await gov().transitionStrategy(s.id, "paused", TOKEN);
     expect(!paused.ok && paused.error.code).toBe("audit_unavailable");
-    await auditDouble().__failType(null);
+    await auditDouble()._set({ failingTypes: [] });
     const view = await gov().getApproval(requested.value.request.requestId);
     expect(view.ok && view.value.status).toBe("pending");
     const listed = await gov().listStrategies();
@@ -409,10 +409,10 @@ describe("strategies", () => {
 
   it("a go-live request whose strategy could not move to pending_live is cancelled at once", async () => {
     const s = await paperStrategy();
-    await auditDouble().__failType("governance.strategy_changed");
+    await auditDouble()._set({ failingTypes: ["governance.strategy_changed"] });
     const requested = await gov().requestGoLive(s.id, alice);
     expect(!requested.ok && requested.error.code).toBe("audit_unavailable");
-    await auditDouble().__failType(null);
+    await auditDouble()._set({ failingTypes: [] });
     const open = await gov().listApprovals({ status: "pending" });
     const payloads = open.ok ? open.value.map((r) => (r.payload as { strategyId?: string }).strategyId) : [];
     expect(payloads).not.toContain(s.id);
