@@ -32,8 +32,8 @@ async function rows(venue: string): Promise<Map<string, Row>> {
 }
 
 async function sentMarks(): Promise<MarkUpdate[]> {
-  const calls = await tenv.RISK.__calls();
-  return calls.filter((c) => c.method === "recordMarks").flatMap((c) => c.args[0] as MarkUpdate[]);
+  const calls = await tenv.RISK._calls();
+  return calls.filter((c) => c.method === "recordMarks").flatMap((c) => c.marks as MarkUpdate[]);
 }
 
 /**
@@ -94,7 +94,7 @@ describe("ingestion writes what changed", () => {
     });
     clock += 5_000;
     await fromFirstPage();
-    await tenv.RISK.__reset();
+    await tenv.RISK._reset();
     const second = await runVenue(deps, "polymarket", { maxPages: 1, pageSize: 100 });
     expect(second.report).toMatchObject({
       outcome: "ok",
@@ -122,13 +122,13 @@ describe("ingestion writes what changed", () => {
     // Past half risk's freshness limit (120 s, read from risk), unchanged marks are sent again before they age out.
     clock += 61_000;
     await fromFirstPage();
-    await tenv.RISK.__reset();
+    await tenv.RISK._reset();
     const third = await runVenue(deps, "polymarket", { maxPages: 1, pageSize: 100 });
     expect(third.report.changed).toBe(0);
     const resent = await sentMarks();
     expect(resent.length).toBe(firstMarks.length);
     for (const m of resent) expect(m.observedAt).toBe(new Date(clock).toISOString());
-    expect((await tenv.RISK.__calls()).some((c) => c.method === "getLimits")).toBe(true);
+    expect((await tenv.RISK._calls()).some((c) => c.method === "getLimits")).toBe(true);
   });
 });
 

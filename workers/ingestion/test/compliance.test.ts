@@ -198,9 +198,9 @@ describe("compliance gate in the pipeline", () => {
     const hash = blocked[0]!.payload.evidenceHash as string;
     expect(await tenv.R2_EVIDENCE.head(hash)).not.toBeNull();
     // Blocked marks never reach risk.
-    const marks = (await tenv.RISK.__calls())
+    const marks = (await tenv.RISK._calls())
       .filter((c) => c.method === "recordMarks")
-      .flatMap((c) => c.args[0] as { market: string }[]);
+      .flatMap((c) => c.marks as { market: string }[]);
     expect(marks.some((m) => m.market.startsWith("KXHIGHAUS"))).toBe(false);
     // The next pass over the same markets does not audit them again under the same rules.
     await tenv.D1_MARKETS.prepare("DELETE FROM ingest_state").run();
@@ -242,7 +242,7 @@ describe("compliance gate in the pipeline", () => {
     expect(report.errors.compliance_unavailable).toBe(1);
     expect(consecutiveFailures).toBeGreaterThanOrEqual(1);
     expect(await count("markets")).toBe(0);
-    expect((await tenv.RISK.__calls()).filter((c) => c.method === "recordMarks")).toHaveLength(0);
+    expect((await tenv.RISK._calls()).filter((c) => c.method === "recordMarks")).toHaveLength(0);
     const down = (await auditEvents()).find((e) => e.type === "ingestion.compliance_unavailable");
     expect(down?.payload).toMatchObject({
       venue: "polymarket",
@@ -316,7 +316,7 @@ describe("rules over RPC", () => {
   });
 
   it("no audit, no change", async () => {
-    await tenv.AUDIT.__fail(true);
+    await tenv.AUDIT._set({ failing: true });
     const r = await worker().putComplianceRules(
       { rules: [{ id: "k1", kind: "venue", value: "kalshi", reason: "x" }] },
       ACTOR,

@@ -3,12 +3,12 @@
 import type { MarkUpdate, RawVenueAnswer, TradedMarket } from "@paulp/contracts";
 import { beforeEach, describe, expect, it } from "vitest";
 import { runVenue } from "../src/pipeline";
-import { blockKalshi, count, resetAll, tenv, testDeps, worker } from "./helpers";
+import { auditEvents, blockKalshi, count, resetAll, tenv, testDeps, worker } from "./helpers";
 
 async function pushedMarks(): Promise<MarkUpdate[]> {
-  return (await tenv.RISK.__calls())
+  return (await tenv.RISK._calls())
     .filter((c) => c.method === "recordMarks")
-    .flatMap((c) => c.args[0] as MarkUpdate[]);
+    .flatMap((c) => c.marks as MarkUpdate[]);
 }
 
 /** One stored Kalshi market from the simulator (one small crawl page); risk's record of the crawl is cleared. */
@@ -18,7 +18,7 @@ async function storedKalshiMarket(): Promise<{ marketId: string; category: strin
     "SELECT market_id, category FROM markets WHERE venue = 'kalshi' AND status = 'active' ORDER BY market_id LIMIT 1",
   ).first<{ market_id: string; category: string | null }>();
   if (!row) throw new Error("no Kalshi market stored");
-  await tenv.RISK.__reset();
+  await tenv.RISK._reset();
   return { marketId: row.market_id, category: row.category };
 }
 
@@ -72,7 +72,7 @@ describe("refreshMarks: traded markets' books, read now", () => {
 
   it("a mark risk refuses is not reported refreshed (the fast path tries it again)", async () => {
     const m = await storedKalshiMarket();
-    await tenv.RISK.__fail(true);
+    await tenv.RISK._set({ failing: true });
     const r = await worker().refreshMarks([leg("kalshi", m.marketId)]);
     expect(r.ok && r.value).toEqual({ refreshed: [], errors: { risk_marks_failed: 1 } });
   });
@@ -117,7 +117,7 @@ describe("ingestIbkrSnapshot: IBKR marks from execution's snapshot", () => {
     expect(r.ok && r.value.refreshed).toEqual([]);
     expect(await pushedMarks()).toEqual([]);
     expect(await count("evidence", "venue = 'ibkr' AND parse_status = 'rejected'")).toBe(1);
-    const audited = (await tenv.AUDIT.__calls()).map((c) => (c.args[0] as { type?: string }).type);
+    const audited = (await auditEvents()).map((e) => e.type);
     expect(audited).toContain("ingestion.response_rejected");
   });
 

@@ -1,24 +1,19 @@
 import { env, exports } from "cloudflare:workers";
 import { type Principal, systemPrincipal } from "@paulp/contracts";
 import { createEgressFetch, createKalshiSigner } from "@paulp/kit";
+import type { AuditDouble, GovernanceDouble, RecordedEvent, RiskDouble } from "@paulp/testing/doubles";
 import { replaceRulesStatements } from "../src/compliance";
 import { type PipelineDeps, venueBuckets } from "../src/deps";
 import type { Env } from "../src/env";
 import type { IngestionEntrypoint } from "../src/index";
 
-/** A recording stub's extra methods (see vitest.config.ts). */
-export interface Recorder {
-  __calls(): Promise<{ method: string; args: unknown[] }[]>;
-  __reset(): Promise<void>;
-  __fail(on: boolean): Promise<void>;
-}
-
 export interface TestEnv {
   D1_MARKETS: D1Database;
   R2_EVIDENCE: R2Bucket;
-  AUDIT: Recorder & PipelineDeps["audit"];
-  RISK: Recorder & NonNullable<PipelineDeps["risk"]>;
-  GOVERNANCE: Recorder & NonNullable<PipelineDeps["governance"]>;
+  /** The typed doubles of @paulp/testing (see vitest.config.ts), with their test controls. */
+  AUDIT: AuditDouble & PipelineDeps["audit"];
+  RISK: RiskDouble & NonNullable<PipelineDeps["risk"]>;
+  GOVERNANCE: GovernanceDouble & NonNullable<PipelineDeps["governance"]>;
   VENUE_SIM: Fetcher;
   READ_BUDGET: Env["READ_BUDGET"];
   KALSHI_READ_API_KEY: string;
@@ -30,12 +25,9 @@ export const tenv = env as unknown as TestEnv;
 export const worker = () => (exports as unknown as { default: IngestionEntrypoint }).default;
 export const ACTOR: Principal = systemPrincipal("test:ingestion");
 
-/** Audit events recorded by the stub, flattened (append and appendMany). */
-export async function auditEvents(): Promise<
-  { type: string; actor: Principal; payload: Record<string, unknown> }[]
-> {
-  const calls = await tenv.AUDIT.__calls();
-  return calls.flatMap((c) => (c.method === "appendMany" ? (c.args[0] as never[]) : [c.args[0] as never]));
+/** Audit events the double recorded (append and appendMany, in order). */
+export async function auditEvents(): Promise<RecordedEvent[]> {
+  return tenv.AUDIT._events();
 }
 
 /** The payload of the one `ingestion.markets_skipped` event audited (one rule for both venues), checked to be one. */
@@ -111,7 +103,7 @@ export async function resetAll(): Promise<void> {
     await tenv.R2_EVIDENCE.delete(list.objects.map((o) => o.key));
   }
   await tenv.VENUE_SIM.fetch("https://api.elections.kalshi.com/__sim/faults", { method: "DELETE" });
-  await Promise.all([tenv.AUDIT.__reset(), tenv.RISK.__reset(), tenv.GOVERNANCE.__reset()]);
+  await Promise.all([tenv.AUDIT._reset(), tenv.RISK._reset(), tenv.GOVERNANCE._reset()]);
 }
 
 export async function count(table: string, where = "1 = 1", ...binds: unknown[]): Promise<number> {

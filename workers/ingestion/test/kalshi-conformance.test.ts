@@ -164,9 +164,9 @@ describe("ingestion's Kalshi parser, fed the official models", () => {
     expect(await row("KXGONE-1-A")).toMatchObject({ category: null, seriesId: "KXGONE" });
     expect(await row("KXNONE-1-A")).toMatchObject({ category: null, seriesId: null });
     // Risk hears each mark with the series' category or none (and so refuses the uncategorised: NO_CATEGORY).
-    const marks = (await tenv.RISK.__calls())
+    const marks = (await tenv.RISK._calls())
       .filter((c) => c.method === "recordMarks")
-      .flatMap((c) => c.args[0] as { market: string; category: string | null }[]);
+      .flatMap((c) => c.marks as { market: string; category: string | null }[]);
     expect(Object.fromEntries(marks.map((x) => [x.market, x.category]))).toEqual({
       "KXECO-1-A": "Economics",
       "KXBLANK-1-A": null,

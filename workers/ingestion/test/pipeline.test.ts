@@ -60,9 +60,9 @@ describe("evidence first", () => {
       expect(r.yes_bid).toMatch(/^\d\.\d{4}$/);
     }
     // Marks went to risk with their evidence hash and category.
-    const marks = (await tenv.RISK.__calls())
+    const marks = (await tenv.RISK._calls())
       .filter((c) => c.method === "recordMarks")
-      .flatMap((c) => c.args[0] as Record<string, unknown>[]);
+      .flatMap((c) => c.marks as Record<string, unknown>[]);
     expect(marks).toHaveLength(149);
     expect(byHash.has(marks[0]!.evidenceHash as string)).toBe(true);
     expect(marks[0]).toHaveProperty("category");
@@ -86,7 +86,7 @@ describe("evidence first", () => {
     expect(await count("markets")).toBe(0);
     expect(await count("marks")).toBe(0);
     expect(await count("evidence")).toBe(0);
-    expect((await tenv.RISK.__calls()).filter((c) => c.method === "recordMarks")).toHaveLength(0);
+    expect((await tenv.RISK._calls()).filter((c) => c.method === "recordMarks")).toHaveLength(0);
     const events = await auditEvents();
     expect(events.map((e) => e.type)).toContain("ingestion.evidence_failed");
   });
@@ -292,22 +292,22 @@ describe("schedule", () => {
     await fault({ host: "gamma-api.polymarket.com", kind: "server_error" });
     const deps = testDeps();
     await runIngestion(deps, { venues: ["polymarket"], maxPages: 1, pageSize: 10 });
-    let calls = await tenv.RISK.__calls();
+    let calls = await tenv.RISK._calls();
     expect(calls.filter((c) => c.method === "reportFailure")).toHaveLength(0);
     await runIngestion(deps, { venues: ["polymarket"], maxPages: 1, pageSize: 10 });
-    calls = await tenv.RISK.__calls();
+    calls = await tenv.RISK._calls();
     const failures = calls.filter((c) => c.method === "reportFailure");
     expect(failures).toHaveLength(1);
-    expect(failures[0]!.args[0]).toBe("venue_api_error");
-    expect(String(failures[0]!.args[1])).toContain("polymarket: 2 consecutive");
+    expect(failures[0]!.kind).toBe("venue_api_error");
+    expect(String(failures[0]!.detail)).toContain("polymarket: 2 consecutive");
     expect(calls.filter((c) => c.method === "reportSuccess")).toHaveLength(0);
     await tenv.VENUE_SIM.fetch("https://x/__sim/faults", { method: "DELETE" });
     await runIngestion(deps, { venues: ["polymarket"], maxPages: 1, pageSize: 10 });
-    expect((await tenv.RISK.__calls()).filter((c) => c.method === "reportSuccess")).toHaveLength(1);
+    expect((await tenv.RISK._calls()).filter((c) => c.method === "reportSuccess")).toHaveLength(1);
   });
 
   it("a failing risk worker is logged, not fatal: data is still stored", async () => {
-    await tenv.RISK.__fail(true);
+    await tenv.RISK._set({ failing: true });
     const { report } = await runVenue(testDeps(), "kalshi", { maxPages: 1, pageSize: 30 });
     expect(report).toMatchObject({ outcome: "ok", stored: 30 });
     expect(report.errors.risk_marks_failed).toBe(1);
@@ -320,9 +320,9 @@ describe("schedule", () => {
     const deps = testDeps();
     await runVenue(deps, "kalshi", { maxPages: 1, pageSize: 100 });
     await runIngestion(deps, { venues: ["polymarket"], maxPages: 60, pageSize: 500 });
-    const calls = (await tenv.GOVERNANCE.__calls()).filter((c) => c.method === "proposePairs");
+    const calls = (await tenv.GOVERNANCE._calls()).filter((c) => c.method === "proposePairs");
     expect(calls).toHaveLength(1);
-    const candidates = calls[0]!.args[0] as {
+    const candidates = calls[0]!.candidates as {
       kalshi: { marketId: string; termsHash: string; evidenceHash: string };
       polymarket: { marketId: string; outcomeTokens: string[] };
     }[];
@@ -333,7 +333,7 @@ describe("schedule", () => {
     expect(candidates.every((c) => !c.kalshi.marketId.startsWith("KXHIGH"))).toBe(true);
     expect(candidates[0]!.kalshi.termsHash).toMatch(/^[0-9a-f]{64}$/);
     expect(candidates[0]!.polymarket.outcomeTokens).toHaveLength(2);
-    expect(calls[0]!.args[1]).toMatchObject({ method: "system" });
+    expect(calls[0]!.actor).toMatchObject({ method: "system" });
   });
 
   it("proposes and serves terms hashes of the current scheme even for rows stored under an older one", {
@@ -344,10 +344,10 @@ describe("schedule", () => {
     await runIngestion(deps, { venues: ["polymarket"], maxPages: 10, pageSize: 500 });
     // As if stored before the upgrade: the column holds another scheme's hash.
     await tenv.D1_MARKETS.prepare("UPDATE markets SET terms_hash = ?").bind("0".repeat(64)).run();
-    await tenv.GOVERNANCE.__reset();
+    await tenv.GOVERNANCE._reset();
     await proposePairs(deps);
-    const calls = (await tenv.GOVERNANCE.__calls()).filter((c) => c.method === "proposePairs");
-    const c = (calls.at(-1)!.args[0] as PairCandidate[])[0]!;
+    const calls = (await tenv.GOVERNANCE._calls()).filter((c) => c.method === "proposePairs");
+    const c = (calls.at(-1)!.candidates as PairCandidate[])[0]!;
     for (const leg of [c.kalshi, c.polymarket]) {
       expect(leg.termsVersion).toBe(2);
       expect(leg.termsHash).toBe(
@@ -382,19 +382,21 @@ describe("schedule", () => {
     ).toMatchObject({ ok: true });
     expect(await count("markets", "market_id = ?", blockedTicker)).toBe(1);
     await runIngestion(deps, { venues: ["polymarket"], maxPages: 60, pageSize: 500 });
-    const calls = (await tenv.GOVERNANCE.__calls()).filter((c) => c.method === "proposePairs");
+    const calls = (await tenv.GOVERNANCE._calls()).filter((c) => c.method === "proposePairs");
     expect(calls).toHaveLength(1);
-    const kalshiIds = (calls[0]!.args[0] as { kalshi: { marketId: string } }[]).map((c) => c.kalshi.marketId);
+    const kalshiIds = (calls[0]!.candidates as { kalshi: { marketId: string } }[]).map(
+      (c) => c.kalshi.marketId,
+    );
     expect(kalshiIds.length).toBeGreaterThan(0);
     expect(kalshiIds).not.toContain(blockedTicker);
   });
 
   it("a failing governance worker is logged, not fatal", { timeout: PASS_TIMEOUT_MS }, async () => {
-    await tenv.GOVERNANCE.__fail(true);
+    await tenv.GOVERNANCE._set({ failing: true });
     const deps = testDeps();
     await runVenue(deps, "kalshi", { maxPages: 1, pageSize: 50 });
     const reports = await runIngestion(deps, { venues: ["polymarket"], maxPages: 60, pageSize: 500 });
     expect(reports[0]).toMatchObject({ outcome: "ok", passCompleted: true });
-    expect((await tenv.GOVERNANCE.__calls()).length).toBe(1);
+    expect((await tenv.GOVERNANCE._calls()).length).toBe(1);
   });
 });

@@ -20,9 +20,9 @@ const gamma = (over: Record<string, unknown>) => ({
 });
 
 async function pushedMarks(): Promise<{ market: string; price: string; category: string | null }[]> {
-  return (await tenv.RISK.__calls())
+  return (await tenv.RISK._calls())
     .filter((c) => c.method === "recordMarks")
-    .flatMap((c) => c.args[0] as { market: string; price: string; category: string | null }[]);
+    .flatMap((c) => c.marks as { market: string; price: string; category: string | null }[]);
 }
 
 describe("marks are prices risk can value a position at", () => {
@@ -78,12 +78,12 @@ describe("marks are prices risk can value a position at", () => {
 describe("a run that could not audit what it blocked is not ok", () => {
   it("answers partial and does not tell risk that ingestion is healthy", async () => {
     await blockKalshi();
-    await tenv.AUDIT.__fail(true);
+    await tenv.AUDIT._set({ failing: true });
     const reports = await runIngestion(testDeps(), { venues: ["kalshi"], maxPages: 1, pageSize: 20 });
-    await tenv.AUDIT.__fail(false);
+    await tenv.AUDIT._set({ failing: false });
     expect(reports[0]!.errors.audit_failed).toBeGreaterThan(0);
     expect(reports[0]!.outcome).toBe("partial");
-    expect((await tenv.RISK.__calls()).some((c) => c.method === "reportSuccess")).toBe(false);
+    expect((await tenv.RISK._calls()).some((c) => c.method === "reportSuccess")).toBe(false);
   });
 });
 

@@ -97,7 +97,9 @@ describe("RPC", () => {
     const good = await worker().getOrderBook("polymarket", id, 30);
     expect(good.ok).toBe(true);
     const failuresReported = async () =>
-      (await tenv.RISK.__calls()).filter((c) => c.method === "reportFailure").map((c) => c.args);
+      (await tenv.RISK._calls())
+        .filter((c) => c.method === "reportFailure")
+        .map((c) => [c.kind, c.detail, c.actor]);
     expect(await failuresReported()).toEqual([]);
     await fault({ host: "clob.polymarket.com", kind: "wrong_shape", times: 1 });
     const bad = await worker().getOrderBook("polymarket", id, 0);
