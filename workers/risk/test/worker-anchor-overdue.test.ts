@@ -1,7 +1,8 @@
+import type { AuditStatus, Result } from "@paulp/contracts";
 import { beforeEach, describe, expect, it } from "vitest";
 import { audit, risk, watchAudit } from "./worker-helpers";
 
-const overdue = {
+const overdue: Result<Partial<AuditStatus>> = {
   ok: true,
   value: {
     headSeq: 40,
@@ -18,12 +19,12 @@ const overdue = {
 };
 
 beforeEach(async () => {
-  await audit().stubReset();
+  await audit()._reset();
 });
 
 describe("a missing hourly anchor", () => {
   it("moves the breaker to CAUTION while overdue, and stops counting once anchoring caught up", async () => {
-    await audit().stubStatus(overdue);
+    await audit()._set({ status: overdue });
     expect(await watchAudit()).toMatchObject({ ok: true, value: { verdict: "intact", anchorOverdue: true } });
     let b = await risk().getBreaker();
     expect(b).toMatchObject({
@@ -38,7 +39,7 @@ describe("a missing hourly anchor", () => {
       ok: true,
       value: { state: "CAUTION", consecutiveFailures: { audit_anchor_overdue: 2 } },
     });
-    await audit().stubStatus({ ok: true, value: { headSeq: 41, integrity: "ok", alerts: [] } });
+    await audit()._set({ status: { ok: true, value: { headSeq: 41, integrity: "ok", alerts: [] } } });
     expect(await watchAudit()).toMatchObject({
       ok: true,
       value: { verdict: "intact", anchorOverdue: false },
@@ -49,7 +50,7 @@ describe("a missing hourly anchor", () => {
   });
 
   it("an audit status that cannot answer is an audit failure, never a pass", async () => {
-    await audit().stubStatus("throw");
+    await audit()._set({ status: "throw" });
     expect(await watchAudit()).toMatchObject({ ok: true, value: { verdict: "unavailable" } });
     const b = await risk().getBreaker();
     expect(b.ok && b.value.consecutiveFailures.audit_failure).toBeGreaterThan(0);

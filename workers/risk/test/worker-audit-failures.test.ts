@@ -12,7 +12,7 @@ import {
 const intent = intentMaker("af", { strategyId: "s1", market: "MKT-F", quantity: 10 });
 
 beforeEach(async () => {
-  await audit().stubReset();
+  await audit()._reset();
 });
 
 describe("intermittent audit failures", () => {
@@ -20,12 +20,12 @@ describe("intermittent audit failures", () => {
     await risk().recordMarks([freshMark("MKT-F", "0.50")]);
     for (const expected of ["CAUTION", "CAUTION", "HALT"] as const) {
       // One decision refused by the audit chain, then the chain answers again and the 5-minute watch runs.
-      await audit().stubFail(true);
+      await audit()._set({ failing: true });
       expect(await risk().evaluateOrder(intent(), strategyActor)).toMatchObject({
         ok: false,
         error: { code: "audit_unavailable" },
       });
-      await audit().stubFail(false);
+      await audit()._set({ failing: false });
       expect((await breakerStatus()).state).toBe(expected);
       expect(await watchAudit()).toMatchObject({ ok: true, value: { verdict: "intact" } });
       expect((await risk().evaluateOrder(intent(), strategyActor)).ok).toBe(true);

@@ -1,10 +1,18 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { audit, freshMark, intentMaker, risk, strategyActor, watchAudit } from "./worker-helpers";
+import {
+  audit,
+  freshMark,
+  intentMaker,
+  receiptChecks,
+  risk,
+  strategyActor,
+  watchAudit,
+} from "./worker-helpers";
 
 const intent = intentMaker("rc", { strategyId: "s1", market: "MKT-R", quantity: 10 });
 
 beforeEach(async () => {
-  await audit().stubReset();
+  await audit()._reset();
 });
 
 describe("risk keeps its audit receipts and the watch checks them", () => {
@@ -19,7 +27,7 @@ describe("risk keeps its audit receipts and the watch checks them", () => {
     // The stub's receipt for seq n has hash n in hex (marks and decisions are appended in order).
     for (const d of decisions) expect(d.auditHash).toBe(d.auditSeq.toString(16).padStart(64, "0"));
     expect(await watchAudit()).toMatchObject({ ok: true, value: { verdict: "intact", receiptsChecked: 5 } });
-    const [call] = await audit().stubReceiptCalls();
+    const [call] = await receiptChecks();
     expect(call!.actor).toMatchObject({ method: "system" });
     expect(call!.receipts.map((r) => r.seq).sort((a, b) => a - b)).toEqual(
       decisions.map((d) => d.auditSeq).sort((a, b) => a - b),
@@ -31,14 +39,14 @@ describe("risk keeps its audit receipts and the watch checks them", () => {
   });
 
   it("a receipt check that cannot answer counts as an audit failure", async () => {
-    await audit().stubReceiptCheck("throw");
+    await audit()._set({ receiptCheck: "throw" });
     expect(await watchAudit()).toMatchObject({ ok: true, value: { verdict: "unavailable" } });
     const b = await risk().getBreaker();
     expect(b.ok && b.value.consecutiveFailures.audit_failure).toBe(1);
   });
 
   it("a chain that no longer holds a kept receipt (entries gone) halts trading", async () => {
-    await audit().stubTruncate(0);
+    await audit()._truncate(0);
     const r = await watchAudit();
     expect(r).toMatchObject({ ok: true, value: { verdict: "broken" } });
     if (r.ok && r.value.verdict === "broken")

@@ -1,9 +1,9 @@
 import { createScheduledController } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
-import { audit, breakerStatus, entriesOf, watchAudit } from "./worker-helpers";
+import { audit, breakerStatus, entriesOf, verifyOptions, watchAudit } from "./worker-helpers";
 
 beforeEach(async () => {
-  await audit().stubReset();
+  await audit()._reset();
 });
 
 describe("audit integrity watch", () => {
@@ -14,23 +14,25 @@ describe("audit integrity watch", () => {
       value: { verdict: "intact", checkedEntries: 0, anchorOverdue: false, receiptsChecked: 0 },
     });
     expect((await breakerStatus()).state).toBe("NORMAL");
-    const calls = (await audit().stubVerifyCalls()) as { mode: string; actor: { method: string } }[];
+    const calls = (await verifyOptions()) as { mode: string; actor: { method: string } }[];
     expect(calls.at(-1)).toMatchObject({ mode: "incremental", actor: { method: "system" } });
   });
 
   it("halts trading when the chain is broken, naming the seq, and audits the transition", async () => {
-    await audit().stubVerification({
-      ok: true,
-      value: {
-        mode: "incremental",
-        ok: false,
-        fromSeq: 1,
-        toSeq: 40,
-        checkedEntries: 16,
-        checkedAnchors: 0,
-        brokenSeq: 17,
-        reason: "entry 17 hash does not match its contents",
-        verifiedAt: new Date().toISOString(),
+    await audit()._set({
+      verification: {
+        ok: true,
+        value: {
+          mode: "incremental",
+          ok: false,
+          fromSeq: 1,
+          toSeq: 40,
+          checkedEntries: 16,
+          checkedAnchors: 0,
+          brokenSeq: 17,
+          reason: "entry 17 hash does not match its contents",
+          verifiedAt: new Date().toISOString(),
+        },
       },
     });
     const r = await watchAudit();
@@ -42,18 +44,18 @@ describe("audit integrity watch", () => {
   });
 
   it("counts an audit that cannot answer as an audit failure, never as intact", async () => {
-    await audit().stubVerification("throw");
+    await audit()._set({ verification: "throw" });
     const r = await watchAudit();
     expect(r.ok && r.value.verdict).toBe("unavailable");
     expect((await breakerStatus()).consecutiveFailures.audit_failure).toBeGreaterThan(0);
   });
 
   it("runs from the Cron Trigger", async () => {
-    const before = ((await audit().stubVerifyCalls()) as unknown[]).length;
+    const before = ((await verifyOptions()) as unknown[]).length;
     const { exports } = await import("cloudflare:workers");
     await (
       exports as unknown as { default: { scheduled(c: ScheduledController): Promise<void> } }
     ).default.scheduled(createScheduledController({ cron: "*/5 * * * *", scheduledTime: Date.now() }));
-    expect(((await audit().stubVerifyCalls()) as unknown[]).length).toBe(before + 1);
+    expect(((await verifyOptions()) as unknown[]).length).toBe(before + 1);
   });
 });

@@ -2,6 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import type { BreakerState, BreakerStatus, Result } from "@paulp/contracts";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
+  anchorActors,
   approval,
   audit,
   entriesOf,
@@ -9,6 +10,8 @@ import {
   governance,
   intentMaker,
   operator,
+  redeemCalls,
+  returnedReceipts,
   risk,
   strategyActor,
   testEnv,
@@ -30,29 +33,29 @@ async function toState(target: BreakerState): Promise<void> {
   if (target === "HALT") return;
   await transitionAtCurrent("RECOVERY", "reset");
   if (target === "RECOVERY") return;
-  await governance().stubAnswer({ ok: true, value: approval("breaker.recovery_to_normal") });
+  await governance()._set({ redeemAnswer: { ok: true, value: approval("breaker.recovery_to_normal") } });
   const expectedVersion = (await state()).version;
   await risk().transitionBreaker({ targetState: "NORMAL", reason: "reset", expectedVersion }, person, {
     requestId: "req-1",
     receiptToken: "tok",
   });
-  await governance().stubReset();
+  await governance()._reset();
   if (target === "CAUTION") await transitionAtCurrent("CAUTION", "reset");
 }
 
 /** From NORMAL, HALT while audit refuses appends: applied at once, its record held back. Audit stays down. */
 async function haltWhileAuditIsDown(): Promise<void> {
   await toState("NORMAL");
-  await audit().stubReset();
-  await audit().stubFail(true);
+  await audit()._reset();
+  await audit()._set({ failing: true });
   expect(
     await risk().transitionBreaker({ targetState: "HALT", reason: "audit down, halt anyway" }, operator),
   ).toMatchObject({ ok: true, value: { state: "HALT" } });
 }
 
 beforeEach(async () => {
-  await audit().stubReset();
-  await governance().stubReset();
+  await audit()._reset();
+  await governance()._reset();
 });
 
 describe("the breaker over RPC", () => {
@@ -88,21 +91,21 @@ describe("the breaker over RPC", () => {
   });
 
   it("anchors the audit chain right after a transition (a critical event), acting as who moved it", async () => {
-    const before = (await audit().stubAnchorCalls()).length;
+    const before = (await anchorActors()).length;
     expect((await risk().transitionBreaker({ targetState: "HALT", reason: "anchor me" }, operator)).ok).toBe(
       true,
     );
     // The anchor runs after the answer (waitUntil); give it a moment.
-    for (let i = 0; i < 50 && (await audit().stubAnchorCalls()).length === before; i++)
+    for (let i = 0; i < 50 && (await anchorActors()).length === before; i++)
       await new Promise((r) => setTimeout(r, 10));
-    const calls = await audit().stubAnchorCalls();
+    const calls = await anchorActors();
     expect(calls.length).toBe(before + 1);
     expect(calls.at(-1)).toEqual(operator);
   });
 
   it("refuses pairs outside the table naming the current state, and RECOVERY by a non-operator", async () => {
     await toState("HALT");
-    await audit().stubReset();
+    await audit()._reset();
     expect(await risk().transitionBreaker({ targetState: "NORMAL", reason: "x" }, operator)).toMatchObject({
       ok: false,
       error: { code: "conflict", message: expect.stringContaining("current state HALT") },
@@ -123,7 +126,7 @@ describe("the breaker over RPC", () => {
     const seen = await state(); // the operator looks: HALT for the old cause
     // A newer HALT lands (drift found), which the operator has not seen.
     await risk().transitionBreaker({ targetState: "HALT", reason: "reconciliation drift" }, operator);
-    await audit().stubReset();
+    await audit()._reset();
     // Without a version: refused, naming the state and version it would have acted on.
     expect(
       await risk().transitionBreaker({ targetState: "RECOVERY", reason: "old cause fixed" }, operator),
@@ -171,7 +174,7 @@ describe("the breaker over RPC", () => {
 
   it("RECOVERY → NORMAL needs a redeemed breaker.recovery_to_normal receipt for exactly { targetState, reason, expectedVersion }", async () => {
     await toState("RECOVERY");
-    await audit().stubReset();
+    await audit()._reset();
     const version = (await state()).version;
     const unbound = { targetState: "NORMAL" as const, reason: "all clear" };
     // Without the version of the RECOVERY it ends: approval required, and the payload to request names it.
@@ -191,11 +194,13 @@ describe("the breaker over RPC", () => {
       ok: false,
       error: { code: "approval_required" },
     });
-    expect(await governance().stubCalls()).toEqual([]);
+    expect(await redeemCalls()).toEqual([]);
     // Governance refuses the receipt: nothing changes.
-    await governance().stubAnswer({
-      ok: false,
-      error: { code: "conflict", message: "receipt already executed" },
+    await governance()._set({
+      redeemAnswer: {
+        ok: false,
+        error: { code: "conflict", message: "receipt already executed" },
+      },
     });
     expect(
       await risk().transitionBreaker(request, person, { requestId: "req-1", receiptToken: "tok" }),
@@ -203,11 +208,11 @@ describe("the breaker over RPC", () => {
     expect((await state()).state).toBe("RECOVERY");
     expect(await entriesOf("risk.breaker_transition")).toEqual([]);
     // Governance redeems it: NORMAL, audited with the approvers.
-    await governance().stubAnswer({ ok: true, value: approval("breaker.recovery_to_normal") });
+    await governance()._set({ redeemAnswer: { ok: true, value: approval("breaker.recovery_to_normal") } });
     expect(
       await risk().transitionBreaker(request, person, { requestId: "req-1", receiptToken: "tok" }),
     ).toMatchObject({ ok: true, value: { state: "NORMAL" } });
-    const calls = await governance().stubCalls();
+    const calls = await redeemCalls();
     expect(calls.at(-1)).toMatchObject({
       action: "breaker.recovery_to_normal",
       payload: request,
@@ -229,29 +234,29 @@ describe("the breaker over RPC", () => {
       expectedVersion: (await state()).version,
     };
     const receipt = { requestId: "req-1", receiptToken: "tok" };
-    await governance().stubAnswer({ ok: true, value: approval("breaker.recovery_to_normal") });
-    await audit().stubFail(true);
+    await governance()._set({ redeemAnswer: { ok: true, value: approval("breaker.recovery_to_normal") } });
+    await audit()._set({ failing: true });
     const r = await risk().transitionBreaker(request, person, receipt);
-    await audit().stubFail(false);
+    await audit()._set({ failing: false });
     expect(r).toMatchObject({ ok: false, error: { code: "audit_unavailable" } });
     expect(!r.ok && r.error.message).toMatch(/; approval req-1 returned: re-run it/);
     expect((await state()).state).toBe("RECOVERY");
-    expect(await governance().stubReturns()).toEqual([
+    expect(await returnedReceipts()).toEqual([
       { receipt, reason: expect.stringMatching(/^apply failed: transition not applied/), actor: person },
     ]);
   });
 
   it("loosening is not applied when its audit fails; tightening is applied and audited later", async () => {
     await toState("HALT");
-    await audit().stubFail(true);
+    await audit()._set({ failing: true });
     expect(await transitionAtCurrent("RECOVERY", "try")).toMatchObject({
       ok: false,
       error: { code: "audit_unavailable" },
     });
     expect((await state()).state).toBe("HALT");
-    await audit().stubFail(false);
+    await audit()._set({ failing: false });
     await haltWhileAuditIsDown();
-    await audit().stubFail(false);
+    await audit()._set({ failing: false });
     await transitionAtCurrent("RECOVERY", "next");
     const to = (await entriesOf("risk.breaker_transition")).map((e) => (e.payload as { to: string }).to);
     expect(to).toEqual(["HALT", "RECOVERY"]);
@@ -263,12 +268,12 @@ describe("the breaker over RPC", () => {
     const stub = testEnv.CIRCUIT_BREAKER.getByName("breaker");
     // Armed when the event was held back.
     expect(await runInDurableObject(stub, (_o, state) => state.storage.getAlarm())).not.toBeNull();
-    await audit().stubFail(false);
+    await audit()._set({ failing: false });
     // Nothing else happens: the alarm alone appends it and anchors.
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     const to = (await entriesOf("risk.breaker_transition")).map((e) => (e.payload as { to: string }).to);
     expect(to).toEqual(["HALT"]);
-    expect((await audit().stubAnchorCalls()).length).toBeGreaterThan(0);
+    expect((await anchorActors()).length).toBeGreaterThan(0);
     expect(await runInDurableObject(stub, (_o, state) => state.storage.get("outbox"))).toEqual([]);
   });
 
@@ -306,7 +311,7 @@ describe("the breaker over RPC", () => {
 
   it("a race of concurrent transitions ends in one consistent, audited state", async () => {
     await toState("HALT");
-    await audit().stubReset();
+    await audit()._reset();
     const start = await state();
     // Ten operators at once, all believing the version they saw: RECOVERY attempts race HALTs.
     const requests = Array.from({ length: 10 }, (_, k) =>
@@ -351,7 +356,7 @@ describe("HALT and the loss limits over RPC", () => {
       ts: new Date().toISOString(),
     });
     // $5,000 of contracts at 0.50 fall to 0.10: a $4,000 loss = 4 % of the day's $100,000.
-    await audit().stubReset();
+    await audit()._reset();
     expect(await risk().recordMarks([freshMark("MKT-L", "0.10")])).toEqual({
       ok: true,
       value: { applied: 1 },

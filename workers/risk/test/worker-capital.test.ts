@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { approval, audit, entriesOf, governance, operator, risk } from "./worker-helpers";
+import { approval, audit, entriesOf, governance, operator, redeemCalls, risk } from "./worker-helpers";
 
 type Capital = {
   setCapital(
@@ -15,8 +15,8 @@ const capital = () => risk() as unknown as Capital;
 const receipt = { requestId: "req-1", receiptToken: "t".repeat(43) };
 
 beforeEach(async () => {
-  await audit().stubReset();
-  await governance().stubReset();
+  await audit()._reset();
+  await governance()._reset();
 });
 
 describe("setCapital over RPC", () => {
@@ -26,15 +26,15 @@ describe("setCapital over RPC", () => {
     if (r.ok) return;
     expect(r.error.code).toBe("approval_required");
     expect(r.error.details).toEqual({ action: "risk.capital_increase", payload: { equity: "250000.00" } });
-    expect(await governance().stubCalls()).toEqual([]);
+    expect(await redeemCalls()).toEqual([]);
     expect(await entriesOf("risk.capital_changed")).toEqual([]);
   });
 
   it("raises only with a receipt governance redeems for exactly that payload, and audits it", async () => {
-    await governance().stubAnswer({ ok: true, value: approval("risk.capital_increase") });
+    await governance()._set({ redeemAnswer: { ok: true, value: approval("risk.capital_increase") } });
     const r = await capital().setCapital({ equity: "250000.00" }, operator, receipt);
     expect(r).toMatchObject({ ok: true, value: { equity: "250000.00" } });
-    const calls = await governance().stubCalls();
+    const calls = await redeemCalls();
     expect(calls).toHaveLength(1);
     expect(calls[0]).toMatchObject({ action: "risk.capital_increase", payload: { equity: "250000.00" } });
     const [entry] = await entriesOf("risk.capital_changed");
@@ -42,9 +42,11 @@ describe("setCapital over RPC", () => {
   });
 
   it("refuses a raise whose receipt governance does not redeem", async () => {
-    await governance().stubAnswer({
-      ok: false,
-      error: { code: "approval_required", message: "payload mismatch" },
+    await governance()._set({
+      redeemAnswer: {
+        ok: false,
+        error: { code: "approval_required", message: "payload mismatch" },
+      },
     });
     const r = await capital().setCapital({ equity: "900000.00" }, operator, receipt);
     expect(r).toMatchObject({ ok: false, error: { code: "approval_required" } });
@@ -52,14 +54,14 @@ describe("setCapital over RPC", () => {
   });
 
   it("lowers at once without approval, and not at all if the audit is down", async () => {
-    await audit().stubFail(true);
+    await audit()._set({ failing: true });
     expect(await capital().setCapital({ equity: "1000.00" }, operator)).toMatchObject({
       ok: false,
       error: { code: "audit_unavailable" },
     });
-    await audit().stubFail(false);
+    await audit()._set({ failing: false });
     const r = await capital().setCapital({ equity: "1000.00" }, operator);
     expect(r.ok).toBe(true);
-    expect(await governance().stubCalls()).toEqual([]);
+    expect(await redeemCalls()).toEqual([]);
   });
 });

@@ -31,8 +31,8 @@ async function reloaded(): Promise<GovernorState["orders"]> {
 }
 
 beforeEach(async () => {
-  await audit().stubReset();
-  await governance().stubReset();
+  await audit()._reset();
+  await governance()._reset();
 });
 
 describe("reservations under their own keys", () => {

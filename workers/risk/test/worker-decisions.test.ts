@@ -19,8 +19,8 @@ import {
 const intent = intentMaker("order", { strategyId: "s1", market: "MKT-A", quantity: 100 });
 
 beforeEach(async () => {
-  await audit().stubReset();
-  await governance().stubReset();
+  await audit()._reset();
+  await governance()._reset();
 });
 
 describe("evaluateOrder over RPC", () => {
@@ -94,7 +94,7 @@ describe("evaluateOrder over RPC", () => {
   });
 
   it("the audit append failing: no decision, the client order id stays free, the breaker counts an audit failure", async () => {
-    await audit().stubFail(true);
+    await audit()._set({ failing: true });
     const i = intent();
     const r = await risk().evaluateOrder(i, strategyActor);
     expect(r).toMatchObject({ ok: false, error: { code: "audit_unavailable" } });
@@ -103,7 +103,7 @@ describe("evaluateOrder over RPC", () => {
       ok: true,
       value: { state: "CAUTION", consecutiveFailures: { audit_failure: 1 } },
     });
-    await audit().stubFail(false);
+    await audit()._set({ failing: false });
     // Nothing was reserved by the failed attempt: the same client order id is not a duplicate.
     const again = await risk().evaluateOrder(i, strategyActor);
     expect(again).toMatchObject({ ok: true, value: { approved: true } });
@@ -130,7 +130,7 @@ describe("evaluateOrder over RPC", () => {
     expect(r2).toMatchObject({ ok: false, error: { code: "validation_failed" } });
     const r3 = await risk().evaluateOrder(intent(), { method: "nobody" } as never);
     expect(r3).toMatchObject({ ok: false, error: { code: "validation_failed" } });
-    expect(await audit().stubEntries()).toEqual([]);
+    expect(await audit()._events()).toEqual([]);
   });
 
   it("evaluateOnly answers without recording, reserving or leaving anything to consume", async () => {
@@ -141,7 +141,7 @@ describe("evaluateOrder over RPC", () => {
       value: { dryRun: true, approved: true, intentHash: await canonicalHash("paulp.intent.v1", i) },
     });
     expect(dry.ok && "decisionId" in dry.value).toBe(false);
-    expect(await audit().stubEntries()).toEqual([]);
+    expect(await audit()._events()).toEqual([]);
     const real = await risk().evaluateOrder(i, strategyActor);
     expect(real).toMatchObject({ ok: true, value: { approved: true } });
     const dup = await risk().evaluateOrder(i, strategyActor);

@@ -26,8 +26,8 @@ async function storedDecision(decisionId: string): Promise<Stored | undefined> {
 }
 
 beforeEach(async () => {
-  await audit().stubReset();
-  await governance().stubReset();
+  await audit()._reset();
+  await governance()._reset();
   await risk().recordMarks([freshMark("MKT-E", "0.50")]);
 });
 
@@ -71,7 +71,7 @@ describe("evaluateAndConsume", () => {
   });
 
   it("the audit append failing: no decision, nothing reserved, audit_unavailable", async () => {
-    await audit().stubFail(true);
+    await audit()._set({ failing: true });
     const i = intent();
     try {
       expect(await risk().evaluateAndConsume(i, strategyActor)).toMatchObject({
@@ -79,7 +79,7 @@ describe("evaluateAndConsume", () => {
         error: { code: "audit_unavailable" },
       });
     } finally {
-      await audit().stubFail(false);
+      await audit()._set({ failing: false });
     }
     // The failed attempt took nothing: the same client order id is approved next time.
     const again = await risk().evaluateAndConsume(i, strategyActor);
@@ -91,7 +91,7 @@ describe("evaluateAndConsume", () => {
   it("bad input is a validation error and records nothing", async () => {
     const r = await risk().evaluateAndConsume({ ...intent(), quantity: -1 }, strategyActor);
     expect(r).toMatchObject({ ok: false, error: { code: "validation_failed" } });
-    expect(await audit().stubEntries()).toEqual([]);
+    expect(await audit()._events()).toEqual([]);
   });
 
   it("a submitted order's reservation holds until execution says it ended; an unconsumed one only 30 s", async () => {

@@ -14,13 +14,13 @@ const intent = intentMaker("race", { strategyId: "r1", market: "MKT-R", quantity
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeEach(async () => {
-  await audit().stubReset();
-  await governance().stubReset();
+  await audit()._reset();
+  await governance()._reset();
   await risk().recordMarks([freshMark("MKT-R", "0.50")]);
 });
 
 it("an opening order queued behind a slow evaluation when HALT lands is refused, not approved", async () => {
-  await audit().stubDelay(1_500);
+  await audit()._set({ delayMs: 1_500 });
   const first = risk().evaluateAndConsume(intent(), strategyActor); // holds the governor's queue ~1.5 s
   await sleep(100);
   const second = risk().evaluateAndConsume(intent(), strategyActor); // reads NORMAL, then waits its turn
@@ -34,6 +34,6 @@ it("an opening order queued behind a slow evaluation when HALT lands is refused,
   await halt;
   expect(r).toMatchObject({ ok: false, error: { code: "breaker_halted" } });
   expect(!r.ok && r.error.message).toMatch(/moved to HALT while this order was evaluated/);
-  await audit().stubDelay(0);
+  await audit()._set({ delayMs: 0 });
   await transitionAtCurrent("RECOVERY", "after the race");
 });

@@ -1,7 +1,8 @@
 import { env, exports } from "cloudflare:workers";
 import type {
   ApprovalReceiptRef,
-  AuditEventInput,
+  AuditReceipt,
+  AuditVerifyOptions,
   AuditWatchOutcome,
   BreakerState,
   BreakerStatus,
@@ -12,6 +13,7 @@ import type {
   RiskRpc,
   VerifiedApproval,
 } from "@paulp/contracts";
+import type { AuditDouble, DoubleCall, GovernanceDouble, RecordedEvent } from "@paulp/testing/doubles";
 import type { Env } from "../src/env";
 
 /** The risk worker under test, over its real RPC entrypoint. */
@@ -32,40 +34,40 @@ export async function breakerStatus(): Promise<BreakerStatus> {
   return r.value;
 }
 
-interface AuditStub {
-  stubEntries(): Promise<AuditEventInput[]>;
-  stubVerification(value: unknown): Promise<void>;
-  stubAnchorCalls(): Promise<unknown[]>;
-  stubVerifyCalls(): Promise<unknown[]>;
-  stubFail(value: boolean): Promise<void>;
-  /** Every append waits this long first (a slow audit chain). */
-  stubDelay(ms: number): Promise<void>;
-  stubReset(): Promise<void>;
-  stubStatus(value: unknown): Promise<void>;
-  stubReceiptCheck(value: unknown): Promise<void>;
-  stubReceiptCalls(): Promise<{ receipts: { seq: number; hash: string }[]; actor: Principal }[]>;
-  /** The chain loses every entry after the first `n` (a truncation or a restored sequencer). */
-  stubTruncate(n: number): Promise<void>;
-}
-interface GovernanceStub {
-  stubCalls(): Promise<{ receipt: unknown; action: string; payload: unknown; actor: Principal }[]>;
-  stubReturns(): Promise<{ receipt: unknown; reason: string; actor: Principal }[]>;
-  stubAnswer(
-    value: { ok: true; value: VerifiedApproval } | { ok: false; error: { code: string; message: string } },
-  ): Promise<void>;
-  stubReset(): Promise<void>;
-}
-
 export const testEnv = env as unknown as Env;
-export const audit = () => testEnv.AUDIT as unknown as AuditStub;
-export const governance = () => testEnv.GOVERNANCE as unknown as GovernanceStub;
+/** The typed doubles of @paulp/testing behind risk's AUDIT and GOVERNANCE bindings, with their test controls. */
+export const audit = () => testEnv.AUDIT as unknown as AuditDouble;
+export const governance = () => testEnv.GOVERNANCE as unknown as GovernanceDouble;
+
+/** The calls one double method received, without the method name. */
+async function callsOf<T>(
+  double: { _calls(method: string): Promise<DoubleCall[]> },
+  method: string,
+): Promise<T[]> {
+  return (await double._calls(method)).map(({ method: _, ...fields }) => fields as T);
+}
+/** Who asked the audit double to anchor, oldest first. */
+export const anchorActors = async () =>
+  (await callsOf<{ actor: Principal }>(audit(), "anchorNow")).map((c) => c.actor);
+/** The options of every verify the audit double answered. */
+export const verifyOptions = async () =>
+  (await callsOf<{ options: AuditVerifyOptions }>(audit(), "verify")).map((c) => c.options);
+export const receiptChecks = () =>
+  callsOf<{ receipts: AuditReceipt[]; actor: Principal }>(audit(), "checkReceipts");
+export const redeemCalls = () =>
+  callsOf<{ receipt: ApprovalReceiptRef; action: string; payload: unknown; actor: Principal }>(
+    governance(),
+    "redeemReceipt",
+  );
+export const returnedReceipts = () =>
+  callsOf<{ receipt: ApprovalReceiptRef; reason: string; actor: Principal }>(governance(), "returnReceipt");
 
 export const operator: Principal = { method: "token", subject: "admin-token" };
 export const strategyActor: Principal = { method: "system", subject: "execution" };
 export const HASH = "b".repeat(64);
 
-export async function entriesOf(type: string): Promise<AuditEventInput[]> {
-  return (await audit().stubEntries()).filter((e) => e.type === type);
+export async function entriesOf(type: string): Promise<RecordedEvent[]> {
+  return (await audit()._events()).filter((e) => e.type === type);
 }
 
 export function freshMark(

@@ -7,8 +7,8 @@ import { audit, freshMark, governance, intentMaker, risk, strategyActor, testEnv
 const intent = intentMaker("inv", { strategyId: "i1", market: "MKT-I", quantity: 10 });
 
 beforeEach(async () => {
-  await audit().stubReset();
-  await governance().stubReset();
+  await audit()._reset();
+  await governance()._reset();
 });
 
 describe("risk unable to evaluate", () => {

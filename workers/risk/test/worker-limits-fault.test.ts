@@ -9,8 +9,8 @@ import { audit, freshMark, governance, risk, testEnv } from "./worker-helpers";
 // Stored limits that do not parse (a corrupted record, a field written by a newer version) must not switch off
 // the loss limits: orders are denied, the loss checks fall back to the strictest defaults, status says so.
 beforeEach(async () => {
-  await audit().stubReset();
-  await governance().stubReset();
+  await audit()._reset();
+  await governance()._reset();
 });
 
 /** What the constructor would hold after loading a stored record whose notional does not parse. */

@@ -9,6 +9,8 @@ import {
   governance,
   HASH,
   operator,
+  redeemCalls,
+  returnedReceipts,
   risk,
   strategyActor,
 } from "./worker-helpers";
@@ -22,8 +24,8 @@ async function current() {
 }
 
 beforeEach(async () => {
-  await audit().stubReset();
-  await governance().stubReset();
+  await audit()._reset();
+  await governance()._reset();
 });
 
 describe("limits", () => {
@@ -43,7 +45,7 @@ describe("limits", () => {
       actor: operator,
       payload: { fromVersion: 1, toVersion: 2, raised: [], approval: null },
     });
-    expect(await governance().stubCalls()).toEqual([]);
+    expect(await redeemCalls()).toEqual([]);
     // Decisions now carry the new version and enforce 4 %.
     await risk().recordMarks([freshMark("MKT-A", "0.50")]);
     const d = await risk().evaluateOnly(
@@ -75,7 +77,7 @@ describe("limits", () => {
       },
     });
     expect(await current()).toEqual(before);
-    expect(await audit().stubEntries()).toEqual([]);
+    expect(await audit()._events()).toEqual([]);
   });
 
   it("taking a market out of a correlation group is a raise too", async () => {
@@ -138,16 +140,18 @@ describe("limits", () => {
   it("a raise with a receipt governance refuses changes nothing; with a redeemed one it applies", async () => {
     const before = await current();
     const raise: RiskLimits = { ...before.limits, maxPositionPct: "6" };
-    await governance().stubAnswer({ ok: false, error: { code: "conflict", message: "payload mismatch" } });
+    await governance()._set({
+      redeemAnswer: { ok: false, error: { code: "conflict", message: "payload mismatch" } },
+    });
     expect(await risk().updateLimits(raise, operator, receipt)).toMatchObject({
       ok: false,
       error: { code: "conflict", message: "payload mismatch" },
     });
     expect(await current()).toEqual(before);
-    await governance().stubAnswer({ ok: true, value: approval("risk.limits_increase") });
+    await governance()._set({ redeemAnswer: { ok: true, value: approval("risk.limits_increase") } });
     const r = await risk().updateLimits(raise, operator, receipt);
     expect(r).toMatchObject({ ok: true, value: { version: before.version + 1, limits: raise } });
-    expect((await governance().stubCalls()).at(-1)).toMatchObject({
+    expect((await redeemCalls()).at(-1)).toMatchObject({
       receipt,
       action: "risk.limits_increase",
       payload: { limits: raise },
@@ -160,13 +164,13 @@ describe("limits", () => {
 
   it("a raise redeemed but not audited gives the receipt back (the limits stay as they were)", async () => {
     const before = await current();
-    await governance().stubAnswer({ ok: true, value: approval("risk.limits_increase") });
-    await audit().stubFail(true);
+    await governance()._set({ redeemAnswer: { ok: true, value: approval("risk.limits_increase") } });
+    await audit()._set({ failing: true });
     const r = await risk().updateLimits({ ...before.limits, maxPositionPct: "7" }, operator, receipt);
-    await audit().stubFail(false);
+    await audit()._set({ failing: false });
     expect(r).toMatchObject({ ok: false, error: { code: "audit_unavailable" } });
     expect(!r.ok && r.error.message).toMatch(/limits not changed: .*; approval req-1 returned: re-run it/);
-    expect(await governance().stubReturns()).toEqual([
+    expect(await returnedReceipts()).toEqual([
       { receipt, reason: expect.stringMatching(/^apply failed: limits not changed/), actor: operator },
     ]);
     expect(await current()).toEqual(before);
@@ -174,15 +178,15 @@ describe("limits", () => {
 
   it("an audit failure refuses the change; malformed limits are a validation error", async () => {
     const before = await current();
-    await audit().stubFail(true);
+    await audit()._set({ failing: true });
     expect(await risk().updateLimits({ ...before.limits, maxPositionPct: "1" }, operator)).toMatchObject({
       ok: false,
       error: { code: "audit_unavailable" },
     });
-    await audit().stubFail(false);
+    await audit()._set({ failing: false });
     expect(await current()).toEqual(before);
     // A lowering redeemed nothing, so nothing is given back.
-    expect(await governance().stubReturns()).toEqual([]);
+    expect(await returnedReceipts()).toEqual([]);
     expect(await risk().updateLimits({ ...before.limits, maxPositionPct: "five" }, operator)).toMatchObject({
       ok: false,
       error: { code: "validation_failed" },

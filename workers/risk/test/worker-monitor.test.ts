@@ -14,8 +14,8 @@ import {
 const intent = intentMaker("mon", { strategyId: "s1", market: "MKT-MON", quantity: 10 });
 
 beforeEach(async () => {
-  await audit().stubReset();
-  await governance().stubReset();
+  await audit()._reset();
+  await governance()._reset();
 });
 
 describe("recent decisions and counters", () => {

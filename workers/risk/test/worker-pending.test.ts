@@ -29,8 +29,8 @@ async function decide(overrides: Parameters<typeof intent>[0]) {
 }
 
 beforeEach(async () => {
-  await audit().stubReset();
-  await governance().stubReset();
+  await audit()._reset();
+  await governance()._reset();
   await risk().recordMarks([freshMark("MKT-P", "0.50")]);
 });
 

@@ -5,8 +5,8 @@ import { audit, freshMark, governance, intentMaker, risk, strategyActor } from "
 const intent = intentMaker("rsvloss", { strategyId: "q1", market: "MKT-Q", quantity: 400 });
 
 beforeEach(async () => {
-  await audit().stubReset();
-  await governance().stubReset();
+  await audit()._reset();
+  await governance()._reset();
 });
 
 describe("approved openings not yet filled", () => {

@@ -5,8 +5,8 @@ import { audit, freshMark, governance, intentMaker, risk, strategyActor } from "
 const intent = intentMaker("stale", { strategyId: "w1", market: "MKT-W1", quantity: 10 });
 
 beforeEach(async () => {
-  await audit().stubReset();
-  await governance().stubReset();
+  await audit()._reset();
+  await governance()._reset();
 });
 
 async function fillOf(market: string, side: "buy" | "sell", quantity: number) {

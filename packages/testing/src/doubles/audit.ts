@@ -31,8 +31,8 @@ export interface AuditDoubleState {
   delayMs: number;
   /** What `status` reports; `unreachable`: status answers `service_unavailable`. */
   integrity: "ok" | "broken" | "unknown" | "unreachable";
-  /** When set, `status` answers this instead. */
-  status: Planted<AuditStatus> | null;
+  /** When set, `status` answers this instead (an ok answer's fields over the status the double computes). */
+  status: Planted<Partial<AuditStatus>> | null;
   verification: Planted<AuditVerification>;
   /** When set, `checkReceipts` answers this instead of checking against the recorded events. */
   receiptCheck: Planted<AuditReceiptCheck> | null;
@@ -90,8 +90,9 @@ export default class AuditDouble extends DoubleEntrypoint<AuditDoubleState> impl
   }
   async status(): Promise<Result<AuditStatus>> {
     const s = ledger.state;
-    if (s.status) return answer(s.status);
-    if (s.integrity === "unreachable") return err("service_unavailable", "D1_ANCHOR unavailable");
+    const planted = s.status ? answer(s.status) : null;
+    if (planted && !planted.ok) return planted;
+    if (!planted && s.integrity === "unreachable") return err("service_unavailable", "D1_ANCHOR unavailable");
     const head = s.events.length;
     return ok({
       headSeq: head,
@@ -103,12 +104,13 @@ export default class AuditDouble extends DoubleEntrypoint<AuditDoubleState> impl
       r2MirrorLag: 0,
       r2MirrorError: null,
       lastVerification: null,
-      integrity: s.integrity,
+      integrity: s.integrity === "unreachable" ? "unknown" : s.integrity,
       lastFullVerification: null,
       lastFullVerificationAgeSeconds: null,
       oldestUnanchoredAgeSeconds: null,
       anchorVerifierKey: null,
       alerts: [],
+      ...planted?.value,
     });
   }
   async verify(options: AuditVerifyOptions): Promise<Result<AuditVerification>> {
