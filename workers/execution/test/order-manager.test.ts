@@ -476,13 +476,16 @@ describe("execution policy", () => {
   });
 
   it("an order deciding when the policy goes paper is not sent (the kill switch holds)", async () => {
-    await risk()._set({ decideDelayMs: 400 });
+    // Risk holds the decision until the policy has moved: the order is deciding (its call arrived) when it does.
+    await risk()._hold("evaluateAndConsume");
     const i = intent({ strategyId: LIVE, market: TICKERS[6]!, quantity: 1 });
     try {
+      const deciding = (await risk()._calls("deciding")).length;
       const placing = execution().placeOrder(i, ADMIN);
-      await new Promise((res) => setTimeout(res, 100));
+      await risk()._arrivals("deciding", deciding + 1);
       const p = await execution().setPolicy({ scope: "global", mode: "paper" }, ADMIN);
       expect(p.ok && p.value.global).toBe("paper");
+      await risk()._release();
       const r = await placing;
       expect(!r.ok && r.error.code).toBe("conflict");
       expect(!r.ok && r.error.message).toMatch(/moved to paper .* nothing sent/);
@@ -490,7 +493,7 @@ describe("execution policy", () => {
       const o = await execution().getOrder(i.clientOrderId);
       expect(o.ok && o.value.state).toBe("rejected");
     } finally {
-      await risk()._set({ decideDelayMs: 0 });
+      await risk()._release();
       await goLive(LIVE);
     }
   });

@@ -95,9 +95,8 @@ describe("the breaker over RPC", () => {
     expect((await risk().transitionBreaker({ targetState: "HALT", reason: "anchor me" }, operator)).ok).toBe(
       true,
     );
-    // The anchor runs after the answer (waitUntil); give it a moment.
-    for (let i = 0; i < 50 && (await anchorActors()).length === before; i++)
-      await new Promise((r) => setTimeout(r, 10));
+    // The anchor runs after the answer (waitUntil): the audit double answers once it has arrived.
+    await audit()._arrivals("anchorNow", before + 1);
     const calls = await anchorActors();
     expect(calls.length).toBe(before + 1);
     expect(calls.at(-1)).toEqual(operator);

@@ -75,9 +75,14 @@ export default class AuditDouble extends DoubleEntrypoint<AuditDoubleState> impl
     const r = await this.appendMany([event]);
     return r.ok ? ok(r.value[0] as AuditReceipt) : r;
   }
-  /** All or none, like the real chain: one failing type fails the batch. */
+  /**
+   * All or none, like the real chain: one failing type fails the batch. Holdable: `_hold("append")` keeps every
+   * append waiting (recorded as an `appending` call) until `_release()`.
+   */
   async appendMany(events: AuditAppendInput[]): Promise<Result<AuditReceipt[]>> {
     const s = ledger.state;
+    ledger.record("appending", { types: events.map((e) => e.type) });
+    await ledger.gate("append");
     if (s.delayMs > 0) await delay(s.delayMs);
     if (s.failing || events.some((e) => s.failingTypes.includes(e.type)))
       return err("audit_unavailable", "audit double told to fail");

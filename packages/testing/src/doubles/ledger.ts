@@ -14,19 +14,68 @@ export interface DoubleControls<S> {
   _reset(): Promise<void>;
   /** Every call received since the last reset, oldest first; only `method`'s when named. */
   _calls(method?: string): Promise<DoubleCall[]>;
+  /** Answers once `method` has received `count` calls since the last reset (the event, not a poll). */
+  _arrivals(method: string, count: number): Promise<number>;
+  /** Calls of `method` that can be held wait from now on until `_release()` (a slow peer, on the test's cue). */
+  _hold(method: string): Promise<void>;
+  /** Lets every held call go on. */
+  _release(): Promise<void>;
+}
+
+/**
+ * Waits for a promise another request resolves (a test's call to the double). workerd cancels a request that
+ * awaits with nothing of its own pending as hung, so a timer is kept pending meanwhile; it reads nothing: the
+ * wake-up is the other request's event, not a poll.
+ */
+async function awake<T>(promise: Promise<T>): Promise<T> {
+  const alive = setInterval(() => {}, 1_000);
+  try {
+    return await promise;
+  } finally {
+    clearInterval(alive);
+  }
 }
 
 /** A double's state and call record, held at module scope by the double's file. */
 export class Ledger<S extends object> {
   state: S;
   calls: DoubleCall[] = [];
+  private waiters: { method: string; count: number; wake: (n: number) => void }[] = [];
+  private held = new Set<string>();
+  private openers: (() => void)[] = [];
   constructor(private readonly fresh: () => S) {
     this.state = fresh();
   }
   record(method: string, fields: Record<string, unknown> = {}): void {
     this.calls.push({ method, ...fields });
+    const n = this.count(method);
+    for (const w of this.waiters.filter((w) => w.method === method && n >= w.count)) w.wake(n);
+    this.waiters = this.waiters.filter((w) => !(w.method === method && n >= w.count));
+  }
+  count(method: string): number {
+    return this.calls.filter((c) => c.method === method).length;
+  }
+  arrivals(method: string, count: number): Promise<number> {
+    const n = this.count(method);
+    if (n >= count) return Promise.resolve(n);
+    return awake(new Promise((wake) => this.waiters.push({ method, count, wake })));
+  }
+  hold(method: string): void {
+    this.held.add(method);
+  }
+  /**
+   * Where a call that can be held waits while its method is held (after it is recorded). Each waiter makes its
+   * own promise: workerd cancels continuations of a promise whose creating request has ended.
+   */
+  async gate(method: string): Promise<void> {
+    if (this.held.has(method)) await awake(new Promise<void>((open) => this.openers.push(open)));
+  }
+  release(): void {
+    this.held.clear();
+    for (const open of this.openers.splice(0)) open();
   }
   reset(): void {
+    this.release();
     this.state = this.fresh();
     this.calls = [];
   }
@@ -46,6 +95,15 @@ export abstract class DoubleEntrypoint<S extends object>
   }
   async _calls(method?: string): Promise<DoubleCall[]> {
     return method ? this.ledger.calls.filter((c) => c.method === method) : this.ledger.calls;
+  }
+  async _arrivals(method: string, count: number): Promise<number> {
+    return this.ledger.arrivals(method, count);
+  }
+  async _hold(method: string): Promise<void> {
+    this.ledger.hold(method);
+  }
+  async _release(): Promise<void> {
+    this.ledger.release();
   }
 }
 

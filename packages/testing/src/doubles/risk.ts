@@ -17,7 +17,7 @@ import type {
   RiskLimitsView,
   RiskRpc,
 } from "@paulp/contracts";
-import { DoubleEntrypoint, delay, err, hashOfSeq, intentHash, Ledger, ok } from "./ledger";
+import { DoubleEntrypoint, err, hashOfSeq, intentHash, Ledger, ok } from "./ledger";
 
 export interface RiskDoubleState {
   decisions: Map<string, { decision: RiskDecision; used: boolean; opening: boolean }>;
@@ -26,8 +26,6 @@ export interface RiskDoubleState {
   deny: boolean;
   /** evaluateAndConsume answers this error code. */
   decideError: ErrorCode | null;
-  /** evaluateAndConsume waits this long first (a slow risk). */
-  decideDelayMs: number;
   /** A HALT that does not refuse an opening consume (a broken risk, to show the caller's own check). */
   leakHalt: boolean;
   /** recordFill(s) and releaseReservations answer `service_unavailable`. */
@@ -46,7 +44,6 @@ const fresh = (): RiskDoubleState => ({
   breaker: "NORMAL",
   deny: false,
   decideError: null,
-  decideDelayMs: 0,
   leakHalt: false,
   failFills: false,
   refuseFills: false,
@@ -148,11 +145,15 @@ export default class RiskDouble extends DoubleEntrypoint<RiskDoubleState> implem
       return err("breaker_halted", "breaker is HALT: opening orders may not be sent");
     return ok({ decision: d.decision, breaker: { state: s.breaker, version: 1 } });
   }
-  /** As the real risk: decide, and mark an approval used in the same step. */
+  /**
+   * As the real risk: decide, and mark an approval used in the same step. Holdable: a test can keep an order
+   * deciding (`_hold("evaluateAndConsume")`, `_arrivals`) while it changes something, then `_release()`.
+   */
   async evaluateAndConsume(intent: OrderIntent, actor: Principal): Promise<Result<ConsumedDecision>> {
     const s = ledger.state;
+    ledger.record("deciding", { intent });
+    await ledger.gate("evaluateAndConsume");
     if (s.decideError) return err(s.decideError, "risk double told to fail deciding");
-    if (s.decideDelayMs) await delay(s.decideDelayMs);
     const r = await this.evaluateOrder(intent, actor);
     if (!r.ok) return r;
     ledger.record("evaluateAndConsume", { decisionId: r.value.decisionId });
