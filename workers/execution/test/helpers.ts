@@ -159,13 +159,17 @@ export async function afterOutbox<T>(
 }
 
 /**
- * Poll until `check` holds, for the one wait with no event a test can await (a claim row written while its
- * send is held at the venue). Everything the outbox delivers goes through `afterOutbox` instead.
+ * Reads until `check` holds, at most `attempts` reads, for the one wait with no event a test can await (a claim row
+ * written while its send is held at the venue, another worker). Bounded by attempts, not time: a slow machine takes
+ * longer instead of failing. Everything the outbox delivers goes through `afterOutbox` instead.
  */
-export async function pollUntil<T>(read: () => Promise<T>, check: (v: T) => boolean, ms = 3_000): Promise<T> {
-  const until = Date.now() + ms;
+export async function pollUntil<T>(
+  read: () => Promise<T>,
+  check: (v: T) => boolean,
+  attempts = 120,
+): Promise<T> {
   let v = await read();
-  while (!check(v) && Date.now() < until) {
+  for (let i = 1; i < attempts && !check(v); i++) {
     await new Promise((r) => setTimeout(r, 25));
     v = await read();
   }

@@ -109,10 +109,11 @@ describe("a slow send is not a send cut off by a restart", () => {
     const sending = execution().submitOrder(i, d.decisionId, ADMIN);
     // Wait for the order to be stored as sent (the event), then make it look long stale (as an IBKR reauth and
     // question rounds can).
+    // The send waits at the simulator (another worker), which tells no one it has the order: read until stored.
     const stored = await pollUntil(
       () => execution().getOrder(i.clientOrderId),
       (o) => o.ok,
-      1_500,
+      60,
     );
     expect(stored.ok && stored.value.state).toBe("pending_submit");
     const old = new Date(Date.now() - 5 * 60_000).toISOString();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { adminFetch } from "./helpers";
+import { adminFetch, untilPeerSettles } from "./helpers";
 
 type Status = { headSeq: number; lastAnchor: { toSeq: number } | null };
 
@@ -11,12 +11,11 @@ describe("critical events are anchored at once", () => {
       body: JSON.stringify({ targetState: "HALT", reason: "Emergency halt" }),
     });
     expect(halt.status).toBe(200);
-    let status = before;
-    for (let i = 0; i < 100; i++) {
-      status = (await (await adminFetch("/admin/audit/status")).json()) as Status;
-      if ((status.lastAnchor?.toSeq ?? 0) > before.headSeq) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    // Risk anchors in its waitUntil, after answering: nothing crosses the binding to await.
+    const status = await untilPeerSettles(
+      async () => (await (await adminFetch("/admin/audit/status")).json()) as Status,
+      (s) => (s.lastAnchor?.toSeq ?? 0) > before.headSeq,
+    );
     // The transition's entry is after the old head; the new anchor reaches past it.
     expect(status.lastAnchor?.toSeq ?? 0).toBeGreaterThan(before.headSeq);
   });

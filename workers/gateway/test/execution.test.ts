@@ -2,7 +2,16 @@ import { env } from "cloudflare:workers";
 import type { IngestionRpc, RiskRpc } from "@paulp/contracts";
 import { sha256Hex } from "@paulp/kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminFetch, breaker, gateway, paperStrategy, post, simFault, twoPersonApproval } from "./helpers";
+import {
+  adminFetch,
+  breaker,
+  gateway,
+  paperStrategy,
+  post,
+  simFault,
+  twoPersonApproval,
+  untilPeerSettles,
+} from "./helpers";
 
 const put = (body: unknown) =>
   adminFetch("/admin/execution/policy", {
@@ -215,11 +224,8 @@ describe("an order that ends releases its reservation", () => {
     const placed = (await res.json()) as { order: { state: string; filledQuantity: number } };
     expect(res.status, JSON.stringify(placed)).toBe(201);
     expect(placed.order).toMatchObject({ state: "cancelled", filledQuantity: 0 });
-    let after = await concentration();
-    for (let i = 0; i < 100 && after.observedPct !== before.observedPct; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      after = await concentration();
-    }
+    // Execution releases the reservation from its outbox, after answering: nothing crosses the binding to await.
+    const after = await untilPeerSettles(concentration, (c) => c.observedPct === before.observedPct);
     expect(after).toEqual(before);
     // While it was reserved, the same order would have been the worst market: 1,000 × $0.50 = $500.
     expect(Number(before.observedPct)).toBeLessThan(0.5);
@@ -448,12 +454,12 @@ describe("live orders", () => {
         async (r) =>
           (await r.json()) as { approved: boolean; reasons: { code: string; observed?: string }[] },
       );
-    // The fill reaches risk through execution's outbox a moment after the answer.
-    let exact = await close(0.37);
-    for (let i = 0; i < 200 && !exact.approved; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      exact = await close(0.37);
-    }
+    // The fill reaches risk through execution's outbox after the answer: nothing crosses the binding to await.
+    const exact = await untilPeerSettles(
+      () => close(0.37),
+      (c) => c.approved,
+      400,
+    );
     expect(exact).toMatchObject({ approved: true, reasons: [] });
     expect((await close(0.38)).reasons).toEqual([
       expect.objectContaining({ code: "EFFECT_MISMATCH", observed: "position=0.37 after=-0.01" }),
