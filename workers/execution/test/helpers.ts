@@ -158,24 +158,6 @@ export async function afterOutbox<T>(
   return v;
 }
 
-/**
- * Reads until `check` holds, at most `attempts` reads, for the one wait with no event a test can await (a claim row
- * written while its send is held at the venue, another worker). Bounded by attempts, not time: a slow machine takes
- * longer instead of failing. Everything the outbox delivers goes through `afterOutbox` instead.
- */
-export async function pollUntil<T>(
-  read: () => Promise<T>,
-  check: (v: T) => boolean,
-  attempts = 120,
-): Promise<T> {
-  let v = await read();
-  for (let i = 1; i < attempts && !check(v); i++) {
-    await new Promise((r) => setTimeout(r, 25));
-    v = await read();
-  }
-  return v;
-}
-
 /** Await the order manager's bookkeeping calls sent without holding up an answer (e.g. `reportSuccess`). */
 export async function bookkeepingSettled(): Promise<void> {
   await orderManagerStub().settled();

@@ -1,5 +1,6 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import type { OrderIntent } from "@paulp/contracts";
+import { untilSettled } from "@paulp/testing/until";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   ADMIN,
@@ -11,7 +12,6 @@ import {
   intent,
   kalshiOrderFault,
   orderManagerStub,
-  pollUntil,
   registerKalshiKey,
   releasesOf,
   TICKERS,
@@ -110,7 +110,7 @@ describe("a slow send is not a send cut off by a restart", () => {
     // Wait for the order to be stored as sent (the event), then make it look long stale (as an IBKR reauth and
     // question rounds can).
     // The send waits at the simulator (another worker), which tells no one it has the order: read until stored.
-    const stored = await pollUntil(
+    const stored = await untilSettled(
       () => execution().getOrder(i.clientOrderId),
       (o) => o.ok,
       60,

@@ -1,5 +1,6 @@
+import { untilSettled } from "@paulp/testing/until";
 import { describe, expect, it } from "vitest";
-import { adminFetch, untilPeerSettles } from "./helpers";
+import { adminFetch } from "./helpers";
 
 type Status = { headSeq: number; lastAnchor: { toSeq: number } | null };
 
@@ -12,7 +13,7 @@ describe("critical events are anchored at once", () => {
     });
     expect(halt.status).toBe(200);
     // Risk anchors in its waitUntil, after answering: nothing crosses the binding to await.
-    const status = await untilPeerSettles(
+    const status = await untilSettled(
       async () => (await (await adminFetch("/admin/audit/status")).json()) as Status,
       (s) => (s.lastAnchor?.toSeq ?? 0) > before.headSeq,
     );

@@ -1,17 +1,9 @@
 import { env } from "cloudflare:workers";
 import type { IngestionRpc, RiskRpc } from "@paulp/contracts";
 import { sha256Hex } from "@paulp/kit";
+import { untilSettled } from "@paulp/testing/until";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  adminFetch,
-  breaker,
-  gateway,
-  paperStrategy,
-  post,
-  simFault,
-  twoPersonApproval,
-  untilPeerSettles,
-} from "./helpers";
+import { adminFetch, breaker, gateway, paperStrategy, post, simFault, twoPersonApproval } from "./helpers";
 
 const put = (body: unknown) =>
   adminFetch("/admin/execution/policy", {
@@ -225,7 +217,7 @@ describe("an order that ends releases its reservation", () => {
     expect(res.status, JSON.stringify(placed)).toBe(201);
     expect(placed.order).toMatchObject({ state: "cancelled", filledQuantity: 0 });
     // Execution releases the reservation from its outbox, after answering: nothing crosses the binding to await.
-    const after = await untilPeerSettles(concentration, (c) => c.observedPct === before.observedPct);
+    const after = await untilSettled(concentration, (c) => c.observedPct === before.observedPct);
     expect(after).toEqual(before);
     // While it was reserved, the same order would have been the worst market: 1,000 × $0.50 = $500.
     expect(Number(before.observedPct)).toBeLessThan(0.5);
@@ -455,7 +447,7 @@ describe("live orders", () => {
           (await r.json()) as { approved: boolean; reasons: { code: string; observed?: string }[] },
       );
     // The fill reaches risk through execution's outbox after the answer: nothing crosses the binding to await.
-    const exact = await untilPeerSettles(
+    const exact = await untilSettled(
       () => close(0.37),
       (c) => c.approved,
       400,

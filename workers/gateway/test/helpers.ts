@@ -1,24 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from "jose";
 
-/**
- * Reads until `check` holds, at most `attempts` reads: for work another worker finishes after it has answered (its
- * waitUntil, its outbox alarm), where nothing crosses the binding for a test to await. Bounded by attempts, not
- * by time, so a slow machine takes longer instead of failing.
- */
-export async function untilPeerSettles<T>(
-  read: () => Promise<T>,
-  check: (v: T) => boolean,
-  attempts = 200,
-): Promise<T> {
-  let v = await read();
-  for (let i = 1; i < attempts && !check(v); i++) {
-    await new Promise((r) => setTimeout(r, 25));
-    v = await read();
-  }
-  return v;
-}
-
 export const TEAM = "paulp-test.cloudflareaccess.com";
 export const AUD = "paulp-test-aud";
 
