@@ -18,5 +18,5 @@ export default defineConfig({
   ],
   // Hooks get the tests' bound: a beforeEach's first RPCs also wait for the file's workerd start, which on a
   // loaded 2-core machine took more than vitest's default 10 s (worker-halt-race.test.ts, in a full run).
-  test: { testTimeout: 20_000, hookTimeout: 20_000, fileParallelism: false },
+  test: { testTimeout: 20_000, hookTimeout: 20_000, fileParallelism: false, setupFiles: ["./test/setup.ts"] },
 });

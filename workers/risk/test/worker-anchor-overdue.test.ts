@@ -1,5 +1,5 @@
 import type { AuditStatus, Result } from "@paulp/contracts";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { audit, risk, watchAudit } from "./worker-helpers";
 
 const overdue: Result<Partial<AuditStatus>> = {
@@ -17,10 +17,6 @@ const overdue: Result<Partial<AuditStatus>> = {
     ],
   },
 };
-
-beforeEach(async () => {
-  await audit()._reset();
-});
 
 describe("a missing hourly anchor", () => {
   it("moves the breaker to CAUTION while overdue, and stops counting once anchoring caught up", async () => {

@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   audit,
   breakerStatus,
@@ -10,10 +10,6 @@ import {
 } from "./worker-helpers";
 
 const intent = intentMaker("af", { strategyId: "s1", market: "MKT-F", quantity: 10 });
-
-beforeEach(async () => {
-  await audit()._reset();
-});
 
 describe("intermittent audit failures", () => {
   it("add up to HALT although the chain verifies intact between them", async () => {

@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   audit,
   freshMark,
@@ -10,10 +10,6 @@ import {
 } from "./worker-helpers";
 
 const intent = intentMaker("rc", { strategyId: "s1", market: "MKT-R", quantity: 10 });
-
-beforeEach(async () => {
-  await audit()._reset();
-});
 
 describe("risk keeps its audit receipts and the watch checks them", () => {
   it("a decision carries its receipt's hash; the watch asks the chain whether it still holds them", async () => {

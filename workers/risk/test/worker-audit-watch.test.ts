@@ -1,10 +1,6 @@
 import { createScheduledController } from "cloudflare:test";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { audit, breakerStatus, entriesOf, verifyOptions, watchAudit } from "./worker-helpers";
-
-beforeEach(async () => {
-  await audit()._reset();
-});
 
 describe("audit integrity watch", () => {
   it("leaves the breaker alone while the chain verifies, asking for an incremental verification", async () => {

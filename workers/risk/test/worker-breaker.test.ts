@@ -1,6 +1,6 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import type { BreakerState, BreakerStatus, Result } from "@paulp/contracts";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   anchorActors,
   approval,
@@ -52,11 +52,6 @@ async function haltWhileAuditIsDown(): Promise<void> {
     await risk().transitionBreaker({ targetState: "HALT", reason: "audit down, halt anyway" }, operator),
   ).toMatchObject({ ok: true, value: { state: "HALT" } });
 }
-
-beforeEach(async () => {
-  await audit()._reset();
-  await governance()._reset();
-});
 
 describe("the breaker over RPC", () => {
   it("the specification's halt: { targetState: HALT, reason } from NORMAL, audited with principal, reason and counts", async () => {

@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { approval, audit, entriesOf, governance, operator, redeemCalls, risk } from "./worker-helpers";
 
 type Capital = {
@@ -13,11 +13,6 @@ type Capital = {
 };
 const capital = () => risk() as unknown as Capital;
 const receipt = { requestId: "req-1", receiptToken: "t".repeat(43) };
-
-beforeEach(async () => {
-  await audit()._reset();
-  await governance()._reset();
-});
 
 describe("setCapital over RPC", () => {
   it("answers approval_required with the exact payload when raising, and changes nothing", async () => {

@@ -1,18 +1,9 @@
 import { runInDurableObject } from "cloudflare:test";
 import type { OrderIntent, Result } from "@paulp/contracts";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type GovernorState, loadGovernor } from "../src/governor-state";
 import type { RiskGovernor } from "../src/risk-governor";
-import {
-  audit,
-  freshMark,
-  governance,
-  intentMaker,
-  operator,
-  risk,
-  strategyActor,
-  testEnv,
-} from "./worker-helpers";
+import { freshMark, intentMaker, operator, risk, strategyActor, testEnv } from "./worker-helpers";
 
 const intent = intentMaker("consume", { strategyId: "c1", market: "MKT-C", quantity: 10 });
 
@@ -29,11 +20,6 @@ async function reloaded(): Promise<GovernorState["orders"]> {
     return (await loadGovernor(state.storage, testEnv, Date.now())).orders;
   });
 }
-
-beforeEach(async () => {
-  await audit()._reset();
-  await governance()._reset();
-});
 
 describe("reservations under their own keys", () => {
   it("an approval writes only its own reservation; a fill deletes it; a restart reads them back", async () => {

@@ -1,14 +1,13 @@
 import { runInDurableObject } from "cloudflare:test";
 import { RiskReasonCode } from "@paulp/contracts";
 import { canonicalHash } from "@paulp/kit";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { GovernorState } from "../src/governor-state";
 import type { RiskGovernor } from "../src/risk-governor";
 import {
   audit,
   entriesOf,
   freshMark,
-  governance,
   intentMaker,
   risk,
   strategyActor,
@@ -17,11 +16,6 @@ import {
 } from "./worker-helpers";
 
 const intent = intentMaker("order", { strategyId: "s1", market: "MKT-A", quantity: 100 });
-
-beforeEach(async () => {
-  await audit()._reset();
-  await governance()._reset();
-});
 
 describe("evaluateOrder over RPC", () => {
   it("appends the decision to the audit chain before returning it, bound to the intent hash", async () => {

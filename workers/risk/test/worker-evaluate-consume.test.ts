@@ -7,7 +7,6 @@ import {
   audit,
   entriesOf,
   freshMark,
-  governance,
   intentMaker,
   operator,
   risk,
@@ -26,8 +25,6 @@ async function storedDecision(decisionId: string): Promise<Stored | undefined> {
 }
 
 beforeEach(async () => {
-  await audit()._reset();
-  await governance()._reset();
   await risk().recordMarks([freshMark("MKT-E", "0.50")]);
 });
 

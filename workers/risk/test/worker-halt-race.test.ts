@@ -2,7 +2,6 @@ import { beforeEach, expect, it } from "vitest";
 import {
   audit,
   freshMark,
-  governance,
   intentMaker,
   operator,
   risk,
@@ -14,8 +13,6 @@ const intent = intentMaker("race", { strategyId: "r1", market: "MKT-R", quantity
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeEach(async () => {
-  await audit()._reset();
-  await governance()._reset();
   await risk().recordMarks([freshMark("MKT-R", "0.50")]);
 });
 

@@ -1,15 +1,10 @@
 import { runInDurableObject } from "cloudflare:test";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { GovernorState } from "../src/governor-state";
 import type { RiskGovernor } from "../src/risk-governor";
-import { audit, freshMark, governance, intentMaker, risk, strategyActor, testEnv } from "./worker-helpers";
+import { freshMark, intentMaker, risk, strategyActor, testEnv } from "./worker-helpers";
 
 const intent = intentMaker("inv", { strategyId: "i1", market: "MKT-I", quantity: 10 });
-
-beforeEach(async () => {
-  await audit()._reset();
-  await governance()._reset();
-});
 
 describe("risk unable to evaluate", () => {
   it("denies with internal_error and reports an invariant violation to the breaker (CAUTION at the first)", async () => {

@@ -1,18 +1,13 @@
 import { runInDurableObject } from "cloudflare:test";
 import type { RiskLimitsView } from "@paulp/contracts";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { GovernorState } from "../src/governor-state";
 import { DEFAULT_LIMITS } from "../src/limits";
 import type { RiskGovernor } from "../src/risk-governor";
-import { audit, freshMark, governance, risk, testEnv } from "./worker-helpers";
+import { freshMark, risk, testEnv } from "./worker-helpers";
 
 // Stored limits that do not parse (a corrupted record, a field written by a newer version) must not switch off
 // the loss limits: orders are denied, the loss checks fall back to the strictest defaults, status says so.
-beforeEach(async () => {
-  await audit()._reset();
-  await governance()._reset();
-});
-
 /** What the constructor would hold after loading a stored record whose notional does not parse. */
 async function corruptStoredLimits(): Promise<void> {
   const bad: RiskLimitsView = {

@@ -1,5 +1,5 @@
 import type { RiskLimits } from "@paulp/contracts";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { DEFAULT_LIMITS } from "../src/limits";
 import {
   approval,
@@ -22,11 +22,6 @@ async function current() {
   if (!r.ok) throw new Error(r.error.message);
   return r.value;
 }
-
-beforeEach(async () => {
-  await audit()._reset();
-  await governance()._reset();
-});
 
 describe("limits", () => {
   it("start at the specification's defaults, version 1", async () => {

@@ -1,22 +1,8 @@
-import { beforeEach, describe, expect, it } from "vitest";
-import {
-  audit,
-  freshMark,
-  governance,
-  intentMaker,
-  operator,
-  risk,
-  strategyActor,
-  transitionAtCurrent,
-} from "./worker-helpers";
+import { describe, expect, it } from "vitest";
+import { freshMark, intentMaker, operator, risk, strategyActor, transitionAtCurrent } from "./worker-helpers";
 
 // What monitoring reads from risk: the recent-decision log with its counters, and the breaker's history.
 const intent = intentMaker("mon", { strategyId: "s1", market: "MKT-MON", quantity: 10 });
-
-beforeEach(async () => {
-  await audit()._reset();
-  await governance()._reset();
-});
 
 describe("recent decisions and counters", () => {
   it("logs recorded decisions with their reasons, newest first, and counts denials by code", async () => {

@@ -1,6 +1,6 @@
 import { RiskReasonCode } from "@paulp/contracts";
 import { beforeEach, describe, expect, it } from "vitest";
-import { audit, freshMark, governance, intentMaker, operator, risk, strategyActor } from "./worker-helpers";
+import { freshMark, intentMaker, operator, risk, strategyActor } from "./worker-helpers";
 
 // Approved orders that have not filled yet: reducing ones count in the effect check, and an opening order may
 // not take the other side of one still pending.
@@ -29,8 +29,6 @@ async function decide(overrides: Parameters<typeof intent>[0]) {
 }
 
 beforeEach(async () => {
-  await audit()._reset();
-  await governance()._reset();
   await risk().recordMarks([freshMark("MKT-P", "0.50")]);
 });
 

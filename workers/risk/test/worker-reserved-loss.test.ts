@@ -1,13 +1,8 @@
-import { beforeEach, describe, expect, it } from "vitest";
-import { audit, freshMark, governance, intentMaker, risk, strategyActor } from "./worker-helpers";
+import { describe, expect, it } from "vitest";
+import { freshMark, intentMaker, risk, strategyActor } from "./worker-helpers";
 
 // Orders approved and submitted but not filled reserve their worst-case loss and fee, not only their exposure.
 const intent = intentMaker("rsvloss", { strategyId: "q1", market: "MKT-Q", quantity: 400 });
-
-beforeEach(async () => {
-  await audit()._reset();
-  await governance()._reset();
-});
 
 describe("approved openings not yet filled", () => {
   it("cannot together pass the daily-loss limit that one combined order would hit; the reservation ends with the order", async () => {

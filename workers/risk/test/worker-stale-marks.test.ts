@@ -1,13 +1,8 @@
-import { beforeEach, describe, expect, it } from "vitest";
-import { audit, freshMark, governance, intentMaker, risk, strategyActor } from "./worker-helpers";
+import { describe, expect, it } from "vitest";
+import { freshMark, intentMaker, risk, strategyActor } from "./worker-helpers";
 
 // A position valued at a stale mark could hide a loss: openings wait for a fresh mark; de-risking never does.
 const intent = intentMaker("stale", { strategyId: "w1", market: "MKT-W1", quantity: 10 });
-
-beforeEach(async () => {
-  await audit()._reset();
-  await governance()._reset();
-});
 
 async function fillOf(market: string, side: "buy" | "sell", quantity: number) {
   const r = await risk().recordFill({
