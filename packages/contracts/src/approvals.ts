@@ -3,7 +3,7 @@ import { RosterChangePayload } from "./approval-requests";
 import { BreakerTransitionRequest } from "./breaker";
 import { ExecutionPolicyChange } from "./execution";
 import { StrategyAllocationPayload } from "./governance";
-import { CapitalChange, RiskLimits } from "./risk";
+import { CapitalChange, RiskLimits } from "./risk-admin";
 
 /** `strategy.go_live` payload: exactly the configuration that goes live (governance builds it from the row). */
 export const StrategyGoLiveApproval = v.strictObject({

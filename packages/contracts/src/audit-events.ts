@@ -15,7 +15,8 @@ import type {
 import type { AssessmentUsage, PairGrade, PairVerdict, StrategyState } from "./governance";
 import type { ComplianceRule, MarketVenue } from "./ingestion";
 import type { AlertKind, AlertSeverity } from "./monitor";
-import type { OrderIntent, RiskDecision, RiskLimits } from "./risk";
+import type { OrderIntent, RiskDecision } from "./risk";
+import type { RiskLimits } from "./risk-admin";
 
 /** The two-person approval an applied change names in the chain: its request and who approved it. */
 export type AppliedApproval = Pick<VerifiedApproval, "requestId" | "approvers">;

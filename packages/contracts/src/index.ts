@@ -14,4 +14,5 @@ export * from "./ingestion";
 export * from "./monitor";
 export * from "./replay";
 export * from "./risk";
+export * from "./risk-admin";
 export * from "./services";

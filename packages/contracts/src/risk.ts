@@ -8,8 +8,20 @@ import type {
   FailureKind,
 } from "./breaker";
 import { type HealthReport, type Principal, type Result, Sha256Hex, Venue } from "./common";
-import { FreeText } from "./free-text";
 import type { ApprovalReceiptRef } from "./governance";
+import type {
+  CapitalChange,
+  CapitalView,
+  DecisionQuery,
+  DecisionSummary,
+  RiskExposure,
+  RiskLimits,
+  RiskLimitsView,
+  RiskMonitorStats,
+} from "./risk-admin";
+
+// Risk's evaluation contract (intents, decisions, fills, marks) and its RPC surface; what operators read and
+// set on risk (limits, capital, exposure, the decision log, monitoring) is in risk-admin.ts.
 
 /** Why an order is placed, relative to the current position. */
 export const PositionEffect = v.picklist(["open", "increase", "reduce", "close"]);
@@ -197,177 +209,6 @@ export const MarkUpdate = v.object({
 });
 /** A mark price pushed by ingestion. */
 export type MarkUpdate = v.InferOutput<typeof MarkUpdate>;
-
-/** One limit's current use: the worst observed value against the limit, both in %. */
-export interface LimitUse {
-  limit: string;
-  observedPct: string;
-  limitPct: string;
-  /** observed / limit, in % (100 = exactly at the limit). */
-  usedPct: string;
-  /** The position, market, group or category at that worst value. */
-  at: string | null;
-}
-
-/** What `GET /admin/risk/exposure` shows. Money is decimal strings in dollars. */
-export interface RiskExposure {
-  equity: string | null;
-  dayStartEquity: string | null;
-  highWaterMark: string | null;
-  realisedPnl: string;
-  unrealisedPnl: string | null;
-  openPositions: number;
-  breakerState: BreakerState;
-  limitsVersion: number;
-  /** Effective limits (CAUTION and RECOVERY halve the exposure limits). */
-  limits: LimitUse[];
-  /**
-   * Positions whose market has no mark price, or whose mark is older than `maxMarkAgeSeconds` (their value is
-   * doubtful: opening orders are denied `NO_EQUITY` while any is listed; reducing and closing go on).
-   */
-  unmarkedPositions: string[];
-  /** Each open position valued at its mark (the console's positions table). */
-  positions?: ExposurePosition[];
-  /** Gross exposure per category, with its share of equity (the console's chart). */
-  categories?: ExposureCategory[];
-}
-
-/** One open position as risk values it. Money in dollars (decimal strings); a short is a negative quantity. */
-export interface ExposurePosition {
-  strategyId: string;
-  venue: Venue;
-  market: string;
-  quantity: number;
-  /** Cost basis per contract of the open quantity. */
-  avgPrice: string | null;
-  mark: string | null;
-  markAt: string | null;
-  markAgeSeconds: number | null;
-  /** The mark is older than the mark-age limit (or missing): the position's value is doubtful. */
-  stale: boolean;
-  unrealisedPnl: string | null;
-  category: string | null;
-  /** The evidence the mark was read from (a closing order cites it). */
-  markEvidenceHash: string | null;
-}
-
-/** Gross exposure in one category. */
-export interface ExposureCategory {
-  category: string;
-  exposure: string;
-  /** Exposure as a % of equity ("unknown" without equity). */
-  pctOfEquity: string;
-}
-
-/** A percentage as a decimal string, e.g. "5" or "2.5". */
-export const PercentString = v.pipe(
-  v.string(),
-  v.regex(/^\d{1,3}(\.\d{1,4})?$/, "must be a percentage like 5 or 2.5"),
-);
-
-/**
- * The Risk Governor's limits (the specification's defaults: 5/10/15/30/3/10 %) plus pre-trade basics.
- * Raising any of them is a capital-allocation increase and needs two-person approval.
- */
-export const RiskLimits = v.object({
-  maxPositionPct: PercentString,
-  maxConcentrationPct: PercentString,
-  maxMarketExposurePct: PercentString,
-  maxCategoryExposurePct: PercentString,
-  maxDailyLossPct: PercentString,
-  maxDrawdownPct: PercentString,
-  maxOrderQuantity: v.pipe(v.number(), v.integer(), v.minValue(1)),
-  maxOrderNotional: DecimalString,
-  maxOrdersPerMinute: v.pipe(v.number(), v.integer(), v.minValue(1)),
-  maxMarkAgeSeconds: v.pipe(v.number(), v.integer(), v.minValue(1)),
-  /** Groups of correlated markets, each market named `venue:market`; a market's exposure counts its groups' markets. */
-  correlationGroups: v.record(FreeText(200), v.array(v.string())),
-  /** Largest order notional (dollars) allowed in RECOVERY; default a tenth of `maxOrderNotional`. */
-  recoveryProbeNotional: v.optional(DecimalString),
-  /**
-   * Price collar (SEC 15c3-5 erroneous-order control) for opening and increasing orders: a buy may not be
-   * priced above the reference (the fresh mark, and the book's far side when known) plus the larger of this
-   * percentage of the reference and `priceCollarMinimum`; a sell not below it minus the same. Default 10.
-   */
-  priceCollarPct: v.optional(PercentString),
-  /** The collar's least width in dollars (cheap contracts would otherwise get a collar under one tick). Default 0.05. */
-  priceCollarMinimum: v.optional(DecimalString),
-});
-/** The Risk Governor's limits. */
-export type RiskLimits = v.InferOutput<typeof RiskLimits>;
-
-/**
- * The capital base the percentage limits apply to: the portfolio's equity is set to `equity` (dollars, a
- * decimal string). Raising it (or setting it for the first time) is a capital-allocation increase: the
- * two-person action `risk.capital_increase` with exactly this object as payload. Lowering applies at once.
- */
-export const CapitalChange = v.strictObject({ equity: DecimalString });
-/** A change of the capital base. */
-export type CapitalChange = v.InferOutput<typeof CapitalChange>;
-
-/** The capital base after a change. */
-export interface CapitalView {
-  equity: string;
-  previousEquity: string | null;
-  changedBy: string;
-  changedAt: string;
-}
-
-/** Limits with their version. */
-export interface RiskLimitsView {
-  version: number;
-  limits: RiskLimits;
-  updatedAt: string;
-  updatedBy: string;
-}
-
-/** One decision as the governor's recent-decision log keeps it (the intent's identifying fields and the reasons). */
-export interface DecisionSummary {
-  decisionId: string;
-  at: string;
-  approved: boolean;
-  reasons: RiskReason[];
-  breakerState: BreakerState;
-  strategyId: string;
-  venue: Venue;
-  market: string;
-  side: "buy" | "sell";
-  effect: PositionEffect;
-  quantity: number;
-  limitPrice: string;
-  clientOrderId: string;
-  auditSeq: number;
-}
-
-/**
- * Counters since the governor's storage was created (monotonic: Prometheus counters): decisions approved and
- * denied, and denials by reason code (a denial with two reasons counts under both).
- */
-export interface DecisionCounters {
-  approved: number;
-  denied: number;
-  deniedByCode: Record<string, number>;
-}
-
-/** Query of `recentDecisions`: newest first; `deniedOnly` leaves out approvals; `code` one reason code. */
-export const DecisionQuery = v.object({
-  limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(500))),
-  deniedOnly: v.optional(v.boolean()),
-  code: v.optional(v.pipe(v.string(), v.regex(/^[A-Z][A-Z0-9_]{0,63}$/, "a reason code"))),
-});
-/** Query of `recentDecisions`. */
-export type DecisionQuery = v.InferOutput<typeof DecisionQuery>;
-
-/** What monitoring reads from risk in one call: counters, breaker, transitions by pair, marks of held markets. */
-export interface RiskMonitorStats {
-  decisions: DecisionCounters;
-  breaker: BreakerStatus;
-  /** Breaker transitions since the breaker was created, by `FROM->TO`. */
-  transitions: Record<string, number>;
-  /** Age in seconds of the mark of every market a position is held in (null: no mark). */
-  heldMarks: { venue: Venue; market: string; ageSeconds: number | null }[];
-  exposure: RiskExposure | null;
-}
 
 /** RPC surface of the `risk` worker. */
 export interface RiskRpc {
