@@ -19,7 +19,8 @@ import {
 } from "./limit-rules";
 import { exposureUnits, marketKey, positionKey } from "./portfolio";
 import { collarReason, money, pctReason, reason, sizeText } from "./reasons";
-import { correlatedExposure, type RiskView, staleHeldPositions, UNCATEGORISED } from "./view";
+import { type RiskView, staleHeldPositions, UNCATEGORISED } from "./view";
+import { correlatedExposure } from "./view-groups";
 
 // The pure pre-trade check: values in, a decision out. No clock, no I/O: the caller passes `nowMs`, the
 // portfolio view, the limits and the breaker state. Every missing or doubtful input denies.

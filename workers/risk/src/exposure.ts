@@ -2,7 +2,8 @@ import type { BreakerState, LimitUse, RiskExposure } from "@paulp/contracts";
 import { FULL_PCT, formatDollars, formatPct, ratioPct } from "@paulp/kit";
 import { effectiveLimits, type ParsedLimits } from "./limit-rules";
 import { exposureUnits } from "./portfolio";
-import { correlatedExposure, type RiskView, staleHeldPositions } from "./view";
+import { type RiskView, staleHeldPositions } from "./view";
+import { correlatedExposure } from "./view-groups";
 
 function use(
   limit: string,

@@ -22,7 +22,8 @@ import {
 } from "./portfolio";
 import { emptyReceiptSample, RECEIPT_PREFIX, type ReceiptSample, receiptSampleFrom } from "./receipt-sample";
 import { upgradeUnits } from "./units";
-import { buildView, type Reservation, type RiskView, regroupView } from "./view";
+import { buildView, type Reservation, type RiskView } from "./view";
+import { regroupView } from "./view-groups";
 
 // The risk governor's storage layout: its keys, how its state is loaded (and older layouts moved, once) and
 // written in bounded puts. The Durable Object (risk-governor.ts) holds the loaded state and changes it.

@@ -9,10 +9,13 @@ import {
   positionKey,
   valuation,
 } from "./portfolio";
+import { groupTotals, moveMarketExposure } from "./view-groups";
+import { heapPush, noteHeldMark, settleOldest, trackHeld } from "./view-held";
 
 /**
  * Risk's portfolio view (pure): the aggregates one evaluation reads, built once from the portfolio and the
- * reservations, then updated in place by a fill, a mark or a reservation, touching only what changed.
+ * reservations, then updated in place by a fill, a mark or a reservation, touching only what changed. Its
+ * correlated-set totals are kept by view-groups.ts, its held markets and oldest held mark by view-held.ts.
  */
 
 /** The category of a market no category is known for. */
@@ -172,97 +175,10 @@ export function buildView(
   };
 }
 
-/** Σ market exposure over each correlated set of `groups` (O(markets × the sets each is in)). */
-function groupTotals(marketExposure: Map<string, number>, groups: CorrelationIndex | null): number[] {
-  const totals = new Array<number>(groups?.sets.length ?? 0).fill(0);
-  if (!groups) return totals;
-  for (const [mk, exposure] of marketExposure)
-    for (const n of groups.memberOf.get(mk) ?? []) totals[n] = totals[n]! + exposure;
-  return totals;
-}
-
-/**
- * Keep the group totals for other correlation groups (the limits changed): recomputed from the market
- * exposures, O(markets); nothing else in the view depends on the limits.
- */
-export function regroupView(view: RiskView, groups: CorrelationIndex | null): void {
-  view.groups = groups;
-  view.groupExposure = groupTotals(view.marketExposure, groups);
-}
-
-/**
- * The gross exposure of market `mk` and every market correlated with it under `groups`, itself included: the
- * view's running total when it keeps one for these groups (O(1)), else summed over the set.
- */
-export function correlatedExposure(view: RiskView, groups: CorrelationIndex, mk: string): number {
-  const n = groups.setOf.get(mk);
-  if (n === undefined) return view.marketExposure.get(mk) ?? 0;
-  if (view.groups === groups) return view.groupExposure[n]!;
-  let sum = 0;
-  for (const k of groups.sets[n]!) sum += view.marketExposure.get(k) ?? 0;
-  return sum;
-}
-
-/** Move market `mk`'s exposure by `change`: its own figure and the total of every correlated set it is in. */
-function moveMarketExposure(view: RiskView, mk: string, change: number): void {
-  view.marketExposure.set(mk, (view.marketExposure.get(mk) ?? 0) + change);
-  const sets = view.groups?.memberOf.get(mk);
-  if (sets) for (const n of sets) view.groupExposure[n] = view.groupExposure[n]! + change;
-}
-
 function indexPosition(byMarket: Map<string, Set<string>>, mk: string, posKey: string): void {
   const keys = byMarket.get(mk);
   if (keys) keys.add(posKey);
   else byMarket.set(mk, new Set([posKey]));
-}
-
-function heapPush(heap: [number, string][], entry: [number, string]): void {
-  let i = heap.push(entry) - 1;
-  while (i > 0) {
-    const parent = (i - 1) >> 1;
-    if (heap[parent]![0] <= entry[0]) break;
-    heap[i] = heap[parent]!;
-    i = parent;
-  }
-  heap[i] = entry;
-}
-
-function heapPop(heap: [number, string][]): void {
-  const last = heap.pop()!;
-  if (heap.length === 0) return;
-  let i = 0;
-  for (;;) {
-    const l = 2 * i + 1;
-    if (l >= heap.length) break;
-    const c = l + 1 < heap.length && heap[l + 1]![0] < heap[l]![0] ? l + 1 : l;
-    if (heap[c]![0] >= last[0]) break;
-    heap[i] = heap[c]!;
-    i = c;
-  }
-  heap[i] = last;
-}
-
-/** Note that held market `mk` is valued at a mark observed at `observedAtMs` (O(log held), amortised). */
-function noteHeldMark(view: RiskView, mk: string, observedAtMs: number): void {
-  const heap = view.index.heldHeap;
-  // Superseded entries sink only when they surface: rebuild the heap once they outnumber the live ones.
-  if (heap.length > 2 * view.heldMarkets.size + 64) {
-    heap.length = 0;
-    for (const held of view.heldMarkets.keys())
-      if (held !== mk) heapPush(heap, [view.marks[held]!.observedAtMs, held]);
-  }
-  heapPush(heap, [observedAtMs, mk]);
-}
-
-/** Recompute `oldestHeldMarkMs` from the heap, dropping entries of markets no longer held or since re-marked. */
-function settleOldest(view: RiskView): void {
-  const heap = view.index.heldHeap;
-  while (heap.length > 0) {
-    const [t, mk] = heap[0]!;
-    if (view.heldMarkets.has(mk) && view.marks[mk]?.observedAtMs === t) break;
-    heapPop(heap);
-  }
-  view.oldestHeldMarkMs = heap.length > 0 ? heap[0]![0] : null;
 }
 
 /**
@@ -281,16 +197,6 @@ export function reservedCost(
       ? notionalOf(qty, Math.max(0, price - mark.price))
       : notionalOf(-qty, Math.max(0, mark.price - price));
   return { slippage, fee: worstCaseFee(r.venue, Math.abs(qty), price) };
-}
-
-/** Count a position of market `mk` moving from `before` to `after` contracts in `heldMarkets` and `oldestHeldMarkMs`. */
-function trackHeld(view: RiskView, mk: string, observedAtMs: number, before: number, after: number): void {
-  if ((before === 0) === (after === 0)) return;
-  const held = (view.heldMarkets.get(mk) ?? 0) + (after === 0 ? -1 : 1);
-  if (held > 0) view.heldMarkets.set(mk, held);
-  else view.heldMarkets.delete(mk);
-  if (held === 1 && after !== 0) noteHeldMark(view, mk, observedAtMs);
-  settleOldest(view);
 }
 
 /** Held positions valued at a mark older than `maxAgeMs`, oldest first, with their age in seconds. */

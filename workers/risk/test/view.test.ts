@@ -9,13 +9,12 @@ import { applyMarksEverywhere } from "../src/marks";
 import { marketKey, positionKey, updateWatermarks, valuation } from "../src/portfolio";
 import {
   buildView,
-  correlatedExposure,
   moveReservationInView,
   type Reservation,
   type RiskView,
-  regroupView,
   reserveInView,
 } from "../src/view";
+import { correlatedExposure, regroupView } from "../src/view-groups";
 import { HASH, isolatedLimits, NOW, normalView, parsed, portfolio } from "./helpers";
 
 // The oracle of the incremental view is the full rebuild: after any sequence of marks, fills, reservations and
