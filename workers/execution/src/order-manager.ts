@@ -145,6 +145,11 @@ export class OrderManager extends DurableObject<Env> {
   }
 
   // ---- orders ----
+  // `submit` and `place` stay two on purpose: they already share the one submission path (`submitOrder` in
+  // orders/submit.ts: claim → decide → guard → paper | live, every order-state change and audit fact there),
+  // and differ only in how risk's consumed decision is obtained, which they pass in as its one parameter
+  // (`AskRisk`). What is left of each is that choice; their callers differ in what they hold (a decision id, or
+  // none), which the RPC surface keeps as two validated signatures (`submitOrder`, `placeOrder`).
 
   /** Submit with a decision obtained beforehand (`RISK.evaluateOrder`), consumed here once. */
   async submit(
