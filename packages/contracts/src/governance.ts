@@ -13,9 +13,6 @@ import type {
 import { type HealthReport, type JsonValue, type Principal, type Result, withinJsonDepth } from "./common";
 import { FreeText, withoutSensitiveJson } from "./free-text";
 
-// risk.ts imports the receipt reference from here still; it moved to approval-requests.ts with the desk's contracts.
-export type { ApprovalReceiptRef } from "./approval-requests";
-
 /** A strategy as the execution loop needs it. */
 export interface StrategySummary {
   id: string;

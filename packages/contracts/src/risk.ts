@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import type { ApprovalReceiptRef } from "./approval-requests";
 import type {
   AuditWatchOutcome,
   BreakerState,
@@ -8,7 +9,6 @@ import type {
   FailureKind,
 } from "./breaker";
 import { type HealthReport, type Principal, type Result, Sha256Hex, Venue } from "./common";
-import type { ApprovalReceiptRef } from "./governance";
 import type {
   CapitalChange,
   CapitalView,
