@@ -91,7 +91,7 @@ export default {
         for (let i = 0; i < marks.length; i += 500) must(await env.RISK.recordMarks(marks.slice(i, i + 500)), "recordMarks");
         const current = must(await env.RISK.getLimits(), "getLimits");
         must(await env.RISK.updateLimits({ ...current.limits, maxOrdersPerMinute: 1000000 }, { method: "token", subject: "admin-token" }, { requestId: "bench", receiptToken: "bench" }), "updateLimits");
-        const probe = must(await env.RISK.evaluateOrder(intentOf("probe", 0), actor), "evaluateOrder");
+        const probe = must(await env.RISK.evaluate(intentOf("probe", 0), actor, "decide"), "evaluate(decide)");
         if (!probe.approved) throw new Error("risk denies the bench intent: " + JSON.stringify(probe.reasons));
         return Response.json({ ok: true });
       }
@@ -104,12 +104,12 @@ export default {
       const floor = await timed(n, async (i) => { const r = await post(env.FLOOR, i, "fl"); if (r.status !== 201) throw new Error("floor failed " + (await r.text())); await r.arrayBuffer(); });
       const hop = await timed(n, (i) => env.ECHO.echo(intentOf(run, i)));
       const fetchHop = await timed(n, async (i) => (await post(env.ECHO, i, "e")).arrayBuffer());
-      const riskStage = await timed(n, async (i) => must(await env.RISK.evaluateAndConsume(intentOf(run + "r", i), actor), "evaluateAndConsume"));
+      const riskStage = await timed(n, async (i) => must(await env.RISK.evaluate(intentOf(run + "r", i), actor, "decide_and_consume"), "evaluate(decide_and_consume)"));
       const placeStage = await timed(n, async (i) => must(await env.EXECUTION.placeOrder(intentOf(run + "p", i), actor), "placeOrder"));
       const decided = [];
       for (let i = 0; i < n; i++) {
         const intent = intentOf(run + "x", i);
-        const d = must(await env.RISK.evaluateOrder(intent, actor), "evaluateOrder");
+        const d = must(await env.RISK.evaluate(intent, actor, "decide"), "evaluate(decide)");
         if (!d.approved) throw new Error("risk denied a bench intent: " + JSON.stringify(d.reasons));
         decided.push([intent, d.decisionId]);
       }
@@ -182,7 +182,7 @@ await withMesh(workers, async ({ mf, json }) => {
     `  gateway alone (auth + admin-request audit, GET /admin/whoami): p50 ${f(r.gatewayStage.p50)}`,
   );
   console.log(`  execution.placeOrder paper (risk decides, audit, fill): p50 ${f(r.placeStage.p50)}`);
-  console.log(`  risk.evaluateAndConsume (decision stored + audited):   p50 ${f(r.riskStage.p50)}`);
+  console.log(`  risk.evaluate(decide_and_consume) (stored + audited): p50 ${f(r.riskStage.p50)}`);
   console.log(`  execution.submitOrder paper, decision made beforehand: p50 ${f(r.execStage.p50)}`);
   console.log(`  risk.getBreaker:                                       p50 ${f(r.breakerStage.p50)}`);
   console.log(`  risk.recordFill:                                       p50 ${f(r.fillStage.p50)}`);

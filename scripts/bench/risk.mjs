@@ -1,6 +1,6 @@
 // Risk benchmark: (1) in-process, at 1,000 and at 10,000 open positions (100 correlation groups): evaluations
 // per second of the pure pre-trade check (target >= 100,000/s at both), and the cost of updating the view for one
-// changed mark and for one fill (target each <= 50 µs, the two sizes within 2× of each other); (2) p50 of one `evaluateOrder` over RPC into the real, prebuilt
+// changed mark and for one fill (target each <= 50 µs, the two sizes within 2× of each other); (2) p50 of one `evaluate(…, "decide")` over RPC into the real, prebuilt
 // risk worker in Miniflare (stub audit/governance), next to a bare RPC hop measured in the same run.
 // Run: `node scripts/bench/risk.mjs` (needs workers/risk/dist: `pnpm build` or the worker's own build).
 import path from "node:path";
@@ -234,7 +234,7 @@ export default {
       hopMs.push((performance.now() - t) / BATCH);
       t = performance.now();
       for (let k = 0; k < BATCH; k++) {
-        const r = await env.RISK.evaluateOrder(intentOf(b * BATCH + k), actor);
+        const r = await env.RISK.evaluate(intentOf(b * BATCH + k), actor, "decide");
         if (!r.ok) return Response.json(r, { status: 500 });
         if (r.value.approved) approved++;
         else for (const x of r.value.reasons) denials[x.code] = (denials[x.code] ?? 0) + 1;
@@ -258,7 +258,7 @@ await withMesh(workers, async ({ mf, json }) => {
   await json(`/run?n=${size(50, 10)}&run=warm`);
   const r = await json(`/run?n=${size(1000, 50)}&run=main`);
   console.log(
-    `over RPC: evaluateOrder p50 ${r.evalP50.toFixed(2)} ms per call (median of batch means, batches of 50) (driver → risk → RiskGovernor + CircuitBreaker DOs → audit stub; ${r.approved}/${r.n} approved, ${POSITIONS} positions)${r.approved < r.n ? ` denials: ${JSON.stringify(r.denials)}` : ""}`,
+    `over RPC: evaluate(decide) p50 ${r.evalP50.toFixed(2)} ms per call (median of batch means, batches of 50) (driver → risk → RiskGovernor + CircuitBreaker DOs → audit stub; ${r.approved}/${r.n} approved, ${POSITIONS} positions)${r.approved < r.n ? ` denials: ${JSON.stringify(r.denials)}` : ""}`,
   );
   console.log(`over RPC: bare RPC hop p50 ${r.hopP50.toFixed(2)} ms (driver → echo, same run)`);
 });

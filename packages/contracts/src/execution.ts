@@ -54,7 +54,7 @@ export interface ExecutionRpc {
   /**
    * Risk and submission in one call, the path the gateway and the trading loop take: the intent is persisted
    * under its client order id, then risk evaluates it and consumes its approval in one step
-   * (`RISK.evaluateAndConsume`), then it is submitted as by `submitOrder`. A denial is `risk_denied` with
+   * (`RISK.evaluate(…, "decide_and_consume")`), then it is submitted as by `submitOrder`. A denial is `risk_denied` with
    * details `{ decisionId, reasons }` and leaves no order (the id stays free); the denial itself is in the
    * audit chain as risk's decision.
    */

@@ -121,8 +121,8 @@ export interface RiskReason {
 }
 
 /**
- * What `consume` and `evaluateAndConsume` answer: the decision (used, if it approved) and the breaker
- * as read for it.
+ * What `consume` and `evaluate(…, "decide_and_consume")` answer: the decision (used, if it approved) and the
+ * breaker as read for it.
  */
 export interface ConsumedDecision {
   /** The decision, now used. */
@@ -146,7 +146,7 @@ export interface RiskDecision {
   auditHash: string;
 }
 
-/** What `evaluateOnly` answers: the same checks as `evaluateOrder`, but nothing is recorded and nothing can be consumed. */
+/** What `evaluate(…, "dry_run")` answers: the same checks as `decide`, but nothing is recorded and nothing can be consumed. */
 export interface RiskDryRun {
   dryRun: true;
   approved: boolean;
@@ -154,6 +154,25 @@ export interface RiskDryRun {
   limitsVersion: number;
   breakerState: BreakerState;
   intentHash: string;
+}
+
+/**
+ * How `evaluate` acts on its answer:
+ * - `decide`: the decision is appended to the audit chain, stored and (if it approves) reserves its exposure,
+ *   to be spent later by one `consume`;
+ * - `decide_and_consume`: the same, but an approval is stored already used (its caller submits at once), so it
+ *   can never be consumed again, and the breaker state read for it is answered with it;
+ * - `dry_run`: the same checks, and nothing is recorded, reserved, audited or consumable.
+ */
+export const EvaluationMode = v.picklist(["decide", "decide_and_consume", "dry_run"]);
+/** How `evaluate` acts on its answer. */
+export type EvaluationMode = v.InferOutput<typeof EvaluationMode>;
+
+/** What `evaluate` answers in each mode (`EvaluationAnswer[M]` for mode `M`). */
+export interface EvaluationAnswer {
+  decide: RiskDecision;
+  decide_and_consume: ConsumedDecision;
+  dry_run: RiskDryRun;
 }
 
 /** A fill reported by execution to the portfolio (`fillId` is the idempotency key). */
@@ -213,16 +232,18 @@ export type MarkUpdate = v.InferOutput<typeof MarkUpdate>;
 /** RPC surface of the `risk` worker. */
 export interface RiskRpc {
   health(): Promise<HealthReport>;
-  /** Evaluates, appends the decision to the audit chain, then returns it; an audit failure is `audit_unavailable`. */
-  evaluateOrder(intent: OrderIntent, actor: Principal): Promise<Result<RiskDecision>>;
   /**
-   * `evaluateOrder` for a caller that submits at once (execution): an approval is marked used in the same
-   * storage write that records it, so it can never be consumed again, and the breaker state the evaluation
-   * read is answered with it. A denial is answered as a decision (`approved: false`), not as an error.
+   * Evaluates an intent and acts as `mode` says (see `EvaluationMode`); the answer's type follows the mode.
+   * `decide` and `decide_and_consume` append the decision to the audit chain before answering it (an audit
+   * failure is `audit_unavailable`, nothing stored or reserved); a denial is answered as a decision
+   * (`approved: false`), not as an error. `decide_and_consume` is the path of a caller that submits at once
+   * (execution): the approval is marked used in the same storage write that records it.
    */
-  evaluateAndConsume(intent: OrderIntent, actor: Principal): Promise<Result<ConsumedDecision>>;
-  /** The same checks without acting: nothing is recorded, reserved or consumable. */
-  evaluateOnly(intent: OrderIntent, actor: Principal): Promise<Result<RiskDryRun>>;
+  evaluate<M extends EvaluationMode>(
+    intent: OrderIntent,
+    actor: Principal,
+    mode: M,
+  ): Promise<Result<EvaluationAnswer[M]>>;
   /** Each limit's current use, equity and P&L. */
   exposure(): Promise<Result<RiskExposure>>;
   /**

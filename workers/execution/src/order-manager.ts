@@ -151,7 +151,7 @@ export class OrderManager extends DurableObject<Env> {
   // (`AskRisk`). What is left of each is that choice; their callers differ in what they hold (a decision id, or
   // none), which the RPC surface keeps as two validated signatures (`submitOrder`, `placeOrder`).
 
-  /** Submit with a decision obtained beforehand (`RISK.evaluateOrder`), consumed here once. */
+  /** Submit with a decision obtained beforehand (`RISK.evaluate(…, "decide")`), consumed here once. */
   async submit(
     intent: OrderIntent,
     decisionId: string,
@@ -176,8 +176,8 @@ export class OrderManager extends DurableObject<Env> {
     context?: OrderContext,
   ): Promise<Result<OrderSubmission>> {
     return submitOrder(this.desk, { intent, actor, context, decisionId: null }, () =>
-      rpc(this.env.RISK, (risk) => risk.evaluateAndConsume(intent, actor), {
-        what: "evaluateAndConsume",
+      rpc(this.env.RISK, (risk) => risk.evaluate(intent, actor, "decide_and_consume"), {
+        what: "evaluate(decide_and_consume)",
         timeoutMs: RPC_TIMEOUT_MS,
       }),
     );

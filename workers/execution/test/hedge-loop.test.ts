@@ -52,7 +52,7 @@ describe("IBKR hedging through the loop", () => {
     expect(hedge.value.context).toMatchObject({ kind: "hedge", hedgeOf: signalId, pairId: "pair-h" });
     expect(hedge.value.decision?.approved).toBe(true);
     const evaluated = (await risk()._calls()).filter(
-      (c) => c.method === "evaluateOrder" && (c.intent as { venue?: string } | undefined)?.venue === "ibkr",
+      (c) => c.method === "evaluate" && (c.intent as { venue?: string } | undefined)?.venue === "ibkr",
     );
     expect(evaluated).toHaveLength(1);
   });

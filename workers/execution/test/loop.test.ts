@@ -82,12 +82,12 @@ describe("autonomous loop: cross-venue relative value", () => {
 
     // The same minute again: the decision stands, nothing is evaluated or sent twice.
     const minute = Math.floor(Date.now() / 60_000);
-    const evaluations = (await risk()._calls()).filter((c) => c.method === "evaluateOrder").length;
+    const evaluations = (await risk()._calls()).filter((c) => c.method === "evaluate").length;
     const again = await execution().runTradingLoop({ method: "system", subject: "cron:execution" });
     if (Math.floor(Date.now() / 60_000) === minute) {
       expect(again.ok && again.value.submitted).toEqual([]);
       expect(again.ok && again.value.skipped.join()).toContain(id);
-      expect((await risk()._calls()).filter((c) => c.method === "evaluateOrder").length).toBe(evaluations);
+      expect((await risk()._calls()).filter((c) => c.method === "evaluate").length).toBe(evaluations);
     }
     const fillsFor = async () => (await reportedFills()).filter((c) => c.fill.clientOrderId === id);
     expect(await afterOutbox(fillsFor, (f) => f.length > 0)).toHaveLength(1);
@@ -96,13 +96,13 @@ describe("autonomous loop: cross-venue relative value", () => {
   it("does not trade a pair whose leg's terms changed since it was reviewed", async () => {
     await setup("pair-terms", "KXLOOP-T", "0xpolyT", "0.4000");
     await ingestion()._setTerms("kalshi", "KXLOOP-T", "9".repeat(64));
-    const before = (await risk()._calls()).filter((c) => c.method === "evaluateOrder").length;
+    const before = (await risk()._calls()).filter((c) => c.method === "evaluate").length;
     const r = await execution().runTradingLoop({ method: "system", subject: "cron:execution" });
     expect(r.ok && r.value.submitted).toEqual([]);
     expect(r.ok && r.value.skipped.join()).toMatch(
       /pair-terms: terms changed since the pair was reviewed \(kalshi\)/,
     );
-    expect((await risk()._calls()).filter((c) => c.method === "evaluateOrder").length).toBe(before);
+    expect((await risk()._calls()).filter((c) => c.method === "evaluate").length).toBe(before);
   });
 
   it("sends nothing when risk denies, and reports why", async () => {

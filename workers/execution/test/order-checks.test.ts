@@ -209,7 +209,9 @@ describe("rate limiting on the trading API (#13 item 8)", () => {
 
   it("while the backoff runs, an order to that venue is refused before it is claimed, decided or sent", async () => {
     await setBackoff("kalshi", Date.now() + 60_000);
-    const decided = (await risk()._calls()).filter((c) => c.method === "evaluateAndConsume").length;
+    const decided = (await risk()._calls()).filter(
+      (c) => c.method === "evaluate" && c.mode === "decide_and_consume",
+    ).length;
     const i = intent({ strategyId: LIVE, market: TICKERS[4]!, quantity: 1 });
     const r = await execution().placeOrder(i, ADMIN, MANUAL);
     expect(r).toMatchObject({
@@ -218,7 +220,10 @@ describe("rate limiting on the trading API (#13 item 8)", () => {
     });
     expect(!r.ok && (r.error.details as { retryAfterSeconds: number }).retryAfterSeconds).toBeGreaterThan(50);
     expect((await execution().getOrder(i.clientOrderId)).ok).toBe(false);
-    expect((await risk()._calls()).filter((c) => c.method === "evaluateAndConsume").length).toBe(decided);
+    expect(
+      (await risk()._calls()).filter((c) => c.method === "evaluate" && c.mode === "decide_and_consume")
+        .length,
+    ).toBe(decided);
     expect(await atVenue(i.clientOrderId)).toEqual([]);
     // Reconciliation does not call the venue either, and counts nothing more.
     const reports = (await risk()._calls()).filter((c) => c.method === "reportFailure").length;

@@ -158,7 +158,8 @@ describe("the only way to a venue: a decision for exactly this intent", () => {
 });
 
 describe("placeOrder: risk decides and consumes in the same call", () => {
-  const decideCalls = async () => (await risk()._calls()).filter((c) => c.method === "evaluateAndConsume");
+  const decideCalls = async () =>
+    (await risk()._calls()).filter((c) => c.method === "evaluate" && c.mode === "decide_and_consume");
 
   it("a live approval is sent once, stored with its decision, and never consumed a second time", async () => {
     const i = intent({ strategyId: LIVE, market: TICKERS[5]!, quantity: 1 });
@@ -477,7 +478,7 @@ describe("execution policy", () => {
 
   it("an order deciding when the policy goes paper is not sent (the kill switch holds)", async () => {
     // Risk holds the decision until the policy has moved: the order is deciding (its call arrived) when it does.
-    await risk()._hold("evaluateAndConsume");
+    await risk()._hold("evaluate");
     const i = intent({ strategyId: LIVE, market: TICKERS[6]!, quantity: 1 });
     try {
       const deciding = (await risk()._calls("deciding")).length;

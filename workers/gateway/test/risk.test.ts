@@ -93,7 +93,7 @@ describe("risk admin routes", () => {
   });
 
   it("risk unreachable: /admin/risk/evaluate answers an error, never an approval", async () => {
-    const throwing = { evaluateOnly: async () => Promise.reject(new Error("binding unavailable")) };
+    const throwing = { evaluate: async () => Promise.reject(new Error("binding unavailable")) };
     const res = await withEnv(
       "/admin/risk/evaluate",
       { method: "POST", body: JSON.stringify(intent) },
@@ -103,7 +103,7 @@ describe("risk admin routes", () => {
     const body = (await res.json()) as Record<string, unknown>;
     expect(body).toMatchObject({ error: { code: "service_unavailable" } });
     expect(body).not.toHaveProperty("approved");
-    const silent = { evaluateOnly: async () => undefined };
+    const silent = { evaluate: async () => undefined };
     const res2 = await withEnv(
       "/admin/risk/evaluate",
       { method: "POST", body: JSON.stringify(intent) },

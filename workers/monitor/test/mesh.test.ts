@@ -73,7 +73,7 @@ describe("alerts raised and cleared by their real causes", () => {
   it("risk denials by code: three denials in a minute warn; a quiet minute clears", async () => {
     for (let i = 0; i < 3; i++) {
       const d = value(
-        (await env.RISK.evaluateOrder(intent("MON-NO-SUCH-MARKET"), operator)) as Result<{
+        (await env.RISK.evaluate(intent("MON-NO-SUCH-MARKET"), operator, "decide")) as Result<{
           approved: boolean;
           reasons: { code: string }[];
         }>,

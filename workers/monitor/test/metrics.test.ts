@@ -51,7 +51,7 @@ describe("the Prometheus text format", () => {
       clientOrderId: `metrics-${Date.now()}`,
       evidenceHashes: ["a".repeat(64)],
     };
-    await env.RISK.evaluateOrder(intent, operator);
+    await env.RISK.evaluate(intent, operator, "decide");
     await env.RISK.transitionBreaker({ targetState: "HALT", reason: "metrics drill" }, operator);
     await env.AUDIT.anchorNow(operator);
     await env.INGESTION.runNow({ venues: ["kalshi"], maxPages: 1 }, operator);

@@ -1,6 +1,7 @@
 import {
   type BreakerState,
   ErrorCode,
+  type EvaluationMode,
   err,
   type OrderIntent,
   ok,
@@ -74,9 +75,9 @@ export function evaluateNow(
 }
 
 /**
- * Evaluate and record a decision (`record`: to be consumed later; `consume`: an approval already used, its
- * caller submits it at once, so it is made and spent in one storage write and can never be consumed by anyone
- * else). The decision exists only once the audit chain holds it. Run inside the governor's serial queue.
+ * Evaluate and record a decision (`decide`: to be consumed later; `decide_and_consume`: an approval already
+ * used, its caller submits it at once, so it is made and spent in one storage write and can never be consumed
+ * by anyone else). The decision exists only once the audit chain holds it. Run inside the governor's serial queue.
  */
 export async function recordDecision(
   st: GovernorState,
@@ -85,7 +86,7 @@ export async function recordDecision(
   intent: OrderIntent,
   actor: Principal,
   breakerState: BreakerState,
-  mode: "record" | "consume",
+  mode: Exclude<EvaluationMode, "dry_run">,
   intentHash: string,
   now: number,
 ): Promise<Result<StateChange<RiskDecision>>> {
@@ -104,7 +105,7 @@ export async function recordDecision(
     auditHash: "",
   };
   const { auditSeq: _, auditHash: _h, ...recorded } = decision;
-  const consumed = mode === "consume" && approved;
+  const consumed = mode === "decide_and_consume" && approved;
   // The decision exists only once the audit chain holds it (fail closed).
   const appended = await auditAppend(env.AUDIT, {
     type: "risk.decision",

@@ -12,6 +12,8 @@ import {
   DecisionQuery,
   type DecisionSummary,
   ErrorCode,
+  type EvaluationAnswer,
+  EvaluationMode,
   err,
   FailureKind,
   type FillOutcome,
@@ -86,31 +88,45 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
     return ok(result.value.value);
   }
 
-  async evaluateOrder(intent: OrderIntent, actor: Principal): Promise<Result<RiskDecision>> {
-    const input = parseArgs([OrderIntent, Principal], [intent, actor]);
+  /** One method, three modes (see `EvaluationMode`); the mode is validated with the intent and the actor. */
+  async evaluate<M extends EvaluationMode>(
+    intent: OrderIntent,
+    actor: Principal,
+    mode: M,
+  ): Promise<Result<EvaluationAnswer[M]>> {
+    const input = parseArgs([OrderIntent, Principal, EvaluationMode], [intent, actor, mode]);
     if (!input.ok) return input;
-    const [i, a] = input.value;
-    return rpc(
-      async () => {
-        const decided = await this.decide(i, a, "record");
-        return decided.ok ? ok(decided.value.decision) : decided;
-      },
-      { what: "evaluateOrder" },
-    );
+    const [i, a, m] = input.value;
+    // The mode was checked above, so the answer is the one `mode` names (TypeScript cannot follow a generic
+    // through the switch in `evaluateAs`).
+    return rpc(async () => this.evaluateAs(i, a, m), { what: `evaluate(${m})` }) as Promise<
+      Result<EvaluationAnswer[M]>
+    >;
   }
 
-  async evaluateAndConsume(intent: OrderIntent, actor: Principal): Promise<Result<ConsumedDecision>> {
-    const input = parseArgs([OrderIntent, Principal], [intent, actor]);
-    if (!input.ok) return input;
-    const [i, a] = input.value;
-    return rpc(async () => this.decide(i, a, "consume"), { what: "evaluateAndConsume" });
+  private async evaluateAs(
+    intent: OrderIntent,
+    actor: Principal,
+    mode: EvaluationMode,
+  ): Promise<Result<EvaluationAnswer[EvaluationMode]>> {
+    if (mode === "dry_run") {
+      const breaker = await this.breaker().status();
+      // A dry run does not act, not even on a breach it sees (fills and marks already sent the breaker to HALT).
+      const result = (await this.governor().evaluate(intent, actor, breaker.state, "dry_run")) as Result<
+        StateChange<RiskDryRun>
+      >;
+      return result.ok ? ok(result.value.value) : result;
+    }
+    const decided = await this.decide(intent, actor, mode);
+    if (mode === "decide_and_consume" || !decided.ok) return decided;
+    return ok(decided.value.decision);
   }
 
   /** The breaker is read first because the evaluation depends on its state (HALT denies opening orders). */
   private async decide(
     intent: OrderIntent,
     actor: Principal,
-    mode: "record" | "consume",
+    mode: Exclude<EvaluationMode, "dry_run">,
   ): Promise<Result<ConsumedDecision>> {
     const breaker = await this.breaker().status();
     const result = (await this.governor().evaluate(intent, actor, breaker.state, mode)) as Result<
@@ -130,7 +146,7 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
     // a HALT set meanwhile must still stop an opening order, so the breaker is read again before answering.
     let now = breaker;
     if (
-      mode === "consume" &&
+      mode === "decide_and_consume" &&
       settled.value.approved &&
       (intent.effect === "open" || intent.effect === "increase")
     ) {
@@ -142,23 +158,6 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
         );
     }
     return ok({ decision: settled.value, breaker: { state: now.state, version: now.version } });
-  }
-
-  async evaluateOnly(intent: OrderIntent, actor: Principal): Promise<Result<RiskDryRun>> {
-    const input = parseArgs([OrderIntent, Principal], [intent, actor]);
-    if (!input.ok) return input;
-    const [i, a] = input.value;
-    return rpc(
-      async () => {
-        const breaker = await this.breaker().status();
-        // A dry run does not act, not even on a breach it sees (fills and marks already sent the breaker to HALT).
-        const result = (await this.governor().evaluate(i, a, breaker.state, "dry_run")) as Result<
-          StateChange<RiskDryRun>
-        >;
-        return result.ok ? ok(result.value.value) : result;
-      },
-      { what: "evaluateOnly" },
-    );
   }
 
   /**

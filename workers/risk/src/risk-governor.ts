@@ -9,6 +9,7 @@ import {
   type DecisionQuery,
   type DecisionSummary,
   ErrorCode,
+  type EvaluationMode,
   err,
   type FillOutcome,
   type FillReport,
@@ -47,9 +48,6 @@ import { SerialQueue } from "./serial";
 export { DECISION_TTL_MS, SUBMITTED_RESERVATION_MS } from "./governor-decisions";
 export { FILL_ID_KEEP_MS, type StateChange } from "./governor-state";
 
-/** How `evaluate` acts on its answer. */
-export type EvaluationMode = "dry_run" | "record" | "consume";
-
 /**
  * Portfolio state, limits and decisions, one instance ("portfolio"): a thin shell over the governor's modules
  * (governor-state: storage layout and load; governor-decisions; governor-portfolio: fills and marks;
@@ -85,9 +83,9 @@ export class RiskGovernor extends DurableObject<Env> {
   }
 
   /**
-   * Evaluate an intent. `dry_run` records, reserves and audits nothing; `record` stores a decision to be
-   * consumed later; `consume` stores an approval already used (its caller submits it at once), so the
-   * decision is made and spent in one storage write and can never be consumed by anyone else.
+   * Evaluate an intent. `dry_run` records, reserves and audits nothing; `decide` stores a decision to be
+   * consumed later; `decide_and_consume` stores an approval already used (its caller submits it at once), so
+   * the decision is made and spent in one storage write and can never be consumed by anyone else.
    */
   async evaluate(
     intent: OrderIntent,

@@ -17,14 +17,14 @@ describe("intermittent audit failures", () => {
     for (const expected of ["CAUTION", "CAUTION", "HALT"] as const) {
       // One decision refused by the audit chain, then the chain answers again and the 5-minute watch runs.
       await audit()._set({ failing: true });
-      expect(await risk().evaluateOrder(intent(), strategyActor)).toMatchObject({
+      expect(await risk().evaluate(intent(), strategyActor, "decide")).toMatchObject({
         ok: false,
         error: { code: "audit_unavailable" },
       });
       await audit()._set({ failing: false });
       expect((await breakerStatus()).state).toBe(expected);
       expect(await watchAudit()).toMatchObject({ ok: true, value: { verdict: "intact" } });
-      expect((await risk().evaluateOrder(intent(), strategyActor)).ok).toBe(true);
+      expect((await risk().evaluate(intent(), strategyActor, "decide")).ok).toBe(true);
       // A success of the same kind does not clear them either: only an operator returning the desk to NORMAL.
       await risk().reportSuccess("audit_failure");
     }

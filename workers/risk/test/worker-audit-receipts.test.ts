@@ -16,7 +16,7 @@ describe("risk keeps its audit receipts and the watch checks them", () => {
     await risk().recordMarks([freshMark("MKT-R", "0.50")]);
     const decisions = [];
     for (let i = 0; i < 5; i++) {
-      const r = await risk().evaluateOrder(intent(), strategyActor);
+      const r = await risk().evaluate(intent(), strategyActor, "decide");
       if (!r.ok) throw new Error(r.error.message);
       decisions.push(r.value);
     }

@@ -365,7 +365,7 @@ describe("HALT and the loss limits over RPC", () => {
       payload: { to: "HALT", trigger: "loss_limit" },
     });
 
-    const opening = await risk().evaluateOrder(intent({ market: "MKT-O" }), strategyActor);
+    const opening = await risk().evaluate(intent({ market: "MKT-O" }), strategyActor, "decide");
     expect(opening.ok && opening.value.approved).toBe(false);
     expect(opening.ok && opening.value.reasons.map((r) => r.code)).toEqual([
       "BREAKER_HALTED",
@@ -377,9 +377,10 @@ describe("HALT and the loss limits over RPC", () => {
         opening.ok ? opening.value.intentHash : "",
       ),
     ).toMatchObject({ ok: false, error: { code: "risk_denied" } });
-    const reducing = await risk().evaluateOrder(
+    const reducing = await risk().evaluate(
       intent({ market: "MKT-L", side: "sell", effect: "reduce", quantity: 1_000, limitPrice: "0.10" }),
       strategyActor,
+      "decide",
     );
     expect(reducing).toMatchObject({ ok: true, value: { approved: true, breakerState: "HALT" } });
     if (reducing.ok)

@@ -8,7 +8,7 @@ import { freshMark, intentMaker, operator, risk, strategyActor, testEnv } from "
 const intent = intentMaker("consume", { strategyId: "c1", market: "MKT-C", quantity: 10 });
 
 async function approved(i: OrderIntent) {
-  const r = await risk().evaluateOrder(i, strategyActor);
+  const r = await risk().evaluate(i, strategyActor, "decide");
   if (!r.ok || !r.value.approved) throw new Error(`expected an approval: ${JSON.stringify(r)}`);
   return r.value;
 }

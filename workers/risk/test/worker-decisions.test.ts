@@ -17,14 +17,14 @@ import {
 
 const intent = intentMaker("order", { strategyId: "s1", market: "MKT-A", quantity: 100 });
 
-describe("evaluateOrder over RPC", () => {
+describe("evaluate over RPC", () => {
   it("appends the decision to the audit chain before returning it, bound to the intent hash", async () => {
     expect(await risk().recordMarks([freshMark("MKT-A", "0.50")])).toEqual({
       ok: true,
       value: { applied: 1 },
     });
     const i = intent();
-    const r = await risk().evaluateOrder(i, strategyActor);
+    const r = await risk().evaluate(i, strategyActor, "decide");
     if (!r.ok) throw new Error(r.error.message);
     expect(r.value).toMatchObject({ approved: true, reasons: [], limitsVersion: 1, breakerState: "NORMAL" });
     expect(r.value.intentHash).toBe(await canonicalHash("paulp.intent.v1", i));
@@ -40,7 +40,7 @@ describe("evaluateOrder over RPC", () => {
 
   it("a decision is single use and refuses a different intent", async () => {
     const i = intent();
-    const r = await risk().evaluateOrder(i, strategyActor);
+    const r = await risk().evaluate(i, strategyActor, "decide");
     if (!r.ok) throw new Error(r.error.message);
     const other = await canonicalHash("paulp.intent.v1", { ...i, quantity: 101 });
     expect(await risk().consume(r.value.decisionId, other)).toMatchObject({
@@ -62,7 +62,7 @@ describe("evaluateOrder over RPC", () => {
   });
 
   it("a denial is recorded with its reasons and can never be consumed", async () => {
-    const r = await risk().evaluateOrder(intent({ market: "NO-SUCH-MARKET" }), strategyActor);
+    const r = await risk().evaluate(intent({ market: "NO-SUCH-MARKET" }), strategyActor, "decide");
     if (!r.ok) throw new Error(r.error.message);
     expect(r.value.approved).toBe(false);
     expect(r.value.reasons.map((x) => x.code)).toEqual([RiskReasonCode.unknownMarket]);
@@ -74,7 +74,7 @@ describe("evaluateOrder over RPC", () => {
   });
 
   it("an expired decision cannot be consumed", async () => {
-    const r = await risk().evaluateOrder(intent(), strategyActor);
+    const r = await risk().evaluate(intent(), strategyActor, "decide");
     if (!r.ok) throw new Error(r.error.message);
     const stub = testEnv.RISK_GOVERNOR.getByName("portfolio");
     await runInDurableObject(stub, (instance: RiskGovernor) => {
@@ -90,7 +90,7 @@ describe("evaluateOrder over RPC", () => {
   it("the audit append failing: no decision, the client order id stays free, the breaker counts an audit failure", async () => {
     await audit()._set({ failing: true });
     const i = intent();
-    const r = await risk().evaluateOrder(i, strategyActor);
+    const r = await risk().evaluate(i, strategyActor, "decide");
     expect(r).toMatchObject({ ok: false, error: { code: "audit_unavailable" } });
     const breaker = await risk().getBreaker();
     expect(breaker).toMatchObject({
@@ -99,7 +99,7 @@ describe("evaluateOrder over RPC", () => {
     });
     await audit()._set({ failing: false });
     // Nothing was reserved by the failed attempt: the same client order id is not a duplicate.
-    const again = await risk().evaluateOrder(i, strategyActor);
+    const again = await risk().evaluate(i, strategyActor, "decide");
     expect(again).toMatchObject({ ok: true, value: { approved: true } });
     // Back to NORMAL for the rest of the file (an operator may loosen CAUTION).
     expect(
@@ -118,37 +118,42 @@ describe("evaluateOrder over RPC", () => {
   });
 
   it("bad input is a validation error and records nothing", async () => {
-    const r = await risk().evaluateOrder({ ...intent(), quantity: Number.NaN }, strategyActor);
+    const r = await risk().evaluate({ ...intent(), quantity: Number.NaN }, strategyActor, "decide");
     expect(r).toMatchObject({ ok: false, error: { code: "validation_failed" } });
-    const r2 = await risk().evaluateOrder({ ...intent(), limitPrice: "abc" }, strategyActor);
+    const r2 = await risk().evaluate({ ...intent(), limitPrice: "abc" }, strategyActor, "decide");
     expect(r2).toMatchObject({ ok: false, error: { code: "validation_failed" } });
-    const r3 = await risk().evaluateOrder(intent(), { method: "nobody" } as never);
+    const r3 = await risk().evaluate(intent(), { method: "nobody" } as never, "decide");
     expect(r3).toMatchObject({ ok: false, error: { code: "validation_failed" } });
+    // The mode is validated with the intent: an unknown or missing one decides nothing.
+    for (const mode of ["record", undefined, "DRY_RUN"]) {
+      const r4 = await risk().evaluate(intent(), strategyActor, mode as never);
+      expect(r4).toMatchObject({ ok: false, error: { code: "validation_failed" } });
+    }
     expect(await audit()._events()).toEqual([]);
   });
 
-  it("evaluateOnly answers without recording, reserving or leaving anything to consume", async () => {
+  it("a dry run answers without recording, reserving or leaving anything to consume", async () => {
     const i = intent();
-    const dry = await risk().evaluateOnly(i, strategyActor);
+    const dry = await risk().evaluate(i, strategyActor, "dry_run");
     expect(dry).toMatchObject({
       ok: true,
       value: { dryRun: true, approved: true, intentHash: await canonicalHash("paulp.intent.v1", i) },
     });
     expect(dry.ok && "decisionId" in dry.value).toBe(false);
     expect(await audit()._events()).toEqual([]);
-    const real = await risk().evaluateOrder(i, strategyActor);
+    const real = await risk().evaluate(i, strategyActor, "decide");
     expect(real).toMatchObject({ ok: true, value: { approved: true } });
-    const dup = await risk().evaluateOrder(i, strategyActor);
+    const dup = await risk().evaluate(i, strategyActor, "decide");
     expect(dup.ok && dup.value.reasons.map((x) => x.code)).toEqual([RiskReasonCode.duplicateClientOrderId]);
   });
 
   it("approved but unfilled orders count against the limits (two orders cannot together pass 5 %)", async () => {
     await risk().recordMarks([freshMark("MKT-R", "0.50")]);
     // Default limits: 5 % of $100,000 = $5,000 = 10,000 contracts at 0.50; at most 5,000 per order.
-    const a = await risk().evaluateOrder(intent({ market: "MKT-R", quantity: 5_000 }), strategyActor);
-    const b = await risk().evaluateOrder(intent({ market: "MKT-R", quantity: 5_000 }), strategyActor);
+    const a = await risk().evaluate(intent({ market: "MKT-R", quantity: 5_000 }), strategyActor, "decide");
+    const b = await risk().evaluate(intent({ market: "MKT-R", quantity: 5_000 }), strategyActor, "decide");
     expect([a.ok && a.value.approved, b.ok && b.value.approved]).toEqual([true, true]);
-    const c = await risk().evaluateOrder(intent({ market: "MKT-R", quantity: 1 }), strategyActor);
+    const c = await risk().evaluate(intent({ market: "MKT-R", quantity: 1 }), strategyActor, "decide");
     expect(c.ok && c.value.approved).toBe(false);
     expect(c.ok && c.value.reasons).toEqual([
       expect.objectContaining({ code: "POSITION_LIMIT_EXCEEDED", observed: "5.0005%", limit: "5.0000%" }),
@@ -158,7 +163,7 @@ describe("evaluateOrder over RPC", () => {
   it("fills move the portfolio and release reservations; a repeated fill id is ignored", async () => {
     await risk().recordMarks([freshMark("MKT-F", "0.40")]);
     const i = intent({ market: "MKT-F", quantity: 1_000, limitPrice: "0.40" });
-    const d = await risk().evaluateOrder(i, strategyActor);
+    const d = await risk().evaluate(i, strategyActor, "decide");
     expect(d).toMatchObject({ ok: true, value: { approved: true } });
     const fill = {
       fillId: "fill-1",
@@ -179,9 +184,10 @@ describe("evaluateOrder over RPC", () => {
     expect(x.value.equity).toBe("99998.50"); // the fee
     expect(x.value.realisedPnl).toBe("-1.50");
     expect(x.value.openPositions).toBe(1);
-    const mf = await risk().evaluateOrder(
+    const mf = await risk().evaluate(
       intent({ market: "MKT-F", effect: "increase", quantity: 1, limitPrice: "0.40" }),
       strategyActor,
+      "decide",
     );
     expect(mf).toMatchObject({ ok: true, value: { approved: true } });
     expect(await risk().recordFill({ ...fill, fillId: "bad", price: "nope" })).toMatchObject({
@@ -199,7 +205,7 @@ describe("fail closed over RPC", () => {
       freshMark("MKT-NOCAT", "0.50", { category: null }),
     ]);
     const codes = async (market: string) => {
-      const r = await risk().evaluateOrder(intent({ market }), strategyActor);
+      const r = await risk().evaluate(intent({ market }), strategyActor, "decide");
       return r.ok ? r.value.reasons.map((x) => x.code) : [r.error.code];
     };
     expect(await codes("MKT-STALE")).toEqual(["STALE_MARK"]);
@@ -216,7 +222,11 @@ describe("fail closed over RPC", () => {
 describe("a HALT after approval", () => {
   it("stops an approved opening decision from being consumed, but not a reducing one", async () => {
     await risk().recordMarks([freshMark("MKT-H", "0.50")]);
-    const opening = await risk().evaluateOrder(intent({ market: "MKT-H", strategyId: "s7" }), strategyActor);
+    const opening = await risk().evaluate(
+      intent({ market: "MKT-H", strategyId: "s7" }),
+      strategyActor,
+      "decide",
+    );
     if (!opening.ok || !opening.value.approved) throw new Error("expected an approval");
     await risk().recordFill({
       fillId: "h-1",
@@ -230,9 +240,10 @@ describe("a HALT after approval", () => {
       clientOrderId: "h-1",
       ts: new Date().toISOString(),
     });
-    const reducing = await risk().evaluateOrder(
+    const reducing = await risk().evaluate(
       intent({ market: "MKT-H", strategyId: "s8", side: "sell", effect: "reduce", quantity: 5 }),
       strategyActor,
+      "decide",
     );
     if (!reducing.ok || !reducing.value.approved) throw new Error("expected an approval");
     expect(

@@ -28,10 +28,10 @@ beforeEach(async () => {
   await risk().recordMarks([freshMark("MKT-E", "0.50")]);
 });
 
-describe("evaluateAndConsume", () => {
+describe("evaluate, decide_and_consume", () => {
   it("an approval is audited as consumed, stored used in the same write, and can never be consumed again", async () => {
     const i = intent();
-    const r = await risk().evaluateAndConsume(i, strategyActor);
+    const r = await risk().evaluate(i, strategyActor, "decide_and_consume");
     if (!r.ok) throw new Error(r.error.message);
     expect(r.value.decision).toMatchObject({ approved: true, breakerState: "NORMAL" });
     expect(r.value.decision.intentHash).toBe(await canonicalHash("paulp.intent.v1", i));
@@ -49,8 +49,8 @@ describe("evaluateAndConsume", () => {
       ok: false,
       error: { code: "conflict", message: "decision already used" },
     });
-    // The approval still reserves its exposure and takes its client order id, as `evaluateOrder` does.
-    const again = await risk().evaluateAndConsume(i, strategyActor);
+    // The approval still reserves its exposure and takes its client order id, as `decide` does.
+    const again = await risk().evaluate(i, strategyActor, "decide_and_consume");
     expect(again.ok && again.value.decision.approved).toBe(false);
     expect(again.ok && again.value.decision.reasons.map((x) => x.code)).toContain(
       RiskReasonCode.duplicateClientOrderId,
@@ -58,7 +58,11 @@ describe("evaluateAndConsume", () => {
   });
 
   it("a denial is answered as a decision, audited, and not marked consumed", async () => {
-    const r = await risk().evaluateAndConsume(intent({ market: "NO-SUCH-MARKET" }), strategyActor);
+    const r = await risk().evaluate(
+      intent({ market: "NO-SUCH-MARKET" }),
+      strategyActor,
+      "decide_and_consume",
+    );
     if (!r.ok) throw new Error(r.error.message);
     expect(r.value.decision.approved).toBe(false);
     expect(r.value.decision.reasons.map((x) => x.code)).toEqual([RiskReasonCode.unknownMarket]);
@@ -71,7 +75,7 @@ describe("evaluateAndConsume", () => {
     await audit()._set({ failing: true });
     const i = intent();
     try {
-      expect(await risk().evaluateAndConsume(i, strategyActor)).toMatchObject({
+      expect(await risk().evaluate(i, strategyActor, "decide_and_consume")).toMatchObject({
         ok: false,
         error: { code: "audit_unavailable" },
       });
@@ -79,14 +83,14 @@ describe("evaluateAndConsume", () => {
       await audit()._set({ failing: false });
     }
     // The failed attempt took nothing: the same client order id is approved next time.
-    const again = await risk().evaluateAndConsume(i, strategyActor);
+    const again = await risk().evaluate(i, strategyActor, "decide_and_consume");
     expect(again).toMatchObject({ ok: true, value: { decision: { approved: true } } });
     await transitionAtCurrent("NORMAL", "audit back");
     await risk().reportSuccess("audit_failure");
   });
 
   it("bad input is a validation error and records nothing", async () => {
-    const r = await risk().evaluateAndConsume({ ...intent(), quantity: -1 }, strategyActor);
+    const r = await risk().evaluate({ ...intent(), quantity: -1 }, strategyActor, "decide_and_consume");
     expect(r).toMatchObject({ ok: false, error: { code: "validation_failed" } });
     expect(await audit()._events()).toEqual([]);
   });
@@ -99,12 +103,12 @@ describe("evaluateAndConsume", () => {
       ]);
     const t0 = Date.now();
     const recorded = intent();
-    const r1 = await risk().evaluateOrder(recorded, strategyActor);
+    const r1 = await risk().evaluate(recorded, strategyActor, "decide");
     // The reservation's clock is read inside the call: between these two readings, however slow the machine.
     const t1 = Date.now();
     expect(r1.ok && r1.value.approved).toBe(true);
     const placed = intent();
-    const r2 = await risk().evaluateAndConsume(placed, strategyActor);
+    const r2 = await risk().evaluate(placed, strategyActor, "decide_and_consume");
     expect(r2.ok && r2.value.decision.approved).toBe(true);
     const byCoid = async () => new Map((await reservations()).map((r) => [r.clientOrderId, r]));
     let now = await byCoid();
@@ -165,14 +169,15 @@ describe("evaluateAndConsume", () => {
     expect(
       await risk().transitionBreaker({ targetState: "HALT", reason: "Emergency halt" }, operator),
     ).toMatchObject({ ok: true });
-    const opening = await risk().evaluateAndConsume(intent(), strategyActor);
+    const opening = await risk().evaluate(intent(), strategyActor, "decide_and_consume");
     if (!opening.ok) throw new Error(opening.error.message);
     expect(opening.value.breaker.state).toBe("HALT");
     expect(opening.value.decision.approved).toBe(false);
     expect(opening.value.decision.reasons.map((x) => x.code)).toContain(RiskReasonCode.breakerHalted);
-    const reducing = await risk().evaluateAndConsume(
+    const reducing = await risk().evaluate(
       intent({ strategyId: "e2", side: "sell", effect: "reduce", quantity: 5 }),
       strategyActor,
+      "decide_and_consume",
     );
     expect(reducing).toMatchObject({
       ok: true,

@@ -18,9 +18,9 @@ beforeEach(async () => {
 
 it("an opening order queued behind a slow evaluation when HALT lands is refused, not approved", async () => {
   await audit()._set({ delayMs: 1_500 });
-  const first = risk().evaluateAndConsume(intent(), strategyActor); // holds the governor's queue ~1.5 s
+  const first = risk().evaluate(intent(), strategyActor, "decide_and_consume"); // holds the governor's queue ~1.5 s
   await sleep(100);
-  const second = risk().evaluateAndConsume(intent(), strategyActor); // reads NORMAL, then waits its turn
+  const second = risk().evaluate(intent(), strategyActor, "decide_and_consume"); // reads NORMAL, then waits its turn
   await sleep(100);
   const halt = risk().transitionBreaker({ targetState: "HALT", reason: "emergency" }, operator);
   await sleep(100);

@@ -13,7 +13,7 @@ describe("risk unable to evaluate", () => {
     await runInDurableObject(testEnv.RISK_GOVERNOR.getByName("portfolio"), async (instance: RiskGovernor) => {
       (instance as unknown as { st: GovernorState }).st.parsed = null;
     });
-    const r = await risk().evaluateAndConsume(intent(), strategyActor);
+    const r = await risk().evaluate(intent(), strategyActor, "decide_and_consume");
     expect(r).toMatchObject({ ok: false, error: { code: "internal_error" } });
     const breaker = await risk().getBreaker();
     expect(breaker).toMatchObject({

@@ -43,7 +43,7 @@ describe("limits", () => {
     expect(await redeemCalls()).toEqual([]);
     // Decisions now carry the new version and enforce 4 %.
     await risk().recordMarks([freshMark("MKT-A", "0.50")]);
-    const d = await risk().evaluateOnly(
+    const d = await risk().evaluate(
       {
         strategyId: "s1",
         venue: "kalshi",
@@ -56,6 +56,7 @@ describe("limits", () => {
         evidenceHashes: [HASH],
       },
       strategyActor,
+      "dry_run",
     );
     expect(d).toMatchObject({ ok: true, value: { approved: true, limitsVersion: 2 } });
   });
@@ -110,7 +111,7 @@ describe("limits", () => {
     // Enforced at once: 5 % of a 0.80 mark is 0.04, under the $0.05 minimum, so a buy may go to 0.85.
     await risk().recordMarks([freshMark("MKT-COLLAR", "0.80")]);
     const at = (limitPrice: string) =>
-      risk().evaluateOnly(
+      risk().evaluate(
         {
           strategyId: "s1",
           venue: "kalshi",
@@ -123,6 +124,7 @@ describe("limits", () => {
           evidenceHashes: [HASH],
         },
         strategyActor,
+        "dry_run",
       );
     expect(await at("0.85")).toMatchObject({ ok: true, value: { approved: true } });
     const over = await at("0.86");

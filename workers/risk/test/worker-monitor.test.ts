@@ -9,12 +9,12 @@ describe("recent decisions and counters", () => {
     const before = await risk().monitorStats();
     if (!before.ok) throw new Error(before.error.message);
     // No mark for this market: denied UNKNOWN_MARKET (twice); then a mark and one approval.
-    const d1 = await risk().evaluateOrder(intent({ market: "MKT-NONE" }), strategyActor);
-    const d2 = await risk().evaluateOrder(intent({ market: "MKT-NONE" }), strategyActor);
+    const d1 = await risk().evaluate(intent({ market: "MKT-NONE" }), strategyActor, "decide");
+    const d2 = await risk().evaluate(intent({ market: "MKT-NONE" }), strategyActor, "decide");
     await risk().recordMarks([freshMark("MKT-MON", "0.50")]);
-    const a1 = await risk().evaluateOrder(intent(), strategyActor);
+    const a1 = await risk().evaluate(intent(), strategyActor, "decide");
     // A dry run is never recorded, so never logged or counted.
-    await risk().evaluateOnly(intent({ market: "MKT-NONE" }), strategyActor);
+    await risk().evaluate(intent({ market: "MKT-NONE" }), strategyActor, "dry_run");
     if (!d1.ok || !d2.ok || !a1.ok) throw new Error("evaluation failed");
     expect(d1.value.approved).toBe(false);
     const code = d1.value.reasons[0]!.code;

@@ -23,7 +23,7 @@ async function fillOf(clientOrderId: string, side: "buy" | "sell", quantity: num
 }
 
 async function decide(overrides: Parameters<typeof intent>[0]) {
-  const r = await risk().evaluateAndConsume(intent(overrides), strategyActor);
+  const r = await risk().evaluate(intent(overrides), strategyActor, "decide_and_consume");
   if (!r.ok) throw new Error(r.error.message);
   return r.value.decision;
 }
@@ -35,14 +35,14 @@ beforeEach(async () => {
 describe("approved orders still pending", () => {
   it("an opening order cannot take the other side of one still pending; once it ends, it can", async () => {
     const buy = intent({ strategyId: "p2" });
-    const first = await risk().evaluateAndConsume(buy, strategyActor);
+    const first = await risk().evaluate(buy, strategyActor, "decide_and_consume");
     expect(first.ok && first.value.decision.approved).toBe(true);
     const sell = await decide({ strategyId: "p2", side: "sell" });
     expect(sell.approved).toBe(false);
     expect(sell.reasons.map((r) => r.code)).toEqual([RiskReasonCode.opposingOrderPending]);
     // The same side is fine (it only adds exposure, which the limits count).
     const buy2 = intent({ strategyId: "p2" });
-    const second = await risk().evaluateAndConsume(buy2, strategyActor);
+    const second = await risk().evaluate(buy2, strategyActor, "decide_and_consume");
     expect(second.ok && second.value.decision.approved).toBe(true);
     // One buy ends unfilled: the other still rests, so the sell is still refused.
     expect(await risk().releaseReservations([buy.clientOrderId])).toMatchObject({
@@ -66,7 +66,7 @@ describe("approved orders still pending", () => {
       await risk().transitionBreaker({ targetState: "HALT", reason: "Emergency halt" }, operator),
     ).toMatchObject({ ok: true });
     const close1 = intent({ strategyId: "p3", side: "sell", effect: "close" });
-    const first = await risk().evaluateAndConsume(close1, strategyActor);
+    const first = await risk().evaluate(close1, strategyActor, "decide_and_consume");
     expect(first.ok && first.value.decision.approved).toBe(true);
     const second = await decide({ strategyId: "p3", side: "sell", effect: "close" });
     expect(second.approved).toBe(false);
@@ -79,7 +79,7 @@ describe("approved orders still pending", () => {
     // The first close ends unfilled: the position is long 10 again for the effect check, and a close passes.
     await risk().releaseReservations([close1.clientOrderId]);
     const close3 = intent({ strategyId: "p3", side: "sell", effect: "close" });
-    const third = await risk().evaluateAndConsume(close3, strategyActor);
+    const third = await risk().evaluate(close3, strategyActor, "decide_and_consume");
     expect(third.ok && third.value.decision.approved).toBe(true);
     // It fills: the fill takes its pending reduction with it, so flat is flat (nothing counted twice).
     await fillOf(close3.clientOrderId, "sell", 10, "p3");

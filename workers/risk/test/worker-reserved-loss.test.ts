@@ -23,15 +23,15 @@ describe("approved openings not yet filled", () => {
     ).toMatchObject({ ok: true });
     // $2,990 lost today: 2.99 % of the default 3 %. Each 400 @ 0.50 pays a $7.00 fee: one fits, two do not.
     await risk().recordMarks([freshMark("MKT-LOSS", "0.2010")]);
-    const combined = await risk().evaluateOnly(intent({ quantity: 800 }), strategyActor);
+    const combined = await risk().evaluate(intent({ quantity: 800 }), strategyActor, "dry_run");
     expect(combined.ok && combined.value.reasons.map((r) => r.code)).toEqual(["DAILY_LOSS_LIMIT_EXCEEDED"]);
 
     const first = intent();
-    expect(await risk().evaluateAndConsume(first, strategyActor)).toMatchObject({
+    expect(await risk().evaluate(first, strategyActor, "decide_and_consume")).toMatchObject({
       ok: true,
       value: { decision: { approved: true } },
     });
-    const second = await risk().evaluateAndConsume(intent(), strategyActor);
+    const second = await risk().evaluate(intent(), strategyActor, "decide_and_consume");
     expect(second.ok && second.value.decision.reasons).toEqual([
       expect.objectContaining({ code: "DAILY_LOSS_LIMIT_EXCEEDED", observed: "3.0040%", limit: "3.0000%" }),
     ]);
@@ -40,7 +40,7 @@ describe("approved openings not yet filled", () => {
       ok: true,
       value: { released: 1 },
     });
-    expect(await risk().evaluateAndConsume(intent(), strategyActor)).toMatchObject({
+    expect(await risk().evaluate(intent(), strategyActor, "decide_and_consume")).toMatchObject({
       ok: true,
       value: { decision: { approved: true } },
     });

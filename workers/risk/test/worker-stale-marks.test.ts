@@ -31,7 +31,7 @@ describe("held positions whose marks went stale", () => {
     await risk().recordMarks([freshMark("MKT-W2", null, { category: null })]);
     await risk().recordMarks([freshMark("MKT-W3", "0.50")]);
 
-    const opening = await risk().evaluateAndConsume(intent({ market: "MKT-W3" }), strategyActor);
+    const opening = await risk().evaluate(intent({ market: "MKT-W3" }), strategyActor, "decide_and_consume");
     expect(opening.ok && opening.value.decision.approved).toBe(false);
     expect(opening.ok && opening.value.decision.reasons).toEqual([
       expect.objectContaining({
@@ -46,26 +46,29 @@ describe("held positions whose marks went stale", () => {
     ]);
 
     // De-risking needs no mark: reduce the stale one, close the unpriced one.
-    const reduce = await risk().evaluateAndConsume(
+    const reduce = await risk().evaluate(
       intent({ side: "sell", effect: "reduce", quantity: 40 }),
       strategyActor,
+      "decide_and_consume",
     );
     expect(reduce).toMatchObject({ ok: true, value: { decision: { approved: true, reasons: [] } } });
-    const close = await risk().evaluateAndConsume(
+    const close = await risk().evaluate(
       intent({ market: "MKT-W2", side: "buy", effect: "close", quantity: 100 }),
       strategyActor,
+      "decide_and_consume",
     );
     expect(close).toMatchObject({ ok: true, value: { decision: { approved: true } } });
     // Bounded by the position: with 40 already pending, a reduce of the remaining 61 would pass flat.
-    const past = await risk().evaluateAndConsume(
+    const past = await risk().evaluate(
       intent({ side: "sell", effect: "reduce", quantity: 61 }),
       strategyActor,
+      "decide_and_consume",
     );
     expect(past.ok && past.value.decision.reasons.map((r) => r.code)).toEqual(["EFFECT_MISMATCH"]);
 
     // With W2 closed (filled), only the stale W1 blocks openings, named with its age.
     await fillOf("MKT-W2", "buy", 100);
-    const again = await risk().evaluateOnly(intent({ market: "MKT-W3" }), strategyActor);
+    const again = await risk().evaluate(intent({ market: "MKT-W3" }), strategyActor, "dry_run");
     expect(again.ok && again.value.reasons).toEqual([
       expect.objectContaining({
         code: "NO_EQUITY",
@@ -77,7 +80,7 @@ describe("held positions whose marks went stale", () => {
     ]);
     // A fresh mark for W1 lets openings through again.
     await risk().recordMarks([freshMark("MKT-W1", "0.50")]);
-    const fresh = await risk().evaluateOnly(intent({ market: "MKT-W3" }), strategyActor);
+    const fresh = await risk().evaluate(intent({ market: "MKT-W3" }), strategyActor, "dry_run");
     expect(fresh).toMatchObject({ ok: true, value: { approved: true } });
   });
 });

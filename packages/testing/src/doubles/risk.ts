@@ -1,10 +1,12 @@
-// Risk's double: decisions are minted by evaluateOrder (approving unless told to deny) or planted by tests; consume
+// Risk's double: decisions are minted by evaluate (approving unless told to deny) or planted by tests; consume
 // checks them as risk does (unknown, denied, used, expired, another intent; an opening one refused in HALT).
 import type {
   BreakerState,
   BreakerStatus,
   ConsumedDecision,
   ErrorCode,
+  EvaluationAnswer,
+  EvaluationMode,
   FailureKind,
   FillOutcome,
   FillReport,
@@ -24,7 +26,7 @@ export interface RiskDoubleState {
   breaker: BreakerState;
   /** Every decision is a denial. */
   deny: boolean;
-  /** evaluateAndConsume answers this error code. */
+  /** evaluate(…, "decide_and_consume") answers this error code. */
   decideError: ErrorCode | null;
   /** A HALT that does not refuse an opening consume (a broken risk, to show the caller's own check). */
   leakHalt: boolean;
@@ -88,8 +90,7 @@ function breaker(): BreakerStatus {
 type Doubled = Pick<
   RiskRpc,
   | "health"
-  | "evaluateOrder"
-  | "evaluateAndConsume"
+  | "evaluate"
   | "consume"
   | "getBreaker"
   | "recordFill"
@@ -107,9 +108,23 @@ export default class RiskDouble extends DoubleEntrypoint<RiskDoubleState> implem
   async health(): Promise<HealthReport> {
     return { service: "risk", ok: true, checks: [] };
   }
-  async evaluateOrder(intent: OrderIntent, actor: Principal): Promise<Result<RiskDecision>> {
-    ledger.record("evaluateOrder", { intent, actor });
+  /**
+   * As the real risk: `decide` mints a decision to consume later, `decide_and_consume` marks an approval used in
+   * the same step and answers the breaker with it, `dry_run` stores nothing. A deciding-and-consuming call is
+   * holdable: a test can keep an order deciding (`_hold("evaluate")`, `_arrivals("deciding", n)`) while it changes
+   * something, then `_release()`.
+   */
+  async evaluate<M extends EvaluationMode>(
+    intent: OrderIntent,
+    actor: Principal,
+    mode: M,
+  ): Promise<Result<EvaluationAnswer[M]>> {
     const s = ledger.state;
+    if (mode === "decide_and_consume") {
+      ledger.record("deciding", { intent });
+      await ledger.gate("evaluate");
+      if (s.decideError) return err(s.decideError, "risk double told to fail deciding");
+    }
     if (s.failing) return down();
     const seq = ++s.seq;
     const decision: RiskDecision = {
@@ -125,9 +140,17 @@ export default class RiskDouble extends DoubleEntrypoint<RiskDoubleState> implem
       auditSeq: seq,
       auditHash: hashOfSeq(seq),
     };
+    ledger.record("evaluate", { mode, intent, actor, decisionId: decision.decisionId });
+    const answer = (a: EvaluationAnswer[EvaluationMode]) => ok(a as EvaluationAnswer[M]);
+    if (mode === "dry_run") {
+      const { approved, reasons, limitsVersion, breakerState, intentHash: hash } = decision;
+      return answer({ dryRun: true, approved, reasons, limitsVersion, breakerState, intentHash: hash });
+    }
     const opening = intent.effect === "open" || intent.effect === "increase";
-    s.decisions.set(decision.decisionId, { decision, used: false, opening });
-    return ok(decision);
+    const used = mode === "decide_and_consume" && decision.approved;
+    s.decisions.set(decision.decisionId, { decision, used, opening });
+    if (mode === "decide") return answer(decision);
+    return answer({ decision, breaker: { state: s.breaker, version: 1 } });
   }
   /** As the real risk: consume, read the breaker in the same call, refuse an opening decision in HALT. */
   async consume(decisionId: string, hash: string): Promise<Result<ConsumedDecision>> {
@@ -143,23 +166,6 @@ export default class RiskDouble extends DoubleEntrypoint<RiskDoubleState> implem
     d.used = true;
     if (s.breaker === "HALT" && d.opening && !s.leakHalt)
       return err("breaker_halted", "breaker is HALT: opening orders may not be sent");
-    return ok({ decision: d.decision, breaker: { state: s.breaker, version: 1 } });
-  }
-  /**
-   * As the real risk: decide, and mark an approval used in the same step. Holdable: a test can keep an order
-   * deciding (`_hold("evaluateAndConsume")`, `_arrivals`) while it changes something, then `_release()`.
-   */
-  async evaluateAndConsume(intent: OrderIntent, actor: Principal): Promise<Result<ConsumedDecision>> {
-    const s = ledger.state;
-    ledger.record("deciding", { intent });
-    await ledger.gate("evaluateAndConsume");
-    if (s.decideError) return err(s.decideError, "risk double told to fail deciding");
-    const r = await this.evaluateOrder(intent, actor);
-    if (!r.ok) return r;
-    ledger.record("evaluateAndConsume", { decisionId: r.value.decisionId });
-    const d = s.decisions.get(r.value.decisionId);
-    if (!d) return err("not_found", "decision lost");
-    if (d.decision.approved) d.used = true;
     return ok({ decision: d.decision, breaker: { state: s.breaker, version: 1 } });
   }
   async getBreaker(): Promise<Result<BreakerStatus>> {

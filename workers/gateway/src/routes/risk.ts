@@ -56,7 +56,9 @@ export function registerRiskRoutes(router: GatewayRouter): void {
     const intent = await readJsonBody(request, OrderIntent, 16 * 1024);
     const actor = principalOf(request);
     return resultResponse(
-      await rpc(env.RISK, (risk) => risk.evaluateOnly(intent, actor), { what: "risk.evaluateOnly" }),
+      await rpc(env.RISK, (risk) => risk.evaluate(intent, actor, "dry_run"), {
+        what: "risk.evaluate(dry_run)",
+      }),
     );
   });
 }
