@@ -116,7 +116,7 @@ export default {
       const execStage = await timed(n, async (i) => must(await env.EXECUTION.submitOrder(decided[i][0], decided[i][1], actor), "submitOrder"));
       const gatewayStage = await timed(n, async () => (await env.GATEWAY.fetch("https://gw.bench/admin/whoami", { headers })).arrayBuffer());
       const breakerStage = await timed(n, async () => must(await env.RISK.getBreaker(), "getBreaker"));
-      const fillStage = await timed(n, async (i) => must(await env.RISK.recordFill({ fillId: run + "-fill-" + i, strategyId: "bench", venue: "kalshi", market: decided[i][0].market, side: "buy", quantity: 1, price: "0.5000", fee: "0.0000", clientOrderId: decided[i][0].clientOrderId + "z", ts: new Date().toISOString() }), "recordFill"));
+      const fillStage = await timed(n, async (i) => must(await env.RISK.recordFills([{ fillId: run + "-fill-" + i, strategyId: "bench", venue: "kalshi", market: decided[i][0].market, side: "buy", quantity: 1, price: "0.5000", fee: "0.0000", clientOrderId: decided[i][0].clientOrderId + "z", ts: new Date().toISOString() }]), "recordFills"));
       const auditStage = await timed(n, async (i) => must(await env.AUDIT.append({ type: "bench.append", service: "gateway", actor, payload: { i } }), "append"));
       // Throughput with 8 orders in flight.
       const CONC = 8, TOTAL = n;
@@ -185,7 +185,7 @@ await withMesh(workers, async ({ mf, json }) => {
   console.log(`  risk.evaluate(decide_and_consume) (stored + audited): p50 ${f(r.riskStage.p50)}`);
   console.log(`  execution.submitOrder paper, decision made beforehand: p50 ${f(r.execStage.p50)}`);
   console.log(`  risk.getBreaker:                                       p50 ${f(r.breakerStage.p50)}`);
-  console.log(`  risk.recordFill:                                       p50 ${f(r.fillStage.p50)}`);
+  console.log(`  risk.recordFills([fill]):                              p50 ${f(r.fillStage.p50)}`);
   console.log(`  audit.append:                                          p50 ${f(r.auditStage.p50)}`);
   console.log(`  bare RPC hop: p50 ${f(r.hop.p50)}; bare fetch hop: p50 ${f(r.fetchHop.p50)}`);
   console.log(

@@ -214,8 +214,8 @@ export default {
       const m = await env.RISK.recordMarks(marks);
       if (!m.ok) return Response.json(m, { status: 500 });
       for (let i = 0; i < ${POSITIONS}; i++) {
-        const f = await env.RISK.recordFill({ fillId: "f" + i, strategyId: "s" + (i % 5), venue: "kalshi", market: "MKT-" + i, side: "buy", quantity: 10, price: "0.50", fee: "0", clientOrderId: "c" + i, ts: new Date().toISOString() });
-        if (!f.ok) return Response.json(f, { status: 500 });
+        const f = await env.RISK.recordFills([{ fillId: "f" + i, strategyId: "s" + (i % 5), venue: "kalshi", market: "MKT-" + i, side: "buy", quantity: 10, price: "0.50", fee: "0", clientOrderId: "c" + i, ts: new Date().toISOString() }]);
+        if (!f.ok || f.value.fills[0].error) return Response.json(f, { status: 500 });
       }
       const current = await env.RISK.getLimits();
       const lifted = { ...current.value.limits, maxOrdersPerMinute: 1000000 };

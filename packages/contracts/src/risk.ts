@@ -253,11 +253,12 @@ export interface RiskRpc {
    * caller needs no `getBreaker` of its own.
    */
   consume(decisionId: string, intentHash: string): Promise<Result<ConsumedDecision>>;
-  recordFill(fill: FillReport): Promise<Result<{ applied: boolean }>>;
   /**
-   * Applies fills in order, in one Durable Object turn and one storage write; each fill exactly as
-   * `recordFill` would (idempotent by `fillId`; a refused fill changes nothing and does not stop the others).
-   * A loss-limit breach seen after any fill sends the breaker to HALT before the answer.
+   * Applies fills in order (one fill is `[fill]`), in one Durable Object turn and one storage write; each is
+   * idempotent by `fillId` (a fill id already applied answers `applied: false`) and releases the matching
+   * reservation; a refused fill (outcome with `error`) changes nothing and does not stop the others. A batch
+   * that fails validation is refused whole. A loss-limit breach seen after any fill sends the breaker to HALT
+   * before the answer.
    */
   recordFills(fills: FillReport[]): Promise<Result<{ fills: FillOutcome[] }>>;
   /**

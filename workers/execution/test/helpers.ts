@@ -163,19 +163,17 @@ export async function bookkeepingSettled(): Promise<void> {
   await orderManagerStub().settled();
 }
 
-/** One fill as risk's double received it, alone (`recordFill`) or in a batch (`recordFills`). */
+/** One fill as risk's double received it (in a `recordFills` batch, perhaps of one). */
 export interface ReportedFill {
-  method: "recordFill" | "recordFills";
+  method: "recordFills";
   fill: { fillId: string; clientOrderId: string; quantity: number; [k: string]: unknown };
   refused: boolean;
 }
 
-/** Every fill risk's double received, in order, whichever method carried it. */
+/** Every fill risk's double received, in order. */
 export async function reportedFills(): Promise<ReportedFill[]> {
   const out: ReportedFill[] = [];
   for (const c of await risk()._calls()) {
-    if (c.method === "recordFill")
-      out.push({ method: "recordFill", fill: c.fill, refused: c.refused } as ReportedFill);
     if (c.method === "recordFills")
       for (const fill of c.fills as ReportedFill["fill"][])
         out.push({ method: "recordFills", fill, refused: c.refused as boolean });

@@ -351,9 +351,8 @@ describe("ended orders release their reservations at risk", () => {
       .map((c, i) => ({ c, i }))
       .filter(
         ({ c }) =>
-          (c.method === "recordFills" &&
-            (c.fills as { clientOrderId: string }[]).some((f) => f.clientOrderId === coid)) ||
-          (c.method === "recordFill" && (c.fill as { clientOrderId: string }).clientOrderId === coid),
+          c.method === "recordFills" &&
+          (c.fills as { clientOrderId: string }[]).some((f) => f.clientOrderId === coid),
       );
 
   it("a partly filled paper IOC order reports its fill first, then that it ended", async () => {
@@ -688,6 +687,47 @@ describe("failure paths", () => {
     );
     expect(final.map((c) => c.fill.fillId).sort()).toEqual(intents.map((i) => `${i.clientOrderId}:1`).sort());
     expect(delivered.every((c) => c.method === "recordFills")).toBe(true);
+  });
+
+  it("a batch risk refuses whole is sent again one fill at a time, and each accepted fill goes in once", async () => {
+    await askOnlyBook("KXPAPER-4", "0.5000", "100", "e");
+    const intents = Array.from({ length: 3 }, (_, k) =>
+      intent({
+        strategyId: PAPER,
+        market: "KXPAPER-4",
+        quantity: 1,
+        limitPrice: "0.5000",
+        effect: "increase",
+        clientOrderId: `pp-single-${k}`,
+      }),
+    );
+    await risk()._set({ refuseBatches: true });
+    try {
+      for (const i of intents) {
+        const d = await approvedDecision(i);
+        expect((await execution().submitOrder(i, d.decisionId, ADMIN)).ok).toBe(true);
+      }
+      const ours = new Set(intents.map((i) => i.clientOrderId));
+      const mine = async () =>
+        (await risk()._calls()).filter(
+          (c) =>
+            c.method === "recordFills" &&
+            (c.fills as { clientOrderId: string }[]).some((f) => ours.has(f.clientOrderId)),
+        );
+      const calls = await afterOutbox(mine, (cs) => cs.filter((c) => !c.refused).length >= intents.length);
+      // The stored fills went out together first, were refused as a batch, then went one per call.
+      expect(calls[0]).toMatchObject({ refused: true });
+      const firstBatch = calls[0]!.fills as { clientOrderId: string }[];
+      expect(firstBatch.filter((f) => ours.has(f.clientOrderId))).toHaveLength(intents.length);
+      const accepted = calls.filter((c) => !c.refused);
+      expect(accepted.every((c) => (c.fills as unknown[]).length === 1)).toBe(true);
+      const fillIds = accepted.flatMap((c) => (c.fills as { fillId: string }[]).map((f) => f.fillId));
+      expect(fillIds.sort()).toEqual(intents.map((i) => `${i.clientOrderId}:1`).sort());
+      // Accepted fills left the outbox: another run sends none of them again.
+      expect((await afterOutbox(mine, () => false, 1)).length).toBe(calls.length);
+    } finally {
+      await risk()._set({ refuseBatches: false });
+    }
   });
 
   it("keeps a fill in the outbox while risk refuses it and delivers it later", async () => {

@@ -188,12 +188,6 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
     );
   }
 
-  async recordFill(fill: FillReport): Promise<Result<{ applied: boolean }>> {
-    const f = parseInput(FillReport, fill);
-    if (!f.ok) return f;
-    return rpc(async () => this.settle(await this.governor().recordFill(f.value)), { what: "recordFill" });
-  }
-
   async recordFills(fills: FillReport[]): Promise<Result<{ fills: FillOutcome[] }>> {
     const f = parseInput(Fills, fills);
     if (!f.ok) return f;

@@ -134,15 +134,7 @@ export class RiskGovernor extends DurableObject<Env> {
     return releaseReservations(this.st, this.ctx.storage, clientOrderIds);
   }
 
-  /** Apply a fill; it releases the matching reservation. */
-  async recordFill(fill: FillReport): Promise<Result<StateChange<{ applied: boolean }>>> {
-    const { fills, breach } = await applyFills(this.st, this.ctx.storage, [fill], Date.now());
-    const outcome = fills[0]!;
-    if (outcome.error) return err(ErrorCode.validationFailed, `fill ${fill.fillId}: ${outcome.error}`);
-    return ok({ value: { applied: outcome.applied }, breach });
-  }
-
-  /** Apply fills in order, each as `recordFill` would; one storage write for the batch. */
+  /** Apply fills in order (each releases its matching reservation); one storage write for the batch. */
   async recordFills(fills: FillReport[]): Promise<Result<StateChange<{ fills: FillOutcome[] }>>> {
     const { fills: outcomes, breach } = await applyFills(this.st, this.ctx.storage, fills, Date.now());
     return ok({ value: { fills: outcomes }, breach });

@@ -337,18 +337,20 @@ describe("HALT and the loss limits over RPC", () => {
   it("a daily-loss breach reported by marks sends the breaker to HALT; HALT denies opening, allows reducing", async () => {
     await toState("NORMAL");
     await risk().recordMarks([freshMark("MKT-L", "0.50"), freshMark("MKT-O", "0.50")]);
-    await risk().recordFill({
-      fillId: "loss-1",
-      strategyId: "s1",
-      venue: "kalshi",
-      market: "MKT-L",
-      side: "buy",
-      quantity: 10_000,
-      price: "0.50",
-      fee: "0",
-      clientOrderId: "x",
-      ts: new Date().toISOString(),
-    });
+    await risk().recordFills([
+      {
+        fillId: "loss-1",
+        strategyId: "s1",
+        venue: "kalshi",
+        market: "MKT-L",
+        side: "buy",
+        quantity: 10_000,
+        price: "0.50",
+        fee: "0",
+        clientOrderId: "x",
+        ts: new Date().toISOString(),
+      },
+    ]);
     // $5,000 of contracts at 0.50 fall to 0.10: a $4,000 loss = 4 % of the day's $100,000.
     await audit()._reset();
     expect(await risk().recordMarks([freshMark("MKT-L", "0.10")])).toEqual({

@@ -44,19 +44,21 @@ describe("reservations under their own keys", () => {
 
     const consumed = await risk().consume(a.decisionId, a.intentHash);
     expect(consumed.ok).toBe(true);
-    const fill = await risk().recordFill({
-      fillId: `fill-${a.decisionId}`,
-      strategyId: "c1",
-      venue: "kalshi",
-      market: "MKT-C",
-      side: "buy",
-      quantity: 10,
-      price: "0.50",
-      fee: "0",
-      clientOrderId: ia.clientOrderId,
-      ts: new Date().toISOString(),
-    });
-    expect(fill).toEqual({ ok: true, value: { applied: true } });
+    const fill = await risk().recordFills([
+      {
+        fillId: `fill-${a.decisionId}`,
+        strategyId: "c1",
+        venue: "kalshi",
+        market: "MKT-C",
+        side: "buy",
+        quantity: 10,
+        price: "0.50",
+        fee: "0",
+        clientOrderId: ia.clientOrderId,
+        ts: new Date().toISOString(),
+      },
+    ]);
+    expect(fill).toEqual({ ok: true, value: { fills: [{ fillId: `fill-${a.decisionId}`, applied: true }] } });
     expect((await keys()).rsv).toEqual([`rsv:${b.decisionId}`]);
     expect(Object.keys((await reloaded()).reservations)).toEqual([b.decisionId]);
   });

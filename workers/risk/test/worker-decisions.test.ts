@@ -177,8 +177,15 @@ describe("evaluate over RPC", () => {
       clientOrderId: i.clientOrderId,
       ts: new Date().toISOString(),
     };
-    expect(await risk().recordFill(fill)).toEqual({ ok: true, value: { applied: true } });
-    expect(await risk().recordFill(fill)).toEqual({ ok: true, value: { applied: false } });
+    // Idempotent by fill id: the same fill again is answered, and not applied twice.
+    expect(await risk().recordFills([fill])).toEqual({
+      ok: true,
+      value: { fills: [{ fillId: fill.fillId, applied: true }] },
+    });
+    expect(await risk().recordFills([fill])).toEqual({
+      ok: true,
+      value: { fills: [{ fillId: fill.fillId, applied: false }] },
+    });
     const x = await risk().exposure();
     if (!x.ok) throw new Error(x.error.message);
     expect(x.value.equity).toBe("99998.50"); // the fee
@@ -190,7 +197,7 @@ describe("evaluate over RPC", () => {
       "decide",
     );
     expect(mf).toMatchObject({ ok: true, value: { approved: true } });
-    expect(await risk().recordFill({ ...fill, fillId: "bad", price: "nope" })).toMatchObject({
+    expect(await risk().recordFills([{ ...fill, fillId: "bad", price: "nope" }])).toMatchObject({
       ok: false,
       error: { code: "validation_failed" },
     });
@@ -228,18 +235,20 @@ describe("a HALT after approval", () => {
       "decide",
     );
     if (!opening.ok || !opening.value.approved) throw new Error("expected an approval");
-    await risk().recordFill({
-      fillId: "h-1",
-      strategyId: "s8",
-      venue: "kalshi",
-      market: "MKT-H",
-      side: "buy",
-      quantity: 10,
-      price: "0.50",
-      fee: "0",
-      clientOrderId: "h-1",
-      ts: new Date().toISOString(),
-    });
+    await risk().recordFills([
+      {
+        fillId: "h-1",
+        strategyId: "s8",
+        venue: "kalshi",
+        market: "MKT-H",
+        side: "buy",
+        quantity: 10,
+        price: "0.50",
+        fee: "0",
+        clientOrderId: "h-1",
+        ts: new Date().toISOString(),
+      },
+    ]);
     const reducing = await risk().evaluate(
       intent({ market: "MKT-H", strategyId: "s8", side: "sell", effect: "reduce", quantity: 5 }),
       strategyActor,

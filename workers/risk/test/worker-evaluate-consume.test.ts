@@ -154,18 +154,20 @@ describe("evaluate, decide_and_consume", () => {
 
   // Last in the file: it leaves the breaker in HALT.
   it("in HALT an opening intent is denied (with the state it read) and a reducing one is approved", async () => {
-    await risk().recordFill({
-      fillId: "eac-fill-1",
-      strategyId: "e2",
-      venue: "kalshi",
-      market: "MKT-E",
-      side: "buy",
-      quantity: 10,
-      price: "0.50",
-      fee: "0",
-      clientOrderId: "eac-fill-1",
-      ts: new Date().toISOString(),
-    });
+    await risk().recordFills([
+      {
+        fillId: "eac-fill-1",
+        strategyId: "e2",
+        venue: "kalshi",
+        market: "MKT-E",
+        side: "buy",
+        quantity: 10,
+        price: "0.50",
+        fee: "0",
+        clientOrderId: "eac-fill-1",
+        ts: new Date().toISOString(),
+      },
+    ]);
     expect(
       await risk().transitionBreaker({ targetState: "HALT", reason: "Emergency halt" }, operator),
     ).toMatchObject({ ok: true });

@@ -20,7 +20,7 @@ const fill = (n: number, over: Partial<FillReport> = {}): FillReport => ({
 });
 
 describe("fills in batches, positions and fill ids under their own keys", () => {
-  it("applies a batch like single fills: duplicates ignored, a bad fill refused alone", async () => {
+  it("applies a batch in order: duplicates ignored, a bad fill refused alone", async () => {
     const marks = Array.from({ length: 4 }, (_, n) => freshMark(`BATCH-${n}`, "0.40"));
     expect((await risk().recordMarks(marks)).ok).toBe(true);
     const before = (await risk().exposure()) as { ok: true; value: RiskExposure };
@@ -37,8 +37,11 @@ describe("fills in batches, positions and fill ids under their own keys", () => 
         ],
       },
     });
-    // The single-fill method sees the batch's ids.
-    expect(await risk().recordFill(fill(1))).toEqual({ ok: true, value: { applied: false } });
+    // A later call sees the batch's fill ids.
+    expect(await risk().recordFills([fill(1)])).toEqual({
+      ok: true,
+      value: { fills: [{ fillId: "bf-1", applied: false }] },
+    });
     const after = (await risk().exposure()) as { ok: true; value: RiskExposure };
     expect(after.value.openPositions).toBe(before.value.openPositions + 3);
     // Three fills at 0.40 marked at 0.40 cost only their fees.

@@ -27,18 +27,20 @@ async function corruptStoredLimits(): Promise<void> {
 describe("stored limits that do not parse", () => {
   it("still HALT on a loss breach (strictest of the defaults and what parses), and health reports the fault", async () => {
     await risk().recordMarks([freshMark("MKT-F", "0.50")]);
-    const filled = await risk().recordFill({
-      fillId: "fault-1",
-      strategyId: "f1",
-      venue: "kalshi",
-      market: "MKT-F",
-      side: "buy",
-      quantity: 10_000,
-      price: "0.50",
-      fee: "0",
-      clientOrderId: "fault-order-1",
-      ts: new Date().toISOString(),
-    });
+    const filled = await risk().recordFills([
+      {
+        fillId: "fault-1",
+        strategyId: "f1",
+        venue: "kalshi",
+        market: "MKT-F",
+        side: "buy",
+        quantity: 10_000,
+        price: "0.50",
+        fee: "0",
+        clientOrderId: "fault-order-1",
+        ts: new Date().toISOString(),
+      },
+    ]);
     expect(filled).toMatchObject({ ok: true });
     await corruptStoredLimits();
 

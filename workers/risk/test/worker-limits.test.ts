@@ -201,18 +201,20 @@ describe("limits", () => {
       ok: true,
     });
     await risk().recordMarks([freshMark("MKT-D", "0.50")]);
-    await risk().recordFill({
-      fillId: "dd-1",
-      strategyId: "s1",
-      venue: "kalshi",
-      market: "MKT-D",
-      side: "buy",
-      quantity: 10_000,
-      price: "0.50",
-      fee: "0",
-      clientOrderId: "dd",
-      ts: new Date().toISOString(),
-    });
+    await risk().recordFills([
+      {
+        fillId: "dd-1",
+        strategyId: "s1",
+        venue: "kalshi",
+        market: "MKT-D",
+        side: "buy",
+        quantity: 10_000,
+        price: "0.50",
+        fee: "0",
+        clientOrderId: "dd",
+        ts: new Date().toISOString(),
+      },
+    ]);
     expect((await risk().getBreaker()).ok && (await risk().getBreaker())).toMatchObject({
       value: { state: "NORMAL" },
     });

@@ -7,19 +7,21 @@ import { freshMark, intentMaker, operator, risk, strategyActor } from "./worker-
 const intent = intentMaker("pend", { strategyId: "p1", market: "MKT-P", quantity: 10 });
 
 async function fillOf(clientOrderId: string, side: "buy" | "sell", quantity: number, strategyId = "p1") {
-  const r = await risk().recordFill({
-    fillId: `fill-${clientOrderId}`,
-    strategyId,
-    venue: "kalshi",
-    market: "MKT-P",
-    side,
-    quantity,
-    price: "0.50",
-    fee: "0",
-    clientOrderId,
-    ts: new Date().toISOString(),
-  });
-  expect(r).toMatchObject({ ok: true, value: { applied: true } });
+  const r = await risk().recordFills([
+    {
+      fillId: `fill-${clientOrderId}`,
+      strategyId,
+      venue: "kalshi",
+      market: "MKT-P",
+      side,
+      quantity,
+      price: "0.50",
+      fee: "0",
+      clientOrderId,
+      ts: new Date().toISOString(),
+    },
+  ]);
+  expect(r).toMatchObject({ ok: true, value: { fills: [{ applied: true }] } });
 }
 
 async function decide(overrides: Parameters<typeof intent>[0]) {

@@ -8,18 +8,20 @@ describe("approved openings not yet filled", () => {
   it("cannot together pass the daily-loss limit that one combined order would hit; the reservation ends with the order", async () => {
     await risk().recordMarks([freshMark("MKT-LOSS", "0.50"), freshMark("MKT-Q", "0.50")]);
     expect(
-      await risk().recordFill({
-        fillId: "rsvloss-1",
-        strategyId: "q0",
-        venue: "kalshi",
-        market: "MKT-LOSS",
-        side: "buy",
-        quantity: 10_000,
-        price: "0.50",
-        fee: "0",
-        clientOrderId: "rsvloss-order-1",
-        ts: new Date().toISOString(),
-      }),
+      await risk().recordFills([
+        {
+          fillId: "rsvloss-1",
+          strategyId: "q0",
+          venue: "kalshi",
+          market: "MKT-LOSS",
+          side: "buy",
+          quantity: 10_000,
+          price: "0.50",
+          fee: "0",
+          clientOrderId: "rsvloss-order-1",
+          ts: new Date().toISOString(),
+        },
+      ]),
     ).toMatchObject({ ok: true });
     // $2,990 lost today: 2.99 % of the default 3 %. Each 400 @ 0.50 pays a $7.00 fee: one fits, two do not.
     await risk().recordMarks([freshMark("MKT-LOSS", "0.2010")]);

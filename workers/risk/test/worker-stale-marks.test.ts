@@ -5,19 +5,21 @@ import { freshMark, intentMaker, risk, strategyActor } from "./worker-helpers";
 const intent = intentMaker("stale", { strategyId: "w1", market: "MKT-W1", quantity: 10 });
 
 async function fillOf(market: string, side: "buy" | "sell", quantity: number) {
-  const r = await risk().recordFill({
-    fillId: `stale-fill-${market}-${side}`,
-    strategyId: "w1",
-    venue: "kalshi",
-    market,
-    side,
-    quantity,
-    price: "0.50",
-    fee: "0",
-    clientOrderId: `stale-order-${market}-${side}`,
-    ts: new Date().toISOString(),
-  });
-  expect(r).toMatchObject({ ok: true, value: { applied: true } });
+  const r = await risk().recordFills([
+    {
+      fillId: `stale-fill-${market}-${side}`,
+      strategyId: "w1",
+      venue: "kalshi",
+      market,
+      side,
+      quantity,
+      price: "0.50",
+      fee: "0",
+      clientOrderId: `stale-order-${market}-${side}`,
+      ts: new Date().toISOString(),
+    },
+  ]);
+  expect(r).toMatchObject({ ok: true, value: { fills: [{ applied: true }] } });
 }
 
 describe("held positions whose marks went stale", () => {

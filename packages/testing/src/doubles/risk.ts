@@ -30,10 +30,12 @@ export interface RiskDoubleState {
   decideError: ErrorCode | null;
   /** A HALT that does not refuse an opening consume (a broken risk, to show the caller's own check). */
   leakHalt: boolean;
-  /** recordFill(s) and releaseReservations answer `service_unavailable`. */
+  /** recordFills and releaseReservations answer `service_unavailable`. */
   failFills: boolean;
-  /** Each fill refused on its own (`validation_failed` for recordFill), the call itself fine. */
+  /** Each fill refused on its own (its outcome carries an error), the call itself fine. */
   refuseFills: boolean;
+  /** A recordFills call of more than one fill is refused whole (`validation_failed`). */
+  refuseBatches: boolean;
   /** Every call answers `service_unavailable` (a risk worker that is down). */
   failing: boolean;
   /** What getLimits answers. */
@@ -49,6 +51,7 @@ const fresh = (): RiskDoubleState => ({
   leakHalt: false,
   failFills: false,
   refuseFills: false,
+  refuseBatches: false,
   failing: false,
   limits: {
     version: 1,
@@ -93,7 +96,6 @@ type Doubled = Pick<
   | "evaluate"
   | "consume"
   | "getBreaker"
-  | "recordFill"
   | "recordFills"
   | "releaseReservations"
   | "recordMarks"
@@ -172,16 +174,14 @@ export default class RiskDouble extends DoubleEntrypoint<RiskDoubleState> implem
     ledger.record("getBreaker");
     return ledger.state.failing ? down() : ok(breaker());
   }
-  async recordFill(fill: FillReport): Promise<Result<{ applied: boolean }>> {
-    const s = ledger.state;
-    ledger.record("recordFill", { fill, refused: s.failFills || s.refuseFills });
-    if (s.refuseFills) return err("validation_failed", "risk double refuses this fill");
-    return s.failFills || s.failing ? down() : ok({ applied: true });
-  }
   async recordFills(fills: FillReport[]): Promise<Result<{ fills: FillOutcome[] }>> {
     const s = ledger.state;
-    ledger.record("recordFills", { fills, refused: s.failFills });
+    // refuseBatches: a call carrying more than one fill is refused whole (as risk refuses a batch one malformed
+    // fill makes invalid); a call of one fill goes through.
+    const refuseBatch = s.refuseBatches && fills.length > 1;
+    ledger.record("recordFills", { fills, refused: s.failFills || refuseBatch });
     if (s.failFills || s.failing) return down();
+    if (refuseBatch) return err("validation_failed", "risk double refuses batches of more than one fill");
     if (s.refuseFills)
       return ok({ fills: fills.map((f) => ({ fillId: f.fillId, applied: false, error: "double refuses" })) });
     return ok({ fills: fills.map((f) => ({ fillId: f.fillId, applied: true })) });

@@ -29,9 +29,9 @@ export async function drainOutbox(desk: OrderDesk): Promise<number> {
 
 /**
  * Push unreported fills to risk in batches (`recordFills`); a fill risk did not accept stays for the next
- * run (risk dedups by fillId). Answers whether another batch may be waiting. If the batch call itself fails,
- * each fill is tried alone (`recordFill`) so a risk without the batch method still gets them, stopping at the
- * first that fails.
+ * run (risk dedups by fillId). Answers whether another batch may be waiting. If the batch call itself fails
+ * (one malformed fill refuses the whole batch), each fill is tried alone (`recordFills([fill])`) so the others
+ * still get in, stopping at the first call risk does not answer.
  */
 async function pushFills(desk: OrderDesk): Promise<boolean> {
   const fills = desk.store.unreportedFills(FILL_BATCH);
@@ -45,12 +45,13 @@ async function pushFills(desk: OrderDesk): Promise<boolean> {
     for (const o of batch.value.fills) if (!o.error) accepted.push(o.fillId);
   } else {
     for (const fill of fills) {
-      const res = await rpc(desk.env.RISK, (risk) => risk.recordFill(fill), {
-        what: "recordFill",
+      const res = await rpc(desk.env.RISK, (risk) => risk.recordFills([fill]), {
+        what: "recordFills",
         timeoutMs: RPC_TIMEOUT_MS,
       });
-      if (res.ok) accepted.push(fill.fillId);
-      else if (res.error.code === ErrorCode.serviceUnavailable) break;
+      if (res.ok) {
+        if (!res.value.fills[0]?.error) accepted.push(fill.fillId);
+      } else if (res.error.code === ErrorCode.serviceUnavailable) break;
     }
   }
   desk.store.markReported(accepted);
