@@ -658,18 +658,23 @@ describe("failure paths", () => {
     });
   });
 
-  it("pushes fills to risk in batches, each exactly once, without a retry alarm per fill", async () => {
+  /** `n` one-contract paper increases on KXPAPER-4 (a book of 100 asks at 0.50), client order ids `<prefix>-<k>`. */
+  const paperIncreases = async (n: number, prefix: string) => {
     await askOnlyBook("KXPAPER-4", "0.5000", "100", "e");
-    const intents = Array.from({ length: 6 }, (_, k) =>
+    return Array.from({ length: n }, (_, k) =>
       intent({
         strategyId: PAPER,
         market: "KXPAPER-4",
         quantity: 1,
         limitPrice: "0.5000",
         effect: "increase",
-        clientOrderId: `pp-batch-${k}`,
+        clientOrderId: `${prefix}-${k}`,
       }),
     );
+  };
+
+  it("pushes fills to risk in batches, each exactly once, without a retry alarm per fill", async () => {
+    const intents = await paperIncreases(6, "pp-batch");
     // Concurrent orders: fills stored while a push is in flight go together in the next round.
     const decisions = await Promise.all(intents.map((i) => approvedDecision(i)));
     const answers = await Promise.all(
@@ -690,17 +695,7 @@ describe("failure paths", () => {
   });
 
   it("a batch risk refuses whole is sent again one fill at a time, and each accepted fill goes in once", async () => {
-    await askOnlyBook("KXPAPER-4", "0.5000", "100", "e");
-    const intents = Array.from({ length: 3 }, (_, k) =>
-      intent({
-        strategyId: PAPER,
-        market: "KXPAPER-4",
-        quantity: 1,
-        limitPrice: "0.5000",
-        effect: "increase",
-        clientOrderId: `pp-single-${k}`,
-      }),
-    );
+    const intents = await paperIncreases(3, "pp-single");
     await risk()._set({ refuseBatches: true });
     try {
       for (const i of intents) {
