@@ -107,6 +107,26 @@ export const RiskLimits = v.object({
 export type RiskLimits = v.InferOutput<typeof RiskLimits>;
 
 /**
+ * The limits risk starts with: the specification's defaults (5/10/15/30/3/10 %) plus conservative pre-trade basics
+ * and the 10 % price collar. One value for risk and for the doubles that stand in for it.
+ */
+export const DEFAULT_RISK_LIMITS: Readonly<RiskLimits> = Object.freeze({
+  maxPositionPct: "5",
+  maxConcentrationPct: "10",
+  maxMarketExposurePct: "15",
+  maxCategoryExposurePct: "30",
+  maxDailyLossPct: "3",
+  maxDrawdownPct: "10",
+  maxOrderQuantity: 5_000,
+  maxOrderNotional: "2500.00",
+  maxOrdersPerMinute: 60,
+  maxMarkAgeSeconds: 120,
+  correlationGroups: {},
+  priceCollarPct: "10",
+  priceCollarMinimum: "0.05",
+});
+
+/**
  * The capital base the percentage limits apply to: the portfolio's equity is set to `equity` (dollars, a
  * decimal string). Raising it (or setting it for the first time) is a capital-allocation increase: the
  * two-person action `risk.capital_increase` with exactly this object as payload. Lowering applies at once.

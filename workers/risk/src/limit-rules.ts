@@ -1,4 +1,4 @@
-import type { BreakerState, RiskLimits, Venue } from "@paulp/contracts";
+import { type BreakerState, DEFAULT_RISK_LIMITS, type RiskLimits, type Venue } from "@paulp/contracts";
 import { orNull, parseDollars, parsePct } from "@paulp/kit";
 
 /** The limits in integer units (parsed once per version) and the fixed venue rules evaluations check. */
@@ -96,9 +96,9 @@ export const VENUE_PRICE_RULES: Record<Venue, { min: number; max: number; tick: 
 export const VENUE_LOT: Record<Venue, number> = { kalshi: 1, polymarket: 1, ibkr: 100 };
 
 /** The price collar when the stored limits do not say: 10 % of the reference, at least $0.05. */
-export const DEFAULT_COLLAR_PCT = "10";
+export const DEFAULT_COLLAR_PCT = DEFAULT_RISK_LIMITS.priceCollarPct ?? "10";
 
-export const DEFAULT_COLLAR_MINIMUM = "0.05";
+export const DEFAULT_COLLAR_MINIMUM = DEFAULT_RISK_LIMITS.priceCollarMinimum ?? "0.05";
 
 /** Parse limits into units; null if any figure is malformed (the caller fails closed). */
 export function parseLimits(limits: RiskLimits, version: number): ParsedLimits | null {

@@ -1,30 +1,9 @@
-import type { RiskLimits } from "@paulp/contracts";
+import { DEFAULT_RISK_LIMITS, type RiskLimits } from "@paulp/contracts";
 import { orNull, parseDollars, parsePct } from "@paulp/kit";
-import {
-  correlatedWith,
-  correlationIndex,
-  DEFAULT_COLLAR_MINIMUM,
-  DEFAULT_COLLAR_PCT,
-  type LossLimits,
-  parseLimits,
-} from "./limit-rules";
+import { correlatedWith, correlationIndex, type LossLimits, parseLimits } from "./limit-rules";
 
-/** The specification's defaults (5/10/15/30/3/10 %) plus conservative pre-trade basics. */
-export const DEFAULT_LIMITS: RiskLimits = {
-  maxPositionPct: "5",
-  maxConcentrationPct: "10",
-  maxMarketExposurePct: "15",
-  maxCategoryExposurePct: "30",
-  maxDailyLossPct: "3",
-  maxDrawdownPct: "10",
-  maxOrderQuantity: 5_000,
-  maxOrderNotional: "2500.00",
-  maxOrdersPerMinute: 60,
-  maxMarkAgeSeconds: 120,
-  correlationGroups: {},
-  priceCollarPct: DEFAULT_COLLAR_PCT,
-  priceCollarMinimum: DEFAULT_COLLAR_MINIMUM,
-};
+/** The specification's defaults (5/10/15/30/3/10 %) plus conservative pre-trade basics (contracts' value). */
+export const DEFAULT_LIMITS: RiskLimits = DEFAULT_RISK_LIMITS;
 
 /**
  * The limits a change raises (loosens). A higher figure loosens; so does taking a market out of a

@@ -1,23 +1,24 @@
 // Risk's double: decisions are minted by evaluate (approving unless told to deny) or planted by tests; consume
 // checks them as risk does (unknown, denied, used, expired, another intent; an opening one refused in HALT).
-import type {
-  BreakerState,
-  BreakerStatus,
-  ConsumedDecision,
-  ErrorCode,
-  EvaluationAnswer,
-  EvaluationMode,
-  FailureKind,
-  FillOutcome,
-  FillReport,
-  HealthReport,
-  MarkUpdate,
-  OrderIntent,
-  Principal,
-  Result,
-  RiskDecision,
-  RiskLimitsView,
-  RiskRpc,
+import {
+  type BreakerState,
+  type BreakerStatus,
+  type ConsumedDecision,
+  DEFAULT_RISK_LIMITS,
+  type ErrorCode,
+  type EvaluationAnswer,
+  type EvaluationMode,
+  type FailureKind,
+  type FillOutcome,
+  type FillReport,
+  type HealthReport,
+  type MarkUpdate,
+  type OrderIntent,
+  type Principal,
+  type Result,
+  type RiskDecision,
+  type RiskLimitsView,
+  type RiskRpc,
 } from "@paulp/contracts";
 import { DoubleEntrypoint, err, hashOfSeq, intentHash, Ledger, ok } from "./ledger";
 
@@ -55,20 +56,8 @@ const fresh = (): RiskDoubleState => ({
   failing: false,
   limits: {
     version: 1,
-    // The specification's defaults (security guide: 5/10/15/30/3/10 %).
-    limits: {
-      maxPositionPct: "5",
-      maxConcentrationPct: "10",
-      maxMarketExposurePct: "15",
-      maxCategoryExposurePct: "30",
-      maxDailyLossPct: "3",
-      maxDrawdownPct: "10",
-      maxOrderQuantity: 5_000,
-      maxOrderNotional: "2500.00",
-      maxOrdersPerMinute: 60,
-      maxMarkAgeSeconds: 120,
-      correlationGroups: {},
-    },
+    // The specification's defaults (security guide: 5/10/15/30/3/10 %), as risk starts with them.
+    limits: { ...DEFAULT_RISK_LIMITS },
     updatedAt: "",
     updatedBy: "test",
   },
