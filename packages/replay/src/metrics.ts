@@ -1,5 +1,5 @@
 // The report's figures from what the replay recorded, in integer micros (kit's money units) until formatted.
-import { formatDollars, formatFixed, type Micros, mulDiv } from "@paulp/kit";
+import { formatFixed, type Micros, mulDiv } from "@paulp/kit";
 
 /** Largest fall from a running peak, in micros, and as a fraction of that peak in 1e-4 (0 when no peak is above 0). */
 export function maxDrawdown(equity: readonly Micros[]): { amount: Micros; fractionUnits: number } {
@@ -45,9 +45,4 @@ export function tally(keys: Iterable<string>): Record<string, number> {
 /** `part / whole` as a 4-decimal fraction of 1, cut toward zero ("0.0000" when there is no whole). */
 export function fraction(part: number, whole: number): string {
   return formatFixed(whole > 0 ? mulDiv(part, 10_000, whole, "floor") : 0, 4);
-}
-
-/** Micros as the report's dollars: 4 decimals, half-up. */
-export function dollars(m: Micros): string {
-  return formatDollars(m, 4, "half-up");
 }

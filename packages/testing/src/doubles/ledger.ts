@@ -1,7 +1,10 @@
 // The part every service double shares: its state lives in module scope (one auxiliary worker per double, so one
 // copy per test run), tests read every call made to it and patch or reset its state over RPC.
 import { WorkerEntrypoint } from "cloudflare:workers";
-import type { ApiError, Result } from "@paulp/contracts";
+import { err, INTENT_HASH_DOMAIN, ok } from "@paulp/contracts";
+
+// The doubles answer in the contracts' own Result shape.
+export { err, ok };
 
 /** One call a double received: the method and its arguments, by name. */
 export type DoubleCall = { method: string } & Record<string, unknown>;
@@ -107,12 +110,6 @@ export abstract class DoubleEntrypoint<S extends object>
   }
 }
 
-export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
-export const err = <T = never>(code: ApiError["code"], message: string): Result<T> => ({
-  ok: false,
-  error: { code, message },
-});
-
 /** A per-seq hash, so a test can tell which receipt a record kept. */
 export const hashOfSeq = (seq: number): string => seq.toString(16).padStart(64, "0");
 
@@ -127,9 +124,10 @@ export function canonical(value: unknown): string {
     .join(",")}}`;
 }
 export async function intentHash(intent: unknown): Promise<string> {
-  const bytes = new TextEncoder().encode(`paulp.intent.v1\n${canonical(intent)}`);
+  const bytes = new TextEncoder().encode(`${INTENT_HASH_DOMAIN}\n${canonical(intent)}`);
   const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   return [...d].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** The injected slow-peer fault (`delayMs`): a slow audit is the behaviour those tests are about, not a wait. */
 export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
