@@ -66,6 +66,8 @@ export const ErrorCode = {
   integrityNotOk: "integrity_not_ok",
   /** A request names something that does not exist (a strategy, an evidence hash): 422, naming it. */
   unknownReference: "unknown_reference",
+  /** A go-live whose replay citation fails a rule (missing, other params, too short, too old): 422, naming the rule. */
+  replayCitationRefused: "replay_citation_refused",
 } as const;
 /** One of the shared error codes. */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -121,6 +123,7 @@ export const HTTP_STATUS_FOR_CODE: Record<string, number> = {
   // Locked, like a halted breaker: refused until a verification shows the chain intact again.
   integrity_not_ok: 423,
   unknown_reference: 422,
+  replay_citation_refused: 422,
 };
 
 /** One named check inside a health report. */

@@ -105,3 +105,57 @@ export interface ReplayReport {
   equityCurve: EquityPoint[];
   exposure: ExposurePoint[];
 }
+
+/** Where a replay run is: stepping through its evidence, finished with a stored report, or stopped by a refusal. */
+export const ReplayStatus = v.picklist(["running", "complete", "failed"]);
+export type ReplayStatus = v.InferOutput<typeof ReplayStatus>;
+
+/**
+ * A replay run as the mesh keeps it: what it replays (strategy, params by hash, window), where it is, and once
+ * complete the report's hash and summary. A go-live request cites one by `id`.
+ */
+export interface ReplayRecord {
+  id: string;
+  strategyId: string;
+  /** SHA-256 of the params' RFC 8785 canonical JSON (`paramsHash` in @paulp/replay). */
+  paramsHash: string;
+  window: { from: string; to: string };
+  status: ReplayStatus;
+  requestedAt: string;
+  completedAt: string | null;
+  reportHash: string | null;
+  summary: ReplaySummary | null;
+}
+
+/** How old and how long a cited replay may be. Defaults: at least 7 days of evidence, ending at most 3 days ago. */
+export interface ReplayCitationPolicy {
+  minSpanMs: number;
+  maxAgeMs: number;
+}
+export const DEFAULT_REPLAY_CITATION_POLICY: ReplayCitationPolicy = {
+  minSpanMs: 7 * 24 * 60 * 60 * 1000,
+  maxAgeMs: 3 * 24 * 60 * 60 * 1000,
+};
+
+/** Why a go-live's replay citation is refused; one per rule, so the caller is told which rule failed. */
+export const ReplayCitationRefusal = {
+  missing: "replay_missing",
+  notComplete: "replay_not_complete",
+  otherStrategy: "replay_other_strategy",
+  paramsChanged: "replay_params_changed",
+  tooShort: "replay_too_short",
+  tooOld: "replay_too_old",
+} as const;
+export type ReplayCitationRefusal = (typeof ReplayCitationRefusal)[keyof typeof ReplayCitationRefusal];
+
+/** What a go-live request carries about its replay, so the approvers see it and the apply step re-checks it. */
+export const ReplayCitation = v.object({
+  replayId: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
+  reportHash: Sha256Hex,
+  paramsHash: Sha256Hex,
+  window: v.object({
+    from: v.pipe(v.string(), v.isoTimestamp()),
+    to: v.pipe(v.string(), v.isoTimestamp()),
+  }),
+});
+export type ReplayCitation = v.InferOutput<typeof ReplayCitation>;

@@ -1,0 +1,82 @@
+// A go-live cites a replay (#18): the same strategy and params, enough evidence, recent enough. Pure: the caller
+// reads the record and passes the time, so the request and the apply step run the same check.
+import {
+  ErrorCode,
+  err,
+  type JsonValue,
+  ok,
+  type ReplayCitation,
+  type ReplayCitationPolicy,
+  ReplayCitationRefusal,
+  type ReplayRecord,
+  type Result,
+} from "@paulp/contracts";
+import { canonicalJson, sha256Hex } from "@paulp/kit";
+
+/** The params' identity: lowercase hex SHA-256 of their RFC 8785 canonical JSON (key order does not matter). */
+export function paramsHash(params: Record<string, JsonValue>): Promise<string> {
+  return sha256Hex(canonicalJson(params));
+}
+
+function refuse(reason: ReplayCitationRefusal, message: string, details: Record<string, unknown> = {}) {
+  return err<ReplayCitation>(ErrorCode.replayCitationRefused, message, { reason, ...details });
+}
+
+/**
+ * Check that `record` (null when no replay has the cited id) may back a go-live of `strategy` at `nowMs`: complete,
+ * of this strategy, with exactly these params, covering at least `policy.minSpanMs` of evidence, and whose evidence
+ * ends no more than `policy.maxAgeMs` before now. Answers the citation the request carries.
+ */
+export async function checkCitation(
+  record: ReplayRecord | null,
+  strategy: { id: string; params: Record<string, JsonValue> },
+  policy: ReplayCitationPolicy,
+  nowMs: number,
+): Promise<Result<ReplayCitation>> {
+  if (record === null) return refuse(ReplayCitationRefusal.missing, "no replay has that id");
+  if (record.status !== "complete" || record.reportHash === null) {
+    return refuse(ReplayCitationRefusal.notComplete, `replay ${record.id} is ${record.status}, not complete`);
+  }
+  if (record.strategyId !== strategy.id) {
+    return refuse(
+      ReplayCitationRefusal.otherStrategy,
+      `replay ${record.id} is of strategy ${record.strategyId}, not ${strategy.id}`,
+    );
+  }
+  const current = await paramsHash(strategy.params);
+  if (record.paramsHash !== current) {
+    return refuse(
+      ReplayCitationRefusal.paramsChanged,
+      `replay ${record.id} ran other params than the strategy has now: replay it again`,
+      { replayParamsHash: record.paramsHash, strategyParamsHash: current },
+    );
+  }
+  const from = Date.parse(record.window.from);
+  const to = Date.parse(record.window.to);
+  if (!Number.isFinite(from) || !Number.isFinite(to) || to - from < policy.minSpanMs) {
+    return refuse(
+      ReplayCitationRefusal.tooShort,
+      `replay ${record.id} covers ${spanText(to - from)} of evidence; at least ${spanText(policy.minSpanMs)} is required`,
+      { spanMs: to - from, minSpanMs: policy.minSpanMs },
+    );
+  }
+  if (nowMs - to > policy.maxAgeMs) {
+    return refuse(
+      ReplayCitationRefusal.tooOld,
+      `replay ${record.id}'s evidence ends ${spanText(nowMs - to)} ago; at most ${spanText(policy.maxAgeMs)} is allowed`,
+      { ageMs: nowMs - to, maxAgeMs: policy.maxAgeMs },
+    );
+  }
+  return ok({
+    replayId: record.id,
+    reportHash: record.reportHash,
+    paramsHash: current,
+    window: record.window,
+  });
+}
+
+function spanText(ms: number): string {
+  if (!Number.isFinite(ms)) return "no valid span";
+  const hours = ms / 3_600_000;
+  return hours >= 48 ? `${(hours / 24).toFixed(1)} days` : `${hours.toFixed(1)} hours`;
+}

@@ -1,0 +1,77 @@
+import { DEFAULT_REPLAY_CITATION_POLICY, type ReplayRecord } from "@paulp/contracts";
+import { describe, expect, it } from "vitest";
+import { checkCitation, paramsHash } from "../src/citation";
+
+const DAY = 24 * 60 * 60 * 1000;
+const params = { b: 1, a: "x", edge: "0.02" };
+// Pinned with Python: hashlib.sha256(json.dumps(params, sort_keys=True, separators=(",", ":"))).hexdigest()
+const PARAMS_HASH = "545ddaeee370256c4c1f41466c3fb5c4cd635d4e9f04b24de1f3853fa5d334dc";
+const NOW = Date.parse("2026-12-02T12:00:00Z");
+
+function record(over: Partial<ReplayRecord> = {}): ReplayRecord {
+  return {
+    id: "rp_1",
+    strategyId: "st_1",
+    paramsHash: PARAMS_HASH,
+    window: { from: "2026-11-24T00:00:00.000Z", to: "2026-12-01T00:00:00.000Z" },
+    status: "complete",
+    requestedAt: "2026-12-01T01:00:00.000Z",
+    completedAt: "2026-12-01T01:05:00.000Z",
+    reportHash: "a".repeat(64),
+    summary: null,
+    ...over,
+  };
+}
+
+async function reason(r: ReplayRecord | null, strategyParams: Record<string, unknown> = params) {
+  const answer = await checkCitation(
+    r,
+    { id: "st_1", params: strategyParams as never },
+    DEFAULT_REPLAY_CITATION_POLICY,
+    NOW,
+  );
+  return answer.ok ? "ok" : (answer.error.details as { reason: string }).reason;
+}
+
+describe("a go-live's replay citation", () => {
+  it("names params by the hash of their canonical JSON, whatever the key order", async () => {
+    expect(await paramsHash(params)).toBe(PARAMS_HASH);
+    expect(await paramsHash({ edge: "0.02", a: "x", b: 1 })).toBe(PARAMS_HASH);
+  });
+
+  it("is accepted for the same strategy and params, 7 days of evidence ending within 3 days", async () => {
+    const answer = await checkCitation(record(), { id: "st_1", params }, DEFAULT_REPLAY_CITATION_POLICY, NOW);
+    expect(answer).toEqual({
+      ok: true,
+      value: {
+        replayId: "rp_1",
+        reportHash: "a".repeat(64),
+        paramsHash: PARAMS_HASH,
+        window: record().window,
+      },
+    });
+  });
+
+  it("is refused, naming the rule, when any rule fails", async () => {
+    expect(await reason(null)).toBe("replay_missing");
+    expect(await reason(record({ status: "running", reportHash: null }))).toBe("replay_not_complete");
+    expect(await reason(record({ status: "failed" }))).toBe("replay_not_complete");
+    expect(await reason(record({ strategyId: "st_2" }))).toBe("replay_other_strategy");
+    expect(await reason(record(), { ...params, edge: "0.03" })).toBe("replay_params_changed");
+    // One millisecond short of 7 days.
+    expect(
+      await reason(record({ window: { from: "2026-11-24T00:00:00.001Z", to: "2026-12-01T00:00:00.000Z" } })),
+    ).toBe("replay_too_short");
+    expect(await reason(record({ window: { from: "not a time", to: "2026-12-01T00:00:00.000Z" } }))).toBe(
+      "replay_too_short",
+    );
+    // Evidence ending 3 days and 1 ms before now.
+    const to = new Date(NOW - 3 * DAY - 1).toISOString();
+    const from = new Date(NOW - 10 * DAY - 1).toISOString();
+    expect(await reason(record({ window: { from, to } }))).toBe("replay_too_old");
+    // Exactly at the limits is allowed.
+    const edgeTo = new Date(NOW - 3 * DAY).toISOString();
+    const edgeFrom = new Date(NOW - 10 * DAY).toISOString();
+    expect(await reason(record({ window: { from: edgeFrom, to: edgeTo } }))).toBe("ok");
+  });
+});
