@@ -12,6 +12,8 @@ export const EvidenceSighting = v.object({
   venue: v.picklist(["kalshi", "polymarket", "ibkr"]),
   url: v.pipe(v.string(), v.maxLength(4096)),
   fetchedAt: v.pipe(v.string(), v.isoTimestamp()),
+  /** The HTTP status the venue answered with (a refusal's bytes are evidence too; a replay reads only 2xx). */
+  status: v.optional(v.pipe(v.number(), v.integer(), v.minValue(100), v.maxValue(599))),
 });
 export type EvidenceSighting = v.InferOutput<typeof EvidenceSighting>;
 
@@ -159,3 +161,37 @@ export const ReplayCitation = v.object({
   }),
 });
 export type ReplayCitation = v.InferOutput<typeof ReplayCitation>;
+
+/**
+ * `GET /admin/evidence/export` and `pnpm replay` speak one file: newline-delimited JSON, a header line, then each
+ * distinct object once (raw bytes in standard base64, before its first sighting) and the sightings in fetch order,
+ * then a trailer with the counts, so a cut-off file is refused rather than replayed short.
+ */
+export const EVIDENCE_EXPORT_FORMAT = "paulp.evidence-export";
+export const EvidenceExportHeader = v.strictObject({
+  kind: v.literal("header"),
+  format: v.literal(EVIDENCE_EXPORT_FORMAT),
+  version: v.literal(1),
+  window: v.strictObject({
+    from: v.pipe(v.string(), v.isoTimestamp()),
+    to: v.pipe(v.string(), v.isoTimestamp()),
+  }),
+  exportedAt: v.pipe(v.string(), v.isoTimestamp()),
+});
+export const EvidenceExportLine = v.variant("kind", [
+  EvidenceExportHeader,
+  v.strictObject({ kind: v.literal("object"), hash: Sha256Hex, base64: v.string() }),
+  v.strictObject({ kind: v.literal("sighting"), ...EvidenceSighting.entries }),
+  v.strictObject({
+    kind: v.literal("end"),
+    objects: v.pipe(v.number(), v.integer(), v.minValue(0)),
+    sightings: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  }),
+]);
+export type EvidenceExportLine = v.InferOutput<typeof EvidenceExportLine>;
+
+/** Why an export file cannot be read; the line number says where. */
+export const EvidenceExportRefusal = {
+  malformed: "export_malformed",
+  truncated: "export_truncated",
+} as const;

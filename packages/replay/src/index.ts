@@ -2,5 +2,6 @@
 // mesh (in workerd, in bounded alarm steps) and `pnpm replay` (in Node, over an export) compute the same report.
 export * from "./citation";
 export * from "./evidence";
+export * from "./export-file";
 export * from "./metrics";
 export * from "./report";
