@@ -124,9 +124,15 @@ export interface ReplayRecord {
   window: { from: string; to: string };
   status: ReplayStatus;
   requestedAt: string;
+  /** Who asked for it (`method:email-or-subject`). */
+  requestedBy: string;
+  /** Sightings replayed so far. */
+  sightings: number;
   completedAt: string | null;
   reportHash: string | null;
   summary: ReplaySummary | null;
+  /** Why a failed replay stopped (a refused evidence object is named by its hash in the message). */
+  failure: { code: string; message: string } | null;
 }
 
 /** How old and how long a cited replay may be. Defaults: at least 7 days of evidence, ending at most 3 days ago. */
@@ -195,3 +201,30 @@ export const EvidenceExportRefusal = {
   malformed: "export_malformed",
   truncated: "export_truncated",
 } as const;
+
+/** The longest window one replay may cover (the fetch log keeps at least this much, docs/replay.md). */
+export const MAX_REPLAY_SPAN_MS = 31 * 24 * 60 * 60 * 1000;
+
+/** `POST /admin/replays`: replay a strategy over the evidence fetched in `[from, to]`, optionally with other params. */
+export const ReplayStart = v.pipe(
+  v.strictObject({
+    strategyId: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
+    from: v.pipe(v.string(), v.isoTimestamp()),
+    to: v.pipe(v.string(), v.isoTimestamp()),
+    params: v.optional(v.record(v.string(), v.unknown())),
+    /** Time from a decision to its fill against the book then recorded (default 250 ms). */
+    latencyMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(60_000))),
+  }),
+  v.check((r) => Date.parse(r.from) < Date.parse(r.to), "from must be before to"),
+  v.check(
+    (r) => Date.parse(r.to) - Date.parse(r.from) <= MAX_REPLAY_SPAN_MS,
+    "a replay covers at most 31 days of evidence",
+  ),
+);
+export type ReplayStart = v.InferOutput<typeof ReplayStart>;
+
+/** A replay id: `rp_` and 26 lowercase base32 characters. */
+export const ReplayId = v.pipe(
+  v.string(),
+  v.regex(/^rp_[0-9a-z]{26}$/, "a replay id looks like rp_ and 26 characters"),
+);
