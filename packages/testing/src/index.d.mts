@@ -1,5 +1,6 @@
 import type { D1Migration } from "@cloudflare/vitest-pool-workers";
 import type { WorkerOptions } from "miniflare";
+import type { TestProjectInlineConfiguration } from "vitest/config";
 
 /** The repository root. */
 export declare const REPO_ROOT: string;
@@ -32,3 +33,8 @@ export type DoubledService = "audit" | "risk" | "governance" | "ingestion";
  * worker named like the real one (`paulp-<service>`).
  */
 export declare function double(service: DoubledService): WorkerOptions & { name: string };
+/**
+ * The vitest projects of a pure package shipped to both runtimes: the same test files (default
+ * `test/**\/*.test.ts`) in Node and in workerd.
+ */
+export declare function nodeAndWorkerd(include?: string[]): TestProjectInlineConfiguration[];

@@ -4,7 +4,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { buildSync } from "esbuild";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 
@@ -72,4 +72,22 @@ export function double(service) {
     built.set(service, script);
   }
   return { name, modules: true, script, compatibilityDate: "2026-04-20" };
+}
+
+/**
+ * The vitest projects of a pure package shipped to both runtimes: the same test files in Node (the offline tools)
+ * and in workerd (the mesh), so a result is shown to be the same in both.
+ */
+export function nodeAndWorkerd(include = ["test/**/*.test.ts"]) {
+  return [
+    { test: { name: "node", environment: "node", include } },
+    {
+      plugins: [
+        cloudflareTest({
+          miniflare: { compatibilityDate: "2026-04-20", compatibilityFlags: ["nodejs_compat"] },
+        }),
+      ],
+      test: { name: "workerd", include },
+    },
+  ];
 }

@@ -1,11 +1,9 @@
 import { ErrorCode, err, type MarketRecord, type OrderBookSnapshot, ok, type Result } from "@paulp/contracts";
-import { decodeBook } from "./book-decode";
+import { clobBookUrl, decodeBook, kalshiOrderbookUrl } from "@paulp/venue-decode";
 import { callPeer, type PipelineDeps } from "./deps";
 import { markEvidence } from "./evidence";
 import { putBookStatement } from "./store";
 import { fetchVenue } from "./venue-reads";
-import { kalshiOrderbookUrl } from "./venues/kalshi";
-import { clobBookUrl } from "./venues/polymarket";
 
 /** Fetch a market's book through evidence storage, validate it, store it and answer it (YES view, best first). */
 export async function fetchFreshBook(

@@ -1,13 +1,12 @@
 import type { MarkRefresh, MarkUpdate, RawVenueAnswer, TradedMarket } from "@paulp/contracts";
 import { auditAppend, withTimeout } from "@paulp/kit";
+import { markFrom, parseBody } from "@paulp/venue-decode";
 import { fetchFreshBook } from "./books";
 import { type ComplianceAgent, type ComplianceEntity, gateWithCurrentRules } from "./compliance";
 import type { PipelineDeps } from "./deps";
 import { markEvidence, storeEvidence } from "./evidence";
 import { IbkrSnapshot, ibkrMark } from "./ibkr-snapshot";
 import { getMarketRow } from "./market-queries";
-import { markFrom } from "./prices";
-import { parseBody } from "./venues/parse";
 
 /**
  * The data side of execution's fast path (which decides what to refresh and when): fresh books of traded

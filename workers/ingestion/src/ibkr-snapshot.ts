@@ -1,6 +1,6 @@
 import { formatPrice } from "@paulp/kit";
+import { priceUnits } from "@paulp/venue-decode";
 import * as v from "valibot";
-import { priceUnits } from "./prices";
 
 /**
  * IBKR's `GET /iserver/marketdata/snapshot` answer: an array of objects. Only fields its schema names are read,

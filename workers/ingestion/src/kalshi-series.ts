@@ -1,8 +1,3 @@
-import type * as v from "valibot";
-import type { PipelineDeps, Tally } from "./deps";
-import { markEvidence } from "./evidence";
-import { runBatches } from "./store";
-import { fetchParsed } from "./venue-reads";
 import {
   type KalshiEventInfo,
   KalshiEventsPage,
@@ -11,7 +6,12 @@ import {
   kalshiEventsUrl,
   kalshiSeriesListUrl,
   kalshiSeriesUrl,
-} from "./venues/kalshi";
+} from "@paulp/venue-decode";
+import type * as v from "valibot";
+import type { PipelineDeps, Tally } from "./deps";
+import { markEvidence } from "./evidence";
+import { runBatches } from "./store";
+import { fetchParsed } from "./venue-reads";
 
 // Kalshi's category is the series' (kalshi-typescript models/series.ts `category`); a market has none and an
 // event's is deprecated. A market names its event (`event_ticker`), the event its series (`series_ticker`). Both

@@ -1,6 +1,6 @@
 import type { PairCandidate, PairLeg } from "@paulp/contracts";
+import type { StoredMarketRow } from "@paulp/venue-decode";
 import { TERMS_VERSION } from "./terms";
-import type { StoredMarketRow } from "./venues/types";
 
 const STOP = new Set([
   "will",

@@ -3,20 +3,23 @@
 // the clock: the fetch time and the stored state come in as values, so a replay of recorded evidence (#18) runs
 // the very same code.
 import type { AuditPayload, MarketVenue } from "@paulp/contracts";
-import type { ComplianceAgent } from "./compliance";
-import { markFrom } from "./prices";
-import { contentHash } from "./row-content";
-import type { StoredState } from "./store";
-import { termsHash, termsHashSync, termsOf } from "./terms";
 import {
+  GammaKeysetPage,
+  gammaPage,
   isKalshiMarketsPage,
   KalshiMarketsPage,
   type KalshiParsedPage,
+  type MarketPage,
+  type MarketRow,
+  markFrom,
+  parseBody,
   parseKalshiMarkets,
-} from "./venues/kalshi";
-import { parseBody } from "./venues/parse";
-import { GammaKeysetPage, gammaPage } from "./venues/polymarket";
-import type { MarketPage, MarketRow, StoredMarketRow } from "./venues/types";
+  type StoredMarketRow,
+} from "@paulp/venue-decode";
+import type { ComplianceAgent } from "./compliance";
+import { contentHash } from "./row-content";
+import type { StoredState } from "./store";
+import { termsHash, termsHashSync, termsOf } from "./terms";
 
 /** A page's bytes decoded by its venue's parser, or why they cannot be used. */
 export type DecodedPage =

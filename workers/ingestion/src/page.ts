@@ -2,6 +2,13 @@
 // events) read in one D1 round trip, gated and planned (page-plan.ts, pure), then committed in one D1 batch while
 // the next page is fetched.
 import type { MarketVenue } from "@paulp/contracts";
+import {
+  type KalshiEventInfo,
+  type KalshiParsedPage,
+  kalshiRows,
+  type MarketPage,
+  type StoredMarketRow,
+} from "@paulp/venue-decode";
 import type { ComplianceAgent } from "./compliance";
 import { audit, type PipelineDeps, type Tally } from "./deps";
 import { markEvidence } from "./evidence";
@@ -29,8 +36,6 @@ import {
   recordFetchFailure,
   recordParseFailure,
 } from "./venue-reads";
-import { type KalshiEventInfo, type KalshiParsedPage, kalshiRows } from "./venues/kalshi";
-import type { MarketPage, StoredMarketRow } from "./venues/types";
 
 /** A page fetched, stored as evidence, parsed and gated, ready to commit; or why not. */
 export type Prepared =

@@ -1,11 +1,11 @@
 // Pair candidates: active Kalshi and Polymarket markets, gated again under the current rules, text-matched and
 // handed to governance.
 import type { MarketVenue } from "@paulp/contracts";
+import type { StoredMarketRow } from "@paulp/venue-decode";
 import { gateWithCurrentRules } from "./compliance";
 import { callPeer, type PipelineDeps } from "./deps";
 import { matchCandidates } from "./matching";
 import { termsHash, termsHashSync, termsOf } from "./terms";
-import type { StoredMarketRow } from "./venues/types";
 
 /** Text-match active Kalshi and Polymarket markets and hand the candidates to governance. */
 export async function proposePairs(deps: PipelineDeps): Promise<number> {

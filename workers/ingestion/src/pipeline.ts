@@ -2,6 +2,7 @@
 // (runIngestion: each venue, the breaker's reports, pair proposals after a completed pass).
 import type { MarketVenue, VenueRunReport } from "@paulp/contracts";
 import { randomId, withTimeout } from "@paulp/kit";
+import { gammaMarketsUrl, kalshiMarketsUrl, kalshiUpdatedMarketsUrl } from "@paulp/venue-decode";
 import { ComplianceAgent, loadRules } from "./compliance";
 import { audit, callPeer, type PipelineDeps, Tally } from "./deps";
 import { syncKalshiSeries } from "./kalshi-series";
@@ -10,8 +11,6 @@ import { type PageResult, preparePage, type RunContext } from "./page";
 import { proposePairs } from "./pairs";
 import { pruneSnapshotsStatements, runBatches } from "./store";
 import { sweepNotListed } from "./sweep";
-import { kalshiMarketsUrl, kalshiUpdatedMarketsUrl } from "./venues/kalshi";
-import { gammaMarketsUrl } from "./venues/polymarket";
 
 /**
  * Page sizes asked for. Gamma's keyset endpoint clamps `limit` silently to a cap it does not publish (a page then

@@ -1,6 +1,6 @@
 // A market row's content as stored and its hash: pure, shared by the write plan (page-plan.ts) and the writes.
 import { createHash } from "node:crypto";
-import type { MarketRow } from "./venues/types";
+import type { MarketRow } from "@paulp/venue-decode";
 
 /**
  * SHA-256 of a market row's content: every stored column but the evidence hash, terms hash and time (the terms are

@@ -1,8 +1,8 @@
 // The ingestion writes to D1: changed rows and marks, snapshot sightings, blocks, deletions and books, each a
 // prepared statement run in batches (under the rules-version guard); the reads are in market-queries.ts.
 import type { MarketVenue, OrderBookSnapshot } from "@paulp/contracts";
+import type { StoredMarketRow } from "@paulp/venue-decode";
 import { contentValues } from "./row-content";
-import type { StoredMarketRow } from "./venues/types";
 
 /** D1 allows a bounded number of statements per batch; write in chunks. */
 const BATCH = 200;

@@ -1,10 +1,14 @@
 // After a complete pass: the markets stored as active that the pass did not list are looked up by id and stored
 // with the status the venue answers, or marked `unlisted`.
 import type { MarketVenue } from "@paulp/contracts";
+import {
+  GAMMA_LOOKUP_IDS,
+  gammaLookupChunks,
+  gammaMarketsByIdUrl,
+  kalshiMarketsByTickerUrl,
+} from "@paulp/venue-decode";
 import { audit, type PipelineDeps, type Tally } from "./deps";
 import { preparePage, type RunContext } from "./page";
-import { kalshiMarketsByTickerUrl } from "./venues/kalshi";
-import { GAMMA_LOOKUP_IDS, gammaLookupChunks, gammaMarketsByIdUrl } from "./venues/polymarket";
 
 /** Tickers per `GET /markets?tickers=` lookup, and lookups after one pass (the rest wait for the next pass). */
 export const KALSHI_LOOKUP_TICKERS = 100;

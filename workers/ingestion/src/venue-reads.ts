@@ -3,12 +3,17 @@
 import type { AuditEvent, AuditPayload, MarketVenue, MarkUpdate } from "@paulp/contracts";
 import { kalshiEndpoint } from "@paulp/kalshi-spec";
 import { withTimeout } from "@paulp/kit";
+import {
+  type FastGuard,
+  type MarketSkip,
+  parseBody,
+  SKIPPED_BY_DESIGN,
+  type StoredMarketRow,
+} from "@paulp/venue-decode";
 import type * as v from "valibot";
 import { type FetchOutcome, fetchWithEvidence, TokenBucket } from "./client";
 import { audit, type PipelineDeps, type Tally, VENUE_RATE } from "./deps";
 import { markEvidence, storeEvidence } from "./evidence";
-import { type FastGuard, parseBody } from "./venues/parse";
-import { type MarketSkip, SKIPPED_BY_DESIGN, type StoredMarketRow } from "./venues/types";
 
 /** Fetch a URL for a venue with evidence capture; the evidence write happens before anything parses. */
 export function fetchVenue(deps: PipelineDeps, venue: MarketVenue, url: string): Promise<FetchOutcome> {

@@ -3,13 +3,13 @@
 import type { MarkUpdate } from "@paulp/contracts";
 import { kalshiRequestProblems } from "@paulp/kalshi-spec";
 import type { EgressFetch } from "@paulp/kit";
+import { gammaMarketsUrl } from "@paulp/venue-decode";
 import { beforeEach, describe, expect, it } from "vitest";
 import { ComplianceAgent, loadRules } from "../src/compliance";
 import { Tally } from "../src/deps";
 import { preparePage, type RunContext } from "../src/page";
 import { METADATA_SKEW_S, runVenue } from "../src/pipeline";
 import { ingestionStatus } from "../src/status";
-import { gammaMarketsUrl } from "../src/venues/polymarket";
 import { auditEvents, count, resetAll, tenv, testDeps, worker } from "./helpers";
 
 beforeEach(resetAll);

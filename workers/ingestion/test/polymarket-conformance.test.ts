@@ -1,6 +1,15 @@
 // Polymarket conformance of ingestion's clients: the requests they send are the official SDK's requests, and
 // the parsers are fed fixtures typed as Polymarket's own models (`@polymarket/bindings`' raw gamma market,
 // `@polymarket/clob-client`'s `OrderBookSummary`), every optional or nullable field absent or null in turn.
+
+import {
+  ClobBook,
+  clobYesBook,
+  GammaKeysetPage,
+  GammaMarket,
+  gammaPage,
+  parseBody,
+} from "@paulp/venue-decode";
 import {
   CLOB_BOOK_FIELDS,
   CLOB_PATHS,
@@ -15,8 +24,6 @@ import type * as v from "valibot";
 import { beforeEach, describe, expect, it } from "vitest";
 import { fetchFreshBook } from "../src/books";
 import { runVenue } from "../src/pipeline";
-import { parseBody } from "../src/venues/parse";
-import { ClobBook, clobYesBook, GammaKeysetPage, GammaMarket, gammaPage } from "../src/venues/polymarket";
 import { count, onlySkipAudit, resetAll, tenv, testDeps } from "./helpers";
 
 beforeEach(resetAll);

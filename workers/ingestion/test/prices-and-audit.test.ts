@@ -1,6 +1,5 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { runIngestion, runVenue } from "../src/pipeline";
-import { markFrom, probabilityFromString } from "../src/prices";
 import { blockKalshi, count, resetAll, tenv, testDeps, worker } from "./helpers";
 
 beforeEach(resetAll);
@@ -26,18 +25,6 @@ async function pushedMarks(): Promise<{ market: string; price: string; category:
 }
 
 describe("marks are prices risk can value a position at", () => {
-  it("markFrom answers only (0, 1]; probabilityFromString only [0, 1]", () => {
-    expect(markFrom(null, null, "0.4200")).toBe("0.4200");
-    expect(markFrom("0.4000", "0.5000", null)).toBe("0.4500");
-    expect(markFrom(null, null, "0")).toBeNull();
-    expect(markFrom(null, null, "7")).toBeNull();
-    expect(markFrom(null, null, "1.0001")).toBeNull();
-    expect(markFrom(null, null, "1")).toBe("1.0000");
-    expect(probabilityFromString("7")).toBeNull();
-    expect(probabilityFromString("0.35")).toBe("0.3500");
-    expect(probabilityFromString("0")).toBe("0.0000");
-  });
-
   it("a Polymarket outcome price above $1 is no price: no mark stored, none pushed", async () => {
     const deps = testDeps({ fetch: async () => json({ markets: [gamma({ outcomePrices: '["7","0"]' })] }) });
     const { report } = await runVenue(deps, "polymarket", { maxPages: 1, pageSize: 100 });

@@ -1,6 +1,6 @@
 import * as v from "valibot";
-import { normPrice, probabilityFromNumber, probabilityFromString } from "../prices";
 import { DollarString, listedId, PriceString, schemaSkip } from "./parse";
+import { normPrice, probabilityFromNumber, probabilityFromString } from "./prices";
 import type { MarketPage, MarketRow, MarketSkip, YesBook } from "./types";
 
 /** Gamma's production base URL (docs.polymarket.com). */

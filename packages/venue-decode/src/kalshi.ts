@@ -1,6 +1,6 @@
 import * as v from "valibot";
-import { complement, normPrice } from "../prices";
 import { DollarString, IsoTime, isTimestamp, PRICE_RE, PriceString, schemaSkip } from "./parse";
+import { complement, normPrice } from "./prices";
 import type { MarketRow, MarketSkip, YesBook } from "./types";
 
 /** Kalshi's production base URL (docs.kalshi.com); in dev and tests the simulator serves it. */

@@ -1,10 +1,10 @@
 // A venue's order-book answer decoded into the YES view, best first: pure (bytes and the market in, the book or why
 // not out), so the fast path and a replay of stored evidence (#18) run the same parser.
 import type { MarketRecord } from "@paulp/contracts";
-import { KalshiOrderbook, kalshiYesBook } from "./venues/kalshi";
-import { parseBody } from "./venues/parse";
-import { ClobBook, clobYesBook } from "./venues/polymarket";
-import type { YesBook } from "./venues/types";
+import { KalshiOrderbook, kalshiYesBook } from "./kalshi";
+import { parseBody } from "./parse";
+import { ClobBook, clobYesBook } from "./polymarket";
+import type { YesBook } from "./types";
 
 /** Decode `bytes` as `market`'s book (Kalshi `GET /markets/{ticker}/orderbook`, CLOB `GET /book` of its YES token). */
 export function decodeBook(
