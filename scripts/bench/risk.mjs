@@ -11,7 +11,7 @@ import { governanceStub, scriptWorker, size, withMesh } from "./_harness.mjs";
 
 const POSITIONS = size(1_000, 100);
 const NOW = Date.now();
-const src = (f) => path.join(REPO_ROOT, "workers/risk/src", f);
+const src = (f) => path.join(REPO_ROOT, "packages/risk-rules/src", f);
 
 // ---- (1) in-process ---------------------------------------------------------------------------------
 const ev = await tsImport(src("evaluate.ts"), import.meta.url);

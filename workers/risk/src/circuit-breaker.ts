@@ -26,7 +26,7 @@ import {
   parseThresholds,
   type Thresholds,
   withTransition,
-} from "./breaker";
+} from "@paulp/risk-rules";
 import type { Env } from "./env";
 import { redeemApproval } from "./redeem";
 

@@ -12,12 +12,10 @@ import {
   type RiskLimitsView,
 } from "@paulp/contracts";
 import { auditAppend, formatDollars, orNull, parseDollars, RedeemedButNotApplied } from "@paulp/kit";
+import { applyCapitalChange, parseLimits, raisedLimits, valuation } from "@paulp/risk-rules";
 import type { Env } from "./env";
 import { afterChange } from "./governor-portfolio";
 import type { GovernorState } from "./governor-state";
-import { parseLimits } from "./limit-rules";
-import { raisedLimits } from "./limits";
-import { applyCapitalChange, valuation } from "./portfolio";
 import { redeemApproval } from "./redeem";
 
 // The two-person changes risk applies: its limits and its capital base. Lowering applies at once; raising needs

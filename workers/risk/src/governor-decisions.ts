@@ -10,9 +10,20 @@ import {
   type RiskDecision,
 } from "@paulp/contracts";
 import { auditAppend, formatDollars, orNull, parseDollars, randomId } from "@paulp/kit";
+import {
+  type Evaluation,
+  evaluateIntent,
+  marketKey,
+  moveReservationInView,
+  type PortfolioState,
+  type Reservation,
+  reserveInView,
+  updateWatermarks,
+  utcDay,
+  valuation,
+} from "@paulp/risk-rules";
 import { DECISION_LOG_SIZE, decisionLogKey, logDecision } from "./decision-log";
 import type { Env } from "./env";
-import { type Evaluation, evaluateIntent } from "./evaluate";
 import {
   currentView,
   deleteKeys,
@@ -22,9 +33,7 @@ import {
   type StateChange,
   type StoredDecision,
 } from "./governor-state";
-import { marketKey, type PortfolioState, updateWatermarks, utcDay, valuation } from "./portfolio";
 import { offerReceipt } from "./receipt-sample";
-import { moveReservationInView, type Reservation, reserveInView } from "./view";
 
 // Risk's decisions over the governor's state: evaluate against the current view, record (audited, reserved,
 // logged), claim once, release and prune. The clock is passed in; storage is the governor's.

@@ -7,8 +7,14 @@ import {
   ok,
   type Result,
 } from "@paulp/contracts";
-import { type Evaluation, lossBreach } from "./evaluate";
-import { applyFillEverywhere } from "./fills";
+import {
+  applyFillEverywhere,
+  applyMarksEverywhere,
+  type Evaluation,
+  lossBreach,
+  updateWatermarks,
+  valuation,
+} from "@paulp/risk-rules";
 import {
   currentView,
   deleteKeys,
@@ -23,8 +29,6 @@ import {
   RESERVATION_PREFIX,
   type StateChange,
 } from "./governor-state";
-import { applyMarksEverywhere } from "./marks";
-import { updateWatermarks, valuation } from "./portfolio";
 
 // The portfolio's changes over the governor's state: fills and marks applied in memory and to the view, the
 // watermarks moved and the loss limits checked, and only the keys that changed written. The clock is passed in.

@@ -1,6 +1,25 @@
 import type { DecisionSummary, RiskDecision, RiskLimitsView } from "@paulp/contracts";
 import { RiskLimits } from "@paulp/contracts";
 import { orNull, parseDollars } from "@paulp/kit";
+import {
+  buildView,
+  DEFAULT_LIMITS,
+  type Evaluation,
+  emptyPortfolio,
+  type LossLimits,
+  type Mark,
+  type ParsedLimits,
+  type PortfolioState,
+  type Position,
+  parseLimits,
+  type Reservation,
+  type RiskView,
+  regroupView,
+  strictestLossLimits,
+  updateWatermarks,
+  upgradeUnits,
+  valuation,
+} from "@paulp/risk-rules";
 import * as v from "valibot";
 import {
   DECISION_LOG_PREFIX,
@@ -9,21 +28,7 @@ import {
   emptyDecisionLog,
 } from "./decision-log";
 import type { Env } from "./env";
-import type { Evaluation } from "./evaluate";
-import { type LossLimits, type ParsedLimits, parseLimits } from "./limit-rules";
-import { DEFAULT_LIMITS, strictestLossLimits } from "./limits";
-import {
-  emptyPortfolio,
-  type Mark,
-  type PortfolioState,
-  type Position,
-  updateWatermarks,
-  valuation,
-} from "./portfolio";
 import { emptyReceiptSample, RECEIPT_PREFIX, type ReceiptSample, receiptSampleFrom } from "./receipt-sample";
-import { upgradeUnits } from "./units";
-import { buildView, type Reservation, type RiskView } from "./view";
-import { regroupView } from "./view-groups";
 
 // The risk governor's storage layout: its keys, how its state is loaded (and older layouts moved, once) and
 // written in bounded puts. The Durable Object (risk-governor.ts) holds the loaded state and changes it.

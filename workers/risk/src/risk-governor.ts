@@ -27,10 +27,9 @@ import {
   type Venue,
 } from "@paulp/contracts";
 import { canonicalHash, formatDollars, formatPct, settleRedemption } from "@paulp/kit";
+import { exposureDetail, exposureReport, valuation } from "@paulp/risk-rules";
 import { queryDecisionLog } from "./decision-log";
 import type { Env } from "./env";
-import { exposureReport } from "./exposure";
-import { exposureDetail } from "./exposure-detail";
 import { changeCapital, changeLimits } from "./governor-admin";
 import { claimDecision, evaluateNow, prune, recordDecision, releaseReservations } from "./governor-decisions";
 import { applyFills, recordMarks } from "./governor-portfolio";
@@ -41,7 +40,6 @@ import {
   lossLimits,
   type StateChange,
 } from "./governor-state";
-import { valuation } from "./portfolio";
 import { receiptsToCheck } from "./receipt-sample";
 import { SerialQueue } from "./serial";
 

@@ -1,8 +1,8 @@
 import { runInDurableObject } from "cloudflare:test";
 import type { RiskLimitsView } from "@paulp/contracts";
+import { DEFAULT_LIMITS } from "@paulp/risk-rules";
 import { describe, expect, it } from "vitest";
 import type { GovernorState } from "../src/governor-state";
-import { DEFAULT_LIMITS } from "../src/limits";
 import type { RiskGovernor } from "../src/risk-governor";
 import { freshMark, risk, testEnv } from "./worker-helpers";
 

@@ -1,6 +1,6 @@
 import type { RiskLimits } from "@paulp/contracts";
+import { DEFAULT_LIMITS } from "@paulp/risk-rules";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_LIMITS } from "../src/limits";
 import {
   approval,
   audit,
