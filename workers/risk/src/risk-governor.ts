@@ -55,7 +55,8 @@ export { FILL_ID_KEEP_MS, type StateChange } from "./governor-state";
  */
 export class RiskGovernor extends DurableObject<Env> {
   private st!: GovernorState;
-  private readonly queue = new SerialQueue();
+  /** Not private: a test awaits `queue.whenPending` to know an order waits its turn (worker-halt-race). */
+  readonly queue = new SerialQueue();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
