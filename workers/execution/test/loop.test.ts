@@ -149,7 +149,8 @@ describe("the per-minute cron", () => {
         method: "POST",
         body: body === undefined ? undefined : JSON.stringify(body),
       });
-    // Idle for just under five minutes: without a request in the next second the session lapses.
+    // Idle for just under five minutes: without a request before the venue's clock moves on a second, the
+    // session lapses.
     await ibkr("/__sim/ibkr/session", { authenticated: true, loggedOut: false, idleMs: 5 * 60_000 - 500 });
     await (
       exports as unknown as {
@@ -159,9 +160,14 @@ describe("the per-minute cron", () => {
       cron: "* * * * *",
       scheduledTime: Date.now(),
     });
-    await new Promise((r) => setTimeout(r, 1_000));
-    const status = (await (await ibkr("/v1/api/iserver/auth/status")).json()) as { authenticated: boolean };
-    expect(status.authenticated).toBe(true);
+    // The simulator's clock, not the test's wall clock, moves the second on.
+    await ibkr("/__sim/clock", { advanceMs: 1_000 });
+    try {
+      const status = (await (await ibkr("/v1/api/iserver/auth/status")).json()) as { authenticated: boolean };
+      expect(status.authenticated).toBe(true);
+    } finally {
+      await env.VENUE_SIM.fetch("https://ibkr-gw.test/__sim/clock", { method: "DELETE" });
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 import { DurableObject, WorkerEntrypoint } from "cloudflare:workers";
 import { handleAccess } from "./access";
 import { handleAnthropic } from "./anthropic";
+import { handleClockAdmin, loadClockOffset } from "./clock";
 import type { SimContext, SimHandler } from "./context";
 import { setClosingEpoch, universeMode } from "./data/universe";
 import { handleFaultAdmin, interceptFault } from "./faults";
@@ -71,17 +72,26 @@ export class VenueState extends DurableObject<Env> {
 
   /** When this simulator's state first answered: markets of the realistic universe close relative to it. */
   private epoch: number | null = null;
+  /** How far a test has moved the simulator's clock ahead of the wall clock (`/__sim/clock`). */
+  private clockOffsetMs = 0;
 
   private async answer(request: Request, url: URL): Promise<Response> {
     if (this.epoch === null) {
       this.epoch = (await this.ctx.storage.get<number>("universe_epoch")) ?? Date.now();
       await this.ctx.storage.put("universe_epoch", this.epoch);
+      this.clockOffsetMs = await loadClockOffset(this.ctx.storage);
     }
+    const clock = await handleClockAdmin(request, url, this.ctx.storage, this.clockOffsetMs);
+    if (clock) {
+      this.clockOffsetMs = clock.offsetMs;
+      return clock.response;
+    }
+    const offset = this.clockOffsetMs;
     setClosingEpoch(this.epoch);
     const sim: SimContext = {
       storage: this.ctx.storage,
       seed: Number(this.env.SIM_SEED) || 1,
-      now: Date.now,
+      now: () => Date.now() + offset,
       kalshiPublicKeys: parseKeyMap(this.env.SIM_KALSHI_PUBLIC_KEYS),
       universe: universeMode(this.env.SIM_UNIVERSE),
     };

@@ -91,6 +91,25 @@ describe("the session", () => {
     expect((await call("POST", "/iserver/auth/status")).body).toMatchObject({ authenticated: true });
   });
 
+  it("lapses once its clock moves past the idle timeout, and a tickle before then keeps it", async () => {
+    const advance = (advanceMs: number) =>
+      sim().fetch(`${HOST}/__sim/clock`, { method: "POST", body: JSON.stringify({ advanceMs }) });
+    try {
+      await admin("session", { authenticated: true, idleMs: 0 });
+      expect((await advance(IDLE_MS - 1_000)).status).toBe(200);
+      expect((await call("POST", "/tickle")).body).toEqual({});
+      await advance(IDLE_MS - 1_000);
+      expect((await call("POST", "/iserver/auth/status")).body).toMatchObject({ authenticated: true });
+      await advance(IDLE_MS + 1);
+      expect((await call("POST", "/iserver/auth/status")).body).toMatchObject({ authenticated: false });
+      // Time only moves forward, and only by a whole number of milliseconds.
+      expect((await advance(-1)).status).toBe(400);
+    } finally {
+      const reset = await sim().fetch(`${HOST}/__sim/clock`, { method: "DELETE" });
+      expect(await reset.json()).toMatchObject({ offsetMs: 0 });
+    }
+  });
+
   it("a reauthentication that never completes stays unauthenticated; an ended SSO login refuses it", async () => {
     await admin("session", { authenticated: false, reauthPolls: null });
     await call("POST", "/iserver/reauthenticate");
