@@ -2,6 +2,7 @@ import { generateKeyPairSync, type KeyObject, randomBytes } from "node:crypto";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { auxWorker, workerMigrations } from "@paulp/testing";
 import { defineConfig } from "vitest/config";
+import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { generateAuditKey } from "../../scripts/audit-keygen.mjs";
 
 // The audit worker's anchor signing key, generated for each run; tests verify exports with its public half.
@@ -39,6 +40,17 @@ const simKeys = {
   SIM_KALSHI_PUBLIC_KEYS: `${readKeyId}:${spki(readKey.publicKey)}:read,${tradeKeyId}:${spki(tradeKey.publicKey)}`,
 };
 
+// The failed-authentication limits wrangler.jsonc configures, by binding name: the rate-limit tests run the
+// gateway against limiters with these limits on a clock the test moves (test/rate-limiter.ts).
+type RateLimitBinding = { simple: { limit: number; period: number } };
+const configured = unstable_getMiniflareWorkerOptions("./wrangler.jsonc").workerOptions.ratelimits ?? {};
+const rateLimits = Object.fromEntries(
+  Object.entries(configured as Record<string, RateLimitBinding>).map(([name, binding]) => [
+    name,
+    binding.simple,
+  ]),
+);
+
 export default defineConfig(async () => ({
   plugins: [
     cloudflareTest({
@@ -54,6 +66,7 @@ export default defineConfig(async () => ({
           MIGRATIONS_MARKETS: await workerMigrations("ingestion"),
           TEST_AUDIT_SIGNING_KEY: auditKey.signerKey,
           TEST_AUDIT_VERIFIER_KEY: auditKey.verifierKey,
+          TEST_RATE_LIMITS: rateLimits,
         },
         d1Databases: {
           TEST_D1_ANCHOR: "local-paulp-anchor",

@@ -15,6 +15,8 @@ declare global {
       VENUE_SIM: Fetcher;
       TEST_AUDIT_SIGNING_KEY: string;
       TEST_AUDIT_VERIFIER_KEY: string;
+      /** wrangler.jsonc's rate limits by binding name (test/rate-limiter.ts). */
+      TEST_RATE_LIMITS: Record<string, { limit: number; period: number }>;
     }
   }
 }
