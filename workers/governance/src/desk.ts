@@ -29,15 +29,15 @@ export const DESK_POLICY = { version: 2, requiredApprovals: 2 } as const;
 /** The steps that move a request (the lifecycle table is contracts' APPROVAL_TRANSITIONS). */
 export type DeskStepName = ApprovalStep;
 
-/** What the desk stores per request. Times are epoch milliseconds. */
-export interface RequestRecord {
-  requestId: string;
-  action: ApprovalAction;
-  payload: JsonValue;
-  payloadHash: string;
-  policyVersion: number;
-  requiredApprovals: number;
-  status: ApprovalView["status"];
+/**
+ * What the desk stores per request: the view's identity, payload and status fields as they are, people as
+ * PersonRefs and times as epoch milliseconds.
+ */
+export interface RequestRecord
+  extends Pick<
+    ApprovalView,
+    "requestId" | "action" | "payload" | "payloadHash" | "policyVersion" | "requiredApprovals" | "status"
+  > {
   requestedBy: PersonRef;
   requestedAt: number;
   expiresAt: number;
