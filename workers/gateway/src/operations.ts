@@ -15,7 +15,7 @@ import {
   IngestionRunRequest,
   MarketsHttpQuery,
   OrderIntent,
-  OrderState,
+  OrderQuery,
   OutboxHttpQuery,
   PairReviewInput,
   PairsPageHttpQuery,
@@ -228,14 +228,11 @@ export const OPERATIONS: Operation[] = [
   }),
 
   op("get", "/admin/orders", "execution", "Orders", {
-    query: {
-      state: { schema: OrderState, description: "only orders in this state" },
-      strategyId: { schema: v.pipe(v.string(), v.maxLength(64)), description: "only this strategy's orders" },
-      limit: {
-        schema: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(500)),
-        description: "at most this many",
-      },
-    },
+    query: queryOf(OrderQuery, {
+      state: "only orders in this state",
+      strategyId: "only this strategy's orders",
+      limit: "at most this many",
+    }),
   }),
   op("post", "/admin/orders", "execution", "Place a manual order (risk decides; 422 when denied)", {
     body: ManualOrder,
