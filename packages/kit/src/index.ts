@@ -12,4 +12,5 @@ export * from "./money";
 export * from "./random";
 export * from "./receipt-return";
 export * from "./rpc";
+export * from "./serial-queue";
 export * from "./timeout";

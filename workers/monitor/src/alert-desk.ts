@@ -17,7 +17,7 @@ import {
   type RecipientsView,
   type Result,
 } from "@paulp/contracts";
-import { auditAppend, auditAppendMany } from "@paulp/kit";
+import { auditAppend, auditAppendMany, SerialQueue } from "@paulp/kit";
 import * as v from "valibot";
 import { type AlertChange, applyObservations } from "./alert-table";
 import { type Composed, composeAlertEmail, composeRecipientNotice } from "./email";
@@ -40,16 +40,6 @@ const HIST = "hist:";
 const EQ = "eq:";
 const OUT = "out:";
 const key = (prefix: string, n: number) => `${prefix}${String(n).padStart(12, "0")}`;
-
-/** Run async work one at a time (the input gate does not hold across RPC awaits). */
-class SerialQueue {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.tail.then(fn, fn);
-    this.tail = next.catch(() => undefined);
-    return next;
-  }
-}
 
 function principalName(p: Principal): string {
   return `${p.method}:${p.email ?? p.subject}`;

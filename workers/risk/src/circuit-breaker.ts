@@ -15,7 +15,7 @@ import {
   type Principal,
   type Result,
 } from "@paulp/contracts";
-import { auditAppend, RedeemedButNotApplied, settleRedemption } from "@paulp/kit";
+import { auditAppend, RedeemedButNotApplied, SerialQueue, settleRedemption } from "@paulp/kit";
 import {
   applyTransition,
   type BreakerRecord,
@@ -32,8 +32,6 @@ import { redeemApproval } from "./redeem";
 
 /** A breaker transition as the chain records it (kept in the outbox until appended). */
 type BreakerAuditEvent = AuditEvent<"risk", "risk.breaker_transition">;
-
-import { SerialQueue } from "./serial";
 
 const TIGHTENING: ReadonlySet<BreakerState> = new Set(["CAUTION", "HALT"]);
 

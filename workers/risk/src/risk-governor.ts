@@ -26,7 +26,7 @@ import {
   type RiskLimitsView,
   type Venue,
 } from "@paulp/contracts";
-import { canonicalHash, formatDollars, formatPct, settleRedemption } from "@paulp/kit";
+import { canonicalHash, formatDollars, formatPct, SerialQueue, settleRedemption } from "@paulp/kit";
 import { exposureDetail, exposureReport, valuation } from "@paulp/risk-rules";
 import { queryDecisionLog } from "./decision-log";
 import type { Env } from "./env";
@@ -41,7 +41,6 @@ import {
   type StateChange,
 } from "./governor-state";
 import { receiptsToCheck } from "./receipt-sample";
-import { SerialQueue } from "./serial";
 
 export { DECISION_TTL_MS, SUBMITTED_RESERVATION_MS } from "./governor-decisions";
 export { FILL_ID_KEEP_MS, type StateChange } from "./governor-state";

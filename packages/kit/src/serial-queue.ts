@@ -1,6 +1,7 @@
 /**
  * Run async operations one at a time. A Durable Object's input gate does not hold across awaits on other
- * I/O (RPC to audit or governance, crypto.subtle), so every read-decide-write that awaits goes through this.
+ * I/O (RPC to audit or governance, crypto.subtle), so every read-decide-write that awaits goes through this
+ * (risk's governor and breaker, monitor's alert desk).
  */
 export class SerialQueue {
   private tail: Promise<unknown> = Promise.resolve();
