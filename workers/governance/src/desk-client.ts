@@ -18,7 +18,7 @@ import { afterReturn, parseArgs, randomId, returnReason } from "@paulp/kit";
 import * as v from "valibot";
 import { type RefusalContext, refusalPayload } from "./desk";
 import type { Env } from "./env";
-import { audit, hashPayload, hashToken, onDesk, parseReceipt } from "./operation-support";
+import { audit, hashPayload, onDesk, receiptClaim } from "./operation-support";
 
 /** Audit a refused desk step (`governance.approval_refused`, outcome `denied`); the refusal stands either way. */
 export async function auditRefusal(
@@ -97,7 +97,7 @@ export async function redeemReceipt(
   actorIn: unknown,
   now: number,
 ): Promise<Result<VerifiedApproval>> {
-  const receipt = parseReceipt(receiptIn, "receipt refused");
+  const receipt = await receiptClaim(receiptIn, "receipt refused");
   if (!receipt.ok) return receipt;
   const input = parseArgs([ApprovalActionSchema, Principal], [actionIn, actorIn]);
   if (!input.ok) return input;
@@ -111,9 +111,9 @@ export async function redeemReceipt(
     actor,
   );
   if (!intact.ok) return intact;
-  const tokenHash = await hashToken(receipt.value.receiptToken);
+  const { requestId, tokenHash } = receipt.value;
   const result = await onDesk(env, "redeem", (d) =>
-    d.redeem(receipt.value.requestId, { tokenHash, action, payloadHash: payloadHash.value, actor }, now),
+    d.redeem(requestId, { tokenHash, action, payloadHash: payloadHash.value, actor }, now),
   );
   if (!result.ok) return result;
   const view = result.value.view;
@@ -135,7 +135,7 @@ export async function returnReceipt(
   actorIn: unknown,
   now: number,
 ): Promise<Result<ApprovalView>> {
-  const receipt = parseReceipt(receiptIn, "receipt not returned");
+  const receipt = await receiptClaim(receiptIn, "receipt not returned");
   if (!receipt.ok) return receipt;
   const input = parseArgs(
     [v.pipe(v.string(), v.minLength(1), v.maxLength(500)), Principal],
@@ -143,10 +143,8 @@ export async function returnReceipt(
   );
   if (!input.ok) return input;
   const [reason, actor] = input.value;
-  const tokenHash = await hashToken(receipt.value.receiptToken);
-  return onDesk(env, "returnReceipt", (d) =>
-    d.returnReceipt(receipt.value.requestId, { tokenHash, reason: reason, actor: actor }, now),
-  );
+  const { requestId, tokenHash } = receipt.value;
+  return onDesk(env, "returnReceipt", (d) => d.returnReceipt(requestId, { tokenHash, reason, actor }, now));
 }
 
 /**

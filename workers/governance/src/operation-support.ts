@@ -23,10 +23,17 @@ export const ReceiptRef = v.object({
   receiptToken: v.pipe(v.string(), v.minLength(16), v.maxLength(128)),
 });
 
-/** A receipt as its holder presents it, or `approval_required` saying why not (`refusal` starts the message). */
-export function parseReceipt(raw: unknown, refusal: string): Result<v.InferOutput<typeof ReceiptRef>> {
+/**
+ * A receipt as its holder presents it, as the desk checks it (its request and its token's hash; the token itself
+ * goes no further), or `approval_required` saying why not (`refusal` starts the message).
+ */
+export async function receiptClaim(
+  raw: unknown,
+  refusal: string,
+): Promise<Result<{ requestId: string; tokenHash: string }>> {
   const receipt = parseInput(ReceiptRef, raw);
-  return receipt.ok ? receipt : err(ErrorCode.approvalRequired, `${refusal}: ${receipt.error.message}`);
+  if (!receipt.ok) return err(ErrorCode.approvalRequired, `${refusal}: ${receipt.error.message}`);
+  return ok({ requestId: receipt.value.requestId, tokenHash: await hashToken(receipt.value.receiptToken) });
 }
 
 /** An id and the principal acting on it, parsed together (errors name `id` or `actor.…`). */
