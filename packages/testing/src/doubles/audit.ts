@@ -9,7 +9,6 @@ import type {
   AuditStatus,
   AuditVerification,
   AuditVerifyOptions,
-  HealthReport,
   Principal,
   Result,
 } from "@paulp/contracts";
@@ -67,10 +66,8 @@ type Doubled = Omit<AuditRpc, "exportNdjson">;
 
 export default class AuditDouble extends DoubleEntrypoint<AuditDoubleState> implements Doubled {
   protected readonly ledger = ledger;
+  protected readonly service = "audit";
 
-  async health(): Promise<HealthReport> {
-    return { service: "audit", ok: true, checks: [] };
-  }
   async append(event: AuditAppendInput): Promise<Result<AuditReceipt>> {
     const r = await this.appendMany([event]);
     return r.ok ? ok(r.value[0] as AuditReceipt) : r;

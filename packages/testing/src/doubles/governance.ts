@@ -4,7 +4,6 @@ import type {
   ApprovalAction,
   ApprovalReceiptRef,
   GovernanceRpc,
-  HealthReport,
   PairCandidate,
   Principal,
   Result,
@@ -54,10 +53,8 @@ type Doubled = Pick<
 
 export default class GovernanceDouble extends DoubleEntrypoint<GovernanceDoubleState> implements Doubled {
   protected readonly ledger = ledger;
+  protected readonly service = "governance";
 
-  async health(): Promise<HealthReport> {
-    return { service: "governance", ok: true, checks: [] };
-  }
   async redeemReceipt(
     receipt: ApprovalReceiptRef,
     action: ApprovalAction,

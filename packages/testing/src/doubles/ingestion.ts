@@ -2,7 +2,6 @@
 // refreshes answer from what they are given.
 import type {
   ComplianceVerdict,
-  HealthReport,
   IngestionRpc,
   MarketRecord,
   MarkRefresh,
@@ -49,10 +48,8 @@ type Doubled = Pick<
 
 export default class IngestionDouble extends DoubleEntrypoint<IngestionDoubleState> implements Doubled {
   protected readonly ledger = ledger;
+  protected readonly service = "ingestion";
 
-  async health(): Promise<HealthReport> {
-    return { service: "ingestion", ok: true, checks: [] };
-  }
   async getOrderBook(venue: BookVenue, marketId: string): Promise<Result<OrderBookSnapshot>> {
     ledger.record("getOrderBook", { venue, marketId });
     const b = ledger.state.books.get(key(venue, marketId));

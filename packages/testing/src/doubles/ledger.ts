@@ -1,7 +1,7 @@
 // The part every service double shares: its state lives in module scope (one auxiliary worker per double, so one
 // copy per test run), tests read every call made to it and patch or reset its state over RPC.
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { err, INTENT_HASH_DOMAIN, ok } from "@paulp/contracts";
+import { err, type HealthReport, INTENT_HASH_DOMAIN, ok, type ServiceName } from "@paulp/contracts";
 
 // The doubles answer in the contracts' own Result shape.
 export { err, ok };
@@ -90,6 +90,12 @@ export abstract class DoubleEntrypoint<S extends object>
   implements DoubleControls<S>
 {
   protected abstract readonly ledger: Ledger<S>;
+  /** The service this double stands in for (its health report names it). */
+  protected abstract readonly service: ServiceName;
+  /** Every double is healthy: a test of a failing peer sets its fault switches instead. */
+  async health(): Promise<HealthReport> {
+    return { service: this.service, ok: true, checks: [] };
+  }
   async _set(patch: Partial<S>): Promise<void> {
     Object.assign(this.ledger.state, patch);
   }

@@ -11,7 +11,6 @@ import {
   type FailureKind,
   type FillOutcome,
   type FillReport,
-  type HealthReport,
   type MarkUpdate,
   type OrderIntent,
   type Principal,
@@ -95,10 +94,8 @@ type Doubled = Pick<
 
 export default class RiskDouble extends DoubleEntrypoint<RiskDoubleState> implements Doubled {
   protected readonly ledger = ledger;
+  protected readonly service = "risk";
 
-  async health(): Promise<HealthReport> {
-    return { service: "risk", ok: true, checks: [] };
-  }
   /**
    * As the real risk: `decide` mints a decision to consume later, `decide_and_consume` marks an approval used in
    * the same step and answers the breaker with it, `dry_run` stores nothing. A deciding-and-consuming call is
