@@ -32,6 +32,7 @@ import * as approvals from "./approvals";
 import { deskConfig } from "./config";
 import { redeemReceipt, returnReceipt } from "./desk-client";
 import type { Env } from "./env";
+import { OWN_FAILURE } from "./operation-support";
 import * as pairOps from "./pair-ops";
 import * as pairs from "./pairs";
 import * as strategies from "./strategies";
@@ -79,8 +80,7 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
   ): Promise<Result<VerifiedApproval>> {
     return rpc(() => redeemReceipt(this.env, receipt, action, payload, actor, Date.now()), {
       what: "redeemReceipt",
-      code: ErrorCode.internal,
-      hideCause: true,
+      ...OWN_FAILURE,
     });
   }
 
@@ -94,7 +94,7 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
         const back = await returnReceipt(this.env, receipt, reason, actor, Date.now());
         return back.ok ? ok({ requestId: back.value.requestId, status: back.value.status }) : back;
       },
-      { what: "returnReceipt", code: ErrorCode.internal, hideCause: true },
+      { what: "returnReceipt", ...OWN_FAILURE },
     );
   }
 
@@ -104,24 +104,21 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
   ): Promise<Result<{ created: number; lapsed: number; refused: number; rekeyed: number }>> {
     return rpc(() => pairOps.proposePairs(this.env, candidates, actor, Date.now()), {
       what: "proposePairs",
-      code: ErrorCode.internal,
-      hideCause: true,
+      ...OWN_FAILURE,
     });
   }
 
   async tradablePairs(): Promise<Result<TradablePair[]>> {
     return rpc(async () => ok(await pairs.tradablePairs(this.env.D1_GOVERNANCE)), {
       what: "tradablePairs",
-      code: ErrorCode.internal,
-      hideCause: true,
+      ...OWN_FAILURE,
     });
   }
 
   async activeStrategies(): Promise<Result<StrategySummary[]>> {
     return rpc(async () => ok(await strategies.activeStrategies(this.env.D1_GOVERNANCE)), {
       what: "activeStrategies",
-      code: ErrorCode.internal,
-      hideCause: true,
+      ...OWN_FAILURE,
     });
   }
 
@@ -133,55 +130,49 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
         const s = await strategies.getStrategy(this.env.D1_GOVERNANCE, id.value);
         return s ? ok(strategies.summaryOf(s)) : err(ErrorCode.notFound, `no strategy ${id.value}`);
       },
-      { what: "getStrategy", code: ErrorCode.internal, hideCause: true },
+      { what: "getStrategy", ...OWN_FAILURE },
     );
   }
 
   async requestApproval(input: ApprovalRequestInput, actor: Principal): Promise<Result<ApprovalView>> {
     return rpc(() => approvals.requestApproval(this.env, input, actor, Date.now()), {
       what: "requestApproval",
-      code: ErrorCode.internal,
-      hideCause: true,
+      ...OWN_FAILURE,
     });
   }
 
   async approve(requestId: string, actor: Principal): Promise<Result<ApprovalDecision>> {
     return rpc(() => approvals.approve(this.env, requestId, actor, Date.now()), {
       what: "approve",
-      code: ErrorCode.internal,
-      hideCause: true,
+      ...OWN_FAILURE,
     });
   }
 
   async reject(requestId: string, reason: string, actor: Principal): Promise<Result<ApprovalView>> {
     return rpc(() => approvals.reject(this.env, requestId, reason, actor, Date.now()), {
       what: "reject",
-      code: ErrorCode.internal,
-      hideCause: true,
+      ...OWN_FAILURE,
     });
   }
 
   async listApprovals(filter: { status?: ApprovalStatus }): Promise<Result<ApprovalView[]>> {
     return rpc(() => approvals.listApprovals(this.env, filter, Date.now()), {
       what: "listApprovals",
-      code: ErrorCode.internal,
-      hideCause: true,
+      ...OWN_FAILURE,
     });
   }
 
   async getApproval(requestId: string): Promise<Result<ApprovalView>> {
     return rpc(() => approvals.getApproval(this.env, requestId, Date.now()), {
       what: "getApproval",
-      code: ErrorCode.internal,
-      hideCause: true,
+      ...OWN_FAILURE,
     });
   }
 
   async reissueReceipt(requestId: string, actor: Principal): Promise<Result<ApprovalDecision>> {
     return rpc(() => approvals.reissueReceipt(this.env, requestId, actor, Date.now()), {
       what: "reissueReceipt",
-      code: ErrorCode.internal,
-      hideCause: true,
+      ...OWN_FAILURE,
     });
   }
 
@@ -195,8 +186,7 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
       () => strategyOps.applyStrategyApproval(this.env, receipt, action, payload, actor, Date.now()),
       {
         what: "applyStrategyApproval",
-        code: ErrorCode.internal,
-        hideCause: true,
+        ...OWN_FAILURE,
       },
     );
   }
@@ -204,8 +194,7 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
   async listRosters(): Promise<Result<RosterListing[]>> {
     return rpc(() => approvals.listRosters(this.env, Date.now()), {
       what: "listRosters",
-      code: ErrorCode.internal,
-      hideCause: true,
+      ...OWN_FAILURE,
     });
   }
 
@@ -216,24 +205,21 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
   ): Promise<Result<ApproverRoster>> {
     return rpc(() => approvals.applyRosterChange(this.env, receipt, payload, actor, Date.now()), {
       what: "applyRosterChange",
-      code: ErrorCode.internal,
-      hideCause: true,
+      ...OWN_FAILURE,
     });
   }
 
   async createStrategy(input: StrategyCreateInput, actor: Principal): Promise<Result<StrategyView>> {
     return rpc(() => strategyOps.createStrategy(this.env, input, actor, Date.now()), {
       what: "createStrategy",
-      code: ErrorCode.internal,
-      hideCause: true,
+      ...OWN_FAILURE,
     });
   }
 
   async listStrategies(): Promise<Result<StrategyView[]>> {
     return rpc(async () => ok(await strategies.listStrategies(this.env.D1_GOVERNANCE)), {
       what: "listStrategies",
-      code: ErrorCode.internal,
-      hideCause: true,
+      ...OWN_FAILURE,
     });
   }
 
@@ -244,8 +230,7 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
   ): Promise<Result<StrategyView>> {
     return rpc(() => strategyOps.transitionStrategy(this.env, strategyId, to, actor, Date.now()), {
       what: "transitionStrategy",
-      code: ErrorCode.internal,
-      hideCause: true,
+      ...OWN_FAILURE,
     });
   }
 
@@ -255,8 +240,7 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
   ): Promise<Result<{ strategy: StrategyView; request: ApprovalView }>> {
     return rpc(() => strategyOps.requestGoLive(this.env, strategyId, actor, Date.now()), {
       what: "requestGoLive",
-      code: ErrorCode.internal,
-      hideCause: true,
+      ...OWN_FAILURE,
     });
   }
 
@@ -269,7 +253,7 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
         }
         return ok(await pairs.listPairs(this.env.D1_GOVERNANCE, review));
       },
-      { what: "listPairs", code: ErrorCode.internal, hideCause: true },
+      { what: "listPairs", ...OWN_FAILURE },
     );
   }
 
@@ -279,16 +263,14 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
   ): Promise<Result<{ pair: PairView; assessment: PairAssessment }>> {
     return rpc(() => pairOps.assessPair(this.env, pairId, actor, Date.now), {
       what: "assessPair",
-      code: ErrorCode.internal,
-      hideCause: true,
+      ...OWN_FAILURE,
     });
   }
 
   async reviewPair(pairId: string, review: PairReviewInput, actor: Principal): Promise<Result<PairView>> {
     return rpc(() => pairOps.reviewPair(this.env, pairId, review, actor, Date.now()), {
       what: "reviewPair",
-      code: ErrorCode.internal,
-      hideCause: true,
+      ...OWN_FAILURE,
     });
   }
 
@@ -298,7 +280,7 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
     const bounded = Math.min(Math.max(Math.trunc(Number(limit) || 20), 1), 100);
     return rpc(
       async () => ok({ assessed: await pairOps.assessPending(this.env, who.value, Date.now, bounded) }),
-      { what: "assessPending", code: ErrorCode.internal, hideCause: true },
+      { what: "assessPending", ...OWN_FAILURE },
     );
   }
 

@@ -46,9 +46,14 @@ export type DeskApi = Pick<
 >;
 /** One desk for the whole system: every request is serialised through the same object. */
 export const desk = (env: Env) => env.APPROVAL_DESK.get(env.APPROVAL_DESK.idFromName("desk"));
-/** A call to the desk; a throw (the object reset) is an internal failure, logged, its cause kept inside. */
+/**
+ * How governance answers a throw in its own work (an RPC method's, or a call to the desk after the object reset):
+ * an internal failure, logged, its cause kept inside. Spread into each `rpc()` call's options.
+ */
+export const OWN_FAILURE = { code: ErrorCode.internal, hideCause: true } as const;
+/** A call to the desk (a throw: OWN_FAILURE). */
 export const onDesk = <R>(env: Env, what: string, call: (desk: DeskApi) => Promise<Result<R>>) =>
-  rpc(desk(env), call, { what: `desk.${what}`, code: ErrorCode.internal, hideCause: true });
+  rpc(desk(env), call, { what: `desk.${what}`, ...OWN_FAILURE });
 export const iso = (now: number) => new Date(now).toISOString();
 
 /** Hash an approval payload; a payload JCS cannot represent is a validation failure, not a throw. */
