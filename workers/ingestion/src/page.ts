@@ -31,6 +31,7 @@ import {
 import {
   auditMany,
   auditSkips,
+  type DeferredRecord,
   fetchVenue,
   pushMarks,
   recordFetchFailure,
@@ -88,7 +89,10 @@ export async function preparePage(
 ): Promise<Prepared> {
   const { agent, rulesVersion, alreadyBlocked } = run;
   const fail = (rejected: number, resetCursor = false): Prepared => ({ ok: false, rejected, resetCursor });
-  const outcome = await fetchVenue(deps, venue, url);
+  // The evidence's D1 record rides in the page's read batch below (one round trip fewer); nothing the page yields is
+  // written before that batch, so nothing is stored without its evidence recorded.
+  const record: DeferredRecord = { statements: [] };
+  const outcome = await fetchVenue(deps, venue, url, record);
   if (!outcome.ok) {
     const rejected = await recordFetchFailure(deps, tally, venue, url, outcome);
     // A cursor the venue refuses (expired, or written by an older client) would fail every run from here on.
@@ -100,7 +104,16 @@ export async function preparePage(
   const fetchedAt = new Date(deps.now()).toISOString();
   const parsed = decodePage(venue, response.bytes, cursor);
   if (!parsed.ok) {
-    await recordParseFailure(deps, tally, venue, url, response.status, evidenceHash, parsed);
+    await recordParseFailure(
+      deps,
+      tally,
+      venue,
+      url,
+      response.status,
+      evidenceHash,
+      parsed,
+      record.statements,
+    );
     return fail(1, parsed.stuck);
   }
   const kalshi = venue === "kalshi" ? (parsed.value as KalshiParsedPage) : null;
@@ -110,17 +123,20 @@ export async function preparePage(
   const newEvents = kalshi
     ? [...new Set(kalshi.markets.map((m) => m.event_ticker))].filter((t) => !run.events.has(t))
     : [];
-  // One D1 round trip for the page: the run's lease renewed (a run slower than the lease loses the venue to the next
-  // run rather than interleaving with it: both committing the same pages, one cursor write lost), the stored state
-  // of its markets (only what changed is written) and, on Kalshi, the events this run has not met yet.
+  // One D1 round trip for the page: the evidence's record, the run's lease renewed (a run slower than the lease
+  // loses the venue to the next run rather than interleaving with it: both committing the same pages, one cursor
+  // write lost), the stored state of its markets (only what changed is written) and, on Kalshi, the events this run
+  // has not met yet. The evidence is recorded even when the lease was lost (the batch commits; only the page stops).
   let stored: Map<string, StoredState>;
   let storedEvents: D1Result | undefined;
   try {
-    const [renewed, states, events] = await deps.db.batch([
+    const results = await deps.db.batch([
+      ...record.statements,
       renewLeaseStatement(deps, venue, run.leaseOwner),
       storedStatesStatement(deps.db, venue, listed),
       ...(newEvents.length > 0 ? [storedEventsStatement(deps.db, newEvents)] : []),
     ]);
+    const [renewed, states, events] = results.slice(record.statements.length);
     if (renewed!.meta.changes !== 1) {
       tally.add("lease_lost");
       return fail(0);
@@ -128,8 +144,15 @@ export async function preparePage(
     stored = storedStatesFrom(states!);
     storedEvents = events;
   } catch (error) {
-    tally.add("d1_error");
-    console.warn(`ingestion: stored state read failed: ${(error as Error)?.message}`);
+    // The batch is atomic: the evidence's record did not land either, so the page is an evidence failure.
+    const detail = String((error as Error)?.message).slice(0, 300);
+    await recordFetchFailure(deps, tally, venue, url, {
+      ok: false,
+      kind: "evidence_write",
+      status: response.status,
+      detail,
+      attempts: outcome.attempts,
+    });
     return fail(0);
   }
   let page: MarketPage;
