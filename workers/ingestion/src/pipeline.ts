@@ -78,33 +78,41 @@ async function runVenueLeased(
 ): Promise<{ report: VenueRunReport; consecutiveFailures: number }> {
   const tally = new Tally();
   const startedAt = new Date(deps.now()).toISOString();
-  const state = await deps.db
-    .prepare(
-      "SELECT cursor, consecutive_failures, passes_completed, pass_started_at, metadata_since FROM ingest_state WHERE venue = ?1",
-    )
-    .bind(venue)
-    .first<StateRow>();
   const agent = deps.agent ?? new ComplianceAgent();
   let rulesVersion = -1;
-  await agent.prepare(async () => {
-    const view = await loadRules(deps.db);
-    rulesVersion = view.version;
-    return view.rules;
-  });
-  const alreadyBlocked = new Set<string>();
-  if (rulesVersion >= 0) {
-    const rows = await deps.db
-      .prepare("SELECT market_id, rule_id FROM compliance_blocks WHERE venue = ?1 AND rules_version = ?2")
-      .bind(venue, rulesVersion)
-      .all<{ market_id: string; rule_id: string }>();
-    for (const r of rows.results) alreadyBlocked.add(`${r.market_id}|${r.rule_id}`);
-  }
+  // The run's starting reads go together: where the pass stands, the rules (then what they already blocked) and
+  // risk's freshness limit.
+  const [state, alreadyBlocked, refreshMs] = await Promise.all([
+    deps.db
+      .prepare(
+        "SELECT cursor, consecutive_failures, passes_completed, pass_started_at, metadata_since FROM ingest_state WHERE venue = ?1",
+      )
+      .bind(venue)
+      .first<StateRow>(),
+    agent
+      .prepare(async () => {
+        const view = await loadRules(deps.db);
+        rulesVersion = view.version;
+        return view.rules;
+      })
+      .then(async () => {
+        const blocked = new Set<string>();
+        if (rulesVersion < 0) return blocked;
+        const rows = await deps.db
+          .prepare("SELECT market_id, rule_id FROM compliance_blocks WHERE venue = ?1 AND rules_version = ?2")
+          .bind(venue, rulesVersion)
+          .all<{ market_id: string; rule_id: string }>();
+        for (const r of rows.results) blocked.add(`${r.market_id}|${r.rule_id}`);
+        return blocked;
+      }),
+    markRefreshMs(deps),
+  ]);
   const run: RunContext = {
     leaseOwner,
     agent,
     rulesVersion,
     alreadyBlocked,
-    markRefreshMs: await markRefreshMs(deps),
+    markRefreshMs: refreshMs,
     events: new Map(),
     committing: new Set(),
   };

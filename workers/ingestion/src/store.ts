@@ -171,16 +171,17 @@ export function pruneSnapshotsStatements(
   return [
     db
       .prepare(
-        `WITH old AS (
-           SELECT j.value AS id, p.seen_at, p.evidence_hash,
-             ROW_NUMBER() OVER (PARTITION BY j.value ORDER BY p.id DESC) AS n
-           FROM market_snapshots p, json_each(p.market_ids) j WHERE p.venue = ?1 AND p.seen_at < ?2),
-         kept AS (
-           SELECT DISTINCT j.value AS id FROM market_snapshots p, json_each(p.market_ids) j
-           WHERE p.venue = ?1 AND p.seen_at >= ?2)
-         UPDATE markets SET last_seen_at = old.seen_at, last_seen_evidence = old.evidence_hash
-         FROM old WHERE old.n = 1 AND markets.venue = ?1 AND markets.market_id = old.id
-           AND old.id NOT IN (SELECT id FROM kept)`,
+        // Only the markets no retained page lists are grouped (a handful in a steady pass, not every sighting);
+        // SQLite takes a MAX() aggregate's bare columns from the row holding the max: the newest page listing it.
+        `WITH kept AS (
+           SELECT j.value AS id FROM market_snapshots p, json_each(p.market_ids) j
+           WHERE p.venue = ?1 AND p.seen_at >= ?2),
+         gone AS (
+           SELECT j.value AS id, MAX(p.id) AS page, p.seen_at, p.evidence_hash
+           FROM market_snapshots p, json_each(p.market_ids) j
+           WHERE p.venue = ?1 AND p.seen_at < ?2 AND j.value NOT IN kept GROUP BY j.value)
+         UPDATE markets SET last_seen_at = gone.seen_at, last_seen_evidence = gone.evidence_hash
+         FROM gone WHERE markets.venue = ?1 AND markets.market_id = gone.id`,
       )
       .bind(venue, before),
     db.prepare("DELETE FROM market_snapshots WHERE venue = ?1 AND seen_at < ?2").bind(venue, before),

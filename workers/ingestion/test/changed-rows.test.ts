@@ -10,6 +10,7 @@ import { Tally } from "../src/deps";
 import { preparePage, type RunContext } from "../src/page";
 import { METADATA_SKEW_S, runVenue } from "../src/pipeline";
 import { ingestionStatus } from "../src/status";
+import { pruneSnapshotsStatements, runBatches } from "../src/store";
 import { auditEvents, count, resetAll, tenv, testDeps, worker } from "./helpers";
 
 beforeEach(resetAll);
@@ -313,5 +314,65 @@ describe("Kalshi between full passes: the incremental metadata crawl", () => {
     ).all<{ mode: string }>();
     expect(modes.results.map((r) => r.mode)).toEqual(["full", "incremental", "full"]);
     expect((await ingestionStatus(tenv.D1_MARKETS)).venues.kalshi.lastRun?.mode).toBe("full");
+  });
+});
+
+describe("snapshot prune", () => {
+  it("keeps each market's last sighting on its row when no retained page lists it (the newest old page), and only then", async () => {
+    const db = tenv.D1_MARKETS;
+    const [e1, e2, e3] = ["1", "2", "3"].map((c) => c.repeat(64));
+    const pass = "2026-11-24T12:00:00.000Z";
+    await db.batch([
+      ...[e1, e2, e3].map((h) =>
+        db
+          .prepare(
+            "INSERT INTO evidence (hash, venue, url, status, size, content_type, fetched_at, last_seen_at, parse_status) VALUES (?1, 'kalshi', 'u', 200, 1, 'application/json', ?2, ?2, 'accepted')",
+          )
+          .bind(h, pass),
+      ),
+      ...["KXA", "KXB", "KXC", "KXD"].map((id) =>
+        db
+          .prepare(
+            "INSERT INTO markets (venue, market_id, title, status, evidence_hash, terms_hash, fetched_at, content_hash) VALUES ('kalshi', ?1, 't', 'active', ?2, '', ?3, 'x')",
+          )
+          .bind(id, e1, pass),
+      ),
+      // Two pages before the pass (both list KXB: the later one is its last sighting), one in it.
+      ...[
+        [e1, "2026-11-24T10:00:00.000Z", ["KXA", "KXB", "KXC"]],
+        [e2, "2026-11-24T11:00:00.000Z", ["KXB", "KXD"]],
+        [e3, "2026-11-24T12:30:00.000Z", ["KXD"]],
+      ].map(([h, at, ids]) =>
+        db
+          .prepare(
+            "INSERT INTO market_snapshots (venue, evidence_hash, seen_at, market_ids) VALUES ('kalshi', ?1, ?2, ?3)",
+          )
+          .bind(h, at, JSON.stringify(ids)),
+      ),
+      // Polymarket's pages are not the Kalshi prune's.
+      db
+        .prepare(
+          "INSERT INTO market_snapshots (venue, evidence_hash, seen_at, market_ids) VALUES ('polymarket', ?1, '2026-11-24T11:30:00.000Z', '[\"KXA\"]')",
+        )
+        .bind(e3),
+    ]);
+    await runBatches(db, pruneSnapshotsStatements(db, "kalshi", pass));
+    const got = await db
+      .prepare(
+        "SELECT market_id, last_seen_at, last_seen_evidence FROM markets WHERE venue = 'kalshi' ORDER BY market_id",
+      )
+      .all<{ market_id: string; last_seen_at: string | null; last_seen_evidence: string | null }>();
+    expect(got.results).toEqual([
+      { market_id: "KXA", last_seen_at: "2026-11-24T10:00:00.000Z", last_seen_evidence: e1 },
+      { market_id: "KXB", last_seen_at: "2026-11-24T11:00:00.000Z", last_seen_evidence: e2 },
+      { market_id: "KXC", last_seen_at: "2026-11-24T10:00:00.000Z", last_seen_evidence: e1 },
+      // Listed by a page of the pass: its last sighting is that page, still retained.
+      { market_id: "KXD", last_seen_at: null, last_seen_evidence: null },
+    ]);
+    const left = await db.prepare("SELECT venue, evidence_hash FROM market_snapshots ORDER BY id").all();
+    expect(left.results).toEqual([
+      { venue: "kalshi", evidence_hash: e3 },
+      { venue: "polymarket", evidence_hash: e3 },
+    ]);
   });
 });
