@@ -11,13 +11,11 @@
 // repeat them with suffixed tickers); every market's event is one of the first page's hundred events, so the pass
 // does not wait on event lookups and the client's token bucket (Kalshi 10 requests/s) does not set the cold and
 // steady figures. It does bound the scale pass (100 pages at 10/s): printed with it.
+// BENCH_RUNS=n sets the cold/steady runs (5); BENCH_SCALE=0 skips the scale pass (for quick A/B runs of two builds).
 // Needs the prebuilt bundles: (cd workers/ingestion && npx wrangler deploy --dry-run --outdir dist), same for venue-sim.
-import { readdirSync, readFileSync } from "node:fs";
-import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { auxWorker, REPO_ROOT } from "@paulp/testing";
-import { Miniflare } from "miniflare";
-import { size } from "./_smoke.mjs";
+import { auxWorker, workerMigrations } from "@paulp/testing";
+import { governanceStub, scriptWorker, size, withMesh } from "./_harness.mjs";
 
 const PAGES = size(10, 2);
 const PAGE_SIZE = size(1000, 100);
@@ -158,80 +156,56 @@ export default {
 };`;
 
 const ingestion = auxWorker("ingestion");
-const mf = new Miniflare({
-  workers: [
-    {
-      name: "bench-driver",
-      modules: true,
-      script: driverScript,
-      compatibilityDate: "2026-04-20",
-      serviceBindings: { INGESTION: "paulp-ingestion", CACHE: "bench-cache" },
-      d1Databases: { FLOOR_DB: "bench-floor-db" },
-      r2Buckets: { FLOOR_R2: "bench-floor-r2" },
+const workers = [
+  scriptWorker("bench-driver", driverScript, {
+    serviceBindings: { INGESTION: "paulp-ingestion", CACHE: "bench-cache" },
+    d1Databases: { FLOOR_DB: "bench-floor-db" },
+    r2Buckets: { FLOOR_R2: "bench-floor-r2" },
+  }),
+  {
+    ...ingestion,
+    serviceBindings: {
+      AUDIT: "paulp-audit",
+      RISK: "paulp-risk",
+      GOVERNANCE: "paulp-governance",
+      VENUE_SIM: "bench-cache",
     },
-    {
-      ...ingestion,
-      serviceBindings: {
-        AUDIT: "paulp-audit",
-        RISK: "paulp-risk",
-        GOVERNANCE: "paulp-governance",
-        VENUE_SIM: "bench-cache",
-      },
-    },
-    {
-      name: "bench-cache",
-      modules: true,
-      script: cacheScript,
-      compatibilityDate: "2026-04-20",
-      serviceBindings: { SIM: "paulp-venue-sim" },
-    },
-    auxWorker("venue-sim", { bindings: { SIM_UNIVERSE: "realistic" } }),
-    {
-      name: "paulp-audit",
-      modules: true,
-      compatibilityDate: "2026-04-20",
-      script: stub(`async append() { return { ok: true, value: { seq: 1, hash: "0".repeat(64) } }; }
+  },
+  scriptWorker("bench-cache", cacheScript, { serviceBindings: { SIM: "paulp-venue-sim" } }),
+  auxWorker("venue-sim", { bindings: { SIM_UNIVERSE: "realistic" } }),
+  scriptWorker(
+    "paulp-audit",
+    stub(`async append() { return { ok: true, value: { seq: 1, hash: "0".repeat(64) } }; }
   async appendMany(e) { return { ok: true, value: e.map((_, i) => ({ seq: i, hash: "0".repeat(64) })) }; }`),
-    },
-    {
-      name: "paulp-risk",
-      modules: true,
-      compatibilityDate: "2026-04-20",
-      script: stub(`async recordMarks(m) { return { ok: true, value: { applied: m.length } }; }
+  ),
+  scriptWorker(
+    "paulp-risk",
+    stub(`async recordMarks(m) { return { ok: true, value: { applied: m.length } }; }
   async getLimits() { return { ok: true, value: { version: 1, limits: { maxMarkAgeSeconds: 120 }, updatedAt: "", updatedBy: "bench" } }; }
   async reportSuccess() { return { ok: true, value: {} }; }
   async reportFailure() { return { ok: true, value: {} }; }`),
-    },
-    {
-      name: "paulp-governance",
-      modules: true,
-      compatibilityDate: "2026-04-20",
-      script: stub(`async proposePairs(c) { return { ok: true, value: { created: c.length, lapsed: 0 } }; }`),
-    },
-  ],
-});
+  ),
+  scriptWorker(
+    "paulp-governance",
+    governanceStub(
+      `  async proposePairs(c) { return { ok: true, value: { created: c.length, lapsed: 0 } }; }`,
+    ),
+  ),
+];
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-try {
+await withMesh(workers, async ({ mf, json }) => {
   const db = await mf.getD1Database("D1_MARKETS", "paulp-ingestion");
   const floorDb = await mf.getD1Database("FLOOR_DB", "bench-driver");
   const bucket = await mf.getR2Bucket("R2_EVIDENCE", "paulp-ingestion");
-  const migrations = path.join(REPO_ROOT, "workers/ingestion/migrations");
-  for (const f of readdirSync(migrations)
-    .filter((f) => f.endsWith(".sql"))
-    .sort()) {
-    const sql = readFileSync(path.join(migrations, f), "utf8").replace(/--.*$/gm, "");
-    for (const stmt of sql
-      .split(";")
-      .map((s) => s.trim())
-      .filter(Boolean)) {
-      await db.prepare(stmt).run();
-      // The floor's table is the same markets table (primary key, status index, evidence foreign key).
-      await floorDb.prepare(stmt).run();
+  // The floor's table is the same markets table (primary key, status index, evidence foreign key).
+  for (const m of await workerMigrations("ingestion"))
+    for (const sql of m.queries) {
+      await db.prepare(sql).run();
+      await floorDb.prepare(sql).run();
     }
-  }
   // A realistic rule set so the gate does real work on every market.
   const rules = [
     { id: "no-elections", kind: "keyword", value: "election", reason: "bench" },
@@ -279,13 +253,13 @@ try {
     if (!res.ok) throw new Error(`cache config failed: ${res.status}`);
   };
   const load = async (pages) => {
-    const r = await (await mf.dispatchFetch(`http://bench/load?pages=${pages}`)).json();
+    const r = await json(`/load?pages=${pages}`);
     if (r.pages !== pages) throw new Error(`floor loaded ${r.pages} pages`);
     return r.bytes;
   };
   const floorOnce = async (kind, pages) => {
     const t = performance.now();
-    const r = await (await mf.dispatchFetch(`http://bench/floor?kind=${kind}`)).json();
+    const r = await json(`/floor?kind=${kind}`);
     const ms = performance.now() - t;
     if (r.markets !== pages * PAGE_SIZE) throw new Error(`floor parsed ${r.markets} markets`);
     return ms;
@@ -294,8 +268,7 @@ try {
   const pass = async (pages) => {
     const reports = [];
     for (;;) {
-      const res = await mf.dispatchFetch(`http://bench/run?maxPages=${Math.min(20, pages)}`);
-      const body = await res.json();
+      const body = await json(`/run?maxPages=${Math.min(20, pages)}`);
       if (!body.ok) throw new Error(`run failed: ${JSON.stringify(body.error)}`);
       const report = body.value[0];
       if (report.outcome !== "ok") throw new Error(`run not ok: ${JSON.stringify(report)}`);
@@ -391,6 +364,7 @@ try {
   );
 
   // Scale: a 100,000-market universe, one full pass into empty storage.
+  if (process.env.BENCH_SCALE === "0") return;
   await configureCache(SCALE_PAGES, 0);
   await reset();
   await sleep(1100);
@@ -400,6 +374,4 @@ try {
   console.log(
     `scale: ${r.fetched} markets (${SCALE_PAGES} pages) in one full pass: ${(ms / 1000).toFixed(1)} s, ${rate(ms, r.fetched)} markets/s (the client's Kalshi bucket allows 10 requests/s: >= ${((SCALE_PAGES - 10) / 10).toFixed(1)} s for ${SCALE_PAGES} pages after its 10-token burst)`,
   );
-} finally {
-  await mf.dispose();
-}
+});
