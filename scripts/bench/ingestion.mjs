@@ -233,6 +233,7 @@ await withMesh(workers, async ({ mf, json }) => {
         "kalshi_series",
         "market_snapshots",
         "evidence_sightings",
+        "evidence_fetches",
         "evidence",
         "ingest_state",
         "ingest_runs",

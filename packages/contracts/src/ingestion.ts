@@ -92,6 +92,46 @@ export const EvidenceQuery = v.object({
 /** Query for `listEvidence`. */
 export type EvidenceQuery = v.InferOutput<typeof EvidenceQuery>;
 
+/** Most fetches one `listFetches` page holds. */
+export const MAX_FETCH_LOG_PAGE = 1000;
+
+/**
+ * Query for `listFetches`: the fetches of the window [from, to) in fetch order, a page at a time (`cursor` is the
+ * previous page's). A window that ended a minute ago or more is complete: a fetch is logged within seconds of it.
+ */
+export const FetchLogQuery = v.pipe(
+  v.object({
+    from: v.pipe(v.string(), v.isoTimestamp()),
+    to: v.pipe(v.string(), v.isoTimestamp()),
+    limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_FETCH_LOG_PAGE))),
+    cursor: v.optional(v.pipe(v.string(), v.maxLength(512))),
+  }),
+  v.check((q) => Date.parse(q.from) < Date.parse(q.to), "from must be before to"),
+);
+/** Query for `listFetches`. */
+export type FetchLogQuery = v.InferOutput<typeof FetchLogQuery>;
+
+/**
+ * One fetch in ingestion's fetch log: the bytes `hash` names (in evidence) answered `url` with `status` at
+ * `fetchedAt`. Identical bytes fetched twice are one evidence object and two fetches. Has every field of replay's
+ * `EvidenceSighting`.
+ */
+export interface EvidenceFetch {
+  hash: string;
+  venue: Venue;
+  url: string;
+  status: number;
+  fetchedAt: string;
+}
+
+/** A page of the fetch log: its fetches in order, the distinct evidence hashes they name, the next page's cursor. */
+export interface FetchLogPage {
+  fetches: EvidenceFetch[];
+  /** Each evidence object this page's fetches name, once, in the order first fetched (the window's: their union). */
+  hashes: string[];
+  cursor: string | null;
+}
+
 /** One stored piece of evidence, without its bytes (`GET /admin/evidence/:hash` serves those). */
 export interface EvidenceRecord {
   hash: string;
@@ -323,6 +363,12 @@ export interface IngestionRpc {
       sightings: { url: string; status: number; firstSeenAt: string; lastSeenAt: string }[];
     }>
   >;
+  /**
+   * The fetch log of a window, in fetch order (time of the fetch, ties in the order logged), paged by `cursor`: every
+   * fetch, even of bytes fetched before (A, B, A, B, A is five fetches of two objects). For the replay and the
+   * evidence export; the log keeps FETCH_LOG_RETENTION_DAYS (default 30) of fetches.
+   */
+  listFetches(query: FetchLogQuery): Promise<Result<FetchLogPage>>;
   /** Run an ingestion pass now (the cron does the same every two minutes). */
   runNow(request: IngestionRunRequest, actor: Principal): Promise<Result<VenueRunReport[]>>;
   /** Last run per venue, counts and errors by kind. */

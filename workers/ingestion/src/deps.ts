@@ -39,6 +39,8 @@ export interface PipelineDeps {
    * it signs the reads the spec marks authenticated (the order book). Absent: those reads go unsigned.
    */
   kalshiSigner?: KalshiSigner | null;
+  /** How long the fetch log keeps a fetch (fetch-log.ts; DEFAULT_FETCH_LOG_RETENTION_DAYS unless set). */
+  fetchLogRetentionMs?: number;
   /** How often a full Kalshi pass starts (KALSHI_FULL_PASS_EVERY_MS unless set; 0: every pass is full). */
   fullPassEveryMs?: number;
 }

@@ -18,6 +18,11 @@ export interface Env {
   KALSHI_READ_API_KEY?: string;
   /** The private half of KALSHI_READ_API_KEY (PKCS#8 or PKCS#1 PEM). */
   KALSHI_READ_PRIVATE_KEY?: string;
+  /**
+   * Days of fetch log kept (src/fetch-log.ts; default 30): no shorter than the longest replay a go-live may cite.
+   * A value under 7 or not a number is not used (the default applies, and the run logs why).
+   */
+  FETCH_LOG_RETENTION_DAYS?: string;
   /** Dev/test only. */
   VENUE_SIM?: Fetcher;
 }

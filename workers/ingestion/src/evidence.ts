@@ -1,5 +1,6 @@
 import { sha256Hex } from "@paulp/kit";
 import type { RawResponse } from "./client";
+import { fetchLogStatement } from "./fetch-log";
 
 /** Where evidence lives. */
 export interface EvidenceStore {
@@ -51,7 +52,7 @@ export async function putEvidence(
 
 /**
  * The D1 record of evidence already in R2, as statements a caller runs in its own batch: the evidence row (first
- * fetch; a later one moves `last_seen_at`) and the sighting of this URL.
+ * fetch; a later one moves `last_seen_at`), the sighting of this URL and this fetch in the fetch log (fetch-log.ts).
  */
 export function evidenceRecordStatements(
   db: D1Database,
@@ -87,6 +88,7 @@ export function evidenceRecordStatements(
          ON CONFLICT (hash, url) DO UPDATE SET last_seen_at = excluded.last_seen_at, status = excluded.status`,
       )
       .bind(hash, raw.url, raw.status, fetchedAt),
+    fetchLogStatement(db, { hash, venue, url: raw.url, status: raw.status, fetchedAt }),
   ];
 }
 

@@ -7,6 +7,8 @@ import {
   EvidenceQuery,
   type EvidenceRecord,
   err,
+  type FetchLogPage,
+  FetchLogQuery,
   type HealthReport,
   type IngestionRpc,
   IngestionRunRequest,
@@ -36,6 +38,7 @@ import { ComplianceAgent, gateWithCurrentRules, loadRules, verdictOf } from "./c
 import type { Env } from "./env";
 import { type EvidenceSighting, missingEvidence, readEvidence } from "./evidence";
 import { ingestIbkrSnapshot, refreshBooks } from "./fast-marks";
+import { listFetches } from "./fetch-log";
 import { gatedMarket } from "./gated-market";
 import {
   getBookRow,
@@ -45,7 +48,7 @@ import {
   listEvidenceRows,
   listMarketRows,
 } from "./market-queries";
-import { decodeCursor, EvidenceCursor, encodeCursor, MarketsCursor } from "./paging";
+import { decodeCursor, EvidenceCursor, encodeCursor, FetchLogCursor, MarketsCursor } from "./paging";
 import { runIngestion } from "./pipeline";
 import { replaceComplianceRules } from "./rules-update";
 import { CRON_ACTOR, CRON_MAX_PAGES, depsFromEnv, FAST_PATH_ACTOR, fastPathBuckets } from "./runtime";
@@ -266,6 +269,28 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
         });
       },
       { what: "getEvidence", ...INTERNAL },
+    );
+  }
+
+  async listFetches(query: FetchLogQuery): Promise<Result<FetchLogPage>> {
+    const q = parseInput(FetchLogQuery, query ?? {});
+    if (!q.ok) return q;
+    const cursor = decodeCursor(FetchLogCursor, q.value.cursor);
+    if (!cursor.ok) return cursor;
+    const after = cursor.value;
+    // The log holds ingestion's own timestamps (UTC, milliseconds): the window is compared in that form.
+    const iso = (t: string) => new Date(Date.parse(t)).toISOString();
+    return rpc(
+      async () => {
+        const page = await listFetches(this.env.D1_MARKETS, {
+          from: iso(q.value.from),
+          to: iso(q.value.to),
+          limit: q.value.limit ?? 500,
+          after,
+        });
+        return ok({ fetches: page.fetches, hashes: page.hashes, cursor: encodeCursor(page.next) });
+      },
+      { what: "listFetches", ...INTERNAL },
     );
   }
 

@@ -6,6 +6,8 @@ import * as v from "valibot";
 export const MarketsCursor = v.object({ venue: v.string(), marketId: v.string() });
 /** The key of an evidence page: the last (fetched at, hash) listed. */
 export const EvidenceCursor = v.object({ fetchedAt: v.string(), hash: v.string() });
+/** The key of a fetch-log page: the last (fetched at, log id) listed. */
+export const FetchLogCursor = v.object({ fetchedAt: v.string(), id: v.pipe(v.number(), v.integer()) });
 
 /** The cursor of the page after the one whose last key is `next` (null: no further page). */
 export function encodeCursor(next: object | null): string | null {

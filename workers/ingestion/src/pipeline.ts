@@ -5,6 +5,7 @@ import { randomId, withTimeout } from "@paulp/kit";
 import { gammaMarketsUrl, kalshiMarketsUrl, kalshiUpdatedMarketsUrl } from "@paulp/venue-decode";
 import { ComplianceAgent, loadRules } from "./compliance";
 import { audit, callPeer, type PipelineDeps, Tally } from "./deps";
+import { DEFAULT_FETCH_LOG_RETENTION_DAYS, pruneFetchLogStatement } from "./fetch-log";
 import { syncKalshiSeries } from "./kalshi-series";
 import { claimLease, recordCrashedRun, releaseLease } from "./lease";
 import { type PageResult, preparePage, type RunContext } from "./page";
@@ -208,8 +209,15 @@ async function runVenueLeased(
   const passStartedAt = state?.cursor ? state.pass_started_at : startedAt;
   if (passCompleted && passStartedAt) {
     if (!(await sweepNotListed(deps, venue, run, tally, passStartedAt))) failed = true;
-    // Sightings older than this complete pass are folded into the rows that left the venue's answer, then dropped.
-    await runBatches(deps.db, pruneSnapshotsStatements(deps.db, venue, passStartedAt)).catch((error) => {
+    // Sightings older than this complete pass are folded into the rows that left the venue's answer, then dropped;
+    // with them, the fetch log's fetches older than its retention (every venue's: one log).
+    const logBefore = new Date(
+      deps.now() - (deps.fetchLogRetentionMs ?? DEFAULT_FETCH_LOG_RETENTION_DAYS * 86_400_000),
+    ).toISOString();
+    await runBatches(deps.db, [
+      ...pruneSnapshotsStatements(deps.db, venue, passStartedAt),
+      pruneFetchLogStatement(deps.db, logBefore),
+    ]).catch((error) => {
       tally.add("d1_error");
       console.warn(`ingestion ${venue}: snapshot prune failed: ${(error as Error)?.message}`);
     });

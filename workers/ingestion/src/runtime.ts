@@ -3,6 +3,7 @@ import { createEgressFetch, createKalshiSigner } from "@paulp/kit";
 import type { ReadBucket } from "./client";
 import type { PipelineDeps } from "./deps";
 import type { Env } from "./env";
+import { fetchLogRetention } from "./fetch-log";
 import { type ReadShare, sharedReadBucket } from "./read-budget";
 
 /** The cron's actor in the audit chain. */
@@ -32,7 +33,10 @@ function sharedBuckets(env: Env, share: ReadShare): Map<MarketVenue, ReadBucket>
 
 /** Build the pipeline's dependencies from the bindings. */
 export function depsFromEnv(env: Env, actor: Principal): PipelineDeps {
+  const retention = fetchLogRetention(env.FETCH_LOG_RETENTION_DAYS);
+  if (retention.refused) console.warn(`ingestion: ${retention.refused}`);
   return {
+    fetchLogRetentionMs: retention.ms,
     db: env.D1_MARKETS,
     bucket: env.R2_EVIDENCE,
     audit: env.AUDIT,

@@ -88,6 +88,7 @@ const TABLES = [
   "compliance_meta",
   "compliance_versions",
   "evidence_sightings",
+  "evidence_fetches",
   "market_snapshots",
   "ingest_state",
   "ingest_runs",

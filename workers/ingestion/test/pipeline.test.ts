@@ -260,9 +260,12 @@ describe("schedule", () => {
       get(target, prop) {
         if (prop === "batch")
           return async (statements: D1PreparedStatement[]) => {
-            // A page commit is five statements (markets, marks, its snapshot, evidence status, the rules version read
-            // in the same batch); fail the second page's.
-            if (statements.length === 5 && ++commits === 2) throw new Error("d1 write failed");
+            // A page commit is the batch that records its snapshot (with its markets, marks, evidence status and the
+            // rules version read); fail the second page's. (workerd's statements carry their SQL as `statement`.)
+            const commit = statements.some((s) =>
+              (s as unknown as { statement?: string }).statement?.includes("INSERT INTO market_snapshots"),
+            );
+            if (commit && ++commits === 2) throw new Error("d1 write failed");
             return target.batch(statements);
           };
         const value = Reflect.get(target, prop);
