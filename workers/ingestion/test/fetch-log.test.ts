@@ -10,12 +10,7 @@ import {
 } from "../src/fetch-log";
 import { runVenue } from "../src/pipeline";
 import { count, resetAll, tenv, testDeps, worker } from "./helpers";
-import {
-  kalshiEventFixture,
-  kalshiMarketFixture,
-  kalshiSeriesFixture,
-  kalshiStubFetch,
-} from "./kalshi-fixtures";
+import { oneMarketKalshi } from "./kalshi-fixtures";
 
 beforeEach(resetAll);
 
@@ -51,14 +46,7 @@ describe("the fetch log", () => {
   });
 
   it("a crawled page logs its fetch in the batch that records its evidence", async () => {
-    const fetch = kalshiStubFetch({
-      markets: {
-        markets: [kalshiMarketFixture({ ticker: "KXECO-1-A", event_ticker: "KXECO-1" })],
-        cursor: "",
-      },
-      events: [kalshiEventFixture({ event_ticker: "KXECO-1", series_ticker: "KXECO" })],
-      series: [kalshiSeriesFixture({ ticker: "KXECO", category: "Economics" })],
-    });
+    const fetch = oneMarketKalshi();
     const { report } = await runVenue(testDeps({ fetch }), "kalshi", { maxPages: 1 });
     expect(report).toMatchObject({ outcome: "ok", stored: 1 });
     // The series list, the markets page and the events lookup: each fetch once, each naming recorded evidence.
@@ -127,14 +115,7 @@ describe("the fetch log", () => {
     const hour = 3_600_000;
     const old = await storeEvidence(store(), "kalshi", book("0.30"), new Date(now - 3 * hour).toISOString());
     const kept = await storeEvidence(store(), "kalshi", book("0.31"), new Date(now - hour).toISOString());
-    const fetch = kalshiStubFetch({
-      markets: {
-        markets: [kalshiMarketFixture({ ticker: "KXECO-1-A", event_ticker: "KXECO-1" })],
-        cursor: "",
-      },
-      events: [kalshiEventFixture({ event_ticker: "KXECO-1", series_ticker: "KXECO" })],
-      series: [kalshiSeriesFixture({ ticker: "KXECO", category: "Economics" })],
-    });
+    const fetch = oneMarketKalshi();
     const { report } = await runVenue(testDeps({ fetch, fetchLogRetentionMs: 2 * hour }), "kalshi", {
       maxPages: 1,
     });
@@ -146,14 +127,7 @@ describe("the fetch log", () => {
     expect(await count("evidence_fetches", "fetched_at >= ?1", new Date(now).toISOString())).toBe(3);
     // A pass that does not complete prunes nothing.
     await storeEvidence(store(), "kalshi", book("0.32"), new Date(now - 3 * hour).toISOString());
-    const partial = kalshiStubFetch({
-      markets: {
-        markets: [kalshiMarketFixture({ ticker: "KXECO-1-A", event_ticker: "KXECO-1" })],
-        cursor: "p2",
-      },
-      events: [],
-      series: [],
-    });
+    const partial = oneMarketKalshi("p2");
     const second = await runVenue(testDeps({ fetch: partial, fetchLogRetentionMs: 2 * hour }), "kalshi", {
       maxPages: 1,
     });

@@ -115,3 +115,12 @@ export function kalshiStubFetch(o: {
     return new Response(JSON.stringify({ code: "not_found", message: "no route" }), { status: 404 });
   };
 }
+
+/** A Kalshi that lists one market (KXECO-1-A, event KXECO-1, series KXECO in Economics); `cursor` the page's next. */
+export function oneMarketKalshi(cursor = ""): ReturnType<typeof kalshiStubFetch> {
+  return kalshiStubFetch({
+    markets: { markets: [kalshiMarketFixture({ ticker: "KXECO-1-A", event_ticker: "KXECO-1" })], cursor },
+    events: [kalshiEventFixture({ event_ticker: "KXECO-1", series_ticker: "KXECO" })],
+    series: [kalshiSeriesFixture({ ticker: "KXECO", category: "Economics" })],
+  });
+}
