@@ -366,7 +366,7 @@ export interface IngestionRpc {
   /**
    * The fetch log of a window, in fetch order (time of the fetch, ties in the order logged), paged by `cursor`: every
    * fetch, even of bytes fetched before (A, B, A, B, A is five fetches of two objects). For the replay and the
-   * evidence export; the log keeps FETCH_LOG_RETENTION_DAYS (default 30) of fetches.
+   * evidence export; the log keeps FETCH_LOG_RETENTION_DAYS (default 34: the longest citable replay) of fetches.
    */
   listFetches(query: FetchLogQuery): Promise<Result<FetchLogPage>>;
   /** Run an ingestion pass now (the cron does the same every two minutes). */

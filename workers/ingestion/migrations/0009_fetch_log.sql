@@ -2,7 +2,7 @@
 -- content-addressed (identical bytes stored once) and `evidence_sightings` keeps only the first and last time each
 -- URL returned them, so a book that went A, B, A, B, A would replay as A, B. This log keeps all five. Written in the
 -- batch that records the evidence row (no extra round trip); pruned after each complete pass, past a retention
--- (FETCH_LOG_RETENTION_DAYS, default 30) no shorter than the longest replay a go-live may cite.
+-- (FETCH_LOG_RETENTION_DAYS, default 34) no shorter than the longest replay a go-live may cite.
 CREATE TABLE IF NOT EXISTS evidence_fetches (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   hash TEXT NOT NULL REFERENCES evidence (hash),

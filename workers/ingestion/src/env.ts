@@ -19,8 +19,9 @@ export interface Env {
   /** The private half of KALSHI_READ_API_KEY (PKCS#8 or PKCS#1 PEM). */
   KALSHI_READ_PRIVATE_KEY?: string;
   /**
-   * Days of fetch log kept (src/fetch-log.ts; default 30): no shorter than the longest replay a go-live may cite.
-   * A value under 7 or not a number is not used (the default applies, and the run logs why).
+   * Days of fetch log kept (src/fetch-log.ts; default 34): no shorter than the longest replay a go-live may cite
+   * (31 days of evidence, cited up to 3 days after). A shorter value or not a number is not used (the default
+   * applies, and the run logs why).
    */
   FETCH_LOG_RETENTION_DAYS?: string;
   /** Dev/test only. */

@@ -1,15 +1,26 @@
 // The fetch log (#18): every fetch of a venue answer, in fetch order, so a replay sees A, B, A, B, A where the
 // content-addressed evidence holds A and B once. Appended with the evidence's record (evidence.ts), read a window at
 // a time by `listFetches`, pruned after each complete pass past a retention no shorter than a citable replay.
-import type { EvidenceFetch, Venue } from "@paulp/contracts";
+import {
+  DEFAULT_REPLAY_CITATION_POLICY,
+  type EvidenceFetch,
+  MAX_REPLAY_SPAN_MS,
+  type Venue,
+} from "@paulp/contracts";
 
-/** Default retention of the fetch log: the longest replay a go-live may cite must still be readable. */
-export const DEFAULT_FETCH_LOG_RETENTION_DAYS = 30;
-/** The shortest retention accepted: the default span a go-live's replay must cover (#18 item 4). */
-export const MIN_FETCH_LOG_RETENTION_DAYS = 7;
+const DAY_MS = 86_400_000;
+/**
+ * The shortest retention accepted, in days: the longest replay a go-live may cite must still be readable, to be run
+ * again by anyone. A replay covers at most MAX_REPLAY_SPAN_MS (31 days) and a go-live cites one whose window ended
+ * at most the citation policy's `maxAgeMs` ago (3 days): its first fetch may be 34 days old.
+ */
+export const MIN_FETCH_LOG_RETENTION_DAYS = Math.ceil(
+  (MAX_REPLAY_SPAN_MS + DEFAULT_REPLAY_CITATION_POLICY.maxAgeMs) / DAY_MS,
+);
+/** Default retention of the fetch log, in days: the shortest that holds every citable replay. */
+export const DEFAULT_FETCH_LOG_RETENTION_DAYS = MIN_FETCH_LOG_RETENTION_DAYS;
 /** Rows the prune deletes after one pass at most (a bounded statement; the rest go after the next pass). */
 export const FETCH_LOG_PRUNE_LIMIT = 50_000;
-const DAY_MS = 86_400_000;
 
 /**
  * The retention in force, from FETCH_LOG_RETENTION_DAYS (days; unset: the default). A value that is not a number

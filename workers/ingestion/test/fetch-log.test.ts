@@ -137,15 +137,16 @@ describe("the fetch log", () => {
     );
   });
 
-  it("the retention is 30 days unless set, and never set shorter than a citable replay", () => {
+  it("the retention holds the longest citable replay (31 days ending up to 3 days ago) unless set longer", () => {
     const day = 86_400_000;
-    expect(DEFAULT_FETCH_LOG_RETENTION_DAYS).toBe(30);
-    expect(fetchLogRetention(undefined)).toEqual({ ms: 30 * day, refused: null });
+    expect(MIN_FETCH_LOG_RETENTION_DAYS).toBe(34);
+    expect(DEFAULT_FETCH_LOG_RETENTION_DAYS).toBe(34);
+    expect(fetchLogRetention(undefined)).toEqual({ ms: 34 * day, refused: null });
     expect(fetchLogRetention("90")).toEqual({ ms: 90 * day, refused: null });
-    expect(fetchLogRetention(String(MIN_FETCH_LOG_RETENTION_DAYS))).toEqual({ ms: 7 * day, refused: null });
-    for (const bad of ["3", "6.9", "-1", "thirty", "Infinity"]) {
+    expect(fetchLogRetention("34")).toEqual({ ms: 34 * day, refused: null });
+    for (const bad of ["30", "33.9", "-1", "thirty", "Infinity"]) {
       const r = fetchLogRetention(bad);
-      expect(r.ms, bad).toBe(30 * day);
+      expect(r.ms, bad).toBe(34 * day);
       expect(r.refused, bad).toContain("FETCH_LOG_RETENTION_DAYS");
     }
     expect(FETCH_LOG_PRUNE_LIMIT).toBeGreaterThan(0);
