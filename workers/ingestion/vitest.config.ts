@@ -23,6 +23,8 @@ export default defineConfig({
           TEST_MIGRATIONS: await workerMigrations("ingestion"),
           KALSHI_READ_API_KEY: READ_KEY_ID,
           KALSHI_READ_PRIVATE_KEY: readKey.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+          // Two sightings a replay step, so a short replay still takes several alarm steps.
+          REPLAY_STEP_SIGHTINGS: "2",
           TEST_KALSHI_READ_PUBLIC_KEY: readKey.publicKey.export({ type: "spki", format: "pem" }).toString(),
         },
         workers: [

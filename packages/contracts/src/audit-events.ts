@@ -140,6 +140,25 @@ export interface AuditEventCatalog {
       markets: { id: string; status: string }[];
     };
     "ingestion.compliance_unavailable": { venue: MarketVenue; detail: string };
+    /** A replay was asked for (before it starts: no unaudited replay runs). */
+    "ingestion.replay_requested": {
+      replayId: string;
+      strategyId: string;
+      paramsHash: string;
+      window: { from: string; to: string };
+      latencyMs: number;
+    };
+    /** A replay's report is stored: its hash, so a cited report can be checked against the chain. */
+    "ingestion.replay_completed": {
+      replayId: string;
+      strategyId: string;
+      paramsHash: string;
+      window: { from: string; to: string };
+      reportHash: string;
+      sightings: number;
+      pnl: string;
+    };
+    "ingestion.replay_failed": { replayId: string; strategyId: string; code: string; message: string };
   };
   risk: {
     /** A decision, recorded before it is answered (without its own receipt). */
@@ -342,6 +361,9 @@ export const AUDIT_EVENT_TYPES = Object.keys({
   "ingestion.markets_skipped": true,
   "ingestion.markets_closed": true,
   "ingestion.compliance_unavailable": true,
+  "ingestion.replay_requested": true,
+  "ingestion.replay_completed": true,
+  "ingestion.replay_failed": true,
   "risk.decision": true,
   "risk.limits_changed": true,
   "risk.capital_changed": true,

@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { type HealthReport, type Principal, type Result, Venue } from "./common";
 import { FreeText } from "./free-text";
+import type { ReplayRecord, ReplayReport, ReplayStart } from "./replay";
 
 /** The two venues ingestion reads market data from. */
 export const MarketVenue = v.picklist(["kalshi", "polymarket"]);
@@ -391,6 +392,17 @@ export interface IngestionRpc {
    * which of the evidence hashes the order cites are not stored.
    */
   preTradeCheck(venue: Venue, marketId: string, evidenceHashes: string[]): Promise<Result<PreTradeCheck>>;
+  /**
+   * Replay a strategy over the evidence fetched in a window (#18): audited first (fail closed), then run in bounded
+   * steps by its own Durable Object; answers the record at once (status `running`).
+   */
+  startReplay(request: ReplayStart, actor: Principal): Promise<Result<ReplayRecord>>;
+  /** One replay's record (`not_found` when no replay has the id). */
+  getReplay(replayId: string): Promise<Result<ReplayRecord>>;
+  /** A complete replay's report, exactly as stored and hashed. */
+  getReplayReport(replayId: string): Promise<Result<{ report: ReplayReport; reportHash: string }>>;
+  /** A strategy's replays, newest first (at most 50). */
+  listReplays(strategyId: string): Promise<Result<{ replays: ReplayRecord[] }>>;
 }
 
 /**

@@ -64,6 +64,24 @@ export interface ReplayTrade {
   bookEvidenceHash: string;
 }
 
+const Count = v.pipe(v.number(), v.integer(), v.minValue(0));
+const Figure = v.pipe(v.string(), v.regex(/^-?\d{1,15}(\.\d{1,8})?$/, "a decimal figure"));
+/** The summary as a schema: it travels inside a go-live request's payload, which the desk validates strictly. */
+export const ReplaySummarySchema = v.strictObject({
+  decisions: Count,
+  orders: Count,
+  fills: Count,
+  startingEquity: Figure,
+  endingEquity: Figure,
+  pnl: Figure,
+  fees: Figure,
+  maxDrawdown: Figure,
+  maxDrawdownFraction: Figure,
+  turnover: Figure,
+  denialsByCode: v.record(v.pipe(v.string(), v.maxLength(64)), Count),
+  staleDecisionShare: Figure,
+});
+
 /** The figures a quant reads first. Money in dollars (4 decimals), fractions of 1 (4 decimals). */
 export interface ReplaySummary {
   decisions: number;
@@ -228,3 +246,25 @@ export const ReplayId = v.pipe(
   v.string(),
   v.regex(/^rp_[0-9a-z]{26}$/, "a replay id looks like rp_ and 26 characters"),
 );
+
+/**
+ * What a `strategy.go_live` payload carries about its replay: the citation and the summary the approvers saw. Part
+ * of the approved payload, so what two people approved names exactly one report.
+ */
+export const GoLiveReplay = v.strictObject({
+  ...ReplayCitation.entries,
+  summary: ReplaySummarySchema,
+});
+export type GoLiveReplay = v.InferOutput<typeof GoLiveReplay>;
+
+/** `POST /admin/strategies/:id/go-live`: the replay the request cites. */
+export const GoLiveInput = v.strictObject({ replayId: ReplayId });
+export type GoLiveInput = v.InferOutput<typeof GoLiveInput>;
+
+// The interface and the schema are one shape: a drift fails to compile here.
+const _summaryShape: v.InferOutput<typeof ReplaySummarySchema> extends ReplaySummary
+  ? ReplaySummary extends v.InferOutput<typeof ReplaySummarySchema>
+    ? true
+    : never
+  : never = true;
+void _summaryShape;

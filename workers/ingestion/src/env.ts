@@ -1,10 +1,19 @@
 import type { AuditService, GovernanceService, RiskService } from "@paulp/contracts";
 import type { ReadBudget } from "./read-budget";
+import type { ReplayRun } from "./replay/run";
 
 /** The ingestion worker's own bindings. */
 export interface Env {
   D1_MARKETS: D1Database;
   R2_EVIDENCE: R2Bucket;
+  /** Replay reports (`reports/<id>.json`, create-only). */
+  R2_REPLAYS: R2Bucket;
+  /** One object per replay run. */
+  REPLAY_RUN: DurableObjectNamespace<ReplayRun>;
+  /** The deployed build (the commit), named in every replay's manifest; "dev" when unset. */
+  CODE_VERSION?: string;
+  /** Sightings one replay step reads (default 200): each alarm replays at most this many. */
+  REPLAY_STEP_SIGHTINGS?: string;
   AUDIT: AuditService;
   RISK: RiskService;
   GOVERNANCE: GovernanceService;

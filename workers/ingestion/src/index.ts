@@ -24,6 +24,10 @@ import {
   type PreTradeCheck,
   Principal,
   RawVenueAnswer,
+  ReplayId,
+  type ReplayRecord,
+  type ReplayReport,
+  ReplayStart,
   type Result,
   Sha256Hex,
   systemPrincipal,
@@ -50,10 +54,14 @@ import {
 } from "./market-queries";
 import { decodeCursor, EvidenceCursor, encodeCursor, FetchLogCursor, MarketsCursor } from "./paging";
 import { runIngestion } from "./pipeline";
+import { readReplayReport } from "./replay/report";
+import { startReplay } from "./replay/start";
+import { getReplay, listReplays } from "./replay/store";
 import { replaceComplianceRules } from "./rules-update";
 import { CRON_ACTOR, CRON_MAX_PAGES, depsFromEnv, FAST_PATH_ACTOR, fastPathBuckets } from "./runtime";
 import { ingestionStatus } from "./status";
 
+const StrategyIdInput = v.pipe(v.string(), v.minLength(1), v.maxLength(128));
 const MarketId = v.pipe(v.string(), v.minLength(1), v.maxLength(128));
 const VenueAndId = v.tuple([MarketVenue, MarketId]);
 const PreTradeInput = v.object({
@@ -376,6 +384,43 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
     );
   }
 
+  async startReplay(request: ReplayStart, actor: Principal): Promise<Result<ReplayRecord>> {
+    const parsed = parseArgs([ReplayStart, Principal], [request, actor]);
+    if (!parsed.ok) return parsed;
+    const [input, who] = parsed.value;
+    return rpc(async () => startReplay(this.env, input, who, new Date()), {
+      what: "startReplay",
+      ...INTERNAL,
+    });
+  }
+
+  async getReplay(replayId: string): Promise<Result<ReplayRecord>> {
+    const id = parseInput(ReplayId, replayId);
+    if (!id.ok) return id;
+    return rpc(
+      async () => {
+        const record = await getReplay(this.env.D1_MARKETS, id.value);
+        return record ? ok(record) : err(ErrorCode.notFound, `no replay ${id.value}`);
+      },
+      { what: "getReplay", ...INTERNAL },
+    );
+  }
+
+  async getReplayReport(replayId: string): Promise<Result<{ report: ReplayReport; reportHash: string }>> {
+    const id = parseInput(ReplayId, replayId);
+    if (!id.ok) return id;
+    return rpc(async () => readReplayReport(this.env, id.value), { what: "getReplayReport", ...INTERNAL });
+  }
+
+  async listReplays(strategyId: string): Promise<Result<{ replays: ReplayRecord[] }>> {
+    const id = parseInput(StrategyIdInput, strategyId);
+    if (!id.ok) return id;
+    return rpc(async () => ok({ replays: await listReplays(this.env.D1_MARKETS, id.value, 50) }), {
+      what: "listReplays",
+      ...INTERNAL,
+    });
+  }
+
   override async scheduled(_controller: ScheduledController): Promise<void> {
     const deps = {
       ...depsFromEnv(this.env, CRON_ACTOR),
@@ -392,4 +437,6 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
 
 /** Each venue's shared read budget (a Durable Object class must be exported by the main module). */
 export { ReadBudget } from "./read-budget";
+/** One object per replay run (src/replay/run.ts). */
+export { ReplayRun } from "./replay/run";
 export default IngestionEntrypoint;

@@ -16,6 +16,8 @@ export interface TestEnv {
   GOVERNANCE: GovernanceDouble & NonNullable<PipelineDeps["governance"]>;
   VENUE_SIM: Fetcher;
   READ_BUDGET: Env["READ_BUDGET"];
+  REPLAY_RUN: Env["REPLAY_RUN"];
+  R2_REPLAYS: R2Bucket;
   KALSHI_READ_API_KEY: string;
   KALSHI_READ_PRIVATE_KEY: string;
   TEST_KALSHI_READ_PUBLIC_KEY: string;
@@ -89,6 +91,7 @@ const TABLES = [
   "compliance_versions",
   "evidence_sightings",
   "evidence_fetches",
+  "replays",
   "market_snapshots",
   "ingest_state",
   "ingest_runs",
