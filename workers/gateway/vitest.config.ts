@@ -61,6 +61,9 @@ export default defineConfig(async () => ({
           ADMIN_TOKEN: randomBytes(32).toString("base64url"),
           ACCESS_TEAM_DOMAIN: "paulp-test.cloudflareaccess.com",
           ACCESS_AUD: "paulp-test-aud",
+          // A go-live cites a replay of an hour's evidence ending within two (production: 7 days within 3).
+          REPLAY_MIN_SPAN_HOURS: "1",
+          REPLAY_MAX_AGE_HOURS: "2",
           MIGRATIONS_ANCHOR: await workerMigrations("audit"),
           MIGRATIONS_GOVERNANCE: await workerMigrations("governance"),
           MIGRATIONS_MARKETS: await workerMigrations("ingestion"),

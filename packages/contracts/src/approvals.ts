@@ -3,6 +3,7 @@ import { RosterChangePayload } from "./approval-requests";
 import { BreakerTransitionRequest } from "./breaker";
 import { ExecutionPolicyChange } from "./execution";
 import { StrategyAllocationPayload } from "./governance";
+import { GoLiveReplay } from "./replay";
 import { CapitalChange, RiskLimits } from "./risk-admin";
 
 /** `strategy.go_live` payload: exactly the configuration that goes live (governance builds it from the row). */
@@ -11,6 +12,8 @@ export const StrategyGoLiveApproval = v.strictObject({
   version: v.pipe(v.number(), v.integer(), v.minValue(1)),
   allocation: v.string(),
   venues: v.array(v.string()),
+  /** The replay this go-live cites (#18), with the summary the approvers saw; re-checked at apply. */
+  replay: GoLiveReplay,
 });
 
 /**

@@ -12,6 +12,7 @@ import type {
 } from "./approval-requests";
 import { type HealthReport, type JsonValue, type Principal, type Result, withinJsonDepth } from "./common";
 import { FreeText, withoutSensitiveJson } from "./free-text";
+import type { GoLiveReplay } from "./replay";
 
 /** A strategy as the execution loop needs it. */
 export interface StrategySummary {
@@ -155,6 +156,7 @@ export interface StrategyGoLivePayload {
   version: number;
   allocation: string;
   venues: string[];
+  replay: GoLiveReplay;
 }
 
 /** Payload of a `strategy.allocation_increase` request. */
@@ -275,6 +277,7 @@ export interface GovernanceAdminRpc {
   requestGoLive(
     strategyId: string,
     actor: Principal,
+    replay: GoLiveReplay,
   ): Promise<Result<{ strategy: StrategyView; request: ApprovalView }>>;
   listPairs(filter: { review?: "pending" | "approved" | "rejected" }): Promise<Result<PairView[]>>;
   /** Run the LLM assessment now. */

@@ -17,6 +17,10 @@ export interface Env {
   /** Alerts, alert email and metrics. */
   MONITOR: MonitorService;
   ADMIN_TOKEN?: string;
+  /** The go-live citation policy (#18): at least this many hours of evidence (default 168)... */
+  REPLAY_MIN_SPAN_HOURS?: string;
+  /** ...ending no more than this many hours ago (default 72). */
+  REPLAY_MAX_AGE_HOURS?: string;
   /** e.g. `myteam.cloudflareaccess.com`; empty disables Access sign-in (bearer only). */
   ACCESS_TEAM_DOMAIN: string;
   /** The Access application's AUD tag. */

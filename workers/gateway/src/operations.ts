@@ -12,6 +12,7 @@ import {
   EquityHttpQuery,
   EvidenceHttpQuery,
   ExecutionPolicyChange,
+  GoLiveInput,
   IngestionRunRequest,
   MarketsHttpQuery,
   OrderIntent,
@@ -20,6 +21,7 @@ import {
   PairReviewInput,
   PairsPageHttpQuery,
   RecipientChange,
+  ReplayStart,
   RiskLimits,
   StrategyCreateInput,
 } from "@paulp/contracts";
@@ -47,7 +49,7 @@ export interface Operation {
   bodyOptional?: true;
   query?: Record<string, { schema: v.GenericSchema; description: string }>;
   /** The success status (200 unless given) and its content type (JSON unless given). */
-  status?: 200 | 201;
+  status?: 200 | 201 | 202;
   produces?: string;
   /** Answers 403 `approval_required` (with the payload to request) when the change needs two people. */
   twoPerson?: string;
@@ -194,10 +196,36 @@ export const OPERATIONS: Operation[] = [
   op("post", "/admin/strategies/:id/pause", "governance", "Pause a strategy"),
   op("post", "/admin/strategies/:id/retire", "governance", "Retire a strategy"),
   op("post", "/admin/strategies/:id/paper", "governance", "Move a strategy to paper"),
-  op("post", "/admin/strategies/:id/go-live", "governance", "Request the two-person go-live", {
-    person: true,
-    status: 201,
+  op(
+    "post",
+    "/admin/strategies/:id/go-live",
+    "governance",
+    "Request the two-person go-live, citing a replay",
+    {
+      person: true,
+      body: GoLiveInput,
+      status: 201,
+    },
+  ),
+  op(
+    "post",
+    "/admin/replays",
+    "replays",
+    "Replay a strategy over a window of recorded evidence (runs in steps)",
+    {
+      body: ReplayStart,
+      status: 202,
+    },
+  ),
+  op("get", "/admin/replays", "replays", "A strategy's replays, newest first", {
+    query: {
+      strategyId: {
+        schema: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
+        description: "the strategy",
+      },
+    },
   }),
+  op("get", "/admin/replays/:id", "replays", "One replay, and its report once complete"),
   op("get", "/admin/pairs", "governance", "Market pairs, grades, reviews", {
     query: {
       review: {

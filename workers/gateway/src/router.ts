@@ -13,6 +13,7 @@ import { registerGovernanceRoutes } from "./routes/governance";
 import { registerIngestionRoutes } from "./routes/ingestion";
 import { registerMonitorRoutes } from "./routes/monitor";
 import { registerOpenApiRoutes } from "./routes/openapi";
+import { registerReplayRoutes } from "./routes/replays";
 import { registerRiskRoutes } from "./routes/risk";
 import { registerStatusRoutes } from "./routes/status";
 
@@ -90,6 +91,7 @@ export function buildRouter() {
   registerAuditRoutes(router);
   registerRiskRoutes(router);
   registerIngestionRoutes(router);
+  registerReplayRoutes(router);
   registerGovernanceRoutes(router);
   registerExecutionRoutes(router);
   registerMonitorRoutes(router);

@@ -7,6 +7,7 @@ import {
   adminFetch,
   approvalOf,
   auditEntries,
+  goLive,
   paperStrategy,
   post,
   signIn,
@@ -60,7 +61,7 @@ describe("an approved action whose apply fails", () => {
 describe("a go-live request and its strategy end together", () => {
   it("a rejected go-live takes the strategy back to paper", async () => {
     const id = await paperStrategy("Endings rejected");
-    const req = await requestId(await as("alice", `/admin/strategies/${id}/go-live`));
+    const req = await requestId(await as("alice", `/admin/strategies/${id}/go-live`, await goLive(id)));
     expect((await strategyOf(id)).state).toBe("pending_live");
     const rejected = await as("bob", `/admin/approvals/${req}/reject`, post({ reason: "not ready" }));
     expect(rejected.status).toBe(200);
@@ -78,14 +79,14 @@ describe("a go-live request and its strategy end together", () => {
   it("a paused strategy whose resume is rejected goes back to paused, not to paper trading", async () => {
     const id = await paperStrategy("Endings resume");
     expect((await adminFetch(`/admin/strategies/${id}/pause`, { method: "POST" })).status).toBe(200);
-    const req = await requestId(await as("alice", `/admin/strategies/${id}/go-live`));
+    const req = await requestId(await as("alice", `/admin/strategies/${id}/go-live`, await goLive(id)));
     await as("alice", `/admin/approvals/${req}/reject`, post({ reason: "withdrawn" }));
     expect((await strategyOf(id)).state).toBe("paused");
   });
 
   it("pausing a pending_live strategy cancels its go-live request: no one can approve it any more", async () => {
     const id = await paperStrategy("Endings paused");
-    const req = await requestId(await as("alice", `/admin/strategies/${id}/go-live`));
+    const req = await requestId(await as("alice", `/admin/strategies/${id}/go-live`, await goLive(id)));
     expect((await as("bob", `/admin/approvals/${req}/approve`)).status).toBe(200);
     const paused = await adminFetch(`/admin/strategies/${id}/pause`, { method: "POST" });
     expect(paused.status).toBe(200);
@@ -105,7 +106,7 @@ describe("a go-live request and its strategy end together", () => {
 describe("refusals by the desk are audited", () => {
   it("with the step, the reason and outcome denied", async () => {
     const id = await paperStrategy("Endings refusals");
-    const req = await requestId(await as("alice", `/admin/strategies/${id}/go-live`));
+    const req = await requestId(await as("alice", `/admin/strategies/${id}/go-live`, await goLive(id)));
     expect((await as("alice", `/admin/approvals/${req}/approve`)).status).toBe(403);
     await as("bob", `/admin/approvals/${req}/reject`, post({ reason: "no" }));
     expect((await as("carol", `/admin/approvals/${req}/reject`, post({ reason: "also no" }))).status).toBe(

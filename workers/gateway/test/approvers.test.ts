@@ -7,6 +7,7 @@ import {
   adminFetch,
   approvalOf,
   auditEntries,
+  goLive,
   paperStrategy,
   post,
   signIn,
@@ -40,7 +41,7 @@ const requestRosterChange = (payload: unknown) =>
 
 async function goLiveRequest(): Promise<{ strategyId: string; requestId: string }> {
   const strategyId = await paperStrategy("Approvers test");
-  const res = await as("alice", `/admin/strategies/${strategyId}/go-live`);
+  const res = await as("alice", `/admin/strategies/${strategyId}/go-live`, await goLive(strategyId));
   expect(res.status).toBe(201);
   const { request } = (await res.json()) as { request: { requestId: string } };
   return { strategyId, requestId: request.requestId };

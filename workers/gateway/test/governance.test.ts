@@ -1,7 +1,9 @@
+import { untilSettled } from "@paulp/testing/until";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   accessToken,
   adminFetch,
+  goLive,
   newSigner,
   paperStrategy,
   personFetch,
@@ -82,7 +84,7 @@ describe("governance admin routes with the admin token", () => {
 describe("two-person go-live through the gateway (Cloudflare Access)", () => {
   it("request → first approval → second approval by another person → live", async () => {
     const id = await paperStrategy();
-    const requested = await asOne("alice", `/admin/strategies/${id}/go-live`, { method: "POST" });
+    const requested = await asOne("alice", `/admin/strategies/${id}/go-live`, await goLive(id));
     expect(requested.status).toBe(201);
     const { request } = (await requested.json()) as { request: { requestId: string; status: string } };
     expect(request.status).toBe("pending");
@@ -125,7 +127,7 @@ describe("two-person go-live through the gateway (Cloudflare Access)", () => {
 
   it("a rejected request cannot be approved, and its strategy is back in paper", async () => {
     const id = await paperStrategy();
-    const requested = await asOne("alice", `/admin/strategies/${id}/go-live`, { method: "POST" });
+    const requested = await asOne("alice", `/admin/strategies/${id}/go-live`, await goLive(id));
     const { request } = (await requested.json()) as { request: { requestId: string } };
     const rejected = await asOne(
       "bob",
@@ -136,5 +138,90 @@ describe("two-person go-live through the gateway (Cloudflare Access)", () => {
     const late = await asOne("carol", `/admin/approvals/${request.requestId}/approve`, { method: "POST" });
     expect(late.status).toBe(409);
     expect((await strategyOf(id)).state).toBe("paper");
+  });
+});
+
+describe("a go-live cites a replay (#18)", () => {
+  const reasonOf = async (res: Response) => {
+    const body = (await res.json()) as { error: { code: string; details?: { reason?: string } } };
+    return `${res.status} ${body.error.code} ${body.error.details?.reason ?? ""}`.trim();
+  };
+
+  it("is refused without a valid citation, naming the rule, and the strategy stays in paper", async () => {
+    const id = await paperStrategy("Citation refusals");
+    const path = `/admin/strategies/${id}/go-live`;
+    expect(await reasonOf(await asOne("alice", path, { method: "POST" }))).toMatch(/^400 /);
+    expect(
+      await reasonOf(await asOne("alice", path, post({ replayId: "rp_00000000000000000000000000" }))),
+    ).toBe("422 replay_citation_refused replay_missing");
+
+    const now = Date.now();
+    const replay = async (body: Record<string, unknown>) => {
+      const res = await adminFetch("/admin/replays", post({ strategyId: id, ...body }));
+      expect(res.status).toBe(202);
+      const { id: replayId } = (await res.json()) as { id: string };
+      return replayId;
+    };
+    const window = {
+      from: new Date(now - 3_660_000).toISOString(),
+      to: new Date(now - 30_000).toISOString(),
+    };
+    // Three replays that each break one rule; each is read until it ends (ingestion runs it under its own alarms).
+    const otherParams = await replay({ ...window, params: { margin: "0.05" } });
+    const short = await replay({ from: new Date(now - 600_000).toISOString(), to: window.to });
+    const old = await replay({
+      from: new Date(now - 4 * 3_600_000).toISOString(),
+      to: new Date(now - 3 * 3_600_000).toISOString(),
+    });
+    for (const replayId of [otherParams, short, old]) {
+      await untilSettled(
+        async () =>
+          (await (await adminFetch(`/admin/replays/${replayId}`)).json()) as { replay: { status: string } },
+        (r) => r.replay.status !== "running",
+        400,
+      );
+    }
+    expect(await reasonOf(await asOne("alice", path, post({ replayId: otherParams })))).toBe(
+      "422 replay_citation_refused replay_params_changed",
+    );
+    expect(await reasonOf(await asOne("alice", path, post({ replayId: short })))).toBe(
+      "422 replay_citation_refused replay_too_short",
+    );
+    expect(await reasonOf(await asOne("alice", path, post({ replayId: old })))).toBe(
+      "422 replay_citation_refused replay_too_old",
+    );
+    // Another strategy's replay.
+    const other = await paperStrategy("Citation other");
+    const othersReplay = (await (
+      await asOne("alice", `/admin/strategies/${other}/go-live`, await goLive(other))
+    ).json()) as {
+      request: { payload: { replay: { replayId: string } } };
+    };
+    expect(
+      await reasonOf(
+        await asOne("alice", path, post({ replayId: othersReplay.request.payload.replay.replayId })),
+      ),
+    ).toBe("422 replay_citation_refused replay_other_strategy");
+    expect(await strategyOf(id)).toMatchObject({ state: "paper", pendingRequestId: null });
+  });
+
+  it("with a valid one, the request carries the citation and the summary the approvers see", async () => {
+    const id = await paperStrategy("Citation accepted");
+    const body = await goLive(id);
+    const { replayId } = JSON.parse(String(body.body)) as { replayId: string };
+    const replay = (await (await adminFetch(`/admin/replays/${replayId}`)).json()) as {
+      replay: { reportHash: string; paramsHash: string; summary: Record<string, unknown> };
+      report: { manifest: { strategy: { id: string } } };
+    };
+    expect(replay.report.manifest.strategy.id).toBe(id);
+    const res = await asOne("alice", `/admin/strategies/${id}/go-live`, body);
+    expect(res.status).toBe(201);
+    const { request } = (await res.json()) as { request: { payload: { replay: Record<string, unknown> } } };
+    expect(request.payload.replay).toMatchObject({
+      replayId,
+      reportHash: replay.replay.reportHash,
+      paramsHash: replay.replay.paramsHash,
+      summary: replay.replay.summary,
+    });
   });
 });

@@ -1,4 +1,5 @@
 import { env, exports } from "cloudflare:workers";
+import { untilSettled } from "@paulp/testing/until";
 import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from "jose";
 
 export const TEAM = "paulp-test.cloudflareaccess.com";
@@ -110,6 +111,39 @@ export async function paperStrategy(name = "Gateway test", allocation = "500"): 
   const paper = await adminFetch(`/admin/strategies/${id}/paper`, { method: "POST" });
   if (paper.status !== 200) throw new Error(`strategy not moved to paper: ${paper.status}`);
   return id;
+}
+
+/**
+ * A complete replay of the strategy over the hour before now (the tests' citation policy asks for one hour of
+ * evidence, ending within two); answers its id. The replay runs under the ingestion worker's own alarms, which a
+ * test cannot drive across the binding: its record is read until it ends.
+ */
+export async function completedReplay(strategyId: string): Promise<string> {
+  const now = Date.now();
+  const started = await adminFetch(
+    "/admin/replays",
+    post({
+      strategyId,
+      from: new Date(now - 3_660_000).toISOString(),
+      to: new Date(now - 30_000).toISOString(),
+    }),
+  );
+  if (started.status !== 202)
+    throw new Error(`replay not started: ${started.status} ${await started.text()}`);
+  const { id } = (await started.json()) as { id: string };
+  const ended = await untilSettled(
+    async () =>
+      ((await (await adminFetch(`/admin/replays/${id}`)).json()) as { replay: { status: string } }).replay,
+    (r) => r.status !== "running",
+    400,
+  );
+  if (ended.status !== "complete") throw new Error(`replay ${id} ended ${JSON.stringify(ended)}`);
+  return id;
+}
+
+/** The body of a go-live request citing a fresh complete replay of the strategy. */
+export async function goLive(strategyId: string): Promise<RequestInit> {
+  return post({ replayId: await completedReplay(strategyId) });
 }
 
 /** A strategy as the admin API lists it. */

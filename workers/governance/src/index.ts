@@ -9,6 +9,7 @@ import {
   type ApproverRoster,
   ErrorCode,
   err,
+  type GoLiveReplay,
   type GovernanceRpc,
   type HealthReport,
   ok,
@@ -237,8 +238,9 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
   async requestGoLive(
     strategyId: string,
     actor: Principal,
+    replay: GoLiveReplay,
   ): Promise<Result<{ strategy: StrategyView; request: ApprovalView }>> {
-    return rpc(() => strategyOps.requestGoLive(this.env, strategyId, actor, Date.now()), {
+    return rpc(() => strategyOps.requestGoLive(this.env, strategyId, actor, replay, Date.now()), {
       what: "requestGoLive",
       ...OWN_FAILURE,
     });

@@ -4,14 +4,18 @@ import {
   type AuditPayload,
   ErrorCode,
   err,
+  GoLiveReplay,
+  type JsonValue,
   ok,
   Principal,
+  ReplayCitationRefusal,
   type Result,
   StrategyAllocationPayload,
   StrategyCreateInput,
   type StrategyView,
 } from "@paulp/contracts";
 import { canonicalHash, parseArgs, parseInput, randomId } from "@paulp/kit";
+import { paramsHash } from "@paulp/replay";
 import * as v from "valibot";
 import { StrategyGoLivePayload } from "./actions";
 import { actorLabel } from "./actors";
@@ -164,11 +168,14 @@ export async function requestGoLive(
   env: Env,
   strategyId: unknown,
   actorIn: unknown,
+  replayIn: unknown,
   now: number,
 ): Promise<Result<{ strategy: StrategyView; request: ApprovalView }>> {
   const input = parseInput(IdAndActor, { id: strategyId, actor: actorIn });
   if (!input.ok) return input;
   const { id, actor } = input.value;
+  const replay = parseInput(GoLiveReplay, replayIn);
+  if (!replay.ok) return replay;
   const person = requirePerson(actor, "request go-live");
   if (!person.ok) {
     await auditRefusal(
@@ -183,12 +190,22 @@ export async function requestGoLive(
   if (!current) return err(ErrorCode.notFound, `no strategy ${id}`);
   const move = checkTransition(current.state, "pending_live");
   if (!move.ok) return err(ErrorCode.conflict, move.message);
+  // The gateway checked the citation against the replay's record; the params it names must be these, here too.
+  const currentParams = await paramsHash(current.params as Record<string, JsonValue>);
+  if (replay.value.paramsHash !== currentParams) {
+    return err(
+      ErrorCode.replayCitationRefused,
+      `the cited replay ran other params than strategy ${id} has now: replay it again`,
+      { reason: ReplayCitationRefusal.paramsChanged },
+    );
+  }
   // The payload names the version the strategy will have once pending_live, so any later edit voids it.
   const payload = {
     strategyId: current.id,
     version: current.version + 1,
     allocation: current.allocation,
     venues: current.venues,
+    replay: replay.value,
   };
   const request = await openOnDesk(env, "strategy.go_live", payload, actor, now);
   if (!request.ok) return request;

@@ -1,10 +1,26 @@
 import { env } from "cloudflare:workers";
-import type { StrategyState } from "@paulp/contracts";
+import type { GoLiveReplay, JsonValue, Principal, ReplaySummary, StrategyState } from "@paulp/contracts";
+import { paramsHash } from "@paulp/replay";
 import fc from "fast-check";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { Env } from "../src/env";
 import { checkTransition, compareDollars, STRATEGY_TRANSITIONS } from "../src/strategy-lifecycle";
 import { alice, auditDouble, auditTypes, bob, carol, gov, TOKEN } from "./helpers";
+
+const REPLAY_SUMMARY: ReplaySummary = {
+  decisions: 12,
+  orders: 4,
+  fills: 3,
+  startingEquity: "1000.0000",
+  endingEquity: "1012.5000",
+  pnl: "12.5000",
+  fees: "0.8400",
+  maxDrawdown: "3.1000",
+  maxDrawdownFraction: "0.0031",
+  turnover: "240.0000",
+  denialsByCode: { position_limit: 1 },
+  staleDecisionShare: "0.0000",
+};
 
 const STATES: StrategyState[] = ["draft", "paper", "pending_live", "live", "paused", "retired"];
 
@@ -23,6 +39,23 @@ async function paperStrategy(allocation = "1000") {
   const paper = await gov().transitionStrategy(created.value.id, "paper", TOKEN);
   if (!paper.ok) throw new Error(paper.error.message);
   return paper.value;
+}
+
+/** A replay citation of the strategy's params as they are now (the gateway checks it against the replay's record). */
+async function citing(strategyId: string): Promise<GoLiveReplay> {
+  const strategy = await gov().getStrategy(strategyId);
+  const params = strategy.ok ? (strategy.value.params as Record<string, JsonValue>) : {};
+  return {
+    replayId: "rp_0123456789abcdefghijklmnop",
+    reportHash: "e".repeat(64),
+    paramsHash: await paramsHash(params),
+    window: { from: "2026-11-20T00:00:00.000Z", to: "2026-11-27T00:00:00.000Z" },
+    summary: REPLAY_SUMMARY,
+  };
+}
+
+async function requestGoLive(strategyId: string, who: Principal, replay?: GoLiveReplay) {
+  return gov().requestGoLive(strategyId, who, replay ?? (await citing(strategyId)));
 }
 
 async function twoApprovals(requestId: string) {
@@ -102,7 +135,7 @@ describe("strategies", () => {
       TOKEN,
     );
     if (!created.ok) throw new Error();
-    const goLive = await gov().requestGoLive(created.value.id, alice);
+    const goLive = await requestGoLive(created.value.id, alice);
     expect(!goLive.ok && goLive.error.message).toMatch(/strategy is draft; draft → pending_live/);
     expect((await gov().transitionStrategy(created.value.id, "retired", TOKEN)).ok).toBe(true);
     const revive = await gov().transitionStrategy(created.value.id, "paper", TOKEN);
@@ -112,10 +145,27 @@ describe("strategies", () => {
     expect(active.ok && active.value.some((s) => s.id === created.value.id)).toBe(false);
   });
 
+  it("refuses a go-live whose replay ran other params, or whose citation is malformed, and stays in paper", async () => {
+    const s = await paperStrategy();
+    const other = { ...(await citing(s.id)), paramsHash: await paramsHash({ edgeBp: 151 }) };
+    const refused = await requestGoLive(s.id, alice, other);
+    expect(!refused.ok && refused.error).toMatchObject({
+      code: "replay_citation_refused",
+      details: { reason: "replay_params_changed" },
+    });
+    const malformed = await gov().requestGoLive(s.id, alice, {
+      ...(await citing(s.id)),
+      summary: { pnl: "lots" },
+    } as never);
+    expect(!malformed.ok && malformed.error.code).toBe("validation_failed");
+    const after = await gov().getStrategy(s.id);
+    expect(after.ok && after.value.state).toBe("paper");
+  });
+
   it("go-live walks request → first approval → second approval → live, each step audited", async () => {
     const s = await paperStrategy();
     await auditDouble()._reset();
-    const requested = await gov().requestGoLive(s.id, alice);
+    const requested = await requestGoLive(s.id, alice);
     if (!requested.ok) throw new Error(requested.error.message);
     expect(requested.value.strategy.state).toBe("pending_live");
     expect(requested.value.request.action).toBe("strategy.go_live");
@@ -124,6 +174,7 @@ describe("strategies", () => {
       version: s.version + 1,
       allocation: "1000",
       venues: ["kalshi", "polymarket"],
+      replay: await citing(s.id),
     });
     const decision = await twoApprovals(requested.value.request.requestId);
     const live = await gov().applyStrategyApproval(
@@ -148,7 +199,7 @@ describe("strategies", () => {
 
   it("go-live whose apply fails after the redemption gives the receipt back; a re-run goes live", async () => {
     const s = await paperStrategy();
-    const requested = await gov().requestGoLive(s.id, alice);
+    const requested = await requestGoLive(s.id, alice);
     if (!requested.ok) throw new Error(requested.error.message);
     const decision = await twoApprovals(requested.value.request.requestId);
     const id = decision.request.requestId;
@@ -254,7 +305,7 @@ describe("strategies", () => {
   it("the admin token cannot request go-live (refused and audited; nothing changes)", async () => {
     const s = await paperStrategy();
     await auditDouble()._reset();
-    const res = await gov().requestGoLive(s.id, TOKEN);
+    const res = await requestGoLive(s.id, TOKEN);
     expect(!res.ok && res.error.code).toBe("forbidden");
     const list = await gov().listStrategies();
     expect(list.ok && list.value.find((x) => x.id === s.id)?.state).toBe("paper");
@@ -263,7 +314,7 @@ describe("strategies", () => {
 
   it("go-live is refused without a valid receipt, and with a receipt for something else", async () => {
     const s = await paperStrategy();
-    const requested = await gov().requestGoLive(s.id, alice);
+    const requested = await requestGoLive(s.id, alice);
     if (!requested.ok) throw new Error();
     const payload = requested.value.request.payload;
     const none = await gov().applyStrategyApproval(
@@ -289,12 +340,12 @@ describe("strategies", () => {
 
   it("a strategy changed after the request cannot go live on the old approval", async () => {
     const s = await paperStrategy();
-    const requested = await gov().requestGoLive(s.id, alice);
+    const requested = await requestGoLive(s.id, alice);
     if (!requested.ok) throw new Error();
     const decision = await twoApprovals(requested.value.request.requestId);
     // Back to paper, then a fresh pending_live: the version moved on.
     await gov().transitionStrategy(s.id, "paper", TOKEN);
-    const again = await gov().requestGoLive(s.id, alice);
+    const again = await requestGoLive(s.id, alice);
     if (!again.ok) throw new Error();
     const stale = await gov().applyStrategyApproval(
       decision.receipt!,
@@ -341,7 +392,7 @@ describe("strategies", () => {
     for (const start of ["paper", "paused"] as const) {
       const s = await paperStrategy();
       if (start === "paused") await gov().transitionStrategy(s.id, "paused", TOKEN);
-      const requested = await gov().requestGoLive(s.id, alice);
+      const requested = await requestGoLive(s.id, alice);
       if (!requested.ok) throw new Error(requested.error.message);
       await auditDouble()._reset();
       const rejected = await gov().reject(requested.value.request.requestId, "not yet", bob);
@@ -357,7 +408,7 @@ describe("strategies", () => {
 
   it("a go-live request that expires takes its strategy back too", async () => {
     const s = await paperStrategy();
-    const requested = await gov().requestGoLive(s.id, alice);
+    const requested = await requestGoLive(s.id, alice);
     if (!requested.ok) throw new Error(requested.error.message);
     const { request } = requested.value;
     const desk = env.APPROVAL_DESK.get(env.APPROVAL_DESK.idFromName("desk")) as unknown as {
@@ -377,7 +428,7 @@ describe("strategies", () => {
   it("pausing, retiring or papering a pending_live strategy cancels its go-live request", async () => {
     for (const to of ["paused", "retired", "paper"] as const) {
       const s = await paperStrategy();
-      const requested = await gov().requestGoLive(s.id, alice);
+      const requested = await requestGoLive(s.id, alice);
       if (!requested.ok) throw new Error(requested.error.message);
       const id = requested.value.request.requestId;
       await gov().approve(id, bob);
@@ -395,7 +446,7 @@ describe("strategies", () => {
 
   it("a move out of pending_live whose cancel cannot be audited does not happen", async () => {
     const s = await paperStrategy();
-    const requested = await gov().requestGoLive(s.id, alice);
+    const requested = await requestGoLive(s.id, alice);
     if (!requested.ok) throw new Error(requested.error.message);
     await auditDouble()._set({ failingTypes: ["governance.approval_cancelled"] });
     const paused = await gov().transitionStrategy(s.id, "paused", TOKEN);
@@ -410,7 +461,7 @@ describe("strategies", () => {
   it("a go-live request whose strategy could not move to pending_live is cancelled at once", async () => {
     const s = await paperStrategy();
     await auditDouble()._set({ failingTypes: ["governance.strategy_changed"] });
-    const requested = await gov().requestGoLive(s.id, alice);
+    const requested = await requestGoLive(s.id, alice);
     expect(!requested.ok && requested.error.code).toBe("audit_unavailable");
     await auditDouble()._set({ failingTypes: [] });
     const open = await gov().listApprovals({ status: "pending" });
@@ -420,13 +471,13 @@ describe("strategies", () => {
 
   it("pause and retire need no approval; resuming live does", async () => {
     const s = await paperStrategy();
-    const requested = await gov().requestGoLive(s.id, alice);
+    const requested = await requestGoLive(s.id, alice);
     if (!requested.ok) throw new Error();
     const decision = await twoApprovals(requested.value.request.requestId);
     await gov().applyStrategyApproval(decision.receipt!, "strategy.go_live", decision.request.payload, carol);
     const paused = await gov().transitionStrategy(s.id, "paused", TOKEN);
     expect(paused.ok && paused.value.state).toBe("paused");
-    const resume = await gov().requestGoLive(s.id, alice);
+    const resume = await requestGoLive(s.id, alice);
     expect(resume.ok && resume.value.strategy.state).toBe("pending_live");
     const retired = await gov().transitionStrategy(s.id, "retired", TOKEN);
     expect(retired.ok && retired.value.state).toBe("retired");

@@ -7,6 +7,7 @@ import {
   ErrorCode,
   err,
   FreeText,
+  GoLiveInput,
   isPerson,
   PairReviewInput,
   type Principal,
@@ -18,6 +19,7 @@ import * as v from "valibot";
 import { type GatewayRequest, principalOf } from "../context";
 import type { Env } from "../env";
 import type { GatewayRouter } from "../router";
+import { citeReplay } from "./replays";
 
 export const RejectBody = v.object({ reason: FreeText(500, 1) });
 const ApprovalStatusQuery = v.optional(ApprovalStatus);
@@ -83,7 +85,23 @@ export async function applyApproved(
       const change = approved.payload;
       return rpc(env.EXECUTION, (execution) => execution.setPolicy(change, actor, receipt), options);
     }
-    case "strategy.go_live":
+    case "strategy.go_live": {
+      // The cited replay must still back it: same report, same params, not too old by now.
+      const { payload } = approved;
+      const cited = await citeReplay(
+        env,
+        payload.strategyId,
+        payload.replay.replayId,
+        Date.now(),
+        payload.replay.reportHash,
+      );
+      if (!cited.ok) return cited;
+      return rpc(
+        env.GOVERNANCE,
+        (governance) => governance.applyStrategyApproval(receipt, "strategy.go_live", payload, actor),
+        options,
+      );
+    }
     case "strategy.allocation_increase": {
       const { action, payload } = approved;
       return rpc(
@@ -223,10 +241,14 @@ export function registerGovernanceRoutes(router: GatewayRouter): void {
     );
   }
   // The specification's name: this opens the two-person request; the strategy goes live when it is approved.
+  // It cites a replay of the strategy's params now (#18): checked here, carried in the request, re-checked at apply.
   router.post("/admin/strategies/:id/go-live", async (request, env) => {
     const actor = requirePerson(request, "request go-live");
+    const { replayId } = await readJsonBody(request, GoLiveInput);
+    const strategyId = request.params.id!;
+    const replay = unwrap(await citeReplay(env, strategyId, replayId, Date.now()));
     return resultResponse(
-      await rpc(env.GOVERNANCE, (governance) => governance.requestGoLive(request.params.id!, actor), {
+      await rpc(env.GOVERNANCE, (governance) => governance.requestGoLive(strategyId, actor, replay), {
         what: "governance.requestGoLive",
       }),
       201,

@@ -5,7 +5,16 @@ import { env } from "cloudflare:workers";
 import type { ApprovalDecision, AuditStatus, GovernanceRpc, Principal, RiskRpc } from "@paulp/contracts";
 import { beforeAll, describe, expect, it } from "vitest";
 import { insertForeignAnchor } from "../forged-anchor";
-import { type AsPerson, adminFetch, approvalOf, paperStrategy, post, signIn, strategyOf } from "../helpers";
+import {
+  type AsPerson,
+  adminFetch,
+  approvalOf,
+  goLive,
+  paperStrategy,
+  post,
+  signIn,
+  strategyOf,
+} from "../helpers";
 
 let as: AsPerson;
 beforeAll(async () => {
@@ -50,7 +59,7 @@ describe("dangerous actions and the audit chain's integrity", () => {
       ),
     );
     const id = await paperStrategy("Integrity go-live");
-    await expectLocked(await as("alice", `/admin/strategies/${id}/go-live`));
+    await expectLocked(await as("alice", `/admin/strategies/${id}/go-live`, await goLive(id)));
     expect(await strategyOf(id)).toMatchObject({ state: "paper", pendingRequestId: null });
     expect((await (await adminFetch("/admin/approvals")).json()) as unknown[]).toEqual([]);
   });
@@ -108,7 +117,7 @@ describe("dangerous actions and the audit chain's integrity", () => {
 
     // At request.
     const id = await paperStrategy("Integrity broken go-live");
-    await expectLocked(await as("alice", `/admin/strategies/${id}/go-live`));
+    await expectLocked(await as("alice", `/admin/strategies/${id}/go-live`, await goLive(id)));
     expect((await strategyOf(id)).state).toBe("paper");
 
     // At apply: the applier redeems right before it writes, and the redemption is refused; nothing is spent.

@@ -1,0 +1,112 @@
+// Replays (#18): start one, read one, list a strategy's; and the go-live citation check the go-live route and the
+// apply step share. The rule itself is @paulp/replay's checkCitation; this file reads its inputs.
+import {
+  DEFAULT_REPLAY_CITATION_POLICY,
+  ErrorCode,
+  err,
+  type GoLiveReplay,
+  type JsonValue,
+  ok,
+  type ReplayCitationPolicy,
+  ReplayId,
+  ReplayStart,
+  type Result,
+} from "@paulp/contracts";
+import { parseOr400, readJsonBody, resultResponse, rpc, unwrap } from "@paulp/kit";
+import { checkCitation } from "@paulp/replay";
+import * as v from "valibot";
+import { principalOf } from "../context";
+import type { Env } from "../env";
+import type { GatewayRouter } from "../router";
+
+const StrategyIdQuery = v.pipe(v.string(), v.minLength(1), v.maxLength(128));
+
+/** A positive number of hours from a var, or the default (a malformed value never weakens the rule: it is refused). */
+function hoursVar(text: string | undefined, fallbackMs: number): number {
+  if (text === undefined || text === "") return fallbackMs;
+  const hours = Number(text);
+  if (!Number.isFinite(hours) || hours <= 0) {
+    console.warn(
+      `replay citation policy: ${JSON.stringify(text)} is not a positive number of hours; default kept`,
+    );
+    return fallbackMs;
+  }
+  return Math.round(hours * 3_600_000);
+}
+
+/** The citation policy: REPLAY_MIN_SPAN_HOURS (default 168) and REPLAY_MAX_AGE_HOURS (default 72). */
+export function citationPolicy(env: Env): ReplayCitationPolicy {
+  return {
+    minSpanMs: hoursVar(env.REPLAY_MIN_SPAN_HOURS, DEFAULT_REPLAY_CITATION_POLICY.minSpanMs),
+    maxAgeMs: hoursVar(env.REPLAY_MAX_AGE_HOURS, DEFAULT_REPLAY_CITATION_POLICY.maxAgeMs),
+  };
+}
+
+/**
+ * Check that replay `replayId` may back strategy `strategyId`'s go-live now, and answer what the request carries:
+ * the citation and the summary the approvers will see. `expectedReportHash`: at apply, the report the approvers
+ * saw must still be the replay's.
+ */
+export async function citeReplay(
+  env: Env,
+  strategyId: string,
+  replayId: string,
+  now: number,
+  expectedReportHash?: string,
+): Promise<Result<GoLiveReplay>> {
+  const strategy = await rpc(env.GOVERNANCE, (g) => g.getStrategy(strategyId), {
+    what: "governance.getStrategy",
+  });
+  if (!strategy.ok) return strategy;
+  const record = await rpc(env.INGESTION, (i) => i.getReplay(replayId), { what: "ingestion.getReplay" });
+  if (!record.ok && record.error.code !== ErrorCode.notFound) return record;
+  const cited = await checkCitation(
+    record.ok ? record.value : null,
+    { id: strategy.value.id, params: strategy.value.params as Record<string, JsonValue> },
+    citationPolicy(env),
+    now,
+  );
+  if (!cited.ok) return cited;
+  if (expectedReportHash !== undefined && cited.value.reportHash !== expectedReportHash) {
+    return err(ErrorCode.replayCitationRefused, `replay ${replayId}'s report is not the one approved`, {
+      reason: "replay_report_changed",
+    });
+  }
+  const summary = record.ok ? record.value.summary : null;
+  if (summary === null) return err(ErrorCode.replayCitationRefused, `replay ${replayId} has no summary`);
+  return ok({ ...cited.value, summary });
+}
+
+/** Admin routes of replays (run by the ingestion worker, which holds the evidence). */
+export function registerReplayRoutes(router: GatewayRouter): void {
+  router.post("/admin/replays", async (request, env) => {
+    const body = await readJsonBody(request, ReplayStart);
+    return resultResponse(
+      await rpc(env.INGESTION, (i) => i.startReplay(body, principalOf(request)), {
+        what: "ingestion.startReplay",
+      }),
+      202,
+    );
+  });
+
+  router.get("/admin/replays", async (request, env) => {
+    const strategyId = parseOr400(
+      StrategyIdQuery,
+      new URL(request.url).searchParams.get("strategyId") ?? undefined,
+    );
+    return resultResponse(
+      await rpc(env.INGESTION, (i) => i.listReplays(strategyId), { what: "ingestion.listReplays" }),
+    );
+  });
+
+  // The record, and once complete the report itself with its hash (re-hashed by ingestion on read).
+  router.get("/admin/replays/:id", async (request, env) => {
+    const id = parseOr400(ReplayId, request.params.id);
+    const record = unwrap(await rpc(env.INGESTION, (i) => i.getReplay(id), { what: "ingestion.getReplay" }));
+    if (record.status !== "complete") return resultResponse(ok({ replay: record, report: null }));
+    const report = unwrap(
+      await rpc(env.INGESTION, (i) => i.getReplayReport(id), { what: "ingestion.getReplayReport" }),
+    );
+    return resultResponse(ok({ replay: record, report: report.report }));
+  });
+}
