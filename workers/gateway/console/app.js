@@ -1449,9 +1449,15 @@ function goLiveAction(s) {
     title: `Request go-live: ${s.name}`,
     explain: [
       `Opens a two-person request (strategy.go_live) for ${s.id}. The strategy stays in paper until two other people approve.`,
+      "It must cite a complete replay of this strategy with the params it has now (POST /admin/replays); the approvers see its summary.",
     ],
-    request: () => ({ method: "POST", path: `/admin/strategies/${encodeURIComponent(s.id)}/go-live` }),
-    done: (r) => `Go-live requested${r?.requestId ? `: ${r.requestId}` : ""}.`,
+    reason: { label: "Replay id (rp_…)", value: "" },
+    request: (replayId) => ({
+      method: "POST",
+      path: `/admin/strategies/${encodeURIComponent(s.id)}/go-live`,
+      body: { replayId },
+    }),
+    done: (r) => `Go-live requested${r?.request?.requestId ? `: ${r.request.requestId}` : ""}.`,
   });
 }
 

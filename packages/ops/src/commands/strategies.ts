@@ -30,12 +30,45 @@ export function registerStrategies({ program, call }: Cli): void {
     ["paper", "move to paper trading"],
     ["pause", "pause"],
     ["retire", "retire (final)"],
-    ["go-live", "request the two-person go-live (a person)"],
   ] as const) {
     command(strategies, verb, what)
       .argument("<id>")
       .action((sid: string) => call("POST", `/admin/strategies/${id(sid)}/${verb}`));
   }
+  command(strategies, "go-live", "request the two-person go-live (a person), citing a complete replay")
+    .argument("<id>")
+    .requiredOption("--replay <replayId>", "a complete replay of this strategy with its current params")
+    .action((sid: string, o: { replay: string }) =>
+      call("POST", `/admin/strategies/${id(sid)}/go-live`, { replayId: o.replay }),
+    );
+
+  // --- replays ----------------------------------------------------------------------------------------------
+  const replays = command(
+    program,
+    "replays",
+    "replays of a strategy over recorded evidence: start, list, show",
+  );
+  command(replays, "start", "replay a strategy over [from, to] of recorded evidence (runs in steps)")
+    .argument("<strategyId>")
+    .requiredOption("--from <time>", "window start, ISO 8601")
+    .requiredOption("--to <time>", "window end, ISO 8601 (not in the future)")
+    .option("--params <json>", "other params to replay (JSON object); default: the strategy's own", jsonArg)
+    .option("--latency <ms>", "decision-to-fill latency in ms (default 250)", (x: string) => Number(x))
+    .action((sid: string, o: { from: string; to: string; params?: unknown; latency?: number }) =>
+      call("POST", "/admin/replays", {
+        strategyId: sid,
+        from: o.from,
+        to: o.to,
+        ...(o.params === undefined ? {} : { params: o.params }),
+        ...(o.latency === undefined ? {} : { latencyMs: o.latency }),
+      }),
+    );
+  command(replays, "list", "a strategy's replays, newest first")
+    .argument("<strategyId>")
+    .action((sid: string) => call("GET", `/admin/replays?strategyId=${encodeURIComponent(sid)}`));
+  command(replays, "show", "one replay, with its report once complete")
+    .argument("<replayId>")
+    .action((rid: string) => call("GET", `/admin/replays/${id(rid)}`));
 
   // --- market pairs ---------------------------------------------------------------------------------------
   const pairs = command(program, "pairs", "cross-venue market pairs: list, assess, review");
