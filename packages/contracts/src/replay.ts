@@ -105,7 +105,16 @@ export interface ReplaySummary {
 
 /** Everything a replay consumed, so anyone can rerun it and get the same report. */
 export interface ReplayManifest {
-  strategy: { id: string; kind: string; params: Record<string, JsonValue> };
+  strategy: { id: string; kind: string; params: Record<string, JsonValue>; allocation: string };
+  /** The pairs the signal watched, as governance listed them when the replay started. */
+  pairs: {
+    pairId: string;
+    kalshi: { marketId: string };
+    polymarket: { marketId: string; yesToken: string };
+    yesMapsTo: "YES" | "NO";
+  }[];
+  /** The equity the replay's portfolio started with, in dollars. */
+  startingEquity: string;
   window: { from: string; to: string };
   risk: { limits: JsonValue; limitsVersion: number };
   fill: { latencyMs: number };

@@ -207,7 +207,14 @@ export function finish(state: ReplayState): ReplayReport {
   }));
   return {
     manifest: {
-      strategy: { id: c.strategy.id, kind: c.strategy.kind, params: c.strategy.params },
+      strategy: {
+        id: c.strategy.id,
+        kind: c.strategy.kind,
+        params: c.strategy.params,
+        allocation: c.strategy.allocation,
+      },
+      pairs: c.pairs,
+      startingEquity: c.startingEquity,
       window: c.window,
       risk: { limits: c.risk.limits as unknown as JsonValue, limitsVersion: c.risk.limitsVersion },
       fill: { latencyMs: c.latencyMs },

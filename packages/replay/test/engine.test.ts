@@ -267,7 +267,7 @@ describe("the replay engine over a fixed evidence set", () => {
     expect(r.manifest.evidence).toEqual([...(await evidence()).hashes].sort());
     // By hand: 3 @ 0.46, 10 @ 0.50, 10 @ 0.46; Kalshi's fee 0.07 × C × P × (1 − P) up to the cent: 0.06, 0.18, 0.18.
     expect(r.summary).toMatchObject({ fees: "0.4200", turnover: "10.9800" });
-    expect(await reportHash(r)).toBe("7f097877f4bd345f133154682140f0e0b9066ee06e8d8fd9faa6a67a144395fd");
+    expect(await reportHash(r)).toBe("798e5f2c8d21aecce1527cb895f6c9f69203bae5a3f55f737cef3b9d4cba8e6b");
   });
 
   it("running in steps of 1, 3 and all at once gives the same hash; the state between steps is plain JSON", async () => {

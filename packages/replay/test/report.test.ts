@@ -7,7 +7,21 @@ import { canonicalReport, reportHash } from "../src/report";
 // json.dumps(sort_keys=True, separators=(",", ":")) + hashlib.sha256 (equal to JCS for these strings and integers).
 const report = (): ReplayReport => ({
   manifest: {
-    strategy: { id: "rv-1", kind: "cross_venue_rv", params: { margin: "0.02", maxContracts: 10 } },
+    strategy: {
+      id: "rv-1",
+      kind: "cross_venue_rv",
+      params: { margin: "0.02", maxContracts: 10 },
+      allocation: "1000",
+    },
+    pairs: [
+      {
+        pairId: "pair-1",
+        kalshi: { marketId: "KX-1" },
+        polymarket: { marketId: "0xc1", yesToken: "111" },
+        yesMapsTo: "YES",
+      },
+    ],
+    startingEquity: "1000",
     window: { from: "2026-11-01T00:00:00.000Z", to: "2026-11-02T00:00:00.000Z" },
     risk: { limits: { maxOrderNotional: "500.00" }, limitsVersion: 3 },
     fill: { latencyMs: 250 },
@@ -44,7 +58,7 @@ describe("the report's hash", () => {
         '{"equityCurve":[{"at":"2026-11-01T00:00:00.000Z","equity":"1000.0000"}]',
       ),
     ).toBe(true);
-    expect(await reportHash(r)).toBe("fb3ec8180ff7ffc6fdfaff19f309f57ca41d5f8ffa6458edd7c865f848c38a61");
+    expect(await reportHash(r)).toBe("86c742aa067723e3fa122aa8966aa15315a01c3a77d1ab2e47139c5c9e59ad02");
   });
 
   it("does not depend on the order the report's keys were written in, and changes with any value", async () => {
