@@ -2,7 +2,7 @@
 // own Durable Object, stores its report create-only, audits the report's hash before it is complete, and refuses
 // evidence whose bytes no longer hash to their name. The engine is @paulp/replay's, run here in workerd; the same
 // set replayed in one call by the engine gives the same report hash.
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import type { ReplayRecord } from "@paulp/contracts";
 import { sha256Hex } from "@paulp/kit";
 import { reportHash, runReplay } from "@paulp/replay";
@@ -10,6 +10,7 @@ import { untilSettled } from "@paulp/testing/until";
 import { beforeEach, describe, expect, it } from "vitest";
 import { storeEvidence } from "../src/evidence";
 import { engineStart } from "../src/replay/engine-adapter";
+import { loadProgress, saveProgress } from "../src/replay/progress-store";
 import { ACTOR, auditEvents, count, resetAll, tenv, worker } from "./helpers";
 
 beforeEach(async () => {
@@ -172,5 +173,30 @@ describe("a replay in the mesh", () => {
     await start("stg_other");
     const list = await worker().listReplays("stg_list");
     expect(list.ok && list.value.replays.map((r) => r.id).sort()).toEqual([one.id, two.id].sort());
+  });
+});
+
+describe("a run's stored progress", () => {
+  it("holds an engine state larger than one stored value, and drops the chunks a smaller one no longer needs", async () => {
+    const stub = tenv.REPLAY_RUN.getByName("progress-store-test");
+    await runInDurableObject(stub, async (_instance, state) => {
+      // About 3 MB of JSON with multi-byte characters: more than one stored value may hold.
+      const big = { marks: Array.from({ length: 30_000 }, (_, i) => `marché-${i}-${"é".repeat(40)}`) };
+      const head = {
+        window: { fromMs: 1, toMs: 2 },
+        cursor: "c",
+        drained: false,
+        sightings: 7,
+        steps: 3,
+        finished: null,
+      };
+      await saveProgress(state.storage, { ...head, state: big });
+      expect(await loadProgress(state.storage)).toEqual({ ...head, state: big });
+      const chunks = async () => [...(await state.storage.list({ prefix: "progress:state:" })).keys()].length;
+      expect(await chunks()).toBeGreaterThan(1);
+      await saveProgress(state.storage, { ...head, steps: 4, state: { small: true } });
+      expect(await loadProgress(state.storage)).toEqual({ ...head, steps: 4, state: { small: true } });
+      expect(await chunks()).toBe(1);
+    });
   });
 });

@@ -8,6 +8,7 @@ import type { ReplayState } from "@paulp/replay";
 import type { Env } from "../env";
 import { type FetchLogKey, listFetches } from "../fetch-log";
 import { replayEngine } from "./engine-adapter";
+import { loadProgress, progressHead, saveProgress } from "./progress-store";
 import { type EnginePort, PAGE_SIGHTINGS, type RunProgress, replayStep, type StepPorts } from "./step";
 import { endReplay, noteProgress } from "./store";
 
@@ -19,6 +20,8 @@ export interface RunStart<S> {
 
 /** Retries of a step that threw (storage or a binding down), with a growing wait, before the run fails. */
 const MAX_ATTEMPTS = 8;
+/** From one step to the next. */
+const NEXT_STEP_MS = 20;
 const backoffMs = (attempt: number) => Math.min(300_000, 1_000 * 2 ** attempt);
 
 function stepSightings(text: string | undefined): number {
@@ -31,35 +34,57 @@ export class ReplayRun extends DurableObject<Env> {
   async begin<S>(start: RunStart<S>): Promise<ReplayRecord> {
     const existing = await this.ctx.storage.get<ReplayRecord>("record");
     if (existing) return existing;
-    await this.ctx.storage.put({ record: start.record, progress: start.progress, attempts: 0 });
+    await saveProgress(this.ctx.storage, start.progress as RunProgress<unknown>);
+    await this.ctx.storage.put({ record: start.record, attempts: 0 });
     await this.ctx.storage.setAlarm(Date.now());
     return start.record;
   }
 
   /** How far the run is: steps taken and sightings replayed (null before it began). */
   async progress(): Promise<{ steps: number; sightings: number } | null> {
-    const p = await this.ctx.storage.get<RunProgress<unknown>>("progress");
-    return p ? { steps: p.steps, sightings: p.sightings } : null;
+    return progressHead(this.ctx.storage);
   }
 
   override async alarm(): Promise<void> {
     const record = await this.ctx.storage.get<ReplayRecord>("record");
-    const progress = await this.ctx.storage.get<RunProgress<unknown>>("progress");
-    if (!record || !progress) return;
+    if (!record || record.status !== "running") return;
     const attempts = (await this.ctx.storage.get<number>("attempts")) ?? 0;
-    let outcome: Awaited<ReturnType<typeof replayStep>>;
+    let sightings = (await progressHead(this.ctx.storage))?.sightings ?? 0;
     try {
-      outcome = await replayStep(
+      const progress = await loadProgress(this.ctx.storage);
+      if (!progress) return;
+      sightings = progress.sightings;
+      const outcome = await replayStep(
         this.ports(record, replayEngine),
         progress as RunProgress<ReplayState>,
         stepSightings(this.env.REPLAY_STEP_SIGHTINGS),
       );
+      switch (outcome.kind) {
+        case "continue":
+          await saveProgress(this.ctx.storage, outcome.progress);
+          await this.ctx.storage.put("attempts", 0);
+          // The next step a moment later: an alarm set from its own handler for the same instant (the clock does
+          // not move inside a handler) can be taken as the one just run and dropped.
+          await this.ctx.storage.setAlarm(Date.now() + NEXT_STEP_MS);
+          return;
+        case "audit_pending":
+          await saveProgress(this.ctx.storage, outcome.progress);
+          throw new Error("the audit chain did not acknowledge the report's hash");
+        case "complete":
+          await saveProgress(this.ctx.storage, outcome.progress);
+          await this.ctx.storage.put("record", { ...record, status: "complete" });
+          return;
+        case "refused":
+          await this.fail(record, progress.sightings, outcome.code, outcome.message);
+          return;
+      }
     } catch (error) {
+      // Storage, a binding or the chain down: try again later, and give up (failed, audited) after MAX_ATTEMPTS.
       const message = error instanceof Error ? error.message : String(error);
       if (attempts + 1 >= MAX_ATTEMPTS) {
         await this.fail(
           record,
-          progress.sightings,
+          sightings,
           "replay_stalled",
           `stopped after ${MAX_ATTEMPTS} attempts: ${message}`,
         );
@@ -68,23 +93,6 @@ export class ReplayRun extends DurableObject<Env> {
       console.warn(`replay ${record.id}: step failed (attempt ${attempts + 1}): ${message}`);
       await this.ctx.storage.put("attempts", attempts + 1);
       await this.ctx.storage.setAlarm(Date.now() + backoffMs(attempts));
-      return;
-    }
-    switch (outcome.kind) {
-      case "continue":
-        await this.ctx.storage.put({ progress: outcome.progress, attempts: 0 });
-        await this.ctx.storage.setAlarm(Date.now());
-        return;
-      case "audit_pending":
-        await this.ctx.storage.put({ progress: outcome.progress, attempts: attempts + 1 });
-        await this.ctx.storage.setAlarm(Date.now() + backoffMs(attempts));
-        return;
-      case "complete":
-        await this.ctx.storage.put({ progress: outcome.progress, record: { ...record, status: "complete" } });
-        return;
-      case "refused":
-        await this.fail(record, progress.sightings, outcome.code, outcome.message);
-        return;
     }
   }
 
