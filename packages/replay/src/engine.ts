@@ -216,7 +216,11 @@ export function finish(state: ReplayState): ReplayReport {
       pairs: c.pairs,
       startingEquity: c.startingEquity,
       window: c.window,
-      risk: { limits: c.risk.limits as unknown as JsonValue, limitsVersion: c.risk.limitsVersion },
+      // The limits as the JSON they are hashed as (an absent optional limit is no key).
+      risk: {
+        limits: JSON.parse(JSON.stringify(c.risk.limits)) as JsonValue,
+        limitsVersion: c.risk.limitsVersion,
+      },
       fill: { latencyMs: c.latencyMs },
       engineVersion: ENGINE_VERSION,
       codeVersion: c.codeVersion,
