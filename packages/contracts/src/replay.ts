@@ -70,38 +70,25 @@ const Figure = v.pipe(v.string(), v.regex(/^-?\d{1,15}(\.\d{1,8})?$/, "a decimal
 export const ReplaySummarySchema = v.strictObject({
   decisions: Count,
   orders: Count,
+  /** Orders that filled at least in part. */
   fills: Count,
   startingEquity: Figure,
   endingEquity: Figure,
   pnl: Figure,
   fees: Figure,
+  /** Largest fall from a running peak of the equity curve, in dollars and as a fraction of that peak. */
   maxDrawdown: Figure,
   maxDrawdownFraction: Figure,
+  /** Sum of the filled notional, both sides. */
   turnover: Figure,
+  /** Risk denials of the strategy's intents, by reason code. */
   denialsByCode: v.record(v.pipe(v.string(), v.maxLength(64)), Count),
+  /** Share of decisions taken while a leg's book was older than risk's freshness limit. */
   staleDecisionShare: Figure,
 });
 
 /** The figures a quant reads first. Money in dollars (4 decimals), fractions of 1 (4 decimals). */
-export interface ReplaySummary {
-  decisions: number;
-  orders: number;
-  /** Orders that filled at least in part. */
-  fills: number;
-  startingEquity: string;
-  endingEquity: string;
-  pnl: string;
-  fees: string;
-  /** Largest fall from a running peak of the equity curve, in dollars and as a fraction of that peak. */
-  maxDrawdown: string;
-  maxDrawdownFraction: string;
-  /** Sum of the filled notional, both sides. */
-  turnover: string;
-  /** Risk denials of the strategy's intents, by reason code. */
-  denialsByCode: Record<string, number>;
-  /** Share of decisions taken while a leg's book was older than risk's freshness limit. */
-  staleDecisionShare: string;
-}
+export type ReplaySummary = v.InferOutput<typeof ReplaySummarySchema>;
 
 /** Everything a replay consumed, so anyone can rerun it and get the same report. */
 export interface ReplayManifest {
@@ -269,11 +256,3 @@ export type GoLiveReplay = v.InferOutput<typeof GoLiveReplay>;
 /** `POST /admin/strategies/:id/go-live`: the replay the request cites. */
 export const GoLiveInput = v.strictObject({ replayId: ReplayId });
 export type GoLiveInput = v.InferOutput<typeof GoLiveInput>;
-
-// The interface and the schema are one shape: a drift fails to compile here.
-const _summaryShape: v.InferOutput<typeof ReplaySummarySchema> extends ReplaySummary
-  ? ReplaySummary extends v.InferOutput<typeof ReplaySummarySchema>
-    ? true
-    : never
-  : never = true;
-void _summaryShape;

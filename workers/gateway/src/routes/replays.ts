@@ -54,11 +54,11 @@ export async function citeReplay(
   now: number,
   expectedReportHash?: string,
 ): Promise<Result<GoLiveReplay>> {
-  const strategy = await rpc(env.GOVERNANCE, (g) => g.getStrategy(strategyId), {
-    what: "governance.getStrategy",
-  });
+  const [strategy, record] = await Promise.all([
+    rpc(env.GOVERNANCE, (g) => g.getStrategy(strategyId), { what: "governance.getStrategy" }),
+    rpc(env.INGESTION, (i) => i.getReplay(replayId), { what: "ingestion.getReplay" }),
+  ]);
   if (!strategy.ok) return strategy;
-  const record = await rpc(env.INGESTION, (i) => i.getReplay(replayId), { what: "ingestion.getReplay" });
   if (!record.ok && record.error.code !== ErrorCode.notFound) return record;
   const cited = await checkCitation(
     record.ok ? record.value : null,

@@ -1,6 +1,6 @@
 // The replay engine (@paulp/replay) as the runner drives it: a page of the fetch log at a time. The engine's
 // `step` walks a timeline by index; each page is a timeline of its own, so the index restarts at every page.
-import { type JsonValue, ok, type Result, type RiskLimitsView, type TradablePair } from "@paulp/contracts";
+import type { JsonValue, RiskLimitsView, TradablePair } from "@paulp/contracts";
 import {
   finish,
   type ReplayConfig,
@@ -33,7 +33,7 @@ function replayPair(p: TradablePair): ReplayPair | null {
 }
 
 /** The engine's first state. The replay's portfolio starts with the strategy's allocation as its equity. */
-export function engineStart(input: EngineInput): Result<ReplayState> {
+export function engineStart(input: EngineInput): ReplayState {
   const config: ReplayConfig = {
     strategy: input.strategy,
     pairs: input.pairs.map(replayPair).filter((p): p is ReplayPair => p !== null),
@@ -43,7 +43,7 @@ export function engineStart(input: EngineInput): Result<ReplayState> {
     latencyMs: input.latencyMs,
     codeVersion: input.codeVersion,
   };
-  return ok(startReplay(config));
+  return startReplay(config);
 }
 
 export const replayEngine: EnginePort<ReplayState> = {

@@ -76,7 +76,7 @@ export async function startReplay(
     summary: null,
     failure: null,
   };
-  const started = engineStart({
+  const state = engineStart({
     strategy: {
       id: strategy.value.id,
       kind: strategy.value.kind,
@@ -89,7 +89,6 @@ export async function startReplay(
     window,
     codeVersion: env.CODE_VERSION ?? "dev",
   });
-  if (!started.ok) return started;
 
   const audited = await auditAppend(env.AUDIT, {
     type: "ingestion.replay_requested",
@@ -111,7 +110,7 @@ export async function startReplay(
     drained: false,
     sightings: 0,
     steps: 0,
-    state: started.value,
+    state,
     finished: null,
   };
   const begun = await env.REPLAY_RUN.getByName(record.id).begin({ record, progress });

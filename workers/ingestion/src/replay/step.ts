@@ -57,11 +57,13 @@ export async function replayStep<S>(
 ): Promise<StepOutcome<S>> {
   if (!run.drained) {
     const page = await ports.page(run.cursor, pageSightings);
+    // The page's objects read at once, each once (a page names few distinct objects many times).
+    const hashes = [...new Set(page.sightings.map((s) => s.hash))];
+    const read = await Promise.all(hashes.map((hash) => ports.bytes(hash)));
     const objects = new Map<string, Uint8Array>();
-    for (const hash of new Set(page.sightings.map((s) => s.hash))) {
-      const bytes = await ports.bytes(hash);
-      if (bytes) objects.set(hash, bytes);
-    }
+    read.forEach((bytes, i) => {
+      if (bytes) objects.set(hashes[i] as string, bytes);
+    });
     // Re-hash every object and check every sighting against the window; a refusal names the object.
     const timeline = await verifiedTimeline({ objects, sightings: page.sightings }, run.window);
     if (!timeline.ok)
