@@ -123,23 +123,19 @@ export class ApprovalDesk extends DurableObject<Env> {
     });
   }
 
-  async reject(
+  /**
+   * Close an open request with a reason: an approver's "reject", or "cancel" because what it concerns moved on
+   * (see decideReject and decideCancel; the transition table tells them apart).
+   */
+  async close(
     requestId: string,
+    how: "reject" | "cancel",
     actor: Principal,
     reason: string,
     now: number,
   ): Promise<Result<ApprovalView>> {
-    return this.step(requestId, "reject", actor, (record) => decideReject(record, actor, reason, now));
-  }
-
-  /** End an open request because what it concerns moved on (see decideCancel). */
-  async cancel(
-    requestId: string,
-    actor: Principal,
-    reason: string,
-    now: number,
-  ): Promise<Result<ApprovalView>> {
-    return this.step(requestId, "cancel", actor, (record) => decideCancel(record, actor, reason, now));
+    const decide = how === "reject" ? decideReject : decideCancel;
+    return this.step(requestId, how, actor, (record) => decide(record, actor, reason, now));
   }
 
   async reissue(

@@ -254,7 +254,7 @@ export async function reject(
   const input = parseArgs([Id, FreeText(500, 1), Principal], [requestId, reason, actorIn]);
   if (!input.ok) return input;
   const [id, why, actor] = input.value;
-  const rejected = await onDesk(env, "reject", (d) => d.reject(id, actor, why, now));
+  const rejected = await onDesk(env, "reject", (d) => d.close(id, "reject", actor, why, now));
   if (!rejected.ok) return rejected;
   const back = await endedGoLive(env, rejected.value, actor, now);
   if (!back.ok)

@@ -42,7 +42,7 @@ export const IdAndActor = v.object({ id: Id, actor: Principal });
 /** The desk's methods with plain types (the stub's RPC-wrapped types do not narrow on `ok`). */
 export type DeskApi = Pick<
   ApprovalDesk,
-  "open" | "approve" | "reject" | "cancel" | "reissue" | "redeem" | "returnReceipt" | "get" | "list"
+  "open" | "approve" | "close" | "reissue" | "redeem" | "returnReceipt" | "get" | "list"
 >;
 /** One desk for the whole system: every request is serialised through the same object. */
 export const desk = (env: Env) => env.APPROVAL_DESK.get(env.APPROVAL_DESK.idFromName("desk"));

@@ -97,7 +97,7 @@ async function endGoLiveRequest(
   reason: string,
   now: number,
 ): Promise<Result<string>> {
-  const cancelled = await onDesk(env, "cancel", (d) => d.cancel(requestId, actor, reason, now));
+  const cancelled = await onDesk(env, "cancel", (d) => d.close(requestId, "cancel", actor, reason, now));
   if (cancelled.ok) return ok(cancelled.value.status);
   if (cancelled.error.code !== ErrorCode.conflict && cancelled.error.code !== ErrorCode.notFound)
     return err(
