@@ -254,5 +254,8 @@ export const GoLiveReplay = v.strictObject({
 export type GoLiveReplay = v.InferOutput<typeof GoLiveReplay>;
 
 /** `POST /admin/strategies/:id/go-live`: the replay the request cites. */
-export const GoLiveInput = v.strictObject({ replayId: ReplayId });
+export const GoLiveInput = v.strictObject(
+  { replayId: ReplayId },
+  'go-live needs a body {"replayId": "…"} naming a complete replay of this strategy (POST /admin/replays)',
+);
 export type GoLiveInput = v.InferOutput<typeof GoLiveInput>;

@@ -150,7 +150,10 @@ describe("a go-live cites a replay (#18)", () => {
   it("is refused without a valid citation, naming the rule, and the strategy stays in paper", async () => {
     const id = await paperStrategy("Citation refusals");
     const path = `/admin/strategies/${id}/go-live`;
-    expect(await reasonOf(await asOne("alice", path, { method: "POST" }))).toMatch(/^400 /);
+    const bare = await asOne("alice", path, { method: "POST" });
+    expect(bare.status).toBe(400);
+    const bareError = ((await bare.json()) as { error: { message: string } }).error;
+    expect(bareError.message).toMatch(/go-live needs a body \{"replayId"/);
     expect(
       await reasonOf(await asOne("alice", path, post({ replayId: "rp_00000000000000000000000000" }))),
     ).toBe("422 replay_citation_refused replay_missing");
