@@ -302,6 +302,24 @@ describe("requests the client sends, against the real simulator", () => {
     expect(rows[0]).toMatchObject({ conid: 265598, "84": expect.any(String), "86": expect.any(String) });
   });
 
+  it("hands on a snapshot the gateway refused, with its status and bytes (ingestion keeps them as evidence)", async () => {
+    const sent: RecordedRequest[] = [];
+    const client = simClient(sent);
+    const first = await client.marketDataSnapshot([265598], ["31", "84", "86"]);
+    expect(first.ok && first.value.status).toBe(200);
+    await simAdmin("limits", { capacity: 0, refillPerSecond: 0 });
+    const refused = await client.marketDataSnapshot([265598], ["31", "84", "86"]);
+    if (!refused.ok) throw new Error(`a refused snapshot should be handed on: ${refused.error.message}`);
+    expect(refused.value.status).toBe(429);
+    expect(refused.value.bytes.byteLength).toBeGreaterThan(0);
+    expect(refused.value.url).toBe(
+      `${GW_HOST}/v1/api/iserver/marketdata/snapshot?conids=265598&fields=31,84,86`,
+    );
+    // Other calls still read a refusal as a failure.
+    const positions = await client.positions();
+    expect(positions.ok).toBe(false);
+  });
+
   it("brings a lapsed session back: reauthenticate, poll the status, then the call again from its start", async () => {
     await simAdmin("session", { authenticated: false, reauthPolls: 2 });
     const sent: RecordedRequest[] = [];

@@ -121,6 +121,14 @@ describe("ingestIbkrSnapshot: IBKR marks from execution's snapshot", () => {
     expect(audited).toContain("ingestion.response_rejected");
   });
 
+  it("a refused snapshot (429) is kept as evidence with its status, and marks nothing", async () => {
+    const refused = { ...answer({ error: "Too many requests" }), status: 429 };
+    const r = await worker().ingestIbkrSnapshot(refused, [HEDGE]);
+    expect(r.ok && r.value).toEqual({ refreshed: [], errors: { http_429: 1 } });
+    expect(await pushedMarks()).toEqual([]);
+    expect(await count("evidence", "venue = 'ibkr' AND status = 429")).toBe(1);
+  });
+
   it("refuses a Kalshi market as an IBKR instrument, storing nothing", async () => {
     expect((await worker().ingestIbkrSnapshot(answer([]), [leg("kalshi", "K")])).ok).toBe(false);
     expect(await count("evidence")).toBe(0);

@@ -49,8 +49,17 @@ export function createIbkrSession(o: IbkrClientOptions) {
   let iserverAccounts: { selected: string | null } | null = null;
   let portfolioAccounts = false;
 
-  /** One request to the gateway with the Access token; a 2xx response unread, or why not. */
-  async function send(method: string, path: string, body?: unknown): Promise<VenueResult<Response>> {
+  /**
+   * One request to the gateway with the Access token; a 2xx response unread, or why not. With `keepAnswer`, any
+   * answer the gateway itself gave (not Access's redirect, and not a 401, which `session` answers by
+   * reauthenticating) comes back unread whatever its status: a market-data answer is evidence even when it refuses.
+   */
+  async function send(
+    method: string,
+    path: string,
+    body?: unknown,
+    opts: { keepAnswer?: boolean } = {},
+  ): Promise<VenueResult<Response>> {
     if (!configured) return verr("not_configured", "IBKR_GATEWAY_URL / IBKR_ACCOUNT_ID not set");
     if (accessMismatch)
       return verr(
@@ -84,6 +93,7 @@ export function createIbkrSession(o: IbkrClientOptions) {
         res.status,
       );
     }
+    if (opts.keepAnswer && res.status !== 401) return vok(res);
     if (!res.ok) {
       const message = await errorMessage(res);
       if (/already registered/i.test(message)) return verr("duplicate", message, res.status);

@@ -127,8 +127,9 @@ export function createIbkrClient(o: IbkrClientOptions) {
     configured: gw.configured,
     /**
      * `GET /iserver/marketdata/snapshot` for these conids and fields, after `/iserver/accounts` as the spec
-     * requires; the answer's bytes as received (the caller keeps them as evidence before parsing). The first
-     * snapshot of a conid only starts its market data: its prices come in later calls.
+     * requires; the answer's bytes as received, whatever its status (the caller keeps them as evidence before
+     * parsing, and reads only a 2xx). The first snapshot of a conid only starts its market data: its prices come
+     * in later calls.
      */
     async marketDataSnapshot(
       conids: number[],
@@ -138,7 +139,8 @@ export function createIbkrClient(o: IbkrClientOptions) {
       return gw.session(async () => {
         const a = await gw.ensureIserverAccounts();
         if (!a.ok) return a;
-        const sent = await gw.send("GET", path);
+        // A refusal (a 429 of the snapshot's pacing, a 5xx) is handed on too: ingestion keeps its bytes as evidence.
+        const sent = await gw.send("GET", path, undefined, { keepAnswer: true });
         if (!sent.ok) return sent;
         const bytes = new Uint8Array(await sent.value.arrayBuffer());
         return vok({
