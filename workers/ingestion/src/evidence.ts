@@ -44,10 +44,28 @@ export async function putEvidence(
     sha256: hash,
     onlyIf: { etagDoesNotMatch: "*" },
     httpMetadata: { contentType: raw.contentType },
-    customMetadata: { venue, url: raw.url, status: String(raw.status), fetchedAt },
+    customMetadata: { venue, url: metadataUrl(raw.url), status: String(raw.status), fetchedAt },
   });
   if (!put && !(await bucket.head(hash))) throw new Error("evidence object was not created");
   return hash;
+}
+
+/**
+ * R2's Workers binding refuses a put whose custom metadata (keys and values) passes 2,048 bytes; a URL of a
+ * 100-ticker lookup alone passes it. The URL gets at most this many bytes there, the rest stays under the limit.
+ */
+export const METADATA_URL_MAX = 1_024;
+
+/**
+ * The URL as the object's metadata keeps it: whole up to `METADATA_URL_MAX` characters, else cut with a marker (the
+ * D1 evidence row and the fetch log keep it whole; the metadata is a convenience for someone browsing the bucket).
+ */
+export function metadataUrl(url: string): string {
+  // R2 counts a value with any character past U+00FF twice; a URL built by `new URL` is ASCII already.
+  const ascii = url.replace(/[^\x20-\x7e]/g, "?");
+  if (ascii.length <= METADATA_URL_MAX) return ascii;
+  const marker = `...(${url.length} chars; whole in D1)`;
+  return ascii.slice(0, METADATA_URL_MAX - marker.length) + marker;
 }
 
 /**

@@ -1,7 +1,7 @@
 // The fetch log (#18 item 1, docs/replay.md): every fetch in fetch order, even of bytes already stored; read a window
 // at a time through the RPC; pruned after a complete pass past its retention.
 import { beforeEach, describe, expect, it } from "vitest";
-import { storeEvidence } from "../src/evidence";
+import { METADATA_URL_MAX, storeEvidence } from "../src/evidence";
 import {
   DEFAULT_FETCH_LOG_RETENTION_DAYS,
   FETCH_LOG_PRUNE_LIMIT,
@@ -26,6 +26,23 @@ const at = (s: number) => new Date(Date.UTC(2026, 10, 24, 10, 0, s)).toISOString
 const WINDOW = { from: "2026-11-24T10:00:00Z", to: "2026-11-24T11:00:00Z" };
 
 describe("the fetch log", () => {
+  it("stores a 100-ticker lookup whose URL is too long for R2's metadata: whole in D1, cut in the object's metadata", async () => {
+    const tickers = Array.from(
+      { length: 100 },
+      (_, i) => `KXMVECROSSCATEGORY-S2026-LONGTICKERNAME-${i}`,
+    ).join(",");
+    const url = `https://api.elections.kalshi.com/trade-api/v2/markets?tickers=${encodeURIComponent(tickers)}`;
+    expect(url.length).toBeGreaterThan(METADATA_URL_MAX);
+    const hash = await storeEvidence(store(), "kalshi", { ...book("0.42"), url }, at(0));
+    const head = await tenv.R2_EVIDENCE.head(hash);
+    expect(new TextEncoder().encode(head?.customMetadata?.url).byteLength).toBeLessThanOrEqual(
+      METADATA_URL_MAX,
+    );
+    expect(head?.customMetadata?.url).toMatch(/whole in D1\)$/);
+    const page = await worker().listFetches(WINDOW);
+    expect(page.ok && page.value.fetches.map((f) => f.url)).toEqual([url]);
+  });
+
   it("a book that went A, B, A, B, A keeps five fetches in order, of two evidence objects", async () => {
     const hashes: string[] = [];
     for (const [i, yes] of ["0.40", "0.41", "0.40", "0.41", "0.40"].entries())
