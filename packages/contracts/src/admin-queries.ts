@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { MarketVenue } from "./ingestion";
+import { MAX_REPLAY_SPAN_MS } from "./replay";
 
 // Query strings of the gateway's read-only browse and monitoring routes. Every value arrives as a string; these
 // schemas check the string and turn it into what the RPC takes, so the OpenAPI description and the route agree.
@@ -35,6 +36,19 @@ export const EvidenceHttpQuery = v.strictObject({
   limit: v.optional(pageSize(500)),
   cursor: v.optional(v.pipe(v.string(), v.maxLength(512))),
 });
+
+/**
+ * `GET /admin/evidence/export?from=&to=`: the evidence fetched in [from, to) as a replay reads it (docs/replay.md).
+ * At most a replay's longest window (31 days), so any replay's window can be exported whole.
+ */
+export const EvidenceExportHttpQuery = v.pipe(
+  v.strictObject({ from: Timestamp, to: Timestamp }),
+  v.check((q) => Date.parse(q.from) < Date.parse(q.to), "from must be before to"),
+  v.check(
+    (q) => Date.parse(q.to) - Date.parse(q.from) <= MAX_REPLAY_SPAN_MS,
+    "an export covers at most 31 days of evidence (a replay's longest window)",
+  ),
+);
 
 /** `GET /admin/risk/decisions?limit=&denied=true&code=` (newest first). */
 export const DecisionsHttpQuery = v.strictObject({

@@ -93,6 +93,15 @@ export interface AuditEventCatalog {
     "gateway.admin_request": AdminRequestEvent;
     /** An admin request refused by the per-client auth rate limit (with the client to look at). */
     "gateway.auth_rate_limited": AdminRequestEvent;
+    /** An evidence export was asked for (before a byte is sent: no unaudited export). */
+    "gateway.evidence_export_requested": EvidenceExportEvent;
+    /** An export's stream ended: complete (with the trailer's counts) or cut off (why, naming the object). */
+    "gateway.evidence_export_ended": EvidenceExportEvent & {
+      outcome: "complete" | "failed";
+      objects: number;
+      sightings: number;
+      failure: string | null;
+    };
   };
   ingestion: {
     "compliance.rules_updated": {
@@ -315,6 +324,12 @@ export interface AuditEventCatalog {
   };
 }
 
+/** Which evidence export an event is about: the admin request and its window. */
+export interface EvidenceExportEvent {
+  requestId: string | null;
+  window: { from: string; to: string };
+}
+
 /** What the gateway records of one admin request. */
 export interface AdminRequestEvent {
   requestId: string | null;
@@ -351,6 +366,8 @@ export interface AuditEvent<S extends AuditEmitter, T extends AuditEventType<S> 
 export const AUDIT_EVENT_TYPES = Object.keys({
   "gateway.admin_request": true,
   "gateway.auth_rate_limited": true,
+  "gateway.evidence_export_requested": true,
+  "gateway.evidence_export_ended": true,
   "compliance.rules_updated": true,
   "compliance.rules_update_lost": true,
   "compliance.blocked": true,

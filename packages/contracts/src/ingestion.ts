@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { type HealthReport, type Principal, type Result, Venue } from "./common";
+import { type HealthReport, type Principal, type Result, Sha256Hex, Venue } from "./common";
 import { FreeText } from "./free-text";
 import type { ReplayRecord, ReplayReport, ReplayStart } from "./replay";
 
@@ -131,6 +131,27 @@ export interface FetchLogPage {
   /** Each evidence object this page's fetches name, once, in the order first fetched (the window's: their union). */
   hashes: string[];
   cursor: string | null;
+}
+
+/** Most evidence objects one `getEvidenceObjects` call may name. */
+export const MAX_EVIDENCE_BATCH = 32;
+/**
+ * Most bytes one `getEvidenceObjects` answer carries: objects are added in the order asked until the next would pass
+ * this (the first always fits: ingestion keeps no response over 8 MiB), and the rest are `remaining`.
+ */
+export const MAX_EVIDENCE_BATCH_BYTES = 16 * 1024 * 1024;
+
+/** What `getEvidenceObjects` takes: 1 to `MAX_EVIDENCE_BATCH` evidence hashes. */
+export const EvidenceObjectsQuery = v.pipe(
+  v.array(Sha256Hex),
+  v.minLength(1),
+  v.maxLength(MAX_EVIDENCE_BATCH),
+);
+
+/** Raw evidence bytes by hash, each re-hashed by ingestion; `remaining`: asked for, left for the next call. */
+export interface EvidenceObjects {
+  objects: { hash: string; bytes: Uint8Array }[];
+  remaining: string[];
 }
 
 /** One stored piece of evidence, without its bytes (`GET /admin/evidence/:hash` serves those). */
@@ -370,6 +391,12 @@ export interface IngestionRpc {
    * evidence export; the log keeps FETCH_LOG_RETENTION_DAYS (default 34: the longest citable replay) of fetches.
    */
   listFetches(query: FetchLogQuery): Promise<Result<FetchLogPage>>;
+  /**
+   * The raw bytes of several evidence objects at once, each re-hashed on read (for the evidence export): in the
+   * order asked, bounded by `MAX_EVIDENCE_BATCH_BYTES` (the rest come back in `remaining`). A hash with no stored
+   * bytes is `not_found`, bytes that no longer hash to their name `integrity_broken`, each naming the object.
+   */
+  getEvidenceObjects(hashes: string[]): Promise<Result<EvidenceObjects>>;
   /** Run an ingestion pass now (the cron does the same every two minutes). */
   runNow(request: IngestionRunRequest, actor: Principal): Promise<Result<VenueRunReport[]>>;
   /** Last run per venue, counts and errors by kind. */

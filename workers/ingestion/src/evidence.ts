@@ -194,3 +194,47 @@ export async function readEvidence(store: EvidenceStore, hash: string): Promise<
   }));
   return { ok: true, bytes, contentType: row.content_type, venue: row.venue, url: row.url, sightings };
 }
+
+/** Several objects' bytes as the evidence export reads them, re-hashed, within a byte budget. */
+export type EvidenceObjectsRead =
+  | { ok: true; objects: { hash: string; bytes: Uint8Array }[]; remaining: string[] }
+  | { ok: false; code: "not_found" | "integrity_broken"; message: string };
+
+/**
+ * Read `hashes` (distinct) in the order given: the objects that fit `budgetBytes` by their recorded sizes (the first
+ * always), read from R2 at once and each re-hashed; the rest are `remaining`. An object without bytes, or whose bytes
+ * no longer hash to its name, refuses the whole call naming it: an export never carries bytes it cannot vouch for.
+ */
+export async function readEvidenceObjects(
+  store: EvidenceStore,
+  hashes: readonly string[],
+  budgetBytes: number,
+): Promise<EvidenceObjectsRead> {
+  const rows = await store.db
+    .prepare("SELECT hash, size FROM evidence WHERE hash IN (SELECT value FROM json_each(?1))")
+    .bind(JSON.stringify(hashes))
+    .all<{ hash: string; size: number }>();
+  const sizes = new Map(rows.results.map((r) => [r.hash, r.size]));
+  // Planned by the recorded size (an unrecorded object counts as the largest kept, so the plan stays bounded).
+  let planned = 0;
+  let take = 0;
+  for (const hash of hashes) {
+    const size = sizes.get(hash) ?? budgetBytes;
+    if (take > 0 && planned + size > budgetBytes) break;
+    planned += size;
+    take++;
+  }
+  const chosen = hashes.slice(0, take);
+  const read = await Promise.all(chosen.map((hash) => store.bucket.get(hash)));
+  const objects: { hash: string; bytes: Uint8Array }[] = [];
+  for (const [i, object] of read.entries()) {
+    const hash = chosen[i] as string;
+    if (!object) return { ok: false, code: "not_found", message: `evidence ${hash} has no stored bytes` };
+    const bytes = new Uint8Array(await object.arrayBuffer());
+    const actual = await sha256Hex(bytes);
+    if (actual !== hash)
+      return { ok: false, code: "integrity_broken", message: `evidence ${hash} re-hashes to ${actual}` };
+    objects.push({ hash, bytes });
+  }
+  return { ok: true, objects, remaining: hashes.slice(take) };
+}

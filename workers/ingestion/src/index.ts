@@ -4,6 +4,8 @@ import {
   type ComplianceRulesView,
   type ComplianceVerdict,
   ErrorCode,
+  type EvidenceObjects,
+  EvidenceObjectsQuery,
   EvidenceQuery,
   type EvidenceRecord,
   err,
@@ -13,6 +15,7 @@ import {
   type IngestionRpc,
   IngestionRunRequest,
   type IngestionStatus,
+  MAX_EVIDENCE_BATCH_BYTES,
   MAX_FAST_REFRESH,
   MarketQuery,
   type MarketRecord,
@@ -40,7 +43,7 @@ import * as v from "valibot";
 import { fetchFreshBook } from "./books";
 import { ComplianceAgent, gateWithCurrentRules, loadRules, verdictOf } from "./compliance";
 import type { Env } from "./env";
-import { type EvidenceSighting, missingEvidence, readEvidence } from "./evidence";
+import { type EvidenceSighting, missingEvidence, readEvidence, readEvidenceObjects } from "./evidence";
 import { ingestIbkrSnapshot, refreshBooks } from "./fast-marks";
 import { listFetches } from "./fetch-log";
 import { gatedMarket } from "./gated-market";
@@ -299,6 +302,26 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
         return ok({ fetches: page.fetches, hashes: page.hashes, cursor: encodeCursor(page.next) });
       },
       { what: "listFetches", ...INTERNAL },
+    );
+  }
+
+  async getEvidenceObjects(hashes: string[]): Promise<Result<EvidenceObjects>> {
+    const input = parseInput(EvidenceObjectsQuery, hashes);
+    if (!input.ok) return input;
+    if (new Set(input.value).size !== input.value.length)
+      return err(ErrorCode.validationFailed, "hashes: each evidence object is asked for once");
+    return rpc(
+      async () => {
+        const r = await readEvidenceObjects(
+          { bucket: this.env.R2_EVIDENCE, db: this.env.D1_MARKETS },
+          input.value,
+          MAX_EVIDENCE_BATCH_BYTES,
+        );
+        if (!r.ok)
+          return err(r.code === "not_found" ? ErrorCode.notFound : ErrorCode.integrityBroken, r.message);
+        return ok({ objects: r.objects, remaining: r.remaining });
+      },
+      { what: "getEvidenceObjects", ...INTERNAL },
     );
   }
 
