@@ -4,5 +4,7 @@ export * from "./citation";
 export * from "./engine";
 export * from "./evidence";
 export * from "./export-file";
+export * from "./export-stream";
 export * from "./metrics";
+export * from "./offline";
 export * from "./report";
