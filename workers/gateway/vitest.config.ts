@@ -76,6 +76,8 @@ export default defineConfig(async () => ({
           TEST_D1_GOVERNANCE: "local-paulp-governance",
           TEST_D1_MARKETS: "local-paulp-markets",
         },
+        // Ingestion's evidence bucket, by its name: the export test alters a stored object behind ingestion's back.
+        r2Buckets: { TEST_R2_EVIDENCE: "paulp-evidence" },
         workers: [
           auxWorker("audit", { bindings: { AUDIT_SIGNING_KEY: auditKey.signerKey } }),
           // The test people approve every action (the dev roster names the dev seed's people instead).

@@ -10,6 +10,7 @@ import {
   ComplianceRuleSet,
   DecisionsHttpQuery,
   EquityHttpQuery,
+  EvidenceExportHttpQuery,
   EvidenceHttpQuery,
   ExecutionPolicyChange,
   GoLiveInput,
@@ -152,6 +153,20 @@ export const OPERATIONS: Operation[] = [
   op("put", "/admin/compliance/rules", "ingestion", "Replace the compliance rule set (versioned, audited)", {
     body: ComplianceRuleSet,
   }),
+  op(
+    "get",
+    "/admin/evidence/export",
+    "replays",
+    "The evidence of a window as NDJSON for `pnpm replay` (streamed; every object re-hashed; audited)",
+    {
+      // The window's fields (its checks, from before to and at most 31 days, are the server's).
+      query: queryOf(EvidenceExportHttpQuery.pipe[0], {
+        from: "fetched at or after (ISO 8601)",
+        to: "fetched before (ISO 8601; not in the future; at most 31 days after from)",
+      }),
+      produces: "application/x-ndjson",
+    },
+  ),
   op("get", "/admin/evidence/:hash", "ingestion", "Raw evidence bytes, re-hashed on read", {
     produces: "application/octet-stream",
   }),

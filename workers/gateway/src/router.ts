@@ -8,6 +8,7 @@ import { registerBrowseRoutes } from "./routes/browse";
 import { registerConsoleRoutes } from "./routes/console";
 import { registerDeskRoutes } from "./routes/desk";
 import { registerDevRoutes } from "./routes/dev";
+import { registerEvidenceExportRoutes } from "./routes/evidence-export";
 import { registerExecutionRoutes } from "./routes/execution";
 import { registerGovernanceRoutes } from "./routes/governance";
 import { registerIngestionRoutes } from "./routes/ingestion";
@@ -90,6 +91,7 @@ export function buildRouter() {
   registerStatusRoutes(router);
   registerAuditRoutes(router);
   registerRiskRoutes(router);
+  registerEvidenceExportRoutes(router);
   registerIngestionRoutes(router);
   registerReplayRoutes(router);
   registerGovernanceRoutes(router);

@@ -12,6 +12,7 @@ declare global {
       TEST_D1_ANCHOR: D1Database;
       TEST_D1_GOVERNANCE: D1Database;
       TEST_D1_MARKETS: D1Database;
+      TEST_R2_EVIDENCE: R2Bucket;
       VENUE_SIM: Fetcher;
       TEST_AUDIT_SIGNING_KEY: string;
       TEST_AUDIT_VERIFIER_KEY: string;
