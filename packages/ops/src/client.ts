@@ -85,11 +85,20 @@ export class AdminClient {
     return this.send(method, path, body, this.credentials());
   }
 
-  private async send(method: string, path: string, body: unknown, auth: Record<string, string>) {
+  /**
+   * A GET whose answer is read as it arrives (a download): the response itself on 2xx, else the one-line failure.
+   * Never throws for an unreachable gateway other than as `cannot reach`.
+   */
+  async download(path: string): Promise<Response> {
+    const res = await this.open("GET", path, undefined, this.credentials());
+    if (res.ok) return res;
+    throw failure(`GET ${path}`, await answerOf(res));
+  }
+
+  private async open(method: string, path: string, body: unknown, auth: Record<string, string>) {
     const url = new URL(path, this.base);
-    let res: Response;
     try {
-      res = await this.options.fetch(url, {
+      return await this.options.fetch(url, {
         method,
         headers: { ...auth, ...(body === undefined ? {} : { "content-type": "application/json" }) },
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -100,20 +109,10 @@ export class AdminClient {
         `cannot reach ${url.origin}: ${cause?.code ?? cause?.message ?? (error as Error).message}`,
       );
     }
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
-    return {
-      status: res.status,
-      ok: res.ok,
-      contentType: res.headers.get("content-type") ?? "",
-      json,
-      text,
-    };
+  }
+
+  private async send(method: string, path: string, body: unknown, auth: Record<string, string>) {
+    return answerOf(await this.open(method, path, body, auth));
   }
 
   /** A call that must succeed: its JSON on 2xx, else a one-line failure naming the code and message. */
@@ -140,4 +139,22 @@ export function failure(what: string, answer: Answer): CliError {
     line += " (act as a person: PAULP_ACCESS_JWT, or --as <email> on a local mesh)";
   }
   return new CliError(line.replace(/\s*\n\s*/g, " "), 1, answer.json);
+}
+
+/** An answer read whole: its text, and its JSON when it is JSON. */
+async function answerOf(res: Response): Promise<Answer> {
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return {
+    status: res.status,
+    ok: res.ok,
+    contentType: res.headers.get("content-type") ?? "",
+    json,
+    text,
+  };
 }

@@ -31,6 +31,7 @@ describe("pnpm paulp: help and usage", () => {
       "replays start",
       "replays list",
       "replays show",
+      "evidence export",
       "strategies paper",
       "strategies pause",
       "strategies retire",
