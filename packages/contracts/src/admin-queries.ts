@@ -43,10 +43,22 @@ export const EvidenceHttpQuery = v.strictObject({
  */
 export const EvidenceExportHttpQuery = v.pipe(
   v.strictObject({ from: Timestamp, to: Timestamp }),
-  v.check((q) => Date.parse(q.from) < Date.parse(q.to), "from must be before to"),
-  v.check(
-    (q) => Date.parse(q.to) - Date.parse(q.from) <= MAX_REPLAY_SPAN_MS,
-    "an export covers at most 31 days of evidence (a replay's longest window)",
+  // Both checks name `to`, so the 400 says which parameter to change.
+  v.forward(
+    v.partialCheck(
+      [["from"], ["to"]],
+      (q) => Date.parse(q.from) < Date.parse(q.to),
+      "from must be before to",
+    ),
+    ["to"],
+  ),
+  v.forward(
+    v.partialCheck(
+      [["from"], ["to"]],
+      (q) => Date.parse(q.to) - Date.parse(q.from) <= MAX_REPLAY_SPAN_MS,
+      "an export covers at most 31 days of evidence (a replay's longest window)",
+    ),
+    ["to"],
   ),
 );
 

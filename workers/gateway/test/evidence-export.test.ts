@@ -115,8 +115,8 @@ describe("GET /admin/evidence/export", () => {
       ["", "from"],
       [`from=${iso(now - 60_000)}`, "to"],
       [`from=yesterday&to=${iso(now)}`, "from"],
-      [`from=${iso(now - 1_000)}&to=${iso(now - 2_000)}`, "from must be before to"],
-      [`from=${iso(now - 32 * 86_400_000)}&to=${iso(now - 60_000)}`, "at most 31 days"],
+      [`from=${iso(now - 1_000)}&to=${iso(now - 2_000)}`, "to: from must be before to"],
+      [`from=${iso(now - 32 * 86_400_000)}&to=${iso(now - 60_000)}`, "to: an export covers at most 31 days"],
       [`from=${iso(now - 60_000)}&to=${iso(now + 3_600_000)}`, "future"],
       [`from=${iso(now - 60_000)}&to=${iso(now - 1_000)}&venue=kalshi`, "venue"],
     ] as const) {
