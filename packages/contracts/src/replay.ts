@@ -90,13 +90,27 @@ export const ReplaySummarySchema = v.strictObject({
 /** The figures a quant reads first. Money in dollars (4 decimals), fractions of 1 (4 decimals). */
 export type ReplaySummary = v.InferOutput<typeof ReplaySummarySchema>;
 
+/**
+ * A Kalshi leg's category as ingestion held it when the replay started (its series' category, through its event):
+ * risk refuses an opening order on a market with no category (NO_CATEGORY) and learns it from ingestion's stored
+ * market, which a window rarely re-fetches (an event is looked up once, the series list once a pass). The replay
+ * uses it from `since` (when ingestion had both answers) and names the answers that said it.
+ */
+export interface ReplayLegCategory {
+  name: string;
+  /** When ingestion first held both answers (ISO 8601): the replay uses the category from then on. */
+  since: string;
+  /** The evidence hashes of the event lookup and the series answer that said it. */
+  evidence: string[];
+}
+
 /** Everything a replay consumed, so anyone can rerun it and get the same report. */
 export interface ReplayManifest {
   strategy: { id: string; kind: string; params: Record<string, JsonValue>; allocation: string };
   /** The pairs the signal watched, as governance listed them when the replay started. */
   pairs: {
     pairId: string;
-    kalshi: { marketId: string };
+    kalshi: { marketId: string; category?: ReplayLegCategory };
     polymarket: { marketId: string; yesToken: string };
     yesMapsTo: "YES" | "NO";
   }[];

@@ -11,6 +11,7 @@ import type {
   JsonValue,
   MarkUpdate,
   OrderIntent,
+  ReplayLegCategory,
   ReplayRefusal,
   ReplayReport,
   ReplayTrade,
@@ -65,12 +66,15 @@ import { consumedHashes, type EvidenceSet, type VerifiedSighting, verifiedTimeli
 import { fraction, maxDrawdown, sampleCurve, tally } from "./metrics";
 
 /** A change to what the engine computes must change this (it is in every report's manifest). */
-export const ENGINE_VERSION = "replay-engine.1";
+// .2: a Kalshi leg's category as ingestion held it at the start (NO_CATEGORY no longer denies every order of a
+// window that re-fetched no event or series); at most one order per strategy, pair and minute, as the loop.
+export const ENGINE_VERSION = "replay-engine.2";
 
 /** The order of a Polymarket leg's YES token, as the pair review recorded it. */
 export interface ReplayPair {
   pairId: string;
-  kalshi: { marketId: string };
+  /** `category`: the leg's category as ingestion held it when the replay started (absent: none known). */
+  kalshi: { marketId: string; category?: ReplayLegCategory };
   polymarket: { marketId: string; yesToken: string };
   yesMapsTo: "YES" | "NO";
 }
@@ -121,6 +125,8 @@ export interface ReplayState {
   kalshiSeries: Record<string, string>;
   categories: Record<string, string | null>;
   pending: PendingOrder[];
+  /** The minute (ms / 60,000) of each pair's last approved order: the loop places one per pair a minute. */
+  orderedMinute: Record<string, number>;
   orderSeq: number;
   decisions: number;
   staleDecisions: number;
@@ -149,6 +155,7 @@ export function startReplay(config: ReplayConfig): ReplayState {
     kalshiSeries: {},
     categories: {},
     pending: [],
+    orderedMinute: {},
     orderSeq: 0,
     decisions: 0,
     staleDecisions: 0,
@@ -365,14 +372,15 @@ function eventInfo(st: ReplayState): Pick<ReadonlyMap<string, KalshiEventInfo>, 
 function applyRows(st: ReplayState, s: VerifiedSighting, rows: MarketRow[], limits: ParsedLimits): Outcome {
   const marks: MarkUpdate[] = [];
   for (const r of rows) {
-    st.categories[marketKey(r.venue, r.marketId)] = r.category;
+    const category = r.category ?? startCategory(st, r.venue, r.marketId, s.atMs);
+    st.categories[marketKey(r.venue, r.marketId)] = category;
     const price = markFrom(r.yesBid, r.yesAsk, r.lastPrice);
     if (price === null) continue;
     marks.push({
       venue: r.venue,
       market: r.marketId,
       price,
-      category: r.category,
+      category,
       evidenceHash: s.hash,
       observedAt: s.fetchedAt,
       bestBid: r.yesBid,
@@ -407,7 +415,7 @@ function applyBook(
           venue,
           market: marketId,
           price,
-          category: st.categories[key] ?? null,
+          category: st.categories[key] ?? startCategory(st, venue, marketId, s.atMs),
           evidenceHash: s.hash,
           observedAt: s.fetchedAt,
           bestBid: bid,
@@ -419,6 +427,19 @@ function applyBook(
     );
   for (const pair of pairs) decide(st, pair, s.atMs, limits);
   return "read";
+}
+
+/**
+ * A Kalshi leg's category as ingestion held it when the replay started (the config's), once ingestion had it:
+ * what risk holds for a market from before the window. Null for any other market, or before `since`.
+ */
+function startCategory(st: ReplayState, venue: string, marketId: string, atMs: number): string | null {
+  if (venue !== "kalshi") return null;
+  for (const p of st.config.pairs) {
+    const c = p.kalshi.category;
+    if (p.kalshi.marketId === marketId && c && Date.parse(c.since) <= atMs) return c.name;
+  }
+  return null;
 }
 
 function applyMarks(st: ReplayState, marks: MarkUpdate[], atMs: number, limits: ParsedLimits): Outcome {
@@ -474,6 +495,9 @@ function decide(st: ReplayState, pair: ReplayPair, atMs: number, limits: ParsedL
     params: rvParams(strategy.params),
   });
   if (!sig) return;
+  // The loop derives its order's id from (strategy, pair, minute): a second signal in the minute is not traded.
+  const minute = Math.floor(atMs / 60_000);
+  if (st.orderedMinute[pair.pairId] === minute) return;
   st.orderSeq++;
   const intent: OrderIntent = {
     strategyId: strategy.id,
@@ -504,6 +528,7 @@ function decide(st: ReplayState, pair: ReplayPair, atMs: number, limits: ParsedL
     return;
   }
   st.approvals.push(atMs);
+  st.orderedMinute[pair.pairId] = minute;
   // Reserved until it fills, as risk reserves an approval (an opening one at its limit price).
   const reduces = !ev.opensRisk;
   st.reservations[intent.clientOrderId] = {

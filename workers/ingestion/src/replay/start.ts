@@ -14,6 +14,7 @@ import { auditAppend, rpc } from "@paulp/kit";
 import { paramsHash } from "@paulp/replay";
 import type { Env } from "../env";
 import { engineStart } from "./engine-adapter";
+import { legCategories } from "./leg-categories";
 import type { RunProgress } from "./step";
 import { insertReplay } from "./store";
 
@@ -76,6 +77,10 @@ export async function startReplay(
     summary: null,
     failure: null,
   };
+  const categories = await legCategories(
+    env.D1_MARKETS,
+    pairs.value.map((p) => p.kalshi.marketId),
+  );
   const state = engineStart({
     strategy: {
       id: strategy.value.id,
@@ -84,6 +89,7 @@ export async function startReplay(
       allocation: strategy.value.allocation,
     },
     pairs: pairs.value,
+    categories,
     limits: limits.value,
     latencyMs,
     window,
