@@ -45,7 +45,7 @@ import {
   updateWatermarks,
   valuation,
 } from "@paulp/risk-rules";
-import { crossVenueSignal, paperFill, rvParams } from "@paulp/strategy";
+import { crossVenueSignal, DECISION_BOOK_MAX_AGE_SECONDS, paperFill, rvParams } from "@paulp/strategy";
 import {
   decodeBook,
   GammaKeysetPage,
@@ -67,7 +67,8 @@ import { fraction, maxDrawdown, sampleCurve, tally } from "./metrics";
 
 /** A change to what the engine computes must change this (it is in every report's manifest). */
 // .2: a Kalshi leg's category as ingestion held it at the start (NO_CATEGORY no longer denies every order of a
-// window that re-fetched no event or series); at most one order per strategy, pair and minute, as the loop.
+// window that re-fetched no event or series); at most one order per strategy, pair and minute, and decisions only
+// on books no older than the loop reads (DECISION_BOOK_MAX_AGE_SECONDS), as the loop.
 export const ENGINE_VERSION = "replay-engine.2";
 
 /** The order of a Polymarket leg's YES token, as the pair review recorded it. */
@@ -481,6 +482,8 @@ function decide(st: ReplayState, pair: ReplayPair, atMs: number, limits: ParsedL
   const kb = st.books[marketKey("kalshi", pair.kalshi.marketId)];
   const pb = st.books[marketKey("polymarket", pair.polymarket.marketId)];
   if (!kb || !pb) return;
+  // The loop never decides on a book older than it asks for (it reads a fresh one, which would be a sighting).
+  if (atMs - Math.min(kb.atMs, pb.atMs) >= DECISION_BOOK_MAX_AGE_SECONDS * 1000) return;
   st.decisions++;
   if (atMs - Math.min(kb.atMs, pb.atMs) > limits.maxMarkAgeMs) st.staleDecisions++;
   const { strategy } = st.config;

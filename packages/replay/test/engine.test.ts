@@ -153,7 +153,7 @@ interface Fetch {
  * The recorded fetches: metadata, then books. The first Kalshi book shows 10 contracts at the best ask; the one
  * fetched 100 ms later, in the next minute (in force at decision + 250 ms), only 3, so the first order fills 3.
  * The third signals in the same minute as the second: the loop trades a pair once a minute, so it is not traded.
- * The last Kalshi book comes 400 s after the only Polymarket book: a decision on a stale book.
+ * The Polymarket book is then 80 s old. The last Kalshi book comes 10 s after a second Polymarket book.
  */
 const FETCHES: Fetch[] = [
   { ms: 0, venue: "kalshi", url: `${K}/series/KXFED`, body: series },
@@ -208,6 +208,12 @@ const FETCHES: Fetch[] = [
     venue: "kalshi",
     url: `${K}/markets/${TICKER}/orderbook`,
     body: kalshiBook([["0.4500", "80.00"]], [["0.5000", "40.00"]]),
+  },
+  {
+    ms: 400_000,
+    venue: "polymarket",
+    url: `https://clob.polymarket.com/book?token_id=${YES_TOKEN}`,
+    body: clobBook,
   },
   {
     ms: 410_000,
@@ -265,10 +271,11 @@ describe("the replay engine over a fixed evidence set", () => {
     const r = await report();
     expect(r.summary).toMatchObject({ decisions: 4, orders: 3, fills: 2, denialsByCode: {} });
     expect(r.manifest.sightings).toBe(FETCHES.length);
-    expect(r.manifest.evidence).toEqual([...(await evidence()).hashes].sort());
+    // Every object once (the Polymarket book was fetched twice, the same bytes).
+    expect(r.manifest.evidence).toEqual([...new Set((await evidence()).hashes)].sort());
     // By hand: 3 @ 0.46, then 10 @ 0.46; Kalshi's fee 0.07 × C × P × (1 − P) up to the cent: 0.06, 0.18.
     expect(r.summary).toMatchObject({ fees: "0.2400", turnover: "5.9800" });
-    expect(await reportHash(r)).toBe("ea86bc15791830c59cd1e0bd70e8c21b83259d85acb0dc6fc758a41599b54c6b");
+    expect(await reportHash(r)).toBe("b02f383103115871b73e4f81323eda7d76d44e5602b7a49d22a3691c83b744ac");
   });
 
   it("running in steps of 1, 3 and all at once gives the same hash; the state between steps is plain JSON", async () => {
@@ -375,6 +382,14 @@ describe("the replay engine over a fixed evidence set", () => {
     expect(late.summary.denialsByCode).toEqual({ NO_CATEGORY: 4 });
   });
 
+  it("decides only on books as fresh as the loop reads (a leg's book over 120 s old: no decision)", async () => {
+    // Without the second Polymarket book, the last Kalshi book meets one 400 s old: the loop would have read a
+    // fresh one (a sighting of its own), so the replay takes no decision there.
+    const r = await runReplay(await evidence(FETCHES.filter((f) => f.ms !== 400_000)), config());
+    if (!r.ok) throw new Error(r.refusal.message);
+    expect(r.report.summary).toMatchObject({ decisions: 3, orders: 2, staleDecisionShare: "0.0000" });
+  });
+
   it("counts risk's denials by code, and decisions taken on a stale book", async () => {
     const r = await report({
       risk: { limits: { ...DEFAULT_RISK_LIMITS, maxOrderQuantity: 2 }, limitsVersion: 2 },
@@ -382,9 +397,12 @@ describe("the replay engine over a fixed evidence set", () => {
     expect(r.summary.orders).toBe(0);
     expect(Object.keys(r.summary.denialsByCode)).toContain("QUANTITY_LIMIT_EXCEEDED");
     expect(r.manifest.risk.limitsVersion).toBe(2);
-    // Four decisions; the last was on a Polymarket book 400 s old (risk's freshness limit is 120 s).
-    const normal = await report();
-    expect(normal.summary.staleDecisionShare).toBe("0.2500");
+    // Four decisions; the third was on a Polymarket book 80 s old: stale under a 60-s freshness limit.
+    expect((await report()).summary.staleDecisionShare).toBe("0.0000");
+    const strict = await report({
+      risk: { limits: { ...DEFAULT_RISK_LIMITS, maxMarkAgeSeconds: 60 }, limitsVersion: 3 },
+    });
+    expect(strict.summary).toMatchObject({ decisions: 4, staleDecisionShare: "0.2500" });
   });
 });
 

@@ -3,6 +3,12 @@ import { formatPrice, mulDiv, parsePrice } from "@paulp/kit";
 
 // Prices and fractions here are integer 1e-4 (of a dollar, of 1): `parsePrice` / `formatPrice`.
 
+/**
+ * The oldest book a decision reads, in seconds: the loop asks ingestion for each leg's book no older than this
+ * (`getOrderBook(…, maxAge)`, fetched fresh otherwise), so the replay decides only on books this fresh.
+ */
+export const DECISION_BOOK_MAX_AGE_SECONDS = 120;
+
 /** Parameters of the cross-venue relative-value strategy (from the strategy's `params`, with defaults). */
 export interface RvParams {
   /** Edge required beyond fees, in bp of a dollar (default 0.02 = 200). */

@@ -10,7 +10,7 @@ import {
   type TradingLoopReport,
 } from "@paulp/contracts";
 import { auditAppend, rpc } from "@paulp/kit";
-import { crossVenueSignal, rvParams } from "@paulp/strategy";
+import { crossVenueSignal, DECISION_BOOK_MAX_AGE_SECONDS, rvParams } from "@paulp/strategy";
 import type { Env } from "./env";
 import { hedgeIntentFor, parseHedgeMap } from "./hedge";
 import { deriveClientOrderId } from "./orders/ids";
@@ -94,14 +94,23 @@ export async function runTradingLoop(
         continue;
       }
       const [kb, pb] = await Promise.all([
-        rpc(env.INGESTION, (ingestion) => ingestion.getOrderBook("kalshi", p.kalshi.marketId, 120), {
-          what: "getOrderBook",
-          timeoutMs: READ_TIMEOUT_MS,
-        }),
-        rpc(env.INGESTION, (ingestion) => ingestion.getOrderBook("polymarket", p.polymarket.marketId, 120), {
-          what: "getOrderBook",
-          timeoutMs: READ_TIMEOUT_MS,
-        }),
+        rpc(
+          env.INGESTION,
+          (ingestion) => ingestion.getOrderBook("kalshi", p.kalshi.marketId, DECISION_BOOK_MAX_AGE_SECONDS),
+          {
+            what: "getOrderBook",
+            timeoutMs: READ_TIMEOUT_MS,
+          },
+        ),
+        rpc(
+          env.INGESTION,
+          (ingestion) =>
+            ingestion.getOrderBook("polymarket", p.polymarket.marketId, DECISION_BOOK_MAX_AGE_SECONDS),
+          {
+            what: "getOrderBook",
+            timeoutMs: READ_TIMEOUT_MS,
+          },
+        ),
       ]);
       if (!kb.ok || !pb.ok) {
         report.skipped.push(

@@ -54,7 +54,8 @@ const key = (x: { market: string; side: string; quantity: number; limitPrice: st
   `${x.market} ${x.side} ${x.quantity} @ ${x.limitPrice}`;
 
 describe("a replay of the loop's minutes (#18 fidelity)", () => {
-  it("places the orders the loop placed, from the same books", async () => {
+  // A crawl, the LLM assessment, the loop and a replay: well over the default on a loaded machine.
+  it("places the orders the loop placed, from the same books", { timeout: 180_000 }, async () => {
     expect(await approvedPairs()).toBeGreaterThan(0);
     const created = await json<{ id: string }>(
       adminFetch(
