@@ -6,10 +6,19 @@
 //   2. run the LLM equivalence assessment on the proposed Kalshi/Polymarket pairs;
 //   3. a reviewer (reviewer@paulp.dev) approves the pairs graded identical or near_equivalent;
 //   4. a portfolio manager (pm@paulp.dev) creates a cross-venue strategy and moves it to paper;
+//   5. records a past window of the approved pairs' markets and books from the venue simulator on a simulated
+//      clock (dev history: ingestion's own fetch path and compliance gate, `POST /admin/ingestion/history`) and
+//      replays the strategy over it, so a go-live can cite a real report at once (README: the curl steps);
 //   and, on a breaker never moved, the runbook's breaker drill (HALT, RECOVERY, then NORMAL approved by two
 //   people) and an anchor, so `pnpm paulp preflight --local` finds the test the checklist asks for.
 // Nothing here can reach production: the sign-in route exists only where the simulator is bound.
 // Set PAULP_DEV_SEED=0 to start with an empty system instead.
+
+/** Dev history: hours of the past recorded at start (PAULP_DEV_HISTORY_HOURS; 0 skips it), a tick per step. */
+const HISTORY_HOURS = Number(process.env.PAULP_DEV_HISTORY_HOURS ?? 2);
+const HISTORY_STEP_MS = Number(process.env.PAULP_DEV_HISTORY_STEP_MINUTES ?? 5) * 60_000;
+/** Ticks per call (the route's bound is 30). */
+const HISTORY_TICKS_PER_CALL = 12;
 
 /** Every breaker transition of the drill gives a reason starting so: how a retry knows the seed moved it. */
 const DRILL_REASON_PREFIX = "dev seed:";
@@ -107,6 +116,48 @@ export async function seedDev({ base, adminToken, log = console.log }) {
   const id = created.id ?? created.strategy?.id;
   await call("POST", `/admin/strategies/${encodeURIComponent(id)}/paper`, { headers: pm });
   log(`[dev-seed] strategy ${id} is in paper mode; the trading loop runs every minute`);
+  // Once, on the seed's first pass: a failure is logged, never retried (a second recording would log the same
+  // minutes twice), and the loop's live evidence still accrues.
+  await historyAndReplay(call, id, log).catch((e) =>
+    log(`[dev-seed] dev history not recorded: ${e.message}`),
+  );
+}
+
+/**
+ * Dev history, then a replay of the strategy over it: `HISTORY_HOURS` ending a minute ago, a tick every
+ * `HISTORY_STEP_MS`, recorded call by call; the replay is read until it ends (its id is what a go-live cites).
+ */
+async function historyAndReplay(call, strategyId, log) {
+  if (!(HISTORY_HOURS > 0) || !(HISTORY_STEP_MS > 0)) return;
+  const to = Math.floor((Date.now() - 60_000) / 60_000) * 60_000;
+  const from = to - Math.round(HISTORY_HOURS * 3_600_000);
+  const started = Date.now();
+  let fetches = 0;
+  let ticks = 0;
+  for (let at = from; at < to; at += HISTORY_TICKS_PER_CALL * HISTORY_STEP_MS) {
+    const end = Math.min(to, at + HISTORY_TICKS_PER_CALL * HISTORY_STEP_MS);
+    const r = await call("POST", "/admin/ingestion/history", {
+      body: { from: new Date(at).toISOString(), to: new Date(end).toISOString(), stepMs: HISTORY_STEP_MS },
+    });
+    fetches += r.fetches;
+    ticks += r.ticks;
+  }
+  const window = { from: new Date(from).toISOString(), to: new Date(to).toISOString() };
+  log(
+    `[dev-seed] dev history: ${ticks} ticks over ${window.from} … ${window.to}, ${fetches} venue answers (${Math.round((Date.now() - started) / 1000)} s)`,
+  );
+  const replay = await call("POST", "/admin/replays", { body: { strategyId, ...window } });
+  let record = replay;
+  for (let i = 0; i < 240 && record.status === "running"; i++) {
+    await new Promise((r) => setTimeout(r, 1_000));
+    record = (await call("GET", `/admin/replays/${encodeURIComponent(replay.id)}`)).replay;
+  }
+  const s = record.summary;
+  log(
+    record.status === "complete"
+      ? `[dev-seed] replay ${replay.id} complete: ${record.sightings} sightings, ${s.decisions} decisions, ${s.orders} orders, P&L ${s.pnl}; a go-live cites it (README)`
+      : `[dev-seed] replay ${replay.id} is ${record.status}: GET /admin/replays/${replay.id}`,
+  );
 }
 
 /**

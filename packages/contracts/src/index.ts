@@ -6,6 +6,7 @@ export * from "./audit";
 export * from "./audit-events";
 export * from "./breaker";
 export * from "./common";
+export * from "./dev-history";
 export * from "./execution";
 export * from "./free-text";
 export * from "./gateway";

@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { type HealthReport, type Principal, type Result, Sha256Hex, Venue } from "./common";
+import type { HistoryRecordReport, HistoryRecordRequest } from "./dev-history";
 import { FreeText } from "./free-text";
 import type { ReplayRecord, ReplayReport, ReplayStart } from "./replay";
 
@@ -430,6 +431,12 @@ export interface IngestionRpc {
   getReplayReport(replayId: string): Promise<Result<{ report: ReplayReport; reportHash: string }>>;
   /** A strategy's replays, newest first (at most 50). */
   listReplays(strategyId: string): Promise<Result<{ replays: ReplayRecord[] }>>;
+  /**
+   * Dev only: record the tradable pairs' markets and books over a past window on a simulated clock, from the venue
+   * simulator through the fetch path and compliance gate (dev-history.ts). Refused (`forbidden`) unless the dev
+   * config enables it and the simulator is bound.
+   */
+  recordHistory(request: HistoryRecordRequest, actor: Principal): Promise<Result<HistoryRecordReport>>;
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   EvidenceHttpQuery,
   ExecutionPolicyChange,
   GoLiveInput,
+  HistoryRecordRequest,
   IngestionRunRequest,
   MarketsHttpQuery,
   OrderIntent,
@@ -149,6 +150,13 @@ export const OPERATIONS: Operation[] = [
     body: IngestionRunRequest,
     bodyOptional: true,
   }),
+  op(
+    "post",
+    "/admin/ingestion/history",
+    "ingestion",
+    "Dev only: record the tradable pairs' markets and books over a past window from the venue simulator (403 elsewhere)",
+    { body: HistoryRecordRequest },
+  ),
   op("get", "/admin/compliance/rules", "ingestion", "The compliance rule set"),
   op("put", "/admin/compliance/rules", "ingestion", "Replace the compliance rule set (versioned, audited)", {
     body: ComplianceRuleSet,

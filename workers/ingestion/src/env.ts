@@ -35,4 +35,9 @@ export interface Env {
   FETCH_LOG_RETENTION_DAYS?: string;
   /** Dev/test only. */
   VENUE_SIM?: Fetcher;
+  /**
+   * Dev only: `on` lets `recordHistory` record a past window from the simulator (src/history.ts). Set only in the
+   * top-level (local dev) config; no deployed environment declares it, and it is refused without VENUE_SIM.
+   */
+  DEV_HISTORY?: string;
 }

@@ -12,6 +12,8 @@ import {
   type FetchLogPage,
   FetchLogQuery,
   type HealthReport,
+  type HistoryRecordReport,
+  HistoryRecordRequest,
   type IngestionRpc,
   IngestionRunRequest,
   type IngestionStatus,
@@ -47,6 +49,7 @@ import { type EvidenceSighting, missingEvidence, readEvidence, readEvidenceObjec
 import { ingestIbkrSnapshot, refreshBooks } from "./fast-marks";
 import { listFetches } from "./fetch-log";
 import { gatedMarket } from "./gated-market";
+import { historyRefusal, recordHistory } from "./history";
 import {
   getBookRow,
   getMarketRow,
@@ -343,6 +346,25 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
         return ok(reports);
       },
       { what: "runNow", ...INTERNAL },
+    );
+  }
+
+  async recordHistory(request: HistoryRecordRequest, actor: Principal): Promise<Result<HistoryRecordReport>> {
+    // Fail closed before anything is read: only the dev config (with the simulator bound) records history.
+    const refused = historyRefusal(this.env);
+    if (refused) return err(ErrorCode.forbidden, refused);
+    const parsed = parseArgs([HistoryRecordRequest, Principal], [request, actor]);
+    if (!parsed.ok) return parsed;
+    const [input, who] = parsed.value;
+    return rpc(
+      async () => {
+        const pairs = await rpc(this.env.GOVERNANCE, (g) => g.tradablePairs(), {
+          what: "governance.tradablePairs",
+        });
+        if (!pairs.ok) return pairs;
+        return recordHistory(depsFromEnv(this.env, who), this.env, pairs.value, input, Date.now());
+      },
+      { what: "recordHistory", ...INTERNAL },
     );
   }
 

@@ -6,6 +6,11 @@ export interface SimContext {
   storage: DurableObjectStorage;
   seed: number;
   now: () => number;
+  /**
+   * Set when the request named the time to answer at (`x-venue-sim-at`: dev history, a past window on a simulated
+   * clock): its rate limits are counted on a clock of their own, so a past time never drains the live buckets.
+   */
+  pastClock?: boolean;
   /** Kalshi public keys trusted from config (`SIM_KALSHI_PUBLIC_KEYS`, written by `pnpm dev`), by key id. */
   kalshiPublicKeys: Record<string, SimKalshiKey>;
   /** Which universe the simulator serves (`SIM_UNIVERSE`). */

@@ -77,10 +77,14 @@ async function loadLimits(
 export async function consumeRateLimit(sim: SimContext, bucket: BucketName): Promise<Response | null> {
   const limit = (await loadLimits(sim))[bucket]!;
   const now = sim.now();
-  const state = buckets.get(bucket) ?? { tokens: limit.capacity, at: now };
-  const tokens = Math.min(limit.capacity, state.tokens + ((now - state.at) / 1000) * limit.refillPerSecond);
+  // A past window read on its own clock (dev history) has buckets of its own: its times never drain the live ones.
+  const key = sim.pastClock ? `${bucket}@past` : bucket;
+  const state = buckets.get(key) ?? { tokens: limit.capacity, at: now };
+  // Never negative: a clock that went back (a new past window) refills nothing rather than draining the bucket.
+  const elapsed = Math.max(0, now - state.at);
+  const tokens = Math.min(limit.capacity, state.tokens + (elapsed / 1000) * limit.refillPerSecond);
   if (tokens < 1) {
-    buckets.set(bucket, { tokens, at: now });
+    buckets.set(key, { tokens, at: now });
     const wait =
       limit.refillPerSecond > 0 ? Math.max(1, Math.ceil((1 - tokens) / limit.refillPerSecond)) : 60;
     if (bucket === "kalshi") {
@@ -92,7 +96,7 @@ export async function consumeRateLimit(sim: SimContext, bucket: BucketName): Pro
       { status: 429, headers: { "retry-after": String(wait) } },
     );
   }
-  buckets.set(bucket, { tokens: tokens - 1, at: now });
+  buckets.set(key, { tokens: tokens - 1, at: now });
   return null;
 }
 

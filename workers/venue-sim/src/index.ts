@@ -57,6 +57,18 @@ export function handlersFor(host: string): SimHandler[] {
   return [handleIbkr];
 }
 
+/**
+ * The time a request asks to be answered at (`x-venue-sim-at`, ms since the epoch, not after now): ingestion's dev
+ * history reads a past window on a simulated clock, one request at a time, while the live mesh keeps reading now.
+ * Per request, never stored, so no other caller's clock moves. Null when absent or malformed.
+ */
+export function answerAt(request: Request): number | null {
+  const raw = request.headers.get("x-venue-sim-at");
+  if (raw === null || !/^\d{13}$/.test(raw)) return null;
+  const at = Number(raw);
+  return at <= Date.now() ? at : null;
+}
+
 /** All mutable simulator state (orders, faults, rate-limit buckets), serialised in one object. */
 export class VenueState extends DurableObject<Env> {
   private readonly stats = new AnswerStats(this.ctx.storage);
@@ -88,10 +100,12 @@ export class VenueState extends DurableObject<Env> {
     }
     const offset = this.clockOffsetMs;
     setClosingEpoch(this.epoch);
+    const at = answerAt(request);
     const sim: SimContext = {
       storage: this.ctx.storage,
       seed: Number(this.env.SIM_SEED) || 1,
-      now: () => Date.now() + offset,
+      now: at === null ? () => Date.now() + offset : () => at,
+      ...(at === null ? {} : { pastClock: true }),
       kalshiPublicKeys: parseKeyMap(this.env.SIM_KALSHI_PUBLIC_KEYS),
       universe: universeMode(this.env.SIM_UNIVERSE),
     };

@@ -166,3 +166,40 @@ describe("Kalshi market data", () => {
     }
   });
 });
+
+describe("a request that names the time to answer at (x-venue-sim-at: dev history)", () => {
+  const ticker = kalshiTickerAt(SEED, 7);
+  const i = kalshiMarketIndex(SEED, "small", ticker)!;
+  const market = async (headers: Record<string, string>) => {
+    const res = await sim().fetch(`${K}/markets?tickers=${ticker}&limit=1`, { headers });
+    expect(res.status).toBe(200);
+    return ((await res.json()) as Page).markets[0]!;
+  };
+
+  it("is answered as at that time (the prices of that minute), per request", async () => {
+    // Minutes in the past, a price bucket (a minute in the small universe) apart: each answered as its own time.
+    const base = Math.floor(Date.now() / 60_000) * 60_000 - 3 * 3_600_000;
+    const minutes = Array.from({ length: 30 }, (_, k) => base + k * 60_000);
+    const price = (at: number) => kalshiMarketWire(SEED, "small", i, at).yes_bid_dollars;
+    // Two past minutes priced differently from each other and from now: a header ignored could not match both.
+    const now = price(Date.now());
+    const first = minutes.find((at) => price(at) !== now)!;
+    const second = minutes.find((at) => price(at) !== now && price(at) !== price(first))!;
+    expect(first && second).toBeTruthy();
+    for (const at of [first, second]) {
+      const m = await market({ "x-venue-sim-at": String(at) });
+      expect(m.yes_bid_dollars).toBe(kalshiMarketWire(SEED, "small", i, at).yes_bid_dollars);
+    }
+  });
+
+  it("ignores a time in the future or malformed (answered now)", async () => {
+    const now = Date.now();
+    const expected = kalshiMarketWire(SEED, "small", i, now).yes_bid_dollars;
+    // Both answered at the wall clock; a bucket boundary between `now` and the answer is the only way to differ.
+    for (const header of [String(now + 3_600_000), "yesterday"]) {
+      const m = await market({ "x-venue-sim-at": header });
+      const after = kalshiMarketWire(SEED, "small", i, Date.now()).yes_bid_dollars;
+      expect([expected, after]).toContain(m.yes_bid_dollars);
+    }
+  });
+});

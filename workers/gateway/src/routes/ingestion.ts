@@ -1,4 +1,10 @@
-import { ComplianceRuleSet, ErrorCode, IngestionRunRequest, Sha256Hex } from "@paulp/contracts";
+import {
+  ComplianceRuleSet,
+  ErrorCode,
+  HistoryRecordRequest,
+  IngestionRunRequest,
+  Sha256Hex,
+} from "@paulp/contracts";
 import { HttpError, parseOr400, readJsonBody, resultResponse, sha256Hex, unwrap } from "@paulp/kit";
 import * as v from "valibot";
 import { principalOf } from "../context";
@@ -14,6 +20,12 @@ export function registerIngestionRoutes(router: GatewayRouter): void {
     // An empty body means "both venues, default pages".
     const body = await readJsonBody(request, v.optional(IngestionRunRequest, {}));
     return resultResponse(await env.INGESTION.runNow(body, principalOf(request)));
+  });
+
+  // Dev only: ingestion records a past window from the venue simulator (refused, 403, outside the dev config).
+  router.post("/admin/ingestion/history", async (request, env) => {
+    const body = await readJsonBody(request, HistoryRecordRequest);
+    return resultResponse(await env.INGESTION.recordHistory(body, principalOf(request)));
   });
 
   router.get("/admin/compliance/rules", async (_request, env) =>
