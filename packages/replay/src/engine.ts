@@ -180,6 +180,8 @@ export function step(
   maxSightings: number,
 ): ReplayState {
   const st: ReplayState = structuredClone(state);
+  // A run started before engine version 2 (a deploy mid-replay) has no per-minute record yet.
+  st.orderedMinute ??= {};
   const limits = parseLimits(st.config.risk.limits, st.config.risk.limitsVersion);
   if (!limits) throw new Error("the replay's risk limits do not parse");
   const end = Math.min(timeline.length, st.cursor + Math.max(0, Math.floor(maxSightings)));
