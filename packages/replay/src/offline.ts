@@ -24,7 +24,17 @@ const ManifestInput = v.object({
   pairs: v.array(
     v.object({
       pairId: Text(128),
-      kalshi: v.object({ marketId: Text(128) }),
+      kalshi: v.object({
+        marketId: Text(128),
+        // The leg's category as ingestion held it at the start (engine version 2): the engine reads it.
+        category: v.optional(
+          v.object({
+            name: Text(200),
+            since: Instant,
+            evidence: v.array(v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/))),
+          }),
+        ),
+      }),
       polymarket: v.object({ marketId: Text(128), yesToken: Text(128) }),
       yesMapsTo: v.picklist(["YES", "NO"]),
     }),

@@ -146,8 +146,9 @@ export interface Fetch {
 
 /**
  * The recorded fetches: metadata, then books. The first Kalshi book shows 10 contracts at the best ask; the one
- * fetched 100 ms later (in force at decision + 250 ms) only 3, so the first order fills 3. The last Kalshi book
- * comes 400 s after the only Polymarket book: a decision on a stale book.
+ * fetched 100 ms later, in the next minute (in force at decision + 250 ms), only 3, so the first order fills 3.
+ * The third signals in the same minute as the second: the loop trades a pair once a minute, so it is not traded.
+ * The Polymarket book is then 80 s old. The last Kalshi book comes 10 s after a second Polymarket book.
  */
 export const FETCHES: Fetch[] = [
   { ms: 0, venue: "kalshi", url: `${K}/series/KXFED`, body: series },
@@ -171,7 +172,7 @@ export const FETCHES: Fetch[] = [
     body: clobBook,
   },
   {
-    ms: 11_000,
+    ms: 59_900,
     venue: "kalshi",
     url: `${K}/markets/${TICKER}/orderbook`,
     body: kalshiBook(
@@ -186,7 +187,7 @@ export const FETCHES: Fetch[] = [
     ),
   },
   {
-    ms: 11_100,
+    ms: 60_000,
     venue: "kalshi",
     url: `${K}/markets/${TICKER}/orderbook`,
     body: kalshiBook(
@@ -198,10 +199,16 @@ export const FETCHES: Fetch[] = [
     ),
   },
   {
-    ms: 30_000,
+    ms: 90_000,
     venue: "kalshi",
     url: `${K}/markets/${TICKER}/orderbook`,
     body: kalshiBook([["0.4500", "80.00"]], [["0.5000", "40.00"]]),
+  },
+  {
+    ms: 400_000,
+    venue: "polymarket",
+    url: `https://clob.polymarket.com/book?token_id=${YES_TOKEN}`,
+    body: clobBook,
   },
   {
     ms: 410_000,

@@ -1,6 +1,7 @@
 // `pnpm replay`'s core (offline.ts): an export and a report's manifest give the report's hash again, trusting only
 // the file; a cut-off file, a changed byte or a window the export does not cover is refused by name.
 import { describe, expect, it } from "vitest";
+import { runReplay } from "../src/engine";
 import { configFromManifest, replayExport, reportFile } from "../src/offline";
 import { reportHash } from "../src/report";
 import { config, evidence } from "./engine-fixture";
@@ -20,6 +21,26 @@ describe("the offline replay of an export", () => {
       set.sightings.length,
       set.sightings.length,
     ]);
+  });
+
+  it("keeps a Kalshi leg's start category from the manifest (engine version 2): the same hash", async () => {
+    const { text } = await fixtureExport();
+    const base = config({ codeVersion: "dev" });
+    const pair = base.pairs[0]!;
+    const category = {
+      name: "Economics",
+      since: "2026-11-30T11:00:00.000Z",
+      evidence: ["e".repeat(64), "f".repeat(64)],
+    };
+    const made = await runReplay(
+      await evidence(),
+      config({ codeVersion: "dev", pairs: [{ ...pair, kalshi: { ...pair.kalshi, category } }] }),
+    );
+    if (!made.ok) throw new Error(made.refusal.message);
+    const report = made.report;
+    const r = await replayExport(text, report.manifest, { report, recordedHash: null });
+    if (!r.ok) throw new Error(r.message);
+    expect(r.reportHash).toBe(await reportHash(report));
   });
 
   it("narrows a wider export to the manifest's window [from, to), as the mesh reads the fetch log", async () => {
