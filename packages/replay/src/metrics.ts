@@ -1,5 +1,5 @@
 // The report's figures from what the replay recorded, in integer micros (kit's money units) until formatted.
-import { formatFixed, type Micros, mulDiv } from "@paulp/kit";
+import { formatFixed, type Micros, mulDiv, orNull } from "@paulp/kit";
 
 /** Largest fall from a running peak, in micros, and as a fraction of that peak in 1e-4 (0 when no peak is above 0). */
 export function maxDrawdown(equity: readonly Micros[]): { amount: Micros; fractionUnits: number } {
@@ -12,7 +12,10 @@ export function maxDrawdown(equity: readonly Micros[]): { amount: Micros; fracti
     if (fall > amount) {
       amount = fall;
       // Integer 1e-4 of the peak, cut toward zero: a drawdown is never reported larger than it was.
-      fractionUnits = peak > 0 ? mulDiv(fall, 10_000, peak, "floor") : 0;
+      // A fall of more than ~2^53 / 1e4 times its peak (a peak of a few micros, then a deep loss) has no safe
+      // integer fraction: it is stated as the largest one rather than thrown mid-report.
+      fractionUnits =
+        peak > 0 ? (orNull(() => mulDiv(fall, 10_000, peak, "floor")) ?? Number.MAX_SAFE_INTEGER) : 0;
     }
   }
   return { amount, fractionUnits };

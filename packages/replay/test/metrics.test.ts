@@ -22,6 +22,9 @@ describe("maximum drawdown", () => {
       fractionUnits: 3333,
     });
     expect(maxDrawdown([])).toEqual({ amount: 0, fractionUnits: 0 });
+    // A peak of one micro, then a loss of a million dollars: no safe integer fraction, and no throw (fast-check
+    // found it: the property above generates such curves).
+    expect(maxDrawdown([1, -1e12])).toEqual({ amount: 1e12 + 1, fractionUnits: Number.MAX_SAFE_INTEGER });
   });
 });
 
