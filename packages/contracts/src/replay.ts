@@ -85,6 +85,13 @@ export const ReplaySummarySchema = v.strictObject({
   denialsByCode: v.record(v.pipe(v.string(), v.maxLength(64)), Count),
   /** Share of decisions taken while a leg's book was older than risk's freshness limit. */
   staleDecisionShare: Figure,
+  /**
+   * When the first and the last sighting replayed were fetched (null: none): the span of evidence a go-live citation
+   * counts, not the window asked for. Absent in a report of an engine before replay-engine.3 (such a report cannot be
+   * cited).
+   */
+  evidenceFrom: v.optional(v.nullable(v.pipe(v.string(), v.isoTimestamp()))),
+  evidenceTo: v.optional(v.nullable(v.pipe(v.string(), v.isoTimestamp()))),
 });
 
 /** The figures a quant reads first. Money in dollars (4 decimals), fractions of 1 (4 decimals). */

@@ -24,8 +24,9 @@ function refuse(reason: ReplayCitationRefusal, message: string, details: Record<
 
 /**
  * Check that `record` (null when no replay has the cited id) may back a go-live of `strategy` at `nowMs`: complete,
- * of this strategy, with exactly these params, covering at least `policy.minSpanMs` of evidence, and whose evidence
- * ends no more than `policy.maxAgeMs` before now. Answers the citation the request carries.
+ * of this strategy, with exactly these params, whose evidence (its first to its last sighting, as the report's
+ * summary states them) spans at least `policy.minSpanMs` and ends no more than `policy.maxAgeMs` before now.
+ * Answers the citation the request carries.
  */
 export async function checkCitation(
   record: ReplayRecord | null,
@@ -51,13 +52,16 @@ export async function checkCitation(
       { replayParamsHash: record.paramsHash, strategyParamsHash: current },
     );
   }
-  const from = Date.parse(record.window.from);
-  const to = Date.parse(record.window.to);
+  // The span is the evidence's, not the window's: a week-long window with an hour of evidence in it is an hour.
+  const evidence = record.summary;
+  const from = evidence?.evidenceFrom ? Date.parse(evidence.evidenceFrom) : Number.NaN;
+  const to = evidence?.evidenceTo ? Date.parse(evidence.evidenceTo) : Number.NaN;
   if (!Number.isFinite(from) || !Number.isFinite(to) || to - from < policy.minSpanMs) {
+    const covered = Number.isFinite(to - from) ? `${spanText(to - from)} of evidence` : "no evidence";
     return refuse(
       ReplayCitationRefusal.tooShort,
-      `replay ${record.id} covers ${spanText(to - from)} of evidence; at least ${spanText(policy.minSpanMs)} is required`,
-      { spanMs: to - from, minSpanMs: policy.minSpanMs },
+      `replay ${record.id} covers ${covered} (first to last sighting); at least ${spanText(policy.minSpanMs)} is required`,
+      { spanMs: Number.isFinite(to - from) ? to - from : 0, minSpanMs: policy.minSpanMs },
     );
   }
   if (nowMs - to > policy.maxAgeMs) {

@@ -69,7 +69,8 @@ import { fraction, maxDrawdown, sampleCurve, tally } from "./metrics";
 // .2: a Kalshi leg's category as ingestion held it at the start (NO_CATEGORY no longer denies every order of a
 // window that re-fetched no event or series); at most one order per strategy, pair and minute, and decisions only
 // on books no older than the loop reads (DECISION_BOOK_MAX_AGE_SECONDS), as the loop.
-export const ENGINE_VERSION = "replay-engine.2";
+// .3: the summary names when the first and the last sighting replayed were fetched (the citation's span).
+export const ENGINE_VERSION = "replay-engine.3";
 
 /** The order of a Polymarket leg's YES token, as the pair review recorded it. */
 export interface ReplayPair {
@@ -126,6 +127,9 @@ export interface ReplayState {
   kalshiSeries: Record<string, string>;
   categories: Record<string, string | null>;
   pending: PendingOrder[];
+  /** When the first and the last sighting replayed were fetched (epoch ms; null before the first). */
+  evidenceFromMs: number | null;
+  evidenceToMs: number | null;
   /** The minute (ms / 60,000) of each pair's last approved order: the loop places one per pair a minute. */
   orderedMinute: Record<string, number>;
   orderSeq: number;
@@ -157,6 +161,8 @@ export function startReplay(config: ReplayConfig): ReplayState {
     categories: {},
     pending: [],
     orderedMinute: {},
+    evidenceFromMs: null,
+    evidenceToMs: null,
     orderSeq: 0,
     decisions: 0,
     staleDecisions: 0,
@@ -190,6 +196,9 @@ export function step(
     // Orders due before this sighting fill against the books in force until now.
     settleDue(st, s.atMs);
     st.consumed.push(s.hash);
+    // (`??`: a state saved by an engine before .3 has neither; it counts from the sightings it replays now.)
+    st.evidenceFromMs ??= s.atMs;
+    st.evidenceToMs = s.atMs;
     const outcome = consume(st, s, limits);
     if (outcome === "skipped") st.skipped++;
     else if (outcome === "undecodable") st.undecodable++;
@@ -250,6 +259,8 @@ export function finish(state: ReplayState): ReplayReport {
       turnover: formatDollars(st.turnover, 4),
       denialsByCode: tally(st.denials),
       staleDecisionShare: fraction(st.staleDecisions, st.decisions),
+      evidenceFrom: st.evidenceFromMs == null ? null : iso(st.evidenceFromMs),
+      evidenceTo: st.evidenceToMs == null ? null : iso(st.evidenceToMs),
     },
     trades: st.trades,
     equityCurve: sampled.map((p) => ({ at: iso(p.atMs), equity: formatDollars(p.equity, 4) })),

@@ -36,7 +36,11 @@ describe("the replay engine over a fixed evidence set", () => {
     expect(r.manifest.evidence).toEqual([...new Set((await evidence()).hashes)].sort());
     // By hand: 3 @ 0.46, then 10 @ 0.46; Kalshi's fee 0.07 × C × P × (1 − P) up to the cent: 0.06, 0.18.
     expect(r.summary).toMatchObject({ fees: "0.2400", turnover: "5.9800" });
-    expect(await reportHash(r)).toBe("b02f383103115871b73e4f81323eda7d76d44e5602b7a49d22a3691c83b744ac");
+    // The evidence's span: the first and the last sighting's fetch times (what a go-live citation counts).
+    const times = FETCHES.map((f) => Date.parse(at(f.ms))).sort((a, b) => a - b);
+    expect(r.summary.evidenceFrom).toBe(new Date(times[0]!).toISOString());
+    expect(r.summary.evidenceTo).toBe(new Date(times.at(-1)!).toISOString());
+    expect(await reportHash(r)).toBe("bd3d00d41ce2a025c02070a5b16b2eff16288910554564583a68d873165a6ad0");
   });
 
   it("running in steps of 1, 3 and all at once gives the same hash; the state between steps is plain JSON", async () => {

@@ -6,6 +6,7 @@ import {
   goLive,
   newSigner,
   paperStrategy,
+  pastEvidence,
   personFetch,
   post,
   strategyOf,
@@ -172,11 +173,18 @@ describe("a go-live cites a replay (#18)", () => {
     // Three replays that each break one rule; each is read until it ends (ingestion runs it under its own alarms).
     const otherParams = await replay({ ...window, params: { margin: "0.05" } });
     const short = await replay({ from: new Date(now - 600_000).toISOString(), to: window.to });
+    // Two hours of evidence ending 130 minutes ago: long enough, too old (the policy: an hour, ending within two).
+    await pastEvidence([now - 250 * 60_000, now - 130 * 60_000]);
     const old = await replay({
-      from: new Date(now - 4 * 3_600_000).toISOString(),
-      to: new Date(now - 3 * 3_600_000).toISOString(),
+      from: new Date(now - 255 * 60_000).toISOString(),
+      to: new Date(now - 125 * 60_000).toISOString(),
     });
-    for (const replayId of [otherParams, short, old]) {
+    // A window of hours with no evidence in it covers none.
+    const empty = await replay({
+      from: new Date(now - 24 * 3_600_000).toISOString(),
+      to: new Date(now - 20 * 3_600_000).toISOString(),
+    });
+    for (const replayId of [otherParams, short, old, empty]) {
       await untilSettled(
         async () =>
           (await (await adminFetch(`/admin/replays/${replayId}`)).json()) as { replay: { status: string } },
@@ -192,6 +200,9 @@ describe("a go-live cites a replay (#18)", () => {
     );
     expect(await reasonOf(await asOne("alice", path, post({ replayId: old })))).toBe(
       "422 replay_citation_refused replay_too_old",
+    );
+    expect(await reasonOf(await asOne("alice", path, post({ replayId: empty })))).toBe(
+      "422 replay_citation_refused replay_too_short",
     );
     // Another strategy's replay.
     const other = await paperStrategy("Citation other");

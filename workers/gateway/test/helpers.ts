@@ -114,17 +114,49 @@ export async function paperStrategy(name = "Gateway test", allocation = "500"): 
 }
 
 /**
- * A complete replay of the strategy over the hour before now (the tests' citation policy asks for one hour of
- * evidence, ending within two); answers its id. The replay runs under the ingestion worker's own alarms, which a
- * test cannot drive across the binding: its record is read until it ends.
+ * Evidence fetched at these past times, as ingestion records a fetch (the object in its R2 bucket, its evidence row
+ * and its line in the fetch log): a venue answer no replay reads as data (an exchange status), so it only dates the
+ * evidence a replay covers. A go-live counts the span of evidence a replay replayed, and a test cannot wait an hour.
+ */
+export async function pastEvidence(atMs: readonly number[]): Promise<void> {
+  for (const ms of atMs) {
+    const fetchedAt = new Date(ms).toISOString();
+    const bytes = new TextEncoder().encode(
+      JSON.stringify({ exchange_active: true, trading_active: true, at: fetchedAt }),
+    );
+    const digest = await crypto.subtle.digest("SHA-256", bytes);
+    const hash = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+    const url = "https://api.elections.kalshi.com/trade-api/v2/exchange/status";
+    await env.TEST_R2_EVIDENCE.put(hash, bytes, { sha256: hash });
+    await env.TEST_D1_MARKETS.batch([
+      env.TEST_D1_MARKETS.prepare(
+        `INSERT INTO evidence (hash, venue, url, status, size, content_type, fetched_at, last_seen_at, parse_status)
+         VALUES (?1, 'kalshi', ?2, 200, ?3, 'application/json', ?4, ?4, 'accepted') ON CONFLICT (hash) DO NOTHING`,
+      ).bind(hash, url, bytes.byteLength, fetchedAt),
+      env.TEST_D1_MARKETS.prepare(
+        "INSERT INTO evidence_fetches (hash, venue, url, status, fetched_at) VALUES (?1, 'kalshi', ?2, 200, ?3)",
+      ).bind(hash, url, fetchedAt),
+    ]);
+  }
+}
+
+/** The recorded past a valid citation needs, made once a file: evidence 85 and 15 minutes before its first use. */
+let recordedPast: Promise<void> | null = null;
+
+/**
+ * A complete replay of the strategy over the last 90 minutes (the tests' citation policy asks for an hour of
+ * evidence, ending within two: `pastEvidence` provides 70 minutes of it); answers its id. The replay runs under
+ * the ingestion worker's own alarms, which a test cannot drive across the binding: its record is read until it ends.
  */
 export async function completedReplay(strategyId: string): Promise<string> {
   const now = Date.now();
+  recordedPast ??= pastEvidence([now - 85 * 60_000, now - 15 * 60_000]);
+  await recordedPast;
   const started = await adminFetch(
     "/admin/replays",
     post({
       strategyId,
-      from: new Date(now - 3_660_000).toISOString(),
+      from: new Date(now - 90 * 60_000).toISOString(),
       to: new Date(now - 30_000).toISOString(),
     }),
   );
