@@ -19,6 +19,7 @@ export default async function setup(project: TestProject) {
   mkdirSync(SCREENSHOTS, { recursive: true });
   // A free port unless one is named: two runs of the suite at once must not share a mesh port.
   const port = process.env.PAULP_E2E_PORT ? Number(process.env.PAULP_E2E_PORT) : await freePort();
+  const startedAt = Date.now();
   const mesh = await startMesh(port);
   try {
     const adminToken = adminTokenOf();
@@ -36,7 +37,7 @@ export default async function setup(project: TestProject) {
         console.log(`[e2e] seed attempt ${attempt}: ${(error as Error).message}; trying again`);
       }
     }
-    project.provide("mesh", { base: mesh.base, adminToken, screenshots: SCREENSHOTS });
+    project.provide("mesh", { base: mesh.base, adminToken, screenshots: SCREENSHOTS, startedAt });
   } catch (error) {
     await mesh.stop();
     throw new Error(`${(error as Error).message} (the mesh's log: ${mesh.log})`);

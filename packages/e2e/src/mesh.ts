@@ -14,6 +14,8 @@ export interface MeshInfo {
   base: string;
   adminToken: string;
   screenshots: string;
+  /** When the mesh was started (ms since the epoch): every evidence object it holds was fetched after this. */
+  startedAt: number;
 }
 
 export function adminTokenOf(root: string = ROOT): string {

@@ -49,6 +49,26 @@ async function breaker(): Promise<{ state: string; version: number }> {
   return (await api(mesh, "GET", "/admin/circuit-breaker")) as { state: string; version: number };
 }
 
+interface ReplayAnswer {
+  replay: { id: string; status: string; strategyId: string; reportHash: string | null; sightings: number };
+  report: {
+    summary: Record<string, string | number | Record<string, number>>;
+    equityCurve: { at: string; equity: string }[];
+    manifest: { evidence: string[]; sightings: number };
+  } | null;
+}
+
+/** Dollars as the page shows them: a true minus sign, a dollar sign, thousands separated, cents. */
+function dollars(text: string): string {
+  const n = Number(text);
+  return `${n < 0 ? "−" : ""}$${Math.abs(n).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+}
+
+/** A fraction of 1 as the page shows it: "0.2500" → "25 %". */
+function percent(text: string): string {
+  return `${Math.round(Number(text) * 100 * 100) / 100} %`;
+}
+
 beforeAll(async () => {
   browser = await launch();
   // The desk at work: the trading loop until it has traded (each run is one cron tick; the seeded pairs are priced
@@ -269,6 +289,138 @@ describe("the operator console", () => {
     await shoot(t, mesh, "13-failed-in-place");
   });
 
+  it("refuses a bad replay request in place, with the API's own message", async () => {
+    const t = await tokenTab();
+    await viewLoaded(t, "trading");
+    await expect.poll(() => t.page.locator("#h-replays").textContent()).toMatch(/^Replays: /);
+    // The form's own check: params that are not a JSON object are said in place, and nothing is sent.
+    await t.page.getByLabel(/^Params/).fill("[1, 2]");
+    await t.page.getByRole("button", { name: "Start replay…" }).click();
+    await expect.poll(() => t.page.locator("#replay-form-error").textContent()).toContain("a JSON object");
+    expect(await t.page.locator("#confirm").isVisible()).toBe(false);
+    await t.page.getByLabel(/^Params/).fill("");
+    // The API's check: a window that ends in the future is refused 400; the dialog says why and stays open.
+    await t.page.getByLabel(/^To/).fill(new Date(Date.now() + 3_600_000).toISOString());
+    await t.page.getByRole("button", { name: "Start replay…" }).click();
+    await expect.poll(() => t.page.locator("#replay-form-error").isVisible()).toBe(false);
+    t.expectErrors(/status of 400/, 1);
+    await t.page.getByRole("button", { name: "Start the replay" }).click();
+    await expect
+      .poll(() => t.page.locator("#confirm-error").textContent())
+      .toBe(
+        "Refused: 400 validation_failed: to: a replay covers evidence already fetched (to must not be in the future)",
+      );
+    expect(await t.page.locator("#confirm").isVisible()).toBe(true);
+    await shoot(t, mesh, "16-replay-refused");
+  });
+
+  it("replays the seeded strategy from the console: follows it to complete, shows the API's report, cites it in go-live", async () => {
+    const strategies = (await api(mesh, "GET", "/admin/strategies")) as {
+      id: string;
+      name: string;
+      kind: string;
+      state: string;
+    }[];
+    const seeded = strategies.find((s) => s.kind === "cross_venue_rv" && s.state === "paper");
+    expect(seeded, "the seed made no paper strategy").toBeDefined();
+    const t = await personTab("alice@paulp.dev");
+    await viewLoaded(t, "trading");
+    await t.page.getByRole("button", { name: `Replays of ${seeded!.name}` }).click();
+    await expect.poll(() => t.page.locator("#h-replays").textContent()).toBe(`Replays: ${seeded!.name}`);
+    await t.page.waitForFunction(() => document.getElementById("p-replays")?.dataset.status === "ok");
+
+    // The form's default: the last hour, ending now or a little before.
+    const defaultFrom = Date.parse(await t.page.locator("#replay-from").inputValue());
+    const defaultTo = Date.parse(await t.page.locator("#replay-to").inputValue());
+    expect(defaultTo - defaultFrom).toBe(3_600_000);
+    expect(defaultTo).toBeLessThanOrEqual(Date.now());
+    expect(Date.now() - defaultTo).toBeLessThan(5 * 60_000);
+    // The window: from before the mesh started (it holds no older evidence) to now, so every fetch the mesh made is
+    // in it and it spans more than the dev citation policy's 6 minutes (REPLAY_MIN_SPAN_HOURS 0.1).
+    const from = new Date(mesh.startedAt - 10 * 60_000).toISOString();
+    const to = new Date().toISOString();
+    await t.page.getByLabel(/^From/).fill(from);
+    await t.page.getByLabel(/^To/).fill(to);
+    await t.page.getByRole("button", { name: "Start replay…" }).click();
+    await expect.poll(() => t.page.locator("#confirm").isVisible()).toBe(true);
+    const request = (await t.page.locator("#confirm-request").textContent()) ?? "";
+    expect(request).toContain("POST /admin/replays");
+    expect(JSON.parse(request.slice(request.indexOf("\n") + 1))).toEqual({
+      strategyId: seeded!.id,
+      from,
+      to,
+    });
+    await shoot(t, mesh, "17-replay-confirm");
+    await t.page.getByRole("button", { name: "Start the replay" }).click();
+
+    // The page follows the run until it ends (its own polling); the test waits on that state, not on a timer.
+    await expect.poll(() => t.page.locator("#action-result").textContent()).toMatch(/^Replay rp_\w+ started/);
+    const id = /^Replay (rp_\w+)/.exec((await t.page.locator("#action-result").textContent()) ?? "")![1]!;
+    await t.page.waitForFunction(
+      () => ["complete", "failed"].includes(document.getElementById("p-replay")?.dataset.replayStatus ?? ""),
+      undefined,
+      { timeout: 240_000 },
+    );
+    const { replay, report } = (await api(mesh, "GET", `/admin/replays/${id}`)) as ReplayAnswer;
+    expect(replay.status, JSON.stringify(replay)).toBe("complete");
+    expect(await t.page.locator("#p-replay").getAttribute("data-replay-status")).toBe("complete");
+    expect(report).not.toBeNull();
+    expect(report!.manifest.sightings, "the window held no evidence").toBeGreaterThan(0);
+
+    // The summary on the page is the report's, figure by figure (exact value and what is shown).
+    const figure = (key: string) => t.page.locator(`#p-replay [data-figure="${key}"]`);
+    const shown = async (key: string) => (await figure(key).locator(".value").textContent()) ?? "";
+    const s = report!.summary as Record<string, string>;
+    for (const key of [
+      "pnl",
+      "endingEquity",
+      "fees",
+      "maxDrawdown",
+      "maxDrawdownFraction",
+      "turnover",
+      "decisions",
+      "orders",
+      "fills",
+      "staleDecisionShare",
+    ])
+      expect(await figure(key).getAttribute("data-value"), key).toBe(String(s[key]));
+    for (const key of ["pnl", "endingEquity", "fees", "maxDrawdown", "turnover"])
+      expect(await shown(key), key).toBe(dollars(s[key]!));
+    for (const key of ["maxDrawdownFraction", "staleDecisionShare"])
+      expect(await shown(key), key).toBe(percent(s[key]!));
+    for (const key of ["decisions", "orders", "fills"]) expect(await shown(key), key).toBe(String(s[key]));
+    const denials = Object.entries(report!.summary.denialsByCode as Record<string, number>);
+    const denialText = (await figure("denialsByCode").textContent()) ?? "";
+    if (denials.length === 0) expect(denialText).toContain("none");
+    for (const [code, n] of denials) expect(denialText).toContain(`${code} ${n}`);
+    expect(await figure("reportHash").textContent()).toBe(replay.reportHash);
+    expect(await figure("evidence").getAttribute("data-value")).toBe(
+      String(report!.manifest.evidence.length),
+    );
+    // The equity curve: a uPlot canvas over every point of the report's curve.
+    expect(await t.page.locator("#p-replay .chart canvas").count()).toBeGreaterThan(0);
+    expect(await t.page.locator("#p-replay .chart").getAttribute("data-points")).toBe(
+      String(report!.equityCurve.length),
+    );
+    // The list beside the strategy shows it complete too.
+    await expect
+      .poll(() => t.page.locator("#p-replays tbody tr", { hasText: replay.reportHash!.slice(0, 12) }).count())
+      .toBe(1);
+    await shoot(t, mesh, "18-replay-complete");
+
+    // One click cites it in the go-live request; the desk accepts the citation.
+    await t.page.getByRole("button", { name: "Cite in go-live…" }).click();
+    await expect.poll(() => t.page.locator("#confirm").isVisible()).toBe(true);
+    expect(await t.page.locator("#confirm-title").textContent()).toBe(`Request go-live: ${seeded!.name}`);
+    expect(await t.page.getByLabel("Replay id (rp_…)").inputValue()).toBe(id);
+    expect(await t.page.locator("#confirm-request").textContent()).toContain(`"replayId": "${id}"`);
+    await shoot(t, mesh, "19-replay-cited-in-go-live");
+    await t.page.getByRole("button", { name: "Confirm" }).click();
+    await expect.poll(() => t.page.locator("#action-result").textContent()).toMatch(/^Go-live requested/);
+    const after = (await api(mesh, "GET", "/admin/strategies")) as { id: string; state: string }[];
+    expect(after.find((x) => x.id === seeded!.id)?.state).toBe("pending_live");
+  });
+
   it("works at phone width and from the keyboard", async () => {
     const t = await tokenTab({ width: 390, height: 844 });
     await viewLoaded(t, "overview");
@@ -293,5 +445,28 @@ describe("the operator console", () => {
     await expect.poll(() => t.page.locator("#confirm").isVisible()).toBe(false);
     // Escape sent nothing: the breaker did not move.
     expect((await breaker()).version).toBe(before.version);
+    // The replay beside the strategy at phone width: the list, the form and the report fit (tables scroll inside).
+    // Set-up when this test runs alone: a replay of the strategy the panel shows (the first one listed).
+    const [first_] = (await api(mesh, "GET", "/admin/strategies")) as { id: string }[];
+    const runs = (await api(mesh, "GET", `/admin/replays?strategyId=${first_!.id}`)) as unknown[];
+    if (runs.length === 0)
+      await api(mesh, "POST", "/admin/replays", {
+        strategyId: first_!.id,
+        from: new Date(mesh.startedAt - 600_000).toISOString(),
+        to: new Date().toISOString(),
+      });
+    await viewLoaded(t, "trading");
+    await t.page
+      .locator("#p-replays tbody tr")
+      .first()
+      .getByRole("button", { name: /^Show replay/ })
+      .click();
+    await t.page.waitForFunction(() =>
+      ["complete", "failed"].includes(document.getElementById("p-replay")?.dataset.replayStatus ?? ""),
+    );
+    expect(
+      await t.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth),
+    ).toBeLessThanOrEqual(0);
+    await shoot(t, mesh, "20-phone-replay");
   });
 });

@@ -888,6 +888,16 @@ new Panel(
                 )
               : null,
             s.pendingRequestId ? h("span", { class: "muted" }, `waiting on ${s.pendingRequestId}`) : null,
+            h(
+              "button",
+              {
+                type: "button",
+                onclick: () => showReplays(s.id),
+                "aria-label": `Replays of ${s.name}`,
+                "aria-pressed": s.id === replayStrategyId ? "true" : "false",
+              },
+              "Replays",
+            ),
           ),
         ]),
         "No strategy.",
@@ -895,6 +905,447 @@ new Panel(
     );
   },
 );
+
+// ---------- replays: a strategy over recorded evidence ----------
+
+// The strategy whose replays are shown (the first one listed until another is chosen), and the replay opened.
+let replayStrategyId = null;
+let replayStrategy = null;
+let replayId = null;
+let replayChart = null;
+let replayFollow = null;
+/** How often a running replay is read again while it is followed (it advances in alarm steps of ~200 sightings). */
+const REPLAY_FOLLOW_MS = 1_000;
+/** The window fields roll forward with the clock ("the last hour") until someone types in them. */
+let replayWindowEdited = false;
+
+const REPLAY_STATUS_KIND = { running: "info", complete: "ok", failed: "bad" };
+
+/** The last full hour of evidence: to is now rounded down to the minute (a minute-old window is complete). */
+function lastHour() {
+  const to = Math.floor(Date.now() / 60_000) * 60_000;
+  return { from: new Date(to - 3_600_000).toISOString(), to: new Date(to).toISOString() };
+}
+
+function setReplayWindow({ from, to }) {
+  $("replay-from").value = from.replace(".000Z", "Z");
+  $("replay-to").value = to.replace(".000Z", "Z");
+}
+
+/** JSON with object keys sorted (RFC 8785's order for parsed JSON): equal params, equal text. */
+function canonical(value) {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value !== null && typeof value === "object")
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`)
+      .join(",")}}`;
+  return JSON.stringify(value);
+}
+
+/** A fraction of 1 ("0.2500") as a percentage ("25 %"). */
+function fractionPct(text) {
+  const n = Number(text);
+  return text === null || text === undefined || !Number.isFinite(n) ? "–" : `${trimPct(n * 100)} %`;
+}
+
+function windowText(w) {
+  return `${when(w.from)} → ${when(w.to)}`;
+}
+
+function shortHash(hash) {
+  return hash ? h("span", { class: "mono", title: hash }, `${hash.slice(0, 12)}…`) : "–";
+}
+
+const replays = new Panel(
+  "p-replays",
+  "trading",
+  async (signal) => {
+    const list = await api("GET", "/admin/strategies", { signal });
+    const strategies = Array.isArray(list) ? list : (list.strategies ?? []);
+    const strategy =
+      strategies.find((s) => s.id === replayStrategyId) ??
+      strategies.find((s) => s.state !== "retired") ??
+      strategies[0] ??
+      null;
+    if (!strategy) return { strategy: null, runs: [] };
+    const { replays: runs } = await api(
+      "GET",
+      `/admin/replays?strategyId=${encodeURIComponent(strategy.id)}`,
+      {
+        signal,
+      },
+    );
+    return { strategy, runs };
+  },
+  ({ strategy, runs }, body) => {
+    replayStrategy = strategy;
+    replayStrategyId = strategy?.id ?? null;
+    $("replay-form").hidden = !strategy;
+    if (!strategy) {
+      $("h-replays").textContent = "Replays";
+      add(body, h("p", { class: "muted" }, "No strategy to replay."));
+      return;
+    }
+    $("h-replays").textContent = `Replays: ${strategy.name}`;
+    if (!replayWindowEdited) setReplayWindow(lastHour());
+    $("replay-params").placeholder = JSON.stringify(strategy.params ?? {});
+    $("replay-form-note").textContent =
+      `${strategy.id} · the strategy's params now: ${JSON.stringify(strategy.params ?? {})}`;
+    add(
+      body,
+      h(
+        "p",
+        { class: "muted" },
+        "The strategy run over the evidence ingestion recorded in a window: the same signal, risk rules and fill model as the live loop. A go-live must cite a complete replay of the params the strategy has now.",
+      ),
+      table(
+        ["Requested", "Window", "Status", "#Sightings", "#P&L", "Report", "By", ""],
+        runs.map((r) => [
+          when(r.requestedAt),
+          windowText(r.window),
+          badge(r.status, REPLAY_STATUS_KIND[r.status]),
+          String(r.sightings),
+          r.summary ? h("span", { class: signClass(r.summary.pnl) }, money(r.summary.pnl)) : "–",
+          shortHash(r.reportHash),
+          r.requestedBy,
+          h(
+            "button",
+            {
+              type: "button",
+              onclick: () => showReplay(r.id),
+              "aria-label": `Show replay ${r.id}`,
+              "aria-pressed": r.id === replayId ? "true" : "false",
+            },
+            "Show",
+          ),
+        ]),
+        "No replay of this strategy yet: start one below.",
+      ),
+    );
+  },
+);
+
+function showReplays(strategyId) {
+  if (strategyId !== replayStrategyId) closeReplay();
+  replayStrategyId = strategyId;
+  replays.refresh();
+  $("p-replays").scrollIntoView({ block: "start" });
+}
+
+for (const id of ["replay-from", "replay-to"])
+  $(id).addEventListener("input", () => {
+    replayWindowEdited = true;
+  });
+$("replay-last-hour").addEventListener("click", () => {
+  replayWindowEdited = false;
+  setReplayWindow(lastHour());
+});
+
+/** Reads the form: the request body, or what is wrong with the form (said in place; nothing is sent). */
+function replayRequest() {
+  const from = $("replay-from").value.trim();
+  const to = $("replay-to").value.trim();
+  const paramsText = $("replay-params").value.trim();
+  if (!replayStrategy) return { error: "No strategy chosen." };
+  if (Number.isNaN(Date.parse(from))) return { error: "From: an ISO 8601 time, e.g. 2026-01-01T00:00:00Z." };
+  if (Number.isNaN(Date.parse(to))) return { error: "To: an ISO 8601 time, e.g. 2026-01-01T01:00:00Z." };
+  const body = {
+    strategyId: replayStrategy.id,
+    from: new Date(from).toISOString(),
+    to: new Date(to).toISOString(),
+  };
+  if (paramsText) {
+    let params;
+    try {
+      params = JSON.parse(paramsText);
+    } catch (error) {
+      return { error: `Params: not JSON (${error.message}).` };
+    }
+    if (params === null || typeof params !== "object" || Array.isArray(params))
+      return { error: 'Params: a JSON object, e.g. {"minEdge": 0.02}.' };
+    body.params = params;
+  }
+  return { body };
+}
+
+$("replay-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const { body, error } = replayRequest();
+  $("replay-form-error").hidden = !error;
+  $("replay-form-error").textContent = error ?? "";
+  if (error) return;
+  const s = replayStrategy;
+  confirmAction({
+    title: `Replay: ${s.name}`,
+    explain: [
+      `Runs ${s.name} over the evidence recorded from ${when(body.from)} to ${when(body.to)}, with ${body.params ? "the params below (for this run only; the strategy keeps its own)" : "the params it has now"}. Nothing is traded: the replay has its own portfolio.`,
+      "It runs in steps; this page follows it until it is complete (the report is stored and its hash audited) or failed.",
+    ],
+    request: () => ({ method: "POST", path: "/admin/replays", body }),
+    done: (record) => {
+      showReplay(record.id);
+      return `Replay ${record.id} started: ${windowText(record.window)}.`;
+    },
+    confirmLabel: "Start the replay",
+  });
+});
+
+function closeReplay() {
+  replayId = null;
+  clearTimeout(replayFollow);
+  replayChart?.destroy();
+  replayChart = null;
+  $("p-replay").hidden = true;
+}
+
+/** Opens one replay below the list and follows it while it runs. */
+function showReplay(id) {
+  closeReplay();
+  replayId = id;
+  $("p-replay").hidden = false;
+  $("h-replay").textContent = `Replay ${id}`;
+  $("p-replay").querySelector(".body").replaceChildren();
+  replay.refresh();
+  $("p-replay").scrollIntoView({ block: "nearest" });
+}
+
+const replay = new Panel(
+  "p-replay",
+  "trading",
+  (signal) => (replayId ? api("GET", `/admin/replays/${encodeURIComponent(replayId)}`, { signal }) : null),
+  (answer, body) => {
+    if (!answer) return;
+    const { replay: r, report } = answer;
+    const panel = $("p-replay");
+    panel.dataset.replayStatus = r.status;
+    replayChart?.destroy();
+    replayChart = null;
+    add(
+      body,
+      kv([
+        ["Status", badge(r.status, REPLAY_STATUS_KIND[r.status])],
+        ["Window", windowText(r.window)],
+        ["Requested", `${whenAgo(r.requestedAt)} by ${r.requestedBy}`],
+        [
+          "Progress",
+          r.status === "running"
+            ? h(
+                "span",
+                null,
+                h("progress", { "aria-label": "Replay running" }),
+                ` ${r.sightings} sighting(s) replayed so far`,
+              )
+            : `${r.sightings} sighting(s) replayed`,
+        ],
+        r.completedAt ? ["Completed", when(r.completedAt)] : null,
+        ["Params hash", h("span", { class: "mono" }, r.paramsHash)],
+      ]),
+    );
+    clearTimeout(replayFollow);
+    if (r.status === "running") {
+      // Followed until final: read again shortly (an answer for another replay, or after closing, stops it).
+      replayFollow = setTimeout(() => {
+        if (replayId === r.id) replay.refresh();
+      }, REPLAY_FOLLOW_MS);
+      return;
+    }
+    if (r.status === "failed") {
+      add(
+        body,
+        h(
+          "div",
+          { class: "panel-error", role: "alert" },
+          h("strong", null, "The replay failed: "),
+          r.failure ? `${r.failure.code}: ${r.failure.message}` : "no reason recorded",
+        ),
+      );
+    }
+    if (r.status === "complete" && report) renderReport(r, report, body);
+    // A run that just ended: the list shows its final state too.
+    if (replays.last?.runs?.some((x) => x.id === r.id && x.status !== r.status)) replays.refresh();
+  },
+);
+
+/** A figure of the summary, with the API's exact value beside what is shown (data-value). */
+function replayFigure(key, label, value, raw, cls) {
+  return h(
+    "div",
+    { class: "figure", "data-figure": key, "data-value": raw },
+    h("div", { class: `value ${cls ?? ""}` }, value),
+    h("div", { class: "label" }, label),
+  );
+}
+
+function renderReport(r, report, body) {
+  const s = report.summary;
+  const m = report.manifest;
+  const denials = Object.entries(s.denialsByCode ?? {}).sort((a, b) => b[1] - a[1]);
+  add(
+    body,
+    h(
+      "div",
+      { class: "figures", "aria-label": "Replay summary" },
+      replayFigure("pnl", "P&L", money(s.pnl), s.pnl, signClass(s.pnl)),
+      replayFigure(
+        "endingEquity",
+        `Ending equity (from ${money(s.startingEquity)})`,
+        money(s.endingEquity),
+        s.endingEquity,
+      ),
+      replayFigure("fees", "Fees", money(s.fees), s.fees),
+      replayFigure(
+        "maxDrawdown",
+        "Max drawdown",
+        money(s.maxDrawdown),
+        s.maxDrawdown,
+        Number(s.maxDrawdown) > 0 ? "neg" : "",
+      ),
+      replayFigure(
+        "maxDrawdownFraction",
+        "Max drawdown, % of peak",
+        fractionPct(s.maxDrawdownFraction),
+        s.maxDrawdownFraction,
+      ),
+      replayFigure("turnover", "Turnover", money(s.turnover), s.turnover),
+      replayFigure("decisions", "Decisions", String(s.decisions), String(s.decisions)),
+      replayFigure("orders", "Orders", String(s.orders), String(s.orders)),
+      replayFigure("fills", "Fills", String(s.fills), String(s.fills)),
+      replayFigure(
+        "staleDecisionShare",
+        "Decisions on stale books",
+        fractionPct(s.staleDecisionShare),
+        s.staleDecisionShare,
+        Number(s.staleDecisionShare) > 0 ? "warn-text" : "",
+      ),
+    ),
+    h(
+      "div",
+      { class: "replay-denials", "data-figure": "denialsByCode" },
+      h("strong", null, "Risk denials: "),
+      denials.length === 0
+        ? "none"
+        : denials.map(([code, n], i) => [i ? ", " : "", h("span", { class: "mono" }, code), ` ${n}`]),
+    ),
+  );
+  const curve = report.equityCurve ?? [];
+  const target = h("div", {
+    class: "chart",
+    role: "img",
+    "aria-label": `Replay equity curve, ${curve.length} point(s)`,
+    "data-points": curve.length,
+  });
+  add(
+    body,
+    h("h3", null, "Equity curve"),
+    curve.length === 0 ? h("p", { class: "muted" }, "The report has no equity point.") : target,
+  );
+  if (curve.length > 0 && typeof uPlot === "function") {
+    const xs = curve.map((p) => Date.parse(p.at) / 1000);
+    const eq = curve.map((p) => Number(p.equity));
+    replayChart = new uPlot(
+      {
+        width: Math.max(260, body.clientWidth - 24),
+        height: 220,
+        series: [
+          {},
+          { label: "Replay equity ($)", stroke: "#1d5fb8", width: 2, points: { show: curve.length < 3 } },
+        ],
+        axes: [{}, { size: 80 }],
+        scales: { y: { range: padded } },
+      },
+      [xs, eq],
+      target,
+    );
+    // A single point: a short span around it rather than uPlot's years.
+    if (xs.length === 1 || xs.at(-1) === xs[0])
+      replayChart.setScale("x", { min: xs[0] - 300, max: xs[0] + 300 });
+  }
+  // The desk decides (by the params' hash); this only says beforehand what it would refuse.
+  const sameParams = canonical(m.strategy.params) === canonical(replayStrategy?.params ?? {});
+  const citable =
+    replayStrategy?.id === r.strategyId &&
+    replayStrategy.state === "paper" &&
+    !replayStrategy.pendingRequestId &&
+    sameParams;
+  add(
+    body,
+    h("h3", null, "Report"),
+    kv([
+      ["Report hash (SHA-256)", h("span", { class: "mono", "data-figure": "reportHash" }, r.reportHash)],
+      [
+        "Evidence",
+        h(
+          "span",
+          { "data-figure": "evidence", "data-value": m.evidence.length },
+          `${m.evidence.length} evidence object(s), ${m.sightings} sighting(s) replayed`,
+        ),
+      ],
+      ["Strategy", `${m.strategy.id} (${m.strategy.kind}), allocation ${money(m.strategy.allocation)}`],
+      ["Params", h("span", { class: "mono" }, JSON.stringify(m.strategy.params))],
+      ["Pairs watched", String(m.pairs.length)],
+      ["Risk limits", `v${m.risk.limitsVersion}`],
+      ["Fill latency", `${m.fill.latencyMs} ms`],
+      ["Engine, code", `${m.engineVersion}, ${m.codeVersion}`],
+    ]),
+    h(
+      "div",
+      { class: "actions" },
+      h(
+        "button",
+        {
+          type: "button",
+          class: "primary",
+          onclick: () => goLiveAction(replayStrategy, r.id),
+          disabled: !citable || !isPerson(),
+          title: !isPerson()
+            ? "Two-person action: sign in through Cloudflare Access"
+            : !sameParams
+              ? "This replay ran other params than the strategy has now: replay it again"
+              : !citable
+                ? `Only a strategy in paper with no open request can go live (${replayStrategy?.state ?? "unknown"})`
+                : null,
+        },
+        "Cite in go-live…",
+      ),
+      sameParams
+        ? h(
+            "span",
+            { class: "muted" },
+            "Opens the go-live request with this replay's id filled in; the desk checks it is complete, of the params the strategy has now, long and recent enough.",
+          )
+        : h(
+            "span",
+            { class: "warn-text" },
+            "This replay ran other params than the strategy has now, so a go-live cannot cite it.",
+          ),
+    ),
+  );
+  const trades = report.trades ?? [];
+  if (trades.length > 0)
+    add(
+      body,
+      h(
+        "details",
+        null,
+        h("summary", null, `Trades (${trades.length}${trades.length > 100 ? ", the first 100 shown" : ""})`),
+        table(
+          ["Decided", "Market", "Order", "#Filled", "#Avg price", "#Fee"],
+          trades
+            .slice(0, 100)
+            .map((t) => [
+              when(t.decidedAt),
+              h("span", { class: "mono" }, `${t.venue}:${t.marketId}`),
+              `${t.side} ${t.quantity} @ ${price(t.limitPrice)}`,
+              `${t.filled} of ${t.quantity}`,
+              price(t.avgPrice),
+              money(t.fee),
+            ]),
+          "",
+        ),
+      ),
+    );
+}
 
 // ---------- approvals ----------
 
@@ -1444,14 +1895,14 @@ function executeAction(a) {
   });
 }
 
-function goLiveAction(s) {
+function goLiveAction(s, replayId = "") {
   confirmAction({
     title: `Request go-live: ${s.name}`,
     explain: [
       `Opens a two-person request (strategy.go_live) for ${s.id}. The strategy stays in paper until two other people approve.`,
       "It must cite a complete replay of this strategy with the params it has now (POST /admin/replays); the approvers see its summary.",
     ],
-    reason: { label: "Replay id (rp_…)", value: "" },
+    reason: { label: "Replay id (rp_…)", value: replayId },
     request: (replayId) => ({
       method: "POST",
       path: `/admin/strategies/${encodeURIComponent(s.id)}/go-live`,
@@ -1547,6 +1998,12 @@ function refreshView() {
   for (const p of panels.values()) {
     if (p.view !== currentView) continue;
     if (p === trace && !traceId) continue;
+    // A replay that has ended does not change (its report is stored create-only): read once, not every 10 s.
+    if (
+      p === replay &&
+      (!replayId || (p.last?.replay?.id === replayId && p.last.replay.status !== "running"))
+    )
+      continue;
     p.refresh();
   }
 }
@@ -1625,6 +2082,7 @@ window.addEventListener("resize", () => {
   for (const [chart, p] of [
     [equityChart, "p-equity"],
     [categoryChart, "p-categories"],
+    [replayChart, "p-replay"],
   ])
     chart?.setSize({
       width: Math.max(260, $(p).querySelector(".body").clientWidth - 24),
