@@ -954,7 +954,7 @@ function windowText(w) {
 }
 
 function shortHash(hash) {
-  return hash ? h("span", { class: "mono", title: hash }, `${hash.slice(0, 12)}…`) : "–";
+  return hash ? h("span", { class: "mono nowrap", title: hash }, `${hash.slice(0, 12)}…`) : "–";
 }
 
 const replays = new Panel(
