@@ -294,13 +294,15 @@ describe("the operator console", () => {
     await viewLoaded(t, "trading");
     await expect.poll(() => t.page.locator("#h-replays").textContent()).toMatch(/^Replays: /);
     // The form's own check: params that are not a JSON object are said in place, and nothing is sent.
-    await t.page.getByLabel(/^Params/).fill("[1, 2]");
+    await t.page.locator("#replay-params").fill("[1, 2]");
     await t.page.getByRole("button", { name: "Start replay…" }).click();
     await expect.poll(() => t.page.locator("#replay-form-error").textContent()).toContain("a JSON object");
     expect(await t.page.locator("#confirm").isVisible()).toBe(false);
-    await t.page.getByLabel(/^Params/).fill("");
+    await t.page.locator("#replay-params").fill("");
     // The API's check: a window that ends in the future is refused 400; the dialog says why and stays open.
-    await t.page.getByLabel(/^To/).fill(new Date(Date.now() + 3_600_000).toISOString());
+    await t.page
+      .getByLabel("To (UTC, not in the future)", { exact: true })
+      .fill(new Date(Date.now() + 3_600_000).toISOString());
     await t.page.getByRole("button", { name: "Start replay…" }).click();
     await expect.poll(() => t.page.locator("#replay-form-error").isVisible()).toBe(false);
     t.expectErrors(/status of 400/, 1);
@@ -312,6 +314,51 @@ describe("the operator console", () => {
       );
     expect(await t.page.locator("#confirm").isVisible()).toBe(true);
     await shoot(t, mesh, "16-replay-refused");
+    await t.page.getByRole("button", { name: "Cancel" }).click();
+
+    // A run that fails: the page follows it while it runs and then says why. The answers are held by the test (in
+    // the API's shapes): a real failure needs tampered evidence, which ingestion's own tests cover.
+    const strategyId = ((await t.page.locator("#replay-form-note").textContent()) ?? "").split(" ")[0]!;
+    const running = {
+      id: `rp_${"0".repeat(26)}`,
+      strategyId,
+      paramsHash: "0".repeat(64),
+      window: { from: new Date(Date.now() - 3_600_000).toISOString(), to: new Date().toISOString() },
+      status: "running",
+      requestedAt: new Date().toISOString(),
+      requestedBy: "token:admin-token",
+      sightings: 0,
+      completedAt: null,
+      reportHash: null,
+      summary: null,
+      failure: null,
+    };
+    const failure = { code: "evidence_hash_mismatch", message: "evidence 5f3a… does not hash to its name" };
+    let reads = 0;
+    await t.page.route("**/admin/replays", (route) =>
+      route.request().method() === "POST" ? route.fulfill({ status: 202, json: running }) : route.continue(),
+    );
+    await t.page.route(`**/admin/replays/${running.id}`, (route) => {
+      reads += 1;
+      const replay =
+        reads === 1
+          ? { ...running, sightings: 200 }
+          : { ...running, status: "failed", sightings: 400, failure };
+      return route.fulfill({ json: { replay, report: null } });
+    });
+    await t.page.getByRole("button", { name: "Last hour" }).click();
+    await t.page.getByRole("button", { name: "Start replay…" }).click();
+    await t.page.getByRole("button", { name: "Start the replay" }).click();
+    await t.page.waitForFunction(
+      () => document.getElementById("p-replay")?.dataset.replayStatus === "failed",
+    );
+    // Read while running, then read again until it ended.
+    expect(reads).toBeGreaterThanOrEqual(2);
+    expect(await t.page.locator("#p-replay [role=alert]").textContent()).toBe(
+      `The replay failed: ${failure.code}: ${failure.message}`,
+    );
+    expect(await t.page.locator("#p-replay").textContent()).toContain("400 sighting(s) replayed");
+    await shoot(t, mesh, "17-replay-failed");
   });
 
   it("replays the seeded strategy from the console: follows it to complete, shows the API's report, cites it in go-live", async () => {
@@ -339,8 +386,8 @@ describe("the operator console", () => {
     // in it and it spans more than the dev citation policy's 6 minutes (REPLAY_MIN_SPAN_HOURS 0.1).
     const from = new Date(mesh.startedAt - 10 * 60_000).toISOString();
     const to = new Date().toISOString();
-    await t.page.getByLabel(/^From/).fill(from);
-    await t.page.getByLabel(/^To/).fill(to);
+    await t.page.getByLabel("From (UTC)", { exact: true }).fill(from);
+    await t.page.getByLabel("To (UTC, not in the future)", { exact: true }).fill(to);
     await t.page.getByRole("button", { name: "Start replay…" }).click();
     await expect.poll(() => t.page.locator("#confirm").isVisible()).toBe(true);
     const request = (await t.page.locator("#confirm-request").textContent()) ?? "";
@@ -350,7 +397,7 @@ describe("the operator console", () => {
       from,
       to,
     });
-    await shoot(t, mesh, "17-replay-confirm");
+    await shoot(t, mesh, "18-replay-confirm");
     await t.page.getByRole("button", { name: "Start the replay" }).click();
 
     // The page follows the run until it ends (its own polling); the test waits on that state, not on a timer.
@@ -406,7 +453,7 @@ describe("the operator console", () => {
     await expect
       .poll(() => t.page.locator("#p-replays tbody tr", { hasText: replay.reportHash!.slice(0, 12) }).count())
       .toBe(1);
-    await shoot(t, mesh, "18-replay-complete");
+    await shoot(t, mesh, "19-replay-complete");
 
     // One click cites it in the go-live request; the desk accepts the citation.
     await t.page.getByRole("button", { name: "Cite in go-live…" }).click();
@@ -414,7 +461,7 @@ describe("the operator console", () => {
     expect(await t.page.locator("#confirm-title").textContent()).toBe(`Request go-live: ${seeded!.name}`);
     expect(await t.page.getByLabel("Replay id (rp_…)").inputValue()).toBe(id);
     expect(await t.page.locator("#confirm-request").textContent()).toContain(`"replayId": "${id}"`);
-    await shoot(t, mesh, "19-replay-cited-in-go-live");
+    await shoot(t, mesh, "20-replay-cited-in-go-live");
     await t.page.getByRole("button", { name: "Confirm" }).click();
     await expect.poll(() => t.page.locator("#action-result").textContent()).toMatch(/^Go-live requested/);
     const after = (await api(mesh, "GET", "/admin/strategies")) as { id: string; state: string }[];
@@ -467,6 +514,6 @@ describe("the operator console", () => {
     expect(
       await t.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth),
     ).toBeLessThanOrEqual(0);
-    await shoot(t, mesh, "20-phone-replay");
+    await shoot(t, mesh, "21-phone-replay");
   });
 });

@@ -893,6 +893,7 @@ new Panel(
               {
                 type: "button",
                 onclick: () => showReplays(s.id),
+                "data-replays-of": s.id,
                 "aria-label": `Replays of ${s.name}`,
                 "aria-pressed": s.id === replayStrategyId ? "true" : "false",
               },
@@ -988,6 +989,8 @@ const replays = new Panel(
       return;
     }
     $("h-replays").textContent = `Replays: ${strategy.name}`;
+    for (const b of document.querySelectorAll("[data-replays-of]"))
+      b.setAttribute("aria-pressed", b.dataset.replaysOf === strategy.id ? "true" : "false");
     if (!replayWindowEdited) setReplayWindow(lastHour());
     $("replay-params").placeholder = JSON.stringify(strategy.params ?? {});
     $("replay-form-note").textContent =
@@ -1103,6 +1106,7 @@ function closeReplay() {
 function showReplay(id) {
   closeReplay();
   replayId = id;
+  replay.last = null;
   $("p-replay").hidden = false;
   $("h-replay").textContent = `Replay ${id}`;
   $("p-replay").querySelector(".body").replaceChildren();
@@ -1998,10 +2002,13 @@ function refreshView() {
   for (const p of panels.values()) {
     if (p.view !== currentView) continue;
     if (p === trace && !traceId) continue;
-    // A replay that has ended does not change (its report is stored create-only): read once, not every 10 s.
+    // A replay being read is not asked twice; one that has ended does not change (its report is stored
+    // create-only): read once, not every 10 s.
     if (
       p === replay &&
-      (!replayId || (p.last?.replay?.id === replayId && p.last.replay.status !== "running"))
+      (!replayId ||
+        p.el.dataset.status === "loading" ||
+        (p.last?.replay?.id === replayId && p.last.replay.status !== "running"))
     )
       continue;
     p.refresh();
