@@ -101,9 +101,17 @@ export async function signInWithToken(tab: ConsoleTab, token: string): Promise<v
   await tab.page.getByRole("button", { name: "Use token" }).click();
 }
 
-/** A full-page screenshot under .e2e/screenshots (git-ignored). */
-export async function shoot(tab: ConsoleTab, mesh: MeshInfo, name: string): Promise<string> {
+/**
+ * A screenshot under .e2e/screenshots (git-ignored): the full page, or only the window (`fullPage: false`, e.g. a
+ * phone-width page scrolled to the part worth looking at, which the full page would shrink past reading).
+ */
+export async function shoot(
+  tab: ConsoleTab,
+  mesh: MeshInfo,
+  name: string,
+  { fullPage = true }: { fullPage?: boolean } = {},
+): Promise<string> {
   const file = path.join(mesh.screenshots, `${name}.png`);
-  await tab.page.screenshot({ path: file, fullPage: true });
+  await tab.page.screenshot({ path: file, fullPage });
   return file;
 }

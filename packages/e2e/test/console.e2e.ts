@@ -514,6 +514,7 @@ describe("the operator console", () => {
     expect(
       await t.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth),
     ).toBeLessThanOrEqual(0);
-    await shoot(t, mesh, "21-phone-replay");
+    await t.page.locator("#p-replay .figures").scrollIntoViewIfNeeded();
+    await shoot(t, mesh, "21-phone-replay", { fullPage: false });
   });
 });

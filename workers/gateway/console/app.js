@@ -1181,6 +1181,14 @@ function replayFigure(key, label, value, raw, cls) {
   );
 }
 
+/** An axis label in UTC: seconds on a window under 10 minutes, the date on one over a day. */
+function utcTick(seconds, spanSeconds) {
+  const iso = new Date(seconds * 1000).toISOString();
+  if (spanSeconds < 600) return iso.slice(11, 19);
+  if (spanSeconds > 86_400) return `${iso.slice(5, 10)} ${iso.slice(11, 16)}`;
+  return iso.slice(11, 16);
+}
+
 function renderReport(r, report, body) {
   const s = report.summary;
   const m = report.manifest;
@@ -1252,10 +1260,11 @@ function renderReport(r, report, body) {
         width: Math.max(260, body.clientWidth - 24),
         height: 220,
         series: [
-          {},
+          { label: "UTC", value: (_u, t) => (t === null ? "–" : when(new Date(t * 1000).toISOString())) },
           { label: "Replay equity ($)", stroke: "#1d5fb8", width: 2, points: { show: curve.length < 3 } },
         ],
-        axes: [{}, { size: 80 }],
+        // Times in UTC like the rest of the page (uPlot's default is the browser's zone, with long date labels).
+        axes: [{ values: (_u, splits) => splits.map((t) => utcTick(t, xs.at(-1) - xs[0])) }, { size: 80 }],
         scales: { y: { range: padded } },
       },
       [xs, eq],
