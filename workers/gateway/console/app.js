@@ -1181,10 +1181,11 @@ function replayFigure(key, label, value, raw, cls) {
   );
 }
 
-/** An axis label in UTC: seconds on a window under 10 minutes, the date on one over a day. */
-function utcTick(seconds, spanSeconds) {
+/** An axis label in UTC: seconds when ticks are under a minute apart, the date when the curve spans days. */
+function utcTick(seconds, incrSeconds, spanSeconds) {
   const iso = new Date(seconds * 1000).toISOString();
-  if (spanSeconds < 600) return iso.slice(11, 19);
+  if (incrSeconds < 60) return iso.slice(11, 19);
+  if (incrSeconds >= 86_400) return iso.slice(5, 10);
   if (spanSeconds > 86_400) return `${iso.slice(5, 10)} ${iso.slice(11, 16)}`;
   return iso.slice(11, 16);
 }
@@ -1264,7 +1265,13 @@ function renderReport(r, report, body) {
           { label: "Replay equity ($)", stroke: "#1d5fb8", width: 2, points: { show: curve.length < 3 } },
         ],
         // Times in UTC like the rest of the page (uPlot's default is the browser's zone, with long date labels).
-        axes: [{ values: (_u, splits) => splits.map((t) => utcTick(t, xs.at(-1) - xs[0])) }, { size: 80 }],
+        axes: [
+          {
+            values: (_u, splits, _axis, _space, incr) =>
+              splits.map((t) => utcTick(t, incr, xs.at(-1) - xs[0])),
+          },
+          { size: 80 },
+        ],
         scales: { y: { range: padded } },
       },
       [xs, eq],
