@@ -1267,6 +1267,8 @@ function renderReport(r, report, body) {
         // Times in UTC like the rest of the page (uPlot's default is the browser's zone, with long date labels).
         axes: [
           {
+            // Room for "12:58:05" between ticks (uPlot's default spacing fits its own shorter labels).
+            space: 80,
             values: (_u, splits, _axis, _space, incr) =>
               splits.map((t) => utcTick(t, incr, xs.at(-1) - xs[0])),
           },
