@@ -82,4 +82,20 @@ describe("pnpm paulp evidence export", () => {
     expect([usage.code, usage.err]).toEqual([2, "error: required option '-o, --out <file>' not specified"]);
     expect((await paulp(["evidence", "abc"], { env })).code).toBe(2);
   });
+
+  it("evidence <sha256> -o writes the bytes as served, not a text decode of them", async () => {
+    const file = out();
+    // Not UTF-8: a text decode would turn 0xff and 0xfe into U+FFFD (three bytes each).
+    const bytes = new Uint8Array([0x7b, 0xff, 0xfe, 0x00, 0x7d]);
+    const asked: string[] = [];
+    const fetch = (async (url: URL) => {
+      asked.push(String(url));
+      return new Response(bytes, { status: 200, headers: { "content-type": "application/octet-stream" } });
+    }) as unknown as typeof globalThis.fetch;
+    const run = await paulp(["evidence", "a".repeat(64), "-o", file], { env, fetch });
+    expect(run.code).toBe(0);
+    expect(run.err).toMatch(/^wrote 5 bytes to /);
+    expect(new Uint8Array(readFileSync(file))).toEqual(bytes);
+    expect(asked).toEqual([`http://127.0.0.1:1/admin/evidence/${"a".repeat(64)}`]);
+  });
 });

@@ -1,6 +1,6 @@
 import { closeSync, openSync, writeFileSync, writeSync } from "node:fs";
 import type { Command } from "commander";
-import { CliError, failure } from "../client";
+import { CliError } from "../client";
 import { type Cli, command, id, int, jsonArg } from "./context";
 
 /** Market data: ingestion status and a run now, the compliance rule set, raw evidence by hash. */
@@ -38,10 +38,11 @@ export function registerIngestion({ program, io, api, call }: Cli): void {
       if (!o.out) throw new CliError("required option '-o, --out <file>' not specified", 2);
       const c = await api();
       const url = new URL(`/admin/evidence/${id(hash)}`, c.base);
-      const answer = await c.call("GET", url.pathname);
-      if (!answer.ok) throw failure(`GET ${url.pathname}`, answer);
-      writeFileSync(o.out, answer.text);
-      io.err(`wrote ${answer.text.length} characters to ${o.out}`);
+      // The bytes as stored (a text decode would change any byte that is not UTF-8, and the hash with it).
+      const res = await c.download(url.pathname);
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      writeFileSync(o.out, bytes);
+      io.err(`wrote ${bytes.byteLength} bytes to ${o.out}`);
     });
   command(evidence, "export", "the evidence of [from, to) as NDJSON, for pnpm replay (at most 31 days)")
     .requiredOption("--from <iso>", "fetched at or after (ISO 8601)")
