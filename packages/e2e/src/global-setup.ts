@@ -23,9 +23,10 @@ export default async function setup(project: TestProject) {
   const mesh = await startMesh(port);
   try {
     const adminToken = adminTokenOf();
-    // The seed's dev history (two simulated hours, a minute or more of set-up) is not what these tests read: the
-    // replay test replays the mesh's own fetches. Off unless named (the seed reads it when it is loaded, here).
-    process.env.PAULP_DEV_HISTORY_HOURS ??= "0";
+    // The seed's dev history, shortened to half an hour (six ticks; two simulated hours add a minute or more): a
+    // go-live counts the span of evidence its replay replayed, and the mesh's own fetches span only the minutes it
+    // has run. Unless named (the seed reads it when it is loaded, here).
+    process.env.PAULP_DEV_HISTORY_HOURS ??= "0.5";
     const seedPath = `${ROOT}/scripts/dev-seed.mjs`;
     const { seedDev } = (await import(seedPath)) as {
       seedDev: (o: { base: string; adminToken: string; log: (l: string) => void }) => Promise<void>;

@@ -382,9 +382,9 @@ describe("the operator console", () => {
     expect(defaultTo - defaultFrom).toBe(3_600_000);
     expect(defaultTo).toBeLessThanOrEqual(Date.now());
     expect(Date.now() - defaultTo).toBeLessThan(5 * 60_000);
-    // The window: from before the mesh started (it holds no older evidence) to now, so every fetch the mesh made is
-    // in it and it spans more than the dev citation policy's 6 minutes (REPLAY_MIN_SPAN_HOURS 0.1).
-    const from = new Date(mesh.startedAt - 10 * 60_000).toISOString();
+    // The window: from before the seed's half hour of dev history to now, so every fetch the mesh made or recorded is
+    // in it and its evidence spans more than the dev citation policy's 6 minutes (REPLAY_MIN_SPAN_HOURS 0.1).
+    const from = new Date(mesh.startedAt - 40 * 60_000).toISOString();
     const to = new Date().toISOString();
     await t.page.getByLabel("From (UTC)", { exact: true }).fill(from);
     await t.page.getByLabel("To (UTC, not in the future)", { exact: true }).fill(to);
@@ -444,6 +444,10 @@ describe("the operator console", () => {
     expect(await figure("evidence").getAttribute("data-value")).toBe(
       String(report!.manifest.evidence.length),
     );
+    // The span a go-live counts: the first to the last sighting replayed (the seed's half hour of history and more).
+    const span = (await figure("evidenceSpan").textContent()) ?? "";
+    expect(span).toContain("→");
+    expect(Date.parse(String(s.evidenceTo)) - Date.parse(String(s.evidenceFrom))).toBeGreaterThan(6 * 60_000);
     // The equity curve: a uPlot canvas over every point of the report's curve.
     expect(await t.page.locator("#p-replay .chart canvas").count()).toBeGreaterThan(0);
     expect(await t.page.locator("#p-replay .chart").getAttribute("data-points")).toBe(

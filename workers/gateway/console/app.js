@@ -111,6 +111,12 @@ function seconds(s) {
   return s === null || s === undefined ? "–" : ago(s * 1000).replace(" ago", "");
 }
 
+/** The time between two ISO instants, in hours (or days past 48 hours), as the citation rule states it. */
+function spanHours(fromIso, toIso) {
+  const hours = (Date.parse(toIso) - Date.parse(fromIso)) / 3_600_000;
+  return hours >= 48 ? `${(hours / 24).toFixed(1)} days` : `${hours.toFixed(1)} hours`;
+}
+
 function when(iso) {
   if (!iso) return "–";
   const t = Date.parse(iso);
@@ -1301,6 +1307,17 @@ function renderReport(r, report, body) {
           "span",
           { "data-figure": "evidence", "data-value": m.evidence.length },
           `${m.evidence.length} evidence object(s), ${m.sightings} sighting(s) replayed`,
+        ),
+      ],
+      [
+        // What a go-live counts: the first to the last sighting replayed, not the window asked for.
+        "Evidence span",
+        h(
+          "span",
+          { "data-figure": "evidenceSpan" },
+          s.evidenceFrom && s.evidenceTo
+            ? `${when(s.evidenceFrom)} → ${when(s.evidenceTo)} (${spanHours(s.evidenceFrom, s.evidenceTo)})`
+            : "no evidence replayed (cannot be cited)",
         ),
       ],
       ["Strategy", `${m.strategy.id} (${m.strategy.kind}), allocation ${money(m.strategy.allocation)}`],
