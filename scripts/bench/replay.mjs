@@ -18,7 +18,15 @@ const { DEFAULT_RISK_LIMITS } = await tsImport(
   path.join(REPO_ROOT, "packages/contracts/src/index.ts"),
   import.meta.url,
 );
-const { sha256Hex } = await tsImport(path.join(REPO_ROOT, "packages/kit/src/index.ts"), import.meta.url);
+const { sha256Hex, seededRandom } = await tsImport(
+  path.join(REPO_ROOT, "packages/kit/src/index.ts"),
+  import.meta.url,
+);
+// The venue answers as the engine's own tests write them (kalshi-typescript and Polymarket's SDK models), re-priced.
+const fixture = await tsImport(
+  path.join(REPO_ROOT, "packages/replay/test/engine-fixture.ts"),
+  import.meta.url,
+);
 
 const PAIRS = size(10, 2);
 const MINUTES = size(60, 3);
@@ -28,18 +36,8 @@ const K = "https://api.elections.kalshi.com/trade-api/v2";
 const T0 = Date.parse("2026-11-30T12:00:00.000Z");
 const at = (ms) => new Date(T0 + ms).toISOString();
 
-/** A small seeded generator (mulberry32): the same evidence every run, so the runs compare. */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = rng(18);
+// The same evidence every run, so the runs compare.
+const random = seededRandom(18);
 const d4 = (p) => p.toFixed(4);
 const d2 = (p) => p.toFixed(2);
 const clamp = (p) => Math.min(0.9, Math.max(0.1, p));
@@ -50,59 +48,26 @@ const token = (i, side) => `${side === "yes" ? 7 : 5}${String(i).padStart(76, "0
 
 function kalshiMarket(t, event, mid) {
   return {
+    ...fixture.markets.markets[0],
     ticker: t,
     event_ticker: event,
-    market_type: "binary",
     title: `Bench market ${t}?`,
-    yes_sub_title: "Yes",
-    no_sub_title: "No",
-    status: "active",
-    created_time: "2026-09-30T14:00:00Z",
-    updated_time: "2026-11-30T11:59:00Z",
-    open_time: "2026-10-01T14:00:00Z",
-    close_time: "2026-12-16T18:00:00Z",
-    expected_expiration_time: "2026-12-17T18:00:00Z",
-    latest_expiration_time: "2026-12-24T18:00:00Z",
-    settlement_timer_seconds: 3600,
     yes_bid_dollars: d4(mid - 0.01),
-    yes_bid_size_fp: "60.00",
     yes_ask_dollars: d4(mid + 0.01),
-    yes_ask_size_fp: "10.00",
     no_bid_dollars: d4(1 - mid - 0.01),
     no_ask_dollars: d4(1 - mid + 0.01),
     last_price_dollars: d4(mid),
-    volume_fp: "1520.00",
-    volume_24h_fp: "310.00",
-    result: "",
-    can_close_early: true,
-    open_interest_fp: "830.00",
-    notional_value_dollars: "1.0000",
-    previous_yes_bid_dollars: "0.4300",
-    previous_yes_ask_dollars: "0.4500",
-    previous_price_dollars: "0.4400",
-    expiration_value: "",
-    strike_type: "greater",
-    floor_strike: 4,
     rules_primary: `If the bench quantity ${t} is above its strike, the market resolves Yes.`,
-    rules_secondary: "",
-    price_level_structure: "linear_cent",
-    price_ranges: [{ start: "0.0000", end: "1.0000", step: "0.0100" }],
   };
 }
 
 function gammaMarket(i, mid) {
   return {
+    ...fixture.gamma.markets[0],
     id: String(500_000 + i),
     question: `Will bench quantity ${i} be above its strike?`,
     conditionId: condition(i),
     slug: `bench-${i}`,
-    description: `Resolves Yes if bench quantity ${i} is above its strike.`,
-    resolutionSource: "https://example.org/bench",
-    endDate: "2026-12-16T18:00:00Z",
-    category: "Economics",
-    active: true,
-    closed: false,
-    outcomes: '["Yes","No"]',
     outcomePrices: JSON.stringify([d2(mid), d2(1 - mid)]),
     clobTokenIds: JSON.stringify([token(i, "yes"), token(i, "no")]),
     bestBid: Number(d2(mid - 0.01)),
@@ -117,33 +82,13 @@ function recordedFetches() {
   const fetches = [];
   const kalshiMid = Array.from({ length: PAIRS }, () => 0.3 + random() * 0.4);
   const polyMid = kalshiMid.slice();
-  const seriesBody = {
-    series: {
-      ticker: "KXBENCH",
-      frequency: "custom",
-      title: "Bench quantities",
-      category: "Economics",
-      categories: ["Economics"],
-      tags: ["Bench"],
-      settlement_sources: [{ name: "Bench", url: "https://example.org/bench" }],
-      contract_url: "https://kalshi.com/contracts/bench",
-      contract_terms_url: "https://kalshi.com/terms/bench",
-      fee_type: "quadratic",
-      fee_multiplier: 1,
-      additional_prohibitions: [],
-      last_updated_ts: "2026-11-01T00:00:00Z",
-    },
-  };
+  const seriesBody = { series: { ...fixture.series.series, ticker: "KXBENCH", title: "Bench quantities" } };
   const eventsBody = {
     events: Array.from({ length: PAIRS }, (_, i) => ({
+      ...fixture.events.events[0],
       event_ticker: `KXBENCH-26DEC-${i}`,
       series_ticker: "KXBENCH",
-      sub_title: "December 2026",
       title: `Bench quantity ${i} in December 2026`,
-      collateral_return_type: "",
-      mutually_exclusive: true,
-      strike_date: "2026-12-16T18:00:00Z",
-      settlement_sources: [{ name: "Bench", url: "https://example.org/bench" }],
     })),
     cursor: "",
   };
@@ -194,10 +139,10 @@ function recordedFetches() {
           venue: "polymarket",
           url: `https://clob.polymarket.com/book?token_id=${token(i, "yes")}`,
           body: {
+            ...fixture.clobBook,
             market: condition(i),
             asset_id: token(i, "yes"),
             timestamp: String(T0 + ms + i * 20),
-            hash: "5b1f2c0e9d4a7c3b8e6f1a2d9c0b7e4f3a6d8c1b",
             bids: [
               { price: d2(p - 0.02), size: "400" },
               { price: d2(p - 0.01), size: "250" },
@@ -206,9 +151,6 @@ function recordedFetches() {
               { price: d2(p + 0.02), size: "300" },
               { price: d2(p + 0.01), size: "200" },
             ],
-            min_order_size: "5",
-            tick_size: "0.01",
-            neg_risk: false,
             last_trade_price: d2(p),
           },
         });

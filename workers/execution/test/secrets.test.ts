@@ -1,6 +1,8 @@
 // The secrets execution declares are exactly the ones its code reads (least privilege, docs/security.md):
 // IBKR_USERNAME and IBKR_PASSWORD log the Client Portal gateway in on its own host and are no worker's;
 // the gateway's Cloudflare Access service token is required where a gateway sits behind Access.
+
+import { parseJsonc } from "@paulp/testing/jsonc";
 import { describe, expect, it } from "vitest";
 import config from "../wrangler.jsonc?raw";
 
@@ -10,27 +12,6 @@ const sources = Object.values(
     string
   >,
 ).join("\n");
-
-/** JSONC → JSON: drop comments outside strings. */
-function parseJsonc(text: string): unknown {
-  let out = "";
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (inString) {
-      out += c;
-      if (c === "\\") out += text[++i] ?? "";
-      else if (c === '"') inString = false;
-    } else if (c === '"') {
-      inString = true;
-      out += c;
-    } else if (c === "/" && text[i + 1] === "/") {
-      while (i < text.length && text[i] !== "\n") i++;
-      out += "\n";
-    } else out += c;
-  }
-  return JSON.parse(out);
-}
 
 type Cfg = { secrets?: { required?: string[] }; env?: Record<string, Cfg> };
 const cfg = parseJsonc(config) as Cfg;

@@ -3,6 +3,7 @@
 // replay over it completes with decisions); and the path is refused wherever the dev config does not enable it.
 import { runDurableObjectAlarm } from "cloudflare:test";
 import type { PairCandidate, TradablePair } from "@paulp/contracts";
+import { parseJsonc } from "@paulp/testing/jsonc";
 import { untilSettled } from "@paulp/testing/until";
 import { beforeEach, describe, expect, it } from "vitest";
 import { historyRefusal } from "../src/history";
@@ -154,24 +155,3 @@ type Cfg = {
   services?: { binding: string }[];
   env?: Record<string, Cfg>;
 };
-
-/** JSONC → JSON: drop comments outside strings. */
-function parseJsonc(text: string): unknown {
-  let out = "";
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (inString) {
-      out += c;
-      if (c === "\\") out += text[++i] ?? "";
-      else if (c === '"') inString = false;
-    } else if (c === '"') {
-      inString = true;
-      out += c;
-    } else if (c === "/" && text[i + 1] === "/") {
-      while (i < text.length && text[i] !== "\n") i++;
-      out += "\n";
-    } else out += c;
-  }
-  return JSON.parse(out);
-}
