@@ -83,6 +83,8 @@ export default defineConfig(async () => ({
           // The test people approve every action (the dev roster names the dev seed's people instead).
           auxWorker("governance", {
             bindings: {
+              // The Anthropic simulator's kind of key, made here: a fresh clone has no .dev.vars to lend one.
+              ANTHROPIC_API_KEY: `sk-sim-${randomBytes(24).toString("base64url")}`,
               APPROVER_ROSTER: {
                 "*": ["alice@example.com", "bob@example.com", "carol@example.com", "dave@example.com"],
               },
