@@ -1,4 +1,5 @@
 import { env, exports } from "cloudflare:workers";
+import { sha256Hex } from "@paulp/kit";
 import { untilSettled } from "@paulp/testing/until";
 import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from "jose";
 
@@ -121,11 +122,15 @@ export async function paperStrategy(name = "Gateway test", allocation = "500"): 
 export async function pastEvidence(atMs: readonly number[]): Promise<void> {
   for (const ms of atMs) {
     const fetchedAt = new Date(ms).toISOString();
+    // kalshi-typescript's ExchangeStatus; a paused exchange's resume time (optional, nullable) makes each answer its own.
     const bytes = new TextEncoder().encode(
-      JSON.stringify({ exchange_active: true, trading_active: true, at: fetchedAt }),
+      JSON.stringify({
+        exchange_active: true,
+        trading_active: false,
+        exchange_estimated_resume_time: fetchedAt,
+      }),
     );
-    const digest = await crypto.subtle.digest("SHA-256", bytes);
-    const hash = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+    const hash = await sha256Hex(bytes);
     const url = "https://api.elections.kalshi.com/trade-api/v2/exchange/status";
     await env.TEST_R2_EVIDENCE.put(hash, bytes, { sha256: hash });
     await env.TEST_D1_MARKETS.batch([

@@ -1,7 +1,9 @@
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { type Principal, systemPrincipal } from "@paulp/contracts";
+import { type Principal, type ReplayRecord, systemPrincipal } from "@paulp/contracts";
 import { createEgressFetch, createKalshiSigner } from "@paulp/kit";
 import type { AuditDouble, GovernanceDouble, RecordedEvent, RiskDouble } from "@paulp/testing/doubles";
+import { untilSettled } from "@paulp/testing/until";
 import { replaceRulesStatements } from "../src/compliance";
 import { type PipelineDeps, venueBuckets } from "../src/deps";
 import type { Env } from "../src/env";
@@ -128,4 +130,28 @@ export async function blockKalshi(): Promise<void> {
       "admin",
     ),
   );
+}
+
+/**
+ * Run the replay's alarms until it ends (each alarm is one bounded step; workerd may also run them on its own);
+ * answers the record and the steps the run took.
+ */
+export async function runToEnd(id: string, maxSteps = 50): Promise<{ record: ReplayRecord; steps: number }> {
+  const stub = tenv.REPLAY_RUN.getByName(id);
+  for (let i = 0; i < maxSteps; i++) {
+    const record = await worker().getReplay(id);
+    if (!record.ok) throw new Error(record.error.message);
+    if (record.value.status !== "running")
+      return { record: record.value, steps: (await stub.progress())?.steps ?? 0 };
+    if (!(await runDurableObjectAlarm(stub))) {
+      // No alarm was due: workerd is running the step on its own; wait (bounded) for it to move the run on.
+      const before = JSON.stringify(await stub.progress());
+      await untilSettled(
+        async () => JSON.stringify(await stub.progress()),
+        (now) => now !== before,
+        80,
+      );
+    }
+  }
+  throw new Error(`replay ${id} did not end in ${maxSteps} alarms`);
 }

@@ -1,15 +1,13 @@
 // Dev history (#18 item 5, src/history.ts): a past window of the tradable pairs' markets and books, recorded from
 // the real venue simulator on a simulated clock through the fetch path and the compliance gate, is replayable (a
 // replay over it completes with decisions); and the path is refused wherever the dev config does not enable it.
-import { runDurableObjectAlarm } from "cloudflare:test";
 import type { PairCandidate, TradablePair } from "@paulp/contracts";
 import { parseJsonc } from "@paulp/testing/jsonc";
-import { untilSettled } from "@paulp/testing/until";
 import { beforeEach, describe, expect, it } from "vitest";
 import { historyRefusal } from "../src/history";
 import { runIngestion, runVenue } from "../src/pipeline";
 import config from "../wrangler.jsonc?raw";
-import { ACTOR, resetAll, tenv, testDeps, worker } from "./helpers";
+import { ACTOR, resetAll, runToEnd, tenv, testDeps, worker } from "./helpers";
 
 beforeEach(resetAll);
 
@@ -36,24 +34,6 @@ async function tradablePlantedPairs(n: number): Promise<TradablePair[]> {
       approvedBy: "reviewer@example.com",
       approvedAt: new Date().toISOString(),
     })) as TradablePair[];
-}
-
-async function runToEnd(id: string) {
-  const stub = tenv.REPLAY_RUN.getByName(id);
-  for (let i = 0; i < 400; i++) {
-    const record = await worker().getReplay(id);
-    if (!record.ok) throw new Error(record.error.message);
-    if (record.value.status !== "running") return record.value;
-    if (!(await runDurableObjectAlarm(stub))) {
-      const before = JSON.stringify(await stub.progress());
-      await untilSettled(
-        async () => JSON.stringify(await stub.progress()),
-        (now) => now !== before,
-        80,
-      );
-    }
-  }
-  throw new Error(`replay ${id} did not end`);
 }
 
 describe("dev history", () => {
@@ -104,7 +84,7 @@ describe("dev history", () => {
 
     const started = await worker().startReplay({ strategyId: "stg_history", from, to }, ACTOR);
     if (!started.ok) throw new Error(started.error.message);
-    const done = await runToEnd(started.value.id);
+    const { record: done } = await runToEnd(started.value.id, 400);
     expect(done).toMatchObject({ status: "complete", sightings: recorded.value.fetches });
     expect(done.summary!.decisions).toBeGreaterThan(0);
     // The window's own events, series and markets answers give the legs their categories.

@@ -2,16 +2,14 @@
 // own Durable Object, stores its report create-only, audits the report's hash before it is complete, and refuses
 // evidence whose bytes no longer hash to their name. The engine is @paulp/replay's, run here in workerd; the same
 // set replayed in one call by the engine gives the same report hash.
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import type { ReplayRecord } from "@paulp/contracts";
+import { runInDurableObject } from "cloudflare:test";
 import { sha256Hex } from "@paulp/kit";
 import { reportHash, runReplay } from "@paulp/replay";
-import { untilSettled } from "@paulp/testing/until";
 import { beforeEach, describe, expect, it } from "vitest";
 import { storeEvidence } from "../src/evidence";
 import { engineStart } from "../src/replay/engine-adapter";
 import { loadProgress, saveProgress } from "../src/replay/progress-store";
-import { ACTOR, auditEvents, count, resetAll, tenv, worker } from "./helpers";
+import { ACTOR, auditEvents, count, resetAll, runToEnd, tenv, worker } from "./helpers";
 
 beforeEach(async () => {
   await resetAll();
@@ -39,30 +37,6 @@ async function recordBooks(): Promise<string[]> {
     );
   }
   return hashes;
-}
-
-/**
- * Run the replay's alarms until it ends (each alarm is one bounded step; workerd may also run them on its own);
- * answers the record and the steps the run took.
- */
-async function runToEnd(id: string): Promise<{ record: ReplayRecord; steps: number }> {
-  const stub = tenv.REPLAY_RUN.getByName(id);
-  for (let i = 0; i < 50; i++) {
-    const record = await worker().getReplay(id);
-    if (!record.ok) throw new Error(record.error.message);
-    if (record.value.status !== "running")
-      return { record: record.value, steps: (await stub.progress())?.steps ?? 0 };
-    if (!(await runDurableObjectAlarm(stub))) {
-      // No alarm was due: workerd is running the step on its own; wait (bounded) for it to move the run on.
-      const before = JSON.stringify(await stub.progress());
-      await untilSettled(
-        async () => JSON.stringify(await stub.progress()),
-        (now) => now !== before,
-        80,
-      );
-    }
-  }
-  throw new Error(`replay ${id} did not end in 50 alarms`);
 }
 
 async function start(strategyId = "stg_replay") {
