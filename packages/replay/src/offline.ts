@@ -1,7 +1,7 @@
 // `pnpm replay` without the file system: an export's text and a report (or a manifest) in, the recomputed report and
 // its hash out. It trusts nothing but the export: `readExport` checks every line and the trailer, `runReplay` re-hashes
 // every object before the engine reads a byte, and the engine's config comes from the manifest given, checked here.
-import { type JsonValue, type ReplayReport, RiskLimits } from "@paulp/contracts";
+import { type JsonValue, type ReplayReport, RiskLimits, Sha256Hex } from "@paulp/contracts";
 import * as v from "valibot";
 import { ENGINE_VERSION, type ReplayConfig, runReplay } from "./engine";
 import { readExport } from "./export-file";
@@ -31,7 +31,7 @@ const ManifestInput = v.object({
           v.object({
             name: Text(200),
             since: Instant,
-            evidence: v.array(v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/))),
+            evidence: v.array(Sha256Hex),
           }),
         ),
       }),
