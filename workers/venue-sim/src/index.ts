@@ -78,6 +78,10 @@ export class VenueState extends DurableObject<Env> {
     if (request.method === "GET" && url.pathname === "/__sim/stats")
       return Response.json(await this.stats.view());
     const response = await this.answer(request, url);
+    // Every early answer (a fault, a refused signature, a bad query) leaves the body unread; read it here, once,
+    // before answering: an unread request stream breaks the service-binding hop ("Can't read from request
+    // stream after response has been sent").
+    if (request.body && !request.bodyUsed) await request.arrayBuffer().catch(() => null);
     await this.stats.record(url, response.status);
     return response;
   }

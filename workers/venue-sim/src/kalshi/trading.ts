@@ -220,16 +220,10 @@ export const handleKalshiTrading: SimHandler = async (request, url, sim) => {
   if (url.pathname.startsWith("/__sim/kalshi/")) return handleAdmin(request, url, sim);
   if (!url.pathname.startsWith(`${PREFIX}/portfolio/`)) return null;
   const auth = await kalshiAuth(request, url, sim);
-  if ("refused" in auth) {
-    await request.arrayBuffer().catch(() => null);
-    return auth.refused;
-  }
+  if ("refused" in auth) return auth.refused;
   const keyId = auth.keyId!;
   const endpoint = kalshiEndpoint(request.method, url.pathname);
-  if (!endpoint) {
-    await request.arrayBuffer().catch(() => null);
-    return err(404, "not_found", `no route ${request.method} ${url.pathname}`);
-  }
+  if (!endpoint) return err(404, "not_found", `no route ${request.method} ${url.pathname}`);
   for (const [name, value] of url.searchParams) {
     const check = endpoint.query[name];
     const why = check ? check(value) : "is not a parameter of this endpoint";
