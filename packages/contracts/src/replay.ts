@@ -163,6 +163,11 @@ export interface ReplayRecord {
   requestedBy: string;
   /** Sightings replayed so far. */
   sightings: number;
+  /**
+   * The sightings the window held when the replay started (the fetch log's count), so progress reads as a share;
+   * null for a replay recorded before it was counted.
+   */
+  totalSightings: number | null;
   completedAt: string | null;
   reportHash: string | null;
   summary: ReplaySummary | null;

@@ -328,6 +328,7 @@ describe("the operator console", () => {
       requestedAt: new Date().toISOString(),
       requestedBy: "token:admin-token",
       sightings: 0,
+      totalSightings: 800,
       completedAt: null,
       reportHash: null,
       summary: null,
@@ -357,7 +358,7 @@ describe("the operator console", () => {
     expect(await t.page.locator("#p-replay [role=alert]").textContent()).toBe(
       `The replay failed: ${failure.code}: ${failure.message}`,
     );
-    expect(await t.page.locator("#p-replay").textContent()).toContain("400 sighting(s) replayed");
+    expect(await t.page.locator("#p-replay").textContent()).toContain("400 of 800 sighting(s) replayed");
     await shoot(t, mesh, "17-replay-failed");
   });
 

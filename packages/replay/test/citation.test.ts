@@ -38,6 +38,7 @@ function record(over: Partial<ReplayRecord> = {}): ReplayRecord {
     requestedAt: "2026-12-01T01:00:00.000Z",
     requestedBy: "access:alice@example.com",
     sightings: 100,
+    totalSightings: 100,
     failure: null,
     completedAt: "2026-12-01T01:05:00.000Z",
     reportHash: "a".repeat(64),

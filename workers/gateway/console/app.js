@@ -921,6 +921,23 @@ let replayStrategy = null;
 let replayId = null;
 let replayChart = null;
 let replayFollow = null;
+/** A replay's progress: a share of the window's sightings where the record counted them when it started. */
+function replayProgress(r) {
+  const total = typeof r.totalSightings === "number" ? r.totalSightings : null;
+  const done = total === null ? `${r.sightings}` : `${r.sightings} of ${total}`;
+  if (r.status !== "running") return `${done} sighting(s) replayed`;
+  const share = total ? ` (${Math.min(100, Math.floor((100 * r.sightings) / total))} %)` : "";
+  return h(
+    "span",
+    null,
+    h("progress", {
+      "aria-label": "Replay running",
+      ...(total ? { value: String(Math.min(r.sightings, total)), max: String(total) } : {}),
+    }),
+    ` ${done} sighting(s) replayed so far${share}`,
+  );
+}
+
 /** How often a running replay is read again while it is followed (it advances in alarm steps of ~200 sightings). */
 const REPLAY_FOLLOW_MS = 1_000;
 /** The window fields roll forward with the clock ("the last hour") until someone types in them. */
@@ -1137,17 +1154,7 @@ const replay = new Panel(
         ["Status", badge(r.status, REPLAY_STATUS_KIND[r.status])],
         ["Window", windowText(r.window)],
         ["Requested", `${whenAgo(r.requestedAt)} by ${r.requestedBy}`],
-        [
-          "Progress",
-          r.status === "running"
-            ? h(
-                "span",
-                null,
-                h("progress", { "aria-label": "Replay running" }),
-                ` ${r.sightings} sighting(s) replayed so far`,
-              )
-            : `${r.sightings} sighting(s) replayed`,
-        ],
+        ["Progress", replayProgress(r)],
         r.completedAt ? ["Completed", when(r.completedAt)] : null,
         ["Params hash", h("span", { class: "mono" }, r.paramsHash)],
       ]),

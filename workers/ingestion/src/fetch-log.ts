@@ -61,6 +61,15 @@ export function pruneFetchLogStatement(db: D1Database, before: string): D1Prepar
     .bind(before, FETCH_LOG_PRUNE_LIMIT);
 }
 
+/** How many fetches [from, to) holds (a replay's total, for its progress). */
+export async function countFetches(db: D1Database, window: { from: string; to: string }): Promise<number> {
+  const row = await db
+    .prepare("SELECT COUNT(*) AS n FROM evidence_fetches WHERE fetched_at >= ?1 AND fetched_at < ?2")
+    .bind(window.from, window.to)
+    .first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
 /** Where a page of the log ended: its last fetch's (fetched at, id). */
 export interface FetchLogKey {
   fetchedAt: string;

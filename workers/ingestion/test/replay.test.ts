@@ -43,6 +43,7 @@ async function start(strategyId = "stg_replay") {
   const started = await worker().startReplay({ strategyId, ...WINDOW }, ACTOR);
   if (!started.ok) throw new Error(started.error.message);
   expect(started.value.status).toBe("running");
+  expect(started.value.totalSightings).not.toBeNull();
   return started.value;
 }
 
@@ -51,7 +52,9 @@ describe("a replay in the mesh", () => {
     const [a, b] = await recordBooks();
     const record = await start();
     const { record: done, steps } = await runToEnd(record.id);
-    expect(done).toMatchObject({ status: "complete", sightings: 5, failure: null });
+    // The window's five fetches were counted when it started: progress reads as a share of them.
+    expect(record.totalSightings).toBe(5);
+    expect(done).toMatchObject({ status: "complete", sightings: 5, totalSightings: 5, failure: null });
     // Two sightings a step: three steps read the five, the last also finishes.
     expect(steps).toBe(3);
 

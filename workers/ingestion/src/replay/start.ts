@@ -13,6 +13,7 @@ import {
 import { auditAppend, rpc } from "@paulp/kit";
 import { paramsHash } from "@paulp/replay";
 import type { Env } from "../env";
+import { countFetches } from "../fetch-log";
 import { engineStart } from "./engine-adapter";
 import { legCategories } from "./leg-categories";
 import type { RunProgress } from "./step";
@@ -72,6 +73,7 @@ export async function startReplay(
     requestedAt: now.toISOString(),
     requestedBy: principalName(actor),
     sightings: 0,
+    totalSightings: await countFetches(env.D1_MARKETS, window),
     completedAt: null,
     reportHash: null,
     summary: null,

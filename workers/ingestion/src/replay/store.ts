@@ -13,6 +13,7 @@ interface ReplayRow {
   requested_at: string;
   requested_by: string;
   sightings: number;
+  total_sightings: number | null;
   completed_at: string | null;
   report_hash: string | null;
   summary_json: string | null;
@@ -29,6 +30,7 @@ function recordOf(row: ReplayRow): ReplayRecord {
     requestedAt: row.requested_at,
     requestedBy: row.requested_by,
     sightings: row.sightings,
+    totalSightings: row.total_sightings,
     completedAt: row.completed_at,
     reportHash: row.report_hash,
     summary: row.summary_json === null ? null : (JSON.parse(row.summary_json) as ReplaySummary),
@@ -39,10 +41,20 @@ function recordOf(row: ReplayRow): ReplayRecord {
 export async function insertReplay(db: D1Database, r: ReplayRecord): Promise<void> {
   await db
     .prepare(
-      `INSERT INTO replays (id, strategy_id, params_hash, window_from, window_to, status, requested_at, requested_by)
-       VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?7)`,
+      `INSERT INTO replays (id, strategy_id, params_hash, window_from, window_to, status, requested_at, requested_by,
+         total_sightings)
+       VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?7, ?8)`,
     )
-    .bind(r.id, r.strategyId, r.paramsHash, r.window.from, r.window.to, r.requestedAt, r.requestedBy)
+    .bind(
+      r.id,
+      r.strategyId,
+      r.paramsHash,
+      r.window.from,
+      r.window.to,
+      r.requestedAt,
+      r.requestedBy,
+      r.totalSightings,
+    )
     .run();
 }
 
