@@ -92,22 +92,32 @@ export default defineConfig(async () => ({
           }),
           auxWorker("risk"),
           auxWorker("ingestion", { bindings: ingestionKeys }),
-          // One hedge instrument, filed under a category of its own, so an IBKR hedge can be marked and decided.
-          // Tests run the fast path's ticks themselves: its own alarm waits an hour.
+          // One hedge instrument (the simulator's, trading near 148), filed under a category of its own, so an IBKR
+          // hedge can be marked and decided: for one ticker, and for the simulator's categories (the loop's fills).
+          // Their limits are bounds far from the market (a hedge is priced from the mark; these old fixed prices
+          // would be refused by risk's 10 % collar). Tests run the fast path's ticks themselves: its alarm waits an hour.
           auxWorker("execution", {
             bindings: {
               ...executionKeys,
               FAST_PATH_ALARM_MS: "3600000",
-              HEDGE_MAP: JSON.stringify({
-                "KX-GW-HEDGED": {
-                  conid: 265598,
-                  ratio: "0.5",
-                  direction: "opposite",
-                  buyLimit: "160.00",
-                  sellLimit: "145.00",
-                  category: "Hedges",
-                },
-              }),
+              HEDGE_MAP: JSON.stringify(
+                Object.fromEntries(
+                  [
+                    "KX-GW-HEDGED",
+                    ...["Economics", "Financials", "Crypto", "Politics"].map((c) => `category:${c}`),
+                  ].map((key) => [
+                    key,
+                    {
+                      conid: 265598,
+                      ratio: "0.5",
+                      direction: "opposite",
+                      buyLimit: "180.00",
+                      sellLimit: "120.00",
+                      category: "Hedges",
+                    },
+                  ]),
+                ),
+              ),
             },
           }),
           auxWorker("monitor"),

@@ -229,6 +229,22 @@ export const MarkUpdate = v.object({
 /** A mark price pushed by ingestion. */
 export type MarkUpdate = v.InferOutput<typeof MarkUpdate>;
 
+/** The latest mark risk holds for one market, as `getMark` answers it (prices as decimal strings). */
+export interface HeldMark {
+  venue: Venue;
+  market: string;
+  /** Null: the market is known without a price. */
+  price: string | null;
+  observedAt: string;
+  evidenceHash: string;
+}
+
+/** `getMark`'s answer: the mark (null when risk holds none) and the age past which risk calls a mark stale. */
+export interface HeldMarkAnswer {
+  mark: HeldMark | null;
+  maxMarkAgeSeconds: number;
+}
+
 /** RPC surface of the `risk` worker. */
 export interface RiskRpc {
   health(): Promise<HealthReport>;
@@ -268,6 +284,11 @@ export interface RiskRpc {
    */
   releaseReservations(clientOrderIds: string[]): Promise<Result<{ released: number }>>;
   recordMarks(marks: MarkUpdate[]): Promise<Result<{ applied: number }>>;
+  /**
+   * The latest mark of one market and risk's freshness limit (`maxMarkAgeSeconds` of the limits in force), for a
+   * caller that prices an order from the mark (execution's hedges); the caller judges the age with its clock.
+   */
+  getMark(venue: Venue, market: string): Promise<Result<HeldMarkAnswer>>;
   reportFailure(kind: FailureKind, detail: string, actor: Principal): Promise<Result<BreakerStatus>>;
   reportSuccess(kind: FailureKind): Promise<Result<BreakerStatus>>;
   getBreaker(): Promise<Result<BreakerStatus>>;

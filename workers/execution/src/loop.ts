@@ -12,7 +12,7 @@ import {
 import { auditAppend, rpc } from "@paulp/kit";
 import { crossVenueSignal, DECISION_BOOK_MAX_AGE_SECONDS, rvParams } from "@paulp/strategy";
 import type { Env } from "./env";
-import { hedgeIntentFor, parseHedgeMap } from "./hedge";
+import { hedgeEntryFor, parseHedgeMap, planHedge } from "./hedge";
 import { deriveClientOrderId } from "./orders/ids";
 
 /** The strategy kind this loop trades. */
@@ -160,32 +160,38 @@ export async function runTradingLoop(
         continue;
       }
       report.submitted.push(coid);
+      const entry = hedgeEntryFor(hedges.map, p.kalshi.marketId, check?.kalshiCategory ?? null);
+      if (!entry) continue;
       const hedgeCoid = await deriveClientOrderId(s.id, `hedge:${coid}`, "ibkr");
-      const conid = hedges.map[p.kalshi.marketId]?.conid;
-      const hedgePosition = conid === undefined ? 0 : await om.positionIn("ibkr", String(conid), mode, s.id);
-      const hedge = hedgeIntentFor(
-        hedges.map,
-        {
-          market: p.kalshi.marketId,
-          // The Kalshi leg's category (from its series) selects a `category:<name>` hedge entry.
-          category: check?.kalshiCategory ?? null,
-          side: sig.side,
-          filled: res.value.filled,
-          strategyId: s.id,
-          evidenceHashes,
-        },
+      const conid = String(entry.conid);
+      const [hedgePosition, mark] = await Promise.all([
+        om.positionIn("ibkr", conid, mode, s.id),
+        rpc(env.RISK, (risk) => risk.getMark("ibkr", conid), { what: "getMark", timeoutMs: READ_TIMEOUT_MS }),
+      ]);
+      // The mark is judged when the hedge is priced, not when the run began.
+      const plan = planHedge(
+        entry,
+        { side: sig.side, filled: res.value.filled, strategyId: s.id, evidenceHashes },
         hedgeCoid,
         hedgePosition,
+        mark,
+        Date.now(),
       );
-      if (hedge) {
-        const h = await decideAndSubmit(env, hedge, actor, {
-          kind: "hedge",
-          hedgeOf: coid,
-          pairId: p.pairId,
-        });
-        if (h.ok) report.submitted.push(hedgeCoid);
-        else report.denied.push({ clientOrderId: hedgeCoid, reason: `${h.error.code}: ${h.error.message}` });
+      if (!plan) continue;
+      if (plan.kind === "not_placed") {
+        // Fail closed: no hedge at a blind price. The Kalshi fill stands, its exposure unhedged and visible
+        // (risk's exposure, the positions); the run's audit entry carries this reason.
+        report.denied.push({ clientOrderId: hedgeCoid, reason: `hedge_not_placed: ${plan.reason}` });
+        continue;
       }
+      const h = await decideAndSubmit(env, plan.intent, actor, {
+        kind: "hedge",
+        hedgeOf: coid,
+        pairId: p.pairId,
+        note: plan.pricing,
+      });
+      if (h.ok) report.submitted.push(hedgeCoid);
+      else report.denied.push({ clientOrderId: hedgeCoid, reason: `${h.error.code}: ${h.error.message}` });
     }
   }
   if (report.signals > 0 || hedges.error) {

@@ -3,7 +3,6 @@ import { formatDollars, kalshiTakerFee, parseDollars, parseQuantity } from "@pau
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { afterRateLimit, BACKOFF_MAX_MS, backoffLeftMs } from "../src/backoff";
-import { hedgeIntentFor, parseHedgeMap } from "../src/hedge";
 import { deriveClientOrderId } from "../src/orders/ids";
 import { isTerminal, stateForFills, TRANSITIONS, transition, withdrawal } from "../src/orders/state";
 import { applyPolicyChange, effectiveMode, initialPolicy } from "../src/policy";
@@ -325,80 +324,5 @@ describe("pre-trade verdict (#13 items 9 and 17)", () => {
       ok: true,
       record: { compliance: "allow", rulesVersion: 7 },
     });
-  });
-});
-
-describe("hedge map", () => {
-  const { map } = parseHedgeMap(
-    JSON.stringify({
-      KXA: { conid: 265598, ratio: "0.5", direction: "opposite", buyLimit: "110.00", sellLimit: "90.00" },
-    }),
-  );
-  it("maps a fill to an IBKR hedge intent", () => {
-    const h = hedgeIntentFor(
-      map,
-      {
-        market: "KXA",
-        category: null,
-        side: "buy",
-        filled: 9,
-        strategyId: "s",
-        evidenceHashes: ["a".repeat(64)],
-      },
-      "pp-hedge-1",
-    );
-    expect(h).toMatchObject({
-      venue: "ibkr",
-      market: "265598",
-      side: "sell",
-      quantity: 4,
-      limitPrice: "90.00",
-    });
-  });
-  it("follows the strategy's hedge position: increase, reduce, and close at flat instead of crossing it", () => {
-    const fill = (side: "buy" | "sell", filled: number) => ({
-      market: "KXA",
-      category: null,
-      side,
-      filled,
-      strategyId: "s",
-      evidenceHashes: ["a".repeat(64)],
-    });
-    // Already short 4 (an earlier hedge): another buy on Kalshi hedges by selling more.
-    expect(hedgeIntentFor(map, fill("buy", 9), "h2", -4)).toMatchObject({
-      side: "sell",
-      effect: "increase",
-      quantity: 4,
-    });
-    // Kalshi sold 4: buy back 2 of the 4 short.
-    expect(hedgeIntentFor(map, fill("sell", 4), "h3", -4)).toMatchObject({
-      side: "buy",
-      effect: "reduce",
-      quantity: 2,
-    });
-    // Kalshi sold 20: the hedge would buy 10 but stops at flat (4), never opening a long in the same order.
-    expect(hedgeIntentFor(map, fill("sell", 20), "h4", -4)).toMatchObject({
-      side: "buy",
-      effect: "close",
-      quantity: 4,
-    });
-  });
-  it("ignores unmapped markets and rejects a malformed map", () => {
-    expect(
-      hedgeIntentFor(
-        map,
-        {
-          market: "KXB",
-          category: null,
-          side: "buy",
-          filled: 9,
-          strategyId: "s",
-          evidenceHashes: ["a".repeat(64)],
-        },
-        "x",
-      ),
-    ).toBeNull();
-    expect(parseHedgeMap('{"X":{"conid":-1}}').error).not.toBeNull();
-    expect(parseHedgeMap("nope").map).toEqual({});
   });
 });

@@ -1,59 +1,114 @@
 // The hedge path through the real loop: a filled Kalshi signal on a mapped market is followed by an IBKR
-// hedge order that takes the same road as every order (risk decision, then the order manager).
+// hedge order priced from the instrument's mark (as risk holds it), that takes the same road as every order (risk
+// decision, then the order manager); without a fresh mark no hedge is placed and the run says why.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../src/env";
 import { runTradingLoop } from "../src/loop";
-import { ADMIN, execution, ingestion, onePaperPair, risk } from "./helpers";
+import { ADMIN, audit, execution, ingestion, onePaperPair, risk } from "./helpers";
+
+/** A strategy with a paper pair whose books give a buy signal on `kalshi`, its fills hedged by selling `conid`. */
+async function hedgedPair(strategy: string, kalshi: string, poly: string, conid: number): Promise<Env> {
+  await onePaperPair(strategy, `pair-${strategy}`, kalshi, poly);
+  await ingestion()._setBook("kalshi", kalshi, {
+    bids: [{ price: "0.3800", size: "50" }],
+    asks: [{ price: "0.4000", size: "50" }],
+    evidenceHash: "1".repeat(64),
+  });
+  await ingestion()._setBook("polymarket", poly, {
+    bids: [{ price: "0.5000", size: "500" }],
+    asks: [{ price: "0.5200", size: "500" }],
+    evidenceHash: "2".repeat(64),
+  });
+  return {
+    ...(env as unknown as Env),
+    // The map's limits are bounds far from the market (the old fixed prices): the hedge must follow the mark.
+    HEDGE_MAP: JSON.stringify({
+      [kalshi]: { conid, ratio: "0.5", direction: "opposite", buyLimit: "300.00", sellLimit: "100.00" },
+    }),
+  } as Env;
+}
+
+const mark = (conid: number, price: string, ageMs: number) => ({
+  venue: "ibkr" as const,
+  market: String(conid),
+  price,
+  category: "Hedges",
+  evidenceHash: "3".repeat(64),
+  observedAt: new Date(Date.now() - ageMs).toISOString(),
+});
 
 describe("IBKR hedging through the loop", () => {
-  it("follows a filled signal with a hedge order evaluated by risk and filled on paper", async () => {
-    await onePaperPair("rv-hedged", "pair-h", "KXHEDGE-1", "0xpolyh");
-    await ingestion()._setBook("kalshi", "KXHEDGE-1", {
-      bids: [{ price: "0.3800", size: "50" }],
-      asks: [{ price: "0.4000", size: "50" }],
-      evidenceHash: "1".repeat(64),
-    });
-    await ingestion()._setBook("polymarket", "0xpolyh", {
-      bids: [{ price: "0.5000", size: "500" }],
-      asks: [{ price: "0.5200", size: "500" }],
-      evidenceHash: "2".repeat(64),
-    });
-    const hedged = {
-      ...(env as unknown as Env),
-      HEDGE_MAP: JSON.stringify({
-        "KXHEDGE-1": {
-          conid: 265598,
-          ratio: "0.5",
-          direction: "opposite",
-          buyLimit: "210.00",
-          sellLimit: "190.00",
-        },
-      }),
-    } as Env;
+  it("follows a filled signal with a hedge priced from the instrument's mark, evaluated by risk and filled on paper", async () => {
+    const hedged = await hedgedPair("rv-hedged", "KXHEDGE-1", "0xpolyh", 265598);
+    await risk().recordMarks([mark(265598, "200.0000", 1_000)]);
 
     const r = await runTradingLoop(hedged, ADMIN, Date.now());
     expect(r.ok).toBe(true);
     if (!r.ok) return;
+    expect(r.value.denied).toEqual([]);
     expect(r.value.submitted).toHaveLength(2);
     const [signalId, hedgeId] = r.value.submitted as [string, string];
     const signal = await execution().getOrder(signalId);
     const hedge = await execution().getOrder(hedgeId);
     if (!signal.ok || !hedge.ok) throw new Error("orders not stored");
     expect(signal.value).toMatchObject({ mode: "paper", state: "filled" });
-    // Buying YES on Kalshi is hedged by selling the mapped instrument, half a share per contract filled.
+    // Buying YES on Kalshi is hedged by selling the mapped instrument, half a share per contract filled, at the
+    // mark less the default 0.5 % (200 × 0.995), not at the map's sellLimit.
     expect(hedge.value.intent).toMatchObject({
       venue: "ibkr",
       market: "265598",
       side: "sell",
-      limitPrice: "190.00",
+      effect: "open",
+      limitPrice: "199.0000",
       quantity: Math.floor(signal.value.filledQuantity * 0.5),
+      evidenceHashes: ["1".repeat(64), "2".repeat(64), "3".repeat(64)],
     });
-    expect(hedge.value.context).toMatchObject({ kind: "hedge", hedgeOf: signalId, pairId: "pair-h" });
+    expect(hedge.value.context).toMatchObject({
+      kind: "hedge",
+      hedgeOf: signalId,
+      pairId: "pair-rv-hedged",
+      note: expect.stringContaining("mark 200.0000"),
+    });
     expect(hedge.value.decision?.approved).toBe(true);
     const evaluated = (await risk()._calls()).filter(
       (c) => c.method === "evaluate" && (c.intent as { venue?: string } | undefined)?.venue === "ibkr",
     );
     expect(evaluated).toHaveLength(1);
+  });
+
+  it("places no hedge without a mark, or with a stale one, and reports it in the run and its audit entry", async () => {
+    const hedged = await hedgedPair("rv-unmarked", "KXHEDGE-2", "0xpolyu", 777001);
+    const r = await runTradingLoop(hedged, ADMIN, Date.now());
+    if (!r.ok) throw new Error(r.error.message);
+    // The Kalshi order filled; its hedge was not sent anywhere.
+    expect(r.value.submitted).toHaveLength(1);
+    expect(r.value.denied).toEqual([
+      {
+        clientOrderId: expect.stringMatching(/^pp-/),
+        reason: expect.stringMatching(
+          /^hedge_not_placed: hedge sell \d+ ibkr:777001 not placed: risk holds no mark for it$/,
+        ),
+      },
+    ]);
+    const hedgeId = r.value.denied[0]!.clientOrderId;
+    expect((await execution().getOrder(hedgeId)).ok).toBe(false);
+    const ibkrDecisions = (await risk()._calls()).filter(
+      (c) => c.method === "evaluate" && (c.intent as { market?: string } | undefined)?.market === "777001",
+    );
+    expect(ibkrDecisions).toEqual([]);
+    const runs = (await audit()._events()).filter((e) => e.type === "execution.loop_run");
+    expect(runs.at(-1)?.payload).toMatchObject({ denied: r.value.denied });
+
+    // A mark older than risk's limit (120 s) is no better.
+    const stale = await hedgedPair("rv-stale", "KXHEDGE-3", "0xpolys", 777002);
+    await risk().recordMarks([mark(777002, "150.0000", 121_000)]);
+    const s = await runTradingLoop(stale, ADMIN, Date.now());
+    if (!s.ok) throw new Error(s.error.message);
+    expect(s.value.denied).toEqual([
+      expect.objectContaining({
+        reason: expect.stringContaining("its mark is stale (age 121s, limit 120s)"),
+      }),
+    ]);
   });
 });

@@ -19,7 +19,9 @@ import {
   type FillOutcome,
   FillReport,
   type HealthReport,
+  type HeldMarkAnswer,
   MAX_FILLS_PER_BATCH,
+  MarketId,
   MarkUpdate,
   OrderIntent,
   ok,
@@ -33,6 +35,7 @@ import {
   type RiskMonitorStats,
   type RiskRpc,
   systemPrincipal,
+  Venue,
 } from "@paulp/contracts";
 import { parseArgs, parseInput, rpc, runHealthChecks } from "@paulp/kit";
 import * as v from "valibot";
@@ -206,6 +209,13 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
     const m = parseInput(Marks, marks);
     if (!m.ok) return m;
     return rpc(async () => this.settle(await this.governor().recordMarks(m.value)), { what: "recordMarks" });
+  }
+
+  async getMark(venue: Venue, market: string): Promise<Result<HeldMarkAnswer>> {
+    const input = parseArgs([Venue, MarketId], [venue, market]);
+    if (!input.ok) return input;
+    const [vn, m] = input.value;
+    return rpc(async () => this.governor().getMark(vn, m), { what: "getMark" });
   }
 
   async exposure(): Promise<Result<RiskExposure>> {

@@ -13,6 +13,7 @@ import {
   err,
   type FillOutcome,
   type FillReport,
+  type HeldMarkAnswer,
   INTENT_HASH_DOMAIN,
   type MarkUpdate,
   type OrderIntent,
@@ -27,7 +28,7 @@ import {
   type Venue,
 } from "@paulp/contracts";
 import { canonicalHash, formatDollars, formatPct, SerialQueue, settleRedemption } from "@paulp/kit";
-import { exposureDetail, exposureReport, valuation } from "@paulp/risk-rules";
+import { exposureDetail, exposureReport, marketKey, valuation } from "@paulp/risk-rules";
 import { queryDecisionLog } from "./decision-log";
 import type { Env } from "./env";
 import { changeCapital, changeLimits } from "./governor-admin";
@@ -141,6 +142,25 @@ export class RiskGovernor extends DurableObject<Env> {
   /** Apply marks from ingestion; the view is revalued for the markets that changed only. */
   async recordMarks(marks: MarkUpdate[]): Promise<Result<StateChange<{ applied: number }>>> {
     return recordMarks(this.st, this.ctx.storage, marks, Date.now());
+  }
+
+  /** The latest mark of one market, with the freshness limit in force (the caller judges the age). */
+  async getMark(venue: Venue, market: string): Promise<Result<HeldMarkAnswer>> {
+    const { st } = this;
+    if (!st.parsed) return err(ErrorCode.internal, "stored limits do not parse");
+    const mark = st.portfolio.marks[marketKey(venue, market)];
+    return ok({
+      mark: mark
+        ? {
+            venue: mark.venue,
+            market: mark.market,
+            price: mark.price === null ? null : formatDollars(mark.price, 4, "half-up"),
+            observedAt: new Date(mark.observedAtMs).toISOString(),
+            evidenceHash: mark.evidenceHash,
+          }
+        : null,
+      maxMarkAgeSeconds: st.parsed.maxMarkAgeMs / 1000,
+    });
   }
 
   /** The stored limits. */

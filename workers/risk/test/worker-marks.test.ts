@@ -38,3 +38,29 @@ describe("marks at venue scale", () => {
     expect(stored).toBeUndefined();
   });
 });
+
+describe("getMark: the mark a caller prices from (execution's hedges)", () => {
+  it("answers the latest mark with risk's freshness limit, none for an unknown market, and refuses bad input", async () => {
+    const mark = { ...freshMark("265598", "148.5000"), venue: "ibkr" as const, category: "Hedges" };
+    expect((await risk().recordMarks([mark])).ok).toBe(true);
+    expect(await risk().getMark("ibkr", "265598")).toEqual({
+      ok: true,
+      value: {
+        mark: {
+          venue: "ibkr",
+          market: "265598",
+          price: "148.5000",
+          observedAt: new Date(Date.parse(mark.observedAt)).toISOString(),
+          evidenceHash: mark.evidenceHash,
+        },
+        maxMarkAgeSeconds: 120,
+      },
+    });
+    expect(await risk().getMark("ibkr", "999999")).toEqual({
+      ok: true,
+      value: { mark: null, maxMarkAgeSeconds: 120 },
+    });
+    const bad = await risk().getMark("nasdaq" as "ibkr", "265598");
+    expect(bad.ok ? null : bad.error.code).toBe("validation_failed");
+  });
+});

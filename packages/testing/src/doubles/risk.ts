@@ -11,6 +11,8 @@ import {
   type FailureKind,
   type FillOutcome,
   type FillReport,
+  type HeldMark,
+  type HeldMarkAnswer,
   type MarkUpdate,
   type OrderIntent,
   type Principal,
@@ -18,6 +20,7 @@ import {
   type RiskDecision,
   type RiskLimitsView,
   type RiskRpc,
+  type Venue,
 } from "@paulp/contracts";
 import { DoubleEntrypoint, err, hashOfSeq, intentHash, Ledger, ok } from "./ledger";
 
@@ -40,6 +43,8 @@ export interface RiskDoubleState {
   failing: boolean;
   /** What getLimits answers. */
   limits: RiskLimitsView;
+  /** The marks recordMarks was given (the newest observation per market), as getMark answers them. */
+  marks: Map<string, HeldMark>;
   seq: number;
 }
 
@@ -60,6 +65,7 @@ const fresh = (): RiskDoubleState => ({
     updatedAt: "",
     updatedBy: "test",
   },
+  marks: new Map(),
   seq: 0,
 });
 const ledger = new Ledger(fresh);
@@ -90,6 +96,7 @@ type Doubled = Pick<
   | "reportFailure"
   | "reportSuccess"
   | "getLimits"
+  | "getMark"
 >;
 
 export default class RiskDouble extends DoubleEntrypoint<RiskDoubleState> implements Doubled {
@@ -179,7 +186,24 @@ export default class RiskDouble extends DoubleEntrypoint<RiskDoubleState> implem
   }
   async recordMarks(marks: MarkUpdate[]): Promise<Result<{ applied: number }>> {
     ledger.record("recordMarks", { marks });
-    return ledger.state.failing ? down() : ok({ applied: marks.length });
+    if (ledger.state.failing) return down();
+    for (const m of marks) {
+      const key = `${m.venue}:${m.market}`;
+      const held = ledger.state.marks.get(key);
+      if (held && Date.parse(held.observedAt) > Date.parse(m.observedAt)) continue;
+      const { venue, market, price, observedAt, evidenceHash } = m;
+      ledger.state.marks.set(key, { venue, market, price, observedAt, evidenceHash });
+    }
+    return ok({ applied: marks.length });
+  }
+  async getMark(venue: Venue, market: string): Promise<Result<HeldMarkAnswer>> {
+    ledger.record("getMark", { venue, market });
+    const s = ledger.state;
+    if (s.failing) return down();
+    return ok({
+      mark: s.marks.get(`${venue}:${market}`) ?? null,
+      maxMarkAgeSeconds: s.limits.limits.maxMarkAgeSeconds,
+    });
   }
   async reportSuccess(kind: FailureKind): Promise<Result<BreakerStatus>> {
     ledger.record("reportSuccess", { kind });
