@@ -92,6 +92,12 @@ export const ReplaySummarySchema = v.strictObject({
    */
   evidenceFrom: v.optional(v.nullable(v.pipe(v.string(), v.isoTimestamp()))),
   evidenceTo: v.optional(v.nullable(v.pipe(v.string(), v.isoTimestamp()))),
+  /**
+   * The longest time between two consecutive sightings replayed, in whole seconds rounded up (null: no evidence, or
+   * not known). A go-live citation refuses a span with a gap longer than its policy allows. Absent in a report of an
+   * engine before replay-engine.4 (such a report cannot be cited).
+   */
+  largestEvidenceGapSeconds: v.optional(v.nullable(Count)),
 });
 
 /** The figures a quant reads first. Money in dollars (4 decimals), fractions of 1 (4 decimals). */
@@ -175,14 +181,20 @@ export interface ReplayRecord {
   failure: { code: string; message: string } | null;
 }
 
-/** How old and how long a cited replay may be. Defaults: at least 7 days of evidence, ending at most 3 days ago. */
+/**
+ * How old, how long and how continuous a cited replay's evidence must be. Defaults: at least 7 days of evidence,
+ * ending at most 3 days ago, with no gap between consecutive sightings longer than 15 minutes (the crawl runs every
+ * 2 minutes: a few failed runs pass, a crawl stopped for an hour does not).
+ */
 export interface ReplayCitationPolicy {
   minSpanMs: number;
   maxAgeMs: number;
+  maxGapMs: number;
 }
 export const DEFAULT_REPLAY_CITATION_POLICY: ReplayCitationPolicy = {
   minSpanMs: 7 * 24 * 60 * 60 * 1000,
   maxAgeMs: 3 * 24 * 60 * 60 * 1000,
+  maxGapMs: 15 * 60 * 1000,
 };
 
 /** Why a go-live's replay citation is refused; one per rule, so the caller is told which rule failed. */
@@ -193,6 +205,7 @@ export const ReplayCitationRefusal = {
   paramsChanged: "replay_params_changed",
   tooShort: "replay_too_short",
   tooOld: "replay_too_old",
+  evidenceGap: "replay_evidence_gap",
 } as const;
 export type ReplayCitationRefusal = (typeof ReplayCitationRefusal)[keyof typeof ReplayCitationRefusal];
 

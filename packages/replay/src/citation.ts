@@ -25,8 +25,9 @@ function refuse(reason: ReplayCitationRefusal, message: string, details: Record<
 /**
  * Check that `record` (null when no replay has the cited id) may back a go-live of `strategy` at `nowMs`: complete,
  * of this strategy, with exactly these params, whose evidence (its first to its last sighting, as the report's
- * summary states them) spans at least `policy.minSpanMs` and ends no more than `policy.maxAgeMs` before now.
- * Answers the citation the request carries.
+ * summary states them) spans at least `policy.minSpanMs`, ends no more than `policy.maxAgeMs` before now and has
+ * no gap between consecutive sightings longer than `policy.maxGapMs` (a span the crawl left empty for a day does
+ * not cover that day). Answers the citation the request carries.
  */
 export async function checkCitation(
   record: ReplayRecord | null,
@@ -71,6 +72,23 @@ export async function checkCitation(
       { ageMs: nowMs - to, maxAgeMs: policy.maxAgeMs },
     );
   }
+  // Coverage inside the span: a report that does not state its largest gap (an engine before replay-engine.4) is not
+  // taken as gapless.
+  const gapSeconds = evidence?.largestEvidenceGapSeconds;
+  if (gapSeconds === undefined || gapSeconds === null) {
+    return refuse(
+      ReplayCitationRefusal.evidenceGap,
+      `replay ${record.id}'s report does not state the largest gap in its evidence (an engine before replay-engine.4): replay it again`,
+      { maxGapMs: policy.maxGapMs },
+    );
+  }
+  if (gapSeconds * 1000 > policy.maxGapMs) {
+    return refuse(
+      ReplayCitationRefusal.evidenceGap,
+      `replay ${record.id}'s evidence has a gap of ${gapText(gapSeconds * 1000)} between consecutive sightings; at most ${gapText(policy.maxGapMs)} is allowed (the evidence does not cover the span)`,
+      { gapMs: gapSeconds * 1000, maxGapMs: policy.maxGapMs },
+    );
+  }
   return ok({
     replayId: record.id,
     reportHash: record.reportHash,
@@ -83,4 +101,8 @@ function spanText(ms: number): string {
   if (!Number.isFinite(ms)) return "no valid span";
   const hours = ms / 3_600_000;
   return hours >= 48 ? `${(hours / 24).toFixed(1)} days` : `${hours.toFixed(1)} hours`;
+}
+
+function gapText(ms: number): string {
+  return ms >= 7_200_000 ? spanText(ms) : `${(ms / 60_000).toFixed(1)} minutes`;
 }

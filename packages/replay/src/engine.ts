@@ -70,7 +70,8 @@ import { fraction, maxDrawdown, sampleCurve, tally } from "./metrics";
 // window that re-fetched no event or series); at most one order per strategy, pair and minute, and decisions only
 // on books no older than the loop reads (DECISION_BOOK_MAX_AGE_SECONDS), as the loop.
 // .3: the summary names when the first and the last sighting replayed were fetched (the citation's span).
-export const ENGINE_VERSION = "replay-engine.3";
+// .4: the summary names the largest gap between consecutive sightings replayed (the citation's coverage).
+export const ENGINE_VERSION = "replay-engine.4";
 
 /** The order of a Polymarket leg's YES token, as the pair review recorded it. */
 export interface ReplayPair {
@@ -130,6 +131,11 @@ export interface ReplayState {
   /** When the first and the last sighting replayed were fetched (epoch ms; null before the first). */
   evidenceFromMs: number | null;
   evidenceToMs: number | null;
+  /**
+   * The longest time between two consecutive sightings replayed (ms; 0 before the second). Null when not known: a
+   * state saved by an engine before .4 with sightings already replayed (their gaps were not kept).
+   */
+  largestGapMs: number | null;
   /** The minute (ms / 60,000) of each pair's last approved order: the loop places one per pair a minute. */
   orderedMinute: Record<string, number>;
   orderSeq: number;
@@ -163,6 +169,7 @@ export function startReplay(config: ReplayConfig): ReplayState {
     orderedMinute: {},
     evidenceFromMs: null,
     evidenceToMs: null,
+    largestGapMs: 0,
     orderSeq: 0,
     decisions: 0,
     staleDecisions: 0,
@@ -188,6 +195,8 @@ export function step(
   const st: ReplayState = structuredClone(state);
   // A run started before engine version 2 (a deploy mid-replay) has no per-minute record yet.
   st.orderedMinute ??= {};
+  // Nor (before .4) the gaps of the sightings it replayed: unknown, unless it had replayed none.
+  if (st.largestGapMs === undefined) st.largestGapMs = st.evidenceToMs == null ? 0 : null;
   const limits = parseLimits(st.config.risk.limits, st.config.risk.limitsVersion);
   if (!limits) throw new Error("the replay's risk limits do not parse");
   const end = Math.min(timeline.length, st.cursor + Math.max(0, Math.floor(maxSightings)));
@@ -198,6 +207,8 @@ export function step(
     st.consumed.push(s.hash);
     // (`??`: a state saved by an engine before .3 has neither; it counts from the sightings it replays now.)
     st.evidenceFromMs ??= s.atMs;
+    if (st.evidenceToMs != null && st.largestGapMs !== null)
+      st.largestGapMs = Math.max(st.largestGapMs, s.atMs - st.evidenceToMs);
     st.evidenceToMs = s.atMs;
     const outcome = consume(st, s, limits);
     if (outcome === "skipped") st.skipped++;
@@ -261,6 +272,9 @@ export function finish(state: ReplayState): ReplayReport {
       staleDecisionShare: fraction(st.staleDecisions, st.decisions),
       evidenceFrom: st.evidenceFromMs == null ? null : iso(st.evidenceFromMs),
       evidenceTo: st.evidenceToMs == null ? null : iso(st.evidenceToMs),
+      // Whole seconds, rounded up (a gap is never understated); null without evidence or when not known.
+      largestEvidenceGapSeconds:
+        st.evidenceToMs == null || st.largestGapMs == null ? null : Math.ceil(st.largestGapMs / 1000),
     },
     trades: st.trades,
     equityCurve: sampled.map((p) => ({ at: iso(p.atMs), equity: formatDollars(p.equity, 4) })),

@@ -8,8 +8,11 @@ const params = { b: 1, a: "x", edge: "0.02" };
 const PARAMS_HASH = "545ddaeee370256c4c1f41466c3fb5c4cd635d4e9f04b24de1f3853fa5d334dc";
 const NOW = Date.parse("2026-12-02T12:00:00Z");
 
-/** A complete replay's summary whose evidence runs from `from` to `to` (the figures do not matter here). */
-function summary(from: string | null, to: string | null): ReplaySummary {
+/**
+ * A complete replay's summary whose evidence runs from `from` to `to` with a largest gap of `gapSeconds` between
+ * sightings (the figures do not matter here).
+ */
+function summary(from: string | null, to: string | null, gapSeconds: number | null = 120): ReplaySummary {
   return {
     decisions: 10,
     orders: 1,
@@ -25,6 +28,7 @@ function summary(from: string | null, to: string | null): ReplaySummary {
     staleDecisionShare: "0.0000",
     evidenceFrom: from,
     evidenceTo: to,
+    largestEvidenceGapSeconds: gapSeconds,
   };
 }
 
@@ -47,15 +51,21 @@ function record(over: Partial<ReplayRecord> = {}): ReplayRecord {
   };
 }
 
-async function reason(r: ReplayRecord | null, strategyParams: Record<string, unknown> = params) {
-  const answer = await checkCitation(
+async function answerFor(r: ReplayRecord | null, strategyParams: Record<string, unknown> = params) {
+  return checkCitation(
     r,
     { id: "st_1", params: strategyParams as never },
     DEFAULT_REPLAY_CITATION_POLICY,
     NOW,
   );
+}
+
+async function reason(r: ReplayRecord | null, strategyParams: Record<string, unknown> = params) {
+  const answer = await answerFor(r, strategyParams);
   return answer.ok ? "ok" : (answer.error.details as { reason: string }).reason;
 }
+
+const WEEK = ["2026-11-24T00:00:00.000Z", "2026-12-01T00:00:00.000Z"] as const;
 
 describe("a go-live's replay citation", () => {
   it("names params by the hash of their canonical JSON, whatever the key order", async () => {
@@ -93,6 +103,7 @@ describe("a go-live's replay citation", () => {
     const {
       evidenceFrom: _f,
       evidenceTo: _t,
+      largestEvidenceGapSeconds: _g,
       ...older
     } = summary("2026-11-24T00:00:00.000Z", "2026-12-01T00:00:00.000Z");
     expect(await reason(record({ summary: older }))).toBe("replay_too_short");
@@ -105,5 +116,37 @@ describe("a go-live's replay citation", () => {
     const edgeTo = new Date(NOW - 3 * DAY).toISOString();
     const edgeFrom = new Date(NOW - 10 * DAY).toISOString();
     expect(await reason(record({ summary: summary(edgeFrom, edgeTo) }))).toBe("ok");
+  });
+
+  it("is refused when a gap between consecutive sightings is longer than the policy's 15 minutes", async () => {
+    const gap = (seconds: number | null) => record({ summary: summary(WEEK[0], WEEK[1], seconds) });
+    expect(DEFAULT_REPLAY_CITATION_POLICY.maxGapMs).toBe(15 * 60_000);
+    expect(await reason(gap(0))).toBe("ok");
+    expect(await reason(gap(14 * 60 + 59))).toBe("ok");
+    // At the limit is allowed; a second over is not.
+    expect(await reason(gap(15 * 60))).toBe("ok");
+    expect(await reason(gap(15 * 60 + 1))).toBe("replay_evidence_gap");
+    // The crawl stopped for a day inside a week of evidence: the week's span does not cover it.
+    const day = await answerFor(gap(24 * 60 * 60));
+    expect(day).toEqual({
+      ok: false,
+      error: {
+        code: "replay_citation_refused",
+        message:
+          "replay rp_1's evidence has a gap of 24.0 hours between consecutive sightings; at most 15.0 minutes is allowed (the evidence does not cover the span)",
+        details: { reason: "replay_evidence_gap", gapMs: 86_400_000, maxGapMs: 900_000 },
+      },
+    });
+  });
+
+  it("refuses a report of an engine before replay-engine.4, which does not state its largest gap", async () => {
+    const { largestEvidenceGapSeconds: _g, ...engine3 } = summary(WEEK[0], WEEK[1]);
+    const answer = await answerFor(record({ summary: engine3 }));
+    expect(answer.ok ? null : answer.error).toMatchObject({
+      details: { reason: "replay_evidence_gap" },
+      message: expect.stringContaining("an engine before replay-engine.4): replay it again"),
+    });
+    // Nor is a gap the report could not know (null) taken as none.
+    expect(await reason(record({ summary: summary(WEEK[0], WEEK[1], null) }))).toBe("replay_evidence_gap");
   });
 });

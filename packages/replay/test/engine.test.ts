@@ -40,7 +40,11 @@ describe("the replay engine over a fixed evidence set", () => {
     const times = FETCHES.map((f) => Date.parse(at(f.ms))).sort((a, b) => a - b);
     expect(r.summary.evidenceFrom).toBe(new Date(times[0]!).toISOString());
     expect(r.summary.evidenceTo).toBe(new Date(times.at(-1)!).toISOString());
-    expect(await reportHash(r)).toBe("bd3d00d41ce2a025c02070a5b16b2eff16288910554564583a68d873165a6ad0");
+    // Its coverage: the longest time between consecutive sightings, in whole seconds rounded up.
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    expect(r.summary.largestEvidenceGapSeconds).toBe(Math.ceil(Math.max(...gaps) / 1000));
+    expect(r.summary.largestEvidenceGapSeconds).toBeGreaterThan(0);
+    expect(await reportHash(r)).toBe("f9782a2e7e34d924dfdc1bf909b7f71cb47d33cfc0349995fd1f16ca4c08ec0a");
   });
 
   it("running in steps of 1, 3 and all at once gives the same hash; the state between steps is plain JSON", async () => {
@@ -65,6 +69,27 @@ describe("the replay engine over a fixed evidence set", () => {
     }
     hashes.add(await reportHash(await report()));
     expect(hashes.size).toBe(1);
+  });
+
+  it("does not state a gap it could not see: a state saved before replay-engine.4 mid-run", async () => {
+    const set = await evidence();
+    const c = config();
+    const timeline = await verifiedTimeline(set, {
+      fromMs: Date.parse(c.window.from),
+      toMs: Date.parse(c.window.to),
+    });
+    if (!timeline.ok) throw new Error(timeline.refusal.message);
+    // Two sightings replayed by the older engine (no gap kept), the rest by this one.
+    const { largestGapMs: _, ...older } = step(startReplay(c), timeline.sightings, 2);
+    let state = step(older as never, timeline.sightings, FETCHES.length);
+    expect(isDone(state, timeline.sightings)).toBe(true);
+    expect(finish(state).summary.largestEvidenceGapSeconds).toBeNull();
+    // One that had replayed nothing yet knows every gap.
+    const { largestGapMs: __, ...unstarted } = startReplay(c);
+    state = step(unstarted as never, timeline.sightings, FETCHES.length);
+    expect(finish(state).summary.largestEvidenceGapSeconds).toBe(
+      (await report()).summary.largestEvidenceGapSeconds,
+    );
   });
 
   it("refuses a set with one changed byte in any object, naming that object", async () => {

@@ -19,8 +19,10 @@ export interface Env {
   ADMIN_TOKEN?: string;
   /** The go-live citation policy (#18): at least this many hours of evidence (default 168)... */
   REPLAY_MIN_SPAN_HOURS?: string;
-  /** ...ending no more than this many hours ago (default 72). */
+  /** ...ending no more than this many hours ago (default 72)... */
   REPLAY_MAX_AGE_HOURS?: string;
+  /** ...with no gap between consecutive sightings longer than this many minutes (default 15). */
+  REPLAY_MAX_GAP_MINUTES?: string;
   /** e.g. `myteam.cloudflareaccess.com`; empty disables Access sign-in (bearer only). */
   ACCESS_TEAM_DOMAIN: string;
   /** The Access application's AUD tag. */

@@ -1,5 +1,8 @@
+import { DEFAULT_REPLAY_CITATION_POLICY } from "@paulp/contracts";
 import { untilSettled } from "@paulp/testing/until";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { Env } from "../src/env";
+import { citationPolicy } from "../src/routes/replays";
 import {
   accessToken,
   adminFetch,
@@ -228,6 +231,9 @@ describe("a go-live cites a replay (#18)", () => {
       report: { manifest: { strategy: { id: string } } };
     };
     expect(replay.report.manifest.strategy.id).toBe(id);
+    // Its evidence (every 10 minutes, and whatever the crawls added) has no gap over the policy's 15 minutes.
+    expect(replay.replay.summary.largestEvidenceGapSeconds).toBeGreaterThan(0);
+    expect(replay.replay.summary.largestEvidenceGapSeconds).toBeLessThanOrEqual(15 * 60);
     const res = await asOne("alice", `/admin/strategies/${id}/go-live`, body);
     expect(res.status).toBe(201);
     const { request } = (await res.json()) as { request: { payload: { replay: Record<string, unknown> } } };
@@ -237,5 +243,21 @@ describe("a go-live cites a replay (#18)", () => {
       paramsHash: replay.replay.paramsHash,
       summary: replay.replay.summary,
     });
+  });
+});
+
+describe("the citation policy's configuration", () => {
+  it("reads the span, the age and the largest gap from vars; a malformed value keeps the default", () => {
+    const policy = (vars: Record<string, string>) => citationPolicy(vars as unknown as Env);
+    expect(policy({})).toEqual(DEFAULT_REPLAY_CITATION_POLICY);
+    expect(
+      policy({ REPLAY_MIN_SPAN_HOURS: "1", REPLAY_MAX_AGE_HOURS: "2", REPLAY_MAX_GAP_MINUTES: "7.5" }),
+    ).toEqual({
+      minSpanMs: 3_600_000,
+      maxAgeMs: 7_200_000,
+      maxGapMs: 450_000,
+    });
+    expect(policy({ REPLAY_MAX_GAP_MINUTES: "0" }).maxGapMs).toBe(15 * 60_000);
+    expect(policy({ REPLAY_MAX_GAP_MINUTES: "a day" }).maxGapMs).toBe(15 * 60_000);
   });
 });

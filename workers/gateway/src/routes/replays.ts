@@ -21,24 +21,32 @@ import type { GatewayRouter } from "../router";
 
 const StrategyIdQuery = v.pipe(v.string(), v.minLength(1), v.maxLength(128));
 
-/** A positive number of hours from a var, or the default (a malformed value never weakens the rule: it is refused). */
-function hoursVar(text: string | undefined, fallbackMs: number): number {
+/**
+ * A positive number of `unit`s from a var, in ms, or the default (a malformed value never weakens the rule: it is
+ * refused).
+ */
+function durationVar(text: string | undefined, unit: "hours" | "minutes", fallbackMs: number): number {
   if (text === undefined || text === "") return fallbackMs;
-  const hours = Number(text);
-  if (!Number.isFinite(hours) || hours <= 0) {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) {
     console.warn(
-      `replay citation policy: ${JSON.stringify(text)} is not a positive number of hours; default kept`,
+      `replay citation policy: ${JSON.stringify(text)} is not a positive number of ${unit}; default kept`,
     );
     return fallbackMs;
   }
-  return Math.round(hours * 3_600_000);
+  return Math.round(n * (unit === "hours" ? 3_600_000 : 60_000));
 }
 
-/** The citation policy: REPLAY_MIN_SPAN_HOURS (default 168) and REPLAY_MAX_AGE_HOURS (default 72). */
+/**
+ * The citation policy: REPLAY_MIN_SPAN_HOURS (default 168), REPLAY_MAX_AGE_HOURS (default 72) and
+ * REPLAY_MAX_GAP_MINUTES (default 15).
+ */
 export function citationPolicy(env: Env): ReplayCitationPolicy {
+  const d = DEFAULT_REPLAY_CITATION_POLICY;
   return {
-    minSpanMs: hoursVar(env.REPLAY_MIN_SPAN_HOURS, DEFAULT_REPLAY_CITATION_POLICY.minSpanMs),
-    maxAgeMs: hoursVar(env.REPLAY_MAX_AGE_HOURS, DEFAULT_REPLAY_CITATION_POLICY.maxAgeMs),
+    minSpanMs: durationVar(env.REPLAY_MIN_SPAN_HOURS, "hours", d.minSpanMs),
+    maxAgeMs: durationVar(env.REPLAY_MAX_AGE_HOURS, "hours", d.maxAgeMs),
+    maxGapMs: durationVar(env.REPLAY_MAX_GAP_MINUTES, "minutes", d.maxGapMs),
   };
 }
 
