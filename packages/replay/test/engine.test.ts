@@ -27,6 +27,17 @@ async function report(over: Partial<ReplayConfig> = {}, stepSize?: number) {
   return r.report;
 }
 
+/** The fixture's config and its verified timeline (what the mesh steps through). */
+async function fixtureTimeline() {
+  const c = config();
+  const timeline = await verifiedTimeline(await evidence(), {
+    fromMs: Date.parse(c.window.from),
+    toMs: Date.parse(c.window.to),
+  });
+  if (!timeline.ok) throw new Error(timeline.refusal.message);
+  return { c, sightings: timeline.sightings };
+}
+
 describe("the replay engine over a fixed evidence set", () => {
   it("gives a pinned report hash (the same in Node and workerd)", async () => {
     const r = await report();
@@ -48,20 +59,14 @@ describe("the replay engine over a fixed evidence set", () => {
   });
 
   it("running in steps of 1, 3 and all at once gives the same hash; the state between steps is plain JSON", async () => {
-    const set = await evidence();
-    const c = config();
-    const timeline = await verifiedTimeline(set, {
-      fromMs: Date.parse(c.window.from),
-      toMs: Date.parse(c.window.to),
-    });
-    if (!timeline.ok) throw new Error(timeline.refusal.message);
+    const { c, sightings } = await fixtureTimeline();
     const hashes = new Set<string>();
     for (const size of [1, 3, FETCHES.length]) {
       let state = startReplay(c);
       let steps = 0;
-      while (!isDone(state, timeline.sightings)) {
+      while (!isDone(state, sightings)) {
         // What a Durable Object stores between alarms, and reads back.
-        state = JSON.parse(JSON.stringify(step(state, timeline.sightings, size)));
+        state = JSON.parse(JSON.stringify(step(state, sightings, size)));
         steps++;
       }
       expect(steps).toBe(Math.ceil(FETCHES.length / size));
@@ -72,21 +77,15 @@ describe("the replay engine over a fixed evidence set", () => {
   });
 
   it("does not state a gap it could not see: a state saved before replay-engine.4 mid-run", async () => {
-    const set = await evidence();
-    const c = config();
-    const timeline = await verifiedTimeline(set, {
-      fromMs: Date.parse(c.window.from),
-      toMs: Date.parse(c.window.to),
-    });
-    if (!timeline.ok) throw new Error(timeline.refusal.message);
+    const { c, sightings } = await fixtureTimeline();
     // Two sightings replayed by the older engine (no gap kept), the rest by this one.
-    const { largestGapMs: _, ...older } = step(startReplay(c), timeline.sightings, 2);
-    let state = step(older as never, timeline.sightings, FETCHES.length);
-    expect(isDone(state, timeline.sightings)).toBe(true);
+    const { largestGapMs: _, ...older } = step(startReplay(c), sightings, 2);
+    let state = step(older as never, sightings, FETCHES.length);
+    expect(isDone(state, sightings)).toBe(true);
     expect(finish(state).summary.largestEvidenceGapSeconds).toBeNull();
     // One that had replayed nothing yet knows every gap.
     const { largestGapMs: __, ...unstarted } = startReplay(c);
-    state = step(unstarted as never, timeline.sightings, FETCHES.length);
+    state = step(unstarted as never, sightings, FETCHES.length);
     expect(finish(state).summary.largestEvidenceGapSeconds).toBe(
       (await report()).summary.largestEvidenceGapSeconds,
     );
