@@ -103,43 +103,60 @@ export const ReplaySummarySchema = v.strictObject({
 /** The figures a quant reads first. Money in dollars (4 decimals), fractions of 1 (4 decimals). */
 export type ReplaySummary = v.InferOutput<typeof ReplaySummarySchema>;
 
+const Text = (max: number) => v.pipe(v.string(), v.maxLength(max));
+const Instant = v.pipe(v.string(), v.isoTimestamp());
+/** A value read from a report's JSON: whatever it holds is JSON already. */
+const Json = v.custom<JsonValue>(() => true);
+
 /**
  * A Kalshi leg's category as ingestion held it when the replay started (its series' category, through its event):
  * risk refuses an opening order on a market with no category (NO_CATEGORY) and learns it from ingestion's stored
  * market, which a window rarely re-fetches (an event is looked up once, the series list once a pass). The replay
  * uses it from `since` (when ingestion had both answers) and names the answers that said it.
  */
-export interface ReplayLegCategory {
-  name: string;
+export const ReplayLegCategory = v.object({
+  name: Text(200),
   /** When ingestion first held both answers (ISO 8601): the replay uses the category from then on. */
-  since: string;
+  since: Instant,
   /** The evidence hashes of the event lookup and the series answer that said it. */
-  evidence: string[];
-}
+  evidence: v.array(Sha256Hex),
+});
+export type ReplayLegCategory = v.InferOutput<typeof ReplayLegCategory>;
 
-/** Everything a replay consumed, so anyone can rerun it and get the same report. */
-export interface ReplayManifest {
-  strategy: { id: string; kind: string; params: Record<string, JsonValue>; allocation: string };
+/**
+ * Everything a replay consumed, so anyone can rerun it and get the same report. A schema because the offline replay
+ * reads it back from a report file (`@paulp/replay`'s offline.ts).
+ */
+export const ReplayManifest = v.object({
+  strategy: v.object({
+    id: Text(128),
+    kind: Text(64),
+    params: v.record(v.string(), Json),
+    allocation: Text(32),
+  }),
   /** The pairs the signal watched, as governance listed them when the replay started. */
-  pairs: {
-    pairId: string;
-    kalshi: { marketId: string; category?: ReplayLegCategory };
-    polymarket: { marketId: string; yesToken: string };
-    yesMapsTo: "YES" | "NO";
-  }[];
+  pairs: v.array(
+    v.object({
+      pairId: Text(128),
+      kalshi: v.object({ marketId: Text(128), category: v.optional(ReplayLegCategory) }),
+      polymarket: v.object({ marketId: Text(128), yesToken: Text(128) }),
+      yesMapsTo: v.picklist(["YES", "NO"]),
+    }),
+  ),
   /** The equity the replay's portfolio started with, in dollars. */
-  startingEquity: string;
-  window: { from: string; to: string };
-  risk: { limits: JsonValue; limitsVersion: number };
-  fill: { latencyMs: number };
+  startingEquity: Text(32),
+  window: v.object({ from: Instant, to: Instant }),
+  risk: v.object({ limits: Json, limitsVersion: v.pipe(v.number(), v.integer()) }),
+  fill: v.object({ latencyMs: Count }),
   /** The replay engine's version: a change to what it computes must change this. */
-  engineVersion: string;
+  engineVersion: Text(64),
   /** The build of the mesh that ran it (the deploy's commit), or "offline". */
-  codeVersion: string;
+  codeVersion: Text(128),
   /** Every evidence object consumed, by hash, sorted; and how many sightings of them were replayed. */
-  evidence: string[];
-  sightings: number;
-}
+  evidence: v.array(Sha256Hex),
+  sightings: Count,
+});
+export type ReplayManifest = v.InferOutput<typeof ReplayManifest>;
 
 export interface ReplayReport {
   manifest: ReplayManifest;

@@ -1,54 +1,22 @@
 // `pnpm replay` without the file system: an export's text and a report (or a manifest) in, the recomputed report and
 // its hash out. It trusts nothing but the export: `readExport` checks every line and the trailer, `runReplay` re-hashes
 // every object before the engine reads a byte, and the engine's config comes from the manifest given, checked here.
-import { type JsonValue, type ReplayReport, RiskLimits, Sha256Hex } from "@paulp/contracts";
+import { ReplayManifest, type ReplayReport, RiskLimits } from "@paulp/contracts";
 import * as v from "valibot";
 import { ENGINE_VERSION, type ReplayConfig, runReplay } from "./engine";
 import { readExport } from "./export-file";
 import { reportHash } from "./report";
 
-const Text = (max: number) => v.pipe(v.string(), v.maxLength(max));
-const Instant = v.pipe(v.string(), v.isoTimestamp());
-
-/** What a rerun needs of a report's manifest (the rest of it, the consumed hashes, is an outcome, not an input). */
+/**
+ * What a rerun needs of a report's manifest (the rest of it, the consumed hashes, is an outcome, not an input), its
+ * risk limits checked against risk's schema and passed on exactly as written: the report prints them back as they came.
+ */
 const ManifestInput = v.object({
-  strategy: v.object({
-    id: Text(128),
-    kind: Text(64),
-    params: v.record(
-      v.string(),
-      v.custom<JsonValue>(() => true),
-    ),
-    allocation: Text(32),
-  }),
-  pairs: v.array(
-    v.object({
-      pairId: Text(128),
-      kalshi: v.object({
-        marketId: Text(128),
-        // The leg's category as ingestion held it at the start (engine version 2): the engine reads it.
-        category: v.optional(
-          v.object({
-            name: Text(200),
-            since: Instant,
-            evidence: v.array(Sha256Hex),
-          }),
-        ),
-      }),
-      polymarket: v.object({ marketId: Text(128), yesToken: Text(128) }),
-      yesMapsTo: v.picklist(["YES", "NO"]),
-    }),
-  ),
-  startingEquity: Text(32),
-  window: v.object({ from: Instant, to: Instant }),
+  ...v.omit(ReplayManifest, ["evidence", "sightings"]).entries,
   risk: v.object({
-    // Checked against risk's schema, and passed on exactly as written: the report prints them back as they came.
+    ...ReplayManifest.entries.risk.entries,
     limits: v.custom<RiskLimits>((x) => v.is(RiskLimits, x), "risk limits as risk's schema has them"),
-    limitsVersion: v.pipe(v.number(), v.integer()),
   }),
-  fill: v.object({ latencyMs: v.pipe(v.number(), v.integer(), v.minValue(0)) }),
-  engineVersion: Text(64),
-  codeVersion: Text(128),
 });
 type ManifestInput = v.InferOutput<typeof ManifestInput>;
 
