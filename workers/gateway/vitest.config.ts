@@ -1,7 +1,5 @@
 import { generateKeyPairSync, type KeyObject, randomBytes } from "node:crypto";
-import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
-import { auxWorker, workerMigrations } from "@paulp/testing";
-import { defineConfig } from "vitest/config";
+import { auxWorker, meshDatabases, workerTests } from "@paulp/testing";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { generateAuditKey } from "../../scripts/audit-keygen.mjs";
 
@@ -10,8 +8,6 @@ const auditKey = generateAuditKey();
 
 // Integration: the gateway runs as the test's main worker; every other worker is the real, prebuilt one,
 // reached through the gateway's real service bindings. The admin token is generated per run.
-// The pool cannot migrate an auxiliary worker's D1, so the runner binds the same database ids and
-// migrates them in test/setup.ts.
 // Two projects: `mesh` runs its files on a verified chain; `integrity` starts from a chain never verified and
 // breaks it on purpose. Every test file has its own copy of every worker and its own storage (isolated storage).
 //
@@ -51,81 +47,72 @@ const rateLimits = Object.fromEntries(
   ]),
 );
 
-export default defineConfig(async () => ({
-  plugins: [
-    cloudflareTest({
-      main: "./src/index.ts",
-      wrangler: { configPath: "./wrangler.jsonc" },
-      miniflare: {
+// The databases the real workers share, migrated in test/setup.ts.
+const mesh = await meshDatabases();
+
+export default workerTests({
+  miniflare: {
+    bindings: {
+      ADMIN_TOKEN: randomBytes(32).toString("base64url"),
+      ACCESS_TEAM_DOMAIN: "paulp-test.cloudflareaccess.com",
+      ACCESS_AUD: "paulp-test-aud",
+      // A go-live cites a replay of an hour's evidence ending within two (production: 7 days within 3).
+      REPLAY_MIN_SPAN_HOURS: "1",
+      REPLAY_MAX_AGE_HOURS: "2",
+      ...mesh.bindings,
+      TEST_AUDIT_SIGNING_KEY: auditKey.signerKey,
+      TEST_AUDIT_VERIFIER_KEY: auditKey.verifierKey,
+      TEST_RATE_LIMITS: rateLimits,
+    },
+    d1Databases: mesh.d1Databases,
+    // Ingestion's evidence bucket, by its name: the export test alters a stored object behind ingestion's back.
+    r2Buckets: { TEST_R2_EVIDENCE: "paulp-evidence" },
+    workers: [
+      auxWorker("audit", { bindings: { AUDIT_SIGNING_KEY: auditKey.signerKey } }),
+      // The test people approve every action (the dev roster names the dev seed's people instead).
+      auxWorker("governance", {
         bindings: {
-          ADMIN_TOKEN: randomBytes(32).toString("base64url"),
-          ACCESS_TEAM_DOMAIN: "paulp-test.cloudflareaccess.com",
-          ACCESS_AUD: "paulp-test-aud",
-          // A go-live cites a replay of an hour's evidence ending within two (production: 7 days within 3).
-          REPLAY_MIN_SPAN_HOURS: "1",
-          REPLAY_MAX_AGE_HOURS: "2",
-          MIGRATIONS_ANCHOR: await workerMigrations("audit"),
-          MIGRATIONS_GOVERNANCE: await workerMigrations("governance"),
-          MIGRATIONS_MARKETS: await workerMigrations("ingestion"),
-          TEST_AUDIT_SIGNING_KEY: auditKey.signerKey,
-          TEST_AUDIT_VERIFIER_KEY: auditKey.verifierKey,
-          TEST_RATE_LIMITS: rateLimits,
+          // The Anthropic simulator's kind of key, made here: a fresh clone has no .dev.vars to lend one.
+          ANTHROPIC_API_KEY: `sk-sim-${randomBytes(24).toString("base64url")}`,
+          APPROVER_ROSTER: {
+            "*": ["alice@example.com", "bob@example.com", "carol@example.com", "dave@example.com"],
+          },
         },
-        d1Databases: {
-          TEST_D1_ANCHOR: "local-paulp-anchor",
-          TEST_D1_GOVERNANCE: "local-paulp-governance",
-          TEST_D1_MARKETS: "local-paulp-markets",
+      }),
+      auxWorker("risk"),
+      auxWorker("ingestion", { bindings: ingestionKeys }),
+      // One hedge instrument (the simulator's, trading near 148), filed under a category of its own, so an IBKR
+      // hedge can be marked and decided: for one ticker, and for the simulator's categories (the loop's fills).
+      // Their limits are bounds far from the market (a hedge is priced from the mark; these old fixed prices
+      // would be refused by risk's 10 % collar). Tests run the fast path's ticks themselves: its alarm waits an hour.
+      auxWorker("execution", {
+        bindings: {
+          ...executionKeys,
+          FAST_PATH_ALARM_MS: "3600000",
+          HEDGE_MAP: JSON.stringify(
+            Object.fromEntries(
+              [
+                "KX-GW-HEDGED",
+                ...["Economics", "Financials", "Crypto", "Politics"].map((c) => `category:${c}`),
+              ].map((key) => [
+                key,
+                {
+                  conid: 265598,
+                  ratio: "0.5",
+                  direction: "opposite",
+                  buyLimit: "180.00",
+                  sellLimit: "120.00",
+                  category: "Hedges",
+                },
+              ]),
+            ),
+          ),
         },
-        // Ingestion's evidence bucket, by its name: the export test alters a stored object behind ingestion's back.
-        r2Buckets: { TEST_R2_EVIDENCE: "paulp-evidence" },
-        workers: [
-          auxWorker("audit", { bindings: { AUDIT_SIGNING_KEY: auditKey.signerKey } }),
-          // The test people approve every action (the dev roster names the dev seed's people instead).
-          auxWorker("governance", {
-            bindings: {
-              // The Anthropic simulator's kind of key, made here: a fresh clone has no .dev.vars to lend one.
-              ANTHROPIC_API_KEY: `sk-sim-${randomBytes(24).toString("base64url")}`,
-              APPROVER_ROSTER: {
-                "*": ["alice@example.com", "bob@example.com", "carol@example.com", "dave@example.com"],
-              },
-            },
-          }),
-          auxWorker("risk"),
-          auxWorker("ingestion", { bindings: ingestionKeys }),
-          // One hedge instrument (the simulator's, trading near 148), filed under a category of its own, so an IBKR
-          // hedge can be marked and decided: for one ticker, and for the simulator's categories (the loop's fills).
-          // Their limits are bounds far from the market (a hedge is priced from the mark; these old fixed prices
-          // would be refused by risk's 10 % collar). Tests run the fast path's ticks themselves: its alarm waits an hour.
-          auxWorker("execution", {
-            bindings: {
-              ...executionKeys,
-              FAST_PATH_ALARM_MS: "3600000",
-              HEDGE_MAP: JSON.stringify(
-                Object.fromEntries(
-                  [
-                    "KX-GW-HEDGED",
-                    ...["Economics", "Financials", "Crypto", "Politics"].map((c) => `category:${c}`),
-                  ].map((key) => [
-                    key,
-                    {
-                      conid: 265598,
-                      ratio: "0.5",
-                      direction: "opposite",
-                      buyLimit: "180.00",
-                      sellLimit: "120.00",
-                      category: "Hedges",
-                    },
-                  ]),
-                ),
-              ),
-            },
-          }),
-          auxWorker("monitor"),
-          auxWorker("venue-sim", { bindings: simKeys }),
-        ],
-      },
-    }),
-  ],
+      }),
+      auxWorker("monitor"),
+      auxWorker("venue-sim", { bindings: simKeys }),
+    ],
+  },
   test: {
     // Hooks generate RSA keys and the first admin request judges the token: seconds on a loaded machine.
     testTimeout: 20_000,
@@ -153,4 +140,4 @@ export default defineConfig(async () => ({
       },
     ],
   },
-}));
+});

@@ -1,7 +1,5 @@
 import { generateKeyPairSync } from "node:crypto";
-import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
-import { auxWorker, double, workerMigrations } from "@paulp/testing";
-import { defineConfig } from "vitest/config";
+import { auxWorker, double, workerMigrations, workerTests } from "@paulp/testing";
 
 // The ingestion worker runs as the test's main worker against the real prebuilt venue simulator. AUDIT,
 // RISK and GOVERNANCE are the typed recording doubles of @paulp/testing, so tests can read what was sent and make
@@ -13,28 +11,22 @@ const readKey = generateKeyPairSync("rsa", { modulusLength: 2048 });
 const READ_KEY_ID = "ingestion-read-test";
 const readPublic = `${READ_KEY_ID}:${readKey.publicKey.export({ type: "spki", format: "der" }).toString("base64")}:read`;
 
-export default defineConfig({
-  plugins: [
-    cloudflareTest({
-      main: "./src/index.ts",
-      wrangler: { configPath: "./wrangler.jsonc" },
-      miniflare: {
-        bindings: {
-          TEST_MIGRATIONS: await workerMigrations("ingestion"),
-          KALSHI_READ_API_KEY: READ_KEY_ID,
-          KALSHI_READ_PRIVATE_KEY: readKey.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
-          // Two sightings a replay step, so a short replay still takes several alarm steps.
-          REPLAY_STEP_SIGHTINGS: "2",
-          TEST_KALSHI_READ_PUBLIC_KEY: readKey.publicKey.export({ type: "spki", format: "pem" }).toString(),
-        },
-        workers: [
-          double("audit"),
-          double("risk"),
-          double("governance"),
-          auxWorker("venue-sim", { bindings: { SIM_KALSHI_PUBLIC_KEYS: readPublic } }),
-        ],
-      },
-    }),
-  ],
+export default workerTests({
+  miniflare: {
+    bindings: {
+      TEST_MIGRATIONS: await workerMigrations("ingestion"),
+      KALSHI_READ_API_KEY: READ_KEY_ID,
+      KALSHI_READ_PRIVATE_KEY: readKey.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+      // Two sightings a replay step, so a short replay still takes several alarm steps.
+      REPLAY_STEP_SIGHTINGS: "2",
+      TEST_KALSHI_READ_PUBLIC_KEY: readKey.publicKey.export({ type: "spki", format: "pem" }).toString(),
+    },
+    workers: [
+      double("audit"),
+      double("risk"),
+      double("governance"),
+      auxWorker("venue-sim", { bindings: { SIM_KALSHI_PUBLIC_KEYS: readPublic } }),
+    ],
+  },
   test: { setupFiles: ["./test/setup.ts"], testTimeout: 60_000, hookTimeout: 60_000 },
 });

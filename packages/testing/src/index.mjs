@@ -42,6 +42,38 @@ export function workerMigrations(name, dir = "migrations") {
   return readD1Migrations(path.join(REPO_ROOT, "workers", name, dir));
 }
 
+/**
+ * The vitest config of a worker's own tests: the worker (`./src/index.ts`, `./wrangler.jsonc`, with its real Durable
+ * Objects, D1 and R2) is the test's main worker; `miniflare` adds the test's bindings and auxiliary workers.
+ */
+export function workerTests({ miniflare = {}, test = {} } = {}) {
+  return {
+    plugins: [
+      cloudflareTest({ main: "./src/index.ts", wrangler: { configPath: "./wrangler.jsonc" }, miniflare }),
+    ],
+    test,
+  };
+}
+
+/**
+ * The D1 databases the real workers of a mesh share, bound to the test runner by the same ids with their migrations
+ * (the pool cannot migrate an auxiliary worker's D1): test/setup.ts applies them once per test file.
+ */
+export async function meshDatabases() {
+  return {
+    bindings: {
+      MIGRATIONS_ANCHOR: await workerMigrations("audit"),
+      MIGRATIONS_GOVERNANCE: await workerMigrations("governance"),
+      MIGRATIONS_MARKETS: await workerMigrations("ingestion"),
+    },
+    d1Databases: {
+      TEST_D1_ANCHOR: "local-paulp-anchor",
+      TEST_D1_GOVERNANCE: "local-paulp-governance",
+      TEST_D1_MARKETS: "local-paulp-markets",
+    },
+  };
+}
+
 const DOUBLES = {
   audit: "paulp-audit",
   risk: "paulp-risk",
