@@ -1,6 +1,6 @@
 import type { PairCandidate, PairLeg } from "@paulp/contracts";
 import type { StoredMarketRow } from "@paulp/venue-decode";
-import { TERMS_VERSION } from "./terms";
+import { settlementFields, TERMS_VERSION } from "./terms";
 
 const STOP = new Set([
   "will",
@@ -49,12 +49,7 @@ function closeWeight(a: string | null, b: string | null): number {
 /** One leg of a candidate, as governance needs it. */
 export function toLeg(r: StoredMarketRow): PairLeg {
   return {
-    venue: r.venue,
-    marketId: r.marketId,
-    title: r.title,
-    rules: r.rules,
-    resolutionSource: r.resolutionSource,
-    closeTime: r.closeTime,
+    ...settlementFields(r),
     evidenceHash: r.evidenceHash,
     termsHash: r.termsHash,
     termsVersion: TERMS_VERSION,

@@ -33,18 +33,7 @@ const SURROGATE = /[\ud800-\udfff]/;
  * with JSON.stringify'd values; anything with a surrogate takes the general (validating) path.
  */
 export async function termsHash(t: Terms): Promise<string> {
-  return (
-    termsHashSync(t) ??
-    canonicalHash(TERMS_DOMAIN, {
-      venue: t.venue,
-      marketId: t.marketId,
-      title: t.title,
-      rules: t.rules,
-      resolutionSource: t.resolutionSource,
-      closeTime: t.closeTime,
-      outcomeTokens: t.outcomeTokens,
-    })
-  );
+  return termsHashSync(t) ?? canonicalHash(TERMS_DOMAIN, termsOf(t));
 }
 
 /** The terms hash without awaiting, or null when a field holds a surrogate (then only `termsHash` answers). */
@@ -69,8 +58,13 @@ export function termsHashFast(t: Terms): string {
   return createHash("sha256").update(`${TERMS_DOMAIN}\n${canonical}`).digest("hex");
 }
 
-/** The terms of a stored row, as the hash covers them (a row without outcome tokens has none). */
-export function termsOf(r: Omit<Terms, "outcomeTokens"> & { outcomeTokens?: string[] | null }): Terms {
+type SettlementFields = "venue" | "marketId" | "title" | "rules" | "resolutionSource" | "closeTime";
+
+/**
+ * What a row says of the market and its settlement, as the row types it (a stored row's venue stays its union, a
+ * pair leg's title a string): the fields the terms cover apart from the outcome tokens, which only some rows carry.
+ */
+export function settlementFields<R extends Pick<Terms, SettlementFields>>(r: R): Pick<R, SettlementFields> {
   return {
     venue: r.venue,
     marketId: r.marketId,
@@ -78,6 +72,10 @@ export function termsOf(r: Omit<Terms, "outcomeTokens"> & { outcomeTokens?: stri
     rules: r.rules,
     resolutionSource: r.resolutionSource,
     closeTime: r.closeTime,
-    outcomeTokens: r.outcomeTokens ?? null,
   };
+}
+
+/** The terms of a stored row, as the hash covers them (a row without outcome tokens has none). */
+export function termsOf(r: Pick<Terms, SettlementFields> & { outcomeTokens?: string[] | null }): Terms {
+  return { ...settlementFields(r), outcomeTokens: r.outcomeTokens ?? null };
 }
