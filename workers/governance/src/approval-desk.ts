@@ -13,7 +13,7 @@ import {
 } from "@paulp/contracts";
 import { auditAppend } from "@paulp/kit";
 import { rosterOf } from "./approvals";
-import { deskConfig } from "./config";
+import { type DeskConfig, deskConfig } from "./config";
 import {
   checkOpen,
   type Decision,
@@ -60,13 +60,7 @@ export class ApprovalDesk extends DurableObject<Env> {
     },
     now: number,
   ): Promise<Result<ApprovalView>> {
-    const config = deskConfig(this.env);
-    if (!config)
-      return err(
-        ErrorCode.serviceUnavailable,
-        "desk misconfigured: APPROVAL_TTL_SECONDS / EXECUTE_WINDOW_SECONDS",
-      );
-    return this.serial(async () => {
+    return this.timed(async (config) => {
       const about = { step: "open", requestId: null, action: input.action, actor: input.requester } as const;
       const requester = personOf(input.requester);
       if (!requester)
@@ -95,13 +89,7 @@ export class ApprovalDesk extends DurableObject<Env> {
     now: number,
     tokenHash: string,
   ): Promise<Result<{ view: ApprovalView; receiptIssued: boolean }>> {
-    const config = deskConfig(this.env);
-    if (!config)
-      return err(
-        ErrorCode.serviceUnavailable,
-        "desk misconfigured: APPROVAL_TTL_SECONDS / EXECUTE_WINDOW_SECONDS",
-      );
-    return this.serial(async () => {
+    return this.timed(async (config) => {
       const record = await this.load(requestId);
       if (!record) return err(ErrorCode.notFound, `no approval request ${requestId}`);
       const about = { step: "approve", requestId, action: record.action, actor } as const;
@@ -282,6 +270,19 @@ export class ApprovalDesk extends DurableObject<Env> {
     if (due === null) return;
     const current = await this.ctx.storage.getAlarm();
     if (current === null || due < current) await this.ctx.storage.setAlarm(due);
+  }
+
+  /** A step that reads the desk's timing (TTL, execute window): refused while it is misconfigured, else serial. */
+  private timed<T>(fn: (config: DeskConfig) => Promise<Result<T>>): Promise<Result<T>> {
+    const config = deskConfig(this.env);
+    if (!config)
+      return Promise.resolve(
+        err<T>(
+          ErrorCode.serviceUnavailable,
+          "desk misconfigured: APPROVAL_TTL_SECONDS / EXECUTE_WINDOW_SECONDS",
+        ),
+      );
+    return this.serial(() => fn(config));
   }
 
   private serial<T>(fn: () => Promise<Result<T>>): Promise<Result<T>> {
