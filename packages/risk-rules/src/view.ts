@@ -237,10 +237,15 @@ export function reserveInView(view: RiskView, intent: OrderIntent, delta: number
   view.reservedFees += cost.fee;
   const grow =
     exposureUnits(intent.venue, qe + delta, mark.price) - exposureUnits(intent.venue, qe, mark.price);
-  moveMarketExposure(view, mk, grow);
-  const cat = mark.category ?? UNCATEGORISED;
-  view.categoryExposure.set(cat, (view.categoryExposure.get(cat) ?? 0) + grow);
+  moveExposure(view, mk, mark.category, grow);
   return true;
+}
+
+/** A market's exposure moved by `change`: its own, its correlated sets' and its category's totals. */
+function moveExposure(view: RiskView, mk: string, category: string | null | undefined, change: number): void {
+  moveMarketExposure(view, mk, change);
+  const cat = category ?? UNCATEGORISED;
+  view.categoryExposure.set(cat, (view.categoryExposure.get(cat) ?? 0) + change);
 }
 
 /**
@@ -271,9 +276,7 @@ export function shiftPosition(
   const mk = marketKey(where.venue, where.market);
   indexPosition(view.index.byMarket, mk, where.posKey);
   trackHeld(view, mk, mark.observedAtMs, qe, qe + effectiveDelta);
-  moveMarketExposure(view, mk, grow);
-  const cat = mark.category ?? UNCATEGORISED;
-  view.categoryExposure.set(cat, (view.categoryExposure.get(cat) ?? 0) + grow);
+  moveExposure(view, mk, mark.category, grow);
   return true;
 }
 
