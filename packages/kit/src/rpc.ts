@@ -1,5 +1,6 @@
 import { type Bound, type ErrorCode as Code, ErrorCode, err, type Result } from "@paulp/contracts";
-import { HttpError } from "./http";
+import type * as v from "valibot";
+import { HttpError, type ParsedArgs, parseArgs } from "./http";
 import { withTimeout } from "./timeout";
 
 /** How one call across a binding (or a provider's own work) is bounded and how its failure reads. */
@@ -69,4 +70,21 @@ export async function rpc<B extends RpcTarget, R>(
     }
     return err(code, `${options.what} failed: ${(error as Error)?.message ?? String(error)}`);
   }
+}
+
+/**
+ * An entrypoint method's whole body: its arguments checked one schema a position (`parseArgs`: the first failure is
+ * the answer), then `work` on what they parsed to, guarded as `rpc` guards a provider's own work.
+ *
+ * `serve({ what: "listOrders" }, [OrderQuery], [query ?? {}], (q) => manager.listOrders(q))`.
+ */
+export function serve<const S extends readonly v.GenericSchema[], R>(
+  options: RpcOptions,
+  schemas: S,
+  args: { [K in keyof S]: unknown },
+  work: (...parsed: ParsedArgs<S>) => Promise<Result<R>>,
+): Promise<Result<R>> {
+  const input = parseArgs(schemas, args);
+  if (!input.ok) return Promise.resolve(input);
+  return rpc(() => work(...input.value), options);
 }

@@ -1,7 +1,8 @@
 import type { Bound, Result } from "@paulp/contracts";
+import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { HttpError } from "../src/http";
-import { rpc } from "../src/rpc";
+import { rpc, serve } from "../src/rpc";
 
 interface EchoRpc {
   echo(text: string): Promise<Result<string>>;
@@ -65,5 +66,40 @@ describe("rpc(): one boundary to a binding", () => {
       throw new HttpError(400, "validation_failed", "id: invalid");
     };
     await expect(rpc(ok, (b) => b.echo(bad()), { what: "echo" })).rejects.toBeInstanceOf(HttpError);
+  });
+});
+
+describe("serve(): an entrypoint method's arguments, then its work", () => {
+  const Args = [v.pipe(v.string(), v.minLength(1)), v.number()] as const;
+
+  it("runs the work on the parsed arguments, in order", async () => {
+    const seen: unknown[] = [];
+    const r = await serve({ what: "echo" }, Args, ["a", 2], async (text, n) => {
+      seen.push(text, n);
+      return { ok: true, value: `${text}${n}` };
+    });
+    expect(r).toEqual({ ok: true, value: "a2" });
+    expect(seen).toEqual(["a", 2]);
+  });
+
+  it("a bad argument is the answer and the work never runs", async () => {
+    let ran = false;
+    const work = async () => {
+      ran = true;
+      return { ok: true as const, value: "" };
+    };
+    expect(await serve({ what: "echo" }, Args, ["a", "2"], work)).toMatchObject({
+      ok: false,
+      error: { code: "validation_failed" },
+    });
+    expect(await serve({ what: "echo" }, Args, ["", 2], work)).toMatchObject({ ok: false });
+    expect(ran).toBe(false);
+  });
+
+  it("a throw in the work is a failed result, as rpc() makes it", async () => {
+    const r = await serve({ what: "echo", code: "internal_error" }, Args, ["a", 1], async () =>
+      Promise.reject(new Error("boom")),
+    );
+    expect(r).toEqual({ ok: false, error: { code: "internal_error", message: "echo failed: boom" } });
   });
 });

@@ -22,7 +22,7 @@ import {
   Principal,
   type Result,
 } from "@paulp/contracts";
-import { checkD1, checkR2, parseArgs, parseInput, rpc, runHealthChecks } from "@paulp/kit";
+import { checkD1, checkR2, parseInput, rpc, runHealthChecks, serve } from "@paulp/kit";
 import { cronSlot, listAnchors } from "./anchors";
 import type { Env } from "./env";
 import { validateEvent, validateEvents } from "./events";
@@ -32,6 +32,9 @@ export { AuditSequencer } from "./sequencer";
 
 /** Entries per page when streaming an export out of the sequencer. */
 const EXPORT_PAGE = 2_000;
+
+/** A call into the sequencer that throws (reset, overloaded) answers `audit_unavailable`. */
+const SEQUENCER = { what: "audit sequencer", code: ErrorCode.auditUnavailable } as const;
 
 /** The audit worker: thin RPC over the sequencer Durable Object, plus the hourly anchor. */
 export class AuditEntrypoint extends WorkerEntrypoint<Env> implements AuditRpc {
@@ -86,16 +89,13 @@ export class AuditEntrypoint extends WorkerEntrypoint<Env> implements AuditRpc {
   }
 
   async checkReceipts(receipts: unknown, actor: unknown): Promise<Result<AuditReceiptCheck>> {
-    const input = parseArgs([AuditReceiptList, Principal], [receipts, actor]);
-    if (!input.ok) return input;
-    const [list] = input.value;
-    return this.call(() => this.sequencer().checkReceipts(list, Date.now()));
+    return serve(SEQUENCER, [AuditReceiptList, Principal], [receipts, actor], (list) =>
+      this.sequencer().checkReceipts(list, Date.now()),
+    );
   }
 
   async anchorNow(actor: unknown): Promise<Result<AuditAnchor | null>> {
-    const valid = parseInput(Principal, actor);
-    if (!valid.ok) return valid;
-    return this.call(() => this.sequencer().anchor({ nowMs: Date.now() }));
+    return serve(SEQUENCER, [Principal], [actor], () => this.sequencer().anchor({ nowMs: Date.now() }));
   }
 
   /** NDJSON: a header line, every entry, every mirror batch, every anchor; one snapshot at the current head. */
@@ -177,7 +177,7 @@ export class AuditEntrypoint extends WorkerEntrypoint<Env> implements AuditRpc {
   /** Run a sequencer call, turning a thrown error (object reset, overload) into a failed result. */
   /** The sequencer's answer; a throw (a Durable Object reset) is `audit_unavailable`: audit is fail-closed. */
   private call<T>(fn: () => Promise<Result<T>>): Promise<Result<T>> {
-    return rpc(fn, { what: "audit sequencer", code: ErrorCode.auditUnavailable });
+    return rpc(fn, SEQUENCER);
   }
 }
 

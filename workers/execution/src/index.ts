@@ -25,7 +25,7 @@ import {
   type TradedMarket,
   type TradingLoopReport,
 } from "@paulp/contracts";
-import { parseInput, rpc, runHealthChecks, withTimeout } from "@paulp/kit";
+import { parseInput, rpc, runHealthChecks, serve, withTimeout } from "@paulp/kit";
 import * as v from "valibot";
 import type { Env } from "./env";
 import { refresher } from "./fast/refresher";
@@ -48,6 +48,9 @@ const Submit = v.object({
   decisionId: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
 });
 
+/** A failure inside execution answers `internal_error`, named "execution failed: …". */
+const OWN = { what: "execution", code: ErrorCode.internal } as const;
+
 export class ExecutionEntrypoint extends WorkerEntrypoint<Env> implements ExecutionRpc {
   async health(): Promise<HealthReport> {
     return runHealthChecks("execution", {
@@ -64,7 +67,7 @@ export class ExecutionEntrypoint extends WorkerEntrypoint<Env> implements Execut
   }
 
   async getPolicy(): Promise<Result<ExecutionPolicyView>> {
-    return rpc(() => orderManager(this.env).getPolicy(), { what: "execution", code: ErrorCode.internal });
+    return rpc(() => orderManager(this.env).getPolicy(), OWN);
   }
 
   async setPolicy(
@@ -72,14 +75,11 @@ export class ExecutionEntrypoint extends WorkerEntrypoint<Env> implements Execut
     actor: Principal,
     receipt?: ApprovalReceiptRef,
   ): Promise<Result<ExecutionPolicyView>> {
-    const input = parseInput(
-      v.object({ change: ExecutionPolicyChange, actor: Principal, receipt: Receipt }),
-      { change, actor, receipt },
-    );
-    if (!input.ok) return input;
-    return rpc(
-      () => orderManager(this.env).setPolicy(input.value.change, input.value.actor, input.value.receipt),
-      { what: "execution", code: ErrorCode.internal },
+    return serve(
+      OWN,
+      [v.object({ change: ExecutionPolicyChange, actor: Principal, receipt: Receipt })],
+      [{ change, actor, receipt }],
+      (input) => orderManager(this.env).setPolicy(input.change, input.actor, input.receipt),
     );
   }
 
@@ -89,17 +89,8 @@ export class ExecutionEntrypoint extends WorkerEntrypoint<Env> implements Execut
     actor: Principal,
     context?: OrderContext,
   ): Promise<Result<OrderSubmission>> {
-    const input = parseInput(Submit, { intent, decisionId, actor, context });
-    if (!input.ok) return input;
-    return rpc(
-      () =>
-        orderManager(this.env).submit(
-          input.value.intent,
-          input.value.decisionId,
-          input.value.actor,
-          input.value.context,
-        ),
-      { what: "execution", code: ErrorCode.internal },
+    return serve(OWN, [Submit], [{ intent, decisionId, actor, context }], (input) =>
+      orderManager(this.env).submit(input.intent, input.decisionId, input.actor, input.context),
     );
   }
 
@@ -108,61 +99,38 @@ export class ExecutionEntrypoint extends WorkerEntrypoint<Env> implements Execut
     actor: Principal,
     context?: OrderContext,
   ): Promise<Result<OrderSubmission>> {
-    const input = parseInput(Place, { intent, actor, context });
-    if (!input.ok) return input;
-    return rpc(
-      () => orderManager(this.env).place(input.value.intent, input.value.actor, input.value.context),
-      { what: "execution", code: ErrorCode.internal },
+    return serve(OWN, [Place], [{ intent, actor, context }], (input) =>
+      orderManager(this.env).place(input.intent, input.actor, input.context),
     );
   }
 
   async listOrders(query: OrderQuery): Promise<Result<{ orders: OrderView[] }>> {
-    const input = parseInput(OrderQuery, query ?? {});
-    if (!input.ok) return input;
-    return rpc(() => orderManager(this.env).listOrders(input.value), {
-      what: "execution",
-      code: ErrorCode.internal,
-    });
+    return serve(OWN, [OrderQuery], [query ?? {}], (input) => orderManager(this.env).listOrders(input));
   }
 
   async getOrder(clientOrderId: string): Promise<Result<OrderView>> {
-    const input = parseInput(ClientOrderId, clientOrderId);
-    if (!input.ok) return input;
-    return rpc(() => orderManager(this.env).getOrder(input.value), {
-      what: "execution",
-      code: ErrorCode.internal,
-    });
+    return serve(OWN, [ClientOrderId], [clientOrderId], (input) => orderManager(this.env).getOrder(input));
   }
 
   async cancelOrder(clientOrderId: string, actor: Principal): Promise<Result<OrderView>> {
-    const input = parseInput(v.object({ id: ClientOrderId, actor: Principal }), { id: clientOrderId, actor });
-    if (!input.ok) return input;
-    return rpc(() => orderManager(this.env).cancel(input.value.id, input.value.actor), {
-      what: "execution",
-      code: ErrorCode.internal,
-    });
+    return serve(
+      OWN,
+      [v.object({ id: ClientOrderId, actor: Principal })],
+      [{ id: clientOrderId, actor }],
+      (input) => orderManager(this.env).cancel(input.id, input.actor),
+    );
   }
 
   async getPositions(): Promise<Result<{ positions: ExecutionPosition[] }>> {
-    return rpc(() => orderManager(this.env).getPositions(), { what: "execution", code: ErrorCode.internal });
+    return rpc(() => orderManager(this.env).getPositions(), OWN);
   }
 
   async resolveUnknown(actor: Principal): Promise<Result<{ resolved: number; stillUnknown: number }>> {
-    const input = parseInput(Principal, actor);
-    if (!input.ok) return input;
-    return rpc(() => orderManager(this.env).resolveUnknown(input.value), {
-      what: "execution",
-      code: ErrorCode.internal,
-    });
+    return serve(OWN, [Principal], [actor], (input) => orderManager(this.env).resolveUnknown(input));
   }
 
   async reconcile(actor: Principal): Promise<Result<ReconciliationReport>> {
-    const input = parseInput(Principal, actor);
-    if (!input.ok) return input;
-    return rpc(() => orderManager(this.env).reconcile(input.value), {
-      what: "execution",
-      code: ErrorCode.internal,
-    });
+    return serve(OWN, [Principal], [actor], (input) => orderManager(this.env).reconcile(input));
   }
 
   async runTradingLoop(actor: Principal): Promise<Result<TradingLoopReport>> {
@@ -206,7 +174,7 @@ export class ExecutionEntrypoint extends WorkerEntrypoint<Env> implements Execut
   }
 
   async monitorStats(): Promise<Result<ExecutionMonitorStats>> {
-    return rpc(() => orderManager(this.env).monitorStats(), { what: "execution", code: ErrorCode.internal });
+    return rpc(() => orderManager(this.env).monitorStats(), OWN);
   }
 
   /** "* * * * *": resolve unknowns, keep the IBKR session alive, run the loop. "*\/15": reconcile. */

@@ -27,7 +27,7 @@ import {
   type TradablePair,
   type VerifiedApproval,
 } from "@paulp/contracts";
-import { checkD1, parseInput, requireConfig, rpc, runHealthChecks } from "@paulp/kit";
+import { checkD1, parseInput, requireConfig, rpc, runHealthChecks, serve } from "@paulp/kit";
 import * as v from "valibot";
 import * as approvals from "./approvals";
 import { deskConfig } from "./config";
@@ -43,6 +43,11 @@ export { ApprovalDesk } from "./approval-desk";
 
 /** A strategy id as an order names it (`OrderIntent.strategyId`). */
 const StrategyId = v.pipe(v.string(), v.minLength(1), v.maxLength(64));
+
+/** A method's work, named `what`; its failure is logged and answered without the cause (OWN_FAILURE). */
+function own<R>(what: string, work: () => Promise<Result<R>>): Promise<Result<R>> {
+  return rpc(work, { what, ...OWN_FAILURE });
+}
 
 /** The governance worker's RPC surface: thin wrappers over the operation modules (approvals, desk-client, strategy-ops, pair-ops) with the real clock. */
 export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements GovernanceRpc {
@@ -79,10 +84,7 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
     payload: unknown,
     actor: Principal,
   ): Promise<Result<VerifiedApproval>> {
-    return rpc(() => redeemReceipt(this.env, receipt, action, payload, actor, Date.now()), {
-      what: "redeemReceipt",
-      ...OWN_FAILURE,
-    });
+    return own("redeemReceipt", () => redeemReceipt(this.env, receipt, action, payload, actor, Date.now()));
   }
 
   async returnReceipt(
@@ -90,91 +92,56 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
     reason: string,
     actor: Principal,
   ): Promise<Result<{ requestId: string; status: ApprovalStatus }>> {
-    return rpc(
-      async () => {
-        const back = await returnReceipt(this.env, receipt, reason, actor, Date.now());
-        return back.ok ? ok({ requestId: back.value.requestId, status: back.value.status }) : back;
-      },
-      { what: "returnReceipt", ...OWN_FAILURE },
-    );
+    return own("returnReceipt", async () => {
+      const back = await returnReceipt(this.env, receipt, reason, actor, Date.now());
+      return back.ok ? ok({ requestId: back.value.requestId, status: back.value.status }) : back;
+    });
   }
 
   async proposePairs(
     candidates: PairCandidate[],
     actor: Principal,
   ): Promise<Result<{ created: number; lapsed: number; refused: number; rekeyed: number }>> {
-    return rpc(() => pairOps.proposePairs(this.env, candidates, actor, Date.now()), {
-      what: "proposePairs",
-      ...OWN_FAILURE,
-    });
+    return own("proposePairs", () => pairOps.proposePairs(this.env, candidates, actor, Date.now()));
   }
 
   async tradablePairs(): Promise<Result<TradablePair[]>> {
-    return rpc(async () => ok(await pairs.tradablePairs(this.env.D1_GOVERNANCE)), {
-      what: "tradablePairs",
-      ...OWN_FAILURE,
-    });
+    return own("tradablePairs", async () => ok(await pairs.tradablePairs(this.env.D1_GOVERNANCE)));
   }
 
   async activeStrategies(): Promise<Result<StrategySummary[]>> {
-    return rpc(async () => ok(await strategies.activeStrategies(this.env.D1_GOVERNANCE)), {
-      what: "activeStrategies",
-      ...OWN_FAILURE,
-    });
+    return own("activeStrategies", async () => ok(await strategies.activeStrategies(this.env.D1_GOVERNANCE)));
   }
 
   async getStrategy(strategyId: string): Promise<Result<StrategySummary>> {
-    const id = parseInput(StrategyId, strategyId);
-    if (!id.ok) return id;
-    return rpc(
-      async () => {
-        const s = await strategies.getStrategy(this.env.D1_GOVERNANCE, id.value);
-        return s ? ok(strategies.summaryOf(s)) : err(ErrorCode.notFound, `no strategy ${id.value}`);
-      },
-      { what: "getStrategy", ...OWN_FAILURE },
-    );
+    return serve({ what: "getStrategy", ...OWN_FAILURE }, [StrategyId], [strategyId], async (id) => {
+      const s = await strategies.getStrategy(this.env.D1_GOVERNANCE, id);
+      return s ? ok(strategies.summaryOf(s)) : err(ErrorCode.notFound, `no strategy ${id}`);
+    });
   }
 
   async requestApproval(input: ApprovalRequestInput, actor: Principal): Promise<Result<ApprovalView>> {
-    return rpc(() => approvals.requestApproval(this.env, input, actor, Date.now()), {
-      what: "requestApproval",
-      ...OWN_FAILURE,
-    });
+    return own("requestApproval", () => approvals.requestApproval(this.env, input, actor, Date.now()));
   }
 
   async approve(requestId: string, actor: Principal): Promise<Result<ApprovalDecision>> {
-    return rpc(() => approvals.approve(this.env, requestId, actor, Date.now()), {
-      what: "approve",
-      ...OWN_FAILURE,
-    });
+    return own("approve", () => approvals.approve(this.env, requestId, actor, Date.now()));
   }
 
   async reject(requestId: string, reason: string, actor: Principal): Promise<Result<ApprovalView>> {
-    return rpc(() => approvals.reject(this.env, requestId, reason, actor, Date.now()), {
-      what: "reject",
-      ...OWN_FAILURE,
-    });
+    return own("reject", () => approvals.reject(this.env, requestId, reason, actor, Date.now()));
   }
 
   async listApprovals(filter: { status?: ApprovalStatus }): Promise<Result<ApprovalView[]>> {
-    return rpc(() => approvals.listApprovals(this.env, filter, Date.now()), {
-      what: "listApprovals",
-      ...OWN_FAILURE,
-    });
+    return own("listApprovals", () => approvals.listApprovals(this.env, filter, Date.now()));
   }
 
   async getApproval(requestId: string): Promise<Result<ApprovalView>> {
-    return rpc(() => approvals.getApproval(this.env, requestId, Date.now()), {
-      what: "getApproval",
-      ...OWN_FAILURE,
-    });
+    return own("getApproval", () => approvals.getApproval(this.env, requestId, Date.now()));
   }
 
   async reissueReceipt(requestId: string, actor: Principal): Promise<Result<ApprovalDecision>> {
-    return rpc(() => approvals.reissueReceipt(this.env, requestId, actor, Date.now()), {
-      what: "reissueReceipt",
-      ...OWN_FAILURE,
-    });
+    return own("reissueReceipt", () => approvals.reissueReceipt(this.env, requestId, actor, Date.now()));
   }
 
   async applyStrategyApproval(
@@ -183,20 +150,13 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
     payload: unknown,
     actor: Principal,
   ): Promise<Result<StrategyView>> {
-    return rpc(
-      () => strategyOps.applyStrategyApproval(this.env, receipt, action, payload, actor, Date.now()),
-      {
-        what: "applyStrategyApproval",
-        ...OWN_FAILURE,
-      },
+    return own("applyStrategyApproval", () =>
+      strategyOps.applyStrategyApproval(this.env, receipt, action, payload, actor, Date.now()),
     );
   }
 
   async listRosters(): Promise<Result<RosterListing[]>> {
-    return rpc(() => approvals.listRosters(this.env, Date.now()), {
-      what: "listRosters",
-      ...OWN_FAILURE,
-    });
+    return own("listRosters", () => approvals.listRosters(this.env, Date.now()));
   }
 
   async applyRosterChange(
@@ -204,24 +164,17 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
     payload: unknown,
     actor: Principal,
   ): Promise<Result<ApproverRoster>> {
-    return rpc(() => approvals.applyRosterChange(this.env, receipt, payload, actor, Date.now()), {
-      what: "applyRosterChange",
-      ...OWN_FAILURE,
-    });
+    return own("applyRosterChange", () =>
+      approvals.applyRosterChange(this.env, receipt, payload, actor, Date.now()),
+    );
   }
 
   async createStrategy(input: StrategyCreateInput, actor: Principal): Promise<Result<StrategyView>> {
-    return rpc(() => strategyOps.createStrategy(this.env, input, actor, Date.now()), {
-      what: "createStrategy",
-      ...OWN_FAILURE,
-    });
+    return own("createStrategy", () => strategyOps.createStrategy(this.env, input, actor, Date.now()));
   }
 
   async listStrategies(): Promise<Result<StrategyView[]>> {
-    return rpc(async () => ok(await strategies.listStrategies(this.env.D1_GOVERNANCE)), {
-      what: "listStrategies",
-      ...OWN_FAILURE,
-    });
+    return own("listStrategies", async () => ok(await strategies.listStrategies(this.env.D1_GOVERNANCE)));
   }
 
   async transitionStrategy(
@@ -229,10 +182,9 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
     to: "paper" | "paused" | "retired",
     actor: Principal,
   ): Promise<Result<StrategyView>> {
-    return rpc(() => strategyOps.transitionStrategy(this.env, strategyId, to, actor, Date.now()), {
-      what: "transitionStrategy",
-      ...OWN_FAILURE,
-    });
+    return own("transitionStrategy", () =>
+      strategyOps.transitionStrategy(this.env, strategyId, to, actor, Date.now()),
+    );
   }
 
   async requestGoLive(
@@ -240,49 +192,38 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
     actor: Principal,
     replay: GoLiveReplay,
   ): Promise<Result<{ strategy: StrategyView; request: ApprovalView }>> {
-    return rpc(() => strategyOps.requestGoLive(this.env, strategyId, actor, replay, Date.now()), {
-      what: "requestGoLive",
-      ...OWN_FAILURE,
-    });
+    return own("requestGoLive", () =>
+      strategyOps.requestGoLive(this.env, strategyId, actor, replay, Date.now()),
+    );
   }
 
   async listPairs(filter: { review?: "pending" | "approved" | "rejected" }): Promise<Result<PairView[]>> {
-    return rpc(
-      async () => {
-        const review = filter?.review;
-        if (review !== undefined && review !== "pending" && review !== "approved" && review !== "rejected") {
-          return err(ErrorCode.validationFailed, "review: must be pending, approved or rejected");
-        }
-        return ok(await pairs.listPairs(this.env.D1_GOVERNANCE, review));
-      },
-      { what: "listPairs", ...OWN_FAILURE },
-    );
+    return own("listPairs", async () => {
+      const review = filter?.review;
+      if (review !== undefined && review !== "pending" && review !== "approved" && review !== "rejected") {
+        return err(ErrorCode.validationFailed, "review: must be pending, approved or rejected");
+      }
+      return ok(await pairs.listPairs(this.env.D1_GOVERNANCE, review));
+    });
   }
 
   async assessPair(
     pairId: string,
     actor: Principal,
   ): Promise<Result<{ pair: PairView; assessment: PairAssessment }>> {
-    return rpc(() => pairOps.assessPair(this.env, pairId, actor, Date.now), {
-      what: "assessPair",
-      ...OWN_FAILURE,
-    });
+    return own("assessPair", () => pairOps.assessPair(this.env, pairId, actor, Date.now));
   }
 
   async reviewPair(pairId: string, review: PairReviewInput, actor: Principal): Promise<Result<PairView>> {
-    return rpc(() => pairOps.reviewPair(this.env, pairId, review, actor, Date.now()), {
-      what: "reviewPair",
-      ...OWN_FAILURE,
-    });
+    return own("reviewPair", () => pairOps.reviewPair(this.env, pairId, review, actor, Date.now()));
   }
 
   async assessPending(actor: Principal, limit = 20): Promise<Result<{ assessed: number }>> {
     const who = parseInput(Principal, actor);
     if (!who.ok) return who;
     const bounded = Math.min(Math.max(Math.trunc(Number(limit) || 20), 1), 100);
-    return rpc(
-      async () => ok({ assessed: await pairOps.assessPending(this.env, who.value, Date.now, bounded) }),
-      { what: "assessPending", ...OWN_FAILURE },
+    return own("assessPending", async () =>
+      ok({ assessed: await pairOps.assessPending(this.env, who.value, Date.now, bounded) }),
     );
   }
 

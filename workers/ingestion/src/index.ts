@@ -40,7 +40,7 @@ import {
   Venue,
   type VenueRunReport,
 } from "@paulp/contracts";
-import { checkD1, checkR2, parseArgs, parseInput, rpc, runHealthChecks } from "@paulp/kit";
+import { checkD1, checkR2, parseInput, rpc, runHealthChecks, serve } from "@paulp/kit";
 import * as v from "valibot";
 import { fetchFreshBook } from "./books";
 import { ComplianceAgent, gateWithCurrentRules, loadRules, verdictOf } from "./compliance";
@@ -150,20 +150,15 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
   }
 
   async getMarket(venue: "kalshi" | "polymarket", marketId: string): Promise<Result<MarketRecord>> {
-    const input = parseInput(VenueAndId, [venue, marketId]);
-    if (!input.ok) return input;
-    return rpc(
-      async () => {
-        const market = await gatedMarket(this.env.D1_MARKETS, input.value[0], input.value[1], Date.now());
-        if (!market.ok) return market;
-        const seen = await lastSeen(this.env.D1_MARKETS, input.value[0], input.value[1]);
-        return ok({
-          ...market.value,
-          lastSeen: seen ? { at: seen.seenAt, evidenceHash: seen.evidenceHash } : null,
-        });
-      },
-      { what: "getMarket", ...INTERNAL },
-    );
+    return serve({ what: "getMarket", ...INTERNAL }, [VenueAndId], [[venue, marketId]], async (input) => {
+      const market = await gatedMarket(this.env.D1_MARKETS, input[0], input[1], Date.now());
+      if (!market.ok) return market;
+      const seen = await lastSeen(this.env.D1_MARKETS, input[0], input[1]);
+      return ok({
+        ...market.value,
+        lastSeen: seen ? { at: seen.seenAt, evidenceHash: seen.evidenceHash } : null,
+      });
+    });
   }
 
   async getOrderBook(
@@ -171,11 +166,11 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
     marketId: string,
     maxAgeSeconds?: number,
   ): Promise<Result<OrderBookSnapshot>> {
-    const parsed = parseArgs([VenueAndId, MaxAge], [[venue, marketId], maxAgeSeconds]);
-    if (!parsed.ok) return parsed;
-    const [input, maxAge] = parsed.value;
-    return rpc(
-      async () => {
+    return serve(
+      { what: "getOrderBook", ...INTERNAL },
+      [VenueAndId, MaxAge],
+      [[venue, marketId], maxAgeSeconds],
+      async (input, maxAge) => {
         const now = Date.now();
         const gated = await gatedMarket(this.env.D1_MARKETS, input[0], input[1], now);
         if (!gated.ok) return gated;
@@ -184,23 +179,17 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
         if (stored && stored.ageSeconds < maxAge) return ok(stored);
         return await fetchFreshBook(depsFromEnv(this.env, systemPrincipal("ingestion:rpc")), market);
       },
-      { what: "getOrderBook", ...INTERNAL },
     );
   }
 
   async getMark(venue: "kalshi" | "polymarket", marketId: string): Promise<Result<MarkPrice>> {
-    const input = parseInput(VenueAndId, [venue, marketId]);
-    if (!input.ok) return input;
-    return rpc(
-      async () => {
-        const now = Date.now();
-        const gated = await gatedMarket(this.env.D1_MARKETS, input.value[0], input.value[1], now);
-        if (!gated.ok) return gated;
-        const mark = await getMarkRow(this.env.D1_MARKETS, input.value[0], input.value[1], now);
-        return mark ? ok(mark) : err(ErrorCode.notFound, `no mark for ${venue}:${marketId}`);
-      },
-      { what: "getMark", ...INTERNAL },
-    );
+    return serve({ what: "getMark", ...INTERNAL }, [VenueAndId], [[venue, marketId]], async (input) => {
+      const now = Date.now();
+      const gated = await gatedMarket(this.env.D1_MARKETS, input[0], input[1], now);
+      if (!gated.ok) return gated;
+      const mark = await getMarkRow(this.env.D1_MARKETS, input[0], input[1], now);
+      return mark ? ok(mark) : err(ErrorCode.notFound, `no mark for ${venue}:${marketId}`);
+    });
   }
 
   async preTradeCheck(
@@ -267,23 +256,18 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
       sightings: EvidenceSighting[];
     }>
   > {
-    const input = parseInput(Sha256Hex, hash);
-    if (!input.ok) return input;
-    return rpc(
-      async () => {
-        const r = await readEvidence({ bucket: this.env.R2_EVIDENCE, db: this.env.D1_MARKETS }, input.value);
-        if (!r.ok)
-          return err(r.code === "not_found" ? ErrorCode.notFound : ErrorCode.integrityBroken, r.message);
-        return ok({
-          bytes: r.bytes,
-          contentType: r.contentType,
-          venue: r.venue,
-          url: r.url,
-          sightings: r.sightings,
-        });
-      },
-      { what: "getEvidence", ...INTERNAL },
-    );
+    return serve({ what: "getEvidence", ...INTERNAL }, [Sha256Hex], [hash], async (input) => {
+      const r = await readEvidence({ bucket: this.env.R2_EVIDENCE, db: this.env.D1_MARKETS }, input);
+      if (!r.ok)
+        return err(r.code === "not_found" ? ErrorCode.notFound : ErrorCode.integrityBroken, r.message);
+      return ok({
+        bytes: r.bytes,
+        contentType: r.contentType,
+        venue: r.venue,
+        url: r.url,
+        sightings: r.sightings,
+      });
+    });
   }
 
   async listFetches(query: FetchLogQuery): Promise<Result<FetchLogPage>> {
@@ -329,11 +313,11 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
   }
 
   async runNow(request: IngestionRunRequest, actor: Principal): Promise<Result<VenueRunReport[]>> {
-    const input = parseArgs([IngestionRunRequest, Principal], [request ?? {}, actor]);
-    if (!input.ok) return input;
-    const [req, who] = input.value;
-    return rpc(
-      async () => {
+    return serve(
+      { what: "runNow", ...INTERNAL },
+      [IngestionRunRequest, Principal],
+      [request ?? {}, actor],
+      async (req, who) => {
         const deps = {
           ...depsFromEnv(this.env, who),
           defer: (p: Promise<unknown>) => this.ctx.waitUntil(p),
@@ -345,7 +329,6 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
         });
         return ok(reports);
       },
-      { what: "runNow", ...INTERNAL },
     );
   }
 
@@ -353,18 +336,17 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
     // Fail closed before anything is read: only the dev config (with the simulator bound) records history.
     const refused = historyRefusal(this.env);
     if (refused) return err(ErrorCode.forbidden, refused);
-    const parsed = parseArgs([HistoryRecordRequest, Principal], [request, actor]);
-    if (!parsed.ok) return parsed;
-    const [input, who] = parsed.value;
-    return rpc(
-      async () => {
+    return serve(
+      { what: "recordHistory", ...INTERNAL },
+      [HistoryRecordRequest, Principal],
+      [request, actor],
+      async (input, who) => {
         const pairs = await rpc(this.env.GOVERNANCE, (g) => g.tradablePairs(), {
           what: "governance.tradablePairs",
         });
         if (!pairs.ok) return pairs;
         return recordHistory(depsFromEnv(this.env, who), this.env, pairs.value, input, Date.now());
       },
-      { what: "recordHistory", ...INTERNAL },
     );
   }
 
@@ -378,30 +360,22 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
   }
 
   async refreshMarks(markets: TradedMarket[]): Promise<Result<MarkRefresh>> {
-    const input = parseInput(FastMarkets, markets);
-    if (!input.ok) return input;
-    return rpc(
-      async () => {
-        return ok(await refreshBooks(fastDeps(this.env), input.value));
-      },
-      { what: "refreshMarks", ...INTERNAL },
-    );
+    return serve({ what: "refreshMarks", ...INTERNAL }, [FastMarkets], [markets], async (input) => {
+      return ok(await refreshBooks(fastDeps(this.env), input));
+    });
   }
 
   async ingestIbkrSnapshot(
     answer: RawVenueAnswer,
     instruments: TradedMarket[],
   ): Promise<Result<MarkRefresh>> {
-    const input = parseInput(v.object({ answer: RawVenueAnswer, instruments: Instruments }), {
-      answer,
-      instruments,
-    });
-    if (!input.ok) return input;
-    return rpc(
-      async () => {
-        return ok(await ingestIbkrSnapshot(fastDeps(this.env), input.value.answer, input.value.instruments));
-      },
+    return serve(
       { what: "ingestIbkrSnapshot", ...INTERNAL },
+      [v.object({ answer: RawVenueAnswer, instruments: Instruments })],
+      [{ answer, instruments }],
+      async (input) => {
+        return ok(await ingestIbkrSnapshot(fastDeps(this.env), input.answer, input.instruments));
+      },
     );
   }
 
@@ -418,52 +392,42 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
     ruleSet: ComplianceRuleSet,
     actor: Principal,
   ): Promise<Result<ComplianceRulesView>> {
-    const parsed = parseArgs([ComplianceRuleSet, Principal], [ruleSet, actor]);
-    if (!parsed.ok) return parsed;
-    const [input, who] = parsed.value;
-    return rpc(
-      async () => {
+    return serve(
+      { what: "putComplianceRules", ...INTERNAL },
+      [ComplianceRuleSet, Principal],
+      [ruleSet, actor],
+      async (input, who) => {
         return replaceComplianceRules(this.env.D1_MARKETS, this.env.AUDIT, input, who, Date.now());
       },
-      { what: "putComplianceRules", ...INTERNAL },
     );
   }
 
   async startReplay(request: ReplayStart, actor: Principal): Promise<Result<ReplayRecord>> {
-    const parsed = parseArgs([ReplayStart, Principal], [request, actor]);
-    if (!parsed.ok) return parsed;
-    const [input, who] = parsed.value;
-    return rpc(async () => startReplay(this.env, input, who, new Date()), {
-      what: "startReplay",
-      ...INTERNAL,
-    });
-  }
-
-  async getReplay(replayId: string): Promise<Result<ReplayRecord>> {
-    const id = parseInput(ReplayId, replayId);
-    if (!id.ok) return id;
-    return rpc(
-      async () => {
-        const record = await getReplay(this.env.D1_MARKETS, id.value);
-        return record ? ok(record) : err(ErrorCode.notFound, `no replay ${id.value}`);
-      },
-      { what: "getReplay", ...INTERNAL },
+    return serve(
+      { what: "startReplay", ...INTERNAL },
+      [ReplayStart, Principal],
+      [request, actor],
+      async (input, who) => startReplay(this.env, input, who, new Date()),
     );
   }
 
+  async getReplay(replayId: string): Promise<Result<ReplayRecord>> {
+    return serve({ what: "getReplay", ...INTERNAL }, [ReplayId], [replayId], async (id) => {
+      const record = await getReplay(this.env.D1_MARKETS, id);
+      return record ? ok(record) : err(ErrorCode.notFound, `no replay ${id}`);
+    });
+  }
+
   async getReplayReport(replayId: string): Promise<Result<{ report: ReplayReport; reportHash: string }>> {
-    const id = parseInput(ReplayId, replayId);
-    if (!id.ok) return id;
-    return rpc(async () => readReplayReport(this.env, id.value), { what: "getReplayReport", ...INTERNAL });
+    return serve({ what: "getReplayReport", ...INTERNAL }, [ReplayId], [replayId], async (id) =>
+      readReplayReport(this.env, id),
+    );
   }
 
   async listReplays(strategyId: string): Promise<Result<{ replays: ReplayRecord[] }>> {
-    const id = parseInput(StrategyIdInput, strategyId);
-    if (!id.ok) return id;
-    return rpc(async () => ok({ replays: await listReplays(this.env.D1_MARKETS, id.value, 50) }), {
-      what: "listReplays",
-      ...INTERNAL,
-    });
+    return serve({ what: "listReplays", ...INTERNAL }, [StrategyIdInput], [strategyId], async (id) =>
+      ok({ replays: await listReplays(this.env.D1_MARKETS, id, 50) }),
+    );
   }
 
   override async scheduled(_controller: ScheduledController): Promise<void> {

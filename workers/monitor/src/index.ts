@@ -15,7 +15,7 @@ import {
   type Result,
   systemPrincipal,
 } from "@paulp/contracts";
-import { parseArgs, parseInput, rpc, runHealthChecks } from "@paulp/kit";
+import { rpc, runHealthChecks, serve } from "@paulp/kit";
 import * as v from "valibot";
 import type { Env } from "./env";
 
@@ -45,19 +45,18 @@ export class MonitorEntrypoint extends WorkerEntrypoint<Env> implements MonitorR
   }
 
   async evaluate(actor: Principal): Promise<Result<EvaluationReport>> {
-    const a = parseInput(Principal, actor);
-    if (!a.ok) return a;
-    return rpc(async () => this.desk().evaluate(a.value) as Promise<Result<EvaluationReport>>, {
-      what: "evaluate",
-    });
+    return serve(
+      { what: "evaluate" },
+      [Principal],
+      [actor],
+      async (a) => this.desk().evaluate(a) as Promise<Result<EvaluationReport>>,
+    );
   }
 
   async alerts(query: AlertsQuery): Promise<Result<AlertsView>> {
-    const q = parseInput(AlertsQuery, query ?? {});
-    if (!q.ok) return q;
-    return rpc(async () => ok((await this.desk().alerts(q.value.limit ?? 50)) as AlertsView), {
-      what: "alerts",
-    });
+    return serve({ what: "alerts" }, [AlertsQuery], [query ?? {}], async (q) =>
+      ok((await this.desk().alerts(q.limit ?? 50)) as AlertsView),
+    );
   }
 
   async metrics(): Promise<Result<string>> {
@@ -65,11 +64,9 @@ export class MonitorEntrypoint extends WorkerEntrypoint<Env> implements MonitorR
   }
 
   async outbox(limit?: number): Promise<Result<{ messages: OutboxMessage[] }>> {
-    const l = parseInput(OutboxLimit, limit);
-    if (!l.ok) return l;
-    return rpc(async () => ok({ messages: (await this.desk().outbox(l.value)) as OutboxMessage[] }), {
-      what: "outbox",
-    });
+    return serve({ what: "outbox" }, [OutboxLimit], [limit], async (l) =>
+      ok({ messages: (await this.desk().outbox(l)) as OutboxMessage[] }),
+    );
   }
 
   async recipients(): Promise<Result<RecipientsView>> {
@@ -77,20 +74,18 @@ export class MonitorEntrypoint extends WorkerEntrypoint<Env> implements MonitorR
   }
 
   async changeRecipients(change: RecipientChange, actor: Principal): Promise<Result<RecipientsView>> {
-    const input = parseArgs([RecipientChange, Principal], [change, actor]);
-    if (!input.ok) return input;
-    const [c, a] = input.value;
-    return rpc(async () => this.desk().changeRecipients(c, a) as Promise<Result<RecipientsView>>, {
-      what: "changeRecipients",
-    });
+    return serve(
+      { what: "changeRecipients" },
+      [RecipientChange, Principal],
+      [change, actor],
+      async (c, a) => this.desk().changeRecipients(c, a) as Promise<Result<RecipientsView>>,
+    );
   }
 
   async equitySeries(query: EquitySeriesQuery): Promise<Result<EquitySeries>> {
-    const q = parseInput(EquitySeriesQuery, query ?? {});
-    if (!q.ok) return q;
-    return rpc(async () => ok((await this.desk().equitySeries(q.value.minutes ?? 1_440)) as EquitySeries), {
-      what: "equitySeries",
-    });
+    return serve({ what: "equitySeries" }, [EquitySeriesQuery], [query ?? {}], async (q) =>
+      ok((await this.desk().equitySeries(q.minutes ?? 1_440)) as EquitySeries),
+    );
   }
 
   /** "* * * * *": one evaluation a minute (its rates are "since the last evaluation"). */

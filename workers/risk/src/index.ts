@@ -37,7 +37,7 @@ import {
   systemPrincipal,
   Venue,
 } from "@paulp/contracts";
-import { parseArgs, parseInput, rpc, runHealthChecks } from "@paulp/kit";
+import { parseArgs, rpc, runHealthChecks, serve } from "@paulp/kit";
 import * as v from "valibot";
 import { watchAuditIntegrity } from "./audit-watch";
 import type { Env } from "./env";
@@ -170,45 +170,37 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
    * (burned, never approved). A HALT landing during the call may or may not be seen, as before.
    */
   async consume(decisionId: string, intentHash: string): Promise<Result<ConsumedDecision>> {
-    const input = parseArgs([DecisionId, IntentHash], [decisionId, intentHash]);
-    if (!input.ok) return input;
-    const [d, h] = input.value;
-    return rpc(
-      async () => {
-        const [breaker, claimed] = await Promise.all([
-          this.breaker().status(),
-          this.governor().claim(d, h) as Promise<Result<{ decision: RiskDecision; opensRisk: boolean }>>,
-        ]);
-        if (!claimed.ok) return claimed;
-        if (breaker.state === "HALT" && claimed.value.opensRisk)
-          return err(ErrorCode.breakerHalted, "breaker is HALT: opening orders may not be sent");
-        return ok({
-          decision: claimed.value.decision,
-          breaker: { state: breaker.state, version: breaker.version },
-        });
-      },
-      { what: "consume" },
-    );
-  }
-
-  async recordFills(fills: FillReport[]): Promise<Result<{ fills: FillOutcome[] }>> {
-    const f = parseInput(Fills, fills);
-    if (!f.ok) return f;
-    return rpc(async () => this.settle(await this.governor().recordFills(f.value)), { what: "recordFills" });
-  }
-
-  async releaseReservations(clientOrderIds: string[]): Promise<Result<{ released: number }>> {
-    const ids = parseInput(EndedOrders, clientOrderIds);
-    if (!ids.ok) return ids;
-    return rpc(async () => ok(await this.governor().releaseReservations(ids.value)), {
-      what: "releaseReservations",
+    return serve({ what: "consume" }, [DecisionId, IntentHash], [decisionId, intentHash], async (d, h) => {
+      const [breaker, claimed] = await Promise.all([
+        this.breaker().status(),
+        this.governor().claim(d, h) as Promise<Result<{ decision: RiskDecision; opensRisk: boolean }>>,
+      ]);
+      if (!claimed.ok) return claimed;
+      if (breaker.state === "HALT" && claimed.value.opensRisk)
+        return err(ErrorCode.breakerHalted, "breaker is HALT: opening orders may not be sent");
+      return ok({
+        decision: claimed.value.decision,
+        breaker: { state: breaker.state, version: breaker.version },
+      });
     });
   }
 
+  async recordFills(fills: FillReport[]): Promise<Result<{ fills: FillOutcome[] }>> {
+    return serve({ what: "recordFills" }, [Fills], [fills], async (f) =>
+      this.settle(await this.governor().recordFills(f)),
+    );
+  }
+
+  async releaseReservations(clientOrderIds: string[]): Promise<Result<{ released: number }>> {
+    return serve({ what: "releaseReservations" }, [EndedOrders], [clientOrderIds], async (ids) =>
+      ok(await this.governor().releaseReservations(ids)),
+    );
+  }
+
   async recordMarks(marks: MarkUpdate[]): Promise<Result<{ applied: number }>> {
-    const m = parseInput(Marks, marks);
-    if (!m.ok) return m;
-    return rpc(async () => this.settle(await this.governor().recordMarks(m.value)), { what: "recordMarks" });
+    return serve({ what: "recordMarks" }, [Marks], [marks], async (m) =>
+      this.settle(await this.governor().recordMarks(m)),
+    );
   }
 
   async getMark(venue: Venue, market: string): Promise<Result<HeldMarkAnswer>> {
@@ -229,18 +221,18 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
   }
 
   async reportFailure(kind: FailureKind, detail: string, actor: Principal): Promise<Result<BreakerStatus>> {
-    const input = parseArgs([FailureKind, Detail, Principal], [kind, detail, actor]);
-    if (!input.ok) return input;
-    const [k, d, a] = input.value;
-    return rpc(async () => this.breaker().reportFailure(k, d, a), {
-      what: "reportFailure",
-    });
+    return serve(
+      { what: "reportFailure" },
+      [FailureKind, Detail, Principal],
+      [kind, detail, actor],
+      async (k, d, a) => this.breaker().reportFailure(k, d, a),
+    );
   }
 
   async reportSuccess(kind: FailureKind): Promise<Result<BreakerStatus>> {
-    const k = parseInput(FailureKind, kind);
-    if (!k.ok) return k;
-    return rpc(async () => this.breaker().reportSuccess(k.value), { what: "reportSuccess" });
+    return serve({ what: "reportSuccess" }, [FailureKind], [kind], async (k) =>
+      this.breaker().reportSuccess(k),
+    );
   }
 
   async getBreaker(): Promise<Result<BreakerStatus>> {
@@ -248,19 +240,15 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
   }
 
   async breakerHistory(limit?: number): Promise<Result<{ transitions: BreakerTransitionRecord[] }>> {
-    const l = parseInput(HistoryLimit, limit);
-    if (!l.ok) return l;
-    return rpc(async () => ok({ transitions: await this.breaker().transitions(l.value) }), {
-      what: "breakerHistory",
-    });
+    return serve({ what: "breakerHistory" }, [HistoryLimit], [limit], async (l) =>
+      ok({ transitions: await this.breaker().transitions(l) }),
+    );
   }
 
   async recentDecisions(query: DecisionQuery): Promise<Result<{ decisions: DecisionSummary[] }>> {
-    const q = parseInput(DecisionQuery, query ?? {});
-    if (!q.ok) return q;
-    return rpc(async () => ok({ decisions: await this.governor().recentDecisions(q.value) }), {
-      what: "recentDecisions",
-    });
+    return serve({ what: "recentDecisions" }, [DecisionQuery], [query ?? {}], async (q) =>
+      ok({ decisions: await this.governor().recentDecisions(q) }),
+    );
   }
 
   /** One read of everything monitoring needs; exposure is null while the stored limits do not parse. */
@@ -290,12 +278,12 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
     actor: Principal,
     receipt?: ApprovalReceiptRef,
   ): Promise<Result<BreakerStatus>> {
-    const input = parseArgs([BreakerTransitionRequest, Principal, ReceiptRef], [request, actor, receipt]);
-    if (!input.ok) return input;
-    const [r, a, rc] = input.value;
-    return rpc(async () => this.breaker().transition(r, a, rc), {
-      what: "transitionBreaker",
-    });
+    return serve(
+      { what: "transitionBreaker" },
+      [BreakerTransitionRequest, Principal, ReceiptRef],
+      [request, actor, receipt],
+      async (r, a, rc) => this.breaker().transition(r, a, rc),
+    );
   }
 
   async getLimits(): Promise<Result<RiskLimitsView>> {
@@ -307,12 +295,12 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
     actor: Principal,
     receipt?: ApprovalReceiptRef,
   ): Promise<Result<RiskLimitsView>> {
-    const input = parseArgs([RiskLimits, Principal, ReceiptRef], [limits, actor, receipt]);
-    if (!input.ok) return input;
-    const [l, a, rc] = input.value;
-    return rpc(async () => this.governor().updateLimits(l, a, rc), {
-      what: "updateLimits",
-    });
+    return serve(
+      { what: "updateLimits" },
+      [RiskLimits, Principal, ReceiptRef],
+      [limits, actor, receipt],
+      async (l, a, rc) => this.governor().updateLimits(l, a, rc),
+    );
   }
 
   async setCapital(
@@ -320,10 +308,12 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
     actor: Principal,
     receipt?: ApprovalReceiptRef,
   ): Promise<Result<CapitalView>> {
-    const input = parseArgs([CapitalChange, Principal, ReceiptRef], [change, actor, receipt]);
-    if (!input.ok) return input;
-    const [c, a, rc] = input.value;
-    return rpc(async () => this.governor().setCapital(c, a, rc), { what: "setCapital" });
+    return serve(
+      { what: "setCapital" },
+      [CapitalChange, Principal, ReceiptRef],
+      [change, actor, receipt],
+      async (c, a, rc) => this.governor().setCapital(c, a, rc),
+    );
   }
 
   /** Run the audit integrity watch now (the cron's work); answers what the chain said. */
