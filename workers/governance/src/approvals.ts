@@ -205,15 +205,21 @@ export async function requestApproval(
 
 /**
  * A desk step that may hand out a receipt (approve, reissue): parsed, refused unless the chain's integrity is ok,
- * and given the hash of a token minted before the desk's critical section (handed out only if used).
+ * and given the hash of a token minted before the desk's critical section (handed out, as the receipt, only if the
+ * step issued one).
  */
-async function stepWithToken<R>(
+async function stepWithToken(
   env: Env,
   step: "approve" | "reissue",
   requestId: unknown,
   actorIn: unknown,
-  call: (desk: DeskApi, id: string, actor: Principal, tokenHash: string) => Promise<Result<R>>,
-): Promise<Result<{ answer: R; id: string; token: string }>> {
+  call: (
+    desk: DeskApi,
+    id: string,
+    actor: Principal,
+    tokenHash: string,
+  ) => Promise<Result<{ view: ApprovalView; receiptIssued: boolean }>>,
+): Promise<Result<ApprovalDecision>> {
   const input = parseInput(IdAndActor, { id: requestId, actor: actorIn });
   if (!input.ok) return input;
   const { id, actor } = input.value;
@@ -222,7 +228,11 @@ async function stepWithToken<R>(
   const token = randomId(32);
   const tokenHash = await hashToken(token);
   const result = await onDesk(env, step, (d) => call(d, id, actor, tokenHash));
-  return result.ok ? ok({ answer: result.value, id, token }) : result;
+  if (!result.ok) return result;
+  return ok({
+    request: result.value.view,
+    receipt: result.value.receiptIssued ? { requestId: id, receiptToken: token } : null,
+  });
 }
 
 /** Approve; the approval that reaches the threshold answers the (single-use) receipt. */
@@ -232,15 +242,9 @@ export async function approve(
   actorIn: unknown,
   now: number,
 ): Promise<Result<ApprovalDecision>> {
-  const result = await stepWithToken(env, "approve", requestId, actorIn, (d, id, actor, tokenHash) =>
+  return stepWithToken(env, "approve", requestId, actorIn, (d, id, actor, tokenHash) =>
     d.approve(id, actor, now, tokenHash),
   );
-  if (!result.ok) return result;
-  const { answer, id, token } = result.value;
-  return ok({
-    request: answer.view,
-    receipt: answer.receiptIssued ? { requestId: id, receiptToken: token } : null,
-  });
 }
 
 /** Reject (final). */
@@ -272,12 +276,10 @@ export async function reissueReceipt(
   actorIn: unknown,
   now: number,
 ): Promise<Result<ApprovalDecision>> {
-  const result = await stepWithToken(env, "reissue", requestId, actorIn, (d, id, actor, tokenHash) =>
-    d.reissue(id, actor, now, tokenHash),
-  );
-  if (!result.ok) return result;
-  const { answer, id, token } = result.value;
-  return ok({ request: answer, receipt: { requestId: id, receiptToken: token } });
+  return stepWithToken(env, "reissue", requestId, actorIn, async (d, id, actor, tokenHash) => {
+    const reissued = await d.reissue(id, actor, now, tokenHash);
+    return reissued.ok ? ok({ view: reissued.value, receiptIssued: true }) : reissued;
+  });
 }
 
 /** Requests, newest first. */
