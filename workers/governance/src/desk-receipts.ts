@@ -14,7 +14,7 @@ import {
   eventBody,
   expiryDue,
   moved,
-  personOf,
+  personActing,
   type RequestRecord,
 } from "./desk";
 
@@ -25,11 +25,9 @@ export function decideReissue(
   now: number,
   receiptTokenHash: string,
 ): Decision {
-  const person = personOf(actor);
-  if (!person)
-    return deny(ErrorCode.forbidden, "only a verified person (Cloudflare Access) can execute an approval");
-  const expired = expiryDue(record, now);
-  if (expired) return deny(ErrorCode.conflict, `request expired (${expired.next.expiredReason})`, expired);
+  const acting = personActing(record, actor, now, "execute an approval");
+  if (!acting.ok) return acting;
+  const { person } = acting;
   if (!stepAllowed(record.status, "reissue"))
     return deny(ErrorCode.conflict, `request is ${record.status}, not approved`);
   const next: RequestRecord = { ...record, receiptTokenHash };

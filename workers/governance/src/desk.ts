@@ -77,8 +77,31 @@ export interface DeskStep {
 export type Decision = { ok: true; step: DeskStep } | { ok: false; error: ApiError; expired?: DeskStep };
 
 /** A refusal, with the expiry to record when time ran out. */
-export const deny = (code: string, message: string, expired?: DeskStep): Decision =>
+export const deny = (code: string, message: string, expired?: DeskStep): Refusal =>
   expired ? { ok: false, error: { code, message }, expired } : { ok: false, error: { code, message } };
+/** A decision that refuses. */
+export type Refusal = Extract<Decision, { ok: false }>;
+
+/**
+ * The person who would `what` a request whose time has not run out; else the refusal: the actor is not a verified
+ * person (the admin token), or the request expired (the expiry is recorded by the caller).
+ */
+export function personActing(
+  record: RequestRecord,
+  actor: Principal,
+  now: number,
+  what: string,
+): { ok: true; person: PersonRef } | Refusal {
+  const person = personOf(actor);
+  if (!person)
+    return deny(
+      ErrorCode.forbidden,
+      `only a verified person (Cloudflare Access) can ${what}; the admin token cannot`,
+    );
+  const expired = expiryDue(record, now);
+  if (expired) return deny(ErrorCode.conflict, `request expired (${expired.next.expiredReason})`, expired);
+  return { ok: true, person };
+}
 
 /**
  * Every state change goes through here: `step` takes `record` to `next` only if the lifecycle table lists it
@@ -187,14 +210,9 @@ export function decideApprove(
   receiptTokenHash: string,
   approvers: readonly string[],
 ): Decision & { receiptIssued?: boolean } {
-  const approver = personOf(actor);
-  if (!approver)
-    return deny(
-      ErrorCode.forbidden,
-      "only a verified person (Cloudflare Access) can approve; the admin token cannot",
-    );
-  const expired = expiryDue(record, now);
-  if (expired) return deny(ErrorCode.conflict, `request expired (${expired.next.expiredReason})`, expired);
+  const acting = personActing(record, actor, now, "approve");
+  if (!acting.ok) return acting;
+  const approver = acting.person;
   if (!stepAllowed(record.status, "approve"))
     return deny(ErrorCode.conflict, `request is ${record.status}, not pending`);
   if (record.policyVersion !== DESK_POLICY.version)
@@ -238,14 +256,9 @@ export function decideApprove(
 
 /** A rejection by a person; final. The requester may withdraw their own request this way. */
 export function decideReject(record: RequestRecord, actor: Principal, reason: string, now: number): Decision {
-  const person = personOf(actor);
-  if (!person)
-    return deny(
-      ErrorCode.forbidden,
-      "only a verified person (Cloudflare Access) can reject; the admin token cannot",
-    );
-  const expired = expiryDue(record, now);
-  if (expired) return deny(ErrorCode.conflict, `request expired (${expired.next.expiredReason})`, expired);
+  const acting = personActing(record, actor, now, "reject");
+  if (!acting.ok) return acting;
+  const { person } = acting;
   if (!stepAllowed(record.status, "reject")) {
     return deny(ErrorCode.conflict, `request is ${record.status}; it can no longer be rejected`);
   }
