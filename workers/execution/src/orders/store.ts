@@ -97,6 +97,14 @@ export class OrderStore {
     );
   }
 
+  /** The `coid` column of a query's rows. */
+  private coids(query: string, ...bindings: SqlStorageValue[]): string[] {
+    return this.sql
+      .exec<{ coid: string }>(query, ...bindings)
+      .toArray()
+      .map((r) => r.coid);
+  }
+
   private nowIso(): string {
     return new Date(this.now()).toISOString();
   }
@@ -280,24 +288,18 @@ export class OrderStore {
 
   /** Live claims whose decision is stored but which never left `pending_submit` (last touched before `before`). */
   staleLiveSends(before: string): string[] {
-    return this.sql
-      .exec<{ coid: string }>(
-        "SELECT coid FROM orders WHERE mode = 'live' AND state = 'pending_submit' AND decision IS NOT NULL AND updated_at < ?",
-        before,
-      )
-      .toArray()
-      .map((r) => r.coid);
+    return this.coids(
+      "SELECT coid FROM orders WHERE mode = 'live' AND state = 'pending_submit' AND decision IS NOT NULL AND updated_at < ?",
+      before,
+    );
   }
 
   /** Claims still without a stored decision, last touched before `before`. */
   undecidedClaims(before: string): string[] {
-    return this.sql
-      .exec<{ coid: string }>(
-        "SELECT coid FROM orders WHERE state = 'pending_submit' AND decision IS NULL AND updated_at < ?",
-        before,
-      )
-      .toArray()
-      .map((r) => r.coid);
+    return this.coids(
+      "SELECT coid FROM orders WHERE state = 'pending_submit' AND decision IS NULL AND updated_at < ?",
+      before,
+    );
   }
 
   /** Live orders the venue may still change (unknown or open), oldest first. */
@@ -395,12 +397,9 @@ export class OrderStore {
 
   /** Ended orders whose fills are all reported, up to `limit`. */
   endedReady(limit: number): string[] {
-    return this.sql
-      .exec<{ coid: string }>(
-        `SELECT coid FROM ended WHERE NOT EXISTS (SELECT 1 FROM fills WHERE fills.coid = ended.coid AND reported = 0) ORDER BY rowid LIMIT ${limit}`,
-      )
-      .toArray()
-      .map((r) => r.coid);
+    return this.coids(
+      `SELECT coid FROM ended WHERE NOT EXISTS (SELECT 1 FROM fills WHERE fills.coid = ended.coid AND reported = 0) ORDER BY rowid LIMIT ${limit}`,
+    );
   }
 
   forgetEnded(coids: string[]): void {
