@@ -22,16 +22,22 @@ import { redeemApproval } from "./redeem";
 // a redeemed receipt, and a failure after the redemption hands the receipt back (`RedeemedButNotApplied`, which
 // the caller settles). Each runs inside the governor's serial queue; the clock is passed in.
 
+/** What a change works on: the governor's state and storage, its bindings and the clock. */
+export interface AdminScope {
+  st: GovernorState;
+  storage: DurableObjectStorage;
+  env: Env;
+  clock: () => number;
+}
+
 /** Lowering applies at once; raising needs a redeemed `risk.limits_increase` receipt for exactly `{ limits }`. */
 export async function changeLimits(
-  st: GovernorState,
-  storage: DurableObjectStorage,
-  env: Env,
+  scope: AdminScope,
   limits: RiskLimits,
   actor: Principal,
   receipt: ApprovalReceiptRef | undefined,
-  clock: () => number,
 ): Promise<Result<RiskLimitsView> | RedeemedButNotApplied> {
+  const { st, storage, env, clock } = scope;
   const next = parseLimits(limits, st.limits.version + 1);
   if (!next) return err(ErrorCode.validationFailed, "limits do not parse");
   const raised = raisedLimits(st.limits.limits, limits);
@@ -87,14 +93,12 @@ export async function changeLimits(
  * capital-allocation increase and needs a redeemed `risk.capital_increase` receipt for exactly `change`.
  */
 export async function changeCapital(
-  st: GovernorState,
-  storage: DurableObjectStorage,
-  env: Env,
+  scope: AdminScope,
   change: CapitalChange,
   actor: Principal,
   receipt: ApprovalReceiptRef | undefined,
-  clock: () => number,
 ): Promise<Result<CapitalView> | RedeemedButNotApplied> {
+  const { st, storage, env, clock } = scope;
   const target = orNull(() => parseDollars(change.equity));
   if (target === null || target <= 0)
     return err(ErrorCode.validationFailed, "equity must be a positive amount");

@@ -27,11 +27,18 @@ import {
   type RiskLimitsView,
   type Venue,
 } from "@paulp/contracts";
-import { canonicalHash, formatDollars, formatPct, SerialQueue, settleRedemption } from "@paulp/kit";
+import {
+  canonicalHash,
+  formatDollars,
+  formatPct,
+  type RedeemedButNotApplied,
+  SerialQueue,
+  settleRedemption,
+} from "@paulp/kit";
 import { exposureDetail, exposureReport, marketKey, valuation } from "@paulp/risk-rules";
 import { queryDecisionLog } from "./decision-log";
 import type { Env } from "./env";
-import { changeCapital, changeLimits } from "./governor-admin";
+import { type AdminScope, changeCapital, changeLimits } from "./governor-admin";
 import { claimDecision, evaluateNow, prune, recordDecision, releaseReservations } from "./governor-decisions";
 import { applyFills, recordMarks } from "./governor-portfolio";
 import {
@@ -174,10 +181,7 @@ export class RiskGovernor extends DurableObject<Env> {
     actor: Principal,
     receipt?: ApprovalReceiptRef,
   ): Promise<Result<RiskLimitsView>> {
-    const outcome = await this.queue.run(() =>
-      changeLimits(this.st, this.ctx.storage, this.env, limits, actor, receipt, Date.now),
-    );
-    return settleRedemption(this.env.GOVERNANCE, actor, outcome);
+    return this.changeWithReceipt(actor, (scope) => changeLimits(scope, limits, actor, receipt));
   }
 
   /**
@@ -189,10 +193,7 @@ export class RiskGovernor extends DurableObject<Env> {
     actor: Principal,
     receipt?: ApprovalReceiptRef,
   ): Promise<Result<CapitalView>> {
-    const outcome = await this.queue.run(() =>
-      changeCapital(this.st, this.ctx.storage, this.env, change, actor, receipt, Date.now),
-    );
-    return settleRedemption(this.env.GOVERNANCE, actor, outcome);
+    return this.changeWithReceipt(actor, (scope) => changeCapital(scope, change, actor, receipt));
   }
 
   /** The newest logged decisions, newest first. */
@@ -245,5 +246,16 @@ export class RiskGovernor extends DurableObject<Env> {
       }),
       ...exposureDetail(st.portfolio, currentView(st), st.parsed.maxMarkAgeMs, now),
     });
+  }
+
+  /** A two-person change (governor-admin.ts) run in the serial queue; a receipt redeemed but not applied goes back. */
+  private async changeWithReceipt<T>(
+    actor: Principal,
+    change: (scope: AdminScope) => Promise<Result<T> | RedeemedButNotApplied>,
+  ): Promise<Result<T>> {
+    const outcome = await this.queue.run(() =>
+      change({ st: this.st, storage: this.ctx.storage, env: this.env, clock: Date.now }),
+    );
+    return settleRedemption(this.env.GOVERNANCE, actor, outcome);
   }
 }
