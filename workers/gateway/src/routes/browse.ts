@@ -4,7 +4,7 @@ import {
   EvidenceHttpQuery,
   MarketsHttpQuery,
 } from "@paulp/contracts";
-import { resultResponse, rpc } from "@paulp/kit";
+import { answer } from "../answer";
 import type { GatewayRouter } from "../router";
 import { parseQuery } from "./query";
 
@@ -15,33 +15,25 @@ import { parseQuery } from "./query";
 export function registerBrowseRoutes(router: GatewayRouter): void {
   router.get("/admin/markets", async (request, env) => {
     const q = parseQuery(request, MarketsHttpQuery);
-    return resultResponse(
-      await rpc(env.INGESTION, (ingestion) => ingestion.listMarkets(q), { what: "listMarkets" }),
-    );
+    return answer(env.INGESTION, (ingestion) => ingestion.listMarkets(q), "listMarkets");
   });
 
   router.get("/admin/evidence", async (request, env) => {
     const q = parseQuery(request, EvidenceHttpQuery);
-    return resultResponse(
-      await rpc(env.INGESTION, (ingestion) => ingestion.listEvidence(q), { what: "listEvidence" }),
-    );
+    return answer(env.INGESTION, (ingestion) => ingestion.listEvidence(q), "listEvidence");
   });
 
   router.get("/admin/risk/decisions", async (request, env) => {
     const q = parseQuery(request, DecisionsHttpQuery);
-    return resultResponse(
-      await rpc(
-        env.RISK,
-        (risk) => risk.recentDecisions({ limit: q.limit, deniedOnly: q.denied, code: q.code }),
-        { what: "recentDecisions" },
-      ),
+    return answer(
+      env.RISK,
+      (risk) => risk.recentDecisions({ limit: q.limit, deniedOnly: q.denied, code: q.code }),
+      "recentDecisions",
     );
   });
 
   router.get("/admin/circuit-breaker/history", async (request, env) => {
     const q = parseQuery(request, BreakerHistoryHttpQuery);
-    return resultResponse(
-      await rpc(env.RISK, (risk) => risk.breakerHistory(q.limit), { what: "breakerHistory" }),
-    );
+    return answer(env.RISK, (risk) => risk.breakerHistory(q.limit), "breakerHistory");
   });
 }

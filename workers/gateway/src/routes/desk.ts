@@ -1,5 +1,6 @@
 import { EquityHttpQuery, PairsPageHttpQuery } from "@paulp/contracts";
 import { json, resultResponse, rpc } from "@paulp/kit";
+import { answer } from "../answer";
 import type { GatewayRouter } from "../router";
 import { parseQuery } from "./query";
 
@@ -8,11 +9,7 @@ export function registerDeskRoutes(router: GatewayRouter): void {
   // One sample a minute (the monitor's evaluation samples risk's equity); oldest first.
   router.get("/admin/equity", async (request, env) => {
     const q = parseQuery(request, EquityHttpQuery);
-    return resultResponse(
-      await rpc(env.MONITOR, (monitor) => monitor.equitySeries({ minutes: q.minutes }), {
-        what: "equitySeries",
-      }),
-    );
+    return answer(env.MONITOR, (monitor) => monitor.equitySeries({ minutes: q.minutes }), "equitySeries");
   });
 
   // A page of pairs, filtered by review state and grade: the console never downloads the whole list.

@@ -5,8 +5,9 @@ import {
   type OrderView,
   type RiskDecision,
 } from "@paulp/contracts";
-import { json, parseOr400, readJsonBody, resultResponse, rpc, sha256Hex, unwrap } from "@paulp/kit";
+import { json, parseOr400, readJsonBody, rpc, sha256Hex, unwrap } from "@paulp/kit";
 import * as v from "valibot";
+import { answer } from "../answer";
 import { type GatewayRequest, principalOf } from "../context";
 import type { Env } from "../env";
 import type { GatewayRouter } from "../router";
@@ -107,27 +108,17 @@ export function registerExecutionRoutes(router: GatewayRouter): void {
       strategyId: url.searchParams.get("strategyId") ?? undefined,
       limit: limit === null ? undefined : Number(limit),
     });
-    return resultResponse(
-      await rpc(env.EXECUTION, (execution) => execution.listOrders(q), { what: "execution.listOrders" }),
-    );
+    return answer(env.EXECUTION, (execution) => execution.listOrders(q), "execution.listOrders");
   });
 
   // The fast path that keeps traded markets' marks fresh: the traded set with when each was last refreshed, its
   // counters, and one tick now.
   router.get("/admin/execution/fast-path", async (_request, env) =>
-    resultResponse(
-      await rpc(env.EXECUTION, (execution) => execution.fastPathStatus(), {
-        what: "execution.fastPathStatus",
-      }),
-    ),
+    answer(env.EXECUTION, (execution) => execution.fastPathStatus(), "execution.fastPathStatus"),
   );
 
   router.post("/admin/execution/fast-path/run", async (_request, env) =>
-    resultResponse(
-      await rpc(env.EXECUTION, (execution) => execution.refreshTradedNow(), {
-        what: "execution.refreshTradedNow",
-      }),
-    ),
+    answer(env.EXECUTION, (execution) => execution.refreshTradedNow(), "execution.refreshTradedNow"),
   );
 
   /**
@@ -152,9 +143,7 @@ export function registerExecutionRoutes(router: GatewayRouter): void {
 
   router.get("/admin/orders/:id", async (request, env) => {
     const id = orderId(request);
-    return resultResponse(
-      await rpc(env.EXECUTION, (execution) => execution.getOrder(id), { what: "execution.getOrder" }),
-    );
+    return answer(env.EXECUTION, (execution) => execution.getOrder(id), "execution.getOrder");
   });
 
   router.get("/admin/orders/:id/trace", async (request, env) => {
@@ -168,23 +157,15 @@ export function registerExecutionRoutes(router: GatewayRouter): void {
   router.post("/admin/orders/:id/cancel", async (request, env) => {
     const id = orderId(request);
     const actor = principalOf(request);
-    return resultResponse(
-      await rpc(env.EXECUTION, (execution) => execution.cancelOrder(id, actor), {
-        what: "execution.cancelOrder",
-      }),
-    );
+    return answer(env.EXECUTION, (execution) => execution.cancelOrder(id, actor), "execution.cancelOrder");
   });
 
   router.get("/admin/positions", async (_request, env) =>
-    resultResponse(
-      await rpc(env.EXECUTION, (execution) => execution.getPositions(), { what: "execution.getPositions" }),
-    ),
+    answer(env.EXECUTION, (execution) => execution.getPositions(), "execution.getPositions"),
   );
 
   router.get("/admin/execution/policy", async (_request, env) =>
-    resultResponse(
-      await rpc(env.EXECUTION, (execution) => execution.getPolicy(), { what: "execution.getPolicy" }),
-    ),
+    answer(env.EXECUTION, (execution) => execution.getPolicy(), "execution.getPolicy"),
   );
 
   /**
@@ -193,10 +174,10 @@ export function registerExecutionRoutes(router: GatewayRouter): void {
    */
   router.put("/admin/execution/policy", async (request, env) => {
     const change = await readJsonBody(request, ExecutionPolicyChange);
-    return resultResponse(
-      await rpc(env.EXECUTION, (execution) => execution.setPolicy(change, principalOf(request)), {
-        what: "execution.setPolicy",
-      }),
+    return answer(
+      env.EXECUTION,
+      (execution) => execution.setPolicy(change, principalOf(request)),
+      "execution.setPolicy",
     );
   });
 
@@ -208,18 +189,10 @@ export function registerExecutionRoutes(router: GatewayRouter): void {
       what: "execution.resolveUnknown",
     });
     if (!resolved.ok) console.warn(`resolveUnknown before the loop failed: ${resolved.error.code}`);
-    return resultResponse(
-      await rpc(env.EXECUTION, (execution) => execution.runTradingLoop(actor), {
-        what: "execution.runTradingLoop",
-      }),
-    );
+    return answer(env.EXECUTION, (execution) => execution.runTradingLoop(actor), "execution.runTradingLoop");
   });
 
   router.post("/admin/reconcile", async (request, env) =>
-    resultResponse(
-      await rpc(env.EXECUTION, (execution) => execution.reconcile(principalOf(request)), {
-        what: "execution.reconcile",
-      }),
-    ),
+    answer(env.EXECUTION, (execution) => execution.reconcile(principalOf(request)), "execution.reconcile"),
   );
 }

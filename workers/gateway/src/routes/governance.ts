@@ -14,8 +14,9 @@ import {
   type Result,
   StrategyCreateInput,
 } from "@paulp/contracts";
-import { HttpError, json, readJsonBody, resultResponse, rpc, statusForError, unwrap } from "@paulp/kit";
+import { HttpError, json, readJsonBody, rpc, statusForError, unwrap } from "@paulp/kit";
 import * as v from "valibot";
+import { answer } from "../answer";
 import { type GatewayRequest, principalOf } from "../context";
 import type { Env } from "../env";
 import type { GatewayRouter } from "../router";
@@ -151,26 +152,26 @@ async function approvedAnswer(
 export function registerGovernanceRoutes(router: GatewayRouter): void {
   router.get("/admin/approvals", async (request, env) => {
     const status = query(request, "status", ApprovalStatusQuery);
-    return resultResponse(
-      await rpc(env.GOVERNANCE, (governance) => governance.listApprovals({ status }), {
-        what: "governance.listApprovals",
-      }),
+    return answer(
+      env.GOVERNANCE,
+      (governance) => governance.listApprovals({ status }),
+      "governance.listApprovals",
     );
   });
   router.get("/admin/approvals/:id", async (request, env) =>
-    resultResponse(
-      await rpc(env.GOVERNANCE, (governance) => governance.getApproval(request.params.id!), {
-        what: "governance.getApproval",
-      }),
+    answer(
+      env.GOVERNANCE,
+      (governance) => governance.getApproval(request.params.id!),
+      "governance.getApproval",
     ),
   );
   router.post("/admin/approvals", async (request, env) => {
     const actor = requirePerson(request, "request a two-person action");
     const body = await readJsonBody(request, ApprovalRequestInput);
-    return resultResponse(
-      await rpc(env.GOVERNANCE, (governance) => governance.requestApproval(body, actor), {
-        what: "governance.requestApproval",
-      }),
+    return answer(
+      env.GOVERNANCE,
+      (governance) => governance.requestApproval(body, actor),
+      "governance.requestApproval",
       201,
     );
   });
@@ -186,10 +187,10 @@ export function registerGovernanceRoutes(router: GatewayRouter): void {
   router.post("/admin/approvals/:id/reject", async (request, env) => {
     const actor = requirePerson(request, "reject");
     const body = await readJsonBody(request, RejectBody);
-    return resultResponse(
-      await rpc(env.GOVERNANCE, (governance) => governance.reject(request.params.id!, body.reason, actor), {
-        what: "governance.reject",
-      }),
+    return answer(
+      env.GOVERNANCE,
+      (governance) => governance.reject(request.params.id!, body.reason, actor),
+      "governance.reject",
     );
   });
   router.post("/admin/approvals/:id/execute", async (request, env) => {
@@ -204,24 +205,18 @@ export function registerGovernanceRoutes(router: GatewayRouter): void {
 
   // Who may approve each action (the first roster comes from config; GET shows it, seeding it if needed).
   router.get("/admin/approvers", async (_request, env) =>
-    resultResponse(
-      await rpc(env.GOVERNANCE, (governance) => governance.listRosters(), { what: "governance.listRosters" }),
-    ),
+    answer(env.GOVERNANCE, (governance) => governance.listRosters(), "governance.listRosters"),
   );
 
   router.get("/admin/strategies", async (_request, env) =>
-    resultResponse(
-      await rpc(env.GOVERNANCE, (governance) => governance.listStrategies(), {
-        what: "governance.listStrategies",
-      }),
-    ),
+    answer(env.GOVERNANCE, (governance) => governance.listStrategies(), "governance.listStrategies"),
   );
   router.post("/admin/strategies", async (request, env) => {
     const body = await readJsonBody(request, StrategyCreateInput);
-    return resultResponse(
-      await rpc(env.GOVERNANCE, (governance) => governance.createStrategy(body, principalOf(request)), {
-        what: "governance.createStrategy",
-      }),
+    return answer(
+      env.GOVERNANCE,
+      (governance) => governance.createStrategy(body, principalOf(request)),
+      "governance.createStrategy",
       201,
     );
   });
@@ -231,12 +226,10 @@ export function registerGovernanceRoutes(router: GatewayRouter): void {
     ["paper", "paper"],
   ] as const) {
     router.post(`/admin/strategies/:id/${verb}`, async (request, env) =>
-      resultResponse(
-        await rpc(
-          env.GOVERNANCE,
-          (governance) => governance.transitionStrategy(request.params.id!, to, principalOf(request)),
-          { what: "governance.transitionStrategy" },
-        ),
+      answer(
+        env.GOVERNANCE,
+        (governance) => governance.transitionStrategy(request.params.id!, to, principalOf(request)),
+        "governance.transitionStrategy",
       ),
     );
   }
@@ -247,45 +240,39 @@ export function registerGovernanceRoutes(router: GatewayRouter): void {
     const { replayId } = await readJsonBody(request, GoLiveInput);
     const strategyId = request.params.id!;
     const replay = unwrap(await citeReplay(env, strategyId, replayId, Date.now()));
-    return resultResponse(
-      await rpc(env.GOVERNANCE, (governance) => governance.requestGoLive(strategyId, actor, replay), {
-        what: "governance.requestGoLive",
-      }),
+    return answer(
+      env.GOVERNANCE,
+      (governance) => governance.requestGoLive(strategyId, actor, replay),
+      "governance.requestGoLive",
       201,
     );
   });
 
   router.get("/admin/pairs", async (request, env) => {
     const review = query(request, "review", ReviewQuery);
-    return resultResponse(
-      await rpc(env.GOVERNANCE, (governance) => governance.listPairs({ review }), {
-        what: "governance.listPairs",
-      }),
-    );
+    return answer(env.GOVERNANCE, (governance) => governance.listPairs({ review }), "governance.listPairs");
   });
   router.post("/admin/pairs/assess-pending", async (request, env) =>
-    resultResponse(
-      await rpc(env.GOVERNANCE, (governance) => governance.assessPending(principalOf(request)), {
-        what: "governance.assessPending",
-      }),
+    answer(
+      env.GOVERNANCE,
+      (governance) => governance.assessPending(principalOf(request)),
+      "governance.assessPending",
     ),
   );
   router.post("/admin/pairs/:id/assess", async (request, env) =>
-    resultResponse(
-      await rpc(
-        env.GOVERNANCE,
-        (governance) => governance.assessPair(request.params.id!, principalOf(request)),
-        { what: "governance.assessPair" },
-      ),
+    answer(
+      env.GOVERNANCE,
+      (governance) => governance.assessPair(request.params.id!, principalOf(request)),
+      "governance.assessPair",
     ),
   );
   router.post("/admin/pairs/:id/review", async (request, env) => {
     const actor = requirePerson(request, "review a pair");
     const body = await readJsonBody(request, PairReviewInput);
-    return resultResponse(
-      await rpc(env.GOVERNANCE, (governance) => governance.reviewPair(request.params.id!, body, actor), {
-        what: "governance.reviewPair",
-      }),
+    return answer(
+      env.GOVERNANCE,
+      (governance) => governance.reviewPair(request.params.id!, body, actor),
+      "governance.reviewPair",
     );
   });
 }

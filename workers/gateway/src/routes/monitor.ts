@@ -1,5 +1,6 @@
 import { AlertsHttpQuery, OutboxHttpQuery, RecipientChange } from "@paulp/contracts";
-import { readJsonBody, resultResponse, rpc, unwrap } from "@paulp/kit";
+import { readJsonBody, rpc, unwrap } from "@paulp/kit";
+import { answer } from "../answer";
 import { principalOf } from "../context";
 import type { GatewayRouter } from "../router";
 import { parseQuery } from "./query";
@@ -12,36 +13,28 @@ import { parseQuery } from "./query";
 export function registerMonitorRoutes(router: GatewayRouter): void {
   router.get("/admin/alerts", async (request, env) => {
     const q = parseQuery(request, AlertsHttpQuery);
-    return resultResponse(
-      await rpc(env.MONITOR, (monitor) => monitor.alerts({ limit: q.limit }), { what: "monitor.alerts" }),
-    );
+    return answer(env.MONITOR, (monitor) => monitor.alerts({ limit: q.limit }), "monitor.alerts");
   });
 
   router.post("/admin/alerts/evaluate", async (request, env) =>
-    resultResponse(
-      await rpc(env.MONITOR, (monitor) => monitor.evaluate(principalOf(request)), {
-        what: "monitor.evaluate",
-      }),
-    ),
+    answer(env.MONITOR, (monitor) => monitor.evaluate(principalOf(request)), "monitor.evaluate"),
   );
 
   router.get("/admin/alerts/outbox", async (request, env) => {
     const q = parseQuery(request, OutboxHttpQuery);
-    return resultResponse(
-      await rpc(env.MONITOR, (monitor) => monitor.outbox(q.limit), { what: "monitor.outbox" }),
-    );
+    return answer(env.MONITOR, (monitor) => monitor.outbox(q.limit), "monitor.outbox");
   });
 
   router.get("/admin/alerts/recipients", async (_request, env) =>
-    resultResponse(await rpc(env.MONITOR, (monitor) => monitor.recipients(), { what: "monitor.recipients" })),
+    answer(env.MONITOR, (monitor) => monitor.recipients(), "monitor.recipients"),
   );
 
   router.put("/admin/alerts/recipients", async (request, env) => {
     const change = await readJsonBody(request, RecipientChange, 4 * 1024);
-    return resultResponse(
-      await rpc(env.MONITOR, (monitor) => monitor.changeRecipients(change, principalOf(request)), {
-        what: "monitor.changeRecipients",
-      }),
+    return answer(
+      env.MONITOR,
+      (monitor) => monitor.changeRecipients(change, principalOf(request)),
+      "monitor.changeRecipients",
     );
   });
 

@@ -15,6 +15,7 @@ import {
 import { parseOr400, readJsonBody, resultResponse, rpc, unwrap } from "@paulp/kit";
 import { checkCitation } from "@paulp/replay";
 import * as v from "valibot";
+import { answer } from "../answer";
 import { principalOf } from "../context";
 import type { Env } from "../env";
 import type { GatewayRouter } from "../router";
@@ -89,10 +90,10 @@ export async function citeReplay(
 export function registerReplayRoutes(router: GatewayRouter): void {
   router.post("/admin/replays", async (request, env) => {
     const body = await readJsonBody(request, ReplayStart);
-    return resultResponse(
-      await rpc(env.INGESTION, (i) => i.startReplay(body, principalOf(request)), {
-        what: "ingestion.startReplay",
-      }),
+    return answer(
+      env.INGESTION,
+      (i) => i.startReplay(body, principalOf(request)),
+      "ingestion.startReplay",
       202,
     );
   });
@@ -102,9 +103,7 @@ export function registerReplayRoutes(router: GatewayRouter): void {
       StrategyIdQuery,
       new URL(request.url).searchParams.get("strategyId") ?? undefined,
     );
-    return resultResponse(
-      await rpc(env.INGESTION, (i) => i.listReplays(strategyId), { what: "ingestion.listReplays" }),
-    );
+    return answer(env.INGESTION, (i) => i.listReplays(strategyId), "ingestion.listReplays");
   });
 
   // The record, and once complete the report itself with its hash (re-hashed by ingestion on read).
