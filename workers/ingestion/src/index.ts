@@ -58,7 +58,7 @@ import {
   listEvidenceRows,
   listMarketRows,
 } from "./market-queries";
-import { decodeCursor, EvidenceCursor, encodeCursor, FetchLogCursor, MarketsCursor } from "./paging";
+import { EvidenceCursor, encodeCursor, FetchLogCursor, MarketsCursor, pageQuery } from "./paging";
 import { runIngestion } from "./pipeline";
 import { readReplayReport } from "./replay/report";
 import { startReplay } from "./replay/start";
@@ -118,21 +118,19 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
   }
 
   async listMarkets(query: MarketQuery): Promise<Result<{ markets: MarketRecord[]; cursor: string | null }>> {
-    const q = parseInput(MarketQuery, query ?? {});
-    if (!q.ok) return q;
-    const cursor = decodeCursor(MarketsCursor, q.value.cursor);
-    if (!cursor.ok) return cursor;
-    const after = cursor.value;
+    const asked = pageQuery(MarketQuery, MarketsCursor, query);
+    if (!asked.ok) return asked;
+    const { q, after } = asked.value;
     return rpc(
       async () => {
         const page = await listMarketRows(
           this.env.D1_MARKETS,
           {
-            venue: q.value.venue,
-            status: q.value.status,
-            search: q.value.search,
-            category: q.value.category,
-            limit: q.value.limit ?? 100,
+            venue: q.venue,
+            status: q.status,
+            search: q.search,
+            category: q.category,
+            limit: q.limit ?? 100,
             after,
           },
           Date.now(),
@@ -227,18 +225,16 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
   async listEvidence(
     query: EvidenceQuery,
   ): Promise<Result<{ evidence: EvidenceRecord[]; cursor: string | null }>> {
-    const q = parseInput(EvidenceQuery, query ?? {});
-    if (!q.ok) return q;
-    const cursor = decodeCursor(EvidenceCursor, q.value.cursor);
-    if (!cursor.ok) return cursor;
-    const after = cursor.value;
+    const asked = pageQuery(EvidenceQuery, EvidenceCursor, query);
+    if (!asked.ok) return asked;
+    const { q, after } = asked.value;
     return rpc(
       async () => {
         const page = await listEvidenceRows(this.env.D1_MARKETS, {
-          venue: q.value.venue,
-          from: q.value.from,
-          to: q.value.to,
-          limit: q.value.limit ?? 100,
+          venue: q.venue,
+          from: q.from,
+          to: q.to,
+          limit: q.limit ?? 100,
           after,
         });
         return ok({ evidence: page.evidence, cursor: encodeCursor(page.next) });
@@ -271,19 +267,17 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
   }
 
   async listFetches(query: FetchLogQuery): Promise<Result<FetchLogPage>> {
-    const q = parseInput(FetchLogQuery, query ?? {});
-    if (!q.ok) return q;
-    const cursor = decodeCursor(FetchLogCursor, q.value.cursor);
-    if (!cursor.ok) return cursor;
-    const after = cursor.value;
+    const asked = pageQuery(FetchLogQuery, FetchLogCursor, query);
+    if (!asked.ok) return asked;
+    const { q, after } = asked.value;
     // The log holds ingestion's own timestamps (UTC, milliseconds): the window is compared in that form.
     const iso = (t: string) => new Date(Date.parse(t)).toISOString();
     return rpc(
       async () => {
         const page = await listFetches(this.env.D1_MARKETS, {
-          from: iso(q.value.from),
-          to: iso(q.value.to),
-          limit: q.value.limit ?? 500,
+          from: iso(q.from),
+          to: iso(q.to),
+          limit: q.limit ?? 500,
           after,
         });
         return ok({ fetches: page.fetches, hashes: page.hashes, cursor: encodeCursor(page.next) });

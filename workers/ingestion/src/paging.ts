@@ -1,5 +1,6 @@
 // Opaque page cursors: the base64 of the last key's JSON, checked against the key's schema when it comes back.
-import { ErrorCode, err, type Result } from "@paulp/contracts";
+import { ErrorCode, err, ok, type Result } from "@paulp/contracts";
+import { parseInput } from "@paulp/kit";
 import * as v from "valibot";
 
 /** The key of a markets page: the last (venue, market id) listed. */
@@ -25,4 +26,19 @@ export function decodeCursor<S extends v.GenericSchema>(
   } catch {
     return err(ErrorCode.validationFailed, "cursor: invalid");
   }
+}
+
+/**
+ * A page's query checked against its schema and its cursor decoded: `after` is the key the page starts after
+ * (undefined for the first page). The first failure is the answer.
+ */
+export function pageQuery<Q extends v.GenericSchema, C extends v.GenericSchema>(
+  querySchema: Q,
+  cursorSchema: C,
+  query: unknown,
+): Result<{ q: v.InferOutput<Q>; after: v.InferOutput<C> | undefined }> {
+  const q = parseInput(querySchema, query ?? {});
+  if (!q.ok) return q;
+  const after = decodeCursor(cursorSchema, (q.value as { cursor?: string }).cursor);
+  return after.ok ? ok({ q: q.value, after: after.value }) : after;
 }
