@@ -228,7 +228,6 @@ await withMesh(workers, async ({ mf, json }) => {
     await db.batch(
       [
         "markets",
-        "marks",
         "kalshi_events",
         "kalshi_series",
         "market_snapshots",

@@ -12,7 +12,7 @@ import { getMarketRow } from "./market-queries";
  * The data side of execution's fast path (which decides what to refresh and when): fresh books of traded
  * markets, and IBKR snapshots execution read through its gateway session, each through evidence (raw bytes in
  * R2 before anything parses them) and the compliance gate in force now; the marks go to risk in one batch and
- * to the marks table. A market is reported refreshed only once risk has its mark.
+ * (a crawled market's) onto its market row. A market is reported refreshed only once risk has its mark.
  */
 
 /** Book reads in flight at once (still within the venue's bucket). */
@@ -201,16 +201,22 @@ async function snapshotMarks(
   return { marks, errors };
 }
 
-/** Keep the marks beside the crawl's (a mark older than the stored one changes nothing). */
+/**
+ * Keep the marks of crawled markets on their rows, beside the crawl's (a mark older than the stored one changes
+ * nothing). An IBKR instrument has no market row: its mark goes to risk only, its snapshot stays in evidence.
+ */
 async function storeMarks(db: D1Database, marks: MarkUpdate[]): Promise<void> {
+  const stored = marks.filter((m) => m.venue !== "ibkr");
+  if (stored.length === 0) return;
   await db
     .prepare(
-      `INSERT INTO marks (venue, market_id, price, evidence_hash, observed_at)
-       SELECT value ->> '$[0]', value ->> '$[1]', value ->> '$[2]', value ->> '$[3]', value ->> '$[4]' FROM json_each(?1)
-       WHERE value ->> '$[2]' IS NOT NULL
-       ON CONFLICT (venue, market_id) DO UPDATE SET price = excluded.price, evidence_hash = excluded.evidence_hash,
-         observed_at = excluded.observed_at WHERE excluded.observed_at > marks.observed_at`,
+      `UPDATE markets SET mark_price = m.value ->> '$[2]', mark_evidence_hash = m.value ->> '$[3]',
+         mark_observed_at = m.value ->> '$[4]'
+       FROM json_each(?1) m
+       WHERE markets.venue = m.value ->> '$[0]' AND markets.market_id = m.value ->> '$[1]'
+         AND m.value ->> '$[2]' IS NOT NULL
+         AND (markets.mark_observed_at IS NULL OR m.value ->> '$[4]' > markets.mark_observed_at)`,
     )
-    .bind(JSON.stringify(marks.map((m) => [m.venue, m.market, m.price, m.evidenceHash, m.observedAt])))
+    .bind(JSON.stringify(stored.map((m) => [m.venue, m.market, m.price, m.evidenceHash, m.observedAt])))
     .run();
 }

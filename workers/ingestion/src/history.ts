@@ -3,7 +3,7 @@
 // gate in force decides which pairs are read (as for the fast path's books), `fetchVenue` keeps each answer as
 // evidence and logs the fetch (with the simulated time), the venues' decoders accept or reject it. Only the clock
 // is simulated, and only the venue simulator is asked (it answers as at the time a request names: `SIM_AT_HEADER`).
-// Nothing here writes the live tables (markets, books, marks): a past answer never replaces a newer one there.
+// Nothing here writes the live tables (markets and their marks, books): a past answer never replaces a newer one there.
 //
 // Fail closed: refused unless the dev config says `DEV_HISTORY: "on"` (no deployed environment declares it) and the
 // venue simulator is bound (only the dev config binds it), so it can never read a real venue with a made-up time.

@@ -28,6 +28,10 @@ export interface MarketDbRow {
   evidence_hash: string;
   terms_hash: string;
   fetched_at: string;
+  /** The market's mark (the price risk was last given), all three set or all NULL. */
+  mark_price: string | null;
+  mark_evidence_hash: string | null;
+  mark_observed_at: string | null;
 }
 
 /** A market's last sighting: the newest snapshot page listing it, else what its row kept. */
@@ -151,20 +155,13 @@ export async function listMarketRows(
     where.push(`(m.venue, m.market_id) > (?${binds.length - 1}, ?${binds.length})`);
   }
   binds.push(q.limit + 1);
-  const sql = `SELECT m.*, k.price AS mark_price, k.evidence_hash AS mark_evidence_hash, k.observed_at AS mark_observed_at
-    FROM markets m LEFT JOIN marks k ON k.venue = m.venue AND k.market_id = m.market_id
+  const sql = `SELECT m.* FROM markets m
     ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY m.venue, m.market_id LIMIT ?${binds.length}`;
   const rows = (
     await db
       .prepare(sql)
       .bind(...binds)
-      .all<
-        MarketDbRow & {
-          mark_price: string | null;
-          mark_evidence_hash: string | null;
-          mark_observed_at: string | null;
-        }
-      >()
+      .all<MarketDbRow>()
   ).results;
   const page = rows.slice(0, q.limit);
   const last = page.at(-1);
@@ -264,7 +261,10 @@ export async function getMarkRow(
   now: number,
 ): Promise<MarkPrice | null> {
   const row = await db
-    .prepare("SELECT price, evidence_hash, observed_at FROM marks WHERE venue = ?1 AND market_id = ?2")
+    .prepare(
+      `SELECT mark_price AS price, mark_evidence_hash AS evidence_hash, mark_observed_at AS observed_at
+       FROM markets WHERE venue = ?1 AND market_id = ?2 AND mark_price IS NOT NULL`,
+    )
     .bind(venue, marketId)
     .first<{ price: string; evidence_hash: string; observed_at: string }>();
   return row

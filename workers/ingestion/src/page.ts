@@ -19,6 +19,7 @@ import {
   deleteMarketsStatements,
   recordBlocksStatement,
   recordSnapshotStatement,
+  refreshMarkStatements,
   rulesVersionStatement,
   runBatches,
   type StoredState,
@@ -26,7 +27,6 @@ import {
   storedStatesFrom,
   storedStatesStatement,
   upsertMarketStatements,
-  upsertMarkStatements,
 } from "./store";
 import {
   auditMany,
@@ -208,8 +208,17 @@ export async function preparePage(
     const plan = await planWrites(passed, stored, { evidenceHash, fetchedAt, refreshBefore });
     const { allowed, changed, hashes, marks, markRows } = plan;
     denied.push(...plan.denied);
-    const statements = upsertMarketStatements(deps.db, changed, hashes, rulesVersion);
-    statements.push(...upsertMarkStatements(deps.db, markRows, marks, rulesVersion));
+    // A changed row is written with its mark; an unchanged one whose mark is due gets only its mark.
+    const statements = upsertMarketStatements(deps.db, changed, hashes, marks, rulesVersion);
+    statements.push(
+      ...refreshMarkStatements(
+        deps.db,
+        venue,
+        markRows.filter((r) => !hashes.has(r.marketId)),
+        marks,
+        rulesVersion,
+      ),
+    );
     // Every listed row, changed or not, is recorded as seen in this snapshot: one row for the page.
     if (allowed.length > 0)
       statements.push(

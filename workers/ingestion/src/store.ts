@@ -1,4 +1,4 @@
-// The ingestion writes to D1: changed rows and marks, snapshot sightings, blocks, deletions and books, each a
+// The ingestion writes to D1: changed rows and their marks, snapshot sightings, blocks, deletions and books, each a
 // prepared statement run in batches (under the rules-version guard); the reads are in market-queries.ts.
 import type { MarketVenue, OrderBookSnapshot } from "@paulp/contracts";
 import type { StoredMarketRow } from "@paulp/venue-decode";
@@ -29,7 +29,13 @@ const MARKET_COLUMNS = [
   "terms_hash",
   "fetched_at",
   "content_hash",
+  "mark_price",
+  "mark_evidence_hash",
+  "mark_observed_at",
 ] as const;
+
+/** The mark columns, written together: only from a row that has a mark (a row without one keeps its last). */
+const MARK_COLUMNS = new Set<string>(["mark_price", "mark_evidence_hash", "mark_observed_at"]);
 
 /** What is stored of a market a page lists: its content hash and when its mark was last observed (sent to risk). */
 export interface StoredState {
@@ -46,9 +52,8 @@ export function storedStatesStatement(
 ): D1PreparedStatement {
   return db
     .prepare(
-      `SELECT m.market_id, m.content_hash, m.status, k.observed_at FROM markets m
-       LEFT JOIN marks k ON k.venue = m.venue AND k.market_id = m.market_id
-       WHERE m.venue = ?1 AND m.market_id IN (SELECT value FROM json_each(?2))`,
+      `SELECT market_id, content_hash, status, mark_observed_at FROM markets
+       WHERE venue = ?1 AND market_id IN (SELECT value FROM json_each(?2))`,
     )
     .bind(venue, JSON.stringify(ids));
 }
@@ -60,9 +65,13 @@ export function storedStatesFrom(result: D1Result): Map<string, StoredState> {
     market_id: string;
     content_hash: string | null;
     status: string;
-    observed_at: string | null;
+    mark_observed_at: string | null;
   }[])
-    out.set(r.market_id, { contentHash: r.content_hash, status: r.status, markObservedAt: r.observed_at });
+    out.set(r.market_id, {
+      contentHash: r.content_hash,
+      status: r.status,
+      markObservedAt: r.mark_observed_at,
+    });
   return out;
 }
 
@@ -80,14 +89,15 @@ export async function storedStates(
 const RULES_CURRENT = "(SELECT COALESCE((SELECT version FROM compliance_meta WHERE singleton = 1), 0)) = ?2";
 
 /**
- * Statements that upsert market rows (those whose content changed), each with its content hash. Rows travel as one
- * JSON array per statement, expanded by SQLite's json_each: D1 binds at most 100 parameters per statement, and one
- * statement per row is slow.
+ * Statements that upsert market rows (those whose content changed), each with its content hash and, when it has a
+ * mark due (`marks`), that mark (observed in the row's snapshot). Rows travel as one JSON array per statement,
+ * expanded by SQLite's json_each: D1 binds at most 100 parameters per statement, and one statement per row is slow.
  */
 export function upsertMarketStatements(
   db: D1Database,
   rows: StoredMarketRow[],
   hashes: Map<string, string>,
+  marks: Map<string, string>,
   /** The compliance rules version the rows were gated under: a row is written only while it is current. */
   rulesVersion: number,
 ): D1PreparedStatement[] {
@@ -96,7 +106,11 @@ export function upsertMarketStatements(
   const select = MARKET_COLUMNS.map((_, i) => `value ->> '$[${i}]'`).join(", ");
   // A row written again is seen now: a sighting folded into it earlier no longer says the last one.
   const updates = [
-    ...MARKET_COLUMNS.slice(2).map((c) => `${c} = excluded.${c}`),
+    ...MARKET_COLUMNS.slice(2).map((c) =>
+      MARK_COLUMNS.has(c)
+        ? `${c} = CASE WHEN excluded.mark_price IS NULL THEN markets.${c} ELSE excluded.${c} END`
+        : `${c} = excluded.${c}`,
+    ),
     "last_seen_at = NULL",
     "last_seen_evidence = NULL",
   ].join(", ");
@@ -104,36 +118,45 @@ export function upsertMarketStatements(
      ON CONFLICT (venue, market_id) DO UPDATE SET ${updates}`;
   for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
     const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
-    const marketRows = chunk.map((r) => [
-      ...contentValues(r),
-      r.evidenceHash,
-      r.termsHash,
-      r.fetchedAt,
-      hashes.get(r.marketId) ?? null,
-    ]);
+    const marketRows = chunk.map((r) => {
+      const mark = marks.get(r.marketId) ?? null;
+      return [
+        ...contentValues(r),
+        r.evidenceHash,
+        r.termsHash,
+        r.fetchedAt,
+        hashes.get(r.marketId) ?? null,
+        mark,
+        mark === null ? null : r.evidenceHash,
+        mark === null ? null : r.fetchedAt,
+      ];
+    });
     out.push(db.prepare(marketSql).bind(JSON.stringify(marketRows), rulesVersion));
   }
   return out;
 }
 
-/** Statements that upsert the marks of these rows (each observed in its row's snapshot), under the same guard. */
-export function upsertMarkStatements(
+/**
+ * Statements that set the marks of these stored, unchanged rows (a mark refreshed before it ages past risk's
+ * limit), each observed in its row's snapshot, under the same guard.
+ */
+export function refreshMarkStatements(
   db: D1Database,
+  venue: MarketVenue,
   rows: StoredMarketRow[],
   marks: Map<string, string>,
   rulesVersion: number,
 ): D1PreparedStatement[] {
-  const markSql = `INSERT INTO marks (venue, market_id, price, evidence_hash, observed_at)
-     SELECT value ->> '$[0]', value ->> '$[1]', value ->> '$[2]', value ->> '$[3]', value ->> '$[4]' FROM json_each(?1) WHERE ${RULES_CURRENT}
-     ON CONFLICT (venue, market_id) DO UPDATE SET price = excluded.price, evidence_hash = excluded.evidence_hash,
-       observed_at = excluded.observed_at`;
+  const sql = `UPDATE markets SET mark_price = m.value ->> '$[1]', mark_evidence_hash = m.value ->> '$[2]',
+       mark_observed_at = m.value ->> '$[3]'
+     FROM json_each(?1) m WHERE markets.venue = ?3 AND markets.market_id = m.value ->> '$[0]' AND ${RULES_CURRENT}`;
   const out: D1PreparedStatement[] = [];
   const withMark = rows.filter((r) => marks.has(r.marketId));
   for (let i = 0; i < withMark.length; i += ROWS_PER_STATEMENT) {
     const markRows = withMark
       .slice(i, i + ROWS_PER_STATEMENT)
-      .map((r) => [r.venue, r.marketId, marks.get(r.marketId)!, r.evidenceHash, r.fetchedAt]);
-    out.push(db.prepare(markSql).bind(JSON.stringify(markRows), rulesVersion));
+      .map((r) => [r.marketId, marks.get(r.marketId)!, r.evidenceHash, r.fetchedAt]);
+    out.push(db.prepare(sql).bind(JSON.stringify(markRows), rulesVersion, venue));
   }
   return out;
 }
@@ -189,8 +212,8 @@ export function pruneSnapshotsStatements(
 }
 
 /**
- * Statements that remove markets (with their marks and books) from the store: one statement per table, the
- * ids travelling as one JSON array (none when `ids` is empty).
+ * Statements that remove markets (with their marks, on the row, and books) from the store: one statement per
+ * table, the ids travelling as one JSON array (none when `ids` is empty).
  */
 export function deleteMarketsStatements(
   db: D1Database,
@@ -199,7 +222,7 @@ export function deleteMarketsStatements(
 ): D1PreparedStatement[] {
   if (ids.length === 0) return [];
   const list = JSON.stringify(ids);
-  return ["markets", "marks", "order_books"].map((table) =>
+  return ["markets", "order_books"].map((table) =>
     db
       .prepare(`DELETE FROM ${table} WHERE venue = ?1 AND market_id IN (SELECT value FROM json_each(?2))`)
       .bind(venue, list),

@@ -117,8 +117,16 @@ describe("ingestion writes what changed", () => {
     expect(await count("market_snapshots", "venue = 'polymarket'")).toBe(2);
     const evidence = await worker().getEvidence(e2);
     expect(evidence.ok).toBe(true);
-    // Only the changed market's mark went to risk.
+    // Only the changed market's mark went to risk, and is the one stored with its row; the others keep theirs.
     expect((await sentMarks()).map((m) => m.market)).toEqual([movedId]);
+    const markedId = firstMarks.find((m) => m.market !== movedId)!.market;
+    const movedMark = await worker().getMark("polymarket", movedId);
+    expect(movedMark.ok && movedMark.value).toMatchObject({
+      evidenceHash: e2,
+      observedAt: new Date(clock).toISOString(),
+    });
+    const keptMark = await worker().getMark("polymarket", markedId);
+    expect(keptMark.ok && keptMark.value.evidenceHash).toBe(before.get(markedId)!.evidence_hash);
 
     // Past half risk's freshness limit (120 s, read from risk), unchanged marks are sent again before they age out.
     clock += 61_000;
@@ -130,6 +138,14 @@ describe("ingestion writes what changed", () => {
     expect(resent.length).toBe(firstMarks.length);
     for (const m of resent) expect(m.observedAt).toBe(new Date(clock).toISOString());
     expect((await tenv.RISK._calls()).some((c) => c.method === "getLimits")).toBe(true);
+    // A refreshed mark is stored on its row, the row itself not rewritten: the next snapshot has none due.
+    const refreshed = await worker().getMark("polymarket", markedId);
+    expect(refreshed.ok && refreshed.value.observedAt).toBe(new Date(clock).toISOString());
+    expect((await rows("polymarket")).get(markedId)).toEqual(after.get(markedId));
+    clock += 1_000;
+    await fromFirstPage();
+    const fourth = await runVenue(deps, "polymarket", { maxPages: 1, pageSize: 100 });
+    expect(fourth.report).toMatchObject({ changed: 0, marksSent: 0 });
   });
 });
 

@@ -52,8 +52,8 @@ describe("refreshMarks: traded markets' books, read now", () => {
     expect(await count("order_books", "venue = 'kalshi' AND market_id = ?1", m.marketId)).toBe(1);
     expect(
       await count(
-        "marks",
-        "venue = 'kalshi' AND market_id = ?1 AND evidence_hash = ?2",
+        "markets",
+        "venue = 'kalshi' AND market_id = ?1 AND mark_evidence_hash = ?2",
         m.marketId,
         mark!.evidenceHash,
       ),

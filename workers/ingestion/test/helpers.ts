@@ -85,7 +85,6 @@ const TABLES = [
   "kalshi_events",
   "kalshi_series",
   "markets",
-  "marks",
   "order_books",
   "compliance_blocks",
   "compliance_rules",

@@ -84,7 +84,7 @@ describe("evidence first", () => {
     expect(report.outcome).toBe("failed");
     expect(report.errors).toEqual({ evidence_write: 1 });
     expect(await count("markets")).toBe(0);
-    expect(await count("marks")).toBe(0);
+    expect(await count("markets", "mark_price IS NOT NULL")).toBe(0);
     expect(await count("evidence")).toBe(0);
     expect((await tenv.RISK._calls()).filter((c) => c.method === "recordMarks")).toHaveLength(0);
     const events = await auditEvents();
@@ -159,7 +159,7 @@ describe("each simulator fault ends with no bad data stored, the error counted a
         expect(report.outcome).toBe("failed");
         expect(report.errors[f.kind]).toBe(1);
         expect(await count("markets")).toBe(0);
-        expect(await count("marks")).toBe(0);
+        expect(await count("markets", "mark_price IS NOT NULL")).toBe(0);
         expect(await count("evidence", "parse_status = 'accepted' AND url LIKE '%/markets%'")).toBe(0);
         expect(await count("evidence", "parse_status = 'rejected'")).toBe(f.evidence ? 1 : 0);
         const events = await auditEvents();
