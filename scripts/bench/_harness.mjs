@@ -46,8 +46,8 @@ ${methods}
  * D1; here we can, directly), run `body(mesh)`, and dispose of the mesh whatever happens. `mesh.json(path)` is the
  * driver's JSON answer at `path`; any other status than 200 throws naming the path.
  */
-export async function withMesh(workers, body) {
-  const mf = new Miniflare({ workers });
+export async function withMesh(workers, body, options = {}) {
+  const mf = new Miniflare({ workers, ...options });
   try {
     await mf.ready;
     if (workers.some((w) => realAudits.has(w))) {

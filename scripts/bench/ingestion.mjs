@@ -16,6 +16,7 @@
 import { performance } from "node:perf_hooks";
 import { auxWorker, workerMigrations } from "@paulp/testing";
 import { governanceStub, scriptWorker, size, withMesh } from "./_harness.mjs";
+import { profileOptions, startProfile } from "./_profile.mjs";
 
 const PAGES = size(10, 2);
 const PAGE_SIZE = size(1000, 100);
@@ -196,182 +197,190 @@ const workers = [
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-await withMesh(workers, async ({ mf, json }) => {
-  const db = await mf.getD1Database("D1_MARKETS", "paulp-ingestion");
-  const floorDb = await mf.getD1Database("FLOOR_DB", "bench-driver");
-  const bucket = await mf.getR2Bucket("R2_EVIDENCE", "paulp-ingestion");
-  // The floor's table is the same markets table (primary key, status index, evidence foreign key).
-  for (const m of await workerMigrations("ingestion"))
-    for (const sql of m.queries) {
-      await db.prepare(sql).run();
-      await floorDb.prepare(sql).run();
-    }
-  // A realistic rule set so the gate does real work on every market.
-  const rules = [
-    { id: "no-elections", kind: "keyword", value: "election", reason: "bench" },
-    { id: "no-sports-kalshi", kind: "category", value: "Sports", venues: ["kalshi"], reason: "bench" },
-    { id: "no-mentions", kind: "pattern", value: "KXMENTION*", reason: "bench" },
-    { id: "no-assassination", kind: "keyword", value: "assassination", reason: "bench" },
-  ];
-  await db.batch([
-    ...rules.map((r, i) =>
-      db
-        .prepare("INSERT INTO compliance_rules (id, position, rule) VALUES (?1, ?2, ?3)")
-        .bind(r.id, i, JSON.stringify(r)),
-    ),
-    db.prepare(
-      "INSERT INTO compliance_meta (singleton, version, updated_at, updated_by) VALUES (1, 1, '2026-01-01T00:00:00Z', 'bench')",
-    ),
-  ]);
-
-  const reset = async () => {
-    await db.batch(
-      [
-        "markets",
-        "kalshi_events",
-        "kalshi_series",
-        "market_snapshots",
-        "evidence_sightings",
-        "evidence_fetches",
-        "evidence",
-        "ingest_state",
-        "ingest_runs",
-        "compliance_blocks",
-      ].map((t) => db.prepare(`DELETE FROM ${t}`)),
-    );
-    for (;;) {
-      const list = await bucket.list({ limit: 1000 });
-      if (list.objects.length === 0) break;
-      await bucket.delete(list.objects.map((o) => o.key));
-    }
-  };
-  // The cache worker is reached through the driver's CACHE binding for the floor's bytes; configure it directly.
-  const cacheWorker = await mf.getWorker("bench-cache");
-  const configureCache = async (pages, variant) => {
-    const c = encodeURIComponent(JSON.stringify({ pages, variant, pageSize: PAGE_SIZE }));
-    const res = await cacheWorker.fetch(`http://bench/__bench/config?c=${c}`);
-    if (!res.ok) throw new Error(`cache config failed: ${res.status}`);
-  };
-  const load = async (pages) => {
-    const r = await json(`/load?pages=${pages}`);
-    if (r.pages !== pages) throw new Error(`floor loaded ${r.pages} pages`);
-    return r.bytes;
-  };
-  const floorOnce = async (kind, pages) => {
-    const t = performance.now();
-    const r = await json(`/floor?kind=${kind}`);
-    const ms = performance.now() - t;
-    if (r.markets !== pages * PAGE_SIZE) throw new Error(`floor parsed ${r.markets} markets`);
-    return ms;
-  };
-  // One pass from where ingest_state stands, over as many runNow calls as it takes (runNow takes ≤ 20 pages).
-  const pass = async (pages) => {
-    const reports = [];
-    for (;;) {
-      const body = await json(`/run?maxPages=${Math.min(20, pages)}`);
-      if (!body.ok) throw new Error(`run failed: ${JSON.stringify(body.error)}`);
-      const report = body.value[0];
-      if (report.outcome !== "ok") throw new Error(`run not ok: ${JSON.stringify(report)}`);
-      reports.push(report);
-      if (report.passCompleted) break;
-      if (reports.length > pages) throw new Error("the pass did not complete");
-    }
-    const sum = (k) => reports.reduce((n, r) => n + (r[k] ?? 0), 0);
-    const skipped = reports.reduce((n, r) => n + (r.errors.market_unrepresentable ?? 0), 0);
-    const fetched = sum("fetched");
-    if (fetched !== pages * PAGE_SIZE || sum("stored") + skipped !== fetched)
-      throw new Error(`stored ${sum("stored")} of ${pages * PAGE_SIZE}: ${JSON.stringify(reports)}`);
-    return { fetched, stored: sum("stored"), changed: sum("changed"), marksSent: sum("marksSent") };
-  };
-  // A fresh full pass of the same snapshot (the stored rows stay): no cursor, no incremental starting point.
-  const forgetPass = () => db.prepare("DELETE FROM ingest_state").run();
-
-  // Warm-up: fills the caches, compiles everything.
-  await configureCache(PAGES, 0);
-  await pass(PAGES);
-  const cold = { pipe: [], floor: [], ratios: [] };
-  const steady = { pipe: [], floor: [], ratios: [], changed: [], marks: [] };
-  let bytes = 0;
-  for (let i = 0; i < RUNS; i++) {
-    // Cold: empty storage, snapshot variant 2i.
-    await configureCache(PAGES, 2 * i);
-    bytes = await load(PAGES);
-    await reset();
-    await sleep(1100); // let the client's token bucket refill
-    const before = [
-      await floorOnce("cold", PAGES),
-      await floorOnce("cold", PAGES),
-      await floorOnce("cold", PAGES),
+await withMesh(
+  workers,
+  async ({ mf, json }) => {
+    const db = await mf.getD1Database("D1_MARKETS", "paulp-ingestion");
+    const floorDb = await mf.getD1Database("FLOOR_DB", "bench-driver");
+    const bucket = await mf.getR2Bucket("R2_EVIDENCE", "paulp-ingestion");
+    // The floor's table is the same markets table (primary key, status index, evidence foreign key).
+    for (const m of await workerMigrations("ingestion"))
+      for (const sql of m.queries) {
+        await db.prepare(sql).run();
+        await floorDb.prepare(sql).run();
+      }
+    // A realistic rule set so the gate does real work on every market.
+    const rules = [
+      { id: "no-elections", kind: "keyword", value: "election", reason: "bench" },
+      { id: "no-sports-kalshi", kind: "category", value: "Sports", venues: ["kalshi"], reason: "bench" },
+      { id: "no-mentions", kind: "pattern", value: "KXMENTION*", reason: "bench" },
+      { id: "no-assassination", kind: "keyword", value: "assassination", reason: "bench" },
     ];
-    let t = performance.now();
+    await db.batch([
+      ...rules.map((r, i) =>
+        db
+          .prepare("INSERT INTO compliance_rules (id, position, rule) VALUES (?1, ?2, ?3)")
+          .bind(r.id, i, JSON.stringify(r)),
+      ),
+      db.prepare(
+        "INSERT INTO compliance_meta (singleton, version, updated_at, updated_by) VALUES (1, 1, '2026-01-01T00:00:00Z', 'bench')",
+      ),
+    ]);
+
+    const reset = async () => {
+      await db.batch(
+        [
+          "markets",
+          "kalshi_events",
+          "kalshi_series",
+          "market_snapshots",
+          "evidence_sightings",
+          "evidence_fetches",
+          "evidence",
+          "ingest_state",
+          "ingest_runs",
+          "compliance_blocks",
+        ].map((t) => db.prepare(`DELETE FROM ${t}`)),
+      );
+      for (;;) {
+        const list = await bucket.list({ limit: 1000 });
+        if (list.objects.length === 0) break;
+        await bucket.delete(list.objects.map((o) => o.key));
+      }
+    };
+    // The cache worker is reached through the driver's CACHE binding for the floor's bytes; configure it directly.
+    const cacheWorker = await mf.getWorker("bench-cache");
+    const configureCache = async (pages, variant) => {
+      const c = encodeURIComponent(JSON.stringify({ pages, variant, pageSize: PAGE_SIZE }));
+      const res = await cacheWorker.fetch(`http://bench/__bench/config?c=${c}`);
+      if (!res.ok) throw new Error(`cache config failed: ${res.status}`);
+    };
+    const load = async (pages) => {
+      const r = await json(`/load?pages=${pages}`);
+      if (r.pages !== pages) throw new Error(`floor loaded ${r.pages} pages`);
+      return r.bytes;
+    };
+    const floorOnce = async (kind, pages) => {
+      const t = performance.now();
+      const r = await json(`/floor?kind=${kind}`);
+      const ms = performance.now() - t;
+      if (r.markets !== pages * PAGE_SIZE) throw new Error(`floor parsed ${r.markets} markets`);
+      return ms;
+    };
+    // One pass from where ingest_state stands, over as many runNow calls as it takes (runNow takes ≤ 20 pages).
+    const pass = async (pages) => {
+      const reports = [];
+      for (;;) {
+        const body = await json(`/run?maxPages=${Math.min(20, pages)}`);
+        if (!body.ok) throw new Error(`run failed: ${JSON.stringify(body.error)}`);
+        const report = body.value[0];
+        if (report.outcome !== "ok") throw new Error(`run not ok: ${JSON.stringify(report)}`);
+        reports.push(report);
+        if (report.passCompleted) break;
+        if (reports.length > pages) throw new Error("the pass did not complete");
+      }
+      const sum = (k) => reports.reduce((n, r) => n + (r[k] ?? 0), 0);
+      const skipped = reports.reduce((n, r) => n + (r.errors.market_unrepresentable ?? 0), 0);
+      const fetched = sum("fetched");
+      if (fetched !== pages * PAGE_SIZE || sum("stored") + skipped !== fetched)
+        throw new Error(`stored ${sum("stored")} of ${pages * PAGE_SIZE}: ${JSON.stringify(reports)}`);
+      return { fetched, stored: sum("stored"), changed: sum("changed"), marksSent: sum("marksSent") };
+    };
+    // A fresh full pass of the same snapshot (the stored rows stay): no cursor, no incremental starting point.
+    const forgetPass = () => db.prepare("DELETE FROM ingest_state").run();
+
+    // Warm-up: fills the caches, compiles everything.
+    await configureCache(PAGES, 0);
     await pass(PAGES);
-    let ms = performance.now() - t;
-    const after = [
-      await floorOnce("cold", PAGES),
-      await floorOnce("cold", PAGES),
-      await floorOnce("cold", PAGES),
-    ];
-    cold.pipe.push(ms);
-    cold.floor.push(...before, ...after);
-    cold.ratios.push(median([...before, ...after]) / ms);
-    // Steady: the same snapshot again with 1 % of the markets changed (variant 2i + 1), into what cold stored.
-    await configureCache(PAGES, 2 * i + 1);
-    await load(PAGES);
-    await forgetPass();
-    await sleep(1100);
-    const sBefore = [
-      await floorOnce("steady", PAGES),
-      await floorOnce("steady", PAGES),
-      await floorOnce("steady", PAGES),
-    ];
-    t = performance.now();
-    const r = await pass(PAGES);
-    ms = performance.now() - t;
-    const sAfter = [
-      await floorOnce("steady", PAGES),
-      await floorOnce("steady", PAGES),
-      await floorOnce("steady", PAGES),
-    ];
-    steady.pipe.push(ms);
-    steady.floor.push(...sBefore, ...sAfter);
-    steady.ratios.push(median([...sBefore, ...sAfter]) / ms);
-    steady.changed.push(r.changed);
-    steady.marks.push(r.marksSent);
-  }
-  const markets = PAGES * PAGE_SIZE;
-  const rate = (ms, n = markets) => (n / (ms / 1000)).toFixed(0);
-  const fmt = (xs) => xs.map((x) => x.toFixed(3)).join(", ");
-  console.log(
-    `snapshot: ${markets} markets, ${PAGES} pages, ${(bytes / 1e6).toFixed(2)} MB; ${RUNS} runs each`,
-  );
-  console.log(
-    `cold pipeline (empty storage), median: ${median(cold.pipe).toFixed(0)} ms, ${rate(median(cold.pipe))} markets/s (runs: ${cold.pipe.map((x) => x.toFixed(0)).join(", ")} ms)`,
-  );
-  console.log(
-    `cold floor (JSON.parse + SHA-256 + R2 put + D1 batch insert of the rows), median of ${cold.floor.length}: ${median(cold.floor).toFixed(1)} ms`,
-  );
-  console.log(
-    `cold ratio floor/pipeline: ${(median(cold.floor) / median(cold.pipe)).toFixed(3)} of medians; per run ${fmt(cold.ratios)}, median ${median(cold.ratios).toFixed(3)} (target >= 0.7)`,
-  );
-  console.log(
-    `steady pipeline (1 % changed: ${steady.changed.join("/")} rows rewritten, ${steady.marks.join("/")} marks sent), median: ${median(steady.pipe).toFixed(0)} ms, ${rate(median(steady.pipe))} markets/s (runs: ${steady.pipe.map((x) => x.toFixed(0)).join(", ")} ms)`,
-  );
-  console.log(
-    `steady floor (JSON.parse + SHA-256 + R2 put), median of ${steady.floor.length}: ${median(steady.floor).toFixed(1)} ms`,
-  );
-  console.log(
-    `steady ratio floor/pipeline: ${(median(steady.floor) / median(steady.pipe)).toFixed(3)} of medians; per run ${fmt(steady.ratios)}, median ${median(steady.ratios).toFixed(3)} (target >= 0.5)`,
-  );
+    const cold = { pipe: [], floor: [], ratios: [] };
+    const steady = { pipe: [], floor: [], ratios: [], changed: [], marks: [] };
+    let bytes = 0;
+    for (let i = 0; i < RUNS; i++) {
+      // Cold: empty storage, snapshot variant 2i.
+      await configureCache(PAGES, 2 * i);
+      bytes = await load(PAGES);
+      await reset();
+      await sleep(1100); // let the client's token bucket refill
+      const before = [
+        await floorOnce("cold", PAGES),
+        await floorOnce("cold", PAGES),
+        await floorOnce("cold", PAGES),
+      ];
+      const coldProfile = i === RUNS - 1 ? await startProfile("paulp-ingestion") : null;
+      let t = performance.now();
+      await pass(PAGES);
+      let ms = performance.now() - t;
+      await coldProfile?.stop("cold");
+      const after = [
+        await floorOnce("cold", PAGES),
+        await floorOnce("cold", PAGES),
+        await floorOnce("cold", PAGES),
+      ];
+      cold.pipe.push(ms);
+      cold.floor.push(...before, ...after);
+      cold.ratios.push(median([...before, ...after]) / ms);
+      // Steady: the same snapshot again with 1 % of the markets changed (variant 2i + 1), into what cold stored.
+      await configureCache(PAGES, 2 * i + 1);
+      await load(PAGES);
+      await forgetPass();
+      await sleep(1100);
+      const sBefore = [
+        await floorOnce("steady", PAGES),
+        await floorOnce("steady", PAGES),
+        await floorOnce("steady", PAGES),
+      ];
+      const steadyProfile = i === RUNS - 1 ? await startProfile("paulp-ingestion") : null;
+      t = performance.now();
+      const r = await pass(PAGES);
+      ms = performance.now() - t;
+      await steadyProfile?.stop("steady");
+      const sAfter = [
+        await floorOnce("steady", PAGES),
+        await floorOnce("steady", PAGES),
+        await floorOnce("steady", PAGES),
+      ];
+      steady.pipe.push(ms);
+      steady.floor.push(...sBefore, ...sAfter);
+      steady.ratios.push(median([...sBefore, ...sAfter]) / ms);
+      steady.changed.push(r.changed);
+      steady.marks.push(r.marksSent);
+    }
+    const markets = PAGES * PAGE_SIZE;
+    const rate = (ms, n = markets) => (n / (ms / 1000)).toFixed(0);
+    const fmt = (xs) => xs.map((x) => x.toFixed(3)).join(", ");
+    console.log(
+      `snapshot: ${markets} markets, ${PAGES} pages, ${(bytes / 1e6).toFixed(2)} MB; ${RUNS} runs each`,
+    );
+    console.log(
+      `cold pipeline (empty storage), median: ${median(cold.pipe).toFixed(0)} ms, ${rate(median(cold.pipe))} markets/s (runs: ${cold.pipe.map((x) => x.toFixed(0)).join(", ")} ms)`,
+    );
+    console.log(
+      `cold floor (JSON.parse + SHA-256 + R2 put + D1 batch insert of the rows), median of ${cold.floor.length}: ${median(cold.floor).toFixed(1)} ms`,
+    );
+    console.log(
+      `cold ratio floor/pipeline: ${(median(cold.floor) / median(cold.pipe)).toFixed(3)} of medians; per run ${fmt(cold.ratios)}, median ${median(cold.ratios).toFixed(3)} (target >= 0.7)`,
+    );
+    console.log(
+      `steady pipeline (1 % changed: ${steady.changed.join("/")} rows rewritten, ${steady.marks.join("/")} marks sent), median: ${median(steady.pipe).toFixed(0)} ms, ${rate(median(steady.pipe))} markets/s (runs: ${steady.pipe.map((x) => x.toFixed(0)).join(", ")} ms)`,
+    );
+    console.log(
+      `steady floor (JSON.parse + SHA-256 + R2 put), median of ${steady.floor.length}: ${median(steady.floor).toFixed(1)} ms`,
+    );
+    console.log(
+      `steady ratio floor/pipeline: ${(median(steady.floor) / median(steady.pipe)).toFixed(3)} of medians; per run ${fmt(steady.ratios)}, median ${median(steady.ratios).toFixed(3)} (target >= 0.5)`,
+    );
 
-  // Scale: a 100,000-market universe, one full pass into empty storage.
-  if (process.env.BENCH_SCALE === "0") return;
-  await configureCache(SCALE_PAGES, 0);
-  await reset();
-  await sleep(1100);
-  const t = performance.now();
-  const r = await pass(SCALE_PAGES);
-  const ms = performance.now() - t;
-  console.log(
-    `scale: ${r.fetched} markets (${SCALE_PAGES} pages) in one full pass: ${(ms / 1000).toFixed(1)} s, ${rate(ms, r.fetched)} markets/s (the client's Kalshi bucket allows 10 requests/s: >= ${((SCALE_PAGES - 10) / 10).toFixed(1)} s for ${SCALE_PAGES} pages after its 10-token burst)`,
-  );
-});
+    // Scale: a 100,000-market universe, one full pass into empty storage.
+    if (process.env.BENCH_SCALE === "0") return;
+    await configureCache(SCALE_PAGES, 0);
+    await reset();
+    await sleep(1100);
+    const t = performance.now();
+    const r = await pass(SCALE_PAGES);
+    const ms = performance.now() - t;
+    console.log(
+      `scale: ${r.fetched} markets (${SCALE_PAGES} pages) in one full pass: ${(ms / 1000).toFixed(1)} s, ${rate(ms, r.fetched)} markets/s (the client's Kalshi bucket allows 10 requests/s: >= ${((SCALE_PAGES - 10) / 10).toFixed(1)} s for ${SCALE_PAGES} pages after its 10-token burst)`,
+    );
+  },
+  profileOptions(),
+);
