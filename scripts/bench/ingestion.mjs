@@ -13,6 +13,7 @@
 // steady figures. It does bound the scale pass (100 pages at 10/s): printed with it.
 // BENCH_RUNS=n sets the cold/steady runs (5); BENCH_SCALE=0 skips the scale pass (for quick A/B runs of two builds).
 // Needs the prebuilt bundles: (cd workers/ingestion && npx wrangler deploy --dry-run --outdir dist), same for venue-sim.
+import { readdirSync, readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { auxWorker, workerMigrations } from "@paulp/testing";
 import { governanceStub, scriptWorker, size, withMesh } from "./_harness.mjs";
@@ -195,6 +196,41 @@ const workers = [
 ];
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+// The CPU time workerd spent (user + system, every thread: the workers, D1, R2), in ms; Linux only (null elsewhere).
+// Printed beside the wall times: the work a pass does, much less swayed by a loaded machine than its wall time.
+const stat = (pid) => {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
+  return {
+    comm: f.slice(f.indexOf("(") + 1, f.lastIndexOf(")")),
+    ppid: Number(rest[1]),
+    ticks: Number(rest[11]) + Number(rest[12]),
+  };
+};
+let workerdPid;
+const workerdCpuMs = () => {
+  try {
+    workerdPid ??= readdirSync("/proc")
+      .filter((d) => /^\d+$/.test(d))
+      .find((d) => {
+        const s = stat(d);
+        return s.comm === "workerd" && s.ppid === process.pid;
+      });
+    return workerdPid ? stat(workerdPid).ticks * 10 : null; // USER_HZ is 100 on Linux
+  } catch {
+    return null;
+  }
+};
+/** Wall and workerd CPU time of `f`. */
+const timed = async (f) => {
+  const cpu = workerdCpuMs();
+  const t = performance.now();
+  const value = await f();
+  const ms = performance.now() - t;
+  const after = workerdCpuMs();
+  return { value, ms, cpu: cpu === null || after === null ? null : after - cpu };
+};
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 await withMesh(
@@ -260,11 +296,11 @@ await withMesh(
       if (r.pages !== pages) throw new Error(`floor loaded ${r.pages} pages`);
       return r.bytes;
     };
+    const floorCpu = { cold: [], steady: [] };
     const floorOnce = async (kind, pages) => {
-      const t = performance.now();
-      const r = await json(`/floor?kind=${kind}`);
-      const ms = performance.now() - t;
+      const { value: r, ms, cpu } = await timed(() => json(`/floor?kind=${kind}`));
       if (r.markets !== pages * PAGE_SIZE) throw new Error(`floor parsed ${r.markets} markets`);
+      floorCpu[kind].push(cpu);
       return ms;
     };
     // One pass from where ingest_state stands, over as many runNow calls as it takes (runNow takes ≤ 20 pages).
@@ -292,8 +328,8 @@ await withMesh(
     // Warm-up: fills the caches, compiles everything.
     await configureCache(PAGES, 0);
     await pass(PAGES);
-    const cold = { pipe: [], floor: [], ratios: [] };
-    const steady = { pipe: [], floor: [], ratios: [], changed: [], marks: [] };
+    const cold = { pipe: [], floor: [], ratios: [], cpu: [] };
+    const steady = { pipe: [], floor: [], ratios: [], changed: [], marks: [], cpu: [] };
     let bytes = 0;
     for (let i = 0; i < RUNS; i++) {
       // Cold: empty storage, snapshot variant 2i.
@@ -307,18 +343,17 @@ await withMesh(
         await floorOnce("cold", PAGES),
       ];
       const coldProfile = i === RUNS - 1 ? await startProfile("paulp-ingestion") : null;
-      let t = performance.now();
-      await pass(PAGES);
-      let ms = performance.now() - t;
+      const c = await timed(() => pass(PAGES));
       await coldProfile?.stop("cold");
+      cold.cpu.push(c.cpu);
       const after = [
         await floorOnce("cold", PAGES),
         await floorOnce("cold", PAGES),
         await floorOnce("cold", PAGES),
       ];
-      cold.pipe.push(ms);
+      cold.pipe.push(c.ms);
       cold.floor.push(...before, ...after);
-      cold.ratios.push(median([...before, ...after]) / ms);
+      cold.ratios.push(median([...before, ...after]) / c.ms);
       // Steady: the same snapshot again with 1 % of the markets changed (variant 2i + 1), into what cold stored.
       await configureCache(PAGES, 2 * i + 1);
       await load(PAGES);
@@ -330,10 +365,9 @@ await withMesh(
         await floorOnce("steady", PAGES),
       ];
       const steadyProfile = i === RUNS - 1 ? await startProfile("paulp-ingestion") : null;
-      t = performance.now();
-      const r = await pass(PAGES);
-      ms = performance.now() - t;
+      const { value: r, ms, cpu } = await timed(() => pass(PAGES));
       await steadyProfile?.stop("steady");
+      steady.cpu.push(cpu);
       const sAfter = [
         await floorOnce("steady", PAGES),
         await floorOnce("steady", PAGES),
@@ -369,6 +403,14 @@ await withMesh(
     console.log(
       `steady ratio floor/pipeline: ${(median(steady.floor) / median(steady.pipe)).toFixed(3)} of medians; per run ${fmt(steady.ratios)}, median ${median(steady.ratios).toFixed(3)} (target >= 0.5)`,
     );
+    if (cold.cpu.every((x) => x !== null))
+      for (const [kind, f] of [
+        ["cold", cold],
+        ["steady", steady],
+      ])
+        console.log(
+          `${kind} workerd CPU (user + system, all threads), median: pipeline ${median(f.cpu)} ms (runs: ${f.cpu.join(", ")}), floor ${median(floorCpu[kind])} ms; ratio ${(median(floorCpu[kind]) / median(f.cpu)).toFixed(3)} (for comparing builds; the targets are on wall time)`,
+        );
 
     // Scale: a 100,000-market universe, one full pass into empty storage.
     if (process.env.BENCH_SCALE === "0") return;
