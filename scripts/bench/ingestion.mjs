@@ -12,6 +12,8 @@
 // does not wait on event lookups and the client's token bucket (Kalshi 10 requests/s) does not set the cold and
 // steady figures. It does bound the scale pass (100 pages at 10/s): printed with it.
 // BENCH_RUNS=n sets the cold/steady runs (5); BENCH_SCALE=0 skips the scale pass (for quick A/B runs of two builds).
+// BENCH_PROFILE=1 profiles the ingestion worker's cold and steady passes of the last run (_profile.mjs). Beside the
+// wall times it prints workerd's CPU time per pass and floor (Linux): steadier than wall time on a loaded machine.
 // Needs the prebuilt bundles: (cd workers/ingestion && npx wrangler deploy --dry-run --outdir dist), same for venue-sim.
 import { readdirSync, readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
