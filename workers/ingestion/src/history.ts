@@ -122,7 +122,7 @@ async function legsOf(
     getMarketRow(db, "kalshi", p.kalshi.marketId, now),
     getMarketRow(db, "polymarket", p.polymarket.marketId, now),
   ]);
-  if (!kalshi || !polymarket || !polymarket.outcomeTokens?.[0]) return null;
+  if (!kalshi || !polymarket?.outcomeTokens?.[0]) return null;
   if (agent.check(kalshi).decision !== "allow" || agent.check(polymarket).decision !== "allow") return null;
   return { kalshi, polymarket };
 }

@@ -47,7 +47,7 @@ export class ReplayRun extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     const record = await this.ctx.storage.get<ReplayRecord>("record");
-    if (!record || record.status !== "running") return;
+    if (record?.status !== "running") return;
     const attempts = (await this.ctx.storage.get<number>("attempts")) ?? 0;
     let sightings = (await progressHead(this.ctx.storage))?.sightings ?? 0;
     try {
