@@ -229,6 +229,12 @@ export const MarkUpdate = v.object({
 /** A mark price pushed by ingestion. */
 export type MarkUpdate = v.InferOutput<typeof MarkUpdate>;
 
+/**
+ * Clock skew tolerated on a mark's observedAt before it counts as "from the future": risk's evaluation and a caller
+ * pricing from a mark (execution's hedges) judge it alike.
+ */
+export const MARK_FUTURE_SKEW_MS = 5_000;
+
 /** The latest mark risk holds for one market, as `getMark` answers it (prices as decimal strings). */
 export interface HeldMark {
   venue: Venue;

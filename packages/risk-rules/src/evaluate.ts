@@ -1,5 +1,11 @@
 // Over 400 lines on purpose: evaluateIntent is one ordered list of checks, read top to bottom as the spec lists them.
-import { type BreakerState, type OrderIntent, RiskReasonCode as R, type RiskReason } from "@paulp/contracts";
+import {
+  type BreakerState,
+  MARK_FUTURE_SKEW_MS,
+  type OrderIntent,
+  RiskReasonCode as R,
+  type RiskReason,
+} from "@paulp/contracts";
 import {
   MICROS_PER_DOLLAR,
   notional as notionalOf,
@@ -48,8 +54,7 @@ export interface EvaluationInput {
   clientOrderIdUsed: boolean;
 }
 
-/** Clock skew tolerated on a mark's observedAt before it counts as "from the future". */
-export const MARK_FUTURE_SKEW_MS = 5_000;
+export { MARK_FUTURE_SKEW_MS };
 
 /** A loss limit the portfolio breaks on its own (drives the breaker to HALT). */
 export function lossBreach(view: RiskView, limits: LossLimits): Evaluation["breach"] {

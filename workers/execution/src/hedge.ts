@@ -1,4 +1,4 @@
-import type { HeldMarkAnswer, OrderIntent, Result } from "@paulp/contracts";
+import { type HeldMarkAnswer, MARK_FUTURE_SKEW_MS, type OrderIntent, type Result } from "@paulp/contracts";
 import {
   FULL_PCT,
   formatPrice,
@@ -51,8 +51,6 @@ export type HedgeMap = v.InferOutput<typeof HedgeMap>;
 export const DEFAULT_HEDGE_SLIPPAGE_PCT = "0.5";
 /** The price increment when the entry does not say (US equities over $1 quote in cents). */
 export const DEFAULT_HEDGE_TICK = "0.01";
-/** A mark observed this far after now is no mark (risk allows the same skew). */
-const MARK_FUTURE_SKEW_MS = 5_000;
 
 /** Parse HEDGE_MAP; a malformed map is an empty one (no hedges) and an error the caller reports. */
 export function parseHedgeMap(raw: string | undefined): { map: HedgeMap; error: string | null } {
