@@ -17,7 +17,7 @@ import {
   type StoredMarketRow,
 } from "@paulp/venue-decode";
 import type { ComplianceAgent } from "./compliance";
-import { contentHash } from "./row-content";
+import { contentKey } from "./row-content";
 import type { StoredState } from "./store";
 import { termsHash, termsHashSync, termsOf } from "./terms";
 
@@ -99,11 +99,11 @@ export function gateRows(
   return gated;
 }
 
-/** What a page writes: every allowed row (seen), the changed ones with their content hashes, the marks due. */
+/** What a page writes: every allowed row (seen), the changed ones with their content keys, the marks due. */
 export interface PageWrites {
   allowed: StoredMarketRow[];
   changed: StoredMarketRow[];
-  hashes: Map<string, string>;
+  keys: Map<string, string>;
   marks: Map<string, string>;
   markRows: StoredMarketRow[];
   /** Rows the gate allowed that cannot be represented (their terms do not hash). */
@@ -111,9 +111,10 @@ export interface PageWrites {
 }
 
 /**
- * Only what changed is written: each row's content hash against the stored one. A mark is due when it changed with
- * its row, or when the one risk holds was observed before `refreshBefore` and would otherwise age past risk's
- * freshness limit before the next snapshot; an unchanged, fresh one is not resent.
+ * Only what changed is written: each row's content key (its terms hash and its other content, row-content.ts) against
+ * the stored one. A mark is due when it changed with its row, or when the one risk holds was observed before
+ * `refreshBefore` and would otherwise age past risk's freshness limit before the next snapshot; an unchanged, fresh
+ * one is not resent.
  */
 export async function planWrites(
   passed: MarketRow[],
@@ -123,27 +124,25 @@ export async function planWrites(
   const w: PageWrites = {
     allowed: [],
     changed: [],
-    hashes: new Map(),
+    keys: new Map(),
     marks: new Map(),
     markRows: [],
     denied: [],
   };
   for (const row of passed) {
-    const content = contentHash(row);
-    const before = stored.get(row.marketId);
-    const isChanged = before?.contentHash !== content;
-    let terms = "";
-    if (isChanged) {
-      // Synchronous unless a field holds a surrogate (then the general, validating path, which refuses a
-      // lone surrogate: that market alone is denied, the rest of the page goes on).
-      try {
-        const t = termsOf(row);
-        terms = termsHashSync(t) ?? (await termsHash(t));
-      } catch (error) {
-        w.denied.push({ marketId: row.marketId, reason: `not representable: ${(error as Error)?.message}` });
-        continue;
-      }
+    let terms: string;
+    // Synchronous unless a field holds a surrogate (then the general, validating path, which refuses a lone
+    // surrogate: that market alone is denied, the rest of the page goes on).
+    try {
+      const t = termsOf(row);
+      terms = termsHashSync(t) ?? (await termsHash(t));
+    } catch (error) {
+      w.denied.push({ marketId: row.marketId, reason: `not representable: ${(error as Error)?.message}` });
+      continue;
     }
+    const key = contentKey(row, terms);
+    const before = stored.get(row.marketId);
+    const isChanged = before?.contentKey !== key;
     const r: StoredMarketRow = {
       ...row,
       evidenceHash: snapshot.evidenceHash,
@@ -153,7 +152,7 @@ export async function planWrites(
     w.allowed.push(r);
     if (isChanged) {
       w.changed.push(r);
-      w.hashes.set(r.marketId, content);
+      w.keys.set(r.marketId, key);
     }
     const m = markFrom(r.yesBid, r.yesAsk, r.lastPrice);
     const ageing = before?.markObservedAt == null || before.markObservedAt < snapshot.refreshBefore;

@@ -206,15 +206,15 @@ export async function preparePage(
     }
     const refreshBefore = new Date(Date.parse(fetchedAt) - run.markRefreshMs).toISOString();
     const plan = await planWrites(passed, stored, { evidenceHash, fetchedAt, refreshBefore });
-    const { allowed, changed, hashes, marks, markRows } = plan;
+    const { allowed, changed, keys, marks, markRows } = plan;
     denied.push(...plan.denied);
     // A changed row is written with its mark; an unchanged one whose mark is due gets only its mark.
-    const statements = upsertMarketStatements(deps.db, changed, hashes, marks, rulesVersion);
+    const statements = upsertMarketStatements(deps.db, changed, keys, marks, rulesVersion);
     statements.push(
       ...refreshMarkStatements(
         deps.db,
         venue,
-        markRows.filter((r) => !hashes.has(r.marketId)),
+        markRows.filter((r) => !keys.has(r.marketId)),
         marks,
         rulesVersion,
       ),

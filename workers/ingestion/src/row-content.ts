@@ -1,15 +1,16 @@
-// A market row's content as stored and its hash: pure, shared by the write plan (page-plan.ts) and the writes.
-import { createHash } from "node:crypto";
+// A market row's content as stored and the key it is compared by: pure, shared by the write plan (page-plan.ts) and
+// the writes.
 import type { MarketRow } from "@paulp/venue-decode";
 
 /**
- * SHA-256 of a market row's content: every stored column but the evidence hash, terms hash and time (the terms are
- * a function of the content). JSON.stringify escapes a lone surrogate, so distinct contents never share a form.
+ * What a row's content is compared by, to decide whether it is rewritten: its terms hash (SHA-256 over the terms:
+ * venue, id, title, rules, source, close time, outcome tokens) followed by the JSON of every other stored content
+ * column, verbatim. Two rows share a key only when their contents are equal (up to a SHA-256 collision in the terms),
+ * and a row costs one hash, the terms hash it stores anyway (a separate content hash was a second SHA-256 per new
+ * row, an eighth of a cold pass).
  */
-export function contentHash(r: MarketRow): string {
-  return createHash("sha256")
-    .update(JSON.stringify(contentValues(r)))
-    .digest("hex");
+export function contentKey(r: MarketRow, termsHash: string): string {
+  return `${termsHash}${JSON.stringify([r.eventId, r.seriesId, r.category, r.status, r.yesBid, r.yesAsk, r.lastPrice])}`;
 }
 
 /** A row's content columns as stored, in MARKET_COLUMNS order (the token ids as their JSON). */

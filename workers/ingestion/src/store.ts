@@ -28,7 +28,7 @@ const MARKET_COLUMNS = [
   "evidence_hash",
   "terms_hash",
   "fetched_at",
-  "content_hash",
+  "content_key",
   "mark_price",
   "mark_evidence_hash",
   "mark_observed_at",
@@ -37,9 +37,9 @@ const MARKET_COLUMNS = [
 /** The mark columns, written together: only from a row that has a mark (a row without one keeps its last). */
 const MARK_COLUMNS = new Set<string>(["mark_price", "mark_evidence_hash", "mark_observed_at"]);
 
-/** What is stored of a market a page lists: its content hash and when its mark was last observed (sent to risk). */
+/** What is stored of a market a page lists: its content key and when its mark was last observed (sent to risk). */
 export interface StoredState {
-  contentHash: string | null;
+  contentKey: string | null;
   status: string;
   markObservedAt: string | null;
 }
@@ -52,7 +52,7 @@ export function storedStatesStatement(
 ): D1PreparedStatement {
   return db
     .prepare(
-      `SELECT market_id, content_hash, status, mark_observed_at FROM markets
+      `SELECT market_id, content_key, status, mark_observed_at FROM markets
        WHERE venue = ?1 AND market_id IN (SELECT value FROM json_each(?2))`,
     )
     .bind(venue, JSON.stringify(ids));
@@ -63,12 +63,12 @@ export function storedStatesFrom(result: D1Result): Map<string, StoredState> {
   const out = new Map<string, StoredState>();
   for (const r of result.results as {
     market_id: string;
-    content_hash: string | null;
+    content_key: string | null;
     status: string;
     mark_observed_at: string | null;
   }[])
     out.set(r.market_id, {
-      contentHash: r.content_hash,
+      contentKey: r.content_key,
       status: r.status,
       markObservedAt: r.mark_observed_at,
     });
@@ -89,14 +89,14 @@ export async function storedStates(
 const RULES_CURRENT = "(SELECT COALESCE((SELECT version FROM compliance_meta WHERE singleton = 1), 0)) = ?2";
 
 /**
- * Statements that upsert market rows (those whose content changed), each with its content hash and, when it has a
+ * Statements that upsert market rows (those whose content changed), each with its content key and, when it has a
  * mark due (`marks`), that mark (observed in the row's snapshot). Rows travel as one JSON array per statement,
  * expanded by SQLite's json_each: D1 binds at most 100 parameters per statement, and one statement per row is slow.
  */
 export function upsertMarketStatements(
   db: D1Database,
   rows: StoredMarketRow[],
-  hashes: Map<string, string>,
+  keys: Map<string, string>,
   marks: Map<string, string>,
   /** The compliance rules version the rows were gated under: a row is written only while it is current. */
   rulesVersion: number,
@@ -125,7 +125,7 @@ export function upsertMarketStatements(
         r.evidenceHash,
         r.termsHash,
         r.fetchedAt,
-        hashes.get(r.marketId) ?? null,
+        keys.get(r.marketId) ?? null,
         mark,
         mark === null ? null : r.evidenceHash,
         mark === null ? null : r.fetchedAt,

@@ -74,10 +74,10 @@ export async function sweepNotListed(
     }
   }
   // Still active and still not seen since the pass began: the venue did not answer for it in a form we store. Its
-  // content hash is cleared, so the row is rewritten (active again) if it ever reappears unchanged.
+  // content key is cleared, so the row is rewritten (active again) if it ever reappears unchanged.
   const unlisted = await deps.db
     .prepare(
-      `UPDATE markets SET status = 'unlisted', content_hash = NULL WHERE venue = ?1 AND status = 'active'
+      `UPDATE markets SET status = 'unlisted', content_key = NULL WHERE venue = ?1 AND status = 'active'
          AND market_id IN (SELECT value FROM json_each(?3)) AND market_id NOT IN (${seenSince}) RETURNING market_id`,
     )
     .bind(venue, passStartedAt, JSON.stringify(ids))

@@ -20,12 +20,13 @@ interface Row {
   evidence_hash: string;
   fetched_at: string;
   status: string;
-  content_hash: string | null;
+  terms_hash: string;
+  content_key: string | null;
 }
 
 async function rows(venue: string): Promise<Map<string, Row>> {
   const r = await tenv.D1_MARKETS.prepare(
-    "SELECT market_id, evidence_hash, fetched_at, status, content_hash FROM markets WHERE venue = ?1",
+    "SELECT market_id, evidence_hash, fetched_at, status, terms_hash, content_key FROM markets WHERE venue = ?1",
   )
     .bind(venue)
     .all<Row>();
@@ -81,7 +82,11 @@ describe("ingestion writes what changed", () => {
     expect(first.report.changed).toBe(first.report.stored);
     const before = await rows("polymarket");
     expect(before.size).toBe(first.report.stored);
-    for (const r of before.values()) expect(r.content_hash).toMatch(/^[0-9a-f]{64}$/);
+    // The content key: the row's terms hash, then its other content columns.
+    for (const r of before.values()) {
+      expect(r.terms_hash).toMatch(/^[0-9a-f]{64}$/);
+      expect(r.content_key?.startsWith(`${r.terms_hash}[`)).toBe(true);
+    }
     const firstMarks = await sentMarks();
     expect(firstMarks.length).toBeGreaterThan(10);
 
@@ -200,14 +205,14 @@ describe("a page's stored states are read with the page, before the previous pag
     if (!a.ok || !b.ok) throw new Error("a page failed");
     const wroteA = await a.commit();
     expect(wroteA).toMatchObject({ ok: true, changed: 1 });
-    expect((await rows("polymarket")).get(id)!.content_hash).not.toBe(stored.get(id)!.content_hash);
+    expect((await rows("polymarket")).get(id)!.content_key).not.toBe(stored.get(id)!.content_key);
     // B lists the market as it was before A: a change against what A wrote, so it is written again.
     const wroteB = await b.commit();
     expect(wroteB).toMatchObject({ ok: true, changed: 1 });
     const after = await rows("polymarket");
-    expect(after.get(id)!.content_hash).toBe(stored.get(id)!.content_hash);
+    expect(after.get(id)!.content_key).toBe(stored.get(id)!.content_key);
     for (const [other, r] of stored)
-      if (other !== id) expect(after.get(other)!.content_hash).toBe(r.content_hash);
+      if (other !== id) expect(after.get(other)!.content_key).toBe(r.content_key);
   });
 });
 
@@ -232,7 +237,7 @@ describe("no Polymarket market stays active after it left gamma's open list", ()
       ).bind(ev, at),
       ...[...closedIds, gone].map((id) =>
         tenv.D1_MARKETS.prepare(
-          "INSERT INTO markets (venue, market_id, title, status, evidence_hash, terms_hash, fetched_at, content_hash) VALUES ('polymarket', ?1, 'Earlier open market', 'active', ?2, ?3, ?4, 'x')",
+          "INSERT INTO markets (venue, market_id, title, status, evidence_hash, terms_hash, fetched_at, content_key) VALUES ('polymarket', ?1, 'Earlier open market', 'active', ?2, ?3, ?4, 'x')",
         ).bind(id, ev, "0".repeat(64), at),
       ),
     ]);
@@ -349,7 +354,7 @@ describe("snapshot prune", () => {
       ...["KXA", "KXB", "KXC", "KXD"].map((id) =>
         db
           .prepare(
-            "INSERT INTO markets (venue, market_id, title, status, evidence_hash, terms_hash, fetched_at, content_hash) VALUES ('kalshi', ?1, 't', 'active', ?2, '', ?3, 'x')",
+            "INSERT INTO markets (venue, market_id, title, status, evidence_hash, terms_hash, fetched_at, content_key) VALUES ('kalshi', ?1, 't', 'active', ?2, '', ?3, 'x')",
           )
           .bind(id, e1, pass),
       ),
