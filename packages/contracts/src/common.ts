@@ -160,15 +160,26 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
  */
 export const MAX_JSON_DEPTH = 64;
 
-/** True when `value` nests arrays or objects deeper than `max`; walked without recursion (a cycle counts as too deep). */
+/**
+ * True when `value` nests arrays or objects deeper than `max`; walked without recursion (a cycle counts as too deep).
+ * Two parallel stacks rather than one of pairs: it runs over every venue page (a thousand markets), where a pair
+ * allocated per node cost as much as the walk.
+ */
 export function nestsDeeperThan(value: unknown, max: number = MAX_JSON_DEPTH): boolean {
-  const stack: [unknown, number][] = [[value, 0]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop()!;
-    if (node === null || typeof node !== "object") continue;
-    if (depth + 1 > max) return true;
-    for (const child of Object.values(node)) {
-      if (child !== null && typeof child === "object") stack.push([child, depth + 1]);
+  if (value === null || typeof value !== "object") return false;
+  const nodes: object[] = [value];
+  const depths: number[] = [1];
+  while (nodes.length > 0) {
+    const node = nodes.pop()!;
+    const depth = depths.pop()!;
+    if (depth > max) return true;
+    const children: unknown[] = Array.isArray(node) ? node : Object.values(node);
+    for (let i = 0; i < children.length; i++) {
+      const child = children[i];
+      if (child !== null && typeof child === "object") {
+        nodes.push(child);
+        depths.push(depth + 1);
+      }
     }
   }
   return false;

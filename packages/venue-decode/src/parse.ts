@@ -1,5 +1,4 @@
-import { MAX_JSON_DEPTH } from "@paulp/contracts";
-import { jsonTextNestsDeeperThan } from "@paulp/kit";
+import { MAX_JSON_DEPTH, nestsDeeperThan } from "@paulp/contracts";
 import * as v from "valibot";
 import type { MarketSkip, ParseFailure } from "./types";
 
@@ -18,14 +17,15 @@ export function parseBody<S extends v.GenericSchema>(
 ): { ok: true; value: v.InferOutput<S> } | ({ ok: false } & ParseFailure) {
   let json: unknown;
   try {
-    const text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
-    // A venue answer nesting deeper than any real one is refused before anything recursive touches it.
-    if (jsonTextNestsDeeperThan(text)) {
-      return { ok: false, kind: "malformed_json", detail: `nests deeper than ${MAX_JSON_DEPTH} levels` };
-    }
-    json = JSON.parse(text);
+    json = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
   } catch (error) {
     return { ok: false, kind: "malformed_json", detail: (error as Error).message.slice(0, 200) };
+  }
+  // A venue answer nesting deeper than any real one is refused before anything recursive touches it. JSON.parse is
+  // not recursive in V8 (a 200,000-deep array parses), so the walk over the parsed value decides, at a third of the
+  // cost of scanning the text before the parse (a thousand-market page: ~1 ms against ~2.6 ms in workerd).
+  if (nestsDeeperThan(json)) {
+    return { ok: false, kind: "malformed_json", detail: `nests deeper than ${MAX_JSON_DEPTH} levels` };
   }
   if (fast?.(json)) return { ok: true, value: json };
   const parsed = v.safeParse(schema, json);

@@ -144,10 +144,11 @@ describe("isKalshiMarket (the fast path of the market schema)", () => {
     );
   });
 
-  it("refuses a venue answer nesting deeper than any real one, before parsing it", () => {
+  it("refuses a venue answer nesting deeper than any real one, before anything recursive touches it", () => {
     const good = { ticker: "KX-1", event_ticker: "KX", title: "t", status: "active" };
-    // 10,000 levels in an ignored field: 20 KB, valid JSON, and the schema alone would let it through.
-    const deep = `${"[".repeat(10_000)}${"]".repeat(10_000)}`;
+    // 200,000 levels in an ignored field: 400 KB, valid JSON, and the schema alone would let it through. JSON.parse
+    // takes it (it is not recursive); the depth walk refuses it before the guard, valibot or a serialiser sees it.
+    const deep = `${"[".repeat(200_000)}${"]".repeat(200_000)}`;
     const bytes = new TextEncoder().encode(`{"markets":[${JSON.stringify(good)}],"cursor":"","x":${deep}}`);
     for (const fast of [isKalshiMarketsPage, undefined]) {
       expect(parseBody(KalshiMarketsPage, bytes, fast)).toEqual({
