@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { type JsonValue, withinJsonDepth } from "./common";
+import { JsonPayload, type JsonValue } from "./common";
 
 // The two-person approval desk's contracts: the actions, a request and its states, receipts, rosters. The
 // payload each action carries is in approvals.ts; the request's lifecycle table in approval-lifecycle.ts.
@@ -54,10 +54,7 @@ export type ApprovalStatus = v.InferOutput<typeof ApprovalStatus>;
 /** What an operator asks the desk to approve: one action and its exact payload. */
 export const ApprovalRequestInput = v.object({
   action: ApprovalAction,
-  payload: v.pipe(
-    v.custom<JsonValue>((value) => value !== undefined, "payload is required"),
-    withinJsonDepth(),
-  ),
+  payload: JsonPayload,
 });
 /** What an operator asks the desk to approve. */
 export type ApprovalRequestInput = v.InferOutput<typeof ApprovalRequestInput>;

@@ -1,11 +1,11 @@
 import * as v from "valibot";
 import {
   type HealthReport,
+  JsonPayload,
   type JsonValue,
   Principal,
   type Result,
   ServiceName,
-  withinJsonDepth,
 } from "./common";
 
 /** An event a worker asks the audit chain to record. `type` is dotted, e.g. `risk.decision`. */
@@ -18,10 +18,7 @@ export const AuditEventInput = v.object({
   service: ServiceName,
   actor: Principal,
   // JSON-ness (no NaN, Infinity, lone surrogates) is checked by the audit worker with canonicalJson.
-  payload: v.pipe(
-    v.custom<JsonValue>((value) => value !== undefined, "payload is required"),
-    withinJsonDepth(),
-  ),
+  payload: JsonPayload,
 });
 /** An event to append to the audit chain. */
 export type AuditEventInput = v.InferOutput<typeof AuditEventInput>;

@@ -189,3 +189,9 @@ export function nestsDeeperThan(value: unknown, max: number = MAX_JSON_DEPTH): b
 export function withinJsonDepth<T>() {
   return v.check<T, string>((value) => !nestsDeeperThan(value), `must nest at most ${MAX_JSON_DEPTH} levels`);
 }
+
+/** A required JSON payload (an audit event's, an approval request's), nesting at most MAX_JSON_DEPTH levels. */
+export const JsonPayload = v.pipe(
+  v.custom<JsonValue>((value) => value !== undefined, "payload is required"),
+  withinJsonDepth(),
+);
