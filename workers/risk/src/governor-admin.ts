@@ -1,5 +1,4 @@
 import {
-  type AppliedApproval,
   type ApprovalReceiptRef,
   type CapitalChange,
   type CapitalView,
@@ -16,11 +15,20 @@ import { applyCapitalChange, parseLimits, raisedLimits, valuation } from "@paulp
 import type { Env } from "./env";
 import { afterChange } from "./governor-portfolio";
 import type { GovernorState } from "./governor-state";
-import { redeemApproval } from "./redeem";
+import { requireApproval } from "./redeem";
 
 // The two-person changes risk applies: its limits and its capital base. Lowering applies at once; raising needs
 // a redeemed receipt, and a failure after the redemption hands the receipt back (`RedeemedButNotApplied`, which
 // the caller settles). Each runs inside the governor's serial queue; the clock is passed in.
+
+/** A failure after the gate: the receipt `redeemed` for a raise goes back with it (the raise did not happen). */
+function failAfterGate<T>(
+  redeemed: ApprovalReceiptRef | undefined,
+  code: string,
+  message: string,
+): Result<T> | RedeemedButNotApplied {
+  return redeemed ? new RedeemedButNotApplied(redeemed, { code, message }) : err(code, message);
+}
 
 /** What a change works on: the governor's state and storage, its bindings and the clock. */
 export interface AdminScope {
@@ -41,19 +49,16 @@ export async function changeLimits(
   const next = parseLimits(limits, st.limits.version + 1);
   if (!next) return err(ErrorCode.validationFailed, "limits do not parse");
   const raised = raisedLimits(st.limits.limits, limits);
-  let approval: AppliedApproval | null = null;
-  if (raised.length > 0) {
-    if (!receipt) {
-      return err(ErrorCode.approvalRequired, `raising ${raised.join(", ")} needs a two-person approval`, {
-        action: "risk.limits_increase",
-        payload: { limits },
-        raised,
-      });
-    }
-    const redeemed = await redeemApproval(env.GOVERNANCE, receipt, "risk.limits_increase", { limits }, actor);
-    if (!redeemed.ok) return redeemed;
-    approval = { ...redeemed.value };
-  }
+  const approval =
+    raised.length > 0
+      ? await requireApproval(env.GOVERNANCE, receipt, actor, {
+          action: "risk.limits_increase",
+          payload: { limits },
+          refusal: `raising ${raised.join(", ")} needs a two-person approval`,
+          details: { raised },
+        })
+      : ok(null);
+  if (!approval.ok) return approval;
   const view: RiskLimitsView = {
     version: st.limits.version + 1,
     limits,
@@ -70,18 +75,15 @@ export async function changeLimits(
       previous: st.limits.limits,
       limits,
       raised,
-      approval,
+      approval: approval.value,
     },
   });
-  if (!appended.ok) {
-    const failure = {
-      code: ErrorCode.auditUnavailable,
-      message: `limits not changed: ${appended.error.message}`,
-    };
-    return receipt && raised.length > 0
-      ? new RedeemedButNotApplied(receipt, failure)
-      : err(failure.code, failure.message);
-  }
+  if (!appended.ok)
+    return failAfterGate(
+      raised.length > 0 ? receipt : undefined,
+      ErrorCode.auditUnavailable,
+      `limits not changed: ${appended.error.message}`,
+    );
   st.limits = view;
   st.parsed = next;
   await storage.put("limits", view);
@@ -109,18 +111,14 @@ export async function changeCapital(
       "current equity is unknown (an open position has no mark): capital not changed",
     );
   const raising = current === null || target > current;
-  let approval: AppliedApproval | null = null;
-  if (raising) {
-    if (!receipt) {
-      return err(ErrorCode.approvalRequired, "raising the capital base needs a two-person approval", {
+  const approval = raising
+    ? await requireApproval(env.GOVERNANCE, receipt, actor, {
         action: "risk.capital_increase",
         payload: change,
-      });
-    }
-    const redeemed = await redeemApproval(env.GOVERNANCE, receipt, "risk.capital_increase", change, actor);
-    if (!redeemed.ok) return redeemed;
-    approval = { ...redeemed.value };
-  }
+        refusal: "raising the capital base needs a two-person approval",
+      })
+    : ok(null);
+  if (!approval.ok) return approval;
   const now = clock();
   const appended = await auditAppend(env.AUDIT, {
     type: "risk.capital_changed",
@@ -129,12 +127,12 @@ export async function changeCapital(
     payload: {
       previousEquity: current === null ? null : formatDollars(current, 2, "trunc"),
       equity: formatDollars(target, 2, "trunc"),
-      approval,
+      approval: approval.value,
     },
   });
   // From here a failure gives a redeemed receipt back: the raise did not happen.
-  const fail = (code: string, message: string): Result<CapitalView> | RedeemedButNotApplied =>
-    raising && receipt ? new RedeemedButNotApplied(receipt, { code, message }) : err(code, message);
+  const fail = (code: string, message: string) =>
+    failAfterGate<CapitalView>(raising ? receipt : undefined, code, message);
   if (!appended.ok) return fail(ErrorCode.auditUnavailable, `capital not changed: ${appended.error.message}`);
   // Fills may have moved equity during the awaits: a change approved as a lowering must still be one.
   const nowEquity = st.portfolio.startingEquity === null ? null : valuation(st.portfolio).equity;

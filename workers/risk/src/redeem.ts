@@ -36,3 +36,32 @@ export async function redeemApproval(
   if (!redeemed.ok) return err(redeemed.error.code, redeemed.error.message);
   return ok({ requestId: redeemed.value.requestId, approvers: redeemed.value.approvers });
 }
+
+/** A two-person action that a change needs: which action, its exact payload, and why it is needed. */
+export interface NeededApproval {
+  action: ApprovalAction;
+  payload: unknown;
+  /** The `approval_required` message when no receipt came. */
+  refusal: string;
+  /** Said besides the action and payload in that refusal. */
+  details?: Record<string, unknown>;
+}
+
+/**
+ * The gate of a raise: without a receipt, `approval_required` naming the action and the exact payload to file at
+ * `POST /admin/approvals`; with one, that receipt redeemed for exactly them (`redeemApproval`).
+ */
+export async function requireApproval(
+  governance: GovernanceService,
+  receipt: ApprovalReceiptRef | undefined,
+  actor: Principal,
+  needed: NeededApproval,
+): Promise<Result<RedeemedApproval>> {
+  if (!receipt)
+    return err(ErrorCode.approvalRequired, needed.refusal, {
+      action: needed.action,
+      payload: needed.payload,
+      ...needed.details,
+    });
+  return redeemApproval(governance, receipt, needed.action, needed.payload, actor);
+}
