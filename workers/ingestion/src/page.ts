@@ -209,7 +209,14 @@ export async function preparePage(
     const { allowed, changed, keys, marks, markRows } = plan;
     denied.push(...plan.denied);
     // A changed row is written with its mark; an unchanged one whose mark is due gets only its mark.
-    const statements = upsertMarketStatements(deps.db, changed, keys, marks, rulesVersion);
+    const statements = upsertMarketStatements(
+      deps.db,
+      { venue, evidenceHash, fetchedAt },
+      changed,
+      keys,
+      marks,
+      rulesVersion,
+    );
     statements.push(
       ...refreshMarkStatements(
         deps.db,
