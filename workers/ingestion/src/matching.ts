@@ -1,4 +1,4 @@
-import type { PairCandidate, PairLeg } from "@paulp/contracts";
+import type { PairLeg } from "@paulp/contracts";
 import type { StoredMarketRow } from "@paulp/venue-decode";
 import { settlementFields, TERMS_VERSION } from "./terms";
 
@@ -57,15 +57,25 @@ export function toLeg(r: StoredMarketRow): PairLeg {
   };
 }
 
+/** What matching reads of a market: its id, title and close time. */
+export type MatchRow = Pick<StoredMarketRow, "marketId" | "title" | "closeTime">;
+
+/** Two markets whose titles (and close times) look alike, with how much. */
+export interface TextMatch<R extends MatchRow> {
+  kalshi: R;
+  polymarket: R;
+  similarity: number;
+}
+
 /**
  * Text candidates only (title tokens and close-time proximity): text similarity is not settlement
  * equivalence, so governance decides with the rules, resolution source and a person.
  */
-export function matchCandidates(
-  kalshi: StoredMarketRow[],
-  poly: StoredMarketRow[],
+export function matchCandidates<R extends MatchRow>(
+  kalshi: R[],
+  poly: R[],
   opts: { threshold?: number; perMarket?: number; maxCandidates?: number } = {},
-): PairCandidate[] {
+): TextMatch<R>[] {
   const threshold = opts.threshold ?? 0.5;
   const perMarket = opts.perMarket ?? 3;
   const polyTokens = poly.map((p) => titleTokens(p.title));
@@ -79,7 +89,7 @@ export function matchCandidates(
   });
   // Tokens shared by a large share of markets say nothing about a match.
   const common = Math.max(50, Math.floor(poly.length / 20));
-  const out: PairCandidate[] = [];
+  const out: TextMatch<R>[] = [];
   for (const k of kalshi) {
     const kt = titleTokens(k.title);
     const seen = new Set<number>();
@@ -94,11 +104,7 @@ export function matchCandidates(
       .sort((a, b) => b.score - a.score)
       .slice(0, perMarket);
     for (const s of scored)
-      out.push({
-        kalshi: toLeg(k),
-        polymarket: toLeg(poly[s.j]!),
-        similarity: Math.round(s.score * 1000) / 1000,
-      });
+      out.push({ kalshi: k, polymarket: poly[s.j]!, similarity: Math.round(s.score * 1000) / 1000 });
   }
   out.sort((a, b) => b.similarity - a.similarity);
   return out.slice(0, opts.maxCandidates ?? 500);

@@ -1,14 +1,125 @@
 // Pair candidates: active Kalshi and Polymarket markets, gated again under the current rules, text-matched and
 // handed to governance.
-import type { MarketVenue } from "@paulp/contracts";
+import type { MarketVenue, PairCandidate } from "@paulp/contracts";
 import type { StoredMarketRow } from "@paulp/venue-decode";
-import { gateWithCurrentRules } from "./compliance";
+import { type ComplianceAgent, type ComplianceEntity, gateWithCurrentRules } from "./compliance";
 import { callPeer, type PipelineDeps } from "./deps";
-import { matchCandidates } from "./matching";
+import { type MatchRow, matchCandidates, toLeg } from "./matching";
 import { termsHash, termsHashSync, termsOf } from "./terms";
 
+/**
+ * Rows read per query while pairing. The venue's active markets are read in slices and only what matching needs
+ * (id, title, close time) is kept of each: a 100,000-market venue with its rules text held at once would pass a
+ * Worker's 128 MB. The candidates' full rows are read again afterwards, by id.
+ */
+export const PAIRING_SLICE = 2_000;
+
+type GateColumns = {
+  market_id: string;
+  event_id: string | null;
+  series_id: string | null;
+  title: string;
+  category: string | null;
+  close_time: string | null;
+  rules: string | null;
+};
+
+/** The venue's active markets the current rules allow, as matching reads them. */
+async function allowedForMatching(
+  deps: PipelineDeps,
+  agent: ComplianceAgent,
+  venue: MarketVenue,
+  slice: number,
+): Promise<MatchRow[]> {
+  const out: MatchRow[] = [];
+  let after = "";
+  for (;;) {
+    const { results } = await deps.db
+      .prepare(
+        `SELECT market_id, event_id, series_id, title, category, close_time, rules FROM markets
+         WHERE venue = ?1 AND status = 'active' AND market_id > ?2 ORDER BY market_id LIMIT ?3`,
+      )
+      .bind(venue, after, slice)
+      .all<GateColumns>();
+    for (const r of results) {
+      const entity: ComplianceEntity = {
+        venue,
+        marketId: r.market_id,
+        eventId: r.event_id,
+        seriesId: r.series_id,
+        title: r.title,
+        category: r.category,
+        rules: r.rules,
+      };
+      if (agent.check(entity).decision === "allow")
+        out.push({ marketId: r.market_id, title: r.title, closeTime: r.close_time });
+    }
+    if (results.length < slice) return out;
+    after = results.at(-1)!.market_id;
+  }
+}
+
+/**
+ * The stored rows of these markets, still active and still allowed by the current rules (a run may have changed
+ * one since it was matched), each with the terms hash of the current scheme computed from its stored fields: a row
+ * stored under an older scheme is proposed with the hash a fresh ingestion would give it (and getMarket serves),
+ * not the one in its column. A row that cannot be represented (a lone surrogate) is never proposed.
+ */
+async function legRows(
+  deps: PipelineDeps,
+  agent: ComplianceAgent,
+  venue: MarketVenue,
+  ids: string[],
+): Promise<Map<string, StoredMarketRow>> {
+  const { results } = await deps.db
+    .prepare(
+      `SELECT market_id, event_id, series_id, title, category, close_time, rules, resolution_source, evidence_hash,
+              outcome_tokens, fetched_at FROM markets
+       WHERE venue = ?1 AND status = 'active' AND market_id IN (SELECT value FROM json_each(?2))`,
+    )
+    .bind(venue, JSON.stringify(ids))
+    .all<
+      GateColumns & {
+        resolution_source: string | null;
+        evidence_hash: string;
+        outcome_tokens: string | null;
+        fetched_at: string;
+      }
+    >();
+  const out = new Map<string, StoredMarketRow>();
+  for (const r of results) {
+    const row: StoredMarketRow = {
+      venue,
+      marketId: r.market_id,
+      eventId: r.event_id,
+      seriesId: r.series_id,
+      title: r.title,
+      category: r.category,
+      status: "active",
+      closeTime: r.close_time,
+      rules: r.rules,
+      resolutionSource: r.resolution_source,
+      yesBid: null,
+      yesAsk: null,
+      lastPrice: null,
+      outcomeTokens: r.outcome_tokens ? (JSON.parse(r.outcome_tokens) as string[]) : null,
+      evidenceHash: r.evidence_hash,
+      termsHash: "",
+      fetchedAt: r.fetched_at,
+    };
+    if (agent.check(row).decision !== "allow") continue;
+    try {
+      const t = termsOf(row);
+      out.set(row.marketId, { ...row, termsHash: termsHashSync(t) ?? (await termsHash(t)) });
+    } catch {
+      // Not representable: never proposed.
+    }
+  }
+  return out;
+}
+
 /** Text-match active Kalshi and Polymarket markets and hand the candidates to governance. */
-export async function proposePairs(deps: PipelineDeps): Promise<number> {
+export async function proposePairs(deps: PipelineDeps, slice = PAIRING_SLICE): Promise<number> {
   if (!deps.governance) return 0;
   // Stored rows passed the rules in force when their page was ingested; a rule added since may block some
   // that have not been re-ingested yet. Check them again against the current rules: no gate, no proposals.
@@ -17,48 +128,21 @@ export async function proposePairs(deps: PipelineDeps): Promise<number> {
     console.warn(`ingestion: no pair proposals: ${agent.unavailable}`);
     return 0;
   }
-  const load = async (venue: MarketVenue): Promise<StoredMarketRow[]> => {
-    const rows = await deps.db
-      .prepare(
-        "SELECT venue, market_id, event_id, series_id, title, category, close_time, rules, resolution_source, evidence_hash, terms_hash, outcome_tokens, fetched_at FROM markets WHERE venue = ?1 AND status = 'active'",
-      )
-      .bind(venue)
-      .all<Record<string, string | null>>();
-    const out: StoredMarketRow[] = [];
-    for (const r of rows.results) {
-      const row: StoredMarketRow = {
-        venue,
-        marketId: r.market_id!,
-        eventId: r.event_id ?? null,
-        seriesId: r.series_id ?? null,
-        title: r.title!,
-        category: r.category ?? null,
-        status: "active",
-        closeTime: r.close_time ?? null,
-        rules: r.rules ?? null,
-        resolutionSource: r.resolution_source ?? null,
-        yesBid: null,
-        yesAsk: null,
-        lastPrice: null,
-        outcomeTokens: r.outcome_tokens ? (JSON.parse(r.outcome_tokens) as string[]) : null,
-        evidenceHash: r.evidence_hash!,
-        termsHash: r.terms_hash!,
-        fetchedAt: r.fetched_at!,
-      };
-      // The hash of the current scheme, from the stored fields: a row stored under an older scheme is proposed with
-      // the same hash a fresh ingestion would give it (and getMarket serves), not with the one in its column.
-      try {
-        const t = termsOf(row);
-        out.push({ ...row, termsHash: termsHashSync(t) ?? (await termsHash(t)) });
-      } catch {
-        // Not representable (a lone surrogate): never proposed.
-      }
-    }
-    return out;
-  };
-  const allowed = (rows: StoredMarketRow[]) => rows.filter((r) => agent.check(r).decision === "allow");
-  const [kalshi, poly] = [allowed(await load("kalshi")), allowed(await load("polymarket"))];
-  const candidates = matchCandidates(kalshi, poly);
+  const kalshi = await allowedForMatching(deps, agent, "kalshi", slice);
+  const poly = await allowedForMatching(deps, agent, "polymarket", slice);
+  const matches = matchCandidates(kalshi, poly);
+  if (matches.length === 0) return 0;
+  const [k, p] = await Promise.all([
+    legRows(deps, agent, "kalshi", [...new Set(matches.map((m) => m.kalshi.marketId))]),
+    legRows(deps, agent, "polymarket", [...new Set(matches.map((m) => m.polymarket.marketId))]),
+  ]);
+  const candidates: PairCandidate[] = [];
+  for (const m of matches) {
+    const kalshiRow = k.get(m.kalshi.marketId);
+    const polyRow = p.get(m.polymarket.marketId);
+    if (kalshiRow && polyRow)
+      candidates.push({ kalshi: toLeg(kalshiRow), polymarket: toLeg(polyRow), similarity: m.similarity });
+  }
   if (candidates.length === 0) return 0;
   const gov = deps.governance;
   await callPeer(deps, "governance.proposePairs", () => gov.proposePairs(candidates, deps.actor), true);

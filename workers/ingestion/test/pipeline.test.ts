@@ -369,6 +369,24 @@ describe("schedule", () => {
     expect(served.ok && served.value.termsHash).toBe(c.polymarket.termsHash);
   });
 
+  it("reads the universe in slices for pairing: any slice size proposes the same candidates", {
+    timeout: PASS_TIMEOUT_MS,
+  }, async () => {
+    const deps = testDeps();
+    await runVenue(deps, "kalshi", { maxPages: 1, pageSize: 100 });
+    await runIngestion(deps, { venues: ["polymarket"], maxPages: 10, pageSize: 500 });
+    const proposed = async (slice?: number) => {
+      await tenv.GOVERNANCE._reset();
+      await proposePairs(deps, slice);
+      const calls = (await tenv.GOVERNANCE._calls()).filter((c) => c.method === "proposePairs");
+      return calls.at(-1)!.candidates as PairCandidate[];
+    };
+    const whole = await proposed();
+    expect(whole.length).toBeGreaterThan(0);
+    // 7 rows a slice: every venue is read over many slices, the last one short.
+    expect(await proposed(7)).toEqual(whole);
+  });
+
   it("checks stored markets against the current rules again before proposing them (a rule added since)", {
     timeout: PASS_TIMEOUT_MS,
   }, async () => {
