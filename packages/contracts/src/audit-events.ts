@@ -8,6 +8,7 @@ import type { BreakerState } from "./breaker";
 import type { JsonValue, Principal, Venue } from "./common";
 import type {
   ExecutionPolicyChange,
+  HedgeObligationView,
   OrderContext,
   ReconciliationReport,
   TradingLoopReport,
@@ -223,6 +224,12 @@ export interface AuditEventCatalog {
     /** A reconciliation run: its report without its own receipt. */
     "execution.reconciliation": Omit<ReconciliationReport, "auditSeq" | "auditHash">;
     "execution.loop_run": TradingLoopReport & { hedgeMapError: string | null };
+    /** A fill's hedge was not placed (no fresh mark, risk denied it, the venue refused it): the obligation is open. */
+    "execution.hedge_pending": { obligation: HedgeObligationView; hedgeOrderId: string; reason: string };
+    /** An open obligation's hedge order was accepted: the obligation is closed. */
+    "execution.hedge_placed": { obligation: HedgeObligationView; hedgeOrderId: string; openSeconds: number };
+    /** An operator took an open obligation's exposure over: no longer retried nor alerted on. */
+    "execution.hedge_abandoned": { obligation: HedgeObligationView; reason: string };
   };
   governance: {
     "governance.approval_requested": ApprovalEventBody;
@@ -396,6 +403,9 @@ export const AUDIT_EVENT_TYPES = Object.keys({
   "execution.ibkr_question_refused": true,
   "execution.reconciliation": true,
   "execution.loop_run": true,
+  "execution.hedge_pending": true,
+  "execution.hedge_placed": true,
+  "execution.hedge_abandoned": true,
   "governance.approval_requested": true,
   "governance.approval_recorded": true,
   "governance.approval_granted": true,

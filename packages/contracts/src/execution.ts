@@ -79,8 +79,22 @@ export interface ExecutionRpc {
   refreshTradedNow(): Promise<Result<FastPathTick>>;
   /** The fast path's schedule and counters. */
   fastPathStatus(): Promise<Result<FastPathStatus>>;
-  /** Counters and gauges for monitoring: orders by state, trading-call errors by venue and kind, the last reconciliation. */
+  /**
+   * Counters and gauges for monitoring: orders by state, trading-call errors by venue and kind, the last
+   * reconciliation, the open hedge obligations.
+   */
   monitorStats(): Promise<Result<ExecutionMonitorStats>>;
+  /** Hedge obligations (fills whose IBKR hedge is not placed yet), open ones first, oldest first. */
+  listHedgeObligations(query: HedgeObligationQuery): Promise<Result<{ obligations: HedgeObligationView[] }>>;
+  /**
+   * An operator takes an open obligation's exposure over (hedged by hand, or accepted): it is no longer retried
+   * nor alerted on. Audited as `execution.hedge_abandoned` with the reason; `conflict` unless it is open.
+   */
+  abandonHedgeObligation(
+    clientOrderId: string,
+    reason: string,
+    actor: Principal,
+  ): Promise<Result<HedgeObligationView>>;
 }
 
 /** What one tick of the fast path did. */
@@ -117,7 +131,65 @@ export interface ExecutionMonitorStats {
    */
   venueErrors: Record<string, Record<string, number>>;
   lastReconciliation: ReconciliationReport | null;
+  /** Fills whose hedge is owed and not placed (the unhedged exposure the loop keeps retrying). */
+  hedgeObligations: HedgeObligationStats;
 }
+
+/**
+ * A hedge obligation's lifecycle (execution's src/hedge-obligations.ts holds its transition table): `open` while
+ * the fill's IBKR hedge is owed and not placed (no fresh mark, risk denied it, the venue refused it); `placed`
+ * once a hedge order for all of it was accepted; `abandoned` when an operator takes the exposure over.
+ */
+export const HedgeObligationState = v.picklist(["open", "placed", "abandoned"]);
+/** A hedge obligation's state. */
+export type HedgeObligationState = v.InferOutput<typeof HedgeObligationState>;
+
+/** One fill's owed hedge, as execution keeps it. */
+export interface HedgeObligationView {
+  /** The Kalshi order whose fill is to be hedged (one obligation per order). */
+  clientOrderId: string;
+  strategyId: string;
+  pairId: string;
+  /** The Kalshi market and its category, as the hedge map was read with. */
+  market: string;
+  category: string | null;
+  /** The Kalshi order's side and filled contracts. */
+  fillSide: "buy" | "sell";
+  filled: number;
+  /** The IBKR instrument, the hedge's side and the whole shares still to hedge. */
+  conid: string;
+  side: "buy" | "sell";
+  quantity: number;
+  state: HedgeObligationState;
+  firstSeenAt: string;
+  updatedAt: string;
+  /** Why the last attempt placed nothing (null before any attempt failed). */
+  lastReason: string | null;
+  /** Failed attempts so far. */
+  attempts: number;
+  /** The hedge order that closed it (`placed`). */
+  hedgeOrderId: string | null;
+  /** The fill's evidence, cited again by each hedge attempt. */
+  evidenceHashes: string[];
+}
+
+/** What monitoring reads of the open hedge obligations. */
+export interface HedgeObligationStats {
+  open: number;
+  /** The oldest open obligation's first sighting and its age when read (null when none is open). */
+  oldestFirstSeenAt: string | null;
+  oldestAgeSeconds: number | null;
+  /** Whole shares still to hedge, summed over the open obligations (all instruments). */
+  unhedgedQuantity: number;
+}
+
+/** Filters for `listHedgeObligations` (default: open ones). */
+export const HedgeObligationQuery = v.object({
+  state: v.optional(HedgeObligationState),
+  limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(500))),
+});
+/** Filters for `listHedgeObligations`. */
+export type HedgeObligationQuery = v.InferOutput<typeof HedgeObligationQuery>;
 
 /**
  * An order's lifecycle. `unknown`: the venue's answer was lost after sending; it is resolved by looking the
@@ -245,4 +317,6 @@ export interface TradingLoopReport {
   submitted: string[];
   denied: { clientOrderId: string; reason: string }[];
   skipped: string[];
+  /** Open hedge obligations retried at the start of the run: placed now, or still open (each with why). */
+  hedgeRetries?: { clientOrderId: string; hedgeOrderId: string; outcome: "placed" | "open"; reason: string | null }[];
 }

@@ -7,8 +7,9 @@ export const AlertSeverity = v.picklist(["warning", "critical"]);
 export type AlertSeverity = v.InferOutput<typeof AlertSeverity>;
 
 /**
- * What an alert watches (the specification's monitoring list, plus `monitor_source`: a signal the monitor
- * could not read, which is itself alerted rather than taken as "all clear").
+ * What an alert watches (the specification's monitoring list, plus `unhedged_exposure`: a fill whose hedge stays
+ * owed, and `monitor_source`: a signal the monitor could not read, which is itself alerted rather than taken as
+ * "all clear").
  */
 export const AlertKind = v.picklist([
   "breaker_state",
@@ -18,6 +19,7 @@ export const AlertKind = v.picklist([
   "audit_mirror_lag",
   "position_drift",
   "venue_errors",
+  "unhedged_exposure",
   "monitor_source",
 ]);
 /** What an alert watches. */

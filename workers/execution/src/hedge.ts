@@ -70,6 +70,19 @@ export function hedgeEntryFor(map: HedgeMap, market: string, category: string | 
   return map[market] ?? (category ? map[`category:${category}`] : undefined) ?? null;
 }
 
+/** Whole shares (IBKR) a fill of `filled` contracts (exact to 0.01) is hedged with: × the ratio, floored. */
+export function hedgeShares(entry: HedgeEntry, filled: number): number {
+  const ratio4 = orNull(() => parseFixed(entry.ratio, 4));
+  const contracts = orNull(() => parseQuantity(filled));
+  if (ratio4 === null || contracts === null) return 0;
+  return mulDiv(contracts, ratio4, 1_000_000, "floor");
+}
+
+/** The hedge's side for a fill's side: the same, or the opposite, as the entry's direction says. */
+export function hedgeSide(entry: HedgeEntry, fillSide: "buy" | "sell"): "buy" | "sell" {
+  return entry.direction === "same" ? fillSide : fillSide === "buy" ? "sell" : "buy";
+}
+
 /** What to do about a fill's hedge: place `intent` (priced as `pricing` says), or place nothing and say why. */
 export type HedgePlan =
   | { kind: "order"; intent: OrderIntent; pricing: string }
@@ -92,20 +105,23 @@ export type HedgePlan =
  */
 export function planHedge(
   entry: HedgeEntry,
-  fill: { side: "buy" | "sell"; filled: number; strategyId: string; evidenceHashes: string[] },
+  fill: {
+    side: "buy" | "sell";
+    filled: number;
+    /** The whole shares still owed, when an earlier attempt settled part (default: `hedgeShares`). */
+    shares?: number;
+    strategyId: string;
+    evidenceHashes: string[];
+  },
   clientOrderId: string,
   position: number,
   mark: Result<HeldMarkAnswer>,
   nowMs: number,
 ): HedgePlan | null {
   const conid = String(entry.conid);
-  // Whole shares (IBKR): the ratio × the filled contracts (exact to 0.01), floored.
-  const ratio4 = orNull(() => parseFixed(entry.ratio, 4));
-  const filled = orNull(() => parseQuantity(fill.filled));
-  if (ratio4 === null || filled === null) return null;
-  const wanted = mulDiv(filled, ratio4, 1_000_000, "floor");
-  if (wanted < 1) return null;
-  const side = entry.direction === "same" ? fill.side : fill.side === "buy" ? "sell" : "buy";
+  const wanted = fill.shares ?? hedgeShares(entry, fill.filled);
+  if (!Number.isInteger(wanted) || wanted < 1) return null;
+  const side = hedgeSide(entry, fill.side);
   const sign = side === "buy" ? 1 : -1;
   let effect: OrderIntent["effect"];
   let quantity = wanted;

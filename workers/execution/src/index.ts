@@ -10,8 +10,11 @@ import {
   type ExecutionPosition,
   err,
   type FastPathStatus,
+  FreeText,
   type FastPathTick,
   type HealthReport,
+  HedgeObligationQuery,
+  type HedgeObligationView,
   OrderContext,
   OrderIntent,
   OrderQuery,
@@ -42,6 +45,8 @@ export { OrderManager } from "./order-manager";
 
 const ClientOrderId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,64}$/, "8–64 of [A-Za-z0-9_-]"));
 const Receipt = v.optional(ApprovalReceipt);
+/** Why an operator takes an obligation over: said in the audit chain, so required and bounded. */
+const AbandonReason = FreeText(500, 3);
 const Place = v.object({ intent: OrderIntent, actor: Principal, context: v.optional(OrderContext) });
 const Submit = v.object({
   ...Place.entries,
@@ -175,6 +180,27 @@ export class ExecutionEntrypoint extends WorkerEntrypoint<Env> implements Execut
 
   async monitorStats(): Promise<Result<ExecutionMonitorStats>> {
     return rpc(() => orderManager(this.env).monitorStats(), OWN);
+  }
+
+  async listHedgeObligations(
+    query: HedgeObligationQuery,
+  ): Promise<Result<{ obligations: HedgeObligationView[] }>> {
+    return serve(OWN, [HedgeObligationQuery], [query ?? {}], (input) =>
+      orderManager(this.env).listHedgeObligations(input),
+    );
+  }
+
+  async abandonHedgeObligation(
+    clientOrderId: string,
+    reason: string,
+    actor: Principal,
+  ): Promise<Result<HedgeObligationView>> {
+    return serve(
+      OWN,
+      [v.object({ id: ClientOrderId, reason: AbandonReason, actor: Principal })],
+      [{ id: clientOrderId, reason, actor }],
+      (input) => orderManager(this.env).abandonHedgeObligation(input.id, input.reason, input.actor),
+    );
   }
 
   /** "* * * * *": resolve unknowns, keep the IBKR session alive, run the loop. "*\/15": reconcile. */

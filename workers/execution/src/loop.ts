@@ -12,7 +12,8 @@ import {
 import { auditAppend, rpc } from "@paulp/kit";
 import { crossVenueSignal, DECISION_BOOK_MAX_AGE_SECONDS, rvParams } from "@paulp/strategy";
 import type { Env } from "./env";
-import { hedgeEntryFor, parseHedgeMap, planHedge } from "./hedge";
+import { hedgeEntryFor, hedgeShares, hedgeSide, parseHedgeMap } from "./hedge";
+import { hedgeFill, retryHedgeObligations } from "./hedging";
 import { deriveClientOrderId } from "./orders/ids";
 
 /** The strategy kind this loop trades. */
@@ -47,7 +48,11 @@ export async function runTradingLoop(
   env: Env,
   actor: Principal,
   nowMs: number,
+  clock: () => number = Date.now,
 ): Promise<Result<TradingLoopReport>> {
+  const hedges = parseHedgeMap(env.HEDGE_MAP);
+  // Owed hedges first (fills earlier runs could not hedge): whatever governance says now, the exposure is there.
+  const hedgeRetries = await retryHedgeObligations(env, hedges.map, actor, clock);
   const [strategies, pairs] = await Promise.all([
     rpc(env.GOVERNANCE, (governance) => governance.activeStrategies(), {
       what: "activeStrategies",
@@ -71,9 +76,10 @@ export async function runTradingLoop(
     submitted: [],
     denied: [],
     skipped: [],
+    ...(hedgeRetries.length > 0 ? { hedgeRetries } : {}),
   };
+  for (const r of hedgeRetries) if (r.outcome === "placed") report.submitted.push(r.hedgeOrderId);
   const om = orderManager(env);
-  const hedges = parseHedgeMap(env.HEDGE_MAP);
   const minute = Math.floor(nowMs / 60_000);
   // A pair was reviewed against its legs' terms: if either leg's terms changed since (and ingestion has not
   // proposed the pair again, which would lapse it), the review no longer covers it. Checked once per pair.
@@ -160,41 +166,39 @@ export async function runTradingLoop(
         continue;
       }
       report.submitted.push(coid);
-      const entry = hedgeEntryFor(hedges.map, p.kalshi.marketId, check?.kalshiCategory ?? null);
-      if (!entry) continue;
-      const hedgeCoid = await deriveClientOrderId(s.id, `hedge:${coid}`, "ibkr");
-      const conid = String(entry.conid);
-      const [hedgePosition, mark] = await Promise.all([
-        om.positionIn("ibkr", conid, mode, s.id),
-        rpc(env.RISK, (risk) => risk.getMark("ibkr", conid), { what: "getMark", timeoutMs: READ_TIMEOUT_MS }),
-      ]);
-      // The mark is judged when the hedge is priced, not when the run began.
-      const plan = planHedge(
-        entry,
-        { side: sig.side, filled: res.value.filled, strategyId: s.id, evidenceHashes },
-        hedgeCoid,
-        hedgePosition,
-        mark,
-        Date.now(),
+      const category = check?.kalshiCategory ?? null;
+      const entry = hedgeEntryFor(hedges.map, p.kalshi.marketId, category);
+      if (!entry || res.value.filled <= 0) continue;
+      const shares = hedgeShares(entry, res.value.filled);
+      if (shares < 1) continue;
+      // The fill's hedge is owed from now on: recorded before the first attempt, retried by later runs until a
+      // hedge is placed (never at a blind price), visible to the monitor meanwhile.
+      const h = await hedgeFill(
+        env,
+        hedges.map,
+        {
+          clientOrderId: coid,
+          strategyId: s.id,
+          pairId: p.pairId,
+          market: p.kalshi.marketId,
+          category,
+          fillSide: sig.side,
+          filled: res.value.filled,
+          conid: String(entry.conid),
+          side: hedgeSide(entry, sig.side),
+          quantity: shares,
+          evidenceHashes,
+        },
+        actor,
+        clock,
       );
-      if (!plan) continue;
-      if (plan.kind === "not_placed") {
-        // Fail closed: no hedge at a blind price. The Kalshi fill stands, its exposure unhedged and visible
-        // (risk's exposure, the positions); the run's audit entry carries this reason.
-        report.denied.push({ clientOrderId: hedgeCoid, reason: `hedge_not_placed: ${plan.reason}` });
-        continue;
+      if (h.placed) {
+        if (h.hedgeOrderId) report.submitted.push(h.hedgeOrderId);
       }
-      const h = await decideAndSubmit(env, plan.intent, actor, {
-        kind: "hedge",
-        hedgeOf: coid,
-        pairId: p.pairId,
-        note: plan.pricing,
-      });
-      if (h.ok) report.submitted.push(hedgeCoid);
-      else report.denied.push({ clientOrderId: hedgeCoid, reason: `${h.error.code}: ${h.error.message}` });
+      else report.denied.push({ clientOrderId: h.hedgeOrderId, reason: h.reason ?? "hedge not placed" });
     }
   }
-  if (report.signals > 0 || hedges.error) {
+  if (report.signals > 0 || hedges.error || hedgeRetries.length > 0) {
     // Orders are audited one by one; the run summary is kept only when something happened.
     await auditAppend(env.AUDIT, {
       type: "execution.loop_run",

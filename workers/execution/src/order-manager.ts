@@ -8,6 +8,8 @@ import {
   type ExecutionPolicyView,
   type ExecutionPosition,
   err,
+  type HedgeObligationQuery,
+  type HedgeObligationView,
   type OrderContext,
   type OrderIntent,
   type OrderQuery,
@@ -22,7 +24,9 @@ import {
 } from "@paulp/contracts";
 import { failedAfterRedeem, rpc } from "@paulp/kit";
 import type { Env } from "./env";
-import { audit, type OrderDesk, RPC_TIMEOUT_MS } from "./orders/desk";
+import type { HedgeObligationEvent } from "./hedge-obligations";
+import { audit, auditFact, type OrderDesk, RPC_TIMEOUT_MS } from "./orders/desk";
+import { HedgeObligationStore, type NewObligation, type ObligationPatch } from "./orders/obligations";
 import { drainOutbox, FILL_PUSH_DELAY_MS, FILL_RETRY_MS } from "./orders/outbox";
 import { reconcile } from "./orders/reconciliation";
 import { cancelOrder, resolveUnknown } from "./orders/recovery";
@@ -41,10 +45,13 @@ export class OrderManager extends DurableObject<Env> {
   private alarmArmed = false;
   /** Orders this instance is sending right now (see `OrderDesk.sending`); lost on restart, as it should be. */
   private readonly sending = new Set<string>();
+  /** Fills whose hedge is owed (see hedge-obligations.ts), beside the orders. */
+  private readonly obligations: HedgeObligationStore;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const now = () => Date.now();
+    this.obligations = new HedgeObligationStore(ctx.storage.sql, now);
     this.desk = {
       env,
       now,
@@ -94,7 +101,7 @@ export class OrderManager extends DurableObject<Env> {
   }
 
   async monitorStats(): Promise<Result<ExecutionMonitorStats>> {
-    return ok(this.store.monitorStats());
+    return ok({ ...this.store.monitorStats(), hedgeObligations: this.obligations.stats() });
   }
 
   async ping(): Promise<string> {
@@ -214,6 +221,65 @@ export class OrderManager extends DurableObject<Env> {
   /** A strategy's filled position in one market and mode (risk checks effects per strategy too). */
   async positionIn(venue: Venue, market: string, mode: ExecutionMode, strategyId: string): Promise<number> {
     return this.store.positionIn(venue, market, mode, strategyId);
+  }
+
+  // ---- hedge obligations ----
+
+  /** Record a covered fill's owed hedge before its first attempt (once per Kalshi order). */
+  async openHedgeObligation(o: NewObligation): Promise<HedgeObligationView> {
+    return this.obligations.open(o);
+  }
+
+  async listHedgeObligations(q: HedgeObligationQuery): Promise<Result<{ obligations: HedgeObligationView[] }>> {
+    return ok({ obligations: this.obligations.list(q) });
+  }
+
+  /**
+   * One step of an obligation's table, audited: a failed attempt as `execution.hedge_pending`, a placed hedge as
+   * `execution.hedge_placed` (facts: the step is kept and the audit held in the outbox if the chain refuses it).
+   */
+  async hedgeObligationStep(
+    coid: string,
+    event: Exclude<HedgeObligationEvent, "abandoned">,
+    hedgeOrderId: string,
+    patch: Omit<ObligationPatch, "hedgeOrderId">,
+    actor: Principal,
+  ): Promise<Result<HedgeObligationView>> {
+    const placed = event === "hedge_placed";
+    const stepped = this.obligations.step(coid, event, placed ? { ...patch, hedgeOrderId } : patch);
+    if (!stepped.ok) return stepped;
+    const obligation = stepped.value;
+    if (placed)
+      await auditFact(this.desk, "execution.hedge_placed", actor, {
+        obligation,
+        hedgeOrderId,
+        openSeconds: Math.max(0, Math.floor((Date.now() - Date.parse(obligation.firstSeenAt)) / 1000)),
+      });
+    else
+      await auditFact(this.desk, "execution.hedge_pending", actor, {
+        obligation,
+        hedgeOrderId,
+        reason: obligation.lastReason ?? "",
+      });
+    return stepped;
+  }
+
+  /** An operator takes an open obligation over: audited first (fail closed), then no longer retried. */
+  async abandonHedgeObligation(
+    coid: string,
+    reason: string,
+    actor: Principal,
+  ): Promise<Result<HedgeObligationView>> {
+    const current = this.obligations.get(coid);
+    if (!current) return err(ErrorCode.notFound, `no hedge obligation for ${coid}`);
+    if (current.state !== "open")
+      return err(ErrorCode.conflict, `hedge obligation for ${coid} is ${current.state}, not open`);
+    const audited = await audit(this.desk, "execution.hedge_abandoned", actor, {
+      obligation: { ...current, state: "abandoned" },
+      reason,
+    });
+    if (!audited.ok) return audited;
+    return this.obligations.step(coid, "abandoned", { reason: `abandoned by ${actor.email ?? actor.subject}: ${reason}` });
   }
 
   /** The mode a strategy's next order would use. */

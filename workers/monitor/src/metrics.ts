@@ -167,6 +167,21 @@ export function renderMetrics(snapshot: Snapshot, active: readonly Alert[]): str
       "gauge",
     ),
     orders: family("paulp_orders", "Orders by state.", "gauge"),
+    hedgeObligations: family(
+      "paulp_hedge_obligations_open",
+      "Fills whose IBKR hedge is owed and not placed (open hedge obligations).",
+      "gauge",
+    ),
+    hedgeOldest: family(
+      "paulp_hedge_obligation_oldest_age_seconds",
+      "Age of the oldest open hedge obligation (absent when none is open).",
+      "gauge",
+    ),
+    unhedged: family(
+      "paulp_hedge_unhedged_shares",
+      "Whole shares still to hedge, over the open hedge obligations.",
+      "gauge",
+    ),
     equity: family("paulp_equity_dollars", "Portfolio equity.", "gauge"),
     dailyPnl: family("paulp_daily_pnl_dollars", "Equity less the day's starting equity.", "gauge"),
     drawdown: family(
@@ -231,6 +246,12 @@ export function renderMetrics(snapshot: Snapshot, active: readonly Alert[]): str
     }
     for (const state of ORDER_STATES)
       f.orders.samples.push({ labels: { state }, value: execution.ordersByState[state] ?? 0 });
+    const h = execution.hedgeObligations;
+    if (h) {
+      f.hedgeObligations.samples.push({ labels: {}, value: h.open });
+      if (h.oldestAgeSeconds !== null) f.hedgeOldest.samples.push({ labels: {}, value: h.oldestAgeSeconds });
+      f.unhedged.samples.push({ labels: {}, value: h.unhedgedQuantity });
+    }
   }
 
   const ingestion = snapshot.ingestion;

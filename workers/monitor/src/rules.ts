@@ -69,6 +69,10 @@ export interface RuleConfig {
   tradingErrorsCritical: number;
   /** Consecutive failed market-data runs of one venue that make its warning critical. */
   marketDataFailuresCritical: number;
+  /** Seconds an open hedge obligation (a fill whose hedge is owed) may last before it warns; 0: at once. */
+  hedgeObligationWarningSeconds: number;
+  /** Seconds after which an open hedge obligation is critical. */
+  hedgeObligationCriticalSeconds: number;
 }
 
 /** The defaults. */
@@ -86,7 +90,16 @@ export const DEFAULT_RULES: RuleConfig = {
   denialRateMinDecisions: 10,
   tradingErrorsCritical: 5,
   marketDataFailuresCritical: 3,
+  // The loop retries an owed hedge every minute: five runs without a fresh mark (or with refusals) is no blip.
+  hedgeObligationWarningSeconds: 5 * 60,
+  hedgeObligationCriticalSeconds: 30 * 60,
 };
+
+/** Thresholds that may be 0 (an age limit: 0 alerts on any open obligation); every other one must be positive. */
+const ZERO_ALLOWED = new Set<keyof RuleConfig>([
+  "hedgeObligationWarningSeconds",
+  "hedgeObligationCriticalSeconds",
+]);
 
 /** Rules from the ALERT_RULES var: each well-formed field overrides its default; anything else keeps the default. */
 export function parseRuleConfig(text: string | undefined): RuleConfig {
@@ -97,7 +110,11 @@ export function parseRuleConfig(text: string | undefined): RuleConfig {
     const value = r[key];
     if (key === "criticalDenialCodes") {
       if (Array.isArray(value) && value.every((c) => typeof c === "string")) out.criticalDenialCodes = value;
-    } else if (typeof value === "number" && Number.isFinite(value) && value > 0) {
+    } else if (
+      typeof value === "number" &&
+      Number.isFinite(value) &&
+      (value > 0 || (value === 0 && ZERO_ALLOWED.has(key)))
+    ) {
       out[key] = value;
     }
   }
@@ -221,6 +238,39 @@ function driftRules(execution: ExecutionMonitorStats): Observation[] {
   }));
 }
 
+/**
+ * Unhedged exposure: fills whose hedge execution still owes (no fresh mark, refused by risk or the venue; the
+ * loop retries each run). One alert for all of them, by the oldest one's age: a warning past the first limit,
+ * critical past the second; clear when none is open. An execution that does not report obligations says nothing.
+ */
+function hedgeRules(execution: ExecutionMonitorStats, config: RuleConfig): Observation[] {
+  const h = execution.hedgeObligations;
+  if (!h) return [];
+  const age = h.oldestAgeSeconds ?? 0;
+  const severity =
+    h.open === 0
+      ? null
+      : age >= config.hedgeObligationCriticalSeconds
+        ? ("critical" as const)
+        : age >= config.hedgeObligationWarningSeconds
+          ? ("warning" as const)
+          : null;
+  return [
+    {
+      key: "unhedged_exposure",
+      kind: "unhedged_exposure",
+      source: "execution",
+      severity,
+      title: "fills left unhedged",
+      detail:
+        h.open === 0
+          ? "no open hedge obligation"
+          : `${h.open} open hedge obligation(s), ${h.unhedgedQuantity} share(s) unhedged; the oldest first seen ${h.oldestFirstSeenAt} (${age} s ago; warning from ${config.hedgeObligationWarningSeconds} s, critical from ${config.hedgeObligationCriticalSeconds} s)`,
+      labels: { open: String(h.open) },
+    },
+  ];
+}
+
 /** Error kinds of an ingestion run that are ours, not the venue's (src/pipeline.ts in ingestion). */
 const NOT_API_ERRORS = new Set([
   "market_unrepresentable",
@@ -326,6 +376,7 @@ export function observe(
     observations.push(
       ...driftRules(snapshot.execution),
       ...tradingRules(snapshot.execution, previous, config),
+      ...hedgeRules(snapshot.execution, config),
     );
   }
   const counters: Counters = {

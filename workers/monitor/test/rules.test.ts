@@ -101,6 +101,7 @@ function snapshot(over: Partial<Snapshot> = {}, atMs = 1_000_000): Snapshot {
 }
 
 const EMPTY: RuleMemory = { counters: null, noAnchorSinceMs: null };
+const NO_OBLIGATIONS = { open: 0, oldestFirstSeenAt: null, oldestAgeSeconds: null, unhedgedQuantity: 0 };
 const severities = (s: Snapshot, m: RuleMemory = EMPTY) =>
   Object.fromEntries(
     observe(s, m, DEFAULT_RULES)
@@ -180,6 +181,7 @@ describe("the rules", () => {
       ordersByState: {},
       venueErrors: { kalshi: { unavailable: n } },
       lastReconciliation: null,
+      hedgeObligations: NO_OBLIGATIONS,
     });
     const base = observe(snapshot({ execution: exec(1) }), EMPTY, DEFAULT_RULES).memory;
     expect(severities(snapshot({ execution: exec(2) }), base)["venue_errors:trading:kalshi"]).toBe("warning");
@@ -238,11 +240,55 @@ describe("the rules", () => {
     expect(s.breaker_state).toBeUndefined();
   });
 
+  it("alert unhedged exposure by the oldest open obligation's age: warning from 5 min, critical from 30, clear when none", () => {
+    const owed = (open: number, ageSeconds: number | null): ExecutionMonitorStats => ({
+      ordersByState: {},
+      venueErrors: {},
+      lastReconciliation: null,
+      hedgeObligations: {
+        open,
+        oldestFirstSeenAt: ageSeconds === null ? null : "2026-01-01T00:00:00.000Z",
+        oldestAgeSeconds: ageSeconds,
+        unhedgedQuantity: open * 4,
+      },
+    });
+    const at = (stats: ExecutionMonitorStats, config = DEFAULT_RULES) =>
+      observe(snapshot({ execution: stats }), EMPTY, config).observations.find(
+        (o) => o.key === "unhedged_exposure",
+      );
+    // Open, but younger than the limit: the loop's retry may still place it. Observed, clear.
+    expect(at(owed(1, 299))).toMatchObject({ kind: "unhedged_exposure", source: "execution", severity: null });
+    expect(at(owed(1, 300))?.severity).toBe("warning");
+    expect(at(owed(2, 1_799))).toMatchObject({
+      severity: "warning",
+      detail: expect.stringContaining("2 open hedge obligation(s), 8 share(s) unhedged"),
+    });
+    expect(at(owed(2, 1_800))?.severity).toBe("critical");
+    // None open: clear, whatever an earlier evaluation saw.
+    expect(at(owed(0, null))).toMatchObject({ severity: null, detail: "no open hedge obligation" });
+    // The limits come from ALERT_RULES; 0 alerts on any open obligation.
+    const now = parseRuleConfig('{"hedgeObligationWarningSeconds": 0}');
+    expect(at(owed(1, 0), now)?.severity).toBe("warning");
+    expect(at(owed(0, null), now)?.severity).toBeNull();
+    // Raised, then cleared once execution answers with none open, through the alert table.
+    const t = "2026-01-01T00:10:00.000Z";
+    const raised = applyObservations({}, [at(owed(1, 400))!], new Set(), t);
+    expect(raised.changes.map((c) => [c.alert.key, c.action, c.alert.severity])).toEqual([
+      ["unhedged_exposure", "raised", "warning"],
+    ]);
+    const cleared = applyObservations(raised.active, [at(owed(0, null))!], new Set(), t);
+    expect(cleared.changes.map((c) => [c.alert.key, c.action])).toEqual([["unhedged_exposure", "cleared"]]);
+  });
+
   it("take only well-formed overrides from ALERT_RULES", () => {
     expect(parseRuleConfig('{"anchorMaxAgeSeconds": 60, "mirrorLagMaxEntries": -1}')).toMatchObject({
       anchorMaxAgeSeconds: 60,
       mirrorLagMaxEntries: DEFAULT_RULES.mirrorLagMaxEntries,
     });
     expect(parseRuleConfig("not json")).toEqual(DEFAULT_RULES);
+    // 0 only where it means something (an age limit); elsewhere it keeps the default.
+    expect(
+      parseRuleConfig('{"hedgeObligationWarningSeconds": 0, "tradingErrorsCritical": 0}'),
+    ).toMatchObject({ hedgeObligationWarningSeconds: 0, tradingErrorsCritical: DEFAULT_RULES.tradingErrorsCritical });
   });
 });

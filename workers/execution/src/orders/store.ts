@@ -471,8 +471,8 @@ export class OrderStore {
     );
   }
 
-  /** Orders by state, trading-call errors by venue and kind, and the last reconciliation. */
-  monitorStats(): ExecutionMonitorStats {
+  /** Orders by state, trading-call errors by venue and kind, and the last reconciliation (obligations: theirs). */
+  monitorStats(): Omit<ExecutionMonitorStats, "hedgeObligations"> {
     const ordersByState: ExecutionMonitorStats["ordersByState"] = {};
     for (const r of this.sql.exec<{ state: OrderState; n: number }>(
       "SELECT state, COUNT(*) AS n FROM orders GROUP BY state",

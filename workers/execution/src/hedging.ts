@@ -1,0 +1,156 @@
+import type {
+  HedgeObligationView,
+  OrderSubmission,
+  OrderView,
+  Principal,
+  Result,
+  TradingLoopReport,
+} from "@paulp/contracts";
+import { rpc } from "@paulp/kit";
+import type { Env } from "./env";
+import { type HedgeMap, hedgeEntryFor, planHedge } from "./hedge";
+import { type AttemptOutcome, attemptOutcome, hedgeAttemptKey } from "./hedge-obligations";
+import { deriveClientOrderId } from "./orders/ids";
+import type { NewObligation } from "./orders/obligations";
+
+/** How long an attempt waits on risk for the instrument's mark. */
+const MARK_TIMEOUT_MS = 5_000;
+/** Open obligations one run retries at most (oldest first); the rest wait for the next run. */
+export const HEDGE_RETRIES_PER_RUN = 20;
+
+/** What one attempt did: the hedge order id it used, whether the obligation is now closed, and why not. */
+export interface HedgeAttempt {
+  hedgeOrderId: string;
+  placed: boolean;
+  /** As the run reports it: `hedge_not_placed: …` (no order was sent), or the order's refusal or outcome. */
+  reason: string | null;
+}
+
+function om(env: Env) {
+  return env.ORDER_MANAGER.get(env.ORDER_MANAGER.idFromName("orders"));
+}
+
+/**
+ * A covered fill's hedge: the obligation is recorded first (a run cut off now leaves it open, not lost), then
+ * the first attempt is made.
+ */
+export async function hedgeFill(
+  env: Env,
+  map: HedgeMap,
+  o: NewObligation,
+  actor: Principal,
+  clock: () => number,
+): Promise<HedgeAttempt> {
+  const obligation = await om(env).openHedgeObligation(o);
+  if (obligation.state !== "open")
+    return { hedgeOrderId: obligation.hedgeOrderId ?? "", placed: true, reason: null };
+  return attemptHedge(env, map, obligation, actor, clock);
+}
+
+/** Retry the open obligations (oldest first, bounded), each once; what each did, for the run's report. */
+export async function retryHedgeObligations(
+  env: Env,
+  map: HedgeMap,
+  actor: Principal,
+  clock: () => number,
+): Promise<NonNullable<TradingLoopReport["hedgeRetries"]>> {
+  const open = await om(env).listHedgeObligations({ state: "open", limit: HEDGE_RETRIES_PER_RUN });
+  if (!open.ok) return [];
+  const out: NonNullable<TradingLoopReport["hedgeRetries"]> = [];
+  for (const o of open.value.obligations) {
+    const a = await attemptHedge(env, map, o, actor, clock);
+    out.push({
+      clientOrderId: o.clientOrderId,
+      hedgeOrderId: a.hedgeOrderId,
+      outcome: a.placed ? "placed" : "open",
+      reason: a.reason,
+    });
+  }
+  return out;
+}
+
+/**
+ * One attempt at an open obligation, under the attempt's own client order id (hedge-obligations.ts). An order
+ * already under that id (an attempt whose outcome was never recorded) is judged, never sent again. Otherwise the
+ * hedge is priced from the instrument's mark now (planHedge: no fresh mark, nothing placed) and takes the one
+ * order path (risk decides, the order manager submits). The obligation steps by what came of it.
+ */
+async function attemptHedge(
+  env: Env,
+  map: HedgeMap,
+  o: HedgeObligationView,
+  actor: Principal,
+  clock: () => number,
+): Promise<HedgeAttempt> {
+  const manager = om(env);
+  const hedgeOrderId = await deriveClientOrderId(
+    o.strategyId,
+    hedgeAttemptKey(o.clientOrderId, o.attempts + 1),
+    "ibkr",
+  );
+  const settle = async (outcome: AttemptOutcome, reportReason: string | null): Promise<HedgeAttempt> => {
+    const stepped = (
+      outcome.kind === "placed"
+        ? await manager.hedgeObligationStep(o.clientOrderId, "hedge_placed", hedgeOrderId, {}, actor)
+        : await manager.hedgeObligationStep(
+            o.clientOrderId,
+            "attempt_failed",
+            hedgeOrderId,
+            { reason: outcome.reason, quantity: outcome.remaining },
+            actor,
+          )
+    ) as Result<HedgeObligationView>;
+    if (!stepped.ok) console.error("hedge obligation step refused", o.clientOrderId, stepped.error.message);
+    return { hedgeOrderId, placed: outcome.kind === "placed", reason: reportReason };
+  };
+  const failed = (reason: string, report = reason) =>
+    settle({ kind: "failed", remaining: o.quantity, reason }, report);
+  const judged = (order: OrderView) => {
+    const outcome = attemptOutcome(order, o.quantity);
+    return settle(outcome, outcome.kind === "placed" ? null : outcome.reason);
+  };
+
+  const earlier = await manager.getOrder(hedgeOrderId);
+  if (earlier.ok) return judged(earlier.value);
+
+  const entry = hedgeEntryFor(map, o.market, o.category);
+  if (!entry || String(entry.conid) !== o.conid)
+    return failed(
+      `hedge ${o.side} ${o.quantity} ibkr:${o.conid} not placed: the hedge map no longer maps ${o.market} to it`,
+    );
+  const mode = await manager.modeFor(o.strategyId);
+  const [position, mark] = await Promise.all([
+    manager.positionIn("ibkr", o.conid, mode, o.strategyId),
+    rpc(env.RISK, (risk) => risk.getMark("ibkr", o.conid), { what: "getMark", timeoutMs: MARK_TIMEOUT_MS }),
+  ]);
+  // The mark is judged when the hedge is priced, not when the run began.
+  const plan = planHedge(
+    entry,
+    {
+      side: o.fillSide,
+      filled: o.filled,
+      shares: o.quantity,
+      strategyId: o.strategyId,
+      evidenceHashes: o.evidenceHashes,
+    },
+    hedgeOrderId,
+    position,
+    mark,
+    clock(),
+  );
+  if (!plan) return failed(`hedge of ${o.quantity} ibkr:${o.conid} not placed: the map's entry is unusable`);
+  // Fail closed: no hedge at a blind price. The obligation stays open, retried by the next run and alerted on.
+  if (plan.kind === "not_placed") return failed(plan.reason, `hedge_not_placed: ${plan.reason}`);
+  if (plan.intent.side !== o.side)
+    return failed(
+      `hedge ${o.side} ${o.quantity} ibkr:${o.conid} not placed: the hedge map's direction for ${o.market} changed`,
+    );
+  const placed = (await manager.place(plan.intent, actor, {
+    kind: "hedge",
+    hedgeOf: o.clientOrderId,
+    pairId: o.pairId,
+    note: plan.pricing,
+  })) as Result<OrderSubmission>;
+  if (!placed.ok) return failed(`${placed.error.code}: ${placed.error.message}`);
+  return judged(placed.value.order);
+}
