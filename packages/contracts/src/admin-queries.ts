@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { HedgeObligationState } from "./execution";
 import { MarketVenue } from "./ingestion";
 import { MAX_REPLAY_SPAN_MS } from "./replay";
 
@@ -76,6 +77,12 @@ export const DecisionsHttpQuery = v.strictObject({
 
 /** `GET /admin/circuit-breaker/history?limit=` (newest first). */
 export const BreakerHistoryHttpQuery = v.strictObject({ limit: v.optional(pageSize(500)) });
+
+/** `GET /admin/execution/hedge-obligations?state=&limit=` (default: the open ones, oldest first). */
+export const HedgeObligationsHttpQuery = v.strictObject({
+  state: v.optional(HedgeObligationState),
+  limit: v.optional(pageSize(500)),
+});
 
 /** `GET /admin/alerts?limit=` (every active alert, and the newest `limit` history rows). */
 export const AlertsHttpQuery = v.strictObject({ limit: v.optional(pageSize(500)) });

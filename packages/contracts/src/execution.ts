@@ -183,6 +183,11 @@ export interface HedgeObligationStats {
   unhedgedQuantity: number;
 }
 
+/** The body of `POST /admin/execution/hedge-obligations/:id/abandon`: why the operator takes it over (audited). */
+export const HedgeObligationAbandon = v.strictObject({ reason: FreeText(500, 3) });
+/** Why an operator takes an obligation over. */
+export type HedgeObligationAbandon = v.InferOutput<typeof HedgeObligationAbandon>;
+
 /** Filters for `listHedgeObligations` (default: open ones). */
 export const HedgeObligationQuery = v.object({
   state: v.optional(HedgeObligationState),

@@ -10,9 +10,9 @@ import {
   type ExecutionPosition,
   err,
   type FastPathStatus,
-  FreeText,
   type FastPathTick,
   type HealthReport,
+  HedgeObligationAbandon,
   HedgeObligationQuery,
   type HedgeObligationView,
   OrderContext,
@@ -46,7 +46,7 @@ export { OrderManager } from "./order-manager";
 const ClientOrderId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,64}$/, "8–64 of [A-Za-z0-9_-]"));
 const Receipt = v.optional(ApprovalReceipt);
 /** Why an operator takes an obligation over: said in the audit chain, so required and bounded. */
-const AbandonReason = FreeText(500, 3);
+const AbandonReason = HedgeObligationAbandon.entries.reason;
 const Place = v.object({ intent: OrderIntent, actor: Principal, context: v.optional(OrderContext) });
 const Submit = v.object({
   ...Place.entries,
@@ -60,6 +60,15 @@ export class ExecutionEntrypoint extends WorkerEntrypoint<Env> implements Execut
   async health(): Promise<HealthReport> {
     return runHealthChecks("execution", {
       order_manager: async () => orderManager(this.env).ping(),
+      // Informative (never failing): the monitor alerts on old obligations; /admin/status shows them at a glance.
+      hedge_obligations: async () => {
+        const stats = await orderManager(this.env).monitorStats();
+        if (!stats.ok) return "unknown";
+        const h = stats.value.hedgeObligations;
+        return h.open === 0
+          ? "none open"
+          : `${h.open} open, ${h.unhedgedQuantity} share(s) unhedged, oldest ${h.oldestAgeSeconds} s`;
+      },
       // Missing keys are only unhealthy when something could go live: paper needs none.
       kalshi_credentials: async () => {
         if (this.env.KALSHI_API_KEY && this.env.KALSHI_PRIVATE_KEY) return "configured";

@@ -14,6 +14,8 @@ import {
   EvidenceHttpQuery,
   ExecutionPolicyChange,
   GoLiveInput,
+  HedgeObligationAbandon,
+  HedgeObligationsHttpQuery,
   HistoryRecordRequest,
   IngestionRunRequest,
   MarketsHttpQuery,
@@ -293,6 +295,19 @@ export const OPERATIONS: Operation[] = [
   op("get", "/admin/orders/:id/trace", "execution", "Order → risk decision → evidence bytes → pair approval"),
   op("post", "/admin/orders/:id/cancel", "execution", "Cancel an order"),
   op("get", "/admin/positions", "execution", "Positions"),
+  op("get", "/admin/execution/hedge-obligations", "execution", "Fills whose IBKR hedge is owed (open first)", {
+    query: queryOf(HedgeObligationsHttpQuery, {
+      state: "only obligations in this state (default open)",
+      limit: "at most this many (default 100)",
+    }),
+  }),
+  op(
+    "post",
+    "/admin/execution/hedge-obligations/:id/abandon",
+    "execution",
+    "Take an open hedge obligation over (no longer retried nor alerted on; audited)",
+    { body: HedgeObligationAbandon },
+  ),
   op("get", "/admin/execution/policy", "execution", "The execution policy"),
   op("put", "/admin/execution/policy", "execution", "Change the execution policy (live needs two people)", {
     body: ExecutionPolicyChange,

@@ -1,7 +1,8 @@
 // An IBKR hedge priced from the instrument's mark, through the real workers: the loop's paper fills (execution →
 // risk → order manager) are hedged on the simulator's instrument 265598 (near 148), whose map limits (sell ≥ 120,
 // buy ≤ 180) are only bounds: a hedge at such a fixed price is refused by risk's collar, one following the mark is
-// approved. Without a mark (IBKR's first snapshot of a conid carries no price) no hedge is placed and the run says so.
+// approved. Without a mark (IBKR's first snapshot of a conid carries no price) no hedge is placed and the run says so;
+// the fill's hedge stays owed (a hedge obligation, alerted as unhedged_exposure) until a later run places it.
 import { describe, expect, it } from "vitest";
 import { adminFetch, approvedPairs, auditEntries, json, post } from "./helpers";
 
@@ -46,6 +47,21 @@ async function paperStrategy(name: string): Promise<string> {
   return id;
 }
 
+interface Obligation {
+  clientOrderId: string;
+  conid: string;
+  state: string;
+  attempts: number;
+  hedgeOrderId: string | null;
+}
+const obligations = async (state = "open") =>
+  (await json<{ obligations: Obligation[] }>(adminFetch(`/admin/execution/hedge-obligations?state=${state}`)))
+    .obligations;
+const evaluateAlerts = () =>
+  json<{ changes: { key: string; action: string; severity: string }[] }>(
+    adminFetch("/admin/alerts/evaluate", { method: "POST" }),
+  );
+
 const runLoop = () => json<LoopRun>(adminFetch("/admin/execution/run", { method: "POST" }));
 const orders = async () => (await json<{ orders: Order[] }>(adminFetch("/admin/orders?limit=200"))).orders;
 
@@ -67,6 +83,16 @@ describe("an IBKR hedge follows the instrument's mark (through the real workers)
     expect(afterFirst.filter((o) => o.intent.venue === "ibkr")).toEqual([]);
     const runs = await auditEntries("execution.loop_run");
     expect(runs.some((e) => JSON.stringify(e.payload.denied).includes("hedge_not_placed"))).toBe(true);
+    // Each unhedged fill is owed: listed, audited, and alerted on (this mesh's monitor alerts on any open one).
+    const owed = await obligations();
+    expect(owed.length).toBeGreaterThan(0);
+    expect(owed.every((o) => o.conid === HEDGE_CONID && o.attempts === 1)).toBe(true);
+    expect((await auditEntries("execution.hedge_pending")).length).toBeGreaterThanOrEqual(owed.length);
+    expect((await evaluateAlerts()).changes).toContainEqual({
+      key: "unhedged_exposure",
+      action: "raised",
+      severity: "warning",
+    });
 
     // A fast-path tick: IBKR's next snapshot carries the price, ingestion keeps it as evidence and risk the mark.
     const tick = await json<{ refreshed: number }>(
@@ -95,6 +121,28 @@ describe("an IBKR hedge follows the instrument's mark (through the real workers)
       expect(limit).toBeGreaterThan(140);
       expect(limit).toBeLessThan(156);
     }
+
+    // Strategy A's owed hedges were retried first and placed at the mark; none is owed now, and the alert clears.
+    const placed = await obligations("placed");
+    for (const o of owed) {
+      const closed = placed.find((p) => p.clientOrderId === o.clientOrderId);
+      expect(closed?.hedgeOrderId, JSON.stringify(second)).toBeTruthy();
+      expect(second.submitted).toContain(closed!.hedgeOrderId);
+    }
+    expect(await obligations()).toEqual([]);
+    expect((await auditEntries("execution.hedge_placed")).length).toBeGreaterThanOrEqual(owed.length);
+    expect((await evaluateAlerts()).changes).toContainEqual({
+      key: "unhedged_exposure",
+      action: "cleared",
+      severity: "warning",
+    });
+    const badQuery = await adminFetch("/admin/execution/hedge-obligations?state=lost");
+    expect(badQuery.status).toBe(400);
+    const closedAbandon = await adminFetch(
+      `/admin/execution/hedge-obligations/${owed[0]!.clientOrderId}/abandon`,
+      post({ reason: "hedged by hand" }),
+    );
+    expect(closedAbandon.status).toBe(409);
 
     // What the old fixed price would have met: risk refuses an opening sell at the map's bound (120.00, strategy A
     // holds none of the instrument) as an erroneous price, beyond its collar around the mark.

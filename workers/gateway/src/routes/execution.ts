@@ -1,5 +1,7 @@
 import {
   ExecutionPolicyChange,
+  HedgeObligationAbandon,
+  HedgeObligationsHttpQuery,
   OrderIntent,
   OrderQuery,
   type OrderView,
@@ -11,6 +13,7 @@ import { answer } from "../answer";
 import { type GatewayRequest, principalOf } from "../context";
 import type { Env } from "../env";
 import type { GatewayRouter } from "../router";
+import { parseQuery } from "./query";
 
 const ClientOrderId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,64}$/, "8–64 of [A-Za-z0-9_-]"));
 /** Evidence bytes returned inline in a trace, per hash (the hash and length always are). */
@@ -163,6 +166,28 @@ export function registerExecutionRoutes(router: GatewayRouter): void {
   router.get("/admin/positions", async (_request, env) =>
     answer(env.EXECUTION, (execution) => execution.getPositions(), "execution.getPositions"),
   );
+
+  // Fills whose IBKR hedge is owed and not placed (the loop retries each run; the monitor alerts on old ones),
+  // and an operator taking one over (hedged by hand, or accepted), audited with the reason.
+  router.get("/admin/execution/hedge-obligations", async (request, env) => {
+    const q = parseQuery(request, HedgeObligationsHttpQuery);
+    return answer(
+      env.EXECUTION,
+      (execution) => execution.listHedgeObligations(q),
+      "execution.listHedgeObligations",
+    );
+  });
+
+  router.post("/admin/execution/hedge-obligations/:id/abandon", async (request, env) => {
+    const id = orderId(request);
+    const { reason } = await readJsonBody(request, HedgeObligationAbandon);
+    const actor = principalOf(request);
+    return answer(
+      env.EXECUTION,
+      (execution) => execution.abandonHedgeObligation(id, reason, actor),
+      "execution.abandonHedgeObligation",
+    );
+  });
 
   router.get("/admin/execution/policy", async (_request, env) =>
     answer(env.EXECUTION, (execution) => execution.getPolicy(), "execution.getPolicy"),
