@@ -111,7 +111,9 @@ export default workerTests({
       }),
       // An open hedge obligation alerts at once here (production: after 5 minutes), so the hedge test sees the
       // unhedged_exposure alert raised by a real obligation and cleared by the retry that hedges it.
-      auxWorker("monitor", { bindings: { ALERT_RULES: JSON.stringify({ hedgeObligationWarningSeconds: 0 }) } }),
+      auxWorker("monitor", {
+        bindings: { ALERT_RULES: JSON.stringify({ hedgeObligationWarningSeconds: 0 }) },
+      }),
       auxWorker("venue-sim", { bindings: simKeys }),
     ],
   },

@@ -323,5 +323,10 @@ export interface TradingLoopReport {
   denied: { clientOrderId: string; reason: string }[];
   skipped: string[];
   /** Open hedge obligations retried at the start of the run: placed now, or still open (each with why). */
-  hedgeRetries?: { clientOrderId: string; hedgeOrderId: string; outcome: "placed" | "open"; reason: string | null }[];
+  hedgeRetries?: {
+    clientOrderId: string;
+    hedgeOrderId: string;
+    outcome: "placed" | "open";
+    reason: string | null;
+  }[];
 }

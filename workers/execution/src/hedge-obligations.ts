@@ -41,9 +41,7 @@ export function hedgeAttemptKey(kalshiOrderId: string, attempt: number): string 
 }
 
 /** What an attempt's hedge order means for the obligation. */
-export type AttemptOutcome =
-  | { kind: "placed" }
-  | { kind: "failed"; remaining: number; reason: string };
+export type AttemptOutcome = { kind: "placed" } | { kind: "failed"; remaining: number; reason: string };
 
 /**
  * Placed when the hedge order is working at the venue (its lifecycle is the order manager's from there, an

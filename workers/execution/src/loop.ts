@@ -194,8 +194,7 @@ export async function runTradingLoop(
       );
       if (h.placed) {
         if (h.hedgeOrderId) report.submitted.push(h.hedgeOrderId);
-      }
-      else report.denied.push({ clientOrderId: h.hedgeOrderId, reason: h.reason ?? "hedge not placed" });
+      } else report.denied.push({ clientOrderId: h.hedgeOrderId, reason: h.reason ?? "hedge not placed" });
     }
   }
   if (report.signals > 0 || hedges.error || hedgeRetries.length > 0) {

@@ -230,7 +230,9 @@ export class OrderManager extends DurableObject<Env> {
     return this.obligations.open(o);
   }
 
-  async listHedgeObligations(q: HedgeObligationQuery): Promise<Result<{ obligations: HedgeObligationView[] }>> {
+  async listHedgeObligations(
+    q: HedgeObligationQuery,
+  ): Promise<Result<{ obligations: HedgeObligationView[] }>> {
     return ok({ obligations: this.obligations.list(q) });
   }
 
@@ -279,7 +281,9 @@ export class OrderManager extends DurableObject<Env> {
       reason,
     });
     if (!audited.ok) return audited;
-    return this.obligations.step(coid, "abandoned", { reason: `abandoned by ${actor.email ?? actor.subject}: ${reason}` });
+    return this.obligations.step(coid, "abandoned", {
+      reason: `abandoned by ${actor.email ?? actor.subject}: ${reason}`,
+    });
   }
 
   /** The mode a strategy's next order would use. */

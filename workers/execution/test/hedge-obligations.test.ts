@@ -2,8 +2,8 @@
 // stays owed, visible and audited, and each loop run retries it until a hedge is placed, once. The table and the
 // attempt rules are pure; the loop runs for real against the order manager with risk's and audit's doubles.
 import { env } from "cloudflare:workers";
-import type { Env } from "../src/env";
 import { describe, expect, it } from "vitest";
+import type { Env } from "../src/env";
 import {
   attemptOutcome,
   HEDGE_OBLIGATION_TRANSITIONS,
@@ -45,7 +45,9 @@ describe("the hedge obligation table", () => {
 
   it("judges an attempt's order: working or filled in full is placed; ended short leaves the rest owed", () => {
     const order = (state: string, filledQuantity: number) =>
-      ({ clientOrderId: "pp-h", state, filledQuantity, reason: "why" }) as Parameters<typeof attemptOutcome>[0];
+      ({ clientOrderId: "pp-h", state, filledQuantity, reason: "why" }) as Parameters<
+        typeof attemptOutcome
+      >[0];
     expect(attemptOutcome(order("filled", 5), 5)).toEqual({ kind: "placed" });
     for (const working of ["pending_submit", "submitted", "partially_filled", "unknown"])
       expect(attemptOutcome(order(working, 0), 5), working).toEqual({ kind: "placed" });
@@ -206,7 +208,13 @@ describe("an unhedged fill through the loop", () => {
     if (!hedge.ok) throw new Error("hedge not stored");
     expect(hedge.value).toMatchObject({
       state: "filled",
-      intent: { venue: "ibkr", market: String(conid), side: "sell", quantity: shares, limitPrice: "199.0000" },
+      intent: {
+        venue: "ibkr",
+        market: String(conid),
+        side: "sell",
+        quantity: shares,
+        limitPrice: "199.0000",
+      },
       context: { kind: "hedge", hedgeOf: signalId, pairId: "pair-rv-owed" },
     });
     expect(await obligation(signalId, "placed")).toMatchObject({ state: "placed", hedgeOrderId: placedId });

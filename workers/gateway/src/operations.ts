@@ -295,12 +295,18 @@ export const OPERATIONS: Operation[] = [
   op("get", "/admin/orders/:id/trace", "execution", "Order → risk decision → evidence bytes → pair approval"),
   op("post", "/admin/orders/:id/cancel", "execution", "Cancel an order"),
   op("get", "/admin/positions", "execution", "Positions"),
-  op("get", "/admin/execution/hedge-obligations", "execution", "Fills whose IBKR hedge is owed (open first)", {
-    query: queryOf(HedgeObligationsHttpQuery, {
-      state: "only obligations in this state (default open)",
-      limit: "at most this many (default 100)",
-    }),
-  }),
+  op(
+    "get",
+    "/admin/execution/hedge-obligations",
+    "execution",
+    "Fills whose IBKR hedge is owed (open first)",
+    {
+      query: queryOf(HedgeObligationsHttpQuery, {
+        state: "only obligations in this state (default open)",
+        limit: "at most this many (default 100)",
+      }),
+    },
+  ),
   op(
     "post",
     "/admin/execution/hedge-obligations/:id/abandon",

@@ -257,7 +257,11 @@ describe("the rules", () => {
         (o) => o.key === "unhedged_exposure",
       );
     // Open, but younger than the limit: the loop's retry may still place it. Observed, clear.
-    expect(at(owed(1, 299))).toMatchObject({ kind: "unhedged_exposure", source: "execution", severity: null });
+    expect(at(owed(1, 299))).toMatchObject({
+      kind: "unhedged_exposure",
+      source: "execution",
+      severity: null,
+    });
     expect(at(owed(1, 300))?.severity).toBe("warning");
     expect(at(owed(2, 1_799))).toMatchObject({
       severity: "warning",
@@ -287,8 +291,8 @@ describe("the rules", () => {
     });
     expect(parseRuleConfig("not json")).toEqual(DEFAULT_RULES);
     // 0 only where it means something (an age limit); elsewhere it keeps the default.
-    expect(
-      parseRuleConfig('{"hedgeObligationWarningSeconds": 0, "tradingErrorsCritical": 0}'),
-    ).toMatchObject({ hedgeObligationWarningSeconds: 0, tradingErrorsCritical: DEFAULT_RULES.tradingErrorsCritical });
+    expect(parseRuleConfig('{"hedgeObligationWarningSeconds": 0, "tradingErrorsCritical": 0}')).toMatchObject(
+      { hedgeObligationWarningSeconds: 0, tradingErrorsCritical: DEFAULT_RULES.tradingErrorsCritical },
+    );
   });
 });

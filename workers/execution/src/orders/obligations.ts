@@ -74,9 +74,7 @@ export class HedgeObligationStore {
   }
 
   private row(coid: string): ObligationRow | undefined {
-    return this.sql
-      .exec<ObligationRow>("SELECT * FROM hedge_obligations WHERE coid = ?", coid)
-      .toArray()[0];
+    return this.sql.exec<ObligationRow>("SELECT * FROM hedge_obligations WHERE coid = ?", coid).toArray()[0];
   }
 
   private view(r: ObligationRow): HedgeObligationView {
