@@ -79,6 +79,8 @@ describe("the Prometheus text format", () => {
       "paulp_held_markets_without_mark",
       "paulp_alerts_active",
       "paulp_orders",
+      "paulp_hedge_obligations_open",
+      "paulp_hedge_unhedged_shares",
       "paulp_equity_dollars",
       "paulp_daily_pnl_dollars",
       "paulp_drawdown_ratio",
@@ -95,5 +97,8 @@ describe("the Prometheus text format", () => {
       families.get("paulp_alerts_active")!.metrics.find((m) => m.labels?.severity === "critical")?.value,
     ).toBe("1");
     expect(families.get("paulp_monitor_source_up")!.metrics.every((m) => m.value === "1")).toBe(true);
+    // Real execution, nothing owed: the gauges are 0 and the oldest age is left out (none to age).
+    expect(families.get("paulp_hedge_obligations_open")!.metrics[0]!.value).toBe("0");
+    expect(families.has("paulp_hedge_obligation_oldest_age_seconds")).toBe(false);
   });
 });
