@@ -66,6 +66,11 @@ describe("tradedMarkets", () => {
     ]);
   });
 
+  it("with no strategy trading, an instrument an open hedge obligation owes a hedge in (its retry needs the mark)", () => {
+    const out = tradedMarkets({ trading: false, pairs: [], positions: [], hedges, owedConids: ["1", "1"] });
+    expect(out).toEqual([{ venue: "ibkr", market: "1", why: "hedge", category: "Economics" }]);
+  });
+
   it("names a market once, first for its position", () => {
     const out = tradedMarkets({
       trading: true,
