@@ -24,6 +24,19 @@ type GateColumns = {
   rules: string | null;
 };
 
+/** What the gate reads of a stored market. */
+function gateEntity(venue: MarketVenue, r: GateColumns): ComplianceEntity {
+  return {
+    venue,
+    marketId: r.market_id,
+    eventId: r.event_id,
+    seriesId: r.series_id,
+    title: r.title,
+    category: r.category,
+    rules: r.rules,
+  };
+}
+
 /** The venue's active markets the current rules allow, as matching reads them. */
 async function allowedForMatching(
   deps: PipelineDeps,
@@ -42,16 +55,7 @@ async function allowedForMatching(
       .bind(venue, after, slice)
       .all<GateColumns>();
     for (const r of results) {
-      const entity: ComplianceEntity = {
-        venue,
-        marketId: r.market_id,
-        eventId: r.event_id,
-        seriesId: r.series_id,
-        title: r.title,
-        category: r.category,
-        rules: r.rules,
-      };
-      if (agent.check(entity).decision === "allow")
+      if (agent.check(gateEntity(venue, r)).decision === "allow")
         out.push({ marketId: r.market_id, title: r.title, closeTime: r.close_time });
     }
     if (results.length < slice) return out;
@@ -89,15 +93,10 @@ async function legRows(
   const out = new Map<string, StoredMarketRow>();
   for (const r of results) {
     const row: StoredMarketRow = {
+      ...gateEntity(venue, r),
       venue,
-      marketId: r.market_id,
-      eventId: r.event_id,
-      seriesId: r.series_id,
-      title: r.title,
-      category: r.category,
       status: "active",
       closeTime: r.close_time,
-      rules: r.rules,
       resolutionSource: r.resolution_source,
       yesBid: null,
       yesAsk: null,

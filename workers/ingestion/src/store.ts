@@ -88,34 +88,25 @@ export async function storedStates(
 // Checked by every insert, inside the write: rules replaced since the gate ran make it write nothing.
 const RULES_CURRENT = "(SELECT COALESCE((SELECT version FROM compliance_meta WHERE singleton = 1), 0)) = ?2";
 
-/** The columns a row carries in an upsert's JSON, by position; the rest are the page's, bound once per statement. */
-const ROW_COLUMNS = [
-  "market_id",
-  "event_id",
-  "series_id",
-  "title",
-  "category",
-  "status",
-  "close_time",
-  "rules",
-  "resolution_source",
-  "yes_bid",
-  "yes_ask",
-  "last_price",
-  "outcome_tokens",
-  "terms_hash",
-  "content_key",
-  "mark_price",
-] as const;
+type MarketColumn = (typeof MARKET_COLUMNS)[number];
 
-const fromRow = (c: (typeof ROW_COLUMNS)[number]) => `value ->> '$[${ROW_COLUMNS.indexOf(c)}]'`;
+/** The columns every row of a page shares in an upsert: bound once per statement (?3, ?4, ?5 below). */
+const PAGE_COLUMNS = new Set<MarketColumn>([
+  "venue",
+  "evidence_hash",
+  "fetched_at",
+  "mark_evidence_hash",
+  "mark_observed_at",
+]);
+
+/** The columns a row carries in an upsert's JSON, by position (MARKET_COLUMNS' order, the page's left out). */
+const ROW_COLUMNS = MARKET_COLUMNS.filter((c) => !PAGE_COLUMNS.has(c));
+
+const fromRow = (c: MarketColumn) => `value ->> '$[${ROW_COLUMNS.indexOf(c)}]'`;
 
 /** Each column's value in the upsert: the row's (JSON) or the page's (?3 venue, ?4 evidence hash, ?5 fetch time). */
-const UPSERT_VALUES: Record<(typeof MARKET_COLUMNS)[number], string> = {
-  ...(Object.fromEntries(ROW_COLUMNS.map((c) => [c, fromRow(c)])) as Record<
-    (typeof ROW_COLUMNS)[number],
-    string
-  >),
+const UPSERT_VALUES: Record<MarketColumn, string> = {
+  ...(Object.fromEntries(ROW_COLUMNS.map((c) => [c, fromRow(c)])) as Record<MarketColumn, string>),
   venue: "?3",
   evidence_hash: "?4",
   fetched_at: "?5",
