@@ -77,15 +77,17 @@ async function writeStream(
   let bytes = 0;
   let tail = new Uint8Array(0);
   try {
-    if (res.body) {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        writeSync(fd, chunk);
-        bytes += chunk.byteLength;
-        const joined = new Uint8Array(tail.byteLength + chunk.byteLength);
-        joined.set(tail);
-        joined.set(chunk, tail.byteLength);
-        tail = joined.slice(-4096);
-      }
+    // A reader, not `for await` over the body: the DOM typings give ReadableStream no async iterator.
+    const reader = res.body?.getReader();
+    while (reader) {
+      const { done, value: chunk } = await reader.read();
+      if (done) break;
+      writeSync(fd, chunk);
+      bytes += chunk.byteLength;
+      const joined = new Uint8Array(tail.byteLength + chunk.byteLength);
+      joined.set(tail);
+      joined.set(chunk, tail.byteLength);
+      tail = joined.slice(-4096);
     }
     return { bytes, tail: new TextDecoder().decode(tail), error: null };
   } catch (error) {
