@@ -230,6 +230,11 @@ export interface AuditEventCatalog {
     "execution.hedge_placed": { obligation: HedgeObligationView; hedgeOrderId: string; openSeconds: number };
     /** An operator took an open obligation's exposure over: no longer retried nor alerted on. */
     "execution.hedge_abandoned": { obligation: HedgeObligationView; reason: string };
+    /**
+     * New fills on a Kalshi order the hedge map covers made a hedge owed (at submit or later: a resting or
+     * late-resolved order): the obligation opened for exactly those fills' shares.
+     */
+    "execution.hedge_owed": { obligation: HedgeObligationView; filledBefore: number; filledAfter: number };
   };
   governance: {
     "governance.approval_requested": ApprovalEventBody;
@@ -406,6 +411,7 @@ export const AUDIT_EVENT_TYPES = Object.keys({
   "execution.hedge_pending": true,
   "execution.hedge_placed": true,
   "execution.hedge_abandoned": true,
+  "execution.hedge_owed": true,
   "governance.approval_requested": true,
   "governance.approval_recorded": true,
   "governance.approval_granted": true,

@@ -91,7 +91,7 @@ export interface ExecutionRpc {
    * nor alerted on. Audited as `execution.hedge_abandoned` with the reason; `conflict` unless it is open.
    */
   abandonHedgeObligation(
-    clientOrderId: string,
+    obligationId: string,
     reason: string,
     actor: Principal,
   ): Promise<Result<HedgeObligationView>>;
@@ -146,14 +146,19 @@ export type HedgeObligationState = v.InferOutput<typeof HedgeObligationState>;
 
 /** One fill's owed hedge, as execution keeps it. */
 export interface HedgeObligationView {
-  /** The Kalshi order whose fill is to be hedged (one obligation per order). */
+  /**
+   * The obligation: the Kalshi order's client order id for the fills it had when first recorded, and
+   * `<clientOrderId>_f<hundredths filled>` for each later batch of fills on it (a resting or late-resolved order).
+   */
+  obligationId: string;
+  /** The Kalshi order whose fills are to be hedged. */
   clientOrderId: string;
   strategyId: string;
   pairId: string;
   /** The Kalshi market and its category, as the hedge map was read with. */
   market: string;
   category: string | null;
-  /** The Kalshi order's side and filled contracts. */
+  /** The Kalshi order's side, and the contracts this obligation covers (its batch of the order's fills). */
   fillSide: "buy" | "sell";
   filled: number;
   /** The IBKR instrument, the hedge's side and the whole shares still to hedge. */
@@ -324,7 +329,10 @@ export interface TradingLoopReport {
   skipped: string[];
   /** Open hedge obligations retried at the start of the run: placed now, or still open (each with why). */
   hedgeRetries?: {
+    /** The Kalshi order whose fill is hedged. */
     clientOrderId: string;
+    /** The obligation retried (see `HedgeObligationView.obligationId`). */
+    obligationId: string;
     hedgeOrderId: string;
     outcome: "placed" | "open";
     reason: string | null;

@@ -1,9 +1,18 @@
-import type { HedgeObligationState, HedgeObligationStats, OrderView } from "@paulp/contracts";
+import type {
+  HedgeObligationState,
+  HedgeObligationStats,
+  HedgeObligationView,
+  OrderView,
+  Result,
+} from "@paulp/contracts";
+import { type HedgeMap, hedgeEntryFor, hedgeShares, hedgeSide } from "./hedge";
 
-// A hedge obligation: a Kalshi fill the hedge map covers whose IBKR hedge is owed. It is written before the
-// first hedge attempt (a run cut off mid-way leaves it open, not lost) and each loop run retries the open ones
-// until a hedge is placed or an operator abandons it. Pure: the table, the attempt's order id key, what an
-// attempt's hedge order means for the obligation, and the monitoring gauges. No clock, no binding.
+// A hedge obligation: a batch of Kalshi fills the hedge map covers whose IBKR hedge is owed. Every new fill on
+// a loop (signal) order is first recorded as a fact where the fill is stored (the order manager, in the same
+// synchronous write: at submit, or later when a resting or lost order's fills are learnt); the loop resolves
+// each fact against the hedge map into an obligation for exactly the shares the new fills add, and each run
+// retries the open ones until a hedge is placed or an operator abandons it. Pure: the table, the attempt's order
+// id key, what a fill owes, what an attempt's hedge order means, the monitoring gauges. No clock, no binding.
 
 /** What can happen to an obligation. */
 export type HedgeObligationEvent = "attempt_failed" | "hedge_placed" | "abandoned";
@@ -38,6 +47,102 @@ export function obligationStep(
  */
 export function hedgeAttemptKey(kalshiOrderId: string, attempt: number): string {
   return attempt <= 1 ? `hedge:${kalshiOrderId}` : `hedge:${kalshiOrderId}:${attempt}`;
+}
+
+/** A new fill on a Kalshi signal order, as the order manager recorded it, not yet judged against the hedge map. */
+export interface HedgeFill {
+  /** The fill's id (`<clientOrderId>:<total filled>`): one fact per fill, however often it is replayed. */
+  fillId: string;
+  clientOrderId: string;
+  strategyId: string;
+  pairId: string;
+  market: string;
+  fillSide: "buy" | "sell";
+  /** The order's filled contracts before and after this fill. */
+  filledBefore: number;
+  filledAfter: number;
+  evidenceHashes: string[];
+  seenAt: string;
+  /** Why an earlier run could not judge it (null until one could not). */
+  reason: string | null;
+}
+
+/** A Kalshi order whose fills may owe a hedge: the loop's own (signal) orders, as at submit. */
+export function mayOweHedge(venue: string, contextKind: string | null | undefined): boolean {
+  return venue === "kalshi" && contextKind === "signal";
+}
+
+/** The obligation id of a fill batch: the order's own id for its first, `_f<hundredths>` for later ones. */
+export function obligationIdFor(clientOrderId: string, filledBefore: number, filledAfter: number): string {
+  return filledBefore <= 0 ? clientOrderId : `${clientOrderId}_f${Math.round(filledAfter * 100)}`;
+}
+
+/** The hedge map as the loop read it (an unreadable map: its error). */
+export interface ReadHedgeMap {
+  map: HedgeMap;
+  error: string | null;
+}
+
+/** True when `market` has no entry of its own and the map has category entries: its category decides. */
+export function needsCategory(map: HedgeMap, market: string): boolean {
+  return !map[market] && Object.keys(map).some((k) => k.startsWith("category:"));
+}
+
+/** What a fill owes: nothing (not covered, or no whole share), an obligation, or undetermined (kept, with why). */
+export type FillHedge =
+  | { kind: "none" }
+  | {
+      kind: "owed";
+      obligationId: string;
+      obligation: Omit<
+        HedgeObligationView,
+        "obligationId" | "state" | "firstSeenAt" | "updatedAt" | "lastReason" | "attempts" | "hedgeOrderId"
+      >;
+    }
+  | { kind: "undetermined"; reason: string };
+
+/**
+ * What a fill owes. The shares are the difference of the order's cumulative hedge before and after the fill
+ * (`hedgeShares` of each: the same floor as a single fill of the total, so batches never lose or add a share).
+ * Fail closed: an unreadable map, or a category the map needs that could not be read, is undetermined (the
+ * fact stays, counted as open, and the next run judges it again), never nothing.
+ */
+export function hedgeOwedByFill(
+  hedges: ReadHedgeMap,
+  fill: HedgeFill,
+  category: Result<string | null> | null,
+): FillHedge {
+  if (hedges.error) return { kind: "undetermined", reason: `the hedge map is unreadable (${hedges.error})` };
+  if (needsCategory(hedges.map, fill.market)) {
+    if (!category) return { kind: "undetermined", reason: `the category of ${fill.market} was not read` };
+    if (!category.ok)
+      return {
+        kind: "undetermined",
+        reason: `the category of ${fill.market} could not be read (${category.error.code}: ${category.error.message})`,
+      };
+  }
+  const known = category?.ok ? category.value : null;
+  const entry = hedgeEntryFor(hedges.map, fill.market, known);
+  if (!entry) return { kind: "none" };
+  const shares = hedgeShares(entry, fill.filledAfter) - hedgeShares(entry, fill.filledBefore);
+  if (shares < 1) return { kind: "none" };
+  return {
+    kind: "owed",
+    obligationId: obligationIdFor(fill.clientOrderId, fill.filledBefore, fill.filledAfter),
+    obligation: {
+      clientOrderId: fill.clientOrderId,
+      strategyId: fill.strategyId,
+      pairId: fill.pairId,
+      market: fill.market,
+      category: known,
+      fillSide: fill.fillSide,
+      filled: Math.round((fill.filledAfter - fill.filledBefore) * 100) / 100,
+      conid: String(entry.conid),
+      side: hedgeSide(entry, fill.fillSide),
+      quantity: shares,
+      evidenceHashes: fill.evidenceHashes,
+    },
+  };
 }
 
 /** What an attempt's hedge order means for the obligation. */

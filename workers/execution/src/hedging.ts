@@ -6,12 +6,19 @@ import type {
   Result,
   TradingLoopReport,
 } from "@paulp/contracts";
+import { ok } from "@paulp/contracts";
 import { rpc } from "@paulp/kit";
 import type { Env } from "./env";
 import { type HedgeMap, hedgeEntryFor, planHedge } from "./hedge";
-import { type AttemptOutcome, attemptOutcome, hedgeAttemptKey } from "./hedge-obligations";
+import {
+  type AttemptOutcome,
+  attemptOutcome,
+  hedgeAttemptKey,
+  hedgeOwedByFill,
+  needsCategory,
+  type ReadHedgeMap,
+} from "./hedge-obligations";
 import { deriveClientOrderId } from "./orders/ids";
-import type { NewObligation } from "./orders/obligations";
 
 /** How long an attempt waits on risk for the instrument's mark. */
 const MARK_TIMEOUT_MS = 5_000;
@@ -30,20 +37,58 @@ function om(env: Env) {
   return env.ORDER_MANAGER.get(env.ORDER_MANAGER.idFromName("orders"));
 }
 
+/** How many unjudged fills one run judges at most (oldest first); the rest wait for the next run. */
+export const HEDGE_FILLS_PER_RUN = 100;
+/** How long judging a fill waits on ingestion for its market's category. */
+const CATEGORY_TIMEOUT_MS = 5_000;
+
 /**
- * A covered fill's hedge: the obligation is recorded first (a run cut off now leaves it open, not lost), then
- * the first attempt is made.
+ * Judge the fills the order manager recorded since the last run (at submit, or later: a resting or lost order's
+ * fills learnt by a poll) against the hedge map, each into an obligation for exactly the shares it adds, or
+ * nothing. A market's category is read only when the map needs it (`categories`: what the run knows already,
+ * then ingestion). Undetermined ones stay (counted as open) and are named in what this answers.
  */
+export async function judgeHedgeFills(
+  env: Env,
+  hedges: ReadHedgeMap,
+  actor: Principal,
+  categories: Map<string, Result<string | null>> = new Map(),
+): Promise<{ opened: HedgeObligationView[]; undetermined: string[] }> {
+  const manager = om(env);
+  const pending = await manager.pendingHedgeFills(HEDGE_FILLS_PER_RUN);
+  const opened: HedgeObligationView[] = [];
+  const undetermined: string[] = [];
+  for (const fill of pending) {
+    let category = categories.get(fill.market) ?? null;
+    if (!category && !hedges.error && needsCategory(hedges.map, fill.market)) {
+      const read = await rpc(env.INGESTION, (ingestion) => ingestion.getMarket("kalshi", fill.market), {
+        what: "getMarket",
+        timeoutMs: CATEGORY_TIMEOUT_MS,
+      });
+      category = read.ok ? ok(read.value.category) : read;
+      categories.set(fill.market, category);
+    }
+    const judged = hedgeOwedByFill(hedges, fill, category);
+    if (judged.kind === "undetermined")
+      undetermined.push(
+        `hedge of fill ${fill.fillId} undetermined (kept, counted as open): ${judged.reason}`,
+      );
+    const o = (await manager.resolveHedgeFill(fill, judged, actor)) as HedgeObligationView | null;
+    if (o) opened.push(o);
+  }
+  return { opened, undetermined };
+}
+
+/** The first attempt at an obligation just opened for a fill at submit (later runs retry it while open). */
 export async function hedgeFill(
   env: Env,
   map: HedgeMap,
-  o: NewObligation,
+  obligationId: string,
   actor: Principal,
   clock: () => number,
-): Promise<HedgeAttempt> {
-  const obligation = await om(env).openHedgeObligation(o);
-  if (obligation.state !== "open")
-    return { hedgeOrderId: obligation.hedgeOrderId ?? "", placed: true, reason: null };
+): Promise<HedgeAttempt | null> {
+  const obligation = (await om(env).getHedgeObligation(obligationId)) as HedgeObligationView | null;
+  if (obligation?.state !== "open") return null;
   return attemptHedge(env, map, obligation, actor, clock);
 }
 
@@ -61,6 +106,7 @@ export async function retryHedgeObligations(
     const a = await attemptHedge(env, map, o, actor, clock);
     out.push({
       clientOrderId: o.clientOrderId,
+      obligationId: o.obligationId,
       hedgeOrderId: a.hedgeOrderId,
       outcome: a.placed ? "placed" : "open",
       reason: a.reason,
@@ -85,22 +131,22 @@ async function attemptHedge(
   const manager = om(env);
   const hedgeOrderId = await deriveClientOrderId(
     o.strategyId,
-    hedgeAttemptKey(o.clientOrderId, o.attempts + 1),
+    hedgeAttemptKey(o.obligationId, o.attempts + 1),
     "ibkr",
   );
   const settle = async (outcome: AttemptOutcome, reportReason: string | null): Promise<HedgeAttempt> => {
     const stepped = (
       outcome.kind === "placed"
-        ? await manager.hedgeObligationStep(o.clientOrderId, "hedge_placed", hedgeOrderId, {}, actor)
+        ? await manager.hedgeObligationStep(o.obligationId, "hedge_placed", hedgeOrderId, {}, actor)
         : await manager.hedgeObligationStep(
-            o.clientOrderId,
+            o.obligationId,
             "attempt_failed",
             hedgeOrderId,
             { reason: outcome.reason, quantity: outcome.remaining },
             actor,
           )
     ) as Result<HedgeObligationView>;
-    if (!stepped.ok) console.error("hedge obligation step refused", o.clientOrderId, stepped.error.message);
+    if (!stepped.ok) console.error("hedge obligation step refused", o.obligationId, stepped.error.message);
     return { hedgeOrderId, placed: outcome.kind === "placed", reason: reportReason };
   };
   const failed = (reason: string, report = reason) =>

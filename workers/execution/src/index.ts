@@ -200,14 +200,15 @@ export class ExecutionEntrypoint extends WorkerEntrypoint<Env> implements Execut
   }
 
   async abandonHedgeObligation(
-    clientOrderId: string,
+    obligationId: string,
     reason: string,
     actor: Principal,
   ): Promise<Result<HedgeObligationView>> {
+    // An obligation id is a client order id, or one with `_f<hundredths>` (a later batch): the same alphabet.
     return serve(
       OWN,
       [v.object({ id: ClientOrderId, reason: AbandonReason, actor: Principal })],
-      [{ id: clientOrderId, reason, actor }],
+      [{ id: obligationId, reason, actor }],
       (input) => orderManager(this.env).abandonHedgeObligation(input.id, input.reason, input.actor),
     );
   }

@@ -12,8 +12,8 @@ import {
 import { auditAppend, rpc } from "@paulp/kit";
 import { crossVenueSignal, DECISION_BOOK_MAX_AGE_SECONDS, rvParams } from "@paulp/strategy";
 import type { Env } from "./env";
-import { hedgeEntryFor, hedgeShares, hedgeSide, parseHedgeMap } from "./hedge";
-import { hedgeFill, retryHedgeObligations } from "./hedging";
+import { parseHedgeMap } from "./hedge";
+import { hedgeFill, judgeHedgeFills, retryHedgeObligations } from "./hedging";
 import { deriveClientOrderId } from "./orders/ids";
 
 /** The strategy kind this loop trades. */
@@ -51,7 +51,9 @@ export async function runTradingLoop(
   clock: () => number = Date.now,
 ): Promise<Result<TradingLoopReport>> {
   const hedges = parseHedgeMap(env.HEDGE_MAP);
-  // Owed hedges first (fills earlier runs could not hedge): whatever governance says now, the exposure is there.
+  // Owed hedges first, whatever governance says now (the exposure is there): fills recorded since the last run
+  // (a resting or lost order's, learnt by a poll) become obligations, then every open one is retried.
+  const judged = await judgeHedgeFills(env, hedges, actor);
   const hedgeRetries = await retryHedgeObligations(env, hedges.map, actor, clock);
   const [strategies, pairs] = await Promise.all([
     rpc(env.GOVERNANCE, (governance) => governance.activeStrategies(), {
@@ -75,7 +77,7 @@ export async function runTradingLoop(
     signals: 0,
     submitted: [],
     denied: [],
-    skipped: [],
+    skipped: [...judged.undetermined],
     ...(hedgeRetries.length > 0 ? { hedgeRetries } : {}),
   };
   for (const r of hedgeRetries) if (r.outcome === "placed") report.submitted.push(r.hedgeOrderId);
@@ -166,38 +168,21 @@ export async function runTradingLoop(
         continue;
       }
       report.submitted.push(coid);
-      const category = check?.kalshiCategory ?? null;
-      const entry = hedgeEntryFor(hedges.map, p.kalshi.marketId, category);
-      if (!entry || res.value.filled <= 0) continue;
-      const shares = hedgeShares(entry, res.value.filled);
-      if (shares < 1) continue;
-      // The fill's hedge is owed from now on: recorded before the first attempt, retried by later runs until a
-      // hedge is placed (never at a blind price), visible to the monitor meanwhile.
-      const h = await hedgeFill(
-        env,
-        hedges.map,
-        {
-          clientOrderId: coid,
-          strategyId: s.id,
-          pairId: p.pairId,
-          market: p.kalshi.marketId,
-          category,
-          fillSide: sig.side,
-          filled: res.value.filled,
-          conid: String(entry.conid),
-          side: hedgeSide(entry, sig.side),
-          quantity: shares,
-          evidenceHashes,
-        },
-        actor,
-        clock,
-      );
+      if (res.value.filled <= 0) continue;
+      // The fill was recorded with the order: judged now against the map (with the category this run read), its
+      // hedge owed from then on (retried by later runs until placed, never at a blind price, alerted on
+      // meanwhile), and the first attempt made.
+      const categories = new Map([[p.kalshi.marketId, ok(check?.kalshiCategory ?? null)]]);
+      const atSubmit = await judgeHedgeFills(env, hedges, actor, categories);
+      report.skipped.push(...atSubmit.undetermined);
+      const h = await hedgeFill(env, hedges.map, coid, actor, clock);
+      if (!h) continue;
       if (h.placed) {
         if (h.hedgeOrderId) report.submitted.push(h.hedgeOrderId);
       } else report.denied.push({ clientOrderId: h.hedgeOrderId, reason: h.reason ?? "hedge not placed" });
     }
   }
-  if (report.signals > 0 || hedges.error || hedgeRetries.length > 0) {
+  if (report.signals > 0 || hedges.error || hedgeRetries.length > 0 || judged.undetermined.length > 0) {
     // Orders are audited one by one; the run summary is kept only when something happened.
     await auditAppend(env.AUDIT, {
       type: "execution.loop_run",

@@ -24,9 +24,9 @@ import {
 } from "@paulp/contracts";
 import { failedAfterRedeem, rpc } from "@paulp/kit";
 import type { Env } from "./env";
-import type { HedgeObligationEvent } from "./hedge-obligations";
+import type { FillHedge, HedgeFill, HedgeObligationEvent } from "./hedge-obligations";
 import { audit, auditFact, type OrderDesk, RPC_TIMEOUT_MS } from "./orders/desk";
-import { HedgeObligationStore, type NewObligation, type ObligationPatch } from "./orders/obligations";
+import { HedgeObligationStore, type ObligationPatch } from "./orders/obligations";
 import { drainOutbox, FILL_PUSH_DELAY_MS, FILL_RETRY_MS } from "./orders/outbox";
 import { reconcile } from "./orders/reconciliation";
 import { cancelOrder, resolveUnknown } from "./orders/recovery";
@@ -51,11 +51,19 @@ export class OrderManager extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const now = () => Date.now();
-    this.obligations = new HedgeObligationStore(ctx.storage.sql, now);
+    const obligations = new HedgeObligationStore(ctx.storage.sql, now);
+    this.obligations = obligations;
     this.desk = {
       env,
       now,
-      store: new OrderStore(ctx.storage.sql, now, () => this.armOutbox()),
+      // Every new fill is recorded as a hedge-fill fact with the fill itself (at submit, or later when a resting
+      // or lost order's fills are learnt): the loop judges it against the hedge map.
+      store: new OrderStore(
+        ctx.storage.sql,
+        now,
+        () => this.armOutbox(),
+        (order, fillId, before, after) => obligations.recordFill(order, fillId, before, after),
+      ),
       sending: this.sending,
       background: new Set<Promise<unknown>>(),
     };
@@ -225,9 +233,32 @@ export class OrderManager extends DurableObject<Env> {
 
   // ---- hedge obligations ----
 
-  /** Record a covered fill's owed hedge before its first attempt (once per Kalshi order). */
-  async openHedgeObligation(o: NewObligation): Promise<HedgeObligationView> {
-    return this.obligations.open(o);
+  /** New fills on signal orders not judged against the hedge map yet, oldest first. */
+  async pendingHedgeFills(limit: number): Promise<HedgeFill[]> {
+    return this.obligations.pendingFills(limit);
+  }
+
+  /**
+   * Apply the loop's judgement of a fill (see `HedgeObligationStore.resolveFill`); an obligation it opened is
+   * audited as `execution.hedge_owed` (a fact: kept, and the audit held in the outbox if the chain refuses it).
+   */
+  async resolveHedgeFill(
+    fill: Pick<HedgeFill, "fillId" | "filledBefore" | "filledAfter">,
+    judged: FillHedge,
+    actor: Principal,
+  ): Promise<HedgeObligationView | null> {
+    const opened = this.obligations.resolveFill(fill.fillId, judged);
+    if (opened)
+      await auditFact(this.desk, "execution.hedge_owed", actor, {
+        obligation: opened,
+        filledBefore: fill.filledBefore,
+        filledAfter: fill.filledAfter,
+      });
+    return opened;
+  }
+
+  async getHedgeObligation(obligationId: string): Promise<HedgeObligationView | null> {
+    return this.obligations.get(obligationId);
   }
 
   async listHedgeObligations(
@@ -241,14 +272,14 @@ export class OrderManager extends DurableObject<Env> {
    * `execution.hedge_placed` (facts: the step is kept and the audit held in the outbox if the chain refuses it).
    */
   async hedgeObligationStep(
-    coid: string,
+    obligationId: string,
     event: Exclude<HedgeObligationEvent, "abandoned">,
     hedgeOrderId: string,
     patch: Omit<ObligationPatch, "hedgeOrderId">,
     actor: Principal,
   ): Promise<Result<HedgeObligationView>> {
     const placed = event === "hedge_placed";
-    const stepped = this.obligations.step(coid, event, placed ? { ...patch, hedgeOrderId } : patch);
+    const stepped = this.obligations.step(obligationId, event, placed ? { ...patch, hedgeOrderId } : patch);
     if (!stepped.ok) return stepped;
     const obligation = stepped.value;
     if (placed)
@@ -268,20 +299,20 @@ export class OrderManager extends DurableObject<Env> {
 
   /** An operator takes an open obligation over: audited first (fail closed), then no longer retried. */
   async abandonHedgeObligation(
-    coid: string,
+    obligationId: string,
     reason: string,
     actor: Principal,
   ): Promise<Result<HedgeObligationView>> {
-    const current = this.obligations.get(coid);
-    if (!current) return err(ErrorCode.notFound, `no hedge obligation for ${coid}`);
+    const current = this.obligations.get(obligationId);
+    if (!current) return err(ErrorCode.notFound, `no hedge obligation ${obligationId}`);
     if (current.state !== "open")
-      return err(ErrorCode.conflict, `hedge obligation for ${coid} is ${current.state}, not open`);
+      return err(ErrorCode.conflict, `hedge obligation ${obligationId} is ${current.state}, not open`);
     const audited = await audit(this.desk, "execution.hedge_abandoned", actor, {
       obligation: { ...current, state: "abandoned" },
       reason,
     });
     if (!audited.ok) return audited;
-    return this.obligations.step(coid, "abandoned", {
+    return this.obligations.step(obligationId, "abandoned", {
       reason: `abandoned by ${actor.email ?? actor.subject}: ${reason}`,
     });
   }

@@ -172,7 +172,11 @@ describe("an unhedged fill through the loop", () => {
       hedgeOrderId: null,
       evidenceHashes: ["1".repeat(64), "2".repeat(64)],
     });
-    expect((await hedgeEvents(signalId)).map((e) => e.type)).toEqual(["execution.hedge_pending"]);
+    // Owed from the fill on (audited with the fill's counts), then the first attempt's failure.
+    expect((await hedgeEvents(signalId)).map((e) => e.type)).toEqual([
+      "execution.hedge_owed",
+      "execution.hedge_pending",
+    ]);
     const stats = await execution().monitorStats();
     if (!stats.ok) throw new Error(stats.error.message);
     expect(stats.value.hedgeObligations.open).toBeGreaterThanOrEqual(1);
@@ -186,6 +190,7 @@ describe("an unhedged fill through the loop", () => {
     const retryId = await deriveClientOrderId("rv-owed", `hedge:${signalId}:2`, "ibkr");
     expect(second.value.hedgeRetries).toContainEqual({
       clientOrderId: signalId,
+      obligationId: signalId,
       hedgeOrderId: retryId,
       outcome: "open",
       reason: expect.stringContaining("risk holds no mark for it"),
@@ -199,6 +204,7 @@ describe("an unhedged fill through the loop", () => {
     const placedId = await deriveClientOrderId("rv-owed", `hedge:${signalId}:3`, "ibkr");
     expect(third.value.hedgeRetries).toContainEqual({
       clientOrderId: signalId,
+      obligationId: signalId,
       hedgeOrderId: placedId,
       outcome: "placed",
       reason: null,
@@ -220,6 +226,7 @@ describe("an unhedged fill through the loop", () => {
     expect(await obligation(signalId, "placed")).toMatchObject({ state: "placed", hedgeOrderId: placedId });
     expect(await obligation(signalId)).toBeUndefined();
     expect((await hedgeEvents(signalId)).map((e) => e.type)).toEqual([
+      "execution.hedge_owed",
       "execution.hedge_pending",
       "execution.hedge_pending",
       "execution.hedge_placed",
@@ -253,6 +260,7 @@ describe("an unhedged fill through the loop", () => {
       if (!denied.ok) throw new Error(denied.error.message);
       expect(denied.value.hedgeRetries).toContainEqual({
         clientOrderId: signalId,
+        obligationId: signalId,
         hedgeOrderId: deniedId,
         outcome: "open",
         reason: expect.stringMatching(/^risk_denied: POSITION_LIMIT_EXCEEDED/),
@@ -267,6 +275,7 @@ describe("an unhedged fill through the loop", () => {
     });
     expect((await execution().getOrder(deniedId)).ok).toBe(false);
     expect((await hedgeEvents(signalId)).map((e) => e.type)).toEqual([
+      "execution.hedge_owed",
       "execution.hedge_pending",
       "execution.hedge_pending",
     ]);

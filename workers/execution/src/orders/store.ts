@@ -63,13 +63,21 @@ export interface Claim {
  * The order manager's typed store over its SQLite storage: orders, fills, the outboxes and the small meta
  * values (policy, venue backoffs, the last reconciliation). Every method is synchronous, so a caller's
  * check-then-write with no await between cannot interleave. The clock is passed in; `armOutbox` is called
- * whenever something is left for the outbox alarm to push (an order ended, a fill stored, an audit held).
+ * whenever something is left for the outbox alarm to push (an order ended, a fill stored, an audit held), and
+ * `onFill` with every new fill (the order's filled count before and after), in the same write.
  */
 export class OrderStore {
   constructor(
     private readonly sql: SqlStorage,
     private readonly now: () => number,
     private readonly armOutbox: () => void,
+    /** Told of every new fill in the same synchronous write (the hedge-fill facts: orders/obligations.ts). */
+    private readonly onFill: (
+      order: OrderRow,
+      fillId: string,
+      before: number,
+      after: number,
+    ) => void = () => {},
   ) {
     sql.exec(`CREATE TABLE IF NOT EXISTS orders (
       coid TEXT PRIMARY KEY, intent TEXT NOT NULL, intent_hash TEXT NOT NULL, decision_id TEXT NOT NULL, decision TEXT,
@@ -270,6 +278,7 @@ export class OrderStore {
       fillFee,
       ts,
     );
+    this.onFill(r, fillId, Number(r.filled), totalFilled);
     this.armOutbox();
   }
 
