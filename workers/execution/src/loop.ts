@@ -174,7 +174,7 @@ export async function runTradingLoop(
       // meanwhile), and the first attempt made.
       const categories = new Map([[p.kalshi.marketId, ok(check?.kalshiCategory ?? null)]]);
       const atSubmit = await judgeHedgeFills(env, hedges, actor, categories);
-      report.skipped.push(...atSubmit.undetermined);
+      for (const u of atSubmit.undetermined) if (!report.skipped.includes(u)) report.skipped.push(u);
       const h = await hedgeFill(env, hedges.map, coid, actor, clock);
       if (!h) continue;
       if (h.placed) {

@@ -329,3 +329,59 @@ describe("an order filled partly at submit and more later (paper)", () => {
     expect(await obligationsOf(signalId)).toEqual([]);
   });
 });
+
+describe("a late fill whose hedge cannot be judged", () => {
+  it("stays owed (counted as open, named by the run) until a run can judge it, never dropped", async () => {
+    const market = TICKERS[5]!;
+    const at = Date.now();
+    await governance()._set({ strategies: [], pairs: [] });
+    const i = await lostSignalOrder(market, 2);
+    await execution().resolveUnknown(ADMIN);
+    const mine = async () => (await pendingFills()).filter((f) => f.clientOrderId === i.clientOrderId);
+    expect(await mine()).toHaveLength(1);
+    const before = await execution().monitorStats();
+    if (!before.ok) throw new Error(before.error.message);
+
+    // An unreadable map: the fill is kept with why, the gauges count it as open, the run names it.
+    const broken = { ...(env as unknown as Env), HEDGE_MAP: "{not json" } as Env;
+    const run = await runTradingLoop(broken, ADMIN, at);
+    if (!run.ok) throw new Error(run.error.message);
+    expect(await mine()).toEqual([
+      expect.objectContaining({ reason: "the hedge map is unreadable (HEDGE_MAP is not JSON)" }),
+    ]);
+    expect(run.value.skipped).toContainEqual(
+      expect.stringMatching(new RegExp(`^hedge of fill ${i.clientOrderId}:2 undetermined`)),
+    );
+    const during = await execution().monitorStats();
+    if (!during.ok) throw new Error(during.error.message);
+    expect(during.value.hedgeObligations.open).toBe(before.value.hedgeObligations.open + 1);
+    expect(during.value.hedgeObligations.oldestFirstSeenAt).not.toBeNull();
+    expect(await obligationsOf(i.clientOrderId)).toEqual([]);
+
+    // A category map whose category ingestion cannot answer for this market: still undetermined.
+    const byCategory = {
+      ...(env as unknown as Env),
+      HEDGE_MAP: JSON.stringify({ "category:Rates": entry(CONID, "1") }),
+    } as Env;
+    const again = await runTradingLoop(byCategory, ADMIN, at);
+    if (!again.ok) throw new Error(again.error.message);
+    expect(await mine()).toEqual([
+      expect.objectContaining({ reason: expect.stringMatching(/^the category of/) }),
+    ]);
+
+    // The map readable and covering the market: the next run opens the obligation (owed since the fill was seen).
+    // (An instrument risk holds no mark for: the obligation stays open for the assertion, its hedge not placed.)
+    const fixed = {
+      ...(env as unknown as Env),
+      HEDGE_MAP: JSON.stringify({ [market]: entry(882002, "1") }),
+    } as Env;
+    const fact = (await mine())[0]!;
+    const ok = await runTradingLoop(fixed, ADMIN, at);
+    if (!ok.ok) throw new Error(ok.error.message);
+    expect(await mine()).toEqual([]);
+    const owed = await obligationsOf(i.clientOrderId);
+    expect(owed).toEqual([
+      expect.objectContaining({ quantity: 2, conid: "882002", firstSeenAt: fact.seenAt }),
+    ]);
+  });
+});
