@@ -19,9 +19,10 @@ import {
   execution,
   goLive,
   governance,
-  ingestion,
+  hedgedPaperPair,
+  ibkrEvaluations,
+  ibkrMark,
   intent,
-  onePaperPair,
   orderManagerStub,
   registerKalshiKey,
   risk,
@@ -122,15 +123,6 @@ beforeAll(async () => {
   await goLive(LIVE);
 });
 
-const mark = (conid: number, price: string, observedMs: number) => ({
-  venue: "ibkr" as const,
-  market: String(conid),
-  price,
-  category: "Hedges",
-  evidenceHash: "3".repeat(64),
-  observedAt: new Date(observedMs).toISOString(),
-});
-
 async function obligationsOf(coid: string, state: "open" | "placed" = "open") {
   const r = await execution().listHedgeObligations({ state, limit: 500 });
   if (!r.ok) throw new Error(r.error.message);
@@ -147,13 +139,6 @@ async function storeFill(coid: string, total: number, price: string, fee: string
 }
 
 const pendingFills = () => orderManagerStub().pendingHedgeFills(500);
-
-/** Risk's decisions on IBKR orders for `conid`. */
-async function ibkrEvaluations(conid: number) {
-  return (await risk()._calls()).filter(
-    (c) => c.method === "evaluate" && (c.intent as { market?: string } | undefined)?.market === String(conid),
-  );
-}
 
 /** A live Kalshi bid the loop would have placed (a signal order), whose answer the venue loses after accepting. */
 async function lostSignalOrder(market: string, quantity: number) {
@@ -233,7 +218,7 @@ describe("a live Kalshi order whose fills are learnt after submit", () => {
     expect(await ibkrEvaluations(CONID)).toEqual([]);
 
     // A fresh mark: the next run's retry places the hedge (a live IBKR sell of 6), once.
-    await risk().recordMarks([mark(CONID, "101.0000", Date.now() - 1_000)]);
+    await risk().recordMarks([ibkrMark(CONID, "101.0000")]);
     const second = await runTradingLoop(hedged, ADMIN, at);
     if (!second.ok) throw new Error(second.error.message);
     const hedgeId = await deriveClientOrderId(LIVE, `hedge:${i.clientOrderId}:2`, "ibkr");
@@ -264,24 +249,8 @@ describe("an order filled partly at submit and more later (paper)", () => {
     const conid = 882001;
     const kalshi = "KX-LATE-PAPER";
     const at = Date.now();
-    await onePaperPair("rv-late-paper", "pair-late-paper", kalshi, "0xpolylatepaper");
-    await ingestion()._setBook("kalshi", kalshi, {
-      bids: [{ price: "0.3800", size: "50" }],
-      asks: [{ price: "0.4000", size: "3" }],
-      evidenceHash: "1".repeat(64),
-    });
-    await ingestion()._setBook("polymarket", "0xpolylatepaper", {
-      bids: [{ price: "0.5000", size: "500" }],
-      asks: [{ price: "0.5200", size: "500" }],
-      evidenceHash: "2".repeat(64),
-    });
-    const hedged = {
-      ...(env as unknown as Env),
-      HEDGE_MAP: JSON.stringify({
-        [kalshi]: { ...entry(conid, "0.5"), buyLimit: "300.00", sellLimit: "100.00" },
-      }),
-    } as Env;
-
+    // Only 3 contracts offered: the signal fills 3.
+    const hedged = await hedgedPaperPair("rv-late-paper", kalshi, "0xpolylatepaper", conid, "3");
     // The signal crosses the 3 contracts offered: 3 filled at submit, owed floor(1.5) = 1 share (no mark yet).
     const first = await runTradingLoop(hedged, ADMIN, at);
     if (!first.ok) throw new Error(first.error.message);
@@ -298,7 +267,7 @@ describe("an order filled partly at submit and more later (paper)", () => {
 
     // The next run (a fresh mark now): the top-up is judged — floor(3) − floor(1.5) = 2 shares, its own
     // obligation — and both owed hedges are placed, each once.
-    await risk().recordMarks([mark(conid, "200.0000", Date.now() - 1_000)]);
+    await risk().recordMarks([ibkrMark(conid, "200.0000")]);
     const second = await runTradingLoop(hedged, ADMIN, at);
     if (!second.ok) throw new Error(second.error.message);
     const topUp = `${signalId}_f600`;

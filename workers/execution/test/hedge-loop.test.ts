@@ -1,47 +1,14 @@
 // The hedge path through the real loop: a filled Kalshi signal on a mapped market is followed by an IBKR
 // hedge order priced from the instrument's mark (as risk holds it), that takes the same road as every order (risk
 // decision, then the order manager); without a fresh mark no hedge is placed and the run says why.
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { Env } from "../src/env";
 import { runTradingLoop } from "../src/loop";
-import { ADMIN, audit, execution, ingestion, onePaperPair, risk } from "./helpers";
-
-/** A strategy with a paper pair whose books give a buy signal on `kalshi`, its fills hedged by selling `conid`. */
-async function hedgedPair(strategy: string, kalshi: string, poly: string, conid: number): Promise<Env> {
-  await onePaperPair(strategy, `pair-${strategy}`, kalshi, poly);
-  await ingestion()._setBook("kalshi", kalshi, {
-    bids: [{ price: "0.3800", size: "50" }],
-    asks: [{ price: "0.4000", size: "50" }],
-    evidenceHash: "1".repeat(64),
-  });
-  await ingestion()._setBook("polymarket", poly, {
-    bids: [{ price: "0.5000", size: "500" }],
-    asks: [{ price: "0.5200", size: "500" }],
-    evidenceHash: "2".repeat(64),
-  });
-  return {
-    ...(env as unknown as Env),
-    // The map's limits are bounds far from the market (the old fixed prices): the hedge must follow the mark.
-    HEDGE_MAP: JSON.stringify({
-      [kalshi]: { conid, ratio: "0.5", direction: "opposite", buyLimit: "300.00", sellLimit: "100.00" },
-    }),
-  } as Env;
-}
-
-const mark = (conid: number, price: string, ageMs: number) => ({
-  venue: "ibkr" as const,
-  market: String(conid),
-  price,
-  category: "Hedges",
-  evidenceHash: "3".repeat(64),
-  observedAt: new Date(Date.now() - ageMs).toISOString(),
-});
+import { ADMIN, audit, execution, hedgedPaperPair, ibkrMark, risk } from "./helpers";
 
 describe("IBKR hedging through the loop", () => {
   it("follows a filled signal with a hedge priced from the instrument's mark, evaluated by risk and filled on paper", async () => {
-    const hedged = await hedgedPair("rv-hedged", "KXHEDGE-1", "0xpolyh", 265598);
-    await risk().recordMarks([mark(265598, "200.0000", 1_000)]);
+    const hedged = await hedgedPaperPair("rv-hedged", "KXHEDGE-1", "0xpolyh", 265598);
+    await risk().recordMarks([ibkrMark(265598, "200.0000", 1_000)]);
 
     const r = await runTradingLoop(hedged, ADMIN, Date.now());
     expect(r.ok).toBe(true);
@@ -78,7 +45,7 @@ describe("IBKR hedging through the loop", () => {
   });
 
   it("places no hedge without a mark, or with a stale one, and reports it in the run and its audit entry", async () => {
-    const hedged = await hedgedPair("rv-unmarked", "KXHEDGE-2", "0xpolyu", 777001);
+    const hedged = await hedgedPaperPair("rv-unmarked", "KXHEDGE-2", "0xpolyu", 777001);
     const r = await runTradingLoop(hedged, ADMIN, Date.now());
     if (!r.ok) throw new Error(r.error.message);
     // The Kalshi order filled; its hedge was not sent anywhere.
@@ -101,8 +68,8 @@ describe("IBKR hedging through the loop", () => {
     expect(runs.at(-1)?.payload).toMatchObject({ denied: r.value.denied });
 
     // A mark older than risk's limit (120 s) is no better.
-    const stale = await hedgedPair("rv-stale", "KXHEDGE-3", "0xpolys", 777002);
-    await risk().recordMarks([mark(777002, "150.0000", 121_000)]);
+    const stale = await hedgedPaperPair("rv-stale", "KXHEDGE-3", "0xpolys", 777002);
+    await risk().recordMarks([ibkrMark(777002, "150.0000", 121_000)]);
     const s = await runTradingLoop(stale, ADMIN, Date.now());
     if (!s.ok) throw new Error(s.error.message);
     expect(s.value.denied).toEqual([

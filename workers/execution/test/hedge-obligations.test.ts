@@ -1,9 +1,7 @@
 // Hedge obligations: a covered Kalshi fill whose IBKR hedge could not be placed (no fresh mark, risk denied it)
 // stays owed, visible and audited, and each loop run retries it until a hedge is placed, once. The table and the
 // attempt rules are pure; the loop runs for real against the order manager with risk's and audit's doubles.
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { Env } from "../src/env";
 import {
   attemptOutcome,
   HEDGE_OBLIGATION_TRANSITIONS,
@@ -13,7 +11,7 @@ import {
 } from "../src/hedge-obligations";
 import { runTradingLoop } from "../src/loop";
 import { deriveClientOrderId } from "../src/orders/ids";
-import { ADMIN, audit, execution, ingestion, onePaperPair, risk } from "./helpers";
+import { ADMIN, audit, execution, hedgedPaperPair, ibkrEvaluations, ibkrMark, risk } from "./helpers";
 
 describe("the hedge obligation table", () => {
   it("matches an independently written table: open retries, places or is abandoned; placed and abandoned end", () => {
@@ -86,36 +84,6 @@ describe("the hedge obligation table", () => {
   });
 });
 
-/** A paper strategy whose pair gives a buy signal on `kalshi`, its fills hedged by selling `conid` (0.5 a contract). */
-async function hedgedPair(strategy: string, kalshi: string, poly: string, conid: number): Promise<Env> {
-  await onePaperPair(strategy, `pair-${strategy}`, kalshi, poly);
-  await ingestion()._setBook("kalshi", kalshi, {
-    bids: [{ price: "0.3800", size: "50" }],
-    asks: [{ price: "0.4000", size: "50" }],
-    evidenceHash: "1".repeat(64),
-  });
-  await ingestion()._setBook("polymarket", poly, {
-    bids: [{ price: "0.5000", size: "500" }],
-    asks: [{ price: "0.5200", size: "500" }],
-    evidenceHash: "2".repeat(64),
-  });
-  return {
-    ...(env as unknown as Env),
-    HEDGE_MAP: JSON.stringify({
-      [kalshi]: { conid, ratio: "0.5", direction: "opposite", buyLimit: "300.00", sellLimit: "100.00" },
-    }),
-  } as Env;
-}
-
-const freshMark = (conid: number, price: string) => ({
-  venue: "ibkr" as const,
-  market: String(conid),
-  price,
-  category: "Hedges",
-  evidenceHash: "3".repeat(64),
-  observedAt: new Date(Date.now() - 1_000).toISOString(),
-});
-
 async function obligation(coid: string, state: "open" | "placed" | "abandoned" = "open") {
   const r = await execution().listHedgeObligations({ state });
   if (!r.ok) throw new Error(r.error.message);
@@ -130,19 +98,12 @@ async function hedgeEvents(coid: string) {
   );
 }
 
-/** Risk's decisions on IBKR orders for `conid`. */
-async function ibkrEvaluations(conid: number) {
-  return (await risk()._calls()).filter(
-    (c) => c.method === "evaluate" && (c.intent as { market?: string } | undefined)?.market === String(conid),
-  );
-}
-
 describe("an unhedged fill through the loop", () => {
   it("stays owed without a fresh mark (audited, in monitorStats), then the next run with one hedges it once", async () => {
     const conid = 881001;
     // One decision minute for every run here (the loop's order ids are per minute): no second signal, only retries.
     const at = Date.now();
-    const hedged = await hedgedPair("rv-owed", "KXOWED-1", "0xpolyowed", conid);
+    const hedged = await hedgedPaperPair("rv-owed", "KXOWED-1", "0xpolyowed", conid);
     const first = await runTradingLoop(hedged, ADMIN, at);
     if (!first.ok) throw new Error(first.error.message);
     const [signalId] = first.value.submitted as [string];
@@ -198,7 +159,7 @@ describe("an unhedged fill through the loop", () => {
     expect(await obligation(signalId)).toMatchObject({ state: "open", attempts: 2 });
 
     // A fresh mark: the third run's retry places the hedge at the mark, under the third attempt's id.
-    await risk().recordMarks([freshMark(conid, "200.0000")]);
+    await risk().recordMarks([ibkrMark(conid, "200.0000")]);
     const third = await runTradingLoop(hedged, ADMIN, at);
     if (!third.ok) throw new Error(third.error.message);
     const placedId = await deriveClientOrderId("rv-owed", `hedge:${signalId}:3`, "ibkr");
@@ -246,13 +207,13 @@ describe("an unhedged fill through the loop", () => {
   it("stays owed when risk denies the hedge; the retry after the denial places it under a new id", async () => {
     const conid = 881002;
     const at = Date.now();
-    const hedged = await hedgedPair("rv-denied", "KXOWED-2", "0xpolydenied", conid);
+    const hedged = await hedgedPaperPair("rv-denied", "KXOWED-2", "0xpolydenied", conid);
     const first = await runTradingLoop(hedged, ADMIN, at);
     if (!first.ok) throw new Error(first.error.message);
     const signalId = first.value.submitted[0]!;
     // A fresh mark now, but risk denies: the retry (attempt 2) is refused, nothing is stored under its id, and
     // the obligation stays open with risk's reason.
-    await risk().recordMarks([freshMark(conid, "150.0000")]);
+    await risk().recordMarks([ibkrMark(conid, "150.0000")]);
     const deniedId = await deriveClientOrderId("rv-denied", `hedge:${signalId}:2`, "ibkr");
     try {
       await risk()._set({ deny: true });
@@ -295,7 +256,7 @@ describe("an unhedged fill through the loop", () => {
   it("an attempt whose order exists already (its outcome never recorded) is judged, not sent again", async () => {
     const conid = 881003;
     const at = Date.now();
-    const hedged = await hedgedPair("rv-crash", "KXOWED-3", "0xpolycrash", conid);
+    const hedged = await hedgedPaperPair("rv-crash", "KXOWED-3", "0xpolycrash", conid);
     const first = await runTradingLoop(hedged, ADMIN, at);
     if (!first.ok) throw new Error(first.error.message);
     const signalId = first.value.submitted[0]!;
@@ -303,7 +264,7 @@ describe("an unhedged fill through the loop", () => {
     expect(owed?.attempts).toBe(1);
     // A run placed attempt 2's hedge and was cut off before recording it: the order exists under that id (at a
     // price the mark no longer gives: sent again under that id it would be a conflict).
-    await risk().recordMarks([freshMark(conid, "120.0000")]);
+    await risk().recordMarks([ibkrMark(conid, "120.0000")]);
     const attempt2 = await deriveClientOrderId("rv-crash", `hedge:${signalId}:2`, "ibkr");
     const placed = await execution().placeOrder(
       {
@@ -334,7 +295,7 @@ describe("an unhedged fill through the loop", () => {
   it("an operator can abandon an open obligation (audited, then no longer retried); not a closed one", async () => {
     const conid = 881004;
     const at = Date.now();
-    const hedged = await hedgedPair("rv-abandon", "KXOWED-4", "0xpolyabandon", conid);
+    const hedged = await hedgedPaperPair("rv-abandon", "KXOWED-4", "0xpolyabandon", conid);
     const first = await runTradingLoop(hedged, ADMIN, at);
     if (!first.ok) throw new Error(first.error.message);
     const signalId = first.value.submitted[0]!;
@@ -354,7 +315,7 @@ describe("an unhedged fill through the loop", () => {
     expect(unknown).toMatchObject({ ok: false, error: { code: "not_found" } });
     const bad = await execution().abandonHedgeObligation(signalId, "", ADMIN);
     expect(bad).toMatchObject({ ok: false, error: { code: "validation_failed" } });
-    await risk().recordMarks([freshMark(conid, "150.0000")]);
+    await risk().recordMarks([ibkrMark(conid, "150.0000")]);
     const next = await runTradingLoop(hedged, ADMIN, at);
     if (!next.ok) throw new Error(next.error.message);
     expect(next.value.hedgeRetries ?? []).not.toContainEqual(

@@ -3,6 +3,7 @@ import { env, exports } from "cloudflare:workers";
 import type { ExecutionRpc, OrderIntent, Principal, RiskDecision } from "@paulp/contracts";
 import { canonicalHash } from "@paulp/kit";
 import type { AuditDouble, GovernanceDouble, IngestionDouble, RiskDouble } from "@paulp/testing/doubles";
+import type { Env } from "../src/env";
 
 /** The worker under test, called over RPC exactly as the gateway does. */
 export const execution = () => (exports as unknown as { default: ExecutionRpc }).default;
@@ -240,4 +241,52 @@ export async function onePaperPair(strategyId: string, pairId: string, kalshi: s
       },
     ],
   });
+}
+
+/**
+ * A paper strategy whose pair gives a buy signal on `kalshi` (`askSize` contracts offered at 0.40), its fills hedged
+ * by selling `conid` at 0.5 a share per contract: answers the env the loop runs with (HEDGE_MAP for that market).
+ * The map's limits are bounds far from the market (the old fixed prices): the hedge must follow the mark.
+ */
+export async function hedgedPaperPair(
+  strategy: string,
+  kalshi: string,
+  poly: string,
+  conid: number,
+  askSize = "50",
+): Promise<Env> {
+  await onePaperPair(strategy, `pair-${strategy}`, kalshi, poly);
+  await ingestion()._setBook("kalshi", kalshi, {
+    bids: [{ price: "0.3800", size: "50" }],
+    asks: [{ price: "0.4000", size: askSize }],
+    evidenceHash: "1".repeat(64),
+  });
+  await ingestion()._setBook("polymarket", poly, {
+    bids: [{ price: "0.5000", size: "500" }],
+    asks: [{ price: "0.5200", size: "500" }],
+    evidenceHash: "2".repeat(64),
+  });
+  return {
+    ...(env as unknown as Env),
+    HEDGE_MAP: JSON.stringify({
+      [kalshi]: { conid, ratio: "0.5", direction: "opposite", buyLimit: "300.00", sellLimit: "100.00" },
+    }),
+  } as Env;
+}
+
+/** IBKR `conid`'s mark at `price`, observed `ageMs` before the call, as the fast path pushes it to risk. */
+export const ibkrMark = (conid: number, price: string, ageMs = 1_000) => ({
+  venue: "ibkr" as const,
+  market: String(conid),
+  price,
+  category: "Hedges",
+  evidenceHash: "3".repeat(64),
+  observedAt: new Date(Date.now() - ageMs).toISOString(),
+});
+
+/** Risk's decisions on IBKR orders for `conid`. */
+export async function ibkrEvaluations(conid: number) {
+  return (await risk()._calls()).filter(
+    (c) => c.method === "evaluate" && (c.intent as { market?: string } | undefined)?.market === String(conid),
+  );
 }
