@@ -3,10 +3,8 @@
 // once however often the fill is replayed, and the next loop run places its hedge once. The judgement is pure;
 // the rest runs through the real order manager, the Kalshi and IBKR simulators and the loop.
 import { runInDurableObject } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import type { Result } from "@paulp/contracts";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Env } from "../src/env";
 import type { HedgeMap } from "../src/hedge";
 import { type HedgeFill, hedgeOwedByFill, mayOweHedge, obligationIdFor } from "../src/hedge-obligations";
 import { runTradingLoop } from "../src/loop";
@@ -28,6 +26,7 @@ import {
   risk,
   simAdmin,
   TICKERS,
+  withHedgeMap,
 } from "./helpers";
 
 const entry = (conid: number, ratio: string) => ({
@@ -161,10 +160,7 @@ describe("a live Kalshi order whose fills are learnt after submit", () => {
     const at = Date.now();
     // No strategy trades in these runs: only owed hedges are judged and retried.
     await governance()._set({ strategies: [], pairs: [] });
-    const hedged = {
-      ...(env as unknown as Env),
-      HEDGE_MAP: JSON.stringify({ [covered]: entry(CONID, "2") }),
-    } as Env;
+    const hedged = withHedgeMap({ [covered]: entry(CONID, "2") });
 
     const i = await lostSignalOrder(covered, 3);
     const other = await lostSignalOrder(uncovered, 2);
@@ -312,7 +308,7 @@ describe("a late fill whose hedge cannot be judged", () => {
     if (!before.ok) throw new Error(before.error.message);
 
     // An unreadable map: the fill is kept with why, the gauges count it as open, the run names it.
-    const broken = { ...(env as unknown as Env), HEDGE_MAP: "{not json" } as Env;
+    const broken = withHedgeMap("{not json");
     const run = await runTradingLoop(broken, ADMIN, at);
     if (!run.ok) throw new Error(run.error.message);
     expect(await mine()).toEqual([
@@ -328,10 +324,7 @@ describe("a late fill whose hedge cannot be judged", () => {
     expect(await obligationsOf(i.clientOrderId)).toEqual([]);
 
     // A category map whose category ingestion cannot answer for this market: still undetermined.
-    const byCategory = {
-      ...(env as unknown as Env),
-      HEDGE_MAP: JSON.stringify({ "category:Rates": entry(CONID, "1") }),
-    } as Env;
+    const byCategory = withHedgeMap({ "category:Rates": entry(CONID, "1") });
     const again = await runTradingLoop(byCategory, ADMIN, at);
     if (!again.ok) throw new Error(again.error.message);
     expect(await mine()).toEqual([
@@ -340,10 +333,7 @@ describe("a late fill whose hedge cannot be judged", () => {
 
     // The map readable and covering the market: the next run opens the obligation (owed since the fill was seen).
     // (An instrument risk holds no mark for: the obligation stays open for the assertion, its hedge not placed.)
-    const fixed = {
-      ...(env as unknown as Env),
-      HEDGE_MAP: JSON.stringify({ [market]: entry(882002, "1") }),
-    } as Env;
+    const fixed = withHedgeMap({ [market]: entry(882002, "1") });
     const fact = (await mine())[0]!;
     const ok = await runTradingLoop(fixed, ADMIN, at);
     if (!ok.ok) throw new Error(ok.error.message);

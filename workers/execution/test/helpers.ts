@@ -266,11 +266,16 @@ export async function hedgedPaperPair(
     asks: [{ price: "0.5200", size: "500" }],
     evidenceHash: "2".repeat(64),
   });
+  return withHedgeMap({
+    [kalshi]: { conid, ratio: "0.5", direction: "opposite", buyLimit: "300.00", sellLimit: "100.00" },
+  });
+}
+
+/** The worker's env with another HEDGE_MAP (an object, serialised; or the raw text, e.g. a malformed one). */
+export function withHedgeMap(map: Record<string, unknown> | string): Env {
   return {
     ...(env as unknown as Env),
-    HEDGE_MAP: JSON.stringify({
-      [kalshi]: { conid, ratio: "0.5", direction: "opposite", buyLimit: "300.00", sellLimit: "100.00" },
-    }),
+    HEDGE_MAP: typeof map === "string" ? map : JSON.stringify(map),
   } as Env;
 }
 
