@@ -45,17 +45,19 @@ const CATEGORY_TIMEOUT_MS = 5_000;
 /**
  * Judge the fills the order manager recorded since the last run (at submit, or later: a resting or lost order's
  * fills learnt by a poll) against the hedge map, each into an obligation for exactly the shares it adds, or
- * nothing. A market's category is read only when the map needs it (`categories`: what the run knows already,
- * then ingestion). Undetermined ones stay (counted as open) and are named in what this answers.
+ * nothing; `onlyOrder`: that order's only (the loop's own fill, just made). A market's category is read only
+ * when the map needs it (`categories`: what the run knows already, then ingestion). Undetermined ones stay
+ * (counted as open) and are named in what this answers.
  */
 export async function judgeHedgeFills(
   env: Env,
   hedges: ReadHedgeMap,
   actor: Principal,
   categories: Map<string, Result<string | null>> = new Map(),
+  onlyOrder?: string,
 ): Promise<{ opened: HedgeObligationView[]; undetermined: string[] }> {
   const manager = om(env);
-  const pending = await manager.pendingHedgeFills(HEDGE_FILLS_PER_RUN);
+  const pending = await manager.pendingHedgeFills(HEDGE_FILLS_PER_RUN, onlyOrder);
   const opened: HedgeObligationView[] = [];
   const undetermined: string[] = [];
   for (const fill of pending) {

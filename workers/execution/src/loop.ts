@@ -173,8 +173,8 @@ export async function runTradingLoop(
       // hedge owed from then on (retried by later runs until placed, never at a blind price, alerted on
       // meanwhile), and the first attempt made.
       const categories = new Map([[p.kalshi.marketId, ok(check?.kalshiCategory ?? null)]]);
-      const atSubmit = await judgeHedgeFills(env, hedges, actor, categories);
-      for (const u of atSubmit.undetermined) if (!report.skipped.includes(u)) report.skipped.push(u);
+      const atSubmit = await judgeHedgeFills(env, hedges, actor, categories, coid);
+      report.skipped.push(...atSubmit.undetermined);
       const h = await hedgeFill(env, hedges.map, coid, actor, clock);
       if (!h) continue;
       if (h.placed) {

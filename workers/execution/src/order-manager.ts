@@ -233,9 +233,9 @@ export class OrderManager extends DurableObject<Env> {
 
   // ---- hedge obligations ----
 
-  /** New fills on signal orders not judged against the hedge map yet, oldest first. */
-  async pendingHedgeFills(limit: number): Promise<HedgeFill[]> {
-    return this.obligations.pendingFills(limit);
+  /** New fills on signal orders (of one order, or all) not judged against the hedge map yet, oldest first. */
+  async pendingHedgeFills(limit: number, clientOrderId?: string): Promise<HedgeFill[]> {
+    return this.obligations.pendingFills(limit, clientOrderId ?? null);
   }
 
   /**

@@ -116,13 +116,18 @@ export class HedgeObligationStore {
     );
   }
 
-  /** The fills not judged yet, oldest first, with what their order says. */
-  pendingFills(limit: number): HedgeFill[] {
+  /**
+   * The fills not judged yet (of one order, or all), with what their order says: never-judged ones first (a
+   * backlog of undetermined ones never holds a new fill back), oldest first.
+   */
+  pendingFills(limit: number, clientOrderId: string | null = null): HedgeFill[] {
     return this.sql
       .exec<Record<string, SqlStorageValue>>(
         `SELECT h.fill_id, h.coid, h.filled_before, h.filled_after, h.seen_at, h.reason, o.strategy_id, o.market,
          o.side, o.intent, o.context FROM hedge_fills h JOIN orders o ON o.coid = h.coid
-         ORDER BY h.seen_at, h.fill_id LIMIT ?`,
+         WHERE (? IS NULL OR h.coid = ?) ORDER BY h.reason IS NOT NULL, h.seen_at, h.fill_id LIMIT ?`,
+        clientOrderId,
+        clientOrderId,
         limit,
       )
       .toArray()
