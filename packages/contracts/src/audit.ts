@@ -34,6 +34,23 @@ export interface AuditAppendInput {
   payload: unknown;
 }
 
+/**
+ * Options of one `append`. `idempotencyKey`: the caller's own id for this one record (an outbox's record id). An
+ * append whose key the chain has already recorded answers that entry's receipt and records nothing, so a retry
+ * after an ambiguous failure (a timeout after the write) cannot record twice. The key is kept beside the entry,
+ * outside the hashed line; a key names one record for good (reusing it for another event answers the first).
+ */
+export const AuditAppendOptions = v.object({
+  idempotencyKey: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^[A-Za-z0-9_.:-]{8,128}$/, "must be 8..128 characters of letters, digits and _ . : -"),
+    ),
+  ),
+});
+/** Options of one `append`. */
+export type AuditAppendOptions = v.InferOutput<typeof AuditAppendOptions>;
+
 /** One stored entry of the chain; `hash` covers every other field (see packages/audit-chain). */
 export interface AuditEntry {
   seq: number;
@@ -205,7 +222,8 @@ export interface AuditReceiptCheck {
 /** RPC surface of the `audit` worker. */
 export interface AuditRpc {
   health(): Promise<HealthReport>;
-  append(event: AuditAppendInput): Promise<Result<AuditReceipt>>;
+  /** Append one event; with `options.idempotencyKey`, at most once per key (see AuditAppendOptions). */
+  append(event: AuditAppendInput, options?: AuditAppendOptions): Promise<Result<AuditReceipt>>;
   appendMany(events: AuditAppendInput[]): Promise<Result<AuditReceipt[]>>;
   status(): Promise<Result<AuditStatus>>;
   verify(options: AuditVerifyOptions): Promise<Result<AuditVerification>>;

@@ -1,4 +1,5 @@
 import {
+  type AuditAppendOptions,
   type AuditEmitter,
   type AuditEvent,
   type AuditEventType,
@@ -12,14 +13,16 @@ import { rpc } from "./rpc";
 /**
  * Append one event of the catalog (packages/contracts audit-events.ts) to the audit chain, turning every failure
  * (binding down, timeout, refusal) into a failed result. Callers must treat a failure as "the action does not
- * happen": the audit is fail-closed.
+ * happen": the audit is fail-closed. `options.idempotencyKey` makes a retry of the same record safe (see
+ * AuditAppendOptions): an outbox retrying after a timeout passes its record's key.
  */
 export function auditAppend<S extends AuditEmitter, T extends AuditEventType<S>>(
   audit: AuditService,
   event: AuditEvent<S, T>,
   timeoutMs = 5_000,
+  options?: AuditAppendOptions,
 ): Promise<Result<AuditReceipt>> {
-  return rpc(audit, (chain) => chain.append(event), {
+  return rpc(audit, (chain) => (options ? chain.append(event, options) : chain.append(event)), {
     what: "audit append",
     timeoutMs,
     code: ErrorCode.auditUnavailable,

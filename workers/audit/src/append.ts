@@ -5,6 +5,8 @@ import type { ChainStore } from "./chain-store";
 
 interface PendingAppend {
   events: AuditEventInput[];
+  /** The caller's key for this append (one event): recorded at most once. */
+  idempotencyKey?: string;
   resolve: (result: Result<AuditReceipt[]>) => void;
 }
 
@@ -32,10 +34,13 @@ export class ChainAppender {
     this.loadHead();
   }
 
-  /** Queue events for the next group commit; the answer comes once they are written (or refused). */
-  enqueue(events: AuditEventInput[]): Promise<Result<AuditReceipt[]>> {
+  /**
+   * Queue events for the next group commit; the answer comes once they are written (or refused). With an
+   * idempotency key, an append the chain already recorded answers its receipts and writes nothing.
+   */
+  enqueue(events: AuditEventInput[], idempotencyKey?: string): Promise<Result<AuditReceipt[]>> {
     return new Promise((resolve) => {
-      this.pending.push({ events, resolve });
+      this.pending.push({ events, resolve, ...(idempotencyKey ? { idempotencyKey } : {}) });
       if (!this.commitScheduled) {
         this.commitScheduled = true;
         // One macrotask later: the requests already queued at the input gate join this group.
@@ -80,7 +85,22 @@ export class ChainAppender {
     const ts = new Date(Math.max(this.now(), this.lastTs)).toISOString();
     let head = this.head;
     const planned: { call: PendingAppend; lines: [number, string][]; receipts: AuditReceipt[] }[] = [];
+    // Calls whose key another call of this group carries: answered with that call's outcome.
+    const repeats: PendingAppend[] = [];
+    const keysPlanned = new Set<string>();
     for (const call of group) {
+      const key = call.idempotencyKey;
+      if (key !== undefined) {
+        const seq = this.store.seqOfKey(key);
+        if (seq !== undefined) {
+          call.resolve(this.recordedReceipt(seq, key));
+          continue;
+        }
+        if (keysPlanned.has(key)) {
+          repeats.push(call);
+          continue;
+        }
+      }
       try {
         let h = head;
         const lines: [number, string][] = [];
@@ -93,19 +113,31 @@ export class ChainAppender {
         }
         head = h;
         planned.push({ call, lines, receipts });
+        if (key !== undefined) keysPlanned.add(key);
       } catch (error) {
         const message =
           error instanceof CanonicalJsonError ? `payload: ${error.message}` : "event could not be hashed";
         call.resolve(err(ErrorCode.validationFailed, message));
       }
     }
-    if (planned.length === 0) return;
+    if (planned.length === 0) {
+      // A repeat whose first call failed validation: judged on its own (it fails the same way).
+      for (const r of repeats) this.commitGroup([r]);
+      return;
+    }
+    const keys = planned.flatMap((p) =>
+      p.call.idempotencyKey !== undefined ? [[p.call.idempotencyKey, p.receipts[0]!.seq] as const] : [],
+    );
     try {
       // Synchronous from the head read above to the last row: nothing else runs in between.
-      this.store.insertEntries(planned.flatMap((p) => p.lines));
+      this.store.insertEntries(
+        planned.flatMap((p) => p.lines),
+        keys,
+      );
     } catch {
-      if (planned.length > 1) {
-        for (const p of planned) this.commitGroup([p.call]);
+      if (planned.length > 1 || repeats.length > 0) {
+        // One at a time, in order: a repeat then finds its key written by the call before it.
+        for (const c of [...planned.map((p) => p.call), ...repeats]) this.commitGroup([c]);
         return;
       }
       planned[0]!.call.resolve(err(ErrorCode.auditUnavailable, "append could not be written"));
@@ -115,6 +147,16 @@ export class ChainAppender {
     this.lastTs = Date.parse(ts);
     // Answers leave only once the write is durable (the output gate holds them until the commit).
     for (const p of planned) p.call.resolve(ok(p.receipts));
+    for (const r of repeats)
+      r.resolve(this.recordedReceipt(this.store.seqOfKey(r.idempotencyKey!)!, r.idempotencyKey!));
     this.committed();
+  }
+
+  /** The receipt of the entry an earlier append with `key` recorded. */
+  private recordedReceipt(seq: number, key: string): Result<AuditReceipt[]> {
+    const hash = this.store.hashAt(seq);
+    return hash
+      ? ok([{ seq, hash }])
+      : err(ErrorCode.integrityBroken, `entry ${seq} recorded for idempotency key ${key} is unreadable`);
   }
 }

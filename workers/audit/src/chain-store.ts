@@ -20,7 +20,8 @@ export class ChainStore {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS entries (seq INTEGER PRIMARY KEY, body TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS mirror_batches (
         from_seq INTEGER PRIMARY KEY, to_seq INTEGER NOT NULL, key TEXT NOT NULL, sha256 TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);`);
+      CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS idempotency_keys (key TEXT PRIMARY KEY, seq INTEGER NOT NULL);`);
   }
 
   /** The entry with the highest seq, if any. */
@@ -39,12 +40,28 @@ export class ChainStore {
     return Number(this.sql.exec("SELECT COUNT(*) AS n FROM entries").one().n);
   }
 
-  /** Write entry lines in one transaction: all or none. */
-  insertEntries(lines: readonly (readonly [number, string])[]): void {
+  /**
+   * Write entry lines and the idempotency keys of their appends in one transaction: all or none. A key is
+   * the primary key of its row, so a key written twice fails the whole write (nothing is recorded twice).
+   */
+  insertEntries(
+    lines: readonly (readonly [number, string])[],
+    keys: readonly (readonly [string, number])[] = [],
+  ): void {
     this.storage.transactionSync(() => {
       for (const [seq, line] of lines)
         this.sql.exec("INSERT INTO entries (seq, body) VALUES (?, ?)", seq, line);
+      for (const [key, seq] of keys)
+        this.sql.exec("INSERT INTO idempotency_keys (key, seq) VALUES (?, ?)", key, seq);
     });
+  }
+
+  /** The seq an append with this idempotency key recorded, if one did. */
+  seqOfKey(key: string): number | undefined {
+    const row = this.sql
+      .exec<{ seq: number }>("SELECT seq FROM idempotency_keys WHERE key = ?", key)
+      .toArray()[0];
+    return row ? Number(row.seq) : undefined;
   }
 
   /** Entries `from`..`to` in seq order (objects). */

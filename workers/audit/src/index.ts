@@ -8,6 +8,7 @@ import {
 } from "@paulp/audit-chain";
 import {
   type AuditAnchor,
+  AuditAppendOptions,
   type AuditReceipt,
   type AuditReceiptCheck,
   AuditReceiptList,
@@ -54,10 +55,13 @@ export class AuditEntrypoint extends WorkerEntrypoint<Env> implements AuditRpc {
     });
   }
 
-  async append(event: unknown): Promise<Result<AuditReceipt>> {
+  async append(event: unknown, options?: unknown): Promise<Result<AuditReceipt>> {
     const valid = validateEvent(event);
     if (!valid.ok) return valid;
-    const result = await this.call(() => this.sequencer().append([valid.value], Date.now()));
+    const opts = parseInput(AuditAppendOptions, options ?? {});
+    if (!opts.ok) return opts;
+    const key = opts.value.idempotencyKey;
+    const result = await this.call(() => this.sequencer().append([valid.value], Date.now(), key));
     return result.ok ? ok(result.value[0]!) : result;
   }
 

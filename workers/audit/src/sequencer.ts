@@ -91,15 +91,20 @@ export class AuditSequencer extends DurableObject<Env> {
 
   /**
    * Append events atomically (all or none) and return their receipts (group-committed: see ChainAppender). The
-   * caller's clock is ignored: entries carry the sequencer's own, floored at the head's.
+   * caller's clock is ignored: entries carry the sequencer's own, floored at the head's. With an idempotency
+   * key (one event), an append already recorded answers its receipt instead.
    */
-  async append(events: AuditEventInput[], _nowMs: number): Promise<Result<AuditReceipt[]>> {
+  async append(
+    events: AuditEventInput[],
+    _nowMs: number,
+    idempotencyKey?: string,
+  ): Promise<Result<AuditReceipt[]>> {
     if (this.headError) return err(ErrorCode.integrityBroken, this.headError);
     if (!this.proof.proven) {
       const proved = await this.proof.ensure(this.env.D1_ANCHOR);
       if (!proved.ok) return proved;
     }
-    return this.appender.enqueue(events);
+    return this.appender.enqueue(events, idempotencyKey);
   }
 
   private scheduleMirror(at: number): void {
