@@ -103,6 +103,11 @@ export interface AuditEventCatalog {
       sightings: number;
       failure: string | null;
     };
+    /**
+     * Admin request records the gateway's outbox could not keep (it was full, or the chain refused one): how
+     * many, and when the first and last were dropped. The gap in the chain is itself on the chain.
+     */
+    "gateway.admin_audit_dropped": { dropped: number; firstDroppedAt: string; lastDroppedAt: string };
   };
   ingestion: {
     "compliance.rules_updated": {
@@ -380,6 +385,7 @@ export const AUDIT_EVENT_TYPES = Object.keys({
   "gateway.auth_rate_limited": true,
   "gateway.evidence_export_requested": true,
   "gateway.evidence_export_ended": true,
+  "gateway.admin_audit_dropped": true,
   "compliance.rules_updated": true,
   "compliance.rules_update_lost": true,
   "compliance.blocked": true,

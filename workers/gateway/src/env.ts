@@ -6,8 +6,9 @@ import type {
   MonitorService,
   RiskService,
 } from "@paulp/contracts";
+import type { AdminAuditOutbox } from "./audit-outbox-object";
 
-/** The gateway's own bindings: the six services it routes to, its one secret, the Access config, the incident contacts, its rate limits. */
+/** The gateway's own bindings: its admin audit outbox, the six services it routes to, its one secret, the Access config, the incident contacts, its rate limits. */
 export interface Env {
   AUDIT: AuditService;
   GOVERNANCE: GovernanceService;
@@ -16,6 +17,8 @@ export interface Env {
   EXECUTION: ExecutionService;
   /** Alerts, alert email and metrics. */
   MONITOR: MonitorService;
+  /** The admin request records' outbox (one instance): a record waits here until the audit chain has it. */
+  ADMIN_AUDIT_OUTBOX: DurableObjectNamespace<AdminAuditOutbox>;
   ADMIN_TOKEN?: string;
   /** The go-live citation policy (#18): at least this many hours of evidence (default 168)... */
   REPLAY_MIN_SPAN_HOURS?: string;

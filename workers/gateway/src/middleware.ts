@@ -1,5 +1,7 @@
-import { ErrorCode, REQUEST_ID_HEADER, sensitiveKindIn, systemPrincipal } from "@paulp/contracts";
-import { auditAppend, createEgressFetch, HttpError, randomId } from "@paulp/kit";
+import { ErrorCode, ok, REQUEST_ID_HEADER, sensitiveKindIn, systemPrincipal } from "@paulp/contracts";
+import { auditAppend, createEgressFetch, HttpError, randomId, rpc } from "@paulp/kit";
+import type { AdminAuditEvent } from "./audit-outbox";
+import { OUTBOX_NAME } from "./audit-outbox-object";
 import { accessJwks } from "./auth/access";
 import { authenticateAdmin } from "./auth/authenticate";
 import type { GatewayArgs, GatewayRequest } from "./context";
@@ -167,12 +169,14 @@ async function auditThisRateLimited(request: GatewayRequest, env: GatewayArgs[0]
 }
 
 /**
- * Record every admin request in the audit chain after it is answered: who, method, route pattern,
- * status. Credentials and bodies are never recorded. Runs in waitUntil so it cannot change the answer;
- * the actions themselves are audited fail-closed by the workers that perform them.
+ * Record every admin request in the audit chain: who, method, route pattern, status. Credentials and bodies
+ * are never recorded. The record is kept by the admin audit outbox (a Durable Object) before the answer leaves,
+ * then appended from there, and retried there until the chain acknowledges it: an audit outage delays the
+ * record, it does not lose it. It cannot change the answer; the actions themselves are audited fail-closed by
+ * the workers that perform them.
  */
 export function withAdminRequestAudit() {
-  return function adminRequestAudit(
+  return async function adminRequestAudit(
     response: Response | undefined,
     request: GatewayRequest,
     env: GatewayArgs[0],
@@ -181,37 +185,65 @@ export function withAdminRequestAudit() {
     const url = new URL(request.url);
     // Only the admin routes (not `/adminx…`, which no route serves and nothing authenticates).
     if (url.pathname !== "/admin" && !url.pathname.startsWith("/admin/")) return response;
+    if (response && request.requestId) response.headers.set(REQUEST_ID_HEADER, request.requestId);
     const status = response?.status ?? 500;
     const limited = request.authRateLimited !== undefined;
-    const record = (limited ? auditThisRateLimited(request, env) : Promise.resolve(true))
-      .then((audit) =>
-        audit
-          ? auditAppend(env.AUDIT, {
-              type: limited ? "gateway.auth_rate_limited" : "gateway.admin_request",
-              service: "gateway",
-              actor: request.principal ?? systemPrincipal("anonymous"),
-              payload: {
-                requestId: request.requestId ?? null,
-                method: request.method,
-                route: typeof request.route === "string" ? request.route : "(no route)",
-                path: auditablePath(url.pathname),
-                status,
-                outcome:
-                  status < 400 ? "ok" : status === 401 || status === 403 || limited ? "denied" : "error",
-                // Only for a rate-limited client: which address to look at (further failures this minute
-                // are answered 429 and not recorded one by one).
-                ...(limited ? { client: clientOf(request), limit: request.authRateLimited } : {}),
-              },
-            })
-          : null,
-      )
-      .then((result) => {
-        if (result && !result.ok) console.error(`admin request audit failed: ${result.error.code}`);
-      });
-    ctx.waitUntil(record);
-    if (response && request.requestId) response.headers.set(REQUEST_ID_HEADER, request.requestId);
+    if (limited && !(await auditThisRateLimited(request, env))) return response;
+    await keepAdminRecord(env, ctx, {
+      type: limited ? "gateway.auth_rate_limited" : "gateway.admin_request",
+      service: "gateway",
+      actor: request.principal ?? systemPrincipal("anonymous"),
+      payload: {
+        requestId: request.requestId ?? null,
+        method: request.method,
+        route: typeof request.route === "string" ? request.route : "(no route)",
+        path: auditablePath(url.pathname),
+        status,
+        outcome: status < 400 ? "ok" : status === 401 || status === 403 || limited ? "denied" : "error",
+        // Only for a rate-limited client: which address to look at (further failures this minute
+        // are answered 429 and not recorded one by one).
+        ...(limited ? { client: clientOf(request), limit: request.authRateLimited } : {}),
+      },
+    });
     return response;
   };
+}
+
+/** How long an answer waits for the outbox to keep its record before the record is appended directly instead. */
+export const ENQUEUE_TIMEOUT_MS = 2_000;
+
+/**
+ * Keep one admin request record: in the outbox (awaited, a local write), then ask the outbox to deliver it after
+ * the answer (waitUntil). Should the outbox itself fail, the record is appended directly, with the same key, so
+ * an enqueue that did land after all and this append still make one entry. The key is the request id (kept for
+ * the reader) plus a random part: a client may send the same request id twice, and each request is a record.
+ */
+export async function keepAdminRecord(
+  env: GatewayArgs[0],
+  ctx: GatewayArgs[1],
+  event: AdminAuditEvent,
+): Promise<void> {
+  const key = `gw:${event.payload.requestId ?? "none"}:${randomId(9)}`;
+  const outbox = env.ADMIN_AUDIT_OUTBOX.get(env.ADMIN_AUDIT_OUTBOX.idFromName(OUTBOX_NAME));
+  const kept = await rpc(async () => ok(await outbox.enqueue(key, event)), {
+    what: "admin audit outbox",
+    timeoutMs: ENQUEUE_TIMEOUT_MS,
+  });
+  if (kept.ok) {
+    ctx.waitUntil(
+      outbox.deliver().then(
+        () => undefined,
+        (error) => console.error(`admin audit outbox delivery failed (its alarm retries): ${String(error)}`),
+      ),
+    );
+    return;
+  }
+  console.error(`admin audit outbox unavailable (${kept.error.message}): appending record ${key} directly`);
+  ctx.waitUntil(
+    auditAppend(env.AUDIT, event, 5_000, { idempotencyKey: key }).then((result) => {
+      if (!result.ok) console.error(`admin request record ${key} LOST: ${result.error.code}`);
+    }),
+  );
 }
 
 /**

@@ -97,7 +97,7 @@ export const OPERATIONS: Operation[] = [
     "get",
     "/admin/status",
     "gateway",
-    "Every worker's health, the gateway's own configuration (token strength, Access, incident contacts) and the audit chain's ages and alerts; 503 when degraded",
+    "Every worker's health, the gateway's own configuration (token strength, Access, incident contacts) and admin audit outbox (records waiting, oldest age, dropped), and the audit chain's ages and alerts; 503 when degraded",
   ),
 
   op(

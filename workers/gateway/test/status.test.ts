@@ -50,6 +50,7 @@ describe("/admin/status: the gateway's own configuration", () => {
       ["admin_token", true],
       ["access", true],
       ["incident_contacts", true],
+      ["admin_audit_outbox", true],
     ]);
     expect(check(body, "access")?.detail).toMatch(/signing key\(s\) fetched/);
     expect(JSON.stringify(body)).not.toContain(env.ADMIN_TOKEN);
