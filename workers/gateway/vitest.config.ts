@@ -110,9 +110,15 @@ export default workerTests({
         },
       }),
       // An open hedge obligation alerts at once here (production: after 5 minutes), so the hedge test sees the
-      // unhedged_exposure alert raised by a real obligation and cleared by the retry that hedges it.
+      // unhedged_exposure alert raised by a real obligation and cleared by the retry that hedges it; so does an
+      // admin request record waiting in the gateway's outbox (audit_outbox_backlog, admin-audit-outbox.test.ts).
       auxWorker("monitor", {
-        bindings: { ALERT_RULES: JSON.stringify({ hedgeObligationWarningSeconds: 0 }) },
+        bindings: {
+          ALERT_RULES: JSON.stringify({
+            hedgeObligationWarningSeconds: 0,
+            adminAuditOutboxWarningSeconds: 0,
+          }),
+        },
       }),
       auxWorker("venue-sim", { bindings: simKeys }),
     ],

@@ -21,6 +21,7 @@ export const AlertKind = v.picklist([
   "venue_errors",
   "unhedged_exposure",
   "monitor_source",
+  "audit_outbox_backlog",
 ]);
 /** What an alert watches. */
 export type AlertKind = v.InferOutput<typeof AlertKind>;
@@ -112,6 +113,19 @@ export interface RecipientsView {
   updatedBy: string | null;
 }
 
+/**
+ * What the gateway's admin audit outbox tells the monitor (pushed: no worker the monitor reads binds the gateway):
+ * the admin request records waiting for the audit chain, the oldest one's age when reported, records dropped.
+ */
+export const AdminAuditOutboxReport = v.strictObject({
+  depth: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  oldestAgeSeconds: v.nullable(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  dropped: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  lastError: v.nullable(v.pipe(v.string(), v.maxLength(300))),
+});
+/** What the gateway's admin audit outbox reports. */
+export type AdminAuditOutboxReport = v.InferOutput<typeof AdminAuditOutboxReport>;
+
 /** RPC surface of the `monitor` worker. */
 export interface MonitorRpc {
   health(): Promise<HealthReport>;
@@ -128,6 +142,8 @@ export interface MonitorRpc {
   changeRecipients(change: RecipientChange, actor: Principal): Promise<Result<RecipientsView>>;
   /** The newest one-minute equity samples, oldest first (each evaluation samples risk's equity once a minute). */
   equitySeries(query: EquitySeriesQuery): Promise<Result<EquitySeries>>;
+  /** The gateway's admin audit outbox, as it last reported (the `audit_outbox_backlog` alert's signal). */
+  reportAdminAuditOutbox(report: AdminAuditOutboxReport): Promise<Result<null>>;
 }
 
 /**

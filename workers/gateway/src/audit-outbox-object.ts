@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
-import type { AuditService } from "@paulp/contracts";
-import { auditAppend } from "@paulp/kit";
+import type { AdminAuditOutboxReport, AuditService } from "@paulp/contracts";
+import { auditAppend, rpc } from "@paulp/kit";
 import {
   type AdminAuditEvent,
   type DrainOutcome,
@@ -20,6 +20,8 @@ import type { Env } from "./env";
 export const OUTBOX_NAME = "admin-requests";
 /** How long one append may take before it counts as failed (and is retried with the same key). */
 export const APPEND_TIMEOUT_MS = 5_000;
+/** How long a report to the monitor may take (best effort: the next run reports again). */
+const MONITOR_TIMEOUT_MS = 2_000;
 
 /** The outbox's SQLite storage: the records in order, and one row of state. */
 class SqlOutboxStore implements OutboxStore {
@@ -75,9 +77,24 @@ class SqlOutboxStore implements OutboxStore {
   }
 
   setState(state: OutboxState): void {
+    this.setMeta("state", state);
+  }
+
+  /** What the monitor was last told (null: nothing, or an empty outbox). */
+  toldMonitor(): AdminAuditOutboxReport | null {
+    const row = this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'monitor'").toArray()[0];
+    return row ? (JSON.parse(row.v) as AdminAuditOutboxReport | null) : null;
+  }
+
+  setToldMonitor(report: AdminAuditOutboxReport | null): void {
+    this.setMeta("monitor", report);
+  }
+
+  private setMeta(k: string, value: unknown): void {
     this.sql.exec(
-      "INSERT INTO meta (k, v) VALUES ('state', ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v",
-      JSON.stringify(state),
+      "INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+      k,
+      JSON.stringify(value),
     );
   }
 }
@@ -104,10 +121,13 @@ export class AdminAuditOutbox extends DurableObject<Env> {
   async enqueue(key: string, event: AdminAuditEvent): Promise<{ queued: boolean; depth: number }> {
     const now = Date.now();
     const result = enqueueRecord(this.store, key, event, now);
-    if (!result.queued)
+    if (!result.queued) {
       console.error(
         `admin audit outbox full (${result.depth} records): admin request record ${key} DROPPED and counted`,
       );
+      // The first drop is news for the monitor at once (critical); later ones wait for the next run's report.
+      if ((this.store.toldMonitor()?.dropped ?? 0) === 0) await this.tellMonitor();
+    }
     if ((await this.ctx.storage.getAlarm()) === null) {
       const { nextAttemptAt } = this.store.state();
       await this.ctx.storage.setAlarm(Math.max(nextAttemptAt, now + RETRY_MIN_MS));
@@ -149,6 +169,30 @@ export class AdminAuditOutbox extends DurableObject<Env> {
       console.error(
         `admin audit outbox: ${outcome.left} record(s) waiting, next attempt at ${new Date(outcome.nextRunAt).toISOString()} (${this.store.state().lastError})`,
       );
+    await this.tellMonitor();
     return outcome;
+  }
+
+  /**
+   * Report the figures to the monitor (its `audit_outbox_backlog` alert): after every run while records wait or
+   * were dropped (at least every 5 minutes, the longest backoff), and once more when the outbox is empty again, so
+   * the alert clears. Best effort: a monitor that does not answer is told at the next run.
+   */
+  private async tellMonitor(): Promise<void> {
+    const stats = outboxStats(this.store, Date.now());
+    const backlog = stats.depth > 0 || stats.dropped > 0;
+    if (!backlog && this.store.toldMonitor() === null) return;
+    const report: AdminAuditOutboxReport = {
+      depth: stats.depth,
+      oldestAgeSeconds: stats.oldestAgeSeconds,
+      dropped: stats.dropped,
+      lastError: stats.lastError?.slice(0, 300) ?? null,
+    };
+    const told = await rpc(this.env.MONITOR, (monitor) => monitor.reportAdminAuditOutbox(report), {
+      what: "admin audit outbox report",
+      timeoutMs: MONITOR_TIMEOUT_MS,
+    });
+    if (told.ok) this.store.setToldMonitor(backlog ? report : null);
+    else console.error(`admin audit outbox: the monitor was not told (${told.error.message})`);
   }
 }

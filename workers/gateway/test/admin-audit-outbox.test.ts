@@ -6,6 +6,7 @@ import {
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { type AuditAppendInput, type AuditAppendOptions, ErrorCode, err } from "@paulp/contracts";
+import { rpc } from "@paulp/kit";
 import { beforeEach, describe, expect, it } from "vitest";
 import { OUTBOX_MAX_RECORDS, OUTBOX_STALE_SECONDS } from "../src/audit-outbox";
 import { OUTBOX_NAME } from "../src/audit-outbox-object";
@@ -95,6 +96,16 @@ type Status = {
   adminAuditOutbox: { depth: number; oldestAgeSeconds: number | null; dropped: number; failures: number };
 };
 
+/** The monitor's audit_outbox_backlog alert after an evaluation (the gateway's outbox reports; the monitor judges). */
+async function backlogAlert(): Promise<{ severity: string; detail: string } | undefined> {
+  const cron = { method: "system" as const, subject: "cron:monitor" };
+  const evaluated = await rpc(env.MONITOR, (m) => m.evaluate(cron), { what: "evaluate" });
+  if (!evaluated.ok) throw new Error(evaluated.error.message);
+  const view = await rpc(env.MONITOR, (m) => m.alerts({ limit: 50 }), { what: "alerts" });
+  if (!view.ok) throw new Error(view.error.message);
+  return view.value.active.find((a) => a.key === "audit_outbox_backlog");
+}
+
 /** Drain whatever earlier requests left, with the chain up. */
 async function drained(): Promise<void> {
   audit.mode = "up";
@@ -123,6 +134,11 @@ describe("the admin audit outbox", () => {
     expect(waiting.failures).toBeGreaterThanOrEqual(1);
     expect(waiting.nextAttemptAt).not.toBeNull();
     expect(await recordsOf(id)).toEqual([]);
+    // The outbox told the monitor: its alert is raised (at once here; production: past 5 minutes).
+    expect(await backlogAlert()).toMatchObject({
+      severity: "warning",
+      detail: expect.stringContaining("1 admin request record(s) waiting for the audit chain"),
+    });
     // Backing off: a delivery asked for before the retry time (put a minute away) does not call the chain.
     await runInDurableObject(outbox(), (_instance, state) => {
       const row = state.storage.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'state'").one();
@@ -142,8 +158,9 @@ describe("the admin audit outbox", () => {
       lastError: null,
       oldestAgeSeconds: null,
     });
-    // Nothing left: no alarm stays behind.
+    // Nothing left: no alarm stays behind, and the monitor was told (its alert clears).
     expect(await runDurableObjectAlarm(outbox())).toBe(false);
+    expect(await backlogAlert()).toBeUndefined();
   });
 
   it("an append written but answered with a lost connection is retried with the same key: one entry", async () => {
@@ -223,6 +240,7 @@ describe("the admin audit outbox", () => {
     expect(health.code).toBe(503);
     expect(health.check.ok).toBe(false);
     expect(health.check.detail).toMatch(/DROPPED/);
+    expect((await backlogAlert())?.severity).toBe("critical");
 
     // The fillers go (they are not real records); the chain comes back; the drop is reported.
     await runInDurableObject(outbox(), (_instance, state) => {
@@ -244,6 +262,7 @@ describe("the admin audit outbox", () => {
     });
     expect(await recordsOf(id)).toEqual([]);
     expect((await gatewayCheck()).check.ok).toBe(true);
+    expect(await backlogAlert()).toBeUndefined();
   });
 
   it("if the outbox itself cannot be reached, the record is appended directly", async () => {

@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import {
+  type AdminAuditOutboxReport,
   type Alert,
   type AlertAction,
   type AlertHistoryEntry,
@@ -24,7 +25,7 @@ import { type Composed, composeAlertEmail, composeRecipientNotice } from "./emai
 import type { Env } from "./env";
 import { EQUITY_KEEP_MINUTES, equitySample, minuteOf } from "./equity-series";
 import { renderMetrics } from "./metrics";
-import { observe, parseRuleConfig, type RuleConfig, type RuleMemory } from "./rules";
+import { observe, parseRuleConfig, type RuleConfig, type RuleMemory, type Snapshot } from "./rules";
 import { readSignals } from "./signals";
 
 /** An alert change as the chain records it (`monitor.alert_<action>`), kept in the outbox until appended. */
@@ -71,6 +72,8 @@ export class AlertDesk extends DurableObject<Env> {
   private recipients!: RecipientsView;
   private lastEvaluation: EvaluationReport | null = null;
   private auditOutbox: AlertAuditEvent[] = [];
+  /** The gateway's admin audit outbox as it last reported (pushed by the gateway), with when. */
+  private adminAuditOutbox: Snapshot["adminAuditOutbox"] = null;
   private readonly queue = new SerialQueue();
   private readonly rules: RuleConfig;
 
@@ -86,6 +89,7 @@ export class AlertDesk extends DurableObject<Env> {
         "recipients",
         "lastEvaluation",
         "auditOutbox",
+        "adminAuditOutbox",
       ]);
       this.active = (stored.get("active") as Record<string, Alert>) ?? {};
       this.memory = (stored.get("memory") as RuleMemory) ?? this.memory;
@@ -99,6 +103,7 @@ export class AlertDesk extends DurableObject<Env> {
       };
       this.lastEvaluation = (stored.get("lastEvaluation") as EvaluationReport) ?? null;
       this.auditOutbox = (stored.get("auditOutbox") as AlertAuditEvent[] | undefined) ?? [];
+      this.adminAuditOutbox = (stored.get("adminAuditOutbox") as Snapshot["adminAuditOutbox"]) ?? null;
     });
   }
 
@@ -117,10 +122,16 @@ export class AlertDesk extends DurableObject<Env> {
     return null;
   }
 
+  /** Keep the gateway's admin audit outbox report; the next evaluation judges it. */
+  async recordAdminAuditOutbox(report: AdminAuditOutboxReport, atMs: number): Promise<void> {
+    this.adminAuditOutbox = { report, reportedAtMs: atMs };
+    await this.ctx.storage.put("adminAuditOutbox", this.adminAuditOutbox);
+  }
+
   /** Read the signals, apply the rules, store, audit and email what changed. */
   async evaluate(actor: Principal): Promise<Result<EvaluationReport>> {
     return this.queue.run(async () => {
-      const snapshot = await readSignals(this.env);
+      const snapshot = { ...(await readSignals(this.env)), adminAuditOutbox: this.adminAuditOutbox };
       const at = new Date(snapshot.atMs).toISOString();
       const { observations, memory } = observe(snapshot, this.memory, this.rules);
       const { active, changes } = applyObservations(

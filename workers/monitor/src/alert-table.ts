@@ -23,8 +23,8 @@ export interface AlertChange {
 }
 
 /** The source an alert's signal comes from (kept in its labels). */
-export function sourceOf(alert: Alert): Source | "monitor" {
-  return (alert.labels.source ?? "monitor") as Source | "monitor";
+export function sourceOf(alert: Alert): Source | "monitor" | "gateway" {
+  return (alert.labels.source ?? "monitor") as Source | "monitor" | "gateway";
 }
 
 /**

@@ -1,5 +1,6 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import {
+  AdminAuditOutboxReport,
   AlertsQuery,
   type AlertsView,
   type EquitySeries,
@@ -80,6 +81,13 @@ export class MonitorEntrypoint extends WorkerEntrypoint<Env> implements MonitorR
       [change, actor],
       async (c, a) => this.desk().changeRecipients(c, a) as Promise<Result<RecipientsView>>,
     );
+  }
+
+  async reportAdminAuditOutbox(report: AdminAuditOutboxReport): Promise<Result<null>> {
+    return serve({ what: "reportAdminAuditOutbox" }, [AdminAuditOutboxReport], [report], async (r) => {
+      await this.desk().recordAdminAuditOutbox(r, Date.now());
+      return ok(null);
+    });
   }
 
   async equitySeries(query: EquitySeriesQuery): Promise<Result<EquitySeries>> {

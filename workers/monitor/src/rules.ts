@@ -1,4 +1,5 @@
 import type {
+  AdminAuditOutboxReport,
   AlertKind,
   AlertSeverity,
   AuditStatus,
@@ -22,13 +23,18 @@ export interface Snapshot {
   ingestion: IngestionStatus | null;
   execution: ExecutionMonitorStats | null;
   unavailable: { source: Source; reason: string }[];
+  /**
+   * The gateway's admin audit outbox as it last reported, with when (pushed by the gateway, not read: none of the
+   * workers above binds the gateway). Null when it never reported.
+   */
+  adminAuditOutbox?: { report: AdminAuditOutboxReport; reportedAtMs: number } | null;
 }
 
 /** What a rule saw for one alert key: firing with a severity, or `null` (the condition is clear). */
 export interface Observation {
   key: string;
   kind: AlertKind;
-  source: Source | "monitor";
+  source: Source | "monitor" | "gateway";
   severity: AlertSeverity | null;
   title: string;
   detail: string;
@@ -73,6 +79,8 @@ export interface RuleConfig {
   hedgeObligationWarningSeconds: number;
   /** Seconds after which an open hedge obligation is critical. */
   hedgeObligationCriticalSeconds: number;
+  /** Seconds the oldest admin request record may wait in the gateway's outbox before it warns; 0: at once. */
+  adminAuditOutboxWarningSeconds: number;
 }
 
 /** The defaults. */
@@ -93,12 +101,15 @@ export const DEFAULT_RULES: RuleConfig = {
   // The loop retries an owed hedge every minute: five runs without a fresh mark (or with refusals) is no blip.
   hedgeObligationWarningSeconds: 5 * 60,
   hedgeObligationCriticalSeconds: 30 * 60,
+  // The gateway's /admin/status fails its outbox check at the same age.
+  adminAuditOutboxWarningSeconds: 5 * 60,
 };
 
 /** Thresholds that may be 0 (an age limit: 0 alerts on any open obligation); every other one must be positive. */
 const ZERO_ALLOWED = new Set<keyof RuleConfig>([
   "hedgeObligationWarningSeconds",
   "hedgeObligationCriticalSeconds",
+  "adminAuditOutboxWarningSeconds",
 ]);
 
 /** Rules from the ALERT_RULES var: each well-formed field overrides its default; anything else keeps the default. */
@@ -271,6 +282,48 @@ function hedgeRules(execution: ExecutionMonitorStats, config: RuleConfig): Obser
   ];
 }
 
+/**
+ * Admin request records not yet in the audit chain (an audit-chain gap in the making): the gateway's outbox keeps
+ * them and retries. A warning once the oldest has waited past the limit (its age grows from the report's time, so
+ * a gateway that stopped reporting does not freeze it); critical when records were dropped (the gap is real).
+ * Clear when the outbox reports empty with nothing dropped. Never reported: nothing is said.
+ */
+export function outboxRules(
+  outbox: NonNullable<Snapshot["adminAuditOutbox"]>,
+  atMs: number,
+  config: RuleConfig,
+): Observation[] {
+  const { report, reportedAtMs } = outbox;
+  const age =
+    report.depth > 0
+      ? (report.oldestAgeSeconds ?? 0) + Math.max(0, Math.floor((atMs - reportedAtMs) / 1000))
+      : 0;
+  const severity =
+    report.dropped > 0
+      ? ("critical" as const)
+      : report.depth > 0 && age >= config.adminAuditOutboxWarningSeconds
+        ? ("warning" as const)
+        : null;
+  const waiting =
+    report.depth === 0
+      ? "no admin request record waiting"
+      : `${report.depth} admin request record(s) waiting for the audit chain, the oldest ${age} s (warning from ${config.adminAuditOutboxWarningSeconds} s)${report.lastError ? `; last append: ${report.lastError}` : ""}`;
+  return [
+    {
+      key: "audit_outbox_backlog",
+      kind: "audit_outbox_backlog",
+      source: "gateway",
+      severity,
+      title: "admin request records not in the audit chain",
+      detail:
+        report.dropped > 0
+          ? `${report.dropped} record(s) DROPPED (the chain has a gap); ${waiting}`
+          : waiting,
+      labels: { depth: String(report.depth), dropped: String(report.dropped) },
+    },
+  ];
+}
+
 /** Error kinds of an ingestion run that are ours, not the venue's (src/pipeline.ts in ingestion). */
 const NOT_API_ERRORS = new Set([
   "market_unrepresentable",
@@ -379,6 +432,8 @@ export function observe(
       ...hedgeRules(snapshot.execution, config),
     );
   }
+  if (snapshot.adminAuditOutbox)
+    observations.push(...outboxRules(snapshot.adminAuditOutbox, snapshot.atMs, config));
   const counters: Counters = {
     deniedByCode: snapshot.risk?.decisions.deniedByCode ?? previous?.deniedByCode ?? {},
     decisions: snapshot.risk

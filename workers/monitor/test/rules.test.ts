@@ -284,6 +284,51 @@ describe("the rules", () => {
     expect(cleared.changes.map((c) => [c.alert.key, c.action])).toEqual([["unhedged_exposure", "cleared"]]);
   });
 
+  it("warn on admin request records waiting in the gateway's outbox, and go critical when any was dropped", () => {
+    const reported = (
+      depth: number,
+      oldestAgeSeconds: number | null,
+      dropped = 0,
+      reportedAtMs = 1_000_000,
+    ) => ({
+      report: { depth, oldestAgeSeconds, dropped, lastError: depth > 0 ? "audit_unavailable: down" : null },
+      reportedAtMs,
+    });
+    const at = (outbox: Snapshot["adminAuditOutbox"], atMs = 1_000_000) =>
+      observe(snapshot({ adminAuditOutbox: outbox }, atMs), EMPTY, DEFAULT_RULES).observations.find(
+        (o) => o.key === "audit_outbox_backlog",
+      );
+    // Never reported: nothing said.
+    expect(at(null)).toBeUndefined();
+    expect(at(reported(0, null))).toMatchObject({ source: "gateway", severity: null });
+    // Waiting briefly is no alert; past 5 minutes it warns.
+    expect(at(reported(3, 299))?.severity).toBeNull();
+    expect(at(reported(3, 300))).toMatchObject({
+      kind: "audit_outbox_backlog",
+      severity: "warning",
+      detail: expect.stringContaining(
+        "3 admin request record(s) waiting for the audit chain, the oldest 300 s",
+      ),
+    });
+    // The age grows from the report's time: a report 4 minutes old of a 2-minute-old record is 6 minutes now.
+    expect(at(reported(1, 120, 0, 1_000_000), 1_000_000 + 240_000)?.severity).toBe("warning");
+    // Dropped records: the gap is real.
+    expect(at(reported(10_000, 30, 4))).toMatchObject({
+      severity: "critical",
+      detail: expect.stringMatching(/^4 record\(s\) DROPPED/),
+    });
+    // Raised, then cleared once the outbox reports empty.
+    const t = "2026-01-01T00:10:00.000Z";
+    const raised = applyObservations({}, [at(reported(1, 400))!], new Set(), t);
+    expect(raised.changes.map((c) => [c.alert.key, c.action, c.alert.severity])).toEqual([
+      ["audit_outbox_backlog", "raised", "warning"],
+    ]);
+    const cleared = applyObservations(raised.active, [at(reported(0, null))!], new Set(), t);
+    expect(cleared.changes.map((c) => [c.alert.key, c.action])).toEqual([
+      ["audit_outbox_backlog", "cleared"],
+    ]);
+  });
+
   it("take only well-formed overrides from ALERT_RULES", () => {
     expect(parseRuleConfig('{"anchorMaxAgeSeconds": 60, "mirrorLagMaxEntries": -1}')).toMatchObject({
       anchorMaxAgeSeconds: 60,
