@@ -1,7 +1,7 @@
 import { buildEntry, type ChainPoint, entryLine, GENESIS_POINT } from "@paulp/audit-chain";
 import { type AuditEventInput, type AuditReceipt, ErrorCode, err, ok, type Result } from "@paulp/contracts";
 import { CanonicalJsonError } from "@paulp/kit";
-import type { ChainStore } from "./chain-store";
+import type { ChainStore, KeyedEntry } from "./chain-store";
 
 interface PendingAppend {
   events: AuditEventInput[];
@@ -91,9 +91,9 @@ export class ChainAppender {
     for (const call of group) {
       const key = call.idempotencyKey;
       if (key !== undefined) {
-        const seq = this.store.seqOfKey(key);
-        if (seq !== undefined) {
-          call.resolve(this.recordedReceipt(seq, key));
+        const recorded = this.store.keyedEntry(key);
+        if (recorded !== undefined) {
+          call.resolve(this.recordedReceipt(recorded, call));
           continue;
         }
         if (keysPlanned.has(key)) {
@@ -126,7 +126,16 @@ export class ChainAppender {
       return;
     }
     const keys = planned.flatMap((p) =>
-      p.call.idempotencyKey !== undefined ? [[p.call.idempotencyKey, p.receipts[0]!.seq] as const] : [],
+      p.call.idempotencyKey !== undefined
+        ? [
+            {
+              key: p.call.idempotencyKey,
+              seq: p.receipts[0]!.seq,
+              type: p.call.events[0]!.type,
+              service: p.call.events[0]!.service,
+            },
+          ]
+        : [],
     );
     try {
       // Synchronous from the head read above to the last row: nothing else runs in between.
@@ -147,16 +156,29 @@ export class ChainAppender {
     this.lastTs = Date.parse(ts);
     // Answers leave only once the write is durable (the output gate holds them until the commit).
     for (const p of planned) p.call.resolve(ok(p.receipts));
-    for (const r of repeats)
-      r.resolve(this.recordedReceipt(this.store.seqOfKey(r.idempotencyKey!)!, r.idempotencyKey!));
+    for (const r of repeats) r.resolve(this.recordedReceipt(this.store.keyedEntry(r.idempotencyKey!)!, r));
+
     this.committed();
   }
 
-  /** The receipt of the entry an earlier append with `key` recorded. */
-  private recordedReceipt(seq: number, key: string): Result<AuditReceipt[]> {
-    const hash = this.store.hashAt(seq);
+  /**
+   * The receipt of the entry an earlier append with the call's key recorded. A key recorded for an event of another
+   * type or service is a conflict (two callers sharing a key, or a bug): refused, not answered with a stranger's
+   * receipt.
+   */
+  private recordedReceipt(recorded: KeyedEntry, call: PendingAppend): Result<AuditReceipt[]> {
+    const event = call.events[0]!;
+    if (call.events.length !== 1 || recorded.type !== event.type || recorded.service !== event.service)
+      return err(
+        ErrorCode.conflict,
+        `idempotency key ${recorded.key} was recorded for another event (${recorded.type} from ${recorded.service}, seq ${recorded.seq})`,
+      );
+    const hash = this.store.hashAt(recorded.seq);
     return hash
-      ? ok([{ seq, hash }])
-      : err(ErrorCode.integrityBroken, `entry ${seq} recorded for idempotency key ${key} is unreadable`);
+      ? ok([{ seq: recorded.seq, hash }])
+      : err(
+          ErrorCode.integrityBroken,
+          `entry ${recorded.seq} recorded for idempotency key ${recorded.key} is unreadable`,
+        );
   }
 }

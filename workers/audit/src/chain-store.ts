@@ -1,6 +1,14 @@
 import { GENESIS_POINT } from "@paulp/audit-chain";
 import type { AuditMirrorBatch } from "@paulp/contracts";
 
+/** An idempotency key and the entry its append recorded (one row per keyed append, kept with the entries). */
+export interface KeyedEntry {
+  key: string;
+  seq: number;
+  type: string;
+  service: string;
+}
+
 /** One stored entry: its seq and its canonical line (what R2 and an export hold). */
 export interface EntryRow {
   seq: number;
@@ -21,7 +29,8 @@ export class ChainStore {
       CREATE TABLE IF NOT EXISTS mirror_batches (
         from_seq INTEGER PRIMARY KEY, to_seq INTEGER NOT NULL, key TEXT NOT NULL, sha256 TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS idempotency_keys (key TEXT PRIMARY KEY, seq INTEGER NOT NULL);`);
+      CREATE TABLE IF NOT EXISTS idempotency_keys (
+        key TEXT PRIMARY KEY, seq INTEGER NOT NULL, type TEXT NOT NULL, service TEXT NOT NULL);`);
   }
 
   /** The entry with the highest seq, if any. */
@@ -44,24 +53,30 @@ export class ChainStore {
    * Write entry lines and the idempotency keys of their appends in one transaction: all or none. A key is
    * the primary key of its row, so a key written twice fails the whole write (nothing is recorded twice).
    */
-  insertEntries(
-    lines: readonly (readonly [number, string])[],
-    keys: readonly (readonly [string, number])[] = [],
-  ): void {
+  insertEntries(lines: readonly (readonly [number, string])[], keys: readonly KeyedEntry[] = []): void {
     this.storage.transactionSync(() => {
       for (const [seq, line] of lines)
         this.sql.exec("INSERT INTO entries (seq, body) VALUES (?, ?)", seq, line);
-      for (const [key, seq] of keys)
-        this.sql.exec("INSERT INTO idempotency_keys (key, seq) VALUES (?, ?)", key, seq);
+      for (const k of keys)
+        this.sql.exec(
+          "INSERT INTO idempotency_keys (key, seq, type, service) VALUES (?, ?, ?, ?)",
+          k.key,
+          k.seq,
+          k.type,
+          k.service,
+        );
     });
   }
 
-  /** The seq an append with this idempotency key recorded, if one did. */
-  seqOfKey(key: string): number | undefined {
+  /** The entry an append with this idempotency key recorded (its seq, type and service), if one did. */
+  keyedEntry(key: string): KeyedEntry | undefined {
     const row = this.sql
-      .exec<{ seq: number }>("SELECT seq FROM idempotency_keys WHERE key = ?", key)
+      .exec<{ key: string; seq: number; type: string; service: string }>(
+        "SELECT key, seq, type, service FROM idempotency_keys WHERE key = ?",
+        key,
+      )
       .toArray()[0];
-    return row ? Number(row.seq) : undefined;
+    return row ? { ...row, seq: Number(row.seq) } : undefined;
   }
 
   /** Entries `from`..`to` in seq order (objects). */

@@ -47,6 +47,26 @@ describe("append with an idempotency key", () => {
     });
   });
 
+  it("refuses (conflict) a key recorded for an event of another type or service, and writes nothing", async () => {
+    const first = await audit().append(event(11), { idempotencyKey: "outbox:shared-key-11" });
+    expect(first.ok).toBe(true);
+    const head = await headSeq();
+    const otherType = await audit().append(
+      { ...event(11), type: "test.other_event" },
+      { idempotencyKey: "outbox:shared-key-11" },
+    );
+    expect(otherType).toMatchObject({
+      ok: false,
+      error: { code: "conflict", message: expect.stringContaining("was recorded for another event") },
+    });
+    const otherService = await audit().append(
+      { ...event(11), service: "gateway" },
+      { idempotencyKey: "outbox:shared-key-11" },
+    );
+    expect(otherService).toMatchObject({ ok: false, error: { code: "conflict" } });
+    expect(await headSeq()).toBe(head);
+  });
+
   it("refuses a malformed key before anything is written", async () => {
     const head = await headSeq();
     for (const idempotencyKey of ["short", "has space in it", "x".repeat(129), 42]) {

@@ -215,15 +215,16 @@ export const ENQUEUE_TIMEOUT_MS = 2_000;
 /**
  * Keep one admin request record: in the outbox (awaited, a local write), then ask the outbox to deliver it after
  * the answer (waitUntil). Should the outbox itself fail, the record is appended directly, with the same key, so
- * an enqueue that did land after all and this append still make one entry. The key is the request id (kept for
- * the reader) plus a random part: a client may send the same request id twice, and each request is a record.
+ * an enqueue that did land after all and this append still make one entry. The key is namespaced (no other
+ * caller's key can collide) and is the request id (kept for the reader) plus a random part: a client may send the
+ * same request id twice, and each request is a record.
  */
 export async function keepAdminRecord(
   env: GatewayArgs[0],
   ctx: GatewayArgs[1],
   event: AdminAuditEvent,
 ): Promise<void> {
-  const key = `gw:${event.payload.requestId ?? "none"}:${randomId(9)}`;
+  const key = `${event.type}:${event.payload.requestId ?? "none"}:${randomId(9)}`;
   const outbox = env.ADMIN_AUDIT_OUTBOX.get(env.ADMIN_AUDIT_OUTBOX.idFromName(OUTBOX_NAME));
   const kept = await rpc(async () => ok(await outbox.enqueue(key, event)), {
     what: "admin audit outbox",
