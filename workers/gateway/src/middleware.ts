@@ -225,14 +225,18 @@ export async function keepAdminRecord(
   event: AdminAuditEvent,
 ): Promise<void> {
   const key = `${event.type}:${event.payload.requestId ?? "none"}:${randomId(9)}`;
-  const outbox = env.ADMIN_AUDIT_OUTBOX.get(env.ADMIN_AUDIT_OUTBOX.idFromName(OUTBOX_NAME));
-  const kept = await rpc(async () => ok(await outbox.enqueue(key, event)), {
-    what: "admin audit outbox",
-    timeoutMs: ENQUEUE_TIMEOUT_MS,
-  });
+  // Inside the call: a missing or broken binding is a failed enqueue (direct append), never a failed answer.
+  const kept = await rpc(
+    async () => {
+      const outbox = env.ADMIN_AUDIT_OUTBOX.get(env.ADMIN_AUDIT_OUTBOX.idFromName(OUTBOX_NAME));
+      await outbox.enqueue(key, event);
+      return ok(outbox);
+    },
+    { what: "admin audit outbox", timeoutMs: ENQUEUE_TIMEOUT_MS },
+  );
   if (kept.ok) {
     ctx.waitUntil(
-      outbox.deliver().then(
+      kept.value.deliver().then(
         () => undefined,
         (error) => console.error(`admin audit outbox delivery failed (its alarm retries): ${String(error)}`),
       ),
