@@ -120,11 +120,8 @@ export class ChainAppender {
         call.resolve(err(ErrorCode.validationFailed, message));
       }
     }
-    if (planned.length === 0) {
-      // A repeat whose first call failed validation: judged on its own (it fails the same way).
-      for (const r of repeats) this.commitGroup([r]);
-      return;
-    }
+    // (A repeat exists only beside the planned call that carries its key.)
+    if (planned.length === 0) return;
     const keys = planned.flatMap((p) =>
       p.call.idempotencyKey !== undefined
         ? [
