@@ -152,11 +152,9 @@ const workers = [
   auxWorker("venue-sim"),
   scriptWorker("paulp-ingestion", ingestionStub),
   scriptWorker("paulp-governance", governance),
-  // The gateway binds the monitor; the order path never calls it.
-  scriptWorker(
-    "paulp-monitor",
-    "export default { fetch: () => new Response('not used by this bench', { status: 503 }) };",
-  ),
+  // The real monitor: the order path never calls it, but the gateway's admin audit outbox reports its backlog to it
+  // after each delivery.
+  auxWorker("monitor"),
   scriptWorker("echo", echo),
   scriptWorker("floor", floor, {
     durableObjects: {

@@ -161,7 +161,10 @@ export async function drain(
       });
     }
   }
-  store.setState({ ...store.state(), failures: 0, nextAttemptAt: 0, lastError: null });
+  const settled = store.state();
+  // Written only when a failure is to be forgotten: most runs follow a success and change nothing.
+  if (settled.failures !== 0 || settled.nextAttemptAt !== 0 || settled.lastError !== null)
+    store.setState({ ...settled, failures: 0, nextAttemptAt: 0, lastError: null });
   const waiting = store.count() + (store.state().dropped > 0 ? 1 : 0);
   return { appended, left: waiting, nextRunAt: waiting > 0 ? now() : null };
 }
