@@ -36,7 +36,8 @@ export default class Stub extends WorkerEntrypoint {
 
 // Serves Kalshi's open-market list (GET /markets?status=open…) from a synthesised snapshot of config.pages pages,
 // the cursor being "p<k>"; every other URL from the simulator, cached after its first fetch. `variant` v >= 1 moves
-// the best bid of every 100th market (1 %), differently for each v.
+// the best bid of every 100th market (1 %), differently for each v; variants 2i and 2i + 1 share their tickers,
+// which no other pair has.
 const cacheScript = `
 const cache = new Map();
 let base = null;
@@ -67,6 +68,10 @@ function page(k) {
   const markets = base[k % base.length].map((m, i) => {
     const c = { ...m, event_ticker: events[i % events.length] };
     if (round > 0) c.ticker = m.ticker + "-R" + round;
+    // Each cold/steady pair of variants (2i, 2i + 1) is a generation of markets never seen before: a cold pass
+    // never meets terms the isolate hashed in an earlier pass (ingestion keeps the last terms per market).
+    const generation = Math.floor(config.variant / 2);
+    if (generation > 0) c.ticker = c.ticker + "-G" + generation;
     if (config.variant > 0 && i % 100 === 0) c.yes_bid_dollars = (0.01 * (1 + (config.variant % 50))).toFixed(4);
     return c;
   });
@@ -427,7 +432,7 @@ await withMesh(
 
     // Scale: a 100,000-market universe, one full pass into empty storage.
     if (process.env.BENCH_SCALE === "0") return;
-    await configureCache(SCALE_PAGES, 0);
+    await configureCache(SCALE_PAGES, 2 * (RUNS + 1)); // a generation no timed pass saw
     await reset();
     await sleep(1100);
     const t = performance.now();

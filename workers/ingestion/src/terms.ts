@@ -58,8 +58,45 @@ export function termsHashSync(t: Terms): string | null {
 /** The synchronous fast path (no surrogates). */
 export function termsHashFast(t: Terms): string {
   const canonical = `{"closeTime":${JSON.stringify(t.closeTime)},"marketId":${JSON.stringify(t.marketId)},"outcomeTokens":${JSON.stringify(t.outcomeTokens)},"resolutionSource":${JSON.stringify(t.resolutionSource)},"rules":${JSON.stringify(t.rules)},"title":${JSON.stringify(t.title)},"venue":${JSON.stringify(t.venue)}}`;
-  return createHash("sha256").update(`${TERMS_DOMAIN}\n${canonical}`).digest("hex");
+  return lastTerms.hash(`${t.venue}\u0000${t.marketId}`, `${TERMS_DOMAIN}\n${canonical}`);
 }
+
+/** Most characters of terms text the isolate keeps to compare against (a few tens of MB of a Worker's 128 MB). */
+export const LAST_TERMS_MAX_CHARS = 16_000_000;
+
+/**
+ * The last terms text hashed for each market in this isolate, with its SHA-256. A market re-polled with the same
+ * terms (nearly all of a pass every minute) is answered by comparing the text, not by another native hash call
+ * (~8 µs each in workerd whatever the input: 10,000 a pass). Exact text equality, so the answer is the hash a
+ * fresh call gives. Bounded by the characters it keeps: past the bound it starts over.
+ */
+export class LastTerms {
+  private readonly byMarket = new Map<string, { input: string; hash: string }>();
+  private chars = 0;
+
+  constructor(private readonly maxChars = LAST_TERMS_MAX_CHARS) {}
+
+  hash(market: string, input: string): string {
+    const last = this.byMarket.get(market);
+    if (last !== undefined && last.input === input) return last.hash;
+    const hash = createHash("sha256").update(input).digest("hex");
+    if (last !== undefined) this.chars -= last.input.length;
+    if (this.chars + input.length > this.maxChars) {
+      this.byMarket.clear();
+      this.chars = 0;
+    }
+    this.byMarket.set(market, { input, hash });
+    this.chars += input.length;
+    return hash;
+  }
+
+  /** Markets and characters kept (for tests). */
+  get size(): { markets: number; chars: number } {
+    return { markets: this.byMarket.size, chars: this.chars };
+  }
+}
+
+const lastTerms = new LastTerms();
 
 type SettlementFields = "venue" | "marketId" | "title" | "rules" | "resolutionSource" | "closeTime";
 

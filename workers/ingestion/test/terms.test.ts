@@ -1,7 +1,7 @@
 import { canonicalHash } from "@paulp/kit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { TERMS_DOMAIN, TERMS_VERSION, termsHash } from "../src/terms";
+import { LastTerms, TERMS_DOMAIN, TERMS_VERSION, termsHash } from "../src/terms";
 
 describe("termsHash", () => {
   it("equals kit's canonicalHash of the terms for any strings (fast path and fallback)", async () => {
@@ -67,6 +67,49 @@ describe("termsHash", () => {
         change,
         changed: true,
       });
+    }
+  });
+});
+
+/** SHA-256 hex by WebCrypto: an oracle independent of node:crypto's createHash, which LastTerms calls. */
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+describe("LastTerms (the per-market memo of the last terms hashed)", () => {
+  it("answers the SHA-256 of the text it is given after any sequence of markets and texts, within its bound", async () => {
+    const texts = ["", "a", "rules v1", "rules v2", "x".repeat(40), "é ünïcode", "y".repeat(90)];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.constantFrom("k:A", "k:B", "p:A", "p:C"), fc.constantFrom(...texts)), {
+          maxLength: 60,
+        }),
+        async (calls) => {
+          const memo = new LastTerms(100);
+          for (const [market, text] of calls) {
+            expect(memo.hash(market, text)).toBe(await sha256Hex(text));
+            expect(memo.size.chars).toBeLessThanOrEqual(100);
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it("a market whose terms change and change back is hashed anew each time (through termsHash)", async () => {
+    const terms = {
+      venue: "kalshi",
+      marketId: "KXMEMO-1",
+      title: "Will it rain?",
+      rules: "first",
+      resolutionSource: null,
+      closeTime: null,
+      outcomeTokens: null,
+    };
+    for (const rules of ["first", "first", "second", "first", "second", "second"]) {
+      const t = { ...terms, rules };
+      expect(await termsHash(t)).toBe(await canonicalHash(TERMS_DOMAIN, t));
     }
   });
 });
