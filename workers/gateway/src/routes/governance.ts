@@ -1,5 +1,6 @@
 import {
   ApprovalActionPayload,
+  type ApprovalDecision,
   type ApprovalReceiptRef,
   ApprovalRequestInput,
   ApprovalStatus,
@@ -8,6 +9,7 @@ import {
   err,
   FreeText,
   GoLiveInput,
+  type GovernanceRpc,
   isPerson,
   PairReviewInput,
   type Principal,
@@ -123,15 +125,18 @@ export async function applyApproved(
 }
 
 /**
- * The receipt never leaves the gateway: the answer says whether the apply step worked, not the token. An apply
- * that failed is not a success: it answers the applier's error status with the envelope, and `request` as it
- * stands after the failure (approved again when the receipt was given back, so it can be re-run).
+ * The desk's decision on a request (an approval, or a receipt re-issued to re-run the apply step), then its apply
+ * when it carries a receipt. The receipt never leaves the gateway: the answer says whether the apply step worked,
+ * not the token. An apply that failed is not a success: it answers the applier's error status with the envelope,
+ * and `request` as it stands after the failure (approved again when the receipt was given back, so it can be re-run).
  */
-async function approvedAnswer(
+async function decideThenApply(
   env: Env,
-  decision: { request: ApprovalView; receipt: ApprovalReceiptRef | null },
   actor: Principal,
+  what: string,
+  decide: (governance: GovernanceRpc) => Promise<Result<ApprovalDecision>>,
 ) {
+  const decision = unwrap(await rpc(env.GOVERNANCE, decide, { what }));
   if (!decision.receipt) return json({ request: decision.request, applied: null });
   const applied = await applyApproved(env, decision.request, decision.receipt, actor);
   // The action's outcome is the answer: a failed re-read of the request must not turn an applied action into
@@ -177,12 +182,7 @@ export function registerGovernanceRoutes(router: GatewayRouter): void {
   });
   router.post("/admin/approvals/:id/approve", async (request, env) => {
     const actor = requirePerson(request, "approve");
-    const decision = unwrap(
-      await rpc(env.GOVERNANCE, (governance) => governance.approve(request.params.id!, actor), {
-        what: "governance.approve",
-      }),
-    );
-    return approvedAnswer(env, decision, actor);
+    return decideThenApply(env, actor, "governance.approve", (g) => g.approve(request.params.id!, actor));
   });
   router.post("/admin/approvals/:id/reject", async (request, env) => {
     const actor = requirePerson(request, "reject");
@@ -195,12 +195,9 @@ export function registerGovernanceRoutes(router: GatewayRouter): void {
   });
   router.post("/admin/approvals/:id/execute", async (request, env) => {
     const actor = requirePerson(request, "execute an approval");
-    const decision = unwrap(
-      await rpc(env.GOVERNANCE, (governance) => governance.reissueReceipt(request.params.id!, actor), {
-        what: "governance.reissueReceipt",
-      }),
+    return decideThenApply(env, actor, "governance.reissueReceipt", (g) =>
+      g.reissueReceipt(request.params.id!, actor),
     );
-    return approvedAnswer(env, decision, actor);
   });
 
   // Who may approve each action (the first roster comes from config; GET shows it, seeding it if needed).
