@@ -248,31 +248,54 @@ export async function applyStrategyApproval(
   );
   if (!input.ok) return input;
   const [action, actor] = input.value;
-  if (action === "strategy.go_live") {
-    const p = parseInput(StrategyGoLivePayload, payload);
-    if (!p.ok) return p;
-    const current = await strategies.getStrategy(env.D1_GOVERNANCE, p.value.strategyId);
-    if (!current) return err(ErrorCode.notFound, `no strategy ${p.value.strategyId}`);
-    const move = checkTransition(current.state, "live");
-    if (!move.ok) return err(ErrorCode.conflict, move.message);
-    if (
-      current.version !== p.value.version ||
-      current.allocation !== p.value.allocation ||
-      current.venues.join() !== p.value.venues.join()
-    ) {
-      return err(ErrorCode.conflict, "strategy changed since go-live was requested; request go-live again");
-    }
-    const redeemed = await redeemReceipt(env, receipt, action, payload, actor, now);
-    if (!redeemed.ok) return redeemed;
-    return applyOrReturn(env, receipt, actor, STRATEGY_CHECK, () =>
-      changeStrategy(env, current, { state: "live", pendingRequestId: null }, actor, now, {
-        from: current.state,
-        to: "live",
-        requestId: redeemed.value.requestId,
-        approvers: redeemed.value.approvers,
-      }),
-    );
+  const checked =
+    action === "strategy.go_live"
+      ? await checkGoLive(env, payload)
+      : await checkAllocationIncrease(env, payload);
+  if (!checked.ok) return checked;
+  const { current, change, detail } = checked.value;
+  const redeemed = await redeemReceipt(env, receipt, action, payload, actor, now);
+  if (!redeemed.ok) return redeemed;
+  return applyOrReturn(env, receipt, actor, STRATEGY_CHECK, () =>
+    changeStrategy(env, current, change, actor, now, {
+      ...detail,
+      requestId: redeemed.value.requestId,
+      approvers: redeemed.value.approvers,
+    }),
+  );
+}
+
+/** An approved strategy change checked against the strategy as it is now, before its receipt is redeemed. */
+type CheckedChange = Result<{
+  current: StrategyView;
+  change: Parameters<typeof strategies.updateStrategy>[2];
+  detail: StrategyMove;
+}>;
+
+/** Going live: the strategy still pending_live, at the version, allocation and venues that were approved. */
+async function checkGoLive(env: Env, payload: unknown): Promise<CheckedChange> {
+  const p = parseInput(StrategyGoLivePayload, payload);
+  if (!p.ok) return p;
+  const current = await strategies.getStrategy(env.D1_GOVERNANCE, p.value.strategyId);
+  if (!current) return err(ErrorCode.notFound, `no strategy ${p.value.strategyId}`);
+  const move = checkTransition(current.state, "live");
+  if (!move.ok) return err(ErrorCode.conflict, move.message);
+  if (
+    current.version !== p.value.version ||
+    current.allocation !== p.value.allocation ||
+    current.venues.join() !== p.value.venues.join()
+  ) {
+    return err(ErrorCode.conflict, "strategy changed since go-live was requested; request go-live again");
   }
+  return ok({
+    current,
+    change: { state: "live", pendingRequestId: null },
+    detail: { from: current.state, to: "live" },
+  });
+}
+
+/** Raising the allocation: the strategy not retired, and the approved allocation still above its own. */
+async function checkAllocationIncrease(env: Env, payload: unknown): Promise<CheckedChange> {
   const p = parseInput(v.strictObject(StrategyAllocationPayload.entries), payload);
   if (!p.ok) return p;
   const current = await strategies.getStrategy(env.D1_GOVERNANCE, p.value.strategyId);
@@ -284,16 +307,11 @@ export async function applyStrategyApproval(
       ErrorCode.conflict,
       `allocation ${p.value.allocation} is no longer an increase over ${current.allocation}; nothing applied`,
     );
-  const redeemed = await redeemReceipt(env, receipt, action, payload, actor, now);
-  if (!redeemed.ok) return redeemed;
-  return applyOrReturn(env, receipt, actor, STRATEGY_CHECK, () =>
-    changeStrategy(env, current, { allocation: p.value.allocation }, actor, now, {
-      allocationFrom: current.allocation,
-      allocationTo: p.value.allocation,
-      requestId: redeemed.value.requestId,
-      approvers: redeemed.value.approvers,
-    }),
-  );
+  return ok({
+    current,
+    change: { allocation: p.value.allocation },
+    detail: { allocationFrom: current.allocation, allocationTo: p.value.allocation },
+  });
 }
 
 const STRATEGY_CHECK = "the strategy (GET /admin/strategies)";
