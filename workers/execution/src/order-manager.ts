@@ -27,7 +27,7 @@ import type { Env } from "./env";
 import type { FillHedge, HedgeFill, HedgeObligationEvent } from "./hedge-obligations";
 import { audit, auditFact, type OrderDesk, RPC_TIMEOUT_MS } from "./orders/desk";
 import { HedgeObligationStore, type ObligationPatch } from "./orders/obligations";
-import { drainOutbox, FILL_PUSH_DELAY_MS, FILL_RETRY_MS } from "./orders/outbox";
+import { drainOutbox, FILL_PUSH_DELAY_MS, FILL_RETRY_MS, reportFillsNow } from "./orders/outbox";
 import { reconcile } from "./orders/reconciliation";
 import { cancelOrder, resolveUnknown } from "./orders/recovery";
 import { OrderStore } from "./orders/store";
@@ -224,6 +224,11 @@ export class OrderManager extends DurableObject<Env> {
   async reconcile(actor: Principal): Promise<Result<ReconciliationReport>> {
     const tolerance = Math.max(0, Math.trunc(Number(this.env.RECON_TOLERANCE ?? "0")) || 0);
     return reconcile(this.desk, actor, tolerance);
+  }
+
+  /** Report every stored fill to risk now (see orders/outbox.ts); answers how many risk has not taken. */
+  async reportFillsNow(): Promise<number> {
+    return reportFillsNow(this.desk);
   }
 
   /** A strategy's filled position in one market and mode (risk checks effects per strategy too). */

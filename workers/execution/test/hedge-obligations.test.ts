@@ -324,3 +324,73 @@ describe("an unhedged fill through the loop", () => {
     expect(await ibkrEvaluations(conid)).toEqual([]);
   });
 });
+
+describe("two hedges on one instrument in one run", () => {
+  it("reports each hedge's fill to risk before the next hedge there is judged, so both count the same position", async () => {
+    const conid = 881077;
+    const hedged = await hedgedPaperPair("rv-twice", "KXTWICE-1", "0xpolytwice", conid);
+    // Two decision minutes without a mark: two signals filled, two hedges owed on the one instrument.
+    const now = Date.now();
+    for (const at of [now - 120_000, now - 60_000]) {
+      const r = await runTradingLoop(hedged, ADMIN, at);
+      if (!r.ok) throw new Error(r.error.message);
+    }
+    const owed = await execution().listHedgeObligations({ state: "open" });
+    if (!owed.ok) throw new Error(owed.error.message);
+    const mine = owed.value.obligations.filter((o) => o.strategyId === "rv-twice");
+    expect(mine).toHaveLength(2);
+
+    // With a mark, one run places both (and any hedge of its own signal) one after the other.
+    await risk().recordMarks([ibkrMark(conid, "200.0000")]);
+    const run = await runTradingLoop(hedged, ADMIN, now);
+    if (!run.ok) throw new Error(run.error.message);
+    for (const o of mine)
+      expect(await obligation(o.clientOrderId, "placed")).toMatchObject({ state: "placed" });
+
+    // In risk's calls: every hedge on the instrument after the first is evaluated only once the fills of the
+    // hedges before it were recorded (the effect risk checks follows from those fills).
+    const calls = await risk()._calls();
+    const hedgeIds: string[] = [];
+    for (const [i, c] of calls.entries()) {
+      if (c.method !== "evaluate") continue;
+      const intent = c.intent as { venue?: string; market?: string; clientOrderId?: string };
+      if (intent.venue !== "ibkr" || intent.market !== String(conid)) continue;
+      const recorded = new Set(
+        calls
+          .slice(0, i)
+          .filter((d) => d.method === "recordFills")
+          .flatMap((d) => (d.fills as { clientOrderId: string }[]).map((f) => f.clientOrderId)),
+      );
+      for (const earlier of hedgeIds)
+        expect(recorded.has(earlier), `${earlier} before ${intent.clientOrderId}`).toBe(true);
+      hedgeIds.push(intent.clientOrderId!);
+    }
+    expect(hedgeIds.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("leaves a hedge owed, saying why, while risk does not take the fills it would be judged against", async () => {
+    const conid = 881078;
+    const hedged = await hedgedPaperPair("rv-unreported", "KXUNREP-1", "0xpolyunrep", conid);
+    await risk().recordMarks([ibkrMark(conid, "200.0000")]);
+    const at = Date.now();
+    await risk()._set({ failFills: true });
+    try {
+      const r = await runTradingLoop(hedged, ADMIN, at);
+      if (!r.ok) throw new Error(r.error.message);
+      const [signalId] = r.value.submitted as [string];
+      expect(r.value.denied).toContainEqual({
+        clientOrderId: expect.stringMatching(/^pp-/),
+        reason: expect.stringMatching(/not placed: \d+ fill\(s\) not yet reported to risk/),
+      });
+      expect(await obligation(signalId)).toMatchObject({ state: "open", attempts: 1 });
+      expect(await ibkrEvaluations(conid)).toEqual([]);
+    } finally {
+      await risk()._set({ failFills: false });
+    }
+    // Risk takes fills again: the next run reports them first, then places the hedge.
+    const next = await runTradingLoop(hedged, ADMIN, at);
+    if (!next.ok) throw new Error(next.error.message);
+    expect(next.value.hedgeRetries).toContainEqual(expect.objectContaining({ outcome: "placed" }));
+    expect(await ibkrEvaluations(conid)).toHaveLength(1);
+  });
+});

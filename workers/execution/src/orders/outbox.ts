@@ -28,6 +28,16 @@ export async function drainOutbox(desk: OrderDesk): Promise<number> {
 }
 
 /**
+ * Push every fill not yet reported to risk now, rather than at the alarm: a hedge's effect (open, increase, reduce,
+ * close) follows from the position this store counts, and risk judges it against the fills it holds. Answers how
+ * many are still unreported (risk not answering).
+ */
+export async function reportFillsNow(desk: OrderDesk): Promise<number> {
+  while (await pushFills(desk)) {}
+  return desk.store.countUnreportedFills();
+}
+
+/**
  * Push unreported fills to risk in batches (`recordFills`); a fill risk did not accept stays for the next
  * run (risk dedups by fillId). Answers whether another batch may be waiting. If the batch call itself fails
  * (one malformed fill refuses the whole batch), each fill is tried alone (`recordFills([fill])`) so the others
