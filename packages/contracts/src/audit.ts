@@ -38,7 +38,8 @@ export interface AuditAppendInput {
  * Options of one `append`. `idempotencyKey`: the caller's own id for this one record (an outbox's record id). An
  * append whose key the chain has already recorded answers that entry's receipt and records nothing, so a retry
  * after an ambiguous failure (a timeout after the write) cannot record twice. The key is kept beside the entry,
- * outside the hashed line; a key names one record for good (reusing it for another event answers the first).
+ * outside the hashed line, for 30 days after its entry (docs/audit.md); within them a key names one record
+ * (reusing it for another event is refused as a conflict).
  */
 export const AuditAppendOptions = v.object({
   idempotencyKey: v.optional(

@@ -2,6 +2,7 @@ import { buildEntry, type ChainPoint, entryLine, GENESIS_POINT } from "@paulp/au
 import { type AuditEventInput, type AuditReceipt, ErrorCode, err, ok, type Result } from "@paulp/contracts";
 import { CanonicalJsonError } from "@paulp/kit";
 import type { ChainStore, KeyedEntry } from "./chain-store";
+import { KeyPruner } from "./idempotency-keys";
 
 interface PendingAppend {
   events: AuditEventInput[];
@@ -14,7 +15,8 @@ interface PendingAppend {
  * The chain's head and its appends. Calls that arrive together are group-committed: one synchronous write (head
  * read to last row) and one durable commit for all of them, so concurrent appends can neither fork nor skip.
  * The clock is passed in (entry times never go backwards, even if it does); `committed` is called after each
- * durable write (the sequencer schedules the R2 mirror).
+ * durable write (the sequencer schedules the R2 mirror). Expired idempotency keys are pruned in small batches
+ * after the groups that write keys (see idempotency-keys.ts).
  */
 export class ChainAppender {
   /** The last committed entry. */
@@ -25,12 +27,14 @@ export class ChainAppender {
   lastTs = 0;
   private pending: PendingAppend[] = [];
   private commitScheduled = false;
+  private readonly keyPruner: KeyPruner;
 
   constructor(
     private readonly store: ChainStore,
     private readonly now: () => number,
     private readonly committed: () => void,
   ) {
+    this.keyPruner = new KeyPruner(store);
     this.loadHead();
   }
 
@@ -130,6 +134,7 @@ export class ChainAppender {
               seq: p.receipts[0]!.seq,
               type: p.call.events[0]!.type,
               service: p.call.events[0]!.service,
+              recordedAt: Date.parse(ts),
             },
           ]
         : [],
@@ -154,6 +159,7 @@ export class ChainAppender {
     // Answers leave only once the write is durable (the output gate holds them until the commit).
     for (const p of planned) p.call.resolve(ok(p.receipts));
     for (const r of repeats) r.resolve(this.recordedReceipt(this.store.keyedEntry(r.idempotencyKey!)!, r));
+    if (keys.length > 0) this.keyPruner.written(keys.length, Date.parse(ts));
 
     this.committed();
   }

@@ -1,12 +1,16 @@
 import { GENESIS_POINT } from "@paulp/audit-chain";
 import type { AuditMirrorBatch } from "@paulp/contracts";
 
-/** An idempotency key and the entry its append recorded (one row per keyed append, kept with the entries). */
+/**
+ * An idempotency key and the entry its append recorded (one row per keyed append). `recordedAt`: the entry's
+ * time (ms); the row is kept KEY_RETENTION_MS after it (see idempotency-keys.ts).
+ */
 export interface KeyedEntry {
   key: string;
   seq: number;
   type: string;
   service: string;
+  recordedAt: number;
 }
 
 /** One stored entry: its seq and its canonical line (what R2 and an export hold). */
@@ -23,14 +27,29 @@ export interface EntryRow {
 export class ChainStore {
   private readonly sql: SqlStorage;
 
-  constructor(private readonly storage: DurableObjectStorage) {
+  /** `nowMs`: the time a key table written before keys had a time is migrated at (its keys count from then). */
+  constructor(
+    private readonly storage: DurableObjectStorage,
+    nowMs: number,
+  ) {
     this.sql = storage.sql;
     this.sql.exec(`CREATE TABLE IF NOT EXISTS entries (seq INTEGER PRIMARY KEY, body TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS mirror_batches (
         from_seq INTEGER PRIMARY KEY, to_seq INTEGER NOT NULL, key TEXT NOT NULL, sha256 TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS idempotency_keys (
-        key TEXT PRIMARY KEY, seq INTEGER NOT NULL, type TEXT NOT NULL, service TEXT NOT NULL);`);
+        key TEXT PRIMARY KEY, seq INTEGER NOT NULL, type TEXT NOT NULL, service TEXT NOT NULL,
+        recorded_at INTEGER NOT NULL);`);
+    // A key table from before keys had a time: its keys count as recorded now, so each is still kept a full
+    // retention (a constant default: SQLite adds the column without rewriting the rows).
+    const columns = this.sql.exec<{ name: string }>("PRAGMA table_info(idempotency_keys)").toArray();
+    if (!columns.some((c) => c.name === "recorded_at"))
+      this.sql.exec(
+        `ALTER TABLE idempotency_keys ADD COLUMN recorded_at INTEGER NOT NULL DEFAULT ${Math.floor(nowMs)}`,
+      );
+    this.sql.exec(
+      "CREATE INDEX IF NOT EXISTS idempotency_keys_recorded_at ON idempotency_keys (recorded_at)",
+    );
   }
 
   /** The entry with the highest seq, if any. */
@@ -59,11 +78,12 @@ export class ChainStore {
         this.sql.exec("INSERT INTO entries (seq, body) VALUES (?, ?)", seq, line);
       for (const k of keys)
         this.sql.exec(
-          "INSERT INTO idempotency_keys (key, seq, type, service) VALUES (?, ?, ?, ?)",
+          "INSERT INTO idempotency_keys (key, seq, type, service, recorded_at) VALUES (?, ?, ?, ?, ?)",
           k.key,
           k.seq,
           k.type,
           k.service,
+          k.recordedAt,
         );
     });
   }
@@ -71,12 +91,35 @@ export class ChainStore {
   /** The entry an append with this idempotency key recorded (its seq, type and service), if one did. */
   keyedEntry(key: string): KeyedEntry | undefined {
     const row = this.sql
-      .exec<{ key: string; seq: number; type: string; service: string }>(
-        "SELECT key, seq, type, service FROM idempotency_keys WHERE key = ?",
+      .exec<{ key: string; seq: number; type: string; service: string; recorded_at: number }>(
+        "SELECT key, seq, type, service, recorded_at FROM idempotency_keys WHERE key = ?",
         key,
       )
       .toArray()[0];
-    return row ? { ...row, seq: Number(row.seq) } : undefined;
+    return row
+      ? {
+          key: row.key,
+          seq: Number(row.seq),
+          type: row.type,
+          service: row.service,
+          recordedAt: Number(row.recorded_at),
+        }
+      : undefined;
+  }
+
+  /**
+   * Delete up to `limit` keys recorded before `before` (ms), oldest first (an index range: the cost is the batch,
+   * not the table). Returns how many were deleted.
+   */
+  deleteKeysRecordedBefore(before: number, limit: number): number {
+    return this.sql
+      .exec(
+        `DELETE FROM idempotency_keys WHERE key IN
+          (SELECT key FROM idempotency_keys WHERE recorded_at < ? ORDER BY recorded_at LIMIT ?) RETURNING key`,
+        before,
+        limit,
+      )
+      .toArray().length;
   }
 
   /** Entries `from`..`to` in seq order (objects). */

@@ -57,7 +57,7 @@ export class AuditSequencer extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.store = new ChainStore(ctx.storage);
+    this.store = new ChainStore(ctx.storage, Date.now());
     this.appender = new ChainAppender(
       this.store,
       () => Date.now(),
