@@ -291,7 +291,7 @@ export class AlertDesk extends DurableObject<Env> {
   }
 
   async metrics(): Promise<string> {
-    const snapshot = await readSignals(this.env);
+    const snapshot = { ...(await readSignals(this.env)), adminAuditOutbox: this.adminAuditOutbox };
     return renderMetrics(snapshot, Object.values(this.active));
   }
 

@@ -4,7 +4,7 @@ import {
   type OrderState,
   OrderState as OrderStateSchema,
 } from "@paulp/contracts";
-import type { Snapshot } from "./rules";
+import { outboxOldestAgeSeconds, type Snapshot } from "./rules";
 
 // The Prometheus text exposition format, version 0.0.4
 // (https://prometheus.io/docs/instrumenting/exposition_formats/): `# HELP` and `# TYPE` once per family, then
@@ -182,6 +182,26 @@ export function renderMetrics(snapshot: Snapshot, active: readonly Alert[]): str
       "Whole shares still to hedge, over the open hedge obligations.",
       "gauge",
     ),
+    outboxDepth: family(
+      "paulp_admin_audit_outbox_depth",
+      "Admin request records waiting in the gateway's outbox for the audit chain, as last reported (absent: never reported).",
+      "gauge",
+    ),
+    outboxOldest: family(
+      "paulp_admin_audit_outbox_oldest_age_seconds",
+      "Age of the oldest waiting admin request record: its age when reported, grown since (absent when none waits).",
+      "gauge",
+    ),
+    outboxDropped: family(
+      "paulp_admin_audit_outbox_dropped",
+      "Admin request records the outbox dropped and has not yet recorded on the chain, as last reported.",
+      "gauge",
+    ),
+    outboxReportedAt: family(
+      "paulp_admin_audit_outbox_report_timestamp_seconds",
+      "Unix time of the outbox's last report (it reports while records wait, and once when empty again).",
+      "gauge",
+    ),
     equity: family("paulp_equity_dollars", "Portfolio equity.", "gauge"),
     dailyPnl: family("paulp_daily_pnl_dollars", "Equity less the day's starting equity.", "gauge"),
     drawdown: family(
@@ -278,6 +298,16 @@ export function renderMetrics(snapshot: Snapshot, active: readonly Alert[]): str
     f.mirrorLag.samples.push({ labels: {}, value: audit.r2MirrorLag });
     for (const state of ["ok", "broken", "unknown"] as const)
       f.integrity.samples.push({ labels: { state }, value: audit.integrity === state ? 1 : 0 });
+  }
+
+  // Pushed by the gateway, not read: the last report stands until the next (none while the outbox stays empty).
+  const outbox = snapshot.adminAuditOutbox;
+  if (outbox) {
+    f.outboxDepth.samples.push({ labels: {}, value: outbox.report.depth });
+    const oldest = outboxOldestAgeSeconds(outbox, snapshot.atMs);
+    if (oldest !== null) f.outboxOldest.samples.push({ labels: {}, value: oldest });
+    f.outboxDropped.samples.push({ labels: {}, value: outbox.report.dropped });
+    f.outboxReportedAt.samples.push({ labels: {}, value: Math.floor(outbox.reportedAtMs / 1000) });
   }
 
   for (const severity of ["warning", "critical"] as const)

@@ -283,6 +283,19 @@ function hedgeRules(execution: ExecutionMonitorStats, config: RuleConfig): Obser
 }
 
 /**
+ * The age at `atMs` of the oldest admin request record the outbox last reported waiting: its age when reported,
+ * grown since (a gateway that stopped reporting does not freeze it). Null when none was waiting.
+ */
+export function outboxOldestAgeSeconds(
+  outbox: NonNullable<Snapshot["adminAuditOutbox"]>,
+  atMs: number,
+): number | null {
+  const { report, reportedAtMs } = outbox;
+  if (report.depth === 0) return null;
+  return (report.oldestAgeSeconds ?? 0) + Math.max(0, Math.floor((atMs - reportedAtMs) / 1000));
+}
+
+/**
  * Admin request records not yet in the audit chain (an audit-chain gap in the making): the gateway's outbox keeps
  * them and retries. A warning once the oldest has waited past the limit (its age grows from the report's time, so
  * a gateway that stopped reporting does not freeze it); critical when records were dropped (the gap is real).
@@ -293,11 +306,8 @@ export function outboxRules(
   atMs: number,
   config: RuleConfig,
 ): Observation[] {
-  const { report, reportedAtMs } = outbox;
-  const age =
-    report.depth > 0
-      ? (report.oldestAgeSeconds ?? 0) + Math.max(0, Math.floor((atMs - reportedAtMs) / 1000))
-      : 0;
+  const { report } = outbox;
+  const age = outboxOldestAgeSeconds(outbox, atMs) ?? 0;
   const severity =
     report.dropped > 0
       ? ("critical" as const)

@@ -100,5 +100,47 @@ describe("the Prometheus text format", () => {
     // Real execution, nothing owed: the gauges are 0 and the oldest age is left out (none to age).
     expect(families.get("paulp_hedge_obligations_open")!.metrics[0]!.value).toBe("0");
     expect(families.has("paulp_hedge_obligation_oldest_age_seconds")).toBe(false);
+    // The gateway's admin audit outbox never reported to this monitor: its gauges are absent, not a made-up 0.
+    expect([...families.keys()].filter((n) => n.startsWith("paulp_admin_audit_outbox_"))).toEqual([]);
+  });
+
+  it("carries the admin audit outbox's last report: depth, dropped, the oldest age grown since, the report's time", async () => {
+    const gauges = async () => {
+      const r = (await monitor().metrics()) as Result<string>;
+      if (!r.ok) throw new Error(r.error.message);
+      const families = parse(r.value);
+      const one = (name: string) => families.get(name)?.metrics[0]?.value;
+      return {
+        depth: one("paulp_admin_audit_outbox_depth"),
+        oldest: one("paulp_admin_audit_outbox_oldest_age_seconds"),
+        dropped: one("paulp_admin_audit_outbox_dropped"),
+        reportedAt: Number(one("paulp_admin_audit_outbox_report_timestamp_seconds")),
+      };
+    };
+    const report = async (depth: number, oldestAgeSeconds: number | null, dropped: number) => {
+      const before = Math.floor(Date.now() / 1000);
+      const r = await monitor().reportAdminAuditOutbox({ depth, oldestAgeSeconds, dropped, lastError: null });
+      if (!r.ok) throw new Error(r.error.message);
+      return { before, after: Math.ceil(Date.now() / 1000) };
+    };
+
+    const waiting = await report(3, 600, 2);
+    const g = await gauges();
+    const scraped = Math.ceil(Date.now() / 1000);
+    expect([g.depth, g.dropped]).toEqual(["3", "2"]);
+    expect(g.reportedAt).toBeGreaterThanOrEqual(waiting.before);
+    expect(g.reportedAt).toBeLessThanOrEqual(waiting.after);
+    // Reported 600 s old; it has aged since the report (by less than the time since the report was sent).
+    expect(Number(g.oldest)).toBeGreaterThanOrEqual(600);
+    expect(Number(g.oldest)).toBeLessThanOrEqual(600 + (scraped - waiting.before));
+
+    // Drained: the outbox reports once, empty; nothing waits, so no oldest age.
+    await report(0, null, 0);
+    expect(await gauges()).toMatchObject({ depth: "0", oldest: undefined, dropped: "0" });
+
+    // A malformed report is refused and leaves the last one standing.
+    const bad = await monitor().reportAdminAuditOutbox({ depth: -1 } as never);
+    expect(bad).toMatchObject({ ok: false, error: { code: "validation_failed" } });
+    expect(await gauges()).toMatchObject({ depth: "0", dropped: "0" });
   });
 });
