@@ -84,8 +84,11 @@ export interface ExecutionRpc {
    * reconciliation, the open hedge obligations.
    */
   monitorStats(): Promise<Result<ExecutionMonitorStats>>;
-  /** Hedge obligations (fills whose IBKR hedge is not placed yet), open ones first, oldest first. */
-  listHedgeObligations(query: HedgeObligationQuery): Promise<Result<{ obligations: HedgeObligationView[] }>>;
+  /**
+   * Hedge obligations (fills whose IBKR hedge is not placed yet) of one state, oldest first, and the fills not
+   * judged into one yet (see HedgeObligationsView).
+   */
+  listHedgeObligations(query: HedgeObligationQuery): Promise<Result<HedgeObligationsView>>;
   /**
    * An operator takes an open obligation's exposure over (hedged by hand, or accepted): it is no longer retried
    * nor alerted on. Audited as `execution.hedge_abandoned` with the reason; `conflict` unless it is open.
@@ -144,39 +147,79 @@ export const HedgeObligationState = v.picklist(["open", "placed", "abandoned"]);
 /** A hedge obligation's state. */
 export type HedgeObligationState = v.InferOutput<typeof HedgeObligationState>;
 
-/** One fill's owed hedge, as execution keeps it. */
-export interface HedgeObligationView {
+const Side = v.picklist(["buy", "sell"]);
+
+/** One fill's owed hedge, as execution keeps it (the schema describes the answer in the OpenAPI document). */
+export const HedgeObligationView = v.strictObject({
   /**
    * The obligation: the Kalshi order's client order id for the fills it had when first recorded, and
    * `<clientOrderId>_f<hundredths filled>` for each later batch of fills on it (a resting or late-resolved order).
    */
-  obligationId: string;
+  obligationId: v.string(),
   /** The Kalshi order whose fills are to be hedged. */
-  clientOrderId: string;
-  strategyId: string;
-  pairId: string;
+  clientOrderId: v.string(),
+  strategyId: v.string(),
+  pairId: v.string(),
   /** The Kalshi market and its category, as the hedge map was read with. */
-  market: string;
-  category: string | null;
+  market: v.string(),
+  category: v.nullable(v.string()),
   /** The Kalshi order's side, and the contracts this obligation covers (its batch of the order's fills). */
-  fillSide: "buy" | "sell";
-  filled: number;
+  fillSide: Side,
+  filled: v.number(),
   /** The IBKR instrument, the hedge's side and the whole shares still to hedge. */
-  conid: string;
-  side: "buy" | "sell";
-  quantity: number;
-  state: HedgeObligationState;
-  firstSeenAt: string;
-  updatedAt: string;
+  conid: v.string(),
+  side: Side,
+  quantity: v.number(),
+  state: HedgeObligationState,
+  firstSeenAt: v.string(),
+  updatedAt: v.string(),
   /** Why the last attempt placed nothing (null before any attempt failed). */
-  lastReason: string | null;
+  lastReason: v.nullable(v.string()),
   /** Failed attempts so far. */
-  attempts: number;
+  attempts: v.number(),
   /** The hedge order that closed it (`placed`). */
-  hedgeOrderId: string | null;
+  hedgeOrderId: v.nullable(v.string()),
   /** The fill's evidence, cited again by each hedge attempt. */
-  evidenceHashes: string[];
-}
+  evidenceHashes: v.array(v.string()),
+});
+/** One fill's owed hedge, as execution keeps it. */
+export type HedgeObligationView = v.InferOutput<typeof HedgeObligationView>;
+
+/**
+ * A fill on a Kalshi signal order recorded but not judged into a hedge obligation (or into none) yet: no run has
+ * judged it (`reason` null: the next run will), or a run could not (`reason`: the hedge map or the market's
+ * category unreadable). One with a reason counts as open in the monitor's hedge gauges (its exposure is unknown,
+ * not absent) though it is no obligation yet: the shares it owes are unknown until it is judged.
+ */
+export const UndeterminedHedgeFill = v.strictObject({
+  /** The fill (`<clientOrderId>:<contracts filled after it>`). */
+  fillId: v.string(),
+  clientOrderId: v.string(),
+  strategyId: v.string(),
+  market: v.string(),
+  fillSide: Side,
+  /** The contracts this fill added to the order (before → after). */
+  filledBefore: v.number(),
+  filledAfter: v.number(),
+  /** When the fill was recorded (the exposure's start). */
+  recordedAt: v.string(),
+  /** Why the last run could not judge it; null when no run has tried yet. */
+  reason: v.nullable(v.string()),
+});
+/** A recorded fill whose hedge is not judged yet. */
+export type UndeterminedHedgeFill = v.InferOutput<typeof UndeterminedHedgeFill>;
+
+/**
+ * What `listHedgeObligations` answers: the obligations of the state asked (open by default, oldest first) and,
+ * whatever the state asked, the fills not judged yet (never-judged first, then oldest first), so what the monitor
+ * counts as owed is all listed.
+ */
+export const HedgeObligationsView = v.strictObject({
+  obligations: v.array(HedgeObligationView),
+  undetermined: v.array(UndeterminedHedgeFill),
+});
+/** What `listHedgeObligations` answers. */
+export type HedgeObligationsView = v.InferOutput<typeof HedgeObligationsView>;
 
 /** What monitoring reads of the open hedge obligations. */
 export interface HedgeObligationStats {

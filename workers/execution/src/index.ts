@@ -14,6 +14,7 @@ import {
   type HealthReport,
   HedgeObligationAbandon,
   HedgeObligationQuery,
+  type HedgeObligationsView,
   type HedgeObligationView,
   OrderContext,
   OrderIntent,
@@ -191,9 +192,7 @@ export class ExecutionEntrypoint extends WorkerEntrypoint<Env> implements Execut
     return rpc(() => orderManager(this.env).monitorStats(), OWN);
   }
 
-  async listHedgeObligations(
-    query: HedgeObligationQuery,
-  ): Promise<Result<{ obligations: HedgeObligationView[] }>> {
+  async listHedgeObligations(query: HedgeObligationQuery): Promise<Result<HedgeObligationsView>> {
     return serve(OWN, [HedgeObligationQuery], [query ?? {}], (input) =>
       orderManager(this.env).listHedgeObligations(input),
     );

@@ -9,6 +9,7 @@ import {
   type ExecutionPosition,
   err,
   type HedgeObligationQuery,
+  type HedgeObligationsView,
   type HedgeObligationView,
   type OrderContext,
   type OrderIntent,
@@ -266,10 +267,10 @@ export class OrderManager extends DurableObject<Env> {
     return this.obligations.get(obligationId);
   }
 
-  async listHedgeObligations(
-    q: HedgeObligationQuery,
-  ): Promise<Result<{ obligations: HedgeObligationView[] }>> {
-    return ok({ obligations: this.obligations.list(q) });
+  /** The obligations of one state and the fills not judged yet (see HedgeObligationsView). */
+  async listHedgeObligations(q: HedgeObligationQuery): Promise<Result<HedgeObligationsView>> {
+    const limit = q.limit ?? 100;
+    return ok({ obligations: this.obligations.list(q), undetermined: this.obligations.undetermined(limit) });
   }
 
   /**

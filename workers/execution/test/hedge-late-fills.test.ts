@@ -3,7 +3,8 @@
 // once however often the fill is replayed, and the next loop run places its hedge once. The judgement is pure;
 // the rest runs through the real order manager, the Kalshi and IBKR simulators and the loop.
 import { runInDurableObject } from "cloudflare:test";
-import type { Result } from "@paulp/contracts";
+import { HedgeObligationsView, type Result } from "@paulp/contracts";
+import * as v from "valibot";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { HedgeMap } from "../src/hedge";
 import { type HedgeFill, hedgeOwedByFill, mayOweHedge, obligationIdFor } from "../src/hedge-obligations";
@@ -122,10 +123,19 @@ beforeAll(async () => {
   await goLive(LIVE);
 });
 
-async function obligationsOf(coid: string, state: "open" | "placed" = "open") {
+/** What the operator's list answers (held to its contract schema), of one order. */
+async function listedFor(coid: string, state: "open" | "placed" = "open") {
   const r = await execution().listHedgeObligations({ state, limit: 500 });
   if (!r.ok) throw new Error(r.error.message);
-  return r.value.obligations.filter((o) => o.clientOrderId === coid);
+  const listed = v.parse(HedgeObligationsView, r.value);
+  return {
+    obligations: listed.obligations.filter((o) => o.clientOrderId === coid),
+    undetermined: listed.undetermined.filter((f) => f.clientOrderId === coid),
+  };
+}
+
+async function obligationsOf(coid: string, state: "open" | "placed" = "open") {
+  return (await listedFor(coid, state)).obligations;
 }
 
 /** Store an order's fills up to `total` in the order manager's own store, as a venue poll does. */
@@ -304,6 +314,17 @@ describe("a late fill whose hedge cannot be judged", () => {
     await execution().resolveUnknown(ADMIN);
     const mine = async () => (await pendingFills()).filter((f) => f.clientOrderId === i.clientOrderId);
     expect(await mine()).toHaveLength(1);
+    // Recorded, not judged yet: the operator's list names it (no reason: no run has tried).
+    expect((await listedFor(i.clientOrderId)).undetermined).toEqual([
+      expect.objectContaining({
+        fillId: `${i.clientOrderId}:2`,
+        market,
+        fillSide: "buy",
+        filledBefore: 0,
+        filledAfter: 2,
+        reason: null,
+      }),
+    ]);
     const before = await execution().monitorStats();
     if (!before.ok) throw new Error(before.error.message);
 
@@ -321,13 +342,34 @@ describe("a late fill whose hedge cannot be judged", () => {
     if (!during.ok) throw new Error(during.error.message);
     expect(during.value.hedgeObligations.open).toBe(before.value.hedgeObligations.open + 1);
     expect(during.value.hedgeObligations.oldestFirstSeenAt).not.toBeNull();
-    expect(await obligationsOf(i.clientOrderId)).toEqual([]);
+    // Counted as open, so listed too: not as an obligation (its shares are unknown) but as undetermined, with why,
+    // whatever state is asked.
+    const listed = await listedFor(i.clientOrderId);
+    expect(listed.obligations).toEqual([]);
+    const recorded = (await mine())[0]!.seenAt;
+    expect(listed.undetermined).toEqual([
+      {
+        fillId: `${i.clientOrderId}:2`,
+        clientOrderId: i.clientOrderId,
+        strategyId: LIVE,
+        market,
+        fillSide: "buy",
+        filledBefore: 0,
+        filledAfter: 2,
+        recordedAt: recorded,
+        reason: "the hedge map is unreadable (HEDGE_MAP is not JSON)",
+      },
+    ]);
+    expect((await listedFor(i.clientOrderId, "placed")).undetermined).toHaveLength(1);
 
     // A category map whose category ingestion cannot answer for this market: still undetermined.
     const byCategory = withHedgeMap({ "category:Rates": entry(CONID, "1") });
     const again = await runTradingLoop(byCategory, ADMIN, at);
     if (!again.ok) throw new Error(again.error.message);
     expect(await mine()).toEqual([
+      expect.objectContaining({ reason: expect.stringMatching(/^the category of/) }),
+    ]);
+    expect((await listedFor(i.clientOrderId)).undetermined).toEqual([
       expect.objectContaining({ reason: expect.stringMatching(/^the category of/) }),
     ]);
 
@@ -338,6 +380,7 @@ describe("a late fill whose hedge cannot be judged", () => {
     const ok = await runTradingLoop(fixed, ADMIN, at);
     if (!ok.ok) throw new Error(ok.error.message);
     expect(await mine()).toEqual([]);
+    expect((await listedFor(i.clientOrderId)).undetermined).toEqual([]);
     const owed = await obligationsOf(i.clientOrderId);
     expect(owed).toEqual([
       expect.objectContaining({ quantity: 2, conid: "882002", firstSeenAt: fact.seenAt }),

@@ -51,7 +51,10 @@ function operationObject(o: Operation) {
         }
       : {}),
     responses: {
-      [ok]: { description: "done", content: { [produces]: { schema: {} } } },
+      [ok]: {
+        description: "done",
+        content: { [produces]: { schema: o.response ? schemaOf(o.response) : {} } },
+      },
       ...(o.twoPerson
         ? { "403": { description: `approval_required: request ${o.twoPerson} at POST /admin/approvals` } }
         : {}),

@@ -16,6 +16,7 @@ import {
   GoLiveInput,
   HedgeObligationAbandon,
   HedgeObligationsHttpQuery,
+  HedgeObligationsView,
   HistoryRecordRequest,
   IngestionRunRequest,
   MarketsHttpQuery,
@@ -52,6 +53,8 @@ export interface Operation {
   /** Optional body: an empty request means the schema's defaults. */
   bodyOptional?: true;
   query?: Record<string, { schema: v.GenericSchema; description: string }>;
+  /** The success answer's schema, where the contract has one (otherwise the document leaves it open). */
+  response?: v.GenericSchema;
   /** The success status (200 unless given) and its content type (JSON unless given). */
   status?: 200 | 201 | 202;
   produces?: string;
@@ -299,12 +302,14 @@ export const OPERATIONS: Operation[] = [
     "get",
     "/admin/execution/hedge-obligations",
     "execution",
-    "Fills whose IBKR hedge is owed (open first)",
+    "Fills whose IBKR hedge is owed (open first), and fills not judged into an obligation yet (undetermined)",
     {
       query: queryOf(HedgeObligationsHttpQuery, {
-        state: "only obligations in this state (default open)",
-        limit: "at most this many (default 100)",
+        state:
+          "only obligations in this state (default open); the undetermined fills are listed whatever it is",
+        limit: "at most this many obligations, and this many undetermined fills (default 100)",
       }),
+      response: HedgeObligationsView,
     },
   ),
   op(

@@ -3,6 +3,8 @@
 // buy ≤ 180) are only bounds: a hedge at such a fixed price is refused by risk's collar, one following the mark is
 // approved. Without a mark (IBKR's first snapshot of a conid carries no price) no hedge is placed and the run says so;
 // the fill's hedge stays owed (a hedge obligation, alerted as unhedged_exposure) until a later run places it.
+import { HedgeObligationsView } from "@paulp/contracts";
+import * as v from "valibot";
 import { describe, expect, it } from "vitest";
 import { adminFetch, approvedPairs, auditEntries, json, post } from "./helpers";
 
@@ -54,9 +56,11 @@ interface Obligation {
   attempts: number;
   hedgeOrderId: string | null;
 }
-const obligations = async (state = "open") =>
-  (await json<{ obligations: Obligation[] }>(adminFetch(`/admin/execution/hedge-obligations?state=${state}`)))
-    .obligations;
+const listed = async (state = "open") =>
+  json<{ obligations: Obligation[]; undetermined: unknown[] }>(
+    adminFetch(`/admin/execution/hedge-obligations?state=${state}`),
+  );
+const obligations = async (state = "open") => (await listed(state)).obligations;
 const evaluateAlerts = () =>
   json<{ changes: { key: string; action: string; severity: string }[] }>(
     adminFetch("/admin/alerts/evaluate", { method: "POST" }),
@@ -84,7 +88,12 @@ describe("an IBKR hedge follows the instrument's mark (through the real workers)
     const runs = await auditEntries("execution.loop_run");
     expect(runs.some((e) => JSON.stringify(e.payload.denied).includes("hedge_not_placed"))).toBe(true);
     // Each unhedged fill is owed: listed, audited, and alerted on (this mesh's monitor alerts on any open one).
-    const owed = await obligations();
+    const answer = await listed();
+    // The answer holds to its contract (the OpenAPI document's schema); every fill was judged at submit (the run
+    // read the market's category), so none is undetermined.
+    expect(v.safeParse(HedgeObligationsView, answer).issues).toBeUndefined();
+    expect(answer.undetermined).toEqual([]);
+    const owed = answer.obligations;
     expect(owed.length).toBeGreaterThan(0);
     expect(owed.every((o) => o.conid === HEDGE_CONID && o.attempts === 1)).toBe(true);
     expect((await auditEntries("execution.hedge_pending")).length).toBeGreaterThanOrEqual(owed.length);

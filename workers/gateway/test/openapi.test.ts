@@ -4,9 +4,19 @@ import { OPERATIONS, openApiPath } from "../src/openapi";
 import { buildRouter } from "../src/router";
 import { adminFetch, gateway } from "./helpers";
 
+type Schema = { properties?: Record<string, Schema>; items?: Schema; required?: string[] };
 interface OpenApiDocument {
   openapi: string;
-  paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: unknown }> } }>>;
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        requestBody?: { content: Record<string, { schema: unknown }> };
+        responses?: Record<string, { content?: Record<string, { schema: Schema }> }>;
+      }
+    >
+  >;
 }
 
 /** Every route the router really has: method and path, without the `all` middleware entries. */
@@ -64,6 +74,20 @@ describe("GET /admin/openapi.json", () => {
     for (const o of OPERATIONS.filter((x) => x.body)) {
       expect(doc.paths[openApiPath(o.path)]?.[o.method]?.requestBody, `${o.method} ${o.path}`).toBeDefined();
     }
+  });
+
+  it("describes an answer from its contract schema where it has one (the hedge obligations and undetermined fills)", async () => {
+    const doc = await served();
+    const answer = doc.paths["/admin/execution/hedge-obligations"]?.get?.responses?.["200"]?.content?.[
+      "application/json"
+    ]?.schema as Schema;
+    expect(answer.required).toEqual(["obligations", "undetermined"]);
+    expect(answer.properties?.undetermined?.items?.required).toEqual(
+      expect.arrayContaining(["fillId", "clientOrderId", "market", "filledAfter", "recordedAt", "reason"]),
+    );
+    expect(answer.properties?.obligations?.items?.required).toEqual(
+      expect.arrayContaining(["obligationId", "conid", "quantity", "state"]),
+    );
   });
 
   it("an undescribed route would be caught: the comparison sees a route the description lacks", () => {

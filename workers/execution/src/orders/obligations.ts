@@ -7,6 +7,7 @@ import {
   type HedgeObligationView,
   ok,
   type Result,
+  type UndeterminedHedgeFill,
 } from "@paulp/contracts";
 import {
   type FillHedge,
@@ -257,6 +258,24 @@ export class HedgeObligationStore {
       )
       .toArray()
       .map((r) => this.view(r));
+  }
+
+  /**
+   * The fills not judged into an obligation yet, as the operator sees them (the same order as `pendingFills`:
+   * never-judged first, then oldest first): those with a reason count as open in `stats`.
+   */
+  undetermined(limit: number): UndeterminedHedgeFill[] {
+    return this.pendingFills(limit).map((f) => ({
+      fillId: f.fillId,
+      clientOrderId: f.clientOrderId,
+      strategyId: f.strategyId,
+      market: f.market,
+      fillSide: f.fillSide,
+      filledBefore: f.filledBefore,
+      filledAfter: f.filledAfter,
+      recordedAt: f.seenAt,
+      reason: f.reason,
+    }));
   }
 
   /**
