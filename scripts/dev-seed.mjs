@@ -20,18 +20,38 @@ const HISTORY_STEP_MS = Number(process.env.PAULP_DEV_HISTORY_STEP_MINUTES ?? 5) 
 /** Ticks per call (the route's bound is 30). */
 const HISTORY_TICKS_PER_CALL = 12;
 
+/**
+ * A history call answered 503 (a worker of the mesh not ready, or busy: mostly nothing was read) or lost on the
+ * network is tried again, at most this many times in all, waiting 2 s, 4 s, 8 s between (a bounded backoff).
+ */
+export const HISTORY_ATTEMPTS = 4;
+const HISTORY_RETRY_MIN_MS = 2_000;
+const HISTORY_RETRY_MAX_MS = 8_000;
+
 /** Every breaker transition of the drill gives a reason starting so: how a retry knows the seed moved it. */
 const DRILL_REASON_PREFIX = "dev seed:";
 const SEED_STRATEGY_NAME = "Cross-venue relative value (dev)";
 
-export async function seedDev({ base, adminToken, log = console.log }) {
+/**
+ * The admin API as the seed calls it: `call(method, path, { headers, body })` answers the parsed body, or throws
+ * an error carrying the answer's `status`, or `network: true` when there was no answer at all.
+ */
+export function adminCaller(base, adminToken) {
   const bearer = { authorization: `Bearer ${adminToken}` };
-  const call = async (method, path, { headers = bearer, body } = {}) => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+  return async (method, path, { headers = bearer, body } = {}) => {
+    let res;
+    try {
+      res = await fetch(`${base}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (error) {
+      // No answer at all (refused, reset): `network` lets a step that may be retried tell it from a refusal.
+      throw Object.assign(new Error(`${method} ${path} → no answer: ${error.cause?.code ?? error.message}`), {
+        network: true,
+      });
+    }
     const text = await res.text();
     let data;
     try {
@@ -39,9 +59,16 @@ export async function seedDev({ base, adminToken, log = console.log }) {
     } catch {
       data = text;
     }
-    if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${text.slice(0, 300)}`);
+    if (!res.ok)
+      throw Object.assign(new Error(`${method} ${path} → ${res.status} ${text.slice(0, 300)}`), {
+        status: res.status,
+      });
     return data;
   };
+}
+
+export async function seedDev({ base, adminToken, log = console.log }) {
+  const call = adminCaller(base, adminToken);
   const person = async (email) => {
     const { token } = await call("POST", "/dev/access-token", { headers: {}, body: { email } });
     return { "cf-access-jwt-assertion": token };
@@ -116,8 +143,9 @@ export async function seedDev({ base, adminToken, log = console.log }) {
   const id = created.id ?? created.strategy?.id;
   await call("POST", `/admin/strategies/${encodeURIComponent(id)}/paper`, { headers: pm });
   log(`[dev-seed] strategy ${id} is in paper mode; the trading loop runs every minute`);
-  // Once, on the seed's first pass: a failure is logged, never retried (a second recording would log the same
-  // minutes twice), and the loop's live evidence still accrues.
+  // Once, on the seed's first pass: a failure (past each call's own retries of a 503, retryUnavailable) is logged,
+  // the whole window never recorded again (a second recording would log the same minutes twice), and the loop's
+  // live evidence still accrues.
   await historyAndReplay(call, id, log).catch((e) =>
     log(`[dev-seed] dev history not recorded: ${e.message}`),
   );
@@ -136,8 +164,14 @@ async function historyAndReplay(call, strategyId, log) {
   let ticks = 0;
   for (let at = from; at < to; at += HISTORY_TICKS_PER_CALL * HISTORY_STEP_MS) {
     const end = Math.min(to, at + HISTORY_TICKS_PER_CALL * HISTORY_STEP_MS);
-    const r = await call("POST", "/admin/ingestion/history", {
-      body: { from: new Date(at).toISOString(), to: new Date(end).toISOString(), stepMs: HISTORY_STEP_MS },
+    const body = {
+      from: new Date(at).toISOString(),
+      to: new Date(end).toISOString(),
+      stepMs: HISTORY_STEP_MS,
+    };
+    const r = await retryUnavailable(() => call("POST", "/admin/ingestion/history", { body }), {
+      what: `dev history ${body.from} … ${body.to}`,
+      log,
     });
     fetches += r.fetches;
     ticks += r.ticks;
@@ -158,6 +192,38 @@ async function historyAndReplay(call, strategyId, log) {
       ? `[dev-seed] replay ${replay.id} complete: ${record.sightings} sightings, ${s.decisions} decisions, ${s.orders} orders, P&L ${s.pnl}; a go-live cites it (README)`
       : `[dev-seed] replay ${replay.id} is ${record.status}: GET /admin/replays/${replay.id}`,
   );
+}
+
+/**
+ * Run `step`, trying again after a 503 or no answer (up to `attempts` in all, the wait doubling from `minMs` to
+ * `maxMs`), each retry logged; any other failure, or the last one, is thrown. For a history chunk, a retry is
+ * worth the small risk it carries: a 503 after a dropped connection may follow a partial recording, so some of
+ * the chunk's minutes may be logged twice (their bytes are stored once) rather than none recorded at all.
+ */
+export async function retryUnavailable(
+  step,
+  {
+    what,
+    log,
+    attempts = HISTORY_ATTEMPTS,
+    minMs = HISTORY_RETRY_MIN_MS,
+    maxMs = HISTORY_RETRY_MAX_MS,
+    wait = (ms) => new Promise((r) => setTimeout(r, ms)),
+  },
+) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await step();
+    } catch (error) {
+      const retryable = error.status === 503 || error.network === true;
+      if (!retryable || attempt >= attempts) throw error;
+      const ms = Math.min(maxMs, minMs * 2 ** (attempt - 1));
+      log(
+        `[dev-seed] ${what}: try ${attempt} of ${attempts} failed (${error.message.slice(0, 200)}); again in ${ms / 1000} s`,
+      );
+      await wait(ms);
+    }
+  }
 }
 
 /**
