@@ -28,7 +28,13 @@ import type { Env } from "./env";
 import type { FillHedge, HedgeFill, HedgeObligationEvent } from "./hedge-obligations";
 import { audit, auditFact, type OrderDesk, RPC_TIMEOUT_MS } from "./orders/desk";
 import { HedgeObligationStore, type ObligationPatch } from "./orders/obligations";
-import { drainOutbox, FILL_PUSH_DELAY_MS, FILL_RETRY_MS, reportFillsNow } from "./orders/outbox";
+import {
+  drainOutbox,
+  FILL_PUSH_DELAY_MS,
+  FILL_RETRY_MS,
+  flushHeldAudits,
+  reportFillsNow,
+} from "./orders/outbox";
 import { reconcile } from "./orders/reconciliation";
 import { cancelOrder, resolveUnknown } from "./orders/recovery";
 import { OrderStore } from "./orders/store";
@@ -80,6 +86,17 @@ export class OrderManager extends DurableObject<Env> {
     return Number.isFinite(ms) && ms >= 1_000 ? ms : normal;
   }
 
+  /** The flush of held audit facts in progress, if any: the alarm's and an inline one share it. */
+  private heldFlush: Promise<number> | null = null;
+
+  /** Append the held audit facts, one flush at a time (two at once would append the same facts twice). */
+  private flushHeldAudits(): Promise<number> {
+    this.heldFlush ??= flushHeldAudits(this.desk).finally(() => {
+      this.heldFlush = null;
+    });
+    return this.heldFlush;
+  }
+
   /** The outbox alarm is a storage write, ordered with the change that needs it; set once per push. */
   private armOutbox(): void {
     if (this.alarmArmed) return;
@@ -102,7 +119,7 @@ export class OrderManager extends DurableObject<Env> {
    */
   override async alarm(): Promise<void> {
     this.alarmArmed = false;
-    const left = await drainOutbox(this.desk);
+    const left = await drainOutbox(this.desk, () => this.flushHeldAudits());
     if (left > 0 && !this.alarmArmed) {
       this.alarmArmed = true;
       await this.ctx.storage.setAlarm(Date.now() + this.outboxMs(FILL_RETRY_MS));
@@ -254,12 +271,16 @@ export class OrderManager extends DurableObject<Env> {
     actor: Principal,
   ): Promise<HedgeObligationView | null> {
     const opened = this.obligations.resolveFill(fill.fillId, judged);
-    if (opened)
-      await auditFact(this.desk, "execution.hedge_owed", actor, {
-        obligation: opened,
-        filledBefore: fill.filledBefore,
-        filledAfter: fill.filledAfter,
-      });
+    if (!opened) return null;
+    // The fact is kept in the same storage turn as the obligation (no await between: one atomic write), so a
+    // restart between the two cannot lose it; then appended now, after any fact held before it.
+    this.store.holdAudit({
+      type: "execution.hedge_owed",
+      service: "execution",
+      actor,
+      payload: { obligation: opened, filledBefore: fill.filledBefore, filledAfter: fill.filledAfter },
+    });
+    if ((await this.flushHeldAudits()) > 0) this.armOutbox();
     return opened;
   }
 

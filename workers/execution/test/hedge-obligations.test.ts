@@ -1,6 +1,7 @@
 // Hedge obligations: a covered Kalshi fill whose IBKR hedge could not be placed (no fresh mark, risk denied it)
 // stays owed, visible and audited, and each loop run retries it until a hedge is placed, once. The table and the
 // attempt rules are pure; the loop runs for real against the order manager with risk's and audit's doubles.
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import {
   attemptOutcome,
@@ -11,7 +12,16 @@ import {
 } from "../src/hedge-obligations";
 import { runTradingLoop } from "../src/loop";
 import { deriveClientOrderId } from "../src/orders/ids";
-import { ADMIN, audit, execution, hedgedPaperPair, ibkrEvaluations, ibkrMark, risk } from "./helpers";
+import {
+  ADMIN,
+  audit,
+  execution,
+  hedgedPaperPair,
+  ibkrEvaluations,
+  ibkrMark,
+  orderManagerStub,
+  risk,
+} from "./helpers";
 
 describe("the hedge obligation table", () => {
   it("matches an independently written table: open retries, places or is abandoned; placed and abandoned end", () => {
@@ -392,5 +402,28 @@ describe("two hedges on one instrument in one run", () => {
     if (!next.ok) throw new Error(next.error.message);
     expect(next.value.hedgeRetries).toContainEqual(expect.objectContaining({ outcome: "placed" }));
     expect(await ibkrEvaluations(conid)).toHaveLength(1);
+  });
+
+  it("keeps an owed hedge's fact with its obligation while the chain refuses it, and appends it once, in order, after", async () => {
+    const conid = 881079;
+    const hedged = await hedgedPaperPair("rv-heldowed", "KXHELD-1", "0xpolyheld", conid);
+    await audit()._set({ failingTypes: ["execution.hedge_owed"] });
+    let signalId: string;
+    try {
+      const r = await runTradingLoop(hedged, ADMIN, Date.now());
+      if (!r.ok) throw new Error(r.error.message);
+      [signalId] = r.value.submitted as [string];
+      expect(await obligation(signalId)).toMatchObject({ state: "open" });
+      // Not on the chain yet, and what followed it (the attempt's failure) waits behind it, in order.
+      expect((await hedgeEvents(signalId)).map((e) => e.type)).toEqual([]);
+    } finally {
+      await audit()._set({ failingTypes: [] });
+    }
+    await runDurableObjectAlarm(orderManagerStub());
+    await runDurableObjectAlarm(orderManagerStub());
+    expect((await hedgeEvents(signalId)).map((e) => e.type)).toEqual([
+      "execution.hedge_owed",
+      "execution.hedge_pending",
+    ]);
   });
 });
