@@ -18,6 +18,6 @@ export interface Env {
   ALERT_RECIPIENTS?: string;
   /** `dev`, `staging` or `production`: named in every email's subject. */
   ENVIRONMENT: string;
-  /** JSON overrides of the rule thresholds (see src/rules.ts DEFAULT_RULES). */
+  /** JSON overrides of the rule thresholds (see src/rule-config.ts DEFAULT_RULES). */
   ALERT_RULES?: string;
 }
