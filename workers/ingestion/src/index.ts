@@ -1,8 +1,9 @@
+// The ingestion worker's entry: the RPC methods validate their input and delegate to plain modules (the time is
+// read here and passed in), the cron runs the pipeline, and the Durable Object classes are exported.
 import { WorkerEntrypoint } from "cloudflare:workers";
 import {
   ComplianceRuleSet,
   type ComplianceRulesView,
-  type ComplianceVerdict,
   ErrorCode,
   type EvidenceObjects,
   EvidenceObjectsQuery,
@@ -18,17 +19,15 @@ import {
   IngestionRunRequest,
   type IngestionStatus,
   MAX_EVIDENCE_BATCH_BYTES,
-  MAX_FAST_REFRESH,
   MarketQuery,
   type MarketRecord,
-  MarketVenue,
   type MarkPrice,
   type MarkRefresh,
   type OrderBookSnapshot,
   ok,
   type PreTradeCheck,
   Principal,
-  RawVenueAnswer,
+  type RawVenueAnswer,
   ReplayId,
   type ReplayRecord,
   type ReplayReport,
@@ -36,73 +35,46 @@ import {
   type Result,
   Sha256Hex,
   systemPrincipal,
-  TradedMarket,
-  Venue,
+  type TradedMarket,
+  type Venue,
   type VenueRunReport,
 } from "@paulp/contracts";
 import { checkD1, checkR2, parseInput, rpc, runHealthChecks, serve } from "@paulp/kit";
-import * as v from "valibot";
 import { fetchFreshBook } from "./books";
-import { ComplianceAgent, gateWithCurrentRules, loadRules, verdictOf } from "./compliance";
+import { loadRules } from "./compliance";
 import type { Env } from "./env";
-import { type EvidenceSighting, missingEvidence, readEvidence, readEvidenceObjects } from "./evidence";
+import type { EvidenceSighting, EvidenceStore } from "./evidence";
 import { ingestIbkrSnapshot, refreshBooks } from "./fast-marks";
-import { listFetches } from "./fetch-log";
-import { gatedMarket } from "./gated-market";
+import { gatedBook, gatedMark, gatedMarketPage, gatedMarketSeen } from "./gated-market";
 import { historyRefusal, recordHistory } from "./history";
-import {
-  getBookRow,
-  getMarketRow,
-  getMarkRow,
-  lastSeen,
-  listEvidenceRows,
-  listMarketRows,
-} from "./market-queries";
 import { EvidenceCursor, encodeCursor, FetchLogCursor, MarketsCursor, pageQuery } from "./paging";
 import { runIngestion } from "./pipeline";
+import { preTradeCheck } from "./pre-trade";
 import { readReplayReport } from "./replay/report";
 import { startReplay } from "./replay/start";
 import { getReplay, listReplays } from "./replay/store";
+import {
+  FastMarkets,
+  IbkrSnapshotInput,
+  MaxAge,
+  PreTradeInput,
+  StrategyIdInput,
+  VenueAndId,
+} from "./rpc-inputs";
 import { replaceComplianceRules } from "./rules-update";
 import { CRON_ACTOR, CRON_MAX_PAGES, depsFromEnv, FAST_PATH_ACTOR, fastPathBuckets } from "./runtime";
+import { evidenceObject, evidenceObjects, evidencePage, fetchLogPage } from "./served-evidence";
 import { ingestionStatus } from "./status";
-
-const StrategyIdInput = v.pipe(v.string(), v.minLength(1), v.maxLength(128));
-const MarketId = v.pipe(v.string(), v.minLength(1), v.maxLength(128));
-const VenueAndId = v.tuple([MarketVenue, MarketId]);
-const PreTradeInput = v.object({
-  venue: Venue,
-  marketId: MarketId,
-  evidenceHashes: v.pipe(v.array(Sha256Hex), v.maxLength(16)),
-});
-/** Markets for a fast-path book refresh: Kalshi and Polymarket only. */
-const FastMarkets = v.pipe(
-  v.array(
-    v.pipe(
-      TradedMarket,
-      v.check((m) => m.venue !== "ibkr", "books are read for kalshi and polymarket markets"),
-    ),
-  ),
-  v.maxLength(MAX_FAST_REFRESH),
-);
-/** Instruments of one IBKR snapshot. */
-const Instruments = v.pipe(
-  v.array(
-    v.pipe(
-      TradedMarket,
-      v.check((m) => m.venue === "ibkr", "IBKR instruments only"),
-    ),
-  ),
-  v.minLength(1),
-  v.maxLength(MAX_FAST_REFRESH),
-);
 
 /** The fast path's reads use buckets of their own, so they never wait behind the crawl's (nor take its share). */
 function fastDeps(env: Env) {
   return { ...depsFromEnv(env, FAST_PATH_ACTOR), buckets: fastPathBuckets(env) };
 }
 
-const MaxAge = v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(86_400)), 10);
+/** Where the RPC reads evidence from. */
+function evidenceStore(env: Env): EvidenceStore {
+  return { bucket: env.R2_EVIDENCE, db: env.D1_MARKETS };
+}
 
 /** A failure inside ingestion is logged and answered as `internal_error` without its cause. */
 const INTERNAL = { code: ErrorCode.internal, hideCause: true } as const;
@@ -123,40 +95,17 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
     const { q, after } = asked.value;
     return rpc(
       async () => {
-        const page = await listMarketRows(
-          this.env.D1_MARKETS,
-          {
-            venue: q.venue,
-            status: q.status,
-            search: q.search,
-            category: q.category,
-            limit: q.limit ?? 100,
-            after,
-          },
-          Date.now(),
-        );
-        // Rows passed the rules in force when their page was ingested: a rule added since hides them here too
-        // (as getMarket, books and marks refuse them), and no rules at all lists nothing.
-        const agent = await gateWithCurrentRules(this.env.D1_MARKETS);
-        if (agent.unavailable)
-          return err(ErrorCode.complianceBlocked, `compliance gate unavailable: ${agent.unavailable}`);
-        const markets = page.markets.filter((m) => agent.check(m).decision === "allow");
-        return ok({ markets, cursor: encodeCursor(page.next) });
+        const page = await gatedMarketPage(this.env.D1_MARKETS, q, after, Date.now());
+        return page.ok ? ok({ markets: page.value.markets, cursor: encodeCursor(page.value.next) }) : page;
       },
       { what: "listMarkets", ...INTERNAL },
     );
   }
 
   async getMarket(venue: "kalshi" | "polymarket", marketId: string): Promise<Result<MarketRecord>> {
-    return serve({ what: "getMarket", ...INTERNAL }, [VenueAndId], [[venue, marketId]], async (input) => {
-      const market = await gatedMarket(this.env.D1_MARKETS, input[0], input[1], Date.now());
-      if (!market.ok) return market;
-      const seen = await lastSeen(this.env.D1_MARKETS, input[0], input[1]);
-      return ok({
-        ...market.value,
-        lastSeen: seen ? { at: seen.seenAt, evidenceHash: seen.evidenceHash } : null,
-      });
-    });
+    return serve({ what: "getMarket", ...INTERNAL }, [VenueAndId], [[venue, marketId]], async (input) =>
+      gatedMarketSeen(this.env.D1_MARKETS, { venue: input[0], marketId: input[1], now: Date.now() }),
+    );
   }
 
   async getOrderBook(
@@ -168,26 +117,20 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
       { what: "getOrderBook", ...INTERNAL },
       [VenueAndId, MaxAge],
       [[venue, marketId], maxAgeSeconds],
-      async (input, maxAge) => {
-        const now = Date.now();
-        const gated = await gatedMarket(this.env.D1_MARKETS, input[0], input[1], now);
-        if (!gated.ok) return gated;
-        const market = gated.value;
-        const stored = await getBookRow(this.env.D1_MARKETS, input[0], input[1], now);
-        if (stored && stored.ageSeconds < maxAge) return ok(stored);
-        return await fetchFreshBook(depsFromEnv(this.env, systemPrincipal("ingestion:rpc")), market);
-      },
+      async (input, maxAge) =>
+        gatedBook(
+          this.env.D1_MARKETS,
+          { venue: input[0], marketId: input[1], now: Date.now() },
+          maxAge,
+          (market) => fetchFreshBook(depsFromEnv(this.env, systemPrincipal("ingestion:rpc")), market),
+        ),
     );
   }
 
   async getMark(venue: "kalshi" | "polymarket", marketId: string): Promise<Result<MarkPrice>> {
-    return serve({ what: "getMark", ...INTERNAL }, [VenueAndId], [[venue, marketId]], async (input) => {
-      const now = Date.now();
-      const gated = await gatedMarket(this.env.D1_MARKETS, input[0], input[1], now);
-      if (!gated.ok) return gated;
-      const mark = await getMarkRow(this.env.D1_MARKETS, input[0], input[1], now);
-      return mark ? ok(mark) : err(ErrorCode.notFound, `no mark for ${venue}:${marketId}`);
-    });
+    return serve({ what: "getMark", ...INTERNAL }, [VenueAndId], [[venue, marketId]], async (input) =>
+      gatedMark(this.env.D1_MARKETS, { venue: input[0], marketId: input[1], now: Date.now() }),
+    );
   }
 
   async preTradeCheck(
@@ -197,29 +140,10 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
   ): Promise<Result<PreTradeCheck>> {
     const input = parseInput(PreTradeInput, { venue, marketId, evidenceHashes });
     if (!input.ok) return input;
-    const q = input.value;
-    return rpc(
-      async () => {
-        const db = this.env.D1_MARKETS;
-        let rulesVersion = 0;
-        const agent = new ComplianceAgent();
-        const [missing, market] = await Promise.all([
-          missingEvidence(db, q.evidenceHashes),
-          q.venue === "ibkr" ? null : getMarketRow(db, q.venue, q.marketId, Date.now()),
-          agent.prepare(async () => {
-            const view = await loadRules(db);
-            rulesVersion = view.version;
-            return view.rules;
-          }),
-        ]);
-        const compliance: ComplianceVerdict =
-          q.venue === "ibkr"
-            ? { verdict: "not_applicable", reason: "IBKR instruments are not ingested: no rule can name one" }
-            : verdictOf(market, agent);
-        return ok({ compliance, rulesVersion, missingEvidence: missing });
-      },
-      { what: "preTradeCheck", ...INTERNAL },
-    );
+    return rpc(async () => ok(await preTradeCheck(this.env.D1_MARKETS, input.value, Date.now())), {
+      what: "preTradeCheck",
+      ...INTERNAL,
+    });
   }
 
   async listEvidence(
@@ -230,13 +154,7 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
     const { q, after } = asked.value;
     return rpc(
       async () => {
-        const page = await listEvidenceRows(this.env.D1_MARKETS, {
-          venue: q.venue,
-          from: q.from,
-          to: q.to,
-          limit: q.limit ?? 100,
-          after,
-        });
+        const page = await evidencePage(this.env.D1_MARKETS, q, after);
         return ok({ evidence: page.evidence, cursor: encodeCursor(page.next) });
       },
       { what: "listEvidence", ...INTERNAL },
@@ -252,34 +170,18 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
       sightings: EvidenceSighting[];
     }>
   > {
-    return serve({ what: "getEvidence", ...INTERNAL }, [Sha256Hex], [hash], async (input) => {
-      const r = await readEvidence({ bucket: this.env.R2_EVIDENCE, db: this.env.D1_MARKETS }, input);
-      if (!r.ok)
-        return err(r.code === "not_found" ? ErrorCode.notFound : ErrorCode.integrityBroken, r.message);
-      return ok({
-        bytes: r.bytes,
-        contentType: r.contentType,
-        venue: r.venue,
-        url: r.url,
-        sightings: r.sightings,
-      });
-    });
+    return serve({ what: "getEvidence", ...INTERNAL }, [Sha256Hex], [hash], async (input) =>
+      evidenceObject(evidenceStore(this.env), input),
+    );
   }
 
   async listFetches(query: FetchLogQuery): Promise<Result<FetchLogPage>> {
     const asked = pageQuery(FetchLogQuery, FetchLogCursor, query);
     if (!asked.ok) return asked;
     const { q, after } = asked.value;
-    // The log holds ingestion's own timestamps (UTC, milliseconds): the window is compared in that form.
-    const iso = (t: string) => new Date(Date.parse(t)).toISOString();
     return rpc(
       async () => {
-        const page = await listFetches(this.env.D1_MARKETS, {
-          from: iso(q.from),
-          to: iso(q.to),
-          limit: q.limit ?? 500,
-          after,
-        });
+        const page = await fetchLogPage(this.env.D1_MARKETS, q, after);
         return ok({ fetches: page.fetches, hashes: page.hashes, cursor: encodeCursor(page.next) });
       },
       { what: "listFetches", ...INTERNAL },
@@ -291,19 +193,10 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
     if (!input.ok) return input;
     if (new Set(input.value).size !== input.value.length)
       return err(ErrorCode.validationFailed, "hashes: each evidence object is asked for once");
-    return rpc(
-      async () => {
-        const r = await readEvidenceObjects(
-          { bucket: this.env.R2_EVIDENCE, db: this.env.D1_MARKETS },
-          input.value,
-          MAX_EVIDENCE_BATCH_BYTES,
-        );
-        if (!r.ok)
-          return err(r.code === "not_found" ? ErrorCode.notFound : ErrorCode.integrityBroken, r.message);
-        return ok({ objects: r.objects, remaining: r.remaining });
-      },
-      { what: "getEvidenceObjects", ...INTERNAL },
-    );
+    return rpc(() => evidenceObjects(evidenceStore(this.env), input.value, MAX_EVIDENCE_BATCH_BYTES), {
+      what: "getEvidenceObjects",
+      ...INTERNAL,
+    });
   }
 
   async runNow(request: IngestionRunRequest, actor: Principal): Promise<Result<VenueRunReport[]>> {
@@ -365,7 +258,7 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
   ): Promise<Result<MarkRefresh>> {
     return serve(
       { what: "ingestIbkrSnapshot", ...INTERNAL },
-      [v.object({ answer: RawVenueAnswer, instruments: Instruments })],
+      [IbkrSnapshotInput],
       [{ answer, instruments }],
       async (input) => {
         return ok(await ingestIbkrSnapshot(fastDeps(this.env), input.answer, input.instruments));
