@@ -6,6 +6,7 @@
 import type { ApprovalAction, ApprovalStatus, VerifiedApproval } from "./approval-requests";
 import type { BreakerState } from "./breaker";
 import type { JsonValue, Principal, Venue } from "./common";
+import type { ComplianceRule } from "./compliance-rules";
 import type {
   ExecutionPolicyChange,
   HedgeObligationView,
@@ -14,7 +15,7 @@ import type {
   TradingLoopReport,
 } from "./execution";
 import type { AssessmentUsage, PairGrade, PairVerdict, StrategyState } from "./governance";
-import type { ComplianceRule, MarketVenue } from "./ingestion";
+import type { MarketVenue } from "./ingestion";
 import type { AlertKind, AlertSeverity } from "./monitor";
 import type { OrderIntent, RiskDecision } from "./risk";
 import type { RiskLimits } from "./risk-admin";
