@@ -1,3 +1,4 @@
+// Over 400 lines on purpose: the catalog is data, one entry per event type with its payload, in one list.
 // The catalog of audit events: every event type the mesh appends, the service that emits it, and its payload.
 // Workers append through kit's `auditAppend` / `auditAppendMany`, typed by this catalog, so an event whose
 // type, service or payload drifts fails to compile at its emit site. The audit worker itself stays generic:
