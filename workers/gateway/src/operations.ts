@@ -1,3 +1,4 @@
+// Over 400 lines on purpose: the route table is data, one entry per route, read as one list.
 // The gateway's HTTP surface as data: one line per route, with the valibot schema its handler reads
 // (openapi.ts writes the OpenAPI document from it).
 import {
