@@ -120,6 +120,16 @@ describe("the operator console", () => {
     expect(orders.length, "the trading loop placed no order: nothing to trace").toBeGreaterThan(0);
     expect(await t.page.locator("#p-orders tbody tr").count()).toBe(orders.length);
     expect(await t.page.locator("#p-positions tbody tr").count()).toBe(positions.length);
+    // Owed hedges: what the API lists, row for row (the seed's first fills meet no IBKR mark yet).
+    const owed = (await api(mesh, "GET", "/admin/execution/hedge-obligations?state=open&limit=50")) as {
+      obligations: { clientOrderId: string }[];
+    };
+    await t.page.waitForFunction(() => document.getElementById("p-hedges")?.dataset.status === "ok");
+    expect(await t.page.locator("#p-hedges .owed tbody tr").count()).toBe(owed.obligations.length);
+    if (owed.obligations.length === 0)
+      expect(await t.page.locator("#p-hedges").textContent()).toContain("No hedge is owed.");
+    else
+      expect(await t.page.locator("#p-hedges").textContent()).toContain(owed.obligations[0]!.clientOrderId);
     // The trace: order → risk decision → evidence → pair approval.
     await t.page
       .locator("#p-orders tbody tr")

@@ -687,6 +687,55 @@ new Panel(
   },
 );
 
+// Unhedged exposure: covered Kalshi fills whose IBKR hedge is not placed yet (each loop run retries them), and fills
+// not judged against the hedge map yet. Shown beside the positions, as the monitor's unhedged_exposure alert counts.
+new Panel(
+  "p-hedges",
+  "trading",
+  (signal) => api("GET", "/admin/execution/hedge-obligations?state=open&limit=50", { signal }),
+  ({ obligations, undetermined }, body) => {
+    const mono = (text) => h("span", { class: "mono" }, text);
+    add(
+      body,
+      h(
+        "div",
+        { class: "owed" },
+        table(
+          ["Owed since", "Kalshi order", "Market", "Hedge", "#Shares", "#Attempts", "Why not placed"],
+          obligations.map((o) => [
+            whenAgo(o.firstSeenAt),
+            mono(o.clientOrderId),
+            mono(o.market),
+            `${o.side} ibkr:${o.conid}`,
+            String(o.quantity),
+            String(o.attempts),
+            o.lastReason ?? "–",
+          ]),
+          "No hedge is owed.",
+        ),
+      ),
+      undetermined.length === 0
+        ? null
+        : h(
+            "div",
+            null,
+            h("h3", null, "Fills not judged against the hedge map yet (counted as owed)"),
+            table(
+              ["Recorded", "Kalshi order", "Market", "#Contracts", "Why"],
+              undetermined.map((u) => [
+                whenAgo(u.recordedAt),
+                mono(u.clientOrderId),
+                mono(u.market),
+                `${u.filledBefore} → ${u.filledAfter}`,
+                u.reason ?? "the next run judges it",
+              ]),
+              "",
+            ),
+          ),
+    );
+  },
+);
+
 const CANCELLABLE = new Set(["submitted", "partially_filled", "pending_submit"]);
 
 new Panel(
