@@ -166,19 +166,20 @@ async function attemptHedge(
     return failed(
       `hedge ${o.side} ${o.quantity} ibkr:${o.conid} not placed: the hedge map no longer maps ${o.market} to it`,
     );
+  const mode = await manager.modeFor(o.strategyId);
   // Risk judges the hedge's effect against the fills it holds, and the order manager reports fills a moment after
   // storing them: an earlier hedge on this instrument in the same run would otherwise count here and not there
-  // (EFFECT_MISMATCH). Its fills are reported first; with risk not taking them, the attempt waits for the next run.
-  const unreported = await manager.reportFillsNow();
-  if (unreported > 0)
-    return failed(
-      `hedge ${o.side} ${o.quantity} ibkr:${o.conid} not placed: ${unreported} fill(s) not yet reported to risk, which judges the hedge against the position`,
-    );
-  const mode = await manager.modeFor(o.strategyId);
-  const [position, mark] = await Promise.all([
-    manager.positionIn("ibkr", o.conid, mode, o.strategyId),
+  // (EFFECT_MISMATCH). The position is read once its fills are reported; with risk not taking them, the attempt
+  // waits for the next run.
+  const [held, mark] = await Promise.all([
+    manager.reportedPositionIn("ibkr", o.conid, mode, o.strategyId),
     rpc(env.RISK, (risk) => risk.getMark("ibkr", o.conid), { what: "getMark", timeoutMs: MARK_TIMEOUT_MS }),
   ]);
+  if (held.unreported > 0)
+    return failed(
+      `hedge ${o.side} ${o.quantity} ibkr:${o.conid} not placed: ${held.unreported} fill(s) not yet reported to risk, which judges the hedge against the position`,
+    );
+  const position = held.position;
   // The mark is judged when the hedge is priced, not when the run began.
   const plan = planHedge(
     entry,

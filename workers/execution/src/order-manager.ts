@@ -27,7 +27,7 @@ import { failedAfterRedeem, rpc } from "@paulp/kit";
 import type { Env } from "./env";
 import type { FillHedge, HedgeFill, HedgeObligationEvent } from "./hedge-obligations";
 import { audit, auditFact, type OrderDesk, RPC_TIMEOUT_MS } from "./orders/desk";
-import { HedgeObligationStore, type ObligationPatch } from "./orders/obligations";
+import { HEDGE_LIST_LIMIT, HedgeObligationStore, type ObligationPatch } from "./orders/obligations";
 import {
   drainOutbox,
   FILL_PUSH_DELAY_MS,
@@ -73,6 +73,7 @@ export class OrderManager extends DurableObject<Env> {
       ),
       sending: this.sending,
       background: new Set<Promise<unknown>>(),
+      flushingHeld: null,
     };
   }
 
@@ -84,17 +85,6 @@ export class OrderManager extends DurableObject<Env> {
   private outboxMs(normal: number): number {
     const ms = Number(this.env.OUTBOX_ALARM_MS);
     return Number.isFinite(ms) && ms >= 1_000 ? ms : normal;
-  }
-
-  /** The flush of held audit facts in progress, if any: the alarm's and an inline one share it. */
-  private heldFlush: Promise<number> | null = null;
-
-  /** Append the held audit facts, one flush at a time (two at once would append the same facts twice). */
-  private flushHeldAudits(): Promise<number> {
-    this.heldFlush ??= flushHeldAudits(this.desk).finally(() => {
-      this.heldFlush = null;
-    });
-    return this.heldFlush;
   }
 
   /** The outbox alarm is a storage write, ordered with the change that needs it; set once per push. */
@@ -119,7 +109,7 @@ export class OrderManager extends DurableObject<Env> {
    */
   override async alarm(): Promise<void> {
     this.alarmArmed = false;
-    const left = await drainOutbox(this.desk, () => this.flushHeldAudits());
+    const left = await drainOutbox(this.desk);
     if (left > 0 && !this.alarmArmed) {
       this.alarmArmed = true;
       await this.ctx.storage.setAlarm(Date.now() + this.outboxMs(FILL_RETRY_MS));
@@ -244,9 +234,18 @@ export class OrderManager extends DurableObject<Env> {
     return reconcile(this.desk, actor, tolerance);
   }
 
-  /** Report every stored fill to risk now (see orders/outbox.ts); answers how many risk has not taken. */
-  async reportFillsNow(): Promise<number> {
-    return reportFillsNow(this.desk);
+  /**
+   * A strategy's position as risk will judge an order against it: every stored fill is reported to risk first
+   * (orders/outbox.ts); `unreported` counts those risk has not taken (then the position is ahead of risk's).
+   */
+  async reportedPositionIn(
+    venue: Venue,
+    market: string,
+    mode: ExecutionMode,
+    strategyId: string,
+  ): Promise<{ position: number; unreported: number }> {
+    const unreported = await reportFillsNow(this.desk);
+    return { position: this.store.positionIn(venue, market, mode, strategyId), unreported };
   }
 
   /** A strategy's filled position in one market and mode (risk checks effects per strategy too). */
@@ -280,7 +279,7 @@ export class OrderManager extends DurableObject<Env> {
       actor,
       payload: { obligation: opened, filledBefore: fill.filledBefore, filledAfter: fill.filledAfter },
     });
-    if ((await this.flushHeldAudits()) > 0) this.armOutbox();
+    if ((await flushHeldAudits(this.desk)) > 0) this.armOutbox();
     return opened;
   }
 
@@ -290,8 +289,10 @@ export class OrderManager extends DurableObject<Env> {
 
   /** The obligations of one state and the fills not judged yet (see HedgeObligationsView). */
   async listHedgeObligations(q: HedgeObligationQuery): Promise<Result<HedgeObligationsView>> {
-    const limit = q.limit ?? 100;
-    return ok({ obligations: this.obligations.list(q), undetermined: this.obligations.undetermined(limit) });
+    return ok({
+      obligations: this.obligations.list(q),
+      undetermined: this.obligations.undetermined(q.limit ?? HEDGE_LIST_LIMIT),
+    });
   }
 
   /**

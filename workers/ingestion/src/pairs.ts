@@ -121,16 +121,13 @@ async function legRows(
 export async function proposePairs(deps: PipelineDeps, slice = PAIRING_SLICE): Promise<number> {
   if (!deps.governance) return 0;
   // A pair needs an active market on each venue: with one venue empty there is nothing to read or match.
-  const present = await deps.db.batch<{ n: number }>(
-    (["kalshi", "polymarket"] as const).map((venue) =>
-      deps.db
-        .prepare(
-          "SELECT COUNT(*) AS n FROM (SELECT 1 FROM markets WHERE venue = ?1 AND status = 'active' LIMIT 1)",
-        )
-        .bind(venue),
-    ),
-  );
-  if (present.some((r) => (r.results[0]?.n ?? 0) === 0)) return 0;
+  const present = await deps.db
+    .prepare(
+      `SELECT EXISTS (SELECT 1 FROM markets WHERE venue = 'kalshi' AND status = 'active')
+          AND EXISTS (SELECT 1 FROM markets WHERE venue = 'polymarket' AND status = 'active') AS both`,
+    )
+    .first<{ both: number }>();
+  if (!present?.both) return 0;
   // Stored rows passed the rules in force when their page was ingested; a rule added since may block some
   // that have not been re-ingested yet. Check them again against the current rules: no gate, no proposals.
   const agent = await gateWithCurrentRules(deps.db, deps.agent);

@@ -30,6 +30,8 @@ export interface OrderDesk {
   sending: Set<string>;
   /** Calls sent without holding up an answer, until they return (see `OrderManager.settled`). */
   background: Set<Promise<unknown>>;
+  /** The flush of held audit facts in progress (orders/outbox.ts), so two never append the same facts. */
+  flushingHeld: Promise<number> | null;
 }
 
 /** Append one event; the answer is the receipt `{ seq, hash }`, kept whole where it is stored. */

@@ -44,6 +44,9 @@ interface ObligationRow {
 }
 
 /** What a fill's resolution knows when its hedge becomes owed. */
+/** Most obligations (and undetermined fills) one list answers unless the query asks for fewer. */
+export const HEDGE_LIST_LIMIT = 100;
+
 export type NewObligation = Pick<
   HedgeObligationView,
   | "obligationId"
@@ -248,13 +251,13 @@ export class HedgeObligationStore {
     return ok(this.view(this.row(coid)!));
   }
 
-  /** Obligations in one state (default `open`), oldest first. */
+  /** Obligations in one state (default `open`), oldest first, at most `limit` (default HEDGE_LIST_LIMIT). */
   list(q: HedgeObligationQuery): HedgeObligationView[] {
     return this.sql
       .exec<ObligationRow>(
         "SELECT * FROM hedge_obligations WHERE state = ? ORDER BY first_seen_at, coid LIMIT ?",
         q.state ?? "open",
-        q.limit ?? 100,
+        q.limit ?? HEDGE_LIST_LIMIT,
       )
       .toArray()
       .map((r) => this.view(r));

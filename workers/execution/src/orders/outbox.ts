@@ -18,15 +18,12 @@ const FILL_BATCH = 100;
  * portfolio update: risk counts a submitted order's exposure until it ends, so the lag of a push cannot open
  * room past its limits. Answers how many items are left for the next run.
  */
-export async function drainOutbox(
-  desk: OrderDesk,
-  flushHeld: (desk: OrderDesk) => Promise<number> = flushHeldAudits,
-): Promise<number> {
+export async function drainOutbox(desk: OrderDesk): Promise<number> {
   while (await pushFills(desk)) {}
   const fillsLeft = desk.store.countUnreportedFills();
   // An ended order only once its own fills are in: releasing first would under-count the filled part.
   while (await pushEnded(desk)) {}
-  const auditsLeft = await flushHeld(desk);
+  const auditsLeft = await flushHeldAudits(desk);
   return fillsLeft + auditsLeft + desk.store.countEnded();
 }
 
@@ -86,10 +83,17 @@ async function pushEnded(desk: OrderDesk): Promise<boolean> {
 }
 
 /**
- * Append the held facts in order, up to 100 at a time; answers how many are left. Two flushes at once would append
- * the same facts twice: the order manager runs one at a time (its `flushHeldAudits`).
+ * Append the held facts in order, up to 100 at a time; answers how many are left. One flush at a time per desk (the
+ * alarm's and an inline one share it): two at once would append the same facts twice.
  */
-export async function flushHeldAudits(desk: OrderDesk): Promise<number> {
+export function flushHeldAudits(desk: OrderDesk): Promise<number> {
+  desk.flushingHeld ??= appendHeld(desk).finally(() => {
+    desk.flushingHeld = null;
+  });
+  return desk.flushingHeld;
+}
+
+async function appendHeld(desk: OrderDesk): Promise<number> {
   const held = desk.store.heldAudits(100);
   if (held.length > 0) {
     const appended = await auditMany(
