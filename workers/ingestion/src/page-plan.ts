@@ -19,7 +19,7 @@ import {
 import type { ComplianceAgent } from "./compliance";
 import { contentKey } from "./row-content";
 import type { StoredState } from "./store";
-import { termsHash, termsHashSync, termsOf } from "./terms";
+import { termsHash, termsHashSync } from "./terms";
 
 /** A page's bytes decoded by its venue's parser, or why they cannot be used. */
 export type DecodedPage =
@@ -131,11 +131,10 @@ export async function planWrites(
   };
   for (const row of passed) {
     let terms: string;
-    // Synchronous unless a field holds a surrogate (then the general, validating path, which refuses a lone
+    // Synchronous unless a field holds a lone surrogate (then the general, validating path, which refuses a lone
     // surrogate: that market alone is denied, the rest of the page goes on).
     try {
-      const t = termsOf(row);
-      terms = termsHashSync(t) ?? (await termsHash(t));
+      terms = termsHashSync(row) ?? (await termsHash(row));
     } catch (error) {
       w.denied.push({ marketId: row.marketId, reason: `not representable: ${(error as Error)?.message}` });
       continue;

@@ -25,75 +25,106 @@ export const TERMS_VERSION = 2;
 /** Domain of the terms hash (kit's canonicalHash form: `domain\ncanonical-json`). */
 export const TERMS_DOMAIN = "paulp.market-terms.v2";
 
-const SURROGATE = /[\ud800-\udfff]/;
-
 /**
  * `canonicalHash(TERMS_DOMAIN, terms)`, computed synchronously: a per-row async digest dominated a 10,000-market
  * pass. The object has fixed keys with string, null or string-array members, so its RFC 8785 form is the sorted keys
- * with JSON.stringify'd values; anything with a surrogate takes the general (validating) path.
+ * with JSON.stringify'd values; a lone surrogate takes the general (validating) path, which refuses it.
  */
 export async function termsHash(t: Terms): Promise<string> {
   return termsHashSync(t) ?? canonicalHash(TERMS_DOMAIN, termsOf(t));
 }
 
-// At module level, not a closure made per call: the bundle names every closure with a defineProperty call (esbuild's
-// keepNames), which cost more per row than the test itself.
-const has = (s: string | null) => s !== null && SURROGATE.test(s);
-
-/** The terms hash without awaiting, or null when a field holds a surrogate (then only `termsHash` answers). */
+/** The terms hash without awaiting, or null when a field holds a lone surrogate (then only `termsHash` answers). */
 export function termsHashSync(t: Terms): string | null {
-  if (
-    has(t.closeTime) ||
-    has(t.marketId) ||
-    has(t.resolutionSource) ||
-    has(t.rules) ||
-    has(t.title) ||
-    has(t.venue) ||
-    (t.outcomeTokens?.some(has) ?? false)
-  )
-    return null;
-  return termsHashFast(t);
-}
-
-/** The synchronous fast path (no surrogates). */
-export function termsHashFast(t: Terms): string {
-  const canonical = `{"closeTime":${JSON.stringify(t.closeTime)},"marketId":${JSON.stringify(t.marketId)},"outcomeTokens":${JSON.stringify(t.outcomeTokens)},"resolutionSource":${JSON.stringify(t.resolutionSource)},"rules":${JSON.stringify(t.rules)},"title":${JSON.stringify(t.title)},"venue":${JSON.stringify(t.venue)}}`;
-  return lastTerms.hash(`${t.venue}\u0000${t.marketId}`, `${TERMS_DOMAIN}\n${canonical}`);
+  return lastTerms.hash(t);
 }
 
 /** Most characters of terms text the isolate keeps to compare against (a few tens of MB of a Worker's 128 MB). */
 export const LAST_TERMS_MAX_CHARS = 16_000_000;
 
 /**
- * The last terms text hashed for each market in this isolate, with its SHA-256. A market re-polled with the same
- * terms (nearly all of a pass every minute) is answered by comparing the text, not by another native hash call
- * (~8 µs each in workerd whatever the input: 10,000 a pass). Exact text equality, so the answer is the hash a
- * fresh call gives. Bounded by the characters it keeps: past the bound it starts over.
+ * The last terms hashed for each market in this isolate, with their SHA-256. A market re-polled with the same terms
+ * (nearly all of a pass every minute) is answered by comparing its fields with the last ones, without building the
+ * canonical text or another native hash call (~8 µs each in workerd whatever the input: 10,000 a pass). Exact
+ * equality of every field, so the answer is the hash a fresh call gives. Bounded by the characters it keeps: past the
+ * bound it starts over.
  */
 export class LastTerms {
-  private readonly byMarket = new Map<string, { input: string; hash: string }>();
+  private readonly byVenue = new Map<string, Map<string, { terms: Terms; hash: string; chars: number }>>();
   private chars = 0;
+  private markets = 0;
 
   constructor(private readonly maxChars = LAST_TERMS_MAX_CHARS) {}
 
-  hash(market: string, input: string): string {
-    const last = this.byMarket.get(market);
-    if (last !== undefined && last.input === input) return last.hash;
-    const hash = createHash("sha256").update(input).digest("hex");
-    if (last !== undefined) this.chars -= last.input.length;
-    if (this.chars + input.length > this.maxChars) {
-      this.byMarket.clear();
-      this.chars = 0;
+  /** The terms hash, or null when a field holds a lone surrogate (not representable in RFC 8785). */
+  hash(t: Terms): string | null {
+    let byMarket = this.byVenue.get(t.venue);
+    const last = byMarket?.get(t.marketId);
+    if (last !== undefined && sameTerms(last.terms, t)) return last.hash;
+    const canonical = canonicalTerms(t);
+    // JSON.stringify writes a lone surrogate as a `\udXXX` escape and leaves a well-formed pair as it is, which is
+    // RFC 8785's form too; any `\ud` in the text (a lone surrogate, or a backslash before "ud" in the text itself)
+    // goes the general way, which refuses the one and hashes the other the same.
+    if (canonical.includes("\\ud")) return null;
+    const hash = createHash("sha256").update(`${TERMS_DOMAIN}\n${canonical}`).digest("hex");
+    const chars = canonical.length;
+    if (last !== undefined) {
+      this.chars -= last.chars;
+      this.markets--;
     }
-    this.byMarket.set(market, { input, hash });
-    this.chars += input.length;
+    if (this.chars + chars > this.maxChars) {
+      this.byVenue.clear();
+      this.chars = 0;
+      this.markets = 0;
+      byMarket = undefined;
+    }
+    if (byMarket === undefined) {
+      byMarket = new Map();
+      this.byVenue.set(t.venue, byMarket);
+    }
+    // A copy of the terms alone: the caller's object (a whole market row) is not kept alive by the memo.
+    const terms: Terms = {
+      venue: t.venue,
+      marketId: t.marketId,
+      title: t.title,
+      rules: t.rules,
+      resolutionSource: t.resolutionSource,
+      closeTime: t.closeTime,
+      outcomeTokens: t.outcomeTokens === null ? null : [...t.outcomeTokens],
+    };
+    byMarket.set(t.marketId, { terms, hash, chars });
+    this.chars += chars;
+    this.markets++;
     return hash;
   }
 
   /** Markets and characters kept (for tests). */
   get size(): { markets: number; chars: number } {
-    return { markets: this.byMarket.size, chars: this.chars };
+    return { markets: this.markets, chars: this.chars };
   }
+}
+
+/** The terms' RFC 8785 text for well-formed strings (the keys in code-unit order). */
+function canonicalTerms(t: Terms): string {
+  return `{"closeTime":${JSON.stringify(t.closeTime)},"marketId":${JSON.stringify(t.marketId)},"outcomeTokens":${JSON.stringify(t.outcomeTokens)},"resolutionSource":${JSON.stringify(t.resolutionSource)},"rules":${JSON.stringify(t.rules)},"title":${JSON.stringify(t.title)},"venue":${JSON.stringify(t.venue)}}`;
+}
+
+function sameTerms(a: Terms, b: Terms): boolean {
+  if (
+    a.rules !== b.rules ||
+    a.title !== b.title ||
+    a.closeTime !== b.closeTime ||
+    a.resolutionSource !== b.resolutionSource ||
+    a.marketId !== b.marketId ||
+    a.venue !== b.venue
+  )
+    return false;
+  const x = a.outcomeTokens;
+  const y = b.outcomeTokens;
+  if (x === null || y === null) return x === y;
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
 }
 
 const lastTerms = new LastTerms();

@@ -71,30 +71,56 @@ describe("termsHash", () => {
   });
 });
 
-/** SHA-256 hex by WebCrypto: an oracle independent of node:crypto's createHash, which LastTerms calls. */
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 describe("LastTerms (the per-market memo of the last terms hashed)", () => {
-  it("answers the SHA-256 of the text it is given after any sequence of markets and texts, within its bound", async () => {
-    const texts = ["", "a", "rules v1", "rules v2", "x".repeat(40), "é ünïcode", "y".repeat(90)];
+  // The oracle is kit's canonicalHash (RFC 8785 text, hashed by WebCrypto), independent of the memo's own canonical
+  // text and of node:crypto's createHash, which it calls.
+  it("answers canonicalHash of the terms it is given after any sequence of markets and terms, within its bound", async () => {
+    const field = (...xs: (string | null)[]) => fc.constantFrom(...xs);
+    const terms = fc.record({
+      venue: fc.constantFrom("kalshi", "polymarket"),
+      marketId: fc.constantFrom("A", "B", "C"),
+      title: field("Will it rain?", "Will it snow?", null, "é ünïcode 😀"),
+      rules: field("rules v1", "rules v2", null, "x".repeat(40), "a \\ud800 backslash"),
+      resolutionSource: field(null, "NOAA"),
+      closeTime: field(null, "2027-01-01T00:00:00.000Z"),
+      outcomeTokens: fc.constantFrom<string[] | null>(null, [], ["111", "222"], ["222", "111"], ["111"]),
+    });
     await fc.assert(
-      fc.asyncProperty(
-        fc.array(fc.tuple(fc.constantFrom("k:A", "k:B", "p:A", "p:C"), fc.constantFrom(...texts)), {
-          maxLength: 60,
-        }),
-        async (calls) => {
-          const memo = new LastTerms(100);
-          for (const [market, text] of calls) {
-            expect(memo.hash(market, text)).toBe(await sha256Hex(text));
-            expect(memo.size.chars).toBeLessThanOrEqual(100);
-          }
-        },
-      ),
+      fc.asyncProperty(fc.array(terms, { maxLength: 60 }), async (calls) => {
+        const memo = new LastTerms(400);
+        for (const t of calls) {
+          const hash = memo.hash(t);
+          // null sends the caller the general way: only for text holding a "\\ud" (here, the literal backslash).
+          if (hash === null) expect(t.rules).toContain("\\ud");
+          else expect(hash).toBe(await canonicalHash(TERMS_DOMAIN, t));
+          expect(memo.size.chars).toBeLessThanOrEqual(400);
+        }
+      }),
       { numRuns: 200 },
     );
+  });
+
+  it("is not fooled by a caller changing the token array it was given", () => {
+    const memo = new LastTerms();
+    const tokens = ["111", "222"];
+    const t = {
+      venue: "polymarket",
+      marketId: "P",
+      title: "t",
+      rules: null,
+      resolutionSource: null,
+      closeTime: null,
+    };
+    const first = memo.hash({ ...t, outcomeTokens: tokens });
+    tokens.reverse();
+    expect(memo.hash({ ...t, outcomeTokens: tokens })).not.toBe(first);
+  });
+
+  it("answers null for a lone surrogate (the general path refuses it), and keeps nothing for it", () => {
+    const memo = new LastTerms();
+    const t = { venue: "kalshi", marketId: "S", title: "lone \ud800", rules: null, resolutionSource: null };
+    expect(memo.hash({ ...t, closeTime: null, outcomeTokens: null })).toBeNull();
+    expect(memo.size).toEqual({ markets: 0, chars: 0 });
   });
 
   it("a market whose terms change and change back is hashed anew each time (through termsHash)", async () => {
