@@ -106,6 +106,18 @@ export const RiskLimits = v.object({
 /** The Risk Governor's limits. */
 export type RiskLimits = v.InferOutput<typeof RiskLimits>;
 
+/** The six percentage limits of the specification, in its order (the order the exposure report lists them in). */
+export const PERCENT_LIMITS = [
+  "maxPositionPct",
+  "maxConcentrationPct",
+  "maxMarketExposurePct",
+  "maxCategoryExposurePct",
+  "maxDailyLossPct",
+  "maxDrawdownPct",
+] as const satisfies readonly (keyof RiskLimits)[];
+/** One of the six percentage limits. */
+export type PercentLimit = (typeof PERCENT_LIMITS)[number];
+
 /**
  * The limits risk starts with: the specification's defaults (5/10/15/30/3/10 %) plus conservative pre-trade basics
  * and the 10 % price collar. One value for risk and for the doubles that stand in for it.

@@ -1,4 +1,4 @@
-import { DEFAULT_RISK_LIMITS, type RiskLimits } from "@paulp/contracts";
+import { DEFAULT_RISK_LIMITS, PERCENT_LIMITS, type RiskLimits } from "@paulp/contracts";
 import { orNull, parseDollars, parsePct } from "@paulp/kit";
 import { correlatedWith, correlationIndex, type LossLimits, parseLimits } from "./limit-rules";
 
@@ -11,15 +11,7 @@ export const DEFAULT_LIMITS: RiskLimits = DEFAULT_RISK_LIMITS;
  */
 export function raisedLimits(current: RiskLimits, next: RiskLimits): string[] {
   const raised: string[] = [];
-  const pctFields = [
-    "maxPositionPct",
-    "maxConcentrationPct",
-    "maxMarketExposurePct",
-    "maxCategoryExposurePct",
-    "maxDailyLossPct",
-    "maxDrawdownPct",
-  ] as const;
-  for (const f of pctFields) {
+  for (const f of PERCENT_LIMITS) {
     const a = orNull(() => parsePct(current[f]));
     const b = orNull(() => parsePct(next[f]));
     if (a === null || b === null || b > a) raised.push(f);

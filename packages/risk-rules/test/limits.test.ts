@@ -1,5 +1,12 @@
+import { PERCENT_LIMITS } from "@paulp/contracts";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_LIMITS, strictestLossLimits } from "../src/limits";
+
+describe("the default limits", () => {
+  it("are the specification's 5/10/15/30/3/10 % (position, concentration, market, category, daily loss, drawdown)", () => {
+    expect(PERCENT_LIMITS.map((f) => DEFAULT_LIMITS[f])).toEqual(["5", "10", "15", "30", "3", "10"]);
+  });
+});
 
 describe("loss limits when the stored limits do not parse", () => {
   const pct = (n: number) => n * 10_000;

@@ -1,6 +1,13 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import type { BreakerStatus, RiskDryRun, RiskExposure, RiskLimitsView } from "@paulp/contracts";
+import {
+  type BreakerStatus,
+  DEFAULT_RISK_LIMITS,
+  PERCENT_LIMITS,
+  type RiskDryRun,
+  type RiskExposure,
+  type RiskLimitsView,
+} from "@paulp/contracts";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../src/env";
 import { buildRouter } from "../src/router";
@@ -37,26 +44,13 @@ describe("risk admin routes", () => {
     expect(limits.status).toBe(200);
     const view = (await limits.json()) as RiskLimitsView;
     expect(view.version).toBe(1);
-    expect(view.limits).toMatchObject({
-      maxPositionPct: "5",
-      maxConcentrationPct: "10",
-      maxMarketExposurePct: "15",
-      maxCategoryExposurePct: "30",
-      maxDailyLossPct: "3",
-      maxDrawdownPct: "10",
-    });
+    // Risk starts with the contracts' defaults (their figures are checked against the spec in risk-rules).
+    expect(view.limits).toEqual(DEFAULT_RISK_LIMITS);
     const exposure = await adminFetch("/admin/risk/exposure");
     expect(exposure.status).toBe(200);
     const x = (await exposure.json()) as RiskExposure;
     expect(x.equity).toBe("100000.00");
-    expect(x.limits.map((l) => l.limit)).toEqual([
-      "maxPositionPct",
-      "maxConcentrationPct",
-      "maxMarketExposurePct",
-      "maxCategoryExposurePct",
-      "maxDailyLossPct",
-      "maxDrawdownPct",
-    ]);
+    expect(x.limits.map((l) => l.limit)).toEqual([...PERCENT_LIMITS]);
   });
 
   it("PUT /admin/risk/limits raising a limit answers 403 approval_required with the action and exact payload", async () => {
