@@ -16,14 +16,13 @@ import {
   approvedDecision,
   audit,
   execution,
-  goLive,
   governance,
   hedgedPaperPair,
   ibkrEvaluations,
   ibkrMark,
   intent,
+  liveOnSimulator,
   orderManagerStub,
-  registerKalshiKey,
   risk,
   simAdmin,
   TICKERS,
@@ -118,10 +117,7 @@ describe("what a fill owes (pure)", () => {
 const LIVE = "rv-live-latefills";
 const CONID = 265598;
 
-beforeAll(async () => {
-  await registerKalshiKey();
-  await goLive(LIVE);
-});
+beforeAll(() => liveOnSimulator(LIVE));
 
 /** What the operator's list answers (held to its contract schema), of one order. */
 async function listedFor(coid: string, state: "open" | "placed" = "open") {

@@ -43,6 +43,10 @@ export function intent(over: Partial<OrderIntent> = {}): OrderIntent {
   };
 }
 
+/** A live IBKR limit order of `strategyId` for `quantity` shares of AAPL (conid 265598) at $101.50. */
+export const ibkrIntent = (strategyId: string, quantity: number): OrderIntent =>
+  intent({ strategyId, venue: "ibkr", market: "265598", limitPrice: "101.5000", quantity });
+
 /** An approved decision for exactly this intent, planted in the risk double. */
 export async function approvedDecision(
   i: OrderIntent,
@@ -135,6 +139,12 @@ export async function goLive(strategyId: string): Promise<void> {
     const r = await execution().setPolicy(change, ADMIN, { requestId, receiptToken: `tok-${requestId}` });
     if (!r.ok) throw new Error(`goLive: ${r.error.message}`);
   }
+}
+
+/** The setup of a file that trades live: this run's Kalshi key registered, the switch and `strategyId` live. */
+export async function liveOnSimulator(strategyId: string): Promise<void> {
+  await registerKalshiKey();
+  await goLive(strategyId);
 }
 
 /** Seeded tickers the simulator knows (its universe is a pure function of the seed in its wrangler.jsonc). */

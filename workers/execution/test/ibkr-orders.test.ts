@@ -9,7 +9,7 @@ import {
   approvedDecision,
   execution,
   goLive,
-  intent,
+  ibkrIntent,
   reportedFills,
   simAdmin,
   simIbkrOrders,
@@ -24,12 +24,8 @@ beforeAll(async () => {
 
 afterEach(() => simAdmin("ibkr", "reset", {}));
 
-/** A live IBKR limit order for `quantity` shares of conid 265598 at $101.50. */
-const hedge = (quantity: number) =>
-  intent({ strategyId: LIVE, venue: "ibkr", market: "265598", limitPrice: "101.5000", quantity });
-
 async function submit(quantity: number) {
-  const i = hedge(quantity);
+  const i = ibkrIntent(LIVE, quantity);
   const d = await approvedDecision(i);
   const r = await execution().submitOrder(i, d.decisionId, ADMIN);
   if (!r.ok) throw new Error(r.error.message);

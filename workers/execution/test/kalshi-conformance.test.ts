@@ -14,10 +14,9 @@ import {
   afterOutbox,
   approvedDecision,
   execution,
-  goLive,
   intent,
+  liveOnSimulator,
   type ReportedFill,
-  registerKalshiKey,
   reportedFills,
   risk,
   simAdmin,
@@ -74,10 +73,7 @@ function orderFixture(over: Partial<K.Order> = {}): K.Order {
   } satisfies K.Order;
 }
 
-beforeAll(async () => {
-  await registerKalshiKey();
-  await goLive(LIVE);
-});
+beforeAll(() => liveOnSimulator(LIVE));
 
 describe("execution's Kalshi requests conform to the spec", () => {
   it("create, lookup, list, positions, fills, balance, cancel: documented paths, parameters, bodies and signatures", async () => {

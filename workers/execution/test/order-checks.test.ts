@@ -8,14 +8,13 @@ import {
   afterOutbox,
   audit,
   execution,
-  goLive,
   governance,
   HASH_A,
   ingestion,
   intent,
   kalshiOrderFault,
+  liveOnSimulator,
   orderManagerStub,
-  registerKalshiKey,
   releasesOf,
   risk,
   setBackoff,
@@ -32,10 +31,7 @@ const refusals = async (coid: string) =>
     (e) => e.type === "execution.order_refused" && e.payload.clientOrderId === coid,
   );
 
-beforeAll(async () => {
-  await registerKalshiKey();
-  await goLive(LIVE);
-});
+beforeAll(() => liveOnSimulator(LIVE));
 
 afterEach(async () => {
   await ingestion()._set({ missing: [] });

@@ -10,9 +10,10 @@ import {
   execution,
   goLive,
   governance,
+  ibkrIntent,
   ingestion,
   intent,
-  registerKalshiKey,
+  liveOnSimulator,
   releasesOf,
   reportedFills,
   risk,
@@ -25,17 +26,11 @@ import {
 
 const LIVE = "rv-live";
 const PAPER = "rv-paper";
-/** A live IBKR limit order for `quantity` shares of AAPL (conid 265598) at $101.50. */
-const ibkrIntent = (quantity: number) =>
-  intent({ strategyId: LIVE, venue: "ibkr", market: "265598", limitPrice: "101.5000", quantity });
 const forCoid = async (id: string) => (await simKalshiOrders()).filter((o) => o.client_order_id === id);
 const consumeCalls = async (decisionId: string) =>
   (await risk()._calls()).filter((c) => c.method === "consume" && c.decisionId === decisionId);
 
-beforeAll(async () => {
-  await registerKalshiKey();
-  await goLive(LIVE);
-});
+beforeAll(() => liveOnSimulator(LIVE));
 
 describe("the only way to a venue: a decision for exactly this intent", () => {
   it("refuses an order with no decision id and sends nothing", async () => {
@@ -372,7 +367,7 @@ describe("ended orders release their reservations at risk", () => {
   });
 
   it("a resting IBKR order keeps its reservation until it ends", async () => {
-    const i = ibkrIntent(3);
+    const i = ibkrIntent(LIVE, 3);
     const d = await approvedDecision(i);
     const r = await execution().submitOrder(i, d.decisionId, ADMIN);
     expect(r.ok && r.value.order.state).toBe("submitted");
@@ -549,7 +544,7 @@ describe("IBKR", () => {
     // One question, two warnings: one allowlisted, one not; the question is refused whole.
     await simAdmin("ibkr", "questions", { messageIds: ["o354", "o999"] });
     try {
-      const i = ibkrIntent(5);
+      const i = ibkrIntent(LIVE, 5);
       const d = await approvedDecision(i);
       const r = await execution().submitOrder(i, d.decisionId, ADMIN);
       expect(r.ok && r.value.order.state).toBe("rejected");
@@ -576,7 +571,7 @@ describe("IBKR", () => {
   it("confirms allowlisted questions, audits the confirmation, places the hedge, and learns its fill", async () => {
     await simAdmin("ibkr", "questions", { messageIds: ["o354", "o163"] });
     try {
-      const i = ibkrIntent(5);
+      const i = ibkrIntent(LIVE, 5);
       const d = await approvedDecision(i);
       const r = await execution().submitOrder(i, d.decisionId, ADMIN);
       expect(r.ok && r.value.order.state).toBe("submitted");
@@ -607,7 +602,7 @@ describe("IBKR brokerage session", () => {
   it("a logged-out gateway (no reauthentication possible) refuses the order as auth and sends nothing", async () => {
     await simAdmin("ibkr", "session", { authenticated: false, loggedOut: true });
     try {
-      const i = ibkrIntent(1);
+      const i = ibkrIntent(LIVE, 1);
       const d = await approvedDecision(i);
       const r = await execution().submitOrder(i, d.decisionId, ADMIN);
       expect(r.ok && r.value.order.state).toBe("rejected");

@@ -8,31 +8,22 @@ import {
   approvedDecision,
   audit,
   execution,
-  goLive,
+  ibkrIntent,
   intent,
   kalshiOrderFault,
+  liveOnSimulator,
   orderManagerStub,
-  registerKalshiKey,
   releasesOf,
   TICKERS,
 } from "./helpers";
 
 const LIVE = "rv-live-recovery";
 
-beforeAll(async () => {
-  await registerKalshiKey();
-  await goLive(LIVE);
-});
+beforeAll(() => liveOnSimulator(LIVE));
 
 /** An IBKR order the gateway accepted (its fills are learnt when next polled). */
 async function submittedIbkrOrder(): Promise<OrderIntent> {
-  const i = intent({
-    strategyId: LIVE,
-    venue: "ibkr",
-    market: "265598",
-    limitPrice: "101.5000",
-    quantity: 2,
-  });
+  const i = ibkrIntent(LIVE, 2);
   const d = await approvedDecision(i);
   const r = await execution().submitOrder(i, d.decisionId, ADMIN);
   expect(r.ok && r.value.order.state).toBe("submitted");

@@ -4,16 +4,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { kalshiMarketStatus, kalshiTickerAt } from "../../venue-sim/src/data/universe";
-import {
-  ADMIN,
-  execution,
-  goLive,
-  intent,
-  orderManagerStub,
-  registerKalshiKey,
-  risk,
-  simAdmin,
-} from "./helpers";
+import { ADMIN, execution, intent, liveOnSimulator, orderManagerStub, risk, simAdmin } from "./helpers";
 
 const LIVE = "rv-live-inflight";
 // Open markets no other test file trades: the simulator's positions are shared by every file of the run.
@@ -22,10 +13,7 @@ const MARKETS = Array.from({ length: 100 }, (_, i) => 200 + i)
   .slice(0, 4)
   .map((i) => kalshiTickerAt(20261124, i));
 
-beforeAll(async () => {
-  await registerKalshiKey();
-  await goLive(LIVE);
-});
+beforeAll(() => liveOnSimulator(LIVE));
 
 /**
  * A live buy of `quantity` that filled at the venue, then made to look as execution sees an order whose answer

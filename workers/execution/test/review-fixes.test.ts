@@ -8,10 +8,10 @@ import {
   askOnlyBook,
   audit,
   execution,
-  goLive,
+  ibkrIntent,
   intent,
+  liveOnSimulator,
   orderManagerStub,
-  registerKalshiKey,
   releasesOf,
   risk,
   simAdmin,
@@ -22,10 +22,7 @@ import {
 const LIVE = "rv-live-rf";
 const PAPER = "rv-paper-rf";
 
-beforeAll(async () => {
-  await registerKalshiKey();
-  await goLive(LIVE);
-});
+beforeAll(() => liveOnSimulator(LIVE));
 
 describe("placeOrder when risk's answer is lost", () => {
   it("keeps the order as rejected, so whatever risk may have reserved under its id is released", async () => {
@@ -104,13 +101,7 @@ describe("a live order cut off while being sent", () => {
 describe("IBKR questions", () => {
   it("an allowlisted question is refused when its confirmation cannot be audited; nothing is placed", async () => {
     await simAdmin("ibkr", "behaviour", { questions: ["o354"] });
-    const i = intent({
-      strategyId: LIVE,
-      venue: "ibkr",
-      market: "265598",
-      limitPrice: "101.5000",
-      quantity: 2,
-    });
+    const i = ibkrIntent(LIVE, 2);
     const d = await approvedDecision(i);
     await audit()._set({ failingTypes: ["execution.ibkr_question_confirmed"] });
     try {

@@ -6,21 +6,17 @@ import {
   ADMIN,
   approvedDecision,
   execution,
-  goLive,
   intent,
   kalshiOrderFault,
+  liveOnSimulator,
   orderManagerStub,
-  registerKalshiKey,
   simKalshiOrders,
   TICKERS,
 } from "./helpers";
 
 const LIVE = "rv-live-nf";
 
-beforeAll(async () => {
-  await registerKalshiKey();
-  await goLive(LIVE);
-});
+beforeAll(() => liveOnSimulator(LIVE));
 
 describe("an unknown order the venue never received", () => {
   it("stays unknown within the grace period, is never re-sent, and is rejected after it", async () => {
