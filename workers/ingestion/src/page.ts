@@ -9,6 +9,7 @@ import {
   type MarketPage,
   type StoredMarketRow,
 } from "@paulp/venue-decode";
+import type { FetchOutcome } from "./client";
 import type { ComplianceAgent } from "./compliance";
 import { audit, type PipelineDeps, type Tally } from "./deps";
 import { markEvidence } from "./evidence";
@@ -76,6 +77,23 @@ export interface RunContext {
   events: Map<string, KalshiEventInfo>;
   /** The markets listed by the page whose commit started last (it may still run while the next page is read). */
   committing: ReadonlySet<string>;
+  /**
+   * The URL of the page after this one, given its cursor; null when the run takes no page after this one (its last
+   * page, or a lookup). Set by the run before each page.
+   */
+  urlAfter: ((next: string) => string) | null;
+  /** The page after this one, fetched (with its evidence) while this one is stored; the next preparePage takes it. */
+  ahead: PageAhead | null;
+}
+
+/** A page fetched ahead: its venue and URL, the D1 record of its evidence (deferred) and the fetch. */
+export interface PageAhead {
+  venue: MarketVenue;
+  url: string;
+  record: DeferredRecord;
+  outcome: Promise<FetchOutcome>;
+  /** When its answer was in (the snapshot's time: its marks were observed then, not when the page is taken up). */
+  answeredAt: number | null;
 }
 
 export async function preparePage(
@@ -89,10 +107,17 @@ export async function preparePage(
 ): Promise<Prepared> {
   const { agent, rulesVersion, alreadyBlocked } = run;
   const fail = (rejected: number, resetCursor = false): Prepared => ({ ok: false, rejected, resetCursor });
-  // The evidence's D1 record rides in the page's read batch below (one round trip fewer); nothing the page yields is
-  // written before that batch, so nothing is stored without its evidence recorded.
-  const record: DeferredRecord = { statements: [] };
-  const outcome = await fetchVenue(deps, venue, url, record);
+  // The page may have been fetched already, while the one before it was stored (see below). The evidence's D1 record
+  // rides in the page's read batch below (one round trip fewer); nothing the page yields is written before that
+  // batch, so nothing is stored without its evidence recorded.
+  let ahead = run.ahead;
+  run.ahead = null;
+  if (ahead !== null && ahead.url !== url) {
+    await dropAhead(deps, tally, ahead);
+    ahead = null;
+  }
+  const record: DeferredRecord = ahead?.record ?? { statements: [] };
+  const outcome = await (ahead?.outcome ?? fetchVenue(deps, venue, url, record));
   if (!outcome.ok) {
     const rejected = await recordFetchFailure(deps, tally, venue, url, outcome);
     // A cursor the venue refuses (expired, or written by an older client) would fail every run from here on.
@@ -101,7 +126,7 @@ export async function preparePage(
     return fail(rejected, cursorRefused);
   }
   const { evidenceHash, response } = outcome;
-  const fetchedAt = new Date(deps.now()).toISOString();
+  const fetchedAt = new Date(ahead?.answeredAt ?? deps.now()).toISOString();
   const parsed = decodePage(venue, response.bytes, cursor);
   if (!parsed.ok) {
     await recordParseFailure(
@@ -167,6 +192,11 @@ export async function preparePage(
     const built = kalshiRows(kalshi.markets, { get: (t) => run.events.get(t) ?? fresh.get(t) });
     page = { rows: built.rows, next: kalshi.next, skips: [...kalshi.skips, ...built.skips] };
   } else page = parsed.value as MarketPage;
+  // The lease renewed and this page's reads (events included) done, the next page is fetched now (its bytes kept as
+  // evidence before anything parses them, as every page's) while this one's rows are gated and planned and its
+  // commit runs: the next request no longer waits for that work. The venue sees the same requests in the same order.
+  if (page.next !== null && run.urlAfter !== null)
+    run.ahead = fetchAhead(deps, venue, run.urlAfter(page.next));
   const { passed, blockedIds, blockedEvents, denied } = gateRows(page.rows, agent, alreadyBlocked, {
     venue,
     rulesVersion,
@@ -306,4 +336,44 @@ export async function preparePage(
     };
   };
   return { ok: true, next: page.next, commit };
+}
+
+function fetchAhead(deps: PipelineDeps, venue: MarketVenue, url: string): PageAhead {
+  const ahead: PageAhead = {
+    venue,
+    url,
+    record: { statements: [] },
+    outcome: Promise.resolve(null as never),
+    answeredAt: null,
+  };
+  ahead.outcome = fetchVenue(deps, venue, url, ahead.record).then(
+    (outcome) => {
+      ahead.answeredAt = deps.now();
+      return outcome;
+    },
+    (error: unknown): FetchOutcome => ({
+      ok: false,
+      kind: "network",
+      detail: String((error as Error)?.message).slice(0, 300),
+      attempts: 1,
+    }),
+  );
+  return ahead;
+}
+
+/**
+ * A page fetched ahead that the run does not take (it stopped first): its evidence is recorded like any fetch's (left
+ * `pending`: kept, not parsed), or its failure recorded; nothing of it is parsed or stored.
+ */
+export async function dropAhead(deps: PipelineDeps, tally: Tally, ahead: PageAhead): Promise<void> {
+  const outcome = await ahead.outcome;
+  if (!outcome.ok) {
+    await recordFetchFailure(deps, tally, ahead.venue, ahead.url, outcome);
+    return;
+  }
+  if (ahead.record.statements.length === 0) return;
+  await deps.db.batch(ahead.record.statements).catch((error: unknown) => {
+    tally.add("evidence_write");
+    console.warn(`ingestion: evidence record of a page fetched ahead failed: ${(error as Error)?.message}`);
+  });
 }

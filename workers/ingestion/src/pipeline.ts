@@ -8,7 +8,7 @@ import { audit, callPeer, type PipelineDeps, Tally } from "./deps";
 import { DEFAULT_FETCH_LOG_RETENTION_DAYS, pruneFetchLogStatement } from "./fetch-log";
 import { syncKalshiSeries } from "./kalshi-series";
 import { claimLease, recordCrashedRun, releaseLease } from "./lease";
-import { type PageResult, preparePage, type RunContext } from "./page";
+import { dropAhead, type PageResult, preparePage, type RunContext } from "./page";
 import { proposePairs } from "./pairs";
 import { pruneSnapshotsStatements, runBatches } from "./store";
 import { sweepNotListed } from "./sweep";
@@ -116,6 +116,8 @@ async function runVenueLeased(
     markRefreshMs: refreshMs,
     events: new Map(),
     committing: new Set(),
+    urlAfter: null,
+    ahead: null,
   };
   const pageSize = Math.min(opts.pageSize ?? DEFAULT_PAGE_SIZE[venue], MAX_PAGE_SIZE[venue]);
   let cursor = state?.cursor ?? null;
@@ -170,14 +172,18 @@ async function runVenueLeased(
   }
   // A new Kalshi pass starts by bringing the series (and so the categories) up to date.
   if (!gateDown && venue === "kalshi" && cursor === null) await syncKalshiSeries(deps, tally);
+  const urlOf = (pageCursor: string | null) =>
+    incremental
+      ? kalshiUpdatedMarketsUrl(since!, pageCursor, pageSize)
+      : venue === "kalshi"
+        ? kalshiMarketsUrl(pageCursor, pageSize)
+        : gammaMarketsUrl(pageCursor, pageSize);
   for (let i = 0; !gateDown && i < opts.maxPages; i++) {
     // Each page renews the run's lease with its reads (preparePage): one read after losing it is not committed.
     const pageCursor = incremental ? incrementalCursor : cursor;
-    const url = incremental
-      ? kalshiUpdatedMarketsUrl(since!, incrementalCursor, pageSize)
-      : venue === "kalshi"
-        ? kalshiMarketsUrl(cursor, pageSize)
-        : gammaMarketsUrl(cursor, pageSize);
+    const url = urlOf(pageCursor);
+    // The page after this one is fetched while this one is stored, unless this is the last the run may take.
+    run.urlAfter = i + 1 < opts.maxPages ? urlOf : null;
     const prep = await preparePage(deps, run, venue, url, pageCursor, tally);
     if (!(await settle())) break;
     if (!prep.ok) {
@@ -205,6 +211,14 @@ async function runVenueLeased(
     }
   }
   await settle();
+  // A run that stopped early (a page failed, the lease was lost) may hold the next page, fetched ahead: its evidence
+  // is recorded, nothing of it stored. The lookups after a pass fetch nothing ahead.
+  run.urlAfter = null;
+  if (run.ahead) {
+    const ahead = run.ahead;
+    run.ahead = null;
+    await dropAhead(deps, tally, ahead);
+  }
   // The pass this run completed began when this run did (it started from no cursor) or when the run that did.
   const passStartedAt = state?.cursor ? state.pass_started_at : startedAt;
   if (passCompleted && passStartedAt) {

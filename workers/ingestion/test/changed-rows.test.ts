@@ -198,6 +198,8 @@ describe("a page's stored states are read with the page, before the previous pag
       markRefreshMs: 60_000,
       events: new Map(),
       committing: new Set(),
+      urlAfter: null,
+      ahead: null,
     };
     const tally = new Tally();
     const a = await preparePage(pageDeps, run, "polymarket", urlA, null, tally);
