@@ -59,7 +59,7 @@ export async function rpc<B extends RpcTarget, R>(
     // An answer that is not a Result (a provider out of step with its contract) is no answer: fail closed.
     if (typeof answer?.ok !== "boolean")
       return err(ErrorCode.upstreamError, `${options.what} answered with no result`);
-    return answer;
+    return released(answer);
   } catch (error) {
     // A handler's own HTTP answer (a 400 from parsing an argument) is not a failed call: it goes on up.
     if (error instanceof HttpError) throw error;
@@ -70,6 +70,24 @@ export async function rpc<B extends RpcTarget, R>(
     }
     return err(code, `${options.what} failed: ${(error as Error)?.message ?? String(error)}`);
   }
+}
+
+/** `Symbol.dispose` (workerd has it; the ES2023 lib the mesh compiles against does not declare it). */
+const DISPOSE = (Symbol as { dispose?: symbol }).dispose;
+
+/**
+ * An answer as plain data with nothing to dispose. workerd gives every object an RPC call returns a hidden
+ * `[Symbol.dispose]` (it releases the call); an entrypoint that answered that object on, as it came, would make
+ * workerd treat its own answer as one with a disposer: its caller then holds the call open until it disposes
+ * the answer, which no caller does (contracts are plain data), and workerd warns "An RPC result was not
+ * disposed properly" when the answer is garbage collected. So the call is released here, once its answer is
+ * read, and the answer goes on as a copy without the disposer (the top level is the only place workerd puts it).
+ */
+function released<R>(answer: Result<R>): Result<R> {
+  if (DISPOSE === undefined || !Object.hasOwn(answer, DISPOSE)) return answer;
+  const dispose: unknown = Reflect.get(answer, DISPOSE);
+  if (typeof dispose === "function") dispose.call(answer);
+  return { ...answer };
 }
 
 /**

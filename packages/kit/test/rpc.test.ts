@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import type { Bound, Result } from "@paulp/contracts";
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
@@ -66,6 +67,55 @@ describe("rpc(): one boundary to a binding", () => {
       throw new HttpError(400, "validation_failed", "id: invalid");
     };
     await expect(rpc(ok, (b) => b.echo(bad()), { what: "echo" })).rejects.toBeInstanceOf(HttpError);
+  });
+});
+
+describe("rpc(): an answer goes on with nothing to dispose", () => {
+  // workerd's own symbol (the ES2023 lib the mesh compiles against does not declare it).
+  const DISPOSE = (Symbol as { dispose?: symbol }).dispose ?? Symbol("absent");
+
+  it("a real binding's answer is released and copied without the disposer workerd put on it", async () => {
+    // The premise: workerd gives the object an RPC call returns a hidden disposer. An entrypoint answering that
+    // object on as it came would make its caller owe a dispose() (workerd: "An RPC result was not disposed").
+    const raw = await env.LEAF.answer("hi");
+    expect(Object.hasOwn(raw, DISPOSE)).toBe(true);
+    Reflect.get(raw, DISPOSE).call(raw);
+
+    const r = await rpc(env.LEAF, (leaf) => leaf.answer("hi"), { what: "answer" });
+    expect(r).toEqual({ ok: true, value: { text: "hi", at: [1, 2] } });
+    expect(Object.getOwnPropertySymbols(r)).toEqual([]);
+  });
+
+  it("the disposer is called once, for a success and a refusal alike; a plain answer is left as it is", async () => {
+    for (const answer of [
+      { ok: true, value: "hi" },
+      { ok: false, error: { code: "conflict", message: "no" } },
+    ] as const) {
+      let disposed = 0;
+      const carried = Object.defineProperty({ ...answer }, DISPOSE, {
+        value: () => {
+          disposed++;
+        },
+        enumerable: false,
+        configurable: true,
+      }) as Result<string>;
+      const r = await rpc(
+        binding(async () => carried),
+        (b) => b.echo("hi"),
+        { what: "echo" },
+      );
+      expect(disposed).toBe(1);
+      expect(r).toEqual(answer);
+      expect(Object.hasOwn(r, DISPOSE)).toBe(false);
+    }
+    const plain: Result<string> = { ok: true, value: "hi" };
+    expect(
+      await rpc(
+        binding(async () => plain),
+        (b) => b.echo("hi"),
+        { what: "echo" },
+      ),
+    ).toBe(plain);
   });
 });
 
