@@ -39,18 +39,20 @@ export default class extends WorkerEntrypoint {
 // audits a decision → RPC into a DO that stores and audits the intent.
 const floor = `
 import { DurableObject, WorkerEntrypoint } from "cloudflare:workers";
+// As kit's rpc() does with a peer's answer before passing it on: the call released, the answer a plain copy.
+const released = (r) => { r[Symbol.dispose]?.(); return { ...r }; };
 export class FloorRisk extends DurableObject {
   constructor(ctx, env) { super(ctx, env); ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS d (id TEXT PRIMARY KEY, v TEXT)"); }
   async decide(intent) {
     this.ctx.storage.sql.exec("INSERT INTO d VALUES (?, ?)", intent.clientOrderId, JSON.stringify(intent));
-    return this.env.AUDIT.append({ type: "floor.decision", service: "risk", actor: { method: "system", subject: "bench" }, payload: intent });
+    return released(await this.env.AUDIT.append({ type: "floor.decision", service: "risk", actor: { method: "system", subject: "bench" }, payload: intent }));
   }
 }
 export class FloorExec extends DurableObject {
   constructor(ctx, env) { super(ctx, env); ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS o (id TEXT PRIMARY KEY, v TEXT)"); }
   async submit(intent) {
     this.ctx.storage.sql.exec("INSERT INTO o VALUES (?, ?)", intent.clientOrderId, JSON.stringify(intent));
-    return this.env.AUDIT.append({ type: "floor.order", service: "execution", actor: { method: "system", subject: "bench" }, payload: intent });
+    return released(await this.env.AUDIT.append({ type: "floor.order", service: "execution", actor: { method: "system", subject: "bench" }, payload: intent }));
   }
 }
 export default class extends WorkerEntrypoint {
