@@ -148,7 +148,7 @@ export async function liveOnSimulator(strategyId: string): Promise<void> {
 }
 
 /** Seeded tickers the simulator knows (its universe is a pure function of the seed in its wrangler.jsonc). */
-import { kalshiTickerAt } from "../../venue-sim/src/data/universe";
+import { kalshiTickerAt } from "@paulp/sim-universe";
 export const TICKERS = Array.from({ length: 8 }, (_, i) => kalshiTickerAt(20261124, i));
 
 /**

@@ -2,8 +2,8 @@
 // unknown) may already have filled at the venue. Reconciliation expects a range for its market, not a point,
 // so it reports no drift that is not there; a position outside the range is still drift.
 import { runInDurableObject } from "cloudflare:test";
+import { kalshiMarketStatus, kalshiTickerAt } from "@paulp/sim-universe";
 import { beforeAll, describe, expect, it } from "vitest";
-import { kalshiMarketStatus, kalshiTickerAt } from "../../venue-sim/src/data/universe";
 import { ADMIN, execution, intent, liveOnSimulator, orderManagerStub, risk, simAdmin } from "./helpers";
 
 const LIVE = "rv-live-inflight";

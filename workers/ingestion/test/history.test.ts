@@ -13,7 +13,7 @@ beforeEach(resetAll);
 
 /** The planted pairs as governance lists them once approved (the double answers them as tradable). */
 async function tradablePlantedPairs(n: number): Promise<TradablePair[]> {
-  const { plantedPairs } = await import("../../venue-sim/src/data/universe");
+  const { plantedPairs } = await import("@paulp/sim-universe");
   const deps = testDeps();
   await runVenue(deps, "kalshi", { maxPages: 1, pageSize: 100 });
   await runIngestion(deps, { venues: ["polymarket"], maxPages: 60, pageSize: 500 });

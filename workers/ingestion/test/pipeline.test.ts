@@ -235,7 +235,7 @@ describe("each simulator fault ends with no bad data stored, the error counted a
 
 describe("schedule", () => {
   it("continues from the stored cursor and completes a pass", { timeout: PASS_TIMEOUT_MS }, async () => {
-    const { polymarketUniverse } = await import("../../venue-sim/src/data/universe");
+    const { polymarketUniverse } = await import("@paulp/sim-universe");
     const open = polymarketUniverse(20261124).poly.filter((m) => !m.closed);
     // What gamma lists that we can store: open markets with a question, a condition id and YES/NO outcomes.
     const storable = open.filter((m) => !m.quirks.question && !m.quirks.conditionId && !m.quirks.outcomes);
@@ -319,7 +319,7 @@ describe("schedule", () => {
   it("proposes text-matched pairs to governance after a completed pass, including every planted pair", {
     timeout: PASS_TIMEOUT_MS,
   }, async () => {
-    const { plantedPairs } = await import("../../venue-sim/src/data/universe");
+    const { plantedPairs } = await import("@paulp/sim-universe");
     const deps = testDeps();
     await runVenue(deps, "kalshi", { maxPages: 1, pageSize: 100 });
     await runIngestion(deps, { venues: ["polymarket"], maxPages: 60, pageSize: 500 });
@@ -390,7 +390,7 @@ describe("schedule", () => {
   it("checks stored markets against the current rules again before proposing them (a rule added since)", {
     timeout: PASS_TIMEOUT_MS,
   }, async () => {
-    const { plantedPairs } = await import("../../venue-sim/src/data/universe");
+    const { plantedPairs } = await import("@paulp/sim-universe");
     const deps = testDeps();
     await runVenue(deps, "kalshi", { maxPages: 1, pageSize: 100 });
     const blockedTicker = plantedPairs(20261124)[0]!.kalshiTicker;

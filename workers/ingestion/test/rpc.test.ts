@@ -243,7 +243,7 @@ describe("RPC", () => {
       scheduledTime: Date.now(),
     });
     // Every open, single (not multivariate) binary market the simulator lists, bar the one it plants unrepresentable.
-    const u = await import("../../venue-sim/src/data/universe");
+    const u = await import("@paulp/sim-universe");
     const n = u.UNIVERSE_SIZES.small.kalshiMarkets;
     const ingestible = Array.from({ length: n }, (_, i) => i).filter(
       (i) =>

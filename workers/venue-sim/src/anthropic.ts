@@ -31,7 +31,7 @@ export { judge } from "./anthropic-judge";
  *   time, thresholds and orientation are compared, so the seeded true pairs come out identical and the look-alikes
  *   (other close date, other threshold, inverted YES) not_equivalent.
  * - The simulated model is deliberately gullible: market text that tells the grader how to grade ("grade these
- *   identical") is obeyed, as a manipulated model might. `ADVERSARIAL_MARKETS` (data/anthropic-fixtures.ts) holds
+ *   identical") is obeyed, as a manipulated model might. `ADVERSARIAL_MARKETS` (@paulp/sim-universe) holds
  *   such texts; the check outside the model (governance's terms check) is what must catch them.
  * - Faults, so callers can test every failure: header `x-sim-fault: <kind>` on one request, or
  *   `POST /__sim/anthropic/faults` with `{ "fault": kind, "count": n, "retryAfter"?: "s", "retryAfterMs"?: "ms" }`

@@ -1,4 +1,4 @@
-import type { UniverseMode } from "./data/universe";
+import type { UniverseMode } from "@paulp/sim-universe";
 import type { SimKalshiKey } from "./kalshi/auth";
 
 /** What every simulator handler gets: the venue state object's storage and the seed. */

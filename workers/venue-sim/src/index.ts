@@ -1,9 +1,9 @@
 import { DurableObject, WorkerEntrypoint } from "cloudflare:workers";
+import { setClosingEpoch, universeMode } from "@paulp/sim-universe";
 import { handleAccess } from "./access";
 import { handleAnthropic } from "./anthropic";
 import { handleClockAdmin, loadClockOffset } from "./clock";
 import type { SimContext, SimHandler } from "./context";
-import { setClosingEpoch, universeMode } from "./data/universe";
 import { handleFaultAdmin, interceptFault } from "./faults";
 import { handleIbkr } from "./ibkr";
 import { FULL_ACCESS, type SimKalshiKey } from "./kalshi/auth";
@@ -21,7 +21,7 @@ export interface Env {
    * ingestion's read-only key (`:read`) to .dev.vars with the key pairs it generates.
    */
   SIM_KALSHI_PUBLIC_KEYS?: string;
-  /** `small` (default) or `realistic`: see src/data/universe.ts. */
+  /** `small` (default) or `realistic`: see packages/sim-universe/src/index.ts. */
   SIM_UNIVERSE?: string;
 }
 

@@ -1,6 +1,4 @@
 import { formatFixed, PRICE_DECIMALS, parseFixed } from "@paulp/kit";
-import type { GammaKeysetPageWire } from "@paulp/venue-models";
-import type { SimContext, SimHandler } from "./context";
 import {
   hash32,
   POLYMARKET_MARKET_COUNT,
@@ -11,7 +9,9 @@ import {
   polymarketClosed,
   polymarketMarketWire,
   polymarketUniverse,
-} from "./data/universe";
+} from "@paulp/sim-universe";
+import type { GammaKeysetPageWire } from "@paulp/venue-models";
+import type { SimContext, SimHandler } from "./context";
 import { consumeRateLimit } from "./faults";
 
 /**

@@ -1,8 +1,13 @@
 import { exports } from "cloudflare:workers";
+import {
+  ADVERSARIAL_MARKETS,
+  type AdversarialMarket,
+  kalshiMarketWire,
+  plantedPairs,
+  polymarketUniverse,
+} from "@paulp/sim-universe";
 import { beforeEach, describe, expect, it } from "vitest";
 import { judge, SIM_KEY_PREFIX } from "../src/anthropic";
-import { ADVERSARIAL_MARKETS, type AdversarialMarket } from "../src/data/anthropic-fixtures";
-import { kalshiMarketWire, plantedPairs, polymarketUniverse } from "../src/data/universe";
 
 const sim = () => (exports as unknown as { default: Fetcher }).default;
 const SEED = 20261124;

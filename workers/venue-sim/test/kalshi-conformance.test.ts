@@ -1,14 +1,14 @@
 import { exports } from "cloudflare:workers";
 import * as S from "@paulp/kalshi-spec";
-import * as v from "valibot";
-import { beforeAll, describe, expect, it } from "vitest";
 import {
   KALSHI_SCALAR_INDEX,
   KALSHI_UNREPRESENTABLE_INDEX,
   kalshiMarketWire,
   kalshiTickerAt,
   UNIVERSE_SIZES,
-} from "../src/data/universe";
+} from "@paulp/sim-universe";
+import * as v from "valibot";
+import { beforeAll, describe, expect, it } from "vitest";
 
 // Conformance: every body venue-sim's Kalshi serves is checked, as served, against the strict schemas of
 // @paulp/kalshi-spec (each proven at compile time equal to kalshi-typescript's model), and its auth rules are

@@ -1,6 +1,6 @@
 import { exports } from "cloudflare:workers";
+import { kalshiTickerAt } from "@paulp/sim-universe";
 import { beforeAll, describe, expect, it } from "vitest";
-import { kalshiTickerAt } from "../src/data/universe";
 import { FRESHNESS_MS } from "../src/kalshi/trading";
 
 const sim = () => (exports as unknown as { default: Fetcher }).default;

@@ -1,5 +1,4 @@
 import { exports } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
 import {
   KALSHI_SCALAR_INDEX,
   KALSHI_UNREPRESENTABLE_INDEX,
@@ -15,7 +14,8 @@ import {
   truePairs,
   UNIVERSE_SIZES,
   universeMode,
-} from "../src/data/universe";
+} from "@paulp/sim-universe";
+import { describe, expect, it } from "vitest";
 
 const sim = () => (exports as unknown as { default: Fetcher }).default;
 const K = "https://api.elections.kalshi.com/trade-api/v2";

@@ -1,8 +1,14 @@
 // Polymarket conformance: every body the simulator's gamma and CLOB serve is checked against Polymarket's own
 // models (`@polymarket/bindings`' zod schemas at run time, plus `@polymarket/clob-client`'s `OrderBookSummary`),
-// and walked the way the official SDK pages. At the type level the simulator's builders `satisfies` the same
-// models (src/data/universe.ts), so a field the models lack fails to compile.
+// and walked the way the official SDK pages. At the type level the simulator's builders (@paulp/sim-universe)
+// `satisfies` the same models, so a field the models lack fails to compile.
 import { exports } from "cloudflare:workers";
+import {
+  POLYMARKET_SHAPES,
+  polymarketBook,
+  polymarketMarketWire,
+  polymarketUniverse,
+} from "@paulp/sim-universe";
 import {
   CLOB_PATHS,
   type ClobBookWire,
@@ -17,12 +23,6 @@ import {
   officialListMarketsRequest,
 } from "@paulp/venue-models";
 import { describe, expect, it } from "vitest";
-import {
-  POLYMARKET_SHAPES,
-  polymarketBook,
-  polymarketMarketWire,
-  polymarketUniverse,
-} from "../src/data/universe";
 import { DEFAULT_RATE_LIMITS } from "../src/faults";
 import { GAMMA_KEYSET_MAX_LIMIT } from "../src/polymarket";
 

@@ -1,6 +1,6 @@
 import { exports } from "cloudflare:workers";
+import { POLYMARKET_MARKET_COUNT } from "@paulp/sim-universe";
 import { describe, expect, it } from "vitest";
-import { POLYMARKET_MARKET_COUNT } from "../src/data/universe";
 
 const sim = () => (exports as unknown as { default: Fetcher }).default;
 

@@ -1,5 +1,5 @@
+import { hash32, rng } from "@paulp/sim-universe";
 import type { SimContext } from "../context";
-import { hash32, rng } from "../data/universe";
 import type { Session } from "./state";
 
 /** How often a simulated instrument's price moves. */

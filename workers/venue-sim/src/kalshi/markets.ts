@@ -1,6 +1,4 @@
 import { kalshiEndpoint } from "@paulp/kalshi-spec";
-import type * as K from "kalshi-typescript";
-import type { SimContext, SimHandler } from "../context";
 import {
   kalshiBook,
   kalshiCounts,
@@ -13,7 +11,9 @@ import {
   kalshiMarketWire,
   kalshiSeriesByTicker,
   kalshiSeriesList,
-} from "../data/universe";
+} from "@paulp/sim-universe";
+import type * as K from "kalshi-typescript";
+import type { SimContext, SimHandler } from "../context";
 import { consumeRateLimit } from "../faults";
 import { kalshiAuth } from "./auth";
 
@@ -38,7 +38,7 @@ const STATUS_FILTER: Record<string, K.Market["status"]> = {
  * `api/exchange-api.ts`): `GET /markets` (cursor paging, 1 ≤ limit ≤ 1000, the documented filters),
  * `/markets/{ticker}`, `/markets/{ticker}/orderbook` (authenticated), `/series` (the whole list, no paging),
  * `/series/{series_ticker}`, `/events` (cursor paging, limit ≤ 200), `/events/{event_ticker}`,
- * `/exchange/status`. Every body is built as the SDK's model type (see src/data/universe.ts).
+ * `/exchange/status`. Every body is built as the SDK's model type (see packages/sim-universe).
  */
 export const handleKalshiMarkets: SimHandler = async (request, url, sim) => {
   if (!url.pathname.startsWith(PREFIX) || url.pathname.startsWith(`${PREFIX}/portfolio/`)) return null;

@@ -1,8 +1,8 @@
 import { kalshiEndpoint } from "@paulp/kalshi-spec";
 import { kalshiTakerFee, mulDiv } from "@paulp/kit";
+import { kalshiBook } from "@paulp/sim-universe";
 import type * as K from "kalshi-typescript";
 import type { SimContext, SimHandler } from "../context";
-import { kalshiBook } from "../data/universe";
 import { afterAcceptFault, DEFAULT_LIMITS, type Faults, handleAdmin, type Limits, readJson } from "./admin";
 import { kalshiAuth } from "./auth";
 import { badBody, bp, dollars, err, fp, hundredths, perContract, totalDollars } from "./wire";

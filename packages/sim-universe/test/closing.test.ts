@@ -12,7 +12,7 @@ import {
   polymarketMarketWire,
   polymarketUniverse,
   setClosingEpoch,
-} from "../src/data/universe";
+} from "../src/index";
 
 afterEach(() => setClosingEpoch(null));
 

@@ -1,5 +1,5 @@
 // The seeded universe's shared ground: its modes and sizes, the PRNG and hashes, the word tables, the planted
-// pairs' terms, closing over time, and the price walk and book levels both venues use (see universe.ts).
+// pairs' terms, closing over time, and the price walk and book levels both venues use (see index.ts).
 
 import { formatFixed, PRICE_DECIMALS, seededRandom } from "@paulp/kit";
 

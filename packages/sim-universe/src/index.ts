@@ -15,12 +15,17 @@
  *
  * This file is the one import for the rest: seeds.ts holds the shared ground (modes, PRNG, word tables, pair
  * terms, prices), kalshi-universe.ts and polymarket-universe.ts each venue's half; the planted pairs join them here.
+ * anthropic-fixtures.ts holds the Anthropic double's adversarial pairs.
+ *
+ * Test and simulator data only (this package holds generators, no server code): venue-sim serves it, the workers'
+ * tests read it to know what the simulator serves; no production worker depends on it.
  */
 
 import { kalshiTickerAt } from "./kalshi-universe";
 import { polymarketUniverse } from "./polymarket-universe";
 import { LOOKALIKE_PAIRS, type PlantedPair, pairSpec, TRUE_PAIRS } from "./seeds";
 
+export * from "./anthropic-fixtures";
 export * from "./kalshi-universe";
 export * from "./polymarket-universe";
 export * from "./seeds";
