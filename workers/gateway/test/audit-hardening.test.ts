@@ -1,5 +1,5 @@
-/// <reference path="../../audit/src/node-crypto.d.ts" />
-// (the offline verifier hashes and checks signatures with node:crypto; that shim types it without @types/node)
+/// <reference types="@paulp/audit-chain/node-crypto" />
+// (the offline verifier hashes and checks signatures with node:crypto; audit-chain's shim types it without @types/node)
 
 import { env } from "cloudflare:workers";
 import { parseVerifierKey, verifyExport } from "@paulp/audit-chain";

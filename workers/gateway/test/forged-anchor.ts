@@ -1,5 +1,5 @@
-/// <reference path="../../audit/src/node-crypto.d.ts" />
-// (signing uses node:crypto; that shim types it without @types/node)
+/// <reference types="@paulp/audit-chain/node-crypto" />
+// (signing uses node:crypto; audit-chain's shim types it without @types/node)
 
 import { env } from "cloudflare:workers";
 import {

@@ -1,5 +1,7 @@
-// The node:crypto functions the chain uses (workerd implements it natively under nodejs_compat).
-// Declared here because @types/node cannot share a program with @cloudflare/workers-types.
+// The node:crypto functions this package's chain code uses (workerd implements them natively under nodejs_compat),
+// for programs typed with @cloudflare/workers-types instead of @types/node: the audit worker lists it in its
+// tsconfig's types, the gateway's audit tests reference it (`@paulp/audit-chain/node-crypto`). The package's own
+// program has @types/node and leaves this file out.
 declare module "node:crypto" {
   interface Hash {
     update(data: string | Uint8Array): Hash;
