@@ -35,8 +35,10 @@ import {
   type DeferredRecord,
   fetchVenue,
   pushMarks,
+  type ReadToken,
   recordFetchFailure,
   recordParseFailure,
+  takeReadToken,
 } from "./venue-reads";
 
 /** A page fetched, stored as evidence, parsed and gated, ready to commit; or why not. */
@@ -141,6 +143,8 @@ export async function preparePage(
     );
     return fail(1, parsed.stuck);
   }
+  // The next page's read token is asked for now, while this page's reads go; the page itself is fetched after them.
+  const nextToken = parsed.value.next !== null && run.urlAfter !== null ? takeReadToken(deps, venue) : null;
   const kalshi = venue === "kalshi" ? (parsed.value as KalshiParsedPage) : null;
   const listed = kalshi
     ? kalshi.markets.map((m) => m.ticker)
@@ -195,8 +199,8 @@ export async function preparePage(
   // The lease renewed and this page's reads (events included) done, the next page is fetched now (its bytes kept as
   // evidence before anything parses them, as every page's) while this one's rows are gated and planned and its
   // commit runs: the next request no longer waits for that work. The venue sees the same requests in the same order.
-  if (page.next !== null && run.urlAfter !== null)
-    run.ahead = fetchAhead(deps, venue, run.urlAfter(page.next));
+  if (nextToken !== null && page.next !== null && run.urlAfter !== null)
+    run.ahead = fetchAhead(deps, venue, run.urlAfter(page.next), nextToken);
   const { passed, blockedIds, blockedEvents, denied } = gateRows(page.rows, agent, alreadyBlocked, {
     venue,
     rulesVersion,
@@ -338,7 +342,7 @@ export async function preparePage(
   return { ok: true, next: page.next, commit };
 }
 
-function fetchAhead(deps: PipelineDeps, venue: MarketVenue, url: string): PageAhead {
+function fetchAhead(deps: PipelineDeps, venue: MarketVenue, url: string, token: ReadToken): PageAhead {
   const ahead: PageAhead = {
     venue,
     url,
@@ -346,7 +350,7 @@ function fetchAhead(deps: PipelineDeps, venue: MarketVenue, url: string): PageAh
     outcome: Promise.resolve(null as never),
     answeredAt: null,
   };
-  ahead.outcome = fetchVenue(deps, venue, url, ahead.record).then(
+  ahead.outcome = fetchVenue(deps, venue, url, ahead.record, token).then(
     (outcome) => {
       ahead.answeredAt = deps.now();
       return outcome;

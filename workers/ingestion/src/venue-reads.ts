@@ -11,7 +11,7 @@ import {
   type StoredMarketRow,
 } from "@paulp/venue-decode";
 import type * as v from "valibot";
-import { type FetchOutcome, fetchWithEvidence, TokenBucket } from "./client";
+import { type FetchOutcome, fetchWithEvidence, type ReadBucket, TokenBucket } from "./client";
 import { audit, type PipelineDeps, type Tally, VENUE_RATE } from "./deps";
 import { evidenceRecordStatements, markEvidence, putEvidence, storeEvidence } from "./evidence";
 
@@ -30,12 +30,11 @@ export function fetchVenue(
   venue: MarketVenue,
   url: string,
   deferred?: DeferredRecord,
+  /** The read's token, asked for already (`takeReadToken`); otherwise it is taken as the read starts. */
+  token?: ReadToken,
 ): Promise<FetchOutcome> {
-  let bucket = deps.buckets.get(venue);
-  if (!bucket) {
-    bucket = new TokenBucket(VENUE_RATE[venue].capacity, VENUE_RATE[venue].refillPerSecond, deps.now());
-    deps.buckets.set(venue, bucket);
-  }
+  const shared = venueBucket(deps, venue);
+  const bucket: ReadBucket = token ? withFirstToken(shared, token) : shared;
   const signer = deps.kalshiSigner;
   const signed = venue === "kalshi" && signer && kalshiEndpoint("GET", new URL(url).pathname)?.auth === true;
   return fetchWithEvidence(url, {
@@ -62,6 +61,53 @@ export function fetchVenue(
     random: deps.random,
     ...deps.client,
   });
+}
+
+/** The venue's read bucket (the run's own when the deps carry none for it). */
+function venueBucket(deps: PipelineDeps, venue: MarketVenue): ReadBucket {
+  let bucket = deps.buckets.get(venue);
+  if (!bucket) {
+    bucket = new TokenBucket(VENUE_RATE[venue].capacity, VENUE_RATE[venue].refillPerSecond, deps.now());
+    deps.buckets.set(venue, bucket);
+  }
+  return bucket;
+}
+
+/** A read token asked for before its read starts: the wait its bucket answered, and when it was asked. */
+export interface ReadToken {
+  wait: Promise<number>;
+  askedAt: number;
+}
+
+/**
+ * Ask the venue's bucket for a read's token now, for a read that starts later (`fetchVenue(…, token)`). The crawl's
+ * bucket is the shared read budget, a Durable Object: asked while this page's reads are in flight, its answer is in
+ * hand when the next page is fetched, instead of that fetch waiting on one more round trip behind this page's work.
+ */
+export function takeReadToken(deps: PipelineDeps, venue: MarketVenue): ReadToken {
+  const askedAt = deps.now();
+  let wait: Promise<number>;
+  try {
+    wait = Promise.resolve(venueBucket(deps, venue).take(askedAt));
+  } catch (error) {
+    wait = Promise.reject(error);
+  }
+  // A token asked for and never used (the run stopped first) is only spent; its failure is the read's, if it starts.
+  wait.catch(() => {});
+  return { wait, askedAt };
+}
+
+/** The bucket of a read whose first token was asked for already (its wait counted from when it was asked). */
+function withFirstToken(bucket: ReadBucket, token: ReadToken): ReadBucket {
+  let first: ReadToken | null = token;
+  return {
+    take(now) {
+      if (first === null) return bucket.take(now);
+      const { wait, askedAt } = first;
+      first = null;
+      return wait.then((w) => Math.max(0, w - (now - askedAt)));
+    },
+  };
 }
 
 /** A fetch that ended without a usable body: counted, its evidence marked rejected, audited. Answers rejected count. */

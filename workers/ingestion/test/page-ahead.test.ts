@@ -1,10 +1,12 @@
 // The page after this one is fetched while this one is gated, planned and stored (page.ts, "fetched ahead"): it
 // changes when the next request goes out, never what a run asks for, in what order, keeps or stores.
 import type { EgressFetch } from "@paulp/kit";
+import { kalshiMarketsUrl } from "@paulp/venue-decode";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { ReadBucket } from "../src/client";
 import { ComplianceAgent, type ComplianceEntity } from "../src/compliance";
 import { runVenue } from "../src/pipeline";
+import { fetchVenue, takeReadToken } from "../src/venue-reads";
 import { blockKalshi, count, resetAll, tenv, testDeps } from "./helpers";
 
 beforeEach(resetAll);
@@ -68,8 +70,20 @@ describe("the page after this one, fetched ahead", () => {
     const begun = (i: number) => log.slice(0, i).filter((l) => l === "take").length;
     const sent = (i: number) => log.slice(0, i).filter((l) => l.startsWith("fetch ")).length;
     expect(gates.map((g) => begun(g) - sent(g))).toEqual([1, 1, 0]);
+    // One read token a request: the next page's, asked for while this page's reads went, is the one its fetch used.
+    expect(log.filter((l) => l === "take").length).toBe(log.filter((l) => l.startsWith("fetch ")).length);
     // Every page asked for was stored, each page's evidence accepted.
     expect(await count("evidence", "parse_status = 'accepted' AND url LIKE '%status=open%'")).toBe(3);
+  });
+
+  it("a read token asked for early counts its wait from when it was asked", async () => {
+    let now = 1_000_000;
+    const deps = testDeps({ now: () => now, buckets: new Map([["kalshi", { take: () => 1_000 }]]) });
+    const token = takeReadToken(deps, "kalshi");
+    now += 600;
+    const outcome = await fetchVenue(deps, "kalshi", kalshiMarketsUrl(null, 5), undefined, token);
+    expect(outcome.ok).toBe(true);
+    expect(deps.sleeps).toEqual([400]);
   });
 
   it("a run that stops first (the rules replaced under it) keeps the page fetched ahead as evidence, stores nothing of it", async () => {
