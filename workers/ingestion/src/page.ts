@@ -93,9 +93,13 @@ export interface PageAhead {
   venue: MarketVenue;
   url: string;
   record: DeferredRecord;
-  outcome: Promise<FetchOutcome>;
-  /** When its answer was in (the snapshot's time: its marks were observed then, not when the page is taken up). */
-  answeredAt: number | null;
+  fetched: Promise<Fetched>;
+}
+
+/** A fetch's outcome and when it was in (the snapshot's time: its marks were observed then, not when taken up). */
+interface Fetched {
+  outcome: FetchOutcome;
+  answeredAt: number;
 }
 
 export async function preparePage(
@@ -119,7 +123,8 @@ export async function preparePage(
     ahead = null;
   }
   const record: DeferredRecord = ahead?.record ?? { statements: [] };
-  const outcome = await (ahead?.outcome ?? fetchVenue(deps, venue, url, record));
+  const { outcome, answeredAt } = await (ahead?.fetched ??
+    fetchVenue(deps, venue, url, record).then((o): Fetched => ({ outcome: o, answeredAt: deps.now() })));
   if (!outcome.ok) {
     const rejected = await recordFetchFailure(deps, tally, venue, url, outcome);
     // A cursor the venue refuses (expired, or written by an older client) would fail every run from here on.
@@ -128,7 +133,7 @@ export async function preparePage(
     return fail(rejected, cursorRefused);
   }
   const { evidenceHash, response } = outcome;
-  const fetchedAt = new Date(ahead?.answeredAt ?? deps.now()).toISOString();
+  const fetchedAt = new Date(answeredAt).toISOString();
   const parsed = decodePage(venue, response.bytes, cursor);
   if (!parsed.ok) {
     await recordParseFailure(
@@ -343,26 +348,21 @@ export async function preparePage(
 }
 
 function fetchAhead(deps: PipelineDeps, venue: MarketVenue, url: string, token: ReadToken): PageAhead {
-  const ahead: PageAhead = {
-    venue,
-    url,
-    record: { statements: [] },
-    outcome: Promise.resolve(null as never),
-    answeredAt: null,
-  };
-  ahead.outcome = fetchVenue(deps, venue, url, ahead.record, token).then(
-    (outcome) => {
-      ahead.answeredAt = deps.now();
-      return outcome;
-    },
-    (error: unknown): FetchOutcome => ({
-      ok: false,
-      kind: "network",
-      detail: String((error as Error)?.message).slice(0, 300),
-      attempts: 1,
+  const record: DeferredRecord = { statements: [] };
+  // Held until the next page takes it: a throw becomes a network failure, never an unhandled rejection.
+  const fetched = fetchVenue(deps, venue, url, record, token).then(
+    (outcome): Fetched => ({ outcome, answeredAt: deps.now() }),
+    (error: unknown): Fetched => ({
+      outcome: {
+        ok: false,
+        kind: "network",
+        detail: String((error as Error)?.message).slice(0, 300),
+        attempts: 1,
+      },
+      answeredAt: deps.now(),
     }),
   );
-  return ahead;
+  return { venue, url, record, fetched };
 }
 
 /**
@@ -370,7 +370,7 @@ function fetchAhead(deps: PipelineDeps, venue: MarketVenue, url: string, token: 
  * `pending`: kept, not parsed), or its failure recorded; nothing of it is parsed or stored.
  */
 export async function dropAhead(deps: PipelineDeps, tally: Tally, ahead: PageAhead): Promise<void> {
-  const outcome = await ahead.outcome;
+  const { outcome } = await ahead.fetched;
   if (!outcome.ok) {
     await recordFetchFailure(deps, tally, ahead.venue, ahead.url, outcome);
     return;

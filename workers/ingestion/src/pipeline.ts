@@ -214,11 +214,9 @@ async function runVenueLeased(
   // A run that stopped early (a page failed, the lease was lost) may hold the next page, fetched ahead: its evidence
   // is recorded, nothing of it stored. The lookups after a pass fetch nothing ahead.
   run.urlAfter = null;
-  if (run.ahead) {
-    const ahead = run.ahead;
-    run.ahead = null;
-    await dropAhead(deps, tally, ahead);
-  }
+  const ahead = run.ahead;
+  run.ahead = null;
+  if (ahead) await dropAhead(deps, tally, ahead);
   // The pass this run completed began when this run did (it started from no cursor) or when the run that did.
   const passStartedAt = state?.cursor ? state.pass_started_at : startedAt;
   if (passCompleted && passStartedAt) {

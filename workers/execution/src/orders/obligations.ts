@@ -43,10 +43,10 @@ interface ObligationRow {
   [key: string]: SqlStorageValue;
 }
 
-/** What a fill's resolution knows when its hedge becomes owed. */
 /** Most obligations (and undetermined fills) one list answers unless the query asks for fewer. */
 export const HEDGE_LIST_LIMIT = 100;
 
+/** What a fill's resolution knows when its hedge becomes owed. */
 export type NewObligation = Pick<
   HedgeObligationView,
   | "obligationId"
