@@ -69,7 +69,7 @@ function page(k) {
     const c = { ...m, event_ticker: events[i % events.length] };
     if (round > 0) c.ticker = m.ticker + "-R" + round;
     // Each cold/steady pair of variants (2i, 2i + 1) is a generation of markets never seen before: a cold pass
-    // never meets terms the isolate hashed in an earlier pass (ingestion keeps the last terms per market).
+    // never meets a market an earlier pass stored or the isolate remembers.
     const generation = Math.floor(config.variant / 2);
     if (generation > 0) c.ticker = c.ticker + "-G" + generation;
     if (config.variant > 0 && i % 100 === 0) c.yes_bid_dollars = (0.01 * (1 + (config.variant % 50))).toFixed(4);
@@ -111,8 +111,8 @@ export default {
 const driverScript = `
 let pages = [];
 let tag = 0;
-const COLS = 18;
-const sql = "INSERT INTO markets (venue, market_id, event_id, series_id, title, category, status, close_time, rules, resolution_source, yes_bid, yes_ask, last_price, outcome_tokens, evidence_hash, terms_hash, fetched_at, content_key) SELECT " +
+const COLS = 17;
+const sql = "INSERT INTO markets (venue, market_id, event_id, series_id, title, category, status, close_time, rules, resolution_source, yes_bid, yes_ask, last_price, outcome_tokens, evidence_hash, fetched_at, content_key) SELECT " +
   Array.from({ length: COLS }, (_, i) => "value ->> '$[" + i + "]'").join(", ") + " FROM json_each(?1)";
 export default {
   async fetch(request, env) {
@@ -149,7 +149,7 @@ export default {
           const stmts = [env.FLOOR_DB.prepare("INSERT INTO evidence (hash, venue, url, status, size, content_type, fetched_at, last_seen_at) VALUES (?1, 'kalshi', 'bench', 200, ?2, 'application/json', ?3, ?3)").bind(hash, p.byteLength, at)];
           for (let j = 0; j < markets.length; j += 200) {
             const rows = markets.slice(j, j + 200).map((m) => ["kalshi", m.ticker, m.event_ticker, null, m.title ?? "", null, m.status, m.close_time,
-              m.rules_primary ?? null, null, m.yes_bid_dollars ?? null, m.yes_ask_dollars ?? null, m.last_price_dollars ?? null, null, hash, "", at, null]);
+              m.rules_primary ?? null, null, m.yes_bid_dollars ?? null, m.yes_ask_dollars ?? null, m.last_price_dollars ?? null, null, hash, at, null]);
             stmts.push(env.FLOOR_DB.prepare(sql).bind(JSON.stringify(rows)));
           }
           await env.FLOOR_DB.batch(stmts);

@@ -1,12 +1,14 @@
 import type { BookLevel, MarketRecord } from "@paulp/contracts";
 
-/** A normalised market row as stored (before the evidence and terms hashes are attached). */
+/** A normalised market row as stored (before the evidence hash is attached). */
 export type MarketRow = Omit<MarketRecord, "evidenceHash" | "termsHash" | "fetchedAt" | "ageSeconds">;
 
-/** A stored row: every parsed row carries the hash of the evidence it came from. */
+/**
+ * A stored row: every parsed row carries the hash of the evidence it came from. Its terms hash is not stored: it is
+ * computed from the stored fields when read.
+ */
 export interface StoredMarketRow extends MarketRow {
   evidenceHash: string;
-  termsHash: string;
   fetchedAt: string;
 }
 

@@ -26,7 +26,6 @@ export interface MarketDbRow {
   last_price: string | null;
   outcome_tokens: string | null;
   evidence_hash: string;
-  terms_hash: string;
   fetched_at: string;
   /** The market's mark (the price risk was last given), all three set or all NULL. */
   mark_price: string | null;
@@ -81,8 +80,8 @@ export function toRecord(r: MarketDbRow, now: number): MarketRecord {
     lastPrice: r.last_price,
     outcomeTokens: r.outcome_tokens ? (JSON.parse(r.outcome_tokens) as string[]) : null,
     evidenceHash: r.evidence_hash,
-    // Of the current scheme, from the stored fields (as proposals carry it); a row the fast path cannot hash keeps
-    // the hash it was stored with.
+    // Of the current scheme, from the stored fields (as proposals carry it; no hash is stored). A row with a lone
+    // surrogate is never stored (the write refuses it); were one read, its empty hash would match no reviewed pair.
     termsHash:
       termsHashSync(
         termsOf({
@@ -94,7 +93,7 @@ export function toRecord(r: MarketDbRow, now: number): MarketRecord {
           closeTime: r.close_time,
           outcomeTokens: r.outcome_tokens ? (JSON.parse(r.outcome_tokens) as string[]) : null,
         }),
-      ) ?? r.terms_hash,
+      ) ?? "",
     fetchedAt: r.fetched_at,
     ageSeconds: ageSeconds(r.fetched_at, now),
   };

@@ -46,8 +46,11 @@ function closeWeight(a: string | null, b: string | null): number {
   return d <= 7 * DAY ? 1 : d <= 62 * DAY ? 0.85 : 0.5;
 }
 
+/** A stored row with the terms hash of the current scheme, computed from its stored fields. */
+export type HashedMarketRow = StoredMarketRow & { termsHash: string };
+
 /** One leg of a candidate, as governance needs it. */
-export function toLeg(r: StoredMarketRow): PairLeg {
+export function toLeg(r: HashedMarketRow): PairLeg {
   return {
     ...settlementFields(r),
     evidenceHash: r.evidenceHash,

@@ -19,7 +19,7 @@ import {
 import type { ComplianceAgent } from "./compliance";
 import { contentKey } from "./row-content";
 import type { StoredState } from "./store";
-import { termsHash, termsHashSync } from "./terms";
+import { termsWellFormed } from "./terms";
 
 /** A page's bytes decoded by its venue's parser, or why they cannot be used. */
 export type DecodedPage =
@@ -106,21 +106,21 @@ export interface PageWrites {
   keys: Map<string, string>;
   marks: Map<string, string>;
   markRows: StoredMarketRow[];
-  /** Rows the gate allowed that cannot be represented (their terms do not hash). */
+  /** Rows the gate allowed that cannot be represented (their terms hold a lone surrogate: no RFC 8785 form). */
   denied: { marketId: string; reason: string }[];
 }
 
 /**
- * Only what changed is written: each row's content key (its terms hash and its other content, row-content.ts) against
- * the stored one. A mark is due when it changed with its row, or when the one risk holds was observed before
- * `refreshBefore` and would otherwise age past risk's freshness limit before the next snapshot; an unchanged, fresh
- * one is not resent.
+ * Only what changed is written: each row's content key (its terms' fingerprint and its other content,
+ * row-content.ts) against the stored one. A mark is due when it changed with its row, or when the one risk holds was
+ * observed before `refreshBefore` and would otherwise age past risk's freshness limit before the next snapshot; an
+ * unchanged, fresh one is not resent.
  */
-export async function planWrites(
+export function planWrites(
   passed: MarketRow[],
   stored: ReadonlyMap<string, StoredState>,
   snapshot: { evidenceHash: string; fetchedAt: string; refreshBefore: string },
-): Promise<PageWrites> {
+): PageWrites {
   const w: PageWrites = {
     allowed: [],
     changed: [],
@@ -130,24 +130,16 @@ export async function planWrites(
     denied: [],
   };
   for (const row of passed) {
-    let terms: string;
-    // Synchronous unless a field holds a lone surrogate (then the general, validating path, which refuses a lone
-    // surrogate: that market alone is denied, the rest of the page goes on).
-    try {
-      terms = termsHashSync(row) ?? (await termsHash(row));
-    } catch (error) {
-      w.denied.push({ marketId: row.marketId, reason: `not representable: ${(error as Error)?.message}` });
+    // A lone surrogate has no canonical form, so such terms could never be hashed for a pair's review: that market
+    // alone is denied, the rest of the page goes on.
+    if (!termsWellFormed(row)) {
+      w.denied.push({ marketId: row.marketId, reason: "not representable: a lone surrogate in its terms" });
       continue;
     }
-    const key = contentKey(row, terms);
+    const key = contentKey(row);
     const before = stored.get(row.marketId);
     const isChanged = before?.contentKey !== key;
-    const r: StoredMarketRow = {
-      ...row,
-      evidenceHash: snapshot.evidenceHash,
-      termsHash: terms,
-      fetchedAt: snapshot.fetchedAt,
-    };
+    const r: StoredMarketRow = { ...row, evidenceHash: snapshot.evidenceHash, fetchedAt: snapshot.fetchedAt };
     w.allowed.push(r);
     if (isChanged) {
       w.changed.push(r);

@@ -244,7 +244,7 @@ export async function preparePage(
       }
     }
     const refreshBefore = new Date(Date.parse(fetchedAt) - run.markRefreshMs).toISOString();
-    const plan = await planWrites(passed, stored, { evidenceHash, fetchedAt, refreshBefore });
+    const plan = planWrites(passed, stored, { evidenceHash, fetchedAt, refreshBefore });
     const { allowed, changed, keys, marks, markRows } = plan;
     denied.push(...plan.denied);
     // A changed row is written with its mark; an unchanged one whose mark is due gets only its mark.

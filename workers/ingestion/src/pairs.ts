@@ -4,7 +4,7 @@ import type { MarketVenue, PairCandidate } from "@paulp/contracts";
 import type { StoredMarketRow } from "@paulp/venue-decode";
 import { type ComplianceAgent, type ComplianceEntity, gateWithCurrentRules } from "./compliance";
 import { callPeer, type PipelineDeps } from "./deps";
-import { type MatchRow, matchCandidates, toLeg } from "./matching";
+import { type HashedMarketRow, type MatchRow, matchCandidates, toLeg } from "./matching";
 import { termsHash, termsHashSync, termsOf } from "./terms";
 
 /**
@@ -74,7 +74,7 @@ async function legRows(
   agent: ComplianceAgent,
   venue: MarketVenue,
   ids: string[],
-): Promise<Map<string, StoredMarketRow>> {
+): Promise<Map<string, HashedMarketRow>> {
   const { results } = await deps.db
     .prepare(
       `SELECT market_id, event_id, series_id, title, category, close_time, rules, resolution_source, evidence_hash,
@@ -90,7 +90,7 @@ async function legRows(
         fetched_at: string;
       }
     >();
-  const out = new Map<string, StoredMarketRow>();
+  const out = new Map<string, HashedMarketRow>();
   for (const r of results) {
     const row: StoredMarketRow = {
       ...gateEntity(venue, r),
@@ -103,7 +103,6 @@ async function legRows(
       lastPrice: null,
       outcomeTokens: r.outcome_tokens ? (JSON.parse(r.outcome_tokens) as string[]) : null,
       evidenceHash: r.evidence_hash,
-      termsHash: "",
       fetchedAt: r.fetched_at,
     };
     if (agent.check(row).decision !== "allow") continue;

@@ -1,16 +1,20 @@
 // A market row's content as stored and the key it is compared by: pure, shared by the write plan (page-plan.ts) and
 // the writes.
 import type { MarketRow } from "@paulp/venue-decode";
+import { termsFingerprint } from "./terms";
+
+/** The content key's scheme: a key of another scheme (or none) never equals a new one, so that row is rewritten once. */
+export const CONTENT_KEY_SCHEME = "c2:";
 
 /**
- * What a row's content is compared by, to decide whether it is rewritten: its terms hash (SHA-256 over the terms:
- * venue, id, title, rules, source, close time, outcome tokens) followed by the JSON of every other stored content
- * column, verbatim. Two rows share a key only when their contents are equal (up to a SHA-256 collision in the terms),
- * and a row costs one hash, the terms hash it stores anyway (a separate content hash was a second SHA-256 per new
- * row, an eighth of a cold pass).
+ * What a row's content is compared by, to decide whether it is rewritten: the scheme, the terms' 64-bit fingerprint
+ * (venue, id, title, rules, source, close time, outcome tokens; `termsFingerprint`), then the JSON of every other
+ * stored content column, verbatim (event, series, category, status and the prices: exact). No SHA-256 is spent on a
+ * row to write it (a cold pass's largest single cost was one per new market): the terms hash a pair is reviewed against
+ * is computed from the stored fields when it is read. The row's terms must be well-formed (`termsWellFormed`).
  */
-export function contentKey(r: MarketRow, termsHash: string): string {
-  return `${termsHash}${JSON.stringify([r.eventId, r.seriesId, r.category, r.status, r.yesBid, r.yesAsk, r.lastPrice])}`;
+export function contentKey(r: MarketRow): string {
+  return `${CONTENT_KEY_SCHEME}${termsFingerprint(r)}${JSON.stringify([r.eventId, r.seriesId, r.category, r.status, r.yesBid, r.yesAsk, r.lastPrice])}`;
 }
 
 /** A row's content columns as stored, in MARKET_COLUMNS order (the token ids as their JSON). */

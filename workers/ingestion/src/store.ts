@@ -26,7 +26,6 @@ const MARKET_COLUMNS = [
   "last_price",
   "outcome_tokens",
   "evidence_hash",
-  "terms_hash",
   "fetched_at",
   "content_key",
   "mark_price",
@@ -150,7 +149,7 @@ export function upsertMarketStatements(
     const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
     const marketRows = chunk.map((r) => {
       const content = contentValues(r).slice(1); // the venue is the page's
-      return [...content, r.termsHash, keys.get(r.marketId) ?? null, marks.get(r.marketId) ?? null];
+      return [...content, keys.get(r.marketId) ?? null, marks.get(r.marketId) ?? null];
     });
     out.push(
       db

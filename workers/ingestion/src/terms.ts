@@ -26,8 +26,8 @@ export const TERMS_VERSION = 2;
 export const TERMS_DOMAIN = "paulp.market-terms.v2";
 
 /**
- * `canonicalHash(TERMS_DOMAIN, terms)`, computed synchronously: a per-row async digest dominated a 10,000-market
- * pass. The object has fixed keys with string, null or string-array members, so its RFC 8785 form is the sorted keys
+ * `canonicalHash(TERMS_DOMAIN, terms)`, computed synchronously: a per-row async digest dominated reading a
+ * universe. The object has fixed keys with string, null or string-array members, so its RFC 8785 form is the sorted keys
  * with JSON.stringify'd values; a lone surrogate takes the general (validating) path, which refuses it.
  */
 export async function termsHash(t: Terms): Promise<string> {
@@ -43,11 +43,12 @@ export function termsHashSync(t: Terms): string | null {
 export const LAST_TERMS_MAX_CHARS = 16_000_000;
 
 /**
- * The last terms hashed for each market in this isolate, with their SHA-256. A market re-polled with the same terms
- * (nearly all of a pass every minute) is answered by comparing its fields with the last ones, without building the
- * canonical text or another native hash call (~8 µs each in workerd whatever the input: 10,000 a pass). Exact
- * equality of every field, so the answer is the hash a fresh call gives. Bounded by the characters it keeps: past the
- * bound it starts over.
+ * The last terms hashed for each market in this isolate, with their SHA-256. The hash is computed when a market is
+ * read (pair proposals read every active market each time they run; `getMarket` and the lists), not when it is
+ * written: a market read again with the same terms is answered by comparing its fields with the last ones, without
+ * building the canonical text or another native hash call (~8 µs each in workerd whatever the input). Exact equality
+ * of every field, so the answer is the hash a fresh call gives. Bounded by the characters it keeps: past the bound it
+ * starts over.
  */
 export class LastTerms {
   private readonly byVenue = new Map<string, Map<string, { terms: Terms; hash: string; chars: number }>>();
@@ -128,6 +129,51 @@ function sameTerms(a: Terms, b: Terms): boolean {
 }
 
 const lastTerms = new LastTerms();
+
+/** The terms' strings are all well-formed UTF-16 (no lone surrogate): only such terms have an RFC 8785 form. */
+export function termsWellFormed(t: Terms): boolean {
+  if (!t.venue.isWellFormed() || !t.marketId.isWellFormed()) return false;
+  for (const s of [t.title, t.rules, t.resolutionSource, t.closeTime])
+    if (s !== null && !s.isWellFormed()) return false;
+  if (t.outcomeTokens !== null) for (const s of t.outcomeTokens) if (!s.isWellFormed()) return false;
+  return true;
+}
+
+/**
+ * A 64-bit fingerprint of the terms (16 hex digits), for noticing that they changed: not their hash. It takes the
+ * number of outcome tokens (or that there is no list), then every field in `Terms` order and each token, each string
+ * announced by a symbol no UTF-16 code unit can be (0x10001 + its length; 0x10000 for null), so two different term
+ * sets never feed it the same symbols. Two 32-bit multiply-xor lanes with a final avalanche (bryc's public-domain
+ * cyrb53 widened to 64 bits), in locals (a closure over the lanes made each step a heap access, several times slower):
+ * ~1 µs a market, where a SHA-256 call costs ~8 µs in workerd whatever the API and a cold pass hashed every market.
+ * Not cryptographic: a change crafted to collide would go unnoticed only until the row's next change of any other
+ * stored column (its prices move every few minutes), and nothing trusts this value but the write skip; the terms hash a
+ * pair is reviewed against is always SHA-256 over the stored fields, computed when read (`termsHashSync`).
+ */
+export function termsFingerprint(t: Terms): string {
+  const tokens = t.outcomeTokens;
+  const strings: (string | null)[] = [t.venue, t.marketId, t.title, t.rules, t.resolutionSource, t.closeTime];
+  if (tokens !== null) for (const token of tokens) strings.push(token);
+  const list = tokens === null ? 0x10000 : 0x10001 + tokens.length;
+  let h1 = Math.imul(0xdeadbeef ^ list, 2654435761);
+  let h2 = Math.imul(0x41c6ce57 ^ list, 1597334677);
+  for (const s of strings) {
+    const symbol = s === null ? 0x10000 : 0x10001 + s.length;
+    h1 = Math.imul(h1 ^ symbol, 2654435761);
+    h2 = Math.imul(h2 ^ symbol, 1597334677);
+    if (s === null) continue;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      h1 = Math.imul(h1 ^ c, 2654435761);
+      h2 = Math.imul(h2 ^ c, 1597334677);
+    }
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
+  h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
+  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (h2 >>> 0).toString(16).padStart(8, "0") + (h1 >>> 0).toString(16).padStart(8, "0");
+}
 
 type SettlementFields = "venue" | "marketId" | "title" | "rules" | "resolutionSource" | "closeTime";
 

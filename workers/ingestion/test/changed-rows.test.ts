@@ -20,13 +20,12 @@ interface Row {
   evidence_hash: string;
   fetched_at: string;
   status: string;
-  terms_hash: string;
   content_key: string | null;
 }
 
 async function rows(venue: string): Promise<Map<string, Row>> {
   const r = await tenv.D1_MARKETS.prepare(
-    "SELECT market_id, evidence_hash, fetched_at, status, terms_hash, content_key FROM markets WHERE venue = ?1",
+    "SELECT market_id, evidence_hash, fetched_at, status, content_key FROM markets WHERE venue = ?1",
   )
     .bind(venue)
     .all<Row>();
@@ -82,11 +81,8 @@ describe("ingestion writes what changed", () => {
     expect(first.report.changed).toBe(first.report.stored);
     const before = await rows("polymarket");
     expect(before.size).toBe(first.report.stored);
-    // The content key: the row's terms hash, then its other content columns.
-    for (const r of before.values()) {
-      expect(r.terms_hash).toMatch(/^[0-9a-f]{64}$/);
-      expect(r.content_key?.startsWith(`${r.terms_hash}[`)).toBe(true);
-    }
+    // The content key: its scheme, the terms' fingerprint, then the row's other content columns.
+    for (const r of before.values()) expect(r.content_key).toMatch(/^c2:[0-9a-f]{16}\[/);
     const firstMarks = await sentMarks();
     expect(firstMarks.length).toBeGreaterThan(10);
 
@@ -239,8 +235,8 @@ describe("no Polymarket market stays active after it left gamma's open list", ()
       ).bind(ev, at),
       ...[...closedIds, gone].map((id) =>
         tenv.D1_MARKETS.prepare(
-          "INSERT INTO markets (venue, market_id, title, status, evidence_hash, terms_hash, fetched_at, content_key) VALUES ('polymarket', ?1, 'Earlier open market', 'active', ?2, ?3, ?4, 'x')",
-        ).bind(id, ev, "0".repeat(64), at),
+          "INSERT INTO markets (venue, market_id, title, status, evidence_hash, fetched_at, content_key) VALUES ('polymarket', ?1, 'Earlier open market', 'active', ?2, ?3, 'x')",
+        ).bind(id, ev, at),
       ),
     ]);
     const { fetch, sent } = (() => {
@@ -356,7 +352,7 @@ describe("snapshot prune", () => {
       ...["KXA", "KXB", "KXC", "KXD"].map((id) =>
         db
           .prepare(
-            "INSERT INTO markets (venue, market_id, title, status, evidence_hash, terms_hash, fetched_at, content_key) VALUES ('kalshi', ?1, 't', 'active', ?2, '', ?3, 'x')",
+            "INSERT INTO markets (venue, market_id, title, status, evidence_hash, fetched_at, content_key) VALUES ('kalshi', ?1, 't', 'active', ?2, ?3, 'x')",
           )
           .bind(id, e1, pass),
       ),

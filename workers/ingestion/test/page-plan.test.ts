@@ -13,13 +13,17 @@ const snapshot = {
   refreshBefore: "2026-12-02T11:59:00.000Z",
 };
 
-const text = fc.option(fc.string({ maxLength: 12 }), { nil: null });
+// Short pieces from a small alphabet as well as arbitrary strings: neighbouring fields then often hold what one
+// field held before ("ab" + "c" against "a" + "bc"), null against "" against "null", [] against null against [""],
+// which is where a key that did not delimit its fields would miss a change.
+const piece = fc.constantFrom("", "a", "b", "ab", "null", '"', "\\");
+const text = fc.option(fc.oneof(piece, fc.string({ maxLength: 12 })), { nil: null });
 const row: fc.Arbitrary<MarketRow> = fc.record({
   venue: fc.constantFrom("kalshi" as const, "polymarket" as const),
   marketId: fc.constant("M-1"),
   eventId: text,
   seriesId: text,
-  title: fc.string({ maxLength: 12 }),
+  title: fc.oneof(piece, fc.string({ maxLength: 12 })),
   category: text,
   status: fc.constantFrom("active", "closed"),
   closeTime: text,
@@ -28,30 +32,51 @@ const row: fc.Arbitrary<MarketRow> = fc.record({
   yesBid: fc.option(fc.constantFrom("0.4100", "0.4200"), { nil: null }),
   yesAsk: fc.option(fc.constantFrom("0.4300", "0.4400"), { nil: null }),
   lastPrice: fc.option(fc.constantFrom("0.4200"), { nil: null }),
-  outcomeTokens: fc.option(fc.array(fc.string({ maxLength: 4 }), { maxLength: 2 }), { nil: null }),
+  outcomeTokens: fc.option(fc.array(fc.oneof(piece, fc.string({ maxLength: 4 })), { maxLength: 3 }), {
+    nil: null,
+  }),
 });
 
 /** The stored state a committed write of `r` leaves (its key as planWrites computed it). */
-async function storedAfter(r: MarketRow): Promise<StoredState> {
-  const w = await planWrites([r], new Map(), snapshot);
+function storedAfter(r: MarketRow): StoredState {
+  const w = planWrites([r], new Map(), snapshot);
   return { contentKey: w.keys.get(r.marketId)!, status: r.status, markObservedAt: snapshot.fetchedAt };
 }
 
+function base(): MarketRow {
+  return {
+    venue: "polymarket",
+    marketId: "M-1",
+    eventId: null,
+    seriesId: null,
+    title: "t",
+    category: null,
+    status: "active",
+    closeTime: null,
+    rules: "r",
+    resolutionSource: null,
+    yesBid: null,
+    yesAsk: null,
+    lastPrice: null,
+    outcomeTokens: ["1", "2"],
+  };
+}
+
 describe("planWrites", () => {
-  it("rewrites a row exactly when one of its stored content columns changed", async () => {
-    await fc.assert(
-      fc.asyncProperty(row, row, async (a, b) => {
-        const stored = new Map([["M-1", await storedAfter(a)]]);
-        const w = await planWrites([b], stored, snapshot);
+  it("rewrites a row exactly when one of its stored content columns changed", () => {
+    fc.assert(
+      fc.property(row, row, (a, b) => {
+        const stored = new Map([["M-1", storedAfter(a)]]);
+        const w = planWrites([b], stored, snapshot);
         const differs = JSON.stringify(contentValues(a)) !== JSON.stringify(contentValues(b));
         expect(w.allowed).toHaveLength(1);
         expect(w.changed.length === 1).toBe(differs);
       }),
-      { numRuns: 300 },
+      { numRuns: 2000 },
     );
   });
 
-  it("a new row is written with its terms hash; a row the same as stored is only seen", async () => {
+  it("a new row is written with its content key; a row the same as stored is only seen", () => {
     const r: MarketRow = {
       venue: "kalshi",
       marketId: "M-1",
@@ -68,20 +93,39 @@ describe("planWrites", () => {
       lastPrice: null,
       outcomeTokens: null,
     };
-    const fresh = await planWrites([r], new Map(), snapshot);
+    const fresh = planWrites([r], new Map(), snapshot);
     expect(fresh.changed).toHaveLength(1);
-    expect(fresh.changed[0]!.termsHash).toMatch(/^[0-9a-f]{64}$/);
-    expect(fresh.keys.get("M-1")!.startsWith(fresh.changed[0]!.termsHash)).toBe(true);
-    const again = await planWrites([r], new Map([["M-1", await storedAfter(r)]]), snapshot);
+    // No terms hash is computed to write a row: the key holds the terms' fingerprint, then the other columns.
+    expect(fresh.changed[0]).not.toHaveProperty("termsHash");
+    expect(fresh.keys.get("M-1")).toMatch(
+      /^c2:[0-9a-f]{16}\["E","S","Climate","active","0.4100","0.4300",null\]$/,
+    );
+    const again = planWrites([r], new Map([["M-1", storedAfter(r)]]), snapshot);
     expect(again.changed).toHaveLength(0);
     expect(again.allowed).toHaveLength(1);
-    // Only the rules moved: a change in the terms rewrites the row, with a new terms hash.
-    const reworded = await planWrites(
+    // Only the rules moved: a change in the terms rewrites the row, under a new key.
+    const reworded = planWrites(
       [{ ...r, rules: "Resolves Yes if it rains in London." }],
-      new Map([["M-1", await storedAfter(r)]]),
+      new Map([["M-1", storedAfter(r)]]),
       snapshot,
     );
     expect(reworded.changed).toHaveLength(1);
-    expect(reworded.changed[0]!.termsHash).not.toBe(fresh.changed[0]!.termsHash);
+    expect(reworded.keys.get("M-1")).not.toBe(fresh.keys.get("M-1"));
+    // A key of the scheme before (the terms' SHA-256 first) never equals one of this scheme: rewritten once.
+    const legacy = {
+      contentKey: `${"0".repeat(64)}["E","S","Climate","active","0.4100","0.4300",null]`,
+      status: "active",
+      markObservedAt: snapshot.fetchedAt,
+    };
+    expect(planWrites([r], new Map([["M-1", legacy]]), snapshot).changed).toHaveLength(1);
+  });
+
+  it("denies a row whose terms hold a lone surrogate (no canonical form to hash) and plans the rest", () => {
+    const ok: MarketRow = { ...base(), marketId: "M-OK" };
+    const lone: MarketRow = { ...base(), marketId: "M-LONE", rules: "pays \ud800 if" };
+    const pair: MarketRow = { ...base(), marketId: "M-PAIR", title: "smile \ud83d\ude00" };
+    const w = planWrites([ok, lone, pair], new Map(), snapshot);
+    expect(w.changed.map((r) => r.marketId)).toEqual(["M-OK", "M-PAIR"]);
+    expect(w.denied).toEqual([{ marketId: "M-LONE", reason: expect.stringContaining("lone surrogate") }]);
   });
 });

@@ -14,7 +14,6 @@ beforeEach(resetAll);
 interface MarketDb {
   market_id: string;
   evidence_hash: string;
-  terms_hash: string;
   yes_bid: string | null;
 }
 
@@ -27,9 +26,7 @@ describe("evidence first", () => {
     expect(report).toMatchObject({ outcome: "ok", pages: 1, fetched: 150, stored: 149, blocked: 0 });
     expect(report.errors).toEqual({ market_unrepresentable: 1 });
     const rows = (
-      await tenv.D1_MARKETS.prepare(
-        "SELECT market_id, evidence_hash, terms_hash, yes_bid FROM markets",
-      ).all<MarketDb>()
+      await tenv.D1_MARKETS.prepare("SELECT market_id, evidence_hash, yes_bid FROM markets").all<MarketDb>()
     ).results;
     expect(rows).toHaveLength(149);
     const byHash = new Map<string, string[]>();
@@ -56,7 +53,6 @@ describe("evidence first", () => {
       });
     }
     for (const r of rows) {
-      expect(r.terms_hash).toMatch(/^[0-9a-f]{64}$/);
       expect(r.yes_bid).toMatch(/^\d\.\d{4}$/);
     }
     // Marks went to risk with their evidence hash and category.
@@ -339,14 +335,17 @@ describe("schedule", () => {
     expect(calls[0]!.actor).toMatchObject({ method: "system" });
   });
 
-  it("proposes and serves terms hashes of the current scheme even for rows stored under an older one", {
+  it("proposes and serves terms hashes of the current scheme, computed from the stored fields (none is stored)", {
     timeout: PASS_TIMEOUT_MS,
   }, async () => {
     const deps = testDeps();
     await runVenue(deps, "kalshi", { maxPages: 1, pageSize: 100 });
     await runIngestion(deps, { venues: ["polymarket"], maxPages: 10, pageSize: 500 });
-    // As if stored before the upgrade: the column holds another scheme's hash.
-    await tenv.D1_MARKETS.prepare("UPDATE markets SET terms_hash = ?").bind("0".repeat(64)).run();
+    // The row holds no terms hash to trust: what is proposed and served is SHA-256 over its stored fields.
+    const columns = await tenv.D1_MARKETS.prepare("SELECT name FROM pragma_table_info('markets')").all<{
+      name: string;
+    }>();
+    expect(columns.results.map((c) => c.name)).not.toContain("terms_hash");
     await tenv.GOVERNANCE._reset();
     await proposePairs(deps);
     const calls = (await tenv.GOVERNANCE._calls()).filter((c) => c.method === "proposePairs");

@@ -1,7 +1,15 @@
 import { canonicalHash } from "@paulp/kit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { LastTerms, TERMS_DOMAIN, TERMS_VERSION, termsHash } from "../src/terms";
+import {
+  LastTerms,
+  TERMS_DOMAIN,
+  TERMS_VERSION,
+  type Terms,
+  termsFingerprint,
+  termsHash,
+  termsWellFormed,
+} from "../src/terms";
 
 describe("termsHash", () => {
   it("equals kit's canonicalHash of the terms for any strings (fast path and fallback)", async () => {
@@ -137,5 +145,92 @@ describe("LastTerms (the per-market memo of the last terms hashed)", () => {
       const t = { ...terms, rules };
       expect(await termsHash(t)).toBe(await canonicalHash(TERMS_DOMAIN, t));
     }
+  });
+});
+
+describe("termsFingerprint (what the content key compares terms by)", () => {
+  const at = (fields: Partial<Terms>): Terms => ({
+    venue: "polymarket",
+    marketId: "M",
+    title: null,
+    rules: null,
+    resolutionSource: null,
+    closeTime: null,
+    outcomeTokens: null,
+    ...fields,
+  });
+
+  it("gives every different set of terms built from short pieces a different fingerprint (fields never run together)", () => {
+    // Every combination of these pieces in four fields and these token lists: a fingerprint that did not delimit its
+    // fields ("ab" + "" against "a" + "b"), told null from "" from "null", or [] from null from [""], would repeat.
+    const pieces = [null, "", "a", "b", "ab", "null", "\u0000", "\u{10000}"];
+    const tokenLists = [null, [], [""], ["a"], ["a", "b"], ["ab"], ["b", "a"], ["", ""]];
+    const seen = new Map<string, string>();
+    for (const title of pieces)
+      for (const rules of pieces)
+        for (const resolutionSource of pieces)
+          for (const closeTime of pieces)
+            for (const outcomeTokens of tokenLists) {
+              const t = at({ title, rules, resolutionSource, closeTime, outcomeTokens });
+              const f = termsFingerprint(t);
+              expect(f).toMatch(/^[0-9a-f]{16}$/);
+              const id = JSON.stringify(t);
+              expect(seen.get(f) ?? id).toBe(id);
+              seen.set(f, id);
+            }
+    expect(seen.size).toBe(pieces.length ** 4 * tokenLists.length);
+  });
+
+  it("is the same value in every isolate and release (it is stored): a pinned vector", () => {
+    // Changing the scheme is allowed only with a new CONTENT_KEY_SCHEME prefix (every row is then rewritten once).
+    expect(
+      termsFingerprint({
+        venue: "kalshi",
+        marketId: "KXRAIN-26DEC31",
+        title: "Will it rain?",
+        rules: "Resolves Yes if it rains.",
+        resolutionSource: null,
+        closeTime: "2026-12-31T00:00:00Z",
+        outcomeTokens: null,
+      }),
+    ).toBe("ed835c52c1580a6e");
+  });
+
+  it("changes with any one code unit of any field, the venue and the id included", () => {
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 40 }),
+        fc.nat(),
+        fc.integer({ min: 1, max: 0xffff }),
+        (s, at_, d) => {
+          const i = at_ % s.length;
+          const other = s.slice(0, i) + String.fromCharCode((s.charCodeAt(i) + d) & 0xffff) + s.slice(i + 1);
+          for (const k of ["venue", "marketId", "title", "rules", "resolutionSource", "closeTime"] as const)
+            expect(termsFingerprint(at({ [k]: s }))).not.toBe(termsFingerprint(at({ [k]: other })));
+          expect(termsFingerprint(at({ outcomeTokens: [s] }))).not.toBe(
+            termsFingerprint(at({ outcomeTokens: [other] })),
+          );
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe("termsWellFormed", () => {
+  it("refuses a lone surrogate in any string of the terms and accepts a well-formed pair", () => {
+    const t: Terms = {
+      venue: "kalshi",
+      marketId: "M",
+      title: "t \ud83d\ude00",
+      rules: "r",
+      resolutionSource: "s",
+      closeTime: "c",
+      outcomeTokens: ["1", "2"],
+    };
+    expect(termsWellFormed(t)).toBe(true);
+    for (const k of ["marketId", "title", "rules", "resolutionSource", "closeTime"] as const)
+      expect(termsWellFormed({ ...t, [k]: "x\ud800" })).toBe(false);
+    expect(termsWellFormed({ ...t, outcomeTokens: ["1", "\udc00"] })).toBe(false);
   });
 });
