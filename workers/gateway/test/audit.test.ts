@@ -8,6 +8,7 @@ import type { AuditStatus, AuditVerification } from "@paulp/contracts";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../src/env";
 import { buildRouter } from "../src/router";
+import { adminFetchOver, expectMappedFailure, failingPeer } from "./failing-peer";
 import { adminFetch, gateway } from "./helpers";
 
 async function status(): Promise<AuditStatus> {
@@ -169,5 +170,36 @@ describe("POST /admin/audit/anchor", () => {
       lastAnchor: { anchorNo: number } | null;
     };
     expect(status.lastAnchor?.anchorNo).toBe(anchor!.anchorNo);
+  });
+});
+
+// The audit routes call the worker through rpc() (#17): one that throws or answers no result is the mapped JSON
+// error every other route gives, never the gateway's own 500 (a plain throw was one before).
+describe("audit admin routes over an audit worker that fails", () => {
+  const routes: [method: string, path: string, call: string][] = [
+    ["GET", "/admin/audit/status", "status"],
+    ["POST", "/admin/audit/verify", "verify"],
+    ["POST", "/admin/audit/anchor", "anchorNow"],
+  ];
+  for (const how of ["throws", "answers nothing"] as const)
+    it(`answers each route's call that ${how} as the mapped error naming the call`, async () => {
+      const AUDIT = failingPeer(
+        routes.map(([, , call]) => call),
+        how,
+      );
+      for (const [method, path, call] of routes)
+        await expectMappedFailure(await adminFetchOver({ AUDIT }, path, { method }), how, `audit.${call}`);
+    });
+
+  // The export stays a direct call (a stream is no Result for rpc() to release): its own refusal, still JSON.
+  it("refuses the export with 503 audit_unavailable when the worker throws", async () => {
+    const res = await adminFetchOver(
+      { AUDIT: failingPeer(["exportNdjson"], "throws") },
+      "/admin/audit/export",
+    );
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({
+      error: { code: "audit_unavailable", message: "audit export unavailable" },
+    });
   });
 });

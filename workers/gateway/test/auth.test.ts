@@ -530,13 +530,11 @@ describe("a worker behind the gateway that throws", () => {
     const res = await withEnv({ EXECUTION }, "/admin/orders", { authorization: `Bearer ${env.ADMIN_TOKEN}` });
     expect(res.status).toBe(503);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("service_unavailable");
-    // A bug in the gateway itself (not remote) is still its own 500.
+    // A bug in the gateway itself (not remote) is still its own 500: here it hashes evidence that has no bytes.
     const INGESTION = {
-      status: async () => {
-        throw new TypeError("x is not a function");
-      },
+      getEvidence: async () => ({ ok: true, value: {} }),
     } as unknown as Env["INGESTION"];
-    const own = await withEnv({ INGESTION }, "/admin/ingestion/status", {
+    const own = await withEnv({ INGESTION }, `/admin/evidence/${"a".repeat(64)}`, {
       authorization: `Bearer ${env.ADMIN_TOKEN}`,
     });
     expect(own.status).toBe(500);

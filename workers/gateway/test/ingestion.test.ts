@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import type { IngestionRpc, RiskRpc } from "@paulp/contracts";
 import { sha256Hex } from "@paulp/kit";
 import { describe, expect, it } from "vitest";
+import { adminFetchOver, expectMappedFailure, failingPeer } from "./failing-peer";
 import { adminFetch, breaker, gateway, simFault } from "./helpers";
 
 interface Status {
@@ -162,4 +163,33 @@ describe("ingestion admin routes", () => {
       await env.TEST_D1_MARKETS.prepare("SELECT COUNT(*) AS n FROM ingest_runs").first<number>("n"),
     ).toBe(before);
   });
+});
+
+// Every ingestion route calls the worker through rpc() (#17): a worker that throws or answers no result is the
+// mapped JSON error every other route gives, never the gateway's own 500 (a plain throw was one before).
+describe("ingestion admin routes over an ingestion worker that fails", () => {
+  const routes: [method: string, path: string, call: string, body?: unknown][] = [
+    ["GET", "/admin/ingestion/status", "status"],
+    ["POST", "/admin/ingestion/run", "runNow", {}],
+    [
+      "POST",
+      "/admin/ingestion/history",
+      "recordHistory",
+      { from: "2026-12-01T00:00:00Z", to: "2026-12-01T00:10:00Z", stepMs: 60_000 },
+    ],
+    ["GET", "/admin/compliance/rules", "getComplianceRules"],
+    ["PUT", "/admin/compliance/rules", "putComplianceRules", { rules: [] }],
+    ["GET", `/admin/evidence/${"a".repeat(64)}`, "getEvidence"],
+  ];
+  for (const how of ["throws", "answers nothing"] as const)
+    it(`answers each route's call that ${how} as the mapped error naming the call`, async () => {
+      const INGESTION = failingPeer(
+        routes.map(([, , call]) => call),
+        how,
+      );
+      for (const [method, path, call, body] of routes) {
+        const init = body === undefined ? { method } : { method, ...json(body) };
+        await expectMappedFailure(await adminFetchOver({ INGESTION }, path, init), how, `ingestion.${call}`);
+      }
+    });
 });

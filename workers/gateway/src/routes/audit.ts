@@ -1,6 +1,7 @@
 import { AuditReceiptList, ErrorCode } from "@paulp/contracts";
 import { errorJson, readJsonBody, resultResponse, rpc } from "@paulp/kit";
 import * as v from "valibot";
+import { answer } from "../answer";
 import { principalOf } from "../context";
 import type { GatewayRouter } from "../router";
 
@@ -19,7 +20,9 @@ export const ReceiptCheckRequest = v.strictObject({ receipts: AuditReceiptList }
 
 /** Admin routes of the audit chain: status, verification on request, and the NDJSON export. */
 export function registerAuditRoutes(router: GatewayRouter): void {
-  router.get("/admin/audit/status", async (_request, env) => resultResponse(await env.AUDIT.status()));
+  router.get("/admin/audit/status", async (_request, env) =>
+    answer(env.AUDIT, (audit) => audit.status(), "audit.status"),
+  );
 
   // A completed verification answers 200 whatever it found: `ok`, `brokenSeq` and `reason` are in the body.
   router.post("/admin/audit/verify", async (request, env) => {
@@ -30,13 +33,12 @@ export function registerAuditRoutes(router: GatewayRouter): void {
         code: ErrorCode.validationFailed,
         message: "untilComplete: only a full verification is taken in steps",
       });
-    return resultResponse(
-      await env.AUDIT.verify({
-        mode,
-        actor: principalOf(request),
-        ...(body.untilComplete ? { untilComplete: true } : {}),
-      }),
-    );
+    const options = {
+      mode,
+      actor: principalOf(request),
+      ...(body.untilComplete ? { untilComplete: true } : {}),
+    };
+    return answer(env.AUDIT, (audit) => audit.verify(options), "audit.verify");
   });
 
   // Does the chain still hold these receipts? A completed check answers 200 (read `ok` and `broken`). A receipt
@@ -71,13 +73,15 @@ export function registerAuditRoutes(router: GatewayRouter): void {
   // Streams entries, mirror batches and anchors; feed the file to `pnpm audit:verify`.
   // Anchor now (after a critical event, or as `pnpm dev` stands in for the hourly cron); null when
   // nothing was appended since the last anchor.
-  router.post("/admin/audit/anchor", async (request, env) =>
-    resultResponse(await env.AUDIT.anchorNow(principalOf(request))),
-  );
+  router.post("/admin/audit/anchor", async (request, env) => {
+    const actor = principalOf(request);
+    return answer(env.AUDIT, (audit) => audit.anchorNow(actor), "audit.anchorNow");
+  });
 
   router.get("/admin/audit/export", async (_request, env) => {
     let stream: ReadableStream<Uint8Array>;
     try {
+      // Called directly, not through rpc(): the answer is a stream, not a Result, and rpc()'s release copies it.
       stream = await env.AUDIT.exportNdjson();
     } catch {
       return errorJson(503, { code: ErrorCode.auditUnavailable, message: "audit export unavailable" });
