@@ -70,7 +70,6 @@ export function registerAuditRoutes(router: GatewayRouter): void {
     return resultResponse(checked);
   });
 
-  // Streams entries, mirror batches and anchors; feed the file to `pnpm audit:verify`.
   // Anchor now (after a critical event, or as `pnpm dev` stands in for the hourly cron); null when
   // nothing was appended since the last anchor.
   router.post("/admin/audit/anchor", async (request, env) => {
@@ -78,6 +77,7 @@ export function registerAuditRoutes(router: GatewayRouter): void {
     return answer(env.AUDIT, (audit) => audit.anchorNow(actor), "audit.anchorNow");
   });
 
+  // Streams entries, mirror batches and anchors; feed the file to `pnpm audit:verify`.
   router.get("/admin/audit/export", async (_request, env) => {
     let stream: ReadableStream<Uint8Array>;
     try {
