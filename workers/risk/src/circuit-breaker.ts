@@ -15,7 +15,7 @@ import {
   type Principal,
   type Result,
 } from "@paulp/contracts";
-import { auditAppend, RedeemedButNotApplied, SerialQueue, settleRedemption } from "@paulp/kit";
+import { auditAppend, RedeemedButNotApplied, rpc, SerialQueue, settleRedemption } from "@paulp/kit";
 import {
   applyTransition,
   type BreakerRecord,
@@ -48,6 +48,8 @@ function principalName(p: Principal): string {
  */
 /** How often waiting transitions are retried into the audit chain. */
 const OUTBOX_RETRY_MS = 15_000;
+/** How long the anchor after a transition may take before it is logged as failed (the hourly anchor covers it). */
+const ANCHOR_TIMEOUT_MS = 30_000;
 /** Who anchors after waiting transitions reach the chain. */
 const RISK_SYSTEM: Principal = { method: "system", subject: "risk" };
 
@@ -252,14 +254,15 @@ export class CircuitBreaker extends DurableObject<Env> {
    */
   private anchorSoon(actor: Principal): void {
     this.ctx.waitUntil(
-      Promise.resolve()
-        .then(() => this.env.AUDIT.anchorNow(actor))
-        .then((r) => {
-          if (r && !(r as { ok: boolean }).ok) console.error("anchor after breaker transition refused");
-        })
-        .catch((error: unknown) =>
-          console.error(`anchor after breaker transition failed: ${(error as Error).message}`),
-        ),
+      // Bounded so a hung chain is logged rather than held open; the anchor signs and writes, hence the room.
+      rpc(this.env.AUDIT, (audit) => audit.anchorNow(actor), {
+        what: "audit.anchorNow",
+        timeoutMs: ANCHOR_TIMEOUT_MS,
+        code: ErrorCode.auditUnavailable,
+      }).then((r) => {
+        if (!r.ok)
+          console.error(`anchor after breaker transition failed: ${r.error.code}: ${r.error.message}`);
+      }),
     );
   }
 

@@ -1,6 +1,6 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import type { BreakerState, BreakerStatus, Result } from "@paulp/contracts";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   anchorActors,
   approval,
@@ -95,6 +95,34 @@ describe("the breaker over RPC", () => {
     const calls = await anchorActors();
     expect(calls.length).toBe(before + 1);
     expect(calls.at(-1)).toEqual(operator);
+  });
+
+  // The anchor goes through rpc() (#17): a refusal is logged with its reason, and a throw as the mapped failure.
+  it("logs an anchor after a transition that the chain refuses or throws on, naming why", async () => {
+    const logged = vi.spyOn(console, "error");
+    try {
+      for (const [planted, why] of [
+        [
+          { ok: false, error: { code: "audit_unavailable", message: "chain busy" } },
+          "audit_unavailable: chain busy",
+        ],
+        ["throw", "audit_unavailable: audit.anchorNow failed: audit down"],
+      ] as const) {
+        await audit()._set({ anchor: planted });
+        // The anchor runs after the answer (waitUntil): its log line is the event waited for.
+        const line = new Promise<string>((resolve) =>
+          logged.mockImplementation((message: unknown) => {
+            if (String(message).startsWith("anchor after breaker transition")) resolve(String(message));
+          }),
+        );
+        expect((await risk().transitionBreaker({ targetState: "HALT", reason: "anchor" }, operator)).ok).toBe(
+          true,
+        );
+        expect(await line).toBe(`anchor after breaker transition failed: ${why}`);
+      }
+    } finally {
+      logged.mockRestore();
+    }
   });
 
   it("refuses pairs outside the table naming the current state, and RECOVERY by a non-operator", async () => {

@@ -35,6 +35,8 @@ export interface AuditDoubleState {
   verification: Planted<AuditVerification>;
   /** When set, `checkReceipts` answers this instead of checking against the recorded events. */
   receiptCheck: Planted<AuditReceiptCheck> | null;
+  /** What `anchorNow` answers (default: nothing new to anchor). */
+  anchor: Planted<AuditAnchor | null>;
 }
 
 const fresh = (): AuditDoubleState => ({
@@ -54,6 +56,7 @@ const fresh = (): AuditDoubleState => ({
     verifiedAt: "1970-01-01T00:00:00.000Z",
   }),
   receiptCheck: null,
+  anchor: ok(null),
 });
 const ledger = new Ledger(fresh);
 
@@ -121,7 +124,7 @@ export default class AuditDouble extends DoubleEntrypoint<AuditDoubleState> impl
   }
   async anchorNow(actor: Principal): Promise<Result<AuditAnchor | null>> {
     ledger.record("anchorNow", { actor });
-    return ok(null);
+    return answer(ledger.state.anchor);
   }
   /** Answers from the recorded events: a receipt above them, or with another hash, is lost. */
   async checkReceipts(receipts: AuditReceipt[], actor: Principal): Promise<Result<AuditReceiptCheck>> {
