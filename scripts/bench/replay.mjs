@@ -7,26 +7,16 @@
 // one gamma keyset page, every ten seconds each pair's Kalshi order book and CLOB book, Kalshi series and events
 // every ten minutes; the two venues' prices walk apart and back so the strategy trades and the fill model runs.
 // Run: `node scripts/bench/replay.mjs` (no build needed: the engine is TypeScript loaded through tsx).
-import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { REPO_ROOT } from "@paulp/testing";
 import { tsImport } from "tsx/esm/api";
 import { SMOKE, size } from "./_harness.mjs";
 
-const replay = await tsImport(path.join(REPO_ROOT, "packages/replay/src/index.ts"), import.meta.url);
-const { DEFAULT_RISK_LIMITS } = await tsImport(
-  path.join(REPO_ROOT, "packages/contracts/src/index.ts"),
-  import.meta.url,
-);
-const { sha256Hex, seededRandom } = await tsImport(
-  path.join(REPO_ROOT, "packages/kit/src/index.ts"),
-  import.meta.url,
-);
+// The workspace packages through their exports (TypeScript source, loaded through tsx), as any consumer takes them.
+const replay = await tsImport("@paulp/replay", import.meta.url);
+const { DEFAULT_RISK_LIMITS } = await tsImport("@paulp/contracts", import.meta.url);
+const { sha256Hex, seededRandom } = await tsImport("@paulp/kit", import.meta.url);
 // The venue answers as the engine's own tests write them (kalshi-typescript and Polymarket's SDK models), re-priced.
-const fixture = await tsImport(
-  path.join(REPO_ROOT, "packages/replay/test/engine-fixture.ts"),
-  import.meta.url,
-);
+const fixture = await tsImport("@paulp/replay/engine-fixture", import.meta.url);
 
 const PAIRS = size(10, 2);
 const MINUTES = size(60, 3);

@@ -3,32 +3,25 @@
 // changed mark and for one fill (target each <= 50 µs, the two sizes within 2× of each other); (2) p50 of one `evaluate(…, "decide")` over RPC into the real, prebuilt
 // risk worker in Miniflare (stub audit/governance), next to a bare RPC hop measured in the same run.
 // Run: `node scripts/bench/risk.mjs` (needs workers/risk/dist: `pnpm build` or the worker's own build).
-import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { auxWorker, REPO_ROOT } from "@paulp/testing";
+import { auxWorker } from "@paulp/testing";
 import { tsImport } from "tsx/esm/api";
 import { governanceStub, scriptWorker, size, withMesh } from "./_harness.mjs";
 
 const POSITIONS = size(1_000, 100);
 const NOW = Date.now();
-const src = (f) => path.join(REPO_ROOT, "packages/risk-rules/src", f);
 
 // ---- (1) in-process ---------------------------------------------------------------------------------
-const ev = await tsImport(src("evaluate.ts"), import.meta.url);
-const vw = await tsImport(src("view.ts"), import.meta.url);
-const lr = await tsImport(src("limit-rules.ts"), import.meta.url);
-const pf = await tsImport(src("portfolio.ts"), import.meta.url);
-const lm = await tsImport(src("limits.ts"), import.meta.url);
-const fl = await tsImport(src("fills.ts"), import.meta.url);
-const mk = await tsImport(src("marks.ts"), import.meta.url);
+// The pure rules through the package's export (TypeScript source, loaded through tsx), as the risk worker takes them.
+const rules = await tsImport("@paulp/risk-rules", import.meta.url);
 
 /** A portfolio of `n` long positions, one a market, in 10 categories and 100 correlation groups. */
 function book(n) {
-  const state = pf.emptyPortfolio(100_000 * 1_000_000);
+  const state = rules.emptyPortfolio(100_000 * 1_000_000);
   const groups = {};
   for (let i = 0; i < n; i++) {
     const market = `MKT-${i}`;
-    pf.applyMark(state, {
+    rules.applyMark(state, {
       venue: "kalshi",
       market,
       price: "0.50",
@@ -36,7 +29,7 @@ function book(n) {
       evidenceHash: "a".repeat(64),
       observedAt: new Date(NOW - 1000).toISOString(),
     });
-    pf.applyFill(state, {
+    rules.applyFill(state, {
       fillId: `f${i}`,
       strategyId: `s${i % 5}`,
       venue: "kalshi",
@@ -51,8 +44,8 @@ function book(n) {
     const group = `g${i % 100}`;
     groups[group] = [...(groups[group] ?? []), `kalshi:${market}`];
   }
-  pf.updateWatermarks(state, pf.valuation(state).equity, NOW);
-  const limits = lr.parseLimits({ ...lm.DEFAULT_LIMITS, correlationGroups: groups }, 1);
+  rules.updateWatermarks(state, rules.valuation(state).equity, NOW);
+  const limits = rules.parseLimits({ ...rules.DEFAULT_LIMITS, correlationGroups: groups }, 1);
   return { state, limits };
 }
 
@@ -72,9 +65,9 @@ function measure(n) {
   const { state, limits } = book(n);
   // Built as the governor builds it: with a running total per correlated set of the limits' groups.
   const buildViewUs = medianUs(3, size(Math.max(5, 200_000 / n), 2), () =>
-    vw.buildView(state, [], limits.correlation),
+    rules.buildView(state, [], limits.correlation),
   );
-  const view = vw.buildView(state, [], limits.correlation);
+  const view = rules.buildView(state, [], limits.correlation);
   const intents = Array.from({ length: 1024 }, (_, i) => ({
     strategyId: `s${((i * 7) % n) % 5}`, // the strategy that holds that market: a real "increase"
     venue: "kalshi",
@@ -98,7 +91,7 @@ function measure(n) {
   let approved = 0;
   for (let i = 0; i < 20_000; i++) {
     input.intent = intents[i & 1023];
-    if (ev.evaluateIntent(input).approved) approved++;
+    if (rules.evaluateIntent(input).approved) approved++;
   } // warm-up
   // Measure the full path (every check runs to the end), not an early denial.
   if (approved !== 20_000)
@@ -109,7 +102,7 @@ function measure(n) {
   const t = performance.now();
   for (let i = 0; i < N; i++) {
     input.intent = intents[i & 1023];
-    ev.evaluateIntent(input);
+    rules.evaluateIntent(input);
   }
   const perSecond = Math.round(N / ((performance.now() - t) / 1000));
 
@@ -119,7 +112,7 @@ function measure(n) {
   let clock = NOW;
   const markUs = medianUs(5, REPS, (i) => {
     clock += 1;
-    const e = mk.applyMarksEverywhere(state, {}, view, [
+    const e = rules.applyMarksEverywhere(state, {}, view, [
       {
         venue: "kalshi",
         market: `MKT-${(i * 7919) % n}`,
@@ -135,7 +128,7 @@ function measure(n) {
   // One fill of a held position (buy then sell the same contracts, so the book keeps its size).
   let fillSeq = 0;
   const fillUs = medianUs(5, REPS, (i) => {
-    const e = fl.applyFillEverywhere(
+    const e = rules.applyFillEverywhere(
       state,
       {},
       view,
@@ -157,7 +150,7 @@ function measure(n) {
       throw new Error("a fill rebuilt the view: the benchmark would measure the wrong path");
   });
   // Still exactly the rebuilt view after all those updates.
-  const rebuilt = vw.buildView(state, [], limits.correlation);
+  const rebuilt = rules.buildView(state, [], limits.correlation);
   if (
     view.equity !== rebuilt.equity ||
     view.oldestHeldMarkMs !== rebuilt.oldestHeldMarkMs ||

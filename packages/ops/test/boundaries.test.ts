@@ -74,4 +74,14 @@ describe("the mesh's boundaries", () => {
     // Repository tooling under scripts/ (the audit key generator) is not another worker's or package's code.
     expect(crossings.filter((c) => !/-> (\.\.\/)+scripts\//.test(c))).toEqual([]);
   });
+
+  it("repository scripts take a workspace package by its name (its exports), never by a path into its files", () => {
+    const intoPackages: string[] = [];
+    for (const file of sources(path.join(REPO_ROOT, "scripts")))
+      for (const m of readFileSync(file, "utf8").matchAll(
+        /["'`][^"'`]*packages\/[\w-]+\/(?:src|test)\b[^"'`]*/g,
+      ))
+        intoPackages.push(`${path.relative(REPO_ROOT, file)}: ${m[0]}`);
+    expect(intoPackages).toEqual([]);
+  });
 });
