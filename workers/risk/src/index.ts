@@ -324,10 +324,23 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
         ok(
           await watchAuditIntegrity(
             {
-              verify: () => this.env.AUDIT.verify({ mode: "incremental", actor }),
-              status: () => this.env.AUDIT.status(),
+              // Each through rpc(): a throw is an unavailable chain (never "intact"), and the answer is released.
+              verify: () =>
+                rpc(this.env.AUDIT, (audit) => audit.verify({ mode: "incremental", actor }), {
+                  what: "audit.verify",
+                  code: ErrorCode.auditUnavailable,
+                }),
+              status: () =>
+                rpc(this.env.AUDIT, (audit) => audit.status(), {
+                  what: "audit.status",
+                  code: ErrorCode.auditUnavailable,
+                }),
               receipts: () => this.governor().receiptSample(),
-              checkReceipts: (receipts) => this.env.AUDIT.checkReceipts(receipts, actor),
+              checkReceipts: (receipts) =>
+                rpc(this.env.AUDIT, (audit) => audit.checkReceipts(receipts, actor), {
+                  what: "audit.checkReceipts",
+                  code: ErrorCode.auditUnavailable,
+                }),
               reportFailure: (kind, detail, who) => this.reportFailure(kind, detail, who),
               reportSuccess: (kind) => this.reportSuccess(kind),
             },
