@@ -168,6 +168,176 @@ describe("the operator console", () => {
     await shoot(t, mesh, "06-pairs");
   });
 
+  it("abandons an owed hedge from the page: a reason is required, refusals are shown, the row leaves the open list, the audit records it", async () => {
+    // The owed hedge: the set-up's first loop run filled a Kalshi signal order before IBKR's first snapshot of the
+    // hedge instrument carried a price, so its hedge was not placed (as in the gateway's hedge.test.ts).
+    const open = async () =>
+      (
+        (await api(mesh, "GET", "/admin/execution/hedge-obligations?state=open&limit=50")) as {
+          obligations: { obligationId: string; state: string }[];
+        }
+      ).obligations;
+    const owed = await open();
+    expect(owed.length, "the loop's first fills owed no hedge: nothing to abandon").toBeGreaterThan(0);
+    const id = owed[0]!.obligationId;
+    const row = (t: ConsoleTab) => t.page.locator("#p-hedges .owed tbody tr", { hasText: id });
+    const abandonButton = (t: ConsoleTab) =>
+      t.page.getByRole("button", { name: `Abandon the hedge owed for ${id}`, exact: true });
+
+    // A second operator, on a phone, opens the same abandon first and is slower (answered 409 below).
+    const late = await tokenTab({ width: 390, height: 844 });
+    await viewLoaded(late, "trading");
+    await abandonButton(late).click();
+    await late.page
+      .getByLabel("Reason (recorded in the audit chain)")
+      .fill("e2e: hedged by hand, second operator");
+    expect(
+      await late.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth),
+    ).toBeLessThanOrEqual(0);
+
+    const t = await personTab("alice@paulp.dev");
+    await viewLoaded(t, "trading");
+    await expect.poll(() => row(t).count()).toBe(1);
+    await t.page.locator("#p-hedges").scrollIntoViewIfNeeded();
+    await shoot(t, mesh, "22-owed-hedge-before", { fullPage: false });
+
+    // From the keyboard: the row's button takes focus and Enter opens the confirmation, focus in the reason.
+    await abandonButton(t).focus();
+    await t.page.keyboard.press("Enter");
+    const dialog = t.page.locator("#confirm");
+    await expect.poll(() => dialog.isVisible()).toBe(true);
+    expect(await t.page.evaluate(() => document.activeElement?.id)).toBe("confirm-reason");
+    expect(await t.page.locator("#confirm-title").textContent()).toBe(`Abandon the owed hedge ${id}`);
+    const explain = (await t.page.locator("#confirm-explain").textContent()) ?? "";
+    expect(explain).toContain("the trading loop stops retrying this hedge");
+    expect(explain).toContain("the position stays unhedged unless it has been hedged by hand");
+    expect(await t.page.locator("#confirm-request").textContent()).toContain(
+      `POST /admin/execution/hedge-obligations/${id}/abandon`,
+    );
+    // The API's limits are stated; a blank or too short reason is refused in the page and nothing is sent.
+    const sent: string[] = [];
+    t.page.on("request", (r) => {
+      if (r.url().endsWith("/abandon")) sent.push(r.method());
+    });
+    const ok = t.page.getByRole("button", { name: "Abandon this hedge" });
+    const hint = t.page.locator("#confirm-reason-hint");
+    expect(await hint.textContent()).toContain("Required: 3 to 500 characters (0 typed)");
+    expect(await ok.isDisabled()).toBe(true);
+    await t.page.keyboard.press("Enter");
+    await t.page.getByLabel("Reason (recorded in the audit chain)").fill("   ");
+    await t.page.keyboard.press("Enter");
+    expect(await ok.isDisabled()).toBe(true);
+    await t.page.getByLabel("Reason (recorded in the audit chain)").fill("ab");
+    expect(await hint.textContent()).toContain("at least 3 characters");
+    expect(await ok.isDisabled()).toBe(true);
+    expect(await dialog.isVisible()).toBe(true);
+    expect(sent).toEqual([]);
+    expect((await open()).map((o) => o.obligationId)).toContain(id);
+
+    const reason = "e2e: hedged by hand: order man-e2e-1";
+    await t.page.getByLabel("Reason (recorded in the audit chain)").fill(reason);
+    expect(await ok.isDisabled()).toBe(false);
+    expect(await t.page.locator("#confirm-request").textContent()).toContain(`"reason": "${reason}"`);
+    await shoot(t, mesh, "23-abandon-hedge-confirm", { fullPage: false });
+
+    // A role that may not: the API's 403 envelope is shown in the dialog, which stays open; nothing changed.
+    await t.page.route("**/abandon", (route) =>
+      route.fulfill({
+        status: 403,
+        json: { error: { code: "forbidden", message: "e2e: this role may not abandon a hedge" } },
+      }),
+    );
+    t.expectErrors(/status of 403/, 1);
+    await ok.click();
+    await expect
+      .poll(() => t.page.locator("#confirm-error").textContent())
+      .toBe("Refused: 403 forbidden: e2e: this role may not abandon a hedge");
+    expect(await dialog.isVisible()).toBe(true);
+    expect((await open()).map((o) => o.obligationId)).toContain(id);
+    await t.page.unroute("**/abandon");
+
+    // Confirmed: the request is held until the test releases it; meanwhile Confirm is disabled and Enter sends
+    // nothing more (no double submit).
+    sent.length = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let held!: () => void;
+    const isHeld = new Promise<void>((r) => {
+      held = r;
+    });
+    await t.page.route("**/abandon", async (route) => {
+      held();
+      await gate;
+      await route.continue();
+    });
+    await ok.click();
+    await isHeld;
+    expect(await ok.isDisabled()).toBe(true);
+    await t.page.getByLabel("Reason (recorded in the audit chain)").press("Enter");
+    await t.page.getByLabel("Reason (recorded in the audit chain)").press("!");
+    expect(await ok.isDisabled()).toBe(true);
+    release();
+    await expect
+      .poll(() => t.page.locator("#action-result").textContent())
+      .toContain(`Abandoned the owed hedge ${id}`);
+    expect(sent).toEqual(["POST"]);
+    expect(await dialog.isVisible()).toBe(false);
+    // The panel was read again: the row has left the open list, as it has in the API.
+    await expect.poll(() => row(t).count()).toBe(0);
+    expect((await open()).map((o) => o.obligationId)).not.toContain(id);
+    const abandoned = (await api(
+      mesh,
+      "GET",
+      "/admin/execution/hedge-obligations?state=abandoned&limit=50",
+    )) as { obligations: { obligationId: string; state: string; lastReason: string | null }[] };
+    const gone = abandoned.obligations.find((o) => o.obligationId === id);
+    expect(gone?.state).toBe("abandoned");
+    expect(gone?.lastReason).toContain(reason);
+    // The audit chain holds it, with the person and the reason.
+    const exported = await (
+      await fetch(`${mesh.base}/admin/audit/export`, {
+        headers: { authorization: `Bearer ${mesh.adminToken}` },
+      })
+    ).text();
+    const entries = exported
+      .split("\n")
+      .filter((line) => line.includes('"execution.hedge_abandoned"'))
+      .map(
+        (line) =>
+          JSON.parse(line) as {
+            kind: string;
+            type: string;
+            actor: { email?: string };
+            payload: { reason?: string; obligation?: { obligationId?: string } };
+          },
+      );
+    const entry = entries.find(
+      (e) =>
+        e.kind === "entry" &&
+        e.type === "execution.hedge_abandoned" &&
+        e.payload.obligation?.obligationId === id,
+    );
+    expect(entry, "no execution.hedge_abandoned entry for it").toBeDefined();
+    expect(entry!.actor.email).toBe("alice@paulp.dev");
+    expect(entry!.payload.reason).toBe(reason);
+    await t.page.locator("#p-hedges").scrollIntoViewIfNeeded();
+    await shoot(t, mesh, "24-owed-hedge-after", { fullPage: false });
+
+    // The second operator confirms too late: the API's 409 is shown in the dialog, and the panel behind it is read
+    // again without the row.
+    late.expectErrors(/status of 409/, 1);
+    await late.page.getByRole("button", { name: "Abandon this hedge" }).click();
+    await expect
+      .poll(() => late.page.locator("#confirm-error").textContent())
+      .toBe(`Refused: 409 conflict: hedge obligation ${id} is abandoned, not open`);
+    expect(await late.page.locator("#confirm").isVisible()).toBe(true);
+    await shoot(late, mesh, "25-abandon-hedge-conflict-phone", { fullPage: false });
+    await expect.poll(() => row(late).count()).toBe(0);
+    await late.page.getByRole("button", { name: "Cancel" }).click();
+  });
+
   it("signs in as a person through Cloudflare Access: named, and allowed the two-person actions", async () => {
     const t = await personTab("alice@paulp.dev");
     expect(await t.page.locator("#signin").isVisible()).toBe(false);

@@ -701,15 +701,35 @@ new Panel(
         "div",
         { class: "owed" },
         table(
-          ["Owed since", "Kalshi order", "Market", "Hedge", "#Shares", "#Attempts", "Why not placed"],
+          [
+            "Owed since",
+            "Obligation (Kalshi order)",
+            "Market",
+            "Hedge",
+            "#Shares",
+            "#Attempts",
+            "Why not placed",
+            "",
+          ],
           obligations.map((o) => [
             whenAgo(o.firstSeenAt),
-            mono(o.clientOrderId),
+            mono(o.obligationId),
             mono(o.market),
             `${o.side} ibkr:${o.conid}`,
             String(o.quantity),
             String(o.attempts),
             o.lastReason ?? "–",
+            o.state === "open"
+              ? h(
+                  "button",
+                  {
+                    type: "button",
+                    onclick: () => abandonHedgeAction(o),
+                    "aria-label": `Abandon the hedge owed for ${o.obligationId}`,
+                  },
+                  "Abandon…",
+                )
+              : null,
           ]),
           "No hedge is owed.",
         ),
@@ -1796,14 +1816,18 @@ $("pairs-next").addEventListener("click", () => {
 // ---------- actions: confirm, then act ----------
 
 let pending = null;
+// True while a confirmed request is on its way: Confirm stays disabled (typing in the reason must not enable it
+// again) and a second submit (a double click, Enter) sends nothing.
+let sending = false;
 
 /**
  * Opens the confirmation: what will happen (`explain`), the exact request (updated as a reason is typed), and
  * Confirm. A refused request is shown in the dialog, which stays open; a success closes it, says what happened at
- * the top of the page and refreshes the panels it touched.
+ * the top of the page and refreshes the panels it touched. A `reason` is required (Confirm stays disabled while it
+ * is blank); with `min`/`max` (the API's limits) the dialog states them and counts what is typed.
  */
 function confirmAction({ title, explain, reason, request, done, confirmLabel }) {
-  pending = { request, done };
+  pending = { request, done, reason };
   $("confirm-title").textContent = title;
   $("confirm-explain").replaceChildren();
   add(
@@ -1812,22 +1836,43 @@ function confirmAction({ title, explain, reason, request, done, confirmLabel }) 
   );
   $("confirm-reason-row").hidden = !reason;
   $("confirm-reason").value = reason?.value ?? "";
+  $("confirm-reason").maxLength = reason?.max ?? 500;
+  $("confirm-reason").placeholder = reason?.placeholder ?? "";
   $("confirm-reason-label").textContent = reason?.label ?? "Reason";
+  $("confirm-reason-hint").hidden = !(reason?.min || reason?.max);
   $("confirm-error").hidden = true;
   $("confirm-ok").textContent = confirmLabel ?? "Confirm";
-  $("confirm-ok").disabled = false;
   showRequest();
   $("confirm").showModal();
   (reason ? $("confirm-reason") : $("confirm-ok")).focus();
 }
 
+/** What is wrong with the typed reason (null when it may be sent, or when the dialog asks for none). */
+function reasonProblem() {
+  const limits = pending?.reason;
+  if (!limits) return null;
+  const text = $("confirm-reason").value.trim();
+  const min = limits.min ?? 1;
+  const max = limits.max ?? 500;
+  if (text === "") return "A reason is required.";
+  if (text.length < min) return `The reason needs at least ${min} characters.`;
+  if (text.length > max) return `The reason may have at most ${max} characters.`;
+  return null;
+}
+
 function showRequest() {
   if (!pending) return;
-  const reasonRow = !$("confirm-reason-row").hidden;
   const r = pending.request($("confirm-reason").value.trim());
   $("confirm-request").textContent =
     `${r.method} ${r.path}${r.body === undefined ? "" : `\n${JSON.stringify(r.body, null, 2)}`}`;
-  $("confirm-ok").disabled = reasonRow && $("confirm-reason").value.trim() === "";
+  const problem = reasonProblem();
+  $("confirm-ok").disabled = sending || problem !== null;
+  const limits = pending.reason;
+  if (limits && (limits.min || limits.max)) {
+    const typed = $("confirm-reason").value.trim().length;
+    $("confirm-reason-hint").textContent =
+      `Required: ${limits.min ?? 1} to ${limits.max ?? 500} characters (${typed} typed).${problem && typed > 0 ? ` ${problem}` : ""}`;
+  }
 }
 
 $("confirm-reason").addEventListener("input", showRequest);
@@ -1837,9 +1882,17 @@ $("confirm-cancel").addEventListener("click", () => {
 });
 $("confirm-form").addEventListener("submit", async (event) => {
   event.preventDefault();
-  if (!pending) return;
+  if (!pending || sending) return;
+  // Refused here, before anything is sent (Confirm is disabled then, but Enter in the field is a submit too).
+  const problem = reasonProblem();
+  if (problem) {
+    $("confirm-error").textContent = `Not sent: ${problem}`;
+    $("confirm-error").hidden = false;
+    return;
+  }
   const { request, done } = pending;
   const r = request($("confirm-reason").value.trim());
+  sending = true;
   $("confirm-ok").disabled = true;
   $("confirm-error").hidden = true;
   try {
@@ -1851,7 +1904,11 @@ $("confirm-form").addEventListener("submit", async (event) => {
     $("confirm-error").textContent =
       `Refused: ${error.status ? `${error.status} ` : ""}${error.code}: ${error.message}`;
     $("confirm-error").hidden = false;
-    $("confirm-ok").disabled = false;
+    // On a short window the dialog scrolls: the refusal is brought into sight.
+    $("confirm-error").scrollIntoView({ block: "nearest" });
+  } finally {
+    sending = false;
+    showRequest();
   }
   refreshAfterAction();
 });
@@ -2057,6 +2114,35 @@ function closePositionAction(p) {
     done: (r) =>
       `Closing order ${r?.order?.clientOrderId ?? r?.clientOrderId ?? ""}: ${r?.order?.state ?? r?.state ?? "placed"}.`,
     confirmLabel: "Place the closing order",
+  });
+}
+
+// An operator takes an owed hedge over: after placing it by hand (docs/runbook.md, "A hedge not placed"). The API
+// requires a reason of 3 to 500 characters (HedgeObligationAbandon in packages/contracts), audited with it.
+const ABANDON_REASON = { min: 3, max: 500 };
+
+function abandonHedgeAction(o) {
+  confirmAction({
+    title: `Abandon the owed hedge ${o.obligationId}`,
+    explain: [
+      `Owed since ${whenAgo(o.firstSeenAt)}: ${o.side} ${o.quantity} share(s) of ibkr:${o.conid} against ${o.filled} contract(s) of ${o.market}. ${o.attempts} attempt(s); the last: ${o.lastReason ?? "none yet"}.`,
+      "Abandoning means the trading loop stops retrying this hedge, and the unhedged-exposure alert stops counting it. Nothing is placed or cancelled: the position stays unhedged unless it has been hedged by hand. This cannot be undone.",
+      "Abandon only after placing the hedge by hand (POST /admin/orders, venue ibkr), or once the desk has accepted the exposure.",
+    ],
+    reason: {
+      label: "Reason (recorded in the audit chain)",
+      value: "",
+      placeholder: "hedged by hand: order man-…",
+      ...ABANDON_REASON,
+    },
+    request: (reason) => ({
+      method: "POST",
+      path: `/admin/execution/hedge-obligations/${encodeURIComponent(o.obligationId)}/abandon`,
+      body: { reason },
+    }),
+    done: (r) =>
+      `Abandoned the owed hedge ${r?.obligationId ?? o.obligationId}: the loop no longer retries it. The position stays unhedged unless hedged by hand.`,
+    confirmLabel: "Abandon this hedge",
   });
 }
 
