@@ -1890,22 +1890,29 @@ $("confirm-form").addEventListener("submit", async (event) => {
     $("confirm-error").hidden = false;
     return;
   }
-  const { request, done } = pending;
+  const mine = pending;
+  const { request, done } = mine;
   const r = request($("confirm-reason").value.trim());
+  // Still this request's dialog (not closed with Escape or Cancel meanwhile, nor another one opened since).
+  const shown = () => pending === mine && $("confirm").open;
   sending = true;
   $("confirm-ok").disabled = true;
   $("confirm-error").hidden = true;
   try {
     const result = await api(r.method, r.path, { body: r.body });
-    pending = null;
-    $("confirm").close();
+    if (shown()) {
+      pending = null;
+      $("confirm").close();
+    }
     say(done(result), false);
   } catch (error) {
-    $("confirm-error").textContent =
-      `Refused: ${error.status ? `${error.status} ` : ""}${error.code}: ${error.message}`;
-    $("confirm-error").hidden = false;
-    // On a short window the dialog scrolls: the refusal is brought into sight.
-    $("confirm-error").scrollIntoView({ block: "nearest" });
+    const refused = `Refused: ${error.status ? `${error.status} ` : ""}${error.code}: ${error.message}`;
+    if (shown()) {
+      $("confirm-error").textContent = refused;
+      $("confirm-error").hidden = false;
+      // On a short window the dialog scrolls: the refusal is brought into sight.
+      $("confirm-error").scrollIntoView({ block: "nearest" });
+    } else say(`${r.method} ${r.path}: ${refused}`, true);
   } finally {
     sending = false;
     showRequest();
