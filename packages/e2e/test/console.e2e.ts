@@ -187,6 +187,9 @@ describe("the operator console", () => {
     // A second operator, on a phone, opens the same abandon first and is slower (answered 409 below).
     const late = await tokenTab({ width: 390, height: 844 });
     await viewLoaded(late, "trading");
+    await expect.poll(() => row(late).count()).toBe(1);
+    await late.page.locator("#p-hedges").scrollIntoViewIfNeeded();
+    await shoot(late, mesh, "26-owed-hedge-phone", { fullPage: false });
     await abandonButton(late).click();
     await late.page
       .getByLabel("Reason (recorded in the audit chain)")
