@@ -33,7 +33,7 @@ import {
 } from "@paulp/contracts";
 import * as v from "valibot";
 import { ReceiptCheckRequest, VerifyRequest } from "./routes/audit";
-import { DevLogin } from "./routes/dev";
+import { DevLogin, DevSimFault } from "./routes/dev";
 import { ManualOrder } from "./routes/execution";
 import { RejectBody } from "./routes/governance";
 
@@ -94,6 +94,19 @@ export const OPERATIONS: Operation[] = [
     "gateway",
     "Dev only: the venue simulator's answers by venue and status (the soak counts 429s here; never deployed)",
     { public: true },
+  ),
+  op(
+    "post",
+    "/admin/dev/sim-faults",
+    "gateway",
+    "Dev only: set a venue simulator fault (its /__sim/faults spec; the browser tests fail IBKR's snapshot); 404 where the simulator is not bound or the host is not local (never deployed)",
+    { body: DevSimFault, status: 201 },
+  ),
+  op(
+    "post",
+    "/admin/dev/sim-faults/clear",
+    "gateway",
+    "Dev only: clear every venue simulator fault and rate limit set; 404 where the simulator is not bound or the host is not local",
   ),
   op("get", "/admin/whoami", "gateway", "The authenticated principal"),
   op("get", "/admin/openapi.json", "gateway", "This description of the admin API (OpenAPI 3.1)"),

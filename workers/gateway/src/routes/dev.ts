@@ -7,6 +7,15 @@ import { localSimulator } from "../simulator";
 export const DevLogin = v.object({ email: v.pipe(v.string(), v.email()) });
 
 /**
+ * A venue simulator fault (its `/__sim/faults` spec: docs/venues.md): the host and kind are named here, the rest
+ * (path prefix, status, times, …) is passed on and checked by the simulator, whose refusal is answered 400.
+ */
+export const DevSimFault = v.looseObject({
+  host: v.pipe(v.string(), v.minLength(1), v.maxLength(253)),
+  kind: v.pipe(v.string(), v.minLength(1), v.maxLength(32)),
+});
+
+/**
  * Local sign-in for `pnpm dev`: asks the Cloudflare Access double in the simulator for a token. Exists only
  * where the VENUE_SIM binding exists (the top-level dev config) and only for a local or test host
  * (`localSimulator`); staging and production never bind it, so there the route answers 404 like any unknown
@@ -37,6 +46,47 @@ export function registerDevRoutes(router: GatewayRouter): void {
     if (!simulator)
       return errorJson(404, { code: ErrorCode.notFound, message: "no route for GET /dev/sim-stats" });
     const res = await simulator.fetch("https://venue-sim.local/__sim/stats");
+    if (!res.ok)
+      return errorJson(502, { code: ErrorCode.upstreamError, message: `simulator answered ${res.status}` });
+    return json(await res.json());
+  });
+
+  /**
+   * A fault in the venue simulator (e.g. IBKR's market data snapshot answering 503): how the browser tests set the
+   * precondition a venue's failure creates (an owed hedge) without waiting on a timing. Under /admin, so the admin
+   * token or an Access sign-in and the same-origin check apply, and like the routes above only where the simulator
+   * is bound and for a local host: 404 everywhere else.
+   */
+  router.post("/admin/dev/sim-faults", async (request, env) => {
+    const simulator = localSimulator(request, env);
+    if (!simulator)
+      return errorJson(404, { code: ErrorCode.notFound, message: "no route for POST /admin/dev/sim-faults" });
+    const fault = await readJsonBody(request, DevSimFault, 4 * 1024);
+    const res = await simulator.fetch("https://venue-sim.local/__sim/faults", {
+      method: "POST",
+      body: JSON.stringify(fault),
+    });
+    if (res.status === 400) {
+      const refused = (await res.json().catch(() => null)) as { error?: unknown } | null;
+      return errorJson(400, {
+        code: ErrorCode.validationFailed,
+        message: `the simulator refused the fault: ${String(refused?.error ?? "invalid").slice(0, 300)}`,
+      });
+    }
+    if (res.status !== 201)
+      return errorJson(502, { code: ErrorCode.upstreamError, message: `simulator answered ${res.status}` });
+    return json(await res.json(), 201);
+  });
+
+  /** Clears every simulator fault (and rate limit a test tightened). */
+  router.post("/admin/dev/sim-faults/clear", async (request, env) => {
+    const simulator = localSimulator(request, env);
+    if (!simulator)
+      return errorJson(404, {
+        code: ErrorCode.notFound,
+        message: "no route for POST /admin/dev/sim-faults/clear",
+      });
+    const res = await simulator.fetch("https://venue-sim.local/__sim/faults", { method: "DELETE" });
     if (!res.ok)
       return errorJson(502, { code: ErrorCode.upstreamError, message: `simulator answered ${res.status}` });
     return json(await res.json());
