@@ -69,13 +69,36 @@ function percent(text: string): string {
   return `${Math.round(Number(text) * 100 * 100) / 100} %`;
 }
 
+/** The IBKR gateway the dev mesh's execution talks to (workers/execution/wrangler.jsonc `IBKR_GATEWAY_URL`). */
+const IBKR_GATEWAY_HOST = "ibkr-gateway.paulp.local";
+/** What the set-up's loop runs answered (named when a test finds less than they should have left). */
+const loopRuns: unknown[] = [];
+
 beforeAll(async () => {
   browser = await launch();
   // The desk at work: the trading loop until it has traded (each run is one cron tick; the seeded pairs are priced
   // to trade, so one or two do), and the monitor's evaluation (alerts, an equity sample).
-  for (let run = 0; run < 5; run++) {
-    const loop = (await api(mesh, "POST", "/admin/execution/run")) as { submitted: string[] };
-    if (loop.submitted.length > 0) break;
+  // While it trades, IBKR's market data snapshot fails (the simulator answers 503): risk holds no mark for the
+  // hedge instrument, so the hedge of a covered fill is not placed and stays owed, an open obligation the abandon
+  // test takes over. Whatever the fast path's alarm does meanwhile (it ticks every 5 s), no mark can arrive; and
+  // nothing runs the loop again after the fault is cleared, so nothing retries the hedge before the test.
+  await api(mesh, "POST", "/admin/dev/sim-faults", {
+    host: IBKR_GATEWAY_HOST,
+    pathPrefix: "/v1/api/iserver/marketdata/snapshot",
+    kind: "server_error",
+  });
+  try {
+    // The order of events that used to leave nothing owed, made on purpose: the fast path ticks twice before the
+    // loop trades (IBKR's first snapshot of a conid only starts its market data; the second would carry a price
+    // and give risk a mark). With the snapshot failing, risk still holds none.
+    for (let tick = 0; tick < 2; tick++) await api(mesh, "POST", "/admin/execution/fast-path/run");
+    for (let run = 0; run < 5; run++) {
+      const loop = (await api(mesh, "POST", "/admin/execution/run")) as { submitted: string[] };
+      loopRuns.push(loop);
+      if (loop.submitted.length > 0) break;
+    }
+  } finally {
+    await api(mesh, "POST", "/admin/dev/sim-faults/clear");
   }
   await api(mesh, "POST", "/admin/alerts/evaluate");
 });
@@ -120,7 +143,7 @@ describe("the operator console", () => {
     expect(orders.length, "the trading loop placed no order: nothing to trace").toBeGreaterThan(0);
     expect(await t.page.locator("#p-orders tbody tr").count()).toBe(orders.length);
     expect(await t.page.locator("#p-positions tbody tr").count()).toBe(positions.length);
-    // Owed hedges: what the API lists, row for row (the seed's first fills meet no IBKR mark yet).
+    // Owed hedges: what the API lists, row for row (the set-up's fills met no IBKR mark: their hedges are owed).
     const owed = (await api(mesh, "GET", "/admin/execution/hedge-obligations?state=open&limit=50")) as {
       obligations: { clientOrderId: string }[];
     };
@@ -169,16 +192,21 @@ describe("the operator console", () => {
   });
 
   it("abandons an owed hedge from the page: a reason is required, refusals are shown, the row leaves the open list, the audit records it", async () => {
-    // The owed hedge: the set-up's first loop run filled a Kalshi signal order before IBKR's first snapshot of the
-    // hedge instrument carried a price, so its hedge was not placed (as in the gateway's hedge.test.ts).
+    // The owed hedge: the set-up's loop filled a Kalshi signal order while IBKR's snapshot failed, so risk held no
+    // mark for the hedge instrument and the hedge was not placed (as in the gateway's hedge.test.ts).
     const open = async () =>
       (
         (await api(mesh, "GET", "/admin/execution/hedge-obligations?state=open&limit=50")) as {
-          obligations: { obligationId: string; state: string }[];
+          obligations: { obligationId: string; state: string; lastReason: string | null }[];
         }
       ).obligations;
     const owed = await open();
-    expect(owed.length, "the loop's first fills owed no hedge: nothing to abandon").toBeGreaterThan(0);
+    expect(
+      owed.length,
+      `the set-up's loop owed no hedge: nothing to abandon (its runs: ${JSON.stringify(loopRuns).slice(0, 2000)})`,
+    ).toBeGreaterThan(0);
+    // Owed for the reason the set-up made: no mark (IBKR's snapshot failed), not some other refusal.
+    expect(owed[0]!.lastReason).toContain("risk holds no mark for it");
     const id = owed[0]!.obligationId;
     const row = (t: ConsoleTab) => t.page.locator("#p-hedges .owed tbody tr", { hasText: id });
     const abandonButton = (t: ConsoleTab) =>
