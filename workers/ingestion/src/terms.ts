@@ -145,7 +145,7 @@ export function termsWellFormed(t: Terms): boolean {
  * announced by a symbol no UTF-16 code unit can be (0x10001 + its length; 0x10000 for null), so two different term
  * sets never feed it the same symbols. Two 32-bit multiply-xor lanes with a final avalanche (bryc's public-domain
  * cyrb53 widened to 64 bits), in locals (a closure over the lanes made each step a heap access, several times slower):
- * ~1 µs a market, where a SHA-256 call costs ~8 µs in workerd whatever the API and a cold pass hashed every market.
+ * ~2.5 µs a market (workerd), where a SHA-256 call costs ~8 µs whatever the API and a cold pass hashed every market.
  * Not cryptographic: a change crafted to collide would go unnoticed only until the row's next change of any other
  * stored column (its prices move every few minutes), and nothing trusts this value but the write skip; the terms hash a
  * pair is reviewed against is always SHA-256 over the stored fields, computed when read (`termsHashSync`).
