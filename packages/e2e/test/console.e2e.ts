@@ -2,6 +2,15 @@ import type { Browser } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { accessJwt, api, type ConsoleTab, launch, openConsole, shoot, signInWithToken } from "../src/browser";
 
+/** An event the test fires itself (a route held open, an answer arrived): `fired` settles once `fire()` is called. */
+function signal(): { fired: Promise<void>; fire: () => void } {
+  let fire!: () => void;
+  const fired = new Promise<void>((resolve) => {
+    fire = resolve;
+  });
+  return { fired, fire };
+}
+
 // The operator console in a real headless Chromium against the whole seeded mesh (see src/global-setup.ts). Tests
 // run in order and share the mesh: the breaker they move is the one the next test reads.
 
@@ -296,26 +305,20 @@ describe("the operator console", () => {
     // Confirmed: the request is held until the test releases it; meanwhile Confirm is disabled and Enter sends
     // nothing more (no double submit).
     sent.length = 0;
-    let release!: () => void;
-    const gate = new Promise<void>((r) => {
-      release = r;
-    });
-    let held!: () => void;
-    const isHeld = new Promise<void>((r) => {
-      held = r;
-    });
+    const gate = signal();
+    const held = signal();
     await t.page.route("**/abandon", async (route) => {
-      held();
-      await gate;
+      held.fire();
+      await gate.fired;
       await route.continue();
     });
     await ok.click();
-    await isHeld;
+    await held.fired;
     expect(await ok.isDisabled()).toBe(true);
     await t.page.getByLabel("Reason (recorded in the audit chain)").press("Enter");
     await t.page.getByLabel("Reason (recorded in the audit chain)").press("!");
     expect(await ok.isDisabled()).toBe(true);
-    release();
+    gate.fire();
     await expect
       .poll(() => t.page.locator("#action-result").textContent())
       .toContain(`Abandoned the owed hedge ${id}`);
@@ -444,18 +447,9 @@ describe("the operator console", () => {
     await t.page.waitForFunction(() => document.getElementById("banner")?.getAttribute("aria-busy") === null);
     const banner = t.page.locator("#banner");
     const dropped = Number((await banner.getAttribute("data-dropped")) ?? 0);
-    let release!: () => void;
-    const gate = new Promise<void>((r) => {
-      release = r;
-    });
-    let held!: () => void;
-    const isHeld = new Promise<void>((r) => {
-      held = r;
-    });
-    let lateAnswered!: () => void;
-    const late = new Promise<void>((r) => {
-      lateAnswered = r;
-    });
+    const gate = signal();
+    const held = signal();
+    const lateAnswered = signal();
     let first = true;
     // The first breaker read from here on is held, then answered with an older state (HALT); every later one goes
     // through at once and answers what the breaker is (NORMAL).
@@ -463,14 +457,14 @@ describe("the operator console", () => {
       if (!first) return route.continue();
       first = false;
       const older = { ...(await breaker()), state: "HALT", reason: "an older answer" };
-      held();
-      await gate;
+      held.fire();
+      await gate.fired;
       await route.fulfill({ json: older }).catch(() => {});
-      lateAnswered();
+      lateAnswered.fire();
     });
     const refresh = t.page.getByRole("button", { name: "Refresh the breaker" });
     await refresh.click();
-    await isHeld;
+    await held.fired;
     await refresh.click();
     // The newer request was answered and shown; the older one was dropped (aborted and out of sequence).
     await t.page.waitForFunction((n) => {
@@ -478,8 +472,8 @@ describe("the operator console", () => {
       return Number(b.dataset.dropped ?? 0) === n + 1 && b.dataset.status === "ok";
     }, dropped);
     expect(await bannerState(t)).toBe("NORMAL");
-    release();
-    await late;
+    gate.fire();
+    await lateAnswered.fired;
     await shoot(t, mesh, "12-late-answer-dropped");
     expect(await bannerState(t)).toBe("NORMAL");
     expect(await banner.textContent()).not.toContain("an older answer");
