@@ -324,8 +324,10 @@ describe("the operator console", () => {
       .toContain(`Abandoned the owed hedge ${id}`);
     expect(sent).toEqual(["POST"]);
     expect(await dialog.isVisible()).toBe(false);
-    // The panel was read again: the row has left the open list, as it has in the API.
+    // The panel was read again: the row has left the open list, as it has in the API. Focus, which was on its
+    // button, stays in the panel, on its heading (not thrown to the top of the page).
     await expect.poll(() => row(t).count()).toBe(0);
+    await expect.poll(() => t.page.evaluate(() => document.activeElement?.id)).toBe("h-hedges");
     expect((await open()).map((o) => o.obligationId)).not.toContain(id);
     const abandoned = (await api(
       mesh,
@@ -375,7 +377,40 @@ describe("the operator console", () => {
     expect(await late.page.locator("#confirm").isVisible()).toBe(true);
     await shoot(late, mesh, "25-abandon-hedge-conflict-phone", { fullPage: false });
     await expect.poll(() => row(late).count()).toBe(0);
+    // Closing the dialog: the button that opened it was redrawn away with its row, so focus returns to the panel.
     await late.page.getByRole("button", { name: "Cancel" }).click();
+    await expect.poll(() => late.page.evaluate(() => document.activeElement?.id)).toBe("h-hedges");
+  });
+
+  it("keeps keyboard focus on a row's control when its panel is redrawn (every 10 s), and on the heading when the row has gone", async () => {
+    const t = await tokenTab();
+    await viewLoaded(t, "trading");
+    const trace = t.page.locator("#p-orders tbody button[aria-label^='Trace ']").first();
+    await expect.poll(() => trace.count()).toBe(1);
+    const label = await trace.getAttribute("aria-label");
+    await trace.focus();
+    // Marks the element focused now: after the redraw, focus must be on a new element for the same control.
+    await trace.evaluate((el) => {
+      (el as HTMLElement).dataset.e2eBefore = "1";
+    });
+    const focused = () =>
+      t.page.evaluate(() => {
+        const el = document.activeElement as HTMLElement | null;
+        return {
+          label: el?.getAttribute("aria-label") ?? null,
+          before: el?.dataset.e2eBefore ?? null,
+          inOrders: Boolean(el?.closest("#p-orders")),
+        };
+      });
+    expect(await focused()).toEqual({ label, before: "1", inOrders: true });
+    // The redraw the 10 s timer makes, asked for now: the view is shown again (every panel of it read and drawn).
+    const seq = await t.page.locator("#p-orders").getAttribute("data-seq");
+    await t.page.evaluate(() => window.dispatchEvent(new HashChangeEvent("hashchange")));
+    await expect.poll(() => t.page.locator("#p-orders").getAttribute("data-seq")).not.toBe(seq);
+    expect(await focused()).toEqual({ label, before: null, inOrders: true });
+    // Keyboard still works from there: Enter on the refocused control opens its trace.
+    await t.page.keyboard.press("Enter");
+    await expect.poll(() => t.page.locator("#p-trace").isVisible()).toBe(true);
   });
 
   it("signs in as a person through Cloudflare Access: named, and allowed the two-person actions", async () => {

@@ -259,6 +259,61 @@ const ACTION_LABELS = {
   "governance.roster_change": "Change who may approve",
 };
 
+// ---------- keeping the reader's place through a redraw ----------
+
+/** What a control says about itself: a redraw makes a new element for the same control, found again by this. */
+function controlKey(el) {
+  return {
+    tag: el.localName,
+    id: el.id || null,
+    label: el.getAttribute("aria-label"),
+    text: el.textContent.trim(),
+  };
+}
+
+/** The control under `root` that stands where the one `key` described stood (null when it has gone). */
+function findControl(root, key) {
+  for (const el of root.querySelectorAll(key.tag)) {
+    if (
+      key.id
+        ? el.id === key.id
+        : key.label
+          ? el.getAttribute("aria-label") === key.label
+          : el.textContent.trim() === key.text
+    )
+      return el;
+  }
+  return null;
+}
+
+/** Focus that has nowhere to go (its element was removed): the page's body holds it then. */
+function focusLost() {
+  return !document.activeElement || document.activeElement === document.body;
+}
+
+/** Focuses `el` without scrolling, making it focusable first if it is not (a heading). */
+function focusQuietly(el) {
+  if (!el) return;
+  if (el.tabIndex < 0 && !el.hasAttribute("tabindex")) el.setAttribute("tabindex", "-1");
+  el.focus({ preventScroll: true });
+}
+
+/**
+ * Keeps what a redraw of `panel` would take from its reader: keyboard focus on a control it draws (a row's Cancel…,
+ * Abandon…), and how far its body is scrolled sideways (a wide table on a phone). Call before the redraw; the
+ * answer puts them back after it. A control whose row has gone leaves focus on the panel's heading, not the page's
+ * top, so a keyboard or screen-reader user stays where they were.
+ */
+function keepPlace(panel, body) {
+  const focused = document.activeElement;
+  const key = focused && focused !== document.body && panel.contains(focused) ? controlKey(focused) : null;
+  const scrollLeft = body.scrollLeft;
+  return () => {
+    body.scrollLeft = scrollLeft;
+    if (key && focusLost()) focusQuietly(findControl(panel, key) ?? panel.querySelector("h2") ?? panel);
+  };
+}
+
 // ---------- panels: the latest answer only ----------
 
 const panels = new Map();
@@ -294,9 +349,11 @@ class Panel {
       this.okAt = Date.now();
       this.failed = null;
       this.last = data;
+      const restore = keepPlace(this.el, this.body);
       this.body.replaceChildren();
       this.render(data, this.body);
       applyWidths(this.body);
+      restore();
       this.el.dataset.status = "ok";
       this.el.dataset.seq = String(seq);
     } catch (error) {
@@ -305,6 +362,7 @@ class Panel {
       this.failed = error;
       this.last = null;
       this.onFailure?.();
+      const restore = keepPlace(this.el, this.body);
       this.body.replaceChildren(
         h(
           "div",
@@ -314,6 +372,7 @@ class Panel {
           h("div", { class: "muted" }, `Nothing older is shown. Asked ${when(new Date().toISOString())}.`),
         ),
       );
+      restore();
       this.el.dataset.status = "error";
       this.el.dataset.seq = String(seq);
     } finally {
@@ -1816,6 +1875,10 @@ $("pairs-next").addEventListener("click", () => {
 // ---------- actions: confirm, then act ----------
 
 let pending = null;
+// Where focus goes back to when the dialog closes. The browser returns it to the control that opened the dialog, but
+// a panel redrawn meanwhile (every 10 s) made that control a new element: it is found again by what it says, or
+// focus stays in its panel (on the heading) when its row has gone.
+let returnTo = null;
 // True while a confirmed request is on its way: Confirm stays disabled (typing in the reason must not enable it
 // again) and a second submit (a double click, Enter) sends nothing.
 let sending = false;
@@ -1828,6 +1891,11 @@ let sending = false;
  */
 function confirmAction({ title, explain, reason, request, done, confirmLabel }) {
   pending = { request, done, reason };
+  const opener = document.activeElement;
+  returnTo =
+    opener && opener !== document.body
+      ? { key: controlKey(opener), within: opener.closest("section.panel, #banner") ?? document.body }
+      : null;
   $("confirm-title").textContent = title;
   $("confirm-explain").replaceChildren();
   add(
@@ -1876,6 +1944,14 @@ function showRequest() {
 }
 
 $("confirm-reason").addEventListener("input", showRequest);
+$("confirm").addEventListener("close", () => {
+  const back = returnTo;
+  returnTo = null;
+  // At the close event the browser may still report focus on the closed dialog's button (it moves it off a hidden
+  // element only at the next rendering): that is focus with nowhere to go too.
+  if (back && (focusLost() || $("confirm").contains(document.activeElement)))
+    focusQuietly(findControl(back.within, back.key) ?? back.within.querySelector("h2") ?? back.within);
+});
 $("confirm-cancel").addEventListener("click", () => {
   pending = null;
   $("confirm").close();
