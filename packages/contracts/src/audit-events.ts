@@ -157,6 +157,17 @@ export interface AuditEventCatalog {
       markets: { id: string; status: string }[];
     };
     "ingestion.compliance_unavailable": { venue: MarketVenue; detail: string };
+    /** Evidence kept in R2 whose D1 record was lost (an isolate ended between the two), recorded by the index audit. */
+    "ingestion.evidence_recovered": {
+      hash: string;
+      venue: string;
+      url: string;
+      status: number;
+      size: number;
+      fetchedAt: string;
+    };
+    /** An object in the evidence bucket the index audit cannot vouch for (never recorded). */
+    "ingestion.evidence_unvouched": { key: string; size: number; uploadedAt: string; detail: string };
     /** A replay was asked for (before it starts: no unaudited replay runs). */
     "ingestion.replay_requested": {
       replayId: string;
@@ -398,6 +409,8 @@ export const AUDIT_EVENT_TYPES = Object.keys({
   "ingestion.markets_skipped": true,
   "ingestion.markets_closed": true,
   "ingestion.compliance_unavailable": true,
+  "ingestion.evidence_recovered": true,
+  "ingestion.evidence_unvouched": true,
   "ingestion.replay_requested": true,
   "ingestion.replay_completed": true,
   "ingestion.replay_failed": true,

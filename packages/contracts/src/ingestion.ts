@@ -140,6 +140,43 @@ export interface IngestionStatus {
   evidenceCount: number;
   rejectedEvidence: number;
   rulesVersion: number;
+  /** The evidence index audit: every object in the evidence bucket has its D1 record (docs/ingestion.md). */
+  evidenceIndex: EvidenceIndexAuditStatus;
+}
+
+/** Keys of unvouched objects one step names (the rest are counted). */
+export const MAX_UNVOUCHED_LISTED = 20;
+
+/** What one step of the evidence index audit did: one page of the evidence bucket checked against the D1 records. */
+export interface EvidenceIndexStep {
+  /** Objects of the bucket the step looked at. */
+  checked: number;
+  /** Objects with bytes but no record, recorded now from their own metadata after their bytes re-hashed to their name. */
+  recorded: number;
+  /** Unrecorded objects younger than the grace (their record may still be on its way): left for a later pass. */
+  young: number;
+  /** Unrecorded objects the step could not settle (a read, the audit or the record failed): their page is taken again. */
+  deferred: number;
+  /**
+   * Objects that cannot be vouched for (bytes that do not hash to their name, a name that is no content hash, or no
+   * evidence metadata): audited as `ingestion.evidence_unvouched`, never recorded. At most MAX_UNVOUCHED_LISTED keys.
+   */
+  unvouched: string[];
+  /** The step reached the end of the bucket: the next one starts from its beginning. */
+  passCompleted: boolean;
+}
+
+/** Where the evidence index audit stands. */
+export interface EvidenceIndexAuditStatus {
+  /** Complete walks of the bucket. */
+  passesCompleted: number;
+  /** A walk is under way (its cursor is kept between steps). */
+  midPass: boolean;
+  /** Objects recorded by the audit since it began, and objects it found it cannot vouch for (each time it met them). */
+  recordedTotal: number;
+  unvouchedTotal: number;
+  lastStepAt: string | null;
+  lastStep: EvidenceIndexStep | null;
 }
 
 /**
@@ -219,6 +256,11 @@ export interface IngestionRpc {
    * bytes is `not_found`, bytes that no longer hash to their name `integrity_broken`, each naming the object.
    */
   getEvidenceObjects(hashes: string[]): Promise<Result<EvidenceObjects>>;
+  /**
+   * One step of the evidence index audit now (the cron takes one after each run): the next page of the evidence
+   * bucket, each object without a D1 record recorded from its metadata once its bytes re-hash to its name.
+   */
+  auditEvidenceIndex(actor: Principal): Promise<Result<EvidenceIndexStep>>;
   /** Run an ingestion pass now (the cron does the same every two minutes). */
   runNow(request: IngestionRunRequest, actor: Principal): Promise<Result<VenueRunReport[]>>;
   /** Last run per venue, counts and errors by kind. */

@@ -70,7 +70,7 @@ export class Tally {
 }
 
 export async function audit<T extends AuditEventType<"ingestion">>(
-  deps: PipelineDeps,
+  deps: Pick<PipelineDeps, "audit" | "actor">,
   tally: Tally,
   type: T,
   payload: AuditPayload<"ingestion", T>,

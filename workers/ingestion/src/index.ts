@@ -5,6 +5,7 @@ import {
   ComplianceRuleSet,
   type ComplianceRulesView,
   ErrorCode,
+  type EvidenceIndexStep,
   type EvidenceObjects,
   EvidenceObjectsQuery,
   EvidenceQuery,
@@ -44,6 +45,7 @@ import { fetchFreshBook } from "./books";
 import { loadRules } from "./compliance";
 import type { Env } from "./env";
 import type { EvidenceSighting, EvidenceStore } from "./evidence";
+import { auditEvidenceIndex } from "./evidence-index";
 import { ingestIbkrSnapshot, refreshBooks } from "./fast-marks";
 import { gatedBook, gatedMark, gatedMarketPage, gatedMarketSeen } from "./gated-market";
 import { historyRefusal, recordHistory } from "./history";
@@ -199,6 +201,12 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
     });
   }
 
+  async auditEvidenceIndex(actor: Principal): Promise<Result<EvidenceIndexStep>> {
+    return serve({ what: "auditEvidenceIndex", ...INTERNAL }, [Principal], [actor], async (who) =>
+      ok(await auditEvidenceIndex(depsFromEnv(this.env, who))),
+    );
+  }
+
   async runNow(request: IngestionRunRequest, actor: Principal): Promise<Result<VenueRunReport[]>> {
     return serve(
       { what: "runNow", ...INTERNAL },
@@ -328,6 +336,15 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
         `ingestion ${r.venue}: ${r.outcome} pages=${r.pages} stored=${r.stored} blocked=${r.blocked} rejected=${r.rejected}`,
       );
     }
+    // Then one step of the evidence index audit (evidence-index.ts). Its failure is logged and fails nothing else:
+    // the next run takes the same page again.
+    await auditEvidenceIndex(deps).then(
+      (step) =>
+        console.log(
+          `evidence index audit: checked=${step.checked} recorded=${step.recorded} unvouched=${step.unvouched.length} deferred=${step.deferred}`,
+        ),
+      (error: unknown) => console.error(`evidence index audit failed: ${(error as Error)?.message}`),
+    );
   }
 }
 

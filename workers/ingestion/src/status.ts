@@ -1,4 +1,5 @@
 import type { IngestionStatus, MarketVenue, VenueRunReport } from "@paulp/contracts";
+import { evidenceIndexStatus } from "./evidence-index";
 
 interface RunRow {
   venue: MarketVenue;
@@ -81,5 +82,6 @@ export async function ingestionStatus(db: D1Database): Promise<IngestionStatus> 
     evidenceCount: e?.n ?? 0,
     rejectedEvidence: e?.r ?? 0,
     rulesVersion: (meta!.results as { version: number }[])[0]?.version ?? 0,
+    evidenceIndex: await evidenceIndexStatus(db),
   };
 }

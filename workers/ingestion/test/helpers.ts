@@ -97,6 +97,7 @@ const TABLES = [
   "ingest_state",
   "ingest_runs",
   "evidence",
+  "evidence_index_audit",
 ];
 
 /** Empty every table, the evidence bucket, the simulator's faults and the stubs' records. */

@@ -216,6 +216,14 @@ describe("the rules", () => {
       evidenceCount: 0,
       rejectedEvidence: 0,
       rulesVersion: 1,
+      evidenceIndex: {
+        passesCompleted: 0,
+        midPass: false,
+        recordedTotal: 0,
+        unvouchedTotal: 0,
+        lastStepAt: null,
+        lastStep: null,
+      },
     });
     expect(severities(snapshot({ ingestion: run("failed", 1) }))["venue_errors:market_data:kalshi"]).toBe(
       "warning",

@@ -1,0 +1,182 @@
+// The evidence index audit: every object in the evidence bucket has its D1 record. A fetch's record rides in a later
+// D1 batch than its R2 put (page.ts: the page's read batch, one round trip fewer), so an isolate that dies between the
+// two leaves bytes kept but unrecorded, invisible to the evidence listing, the export and replay. Each step walks one
+// page of the bucket from where the last stopped (the cursor is kept in D1) and records what it finds unrecorded,
+// from the object's own metadata and after re-hashing its bytes. Bytes that do not hash to their name, or an object
+// without the metadata every evidence put writes, cannot be vouched for: reported (audited), never recorded.
+import {
+  type EvidenceIndexAuditStatus,
+  type EvidenceIndexStep,
+  MAX_UNVOUCHED_LISTED,
+} from "@paulp/contracts";
+import { sha256Hex } from "@paulp/kit";
+import * as v from "valibot";
+import type { RawResponse } from "./client";
+import { audit, type PipelineDeps, Tally } from "./deps";
+import { evidenceRecordStatements, missingEvidence } from "./evidence";
+
+/** Objects one step lists (R2's own page limit). */
+export const INDEX_AUDIT_PAGE = 1_000;
+/**
+ * Objects younger than this are left for a later pass: their record may still be on its way (a run between its put
+ * and its batch). A page's batch follows its put within seconds; a run holds its lease for minutes at most.
+ */
+export const INDEX_AUDIT_GRACE_MS = 15 * 60_000;
+
+/** What a step needs: the bindings, the audit, the clock and who acts (the cron, or the operator asking). */
+export type IndexAuditDeps = Pick<PipelineDeps, "db" | "bucket" | "audit" | "now" | "actor">;
+
+/** The metadata `putEvidence` writes on every object (evidence.ts); an object without it is not ours to vouch for. */
+const EvidenceMetadata = v.object({
+  venue: v.picklist(["kalshi", "polymarket", "ibkr"]),
+  url: v.pipe(v.string(), v.minLength(1)),
+  status: v.pipe(v.string(), v.regex(/^\d{3}$/)),
+  fetchedAt: v.pipe(v.string(), v.isoTimestamp()),
+});
+
+const CONTENT_HASH = /^[0-9a-f]{64}$/;
+
+/**
+ * A list that answers each object's metadata. The mesh compiles against workers-types' base entry, whose list options
+ * predate `include`; the runtime honours it since compatibility date 2022-08-04 (`r2_list_honor_include`).
+ */
+type ListWithMetadata = R2ListOptions & { include: ("httpMetadata" | "customMetadata")[] };
+
+interface AuditRow {
+  cursor: string | null;
+  passes_completed: number;
+  recorded_total: number;
+  unvouched_total: number;
+  last_step_at: string | null;
+  last_step: string | null;
+}
+
+async function loadRow(db: D1Database): Promise<AuditRow | null> {
+  return db.prepare("SELECT * FROM evidence_index_audit WHERE id = 1").first<AuditRow>();
+}
+
+/** Where the audit stands, for `GET /admin/ingestion/status`. */
+export async function evidenceIndexStatus(db: D1Database): Promise<EvidenceIndexAuditStatus> {
+  const row = await loadRow(db);
+  return {
+    passesCompleted: row?.passes_completed ?? 0,
+    midPass: row?.cursor != null,
+    recordedTotal: row?.recorded_total ?? 0,
+    unvouchedTotal: row?.unvouched_total ?? 0,
+    lastStepAt: row?.last_step_at ?? null,
+    lastStep: row?.last_step ? (JSON.parse(row.last_step) as EvidenceIndexStep) : null,
+  };
+}
+
+/** How one unrecorded object was settled. */
+type Settled = "recorded" | "young" | "unvouched" | "deferred";
+
+/**
+ * One step: the next page of the bucket, each object checked for its record. An object this step could not settle
+ * (its read, its audit or its record failed) keeps the cursor where it was, so the same page is taken again next
+ * time and nothing is skipped; otherwise the cursor moves on (back to the start after the bucket's last page).
+ */
+export async function auditEvidenceIndex(
+  deps: IndexAuditDeps,
+  pageSize: number = INDEX_AUDIT_PAGE,
+): Promise<EvidenceIndexStep> {
+  const row = await loadRow(deps.db);
+  const options: ListWithMetadata = {
+    limit: pageSize,
+    ...(row?.cursor ? { cursor: row.cursor } : {}),
+    include: ["customMetadata", "httpMetadata"],
+  };
+  const listed = await deps.bucket.list(options);
+  const named = listed.objects.filter((o) => CONTENT_HASH.test(o.key));
+  const missing = new Set(
+    await missingEvidence(
+      deps.db,
+      named.map((o) => o.key),
+    ),
+  );
+  const step: EvidenceIndexStep = {
+    checked: listed.objects.length,
+    recorded: 0,
+    young: 0,
+    deferred: 0,
+    unvouched: [],
+    passCompleted: !listed.truncated,
+  };
+  const tally = new Tally();
+  let unvouched = 0;
+  for (const object of listed.objects) {
+    const unrecorded = !CONTENT_HASH.test(object.key) || missing.has(object.key);
+    if (!unrecorded) continue;
+    const settled = await settle(deps, tally, object);
+    if (settled !== "unvouched") step[settled]++;
+    else if (++unvouched <= MAX_UNVOUCHED_LISTED) step.unvouched.push(object.key.slice(0, 200));
+  }
+  const advance = step.deferred === 0;
+  const cursor = advance ? (listed.truncated ? listed.cursor : null) : (row?.cursor ?? null);
+  await deps.db
+    .prepare(
+      `INSERT INTO evidence_index_audit (id, cursor, passes_completed, recorded_total, unvouched_total, last_step_at, last_step)
+       VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)
+       ON CONFLICT (id) DO UPDATE SET cursor = ?1, passes_completed = passes_completed + ?2,
+         recorded_total = recorded_total + ?3, unvouched_total = unvouched_total + ?4, last_step_at = ?5, last_step = ?6`,
+    )
+    .bind(
+      cursor,
+      advance && step.passCompleted ? 1 : 0,
+      step.recorded,
+      unvouched,
+      new Date(deps.now()).toISOString(),
+      JSON.stringify(step),
+    )
+    .run();
+  return step;
+}
+
+/** One unrecorded object: left while young, else re-hashed and recorded, or reported when it cannot be vouched for. */
+async function settle(deps: IndexAuditDeps, tally: Tally, object: R2Object): Promise<Settled> {
+  if (object.uploaded.getTime() > deps.now() - INDEX_AUDIT_GRACE_MS) return "young";
+  const unvouched = async (detail: string): Promise<Settled> => {
+    console.error(`evidence index audit: object ${object.key.slice(0, 80)} cannot be vouched for: ${detail}`);
+    const audited = await audit(deps, tally, "ingestion.evidence_unvouched", {
+      key: object.key.slice(0, 200),
+      size: object.size,
+      uploadedAt: object.uploaded.toISOString(),
+      detail,
+    });
+    return audited ? "unvouched" : "deferred";
+  };
+  if (!CONTENT_HASH.test(object.key)) return unvouched("its name is not a SHA-256 content hash");
+  const meta = v.safeParse(EvidenceMetadata, object.customMetadata ?? {});
+  if (!meta.success)
+    return unvouched("it lacks the metadata every evidence put writes (venue, url, status, fetchedAt)");
+  const body = await deps.bucket.get(object.key).catch(() => null);
+  if (!body) return "deferred";
+  const bytes = new Uint8Array(await body.arrayBuffer());
+  const actual = await sha256Hex(bytes);
+  if (actual !== object.key) return unvouched(`its bytes hash to ${actual}`);
+  const { venue, url, status, fetchedAt } = meta.output;
+  // Audited before it is recorded (no unaudited change); a failed audit leaves it for the next step.
+  const audited = await audit(deps, tally, "ingestion.evidence_recovered", {
+    hash: object.key,
+    venue,
+    url,
+    status: Number(status),
+    size: bytes.byteLength,
+    fetchedAt,
+  });
+  if (!audited) return "deferred";
+  const raw: RawResponse = {
+    url,
+    status: Number(status),
+    contentType: object.httpMetadata?.contentType ?? "application/octet-stream",
+    bytes,
+    retryAfter: null,
+  };
+  try {
+    await deps.db.batch(evidenceRecordStatements(deps.db, venue, raw, object.key, fetchedAt));
+  } catch (error) {
+    console.error(`evidence index audit: recording ${object.key} failed: ${(error as Error)?.message}`);
+    return "deferred";
+  }
+  return "recorded";
+}

@@ -1,0 +1,217 @@
+// The evidence index audit (src/evidence-index.ts): bytes kept in R2 whose D1 record was lost (an isolate that ended
+// between a page's put and its read batch) are found and recorded from their own metadata once they re-hash to their
+// name; what cannot be vouched for is audited and never recorded; nothing is skipped when a step fails.
+import { sha256Hex } from "@paulp/kit";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { RawResponse } from "../src/client";
+import { evidenceRecordStatements, putEvidence, readEvidence, storeEvidence } from "../src/evidence";
+import { auditEvidenceIndex, INDEX_AUDIT_GRACE_MS, type IndexAuditDeps } from "../src/evidence-index";
+import { ACTOR, auditEvents, count, resetAll, tenv, worker } from "./helpers";
+
+beforeEach(resetAll);
+
+const answer = (text: string, status = 200): RawResponse => ({
+  url: `https://api.elections.kalshi.com/trade-api/v2/markets?limit=2&cursor=${encodeURIComponent(text)}`,
+  status,
+  contentType: "application/json",
+  bytes: new TextEncoder().encode(text),
+  retryAfter: null,
+});
+const FETCHED_AT = "2026-12-03T10:00:00.000Z";
+
+/** The put half of a fetch's evidence, without its record: what an isolate that ended in between leaves. */
+const orphan = (text: string, status = 200) =>
+  putEvidence(tenv.R2_EVIDENCE, "kalshi", answer(text, status), FETCHED_AT);
+/** Evidence put and recorded, as every completed fetch leaves it. */
+const recorded = (text: string) =>
+  storeEvidence({ bucket: tenv.R2_EVIDENCE, db: tenv.D1_MARKETS }, "kalshi", answer(text), FETCHED_AT);
+
+/** The audit's deps over the real bindings, its clock `aheadMs` past the wall clock (read when a step runs). */
+const deps = (aheadMs = INDEX_AUDIT_GRACE_MS + 60_000): IndexAuditDeps => ({
+  db: tenv.D1_MARKETS,
+  bucket: tenv.R2_EVIDENCE,
+  audit: tenv.AUDIT,
+  now: () => Date.now() + aheadMs,
+  actor: ACTOR,
+});
+
+const evidenceRow = (hash: string) =>
+  tenv.D1_MARKETS.prepare("SELECT * FROM evidence WHERE hash = ?1")
+    .bind(hash)
+    .first<Record<string, unknown>>();
+
+describe("the evidence index audit", () => {
+  it("records an object kept without its record, from its own metadata, audited first; a recorded one is left as it is", async () => {
+    const lost = await orphan('{"markets":[],"cursor":"lost"}');
+    const kept = await recorded('{"markets":[],"cursor":"kept"}');
+    const keptBefore = await evidenceRow(kept);
+    expect(await readEvidence({ bucket: tenv.R2_EVIDENCE, db: tenv.D1_MARKETS }, lost)).toMatchObject({
+      ok: false,
+      message: expect.stringContaining("has bytes but no record"),
+    });
+
+    const step = await auditEvidenceIndex(deps());
+    expect(step).toEqual({
+      checked: 2,
+      recorded: 1,
+      young: 0,
+      deferred: 0,
+      unvouched: [],
+      passCompleted: true,
+    });
+    const raw = answer('{"markets":[],"cursor":"lost"}');
+    expect(await evidenceRow(lost)).toEqual({
+      hash: lost,
+      venue: "kalshi",
+      url: raw.url,
+      status: 200,
+      size: raw.bytes.byteLength,
+      content_type: "application/json",
+      fetched_at: FETCHED_AT,
+      last_seen_at: FETCHED_AT,
+      // Kept, never parsed: what a page fetched ahead and not taken is recorded as.
+      parse_status: "pending",
+      reject_reason: null,
+    });
+    expect(await count("evidence_sightings", "hash = ?1", lost)).toBe(1);
+    expect(await count("evidence_fetches", "hash = ?1", lost)).toBe(1);
+    expect(await evidenceRow(kept)).toEqual(keptBefore);
+    expect(await count("evidence_fetches", "hash = ?1", kept)).toBe(1);
+    const events = (await auditEvents()).filter((e) => e.type.startsWith("ingestion.evidence_"));
+    expect(events).toEqual([
+      expect.objectContaining({
+        type: "ingestion.evidence_recovered",
+        actor: ACTOR,
+        payload: {
+          hash: lost,
+          venue: "kalshi",
+          url: raw.url,
+          status: 200,
+          size: raw.bytes.byteLength,
+          fetchedAt: FETCHED_AT,
+        },
+      }),
+    ]);
+    const read = await readEvidence({ bucket: tenv.R2_EVIDENCE, db: tenv.D1_MARKETS }, lost);
+    expect(read.ok).toBe(true);
+
+    // The next pass finds nothing more to do.
+    expect(await auditEvidenceIndex(deps())).toMatchObject({ checked: 2, recorded: 0, passCompleted: true });
+    expect((await auditEvents()).filter((e) => e.type.startsWith("ingestion.evidence_"))).toHaveLength(1);
+  });
+
+  it("records a non-2xx answer kept without its record as rejected, as a fetch would have", async () => {
+    const lost = await orphan('{"error":"too many requests"}', 429);
+    expect(await auditEvidenceIndex(deps())).toMatchObject({ recorded: 1 });
+    expect(await evidenceRow(lost)).toMatchObject({
+      status: 429,
+      parse_status: "rejected",
+      reject_reason: "http_429",
+    });
+  });
+
+  it("leaves an object younger than the grace alone (its record may be on its way), and takes it on a later pass", async () => {
+    const lost = await orphan('{"young":1}');
+    const young = await auditEvidenceIndex(deps(0));
+    expect(young).toEqual({
+      checked: 1,
+      recorded: 0,
+      young: 1,
+      deferred: 0,
+      unvouched: [],
+      passCompleted: true,
+    });
+    expect(await evidenceRow(lost)).toBeNull();
+    // The record arrives meanwhile (the run's batch): nothing to recover, nothing audited.
+    await tenv.D1_MARKETS.batch(
+      evidenceRecordStatements(tenv.D1_MARKETS, "kalshi", answer('{"young":1}'), lost, FETCHED_AT),
+    );
+    expect(await auditEvidenceIndex(deps())).toMatchObject({ recorded: 0, young: 0 });
+    expect((await auditEvents()).filter((e) => e.type.startsWith("ingestion.evidence_"))).toEqual([]);
+  });
+
+  it("never records bytes that do not hash to their name, a foreign name, or an object without evidence metadata: each is audited", async () => {
+    const real = await sha256Hex('{"a":1}');
+    await tenv.R2_EVIDENCE.put(real, '{"a":2}', {
+      customMetadata: { venue: "kalshi", url: "https://x/", status: "200", fetchedAt: FETCHED_AT },
+    });
+    await tenv.R2_EVIDENCE.put("notes/readme.txt", "hello");
+    const bare = await sha256Hex("bare");
+    await tenv.R2_EVIDENCE.put(bare, "bare");
+    const step = await auditEvidenceIndex(deps());
+    expect(step.recorded).toBe(0);
+    expect(step.deferred).toBe(0);
+    expect([...step.unvouched].sort()).toEqual([bare, real, "notes/readme.txt"].sort());
+    expect(await count("evidence")).toBe(0);
+    const unvouched = (await auditEvents()).filter((e) => e.type === "ingestion.evidence_unvouched");
+    expect(Object.fromEntries(unvouched.map((e) => [e.payload.key, e.payload.detail]))).toEqual({
+      [real]: `its bytes hash to ${await sha256Hex('{"a":2}')}`,
+      "notes/readme.txt": "its name is not a SHA-256 content hash",
+      [bare]: "it lacks the metadata every evidence put writes (venue, url, status, fetchedAt)",
+    });
+    expect(await worker().status()).toMatchObject({
+      ok: true,
+      value: { evidenceIndex: { unvouchedTotal: 3, recordedTotal: 0, passesCompleted: 1 } },
+    });
+  });
+
+  it("walks the bucket a page at a time from where it stopped, and starts again after the last page", async () => {
+    const hashes = [];
+    for (let i = 0; i < 5; i++) hashes.push(await orphan(`{"page":${i}}`));
+    const steps = [];
+    for (let i = 0; i < 3; i++) steps.push(await auditEvidenceIndex(deps(), 2));
+    expect(steps.map((s) => [s.checked, s.recorded, s.passCompleted])).toEqual([
+      [2, 2, false],
+      [2, 2, false],
+      [1, 1, true],
+    ]);
+    expect(await count("evidence")).toBe(5);
+    expect(await auditEvidenceIndex(deps(), 2)).toMatchObject({
+      checked: 2,
+      recorded: 0,
+      passCompleted: false,
+    });
+    const status = await worker().status();
+    expect(status.ok && status.value.evidenceIndex).toMatchObject({
+      passesCompleted: 1,
+      midPass: true,
+      recordedTotal: 5,
+      lastStep: { checked: 2, recorded: 0 },
+    });
+  });
+
+  it("loses nothing when the audit chain refuses: the object stays unrecorded and its page is taken again", async () => {
+    const first = await orphan('{"first":1}');
+    const second = await orphan('{"second":1}');
+    const third = await orphan('{"third":1}');
+    await tenv.AUDIT._set({ failing: true });
+    const refused = await auditEvidenceIndex(deps(), 2);
+    expect(refused).toMatchObject({ recorded: 0, deferred: 2, passCompleted: false });
+    expect(await count("evidence")).toBe(0);
+    await tenv.AUDIT._set({ failing: false });
+    // The same page again (the cursor did not move), then the rest.
+    expect(await auditEvidenceIndex(deps(), 2)).toMatchObject({
+      checked: 2,
+      recorded: 2,
+      passCompleted: false,
+    });
+    expect(await auditEvidenceIndex(deps(), 2)).toMatchObject({
+      checked: 1,
+      recorded: 1,
+      passCompleted: true,
+    });
+    for (const hash of [first, second, third]) expect(await evidenceRow(hash)).not.toBeNull();
+  });
+
+  it("runs through the worker's entrypoint as its caller (a just-written object is young there), and refuses a malformed actor", async () => {
+    await orphan('{"now":1}');
+    const step = await worker().auditEvidenceIndex(ACTOR);
+    expect(step).toEqual({
+      ok: true,
+      value: { checked: 1, recorded: 0, young: 1, deferred: 0, unvouched: [], passCompleted: true },
+    });
+    const bad = await worker().auditEvidenceIndex({ method: "nobody" } as never);
+    expect(bad.ok).toBe(false);
+    expect(!bad.ok && bad.error.code).toBe("validation_failed");
+  });
+});
