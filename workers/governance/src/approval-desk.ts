@@ -32,6 +32,7 @@ import {
 import { auditRefusal } from "./desk-client";
 import { decideRedeem, decideReissue, decideReturn } from "./desk-receipts";
 import type { Env } from "./env";
+import { contextAt } from "./operation-support";
 import { endedGoLive } from "./strategy-ops";
 
 const KEY = (id: string) => `req:${id}`;
@@ -243,7 +244,7 @@ export class ApprovalDesk extends DurableObject<Env> {
     const view = toView(step.next);
     if (step.next.status === "expired") {
       // A failure here leaves the strategy pending_live on a dead request: it can still be moved by hand.
-      const back = await endedGoLive(this.env, view, DESK_ACTOR, Date.now());
+      const back = await endedGoLive(contextAt(this.env, Date.now), view, DESK_ACTOR);
       if (!back.ok) console.error(`expired go-live ${view.requestId}: ${back.error.message}`);
     }
     return ok(view);

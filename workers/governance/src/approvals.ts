@@ -4,36 +4,34 @@ import {
   type ApprovalAction,
   ApprovalAction as ApprovalActionSchema,
   type ApprovalDecision,
-  ApprovalRequestInput,
-  ApprovalStatus,
+  type ApprovalRequestInput,
+  type ApprovalStatus,
   type ApprovalView,
   type ApproverRoster,
   ErrorCode,
   err,
-  FreeText,
   type JsonValue,
   ok,
-  Principal,
+  type Principal,
   type Result,
   RosterChangePayload,
   type RosterListing,
   type StrategyAllocationPayload,
   systemPrincipal,
 } from "@paulp/contracts";
-import { parseArgs, parseInput, randomId } from "@paulp/kit";
-import * as v from "valibot";
+import { parseInput, randomId } from "@paulp/kit";
 import { ACTION_PAYLOADS } from "./actions";
 import { actorLabel } from "./actors";
 import { applyOrReturn, auditRefusal, openOnDesk, redeemReceipt, requireIntegrity } from "./desk-client";
 import type { Env } from "./env";
 import {
   audit,
+  type Context,
   type DeskApi,
   hashToken,
-  Id,
-  IdAndActor,
   iso,
   onDesk,
+  presentedReceipt,
   requirePerson,
 } from "./operation-support";
 import { checkRoster, configuredRoster } from "./roster";
@@ -90,7 +88,7 @@ export async function actionsWithoutRoster(env: Env): Promise<ApprovalAction[]> 
 }
 
 /** Every action's roster, or why it has none. */
-export async function listRosters(env: Env, now: number): Promise<Result<RosterListing[]>> {
+export async function listRosters({ env, now }: Context): Promise<Result<RosterListing[]>> {
   const listing: RosterListing[] = [];
   for (const action of ApprovalActionSchema.options) {
     const roster = await rosterOf(env, action, now);
@@ -108,9 +106,8 @@ export async function listRosters(env: Env, now: number): Promise<Result<RosterL
  * fewer than two people or when the roster moved past `version` (nobody approves a change of an older roster).
  */
 async function checkRosterChange(
-  env: Env,
+  { env, now }: Context,
   payload: RosterChangePayload,
-  now: number,
 ): Promise<Result<{ change: RosterChangePayload; current: ApproverRoster }>> {
   const checked = checkRoster(payload.approvers);
   if (!checked.ok) return err(ErrorCode.validationFailed, `approvers: ${checked.message}`);
@@ -124,23 +121,28 @@ async function checkRosterChange(
   return ok({ change: { ...payload, approvers: checked.approvers }, current: current.value });
 }
 
-/** Apply `governance.roster_change` with its receipt: checked against the roster, redeemed, then written. */
+/**
+ * Apply `governance.roster_change` with its receipt: checked against the roster, redeemed, then written. The
+ * receipt and payload are as the applier sent them: the payload is parsed here and hashed as sent at the
+ * redemption; the receipt is judged when redeemed, so a change that cannot apply is refused as such.
+ */
 export async function applyRosterChange(
-  env: Env,
-  receipt: unknown,
+  context: Context,
+  presented: unknown,
   payload: unknown,
-  actorIn: unknown,
-  now: number,
+  actor: Principal,
 ): Promise<Result<ApproverRoster>> {
-  const input = parseArgs([Principal, RosterChangePayload], [actorIn, payload]);
-  if (!input.ok) return input;
-  const [actor, p] = input.value;
-  const checked = await checkRosterChange(env, p, now);
+  const { env, now } = context;
+  const p = parseInput(RosterChangePayload, payload);
+  if (!p.ok) return p;
+  const checked = await checkRosterChange(context, p.value);
   if (!checked.ok) return checked;
   const { change, current } = checked.value;
-  const redeemed = await redeemReceipt(env, receipt, "governance.roster_change", payload, actor, now);
+  const receipt = presentedReceipt(presented, "receipt refused");
+  if (!receipt.ok) return receipt;
+  const redeemed = await redeemReceipt(context, receipt.value, "governance.roster_change", payload, actor);
   if (!redeemed.ok) return redeemed;
-  return applyOrReturn(env, receipt, actor, "the roster (GET /admin/approvers)", async () => {
+  return applyOrReturn(context, receipt.value, actor, "the roster (GET /admin/approvers)", async () => {
     const audited = await audit(env, "governance.roster_changed", actor, {
       action: change.action,
       fromVersion: current.version,
@@ -165,14 +167,11 @@ export async function applyRosterChange(
 
 /** Open a two-person request (persons only; strategy go-live goes through requestGoLive). */
 export async function requestApproval(
-  env: Env,
-  input: unknown,
-  actorIn: unknown,
-  now: number,
+  context: Context,
+  parsed: ApprovalRequestInput,
+  actor: Principal,
 ): Promise<Result<ApprovalView>> {
-  const args = parseArgs([Principal, ApprovalRequestInput], [actorIn, input]);
-  if (!args.ok) return args;
-  const [actor, parsed] = args.value;
+  const env = context.env;
   const person = requirePerson(actor, "request a two-person action");
   if (!person.ok) {
     await auditRefusal(env, { step: "open", requestId: null, action: parsed.action }, actor, person.error);
@@ -195,39 +194,31 @@ export async function requestApproval(
     }
   }
   if (action === "governance.roster_change") {
-    const checked = await checkRosterChange(env, payload.value as RosterChangePayload, now);
+    const checked = await checkRosterChange(context, payload.value as RosterChangePayload);
     if (!checked.ok) return checked;
     // The approved payload is the roster exactly as it will be stored.
     value = checked.value.change;
   }
-  return openOnDesk(env, action, value, actor, now);
+  return openOnDesk(context, action, value, actor);
 }
 
 /**
- * A desk step that may hand out a receipt (approve, reissue): parsed, refused unless the chain's integrity is ok,
- * and given the hash of a token minted before the desk's critical section (handed out, as the receipt, only if the
- * step issued one).
+ * A desk step that may hand out a receipt (approve, reissue): refused unless the chain's integrity is ok, and given
+ * the hash of a token minted before the desk's critical section (handed out, as the receipt, only if the step
+ * issued one).
  */
 async function stepWithToken(
   env: Env,
   step: "approve" | "reissue",
-  requestId: unknown,
-  actorIn: unknown,
-  call: (
-    desk: DeskApi,
-    id: string,
-    actor: Principal,
-    tokenHash: string,
-  ) => Promise<Result<{ view: ApprovalView; receiptIssued: boolean }>>,
+  id: string,
+  actor: Principal,
+  call: (desk: DeskApi, tokenHash: string) => Promise<Result<{ view: ApprovalView; receiptIssued: boolean }>>,
 ): Promise<Result<ApprovalDecision>> {
-  const input = parseInput(IdAndActor, { id: requestId, actor: actorIn });
-  if (!input.ok) return input;
-  const { id, actor } = input.value;
   const intact = await requireIntegrity(env, { step, requestId: id, action: null }, actor);
   if (!intact.ok) return intact;
   const token = randomId(32);
   const tokenHash = await hashToken(token);
-  const result = await onDesk(env, step, (d) => call(d, id, actor, tokenHash));
+  const result = await onDesk(env, step, (d) => call(d, tokenHash));
   if (!result.ok) return result;
   return ok({
     request: result.value.view,
@@ -237,30 +228,24 @@ async function stepWithToken(
 
 /** Approve; the approval that reaches the threshold answers the (single-use) receipt. */
 export async function approve(
-  env: Env,
-  requestId: unknown,
-  actorIn: unknown,
-  now: number,
+  { env, now }: Context,
+  id: string,
+  actor: Principal,
 ): Promise<Result<ApprovalDecision>> {
-  return stepWithToken(env, "approve", requestId, actorIn, (d, id, actor, tokenHash) =>
-    d.approve(id, actor, now, tokenHash),
-  );
+  return stepWithToken(env, "approve", id, actor, (d, tokenHash) => d.approve(id, actor, now, tokenHash));
 }
 
 /** Reject (final). */
 export async function reject(
-  env: Env,
-  requestId: unknown,
-  reason: unknown,
-  actorIn: unknown,
-  now: number,
+  context: Context,
+  id: string,
+  why: string,
+  actor: Principal,
 ): Promise<Result<ApprovalView>> {
-  const input = parseArgs([Id, FreeText(500, 1), Principal], [requestId, reason, actorIn]);
-  if (!input.ok) return input;
-  const [id, why, actor] = input.value;
+  const { env, now } = context;
   const rejected = await onDesk(env, "reject", (d) => d.close(id, "reject", actor, why, now));
   if (!rejected.ok) return rejected;
-  const back = await endedGoLive(env, rejected.value, actor, now);
+  const back = await endedGoLive(context, rejected.value, actor);
   if (!back.ok)
     return err(
       back.error.code,
@@ -271,27 +256,25 @@ export async function reject(
 
 /** A fresh receipt for an approved request whose apply step did not complete. */
 export async function reissueReceipt(
-  env: Env,
-  requestId: unknown,
-  actorIn: unknown,
-  now: number,
+  { env, now }: Context,
+  id: string,
+  actor: Principal,
 ): Promise<Result<ApprovalDecision>> {
-  return stepWithToken(env, "reissue", requestId, actorIn, async (d, id, actor, tokenHash) => {
+  return stepWithToken(env, "reissue", id, actor, async (d, tokenHash) => {
     const reissued = await d.reissue(id, actor, now, tokenHash);
     return reissued.ok ? ok({ view: reissued.value, receiptIssued: true }) : reissued;
   });
 }
 
-/** Requests, newest first. */
-export async function listApprovals(env: Env, filter: unknown, now: number): Promise<Result<ApprovalView[]>> {
-  const f = parseInput(v.object({ status: v.optional(ApprovalStatus) }), filter ?? {});
-  if (!f.ok) return f;
-  return onDesk(env, "list", (d) => d.list(f.value.status, now));
+/** Requests, newest first (those in `status`, or all). */
+export async function listApprovals(
+  { env, now }: Context,
+  status: ApprovalStatus | undefined,
+): Promise<Result<ApprovalView[]>> {
+  return onDesk(env, "list", (d) => d.list(status, now));
 }
 
 /** One request. */
-export async function getApproval(env: Env, requestId: unknown, now: number): Promise<Result<ApprovalView>> {
-  const id = parseInput(Id, requestId);
-  if (!id.ok) return id;
-  return onDesk(env, "get", (d) => d.get(id.value, now));
+export async function getApproval({ env, now }: Context, id: string): Promise<Result<ApprovalView>> {
+  return onDesk(env, "get", (d) => d.get(id, now));
 }

@@ -3,22 +3,20 @@
 import {
   type ApiError,
   type ApprovalAction,
-  ApprovalAction as ApprovalActionSchema,
   type ApprovalView,
   type AuditStatus,
   ErrorCode,
   err,
   type JsonValue,
   ok,
-  Principal,
+  type Principal,
   type Result,
   type VerifiedApproval,
 } from "@paulp/contracts";
-import { afterReturn, parseArgs, randomId, returnReason } from "@paulp/kit";
-import * as v from "valibot";
+import { afterReturn, randomId, returnReason } from "@paulp/kit";
 import { type RefusalContext, refusalPayload } from "./desk";
 import type { Env } from "./env";
-import { audit, hashPayload, onDesk, receiptClaim } from "./operation-support";
+import { audit, type Context, hashPayload, hashToken, onDesk, type ReceiptRef } from "./operation-support";
 
 /** Audit a refused desk step (`governance.approval_refused`, outcome `denied`); the refusal stands either way. */
 export async function auditRefusal(
@@ -69,12 +67,12 @@ export async function requireIntegrity(
   return { ok: false, error: refusal };
 }
 
+/** Open a request on the desk: its payload hashed and the chain's integrity checked first. */
 export async function openOnDesk(
-  env: Env,
+  { env, now }: Context,
   action: ApprovalAction,
   payload: JsonValue,
   actor: Principal,
-  now: number,
 ): Promise<Result<ApprovalView>> {
   const hash = await hashPayload(payload);
   if (!hash.ok) return hash;
@@ -88,30 +86,24 @@ export async function openOnDesk(
   );
 }
 
-/** Verify and consume a receipt for exactly this action and payload. */
+/**
+ * Verify and consume a receipt for exactly this action and payload. The payload is as the applier sent it: its
+ * hash is what the approval bound, so it is hashed as it came, not as a schema would reshape it.
+ */
 export async function redeemReceipt(
-  env: Env,
-  receiptIn: unknown,
-  actionIn: unknown,
+  { env, now }: Context,
+  receipt: ReceiptRef,
+  action: ApprovalAction,
   payload: unknown,
-  actorIn: unknown,
-  now: number,
+  actor: Principal,
 ): Promise<Result<VerifiedApproval>> {
-  const receipt = await receiptClaim(receiptIn, "receipt refused");
-  if (!receipt.ok) return receipt;
-  const input = parseArgs([ApprovalActionSchema, Principal], [actionIn, actorIn]);
-  if (!input.ok) return input;
-  const [action, actor] = input.value;
   const payloadHash = await hashPayload(payload);
   if (!payloadHash.ok) return payloadHash;
   // The apply-time check: every applier redeems right before it writes, so this is the last look.
-  const intact = await requireIntegrity(
-    env,
-    { step: "redeem", requestId: receipt.value.requestId, action },
-    actor,
-  );
+  const requestId = receipt.requestId;
+  const intact = await requireIntegrity(env, { step: "redeem", requestId, action }, actor);
   if (!intact.ok) return intact;
-  const { requestId, tokenHash } = receipt.value;
+  const tokenHash = await hashToken(receipt.receiptToken);
   const result = await onDesk(env, "redeem", (d) =>
     d.redeem(requestId, { tokenHash, action, payloadHash: payloadHash.value, actor }, now),
   );
@@ -129,22 +121,15 @@ export async function redeemReceipt(
 
 /** Give back a redeemed receipt whose apply step failed (see GovernanceRpc.returnReceipt). */
 export async function returnReceipt(
-  env: Env,
-  receiptIn: unknown,
-  reasonIn: unknown,
-  actorIn: unknown,
-  now: number,
+  { env, now }: Context,
+  receipt: ReceiptRef,
+  reason: string,
+  actor: Principal,
 ): Promise<Result<ApprovalView>> {
-  const receipt = await receiptClaim(receiptIn, "receipt not returned");
-  if (!receipt.ok) return receipt;
-  const input = parseArgs(
-    [v.pipe(v.string(), v.minLength(1), v.maxLength(500)), Principal],
-    [reasonIn, actorIn],
+  const tokenHash = await hashToken(receipt.receiptToken);
+  return onDesk(env, "returnReceipt", (d) =>
+    d.returnReceipt(receipt.requestId, { tokenHash, reason, actor }, now),
   );
-  if (!input.ok) return input;
-  const [reason, actor] = input.value;
-  const { requestId, tokenHash } = receipt.value;
-  return onDesk(env, "returnReceipt", (d) => d.returnReceipt(requestId, { tokenHash, reason, actor }, now));
 }
 
 /**
@@ -154,13 +139,13 @@ export async function returnReceipt(
  * so its receipt is not given back. The failure keeps its code; its message says which happened.
  */
 export async function applyOrReturn<T>(
-  env: Env,
-  receipt: unknown,
+  context: Context,
+  receipt: ReceiptRef,
   actor: Principal,
   check: string,
   apply: () => Promise<Result<T>>,
 ): Promise<Result<T>> {
-  const id = (receipt as { requestId: string }).requestId;
+  const id = receipt.requestId;
   let result: Result<T>;
   try {
     result = await apply();
@@ -174,7 +159,12 @@ export async function applyOrReturn<T>(
   let back: Result<unknown> | Error;
   try {
     // The clock at the return, not at the start of the apply: the execute window is checked against it.
-    back = await returnReceipt(env, receipt, returnReason(result.error), actor, Date.now());
+    back = await returnReceipt(
+      { ...context, now: context.clock() },
+      receipt,
+      returnReason(result.error),
+      actor,
+    );
   } catch (error) {
     back = error as Error;
   }

@@ -1,39 +1,41 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import {
   type ApprovalAction,
+  ApprovalAction as ApprovalActionSchema,
   type ApprovalDecision,
   type ApprovalReceiptRef,
-  type ApprovalRequestInput,
-  type ApprovalStatus,
+  ApprovalRequestInput,
+  ApprovalStatus,
   type ApprovalView,
   type ApproverRoster,
   ErrorCode,
   err,
-  type GoLiveReplay,
+  FreeText,
+  GoLiveReplay,
   type GovernanceRpc,
   type HealthReport,
   ok,
   type PairAssessment,
   type PairCandidate,
-  type PairReviewInput,
+  PairReviewInput,
   type PairView,
   Principal,
   type Result,
   type RosterListing,
-  type StrategyCreateInput,
+  StrategyCreateInput,
   type StrategySummary,
   type StrategyView,
   systemPrincipal,
   type TradablePair,
   type VerifiedApproval,
 } from "@paulp/contracts";
-import { checkD1, parseInput, requireConfig, rpc, runHealthChecks, serve } from "@paulp/kit";
+import { checkD1, type RpcOptions, requireConfig, rpc, runHealthChecks, serve } from "@paulp/kit";
 import * as v from "valibot";
 import * as approvals from "./approvals";
 import { deskConfig } from "./config";
 import { redeemReceipt, returnReceipt } from "./desk-client";
 import type { Env } from "./env";
-import { OWN_FAILURE } from "./operation-support";
+import { type Context, contextAt, Id, IdAndActor, OWN_FAILURE, presentedReceipt } from "./operation-support";
 import * as pairOps from "./pair-ops";
 import * as pairs from "./pairs";
 import * as strategies from "./strategies";
@@ -43,14 +45,28 @@ export { ApprovalDesk } from "./approval-desk";
 
 /** A strategy id as an order names it (`OrderIntent.strategyId`). */
 const StrategyId = v.pipe(v.string(), v.minLength(1), v.maxLength(64));
+/** Why an applier gives its receipt back. */
+const ReturnReason = v.pipe(v.string(), v.minLength(1), v.maxLength(500));
+/** A filter of requests by status (none: every request). */
+const ApprovalFilter = v.object({ status: v.optional(ApprovalStatus) });
 
-/** A method's work, named `what`; its failure is logged and answered without the cause (OWN_FAILURE). */
-function own<R>(what: string, work: () => Promise<Result<R>>): Promise<Result<R>> {
-  return rpc(work, { what, ...OWN_FAILURE });
-}
+/** A method's work named `what`: a throw is logged and answered without its cause (OWN_FAILURE). */
+const own = (what: string): RpcOptions => ({ what, ...OWN_FAILURE });
 
-/** The governance worker's RPC surface: thin wrappers over the operation modules (approvals, desk-client, strategy-ops, pair-ops) with the real clock. */
+/**
+ * The governance worker's RPC surface. Each method parses its arguments here (kit's `serve`: the first that fails
+ * is the answer, `validation_failed` naming the field) and hands the typed values, with the context (bindings and
+ * the clock), to the operation modules (approvals, desk-client, strategy-ops, pair-ops). A malformed receipt is a
+ * refused approval (`approval_required`), not a malformed argument: redeemReceipt and returnReceipt judge it first;
+ * the appliers (applyStrategyApproval, applyRosterChange) pass it on as presented, to be judged when it is redeemed,
+ * after the change is checked. An approved payload goes on as presented too: its hash is what the approval bound.
+ */
 export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements GovernanceRpc {
+  /** The operations' context, at the real clock. */
+  private context(): Context {
+    return contextAt(this.env, Date.now);
+  }
+
   async health(): Promise<HealthReport> {
     return runHealthChecks("governance", {
       d1_governance: () => checkD1(this.env.D1_GOVERNANCE),
@@ -84,7 +100,11 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
     payload: unknown,
     actor: Principal,
   ): Promise<Result<VerifiedApproval>> {
-    return own("redeemReceipt", () => redeemReceipt(this.env, receipt, action, payload, actor, Date.now()));
+    const presented = presentedReceipt(receipt, "receipt refused");
+    if (!presented.ok) return presented;
+    return serve(own("redeemReceipt"), [ApprovalActionSchema, Principal], [action, actor], (a, who) =>
+      redeemReceipt(this.context(), presented.value, a, payload, who),
+    );
   }
 
   async returnReceipt(
@@ -92,8 +112,10 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
     reason: string,
     actor: Principal,
   ): Promise<Result<{ requestId: string; status: ApprovalStatus }>> {
-    return own("returnReceipt", async () => {
-      const back = await returnReceipt(this.env, receipt, reason, actor, Date.now());
+    const presented = presentedReceipt(receipt, "receipt not returned");
+    if (!presented.ok) return presented;
+    return serve(own("returnReceipt"), [ReturnReason, Principal], [reason, actor], async (why, who) => {
+      const back = await returnReceipt(this.context(), presented.value, why, who);
       return back.ok ? ok({ requestId: back.value.requestId, status: back.value.status }) : back;
     });
   }
@@ -102,46 +124,64 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
     candidates: PairCandidate[],
     actor: Principal,
   ): Promise<Result<{ created: number; lapsed: number; refused: number; rekeyed: number }>> {
-    return own("proposePairs", () => pairOps.proposePairs(this.env, candidates, actor, Date.now()));
+    return serve(own("proposePairs"), [pairOps.Candidates, Principal], [candidates, actor], (list, who) =>
+      pairOps.proposePairs(this.context(), list, who),
+    );
   }
 
   async tradablePairs(): Promise<Result<TradablePair[]>> {
-    return own("tradablePairs", async () => ok(await pairs.tradablePairs(this.env.D1_GOVERNANCE)));
+    return rpc(async () => ok(await pairs.tradablePairs(this.env.D1_GOVERNANCE)), own("tradablePairs"));
   }
 
   async activeStrategies(): Promise<Result<StrategySummary[]>> {
-    return own("activeStrategies", async () => ok(await strategies.activeStrategies(this.env.D1_GOVERNANCE)));
+    return rpc(
+      async () => ok(await strategies.activeStrategies(this.env.D1_GOVERNANCE)),
+      own("activeStrategies"),
+    );
   }
 
   async getStrategy(strategyId: string): Promise<Result<StrategySummary>> {
-    return serve({ what: "getStrategy", ...OWN_FAILURE }, [StrategyId], [strategyId], async (id) => {
+    return serve(own("getStrategy"), [StrategyId], [strategyId], async (id) => {
       const s = await strategies.getStrategy(this.env.D1_GOVERNANCE, id);
       return s ? ok(strategies.summaryOf(s)) : err(ErrorCode.notFound, `no strategy ${id}`);
     });
   }
 
   async requestApproval(input: ApprovalRequestInput, actor: Principal): Promise<Result<ApprovalView>> {
-    return own("requestApproval", () => approvals.requestApproval(this.env, input, actor, Date.now()));
+    return serve(own("requestApproval"), [Principal, ApprovalRequestInput], [actor, input], (who, request) =>
+      approvals.requestApproval(this.context(), request, who),
+    );
   }
 
   async approve(requestId: string, actor: Principal): Promise<Result<ApprovalDecision>> {
-    return own("approve", () => approvals.approve(this.env, requestId, actor, Date.now()));
+    return serve(own("approve"), [IdAndActor], [{ id: requestId, actor }], ({ id, actor: who }) =>
+      approvals.approve(this.context(), id, who),
+    );
   }
 
   async reject(requestId: string, reason: string, actor: Principal): Promise<Result<ApprovalView>> {
-    return own("reject", () => approvals.reject(this.env, requestId, reason, actor, Date.now()));
+    return serve(
+      own("reject"),
+      [Id, FreeText(500, 1), Principal],
+      [requestId, reason, actor],
+      (id, why, who) => approvals.reject(this.context(), id, why, who),
+    );
   }
 
   async listApprovals(filter: { status?: ApprovalStatus }): Promise<Result<ApprovalView[]>> {
-    return own("listApprovals", () => approvals.listApprovals(this.env, filter, Date.now()));
+    return serve(own("listApprovals"), [ApprovalFilter], [filter ?? {}], ({ status }) =>
+      approvals.listApprovals(this.context(), status),
+    );
   }
 
   async getApproval(requestId: string): Promise<Result<ApprovalView>> {
-    return own("getApproval", () => approvals.getApproval(this.env, requestId, Date.now()));
+    return serve(own("getApproval"), [Id], [requestId], (id) => approvals.getApproval(this.context(), id));
   }
 
   async reissueReceipt(requestId: string, actor: Principal): Promise<Result<ApprovalDecision>> {
-    return own("reissueReceipt", () => approvals.reissueReceipt(this.env, requestId, actor, Date.now()));
+    return serve(own("reissueReceipt"), [IdAndActor], [{ id: requestId, actor }], ({ id, actor: who }) =>
+      approvals.reissueReceipt(this.context(), id, who),
+    );
   }
 
   async applyStrategyApproval(
@@ -150,13 +190,14 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
     payload: unknown,
     actor: Principal,
   ): Promise<Result<StrategyView>> {
-    return own("applyStrategyApproval", () =>
-      strategyOps.applyStrategyApproval(this.env, receipt, action, payload, actor, Date.now()),
+    const schemas = [strategyOps.StrategyApprovalAction, Principal] as const;
+    return serve(own("applyStrategyApproval"), schemas, [action, actor], (a, who) =>
+      strategyOps.applyStrategyApproval(this.context(), receipt, a, payload, who),
     );
   }
 
   async listRosters(): Promise<Result<RosterListing[]>> {
-    return own("listRosters", () => approvals.listRosters(this.env, Date.now()));
+    return rpc(() => approvals.listRosters(this.context()), own("listRosters"));
   }
 
   async applyRosterChange(
@@ -164,17 +205,22 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
     payload: unknown,
     actor: Principal,
   ): Promise<Result<ApproverRoster>> {
-    return own("applyRosterChange", () =>
-      approvals.applyRosterChange(this.env, receipt, payload, actor, Date.now()),
+    return serve(own("applyRosterChange"), [Principal], [actor], (who) =>
+      approvals.applyRosterChange(this.context(), receipt, payload, who),
     );
   }
 
   async createStrategy(input: StrategyCreateInput, actor: Principal): Promise<Result<StrategyView>> {
-    return own("createStrategy", () => strategyOps.createStrategy(this.env, input, actor, Date.now()));
+    return serve(own("createStrategy"), [StrategyCreateInput, Principal], [input, actor], (created, who) =>
+      strategyOps.createStrategy(this.context(), created, who),
+    );
   }
 
   async listStrategies(): Promise<Result<StrategyView[]>> {
-    return own("listStrategies", async () => ok(await strategies.listStrategies(this.env.D1_GOVERNANCE)));
+    return rpc(
+      async () => ok(await strategies.listStrategies(this.env.D1_GOVERNANCE)),
+      own("listStrategies"),
+    );
   }
 
   async transitionStrategy(
@@ -182,8 +228,9 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
     to: "paper" | "paused" | "retired",
     actor: Principal,
   ): Promise<Result<StrategyView>> {
-    return own("transitionStrategy", () =>
-      strategyOps.transitionStrategy(this.env, strategyId, to, actor, Date.now()),
+    const schemas = [Id, strategyOps.DirectMove, Principal] as const;
+    return serve(own("transitionStrategy"), schemas, [strategyId, to, actor], (id, target, who) =>
+      strategyOps.transitionStrategy(this.context(), id, target, who),
     );
   }
 
@@ -192,44 +239,51 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
     actor: Principal,
     replay: GoLiveReplay,
   ): Promise<Result<{ strategy: StrategyView; request: ApprovalView }>> {
-    return own("requestGoLive", () =>
-      strategyOps.requestGoLive(this.env, strategyId, actor, replay, Date.now()),
+    const schemas = [IdAndActor, GoLiveReplay] as const;
+    return serve(
+      own("requestGoLive"),
+      schemas,
+      [{ id: strategyId, actor }, replay],
+      ({ id, actor: who }, cited) => strategyOps.requestGoLive(this.context(), id, who, cited),
     );
   }
 
   async listPairs(filter: { review?: "pending" | "approved" | "rejected" }): Promise<Result<PairView[]>> {
-    return own("listPairs", async () => {
+    return rpc(async () => {
       const review = filter?.review;
       if (review !== undefined && review !== "pending" && review !== "approved" && review !== "rejected") {
         return err(ErrorCode.validationFailed, "review: must be pending, approved or rejected");
       }
       return ok(await pairs.listPairs(this.env.D1_GOVERNANCE, review));
-    });
+    }, own("listPairs"));
   }
 
   async assessPair(
     pairId: string,
     actor: Principal,
   ): Promise<Result<{ pair: PairView; assessment: PairAssessment }>> {
-    return own("assessPair", () => pairOps.assessPair(this.env, pairId, actor, Date.now));
+    return serve(own("assessPair"), [IdAndActor], [{ id: pairId, actor }], ({ id, actor: who }) =>
+      pairOps.assessPair(this.context(), id, who),
+    );
   }
 
   async reviewPair(pairId: string, review: PairReviewInput, actor: Principal): Promise<Result<PairView>> {
-    return own("reviewPair", () => pairOps.reviewPair(this.env, pairId, review, actor, Date.now()));
+    const schemas = [Id, PairReviewInput, Principal] as const;
+    return serve(own("reviewPair"), schemas, [pairId, review, actor], (id, ruling, who) =>
+      pairOps.reviewPair(this.context(), id, ruling, who),
+    );
   }
 
   async assessPending(actor: Principal, limit = 20): Promise<Result<{ assessed: number }>> {
-    const who = parseInput(Principal, actor);
-    if (!who.ok) return who;
     const bounded = Math.min(Math.max(Math.trunc(Number(limit) || 20), 1), 100);
-    return own("assessPending", async () =>
-      ok({ assessed: await pairOps.assessPending(this.env, who.value, Date.now, bounded) }),
+    return serve(own("assessPending"), [Principal], [actor], async (who) =>
+      ok({ assessed: await pairOps.assessPending(this.context(), who, bounded) }),
     );
   }
 
   /** Every ten minutes: assess a few candidates nobody has assessed yet. */
   override async scheduled(_controller: ScheduledController): Promise<void> {
-    const done = await pairOps.assessPending(this.env, systemPrincipal("cron:governance"), Date.now);
+    const done = await pairOps.assessPending(this.context(), systemPrincipal("cron:governance"));
     if (done > 0) console.log(`governance cron assessed ${done} pair(s)`);
   }
 }

@@ -24,17 +24,27 @@ export const ReceiptRef = v.object({
 });
 
 /**
- * A receipt as its holder presents it, as the desk checks it (its request and its token's hash; the token itself
- * goes no further), or `approval_required` saying why not (`refusal` starts the message).
+ * A receipt as its holder presents it, checked for shape, or `approval_required` saying why not (`refusal` starts
+ * the message): a malformed receipt is a refused approval, not a malformed argument. Its token goes no further
+ * than the hash the desk compares (`hashToken`).
  */
-export async function receiptClaim(
-  raw: unknown,
-  refusal: string,
-): Promise<Result<{ requestId: string; tokenHash: string }>> {
+export function presentedReceipt(raw: unknown, refusal: string): Result<ReceiptRef> {
   const receipt = parseInput(ReceiptRef, raw);
-  if (!receipt.ok) return err(ErrorCode.approvalRequired, `${refusal}: ${receipt.error.message}`);
-  return ok({ requestId: receipt.value.requestId, tokenHash: await hashToken(receipt.value.receiptToken) });
+  return receipt.ok ? receipt : err(ErrorCode.approvalRequired, `${refusal}: ${receipt.error.message}`);
 }
+export type ReceiptRef = v.InferOutput<typeof ReceiptRef>;
+
+/**
+ * What an operation runs with: the worker's bindings, the moment it was called (`now`) and the clock, for a step
+ * that must read the time again later (a receipt given back after a failed apply, an assessment's end). The
+ * entrypoint and the desk pass the clock in; the operations never read one of their own.
+ */
+export interface Context {
+  readonly env: Env;
+  readonly now: number;
+  readonly clock: () => number;
+}
+export const contextAt = (env: Env, clock: () => number): Context => ({ env, now: clock(), clock });
 
 /** An id and the principal acting on it, parsed together (errors name `id` or `actor.…`). */
 export const IdAndActor = v.object({ id: Id, actor: Principal });

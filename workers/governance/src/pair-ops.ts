@@ -5,9 +5,9 @@ import {
   ok,
   type PairAssessment,
   type PairCandidate,
-  PairReviewInput,
+  type PairReviewInput,
   type PairView,
-  Principal,
+  type Principal,
   type Result,
 } from "@paulp/contracts";
 import {
@@ -15,8 +15,6 @@ import {
   createEgressFetch,
   type ModelLifecycle,
   modelLifecycle,
-  parseArgs,
-  parseInput,
   randomId,
   sha256Hex,
 } from "@paulp/kit";
@@ -24,7 +22,7 @@ import * as v from "valibot";
 import { type CallDeps, callForcedTool, DEFAULT_RETRY } from "./anthropic";
 import { personOf } from "./desk";
 import type { Env } from "./env";
-import { audit, Id, IdAndActor, iso, requirePerson } from "./operation-support";
+import { audit, type Context, iso, requirePerson } from "./operation-support";
 import { buildAssessmentRequest, holdUnlessTermsAgree, verdictFrom } from "./pair-assessment";
 import { applyProposal, planProposal } from "./pair-proposals";
 import { ruleOnReview } from "./pair-review";
@@ -52,7 +50,7 @@ const Candidate = v.object({
   similarity: v.pipe(v.number(), v.minValue(0), v.maxValue(1)),
 });
 /** The batch is checked as a list; each candidate on its own, so one bad candidate cannot stop the others' lapses. */
-const Candidates = v.pipe(v.array(v.unknown()), v.maxLength(500));
+export const Candidates = v.pipe(v.array(v.unknown()), v.maxLength(500));
 
 /** Pair ids are derived from the two market ids, so re-proposing a pair finds it again. */
 export async function pairIdOf(c: Pick<PairCandidate, "kalshi" | "polymarket">): Promise<string> {
@@ -61,14 +59,10 @@ export async function pairIdOf(c: Pick<PairCandidate, "kalshi" | "polymarket">):
 
 /** Store candidates; a changed termsHash on either leg lapses grade and human approval. */
 export async function proposePairs(
-  env: Env,
-  input: unknown,
-  actorIn: unknown,
-  now: number,
+  { env, now }: Context,
+  parsed: unknown[],
+  actor: Principal,
 ): Promise<Result<{ created: number; lapsed: number; refused: number; rekeyed: number }>> {
-  const args = parseArgs([Candidates, Principal], [input, actorIn]);
-  if (!args.ok) return args;
-  const [parsed, actor] = args.value;
   const valid: v.InferOutput<typeof Candidate>[] = [];
   const refusals: string[] = [];
   for (const [i, c] of parsed.entries()) {
@@ -142,18 +136,14 @@ function callDeps(env: Env): CallDeps {
 
 /** Run the LLM equivalence assessment and keep prompt, model, verdict, request id, usage and both evidence hashes. */
 export async function assessPair(
-  env: Env,
-  pairIdIn: unknown,
-  actorIn: unknown,
-  now: () => number,
+  { env, now, clock }: Context,
+  id: string,
+  actor: Principal,
 ): Promise<Result<{ pair: PairView; assessment: PairAssessment }>> {
-  const input = parseInput(IdAndActor, { id: pairIdIn, actor: actorIn });
-  if (!input.ok) return input;
-  const { id, actor } = input.value;
   const pair = await pairs.getPair(env.D1_GOVERNANCE, id);
   if (!pair) return err(ErrorCode.notFound, `no pair ${id}`);
   // A retired model would answer 404 to every call: refuse before sending anything or storing a grade.
-  const lifecycle = usableModel(env, now());
+  const lifecycle = usableModel(env, now);
   if (!lifecycle.ok) return lifecycle;
   const model = lifecycle.value.model;
   const body = buildAssessmentRequest(model, pair.kalshi, pair.polymarket);
@@ -166,7 +156,7 @@ export async function assessPair(
   const usage = "usage" in outcome ? outcome.usage : null;
   const promptHash = await canonicalHash("paulp.pair.prompt.v1", body);
   const assessmentId = `asm_${randomId(12)}`;
-  const assessedAt = iso(now());
+  const assessedAt = iso(clock());
   const audited = await audit(env, "governance.pair_assessed", actor, {
     pairId: pair.pairId,
     assessmentId,
@@ -214,15 +204,11 @@ export async function assessPair(
 
 /** A person approves or rejects the pair as currently graded; a review belongs to its reviewer (pair-review.ts). */
 export async function reviewPair(
-  env: Env,
-  pairIdIn: unknown,
-  input: unknown,
-  actorIn: unknown,
-  now: number,
+  { env, now }: Context,
+  id: string,
+  review: PairReviewInput,
+  actor: Principal,
 ): Promise<Result<PairView>> {
-  const args = parseArgs([Id, PairReviewInput, Principal], [pairIdIn, input, actorIn]);
-  if (!args.ok) return args;
-  const [id, review, actor] = args.value;
   const person = requirePerson(actor, "review a pair");
   if (!person.ok) return person;
   const reviewer = personOf(actor)!;
@@ -272,21 +258,17 @@ export async function reviewPair(
   return ok((await pairs.getPair(env.D1_GOVERNANCE, pair.pairId))!);
 }
 
-/** Cron: assess a few never-assessed candidates. */
-export async function assessPending(
-  env: Env,
-  actor: Principal,
-  now: () => number,
-  limit = 20,
-): Promise<number> {
-  const model = usableModel(env, now());
+/** Cron: assess a few never-assessed candidates, each at the clock's time when its turn comes. */
+export async function assessPending(context: Context, actor: Principal, limit = 20): Promise<number> {
+  const { env, now, clock } = context;
+  const model = usableModel(env, now);
   if (!model.ok) {
     console.warn(`governance: no assessments: ${model.error.message}`);
     return 0;
   }
   let done = 0;
   for (const pairId of await pairs.unassessedPairIds(env.D1_GOVERNANCE, limit)) {
-    const result = await assessPair(env, pairId, actor, now);
+    const result = await assessPair({ ...context, now: clock() }, pairId, actor);
     if (result.ok) done++;
   }
   return done;

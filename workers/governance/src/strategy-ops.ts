@@ -4,37 +4,33 @@ import {
   type AuditPayload,
   ErrorCode,
   err,
-  GoLiveReplay,
+  type GoLiveReplay,
   type JsonValue,
   ok,
-  Principal,
+  type Principal,
   ReplayCitationRefusal,
   type Result,
   StrategyAllocationPayload,
-  StrategyCreateInput,
+  type StrategyCreateInput,
   type StrategyView,
 } from "@paulp/contracts";
-import { canonicalHash, parseArgs, parseInput, randomId } from "@paulp/kit";
+import { canonicalHash, parseInput, randomId } from "@paulp/kit";
 import { paramsHash } from "@paulp/replay";
 import * as v from "valibot";
 import { StrategyGoLivePayload } from "./actions";
 import { actorLabel } from "./actors";
 import { applyOrReturn, auditRefusal, openOnDesk, redeemReceipt } from "./desk-client";
 import type { Env } from "./env";
-import { audit, Id, IdAndActor, iso, onDesk, requirePerson } from "./operation-support";
+import { audit, type Context, iso, onDesk, presentedReceipt, requirePerson } from "./operation-support";
 import * as strategies from "./strategies";
 import { checkTransition, compareDollars } from "./strategy-lifecycle";
 
 /** Create a draft strategy. */
 export async function createStrategy(
-  env: Env,
-  input: unknown,
-  actorIn: unknown,
-  now: number,
+  { env, now }: Context,
+  parsed: StrategyCreateInput,
+  actor: Principal,
 ): Promise<Result<StrategyView>> {
-  const args = parseArgs([StrategyCreateInput, Principal], [input, actorIn]);
-  if (!args.ok) return args;
-  const [parsed, actor] = args.value;
   const id = `stg_${randomId(9)}`;
   const audited = await audit(env, "governance.strategy_created", actor, {
     strategyId: id,
@@ -48,21 +44,17 @@ export async function createStrategy(
   return ok(await strategies.insertStrategy(env.D1_GOVERNANCE, id, parsed, actorLabel(actor), iso(now)));
 }
 
+/** The states a strategy is moved to directly, without two-person approval. */
+export const DirectMove = v.picklist(["paper", "paused", "retired"]);
+
 /** Direct lifecycle moves (paper, paused, retired). */
 export async function transitionStrategy(
-  env: Env,
-  strategyId: unknown,
-  to: unknown,
-  actorIn: unknown,
-  now: number,
+  context: Context,
+  id: string,
+  target: v.InferOutput<typeof DirectMove>,
+  actor: Principal,
 ): Promise<Result<StrategyView>> {
-  const input = parseArgs(
-    [Id, v.picklist(["paper", "paused", "retired"]), Principal],
-    [strategyId, to, actorIn],
-  );
-  if (!input.ok) return input;
-  const [id, target, actor] = input.value;
-  const current = await strategies.getStrategy(env.D1_GOVERNANCE, id);
+  const current = await strategies.getStrategy(context.env.D1_GOVERNANCE, id);
   if (!current) return err(ErrorCode.notFound, `no strategy ${id}`);
   const move = checkTransition(current.state, target);
   if (!move.ok) return err(ErrorCode.conflict, move.message);
@@ -72,17 +64,16 @@ export async function transitionStrategy(
   if (move.via === "endsRequest" && current.pendingRequestId) {
     // The request ends first: a strategy that is no longer pending_live has no go-live request open.
     const ended = await endGoLiveRequest(
-      env,
+      context,
       current.pendingRequestId,
       actor,
       `strategy moved to ${target}`,
-      now,
     );
     if (!ended.ok) return ended;
     detail.requestId = current.pendingRequestId;
     detail.requestStatus = ended.value;
   }
-  return changeStrategy(env, current, { state: target, pendingRequestId: null }, actor, now, detail);
+  return changeStrategy(context, current, { state: target, pendingRequestId: null }, actor, detail);
 }
 
 /**
@@ -91,11 +82,10 @@ export async function transitionStrategy(
  * which move wins) is left as it is; only a cancel that could not be recorded refuses the move.
  */
 async function endGoLiveRequest(
-  env: Env,
+  { env, now }: Context,
   requestId: string,
   actor: Principal,
   reason: string,
-  now: number,
 ): Promise<Result<string>> {
   const cancelled = await onDesk(env, "cancel", (d) => d.close(requestId, "cancel", actor, reason, now));
   if (cancelled.ok) return ok(cancelled.value.status);
@@ -113,11 +103,11 @@ async function endGoLiveRequest(
  * request, goes back to the state it left (paper or paused), audited like any move. Anything else is left alone.
  */
 export async function endedGoLive(
-  env: Env,
+  context: Context,
   request: ApprovalView,
   actor: Principal,
-  now: number,
 ): Promise<Result<StrategyView | null>> {
+  const env = context.env;
   if (request.action !== "strategy.go_live") return ok(null);
   if (request.status !== "rejected" && request.status !== "expired") return ok(null);
   const strategyId = (request.payload as { strategyId?: unknown } | null)?.strategyId;
@@ -127,7 +117,7 @@ export async function endedGoLive(
   const to = await strategies.preLiveState(env.D1_GOVERNANCE, strategyId);
   const move = checkTransition(current.state, to);
   if (!move.ok || move.via !== "endsRequest") return err(ErrorCode.internal, `no move pending_live → ${to}`);
-  return changeStrategy(env, current, { state: to, pendingRequestId: null }, actor, now, {
+  return changeStrategy(context, current, { state: to, pendingRequestId: null }, actor, {
     from: current.state,
     to,
     requestId: request.requestId,
@@ -139,11 +129,10 @@ export async function endedGoLive(
 type StrategyMove = Omit<AuditPayload<"governance", "governance.strategy_changed">, "strategyId" | "version">;
 
 async function changeStrategy(
-  env: Env,
+  { env, now }: Context,
   current: StrategyView,
   change: Parameters<typeof strategies.updateStrategy>[2],
   actor: Principal,
-  now: number,
   detail: StrategyMove,
 ): Promise<Result<StrategyView>> {
   const audited = await audit(env, "governance.strategy_changed", actor, {
@@ -165,17 +154,12 @@ async function changeStrategy(
 
 /** Open the go-live request and move the strategy to pending_live. */
 export async function requestGoLive(
-  env: Env,
-  strategyId: unknown,
-  actorIn: unknown,
-  replayIn: unknown,
-  now: number,
+  context: Context,
+  id: string,
+  actor: Principal,
+  replay: GoLiveReplay,
 ): Promise<Result<{ strategy: StrategyView; request: ApprovalView }>> {
-  const input = parseInput(IdAndActor, { id: strategyId, actor: actorIn });
-  if (!input.ok) return input;
-  const { id, actor } = input.value;
-  const replay = parseInput(GoLiveReplay, replayIn);
-  if (!replay.ok) return replay;
+  const env = context.env;
   const person = requirePerson(actor, "request go-live");
   if (!person.ok) {
     await auditRefusal(
@@ -192,7 +176,7 @@ export async function requestGoLive(
   if (!move.ok) return err(ErrorCode.conflict, move.message);
   // The gateway checked the citation against the replay's record; the params it names must be these, here too.
   const currentParams = await paramsHash(current.params as Record<string, JsonValue>);
-  if (replay.value.paramsHash !== currentParams) {
+  if (replay.paramsHash !== currentParams) {
     return err(
       ErrorCode.replayCitationRefused,
       `the cited replay ran other params than strategy ${id} has now: replay it again`,
@@ -205,12 +189,12 @@ export async function requestGoLive(
     version: current.version + 1,
     allocation: current.allocation,
     venues: current.venues,
-    replay: replay.value,
+    replay,
   };
-  const request = await openOnDesk(env, "strategy.go_live", payload, actor, now);
+  const request = await openOnDesk(context, "strategy.go_live", payload, actor);
   if (!request.ok) return request;
   const strategy = await changeStrategy(
-    env,
+    context,
     current,
     {
       state: "pending_live",
@@ -218,7 +202,6 @@ export async function requestGoLive(
       preLiveState: current.state === "paused" ? "paused" : "paper",
     },
     actor,
-    now,
     {
       from: current.state,
       to: "pending_live",
@@ -227,37 +210,40 @@ export async function requestGoLive(
   );
   if (!strategy.ok) {
     // No strategy waits on this request: end it, so nobody approves a go-live that cannot apply.
-    await endGoLiveRequest(env, request.value.requestId, actor, "strategy did not move to pending_live", now);
+    await endGoLiveRequest(context, request.value.requestId, actor, "strategy did not move to pending_live");
     return strategy;
   }
   return ok({ strategy: strategy.value, request: request.value });
 }
 
-/** Apply a strategy action with its receipt: checked against the strategy first, then redeemed, then applied. */
+/** The two-person strategy actions governance applies itself. */
+export const StrategyApprovalAction = v.picklist(["strategy.go_live", "strategy.allocation_increase"]);
+
+/**
+ * Apply a strategy action with its receipt: checked against the strategy first, then redeemed, then applied. The
+ * receipt and payload are as the applier sent them: the payload is hashed as sent at the redemption and parsed as
+ * its action's by the check; the receipt is judged when redeemed, so a change that cannot apply is refused as such.
+ */
 export async function applyStrategyApproval(
-  env: Env,
-  receipt: unknown,
-  actionIn: unknown,
+  context: Context,
+  presented: unknown,
+  action: v.InferOutput<typeof StrategyApprovalAction>,
   payload: unknown,
-  actorIn: unknown,
-  now: number,
+  actor: Principal,
 ): Promise<Result<StrategyView>> {
-  const input = parseArgs(
-    [v.picklist(["strategy.go_live", "strategy.allocation_increase"]), Principal],
-    [actionIn, actorIn],
-  );
-  if (!input.ok) return input;
-  const [action, actor] = input.value;
+  const env = context.env;
   const checked =
     action === "strategy.go_live"
       ? await checkGoLive(env, payload)
       : await checkAllocationIncrease(env, payload);
   if (!checked.ok) return checked;
   const { current, change, detail } = checked.value;
-  const redeemed = await redeemReceipt(env, receipt, action, payload, actor, now);
+  const receipt = presentedReceipt(presented, "receipt refused");
+  if (!receipt.ok) return receipt;
+  const redeemed = await redeemReceipt(context, receipt.value, action, payload, actor);
   if (!redeemed.ok) return redeemed;
-  return applyOrReturn(env, receipt, actor, STRATEGY_CHECK, () =>
-    changeStrategy(env, current, change, actor, now, {
+  return applyOrReturn(context, receipt.value, actor, STRATEGY_CHECK, () =>
+    changeStrategy(context, current, change, actor, {
       ...detail,
       requestId: redeemed.value.requestId,
       approvers: redeemed.value.approvers,

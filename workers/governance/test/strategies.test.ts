@@ -267,6 +267,7 @@ describe("strategies", () => {
 
   it("an apply that throws after its write keeps the receipt spent (it may have applied)", async () => {
     const { applyStrategyApproval } = await import("../src/strategy-ops");
+    const { contextAt } = await import("../src/operation-support");
     const s = await paperStrategy("1000");
     const r = await gov().requestApproval(
       { action: "strategy.allocation_increase", payload: { strategyId: s.id, allocation: "1500" } },
@@ -287,12 +288,11 @@ describe("strategies", () => {
       batch: real.batch.bind(real),
     } as unknown as D1Database;
     const result = await applyStrategyApproval(
-      { ...(env as unknown as Env), D1_GOVERNANCE: flaky },
-      d.receipt,
+      contextAt({ ...(env as unknown as Env), D1_GOVERNANCE: flaky }, Date.now),
+      d.receipt!,
       "strategy.allocation_increase",
       d.request.payload,
       carol,
-      Date.now(),
     );
     expect(!result.ok && result.error.message).toMatch(/not returned: the change may have been written/);
     const list = await gov().listStrategies();
