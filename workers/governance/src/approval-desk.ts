@@ -244,7 +244,7 @@ export class ApprovalDesk extends DurableObject<Env> {
     const view = toView(step.next);
     if (step.next.status === "expired") {
       // A failure here leaves the strategy pending_live on a dead request: it can still be moved by hand.
-      const back = await endedGoLive(contextAt(this.env, Date.now), view, DESK_ACTOR);
+      const back = await endedGoLive({ ...contextAt(this.env, Date.now), actor: DESK_ACTOR }, view);
       if (!back.ok) console.error(`expired go-live ${view.requestId}: ${back.error.message}`);
     }
     return ok(view);

@@ -12,7 +12,6 @@ import {
   err,
   type JsonValue,
   ok,
-  type Principal,
   type Result,
   RosterChangePayload,
   type RosterListing,
@@ -25,6 +24,7 @@ import { actorLabel } from "./actors";
 import { applyOrReturn, auditRefusal, openOnDesk, redeemReceipt, requireIntegrity } from "./desk-client";
 import type { Env } from "./env";
 import {
+  type Act,
   audit,
   type Context,
   type DeskApi,
@@ -127,22 +127,21 @@ async function checkRosterChange(
  * redemption; the receipt is judged when redeemed, so a change that cannot apply is refused as such.
  */
 export async function applyRosterChange(
-  context: Context,
+  act: Act,
   presented: unknown,
   payload: unknown,
-  actor: Principal,
 ): Promise<Result<ApproverRoster>> {
-  const { env, now } = context;
+  const { env, now, actor } = act;
   const p = parseInput(RosterChangePayload, payload);
   if (!p.ok) return p;
-  const checked = await checkRosterChange(context, p.value);
+  const checked = await checkRosterChange(act, p.value);
   if (!checked.ok) return checked;
   const { change, current } = checked.value;
   const receipt = presentedReceipt(presented, "receipt refused");
   if (!receipt.ok) return receipt;
-  const redeemed = await redeemReceipt(context, receipt.value, "governance.roster_change", payload, actor);
+  const redeemed = await redeemReceipt(act, receipt.value, "governance.roster_change", payload);
   if (!redeemed.ok) return redeemed;
-  return applyOrReturn(context, receipt.value, actor, "the roster (GET /admin/approvers)", async () => {
+  return applyOrReturn(act, receipt.value, "the roster (GET /admin/approvers)", async () => {
     const audited = await audit(env, "governance.roster_changed", actor, {
       action: change.action,
       fromVersion: current.version,
@@ -166,12 +165,8 @@ export async function applyRosterChange(
 }
 
 /** Open a two-person request (persons only; strategy go-live goes through requestGoLive). */
-export async function requestApproval(
-  context: Context,
-  parsed: ApprovalRequestInput,
-  actor: Principal,
-): Promise<Result<ApprovalView>> {
-  const env = context.env;
+export async function requestApproval(act: Act, parsed: ApprovalRequestInput): Promise<Result<ApprovalView>> {
+  const { env, actor } = act;
   const person = requirePerson(actor, "request a two-person action");
   if (!person.ok) {
     await auditRefusal(env, { step: "open", requestId: null, action: parsed.action }, actor, person.error);
@@ -194,12 +189,12 @@ export async function requestApproval(
     }
   }
   if (action === "governance.roster_change") {
-    const checked = await checkRosterChange(context, payload.value as RosterChangePayload);
+    const checked = await checkRosterChange(act, payload.value as RosterChangePayload);
     if (!checked.ok) return checked;
     // The approved payload is the roster exactly as it will be stored.
     value = checked.value.change;
   }
-  return openOnDesk(context, action, value, actor);
+  return openOnDesk(act, action, value);
 }
 
 /**
@@ -208,10 +203,9 @@ export async function requestApproval(
  * issued one).
  */
 async function stepWithToken(
-  env: Env,
+  { env, actor }: Act,
   step: "approve" | "reissue",
   id: string,
-  actor: Principal,
   call: (desk: DeskApi, tokenHash: string) => Promise<Result<{ view: ApprovalView; receiptIssued: boolean }>>,
 ): Promise<Result<ApprovalDecision>> {
   const intact = await requireIntegrity(env, { step, requestId: id, action: null }, actor);
@@ -227,25 +221,16 @@ async function stepWithToken(
 }
 
 /** Approve; the approval that reaches the threshold answers the (single-use) receipt. */
-export async function approve(
-  { env, now }: Context,
-  id: string,
-  actor: Principal,
-): Promise<Result<ApprovalDecision>> {
-  return stepWithToken(env, "approve", id, actor, (d, tokenHash) => d.approve(id, actor, now, tokenHash));
+export async function approve(act: Act, id: string): Promise<Result<ApprovalDecision>> {
+  return stepWithToken(act, "approve", id, (d, tokenHash) => d.approve(id, act.actor, act.now, tokenHash));
 }
 
 /** Reject (final). */
-export async function reject(
-  context: Context,
-  id: string,
-  why: string,
-  actor: Principal,
-): Promise<Result<ApprovalView>> {
-  const { env, now } = context;
+export async function reject(act: Act, id: string, why: string): Promise<Result<ApprovalView>> {
+  const { env, now, actor } = act;
   const rejected = await onDesk(env, "reject", (d) => d.close(id, "reject", actor, why, now));
   if (!rejected.ok) return rejected;
-  const back = await endedGoLive(context, rejected.value, actor);
+  const back = await endedGoLive(act, rejected.value);
   if (!back.ok)
     return err(
       back.error.code,
@@ -255,13 +240,9 @@ export async function reject(
 }
 
 /** A fresh receipt for an approved request whose apply step did not complete. */
-export async function reissueReceipt(
-  { env, now }: Context,
-  id: string,
-  actor: Principal,
-): Promise<Result<ApprovalDecision>> {
-  return stepWithToken(env, "reissue", id, actor, async (d, tokenHash) => {
-    const reissued = await d.reissue(id, actor, now, tokenHash);
+export async function reissueReceipt(act: Act, id: string): Promise<Result<ApprovalDecision>> {
+  return stepWithToken(act, "reissue", id, async (d, tokenHash) => {
+    const reissued = await d.reissue(id, act.actor, act.now, tokenHash);
     return reissued.ok ? ok({ view: reissued.value, receiptIssued: true }) : reissued;
   });
 }

@@ -16,7 +16,7 @@ import {
 import { afterReturn, randomId, returnReason } from "@paulp/kit";
 import { type RefusalContext, refusalPayload } from "./desk";
 import type { Env } from "./env";
-import { audit, type Context, hashPayload, hashToken, onDesk, type ReceiptRef } from "./operation-support";
+import { type Act, audit, hashPayload, hashToken, onDesk, type ReceiptRef } from "./operation-support";
 
 /** Audit a refused desk step (`governance.approval_refused`, outcome `denied`); the refusal stands either way. */
 export async function auditRefusal(
@@ -69,10 +69,9 @@ export async function requireIntegrity(
 
 /** Open a request on the desk: its payload hashed and the chain's integrity checked first. */
 export async function openOnDesk(
-  { env, now }: Context,
+  { env, now, actor }: Act,
   action: ApprovalAction,
   payload: JsonValue,
-  actor: Principal,
 ): Promise<Result<ApprovalView>> {
   const hash = await hashPayload(payload);
   if (!hash.ok) return hash;
@@ -91,11 +90,10 @@ export async function openOnDesk(
  * hash is what the approval bound, so it is hashed as it came, not as a schema would reshape it.
  */
 export async function redeemReceipt(
-  { env, now }: Context,
+  { env, now, actor }: Act,
   receipt: ReceiptRef,
   action: ApprovalAction,
   payload: unknown,
-  actor: Principal,
 ): Promise<Result<VerifiedApproval>> {
   const payloadHash = await hashPayload(payload);
   if (!payloadHash.ok) return payloadHash;
@@ -121,10 +119,9 @@ export async function redeemReceipt(
 
 /** Give back a redeemed receipt whose apply step failed (see GovernanceRpc.returnReceipt). */
 export async function returnReceipt(
-  { env, now }: Context,
+  { env, now, actor }: Act,
   receipt: ReceiptRef,
   reason: string,
-  actor: Principal,
 ): Promise<Result<ApprovalView>> {
   const tokenHash = await hashToken(receipt.receiptToken);
   return onDesk(env, "returnReceipt", (d) =>
@@ -139,9 +136,8 @@ export async function returnReceipt(
  * so its receipt is not given back. The failure keeps its code; its message says which happened.
  */
 export async function applyOrReturn<T>(
-  context: Context,
+  act: Act,
   receipt: ReceiptRef,
-  actor: Principal,
   check: string,
   apply: () => Promise<Result<T>>,
 ): Promise<Result<T>> {
@@ -159,12 +155,7 @@ export async function applyOrReturn<T>(
   let back: Result<unknown> | Error;
   try {
     // The clock at the return, not at the start of the apply: the execute window is checked against it.
-    back = await returnReceipt(
-      { ...context, now: context.clock() },
-      receipt,
-      returnReason(result.error),
-      actor,
-    );
+    back = await returnReceipt({ ...act, now: act.clock() }, receipt, returnReason(result.error));
   } catch (error) {
     back = error as Error;
   }

@@ -35,7 +35,15 @@ import * as approvals from "./approvals";
 import { deskConfig } from "./config";
 import { redeemReceipt, returnReceipt } from "./desk-client";
 import type { Env } from "./env";
-import { type Context, contextAt, Id, IdAndActor, OWN_FAILURE, presentedReceipt } from "./operation-support";
+import {
+  type Act,
+  type Context,
+  contextAt,
+  Id,
+  IdAndActor,
+  OWN_FAILURE,
+  presentedReceipt,
+} from "./operation-support";
 import * as pairOps from "./pair-ops";
 import * as pairs from "./pairs";
 import * as strategies from "./strategies";
@@ -55,8 +63,8 @@ const own = (what: string): RpcOptions => ({ what, ...OWN_FAILURE });
 
 /**
  * The governance worker's RPC surface. Each method parses its arguments here (kit's `serve`: the first that fails
- * is the answer, `validation_failed` naming the field) and hands the typed values, with the context (bindings and
- * the clock), to the operation modules (approvals, desk-client, strategy-ops, pair-ops). A malformed receipt is a
+ * is the answer, `validation_failed` naming the field) and hands the typed values, with the context (bindings, the
+ * clock and who acts), to the operation modules (approvals, desk-client, strategy-ops, pair-ops). A malformed receipt is a
  * refused approval (`approval_required`), not a malformed argument: redeemReceipt and returnReceipt judge it first;
  * the appliers (applyStrategyApproval, applyRosterChange) pass it on as presented, to be judged when it is redeemed,
  * after the change is checked. An approved payload goes on as presented too: its hash is what the approval bound.
@@ -65,6 +73,11 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
   /** The operations' context, at the real clock. */
   private context(): Context {
     return contextAt(this.env, Date.now);
+  }
+
+  /** An operation by `actor`, at the real clock. */
+  private by(actor: Principal): Act {
+    return { ...this.context(), actor };
   }
 
   async health(): Promise<HealthReport> {
@@ -103,7 +116,7 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
     const presented = presentedReceipt(receipt, "receipt refused");
     if (!presented.ok) return presented;
     return serve(own("redeemReceipt"), [ApprovalActionSchema, Principal], [action, actor], (a, who) =>
-      redeemReceipt(this.context(), presented.value, a, payload, who),
+      redeemReceipt(this.by(who), presented.value, a, payload),
     );
   }
 
@@ -115,7 +128,7 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
     const presented = presentedReceipt(receipt, "receipt not returned");
     if (!presented.ok) return presented;
     return serve(own("returnReceipt"), [ReturnReason, Principal], [reason, actor], async (why, who) => {
-      const back = await returnReceipt(this.context(), presented.value, why, who);
+      const back = await returnReceipt(this.by(who), presented.value, why);
       return back.ok ? ok({ requestId: back.value.requestId, status: back.value.status }) : back;
     });
   }
@@ -125,7 +138,7 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
     actor: Principal,
   ): Promise<Result<{ created: number; lapsed: number; refused: number; rekeyed: number }>> {
     return serve(own("proposePairs"), [pairOps.Candidates, Principal], [candidates, actor], (list, who) =>
-      pairOps.proposePairs(this.context(), list, who),
+      pairOps.proposePairs(this.by(who), list),
     );
   }
 
@@ -149,13 +162,13 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
 
   async requestApproval(input: ApprovalRequestInput, actor: Principal): Promise<Result<ApprovalView>> {
     return serve(own("requestApproval"), [Principal, ApprovalRequestInput], [actor, input], (who, request) =>
-      approvals.requestApproval(this.context(), request, who),
+      approvals.requestApproval(this.by(who), request),
     );
   }
 
   async approve(requestId: string, actor: Principal): Promise<Result<ApprovalDecision>> {
     return serve(own("approve"), [IdAndActor], [{ id: requestId, actor }], ({ id, actor: who }) =>
-      approvals.approve(this.context(), id, who),
+      approvals.approve(this.by(who), id),
     );
   }
 
@@ -164,7 +177,7 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
       own("reject"),
       [Id, FreeText(500, 1), Principal],
       [requestId, reason, actor],
-      (id, why, who) => approvals.reject(this.context(), id, why, who),
+      (id, why, who) => approvals.reject(this.by(who), id, why),
     );
   }
 
@@ -180,7 +193,7 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
 
   async reissueReceipt(requestId: string, actor: Principal): Promise<Result<ApprovalDecision>> {
     return serve(own("reissueReceipt"), [IdAndActor], [{ id: requestId, actor }], ({ id, actor: who }) =>
-      approvals.reissueReceipt(this.context(), id, who),
+      approvals.reissueReceipt(this.by(who), id),
     );
   }
 
@@ -192,7 +205,7 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
   ): Promise<Result<StrategyView>> {
     const schemas = [strategyOps.StrategyApprovalAction, Principal] as const;
     return serve(own("applyStrategyApproval"), schemas, [action, actor], (a, who) =>
-      strategyOps.applyStrategyApproval(this.context(), receipt, a, payload, who),
+      strategyOps.applyStrategyApproval(this.by(who), receipt, a, payload),
     );
   }
 
@@ -206,13 +219,13 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
     actor: Principal,
   ): Promise<Result<ApproverRoster>> {
     return serve(own("applyRosterChange"), [Principal], [actor], (who) =>
-      approvals.applyRosterChange(this.context(), receipt, payload, who),
+      approvals.applyRosterChange(this.by(who), receipt, payload),
     );
   }
 
   async createStrategy(input: StrategyCreateInput, actor: Principal): Promise<Result<StrategyView>> {
     return serve(own("createStrategy"), [StrategyCreateInput, Principal], [input, actor], (created, who) =>
-      strategyOps.createStrategy(this.context(), created, who),
+      strategyOps.createStrategy(this.by(who), created),
     );
   }
 
@@ -230,7 +243,7 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
   ): Promise<Result<StrategyView>> {
     const schemas = [Id, strategyOps.DirectMove, Principal] as const;
     return serve(own("transitionStrategy"), schemas, [strategyId, to, actor], (id, target, who) =>
-      strategyOps.transitionStrategy(this.context(), id, target, who),
+      strategyOps.transitionStrategy(this.by(who), id, target),
     );
   }
 
@@ -244,7 +257,7 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
       own("requestGoLive"),
       schemas,
       [{ id: strategyId, actor }, replay],
-      ({ id, actor: who }, cited) => strategyOps.requestGoLive(this.context(), id, who, cited),
+      ({ id, actor: who }, cited) => strategyOps.requestGoLive(this.by(who), id, cited),
     );
   }
 
@@ -263,27 +276,27 @@ export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements Gover
     actor: Principal,
   ): Promise<Result<{ pair: PairView; assessment: PairAssessment }>> {
     return serve(own("assessPair"), [IdAndActor], [{ id: pairId, actor }], ({ id, actor: who }) =>
-      pairOps.assessPair(this.context(), id, who),
+      pairOps.assessPair(this.by(who), id),
     );
   }
 
   async reviewPair(pairId: string, review: PairReviewInput, actor: Principal): Promise<Result<PairView>> {
     const schemas = [Id, PairReviewInput, Principal] as const;
     return serve(own("reviewPair"), schemas, [pairId, review, actor], (id, ruling, who) =>
-      pairOps.reviewPair(this.context(), id, ruling, who),
+      pairOps.reviewPair(this.by(who), id, ruling),
     );
   }
 
   async assessPending(actor: Principal, limit = 20): Promise<Result<{ assessed: number }>> {
     const bounded = Math.min(Math.max(Math.trunc(Number(limit) || 20), 1), 100);
     return serve(own("assessPending"), [Principal], [actor], async (who) =>
-      ok({ assessed: await pairOps.assessPending(this.context(), who, bounded) }),
+      ok({ assessed: await pairOps.assessPending(this.by(who), bounded) }),
     );
   }
 
   /** Every ten minutes: assess a few candidates nobody has assessed yet. */
   override async scheduled(_controller: ScheduledController): Promise<void> {
-    const done = await pairOps.assessPending(this.context(), systemPrincipal("cron:governance"));
+    const done = await pairOps.assessPending(this.by(systemPrincipal("cron:governance")));
     if (done > 0) console.log(`governance cron assessed ${done} pair(s)`);
   }
 }

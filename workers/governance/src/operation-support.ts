@@ -46,6 +46,11 @@ export interface Context {
 }
 export const contextAt = (env: Env, clock: () => number): Context => ({ env, now: clock(), clock });
 
+/** An operation someone does: its context and the principal acting (the audited actor, a person where it must be). */
+export interface Act extends Context {
+  readonly actor: Principal;
+}
+
 /** An id and the principal acting on it, parsed together (errors name `id` or `actor.…`). */
 export const IdAndActor = v.object({ id: Id, actor: Principal });
 

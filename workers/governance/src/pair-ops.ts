@@ -7,7 +7,6 @@ import {
   type PairCandidate,
   type PairReviewInput,
   type PairView,
-  type Principal,
   type Result,
 } from "@paulp/contracts";
 import {
@@ -22,7 +21,7 @@ import * as v from "valibot";
 import { type CallDeps, callForcedTool, DEFAULT_RETRY } from "./anthropic";
 import { personOf } from "./desk";
 import type { Env } from "./env";
-import { audit, type Context, iso, requirePerson } from "./operation-support";
+import { type Act, audit, iso, requirePerson } from "./operation-support";
 import { buildAssessmentRequest, holdUnlessTermsAgree, verdictFrom } from "./pair-assessment";
 import { applyProposal, planProposal } from "./pair-proposals";
 import { ruleOnReview } from "./pair-review";
@@ -59,9 +58,8 @@ export async function pairIdOf(c: Pick<PairCandidate, "kalshi" | "polymarket">):
 
 /** Store candidates; a changed termsHash on either leg lapses grade and human approval. */
 export async function proposePairs(
-  { env, now }: Context,
+  { env, now, actor }: Act,
   parsed: unknown[],
-  actor: Principal,
 ): Promise<Result<{ created: number; lapsed: number; refused: number; rekeyed: number }>> {
   const valid: v.InferOutput<typeof Candidate>[] = [];
   const refusals: string[] = [];
@@ -136,9 +134,8 @@ function callDeps(env: Env): CallDeps {
 
 /** Run the LLM equivalence assessment and keep prompt, model, verdict, request id, usage and both evidence hashes. */
 export async function assessPair(
-  { env, now, clock }: Context,
+  { env, now, clock, actor }: Act,
   id: string,
-  actor: Principal,
 ): Promise<Result<{ pair: PairView; assessment: PairAssessment }>> {
   const pair = await pairs.getPair(env.D1_GOVERNANCE, id);
   if (!pair) return err(ErrorCode.notFound, `no pair ${id}`);
@@ -204,10 +201,9 @@ export async function assessPair(
 
 /** A person approves or rejects the pair as currently graded; a review belongs to its reviewer (pair-review.ts). */
 export async function reviewPair(
-  { env, now }: Context,
+  { env, now, actor }: Act,
   id: string,
   review: PairReviewInput,
-  actor: Principal,
 ): Promise<Result<PairView>> {
   const person = requirePerson(actor, "review a pair");
   if (!person.ok) return person;
@@ -259,8 +255,8 @@ export async function reviewPair(
 }
 
 /** Cron: assess a few never-assessed candidates, each at the clock's time when its turn comes. */
-export async function assessPending(context: Context, actor: Principal, limit = 20): Promise<number> {
-  const { env, now, clock } = context;
+export async function assessPending(act: Act, limit = 20): Promise<number> {
+  const { env, now, clock } = act;
   const model = usableModel(env, now);
   if (!model.ok) {
     console.warn(`governance: no assessments: ${model.error.message}`);
@@ -268,7 +264,7 @@ export async function assessPending(context: Context, actor: Principal, limit = 
   }
   let done = 0;
   for (const pairId of await pairs.unassessedPairIds(env.D1_GOVERNANCE, limit)) {
-    const result = await assessPair({ ...context, now: clock() }, pairId, actor);
+    const result = await assessPair({ ...act, now: clock() }, pairId);
     if (result.ok) done++;
   }
   return done;

@@ -7,7 +7,6 @@ import {
   type GoLiveReplay,
   type JsonValue,
   ok,
-  type Principal,
   ReplayCitationRefusal,
   type Result,
   StrategyAllocationPayload,
@@ -21,15 +20,14 @@ import { StrategyGoLivePayload } from "./actions";
 import { actorLabel } from "./actors";
 import { applyOrReturn, auditRefusal, openOnDesk, redeemReceipt } from "./desk-client";
 import type { Env } from "./env";
-import { audit, type Context, iso, onDesk, presentedReceipt, requirePerson } from "./operation-support";
+import { type Act, audit, iso, onDesk, presentedReceipt, requirePerson } from "./operation-support";
 import * as strategies from "./strategies";
 import { checkTransition, compareDollars } from "./strategy-lifecycle";
 
 /** Create a draft strategy. */
 export async function createStrategy(
-  { env, now }: Context,
+  { env, now, actor }: Act,
   parsed: StrategyCreateInput,
-  actor: Principal,
 ): Promise<Result<StrategyView>> {
   const id = `stg_${randomId(9)}`;
   const audited = await audit(env, "governance.strategy_created", actor, {
@@ -49,12 +47,11 @@ export const DirectMove = v.picklist(["paper", "paused", "retired"]);
 
 /** Direct lifecycle moves (paper, paused, retired). */
 export async function transitionStrategy(
-  context: Context,
+  act: Act,
   id: string,
   target: v.InferOutput<typeof DirectMove>,
-  actor: Principal,
 ): Promise<Result<StrategyView>> {
-  const current = await strategies.getStrategy(context.env.D1_GOVERNANCE, id);
+  const current = await strategies.getStrategy(act.env.D1_GOVERNANCE, id);
   if (!current) return err(ErrorCode.notFound, `no strategy ${id}`);
   const move = checkTransition(current.state, target);
   if (!move.ok) return err(ErrorCode.conflict, move.message);
@@ -63,17 +60,12 @@ export async function transitionStrategy(
   const detail: StrategyMove = { from: current.state, to: target };
   if (move.via === "endsRequest" && current.pendingRequestId) {
     // The request ends first: a strategy that is no longer pending_live has no go-live request open.
-    const ended = await endGoLiveRequest(
-      context,
-      current.pendingRequestId,
-      actor,
-      `strategy moved to ${target}`,
-    );
+    const ended = await endGoLiveRequest(act, current.pendingRequestId, `strategy moved to ${target}`);
     if (!ended.ok) return ended;
     detail.requestId = current.pendingRequestId;
     detail.requestStatus = ended.value;
   }
-  return changeStrategy(context, current, { state: target, pendingRequestId: null }, actor, detail);
+  return changeStrategy(act, current, { state: target, pendingRequestId: null }, detail);
 }
 
 /**
@@ -82,9 +74,8 @@ export async function transitionStrategy(
  * which move wins) is left as it is; only a cancel that could not be recorded refuses the move.
  */
 async function endGoLiveRequest(
-  { env, now }: Context,
+  { env, now, actor }: Act,
   requestId: string,
-  actor: Principal,
   reason: string,
 ): Promise<Result<string>> {
   const cancelled = await onDesk(env, "cancel", (d) => d.close(requestId, "cancel", actor, reason, now));
@@ -102,12 +93,8 @@ async function endGoLiveRequest(
  * A go-live request ended without going live (rejected, expired): its strategy, if still pending_live on that
  * request, goes back to the state it left (paper or paused), audited like any move. Anything else is left alone.
  */
-export async function endedGoLive(
-  context: Context,
-  request: ApprovalView,
-  actor: Principal,
-): Promise<Result<StrategyView | null>> {
-  const env = context.env;
+export async function endedGoLive(act: Act, request: ApprovalView): Promise<Result<StrategyView | null>> {
+  const env = act.env;
   if (request.action !== "strategy.go_live") return ok(null);
   if (request.status !== "rejected" && request.status !== "expired") return ok(null);
   const strategyId = (request.payload as { strategyId?: unknown } | null)?.strategyId;
@@ -117,22 +104,26 @@ export async function endedGoLive(
   const to = await strategies.preLiveState(env.D1_GOVERNANCE, strategyId);
   const move = checkTransition(current.state, to);
   if (!move.ok || move.via !== "endsRequest") return err(ErrorCode.internal, `no move pending_live → ${to}`);
-  return changeStrategy(context, current, { state: to, pendingRequestId: null }, actor, {
-    from: current.state,
-    to,
-    requestId: request.requestId,
-    requestStatus: request.status,
-  });
+  return changeStrategy(
+    act,
+    current,
+    { state: to, pendingRequestId: null },
+    {
+      from: current.state,
+      to,
+      requestId: request.requestId,
+      requestStatus: request.status,
+    },
+  );
 }
 
 /** What a strategy change records besides the strategy and its next version. */
 type StrategyMove = Omit<AuditPayload<"governance", "governance.strategy_changed">, "strategyId" | "version">;
 
 async function changeStrategy(
-  { env, now }: Context,
+  { env, now, actor }: Act,
   current: StrategyView,
   change: Parameters<typeof strategies.updateStrategy>[2],
-  actor: Principal,
   detail: StrategyMove,
 ): Promise<Result<StrategyView>> {
   const audited = await audit(env, "governance.strategy_changed", actor, {
@@ -154,12 +145,11 @@ async function changeStrategy(
 
 /** Open the go-live request and move the strategy to pending_live. */
 export async function requestGoLive(
-  context: Context,
+  act: Act,
   id: string,
-  actor: Principal,
   replay: GoLiveReplay,
 ): Promise<Result<{ strategy: StrategyView; request: ApprovalView }>> {
-  const env = context.env;
+  const { env, actor } = act;
   const person = requirePerson(actor, "request go-live");
   if (!person.ok) {
     await auditRefusal(
@@ -191,17 +181,16 @@ export async function requestGoLive(
     venues: current.venues,
     replay,
   };
-  const request = await openOnDesk(context, "strategy.go_live", payload, actor);
+  const request = await openOnDesk(act, "strategy.go_live", payload);
   if (!request.ok) return request;
   const strategy = await changeStrategy(
-    context,
+    act,
     current,
     {
       state: "pending_live",
       pendingRequestId: request.value.requestId,
       preLiveState: current.state === "paused" ? "paused" : "paper",
     },
-    actor,
     {
       from: current.state,
       to: "pending_live",
@@ -210,7 +199,7 @@ export async function requestGoLive(
   );
   if (!strategy.ok) {
     // No strategy waits on this request: end it, so nobody approves a go-live that cannot apply.
-    await endGoLiveRequest(context, request.value.requestId, actor, "strategy did not move to pending_live");
+    await endGoLiveRequest(act, request.value.requestId, "strategy did not move to pending_live");
     return strategy;
   }
   return ok({ strategy: strategy.value, request: request.value });
@@ -225,13 +214,12 @@ export const StrategyApprovalAction = v.picklist(["strategy.go_live", "strategy.
  * its action's by the check; the receipt is judged when redeemed, so a change that cannot apply is refused as such.
  */
 export async function applyStrategyApproval(
-  context: Context,
+  act: Act,
   presented: unknown,
   action: v.InferOutput<typeof StrategyApprovalAction>,
   payload: unknown,
-  actor: Principal,
 ): Promise<Result<StrategyView>> {
-  const env = context.env;
+  const env = act.env;
   const checked =
     action === "strategy.go_live"
       ? await checkGoLive(env, payload)
@@ -240,10 +228,10 @@ export async function applyStrategyApproval(
   const { current, change, detail } = checked.value;
   const receipt = presentedReceipt(presented, "receipt refused");
   if (!receipt.ok) return receipt;
-  const redeemed = await redeemReceipt(context, receipt.value, action, payload, actor);
+  const redeemed = await redeemReceipt(act, receipt.value, action, payload);
   if (!redeemed.ok) return redeemed;
-  return applyOrReturn(context, receipt.value, actor, STRATEGY_CHECK, () =>
-    changeStrategy(context, current, change, actor, {
+  return applyOrReturn(act, receipt.value, STRATEGY_CHECK, () =>
+    changeStrategy(act, current, change, {
       ...detail,
       requestId: redeemed.value.requestId,
       approvers: redeemed.value.approvers,

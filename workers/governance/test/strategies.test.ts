@@ -288,11 +288,10 @@ describe("strategies", () => {
       batch: real.batch.bind(real),
     } as unknown as D1Database;
     const result = await applyStrategyApproval(
-      contextAt({ ...(env as unknown as Env), D1_GOVERNANCE: flaky }, Date.now),
+      { ...contextAt({ ...(env as unknown as Env), D1_GOVERNANCE: flaky }, Date.now), actor: carol },
       d.receipt!,
       "strategy.allocation_increase",
       d.request.payload,
-      carol,
     );
     expect(!result.ok && result.error.message).toMatch(/not returned: the change may have been written/);
     const list = await gov().listStrategies();
