@@ -118,13 +118,14 @@ export function usableModel(env: Pick<Env, "ANTHROPIC_MODEL">, now: number): Res
 }
 
 /** Assessment timing from vars: the per-request timeout and the retry bound (defaults when unset or invalid). */
-function callDeps(env: Env): CallDeps {
+function callDeps(env: Env, clock: () => number): CallDeps {
   const positive = (raw: string | undefined, fallback: number) =>
     raw !== undefined && /^\d{1,9}$/.test(raw.trim()) && Number(raw) > 0 ? Number(raw) : fallback;
   const timeoutMs = positive(env.ANTHROPIC_TIMEOUT_MS, 30_000);
   return {
     fetch: createEgressFetch({ simulator: env.VENUE_SIM, timeoutMs: timeoutMs + 1_000 }),
     timeoutMs,
+    now: clock,
     retry: {
       maxAttempts: positive(env.ANTHROPIC_MAX_ATTEMPTS, DEFAULT_RETRY.maxAttempts),
       maxTotalWaitMs: positive(env.ANTHROPIC_RETRY_BUDGET_MS, DEFAULT_RETRY.maxTotalWaitMs),
@@ -144,7 +145,7 @@ export async function assessPair(
   if (!lifecycle.ok) return lifecycle;
   const model = lifecycle.value.model;
   const body = buildAssessmentRequest(model, pair.kalshi, pair.polymarket);
-  const outcome = await callForcedTool(callDeps(env), env.ANTHROPIC_API_KEY, body);
+  const outcome = await callForcedTool(callDeps(env, clock), env.ANTHROPIC_API_KEY, body);
   const {
     verdict,
     outcome: kind,
