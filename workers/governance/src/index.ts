@@ -64,10 +64,11 @@ const own = (what: string): RpcOptions => ({ what, ...OWN_FAILURE });
 /**
  * The governance worker's RPC surface. Each method parses its arguments here (kit's `serve`: the first that fails
  * is the answer, `validation_failed` naming the field) and hands the typed values, with the context (bindings, the
- * clock and who acts), to the operation modules (approvals, desk-client, strategy-ops, pair-ops). A malformed receipt is a
- * refused approval (`approval_required`), not a malformed argument: redeemReceipt and returnReceipt judge it first;
- * the appliers (applyStrategyApproval, applyRosterChange) pass it on as presented, to be judged when it is redeemed,
- * after the change is checked. An approved payload goes on as presented too: its hash is what the approval bound.
+ * clock and who acts), to the operation modules (approvals, desk-client, strategy-ops, pair-ops). A malformed
+ * receipt is a refused approval (`approval_required`), not a malformed argument: redeemReceipt and returnReceipt
+ * judge it first; the appliers (applyStrategyApproval, applyRosterChange) pass it on as presented, to be judged
+ * when it is redeemed, after the change is checked. An approved payload goes on as presented too: its hash is
+ * what the approval bound.
  */
 export class GovernanceEntrypoint extends WorkerEntrypoint<Env> implements GovernanceRpc {
   /** The operations' context, at the real clock. */

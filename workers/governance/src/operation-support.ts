@@ -1,4 +1,5 @@
-// What the governance operations share: argument schemas, the desk handle, the audit append and the person check.
+// What the governance operations share: the context they run in (Act), argument schemas, a presented receipt,
+// the desk handle, the audit append and the person check.
 import {
   type AuditEventType,
   type AuditPayload,
