@@ -165,18 +165,21 @@ export async function applyRosterChange(
 }
 
 /** Open a two-person request (persons only; strategy go-live goes through requestGoLive). */
-export async function requestApproval(act: Act, parsed: ApprovalRequestInput): Promise<Result<ApprovalView>> {
+export async function requestApproval(
+  act: Act,
+  request: ApprovalRequestInput,
+): Promise<Result<ApprovalView>> {
   const { env, actor } = act;
   const person = requirePerson(actor, "request a two-person action");
   if (!person.ok) {
-    await auditRefusal(env, { step: "open", requestId: null, action: parsed.action }, actor, person.error);
+    await auditRefusal(env, { step: "open", requestId: null, action: request.action }, actor, person.error);
     return person;
   }
-  const { action } = parsed;
+  const { action } = request;
   if (action === "strategy.go_live") {
     return err(ErrorCode.badRequest, "request strategy go-live with POST /admin/strategies/:id/go-live");
   }
-  const payload = parseInput(ACTION_PAYLOADS[action], parsed.payload);
+  const payload = parseInput(ACTION_PAYLOADS[action], request.payload);
   if (!payload.ok) return payload;
   let value = payload.value as JsonValue;
   if (action === "strategy.allocation_increase") {

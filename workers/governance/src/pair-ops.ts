@@ -59,11 +59,11 @@ export async function pairIdOf(c: Pick<PairCandidate, "kalshi" | "polymarket">):
 /** Store candidates; a changed termsHash on either leg lapses grade and human approval. */
 export async function proposePairs(
   { env, now, actor }: Act,
-  parsed: unknown[],
+  candidates: unknown[],
 ): Promise<Result<{ created: number; lapsed: number; refused: number; rekeyed: number }>> {
   const valid: v.InferOutput<typeof Candidate>[] = [];
   const refusals: string[] = [];
-  for (const [i, c] of parsed.entries()) {
+  for (const [i, c] of candidates.entries()) {
     const one = v.safeParse(Candidate, c);
     if (one.success) valid.push(one.output);
     else refusals.push(`candidate ${i}: ${v.summarize(one.issues)}`.slice(0, 300));

@@ -27,19 +27,19 @@ import { checkTransition, compareDollars } from "./strategy-lifecycle";
 /** Create a draft strategy. */
 export async function createStrategy(
   { env, now, actor }: Act,
-  parsed: StrategyCreateInput,
+  input: StrategyCreateInput,
 ): Promise<Result<StrategyView>> {
   const id = `stg_${randomId(9)}`;
   const audited = await audit(env, "governance.strategy_created", actor, {
     strategyId: id,
-    name: parsed.name,
-    kind: parsed.kind,
-    allocation: parsed.allocation,
-    venues: parsed.venues,
-    paramsHash: await canonicalHash("paulp.strategy.params.v1", parsed.params),
+    name: input.name,
+    kind: input.kind,
+    allocation: input.allocation,
+    venues: input.venues,
+    paramsHash: await canonicalHash("paulp.strategy.params.v1", input.params),
   });
   if (!audited.ok) return audited;
-  return ok(await strategies.insertStrategy(env.D1_GOVERNANCE, id, parsed, actorLabel(actor), iso(now)));
+  return ok(await strategies.insertStrategy(env.D1_GOVERNANCE, id, input, actorLabel(actor), iso(now)));
 }
 
 /** The states a strategy is moved to directly, without two-person approval. */
