@@ -1,7 +1,6 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import {
   ApprovalReceipt,
-  type ApprovalReceiptRef,
   type AuditWatchOutcome,
   type BreakerStatus,
   type BreakerTransitionRecord,
@@ -41,6 +40,7 @@ import { parseArgs, rpc, runHealthChecks, serve } from "@paulp/kit";
 import * as v from "valibot";
 import { watchAuditIntegrity } from "./audit-watch";
 import type { Env } from "./env";
+import type { TwoPersonChange } from "./redeem";
 import type { StateChange } from "./risk-governor";
 
 export { CircuitBreaker } from "./circuit-breaker";
@@ -274,15 +274,10 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
   }
 
   async transitionBreaker(
-    request: BreakerTransitionRequest,
-    actor: Principal,
-    receipt?: ApprovalReceiptRef,
+    ...asked: TwoPersonChange<BreakerTransitionRequest>
   ): Promise<Result<BreakerStatus>> {
-    return serve(
-      { what: "transitionBreaker" },
-      [BreakerTransitionRequest, Principal, ReceiptRef],
-      [request, actor, receipt],
-      async (r, a, rc) => this.breaker().transition(r, a, rc),
+    return this.serveChange("transitionBreaker", BreakerTransitionRequest, asked, (parsed) =>
+      this.breaker().transition(...parsed),
     );
   }
 
@@ -290,29 +285,31 @@ export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
     return rpc(async () => ok(await this.governor().getLimits()), { what: "getLimits" });
   }
 
-  async updateLimits(
-    limits: RiskLimits,
-    actor: Principal,
-    receipt?: ApprovalReceiptRef,
-  ): Promise<Result<RiskLimitsView>> {
-    return serve(
-      { what: "updateLimits" },
-      [RiskLimits, Principal, ReceiptRef],
-      [limits, actor, receipt],
-      async (l, a, rc) => this.governor().updateLimits(l, a, rc),
+  async updateLimits(...asked: TwoPersonChange<RiskLimits>): Promise<Result<RiskLimitsView>> {
+    return this.serveChange("updateLimits", RiskLimits, asked, (parsed) =>
+      this.governor().updateLimits(...parsed),
     );
   }
 
-  async setCapital(
-    change: CapitalChange,
-    actor: Principal,
-    receipt?: ApprovalReceiptRef,
-  ): Promise<Result<CapitalView>> {
-    return serve(
-      { what: "setCapital" },
-      [CapitalChange, Principal, ReceiptRef],
-      [change, actor, receipt],
-      async (c, a, rc) => this.governor().setCapital(c, a, rc),
+  async setCapital(...asked: TwoPersonChange<CapitalChange>): Promise<Result<CapitalView>> {
+    return this.serveChange("setCapital", CapitalChange, asked, (parsed) =>
+      this.governor().setCapital(...parsed),
+    );
+  }
+
+  /**
+   * A two-person change's arguments checked in order (the change against `schema`, the actor, the receipt if
+   * any: the first failure is the answer), then `apply` on what they parsed to. Whether a receipt is needed is
+   * the Durable Object's to say (`approval_required`).
+   */
+  private serveChange<S extends v.GenericSchema, R>(
+    what: string,
+    schema: S,
+    [change, actor, receipt]: TwoPersonChange<unknown>,
+    apply: (parsed: TwoPersonChange<v.InferOutput<S>>) => Promise<Result<R>>,
+  ): Promise<Result<R>> {
+    return serve({ what }, [schema, Principal, ReceiptRef], [change, actor, receipt], (c, a, rc) =>
+      apply([c, a, rc]),
     );
   }
 

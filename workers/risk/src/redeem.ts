@@ -10,6 +10,12 @@ import {
   type VerifiedApproval,
 } from "@paulp/contracts";
 
+/**
+ * A two-person change's arguments, as the entrypoint, the Durable Objects and the appliers take them: the change,
+ * who asks, and the receipt of a second person's approval (needed only where the change raises or loosens).
+ */
+export type TwoPersonChange<T> = [change: T, actor: Principal, receipt?: ApprovalReceiptRef];
+
 /** What the audit records of a redeemed two-person approval. */
 export interface RedeemedApproval {
   requestId: string;

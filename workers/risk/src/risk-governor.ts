@@ -1,6 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
 import {
-  type ApprovalReceiptRef,
   type AuditReceipt,
   type BreakerState,
   type CapitalChange,
@@ -49,6 +48,7 @@ import {
   type StateChange,
 } from "./governor-state";
 import { receiptsToCheck } from "./receipt-sample";
+import type { TwoPersonChange } from "./redeem";
 
 export { DECISION_TTL_MS, SUBMITTED_RESERVATION_MS } from "./governor-decisions";
 export { FILL_ID_KEEP_MS, type StateChange } from "./governor-state";
@@ -176,24 +176,16 @@ export class RiskGovernor extends DurableObject<Env> {
   }
 
   /** Lowering applies at once; raising needs a redeemed `risk.limits_increase` receipt for exactly `{ limits }`. */
-  async updateLimits(
-    limits: RiskLimits,
-    actor: Principal,
-    receipt?: ApprovalReceiptRef,
-  ): Promise<Result<RiskLimitsView>> {
-    return this.changeWithReceipt(actor, (scope) => changeLimits(scope, limits, actor, receipt));
+  async updateLimits(...asked: TwoPersonChange<RiskLimits>): Promise<Result<RiskLimitsView>> {
+    return this.changeWithReceipt(asked, changeLimits);
   }
 
   /**
    * Set the capital base. Lowering applies at once; raising (or the first allocation) is a
    * capital-allocation increase and needs a redeemed `risk.capital_increase` receipt for exactly `change`.
    */
-  async setCapital(
-    change: CapitalChange,
-    actor: Principal,
-    receipt?: ApprovalReceiptRef,
-  ): Promise<Result<CapitalView>> {
-    return this.changeWithReceipt(actor, (scope) => changeCapital(scope, change, actor, receipt));
+  async setCapital(...asked: TwoPersonChange<CapitalChange>): Promise<Result<CapitalView>> {
+    return this.changeWithReceipt(asked, changeCapital);
   }
 
   /** The newest logged decisions, newest first. */
@@ -249,13 +241,14 @@ export class RiskGovernor extends DurableObject<Env> {
   }
 
   /** A two-person change (governor-admin.ts) run in the serial queue; a receipt redeemed but not applied goes back. */
-  private async changeWithReceipt<T>(
-    actor: Principal,
-    change: (scope: AdminScope) => Promise<Result<T> | RedeemedButNotApplied>,
+  private async changeWithReceipt<C, T>(
+    asked: TwoPersonChange<C>,
+    apply: (scope: AdminScope, asked: TwoPersonChange<C>) => Promise<Result<T> | RedeemedButNotApplied>,
   ): Promise<Result<T>> {
     const outcome = await this.queue.run(() =>
-      change({ st: this.st, storage: this.ctx.storage, env: this.env, clock: Date.now }),
+      apply({ st: this.st, storage: this.ctx.storage, env: this.env, clock: Date.now }, asked),
     );
+    const [, actor] = asked;
     return settleRedemption(this.env.GOVERNANCE, actor, outcome);
   }
 }
