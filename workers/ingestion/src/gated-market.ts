@@ -11,14 +11,14 @@ import {
   type Result,
 } from "@paulp/contracts";
 import { gateWithCurrentRules } from "./compliance";
-import { getBookRow, getMarketRow, getMarkRow, lastSeen, listMarketRows } from "./market-queries";
-
-/** One stored market, looked at `now` (epoch ms). */
-export interface MarketAt {
-  venue: "kalshi" | "polymarket";
-  marketId: string;
-  now: number;
-}
+import {
+  getBookRow,
+  getMarketRow,
+  getMarkRow,
+  lastSeen,
+  listMarketRows,
+  type MarketAt,
+} from "./market-queries";
 
 /** A stored market, checked again against the rules in force now (a rule added since refuses it). */
 export async function gatedMarket(
@@ -87,7 +87,7 @@ export function gatedBook(
   fetchFresh: (market: MarketRecord) => Promise<Result<OrderBookSnapshot>>,
 ): Promise<Result<OrderBookSnapshot>> {
   return ifAllowed(db, m, async (market) => {
-    const stored = await getBookRow(db, m.venue, m.marketId, m.now);
+    const stored = await getBookRow(db, m);
     if (stored && stored.ageSeconds < maxAgeSeconds) return ok(stored);
     return await fetchFresh(market);
   });
@@ -96,7 +96,7 @@ export function gatedBook(
 /** An allowed market's stored mark. */
 export function gatedMark(db: D1Database, m: MarketAt): Promise<Result<MarkPrice>> {
   return ifAllowed(db, m, async () => {
-    const mark = await getMarkRow(db, m.venue, m.marketId, m.now);
+    const mark = await getMarkRow(db, m);
     return mark ? ok(mark) : err(ErrorCode.notFound, `no mark for ${m.venue}:${m.marketId}`);
   });
 }

@@ -49,7 +49,7 @@ import { auditEvidenceIndex } from "./evidence-index";
 import { ingestIbkrSnapshot, refreshBooks } from "./fast-marks";
 import { gatedBook, gatedMark, gatedMarketPage, gatedMarketSeen } from "./gated-market";
 import { historyRefusal, recordHistory } from "./history";
-import { EvidenceCursor, encodeCursor, FetchLogCursor, MarketsCursor, pageQuery } from "./paging";
+import { answerPage, EvidenceCursor, FetchLogCursor, MarketsCursor } from "./paging";
 import { runIngestion } from "./pipeline";
 import { preTradeCheck } from "./pre-trade";
 import { readReplayReport } from "./replay/report";
@@ -92,15 +92,11 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
   }
 
   async listMarkets(query: MarketQuery): Promise<Result<{ markets: MarketRecord[]; cursor: string | null }>> {
-    const asked = pageQuery(MarketQuery, MarketsCursor, query);
-    if (!asked.ok) return asked;
-    const { q, after } = asked.value;
-    return rpc(
-      async () => {
-        const page = await gatedMarketPage(this.env.D1_MARKETS, q, after, Date.now());
-        return page.ok ? ok({ markets: page.value.markets, cursor: encodeCursor(page.value.next) }) : page;
-      },
+    return answerPage(
+      { query: MarketQuery, cursor: MarketsCursor },
+      query,
       { what: "listMarkets", ...INTERNAL },
+      (q, after) => gatedMarketPage(this.env.D1_MARKETS, q, after, Date.now()),
     );
   }
 
@@ -151,15 +147,11 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
   async listEvidence(
     query: EvidenceQuery,
   ): Promise<Result<{ evidence: EvidenceRecord[]; cursor: string | null }>> {
-    const asked = pageQuery(EvidenceQuery, EvidenceCursor, query);
-    if (!asked.ok) return asked;
-    const { q, after } = asked.value;
-    return rpc(
-      async () => {
-        const page = await evidencePage(this.env.D1_MARKETS, q, after);
-        return ok({ evidence: page.evidence, cursor: encodeCursor(page.next) });
-      },
+    return answerPage(
+      { query: EvidenceQuery, cursor: EvidenceCursor },
+      query,
       { what: "listEvidence", ...INTERNAL },
+      async (q, after) => ok(await evidencePage(this.env.D1_MARKETS, q, after)),
     );
   }
 
@@ -178,15 +170,11 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
   }
 
   async listFetches(query: FetchLogQuery): Promise<Result<FetchLogPage>> {
-    const asked = pageQuery(FetchLogQuery, FetchLogCursor, query);
-    if (!asked.ok) return asked;
-    const { q, after } = asked.value;
-    return rpc(
-      async () => {
-        const page = await fetchLogPage(this.env.D1_MARKETS, q, after);
-        return ok({ fetches: page.fetches, hashes: page.hashes, cursor: encodeCursor(page.next) });
-      },
+    return answerPage(
+      { query: FetchLogQuery, cursor: FetchLogCursor },
+      query,
       { what: "listFetches", ...INTERNAL },
+      async (q, after) => ok(await fetchLogPage(this.env.D1_MARKETS, q, after)),
     );
   }
 

@@ -33,28 +33,42 @@ export interface MarketDbRow {
   mark_observed_at: string | null;
 }
 
+/** One stored market, looked at `now` (epoch ms). */
+export interface MarketAt {
+  venue: MarketVenue;
+  marketId: string;
+  now: number;
+}
+
+/** The one row `sql` selects for a market (`?1` its venue, `?2` its id), or null. */
+function rowOfMarket<R>(
+  db: D1Database,
+  { venue, marketId }: { venue: MarketVenue; marketId: string },
+  sql: string,
+): Promise<R | null> {
+  return db.prepare(sql).bind(venue, marketId).first<R>();
+}
+
 /** A market's last sighting: the newest snapshot page listing it, else what its row kept. */
 export async function lastSeen(
   db: D1Database,
   venue: MarketVenue,
   marketId: string,
 ): Promise<{ seenAt: string; evidenceHash: string } | null> {
-  const page = await db
-    .prepare(
+  const row =
+    (await rowOfMarket<{ seen_at: string; evidence_hash: string }>(
+      db,
+      { venue, marketId },
       `SELECT seen_at, evidence_hash FROM market_snapshots p
        WHERE p.venue = ?1 AND EXISTS (SELECT 1 FROM json_each(p.market_ids) WHERE value = ?2)
        ORDER BY p.id DESC LIMIT 1`,
-    )
-    .bind(venue, marketId)
-    .first<{ seen_at: string; evidence_hash: string }>();
-  if (page) return { seenAt: page.seen_at, evidenceHash: page.evidence_hash };
-  const row = await db
-    .prepare(
+    )) ??
+    (await rowOfMarket<{ seen_at: string; evidence_hash: string }>(
+      db,
+      { venue, marketId },
       `SELECT COALESCE(last_seen_at, fetched_at) AS seen_at, COALESCE(last_seen_evidence, evidence_hash) AS evidence_hash
        FROM markets WHERE venue = ?1 AND market_id = ?2`,
-    )
-    .bind(venue, marketId)
-    .first<{ seen_at: string; evidence_hash: string }>();
+    ));
   return row ? { seenAt: row.seen_at, evidenceHash: row.evidence_hash } : null;
 }
 
@@ -106,10 +120,11 @@ export async function getMarketRow(
   marketId: string,
   now: number,
 ): Promise<MarketRecord | null> {
-  const row = await db
-    .prepare("SELECT * FROM markets WHERE venue = ?1 AND market_id = ?2")
-    .bind(venue, marketId)
-    .first<MarketDbRow>();
+  const row = await rowOfMarket<MarketDbRow>(
+    db,
+    { venue, marketId },
+    "SELECT * FROM markets WHERE venue = ?1 AND market_id = ?2",
+  );
   return row ? toRecord(row, now) : null;
 }
 
@@ -253,53 +268,41 @@ export async function listEvidenceRows(
 }
 
 /** The stored mark of a market. */
-export async function getMarkRow(
-  db: D1Database,
-  venue: MarketVenue,
-  marketId: string,
-  now: number,
-): Promise<MarkPrice | null> {
-  const row = await db
-    .prepare(
-      `SELECT mark_price AS price, mark_evidence_hash AS evidence_hash, mark_observed_at AS observed_at
+export async function getMarkRow(db: D1Database, at: MarketAt): Promise<MarkPrice | null> {
+  const row = await rowOfMarket<{ price: string; evidence_hash: string; observed_at: string }>(
+    db,
+    at,
+    `SELECT mark_price AS price, mark_evidence_hash AS evidence_hash, mark_observed_at AS observed_at
        FROM markets WHERE venue = ?1 AND market_id = ?2 AND mark_price IS NOT NULL`,
-    )
-    .bind(venue, marketId)
-    .first<{ price: string; evidence_hash: string; observed_at: string }>();
+  );
   return row
     ? {
-        venue,
-        marketId,
+        venue: at.venue,
+        marketId: at.marketId,
         price: row.price,
         evidenceHash: row.evidence_hash,
         observedAt: row.observed_at,
-        ageSeconds: ageSeconds(row.observed_at, now),
+        ageSeconds: ageSeconds(row.observed_at, at.now),
       }
     : null;
 }
 
 /** The stored book of a market. */
-export async function getBookRow(
-  db: D1Database,
-  venue: MarketVenue,
-  marketId: string,
-  now: number,
-): Promise<OrderBookSnapshot | null> {
-  const row = await db
-    .prepare(
-      "SELECT bids, asks, evidence_hash, fetched_at FROM order_books WHERE venue = ?1 AND market_id = ?2",
-    )
-    .bind(venue, marketId)
-    .first<{ bids: string; asks: string; evidence_hash: string; fetched_at: string }>();
+export async function getBookRow(db: D1Database, at: MarketAt): Promise<OrderBookSnapshot | null> {
+  const row = await rowOfMarket<{ bids: string; asks: string; evidence_hash: string; fetched_at: string }>(
+    db,
+    at,
+    "SELECT bids, asks, evidence_hash, fetched_at FROM order_books WHERE venue = ?1 AND market_id = ?2",
+  );
   return row
     ? {
-        venue,
-        marketId,
+        venue: at.venue,
+        marketId: at.marketId,
         bids: JSON.parse(row.bids) as BookLevel[],
         asks: JSON.parse(row.asks) as BookLevel[],
         evidenceHash: row.evidence_hash,
         fetchedAt: row.fetched_at,
-        ageSeconds: ageSeconds(row.fetched_at, now),
+        ageSeconds: ageSeconds(row.fetched_at, at.now),
       }
     : null;
 }

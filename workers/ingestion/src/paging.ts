@@ -1,6 +1,6 @@
 // Opaque page cursors: the base64 of the last key's JSON, checked against the key's schema when it comes back.
 import { ErrorCode, err, ok, type Result } from "@paulp/contracts";
-import { parseInput } from "@paulp/kit";
+import { parseInput, type RpcOptions, rpc } from "@paulp/kit";
 import * as v from "valibot";
 
 /** The key of a markets page: the last (venue, market id) listed. */
@@ -41,4 +41,29 @@ export function pageQuery<Q extends v.GenericSchema, C extends v.GenericSchema>(
   if (!q.ok) return q;
   const after = decodeCursor(cursorSchema, (q.value as { cursor?: string }).cursor);
   return after.ok ? ok({ q: q.value, after: after.value }) : after;
+}
+
+/**
+ * One page answered: the query checked and its cursor decoded (`pageQuery`; the first failure is the answer),
+ * `load` run on them (guarded as `rpc` guards a provider's own work), and the page's `next` key handed back as
+ * the cursor of the page after it.
+ */
+export async function answerPage<
+  Q extends v.GenericSchema,
+  C extends v.GenericSchema,
+  P extends { next: object | null },
+>(
+  keys: { query: Q; cursor: C },
+  query: unknown,
+  options: RpcOptions,
+  load: (q: v.InferOutput<Q>, after: v.InferOutput<C> | undefined) => Promise<Result<P>>,
+): Promise<Result<Omit<P, "next"> & { cursor: string | null }>> {
+  const asked = pageQuery(keys.query, keys.cursor, query);
+  if (!asked.ok) return asked;
+  return rpc(async () => {
+    const page = await load(asked.value.q, asked.value.after);
+    if (!page.ok) return page;
+    const { next, ...rows } = page.value;
+    return ok({ ...rows, cursor: encodeCursor(next) });
+  }, options);
 }
