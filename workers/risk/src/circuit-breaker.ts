@@ -2,7 +2,6 @@ import { DurableObject } from "cloudflare:workers";
 import {
   type AppliedApproval,
   type ApprovalReceiptRef,
-  type AuditEvent,
   type BreakerState,
   type BreakerStatus,
   type BreakerTransitionRecord,
@@ -18,20 +17,16 @@ import {
 import { auditAppend, RedeemedButNotApplied, rpc, SerialQueue, settleRedemption } from "@paulp/kit";
 import {
   applyTransition,
-  type BreakerRecord,
   checkTransition,
   countFailure,
   countSuccess,
-  initialBreaker,
   parseThresholds,
   type Thresholds,
   withTransition,
 } from "@paulp/risk-rules";
+import { type BreakerAuditEvent, breakerStatus, loadBreaker, type StoredBreaker } from "./breaker-state";
 import type { Env } from "./env";
 import { redeemApproval } from "./redeem";
-
-/** A breaker transition as the chain records it (kept in the outbox until appended). */
-type BreakerAuditEvent = AuditEvent<"risk", "risk.breaker_transition">;
 
 const TIGHTENING: ReadonlySet<BreakerState> = new Set(["CAUTION", "HALT"]);
 
@@ -54,11 +49,8 @@ const ANCHOR_TIMEOUT_MS = 30_000;
 const RISK_SYSTEM: Principal = { method: "system", subject: "risk" };
 
 export class CircuitBreaker extends DurableObject<Env> {
-  private record!: BreakerRecord;
-  private outbox: BreakerAuditEvent[] = [];
-  /** The newest transitions (oldest first) and every transition counted by `FROM->TO`. */
-  private history: BreakerTransitionRecord[] = [];
-  private transitionCounts: Record<string, number> = {};
+  /** The stored state (breaker-state.ts), loaded once. */
+  private st!: StoredBreaker;
   private readonly queue = new SerialQueue();
   private readonly thresholds: Thresholds;
 
@@ -66,16 +58,12 @@ export class CircuitBreaker extends DurableObject<Env> {
     super(ctx, env);
     this.thresholds = parseThresholds(env.BREAKER_THRESHOLDS);
     ctx.blockConcurrencyWhile(async () => {
-      this.record =
-        (await ctx.storage.get<BreakerRecord>("breaker")) ?? initialBreaker(new Date().toISOString());
-      this.outbox = (await ctx.storage.get<BreakerAuditEvent[]>("outbox")) ?? [];
-      this.history = (await ctx.storage.get<BreakerTransitionRecord[]>("history")) ?? [];
-      this.transitionCounts = (await ctx.storage.get<Record<string, number>>("transition_counts")) ?? {};
+      this.st = await loadBreaker(ctx.storage, Date.now());
     });
   }
 
   async ping(): Promise<string> {
-    return this.record.state;
+    return this.st.record.state;
   }
 
   /** The current status. */
@@ -85,12 +73,12 @@ export class CircuitBreaker extends DurableObject<Env> {
 
   /** The newest transitions, newest first. */
   async transitions(limit: number): Promise<BreakerTransitionRecord[]> {
-    return this.history.slice(-limit).reverse();
+    return this.st.history.slice(-limit).reverse();
   }
 
   /** Every transition so far, counted by `FROM->TO`. */
   async transitionTotals(): Promise<Record<string, number>> {
-    return { ...this.transitionCounts };
+    return { ...this.st.transitionCounts };
   }
 
   /** An operator's (or the system's) requested transition. */
@@ -102,7 +90,7 @@ export class CircuitBreaker extends DurableObject<Env> {
     // A receipt to give back is settled after the queue: a slow return never holds up a HALT.
     const outcome = await this.queue.run(async (): Promise<Result<BreakerStatus> | RedeemedButNotApplied> => {
       await this.flushOutbox();
-      const current = this.record;
+      const current = this.st.record;
       const target = request.targetState;
       // The approval's payload is exactly the transition request filed with the desk.
       const payload: Record<string, JsonValue> = { targetState: request.targetState, reason: request.reason };
@@ -156,8 +144,8 @@ export class CircuitBreaker extends DurableObject<Env> {
   async reportFailure(kind: FailureKind, detail: string, actor: Principal): Promise<Result<BreakerStatus>> {
     return this.queue.run(async () => {
       await this.flushOutbox();
-      const { record, target } = countFailure(this.record, kind, this.thresholds);
-      this.record = record;
+      const { record, target } = countFailure(this.st.record, kind, this.thresholds);
+      this.st.record = record;
       await this.ctx.storage.put("breaker", record);
       if (!target) return ok(this.view());
       const count = record.consecutiveFailures[kind] ?? 0;
@@ -169,8 +157,8 @@ export class CircuitBreaker extends DurableObject<Env> {
   async reportSuccess(kind: FailureKind): Promise<Result<BreakerStatus>> {
     return this.queue.run(async () => {
       await this.flushOutbox();
-      this.record = countSuccess(this.record, kind);
-      await this.ctx.storage.put("breaker", this.record);
+      this.st.record = countSuccess(this.st.record, kind);
+      await this.ctx.storage.put("breaker", this.st.record);
       return ok(this.view());
     });
   }
@@ -179,7 +167,7 @@ export class CircuitBreaker extends DurableObject<Env> {
   async haltFor(reason: string, actor: Principal): Promise<Result<BreakerStatus>> {
     return this.queue.run(async () => {
       await this.flushOutbox();
-      if (this.record.state === "HALT") return ok(this.view());
+      if (this.st.record.state === "HALT") return ok(this.view());
       return this.apply("HALT", reason, actor, "loss_limit", null);
     });
   }
@@ -191,7 +179,7 @@ export class CircuitBreaker extends DurableObject<Env> {
     trigger: string,
     approval: AppliedApproval | null,
   ): Promise<Result<BreakerStatus>> {
-    const from = this.record;
+    const from = this.st.record;
     const next = applyTransition(from, target, reason, principalName(actor), new Date().toISOString());
     const event: BreakerAuditEvent = {
       type: "risk.breaker_transition",
@@ -207,7 +195,7 @@ export class CircuitBreaker extends DurableObject<Env> {
         approval,
       },
     };
-    const kept = withTransition(this.history, this.transitionCounts, {
+    const kept = withTransition(this.st.history, this.st.transitionCounts, {
       from: from.state,
       to: next.state,
       version: next.version,
@@ -217,27 +205,27 @@ export class CircuitBreaker extends DurableObject<Env> {
       changedBy: next.changedBy,
     });
     const commit = async () => {
-      this.record = next;
-      this.history = kept.history;
-      this.transitionCounts = kept.counts;
+      this.st.record = next;
+      this.st.history = kept.history;
+      this.st.transitionCounts = kept.counts;
       await this.ctx.storage.put({ breaker: next, history: kept.history, transition_counts: kept.counts });
     };
     if (TIGHTENING.has(target)) {
       await commit();
       // Behind earlier transitions still waiting for the chain, so the chain records them in order.
       const appended =
-        this.outbox.length === 0 ? await auditAppend(this.env.AUDIT, event) : { ok: false as const };
+        this.st.outbox.length === 0 ? await auditAppend(this.env.AUDIT, event) : { ok: false as const };
       if (!appended.ok) {
-        this.outbox.push(event);
-        await this.ctx.storage.put("outbox", this.outbox);
+        this.st.outbox.push(event);
+        await this.ctx.storage.put("outbox", this.st.outbox);
         await this.armOutboxRetry();
       } else this.anchorSoon(actor);
       return ok(this.view());
     }
-    if (this.outbox.length > 0)
+    if (this.st.outbox.length > 0)
       return err(
         ErrorCode.auditUnavailable,
-        `transition not applied: ${this.outbox.length} earlier transition(s) are not yet in the audit chain`,
+        `transition not applied: ${this.st.outbox.length} earlier transition(s) are not yet in the audit chain`,
       );
     const appended = await auditAppend(this.env.AUDIT, event);
     if (!appended.ok)
@@ -269,15 +257,15 @@ export class CircuitBreaker extends DurableObject<Env> {
   /** Append the waiting transitions, in order; true when none is left. Anchors once something went in. */
   private async flushOutbox(): Promise<boolean> {
     let flushed = false;
-    while (this.outbox.length > 0) {
-      const appended = await auditAppend(this.env.AUDIT, this.outbox[0]!);
+    while (this.st.outbox.length > 0) {
+      const appended = await auditAppend(this.env.AUDIT, this.st.outbox[0]!);
       if (!appended.ok) break;
-      this.outbox.shift();
+      this.st.outbox.shift();
       flushed = true;
-      await this.ctx.storage.put("outbox", this.outbox);
+      await this.ctx.storage.put("outbox", this.st.outbox);
     }
     if (flushed) this.anchorSoon(RISK_SYSTEM);
-    return this.outbox.length === 0;
+    return this.st.outbox.length === 0;
   }
 
   /** Retry the outbox on its own, so a transition reaches the chain even if nothing else happens. */
@@ -293,22 +281,6 @@ export class CircuitBreaker extends DurableObject<Env> {
   }
 
   private view(): BreakerStatus {
-    const r = this.record;
-    const thresholds: Record<string, number> = {};
-    const cautionThresholds: Record<string, number> = {};
-    for (const [kind, t] of Object.entries(this.thresholds)) {
-      thresholds[kind] = t.halt;
-      cautionThresholds[kind] = t.caution;
-    }
-    return {
-      state: r.state,
-      version: r.version,
-      since: r.since,
-      reason: r.reason,
-      changedBy: r.changedBy,
-      consecutiveFailures: { ...r.consecutiveFailures } as Record<string, number>,
-      thresholds,
-      cautionThresholds,
-    };
+    return breakerStatus(this.st.record, this.thresholds);
   }
 }
