@@ -1,4 +1,5 @@
-import type { Principal } from "@paulp/contracts";
+import { ErrorCode, isPerson, type Principal } from "@paulp/contracts";
+import { HttpError } from "@paulp/kit";
 import type { IRequest } from "itty-router";
 import type { Env } from "./env";
 
@@ -17,4 +18,17 @@ export type GatewayArgs = [Env, ExecutionContext];
 export function principalOf(request: GatewayRequest): Principal {
   if (!request.principal) throw new Error("principal missing: route registered outside /admin");
   return request.principal;
+}
+
+/** The principal, when it is a verified person; the shared token is refused 403 (`what`: what it cannot do). */
+export function requirePerson(request: GatewayRequest, what: string): Principal {
+  const principal = principalOf(request);
+  if (!isPerson(principal)) {
+    throw new HttpError(
+      403,
+      ErrorCode.forbidden,
+      `only a verified person (Cloudflare Access) can ${what}; the admin token cannot`,
+    );
+  }
+  return principal;
 }

@@ -38,6 +38,11 @@ export interface Env {
   AUTH_FAILURES_ALL?: RateLimit;
   /** One audit record a minute per rate-limited client. */
   AUTH_FAILURE_AUDIT?: RateLimit;
+  /**
+   * How long an admin route waits for a peer, in ms (answer.ts: PEER_TIMEOUT_MS, 15 s, when unset). Unset in every
+   * deployed config; the tests shorten it so a peer that never answers is seen to time out without a 15 s wait.
+   */
+  ADMIN_PEER_TIMEOUT_MS?: string;
   /** Dev/test only: serves the Access JWKS in place of Cloudflare. */
   VENUE_SIM?: Fetcher;
 }

@@ -9,9 +9,9 @@ import { buildRouter } from "../src/router";
 /**
  * How the stand-in fails: `throws` rejects with a plain Error (a binding that is down; not an error workerd marks
  * `remote`, which the router's own catch would have mapped anyway); `answers nothing` answers undefined (a peer
- * out of step with its contract).
+ * out of step with its contract); `never answers` returns a promise that never settles (a hung peer).
  */
-export type PeerFailure = "throws" | "answers nothing";
+export type PeerFailure = "throws" | "answers nothing" | "never answers";
 
 /** A stand-in for a binding whose every one of `methods` fails as `how` says. */
 export function failingPeer(
@@ -20,6 +20,7 @@ export function failingPeer(
 ): Record<string, () => Promise<unknown>> {
   const fail = async () => {
     if (how === "throws") throw new Error("peer down");
+    if (how === "never answers") return new Promise<never>(() => {});
     return undefined;
   };
   return Object.fromEntries(methods.map((m) => [m, fail]));
@@ -47,7 +48,11 @@ export async function adminFetchOver(
  * The answer every route gives for a failed call (`rpc()`): a peer that throws is 503 `service_unavailable`
  * naming the call, one that answers no result 502 `upstream_error`; JSON, never the gateway's own 500.
  */
-export async function expectMappedFailure(res: Response, how: PeerFailure, what: string): Promise<void> {
+export async function expectMappedFailure(
+  res: Response,
+  how: Exclude<PeerFailure, "never answers">,
+  what: string,
+): Promise<void> {
   const status = how === "throws" ? 503 : 502;
   expect(res.status, what).toBe(status);
   expect(res.headers.get("content-type"), what).toMatch(/^application\/json/);

@@ -1,7 +1,7 @@
 import { AuditReceiptList, ErrorCode } from "@paulp/contracts";
-import { errorJson, readJsonBody, resultResponse, rpc } from "@paulp/kit";
+import { errorJson, readJsonBody, resultResponse, withTimeout } from "@paulp/kit";
 import * as v from "valibot";
-import { answer } from "../answer";
+import { answer, ask, peerTimeoutMs, timedOut } from "../answer";
 import { principalOf } from "../context";
 import type { GatewayRouter } from "../router";
 
@@ -21,10 +21,11 @@ export const ReceiptCheckRequest = v.strictObject({ receipts: AuditReceiptList }
 /** Admin routes of the audit chain: status, verification on request, and the NDJSON export. */
 export function registerAuditRoutes(router: GatewayRouter): void {
   router.get("/admin/audit/status", async (_request, env) =>
-    answer(env.AUDIT, (audit) => audit.status(), "audit.status"),
+    answer(env, "AUDIT", (audit) => audit.status(), "audit.status"),
   );
 
-  // A completed verification answers 200 whatever it found: `ok`, `brokenSeq` and `reason` are in the body.
+  // A completed verification answers 200 whatever it found: `ok`, `brokenSeq` and `reason` are in the body. It takes
+  // as long as the chain asks (`full` with `untilComplete` walks it all), and its verdict is the point: waited for.
   router.post("/admin/audit/verify", async (request, env) => {
     const body = await readJsonBody(request, VerifyRequest);
     const mode = body.mode ?? "incremental";
@@ -38,7 +39,7 @@ export function registerAuditRoutes(router: GatewayRouter): void {
       actor: principalOf(request),
       ...(body.untilComplete ? { untilComplete: true } : {}),
     };
-    return answer(env.AUDIT, (audit) => audit.verify(options), "audit.verify");
+    return answer(env, "AUDIT", (audit) => audit.verify(options), "audit.verify", "until answered");
   });
 
   // Does the chain still hold these receipts? A completed check answers 200 (read `ok` and `broken`). A receipt
@@ -47,25 +48,33 @@ export function registerAuditRoutes(router: GatewayRouter): void {
   router.post("/admin/audit/receipts/check", async (request, env) => {
     const { receipts } = await readJsonBody(request, ReceiptCheckRequest, 128 * 1024);
     const actor = principalOf(request);
-    const checked = await rpc(env.AUDIT, (audit) => audit.checkReceipts(receipts, actor), {
-      what: "audit.checkReceipts",
-    });
+    // A check changes nothing (a break is acted on below): bounded as a read.
+    const checked = await ask(
+      env,
+      "AUDIT",
+      (audit) => audit.checkReceipts(receipts, actor),
+      "audit.checkReceipts",
+    );
     if (checked.ok && !checked.value.ok) {
       const first = checked.value.broken[0]!;
       const detail = `audit receipt check: ${first.detail}`.slice(0, 500);
-      const halted = await rpc(
-        env.RISK,
+      const halted = await ask(
+        env,
+        "RISK",
         (risk) => risk.reportFailure("audit_integrity_broken", detail, actor),
-        {
-          what: "risk.reportFailure",
-        },
+        "risk.reportFailure",
+        { check: "GET /admin/circuit-breaker" },
       );
-      if (!halted.ok)
-        return errorJson(503, {
-          code: ErrorCode.serviceUnavailable,
-          message: `the chain does not hold ${checked.value.broken.length} receipt(s) and the breaker could not be told: ${halted.error.message}`,
+      if (!halted.ok) {
+        // A report that timed out may still have halted the breaker: unknown, not failed.
+        const unknown = halted.error.code === ErrorCode.upstreamTimeout;
+        const told = unknown ? "whether the breaker was told is unknown" : "the breaker could not be told";
+        return errorJson(unknown ? 504 : 503, {
+          code: unknown ? ErrorCode.upstreamTimeout : ErrorCode.serviceUnavailable,
+          message: `the chain does not hold ${checked.value.broken.length} receipt(s) and ${told}: ${halted.error.message}`,
           details: { check: checked.value },
         });
+      }
     }
     return resultResponse(checked);
   });
@@ -74,16 +83,22 @@ export function registerAuditRoutes(router: GatewayRouter): void {
   // nothing was appended since the last anchor.
   router.post("/admin/audit/anchor", async (request, env) => {
     const actor = principalOf(request);
-    return answer(env.AUDIT, (audit) => audit.anchorNow(actor), "audit.anchorNow");
+    return answer(env, "AUDIT", (audit) => audit.anchorNow(actor), "audit.anchorNow", {
+      check: "GET /admin/audit/status",
+    });
   });
 
   // Streams entries, mirror batches and anchors; feed the file to `pnpm audit:verify`.
   router.get("/admin/audit/export", async (_request, env) => {
     let stream: ReadableStream<Uint8Array>;
+    const timeoutMs = peerTimeoutMs(env);
     try {
       // Called directly, not through rpc(): the answer is a stream, not a Result, and rpc()'s release copies it.
-      stream = await env.AUDIT.exportNdjson();
-    } catch {
+      // Its start is bounded as a read; the stream then runs as long as the client reads.
+      stream = await withTimeout(env.AUDIT.exportNdjson(), timeoutMs, "audit.exportNdjson");
+    } catch (error) {
+      if ((error as Error)?.name === "TimeoutError")
+        return resultResponse(timedOut("audit.exportNdjson", "read", timeoutMs));
       return errorJson(503, { code: ErrorCode.auditUnavailable, message: "audit export unavailable" });
     }
     const stamp = new Date().toISOString().replace(/[:.]/g, "-");

@@ -15,18 +15,19 @@ import { parseQuery } from "./query";
 export function registerBrowseRoutes(router: GatewayRouter): void {
   router.get("/admin/markets", async (request, env) => {
     const q = parseQuery(request, MarketsHttpQuery);
-    return answer(env.INGESTION, (ingestion) => ingestion.listMarkets(q), "listMarkets");
+    return answer(env, "INGESTION", (ingestion) => ingestion.listMarkets(q), "listMarkets");
   });
 
   router.get("/admin/evidence", async (request, env) => {
     const q = parseQuery(request, EvidenceHttpQuery);
-    return answer(env.INGESTION, (ingestion) => ingestion.listEvidence(q), "listEvidence");
+    return answer(env, "INGESTION", (ingestion) => ingestion.listEvidence(q), "listEvidence");
   });
 
   router.get("/admin/risk/decisions", async (request, env) => {
     const q = parseQuery(request, DecisionsHttpQuery);
     return answer(
-      env.RISK,
+      env,
+      "RISK",
       (risk) => risk.recentDecisions({ limit: q.limit, deniedOnly: q.denied, code: q.code }),
       "recentDecisions",
     );
@@ -34,6 +35,6 @@ export function registerBrowseRoutes(router: GatewayRouter): void {
 
   router.get("/admin/circuit-breaker/history", async (request, env) => {
     const q = parseQuery(request, BreakerHistoryHttpQuery);
-    return answer(env.RISK, (risk) => risk.breakerHistory(q.limit), "breakerHistory");
+    return answer(env, "RISK", (risk) => risk.breakerHistory(q.limit), "breakerHistory");
   });
 }

@@ -1,6 +1,6 @@
 import { EquityHttpQuery, PairsPageHttpQuery } from "@paulp/contracts";
-import { json, resultResponse, rpc } from "@paulp/kit";
-import { answer } from "../answer";
+import { json, resultResponse } from "@paulp/kit";
+import { answer, ask } from "../answer";
 import type { GatewayRouter } from "../router";
 import { parseQuery } from "./query";
 
@@ -9,15 +9,13 @@ export function registerDeskRoutes(router: GatewayRouter): void {
   // One sample a minute (the monitor's evaluation samples risk's equity); oldest first.
   router.get("/admin/equity", async (request, env) => {
     const q = parseQuery(request, EquityHttpQuery);
-    return answer(env.MONITOR, (monitor) => monitor.equitySeries({ minutes: q.minutes }), "equitySeries");
+    return answer(env, "MONITOR", (monitor) => monitor.equitySeries({ minutes: q.minutes }), "equitySeries");
   });
 
   // A page of pairs, filtered by review state and grade: the console never downloads the whole list.
   router.get("/admin/pairs/page", async (request, env) => {
     const q = parseQuery(request, PairsPageHttpQuery);
-    const listed = await rpc(env.GOVERNANCE, (gov) => gov.listPairs({ review: q.review }), {
-      what: "listPairs",
-    });
+    const listed = await ask(env, "GOVERNANCE", (gov) => gov.listPairs({ review: q.review }), "listPairs");
     if (!listed.ok) return resultResponse(listed);
     const all = listed.value;
     const grade = q.grade === "unassessed" ? null : q.grade;

@@ -10,14 +10,18 @@ import {
   MAX_FETCH_LOG_PAGE,
   type Result,
 } from "@paulp/contracts";
-import { auditAppend, resultResponse, rpc } from "@paulp/kit";
+import { auditAppend, resultResponse } from "@paulp/kit";
 import { type ExportPorts, exportChunks, exportFileName } from "@paulp/replay";
+import { ask } from "../answer";
 import { principalOf } from "../context";
 import type { Env } from "../env";
 import type { GatewayRouter } from "../router";
 import { parseQuery } from "./query";
 
-/** Ports of the export over ingestion's RPC; a failed call throws (the stream ends cut off, without a trailer). */
+/**
+ * Ports of the export over ingestion's RPC, each call bounded as a read; a failed or timed-out call throws (the stream
+ * ends cut off, without a trailer).
+ */
 function ingestionPorts(env: Env, window: { from: string; to: string }, first: FetchLogPage): ExportPorts {
   const must = <T>(r: Result<T>): T => {
     if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
@@ -29,21 +33,18 @@ function ingestionPorts(env: Env, window: { from: string; to: string }, first: F
         cursor === null
           ? first
           : must(
-              await rpc(
-                env.INGESTION,
+              await ask(
+                env,
+                "INGESTION",
                 (i) => i.listFetches({ ...window, cursor, limit: MAX_FETCH_LOG_PAGE }),
-                {
-                  what: "ingestion.listFetches",
-                },
+                "ingestion.listFetches",
               ),
             );
       return { fetches: page.fetches, hashes: page.hashes, cursor: page.cursor };
     },
     async objects(hashes) {
       return must(
-        await rpc(env.INGESTION, (i) => i.getEvidenceObjects(hashes), {
-          what: "ingestion.getEvidenceObjects",
-        }),
+        await ask(env, "INGESTION", (i) => i.getEvidenceObjects(hashes), "ingestion.getEvidenceObjects"),
       );
     },
   };
@@ -65,9 +66,12 @@ export function registerEvidenceExportRoutes(router: GatewayRouter): void {
     // The fetch log's own form (UTC, milliseconds), as a replay of the same window records it in its manifest.
     const window = { from: new Date(q.from).toISOString(), to: new Date(q.to).toISOString() };
     // The first page before anything is promised: ingestion unavailable is an error answer, not a cut-off file.
-    const first = await rpc(env.INGESTION, (i) => i.listFetches({ ...window, limit: MAX_FETCH_LOG_PAGE }), {
-      what: "ingestion.listFetches",
-    });
+    const first = await ask(
+      env,
+      "INGESTION",
+      (i) => i.listFetches({ ...window, limit: MAX_FETCH_LOG_PAGE }),
+      "ingestion.listFetches",
+    );
     if (!first.ok) return resultResponse(first);
     const actor = principalOf(request);
     const requestId = request.requestId ?? null;

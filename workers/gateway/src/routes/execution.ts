@@ -7,9 +7,9 @@ import {
   type OrderView,
   type RiskDecision,
 } from "@paulp/contracts";
-import { json, parseOr400, readJsonBody, rpc, sha256Hex, unwrap } from "@paulp/kit";
+import { json, parseOr400, readJsonBody, sha256Hex, unwrap } from "@paulp/kit";
 import * as v from "valibot";
-import { answer } from "../answer";
+import { answer, ask, bodyMethod } from "../answer";
 import { type GatewayRequest, principalOf } from "../context";
 import type { Env } from "../env";
 import type { GatewayRouter } from "../router";
@@ -40,9 +40,12 @@ async function trace(env: Env, order: OrderView) {
   const decision: RiskDecision | null = order.decision;
   const evidence = await Promise.all(
     order.intent.evidenceHashes.map(async (hash) => {
-      const r = await rpc(env.INGESTION, (ingestion) => ingestion.getEvidence(hash), {
-        what: "ingestion.getEvidence",
-      });
+      const r = await ask(
+        env,
+        "INGESTION",
+        (ingestion) => ingestion.getEvidence(hash),
+        "ingestion.getEvidence",
+      );
       if (!r.ok) return { hash, ok: false, error: r.error };
       const bytes = r.value.bytes;
       const recomputed = await sha256Hex(bytes);
@@ -65,9 +68,12 @@ async function trace(env: Env, order: OrderView) {
   let pair: unknown = null;
   const pairId = order.context?.pairId;
   if (pairId) {
-    const pairs = await rpc(env.GOVERNANCE, (governance) => governance.tradablePairs(), {
-      what: "governance.tradablePairs",
-    });
+    const pairs = await ask(
+      env,
+      "GOVERNANCE",
+      (governance) => governance.tradablePairs(),
+      "governance.tradablePairs",
+    );
     const current = pairs.ok ? pairs.value.find((p) => p.pairId === pairId) : undefined;
     pair = {
       pairId,
@@ -111,20 +117,30 @@ export function registerExecutionRoutes(router: GatewayRouter): void {
       strategyId: url.searchParams.get("strategyId") ?? undefined,
       limit: limit === null ? undefined : Number(limit),
     });
-    return answer(env.EXECUTION, (execution) => execution.listOrders(q), "execution.listOrders");
+    return answer(env, "EXECUTION", (execution) => execution.listOrders(q), "execution.listOrders");
   });
 
   // The fast path that keeps traded markets' marks fresh: the traded set with when each was last refreshed, its
   // counters, and one tick now.
   router.get("/admin/execution/fast-path", async (_request, env) =>
-    answer(env.EXECUTION, (execution) => execution.fastPathStatus(), "execution.fastPathStatus"),
+    answer(env, "EXECUTION", (execution) => execution.fastPathStatus(), "execution.fastPathStatus"),
   );
 
   router.post("/admin/execution/fast-path/run", async (_request, env) =>
-    answer(env.EXECUTION, (execution) => execution.refreshTradedNow(), "execution.refreshTradedNow"),
+    answer(
+      env,
+      "EXECUTION",
+      (execution) => execution.refreshTradedNow(),
+      "execution.refreshTradedNow",
+      "until answered",
+    ),
   );
 
   /**
+   * Routes that reach a venue (an order placed or cancelled, the loop, reconciliation, a fast-path tick) wait until
+   * execution answers: each venue call is bounded there (VENUE_TIMEOUT_MS), and the answer is the order's state,
+   * which a gateway timeout would leave unknown while the order is in flight. Everything else is bounded.
+   *
    * A manual order takes the same path as the loop: execution persists the intent, risk decides and consumes
    * its approval in one step, then execution submits. A denial is 422 `risk_denied` with the decision's reasons.
    */
@@ -137,22 +153,26 @@ export function registerExecutionRoutes(router: GatewayRouter): void {
         body.clientOrderId ?? `man-${request.requestId}`.replace(/[^A-Za-z0-9_-]/g, "").slice(0, 64),
     };
     const submitted = unwrap(
-      await rpc(env.EXECUTION, (execution) => execution.placeOrder(intent, actor, { kind: "manual" }), {
-        what: "execution.placeOrder",
-      }),
+      await ask(
+        env,
+        "EXECUTION",
+        (execution) => execution.placeOrder(intent, actor, { kind: "manual" }),
+        "execution.placeOrder",
+        "until answered",
+      ),
     );
     return json(submitted, submitted.duplicate ? 200 : 201);
   });
 
   router.get("/admin/orders/:id", async (request, env) => {
     const id = orderId(request);
-    return answer(env.EXECUTION, (execution) => execution.getOrder(id), "execution.getOrder");
+    return answer(env, "EXECUTION", (execution) => execution.getOrder(id), "execution.getOrder");
   });
 
   router.get("/admin/orders/:id/trace", async (request, env) => {
     const id = orderId(request);
     const order = unwrap(
-      await rpc(env.EXECUTION, (execution) => execution.getOrder(id), { what: "execution.getOrder" }),
+      await ask(env, "EXECUTION", (execution) => execution.getOrder(id), "execution.getOrder"),
     );
     return json(await trace(env, order));
   });
@@ -160,11 +180,17 @@ export function registerExecutionRoutes(router: GatewayRouter): void {
   router.post("/admin/orders/:id/cancel", async (request, env) => {
     const id = orderId(request);
     const actor = principalOf(request);
-    return answer(env.EXECUTION, (execution) => execution.cancelOrder(id, actor), "execution.cancelOrder");
+    return answer(
+      env,
+      "EXECUTION",
+      (execution) => execution.cancelOrder(id, actor),
+      "execution.cancelOrder",
+      "until answered",
+    );
   });
 
   router.get("/admin/positions", async (_request, env) =>
-    answer(env.EXECUTION, (execution) => execution.getPositions(), "execution.getPositions"),
+    answer(env, "EXECUTION", (execution) => execution.getPositions(), "execution.getPositions"),
   );
 
   // Fills whose IBKR hedge is owed and not placed (the loop retries each run; the monitor alerts on old ones),
@@ -172,7 +198,8 @@ export function registerExecutionRoutes(router: GatewayRouter): void {
   router.get("/admin/execution/hedge-obligations", async (request, env) => {
     const q = parseQuery(request, HedgeObligationsHttpQuery);
     return answer(
-      env.EXECUTION,
+      env,
+      "EXECUTION",
       (execution) => execution.listHedgeObligations(q),
       "execution.listHedgeObligations",
     );
@@ -183,41 +210,57 @@ export function registerExecutionRoutes(router: GatewayRouter): void {
     const { reason } = await readJsonBody(request, HedgeObligationAbandon);
     const actor = principalOf(request);
     return answer(
-      env.EXECUTION,
+      env,
+      "EXECUTION",
       (execution) => execution.abandonHedgeObligation(id, reason, actor),
       "execution.abandonHedgeObligation",
+      { check: "GET /admin/execution/hedge-obligations" },
     );
   });
 
   router.get("/admin/execution/policy", async (_request, env) =>
-    answer(env.EXECUTION, (execution) => execution.getPolicy(), "execution.getPolicy"),
+    answer(env, "EXECUTION", (execution) => execution.getPolicy(), "execution.getPolicy"),
   );
 
   /**
    * To paper: applied at once. To live: 403 `approval_required` naming `execution.policy_live` and the exact
    * payload to request at POST /admin/approvals; the desk applies it with its receipt, never this route.
    */
-  router.put("/admin/execution/policy", async (request, env) => {
-    const change = await readJsonBody(request, ExecutionPolicyChange);
-    return answer(
-      env.EXECUTION,
-      (execution) => execution.setPolicy(change, principalOf(request)),
-      "execution.setPolicy",
-    );
-  });
+  router.put(
+    "/admin/execution/policy",
+    bodyMethod("EXECUTION", "setPolicy", ExecutionPolicyChange, {
+      wait: { check: "GET /admin/execution/policy" },
+    }),
+  );
 
   // Run the trading loop now, as the per-minute cron does: resolve unknown orders first (a failure there is
   // logged by the cron and does not stop the loop); also how `pnpm dev` drives it.
   router.post("/admin/execution/run", async (request, env) => {
     const actor = principalOf(request);
-    const resolved = await rpc(env.EXECUTION, (execution) => execution.resolveUnknown(actor), {
-      what: "execution.resolveUnknown",
-    });
+    const resolved = await ask(
+      env,
+      "EXECUTION",
+      (execution) => execution.resolveUnknown(actor),
+      "execution.resolveUnknown",
+      "until answered",
+    );
     if (!resolved.ok) console.warn(`resolveUnknown before the loop failed: ${resolved.error.code}`);
-    return answer(env.EXECUTION, (execution) => execution.runTradingLoop(actor), "execution.runTradingLoop");
+    return answer(
+      env,
+      "EXECUTION",
+      (execution) => execution.runTradingLoop(actor),
+      "execution.runTradingLoop",
+      "until answered",
+    );
   });
 
   router.post("/admin/reconcile", async (request, env) =>
-    answer(env.EXECUTION, (execution) => execution.reconcile(principalOf(request)), "execution.reconcile"),
+    answer(
+      env,
+      "EXECUTION",
+      (execution) => execution.reconcile(principalOf(request)),
+      "execution.reconcile",
+      "until answered",
+    ),
   );
 }

@@ -10,16 +10,15 @@ import {
   FreeText,
   GoLiveInput,
   type GovernanceRpc,
-  isPerson,
   PairReviewInput,
   type Principal,
   type Result,
   StrategyCreateInput,
 } from "@paulp/contracts";
-import { HttpError, json, readJsonBody, rpc, statusForError, unwrap } from "@paulp/kit";
+import { HttpError, json, readJsonBody, resultResponse, rpc, statusForError, unwrap } from "@paulp/kit";
 import * as v from "valibot";
-import { answer } from "../answer";
-import { type GatewayRequest, principalOf } from "../context";
+import { answer, ask, bodyCall, bodyMethod } from "../answer";
+import { type GatewayRequest, principalOf, requirePerson } from "../context";
 import type { Env } from "../env";
 import type { GatewayRouter } from "../router";
 import { citeReplay } from "./replays";
@@ -27,19 +26,6 @@ import { citeReplay } from "./replays";
 export const RejectBody = v.object({ reason: FreeText(500, 1) });
 const ApprovalStatusQuery = v.optional(ApprovalStatus);
 const ReviewQuery = v.optional(v.picklist(["pending", "approved", "rejected"]));
-
-/** Two-person actions need a verified person; refuse the shared token here before any RPC. */
-function requirePerson(request: GatewayRequest, what: string): Principal {
-  const principal = principalOf(request);
-  if (!isPerson(principal)) {
-    throw new HttpError(
-      403,
-      ErrorCode.forbidden,
-      `only a verified person (Cloudflare Access) can ${what}; the admin token cannot`,
-    );
-  }
-  return principal;
-}
 
 function query<S extends v.GenericSchema>(
   request: GatewayRequest,
@@ -64,7 +50,8 @@ export async function applyApproved(
   receipt: ApprovalReceiptRef,
   actor: Principal,
 ): Promise<Result<unknown>> {
-  // A throw is an upstream failure of the apply, as before the boundary layer: the request stays approved.
+  // A throw is an upstream failure of the apply, as before the boundary layer: the request stays approved. Not
+  // bounded: the apply spends a single-use receipt, and the answer must say whether it did.
   const options = { what: "apply", code: ErrorCode.upstreamError };
   // The desk checked the payload against the same variant when the request opened; it is narrowed, not parsed
   // again, so each applier re-hashes exactly the bytes that were approved.
@@ -136,63 +123,71 @@ async function decideThenApply(
   what: string,
   decide: (governance: GovernanceRpc) => Promise<Result<ApprovalDecision>>,
 ) {
+  // Waited for: an approval at the threshold hands the gateway a single-use receipt it must apply.
   const decision = unwrap(await rpc(env.GOVERNANCE, decide, { what }));
   if (!decision.receipt) return json({ request: decision.request, applied: null });
   const applied = await applyApproved(env, decision.request, decision.receipt, actor);
   // The action's outcome is the answer: a failed re-read of the request must not turn an applied action into
   // an error (the receipt is spent; a retry would only confuse).
-  const reread = await rpc(
-    env.GOVERNANCE,
+  const reread = await ask(
+    env,
+    "GOVERNANCE",
     (governance) => governance.getApproval(decision.request.requestId),
-    {
-      what: "governance.getApproval",
-    },
+    "governance.getApproval",
   );
   const request = reread.ok ? reread.value : decision.request;
   if (!applied.ok) return json({ error: applied.error, request }, statusForError(applied.error));
   return json({ request, applied: { ok: true, value: applied.value } });
 }
 
-/** Admin routes of the governance worker: the approval desk, strategies and market pairs. */
+/**
+ * Admin routes of the governance worker: the approval desk, strategies and market pairs. Reads and the desk's own
+ * writes are bounded (a write that times out says its outcome is unknown and where to look); a decision that hands
+ * the gateway a receipt to apply, and an LLM assessment (bounded by governance's own model timeout), are waited for.
+ */
 export function registerGovernanceRoutes(router: GatewayRouter): void {
   router.get("/admin/approvals", async (request, env) => {
     const status = query(request, "status", ApprovalStatusQuery);
     return answer(
-      env.GOVERNANCE,
+      env,
+      "GOVERNANCE",
       (governance) => governance.listApprovals({ status }),
       "governance.listApprovals",
     );
   });
   router.get("/admin/approvals/:id", async (request, env) =>
     answer(
-      env.GOVERNANCE,
+      env,
+      "GOVERNANCE",
       (governance) => governance.getApproval(request.params.id!),
       "governance.getApproval",
     ),
   );
-  router.post("/admin/approvals", async (request, env) => {
-    const actor = requirePerson(request, "request a two-person action");
-    const body = await readJsonBody(request, ApprovalRequestInput);
-    return answer(
-      env.GOVERNANCE,
-      (governance) => governance.requestApproval(body, actor),
-      "governance.requestApproval",
-      201,
-    );
-  });
+  router.post(
+    "/admin/approvals",
+    bodyMethod("GOVERNANCE", "requestApproval", ApprovalRequestInput, {
+      wait: { check: "GET /admin/approvals" },
+      person: "request a two-person action",
+      status: 201,
+    }),
+  );
   router.post("/admin/approvals/:id/approve", async (request, env) => {
     const actor = requirePerson(request, "approve");
     return decideThenApply(env, actor, "governance.approve", (g) => g.approve(request.params.id!, actor));
   });
-  router.post("/admin/approvals/:id/reject", async (request, env) => {
-    const actor = requirePerson(request, "reject");
-    const body = await readJsonBody(request, RejectBody);
-    return answer(
-      env.GOVERNANCE,
-      (governance) => governance.reject(request.params.id!, body.reason, actor),
-      "governance.reject",
-    );
-  });
+  router.post(
+    "/admin/approvals/:id/reject",
+    bodyCall(
+      "GOVERNANCE",
+      RejectBody,
+      (g, body, actor, request) => g.reject(request.params.id!, body.reason, actor),
+      {
+        what: "governance.reject",
+        wait: { check: "GET /admin/approvals/:id" },
+        person: "reject",
+      },
+    ),
+  );
   router.post("/admin/approvals/:id/execute", async (request, env) => {
     const actor = requirePerson(request, "execute an approval");
     return decideThenApply(env, actor, "governance.reissueReceipt", (g) =>
@@ -202,21 +197,19 @@ export function registerGovernanceRoutes(router: GatewayRouter): void {
 
   // Who may approve each action (the first roster comes from config; GET shows it, seeding it if needed).
   router.get("/admin/approvers", async (_request, env) =>
-    answer(env.GOVERNANCE, (governance) => governance.listRosters(), "governance.listRosters"),
+    answer(env, "GOVERNANCE", (governance) => governance.listRosters(), "governance.listRosters"),
   );
 
   router.get("/admin/strategies", async (_request, env) =>
-    answer(env.GOVERNANCE, (governance) => governance.listStrategies(), "governance.listStrategies"),
+    answer(env, "GOVERNANCE", (governance) => governance.listStrategies(), "governance.listStrategies"),
   );
-  router.post("/admin/strategies", async (request, env) => {
-    const body = await readJsonBody(request, StrategyCreateInput);
-    return answer(
-      env.GOVERNANCE,
-      (governance) => governance.createStrategy(body, principalOf(request)),
-      "governance.createStrategy",
-      201,
-    );
-  });
+  router.post(
+    "/admin/strategies",
+    bodyMethod("GOVERNANCE", "createStrategy", StrategyCreateInput, {
+      wait: { check: "GET /admin/strategies" },
+      status: 201,
+    }),
+  );
   for (const [verb, to] of [
     ["pause", "paused"],
     ["retire", "retired"],
@@ -224,9 +217,11 @@ export function registerGovernanceRoutes(router: GatewayRouter): void {
   ] as const) {
     router.post(`/admin/strategies/:id/${verb}`, async (request, env) =>
       answer(
-        env.GOVERNANCE,
+        env,
+        "GOVERNANCE",
         (governance) => governance.transitionStrategy(request.params.id!, to, principalOf(request)),
         "governance.transitionStrategy",
+        { check: "GET /admin/strategies" },
       ),
     );
   }
@@ -237,39 +232,54 @@ export function registerGovernanceRoutes(router: GatewayRouter): void {
     const { replayId } = await readJsonBody(request, GoLiveInput);
     const strategyId = request.params.id!;
     const replay = unwrap(await citeReplay(env, strategyId, replayId, Date.now()));
-    return answer(
-      env.GOVERNANCE,
+    const requested = await ask(
+      env,
+      "GOVERNANCE",
       (governance) => governance.requestGoLive(strategyId, actor, replay),
       "governance.requestGoLive",
-      201,
+      { check: "GET /admin/approvals" },
     );
+    return resultResponse(requested, 201);
   });
 
   router.get("/admin/pairs", async (request, env) => {
     const review = query(request, "review", ReviewQuery);
-    return answer(env.GOVERNANCE, (governance) => governance.listPairs({ review }), "governance.listPairs");
+    return answer(
+      env,
+      "GOVERNANCE",
+      (governance) => governance.listPairs({ review }),
+      "governance.listPairs",
+    );
   });
   router.post("/admin/pairs/assess-pending", async (request, env) =>
     answer(
-      env.GOVERNANCE,
+      env,
+      "GOVERNANCE",
       (governance) => governance.assessPending(principalOf(request)),
       "governance.assessPending",
+      "until answered",
     ),
   );
   router.post("/admin/pairs/:id/assess", async (request, env) =>
     answer(
-      env.GOVERNANCE,
+      env,
+      "GOVERNANCE",
       (governance) => governance.assessPair(request.params.id!, principalOf(request)),
       "governance.assessPair",
+      "until answered",
     ),
   );
-  router.post("/admin/pairs/:id/review", async (request, env) => {
-    const actor = requirePerson(request, "review a pair");
-    const body = await readJsonBody(request, PairReviewInput);
-    return answer(
-      env.GOVERNANCE,
-      (governance) => governance.reviewPair(request.params.id!, body, actor),
-      "governance.reviewPair",
-    );
-  });
+  router.post(
+    "/admin/pairs/:id/review",
+    bodyCall(
+      "GOVERNANCE",
+      PairReviewInput,
+      (g, body, actor, request) => g.reviewPair(request.params.id!, body, actor),
+      {
+        what: "governance.reviewPair",
+        wait: { check: "GET /admin/pairs" },
+        person: "review a pair",
+      },
+    ),
+  );
 }

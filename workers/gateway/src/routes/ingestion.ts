@@ -5,54 +5,50 @@ import {
   IngestionRunRequest,
   Sha256Hex,
 } from "@paulp/contracts";
-import { HttpError, parseOr400, readJsonBody, rpc, sha256Hex, unwrap } from "@paulp/kit";
+import { HttpError, parseOr400, sha256Hex, unwrap } from "@paulp/kit";
 import * as v from "valibot";
-import { answer } from "../answer";
-import { principalOf } from "../context";
+import { answer, ask, bodyMethod } from "../answer";
 import type { GatewayRouter } from "../router";
 
 /** Admin routes of the ingestion worker: status, a manual run, compliance rules and evidence bytes. */
 export function registerIngestionRoutes(router: GatewayRouter): void {
   router.get("/admin/ingestion/status", async (_request, env) =>
-    answer(env.INGESTION, (ingestion) => ingestion.status(), "ingestion.status"),
+    answer(env, "INGESTION", (ingestion) => ingestion.status(), "ingestion.status"),
   );
 
-  router.post("/admin/ingestion/run", async (request, env) => {
-    // An empty body means "both venues, default pages".
-    const body = await readJsonBody(request, v.optional(IngestionRunRequest, {}));
-    const actor = principalOf(request);
-    return answer(env.INGESTION, (ingestion) => ingestion.runNow(body, actor), "ingestion.runNow");
-  });
+  // A run pulls from the venues (each fetch bounded by ingestion) and its answer is what it pulled: waited for.
+  // An empty body means "both venues, default pages".
+  router.post(
+    "/admin/ingestion/run",
+    bodyMethod("INGESTION", "runNow", v.optional(IngestionRunRequest, {}), {
+      wait: "until answered",
+    }),
+  );
 
-  // Dev only: ingestion records a past window from the venue simulator (refused, 403, outside the dev config).
-  router.post("/admin/ingestion/history", async (request, env) => {
-    const body = await readJsonBody(request, HistoryRecordRequest);
-    const actor = principalOf(request);
-    return answer(
-      env.INGESTION,
-      (ingestion) => ingestion.recordHistory(body, actor),
-      "ingestion.recordHistory",
-    );
-  });
+  // Dev only: ingestion records a past window from the venue simulator (refused, 403, outside the dev config);
+  // as long as the window asks, so waited for.
+  router.post(
+    "/admin/ingestion/history",
+    bodyMethod("INGESTION", "recordHistory", HistoryRecordRequest, {
+      wait: "until answered",
+    }),
+  );
 
   router.get("/admin/compliance/rules", async (_request, env) =>
-    answer(env.INGESTION, (ingestion) => ingestion.getComplianceRules(), "ingestion.getComplianceRules"),
+    answer(env, "INGESTION", (ingestion) => ingestion.getComplianceRules(), "ingestion.getComplianceRules"),
   );
 
-  router.put("/admin/compliance/rules", async (request, env) => {
-    const body = await readJsonBody(request, ComplianceRuleSet);
-    const actor = principalOf(request);
-    return answer(
-      env.INGESTION,
-      (ingestion) => ingestion.putComplianceRules(body, actor),
-      "ingestion.putComplianceRules",
-    );
-  });
+  router.put(
+    "/admin/compliance/rules",
+    bodyMethod("INGESTION", "putComplianceRules", ComplianceRuleSet, {
+      wait: { check: "GET /admin/compliance/rules" },
+    }),
+  );
 
   router.get("/admin/evidence/:hash", async (request, env) => {
     const hash = parseOr400(Sha256Hex, request.params.hash);
     const evidence = unwrap(
-      await rpc(env.INGESTION, (ingestion) => ingestion.getEvidence(hash), { what: "ingestion.getEvidence" }),
+      await ask(env, "INGESTION", (ingestion) => ingestion.getEvidence(hash), "ingestion.getEvidence"),
     );
     // Re-hashed here too: what leaves the gateway is exactly what was stored, or an error.
     const actual = await sha256Hex(evidence.bytes);

@@ -1,6 +1,6 @@
 import { AlertsHttpQuery, OutboxHttpQuery, RecipientChange } from "@paulp/contracts";
-import { readJsonBody, rpc, unwrap } from "@paulp/kit";
-import { answer } from "../answer";
+import { unwrap } from "@paulp/kit";
+import { answer, ask, bodyMethod } from "../answer";
 import { principalOf } from "../context";
 import type { GatewayRouter } from "../router";
 import { parseQuery } from "./query";
@@ -13,34 +13,35 @@ import { parseQuery } from "./query";
 export function registerMonitorRoutes(router: GatewayRouter): void {
   router.get("/admin/alerts", async (request, env) => {
     const q = parseQuery(request, AlertsHttpQuery);
-    return answer(env.MONITOR, (monitor) => monitor.alerts({ limit: q.limit }), "monitor.alerts");
+    return answer(env, "MONITOR", (monitor) => monitor.alerts({ limit: q.limit }), "monitor.alerts");
   });
 
   router.post("/admin/alerts/evaluate", async (request, env) =>
-    answer(env.MONITOR, (monitor) => monitor.evaluate(principalOf(request)), "monitor.evaluate"),
+    answer(env, "MONITOR", (monitor) => monitor.evaluate(principalOf(request)), "monitor.evaluate", {
+      check: "GET /admin/alerts",
+    }),
   );
 
   router.get("/admin/alerts/outbox", async (request, env) => {
     const q = parseQuery(request, OutboxHttpQuery);
-    return answer(env.MONITOR, (monitor) => monitor.outbox(q.limit), "monitor.outbox");
+    return answer(env, "MONITOR", (monitor) => monitor.outbox(q.limit), "monitor.outbox");
   });
 
   router.get("/admin/alerts/recipients", async (_request, env) =>
-    answer(env.MONITOR, (monitor) => monitor.recipients(), "monitor.recipients"),
+    answer(env, "MONITOR", (monitor) => monitor.recipients(), "monitor.recipients"),
   );
 
-  router.put("/admin/alerts/recipients", async (request, env) => {
-    const change = await readJsonBody(request, RecipientChange, 4 * 1024);
-    return answer(
-      env.MONITOR,
-      (monitor) => monitor.changeRecipients(change, principalOf(request)),
-      "monitor.changeRecipients",
-    );
-  });
+  router.put(
+    "/admin/alerts/recipients",
+    bodyMethod("MONITOR", "changeRecipients", RecipientChange, {
+      wait: { check: "GET /admin/alerts/recipients" },
+      maxBytes: 4 * 1024,
+    }),
+  );
 
   // Prometheus text format, for a Prometheus that authenticates with an Access service token (or the bearer).
   router.get("/admin/metrics", async (_request, env) => {
-    const text = unwrap(await rpc(env.MONITOR, (monitor) => monitor.metrics(), { what: "monitor.metrics" }));
+    const text = unwrap(await ask(env, "MONITOR", (monitor) => monitor.metrics(), "monitor.metrics"));
     return new Response(text, {
       headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8", "cache-control": "no-store" },
     });

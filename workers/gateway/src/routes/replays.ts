@@ -12,11 +12,10 @@ import {
   ReplayStart,
   type Result,
 } from "@paulp/contracts";
-import { parseOr400, readJsonBody, resultResponse, rpc, unwrap } from "@paulp/kit";
+import { parseOr400, resultResponse, unwrap } from "@paulp/kit";
 import { checkCitation } from "@paulp/replay";
 import * as v from "valibot";
-import { answer } from "../answer";
-import { principalOf } from "../context";
+import { answer, ask, bodyMethod } from "../answer";
 import type { Env } from "../env";
 import type { GatewayRouter } from "../router";
 
@@ -64,8 +63,8 @@ export async function citeReplay(
   expectedReportHash?: string,
 ): Promise<Result<GoLiveReplay>> {
   const [strategy, record] = await Promise.all([
-    rpc(env.GOVERNANCE, (g) => g.getStrategy(strategyId), { what: "governance.getStrategy" }),
-    rpc(env.INGESTION, (i) => i.getReplay(replayId), { what: "ingestion.getReplay" }),
+    ask(env, "GOVERNANCE", (g) => g.getStrategy(strategyId), "governance.getStrategy"),
+    ask(env, "INGESTION", (i) => i.getReplay(replayId), "ingestion.getReplay"),
   ]);
   if (!strategy.ok) return strategy;
   if (!record.ok && record.error.code !== ErrorCode.notFound) return record;
@@ -88,31 +87,30 @@ export async function citeReplay(
 
 /** Admin routes of replays (run by the ingestion worker, which holds the evidence). */
 export function registerReplayRoutes(router: GatewayRouter): void {
-  router.post("/admin/replays", async (request, env) => {
-    const body = await readJsonBody(request, ReplayStart);
-    return answer(
-      env.INGESTION,
-      (i) => i.startReplay(body, principalOf(request)),
-      "ingestion.startReplay",
-      202,
-    );
-  });
+  // Starting one is quick (its steps run in alarms): bounded, a timeout pointing at the strategy's replays.
+  router.post(
+    "/admin/replays",
+    bodyMethod("INGESTION", "startReplay", ReplayStart, {
+      wait: { check: "GET /admin/replays?strategyId=" },
+      status: 202,
+    }),
+  );
 
   router.get("/admin/replays", async (request, env) => {
     const strategyId = parseOr400(
       StrategyIdQuery,
       new URL(request.url).searchParams.get("strategyId") ?? undefined,
     );
-    return answer(env.INGESTION, (i) => i.listReplays(strategyId), "ingestion.listReplays");
+    return answer(env, "INGESTION", (i) => i.listReplays(strategyId), "ingestion.listReplays");
   });
 
   // The record, and once complete the report itself with its hash (re-hashed by ingestion on read).
   router.get("/admin/replays/:id", async (request, env) => {
     const id = parseOr400(ReplayId, request.params.id);
-    const record = unwrap(await rpc(env.INGESTION, (i) => i.getReplay(id), { what: "ingestion.getReplay" }));
+    const record = unwrap(await ask(env, "INGESTION", (i) => i.getReplay(id), "ingestion.getReplay"));
     if (record.status !== "complete") return resultResponse(ok({ replay: record, report: null }));
     const report = unwrap(
-      await rpc(env.INGESTION, (i) => i.getReplayReport(id), { what: "ingestion.getReplayReport" }),
+      await ask(env, "INGESTION", (i) => i.getReplayReport(id), "ingestion.getReplayReport"),
     );
     return resultResponse(ok({ replay: record, report: report.report }));
   });

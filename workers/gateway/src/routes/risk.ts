@@ -1,7 +1,5 @@
 import { BreakerTransitionRequest, CapitalChange, OrderIntent, RiskLimits } from "@paulp/contracts";
-import { readJsonBody } from "@paulp/kit";
-import { answer } from "../answer";
-import { principalOf } from "../context";
+import { answer, bodyCall, bodyMethod } from "../answer";
 import type { GatewayRouter } from "../router";
 
 /**
@@ -9,47 +7,58 @@ import type { GatewayRouter } from "../router";
  * procedure, `{ "targetState": "HALT", "reason": "…" }`, read as JSON whatever the content-type (the
  * documented curl sends none). RECOVERY → NORMAL and raising limits answer 403 `approval_required` with
  * the action and exact payload to file at `POST /admin/approvals`; the desk applies them once approved.
- * An unreachable or throwing risk worker is a 503 and a non-answer a 502, never a success: every caller of
- * risk treats "no answer" as "denied" (`rpc()`).
+ * An unreachable or throwing risk worker is a 503, a non-answer a 502 and one too slow a 504, never a success:
+ * every caller of risk treats "no answer" as "denied" (`rpc()`). A change that times out says its outcome is
+ * unknown and where to read it.
  */
 export function registerRiskRoutes(router: GatewayRouter): void {
   router.get("/admin/circuit-breaker", async (_request, env) =>
-    answer(env.RISK, (risk) => risk.getBreaker(), "risk.getBreaker"),
+    answer(env, "RISK", (risk) => risk.getBreaker(), "risk.getBreaker"),
   );
 
-  router.post("/admin/circuit-breaker/transition", async (request, env) => {
-    const body = await readJsonBody(request, BreakerTransitionRequest, 4 * 1024);
-    const actor = principalOf(request);
-    return answer(env.RISK, (risk) => risk.transitionBreaker(body, actor), "risk.transitionBreaker");
-  });
+  router.post(
+    "/admin/circuit-breaker/transition",
+    bodyMethod("RISK", "transitionBreaker", BreakerTransitionRequest, {
+      wait: { check: "GET /admin/circuit-breaker" },
+      maxBytes: 4 * 1024,
+    }),
+  );
 
   router.get("/admin/risk/limits", async (_request, env) =>
-    answer(env.RISK, (risk) => risk.getLimits(), "risk.getLimits"),
+    answer(env, "RISK", (risk) => risk.getLimits(), "risk.getLimits"),
   );
 
-  router.put("/admin/risk/limits", async (request, env) => {
-    const limits = await readJsonBody(request, RiskLimits, 64 * 1024);
-    const actor = principalOf(request);
-    return answer(env.RISK, (risk) => risk.updateLimits(limits, actor), "risk.updateLimits");
-  });
+  router.put(
+    "/admin/risk/limits",
+    bodyMethod("RISK", "updateLimits", RiskLimits, {
+      wait: { check: "GET /admin/risk/limits" },
+      maxBytes: 64 * 1024,
+    }),
+  );
 
   router.get("/admin/risk/exposure", async (_request, env) =>
-    answer(env.RISK, (risk) => risk.exposure(), "risk.exposure"),
+    answer(env, "RISK", (risk) => risk.exposure(), "risk.exposure"),
   );
   // The capital base the % limits apply to: lowering at once, raising is a two-person action.
-  router.put("/admin/risk/capital", async (request, env) => {
-    const body = await readJsonBody(request, CapitalChange);
-    return answer(env.RISK, (risk) => risk.setCapital(body, principalOf(request)), "risk.setCapital");
-  });
-  // Verify the audit chain now and feed the breaker (what risk's 5-minute cron runs).
+  router.put(
+    "/admin/risk/capital",
+    bodyMethod("RISK", "setCapital", CapitalChange, {
+      wait: { check: "GET /admin/risk/exposure" },
+    }),
+  );
+  // Verify the audit chain now and feed the breaker (what risk's 5-minute cron runs): a verification takes as long
+  // as the chain asks and its verdict is the point, so it is waited for.
   router.post("/admin/risk/audit-watch", async (_request, env) =>
-    answer(env.RISK, (risk) => risk.watchAudit(), "risk.watchAudit"),
+    answer(env, "RISK", (risk) => risk.watchAudit(), "risk.watchAudit", "until answered"),
   );
 
-  // Try an intent without acting: a dry run is never recorded or consumable.
-  router.post("/admin/risk/evaluate", async (request, env) => {
-    const intent = await readJsonBody(request, OrderIntent, 16 * 1024);
-    const actor = principalOf(request);
-    return answer(env.RISK, (risk) => risk.evaluate(intent, actor, "dry_run"), "risk.evaluate(dry_run)");
-  });
+  // Try an intent without acting: a dry run is never recorded or consumable, so it is bounded as a read.
+  router.post(
+    "/admin/risk/evaluate",
+    bodyCall("RISK", OrderIntent, (risk, intent, actor) => risk.evaluate(intent, actor, "dry_run"), {
+      what: "risk.evaluate(dry_run)",
+      wait: "read",
+      maxBytes: 16 * 1024,
+    }),
+  );
 }
