@@ -11,6 +11,15 @@ export const DEV_SCHEDULES = [
     path: "/admin/ingestion/run",
   },
   {
+    // Ingestion's cron takes one step of the evidence index audit after each pull (docs/ingestion.md).
+    name: "evidence index audit",
+    cron: "*/2 * * * *",
+    everyMs: 120_000,
+    firstAfterMs: 60_000,
+    method: "POST",
+    path: "/admin/evidence/index-audit",
+  },
+  {
     name: "pair assessment",
     cron: "*/10 * * * *",
     everyMs: 600_000,

@@ -175,6 +175,9 @@ export interface EvidenceIndexAuditStatus {
   /** Objects recorded by the audit since it began, and objects it found it cannot vouch for (each time it met them). */
   recordedTotal: number;
   unvouchedTotal: number;
+  /** Unvouched objects met by the walk under way, and by the last complete walk (0 once a whole walk meets none). */
+  unvouchedThisWalk: number;
+  unvouchedLastWalk: number;
   lastStepAt: string | null;
   lastStep: EvidenceIndexStep | null;
 }

@@ -8,8 +8,8 @@ export type AlertSeverity = v.InferOutput<typeof AlertSeverity>;
 
 /**
  * What an alert watches (the specification's monitoring list, plus `unhedged_exposure`: a fill whose hedge stays
- * owed, and `monitor_source`: a signal the monitor could not read, which is itself alerted rather than taken as
- * "all clear").
+ * owed, `monitor_source`: a signal the monitor could not read, which is itself alerted rather than taken as
+ * "all clear", and `evidence_unvouched`: an object in the evidence bucket whose bytes cannot be vouched for).
  */
 export const AlertKind = v.picklist([
   "breaker_state",
@@ -22,6 +22,7 @@ export const AlertKind = v.picklist([
   "unhedged_exposure",
   "monitor_source",
   "audit_outbox_backlog",
+  "evidence_unvouched",
 ]);
 /** What an alert watches. */
 export type AlertKind = v.InferOutput<typeof AlertKind>;

@@ -176,6 +176,12 @@ export const OPERATIONS: Operation[] = [
     "Dev only: record the tradable pairs' markets and books over a past window from the venue simulator (403 elsewhere)",
     { body: HistoryRecordRequest },
   ),
+  op(
+    "post",
+    "/admin/evidence/index-audit",
+    "ingestion",
+    "One step of the evidence index audit now: the next page of the evidence bucket, unrecorded objects recorded once re-hashed",
+  ),
   op("get", "/admin/compliance/rules", "ingestion", "The compliance rule set"),
   op("put", "/admin/compliance/rules", "ingestion", "Replace the compliance rule set (versioned, audited)", {
     body: ComplianceRuleSet,

@@ -47,6 +47,8 @@ interface AuditRow {
   passes_completed: number;
   recorded_total: number;
   unvouched_total: number;
+  unvouched_this_walk: number;
+  unvouched_last_walk: number;
   last_step_at: string | null;
   last_step: string | null;
 }
@@ -63,6 +65,8 @@ export async function evidenceIndexStatus(db: D1Database): Promise<EvidenceIndex
     midPass: row?.cursor != null,
     recordedTotal: row?.recorded_total ?? 0,
     unvouchedTotal: row?.unvouched_total ?? 0,
+    unvouchedThisWalk: row?.unvouched_this_walk ?? 0,
+    unvouchedLastWalk: row?.unvouched_last_walk ?? 0,
     lastStepAt: row?.last_step_at ?? null,
     lastStep: row?.last_step ? (JSON.parse(row.last_step) as EvidenceIndexStep) : null,
   };
@@ -113,18 +117,25 @@ export async function auditEvidenceIndex(
   }
   const advance = step.deferred === 0;
   const cursor = advance ? (listed.truncated ? listed.cursor : null) : (row?.cursor ?? null);
+  // A page taken again (not advanced) counts its unvouched objects again next time: counted for the walk once, then.
+  const thisWalk = (row?.unvouched_this_walk ?? 0) + (advance ? unvouched : 0);
+  const walkEnds = advance && step.passCompleted;
   await deps.db
     .prepare(
-      `INSERT INTO evidence_index_audit (id, cursor, passes_completed, recorded_total, unvouched_total, last_step_at, last_step)
-       VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)
+      `INSERT INTO evidence_index_audit (id, cursor, passes_completed, recorded_total, unvouched_total,
+         unvouched_this_walk, unvouched_last_walk, last_step_at, last_step)
+       VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
        ON CONFLICT (id) DO UPDATE SET cursor = ?1, passes_completed = passes_completed + ?2,
-         recorded_total = recorded_total + ?3, unvouched_total = unvouched_total + ?4, last_step_at = ?5, last_step = ?6`,
+         recorded_total = recorded_total + ?3, unvouched_total = unvouched_total + ?4,
+         unvouched_this_walk = ?5, unvouched_last_walk = ?6, last_step_at = ?7, last_step = ?8`,
     )
     .bind(
       cursor,
-      advance && step.passCompleted ? 1 : 0,
+      walkEnds ? 1 : 0,
       step.recorded,
       unvouched,
+      walkEnds ? 0 : thisWalk,
+      walkEnds ? thisWalk : (row?.unvouched_last_walk ?? 0),
       new Date(deps.now()).toISOString(),
       JSON.stringify(step),
     )
@@ -132,9 +143,11 @@ export async function auditEvidenceIndex(
   return step;
 }
 
-/** One unrecorded object: left while young, else re-hashed and recorded, or reported when it cannot be vouched for. */
+/**
+ * One unrecorded object: reported at once when its name or metadata is not evidence's; left while young; else
+ * re-hashed and recorded, or reported when its bytes hash to something else.
+ */
 async function settle(deps: IndexAuditDeps, tally: Tally, object: R2Object): Promise<Settled> {
-  if (object.uploaded.getTime() > deps.now() - INDEX_AUDIT_GRACE_MS) return "young";
   const unvouched = async (detail: string): Promise<Settled> => {
     console.error(`evidence index audit: object ${object.key.slice(0, 80)} cannot be vouched for: ${detail}`);
     const audited = await audit(deps, tally, "ingestion.evidence_unvouched", {
@@ -149,6 +162,8 @@ async function settle(deps: IndexAuditDeps, tally: Tally, object: R2Object): Pro
   const meta = v.safeParse(EvidenceMetadata, object.customMetadata ?? {});
   if (!meta.success)
     return unvouched("it lacks the metadata every evidence put writes (venue, url, status, fetchedAt)");
+  // Named and described as evidence is: a young one's record may still be on its way (its bytes are checked then).
+  if (object.uploaded.getTime() > deps.now() - INDEX_AUDIT_GRACE_MS) return "young";
   const body = await deps.bucket.get(object.key).catch(() => null);
   if (!body) return "deferred";
   const bytes = new Uint8Array(await body.arrayBuffer());

@@ -1,4 +1,5 @@
-// What ingestion's status says: a venue's market-data runs failing (the venue's own errors, not ours).
+// What ingestion's status says: a venue's market-data runs failing (the venue's own errors, not ours), and evidence
+// kept in R2 that cannot be vouched for.
 import type { IngestionStatus } from "@paulp/contracts";
 import type { Observation } from "./observation";
 import type { RuleConfig } from "./rule-config";
@@ -39,4 +40,31 @@ export function marketDataRules(ingestion: IngestionStatus, config: RuleConfig):
       labels: { venue, api: "market_data", errors: errors.map(([k]) => k).join(",") },
     };
   });
+}
+
+/**
+ * An object in the evidence bucket whose bytes cannot be vouched for (they hash to something else than their name, or
+ * it is no evidence at all): critical, since evidence is what every stored market and decision cites. Raised while
+ * the evidence index audit's walk under way or its last complete walk met one; it clears once a whole walk meets none.
+ */
+export function evidenceIndexRule(ingestion: IngestionStatus): Observation[] {
+  // An ingestion deployed before the audit reports none: nothing is observed (the alert keeps its state) rather
+  // than the whole evaluation failing on a worker a deploy has not reached yet.
+  const index = ingestion.evidenceIndex as IngestionStatus["evidenceIndex"] | undefined;
+  if (!index) return [];
+  const met = Math.max(index.unvouchedThisWalk, index.unvouchedLastWalk);
+  const named = index.lastStep?.unvouched ?? [];
+  const observation: Observation = {
+    key: "evidence_unvouched",
+    kind: "evidence_unvouched",
+    source: "ingestion",
+    severity: met > 0 ? "critical" : null,
+    title: "evidence that cannot be vouched for",
+    detail:
+      met > 0
+        ? `the evidence index audit met ${met} object(s) in the evidence bucket it cannot vouch for (audit events ingestion.evidence_unvouched)${named.length > 0 ? `; last named: ${named.slice(0, 3).join(", ")}` : ""}`
+        : `${index.passesCompleted} complete walk(s) of the evidence bucket; none met an object it cannot vouch for`,
+    labels: {},
+  };
+  return [observation];
 }

@@ -7,7 +7,7 @@ import type { Counters, Observation, RuleMemory, Snapshot } from "./observation"
 import type { RuleConfig } from "./rule-config";
 import { auditRules, outboxRules } from "./rules-audit";
 import { driftRules, hedgeRules, tradingRules } from "./rules-execution";
-import { marketDataRules } from "./rules-ingestion";
+import { evidenceIndexRule, marketDataRules } from "./rules-ingestion";
 import { breakerRules, denialRules } from "./rules-risk";
 
 export type { Counters, Observation, RuleMemory, Snapshot, Source } from "./observation";
@@ -48,7 +48,11 @@ export function observe(
     noAnchorSinceMs = unanchored ? (noAnchorSinceMs ?? snapshot.atMs) : null;
     observations.push(...auditRules(snapshot.audit, noAnchorSinceMs, snapshot.atMs, config));
   }
-  if (snapshot.ingestion) observations.push(...marketDataRules(snapshot.ingestion, config));
+  if (snapshot.ingestion)
+    observations.push(
+      ...marketDataRules(snapshot.ingestion, config),
+      ...evidenceIndexRule(snapshot.ingestion),
+    );
   if (snapshot.execution) {
     observations.push(
       ...driftRules(snapshot.execution),

@@ -176,7 +176,7 @@ describe("the rules", () => {
     );
   });
 
-  it("rate trading errors per venue since the last evaluation, and grade market data by its last run", () => {
+  it("rate trading errors per venue since the last evaluation, grade market data by its last run, and see evidence that cannot be vouched for", () => {
     const exec = (n: number): ExecutionMonitorStats => ({
       ordersByState: {},
       venueErrors: { kalshi: { unavailable: n } },
@@ -221,6 +221,8 @@ describe("the rules", () => {
         midPass: false,
         recordedTotal: 0,
         unvouchedTotal: 0,
+        unvouchedThisWalk: 0,
+        unvouchedLastWalk: 0,
         lastStepAt: null,
         lastStep: null,
       },
@@ -240,6 +242,19 @@ describe("the rules", () => {
     expect(
       severities(snapshot({ ingestion: unrepresentable }))["venue_errors:market_data:kalshi"],
     ).toBeUndefined();
+    // Evidence the index audit cannot vouch for: critical while the walk under way or the last complete one met any.
+    const unvouched = (thisWalk: number, lastWalk: number) => {
+      const status = run("ok", 0);
+      status.evidenceIndex = {
+        ...status.evidenceIndex,
+        unvouchedThisWalk: thisWalk,
+        unvouchedLastWalk: lastWalk,
+      };
+      return severities(snapshot({ ingestion: status })).evidence_unvouched;
+    };
+    expect(unvouched(0, 0)).toBeUndefined();
+    expect(unvouched(1, 0)).toBe("critical");
+    expect(unvouched(0, 2)).toBe("critical");
   });
 
   it("alert a source that did not answer, and observe nothing of its own then", () => {

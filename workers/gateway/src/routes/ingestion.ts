@@ -8,6 +8,7 @@ import {
 import { HttpError, parseOr400, sha256Hex, unwrap } from "@paulp/kit";
 import * as v from "valibot";
 import { answer, ask, bodyMethod } from "../answer";
+import { principalOf } from "../context";
 import type { GatewayRouter } from "../router";
 
 /** Admin routes of the ingestion worker: status, a manual run, compliance rules and evidence bytes. */
@@ -33,6 +34,21 @@ export function registerIngestionRoutes(router: GatewayRouter): void {
       wait: "until answered",
     }),
   );
+
+  // One step of the evidence index audit now (the cron takes one after each run): the next page of the evidence
+  // bucket, each object without a record recorded once its bytes re-hash to its name (docs/ingestion.md).
+  router.post("/admin/evidence/index-audit", async (request, env) => {
+    const actor = principalOf(request);
+    return answer(
+      env,
+      "INGESTION",
+      (ingestion) => ingestion.auditEvidenceIndex(actor),
+      "ingestion.auditEvidenceIndex",
+      {
+        check: "GET /admin/ingestion/status",
+      },
+    );
+  });
 
   router.get("/admin/compliance/rules", async (_request, env) =>
     answer(env, "INGESTION", (ingestion) => ingestion.getComplianceRules(), "ingestion.getComplianceRules"),
