@@ -36,12 +36,6 @@ const EvidenceMetadata = v.object({
 
 const CONTENT_HASH = /^[0-9a-f]{64}$/;
 
-/**
- * A list that answers each object's metadata. The mesh compiles against workers-types' base entry, whose list options
- * predate `include`; the runtime honours it since compatibility date 2022-08-04 (`r2_list_honor_include`).
- */
-type ListWithMetadata = R2ListOptions & { include: ("httpMetadata" | "customMetadata")[] };
-
 interface AuditRow {
   cursor: string | null;
   passes_completed: number;
@@ -73,7 +67,7 @@ export async function evidenceIndexStatus(db: D1Database): Promise<EvidenceIndex
 }
 
 /** How one unrecorded object was settled. */
-type Settled = "recorded" | "young" | "unvouched" | "deferred";
+type Settled = "recorded" | "young" | "unvouched" | "deferred" | "gone";
 
 /**
  * One step: the next page of the bucket, each object checked for its record. An object this step could not settle
@@ -85,12 +79,9 @@ export async function auditEvidenceIndex(
   pageSize: number = INDEX_AUDIT_PAGE,
 ): Promise<EvidenceIndexStep> {
   const row = await loadRow(deps.db);
-  const options: ListWithMetadata = {
-    limit: pageSize,
-    ...(row?.cursor ? { cursor: row.cursor } : {}),
-    include: ["customMetadata", "httpMetadata"],
-  };
-  const listed = await deps.bucket.list(options);
+  // Names only: a list asked for metadata too answers fewer objects a call (R2: "fewer results may be returned");
+  // the few unrecorded ones are asked for theirs one by one.
+  const listed = await deps.bucket.list({ limit: pageSize, ...(row?.cursor ? { cursor: row.cursor } : {}) });
   const named = listed.objects.filter((o) => CONTENT_HASH.test(o.key));
   const missing = new Set(
     await missingEvidence(
@@ -112,6 +103,7 @@ export async function auditEvidenceIndex(
     const unrecorded = !CONTENT_HASH.test(object.key) || missing.has(object.key);
     if (!unrecorded) continue;
     const settled = await settle(deps, tally, object);
+    if (settled === "gone") continue;
     if (settled !== "unvouched") step[settled]++;
     else if (++unvouched <= MAX_UNVOUCHED_LISTED) step.unvouched.push(object.key.slice(0, 200));
   }
@@ -147,7 +139,14 @@ export async function auditEvidenceIndex(
  * One unrecorded object: reported at once when its name or metadata is not evidence's; left while young; else
  * re-hashed and recorded, or reported when its bytes hash to something else.
  */
-async function settle(deps: IndexAuditDeps, tally: Tally, object: R2Object): Promise<Settled> {
+async function settle(deps: IndexAuditDeps, tally: Tally, listed: R2Object): Promise<Settled> {
+  // The list names objects only: an unrecorded one is asked for its metadata (a foreign name needs none).
+  const object = CONTENT_HASH.test(listed.key)
+    ? await deps.bucket.head(listed.key).catch(() => undefined)
+    : listed;
+  if (object === undefined) return "deferred";
+  // Deleted since the list: nothing left to record or report.
+  if (object === null) return "gone";
   const unvouched = async (detail: string): Promise<Settled> => {
     console.error(`evidence index audit: object ${object.key.slice(0, 80)} cannot be vouched for: ${detail}`);
     const audited = await audit(deps, tally, "ingestion.evidence_unvouched", {
