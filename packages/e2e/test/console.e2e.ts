@@ -102,6 +102,10 @@ beforeAll(async () => {
   // hedge instrument, so the hedge of a covered fill is not placed and stays owed, an open obligation the abandon
   // test takes over. Whatever the fast path's alarm does meanwhile (it ticks every 5 s), no mark can arrive; and
   // nothing runs the loop again after the fault is cleared, so nothing retries the hedge before the test.
+  // The simulator's market data is held meanwhile, so the venues' prices stand: a book the fast path stores between
+  // the loop's decision and its paper fill (which reads the stored book again) is the same book, and the fill
+  // happens (the simulator's clock runs on, so signed reads still pass).
+  await api(mesh, "POST", "/admin/dev/sim-clock", { marketsHeld: true });
   await api(mesh, "POST", "/admin/dev/sim-faults", {
     host: IBKR_GATEWAY_HOST,
     pathPrefix: "/v1/api/iserver/marketdata/snapshot",
@@ -119,6 +123,7 @@ beforeAll(async () => {
     }
   } finally {
     await api(mesh, "POST", "/admin/dev/sim-faults/clear");
+    await api(mesh, "POST", "/admin/dev/sim-clock", { marketsHeld: false });
   }
   await api(mesh, "POST", "/admin/alerts/evaluate");
 });

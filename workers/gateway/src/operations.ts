@@ -33,7 +33,7 @@ import {
 } from "@paulp/contracts";
 import * as v from "valibot";
 import { ReceiptCheckRequest, VerifyRequest } from "./routes/audit";
-import { DevLogin, DevSimFault } from "./routes/dev";
+import { DevLogin, DevSimClock, DevSimFault } from "./routes/dev";
 import { ManualOrder } from "./routes/execution";
 import { RejectBody } from "./routes/governance";
 
@@ -107,6 +107,13 @@ export const OPERATIONS: Operation[] = [
     "/admin/dev/sim-faults/clear",
     "gateway",
     "Dev only: clear every venue simulator fault and rate limit set; 404 where the simulator is not bound or the host is not local",
+  ),
+  op(
+    "post",
+    "/admin/dev/sim-clock",
+    "gateway",
+    "Dev only: hold the venue simulator's market data still ({ marketsHeld: true }: prices and books stand, its clock runs on) or let it run again; 404 where the simulator is not bound or the host is not local",
+    { body: DevSimClock },
   ),
   op("get", "/admin/whoami", "gateway", "The authenticated principal"),
   op("get", "/admin/openapi.json", "gateway", "This description of the admin API (OpenAPI 3.1)"),

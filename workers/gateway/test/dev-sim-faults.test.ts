@@ -1,5 +1,5 @@
-// The dev-only simulator fault routes (`POST /admin/dev/sim-faults`, `…/clear`): what the browser tests use to make
-// IBKR's snapshot fail and so own an open hedge obligation. They reach the real simulator, only with admin
+// The dev-only simulator routes (`POST /admin/dev/sim-faults`, `…/clear`, `/admin/dev/sim-clock`): what the browser
+// tests use to make IBKR's snapshot fail and so own an open hedge obligation, on a book that cannot move meanwhile. They reach the real simulator, only with admin
 // authentication, only where VENUE_SIM is bound and only for a local host; a refusal is the JSON envelope.
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -80,11 +80,40 @@ describe("dev simulator faults", () => {
       headers,
     });
     expect(clear.status).toBe(404);
+    const clock = await gateway().fetch("https://admin.paulp.example/admin/dev/sim-clock", {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ marketsHeld: true }),
+    });
+    expect(clock.status).toBe(404);
     expect(await faults()).toEqual([]);
   });
 
+  it("holds the simulator's market data and lets it run again; a body that is no hold is a 400 and changes nothing", async () => {
+    const simClock = async () =>
+      json<{ marketsHeldAt: number | null }>(env.VENUE_SIM.fetch("https://venue-sim.local/__sim/clock"));
+    try {
+      const held = await adminFetch("/admin/dev/sim-clock", post({ marketsHeld: true }));
+      expect(held.status).toBe(200);
+      const at = ((await held.json()) as { marketsHeldAt: number }).marketsHeldAt;
+      expect(at).toBeGreaterThan(0);
+      expect(await simClock()).toMatchObject({ marketsHeldAt: at, offsetMs: 0 });
+      for (const bad of [{ marketsHeld: "yes" }, { advanceMs: 1000 }, {}]) {
+        const refused = await adminFetch("/admin/dev/sim-clock", post(bad));
+        expect(refused.status, JSON.stringify(bad)).toBe(400);
+        expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("validation_failed");
+      }
+      expect(await simClock()).toMatchObject({ marketsHeldAt: at });
+      const running = await adminFetch("/admin/dev/sim-clock", post({ marketsHeld: false }));
+      expect(running.status).toBe(200);
+      expect(((await running.json()) as { marketsHeldAt: number | null }).marketsHeldAt).toBeNull();
+    } finally {
+      await env.VENUE_SIM.fetch("https://venue-sim.local/__sim/clock", { method: "DELETE" });
+    }
+  });
+
   it("does not exist where VENUE_SIM is not bound (every deployed environment)", async () => {
-    for (const path of ["/admin/dev/sim-faults", "/admin/dev/sim-faults/clear"]) {
+    for (const path of ["/admin/dev/sim-faults", "/admin/dev/sim-faults/clear", "/admin/dev/sim-clock"]) {
       const ctx = createExecutionContext();
       const res = await buildRouter().fetch(
         new Request(`https://gw.test${path}`, {

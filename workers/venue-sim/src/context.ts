@@ -7,6 +7,11 @@ export interface SimContext {
   seed: number;
   now: () => number;
   /**
+   * The time market data is answered at (prices, books, market statuses): `now`, unless a test holds the markets
+   * still (`/__sim/clock { marketsHeld: true }`) while signatures, sessions, rate limits and order times run on.
+   */
+  marketNow: () => number;
+  /**
    * Set when the request named the time to answer at (`x-venue-sim-at`: dev history, a past window on a simulated
    * clock): its rate limits are counted on a clock of their own, so a past time never drains the live buckets.
    */

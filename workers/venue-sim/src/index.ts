@@ -2,7 +2,7 @@ import { DurableObject, WorkerEntrypoint } from "cloudflare:workers";
 import { setClosingEpoch, universeMode } from "@paulp/sim-universe";
 import { handleAccess } from "./access";
 import { handleAnthropic } from "./anthropic";
-import { handleClockAdmin, loadClockOffset } from "./clock";
+import { clockNow, handleClockAdmin, loadClock, marketNow, type SimClock } from "./clock";
 import type { SimContext, SimHandler } from "./context";
 import { handleFaultAdmin, interceptFault } from "./faults";
 import { handleIbkr } from "./ibkr";
@@ -88,27 +88,28 @@ export class VenueState extends DurableObject<Env> {
 
   /** When this simulator's state first answered: markets of the realistic universe close relative to it. */
   private epoch: number | null = null;
-  /** How far a test has moved the simulator's clock ahead of the wall clock (`/__sim/clock`). */
-  private clockOffsetMs = 0;
+  /** How far a test has moved the simulator's clock ahead of the wall clock, and whether it holds it (`/__sim/clock`). */
+  private clock: SimClock = { offsetMs: 0, marketsHeldAt: null };
 
   private async answer(request: Request, url: URL): Promise<Response> {
     if (this.epoch === null) {
       this.epoch = (await this.ctx.storage.get<number>("universe_epoch")) ?? Date.now();
       await this.ctx.storage.put("universe_epoch", this.epoch);
-      this.clockOffsetMs = await loadClockOffset(this.ctx.storage);
+      this.clock = await loadClock(this.ctx.storage);
     }
-    const clock = await handleClockAdmin(request, url, this.ctx.storage, this.clockOffsetMs);
-    if (clock) {
-      this.clockOffsetMs = clock.offsetMs;
-      return clock.response;
+    const changed = await handleClockAdmin(request, url, this.ctx.storage, this.clock);
+    if (changed) {
+      this.clock = changed.clock;
+      return changed.response;
     }
-    const offset = this.clockOffsetMs;
+    const clock = this.clock;
     setClosingEpoch(this.epoch);
     const at = answerAt(request);
     const sim: SimContext = {
       storage: this.ctx.storage,
       seed: Number(this.env.SIM_SEED) || 1,
-      now: at === null ? () => Date.now() + offset : () => at,
+      now: at === null ? () => clockNow(clock) : () => at,
+      marketNow: at === null ? () => marketNow(clock) : () => at,
       ...(at === null ? {} : { pastClock: true }),
       kalshiPublicKeys: parseKeyMap(this.env.SIM_KALSHI_PUBLIC_KEYS),
       universe: universeMode(this.env.SIM_UNIVERSE),

@@ -74,7 +74,7 @@ function selected(url: URL, sim: SimContext): PolymarketMarketSeed[] {
   const slugs = many("slug");
   let list = polymarketUniverse(sim.seed, polymarketShape(sim)).poly;
   const shape = polymarketShape(sim);
-  const now = sim.now();
+  const now = sim.marketNow();
   if (closed === "false") list = list.filter((m) => !polymarketClosed(m, now, shape));
   if (closed === "true") list = list.filter((m) => polymarketClosed(m, now, shape));
   if (conditionIds.length > 0)
@@ -117,7 +117,7 @@ function gammaKeyset(url: URL, sim: SimContext): Response {
     start = next < 0 ? list.length : next;
   }
   const shape = polymarketShape(sim);
-  const now = sim.now();
+  const now = sim.marketNow();
   const page = list.slice(start, start + limit);
   const body: GammaKeysetPageWire = {
     markets: page.map((m) => polymarketMarketWire(sim.seed, m, now, shape)),
@@ -133,7 +133,7 @@ function gammaMarkets(url: URL, sim: SimContext): Response {
   if (asked === null || offset === null) return polyError(400, "invalid limit or offset");
   const limit = Math.min(asked, GAMMA_LIST_MAX_LIMIT);
   const shape = polymarketShape(sim);
-  const now = sim.now();
+  const now = sim.marketNow();
   return Response.json(
     selected(url, sim)
       .slice(offset, offset + limit)
@@ -144,7 +144,7 @@ function gammaMarkets(url: URL, sim: SimContext): Response {
 function clob(url: URL, sim: SimContext): Response {
   const tokenId = url.searchParams.get("token_id");
   if (!tokenId) return polyError(400, "token_id is required");
-  const book = polymarketBook(sim.seed, tokenId, sim.now(), polymarketShape(sim));
+  const book = polymarketBook(sim.seed, tokenId, sim.marketNow(), polymarketShape(sim));
   if (!book) return polyError(404, "No orderbook exists for the requested token id");
   if (url.pathname === "/book") return Response.json(book);
   const bestBid = book.bids.at(-1)?.price ?? null;

@@ -17,6 +17,12 @@ export const DevSimFault = v.looseObject({
   kind: v.pipe(v.string(), v.minLength(1), v.maxLength(32)),
 });
 
+/**
+ * Hold the venue simulator's market data (prices, books, statuses) at this moment (`true`) or let it run again
+ * (`false`); its clock runs on for signatures and sessions: `/__sim/clock` (docs/venues.md).
+ */
+export const DevSimClock = v.strictObject({ marketsHeld: v.boolean() });
+
 /** The 502 for a simulator answer the route did not expect. */
 function simulatorAnswered(res: Response, who = "simulator"): Response {
   return errorJson(502, { code: ErrorCode.upstreamError, message: `${who} answered ${res.status}` });
@@ -96,6 +102,24 @@ export function registerDevRoutes(router: GatewayRouter): void {
       }
       if (res.status !== 201) return simulatorAnswered(res);
       return json(await res.json(), 201);
+    }),
+  );
+
+  /**
+   * Holds the venue simulator's market data still, or lets it run again: the venues' prices stand while held, so the
+   * browser tests' set-up trades on a book that cannot move between the loop's decision and its paper fill (signed
+   * requests still pass: the simulator's clock runs on). Guarded as the fault route is.
+   */
+  router.post(
+    "/admin/dev/sim-clock",
+    withLocalSimulator(async (simulator, request) => {
+      const change = await readJsonBody(request, DevSimClock, 1024);
+      const res = await simulator.fetch("https://venue-sim.local/__sim/clock", {
+        method: "POST",
+        body: JSON.stringify(change),
+      });
+      if (!res.ok) return simulatorAnswered(res);
+      return json(await res.json());
     }),
   );
 

@@ -38,7 +38,7 @@ export function marketDataSnapshot(url: URL, s: Session, sim: SimContext): Respo
   const fields = (url.searchParams.get("fields") ?? "31,84,86").split(",").filter((f) => f !== "");
   if (!fields.every((f) => /^\d+$/.test(f)))
     return Response.json({ error: "fields: a comma-separated list of field ids" }, { status: 400 });
-  const now = sim.now();
+  const now = sim.marketNow();
   const subscribed = new Set(s.marketData ?? []);
   const rows = conids.map((conid) => {
     const row: Record<string, unknown> = { conid, server_id: `q${conid % 10}`, _updated: now, "6119": "q0" };

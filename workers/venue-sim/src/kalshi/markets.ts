@@ -55,7 +55,7 @@ export const handleKalshiMarkets: SimHandler = async (request, url, sim) => {
   }
   const path = url.pathname.slice(PREFIX.length);
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
-  const now = sim.now();
+  const now = sim.marketNow();
   switch (endpoint.operation) {
     case "getExchangeStatus":
       return Response.json({ exchange_active: true, trading_active: true } satisfies K.ExchangeStatus);
@@ -141,7 +141,7 @@ function listMarkets(url: URL, sim: SimContext): Response {
   const wanted = status === null ? null : STATUS_FILTER[status]!;
   const total = kalshiCounts(sim.universe).markets;
   const { seed, universe: mode } = sim;
-  const now = sim.now();
+  const now = sim.marketNow();
   const markets: K.Market[] = [];
   let i = start;
   for (; i < total && markets.length < limit; i++) {
@@ -169,7 +169,7 @@ function listEvents(url: URL, sim: SimContext): Response {
     series: url.searchParams.get("series_ticker") ?? undefined,
     status: status === null ? undefined : STATUS_FILTER[status],
     nested: url.searchParams.get("with_nested_markets") === "true",
-    now: sim.now(),
+    now: sim.marketNow(),
   });
   return Response.json({
     events: page.events,

@@ -35,7 +35,7 @@ export function simBook(
   sim: SimContext,
   ticker: string,
 ): { yesBids: number[][]; yesAsks: number[][] } | null {
-  const book = kalshiBook(sim.seed, sim.universe, ticker, sim.now());
+  const book = kalshiBook(sim.seed, sim.universe, ticker, sim.marketNow());
   if (!book) return null;
   // Kalshi books list bids only; a YES ask is 1 − a NO bid. Sorted best first.
   const yesBids = book.yes_dollars.map(([p, s]) => [bp(p!), hundredths(s!)]).sort((a, b) => b[0]! - a[0]!);
