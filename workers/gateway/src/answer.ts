@@ -145,3 +145,41 @@ export function bodyMethod<K extends Peer, const S extends v.GenericSchema>(
   ): Promise<Result<unknown>> => Reflect.apply(Reflect.get(worker as object, method), worker, [body, actor]);
   return bodyCall(peer, schema, send, { ...how, what: `${peer.toLowerCase()}.${method}` });
 }
+
+/** The methods of contract `C` that take nothing and answer a `Result`: a setting's read. */
+export type ReadMethod<C> = {
+  [M in keyof C]: C[M] extends () => Promise<Result<unknown>> ? M : never;
+}[keyof C] &
+  string;
+
+/** The router's registration methods a setting needs (the gateway's itty-router). */
+interface SettingRouter {
+  get(path: string, handler: (request: GatewayRequest, env: Env) => Promise<Response>): unknown;
+  put(path: string, handler: (request: GatewayRequest, env: Env) => Promise<Response>): unknown;
+}
+
+/**
+ * A setting read and replaced at one path: `GET` answers `<peer>.<read>()`, `PUT` is `bodyMethod` of
+ * `<peer>.<change>(body, actor)`, and a change that times out names that `GET` as where to read what came of it
+ * (the check cannot drift from the path). Failures are named `"<peer>.<method>"` as everywhere else.
+ */
+export function settingRoutes<K extends Peer, const S extends v.GenericSchema>(
+  router: SettingRouter,
+  path: string,
+  peer: K,
+  methods: { read: ReadMethod<ContractOf<Env[K]>>; change: BodyMethod<ContractOf<Env[K]>, v.InferOutput<S>> },
+  schema: S,
+  how: Omit<BodyCall, "wait"> = {},
+): void {
+  router.get(path, async (_request, env) =>
+    answer(
+      env,
+      peer,
+      // Called by name: `ReadMethod` checked at the route that the contract's `read` takes nothing.
+      (worker) =>
+        Reflect.apply(Reflect.get(worker as object, methods.read), worker, []) as Promise<Result<unknown>>,
+      `${peer.toLowerCase()}.${methods.read}`,
+    ),
+  );
+  router.put(path, bodyMethod(peer, methods.change, schema, { ...how, wait: { check: `GET ${path}` } }));
+}

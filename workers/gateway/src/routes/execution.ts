@@ -9,7 +9,7 @@ import {
 } from "@paulp/contracts";
 import { json, parseOr400, readJsonBody, sha256Hex, unwrap } from "@paulp/kit";
 import * as v from "valibot";
-import { answer, ask, bodyMethod } from "../answer";
+import { answer, ask, settingRoutes } from "../answer";
 import { type GatewayRequest, principalOf } from "../context";
 import type { Env } from "../env";
 import type { GatewayRouter } from "../router";
@@ -218,19 +218,16 @@ export function registerExecutionRoutes(router: GatewayRouter): void {
     );
   });
 
-  router.get("/admin/execution/policy", async (_request, env) =>
-    answer(env, "EXECUTION", (execution) => execution.getPolicy(), "execution.getPolicy"),
-  );
-
   /**
-   * To paper: applied at once. To live: 403 `approval_required` naming `execution.policy_live` and the exact
-   * payload to request at POST /admin/approvals; the desk applies it with its receipt, never this route.
+   * The policy. To paper: applied at once. To live: 403 `approval_required` naming `execution.policy_live` and the
+   * exact payload to request at POST /admin/approvals; the desk applies it with its receipt, never this route.
    */
-  router.put(
+  settingRoutes(
+    router,
     "/admin/execution/policy",
-    bodyMethod("EXECUTION", "setPolicy", ExecutionPolicyChange, {
-      wait: { check: "GET /admin/execution/policy" },
-    }),
+    "EXECUTION",
+    { read: "getPolicy", change: "setPolicy" },
+    ExecutionPolicyChange,
   );
 
   // Run the trading loop now, as the per-minute cron does: resolve unknown orders first (a failure there is

@@ -7,7 +7,7 @@ import {
 } from "@paulp/contracts";
 import { HttpError, parseOr400, sha256Hex, unwrap } from "@paulp/kit";
 import * as v from "valibot";
-import { answer, ask, bodyMethod } from "../answer";
+import { answer, ask, bodyMethod, settingRoutes } from "../answer";
 import { principalOf } from "../context";
 import type { GatewayRouter } from "../router";
 
@@ -50,15 +50,12 @@ export function registerIngestionRoutes(router: GatewayRouter): void {
     );
   });
 
-  router.get("/admin/compliance/rules", async (_request, env) =>
-    answer(env, "INGESTION", (ingestion) => ingestion.getComplianceRules(), "ingestion.getComplianceRules"),
-  );
-
-  router.put(
+  settingRoutes(
+    router,
     "/admin/compliance/rules",
-    bodyMethod("INGESTION", "putComplianceRules", ComplianceRuleSet, {
-      wait: { check: "GET /admin/compliance/rules" },
-    }),
+    "INGESTION",
+    { read: "getComplianceRules", change: "putComplianceRules" },
+    ComplianceRuleSet,
   );
 
   router.get("/admin/evidence/:hash", async (request, env) => {

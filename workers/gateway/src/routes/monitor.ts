@@ -1,6 +1,6 @@
 import { AlertsHttpQuery, OutboxHttpQuery, RecipientChange } from "@paulp/contracts";
 import { unwrap } from "@paulp/kit";
-import { answer, ask, bodyMethod } from "../answer";
+import { answer, ask, settingRoutes } from "../answer";
 import { principalOf } from "../context";
 import type { GatewayRouter } from "../router";
 import { parseQuery } from "./query";
@@ -27,16 +27,13 @@ export function registerMonitorRoutes(router: GatewayRouter): void {
     return answer(env, "MONITOR", (monitor) => monitor.outbox(q.limit), "monitor.outbox");
   });
 
-  router.get("/admin/alerts/recipients", async (_request, env) =>
-    answer(env, "MONITOR", (monitor) => monitor.recipients(), "monitor.recipients"),
-  );
-
-  router.put(
+  settingRoutes(
+    router,
     "/admin/alerts/recipients",
-    bodyMethod("MONITOR", "changeRecipients", RecipientChange, {
-      wait: { check: "GET /admin/alerts/recipients" },
-      maxBytes: 4 * 1024,
-    }),
+    "MONITOR",
+    { read: "recipients", change: "changeRecipients" },
+    RecipientChange,
+    { maxBytes: 4 * 1024 },
   );
 
   // Prometheus text format, for a Prometheus that authenticates with an Access service token (or the bearer).

@@ -1,5 +1,5 @@
 import { BreakerTransitionRequest, CapitalChange, OrderIntent, RiskLimits } from "@paulp/contracts";
-import { answer, bodyCall, bodyMethod } from "../answer";
+import { answer, bodyCall, bodyMethod, settingRoutes } from "../answer";
 import type { GatewayRouter } from "../router";
 
 /**
@@ -24,16 +24,15 @@ export function registerRiskRoutes(router: GatewayRouter): void {
     }),
   );
 
-  router.get("/admin/risk/limits", async (_request, env) =>
-    answer(env, "RISK", (risk) => risk.getLimits(), "risk.getLimits"),
-  );
-
-  router.put(
+  settingRoutes(
+    router,
     "/admin/risk/limits",
-    bodyMethod("RISK", "updateLimits", RiskLimits, {
-      wait: { check: "GET /admin/risk/limits" },
+    "RISK",
+    { read: "getLimits", change: "updateLimits" },
+    RiskLimits,
+    {
       maxBytes: 64 * 1024,
-    }),
+    },
   );
 
   router.get("/admin/risk/exposure", async (_request, env) =>
