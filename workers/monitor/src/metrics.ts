@@ -139,6 +139,21 @@ export function renderMetrics(snapshot: Snapshot, active: readonly Alert[]): str
       "Full passes over a venue's markets completed.",
       "counter",
     ),
+    evidenceRecovered: family(
+      "paulp_evidence_recovered_total",
+      "Evidence objects kept without their record, recorded by the evidence index audit.",
+      "counter",
+    ),
+    evidenceUnvouched: family(
+      "paulp_evidence_unvouched",
+      "Objects in the evidence bucket the index audit cannot vouch for, by walk (current, last complete).",
+      "gauge",
+    ),
+    evidenceWalks: family(
+      "paulp_evidence_index_walks_total",
+      "Complete walks of the evidence bucket by the index audit.",
+      "counter",
+    ),
     auditHead: family("paulp_audit_head_seq", "Sequence number of the audit chain's head.", "gauge"),
     anchorAge: family(
       "paulp_audit_anchor_age_seconds",
@@ -286,6 +301,14 @@ export function renderMetrics(snapshot: Snapshot, active: readonly Alert[]): str
       }
       f.ingestionFailures.samples.push({ labels: { venue }, value: s.consecutiveFailures });
       f.ingestionPasses.samples.push({ labels: { venue }, value: s.passesCompleted });
+    }
+    // An ingestion deployed before the evidence index audit reports none: no series then.
+    const index = ingestion.evidenceIndex as typeof ingestion.evidenceIndex | undefined;
+    if (index) {
+      f.evidenceRecovered.samples.push({ labels: {}, value: index.recordedTotal });
+      f.evidenceUnvouched.samples.push({ labels: { walk: "current" }, value: index.unvouchedThisWalk });
+      f.evidenceUnvouched.samples.push({ labels: { walk: "last" }, value: index.unvouchedLastWalk });
+      f.evidenceWalks.samples.push({ labels: {}, value: index.passesCompleted });
     }
   }
 

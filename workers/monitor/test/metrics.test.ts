@@ -55,6 +55,7 @@ describe("the Prometheus text format", () => {
     await env.RISK.transitionBreaker({ targetState: "HALT", reason: "metrics drill" }, operator);
     await env.AUDIT.anchorNow(operator);
     await env.INGESTION.runNow({ venues: ["kalshi"], maxPages: 1 }, operator);
+    await env.INGESTION.auditEvidenceIndex(operator);
     await monitor().evaluate(operator);
 
     const r = (await monitor().metrics()) as Result<string>;
@@ -84,8 +85,18 @@ describe("the Prometheus text format", () => {
       "paulp_equity_dollars",
       "paulp_daily_pnl_dollars",
       "paulp_drawdown_ratio",
+      "paulp_evidence_recovered_total",
+      "paulp_evidence_unvouched",
+      "paulp_evidence_index_walks_total",
     ])
       expect(families.has(name), name).toBe(true);
+    // The run's evidence, just written, is young to the index audit: one whole walk, nothing recovered or unvouched.
+    expect(families.get("paulp_evidence_index_walks_total")!.metrics[0]!.value).toBe("1");
+    expect(families.get("paulp_evidence_recovered_total")!.metrics[0]!.value).toBe("0");
+    expect(families.get("paulp_evidence_unvouched")!.metrics.map((m) => [m.labels?.walk, m.value])).toEqual([
+      ["current", "0"],
+      ["last", "0"],
+    ]);
     const state = families.get("paulp_breaker_state")!;
     expect(state.metrics.find((m) => m.labels?.state === "HALT")?.value).toBe("1");
     expect(state.metrics.find((m) => m.labels?.state === "NORMAL")?.value).toBe("0");
