@@ -1787,9 +1787,35 @@ new Panel(
         { class: "muted" },
         `${s.evidenceCount} evidence object(s) kept; ${s.rejectedEvidence} rejected; compliance rules v${s.rulesVersion}.`,
       ),
+      evidenceIndexLine(s.evidenceIndex),
     );
   },
 );
+
+/**
+ * The evidence index audit (docs/ingestion.md): its walks of the evidence bucket, what it recovered (bytes kept whose
+ * record was lost), and any object it cannot vouch for, which the runbook says what to do about.
+ */
+function evidenceIndexLine(index) {
+  if (!index) return null;
+  const met = Math.max(index.unvouchedThisWalk, index.unvouchedLastWalk);
+  const verdict =
+    met > 0
+      ? badge(`${met} cannot be vouched for`, "bad")
+      : index.passesCompleted === 0
+        ? badge("not walked yet", "warn")
+        : badge("none unvouched", "ok");
+  return h(
+    "p",
+    { class: "evidence-index" },
+    verdict,
+    ` Evidence index: ${index.passesCompleted} complete walk(s) of the bucket${index.midPass ? ", one under way" : ""}; ` +
+      `last step ${index.lastStepAt ? whenAgo(index.lastStepAt) : "never"}; ${index.recordedTotal} recovered.`,
+    met > 0
+      ? ' Objects in the evidence bucket cannot be vouched for: runbook, "Evidence that cannot be vouched for".'
+      : null,
+  );
+}
 
 new Panel(
   "p-mesh",
