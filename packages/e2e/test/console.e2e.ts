@@ -106,12 +106,12 @@ beforeAll(async () => {
   // the loop's decision and its paper fill (which reads the stored book again) is the same book, and the fill
   // happens (the simulator's clock runs on, so signed reads still pass).
   await api(mesh, "POST", "/admin/dev/sim-clock", { marketsHeld: true });
-  await api(mesh, "POST", "/admin/dev/sim-faults", {
-    host: IBKR_GATEWAY_HOST,
-    pathPrefix: "/v1/api/iserver/marketdata/snapshot",
-    kind: "server_error",
-  });
   try {
+    await api(mesh, "POST", "/admin/dev/sim-faults", {
+      host: IBKR_GATEWAY_HOST,
+      pathPrefix: "/v1/api/iserver/marketdata/snapshot",
+      kind: "server_error",
+    });
     // The order of events that used to leave nothing owed, made on purpose: the fast path ticks twice before the
     // loop trades (IBKR's first snapshot of a conid only starts its market data; the second would carry a price
     // and give risk a mark). With the snapshot failing, risk still holds none.
@@ -122,8 +122,11 @@ beforeAll(async () => {
       if (loop.submitted.length > 0 && (await openObligations()).length > 0) break;
     }
   } finally {
-    await api(mesh, "POST", "/admin/dev/sim-faults/clear");
-    await api(mesh, "POST", "/admin/dev/sim-clock", { marketsHeld: false });
+    try {
+      await api(mesh, "POST", "/admin/dev/sim-faults/clear");
+    } finally {
+      await api(mesh, "POST", "/admin/dev/sim-clock", { marketsHeld: false });
+    }
   }
   await api(mesh, "POST", "/admin/alerts/evaluate");
 });
@@ -476,7 +479,10 @@ describe("the operator console", () => {
       expect(await card.textContent()).toContain("e2e: probes clean");
       expect(await card.textContent()).toContain("alice@paulp.dev");
       if (i === 0) await shoot(approver, mesh, "10-approval-pending");
-      await card.getByRole("button", { name: "Approve…" }).click();
+      // Each card's buttons name their request (the visible text is the same on every card).
+      const approve = card.getByRole("button", { name: /^Approve apr_/ });
+      expect(await approve.textContent()).toBe("Approve…");
+      await approve.click();
       await approver.page.getByRole("button", { name: "Approve", exact: true }).click();
       await expect.poll(() => approver.page.locator("#action-result").textContent()).toContain("Approved");
       if (i === 1) {

@@ -271,19 +271,20 @@ function controlKey(el) {
   };
 }
 
-/** The control under `root` that stands where the one `key` described stood (null when it has gone). */
+/**
+ * The control under `root` that stands where the one `key` described stood: the one enabled control of that id,
+ * label or (for one with neither) text. Null when it has gone, is disabled, or more than one matches (focus on
+ * another row's control would be worse than on the panel's heading).
+ */
 function findControl(root, key) {
-  for (const el of root.querySelectorAll(key.tag)) {
-    if (
-      key.id
-        ? el.id === key.id
-        : key.label
-          ? el.getAttribute("aria-label") === key.label
-          : el.textContent.trim() === key.text
-    )
-      return el;
-  }
-  return null;
+  const same = [...root.querySelectorAll(key.tag)].filter((el) =>
+    key.id
+      ? el.id === key.id
+      : key.label
+        ? el.getAttribute("aria-label") === key.label
+        : !el.hasAttribute("aria-label") && el.textContent.trim() === key.text,
+  );
+  return same.length === 1 && !same[0].disabled ? same[0] : null;
 }
 
 /** Focus that has nowhere to go (its element was removed): the page's body holds it then. */
@@ -1575,6 +1576,8 @@ function personButton(label, onclick, extra) {
           ? "You asked for it: two other people approve"
           : null,
       "aria-describedby": isPerson() ? null : "two-person-note",
+      // Names its request: every card has the same visible text, and a redraw finds the control again by this.
+      "aria-label": extra?.name ?? null,
     },
     label,
   );
@@ -1598,10 +1601,11 @@ new Panel(
         list.map((a) =>
           approvalCard(a, [
             personButton("Approve…", () => approveAction(a), {
+              name: `Approve ${a.requestId}`,
               class: "primary",
               mine: me && (a.requestedBy === me || a.approvals.some((x) => x.approver === me)),
             }),
-            personButton("Reject…", () => rejectAction(a)),
+            personButton("Reject…", () => rejectAction(a), { name: `Reject ${a.requestId}` }),
           ]),
         ),
       ),
@@ -1631,7 +1635,11 @@ new Panel(
       h(
         "div",
         { class: "cards" },
-        waiting.map((a) => approvalCard(a, [personButton("Execute…", () => executeAction(a))])),
+        waiting.map((a) =>
+          approvalCard(a, [
+            personButton("Execute…", () => executeAction(a), { name: `Execute ${a.requestId}` }),
+          ]),
+        ),
       ),
     );
   },

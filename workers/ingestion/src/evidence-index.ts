@@ -23,6 +23,12 @@ export const INDEX_AUDIT_PAGE = 1_000;
  */
 export const INDEX_AUDIT_GRACE_MS = 15 * 60_000;
 
+/**
+ * The largest object a step reads to re-hash: twice the largest answer the venue client keeps (8 MiB). Evidence is
+ * never larger; a larger object is reported, not read (reading it could fail every step and stall the walk).
+ */
+export const INDEX_AUDIT_MAX_BYTES = 16 * 1024 * 1024;
+
 /** What a step needs: the bindings, the audit, the clock and who acts (the cron, or the operator asking). */
 export type IndexAuditDeps = Pick<PipelineDeps, "db" | "bucket" | "audit" | "now" | "actor">;
 
@@ -95,7 +101,7 @@ export async function auditEvidenceIndex(
     young: 0,
     deferred: 0,
     unvouched: [],
-    passCompleted: !listed.truncated,
+    passCompleted: false,
   };
   const tally = new Tally();
   let unvouched = 0;
@@ -111,7 +117,9 @@ export async function auditEvidenceIndex(
   const cursor = advance ? (listed.truncated ? listed.cursor : null) : (row?.cursor ?? null);
   // A page taken again (not advanced) counts its unvouched objects again next time: counted for the walk once, then.
   const thisWalk = (row?.unvouched_this_walk ?? 0) + (advance ? unvouched : 0);
-  const walkEnds = advance && step.passCompleted;
+  const walkEnds = advance && !listed.truncated;
+  // A walk whose last page is taken again has not ended: the next step does not start from the beginning.
+  step.passCompleted = walkEnds;
   await deps.db
     .prepare(
       `INSERT INTO evidence_index_audit (id, cursor, passes_completed, recorded_total, unvouched_total,
@@ -163,9 +171,15 @@ async function settle(deps: IndexAuditDeps, tally: Tally, listed: R2Object): Pro
     return unvouched("it lacks the metadata every evidence put writes (venue, url, status, fetchedAt)");
   // Named and described as evidence is: a young one's record may still be on its way (its bytes are checked then).
   if (object.uploaded.getTime() > deps.now() - INDEX_AUDIT_GRACE_MS) return "young";
+  if (object.size > INDEX_AUDIT_MAX_BYTES)
+    return unvouched(`it is ${object.size} bytes, larger than any venue answer ingestion keeps`);
   const body = await deps.bucket.get(object.key).catch(() => null);
   if (!body) return "deferred";
-  const bytes = new Uint8Array(await body.arrayBuffer());
+  const bytes = await body.arrayBuffer().then(
+    (b) => new Uint8Array(b),
+    () => null,
+  );
+  if (!bytes) return "deferred";
   const actual = await sha256Hex(bytes);
   if (actual !== object.key) return unvouched(`its bytes hash to ${actual}`);
   const { venue, url, status, fetchedAt } = meta.output;
@@ -187,7 +201,9 @@ async function settle(deps: IndexAuditDeps, tally: Tally, listed: R2Object): Pro
     retryAfter: null,
   };
   try {
-    await deps.db.batch(evidenceRecordStatements(deps.db, venue, raw, object.key, fetchedAt));
+    // The evidence row and its sighting, not the fetch log: the live pipeline never took these bytes up, and a fetch
+    // logged now under its old time would change what a replay of that window, perhaps already cited, reads.
+    await deps.db.batch(evidenceRecordStatements(deps.db, venue, raw, object.key, fetchedAt, false));
   } catch (error) {
     console.error(`evidence index audit: recording ${object.key} failed: ${(error as Error)?.message}`);
     return "deferred";

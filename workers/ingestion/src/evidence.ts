@@ -70,7 +70,8 @@ export function metadataUrl(url: string): string {
 
 /**
  * The D1 record of evidence already in R2, as statements a caller runs in its own batch: the evidence row (first
- * fetch; a later one moves `last_seen_at`), the sighting of this URL and this fetch in the fetch log (fetch-log.ts).
+ * fetch; a later one moves `last_seen_at`), the sighting of this URL and (unless `logFetch` is false) this fetch in
+ * the fetch log (fetch-log.ts).
  */
 export function evidenceRecordStatements(
   db: D1Database,
@@ -78,6 +79,7 @@ export function evidenceRecordStatements(
   raw: RawResponse,
   hash: string,
   fetchedAt: string,
+  logFetch = true,
 ): D1PreparedStatement[] {
   const ok = raw.status >= 200 && raw.status < 300;
   return [
@@ -106,7 +108,9 @@ export function evidenceRecordStatements(
          ON CONFLICT (hash, url) DO UPDATE SET last_seen_at = excluded.last_seen_at, status = excluded.status`,
       )
       .bind(hash, raw.url, raw.status, fetchedAt),
-    fetchLogStatement(db, { hash, venue, url: raw.url, status: raw.status, fetchedAt }),
+    ...(logFetch
+      ? [fetchLogStatement(db, { hash, venue, url: raw.url, status: raw.status, fetchedAt })]
+      : []),
   ];
 }
 

@@ -43,16 +43,23 @@ export function marketDataRules(ingestion: IngestionStatus, config: RuleConfig):
 }
 
 /**
- * An object in the evidence bucket whose bytes cannot be vouched for (they hash to something else than their name, or
- * it is no evidence at all): critical, since evidence is what every stored market and decision cites. Raised while
- * the evidence index audit's walk under way or its last complete walk met one; it clears once a whole walk meets none.
+ * An unrecorded object in the evidence bucket that cannot be vouched for (its bytes hash to something else than its
+ * name, or it is no evidence at all): critical, since evidence is what every stored market and decision cites.
+ * Raised while the evidence index audit's walk under way, its last complete walk or its last step met one; it
+ * clears once a whole walk meets none. (Recorded evidence altered in place is refused by every read instead.)
  */
 export function evidenceIndexRule(ingestion: IngestionStatus): Observation[] {
   // An ingestion deployed before the audit reports none: nothing is observed (the alert keeps its state) rather
   // than the whole evaluation failing on a worker a deploy has not reached yet.
   const index = ingestion.evidenceIndex as IngestionStatus["evidenceIndex"] | undefined;
   if (!index) return [];
-  const met = Math.max(index.unvouchedThisWalk, index.unvouchedLastWalk);
+  // The last step's own list too: a page taken again (another object on it not settled) does not count for its walk
+  // until it moves on, but what it met is named each time.
+  const met = Math.max(
+    index.unvouchedThisWalk,
+    index.unvouchedLastWalk,
+    index.lastStep?.unvouched.length ?? 0,
+  );
   const named = index.lastStep?.unvouched ?? [];
   const observation: Observation = {
     key: "evidence_unvouched",

@@ -255,6 +255,13 @@ describe("the rules", () => {
     expect(unvouched(0, 0)).toBeUndefined();
     expect(unvouched(1, 0)).toBe("critical");
     expect(unvouched(0, 2)).toBe("critical");
+    // Met on a page taken again (not yet counted for its walk): named by the last step, and critical too.
+    const retaken = run("ok", 0);
+    retaken.evidenceIndex = {
+      ...retaken.evidenceIndex,
+      lastStep: { checked: 2, recorded: 0, young: 0, deferred: 1, unvouched: ["x"], passCompleted: false },
+    };
+    expect(severities(snapshot({ ingestion: retaken })).evidence_unvouched).toBe("critical");
   });
 
   it("alert a source that did not answer, and observe nothing of its own then", () => {
