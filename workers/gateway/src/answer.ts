@@ -137,13 +137,18 @@ export function bodyMethod<K extends Peer, const S extends v.GenericSchema>(
   schema: S,
   how: BodyCall,
 ): (request: GatewayRequest, env: Env) => Promise<Response> {
-  // Called by name: `BodyMethod` checked at the route that the contract's `method` takes (body, actor).
-  const send = (
-    worker: ContractOf<Env[K]>,
-    body: v.InferOutput<S>,
-    actor: Principal,
-  ): Promise<Result<unknown>> => Reflect.apply(Reflect.get(worker as object, method), worker, [body, actor]);
+  const send = (worker: ContractOf<Env[K]>, body: v.InferOutput<S>, actor: Principal) =>
+    callByName(worker, method, [body, actor]);
   return bodyCall(peer, schema, send, { ...how, what: `${peer.toLowerCase()}.${method}` });
+}
+
+/**
+ * Call a contract's method named by a route. The name's type (`BodyMethod`, `ReadMethod`) checked where the route
+ * was registered that the method takes these arguments and answers a `Result`; TypeScript cannot carry that from a
+ * name to a call, so the call is made by name here, in one place.
+ */
+function callByName(worker: object, method: string, args: unknown[]): Promise<Result<unknown>> {
+  return Reflect.apply(Reflect.get(worker, method), worker, args) as Promise<Result<unknown>>;
 }
 
 /** The methods of contract `C` that take nothing and answer a `Result`: a setting's read. */
@@ -175,9 +180,7 @@ export function settingRoutes<K extends Peer, const S extends v.GenericSchema>(
     answer(
       env,
       peer,
-      // Called by name: `ReadMethod` checked at the route that the contract's `read` takes nothing.
-      (worker) =>
-        Reflect.apply(Reflect.get(worker as object, methods.read), worker, []) as Promise<Result<unknown>>,
+      (worker) => callByName(worker, methods.read, []),
       `${peer.toLowerCase()}.${methods.read}`,
     ),
   );

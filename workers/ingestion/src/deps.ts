@@ -69,15 +69,16 @@ export class Tally {
   }
 }
 
+/** Append one ingestion event; a failure is logged and counted in the run's `tally` (work outside a run has none). */
 export async function audit<T extends AuditEventType<"ingestion">>(
   deps: Pick<PipelineDeps, "audit" | "actor">,
-  tally: Tally,
+  tally: Tally | null,
   type: T,
   payload: AuditPayload<"ingestion", T>,
 ): Promise<boolean> {
   const r = await auditAppend(deps.audit, { type, service: "ingestion", actor: deps.actor, payload });
   if (!r.ok) {
-    tally.add("audit_failed");
+    tally?.add("audit_failed");
     console.warn(`ingestion: audit ${type} failed: ${r.error.code}`);
   }
   return r.ok;

@@ -12,7 +12,7 @@ import {
 import { sha256Hex } from "@paulp/kit";
 import * as v from "valibot";
 import type { RawResponse } from "./client";
-import { audit, type PipelineDeps, Tally } from "./deps";
+import { audit, type PipelineDeps } from "./deps";
 import { evidenceRecordStatements, missingEvidence } from "./evidence";
 
 /** Objects one step lists (R2's own page limit). */
@@ -103,12 +103,11 @@ export async function auditEvidenceIndex(
     unvouched: [],
     passCompleted: false,
   };
-  const tally = new Tally();
   let unvouched = 0;
   for (const object of listed.objects) {
     const unrecorded = !CONTENT_HASH.test(object.key) || missing.has(object.key);
     if (!unrecorded) continue;
-    const settled = await settle(deps, tally, object);
+    const settled = await settle(deps, object);
     if (settled === "gone") continue;
     if (settled !== "unvouched") step[settled]++;
     else if (++unvouched <= MAX_UNVOUCHED_LISTED) step.unvouched.push(object.key.slice(0, 200));
@@ -147,7 +146,7 @@ export async function auditEvidenceIndex(
  * One unrecorded object: reported at once when its name or metadata is not evidence's; left while young; else
  * re-hashed and recorded, or reported when its bytes hash to something else.
  */
-async function settle(deps: IndexAuditDeps, tally: Tally, listed: R2Object): Promise<Settled> {
+async function settle(deps: IndexAuditDeps, listed: R2Object): Promise<Settled> {
   // The list names objects only: an unrecorded one is asked for its metadata (a foreign name needs none).
   const object = CONTENT_HASH.test(listed.key)
     ? await deps.bucket.head(listed.key).catch(() => undefined)
@@ -157,7 +156,7 @@ async function settle(deps: IndexAuditDeps, tally: Tally, listed: R2Object): Pro
   if (object === null) return "gone";
   const unvouched = async (detail: string): Promise<Settled> => {
     console.error(`evidence index audit: object ${object.key.slice(0, 80)} cannot be vouched for: ${detail}`);
-    const audited = await audit(deps, tally, "ingestion.evidence_unvouched", {
+    const audited = await audit(deps, null, "ingestion.evidence_unvouched", {
       key: object.key.slice(0, 200),
       size: object.size,
       uploadedAt: object.uploaded.toISOString(),
@@ -184,7 +183,7 @@ async function settle(deps: IndexAuditDeps, tally: Tally, listed: R2Object): Pro
   if (actual !== object.key) return unvouched(`its bytes hash to ${actual}`);
   const { venue, url, status, fetchedAt } = meta.output;
   // Audited before it is recorded (no unaudited change); a failed audit leaves it for the next step.
-  const audited = await audit(deps, tally, "ingestion.evidence_recovered", {
+  const audited = await audit(deps, null, "ingestion.evidence_recovered", {
     hash: object.key,
     venue,
     url,

@@ -303,7 +303,7 @@ export function renderMetrics(snapshot: Snapshot, active: readonly Alert[]): str
       f.ingestionPasses.samples.push({ labels: { venue }, value: s.passesCompleted });
     }
     // An ingestion deployed before the evidence index audit reports none: no series then.
-    const index = ingestion.evidenceIndex as typeof ingestion.evidenceIndex | undefined;
+    const index = ingestion.evidenceIndex;
     if (index) {
       f.evidenceRecovered.samples.push({ labels: {}, value: index.recordedTotal });
       f.evidenceUnvouched.samples.push({ labels: { walk: "current" }, value: index.unvouchedThisWalk });

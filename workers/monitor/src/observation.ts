@@ -13,12 +13,20 @@ import type {
 /** The workers a signal is read from; an alert belongs to the source its signal comes from. */
 export type Source = "risk" | "audit" | "ingestion" | "execution";
 
+/**
+ * Ingestion's status as the rules read it. An ingestion deployed before the evidence index audit reports no
+ * `evidenceIndex`: the monitor reads that as null (src/signals.ts), so each rule and series tolerates it in one way.
+ */
+export type IngestionSignal = Omit<IngestionStatus, "evidenceIndex"> & {
+  evidenceIndex: IngestionStatus["evidenceIndex"] | null;
+};
+
 /** Everything one evaluation read; a source that did not answer is null and named in `unavailable`. */
 export interface Snapshot {
   atMs: number;
   risk: RiskMonitorStats | null;
   audit: AuditStatus | null;
-  ingestion: IngestionStatus | null;
+  ingestion: IngestionSignal | null;
   execution: ExecutionMonitorStats | null;
   unavailable: { source: Source; reason: string }[];
   /**

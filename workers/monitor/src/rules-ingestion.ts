@@ -1,7 +1,6 @@
 // What ingestion's status says: a venue's market-data runs failing (the venue's own errors, not ours), and evidence
 // kept in R2 that cannot be vouched for.
-import type { IngestionStatus } from "@paulp/contracts";
-import type { Observation } from "./observation";
+import type { IngestionSignal, Observation } from "./observation";
 import type { RuleConfig } from "./rule-config";
 
 /** Error kinds of an ingestion run that are ours, not the venue's (src/pipeline.ts in ingestion). */
@@ -17,7 +16,7 @@ const NOT_API_ERRORS = new Set([
   "lease_lost",
 ]);
 
-export function marketDataRules(ingestion: IngestionStatus, config: RuleConfig): Observation[] {
+export function marketDataRules(ingestion: IngestionSignal, config: RuleConfig): Observation[] {
   return Object.entries(ingestion.venues).map(([venue, s]) => {
     const run = s.lastRun;
     // Only the venue's own answers count (HTTP errors, timeouts, bodies that fail their schema); our own
@@ -48,10 +47,10 @@ export function marketDataRules(ingestion: IngestionStatus, config: RuleConfig):
  * Raised while the evidence index audit's walk under way, its last complete walk or its last step met one; it
  * clears once a whole walk meets none. (Recorded evidence altered in place is refused by every read instead.)
  */
-export function evidenceIndexRule(ingestion: IngestionStatus): Observation[] {
+export function evidenceIndexRule(ingestion: IngestionSignal): Observation[] {
   // An ingestion deployed before the audit reports none: nothing is observed (the alert keeps its state) rather
   // than the whole evaluation failing on a worker a deploy has not reached yet.
-  const index = ingestion.evidenceIndex as IngestionStatus["evidenceIndex"] | undefined;
+  const index = ingestion.evidenceIndex;
   if (!index) return [];
   // The last step's own list too: a page taken again (another object on it not settled) does not count for its walk
   // until it moves on, but what it met is named each time.

@@ -1,7 +1,7 @@
-import type { Result } from "@paulp/contracts";
+import type { IngestionStatus, Result } from "@paulp/contracts";
 import { type ContractOf, type RpcTarget, rpc } from "@paulp/kit";
 import type { Env } from "./env";
-import type { Snapshot, Source } from "./rules";
+import type { IngestionSignal, Snapshot, Source } from "./observation";
 
 /** How long the monitor waits for each source. */
 export const SIGNAL_TIMEOUT_MS = 5_000;
@@ -30,10 +30,17 @@ export async function readSignals(env: Env, now: () => number = Date.now): Promi
   const signals = {
     risk: await risk,
     audit: await audit,
-    ingestion: await ingestion,
+    ingestion: ingestionSignal(await ingestion),
     execution: await execution,
   };
 
   unavailable.sort((a, b) => a.source.localeCompare(b.source));
   return { atMs: now(), ...signals, unavailable } as Snapshot;
+}
+
+/** An ingestion deployed before the evidence index audit answers without `evidenceIndex`: read as null, not absent. */
+export function ingestionSignal(status: IngestionStatus | null): IngestionSignal | null {
+  if (!status) return null;
+  const reported: Partial<Pick<IngestionStatus, "evidenceIndex">> = status;
+  return { ...status, evidenceIndex: reported.evidenceIndex ?? null };
 }

@@ -2,6 +2,7 @@ import type { AuditStatus, ExecutionMonitorStats, IngestionStatus, RiskMonitorSt
 import { describe, expect, it } from "vitest";
 import { ALERT_TRANSITIONS, applyObservations } from "../src/alert-table";
 import { DEFAULT_RULES, observe, parseRuleConfig, type RuleMemory, type Snapshot } from "../src/rules";
+import { ingestionSignal } from "../src/signals";
 
 // The raise/clear rules and the alert lifecycle table, without any worker: values in, values out.
 
@@ -262,6 +263,15 @@ describe("the rules", () => {
       lastStep: { checked: 2, recorded: 0, young: 0, deferred: 1, unvouched: ["x"], passCompleted: false },
     };
     expect(severities(snapshot({ ingestion: retaken })).evidence_unvouched).toBe("critical");
+    // An ingestion deployed before the audit answers without the field: read as null, nothing observed for it (the
+    // alert keeps its state), and the venue rules still run.
+    const older: Partial<IngestionStatus> = run("failed", 3);
+    delete older.evidenceIndex;
+    const read = ingestionSignal(older as IngestionStatus);
+    expect(read?.evidenceIndex).toBeNull();
+    const observed = observe(snapshot({ ingestion: read }), EMPTY, DEFAULT_RULES).observations;
+    expect(observed.find((o) => o.key === "evidence_unvouched")).toBeUndefined();
+    expect(observed.find((o) => o.key === "venue_errors:market_data:kalshi")?.severity).toBe("critical");
   });
 
   it("alert a source that did not answer, and observe nothing of its own then", () => {
