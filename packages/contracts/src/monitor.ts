@@ -9,7 +9,8 @@ export type AlertSeverity = v.InferOutput<typeof AlertSeverity>;
 /**
  * What an alert watches (the specification's monitoring list, plus `unhedged_exposure`: a fill whose hedge stays
  * owed, `monitor_source`: a signal the monitor could not read, which is itself alerted rather than taken as
- * "all clear", and `evidence_unvouched`: an object in the evidence bucket whose bytes cannot be vouched for).
+ * "all clear", `evidence_unvouched`: an object in the evidence bucket whose bytes cannot be vouched for, and
+ * `evidence_index_stalled`: the audit that looks for such objects has stopped stepping).
  */
 export const AlertKind = v.picklist([
   "breaker_state",
@@ -23,6 +24,7 @@ export const AlertKind = v.picklist([
   "monitor_source",
   "audit_outbox_backlog",
   "evidence_unvouched",
+  "evidence_index_stalled",
 ]);
 /** What an alert watches. */
 export type AlertKind = v.InferOutput<typeof AlertKind>;

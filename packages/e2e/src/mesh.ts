@@ -27,6 +27,17 @@ export function adminTokenOf(root: string = ROOT): string {
 }
 
 /**
+ * The host of the IBKR gateway the dev mesh's execution talks to: its config's `IBKR_GATEWAY_URL`, read where it is
+ * set (workers/execution/wrangler.jsonc) so a fault the tests put on it follows the config.
+ */
+export function ibkrGatewayHost(root: string = ROOT): string {
+  const config = readFileSync(path.join(root, "workers", "execution", "wrangler.jsonc"), "utf8");
+  const m = /"IBKR_GATEWAY_URL"\s*:\s*"([^"]+)"/.exec(config);
+  if (!m?.[1]) throw new Error("workers/execution/wrangler.jsonc sets no IBKR_GATEWAY_URL");
+  return new URL(m[1]).host;
+}
+
+/**
  * `pnpm dev` on a fresh state folder and its own port, with the Cron Triggers off (PAULP_DEV_CRON=0) so nothing
  * moves under a test but what the test does; resolves once the gateway answers. `stop` ends its process group.
  */

@@ -1,6 +1,7 @@
 import type { Browser } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { accessJwt, api, type ConsoleTab, launch, openConsole, shoot, signInWithToken } from "../src/browser";
+import { ibkrGatewayHost } from "../src/mesh";
 
 /** An event the test fires itself (a route held open, an answer arrived): `fired` settles once `fire()` is called. */
 function signal(): { fired: Promise<void>; fire: () => void } {
@@ -79,7 +80,7 @@ function percent(text: string): string {
 }
 
 /** The IBKR gateway the dev mesh's execution talks to (workers/execution/wrangler.jsonc `IBKR_GATEWAY_URL`). */
-const IBKR_GATEWAY_HOST = "ibkr-gateway.paulp.local";
+const IBKR_GATEWAY_HOST = ibkrGatewayHost();
 /** What the set-up's loop runs answered (named when a test finds less than they should have left). */
 const loopRuns: unknown[] = [];
 

@@ -154,6 +154,11 @@ export function renderMetrics(snapshot: Snapshot, active: readonly Alert[]): str
       "Complete walks of the evidence bucket by the index audit.",
       "counter",
     ),
+    evidenceStepAge: family(
+      "paulp_evidence_index_step_age_seconds",
+      "Seconds since the evidence index audit's last step (absent before its first).",
+      "gauge",
+    ),
     auditHead: family("paulp_audit_head_seq", "Sequence number of the audit chain's head.", "gauge"),
     anchorAge: family(
       "paulp_audit_anchor_age_seconds",
@@ -309,6 +314,9 @@ export function renderMetrics(snapshot: Snapshot, active: readonly Alert[]): str
       f.evidenceUnvouched.samples.push({ labels: { walk: "current" }, value: index.unvouchedThisWalk });
       f.evidenceUnvouched.samples.push({ labels: { walk: "last" }, value: index.unvouchedLastWalk });
       f.evidenceWalks.samples.push({ labels: {}, value: index.passesCompleted });
+      const stepAt = index.lastStepAt === null ? Number.NaN : Date.parse(index.lastStepAt);
+      if (Number.isFinite(stepAt))
+        f.evidenceStepAge.samples.push({ labels: {}, value: Math.max(0, (snapshot.atMs - stepAt) / 1000) });
     }
   }
 

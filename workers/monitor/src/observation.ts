@@ -62,6 +62,11 @@ export interface RuleMemory {
   counters: Counters | null;
   /** When a chain with entries was first seen without any anchor (null: anchored, or empty). */
   noAnchorSinceMs: number | null;
+  /**
+   * When ingestion was first seen with an evidence index audit that never took a step (null: it has stepped).
+   * Absent from memory stored before the rule existed: read as null.
+   */
+  noIndexStepSinceMs?: number | null;
 }
 
 /** A monotonic counter's growth since it was `before` (0 when it was not counted before, or went down). */

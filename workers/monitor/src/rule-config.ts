@@ -24,6 +24,8 @@ export interface RuleConfig {
   hedgeObligationCriticalSeconds: number;
   /** Seconds the oldest admin request record may wait in the gateway's outbox before it warns; 0: at once. */
   adminAuditOutboxWarningSeconds: number;
+  /** Seconds without a step of the evidence index audit (ingestion's cron takes one each run) before it warns. */
+  evidenceIndexStepMaxAgeSeconds: number;
 }
 
 /** The defaults. */
@@ -46,6 +48,8 @@ export const DEFAULT_RULES: RuleConfig = {
   hedgeObligationCriticalSeconds: 30 * 60,
   // The gateway's /admin/status fails its outbox check at the same age.
   adminAuditOutboxWarningSeconds: 5 * 60,
+  // The cron runs every 2 minutes: fifteen runs in a row without a step is a failing step, not a slow one.
+  evidenceIndexStepMaxAgeSeconds: 30 * 60,
 };
 
 /** Thresholds that may be 0 (an age limit: 0 alerts on any open obligation); every other one must be positive. */

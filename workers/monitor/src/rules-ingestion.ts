@@ -42,12 +42,20 @@ export function marketDataRules(ingestion: IngestionSignal, config: RuleConfig):
 }
 
 /**
+ * The evidence index audit's two alerts: `evidence_unvouched` (what its walk met) and `evidence_index_stalled` (it
+ * has stopped walking). `noStepSinceMs`: when the monitor first saw an audit that never took a step.
+ *
  * An unrecorded object in the evidence bucket that cannot be vouched for (its bytes hash to something else than its
  * name, or it is no evidence at all): critical, since evidence is what every stored market and decision cites.
  * Raised while the evidence index audit's walk under way, its last complete walk or its last step met one; it
  * clears once a whole walk meets none. (Recorded evidence altered in place is refused by every read instead.)
  */
-export function evidenceIndexRule(ingestion: IngestionSignal): Observation[] {
+export function evidenceIndexRules(
+  ingestion: IngestionSignal,
+  noStepSinceMs: number | null,
+  atMs: number,
+  config: RuleConfig,
+): Observation[] {
   // An ingestion deployed before the audit reports none: nothing is observed (the alert keeps its state) rather
   // than the whole evaluation failing on a worker a deploy has not reached yet.
   const index = ingestion.evidenceIndex;
@@ -60,7 +68,7 @@ export function evidenceIndexRule(ingestion: IngestionSignal): Observation[] {
     index.lastStep?.unvouched.length ?? 0,
   );
   const named = index.lastStep?.unvouched ?? [];
-  const observation: Observation = {
+  const unvouched: Observation = {
     key: "evidence_unvouched",
     kind: "evidence_unvouched",
     source: "ingestion",
@@ -72,5 +80,35 @@ export function evidenceIndexRule(ingestion: IngestionSignal): Observation[] {
         : `${index.passesCompleted} complete walk(s) of the evidence bucket; none met an object it cannot vouch for`,
     labels: {},
   };
-  return [observation];
+  return [unvouched, indexStalled(index, noStepSinceMs, atMs, config)];
+}
+
+/**
+ * A walk that has stopped: no step for longer than the limit (a step that throws before it records itself, e.g. the
+ * bucket's list or D1 failing, leaves its last step to age; ingestion's log says why). An audit that never stepped
+ * counts from when the monitor first saw it so. A warning: the pipeline still records what it fetches; this is its
+ * backstop that has gone quiet.
+ */
+function indexStalled(
+  index: NonNullable<IngestionSignal["evidenceIndex"]>,
+  noStepSinceMs: number | null,
+  atMs: number,
+  config: RuleConfig,
+): Observation {
+  const since = index.lastStepAt !== null ? Date.parse(index.lastStepAt) : noStepSinceMs;
+  const ageSeconds = since === null ? 0 : Math.floor((atMs - since) / 1000);
+  // An unreadable time is no evidence of a step: stalled, fail closed.
+  const stalled = !Number.isFinite(ageSeconds) || ageSeconds > config.evidenceIndexStepMaxAgeSeconds;
+  const last = index.lastStepAt === null ? "no step yet" : `last step at ${index.lastStepAt}`;
+  return {
+    key: "evidence_index_stalled",
+    kind: "evidence_index_stalled",
+    source: "ingestion",
+    severity: stalled ? "warning" : null,
+    title: "evidence index audit not stepping",
+    detail: stalled
+      ? `${last}, ${Number.isFinite(ageSeconds) ? `${ageSeconds} s ago` : "at a time that cannot be read"} (limit ${config.evidenceIndexStepMaxAgeSeconds} s): ingestion's cron takes a step each run; its log says why it failed ("evidence index audit failed: …")`
+      : `${last}`,
+    labels: {},
+  };
 }

@@ -7,7 +7,7 @@ import type { Counters, Observation, RuleMemory, Snapshot } from "./observation"
 import type { RuleConfig } from "./rule-config";
 import { auditRules, outboxRules } from "./rules-audit";
 import { driftRules, hedgeRules, tradingRules } from "./rules-execution";
-import { evidenceIndexRule, marketDataRules } from "./rules-ingestion";
+import { evidenceIndexRules, marketDataRules } from "./rules-ingestion";
 import { breakerRules, denialRules } from "./rules-risk";
 
 export type { Counters, Observation, RuleMemory, Snapshot, Source } from "./observation";
@@ -48,11 +48,15 @@ export function observe(
     noAnchorSinceMs = unanchored ? (noAnchorSinceMs ?? snapshot.atMs) : null;
     observations.push(...auditRules(snapshot.audit, noAnchorSinceMs, snapshot.atMs, config));
   }
-  if (snapshot.ingestion)
+  let noIndexStepSinceMs = memory.noIndexStepSinceMs ?? null;
+  if (snapshot.ingestion) {
+    const neverStepped = snapshot.ingestion.evidenceIndex?.lastStepAt === null;
+    noIndexStepSinceMs = neverStepped ? (noIndexStepSinceMs ?? snapshot.atMs) : null;
     observations.push(
       ...marketDataRules(snapshot.ingestion, config),
-      ...evidenceIndexRule(snapshot.ingestion),
+      ...evidenceIndexRules(snapshot.ingestion, noIndexStepSinceMs, snapshot.atMs, config),
     );
+  }
   if (snapshot.execution) {
     observations.push(
       ...driftRules(snapshot.execution),
@@ -70,5 +74,5 @@ export function observe(
     denied: snapshot.risk?.decisions.denied ?? previous?.denied ?? 0,
     tradingErrors: snapshot.execution?.venueErrors ?? previous?.tradingErrors ?? {},
   };
-  return { observations, memory: { counters, noAnchorSinceMs } };
+  return { observations, memory: { counters, noAnchorSinceMs, noIndexStepSinceMs } };
 }

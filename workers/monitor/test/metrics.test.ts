@@ -88,6 +88,7 @@ describe("the Prometheus text format", () => {
       "paulp_evidence_recovered_total",
       "paulp_evidence_unvouched",
       "paulp_evidence_index_walks_total",
+      "paulp_evidence_index_step_age_seconds",
     ])
       expect(families.has(name), name).toBe(true);
     // The run's evidence, just written, is young to the index audit: one whole walk, nothing recovered or unvouched.
@@ -97,6 +98,10 @@ describe("the Prometheus text format", () => {
       ["current", "0"],
       ["last", "0"],
     ]);
+    // Its step was taken in this test: seconds old, not unset.
+    const stepAge = Number(families.get("paulp_evidence_index_step_age_seconds")!.metrics[0]!.value);
+    expect(stepAge).toBeGreaterThanOrEqual(0);
+    expect(stepAge).toBeLessThan(3_600);
     const state = families.get("paulp_breaker_state")!;
     expect(state.metrics.find((m) => m.labels?.state === "HALT")?.value).toBe("1");
     expect(state.metrics.find((m) => m.labels?.state === "NORMAL")?.value).toBe("0");

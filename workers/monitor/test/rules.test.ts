@@ -1,6 +1,7 @@
 import type { AuditStatus, ExecutionMonitorStats, IngestionStatus, RiskMonitorStats } from "@paulp/contracts";
 import { describe, expect, it } from "vitest";
 import { ALERT_TRANSITIONS, applyObservations } from "../src/alert-table";
+import type { IngestionSignal } from "../src/observation";
 import { DEFAULT_RULES, observe, parseRuleConfig, type RuleMemory, type Snapshot } from "../src/rules";
 import { ingestionSignal } from "../src/signals";
 
@@ -272,6 +273,63 @@ describe("the rules", () => {
     const observed = observe(snapshot({ ingestion: read }), EMPTY, DEFAULT_RULES).observations;
     expect(observed.find((o) => o.key === "evidence_unvouched")).toBeUndefined();
     expect(observed.find((o) => o.key === "venue_errors:market_data:kalshi")?.severity).toBe("critical");
+  });
+
+  it("warn when the evidence index audit stops stepping: its last step too old, or none since the monitor first saw it", () => {
+    const limit = DEFAULT_RULES.evidenceIndexStepMaxAgeSeconds;
+    const withStep = (lastStepAt: string | null): IngestionStatus => ({
+      venues: {} as IngestionStatus["venues"],
+      evidenceCount: 0,
+      rejectedEvidence: 0,
+      rulesVersion: 1,
+      evidenceIndex: {
+        passesCompleted: 3,
+        midPass: true,
+        recordedTotal: 0,
+        unvouchedTotal: 0,
+        unvouchedThisWalk: 0,
+        unvouchedLastWalk: 0,
+        lastStepAt,
+        lastStep: null,
+      },
+    });
+    const at = Date.parse("2026-12-03T12:00:00.000Z");
+    const stalled = (status: IngestionSignal, memory: RuleMemory = EMPTY, atMs = at) => {
+      const r = observe(snapshot({ ingestion: status }, atMs), memory, DEFAULT_RULES);
+      return { alert: r.observations.find((o) => o.key === "evidence_index_stalled"), memory: r.memory };
+    };
+    const ago = (seconds: number) => new Date(at - seconds * 1000).toISOString();
+    // A step within the limit: observed, clear. One just past it: a warning that says when and what to read.
+    expect(stalled(withStep(ago(limit))).alert?.severity).toBeNull();
+    const old = stalled(withStep(ago(limit + 1))).alert;
+    expect(old?.severity).toBe("warning");
+    expect(old?.detail).toContain(`last step at ${ago(limit + 1)}`);
+    expect(old?.detail).toContain("evidence index audit failed");
+    // A time that cannot be read is no step: fail closed.
+    expect(stalled(withStep("not a time")).alert?.severity).toBe("warning");
+    // Never stepped: counted from the monitor's first sight of it (kept in its memory), warned past the limit,
+    // forgotten once a step is seen.
+    const first = stalled(withStep(null));
+    expect(first.alert?.severity).toBeNull();
+    expect(first.memory.noIndexStepSinceMs).toBe(at);
+    const later = stalled(withStep(null), first.memory, at + (limit + 1) * 1000);
+    expect(later.alert?.severity).toBe("warning");
+    expect(later.alert?.detail).toContain("no step yet");
+    expect(later.memory.noIndexStepSinceMs).toBe(at);
+    expect(stalled(withStep(ago(5)), later.memory).memory.noIndexStepSinceMs).toBeNull();
+    // Memory stored before the rule existed has no such field: read as none seen yet.
+    const stored: RuleMemory = { counters: null, noAnchorSinceMs: null };
+    expect(stalled(withStep(null), stored).memory.noIndexStepSinceMs).toBe(at);
+    // An ingestion without the audit observes neither evidence alert; one that did not answer keeps the memory.
+    const older: Partial<IngestionStatus> = withStep(null);
+    delete older.evidenceIndex;
+    expect(stalled(ingestionSignal(older as IngestionStatus)!).alert).toBeUndefined();
+    const down = observe(
+      snapshot({ ingestion: null, unavailable: [{ source: "ingestion", reason: "timed out" }] }, at + 1),
+      first.memory,
+      DEFAULT_RULES,
+    );
+    expect(down.memory.noIndexStepSinceMs).toBe(at);
   });
 
   it("alert a source that did not answer, and observe nothing of its own then", () => {
