@@ -99,7 +99,11 @@ function indexStalled(
   const ageSeconds = since === null ? 0 : Math.floor((atMs - since) / 1000);
   // An unreadable time is no evidence of a step: stalled, fail closed.
   const stalled = !Number.isFinite(ageSeconds) || ageSeconds > config.evidenceIndexStepMaxAgeSeconds;
-  const last = index.lastStepAt === null ? "no step yet" : `last step at ${index.lastStepAt}`;
+  const age = Number.isFinite(ageSeconds) ? `${ageSeconds} s` : "a time that cannot be read";
+  const last =
+    index.lastStepAt === null
+      ? `no step in the ${age} since the monitor first saw the audit`
+      : `last step at ${index.lastStepAt}, ${age} ago`;
   return {
     key: "evidence_index_stalled",
     kind: "evidence_index_stalled",
@@ -107,8 +111,10 @@ function indexStalled(
     severity: stalled ? "warning" : null,
     title: "evidence index audit not stepping",
     detail: stalled
-      ? `${last}, ${Number.isFinite(ageSeconds) ? `${ageSeconds} s ago` : "at a time that cannot be read"} (limit ${config.evidenceIndexStepMaxAgeSeconds} s): ingestion's cron takes a step each run; its log says why it failed ("evidence index audit failed: …")`
-      : `${last}`,
+      ? `${last} (limit ${config.evidenceIndexStepMaxAgeSeconds} s): ingestion's cron takes a step each run; its log says why it failed ("evidence index audit failed: …")`
+      : index.lastStepAt === null
+        ? "no step yet"
+        : last,
     labels: {},
   };
 }

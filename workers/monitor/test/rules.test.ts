@@ -303,7 +303,7 @@ describe("the rules", () => {
     expect(stalled(withStep(ago(limit))).alert?.severity).toBeNull();
     const old = stalled(withStep(ago(limit + 1))).alert;
     expect(old?.severity).toBe("warning");
-    expect(old?.detail).toContain(`last step at ${ago(limit + 1)}`);
+    expect(old?.detail).toContain(`last step at ${ago(limit + 1)}, ${limit + 1} s ago (limit ${limit} s)`);
     expect(old?.detail).toContain("evidence index audit failed");
     // A time that cannot be read is no step: fail closed.
     expect(stalled(withStep("not a time")).alert?.severity).toBe("warning");
@@ -314,7 +314,9 @@ describe("the rules", () => {
     expect(first.memory.noIndexStepSinceMs).toBe(at);
     const later = stalled(withStep(null), first.memory, at + (limit + 1) * 1000);
     expect(later.alert?.severity).toBe("warning");
-    expect(later.alert?.detail).toContain("no step yet");
+    expect(later.alert?.detail).toContain(
+      `no step in the ${limit + 1} s since the monitor first saw the audit`,
+    );
     expect(later.memory.noIndexStepSinceMs).toBe(at);
     expect(stalled(withStep(ago(5)), later.memory).memory.noIndexStepSinceMs).toBeNull();
     // Memory stored before the rule existed has no such field: read as none seen yet.
