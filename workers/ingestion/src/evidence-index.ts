@@ -29,6 +29,12 @@ export const INDEX_AUDIT_GRACE_MS = 15 * 60_000;
  */
 export const INDEX_AUDIT_MAX_BYTES = 16 * 1024 * 1024;
 
+/**
+ * How long a step holds the walk: longer than any step takes (one list, and a head, a read and a hash for each of at
+ * most 1,000 unrecorded objects), short enough that a step whose isolate ended frees it within a few cron runs.
+ */
+export const INDEX_AUDIT_LEASE_MS = 5 * 60_000;
+
 /** What a step needs: the bindings, the audit, the clock and who acts (the cron, or the operator asking). */
 export type IndexAuditDeps = Pick<PipelineDeps, "db" | "bucket" | "audit" | "now" | "actor">;
 
@@ -75,15 +81,59 @@ export async function evidenceIndexStatus(db: D1Database): Promise<EvidenceIndex
 /** How one unrecorded object was settled. */
 type Settled = "recorded" | "young" | "unvouched" | "deferred" | "gone";
 
+/** Another step holds the walk (until when, ISO): this one took nothing. */
+export interface StepUnderWay {
+  underWayUntil: string;
+}
+
 /**
  * One step: the next page of the bucket, each object checked for its record. An object this step could not settle
  * (its read, its audit or its record failed) keeps the cursor where it was, so the same page is taken again next
  * time and nothing is skipped; otherwise the cursor moves on (back to the start after the bucket's last page).
+ * One step at a time: while another holds the walk (its lease), this one answers `StepUnderWay` and does nothing.
  */
 export async function auditEvidenceIndex(
   deps: IndexAuditDeps,
   pageSize: number = INDEX_AUDIT_PAGE,
-): Promise<EvidenceIndexStep> {
+): Promise<EvidenceIndexStep | StepUnderWay> {
+  const holder = crypto.randomUUID();
+  const claimed = await claimWalk(deps, holder);
+  if (claimed !== true) return claimed;
+  try {
+    return await takeStep(deps, holder, pageSize);
+  } catch (error) {
+    // Freed at once, so the next run need not wait out the lease; the error is the caller's to log.
+    await deps.db
+      .prepare(
+        "UPDATE evidence_index_audit SET step_lease = NULL, step_lease_until = NULL WHERE id = 1 AND step_lease = ?1",
+      )
+      .bind(holder)
+      .run()
+      .catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Takes the walk for `holder` unless another step holds it (the row is made on the first step). */
+async function claimWalk(deps: IndexAuditDeps, holder: string): Promise<true | StepUnderWay> {
+  const now = deps.now();
+  const taken = await deps.db
+    .prepare(
+      `INSERT INTO evidence_index_audit (id, step_lease, step_lease_until) VALUES (1, ?1, ?2)
+       ON CONFLICT (id) DO UPDATE SET step_lease = ?1, step_lease_until = ?2
+         WHERE step_lease_until IS NULL OR step_lease_until <= ?3
+       RETURNING id`,
+    )
+    .bind(holder, now + INDEX_AUDIT_LEASE_MS, now)
+    .first();
+  if (taken !== null) return true;
+  const held = await deps.db
+    .prepare("SELECT step_lease_until FROM evidence_index_audit WHERE id = 1")
+    .first<{ step_lease_until: number | null }>();
+  return { underWayUntil: new Date(held?.step_lease_until ?? now).toISOString() };
+}
+
+async function takeStep(deps: IndexAuditDeps, holder: string, pageSize: number): Promise<EvidenceIndexStep> {
   const row = await loadRow(deps.db);
   // Names only: a list asked for metadata too answers fewer objects a call (R2: "fewer results may be returned");
   // the few unrecorded ones are asked for theirs one by one.
@@ -119,14 +169,15 @@ export async function auditEvidenceIndex(
   const walkEnds = advance && !listed.truncated;
   // A walk whose last page is taken again has not ended: the next step does not start from the beginning.
   step.passCompleted = walkEnds;
-  await deps.db
+  // Written, and the walk freed, only while this step still holds it: one that outlived its lease (another step
+  // may have taken the same page since) leaves the walk to that one and says so.
+  const written = await deps.db
     .prepare(
-      `INSERT INTO evidence_index_audit (id, cursor, passes_completed, recorded_total, unvouched_total,
-         unvouched_this_walk, unvouched_last_walk, last_step_at, last_step)
-       VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-       ON CONFLICT (id) DO UPDATE SET cursor = ?1, passes_completed = passes_completed + ?2,
+      `UPDATE evidence_index_audit SET cursor = ?1, passes_completed = passes_completed + ?2,
          recorded_total = recorded_total + ?3, unvouched_total = unvouched_total + ?4,
-         unvouched_this_walk = ?5, unvouched_last_walk = ?6, last_step_at = ?7, last_step = ?8`,
+         unvouched_this_walk = ?5, unvouched_last_walk = ?6, last_step_at = ?7, last_step = ?8,
+         step_lease = NULL, step_lease_until = NULL
+       WHERE id = 1 AND step_lease = ?9`,
     )
     .bind(
       cursor,
@@ -137,8 +188,13 @@ export async function auditEvidenceIndex(
       walkEnds ? thisWalk : (row?.unvouched_last_walk ?? 0),
       new Date(deps.now()).toISOString(),
       JSON.stringify(step),
+      holder,
     )
     .run();
+  if (written.meta.changes === 0)
+    console.error(
+      "evidence index audit: a step outlived its lease; its counts and cursor are not written (what it audited stands)",
+    );
   return step;
 }
 

@@ -190,9 +190,15 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
   }
 
   async auditEvidenceIndex(actor: Principal): Promise<Result<EvidenceIndexStep>> {
-    return serve({ what: "auditEvidenceIndex", ...INTERNAL }, [Principal], [actor], async (who) =>
-      ok(await auditEvidenceIndex(depsFromEnv(this.env, who))),
-    );
+    return serve({ what: "auditEvidenceIndex", ...INTERNAL }, [Principal], [actor], async (who) => {
+      const step = await auditEvidenceIndex(depsFromEnv(this.env, who));
+      if ("underWayUntil" in step)
+        return err(
+          ErrorCode.conflict,
+          `a step of the evidence index audit is under way (it holds the walk until ${step.underWayUntil} at most); ask again after it`,
+        );
+      return ok(step);
+    });
   }
 
   async runNow(request: IngestionRunRequest, actor: Principal): Promise<Result<VenueRunReport[]>> {
@@ -329,7 +335,9 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
     await auditEvidenceIndex(deps).then(
       (step) =>
         console.log(
-          `evidence index audit: checked=${step.checked} recorded=${step.recorded} unvouched=${step.unvouched.length} deferred=${step.deferred}`,
+          "underWayUntil" in step
+            ? `evidence index audit: skipped, another step holds the walk until ${step.underWayUntil}`
+            : `evidence index audit: checked=${step.checked} recorded=${step.recorded} unvouched=${step.unvouched.length} deferred=${step.deferred}`,
         ),
       (error: unknown) => console.error(`evidence index audit failed: ${(error as Error)?.message}`),
     );

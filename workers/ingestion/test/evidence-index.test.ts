@@ -5,7 +5,12 @@ import { sha256Hex } from "@paulp/kit";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { RawResponse } from "../src/client";
 import { evidenceRecordStatements, putEvidence, readEvidence, storeEvidence } from "../src/evidence";
-import { auditEvidenceIndex, INDEX_AUDIT_GRACE_MS, type IndexAuditDeps } from "../src/evidence-index";
+import {
+  auditEvidenceIndex,
+  INDEX_AUDIT_GRACE_MS,
+  INDEX_AUDIT_LEASE_MS,
+  type IndexAuditDeps,
+} from "../src/evidence-index";
 import { ACTOR, auditEvents, count, resetAll, tenv, worker } from "./helpers";
 
 beforeEach(resetAll);
@@ -35,6 +40,47 @@ const deps = (aheadMs = INDEX_AUDIT_GRACE_MS + 60_000): IndexAuditDeps => ({
   actor: ACTOR,
 });
 
+/** A step that ran (not refused because another held the walk). */
+async function stepOf(d: IndexAuditDeps, pageSize?: number) {
+  const step = await auditEvidenceIndex(d, pageSize);
+  if ("underWayUntil" in step) throw new Error(`the walk was held until ${step.underWayUntil}`);
+  return step;
+}
+
+/** An event the test fires itself: `fired` settles once `fire()` is called. */
+function signal(): { fired: Promise<void>; fire: () => void } {
+  let fire!: () => void;
+  const fired = new Promise<void>((resolve) => {
+    fire = resolve;
+  });
+  return { fired, fire };
+}
+
+/** The real bucket, its list held until the test releases it (a step caught mid-way); `listing` fires on the call. */
+function heldBucket(): { bucket: R2Bucket; listing: ReturnType<typeof signal>; release: () => void } {
+  const listing = signal();
+  const gate = signal();
+  const real = tenv.R2_EVIDENCE;
+  const bucket = {
+    list: async (options?: R2ListOptions) => {
+      listing.fire();
+      await gate.fired;
+      return real.list(options);
+    },
+    head: (key: string) => real.head(key),
+    get: (key: string) => real.get(key),
+  } as unknown as R2Bucket;
+  return { bucket, listing, release: gate.fire };
+}
+
+const leaseRow = () =>
+  tenv.D1_MARKETS.prepare(
+    "SELECT step_lease, step_lease_until FROM evidence_index_audit WHERE id = 1",
+  ).first<{
+    step_lease: string | null;
+    step_lease_until: number | null;
+  }>();
+
 const evidenceRow = (hash: string) =>
   tenv.D1_MARKETS.prepare("SELECT * FROM evidence WHERE hash = ?1")
     .bind(hash)
@@ -50,7 +96,7 @@ describe("the evidence index audit", () => {
       message: expect.stringContaining("has bytes but no record"),
     });
 
-    const step = await auditEvidenceIndex(deps());
+    const step = await stepOf(deps());
     expect(step).toEqual({
       checked: 2,
       recorded: 1,
@@ -97,13 +143,13 @@ describe("the evidence index audit", () => {
     expect(read.ok).toBe(true);
 
     // The next pass finds nothing more to do.
-    expect(await auditEvidenceIndex(deps())).toMatchObject({ checked: 2, recorded: 0, passCompleted: true });
+    expect(await stepOf(deps())).toMatchObject({ checked: 2, recorded: 0, passCompleted: true });
     expect((await auditEvents()).filter((e) => e.type.startsWith("ingestion.evidence_"))).toHaveLength(1);
   });
 
   it("records a non-2xx answer kept without its record as rejected, as a fetch would have", async () => {
     const lost = await orphan('{"error":"too many requests"}', 429);
-    expect(await auditEvidenceIndex(deps())).toMatchObject({ recorded: 1 });
+    expect(await stepOf(deps())).toMatchObject({ recorded: 1 });
     expect(await evidenceRow(lost)).toMatchObject({
       status: 429,
       parse_status: "rejected",
@@ -113,7 +159,7 @@ describe("the evidence index audit", () => {
 
   it("leaves an object younger than the grace alone (its record may be on its way), and takes it on a later pass", async () => {
     const lost = await orphan('{"young":1}');
-    const young = await auditEvidenceIndex(deps(0));
+    const young = await stepOf(deps(0));
     expect(young).toEqual({
       checked: 1,
       recorded: 0,
@@ -127,7 +173,7 @@ describe("the evidence index audit", () => {
     await tenv.D1_MARKETS.batch(
       evidenceRecordStatements(tenv.D1_MARKETS, "kalshi", answer('{"young":1}'), lost, FETCHED_AT),
     );
-    expect(await auditEvidenceIndex(deps())).toMatchObject({ recorded: 0, young: 0 });
+    expect(await stepOf(deps())).toMatchObject({ recorded: 0, young: 0 });
     expect((await auditEvents()).filter((e) => e.type.startsWith("ingestion.evidence_"))).toEqual([]);
   });
 
@@ -139,7 +185,7 @@ describe("the evidence index audit", () => {
     await tenv.R2_EVIDENCE.put("notes/readme.txt", "hello");
     const bare = await sha256Hex("bare");
     await tenv.R2_EVIDENCE.put(bare, "bare");
-    const step = await auditEvidenceIndex(deps());
+    const step = await stepOf(deps());
     expect(step.recorded).toBe(0);
     expect(step.deferred).toBe(0);
     expect([...step.unvouched].sort()).toEqual([bare, real, "notes/readme.txt"].sort());
@@ -158,7 +204,7 @@ describe("the evidence index audit", () => {
     });
     // Removed from the bucket (once kept aside, docs/runbook.md): the next whole walk meets none.
     await tenv.R2_EVIDENCE.delete([real, bare, "notes/readme.txt"]);
-    await auditEvidenceIndex(deps());
+    await stepOf(deps());
     expect(await worker().status()).toMatchObject({
       ok: true,
       value: {
@@ -171,14 +217,14 @@ describe("the evidence index audit", () => {
     const hashes = [];
     for (let i = 0; i < 5; i++) hashes.push(await orphan(`{"page":${i}}`));
     const steps = [];
-    for (let i = 0; i < 3; i++) steps.push(await auditEvidenceIndex(deps(), 2));
+    for (let i = 0; i < 3; i++) steps.push(await stepOf(deps(), 2));
     expect(steps.map((s) => [s.checked, s.recorded, s.passCompleted])).toEqual([
       [2, 2, false],
       [2, 2, false],
       [1, 1, true],
     ]);
     expect(await count("evidence")).toBe(5);
-    expect(await auditEvidenceIndex(deps(), 2)).toMatchObject({
+    expect(await stepOf(deps(), 2)).toMatchObject({
       checked: 2,
       recorded: 0,
       passCompleted: false,
@@ -186,15 +232,15 @@ describe("the evidence index audit", () => {
     // An object that cannot be vouched for, met in the second walk ("z…" lists after every hex name): counted for
     // that walk, and for the last walk once it ends.
     await tenv.R2_EVIDENCE.put("z-not-evidence", "x");
-    await auditEvidenceIndex(deps(), 2);
+    await stepOf(deps(), 2);
     const midWalk = await worker().status();
     expect(midWalk.ok && midWalk.value.evidenceIndex).toMatchObject({
       unvouchedThisWalk: 0,
       passesCompleted: 1,
     });
-    await auditEvidenceIndex(deps(), 2);
+    await stepOf(deps(), 2);
     await tenv.R2_EVIDENCE.delete("z-not-evidence");
-    await auditEvidenceIndex(deps(), 2);
+    await stepOf(deps(), 2);
     const status = await worker().status();
     expect(status.ok && status.value.evidenceIndex).toMatchObject({
       passesCompleted: 2,
@@ -212,29 +258,88 @@ describe("the evidence index audit", () => {
     const third = await orphan('{"third":1}');
     await tenv.AUDIT._set({ failing: true });
     // The whole bucket in one page, not settled: the walk has not ended, and nothing is counted for it.
-    expect(await auditEvidenceIndex(deps(), 10)).toMatchObject({
+    expect(await stepOf(deps(), 10)).toMatchObject({
       checked: 3,
       deferred: 3,
       passCompleted: false,
     });
     const stalled = await worker().status();
     expect(stalled.ok && stalled.value.evidenceIndex).toMatchObject({ passesCompleted: 0, recordedTotal: 0 });
-    const refused = await auditEvidenceIndex(deps(), 2);
+    const refused = await stepOf(deps(), 2);
     expect(refused).toMatchObject({ recorded: 0, deferred: 2, passCompleted: false });
     expect(await count("evidence")).toBe(0);
     await tenv.AUDIT._set({ failing: false });
     // The same page again (the cursor did not move), then the rest.
-    expect(await auditEvidenceIndex(deps(), 2)).toMatchObject({
+    expect(await stepOf(deps(), 2)).toMatchObject({
       checked: 2,
       recorded: 2,
       passCompleted: false,
     });
-    expect(await auditEvidenceIndex(deps(), 2)).toMatchObject({
+    expect(await stepOf(deps(), 2)).toMatchObject({
       checked: 1,
       recorded: 1,
       passCompleted: true,
     });
     for (const hash of [first, second, third]) expect(await evidenceRow(hash)).not.toBeNull();
+  });
+
+  it("takes one step at a time: a second while the first holds the walk does nothing and says until when", async () => {
+    const lost = await orphan('{"one at a time":1}');
+    const held = heldBucket();
+    // One clock for both steps: the second is told the first's lease, to the millisecond.
+    const at = deps().now();
+    const first = stepOf({ ...deps(), now: () => at, bucket: held.bucket });
+    await held.listing.fired;
+    expect(await auditEvidenceIndex({ ...deps(), now: () => at + 1 })).toEqual({
+      underWayUntil: new Date(at + INDEX_AUDIT_LEASE_MS).toISOString(),
+    });
+    held.release();
+    expect(await first).toMatchObject({ checked: 1, recorded: 1 });
+    // Audited and counted once; the walk is free again for the next step.
+    const recovered = (await auditEvents()).filter((e) => e.type === "ingestion.evidence_recovered");
+    expect(recovered.map((e) => (e.payload as { hash: string }).hash)).toEqual([lost]);
+    const status = await worker().status();
+    expect(status.ok && status.value.evidenceIndex).toMatchObject({ passesCompleted: 1, recordedTotal: 1 });
+    expect(await leaseRow()).toEqual({ step_lease: null, step_lease_until: null });
+    expect(await stepOf(deps())).toMatchObject({ checked: 1, recorded: 0 });
+  });
+
+  it("frees the walk when a step fails, and once the lease of a step whose isolate ended has passed", async () => {
+    const failing = {
+      list: async () => {
+        throw new Error("R2 list failed");
+      },
+    } as unknown as R2Bucket;
+    await expect(auditEvidenceIndex({ ...deps(), bucket: failing })).rejects.toThrow("R2 list failed");
+    expect(await leaseRow()).toEqual({ step_lease: null, step_lease_until: null });
+    // A step that ended with its isolate left its lease: held until it passes, then taken.
+    const leftAt = deps().now();
+    await tenv.D1_MARKETS.prepare(
+      "UPDATE evidence_index_audit SET step_lease = 'ended', step_lease_until = ?1 WHERE id = 1",
+    )
+      .bind(leftAt + INDEX_AUDIT_LEASE_MS)
+      .run();
+    expect(await auditEvidenceIndex(deps())).toEqual({
+      underWayUntil: new Date(leftAt + INDEX_AUDIT_LEASE_MS).toISOString(),
+    });
+    expect(await stepOf(deps(INDEX_AUDIT_GRACE_MS + 60_000 + INDEX_AUDIT_LEASE_MS + 1_000))).toMatchObject({
+      passCompleted: true,
+    });
+  });
+
+  it("writes nothing of a step that outlived its lease (another took the walk meanwhile)", async () => {
+    await orphan('{"outlived":1}');
+    const held = heldBucket();
+    const slow = stepOf({ ...deps(), bucket: held.bucket });
+    await held.listing.fired;
+    // Its lease passes while it is held; another step takes the walk and completes it.
+    const later = INDEX_AUDIT_GRACE_MS + 60_000 + INDEX_AUDIT_LEASE_MS + 1_000;
+    expect(await stepOf(deps(later))).toMatchObject({ recorded: 1, passCompleted: true });
+    held.release();
+    await slow;
+    // One walk and one recovery counted: the slow step's counts were not written over the other's.
+    const status = await worker().status();
+    expect(status.ok && status.value.evidenceIndex).toMatchObject({ passesCompleted: 1, recordedTotal: 1 });
   });
 
   it("runs through the worker's entrypoint as its caller (a just-written object is young there), and refuses a malformed actor", async () => {
@@ -247,5 +352,16 @@ describe("the evidence index audit", () => {
     const bad = await worker().auditEvidenceIndex({ method: "nobody" } as never);
     expect(bad.ok).toBe(false);
     expect(!bad.ok && bad.error.code).toBe("validation_failed");
+    // While another step holds the walk: refused as a conflict that says until when, nothing taken.
+    await tenv.D1_MARKETS.prepare(
+      "UPDATE evidence_index_audit SET step_lease = 'other', step_lease_until = ?1",
+    )
+      .bind(Date.now() + INDEX_AUDIT_LEASE_MS)
+      .run();
+    const busy = await worker().auditEvidenceIndex(ACTOR);
+    expect(!busy.ok && busy.error).toMatchObject({
+      code: "conflict",
+      message: expect.stringContaining("a step of the evidence index audit is under way"),
+    });
   });
 });
