@@ -9,10 +9,13 @@ export function launch(): Promise<Browser> {
 
 /**
  * Local `wrangler dev` (4.86) forwards each request from its proxy to the workers over a kept-alive connection; a
- * request written onto one the other side is closing at that moment never arrives, and the proxy answers a POST
- * with this 503 (a GET it sends again itself). Known upstream (cloudflare/workers-sdk#14641, #15317: the worker
- * never sees the request); not a Cloudflare deployment's behaviour, and not ours. Seen once in some 25 e2e runs,
- * on the banner's halt under two test runs at once: nothing reached the gateway (no admin audit record).
+ * request written onto one the other side is closing at that moment fails, and the proxy answers a POST with this
+ * 503 (a GET it sends again itself). Known upstream (cloudflare/workers-sdk#14641, #15317, where the worker never saw
+ * the request); not a Cloudflare deployment's behaviour, and not ours. Seen once in some 25 e2e runs, on the
+ * banner's halt under two test runs at once: nothing reached the gateway (no admin audit record). The proxy's answer
+ * does not prove that in every case (it also covers a failure after the worker answered), so a request sent again
+ * may be a second one: the e2e's writes are ones whose second sending is refused and shows (a halt from HALT, an
+ * approval already given) or is one more of the same (a loop run, a fast-path tick, a dev sign-in).
  */
 const DROPPED_BY_LOCAL_PROXY = "Your worker restarted mid-request";
 /** How many times a request the local proxy dropped is sent in all. */
@@ -23,8 +26,8 @@ export function droppedByLocalProxy(status: number, body: string): boolean {
 }
 
 /**
- * `fetch` against the local mesh, sending again (said in the log) a request the local proxy dropped before any
- * worker saw it; anything else, the worker's own 503 among it, is answered as it came.
+ * `fetch` against the local mesh, sending again (said in the log) a request the local proxy answered it dropped;
+ * anything else, the worker's own 503 among it, is answered as it came.
  */
 export async function meshFetch(url: string, init: RequestInit): Promise<Response> {
   for (let attempt = 1; ; attempt++) {
@@ -83,6 +86,9 @@ export interface TabOptions {
   height?: number;
 }
 
+/** How long a page's step, navigation or routed write may take on a loaded 2-core machine. */
+const PAGE_PATIENCE_MS = 120_000;
+
 export async function openConsole(
   browser: Browser,
   mesh: MeshInfo,
@@ -95,8 +101,8 @@ export async function openConsole(
   await sendDroppedAgain(context, mesh);
   const page = await context.newPage();
   // A loaded 2-core machine answers slowly: every wait is for an event, with room to arrive.
-  page.setDefaultTimeout(120_000);
-  page.setDefaultNavigationTimeout(120_000);
+  page.setDefaultTimeout(PAGE_PATIENCE_MS);
+  page.setDefaultNavigationTimeout(PAGE_PATIENCE_MS);
   const errors: string[] = [];
   const expected: { pattern: RegExp; times: number }[] = [];
   page.on("console", (msg) => {
@@ -126,18 +132,23 @@ export async function openConsole(
 }
 
 /**
- * The page's writes to the mesh (a GET the local proxy sends again itself) go through `route.fetch`, and one the
- * local proxy dropped before any worker saw it is sent again, as an operator would press again; said in the log.
- * A test's own `page.route` comes first (Playwright's order) and may fall back to this.
+ * The page's writes to the mesh (a GET the local proxy sends again itself) go through `route.fetch` with every
+ * header the browser sent (its Origin among them, which the gateway's cross-site check reads when, as here, Chromium
+ * hands an intercepted request no Sec-Fetch-* headers) and
+ * the page's own patience; one the local proxy answered it dropped is sent again, as an operator would press again,
+ * said in the log. A test's own `page.route` comes first (Playwright's order) and may fall back to this. Routing
+ * turns the context's HTTP cache off: every console asset is fetched each time (the console sets no caching the
+ * tests rely on).
  */
 async function sendDroppedAgain(context: BrowserContext, mesh: MeshInfo): Promise<void> {
   await context.route(
-    (url) => url.href.startsWith(mesh.base),
+    (url) => url.origin === new URL(mesh.base).origin,
     async (route) => {
       const method = route.request().method();
       if (method === "GET" || method === "HEAD") return route.fallback();
+      const headers = await route.request().allHeaders();
       for (let attempt = 1; ; attempt++) {
-        const response = await route.fetch();
+        const response = await route.fetch({ headers, timeout: PAGE_PATIENCE_MS });
         const dropped =
           attempt < LOCAL_PROXY_TRIES &&
           response.status() === 503 &&

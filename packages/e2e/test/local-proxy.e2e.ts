@@ -14,10 +14,13 @@ function scriptedServer(): {
   start: () => Promise<string>;
   script: (answers: [number, string][]) => void;
   posts: () => number;
+  /** The headers and body of each POST, as they arrived. */
+  received: () => { headers: Record<string, string | string[] | undefined>; body: string }[];
   stop: () => Promise<void>;
 } {
   let answers: [number, string][] = [];
   let posts = 0;
+  let received: { headers: Record<string, string | string[] | undefined>; body: string }[] = [];
   const server: Server = createServer((req, res) => {
     if (req.method === "GET") {
       res.writeHead(200, { "content-type": "text/html" }).end("<!doctype html><title>stand-in</title>");
@@ -25,8 +28,12 @@ function scriptedServer(): {
     }
     posts += 1;
     const [status, body] = answers.shift() ?? [200, '{"ok":true}'];
-    req.resume();
-    req.on("end", () => res.writeHead(status, { "content-type": "text/plain" }).end(body));
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      received.push({ headers: req.headers, body: Buffer.concat(chunks).toString("utf8") });
+      res.writeHead(status, { "content-type": "text/plain" }).end(body);
+    });
   });
   return {
     start: () =>
@@ -38,8 +45,10 @@ function scriptedServer(): {
     script: (next) => {
       answers = next;
       posts = 0;
+      received = [];
     },
     posts: () => posts,
+    received: () => received,
     stop: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
@@ -61,7 +70,11 @@ describe("a request wrangler's local proxy dropped", () => {
     const t = await openConsole(browser, { base, adminToken: "", screenshots: "", startedAt: 0 });
     try {
       return await t.page.evaluate(async () => {
-        const res = await fetch("/admin/circuit-breaker/transition", { method: "POST", body: "{}" });
+        const res = await fetch("/admin/circuit-breaker/transition", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: '{"to":"HALT"}',
+        });
         return { status: res.status, body: await res.text() };
       });
     } finally {
@@ -73,6 +86,13 @@ describe("a request wrangler's local proxy dropped", () => {
     server.script([[503, DROPPED]]);
     expect(await pagePost()).toEqual({ status: 200, body: '{"ok":true}' });
     expect(server.posts()).toBe(2);
+    // Sent as the browser sent it: its body, and its Origin, which the gateway's cross-site check reads (Chromium
+    // hands an intercepted request no Sec-Fetch-* headers; the check falls back to Origin).
+    for (const { headers, body } of server.received()) {
+      expect(body).toBe('{"to":"HALT"}');
+      expect(headers["content-type"]).toBe("application/json");
+      expect(headers.origin).toBe(base);
+    }
   });
 
   it("is not sent again when the 503 is the worker's own", async () => {

@@ -133,12 +133,13 @@ export class AlertDesk extends DurableObject<Env> {
     return this.queue.run(async () => {
       const snapshot = { ...(await readSignals(this.env)), adminAuditOutbox: this.adminAuditOutbox };
       const at = new Date(snapshot.atMs).toISOString();
-      const { observations, memory } = observe(snapshot, this.memory, this.rules);
+      const { observations, memory, unobservable } = observe(snapshot, this.memory, this.rules);
       const { active, changes } = applyObservations(
         this.active,
         observations,
         new Set(snapshot.unavailable.map((u) => u.source)),
         at,
+        unobservable,
       );
       const rows: AlertHistoryEntry[] = changes.map((c) => ({
         id: ++this.histSeq,

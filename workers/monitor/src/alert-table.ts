@@ -30,13 +30,15 @@ export function sourceOf(alert: Alert): Source | "monitor" | "gateway" {
 /**
  * Apply one evaluation's observations to the active alerts. An active alert that was not observed is cleared
  * when its source answered (its condition is gone: a drift reconciled away, a reason code no longer denied) and
- * kept as it is when its source did not (not knowing is never "all clear").
+ * kept as it is when its source did not, or answered without the signal it is read from (`unobservable`: an
+ * ingestion deployed without the evidence index audit); not knowing is never "all clear".
  */
 export function applyObservations(
   active: Readonly<Record<string, Alert>>,
   observations: readonly Observation[],
   unavailable: ReadonlySet<string>,
   at: string,
+  unobservable: ReadonlySet<string> = new Set(),
 ): { active: Record<string, Alert>; changes: AlertChange[] } {
   const next: Record<string, Alert> = { ...active };
   const changes: AlertChange[] = [];
@@ -84,7 +86,7 @@ export function applyObservations(
   }
   for (const key of Object.keys(active)) {
     if (seen.has(key)) continue;
-    if (unavailable.has(sourceOf(active[key]!))) continue;
+    if (unavailable.has(sourceOf(active[key]!)) || unobservable.has(key)) continue;
     step(key, "clear", null);
   }
   return { active: next, changes };

@@ -41,6 +41,9 @@ export function marketDataRules(ingestion: IngestionSignal, config: RuleConfig):
   });
 }
 
+/** The evidence index audit's alert keys: kept as they are while ingestion does not report the audit. */
+export const EVIDENCE_INDEX_KEYS = ["evidence_unvouched", "evidence_index_stalled"] as const;
+
 /**
  * The evidence index audit's two alerts: `evidence_unvouched` (what its walk met) and `evidence_index_stalled` (it
  * has stopped walking). `noStepSinceMs`: when the monitor first saw an audit that never took a step.
@@ -56,8 +59,8 @@ export function evidenceIndexRules(
   atMs: number,
   config: RuleConfig,
 ): Observation[] {
-  // An ingestion deployed before the audit reports none: nothing is observed (the alert keeps its state) rather
-  // than the whole evaluation failing on a worker a deploy has not reached yet.
+  // An ingestion deployed before the audit reports none: nothing is observed (`observe` names the keys whose state
+  // is kept) rather than the whole evaluation failing on a worker a deploy has not reached yet.
   const index = ingestion.evidenceIndex;
   if (!index) return [];
   // The last step's own list too: a page taken again (another object on it not settled) does not count for its walk

@@ -7,7 +7,7 @@ import type { Counters, Observation, RuleMemory, Snapshot } from "./observation"
 import type { RuleConfig } from "./rule-config";
 import { auditRules, outboxRules } from "./rules-audit";
 import { driftRules, hedgeRules, tradingRules } from "./rules-execution";
-import { evidenceIndexRules, marketDataRules } from "./rules-ingestion";
+import { EVIDENCE_INDEX_KEYS, evidenceIndexRules, marketDataRules } from "./rules-ingestion";
 import { breakerRules, denialRules } from "./rules-risk";
 
 export type { Counters, Observation, RuleMemory, Snapshot, Source } from "./observation";
@@ -17,13 +17,14 @@ export { outboxOldestAgeSeconds, outboxRules } from "./rules-audit";
 /**
  * Every observation of one evaluation, and what to remember for the next. A source that did not answer gives
  * no observation of its own (its alerts keep their state) but a `monitor_source` warning; its counters are
- * carried over, so the next answer's rate covers the gap.
+ * carried over, so the next answer's rate covers the gap. `unobservable`: alert keys whose signal a source that
+ * answered did not carry (their alerts keep their state too).
  */
 export function observe(
   snapshot: Snapshot,
   memory: RuleMemory,
   config: RuleConfig,
-): { observations: Observation[]; memory: RuleMemory } {
+): { observations: Observation[]; memory: RuleMemory; unobservable: Set<string> } {
   const observations: Observation[] = [];
   const previous = memory.counters;
   const down = new Map(snapshot.unavailable.map((u) => [u.source, u.reason]));
@@ -48,8 +49,10 @@ export function observe(
     noAnchorSinceMs = unanchored ? (noAnchorSinceMs ?? snapshot.atMs) : null;
     observations.push(...auditRules(snapshot.audit, noAnchorSinceMs, snapshot.atMs, config));
   }
+  const unobservable = new Set<string>();
   let noIndexStepSinceMs = memory.noIndexStepSinceMs ?? null;
   if (snapshot.ingestion) {
+    if (!snapshot.ingestion.evidenceIndex) for (const key of EVIDENCE_INDEX_KEYS) unobservable.add(key);
     const neverStepped = snapshot.ingestion.evidenceIndex?.lastStepAt === null;
     noIndexStepSinceMs = neverStepped ? (noIndexStepSinceMs ?? snapshot.atMs) : null;
     observations.push(
@@ -74,5 +77,5 @@ export function observe(
     denied: snapshot.risk?.decisions.denied ?? previous?.denied ?? 0,
     tradingErrors: snapshot.execution?.venueErrors ?? previous?.tradingErrors ?? {},
   };
-  return { observations, memory: { counters, noAnchorSinceMs, noIndexStepSinceMs } };
+  return { observations, memory: { counters, noAnchorSinceMs, noIndexStepSinceMs }, unobservable };
 }

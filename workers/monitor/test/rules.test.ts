@@ -270,9 +270,35 @@ describe("the rules", () => {
     delete older.evidenceIndex;
     const read = ingestionSignal(older as IngestionStatus);
     expect(read?.evidenceIndex).toBeNull();
-    const observed = observe(snapshot({ ingestion: read }), EMPTY, DEFAULT_RULES).observations;
+    const evaluated = observe(snapshot({ ingestion: read }), EMPTY, DEFAULT_RULES);
+    const observed = evaluated.observations;
     expect(observed.find((o) => o.key === "evidence_unvouched")).toBeUndefined();
     expect(observed.find((o) => o.key === "venue_errors:market_data:kalshi")?.severity).toBe("critical");
+    // An alert raised before (by an ingestion with the audit) keeps its state through such an evaluation: not
+    // observed is not "all clear" (a rollback must not clear a critical alert).
+    const raised = applyObservations(
+      {},
+      observe(snapshot({ ingestion: retaken }), EMPTY, DEFAULT_RULES).observations,
+      new Set(),
+      "2026-12-03T12:00:00.000Z",
+    ).active;
+    expect(raised.evidence_unvouched?.severity).toBe("critical");
+    const after = applyObservations(
+      raised,
+      observed,
+      new Set(),
+      "2026-12-03T12:01:00.000Z",
+      evaluated.unobservable,
+    );
+    expect(after.active.evidence_unvouched).toEqual(raised.evidence_unvouched);
+    expect(after.changes.filter((c) => c.alert.key.startsWith("evidence"))).toEqual([]);
+    // With the audit reported again and clean, it clears.
+    const clean = observe(snapshot({ ingestion: run("ok", 0) }), EMPTY, DEFAULT_RULES);
+    expect(clean.unobservable.size).toBe(0);
+    expect(
+      applyObservations(raised, clean.observations, new Set(), "2026-12-03T12:02:00.000Z", clean.unobservable)
+        .active.evidence_unvouched,
+    ).toBeUndefined();
   });
 
   it("warn when the evidence index audit stops stepping: its last step too old, or none since the monitor first saw it", () => {
