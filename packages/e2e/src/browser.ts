@@ -21,22 +21,34 @@ const DROPPED_BY_LOCAL_PROXY = "Your worker restarted mid-request";
 /** How many times a request the local proxy dropped is sent in all. */
 const LOCAL_PROXY_TRIES = 3;
 
-export function droppedByLocalProxy(status: number, body: string): boolean {
-  return status === 503 && body.startsWith(DROPPED_BY_LOCAL_PROXY);
+/**
+ * Sends (`send`) until the answer is not the local proxy's "dropped", at most LOCAL_PROXY_TRIES times, each time
+ * again said in the log; the last answer stands. `answer` reads an answer's status and (only for a 503) its body.
+ */
+async function sendAgainIfDropped<R>(
+  what: string,
+  send: () => Promise<R>,
+  answer: (r: R) => { status: number; body: () => Promise<string> },
+): Promise<R> {
+  for (let attempt = 1; ; attempt++) {
+    const r = await send();
+    const { status, body } = answer(r);
+    if (attempt === LOCAL_PROXY_TRIES || status !== 503 || !(await body()).startsWith(DROPPED_BY_LOCAL_PROXY))
+      return r;
+    console.log(`[e2e] ${what}: dropped by wrangler's local proxy; sending again`);
+  }
 }
 
 /**
  * `fetch` against the local mesh, sending again (said in the log) a request the local proxy answered it dropped;
  * anything else, the worker's own 503 among it, is answered as it came.
  */
-export async function meshFetch(url: string, init: RequestInit): Promise<Response> {
-  for (let attempt = 1; ; attempt++) {
-    const res = await fetch(url, init);
-    if (res.status !== 503 || attempt === LOCAL_PROXY_TRIES) return res;
-    const text = await res.text();
-    if (!droppedByLocalProxy(res.status, text)) return new Response(text, res);
-    console.log(`[e2e] ${init.method ?? "GET"} ${url}: dropped by wrangler's local proxy; sending again`);
-  }
+export function meshFetch(url: string, init: RequestInit): Promise<Response> {
+  return sendAgainIfDropped(
+    `${init.method ?? "GET"} ${url}`,
+    () => fetch(url, init),
+    (res) => ({ status: res.status, body: () => res.clone().text() }),
+  );
 }
 
 /** A Cloudflare Access JWT for `email`, minted by the mesh's Access double (the dev sign-in route). */
@@ -147,17 +159,12 @@ async function sendDroppedAgain(context: BrowserContext, mesh: MeshInfo): Promis
       const method = route.request().method();
       if (method === "GET" || method === "HEAD") return route.fallback();
       const headers = await route.request().allHeaders();
-      for (let attempt = 1; ; attempt++) {
-        const response = await route.fetch({ headers, timeout: PAGE_PATIENCE_MS });
-        const dropped =
-          attempt < LOCAL_PROXY_TRIES &&
-          response.status() === 503 &&
-          droppedByLocalProxy(503, await response.text());
-        if (!dropped) return route.fulfill({ response });
-        console.log(
-          `[e2e] page ${method} ${route.request().url()}: dropped by wrangler's local proxy; sending again`,
-        );
-      }
+      const response = await sendAgainIfDropped(
+        `page ${method} ${route.request().url()}`,
+        () => route.fetch({ headers, timeout: PAGE_PATIENCE_MS }),
+        (r) => ({ status: r.status(), body: () => r.text() }),
+      );
+      return route.fulfill({ response });
     },
   );
 }

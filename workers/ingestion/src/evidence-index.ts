@@ -98,9 +98,9 @@ export async function auditEvidenceIndex(
 ): Promise<EvidenceIndexStep | StepUnderWay> {
   const holder = crypto.randomUUID();
   const claimed = await claimWalk(deps, holder);
-  if (claimed !== true) return claimed;
+  if ("underWayUntil" in claimed) return claimed;
   try {
-    return await takeStep(deps, holder, pageSize);
+    return await takeStep(deps, holder, claimed, pageSize);
   } catch (error) {
     // Freed at once, so the next run need not wait out the lease; the error is the caller's to log.
     await deps.db
@@ -114,30 +114,37 @@ export async function auditEvidenceIndex(
   }
 }
 
-/** Takes the walk for `holder` unless another step holds it (the row is made on the first step). */
-async function claimWalk(deps: IndexAuditDeps, holder: string): Promise<true | StepUnderWay> {
+/**
+ * Takes the walk for `holder` unless another step holds it (the row is made on the first step); answers the row as
+ * taken, so the step reads where the walk stands in the same round trip.
+ */
+async function claimWalk(deps: IndexAuditDeps, holder: string): Promise<AuditRow | StepUnderWay> {
   const now = deps.now();
   const taken = await deps.db
     .prepare(
       `INSERT INTO evidence_index_audit (id, step_lease, step_lease_until) VALUES (1, ?1, ?2)
        ON CONFLICT (id) DO UPDATE SET step_lease = ?1, step_lease_until = ?2
          WHERE step_lease_until IS NULL OR step_lease_until <= ?3
-       RETURNING id`,
+       RETURNING *`,
     )
     .bind(holder, now + INDEX_AUDIT_LEASE_MS, now)
-    .first();
-  if (taken !== null) return true;
+    .first<AuditRow>();
+  if (taken !== null) return taken;
   const held = await deps.db
     .prepare("SELECT step_lease_until FROM evidence_index_audit WHERE id = 1")
     .first<{ step_lease_until: number | null }>();
   return { underWayUntil: new Date(held?.step_lease_until ?? now).toISOString() };
 }
 
-async function takeStep(deps: IndexAuditDeps, holder: string, pageSize: number): Promise<EvidenceIndexStep> {
-  const row = await loadRow(deps.db);
+async function takeStep(
+  deps: IndexAuditDeps,
+  holder: string,
+  row: AuditRow,
+  pageSize: number,
+): Promise<EvidenceIndexStep> {
   // Names only: a list asked for metadata too answers fewer objects a call (R2: "fewer results may be returned");
   // the few unrecorded ones are asked for theirs one by one.
-  const listed = await deps.bucket.list({ limit: pageSize, ...(row?.cursor ? { cursor: row.cursor } : {}) });
+  const listed = await deps.bucket.list({ limit: pageSize, ...(row.cursor ? { cursor: row.cursor } : {}) });
   const named = listed.objects.filter((o) => CONTENT_HASH.test(o.key));
   const missing = new Set(
     await missingEvidence(
@@ -163,9 +170,9 @@ async function takeStep(deps: IndexAuditDeps, holder: string, pageSize: number):
     else if (++unvouched <= MAX_UNVOUCHED_LISTED) step.unvouched.push(object.key.slice(0, 200));
   }
   const advance = step.deferred === 0;
-  const cursor = advance ? (listed.truncated ? listed.cursor : null) : (row?.cursor ?? null);
+  const cursor = advance ? (listed.truncated ? listed.cursor : null) : row.cursor;
   // A page taken again (not advanced) counts its unvouched objects again next time: counted for the walk once, then.
-  const thisWalk = (row?.unvouched_this_walk ?? 0) + (advance ? unvouched : 0);
+  const thisWalk = row.unvouched_this_walk + (advance ? unvouched : 0);
   const walkEnds = advance && !listed.truncated;
   // A walk whose last page is taken again has not ended: the next step does not start from the beginning.
   step.passCompleted = walkEnds;
@@ -185,7 +192,7 @@ async function takeStep(deps: IndexAuditDeps, holder: string, pageSize: number):
       step.recorded,
       unvouched,
       walkEnds ? 0 : thisWalk,
-      walkEnds ? thisWalk : (row?.unvouched_last_walk ?? 0),
+      walkEnds ? thisWalk : row.unvouched_last_walk,
       new Date(deps.now()).toISOString(),
       JSON.stringify(step),
       holder,

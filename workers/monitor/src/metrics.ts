@@ -4,7 +4,7 @@ import {
   type OrderState,
   OrderState as OrderStateSchema,
 } from "@paulp/contracts";
-import { outboxOldestAgeSeconds, type Snapshot } from "./rules";
+import { indexStepAgeSeconds, outboxOldestAgeSeconds, type Snapshot } from "./rules";
 
 // The Prometheus text exposition format, version 0.0.4
 // (https://prometheus.io/docs/instrumenting/exposition_formats/): `# HELP` and `# TYPE` once per family, then
@@ -314,9 +314,9 @@ export function renderMetrics(snapshot: Snapshot, active: readonly Alert[]): str
       f.evidenceUnvouched.samples.push({ labels: { walk: "current" }, value: index.unvouchedThisWalk });
       f.evidenceUnvouched.samples.push({ labels: { walk: "last" }, value: index.unvouchedLastWalk });
       f.evidenceWalks.samples.push({ labels: {}, value: index.passesCompleted });
-      const stepAt = index.lastStepAt === null ? Number.NaN : Date.parse(index.lastStepAt);
-      if (Number.isFinite(stepAt))
-        f.evidenceStepAge.samples.push({ labels: {}, value: Math.max(0, (snapshot.atMs - stepAt) / 1000) });
+      const stepAge = indexStepAgeSeconds(index, snapshot.atMs);
+      if (stepAge !== null && Number.isFinite(stepAge))
+        f.evidenceStepAge.samples.push({ labels: {}, value: Math.max(0, stepAge) });
     }
   }
 

@@ -86,6 +86,14 @@ export function evidenceIndexRules(
   return [unvouched, indexStalled(index, noStepSinceMs, atMs, config)];
 }
 
+/** Seconds since the evidence index audit's last step: null before its first, NaN when its time cannot be read. */
+export function indexStepAgeSeconds(
+  index: NonNullable<IngestionSignal["evidenceIndex"]>,
+  atMs: number,
+): number | null {
+  return index.lastStepAt === null ? null : (atMs - Date.parse(index.lastStepAt)) / 1000;
+}
+
 /**
  * A walk that has stopped: no step for longer than the limit (a step that throws before it records itself, e.g. the
  * bucket's list or D1 failing, leaves its last step to age; ingestion's log says why). An audit that never stepped
@@ -98,8 +106,9 @@ function indexStalled(
   atMs: number,
   config: RuleConfig,
 ): Observation {
-  const since = index.lastStepAt !== null ? Date.parse(index.lastStepAt) : noStepSinceMs;
-  const ageSeconds = since === null ? 0 : Math.floor((atMs - since) / 1000);
+  const ageSeconds = Math.floor(
+    indexStepAgeSeconds(index, atMs) ?? (noStepSinceMs === null ? 0 : (atMs - noStepSinceMs) / 1000),
+  );
   // An unreadable time is no evidence of a step: stalled, fail closed.
   const stalled = !Number.isFinite(ageSeconds) || ageSeconds > config.evidenceIndexStepMaxAgeSeconds;
   const age = Number.isFinite(ageSeconds) ? `${ageSeconds} s` : "a time that cannot be read";

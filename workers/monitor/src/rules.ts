@@ -13,6 +13,7 @@ import { breakerRules, denialRules } from "./rules-risk";
 export type { Counters, Observation, RuleMemory, Snapshot, Source } from "./observation";
 export { DEFAULT_RULES, parseRuleConfig, type RuleConfig } from "./rule-config";
 export { outboxOldestAgeSeconds, outboxRules } from "./rules-audit";
+export { indexStepAgeSeconds } from "./rules-ingestion";
 
 /**
  * Every observation of one evaluation, and what to remember for the next. A source that did not answer gives
