@@ -5,9 +5,13 @@
 // from the object's own metadata and after re-hashing its bytes. Bytes that do not hash to their name, or an object
 // without the metadata every evidence put writes, cannot be vouched for: reported (audited), never recorded.
 import {
+  ErrorCode,
   type EvidenceIndexAuditStatus,
   type EvidenceIndexStep,
+  err,
   MAX_UNVOUCHED_LISTED,
+  ok,
+  type Result,
 } from "@paulp/contracts";
 import { sha256Hex } from "@paulp/kit";
 import * as v from "valibot";
@@ -30,10 +34,20 @@ export const INDEX_AUDIT_GRACE_MS = 15 * 60_000;
 export const INDEX_AUDIT_MAX_BYTES = 16 * 1024 * 1024;
 
 /**
- * How long a step holds the walk: longer than any step takes (one list, and a head, a read and a hash for each of at
- * most 1,000 unrecorded objects), short enough that a step whose isolate ended frees it within a few cron runs.
+ * How long a step holds the walk unless it renews it (`INDEX_AUDIT_RENEW_MS`): far longer than settling one object
+ * takes, short enough that a step whose isolate ended frees it within a few cron runs.
  */
 export const INDEX_AUDIT_LEASE_MS = 5 * 60_000;
+
+/**
+ * How long a step holds the walk before it renews its lease: renewed before the next unrecorded object it settles once
+ * this has passed since the claim or the last renewal. Not before every object: a page of 1,000 unrecorded objects
+ * (what an incident leaves) already costs a D1 batch each, against D1's limit of 1,000 queries a Worker invocation,
+ * and a renewal each would double that; this way a step of seconds (every one seen) never renews, and a long one renews
+ * about once a minute whatever it meets. Four minutes of margin before the lease passes, where settling one object
+ * (a head, a read of at most 16 MiB, a hash, an audit, a record) takes seconds.
+ */
+export const INDEX_AUDIT_RENEW_MS = 60_000;
 
 /** What a step needs: the bindings, the audit, the clock and who acts (the cron, or the operator asking). */
 export type IndexAuditDeps = Pick<PipelineDeps, "db" | "bucket" | "audit" | "now" | "actor">;
@@ -87,20 +101,30 @@ export interface StepUnderWay {
 }
 
 /**
+ * This step found midway that another had taken the walk (its lease passed before it renewed it): it stopped and
+ * wrote no counts. What it recorded and found unvouched before it stopped stands (each audited) and is counted here.
+ */
+export interface StepLostWalk {
+  lostWalk: { recorded: number; unvouched: number };
+}
+
+/**
  * One step: the next page of the bucket, each object checked for its record. An object this step could not settle
  * (its read, its audit or its record failed) keeps the cursor where it was, so the same page is taken again next
  * time and nothing is skipped; otherwise the cursor moves on (back to the start after the bucket's last page).
- * One step at a time: while another holds the walk (its lease), this one answers `StepUnderWay` and does nothing.
+ * One step at a time: while another holds the walk (its lease), this one answers `StepUnderWay` and does nothing; a
+ * step renews its lease as it goes, and one that finds the walk taken from it stops and answers `StepLostWalk`.
  */
 export async function auditEvidenceIndex(
   deps: IndexAuditDeps,
   pageSize: number = INDEX_AUDIT_PAGE,
-): Promise<EvidenceIndexStep | StepUnderWay> {
+): Promise<EvidenceIndexStep | StepUnderWay | StepLostWalk> {
   const holder = crypto.randomUUID();
-  const claimed = await claimWalk(deps, holder);
+  const claimedAt = deps.now();
+  const claimed = await claimWalk(deps, holder, claimedAt);
   if ("underWayUntil" in claimed) return claimed;
   try {
-    return await takeStep(deps, holder, claimed, pageSize);
+    return await takeStep(deps, { holder, since: claimedAt }, claimed, pageSize);
   } catch (error) {
     // Freed at once, so the next run need not wait out the lease; the error is the caller's to log.
     await deps.db
@@ -114,12 +138,32 @@ export async function auditEvidenceIndex(
   }
 }
 
+/** What `auditEvidenceIndex` answers its caller: the step, or a conflict when another step holds the walk or took it. */
+export function indexAuditAnswer(
+  step: EvidenceIndexStep | StepUnderWay | StepLostWalk,
+): Result<EvidenceIndexStep> {
+  if ("underWayUntil" in step)
+    return err(
+      ErrorCode.conflict,
+      `a step of the evidence index audit is under way (it holds the walk until ${step.underWayUntil} at most); ask again after it`,
+    );
+  if ("lostWalk" in step)
+    return err(
+      ErrorCode.conflict,
+      `this step of the evidence index audit ran past its lease and another step took the walk: it stopped midway and wrote no counts; what it audited before stands (recorded=${step.lostWalk.recorded} unvouched=${step.lostWalk.unvouched}); the other step takes its page`,
+    );
+  return ok(step);
+}
+
 /**
  * Takes the walk for `holder` unless another step holds it (the row is made on the first step); answers the row as
  * taken, so the step reads where the walk stands in the same round trip.
  */
-async function claimWalk(deps: IndexAuditDeps, holder: string): Promise<AuditRow | StepUnderWay> {
-  const now = deps.now();
+async function claimWalk(
+  deps: IndexAuditDeps,
+  holder: string,
+  now: number,
+): Promise<AuditRow | StepUnderWay> {
   const taken = await deps.db
     .prepare(
       `INSERT INTO evidence_index_audit (id, step_lease, step_lease_until) VALUES (1, ?1, ?2)
@@ -136,12 +180,33 @@ async function claimWalk(deps: IndexAuditDeps, holder: string): Promise<AuditRow
   return { underWayUntil: new Date(held?.step_lease_until ?? now).toISOString() };
 }
 
+/** This step's hold on the walk: who holds it, and since when it was last taken or renewed (ms). */
+interface Hold {
+  holder: string;
+  since: number;
+}
+
+/**
+ * Extends the lease before its end is near (`INDEX_AUDIT_RENEW_MS`), only while this step still holds the walk: the
+ * statement changes no row once another step has taken it. False when the walk is lost.
+ */
+async function keepWalk(deps: IndexAuditDeps, hold: Hold): Promise<boolean> {
+  const now = deps.now();
+  if (now - hold.since < INDEX_AUDIT_RENEW_MS) return true;
+  const renewed = await deps.db
+    .prepare("UPDATE evidence_index_audit SET step_lease_until = ?1 WHERE id = 1 AND step_lease = ?2")
+    .bind(now + INDEX_AUDIT_LEASE_MS, hold.holder)
+    .run();
+  hold.since = now;
+  return renewed.meta.changes === 1;
+}
+
 async function takeStep(
   deps: IndexAuditDeps,
-  holder: string,
+  hold: Hold,
   row: AuditRow,
   pageSize: number,
-): Promise<EvidenceIndexStep> {
+): Promise<EvidenceIndexStep | StepLostWalk> {
   // Names only: a list asked for metadata too answers fewer objects a call (R2: "fewer results may be returned");
   // the few unrecorded ones are asked for theirs one by one.
   const listed = await deps.bucket.list({ limit: pageSize, ...(row.cursor ? { cursor: row.cursor } : {}) });
@@ -164,6 +229,14 @@ async function takeStep(
   for (const object of listed.objects) {
     const unrecorded = !CONTENT_HASH.test(object.key) || missing.has(object.key);
     if (!unrecorded) continue;
+    // The lease is kept between objects: a step that finds the walk taken settles nothing more (the step that took
+    // it may be settling this same page) and writes nothing.
+    if (!(await keepWalk(deps, hold))) {
+      console.error(
+        `evidence index audit: a step lost the walk midway (its lease passed and another step took it); it stops, its counts and cursor are not written (what it audited stands: recorded=${step.recorded} unvouched=${unvouched})`,
+      );
+      return { lostWalk: { recorded: step.recorded, unvouched } };
+    }
     const settled = await settle(deps, object);
     if (settled === "gone") continue;
     if (settled !== "unvouched") step[settled]++;
@@ -195,7 +268,7 @@ async function takeStep(
       walkEnds ? thisWalk : row.unvouched_last_walk,
       new Date(deps.now()).toISOString(),
       JSON.stringify(step),
-      holder,
+      hold.holder,
     )
     .run();
   if (written.meta.changes === 0)

@@ -45,7 +45,7 @@ import { fetchFreshBook } from "./books";
 import { loadRules } from "./compliance";
 import type { Env } from "./env";
 import type { EvidenceSighting, EvidenceStore } from "./evidence";
-import { auditEvidenceIndex } from "./evidence-index";
+import { auditEvidenceIndex, indexAuditAnswer } from "./evidence-index";
 import { ingestIbkrSnapshot, refreshBooks } from "./fast-marks";
 import { gatedBook, gatedMark, gatedMarketPage, gatedMarketSeen } from "./gated-market";
 import { historyRefusal, recordHistory } from "./history";
@@ -191,13 +191,7 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
 
   async auditEvidenceIndex(actor: Principal): Promise<Result<EvidenceIndexStep>> {
     return serve({ what: "auditEvidenceIndex", ...INTERNAL }, [Principal], [actor], async (who) => {
-      const step = await auditEvidenceIndex(depsFromEnv(this.env, who));
-      if ("underWayUntil" in step)
-        return err(
-          ErrorCode.conflict,
-          `a step of the evidence index audit is under way (it holds the walk until ${step.underWayUntil} at most); ask again after it`,
-        );
-      return ok(step);
+      return indexAuditAnswer(await auditEvidenceIndex(depsFromEnv(this.env, who)));
     });
   }
 
@@ -337,7 +331,9 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
         console.log(
           "underWayUntil" in step
             ? `evidence index audit: skipped, another step holds the walk until ${step.underWayUntil}`
-            : `evidence index audit: checked=${step.checked} recorded=${step.recorded} unvouched=${step.unvouched.length} deferred=${step.deferred}`,
+            : "lostWalk" in step
+              ? `evidence index audit: stopped midway, another step took the walk (before: recorded=${step.lostWalk.recorded} unvouched=${step.lostWalk.unvouched}, not counted)`
+              : `evidence index audit: checked=${step.checked} recorded=${step.recorded} unvouched=${step.unvouched.length} deferred=${step.deferred}`,
         ),
       (error: unknown) => console.error(`evidence index audit failed: ${(error as Error)?.message}`),
     );

@@ -9,7 +9,9 @@ import {
   auditEvidenceIndex,
   INDEX_AUDIT_GRACE_MS,
   INDEX_AUDIT_LEASE_MS,
+  INDEX_AUDIT_RENEW_MS,
   type IndexAuditDeps,
+  indexAuditAnswer,
 } from "../src/evidence-index";
 import { ACTOR, auditEvents, count, resetAll, tenv, worker } from "./helpers";
 
@@ -40,10 +42,11 @@ const deps = (aheadMs = INDEX_AUDIT_GRACE_MS + 60_000): IndexAuditDeps => ({
   actor: ACTOR,
 });
 
-/** A step that ran (not refused because another held the walk). */
+/** A step that ran (not refused because another held the walk, nor stopped because another took it). */
 async function stepOf(d: IndexAuditDeps, pageSize?: number) {
   const step = await auditEvidenceIndex(d, pageSize);
   if ("underWayUntil" in step) throw new Error(`the walk was held until ${step.underWayUntil}`);
+  if ("lostWalk" in step) throw new Error("the step lost the walk midway");
   return step;
 }
 
@@ -340,6 +343,123 @@ describe("the evidence index audit", () => {
     // One walk and one recovery counted: the slow step's counts were not written over the other's.
     const status = await worker().status();
     expect(status.ok && status.value.evidenceIndex).toMatchObject({ passesCompleted: 1, recordedTotal: 1 });
+  });
+
+  it("renews its lease as it goes: a step whose clock passes its first lease's end still holds the walk", async () => {
+    for (let i = 0; i < 3; i++) await orphan(`{"long step":${i}}`);
+    // The step's clock moves on only as it settles objects: two minutes each (a head, a read, an audit, a record).
+    const start = deps().now();
+    let now = start;
+    const real = tenv.R2_EVIDENCE;
+    let heads = 0;
+    let second: Awaited<ReturnType<typeof auditEvidenceIndex>> | undefined;
+    let leaseThen: Awaited<ReturnType<typeof leaseRow>> | undefined;
+    const slowBucket = {
+      list: (options?: R2ListOptions) => real.list(options),
+      head: async (key: string) => {
+        now += 2 * INDEX_AUDIT_RENEW_MS;
+        if (++heads === 3) {
+          // Six minutes in, past the claim's lease (five): another step asks for the walk and is refused.
+          leaseThen = await leaseRow();
+          second = await auditEvidenceIndex({ ...deps(), now: () => now });
+        }
+        return real.head(key);
+      },
+      get: (key: string) => real.get(key),
+    } as unknown as R2Bucket;
+    expect(await stepOf({ ...deps(), now: () => now, bucket: slowBucket })).toMatchObject({
+      checked: 3,
+      recorded: 3,
+      passCompleted: true,
+    });
+    expect(now - start).toBeGreaterThan(INDEX_AUDIT_LEASE_MS);
+    // Renewed before the second object (two minutes in) and the third (four): held until four plus five minutes.
+    const renewedUntil = start + 4 * INDEX_AUDIT_RENEW_MS + INDEX_AUDIT_LEASE_MS;
+    expect(leaseThen).toEqual({ step_lease: expect.any(String), step_lease_until: renewedUntil });
+    expect(second).toEqual({ underWayUntil: new Date(renewedUntil).toISOString() });
+    // Its counts written, the walk freed; each recovery audited once.
+    const status = await worker().status();
+    expect(status.ok && status.value.evidenceIndex).toMatchObject({ passesCompleted: 1, recordedTotal: 3 });
+    expect(await leaseRow()).toEqual({ step_lease: null, step_lease_until: null });
+    expect((await auditEvents()).filter((e) => e.type === "ingestion.evidence_recovered")).toHaveLength(3);
+  });
+
+  it("does not renew a step that takes less than the renewal interval (no statement spent)", async () => {
+    await orphan('{"quick":1}');
+    await orphan('{"quick":2}');
+    const at = deps().now();
+    const statements: string[] = [];
+    const db = tenv.D1_MARKETS;
+    const watched = {
+      prepare: (sql: string) => {
+        statements.push(sql);
+        return db.prepare(sql);
+      },
+      batch: (s: D1PreparedStatement[]) => db.batch(s),
+    } as unknown as D1Database;
+    expect(await stepOf({ ...deps(), db: watched, now: () => at })).toMatchObject({ recorded: 2 });
+    expect(statements.filter((sql) => sql.includes("SET step_lease_until"))).toEqual([]);
+  });
+
+  it("stops at once when it finds the walk taken midway: settles no further object and writes no counts", async () => {
+    const hashes = [];
+    for (let i = 0; i < 3; i++) hashes.push(await orphan(`{"lost walk":${i}}`));
+    const real = tenv.R2_EVIDENCE;
+    let now = deps().now();
+    const other = heldBucket();
+    let otherStep: ReturnType<typeof auditEvidenceIndex> | undefined;
+    const heads: string[] = [];
+    const stalling = {
+      list: (options?: R2ListOptions) => real.list(options),
+      head: async (key: string) => {
+        heads.push(key);
+        if (heads.length === 1) {
+          // Its first object takes longer than the lease: another step takes the walk meanwhile (held at its list).
+          now += INDEX_AUDIT_LEASE_MS + 1_000;
+          otherStep = auditEvidenceIndex({ ...deps(), now: () => now, bucket: other.bucket });
+          await other.listing.fired;
+        }
+        return real.head(key);
+      },
+      get: (key: string) => real.get(key),
+    } as unknown as R2Bucket;
+    // The object it was settling is recorded (and audited); it settles no other, and answers that it lost the walk.
+    expect(await auditEvidenceIndex({ ...deps(), now: () => now, bucket: stalling })).toEqual({
+      lostWalk: { recorded: 1, unvouched: 0 },
+    });
+    expect(heads).toHaveLength(1);
+    expect(await count("evidence")).toBe(1);
+    // Nothing written: no counts, no step, and the walk left to the step that took it.
+    const stopped = await worker().status();
+    expect(stopped.ok && stopped.value.evidenceIndex).toMatchObject({
+      passesCompleted: 0,
+      recordedTotal: 0,
+      lastStepAt: null,
+    });
+    expect(await leaseRow()).toEqual({
+      step_lease: expect.any(String),
+      step_lease_until: now + INDEX_AUDIT_LEASE_MS,
+    });
+    // The other step takes the page: the rest recorded, each recovery audited once.
+    other.release();
+    expect(await otherStep).toMatchObject({ checked: 3, recorded: 2, passCompleted: true });
+    for (const hash of hashes) expect(await evidenceRow(hash)).not.toBeNull();
+    const recovered = (await auditEvents()).filter((e) => e.type === "ingestion.evidence_recovered");
+    expect(recovered.map((e) => (e.payload as { hash: string }).hash).sort()).toEqual([...hashes].sort());
+    expect(await leaseRow()).toEqual({ step_lease: null, step_lease_until: null });
+  });
+
+  it("answers a step that lost the walk as a conflict that says what it did before it stopped", () => {
+    expect(indexAuditAnswer({ lostWalk: { recorded: 2, unvouched: 1 } })).toEqual({
+      ok: false,
+      error: expect.objectContaining({
+        code: "conflict",
+        message: expect.stringContaining("another step took the walk: it stopped midway and wrote no counts"),
+      }),
+    });
+    expect(indexAuditAnswer({ lostWalk: { recorded: 2, unvouched: 1 } })).toMatchObject({
+      error: { message: expect.stringContaining("recorded=2 unvouched=1") },
+    });
   });
 
   it("runs through the worker's entrypoint as its caller (a just-written object is young there), and refuses a malformed actor", async () => {
