@@ -145,7 +145,7 @@ export function indexAuditAnswer(
   if ("underWayUntil" in step)
     return err(
       ErrorCode.conflict,
-      `a step of the evidence index audit is under way (it holds the walk until ${step.underWayUntil} at most); ask again after it`,
+      `a step of the evidence index audit is under way (it holds the walk until ${step.underWayUntil}, longer if it renews its lease); ask again after it`,
     );
   if ("lostWalk" in step)
     return err(
