@@ -1,18 +1,16 @@
 import { DurableObject } from "cloudflare:workers";
 import type { ChainPoint } from "@paulp/audit-chain";
-import {
-  type AuditAnchor,
-  type AuditEventInput,
-  type AuditMirrorBatch,
-  type AuditReceipt,
-  type AuditReceiptCheck,
-  type AuditStatus,
-  type AuditVerification,
-  ErrorCode,
-  err,
-  ok,
-  type Result,
+import type {
+  AuditAnchor,
+  AuditEventInput,
+  AuditMirrorBatch,
+  AuditReceipt,
+  AuditReceiptCheck,
+  AuditStatus,
+  AuditVerification,
+  Result,
 } from "@paulp/contracts";
+import { ErrorCode, err, ok } from "@paulp/contracts";
 import { type AnchorKeys, parseAnchorKeys } from "./anchor-keys";
 import { AnchorProof, anchorMirroredHead } from "./anchoring";
 import { latestAnchor } from "./anchors";

@@ -11,15 +11,8 @@ import {
   verifyBatchCopy,
   verifyBatchList,
 } from "@paulp/audit-chain";
-import {
-  type AuditAnchor,
-  type AuditMirrorBatch,
-  type AuditVerification,
-  ErrorCode,
-  err,
-  ok,
-  type Result,
-} from "@paulp/contracts";
+import type { AuditAnchor, AuditMirrorBatch, AuditVerification, Result } from "@paulp/contracts";
+import { ErrorCode, err, ok } from "@paulp/contracts";
 import { toHex } from "@paulp/kit";
 import type { AnchorKeys } from "./anchor-keys";
 import { listAnchors } from "./anchors";
