@@ -1,32 +1,18 @@
 import { DurableObject } from "cloudflare:workers";
-import {
-  type ApiError,
-  type ApprovalAction,
-  type ApprovalView,
-  ErrorCode,
-  err,
-  type JsonValue,
-  ok,
-  type Principal,
-  type Result,
-  systemPrincipal,
-} from "@paulp/contracts";
+import type { ApiError, ApprovalAction, ApprovalView, JsonValue, Principal, Result } from "@paulp/contracts";
+import { ErrorCode, err, ok, systemPrincipal } from "@paulp/contracts";
 import { auditAppend } from "@paulp/kit";
 import { rosterOf } from "./approvals";
 import { type DeskConfig, deskConfig } from "./config";
+import type { Decision, DeskStep, DeskStepName, RefusalContext, RequestRecord } from "./desk";
 import {
   checkOpen,
-  type Decision,
-  type DeskStep,
-  type DeskStepName,
   decideApprove,
   decideCancel,
   decideReject,
   expiryDue,
   openRequest,
   personOf,
-  type RefusalContext,
-  type RequestRecord,
   toView,
 } from "./desk";
 import { auditRefusal } from "./desk-client";

@@ -1,18 +1,16 @@
 // Calls to the approval desk that other operations build on: the integrity gate, opening a request, redeeming and
 // returning a receipt, and applying after a redemption (the receipt goes back if the apply changed nothing).
-import {
-  type ApiError,
-  type ApprovalAction,
-  type ApprovalView,
-  type AuditStatus,
-  ErrorCode,
-  err,
-  type JsonValue,
-  ok,
-  type Principal,
-  type Result,
-  type VerifiedApproval,
+import type {
+  ApiError,
+  ApprovalAction,
+  ApprovalView,
+  AuditStatus,
+  JsonValue,
+  Principal,
+  Result,
+  VerifiedApproval,
 } from "@paulp/contracts";
+import { ErrorCode, err, ok } from "@paulp/contracts";
 import { afterReturn, randomId, returnReason } from "@paulp/kit";
 import { type RefusalContext, refusalPayload } from "./desk";
 import type { Env } from "./env";
