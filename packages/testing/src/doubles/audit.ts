@@ -12,7 +12,7 @@ import type {
   Principal,
   Result,
 } from "@paulp/contracts";
-import { DoubleEntrypoint, delay, err, hashOfSeq, Ledger, ok } from "./ledger";
+import { delay, doubleOf, err, hashOfSeq, Ledger, ok } from "./ledger";
 
 /** An appended event as a test reads it. */
 export type RecordedEvent = AuditAppendInput & { payload: Record<string, unknown> };
@@ -67,10 +67,7 @@ function answer<T>(planted: Planted<T>): Result<T> {
 
 type Doubled = Omit<AuditRpc, "exportNdjson">;
 
-export default class AuditDouble extends DoubleEntrypoint<AuditDoubleState> implements Doubled {
-  protected readonly ledger = ledger;
-  protected readonly service = "audit";
-
+export default class AuditDouble extends doubleOf("audit", ledger) implements Doubled {
   async append(event: AuditAppendInput): Promise<Result<AuditReceipt>> {
     const r = await this.appendMany([event]);
     return r.ok ? ok(r.value[0] as AuditReceipt) : r;

@@ -11,7 +11,7 @@ import type {
   TradablePair,
   VerifiedApproval,
 } from "@paulp/contracts";
-import { DoubleEntrypoint, err, Ledger, ok } from "./ledger";
+import { doubleOf, err, Ledger, ok } from "./ledger";
 
 export interface GovernanceDoubleState {
   /** Minted receipts by request id: only `token` redeems, once, for `action` and `payload`. */
@@ -51,10 +51,7 @@ type Doubled = Pick<
   | "getStrategy"
 >;
 
-export default class GovernanceDouble extends DoubleEntrypoint<GovernanceDoubleState> implements Doubled {
-  protected readonly ledger = ledger;
-  protected readonly service = "governance";
-
+export default class GovernanceDouble extends doubleOf("governance", ledger) implements Doubled {
   async redeemReceipt(
     receipt: ApprovalReceiptRef,
     action: ApprovalAction,

@@ -12,7 +12,7 @@ import type {
   TradedMarket,
   Venue,
 } from "@paulp/contracts";
-import { DoubleEntrypoint, err, Ledger, ok } from "./ledger";
+import { doubleOf, err, Ledger, ok } from "./ledger";
 
 type BookVenue = "kalshi" | "polymarket";
 /** A book as a test plants it: its levels and evidence (venue, market and times are the double's). */
@@ -46,10 +46,7 @@ type Doubled = Pick<
   "health" | "getOrderBook" | "getMarket" | "preTradeCheck" | "refreshMarks" | "ingestIbkrSnapshot"
 >;
 
-export default class IngestionDouble extends DoubleEntrypoint<IngestionDoubleState> implements Doubled {
-  protected readonly ledger = ledger;
-  protected readonly service = "ingestion";
-
+export default class IngestionDouble extends doubleOf("ingestion", ledger) implements Doubled {
   async getOrderBook(venue: BookVenue, marketId: string): Promise<Result<OrderBookSnapshot>> {
     ledger.record("getOrderBook", { venue, marketId });
     const b = ledger.state.books.get(key(venue, marketId));

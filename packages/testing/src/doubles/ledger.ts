@@ -85,7 +85,7 @@ export class Ledger<S extends object> {
 }
 
 /** Base of every double: the test controls over the double's ledger. */
-export abstract class DoubleEntrypoint<S extends object>
+abstract class DoubleEntrypoint<S extends object>
   extends WorkerEntrypoint<unknown>
   implements DoubleControls<S>
 {
@@ -114,6 +114,17 @@ export abstract class DoubleEntrypoint<S extends object>
   async _release(): Promise<void> {
     this.ledger.release();
   }
+}
+
+/**
+ * The base a double for `service` extends: the test controls over `ledger` (the double's module-scope state) and
+ * a health report naming the service. `class RiskDouble extends doubleOf("risk", ledger) implements Doubled`.
+ */
+export function doubleOf<S extends object>(service: ServiceName, ledger: Ledger<S>) {
+  return class extends DoubleEntrypoint<S> {
+    protected readonly ledger = ledger;
+    protected readonly service = service;
+  };
 }
 
 /** A per-seq hash, so a test can tell which receipt a record kept. */

@@ -22,7 +22,7 @@ import {
   type RiskRpc,
   type Venue,
 } from "@paulp/contracts";
-import { DoubleEntrypoint, err, hashOfSeq, intentHash, Ledger, ok } from "./ledger";
+import { doubleOf, err, hashOfSeq, intentHash, Ledger, ok } from "./ledger";
 
 export interface RiskDoubleState {
   decisions: Map<string, { decision: RiskDecision; used: boolean; opening: boolean }>;
@@ -99,10 +99,7 @@ type Doubled = Pick<
   | "getMark"
 >;
 
-export default class RiskDouble extends DoubleEntrypoint<RiskDoubleState> implements Doubled {
-  protected readonly ledger = ledger;
-  protected readonly service = "risk";
-
+export default class RiskDouble extends doubleOf("risk", ledger) implements Doubled {
   /**
    * As the real risk: `decide` mints a decision to consume later, `decide_and_consume` marks an approval used in
    * the same step and answers the breaker with it, `dry_run` stores nothing. A deciding-and-consuming call is
