@@ -1,7 +1,6 @@
 // Governance's double: a desk whose receipts a test mints (single use, for one action and payload), or whose
 // redeem answer a test plants; strategies and pairs as the test sets them.
 import type {
-  ApprovalAction,
   ApprovalReceiptRef,
   GovernanceRpc,
   PairCandidate,
@@ -52,12 +51,10 @@ type Doubled = Pick<
 >;
 
 export default class GovernanceDouble extends doubleOf("governance", ledger) implements Doubled {
+  /** The arguments are the contract's own, so the double cannot drift from what callers send. */
   async redeemReceipt(
-    receipt: ApprovalReceiptRef,
-    action: ApprovalAction,
-    payload: unknown,
-    actor: Principal,
-  ): Promise<Result<VerifiedApproval>> {
+    ...[receipt, action, payload, actor]: Parameters<GovernanceRpc["redeemReceipt"]>
+  ): ReturnType<GovernanceRpc["redeemReceipt"]> {
     ledger.record("redeemReceipt", { receipt, action, payload, actor });
     const s = ledger.state;
     if (s.failing) return down();
