@@ -14,3 +14,4 @@ export * from "./receipt-return";
 export * from "./rpc";
 export * from "./serial-queue";
 export * from "./timeout";
+export * from "./words";

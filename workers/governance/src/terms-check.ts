@@ -3,6 +3,7 @@
 // grade), so a model's "identical" is never enough on its own; this is a guard against gross contradictions, not a
 // second judgement of equivalence. Pure: no clock, no I/O.
 import type { PairLeg } from "@paulp/contracts";
+import { letterWords } from "@paulp/kit";
 
 /** The most two passing legs' close times may differ. */
 export const MAX_CLOSE_GAP_HOURS = 48;
@@ -26,19 +27,15 @@ const MINOR = new Set(["of", "the", "and", "for", "on", "in", "at", "by", "to", 
 
 /** Letters only, lower case, without the words every source statement shares. */
 function compact(text: string): string {
-  return text
-    .toLowerCase()
-    .split(/[^a-z]+/)
-    .filter((w) => w && !NOISE.has(w))
+  return letterWords(text)
+    .filter((w) => !NOISE.has(w))
     .join("");
 }
 
 /** First letters of the significant words ("Bureau of Labor Statistics" → "bls"). */
 function initials(text: string): string {
-  return text
-    .toLowerCase()
-    .split(/[^a-z]+/)
-    .filter((w) => w && !MINOR.has(w) && !NOISE.has(w))
+  return letterWords(text)
+    .filter((w) => !MINOR.has(w) && !NOISE.has(w))
     .map((w) => w[0])
     .join("");
 }

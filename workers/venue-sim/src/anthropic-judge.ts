@@ -1,6 +1,7 @@
 // The simulated model's verdict on a market pair: a pure function of the prompt's `<kalshi_market>` and
 // `<polymarket_market>` JSON blocks (resolution source, rules, close time, thresholds, orientation), gullible on
 // purpose to market text that tells it how to grade (see anthropic.ts).
+import { letterWords } from "@paulp/kit";
 
 interface MarketTerms {
   title?: string | null;
@@ -21,10 +22,8 @@ function block(text: string, tag: string): MarketTerms | null {
 
 const NOISE = new Set(["source", "https", "http", "www", "gov", "com", "org", "the"]);
 function sourceKey(s: string): string {
-  return s
-    .toLowerCase()
-    .split(/[^a-z]+/)
-    .filter((w) => w && !NOISE.has(w))
+  return letterWords(s)
+    .filter((w) => !NOISE.has(w))
     .join("");
 }
 
