@@ -13,11 +13,9 @@ import { verifyExport } from "./export";
 const USAGE = "usage: pnpm audit:verify <export.ndjson> [--key <verifier key>]... [--anchor <anchorHash>]";
 
 function main(argv: string[]): number {
-  let args: ReturnType<typeof parse>;
-  try {
-    args = parse(argv);
-  } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
+  const args = parse(argv);
+  if ("error" in args) {
+    console.error(args.error);
     return 2;
   }
   const file = args.positionals[0];
@@ -77,12 +75,17 @@ function main(argv: string[]): number {
   return 0;
 }
 
+/** The command line, or what is wrong with it followed by the usage line. */
 function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { key: { type: "string", multiple: true }, anchor: { type: "string" } },
-  });
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { key: { type: "string", multiple: true }, anchor: { type: "string" } },
+    });
+  } catch (error) {
+    return { error: `${(error as Error).message}\n${USAGE}` };
+  }
 }
 
 process.exitCode = main(process.argv.slice(2));

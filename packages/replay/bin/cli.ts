@@ -10,17 +10,22 @@ import { canonicalReport, type ReportFile, replayExport, reportFile } from "../s
 const USAGE =
   "usage: pnpm replay <export.ndjson> --report <report.json> [--config <manifest.json>] [--out <report.json>]";
 
+/** The command line, or what is wrong with it followed by the usage line. */
 function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      report: { type: "string" },
-      config: { type: "string" },
-      out: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        report: { type: "string" },
+        config: { type: "string" },
+        out: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (error) {
+    return { error: `${(error as Error).message}\n${USAGE}` };
+  }
 }
 
 export interface Io {
@@ -43,11 +48,9 @@ class UsageError extends Error {}
 
 /** The CLI over injected files and output, so a test runs it in-process. Answers the exit code. */
 export async function main(argv: string[], io: Io): Promise<number> {
-  let args: ReturnType<typeof parse>;
-  try {
-    args = parse(argv);
-  } catch (error) {
-    io.err(`${(error as Error).message}\n${USAGE}`);
+  const args = parse(argv);
+  if ("error" in args) {
+    io.err(args.error);
     return 2;
   }
   if (args.values.help) {
