@@ -231,18 +231,6 @@ export function polymarketClosed(m: PolymarketMarketSeed, now: number, shape: Po
   return at !== null && now >= at;
 }
 
-/** The gamma market with this condition id (wire shape), or null. */
-export function polymarketMarketByCondition(
-  seed: number,
-  conditionId: string,
-  now = Date.now(),
-  shape: PolymarketShape = POLYMARKET_SHAPES.small,
-): GammaMarketWire | null {
-  const u = polymarketUniverse(seed, shape);
-  const j = u.polyByCondition.get(conditionId);
-  return j === undefined ? null : polymarketMarketWire(seed, u.poly[j]!, now, shape);
-}
-
 /**
  * A CLOB book for one outcome token, as clob-client's `OrderBookSummary` types it (numbers as strings, `hash`
  * a 40-hex SHA-1 as Polymarket's bindings check it), or null for an unknown token.
