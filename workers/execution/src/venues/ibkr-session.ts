@@ -1,7 +1,8 @@
 import type { EgressFetch } from "@paulp/kit";
 import * as v from "valibot";
 import { AuthStatus, IserverAccounts, PortfolioAccounts, SwitchedAccount } from "./ibkr-wire";
-import { classifyStatus, classifyThrown, errorMessage, type VenueResult, verr, vok } from "./result";
+import type { VenueRequest, VenueResult } from "./result";
+import { classifyStatus, classifyThrown, errorMessage, verr, vok } from "./result";
 
 // The IBKR client's session with the Client Portal gateway: the Access token on every request, answers parsed,
 // the brokerage session's reauthentication (bounded) and the per-session prerequisites the spec requires
@@ -103,12 +104,7 @@ export function createIbkrSession(o: IbkrClientOptions) {
   }
 
   /** One request to the gateway, its answer parsed. */
-  async function once<S extends v.GenericSchema>(
-    method: string,
-    path: string,
-    schema: S,
-    body?: unknown,
-  ): Promise<VenueResult<v.InferOutput<S>>> {
+  const once: VenueRequest = async (method, path, schema, body) => {
     const sent = await send(method, path, body);
     if (!sent.ok) return sent;
     const write = isOrderWrite(method, path);
@@ -120,7 +116,7 @@ export function createIbkrSession(o: IbkrClientOptions) {
         `unexpected IBKR response to ${method} ${path}`,
       );
     return vok(parsed.output);
-  }
+  };
 
   /** Poll the auth status until it says authenticated, within the bound. */
   async function awaitAuthenticated(started: number): Promise<VenueResult<void>> {

@@ -16,7 +16,8 @@ import {
   venueDollars,
 } from "@paulp/kit";
 import * as v from "valibot";
-import { classifyStatus, classifyThrown, errorMessage, type VenueResult, verr, vok } from "./result";
+import type { VenueRequest, VenueResult } from "./result";
+import { classifyStatus, classifyThrown, errorMessage, verr, vok } from "./result";
 
 /**
  * Kalshi Trade API v2 client, held to kalshi-typescript 3.30.0 (Kalshi's generated OpenAPI client): paths and
@@ -177,12 +178,7 @@ export function createKalshiClient(o: KalshiClientOptions) {
   const base = o.baseUrl ?? KALSHI_BASE;
   const signer = createKalshiSigner({ keyId: o.keyId, privateKeyPem: o.privateKeyPem, now: o.now });
 
-  async function call<S extends v.GenericSchema>(
-    method: string,
-    pathAndQuery: string,
-    schema: S,
-    body?: unknown,
-  ): Promise<VenueResult<v.InferOutput<S>>> {
+  const call: VenueRequest = async (method, pathAndQuery, schema, body) => {
     if (!signer) return verr("not_configured", "KALSHI_API_KEY / KALSHI_PRIVATE_KEY not set");
     const write = method !== "GET";
     const url = new URL(base + pathAndQuery);
@@ -211,7 +207,7 @@ export function createKalshiClient(o: KalshiClientOptions) {
         res.status,
       );
     return vok(parsed.output);
-  }
+  };
 
   /** Every page of a cursor-paged portfolio list; "unavailable" past MAX_PAGES (a partial list is not an answer). */
   async function allPages<T>(

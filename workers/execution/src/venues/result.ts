@@ -1,3 +1,5 @@
+import type * as v from "valibot";
+
 /**
  * Typed venue errors. `outcome_unknown` is the one that matters most: a write whose answer was lost (timeout,
  * network error, 5xx) may or may not have reached the venue, so the order must be looked up, never re-sent.
@@ -23,6 +25,14 @@ export interface VenueError {
 
 /** A venue call's outcome. */
 export type VenueResult<T> = { ok: true; value: T } | { ok: false; error: VenueError };
+
+/** One request to a venue, its answer parsed by `schema`: the call each venue's transport makes every request with. */
+export type VenueRequest = <S extends v.GenericSchema>(
+  method: string,
+  path: string,
+  schema: S,
+  body?: unknown,
+) => Promise<VenueResult<v.InferOutput<S>>>;
 
 export const vok = <T>(value: T): VenueResult<T> => ({ ok: true, value });
 export const verr = <T = never>(kind: VenueErrorKind, message: string, status?: number): VenueResult<T> => ({
