@@ -75,11 +75,10 @@ export class AlertDesk extends DurableObject<Env> {
   /** The gateway's admin audit outbox as it last reported (pushed by the gateway), with when. */
   private adminAuditOutbox: Snapshot["adminAuditOutbox"] = null;
   private readonly queue = new SerialQueue();
-  private readonly rules: RuleConfig;
+  private readonly rules: RuleConfig = parseRuleConfig(this.env.ALERT_RULES);
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.rules = parseRuleConfig(env.ALERT_RULES);
     ctx.blockConcurrencyWhile(async () => {
       const stored = await ctx.storage.get([
         "active",

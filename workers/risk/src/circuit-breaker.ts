@@ -52,11 +52,10 @@ export class CircuitBreaker extends DurableObject<Env> {
   /** The stored state (breaker-state.ts), loaded once. */
   private st!: StoredBreaker;
   private readonly queue = new SerialQueue();
-  private readonly thresholds: Thresholds;
+  private readonly thresholds: Thresholds = parseThresholds(this.env.BREAKER_THRESHOLDS);
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.thresholds = parseThresholds(env.BREAKER_THRESHOLDS);
     ctx.blockConcurrencyWhile(async () => {
       this.st = await loadBreaker(ctx.storage, Date.now());
     });
