@@ -151,6 +151,42 @@ function callByName(worker: object, method: string, args: unknown[]): Promise<Re
   return Reflect.apply(Reflect.get(worker, method), worker, args) as Promise<Result<unknown>>;
 }
 
+/** The methods of contract `C` that answer a `Result`, whatever they take. */
+export type ResultMethod<C> = {
+  [M in keyof C]: C[M] extends (...args: never[]) => Promise<Result<unknown>> ? M : never;
+}[keyof C] &
+  string;
+
+/** What method `M` of contract `C` takes. */
+type ArgumentsOf<C, M extends keyof C> = C[M] extends (...args: infer A) => unknown ? A : never;
+
+/** How a method route reads its arguments from the request, and how long it waits (a read unless given). */
+export interface MethodRouteHow<A> {
+  /** The method's arguments from the request (a query, a path parameter, the actor); may throw the request's 400. */
+  args: (request: GatewayRequest) => A;
+  wait?: Wait;
+}
+
+/**
+ * A route whose answer is one call `<peer>.<method>(...args)`, named `"<peer>.<method>"` (`"risk.getBreaker"`) in a
+ * failure's message, as `bodyMethod` names its calls. A method that takes nothing needs no `how` (a read); one
+ * that takes arguments says how the request gives them, and is checked against the contract where registered.
+ */
+export function methodRoute<K extends Peer, M extends ResultMethod<ContractOf<Env[K]>>>(
+  peer: K,
+  method: M,
+  ...[how]: ArgumentsOf<ContractOf<Env[K]>, M> extends []
+    ? [how?: { wait?: Wait }]
+    : [how: MethodRouteHow<ArgumentsOf<ContractOf<Env[K]>, M>>]
+): (request: GatewayRequest, env: Env) => Promise<Response> {
+  const what = `${peer.toLowerCase()}.${method}`;
+  const readArgs = how && "args" in how ? how.args : () => [];
+  return async (request, env) => {
+    const args: unknown[] = readArgs(request);
+    return answer(env, peer, (worker) => callByName(worker, method, args), what, how?.wait);
+  };
+}
+
 /** The methods of contract `C` that take nothing and answer a `Result`: a setting's read. */
 export type ReadMethod<C> = {
   [M in keyof C]: C[M] extends () => Promise<Result<unknown>> ? M : never;

@@ -65,6 +65,40 @@ describe("the admin routes' bounded wait for a peer", () => {
     );
   });
 
+  it("names a call whose arguments come from the request `<peer>.<method>`, and reads them before any call", async () => {
+    // Each route below reads its arguments from the request (a query, a path parameter) through `methodRoute`.
+    const INGESTION = failingPeer(["listMarkets", "listReplays"], "never answers");
+    const RISK = failingPeer(["recentDecisions", "breakerHistory"], "never answers");
+    const MONITOR = failingPeer(["equitySeries", "alerts", "outbox"], "never answers");
+    const EXECUTION = failingPeer(["getOrder", "listOrders"], "never answers");
+    const bindings = { INGESTION, RISK, MONITOR, EXECUTION, ADMIN_PEER_TIMEOUT_MS: SHORT };
+    for (const [path, what] of [
+      ["/admin/markets?limit=5", "ingestion.listMarkets"],
+      ["/admin/replays?strategyId=s-1", "ingestion.listReplays"],
+      ["/admin/risk/decisions?denied=true", "risk.recentDecisions"],
+      ["/admin/circuit-breaker/history?limit=3", "risk.breakerHistory"],
+      ["/admin/equity?minutes=60", "monitor.equitySeries"],
+      ["/admin/alerts", "monitor.alerts"],
+      ["/admin/orders/ord-12345678", "execution.getOrder"],
+      ["/admin/orders?state=filled", "execution.listOrders"],
+    ] as const)
+      await expectTimeout(await adminFetchOver(bindings, path), what);
+
+    // An argument the request gets wrong is its 400, before the peer is asked (a peer that throws would be a 503).
+    const called: string[] = [];
+    const watched = (service: string) =>
+      new Proxy({}, { get: (_t, method) => async () => called.push(`${service}.${String(method)}`) });
+    for (const path of ["/admin/markets?limit=0", "/admin/orders/bad id", "/admin/equity?minutes=x"]) {
+      const res = await adminFetchOver(
+        { INGESTION: watched("ingestion"), EXECUTION: watched("execution"), MONITOR: watched("monitor") },
+        path,
+      );
+      expect(res.status, path).toBe(400);
+      expect(((await res.json()) as ErrorBody).error.code, path).toBe("validation_failed");
+    }
+    expect(called).toEqual([]);
+  });
+
   it("says a write that timed out has an unknown outcome and where to check it, never that it failed", async () => {
     const RISK = failingPeer(["transitionBreaker"], "never answers");
     const res = await adminFetchOver(
@@ -80,6 +114,16 @@ describe("the admin routes' bounded wait for a peer", () => {
     expect(error.message).toContain("check GET /admin/circuit-breaker");
     expect(error.message).not.toMatch(/\bfailed\b/);
     expect(error.details).toEqual({ outcome: "unknown", check: "GET /admin/circuit-breaker" });
+
+    // A write whose only argument is its actor names its check the same way.
+    const INGESTION = failingPeer(["auditEvidenceIndex"], "never answers");
+    const indexed = await expectTimeout(
+      await adminFetchOver({ INGESTION, ADMIN_PEER_TIMEOUT_MS: SHORT }, "/admin/evidence/index-audit", {
+        method: "POST",
+      }),
+      "ingestion.auditEvidenceIndex",
+    );
+    expect(indexed.details).toEqual({ outcome: "unknown", check: "GET /admin/ingestion/status" });
   });
 
   it("says so when the breaker's halt after a lost receipt timed out: whether it was told is unknown", async () => {

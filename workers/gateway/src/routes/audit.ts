@@ -1,7 +1,7 @@
 import { AuditReceiptList, ErrorCode } from "@paulp/contracts";
 import { errorJson, readJsonBody, resultResponse, withTimeout } from "@paulp/kit";
 import * as v from "valibot";
-import { answer, ask, peerTimeoutMs, timedOut } from "../answer";
+import { answer, ask, methodRoute, peerTimeoutMs, timedOut } from "../answer";
 import { principalOf } from "../context";
 import type { GatewayRouter } from "../router";
 
@@ -20,9 +20,7 @@ export const ReceiptCheckRequest = v.strictObject({ receipts: AuditReceiptList }
 
 /** Admin routes of the audit chain: status, verification on request, and the NDJSON export. */
 export function registerAuditRoutes(router: GatewayRouter): void {
-  router.get("/admin/audit/status", async (_request, env) =>
-    answer(env, "AUDIT", (audit) => audit.status(), "audit.status"),
-  );
+  router.get("/admin/audit/status", methodRoute("AUDIT", "status"));
 
   // A completed verification answers 200 whatever it found: `ok`, `brokenSeq` and `reason` are in the body. It takes
   // as long as the chain asks (`full` with `untilComplete` walks it all), and its verdict is the point: waited for.
@@ -81,12 +79,13 @@ export function registerAuditRoutes(router: GatewayRouter): void {
 
   // Anchor now (after a critical event, or as `pnpm dev` stands in for the hourly cron); null when
   // nothing was appended since the last anchor.
-  router.post("/admin/audit/anchor", async (request, env) => {
-    const actor = principalOf(request);
-    return answer(env, "AUDIT", (audit) => audit.anchorNow(actor), "audit.anchorNow", {
-      check: "GET /admin/audit/status",
-    });
-  });
+  router.post(
+    "/admin/audit/anchor",
+    methodRoute("AUDIT", "anchorNow", {
+      args: (request) => [principalOf(request)],
+      wait: { check: "GET /admin/audit/status" },
+    }),
+  );
 
   // Streams entries, mirror batches and anchors; feed the file to `pnpm audit:verify`.
   router.get("/admin/audit/export", async (_request, env) => {

@@ -4,7 +4,7 @@ import {
   EvidenceHttpQuery,
   MarketsHttpQuery,
 } from "@paulp/contracts";
-import { answer } from "../answer";
+import { methodRoute } from "../answer";
 import type { GatewayRouter } from "../router";
 import { parseQuery } from "./query";
 
@@ -13,28 +13,27 @@ import { parseQuery } from "./query";
  * and venue, risk's recent decisions with their reasons, and the breaker's transitions.
  */
 export function registerBrowseRoutes(router: GatewayRouter): void {
-  router.get("/admin/markets", async (request, env) => {
-    const q = parseQuery(request, MarketsHttpQuery);
-    return answer(env, "INGESTION", (ingestion) => ingestion.listMarkets(q), "listMarkets");
-  });
-
-  router.get("/admin/evidence", async (request, env) => {
-    const q = parseQuery(request, EvidenceHttpQuery);
-    return answer(env, "INGESTION", (ingestion) => ingestion.listEvidence(q), "listEvidence");
-  });
-
-  router.get("/admin/risk/decisions", async (request, env) => {
-    const q = parseQuery(request, DecisionsHttpQuery);
-    return answer(
-      env,
-      "RISK",
-      (risk) => risk.recentDecisions({ limit: q.limit, deniedOnly: q.denied, code: q.code }),
-      "recentDecisions",
-    );
-  });
-
-  router.get("/admin/circuit-breaker/history", async (request, env) => {
-    const q = parseQuery(request, BreakerHistoryHttpQuery);
-    return answer(env, "RISK", (risk) => risk.breakerHistory(q.limit), "breakerHistory");
-  });
+  router.get(
+    "/admin/markets",
+    methodRoute("INGESTION", "listMarkets", { args: (request) => [parseQuery(request, MarketsHttpQuery)] }),
+  );
+  router.get(
+    "/admin/evidence",
+    methodRoute("INGESTION", "listEvidence", { args: (request) => [parseQuery(request, EvidenceHttpQuery)] }),
+  );
+  router.get(
+    "/admin/risk/decisions",
+    methodRoute("RISK", "recentDecisions", {
+      args: (request) => {
+        const q = parseQuery(request, DecisionsHttpQuery);
+        return [{ limit: q.limit, deniedOnly: q.denied, code: q.code }];
+      },
+    }),
+  );
+  router.get(
+    "/admin/circuit-breaker/history",
+    methodRoute("RISK", "breakerHistory", {
+      args: (request) => [parseQuery(request, BreakerHistoryHttpQuery).limit],
+    }),
+  );
 }

@@ -1,21 +1,28 @@
 import { EquityHttpQuery, PairsPageHttpQuery } from "@paulp/contracts";
 import { json, resultResponse } from "@paulp/kit";
-import { answer, ask } from "../answer";
+import { ask, methodRoute } from "../answer";
 import type { GatewayRouter } from "../router";
 import { parseQuery } from "./query";
 
 /** What the console reads beyond the workers' own routes: the equity series, and pairs a page at a time. */
 export function registerDeskRoutes(router: GatewayRouter): void {
   // One sample a minute (the monitor's evaluation samples risk's equity); oldest first.
-  router.get("/admin/equity", async (request, env) => {
-    const q = parseQuery(request, EquityHttpQuery);
-    return answer(env, "MONITOR", (monitor) => monitor.equitySeries({ minutes: q.minutes }), "equitySeries");
-  });
+  router.get(
+    "/admin/equity",
+    methodRoute("MONITOR", "equitySeries", {
+      args: (request) => [{ minutes: parseQuery(request, EquityHttpQuery).minutes }],
+    }),
+  );
 
   // A page of pairs, filtered by review state and grade: the console never downloads the whole list.
   router.get("/admin/pairs/page", async (request, env) => {
     const q = parseQuery(request, PairsPageHttpQuery);
-    const listed = await ask(env, "GOVERNANCE", (gov) => gov.listPairs({ review: q.review }), "listPairs");
+    const listed = await ask(
+      env,
+      "GOVERNANCE",
+      (gov) => gov.listPairs({ review: q.review }),
+      "governance.listPairs",
+    );
     if (!listed.ok) return resultResponse(listed);
     const all = listed.value;
     const grade = q.grade === "unassessed" ? null : q.grade;

@@ -9,7 +9,7 @@ import {
 } from "@paulp/contracts";
 import { json, parseOr400, readJsonBody, sha256Hex, unwrap } from "@paulp/kit";
 import * as v from "valibot";
-import { answer, ask, settingRoutes } from "../answer";
+import { answer, ask, methodRoute, settingRoutes } from "../answer";
 import { type GatewayRequest, principalOf } from "../context";
 import type { Env } from "../env";
 import type { GatewayRouter } from "../router";
@@ -24,6 +24,17 @@ export const ManualOrder = v.object({
   ...OrderIntent.entries,
   clientOrderId: v.optional(OrderIntent.entries.clientOrderId),
 });
+
+/** `GET /admin/orders`' filters (`limit` is a number in the contract, a string in the query). */
+function orderQuery(request: GatewayRequest): OrderQuery {
+  const url = new URL(request.url);
+  const limit = url.searchParams.get("limit");
+  return parseOr400(OrderQuery, {
+    state: url.searchParams.get("state") ?? undefined,
+    strategyId: url.searchParams.get("strategyId") ?? undefined,
+    limit: limit === null ? undefined : Number(limit),
+  });
+}
 
 function orderId(request: GatewayRequest): string {
   return parseOr400(ClientOrderId, request.params.id);
@@ -109,31 +120,17 @@ async function trace(env: Env, order: OrderView) {
 }
 
 export function registerExecutionRoutes(router: GatewayRouter): void {
-  router.get("/admin/orders", async (request, env) => {
-    const url = new URL(request.url);
-    const limit = url.searchParams.get("limit");
-    const q = parseOr400(OrderQuery, {
-      state: url.searchParams.get("state") ?? undefined,
-      strategyId: url.searchParams.get("strategyId") ?? undefined,
-      limit: limit === null ? undefined : Number(limit),
-    });
-    return answer(env, "EXECUTION", (execution) => execution.listOrders(q), "execution.listOrders");
-  });
+  router.get(
+    "/admin/orders",
+    methodRoute("EXECUTION", "listOrders", { args: (request) => [orderQuery(request)] }),
+  );
 
   // The fast path that keeps traded markets' marks fresh: the traded set with when each was last refreshed, its
   // counters, and one tick now.
-  router.get("/admin/execution/fast-path", async (_request, env) =>
-    answer(env, "EXECUTION", (execution) => execution.fastPathStatus(), "execution.fastPathStatus"),
-  );
-
-  router.post("/admin/execution/fast-path/run", async (_request, env) =>
-    answer(
-      env,
-      "EXECUTION",
-      (execution) => execution.refreshTradedNow(),
-      "execution.refreshTradedNow",
-      "until answered",
-    ),
+  router.get("/admin/execution/fast-path", methodRoute("EXECUTION", "fastPathStatus"));
+  router.post(
+    "/admin/execution/fast-path/run",
+    methodRoute("EXECUTION", "refreshTradedNow", { wait: "until answered" }),
   );
 
   /**
@@ -164,10 +161,10 @@ export function registerExecutionRoutes(router: GatewayRouter): void {
     return json(submitted, submitted.duplicate ? 200 : 201);
   });
 
-  router.get("/admin/orders/:id", async (request, env) => {
-    const id = orderId(request);
-    return answer(env, "EXECUTION", (execution) => execution.getOrder(id), "execution.getOrder");
-  });
+  router.get(
+    "/admin/orders/:id",
+    methodRoute("EXECUTION", "getOrder", { args: (request) => [orderId(request)] }),
+  );
 
   router.get("/admin/orders/:id/trace", async (request, env) => {
     const id = orderId(request);
@@ -177,33 +174,24 @@ export function registerExecutionRoutes(router: GatewayRouter): void {
     return json(await trace(env, order));
   });
 
-  router.post("/admin/orders/:id/cancel", async (request, env) => {
-    const id = orderId(request);
-    const actor = principalOf(request);
-    return answer(
-      env,
-      "EXECUTION",
-      (execution) => execution.cancelOrder(id, actor),
-      "execution.cancelOrder",
-      "until answered",
-    );
-  });
-
-  router.get("/admin/positions", async (_request, env) =>
-    answer(env, "EXECUTION", (execution) => execution.getPositions(), "execution.getPositions"),
+  router.post(
+    "/admin/orders/:id/cancel",
+    methodRoute("EXECUTION", "cancelOrder", {
+      args: (request) => [orderId(request), principalOf(request)],
+      wait: "until answered",
+    }),
   );
+
+  router.get("/admin/positions", methodRoute("EXECUTION", "getPositions"));
 
   // Fills whose IBKR hedge is owed and not placed (the loop retries each run; the monitor alerts on old ones),
   // and an operator taking one over (hedged by hand, or accepted), audited with the reason.
-  router.get("/admin/execution/hedge-obligations", async (request, env) => {
-    const q = parseQuery(request, HedgeObligationsHttpQuery);
-    return answer(
-      env,
-      "EXECUTION",
-      (execution) => execution.listHedgeObligations(q),
-      "execution.listHedgeObligations",
-    );
-  });
+  router.get(
+    "/admin/execution/hedge-obligations",
+    methodRoute("EXECUTION", "listHedgeObligations", {
+      args: (request) => [parseQuery(request, HedgeObligationsHttpQuery)],
+    }),
+  );
 
   router.post("/admin/execution/hedge-obligations/:id/abandon", async (request, env) => {
     const id = orderId(request);
@@ -251,13 +239,11 @@ export function registerExecutionRoutes(router: GatewayRouter): void {
     );
   });
 
-  router.post("/admin/reconcile", async (request, env) =>
-    answer(
-      env,
-      "EXECUTION",
-      (execution) => execution.reconcile(principalOf(request)),
-      "execution.reconcile",
-      "until answered",
-    ),
+  router.post(
+    "/admin/reconcile",
+    methodRoute("EXECUTION", "reconcile", {
+      args: (request) => [principalOf(request)],
+      wait: "until answered",
+    }),
   );
 }

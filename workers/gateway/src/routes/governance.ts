@@ -17,7 +17,7 @@ import {
 } from "@paulp/contracts";
 import { HttpError, json, readJsonBody, resultResponse, rpc, statusForError, unwrap } from "@paulp/kit";
 import * as v from "valibot";
-import { answer, ask, bodyCall, bodyMethod } from "../answer";
+import { ask, bodyCall, bodyMethod, methodRoute } from "../answer";
 import { type GatewayRequest, principalOf, requirePerson } from "../context";
 import type { Env } from "../env";
 import type { GatewayRouter } from "../router";
@@ -146,22 +146,15 @@ async function decideThenApply(
  * the gateway a receipt to apply, and an LLM assessment (bounded by governance's own model timeout), are waited for.
  */
 export function registerGovernanceRoutes(router: GatewayRouter): void {
-  router.get("/admin/approvals", async (request, env) => {
-    const status = query(request, "status", ApprovalStatusQuery);
-    return answer(
-      env,
-      "GOVERNANCE",
-      (governance) => governance.listApprovals({ status }),
-      "governance.listApprovals",
-    );
-  });
-  router.get("/admin/approvals/:id", async (request, env) =>
-    answer(
-      env,
-      "GOVERNANCE",
-      (governance) => governance.getApproval(request.params.id!),
-      "governance.getApproval",
-    ),
+  router.get(
+    "/admin/approvals",
+    methodRoute("GOVERNANCE", "listApprovals", {
+      args: (request) => [{ status: query(request, "status", ApprovalStatusQuery) }],
+    }),
+  );
+  router.get(
+    "/admin/approvals/:id",
+    methodRoute("GOVERNANCE", "getApproval", { args: (request) => [request.params.id!] }),
   );
   router.post(
     "/admin/approvals",
@@ -196,13 +189,9 @@ export function registerGovernanceRoutes(router: GatewayRouter): void {
   });
 
   // Who may approve each action (the first roster comes from config; GET shows it, seeding it if needed).
-  router.get("/admin/approvers", async (_request, env) =>
-    answer(env, "GOVERNANCE", (governance) => governance.listRosters(), "governance.listRosters"),
-  );
+  router.get("/admin/approvers", methodRoute("GOVERNANCE", "listRosters"));
 
-  router.get("/admin/strategies", async (_request, env) =>
-    answer(env, "GOVERNANCE", (governance) => governance.listStrategies(), "governance.listStrategies"),
-  );
+  router.get("/admin/strategies", methodRoute("GOVERNANCE", "listStrategies"));
   router.post(
     "/admin/strategies",
     bodyMethod("GOVERNANCE", "createStrategy", StrategyCreateInput, {
@@ -215,14 +204,12 @@ export function registerGovernanceRoutes(router: GatewayRouter): void {
     ["retire", "retired"],
     ["paper", "paper"],
   ] as const) {
-    router.post(`/admin/strategies/:id/${verb}`, async (request, env) =>
-      answer(
-        env,
-        "GOVERNANCE",
-        (governance) => governance.transitionStrategy(request.params.id!, to, principalOf(request)),
-        "governance.transitionStrategy",
-        { check: "GET /admin/strategies" },
-      ),
+    router.post(
+      `/admin/strategies/:id/${verb}`,
+      methodRoute("GOVERNANCE", "transitionStrategy", {
+        args: (request) => [request.params.id!, to, principalOf(request)],
+        wait: { check: "GET /admin/strategies" },
+      }),
     );
   }
   // The specification's name: this opens the two-person request; the strategy goes live when it is approved.
@@ -242,32 +229,25 @@ export function registerGovernanceRoutes(router: GatewayRouter): void {
     return resultResponse(requested, 201);
   });
 
-  router.get("/admin/pairs", async (request, env) => {
-    const review = query(request, "review", ReviewQuery);
-    return answer(
-      env,
-      "GOVERNANCE",
-      (governance) => governance.listPairs({ review }),
-      "governance.listPairs",
-    );
-  });
-  router.post("/admin/pairs/assess-pending", async (request, env) =>
-    answer(
-      env,
-      "GOVERNANCE",
-      (governance) => governance.assessPending(principalOf(request)),
-      "governance.assessPending",
-      "until answered",
-    ),
+  router.get(
+    "/admin/pairs",
+    methodRoute("GOVERNANCE", "listPairs", {
+      args: (request) => [{ review: query(request, "review", ReviewQuery) }],
+    }),
   );
-  router.post("/admin/pairs/:id/assess", async (request, env) =>
-    answer(
-      env,
-      "GOVERNANCE",
-      (governance) => governance.assessPair(request.params.id!, principalOf(request)),
-      "governance.assessPair",
-      "until answered",
-    ),
+  router.post(
+    "/admin/pairs/assess-pending",
+    methodRoute("GOVERNANCE", "assessPending", {
+      args: (request) => [principalOf(request)],
+      wait: "until answered",
+    }),
+  );
+  router.post(
+    "/admin/pairs/:id/assess",
+    methodRoute("GOVERNANCE", "assessPair", {
+      args: (request) => [request.params.id!, principalOf(request)],
+      wait: "until answered",
+    }),
   );
   router.post(
     "/admin/pairs/:id/review",

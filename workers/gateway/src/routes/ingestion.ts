@@ -7,15 +7,13 @@ import {
 } from "@paulp/contracts";
 import { HttpError, parseOr400, sha256Hex, unwrap } from "@paulp/kit";
 import * as v from "valibot";
-import { answer, ask, bodyMethod, settingRoutes } from "../answer";
+import { ask, bodyMethod, methodRoute, settingRoutes } from "../answer";
 import { principalOf } from "../context";
 import type { GatewayRouter } from "../router";
 
 /** Admin routes of the ingestion worker: status, a manual run, compliance rules and evidence bytes. */
 export function registerIngestionRoutes(router: GatewayRouter): void {
-  router.get("/admin/ingestion/status", async (_request, env) =>
-    answer(env, "INGESTION", (ingestion) => ingestion.status(), "ingestion.status"),
-  );
+  router.get("/admin/ingestion/status", methodRoute("INGESTION", "status"));
 
   // A run pulls from the venues (each fetch bounded by ingestion) and its answer is what it pulled: waited for.
   // An empty body means "both venues, default pages".
@@ -37,18 +35,13 @@ export function registerIngestionRoutes(router: GatewayRouter): void {
 
   // One step of the evidence index audit now (the cron takes one after each run): the next page of the evidence
   // bucket, each object without a record recorded once its bytes re-hash to its name (docs/ingestion.md).
-  router.post("/admin/evidence/index-audit", async (request, env) => {
-    const actor = principalOf(request);
-    return answer(
-      env,
-      "INGESTION",
-      (ingestion) => ingestion.auditEvidenceIndex(actor),
-      "ingestion.auditEvidenceIndex",
-      {
-        check: "GET /admin/ingestion/status",
-      },
-    );
-  });
+  router.post(
+    "/admin/evidence/index-audit",
+    methodRoute("INGESTION", "auditEvidenceIndex", {
+      args: (request) => [principalOf(request)],
+      wait: { check: "GET /admin/ingestion/status" },
+    }),
+  );
 
   settingRoutes(
     router,

@@ -1,6 +1,6 @@
 import { AlertsHttpQuery, OutboxHttpQuery, RecipientChange } from "@paulp/contracts";
 import { unwrap } from "@paulp/kit";
-import { answer, ask, settingRoutes } from "../answer";
+import { ask, methodRoute, settingRoutes } from "../answer";
 import { principalOf } from "../context";
 import type { GatewayRouter } from "../router";
 import { parseQuery } from "./query";
@@ -11,21 +11,25 @@ import { parseQuery } from "./query";
  * been sent); adding or removing a recipient is audited and every recipient is told.
  */
 export function registerMonitorRoutes(router: GatewayRouter): void {
-  router.get("/admin/alerts", async (request, env) => {
-    const q = parseQuery(request, AlertsHttpQuery);
-    return answer(env, "MONITOR", (monitor) => monitor.alerts({ limit: q.limit }), "monitor.alerts");
-  });
-
-  router.post("/admin/alerts/evaluate", async (request, env) =>
-    answer(env, "MONITOR", (monitor) => monitor.evaluate(principalOf(request)), "monitor.evaluate", {
-      check: "GET /admin/alerts",
+  router.get(
+    "/admin/alerts",
+    methodRoute("MONITOR", "alerts", {
+      args: (request) => [{ limit: parseQuery(request, AlertsHttpQuery).limit }],
     }),
   );
 
-  router.get("/admin/alerts/outbox", async (request, env) => {
-    const q = parseQuery(request, OutboxHttpQuery);
-    return answer(env, "MONITOR", (monitor) => monitor.outbox(q.limit), "monitor.outbox");
-  });
+  router.post(
+    "/admin/alerts/evaluate",
+    methodRoute("MONITOR", "evaluate", {
+      args: (request) => [principalOf(request)],
+      wait: { check: "GET /admin/alerts" },
+    }),
+  );
+
+  router.get(
+    "/admin/alerts/outbox",
+    methodRoute("MONITOR", "outbox", { args: (request) => [parseQuery(request, OutboxHttpQuery).limit] }),
+  );
 
   settingRoutes(
     router,

@@ -15,7 +15,7 @@ import {
 import { parseOr400, resultResponse, unwrap } from "@paulp/kit";
 import { checkCitation } from "@paulp/replay";
 import * as v from "valibot";
-import { answer, ask, bodyMethod } from "../answer";
+import { ask, bodyMethod, methodRoute } from "../answer";
 import type { Env } from "../env";
 import type { GatewayRouter } from "../router";
 
@@ -96,13 +96,14 @@ export function registerReplayRoutes(router: GatewayRouter): void {
     }),
   );
 
-  router.get("/admin/replays", async (request, env) => {
-    const strategyId = parseOr400(
-      StrategyIdQuery,
-      new URL(request.url).searchParams.get("strategyId") ?? undefined,
-    );
-    return answer(env, "INGESTION", (i) => i.listReplays(strategyId), "ingestion.listReplays");
-  });
+  router.get(
+    "/admin/replays",
+    methodRoute("INGESTION", "listReplays", {
+      args: (request) => [
+        parseOr400(StrategyIdQuery, new URL(request.url).searchParams.get("strategyId") ?? undefined),
+      ],
+    }),
+  );
 
   // The record, and once complete the report itself with its hash (re-hashed by ingestion on read).
   router.get("/admin/replays/:id", async (request, env) => {

@@ -1,5 +1,5 @@
 import { BreakerTransitionRequest, CapitalChange, OrderIntent, RiskLimits } from "@paulp/contracts";
-import { answer, bodyCall, bodyMethod, settingRoutes } from "../answer";
+import { bodyCall, bodyMethod, methodRoute, settingRoutes } from "../answer";
 import type { GatewayRouter } from "../router";
 
 /**
@@ -12,9 +12,7 @@ import type { GatewayRouter } from "../router";
  * unknown and where to read it.
  */
 export function registerRiskRoutes(router: GatewayRouter): void {
-  router.get("/admin/circuit-breaker", async (_request, env) =>
-    answer(env, "RISK", (risk) => risk.getBreaker(), "risk.getBreaker"),
-  );
+  router.get("/admin/circuit-breaker", methodRoute("RISK", "getBreaker"));
 
   router.post(
     "/admin/circuit-breaker/transition",
@@ -35,9 +33,7 @@ export function registerRiskRoutes(router: GatewayRouter): void {
     },
   );
 
-  router.get("/admin/risk/exposure", async (_request, env) =>
-    answer(env, "RISK", (risk) => risk.exposure(), "risk.exposure"),
-  );
+  router.get("/admin/risk/exposure", methodRoute("RISK", "exposure"));
   // The capital base the % limits apply to: lowering at once, raising is a two-person action.
   router.put(
     "/admin/risk/capital",
@@ -47,9 +43,7 @@ export function registerRiskRoutes(router: GatewayRouter): void {
   );
   // Verify the audit chain now and feed the breaker (what risk's 5-minute cron runs): a verification takes as long
   // as the chain asks and its verdict is the point, so it is waited for.
-  router.post("/admin/risk/audit-watch", async (_request, env) =>
-    answer(env, "RISK", (risk) => risk.watchAudit(), "risk.watchAudit", "until answered"),
-  );
+  router.post("/admin/risk/audit-watch", methodRoute("RISK", "watchAudit", { wait: "until answered" }));
 
   // Try an intent without acting: a dry run is never recorded or consumable, so it is bounded as a read.
   router.post(
