@@ -35,7 +35,7 @@ describe("the deploy order", () => {
       }
     });
 
-  it("is what `paulp deploy-order` prints, filtered to the names given, and what CI's deploy uses", async () => {
+  it("is what `paulp deploy-order` prints, filtered to the names given, and the order CI's deploy plan keeps", async () => {
     expect((await paulp(["deploy-order"])).out.trim()).toBe(DEPLOYED_WORKERS.join(" "));
     expect((await paulp(["deploy-order", "gateway", "audit", "monitor"])).out.trim()).toBe(
       "audit monitor gateway",
@@ -43,11 +43,15 @@ describe("the deploy order", () => {
     const unknown = await paulp(["deploy-order", "venue-sim"]);
     expect(unknown.code).toBe(2);
     expect(unknown.err).toMatch(/not a deployed worker: venue-sim/);
-    // CI passes what turbo found affected: the simulator alone deploys nothing.
+    // Names from elsewhere (a list that includes the simulator): the simulator alone deploys nothing.
     expect((await paulp(["deploy-order", "--ignore-others", "venue-sim"])).out.trim()).toBe("");
     expect((await paulp(["deploy-order", "--ignore-others", "venue-sim", "risk"])).out.trim()).toBe("risk");
     const workflow = readFileSync(path.join(REPO_ROOT, ".github", "workflows", "deploy.yml"), "utf8");
-    expect(workflow).toContain("paulp deploy-order");
+    // CI deploys what `paulp deploy-plan` answers, in this order (test/deploy-plan.test.ts).
+    expect(workflow).toContain("paulp deploy-plan");
+    expect((await paulp(["deploy-plan", "--since", "0".repeat(40)])).out.trim()).toBe(
+      DEPLOYED_WORKERS.join(" "),
+    );
     // No second, hand-kept list of workers in the workflow.
     expect(workflow).not.toMatch(/\["audit",/);
   });

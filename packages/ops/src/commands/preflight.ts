@@ -1,9 +1,10 @@
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import { Option } from "commander";
 import { CliError } from "../client";
+import { type WorkspacePackage, workersToDeploy } from "../deploy-plan";
 import { DEPLOYED_WORKERS, type DeployedWorker, type Target } from "../preflight/config";
 import { type CheckLine, preflight } from "../preflight/run";
 import { type Cli, command, type Io } from "./context";
@@ -59,6 +60,21 @@ export function registerPreflight({ program, io, exit, globals, api }: Cli): voi
       io.out(globals().json ? JSON.stringify(order) : order.join(" "));
     });
 
+  // CI's deploy job asks which workers a push ships (docs/runbook.md, "Deploys"): those, in binding order.
+  command(
+    program,
+    "deploy-plan",
+    "the deployed workers the commits since --since ship (their files or a package they run on changed), in binding order",
+  )
+    .requiredOption("--since <rev>", "the commit deployed last (CI: the push's `before`)")
+    .action(async (o: { since: string }) => {
+      const changed = await changedSince(io.root, o.since);
+      const plan =
+        changed === null ? [...DEPLOYED_WORKERS] : workersToDeploy(changed, readWorkspace(io.root));
+      if (changed === null) io.err(`${o.since} is not a commit here: every worker is deployed`);
+      io.out(globals().json ? JSON.stringify(plan) : plan.join(" "));
+    });
+
   function printChecklist(lines: CheckLine[], target: Target) {
     if (globals().json) {
       io.out(JSON.stringify({ target, ok: lines.every((l) => l.ok), checks: lines }, null, 2));
@@ -72,6 +88,45 @@ export function registerPreflight({ program, io, exit, globals, api }: Cli): voi
         : `preflight ${target}: ${failed} of ${lines.length} checks failed`,
     );
   }
+}
+
+/**
+ * The paths changed between `since` and HEAD (both sides of a rename), or null when `since` is not a commit of this
+ * clone (a force-push, a shallow checkout): the caller then deploys everything.
+ */
+async function changedSince(root: string, since: string): Promise<string[] | null> {
+  const known = await execFileAsync("git", ["cat-file", "-e", `${since}^{commit}`], { cwd: root }).then(
+    () => true,
+    () => false,
+  );
+  if (!known) return null;
+  const { stdout } = await execFileAsync(
+    "git",
+    ["diff", "--name-only", "--no-renames", since, "HEAD", "--"],
+    {
+      cwd: root,
+      maxBuffer: 16 << 20,
+    },
+  );
+  return stdout.split("\n").filter(Boolean);
+}
+
+/** The workspace's packages (`workers/*`, `packages/*`) with the workspace packages each runs on. */
+function readWorkspace(root: string): WorkspacePackage[] {
+  return ["workers", "packages"].flatMap((top) =>
+    readdirSync(path.join(root, top))
+      .filter((name) => existsSync(path.join(root, top, name, "package.json")))
+      .map((name) => {
+        const pkg = JSON.parse(readFileSync(path.join(root, top, name, "package.json"), "utf8")) as {
+          name: string;
+          dependencies?: Record<string, string>;
+        };
+        const dependsOn = Object.entries(pkg.dependencies ?? {})
+          .filter(([, version]) => version.startsWith("workspace:"))
+          .map(([dep]) => dep);
+        return { name: pkg.name, dir: `${top}/${name}`, dependsOn };
+      }),
+  );
 }
 
 /** Names set in a worker's .dev.vars (what `pnpm dev` gives it as secrets). */
