@@ -76,3 +76,27 @@ describe("JSON nesting depth of request bodies", () => {
     if (!result.ok) expect(result.error).toMatchObject({ code: "validation_failed", message: /params/ });
   });
 });
+
+describe("path and query parameters", () => {
+  it("answers a bad one 400 validation_failed naming the parameter, never `(body)`", async () => {
+    for (const [path, field] of [
+      ["/admin/orders/bad%20id", "id"],
+      ["/admin/orders/short/trace", "id"],
+      ["/admin/execution/hedge-obligations/bad%20id/abandon", "id"],
+      [`/admin/evidence/${"z".repeat(64)}`, "hash"],
+      ["/admin/replays/not-a-replay", "id"],
+      ["/admin/replays", "strategyId"],
+      ["/admin/approvals?status=nope", "status"],
+      ["/admin/pairs?review=maybe", "review"],
+    ] as const) {
+      const res = await adminFetch(path, path.endsWith("/abandon") ? post('{"reason":"x"}') : {});
+      expect(res.status, path).toBe(400);
+      const { error } = (await res.json()) as Envelope & {
+        error: { details: { issues: { field: string }[] } };
+      };
+      expect(error.code, path).toBe("validation_failed");
+      expect(error.message, path).toMatch(new RegExp(`^${field}: `));
+      expect(error.details.issues[0]!.field, path).toBe(field);
+    }
+  });
+});

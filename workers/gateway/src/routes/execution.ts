@@ -13,7 +13,7 @@ import { answer, ask, methodRoute, settingRoutes } from "../answer";
 import { type GatewayRequest, principalOf } from "../context";
 import type { Env } from "../env";
 import type { GatewayRouter } from "../router";
-import { parseQuery } from "./query";
+import { parseQuery, pathParam } from "./query";
 
 const ClientOrderId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{8,64}$/, "8–64 of [A-Za-z0-9_-]"));
 /** Evidence bytes returned inline in a trace, per hash (the hash and length always are). */
@@ -37,7 +37,7 @@ function orderQuery(request: GatewayRequest): OrderQuery {
 }
 
 function orderId(request: GatewayRequest): string {
-  return parseOr400(ClientOrderId, request.params.id);
+  return pathParam(request, "id", ClientOrderId);
 }
 
 function b64(bytes: Uint8Array): string {

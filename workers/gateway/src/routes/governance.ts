@@ -15,29 +15,18 @@ import {
   type Result,
   StrategyCreateInput,
 } from "@paulp/contracts";
-import { HttpError, json, readJsonBody, resultResponse, rpc, statusForError, unwrap } from "@paulp/kit";
+import { json, readJsonBody, resultResponse, rpc, statusForError, unwrap } from "@paulp/kit";
 import * as v from "valibot";
 import { ask, bodyCall, bodyMethod, methodRoute } from "../answer";
-import { type GatewayRequest, principalOf, requirePerson } from "../context";
+import { principalOf, requirePerson } from "../context";
 import type { Env } from "../env";
 import type { GatewayRouter } from "../router";
+import { queryParam } from "./query";
 import { citeReplay } from "./replays";
 
 export const RejectBody = v.object({ reason: FreeText(500, 1) });
 const ApprovalStatusQuery = v.optional(ApprovalStatus);
 const ReviewQuery = v.optional(v.picklist(["pending", "approved", "rejected"]));
-
-function query<S extends v.GenericSchema>(
-  request: GatewayRequest,
-  name: string,
-  schema: S,
-): v.InferOutput<S> {
-  const raw = new URL(request.url).searchParams.get(name) ?? undefined;
-  const parsed = v.safeParse(schema, raw);
-  if (!parsed.success)
-    throw new HttpError(400, ErrorCode.validationFailed, `${name}: ${parsed.issues[0].message}`);
-  return parsed.output;
-}
 
 /**
  * Apply an approved action by handing the desk's receipt to the worker that owns it; that worker redeems
@@ -149,7 +138,7 @@ export function registerGovernanceRoutes(router: GatewayRouter): void {
   router.get(
     "/admin/approvals",
     methodRoute("GOVERNANCE", "listApprovals", {
-      args: (request) => [{ status: query(request, "status", ApprovalStatusQuery) }],
+      args: (request) => [{ status: queryParam(request, "status", ApprovalStatusQuery) }],
     }),
   );
   router.get(
@@ -232,7 +221,7 @@ export function registerGovernanceRoutes(router: GatewayRouter): void {
   router.get(
     "/admin/pairs",
     methodRoute("GOVERNANCE", "listPairs", {
-      args: (request) => [{ review: query(request, "review", ReviewQuery) }],
+      args: (request) => [{ review: queryParam(request, "review", ReviewQuery) }],
     }),
   );
   router.post(

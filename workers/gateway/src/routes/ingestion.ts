@@ -5,11 +5,12 @@ import {
   IngestionRunRequest,
   Sha256Hex,
 } from "@paulp/contracts";
-import { HttpError, parseOr400, sha256Hex, unwrap } from "@paulp/kit";
+import { HttpError, sha256Hex, unwrap } from "@paulp/kit";
 import * as v from "valibot";
 import { ask, bodyMethod, methodRoute, settingRoutes } from "../answer";
 import { principalOf } from "../context";
 import type { GatewayRouter } from "../router";
+import { pathParam } from "./query";
 
 /** Admin routes of the ingestion worker: status, a manual run, compliance rules and evidence bytes. */
 export function registerIngestionRoutes(router: GatewayRouter): void {
@@ -52,7 +53,7 @@ export function registerIngestionRoutes(router: GatewayRouter): void {
   );
 
   router.get("/admin/evidence/:hash", async (request, env) => {
-    const hash = parseOr400(Sha256Hex, request.params.hash);
+    const hash = pathParam(request, "hash", Sha256Hex);
     const evidence = unwrap(
       await ask(env, "INGESTION", (ingestion) => ingestion.getEvidence(hash), "ingestion.getEvidence"),
     );

@@ -12,12 +12,13 @@ import {
   ReplayStart,
   type Result,
 } from "@paulp/contracts";
-import { parseOr400, resultResponse, unwrap } from "@paulp/kit";
+import { resultResponse, unwrap } from "@paulp/kit";
 import { checkCitation } from "@paulp/replay";
 import * as v from "valibot";
 import { ask, bodyMethod, methodRoute } from "../answer";
 import type { Env } from "../env";
 import type { GatewayRouter } from "../router";
+import { pathParam, queryParam } from "./query";
 
 const StrategyIdQuery = v.pipe(v.string(), v.minLength(1), v.maxLength(128));
 
@@ -99,15 +100,13 @@ export function registerReplayRoutes(router: GatewayRouter): void {
   router.get(
     "/admin/replays",
     methodRoute("INGESTION", "listReplays", {
-      args: (request) => [
-        parseOr400(StrategyIdQuery, new URL(request.url).searchParams.get("strategyId") ?? undefined),
-      ],
+      args: (request) => [queryParam(request, "strategyId", StrategyIdQuery)],
     }),
   );
 
   // The record, and once complete the report itself with its hash (re-hashed by ingestion on read).
   router.get("/admin/replays/:id", async (request, env) => {
-    const id = parseOr400(ReplayId, request.params.id);
+    const id = pathParam(request, "id", ReplayId);
     const record = unwrap(await ask(env, "INGESTION", (i) => i.getReplay(id), "ingestion.getReplay"));
     if (record.status !== "complete") return resultResponse(ok({ replay: record, report: null }));
     const report = unwrap(
