@@ -101,8 +101,9 @@ export interface StepUnderWay {
 }
 
 /**
- * This step found midway that another had taken the walk (its lease passed before it renewed it): it stopped and
- * wrote no counts. What it recorded and found unvouched before it stopped stands (each audited) and is counted here.
+ * This step found that another had taken the walk (its lease passed before it renewed it): midway, where it stopped,
+ * or at its write, after its last object. Either way it wrote neither counts nor cursor. What it recorded and found
+ * unvouched before stands (each audited) and is counted here.
  */
 export interface StepLostWalk {
   lostWalk: { recorded: number; unvouched: number };
@@ -113,7 +114,8 @@ export interface StepLostWalk {
  * (its read, its audit or its record failed) keeps the cursor where it was, so the same page is taken again next
  * time and nothing is skipped; otherwise the cursor moves on (back to the start after the bucket's last page).
  * One step at a time: while another holds the walk (its lease), this one answers `StepUnderWay` and does nothing; a
- * step renews its lease as it goes, and one that finds the walk taken from it stops and answers `StepLostWalk`.
+ * step renews its lease as it goes, and one that finds the walk taken from it (midway, or at its write) answers
+ * `StepLostWalk`.
  */
 export async function auditEvidenceIndex(
   deps: IndexAuditDeps,
@@ -150,9 +152,18 @@ export function indexAuditAnswer(
   if ("lostWalk" in step)
     return err(
       ErrorCode.conflict,
-      `this step of the evidence index audit ran past its lease and another step took the walk: it stopped midway and wrote no counts; what it audited before stands (recorded=${step.lostWalk.recorded} unvouched=${step.lostWalk.unvouched}); the other step takes its page`,
+      `this step of the evidence index audit ran past its lease and another step took the walk: it wrote neither counts nor cursor (it stopped where it found so, midway or at its write); what it audited before stands (recorded=${step.lostWalk.recorded} unvouched=${step.lostWalk.unvouched}); the other step takes its page`,
     );
   return ok(step);
+}
+
+/** The line the cron logs for a step it took (or could not take). */
+export function indexStepLogLine(step: EvidenceIndexStep | StepUnderWay | StepLostWalk): string {
+  if ("underWayUntil" in step)
+    return `evidence index audit: skipped, another step holds the walk until ${step.underWayUntil}`;
+  if ("lostWalk" in step)
+    return `evidence index audit: lost the walk to another step (its lease passed), wrote no counts (before: recorded=${step.lostWalk.recorded} unvouched=${step.lostWalk.unvouched}, not counted)`;
+  return `evidence index audit: checked=${step.checked} recorded=${step.recorded} unvouched=${step.unvouched.length} deferred=${step.deferred}`;
 }
 
 /**
@@ -271,10 +282,12 @@ async function takeStep(
       hold.holder,
     )
     .run();
-  if (written.meta.changes === 0)
+  if (written.meta.changes === 0) {
     console.error(
-      "evidence index audit: a step outlived its lease; its counts and cursor are not written (what it audited stands)",
+      `evidence index audit: a step outlived its lease and another step took the walk; its counts and cursor are not written (what it audited stands: recorded=${step.recorded} unvouched=${unvouched})`,
     );
+    return { lostWalk: { recorded: step.recorded, unvouched } };
+  }
   return step;
 }
 

@@ -45,7 +45,7 @@ import { fetchFreshBook } from "./books";
 import { loadRules } from "./compliance";
 import type { Env } from "./env";
 import type { EvidenceSighting, EvidenceStore } from "./evidence";
-import { auditEvidenceIndex, indexAuditAnswer } from "./evidence-index";
+import { auditEvidenceIndex, indexAuditAnswer, indexStepLogLine } from "./evidence-index";
 import { ingestIbkrSnapshot, refreshBooks } from "./fast-marks";
 import { gatedBook, gatedMark, gatedMarketPage, gatedMarketSeen } from "./gated-market";
 import { historyRefusal, recordHistory } from "./history";
@@ -327,14 +327,7 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
     // Then one step of the evidence index audit (evidence-index.ts). Its failure is logged and fails nothing else:
     // the next run takes the same page again.
     await auditEvidenceIndex(deps).then(
-      (step) =>
-        console.log(
-          "underWayUntil" in step
-            ? `evidence index audit: skipped, another step holds the walk until ${step.underWayUntil}`
-            : "lostWalk" in step
-              ? `evidence index audit: stopped midway, another step took the walk (before: recorded=${step.lostWalk.recorded} unvouched=${step.lostWalk.unvouched}, not counted)`
-              : `evidence index audit: checked=${step.checked} recorded=${step.recorded} unvouched=${step.unvouched.length} deferred=${step.deferred}`,
-        ),
+      (step) => console.log(indexStepLogLine(step)),
       (error: unknown) => console.error(`evidence index audit failed: ${(error as Error)?.message}`),
     );
   }

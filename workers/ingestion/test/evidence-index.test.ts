@@ -12,6 +12,7 @@ import {
   INDEX_AUDIT_RENEW_MS,
   type IndexAuditDeps,
   indexAuditAnswer,
+  indexStepLogLine,
 } from "../src/evidence-index";
 import { ACTOR, auditEvents, count, resetAll, tenv, worker } from "./helpers";
 
@@ -74,6 +75,45 @@ function heldBucket(): { bucket: R2Bucket; listing: ReturnType<typeof signal>; r
     get: (key: string) => real.get(key),
   } as unknown as R2Bucket;
   return { bucket, listing, release: gate.fire };
+}
+
+/**
+ * The real bucket, whose first head outlasts the lease: the step's clock (`clock.now`) moves past it, and meanwhile
+ * another step takes the walk, held at its list until `release`. `heads` names the objects the step asked for.
+ */
+function bucketLosingTheWalk(clock: { now: number }) {
+  const real = tenv.R2_EVIDENCE;
+  const other = heldBucket();
+  const heads: string[] = [];
+  let otherStep: ReturnType<typeof auditEvidenceIndex> | undefined;
+  const bucket = {
+    list: (options?: R2ListOptions) => real.list(options),
+    head: async (key: string) => {
+      heads.push(key);
+      if (heads.length === 1) {
+        clock.now += INDEX_AUDIT_LEASE_MS + 1_000;
+        otherStep = auditEvidenceIndex({ ...deps(), now: () => clock.now, bucket: other.bucket });
+        await other.listing.fired;
+      }
+      return real.head(key);
+    },
+    get: (key: string) => real.get(key),
+  } as unknown as R2Bucket;
+  return { bucket, heads, release: other.release, otherStep: () => otherStep };
+}
+
+/** The real database, each statement it is asked to prepare named in `statements` (a batch's too). */
+function watchedDb(): { db: D1Database; statements: string[] } {
+  const statements: string[] = [];
+  const db = tenv.D1_MARKETS;
+  const watched = {
+    prepare: (sql: string) => {
+      statements.push(sql);
+      return db.prepare(sql);
+    },
+    batch: (s: D1PreparedStatement[]) => db.batch(s),
+  } as unknown as D1Database;
+  return { db: watched, statements };
 }
 
 const leaseRow = () =>
@@ -330,19 +370,40 @@ describe("the evidence index audit", () => {
     });
   });
 
-  it("writes nothing of a step that outlived its lease (another took the walk meanwhile)", async () => {
+  it("writes nothing of a step that outlived its lease (another took the walk meanwhile), and answers that it lost it", async () => {
     await orphan('{"outlived":1}');
     const held = heldBucket();
-    const slow = stepOf({ ...deps(), bucket: held.bucket });
+    const slow = auditEvidenceIndex({ ...deps(), bucket: held.bucket });
     await held.listing.fired;
     // Its lease passes while it is held; another step takes the walk and completes it.
     const later = INDEX_AUDIT_GRACE_MS + 60_000 + INDEX_AUDIT_LEASE_MS + 1_000;
     expect(await stepOf(deps(later))).toMatchObject({ recorded: 1, passCompleted: true });
     held.release();
-    await slow;
+    // Its list came after the other's record: nothing of its own to tell, and not a step that ran.
+    expect(await slow).toEqual({ lostWalk: { recorded: 0, unvouched: 0 } });
     // One walk and one recovery counted: the slow step's counts were not written over the other's.
     const status = await worker().status();
     expect(status.ok && status.value.evidenceIndex).toMatchObject({ passesCompleted: 1, recordedTotal: 1 });
+  });
+
+  it("answers a step that outlived its lease after its last object as one that lost the walk, not with counts it did not write", async () => {
+    const last = await orphan('{"outlived after its last":1}');
+    // Its only object outlasts the lease: another step takes the walk meanwhile.
+    const clock = { now: deps().now() };
+    const losing = bucketLosingTheWalk(clock);
+    // No object after it, so no renewal finds the walk gone: its write does, and it answers that it lost the walk.
+    const slow = await auditEvidenceIndex({ ...deps(), now: () => clock.now, bucket: losing.bucket });
+    expect(slow).toEqual({ lostWalk: { recorded: 1, unvouched: 0 } });
+    expect(indexAuditAnswer(slow)).toMatchObject({ ok: false, error: { code: "conflict" } });
+    expect(indexStepLogLine(slow)).toContain("lost the walk to another step");
+    expect(await evidenceRow(last)).not.toBeNull();
+    // Nothing of it written: no counts, no step; the walk still the other step's, which then finds nothing missing.
+    const lost = await worker().status();
+    expect(lost.ok && lost.value.evidenceIndex).toMatchObject({ recordedTotal: 0, lastStepAt: null });
+    expect(await leaseRow()).toMatchObject({ step_lease_until: clock.now + INDEX_AUDIT_LEASE_MS });
+    losing.release();
+    expect(await losing.otherStep()).toMatchObject({ checked: 1, recorded: 0, passCompleted: true });
+    expect(await leaseRow()).toEqual({ step_lease: null, step_lease_until: null });
   });
 
   it("renews its lease as it goes: a step whose clock passes its first lease's end still holds the walk", async () => {
@@ -388,46 +449,22 @@ describe("the evidence index audit", () => {
     await orphan('{"quick":1}');
     await orphan('{"quick":2}');
     const at = deps().now();
-    const statements: string[] = [];
-    const db = tenv.D1_MARKETS;
-    const watched = {
-      prepare: (sql: string) => {
-        statements.push(sql);
-        return db.prepare(sql);
-      },
-      batch: (s: D1PreparedStatement[]) => db.batch(s),
-    } as unknown as D1Database;
-    expect(await stepOf({ ...deps(), db: watched, now: () => at })).toMatchObject({ recorded: 2 });
+    const { db, statements } = watchedDb();
+    expect(await stepOf({ ...deps(), db, now: () => at })).toMatchObject({ recorded: 2 });
     expect(statements.filter((sql) => sql.includes("SET step_lease_until"))).toEqual([]);
   });
 
   it("stops at once when it finds the walk taken midway: settles no further object and writes no counts", async () => {
     const hashes = [];
     for (let i = 0; i < 3; i++) hashes.push(await orphan(`{"lost walk":${i}}`));
-    const real = tenv.R2_EVIDENCE;
-    let now = deps().now();
-    const other = heldBucket();
-    let otherStep: ReturnType<typeof auditEvidenceIndex> | undefined;
-    const heads: string[] = [];
-    const stalling = {
-      list: (options?: R2ListOptions) => real.list(options),
-      head: async (key: string) => {
-        heads.push(key);
-        if (heads.length === 1) {
-          // Its first object takes longer than the lease: another step takes the walk meanwhile (held at its list).
-          now += INDEX_AUDIT_LEASE_MS + 1_000;
-          otherStep = auditEvidenceIndex({ ...deps(), now: () => now, bucket: other.bucket });
-          await other.listing.fired;
-        }
-        return real.head(key);
-      },
-      get: (key: string) => real.get(key),
-    } as unknown as R2Bucket;
+    // Its first object takes longer than the lease: another step takes the walk meanwhile.
+    const clock = { now: deps().now() };
+    const losing = bucketLosingTheWalk(clock);
     // The object it was settling is recorded (and audited); it settles no other, and answers that it lost the walk.
-    expect(await auditEvidenceIndex({ ...deps(), now: () => now, bucket: stalling })).toEqual({
+    expect(await auditEvidenceIndex({ ...deps(), now: () => clock.now, bucket: losing.bucket })).toEqual({
       lostWalk: { recorded: 1, unvouched: 0 },
     });
-    expect(heads).toHaveLength(1);
+    expect(losing.heads).toHaveLength(1);
     expect(await count("evidence")).toBe(1);
     // Nothing written: no counts, no step, and the walk left to the step that took it.
     const stopped = await worker().status();
@@ -438,11 +475,11 @@ describe("the evidence index audit", () => {
     });
     expect(await leaseRow()).toEqual({
       step_lease: expect.any(String),
-      step_lease_until: now + INDEX_AUDIT_LEASE_MS,
+      step_lease_until: clock.now + INDEX_AUDIT_LEASE_MS,
     });
     // The other step takes the page: the rest recorded, each recovery audited once.
-    other.release();
-    expect(await otherStep).toMatchObject({ checked: 3, recorded: 2, passCompleted: true });
+    losing.release();
+    expect(await losing.otherStep()).toMatchObject({ checked: 3, recorded: 2, passCompleted: true });
     for (const hash of hashes) expect(await evidenceRow(hash)).not.toBeNull();
     const recovered = (await auditEvents()).filter((e) => e.type === "ingestion.evidence_recovered");
     expect(recovered.map((e) => (e.payload as { hash: string }).hash).sort()).toEqual([...hashes].sort());
@@ -454,7 +491,7 @@ describe("the evidence index audit", () => {
       ok: false,
       error: expect.objectContaining({
         code: "conflict",
-        message: expect.stringContaining("another step took the walk: it stopped midway and wrote no counts"),
+        message: expect.stringContaining("another step took the walk: it wrote neither counts nor cursor"),
       }),
     });
     expect(indexAuditAnswer({ lostWalk: { recorded: 2, unvouched: 1 } })).toMatchObject({
