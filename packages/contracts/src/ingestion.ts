@@ -155,7 +155,10 @@ export interface EvidenceIndexStep {
   recorded: number;
   /** Unrecorded objects younger than the grace (their record may still be on its way): left for a later pass. */
   young: number;
-  /** Unrecorded objects the step could not settle (a read, the audit or the record failed): their page is taken again. */
+  /**
+   * Unrecorded objects the step could not settle (a read, the audit or the record failed) or left untouched past its
+   * bound on records (ingestion's INDEX_AUDIT_MAX_RECORDS, D1's queries an invocation): their page is taken again.
+   */
   deferred: number;
   /**
    * Objects that cannot be vouched for (bytes that do not hash to their name, a name that is no content hash, or no

@@ -41,13 +41,29 @@ export const INDEX_AUDIT_LEASE_MS = 5 * 60_000;
 
 /**
  * How long a step holds the walk before it renews its lease: renewed before the next unrecorded object it settles once
- * this has passed since the claim or the last renewal. Not before every object: a page of 1,000 unrecorded objects
- * (what an incident leaves) already costs a D1 batch each, against D1's limit of 1,000 queries a Worker invocation,
- * and a renewal each would double that; this way a step of seconds (every one seen) never renews, and a long one renews
- * about once a minute whatever it meets. Four minutes of margin before the lease passes, where settling one object
- * (a head, a read of at most 16 MiB, a hash, an audit, a record) takes seconds.
+ * this has passed since the claim or the last renewal. Not before every object: that is a D1 statement more an
+ * object, against D1's queries a Worker invocation (`INDEX_AUDIT_MAX_RECORDS`); this way a step of seconds (every one
+ * seen) never renews, and a long one renews about once a minute whatever it meets. Four minutes of margin before the
+ * lease passes, where settling one object (a head, a read of at most 16 MiB, a hash, an audit, a record) takes seconds.
  */
 export const INDEX_AUDIT_RENEW_MS = 60_000;
+
+/**
+ * The most unrecorded objects one step records or tries to (a record, or an object deferred, that may have cost one).
+ * The rest of its page is left as a deferred object is: counted in `deferred`, the cursor kept, the page taken again
+ * by the next step, where those recorded are no longer missing, so the walk goes on. Why: D1 allows a Worker
+ * invocation 1,000 queries on Workers Paid (50 on Free; developers.cloudflare.com/d1/platform/limits/), and a cron run
+ * or an RPC call is one invocation; an incident's page of 1,000 unrecorded objects would pass it near its end, and
+ * the step would throw, keeping its cursor, every time. The limits page does not say whether a batch counts once or
+ * once a statement, so every statement is counted: at most three an object (its record's two, in one batch, and a
+ * lease renewal, at most one a minute) and four of the step's own (the claim, the records asked for, the write, the
+ * free after a failure): 304 at most, under a third of the limit, leaving the rest to the pull the cron runs before
+ * the step in the same invocation. An incident's page of 1,000 is settled in ten steps (20 minutes of cron runs).
+ * Objects young or unvouched are not counted: they cost no D1 statement (a head, a read, an audit append: Workers
+ * subrequests, 10,000 an invocation on Paid, developers.cloudflare.com/workers/platform/limits/), and an unvouched
+ * one stays unrecorded for good, so a page of more of them than the bound would be taken again forever.
+ */
+export const INDEX_AUDIT_MAX_RECORDS = 100;
 
 /** What a step needs: the bindings, the audit, the clock and who acts (the cron, or the operator asking). */
 export type IndexAuditDeps = Pick<PipelineDeps, "db" | "bucket" | "audit" | "now" | "actor">;
@@ -111,11 +127,11 @@ export interface StepLostWalk {
 
 /**
  * One step: the next page of the bucket, each object checked for its record. An object this step could not settle
- * (its read, its audit or its record failed) keeps the cursor where it was, so the same page is taken again next
- * time and nothing is skipped; otherwise the cursor moves on (back to the start after the bucket's last page).
- * One step at a time: while another holds the walk (its lease), this one answers `StepUnderWay` and does nothing; a
- * step renews its lease as it goes, and one that finds the walk taken from it (midway, or at its write) answers
- * `StepLostWalk`.
+ * (its read, its audit or its record failed), or left past `INDEX_AUDIT_MAX_RECORDS`, keeps the cursor where it was,
+ * so the same page is taken again next time and nothing is skipped; otherwise the cursor moves on (back to the start
+ * after the bucket's last page). One step at a time: while another holds the walk (its lease), this one answers
+ * `StepUnderWay` and does nothing; a step renews its lease as it goes, and one that finds the walk taken from it
+ * (midway, or at its write) answers `StepLostWalk`.
  */
 export async function auditEvidenceIndex(
   deps: IndexAuditDeps,
@@ -237,9 +253,17 @@ async function takeStep(
     passCompleted: false,
   };
   let unvouched = 0;
+  // Objects recorded or deferred so far: each may have cost D1 statements (INDEX_AUDIT_MAX_RECORDS).
+  let recordsTried = 0;
+  let left = 0;
   for (const object of listed.objects) {
     const unrecorded = !CONTENT_HASH.test(object.key) || missing.has(object.key);
     if (!unrecorded) continue;
+    // Past the bound, left untouched for the next step as a deferred object is (the cursor stays).
+    if (recordsTried >= INDEX_AUDIT_MAX_RECORDS) {
+      left++;
+      continue;
+    }
     // The lease is kept between objects: a step that finds the walk taken settles nothing more (the step that took
     // it may be settling this same page) and writes nothing.
     if (!(await keepWalk(deps, hold))) {
@@ -249,9 +273,16 @@ async function takeStep(
       return { lostWalk: { recorded: step.recorded, unvouched } };
     }
     const settled = await settle(deps, object);
+    if (settled === "recorded" || settled === "deferred") recordsTried++;
     if (settled === "gone") continue;
     if (settled !== "unvouched") step[settled]++;
     else if (++unvouched <= MAX_UNVOUCHED_LISTED) step.unvouched.push(object.key.slice(0, 200));
+  }
+  if (left > 0) {
+    step.deferred += left;
+    console.log(
+      `evidence index audit: ${left} unrecorded objects left for the next step, which takes the same page (a step records at most ${INDEX_AUDIT_MAX_RECORDS}: D1's queries an invocation)`,
+    );
   }
   const advance = step.deferred === 0;
   const cursor = advance ? (listed.truncated ? listed.cursor : null) : row.cursor;

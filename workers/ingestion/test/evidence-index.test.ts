@@ -9,6 +9,7 @@ import {
   auditEvidenceIndex,
   INDEX_AUDIT_GRACE_MS,
   INDEX_AUDIT_LEASE_MS,
+  INDEX_AUDIT_MAX_RECORDS,
   INDEX_AUDIT_RENEW_MS,
   type IndexAuditDeps,
   indexAuditAnswer,
@@ -404,6 +405,50 @@ describe("the evidence index audit", () => {
     losing.release();
     expect(await losing.otherStep()).toMatchObject({ checked: 1, recorded: 0, passCompleted: true });
     expect(await leaseRow()).toEqual({ step_lease: null, step_lease_until: null });
+  });
+
+  it("records at most INDEX_AUDIT_MAX_RECORDS objects a step (D1's queries an invocation), leaving the rest of the page as deferred", async () => {
+    // A first page of one object (a foreign name lists before every hex one), so the big page is mid-walk.
+    await tenv.R2_EVIDENCE.put("0-first", "x");
+    const hashes = [];
+    for (let i = 0; i < INDEX_AUDIT_MAX_RECORDS + 3; i++) hashes.push(await orphan(`{"incident":${i}}`));
+    expect(await stepOf(deps(), 1)).toMatchObject({ checked: 1, unvouched: ["0-first"] });
+    const cursorRow = () =>
+      tenv.D1_MARKETS.prepare("SELECT cursor FROM evidence_index_audit WHERE id = 1").first<{
+        cursor: string | null;
+      }>();
+    const cursor = (await cursorRow())?.cursor;
+    expect(cursor).toEqual(expect.any(String));
+    // Every statement the step prepares counted, on one clock (no renewal).
+    const { db, statements } = watchedDb();
+    const at = deps().now();
+    const first = await stepOf({ ...deps(), db, now: () => at });
+    expect(first).toMatchObject({
+      checked: INDEX_AUDIT_MAX_RECORDS + 3,
+      recorded: INDEX_AUDIT_MAX_RECORDS,
+      deferred: 3,
+      passCompleted: false,
+    });
+    // Two statements a record and three of its own (the claim, the records asked for, the write): far under 1,000.
+    expect(statements).toHaveLength(2 * INDEX_AUDIT_MAX_RECORDS + 3);
+    expect(await count("evidence")).toBe(INDEX_AUDIT_MAX_RECORDS);
+    // The cursor kept, as for a deferred object: the next step takes the same page, records the rest and moves on.
+    expect((await cursorRow())?.cursor).toBe(cursor);
+    expect(await stepOf(deps())).toMatchObject({
+      checked: INDEX_AUDIT_MAX_RECORDS + 3,
+      recorded: 3,
+      deferred: 0,
+      passCompleted: true,
+    });
+    expect((await cursorRow())?.cursor).toBeNull();
+    for (const hash of hashes) expect(await evidenceRow(hash)).not.toBeNull();
+    const recovered = (await auditEvents()).filter((e) => e.type === "ingestion.evidence_recovered");
+    expect(recovered).toHaveLength(INDEX_AUDIT_MAX_RECORDS + 3);
+    const status = await worker().status();
+    expect(status.ok && status.value.evidenceIndex).toMatchObject({
+      passesCompleted: 1,
+      recordedTotal: INDEX_AUDIT_MAX_RECORDS + 3,
+    });
   });
 
   it("renews its lease as it goes: a step whose clock passes its first lease's end still holds the walk", async () => {
