@@ -1,12 +1,23 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { type WorkspacePackage, workersToDeploy } from "../src/deploy-plan";
 import { DEPLOYED_WORKERS } from "../src/preflight/config";
 import { paulp, REPO_ROOT } from "./helpers";
 
-// CI deploys what a push ships and nothing else (docs/runbook.md, "Deploys"): a worker whose own files or whose
-// run-time packages changed. Test doubles and tests ship nowhere; an unknown top-level path ships everywhere.
+// CI deploys what changed since its last successful deploy and nothing else (README, "Deploying"): a worker whose own
+// files or whose run-time packages changed. Test doubles and tests ship nowhere; an unknown top-level path ships
+// everywhere.
 
 /** A small workspace shaped like ours: risk runs on risk-rules, which runs on kit; every worker tests with testing. */
 const WORKSPACE: WorkspacePackage[] = [
@@ -83,15 +94,16 @@ describe("the deploy plan", () => {
   });
 });
 
-/** `@paulp/*` packages a folder's source imports. */
-function importedPackages(dir: string): Set<string> {
+/** `@paulp/*` specifiers a folder's source imports (`@paulp/kit`, `@paulp/risk-rules/testing`). */
+function importedSpecifiers(dir: string): Set<string> {
   const found = new Set<string>();
   const walk = (d: string) => {
     for (const entry of readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, entry.name);
       if (entry.isDirectory()) walk(p);
       else if (/\.(ts|mjs|js)$/.test(entry.name))
-        for (const m of readFileSync(p, "utf8").matchAll(/from "(@paulp\/[a-z-]+)/g)) found.add(m[1]!);
+        for (const m of readFileSync(p, "utf8").matchAll(/from "(@paulp\/[a-z-]+(?:\/[a-z0-9-]+)*)"/g))
+          found.add(m[1]!);
     }
   };
   walk(dir);
@@ -105,6 +117,7 @@ describe("the workspace the plan reads", () => {
       JSON.parse(readFileSync(path.join(REPO_ROOT, dir, "package.json"), "utf8")) as {
         name: string;
         dependencies?: Record<string, string>;
+        exports?: Record<string, string>;
       };
     const dirOf = new Map<string, string>();
     for (const top of ["workers", "packages"])
@@ -118,9 +131,14 @@ describe("the workspace the plan reads", () => {
       if (checked.has(dir)) return;
       checked.add(dir);
       const deps = Object.keys(manifest(dir).dependencies ?? {});
-      for (const used of importedPackages(path.join(REPO_ROOT, dir, "src"))) {
+      for (const specifier of importedSpecifiers(path.join(REPO_ROOT, dir, "src"))) {
+        const used = specifier.split("/").slice(0, 2).join("/");
         expect(deps, `${dir}/src imports ${used}`).toContain(used);
-        check(dirOf.get(used)!);
+        const usedDir = dirOf.get(used)!;
+        // The plan reads a package's test/ as shipping nowhere: what src imports must not be served from there.
+        const target = manifest(usedDir).exports?.[`.${specifier.slice(used.length)}`] ?? "./src/index.ts";
+        expect(target, `${dir}/src imports ${specifier}`).not.toMatch(/^\.\/test\//);
+        check(usedDir);
       }
     };
     for (const w of DEPLOYED_WORKERS) check(`workers/${w}`);
@@ -128,15 +146,79 @@ describe("the workspace the plan reads", () => {
   });
 });
 
+/** A repository shaped like ours (every deployed worker, one package), with one commit: its folder and that commit. */
+function scratchRepo(): { root: string; first: string; commit: (message: string) => string } {
+  const root = mkdtempSync(path.join(tmpdir(), "paulp-deploy-plan-"));
+  const write = (file: string, text: string) => {
+    mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+    writeFileSync(path.join(root, file), text);
+  };
+  for (const w of [...DEPLOYED_WORKERS, "venue-sim"]) {
+    const dependencies = { "@paulp/kit": "workspace:*" };
+    write(`workers/${w}/package.json`, JSON.stringify({ name: `@paulp/worker-${w}`, dependencies }));
+    write(`workers/${w}/src/index.ts`, "export {};\n");
+  }
+  write("packages/kit/package.json", JSON.stringify({ name: "@paulp/kit" }));
+  write("packages/kit/src/index.ts", "export {};\n");
+  write("workers/risk/src/moved.ts", "export const moved = 1;\n");
+  const git = (...args: string[]) =>
+    execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...args], {
+      cwd: root,
+      encoding: "utf8",
+    });
+  git("init", "-q");
+  const commit = (message: string) => {
+    git("add", "-A");
+    git("commit", "-q", "-m", message);
+    return git("rev-parse", "HEAD").trim();
+  };
+  return { root, first: commit("first"), commit };
+}
+
 describe("`paulp deploy-plan`", () => {
-  it("answers nothing to deploy since HEAD, every worker since a commit this clone lacks, and is what CI runs", async () => {
+  it("reads git's changes: a file moved from src to test deploys its worker, a deleted one too", async () => {
+    const repo = scratchRepo();
+    try {
+      // Renamed: git would name only the new path (test/, shipping nowhere) unless asked for both sides.
+      mkdirSync(path.join(repo.root, "workers/risk/test"));
+      renameSync(
+        path.join(repo.root, "workers/risk/src/moved.ts"),
+        path.join(repo.root, "workers/risk/test/moved.ts"),
+      );
+      rmSync(path.join(repo.root, "workers/audit/src/index.ts"));
+      writeFileSync(path.join(repo.root, "workers/gateway/README.md"), "prose\n");
+      repo.commit("move, delete, prose");
+      expect(await paulp(["deploy-plan", "--since", repo.first], { root: repo.root })).toMatchObject({
+        code: 0,
+        out: "audit risk",
+      });
+    } finally {
+      rmSync(repo.root, { recursive: true, force: true });
+    }
+  });
+
+  it("answers nothing since HEAD, every worker since a commit this clone lacks or with --all", async () => {
     expect(await paulp(["deploy-plan", "--since", "HEAD"])).toMatchObject({ code: 0, out: "" });
     const unknown = await paulp(["deploy-plan", "--since", "0".repeat(40)]);
     expect(unknown.code).toBe(0);
     expect(unknown.out.trim()).toBe(DEPLOYED_WORKERS.join(" "));
     expect(unknown.err).toMatch(/is not a commit here: every worker is deployed/);
+    expect((await paulp(["deploy-plan", "--all"])).out.trim()).toBe(DEPLOYED_WORKERS.join(" "));
+    for (const argv of [["deploy-plan"], ["deploy-plan", "--all", "--since", "HEAD"]]) {
+      const refused = await paulp(argv);
+      expect(refused.code, argv.join(" ")).toBe(2);
+      expect(refused.err, argv.join(" ")).toMatch(/exactly one of --since <rev> or --all/);
+    }
+  });
+
+  it("is what CI runs, from the head of the workflow's last successful run", () => {
     const workflow = readFileSync(path.join(REPO_ROOT, ".github", "workflows", "deploy.yml"), "utf8");
-    expect(workflow).toContain("paulp deploy-plan --since");
+    expect(workflow).toContain("gh run list --workflow deploy.yml --branch main --status success");
+    expect(workflow).toContain('paulp deploy-plan --since "$last"');
+    expect(workflow).toContain("paulp deploy-plan --all");
+    expect(workflow).toMatch(/actions: read/);
+    // Not the push's previous head: a failed or cancelled run's commits would never deploy.
+    expect(workflow).not.toContain("github.event.before");
     expect(workflow).not.toContain("turbo ls");
   });
 });

@@ -60,18 +60,25 @@ export function registerPreflight({ program, io, exit, globals, api }: Cli): voi
       io.out(globals().json ? JSON.stringify(order) : order.join(" "));
     });
 
-  // CI's deploy job asks which workers a push ships (docs/runbook.md, "Deploys"): those, in binding order.
+  // CI's deploy job asks which workers to deploy (README, "Deploying"): those, in binding order.
   command(
     program,
     "deploy-plan",
     "the deployed workers the commits since --since ship (their files or a package they run on changed), in binding order",
   )
-    .requiredOption("--since <rev>", "the commit deployed last (CI: the push's `before`)")
-    .action(async (o: { since: string }) => {
-      const changed = await changedSince(io.root, o.since);
+    .option(
+      "--since <rev>",
+      "the commit both environments run now (CI: the head of the last successful deploy)",
+    )
+    .option("--all", "every deployed worker (a first deploy, or one asked for by hand)")
+    .action(async (o: { since?: string; all?: boolean }) => {
+      if (!o.since === !o.all)
+        throw new CliError("deploy-plan needs exactly one of --since <rev> or --all", 2);
+      const changed = o.since === undefined ? null : await changedSince(io.root, o.since);
+      if (o.since !== undefined && changed === null)
+        io.err(`${o.since} is not a commit here: every worker is deployed`);
       const plan =
         changed === null ? [...DEPLOYED_WORKERS] : workersToDeploy(changed, readWorkspace(io.root));
-      if (changed === null) io.err(`${o.since} is not a commit here: every worker is deployed`);
       io.out(globals().json ? JSON.stringify(plan) : plan.join(" "));
     });
 
