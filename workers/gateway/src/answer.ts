@@ -160,30 +160,30 @@ export type ResultMethod<C> = {
 /** What method `M` of contract `C` takes. */
 type ArgumentsOf<C, M extends keyof C> = C[M] extends (...args: infer A) => unknown ? A : never;
 
-/** How a method route reads its arguments from the request, and how long it waits (a read unless given). */
-export interface MethodRouteHow<A> {
-  /** The method's arguments from the request (a query, a path parameter, the actor); may throw the request's 400. */
-  args: (request: GatewayRequest) => A;
-  wait?: Wait;
-}
+/**
+ * How a method route waits (`Wait`, always said: a write that times out must name where to check, never read as a
+ * plain failure) and, for a method that takes arguments, how the request gives them (a query, a path parameter, the
+ * actor; may throw the request's 400 before any call).
+ */
+export type MethodRouteHow<A extends unknown[]> = A extends []
+  ? { wait: Wait }
+  : { args: (request: GatewayRequest) => A; wait: Wait };
 
 /**
  * A route whose answer is one call `<peer>.<method>(...args)`, named `"<peer>.<method>"` (`"risk.getBreaker"`) in a
- * failure's message, as `bodyMethod` names its calls. A method that takes nothing needs no `how` (a read); one
- * that takes arguments says how the request gives them, and is checked against the contract where registered.
+ * failure's message, as `bodyMethod` names its calls. Its arguments are checked against the contract where the route
+ * is registered.
  */
 export function methodRoute<K extends Peer, M extends ResultMethod<ContractOf<Env[K]>>>(
   peer: K,
   method: M,
-  ...[how]: ArgumentsOf<ContractOf<Env[K]>, M> extends []
-    ? [how?: { wait?: Wait }]
-    : [how: MethodRouteHow<ArgumentsOf<ContractOf<Env[K]>, M>>]
+  how: MethodRouteHow<ArgumentsOf<ContractOf<Env[K]>, M>>,
 ): (request: GatewayRequest, env: Env) => Promise<Response> {
   const what = `${peer.toLowerCase()}.${method}`;
-  const readArgs = how && "args" in how ? how.args : () => [];
+  const readArgs = "args" in how ? how.args : () => [];
   return async (request, env) => {
     const args: unknown[] = readArgs(request);
-    return answer(env, peer, (worker) => callByName(worker, method, args), what, how?.wait);
+    return answer(env, peer, (worker) => callByName(worker, method, args), what, how.wait);
   };
 }
 

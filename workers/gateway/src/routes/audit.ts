@@ -20,7 +20,7 @@ export const ReceiptCheckRequest = v.strictObject({ receipts: AuditReceiptList }
 
 /** Admin routes of the audit chain: status, verification on request, and the NDJSON export. */
 export function registerAuditRoutes(router: GatewayRouter): void {
-  router.get("/admin/audit/status", methodRoute("AUDIT", "status"));
+  router.get("/admin/audit/status", methodRoute("AUDIT", "status", { wait: "read" }));
 
   // A completed verification answers 200 whatever it found: `ok`, `brokenSeq` and `reason` are in the body. It takes
   // as long as the chain asks (`full` with `untilComplete` walks it all), and its verdict is the point: waited for.

@@ -15,11 +15,17 @@ import { parseQuery } from "./query";
 export function registerBrowseRoutes(router: GatewayRouter): void {
   router.get(
     "/admin/markets",
-    methodRoute("INGESTION", "listMarkets", { args: (request) => [parseQuery(request, MarketsHttpQuery)] }),
+    methodRoute("INGESTION", "listMarkets", {
+      args: (request) => [parseQuery(request, MarketsHttpQuery)],
+      wait: "read",
+    }),
   );
   router.get(
     "/admin/evidence",
-    methodRoute("INGESTION", "listEvidence", { args: (request) => [parseQuery(request, EvidenceHttpQuery)] }),
+    methodRoute("INGESTION", "listEvidence", {
+      args: (request) => [parseQuery(request, EvidenceHttpQuery)],
+      wait: "read",
+    }),
   );
   router.get(
     "/admin/risk/decisions",
@@ -28,12 +34,14 @@ export function registerBrowseRoutes(router: GatewayRouter): void {
         const q = parseQuery(request, DecisionsHttpQuery);
         return [{ limit: q.limit, deniedOnly: q.denied, code: q.code }];
       },
+      wait: "read",
     }),
   );
   router.get(
     "/admin/circuit-breaker/history",
     methodRoute("RISK", "breakerHistory", {
       args: (request) => [parseQuery(request, BreakerHistoryHttpQuery).limit],
+      wait: "read",
     }),
   );
 }

@@ -11,6 +11,7 @@ export function registerDeskRoutes(router: GatewayRouter): void {
     "/admin/equity",
     methodRoute("MONITOR", "equitySeries", {
       args: (request) => [{ minutes: parseQuery(request, EquityHttpQuery).minutes }],
+      wait: "read",
     }),
   );
 

@@ -122,12 +122,12 @@ async function trace(env: Env, order: OrderView) {
 export function registerExecutionRoutes(router: GatewayRouter): void {
   router.get(
     "/admin/orders",
-    methodRoute("EXECUTION", "listOrders", { args: (request) => [orderQuery(request)] }),
+    methodRoute("EXECUTION", "listOrders", { args: (request) => [orderQuery(request)], wait: "read" }),
   );
 
   // The fast path that keeps traded markets' marks fresh: the traded set with when each was last refreshed, its
   // counters, and one tick now.
-  router.get("/admin/execution/fast-path", methodRoute("EXECUTION", "fastPathStatus"));
+  router.get("/admin/execution/fast-path", methodRoute("EXECUTION", "fastPathStatus", { wait: "read" }));
   router.post(
     "/admin/execution/fast-path/run",
     methodRoute("EXECUTION", "refreshTradedNow", { wait: "until answered" }),
@@ -163,7 +163,7 @@ export function registerExecutionRoutes(router: GatewayRouter): void {
 
   router.get(
     "/admin/orders/:id",
-    methodRoute("EXECUTION", "getOrder", { args: (request) => [orderId(request)] }),
+    methodRoute("EXECUTION", "getOrder", { args: (request) => [orderId(request)], wait: "read" }),
   );
 
   router.get("/admin/orders/:id/trace", async (request, env) => {
@@ -182,7 +182,7 @@ export function registerExecutionRoutes(router: GatewayRouter): void {
     }),
   );
 
-  router.get("/admin/positions", methodRoute("EXECUTION", "getPositions"));
+  router.get("/admin/positions", methodRoute("EXECUTION", "getPositions", { wait: "read" }));
 
   // Fills whose IBKR hedge is owed and not placed (the loop retries each run; the monitor alerts on old ones),
   // and an operator taking one over (hedged by hand, or accepted), audited with the reason.
@@ -190,6 +190,7 @@ export function registerExecutionRoutes(router: GatewayRouter): void {
     "/admin/execution/hedge-obligations",
     methodRoute("EXECUTION", "listHedgeObligations", {
       args: (request) => [parseQuery(request, HedgeObligationsHttpQuery)],
+      wait: "read",
     }),
   );
 

@@ -139,11 +139,12 @@ export function registerGovernanceRoutes(router: GatewayRouter): void {
     "/admin/approvals",
     methodRoute("GOVERNANCE", "listApprovals", {
       args: (request) => [{ status: queryParam(request, "status", ApprovalStatusQuery) }],
+      wait: "read",
     }),
   );
   router.get(
     "/admin/approvals/:id",
-    methodRoute("GOVERNANCE", "getApproval", { args: (request) => [request.params.id!] }),
+    methodRoute("GOVERNANCE", "getApproval", { args: (request) => [request.params.id!], wait: "read" }),
   );
   router.post(
     "/admin/approvals",
@@ -178,9 +179,9 @@ export function registerGovernanceRoutes(router: GatewayRouter): void {
   });
 
   // Who may approve each action (the first roster comes from config; GET shows it, seeding it if needed).
-  router.get("/admin/approvers", methodRoute("GOVERNANCE", "listRosters"));
+  router.get("/admin/approvers", methodRoute("GOVERNANCE", "listRosters", { wait: "read" }));
 
-  router.get("/admin/strategies", methodRoute("GOVERNANCE", "listStrategies"));
+  router.get("/admin/strategies", methodRoute("GOVERNANCE", "listStrategies", { wait: "read" }));
   router.post(
     "/admin/strategies",
     bodyMethod("GOVERNANCE", "createStrategy", StrategyCreateInput, {
@@ -222,6 +223,7 @@ export function registerGovernanceRoutes(router: GatewayRouter): void {
     "/admin/pairs",
     methodRoute("GOVERNANCE", "listPairs", {
       args: (request) => [{ review: queryParam(request, "review", ReviewQuery) }],
+      wait: "read",
     }),
   );
   router.post(

@@ -14,7 +14,7 @@ import { pathParam } from "./query";
 
 /** Admin routes of the ingestion worker: status, a manual run, compliance rules and evidence bytes. */
 export function registerIngestionRoutes(router: GatewayRouter): void {
-  router.get("/admin/ingestion/status", methodRoute("INGESTION", "status"));
+  router.get("/admin/ingestion/status", methodRoute("INGESTION", "status", { wait: "read" }));
 
   // A run pulls from the venues (each fetch bounded by ingestion) and its answer is what it pulled: waited for.
   // An empty body means "both venues, default pages".

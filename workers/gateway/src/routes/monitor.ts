@@ -15,6 +15,7 @@ export function registerMonitorRoutes(router: GatewayRouter): void {
     "/admin/alerts",
     methodRoute("MONITOR", "alerts", {
       args: (request) => [{ limit: parseQuery(request, AlertsHttpQuery).limit }],
+      wait: "read",
     }),
   );
 
@@ -28,7 +29,10 @@ export function registerMonitorRoutes(router: GatewayRouter): void {
 
   router.get(
     "/admin/alerts/outbox",
-    methodRoute("MONITOR", "outbox", { args: (request) => [parseQuery(request, OutboxHttpQuery).limit] }),
+    methodRoute("MONITOR", "outbox", {
+      args: (request) => [parseQuery(request, OutboxHttpQuery).limit],
+      wait: "read",
+    }),
   );
 
   settingRoutes(

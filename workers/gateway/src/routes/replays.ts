@@ -101,6 +101,7 @@ export function registerReplayRoutes(router: GatewayRouter): void {
     "/admin/replays",
     methodRoute("INGESTION", "listReplays", {
       args: (request) => [queryParam(request, "strategyId", StrategyIdQuery)],
+      wait: "read",
     }),
   );
 

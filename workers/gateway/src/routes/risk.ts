@@ -12,7 +12,7 @@ import type { GatewayRouter } from "../router";
  * unknown and where to read it.
  */
 export function registerRiskRoutes(router: GatewayRouter): void {
-  router.get("/admin/circuit-breaker", methodRoute("RISK", "getBreaker"));
+  router.get("/admin/circuit-breaker", methodRoute("RISK", "getBreaker", { wait: "read" }));
 
   router.post(
     "/admin/circuit-breaker/transition",
@@ -33,7 +33,7 @@ export function registerRiskRoutes(router: GatewayRouter): void {
     },
   );
 
-  router.get("/admin/risk/exposure", methodRoute("RISK", "exposure"));
+  router.get("/admin/risk/exposure", methodRoute("RISK", "exposure", { wait: "read" }));
   // The capital base the % limits apply to: lowering at once, raising is a two-person action.
   router.put(
     "/admin/risk/capital",
