@@ -20,6 +20,11 @@ export function principalOf(request: GatewayRequest): Principal {
   return request.principal;
 }
 
+/** The arguments of a contract method that takes only who acted (`methodRoute`'s `args`). */
+export function actorOnly(request: GatewayRequest): [actor: Principal] {
+  return [principalOf(request)];
+}
+
 /** The principal, when it is a verified person; the shared token is refused 403 (`what`: what it cannot do). */
 export function requirePerson(request: GatewayRequest, what: string): Principal {
   const principal = principalOf(request);

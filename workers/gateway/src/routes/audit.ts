@@ -2,7 +2,7 @@ import { AuditReceiptList, ErrorCode } from "@paulp/contracts";
 import { errorJson, readJsonBody, resultResponse, withTimeout } from "@paulp/kit";
 import * as v from "valibot";
 import { answer, ask, methodRoute, peerTimeoutMs, timedOut } from "../answer";
-import { principalOf } from "../context";
+import { actorOnly, principalOf } from "../context";
 import type { GatewayRouter } from "../router";
 
 /** Body of `POST /admin/audit/verify`; empty means incremental. */
@@ -82,7 +82,7 @@ export function registerAuditRoutes(router: GatewayRouter): void {
   router.post(
     "/admin/audit/anchor",
     methodRoute("AUDIT", "anchorNow", {
-      args: (request) => [principalOf(request)],
+      args: actorOnly,
       wait: { check: "GET /admin/audit/status" },
     }),
   );

@@ -10,7 +10,7 @@ import {
 import { json, parseOr400, readJsonBody, sha256Hex, unwrap } from "@paulp/kit";
 import * as v from "valibot";
 import { answer, ask, methodRoute, settingRoutes } from "../answer";
-import { type GatewayRequest, principalOf } from "../context";
+import { actorOnly, type GatewayRequest, principalOf } from "../context";
 import type { Env } from "../env";
 import type { GatewayRouter } from "../router";
 import { parseQuery, pathParam } from "./query";
@@ -243,7 +243,7 @@ export function registerExecutionRoutes(router: GatewayRouter): void {
   router.post(
     "/admin/reconcile",
     methodRoute("EXECUTION", "reconcile", {
-      args: (request) => [principalOf(request)],
+      args: actorOnly,
       wait: "until answered",
     }),
   );

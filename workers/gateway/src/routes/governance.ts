@@ -18,7 +18,7 @@ import {
 import { json, readJsonBody, resultResponse, rpc, statusForError, unwrap } from "@paulp/kit";
 import * as v from "valibot";
 import { ask, bodyCall, bodyMethod, methodRoute } from "../answer";
-import { principalOf, requirePerson } from "../context";
+import { actorOnly, principalOf, requirePerson } from "../context";
 import type { Env } from "../env";
 import type { GatewayRouter } from "../router";
 import { queryParam } from "./query";
@@ -229,7 +229,7 @@ export function registerGovernanceRoutes(router: GatewayRouter): void {
   router.post(
     "/admin/pairs/assess-pending",
     methodRoute("GOVERNANCE", "assessPending", {
-      args: (request) => [principalOf(request)],
+      args: actorOnly,
       wait: "until answered",
     }),
   );

@@ -8,7 +8,7 @@ import {
 import { HttpError, sha256Hex, unwrap } from "@paulp/kit";
 import * as v from "valibot";
 import { ask, bodyMethod, methodRoute, settingRoutes } from "../answer";
-import { principalOf } from "../context";
+import { actorOnly } from "../context";
 import type { GatewayRouter } from "../router";
 import { pathParam } from "./query";
 
@@ -39,7 +39,7 @@ export function registerIngestionRoutes(router: GatewayRouter): void {
   router.post(
     "/admin/evidence/index-audit",
     methodRoute("INGESTION", "auditEvidenceIndex", {
-      args: (request) => [principalOf(request)],
+      args: actorOnly,
       wait: { check: "GET /admin/ingestion/status" },
     }),
   );

@@ -1,7 +1,7 @@
 import { AlertsHttpQuery, OutboxHttpQuery, RecipientChange } from "@paulp/contracts";
 import { unwrap } from "@paulp/kit";
 import { ask, methodRoute, settingRoutes } from "../answer";
-import { principalOf } from "../context";
+import { actorOnly } from "../context";
 import type { GatewayRouter } from "../router";
 import { parseQuery } from "./query";
 
@@ -22,7 +22,7 @@ export function registerMonitorRoutes(router: GatewayRouter): void {
   router.post(
     "/admin/alerts/evaluate",
     methodRoute("MONITOR", "evaluate", {
-      args: (request) => [principalOf(request)],
+      args: actorOnly,
       wait: { check: "GET /admin/alerts" },
     }),
   );
