@@ -139,7 +139,12 @@ export function bodyMethod<K extends Peer, const S extends v.GenericSchema>(
 ): (request: GatewayRequest, env: Env) => Promise<Response> {
   const send = (worker: ContractOf<Env[K]>, body: v.InferOutput<S>, actor: Principal) =>
     callByName(worker, method, [body, actor]);
-  return bodyCall(peer, schema, send, { ...how, what: `${peer.toLowerCase()}.${method}` });
+  return bodyCall(peer, schema, send, { ...how, what: callName(peer, method) });
+}
+
+/** A call's name in a failure's message, `"<peer>.<method>"` (`"risk.getBreaker"`): one form for every route. */
+function callName(peer: Peer, method: string): string {
+  return `${peer.toLowerCase()}.${method}`;
 }
 
 /**
@@ -179,7 +184,7 @@ export function methodRoute<K extends Peer, M extends ResultMethod<ContractOf<En
   method: M,
   how: MethodRouteHow<ArgumentsOf<ContractOf<Env[K]>, M>>,
 ): (request: GatewayRequest, env: Env) => Promise<Response> {
-  const what = `${peer.toLowerCase()}.${method}`;
+  const what = callName(peer, method);
   const readArgs = "args" in how ? how.args : () => [];
   return async (request, env) => {
     const args: unknown[] = readArgs(request);
@@ -213,12 +218,7 @@ export function settingRoutes<K extends Peer, const S extends v.GenericSchema>(
   how: Omit<BodyCall, "wait"> = {},
 ): void {
   router.get(path, async (_request, env) =>
-    answer(
-      env,
-      peer,
-      (worker) => callByName(worker, methods.read, []),
-      `${peer.toLowerCase()}.${methods.read}`,
-    ),
+    answer(env, peer, (worker) => callByName(worker, methods.read, []), callName(peer, methods.read)),
   );
   router.put(path, bodyMethod(peer, methods.change, schema, { ...how, wait: { check: `GET ${path}` } }));
 }
