@@ -1,4 +1,5 @@
 import type { StrategyState } from "@paulp/contracts";
+import { parseFixed } from "@paulp/kit";
 
 /** How a move is made: `direct` (no approval), `goLiveRequest` (opens the go-live request), `receipt` (going live
  * with a redeemed two-person approval) or `endsRequest` (leaves pending_live and ends its open go-live request). */
@@ -30,12 +31,10 @@ export function checkTransition(
   return { ok: true, via };
 }
 
-/** Compare dollar decimal strings exactly (no floats): negative when a < b. */
+/**
+ * Compare two allocations exactly, in cents (kit's fixed point; AllocationString allows at most 2 decimals and 12
+ * digits, so a safe integer): negative when a < b. A string that is not one is kit's `MoneyError`.
+ */
 export function compareDollars(a: string, b: string): number {
-  const cents = (s: string) => {
-    const [whole, frac = ""] = s.split(".");
-    return BigInt(whole!) * 100n + BigInt(`${frac}00`.slice(0, 2));
-  };
-  const d = cents(a) - cents(b);
-  return d < 0n ? -1 : d > 0n ? 1 : 0;
+  return Math.sign(parseFixed(a, 2) - parseFixed(b, 2));
 }
