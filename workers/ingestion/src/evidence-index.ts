@@ -122,7 +122,7 @@ export interface StepUnderWay {
  * unvouched before stands (each audited) and is counted here.
  */
 export interface StepLostWalk {
-  lostWalk: { recorded: number; unvouched: number };
+  lostWalk: { at: "midway" | "write"; recorded: number; unvouched: number };
 }
 
 /**
@@ -168,7 +168,7 @@ export function indexAuditAnswer(
   if ("lostWalk" in step)
     return err(
       ErrorCode.conflict,
-      `this step of the evidence index audit ran past its lease and another step took the walk: it wrote neither counts nor cursor (it stopped where it found so, midway or at its write); what it audited before stands (recorded=${step.lostWalk.recorded} unvouched=${step.lostWalk.unvouched}); the other step takes its page`,
+      `this step of the evidence index audit ran past its lease and another step took the walk: it wrote neither counts nor cursor (it found so ${step.lostWalk.at === "midway" ? "midway, and stopped there" : "at its write, after its last object"}); what it audited before stands (recorded=${step.lostWalk.recorded} unvouched=${step.lostWalk.unvouched}); the other step takes its page`,
     );
   return ok(step);
 }
@@ -178,7 +178,7 @@ export function indexStepLogLine(step: EvidenceIndexStep | StepUnderWay | StepLo
   if ("underWayUntil" in step)
     return `evidence index audit: skipped, another step holds the walk until ${step.underWayUntil}`;
   if ("lostWalk" in step)
-    return `evidence index audit: lost the walk to another step (its lease passed), wrote no counts (before: recorded=${step.lostWalk.recorded} unvouched=${step.lostWalk.unvouched}, not counted)`;
+    return `evidence index audit: lost the walk to another step (its lease passed; found ${step.lostWalk.at === "midway" ? "midway" : "at its write"}), wrote no counts nor cursor (before: recorded=${step.lostWalk.recorded} unvouched=${step.lostWalk.unvouched}, not counted)`;
   return `evidence index audit: checked=${step.checked} recorded=${step.recorded} unvouched=${step.unvouched.length} deferred=${step.deferred}`;
 }
 
@@ -266,12 +266,8 @@ async function takeStep(
     }
     // The lease is kept between objects: a step that finds the walk taken settles nothing more (the step that took
     // it may be settling this same page) and writes nothing.
-    if (!(await keepWalk(deps, hold))) {
-      console.error(
-        `evidence index audit: a step lost the walk midway (its lease passed and another step took it); it stops, its counts and cursor are not written (what it audited stands: recorded=${step.recorded} unvouched=${unvouched})`,
-      );
-      return { lostWalk: { recorded: step.recorded, unvouched } };
-    }
+    if (!(await keepWalk(deps, hold)))
+      return { lostWalk: { at: "midway", recorded: step.recorded, unvouched } };
     const settled = await settle(deps, object);
     if (settled === "recorded" || settled === "deferred") recordsTried++;
     if (settled === "gone") continue;
@@ -313,12 +309,7 @@ async function takeStep(
       hold.holder,
     )
     .run();
-  if (written.meta.changes === 0) {
-    console.error(
-      `evidence index audit: a step outlived its lease and another step took the walk; its counts and cursor are not written (what it audited stands: recorded=${step.recorded} unvouched=${unvouched})`,
-    );
-    return { lostWalk: { recorded: step.recorded, unvouched } };
-  }
+  if (written.meta.changes === 0) return { lostWalk: { at: "write", recorded: step.recorded, unvouched } };
   return step;
 }
 

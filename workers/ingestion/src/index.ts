@@ -191,7 +191,10 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
 
   async auditEvidenceIndex(actor: Principal): Promise<Result<EvidenceIndexStep>> {
     return serve({ what: "auditEvidenceIndex", ...INTERNAL }, [Principal], [actor], async (who) => {
-      return indexAuditAnswer(await auditEvidenceIndex(depsFromEnv(this.env, who)));
+      const step = await auditEvidenceIndex(depsFromEnv(this.env, who));
+      // The same one line a step logs on the cron's path, so the log tells every step whoever asked for it.
+      console.log(indexStepLogLine(step));
+      return indexAuditAnswer(step);
     });
   }
 

@@ -381,7 +381,7 @@ describe("the evidence index audit", () => {
     expect(await stepOf(deps(later))).toMatchObject({ recorded: 1, passCompleted: true });
     held.release();
     // Its list came after the other's record: nothing of its own to tell, and not a step that ran.
-    expect(await slow).toEqual({ lostWalk: { recorded: 0, unvouched: 0 } });
+    expect(await slow).toEqual({ lostWalk: { at: "write", recorded: 0, unvouched: 0 } });
     // One walk and one recovery counted: the slow step's counts were not written over the other's.
     const status = await worker().status();
     expect(status.ok && status.value.evidenceIndex).toMatchObject({ passesCompleted: 1, recordedTotal: 1 });
@@ -394,9 +394,11 @@ describe("the evidence index audit", () => {
     const losing = bucketLosingTheWalk(clock);
     // No object after it, so no renewal finds the walk gone: its write does, and it answers that it lost the walk.
     const slow = await auditEvidenceIndex({ ...deps(), now: () => clock.now, bucket: losing.bucket });
-    expect(slow).toEqual({ lostWalk: { recorded: 1, unvouched: 0 } });
+    expect(slow).toEqual({ lostWalk: { at: "write", recorded: 1, unvouched: 0 } });
     expect(indexAuditAnswer(slow)).toMatchObject({ ok: false, error: { code: "conflict" } });
-    expect(indexStepLogLine(slow)).toContain("lost the walk to another step");
+    expect(indexStepLogLine(slow)).toContain(
+      "lost the walk to another step (its lease passed; found at its write)",
+    );
     expect(await evidenceRow(last)).not.toBeNull();
     // Nothing of it written: no counts, no step; the walk still the other step's, which then finds nothing missing.
     const lost = await worker().status();
@@ -507,7 +509,7 @@ describe("the evidence index audit", () => {
     const losing = bucketLosingTheWalk(clock);
     // The object it was settling is recorded (and audited); it settles no other, and answers that it lost the walk.
     expect(await auditEvidenceIndex({ ...deps(), now: () => clock.now, bucket: losing.bucket })).toEqual({
-      lostWalk: { recorded: 1, unvouched: 0 },
+      lostWalk: { at: "midway", recorded: 1, unvouched: 0 },
     });
     expect(losing.heads).toHaveLength(1);
     expect(await count("evidence")).toBe(1);
@@ -532,16 +534,22 @@ describe("the evidence index audit", () => {
   });
 
   it("answers a step that lost the walk as a conflict that says what it did before it stopped", () => {
-    expect(indexAuditAnswer({ lostWalk: { recorded: 2, unvouched: 1 } })).toEqual({
+    const lost = { lostWalk: { at: "midway" as const, recorded: 2, unvouched: 1 } };
+    expect(indexAuditAnswer(lost)).toEqual({
       ok: false,
       error: expect.objectContaining({
         code: "conflict",
-        message: expect.stringContaining("another step took the walk: it wrote neither counts nor cursor"),
+        message: expect.stringContaining(
+          "another step took the walk: it wrote neither counts nor cursor (it found so midway, and stopped there)",
+        ),
       }),
     });
-    expect(indexAuditAnswer({ lostWalk: { recorded: 2, unvouched: 1 } })).toMatchObject({
+    expect(indexAuditAnswer(lost)).toMatchObject({
       error: { message: expect.stringContaining("recorded=2 unvouched=1") },
     });
+    expect(indexStepLogLine(lost)).toBe(
+      "evidence index audit: lost the walk to another step (its lease passed; found midway), wrote no counts nor cursor (before: recorded=2 unvouched=1, not counted)",
+    );
   });
 
   it("runs through the worker's entrypoint as its caller (a just-written object is young there), and refuses a malformed actor", async () => {
