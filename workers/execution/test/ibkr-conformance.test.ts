@@ -18,6 +18,7 @@ import {
   sample,
   specHasField,
 } from "@paulp/venue-models";
+import fc from "fast-check";
 import * as v from "valibot";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -514,6 +515,42 @@ describe("every optional field absent: the client never guesses", () => {
         { size: "1.5", price: "100" },
       ]),
     ).toEqual({ quantity: 5, avgPrice: "101.4860", fee: "1.0100", unpriced: 1 });
+  });
+
+  it("the average price is the exact average to the nearest 0.0001 $ (ties up); the fee is rounded up", () => {
+    // Oracle by definition, in integers: with the average `bp` (1e-4 $), q shares and the exact cost in micros,
+    // q·bp·100 − cost lies in (−50q, 50q]; the fee in 1e-4 $ is the least whole number at or above the sum.
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            size: fc.integer({ min: 1, max: 5_000 }),
+            micros: fc.integer({ min: 1, max: 10 ** 9 }),
+          }),
+          { minLength: 1, maxLength: 8 },
+        ),
+        fc.integer({ min: 0, max: 10 ** 7 }),
+        (rows, commissionMicros) => {
+          const text = (m: number) => `${Math.floor(m / 1e6)}.${String(m % 1e6).padStart(6, "0")}`;
+          const fill = fillOf(
+            rows.map((r, i) => ({
+              size: String(r.size),
+              price: text(r.micros),
+              commission: i === 0 ? text(commissionMicros) : "0",
+            })),
+          );
+          const q = BigInt(rows.reduce((n, r) => n + r.size, 0));
+          const cost = rows.reduce((n, r) => n + BigInt(r.size) * BigInt(r.micros), 0n);
+          const bp = BigInt(fill.avgPrice!.replace(".", ""));
+          const off = q * bp * 100n - cost;
+          expect(off > -50n * q && off <= 50n * q).toBe(true);
+          const fee = BigInt(fill.fee!.replace(".", ""));
+          expect(fee * 100n >= BigInt(commissionMicros) && (fee - 1n) * 100n < BigInt(commissionMicros)).toBe(
+            true,
+          );
+        },
+      ),
+    );
   });
 });
 

@@ -1,4 +1,12 @@
-import { formatPrice, MICRO_DECIMALS, orNull, parseFixed } from "@paulp/kit";
+import {
+  divRound,
+  formatDollars,
+  formatFixed,
+  MICRO_DECIMALS,
+  orNull,
+  PRICE_DECIMALS,
+  parseFixed,
+} from "@paulp/kit";
 import * as v from "valibot";
 
 /**
@@ -118,11 +126,6 @@ function micros(x: string | number | undefined, roundUp = false): number | null 
   return orNull(() => parseFixed(s, MICRO_DECIMALS, { rounding: roundUp ? "ceil" : "trunc", signed: false }));
 }
 
-/** Basis points (1e-4 dollars) as our 4-decimal string. */
-function bpToDecimal(bp: bigint): string {
-  return formatPrice(Number(bp));
-}
-
 /**
  * One order's executions as a fill: the size-weighted average price (`trade.price` is each execution's average
  * price) and the summed commission (null when an execution does not say, so the caller charges the schedule).
@@ -150,9 +153,10 @@ export function fillOf(rows: v.InferOutput<typeof Trades>): IbkrOrderReport["fil
   }
   return {
     quantity: Number(quantity),
-    // cost / quantity micro-dollars, in basis points rounded half up; the fee rounded up (never under-counted).
-    avgPrice: quantity > 0n ? bpToDecimal((2n * cost + 100n * quantity) / (200n * quantity)) : null,
-    fee: quantity > 0n && feeKnown ? bpToDecimal((fee + 99n) / 100n) : null,
+    // cost / quantity micro-dollars as our 4-decimal price (1e-4 $ = 100 micros) rounded half up, in one division;
+    // the fee rounded up (never under-counted).
+    avgPrice: quantity > 0n ? formatFixed(divRound(cost, 100n * quantity, "half-up"), PRICE_DECIMALS) : null,
+    fee: quantity > 0n && feeKnown ? formatDollars(fee, PRICE_DECIMALS, "ceil") : null,
     unpriced,
   };
 }
