@@ -4,6 +4,7 @@ import {
   type OrderState,
   OrderState as OrderStateSchema,
 } from "@paulp/contracts";
+import { MICROS_PER_DOLLAR, orNull, parseDollars } from "@paulp/kit";
 import { indexStepAgeSeconds, outboxOldestAgeSeconds, type Snapshot } from "./rules";
 
 // The Prometheus text exposition format, version 0.0.4
@@ -59,12 +60,13 @@ const STATES: BreakerState[] = ["NORMAL", "CAUTION", "HALT", "RECOVERY"];
 /** Every order state, in lifecycle order (the contract's own list). */
 const ORDER_STATES: readonly OrderState[] = OrderStateSchema.options;
 
-/** A decimal string in dollars as a number (metrics are floats by nature; nothing is stored from them). */
-function dollars(s: string | null | undefined): number | null {
-  if (s === null || s === undefined) return null;
-  const n = Number(s);
-  return Number.isFinite(n) ? n : null;
+/** A decimal dollar string in micro-dollars, exactly (kit's fixed point), or null when it is not one. */
+function micros(s: string | null | undefined): number | null {
+  return typeof s === "string" ? orNull(() => parseDollars(s, "half-up")) : null;
 }
+
+/** Micro-dollars as the float a gauge carries (metrics are floats by nature; nothing is stored from them). */
+const dollars = (m: number): number => m / MICROS_PER_DOLLAR;
 
 function family(name: string, help: string, type: Family["type"]): Family {
   return { name, help, type, samples: [] };
@@ -262,16 +264,17 @@ export function renderMetrics(snapshot: Snapshot, active: readonly Alert[]): str
       value: risk.heldMarks.filter((m) => m.ageSeconds === null).length,
     });
     const x = risk.exposure;
-    const equity = dollars(x?.equity);
-    const dayStart = dollars(x?.dayStartEquity);
-    const hwm = dollars(x?.highWaterMark);
-    if (equity !== null) f.equity.samples.push({ labels: {}, value: equity });
+    const equity = micros(x?.equity);
+    const dayStart = micros(x?.dayStartEquity);
+    const hwm = micros(x?.highWaterMark);
+    if (equity !== null) f.equity.samples.push({ labels: {}, value: dollars(equity) });
+    // Subtracted exactly in micros, divided once: no float residue such as 0.30000000000000004.
     if (equity !== null && dayStart !== null)
-      f.dailyPnl.samples.push({ labels: {}, value: Math.round((equity - dayStart) * 10_000) / 10_000 });
+      f.dailyPnl.samples.push({ labels: {}, value: dollars(equity - dayStart) });
     if (equity !== null && hwm !== null && hwm > 0)
       f.drawdown.samples.push({ labels: {}, value: Math.max(0, (hwm - equity) / hwm) });
-    const realised = dollars(x?.realisedPnl);
-    if (realised !== null) f.realised.samples.push({ labels: {}, value: realised });
+    const realised = micros(x?.realisedPnl);
+    if (realised !== null) f.realised.samples.push({ labels: {}, value: dollars(realised) });
   }
 
   const execution = snapshot.execution;

@@ -1,6 +1,7 @@
 import type { AuditStatus, ExecutionMonitorStats, IngestionStatus, RiskMonitorStats } from "@paulp/contracts";
 import { describe, expect, it } from "vitest";
 import { ALERT_TRANSITIONS, applyObservations } from "../src/alert-table";
+import { renderMetrics } from "../src/metrics";
 import type { IngestionSignal } from "../src/observation";
 import { DEFAULT_RULES, observe, parseRuleConfig, type RuleMemory, type Snapshot } from "../src/rules";
 import { ingestionSignal } from "../src/signals";
@@ -465,5 +466,35 @@ describe("the rules", () => {
     expect(parseRuleConfig('{"hedgeObligationWarningSeconds": 0, "tradingErrorsCritical": 0}')).toMatchObject(
       { hedgeObligationWarningSeconds: 0, tradingErrorsCritical: DEFAULT_RULES.tradingErrorsCritical },
     );
+  });
+});
+
+describe("the money gauges", () => {
+  it("carry the exposure's dollars exactly, the day's P&L subtracted in fixed point, and leave out what is not a number", () => {
+    const exposure = {
+      equity: "1000.3000",
+      dayStartEquity: "1000.1000",
+      highWaterMark: "1250.000001",
+      realisedPnl: "-0.7000",
+      unrealisedPnl: null,
+      openPositions: 0,
+      breakerState: "NORMAL" as const,
+      limitsVersion: 1,
+      limits: [],
+      unmarkedPositions: [],
+    };
+    const gauge = (text: string, name: string) =>
+      text
+        .split("\n")
+        .find((line) => line.startsWith(`${name} `))
+        ?.slice(name.length + 1);
+    const text = renderMetrics(snapshot({ risk: risk({ exposure }) }), []);
+    expect(gauge(text, "paulp_equity_dollars")).toBe("1000.3");
+    // 1000.3 - 1000.1 in floats is 0.19999999999993179; in micros it is 200000 exactly.
+    expect(gauge(text, "paulp_daily_pnl_dollars")).toBe("0.2");
+    expect(gauge(text, "paulp_realised_pnl_dollars")).toBe("-0.7");
+    const unknown = renderMetrics(snapshot({ risk: risk({ exposure: { ...exposure, equity: "n/a" } }) }), []);
+    expect(gauge(unknown, "paulp_equity_dollars")).toBeUndefined();
+    expect(gauge(unknown, "paulp_daily_pnl_dollars")).toBeUndefined();
   });
 });
