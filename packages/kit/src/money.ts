@@ -226,6 +226,17 @@ export function parseQuantity(x: string | number): Hundredths {
   return h;
 }
 
+/**
+ * A count that float arithmetic made from hundredths (a venue's running total, a sum or a difference of counts:
+ * 0.1 + 0.2 is 0.30000000000000004) back in hundredths: the nearest, rounded half up. Not for a count read from
+ * outside, which `parseQuantity` takes exactly or refuses. Not finite or past 2^53: `MoneyError`.
+ */
+export function nearestHundredths(x: number): Hundredths {
+  const h = Math.round(x * HUNDREDTHS_PER_CONTRACT);
+  if (!Number.isSafeInteger(h)) throw new MoneyError(`not a count: ${x}`);
+  return h;
+}
+
 /** True when `x` is a number that is a multiple of 0.01 (what `parseQuantity` accepts). */
 export function isHundredths(x: number): boolean {
   return orNull(() => parseQuantity(x)) !== null;

@@ -8,6 +8,7 @@ import {
   isHundredths,
   MoneyError,
   mulDiv,
+  nearestHundredths,
   notional,
   orNull,
   parseDollars,
@@ -157,6 +158,21 @@ describe("dollars, quantities, percentages", () => {
       expect(isHundredths(bad)).toBe(false);
     }
     expect(() => parseQuantity("0.375")).toThrow(MoneyError);
+  });
+
+  it("counts made by float arithmetic come back to the nearest hundredth; what is not a count is refused", () => {
+    expect(nearestHundredths(0.1 + 0.2)).toBe(30);
+    expect(nearestHundredths(0.3 - 0.1)).toBe(20);
+    expect(nearestHundredths(-2.5)).toBe(-250);
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, 1e300])
+      expect(() => nearestHundredths(bad)).toThrow(MoneyError);
+    // Oracle: a sum of hundredths taken as floats, against the integer sum.
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: -(10 ** 9), max: 10 ** 9 }), { maxLength: 20 }), (hs) => {
+        const floats = hs.reduce((sum, h) => sum + quantityNumber(h), 0);
+        expect(nearestHundredths(floats)).toBe(hs.reduce((sum, h) => sum + h, 0));
+      }),
+    );
   });
 
   it("quantities round-trip through numbers and strings for every hundredth", () => {

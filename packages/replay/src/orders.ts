@@ -2,7 +2,15 @@
 // risk's own rules evaluate over the replay's portfolio (@paulp/risk-rules: same limits, same breaker table); an
 // approved order fills with `paperFill` against the leg's book in force at decision + latency.
 import type { BookLevel, OrderIntent } from "@paulp/contracts";
-import { formatFixed, notional, orNull, parseDollars, parseFixed, parseQuantity } from "@paulp/kit";
+import {
+  formatFixed,
+  notional,
+  orNull,
+  parseDollars,
+  parseFixed,
+  parseQuantity,
+  quantityNumber,
+} from "@paulp/kit";
 import {
   applyFillEverywhere,
   buildView,
@@ -27,7 +35,7 @@ export function decide(st: ReplayState, pair: ReplayPair, atMs: number, limits: 
   if (atMs - Math.min(kb.atMs, pb.atMs) > limits.maxMarkAgeMs) st.staleDecisions++;
   const { strategy } = st.config;
   const posKey = positionKey(strategy.id, "kalshi", pair.kalshi.marketId);
-  const position = (st.portfolio.positions[posKey]?.qty ?? 0) / 100;
+  const position = quantityNumber(st.portfolio.positions[posKey]?.qty ?? 0);
   const sig = crossVenueSignal({
     kalshi: kb,
     polymarket: pb,

@@ -7,6 +7,7 @@ import {
   type RiskReason,
 } from "@paulp/contracts";
 import {
+  HUNDREDTHS_PER_CONTRACT,
   MICROS_PER_DOLLAR,
   notional as notionalOf,
   orNull,
@@ -151,7 +152,7 @@ export function evaluateIntent(input: EvaluationInput): Evaluation {
       ),
     );
   }
-  if (qty > limits.maxOrderQuantity * 100) {
+  if (qty > limits.maxOrderQuantity * HUNDREDTHS_PER_CONTRACT) {
     reasons.push(
       reason(
         R.quantityLimitExceeded,

@@ -5,6 +5,7 @@ import type {
   OrderView,
   Result,
 } from "@paulp/contracts";
+import { nearestHundredths, quantityNumber } from "@paulp/kit";
 import { type HedgeMap, hedgeEntryFor, hedgeShares, hedgeSide } from "./hedge";
 
 // A hedge obligation: a batch of Kalshi fills the hedge map covers whose IBKR hedge is owed. Every new fill on
@@ -74,7 +75,7 @@ export function mayOweHedge(venue: string, contextKind: string | null | undefine
 
 /** The obligation id of a fill batch: the order's own id for its first, `_f<hundredths>` for later ones. */
 export function obligationIdFor(clientOrderId: string, filledBefore: number, filledAfter: number): string {
-  return filledBefore <= 0 ? clientOrderId : `${clientOrderId}_f${Math.round(filledAfter * 100)}`;
+  return filledBefore <= 0 ? clientOrderId : `${clientOrderId}_f${nearestHundredths(filledAfter)}`;
 }
 
 /** The hedge map as the loop read it (an unreadable map: its error). */
@@ -136,7 +137,7 @@ export function hedgeOwedByFill(
       market: fill.market,
       category: known,
       fillSide: fill.fillSide,
-      filled: Math.round((fill.filledAfter - fill.filledBefore) * 100) / 100,
+      filled: quantityNumber(nearestHundredths(fill.filledAfter) - nearestHundredths(fill.filledBefore)),
       conid: String(entry.conid),
       side: hedgeSide(entry, fill.fillSide),
       quantity: shares,

@@ -18,7 +18,14 @@ import type {
   Venue,
 } from "@paulp/contracts";
 import { ErrorCode, err, ok } from "@paulp/contracts";
-import { formatFixed, PRICE_DECIMALS, parseFixed, venueDollars } from "@paulp/kit";
+import {
+  formatFixed,
+  nearestHundredths,
+  PRICE_DECIMALS,
+  parseFixed,
+  quantityNumber,
+  venueDollars,
+} from "@paulp/kit";
 import type { Backoff } from "../backoff";
 import { initialPolicy } from "../policy";
 import type { InFlightOrder } from "../reconcile";
@@ -237,14 +244,14 @@ export class OrderStore {
   storeFills(coid: string, totalFilled: number, venuePrice: string | null, venueFee: string): void {
     const r = this.row(coid);
     // Counts are exact to 0.01 (Kalshi's granularity): compared and subtracted in hundredths, never truncated.
-    const totalH = Math.round(totalFilled * 100);
-    if (!r || totalH <= Math.round(r.filled * 100)) return;
+    const totalH = nearestHundredths(totalFilled);
+    if (!r || totalH <= nearestHundredths(r.filled)) return;
     // Venues may send 6 decimals; risk takes 4. A fill count with no (usable) price: the limit is the worst
     // price it can have filled at, so risk counts it conservatively rather than not at all.
     const avgPrice = venueDollars(venuePrice, "half-up") ?? (JSON.parse(r.intent) as OrderIntent).limitPrice;
     const fee = venueDollars(venueFee, "ceil") ?? "0.0000";
     // Risk holds quantities in hundredths too: a 0.37-contract fill is reported as 0.37 and counted exactly.
-    const qty = (totalH - Math.round(r.filled * 100)) / 100;
+    const qty = quantityNumber(totalH - nearestHundredths(r.filled));
     const fillId = `${coid}:${totalFilled}`;
     const ts = this.nowIso();
     this.sql.exec(
