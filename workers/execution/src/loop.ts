@@ -1,5 +1,6 @@
 import {
   err,
+  type MarketVenue,
   type OrderIntent,
   type OrderSubmission,
   ok,
@@ -9,7 +10,7 @@ import {
   type TradablePair,
   type TradingLoopReport,
 } from "@paulp/contracts";
-import { auditAppend, rpc } from "@paulp/kit";
+import { auditAppend, type ContractOf, rpc } from "@paulp/kit";
 import { crossVenueSignal, DECISION_BOOK_MAX_AGE_SECONDS, rvParams } from "@paulp/strategy";
 import type { Env } from "./env";
 import { parseHedgeMap } from "./hedge";
@@ -40,9 +41,9 @@ export async function decideAndSubmit(
 }
 
 /**
- * One run of cross-venue relative value: for every active strategy of this kind and every tradable pair,
- * compare Kalshi's executable prices with Polymarket's and trade Kalshi toward Polymarket. The client order
- * id is derived from (strategy, pair, minute, leg), so a repeated run within a minute cannot double-trade.
+ * One run of cross-venue relative value: owed hedges first, then for every active strategy of this kind and every
+ * tradable pair still covered by its review, `tradePair`. The client order id is derived from (strategy, pair,
+ * minute, leg), so a repeated run within a minute cannot double-trade.
  */
 export async function runTradingLoop(
   env: Env,
@@ -81,105 +82,20 @@ export async function runTradingLoop(
     ...(hedgeRetries.length > 0 ? { hedgeRetries } : {}),
   };
   for (const r of hedgeRetries) if (r.outcome === "placed") report.submitted.push(r.hedgeOrderId);
-  const om = orderManager(env);
-  const minute = Math.floor(nowMs / 60_000);
+  const run: LoopRun = { env, actor, clock, hedges, report, minute: Math.floor(nowMs / 60_000) };
   // A pair was reviewed against its legs' terms: if either leg's terms changed since (and ingestion has not
   // proposed the pair again, which would lapse it), the review no longer covers it. Checked once per pair.
   const current = new Map<string, LegCheck>(
     active.length === 0
       ? []
-      : await Promise.all(
-          (pairs.value as TradablePair[]).map(async (p) => [p.pairId, await termsChanged(env, p)] as const),
-        ),
+      : await Promise.all(pairs.value.map(async (p) => [p.pairId, await termsChanged(env, p)] as const)),
   );
   for (const s of active) {
     const params = rvParams(s.params ?? {});
-    for (const p of pairs.value as TradablePair[]) {
+    for (const p of pairs.value) {
       const check = current.get(p.pairId);
-      const changed = check?.changed;
-      if (changed) {
-        report.skipped.push(`${p.pairId}: ${changed}`);
-        continue;
-      }
-      const [kb, pb] = await Promise.all([
-        rpc(
-          env.INGESTION,
-          (ingestion) => ingestion.getOrderBook("kalshi", p.kalshi.marketId, DECISION_BOOK_MAX_AGE_SECONDS),
-          {
-            what: "getOrderBook",
-            timeoutMs: READ_TIMEOUT_MS,
-          },
-        ),
-        rpc(
-          env.INGESTION,
-          (ingestion) =>
-            ingestion.getOrderBook("polymarket", p.polymarket.marketId, DECISION_BOOK_MAX_AGE_SECONDS),
-          {
-            what: "getOrderBook",
-            timeoutMs: READ_TIMEOUT_MS,
-          },
-        ),
-      ]);
-      if (!kb.ok || !pb.ok) {
-        report.skipped.push(
-          `${p.pairId}: no book (${!kb.ok ? kb.error.message : ""}${!pb.ok ? pb.error.message : ""})`,
-        );
-        continue;
-      }
-      const mode = await om.modeFor(s.id);
-      const position = await om.positionIn("kalshi", p.kalshi.marketId, mode, s.id);
-      const sig = crossVenueSignal({
-        kalshi: kb.value,
-        polymarket: pb.value,
-        yesMapsTo: p.yesMapsTo,
-        allocation: s.allocation,
-        position,
-        params,
-      });
-      if (!sig) continue;
-      report.signals++;
-      const coid = await deriveClientOrderId(s.id, `${p.pairId}:${minute}`, "kalshi");
-      // This (strategy, pair, minute) was decided already: its order stands, whatever the book does now.
-      if ((await om.getOrder(coid)).ok) {
-        report.skipped.push(`${p.pairId}: already decided this minute (${coid})`);
-        continue;
-      }
-      const evidenceHashes = [...new Set([kb.value.evidenceHash, pb.value.evidenceHash])];
-      const intent: OrderIntent = {
-        strategyId: s.id,
-        venue: "kalshi",
-        market: p.kalshi.marketId,
-        side: sig.side,
-        effect: sig.effect,
-        quantity: sig.quantity,
-        limitPrice: sig.limitPrice,
-        clientOrderId: coid,
-        evidenceHashes,
-      };
-      const res = await decideAndSubmit(env, intent, actor, {
-        kind: "signal",
-        pairId: p.pairId,
-        pairApprovedBy: p.approvedBy,
-        pairApprovedAt: p.approvedAt,
-        note: `fair ${sig.fairPrice} edge ${sig.edge}`,
-      });
-      if (!res.ok) {
-        report.denied.push({ clientOrderId: coid, reason: `${res.error.code}: ${res.error.message}` });
-        continue;
-      }
-      report.submitted.push(coid);
-      if (res.value.filled <= 0) continue;
-      // The fill was recorded with the order: judged now against the map (with the category this run read), its
-      // hedge owed from then on (retried by later runs until placed, never at a blind price, alerted on
-      // meanwhile), and the first attempt made.
-      const categories = new Map([[p.kalshi.marketId, ok(check?.kalshiCategory ?? null)]]);
-      const atSubmit = await judgeHedgeFills(env, hedges, actor, categories, coid);
-      report.skipped.push(...atSubmit.undetermined);
-      const h = await hedgeFill(env, hedges.map, coid, actor, clock);
-      if (!h) continue;
-      if (h.placed) {
-        if (h.hedgeOrderId) report.submitted.push(h.hedgeOrderId);
-      } else report.denied.push({ clientOrderId: h.hedgeOrderId, reason: h.reason ?? "hedge not placed" });
+      if (check?.changed) report.skipped.push(`${p.pairId}: ${check.changed}`);
+      else await tradePair(run, s, params, p, check?.kalshiCategory ?? null);
     }
   }
   if (report.signals > 0 || hedges.error || hedgeRetries.length > 0 || judged.undetermined.length > 0) {
@@ -194,6 +110,105 @@ export async function runTradingLoop(
   return ok(report);
 }
 
+/** What every pair of one run shares: who acts, the clock, the hedge map, the report it adds to, its minute. */
+interface LoopRun {
+  env: Env;
+  actor: Principal;
+  clock: () => number;
+  hedges: ReturnType<typeof parseHedgeMap>;
+  report: TradingLoopReport;
+  minute: number;
+}
+
+/**
+ * One strategy on one pair: both legs' books, the signal on them and the strategy's position, then (once a
+ * minute) the order through risk, and a fill's hedge. Each outcome is added to the run's report.
+ */
+async function tradePair(
+  run: LoopRun,
+  s: StrategySummary,
+  params: ReturnType<typeof rvParams>,
+  p: TradablePair,
+  kalshiCategory: string | null,
+): Promise<void> {
+  const { env, actor, report } = run;
+  const [kb, pb] = await readLegs(env, p, "getOrderBook", (ingestion, venue, marketId) =>
+    ingestion.getOrderBook(venue, marketId, DECISION_BOOK_MAX_AGE_SECONDS),
+  );
+  if (!kb.ok || !pb.ok) {
+    report.skipped.push(
+      `${p.pairId}: no book (${!kb.ok ? kb.error.message : ""}${!pb.ok ? pb.error.message : ""})`,
+    );
+    return;
+  }
+  const om = orderManager(env);
+  const mode = await om.modeFor(s.id);
+  const position = await om.positionIn("kalshi", p.kalshi.marketId, mode, s.id);
+  const sig = crossVenueSignal({
+    kalshi: kb.value,
+    polymarket: pb.value,
+    yesMapsTo: p.yesMapsTo,
+    allocation: s.allocation,
+    position,
+    params,
+  });
+  if (!sig) return;
+  report.signals++;
+  const coid = await deriveClientOrderId(s.id, `${p.pairId}:${run.minute}`, "kalshi");
+  // This (strategy, pair, minute) was decided already: its order stands, whatever the book does now.
+  if ((await om.getOrder(coid)).ok) {
+    report.skipped.push(`${p.pairId}: already decided this minute (${coid})`);
+    return;
+  }
+  const intent: OrderIntent = {
+    strategyId: s.id,
+    venue: "kalshi",
+    market: p.kalshi.marketId,
+    side: sig.side,
+    effect: sig.effect,
+    quantity: sig.quantity,
+    limitPrice: sig.limitPrice,
+    clientOrderId: coid,
+    evidenceHashes: [...new Set([kb.value.evidenceHash, pb.value.evidenceHash])],
+  };
+  const res = await decideAndSubmit(env, intent, actor, {
+    kind: "signal",
+    pairId: p.pairId,
+    pairApprovedBy: p.approvedBy,
+    pairApprovedAt: p.approvedAt,
+    note: `fair ${sig.fairPrice} edge ${sig.edge}`,
+  });
+  if (!res.ok) {
+    report.denied.push({ clientOrderId: coid, reason: `${res.error.code}: ${res.error.message}` });
+    return;
+  }
+  report.submitted.push(coid);
+  if (res.value.filled <= 0) return;
+  // The fill was recorded with the order: judged now against the map (with the category this run read), its
+  // hedge owed from then on (retried by later runs until placed, never at a blind price, alerted on
+  // meanwhile), and the first attempt made.
+  const categories = new Map([[p.kalshi.marketId, ok(kalshiCategory)]]);
+  const atSubmit = await judgeHedgeFills(env, run.hedges, actor, categories, coid);
+  report.skipped.push(...atSubmit.undetermined);
+  const h = await hedgeFill(env, run.hedges.map, coid, actor, run.clock);
+  if (!h) return;
+  if (h.placed) {
+    if (h.hedgeOrderId) report.submitted.push(h.hedgeOrderId);
+  } else report.denied.push({ clientOrderId: h.hedgeOrderId, reason: h.reason ?? "hedge not placed" });
+}
+
+/** The same ingestion read of each leg of a pair, in parallel, each bounded: [Kalshi's, Polymarket's]. */
+function readLegs<T>(
+  env: Env,
+  p: TradablePair,
+  what: string,
+  read: (ingestion: ContractOf<Env["INGESTION"]>, venue: MarketVenue, marketId: string) => Promise<Result<T>>,
+): Promise<[Result<T>, Result<T>]> {
+  const leg = (venue: MarketVenue, marketId: string) =>
+    rpc(env.INGESTION, (ingestion) => read(ingestion, venue, marketId), { what, timeoutMs: READ_TIMEOUT_MS });
+  return Promise.all([leg("kalshi", p.kalshi.marketId), leg("polymarket", p.polymarket.marketId)]);
+}
+
 /** Why a pair's review no longer covers it (`changed`, null when it still does), and the Kalshi leg's category. */
 interface LegCheck {
   changed: string | null;
@@ -201,16 +216,9 @@ interface LegCheck {
 }
 
 async function termsChanged(env: Env, p: TradablePair): Promise<LegCheck> {
-  const [k, m] = await Promise.all([
-    rpc(env.INGESTION, (ingestion) => ingestion.getMarket("kalshi", p.kalshi.marketId), {
-      what: "getMarket",
-      timeoutMs: READ_TIMEOUT_MS,
-    }),
-    rpc(env.INGESTION, (ingestion) => ingestion.getMarket("polymarket", p.polymarket.marketId), {
-      what: "getMarket",
-      timeoutMs: READ_TIMEOUT_MS,
-    }),
-  ]);
+  const [k, m] = await readLegs(env, p, "getMarket", (ingestion, venue, marketId) =>
+    ingestion.getMarket(venue, marketId),
+  );
   if (!k.ok || !m.ok)
     return {
       changed: `legs unreadable, not traded (${!k.ok ? k.error.message : ""}${!m.ok ? m.error.message : ""})`,
