@@ -56,8 +56,8 @@ export const INDEX_AUDIT_RENEW_MS = 60_000;
  * or an RPC call is one invocation; an incident's page of 1,000 unrecorded objects would pass it near its end, and
  * the step would throw, keeping its cursor, every time. The limits page does not say whether a batch counts once or
  * once a statement, so every statement is counted: at most three an object (its record's two, in one batch, and a
- * lease renewal, at most one a minute) and four of the step's own (the claim, the records asked for, the write, the
- * free after a failure): 304 at most, under a third of the limit, leaving the rest to the pull the cron runs before
+ * lease renewal, at most one a minute) and five of the step's own (the claim, the records asked for, the write, the
+ * count of a step that lost the walk, the free after a failure): 305 at most, under a third of the limit, leaving the rest to the pull the cron runs before
  * the step in the same invocation. An incident's page of 1,000 is settled in ten steps (20 minutes of cron runs).
  * Objects young or unvouched are not counted: they cost no D1 statement (a head, a read, an audit append: Workers
  * subrequests, 10,000 an invocation on Paid, developers.cloudflare.com/workers/platform/limits/), and an unvouched
@@ -118,8 +118,10 @@ export interface StepUnderWay {
 
 /**
  * This step found that another had taken the walk (its lease passed before it renewed it): midway, where it stopped,
- * or at its write, after its last object. Either way it wrote neither counts nor cursor. What it recorded and found
- * unvouched before stands (each audited) and is counted here.
+ * or at its write, after its last object. Either way it wrote no cursor and no step. What it recorded and found
+ * unvouched before stands (each audited) and is told here; what it recorded is also added to the recovered total,
+ * because the step that took the walk finds those objects recorded and so cannot count them (the unvouched ones it
+ * finds again, and counts).
  */
 export interface StepLostWalk {
   lostWalk: { at: "midway" | "write"; recorded: number; unvouched: number };
@@ -168,7 +170,7 @@ export function indexAuditAnswer(
   if ("lostWalk" in step)
     return err(
       ErrorCode.conflict,
-      `this step of the evidence index audit ran past its lease and another step took the walk: it wrote neither counts nor cursor (it found so ${step.lostWalk.at === "midway" ? "midway, and stopped there" : "at its write, after its last object"}); what it audited before stands (recorded=${step.lostWalk.recorded} unvouched=${step.lostWalk.unvouched}); the other step takes its page`,
+      `this step of the evidence index audit ran past its lease and another step took the walk: it wrote no cursor nor step (it found so ${step.lostWalk.at === "midway" ? "midway, and stopped there" : "at its write, after its last object"}); what it audited before stands (recorded=${step.lostWalk.recorded} unvouched=${step.lostWalk.unvouched}); the other step takes its page`,
     );
   return ok(step);
 }
@@ -178,7 +180,7 @@ export function indexStepLogLine(step: EvidenceIndexStep | StepUnderWay | StepLo
   if ("underWayUntil" in step)
     return `evidence index audit: skipped, another step holds the walk until ${step.underWayUntil}`;
   if ("lostWalk" in step)
-    return `evidence index audit: lost the walk to another step (its lease passed; found ${step.lostWalk.at === "midway" ? "midway" : "at its write"}), wrote no counts nor cursor (before: recorded=${step.lostWalk.recorded} unvouched=${step.lostWalk.unvouched}, not counted)`;
+    return `evidence index audit: lost the walk to another step (its lease passed; found ${step.lostWalk.at === "midway" ? "midway" : "at its write"}), wrote no cursor nor step (before it: recorded=${step.lostWalk.recorded}, counted in the recovered total; unvouched=${step.lostWalk.unvouched}, found again by the other step)`;
   return `evidence index audit: checked=${step.checked} recorded=${step.recorded} unvouched=${step.unvouched.length} deferred=${step.deferred}`;
 }
 
@@ -265,9 +267,8 @@ async function takeStep(
       continue;
     }
     // The lease is kept between objects: a step that finds the walk taken settles nothing more (the step that took
-    // it may be settling this same page) and writes nothing.
-    if (!(await keepWalk(deps, hold)))
-      return { lostWalk: { at: "midway", recorded: step.recorded, unvouched } };
+    // it may be settling this same page) and writes no cursor and no step.
+    if (!(await keepWalk(deps, hold))) return await lostWalk(deps, "midway", step.recorded, unvouched);
     const settled = await settle(deps, object);
     if (settled === "recorded" || settled === "deferred") recordsTried++;
     if (settled === "gone") continue;
@@ -309,8 +310,23 @@ async function takeStep(
       hold.holder,
     )
     .run();
-  if (written.meta.changes === 0) return { lostWalk: { at: "write", recorded: step.recorded, unvouched } };
+  if (written.meta.changes === 0) return await lostWalk(deps, "write", step.recorded, unvouched);
   return step;
+}
+
+/** A step that lost the walk: its recoveries counted (no one else can count them; see StepLostWalk), nothing else. */
+async function lostWalk(
+  deps: IndexAuditDeps,
+  at: StepLostWalk["lostWalk"]["at"],
+  recorded: number,
+  unvouched: number,
+): Promise<StepLostWalk> {
+  if (recorded > 0)
+    await deps.db
+      .prepare("UPDATE evidence_index_audit SET recorded_total = recorded_total + ?1 WHERE id = 1")
+      .bind(recorded)
+      .run();
+  return { lostWalk: { at, recorded, unvouched } };
 }
 
 /**

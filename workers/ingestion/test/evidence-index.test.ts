@@ -400,13 +400,17 @@ describe("the evidence index audit", () => {
       "lost the walk to another step (its lease passed; found at its write)",
     );
     expect(await evidenceRow(last)).not.toBeNull();
-    // Nothing of it written: no counts, no step; the walk still the other step's, which then finds nothing missing.
+    // Nothing of it written but its recovery's count (the other step finds the object recorded, so only this one can
+    // count it): no step, no cursor; the walk still the other step's, which then finds nothing missing.
     const lost = await worker().status();
-    expect(lost.ok && lost.value.evidenceIndex).toMatchObject({ recordedTotal: 0, lastStepAt: null });
+    expect(lost.ok && lost.value.evidenceIndex).toMatchObject({ recordedTotal: 1, lastStepAt: null });
     expect(await leaseRow()).toMatchObject({ step_lease_until: clock.now + INDEX_AUDIT_LEASE_MS });
     losing.release();
     expect(await losing.otherStep()).toMatchObject({ checked: 1, recorded: 0, passCompleted: true });
     expect(await leaseRow()).toEqual({ step_lease: null, step_lease_until: null });
+    // The one recovery counted once, by the step that made it.
+    const after = await worker().status();
+    expect(after.ok && after.value.evidenceIndex).toMatchObject({ recordedTotal: 1, passesCompleted: 1 });
   });
 
   it("records at most INDEX_AUDIT_MAX_RECORDS objects a step (D1's queries an invocation), leaving the rest of the page as deferred", async () => {
@@ -513,11 +517,11 @@ describe("the evidence index audit", () => {
     });
     expect(losing.heads).toHaveLength(1);
     expect(await count("evidence")).toBe(1);
-    // Nothing written: no counts, no step, and the walk left to the step that took it.
+    // Nothing written but its recovery's count: no step, no cursor, and the walk left to the step that took it.
     const stopped = await worker().status();
     expect(stopped.ok && stopped.value.evidenceIndex).toMatchObject({
       passesCompleted: 0,
-      recordedTotal: 0,
+      recordedTotal: 1,
       lastStepAt: null,
     });
     expect(await leaseRow()).toEqual({
@@ -531,6 +535,9 @@ describe("the evidence index audit", () => {
     const recovered = (await auditEvents()).filter((e) => e.type === "ingestion.evidence_recovered");
     expect(recovered.map((e) => (e.payload as { hash: string }).hash).sort()).toEqual([...hashes].sort());
     expect(await leaseRow()).toEqual({ step_lease: null, step_lease_until: null });
+    // Three recoveries, each counted once: one by the step that lost the walk, two by the one that took it.
+    const done = await worker().status();
+    expect(done.ok && done.value.evidenceIndex).toMatchObject({ recordedTotal: 3, passesCompleted: 1 });
   });
 
   it("answers a step that lost the walk as a conflict that says what it did before it stopped", () => {
@@ -540,7 +547,7 @@ describe("the evidence index audit", () => {
       error: expect.objectContaining({
         code: "conflict",
         message: expect.stringContaining(
-          "another step took the walk: it wrote neither counts nor cursor (it found so midway, and stopped there)",
+          "another step took the walk: it wrote no cursor nor step (it found so midway, and stopped there)",
         ),
       }),
     });
@@ -548,7 +555,7 @@ describe("the evidence index audit", () => {
       error: { message: expect.stringContaining("recorded=2 unvouched=1") },
     });
     expect(indexStepLogLine(lost)).toBe(
-      "evidence index audit: lost the walk to another step (its lease passed; found midway), wrote no counts nor cursor (before: recorded=2 unvouched=1, not counted)",
+      "evidence index audit: lost the walk to another step (its lease passed; found midway), wrote no cursor nor step (before it: recorded=2, counted in the recovered total; unvouched=1, found again by the other step)",
     );
   });
 
