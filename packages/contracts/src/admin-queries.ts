@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { HedgeObligationState } from "./execution";
+import { NonEmptyText, Text, Timestamp } from "./fields";
 import { MarketVenue } from "./ingestion";
 import { MAX_REPLAY_SPAN_MS } from "./replay";
 
@@ -16,17 +17,14 @@ function pageSize(max: number) {
   );
 }
 
-/** An ISO 8601 timestamp in a query string. */
-const Timestamp = v.pipe(v.string(), v.isoTimestamp());
-
 /** `GET /admin/markets?search=&venue=&category=&status=&limit=&cursor=`. */
 export const MarketsHttpQuery = v.strictObject({
-  search: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(100))),
+  search: v.optional(NonEmptyText(100)),
   venue: v.optional(MarketVenue),
-  category: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(64))),
-  status: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(32))),
+  category: v.optional(NonEmptyText(64)),
+  status: v.optional(NonEmptyText(32)),
   limit: v.optional(pageSize(1000)),
-  cursor: v.optional(v.pipe(v.string(), v.maxLength(512))),
+  cursor: v.optional(Text(512)),
 });
 
 /** `GET /admin/evidence?venue=&from=&to=&limit=&cursor=` (newest first; `from` inclusive, `to` exclusive). */
@@ -35,7 +33,7 @@ export const EvidenceHttpQuery = v.strictObject({
   from: v.optional(Timestamp),
   to: v.optional(Timestamp),
   limit: v.optional(pageSize(500)),
-  cursor: v.optional(v.pipe(v.string(), v.maxLength(512))),
+  cursor: v.optional(Text(512)),
 });
 
 /**

@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { JsonPayload, type JsonValue } from "./common";
+import { IntFrom } from "./fields";
 
 // The two-person approval desk's contracts: the actions, a request and its states, receipts, rosters. The
 // payload each action carries is in approvals.ts; the request's lifecycle table in approval-lifecycle.ts.
@@ -102,7 +103,7 @@ export const RosterChangePayload = v.strictObject({
     v.minLength(2),
     v.maxLength(ROSTER_MAX_APPROVERS),
   ),
-  version: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  version: IntFrom(1),
 });
 /** Payload of a `governance.roster_change` request. */
 export type RosterChangePayload = v.InferOutput<typeof RosterChangePayload>;

@@ -2,14 +2,15 @@ import * as v from "valibot";
 import { RosterChangePayload } from "./approval-requests";
 import { BreakerTransitionRequest } from "./breaker";
 import { ExecutionPolicyChange } from "./execution";
+import { IntFrom, NonEmptyText } from "./fields";
 import { StrategyAllocationPayload } from "./governance";
 import { GoLiveReplay } from "./replay";
 import { CapitalChange, RiskLimits } from "./risk-admin";
 
 /** `strategy.go_live` payload: exactly the configuration that goes live (governance builds it from the row). */
 export const StrategyGoLiveApproval = v.strictObject({
-  strategyId: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
-  version: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  strategyId: NonEmptyText(64),
+  version: IntFrom(1),
   allocation: v.string(),
   venues: v.array(v.string()),
   /** The replay this go-live cites (#18), with the summary the approvers saw; re-checked at apply. */
@@ -66,6 +67,6 @@ export function approvalPayloadSchema(action: ApprovalActionPayload["action"]): 
  * approves). `receiptToken` is the random secret minted when the request reached its approval threshold.
  */
 export const ApprovalReceipt = v.object({
-  requestId: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
-  receiptToken: v.pipe(v.string(), v.minLength(1), v.maxLength(256)),
+  requestId: NonEmptyText(128),
+  receiptToken: NonEmptyText(256),
 });

@@ -1,6 +1,7 @@
 // The circuit breaker's contract: its states, the failures it counts, a requested transition, its status and
 // history, and what the audit integrity watch reports to it (apart from risk.ts, which decides orders).
 import * as v from "valibot";
+import { IntFrom } from "./fields";
 import { FreeText } from "./free-text";
 
 /** The circuit breaker's states. */
@@ -33,7 +34,7 @@ export type FailureKind = v.InferOutput<typeof FailureKind>;
 export const BreakerTransitionRequest = v.object({
   targetState: BreakerState,
   reason: FreeText(500, 1),
-  expectedVersion: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  expectedVersion: v.optional(IntFrom(0)),
 });
 /** A requested breaker transition. */
 export type BreakerTransitionRequest = v.InferOutput<typeof BreakerTransitionRequest>;

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { NonEmptyText } from "./fields";
 
 /** Names of the services in the mesh; used as the `service` of audit entries and in health reports. */
 export const ServiceName = v.picklist([
@@ -20,7 +21,7 @@ export type ServiceName = v.InferOutput<typeof ServiceName>;
  */
 export const Principal = v.object({
   method: v.picklist(["token", "access", "system"]),
-  subject: v.pipe(v.string(), v.minLength(1), v.maxLength(320)),
+  subject: NonEmptyText(320),
   email: v.optional(v.pipe(v.string(), v.email(), v.maxLength(320))),
 });
 /** The authenticated actor that travels with every internal RPC made on its behalf. */

@@ -1,6 +1,7 @@
 // The compliance gate's contract: the rule set (its schema and the limits that bound its evaluation), the stored
 // view of it, and the verdict a pre-trade check answers.
 import * as v from "valibot";
+import { IntFrom } from "./fields";
 import { FreeText } from "./free-text";
 import { MarketVenue } from "./ingestion";
 
@@ -80,7 +81,7 @@ export const ComplianceRuleSet = v.pipe(
       v.maxLength(COMPLIANCE_LIMITS.rules, `at most ${COMPLIANCE_LIMITS.rules} rules`),
     ),
     /** Optimistic concurrency: refuse when the stored version differs. */
-    expectedVersion: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+    expectedVersion: v.optional(IntFrom(0)),
   }),
   v.check((s) => new Set(s.rules.map((r) => r.id)).size === s.rules.length, "rule ids must be unique"),
   v.check(

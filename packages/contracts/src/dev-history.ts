@@ -2,6 +2,7 @@
 // simulator, on a simulated clock, through ingestion's own fetch path and compliance gate, so a replay has hours of
 // evidence within minutes of starting. Refused (fail closed) anywhere but the dev config.
 import * as v from "valibot";
+import { IntIn, Timestamp } from "./fields";
 
 /** Ticks one call records at most: a call stays bounded (the caller walks a longer window call by call). */
 export const MAX_HISTORY_TICKS = 30;
@@ -9,10 +10,10 @@ export const MAX_HISTORY_TICKS = 30;
 /** `POST /admin/ingestion/history`: record the tradable pairs at each tick of [from, to), `stepMs` apart. */
 export const HistoryRecordRequest = v.pipe(
   v.strictObject({
-    from: v.pipe(v.string(), v.isoTimestamp()),
-    to: v.pipe(v.string(), v.isoTimestamp()),
+    from: Timestamp,
+    to: Timestamp,
     /** Simulated time between ticks (10 s to 1 h). */
-    stepMs: v.pipe(v.number(), v.integer(), v.minValue(10_000), v.maxValue(3_600_000)),
+    stepMs: IntIn(10_000, 3_600_000),
   }),
   v.check((r) => Date.parse(r.from) < Date.parse(r.to), "from must be before to"),
   v.check(

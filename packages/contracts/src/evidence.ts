@@ -2,14 +2,15 @@
 // and the objects' bytes in batches (the evidence export).
 import * as v from "valibot";
 import { Sha256Hex, type Venue } from "./common";
+import { IntIn, Text, Timestamp } from "./fields";
 
 /** Query for `listEvidence`: newest first, optionally one venue and a time window (`fetchedAt` in [from, to)). */
 export const EvidenceQuery = v.object({
   venue: v.optional(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_-]{0,31}$/, "a venue name"))),
-  from: v.optional(v.pipe(v.string(), v.isoTimestamp())),
-  to: v.optional(v.pipe(v.string(), v.isoTimestamp())),
-  limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(500))),
-  cursor: v.optional(v.pipe(v.string(), v.maxLength(512))),
+  from: v.optional(Timestamp),
+  to: v.optional(Timestamp),
+  limit: v.optional(IntIn(1, 500)),
+  cursor: v.optional(Text(512)),
 });
 /** Query for `listEvidence`. */
 export type EvidenceQuery = v.InferOutput<typeof EvidenceQuery>;
@@ -23,10 +24,10 @@ export const MAX_FETCH_LOG_PAGE = 1000;
  */
 export const FetchLogQuery = v.pipe(
   v.object({
-    from: v.pipe(v.string(), v.isoTimestamp()),
-    to: v.pipe(v.string(), v.isoTimestamp()),
-    limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_FETCH_LOG_PAGE))),
-    cursor: v.optional(v.pipe(v.string(), v.maxLength(512))),
+    from: Timestamp,
+    to: Timestamp,
+    limit: v.optional(IntIn(1, MAX_FETCH_LOG_PAGE)),
+    cursor: v.optional(Text(512)),
   }),
   v.check((q) => Date.parse(q.from) < Date.parse(q.to), "from must be before to"),
 );

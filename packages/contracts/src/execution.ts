@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import type { ApprovalReceiptRef } from "./approval-requests";
 import type { HealthReport, Principal, Result, Venue } from "./common";
+import { IntIn, Text } from "./fields";
 import { FreeText } from "./free-text";
 import type { TradedMarket } from "./ingestion";
 import type { OrderIntent, RiskDecision } from "./risk";
@@ -239,7 +240,7 @@ export type HedgeObligationAbandon = v.InferOutput<typeof HedgeObligationAbandon
 /** Filters for `listHedgeObligations` (default: open ones). */
 export const HedgeObligationQuery = v.object({
   state: v.optional(HedgeObligationState),
-  limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(500))),
+  limit: v.optional(IntIn(1, 500)),
 });
 /** Filters for `listHedgeObligations`. */
 export type HedgeObligationQuery = v.InferOutput<typeof HedgeObligationQuery>;
@@ -263,12 +264,12 @@ export type OrderState = v.InferOutput<typeof OrderState>;
 /** Why an order exists and what it was decided on, kept for `GET /admin/orders/:id/trace`. */
 export const OrderContext = v.object({
   kind: v.picklist(["signal", "hedge", "manual"]),
-  pairId: v.optional(v.pipe(v.string(), v.maxLength(128))),
+  pairId: v.optional(Text(128)),
   /** The pair approval as the loop saw it when it decided. */
-  pairApprovedBy: v.optional(v.pipe(v.string(), v.maxLength(320))),
-  pairApprovedAt: v.optional(v.pipe(v.string(), v.maxLength(64))),
+  pairApprovedBy: v.optional(Text(320)),
+  pairApprovedAt: v.optional(Text(64)),
   /** For hedges: the order whose exposure is hedged. */
-  hedgeOf: v.optional(v.pipe(v.string(), v.maxLength(64))),
+  hedgeOf: v.optional(Text(64)),
   note: v.optional(FreeText(500)),
 });
 /** Why an order exists. */
@@ -312,8 +313,8 @@ export interface OrderSubmission {
 /** Filters for `listOrders`. */
 export const OrderQuery = v.object({
   state: v.optional(OrderState),
-  strategyId: v.optional(v.pipe(v.string(), v.maxLength(64))),
-  limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(500))),
+  strategyId: v.optional(Text(64)),
+  limit: v.optional(IntIn(1, 500)),
 });
 /** Filters for `listOrders`. */
 export type OrderQuery = v.InferOutput<typeof OrderQuery>;

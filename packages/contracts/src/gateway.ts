@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { NonEmptyText } from "./fields";
 
 /** The Cloudflare Access header with the signed JWT; the only Access header that can authenticate. */
 export const ACCESS_JWT_HEADER = "cf-access-jwt-assertion";
@@ -23,8 +24,8 @@ export function isPlaceholder(value: string): boolean {
 /** One person to call in an incident (the security guide's "incident response contacts"). */
 export const IncidentContact = v.strictObject({
   /** e.g. "primary on-call", "secondary on-call", "security", "head of trading". */
-  role: v.pipe(v.string(), v.minLength(1), v.maxLength(80)),
-  name: v.pipe(v.string(), v.minLength(1), v.maxLength(120)),
+  role: NonEmptyText(80),
+  name: NonEmptyText(120),
   email: v.pipe(v.string(), v.maxLength(254), v.email()),
   /** E.164, e.g. "+44 20 7946 0000". */
   phone: v.optional(v.pipe(v.string(), v.regex(/^\+[0-9][0-9 ()-]{5,24}$/, "must be an E.164 number"))),

@@ -11,6 +11,7 @@ import type {
   VerifiedApproval,
 } from "./approval-requests";
 import { type HealthReport, type JsonValue, type Principal, type Result, withinJsonDepth } from "./common";
+import { NonEmptyText } from "./fields";
 import { FreeText, withoutSensitiveJson } from "./free-text";
 import type { GoLiveReplay } from "./replay";
 
@@ -161,7 +162,7 @@ export interface StrategyGoLivePayload {
 
 /** Payload of a `strategy.allocation_increase` request. */
 export const StrategyAllocationPayload = v.object({
-  strategyId: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
+  strategyId: NonEmptyText(64),
   allocation: AllocationString,
 });
 /** Payload of a `strategy.allocation_increase` request. */

@@ -5,6 +5,7 @@ import { type HealthReport, type Principal, type Result, Venue } from "./common"
 import type { ComplianceRuleSet, ComplianceRulesView, PreTradeCheck } from "./compliance-rules";
 import type { HistoryRecordReport, HistoryRecordRequest } from "./dev-history";
 import type { EvidenceObjects, EvidenceQuery, EvidenceRecord, FetchLogPage, FetchLogQuery } from "./evidence";
+import { IntIn, NonEmptyText, Text } from "./fields";
 import type { ReplayRecord, ReplayReport, ReplayStart } from "./replay";
 
 /** The two venues ingestion reads market data from. */
@@ -75,13 +76,13 @@ export interface MarkPrice {
 /** Query for `listMarkets`. */
 export const MarketQuery = v.object({
   venue: v.optional(MarketVenue),
-  status: v.optional(v.pipe(v.string(), v.maxLength(32))),
+  status: v.optional(Text(32)),
   /** Case-insensitive substring of the title or the market id. */
-  search: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(100))),
+  search: v.optional(NonEmptyText(100)),
   /** Exact category (case-insensitive). */
-  category: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(64))),
-  limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000))),
-  cursor: v.optional(v.pipe(v.string(), v.maxLength(512))),
+  category: v.optional(NonEmptyText(64)),
+  limit: v.optional(IntIn(1, 1000)),
+  cursor: v.optional(Text(512)),
 });
 /** Query for `listMarkets`. */
 export type MarketQuery = v.InferOutput<typeof MarketQuery>;
@@ -90,9 +91,9 @@ export type MarketQuery = v.InferOutput<typeof MarketQuery>;
 export const IngestionRunRequest = v.object({
   venues: v.optional(v.pipe(v.array(MarketVenue), v.minLength(1))),
   /** Pages per venue in this run (default 5). */
-  maxPages: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(20))),
+  maxPages: v.optional(IntIn(1, 20)),
   /** Markets per page (default: Kalshi 1000, Polymarket 500). */
-  pageSize: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000))),
+  pageSize: v.optional(IntIn(1, 1000)),
 });
 /** Options of a run. */
 export type IngestionRunRequest = v.InferOutput<typeof IngestionRunRequest>;
@@ -192,9 +193,9 @@ export interface EvidenceIndexAuditStatus {
  */
 export const TradedMarket = v.object({
   venue: Venue,
-  market: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
+  market: NonEmptyText(128),
   why: v.picklist(["pair_leg", "position", "hedge"]),
-  category: v.nullable(v.pipe(v.string(), v.minLength(1), v.maxLength(64))),
+  category: v.nullable(NonEmptyText(64)),
 });
 /** A market a live or paper strategy can trade. */
 export type TradedMarket = v.InferOutput<typeof TradedMarket>;
@@ -205,8 +206,8 @@ export const MAX_FAST_REFRESH = 100;
 /** A venue's answer passed on unparsed (status, type and bytes as received) for evidence capture. */
 export const RawVenueAnswer = v.object({
   url: v.pipe(v.string(), v.url(), v.maxLength(2048)),
-  status: v.pipe(v.number(), v.integer(), v.minValue(100), v.maxValue(599)),
-  contentType: v.pipe(v.string(), v.maxLength(256)),
+  status: IntIn(100, 599),
+  contentType: Text(256),
   bytes: v.custom<Uint8Array>(
     (b) => b instanceof Uint8Array && b.byteLength <= 8 * 1024 * 1024,
     "bytes: a Uint8Array of at most 8 MiB",

@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import type { HealthReport, Principal, Result } from "./common";
+import { IntFrom, IntIn, Text } from "./fields";
 
 /** How bad an alert is: `critical` pages (trading is or should be stopped), `warning` needs a look today. */
 export const AlertSeverity = v.picklist(["warning", "critical"]);
@@ -92,7 +93,7 @@ export interface OutboxMessage {
 
 /** Query of `GET /admin/alerts`. */
 export const AlertsQuery = v.object({
-  limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(500))),
+  limit: v.optional(IntIn(1, 500)),
 });
 /** Query of `GET /admin/alerts`. */
 export type AlertsQuery = v.InferOutput<typeof AlertsQuery>;
@@ -121,10 +122,10 @@ export interface RecipientsView {
  * the admin request records waiting for the audit chain, the oldest one's age when reported, records dropped.
  */
 export const AdminAuditOutboxReport = v.strictObject({
-  depth: v.pipe(v.number(), v.integer(), v.minValue(0)),
-  oldestAgeSeconds: v.nullable(v.pipe(v.number(), v.integer(), v.minValue(0))),
-  dropped: v.pipe(v.number(), v.integer(), v.minValue(0)),
-  lastError: v.nullable(v.pipe(v.string(), v.maxLength(300))),
+  depth: IntFrom(0),
+  oldestAgeSeconds: v.nullable(IntFrom(0)),
+  dropped: IntFrom(0),
+  lastError: v.nullable(Text(300)),
 });
 /** What the gateway's admin audit outbox reports. */
 export type AdminAuditOutboxReport = v.InferOutput<typeof AdminAuditOutboxReport>;
@@ -176,7 +177,7 @@ export interface EquitySeries {
 
 /** Query of `equitySeries`. */
 export const EquitySeriesQuery = v.object({
-  minutes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_080))),
+  minutes: v.optional(IntIn(1, 10_080)),
 });
 /** Query of `equitySeries`. */
 export type EquitySeriesQuery = v.InferOutput<typeof EquitySeriesQuery>;

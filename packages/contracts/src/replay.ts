@@ -2,6 +2,7 @@
 // canonical form) anyone can recompute; every input it names is an evidence hash or a value in its manifest.
 import * as v from "valibot";
 import { type JsonValue, Sha256Hex } from "./common";
+import { IntFrom, IntIn, NonEmptyText, Text, Timestamp } from "./fields";
 
 /**
  * One fetch of one evidence object: the bytes `hash` names were the answer to `url` at `fetchedAt`. Identical bytes
@@ -10,10 +11,10 @@ import { type JsonValue, Sha256Hex } from "./common";
 export const EvidenceSighting = v.object({
   hash: Sha256Hex,
   venue: v.picklist(["kalshi", "polymarket", "ibkr"]),
-  url: v.pipe(v.string(), v.maxLength(4096)),
-  fetchedAt: v.pipe(v.string(), v.isoTimestamp()),
+  url: Text(4096),
+  fetchedAt: Timestamp,
   /** The HTTP status the venue answered with (a refusal's bytes are evidence too; a replay reads only 2xx). */
-  status: v.optional(v.pipe(v.number(), v.integer(), v.minValue(100), v.maxValue(599))),
+  status: v.optional(IntIn(100, 599)),
 });
 export type EvidenceSighting = v.InferOutput<typeof EvidenceSighting>;
 
@@ -64,7 +65,7 @@ export interface ReplayTrade {
   bookEvidenceHash: string;
 }
 
-const Count = v.pipe(v.number(), v.integer(), v.minValue(0));
+const Count = IntFrom(0);
 const Figure = v.pipe(v.string(), v.regex(/^-?\d{1,15}(\.\d{1,8})?$/, "a decimal figure"));
 /** The summary as a schema: it travels inside a go-live request's payload, which the desk validates strictly. */
 export const ReplaySummarySchema = v.strictObject({
@@ -82,7 +83,7 @@ export const ReplaySummarySchema = v.strictObject({
   /** Sum of the filled notional, both sides. */
   turnover: Figure,
   /** Risk denials of the strategy's intents, by reason code. */
-  denialsByCode: v.record(v.pipe(v.string(), v.maxLength(64)), Count),
+  denialsByCode: v.record(Text(64), Count),
   /** Share of decisions taken while a leg's book was older than risk's freshness limit. */
   staleDecisionShare: Figure,
   /**
@@ -90,8 +91,8 @@ export const ReplaySummarySchema = v.strictObject({
    * counts, not the window asked for. Absent in a report of an engine before replay-engine.3 (such a report cannot be
    * cited).
    */
-  evidenceFrom: v.optional(v.nullable(v.pipe(v.string(), v.isoTimestamp()))),
-  evidenceTo: v.optional(v.nullable(v.pipe(v.string(), v.isoTimestamp()))),
+  evidenceFrom: v.optional(v.nullable(Timestamp)),
+  evidenceTo: v.optional(v.nullable(Timestamp)),
   /**
    * The longest time between two consecutive sightings replayed, in whole seconds rounded up (null: no evidence, or
    * not known). A go-live citation refuses a span with a gap longer than its policy allows. Absent in a report of an
@@ -103,8 +104,6 @@ export const ReplaySummarySchema = v.strictObject({
 /** The figures a quant reads first. Money in dollars (4 decimals), fractions of 1 (4 decimals). */
 export type ReplaySummary = v.InferOutput<typeof ReplaySummarySchema>;
 
-const Text = (max: number) => v.pipe(v.string(), v.maxLength(max));
-const Instant = v.pipe(v.string(), v.isoTimestamp());
 /** A value read from a report's JSON: whatever it holds is JSON already. */
 const Json = v.custom<JsonValue>(() => true);
 
@@ -117,7 +116,7 @@ const Json = v.custom<JsonValue>(() => true);
 export const ReplayLegCategory = v.object({
   name: Text(200),
   /** When ingestion first held both answers (ISO 8601): the replay uses the category from then on. */
-  since: Instant,
+  since: Timestamp,
   /** The evidence hashes of the event lookup and the series answer that said it. */
   evidence: v.array(Sha256Hex),
 });
@@ -145,7 +144,7 @@ export const ReplayManifest = v.object({
   ),
   /** The equity the replay's portfolio started with, in dollars. */
   startingEquity: Text(32),
-  window: v.object({ from: Instant, to: Instant }),
+  window: v.object({ from: Timestamp, to: Timestamp }),
   risk: v.object({ limits: Json, limitsVersion: v.pipe(v.number(), v.integer()) }),
   fill: v.object({ latencyMs: Count }),
   /** The replay engine's version: a change to what it computes must change this. */
@@ -228,12 +227,12 @@ export type ReplayCitationRefusal = (typeof ReplayCitationRefusal)[keyof typeof 
 
 /** What a go-live request carries about its replay, so the approvers see it and the apply step re-checks it. */
 export const ReplayCitation = v.object({
-  replayId: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
+  replayId: NonEmptyText(128),
   reportHash: Sha256Hex,
   paramsHash: Sha256Hex,
   window: v.object({
-    from: v.pipe(v.string(), v.isoTimestamp()),
-    to: v.pipe(v.string(), v.isoTimestamp()),
+    from: Timestamp,
+    to: Timestamp,
   }),
 });
 export type ReplayCitation = v.InferOutput<typeof ReplayCitation>;
@@ -249,10 +248,10 @@ export const EvidenceExportHeader = v.strictObject({
   format: v.literal(EVIDENCE_EXPORT_FORMAT),
   version: v.literal(1),
   window: v.strictObject({
-    from: v.pipe(v.string(), v.isoTimestamp()),
-    to: v.pipe(v.string(), v.isoTimestamp()),
+    from: Timestamp,
+    to: Timestamp,
   }),
-  exportedAt: v.pipe(v.string(), v.isoTimestamp()),
+  exportedAt: Timestamp,
 });
 export const EvidenceExportLine = v.variant("kind", [
   EvidenceExportHeader,
@@ -260,8 +259,8 @@ export const EvidenceExportLine = v.variant("kind", [
   v.strictObject({ kind: v.literal("sighting"), ...EvidenceSighting.entries }),
   v.strictObject({
     kind: v.literal("end"),
-    objects: v.pipe(v.number(), v.integer(), v.minValue(0)),
-    sightings: v.pipe(v.number(), v.integer(), v.minValue(0)),
+    objects: Count,
+    sightings: Count,
   }),
 ]);
 export type EvidenceExportLine = v.InferOutput<typeof EvidenceExportLine>;
@@ -278,12 +277,12 @@ export const MAX_REPLAY_SPAN_MS = 31 * 24 * 60 * 60 * 1000;
 /** `POST /admin/replays`: replay a strategy over the evidence fetched in `[from, to]`, optionally with other params. */
 export const ReplayStart = v.pipe(
   v.strictObject({
-    strategyId: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
-    from: v.pipe(v.string(), v.isoTimestamp()),
-    to: v.pipe(v.string(), v.isoTimestamp()),
+    strategyId: NonEmptyText(128),
+    from: Timestamp,
+    to: Timestamp,
     params: v.optional(v.record(v.string(), v.unknown())),
     /** Time from a decision to its fill against the book then recorded (default 250 ms). */
-    latencyMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(60_000))),
+    latencyMs: v.optional(IntIn(0, 60_000)),
   }),
   v.check((r) => Date.parse(r.from) < Date.parse(r.to), "from must be before to"),
   v.check(

@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import type { BreakerState, BreakerStatus } from "./breaker";
 import type { Venue } from "./common";
+import { IntFrom, IntIn } from "./fields";
 import { FreeText } from "./free-text";
 import { DecimalString, type PositionEffect, type RiskReason } from "./risk";
 
@@ -86,10 +87,10 @@ export const RiskLimits = v.object({
   maxCategoryExposurePct: PercentString,
   maxDailyLossPct: PercentString,
   maxDrawdownPct: PercentString,
-  maxOrderQuantity: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  maxOrderQuantity: IntFrom(1),
   maxOrderNotional: DecimalString,
-  maxOrdersPerMinute: v.pipe(v.number(), v.integer(), v.minValue(1)),
-  maxMarkAgeSeconds: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  maxOrdersPerMinute: IntFrom(1),
+  maxMarkAgeSeconds: IntFrom(1),
   /** Groups of correlated markets, each market named `venue:market`; a market's exposure counts its groups' markets. */
   correlationGroups: v.record(FreeText(200), v.array(v.string())),
   /** Largest order notional (dollars) allowed in RECOVERY; default a tenth of `maxOrderNotional`. */
@@ -193,7 +194,7 @@ export interface DecisionCounters {
 
 /** Query of `recentDecisions`: newest first; `deniedOnly` leaves out approvals; `code` one reason code. */
 export const DecisionQuery = v.object({
-  limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(500))),
+  limit: v.optional(IntIn(1, 500)),
   deniedOnly: v.optional(v.boolean()),
   code: v.optional(v.pipe(v.string(), v.regex(/^[A-Z][A-Z0-9_]{0,63}$/, "a reason code"))),
 });

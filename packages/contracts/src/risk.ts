@@ -9,6 +9,7 @@ import type {
   FailureKind,
 } from "./breaker";
 import { type HealthReport, type Principal, type Result, Sha256Hex, Venue } from "./common";
+import { NonEmptyText, Timestamp } from "./fields";
 import type {
   CapitalChange,
   CapitalView,
@@ -47,9 +48,9 @@ export const Quantity = v.pipe(
 );
 
 /** A strategy's id, as orders, fills and decisions carry it. */
-export const StrategyId = v.pipe(v.string(), v.minLength(1), v.maxLength(64));
+export const StrategyId = NonEmptyText(64);
 /** A venue's market id (a Kalshi ticker, a Polymarket token, an IBKR conid), as orders, fills and marks carry it. */
-export const MarketId = v.pipe(v.string(), v.minLength(1), v.maxLength(128));
+export const MarketId = NonEmptyText(128);
 /** Buy or sell (YES on prediction markets; BUY/SELL on IBKR). */
 export const OrderSide = v.picklist(["buy", "sell"]);
 
@@ -177,7 +178,7 @@ export interface EvaluationAnswer {
 
 /** A fill reported by execution to the portfolio (`fillId` is the idempotency key). */
 export const FillReport = v.object({
-  fillId: v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
+  fillId: NonEmptyText(128),
   strategyId: StrategyId,
   venue: Venue,
   market: MarketId,
@@ -185,8 +186,8 @@ export const FillReport = v.object({
   quantity: Quantity,
   price: DecimalString,
   fee: DecimalString,
-  clientOrderId: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
-  ts: v.pipe(v.string(), v.isoTimestamp()),
+  clientOrderId: NonEmptyText(64),
+  ts: Timestamp,
 });
 /** A fill reported by execution to the portfolio. */
 export type FillReport = v.InferOutput<typeof FillReport>;
@@ -219,9 +220,9 @@ export const MarkUpdate = v.object({
   venue: Venue,
   market: MarketId,
   price: v.nullable(DecimalString),
-  category: v.nullable(v.pipe(v.string(), v.minLength(1), v.maxLength(64))),
+  category: v.nullable(NonEmptyText(64)),
   evidenceHash: Sha256Hex,
-  observedAt: v.pipe(v.string(), v.isoTimestamp()),
+  observedAt: Timestamp,
   /** The book's best YES bid and ask in the same observation, when known: the far sides risk collars around. */
   bestBid: v.optional(v.nullable(DecimalString)),
   bestAsk: v.optional(v.nullable(DecimalString)),
