@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { HedgeObligationState } from "./execution";
-import { NonEmptyText, Text, Timestamp } from "./fields";
+import { MAX_PAGE_LIMIT, NonEmptyText, Text, Timestamp } from "./fields";
 import { MarketVenue } from "./ingestion";
 import { MAX_REPLAY_SPAN_MS } from "./replay";
 
@@ -17,6 +17,9 @@ function pageSize(max: number) {
   );
 }
 
+/** A list route's `limit`: the bound of the list RPC it calls, so any limit the route takes, the RPC takes too. */
+const PageLimitParam = pageSize(MAX_PAGE_LIMIT);
+
 /** `GET /admin/markets?search=&venue=&category=&status=&limit=&cursor=`. */
 export const MarketsHttpQuery = v.strictObject({
   search: v.optional(NonEmptyText(100)),
@@ -32,7 +35,7 @@ export const EvidenceHttpQuery = v.strictObject({
   venue: v.optional(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_-]{0,31}$/, "a venue name"))),
   from: v.optional(Timestamp),
   to: v.optional(Timestamp),
-  limit: v.optional(pageSize(500)),
+  limit: v.optional(PageLimitParam),
   cursor: v.optional(Text(512)),
 });
 
@@ -63,7 +66,7 @@ export const EvidenceExportHttpQuery = v.pipe(
 
 /** `GET /admin/risk/decisions?limit=&denied=true&code=` (newest first). */
 export const DecisionsHttpQuery = v.strictObject({
-  limit: v.optional(pageSize(500)),
+  limit: v.optional(PageLimitParam),
   denied: v.optional(
     v.pipe(
       v.picklist(["true", "false"]),
@@ -74,16 +77,16 @@ export const DecisionsHttpQuery = v.strictObject({
 });
 
 /** `GET /admin/circuit-breaker/history?limit=` (newest first). */
-export const BreakerHistoryHttpQuery = v.strictObject({ limit: v.optional(pageSize(500)) });
+export const BreakerHistoryHttpQuery = v.strictObject({ limit: v.optional(PageLimitParam) });
 
 /** `GET /admin/execution/hedge-obligations?state=&limit=` (default: the open ones, oldest first). */
 export const HedgeObligationsHttpQuery = v.strictObject({
   state: v.optional(HedgeObligationState),
-  limit: v.optional(pageSize(500)),
+  limit: v.optional(PageLimitParam),
 });
 
 /** `GET /admin/alerts?limit=` (every active alert, and the newest `limit` history rows). */
-export const AlertsHttpQuery = v.strictObject({ limit: v.optional(pageSize(500)) });
+export const AlertsHttpQuery = v.strictObject({ limit: v.optional(PageLimitParam) });
 
 /** `GET /admin/alerts/outbox?limit=` (the newest composed emails). */
 export const OutboxHttpQuery = v.strictObject({ limit: v.optional(pageSize(200)) });

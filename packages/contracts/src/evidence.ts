@@ -2,14 +2,14 @@
 // and the objects' bytes in batches (the evidence export).
 import * as v from "valibot";
 import { Sha256Hex, type Venue } from "./common";
-import { IntIn, Text, Timestamp } from "./fields";
+import { IntIn, PageLimit, Text, Timestamp } from "./fields";
 
 /** Query for `listEvidence`: newest first, optionally one venue and a time window (`fetchedAt` in [from, to)). */
 export const EvidenceQuery = v.object({
   venue: v.optional(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_-]{0,31}$/, "a venue name"))),
   from: v.optional(Timestamp),
   to: v.optional(Timestamp),
-  limit: v.optional(IntIn(1, 500)),
+  limit: v.optional(PageLimit),
   cursor: v.optional(Text(512)),
 });
 /** Query for `listEvidence`. */

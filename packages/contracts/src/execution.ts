@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import type { ApprovalReceiptRef } from "./approval-requests";
 import type { HealthReport, Principal, Result, Venue } from "./common";
-import { IntIn, Text } from "./fields";
+import { PageLimit, Text } from "./fields";
 import { FreeText } from "./free-text";
 import type { TradedMarket } from "./ingestion";
 import type { OrderIntent, RiskDecision } from "./risk";
@@ -240,7 +240,7 @@ export type HedgeObligationAbandon = v.InferOutput<typeof HedgeObligationAbandon
 /** Filters for `listHedgeObligations` (default: open ones). */
 export const HedgeObligationQuery = v.object({
   state: v.optional(HedgeObligationState),
-  limit: v.optional(IntIn(1, 500)),
+  limit: v.optional(PageLimit),
 });
 /** Filters for `listHedgeObligations`. */
 export type HedgeObligationQuery = v.InferOutput<typeof HedgeObligationQuery>;
@@ -314,7 +314,7 @@ export interface OrderSubmission {
 export const OrderQuery = v.object({
   state: v.optional(OrderState),
   strategyId: v.optional(Text(64)),
-  limit: v.optional(IntIn(1, 500)),
+  limit: v.optional(PageLimit),
 });
 /** Filters for `listOrders`. */
 export type OrderQuery = v.InferOutput<typeof OrderQuery>;

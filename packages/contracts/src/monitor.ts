@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import type { HealthReport, Principal, Result } from "./common";
-import { IntFrom, IntIn, Text } from "./fields";
+import { IntFrom, IntIn, PageLimit, Text } from "./fields";
 
 /** How bad an alert is: `critical` pages (trading is or should be stopped), `warning` needs a look today. */
 export const AlertSeverity = v.picklist(["warning", "critical"]);
@@ -93,7 +93,7 @@ export interface OutboxMessage {
 
 /** Query of `GET /admin/alerts`. */
 export const AlertsQuery = v.object({
-  limit: v.optional(IntIn(1, 500)),
+  limit: v.optional(PageLimit),
 });
 /** Query of `GET /admin/alerts`. */
 export type AlertsQuery = v.InferOutput<typeof AlertsQuery>;

@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import type { BreakerState, BreakerStatus } from "./breaker";
 import type { Venue } from "./common";
-import { IntFrom, IntIn } from "./fields";
+import { IntFrom, PageLimit } from "./fields";
 import { FreeText } from "./free-text";
 import { DecimalString, type PositionEffect, type RiskReason } from "./risk";
 
@@ -194,7 +194,7 @@ export interface DecisionCounters {
 
 /** Query of `recentDecisions`: newest first; `deniedOnly` leaves out approvals; `code` one reason code. */
 export const DecisionQuery = v.object({
-  limit: v.optional(IntIn(1, 500)),
+  limit: v.optional(PageLimit),
   deniedOnly: v.optional(v.boolean()),
   code: v.optional(v.pipe(v.string(), v.regex(/^[A-Z][A-Z0-9_]{0,63}$/, "a reason code"))),
 });
