@@ -1,8 +1,11 @@
 import * as v from "valibot";
+import { VenueName } from "./evidence";
 import { HedgeObligationState } from "./execution";
 import { MAX_PAGE_LIMIT, NonEmptyText, Text, Timestamp } from "./fields";
 import { MarketVenue } from "./ingestion";
 import { MAX_REPLAY_SPAN_MS } from "./replay";
+import { MarketCategory } from "./risk";
+import { ReasonCode } from "./risk-admin";
 
 // Query strings of the gateway's read-only browse and monitoring routes. Every value arrives as a string; these
 // schemas check the string and turn it into what the RPC takes, so the OpenAPI description and the route agree.
@@ -24,7 +27,7 @@ const PageLimitParam = pageSize(MAX_PAGE_LIMIT);
 export const MarketsHttpQuery = v.strictObject({
   search: v.optional(NonEmptyText(100)),
   venue: v.optional(MarketVenue),
-  category: v.optional(NonEmptyText(64)),
+  category: v.optional(MarketCategory),
   status: v.optional(NonEmptyText(32)),
   limit: v.optional(pageSize(1000)),
   cursor: v.optional(Text(512)),
@@ -32,7 +35,7 @@ export const MarketsHttpQuery = v.strictObject({
 
 /** `GET /admin/evidence?venue=&from=&to=&limit=&cursor=` (newest first; `from` inclusive, `to` exclusive). */
 export const EvidenceHttpQuery = v.strictObject({
-  venue: v.optional(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_-]{0,31}$/, "a venue name"))),
+  venue: v.optional(VenueName),
   from: v.optional(Timestamp),
   to: v.optional(Timestamp),
   limit: v.optional(PageLimitParam),
@@ -73,7 +76,7 @@ export const DecisionsHttpQuery = v.strictObject({
       v.transform((s) => s === "true"),
     ),
   ),
-  code: v.optional(v.pipe(v.string(), v.regex(/^[A-Z][A-Z0-9_]{0,63}$/, "a reason code"))),
+  code: v.optional(ReasonCode),
 });
 
 /** `GET /admin/circuit-breaker/history?limit=` (newest first). */

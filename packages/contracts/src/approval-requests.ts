@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { JsonPayload, type JsonValue } from "./common";
+import { JsonPayload, type JsonValue, PersonEmail } from "./common";
 import { IntFrom } from "./fields";
 
 // The two-person approval desk's contracts: the actions, a request and its states, receipts, rosters. The
@@ -98,11 +98,7 @@ export const ROSTER_MAX_APPROVERS = 50;
  */
 export const RosterChangePayload = v.strictObject({
   action: ApprovalAction,
-  approvers: v.pipe(
-    v.array(v.pipe(v.string(), v.email(), v.maxLength(320))),
-    v.minLength(2),
-    v.maxLength(ROSTER_MAX_APPROVERS),
-  ),
+  approvers: v.pipe(v.array(PersonEmail), v.minLength(2), v.maxLength(ROSTER_MAX_APPROVERS)),
   version: IntFrom(1),
 });
 /** Payload of a `governance.roster_change` request. */

@@ -5,11 +5,12 @@ import { ExecutionPolicyChange } from "./execution";
 import { IntFrom, NonEmptyText } from "./fields";
 import { StrategyAllocationPayload } from "./governance";
 import { GoLiveReplay } from "./replay";
+import { StrategyId } from "./risk";
 import { CapitalChange, RiskLimits } from "./risk-admin";
 
 /** `strategy.go_live` payload: exactly the configuration that goes live (governance builds it from the row). */
 export const StrategyGoLiveApproval = v.strictObject({
-  strategyId: NonEmptyText(64),
+  strategyId: StrategyId,
   version: IntFrom(1),
   allocation: v.string(),
   venues: v.array(v.string()),

@@ -14,6 +14,9 @@ export const ServiceName = v.picklist([
 /** A service of the mesh. */
 export type ServiceName = v.InferOutput<typeof ServiceName>;
 
+/** A person's email address, as Cloudflare Access verifies it and approver rosters name it (at most 320 characters). */
+export const PersonEmail = v.pipe(v.string(), v.email(), v.maxLength(320));
+
 /**
  * Who acted. `token` is the shared ADMIN_TOKEN (one principal, `admin-token`, never a distinct person);
  * `access` is a person verified by a Cloudflare Access JWT; `system` is a scheduled or internal actor
@@ -22,7 +25,7 @@ export type ServiceName = v.InferOutput<typeof ServiceName>;
 export const Principal = v.object({
   method: v.picklist(["token", "access", "system"]),
   subject: NonEmptyText(320),
-  email: v.optional(v.pipe(v.string(), v.email(), v.maxLength(320))),
+  email: v.optional(PersonEmail),
 });
 /** The authenticated actor that travels with every internal RPC made on its behalf. */
 export type Principal = v.InferOutput<typeof Principal>;

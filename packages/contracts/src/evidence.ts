@@ -4,9 +4,12 @@ import * as v from "valibot";
 import { Sha256Hex, type Venue } from "./common";
 import { IntIn, PageLimit, Text, Timestamp } from "./fields";
 
+/** A venue as evidence names it: a lower-case name of up to 32 characters, not only the venues traded. */
+export const VenueName = v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_-]{0,31}$/, "a venue name"));
+
 /** Query for `listEvidence`: newest first, optionally one venue and a time window (`fetchedAt` in [from, to)). */
 export const EvidenceQuery = v.object({
-  venue: v.optional(v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_-]{0,31}$/, "a venue name"))),
+  venue: v.optional(VenueName),
   from: v.optional(Timestamp),
   to: v.optional(Timestamp),
   limit: v.optional(PageLimit),

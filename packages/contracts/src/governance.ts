@@ -11,9 +11,9 @@ import type {
   VerifiedApproval,
 } from "./approval-requests";
 import { type HealthReport, type JsonValue, type Principal, type Result, withinJsonDepth } from "./common";
-import { NonEmptyText } from "./fields";
 import { FreeText, withoutSensitiveJson } from "./free-text";
 import type { GoLiveReplay } from "./replay";
+import { StrategyId } from "./risk";
 
 /** A strategy as the execution loop needs it. */
 export interface StrategySummary {
@@ -162,7 +162,7 @@ export interface StrategyGoLivePayload {
 
 /** Payload of a `strategy.allocation_increase` request. */
 export const StrategyAllocationPayload = v.object({
-  strategyId: NonEmptyText(64),
+  strategyId: StrategyId,
   allocation: AllocationString,
 });
 /** Payload of a `strategy.allocation_increase` request. */

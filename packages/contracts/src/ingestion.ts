@@ -7,6 +7,7 @@ import type { HistoryRecordReport, HistoryRecordRequest } from "./dev-history";
 import type { EvidenceObjects, EvidenceQuery, EvidenceRecord, FetchLogPage, FetchLogQuery } from "./evidence";
 import { IntIn, NonEmptyText, Text } from "./fields";
 import type { ReplayRecord, ReplayReport, ReplayStart } from "./replay";
+import { MarketCategory, MarketId } from "./risk";
 
 /** The two venues ingestion reads market data from. */
 export const MarketVenue = v.picklist(["kalshi", "polymarket"]);
@@ -80,7 +81,7 @@ export const MarketQuery = v.object({
   /** Case-insensitive substring of the title or the market id. */
   search: v.optional(NonEmptyText(100)),
   /** Exact category (case-insensitive). */
-  category: v.optional(NonEmptyText(64)),
+  category: v.optional(MarketCategory),
   limit: v.optional(IntIn(1, 1000)),
   cursor: v.optional(Text(512)),
 });
@@ -193,9 +194,9 @@ export interface EvidenceIndexAuditStatus {
  */
 export const TradedMarket = v.object({
   venue: Venue,
-  market: NonEmptyText(128),
+  market: MarketId,
   why: v.picklist(["pair_leg", "position", "hedge"]),
-  category: v.nullable(NonEmptyText(64)),
+  category: v.nullable(MarketCategory),
 });
 /** A market a live or paper strategy can trade. */
 export type TradedMarket = v.InferOutput<typeof TradedMarket>;

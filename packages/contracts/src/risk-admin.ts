@@ -192,11 +192,14 @@ export interface DecisionCounters {
   deniedByCode: Record<string, number>;
 }
 
+/** A reason code as a filter names it: `RiskReasonCode`'s shape (a code no decision carries matches none). */
+export const ReasonCode = v.pipe(v.string(), v.regex(/^[A-Z][A-Z0-9_]{0,63}$/, "a reason code"));
+
 /** Query of `recentDecisions`: newest first; `deniedOnly` leaves out approvals; `code` one reason code. */
 export const DecisionQuery = v.object({
   limit: v.optional(PageLimit),
   deniedOnly: v.optional(v.boolean()),
-  code: v.optional(v.pipe(v.string(), v.regex(/^[A-Z][A-Z0-9_]{0,63}$/, "a reason code"))),
+  code: v.optional(ReasonCode),
 });
 /** Query of `recentDecisions`. */
 export type DecisionQuery = v.InferOutput<typeof DecisionQuery>;

@@ -51,6 +51,8 @@ export const Quantity = v.pipe(
 export const StrategyId = NonEmptyText(64);
 /** A venue's market id (a Kalshi ticker, a Polymarket token, an IBKR conid), as orders, fills and marks carry it. */
 export const MarketId = NonEmptyText(128);
+/** A market's category, as risk files exposure under it and ingestion stores it. */
+export const MarketCategory = NonEmptyText(64);
 /** Buy or sell (YES on prediction markets; BUY/SELL on IBKR). */
 export const OrderSide = v.picklist(["buy", "sell"]);
 
@@ -220,7 +222,7 @@ export const MarkUpdate = v.object({
   venue: Venue,
   market: MarketId,
   price: v.nullable(DecimalString),
-  category: v.nullable(NonEmptyText(64)),
+  category: v.nullable(MarketCategory),
   evidenceHash: Sha256Hex,
   observedAt: Timestamp,
   /** The book's best YES bid and ask in the same observation, when known: the far sides risk collars around. */
