@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { VenueName } from "./evidence";
+import { EvidenceQuery } from "./evidence";
 import { HedgeObligationState } from "./execution";
 import { MAX_PAGE_LIMIT, NonEmptyText, Text, Timestamp } from "./fields";
 import { MarketVenue } from "./ingestion";
@@ -33,13 +33,13 @@ export const MarketsHttpQuery = v.strictObject({
   cursor: v.optional(Text(512)),
 });
 
-/** `GET /admin/evidence?venue=&from=&to=&limit=&cursor=` (newest first; `from` inclusive, `to` exclusive). */
+/**
+ * `GET /admin/evidence?venue=&from=&to=&limit=&cursor=` (newest first; `from` inclusive, `to` exclusive): the
+ * `listEvidence` query it passes on, its `limit` read from the query string.
+ */
 export const EvidenceHttpQuery = v.strictObject({
-  venue: v.optional(VenueName),
-  from: v.optional(Timestamp),
-  to: v.optional(Timestamp),
+  ...EvidenceQuery.entries,
   limit: v.optional(PageLimitParam),
-  cursor: v.optional(Text(512)),
 });
 
 /**
