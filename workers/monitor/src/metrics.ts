@@ -72,9 +72,9 @@ function family(name: string, help: string, type: Family["type"]): Family {
   return { name, help, type, samples: [] };
 }
 
-/** Every series the monitor exports, from one snapshot and the active alerts. */
-export function renderMetrics(snapshot: Snapshot, active: readonly Alert[]): string {
-  const f = {
+/** Every family the monitor exports, empty, in the order it renders them (a fresh set for each rendering). */
+function families() {
+  return {
     up: family(
       "paulp_monitor_source_up",
       "1 when the source answered the monitor's last read, else 0.",
@@ -234,120 +234,131 @@ export function renderMetrics(snapshot: Snapshot, active: readonly Alert[]): str
     realised: family("paulp_realised_pnl_dollars", "Realised profit and loss.", "gauge"),
     alerts: family("paulp_alerts_active", "Active alerts by severity.", "gauge"),
   };
+}
+
+type Families = ReturnType<typeof families>;
+
+/** Every series the monitor exports, from one snapshot and the active alerts. */
+export function renderMetrics(snapshot: Snapshot, active: readonly Alert[]): string {
+  const f = families();
   const down = new Set(snapshot.unavailable.map((u) => u.source));
   for (const source of ["risk", "audit", "ingestion", "execution"] as const)
     f.up.samples.push({ labels: { source }, value: down.has(source) ? 0 : 1 });
-
-  const risk = snapshot.risk;
-  if (risk) {
-    for (const state of STATES)
-      f.breakerState.samples.push({ labels: { state }, value: risk.breaker.state === state ? 1 : 0 });
-    f.breakerVersion.samples.push({ labels: {}, value: risk.breaker.version });
-    for (const [pair, n] of Object.entries(risk.transitions).sort()) {
-      const [from = "", to = ""] = pair.split("->");
-      f.breakerTransitions.samples.push({ labels: { from, to }, value: n });
-    }
-    for (const [kind, n] of Object.entries(risk.breaker.consecutiveFailures).sort())
-      f.breakerFailures.samples.push({ labels: { kind }, value: n });
-    f.decisions.samples.push(
-      { labels: { outcome: "approved" }, value: risk.decisions.approved },
-      { labels: { outcome: "denied" }, value: risk.decisions.denied },
-    );
-    for (const [code, n] of Object.entries(risk.decisions.deniedByCode).sort())
-      f.denials.samples.push({ labels: { code }, value: n });
-    for (const m of risk.heldMarks) {
-      if (m.ageSeconds === null) continue;
-      f.markAge.samples.push({ labels: { venue: m.venue, market: m.market }, value: m.ageSeconds });
-    }
-    f.unmarked.samples.push({
-      labels: {},
-      value: risk.heldMarks.filter((m) => m.ageSeconds === null).length,
-    });
-    const x = risk.exposure;
-    const equity = micros(x?.equity);
-    const dayStart = micros(x?.dayStartEquity);
-    const hwm = micros(x?.highWaterMark);
-    if (equity !== null) f.equity.samples.push({ labels: {}, value: dollars(equity) });
-    // Subtracted exactly in micros, divided once: no float residue such as 0.30000000000000004.
-    if (equity !== null && dayStart !== null)
-      f.dailyPnl.samples.push({ labels: {}, value: dollars(equity - dayStart) });
-    if (equity !== null && hwm !== null && hwm > 0)
-      f.drawdown.samples.push({ labels: {}, value: Math.max(0, (hwm - equity) / hwm) });
-    const realised = micros(x?.realisedPnl);
-    if (realised !== null) f.realised.samples.push({ labels: {}, value: dollars(realised) });
-  }
-
-  const execution = snapshot.execution;
-  if (execution) {
-    // Every traded venue and every order state is a series from the start, so a rate over it has a baseline.
-    const venues = new Set(["ibkr", "kalshi", ...Object.keys(execution.venueErrors)]);
-    for (const venue of [...venues].sort()) {
-      const kinds = execution.venueErrors[venue] ?? {};
-      for (const [kind, n] of Object.entries(kinds).sort())
-        f.tradingErrors.samples.push({ labels: { venue, kind }, value: n });
-      f.tradingRateLimited.samples.push({ labels: { venue }, value: kinds.rate_limited ?? 0 });
-    }
-    for (const state of ORDER_STATES)
-      f.orders.samples.push({ labels: { state }, value: execution.ordersByState[state] ?? 0 });
-    const h = execution.hedgeObligations;
-    if (h) {
-      f.hedgeObligations.samples.push({ labels: {}, value: h.open });
-      if (h.oldestAgeSeconds !== null) f.hedgeOldest.samples.push({ labels: {}, value: h.oldestAgeSeconds });
-      f.unhedged.samples.push({ labels: {}, value: h.unhedgedQuantity });
-    }
-  }
-
-  const ingestion = snapshot.ingestion;
-  if (ingestion) {
-    for (const [venue, s] of Object.entries(ingestion.venues).sort()) {
-      for (const [kind, n] of Object.entries(s.errorsRecent).sort())
-        f.marketDataErrors.samples.push({ labels: { venue, kind }, value: n });
-      f.marketDataRateLimited.samples.push({ labels: { venue }, value: s.errorsRecent.http_429 ?? 0 });
-      if (s.lastRun) {
-        const seconds = (Date.parse(s.lastRun.finishedAt) - Date.parse(s.lastRun.startedAt)) / 1000;
-        if (Number.isFinite(seconds)) f.ingestionPass.samples.push({ labels: { venue }, value: seconds });
-      }
-      f.ingestionFailures.samples.push({ labels: { venue }, value: s.consecutiveFailures });
-      f.ingestionPasses.samples.push({ labels: { venue }, value: s.passesCompleted });
-    }
-    // An ingestion deployed before the evidence index audit reports none: no series then.
-    const index = ingestion.evidenceIndex;
-    if (index) {
-      f.evidenceRecovered.samples.push({ labels: {}, value: index.recordedTotal });
-      f.evidenceUnvouched.samples.push({ labels: { walk: "current" }, value: index.unvouchedThisWalk });
-      f.evidenceUnvouched.samples.push({ labels: { walk: "last" }, value: index.unvouchedLastWalk });
-      f.evidenceWalks.samples.push({ labels: {}, value: index.passesCompleted });
-      const stepAge = indexStepAgeSeconds(index, snapshot.atMs);
-      if (stepAge !== null && Number.isFinite(stepAge))
-        f.evidenceStepAge.samples.push({ labels: {}, value: Math.max(0, stepAge) });
-    }
-  }
-
-  const audit = snapshot.audit;
-  if (audit) {
-    f.auditHead.samples.push({ labels: {}, value: audit.headSeq });
-    if (audit.lastAnchorAgeSeconds !== null)
-      f.anchorAge.samples.push({ labels: {}, value: audit.lastAnchorAgeSeconds });
-    f.unanchored.samples.push({ labels: {}, value: audit.unanchoredEntries });
-    f.mirrorLag.samples.push({ labels: {}, value: audit.r2MirrorLag });
-    for (const state of ["ok", "broken", "unknown"] as const)
-      f.integrity.samples.push({ labels: { state }, value: audit.integrity === state ? 1 : 0 });
-  }
-
+  if (snapshot.risk) riskSeries(f, snapshot.risk);
+  if (snapshot.execution) executionSeries(f, snapshot.execution);
+  if (snapshot.ingestion) ingestionSeries(f, snapshot.ingestion, snapshot.atMs);
+  if (snapshot.audit) auditSeries(f, snapshot.audit);
   // Pushed by the gateway, not read: the last report stands until the next (none while the outbox stays empty).
-  const outbox = snapshot.adminAuditOutbox;
-  if (outbox) {
-    f.outboxDepth.samples.push({ labels: {}, value: outbox.report.depth });
-    const oldest = outboxOldestAgeSeconds(outbox, snapshot.atMs);
-    if (oldest !== null) f.outboxOldest.samples.push({ labels: {}, value: oldest });
-    f.outboxDropped.samples.push({ labels: {}, value: outbox.report.dropped });
-    f.outboxReportedAt.samples.push({ labels: {}, value: Math.floor(outbox.reportedAtMs / 1000) });
-  }
-
+  if (snapshot.adminAuditOutbox) outboxSeries(f, snapshot.adminAuditOutbox, snapshot.atMs);
   for (const severity of ["warning", "critical"] as const)
     f.alerts.samples.push({
       labels: { severity },
       value: active.filter((a) => a.severity === severity).length,
     });
   return renderFamilies(Object.values(f));
+}
+
+/** The breaker, risk's decisions, held marks and the money gauges. */
+function riskSeries(f: Families, risk: NonNullable<Snapshot["risk"]>): void {
+  for (const state of STATES)
+    f.breakerState.samples.push({ labels: { state }, value: risk.breaker.state === state ? 1 : 0 });
+  f.breakerVersion.samples.push({ labels: {}, value: risk.breaker.version });
+  for (const [pair, n] of Object.entries(risk.transitions).sort()) {
+    const [from = "", to = ""] = pair.split("->");
+    f.breakerTransitions.samples.push({ labels: { from, to }, value: n });
+  }
+  for (const [kind, n] of Object.entries(risk.breaker.consecutiveFailures).sort())
+    f.breakerFailures.samples.push({ labels: { kind }, value: n });
+  f.decisions.samples.push(
+    { labels: { outcome: "approved" }, value: risk.decisions.approved },
+    { labels: { outcome: "denied" }, value: risk.decisions.denied },
+  );
+  for (const [code, n] of Object.entries(risk.decisions.deniedByCode).sort())
+    f.denials.samples.push({ labels: { code }, value: n });
+  for (const m of risk.heldMarks) {
+    if (m.ageSeconds === null) continue;
+    f.markAge.samples.push({ labels: { venue: m.venue, market: m.market }, value: m.ageSeconds });
+  }
+  f.unmarked.samples.push({
+    labels: {},
+    value: risk.heldMarks.filter((m) => m.ageSeconds === null).length,
+  });
+  const x = risk.exposure;
+  const equity = micros(x?.equity);
+  const dayStart = micros(x?.dayStartEquity);
+  const hwm = micros(x?.highWaterMark);
+  if (equity !== null) f.equity.samples.push({ labels: {}, value: dollars(equity) });
+  // Subtracted exactly in micros, divided once: no float residue such as 0.30000000000000004.
+  if (equity !== null && dayStart !== null)
+    f.dailyPnl.samples.push({ labels: {}, value: dollars(equity - dayStart) });
+  if (equity !== null && hwm !== null && hwm > 0)
+    f.drawdown.samples.push({ labels: {}, value: Math.max(0, (hwm - equity) / hwm) });
+  const realised = micros(x?.realisedPnl);
+  if (realised !== null) f.realised.samples.push({ labels: {}, value: dollars(realised) });
+}
+
+/** Trading errors by venue, orders by state, owed hedges. */
+function executionSeries(f: Families, execution: NonNullable<Snapshot["execution"]>): void {
+  // Every traded venue and every order state is a series from the start, so a rate over it has a baseline.
+  const venues = new Set(["ibkr", "kalshi", ...Object.keys(execution.venueErrors)]);
+  for (const venue of [...venues].sort()) {
+    const kinds = execution.venueErrors[venue] ?? {};
+    for (const [kind, n] of Object.entries(kinds).sort())
+      f.tradingErrors.samples.push({ labels: { venue, kind }, value: n });
+    f.tradingRateLimited.samples.push({ labels: { venue }, value: kinds.rate_limited ?? 0 });
+  }
+  for (const state of ORDER_STATES)
+    f.orders.samples.push({ labels: { state }, value: execution.ordersByState[state] ?? 0 });
+  const h = execution.hedgeObligations;
+  if (h) {
+    f.hedgeObligations.samples.push({ labels: {}, value: h.open });
+    if (h.oldestAgeSeconds !== null) f.hedgeOldest.samples.push({ labels: {}, value: h.oldestAgeSeconds });
+    f.unhedged.samples.push({ labels: {}, value: h.unhedgedQuantity });
+  }
+}
+
+/** Market-data errors and runs by venue, and the evidence index audit. */
+function ingestionSeries(f: Families, ingestion: NonNullable<Snapshot["ingestion"]>, atMs: number): void {
+  for (const [venue, s] of Object.entries(ingestion.venues).sort()) {
+    for (const [kind, n] of Object.entries(s.errorsRecent).sort())
+      f.marketDataErrors.samples.push({ labels: { venue, kind }, value: n });
+    f.marketDataRateLimited.samples.push({ labels: { venue }, value: s.errorsRecent.http_429 ?? 0 });
+    if (s.lastRun) {
+      const seconds = (Date.parse(s.lastRun.finishedAt) - Date.parse(s.lastRun.startedAt)) / 1000;
+      if (Number.isFinite(seconds)) f.ingestionPass.samples.push({ labels: { venue }, value: seconds });
+    }
+    f.ingestionFailures.samples.push({ labels: { venue }, value: s.consecutiveFailures });
+    f.ingestionPasses.samples.push({ labels: { venue }, value: s.passesCompleted });
+  }
+  // An ingestion deployed before the evidence index audit reports none: no series then.
+  const index = ingestion.evidenceIndex;
+  if (index) {
+    f.evidenceRecovered.samples.push({ labels: {}, value: index.recordedTotal });
+    f.evidenceUnvouched.samples.push({ labels: { walk: "current" }, value: index.unvouchedThisWalk });
+    f.evidenceUnvouched.samples.push({ labels: { walk: "last" }, value: index.unvouchedLastWalk });
+    f.evidenceWalks.samples.push({ labels: {}, value: index.passesCompleted });
+    const stepAge = indexStepAgeSeconds(index, atMs);
+    if (stepAge !== null && Number.isFinite(stepAge))
+      f.evidenceStepAge.samples.push({ labels: {}, value: Math.max(0, stepAge) });
+  }
+}
+
+/** The audit chain's head, anchors, mirror and integrity. */
+function auditSeries(f: Families, audit: NonNullable<Snapshot["audit"]>): void {
+  f.auditHead.samples.push({ labels: {}, value: audit.headSeq });
+  if (audit.lastAnchorAgeSeconds !== null)
+    f.anchorAge.samples.push({ labels: {}, value: audit.lastAnchorAgeSeconds });
+  f.unanchored.samples.push({ labels: {}, value: audit.unanchoredEntries });
+  f.mirrorLag.samples.push({ labels: {}, value: audit.r2MirrorLag });
+  for (const state of ["ok", "broken", "unknown"] as const)
+    f.integrity.samples.push({ labels: { state }, value: audit.integrity === state ? 1 : 0 });
+}
+
+/** The gateway's admin audit outbox, as it last reported. */
+function outboxSeries(f: Families, outbox: NonNullable<Snapshot["adminAuditOutbox"]>, atMs: number): void {
+  f.outboxDepth.samples.push({ labels: {}, value: outbox.report.depth });
+  const oldest = outboxOldestAgeSeconds(outbox, atMs);
+  if (oldest !== null) f.outboxOldest.samples.push({ labels: {}, value: oldest });
+  f.outboxDropped.samples.push({ labels: {}, value: outbox.report.dropped });
+  f.outboxReportedAt.samples.push({ labels: {}, value: Math.floor(outbox.reportedAtMs / 1000) });
 }
