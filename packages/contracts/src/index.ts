@@ -10,6 +10,7 @@ export * from "./compliance-rules";
 export * from "./dev-history";
 export * from "./evidence";
 export * from "./execution";
+export * from "./fields";
 export * from "./free-text";
 export * from "./gateway";
 export * from "./governance";

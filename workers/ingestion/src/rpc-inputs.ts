@@ -1,6 +1,7 @@
 // The RPC's own input schemas (the others are contracts'): what the entry checks before it delegates.
 import {
   MAX_FAST_REFRESH,
+  MarketId,
   MarketVenue,
   RawVenueAnswer,
   Sha256Hex,
@@ -10,7 +11,6 @@ import {
 import * as v from "valibot";
 
 export const StrategyIdInput = v.pipe(v.string(), v.minLength(1), v.maxLength(128));
-const MarketId = v.pipe(v.string(), v.minLength(1), v.maxLength(128));
 export const VenueAndId = v.tuple([MarketVenue, MarketId]);
 export const PreTradeInput = v.object({
   venue: Venue,

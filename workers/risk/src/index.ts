@@ -24,6 +24,7 @@ import {
   MarkUpdate,
   OrderIntent,
   ok,
+  PageLimit,
   Principal,
   type Result,
   type RiskDecision,
@@ -58,7 +59,7 @@ const EndedOrders = v.pipe(
 const DecisionId = v.pipe(v.string(), v.regex(/^rd_[A-Za-z0-9_-]{10,40}$/, "not a decision id"));
 const IntentHash = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, "must be a lowercase hex SHA-256"));
 const Detail = v.pipe(v.string(), v.maxLength(500));
-const HistoryLimit = v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(500)), 100);
+const HistoryLimit = v.optional(PageLimit, 100);
 
 /** The risk worker's RPC surface: thin; the Durable Objects and the plain modules do the work. */
 export class RiskEntrypoint extends WorkerEntrypoint<Env> implements RiskRpc {
