@@ -108,8 +108,11 @@ export async function evidenceIndexStatus(db: D1Database): Promise<EvidenceIndex
   };
 }
 
-/** How one unrecorded object was settled. */
-type Settled = "recorded" | "young" | "unvouched" | "deferred" | "gone";
+/**
+ * How one unrecorded object was settled. `recordedElsewhere`: its bytes vouched for and its recovery audited, but its
+ * record was made meanwhile by another (a step that took the walk, or a fetch of the same bytes), which counts it.
+ */
+type Settled = "recorded" | "recordedElsewhere" | "young" | "unvouched" | "deferred" | "gone";
 
 /** Another step holds the walk (until when, ISO): this one took nothing. */
 export interface StepUnderWay {
@@ -170,12 +173,18 @@ export function indexAuditAnswer(
   if ("lostWalk" in step)
     return err(
       ErrorCode.conflict,
-      `this step of the evidence index audit ran past its lease and another step took the walk: it wrote no cursor nor step (it found so ${step.lostWalk.at === "midway" ? "midway, and stopped there" : "at its write, after its last object"}); what it audited before stands (recorded=${step.lostWalk.recorded} unvouched=${step.lostWalk.unvouched}); the other step takes its page`,
+      `this step of the evidence index audit ran past its lease and another step took the walk: it wrote no cursor nor step (it found so ${step.lostWalk.at === "midway" ? "midway, and stopped there" : "at its write, after its last object"}); what it audited before stands (recorded=${step.lostWalk.recorded}, counted in the recovered total; unvouched=${step.lostWalk.unvouched}); the other step takes its page`,
     );
   return ok(step);
 }
 
-/** The line the cron logs for a step it took (or could not take). */
+/** Logs a step's one line: at error level when it lost the walk (a step outlived its lease), else as information. */
+export function logIndexStep(step: EvidenceIndexStep | StepUnderWay | StepLostWalk): void {
+  if ("lostWalk" in step) console.error(indexStepLogLine(step));
+  else console.log(indexStepLogLine(step));
+}
+
+/** The line logged for a step taken (or not taken). */
 export function indexStepLogLine(step: EvidenceIndexStep | StepUnderWay | StepLostWalk): string {
   if ("underWayUntil" in step)
     return `evidence index audit: skipped, another step holds the walk until ${step.underWayUntil}`;
@@ -270,8 +279,8 @@ async function takeStep(
     // it may be settling this same page) and writes no cursor and no step.
     if (!(await keepWalk(deps, hold))) return await lostWalk(deps, "midway", step.recorded, unvouched);
     const settled = await settle(deps, object);
-    if (settled === "recorded" || settled === "deferred") recordsTried++;
-    if (settled === "gone") continue;
+    if (settled === "recorded" || settled === "recordedElsewhere" || settled === "deferred") recordsTried++;
+    if (settled === "gone" || settled === "recordedElsewhere") continue;
     if (settled !== "unvouched") step[settled]++;
     else if (++unvouched <= MAX_UNVOUCHED_LISTED) step.unvouched.push(object.key.slice(0, 200));
   }
@@ -387,12 +396,15 @@ async function settle(deps: IndexAuditDeps, listed: R2Object): Promise<Settled> 
     retryAfter: null,
   };
   try {
-    // The evidence row and its sighting, not the fetch log: the live pipeline never took these bytes up, and a fetch
-    // logged now under its old time would change what a replay of that window, perhaps already cited, reads.
-    await deps.db.batch(evidenceRecordStatements(deps.db, venue, raw, object.key, fetchedAt, false));
+    // The evidence row and its sighting, written only where none exists (evidenceRecordStatements, `recovered`).
+    const [evidence] = await deps.db.batch(
+      evidenceRecordStatements(deps.db, venue, raw, object.key, fetchedAt, "recovered"),
+    );
+    // Recorded meanwhile (another step that took the walk settled the same object, or the pipeline fetched the same
+    // bytes): that one counts it, not this one.
+    return evidence?.meta.changes === 1 ? "recorded" : "recordedElsewhere";
   } catch (error) {
     console.error(`evidence index audit: recording ${object.key} failed: ${(error as Error)?.message}`);
     return "deferred";
   }
-  return "recorded";
 }

@@ -45,7 +45,7 @@ import { fetchFreshBook } from "./books";
 import { loadRules } from "./compliance";
 import type { Env } from "./env";
 import type { EvidenceSighting, EvidenceStore } from "./evidence";
-import { auditEvidenceIndex, indexAuditAnswer, indexStepLogLine } from "./evidence-index";
+import { auditEvidenceIndex, indexAuditAnswer, logIndexStep } from "./evidence-index";
 import { ingestIbkrSnapshot, refreshBooks } from "./fast-marks";
 import { gatedBook, gatedMark, gatedMarketPage, gatedMarketSeen } from "./gated-market";
 import { historyRefusal, recordHistory } from "./history";
@@ -193,7 +193,7 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
     return serve({ what: "auditEvidenceIndex", ...INTERNAL }, [Principal], [actor], async (who) => {
       const step = await auditEvidenceIndex(depsFromEnv(this.env, who));
       // The same one line a step logs on the cron's path, so the log tells every step whoever asked for it.
-      console.log(indexStepLogLine(step));
+      logIndexStep(step);
       return indexAuditAnswer(step);
     });
   }
@@ -330,7 +330,7 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
     // Then one step of the evidence index audit (evidence-index.ts). Its failure is logged and fails nothing else:
     // the next run takes the same page again.
     await auditEvidenceIndex(deps).then(
-      (step) => console.log(indexStepLogLine(step)),
+      (step) => logIndexStep(step),
       (error: unknown) => console.error(`evidence index audit failed: ${(error as Error)?.message}`),
     );
   }

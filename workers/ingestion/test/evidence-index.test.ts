@@ -505,6 +505,32 @@ describe("the evidence index audit", () => {
     expect(statements.filter((sql) => sql.includes("SET step_lease_until"))).toEqual([]);
   });
 
+  it("counts a recovery once when the step that took the walk records the same object first", async () => {
+    const hash = await orphan('{"settled by both":1}');
+    const clock = { now: deps().now() };
+    const real = tenv.R2_EVIDENCE;
+    let heads = 0;
+    // The slow step's head of the object outlasts its lease; meanwhile another step takes the walk, lists the same
+    // page (the object still unrecorded) and records it, all before the slow step records it in turn.
+    const slowBucket = {
+      list: (options?: R2ListOptions) => real.list(options),
+      head: async (key: string) => {
+        if (++heads === 1) {
+          clock.now += INDEX_AUDIT_LEASE_MS + 1_000;
+          expect(await stepOf({ ...deps(), now: () => clock.now })).toMatchObject({ recorded: 1 });
+        }
+        return real.head(key);
+      },
+      get: (key: string) => real.get(key),
+    } as unknown as R2Bucket;
+    const slow = await auditEvidenceIndex({ ...deps(), now: () => clock.now, bucket: slowBucket });
+    // Its record found the other's: not its recovery, so not counted by it.
+    expect(slow).toEqual({ lostWalk: { at: "write", recorded: 0, unvouched: 0 } });
+    const status = await worker().status();
+    expect(status.ok && status.value.evidenceIndex).toMatchObject({ recordedTotal: 1, passesCompleted: 1 });
+    expect(await evidenceRow(hash)).not.toBeNull();
+  });
+
   it("stops at once when it finds the walk taken midway: settles no further object and writes no counts", async () => {
     const hashes = [];
     for (let i = 0; i < 3; i++) hashes.push(await orphan(`{"lost walk":${i}}`));
@@ -552,7 +578,7 @@ describe("the evidence index audit", () => {
       }),
     });
     expect(indexAuditAnswer(lost)).toMatchObject({
-      error: { message: expect.stringContaining("recorded=2 unvouched=1") },
+      error: { message: expect.stringContaining("recorded=2, counted in the recovered total; unvouched=1") },
     });
     expect(indexStepLogLine(lost)).toBe(
       "evidence index audit: lost the walk to another step (its lease passed; found midway), wrote no cursor nor step (before it: recorded=2, counted in the recovered total; unvouched=1, found again by the other step)",
