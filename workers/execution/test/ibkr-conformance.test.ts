@@ -7,7 +7,7 @@
 // - the fixes the spec forced: paging, fills at their average price with their commission, an asynchronous
 //   and bounded reauthentication.
 import { env } from "cloudflare:workers";
-import { createEgressFetch } from "@paulp/kit";
+import { createEgressFetch, MoneyError } from "@paulp/kit";
 import {
   checkIbkrRequest,
   checkIbkrResponse,
@@ -515,6 +515,9 @@ describe("every optional field absent: the client never guesses", () => {
         { size: "1.5", price: "100" },
       ]),
     ).toEqual({ quantity: 5, avgPrice: "101.4860", fee: "1.0100", unpriced: 1 });
+    // A summed fee past what our 4-decimal form holds exactly is refused, never written as a string none can read.
+    const huge = Array.from({ length: 101 }, () => ({ size: "1", price: "1", commission: "9000000000" }));
+    expect(() => fillOf(huge)).toThrow(MoneyError);
   });
 
   it("the average price is the exact average to the nearest 0.0001 $ (ties up); the fee is rounded up", () => {

@@ -1,11 +1,11 @@
 import {
   divRound,
-  formatDollars,
-  formatFixed,
+  formatPrice,
   MICRO_DECIMALS,
   orNull,
   PRICE_DECIMALS,
   parseFixed,
+  rescale,
 } from "@paulp/kit";
 import * as v from "valibot";
 
@@ -154,9 +154,9 @@ export function fillOf(rows: v.InferOutput<typeof Trades>): IbkrOrderReport["fil
   return {
     quantity: Number(quantity),
     // cost / quantity micro-dollars as our 4-decimal price (1e-4 $ = 100 micros) rounded half up, in one division;
-    // the fee rounded up (never under-counted).
-    avgPrice: quantity > 0n ? formatFixed(divRound(cost, 100n * quantity, "half-up"), PRICE_DECIMALS) : null,
-    fee: quantity > 0n && feeKnown ? formatDollars(fee, PRICE_DECIMALS, "ceil") : null,
+    // the fee rounded up (never under-counted). Past 2^53 units either is kit's MoneyError, never a string.
+    avgPrice: quantity > 0n ? formatPrice(Number(divRound(cost, 100n * quantity, "half-up"))) : null,
+    fee: quantity > 0n && feeKnown ? formatPrice(rescale(fee, MICRO_DECIMALS, PRICE_DECIMALS, "ceil")) : null,
     unpriced,
   };
 }
