@@ -52,7 +52,6 @@ import * as strategyOps from "./strategy-ops";
 
 export { ApprovalDesk } from "./approval-desk";
 
-/** A strategy id as an order names it (`OrderIntent.strategyId`). */
 /** Why an applier gives its receipt back. */
 const ReturnReason = v.pipe(v.string(), v.minLength(1), v.maxLength(500));
 /** A filter of requests by status (none: every request). */
