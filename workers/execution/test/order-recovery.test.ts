@@ -1,7 +1,12 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import type { OrderIntent } from "@paulp/contracts";
+import { formatDollars, parseDollars, parseQuantity, worstCaseFee } from "@paulp/kit";
 import { untilSettled } from "@paulp/testing/until";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { OrderDesk } from "../src/orders/desk";
+import { clients } from "../src/orders/desk";
+import { resolveUnknown } from "../src/orders/recovery";
+import type { KalshiOrderView } from "../src/venues/kalshi";
 import {
   ADMIN,
   afterOutbox,
@@ -86,6 +91,48 @@ describe("what the venue reports later is in the audit chain", () => {
     const held = await updatesOf(i.clientOrderId);
     expect(held).toHaveLength(1);
     expect(held[0]!.payload).toMatchObject({ from: "submitted", state: "filled", filled: 2 });
+  });
+});
+
+describe("an unknown order found at the venue", () => {
+  it("without a fee in the venue's answer is charged the schedule's worst case, never zero", async () => {
+    const i = intent({ strategyId: LIVE, market: TICKERS[5]!, quantity: 2, limitPrice: "0.6500" });
+    await plantCutOffClaim(i, new Date().toISOString());
+    // Sent, its answer lost: unknown, looked up by the sweep.
+    await runInDurableObject(orderManagerStub(), async (_o, state) => {
+      state.storage.sql.exec(
+        "UPDATE orders SET state = 'unknown', decision_id = 'rd_planted' WHERE coid = ?",
+        i.clientOrderId,
+      );
+    });
+    // The venue finds it filled at 0.60 and its answer gives no usable fee (taker plus maker unreadable).
+    const found: KalshiOrderView = {
+      orderId: "ko-1",
+      clientOrderId: i.clientOrderId,
+      ticker: i.market,
+      status: "executed",
+      filled: 2,
+      remaining: 0,
+      avgPrice: "0.6000",
+      fee: null,
+    };
+    await runInDurableObject(orderManagerStub(), async (o) => {
+      const desk = (o as unknown as { desk: OrderDesk }).desk;
+      const venues = clients(desk, ADMIN);
+      venues.kalshi.findByClientOrderId = async () => ({ ok: true, value: found });
+      const r = await resolveUnknown(desk, ADMIN, venues);
+      expect(r.ok && r.value.resolved).toBe(1);
+    });
+    const o = await execution().getOrder(i.clientOrderId);
+    // Kalshi's taker fee on 2 contracts at 0.60 (kit's schedule, tested on its own), rounded up: not 0.
+    const worst = formatDollars(worstCaseFee("kalshi", parseQuantity(2), parseDollars("0.6000")), 4, "ceil");
+    expect(worst).not.toBe("0.0000");
+    expect(o.ok && o.value).toMatchObject({
+      state: "filled",
+      filledQuantity: 2,
+      avgFillPrice: "0.6000",
+      fees: worst,
+    });
   });
 });
 

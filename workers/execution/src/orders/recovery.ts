@@ -1,6 +1,7 @@
 import {
   ErrorCode,
   err,
+  type OrderIntent,
   type OrderState,
   type OrderView,
   ok,
@@ -45,7 +46,9 @@ async function refreshLive(
     const o = found.value;
     const to = stateForFills(r.quantity, o.filled, o.status === "resting");
     store.move(r.coid, to, `resolved at venue: ${o.status}`, { venue_order_id: o.orderId });
-    store.storeFills(r.coid, o.filled, o.avgPrice, o.fee ?? "0.0000");
+    // A fee the answer does not give is the schedule's worst case for what filled, never zero (as at the send).
+    const price = o.avgPrice ?? (JSON.parse(r.intent) as OrderIntent).limitPrice;
+    store.storeFills(r.coid, o.filled, o.avgPrice, feeOrWorstCase("kalshi", o.fee, o.filled, price));
     return "resolved";
   }
   if (r.venue === "ibkr") {
@@ -79,6 +82,7 @@ function notAtVenue(desk: OrderDesk, r: OrderRow): "resolved" | "pending" {
 export async function resolveUnknown(
   desk: OrderDesk,
   actor: Principal,
+  venues: Venues = clients(desk, actor),
 ): Promise<Result<{ resolved: number; stillUnknown: number }>> {
   const { store } = desk;
   // A live order whose submission was audited (decision stored) but which never left pending_submit was being
@@ -101,7 +105,6 @@ export async function resolveUnknown(
     });
   }
   let resolved = 0;
-  const venues = clients(desk, actor);
   for (const r of store.openLive(200)) {
     if (desk.sending.has(r.coid)) continue; // its send will say how it went
     const was = r.state;
