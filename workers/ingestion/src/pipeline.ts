@@ -10,6 +10,7 @@ import { syncKalshiSeries } from "./kalshi-series";
 import { claimLease, recordCrashedRun, releaseLease } from "./lease";
 import { dropAhead, type PageResult, preparePage, type RunContext } from "./page";
 import { proposePairs } from "./pairs";
+import { readRunState, type StateRow, saveRun } from "./run-record";
 import { pruneSnapshotsStatements, runBatches } from "./store";
 import { sweepNotListed } from "./sweep";
 
@@ -24,14 +25,6 @@ export const MAX_PAGE_SIZE: Record<MarketVenue, number> = { kalshi: 1000, polyma
 
 /** Consecutive failed runs of a venue before the risk breaker hears about it. */
 export const FAILURES_BEFORE_REPORT = 2;
-
-interface StateRow {
-  cursor: string | null;
-  consecutive_failures: number;
-  passes_completed: number;
-  pass_started_at: string | null;
-  metadata_since: number | null;
-}
 
 /**
  * Ingest up to `maxPages` pages of one venue, continuing from the stored cursor, under the venue's run
@@ -84,12 +77,7 @@ async function runVenueLeased(
   // The run's starting reads go together: where the pass stands, the rules (then what they already blocked) and
   // risk's freshness limit.
   const [state, alreadyBlocked, refreshMs] = await Promise.all([
-    deps.db
-      .prepare(
-        "SELECT cursor, consecutive_failures, passes_completed, pass_started_at, metadata_since FROM ingest_state WHERE venue = ?1",
-      )
-      .bind(venue)
-      .first<StateRow>(),
+    readRunState(deps, venue),
     agent
       .prepare(async () => {
         const view = await loadRules(deps.db);
@@ -266,57 +254,18 @@ async function runVenueLeased(
         : incrementalDone && !failed
           ? Math.floor(Date.parse(startedAt) / 1000) - METADATA_SKEW_S
           : (state?.metadata_since ?? null);
-  // The cursor is saved only while this run still holds the lease; if it does not, the run says so. An incremental
-  // run leaves the full pass's cursor and start alone.
-  const saved = await deps.db
-    .prepare(
-      `INSERT INTO ingest_state (venue, cursor, pass_started_at, passes_completed, consecutive_failures, last_ok_at, metadata_since)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?8)
-       ON CONFLICT (venue) DO UPDATE SET cursor = excluded.cursor, passes_completed = excluded.passes_completed,
-         consecutive_failures = excluded.consecutive_failures,
-         last_ok_at = COALESCE(excluded.last_ok_at, ingest_state.last_ok_at),
-         metadata_since = excluded.metadata_since,
-         pass_started_at = CASE WHEN ingest_state.cursor IS NULL AND ?9 = 0 THEN excluded.pass_started_at ELSE ingest_state.pass_started_at END
-       WHERE ingest_state.lease_owner = ?7`,
-    )
-    .bind(
-      venue,
+  await saveRun(
+    deps,
+    leaseOwner,
+    report,
+    {
       cursor,
-      startedAt,
-      (state?.passes_completed ?? 0) + (passCompleted ? 1 : 0),
+      passesCompleted: (state?.passes_completed ?? 0) + (passCompleted ? 1 : 0),
       consecutiveFailures,
-      outcome === "failed" ? null : finishedAt,
-      leaseOwner,
-      nextSince,
-      incremental ? 1 : 0,
-    )
-    .run();
-  if (saved.meta.changes !== 1 && report.errors.lease_lost === undefined) {
-    tally.add("lease_lost");
-    report.errors = tally.errors;
-    if (report.outcome === "ok") report.outcome = "partial";
-    report.passCompleted = false;
-  }
-  await deps.db
-    .prepare(
-      `INSERT INTO ingest_runs (venue, started_at, finished_at, outcome, pages, fetched, stored, rejected, blocked, errors, pass_completed, mode)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)`,
-    )
-    .bind(
-      venue,
-      startedAt,
-      finishedAt,
-      report.outcome,
-      pages,
-      fetched,
-      stored,
-      rejected,
-      blocked,
-      JSON.stringify(report.errors),
-      report.passCompleted ? 1 : 0,
-      report.mode ?? null,
-    )
-    .run();
+      metadataSince: nextSince,
+    },
+    tally,
+  );
   return { report, consecutiveFailures };
 }
 
