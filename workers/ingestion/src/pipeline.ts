@@ -72,49 +72,9 @@ async function runVenueLeased(
 ): Promise<{ report: VenueRunReport; consecutiveFailures: number }> {
   const tally = new Tally();
   const startedAt = new Date(deps.now()).toISOString();
-  const agent = deps.agent ?? new ComplianceAgent();
-  let rulesVersion = -1;
-  // The run's starting reads go together: where the pass stands, the rules (then what they already blocked) and
-  // risk's freshness limit.
-  const [state, alreadyBlocked, refreshMs] = await Promise.all([
-    readRunState(deps, venue),
-    agent
-      .prepare(async () => {
-        const view = await loadRules(deps.db);
-        rulesVersion = view.version;
-        return view.rules;
-      })
-      .then(async () => {
-        const blocked = new Set<string>();
-        if (rulesVersion < 0) return blocked;
-        const rows = await deps.db
-          .prepare("SELECT market_id, rule_id FROM compliance_blocks WHERE venue = ?1 AND rules_version = ?2")
-          .bind(venue, rulesVersion)
-          .all<{ market_id: string; rule_id: string }>();
-        for (const r of rows.results) blocked.add(`${r.market_id}|${r.rule_id}`);
-        return blocked;
-      }),
-    markRefreshMs(deps),
-  ]);
-  const run: RunContext = {
-    leaseOwner,
-    agent,
-    rulesVersion,
-    alreadyBlocked,
-    markRefreshMs: refreshMs,
-    events: new Map(),
-    committing: new Set(),
-    urlAfter: null,
-    ahead: null,
-  };
-  const pageSize = Math.min(opts.pageSize ?? DEFAULT_PAGE_SIZE[venue], MAX_PAGE_SIZE[venue]);
+  const { state, run } = await openRun(deps, venue, leaseOwner);
+  const { incremental, urlOf } = crawlOf(deps, venue, state, opts.pageSize);
   let cursor = state?.cursor ?? null;
-  // Between full passes (the periodic check), Kalshi is asked only for the markets whose metadata changed.
-  const incremental =
-    venue === "kalshi" &&
-    cursor === null &&
-    !kalshiFullPassDue(state, deps.now(), deps.fullPassEveryMs ?? KALSHI_FULL_PASS_EVERY_MS);
-  const since = incremental ? state!.metadata_since! : null;
   let incrementalCursor: string | null = null;
   let incrementalDone = false;
   let pages = 0;
@@ -152,7 +112,7 @@ async function runVenueLeased(
   };
   // No gate, no ingestion: a run whose rules did not load fetches nothing, keeps its cursor, and counts as a
   // failed run (the breaker hears of repeated ones), instead of "succeeding" while denying every market.
-  const gateDown = agent.unavailable;
+  const gateDown = run.agent.unavailable;
   if (gateDown) {
     failed = true;
     tally.add("compliance_unavailable");
@@ -160,12 +120,6 @@ async function runVenueLeased(
   }
   // A new Kalshi pass starts by bringing the series (and so the categories) up to date.
   if (!gateDown && venue === "kalshi" && cursor === null) await syncKalshiSeries(deps, tally);
-  const urlOf = (pageCursor: string | null) =>
-    incremental
-      ? kalshiUpdatedMarketsUrl(since!, pageCursor, pageSize)
-      : venue === "kalshi"
-        ? kalshiMarketsUrl(pageCursor, pageSize)
-        : gammaMarketsUrl(pageCursor, pageSize);
   for (let i = 0; !gateDown && i < opts.maxPages; i++) {
     // Each page renews the run's lease with its reads (preparePage): one read after losing it is not committed.
     const pageCursor = incremental ? incrementalCursor : cursor;
@@ -267,6 +221,78 @@ async function runVenueLeased(
     tally,
   );
   return { report, consecutiveFailures };
+}
+
+/**
+ * The run's starting reads, together (one wait, not three): where the pass stands, the rules (then what they already
+ * blocked) and risk's freshness limit; with them, what every page of the run shares.
+ */
+async function openRun(
+  deps: PipelineDeps,
+  venue: MarketVenue,
+  leaseOwner: string,
+): Promise<{ state: StateRow | null; run: RunContext }> {
+  const agent = deps.agent ?? new ComplianceAgent();
+  let rulesVersion = -1;
+  const [state, alreadyBlocked, refreshMs] = await Promise.all([
+    readRunState(deps, venue),
+    agent
+      .prepare(async () => {
+        const view = await loadRules(deps.db);
+        rulesVersion = view.version;
+        return view.rules;
+      })
+      .then(async () => {
+        const blocked = new Set<string>();
+        if (rulesVersion < 0) return blocked;
+        const rows = await deps.db
+          .prepare("SELECT market_id, rule_id FROM compliance_blocks WHERE venue = ?1 AND rules_version = ?2")
+          .bind(venue, rulesVersion)
+          .all<{ market_id: string; rule_id: string }>();
+        for (const r of rows.results) blocked.add(`${r.market_id}|${r.rule_id}`);
+        return blocked;
+      }),
+    markRefreshMs(deps),
+  ]);
+  const run: RunContext = {
+    leaseOwner,
+    agent,
+    rulesVersion,
+    alreadyBlocked,
+    markRefreshMs: refreshMs,
+    events: new Map(),
+    committing: new Set(),
+    urlAfter: null,
+    ahead: null,
+  };
+  return { state, run };
+}
+
+/** How a run crawls the venue's markets, and the URL of a page given the cursor it is asked from. */
+interface Crawl {
+  /** Kalshi's markets whose metadata changed since `metadata_since`, instead of a full pass from the stored cursor. */
+  incremental: boolean;
+  urlOf: (pageCursor: string | null) => string;
+}
+
+/**
+ * Between full passes (the periodic check), Kalshi is asked only for the markets whose metadata changed; a pass
+ * under way, or one due, is crawled in full. The page size asked for is clamped to what the venue serves.
+ */
+function crawlOf(deps: PipelineDeps, venue: MarketVenue, state: StateRow | null, askedSize?: number): Crawl {
+  const pageSize = Math.min(askedSize ?? DEFAULT_PAGE_SIZE[venue], MAX_PAGE_SIZE[venue]);
+  const incremental =
+    venue === "kalshi" &&
+    (state?.cursor ?? null) === null &&
+    !kalshiFullPassDue(state, deps.now(), deps.fullPassEveryMs ?? KALSHI_FULL_PASS_EVERY_MS);
+  const since = incremental ? state!.metadata_since! : null;
+  const urlOf = (pageCursor: string | null) =>
+    incremental
+      ? kalshiUpdatedMarketsUrl(since!, pageCursor, pageSize)
+      : venue === "kalshi"
+        ? kalshiMarketsUrl(pageCursor, pageSize)
+        : gammaMarketsUrl(pageCursor, pageSize);
+  return { incremental, urlOf };
 }
 
 /** How often a full Kalshi pass (the periodic check) starts; between them, runs crawl `min_updated_ts`. */
