@@ -8,11 +8,12 @@ import { audit, callPeer, type PipelineDeps, Tally } from "./deps";
 import { DEFAULT_FETCH_LOG_RETENTION_DAYS, pruneFetchLogStatement } from "./fetch-log";
 import { syncKalshiSeries } from "./kalshi-series";
 import { claimLease, recordCrashedRun, releaseLease } from "./lease";
-import { dropAhead, type PageResult, preparePage, type RunContext } from "./page";
+import type { RunContext } from "./page";
 import { proposePairs } from "./pairs";
 import { readRunState, type StateRow, saveRun } from "./run-record";
 import { pruneSnapshotsStatements, runBatches } from "./store";
 import { sweepNotListed } from "./sweep";
+import { type Crawl, dropPageAhead, startWalk, walkPages } from "./walk";
 
 /**
  * Page sizes asked for. Gamma's keyset endpoint clamps `limit` silently to a cap it does not publish (a page then
@@ -73,96 +74,19 @@ async function runVenueLeased(
   const tally = new Tally();
   const startedAt = new Date(deps.now()).toISOString();
   const { state, run } = await openRun(deps, venue, leaseOwner);
-  const { incremental, urlOf } = crawlOf(deps, venue, state, opts.pageSize);
-  let cursor = state?.cursor ?? null;
-  let incrementalCursor: string | null = null;
-  let incrementalDone = false;
-  let pages = 0;
-  let fetched = 0;
-  let stored = 0;
-  let changed = 0;
-  let marksSent = 0;
-  let blocked = 0;
-  let rejected = 0;
-  let failed = false;
-  let passCompleted = false;
-  // One commit in flight while the next page is fetched; the cursor only moves past committed pages.
-  let inflight: { cursorBefore: string | null; done: Promise<PageResult> } | null = null;
-  const settle = async (): Promise<boolean> => {
-    if (!inflight) return true;
-    const { cursorBefore, done } = inflight;
-    inflight = null;
-    const r = await done;
-    if (!r.ok) {
-      rejected += r.rejected;
-      failed = true;
-      if (incremental) incrementalDone = false;
-      else cursor = cursorBefore;
-      passCompleted = false;
-      return false;
-    }
-    pages++;
-    fetched += r.fetched;
-    stored += r.stored;
-    changed += r.changed;
-    marksSent += r.marksSent;
-    blocked += r.blocked;
-    rejected += r.rejected;
-    return true;
-  };
-  // No gate, no ingestion: a run whose rules did not load fetches nothing, keeps its cursor, and counts as a
-  // failed run (the breaker hears of repeated ones), instead of "succeeding" while denying every market.
-  const gateDown = run.agent.unavailable;
-  if (gateDown) {
-    failed = true;
-    tally.add("compliance_unavailable");
-    await audit(deps, tally, "ingestion.compliance_unavailable", { venue, detail: gateDown.slice(0, 300) });
+  const crawl = crawlOf(deps, venue, state, opts.pageSize);
+  const walk = startWalk(state);
+  if (await gateDown(deps, venue, run, tally)) walk.failed = true;
+  else {
+    // A new Kalshi pass starts by bringing the series (and so the categories) up to date.
+    if (venue === "kalshi" && walk.cursor === null) await syncKalshiSeries(deps, tally);
+    await walkPages(deps, venue, run, crawl, opts.maxPages, walk, tally);
   }
-  // A new Kalshi pass starts by bringing the series (and so the categories) up to date.
-  if (!gateDown && venue === "kalshi" && cursor === null) await syncKalshiSeries(deps, tally);
-  for (let i = 0; !gateDown && i < opts.maxPages; i++) {
-    // Each page renews the run's lease with its reads (preparePage): one read after losing it is not committed.
-    const pageCursor = incremental ? incrementalCursor : cursor;
-    const url = urlOf(pageCursor);
-    // The page after this one is fetched while this one is stored, unless this is the last the run may take.
-    run.urlAfter = i + 1 < opts.maxPages ? urlOf : null;
-    const prep = await preparePage(deps, run, venue, url, pageCursor, tally);
-    if (!(await settle())) break;
-    if (!prep.ok) {
-      rejected += prep.rejected;
-      failed = true;
-      if (prep.resetCursor && !incremental) {
-        tally.add("cursor_reset");
-        cursor = null;
-      }
-      break;
-    }
-    inflight = { cursorBefore: cursor, done: prep.commit() };
-    if (incremental) {
-      incrementalCursor = prep.next;
-      if (incrementalCursor === null) {
-        incrementalDone = true;
-        break;
-      }
-    } else {
-      cursor = prep.next;
-      if (cursor === null) {
-        passCompleted = true;
-        break;
-      }
-    }
-  }
-  await settle();
-  // A run that stopped early (a page failed, the lease was lost) may hold the next page, fetched ahead: its evidence
-  // is recorded, nothing of it stored. The lookups after a pass fetch nothing ahead.
-  run.urlAfter = null;
-  const ahead = run.ahead;
-  run.ahead = null;
-  if (ahead) await dropAhead(deps, tally, ahead);
+  await dropPageAhead(deps, run, tally);
   // The pass this run completed began when this run did (it started from no cursor) or when the run that did.
   const passStartedAt = state?.cursor ? state.pass_started_at : startedAt;
-  if (passCompleted && passStartedAt) {
-    if (!(await sweepNotListed(deps, venue, run, tally, passStartedAt))) failed = true;
+  if (walk.passCompleted && passStartedAt) {
+    if (!(await sweepNotListed(deps, venue, run, tally, passStartedAt))) walk.failed = true;
     // Sightings older than this complete pass are folded into the rows that left the venue's answer, then dropped;
     // with them, the fetch log's fetches older than its retention (every venue's: one log).
     const logBefore = new Date(
@@ -178,8 +102,8 @@ async function runVenueLeased(
   }
   // A run whose blocks or denials could not be audited did not do all it must: not "ok" (and risk does not
   // hear that ingestion is healthy).
-  if (tally.errors.audit_failed) failed = true;
-  const outcome: VenueRunReport["outcome"] = !failed ? "ok" : pages > 0 ? "partial" : "failed";
+  if (tally.errors.audit_failed) walk.failed = true;
+  const outcome: VenueRunReport["outcome"] = !walk.failed ? "ok" : walk.pages > 0 ? "partial" : "failed";
   const consecutiveFailures = outcome === "failed" ? (state?.consecutive_failures ?? 0) + 1 : 0;
   const finishedAt = new Date(deps.now()).toISOString();
   const report: VenueRunReport = {
@@ -187,25 +111,25 @@ async function runVenueLeased(
     startedAt,
     finishedAt,
     outcome,
-    pages,
-    fetched,
-    stored,
-    rejected,
-    blocked,
+    pages: walk.pages,
+    fetched: walk.fetched,
+    stored: walk.stored,
+    rejected: walk.rejected,
+    blocked: walk.blocked,
     errors: tally.errors,
-    passCompleted,
-    changed,
-    marksSent,
-    mode: incremental ? "incremental" : "full",
+    passCompleted: walk.passCompleted,
+    changed: walk.changed,
+    marksSent: walk.marksSent,
+    mode: crawl.incremental ? "incremental" : "full",
   };
   // The next incremental crawl asks from a little before what this run covered: from the start of a complete full
   // pass (every page after it), or of a complete incremental crawl; a crawl that did not finish asks again.
   const nextSince =
     venue !== "kalshi"
       ? null
-      : passCompleted && passStartedAt
+      : walk.passCompleted && passStartedAt
         ? Math.floor(Date.parse(passStartedAt) / 1000) - METADATA_SKEW_S
-        : incrementalDone && !failed
+        : walk.incrementalDone && !walk.failed
           ? Math.floor(Date.parse(startedAt) / 1000) - METADATA_SKEW_S
           : (state?.metadata_since ?? null);
   await saveRun(
@@ -213,8 +137,8 @@ async function runVenueLeased(
     leaseOwner,
     report,
     {
-      cursor,
-      passesCompleted: (state?.passes_completed ?? 0) + (passCompleted ? 1 : 0),
+      cursor: walk.cursor,
+      passesCompleted: (state?.passes_completed ?? 0) + (walk.passCompleted ? 1 : 0),
       consecutiveFailures,
       metadataSince: nextSince,
     },
@@ -268,13 +192,6 @@ async function openRun(
   return { state, run };
 }
 
-/** How a run crawls the venue's markets, and the URL of a page given the cursor it is asked from. */
-interface Crawl {
-  /** Kalshi's markets whose metadata changed since `metadata_since`, instead of a full pass from the stored cursor. */
-  incremental: boolean;
-  urlOf: (pageCursor: string | null) => string;
-}
-
 /**
  * Between full passes (the periodic check), Kalshi is asked only for the markets whose metadata changed; a pass
  * under way, or one due, is crawled in full. The page size asked for is clamped to what the venue serves.
@@ -293,6 +210,24 @@ function crawlOf(deps: PipelineDeps, venue: MarketVenue, state: StateRow | null,
         ? kalshiMarketsUrl(pageCursor, pageSize)
         : gammaMarketsUrl(pageCursor, pageSize);
   return { incremental, urlOf };
+}
+
+/**
+ * No gate, no ingestion: a run whose rules did not load fetches nothing, keeps its cursor, and counts as a failed
+ * run (the breaker hears of repeated ones), instead of "succeeding" while denying every market. Audited; answers
+ * whether the gate is down.
+ */
+async function gateDown(
+  deps: PipelineDeps,
+  venue: MarketVenue,
+  run: RunContext,
+  tally: Tally,
+): Promise<boolean> {
+  const down = run.agent.unavailable;
+  if (!down) return false;
+  tally.add("compliance_unavailable");
+  await audit(deps, tally, "ingestion.compliance_unavailable", { venue, detail: down.slice(0, 300) });
+  return true;
 }
 
 /** How often a full Kalshi pass (the periodic check) starts; between them, runs crawl `min_updated_ts`. */
