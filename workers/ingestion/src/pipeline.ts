@@ -1,5 +1,6 @@
-// A venue run (runVenue, under its lease: pages, the cursor, the pass, the run's record) and a full ingestion run
-// (runIngestion: each venue, the breaker's reports, pair proposals after a completed pass).
+// A venue run (runVenue, under its lease) as its steps: openRun (the starting reads) and crawlOf, the walk of its pages
+// (walk.ts), endPass (sweep and prunes), reportOf and saveRun (run-record.ts); and a full ingestion run (runIngestion:
+// each venue, the breaker's reports, pair proposals after a completed pass).
 import type { MarketVenue, VenueRunReport } from "@paulp/contracts";
 import { randomId, withTimeout } from "@paulp/kit";
 import { gammaMarketsUrl, kalshiMarketsUrl, kalshiUpdatedMarketsUrl } from "@paulp/venue-decode";
@@ -13,7 +14,7 @@ import { proposePairs } from "./pairs";
 import { readRunState, type StateRow, saveRun } from "./run-record";
 import { pruneSnapshotsStatements, runBatches } from "./store";
 import { sweepNotListed } from "./sweep";
-import { type Crawl, dropPageAhead, startWalk, walkPages } from "./walk";
+import { type Crawl, dropPageAhead, startWalk, type Walk, walkPages } from "./walk";
 
 /**
  * Page sizes asked for. Gamma's keyset endpoint clamps `limit` silently to a cap it does not publish (a page then
@@ -65,6 +66,11 @@ export async function runVenue(
   }
 }
 
+/**
+ * The run under its lease: the starting reads; unless the gate is down, the walk of the pages (a new Kalshi pass
+ * first syncs the series); a page fetched ahead dropped; the end of a complete pass; the report; where the run
+ * leaves the venue saved while it holds the lease, and the run recorded.
+ */
 async function runVenueLeased(
   deps: PipelineDeps,
   venue: MarketVenue,
@@ -85,53 +91,13 @@ async function runVenueLeased(
   await dropPageAhead(deps, run, tally);
   // The pass this run completed began when this run did (it started from no cursor) or when the run that did.
   const passStartedAt = state?.cursor ? state.pass_started_at : startedAt;
-  if (walk.passCompleted && passStartedAt) {
-    if (!(await sweepNotListed(deps, venue, run, tally, passStartedAt))) walk.failed = true;
-    // Sightings older than this complete pass are folded into the rows that left the venue's answer, then dropped;
-    // with them, the fetch log's fetches older than its retention (every venue's: one log).
-    const logBefore = new Date(
-      deps.now() - (deps.fetchLogRetentionMs ?? DEFAULT_FETCH_LOG_RETENTION_DAYS * 86_400_000),
-    ).toISOString();
-    await runBatches(deps.db, [
-      ...pruneSnapshotsStatements(deps.db, venue, passStartedAt),
-      pruneFetchLogStatement(deps.db, logBefore),
-    ]).catch((error) => {
-      tally.add("d1_error");
-      console.warn(`ingestion ${venue}: snapshot prune failed: ${(error as Error)?.message}`);
-    });
-  }
+  if (walk.passCompleted && passStartedAt && !(await endPass(deps, venue, run, tally, passStartedAt)))
+    walk.failed = true;
   // A run whose blocks or denials could not be audited did not do all it must: not "ok" (and risk does not
   // hear that ingestion is healthy).
   if (tally.errors.audit_failed) walk.failed = true;
-  const outcome: VenueRunReport["outcome"] = !walk.failed ? "ok" : walk.pages > 0 ? "partial" : "failed";
-  const consecutiveFailures = outcome === "failed" ? (state?.consecutive_failures ?? 0) + 1 : 0;
-  const finishedAt = new Date(deps.now()).toISOString();
-  const report: VenueRunReport = {
-    venue,
-    startedAt,
-    finishedAt,
-    outcome,
-    pages: walk.pages,
-    fetched: walk.fetched,
-    stored: walk.stored,
-    rejected: walk.rejected,
-    blocked: walk.blocked,
-    errors: tally.errors,
-    passCompleted: walk.passCompleted,
-    changed: walk.changed,
-    marksSent: walk.marksSent,
-    mode: crawl.incremental ? "incremental" : "full",
-  };
-  // The next incremental crawl asks from a little before what this run covered: from the start of a complete full
-  // pass (every page after it), or of a complete incremental crawl; a crawl that did not finish asks again.
-  const nextSince =
-    venue !== "kalshi"
-      ? null
-      : walk.passCompleted && passStartedAt
-        ? Math.floor(Date.parse(passStartedAt) / 1000) - METADATA_SKEW_S
-        : walk.incrementalDone && !walk.failed
-          ? Math.floor(Date.parse(startedAt) / 1000) - METADATA_SKEW_S
-          : (state?.metadata_since ?? null);
+  const report = reportOf(deps, venue, startedAt, walk, crawl, tally);
+  const consecutiveFailures = report.outcome === "failed" ? (state?.consecutive_failures ?? 0) + 1 : 0;
   await saveRun(
     deps,
     leaseOwner,
@@ -140,7 +106,7 @@ async function runVenueLeased(
       cursor: walk.cursor,
       passesCompleted: (state?.passes_completed ?? 0) + (walk.passCompleted ? 1 : 0),
       consecutiveFailures,
-      metadataSince: nextSince,
+      metadataSince: nextMetadataSince(venue, walk, state, startedAt, passStartedAt),
     },
     tally,
   );
@@ -228,6 +194,78 @@ async function gateDown(
   tally.add("compliance_unavailable");
   await audit(deps, tally, "ingestion.compliance_unavailable", { venue, detail: down.slice(0, 300) });
   return true;
+}
+
+/**
+ * The end of a complete pass: the markets stored as active that it did not list are looked up (sweep.ts); sightings
+ * older than the pass are folded into the rows that left the venue's answer, then dropped, and with them the fetch
+ * log's fetches older than its retention (every venue's: one log). A failed prune is counted, not a failed run;
+ * answers whether the sweep succeeded.
+ */
+async function endPass(
+  deps: PipelineDeps,
+  venue: MarketVenue,
+  run: RunContext,
+  tally: Tally,
+  passStartedAt: string,
+): Promise<boolean> {
+  const swept = await sweepNotListed(deps, venue, run, tally, passStartedAt);
+  const logBefore = new Date(
+    deps.now() - (deps.fetchLogRetentionMs ?? DEFAULT_FETCH_LOG_RETENTION_DAYS * 86_400_000),
+  ).toISOString();
+  await runBatches(deps.db, [
+    ...pruneSnapshotsStatements(deps.db, venue, passStartedAt),
+    pruneFetchLogStatement(deps.db, logBefore),
+  ]).catch((error) => {
+    tally.add("d1_error");
+    console.warn(`ingestion ${venue}: snapshot prune failed: ${(error as Error)?.message}`);
+  });
+  return swept;
+}
+
+/** The run's report, finished now: `ok`, `partial` when it failed after committing a page, else `failed`. */
+function reportOf(
+  deps: PipelineDeps,
+  venue: MarketVenue,
+  startedAt: string,
+  walk: Walk,
+  crawl: Crawl,
+  tally: Tally,
+): VenueRunReport {
+  return {
+    venue,
+    startedAt,
+    finishedAt: new Date(deps.now()).toISOString(),
+    outcome: !walk.failed ? "ok" : walk.pages > 0 ? "partial" : "failed",
+    pages: walk.pages,
+    fetched: walk.fetched,
+    stored: walk.stored,
+    rejected: walk.rejected,
+    blocked: walk.blocked,
+    errors: tally.errors,
+    passCompleted: walk.passCompleted,
+    changed: walk.changed,
+    marksSent: walk.marksSent,
+    mode: crawl.incremental ? "incremental" : "full",
+  };
+}
+
+/**
+ * Where the next incremental crawl asks from: a little before what this run covered, the start of a complete full
+ * pass (every page after it) or of a complete incremental crawl; a crawl that did not finish asks again.
+ */
+function nextMetadataSince(
+  venue: MarketVenue,
+  walk: Walk,
+  state: StateRow | null,
+  startedAt: string,
+  passStartedAt: string | null,
+): number | null {
+  if (venue !== "kalshi") return null;
+  if (walk.passCompleted && passStartedAt)
+    return Math.floor(Date.parse(passStartedAt) / 1000) - METADATA_SKEW_S;
+  if (walk.incrementalDone && !walk.failed) return Math.floor(Date.parse(startedAt) / 1000) - METADATA_SKEW_S;
+  return state?.metadata_since ?? null;
 }
 
 /** How often a full Kalshi pass (the periodic check) starts; between them, runs crawl `min_updated_ts`. */
