@@ -7,34 +7,18 @@ import {
   type KalshiParsedPage,
   kalshiRows,
   type MarketPage,
-  type StoredMarketRow,
 } from "@paulp/venue-decode";
 import type { FetchOutcome } from "./client";
 import type { ComplianceAgent } from "./compliance";
-import { audit, type PipelineDeps, type Tally } from "./deps";
-import { markEvidence } from "./evidence";
+import type { PipelineDeps, Tally } from "./deps";
 import { kalshiEventInfo, storedEventsStatement } from "./kalshi-series";
 import { renewLeaseStatement } from "./lease";
-import { decodePage, gateRows, planWrites } from "./page-plan";
+import { commitPage, type GatedMarketPage, type PageResult } from "./page-commit";
+import { decodePage, gateRows } from "./page-plan";
+import { type StoredState, storedStatesFrom, storedStatesStatement } from "./store";
 import {
-  deleteMarketsStatements,
-  recordBlocksStatement,
-  recordSnapshotStatement,
-  refreshMarkStatements,
-  rulesVersionStatement,
-  runBatches,
-  type StoredState,
-  storedStates,
-  storedStatesFrom,
-  storedStatesStatement,
-  upsertMarketStatements,
-} from "./store";
-import {
-  auditMany,
-  auditSkips,
   type DeferredRecord,
   fetchVenue,
-  pushMarks,
   type ReadToken,
   recordFetchFailure,
   recordParseFailure,
@@ -46,21 +30,6 @@ export type Prepared =
   /** `resetCursor`: the venue refused the cursor (or stopped advancing it), so the next run starts a new pass. */
   | { ok: false; rejected: number; resetCursor?: boolean }
   | { ok: true; next: string | null; commit: () => Promise<PageResult> };
-
-/** What one page did. */
-export interface PageResult {
-  ok: boolean;
-  next: string | null;
-  fetched: number;
-  stored: number;
-  blocked: number;
-  rejected: number;
-  /** Every market the page listed that the gate allowed (written or seen unchanged). */
-  storedRows: StoredMarketRow[];
-  /** Rows rewritten (content changed) and marks sent to risk. */
-  changed: number;
-  marksSent: number;
-}
 
 /** What every page of a run shares. */
 export interface RunContext {
@@ -206,145 +175,9 @@ export async function preparePage(
   // commit runs: the next request no longer waits for that work. The venue sees the same requests in the same order.
   if (nextToken !== null && page.next !== null && run.urlAfter !== null)
     run.ahead = fetchAhead(deps, venue, run.urlAfter(page.next), nextToken);
-  const { passed, blockedIds, blockedEvents, denied } = gateRows(page.rows, agent, alreadyBlocked, {
-    venue,
-    rulesVersion,
-    evidenceHash,
-  });
-  // Phase two runs while the next page is fetched: D1 reads and writes, audits and marks overlap the next request.
-  const commit = async (): Promise<PageResult> => {
-    const failed = (): PageResult => ({
-      ok: false,
-      rejected: 0,
-      next: cursor,
-      fetched: 0,
-      stored: 0,
-      blocked: 0,
-      storedRows: [],
-      changed: 0,
-      marksSent: 0,
-    });
-    // Only what changed is written (planWrites), against the stored states read with the page. Those were read
-    // while the previous page's commit could still run: a market that page listed too is read again, after it.
-    const previous = run.committing;
-    run.committing = new Set(listed);
-    const again = passed.filter((r) => previous.has(r.marketId)).map((r) => r.marketId);
-    if (again.length > 0) {
-      try {
-        const now = await storedStates(deps.db, venue, again);
-        for (const id of again) {
-          const state = now.get(id);
-          if (state) stored.set(id, state);
-          else stored.delete(id);
-        }
-      } catch (error) {
-        tally.add("d1_error");
-        console.warn(`ingestion: stored state read failed: ${(error as Error)?.message}`);
-        return failed();
-      }
-    }
-    const refreshBefore = new Date(Date.parse(fetchedAt) - run.markRefreshMs).toISOString();
-    const plan = planWrites(passed, stored, { evidenceHash, fetchedAt, refreshBefore });
-    const { allowed, changed, keys, marks, markRows } = plan;
-    denied.push(...plan.denied);
-    // A changed row is written with its mark; an unchanged one whose mark is due gets only its mark.
-    const statements = upsertMarketStatements(
-      deps.db,
-      { venue, evidenceHash, fetchedAt },
-      changed,
-      keys,
-      marks,
-      rulesVersion,
-    );
-    statements.push(
-      ...refreshMarkStatements(
-        deps.db,
-        venue,
-        markRows.filter((r) => !keys.has(r.marketId)),
-        marks,
-        rulesVersion,
-      ),
-    );
-    // Every listed row, changed or not, is recorded as seen in this snapshot: one row for the page.
-    if (allowed.length > 0)
-      statements.push(
-        recordSnapshotStatement(
-          deps.db,
-          venue,
-          evidenceHash,
-          fetchedAt,
-          allowed.map((r) => r.marketId),
-          rulesVersion,
-        ),
-      );
-    // A market blocked now leaves the store even if an earlier rule set let it in.
-    statements.push(...deleteMarketsStatements(deps.db, venue, blockedIds));
-    statements.push(markEvidence(deps.db, evidenceHash, "accepted", null));
-    // Last, in the same transaction as the writes: the rules version they were checked against.
-    statements.push(rulesVersionStatement(deps.db));
-    let current: number | undefined;
-    try {
-      current = ((await runBatches(deps.db, statements)).at(-1)?.results[0] as { v?: number } | undefined)?.v;
-    } catch (error) {
-      tally.add("d1_error");
-      await audit(deps, tally, "ingestion.store_failed", {
-        venue,
-        url,
-        evidenceHash,
-        detail: String((error as Error)?.message).slice(0, 300),
-      });
-      return failed();
-    }
-    // The rules were replaced while this run went: its inserts wrote nothing (each checks the version it was
-    // gated under), so nothing goes to risk either. The run stops here and the next one, under the new rules,
-    // takes this page again.
-    if (current !== rulesVersion) {
-      tally.add("rules_changed");
-      return failed();
-    }
-    if (blockedEvents.length > 0) {
-      const r = await auditMany(deps, blockedEvents);
-      if (r) {
-        await recordBlocksStatement(
-          deps.db,
-          venue,
-          blockedEvents.map((e) => [e.marketId as string, (e.rule as { id: string }).id]),
-          rulesVersion,
-          evidenceHash,
-          fetchedAt,
-        )
-          .run()
-          .catch(() => tally.add("d1_error"));
-        for (const e of blockedEvents) alreadyBlocked.add(`${e.marketId}|${(e.rule as { id: string }).id}`);
-      } else {
-        tally.add("audit_failed");
-      }
-    }
-    if (page.skips.length > 0) await auditSkips(deps, tally, venue, url, evidenceHash, page.skips);
-    if (denied.length > 0) {
-      tally.add("gate_denied", denied.length);
-      await audit(deps, tally, "compliance.denied", {
-        venue,
-        evidenceHash,
-        count: denied.length,
-        reason: denied[0]!.reason.slice(0, 300),
-        marketIds: denied.slice(0, 50).map((d) => d.marketId),
-      });
-    }
-    await pushMarks(deps, tally, markRows, marks);
-    return {
-      ok: true,
-      next: page.next,
-      fetched: page.rows.length + page.skips.length,
-      stored: allowed.length,
-      blocked: blockedIds.length,
-      rejected: denied.length,
-      storedRows: allowed,
-      changed: changed.length,
-      marksSent: markRows.length,
-    };
-  };
-  return { ok: true, next: page.next, commit };
+  const gated = gateRows(page.rows, agent, alreadyBlocked, { venue, rulesVersion, evidenceHash });
+  const toCommit: GatedMarketPage = { ...gated, url, cursor, evidenceHash, fetchedAt, page, listed, stored };
+  return { ok: true, next: page.next, commit: () => commitPage(deps, run, venue, toCommit, tally) };
 }
 
 function fetchAhead(deps: PipelineDeps, venue: MarketVenue, url: string, token: ReadToken): PageAhead {

@@ -2,7 +2,8 @@
 // flight, the cursor moved only past committed pages; a page fetched ahead that the run does not take is dropped.
 import type { MarketVenue } from "@paulp/contracts";
 import type { PipelineDeps, Tally } from "./deps";
-import { dropAhead, type PageResult, preparePage, type RunContext } from "./page";
+import { dropAhead, preparePage, type RunContext } from "./page";
+import type { PageResult } from "./page-commit";
 import type { StateRow } from "./run-record";
 
 /** How a run crawls the venue's markets, and the URL of a page given the cursor it is asked from. */
