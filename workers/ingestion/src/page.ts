@@ -1,6 +1,6 @@
-// One markets page from fetch to commit: fetched with its evidence, decoded, its stored states (and on Kalshi its
-// events) read in one D1 round trip, gated and planned (page-plan.ts, pure), then committed in one D1 batch while
-// the next page is fetched.
+// One markets page up to its commit: taken (fetched with its evidence, or as fetched ahead), decoded, its stored
+// states (and on Kalshi its events) read in one D1 round trip, gated (page-plan.ts, pure); the next page fetched
+// ahead while this one is planned and committed in one D1 batch (page-commit.ts).
 import type { MarketVenue } from "@paulp/contracts";
 import {
   type KalshiEventInfo,
@@ -71,6 +71,11 @@ interface Fetched {
   answeredAt: number;
 }
 
+/**
+ * Phase one of a page, while the page before it commits: fetched (or taken as fetched ahead) with its evidence,
+ * decoded, read with the run's lease renewed (one D1 round trip), on Kalshi its rows built through their events,
+ * the next page's fetch started, and its rows gated; the commit (page-commit.ts) is the caller's to start.
+ */
 export async function preparePage(
   deps: PipelineDeps,
   run: RunContext,
@@ -82,18 +87,7 @@ export async function preparePage(
 ): Promise<Prepared> {
   const { agent, rulesVersion, alreadyBlocked } = run;
   const fail = (rejected: number, resetCursor = false): Prepared => ({ ok: false, rejected, resetCursor });
-  // The page may have been fetched already, while the one before it was stored (see below). The evidence's D1 record
-  // rides in the page's read batch below (one round trip fewer); nothing the page yields is written before that
-  // batch, so nothing is stored without its evidence recorded.
-  let ahead = run.ahead;
-  run.ahead = null;
-  if (ahead !== null && ahead.url !== url) {
-    await dropAhead(deps, tally, ahead);
-    ahead = null;
-  }
-  const record: DeferredRecord = ahead?.record ?? { statements: [] };
-  const { outcome, answeredAt } = await (ahead?.fetched ??
-    fetchVenue(deps, venue, url, record).then((o): Fetched => ({ outcome: o, answeredAt: deps.now() })));
+  const { record, outcome, answeredAt } = await takePage(deps, run, venue, url, tally);
   if (!outcome.ok) {
     const rejected = await recordFetchFailure(deps, tally, venue, url, outcome);
     // A cursor the venue refuses (expired, or written by an older client) would fail every run from here on.
@@ -126,12 +120,65 @@ export async function preparePage(
   const newEvents = kalshi
     ? [...new Set(kalshi.markets.map((m) => m.event_ticker))].filter((t) => !run.events.has(t))
     : [];
-  // One D1 round trip for the page: the evidence's record, the run's lease renewed (a run slower than the lease
-  // loses the venue to the next run rather than interleaving with it: both committing the same pages, one cursor
-  // write lost), the stored state of its markets (only what changed is written) and, on Kalshi, the events this run
-  // has not met yet. The evidence is recorded even when the lease was lost (the batch commits; only the page stops).
-  let stored: Map<string, StoredState>;
-  let storedEvents: D1Result | undefined;
+  const read = await readPage(deps, run, venue, url, outcome, record, listed, newEvents, tally);
+  if (read === null) return fail(0);
+  const { stored, storedEvents } = read;
+  const page = kalshi
+    ? await kalshiPage(deps, run, kalshi, newEvents, storedEvents, tally)
+    : (parsed.value as MarketPage);
+  // The lease renewed and this page's reads (events included) done, the next page is fetched now (its bytes kept as
+  // evidence before anything parses them, as every page's) while this one's rows are gated and planned and its
+  // commit runs: the next request no longer waits for that work. The venue sees the same requests in the same order.
+  if (nextToken !== null && page.next !== null && run.urlAfter !== null)
+    run.ahead = fetchAhead(deps, venue, run.urlAfter(page.next), nextToken);
+  const gated = gateRows(page.rows, agent, alreadyBlocked, { venue, rulesVersion, evidenceHash });
+  const toCommit: GatedMarketPage = { ...gated, url, cursor, evidenceHash, fetchedAt, page, listed, stored };
+  return { ok: true, next: page.next, commit: () => commitPage(deps, run, venue, toCommit, tally) };
+}
+
+/**
+ * The page's fetch: the one fetched ahead while the page before it was stored, when it is this page (one for another
+ * URL is dropped), else fetched now. The evidence's D1 record is deferred: it rides in the page's read batch (one
+ * round trip fewer), and nothing the page yields is written before that batch, so nothing is stored without its
+ * evidence recorded.
+ */
+async function takePage(
+  deps: PipelineDeps,
+  run: RunContext,
+  venue: MarketVenue,
+  url: string,
+  tally: Tally,
+): Promise<Fetched & { record: DeferredRecord }> {
+  let ahead = run.ahead;
+  run.ahead = null;
+  if (ahead !== null && ahead.url !== url) {
+    await dropAhead(deps, tally, ahead);
+    ahead = null;
+  }
+  const record: DeferredRecord = ahead?.record ?? { statements: [] };
+  const { outcome, answeredAt } = await (ahead?.fetched ??
+    fetchVenue(deps, venue, url, record).then((o): Fetched => ({ outcome: o, answeredAt: deps.now() })));
+  return { record, outcome, answeredAt };
+}
+
+/**
+ * One D1 round trip for the page: the evidence's record, the run's lease renewed (a run slower than the lease loses
+ * the venue to the next run rather than interleaving with it: both committing the same pages, one cursor write
+ * lost), the stored state of its markets (only what changed is written) and, on Kalshi, the events this run has not
+ * met yet. The evidence is recorded even when the lease was lost (the batch commits; only the page stops). Null when
+ * the page stops: the lease lost, or the batch failed.
+ */
+async function readPage(
+  deps: PipelineDeps,
+  run: RunContext,
+  venue: MarketVenue,
+  url: string,
+  outcome: Extract<FetchOutcome, { ok: true }>,
+  record: DeferredRecord,
+  listed: string[],
+  newEvents: string[],
+  tally: Tally,
+): Promise<{ stored: Map<string, StoredState>; storedEvents: D1Result | undefined } | null> {
   try {
     const results = await deps.db.batch([
       ...record.statements,
@@ -142,42 +189,44 @@ export async function preparePage(
     const [renewed, states, events] = results.slice(record.statements.length);
     if (renewed!.meta.changes !== 1) {
       tally.add("lease_lost");
-      return fail(0);
+      return null;
     }
-    stored = storedStatesFrom(states!);
-    storedEvents = events;
+    return { stored: storedStatesFrom(states!), storedEvents: events };
   } catch (error) {
     // The batch is atomic: the evidence's record did not land either, so the page is an evidence failure.
     const detail = String((error as Error)?.message).slice(0, 300);
     await recordFetchFailure(deps, tally, venue, url, {
       ok: false,
       kind: "evidence_write",
-      status: response.status,
+      status: outcome.response.status,
       detail,
       attempts: outcome.attempts,
     });
-    return fail(0);
+    return null;
   }
-  let page: MarketPage;
-  if (kalshi) {
-    // Market by market: one that does not fit is named and skipped, the rest of the page goes on. Each market's
-    // series (and so its category) comes through its event.
-    const fresh =
-      newEvents.length > 0
-        ? await kalshiEventInfo(deps, tally, newEvents, storedEvents)
-        : new Map<string, KalshiEventInfo>();
-    for (const [ticker, info] of fresh) if (info.category !== null) run.events.set(ticker, info);
-    const built = kalshiRows(kalshi.markets, { get: (t) => run.events.get(t) ?? fresh.get(t) });
-    page = { rows: built.rows, next: kalshi.next, skips: [...kalshi.skips, ...built.skips] };
-  } else page = parsed.value as MarketPage;
-  // The lease renewed and this page's reads (events included) done, the next page is fetched now (its bytes kept as
-  // evidence before anything parses them, as every page's) while this one's rows are gated and planned and its
-  // commit runs: the next request no longer waits for that work. The venue sees the same requests in the same order.
-  if (nextToken !== null && page.next !== null && run.urlAfter !== null)
-    run.ahead = fetchAhead(deps, venue, run.urlAfter(page.next), nextToken);
-  const gated = gateRows(page.rows, agent, alreadyBlocked, { venue, rulesVersion, evidenceHash });
-  const toCommit: GatedMarketPage = { ...gated, url, cursor, evidenceHash, fetchedAt, page, listed, stored };
-  return { ok: true, next: page.next, commit: () => commitPage(deps, run, venue, toCommit, tally) };
+}
+
+/**
+ * A Kalshi page as rows, market by market: one that does not fit is named and skipped, the rest of the page goes on.
+ * Each market's series (and so its category) comes through its event: the events this run has not met are taken
+ * from the page's read batch, those not stored yet fetched (kalshiEventInfo), and kept for the run's later pages
+ * once their series is known.
+ */
+async function kalshiPage(
+  deps: PipelineDeps,
+  run: RunContext,
+  kalshi: KalshiParsedPage,
+  newEvents: string[],
+  storedEvents: D1Result | undefined,
+  tally: Tally,
+): Promise<MarketPage> {
+  const fresh =
+    newEvents.length > 0
+      ? await kalshiEventInfo(deps, tally, newEvents, storedEvents)
+      : new Map<string, KalshiEventInfo>();
+  for (const [ticker, info] of fresh) if (info.category !== null) run.events.set(ticker, info);
+  const built = kalshiRows(kalshi.markets, { get: (t) => run.events.get(t) ?? fresh.get(t) });
+  return { rows: built.rows, next: kalshi.next, skips: [...kalshi.skips, ...built.skips] };
 }
 
 function fetchAhead(deps: PipelineDeps, venue: MarketVenue, url: string, token: ReadToken): PageAhead {
