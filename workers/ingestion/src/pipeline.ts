@@ -1,6 +1,6 @@
-// A venue run (runVenue, under its lease) as its steps: openRun (the starting reads) and crawlOf, the walk of its pages
-// (walk.ts), endPass (sweep and prunes), reportOf and saveRun (run-record.ts); and a full ingestion run (runIngestion:
-// each venue, the breaker's reports, pair proposals after a completed pass).
+// A venue run (runVenue, under its lease) as its steps: openRun (the starting reads) and crawlOf, the walk of its
+// pages (walk.ts), the sweep (sweep.ts) and prunePass of a complete pass, reportOf, then saveRun (run-record.ts);
+// and a full ingestion run (runIngestion: each venue, the breaker's reports, pair proposals after a completed pass).
 import type { MarketVenue, VenueRunReport } from "@paulp/contracts";
 import { randomId, withTimeout } from "@paulp/kit";
 import { gammaMarketsUrl, kalshiMarketsUrl, kalshiUpdatedMarketsUrl } from "@paulp/venue-decode";
@@ -68,7 +68,7 @@ export async function runVenue(
 
 /**
  * The run under its lease: the starting reads; unless the gate is down, the walk of the pages (a new Kalshi pass
- * first syncs the series); a page fetched ahead dropped; the end of a complete pass; the report; where the run
+ * first syncs the series); a page fetched ahead dropped; a complete pass swept and pruned; the report; where the run
  * leaves the venue saved while it holds the lease, and the run recorded.
  */
 async function runVenueLeased(
@@ -91,8 +91,10 @@ async function runVenueLeased(
   await dropPageAhead(deps, run, tally);
   // The pass this run completed began when this run did (it started from no cursor) or when the run that did.
   const passStartedAt = state?.cursor ? state.pass_started_at : startedAt;
-  if (walk.passCompleted && passStartedAt && !(await endPass(deps, venue, run, tally, passStartedAt)))
-    walk.failed = true;
+  if (walk.passCompleted && passStartedAt) {
+    if (!(await sweepNotListed(deps, venue, run, tally, passStartedAt))) walk.failed = true;
+    await prunePass(deps, venue, passStartedAt, tally);
+  }
   // A run whose blocks or denials could not be audited did not do all it must: not "ok" (and risk does not
   // hear that ingestion is healthy).
   if (tally.errors.audit_failed) walk.failed = true;
@@ -197,19 +199,16 @@ async function gateDown(
 }
 
 /**
- * The end of a complete pass: the markets stored as active that it did not list are looked up (sweep.ts); sightings
- * older than the pass are folded into the rows that left the venue's answer, then dropped, and with them the fetch
- * log's fetches older than its retention (every venue's: one log). A failed prune is counted, not a failed run;
- * answers whether the sweep succeeded.
+ * After a complete pass (and its sweep of the markets it did not list), sightings older than the pass are folded into
+ * the rows that left the venue's answer, then dropped, and with them the fetch log's fetches older than its retention
+ * (every venue's: one log). A failed prune is counted, not a failed run.
  */
-async function endPass(
+async function prunePass(
   deps: PipelineDeps,
   venue: MarketVenue,
-  run: RunContext,
-  tally: Tally,
   passStartedAt: string,
-): Promise<boolean> {
-  const swept = await sweepNotListed(deps, venue, run, tally, passStartedAt);
+  tally: Tally,
+): Promise<void> {
   const logBefore = new Date(
     deps.now() - (deps.fetchLogRetentionMs ?? DEFAULT_FETCH_LOG_RETENTION_DAYS * 86_400_000),
   ).toISOString();
@@ -220,7 +219,6 @@ async function endPass(
     tally.add("d1_error");
     console.warn(`ingestion ${venue}: snapshot prune failed: ${(error as Error)?.message}`);
   });
-  return swept;
 }
 
 /** The run's report, finished now: `ok`, `partial` when it failed after committing a page, else `failed`. */
