@@ -95,26 +95,24 @@ describe("what the venue reports later is in the audit chain", () => {
 });
 
 describe("an unknown order found at the venue", () => {
-  it("without a fee in the venue's answer is charged the schedule's worst case, never zero", async () => {
-    const i = intent({ strategyId: LIVE, market: TICKERS[5]!, quantity: 2, limitPrice: "0.6500" });
+  /** An unknown live Kalshi order (sent, its answer lost), resolved by the sweep against `venue`'s answer. */
+  async function resolvedWith(market: string, venue: Pick<KalshiOrderView, "avgPrice" | "fee">) {
+    const i = intent({ strategyId: LIVE, market, quantity: 2, limitPrice: "0.6500" });
     await plantCutOffClaim(i, new Date().toISOString());
-    // Sent, its answer lost: unknown, looked up by the sweep.
     await runInDurableObject(orderManagerStub(), async (_o, state) => {
       state.storage.sql.exec(
         "UPDATE orders SET state = 'unknown', decision_id = 'rd_planted' WHERE coid = ?",
         i.clientOrderId,
       );
     });
-    // The venue finds it filled at 0.60 and its answer gives no usable fee (taker plus maker unreadable).
     const found: KalshiOrderView = {
-      orderId: "ko-1",
+      orderId: `ko-${i.clientOrderId}`,
       clientOrderId: i.clientOrderId,
       ticker: i.market,
       status: "executed",
       filled: 2,
       remaining: 0,
-      avgPrice: "0.6000",
-      fee: null,
+      ...venue,
     };
     await runInDurableObject(orderManagerStub(), async (o) => {
       const desk = (o as unknown as { desk: OrderDesk }).desk;
@@ -124,15 +122,28 @@ describe("an unknown order found at the venue", () => {
       expect(r.ok && r.value.resolved).toBe(1);
     });
     const o = await execution().getOrder(i.clientOrderId);
-    // Kalshi's taker fee on 2 contracts at 0.60 (kit's schedule, tested on its own), rounded up: not 0.
-    const worst = formatDollars(worstCaseFee("kalshi", parseQuantity(2), parseDollars("0.6000")), 4, "ceil");
-    expect(worst).not.toBe("0.0000");
-    expect(o.ok && o.value).toMatchObject({
-      state: "filled",
-      filledQuantity: 2,
-      avgFillPrice: "0.6000",
-      fees: worst,
-    });
+    if (!o.ok) throw new Error(o.error.message);
+    expect(o.value).toMatchObject({ state: "filled", filledQuantity: 2 });
+    return o.value;
+  }
+  // Kalshi's taker fee on 2 contracts at `price` (kit's schedule, tested on its own), rounded up.
+  const worstAt = (price: string) =>
+    formatDollars(worstCaseFee("kalshi", parseQuantity(2), parseDollars(price)), 4, "ceil");
+
+  it("without a fee in the venue's answer is charged the schedule's worst case at its fills' price, never zero", async () => {
+    expect(worstAt("0.6000")).not.toBe("0.0000");
+    const o = await resolvedWith(TICKERS[5]!, { avgPrice: "0.6000", fee: null });
+    expect(o).toMatchObject({ avgFillPrice: "0.6000", fees: worstAt("0.6000") });
+  });
+
+  it("without a fee nor a fill price is charged the worst case at its limit", async () => {
+    const o = await resolvedWith(TICKERS[5]!, { avgPrice: null, fee: null });
+    expect(o).toMatchObject({ avgFillPrice: "0.6500", fees: worstAt("0.6500") });
+  });
+
+  it("with a fee the venue gives, even zero, is charged that fee", async () => {
+    const o = await resolvedWith(TICKERS[5]!, { avgPrice: "0.6000", fee: "0.0000" });
+    expect(o).toMatchObject({ avgFillPrice: "0.6000", fees: "0.0000" });
   });
 });
 

@@ -50,7 +50,7 @@ export interface GatedMarketPage extends GatedPage {
 
 /**
  * Phase two of a page, run while the next page is fetched: D1 reads and writes, audits and marks overlap the next
- * request. A commit that fails stores nothing of the page and tells risk nothing.
+ * request. A commit that fails writes no market row and tells risk nothing.
  */
 export async function commitPage(
   deps: PipelineDeps,

@@ -84,7 +84,8 @@ async function runVenueLeased(
   const walk = startWalk(state);
   if (await gateDown(deps, venue, run, tally)) walk.failed = true;
   else {
-    // A new Kalshi pass starts by bringing the series (and so the categories) up to date.
+    // A new Kalshi pass, and each incremental crawl between passes (no full-pass cursor either), starts by bringing
+    // the series up to date: a market of a new series needs its category.
     if (venue === "kalshi" && walk.cursor === null) await syncKalshiSeries(deps, tally);
     await walkPages(deps, venue, run, crawl, opts.maxPages, walk, tally);
   }

@@ -13,9 +13,12 @@ export interface Crawl {
   urlOf: (pageCursor: string | null) => string;
 }
 
-/** Where a run's walk of the venue's pages stands; every count is of committed pages. */
+/** Where a run's walk of the venue's pages stands: counts of committed pages, and rows refused by any page. */
 export interface Walk {
-  /** The full pass's cursor, as stored: it moves only past committed pages (an incremental crawl leaves it alone). */
+  /**
+   * The full pass's cursor: moved on as a page's commit starts, put back if that commit fails, so what is saved is
+   * past committed pages only (an incremental crawl leaves it alone).
+   */
   cursor: string | null;
   /** The incremental crawl's cursor, and whether that crawl came to its end. */
   incrementalCursor: string | null;
@@ -54,9 +57,10 @@ export function startWalk(state: StateRow | null): Walk {
 
 /**
  * Take up to `maxPages` pages, each prepared (fetched, read, gated, planned) while the page before it commits: one
- * commit in flight, and the cursor moves only past committed pages. The walk stops at the end of the pass (or of
- * the incremental crawl), at a page that could not be prepared (the lease lost; a cursor the venue refused is
- * dropped) or at a commit that failed; the last commit is settled before it returns.
+ * commit in flight, and the cursor saved only past committed pages. The walk stops at the end of the pass (or of the
+ * incremental crawl), at a page that could not be prepared (its fetch, parse or evidence record failed; the lease
+ * lost; a cursor the venue refused is dropped) or at a commit that failed; the last commit is settled before it
+ * returns.
  */
 export async function walkPages(
   deps: PipelineDeps,

@@ -44,11 +44,20 @@ async function refreshLive(
     if (!found.ok) return "pending";
     if (!found.value) return notAtVenue(desk, r);
     const o = found.value;
+    // A fee the answer does not give is the schedule's worst case for what filled (at the fills' price, else the
+    // limit), never zero, as at the send. Worked out before the order moves: nothing can throw between the move and
+    // its fills.
+    const fee =
+      o.fee ??
+      feeOrWorstCase(
+        "kalshi",
+        null,
+        o.filled,
+        o.avgPrice ?? (JSON.parse(r.intent) as OrderIntent).limitPrice,
+      );
     const to = stateForFills(r.quantity, o.filled, o.status === "resting");
     store.move(r.coid, to, `resolved at venue: ${o.status}`, { venue_order_id: o.orderId });
-    // A fee the answer does not give is the schedule's worst case for what filled, never zero (as at the send).
-    const price = o.avgPrice ?? (JSON.parse(r.intent) as OrderIntent).limitPrice;
-    store.storeFills(r.coid, o.filled, o.avgPrice, feeOrWorstCase("kalshi", o.fee, o.filled, price));
+    store.storeFills(r.coid, o.filled, o.avgPrice, fee);
     return "resolved";
   }
   if (r.venue === "ibkr") {
