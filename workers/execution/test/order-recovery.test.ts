@@ -141,6 +141,74 @@ describe("an unknown order found at the venue", () => {
     expect(o).toMatchObject({ avgFillPrice: "0.6500", fees: worstAt("0.6500") });
   });
 
+  it("one order whose refresh throws is left for the next sweep; the sweep goes on to the others", async () => {
+    const plantUnknown = async (market: string) => {
+      const i = intent({ strategyId: LIVE, market, quantity: 2, limitPrice: "0.6500" });
+      await plantCutOffClaim(i, new Date().toISOString());
+      await runInDurableObject(orderManagerStub(), async (_o, state) => {
+        state.storage.sql.exec(
+          "UPDATE orders SET state = 'unknown', decision_id = 'rd_planted' WHERE coid = ?",
+          i.clientOrderId,
+        );
+      });
+      return i;
+    };
+    const faulty = await plantUnknown(TICKERS[3]!);
+    const fine = await plantUnknown(TICKERS[3]!);
+    await runInDurableObject(orderManagerStub(), async (o) => {
+      const desk = (o as unknown as { desk: OrderDesk }).desk;
+      const venues = clients(desk, ADMIN);
+      venues.kalshi.findByClientOrderId = async (ticker, coid) => {
+        if (coid === faulty.clientOrderId) throw new Error("client fault");
+        return {
+          ok: true,
+          value: {
+            orderId: `ko-${coid}`,
+            clientOrderId: coid,
+            ticker,
+            status: "executed",
+            filled: 2,
+            remaining: 0,
+            avgPrice: "0.6000",
+            fee: "0.0300",
+          },
+        };
+      };
+      const r = await resolveUnknown(desk, ADMIN, venues);
+      expect(r.ok).toBe(true);
+    });
+    const left = await execution().getOrder(faulty.clientOrderId);
+    expect(left.ok && left.value.state).toBe("unknown");
+    const resolved = await execution().getOrder(fine.clientOrderId);
+    expect(resolved.ok && resolved.value).toMatchObject({
+      state: "filled",
+      filledQuantity: 2,
+      fees: "0.0300",
+    });
+    // The next sweep, its client well again, resolves the one left.
+    await runInDurableObject(orderManagerStub(), async (o) => {
+      const desk = (o as unknown as { desk: OrderDesk }).desk;
+      const venues = clients(desk, ADMIN);
+      venues.kalshi.findByClientOrderId = async (ticker, coid) => ({
+        ok: true,
+        value: {
+          orderId: `ko-${coid}`,
+          clientOrderId: coid,
+          ticker,
+          status: "executed",
+          filled: 2,
+          remaining: 0,
+          avgPrice: "0.6000",
+          fee: "0.0300",
+        },
+      });
+      const r = await resolveUnknown(desk, ADMIN, venues);
+      expect(r.ok && r.value.resolved).toBe(1);
+    });
+    const later = await execution().getOrder(faulty.clientOrderId);
+    expect(later.ok && later.value.state).toBe("filled");
+  });
+
   it("with a fee the venue gives, even zero, is charged that fee", async () => {
     const o = await resolvedWith(TICKERS[5]!, { avgPrice: "0.6000", fee: "0.0000" });
     expect(o).toMatchObject({ avgFillPrice: "0.6000", fees: "0.0000" });

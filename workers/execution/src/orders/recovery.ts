@@ -117,7 +117,12 @@ export async function resolveUnknown(
   for (const r of store.openLive(200)) {
     if (desk.sending.has(r.coid)) continue; // its send will say how it went
     const was = r.state;
-    const outcome = await refreshLive(desk, r, actor, venues);
+    // One order that cannot be refreshed (a throw: a client or store fault) is left for the next sweep, logged; the
+    // sweep goes on to the others instead of leaving them all unresolved behind it.
+    const outcome = await refreshLive(desk, r, actor, venues).catch((error: unknown) => {
+      console.error(`recovery sweep: order ${r.coid} not refreshed: ${(error as Error)?.message ?? error}`);
+      return "pending" as const;
+    });
     if (outcome !== "resolved") continue;
     if (was === "unknown") resolved++;
     // Every change the venue reports is audited: an unknown order found, and an open order that filled,
