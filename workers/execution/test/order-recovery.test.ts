@@ -95,8 +95,8 @@ describe("what the venue reports later is in the audit chain", () => {
 });
 
 describe("an unknown order found at the venue", () => {
-  /** An unknown live Kalshi order (sent, its answer lost), resolved by the sweep against `venue`'s answer. */
-  async function resolvedWith(market: string, venue: Pick<KalshiOrderView, "avgPrice" | "fee">) {
+  /** An unknown live Kalshi order of 2 at a 0.65 limit: sent, its answer lost, to be looked up by the sweep. */
+  async function plantUnknown(market: string): Promise<OrderIntent> {
     const i = intent({ strategyId: LIVE, market, quantity: 2, limitPrice: "0.6500" });
     await plantCutOffClaim(i, new Date().toISOString());
     await runInDurableObject(orderManagerStub(), async (_o, state) => {
@@ -105,6 +105,12 @@ describe("an unknown order found at the venue", () => {
         i.clientOrderId,
       );
     });
+    return i;
+  }
+
+  /** An unknown order resolved by the sweep against `venue`'s answer. */
+  async function resolvedWith(market: string, venue: Pick<KalshiOrderView, "avgPrice" | "fee">) {
+    const i = await plantUnknown(market);
     const found: KalshiOrderView = {
       orderId: `ko-${i.clientOrderId}`,
       clientOrderId: i.clientOrderId,
@@ -141,18 +147,22 @@ describe("an unknown order found at the venue", () => {
     expect(o).toMatchObject({ avgFillPrice: "0.6500", fees: worstAt("0.6500") });
   });
 
+  /** What the venue answers for an order it filled: 2 contracts at 0.60, fee 0.03. */
+  const filledAtVenue = (ticker: string, coid: string) => ({
+    ok: true as const,
+    value: {
+      orderId: `ko-${coid}`,
+      clientOrderId: coid,
+      ticker,
+      status: "executed" as const,
+      filled: 2,
+      remaining: 0,
+      avgPrice: "0.6000",
+      fee: "0.0300",
+    },
+  });
+
   it("one order whose refresh throws is left for the next sweep; the sweep goes on to the others", async () => {
-    const plantUnknown = async (market: string) => {
-      const i = intent({ strategyId: LIVE, market, quantity: 2, limitPrice: "0.6500" });
-      await plantCutOffClaim(i, new Date().toISOString());
-      await runInDurableObject(orderManagerStub(), async (_o, state) => {
-        state.storage.sql.exec(
-          "UPDATE orders SET state = 'unknown', decision_id = 'rd_planted' WHERE coid = ?",
-          i.clientOrderId,
-        );
-      });
-      return i;
-    };
     const faulty = await plantUnknown(TICKERS[3]!);
     const fine = await plantUnknown(TICKERS[3]!);
     await runInDurableObject(orderManagerStub(), async (o) => {
@@ -160,19 +170,7 @@ describe("an unknown order found at the venue", () => {
       const venues = clients(desk, ADMIN);
       venues.kalshi.findByClientOrderId = async (ticker, coid) => {
         if (coid === faulty.clientOrderId) throw new Error("client fault");
-        return {
-          ok: true,
-          value: {
-            orderId: `ko-${coid}`,
-            clientOrderId: coid,
-            ticker,
-            status: "executed",
-            filled: 2,
-            remaining: 0,
-            avgPrice: "0.6000",
-            fee: "0.0300",
-          },
-        };
+        return filledAtVenue(ticker, coid);
       };
       const r = await resolveUnknown(desk, ADMIN, venues);
       expect(r.ok).toBe(true);
@@ -189,19 +187,7 @@ describe("an unknown order found at the venue", () => {
     await runInDurableObject(orderManagerStub(), async (o) => {
       const desk = (o as unknown as { desk: OrderDesk }).desk;
       const venues = clients(desk, ADMIN);
-      venues.kalshi.findByClientOrderId = async (ticker, coid) => ({
-        ok: true,
-        value: {
-          orderId: `ko-${coid}`,
-          clientOrderId: coid,
-          ticker,
-          status: "executed",
-          filled: 2,
-          remaining: 0,
-          avgPrice: "0.6000",
-          fee: "0.0300",
-        },
-      });
+      venues.kalshi.findByClientOrderId = async (ticker, coid) => filledAtVenue(ticker, coid);
       const r = await resolveUnknown(desk, ADMIN, venues);
       expect(r.ok && r.value.resolved).toBe(1);
     });
