@@ -57,8 +57,8 @@ export const INDEX_AUDIT_RENEW_MS = 60_000;
  * the step would throw, keeping its cursor, every time. The limits page does not say whether a batch counts once or
  * once a statement, so every statement is counted: at most three an object (its record's two, in one batch, and a
  * lease renewal, at most one a minute) and five of the step's own (the claim, the records asked for, the write, the
- * count of a step that lost the walk, the free after a failure): 305 at most, under a third of the limit, leaving the rest to the pull the cron runs before
- * the step in the same invocation. An incident's page of 1,000 is settled in ten steps (20 minutes of cron runs).
+ * count of a step that lost the walk, the free after a failure): 305 at most, under a third of the limit, leaving
+ * the rest to the pull the cron runs before the step in the same invocation. An incident's page of 1,000 is settled in ten steps (20 minutes of cron runs).
  * Objects young or unvouched are not counted: they cost no D1 statement (a head, a read, an audit append: Workers
  * subrequests, 10,000 an invocation on Paid, developers.cloudflare.com/workers/platform/limits/), and an unvouched
  * one stays unrecorded for good, so a page of more of them than the bound would be taken again forever.

@@ -85,13 +85,13 @@ export function evidenceRecordStatements(
   // A fetch is the latest sighting: it moves last_seen_at on. A recovery (the evidence index audit) records bytes
   // fetched earlier: it writes only where no record exists, so a record made meanwhile keeps its own times, and the
   // evidence statement's `changes` says whether this recovery made the record.
-  const onConflict = how === "fetched" ? "DO UPDATE SET last_seen_at = excluded.last_seen_at" : "DO NOTHING";
+  const fetched = how === "fetched";
   return [
     db
       .prepare(
         `INSERT INTO evidence (hash, venue, url, status, size, content_type, fetched_at, last_seen_at, parse_status, reject_reason)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9)
-         ON CONFLICT (hash) ${onConflict}`,
+         ON CONFLICT (hash) ${fetched ? "DO UPDATE SET last_seen_at = excluded.last_seen_at" : "DO NOTHING"}`,
       )
       // A non-2xx answer is kept as evidence but never parsed as data.
       .bind(
@@ -109,14 +109,12 @@ export function evidenceRecordStatements(
     db
       .prepare(
         `INSERT INTO evidence_sightings (hash, url, status, first_seen_at, last_seen_at) VALUES (?1, ?2, ?3, ?4, ?4)
-         ON CONFLICT (hash, url) ${how === "fetched" ? "DO UPDATE SET last_seen_at = excluded.last_seen_at, status = excluded.status" : "DO NOTHING"}`,
+         ON CONFLICT (hash, url) ${fetched ? "DO UPDATE SET last_seen_at = excluded.last_seen_at, status = excluded.status" : "DO NOTHING"}`,
       )
       .bind(hash, raw.url, raw.status, fetchedAt),
     // Not for a recovery: the live pipeline never took these bytes up, and a fetch logged now under its old time
     // would change what a replay of that window, perhaps already cited, reads.
-    ...(how === "fetched"
-      ? [fetchLogStatement(db, { hash, venue, url: raw.url, status: raw.status, fetchedAt })]
-      : []),
+    ...(fetched ? [fetchLogStatement(db, { hash, venue, url: raw.url, status: raw.status, fetchedAt })] : []),
   ];
 }
 

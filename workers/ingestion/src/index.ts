@@ -329,9 +329,8 @@ export class IngestionEntrypoint extends WorkerEntrypoint<Env> implements Ingest
     }
     // Then one step of the evidence index audit (evidence-index.ts). Its failure is logged and fails nothing else:
     // the next run takes the same page again.
-    await auditEvidenceIndex(deps).then(
-      (step) => logIndexStep(step),
-      (error: unknown) => console.error(`evidence index audit failed: ${(error as Error)?.message}`),
+    await auditEvidenceIndex(deps).then(logIndexStep, (error: unknown) =>
+      console.error(`evidence index audit failed: ${(error as Error)?.message}`),
     );
   }
 }

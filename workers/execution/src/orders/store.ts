@@ -244,14 +244,16 @@ export class OrderStore {
   storeFills(coid: string, totalFilled: number, venuePrice: string | null, venueFee: string): void {
     const r = this.row(coid);
     // Counts are exact to 0.01 (Kalshi's granularity): compared and subtracted in hundredths, never truncated.
+    if (!r) return;
     const totalH = nearestHundredths(totalFilled);
-    if (!r || totalH <= nearestHundredths(r.filled)) return;
+    const storedH = nearestHundredths(r.filled);
+    if (totalH <= storedH) return;
     // Venues may send 6 decimals; risk takes 4. A fill count with no (usable) price: the limit is the worst
     // price it can have filled at, so risk counts it conservatively rather than not at all.
     const avgPrice = venueDollars(venuePrice, "half-up") ?? (JSON.parse(r.intent) as OrderIntent).limitPrice;
     const fee = venueDollars(venueFee, "ceil") ?? "0.0000";
     // Risk holds quantities in hundredths too: a 0.37-contract fill is reported as 0.37 and counted exactly.
-    const qty = quantityNumber(totalH - nearestHundredths(r.filled));
+    const qty = quantityNumber(totalH - storedH);
     const fillId = `${coid}:${totalFilled}`;
     const ts = this.nowIso();
     this.sql.exec(
